@@ -1,0 +1,177 @@
+"""The `picoq` command line: convert, run, inspect.
+
+Exit codes: 0 success, 1 the work failed (bad model, bad input), 2 usage error.
+Errors print as one line saying what to do; `--debug` shows the traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+
+import numpy as np
+
+EXAMPLES = {
+    "convert": "picoq convert kws_ref_model.tflite -o kws.picoq",
+    "run": "picoq run kws.picoq input.npy -o output.npy",
+    "inspect": "picoq inspect kws.picoq",
+}
+
+
+def _parser() -> argparse.ArgumentParser:
+    top = argparse.ArgumentParser(
+        prog="picoq",
+        description="Integer-only int8 inference: convert models to .picoq, run them bit-exact with TFLite Micro.",
+        epilog="examples:\n" + "\n".join(f"  {e}" for e in EXAMPLES.values()),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    top.add_argument("--debug", action="store_true", help="show full tracebacks on errors")
+    sub = top.add_subparsers(dest="verb", metavar="VERB")
+
+    def verb(name: str, help_text: str) -> argparse.ArgumentParser:
+        p = sub.add_parser(
+            name,
+            help=help_text,
+            description=help_text,
+            epilog=f"example:\n  {EXAMPLES[name]}",
+            formatter_class=argparse.RawDescriptionHelpFormatter,
+        )
+        p.add_argument("--debug", action="store_true", help="show full tracebacks on errors")
+        return p
+
+    p = verb("convert", "convert a fully quantized int8 .tflite model into a .picoq file")
+    p.add_argument("model", help="source model (.tflite)")
+    p.add_argument("-o", "--output", required=True, help="the .picoq file to write")
+
+    p = verb("run", "run a .picoq model on an input saved with numpy (.npy)")
+    p.add_argument("model", help="the .picoq file")
+    p.add_argument("input", help=".npy input: int8 (raw) or float (quantized with the input's scale)")
+    p.add_argument("-o", "--output", help=".npy file for the output (default: print it)")
+
+    p = verb("inspect", "show a .picoq model's ops, tensors, quantization, constant and arena bytes")
+    p.add_argument("model", help="the .picoq file")
+    p.add_argument("--json", action="store_true", help="machine-readable output")
+    return top
+
+
+def _convert(args) -> int:
+    from picoq.converter import convert
+
+    t0 = time.perf_counter()
+    data = convert(args.model, args.output)
+    from picoq.runtime import read_model
+
+    m = read_model(data)
+    print(
+        f"wrote {args.output}: {len(data):,} bytes, {len(m.ops)} ops, arena {m.arena_size:,} bytes"
+        f" ({time.perf_counter() - t0:.2f} s)"
+    )
+    return 0
+
+
+def _run(args) -> int:
+    from picoq.runtime import Interpreter
+
+    it = Interpreter(args.model)
+    x = np.load(args.input, allow_pickle=False)
+    y = it.run(x)
+    if args.output:
+        np.save(args.output, y)
+        print(f"wrote {args.output}: shape {y.shape}, dtype {y.dtype}")
+    else:
+        with np.printoptions(threshold=200):
+            print(y)
+    return 0
+
+
+def model_summary(m) -> dict:
+    """A JSON-friendly description of a ModelFile (used by `inspect`)."""
+    tensors = []
+    for t in m.tensors:
+        q = None
+        if t.scales.size == 1:
+            q = {"scale": float(t.scales[0]), "zero_point": int(t.zero_points[0])}
+        elif t.scales.size > 1:
+            q = {"per_channel_axis": t.quant_axis, "channels": int(t.scales.size)}
+        tensors.append(
+            {
+                "index": t.index,
+                "name": t.name,
+                "shape": list(t.shape),
+                "dtype": t.dtype,
+                "const": t.is_const,
+                "bytes": t.nbytes,
+                "arena_offset": None if t.is_const else t.offset,
+                "quantization": q,
+            }
+        )
+    ops = [
+        {"index": o.index, "op": o.name, "inputs": list(o.inputs), "outputs": list(o.outputs), "params": o.params}
+        for o in m.ops
+    ]
+    return {
+        "name": m.name,
+        "file_bytes": m.file_size,
+        "const_bytes": m.const_bytes,
+        "arena_bytes": m.arena_size,
+        "inputs": m.inputs,
+        "outputs": m.outputs,
+        "ops": ops,
+        "tensors": tensors,
+    }
+
+
+def _quant_str(t) -> str:
+    if t.scales.size == 1:
+        return f"scale {float(t.scales[0]):.6g} zp {int(t.zero_points[0])}"
+    if t.scales.size > 1:
+        return f"per-channel axis {t.quant_axis} ({t.scales.size})"
+    return "-"
+
+
+def _inspect(args) -> int:
+    from picoq.runtime import read_model
+
+    with open(args.model, "rb") as f:
+        m = read_model(f.read())
+    if args.json:
+        print(json.dumps(model_summary(m), indent=2))
+        return 0
+    print(f"model {m.name!r}: {len(m.ops)} ops, {len(m.tensors)} tensors")
+    for kind, idxs in (("input", m.inputs), ("output", m.outputs)):
+        for i in idxs:
+            t = m.tensors[i]
+            print(f"  {kind:6s} {t.name!r} {list(t.shape)} {t.dtype} {_quant_str(t)}")
+    print(f"\n  {'#':>3}  {'op':18s} {'output shape':18s} {'quantization':28s} {'const bytes':>11}")
+    for o in m.ops:
+        y = m.tensors[o.outputs[0]]
+        const = sum(m.tensors[i].nbytes for i in o.inputs if i >= 0 and m.tensors[i].is_const)
+        print(f"  {o.index:>3}  {o.name:18s} {str(list(y.shape)):18s} {_quant_str(y):28s} {const:>11,}")
+    print(f"\n  constant bytes {m.const_bytes:,}   arena bytes {m.arena_size:,}   file bytes {m.file_size:,}")
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = _parser()
+    args = parser.parse_args(argv)
+    if args.verb is None:
+        parser.print_help()
+        return 2
+    handlers = {"convert": _convert, "run": _run, "inspect": _inspect}
+    try:
+        return handlers[args.verb](args)
+    except KeyboardInterrupt:
+        print("picoq: interrupted", file=sys.stderr)
+        return 1
+    except (ValueError, OSError, ImportError, RuntimeError) as e:
+        if args.debug:
+            raise
+        msg = str(e).strip()
+        print(f"picoq {args.verb}: error: {msg}", file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,113 @@
+"""The converter's in-memory model: tensors, ops and graph IO, before it becomes a .picoq file.
+
+Importers (tflite_import, later onnx) build a Graph; passes rewrite it; the
+planner gives arena offsets; writer.py serialises it. Op names and parameter
+names are the format's (picoq.runtime.format.OPS).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+
+class ConversionError(ValueError):
+    """The source model cannot be converted; the message lists every problem found."""
+
+    def __init__(self, problems: list[str], hint: str = ""):
+        self.problems = list(problems)
+        lines = [f"cannot convert: {len(self.problems)} problem(s)"]
+        lines += [f"  - {p}" for p in self.problems]
+        if hint:
+            lines.append(hint)
+        super().__init__("\n".join(lines))
+
+
+@dataclass
+class Tensor:
+    name: str
+    shape: tuple[int, ...]
+    dtype: str  # "int8" | "int32"
+    scales: np.ndarray | None = None  # float32; 1 value (per tensor) or one per channel
+    zero_points: np.ndarray | None = None  # int32, same length as scales
+    quant_axis: int = 0
+    data: np.ndarray | None = None  # constant data; None for activations
+    offset: int = -1  # arena offset, set by the planner
+
+    @property
+    def is_const(self) -> bool:
+        return self.data is not None
+
+    @property
+    def nbytes(self) -> int:
+        return int(np.prod(self.shape, dtype=np.int64)) * np.dtype(self.dtype).itemsize
+
+    @property
+    def scale(self) -> float:
+        assert self.scales is not None and self.scales.size == 1, f"{self.name} is not per-tensor quantized"
+        return float(self.scales[0])
+
+    @property
+    def zero_point(self) -> int:
+        assert self.zero_points is not None and self.zero_points.size == 1
+        return int(self.zero_points[0])
+
+
+@dataclass
+class Op:
+    name: str  # "CONV_2D", ...
+    inputs: list[int]
+    outputs: list[int]
+    params: dict[str, int] = field(default_factory=dict)
+    source: str = ""  # where it came from (e.g. "tflite op 3"), for messages
+
+
+@dataclass
+class Graph:
+    name: str = "model"
+    tensors: list[Tensor] = field(default_factory=list)
+    ops: list[Op] = field(default_factory=list)
+    inputs: list[int] = field(default_factory=list)
+    outputs: list[int] = field(default_factory=list)
+    arena_size: int = 0
+
+    def add(self, t: Tensor) -> int:
+        self.tensors.append(t)
+        return len(self.tensors) - 1
+
+    def add_const(self, name: str, data: np.ndarray, scales=None, zero_points=None, axis: int = 0) -> int:
+        data = np.ascontiguousarray(data)
+        return self.add(
+            Tensor(
+                name,
+                tuple(int(d) for d in data.shape),
+                str(data.dtype),
+                None if scales is None else np.asarray(scales, np.float32).ravel(),
+                None if zero_points is None else np.asarray(zero_points, np.int32).ravel(),
+                axis,
+                data,
+            )
+        )
+
+    def consumers(self) -> dict[int, list[int]]:
+        out: dict[int, list[int]] = {}
+        for i, op in enumerate(self.ops):
+            for t in op.inputs:
+                if t >= 0:
+                    out.setdefault(t, []).append(i)
+        return out
+
+    def remove_unused_tensors(self) -> None:
+        """Drop tensors no op or graph IO refers to, renumbering the rest."""
+        used = set(self.inputs) | set(self.outputs)
+        for op in self.ops:
+            used.update(t for t in (*op.inputs, *op.outputs) if t >= 0)
+        keep = sorted(used)
+        remap = {old: new for new, old in enumerate(keep)}
+        self.tensors = [self.tensors[i] for i in keep]
+        for op in self.ops:
+            op.inputs = [remap[t] if t >= 0 else -1 for t in op.inputs]
+            op.outputs = [remap[t] for t in op.outputs]
+        self.inputs = [remap[t] for t in self.inputs]
+        self.outputs = [remap[t] for t in self.outputs]

@@ -1,0 +1,444 @@
+"""The .picoq file format, version 1: constants, reader and validator (one place).
+
+docs/FORMAT.md describes every byte; this module is its executable form. The
+converter's writer imports the record layouts from here, so reader and writer
+cannot drift apart. Everything is little-endian. The reader never trusts a
+count, offset or shape: each is checked before anything indexes with it, so a
+hostile file raises ModelFormatError instead of making a kernel read or write
+out of bounds.
+"""
+
+from __future__ import annotations
+
+import struct
+import zlib
+from dataclasses import dataclass, field
+
+import numpy as np
+
+MAGIC = b"\x89PICOQ\r\n"
+VERSION_MAJOR = 1
+VERSION_MINOR = 0
+ALIGN = 16
+MAX_DIMS = 6
+MAX_PARAMS = 16
+
+# Header: magic, version major/minor, crc32 of bytes [16, file_size), file size,
+# section count, flags (reserved, 0).
+HEADER = struct.Struct("<8sHHIQII")
+HEADER_CRC_START = 16
+SECTION = struct.Struct("<4sIII")  # tag, offset, size, reserved
+
+MODEL_DTYPE = np.dtype(
+    [
+        ("arena_size", "<u4"),
+        ("n_inputs", "<u4"),
+        ("n_outputs", "<u4"),
+        ("name_off", "<u4"),
+        ("name_len", "<u4"),
+        ("reserved", "<u4", (3,)),
+    ]
+)
+TENSOR_DTYPE = np.dtype(
+    [
+        ("dtype", "u1"),
+        ("rank", "u1"),
+        ("kind", "u1"),
+        ("quant", "u1"),
+        ("name_off", "<u4"),
+        ("name_len", "<u4"),
+        ("dims", "<i4", (MAX_DIMS,)),
+        ("data_offset", "<u4"),
+        ("data_size", "<u4"),
+        ("scale", "<f4"),
+        ("zero_point", "<i4"),
+        ("quant_axis", "<i4"),
+        ("qparams_offset", "<u4"),
+        ("reserved", "<u4"),
+    ]
+)
+OP_DTYPE = np.dtype(
+    [
+        ("opcode", "<u2"),
+        ("version", "<u2"),
+        ("n_inputs", "<u2"),
+        ("n_outputs", "<u2"),
+        ("io_index", "<u4"),
+        ("reserved", "<u4"),
+        ("params", "<i4", (MAX_PARAMS,)),
+    ]
+)
+assert MODEL_DTYPE.itemsize == 32 and TENSOR_DTYPE.itemsize == 64 and OP_DTYPE.itemsize == 80
+
+SECTION_TAGS = (b"MODL", b"TENS", b"OPS_", b"OPIO", b"GRIO", b"STRS", b"DATA")
+
+# Tensor dtypes: code -> (name, itemsize).
+DTYPE_INT8, DTYPE_INT32 = 1, 2
+DTYPES = {DTYPE_INT8: ("int8", 1), DTYPE_INT32: ("int32", 4)}
+KIND_ARENA, KIND_CONST = 0, 1
+QUANT_NONE, QUANT_PER_TENSOR, QUANT_PER_CHANNEL = 0, 1, 2
+
+
+@dataclass(frozen=True)
+class OpSpec:
+    """What an op code means: name, arity, how many params, which inputs may be absent (-1)."""
+
+    code: int
+    name: str
+    n_inputs: int
+    n_params: int
+    optional_inputs: tuple[int, ...] = ()
+    param_names: tuple[str, ...] = field(default=())
+
+
+CONV_PARAMS = (
+    "stride_h",
+    "stride_w",
+    "dilation_h",
+    "dilation_w",
+    "pad_h",
+    "pad_w",
+    "input_offset",
+    "output_offset",
+    "act_min",
+    "act_max",
+)
+OPS = {
+    spec.code: spec
+    for spec in (
+        # inputs: x, filter, bias (optional), multipliers, shifts
+        OpSpec(1, "CONV_2D", 5, 10, (2,), CONV_PARAMS),
+        OpSpec(2, "DEPTHWISE_CONV_2D", 5, 11, (2,), (*CONV_PARAMS, "depth_multiplier")),
+        OpSpec(
+            3,
+            "FULLY_CONNECTED",
+            5,
+            5,
+            (2,),
+            ("input_offset", "filter_offset", "output_offset", "act_min", "act_max"),
+        ),
+        OpSpec(
+            4,
+            "ADD",
+            2,
+            12,
+            (),
+            (
+                "input1_offset",
+                "input2_offset",
+                "output_offset",
+                "left_shift",
+                "input1_multiplier",
+                "input1_shift",
+                "input2_multiplier",
+                "input2_shift",
+                "output_multiplier",
+                "output_shift",
+                "act_min",
+                "act_max",
+            ),
+        ),
+        OpSpec(
+            5,
+            "AVERAGE_POOL_2D",
+            1,
+            8,
+            (),
+            ("stride_h", "stride_w", "filter_h", "filter_w", "pad_h", "pad_w", "act_min", "act_max"),
+        ),
+        OpSpec(6, "SOFTMAX", 1, 3, (), ("input_multiplier", "input_left_shift", "diff_min")),
+        OpSpec(7, "RESHAPE", 1, 0, ()),
+    )
+}
+OPCODE_BY_NAME = {spec.name: code for code, spec in OPS.items()}
+
+
+class ModelFormatError(ValueError):
+    """A .picoq file is malformed: names the field, the byte offset and the value."""
+
+    def __init__(self, field: str, offset: int | None, value: object, why: str):
+        self.field, self.offset, self.value = field, offset, value
+        where = f" at byte {offset}" if offset is not None else ""
+        super().__init__(f"bad .picoq file: {field}{where} = {value!r}: {why}")
+
+
+def align_up(n: int, a: int = ALIGN) -> int:
+    return (n + a - 1) // a * a
+
+
+def crc32(buf, start: int, end: int) -> int:
+    return zlib.crc32(memoryview(buf)[start:end]) & 0xFFFFFFFF
+
+
+@dataclass
+class TensorInfo:
+    """A decoded tensor record (shapes as tuples; quantization as numpy arrays)."""
+
+    index: int
+    name: str
+    dtype: str
+    shape: tuple[int, ...]
+    kind: int
+    offset: int  # arena offset, or absolute file offset for constants
+    nbytes: int
+    scales: np.ndarray  # float32, 1 value per tensor or per channel; empty if not quantized
+    zero_points: np.ndarray  # int32, same length as scales
+    quant_axis: int
+
+    @property
+    def is_const(self) -> bool:
+        return self.kind == KIND_CONST
+
+    @property
+    def size(self) -> int:
+        return int(np.prod(self.shape, dtype=np.int64))
+
+
+@dataclass
+class OpInfo:
+    index: int
+    opcode: int
+    name: str
+    inputs: tuple[int, ...]
+    outputs: tuple[int, ...]
+    params: dict[str, int]
+
+
+@dataclass
+class ModelFile:
+    """A validated .picoq model. Constant data stays in `buf` (bytes or mmap): nothing is copied."""
+
+    buf: object
+    name: str
+    arena_size: int
+    tensors: list[TensorInfo]
+    ops: list[OpInfo]
+    inputs: list[int]
+    outputs: list[int]
+    file_size: int
+
+    def const_array(self, t: TensorInfo) -> np.ndarray:
+        """A zero-copy, read-only numpy view of a constant tensor's data."""
+        arr = np.frombuffer(self.buf, dtype=t.dtype, count=t.size, offset=t.offset)
+        return arr.reshape(t.shape)
+
+    @property
+    def const_bytes(self) -> int:
+        return sum(t.nbytes for t in self.tensors if t.is_const)
+
+
+def _section_table(buf, file_size: int, n_sections: int) -> dict[bytes, tuple[int, int, int]]:
+    table_end = HEADER.size + n_sections * SECTION.size
+    if n_sections > 64 or table_end > file_size:
+        raise ModelFormatError("header.section_count", 24, n_sections, "section table does not fit the file")
+    sections: dict[bytes, tuple[int, int, int]] = {}
+    spans = []
+    for i in range(n_sections):
+        at = HEADER.size + i * SECTION.size
+        tag, off, size, _ = SECTION.unpack_from(buf, at)
+        if tag in sections:
+            raise ModelFormatError(f"section[{i}].tag", at, tag, "duplicate section")
+        if off % ALIGN or off < table_end or off + size > file_size:
+            raise ModelFormatError(
+                f"section {tag!r}.offset", at + 4, (off, size), f"must be {ALIGN}-aligned and inside the file"
+            )
+        sections[tag] = (off, size, at)
+        spans.append((off, off + size, tag))
+    spans.sort()
+    for (_, end_a, tag_a), (start_b, _, tag_b) in zip(spans, spans[1:]):
+        if start_b < end_a:
+            raise ModelFormatError(f"section {tag_b!r}.offset", None, start_b, f"overlaps section {tag_a!r}")
+    for tag in SECTION_TAGS:
+        if tag not in sections:
+            raise ModelFormatError("section table", HEADER.size, tag, "required section missing")
+    return sections
+
+
+def _records(buf, sections, tag: bytes, dtype: np.dtype) -> np.ndarray:
+    off, size, at = sections[tag]
+    if size % dtype.itemsize:
+        raise ModelFormatError(f"section {tag!r}.size", at + 8, size, f"not a multiple of {dtype.itemsize}")
+    return np.frombuffer(buf, dtype=dtype, count=size // dtype.itemsize, offset=off)
+
+
+def _string(buf, sections, off: int, length: int, field_name: str, at: int) -> str:
+    s_off, s_size, _ = sections[b"STRS"]
+    if off + length > s_size:
+        raise ModelFormatError(field_name, at, (off, length), "string runs past the STRS section")
+    try:
+        return bytes(buf[s_off + off : s_off + off + length]).decode("utf-8")
+    except UnicodeDecodeError as e:
+        raise ModelFormatError(field_name, at, (off, length), "not UTF-8") from e
+
+
+def read_model(buf, verify_checksum: bool = True) -> ModelFile:
+    """Parse and validate a .picoq buffer (bytes, bytearray, memoryview or mmap)."""
+    file_size_actual = len(buf)
+    if file_size_actual < HEADER.size:
+        raise ModelFormatError("file", 0, file_size_actual, f"too short for the {HEADER.size}-byte header")
+    magic, vmaj, vmin, crc, file_size, n_sections, flags = HEADER.unpack_from(buf, 0)
+    if magic != MAGIC:
+        raise ModelFormatError("header.magic", 0, magic, "not a .picoq file")
+    if vmaj != VERSION_MAJOR:
+        raise ModelFormatError("header.version_major", 8, vmaj, f"this picoq reads version {VERSION_MAJOR}")
+    if file_size != file_size_actual:
+        raise ModelFormatError("header.file_size", 16, file_size, f"file is {file_size_actual} bytes (truncated?)")
+    if flags != 0:
+        raise ModelFormatError("header.flags", 28, flags, "reserved, must be 0")
+    if verify_checksum:
+        actual = crc32(buf, HEADER_CRC_START, file_size)
+        if actual != crc:
+            raise ModelFormatError("header.crc32", 12, crc, f"checksum mismatch (computed {actual:#010x})")
+    sections = _section_table(buf, file_size, n_sections)
+
+    modl = _records(buf, sections, b"MODL", MODEL_DTYPE)
+    if len(modl) != 1:
+        raise ModelFormatError("section MODL.size", sections[b"MODL"][2] + 8, len(modl), "needs exactly 1 record")
+    m = modl[0]
+    modl_off = sections[b"MODL"][0]
+    name = _string(buf, sections, int(m["name_off"]), int(m["name_len"]), "model.name", modl_off + 12)
+    arena_size = int(m["arena_size"])
+
+    grio_off, grio_size, grio_at = sections[b"GRIO"]
+    n_in, n_out = int(m["n_inputs"]), int(m["n_outputs"])
+    if n_in < 1 or n_out < 1 or (n_in + n_out) * 4 != grio_size:
+        raise ModelFormatError("model.n_inputs/n_outputs", modl_off + 4, (n_in, n_out), "does not match GRIO size")
+    grio = np.frombuffer(buf, dtype="<i4", count=n_in + n_out, offset=grio_off)
+
+    data_off, data_size, _ = sections[b"DATA"]
+    trecs = _records(buf, sections, b"TENS", TENSOR_DTYPE)
+    tens_off = sections[b"TENS"][0]
+    tensors = [
+        _read_tensor(buf, sections, i, trecs[i], tens_off + i * TENSOR_DTYPE.itemsize, arena_size, data_off, data_size)
+        for i in range(len(trecs))
+    ]
+
+    opio_off, opio_size, opio_at = sections[b"OPIO"]
+    if opio_size % 4:
+        raise ModelFormatError("section OPIO.size", opio_at + 8, opio_size, "not a multiple of 4")
+    opio = np.frombuffer(buf, dtype="<i4", count=opio_size // 4, offset=opio_off)
+    orecs = _records(buf, sections, b"OPS_", OP_DTYPE)
+    ops_off = sections[b"OPS_"][0]
+    ops = [_read_op(i, orecs[i], ops_off + i * OP_DTYPE.itemsize, opio, len(tensors)) for i in range(len(orecs))]
+
+    inputs = [_tensor_index(int(v), len(tensors), "graph.inputs", grio_off + 4 * i) for i, v in enumerate(grio[:n_in])]
+    outputs = [
+        _tensor_index(int(v), len(tensors), "graph.outputs", grio_off + 4 * (n_in + i))
+        for i, v in enumerate(grio[n_in:])
+    ]
+    model = ModelFile(buf, name, arena_size, tensors, ops, inputs, outputs, file_size)
+    _validate_graph(model, ops_off)
+    from .shapes import check_op_contract  # local import: shapes imports this module
+
+    for op in model.ops:
+        check_op_contract(model, op, ops_off + op.index * OP_DTYPE.itemsize)
+    return model
+
+
+def _tensor_index(v: int, n: int, field_name: str, at: int) -> int:
+    if not 0 <= v < n:
+        raise ModelFormatError(field_name, at, v, f"tensor index out of range [0, {n})")
+    return v
+
+
+def _read_tensor(buf, sections, i, r, at, arena_size, data_off, data_size) -> TensorInfo:
+    f = f"tensor[{i}]"
+    name = _string(buf, sections, int(r["name_off"]), int(r["name_len"]), f + ".name", at + 4)
+    code, rank, kind, quant = int(r["dtype"]), int(r["rank"]), int(r["kind"]), int(r["quant"])
+    if code not in DTYPES:
+        raise ModelFormatError(f + ".dtype", at, code, f"unknown dtype (known: {sorted(DTYPES)})")
+    dtype, itemsize = DTYPES[code]
+    if rank > MAX_DIMS:
+        raise ModelFormatError(f + ".rank", at + 1, rank, f"more than {MAX_DIMS} dimensions")
+    dims = tuple(int(d) for d in r["dims"][:rank])
+    if any(d < 1 for d in dims):
+        raise ModelFormatError(f + ".dims", at + 12, dims, "dimensions must be >= 1")
+    count = 1
+    for d in dims:
+        count *= d
+    nbytes = int(r["data_size"])
+    if count * itemsize != nbytes or nbytes > 0x7FFFFFFF:
+        raise ModelFormatError(f + ".data_size", at + 40, nbytes, f"shape {dims} of {dtype} needs {count * itemsize}")
+    off = int(r["data_offset"])
+    if kind == KIND_ARENA:
+        if off % ALIGN or off + nbytes > arena_size:
+            raise ModelFormatError(f + ".data_offset", at + 36, off, f"not aligned or past the arena ({arena_size} B)")
+        absolute = off
+    elif kind == KIND_CONST:
+        if off % ALIGN or off + nbytes > data_size:
+            raise ModelFormatError(f + ".data_offset", at + 36, off, "not aligned or past the DATA section")
+        absolute = data_off + off
+    else:
+        raise ModelFormatError(f + ".kind", at + 2, kind, "must be 0 (arena) or 1 (constant)")
+
+    axis = int(r["quant_axis"])
+    if quant == QUANT_NONE:
+        scales = np.zeros(0, np.float32)
+        zps = np.zeros(0, np.int32)
+    elif quant == QUANT_PER_TENSOR:
+        scales = np.array([r["scale"]], np.float32)
+        zps = np.array([r["zero_point"]], np.int32)
+    elif quant == QUANT_PER_CHANNEL:
+        if not 0 <= axis < rank:
+            raise ModelFormatError(f + ".quant_axis", at + 52, axis, f"not an axis of a rank-{rank} tensor")
+        n = dims[axis]
+        qoff = int(r["qparams_offset"])
+        if qoff % 4 or qoff + 8 * n > data_size:
+            raise ModelFormatError(f + ".qparams_offset", at + 56, qoff, "per-channel parameters outside DATA")
+        scales = np.frombuffer(buf, "<f4", n, data_off + qoff).astype(np.float32)
+        zps = np.frombuffer(buf, "<i4", n, data_off + qoff + 4 * n).astype(np.int32)
+    else:
+        raise ModelFormatError(f + ".quant", at + 3, quant, "must be 0, 1 or 2")
+    if scales.size and not (np.all(np.isfinite(scales)) and np.all(scales > 0)):
+        raise ModelFormatError(f + ".scale", at + 44, scales.tolist()[:4], "scales must be finite and > 0")
+    if dtype == "int8" and zps.size and (zps.min() < -128 or zps.max() > 127):
+        raise ModelFormatError(f + ".zero_point", at + 48, zps.tolist()[:4], "int8 zero point outside [-128, 127]")
+    return TensorInfo(i, name, dtype, dims, kind, absolute, nbytes, scales, zps, axis)
+
+
+def _read_op(i, r, at, opio, n_tensors) -> OpInfo:
+    code = int(r["opcode"])
+    spec = OPS.get(code)
+    if spec is None:
+        raise ModelFormatError(f"op[{i}].opcode", at, code, f"unknown op code (known: {sorted(OPS)})")
+    n_in, n_out, io = int(r["n_inputs"]), int(r["n_outputs"]), int(r["io_index"])
+    if n_in != spec.n_inputs or n_out != 1:
+        raise ModelFormatError(
+            f"op[{i}] {spec.name}.n_inputs/n_outputs", at + 4, (n_in, n_out), f"expects ({spec.n_inputs}, 1)"
+        )
+    if io + n_in + n_out > len(opio):
+        raise ModelFormatError(f"op[{i}].io_index", at + 8, io, "tensor list runs past the OPIO section")
+    idx = [int(v) for v in opio[io : io + n_in + n_out]]
+    for k, v in enumerate(idx):
+        if v == -1 and k in spec.optional_inputs:
+            continue
+        _tensor_index(v, n_tensors, f"op[{i}] {spec.name}.tensor[{k}]", at + 8)
+    params = {name: int(v) for name, v in zip(spec.param_names, r["params"][: spec.n_params])}
+    return OpInfo(i, code, spec.name, tuple(idx[:n_in]), tuple(idx[n_in:]), params)
+
+
+def _validate_graph(model: ModelFile, ops_off: int) -> None:
+    """Data flow: every arena tensor an op reads was written before; nothing is written twice
+    or written when constant; every graph output is produced (or is an input)."""
+    produced = set(model.inputs)
+    for t in model.inputs:
+        if model.tensors[t].is_const:
+            raise ModelFormatError("graph.inputs", None, t, "a graph input cannot be a constant")
+    for op in model.ops:
+        at = ops_off + op.index * OP_DTYPE.itemsize
+        for t in op.inputs:
+            if t == -1:
+                continue
+            if not model.tensors[t].is_const and t not in produced:
+                raise ModelFormatError(f"op[{op.index}] {op.name}.inputs", at, t, "tensor read before it is produced")
+        for t in op.outputs:
+            if model.tensors[t].is_const:
+                raise ModelFormatError(f"op[{op.index}] {op.name}.outputs", at, t, "op writes a constant tensor")
+            if t in produced:
+                raise ModelFormatError(f"op[{op.index}] {op.name}.outputs", at, t, "tensor produced twice")
+            if t in op.inputs:
+                raise ModelFormatError(f"op[{op.index}] {op.name}.outputs", at, t, "tensor is input and output")
+            produced.add(t)
+    for t in model.outputs:
+        if t not in produced:
+            raise ModelFormatError("graph.outputs", None, t, "output tensor is never produced")

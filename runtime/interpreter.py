@@ -1,0 +1,202 @@
+"""picoq.runtime.Interpreter: load a .picoq file zero-copy and run it integer-only.
+
+Float exists only here, at the boundary: a float input is quantized with the
+model's input scale and zero point (round half away from zero, as TFLite's
+QUANTIZE does) and the int8 output is dequantized for the caller. Everything
+between runs in the C kernels on an arena planned offline by the converter.
+"""
+
+from __future__ import annotations
+
+import mmap
+import os
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import numpy as np
+
+from ._interp import Core
+from .format import ALIGN, ModelFile, TensorInfo, read_model
+
+ModelSource = str | os.PathLike | bytes | bytearray | memoryview
+
+
+def _aligned_empty(nbytes: int) -> np.ndarray:
+    """A zeroed uint8 array whose data starts on an ALIGN-byte boundary."""
+    raw = np.zeros(nbytes + ALIGN, np.uint8)
+    start = (-raw.ctypes.data) % ALIGN
+    return raw[start : start + nbytes]
+
+
+def _load_buffer(source: ModelSource):
+    """bytes-like or path -> a buffer whose first byte is ALIGN-aligned (mmap for paths)."""
+    if isinstance(source, str | os.PathLike):
+        with open(source, "rb") as f:
+            size = os.fstat(f.fileno()).st_size
+            if size == 0:
+                return b""
+            return mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ)  # page-aligned, read-only
+    if not isinstance(source, bytes | bytearray | memoryview):
+        raise TypeError(f"Interpreter takes a path or a bytes-like object, not {type(source).__name__}")
+    view = np.frombuffer(source, np.uint8)
+    if view.size and view.ctypes.data % ALIGN == 0:
+        return source
+    copy = _aligned_empty(view.size)  # constants must be aligned for the int32 arrays: copy once
+    copy[:] = view
+    return copy
+
+
+def round_half_away(x: np.ndarray) -> np.ndarray:
+    """TFLite's TfLiteRound (std::round): ties away from zero, unlike numpy's half-to-even."""
+    return np.sign(x) * np.floor(np.abs(x) + np.float32(0.5))
+
+
+class Interpreter:
+    """Run a .picoq model.
+
+    >>> it = Interpreter("model.picoq")
+    >>> it.input_details[0]["shape"], it.input_details[0]["scale"]
+    >>> y = it.run(x)          # int8 in -> int8 out; float in -> float32 out
+
+    A leading batch dimension larger than the model's runs item by item. A
+    model with several inputs takes a list (in `input_details` order) or a dict
+    keyed by input name; with several outputs `run` returns a list.
+    """
+
+    def __init__(self, model: ModelSource, *, verify_checksum: bool = True):
+        self._buf = _load_buffer(model)
+        self.model: ModelFile = read_model(self._buf, verify_checksum=verify_checksum)
+        const_view = np.frombuffer(self._buf, np.uint8)
+        self._arena = _aligned_empty(self.model.arena_size)
+        self._core = Core(self.model, const_view, self._arena)
+        self._in = [self._arena_view(self.model.tensors[i]) for i in self.model.inputs]
+        self._out = [self._arena_view(self.model.tensors[i]) for i in self.model.outputs]
+        self.input_details = [self._details(self.model.tensors[i]) for i in self.model.inputs]
+        self.output_details = [self._details(self.model.tensors[i]) for i in self.model.outputs]
+
+    def _arena_view(self, t: TensorInfo) -> np.ndarray:
+        return self._arena[t.offset : t.offset + t.nbytes].view(t.dtype).reshape(t.shape)
+
+    @staticmethod
+    def _details(t: TensorInfo) -> dict[str, Any]:
+        per_tensor = t.scales.size == 1
+        return {
+            "name": t.name,
+            "index": t.index,
+            "shape": tuple(t.shape),
+            "dtype": np.dtype(t.dtype),
+            "scale": float(t.scales[0]) if per_tensor else None,
+            "zero_point": int(t.zero_points[0]) if per_tensor else None,
+        }
+
+    @property
+    def arena_size(self) -> int:
+        return self.model.arena_size
+
+    # *** running ***
+
+    def invoke(self) -> None:
+        """Run the model on whatever the inputs hold (see set_input / get_output)."""
+        self._core.invoke()
+
+    def set_input(self, index: int, x: np.ndarray) -> None:
+        """Copy a raw int8 array of exactly the input's shape into the arena."""
+        np.copyto(self._in[index], self._check(index, x, self._in[index].shape, raw_only=True))
+
+    def get_output(self, index: int) -> np.ndarray:
+        return self._out[index].copy()
+
+    def run(self, x: np.ndarray | Sequence[np.ndarray] | Mapping[str, np.ndarray]) -> Any:
+        xs = self._as_list(x)
+        floats = [np.issubdtype(np.asarray(a).dtype, np.floating) for a in xs]
+        if any(floats) and not all(floats):
+            raise ValueError("give all inputs as int8 (raw) or all as float, not a mix")
+        as_float = all(floats)
+        batch = None
+        prepared = []
+        for i, a in enumerate(xs):
+            shape = self._in[i].shape
+            a = np.asarray(a)
+            n = self._batch_of(i, a, shape)
+            if batch is not None and n != batch:
+                raise ValueError(f"input {i} has batch {n}, input 0 has {batch}")
+            batch = n
+            a = self._check(i, a, shape if n is None else (n, *shape[1:]), raw_only=False)
+            prepared.append(self._quantize(i, a) if as_float else a)
+        if batch is None:
+            for dst, a in zip(self._in, prepared):
+                np.copyto(dst, a)
+            self._core.invoke()
+            outs = [self._finish(j, v.copy(), as_float) for j, v in enumerate(self._out)]
+        else:
+            results = [np.empty((batch, *v.shape[1:]), v.dtype) for v in self._out]
+            for b in range(batch):
+                for dst, a in zip(self._in, prepared):
+                    np.copyto(dst, a[b : b + 1])
+                self._core.invoke()
+                for r, v in zip(results, self._out):
+                    r[b : b + 1] = v
+            outs = [self._finish(j, r, as_float) for j, r in enumerate(results)]
+        return outs[0] if len(outs) == 1 else outs
+
+    __call__ = run
+
+    # *** boundary helpers ***
+
+    def _as_list(self, x) -> list:
+        n = len(self._in)
+        if isinstance(x, Mapping):
+            names = [d["name"] for d in self.input_details]
+            unknown = sorted(set(x) - set(names))
+            missing = [nm for nm in names if nm not in x]
+            if unknown or missing:
+                raise ValueError(f"inputs by name: expected {names}, missing {missing}, unknown {unknown}")
+            return [x[nm] for nm in names]
+        if isinstance(x, list | tuple):
+            if len(x) != n:
+                raise ValueError(f"the model has {n} input(s), {len(x)} were given")
+            return list(x)
+        if n != 1:
+            raise ValueError(f"the model has {n} inputs: pass a list or a dict keyed by input name")
+        return [x]
+
+    def _batch_of(self, i: int, a: np.ndarray, shape: tuple[int, ...]) -> int | None:
+        """None for an exact-shape input; N when `a` stacks N model-sized items on axis 0."""
+        if a.shape == shape:
+            return None
+        if shape and shape[0] == 1 and a.ndim == len(shape) and a.shape[1:] == shape[1:] and a.shape[0] > 1:
+            return a.shape[0]
+        raise ValueError(
+            f"input {i} ({self.input_details[i]['name']!r}): expected shape {shape}"
+            f" (or a batch (N, {', '.join(map(str, shape[1:]))})), got {a.shape}"
+        )
+
+    def _check(self, i: int, a: np.ndarray, shape, raw_only: bool) -> np.ndarray:
+        a = np.asarray(a)
+        want = self._in[i].dtype
+        ok = a.dtype == want or (not raw_only and np.issubdtype(a.dtype, np.floating))
+        if not ok:
+            kinds = f"{want}" if raw_only else f"{want} (raw) or a float dtype"
+            raise ValueError(f"input {i} ({self.input_details[i]['name']!r}): expected dtype {kinds}, got {a.dtype}")
+        if a.shape != tuple(shape):
+            raise ValueError(f"input {i} ({self.input_details[i]['name']!r}): expected shape {shape}, got {a.shape}")
+        return a
+
+    def _quantize(self, i: int, a: np.ndarray) -> np.ndarray:
+        d = self.input_details[i]
+        if d["scale"] is None:
+            raise ValueError(f"input {i} has no per-tensor quantization: pass int8 data")
+        a = a.astype(np.float32)
+        if np.isnan(a).any():
+            raise ValueError(f"input {i} ({d['name']!r}) contains NaN: it has no int8 value")
+        # +-inf saturate to the int8 range, as any out-of-range value does.
+        q = round_half_away(a / np.float32(d["scale"])) + d["zero_point"]
+        return np.clip(q, -128, 127).astype(np.int8)
+
+    def _finish(self, j: int, q: np.ndarray, as_float: bool) -> np.ndarray:
+        if not as_float:
+            return q
+        d = self.output_details[j]
+        if d["scale"] is None:
+            return q
+        return ((q.astype(np.int32) - d["zero_point"]) * np.float32(d["scale"])).astype(np.float32)

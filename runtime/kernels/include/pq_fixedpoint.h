@@ -1,0 +1,60 @@
+/*
+ * Fixed-point helpers with TFLite Micro's default (double-rounding) semantics:
+ * gemmlowp's SaturatingRoundingDoublingHighMul and RoundingDivideByPOT, and
+ * tflite::MultiplyByQuantizedMultiplier built from them.
+ *
+ * Written with explicit int64 arithmetic and C's truncating division so that
+ * every compiler (x86, Cortex-M, with or without a hardware divider for int64)
+ * gives the same bits. No float anywhere.
+ */
+#ifndef PQ_FIXEDPOINT_H
+#define PQ_FIXEDPOINT_H
+
+#include <stdint.h>
+
+#if defined(__GNUC__)
+#define PQ_INLINE static inline __attribute__((always_inline))
+#else
+#define PQ_INLINE static inline
+#endif
+
+/* round((a * b) / 2^31), ties toward +inf; the single overflow case saturates. */
+PQ_INLINE int32_t pq_srdhm(int32_t a, int32_t b)
+{
+    int64_t ab;
+    int64_t nudge;
+    if (a == INT32_MIN && b == INT32_MIN) {
+        return INT32_MAX;
+    }
+    ab = (int64_t)a * (int64_t)b;
+    nudge = ab >= 0 ? ((int64_t)1 << 30) : (1 - ((int64_t)1 << 30));
+    /* C99 division truncates toward zero, as gemmlowp relies on. */
+    return (int32_t)((ab + nudge) / ((int64_t)1 << 31));
+}
+
+/* x / 2^exponent, rounding half away from zero; 0 <= exponent <= 31. */
+PQ_INLINE int32_t pq_rdpot(int32_t x, int exponent)
+{
+    const int32_t mask = (int32_t)(((int64_t)1 << exponent) - 1);
+    const int32_t remainder = x & mask;
+    const int32_t threshold = (mask >> 1) + (x < 0 ? 1 : 0);
+    /* Arithmetic right shift of a negative value: implementation-defined in
+     * C99, arithmetic on every compiler picoq supports (gcc, clang, armcc). */
+    return (x >> exponent) + (remainder > threshold ? 1 : 0);
+}
+
+/* tflite::MultiplyByQuantizedMultiplier (double rounding): x * M * 2^shift / 2^31. */
+PQ_INLINE int32_t pq_mbqm(int32_t x, int32_t multiplier, int32_t shift)
+{
+    const int left = shift > 0 ? shift : 0;
+    const int right = shift > 0 ? 0 : -shift;
+    /* Multiply, not <<, so a negative x is well defined; TFLM does the same. */
+    return pq_rdpot(pq_srdhm(x * (int32_t)((uint32_t)1 << left), multiplier), right);
+}
+
+PQ_INLINE int32_t pq_clamp(int32_t v, int32_t lo, int32_t hi)
+{
+    return v < lo ? lo : (v > hi ? hi : v);
+}
+
+#endif /* PQ_FIXEDPOINT_H */

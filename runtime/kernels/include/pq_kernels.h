@@ -1,0 +1,118 @@
+/*
+ * picoq integer kernels: the one C API shared by the Python interpreter and by
+ * generated firmware.
+ *
+ * Rules for every kernel (see docs/FORMAT.md and INT8_SPEC):
+ *   - C99, freestanding: <stdint.h> and <stddef.h> only; no malloc, no float.
+ *   - Tensors are dense, row-major, NHWC for images.
+ *   - Arithmetic is TFLite Micro's reference arithmetic, byte for byte
+ *     (default double-rounding requantization).
+ *   - Per-channel requantization everywhere: `mult[c]`, `shift[c]` hold one
+ *     Q31 multiplier and one shift (positive = left) per output channel; a
+ *     per-tensor layer simply repeats the same pair.
+ *   - Kernels trust their arguments; shapes and parameters are validated once,
+ *     at load time (runtime/format.py) or at export time.
+ */
+#ifndef PQ_KERNELS_H
+#define PQ_KERNELS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define PQ_MAX_DIMS 6
+
+typedef enum {
+    PQ_OK = 0,
+    PQ_ERR_PARAM = 1 /* a parameter a kernel cannot honour (e.g. empty pool window) */
+} pq_status;
+
+/* A 4-D NHWC shape (for filters: [out_c, kh, kw, in_c], depthwise [1, kh, kw, out_c]). */
+typedef struct {
+    int32_t n, h, w, c;
+} pq_dims;
+
+/* CONV_2D and DEPTHWISE_CONV_2D. */
+typedef struct {
+    int32_t stride_h, stride_w;
+    int32_t dilation_h, dilation_w;
+    int32_t pad_h, pad_w;       /* padding before the first row / column */
+    int32_t input_offset;       /* -input zero point */
+    int32_t output_offset;      /* output zero point */
+    int32_t act_min, act_max;   /* clamp of the fused activation */
+    int32_t depth_multiplier;   /* depthwise only */
+} pq_conv_params;
+
+/* FULLY_CONNECTED: out[b, o] = requant(sum_d (w[o, d] + filter_offset) * (x[b, d] + input_offset) + bias[o]). */
+typedef struct {
+    int32_t input_offset;
+    int32_t filter_offset;
+    int32_t output_offset;
+    int32_t act_min, act_max;
+} pq_fc_params;
+
+/* ADD (int8): TFLite's two-stage rescale with left_shift = 20. */
+typedef struct {
+    int32_t input1_offset, input2_offset, output_offset;
+    int32_t left_shift;
+    int32_t input1_multiplier, input1_shift;
+    int32_t input2_multiplier, input2_shift;
+    int32_t output_multiplier, output_shift;
+    int32_t act_min, act_max;
+} pq_add_params;
+
+/* AVERAGE_POOL_2D (and MAX_POOL_2D later). */
+typedef struct {
+    int32_t stride_h, stride_w;
+    int32_t filter_h, filter_w;
+    int32_t pad_h, pad_w;
+    int32_t act_min, act_max;
+} pq_pool_params;
+
+/* SOFTMAX (int8 in, int8 out with scale 1/256 and zero point -128). */
+typedef struct {
+    int32_t input_multiplier;   /* beta * input_scale * 2^26, as Q31 multiplier */
+    int32_t input_left_shift;
+    int32_t diff_min;           /* inputs this far below the row max give -128 */
+} pq_softmax_params;
+
+pq_status pq_conv2d_s8(const pq_conv_params *p, const int32_t *mult, const int32_t *shift,
+                       const pq_dims *in_dims, const int8_t *in,
+                       const pq_dims *filter_dims, const int8_t *filter,
+                       const int32_t *bias, /* may be NULL */
+                       const pq_dims *out_dims, int8_t *out);
+
+pq_status pq_depthwise_conv2d_s8(const pq_conv_params *p, const int32_t *mult, const int32_t *shift,
+                                 const pq_dims *in_dims, const int8_t *in,
+                                 const pq_dims *filter_dims, const int8_t *filter,
+                                 const int32_t *bias, /* may be NULL */
+                                 const pq_dims *out_dims, int8_t *out);
+
+pq_status pq_fully_connected_s8(const pq_fc_params *p, const int32_t *mult, const int32_t *shift,
+                                int32_t batches, int32_t accum_depth, int32_t out_depth,
+                                const int8_t *in, const int8_t *filter,
+                                const int32_t *bias, /* may be NULL */
+                                int8_t *out);
+
+/* Shapes have `rank` entries (1..PQ_MAX_DIMS), aligned to the right and of
+ * equal rank; an input dimension of 1 broadcasts against the output's. */
+pq_status pq_add_s8(const pq_add_params *p, int32_t rank,
+                    const int32_t *in1_shape, const int8_t *in1,
+                    const int32_t *in2_shape, const int8_t *in2,
+                    const int32_t *out_shape, int8_t *out);
+
+pq_status pq_avg_pool2d_s8(const pq_pool_params *p, const pq_dims *in_dims, const int8_t *in,
+                           const pq_dims *out_dims, int8_t *out);
+
+/* Softmax over the last axis: `outer` rows of `depth` values. */
+pq_status pq_softmax_s8(const pq_softmax_params *p, int32_t outer, int32_t depth,
+                        const int8_t *in, int8_t *out);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* PQ_KERNELS_H */

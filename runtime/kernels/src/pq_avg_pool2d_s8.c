@@ -1,0 +1,79 @@
+/*
+ * AVERAGE_POOL_2D, int8.
+ *
+ * Matches TFLite Micro tensorflow/lite/kernels/internal/reference/integer_ops/pooling.h,
+ * reference_integer_ops::AveragePool (int8 overload), as called by
+ * tensorflow/lite/micro/kernels/pooling.cc. Input and output share scale and
+ * zero point, so the raw int8 values are averaged directly.
+ */
+#include <stddef.h>
+#include <stdint.h>
+
+#include "pq_fixedpoint.h"
+#include "pq_kernels.h"
+
+/* uint32 -> int32 by two's-complement wrap, without implementation-defined
+ * conversion. TFLM sums in plain int32_t; the sum of int8 values over a window
+ * cannot overflow in practice, but going through uint32_t keeps it defined C. */
+static int32_t pq_pool_u32_to_i32(uint32_t u)
+{
+    return u <= 0x7FFFFFFFu ? (int32_t)u : -(int32_t)(~u) - 1;
+}
+
+pq_status pq_avg_pool2d_s8(const pq_pool_params *p, const pq_dims *in_dims, const int8_t *in,
+                           const pq_dims *out_dims, int8_t *out)
+{
+    const int32_t batches = in_dims->n;
+    const int32_t in_h = in_dims->h;
+    const int32_t in_w = in_dims->w;
+    const int32_t depth = in_dims->c;
+    const int32_t out_h = out_dims->h;
+    const int32_t out_w = out_dims->w;
+    int32_t b, oy, ox, c, fy, fx;
+
+    for (b = 0; b < batches; ++b) {
+        for (oy = 0; oy < out_h; ++oy) {
+            const int32_t in_y_origin = oy * p->stride_h - p->pad_h;
+            /* Window rows clipped to the image: padding does not count. */
+            const int32_t fy_start = in_y_origin < 0 ? -in_y_origin : 0;
+            const int32_t fy_end = p->filter_h < in_h - in_y_origin ? p->filter_h
+                                                                     : in_h - in_y_origin;
+            for (ox = 0; ox < out_w; ++ox) {
+                const int32_t in_x_origin = ox * p->stride_w - p->pad_w;
+                const int32_t fx_start = in_x_origin < 0 ? -in_x_origin : 0;
+                const int32_t fx_end = p->filter_w < in_w - in_x_origin ? p->filter_w
+                                                                         : in_w - in_x_origin;
+                for (c = 0; c < depth; ++c) {
+                    uint32_t sum = 0;
+                    int32_t count = 0;
+                    int32_t acc;
+                    for (fy = fy_start; fy < fy_end; ++fy) {
+                        const int32_t in_y = in_y_origin + fy;
+                        for (fx = fx_start; fx < fx_end; ++fx) {
+                            const int32_t in_x = in_x_origin + fx;
+                            const int32_t v = in[((b * in_h + in_y) * in_w + in_x) * depth + c];
+                            sum += (uint32_t)v;
+                            ++count;
+                        }
+                    }
+                    /* TFLM returns false (kTfLiteError) on an empty window;
+                     * outputs already written stay written, as there. */
+                    if (count == 0) {
+                        return PQ_ERR_PARAM;
+                    }
+                    acc = pq_pool_u32_to_i32(sum);
+                    /* Round half away from zero; C99 '/' truncates toward
+                     * zero exactly like C++, so this is TFLM's expression. */
+                    if (acc > 0) {
+                        acc = pq_pool_u32_to_i32((uint32_t)acc + (uint32_t)(count / 2)) / count;
+                    } else {
+                        acc = pq_pool_u32_to_i32((uint32_t)acc - (uint32_t)(count / 2)) / count;
+                    }
+                    acc = pq_clamp(acc, p->act_min, p->act_max);
+                    out[((b * out_h + oy) * out_w + ox) * depth + c] = (int8_t)acc;
+                }
+            }
+        }
+    }
+    return PQ_OK;
+}

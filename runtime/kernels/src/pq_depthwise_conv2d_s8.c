@@ -1,0 +1,85 @@
+/*
+ * DEPTHWISE_CONV_2D, int8 activations and weights, per-channel requantization.
+ *
+ * Matches TFLite Micro tensorflow/lite/kernels/internal/reference/integer_ops/depthwise_conv.h,
+ * reference_integer_ops::DepthwiseConvPerChannel (int8 overload), as called by
+ * tensorflow/lite/micro/kernels/depthwise_conv.cc, default double-rounding build.
+ */
+#include <stddef.h>
+#include <stdint.h>
+
+#include "pq_fixedpoint.h"
+#include "pq_kernels.h"
+
+/* uint32 -> int32 by two's-complement wrap, without implementation-defined
+ * conversion: TFLM accumulates in a plain int32_t (wrapping in practice if it
+ * ever overflowed), but signed overflow is undefined in C, so the running sums
+ * below are kept in uint32_t and brought back through this. */
+static int32_t pq_dw_u32_to_i32(uint32_t u)
+{
+    return u <= 0x7FFFFFFFu ? (int32_t)u : -(int32_t)(~u) - 1;
+}
+
+pq_status pq_depthwise_conv2d_s8(const pq_conv_params *p, const int32_t *mult, const int32_t *shift,
+                                 const pq_dims *in_dims, const int8_t *in,
+                                 const pq_dims *filter_dims, const int8_t *filter,
+                                 const int32_t *bias,
+                                 const pq_dims *out_dims, int8_t *out)
+{
+    const int32_t batches = in_dims->n;
+    const int32_t in_h = in_dims->h;
+    const int32_t in_w = in_dims->w;
+    const int32_t in_c = in_dims->c;
+    const int32_t f_h = filter_dims->h;
+    const int32_t f_w = filter_dims->w;
+    const int32_t out_h = out_dims->h;
+    const int32_t out_w = out_dims->w;
+    const int32_t out_c = out_dims->c; /* == in_c * depth_multiplier == filter_dims->c */
+    const int32_t depth_multiplier = p->depth_multiplier;
+    int32_t b, oy, ox, ic, m, fy, fx;
+
+    for (b = 0; b < batches; ++b) {
+        for (oy = 0; oy < out_h; ++oy) {
+            const int32_t in_y_origin = oy * p->stride_h - p->pad_h;
+            for (ox = 0; ox < out_w; ++ox) {
+                const int32_t in_x_origin = ox * p->stride_w - p->pad_w;
+                for (ic = 0; ic < in_c; ++ic) {
+                    for (m = 0; m < depth_multiplier; ++m) {
+                        /* Each input channel feeds depth_multiplier
+                         * consecutive output channels. */
+                        const int32_t oc = m + ic * depth_multiplier;
+                        uint32_t acc = 0;
+                        int32_t v;
+
+                        for (fy = 0; fy < f_h; ++fy) {
+                            const int32_t in_y = in_y_origin + p->dilation_h * fy;
+                            for (fx = 0; fx < f_w; ++fx) {
+                                const int32_t in_x = in_x_origin + p->dilation_w * fx;
+                                int32_t x, w;
+                                /* Taps outside the image are skipped, which
+                                 * equals padding with the input zero point. */
+                                if (in_y < 0 || in_y >= in_h || in_x < 0 || in_x >= in_w) {
+                                    continue;
+                                }
+                                x = in[((b * in_h + in_y) * in_w + in_x) * in_c + ic];
+                                /* Filter is [1, kh, kw, out_c]. */
+                                w = filter[(fy * f_w + fx) * out_c + oc];
+                                /* acc += w * (x + input_offset), in wrapping
+                                 * 32-bit arithmetic (see pq_dw_u32_to_i32). */
+                                acc += (uint32_t)w * ((uint32_t)x + (uint32_t)p->input_offset);
+                            }
+                        }
+                        if (bias != NULL) {
+                            acc += (uint32_t)bias[oc];
+                        }
+                        v = pq_mbqm(pq_dw_u32_to_i32(acc), mult[oc], shift[oc]);
+                        v = pq_dw_u32_to_i32((uint32_t)v + (uint32_t)p->output_offset);
+                        v = pq_clamp(v, p->act_min, p->act_max);
+                        out[((b * out_h + oy) * out_w + ox) * out_c + oc] = (int8_t)v;
+                    }
+                }
+            }
+        }
+    }
+    return PQ_OK;
+}

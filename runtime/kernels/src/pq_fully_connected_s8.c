@@ -1,0 +1,58 @@
+/*
+ * FULLY_CONNECTED, int8 activations and weights.
+ *
+ * Matches TFLite Micro tensorflow/lite/kernels/internal/reference/integer_ops/fully_connected.h:
+ * reference_integer_ops::FullyConnected (per-tensor, with weights_offset) and
+ * FullyConnectedPerChannel (weights_offset == 0 there), default double-rounding
+ * build. A per-tensor layer passes the same (mult, shift) pair for every output
+ * channel; the arithmetic is then identical to FullyConnected.
+ */
+#include <stddef.h>
+#include <stdint.h>
+
+#include "pq_fixedpoint.h"
+#include "pq_kernels.h"
+
+/* uint32 -> int32 by two's-complement wrap, without implementation-defined
+ * conversion: TFLM accumulates in a plain int32_t (wrapping in practice if it
+ * ever overflowed), but signed overflow is undefined in C, so the running sum
+ * below is kept in uint32_t and brought back through this. */
+static int32_t pq_fc_u32_to_i32(uint32_t u)
+{
+    return u <= 0x7FFFFFFFu ? (int32_t)u : -(int32_t)(~u) - 1;
+}
+
+pq_status pq_fully_connected_s8(const pq_fc_params *p, const int32_t *mult, const int32_t *shift,
+                                int32_t batches, int32_t accum_depth, int32_t out_depth,
+                                const int8_t *in, const int8_t *filter,
+                                const int32_t *bias,
+                                int8_t *out)
+{
+    int32_t b, o, d;
+
+    for (b = 0; b < batches; ++b) {
+        /* b * accum_depth < batches * accum_depth = input size: no overflow. */
+        const int8_t *x_row = in + b * accum_depth;
+        for (o = 0; o < out_depth; ++o) {
+            const int8_t *w_row = filter + o * accum_depth;
+            uint32_t acc = 0;
+            int32_t v;
+            for (d = 0; d < accum_depth; ++d) {
+                const int32_t x = x_row[d];
+                const int32_t w = w_row[d];
+                /* acc += (w + filter_offset) * (x + input_offset), in wrapping
+                 * 32-bit arithmetic (see pq_fc_u32_to_i32). */
+                acc += ((uint32_t)w + (uint32_t)p->filter_offset) *
+                       ((uint32_t)x + (uint32_t)p->input_offset);
+            }
+            if (bias != NULL) {
+                acc += (uint32_t)bias[o];
+            }
+            v = pq_mbqm(pq_fc_u32_to_i32(acc), mult[o], shift[o]);
+            v = pq_fc_u32_to_i32((uint32_t)v + (uint32_t)p->output_offset);
+            v = pq_clamp(v, p->act_min, p->act_max);
+            out[b * out_depth + o] = (int8_t)v;
+        }
+    }
+    return PQ_OK;
+}

@@ -1,0 +1,197 @@
+"""Each kernel's shape and parameter contract, checked at load before any kernel runs.
+
+The C kernels trust their arguments (as TFLite Micro's do); this module is what
+makes that safe. For every op it checks tensor dtypes, ranks and the output
+shape recomputed from the inputs and parameters, the per-channel arrays'
+lengths, and the ranges of every integer parameter the arithmetic depends on.
+The converter calls the same functions on what it is about to write.
+"""
+
+from __future__ import annotations
+
+from .format import ModelFile, ModelFormatError, OpInfo, TensorInfo
+
+INT8_MIN, INT8_MAX = -128, 127
+
+
+def conv_out_size_ok(in_size: int, k: int, stride: int, dilation: int, pad: int, out: int) -> bool:
+    """Padding before is less than the dilated kernel, padding after at most that, >= 1 output."""
+    eff = (k - 1) * dilation + 1
+    if not (0 <= pad < eff and out >= 1):
+        return False
+    # Padding after the last row, implied by the output size, must lie in [0, eff - 1].
+    pad_after = (out - 1) * stride + eff - in_size - pad
+    return -stride < pad_after <= eff - 1
+
+
+def _fail(op: OpInfo, at: int, what: str, value, why: str):
+    raise ModelFormatError(f"op[{op.index}] {op.name}.{what}", at, value, why)
+
+
+def _tensor(model: ModelFile, op: OpInfo, at: int, idx: int, what: str, dtype: str, rank: int | None):
+    t = model.tensors[idx]
+    if t.dtype != dtype:
+        _fail(op, at, what + ".dtype", t.dtype, f"must be {dtype}")
+    if rank is not None and len(t.shape) != rank:
+        _fail(op, at, what + ".shape", t.shape, f"must have rank {rank}")
+    return t
+
+
+def _range(op: OpInfo, at: int, name: str, lo: int, hi: int) -> int:
+    v = op.params[name]
+    if not lo <= v <= hi:
+        _fail(op, at, "params." + name, v, f"outside [{lo}, {hi}]")
+    return v
+
+
+def _act(op: OpInfo, at: int) -> None:
+    lo = _range(op, at, "act_min", INT8_MIN, INT8_MAX)
+    hi = _range(op, at, "act_max", INT8_MIN, INT8_MAX)
+    if lo > hi:
+        _fail(op, at, "params.act_min", (lo, hi), "act_min > act_max")
+
+
+def _quant_arrays(model: ModelFile, op: OpInfo, at: int, channels: int) -> None:
+    """bias (optional) int32[C]; multipliers int32[C] >= 0; shifts int32[C] in [-31, 30]."""
+    _, _, b, m, s = op.inputs
+    if b != -1:
+        bt = _tensor(model, op, at, b, "bias", "int32", None)
+        if bt.size != channels:
+            _fail(op, at, "bias.shape", bt.shape, f"needs {channels} values")
+    for idx, what in ((m, "multipliers"), (s, "shifts")):
+        t = _tensor(model, op, at, idx, what, "int32", 1)
+        if not t.is_const or t.size != channels:
+            _fail(op, at, what, t.shape, f"must be a constant int32[{channels}]")
+    mult, shift = model.const_array(model.tensors[m]), model.const_array(model.tensors[s])
+    if mult.min() < 0:
+        _fail(op, at, "multipliers", int(mult.min()), "must be >= 0")
+    if shift.min() < -31 or shift.max() > 30:
+        _fail(op, at, "shifts", (int(shift.min()), int(shift.max())), "outside [-31, 30]")
+
+
+def _offsets(op: OpInfo, at: int, *names: str) -> None:
+    for name in names:
+        _range(op, at, name, -255, 255)
+
+
+def _check_conv(model: ModelFile, op: OpInfo, at: int, depthwise: bool) -> None:
+    x = _tensor(model, op, at, op.inputs[0], "input", "int8", 4)
+    w = _tensor(model, op, at, op.inputs[1], "filter", "int8", 4)
+    y = _tensor(model, op, at, op.outputs[0], "output", "int8", 4)
+    if not w.is_const:
+        _fail(op, at, "filter", w.index, "must be constant")
+    for name in ("stride_h", "stride_w", "dilation_h", "dilation_w"):
+        _range(op, at, name, 1, 1 << 16)
+    _offsets(op, at, "input_offset", "output_offset")
+    _act(op, at)
+    n, ih, iw, ic = x.shape
+    if depthwise:
+        one, kh, kw, oc = w.shape
+        dm = _range(op, at, "depth_multiplier", 1, 1 << 16)
+        if one != 1 or oc != ic * dm:
+            _fail(op, at, "filter.shape", w.shape, f"must be [1, kh, kw, {ic}*{dm}]")
+    else:
+        oc, kh, kw, fic = w.shape
+        if ic % fic or oc % (ic // fic):
+            _fail(op, at, "filter.shape", w.shape, f"input channels {ic} not divisible into groups of {fic}")
+    p = op.params
+    if y.shape[0] != n or y.shape[3] != oc:
+        _fail(op, at, "output.shape", y.shape, f"batch and channels must be ({n}, {oc})")
+    for axis, (i, k, s, d, pad, o) in enumerate(
+        (
+            (ih, kh, p["stride_h"], p["dilation_h"], p["pad_h"], y.shape[1]),
+            (iw, kw, p["stride_w"], p["dilation_w"], p["pad_w"], y.shape[2]),
+        )
+    ):
+        if not conv_out_size_ok(i, k, s, d, pad, o):
+            _fail(op, at, "output.shape", y.shape, f"inconsistent with input {x.shape}, filter, stride, padding")
+    _quant_arrays(model, op, at, oc)
+
+
+def _check_fc(model: ModelFile, op: OpInfo, at: int) -> None:
+    x = _tensor(model, op, at, op.inputs[0], "input", "int8", None)
+    w = _tensor(model, op, at, op.inputs[1], "filter", "int8", 2)
+    y = _tensor(model, op, at, op.outputs[0], "output", "int8", None)
+    if not w.is_const:
+        _fail(op, at, "filter", w.index, "must be constant")
+    out_depth, accum = w.shape
+    if x.size % accum:
+        _fail(op, at, "input.shape", x.shape, f"size not a multiple of the filter depth {accum}")
+    if y.size != (x.size // accum) * out_depth or y.shape[-1] != out_depth:
+        _fail(op, at, "output.shape", y.shape, f"must hold {x.size // accum} x {out_depth} values")
+    _offsets(op, at, "input_offset", "filter_offset", "output_offset")
+    _act(op, at)
+    _quant_arrays(model, op, at, out_depth)
+
+
+def _check_add(model: ModelFile, op: OpInfo, at: int) -> None:
+    a = _tensor(model, op, at, op.inputs[0], "input1", "int8", None)
+    b = _tensor(model, op, at, op.inputs[1], "input2", "int8", None)
+    y = _tensor(model, op, at, op.outputs[0], "output", "int8", None)
+    rank = len(y.shape)
+    if len(a.shape) > rank or len(b.shape) > rank:
+        _fail(op, at, "output.shape", y.shape, "output rank below an input's")
+    for t, what in ((a, "input1"), (b, "input2")):
+        padded = (1,) * (rank - len(t.shape)) + t.shape
+        for d_in, d_out in zip(padded, y.shape):
+            if d_in not in (1, d_out):
+                _fail(op, at, what + ".shape", t.shape, f"does not broadcast to the output {y.shape}")
+    for d in range(rank):
+        pa = ((1,) * (rank - len(a.shape)) + a.shape)[d]
+        pb = ((1,) * (rank - len(b.shape)) + b.shape)[d]
+        if max(pa, pb) != y.shape[d]:
+            _fail(op, at, "output.shape", y.shape, f"is not the broadcast of {a.shape} and {b.shape}")
+    _offsets(op, at, "input1_offset", "input2_offset", "output_offset")
+    _range(op, at, "left_shift", 0, 20)
+    for name in ("input1", "input2", "output"):
+        _range(op, at, name + "_multiplier", 0, 0x7FFFFFFF)
+        _range(op, at, name + "_shift", -31, 0 if name != "output" else 30)
+    _act(op, at)
+
+
+def _check_pool(model: ModelFile, op: OpInfo, at: int) -> None:
+    x = _tensor(model, op, at, op.inputs[0], "input", "int8", 4)
+    y = _tensor(model, op, at, op.outputs[0], "output", "int8", 4)
+    p = op.params
+    for name in ("stride_h", "stride_w", "filter_h", "filter_w"):
+        _range(op, at, name, 1, 1 << 16)
+    _act(op, at)
+    if y.shape[0] != x.shape[0] or y.shape[3] != x.shape[3]:
+        _fail(op, at, "output.shape", y.shape, f"batch and channels must match the input {x.shape}")
+    if not conv_out_size_ok(x.shape[1], p["filter_h"], p["stride_h"], 1, p["pad_h"], y.shape[1]) or not (
+        conv_out_size_ok(x.shape[2], p["filter_w"], p["stride_w"], 1, p["pad_w"], y.shape[2])
+    ):
+        _fail(op, at, "output.shape", y.shape, f"inconsistent with input {x.shape}, window, stride, padding")
+
+
+def _check_softmax(model: ModelFile, op: OpInfo, at: int) -> None:
+    x = _tensor(model, op, at, op.inputs[0], "input", "int8", None)
+    y = _tensor(model, op, at, op.outputs[0], "output", "int8", None)
+    if x.shape != y.shape or not x.shape:
+        _fail(op, at, "output.shape", y.shape, f"must equal the input shape {x.shape}")
+    _range(op, at, "input_multiplier", 0, 0x7FFFFFFF)
+    _range(op, at, "input_left_shift", 0, 31)
+    _range(op, at, "diff_min", -(1 << 31), 0)
+
+
+def _check_reshape(model: ModelFile, op: OpInfo, at: int) -> None:
+    x: TensorInfo = _tensor(model, op, at, op.inputs[0], "input", "int8", None)
+    y = _tensor(model, op, at, op.outputs[0], "output", "int8", None)
+    if x.size != y.size:
+        _fail(op, at, "output.shape", y.shape, f"holds {y.size} values, the input {x.shape} {x.size}")
+
+
+_CHECKS = {
+    "CONV_2D": lambda m, o, a: _check_conv(m, o, a, depthwise=False),
+    "DEPTHWISE_CONV_2D": lambda m, o, a: _check_conv(m, o, a, depthwise=True),
+    "FULLY_CONNECTED": _check_fc,
+    "ADD": _check_add,
+    "AVERAGE_POOL_2D": _check_pool,
+    "SOFTMAX": _check_softmax,
+    "RESHAPE": _check_reshape,
+}
+
+
+def check_op_contract(model: ModelFile, op: OpInfo, at: int) -> None:
+    """Raise ModelFormatError unless `op` can run safely and meaningfully on its tensors."""
+    _CHECKS[op.name](model, op, at)
