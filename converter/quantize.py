@@ -54,12 +54,6 @@ def conv_multipliers(in_scale: float, w_scales: np.ndarray, out_scale: float) ->
     return np.array([p[0] for p in pairs], np.int32), np.array([p[1] for p in pairs], np.int32)
 
 
-def fc_per_tensor_multiplier(in_scale: float, w_scale: float, out_scale: float) -> tuple[int, int]:
-    """GetQuantizedConvolutionMultipler: the product in_s * w_s is taken in float32 first."""
-    product = np.float32(in_scale) * np.float32(w_scale)
-    return quantize_multiplier(float(product) / float(np.float32(out_scale)))
-
-
 def quantize_value(f: float, scale: float, zero_point: int) -> int:
     """zp + TfLiteRound(f / scale), with the division in float32 as TFLite does it."""
     return zero_point + round_half_away(float(np.float32(f) / np.float32(scale)))

@@ -129,6 +129,7 @@ cdef class Core:
             nd.accum, nd.out_depth, nd.batches = accum, out_depth, x.size // accum
             nd.fc.input_offset, nd.fc.filter_offset = p["input_offset"], p["filter_offset"]
             nd.fc.output_offset, nd.fc.act_min, nd.fc.act_max = p["output_offset"], p["act_min"], p["act_max"]
+            nd.fc.per_channel = p["per_channel"]
         elif op.opcode == OP_ADD:
             nd.in1 = <const int8_t *> self._ptr(model, ins[1])
             rank = len(y.shape)

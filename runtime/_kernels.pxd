@@ -15,7 +15,7 @@ cdef extern from "pq_kernels.h" nogil:
         int32_t input_offset, output_offset, act_min, act_max, depth_multiplier
 
     ctypedef struct pq_fc_params:
-        int32_t input_offset, filter_offset, output_offset, act_min, act_max
+        int32_t input_offset, filter_offset, output_offset, act_min, act_max, per_channel
 
     ctypedef struct pq_add_params:
         int32_t input1_offset, input2_offset, output_offset, left_shift

@@ -113,9 +113,9 @@ OPS = {
             3,
             "FULLY_CONNECTED",
             5,
-            5,
+            6,
             (2,),
-            ("input_offset", "filter_offset", "output_offset", "act_min", "act_max"),
+            ("input_offset", "filter_offset", "output_offset", "act_min", "act_max", "per_channel"),
         ),
         OpSpec(
             4,

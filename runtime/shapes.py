@@ -51,8 +51,10 @@ def _act(op: OpInfo, at: int) -> None:
         _fail(op, at, "params.act_min", (lo, hi), "act_min > act_max")
 
 
-def _quant_arrays(model: ModelFile, op: OpInfo, at: int, channels: int) -> None:
-    """bias (optional) int32[C]; multipliers int32[C] >= 0; shifts int32[C] in [-31, 30]."""
+def _quant_arrays(model: ModelFile, op: OpInfo, at: int, channels: int, n_mult: int | None = None) -> None:
+    """bias (optional) int32[C]; multipliers int32[n_mult] >= 0; shifts int32[n_mult] in [-31, 30]
+    (n_mult is C, or 1 for a per-tensor FULLY_CONNECTED)."""
+    n_mult = channels if n_mult is None else n_mult
     _, _, b, m, s = op.inputs
     if b != -1:
         bt = _tensor(model, op, at, b, "bias", "int32", None)
@@ -60,8 +62,8 @@ def _quant_arrays(model: ModelFile, op: OpInfo, at: int, channels: int) -> None:
             _fail(op, at, "bias.shape", bt.shape, f"needs {channels} values")
     for idx, what in ((m, "multipliers"), (s, "shifts")):
         t = _tensor(model, op, at, idx, what, "int32", 1)
-        if not t.is_const or t.size != channels:
-            _fail(op, at, what, t.shape, f"must be a constant int32[{channels}]")
+        if not t.is_const or t.size != n_mult:
+            _fail(op, at, what, t.shape, f"must be a constant int32[{n_mult}]")
     mult, shift = model.const_array(model.tensors[m]), model.const_array(model.tensors[s])
     if mult.min() < 0:
         _fail(op, at, "multipliers", int(mult.min()), "must be >= 0")
@@ -121,7 +123,8 @@ def _check_fc(model: ModelFile, op: OpInfo, at: int) -> None:
         _fail(op, at, "output.shape", y.shape, f"must hold {x.size // accum} x {out_depth} values")
     _offsets(op, at, "input_offset", "filter_offset", "output_offset")
     _act(op, at)
-    _quant_arrays(model, op, at, out_depth)
+    per_channel = _range(op, at, "per_channel", 0, 1)
+    _quant_arrays(model, op, at, out_depth, out_depth if per_channel else 1)
 
 
 def _check_add(model: ModelFile, op: OpInfo, at: int) -> None:

@@ -52,6 +52,7 @@ typedef struct {
     int32_t filter_offset;
     int32_t output_offset;
     int32_t act_min, act_max;
+    int32_t per_channel;        /* 1: mult/shift hold out_depth entries; 0: one entry for all */
 } pq_fc_params;
 
 /* ADD (int8): TFLite's two-stage rescale with left_shift = 20. */

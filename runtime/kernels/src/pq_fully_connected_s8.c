@@ -4,8 +4,8 @@
  * Matches TFLite Micro tensorflow/lite/kernels/internal/reference/integer_ops/fully_connected.h:
  * reference_integer_ops::FullyConnected (per-tensor, with weights_offset) and
  * FullyConnectedPerChannel (weights_offset == 0 there), default double-rounding
- * build. A per-tensor layer passes the same (mult, shift) pair for every output
- * channel; the arithmetic is then identical to FullyConnected.
+ * build. A per-tensor layer (p->per_channel == 0) passes one (mult, shift) pair,
+ * used for every output channel, so flash holds 8 bytes instead of 8 per channel.
  */
 #include <stddef.h>
 #include <stdint.h>
@@ -48,7 +48,8 @@ pq_status pq_fully_connected_s8(const pq_fc_params *p, const int32_t *mult, cons
             if (bias != NULL) {
                 acc += (uint32_t)bias[o];
             }
-            v = pq_mbqm(pq_fc_u32_to_i32(acc), mult[o], shift[o]);
+            const int32_t c = p->per_channel ? o : 0;
+            v = pq_mbqm(pq_fc_u32_to_i32(acc), mult[c], shift[c]);
             v = pq_fc_u32_to_i32((uint32_t)v + (uint32_t)p->output_offset);
             v = pq_clamp(v, p->act_min, p->act_max);
             out[b * out_depth + o] = (int8_t)v;
