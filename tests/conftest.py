@@ -1,0 +1,31 @@
+"""Shared test helpers: where the MLPerf Tiny models live, and a converter+interpreter shortcut."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from picoq.converter import convert
+from picoq.runtime import Interpreter
+
+# ../shared beside the checkout (the README of the shared folder fixes this path).
+SHARED_MODELS = Path(__file__).resolve().parents[2] / "shared" / "models" / "mlperf_tiny"
+MLPERF_INT8 = [
+    "kws_ref_model",
+    "vww_96_int8",
+    "pretrainedResnet_quant",
+    "pretrainedResnet_large_int8",
+    "ad01_int8",
+]
+
+
+def mlperf_path(name: str) -> Path:
+    path = SHARED_MODELS / f"{name}.tflite"
+    if not path.is_file():
+        pytest.skip(f"MLPerf Tiny model {path} is absent (needs ../shared beside the checkout)")
+    return path
+
+
+def picoq_from_tflite(data: bytes) -> Interpreter:
+    return Interpreter(convert(data))
