@@ -1,7 +1,7 @@
 """picoq.converter: turn models into .picoq files (offline; may use heavier packages).
 
-    from picoq.converter import convert
-    convert("model.tflite", "model.picoq")
+from picoq.converter import convert
+convert("model.tflite", "model.picoq")
 """
 
 from __future__ import annotations
@@ -24,9 +24,13 @@ def load(source: str | os.PathLike | bytes) -> Graph:
     if kind == "tflite":
         from .tflite_import import load_tflite
 
-        return load_tflite(source if isinstance(source, bytes | bytearray | memoryview) else os.fspath(source))
-    raise ConversionError([f"unrecognised model {source if isinstance(source, str) else type(source).__name__}"],
-                          hint="picoq converts int8 .tflite files (ONNX import is planned).")
+        return load_tflite(
+            source if isinstance(source, bytes | bytearray | memoryview) else os.fspath(source)
+        )
+    raise ConversionError(
+        [f"unrecognised model {source if isinstance(source, str) else type(source).__name__}"],
+        hint="picoq converts int8 .tflite files (ONNX import is planned).",
+    )
 
 
 def convert(source: str | os.PathLike | bytes, output: str | os.PathLike | None = None) -> bytes:

@@ -38,7 +38,8 @@ def _parser() -> argparse.ArgumentParser:
             epilog=f"example:\n  {EXAMPLES[name]}",
             formatter_class=argparse.RawDescriptionHelpFormatter,
         )
-        p.add_argument("--debug", action="store_true", help="show full tracebacks on errors")
+        # SUPPRESS: `picoq --debug VERB` must not be reset by the verb's own default.
+        p.add_argument("--debug", action="store_true", default=argparse.SUPPRESS, help="show full tracebacks")
         return p
 
     p = verb("convert", "convert a fully quantized int8 .tflite model into a .picoq file")
@@ -108,7 +109,13 @@ def model_summary(m) -> dict:
             }
         )
     ops = [
-        {"index": o.index, "op": o.name, "inputs": list(o.inputs), "outputs": list(o.outputs), "params": o.params}
+        {
+            "index": o.index,
+            "op": o.name,
+            "inputs": list(o.inputs),
+            "outputs": list(o.outputs),
+            "params": o.params,
+        }
         for o in m.ops
     ]
     return {

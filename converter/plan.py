@@ -59,14 +59,14 @@ def lifetimes(graph: Graph) -> dict[int, tuple[int, int]]:
     return {g: (a, b) for g, (a, b) in live.items()}
 
 
-def _place(order: list[int], sizes: dict[int, int], live: dict[int, tuple[int, int]]) -> tuple[int, dict[int, int]]:
+def _place(
+    order: list[int], sizes: dict[int, int], live: dict[int, tuple[int, int]]
+) -> tuple[int, dict[int, int]]:
     placed: list[tuple[int, int, int]] = []  # (offset, end, group)
     offsets: dict[int, int] = {}
     for g in order:
         a, b = live[g]
-        busy = sorted(
-            (off, end) for off, end, h in placed if not (live[h][1] < a or b < live[h][0])
-        )
+        busy = sorted((off, end) for off, end, h in placed if not (live[h][1] < a or b < live[h][0]))
         off = 0
         for s, e in busy:
             if off + sizes[g] <= s:

@@ -45,7 +45,9 @@ def quantize_multiplier_greater_than_one(real: float) -> tuple[int, int]:
     return m, shift
 
 
-def conv_multipliers(in_scale: float, w_scales: np.ndarray, out_scale: float) -> tuple[np.ndarray, np.ndarray]:
+def conv_multipliers(
+    in_scale: float, w_scales: np.ndarray, out_scale: float
+) -> tuple[np.ndarray, np.ndarray]:
     """Per-channel (or per-tensor, broadcast) conv/depthwise/per-channel FC: all in double."""
     pairs = [
         quantize_multiplier(float(np.float32(in_scale)) * float(ws) / float(np.float32(out_scale)))
@@ -67,9 +69,13 @@ def activation_range(activation: str, scale: float, zero_point: int) -> tuple[in
     if activation == "RELU":
         return max(lo, quantize_value(0.0, scale, zero_point)), hi
     if activation == "RELU6":
-        return max(lo, quantize_value(0.0, scale, zero_point)), min(hi, quantize_value(6.0, scale, zero_point))
+        return max(lo, quantize_value(0.0, scale, zero_point)), min(
+            hi, quantize_value(6.0, scale, zero_point)
+        )
     if activation == "RELU_N1_TO_1":
-        return max(lo, quantize_value(-1.0, scale, zero_point)), min(hi, quantize_value(1.0, scale, zero_point))
+        return max(lo, quantize_value(-1.0, scale, zero_point)), min(
+            hi, quantize_value(1.0, scale, zero_point)
+        )
     raise ValueError(f"unsupported fused activation {activation}")
 
 
@@ -97,7 +103,9 @@ def add_params(s1: float, zp1: int, s2: float, zp2: int, s_out: float, zp_out: i
 def softmax_params(beta: float, in_scale: float) -> dict[str, int]:
     """PreprocessSoftmaxScaling + CalculateInputRadius with 5 integer bits (softmax_common.cc)."""
     integer_bits = 5
-    real = min(float(beta) * float(np.float32(in_scale)) * float(1 << (31 - integer_bits)), float((1 << 31) - 1))
+    real = min(
+        float(beta) * float(np.float32(in_scale)) * float(1 << (31 - integer_bits)), float((1 << 31) - 1)
+    )
     m, left_shift = quantize_multiplier_greater_than_one(real)
     max_input_rescaled = (
         1.0 * ((1 << integer_bits) - 1) * float(1 << (31 - integer_bits)) / float(1 << left_shift)

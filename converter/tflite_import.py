@@ -46,7 +46,15 @@ _TFL_DTYPE_NAMES = {
     17: "INT4",
 }
 _ACTIVATIONS = {0: "NONE", 1: "RELU", 2: "RELU_N1_TO_1", 3: "RELU6", 4: "TANH", 5: "SIGN_BIT"}
-SUPPORTED = ("CONV_2D", "DEPTHWISE_CONV_2D", "FULLY_CONNECTED", "ADD", "AVERAGE_POOL_2D", "RESHAPE", "SOFTMAX")
+SUPPORTED = (
+    "CONV_2D",
+    "DEPTHWISE_CONV_2D",
+    "FULLY_CONNECTED",
+    "ADD",
+    "AVERAGE_POOL_2D",
+    "RESHAPE",
+    "SOFTMAX",
+)
 
 
 def _tflite():
@@ -58,7 +66,9 @@ def _tflite():
 
 
 def _op_names(tflite) -> dict[int, str]:
-    return {v: k for k, v in vars(tflite.BuiltinOperator).items() if not k.startswith("_") and isinstance(v, int)}
+    return {
+        v: k for k, v in vars(tflite.BuiltinOperator).items() if not k.startswith("_") and isinstance(v, int)
+    }
 
 
 class _Reader:
@@ -99,7 +109,11 @@ class _Reader:
         if qp is None or qp.ScaleLength() == 0:
             return None
         scales = qp.ScaleAsNumpy().astype(np.float32)
-        zps = qp.ZeroPointAsNumpy().astype(np.int64) if qp.ZeroPointLength() else np.zeros(scales.size, np.int64)
+        zps = (
+            qp.ZeroPointAsNumpy().astype(np.int64)
+            if qp.ZeroPointLength()
+            else np.zeros(scales.size, np.int64)
+        )
         return scales, zps, int(qp.QuantizedDimension())
 
     def const_data(self, i: int) -> np.ndarray | None:
@@ -121,7 +135,9 @@ class _Reader:
         count = int(np.prod(shape, dtype=np.int64))
         arr = np.frombuffer(raw, dtype=np.dtype(dtype).newbyteorder("<"))
         if arr.size != count:
-            self.problems.append(f"tensor {self.tname(i)!r}: buffer holds {arr.size} values, shape {shape} needs {count}")
+            self.problems.append(
+                f"tensor {self.tname(i)!r}: buffer holds {arr.size} values, shape {shape} needs {count}"
+            )
             return None
         return arr.reshape(shape).astype(dtype)
 
@@ -131,7 +147,9 @@ class _Reader:
             return self.tmap[i]
         name = self.tname(i)
         if self.ttype(i) != 9:
-            self.problems.append(f"{where}: tensor {name!r} is {_TFL_DTYPE_NAMES.get(self.ttype(i), self.ttype(i))}, not INT8")
+            self.problems.append(
+                f"{where}: tensor {name!r} is {_TFL_DTYPE_NAMES.get(self.ttype(i), self.ttype(i))}, not INT8"
+            )
         qp = self.quant(i)
         scales = np.array([1.0], np.float32)
         zps = np.array([0], np.int32)
@@ -191,7 +209,12 @@ def load_tflite(source: str | bytes) -> Graph:
     for k in range(n_ops):
         op = sg.Operators(k)
         ins, outs = list(op.InputsAsNumpy()), list(op.OutputsAsNumpy())
-        if op_names[k] == "QUANTIZE" and ins[0] in graph_in and r.ttype(ins[0]) == 0 and r.ttype(outs[0]) == 9:
+        if (
+            op_names[k] == "QUANTIZE"
+            and ins[0] in graph_in
+            and r.ttype(ins[0]) == 0
+            and r.ttype(outs[0]) == 9
+        ):
             graph_in[graph_in.index(ins[0])] = int(outs[0])
             skip.add(k)
         elif op_names[k] == "DEQUANTIZE" and outs[0] in graph_out and r.ttype(ins[0]) == 9:
@@ -199,8 +222,11 @@ def load_tflite(source: str | bytes) -> Graph:
             skip.add(k)
 
     unsupported = sorted(
-        {f"{name} (op {k}, output {r.tname(int(sg.Operators(k).Outputs(0)))!r})" for k, name in enumerate(op_names)
-         if k not in skip and name not in SUPPORTED}
+        {
+            f"{name} (op {k}, output {r.tname(int(sg.Operators(k).Outputs(0)))!r})"
+            for k, name in enumerate(op_names)
+            if k not in skip and name not in SUPPORTED
+        }
     )
     if unsupported:
         raise ConversionError(
@@ -246,7 +272,9 @@ def _weights(r: _Reader, i: int, where: str, axis: int) -> tuple[int, np.ndarray
         r.problems.append(f"{where}: weights {name!r} have non-zero zero points (int8 weights are symmetric)")
         return None
     if scales.size > 1 and scales.size != data.shape[axis]:
-        r.problems.append(f"{where}: weights {name!r} have {scales.size} scales for {data.shape[axis]} channels")
+        r.problems.append(
+            f"{where}: weights {name!r} have {scales.size} scales for {data.shape[axis]} channels"
+        )
         return None
     idx = r.graph.add_const(name, data.astype(np.int8), scales, np.zeros(scales.size, np.int32), axis)
     return idx, scales
@@ -257,9 +285,13 @@ def _bias(r: _Reader, i: int, where: str, channels: int) -> int:
         return -1
     name = r.tname(i)
     data = r.const_data(i)
-    if not _ensure(r.ttype(i) == 2 and data is not None, r.problems, f"{where}: bias {name!r} must be a constant INT32"):
+    if not _ensure(
+        r.ttype(i) == 2 and data is not None, r.problems, f"{where}: bias {name!r} must be a constant INT32"
+    ):
         return -1
-    if not _ensure(data.size == channels, r.problems, f"{where}: bias {name!r} has {data.size} values, needs {channels}"):
+    if not _ensure(
+        data.size == channels, r.problems, f"{where}: bias {name!r} has {data.size} values, needs {channels}"
+    ):
         return -1
     # No scale stored: a bias's scale is in_scale * w_scale[c] by the int8 spec.
     return r.graph.add_const(name, data.astype(np.int32).reshape(channels))
@@ -307,7 +339,6 @@ def _import_op(r: _Reader, k: int, name: str) -> None:
     x = r.activation(ins[0], where)
     out_tfl = outs[0]
     y_shape = r.shape(out_tfl)
-    y_q = r.quant(out_tfl)
     # Output tensor created after the inputs, so that indices follow data flow.
     if len(r.problems) > n_problems:
         return
@@ -342,7 +373,9 @@ def _import_op(r: _Reader, k: int, name: str) -> None:
         bias = _bias(r, ins[2] if len(ins) > 2 else -1, where, channels)
         mult, shift = q.conv_multipliers(xt.scale, np.broadcast_to(w_scales, (channels,)), yt.scale)
         m_idx, s_idx = _requant_consts(r, yt.name, mult, shift)
-        lo, hi = q.activation_range(_activation(r, where, o.FusedActivationFunction()), yt.scale, yt.zero_point)
+        lo, hi = q.activation_range(
+            _activation(r, where, o.FusedActivationFunction()), yt.scale, yt.zero_point
+        )
         params = {
             "stride_h": strides[0],
             "stride_w": strides[1],
@@ -358,7 +391,9 @@ def _import_op(r: _Reader, k: int, name: str) -> None:
         if depthwise:
             in_c = xt.shape[3]
             if channels % in_c:
-                r.problems.append(f"{where}: {channels} output channels is not a multiple of {in_c} input channels")
+                r.problems.append(
+                    f"{where}: {channels} output channels is not a multiple of {in_c} input channels"
+                )
                 return
             params["depth_multiplier"] = channels // in_c
         r.graph.ops.append(Op(name, [x, w_idx, bias, m_idx, s_idx], [y], params, where))
@@ -433,7 +468,9 @@ def _import_op(r: _Reader, k: int, name: str) -> None:
         pads = _padding(r, where, o.Padding(), xt.shape[1:3], k_hw, strides, (1, 1), yt.shape[1:3])
         if pads is None:
             return
-        lo, hi = q.activation_range(_activation(r, where, o.FusedActivationFunction()), yt.scale, yt.zero_point)
+        lo, hi = q.activation_range(
+            _activation(r, where, o.FusedActivationFunction()), yt.scale, yt.zero_point
+        )
         params = {
             "stride_h": strides[0],
             "stride_w": strides[1],

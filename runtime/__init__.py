@@ -1,7 +1,7 @@
 """picoq.runtime: run .picoq int8 models with integer-only C kernels (needs numpy alone).
 
-    from picoq.runtime import Interpreter
-    y = Interpreter("model.picoq").run(x)
+from picoq.runtime import Interpreter
+y = Interpreter("model.picoq").run(x)
 """
 
 from __future__ import annotations

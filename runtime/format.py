@@ -282,7 +282,9 @@ def read_model(buf, verify_checksum: bool = True) -> ModelFile:
     if vmaj != VERSION_MAJOR:
         raise ModelFormatError("header.version_major", 8, vmaj, f"this picoq reads version {VERSION_MAJOR}")
     if file_size != file_size_actual:
-        raise ModelFormatError("header.file_size", 16, file_size, f"file is {file_size_actual} bytes (truncated?)")
+        raise ModelFormatError(
+            "header.file_size", 16, file_size, f"file is {file_size_actual} bytes (truncated?)"
+        )
     if flags != 0:
         raise ModelFormatError("header.flags", 28, flags, "reserved, must be 0")
     if verify_checksum:
@@ -293,7 +295,9 @@ def read_model(buf, verify_checksum: bool = True) -> ModelFile:
 
     modl = _records(buf, sections, b"MODL", MODEL_DTYPE)
     if len(modl) != 1:
-        raise ModelFormatError("section MODL.size", sections[b"MODL"][2] + 8, len(modl), "needs exactly 1 record")
+        raise ModelFormatError(
+            "section MODL.size", sections[b"MODL"][2] + 8, len(modl), "needs exactly 1 record"
+        )
     m = modl[0]
     modl_off = sections[b"MODL"][0]
     name = _string(buf, sections, int(m["name_off"]), int(m["name_len"]), "model.name", modl_off + 12)
@@ -302,14 +306,18 @@ def read_model(buf, verify_checksum: bool = True) -> ModelFile:
     grio_off, grio_size, grio_at = sections[b"GRIO"]
     n_in, n_out = int(m["n_inputs"]), int(m["n_outputs"])
     if n_in < 1 or n_out < 1 or (n_in + n_out) * 4 != grio_size:
-        raise ModelFormatError("model.n_inputs/n_outputs", modl_off + 4, (n_in, n_out), "does not match GRIO size")
+        raise ModelFormatError(
+            "model.n_inputs/n_outputs", modl_off + 4, (n_in, n_out), "does not match GRIO size"
+        )
     grio = np.frombuffer(buf, dtype="<i4", count=n_in + n_out, offset=grio_off)
 
     data_off, data_size, _ = sections[b"DATA"]
     trecs = _records(buf, sections, b"TENS", TENSOR_DTYPE)
     tens_off = sections[b"TENS"][0]
     tensors = [
-        _read_tensor(buf, sections, i, trecs[i], tens_off + i * TENSOR_DTYPE.itemsize, arena_size, data_off, data_size)
+        _read_tensor(
+            buf, sections, i, trecs[i], tens_off + i * TENSOR_DTYPE.itemsize, arena_size, data_off, data_size
+        )
         for i in range(len(trecs))
     ]
 
@@ -319,9 +327,14 @@ def read_model(buf, verify_checksum: bool = True) -> ModelFile:
     opio = np.frombuffer(buf, dtype="<i4", count=opio_size // 4, offset=opio_off)
     orecs = _records(buf, sections, b"OPS_", OP_DTYPE)
     ops_off = sections[b"OPS_"][0]
-    ops = [_read_op(i, orecs[i], ops_off + i * OP_DTYPE.itemsize, opio, len(tensors)) for i in range(len(orecs))]
+    ops = [
+        _read_op(i, orecs[i], ops_off + i * OP_DTYPE.itemsize, opio, len(tensors)) for i in range(len(orecs))
+    ]
 
-    inputs = [_tensor_index(int(v), len(tensors), "graph.inputs", grio_off + 4 * i) for i, v in enumerate(grio[:n_in])]
+    inputs = [
+        _tensor_index(int(v), len(tensors), "graph.inputs", grio_off + 4 * i)
+        for i, v in enumerate(grio[:n_in])
+    ]
     outputs = [
         _tensor_index(int(v), len(tensors), "graph.outputs", grio_off + 4 * (n_in + i))
         for i, v in enumerate(grio[n_in:])
@@ -358,11 +371,15 @@ def _read_tensor(buf, sections, i, r, at, arena_size, data_off, data_size) -> Te
         count *= d
     nbytes = int(r["data_size"])
     if count * itemsize != nbytes or nbytes > 0x7FFFFFFF:
-        raise ModelFormatError(f + ".data_size", at + 40, nbytes, f"shape {dims} of {dtype} needs {count * itemsize}")
+        raise ModelFormatError(
+            f + ".data_size", at + 40, nbytes, f"shape {dims} of {dtype} needs {count * itemsize}"
+        )
     off = int(r["data_offset"])
     if kind == KIND_ARENA:
         if off % ALIGN or off + nbytes > arena_size:
-            raise ModelFormatError(f + ".data_offset", at + 36, off, f"not aligned or past the arena ({arena_size} B)")
+            raise ModelFormatError(
+                f + ".data_offset", at + 36, off, f"not aligned or past the arena ({arena_size} B)"
+            )
         absolute = off
     elif kind == KIND_CONST:
         if off % ALIGN or off + nbytes > data_size:
@@ -384,7 +401,9 @@ def _read_tensor(buf, sections, i, r, at, arena_size, data_off, data_size) -> Te
         n = dims[axis]
         qoff = int(r["qparams_offset"])
         if qoff % 4 or qoff + 8 * n > data_size:
-            raise ModelFormatError(f + ".qparams_offset", at + 56, qoff, "per-channel parameters outside DATA")
+            raise ModelFormatError(
+                f + ".qparams_offset", at + 56, qoff, "per-channel parameters outside DATA"
+            )
         scales = np.frombuffer(buf, "<f4", n, data_off + qoff).astype(np.float32)
         zps = np.frombuffer(buf, "<i4", n, data_off + qoff + 4 * n).astype(np.int32)
     else:
@@ -392,7 +411,9 @@ def _read_tensor(buf, sections, i, r, at, arena_size, data_off, data_size) -> Te
     if scales.size and not (np.all(np.isfinite(scales)) and np.all(scales > 0)):
         raise ModelFormatError(f + ".scale", at + 44, scales.tolist()[:4], "scales must be finite and > 0")
     if dtype == "int8" and zps.size and (zps.min() < -128 or zps.max() > 127):
-        raise ModelFormatError(f + ".zero_point", at + 48, zps.tolist()[:4], "int8 zero point outside [-128, 127]")
+        raise ModelFormatError(
+            f + ".zero_point", at + 48, zps.tolist()[:4], "int8 zero point outside [-128, 127]"
+        )
     return TensorInfo(i, name, dtype, dims, kind, absolute, nbytes, scales, zps, axis)
 
 
@@ -430,14 +451,20 @@ def _validate_graph(model: ModelFile, ops_off: int) -> None:
             if t == -1:
                 continue
             if not model.tensors[t].is_const and t not in produced:
-                raise ModelFormatError(f"op[{op.index}] {op.name}.inputs", at, t, "tensor read before it is produced")
+                raise ModelFormatError(
+                    f"op[{op.index}] {op.name}.inputs", at, t, "tensor read before it is produced"
+                )
         for t in op.outputs:
             if model.tensors[t].is_const:
-                raise ModelFormatError(f"op[{op.index}] {op.name}.outputs", at, t, "op writes a constant tensor")
+                raise ModelFormatError(
+                    f"op[{op.index}] {op.name}.outputs", at, t, "op writes a constant tensor"
+                )
             if t in produced:
                 raise ModelFormatError(f"op[{op.index}] {op.name}.outputs", at, t, "tensor produced twice")
             if t in op.inputs:
-                raise ModelFormatError(f"op[{op.index}] {op.name}.outputs", at, t, "tensor is input and output")
+                raise ModelFormatError(
+                    f"op[{op.index}] {op.name}.outputs", at, t, "tensor is input and output"
+                )
             produced.add(t)
     for t in model.outputs:
         if t not in produced:

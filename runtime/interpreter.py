@@ -177,9 +177,13 @@ class Interpreter:
         ok = a.dtype == want or (not raw_only and np.issubdtype(a.dtype, np.floating))
         if not ok:
             kinds = f"{want}" if raw_only else f"{want} (raw) or a float dtype"
-            raise ValueError(f"input {i} ({self.input_details[i]['name']!r}): expected dtype {kinds}, got {a.dtype}")
+            raise ValueError(
+                f"input {i} ({self.input_details[i]['name']!r}): expected dtype {kinds}, got {a.dtype}"
+            )
         if a.shape != tuple(shape):
-            raise ValueError(f"input {i} ({self.input_details[i]['name']!r}): expected shape {shape}, got {a.shape}")
+            raise ValueError(
+                f"input {i} ({self.input_details[i]['name']!r}): expected shape {shape}, got {a.shape}"
+            )
         return a
 
     def _quantize(self, i: int, a: np.ndarray) -> np.ndarray:

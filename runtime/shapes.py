@@ -99,14 +99,14 @@ def _check_conv(model: ModelFile, op: OpInfo, at: int, depthwise: bool) -> None:
     p = op.params
     if y.shape[0] != n or y.shape[3] != oc:
         _fail(op, at, "output.shape", y.shape, f"batch and channels must be ({n}, {oc})")
-    for axis, (i, k, s, d, pad, o) in enumerate(
-        (
-            (ih, kh, p["stride_h"], p["dilation_h"], p["pad_h"], y.shape[1]),
-            (iw, kw, p["stride_w"], p["dilation_w"], p["pad_w"], y.shape[2]),
-        )
+    for i, k, s, d, pad, o in (
+        (ih, kh, p["stride_h"], p["dilation_h"], p["pad_h"], y.shape[1]),
+        (iw, kw, p["stride_w"], p["dilation_w"], p["pad_w"], y.shape[2]),
     ):
         if not conv_out_size_ok(i, k, s, d, pad, o):
-            _fail(op, at, "output.shape", y.shape, f"inconsistent with input {x.shape}, filter, stride, padding")
+            _fail(
+                op, at, "output.shape", y.shape, f"inconsistent with input {x.shape}, filter, stride, padding"
+            )
     _quant_arrays(model, op, at, oc)
 
 

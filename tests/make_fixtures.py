@@ -16,6 +16,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
+
 from tflite_builder import RandomLayers, TFLiteGraph
 
 __all__ = [

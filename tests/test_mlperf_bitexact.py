@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+
 from conftest import MLPERF_INT8, mlperf_path, picoq_from_tflite
 from tflm_oracle import TFLMRunner, tflm_arena_usage
 
@@ -32,7 +33,9 @@ def test_mlperf_model_bit_exact_with_tflite_micro(name: str) -> None:
         assert got.dtype == np.int8 and got.shape == want.shape
         mismatches += int(np.count_nonzero(got != want))
         outputs.append(got)
-    assert mismatches == 0, f"{name}: {mismatches} output bytes differ from tflite-micro over {N_INPUTS} inputs"
+    assert mismatches == 0, (
+        f"{name}: {mismatches} output bytes differ from tflite-micro over {N_INPUTS} inputs"
+    )
     # The comparison means something only if the outputs vary with the input.
     assert len({o.tobytes() for o in outputs}) > 1
 
@@ -42,4 +45,6 @@ def test_mlperf_arena_not_larger_than_tflite_micro(name: str) -> None:
     data = mlperf_path(name).read_bytes()
     ours = picoq_from_tflite(data)
     tflm_head = tflm_arena_usage(data).head
-    assert 0 < ours.arena_size <= tflm_head, f"{name}: picoq arena {ours.arena_size} B > TFLM head {tflm_head} B"
+    assert 0 < ours.arena_size <= tflm_head, (
+        f"{name}: picoq arena {ours.arena_size} B > TFLM head {tflm_head} B"
+    )

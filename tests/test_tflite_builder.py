@@ -17,6 +17,7 @@ import pytest
 import tflite
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
+
 from make_fixtures import FIXTURES, build_tiny_convnet, build_tiny_mlp, build_tiny_resnet, tiny_convnet
 from tflite_builder import (
     SOFTMAX_OUT_SCALE,

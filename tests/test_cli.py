@@ -1,0 +1,77 @@
+"""The `picoq` command: every --help example runs, exit codes 0 / 1 / 2, one-line errors."""
+
+from __future__ import annotations
+
+import json
+import shlex
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from picoq.converter import cli
+from picoq.runtime import Interpreter
+
+from make_fixtures import build_tiny_convnet
+
+
+def picoq(*args: str, cwd=None) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "picoq.converter.cli", *args], capture_output=True, text=True, cwd=cwd
+    )
+
+
+@pytest.fixture()
+def workdir(tmp_path):
+    """A folder holding the files the --help examples name (a small model stands in for KWS)."""
+    (tmp_path / "kws_ref_model.tflite").write_bytes(build_tiny_convnet())
+    return tmp_path
+
+
+def test_help_lists_every_verb_with_examples() -> None:
+    out = picoq("--help").stdout
+    for verb in cli.EXAMPLES:
+        assert verb in out and cli.EXAMPLES[verb] in out
+    for verb in cli.EXAMPLES:
+        r = picoq(verb, "--help")
+        assert r.returncode == 0 and cli.EXAMPLES[verb] in r.stdout
+
+
+def test_help_examples_run_in_order(workdir) -> None:
+    for verb in ("convert", "inspect"):
+        r = picoq(*shlex.split(cli.EXAMPLES[verb])[1:], cwd=workdir)
+        assert r.returncode == 0, r.stderr
+    shape = Interpreter(str(workdir / "kws.picoq")).input_details[0]["shape"]
+    np.save(workdir / "input.npy", np.random.default_rng(0).integers(-128, 128, shape, dtype=np.int8))
+    r = picoq(*shlex.split(cli.EXAMPLES["run"])[1:], cwd=workdir)
+    assert r.returncode == 0, r.stderr
+    y = np.load(workdir / "output.npy")
+    np.testing.assert_array_equal(
+        y, Interpreter(str(workdir / "kws.picoq")).run(np.load(workdir / "input.npy"))
+    )
+
+
+def test_inspect_json_is_machine_readable(workdir) -> None:
+    picoq("convert", "kws_ref_model.tflite", "-o", "m.picoq", cwd=workdir)
+    info = json.loads(picoq("inspect", "m.picoq", "--json", cwd=workdir).stdout)
+    assert info["arena_bytes"] > 0 and info["file_bytes"] == (workdir / "m.picoq").stat().st_size
+    assert [o["op"] for o in info["ops"]][0] == "CONV_2D"
+
+
+def test_usage_error_exits_2_and_failure_exits_1(workdir) -> None:
+    assert picoq().returncode == 2
+    assert picoq("convert").returncode == 2  # missing arguments
+    (workdir / "bad.picoq").write_bytes(b"garbage" * 10)
+    r = picoq("inspect", "bad.picoq", cwd=workdir)
+    assert r.returncode == 1
+    assert "Traceback" not in r.stderr and r.stderr.startswith("picoq inspect: error: bad .picoq file")
+    r = picoq("--debug", "inspect", "bad.picoq", cwd=workdir)
+    assert r.returncode == 1 and "Traceback" in r.stderr
+
+
+def test_run_with_wrong_shape_is_one_line(workdir) -> None:
+    picoq("convert", "kws_ref_model.tflite", "-o", "m.picoq", cwd=workdir)
+    np.save(workdir / "x.npy", np.zeros((2, 2), np.int8))
+    r = picoq("run", "m.picoq", "x.npy", cwd=workdir)
+    assert r.returncode == 1 and "expected shape" in r.stderr and len(r.stderr.strip().splitlines()) == 1
