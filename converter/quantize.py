@@ -19,8 +19,12 @@ def round_half_away(x: float) -> int:
     return int(math.copysign(math.floor(abs(x) + 0.5), x))
 
 
-def quantize_multiplier(real: float) -> tuple[int, int]:
-    """tflite::QuantizeMultiplier: real = m * 2^(shift - 31), m a Q31 int32 in [2^30, 2^31)."""
+def quantize_multiplier(real: float, max_shift: int = 30) -> tuple[int, int]:
+    """tflite::QuantizeMultiplier: real = m * 2^(shift - 31), m a Q31 int32 in [2^30, 2^31).
+
+    Kernels apply shift with pq_mbqm, which takes shifts up to 30; softmax applies its own
+    left shift and, like TFLM's double-rounding build, accepts 31 (max_shift=31).
+    """
     if real == 0.0:
         return 0, 0
     if not math.isfinite(real) or real < 0:
@@ -32,8 +36,8 @@ def quantize_multiplier(real: float) -> tuple[int, int]:
         shift += 1
     if shift < -31:
         return 0, 0
-    if shift > 30:
-        raise ValueError(f"multiplier {real} is too large for a Q31 multiplier with shift <= 30")
+    if shift > max_shift:
+        raise ValueError(f"multiplier {real} is too large for a Q31 multiplier with shift <= {max_shift}")
     return q_fixed, shift
 
 
@@ -41,8 +45,7 @@ def quantize_multiplier_greater_than_one(real: float) -> tuple[int, int]:
     """tflite::QuantizeMultiplierGreaterThanOne: returns (m, left_shift >= 0)."""
     if real <= 1.0:
         raise ValueError(f"multiplier must be > 1, got {real}")
-    m, shift = quantize_multiplier(real)
-    return m, shift
+    return quantize_multiplier(real, max_shift=31)
 
 
 def conv_multipliers(

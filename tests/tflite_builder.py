@@ -350,7 +350,13 @@ class TFLiteGraph:
         name: str | None = None,
     ) -> Tensor:
         """CONV_2D: x [N,H,W,Cin], w [Cout,kh,kw,Cin] (per-channel on dim 0), b [Cout] or None."""
-        if len(x.shape) != 4 or len(w.shape) != 4 or w.shape[3] != x.shape[3]:
+        # Grouped conv: Cin is a multiple of the filter's input depth, Cout of the group count.
+        if (
+            len(x.shape) != 4
+            or len(w.shape) != 4
+            or x.shape[3] % w.shape[3]
+            or w.shape[0] % (x.shape[3] // w.shape[3])
+        ):
             raise ValueError(f"conv2d: input {x.shape} and filter {w.shape} (OHWI) do not match")
         self._check_bias(b, w.shape[0], "conv2d")
         (sh, sw), (dh, dw) = _pair(stride), _pair(dilation)
