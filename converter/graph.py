@@ -73,6 +73,14 @@ class Graph:
     arena_size: int = 0
 
     def add(self, t: Tensor) -> int:
+        """Append a tensor, renaming it `name_1`, `name_2`... if the name is taken (names are unique in
+        a .picoq file: inputs are addressed by name)."""
+        taken = {x.name for x in self.tensors}
+        if t.name in taken:
+            k = 1
+            while f"{t.name}_{k}" in taken:
+                k += 1
+            t.name = f"{t.name}_{k}"
         self.tensors.append(t)
         return len(self.tensors) - 1
 

@@ -22,6 +22,15 @@ VERSION_MINOR = 0
 ALIGN = 16
 MAX_DIMS = 6
 MAX_PARAMS = 16
+# Caps a valid model stays far below; a file beyond them is hostile or corrupt.
+MAX_SECTIONS = 64
+MAX_TENSORS = 1 << 16
+MAX_OPS = 1 << 16
+MAX_NAME_BYTES = 1024
+MAX_DIM = 1 << 24
+MAX_ELEMENTS = (1 << 31) - 1  # int32 indexing in the kernels (and on the MCU)
+DEFAULT_MAX_ARENA = 256 << 20  # the arena a reader agrees to allocate unless told otherwise
+MIN_NORMAL_F32 = float(np.finfo(np.float32).tiny)
 
 # Header: magic, version major/minor, crc32 of bytes [16, file_size), file size,
 # section count, flags (reserved, 0).
@@ -229,16 +238,19 @@ class ModelFile:
 
 def _section_table(buf, file_size: int, n_sections: int) -> dict[bytes, tuple[int, int, int]]:
     table_end = HEADER.size + n_sections * SECTION.size
-    if n_sections > 64 or table_end > file_size:
+    if n_sections > MAX_SECTIONS or table_end > file_size:
         raise ModelFormatError("header.section_count", 24, n_sections, "section table does not fit the file")
     sections: dict[bytes, tuple[int, int, int]] = {}
     spans = []
     for i in range(n_sections):
         at = HEADER.size + i * SECTION.size
-        tag, off, size, _ = SECTION.unpack_from(buf, at)
+        tag, off, size, reserved = SECTION.unpack_from(buf, at)
+        if reserved:
+            raise ModelFormatError(f"section[{i}].reserved", at + 12, reserved, "reserved, must be 0")
         if tag in sections:
             raise ModelFormatError(f"section[{i}].tag", at, tag, "duplicate section")
-        if off % ALIGN or off < table_end or off + size > file_size:
+        # off > size - ... form: no wraparound whatever the values (checklist: offsets past EOF).
+        if off % ALIGN or off < table_end or off > file_size or size > file_size - off:
             raise ModelFormatError(
                 f"section {tag!r}.offset", at + 4, (off, size), f"must be {ALIGN}-aligned and inside the file"
             )
@@ -254,16 +266,26 @@ def _section_table(buf, file_size: int, n_sections: int) -> dict[bytes, tuple[in
     return sections
 
 
-def _records(buf, sections, tag: bytes, dtype: np.dtype) -> np.ndarray:
+def _records(buf, sections, tag: bytes, dtype: np.dtype, cap: int) -> np.ndarray:
     off, size, at = sections[tag]
     if size % dtype.itemsize:
         raise ModelFormatError(f"section {tag!r}.size", at + 8, size, f"not a multiple of {dtype.itemsize}")
-    return np.frombuffer(buf, dtype=dtype, count=size // dtype.itemsize, offset=off)
+    if size // dtype.itemsize > cap:
+        raise ModelFormatError(f"section {tag!r}.size", at + 8, size, f"more than {cap} records")
+    recs = np.frombuffer(buf, dtype=dtype, count=size // dtype.itemsize, offset=off)
+    if "reserved" in dtype.names and np.any(recs["reserved"]):
+        i = int(np.nonzero(np.any(recs["reserved"].reshape(len(recs), -1), axis=1))[0][0])
+        raise ModelFormatError(
+            f"{tag.decode()}[{i}].reserved", off + i * dtype.itemsize, "non-zero", "must be 0"
+        )
+    return recs
 
 
 def _string(buf, sections, off: int, length: int, field_name: str, at: int) -> str:
     s_off, s_size, _ = sections[b"STRS"]
-    if off + length > s_size:
+    if length > MAX_NAME_BYTES:
+        raise ModelFormatError(field_name, at, length, f"name longer than {MAX_NAME_BYTES} bytes")
+    if off > s_size or length > s_size - off:
         raise ModelFormatError(field_name, at, (off, length), "string runs past the STRS section")
     try:
         return bytes(buf[s_off + off : s_off + off + length]).decode("utf-8")
@@ -271,8 +293,12 @@ def _string(buf, sections, off: int, length: int, field_name: str, at: int) -> s
         raise ModelFormatError(field_name, at, (off, length), "not UTF-8") from e
 
 
-def read_model(buf, verify_checksum: bool = True) -> ModelFile:
-    """Parse and validate a .picoq buffer (bytes, bytearray, memoryview or mmap)."""
+def read_model(buf, verify_checksum: bool = True, max_arena_bytes: int = DEFAULT_MAX_ARENA) -> ModelFile:
+    """Parse and validate a .picoq buffer (bytes, bytearray, memoryview or mmap).
+
+    `max_arena_bytes` is the activation memory the caller agrees to provide: a file
+    asking for more is refused before anything is allocated.
+    """
     file_size_actual = len(buf)
     if file_size_actual < HEADER.size:
         raise ModelFormatError("file", 0, file_size_actual, f"too short for the {HEADER.size}-byte header")
@@ -280,7 +306,10 @@ def read_model(buf, verify_checksum: bool = True) -> ModelFile:
     if magic != MAGIC:
         raise ModelFormatError("header.magic", 0, magic, "not a .picoq file")
     if vmaj != VERSION_MAJOR:
-        raise ModelFormatError("header.version_major", 8, vmaj, f"this picoq reads version {VERSION_MAJOR}")
+        swapped = " (byte-swapped: a big-endian writer?)" if vmaj == VERSION_MAJOR << 8 else ""
+        raise ModelFormatError(
+            "header.version_major", 8, vmaj, f"this picoq reads version {VERSION_MAJOR}{swapped}"
+        )
     if file_size != file_size_actual:
         raise ModelFormatError(
             "header.file_size", 16, file_size, f"file is {file_size_actual} bytes (truncated?)"
@@ -293,7 +322,7 @@ def read_model(buf, verify_checksum: bool = True) -> ModelFile:
             raise ModelFormatError("header.crc32", 12, crc, f"checksum mismatch (computed {actual:#010x})")
     sections = _section_table(buf, file_size, n_sections)
 
-    modl = _records(buf, sections, b"MODL", MODEL_DTYPE)
+    modl = _records(buf, sections, b"MODL", MODEL_DTYPE, cap=1)
     if len(modl) != 1:
         raise ModelFormatError(
             "section MODL.size", sections[b"MODL"][2] + 8, len(modl), "needs exactly 1 record"
@@ -302,6 +331,13 @@ def read_model(buf, verify_checksum: bool = True) -> ModelFile:
     modl_off = sections[b"MODL"][0]
     name = _string(buf, sections, int(m["name_off"]), int(m["name_len"]), "model.name", modl_off + 12)
     arena_size = int(m["arena_size"])
+    if arena_size % ALIGN or arena_size > max_arena_bytes:
+        raise ModelFormatError(
+            "model.arena_size",
+            modl_off,
+            arena_size,
+            f"not {ALIGN}-aligned or above the {max_arena_bytes}-byte cap",
+        )
 
     grio_off, grio_size, grio_at = sections[b"GRIO"]
     n_in, n_out = int(m["n_inputs"]), int(m["n_outputs"])
@@ -312,7 +348,7 @@ def read_model(buf, verify_checksum: bool = True) -> ModelFile:
     grio = np.frombuffer(buf, dtype="<i4", count=n_in + n_out, offset=grio_off)
 
     data_off, data_size, _ = sections[b"DATA"]
-    trecs = _records(buf, sections, b"TENS", TENSOR_DTYPE)
+    trecs = _records(buf, sections, b"TENS", TENSOR_DTYPE, cap=MAX_TENSORS)
     tens_off = sections[b"TENS"][0]
     tensors = [
         _read_tensor(
@@ -325,7 +361,7 @@ def read_model(buf, verify_checksum: bool = True) -> ModelFile:
     if opio_size % 4:
         raise ModelFormatError("section OPIO.size", opio_at + 8, opio_size, "not a multiple of 4")
     opio = np.frombuffer(buf, dtype="<i4", count=opio_size // 4, offset=opio_off)
-    orecs = _records(buf, sections, b"OPS_", OP_DTYPE)
+    orecs = _records(buf, sections, b"OPS_", OP_DTYPE, cap=MAX_OPS)
     ops_off = sections[b"OPS_"][0]
     ops = [
         _read_op(i, orecs[i], ops_off + i * OP_DTYPE.itemsize, opio, len(tensors)) for i in range(len(orecs))
@@ -364,11 +400,15 @@ def _read_tensor(buf, sections, i, r, at, arena_size, data_off, data_size) -> Te
     if rank > MAX_DIMS:
         raise ModelFormatError(f + ".rank", at + 1, rank, f"more than {MAX_DIMS} dimensions")
     dims = tuple(int(d) for d in r["dims"][:rank])
-    if any(d < 1 for d in dims):
-        raise ModelFormatError(f + ".dims", at + 12, dims, "dimensions must be >= 1")
+    if any(d < 1 or d > MAX_DIM for d in dims) or any(int(d) for d in r["dims"][rank:]):
+        raise ModelFormatError(
+            f + ".dims", at + 12, dims, f"dimensions must be in [1, {MAX_DIM}], unused ones 0"
+        )
     count = 1
-    for d in dims:
+    for d in dims:  # Python ints: no overflow; the cap keeps int32 indexing safe in C
         count *= d
+    if count > MAX_ELEMENTS:
+        raise ModelFormatError(f + ".dims", at + 12, dims, f"more than {MAX_ELEMENTS} elements")
     nbytes = int(r["data_size"])
     if count * itemsize != nbytes or nbytes > 0x7FFFFFFF:
         raise ModelFormatError(
@@ -376,13 +416,13 @@ def _read_tensor(buf, sections, i, r, at, arena_size, data_off, data_size) -> Te
         )
     off = int(r["data_offset"])
     if kind == KIND_ARENA:
-        if off % ALIGN or off + nbytes > arena_size:
+        if off % ALIGN or off > arena_size or nbytes > arena_size - off:
             raise ModelFormatError(
                 f + ".data_offset", at + 36, off, f"not aligned or past the arena ({arena_size} B)"
             )
         absolute = off
     elif kind == KIND_CONST:
-        if off % ALIGN or off + nbytes > data_size:
+        if off % ALIGN or off > data_size or nbytes > data_size - off:
             raise ModelFormatError(f + ".data_offset", at + 36, off, "not aligned or past the DATA section")
         absolute = data_off + off
     else:
@@ -400,7 +440,7 @@ def _read_tensor(buf, sections, i, r, at, arena_size, data_off, data_size) -> Te
             raise ModelFormatError(f + ".quant_axis", at + 52, axis, f"not an axis of a rank-{rank} tensor")
         n = dims[axis]
         qoff = int(r["qparams_offset"])
-        if qoff % 4 or qoff + 8 * n > data_size:
+        if qoff % 4 or qoff > data_size or 8 * n > data_size - qoff:
             raise ModelFormatError(
                 f + ".qparams_offset", at + 56, qoff, "per-channel parameters outside DATA"
             )
@@ -408,8 +448,10 @@ def _read_tensor(buf, sections, i, r, at, arena_size, data_off, data_size) -> Te
         zps = np.frombuffer(buf, "<i4", n, data_off + qoff + 4 * n).astype(np.int32)
     else:
         raise ModelFormatError(f + ".quant", at + 3, quant, "must be 0, 1 or 2")
-    if scales.size and not (np.all(np.isfinite(scales)) and np.all(scales > 0)):
-        raise ModelFormatError(f + ".scale", at + 44, scales.tolist()[:4], "scales must be finite and > 0")
+    if scales.size and not (np.all(np.isfinite(scales)) and np.all(scales >= MIN_NORMAL_F32)):
+        raise ModelFormatError(
+            f + ".scale", at + 44, scales.tolist()[:4], "scales must be finite, > 0 and not subnormal"
+        )
     if dtype == "int8" and zps.size and (zps.min() < -128 or zps.max() > 127):
         raise ModelFormatError(
             f + ".zero_point", at + 48, zps.tolist()[:4], "int8 zero point outside [-128, 127]"
@@ -422,12 +464,20 @@ def _read_op(i, r, at, opio, n_tensors) -> OpInfo:
     spec = OPS.get(code)
     if spec is None:
         raise ModelFormatError(f"op[{i}].opcode", at, code, f"unknown op code (known: {sorted(OPS)})")
+    if int(r["version"]) != 1:
+        raise ModelFormatError(
+            f"op[{i}] {spec.name}.version", at + 2, int(r["version"]), "this picoq runs version 1"
+        )
+    if np.any(r["params"][spec.n_params :]):
+        raise ModelFormatError(
+            f"op[{i}] {spec.name}.params", at + 16, r["params"].tolist(), "unused params must be 0"
+        )
     n_in, n_out, io = int(r["n_inputs"]), int(r["n_outputs"]), int(r["io_index"])
     if n_in != spec.n_inputs or n_out != 1:
         raise ModelFormatError(
             f"op[{i}] {spec.name}.n_inputs/n_outputs", at + 4, (n_in, n_out), f"expects ({spec.n_inputs}, 1)"
         )
-    if io + n_in + n_out > len(opio):
+    if io > len(opio) or n_in + n_out > len(opio) - io:
         raise ModelFormatError(f"op[{i}].io_index", at + 8, io, "tensor list runs past the OPIO section")
     idx = [int(v) for v in opio[io : io + n_in + n_out]]
     for k, v in enumerate(idx):
@@ -469,3 +519,53 @@ def _validate_graph(model: ModelFile, ops_off: int) -> None:
     for t in model.outputs:
         if t not in produced:
             raise ModelFormatError("graph.outputs", None, t, "output tensor is never produced")
+    for what, idxs in (("graph.inputs", model.inputs), ("graph.outputs", model.outputs)):
+        if len(set(idxs)) != len(idxs):
+            raise ModelFormatError(what, None, idxs, "a tensor is listed twice")
+    names = [t.name for t in model.tensors]
+    if len(set(names)) != len(names):
+        dup = next(n for n in names if names.count(n) > 1)
+        raise ModelFormatError("tensor.name", None, dup, "duplicate tensor name")
+    _validate_arena_plan(model)
+
+
+def _validate_arena_plan(model: ModelFile) -> None:
+    """Tensors alive at the same time must not share arena bytes (else a kernel would read
+    what another just overwrote); only a RESHAPE's output may alias its input, exactly."""
+    n = len(model.ops)
+    first: dict[int, int] = {t: -1 for t in model.inputs}
+    last: dict[int, int] = {t: -1 for t in model.inputs}
+    alias: dict[int, int] = {}
+    for i, op in enumerate(model.ops):
+        for t in (*op.inputs, *op.outputs):
+            if t >= 0 and not model.tensors[t].is_const:
+                first.setdefault(t, i)
+                last[t] = i
+        if op.name == "RESHAPE":
+            x, y = model.tensors[op.inputs[0]], model.tensors[op.outputs[0]]
+            if x.offset == y.offset and not x.is_const:
+                alias[y.index] = alias.get(x.index, x.index)
+    for t in model.outputs:
+        last[t] = n
+    root = {t: alias.get(t, t) for t in first}
+    # Merge aliased tensors into one span of bytes and life.
+    spans: dict[int, list[int]] = {}
+    for t, r in root.items():
+        tt = model.tensors[t]
+        s = spans.setdefault(r, [first[t], last[t], tt.offset, tt.offset + tt.nbytes])
+        s[0], s[1] = min(s[0], first[t]), max(s[1], last[t])
+        s[3] = max(s[3], tt.offset + tt.nbytes)
+    items = sorted(spans.items(), key=lambda kv: kv[1][2])
+    for a in range(len(items)):
+        ta, (fa, la, oa, ea) = items[a]
+        for b in range(a + 1, len(items)):
+            tb, (fb, lb, ob, eb) = items[b]
+            if ob >= ea:
+                break  # sorted by offset: no later span overlaps ta's bytes
+            if fa <= lb and fb <= la:
+                raise ModelFormatError(
+                    f"tensor[{tb}].data_offset",
+                    None,
+                    ob,
+                    f"arena bytes overlap tensor {ta} ({model.tensors[ta].name!r}) while both are live",
+                )

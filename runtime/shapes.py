@@ -12,6 +12,7 @@ from __future__ import annotations
 from .format import ModelFile, ModelFormatError, OpInfo, TensorInfo
 
 INT8_MIN, INT8_MAX = -128, 127
+Q31_MIN = 1 << 30  # QuantizeMultiplier's output range is [2^30, 2^31), or 0
 
 
 def conv_out_size_ok(in_size: int, k: int, stride: int, dilation: int, pad: int, out: int) -> bool:
@@ -44,6 +45,12 @@ def _range(op: OpInfo, at: int, name: str, lo: int, hi: int) -> int:
     return v
 
 
+def _multiplier(op: OpInfo, at: int, name: str) -> None:
+    v = op.params[name]
+    if v != 0 and not Q31_MIN <= v <= 0x7FFFFFFF:
+        _fail(op, at, "params." + name, v, "a Q31 multiplier is 0 or in [2^30, 2^31)")
+
+
 def _act(op: OpInfo, at: int) -> None:
     lo = _range(op, at, "act_min", INT8_MIN, INT8_MAX)
     hi = _range(op, at, "act_max", INT8_MIN, INT8_MAX)
@@ -65,8 +72,9 @@ def _quant_arrays(model: ModelFile, op: OpInfo, at: int, channels: int, n_mult: 
         if not t.is_const or t.size != n_mult:
             _fail(op, at, what, t.shape, f"must be a constant int32[{n_mult}]")
     mult, shift = model.const_array(model.tensors[m]), model.const_array(model.tensors[s])
-    if mult.min() < 0:
-        _fail(op, at, "multipliers", int(mult.min()), "must be >= 0")
+    bad = (mult != 0) & (mult < Q31_MIN)
+    if bad.any():
+        _fail(op, at, "multipliers", int(mult[bad][0]), "a Q31 multiplier is 0 or in [2^30, 2^31)")
     if shift.min() < -31 or shift.max() > 30:
         _fail(op, at, "shifts", (int(shift.min()), int(shift.max())), "outside [-31, 30]")
 
@@ -147,7 +155,7 @@ def _check_add(model: ModelFile, op: OpInfo, at: int) -> None:
     _offsets(op, at, "input1_offset", "input2_offset", "output_offset")
     _range(op, at, "left_shift", 0, 20)
     for name in ("input1", "input2", "output"):
-        _range(op, at, name + "_multiplier", 0, 0x7FFFFFFF)
+        _multiplier(op, at, name + "_multiplier")
         _range(op, at, name + "_shift", -31, 0 if name != "output" else 30)
     _act(op, at)
 
@@ -172,7 +180,7 @@ def _check_softmax(model: ModelFile, op: OpInfo, at: int) -> None:
     y = _tensor(model, op, at, op.outputs[0], "output", "int8", None)
     if x.shape != y.shape or not x.shape:
         _fail(op, at, "output.shape", y.shape, f"must equal the input shape {x.shape}")
-    _range(op, at, "input_multiplier", 0, 0x7FFFFFFF)
+    _multiplier(op, at, "input_multiplier")
     _range(op, at, "input_left_shift", 0, 31)
     _range(op, at, "diff_min", -(1 << 31), 0)
 
