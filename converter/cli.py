@@ -1,4 +1,4 @@
-"""The `picoq` command line: convert, run, inspect.
+"""The `picoq` command line: convert, run, inspect, export-c.
 
 Exit codes: 0 success, 1 the work failed (bad model, bad input), 2 usage error.
 Errors print as one line saying what to do; `--debug` shows the traceback.
@@ -17,6 +17,7 @@ EXAMPLES = {
     "convert": "picoq convert kws_ref_model.tflite -o kws.picoq",
     "run": "picoq run kws.picoq input.npy -o output.npy",
     "inspect": "picoq inspect kws.picoq",
+    "export-c": "picoq export-c kws.picoq -o kws_fw/ --name kws",
 }
 
 
@@ -54,6 +55,19 @@ def _parser() -> argparse.ArgumentParser:
     p = verb("inspect", "show a .picoq model's ops, tensors, quantization, constant and arena bytes")
     p.add_argument("model", help="the .picoq file")
     p.add_argument("--json", action="store_true", help="machine-readable output")
+
+    p = verb(
+        "export-c",
+        "write a .picoq model as a C99 folder for firmware: const arrays, a generated NAME_invoke(), "
+        "the kernels it needs",
+    )
+    p.add_argument("model", help="the .picoq file")
+    p.add_argument("-o", "--output", required=True, help="folder to write (created if missing)")
+    p.add_argument(
+        "--name",
+        default="model",
+        help="C identifier prefixing the files, functions, arrays and macros (default: model)",
+    )
     return top
 
 
@@ -160,13 +174,22 @@ def _inspect(args) -> int:
     return 0
 
 
+def _export_c(args) -> int:
+    from picoq.converter.export_c import export_c
+
+    paths = export_c(args.model, args.output, args.name)
+    print(f"wrote {args.output}: " + ", ".join(p.name for p in paths))
+    print("build it with any C99 compiler; firmware_examples/host and firmware_examples/cortex-m show how")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = _parser()
     args = parser.parse_args(argv)
     if args.verb is None:
         parser.print_help()
         return 2
-    handlers = {"convert": _convert, "run": _run, "inspect": _inspect}
+    handlers = {"convert": _convert, "run": _run, "inspect": _inspect, "export-c": _export_c}
     try:
         return handlers[args.verb](args)
     except KeyboardInterrupt:

@@ -1,0 +1,375 @@
+"""`picoq export-c`: the exported C computes the interpreter's bytes, on the host and on a Cortex-M4.
+
+Each model is exported once, built with firmware_examples/host (cc) and with
+firmware_examples/cortex-m (arm-none-eabi-gcc, run in QEMU's mps2-an386), and both must
+print byte-identical outputs to picoq.runtime.Interpreter on the same N_INPUTS random
+int8 inputs. The Cortex-M4 ELF, built with -mfloat-abi=soft, must link no soft-float
+helper. The toolchain is not optional: CI installs it (firmware_examples/install_toolchain.sh),
+so a missing tool fails here instead of skipping.
+"""
+
+from __future__ import annotations
+
+import copy
+import os
+import re
+import shlex
+import shutil
+import signal
+import subprocess
+import sys
+import zlib
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from picoq.converter import convert
+from picoq.converter import export_c as ec
+from picoq.converter.cli import EXAMPLES
+from picoq.runtime import Interpreter, read_model
+
+from conftest import mlperf_path
+from make_fixtures import build_tiny_convnet, build_tiny_mlp, build_tiny_resnet
+from tflite_builder import RandomLayers, TFLiteGraph
+
+ROOT = Path(__file__).resolve().parents[1]
+HOST_DIR = ROOT / "firmware_examples" / "host"
+M4_DIR = ROOT / "firmware_examples" / "cortex-m"
+N_INPUTS = 20  # IC ResNet-8 and VWW take about 0.2 s per inference in QEMU
+QEMU_TIMEOUT = 120
+STRICT_C99 = ["-std=c99", "-Wall", "-Wextra", "-Werror", "-pedantic"]
+# Soft-float helpers of libgcc's ARM EABI (and their generic names): any of them in the
+# ELF means some code computes in float or double.
+SOFT_FLOAT = re.compile(
+    r"^(__aeabi_[fd]\w*|__aeabi_u?[il]2[fd]|__aeabi_ul2[fd]"
+    r"|__(add|sub|mul|div|neg|cmp|eq|ne|lt|le|gt|ge|unord)[sdt]f[23]"
+    r"|__(float|fix)\w*|__(extend|trunc)[sdt]f[sdt]f2)$"
+)
+
+MODELS: dict[str, Callable[[], bytes]] = {
+    "tiny_convnet": build_tiny_convnet,
+    "tiny_resnet": build_tiny_resnet,
+    "tiny_mlp": build_tiny_mlp,
+    "kws": lambda: mlperf_path("kws_ref_model").read_bytes(),
+    "ic": lambda: mlperf_path("pretrainedResnet_quant").read_bytes(),
+    "vww": lambda: mlperf_path("vww_96_int8").read_bytes(),
+    "ad": lambda: mlperf_path("ad01_int8").read_bytes(),
+}
+
+
+def tool(name: str) -> str:
+    path = shutil.which(name)
+    if path is None:
+        pytest.fail(f"{name} not found: run firmware_examples/install_toolchain.sh (CI does)")
+    return path
+
+
+def run(cmd: list[str], timeout: float = 300, check: bool = True, **kw) -> subprocess.CompletedProcess:
+    """Run a command in its own process group, so a timeout kills it and its children
+    (make -> qemu) instead of leaving an emulator running."""
+    proc = subprocess.Popen(
+        cmd,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+        **kw,
+    )
+    try:
+        out, err = proc.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.communicate()
+        pytest.fail(f"timed out after {timeout} s: {shlex.join(cmd)}")
+    result = subprocess.CompletedProcess(cmd, proc.returncode, out, err)
+    assert result.returncode == 0 or not check, f"{shlex.join(cmd)}\n{out[-3000:]}\n{err[-3000:]}"
+    return result
+
+
+def make(folder: Path, *args: str, timeout: float = 300) -> subprocess.CompletedProcess:
+    return run([tool("make"), "-s", "-j4", "-C", str(folder), *args], timeout=timeout)
+
+
+def output_rows(stdout: str) -> np.ndarray:
+    """The program's output lines (lines starting with '#' are information) as int8 rows."""
+    rows = [[int(v) for v in line.split()] for line in stdout.splitlines() if line and line[0] != "#"]
+    return np.array(rows, dtype=np.int64).astype(np.int8)
+
+
+@dataclass
+class Exported:
+    """A model exported once, with its inputs, the interpreter's outputs, and lazily built ELFs."""
+
+    name: str
+    picoq: bytes
+    folder: Path
+    work: Path
+    inputs: np.ndarray
+    expected: np.ndarray
+    builds: dict[str, Path] = field(default_factory=dict)
+
+    def m4_elf(self) -> Path:
+        if "m4" not in self.builds:
+            build = self.work / "m4"
+            make(M4_DIR, f"MODEL={self.folder}", f"INPUTS={self.work / 'inputs.bin'}", f"BUILD={build}")
+            self.builds["m4"] = build / "fw.elf"
+        return self.builds["m4"]
+
+
+def reference(picoq: bytes, inputs: np.ndarray) -> np.ndarray:
+    it = Interpreter(picoq)
+    return np.stack([np.asarray(it.run(x)).reshape(-1) for x in inputs])
+
+
+@pytest.fixture(scope="module", params=list(MODELS))
+def exported(request, tmp_path_factory) -> Exported:
+    name = request.param
+    picoq = convert(MODELS[name]())
+    work = tmp_path_factory.mktemp(f"export_{name}")
+    folder = work / f"{name}_fw"
+    ec.export_c(picoq, folder, name)
+    shape = Interpreter(picoq).input_details[0]["shape"]
+    rng = np.random.default_rng(zlib.crc32(name.encode()))
+    inputs = rng.integers(-128, 128, (N_INPUTS, *shape), dtype=np.int8)
+    (work / "inputs.bin").write_bytes(inputs.tobytes())
+    return Exported(name, picoq, folder, work, inputs, reference(picoq, inputs))
+
+
+# *** the exported models compute the interpreter's bytes ***
+
+
+def test_host_build_matches_interpreter(exported: Exported) -> None:
+    tool("cc")
+    build = exported.work / "host"
+    make(HOST_DIR, f"MODEL={exported.folder}", f"BUILD={build}")
+    out = run([str(build / "picoq_host"), str(exported.work / "inputs.bin")], timeout=60)
+    np.testing.assert_array_equal(output_rows(out.stdout), exported.expected)
+
+
+def test_cortex_m4_in_qemu_matches_interpreter(exported: Exported) -> None:
+    tool("arm-none-eabi-gcc")
+    tool("qemu-system-arm")
+    exported.m4_elf()
+    out = make(
+        M4_DIR,
+        f"MODEL={exported.folder}",
+        f"INPUTS={exported.work / 'inputs.bin'}",
+        f"BUILD={exported.work / 'm4'}",
+        "run",
+        timeout=QEMU_TIMEOUT,
+    )
+    assert f"# inputs: {N_INPUTS}" in out.stdout
+    np.testing.assert_array_equal(output_rows(out.stdout), exported.expected)
+
+
+def test_cortex_m4_soft_float_build_links_no_float_helper(exported: Exported) -> None:
+    elf = exported.m4_elf()
+    nm = run([tool("arm-none-eabi-nm"), str(elf)], timeout=60).stdout
+    symbols = [line.split()[-1] for line in nm.splitlines() if line.strip()]
+    assert f"{exported.name}_invoke" in symbols and len(symbols) > 20
+    assert [s for s in symbols if SOFT_FLOAT.match(s)] == []
+
+
+def test_exported_folder_is_strict_c99(exported: Exported) -> None:
+    cc = tool("cc")
+    for src in sorted(exported.folder.glob("*.c")):
+        run([cc, *STRICT_C99, "-c", str(src), "-o", str(exported.work / (src.stem + ".o"))], timeout=120)
+
+
+def test_soft_float_check_catches_float_code(tmp_path: Path) -> None:
+    """The no-float check is not vacuous: one float multiply pulls in helpers it names."""
+    src = tmp_path / "f.c"
+    src.write_text("int scale(int x) { return (int)((float)x * 0.37f); }\n")
+    obj = tmp_path / "f.o"
+    run(
+        [
+            tool("arm-none-eabi-gcc"),
+            "-mcpu=cortex-m4",
+            "-mthumb",
+            "-mfloat-abi=soft",
+            "-O2",
+            "-c",
+            str(src),
+            "-o",
+            str(obj),
+        ]
+    )
+    nm = run([tool("arm-none-eabi-nm"), str(obj)]).stdout
+    assert [line.split()[-1] for line in nm.splitlines() if SOFT_FLOAT.match(line.split()[-1])]
+
+
+def test_cortex_m4_crash_ends_the_qemu_run_with_failure(tmp_path: Path) -> None:
+    """A fault must stop QEMU with a non-zero status, not hang the test run."""
+    (tmp_path / "x_model.h").write_text(
+        "#include <stdint.h>\n#define X_ARENA_SIZE 16\n#define X_INPUT_SIZE 4\n#define X_OUTPUT_SIZE 4\n"
+        "#define X_NUM_INPUTS 1\n#define X_NUM_OUTPUTS 1\n#define X_INPUT_ARENA_OFFSET 0\n"
+        "int x_invoke(const int8_t *input, int8_t *output, uint8_t *arena);\n"
+    )
+    (tmp_path / "x_model.c").write_text(
+        '#include "x_model.h"\nint x_invoke(const int8_t *input, int8_t *output, uint8_t *arena)\n'
+        "{ (void)input; (void)output; (void)arena; __builtin_trap(); return 0; }\n"
+    )
+    cmd = [tool("make"), "-s", "-C", str(M4_DIR), f"MODEL={tmp_path}", f"BUILD={tmp_path / 'b'}", "run"]
+    r = run(cmd, timeout=QEMU_TIMEOUT, check=False)
+    assert r.returncode != 0 and "# fault" in r.stdout
+
+
+# *** what the generated folder contains ***
+
+
+def test_folder_contents_are_minimal_and_deterministic(tmp_path: Path) -> None:
+    mlp = convert(build_tiny_mlp())
+    paths = ec.export_c(mlp, tmp_path / "a", "mlp")
+    names = sorted(p.name for p in paths)
+    assert names == sorted(
+        [
+            "mlp_model.c",
+            "mlp_model.h",
+            "mlp_model_data.c",
+            "mlp_model_data.h",
+            "pq_fixedpoint.h",
+            "pq_kernels.h",
+            "pq_fully_connected_s8.c",
+        ]
+    )
+    ec.export_c(mlp, tmp_path / "b", "mlp")
+    for name in names:
+        assert (tmp_path / "a" / name).read_bytes() == (tmp_path / "b" / name).read_bytes(), name
+    assert not list((tmp_path / "a").glob(".*")), "temporary files left behind"
+
+
+def test_generated_code_uses_no_float_no_malloc_and_only_stdint_string(tmp_path: Path) -> None:
+    m = read_model(convert(build_tiny_convnet()))
+    ec.export_c(m, tmp_path, "net")
+    header = (tmp_path / "net_model.h").read_text()
+    for macro in ("NET_ARENA_SIZE", "NET_INPUT_SIZE", "NET_OUTPUT_SIZE", "NET_INPUT_SCALE"):
+        assert f"#define {macro} " in header
+    t_in = m.tensors[m.inputs[0]]
+    assert f"#define NET_ARENA_SIZE {m.arena_size}\n" in header
+    assert f"#define NET_INPUT_ZERO_POINT {int(t_in.zero_points[0])}\n" in header
+    assert "int net_invoke(const int8_t *input, int8_t *output, uint8_t *arena);" in header
+    for path in tmp_path.iterdir():
+        text = path.read_text()
+        code = re.sub(r"/\*.*?\*/|//[^\n]*", "", text, flags=re.S)
+        assert set(re.findall(r"#include <([^>]+)>", code)) <= {"stdint.h", "stddef.h", "string.h"}, path
+        if path.suffix == ".c":
+            for banned in (r"\bfloat\b", r"\bdouble\b", r"\bmalloc\b", r"\d\.\d*f\b"):
+                assert not re.search(banned, code), f"{path.name}: {banned}"
+    data = (tmp_path / "net_model_data.c").read_text()
+    assert "NET_ALIGNED const int8_t net_op0_filter[" in data
+    assert re.search(r"/\* op 0 CONV_2D conv1\S*: filter int8 \[8,5,3,3\], per-channel scales", data)
+
+
+def test_reshape_between_different_offsets_is_copied(tmp_path: Path) -> None:
+    """The planner gives RESHAPE's output its input's bytes; a plan that does not must still work."""
+    picoq = convert(build_tiny_convnet())
+    m = read_model(picoq)
+    moved = copy.deepcopy(m)
+    op = next(o for o in moved.ops if o.name == "RESHAPE")
+    y = moved.tensors[op.outputs[0]]
+    y.offset = moved.arena_size  # fresh bytes past everything else
+    moved.arena_size += (y.nbytes + 15) // 16 * 16
+    ec.export_c(moved, tmp_path / "fw", "moved")
+    assert f"memmove(arena + {y.offset}, arena + " in (tmp_path / "fw" / "moved_model.c").read_text()
+    inputs = np.random.default_rng(5).integers(-128, 128, (10, *m.tensors[m.inputs[0]].shape), dtype=np.int8)
+    (tmp_path / "in.bin").write_bytes(inputs.tobytes())
+    make(HOST_DIR, f"MODEL={tmp_path / 'fw'}", f"BUILD={tmp_path / 'b'}")
+    out = run([str(tmp_path / "b" / "picoq_host"), str(tmp_path / "in.bin")])
+    np.testing.assert_array_equal(output_rows(out.stdout), reference(picoq, inputs))
+
+
+def two_in_two_out() -> bytes:
+    """Inputs a [1,6,5,4] and b [1,1,5,4] (broadcast ADD); outputs the conv and the FC after it."""
+    g = TFLiteGraph(description="picoq test two_in_two_out")
+    r = RandomLayers(g, np.random.default_rng(7))
+    a = r.input("a", (1, 6, 5, 4), scale=0.05, zero_point=3)
+    b = r.input("b", (1, 1, 5, 4), scale=0.04, zero_point=-2)
+    z = r.conv2d(r.add(a, b, activation="RELU", name="sum"), 6, 3, name="conv")
+    g.output(z, r.fully_connected(r.reshape(z, (-1, 180), name="flat"), 7, name="fc"))
+    return g.build()
+
+
+MULTI_MAIN = r"""
+#include <stdio.h>
+#include "two_model.h"
+static uint8_t arena[TWO_ARENA_SIZE];
+static int8_t a[TWO_INPUT0_SIZE], b[TWO_INPUT1_SIZE], y0[TWO_OUTPUT0_SIZE], y1[TWO_OUTPUT1_SIZE];
+int main(void)
+{
+    const int8_t *const ins[TWO_NUM_INPUTS] = {a, b};
+    int8_t *const outs[TWO_NUM_OUTPUTS] = {y0, y1};
+    int i;
+    while (fread(a, 1, sizeof a, stdin) == sizeof a && fread(b, 1, sizeof b, stdin) == sizeof b) {
+        if (two_invoke(ins, outs, arena) != 0) return 1;
+        for (i = 0; i < TWO_OUTPUT0_SIZE; i++) printf("%d ", y0[i]);
+        for (i = 0; i < TWO_OUTPUT1_SIZE; i++) printf("%d ", y1[i]);
+        printf("\n");
+    }
+    return two_invoke(NULL, outs, arena) == -1 ? 0 : 1;
+}
+"""
+
+
+def test_several_inputs_and_outputs_take_arrays_of_pointers(tmp_path: Path) -> None:
+    picoq = convert(two_in_two_out())
+    ec.export_c(picoq, tmp_path / "fw", "two")
+    header = (tmp_path / "fw" / "two_model.h").read_text()
+    assert "int two_invoke(const int8_t *const *inputs, int8_t *const *outputs, uint8_t *arena);" in header
+    (tmp_path / "main.c").write_text(MULTI_MAIN)
+    exe = tmp_path / "two"
+    srcs = [str(tmp_path / "main.c"), *map(str, sorted((tmp_path / "fw").glob("*.c")))]
+    run([tool("cc"), *STRICT_C99, "-I", str(tmp_path / "fw"), "-o", str(exe), *srcs])
+    it = Interpreter(picoq)
+    rng = np.random.default_rng(3)
+    xs = [[rng.integers(-128, 128, d["shape"], dtype=np.int8) for d in it.input_details] for _ in range(10)]
+    stdin = b"".join(a.tobytes() + b.tobytes() for a, b in xs)
+    out = subprocess.run([str(exe)], input=stdin, capture_output=True, timeout=60)
+    assert out.returncode == 0, out.stderr
+    expected = np.stack([np.concatenate([y.reshape(-1) for y in it.run(x)]) for x in xs])
+    np.testing.assert_array_equal(output_rows(out.stdout.decode()), expected)
+
+
+# *** refusals and the command line ***
+
+
+def test_tensor_names_cannot_break_the_generated_comments() -> None:
+    text = ec._comment_text("conv/*x*/y??/\u65e5\u672c" + "z" * 100)
+    assert text.isascii() and len(text) <= 72
+    assert "/*" not in text and "*/" not in text and "??" not in text
+
+
+@pytest.mark.parametrize("name", ["", "1kws", "kws-net", "int", "main", "pq_net", "__x", "_X", "k ws"])
+def test_bad_names_are_refused_before_writing(name: str, tmp_path: Path) -> None:
+    with pytest.raises(ValueError, match="--name"):
+        ec.export_c(convert(build_tiny_mlp()), tmp_path / "out", name)
+    assert not (tmp_path / "out").exists()
+
+
+def test_unsupported_model_is_refused_naming_everything() -> None:
+    m = read_model(convert(build_tiny_mlp()))
+    m.ops[1].name = "MAX_POOL_2D"  # an op a newer format could hold but no kernel exports
+    m.tensors[m.outputs[0]].dtype = "int32"
+    with pytest.raises(ValueError) as err:
+        ec.render(m, "mlp")
+    assert "op 1 MAX_POOL_2D has no C kernel" in str(err.value) and "int32" in str(err.value)
+
+
+def picoq_cli(*args: str, cwd: Path) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "picoq.converter.cli", *args], capture_output=True, text=True, cwd=cwd
+    )
+
+
+def test_cli_example_runs_and_errors_are_one_line(tmp_path: Path) -> None:
+    (tmp_path / "kws.picoq").write_bytes(convert(build_tiny_convnet()))
+    r = picoq_cli(*shlex.split(EXAMPLES["export-c"])[1:], cwd=tmp_path)
+    assert r.returncode == 0, r.stderr
+    assert "kws_model.c" in r.stdout and "kws_invoke(" in (tmp_path / "kws_fw" / "kws_model.h").read_text()
+    r = picoq_cli("export-c", "kws.picoq", "-o", "x", "--name", "9lives", cwd=tmp_path)
+    assert r.returncode == 1 and len(r.stderr.strip().splitlines()) == 1
+    assert r.stderr.startswith("picoq export-c: error: --name '9lives' is not a C identifier")
+    assert picoq_cli("export-c", "kws.picoq", cwd=tmp_path).returncode == 2  # -o is required
