@@ -1,0 +1,100 @@
+"""The C kernels and the op loop under AddressSanitizer and UndefinedBehaviorSanitizer.
+
+A separate build of the extension (-fsanitize=address,undefined, no recovery) runs the
+loader fuzz corpus in a subprocess: every mutant the validator lets through is executed by
+the real op loop and kernels, so an out-of-bounds access or undefined behaviour that a file
+could provoke aborts the run. A canary proves the sanitizer is live: bypassing the
+validator with a bad tensor offset must be caught.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+TESTS = Path(__file__).resolve().parent
+SAN_FLAGS = "-fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer"
+
+
+def _libasan() -> str:
+    out = subprocess.run(
+        ["gcc", "-print-file-name=libasan.so"], capture_output=True, text=True
+    ).stdout.strip()
+    assert os.path.isabs(out) and os.path.exists(out), "gcc's libasan is needed (Debian: libgcc-12-dev)"
+    return out
+
+
+@pytest.fixture(scope="module")
+def sanitized_lib(tmp_path_factory) -> Path:
+    """Build picoq with sanitizers into a private folder (the installed package is untouched)."""
+    assert shutil.which("gcc"), "gcc is needed to build the sanitized extension"
+    base = tmp_path_factory.mktemp("asan")
+    env = dict(os.environ, CFLAGS=SAN_FLAGS, LDFLAGS="-fsanitize=address,undefined")
+    cmd = [sys.executable, "setup.py", "-q", "build", "--build-base", str(base / "build")]
+    cmd += ["--build-lib", str(base / "lib"), "--force"]
+    r = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr[-3000:]
+    return base / "lib"
+
+
+def _run_sanitized(lib: Path, code: str, timeout: int = 900) -> subprocess.CompletedProcess:
+    env = dict(
+        os.environ,
+        PYTHONPATH=os.pathsep.join([str(lib), str(TESTS)]),
+        LD_PRELOAD=_libasan(),
+        ASAN_OPTIONS="detect_leaks=0:abort_on_error=0:exitcode=99",  # CPython's own allocations are not leaks
+        UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1:exitcode=98",
+    )
+    return subprocess.run(
+        [sys.executable, "-c", code], cwd=lib, env=env, capture_output=True, text=True, timeout=timeout
+    )
+
+
+FUZZ = """
+import picoq.runtime._interp as core, sys
+assert core.__file__.startswith({lib!r}), core.__file__  # the sanitized build, not the installed one
+from picoq.converter import convert
+from make_fixtures import build_tiny_convnet, build_tiny_resnet, build_tiny_mlp
+from picoq_mutate import fuzz
+from conftest import SHARED_MODELS
+models = [convert(b()) for b in (build_tiny_convnet, build_tiny_resnet, build_tiny_mlp)]
+for name in ("kws_ref_model", "ad01_int8"):
+    p = SHARED_MODELS / (name + ".tflite")
+    if p.is_file():
+        models.append(convert(p.read_bytes()))
+for i, m in enumerate(models):
+    print(i, dict(fuzz(m, {n}, seed=11 + i)), flush=True)
+"""
+
+
+def test_fuzz_corpus_runs_clean_under_asan_and_ubsan(sanitized_lib: Path) -> None:
+    r = _run_sanitized(sanitized_lib, FUZZ.format(lib=str(sanitized_lib), n=1000))
+    assert r.returncode == 0, (r.stdout + r.stderr)[-4000:]
+    assert "AddressSanitizer" not in r.stderr and "runtime error" not in r.stderr
+    assert len(r.stdout.strip().splitlines()) >= 3
+
+
+CANARY = """
+from picoq.converter import convert
+from picoq.runtime import read_model
+from picoq.runtime._interp import Core
+from make_fixtures import build_tiny_mlp
+import numpy as np
+m = read_model(convert(build_tiny_mlp()))
+out = m.tensors[m.outputs[0]]
+out.offset = m.arena_size  # what the validator would refuse: a tensor past the arena
+arena = np.zeros(m.arena_size, np.uint8)
+Core(m, np.frombuffer(m.buf, np.uint8), arena).invoke()
+print("not caught")
+"""
+
+
+def test_sanitizer_catches_an_out_of_bounds_write(sanitized_lib: Path) -> None:
+    r = _run_sanitized(sanitized_lib, CANARY)
+    assert r.returncode != 0 and "AddressSanitizer" in r.stderr, (r.stdout + r.stderr)[-2000:]
