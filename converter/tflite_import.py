@@ -88,6 +88,7 @@ class _Reader:
             raise ConversionError([f"not a readable .tflite file: {e}"]) from e
         self.names = _op_names(self.tfl)
         self.problems: list[str] = []
+        self.reported: set[tuple[int, str]] = set()
         self.graph = Graph(name="model")
         self.tmap: dict[int, int] = {}  # tflite tensor index -> graph tensor index
 
@@ -114,6 +115,16 @@ class _Reader:
             if qp.ZeroPointLength()
             else np.zeros(scales.size, np.int64)
         )
+        bad = ~np.isfinite(scales) | (scales < np.finfo(np.float32).tiny)
+        if bad.any() or zps.size != scales.size:
+            key = (i, "quant")
+            if key not in self.reported:  # one message per tensor, however often it is read
+                self.reported.add(key)
+                self.problems.append(
+                    f"tensor {self.tname(i)!r}: scales must be finite, positive and normal, one zero point"
+                    f" each (got scales {scales[:4].tolist()}, {zps.size} zero points)"
+                )
+            return None
         return scales, zps, int(qp.QuantizedDimension())
 
     def const_data(self, i: int) -> np.ndarray | None:
@@ -154,7 +165,10 @@ class _Reader:
         scales = np.array([1.0], np.float32)
         zps = np.array([0], np.int32)
         if qp is None or qp[0].size != 1:
-            self.problems.append(f"{where}: activation {name!r} needs per-tensor quantization")
+            if (i, "quant") not in self.reported:
+                self.problems.append(f"{where}: activation {name!r} needs per-tensor quantization")
+        elif not -128 <= int(qp[1][0]) <= 127:
+            self.problems.append(f"{where}: activation {name!r} has zero point {int(qp[1][0])} outside int8")
         else:
             scales, zps = qp[0], qp[1].astype(np.int32)
         data = self.const_data(i)

@@ -92,3 +92,14 @@ def test_inconsistent_output_shape_in_tflite_is_refused() -> None:
     g.output(y)
     with pytest.raises(ConversionError, match="output size 5"):
         convert(g.build())
+
+
+@pytest.mark.parametrize("bad_scale", [float("nan"), float("inf"), 0.0, 1e-40])
+def test_unusable_scale_in_source_is_a_conversion_error(bad_scale: float) -> None:
+    g, r = _small_graph()
+    x = r.input("x", (1, 6, 6, 2), scale=0.05, zero_point=0)
+    y = r.conv2d(x, 3, 3)
+    g.tensors[y.index] = dataclasses.replace(y, scales=(bad_scale,))  # the output's scale
+    g.output(g.tensors[y.index])
+    with pytest.raises(ConversionError, match="scales must be finite, positive and normal"):
+        convert(g.build())
