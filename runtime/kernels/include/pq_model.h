@@ -1,0 +1,210 @@
+/*
+ * pq_model_validate: the .picoq structural validator in C, for firmware that
+ * receives a model at run time (over the air, from an SD card) instead of
+ * compiling one in with `picoq export-c`.
+ *
+ * It checks the same rules as runtime/format.py and runtime/shapes.py (the
+ * Python reader), rule for rule and in the same order, so that a file is
+ * accepted by one exactly when it is accepted by the other and the first
+ * refusal names the same field (tests/test_c_validator.py holds them to it).
+ * After a buffer passes, the kernels (pq_kernels.h) can be called on it with
+ * the tensors' offsets and shapes as they are: every offset, size, shape and
+ * kernel parameter has been bounds- and range-checked.
+ *
+ * C99, <stdint.h> and <stddef.h> only: no malloc, no float, no recursion, no
+ * libc. The buffer may sit at any address (every multi-byte field is
+ * assembled byte by byte). It needs no scratch memory: the data-flow and
+ * arena checks rescan the records instead, in time roughly quadratic in the
+ * number of tensors and ops (on x86, 0.2 ms for MLPerf KWS besides the CRC).
+ * The buffer's length caps the record counts (64 bytes a tensor, 80 an op); a
+ * loader that wants a tighter time bound refuses large files before calling.
+ *
+ * Op codes: 1..7 (CONV_2D, DEPTHWISE_CONV_2D, FULLY_CONNECTED, ADD,
+ * AVERAGE_POOL_2D, SOFTMAX, RESHAPE). Any other code is refused as
+ * PQ_MODEL_E_OP_OPCODE, including ones runtime/format.py knows but this file
+ * does not yet (see the op table in pq_model_validate.c to add them).
+ */
+#ifndef PQ_MODEL_H
+#define PQ_MODEL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define PQ_MODEL_MAX_DIMS 6
+/* The arena cap runtime/format.py applies unless told otherwise (256 MiB). */
+#define PQ_MODEL_DEFAULT_MAX_ARENA (256u << 20)
+
+/*
+ * Every way a file can be refused: X(code suffix, field name). The field name
+ * is the Python reader's ModelFormatError.field with record indices, op names
+ * and section tags left out ("tensor[3].dims" -> "tensor.dims",
+ * "op[2] CONV_2D.params.stride_h" -> "op.params.stride_h"); pq_model_error's
+ * `index` carries the record index instead.
+ */
+#define PQ_MODEL_FIELDS(X)                                          \
+    X(FILE, "file")                                                 \
+    X(HEADER_MAGIC, "header.magic")                                 \
+    X(HEADER_VERSION_MAJOR, "header.version_major")                 \
+    X(HEADER_FILE_SIZE, "header.file_size")                         \
+    X(HEADER_FLAGS, "header.flags")                                 \
+    X(HEADER_CRC32, "header.crc32")                                 \
+    X(HEADER_SECTION_COUNT, "header.section_count")                 \
+    X(SECTION_RESERVED, "section.reserved")                         \
+    X(SECTION_TAG, "section.tag")                                   \
+    X(SECTION_OFFSET, "section.offset")                             \
+    X(SECTION_OVERLAP, "section.offset")                            \
+    X(SECTION_MISSING, "section table")                             \
+    X(SECTION_SIZE, "section.size")                                 \
+    X(MODL_RESERVED, "MODL.reserved")                               \
+    X(MODEL_NAME, "model.name")                                     \
+    X(MODEL_ARENA_SIZE, "model.arena_size")                         \
+    X(MODEL_N_INPUTS_OUTPUTS, "model.n_inputs/n_outputs")           \
+    X(TENS_RESERVED, "TENS.reserved")                               \
+    X(TENSOR_NAME, "tensor.name")                                   \
+    X(TENSOR_DTYPE, "tensor.dtype")                                 \
+    X(TENSOR_RANK, "tensor.rank")                                   \
+    X(TENSOR_DIMS, "tensor.dims")                                   \
+    X(TENSOR_DATA_SIZE, "tensor.data_size")                         \
+    X(TENSOR_DATA_OFFSET, "tensor.data_offset")                     \
+    X(TENSOR_KIND, "tensor.kind")                                   \
+    X(TENSOR_QUANT_AXIS, "tensor.quant_axis")                       \
+    X(TENSOR_QPARAMS_OFFSET, "tensor.qparams_offset")               \
+    X(TENSOR_QUANT, "tensor.quant")                                 \
+    X(TENSOR_SCALE, "tensor.scale")                                 \
+    X(TENSOR_ZERO_POINT, "tensor.zero_point")                       \
+    X(OPS_RESERVED, "OPS_.reserved")                                \
+    X(OP_OPCODE, "op.opcode")                                       \
+    X(OP_VERSION, "op.version")                                     \
+    X(OP_PARAMS, "op.params")                                       \
+    X(OP_N_INPUTS_OUTPUTS, "op.n_inputs/n_outputs")                 \
+    X(OP_IO_INDEX, "op.io_index")                                   \
+    X(OP_TENSOR, "op.tensor")                                       \
+    X(GRAPH_INPUTS, "graph.inputs")                                 \
+    X(GRAPH_OUTPUTS, "graph.outputs")                               \
+    X(GRAPH_INPUT_CONST, "graph.inputs")                            \
+    X(GRAPH_OUTPUT_UNPRODUCED, "graph.outputs")                     \
+    X(GRAPH_INPUT_DUPLICATE, "graph.inputs")                        \
+    X(GRAPH_OUTPUT_DUPLICATE, "graph.outputs")                      \
+    X(OP_READ_BEFORE_WRITE, "op.inputs")                            \
+    X(OP_WRITES_CONST, "op.outputs")                                \
+    X(OP_WRITES_TWICE, "op.outputs")                                \
+    X(OP_WRITES_INPUT, "op.outputs")                                \
+    X(TENSOR_NAME_DUPLICATE, "tensor.name")                         \
+    X(TENSOR_ARENA_OVERLAP, "tensor.data_offset")                   \
+    X(OP_INPUT_DTYPE, "op.input.dtype")                             \
+    X(OP_INPUT_SHAPE, "op.input.shape")                             \
+    X(OP_INPUT1_DTYPE, "op.input1.dtype")                           \
+    X(OP_INPUT1_SHAPE, "op.input1.shape")                           \
+    X(OP_INPUT2_DTYPE, "op.input2.dtype")                           \
+    X(OP_INPUT2_SHAPE, "op.input2.shape")                           \
+    X(OP_FILTER, "op.filter")                                       \
+    X(OP_FILTER_DTYPE, "op.filter.dtype")                           \
+    X(OP_FILTER_SHAPE, "op.filter.shape")                           \
+    X(OP_BIAS_DTYPE, "op.bias.dtype")                               \
+    X(OP_BIAS_SHAPE, "op.bias.shape")                               \
+    X(OP_MULTIPLIERS, "op.multipliers")                             \
+    X(OP_MULTIPLIERS_DTYPE, "op.multipliers.dtype")                 \
+    X(OP_MULTIPLIERS_SHAPE, "op.multipliers.shape")                 \
+    X(OP_SHIFTS, "op.shifts")                                       \
+    X(OP_SHIFTS_DTYPE, "op.shifts.dtype")                           \
+    X(OP_SHIFTS_SHAPE, "op.shifts.shape")                           \
+    X(OP_OUTPUT_DTYPE, "op.output.dtype")                           \
+    X(OP_OUTPUT_SHAPE, "op.output.shape")                           \
+    X(P_STRIDE_H, "op.params.stride_h")                             \
+    X(P_STRIDE_W, "op.params.stride_w")                             \
+    X(P_DILATION_H, "op.params.dilation_h")                         \
+    X(P_DILATION_W, "op.params.dilation_w")                         \
+    X(P_INPUT_OFFSET, "op.params.input_offset")                     \
+    X(P_OUTPUT_OFFSET, "op.params.output_offset")                   \
+    X(P_FILTER_OFFSET, "op.params.filter_offset")                   \
+    X(P_ACT_MIN, "op.params.act_min")                               \
+    X(P_ACT_MAX, "op.params.act_max")                               \
+    X(P_DEPTH_MULTIPLIER, "op.params.depth_multiplier")             \
+    X(P_PER_CHANNEL, "op.params.per_channel")                       \
+    X(P_INPUT1_OFFSET, "op.params.input1_offset")                   \
+    X(P_INPUT2_OFFSET, "op.params.input2_offset")                   \
+    X(P_LEFT_SHIFT, "op.params.left_shift")                         \
+    X(P_INPUT1_MULTIPLIER, "op.params.input1_multiplier")           \
+    X(P_INPUT1_SHIFT, "op.params.input1_shift")                     \
+    X(P_INPUT2_MULTIPLIER, "op.params.input2_multiplier")           \
+    X(P_INPUT2_SHIFT, "op.params.input2_shift")                     \
+    X(P_OUTPUT_MULTIPLIER, "op.params.output_multiplier")           \
+    X(P_OUTPUT_SHIFT, "op.params.output_shift")                     \
+    X(P_FILTER_H, "op.params.filter_h")                             \
+    X(P_FILTER_W, "op.params.filter_w")                             \
+    X(P_INPUT_MULTIPLIER, "op.params.input_multiplier")             \
+    X(P_INPUT_LEFT_SHIFT, "op.params.input_left_shift")             \
+    X(P_DIFF_MIN, "op.params.diff_min")
+
+/* PQ_MODEL_E_FILE = 1, ...: the codes are stable within a format version. */
+#define PQ_MODEL_ENUM_(code, name) PQ_MODEL_E_##code,
+typedef enum {
+    PQ_MODEL_OK = 0,
+    PQ_MODEL_FIELDS(PQ_MODEL_ENUM_)
+    PQ_MODEL_N_CODES
+} pq_model_code;
+#undef PQ_MODEL_ENUM_
+
+/* Why a file was refused (all fields set on failure; code 0 on success). */
+typedef struct {
+    int code;           /* a pq_model_code; PQ_MODEL_OK when the file is valid */
+    const char *field;  /* static string naming the field, e.g. "tensor.data_offset" */
+    int32_t index;      /* record index: tensor, op, section entry or GRIO slot; -1 if none */
+    int64_t offset;     /* byte offset of the field in the file; -1 if it has none */
+    int64_t value;      /* the offending value (the first one when several are involved;
+                           u64 and tags as their little-endian bits) */
+} pq_model_error;
+
+/*
+ * Validate a .picoq buffer of `len` bytes, refusing one whose arena is larger
+ * than `max_arena` bytes (the memory the caller is ready to provide). Returns
+ * PQ_MODEL_OK (0) when the buffer is valid, else the pq_model_code also stored
+ * in err->code. `err` may be NULL. Never reads outside [buf, buf + len).
+ */
+int pq_model_validate(const uint8_t *buf, uint32_t len, uint32_t max_arena, pq_model_error *err);
+
+/* The static field name of a code ("?" for an unknown one). */
+const char *pq_model_field_name(int code);
+
+/* zlib-compatible CRC-32, chainable: crc = pq_model_crc32(0, p, n), then
+ * pq_model_crc32(crc, more, m). The header's checksum covers bytes [16, len). */
+uint32_t pq_model_crc32(uint32_t crc, const uint8_t *p, uint32_t n);
+
+/*
+ * Accessors for a buffer that pq_model_validate accepted: they trust it (no
+ * length argument), so never call them on one it has not.
+ */
+typedef struct {
+    uint8_t dtype;      /* 1 = int8, 2 = int32 */
+    uint8_t rank;
+    uint8_t kind;       /* 0 = activation in the arena, 1 = constant in the file */
+    uint8_t quant;      /* 0 none, 1 per-tensor, 2 per-channel */
+    int32_t dims[PQ_MODEL_MAX_DIMS]; /* `rank` entries, the rest 0 */
+    uint32_t offset;    /* kind 0: offset in the arena; kind 1: offset from the start of the file */
+    uint32_t nbytes;
+    uint32_t scale_bits; /* per-tensor scale as IEEE-754 binary32 bits (quant 1) */
+    int32_t zero_point;  /* per-tensor zero point (quant 1) */
+    const uint8_t *name; /* UTF-8, not NUL-terminated, name_len bytes, inside the buffer */
+    uint32_t name_len;
+} pq_model_tensor;
+
+uint32_t pq_model_arena_size(const uint8_t *buf);
+uint32_t pq_model_num_inputs(const uint8_t *buf);
+uint32_t pq_model_num_outputs(const uint8_t *buf);
+uint32_t pq_model_num_tensors(const uint8_t *buf);
+uint32_t pq_model_num_ops(const uint8_t *buf);
+/* Tensor index of graph input / output i, or -1 when i is out of range. */
+int32_t pq_model_input(const uint8_t *buf, uint32_t i);
+int32_t pq_model_output(const uint8_t *buf, uint32_t i);
+/* Fill *out with tensor `index`; returns 0, or -1 when index is out of range. */
+int pq_model_tensor_info(const uint8_t *buf, uint32_t index, pq_model_tensor *out);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* PQ_MODEL_H */

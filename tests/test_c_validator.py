@@ -1,0 +1,1220 @@
+"""pq_model_validate (runtime/kernels/src/pq_model_validate.c) against the Python reader.
+
+Firmware that receives a model at run time validates it with the C port of
+runtime/format.py + runtime/shapes.py. These tests hold the two to each other:
+
+1. every valid model (repo fixtures, MLPerf Tiny when present) is accepted, and
+   the accessors return what read_model returns;
+2. one handcrafted bad file per rule is refused by both, naming the same field
+   (Python's field with indices, op names and section tags left out);
+3. over the mutation-fuzz corpus (picoq_mutate's random mutants, and ContractMutator's
+   aimed at the data flow, arena plan and op contracts), C accepts exactly when Python
+   accepts and the first refusal names the same field;
+4. the same corpus under AddressSanitizer + UndefinedBehaviorSanitizer reports
+   nothing (a canary proves the sanitizer is live), and a small command-line
+   driver (tests/c/pq_validate_main.c) builds against the header.
+
+Every rule of format.py and shapes.py for op codes 1..7 is in C, UTF-8 validity of
+names included (Python's strict decoder rules, test_utf8_matches_python_decoder).
+What only one side has:
+- op codes format.py gained after 1..7 (MAX_POOL_2D ... TRANSPOSE): C refuses them as
+  unknown; the fuzz comparison skips exactly the mutants C refuses with such a code;
+`PICOQ_C_FUZZ_MUTANTS=20000 pytest tests/test_c_validator.py` is a longer run.
+"""
+
+from __future__ import annotations
+
+import copy
+import ctypes
+import hashlib
+import os
+import re
+import shutil
+import struct
+import subprocess
+import sys
+import zlib
+from collections import Counter
+from pathlib import Path
+
+import numpy as np
+import pytest
+from picoq_mutate import Mutator, reseal, sections
+
+from picoq.converter import convert
+from picoq.runtime import ModelFormatError, kernels_dir, read_model
+from picoq.runtime import format as fmt
+
+from conftest import MLPERF_INT8, SHARED_MODELS
+from make_fixtures import build_tiny_convnet, build_tiny_mlp, build_tiny_resnet
+from tflite_builder import RandomLayers, TFLiteGraph
+
+KDIR = Path(kernels_dir())
+SRC = KDIR / "src" / "pq_model_validate.c"
+TESTS = Path(__file__).resolve().parent
+DRIVER = TESTS / "c" / "pq_validate_main.c"
+STRICT = ["-std=c99", "-Wall", "-Wextra", "-Wpedantic", "-Werror", "-Wvla", "-I", str(KDIR / "include")]
+SAN = ["-fsanitize=address,undefined", "-fno-sanitize-recover=all", "-fno-omit-frame-pointer"]
+# The op codes pq_model_validate.c knows (format.py OPS 1..7 when it was written). Python has
+# more now; C refuses those as unknown until someone ports their contracts (see the C op table).
+C_OPS = {"CONV_2D", "DEPTHWISE_CONV_2D", "FULLY_CONNECTED", "ADD", "AVERAGE_POOL_2D", "SOFTMAX", "RESHAPE"}
+PYTHON_ONLY_OPCODES = {code for code, spec in fmt.OPS.items() if spec.name not in C_OPS}
+MUTANTS = int(os.environ.get("PICOQ_C_FUZZ_MUTANTS", "2000"))
+FUZZ_MLPERF = ("kws_ref_model", "ad01_int8")
+MAX_ARENA = fmt.DEFAULT_MAX_ARENA
+
+
+# ---------------------------------------------------------------- models
+
+
+def two_io() -> bytes:
+    """Two graph inputs and two graph outputs (one of them also read by a RESHAPE that
+    aliases it), and a FULLY_CONNECTED with a single output unit."""
+    g = TFLiteGraph(description="picoq test two_io")
+    r = RandomLayers(g, np.random.default_rng(5))
+    a = r.input("a", (1, 2, 2, 4), scale=0.02, zero_point=1)
+    b = r.input("b", (1, 2, 2, 4), scale=0.03, zero_point=-2)
+    y = r.add(a, b, name="sum")
+    z = r.reshape(y, (1, 16), name="flat")
+    g.output(y, r.fully_connected(z, 1, name="fc"))
+    return convert(g.build())
+
+
+REPO_MODELS = {
+    "tiny_convnet": lambda: convert(build_tiny_convnet()),
+    "tiny_resnet": lambda: convert(build_tiny_resnet()),
+    "tiny_mlp": lambda: convert(build_tiny_mlp()),
+    "two_io": two_io,
+}
+
+
+@pytest.fixture(scope="module")
+def models() -> dict[str, bytes]:
+    out = {name: build() for name, build in REPO_MODELS.items()}
+    for name in MLPERF_INT8:
+        path = SHARED_MODELS / f"{name}.tflite"
+        if path.is_file():
+            out[name] = convert(path.read_bytes())
+    return out
+
+
+# ---------------------------------------------------------------- the C library
+
+
+class CError(ctypes.Structure):
+    _fields_ = [
+        ("code", ctypes.c_int),
+        ("field", ctypes.c_char_p),
+        ("index", ctypes.c_int32),
+        ("offset", ctypes.c_int64),
+        ("value", ctypes.c_int64),
+    ]
+
+
+class CTensor(ctypes.Structure):
+    _fields_ = [
+        ("dtype", ctypes.c_uint8),
+        ("rank", ctypes.c_uint8),
+        ("kind", ctypes.c_uint8),
+        ("quant", ctypes.c_uint8),
+        ("dims", ctypes.c_int32 * 6),
+        ("offset", ctypes.c_uint32),
+        ("nbytes", ctypes.c_uint32),
+        ("scale_bits", ctypes.c_uint32),
+        ("zero_point", ctypes.c_int32),
+        ("name", ctypes.c_void_p),
+        ("name_len", ctypes.c_uint32),
+    ]
+
+
+class CValidator:
+    def __init__(self, path: Path):
+        lib = ctypes.CDLL(str(path))
+        lib.pq_model_validate.argtypes = [
+            ctypes.c_char_p,
+            ctypes.c_uint32,
+            ctypes.c_uint32,
+            ctypes.POINTER(CError),
+        ]
+        lib.pq_model_validate.restype = ctypes.c_int
+        lib.pq_model_crc32.argtypes = [ctypes.c_uint32, ctypes.c_char_p, ctypes.c_uint32]
+        lib.pq_model_crc32.restype = ctypes.c_uint32
+        lib.pq_model_field_name.argtypes = [ctypes.c_int]
+        lib.pq_model_field_name.restype = ctypes.c_char_p
+        for name in ("arena_size", "num_inputs", "num_outputs", "num_tensors", "num_ops"):
+            getattr(lib, f"pq_model_{name}").argtypes = [ctypes.c_char_p]
+            getattr(lib, f"pq_model_{name}").restype = ctypes.c_uint32
+        for name in ("input", "output"):
+            getattr(lib, f"pq_model_{name}").argtypes = [ctypes.c_char_p, ctypes.c_uint32]
+            getattr(lib, f"pq_model_{name}").restype = ctypes.c_int32
+        lib.pq_model_tensor_info.argtypes = [ctypes.c_char_p, ctypes.c_uint32, ctypes.POINTER(CTensor)]
+        lib.pq_model_tensor_info.restype = ctypes.c_int
+        self.lib = lib
+
+    def validate(self, data: bytes, max_arena: int = MAX_ARENA) -> CError:
+        err = CError()
+        rc = self.lib.pq_model_validate(data, len(data), max_arena, ctypes.byref(err))
+        assert rc == err.code
+        return err
+
+    def field(self, data: bytes, max_arena: int = MAX_ARENA) -> str | None:
+        err = self.validate(data, max_arena)
+        return err.field.decode() if err.code else None
+
+
+def _gcc() -> str:
+    cc = shutil.which("gcc")
+    if not cc:
+        raise AssertionError("gcc is needed to build the C validator")
+    return cc
+
+
+def _build_lib(out: Path, extra: list[str], src: Path = SRC) -> Path:
+    cmd = [_gcc(), *STRICT, "-O2", "-fPIC", "-shared", *extra, str(src), "-o", str(out)]
+    r = subprocess.run(cmd, capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+    return out
+
+
+@pytest.fixture(scope="module")
+def build_dir(tmp_path_factory) -> Path:
+    return tmp_path_factory.mktemp("pq_model_validate")
+
+
+@pytest.fixture(scope="module")
+def c(build_dir) -> CValidator:
+    return CValidator(_build_lib(build_dir / "libpqmodel.so", []))
+
+
+# ---------------------------------------------------------------- the Python side
+
+
+def normalize(field: str) -> str:
+    """Python's field with record indices, op names and section tags left out (C's names)."""
+    if (
+        field.startswith("section ") and field != "section table"
+    ):  # "section b'TENS'.size", "section MODL.size"
+        return "section." + field.rsplit(".", 1)[1]
+    field = re.sub(r"\[\d+\]", "", field)
+    return re.sub(r"^op [A-Z0-9_]+\.", "op.", field)
+
+
+def py_field(data: bytes, max_arena: int = MAX_ARENA) -> str | None:
+    try:
+        read_model(data, max_arena_bytes=max_arena)
+    except ModelFormatError as e:
+        return normalize(e.field)
+    return None
+
+
+# ---------------------------------------------------------------- 1. valid models
+
+
+def test_crc32_matches_zlib(c) -> None:
+    rng = np.random.default_rng(0)
+    for n in (0, 1, 15, 16, 17, 1000):
+        data = rng.integers(0, 256, n, dtype=np.uint8).tobytes()
+        assert c.lib.pq_model_crc32(0, data, n) == zlib.crc32(data)
+        half = c.lib.pq_model_crc32(0, data[: n // 2], n // 2)
+        assert c.lib.pq_model_crc32(half, data[n // 2 :], n - n // 2) == zlib.crc32(data)
+    assert c.lib.pq_model_crc32(0, b"123456789", 9) == 0xCBF43926
+
+
+def test_valid_models_are_accepted(c, models) -> None:
+    assert {"tiny_convnet", "tiny_resnet", "tiny_mlp", "two_io"} <= set(models)
+    for name, data in models.items():
+        m = read_model(data)
+        unknown = {op.name for op in m.ops} - C_OPS
+        assert not unknown, f"{name} uses {unknown}: add them to pq_model_validate.c (see its op table)"
+        err = c.validate(data)
+        assert err.code == 0, (name, err.field, err.index, err.offset, err.value)
+        # The tightest arena cap still passes; one 16 bytes below does not.
+        assert c.validate(data, m.arena_size).code == 0
+        if m.arena_size >= 16:
+            assert c.field(data, m.arena_size - 16) == "model.arena_size"
+        # Accessors a firmware loader uses.
+        lib = c.lib
+        assert lib.pq_model_arena_size(data) == m.arena_size
+        assert lib.pq_model_num_tensors(data) == len(m.tensors)
+        assert lib.pq_model_num_ops(data) == len(m.ops)
+        assert lib.pq_model_num_inputs(data) == len(m.inputs)
+        assert lib.pq_model_num_outputs(data) == len(m.outputs)
+        assert [lib.pq_model_input(data, i) for i in range(len(m.inputs) + 1)] == [*m.inputs, -1]
+        assert [lib.pq_model_output(data, i) for i in range(len(m.outputs) + 1)] == [*m.outputs, -1]
+        base = ctypes.cast(ctypes.c_char_p(data), ctypes.c_void_p).value
+        for t in m.tensors:
+            info = CTensor()
+            assert lib.pq_model_tensor_info(data, t.index, ctypes.byref(info)) == 0
+            assert (info.dtype, info.kind) == ({"int8": 1, "int32": 2}[t.dtype], t.kind)
+            assert tuple(info.dims[: info.rank]) == t.shape and not any(info.dims[info.rank :])
+            assert (info.offset, info.nbytes) == (t.offset, t.nbytes)
+            assert data[info.name - base : info.name - base + info.name_len].decode() == t.name
+            if info.quant == 1:
+                assert struct.unpack("<f", struct.pack("<I", info.scale_bits))[0] == t.scales[0]
+                assert info.zero_point == t.zero_points[0]
+        assert lib.pq_model_tensor_info(data, len(m.tensors), ctypes.byref(CTensor())) == -1
+    print({name: len(d) for name, d in models.items()})
+
+
+UTF8_HARNESS = """
+#include "pq_model_validate.c"
+/* n strings packed back to back, lens[i] bytes each: out[i] = utf8_ok(string i). */
+void utf8_batch(const uint8_t *buf, const uint32_t *lens, uint32_t n, uint8_t *out) {
+    uint32_t i;
+    for (i = 0; i < n; i++) {
+        out[i] = (uint8_t)utf8_ok(buf, lens[i]);
+        buf += lens[i];
+    }
+}
+"""
+
+
+def test_utf8_matches_python_decoder(build_dir) -> None:
+    """Names are checked with Python's strict UTF-8 rules in C too: every 1- and 2-byte
+    string, and random 3- to 6-byte strings over the bytes where the rules change."""
+    src = build_dir / "utf8_harness.c"
+    src.write_text(UTF8_HARNESS)
+    lib = _build_lib(build_dir / "libutf8.so", ["-I", str(SRC.parent)], src=src)
+    lib = ctypes.CDLL(str(lib))
+    strings = [bytes([a]) for a in range(256)] + [bytes([a, b]) for a in range(256) for b in range(256)]
+    edges = [0x00, 0x41, 0x7F, 0x80, 0x8F, 0x90, 0x9F, 0xA0, 0xBF, 0xC0, 0xC1, 0xC2, 0xDF, 0xE0, 0xE1]
+    edges += [0xEC, 0xED, 0xEE, 0xEF, 0xF0, 0xF1, 0xF3, 0xF4, 0xF5, 0xFF]
+    rng = np.random.default_rng(7)
+    for n in (3, 4, 5, 6):
+        block = rng.choice(np.array(edges, np.uint8), (20_000, n)).tobytes()
+        strings += [block[i : i + n] for i in range(0, len(block), n)]
+    lens = np.fromiter(map(len, strings), np.uint32, len(strings))
+    out = np.zeros(len(strings), np.uint8)
+    lib.utf8_batch(
+        b"".join(strings),
+        lens.ctypes.data_as(ctypes.c_void_p),
+        len(strings),
+        out.ctypes.data_as(ctypes.c_void_p),
+    )
+
+    def py_ok(s: bytes) -> bool:
+        try:
+            s.decode("utf-8")
+        except UnicodeDecodeError:
+            return False
+        return True
+
+    wrong = [s for s, ok in zip(strings, out) if bool(ok) != py_ok(s)]
+    assert not wrong, wrong[:10]
+    assert 1000 < int(out.sum()) < len(strings) - 1000  # both verdicts well exercised
+
+
+# ---------------------------------------------------------------- 2. one bad file per rule
+
+
+class Patch:
+    """A valid model's bytes plus where every record lives, for one-field edits."""
+
+    TENS = {
+        "dtype": (0, "<B"),
+        "rank": (1, "<B"),
+        "kind": (2, "<B"),
+        "quant": (3, "<B"),
+        "name_off": (4, "<I"),
+        "name_len": (8, "<I"),
+        "data_offset": (36, "<I"),
+        "data_size": (40, "<I"),
+        "scale": (44, "<f"),
+        "scale_bits": (44, "<I"),
+        "zero_point": (48, "<i"),
+        "quant_axis": (52, "<i"),
+        "qparams_offset": (56, "<I"),
+        "reserved": (60, "<I"),
+    }
+    OP = {"opcode": (0, "<H"), "version": (2, "<H"), "n_inputs": (4, "<H"), "n_outputs": (6, "<H")}
+    OP |= {"io_index": (8, "<I"), "reserved": (12, "<I")}
+    MODL = {"arena_size": 0, "n_inputs": 4, "n_outputs": 8, "name_off": 12, "name_len": 16, "reserved": 20}
+    SECTION = {"offset": 4, "size": 8, "reserved": 12}
+
+    def __init__(self, data: bytes):
+        self.orig = data
+        self.buf = bytearray(data)
+        self.m = read_model(data)
+        self.sec = sections(data)
+        self.max_arena = MAX_ARENA
+        self.seal = True
+
+    def put(self, at: int, code: str, *v) -> None:
+        struct.pack_into(code, self.buf, at, *v)
+
+    def get(self, at: int, code: str):
+        return struct.unpack_from(code, self.buf, at)[0]
+
+    def tidx(self, t: int | str) -> int:
+        return t if isinstance(t, int) else next(x.index for x in self.m.tensors if x.name == t)
+
+    def trec(self, t: int | str) -> int:
+        return self.sec[b"TENS"][0] + 64 * self.tidx(t)
+
+    def tens(self, t: int | str, field: str, v) -> None:
+        off, code = self.TENS[field]
+        self.put(self.trec(t) + off, code, v)
+
+    def dim(self, t: int | str, k: int, v: int) -> None:
+        self.put(self.trec(t) + 12 + 4 * k, "<i", v)
+
+    def retype(self, t: int | str, dtype: int, dims: tuple[int, ...]) -> None:
+        """New dtype and shape for the same bytes."""
+        at = self.trec(t)
+        assert int(np.prod(dims)) * (1 if dtype == 1 else 4) == self.get(at + 40, "<I"), dims
+        self.put(at, "<BB", dtype, len(dims))
+        struct.pack_into("<6i", self.buf, at + 12, *dims, *[0] * (6 - len(dims)))
+
+    def retype_raw(self, t: int | str, dtype: int, dims: tuple[int, ...]) -> None:
+        """Like retype, without keeping the byte size (for the dims and size rules)."""
+        at = self.trec(t)
+        self.put(at, "<BB", dtype, len(dims))
+        struct.pack_into("<6i", self.buf, at + 12, *dims, *[0] * (6 - len(dims)))
+
+    def oidx(self, op: int | str) -> int:
+        return op if isinstance(op, int) else next(o.index for o in self.m.ops if o.name == op)
+
+    def orec(self, op: int | str) -> int:
+        return self.sec[b"OPS_"][0] + 80 * self.oidx(op)
+
+    def op(self, op: int | str, field: str, v) -> None:
+        off, code = self.OP[field]
+        self.put(self.orec(op) + off, code, v)
+
+    def param(self, op: int | str, name: str, v: int) -> None:
+        i = self.oidx(op)
+        k = fmt.OPS[self.m.ops[i].opcode].param_names.index(name) if name.isidentifier() else int(name)
+        self.put(self.orec(i) + 16 + 4 * k, "<i", v)
+
+    def slot(self, op: int | str, k: int, t: int | str) -> None:
+        """Tensor k of an op (inputs, then the output)."""
+        io = self.get(self.orec(op) + 8, "<I")
+        self.put(self.sec[b"OPIO"][0] + 4 * (io + k), "<i", self.tidx(t) if isinstance(t, str) else t)
+
+    def grio(self, k: int, t: int | str) -> None:
+        self.put(self.sec[b"GRIO"][0] + 4 * k, "<i", self.tidx(t) if isinstance(t, str) else t)
+
+    def const_i32(self, t: int | str, k: int, v: int) -> None:
+        self.put(self.m.tensors[self.tidx(t)].offset + 4 * k, "<i", v)
+
+    def qparams(self, t: int | str) -> int:
+        """Absolute offset of a per-channel tensor's scales."""
+        return self.sec[b"DATA"][0] + self.get(self.trec(t) + 56, "<I")
+
+    def name_bytes(self, t: int | str, raw: bytes, at_end: bool = False) -> None:
+        """Overwrite the start (or the end) of a tensor's name in STRS."""
+        at = self.trec(t)
+        n = self.get(at + 8, "<I")
+        assert len(raw) <= n
+        start = self.sec[b"STRS"][0] + self.get(at + 4, "<I") + (n - len(raw) if at_end else 0)
+        self.buf[start : start + len(raw)] = raw
+
+    def modl(self, field: str, v: int) -> None:
+        self.put(self.sec[b"MODL"][0] + self.MODL[field], "<I", v)
+
+    def section(self, tag: bytes, field: str, v) -> None:
+        at = self.sec[tag][2]
+        if field == "tag":
+            self.buf[at : at + 4] = v
+        else:
+            self.put(at + self.SECTION[field], "<I", v)
+
+    def data(self) -> bytes:
+        if self.seal:
+            reseal(self.buf)
+        return bytes(self.buf)
+
+    def fork(self) -> Patch:
+        """A fresh copy of the original bytes sharing the (read-only) layout."""
+        q = copy.copy(self)
+        q.buf = bytearray(self.orig)
+        q.max_arena, q.seal = MAX_ARENA, True
+        return q
+
+
+def _unsealed(edit):
+    def run(p: Patch):
+        edit(p)
+        p.seal = False
+
+    return run
+
+
+def _arena_cap(p: Patch) -> None:
+    p.max_arena = p.m.arena_size - 16
+
+
+def _truncate(n: int):
+    return lambda p: bytes(p.buf[:n])
+
+
+def _scale_bits(bits: int):
+    return lambda p: p.tens("input", "scale_bits", bits)
+
+
+def _utf8(raw: bytes, at_end: bool = False):
+    return lambda p: p.name_bytes("stem/filter", raw, at_end)
+
+
+def _move_section_onto(tag: bytes, other: bytes):
+    return lambda p: p.section(tag, "offset", p.sec[other][0])
+
+
+# (model, id, edit, expected field or None for "both accept"). The edit mutates the Patch
+# (or returns replacement bytes); the file is resealed unless the edit says otherwise.
+R, CN, ML, IO = "tiny_resnet", "tiny_convnet", "tiny_mlp", "two_io"
+CASES = [
+    # -- header
+    (R, "short-file", _truncate(31), "file"),
+    (R, "empty-file", _truncate(0), "file"),
+    (R, "magic", lambda p: p.buf.__setitem__(slice(0, 8), b"NOTPICOQ"), "header.magic"),
+    (R, "magic-text-mode", lambda p: p.buf.__setitem__(slice(6, 8), b"\n\n"), "header.magic"),
+    (R, "version-2", lambda p: p.put(8, "<H", 2), "header.version_major"),
+    (R, "version-byte-swapped", lambda p: p.put(8, "<H", 0x100), "header.version_major"),
+    (R, "version-minor-ignored", lambda p: p.put(10, "<H", 7), None),
+    (R, "file-size-truncated", _truncate(4096), "header.file_size"),
+    (R, "file-size-field", lambda p: p.put(16, "<Q", 1 << 40), "header.file_size"),
+    (R, "flags", lambda p: p.put(28, "<I", 1), "header.flags"),
+    (R, "crc", _unsealed(lambda p: p.buf.__setitem__(-1, p.buf[-1] ^ 1)), "header.crc32"),
+    (R, "crc-field", _unsealed(lambda p: p.put(12, "<I", p.get(12, "<I") ^ 0x80000000)), "header.crc32"),
+    (R, "section-count-cap", lambda p: p.put(24, "<I", 65), "header.section_count"),
+    (R, "section-count-huge", lambda p: p.put(24, "<I", 0xFFFFFFFF), "header.section_count"),
+    (R, "section-count-zero", lambda p: p.put(24, "<I", 0), "section table"),
+    # -- section table
+    (R, "section-reserved", lambda p: p.section(b"DATA", "reserved", 1), "section.reserved"),
+    (R, "section-duplicate", lambda p: p.section(b"DATA", "tag", b"TENS"), "section.tag"),
+    (R, "section-missing", lambda p: p.section(b"DATA", "tag", b"XTRA"), "section table"),
+    (
+        R,
+        "section-misaligned",
+        lambda p: p.section(b"STRS", "offset", p.sec[b"STRS"][0] + 4),
+        "section.offset",
+    ),
+    (R, "section-in-table", lambda p: p.section(b"STRS", "offset", 32), "section.offset"),
+    (R, "section-past-eof", lambda p: p.section(b"STRS", "offset", len(p.buf) + 16), "section.offset"),
+    (R, "section-size-past-eof", lambda p: p.section(b"DATA", "size", len(p.buf)), "section.offset"),
+    (R, "section-size-wraps", lambda p: p.section(b"DATA", "size", 0xFFFFFFF0), "section.offset"),
+    (R, "section-offset-wraps", lambda p: p.section(b"DATA", "offset", 0xFFFFFFF0), "section.offset"),
+    (R, "section-overlap", _move_section_onto(b"STRS", b"TENS"), "section.offset"),
+    (
+        R,
+        "section-overlap-empty-inside",
+        lambda p: (p.section(b"GRIO", "size", 0), p.section(b"GRIO", "offset", p.sec[b"TENS"][0] + 16)),
+        "section.offset",
+    ),
+    # -- MODL
+    (R, "modl-size-0", lambda p: p.section(b"MODL", "size", 0), "section.size"),
+    (R, "modl-size-odd", lambda p: p.section(b"MODL", "size", 16), "section.size"),
+    (R, "modl-reserved", lambda p: p.modl("reserved", 1), "MODL.reserved"),
+    (R, "modl-reserved-last", lambda p: p.put(p.sec[b"MODL"][0] + 31, "<B", 1), "MODL.reserved"),
+    (R, "model-name-past-strs", lambda p: p.modl("name_off", p.sec[b"STRS"][1]), "model.name"),
+    (R, "model-name-long", lambda p: p.modl("name_len", 1025), "model.name"),
+    (R, "model-name-wraps", lambda p: p.modl("name_off", 0xFFFFFFFF), "model.name"),
+    (R, "arena-misaligned", lambda p: p.modl("arena_size", p.m.arena_size + 8), "model.arena_size"),
+    (R, "arena-above-cap", _arena_cap, "model.arena_size"),
+    (R, "n-inputs-0", lambda p: p.modl("n_inputs", 0), "model.n_inputs/n_outputs"),
+    (R, "n-outputs-grio", lambda p: p.modl("n_outputs", 2), "model.n_inputs/n_outputs"),
+    (
+        R,
+        "n-inputs-huge",
+        lambda p: (p.modl("n_inputs", 0xFFFFFFFF), p.modl("n_outputs", 3)),
+        "model.n_inputs/n_outputs",
+    ),
+    # -- TENS records
+    (R, "tens-size", lambda p: p.section(b"TENS", "size", p.sec[b"TENS"][1] - 16), "section.size"),
+    (R, "tens-reserved", lambda p: p.tens(5, "reserved", 1), "TENS.reserved"),
+    (R, "tensor-name-long", lambda p: p.tens(3, "name_len", 1025), "tensor.name"),
+    (R, "tensor-name-past-strs", lambda p: p.tens(3, "name_off", p.sec[b"STRS"][1] - 2), "tensor.name"),
+    (R, "utf8-invalid-byte", _utf8(b"\xff"), "tensor.name"),
+    (R, "utf8-continuation-first", _utf8(b"\x80"), "tensor.name"),
+    (R, "utf8-overlong-2", _utf8(b"\xc0\x80"), "tensor.name"),
+    (R, "utf8-overlong-3", _utf8(b"\xe0\x80\x80"), "tensor.name"),
+    (R, "utf8-overlong-4", _utf8(b"\xf0\x80\x80\x80"), "tensor.name"),
+    (R, "utf8-surrogate", _utf8(b"\xed\xa0\x80"), "tensor.name"),
+    (R, "utf8-above-10ffff", _utf8(b"\xf4\x90\x80\x80"), "tensor.name"),
+    (R, "utf8-truncated", _utf8(b"\xe2\x82", at_end=True), "tensor.name"),  # the name ends mid-sequence
+    (R, "utf8-truncated-4", _utf8(b"\xf0\x9f\x98", at_end=True), "tensor.name"),
+    (R, "utf8-complete-at-end", _utf8(b"\xe2\x82\xac", at_end=True), None),
+    (R, "utf8-bad-continuation", _utf8(b"\xe2\x28\xa1"), "tensor.name"),
+    (R, "utf8-valid-multibyte", _utf8(b"\xc3\xa9\xe2\x82\xac\xf0\x9f\x98\x80"), None),
+    (R, "utf8-max", _utf8(b"\xf4\x8f\xbf\xbf"), None),
+    (R, "utf8-nul", _utf8(b"\x00"), None),
+    (R, "dtype", lambda p: p.tens(3, "dtype", 3), "tensor.dtype"),
+    (R, "dtype-0", lambda p: p.tens(3, "dtype", 0), "tensor.dtype"),
+    (R, "rank-7", lambda p: p.tens(3, "rank", 7), "tensor.rank"),
+    (R, "dim-0", lambda p: p.dim(2, 1, 0), "tensor.dims"),
+    (R, "dim-negative", lambda p: p.dim(2, 1, -10), "tensor.dims"),
+    (R, "dim-above-cap", lambda p: p.dim(2, 1, (1 << 24) + 1), "tensor.dims"),
+    (R, "dim-unused-nonzero", lambda p: p.dim(3, 1, 1), "tensor.dims"),
+    (R, "rank-shrunk", lambda p: p.tens(2, "rank", 3), "tensor.dims"),
+    (
+        R,
+        "elements-overflow-31",
+        lambda p: p.retype_raw(2, 1, (1 << 24, 1 << 24, 1 << 24, 1 << 24, 1 << 24, 1 << 24)),
+        "tensor.dims",
+    ),
+    (R, "elements-2^31", lambda p: p.retype_raw(2, 1, (1 << 16, 1 << 15)), "tensor.dims"),
+    (R, "data-size", lambda p: p.tens(2, "data_size", 799), "tensor.data_size"),
+    (R, "data-size-int32", lambda p: p.tens(3, "data_size", 8), "tensor.data_size"),
+    (R, "arena-offset-misaligned", lambda p: p.tens(2, "data_offset", 8), "tensor.data_offset"),
+    (R, "arena-offset-past", lambda p: p.tens(2, "data_offset", p.m.arena_size), "tensor.data_offset"),
+    (R, "arena-offset-wraps", lambda p: p.tens(2, "data_offset", 0xFFFFFFF0), "tensor.data_offset"),
+    (
+        R,
+        "const-offset-misaligned",
+        lambda p: p.tens(3, "data_offset", p.get(p.trec(3) + 36, "<I") + 4),
+        "tensor.data_offset",
+    ),
+    (
+        R,
+        "const-offset-past",
+        lambda p: p.tens(3, "data_offset", p.sec[b"DATA"][1] - 16),
+        "tensor.data_offset",
+    ),
+    (R, "kind", lambda p: p.tens(3, "kind", 2), "tensor.kind"),
+    (R, "quant", lambda p: p.tens(3, "quant", 3), "tensor.quant"),
+    (R, "quant-axis-rank", lambda p: p.tens("stem/filter", "quant_axis", 4), "tensor.quant_axis"),
+    (R, "quant-axis-negative", lambda p: p.tens("stem/filter", "quant_axis", -1), "tensor.quant_axis"),
+    (
+        R,
+        "qparams-misaligned",
+        lambda p: p.tens("stem/filter", "qparams_offset", p.get(p.trec(1) + 56, "<I") + 2),
+        "tensor.qparams_offset",
+    ),
+    (
+        R,
+        "qparams-past",
+        lambda p: p.tens("stem/filter", "qparams_offset", p.sec[b"DATA"][1] - 60),
+        "tensor.qparams_offset",
+    ),
+    (
+        R,
+        "qparams-wraps",
+        lambda p: p.tens("stem/filter", "qparams_offset", 0xFFFFFFFC),
+        "tensor.qparams_offset",
+    ),
+    (
+        R,
+        "quant-axis-other-dim",
+        lambda p: p.tens("block/conv_a/filter", "quant_axis", 3),
+        "tensor.zero_point",
+    ),  # 8 scales: zps read from scales
+    (R, "scale-0", _scale_bits(0), "tensor.scale"),
+    (R, "scale-neg0", _scale_bits(0x80000000), "tensor.scale"),
+    (R, "scale-negative", _scale_bits(0xBF800000), "tensor.scale"),
+    (R, "scale-inf", _scale_bits(0x7F800000), "tensor.scale"),
+    (R, "scale-nan", _scale_bits(0x7FC00000), "tensor.scale"),
+    (R, "scale-subnormal", _scale_bits(0x007FFFFF), "tensor.scale"),
+    (R, "scale-min-normal", _scale_bits(0x00800000), None),
+    (R, "scale-max-finite", _scale_bits(0x7F7FFFFF), None),
+    (
+        R,
+        "scale-per-channel-nan",
+        lambda p: p.put(p.qparams("stem/filter") + 8, "<I", 0x7FC00000),
+        "tensor.scale",
+    ),
+    (
+        R,
+        "scale-per-channel-subnormal",
+        lambda p: p.put(p.qparams("stem/filter") + 28, "<I", 1),
+        "tensor.scale",
+    ),
+    (R, "zero-point-128", lambda p: p.tens("input", "zero_point", 128), "tensor.zero_point"),
+    (R, "zero-point--129", lambda p: p.tens("input", "zero_point", -129), "tensor.zero_point"),
+    (
+        R,
+        "zero-point-per-channel",
+        lambda p: p.put(p.qparams("stem/filter") + 32 + 4, "<i", 200),
+        "tensor.zero_point",
+    ),
+    (
+        R,
+        "quant-none-garbage-scale",
+        lambda p: (p.tens(3, "scale_bits", 0x7FC00000), p.tens(3, "zero_point", 9999)),
+        None,
+    ),
+    (
+        R,
+        "int32-zero-point-unbounded",
+        lambda p: (p.tens(3, "quant", 1), p.tens(3, "scale", 0.5), p.tens(3, "zero_point", 9999)),
+        None,
+    ),
+    # -- OPIO / OPS_ records
+    (R, "opio-size", lambda p: p.section(b"OPIO", "size", p.sec[b"OPIO"][1] - 2), "section.size"),
+    (R, "ops-size", lambda p: p.section(b"OPS_", "size", p.sec[b"OPS_"][1] - 16), "section.size"),
+    (R, "ops-reserved", lambda p: p.op(3, "reserved", 1), "OPS_.reserved"),
+    (R, "opcode-999", lambda p: p.op(0, "opcode", 999), "op.opcode"),
+    (R, "opcode-0", lambda p: p.op(0, "opcode", 0), "op.opcode"),
+    (R, "opcode-unknown-next", lambda p: p.op(0, "opcode", max(fmt.OPS) + 1), "op.opcode"),
+    (R, "op-version", lambda p: p.op(0, "version", 2), "op.version"),
+    (R, "op-unused-param", lambda p: p.param(0, "10", 1), "op.params"),
+    (R, "op-unused-param-last", lambda p: p.param("RESHAPE", "15", -1), "op.params"),
+    (R, "op-n-inputs", lambda p: p.op(0, "n_inputs", 4), "op.n_inputs/n_outputs"),
+    (R, "op-n-outputs", lambda p: p.op(0, "n_outputs", 2), "op.n_inputs/n_outputs"),
+    (R, "op-io-index-past", lambda p: p.op(8, "io_index", p.sec[b"OPIO"][1] // 4 - 5), "op.io_index"),
+    (R, "op-io-index-wraps", lambda p: p.op(8, "io_index", 0xFFFFFFFF), "op.io_index"),
+    (R, "op-tensor-past", lambda p: p.slot(0, 0, 10_000), "op.tensor"),
+    (R, "op-tensor-count", lambda p: p.slot(0, 1, len(p.m.tensors)), "op.tensor"),
+    (R, "op-tensor--1-required", lambda p: p.slot(0, 0, -1), "op.tensor"),
+    (R, "op-tensor--1-output", lambda p: p.slot(0, 5, -1), "op.tensor"),
+    (R, "op-tensor--2-optional", lambda p: p.slot(0, 2, -2), "op.tensor"),
+    (R, "op-bias-absent", lambda p: p.slot(0, 2, -1), None),
+    (R, "op-add-input--1", lambda p: p.slot("ADD", 1, -1), "op.tensor"),
+    # -- GRIO and data flow
+    (R, "graph-input-range", lambda p: p.grio(0, 31), "graph.inputs"),
+    (R, "graph-input-negative", lambda p: p.grio(0, -1), "graph.inputs"),
+    (R, "graph-output-range", lambda p: p.grio(1, 1 << 20), "graph.outputs"),
+    (R, "graph-input-const", lambda p: p.grio(0, "stem/filter"), "graph.inputs"),
+    (R, "read-before-produce", lambda p: p.slot(1, 0, "block/conv_b"), "op.inputs"),
+    (
+        R,
+        "read-graph-input-later",
+        lambda p: p.slot(1, 0, "input"),
+        "tensor.data_offset",
+    ),  # input now lives on
+    (R, "writes-constant", lambda p: p.slot(0, 5, "stem/bias"), "op.outputs"),
+    (R, "writes-twice", lambda p: p.slot(1, 5, "stem"), "op.outputs"),
+    (R, "writes-graph-input", lambda p: p.slot(0, 5, "input"), "op.outputs"),
+    (R, "writes-own-input", lambda p: p.slot("ADD", 2, "block/conv_b"), "op.outputs"),
+    (R, "graph-output-unproduced", lambda p: p.grio(1, "stem/bias"), "graph.outputs"),
+    (
+        R,
+        "graph-output-is-input",
+        lambda p: p.grio(1, "input"),
+        "tensor.data_offset",
+    ),  # live to the end, overlaps
+    (IO, "graph-inputs-duplicate", lambda p: (p.grio(1, 0), p.slot("ADD", 1, 0)), "graph.inputs"),
+    (IO, "graph-outputs-duplicate", lambda p: p.grio(3, p.m.outputs[0]), "graph.outputs"),
+    (IO, "graph-outputs-swapped", lambda p: (p.grio(2, p.m.outputs[1]), p.grio(3, p.m.outputs[0])), None),
+    (
+        R,
+        "names-duplicate",
+        lambda p: (
+            p.tens(3, "name_off", p.get(p.trec(4) + 4, "<I")),
+            p.tens(3, "name_len", p.get(p.trec(4) + 8, "<I")),
+        ),
+        "tensor.name",
+    ),
+    (
+        R,
+        "names-prefix-not-duplicate",
+        lambda p: (p.tens(3, "name_off", p.get(p.trec(4) + 4, "<I")), p.tens(3, "name_len", 6)),
+        None,
+    ),
+    # -- arena plan
+    (R, "arena-live-overlap", lambda p: p.tens("block/shortcut", "data_offset", 1200), "tensor.data_offset"),
+    (
+        R,
+        "arena-partial-overlap",
+        lambda p: p.tens("block/shortcut", "data_offset", 1184),
+        "tensor.data_offset",
+    ),
+    (
+        R,
+        "arena-dead-reuse",
+        lambda p: p.tens("shift", "data_offset", 800),
+        None,
+    ),  # conv_a/shortcut are dead by op 5
+    (R, "arena-reshape-not-aliased", lambda p: p.tens("flatten", "data_offset", 16), "tensor.data_offset"),
+    (R, "arena-reshape-moved", lambda p: p.tens("flatten", "data_offset", 32), None),
+    (IO, "arena-alias-group-extends-life", lambda p: p.tens("fc", "data_offset", 32), "tensor.data_offset"),
+    (IO, "arena-output-alias", lambda p: p.tens("flat", "data_offset", 48), "tensor.data_offset"),
+    # -- CONV_2D / DEPTHWISE_CONV_2D contracts
+    (R, "conv-input-dtype", lambda p: p.retype("input", 2, (75,)), "op.input.dtype"),
+    (R, "conv-input-rank", lambda p: p.retype("input", 1, (10, 30)), "op.input.shape"),
+    (
+        R,
+        "conv-filter-dtype",
+        lambda p: (p.retype("stem/filter", 2, (54,)), p.tens(1, "quant", 0)),
+        "op.filter.dtype",
+    ),
+    (
+        R,
+        "conv-filter-rank",
+        lambda p: (p.retype("stem/filter", 1, (8, 9, 3)), p.tens("stem/filter", "quant_axis", 0)),
+        "op.filter.shape",
+    ),
+    (R, "conv-filter-not-const", lambda p: p.slot(0, 1, "input"), "op.filter"),
+    (R, "conv-output-dtype", lambda p: p.retype("stem", 2, (200,)), "op.output.dtype"),
+    (R, "conv-output-rank", lambda p: p.retype("stem", 1, (100, 8)), "op.output.shape"),
+    (R, "conv-stride-0", lambda p: p.param(0, "stride_h", 0), "op.params.stride_h"),
+    (R, "conv-stride-w-cap", lambda p: p.param(0, "stride_w", 65537), "op.params.stride_w"),
+    (R, "conv-dilation-0", lambda p: p.param(0, "dilation_h", 0), "op.params.dilation_h"),
+    (R, "conv-dilation-w-neg", lambda p: p.param(0, "dilation_w", -1), "op.params.dilation_w"),
+    (R, "conv-input-offset", lambda p: p.param(0, "input_offset", 256), "op.params.input_offset"),
+    (R, "conv-output-offset", lambda p: p.param(0, "output_offset", -256), "op.params.output_offset"),
+    (
+        R,
+        "conv-offset-edge",
+        lambda p: (p.param(0, "input_offset", 255), p.param(0, "output_offset", -255)),
+        None,
+    ),
+    (R, "conv-act-min", lambda p: p.param(0, "act_min", -129), "op.params.act_min"),
+    (R, "conv-act-max", lambda p: p.param(0, "act_max", 128), "op.params.act_max"),
+    (
+        R,
+        "conv-act-order",
+        lambda p: (p.param(0, "act_min", 10), p.param(0, "act_max", 9)),
+        "op.params.act_min",
+    ),
+    (R, "conv-act-equal", lambda p: (p.param(0, "act_min", 10), p.param(0, "act_max", 10)), None),
+    (R, "conv-pad-negative", lambda p: p.param(0, "pad_h", -1), "op.output.shape"),
+    (R, "conv-pad-kernel", lambda p: p.param(0, "pad_w", 3), "op.output.shape"),
+    (R, "conv-pad-0-allowed", lambda p: p.param(0, "pad_h", 0), None),  # padding after becomes 2 = kernel - 1
+    (R, "conv-pad-2-valid", lambda p: p.param(0, "pad_h", 2), None),  # SAME's odd pixel before: allowed
+    (R, "conv-stride-changes-shape", lambda p: p.param(0, "stride_h", 2), "op.output.shape"),
+    (R, "conv-output-channels", lambda p: p.retype("stem", 1, (1, 10, 8, 10)), "op.output.shape"),
+    (R, "conv-output-batch", lambda p: p.retype("stem", 1, (2, 5, 10, 8)), "op.output.shape"),
+    (R, "conv-groups", lambda p: p.retype("stem/filter", 1, (8, 3, 1, 9)), "op.filter.shape"),
+    (
+        R,
+        "conv-groups-out",
+        lambda p: (p.retype("stem/filter", 1, (4, 3, 3, 6)), p.tens(1, "quant", 0)),
+        "op.filter.shape",
+    ),
+    (R, "conv-bias-dtype", lambda p: p.slot(0, 2, "shift/operand"), "op.bias.dtype"),
+    (R, "conv-bias-count", lambda p: p.slot(0, 2, "block/conv_a/bias"), "op.bias.shape"),
+    (R, "conv-bias-rank-free", lambda p: p.retype("stem/bias", 2, (2, 4)), None),
+    (R, "conv-mult-dtype", lambda p: p.slot(0, 3, "shift/operand"), "op.multipliers.dtype"),
+    (R, "conv-mult-rank", lambda p: p.retype("stem/multiplier", 2, (2, 4)), "op.multipliers.shape"),
+    (R, "conv-mult-count", lambda p: p.slot(0, 3, "block/conv_a/multiplier"), "op.multipliers"),
+    (R, "conv-shift-dtype", lambda p: p.slot(0, 4, "stem/filter"), "op.shifts.dtype"),
+    (R, "conv-shift-rank", lambda p: p.retype("stem/shift", 2, (8, 1)), "op.shifts.shape"),
+    (R, "conv-shift-count", lambda p: p.slot(0, 4, "logits/shift"), "op.shifts"),
+    (R, "conv-mult-small", lambda p: p.const_i32("stem/multiplier", 3, (1 << 30) - 1), "op.multipliers"),
+    (R, "conv-mult-negative", lambda p: p.const_i32("stem/multiplier", 7, -(1 << 30)), "op.multipliers"),
+    (
+        R,
+        "conv-mult-edges",
+        lambda p: (p.const_i32("stem/multiplier", 0, 0), p.const_i32("stem/multiplier", 1, 1 << 30)),
+        None,
+    ),
+    (R, "conv-shift-31", lambda p: p.const_i32("stem/shift", 2, 31), "op.shifts"),
+    (R, "conv-shift--32", lambda p: p.const_i32("stem/shift", 7, -32), "op.shifts"),
+    (
+        R,
+        "conv-shift-edges",
+        lambda p: (p.const_i32("stem/shift", 0, 30), p.const_i32("stem/shift", 1, -31)),
+        None,
+    ),
+    (CN, "dw-multiplier-0", lambda p: p.param(1, "depth_multiplier", 0), "op.params.depth_multiplier"),
+    (CN, "dw-multiplier-cap", lambda p: p.param(1, "depth_multiplier", 65537), "op.params.depth_multiplier"),
+    (CN, "dw-multiplier-wrong", lambda p: p.param(1, "depth_multiplier", 1), "op.filter.shape"),
+    (
+        CN,
+        "dw-filter-batch",
+        lambda p: (p.retype("dwconv/filter", 1, (3, 1, 3, 16)), p.tens("dwconv/filter", "quant", 0)),
+        "op.filter.shape",
+    ),
+    (CN, "dw-dilation-1", lambda p: p.param(1, "dilation_h", 1), "op.output.shape"),
+    (CN, "dw-stride-3-same-shape", lambda p: p.param(1, "stride_w", 3), None),
+    (CN, "dw-stride-changes-shape", lambda p: p.param(1, "stride_w", 4), "op.output.shape"),
+    (CN, "dw-pad-after-too-big", lambda p: p.param(1, "pad_h", 4), "op.output.shape"),
+    # -- FULLY_CONNECTED
+    (ML, "fc-input-dtype", lambda p: p.retype("input", 2, (10,)), "op.input.dtype"),
+    (ML, "fc-input-any-shape", lambda p: p.retype("input", 1, (2, 4, 5)), None),
+    (ML, "fc-filter-rank", lambda p: p.retype("fc1/weights", 1, (32, 40, 1)), "op.filter.shape"),
+    (ML, "fc-filter-not-const", lambda p: p.slot(1, 1, "fc1"), "op.filter"),
+    (ML, "fc-input-depth", lambda p: p.retype("fc1/weights", 1, (80, 16)), "op.input.shape"),
+    (ML, "fc-output-size", lambda p: p.retype("fc1/weights", 1, (64, 20)), "op.output.shape"),
+    (ML, "fc-output-last-dim", lambda p: p.retype("fc3", 1, (8, 1)), "op.output.shape"),
+    (ML, "fc-output-rank-1", lambda p: p.retype("fc3", 1, (8,)), None),
+    (ML, "fc-filter-offset", lambda p: p.param(0, "filter_offset", 300), "op.params.filter_offset"),
+    (ML, "fc-input-offset", lambda p: p.param(0, "input_offset", -256), "op.params.input_offset"),
+    (ML, "fc-output-offset", lambda p: p.param(0, "output_offset", 256), "op.params.output_offset"),
+    (ML, "fc-act", lambda p: p.param(0, "act_max", -129), "op.params.act_max"),
+    (ML, "fc-per-channel-2", lambda p: p.param(0, "per_channel", 2), "op.params.per_channel"),
+    (ML, "fc-per-channel-flag", lambda p: p.param(0, "per_channel", 1), "op.multipliers"),
+    (ML, "fc-per-tensor-flag", lambda p: p.param(1, "per_channel", 0), "op.multipliers"),
+    (ML, "fc-bias-absent", lambda p: p.slot(0, 2, -1), None),
+    (ML, "fc-bias-count", lambda p: p.slot(1, 2, "fc1/bias"), "op.bias.shape"),
+    (ML, "fc-per-channel-shift", lambda p: p.const_i32("fc2/shift", 23, 31), "op.shifts"),
+    # -- ADD
+    (R, "add-input1-dtype", lambda p: p.slot("ADD", 0, "stem/bias"), "op.input1.dtype"),
+    (R, "add-input2-dtype", lambda p: p.slot(5, 1, "logits/bias"), "op.input2.dtype"),
+    (R, "add-output-dtype", lambda p: p.retype("block/add", 2, (100,)), "op.output.dtype"),
+    (R, "add-input-rank-above", lambda p: p.retype("shift/operand", 1, (1, 1, 1, 1, 16)), "op.output.shape"),
+    (R, "add-no-broadcast", lambda p: p.retype("shift/operand", 1, (1, 1, 16, 1)), "op.input2.shape"),
+    (R, "add-broadcast-lower-rank", lambda p: p.retype("shift/operand", 1, (16,)), None),
+    (R, "add-broadcast-rank-2", lambda p: p.retype("shift/operand", 1, (1, 16)), None),
+    (R, "add-input1-broadcast", lambda p: p.slot(5, 0, "logits/weights"), "op.input1.shape"),
+    (R, "add-offset", lambda p: p.param(4, "input1_offset", 256), "op.params.input1_offset"),
+    (R, "add-offset2", lambda p: p.param(4, "input2_offset", -300), "op.params.input2_offset"),
+    (R, "add-offset-out", lambda p: p.param(4, "output_offset", 1000), "op.params.output_offset"),
+    (R, "add-left-shift-21", lambda p: p.param(4, "left_shift", 21), "op.params.left_shift"),
+    (R, "add-left-shift-neg", lambda p: p.param(4, "left_shift", -1), "op.params.left_shift"),
+    (R, "add-left-shift-0", lambda p: p.param(4, "left_shift", 0), None),
+    (R, "add-mult1", lambda p: p.param(4, "input1_multiplier", 5), "op.params.input1_multiplier"),
+    (R, "add-mult2", lambda p: p.param(4, "input2_multiplier", -(1 << 31)), "op.params.input2_multiplier"),
+    (
+        R,
+        "add-mult-out",
+        lambda p: p.param(4, "output_multiplier", (1 << 30) - 1),
+        "op.params.output_multiplier",
+    ),
+    (R, "add-mult-zero", lambda p: p.param(4, "input1_multiplier", 0), None),
+    (R, "add-shift1-positive", lambda p: p.param(4, "input1_shift", 1), "op.params.input1_shift"),
+    (R, "add-shift2", lambda p: p.param(4, "input2_shift", -32), "op.params.input2_shift"),
+    (R, "add-shift-out", lambda p: p.param(4, "output_shift", 31), "op.params.output_shift"),
+    (R, "add-shift-out-30", lambda p: p.param(4, "output_shift", 30), None),
+    (R, "add-act", lambda p: (p.param(4, "act_min", 5), p.param(4, "act_max", 4)), "op.params.act_min"),
+    # -- AVERAGE_POOL_2D
+    (R, "pool-input-dtype", lambda p: p.slot("AVERAGE_POOL_2D", 0, "stem/bias"), "op.input.dtype"),
+    (R, "pool-output-rank", lambda p: p.retype("pool", 1, (1, 16)), "op.output.shape"),
+    (R, "pool-stride", lambda p: p.param(6, "stride_h", 0), "op.params.stride_h"),
+    (R, "pool-filter-h", lambda p: p.param(6, "filter_h", 0), "op.params.filter_h"),
+    (R, "pool-filter-w", lambda p: p.param(6, "filter_w", 1 << 17), "op.params.filter_w"),
+    (R, "pool-act", lambda p: p.param(6, "act_min", 200), "op.params.act_min"),
+    (R, "pool-channels", lambda p: p.retype("pool", 1, (1, 1, 16, 1)), "op.output.shape"),
+    (R, "pool-pad", lambda p: p.param(6, "pad_h", 5), "op.output.shape"),
+    (R, "pool-window-short", lambda p: p.param(6, "filter_w", 4), None),
+    (R, "pool-window-4-pad", lambda p: (p.param(6, "filter_w", 4), p.param(6, "stride_w", 4)), None),
+    # -- SOFTMAX
+    (CN, "softmax-shape", lambda p: p.retype("probs", 1, (10, 1)), "op.output.shape"),
+    (CN, "softmax-rank", lambda p: p.retype("probs", 1, (10,)), "op.output.shape"),
+    (CN, "softmax-dtype", lambda p: p.slot("SOFTMAX", 0, "logits/bias"), "op.input.dtype"),
+    (CN, "softmax-mult", lambda p: p.param("SOFTMAX", "input_multiplier", 7), "op.params.input_multiplier"),
+    (
+        CN,
+        "softmax-shift-32",
+        lambda p: p.param("SOFTMAX", "input_left_shift", 32),
+        "op.params.input_left_shift",
+    ),
+    (
+        CN,
+        "softmax-shift-neg",
+        lambda p: p.param("SOFTMAX", "input_left_shift", -1),
+        "op.params.input_left_shift",
+    ),
+    (CN, "softmax-diff-min", lambda p: p.param("SOFTMAX", "diff_min", 1), "op.params.diff_min"),
+    (CN, "softmax-diff-min-edge", lambda p: p.param("SOFTMAX", "diff_min", -(1 << 31)), None),
+    # -- RESHAPE
+    (CN, "reshape-output-dtype", lambda p: p.retype("flatten", 2, (6,)), "op.output.dtype"),
+    (
+        CN,
+        "reshape-size",
+        lambda p: (p.retype_raw("flatten", 1, (1, 16)), p.tens("flatten", "data_size", 16)),
+        "op.output.shape",
+    ),
+    (CN, "reshape-any-shape", lambda p: p.retype("flatten", 1, (2, 3, 4)), None),
+]
+
+
+@pytest.mark.parametrize(("model", "case", "edit", "field"), CASES, ids=[c[1] for c in CASES])
+def test_bad_file_is_refused_by_both(c, models, model, case, edit, field) -> None:
+    p = Patch(models[model])
+    out = edit(p)
+    data = out if isinstance(out, bytes) else p.data()
+    assert py_field(data, p.max_arena) == field, "Python"
+    err = c.validate(data, p.max_arena)
+    got = err.field.decode() if err.code else None
+    assert got == field, f"C: {got} (index {err.index}, offset {err.offset}, value {err.value})"
+
+
+def _header_codes() -> list[tuple[str, str]]:
+    """pq_model.h's PQ_MODEL_FIELDS list: (code suffix, field name); code k is entry k - 1."""
+    return re.findall(r'X\((\w+), "([^"]+)"\)', (KDIR / "include" / "pq_model.h").read_text())
+
+
+def test_every_rule_has_a_case(c, models) -> None:
+    """Every C error code but one is what some handcrafted file is refused with."""
+    codes = _header_codes()
+    assert [c.lib.pq_model_field_name(k + 1).decode() for k in range(len(codes))] == [f for _, f in codes]
+    assert c.lib.pq_model_field_name(len(codes) + 1) == c.lib.pq_model_field_name(-1) == b"?"
+    seen = set()
+    for model, _, edit, _ in CASES:
+        p = Patch(models[model])
+        out = edit(p)
+        seen.add(c.validate(out if isinstance(out, bytes) else p.data(), p.max_arena).code)
+    missing = {codes[k - 1][0] for k in range(1, len(codes) + 1)} - {codes[k - 1][0] for k in seen if k}
+    # OP_WRITES_INPUT ("tensor is input and output") cannot fire first, in Python either: a
+    # non-constant input was produced before, so "produced twice" fires; a constant one is
+    # "writes a constant". Both sides keep the check as a backstop.
+    assert missing == {"OP_WRITES_INPUT"}, sorted(missing)
+
+
+def test_fc_rank0_output(c, models) -> None:
+    """A rank-0 FULLY_CONNECTED output of the right size (1 unit) is refused by both sides
+    (shapes.py once raised IndexError here; the fuzz agreement found it)."""
+    p = Patch(models["two_io"])
+    p.retype("fc", 1, ())
+    data = p.data()
+    assert c.field(data) == "op.output.shape"
+    with pytest.raises(ModelFormatError) as e:
+        read_model(data)
+    assert normalize(e.value.field) == "op.output.shape"
+
+
+# ---------------------------------------------------------------- 3. agreement over the fuzz corpus
+
+
+def test_python_only_ops_are_refused_as_unknown(c, models) -> None:
+    """The one rule set C lacks on purpose: op codes added to format.py after 1..7. C refuses
+    them as unknown (the safe default), naming the op code; the fuzz comparison below skips
+    exactly the mutants C refuses that way."""
+    assert {fmt.OPS[k].name for k in range(1, 8)} == C_OPS
+    for code in sorted(PYTHON_ONLY_OPCODES):
+        p = Patch(models["tiny_mlp"])
+        p.op(0, "opcode", code)
+        err = c.validate(p.data())
+        assert (err.field, err.index, err.value) == (b"op.opcode", 0, code)
+
+
+class ContractMutator:
+    """Mutants aimed past the record checks: op params near their bounds, rewired op inputs
+    and outputs, multiplier/shift constants, reshaped tensors whose byte size still matches,
+    moved arena offsets, graph IO, quantization fields. Complements picoq_mutate.Mutator,
+    whose random field values rarely get as far as the data flow, arena plan and op contracts."""
+
+    VALUES = [-(1 << 31), -(1 << 30), -256, -255, -129, -128, -32, -31, -1, 0, 1, 2, 3, 15, 16, 20, 21]
+    VALUES += [30, 31, 32, 127, 128, 255, 256, 1 << 16, (1 << 16) + 1, (1 << 30) - 1, 1 << 30, (1 << 31) - 1]
+
+    def __init__(self, data: bytes, rng: np.random.Generator):
+        self.p = Patch(data)
+        self.rng = rng
+        m = self.p.m
+        self.arena = [t.index for t in m.tensors if not t.is_const]
+        self.int32 = [t.index for t in m.tensors if t.is_const and t.dtype == "int32"]
+
+    def _value(self, old: int) -> int:
+        if self.rng.random() < 0.7:
+            return int(self.rng.choice(self.VALUES))
+        return old + int(self.rng.choice([-2, -1, 1, 2]))
+
+    def _one(self, p: Patch) -> str:
+        rng, m = self.rng, p.m
+        kind = rng.choice(["param", "slot", "const", "shape", "offset", "grio", "opcode", "quant"])
+        if kind == "param":
+            op = m.ops[rng.integers(len(m.ops))]
+            k = int(rng.integers(max(len(op.params), 1) + (rng.random() < 0.1)))
+            at = p.orec(op.index) + 16 + 4 * min(k, 15)
+            p.put(at, "<i", max(-(1 << 31), min((1 << 31) - 1, self._value(p.get(at, "<i")))))
+        elif kind == "slot":
+            op = m.ops[rng.integers(len(m.ops))]
+            k = int(rng.integers(len(op.inputs) + 1))
+            p.slot(op.index, k, -1 if rng.random() < 0.15 else int(rng.integers(len(m.tensors))))
+        elif kind == "const" and self.int32:
+            t = m.tensors[int(rng.choice(self.int32))]
+            k = int(rng.integers(t.size))
+            p.const_i32(
+                t.index,
+                k,
+                max(-(1 << 31), min((1 << 31) - 1, self._value(int(p.get(t.offset + 4 * k, "<i"))))),
+            )
+        elif kind == "shape":
+            t = m.tensors[rng.integers(len(m.tensors))]
+            dims = list(t.shape)
+            if dims and rng.random() < 0.6:
+                d = int(rng.integers(len(dims)))
+                dims[d] = max(1, int(rng.choice([1, 2, dims[d] - 1, dims[d] + 1, 2 * dims[d], dims[d] // 2])))
+            elif rng.random() < 0.5 and len(dims) < 6:
+                dims.insert(int(rng.integers(len(dims) + 1)), 1)
+            elif 1 in dims:
+                dims.remove(1)
+            p.retype_raw(t.index, {"int8": 1, "int32": 2}[t.dtype], tuple(dims))
+            p.tens(t.index, "data_size", int(np.prod(dims)) * (1 if t.dtype == "int8" else 4))
+        elif kind == "offset":
+            t = int(rng.choice(self.arena))
+            other = m.tensors[int(rng.choice(self.arena))]
+            off = other.offset if rng.random() < 0.6 else 16 * int(rng.integers(m.arena_size // 16 + 1))
+            p.tens(t, "data_offset", off)
+        elif kind == "grio":
+            k = int(rng.integers(len(m.inputs) + len(m.outputs)))
+            p.grio(k, int(rng.integers(len(m.tensors))))
+        elif kind == "opcode":
+            p.op(int(rng.integers(len(m.ops))), "opcode", int(rng.integers(1, 8)))
+        else:
+            t = int(rng.integers(len(m.tensors)))
+            field = str(rng.choice(["quant", "quant_axis", "zero_point", "scale_bits"]))
+            v = {"quant": int(rng.integers(3)), "quant_axis": int(rng.integers(-1, 5))}.get(field)
+            if field == "zero_point":
+                v = int(rng.choice([-129, -128, 0, 127, 128, 1000]))
+            elif field == "scale_bits":
+                v = int(rng.choice([0, 1, 0x00800000, 0x3F800000, 0x7F800000, 0x7FC00000, 0xBF800000]))
+            p.tens(t, field, v)
+        return str(kind)
+
+    def mutate(self) -> tuple[bytes, str]:
+        p = self.p.fork()
+        what = ",".join(sorted({self._one(p) for _ in range(int(self.rng.integers(1, 3)))}))
+        return p.data(), what
+
+
+MUTATORS = {"random": Mutator, "contract": ContractMutator}
+
+
+def fuzz_jobs() -> list[tuple[str, str]]:
+    """(model, mutator): the random mutator on every fuzzed model, the contract one on the repo models."""
+    return [(name, "random") for name in [*REPO_MODELS, *FUZZ_MLPERF]] + [
+        (name, "contract") for name in REPO_MODELS
+    ]
+
+
+def _seed(name: str, mutator: str) -> int:
+    return 100 + fuzz_jobs().index((name, mutator))
+
+
+def _mutants(data: bytes, seed: int, mutator: str = "random", n: int = MUTANTS):
+    mut = MUTATORS[mutator](data, np.random.default_rng(seed))
+    for _ in range(n):
+        yield mut.mutate()
+
+
+C_CODES: dict[tuple[str, str], list[int]] = {}
+
+
+@pytest.mark.parametrize(("name", "mutator"), fuzz_jobs(), ids=[f"{n}-{m}" for n, m in fuzz_jobs()])
+def test_fuzz_agreement(c, models, name, mutator) -> None:
+    if name not in models:
+        pytest.skip(f"MLPerf Tiny model {name} is absent")
+    outcome: Counter = Counter()
+    disagree = []
+    codes = []
+    for i, (m, what) in enumerate(_mutants(models[name], _seed(name, mutator), mutator)):
+        err = c.validate(m)
+        codes.append(err.code)
+        cf = err.field.decode() if err.code else None
+        if cf == "op.opcode" and err.value in PYTHON_ONLY_OPCODES:
+            outcome["excluded: op code only Python knows"] += 1
+            continue
+        try:
+            pf = py_field(m)
+        except Exception as e:  # not a ModelFormatError: a Python reader bug; C must refuse
+            outcome["python-crash"] += 1
+            assert cf is not None, f"mutant {i} ({what}): Python raised {e!r}, C accepted"
+            continue
+        if (pf is None) != (cf is None):
+            disagree.append((i, what, pf, cf, err.index, err.offset, err.value))
+        elif pf != cf:
+            outcome["same verdict, other field"] += 1
+            disagree.append((i, what, pf, cf, err.index, err.offset, err.value))
+        outcome["accepted" if cf is None else "rejected"] += 1
+    C_CODES[name, mutator] = codes
+    print(name, mutator, dict(outcome))
+    assert not disagree, disagree[:10]
+    assert outcome["accepted"] > 0 and outcome["rejected"] > MUTANTS // 5, outcome
+
+
+# ---------------------------------------------------------------- 4. sanitizers
+
+
+def _libasan() -> str | None:
+    gcc = shutil.which("gcc")
+    out = (
+        subprocess.run([gcc, "-print-file-name=libasan.so"], capture_output=True, text=True).stdout
+        if gcc
+        else ""
+    )
+    return out.strip() if os.path.isabs(out.strip()) and os.path.exists(out.strip()) else None
+
+
+ASAN_SCRIPT = """
+import ctypes, hashlib
+from test_c_validator import _mutants
+lib = ctypes.CDLL({lib!r})
+lib.pq_model_validate.argtypes = [ctypes.c_void_p, ctypes.c_uint32, ctypes.c_uint32, ctypes.c_void_p]
+err = ctypes.create_string_buffer(64)
+for name, mutator, path, seed in {jobs!r}:
+    codes = []
+    for m, _what in _mutants(open(path, "rb").read(), seed, mutator, {n}):
+        buf = (ctypes.c_uint8 * len(m)).from_buffer_copy(m)  # malloc'd to the byte: ASan sees overruns
+        codes.append(lib.pq_model_validate(buf, len(m), {max_arena}, err))
+    print(name, mutator, hashlib.sha256(repr(codes).encode()).hexdigest(), flush=True)
+{canary}
+"""
+CANARY = """
+buf = (ctypes.c_uint8 * 64)(*b"\\x89PICOQ\\r\\n\\x01\\x00")
+buf[16:24] = list((4096).to_bytes(8, "little"))
+lib.pq_model_validate(buf, 4096, 1 << 20, err)  # the caller lies about the length: the CRC reads past
+print("not caught")
+"""
+
+
+def _san_env(libasan: str) -> dict[str, str]:
+    return dict(
+        os.environ,
+        PYTHONPATH=os.pathsep.join([str(TESTS), os.environ.get("PYTHONPATH", "")]),
+        PYTHONMALLOC="malloc",  # every Python buffer from malloc: redzones around each mutant
+        LD_PRELOAD=libasan,
+        ASAN_OPTIONS="detect_leaks=0:abort_on_error=0:exitcode=99",
+        UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1:exitcode=98",
+    )
+
+
+@pytest.fixture(scope="module")
+def asan_lib(build_dir, asan_fuzz) -> Path:
+    if asan_fuzz is None:
+        raise AssertionError("gcc's libasan is needed (Debian: libgcc-12-dev)")
+    return build_dir / "libpqmodel_asan.so"
+
+
+@pytest.fixture(scope="module", autouse=True)
+def asan_fuzz(models, build_dir):
+    """Start the sanitized fuzz run at once, in a subprocess beside the other tests (it reruns
+    the same mutants; the last tests collect it). None when the sanitizer runtime is missing."""
+    libasan = _libasan()
+    if not libasan or not shutil.which("gcc"):
+        yield None
+        return
+    lib = _build_lib(build_dir / "libpqmodel_asan.so", [*SAN, "-g"])
+    jobs = []
+    for name, mutator in fuzz_jobs():
+        if name in models:
+            path = build_dir / f"{name}.picoq"
+            path.write_bytes(models[name])
+            jobs.append((name, mutator, str(path), _seed(name, mutator)))
+    code = ASAN_SCRIPT.format(lib=str(lib), jobs=jobs, n=MUTANTS, max_arena=MAX_ARENA, canary="")
+    proc = subprocess.Popen(
+        [sys.executable, "-c", code],
+        env=_san_env(libasan),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    yield proc, jobs
+    if proc.poll() is None:
+        proc.kill()
+        proc.communicate()
+
+
+def test_fuzz_corpus_clean_under_asan_and_ubsan(c, models, asan_fuzz) -> None:
+    if asan_fuzz is None:
+        raise AssertionError("gcc's libasan is needed (Debian: libgcc-12-dev)")
+    proc, jobs = asan_fuzz
+    out, err = proc.communicate(timeout=600)
+    assert proc.returncode == 0, (out + err)[-4000:]
+    assert "Sanitizer" not in err and "runtime error" not in err, err[-4000:]
+    got = {(n, m): h for n, m, h in (line.split() for line in out.strip().splitlines())}
+    assert set(got) == {(name, mutator) for name, mutator, _, _ in jobs}
+    for name, mutator, _, seed in jobs:  # the sanitized build returns the same code for every mutant
+        codes = C_CODES.get((name, mutator)) or [
+            c.validate(m).code for m, _ in _mutants(models[name], seed, mutator)
+        ]
+        assert got[name, mutator] == hashlib.sha256(repr(codes).encode()).hexdigest(), (name, mutator)
+    print(f"{len(jobs)} x {MUTANTS} mutants clean under ASan+UBSan")
+
+
+def test_asan_canary(asan_lib) -> None:
+    code = ASAN_SCRIPT.format(lib=str(asan_lib), jobs=[], n=0, max_arena=MAX_ARENA, canary=CANARY)
+    r = subprocess.run(
+        [sys.executable, "-c", code], env=_san_env(_libasan()), capture_output=True, text=True, timeout=120
+    )
+    assert r.returncode != 0 and "AddressSanitizer" in r.stderr, (r.stdout + r.stderr)[-2000:]
+
+
+def test_command_line_driver(models, build_dir) -> None:
+    """tests/c/pq_validate_main.c: a plain C program (as firmware would call it), under ASan+UBSan."""
+    exe = build_dir / "pq_validate"
+    cmd = [_gcc(), *STRICT, *SAN, "-O1", "-g", str(DRIVER), str(SRC), "-o", str(exe)]
+    r = subprocess.run(cmd, capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+    good = build_dir / "good.picoq"
+    good.write_bytes(models["tiny_resnet"])
+    bad = build_dir / "bad.picoq"
+    bad.write_bytes(models["tiny_resnet"][:1000])
+    env = dict(os.environ, ASAN_OPTIONS="exitcode=99", UBSAN_OPTIONS="halt_on_error=1:exitcode=98")
+    r = subprocess.run([str(exe), str(good), str(bad)], capture_output=True, text=True, env=env)
+    assert r.returncode == 1, r.stdout + r.stderr  # one file refused
+    lines = r.stdout.splitlines()
+    assert lines[0].startswith(f"{good}: ok arena={read_model(models['tiny_resnet']).arena_size}")
+    assert lines[1].startswith(f"{bad}: refused header.file_size")
