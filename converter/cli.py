@@ -1,4 +1,4 @@
-"""The `picoq` command line: convert, run, inspect, export-c.
+"""The `picoq` command line: convert, run, inspect, export-c, compare.
 
 Exit codes: 0 success, 1 the work failed (bad model, bad input), 2 usage error.
 Errors print as one line saying what to do; `--debug` shows the traceback.
@@ -18,6 +18,7 @@ EXAMPLES = {
     "run": "picoq run kws.picoq input.npy -o output.npy",
     "inspect": "picoq inspect kws.picoq",
     "export-c": "picoq export-c kws.picoq -o kws_fw/ --name kws",
+    "compare": "picoq compare model.onnx model.picoq --data x.npy --plot errors.png",
 }
 
 
@@ -43,9 +44,28 @@ def _parser() -> argparse.ArgumentParser:
         p.add_argument("--debug", action="store_true", default=argparse.SUPPRESS, help="show full tracebacks")
         return p
 
-    p = verb("convert", "convert a fully quantized int8 .tflite model into a .picoq file")
-    p.add_argument("model", help="source model (.tflite)")
+    p = verb(
+        "convert",
+        "convert an int8 .tflite model, or a float .onnx model with calibration data, into a .picoq file",
+    )
+    p.epilog += (
+        "\n  picoq convert model.onnx -o model.picoq --calib calib.npy [--calib-method mse] [--per-tensor]"
+    )
+    p.add_argument("model", help="source model (.tflite, or float .onnx)")
     p.add_argument("-o", "--output", required=True, help="the .picoq file to write")
+    p.add_argument(
+        "--calib", help="ONNX: calibration inputs, a .npy/.npz file or a folder of them (~100 samples)"
+    )
+    p.add_argument(
+        "--calib-method",
+        choices=("minmax", "percentile", "mse"),
+        default="minmax",
+        help="ONNX: how activation ranges are chosen (default: minmax)",
+    )
+    p.add_argument("--percentile", type=float, default=99.99, help="for --calib-method percentile (99.99)")
+    p.add_argument(
+        "--per-tensor", action="store_true", help="ONNX: one weight scale per tensor, not per channel"
+    )
 
     p = verb("run", "run a .picoq model on an input saved with numpy (.npy)")
     p.add_argument("model", help="the .picoq file")
@@ -68,6 +88,13 @@ def _parser() -> argparse.ArgumentParser:
         default="model",
         help="C identifier prefixing the files, functions, arrays and macros (default: model)",
     )
+    p = verb("compare", "per-layer error (SQNR, max error) of a .picoq model against its float ONNX source")
+    p.add_argument("source", help="the float .onnx model the .picoq file was converted from")
+    p.add_argument("model", help="the .picoq file")
+    p.add_argument("--data", required=True, help="inputs to compare on: a .npy/.npz file or a folder of them")
+    p.add_argument("--plot", help="also draw the per-layer SQNR into this .png (needs matplotlib)")
+    p.add_argument("--limit", type=int, help="show only the N worst layers")
+    p.add_argument("--json", action="store_true", help="machine-readable output")
     return top
 
 
@@ -75,7 +102,16 @@ def _convert(args) -> int:
     from picoq.converter import convert
 
     t0 = time.perf_counter()
-    data = convert(args.model, args.output)
+    options = {}
+    if args.calib is not None or args.model.lower().endswith(".onnx"):
+        options = {
+            "calibration": args.calib,
+            "method": args.calib_method,
+            "per_tensor": args.per_tensor,
+            "percentile": args.percentile,
+            "progress": sys.stderr.isatty(),
+        }
+    data = convert(args.model, args.output, **options)
     from picoq.runtime import read_model
 
     m = read_model(data)
@@ -189,7 +225,15 @@ def main(argv: list[str] | None = None) -> int:
     if args.verb is None:
         parser.print_help()
         return 2
-    handlers = {"convert": _convert, "run": _run, "inspect": _inspect, "export-c": _export_c}
+    from .compare import cli as _compare
+
+    handlers = {
+        "convert": _convert,
+        "run": _run,
+        "inspect": _inspect,
+        "export-c": _export_c,
+        "compare": _compare,
+    }
     try:
         return handlers[args.verb](args)
     except KeyboardInterrupt:

@@ -48,6 +48,16 @@ KERNEL_FUNCTIONS = {
     "AVERAGE_POOL_2D": "pq_avg_pool2d_s8",
     "SOFTMAX": "pq_softmax_s8",
     "RESHAPE": None,
+    "MAX_POOL_2D": "pq_max_pool2d_s8",
+    "MUL": "pq_mul_s8",
+    "MEAN": "pq_mean_s8",
+    "CONCATENATION": "pq_concatenation_s8",
+    "PAD": "pq_pad_s8",
+    "LOGISTIC": "pq_logistic_s8",
+    "TANH": "pq_tanh_s8",
+    "HARD_SWISH": "pq_hard_swish_s8",
+    "LEAKY_RELU": "pq_leaky_relu_s8",
+    "TRANSPOSE": "pq_transpose_s8",
 }
 # Names of each op's inputs, used to name the constant arrays (NAME_op3_filter, ...).
 _INPUT_ROLES = {
@@ -55,6 +65,7 @@ _INPUT_ROLES = {
     "DEPTHWISE_CONV_2D": ("input", "filter", "bias", "mult", "shift"),
     "FULLY_CONNECTED": ("input", "filter", "bias", "mult", "shift"),
     "ADD": ("input1", "input2"),
+    "MUL": ("input1", "input2"),
 }
 KERNEL_WEIGHTED = ("CONV_2D", "DEPTHWISE_CONV_2D", "FULLY_CONNECTED")
 _C_TYPES = {"int8": "int8_t", "int32": "int32_t"}
@@ -144,6 +155,13 @@ def _quant_text(t: TensorInfo) -> str:
 # *** constants ***
 
 
+def _input_roles(op: OpInfo) -> tuple[str, ...]:
+    """Role names of an op's inputs; CONCATENATION is variadic, its last input the requant table."""
+    if op.name == "CONCATENATION":
+        return (*(f"input{k}" for k in range(len(op.inputs) - 1)), "requant")
+    return _INPUT_ROLES.get(op.name, ("input",))
+
+
 def _role_comment(m: ModelFile, op: OpInfo, role: str, t: TensorInfo) -> str:
     """What a constant is, for the one-line comment: layer, role, type, shape, scale."""
     # Weighted ops are best named by their filter (TFLite: ".../conv2d_3/Conv2D"), others by output.
@@ -154,6 +172,7 @@ def _role_comment(m: ModelFile, op: OpInfo, role: str, t: TensorInfo) -> str:
         "bias": "scale = input scale x filter scale",
         "mult": "requantization multipliers, Q31",
         "shift": "requantization shifts, positive = left",
+        "requant": "per input (multiplier, shift, input_offset)",
     }.get(role, _quant_text(t))
     return f"op {op.index} {op.name} {layer}: {role} {t.dtype} {_shape(t.shape)}, {what}"
 
@@ -168,7 +187,7 @@ def collect_constants(m: ModelFile, name: str) -> tuple[list[ConstArray], dict[i
     symbol_of: dict[int, str] = {}
     by_blob: dict[tuple[int, int, str], str] = {}
     for op in m.ops:
-        roles = _INPUT_ROLES.get(op.name, ("input",))
+        roles = _input_roles(op)
         for k, idx in enumerate(op.inputs):
             if idx < 0 or idx in symbol_of or not m.tensors[idx].is_const:
                 continue
@@ -416,7 +435,12 @@ class _Emitter:
         args += [self.ptr(b, "int32_t"), self.ptr(op.outputs[0], writable=True)]
         return _OpCode(decls, self._call(op, KERNEL_FUNCTIONS["FULLY_CONNECTED"], args))
 
-    def _add(self, op: OpInfo, sym: str) -> _OpCode:
+    def _shape_array(self, symbol: str, shape: Iterable[int]) -> str:
+        dims = [int(d) for d in shape]
+        return f"static const int32_t {symbol}[{len(dims)}] = {{{', '.join(map(str, dims))}}};"
+
+    def _broadcast(self, op: OpInfo, sym: str, ctype: str) -> _OpCode:
+        """ADD and MUL: params struct, then equal-rank shapes as in _interp.pyx."""
         a, b = (self.m.tensors[i] for i in op.inputs)
         y = self.m.tensors[op.outputs[0]]
         rank = len(y.shape)
@@ -426,22 +450,104 @@ class _Emitter:
             "shape2": (1,) * (rank - len(b.shape)) + tuple(b.shape),
             "shape_out": tuple(y.shape),
         }
-        decls = _struct("pq_add_params", f"{sym}_params", dict(op.params))
-        for key, shape in shapes.items():
-            decls.append(f"static const int32_t {sym}_{key}[{rank}] = {{{', '.join(map(str, shape))}}};")
+        decls = _struct(ctype, f"{sym}_params", dict(op.params))
+        decls += [self._shape_array(f"{sym}_{key}", shape) for key, shape in shapes.items()]
         args = [f"&{sym}_params", str(rank), f"{sym}_shape1", self.ptr(op.inputs[0])]
         args += [f"{sym}_shape2", self.ptr(op.inputs[1]), f"{sym}_shape_out"]
         args.append(self.ptr(op.outputs[0], writable=True))
-        return _OpCode(decls, self._call(op, KERNEL_FUNCTIONS["ADD"], args))
+        return _OpCode(decls, self._call(op, KERNEL_FUNCTIONS[op.name], args))
 
-    def _average_pool_2d(self, op: OpInfo, sym: str) -> _OpCode:
+    def _add(self, op: OpInfo, sym: str) -> _OpCode:
+        return self._broadcast(op, sym, "pq_add_params")
+
+    def _mul(self, op: OpInfo, sym: str) -> _OpCode:
+        return self._broadcast(op, sym, "pq_mul_params")
+
+    def _pool(self, op: OpInfo, sym: str) -> _OpCode:
         x, y = op.inputs[0], op.outputs[0]
         decls = _struct("pq_pool_params", f"{sym}_params", dict(op.params))
         decls += [_dims(f"{sym}_in_dims", self.m.tensors[x].shape)]
         decls += [_dims(f"{sym}_out_dims", self.m.tensors[y].shape)]
         args = [f"&{sym}_params", f"&{sym}_in_dims", self.ptr(x), f"&{sym}_out_dims"]
         args.append(self.ptr(y, writable=True))
-        return _OpCode(decls, self._call(op, KERNEL_FUNCTIONS["AVERAGE_POOL_2D"], args))
+        return _OpCode(decls, self._call(op, KERNEL_FUNCTIONS[op.name], args))
+
+    def _average_pool_2d(self, op: OpInfo, sym: str) -> _OpCode:
+        return self._pool(op, sym)
+
+    def _max_pool_2d(self, op: OpInfo, sym: str) -> _OpCode:
+        return self._pool(op, sym)
+
+    def _mean(self, op: OpInfo, sym: str) -> _OpCode:
+        p, x = op.params, self.m.tensors[op.inputs[0]]
+        keys = ("input_offset", "output_offset", "multiplier", "shift")
+        decls = _struct("pq_mean_params", f"{sym}_params", {k: p[k] for k in keys})
+        decls.append(self._shape_array(f"{sym}_in_shape", x.shape))
+        args = [f"&{sym}_params", str(len(x.shape)), f"{sym}_in_shape", str(int(p["axis_mask"]))]
+        args += [self.ptr(op.inputs[0]), self.ptr(op.outputs[0], writable=True)]
+        return _OpCode(decls, self._call(op, KERNEL_FUNCTIONS["MEAN"], args))
+
+    def _concatenation(self, op: OpInfo, sym: str) -> _OpCode:
+        """The input pointers go in a local array: arena pointers are only known in invoke()."""
+        *data, table = op.inputs
+        axis = int(op.params["axis"])
+        y = self.m.tensors[op.outputs[0]]
+        outer = int(np.prod(y.shape[:axis], dtype=np.int64))
+        inner = int(np.prod(y.shape[axis + 1 :], dtype=np.int64))
+        decls = [self._shape_array(f"{sym}_axis_sizes", [self.m.tensors[i].shape[axis] for i in data])]
+        parts = _wrap_call(
+            f"        const int8_t *const parts[{len(data)}] = {{", [self.ptr(i) for i in data]
+        )
+        parts[-1] = parts[-1][: -len(");")] + "};"
+        args = [str(len(data)), "parts", f"{sym}_axis_sizes", self.ptr(table, "int32_t")]
+        args += [_c_int(int(op.params["output_offset"])), str(outer), str(inner)]
+        args.append(self.ptr(op.outputs[0], writable=True))
+        head, *rest = self._call(op, KERNEL_FUNCTIONS["CONCATENATION"], args)
+        call = ["    " + line for line in rest[:-3]]
+        return _OpCode(decls, [head, "    {", *parts, *call, "    }", *rest[-3:]])
+
+    def _pad(self, op: OpInfo, sym: str) -> _OpCode:
+        p, x = op.params, self.m.tensors[op.inputs[0]]
+        before = ", ".join(_c_int(int(p[f"before_{k}"])) for k in range(6))
+        after = ", ".join(_c_int(int(p[f"after_{k}"])) for k in range(6))
+        decls = [
+            f"static const pq_pad_params {sym}_params = {{",
+            f"    .pad_value = {_c_int(int(p['pad_value']))},",
+            f"    .before = {{{before}}},",
+            f"    .after = {{{after}}},",
+            "};",
+            self._shape_array(f"{sym}_in_shape", x.shape),
+        ]
+        args = [f"&{sym}_params", str(len(x.shape)), f"{sym}_in_shape", self.ptr(op.inputs[0])]
+        args.append(self.ptr(op.outputs[0], writable=True))
+        return _OpCode(decls, self._call(op, KERNEL_FUNCTIONS["PAD"], args))
+
+    def _elementwise(self, op: OpInfo, sym: str, ctype: str) -> _OpCode:
+        x = self.m.tensors[op.inputs[0]]
+        decls = _struct(ctype, f"{sym}_params", dict(op.params))
+        args = [f"&{sym}_params", str(x.size), self.ptr(op.inputs[0]), self.ptr(op.outputs[0], writable=True)]
+        return _OpCode(decls, self._call(op, KERNEL_FUNCTIONS[op.name], args))
+
+    def _logistic(self, op: OpInfo, sym: str) -> _OpCode:
+        return self._elementwise(op, sym, "pq_logistic_params")
+
+    def _tanh(self, op: OpInfo, sym: str) -> _OpCode:
+        return self._elementwise(op, sym, "pq_logistic_params")  # same struct, as in _interp.pyx
+
+    def _hard_swish(self, op: OpInfo, sym: str) -> _OpCode:
+        return self._elementwise(op, sym, "pq_hard_swish_params")
+
+    def _leaky_relu(self, op: OpInfo, sym: str) -> _OpCode:
+        return self._elementwise(op, sym, "pq_leaky_relu_params")
+
+    def _transpose(self, op: OpInfo, sym: str) -> _OpCode:
+        x = self.m.tensors[op.inputs[0]]
+        rank = len(x.shape)
+        decls = [self._shape_array(f"{sym}_in_shape", x.shape)]
+        decls.append(self._shape_array(f"{sym}_perm", [op.params[f"perm_{k}"] for k in range(rank)]))
+        args = [str(rank), f"{sym}_in_shape", f"{sym}_perm", self.ptr(op.inputs[0])]
+        args.append(self.ptr(op.outputs[0], writable=True))
+        return _OpCode(decls, self._call(op, KERNEL_FUNCTIONS["TRANSPOSE"], args))
 
     def _softmax(self, op: OpInfo, sym: str) -> _OpCode:
         x = self.m.tensors[op.inputs[0]]

@@ -128,3 +128,130 @@ def same_padding(in_size: int, k: int, stride: int, dilation: int) -> tuple[int,
 def valid_out(in_size: int, k: int, stride: int, dilation: int) -> int:
     eff = (k - 1) * dilation + 1
     return (in_size + stride - eff) // stride
+
+
+# *** op codes 8..17: parameters as TFLite Micro's Prepare computes them ***
+#
+# Each returns the params dict of the op's record (docs/FORMAT.md) except fused-activation
+# clamps, and raises ValueError for scales whose integer parameters picoq refuses (the
+# ranges runtime/shapes.py enforces so no kernel can overflow int32).
+
+
+def _f32(v: float) -> float:
+    """The value of a float32 scale as a double (TFLite stores scales as float32)."""
+    return float(np.float32(v))
+
+
+def _signed_multiplier(real: float, max_shift: int) -> tuple[int, int]:
+    """tflite::QuantizeMultiplier for any sign: a negative real gives a multiplier in
+    [-2^31, -2^30] (TFLite's 2^31 fix-up only ever fires on the positive side)."""
+    if real == 0.0:
+        return 0, 0
+    q, shift = math.frexp(real)
+    m = round_half_away(q * (1 << 31))
+    if m == 1 << 31:
+        m //= 2
+        shift += 1
+    if shift < -31:
+        return 0, 0
+    if shift > max_shift:
+        raise ValueError(f"multiplier {real} needs a shift above {max_shift}")
+    return m, shift
+
+
+def mul_params(s1: float, zp1: int, s2: float, zp2: int, s_out: float, zp_out: int) -> dict[str, int]:
+    """MUL (mul_common.cc CalculateOpDataMul): QuantizeMultiplier((double)s1*s2/s_out).
+
+    picoq caps the shift at 14: the product of two offset int8 values is at most 2^16.
+    """
+    m, shift = quantize_multiplier(_f32(s1) * _f32(s2) / _f32(s_out), max_shift=14)
+    return {
+        "input1_offset": -int(zp1),
+        "input2_offset": -int(zp2),
+        "output_offset": int(zp_out),
+        "output_multiplier": m,
+        "output_shift": shift,
+    }
+
+
+def mean_params(in_scale: float, in_zp: int, out_scale: float, out_zp: int, count: int) -> dict[str, int]:
+    """MEAN over `count` values: reduce_common.cc Prepare, QuantizeMultiplier((double)s_in/s_out),
+    then reduce.h QuantizedMeanOrSum folds 1/count in at Eval, which picoq does here:
+    k = min(floor(log2 count), 32, 31 + shift); M' = (M << k) // count; shift' = shift - k.
+    (axis_mask and keep_dims are the caller's.)"""
+    if count < 1:
+        raise ValueError("mean over zero elements")
+    m, shift = quantize_multiplier(_f32(in_scale) / _f32(out_scale))
+    k = min(count.bit_length() - 1, 32, 31 + shift)
+    m, shift = (m << k) // count, shift - k
+    if (256 * count) << max(shift, 0) >= 1 << 31:
+        raise ValueError(
+            f"mean of {count} values with output/input scale ratio {out_scale / in_scale} overflows"
+        )
+    return {"input_offset": -int(in_zp), "output_offset": int(out_zp), "multiplier": m, "shift": shift}
+
+
+def concat_requant_row(in_scale: float, in_zp: int, out_scale: float) -> tuple[int, int, int]:
+    """One CONCATENATION input's (multiplier, shift, input_offset):
+    QuantizeMultiplier((double)s_in / (double)s_out), shift capped at 22 (|x - zp| <= 255).
+    Equal scales give (2^30, 1): an exact copy up to the zero-point change."""
+    m, shift = quantize_multiplier(_f32(in_scale) / _f32(out_scale), max_shift=22)
+    return m, shift, -int(in_zp)
+
+
+def logistic_params(in_scale: float, in_zp: int) -> dict[str, int]:
+    """LOGISTIC and TANH int8 (logistic_common.cc, tanh.cc): frexp((double)s_in * 2^27), then
+    multiplier = TfLiteRound(q * 2^31) without QuantizeMultiplier's 2^31 fix-up, and
+    radius = CalculateInputRadius(4, shift, 31) = floor(15 * 2^27 / 2^shift)."""
+    q, shift = math.frexp(_f32(in_scale) * float(1 << 27))  # exact: scaling by a power of two
+    m = round_half_away(q * (1 << 31))
+    if m >= 1 << 31 or not 0 <= shift <= 30:
+        raise ValueError(f"input scale {in_scale} is outside what int8 LOGISTIC/TANH support")
+    return {
+        "input_offset": -int(in_zp),
+        "input_range_radius": (15 << 27) >> shift,
+        "input_multiplier": m,
+        "input_left_shift": shift,
+    }
+
+
+def _downscale_int16(m: int) -> int:
+    """DownScaleInt32ToInt16Multiplier: round a Q31 multiplier to Q15, saturating at 32767."""
+    return 32767 if m >= 0x7FFFFFFF - (1 << 15) else (m + (1 << 15)) >> 16
+
+
+def hard_swish_params(in_scale: float, in_zp: int, out_scale: float, out_zp: int) -> dict[str, int]:
+    """HARD_SWISH (hard_swish_common.cc): hires = s_in / 128; QuantizeMultiplier of
+    hires / s_out and of hires / (3/32768), in double (what tflite-micro computes, measured),
+    each cut to an int16 multiplier by DownScaleInt32ToInt16Multiplier."""
+    hires = _f32(in_scale) / 128.0
+    m_out, e_out = quantize_multiplier(hires / _f32(out_scale))
+    m_rel, e_rel = quantize_multiplier(hires / (3.0 / 32768.0))
+    if not -15 <= e_out <= 0 or not -15 <= e_rel <= 30:
+        raise ValueError(f"HARD_SWISH scales {in_scale} -> {out_scale} are outside what picoq supports")
+    return {
+        "input_offset": -int(in_zp),
+        "output_offset": int(out_zp),
+        "reluish_multiplier": _downscale_int16(m_rel),
+        "reluish_shift": e_rel,
+        "output_multiplier": _downscale_int16(m_out),
+        "output_shift": e_out,
+    }
+
+
+def leaky_relu_params(
+    in_scale: float, in_zp: int, alpha: float, out_scale: float, out_zp: int
+) -> dict[str, int]:
+    """LEAKY_RELU (leaky_relu_common.cc): QuantizeMultiplier of s_in/s_out (identity) and of
+    s_in*alpha/s_out (alpha; negative for a negative alpha), in double (what tflite-micro
+    computes, measured); shifts capped at 22 (|x - zp| <= 255)."""
+    mi, si = quantize_multiplier(_f32(in_scale) / _f32(out_scale), max_shift=22)
+    ma, sa = _signed_multiplier(_f32(in_scale) * _f32(alpha) / _f32(out_scale), max_shift=22)
+    return {
+        "input_offset": -int(in_zp),
+        "output_offset": int(out_zp),
+        "identity_multiplier": mi,
+        "identity_shift": si,
+        "alpha_multiplier": ma,
+        "alpha_shift": sa,
+    }

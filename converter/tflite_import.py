@@ -16,6 +16,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from picoq.runtime.format import MAX_CONCAT_INPUTS
+
 from . import quantize as q
 from .graph import ConversionError, Graph, Op, Tensor
 
@@ -54,6 +56,17 @@ SUPPORTED = (
     "AVERAGE_POOL_2D",
     "RESHAPE",
     "SOFTMAX",
+    "MAX_POOL_2D",
+    "MUL",
+    "MEAN",
+    "CONCATENATION",
+    "PAD",
+    "PADV2",
+    "LOGISTIC",
+    "TANH",
+    "HARD_SWISH",
+    "LEAKY_RELU",
+    "TRANSPOSE",
 )
 
 
@@ -466,7 +479,7 @@ def _import_op(r: _Reader, k: int, name: str) -> None:
         params["act_min"], params["act_max"] = q.activation_range(act, yt.scale, yt.zero_point)
         r.graph.ops.append(Op(name, [x, b], [y], params, where))
 
-    elif name == "AVERAGE_POOL_2D":
+    elif name in ("AVERAGE_POOL_2D", "MAX_POOL_2D"):
         o = r.options(op, "Pool2DOptions")
         if o is None or len(xt.shape) != 4 or len(y_shape) != 4:
             r.problems.append(f"{where}: needs options and 4-D NHWC tensors")
@@ -521,6 +534,207 @@ def _import_op(r: _Reader, k: int, name: str) -> None:
             return
         beta = o.Beta() if o is not None else 1.0
         r.graph.ops.append(Op(name, [x], [y], q.softmax_params(beta, xt.scale), where))
+
+    else:
+        _import_more(r, name, op, ins, x, out_tfl, where, n_problems)
+
+
+# *** MUL, MEAN, CONCATENATION, PAD/PADV2, LOGISTIC, TANH, HARD_SWISH, LEAKY_RELU, TRANSPOSE ***
+
+
+def _int_operand(r: _Reader, i: int, where: str, what: str) -> np.ndarray | None:
+    """A constant INT32/INT64 operand (axes, paddings, permutation) as int64 values."""
+    data = r.const_data(i) if i >= 0 else None
+    if data is None or r.ttype(i) not in (2, 4):
+        r.problems.append(f"{where}: {what} must be a constant INT32 or INT64 tensor")
+        return None
+    return np.asarray(data, np.int64)
+
+
+def _params_or_problem(r: _Reader, where: str, fn, *args) -> dict[str, int] | None:
+    """Run a quantize.py parameter function; a scale it cannot represent becomes a problem."""
+    try:
+        return fn(*args)
+    except ValueError as e:
+        r.problems.append(f"{where}: {e}")
+        return None
+
+
+def _import_more(
+    r: _Reader, name: str, op, ins: list[int], x: int, out_tfl: int, where: str, n_problems: int
+) -> None:
+    xt = r.graph.tensors[x]
+    rank = len(xt.shape)
+
+    if name == "MUL":
+        o = r.options(op, "MulOptions")
+        if len(ins) != 2:
+            r.problems.append(f"{where}: needs two inputs")
+            return
+        b = r.activation(ins[1], where)
+        if len(r.problems) > n_problems:
+            return
+        bt = r.graph.tensors[b]
+        y = r.activation(out_tfl, where)
+        yt = r.graph.tensors[y]
+        params = _params_or_problem(
+            r, where, q.mul_params, xt.scale, xt.zero_point, bt.scale, bt.zero_point, yt.scale, yt.zero_point
+        )
+        if params is None:
+            return
+        act = _activation(r, where, o.FusedActivationFunction() if o is not None else 0)
+        params["act_min"], params["act_max"] = q.activation_range(act, yt.scale, yt.zero_point)
+        r.graph.ops.append(Op(name, [x, b], [y], params, where))
+
+    elif name == "MEAN":
+        o = r.options(op, "ReducerOptions")
+        axes = _int_operand(r, ins[1] if len(ins) > 1 else -1, where, "the axis operand")
+        if axes is None:
+            return
+        if rank < 1 or np.any((axes < -rank) | (axes >= rank)):
+            r.problems.append(f"{where}: axes {axes.tolist()} out of range for rank {rank}")
+            return
+        reduced = sorted({int(a) % rank for a in axes.ravel()})
+        keep = bool(o.KeepDims()) if o is not None else False
+        y = r.activation(out_tfl, where)
+        yt = r.graph.tensors[y]
+        want = tuple(1 if d in reduced else n for d, n in enumerate(xt.shape))
+        if not keep:
+            want = tuple(n for d, n in enumerate(xt.shape) if d not in reduced)
+        if yt.shape != want:
+            r.problems.append(f"{where}: output shape {yt.shape}, the mean over axes {reduced} gives {want}")
+            return
+        count = int(np.prod([xt.shape[d] for d in reduced], dtype=np.int64))
+        params = _params_or_problem(
+            r, where, q.mean_params, xt.scale, xt.zero_point, yt.scale, yt.zero_point, count
+        )
+        if params is None:
+            return
+        params["axis_mask"] = sum(1 << d for d in reduced)
+        params["keep_dims"] = int(keep)
+        r.graph.ops.append(Op(name, [x], [y], params, where))
+
+    elif name == "CONCATENATION":
+        o = r.options(op, "ConcatenationOptions")
+        if o is None:
+            r.problems.append(f"{where}: needs ConcatenationOptions")
+            return
+        if o.FusedActivationFunction() != 0:
+            r.problems.append(f"{where}: a fused activation on CONCATENATION is not supported (nor by TFLM)")
+            return
+        xs = [x] + [r.activation(i, where) for i in ins[1:]]
+        if len(xs) > MAX_CONCAT_INPUTS:
+            r.problems.append(f"{where}: {len(xs)} inputs, picoq concatenates at most {MAX_CONCAT_INPUTS}")
+            return
+        if len(r.problems) > n_problems:
+            return
+        y = r.activation(out_tfl, where)
+        yt = r.graph.tensors[y]
+        out_rank = len(yt.shape)
+        axis = o.Axis() + out_rank if o.Axis() < 0 else o.Axis()
+        shapes = [r.graph.tensors[t].shape for t in xs]
+        if not 0 <= axis < out_rank or any(
+            len(s) != out_rank or any(a != b for d, (a, b) in enumerate(zip(s, yt.shape)) if d != axis)
+            for s in shapes
+        ):
+            r.problems.append(f"{where}: inputs {shapes} do not concatenate to {yt.shape} on axis {o.Axis()}")
+            return
+        if sum(s[axis] for s in shapes) != yt.shape[axis]:
+            r.problems.append(f"{where}: inputs {shapes} do not concatenate to {yt.shape} on axis {axis}")
+            return
+        rows = []
+        for t in xs:
+            tt = r.graph.tensors[t]
+            try:
+                rows.append(q.concat_requant_row(tt.scale, tt.zero_point, yt.scale))
+            except ValueError as e:
+                r.problems.append(f"{where}: input {tt.name!r}: {e}")
+                return
+        table = r.graph.add_const(yt.name + "/requant", np.array(rows, np.int32).reshape(len(xs), 3))
+        r.graph.ops.append(Op(name, [*xs, table], [y], {"axis": axis, "output_offset": yt.zero_point}, where))
+
+    elif name in ("PAD", "PADV2"):
+        pads = _int_operand(r, ins[1] if len(ins) > 1 else -1, where, "the paddings operand")
+        if pads is None:
+            return
+        if not 1 <= rank <= 6 or pads.shape != (rank, 2) or pads.min() < 0:
+            r.problems.append(f"{where}: paddings {pads.tolist()} must be [{rank}, 2] and >= 0 (rank <= 6)")
+            return
+        y = r.activation(out_tfl, where)
+        yt = r.graph.tensors[y]
+        _same_quant(r, where, xt, yt)
+        if yt.shape != tuple(int(d + a + b) for d, (a, b) in zip(xt.shape, pads)):
+            r.problems.append(f"{where}: output shape {yt.shape} is not {xt.shape} padded by {pads.tolist()}")
+            return
+        value = yt.zero_point
+        if name == "PADV2" and len(ins) > 2 and ins[2] >= 0:
+            c = r.const_data(ins[2])
+            cq = r.quant(ins[2])
+            if c is None or r.ttype(ins[2]) != 9 or c.size != 1:
+                r.problems.append(f"{where}: the constant operand must be one constant INT8 value")
+                return
+            if cq is None or cq[0].size != 1 or float(cq[0][0]) != yt.scale or int(cq[1][0]) != yt.zero_point:
+                r.problems.append(f"{where}: the constant operand must share the output's quantization")
+                return
+            value = int(c.ravel()[0])
+        params = {"pad_value": value}
+        for d in range(6):
+            a, b = (int(v) for v in pads[d]) if d < rank else (0, 0)
+            params[f"before_{d}"], params[f"after_{d}"] = a, b
+        r.graph.ops.append(Op("PAD", [x], [y], params, where))
+
+    elif name in ("LOGISTIC", "TANH"):
+        y = r.activation(out_tfl, where)
+        yt = r.graph.tensors[y]
+        want_scale, want_zp = (1.0 / 256, -128) if name == "LOGISTIC" else (1.0 / 128, 0)
+        if abs(yt.scale - want_scale) > 1e-9 or yt.zero_point != want_zp:
+            r.problems.append(
+                f"{where}: int8 {name} output must have scale {want_scale} and zero point {want_zp},"
+                f" got {yt.scale} and {yt.zero_point}"
+            )
+            return
+        if xt.shape != yt.shape:
+            r.problems.append(f"{where}: output shape {yt.shape} differs from the input's {xt.shape}")
+            return
+        params = _params_or_problem(r, where, q.logistic_params, xt.scale, xt.zero_point)
+        if params is not None:
+            r.graph.ops.append(Op(name, [x], [y], params, where))
+
+    elif name in ("HARD_SWISH", "LEAKY_RELU"):
+        y = r.activation(out_tfl, where)
+        yt = r.graph.tensors[y]
+        if xt.shape != yt.shape:
+            r.problems.append(f"{where}: output shape {yt.shape} differs from the input's {xt.shape}")
+            return
+        if name == "HARD_SWISH":
+            params = _params_or_problem(
+                r, where, q.hard_swish_params, xt.scale, xt.zero_point, yt.scale, yt.zero_point
+            )
+        else:
+            o = r.options(op, "LeakyReluOptions")
+            alpha = o.Alpha() if o is not None else 0.0  # TFLite leaves alpha 0 without options
+            params = _params_or_problem(
+                r, where, q.leaky_relu_params, xt.scale, xt.zero_point, alpha, yt.scale, yt.zero_point
+            )
+        if params is not None:
+            r.graph.ops.append(Op(name, [x], [y], params, where))
+
+    elif name == "TRANSPOSE":
+        perm = _int_operand(r, ins[1] if len(ins) > 1 else -1, where, "the permutation operand")
+        if perm is None:
+            return
+        perm = [int(p) + rank if p < 0 else int(p) for p in perm.ravel()]
+        if not 1 <= rank <= 6 or sorted(perm) != list(range(rank)):
+            r.problems.append(f"{where}: {perm} is not a permutation of {rank} axes (rank <= 6)")
+            return
+        y = r.activation(out_tfl, where)
+        yt = r.graph.tensors[y]
+        _same_quant(r, where, xt, yt)
+        if yt.shape != tuple(xt.shape[p] for p in perm):
+            r.problems.append(f"{where}: output shape {yt.shape} is not {xt.shape} permuted by {perm}")
+            return
+        params = {f"perm_{d}": perm[d] if d < rank else 0 for d in range(6)}
+        r.graph.ops.append(Op(name, [x], [y], params, where))
 
 
 def _same_quant(r: _Reader, where: str, a: Tensor, b: Tensor) -> None:

@@ -22,6 +22,7 @@ VERSION_MINOR = 0
 ALIGN = 16
 MAX_DIMS = 6
 MAX_PARAMS = 16
+MAX_CONCAT_INPUTS = 64  # data inputs of one CONCATENATION
 # Caps a valid model stays far below; a file beyond them is hostile or corrupt.
 MAX_SECTIONS = 64
 MAX_TENSORS = 1 << 16
@@ -90,7 +91,10 @@ QUANT_NONE, QUANT_PER_TENSOR, QUANT_PER_CHANNEL = 0, 1, 2
 
 @dataclass(frozen=True)
 class OpSpec:
-    """What an op code means: name, arity, how many params, which inputs may be absent (-1)."""
+    """What an op code means: name, arity, how many params, which inputs may be absent (-1).
+
+    `max_inputs` > 0 makes the op variadic: it takes n_inputs to max_inputs inputs.
+    """
 
     code: int
     name: str
@@ -98,6 +102,7 @@ class OpSpec:
     n_params: int
     optional_inputs: tuple[int, ...] = ()
     param_names: tuple[str, ...] = field(default=())
+    max_inputs: int = 0
 
 
 CONV_PARAMS = (
@@ -157,6 +162,96 @@ OPS = {
         ),
         OpSpec(6, "SOFTMAX", 1, 3, (), ("input_multiplier", "input_left_shift", "diff_min")),
         OpSpec(7, "RESHAPE", 1, 0, ()),
+        OpSpec(
+            8,
+            "MAX_POOL_2D",
+            1,
+            8,
+            (),
+            ("stride_h", "stride_w", "filter_h", "filter_w", "pad_h", "pad_w", "act_min", "act_max"),
+        ),
+        OpSpec(
+            9,
+            "MUL",
+            2,
+            7,
+            (),
+            (
+                "input1_offset",
+                "input2_offset",
+                "output_offset",
+                "output_multiplier",
+                "output_shift",
+                "act_min",
+                "act_max",
+            ),
+        ),
+        OpSpec(
+            10,
+            "MEAN",
+            1,
+            6,
+            (),
+            ("axis_mask", "keep_dims", "input_offset", "output_offset", "multiplier", "shift"),
+        ),
+        # inputs: x_0 .. x_{k-1}, then a constant int32 [k, 3] table of (multiplier, shift,
+        # input_offset) rows, one per input
+        OpSpec(11, "CONCATENATION", 2, 2, (), ("axis", "output_offset"), max_inputs=MAX_CONCAT_INPUTS + 1),
+        OpSpec(
+            12,
+            "PAD",
+            1,
+            1 + 2 * MAX_DIMS,
+            (),
+            ("pad_value", *(f"{w}_{d}" for d in range(MAX_DIMS) for w in ("before", "after"))),
+        ),
+        OpSpec(
+            13,
+            "LOGISTIC",
+            1,
+            4,
+            (),
+            ("input_offset", "input_range_radius", "input_multiplier", "input_left_shift"),
+        ),
+        OpSpec(
+            14,
+            "TANH",
+            1,
+            4,
+            (),
+            ("input_offset", "input_range_radius", "input_multiplier", "input_left_shift"),
+        ),
+        OpSpec(
+            15,
+            "HARD_SWISH",
+            1,
+            6,
+            (),
+            (
+                "input_offset",
+                "output_offset",
+                "reluish_multiplier",
+                "reluish_shift",
+                "output_multiplier",
+                "output_shift",
+            ),
+        ),
+        OpSpec(
+            16,
+            "LEAKY_RELU",
+            1,
+            6,
+            (),
+            (
+                "input_offset",
+                "output_offset",
+                "identity_multiplier",
+                "identity_shift",
+                "alpha_multiplier",
+                "alpha_shift",
+            ),
+        ),
+        OpSpec(17, "TRANSPOSE", 1, MAX_DIMS, (), tuple(f"perm_{d}" for d in range(MAX_DIMS))),
     )
 }
 OPCODE_BY_NAME = {spec.name: code for code, spec in OPS.items()}
@@ -473,9 +568,11 @@ def _read_op(i, r, at, opio, n_tensors) -> OpInfo:
             f"op[{i}] {spec.name}.params", at + 16, r["params"].tolist(), "unused params must be 0"
         )
     n_in, n_out, io = int(r["n_inputs"]), int(r["n_outputs"]), int(r["io_index"])
-    if n_in != spec.n_inputs or n_out != 1:
+    max_in = spec.max_inputs or spec.n_inputs
+    if not spec.n_inputs <= n_in <= max_in or n_out != 1:
+        arity = spec.n_inputs if max_in == spec.n_inputs else f"{spec.n_inputs}..{max_in}"
         raise ModelFormatError(
-            f"op[{i}] {spec.name}.n_inputs/n_outputs", at + 4, (n_in, n_out), f"expects ({spec.n_inputs}, 1)"
+            f"op[{i}] {spec.name}.n_inputs/n_outputs", at + 4, (n_in, n_out), f"expects ({arity}, 1)"
         )
     if io > len(opio) or n_in + n_out > len(opio) - io:
         raise ModelFormatError(f"op[{i}].io_index", at + 8, io, "tensor list runs past the OPIO section")

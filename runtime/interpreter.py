@@ -61,14 +61,28 @@ class Interpreter:
     A leading batch dimension larger than the model's runs item by item. A
     model with several inputs takes a list (in `input_details` order) or a dict
     keyed by input name; with several outputs `run` returns a list.
+
+    `kernels="fast"` (default) runs CONV_2D, DEPTHWISE_CONV_2D and
+    FULLY_CONNECTED on the fast kernels (packed weights, SIMD), byte-identical
+    to `kernels="reference"`, the plain C99 kernels firmware runs. `isa` picks
+    the fast kernels' instruction set ("portable", "avx2", "avx512vnni"); by
+    default the environment variable PICOQ_ISA, else the best this CPU runs.
     """
 
-    def __init__(self, model: ModelSource, *, verify_checksum: bool = True):
+    def __init__(
+        self,
+        model: ModelSource,
+        *,
+        verify_checksum: bool = True,
+        kernels: str = "fast",
+        isa: str | None = None,
+    ):
         self._buf = _load_buffer(model)
         self.model: ModelFile = read_model(self._buf, verify_checksum=verify_checksum)
         const_view = np.frombuffer(self._buf, np.uint8)
         self._arena = _aligned_empty(self.model.arena_size)
-        self._core = Core(self.model, const_view, self._arena)
+        isa = isa or os.environ.get("PICOQ_ISA") or None
+        self._core = Core(self.model, const_view, self._arena, kernels, isa)
         self._in = [self._arena_view(self.model.tensors[i]) for i in self.model.inputs]
         self._out = [self._arena_view(self.model.tensors[i]) for i in self.model.outputs]
         self.input_details = [self._details(self.model.tensors[i]) for i in self.model.inputs]
@@ -93,6 +107,25 @@ class Interpreter:
     def arena_size(self) -> int:
         return self.model.arena_size
 
+    @property
+    def kernels(self) -> str:
+        return self._core.kernels
+
+    @property
+    def isa(self) -> str:
+        """Instruction set of the fast kernels (chosen at load)."""
+        return self._core.isa
+
+    @property
+    def op_kernels(self) -> list[str]:
+        """Per op, which kernel runs: "reference" or "fast-..." (e.g. "fast-conv-1x1")."""
+        return list(self._core.op_paths)
+
+    @property
+    def scratch_bytes(self) -> int:
+        """Working memory of the fast kernels beside the arena (im2col rows, GEMM panels)."""
+        return self._core.scratch_bytes
+
     # *** running ***
 
     def invoke(self) -> None:
@@ -107,6 +140,10 @@ class Interpreter:
         return self._out[index].copy()
 
     def run(self, x: np.ndarray | Sequence[np.ndarray] | Mapping[str, np.ndarray]) -> Any:
+        # Common case in one C call: one int8 array of exactly the input's shape (None otherwise).
+        y = self._core.run1(x)
+        if y is not None:
+            return y
         xs = self._as_list(x)
         floats = [np.issubdtype(np.asarray(a).dtype, np.floating) for a in xs]
         if any(floats) and not all(floats):

@@ -127,7 +127,7 @@ def _check_fc(model: ModelFile, op: OpInfo, at: int) -> None:
     out_depth, accum = w.shape
     if x.size % accum:
         _fail(op, at, "input.shape", x.shape, f"size not a multiple of the filter depth {accum}")
-    if y.size != (x.size // accum) * out_depth or y.shape[-1] != out_depth:
+    if not y.shape or y.size != (x.size // accum) * out_depth or y.shape[-1] != out_depth:
         _fail(op, at, "output.shape", y.shape, f"must hold {x.size // accum} x {out_depth} values")
     _offsets(op, at, "input_offset", "filter_offset", "output_offset")
     _act(op, at)
@@ -192,6 +192,172 @@ def _check_reshape(model: ModelFile, op: OpInfo, at: int) -> None:
         _fail(op, at, "output.shape", y.shape, f"holds {y.size} values, the input {x.shape} {x.size}")
 
 
+# *** op codes 8..17: MAX_POOL_2D (shares _check_pool), MUL, MEAN, CONCATENATION, PAD,
+# LOGISTIC, TANH, HARD_SWISH, LEAKY_RELU, TRANSPOSE ***
+#
+# Offsets are zero points of int8 tensors here (input offsets -zp in [-127, 128], output
+# offsets zp in [-128, 127]), and each left shift is capped so the value it scales cannot
+# leave int32: no signed overflow in the kernels, whatever the file says.
+
+
+def _zero_point_offsets(op: OpInfo, at: int, inputs: tuple[str, ...], outputs: tuple[str, ...]) -> None:
+    for name in inputs:
+        _range(op, at, name, -INT8_MAX, -INT8_MIN)
+    for name in outputs:
+        _range(op, at, name, INT8_MIN, INT8_MAX)
+
+
+def _same_shape(model: ModelFile, op: OpInfo, at: int) -> tuple[TensorInfo, TensorInfo]:
+    x = _tensor(model, op, at, op.inputs[0], "input", "int8", None)
+    y = _tensor(model, op, at, op.outputs[0], "output", "int8", None)
+    if x.shape != y.shape:
+        _fail(op, at, "output.shape", y.shape, f"must equal the input shape {x.shape}")
+    return x, y
+
+
+def _unused_zero(op: OpInfo, at: int, names: list[str]) -> None:
+    for name in names:
+        if op.params[name]:
+            _fail(op, at, "params." + name, op.params[name], "beyond the tensor's rank: must be 0")
+
+
+def _check_mul(model: ModelFile, op: OpInfo, at: int) -> None:
+    a = _tensor(model, op, at, op.inputs[0], "input1", "int8", None)
+    b = _tensor(model, op, at, op.inputs[1], "input2", "int8", None)
+    y = _tensor(model, op, at, op.outputs[0], "output", "int8", None)
+    rank = len(y.shape)
+    if not 1 <= rank or len(a.shape) > rank or len(b.shape) > rank:
+        _fail(op, at, "output.shape", y.shape, "output rank below an input's")
+    pa = (1,) * (rank - len(a.shape)) + a.shape
+    pb = (1,) * (rank - len(b.shape)) + b.shape
+    for da, db, dy in zip(pa, pb, y.shape):
+        if da not in (1, dy) or db not in (1, dy) or max(da, db) != dy:
+            _fail(op, at, "output.shape", y.shape, f"is not the broadcast of {a.shape} and {b.shape}")
+    _zero_point_offsets(op, at, ("input1_offset", "input2_offset"), ("output_offset",))
+    _multiplier(op, at, "output_multiplier")
+    # |(a + o1) * (b + o2)| <= 2^16, so a left shift up to 14 stays inside int32.
+    _range(op, at, "output_shift", -31, 14)
+    _act(op, at)
+
+
+def _check_mean(model: ModelFile, op: OpInfo, at: int) -> None:
+    x = _tensor(model, op, at, op.inputs[0], "input", "int8", None)
+    y = _tensor(model, op, at, op.outputs[0], "output", "int8", None)
+    rank = len(x.shape)
+    if rank < 1:
+        _fail(op, at, "input.shape", x.shape, "needs rank >= 1")
+    mask = _range(op, at, "axis_mask", 0, (1 << rank) - 1)
+    keep = _range(op, at, "keep_dims", 0, 1)
+    reduced = [d for d in range(rank) if mask >> d & 1]
+    if keep:
+        want = tuple(1 if d in reduced else n for d, n in enumerate(x.shape))
+    else:
+        want = tuple(n for d, n in enumerate(x.shape) if d not in reduced)
+    if y.shape != want:
+        _fail(op, at, "output.shape", y.shape, f"mean of {x.shape} over axes {reduced} is {want}")
+    _zero_point_offsets(op, at, ("input_offset",), ("output_offset",))
+    # The multiplier has 1/count folded in (TFLM's QuantizedMeanOrSum): below 2^30 is fine.
+    _range(op, at, "multiplier", 0, 0x7FFFFFFF)
+    shift = _range(op, at, "shift", -31, 30)
+    count = 1
+    for d in reduced:
+        count *= x.shape[d]
+    # |sum + count * input_offset| <= 256 * count, then scaled by 2^shift before the multiply.
+    if (256 * count) << max(shift, 0) >= 1 << 31:
+        _fail(op, at, "params.shift", shift, f"a sum of {count} values scaled by 2^shift could leave int32")
+
+
+def _check_concatenation(model: ModelFile, op: OpInfo, at: int) -> None:
+    *xs, table = op.inputs
+    y = _tensor(model, op, at, op.outputs[0], "output", "int8", None)
+    rank = len(y.shape)
+    if rank < 1:
+        _fail(op, at, "output.shape", y.shape, "needs rank >= 1")
+    axis = _range(op, at, "axis", 0, rank - 1)
+    total = 0
+    for k, idx in enumerate(xs):
+        x = _tensor(model, op, at, idx, f"input{k}", "int8", rank)
+        if any(dx != dy for d, (dx, dy) in enumerate(zip(x.shape, y.shape)) if d != axis):
+            _fail(
+                op, at, f"input{k}.shape", x.shape, f"must match the output {y.shape} except on axis {axis}"
+            )
+        total += x.shape[axis]
+    if total != y.shape[axis]:
+        _fail(op, at, "output.shape", y.shape, f"axis {axis} must be the inputs' sum, {total}")
+    t = _tensor(model, op, at, table, "requant", "int32", 2)
+    if not t.is_const or t.shape != (len(xs), 3):
+        _fail(op, at, "requant", t.shape, f"must be a constant int32[{len(xs)}, 3]")
+    rows = model.const_array(t)
+    for k, (m, s, off) in enumerate(rows.tolist()):
+        if m != 0 and not Q31_MIN <= m <= 0x7FFFFFFF:
+            _fail(op, at, f"requant[{k}].multiplier", m, "a Q31 multiplier is 0 or in [2^30, 2^31)")
+        if not -31 <= s <= 22:  # |x + offset| <= 255: a left shift up to 22 stays inside int32
+            _fail(op, at, f"requant[{k}].shift", s, "outside [-31, 22]")
+        if not -INT8_MAX <= off <= -INT8_MIN:
+            _fail(op, at, f"requant[{k}].input_offset", off, "outside [-127, 128]")
+    _zero_point_offsets(op, at, (), ("output_offset",))
+
+
+def _check_pad(model: ModelFile, op: OpInfo, at: int) -> None:
+    x = _tensor(model, op, at, op.inputs[0], "input", "int8", None)
+    rank = len(x.shape)
+    y = _tensor(model, op, at, op.outputs[0], "output", "int8", rank)
+    if rank < 1:
+        _fail(op, at, "input.shape", x.shape, "needs rank >= 1")
+    _range(op, at, "pad_value", INT8_MIN, INT8_MAX)
+    for d in range(rank):
+        before = _range(op, at, f"before_{d}", 0, y.shape[d])
+        after = _range(op, at, f"after_{d}", 0, y.shape[d])
+        if before + x.shape[d] + after != y.shape[d]:
+            _fail(op, at, "output.shape", y.shape, f"dim {d} must be {before} + {x.shape[d]} + {after}")
+    _unused_zero(op, at, [f"{w}_{d}" for d in range(rank, len(op.params) // 2) for w in ("before", "after")])
+
+
+def _check_logistic(model: ModelFile, op: OpInfo, at: int) -> None:
+    """LOGISTIC and TANH: TFLM's Q4.27 input scaling; the radius follows from the shift."""
+    _same_shape(model, op, at)
+    _zero_point_offsets(op, at, ("input_offset",), ())
+    _multiplier(op, at, "input_multiplier")
+    shift = _range(op, at, "input_left_shift", 0, 30)
+    radius = (15 << 27) >> shift  # CalculateInputRadius(4, shift, 31): inputs below it cannot overflow
+    if op.params["input_range_radius"] != radius:
+        _fail(op, at, "params.input_range_radius", op.params["input_range_radius"], f"must be {radius}")
+
+
+def _check_hard_swish(model: ModelFile, op: OpInfo, at: int) -> None:
+    _same_shape(model, op, at)
+    _zero_point_offsets(op, at, ("input_offset",), ("output_offset",))
+    _range(op, at, "reluish_multiplier", 0, 32767)
+    _range(op, at, "output_multiplier", 0, 32767)
+    _range(op, at, "reluish_shift", -15, 30)
+    _range(op, at, "output_shift", -15, 0)
+
+
+def _check_leaky_relu(model: ModelFile, op: OpInfo, at: int) -> None:
+    _same_shape(model, op, at)
+    _zero_point_offsets(op, at, ("input_offset",), ("output_offset",))
+    _multiplier(op, at, "identity_multiplier")
+    m = op.params["alpha_multiplier"]  # negative for a negative alpha
+    if m != 0 and not Q31_MIN <= abs(m) <= 1 << 31:
+        _fail(op, at, "params.alpha_multiplier", m, "a Q31 multiplier is 0 or in +-[2^30, 2^31]")
+    for name in ("identity_shift", "alpha_shift"):  # |x + offset| <= 255
+        _range(op, at, name, -31, 22)
+
+
+def _check_transpose(model: ModelFile, op: OpInfo, at: int) -> None:
+    x = _tensor(model, op, at, op.inputs[0], "input", "int8", None)
+    rank = len(x.shape)
+    y = _tensor(model, op, at, op.outputs[0], "output", "int8", rank)
+    if rank < 1:
+        _fail(op, at, "input.shape", x.shape, "needs rank >= 1")
+    perm = [_range(op, at, f"perm_{d}", 0, rank - 1) for d in range(rank)]
+    if sorted(perm) != list(range(rank)):
+        _fail(op, at, "params.perm", perm, f"not a permutation of {rank} axes")
+    if y.shape != tuple(x.shape[p] for p in perm):
+        _fail(op, at, "output.shape", y.shape, f"must be the input {x.shape} permuted by {perm}")
+    _unused_zero(op, at, [f"perm_{d}" for d in range(rank, len(op.params))])
+
+
 _CHECKS = {
     "CONV_2D": lambda m, o, a: _check_conv(m, o, a, depthwise=False),
     "DEPTHWISE_CONV_2D": lambda m, o, a: _check_conv(m, o, a, depthwise=True),
@@ -200,6 +366,16 @@ _CHECKS = {
     "AVERAGE_POOL_2D": _check_pool,
     "SOFTMAX": _check_softmax,
     "RESHAPE": _check_reshape,
+    "MAX_POOL_2D": _check_pool,
+    "MUL": _check_mul,
+    "MEAN": _check_mean,
+    "CONCATENATION": _check_concatenation,
+    "PAD": _check_pad,
+    "LOGISTIC": _check_logistic,
+    "TANH": _check_logistic,
+    "HARD_SWISH": _check_hard_swish,
+    "LEAKY_RELU": _check_leaky_relu,
+    "TRANSPOSE": _check_transpose,
 }
 
 

@@ -24,7 +24,9 @@ Conventions follow TFLM (``kernels/internal/reference/integer_ops/*.h``, INT8_SP
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
+from fractions import Fraction
 
 import numpy as np
 
@@ -40,6 +42,7 @@ __all__ = [
     "add_params",
     "avg_pool2d",
     "compute_padding",
+    "concatenation",
     "conv2d",
     "conv_params",
     "depthwise_conv2d",
@@ -47,13 +50,30 @@ __all__ = [
     "fc_per_tensor_multiplier",
     "fully_connected",
     "get_reciprocal_np",
+    "hard_swish",
+    "hard_swish_params",
+    "leaky_relu",
+    "leaky_relu_params",
+    "logistic",
+    "logistic_params",
+    "max_pool2d",
     "mbqm_np",
+    "mean",
+    "mean_multiplier",
+    "mul",
+    "mul_params",
+    "one_minus_x_over_one_plus_x_for_x_in_0_1_np",
     "one_over_one_plus_x_for_x_in_0_1_np",
+    "pad",
     "rdpot_np",
+    "requant_params",
     "same_padding",
     "softmax",
     "softmax_params",
     "srdhm_np",
+    "tanh",
+    "tanh_params",
+    "transpose",
 ]
 
 I32_MIN = -(2**31)
@@ -697,3 +717,364 @@ def compute_padding(padding: str, in_size: int, k: int, stride: int, dilation: i
 def same_padding(in_size: int, k: int, stride: int, dilation: int = 1) -> tuple[int, int]:
     """(output size, padding before) for SAME padding, as TFLM ComputePaddingHeightWidth."""
     return compute_padding("SAME", in_size, k, stride, dilation)
+
+
+# *** more int8 ops: pooling, elementwise, reductions, data movement, activations ***
+#
+# Written from TFLM's reference kernels (tensorflow/lite/kernels/internal/reference/*.h and
+# reference/integer_ops/*.h, Prepare maths in tensorflow/lite/micro/kernels/*_common.cc) and
+# gemmlowp fixedpoint.h; each docstring names its source.
+
+
+def max_pool2d(
+    x: np.ndarray,
+    filter: IntPair,
+    stride: IntPair,
+    pad: IntPair = 0,
+    act_min: int = -128,
+    act_max: int = 127,
+    out_hw: IntPair | None = None,
+) -> np.ndarray:
+    """TFLM ``reference_integer_ops::MaxPool`` (int8): the max over the taps inside the image,
+    starting from -128, then clamped to [act_min, act_max]. Padding never wins (it is skipped)."""
+    x = _as_i64(x)
+    if x.ndim != 4:
+        raise ValueError(f"max_pool2d wants NHWC, got {x.shape}")
+    n, h, wd, c = x.shape
+    fh, fw = _pair(filter, "filter")
+    stride, dilation, pad, out = _spatial((h, wd), (fh, fw), stride, 1, pad, out_hw)
+    lowest = np.int64(-(1 << 40))  # below any int8: padding taps never win
+    xp = _padded(x - lowest, (fh, fw), stride, dilation, pad, out) + lowest
+    best = np.full((n, out[0], out[1], c), -128, dtype=np.int64)
+    for ky in range(fh):
+        for kx in range(fw):
+            best = np.maximum(best, _tap(xp, ky, kx, stride, dilation, out))
+    if not -128 <= act_min <= act_max <= 127:
+        raise ValueError(f"activation range [{act_min}, {act_max}] is not inside int8")
+    return np.clip(best, act_min, act_max).astype(np.int8)
+
+
+def mul_params(
+    s1: float, zp1: int, s2: float, zp2: int, s_out: float, zp_out: int, act: str = "NONE"
+) -> dict[str, int]:
+    """MUL int8 parameters as TFLM ``CalculateOpDataMul``: one multiplier for
+    ``(double)s1 * (double)s2 / (double)s_out`` through QuantizeMultiplier."""
+    m, shift = quantize_multiplier(_f32(s1) * _f32(s2) / _f32(s_out))
+    act_min, act_max = activation_range(act, s_out, zp_out)
+    return {
+        "input1_offset": -int(zp1),
+        "input2_offset": -int(zp2),
+        "output_offset": int(zp_out),
+        "output_multiplier": m,
+        "output_shift": shift,
+        "act_min": act_min,
+        "act_max": act_max,
+    }
+
+
+def mul(a: np.ndarray, b: np.ndarray, params: dict[str, int]) -> np.ndarray:
+    """TFLM ``reference_integer_ops::MulElementwise`` / ``BroadcastMul*DSlow`` (int8) over
+    numpy-broadcast operands: ``clamp(out_off + mbqm((a + off1) * (b + off2), M, s))``."""
+    p = {k: int(v) for k, v in params.items()}
+    a, b = np.broadcast_arrays(_as_i64(a), _as_i64(b))
+    prod = (a + p["input1_offset"]) * (b + p["input2_offset"])
+    out = mbqm_np(prod, p["output_multiplier"], p["output_shift"]) + p["output_offset"]
+    return np.clip(out, p["act_min"], p["act_max"]).astype(np.int8)
+
+
+def mean_multiplier(in_scale: float, out_scale: float, count: int) -> tuple[int, int]:
+    """The (multiplier, shift) TFLM's int8 MEAN applies to a sum of ``count`` values.
+
+    Prepare: QuantizeMultiplier((double)s_in / (double)s_out) (reduce_common.cc). Eval
+    (reference_ops::QuantizedMeanOrSum, reduce.h) folds 1/count in:
+    ``k = min(floor(log2(count)), 32, 31 + shift)``, ``M' = (M << k) // count`` (int64, positive),
+    ``shift' = shift - k``.
+    """
+    m, shift = quantize_multiplier(_f32(in_scale) / _f32(out_scale))
+    if count < 1:
+        raise ValueError("mean over an empty axis")
+    k = min(count.bit_length() - 1, 32, 31 + shift)
+    return (m << k) // count, shift - k
+
+
+def mean(
+    x: np.ndarray,
+    axes: Sequence[int],
+    keep_dims: bool,
+    input_zero_point: int,
+    output_zero_point: int,
+    multiplier: int,
+    shift: int,
+) -> np.ndarray:
+    """TFLM int8 MEAN (``reference_ops::QuantizedMeanOrSum`` with compute_sum false).
+
+    ``multiplier``/``shift`` already hold 1/count (``mean_multiplier``). Per output:
+    ``sum = sum(x)`` (int32), ``clamp(mbqm(sum - zp_in * count, M', s') + zp_out)``.
+    """
+    x = _as_i64(x)
+    rank = x.ndim
+    ax = tuple(sorted({a + rank if a < 0 else a for a in axes}))
+    count = int(np.prod([x.shape[a] for a in ax], dtype=np.int64))
+    s = x.sum(axis=ax, keepdims=keep_dims)
+    _require_int32("mean sum", s)
+    shifted = s - int(input_zero_point) * count
+    _require_int32("mean shifted sum", shifted)
+    out = mbqm_np(shifted, multiplier, shift) + int(output_zero_point)
+    return np.clip(out, -128, 127).astype(np.int8)
+
+
+def requant_params(in_scale: float, out_scale: float) -> tuple[int, int]:
+    """(multiplier, shift) = QuantizeMultiplier((double)s_in / (double)s_out): picoq's rescale of a
+    CONCATENATION input to the output's scale (1.0 gives (2^30, 1), an exact identity)."""
+    return quantize_multiplier(_f32(in_scale) / _f32(out_scale))
+
+
+def concatenation(
+    xs: Sequence[np.ndarray],
+    axis: int,
+    in_zero_points: Sequence[int],
+    requant: Sequence[tuple[int, int]],
+    output_zero_point: int,
+) -> np.ndarray:
+    """CONCATENATION along ``axis``; input i becomes ``clamp(mbqm(x - zp_i, M_i, s_i) + zp_out)``.
+
+    With equal scales and zero points that is an exact copy (TFLM's reference Concatenation, which
+    requires it). Different scales follow TFLite's ConcatenationWithScaling,
+    ``round((x - zp_in) * s_in / s_out) + zp_out``, with the float product replaced by the
+    fixed-point multiplier of ``requant_params`` (picoq's choice; TFLM has no such path).
+    """
+    parts = []
+    for x, zp, (m, s) in zip(xs, in_zero_points, requant, strict=True):
+        v = mbqm_np(_as_i64(x) - int(zp), m, s) + int(output_zero_point)
+        parts.append(np.clip(v, -128, 127))
+    return np.concatenate(parts, axis=axis).astype(np.int8)
+
+
+def pad(x: np.ndarray, paddings: Sequence[Sequence[int]], pad_value: int) -> np.ndarray:
+    """TFLM ``reference_ops::Pad`` (int8): constant padding with ``pad_value`` (PAD: the output
+    zero point; PADV2: the given constant), ``paddings`` as [[before, after], ...] per axis."""
+    return np.pad(_as_i64(x), [(int(a), int(b)) for a, b in paddings], constant_values=pad_value).astype(
+        np.int8
+    )
+
+
+def transpose(x: np.ndarray, perm: Sequence[int]) -> np.ndarray:
+    """TFLM ``reference_ops::Transpose``: output axis i is input axis perm[i]."""
+    return np.ascontiguousarray(np.transpose(np.asarray(x), perm))
+
+
+def _q4_params(in_scale: float) -> tuple[int, int, int]:
+    """(input_multiplier, input_left_shift, input_range_radius) of TFLM's int8 LOGISTIC and TANH.
+
+    ``frexp((double)s_in * 2^27)`` and ``TfLiteRound(q * 2^31)``, with no 2^31 fix-up (not
+    QuantizeMultiplier); radius = CalculateInputRadius(4, shift, 31) =
+    ``floor(15 * 2^27 / 2^shift)`` (exact: a power-of-two division).
+    """
+    real = Fraction(_f32(in_scale)) * 2**27
+    shift = math.frexp(float(real))[1]
+    m = math.floor(real / Fraction(2) ** shift * 2**31 + Fraction(1, 2))  # q in [0.5, 1): half away
+    if not 0 <= shift <= 30 or m > I32_MAX:
+        raise ValueError(f"input scale {in_scale} gives ({m}, {shift}), outside picoq's range")
+    return m, shift, (15 << 27) >> shift
+
+
+logistic_params = _q4_params
+tanh_params = _q4_params
+
+
+def one_minus_x_over_one_plus_x_for_x_in_0_1_np(a: object) -> np.ndarray:
+    """gemmlowp ``one_minus_x_over_one_plus_x_for_x_in_0_1``: Q0.31 ``a`` -> Q0.31 (1-a)/(1+a).
+
+    Same Newton-Raphson as ``one_over_one_plus_x_for_x_in_0_1_np`` for x = 1/d, d = (1+a)/2 in
+    Q2.29; the result is ``x - 1`` (Q2.29) rescaled to Q0.31 with a saturating shift by 2.
+    """
+    a = _as_i64(a)
+    s = a + I32_MAX
+    half_denominator = np.where(s >= 0, (s + 1) // 2, -((-s + 1) // 2))
+    one_f2 = np.int64(1 << 29)
+    x = _add32(np.int64(_F2_48_OVER_17), srdhm_np(half_denominator, _F2_NEG_32_OVER_17))
+    for _ in range(3):
+        one_minus_dx = _add32(one_f2, -srdhm_np(half_denominator, x))
+        x = _add32(x, _sat_shift_left_np(srdhm_np(x, one_minus_dx), 2))
+    return _sat_shift_left_np(_add32(x, -one_f2), 2)
+
+
+def _check_radius_params(input_multiplier: int, input_left_shift: int) -> None:
+    if not 0 <= input_left_shift <= 30 or not 0 <= input_multiplier <= I32_MAX:
+        raise ValueError(f"bad multiplier/shift ({input_multiplier}, {input_left_shift})")
+
+
+def logistic(
+    x: np.ndarray,
+    input_zero_point: int,
+    input_range_radius: int,
+    input_multiplier: int,
+    input_left_shift: int,
+) -> np.ndarray:
+    """TFLM ``reference_integer_ops::Logistic`` (int8; output scale 1/256, zp -128).
+
+    ``d = x - zp``; ``d <= -radius`` gives -128, ``d >= radius`` 127; otherwise
+    ``a = mbqm(d, M, shift)`` (Q4.27) and gemmlowp ``logistic``: for a > 0,
+    ``1 / (1 + exp(-a))`` = one_over_one_plus_x(exp_on_negative_values<4>(-a)); for a < 0,
+    ``One - that(|a|)``; a == 0 gives 1/2. Then ``rdpot(., 23) - 128``, clamped.
+    """
+    _check_radius_params(input_multiplier, input_left_shift)
+    d = _as_i64(x) - int(input_zero_point)
+    inside = (d > -input_range_radius) & (d < input_range_radius)
+    a = mbqm_np(np.where(inside, d, 0), input_multiplier, input_left_shift)
+    pos = one_over_one_plus_x_for_x_in_0_1_np(exp_on_negative_values_np(-np.abs(a), 4))
+    q0 = np.where(a == 0, np.int64(1 << 30), np.where(a > 0, pos, I32_MAX - pos))
+    out = np.clip(rdpot_np(q0, 23) - 128, -128, 127)
+    out = np.where(d <= -input_range_radius, -128, np.where(d >= input_range_radius, 127, out))
+    return out.astype(np.int8)
+
+
+def tanh(
+    x: np.ndarray,
+    input_zero_point: int,
+    input_range_radius: int,
+    input_multiplier: int,
+    input_left_shift: int,
+) -> np.ndarray:
+    """TFLM ``reference_integer_ops::Tanh`` (int8; output scale 1/128, zp 0).
+
+    As ``logistic`` up to the Q4.27 ``a``; gemmlowp ``tanh``: ``t = (1 - e) / (1 + e)`` with
+    ``e = exp_on_negative_values<5>(-2|a|)`` (ExactMulByPot<1>: the same raw read as Q5.26),
+    negated for a < 0, 0 for a == 0. Then ``rdpot(., 24)`` clamped to int8.
+    """
+    _check_radius_params(input_multiplier, input_left_shift)
+    d = _as_i64(x) - int(input_zero_point)
+    inside = (d > -input_range_radius) & (d < input_range_radius)
+    a = mbqm_np(np.where(inside, d, 0), input_multiplier, input_left_shift)
+    t = one_minus_x_over_one_plus_x_for_x_in_0_1_np(exp_on_negative_values_np(-np.abs(a), 5))
+    q0 = np.where(a == 0, 0, np.where(a < 0, -t, t))
+    out = np.clip(rdpot_np(q0, 24), -128, 127)
+    out = np.where(d <= -input_range_radius, -128, np.where(d >= input_range_radius, 127, out))
+    return out.astype(np.int8)
+
+
+def _wrap16(a: np.ndarray) -> np.ndarray:
+    return ((a + 32768) & 0xFFFF) - 32768
+
+
+def _srdhm16(a: np.ndarray, b: object) -> np.ndarray:
+    """gemmlowp SaturatingRoundingDoublingHighMul<int16>: (a*b + nudge) / 2^15 truncated,
+    nudge 2^14 (or 1 - 2^14 for a negative product); (-32768)^2 saturates to 32767."""
+    a, b = _as_i64(a), _as_i64(b)
+    ab = a * b
+    nudge = np.where(ab >= 0, 1 << 14, 1 - (1 << 14))
+    t = ab + nudge
+    q = np.where(t >= 0, t >> 15, -((-t) >> 15))  # C division truncates toward zero
+    return np.where((a == -32768) & (b == -32768), 32767, q)
+
+
+def _sdhm16(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """reference_ops::SaturatingDoublingHighMul (int16): a*b / 2^15 truncated toward zero."""
+    ab = _as_i64(a) * _as_i64(b)
+    q = np.where(ab >= 0, ab >> 15, -((-ab) >> 15))
+    return np.where((a == -32768) & (b == -32768), 32767, q)
+
+
+def _sat_shl16(a: np.ndarray, amount: int) -> np.ndarray:
+    return np.clip(_as_i64(a) * (1 << amount), -32768, 32767)
+
+
+def _rdpot16(x: np.ndarray, exponent: int) -> np.ndarray:
+    if not 0 <= exponent <= 15:
+        raise ValueError(f"int16 rdpot exponent {exponent} outside [0, 15]")
+    return rdpot_np(x, exponent)
+
+
+def _downscale_to_int16(m: int) -> int:
+    """TFLite DownScaleInt32ToInt16Multiplier: ``(m + 2^15) >> 16``, saturating at 32767."""
+    if m >= I32_MAX - (1 << 15):
+        return 32767
+    return (m + (1 << 15)) >> 16
+
+
+def hard_swish_params(in_scale: float, in_zp: int, out_scale: float, out_zp: int) -> dict[str, int]:
+    """HardSwishPrepare (TFLM hard_swish_common.cc): QuantizeMultiplier, then
+    DownScaleInt32ToInt16Multiplier (``(m + 2^15) >> 16``).
+
+    ``hires = s_in / 128`` (exact); output multiplier ``hires / s_out``, reluish multiplier
+    ``hires / (3/32768)``, divided in double. Older TFLM sources divide in float32 and widen; the
+    ``tflite_micro`` package picoq is checked against divides in double (measured:
+    ``test_hard_swish_output_multiplier_is_divided_in_double``). For the reluish multiplier the
+    two never gave a different int16 multiplier in 2 million random scales.
+    """
+    hires = _f32(in_scale) / 128.0
+    m_out, e_out = quantize_multiplier(hires / _f32(out_scale))
+    m_rel, e_rel = quantize_multiplier(hires / (3.0 / 32768.0))
+    if e_out > 0:
+        raise ValueError("TFLM ENSUREs output_multiplier_exponent <= 0")
+    return {
+        "input_offset": -int(in_zp),
+        "output_offset": int(out_zp),
+        "reluish_multiplier": _downscale_to_int16(m_rel),
+        "reluish_shift": e_rel,
+        "output_multiplier": _downscale_to_int16(m_out),
+        "output_shift": e_out,
+    }
+
+
+def hard_swish(x: np.ndarray, params: dict[str, int]) -> np.ndarray:
+    """TFLite ``reference_ops::HardSwish`` (quantized int8), all in int16 fixed point.
+
+    ``v = x - zp_in``, ``hires = v * 2^7``; ``pre = srdhm16(hires, out_mult)``; the "reluish"
+    value rescales hires so +-3.0 maps to +-32768 (saturating left shift by e-1, srdhm16, the last
+    saturating shift by 1; or a rounding right shift for e < 0), then ``(r + 2^15) >> 1`` in
+    [0, 1]; ``out = rdpot16(sdhm16(r, pre), -out_shift)``, ``+ zp_out`` in int16 (wrapping), then
+    clamped to int8.
+    """
+    p = {k: int(v) for k, v in params.items()}
+    v = _as_i64(x) + p["input_offset"]
+    hires = v * (1 << 7)
+    pre = _srdhm16(hires, p["output_multiplier"])
+    r = hires
+    e = p["reluish_shift"]
+    if e > 0:
+        r = _sat_shl16(r, e - 1)
+    r = _srdhm16(r, p["reluish_multiplier"])
+    if e > 0:
+        r = _sat_shl16(r, 1)
+    if e < 0:
+        r = _rdpot16(r, -e)
+    r = (r + (1 << 15)) >> 1
+    out = _rdpot16(_sdhm16(r, pre), -p["output_shift"])
+    out = _wrap16(out + p["output_offset"])
+    return np.clip(out, -128, 127).astype(np.int8)
+
+
+def leaky_relu_params(
+    in_scale: float, in_zp: int, alpha: float, out_scale: float, out_zp: int
+) -> dict[str, int]:
+    """CalculateOpDataLeakyRelu (TFLM leaky_relu_common.cc): QuantizeMultiplier of
+    ``s_in * alpha / s_out`` and ``s_in / s_out`` on the float32 values, in double.
+
+    Older TFLM sources compute both in float32 and then widen (``static_cast<double>(in_s * alpha
+    / out_s)``); the ``tflite_micro`` package picoq is checked against computes in double (measured:
+    alpha 1.5, in_s 0.0265, out_s 0.0257 gives multiplier 1089532086, not the float32 1089532160,
+    and 20 output bytes differ). A negative alpha gives a negative multiplier, which TFLM's
+    double-rounding multiply accepts.
+    """
+    ma, sa = quantize_multiplier(_f32(in_scale) * _f32(alpha) / _f32(out_scale))
+    mi, si = quantize_multiplier(_f32(in_scale) / _f32(out_scale))
+    return {
+        "input_offset": -int(in_zp),
+        "output_offset": int(out_zp),
+        "identity_multiplier": mi,
+        "identity_shift": si,
+        "alpha_multiplier": ma,
+        "alpha_shift": sa,
+    }
+
+
+def leaky_relu(x: np.ndarray, params: dict[str, int]) -> np.ndarray:
+    """TFLite ``reference_ops::QuantizeLeakyRelu`` (int8): ``v = x - zp_in``;
+    ``zp_out + mbqm(v, identity)`` for v >= 0, ``zp_out + mbqm(v, alpha)`` otherwise; clamped."""
+    p = {k: int(v) for k, v in params.items()}
+    v = _as_i64(x) + p["input_offset"]
+    pos = mbqm_np(v, p["identity_multiplier"], p["identity_shift"])
+    neg = mbqm_np(v, p["alpha_multiplier"], p["alpha_shift"])
+    out = np.where(v >= 0, pos, neg) + p["output_offset"]
+    return np.clip(out, -128, 127).astype(np.int8)

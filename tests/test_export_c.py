@@ -33,6 +33,7 @@ from picoq.runtime import Interpreter, read_model
 
 from conftest import mlperf_path
 from make_fixtures import build_tiny_convnet, build_tiny_mlp, build_tiny_resnet
+from test_kernels_more import _build_chain
 from tflite_builder import RandomLayers, TFLiteGraph
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -57,7 +58,39 @@ MODELS: dict[str, Callable[[], bytes]] = {
     "ic": lambda: mlperf_path("pretrainedResnet_quant").read_bytes(),
     "vww": lambda: mlperf_path("vww_96_int8").read_bytes(),
     "ad": lambda: mlperf_path("ad01_int8").read_bytes(),
+    # op codes 8..17 chained (tests/test_kernels_more.py), then one model per op
+    "all_new_ops": lambda: _build_chain()[0],
 }
+
+
+def _one_op(build: Callable[[TFLiteGraph, object], object], shape=(1, 5, 6, 4)) -> Callable[[], bytes]:
+    """A one-input model: `build(g, x)` returns the output tensor."""
+
+    def model() -> bytes:
+        g = TFLiteGraph()
+        g.output(build(g, g.input("x", shape, 0.05, 3)))
+        return g.build()
+
+    return model
+
+
+_C = np.arange(-60, 60, 8, dtype=np.int8).reshape(1, 5, 3, 1)  # a constant [1,5,3,1]
+NEW_OP_MODELS: dict[str, Callable[[], bytes]] = {
+    "max_pool": _one_op(lambda g, x: g.max_pool2d(x, (3, 2), (2, 2), padding="SAME", activation="RELU6")),
+    "mul": _one_op(lambda g, x: g.mul(x, g.mean(x, [1, 2], 0.04, -2), 0.1, 5, activation="RELU")),
+    "mean": _one_op(lambda g, x: g.mean(x, [1, 3], 0.02, 4, keep_dims=True)),
+    "concat": _one_op(
+        lambda g, x: g.concatenation([x, g.const_int8("c", _C, [0.1], [-4]), g.tanh(x)], 2, 0.03, -1),
+        shape=(1, 5, 3, 1),
+    ),
+    "pad": _one_op(lambda g, x: g.pad(x, [[0, 0], [2, 0], [1, 3], [0, 1]], constant=-7)),
+    "logistic": _one_op(lambda g, x: g.logistic(x)),
+    "tanh": _one_op(lambda g, x: g.tanh(x)),
+    "hard_swish": _one_op(lambda g, x: g.hard_swish(x, 0.03, -10)),
+    "leaky_relu": _one_op(lambda g, x: g.leaky_relu(x, -0.3, 0.04, 7)),
+    "transpose": _one_op(lambda g, x: g.transpose(x, [2, 0, 3, 1])),
+}
+MODELS |= NEW_OP_MODELS
 
 
 def tool(name: str) -> str:
@@ -121,7 +154,7 @@ class Exported:
 
 
 def reference(picoq: bytes, inputs: np.ndarray) -> np.ndarray:
-    it = Interpreter(picoq)
+    it = Interpreter(picoq, kernels="reference")  # the kernels firmware runs
     return np.stack([np.asarray(it.run(x)).reshape(-1) for x in inputs])
 
 
@@ -351,11 +384,11 @@ def test_bad_names_are_refused_before_writing(name: str, tmp_path: Path) -> None
 
 def test_unsupported_model_is_refused_naming_everything() -> None:
     m = read_model(convert(build_tiny_mlp()))
-    m.ops[1].name = "MAX_POOL_2D"  # an op a newer format could hold but no kernel exports
+    m.ops[1].name = "GATHER"  # an op a newer format could hold but no kernel exports
     m.tensors[m.outputs[0]].dtype = "int32"
     with pytest.raises(ValueError) as err:
         ec.render(m, "mlp")
-    assert "op 1 MAX_POOL_2D has no C kernel" in str(err.value) and "int32" in str(err.value)
+    assert "op 1 GATHER has no C kernel" in str(err.value) and "int32" in str(err.value)
 
 
 def picoq_cli(*args: str, cwd: Path) -> subprocess.CompletedProcess:

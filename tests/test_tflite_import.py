@@ -26,19 +26,19 @@ def test_every_unsupported_op_is_named_at_once() -> None:
     g, r = _small_graph()
     x = r.input("x", (1, 8, 8, 4), scale=0.05, zero_point=0)
     y = r.conv2d(x, 8, 3)
-    # Three ops picoq does not import yet, each with its own output tensor.
-    a = g._like("pooled", (1, 4, 4, 8), y)
-    g._add_op(OP.MAX_POOL_2D, 1, [y], [a])
-    b = g._add_tensor("sig", (1, 4, 4, 8), np.int8, scales=[1 / 256], zero_points=[-128])
-    g._add_op(OP.LOGISTIC, 1, [a], [b])
-    c = g._add_tensor("th", (1, 4, 4, 8), np.int8, scales=[1 / 128], zero_points=[0])
-    g._add_op(OP.TANH, 1, [b], [c])
+    # Three ops picoq does not import, each with its own output tensor.
+    a = g._like("absolute", (1, 8, 8, 8), y)
+    g._add_op(OP.ABS, 1, [y], [a])
+    b = g._like("exp", (1, 8, 8, 8), y)
+    g._add_op(OP.EXP, 1, [a], [b])
+    c = g._like("cos", (1, 8, 8, 8), y)
+    g._add_op(OP.COS, 1, [b], [c])
     g.output(c)
     with pytest.raises(ConversionError) as e:
         convert(g.build())
     msg = str(e.value)
     assert len(e.value.problems) == 3
-    for name in ("MAX_POOL_2D", "LOGISTIC", "TANH", "'pooled'", "'sig'", "'th'"):
+    for name in ("ABS", "EXP", "COS", "'absolute'", "'exp'", "'cos'"):
         assert name in msg
 
 

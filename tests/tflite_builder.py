@@ -608,6 +608,243 @@ class TFLiteGraph:
         )
         return y
 
+    def max_pool2d(
+        self,
+        x: Tensor,
+        filter: int | Sequence[int] = (2, 2),
+        stride: int | Sequence[int] = (2, 2),
+        *,
+        padding: str = "VALID",
+        activation: str = "NONE",
+        name: str | None = None,
+    ) -> Tensor:
+        """MAX_POOL_2D; the output keeps the input's scale and zero point (TFLM checks this)."""
+        (fh, fw), (sh, sw) = _pair(filter), _pair(stride)
+        pad, act = (
+            _check_choice(padding, _PADDINGS, "padding"),
+            _check_choice(activation, ACTIVATIONS, "activation"),
+        )
+        n, h, wd, c = x.shape
+        shape = (n, conv_output_size(h, fh, sh, 1, padding), conv_output_size(wd, fw, sw, 1, padding), c)
+        y = self._like(name or self.auto_name("max_pool2d"), shape, x)
+
+        def options(fb: flatbuffers.Builder) -> int:
+            tflite.Pool2DOptionsStart(fb)
+            tflite.Pool2DOptionsAddPadding(fb, pad)
+            tflite.Pool2DOptionsAddStrideW(fb, sw)
+            tflite.Pool2DOptionsAddStrideH(fb, sh)
+            tflite.Pool2DOptionsAddFilterWidth(fb, fw)
+            tflite.Pool2DOptionsAddFilterHeight(fb, fh)
+            tflite.Pool2DOptionsAddFusedActivationFunction(fb, act)
+            return tflite.Pool2DOptionsEnd(fb)
+
+        self._add_op(
+            tflite.BuiltinOperator.MAX_POOL_2D, 2, [x], [y], tflite.BuiltinOptions.Pool2DOptions, options
+        )
+        return y
+
+    def mul(
+        self,
+        a: Tensor,
+        b: Tensor,
+        out_scale: float,
+        out_zp: int,
+        *,
+        activation: str = "NONE",
+        name: str | None = None,
+    ) -> Tensor:
+        """MUL of two int8 tensors (numpy broadcasting); the output scale is free."""
+        try:
+            shape = np.broadcast_shapes(a.shape, b.shape)
+        except ValueError as e:
+            raise ValueError(f"mul: shapes {a.shape} and {b.shape} do not broadcast") from e
+        act = _check_choice(activation, ACTIVATIONS, "activation")
+        y = self._activation(name or self.auto_name("mul"), shape, out_scale, out_zp)
+
+        def options(fb: flatbuffers.Builder) -> int:
+            tflite.MulOptionsStart(fb)
+            tflite.MulOptionsAddFusedActivationFunction(fb, act)
+            return tflite.MulOptionsEnd(fb)
+
+        self._add_op(tflite.BuiltinOperator.MUL, 2, [a, b], [y], tflite.BuiltinOptions.MulOptions, options)
+        return y
+
+    def mean(
+        self,
+        x: Tensor,
+        axes: Sequence[int],
+        out_scale: float,
+        out_zp: int,
+        *,
+        keep_dims: bool = True,
+        name: str | None = None,
+    ) -> Tensor:
+        """MEAN over ``axes`` (an int32 constant operand; negative axes allowed) with ReducerOptions."""
+        rank = len(x.shape)
+        resolved = sorted({a + rank if a < 0 else a for a in axes})
+        if any(not 0 <= a < rank for a in resolved):
+            raise ValueError(f"mean: axes {list(axes)} out of range for rank {rank}")
+        if keep_dims:
+            shape = tuple(1 if i in resolved else d for i, d in enumerate(x.shape))
+        else:
+            shape = tuple(d for i, d in enumerate(x.shape) if i not in resolved)
+        name = name or self.auto_name("mean")
+        axis_t = self.const_int32(f"{name}/axis", np.array(list(axes), dtype=np.int32))
+        y = self._activation(name, shape, out_scale, out_zp)
+
+        def options(fb: flatbuffers.Builder) -> int:
+            tflite.ReducerOptionsStart(fb)
+            tflite.ReducerOptionsAddKeepDims(fb, keep_dims)
+            return tflite.ReducerOptionsEnd(fb)
+
+        self._add_op(
+            tflite.BuiltinOperator.MEAN, 2, [x, axis_t], [y], tflite.BuiltinOptions.ReducerOptions, options
+        )
+        return y
+
+    def concatenation(
+        self,
+        xs: Sequence[Tensor],
+        axis: int,
+        out_scale: float | None = None,
+        out_zp: int | None = None,
+        *,
+        activation: str = "NONE",
+        name: str | None = None,
+    ) -> Tensor:
+        """CONCATENATION along ``axis`` (negative allowed); the output quantization defaults to the
+        first input's (TFLM requires all inputs and the output to share it)."""
+        xs = list(xs)
+        rank = len(xs[0].shape)
+        ax = axis + rank if axis < 0 else axis
+        if not 0 <= ax < rank or any(
+            len(t.shape) != rank
+            or any(d != e for i, (d, e) in enumerate(zip(t.shape, xs[0].shape)) if i != ax)
+            for t in xs
+        ):
+            raise ValueError(f"concatenation: shapes {[t.shape for t in xs]} do not join on axis {axis}")
+        shape = list(xs[0].shape)
+        shape[ax] = sum(t.shape[ax] for t in xs)
+        act = _check_choice(activation, ACTIVATIONS, "activation")
+        name = name or self.auto_name("concatenation")
+        if out_scale is None:
+            y = self._like(name, shape, xs[0])
+        else:
+            y = self._activation(name, shape, out_scale, xs[0].zero_point if out_zp is None else out_zp)
+
+        def options(fb: flatbuffers.Builder) -> int:
+            tflite.ConcatenationOptionsStart(fb)
+            tflite.ConcatenationOptionsAddAxis(fb, axis)
+            tflite.ConcatenationOptionsAddFusedActivationFunction(fb, act)
+            return tflite.ConcatenationOptionsEnd(fb)
+
+        self._add_op(
+            tflite.BuiltinOperator.CONCATENATION,
+            2,
+            xs,
+            [y],
+            tflite.BuiltinOptions.ConcatenationOptions,
+            options,
+        )
+        return y
+
+    def pad(
+        self,
+        x: Tensor,
+        paddings: Sequence[Sequence[int]],
+        *,
+        constant: int | None = None,
+        name: str | None = None,
+    ) -> Tensor:
+        """PAD with an int32 [rank, 2] paddings operand (pads with the zero point), or PADV2 with an
+        int8 ``constant`` operand of the input's quantization when ``constant`` is given."""
+        pads = np.array(paddings, dtype=np.int32).reshape(-1, 2)
+        if pads.shape[0] != len(x.shape) or pads.min(initial=0) < 0:
+            raise ValueError(f"pad: paddings {pads.tolist()} do not fit shape {x.shape}")
+        shape = tuple(int(d + p[0] + p[1]) for d, p in zip(x.shape, pads))
+        name = name or self.auto_name("pad")
+        pad_t = self.const_int32(f"{name}/paddings", pads)
+        y = self._like(name, shape, x)
+        if constant is None:
+            self._add_op(
+                tflite.BuiltinOperator.PAD,
+                2,
+                [x, pad_t],
+                [y],
+                tflite.BuiltinOptions.PadOptions,
+                lambda fb: (tflite.PadOptionsStart(fb), tflite.PadOptionsEnd(fb))[1],
+            )
+            return y
+        c = self.const_int8(f"{name}/constant", np.array([constant]), x.scales, x.zero_points)
+        self._add_op(
+            tflite.BuiltinOperator.PADV2,
+            2,
+            [x, pad_t, c],
+            [y],
+            tflite.BuiltinOptions.PadV2Options,
+            lambda fb: (tflite.PadV2OptionsStart(fb), tflite.PadV2OptionsEnd(fb))[1],
+        )
+        return y
+
+    def logistic(self, x: Tensor, *, name: str | None = None) -> Tensor:
+        """LOGISTIC; the output is fixed at scale 1/256, zero point -128 (int8 spec)."""
+        y = self._activation(name or self.auto_name("logistic"), x.shape, 1.0 / 256.0, -128)
+        self._add_op(tflite.BuiltinOperator.LOGISTIC, 2, [x], [y])
+        return y
+
+    def tanh(self, x: Tensor, *, name: str | None = None) -> Tensor:
+        """TANH; the output is fixed at scale 1/128, zero point 0 (int8 spec)."""
+        y = self._activation(name or self.auto_name("tanh"), x.shape, 1.0 / 128.0, 0)
+        self._add_op(tflite.BuiltinOperator.TANH, 2, [x], [y])
+        return y
+
+    def hard_swish(self, x: Tensor, out_scale: float, out_zp: int, *, name: str | None = None) -> Tensor:
+        """HARD_SWISH (x * relu6(x + 3) / 6); the output scale is free."""
+        y = self._activation(name or self.auto_name("hard_swish"), x.shape, out_scale, out_zp)
+        self._add_op(
+            tflite.BuiltinOperator.HARD_SWISH,
+            1,
+            [x],
+            [y],
+            tflite.BuiltinOptions.HardSwishOptions,
+            lambda fb: (tflite.HardSwishOptionsStart(fb), tflite.HardSwishOptionsEnd(fb))[1],
+        )
+        return y
+
+    def leaky_relu(
+        self, x: Tensor, alpha: float, out_scale: float, out_zp: int, *, name: str | None = None
+    ) -> Tensor:
+        """LEAKY_RELU (x > 0 ? x : alpha * x); the output scale is free."""
+        y = self._activation(name or self.auto_name("leaky_relu"), x.shape, out_scale, out_zp)
+
+        def options(fb: flatbuffers.Builder) -> int:
+            tflite.LeakyReluOptionsStart(fb)
+            tflite.LeakyReluOptionsAddAlpha(fb, alpha)
+            return tflite.LeakyReluOptionsEnd(fb)
+
+        self._add_op(
+            tflite.BuiltinOperator.LEAKY_RELU, 2, [x], [y], tflite.BuiltinOptions.LeakyReluOptions, options
+        )
+        return y
+
+    def transpose(self, x: Tensor, perm: Sequence[int], *, name: str | None = None) -> Tensor:
+        """TRANSPOSE with an int32 permutation operand: output dim i is input dim perm[i]."""
+        perm = [int(p) for p in perm]
+        if sorted(perm) != list(range(len(x.shape))):
+            raise ValueError(f"transpose: {perm} is not a permutation of {len(x.shape)} axes")
+        name = name or self.auto_name("transpose")
+        perm_t = self.const_int32(f"{name}/perm", np.array(perm, dtype=np.int32))
+        y = self._like(name, [x.shape[p] for p in perm], x)
+        self._add_op(
+            tflite.BuiltinOperator.TRANSPOSE,
+            2,
+            [x, perm_t],
+            [y],
+            tflite.BuiltinOptions.TransposeOptions,
+            lambda fb: (tflite.TransposeOptionsStart(fb), tflite.TransposeOptionsEnd(fb))[1],
+        )
+        return y
+
     # --- serialisation ---
 
     def build(self) -> bytes:

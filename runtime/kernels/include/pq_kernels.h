@@ -112,6 +112,90 @@ pq_status pq_avg_pool2d_s8(const pq_pool_params *p, const pq_dims *in_dims, cons
 pq_status pq_softmax_s8(const pq_softmax_params *p, int32_t outer, int32_t depth,
                         const int8_t *in, int8_t *out);
 
+/* --- MAX_POOL_2D, MUL, MEAN, CONCATENATION, PAD, LOGISTIC, TANH, HARD_SWISH,
+ * LEAKY_RELU, TRANSPOSE (op codes 8..17 of docs/FORMAT.md) --- */
+
+/* MUL (int8): clamp(output_offset + MBQM((a + input1_offset) * (b + input2_offset), M, s)). */
+typedef struct {
+    int32_t input1_offset, input2_offset, output_offset;
+    int32_t output_multiplier, output_shift;  /* in1_scale * in2_scale / out_scale */
+    int32_t act_min, act_max;
+} pq_mul_params;
+
+/* MEAN (int8): clamp(output_offset + MBQM(sum + count * input_offset, M, s)) per output. */
+typedef struct {
+    int32_t input_offset;   /* -input zero point */
+    int32_t output_offset;  /* output zero point */
+    int32_t multiplier;     /* in_scale / out_scale with 1/count folded in, as TFLM's */
+    int32_t shift;          /*   QuantizedMeanOrSum does (may be below 2^30) */
+} pq_mean_params;
+
+/* PAD (int8): constant padding; before/after are used for the first `rank` dims. */
+typedef struct {
+    int32_t pad_value;
+    int32_t before[PQ_MAX_DIMS];
+    int32_t after[PQ_MAX_DIMS];
+} pq_pad_params;
+
+/* LOGISTIC and TANH (int8): TFLM's gemmlowp fixed point on a Q4.27 input. */
+typedef struct {
+    int32_t input_offset;        /* -input zero point */
+    int32_t input_range_radius;  /* |x + input_offset| >= radius saturates */
+    int32_t input_multiplier;    /* round(frexp(input_scale * 2^27) * 2^31) */
+    int32_t input_left_shift;    /* frexp's exponent, in [0, 30] */
+} pq_logistic_params;
+
+/* HARD_SWISH (int8): TFLite's int16 fixed-point HardSwishParams. */
+typedef struct {
+    int32_t input_offset, output_offset;
+    int32_t reluish_multiplier;  /* int16 Q15 multiplier, [0, 32767] */
+    int32_t reluish_shift;       /* its exponent, [-15, 30] */
+    int32_t output_multiplier;   /* int16 Q15 multiplier, [0, 32767] */
+    int32_t output_shift;        /* its exponent, [-15, 0] */
+} pq_hard_swish_params;
+
+/* LEAKY_RELU (int8): one multiplier for x >= zero point, one (alpha) below. */
+typedef struct {
+    int32_t input_offset, output_offset;
+    int32_t identity_multiplier, identity_shift;
+    int32_t alpha_multiplier, alpha_shift;  /* the multiplier is negative when alpha is */
+} pq_leaky_relu_params;
+
+pq_status pq_max_pool2d_s8(const pq_pool_params *p, const pq_dims *in_dims, const int8_t *in,
+                           const pq_dims *out_dims, int8_t *out);
+
+/* Shapes as for pq_add_s8. */
+pq_status pq_mul_s8(const pq_mul_params *p, int32_t rank,
+                    const int32_t *in1_shape, const int8_t *in1,
+                    const int32_t *in2_shape, const int8_t *in2,
+                    const int32_t *out_shape, int8_t *out);
+
+/* Mean over the dims whose bit is set in axis_mask (bit d = dim d of in_shape);
+ * the output holds the kept dims in order (keep_dims only changes the shape). */
+pq_status pq_mean_s8(const pq_mean_params *p, int32_t rank, const int32_t *in_shape,
+                     int32_t axis_mask, const int8_t *in, int8_t *out);
+
+/* Concatenation of n_inputs tensors viewed as [outer, axis_sizes[i], inner]; row i
+ * of requant[n_inputs][3] = (multiplier, shift, input_offset) rescales input i to
+ * the output: clamp(output_offset + MBQM(x + input_offset, multiplier, shift)). */
+pq_status pq_concatenation_s8(int32_t n_inputs, const int8_t *const *inputs,
+                              const int32_t *axis_sizes, const int32_t *requant,
+                              int32_t output_offset, int32_t outer, int32_t inner,
+                              int8_t *out);
+
+pq_status pq_pad_s8(const pq_pad_params *p, int32_t rank, const int32_t *in_shape,
+                    const int8_t *in, int8_t *out);
+
+/* Elementwise over `size` values. */
+pq_status pq_logistic_s8(const pq_logistic_params *p, int32_t size, const int8_t *in, int8_t *out);
+pq_status pq_tanh_s8(const pq_logistic_params *p, int32_t size, const int8_t *in, int8_t *out);
+pq_status pq_hard_swish_s8(const pq_hard_swish_params *p, int32_t size, const int8_t *in, int8_t *out);
+pq_status pq_leaky_relu_s8(const pq_leaky_relu_params *p, int32_t size, const int8_t *in, int8_t *out);
+
+/* Output dim i is input dim perm[i]. */
+pq_status pq_transpose_s8(int32_t rank, const int32_t *in_shape, const int32_t *perm,
+                          const int8_t *in, int8_t *out);
+
 #ifdef __cplusplus
 }
 #endif

@@ -1,0 +1,494 @@
+"""numpy float32 reference of the ONNX ops picoq imports (ONNX semantics, NCHW).
+
+It folds constants, gives every tensor its static shape, measures activation
+ranges for calibration and is the float reference of `picoq compare`. Each op
+function takes the node and its input arrays (None for an absent optional input)
+and returns the list of its outputs. `run` executes a whole FloatGraph.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import math
+from collections.abc import Callable, Iterator
+
+import numpy as np
+from numpy.lib.stride_tricks import sliding_window_view
+
+from .fgraph import FloatGraph, Node
+
+F32 = np.float32
+
+# *** window geometry (shared with the lowering) ***
+
+
+def window_pads(
+    attrs: dict, in_hw: tuple[int, ...], k_hw: tuple[int, ...], strides, dilations
+) -> tuple[int, int, int, int]:
+    """(top, left, bottom, right) padding of a Conv/pool node (auto_pad or explicit pads)."""
+    auto = attrs.get("auto_pad", "NOTSET")
+    if isinstance(auto, bytes):
+        auto = auto.decode()
+    if auto in ("SAME_UPPER", "SAME_LOWER"):
+        pads_b, pads_e = [], []
+        for size, k, s, d in zip(in_hw, k_hw, strides, dilations):
+            out = -(-size // s)
+            total = max((out - 1) * s + (k - 1) * d + 1 - size, 0)
+            small = total // 2
+            pads_b.append(small if auto == "SAME_UPPER" else total - small)
+            pads_e.append(total - pads_b[-1])
+        return pads_b[0], pads_b[1], pads_e[0], pads_e[1]
+    if auto == "VALID":
+        return 0, 0, 0, 0
+    p = list(attrs.get("pads", [0, 0, 0, 0]))
+    return p[0], p[1], p[2], p[3]
+
+
+def window_out(size: int, k: int, s: int, d: int, pad_b: int, pad_e: int, ceil_mode: bool = False) -> int:
+    eff = (k - 1) * d + 1
+    span = size + pad_b + pad_e - eff
+    out = (-(-span // s) if ceil_mode else span // s) + 1
+    if ceil_mode and (out - 1) * s >= size + pad_b:  # a window may not start inside the end padding
+        out -= 1
+    return out
+
+
+def _geometry(node: Node, x: np.ndarray, k_hw: tuple[int, int]):
+    a = node.attrs
+    strides = tuple(a.get("strides", (1, 1)))
+    dil = tuple(a.get("dilations", (1, 1)))
+    pads = window_pads(a, x.shape[2:], k_hw, strides, dil)
+    ceil_mode = bool(a.get("ceil_mode", 0))
+    out = [
+        window_out(x.shape[2 + i], k_hw[i], strides[i], dil[i], pads[i], pads[i + 2], ceil_mode)
+        for i in range(2)
+    ]
+    # extra padding at the end so that every output window is inside the padded array
+    ends = [
+        max(pads[i + 2], (out[i] - 1) * strides[i] + (k_hw[i] - 1) * dil[i] + 1 - x.shape[2 + i] - pads[i])
+        for i in range(2)
+    ]
+    return strides, dil, (pads[0], pads[1], ends[0], ends[1]), out
+
+
+def _windows(xp: np.ndarray, k_hw, strides, dil, out) -> np.ndarray:
+    """(N, C, OH, OW, kh, kw) view of the padded input."""
+    eh, ew = (k_hw[0] - 1) * dil[0] + 1, (k_hw[1] - 1) * dil[1] + 1
+    w = sliding_window_view(xp, (eh, ew), axis=(2, 3))
+    return w[
+        :, :, : out[0] * strides[0] : strides[0], : out[1] * strides[1] : strides[1], :: dil[0], :: dil[1]
+    ]
+
+
+def _pad_hw(x: np.ndarray, pads, value: float = 0.0) -> np.ndarray:
+    return np.pad(x, ((0, 0), (0, 0), (pads[0], pads[2]), (pads[1], pads[3])), constant_values=value)
+
+
+# *** ops ***
+
+
+def conv(node: Node, x, w, b=None):
+    if x.ndim != 4:
+        raise ValueError("only 2-D convolutions (4-D input) are supported")
+    group = int(node.attrs.get("group", 1))
+    n = x.shape[0]
+    m, cg, kh, kw = w.shape
+    strides, dil, pads, out = _geometry(node, x, (kh, kw))
+    win = _windows(_pad_hw(x, pads), (kh, kw), strides, dil, out)
+    win = win.reshape(n, group, cg, out[0], out[1], kh, kw)
+    wg = w.reshape(group, m // group, cg, kh, kw)
+    if cg == 1 and m == group:  # depthwise: elementwise product, no GEMM to gain
+        y = np.einsum("ngchwij,gcij->nghw", win, wg[:, 0:1, 0], optimize=True)
+    else:
+        y = np.einsum("ngchwij,gmcij->ngmhw", win, wg, optimize=True)
+    y = y.reshape(n, m, out[0], out[1])
+    if b is not None:
+        y = y + b.reshape(1, m, 1, 1)
+    return [y.astype(F32)]
+
+
+def average_pool(node: Node, x):
+    kh, kw = node.attrs["kernel_shape"]
+    strides, dil, pads, out = _geometry(node, x, (kh, kw))
+    s = _windows(_pad_hw(x, pads), (kh, kw), strides, dil, out).sum(axis=(4, 5))
+    if node.attrs.get("count_include_pad", 0):
+        explicit = window_pads(node.attrs, x.shape[2:], (kh, kw), strides, dil)
+        ones = _pad_hw(np.ones((1, 1, *x.shape[2:]), F32), explicit, 1.0)
+        ones = np.pad(ones, ((0, 0), (0, 0), (0, pads[2] - explicit[2]), (0, pads[3] - explicit[3])))
+    else:
+        ones = _pad_hw(np.ones((1, 1, *x.shape[2:]), F32), pads)
+    count = _windows(ones, (kh, kw), strides, dil, out).sum(axis=(4, 5))
+    return [(s / count).astype(F32)]
+
+
+def max_pool(node: Node, x):
+    kh, kw = node.attrs["kernel_shape"]
+    strides, dil, pads, out = _geometry(node, x, (kh, kw))
+    w = _windows(_pad_hw(x, pads, -np.inf), (kh, kw), strides, dil, out)
+    return [w.max(axis=(4, 5)).astype(F32)]
+
+
+def global_average_pool(node: Node, x):
+    return [x.mean(axis=tuple(range(2, x.ndim)), keepdims=True, dtype=np.float64).astype(F32)]
+
+
+def gemm(node: Node, a, b, c=None):
+    at = node.attrs
+    a = a.T if at.get("transA", 0) else a
+    b = b.T if at.get("transB", 0) else b
+    y = at.get("alpha", 1.0) * (a @ b)
+    if c is not None:
+        y = y + at.get("beta", 1.0) * c
+    return [y.astype(F32)]
+
+
+def dense(node: Node, x, w, b=None):
+    y = x @ w.T
+    if b is not None:
+        y = y + b
+    return [y.astype(F32)]
+
+
+def affine(node: Node, x, scale, shift):
+    axis = node.attrs.get("axis")
+    if axis is None or scale.size == 1 and shift.size == 1:
+        return [(x * scale.reshape(()) + shift.reshape(())).astype(F32)]
+    shape = [1] * x.ndim
+    shape[axis] = -1
+    return [(x * scale.reshape(shape) + shift.reshape(shape)).astype(F32)]
+
+
+def batch_norm(node: Node, x, scale, bias, mean, var):
+    eps = node.attrs.get("epsilon", 1e-5)
+    shape = [1] * x.ndim
+    shape[1] = -1
+    k = scale / np.sqrt(var + eps)
+    return [((x - mean.reshape(shape)) * k.reshape(shape) + bias.reshape(shape)).astype(F32)]
+
+
+def clip(node: Node, x, lo=None, hi=None):
+    lo = -np.inf if lo is None else lo
+    hi = np.inf if hi is None else hi
+    return [np.clip(x, lo, hi).astype(x.dtype)]
+
+
+def softmax(node: Node, x):
+    axis = node.attrs.get("axis", -1 if node.attrs.get("_opset", 13) >= 13 else 1)
+    if node.attrs.get("_opset", 13) < 13:  # flatten from `axis`, softmax over the flattened rows
+        shape = x.shape
+        x2 = x.reshape(int(np.prod(shape[:axis], dtype=np.int64)), -1)
+        e = np.exp(x2 - x2.max(axis=1, keepdims=True))
+        return [(e / e.sum(axis=1, keepdims=True)).reshape(shape).astype(F32)]
+    e = np.exp(x - x.max(axis=axis, keepdims=True))
+    return [(e / e.sum(axis=axis, keepdims=True)).astype(F32)]
+
+
+def reduce_mean(node: Node, x, axes=None):
+    if axes is None or axes.size == 0:
+        if node.attrs.get("noop_with_empty_axes", 0):
+            return [x]
+        axes_t = tuple(range(x.ndim))
+    else:
+        axes_t = tuple(int(a) % x.ndim for a in axes)
+    keep = bool(node.attrs.get("keepdims", 1))
+    return [x.mean(axis=axes_t, keepdims=keep, dtype=np.float64).astype(F32)]
+
+
+def flatten(node: Node, x):
+    axis = node.attrs.get("axis", 1) % max(x.ndim, 1) if x.ndim else 0
+    lead = int(np.prod(x.shape[:axis], dtype=np.int64))
+    return [x.reshape(lead, -1)]
+
+
+def reshape_shape(in_shape: tuple[int, ...], shape: np.ndarray, allowzero: bool = False) -> tuple[int, ...]:
+    out = [int(v) for v in shape]
+    if not allowzero:
+        out = [in_shape[i] if v == 0 else v for i, v in enumerate(out)]
+    if -1 in out:
+        known = int(np.prod([v for v in out if v != -1], dtype=np.int64))
+        total = int(np.prod(in_shape, dtype=np.int64))
+        out[out.index(-1)] = total // known if known else 0
+    return tuple(out)
+
+
+def reshape(node: Node, x, shape):
+    return [x.reshape(reshape_shape(x.shape, shape, bool(node.attrs.get("allowzero", 0))))]
+
+
+def squeeze(node: Node, x, axes=None):
+    if axes is None:
+        return [np.squeeze(x)]
+    return [np.squeeze(x, axis=tuple(int(a) % x.ndim for a in axes))]
+
+
+def unsqueeze(node: Node, x, axes):
+    rank = x.ndim + axes.size
+    y = x
+    for a in sorted(int(a) % rank for a in axes):
+        y = np.expand_dims(y, a)
+    return [y]
+
+
+def transpose(node: Node, x):
+    perm = node.attrs.get("perm")
+    return [np.transpose(x, None if perm is None else tuple(perm))]
+
+
+def concat(node: Node, *xs):
+    return [np.concatenate([x for x in xs if x is not None], axis=node.attrs["axis"])]
+
+
+def pad(node: Node, x, pads, value=None, axes=None):
+    rank = x.ndim
+    axes_l = list(range(rank)) if axes is None else [int(a) % rank for a in axes]
+    widths = [(0, 0)] * rank
+    k = len(axes_l)
+    for i, a in enumerate(axes_l):
+        widths[a] = (int(pads[i]), int(pads[i + k]))
+    if any(b < 0 or e < 0 for b, e in widths):
+        slices = tuple(slice(max(-b, 0), x.shape[i] - max(-e, 0)) for i, (b, e) in enumerate(widths))
+        x = x[slices]
+        widths = [(max(b, 0), max(e, 0)) for b, e in widths]
+    mode = node.attrs.get("mode", "constant")
+    mode = mode.decode() if isinstance(mode, bytes) else mode
+    if mode == "constant":
+        v = 0.0 if value is None or value.size == 0 else float(value.reshape(-1)[0])
+        return [np.pad(x, widths, constant_values=v)]
+    return [np.pad(x, widths, mode={"reflect": "reflect", "edge": "edge", "wrap": "wrap"}[mode])]
+
+
+def _hard_sigmoid(node: Node, x):
+    a, b = node.attrs.get("alpha", 0.2), node.attrs.get("beta", 0.5)
+    return [np.clip(x * F32(a) + F32(b), 0, 1).astype(F32)]
+
+
+def _constant(node: Node):
+    a = node.attrs
+    for key in ("value", "value_float", "value_floats", "value_int", "value_ints"):
+        if key in a:
+            v = np.asarray(a[key])
+            if key.startswith("value_int"):
+                v = v.astype(np.int64)
+            elif key.startswith("value_float"):
+                v = v.astype(F32)
+            return [v]
+    raise ValueError(f"unsupported Constant attribute {sorted(a)}")
+
+
+def _gather(node: Node, x, idx):
+    return [np.take(x, idx.astype(np.int64), axis=node.attrs.get("axis", 0))]
+
+
+def _slice(node: Node, x, starts, ends, axes=None, steps=None):
+    axes_l = list(range(len(starts))) if axes is None else [int(a) % x.ndim for a in axes]
+    steps_l = [1] * len(starts) if steps is None else [int(s) for s in steps]
+    sl = [slice(None)] * x.ndim
+    for a, s, e, st in zip(axes_l, starts, ends, steps_l):
+        sl[a] = slice(int(s), int(max(min(e, 2**62), -(2**62))), st)
+    return [x[tuple(sl)]]
+
+
+_ONNX_TYPES = {
+    1: np.float32,
+    2: np.uint8,
+    3: np.int8,
+    6: np.int32,
+    7: np.int64,
+    9: np.bool_,
+    10: np.float16,
+    11: np.float64,
+}
+
+
+def _cast(node: Node, x):
+    return [x.astype(_ONNX_TYPES.get(node.attrs["to"], np.float32))]
+
+
+def _shape(node: Node, x):
+    s = np.array(x.shape, np.int64)
+    start, end = node.attrs.get("start", 0), node.attrs.get("end", None)
+    return [s[start:end]]
+
+
+def _leaky(node: Node, x):
+    a = F32(node.attrs.get("alpha", 0.01))
+    return [np.where(x >= 0, x, x * a).astype(F32)]
+
+
+def _binary(fn):
+    return lambda node, a, b: [fn(a, b).astype(np.result_type(a, b))]
+
+
+OPS: dict[str, Callable] = {
+    "Conv": conv,
+    "AveragePool": average_pool,
+    "MaxPool": lambda node, x: max_pool(node, x),
+    "GlobalAveragePool": global_average_pool,
+    "Gemm": gemm,
+    "MatMul": lambda node, a, b: [np.matmul(a, b).astype(F32)],
+    "BatchNormalization": lambda node, x, s, b, m, v, *rest: batch_norm(node, x, s, b, m, v),
+    "Relu": lambda node, x: [np.maximum(x, 0).astype(x.dtype)],
+    "Clip": clip,
+    "LeakyRelu": _leaky,
+    "HardSwish": lambda node, x: [(x * np.clip(x / F32(6) + F32(0.5), 0, 1)).astype(F32)],
+    "HardSigmoid": _hard_sigmoid,
+    "Sigmoid": lambda node, x: [(1 / (1 + np.exp(-x))).astype(F32)],
+    "Tanh": lambda node, x: [np.tanh(x).astype(F32)],
+    "Add": _binary(np.add),
+    "Sub": _binary(np.subtract),
+    "Mul": _binary(np.multiply),
+    "Div": lambda node, a, b: [
+        (a // b if np.issubdtype(np.result_type(a, b), np.integer) else a / b).astype(np.result_type(a, b))
+    ],
+    "ReduceMean": reduce_mean,
+    "Flatten": flatten,
+    "Reshape": reshape,
+    "Squeeze": squeeze,
+    "Unsqueeze": unsqueeze,
+    "Transpose": transpose,
+    "Concat": concat,
+    "Pad": pad,
+    "Softmax": softmax,
+    "Identity": lambda node, x: [x],
+    "Dropout": lambda node, x, *rest: [x, np.ones(x.shape, np.bool_)][: len(node.outputs)],
+    "Constant": _constant,
+    # shape arithmetic: supported when it folds to a constant
+    "Shape": _shape,
+    "Gather": _gather,
+    "Cast": _cast,
+    "Slice": _slice,
+    "ConstantOfShape": lambda node, s: [
+        np.full(tuple(int(v) for v in s), node.attrs.get("value", np.zeros(1, F32)).reshape(-1)[0])
+    ],
+    "Neg": lambda node, x: [-x],
+    "Sqrt": lambda node, x: [np.sqrt(x)],
+    "Range": lambda node, a, b, d: [np.arange(a.reshape(()), b.reshape(()), d.reshape(()))],
+    "Expand": lambda node, x, s: [x * np.ones(tuple(int(v) for v in s), x.dtype)],
+    # internal ops (fgraph.py)
+    "pq.Dense": dense,
+    "pq.Affine": affine,
+}
+FOLD_ONLY = {"Shape", "Gather", "Cast", "Slice", "ConstantOfShape", "Neg", "Sqrt", "Range", "Expand", "Div"}
+
+
+@contextlib.contextmanager
+def single_threaded_blas() -> Iterator[None]:
+    """BLAS on one thread while the float graph runs: its matrices are small, and OpenBLAS
+    threads made calibration 2x slower on 2 cores (measured; far worse on a busy machine)."""
+    try:
+        from threadpoolctl import threadpool_limits
+    except ImportError:
+        yield
+        return
+    with threadpool_limits(1, user_api="blas"):
+        yield
+
+
+def run_node(node: Node, inputs: list[np.ndarray | None]) -> list[np.ndarray]:
+    outs = OPS[node.op](node, *inputs)
+    clamp = node.attrs.get("clamp")
+    if clamp is not None:
+        outs[0] = np.clip(outs[0], F32(clamp[0]), F32(clamp[1])).astype(F32)
+    return outs
+
+
+def run(
+    graph: FloatGraph,
+    feeds: dict[str, np.ndarray],
+    observe: Callable[[str, np.ndarray], None] | None = None,
+    keep_all: bool = False,
+) -> dict[str, np.ndarray]:
+    """Run the graph on `feeds` (float32). A leading batch N > 1 needs batch_safe(graph):
+    Reshape nodes then keep axis 0 (their constant shapes were computed for batch 1).
+
+    Calls `observe(name, value)` for every graph input and node output; returns the
+    graph outputs (every tensor when keep_all). Tensors are freed after their last use.
+    """
+    env: dict[str, np.ndarray] = {}
+    last_use: dict[str, int] = {}
+    for k, n in enumerate(graph.nodes):
+        for i in n.inputs:
+            last_use[i] = k
+    for name in graph.inputs:
+        env[name] = np.asarray(feeds[name], F32)
+        if observe:
+            observe(name, env[name])
+    keep = set(graph.outputs)
+    for k, node in enumerate(graph.nodes):
+        ins = [None if not i else env[i] if i in env else graph.consts[i] for i in node.inputs]
+        if node.op == "Reshape" and node.outputs[0] in graph.shapes and ins[0].shape[:1] != (1,):
+            outs = [ins[0].reshape((ins[0].shape[0], *graph.shapes[node.outputs[0]][1:]))]
+        else:
+            outs = run_node(node, ins)
+        for name, v in zip(node.outputs, outs):
+            if name:
+                env[name] = v
+                if observe:
+                    observe(name, v)
+        if not keep_all:
+            for i in node.inputs:
+                if i in env and last_use.get(i) == k and i not in keep:
+                    del env[i]
+    if keep_all:
+        return env
+    return {o: env[o] if o in env else graph.consts[o] for o in graph.outputs}
+
+
+def _axes(graph: FloatGraph, node: Node, index: int, attr: str) -> list[int] | None:
+    if attr in node.attrs:
+        return [int(a) for a in node.attrs[attr]]
+    if len(node.inputs) > index and node.inputs[index]:
+        v = graph.const(node.inputs[index])
+        return None if v is None else [int(a) for a in v.reshape(-1)]
+    return None
+
+
+def batch_safe(graph: FloatGraph) -> bool:
+    """True when running N samples stacked on axis 0 gives each sample's batch-1 result:
+    every activation has a leading batch axis of 1 and no op mixes or moves that axis."""
+    for node in graph.nodes:
+        for t in (*node.inputs, *node.outputs):
+            if t and t not in graph.consts and (not graph.shapes.get(t) or graph.shapes[t][0] != 1):
+                return False
+        a = node.attrs
+        x = node.inputs[0] if node.inputs else ""
+        rank = len(graph.shapes.get(x, ()))
+        out_rank = len(graph.shapes.get(node.outputs[0], ())) if node.outputs else 0
+        if node.op == "Transpose" and (a.get("perm") is None or a["perm"][0] != 0):
+            return False
+        if node.op in ("Concat", "Flatten") and a.get("axis", 1) % max(out_rank, 1) == 0:
+            return False
+        if node.op == "Concat" and any(graph.is_const(i) for i in node.inputs):
+            return False  # a constant part has batch 1
+        if node.op == "Softmax" and a.get("axis", -1) % max(rank, 1) == 0:
+            return False
+        if node.op in ("Squeeze", "Unsqueeze", "ReduceMean"):
+            axes = _axes(graph, node, 1, "axes")
+            r = out_rank if node.op == "Unsqueeze" else rank
+            if axes is None or any(v % max(r, 1) == 0 for v in axes):
+                return False
+        if node.op == "Pad":
+            pads = graph.const(node.inputs[1]) if len(node.inputs) > 1 else None
+            axes = _axes(graph, node, 3, "_axes")
+            axes = list(range(rank)) if axes is None else [v % rank for v in axes]
+            if pads is None or any(pads[i] or pads[i + len(axes)] for i, v in enumerate(axes) if v == 0):
+                return False
+        if node.op == "Gemm" and a.get("transA", 0):
+            return False
+        if node.op in ("MatMul", "Gemm") and not graph.is_const(node.inputs[1]):
+            return False
+        if node.op == "pq.Affine" and a.get("axis") == 0:
+            return False
+    return True
+
+
+def sqnr_db(ref: np.ndarray, test: np.ndarray) -> float:
+    """Signal-to-quantization-noise ratio in dB (inf when identical)."""
+    ref = np.asarray(ref, np.float64)
+    noise = float(np.sum((ref - np.asarray(test, np.float64)) ** 2))
+    signal = float(np.sum(ref**2))
+    if noise == 0.0:
+        return math.inf
+    if signal == 0.0:
+        return -math.inf
+    return 10.0 * math.log10(signal / noise)

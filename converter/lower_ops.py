@@ -1,0 +1,427 @@
+"""Lowering rules for the compute ops: Conv, FULLY_CONNECTED, the 1x1 depthwise affine, ADD and
+MUL, pools, SOFTMAX, MEAN and the activation kernels.
+
+ComputeOps is a mixin of quantize_graph.Lowering: each `_<onnx op>` method reads the
+Lowering's tensors, layouts and quantization parameters and appends picoq ops.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from picoq.runtime import format as fmt
+from picoq.runtime.shapes import conv_out_size_ok
+
+from . import layout as L
+from . import qparams as qp
+from . import quantize as q
+from .fgraph import Node
+from .float_ops import window_out, window_pads
+
+
+def have_kernel(name: str) -> bool:
+    return name in fmt.OPCODE_BY_NAME
+
+
+@dataclass
+class Stored:
+    """Where an ONNX tensor lives in the picoq graph."""
+
+    index: int  # picoq tensor
+    perm: tuple[int, ...]  # its layout
+    cols: np.ndarray | None = None  # a Flatten feeding FC layers: its column order
+    # (MovementOps._reshape_like)
+    source: str = ""  # for cols: the tensor it was flattened from
+
+
+class ComputeOps:
+    def _conv(self, node: Node) -> None:
+        x = node.inputs[0]
+        w = self.fg.const(node.inputs[1])
+        b = self.fg.const(node.inputs[2]) if len(node.inputs) > 2 and node.inputs[2] else None
+        if w is None or w.ndim != 4 or len(self.shape(x)) != 4:
+            self.problems.append(f"{node.where}: needs constant 2-D weights and a 4-D input")
+            return
+        a = node.attrs
+        cin = self.shape(x)[1]
+        m, cg, kh, kw = w.shape
+        group = int(a.get("group", 1))
+        strides, dil = tuple(a.get("strides", (1, 1))), tuple(a.get("dilations", (1, 1)))
+        padded = self._pads(node, x, (kh, kw), strides, dil)
+        if padded is None:
+            return
+        xi, pads = padded
+        depthwise = group > 1 and cg == 1 and group == cin
+        if depthwise:
+            filt = w.reshape(m, kh, kw).transpose(1, 2, 0)[None]  # [1, kh, kw, M]
+            axis = 3
+        else:
+            filt = w.transpose(0, 2, 3, 1)  # [M, kh, kw, Cg]
+            axis = 0
+        params = {
+            "stride_h": strides[0],
+            "stride_w": strides[1],
+            "dilation_h": dil[0],
+            "dilation_w": dil[1],
+            "pad_h": pads[0],
+            "pad_w": pads[1],
+        }
+        if depthwise:
+            params["depth_multiplier"] = m // cin
+        self._conv_like(
+            node, "DEPTHWISE_CONV_2D" if depthwise else "CONV_2D", xi, x, filt, axis, b, params, L.NHWC
+        )
+
+    def _conv_like(self, node, kernel, xi, x, filt, axis, b, params, out_perm, out_index=None) -> int:
+        """Quantize filter/bias, compute multipliers and emit a CONV_2D / DEPTHWISE / FC op."""
+        y = node.outputs[0]
+        sx, zx = self.q_of(x)
+        sy, zy = self.q_of(y)
+        channels = filt.shape[axis]
+        per_channel = self.per_channel or kernel == "DEPTHWISE_CONV_2D" and node.op == "pq.Affine"
+        ws = qp.weight_scales(filt, axis if per_channel else None)
+        wq = qp.quantize_weights(filt, ws, axis)
+        w_idx = self.g.add_const(f"{node.name}/filter", wq, ws, np.zeros(ws.size, np.int32), axis)
+        bias = -1
+        if b is not None:
+            bias = self.g.add_const(
+                f"{node.name}/bias",
+                qp.quantize_bias(np.broadcast_to(b, (channels,)), sx, np.broadcast_to(ws, (channels,))),
+            )
+        n_mult = ws.size if kernel == "FULLY_CONNECTED" else channels
+        mult, shift = q.conv_multipliers(sx, np.broadcast_to(ws, (n_mult,)), sy)
+        m_idx = self.g.add_const(f"{node.name}/multiplier", mult)
+        s_idx = self.g.add_const(f"{node.name}/shift", shift)
+        lo, hi = qp.clamp_range(node.attrs.get("clamp"), sy, zy)
+        if kernel == "FULLY_CONNECTED":
+            params = {
+                "input_offset": -zx,
+                "filter_offset": 0,
+                "output_offset": zy,
+                "act_min": lo,
+                "act_max": hi,
+                "per_channel": int(ws.size > 1),
+            }
+        else:
+            params = {**params, "input_offset": -zx, "output_offset": zy, "act_min": lo, "act_max": hi}
+        yi = self.define(y, out_perm) if out_index is None else out_index
+        self.op(kernel, [xi, w_idx, bias, m_idx, s_idx], yi, params, node.where)
+        return yi
+
+    def _pads(
+        self, node: Node, x: str, k_hw, strides, dil, pad_value: int | None = None, force: bool = False
+    ) -> tuple[int, tuple[int, int]] | None:
+        """(input tensor in NHWC, padding before (top, left)) for a windowed op. Padding the
+        kernel's implicit padding cannot express (more than kernel-1 on a side), or any padding
+        when `force`, becomes a PAD op filling `pad_value` (default: the input's zero point)."""
+        in_hw = self.shape(x)[2:]
+        pads = window_pads(node.attrs, in_hw, k_hw, strides, dil)
+        ceil_mode = bool(node.attrs.get("ceil_mode", 0))
+        fits = not (force and any(pads))
+        for i in range(2):
+            out = window_out(in_hw[i], k_hw[i], strides[i], dil[i], pads[i], pads[i + 2], ceil_mode)
+            fits = fits and conv_out_size_ok(in_hw[i], k_hw[i], strides[i], dil[i], pads[i], out)
+        xi = self.need(x, L.NHWC, node.where)
+        if fits:
+            return xi, (pads[0], pads[1])
+        if min(pads) < 0 or not have_kernel("PAD"):
+            self.problems.append(
+                f"{node.where}: padding {list(pads)} with kernel {tuple(k_hw)} and strides {tuple(strides)} "
+                "needs a PAD op (more than kernel-1 on a side), which this picoq runtime lacks"
+            )
+            return None
+        t = self.g.tensors[xi]
+        n, h, w, c = t.shape
+        padded = self.new_act(f"{x}@pad", (n, h + pads[0] + pads[2], w + pads[1] + pads[3], c), self.q_of(x))
+        params = {"pad_value": self.q_of(x)[1] if pad_value is None else pad_value}
+        widths = [(0, 0), (pads[0], pads[2]), (pads[1], pads[3]), (0, 0)]
+        for d in range(fmt.MAX_DIMS):
+            params[f"before_{d}"], params[f"after_{d}"] = widths[d] if d < 4 else (0, 0)
+        self.op("PAD", [xi], padded, params, node.where)
+        return padded, (0, 0)
+
+    def _pq_dense(self, node: Node) -> None:
+        x = node.inputs[0]
+        w = self.fg.consts[node.inputs[1]]
+        b = self.fg.const(node.inputs[2]) if len(node.inputs) > 2 and node.inputs[2] else None
+        st = self.stored.get(x)
+        rank = len(self.shape(x))
+        if st is not None and st.cols is not None:
+            xi, w = st.index, w[:, st.cols]
+        else:
+            xi = self.need(x, L.identity(rank), node.where)
+        self._conv_like(node, "FULLY_CONNECTED", xi, x, w, 0, b, {}, L.identity(rank))
+
+    def _pq_affine(self, node: Node) -> None:
+        x, y = node.inputs[0], node.outputs[0]
+        scale = self.fg.consts[node.inputs[1]].astype(np.float64).reshape(-1)
+        shift = self.fg.consts[node.inputs[2]].astype(np.float64).reshape(-1)
+        axis = node.attrs.get("axis")
+        vector = axis is not None and scale.size * shift.size > 1
+        shape = self.shape(x)
+        st = self.stored[x]
+        if st.cols is None and (not vector or self._channel_last(shape, st.perm, axis)):
+            xi, perm = st.index, st.perm
+        else:
+            perm = L.identity(len(shape))
+            if vector and not self._channel_last(shape, perm, axis):
+                perm = tuple(d for d in perm if d != axis) + (axis,)
+            xi = self.need(x, perm, node.where)
+        stored = L.stored_shape(shape, perm)
+        n = int(np.prod(stored, dtype=np.int64))
+        if vector:
+            channels = shape[axis]
+            view = stored if len(stored) == 4 and stored[-1] == channels else (1, 1, n // channels, channels)
+        elif len(stored) == 4:
+            channels, view = stored[-1], stored  # a scalar on a 4-D tensor: the same weight per channel
+        else:
+            channels, view = 1, (1, 1, n, 1)
+        filt = np.broadcast_to(scale, (channels,)).reshape(1, 1, 1, channels).astype(np.float32)
+        bias = np.broadcast_to(shift, (channels,)).astype(np.float64)
+        params = {
+            "stride_h": 1,
+            "stride_w": 1,
+            "dilation_h": 1,
+            "dilation_w": 1,
+            "pad_h": 0,
+            "pad_w": 0,
+            "depth_multiplier": 1,
+        }
+        if view == stored:
+            self._conv_like(node, "DEPTHWISE_CONV_2D", xi, x, filt, 3, bias, params, perm)
+            return
+        vi = self.new_act(f"{x}@view", view, self.q_of(x))
+        self.op("RESHAPE", [xi], vi, {}, node.where)
+        out_view = self.new_act(f"{y}@view", view, self.q_of(y))
+        self._conv_like(node, "DEPTHWISE_CONV_2D", vi, x, filt, 3, bias, params, perm, out_index=out_view)
+        yi = self.define(y, perm)
+        self.op("RESHAPE", [out_view], yi, {}, node.where)
+
+    @staticmethod
+    def _channel_last(shape, perm, axis) -> bool:
+        j = perm.index(axis)
+        return all(shape[a] == 1 for a in perm[j + 1 :])
+
+    def _add(self, node: Node) -> None:
+        a, b = node.inputs[:2]
+        y = node.outputs[0]
+        rank = len(self.shape(y))
+        perm = self._common_perm([a, b], rank)
+        ai, bi = (self._operand(t, rank, perm, node.where) for t in (a, b))
+        sa, za = self.g.tensors[ai].scale, self.g.tensors[ai].zero_point
+        sb, zb = self.g.tensors[bi].scale, self.g.tensors[bi].zero_point
+        sy, zy = self.q_of(y)
+        params = q.add_params(sa, za, sb, zb, sy, zy)
+        params["act_min"], params["act_max"] = qp.clamp_range(node.attrs.get("clamp"), sy, zy)
+        yi = self.define(y, perm)
+        self.op("ADD", [ai, bi], yi, params, node.where)
+
+    def _common_perm(self, names: list[str], rank: int) -> tuple[int, ...]:
+        """The layout binary ops work in: that of a full-rank activation input (NHWC if any is)."""
+        perms = [
+            self.stored[n].perm
+            for n in names
+            if not self.fg.is_const(n)
+            and n in self.stored
+            and len(self.shape(n)) == rank
+            and self.stored[n].cols is None
+        ]
+        for p in perms:
+            if p != L.identity(rank):
+                return p
+        return perms[0] if perms else L.identity(rank)
+
+    def _operand(self, name: str, rank: int, perm: tuple[int, ...], where: str) -> int:
+        """`name` broadcast-ready for a rank-`rank` op working in layout `perm`."""
+        if self.fg.is_const(name):
+            return self.const_operand(name, perm, rank)
+        shape = self.shape(name)
+        if len(shape) == rank:
+            return self.need(name, perm, where)
+        padded = f"{name}@rank{rank}"
+        if padded not in self.stored:
+            src = self.need(name, L.identity(len(shape)), where)
+            self.fg.shapes[padded] = (1,) * (rank - len(shape)) + shape
+            self.qparams[padded] = self.q_of(name)
+            pi = self.define(padded, L.identity(rank))
+            self.op("RESHAPE", [src], pi, {}, where)
+        return self.need(padded, perm, where)
+
+    def _pool(self, node: Node, kernel: str) -> None:
+        x, y = node.inputs[0], node.outputs[0]
+        if len(self.shape(x)) != 4:
+            self.problems.append(f"{node.where}: needs a 4-D input")
+            return
+        a = node.attrs
+        if node.op == "GlobalAveragePool":
+            k_hw, strides, pads = self.shape(x)[2:], (1, 1), (0, 0)
+            xi = self.need(x, L.NHWC, node.where)
+        else:
+            k_hw, strides = tuple(a["kernel_shape"]), tuple(a.get("strides", (1, 1)))
+            if tuple(a.get("dilations", (1, 1))) != (1, 1):
+                self.problems.append(f"{node.where}: dilated pooling is not supported")
+                return
+            # max: padding never wins (-128); average: padded zeros count only with count_include_pad
+            counted = kernel == "AVERAGE_POOL_2D" and bool(a.get("count_include_pad", 0))
+            if kernel == "AVERAGE_POOL_2D" and not counted:
+                explicit = window_pads(a, self.shape(x)[2:], k_hw, strides, (1, 1))
+                if any(p >= k for p, k in zip(explicit, (*k_hw, *k_hw))):
+                    self.problems.append(f"{node.where}: padding {list(explicit)} is wider than the window")
+                    return
+            padded = self._pads(
+                node, x, k_hw, strides, (1, 1), -128 if kernel == "MAX_POOL_2D" else None, counted
+            )
+            if padded is None:
+                return
+            xi, pads = padded
+        sy, zy = self.q_of(y)
+        lo, hi = qp.clamp_range(a.get("clamp"), sy, zy)
+        params = {
+            "stride_h": strides[0],
+            "stride_w": strides[1],
+            "filter_h": k_hw[0],
+            "filter_w": k_hw[1],
+            "pad_h": pads[0],
+            "pad_w": pads[1],
+            "act_min": lo,
+            "act_max": hi,
+        }
+        yi = self.define(y, L.NHWC)
+        self.op(kernel, [xi], yi, params, node.where)
+
+    def _averagepool(self, node: Node) -> None:
+        self._pool(node, "AVERAGE_POOL_2D")
+
+    def _globalaveragepool(self, node: Node) -> None:
+        """MEAN, whose output has its own range (an average spans less than its inputs); with a
+        fused clamp, AVERAGE_POOL_2D (which applies one, at the input's quantization)."""
+        if "clamp" in node.attrs or not have_kernel("MEAN"):
+            self._pool(node, "AVERAGE_POOL_2D")
+            return
+        x = node.inputs[0]
+        rank = len(self.shape(x))
+        axes = f"{node.name}/axes"
+        self.fg.consts[axes] = np.arange(2, rank, dtype=np.int64)
+        self._reducemean(Node("ReduceMean", [x, axes], node.outputs, {"keepdims": 1}, node.name))
+
+    def _maxpool(self, node: Node) -> None:
+        if len(node.outputs) > 1 and node.outputs[1] and self.fg.uses(node.outputs[1]):
+            self.problems.append(f"{node.where}: the Indices output is not supported")
+            return
+        self._pool(node, "MAX_POOL_2D")
+
+    def _softmax(self, node: Node) -> None:
+        x, y = node.inputs[0], node.outputs[0]
+        shape = self.shape(x)
+        rank = len(shape)
+        axis = node.attrs.get("axis", -1 if node.attrs.get("_opset", 13) >= 13 else 1) % rank
+        if node.attrs.get("_opset", 13) < 13:  # softmax over the flattened axes [axis:]
+            nonunit = [d for d in range(axis, rank) if shape[d] != 1]
+            if len(nonunit) > 1:
+                self.problems.append(f"{node.where}: legacy Softmax over several axes is not supported")
+                return
+            axis = nonunit[0] if nonunit else rank - 1
+        st = self.stored[x]
+        if st.cols is None and self._channel_last(shape, st.perm, axis):
+            xi, perm = st.index, st.perm
+        else:
+            perm = tuple(d for d in range(rank) if d != axis) + (axis,)
+            xi = self.need(x, perm, node.where)
+        params = q.softmax_params(1.0, self.q_of(x)[0])
+        if perm[-1] == axis:
+            self.op("SOFTMAX", [xi], self.define(y, perm), params, node.where)
+            return
+        # the axis is innermost but size-1 axes follow it: softmax a [rows, axis] view
+        view = (int(np.prod(shape, dtype=np.int64)) // shape[axis], shape[axis])
+        vi = self.new_act(f"{x}@view", view, self.q_of(x))
+        self.op("RESHAPE", [xi], vi, {}, node.where)
+        out_view = self.new_act(f"{y}@view", view, self.q_of(y))
+        self.op("SOFTMAX", [vi], out_view, params, node.where)
+        self.op("RESHAPE", [out_view], self.define(y, perm), {}, node.where)
+
+    def _mul(self, node: Node) -> None:
+        a, b = node.inputs[:2]
+        y = node.outputs[0]
+        rank = len(self.shape(y))
+        perm = self._common_perm([a, b], rank)
+        ai, bi = (self._operand(t, rank, perm, node.where) for t in (a, b))
+        ta, tb = self.g.tensors[ai], self.g.tensors[bi]
+        sy, zy = self.q_of(y)
+        try:
+            params = q.mul_params(ta.scale, ta.zero_point, tb.scale, tb.zero_point, sy, zy)
+        except ValueError as e:
+            self.problems.append(f"{node.where}: {e}")
+            return
+        params["act_min"], params["act_max"] = qp.clamp_range(node.attrs.get("clamp"), sy, zy)
+        self.op("MUL", [ai, bi], self.define(y, perm), params, node.where)
+
+    def _plain_input(self, node: Node) -> Stored:
+        """The first input as stored, a column-permuted flatten un-permuted first."""
+        x = node.inputs[0]
+        st = self.stored[x]
+        if st.cols is not None:
+            perm = L.identity(len(self.shape(x)))
+            return Stored(self.need(x, perm, node.where), perm)
+        return st
+
+    def _unary(self, node: Node, kernel: str, params: dict[str, int]) -> None:
+        st = self._plain_input(node)
+        self.op(kernel, [st.index], self.define(node.outputs[0], st.perm), params, node.where)
+
+    def _sigmoid(self, node: Node) -> None:
+        self._unary(node, "LOGISTIC", q.logistic_params(*self.q_of(node.inputs[0])))
+
+    def _tanh(self, node: Node) -> None:
+        self._unary(node, "TANH", q.logistic_params(*self.q_of(node.inputs[0])))
+
+    def _hardswish(self, node: Node) -> None:
+        try:
+            params = q.hard_swish_params(*self.q_of(node.inputs[0]), *self.q_of(node.outputs[0]))
+        except ValueError as e:
+            self.problems.append(f"{node.where}: {e}")
+            return
+        self._unary(node, "HARD_SWISH", params)
+
+    def _leakyrelu(self, node: Node) -> None:
+        sx, zx = self.q_of(node.inputs[0])
+        alpha = float(node.attrs.get("alpha", 0.01))
+        try:
+            params = q.leaky_relu_params(sx, zx, alpha, *self.q_of(node.outputs[0]))
+        except ValueError as e:
+            self.problems.append(f"{node.where}: {e}")
+            return
+        self._unary(node, "LEAKY_RELU", params)
+
+    def _reducemean(self, node: Node) -> None:
+        x, y = node.inputs[0], node.outputs[0]
+        shape = self.shape(x)
+        rank = len(shape)
+        axes = self.fg.const(node.inputs[1]) if len(node.inputs) > 1 and node.inputs[1] else None
+        if len(node.inputs) > 1 and node.inputs[1] and axes is None:
+            self.problems.append(f"{node.where}: axes must be constant")
+            return
+        if axes is None or axes.size == 0:
+            if node.attrs.get("noop_with_empty_axes", 0):
+                self.alias(y, self.stored[x])
+                return
+            reduced = list(range(rank))
+        else:
+            reduced = sorted({int(v) % rank for v in axes.reshape(-1)})
+        keep = int(node.attrs.get("keepdims", 1))
+        st = self._plain_input(node)
+        mask = sum(1 << st.perm.index(a) for a in reduced)
+        count = int(np.prod([shape[a] for a in reduced], dtype=np.int64))
+        try:
+            params = q.mean_params(*self.q_of(x), *self.q_of(y), count)
+        except ValueError as e:
+            self.problems.append(f"{node.where}: {e}")
+            return
+        if keep:
+            out_perm = st.perm
+        else:  # drop the reduced axes and renumber the kept ones
+            kept = [a for a in range(rank) if a not in reduced]
+            out_perm = tuple(kept.index(a) for a in st.perm if a not in reduced)
+        params.update(axis_mask=mask, keep_dims=keep)
+        self.op("MEAN", [st.index], self.define(y, out_perm), params, node.where)

@@ -1,0 +1,232 @@
+"""Read a float ONNX model (through the `onnx` package) into a FloatGraph.
+
+Every problem is collected before raising one ConversionError: unsupported ops
+(each node named), non-float inputs, already-quantized models and dynamic
+non-batch dimensions. A symbolic batch dimension (axis 0) is fixed to 1, legacy
+attribute forms (Clip min/max, Squeeze axes, Pad pads, ...) are rewritten into
+their current input form, and the graph is run once on zeros to give every
+tensor its static shape.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+import numpy as np
+
+from . import float_ops
+from .fgraph import FloatGraph, Node
+from .graph import ConversionError
+
+SUPPORTED = (
+    "Conv",
+    "Gemm",
+    "MatMul",
+    "BatchNormalization",
+    "Relu",
+    "Clip",
+    "LeakyRelu",
+    "HardSwish",
+    "HardSigmoid",
+    "Sigmoid",
+    "Tanh",
+    "Add",
+    "Sub",
+    "Mul",
+    "Div",
+    "AveragePool",
+    "MaxPool",
+    "GlobalAveragePool",
+    "ReduceMean",
+    "Flatten",
+    "Reshape",
+    "Squeeze",
+    "Unsqueeze",
+    "Transpose",
+    "Concat",
+    "Pad",
+    "Softmax",
+    "Identity",
+    "Dropout",
+    "Constant",
+)
+_QUANTIZED_OPS = {
+    "QuantizeLinear",
+    "DequantizeLinear",
+    "QLinearConv",
+    "QLinearMatMul",
+    "ConvInteger",
+    "MatMulInteger",
+}
+_HINT_OPS = (
+    "picoq imports float ONNX models built from: "
+    + ", ".join(SUPPORTED)
+    + " (and shape arithmetic such as Shape/Gather/Cast/Slice/Concat that folds to constants)."
+    " Re-export the model without the listed ops, or replace them with supported ones."
+)
+_FLOAT = 1  # onnx.TensorProto.FLOAT
+ModelSource = str | os.PathLike | bytes | Any  # Any: an onnx.ModelProto
+
+
+def _onnx():
+    try:
+        import onnx
+    except ImportError as e:
+        raise ImportError(
+            "reading ONNX models needs the `onnx` package: pip install 'picoq[converter]'"
+        ) from e
+    return onnx
+
+
+def read_model_proto(source: ModelSource):
+    """An onnx.ModelProto from a path, bytes or a ModelProto (external data loaded from the path's folder)."""
+    onnx = _onnx()
+    if isinstance(source, onnx.ModelProto):
+        return source
+    try:
+        if isinstance(source, bytes | bytearray | memoryview):
+            return onnx.load_from_string(bytes(source))
+        return onnx.load(os.fspath(source))
+    except Exception as e:  # a corrupt protobuf can fail anywhere inside the bindings
+        raise ConversionError([f"not a readable ONNX model: {e}"]) from e
+
+
+def _attrs(onnx, node) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for a in node.attribute:
+        v = onnx.helper.get_attribute_value(a)
+        if isinstance(v, bytes):
+            v = v.decode("utf-8", "replace")
+        elif isinstance(v, onnx.TensorProto):
+            v = onnx.numpy_helper.to_array(v)
+        elif isinstance(v, list | tuple):
+            v = list(v)
+        out[a.name] = v
+    return out
+
+
+def _type_name(onnx, elem_type: int) -> str:
+    try:
+        return onnx.TensorProto.DataType.Name(elem_type)
+    except ValueError:
+        return str(elem_type)
+
+
+def load_onnx(source: ModelSource) -> FloatGraph:
+    """Import a float ONNX model; raises ConversionError listing every problem found."""
+    onnx = _onnx()
+    model = read_model_proto(source)
+    opset = next((o.version for o in model.opset_import if o.domain in ("", "ai.onnx")), 13)
+    g = model.graph
+    problems: list[str] = []
+    graph = FloatGraph(name=g.name or "model", opset=int(opset))
+
+    for init in g.initializer:
+        arr = onnx.numpy_helper.to_array(init)
+        graph.consts[init.name] = arr.astype(np.float32) if arr.dtype in (np.float16, np.float64) else arr
+
+    feeds_shapes: dict[str, tuple[int, ...]] = {}
+    for vi in g.input:
+        if vi.name in graph.consts:  # IR < 4: initializers are listed as inputs too
+            continue
+        tt = vi.type.tensor_type
+        if not vi.type.HasField("tensor_type"):
+            problems.append(f"graph input {vi.name!r} is not a tensor")
+            continue
+        if tt.elem_type != _FLOAT:
+            problems.append(
+                f"graph input {vi.name!r} is {_type_name(onnx, tt.elem_type)}: picoq converts float32 models"
+            )
+        if not tt.HasField("shape"):
+            problems.append(f"graph input {vi.name!r} has no shape: export it with a fixed input shape")
+            continue
+        dims = []
+        for axis, d in enumerate(tt.shape.dim):
+            if d.HasField("dim_value") and d.dim_value > 0:
+                dims.append(int(d.dim_value))
+            elif axis == 0:
+                dims.append(1)  # a symbolic batch: fixed to 1, Interpreter.run loops over a batch
+            else:
+                label = d.dim_param or "?"
+                problems.append(
+                    f"graph input {vi.name!r}: dimension {axis} is dynamic ({label!r}); "
+                    "only the batch dimension (axis 0) may be: export with a fixed size"
+                )
+                dims.append(1)
+        graph.inputs.append(vi.name)
+        feeds_shapes[vi.name] = tuple(dims)
+    graph.outputs = [o.name for o in g.output]
+
+    unsupported: list[str] = []
+    for k, n in enumerate(g.node):
+        name = n.name or f"{n.op_type}_{k}"
+        if n.domain not in ("", "ai.onnx"):
+            unsupported.append(f"node {name!r}: op {n.domain}.{n.op_type} (custom domain)")
+            continue
+        if n.op_type in _QUANTIZED_OPS:
+            unsupported.append(
+                f"node {name!r}: op {n.op_type} (the model is already quantized: convert its float version)"
+            )
+            continue
+        if n.op_type not in SUPPORTED and n.op_type not in float_ops.FOLD_ONLY:
+            unsupported.append(f"node {name!r}: op {n.op_type}")
+            continue
+        graph.nodes.append(
+            _normalize(Node(n.op_type, list(n.input), list(n.output), _attrs(onnx, n), name), graph)
+        )
+    problems += unsupported
+    if problems:
+        raise ConversionError(problems, hint=_HINT_OPS if unsupported else "")
+    infer_shapes(graph, feeds_shapes)
+    return graph
+
+
+def _const_input(graph: FloatGraph, node: Node, value, dtype) -> str:
+    name = graph.fresh(f"{node.name}/{len(node.inputs)}")
+    graph.consts[name] = np.asarray(value, dtype)
+    return name
+
+
+def _normalize(node: Node, graph: FloatGraph) -> Node:
+    """Rewrite legacy attribute forms into the current opset's inputs; note the opset where it matters."""
+    a = node.attrs
+    op, opset = node.op, graph.opset
+    if op == "Clip" and ("min" in a or "max" in a):
+        lo = _const_input(graph, node, a.pop("min", -np.inf), np.float32)
+        node.inputs = [node.inputs[0], lo]
+        node.inputs.append(_const_input(graph, node, a.pop("max", np.inf), np.float32))
+    elif op in ("Squeeze", "Unsqueeze", "ReduceMean") and "axes" in a:
+        node.inputs = [node.inputs[0], _const_input(graph, node, a.pop("axes"), np.int64)]
+    elif op == "Pad" and "pads" in a:
+        node.inputs = [node.inputs[0], _const_input(graph, node, a.pop("pads"), np.int64)]
+        node.inputs.append(_const_input(graph, node, [a.pop("value", 0.0)], np.float32))
+    elif op == "Softmax":
+        a["_opset"] = opset
+    return node
+
+
+def infer_shapes(graph: FloatGraph, input_shapes: dict[str, tuple[int, ...]]) -> None:
+    """Run the graph once on zeros (batch 1) and record every tensor's shape."""
+    env: dict[str, np.ndarray] = {n: np.zeros(s, np.float32) for n, s in input_shapes.items()}
+    problems: list[str] = []
+    for node in graph.nodes:
+        try:
+            missing = [i for i in node.inputs if i and i not in env and i not in graph.consts]
+            if missing:
+                raise ValueError(f"reads {missing}, which nothing produces")
+            ins = [None if not i else env[i] if i in env else graph.consts[i] for i in node.inputs]
+            with np.errstate(all="ignore"):  # zeros in, so 0/0 and the like are expected
+                outs = float_ops.run_node(node, ins)
+        except Exception as e:  # numpy raises many types on inconsistent shapes
+            problems.append(f"{node.where}: {e}")
+            break
+        for name, v in zip(node.outputs, outs):
+            if name:
+                env[name] = v
+    for o in graph.outputs:
+        if not problems and o not in env and o not in graph.consts:
+            problems.append(f"graph output {o!r} is not produced by any node")
+    if problems:
+        raise ConversionError(problems)
+    graph.shapes = {k: tuple(int(d) for d in v.shape) for k, v in env.items()}

@@ -1,0 +1,411 @@
+"""Rewrites of a FloatGraph that keep what it computes (up to float rounding).
+
+run_passes applies, in order:
+  remove_identities   Identity, Dropout and float->float Cast become aliases
+  fold_constants      nodes whose inputs are all constant (and Shape of a static shape) are evaluated
+  canonicalize        Gemm/MatMul with constant weights -> pq.Dense; BatchNormalization, HardSigmoid and
+                      Add/Sub/Mul/Div by a per-channel or scalar constant -> pq.Affine; Sub of two
+                      activations -> Add of a negated one; spatial ReduceMean -> GlobalAveragePool
+  hoist_elementwise   a per-element op (activation, pq.Affine) after a Transpose moves before it, so that
+                      it can fold into the conv the Transpose follows (tf2onnx-style NHWC graphs)
+  fold_affine         a pq.Affine after a Conv, pq.Dense or pq.Affine folds into its weights and bias
+                      (this is where BatchNorm folds into the preceding conv/gemm)
+  fuse_activations    Relu/Clip fold into the preceding op's clamp; a leftover one becomes a pq.Affine
+  fold_pad            a zero Pad before a Conv becomes the Conv's padding
+  remove_dead         nodes nothing reads
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from . import float_ops
+from .fgraph import FloatGraph, Node
+from .graph import ConversionError
+
+# Ops whose picoq kernel applies a clamp (act_min/act_max) to its output.
+CLAMPABLE = {"Conv", "pq.Dense", "pq.Affine", "Add", "Mul", "AveragePool", "GlobalAveragePool", "MaxPool"}
+ELEMENTWISE = {"Relu", "Clip", "pq.Affine", "Sigmoid", "Tanh", "LeakyRelu", "HardSwish"}
+
+
+def run_passes(graph: FloatGraph) -> FloatGraph:
+    remove_identities(graph)
+    fold_constants(graph)
+    canonicalize(graph)
+    hoist_elementwise(graph)
+    fold_affine(graph)
+    fuse_activations(graph)
+    fold_affine(graph)
+    fold_pad(graph)
+    remove_dead(graph)
+    return graph
+
+
+# *** helpers ***
+
+
+def _alias(graph: FloatGraph, src: str, dst: str) -> None:
+    """Make `dst` (a node output being removed) the same tensor as `src`."""
+    producers = graph.producers()
+    if dst in graph.outputs and src in producers and src not in graph.outputs and src not in graph.inputs:
+        graph.rename(src, dst)  # keep the graph output's name
+    else:
+        graph.replace_uses(dst, src)
+        if src in graph.shapes and dst in graph.shapes:
+            graph.shapes.pop(dst)
+
+
+def _single_use(graph: FloatGraph, name: str) -> bool:
+    return graph.uses(name) == 1 and name not in graph.outputs and name not in graph.inputs
+
+
+def _new_const(graph: FloatGraph, base: str, value: np.ndarray) -> str:
+    name = graph.fresh(base)
+    graph.consts[name] = np.ascontiguousarray(value)
+    return name
+
+
+def _per_axis(c: np.ndarray, x_shape: tuple[int, ...]) -> tuple[int | None, np.ndarray] | None:
+    """If constant `c` broadcast against x varies along at most one axis of x (and does not
+    grow x), return (that axis or None for a scalar, the values along it)."""
+    if c.ndim > len(x_shape):
+        return None
+    shape = (1,) * (len(x_shape) - c.ndim) + c.shape
+    if any(d not in (1, xd) for d, xd in zip(shape, x_shape)):
+        return None
+    varying = [i for i, d in enumerate(shape) if d != 1]
+    if not varying:
+        return None, c.reshape(1).astype(np.float32)
+    if len(varying) > 1:
+        return None
+    return varying[0], c.reshape(-1).astype(np.float32)
+
+
+# *** passes ***
+
+
+def remove_identities(graph: FloatGraph) -> None:
+    for node in list(graph.nodes):
+        is_alias = node.op in ("Identity", "Dropout") or (
+            node.op == "Cast" and node.attrs.get("to") == 1 and not graph.is_const(node.inputs[0])
+        )
+        if not is_alias:
+            continue
+        if node.op == "Dropout" and len(node.outputs) > 1 and node.outputs[1] and graph.uses(node.outputs[1]):
+            continue  # the mask is used: leave it to fold_constants/remove_dead
+        graph.nodes.remove(node)
+        _alias(graph, node.inputs[0], node.outputs[0])
+
+
+def fold_constants(graph: FloatGraph) -> None:
+    problems = []
+    for node in list(graph.nodes):
+        if node.op == "Shape" and node.inputs[0] in graph.shapes:
+            dummy = np.zeros(graph.shapes[node.inputs[0]], np.float32)
+            outs = float_ops.run_node(node, [dummy])
+        elif all(not i or graph.is_const(i) for i in node.inputs):
+            outs = float_ops.run_node(node, [graph.const(i) for i in node.inputs])
+        else:
+            if node.op in float_ops.FOLD_ONLY and node.op != "Div":
+                problems.append(f"{node.where}: computes on activations; picoq supports it only on constants")
+            continue
+        graph.nodes.remove(node)
+        for name, v in zip(node.outputs, outs):
+            if name:
+                graph.consts[name] = v
+                graph.shapes[name] = tuple(v.shape)
+    if problems:
+        raise ConversionError(problems, hint="Export the model with static shapes (a fixed input size).")
+
+
+def _affine_node(graph: FloatGraph, node: Node, x: str, axis, scale, shift, clamp=None) -> Node:
+    rank = len(graph.shapes[x])
+    s = _new_const(graph, f"{node.name}/scale", np.asarray(scale, np.float32).reshape(-1))
+    t = _new_const(graph, f"{node.name}/shift", np.asarray(shift, np.float32).reshape(-1))
+    attrs = {"axis": None if axis is None else axis % rank}
+    if clamp is not None:
+        attrs["clamp"] = clamp
+    return Node("pq.Affine", [x, s, t], list(node.outputs[:1]), attrs, node.name)
+
+
+def canonicalize(graph: FloatGraph) -> None:
+    out: list[Node] = []
+    for node in graph.nodes:
+        new = _canonical(graph, node)
+        out.extend(new if new is not None else [node])
+    graph.nodes = out
+
+
+def _canonical(graph: FloatGraph, node: Node) -> list[Node] | None:
+    op, a, ins = node.op, node.attrs, node.inputs
+    if op == "Gemm" and graph.is_const(ins[1]) and not a.get("transA", 0) and len(graph.shapes[ins[0]]) == 2:
+        b = graph.consts[ins[1]].astype(np.float32)
+        w = (b if a.get("transB", 0) else b.T) * np.float32(a.get("alpha", 1.0))
+        new_ins = [ins[0], _new_const(graph, f"{node.name}/weights", w)]
+        if len(ins) > 2 and ins[2]:
+            c = graph.const(ins[2])
+            if c is None or c.size not in (1, w.shape[0]):
+                return None
+            bias = np.broadcast_to(c.reshape(-1), (w.shape[0],)) * np.float32(a.get("beta", 1.0))
+            new_ins.append(_new_const(graph, f"{node.name}/bias", bias.astype(np.float32)))
+        return [Node("pq.Dense", new_ins, node.outputs, {}, node.name)]
+    if op == "MatMul" and graph.is_const(ins[1]) and graph.consts[ins[1]].ndim == 2:
+        w = graph.consts[ins[1]].astype(np.float32).T
+        return [
+            Node(
+                "pq.Dense",
+                [ins[0], _new_const(graph, f"{node.name}/weights", w)],
+                node.outputs,
+                {},
+                node.name,
+            )
+        ]
+    if op == "BatchNormalization" and all(graph.is_const(i) for i in ins[1:5]):
+        gamma, beta, mean, var = (graph.consts[i].astype(np.float64) for i in ins[1:5])
+        k = gamma / np.sqrt(var + a.get("epsilon", 1e-5))
+        return [_affine_node(graph, node, ins[0], 1, k, beta - mean * k)]
+    if op == "HardSigmoid":
+        return [_affine_node(graph, node, ins[0], None, a.get("alpha", 0.2), a.get("beta", 0.5), (0.0, 1.0))]
+    if op == "ReduceMean" and len(graph.shapes[ins[0]]) == 4:
+        axes = graph.const(ins[1]) if len(ins) > 1 else None
+        if axes is not None and sorted(int(v) % 4 for v in axes) == [2, 3]:
+            if a.get("keepdims", 1):
+                return [Node("GlobalAveragePool", [ins[0]], node.outputs, {}, node.name)]
+            mid = graph.fresh(node.outputs[0] + "/pooled")
+            n, c = graph.shapes[ins[0]][:2]
+            graph.shapes[mid] = (n, c, 1, 1)
+            shape = _new_const(graph, f"{node.name}/shape", np.array([n, c], np.int64))
+            return [
+                Node("GlobalAveragePool", [ins[0]], [mid], {}, node.name),
+                Node("Reshape", [mid, shape], node.outputs, {}, node.name + "/squeeze"),
+            ]
+    if op in ("Add", "Sub", "Mul", "Div"):
+        return _canonical_binary(graph, node)
+    return None
+
+
+def _canonical_binary(graph: FloatGraph, node: Node) -> list[Node] | None:
+    op, (a, b) = node.op, node.inputs[:2]
+    ca, cb = graph.const(a), graph.const(b)
+    y_shape = graph.shapes[node.outputs[0]]
+    if ca is None and cb is None:
+        if op == "Sub":  # a - b = a + (-1 * b)
+            neg = graph.fresh(b + "/neg")
+            graph.shapes[neg] = graph.shapes[b]
+            n1 = _affine_node(graph, Node("Sub", [], [neg], {}, node.name + "/neg"), b, None, -1.0, 0.0)
+            return [n1, Node("Add", [a, neg], node.outputs, {}, node.name)]
+        return None
+    x, c, const_first = (b, ca, True) if ca is not None else (a, cb, False)
+    if graph.shapes[x] != y_shape:  # the constant broadcasts the activation up: keep the op
+        return None
+    c = c.astype(np.float32)
+    per = _per_axis(c, y_shape)
+    if per is not None:
+        axis, v = per
+        one, zero = np.ones_like(v), np.zeros_like(v)
+        if op == "Add":
+            return [_affine_node(graph, node, x, axis, one, v)]
+        if op == "Sub":
+            return [
+                _affine_node(graph, node, x, axis, -one, v)
+                if const_first
+                else _affine_node(graph, node, x, axis, one, -v)
+            ]
+        if op == "Mul":
+            return [_affine_node(graph, node, x, axis, v, zero)]
+        if op == "Div" and not const_first:
+            return [_affine_node(graph, node, x, axis, 1.0 / v, zero)]
+        return None
+    if op == "Sub" and not const_first:
+        return [Node("Add", [a, _new_const(graph, f"{node.name}/neg", -c)], node.outputs, {}, node.name)]
+    if op == "Div" and not const_first:
+        return [
+            Node("Mul", [a, _new_const(graph, f"{node.name}/recip", 1.0 / c)], node.outputs, {}, node.name)
+        ]
+    return None
+
+
+def hoist_elementwise(graph: FloatGraph) -> None:
+    """Transpose -> f  becomes  f -> Transpose  for per-element f (an Affine's axis follows)."""
+    changed = True
+    while changed:
+        changed = False
+        producers = graph.producers()
+        for k, node in enumerate(graph.nodes):
+            if node.op not in ELEMENTWISE or not _single_use(graph, node.inputs[0]):
+                continue
+            t = producers.get(node.inputs[0])
+            if t is None or t.op != "Transpose":
+                continue
+            x, y = t.inputs[0], node.outputs[0]
+            rank = len(graph.shapes[x])
+            perm = list(t.attrs.get("perm", range(rank - 1, -1, -1)))
+            mid = graph.fresh(y + "/pre_transpose")
+            graph.shapes[mid] = graph.shapes[x]
+            graph.shapes.pop(node.inputs[0], None)
+            attrs = dict(node.attrs)
+            if node.op == "pq.Affine" and attrs.get("axis") is not None:
+                attrs["axis"] = perm[attrs["axis"]]
+            moved = Node(node.op, [x, *node.inputs[1:]], [mid], attrs, node.name)
+            after = Node("Transpose", [mid], [y], {"perm": perm}, t.name)
+            i = graph.nodes.index(t)
+            graph.nodes[i] = moved
+            graph.nodes[k] = after
+            changed = True
+            break
+
+
+def fold_affine(graph: FloatGraph) -> None:
+    changed = True
+    while changed:
+        changed = False
+        producers = graph.producers()
+        for node in list(graph.nodes):
+            if node.op != "pq.Affine" or not _single_use(graph, node.inputs[0]):
+                continue
+            p = producers.get(node.inputs[0])
+            if p is None or "clamp" in p.attrs or not _fold_one(graph, p, node):
+                continue
+            p.outputs = list(node.outputs)
+            if "clamp" in node.attrs:
+                p.attrs["clamp"] = node.attrs["clamp"]
+            graph.nodes.remove(node)
+            graph.shapes.pop(node.inputs[0], None)
+            changed = True
+            break
+
+
+def _fold_one(graph: FloatGraph, p: Node, aff: Node) -> bool:
+    """Fold aff (y = x*s + t along an axis) into producer p's constants; False if it cannot."""
+    s, t = graph.consts[aff.inputs[1]].astype(np.float64), graph.consts[aff.inputs[2]].astype(np.float64)
+    axis = aff.attrs.get("axis")
+    rank = len(graph.shapes[aff.inputs[0]])
+    if p.op in ("Conv", "pq.Dense"):
+        channel_axis = 1 if p.op == "Conv" else rank - 1
+        if axis is not None and axis != channel_axis and s.size * t.size > 1:
+            return False
+        w = graph.const(p.inputs[1])
+        if w is None:
+            return False
+        m = w.shape[0]
+        s_c, t_c = np.broadcast_to(s, (m,)), np.broadcast_to(t, (m,))
+        b = graph.const(p.inputs[2]) if len(p.inputs) > 2 and p.inputs[2] else None
+        b = np.zeros(m) if b is None else b.astype(np.float64)
+        w_new = (w.astype(np.float64) * s_c.reshape((m,) + (1,) * (w.ndim - 1))).astype(np.float32)
+        b_new = (b * s_c + t_c).astype(np.float32)
+        p.inputs = [
+            p.inputs[0],
+            _new_const(graph, f"{p.name}/weights", w_new),
+            _new_const(graph, f"{p.name}/bias", b_new),
+        ]
+        return True
+    if p.op == "pq.Affine":
+        ax1 = p.attrs.get("axis")
+        s1, t1 = graph.consts[p.inputs[1]].astype(np.float64), graph.consts[p.inputs[2]].astype(np.float64)
+        vec1, vec2 = s1.size * t1.size > 1, s.size * t.size > 1
+        if vec1 and vec2 and ax1 != axis:
+            return False
+        p.inputs = [
+            p.inputs[0],
+            _new_const(graph, f"{p.name}/scale", (s1 * s).astype(np.float32)),
+            _new_const(graph, f"{p.name}/shift", (t1 * s + t).astype(np.float32)),
+        ]
+        p.attrs["axis"] = ax1 if vec1 else axis
+        return True
+    return False
+
+
+def _clamp_of(graph: FloatGraph, node: Node) -> tuple[float, float] | None:
+    if node.op == "Relu":
+        return 0.0, float("inf")
+    lo = graph.const(node.inputs[1]) if len(node.inputs) > 1 and node.inputs[1] else np.array(-np.inf)
+    hi = graph.const(node.inputs[2]) if len(node.inputs) > 2 and node.inputs[2] else np.array(np.inf)
+    if lo is None or hi is None:
+        return None
+    return float(lo.reshape(-1)[0]), float(hi.reshape(-1)[0])
+
+
+def fuse_activations(graph: FloatGraph) -> None:
+    problems = []
+    producers = graph.producers()
+    removed: set[int] = set()
+    for node in graph.nodes:
+        if node.op not in ("Relu", "Clip"):
+            continue
+        clamp = _clamp_of(graph, node)
+        if clamp is None:
+            problems.append(f"{node.where}: min and max must be constants")
+            continue
+        x = node.inputs[0]
+        p = producers.get(x)
+        if p is not None and p.op in CLAMPABLE and _single_use(graph, x):
+            lo0, hi0 = p.attrs.get("clamp", (-np.inf, np.inf))
+            p.attrs["clamp"] = (max(lo0, clamp[0]), min(hi0, clamp[1]))
+            p.outputs = [node.outputs[0], *p.outputs[1:]]
+            producers[node.outputs[0]] = p
+            graph.shapes.pop(x, None)
+            removed.add(id(node))
+        else:
+            node.op, node.inputs, node.attrs = (
+                "pq.Affine",
+                [
+                    x,
+                    _new_const(graph, f"{node.name}/scale", np.ones(1, np.float32)),
+                    _new_const(graph, f"{node.name}/shift", np.zeros(1, np.float32)),
+                ],
+                {"axis": None, "clamp": clamp},
+            )
+    if problems:
+        raise ConversionError(problems)
+    graph.nodes = [n for n in graph.nodes if id(n) not in removed]
+
+
+def fold_pad(graph: FloatGraph) -> None:
+    consumers = graph.consumers()
+    for node in list(graph.nodes):
+        if node.op != "Pad" or node.attrs.get("mode", "constant") != "constant":
+            continue
+        y = node.outputs[0]
+        users = consumers.get(y, [])
+        if len(users) != 1 or users[0].op != "Conv" or users[0].inputs[0] != y or y in graph.outputs:
+            continue
+        pads = graph.const(node.inputs[1])
+        value = graph.const(node.inputs[2]) if len(node.inputs) > 2 and node.inputs[2] else None
+        axes = graph.const(node.inputs[3]) if len(node.inputs) > 3 and node.inputs[3] else None
+        x_shape = graph.shapes[node.inputs[0]]
+        if (
+            pads is None
+            or len(x_shape) != 4
+            or (value is not None and value.size and float(value.reshape(-1)[0]) != 0)
+        ):
+            continue
+        axes_l = list(range(4)) if axes is None else [int(v) % 4 for v in axes]
+        k = len(axes_l)
+        full = [0] * 8
+        for i, ax in enumerate(axes_l):
+            full[ax], full[ax + 4] = int(pads[i]), int(pads[i + k])
+        if any(full[i] for i in (0, 1, 4, 5)) or min(full) < 0:
+            continue
+        conv = users[0]
+        w = graph.const(conv.inputs[1])
+        if w is None:
+            continue
+        a = conv.attrs
+        strides, dil = a.get("strides", (1, 1)), a.get("dilations", (1, 1))
+        t, left, b, r = float_ops.window_pads(a, graph.shapes[y][2:], w.shape[2:], strides, dil)
+        a.pop("auto_pad", None)
+        a["pads"] = [t + full[2], left + full[3], b + full[6], r + full[7]]
+        conv.inputs = [node.inputs[0], *conv.inputs[1:]]
+        graph.nodes.remove(node)
+        graph.shapes.pop(y, None)
+
+
+def remove_dead(graph: FloatGraph) -> None:
+    live = set(graph.outputs)
+    kept: list[Node] = []
+    for node in reversed(graph.nodes):
+        if any(o in live for o in node.outputs if o):
+            kept.append(node)
+            live.update(i for i in node.inputs if i)
+    graph.nodes = kept[::-1]
+    graph.consts = {k: v for k, v in graph.consts.items() if k in live}

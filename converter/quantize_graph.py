@@ -1,0 +1,315 @@
+"""Lower a calibrated FloatGraph (ONNX semantics, NCHW) to the int8 picoq Graph (NHWC kernels).
+
+Quantization: activations asymmetric int8 per tensor from their calibrated ranges;
+weights symmetric int8 per output channel (or per tensor); int32 biases; multipliers
+and shifts precomputed the way TFLite Micro computes them (quantize.py). Data-movement
+ops (reshapes, transposes, windowed pools, pad, concat) keep their input's quantization,
+so their inputs and outputs share one range (global average pooling runs as MEAN, with
+its own); SOFTMAX and LOGISTIC outputs are fixed at (1/256, -128), TANH at (1/128, 0).
+
+Layout: every tensor keeps the source model's logical shape and a layout (layout.py);
+convolutions and pools read and write NHWC, everything else takes its input's layout,
+and each graph input and output is stored in the source layout, so a converted NCHW
+model takes and returns NCHW arrays. Where a kernel needs another layout than the one a
+tensor has, a RESHAPE (only size-1 axes move) or a TRANSPOSE op is inserted; a
+Flatten/Reshape feeding only FULLY_CONNECTED layers costs nothing: the weights' columns
+are permuted instead.
+
+Ops without a kernel (pq.Affine: BatchNorm, scalar/per-channel Mul and Add, a Relu that
+cannot be fused, HardSigmoid) run as a 1x1 DEPTHWISE_CONV_2D whose per-channel weight and
+bias are the affine's scale and shift.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from picoq.runtime import format as fmt
+
+from . import layout as L
+from . import qparams as qp
+from .fgraph import FloatGraph, Node
+from .graph import ConversionError, Graph, Op, Tensor
+from .lower_movement import MovementOps
+from .lower_ops import ComputeOps, Stored, have_kernel
+
+SAME_QUANT = {
+    "Flatten",
+    "Reshape",
+    "Squeeze",
+    "Unsqueeze",
+    "Transpose",
+    "MaxPool",
+    "AveragePool",
+    "GlobalAveragePool",
+    "Pad",
+    "Concat",
+}
+FIXED_QUANT = {"Softmax": (1.0 / 256, -128), "Sigmoid": (1.0 / 256, -128), "Tanh": (1.0 / 128, 0)}
+# ONNX op -> the picoq kernel it needs (ops lowered to several kernels list the main one).
+KERNEL_OF = {
+    "Conv": "CONV_2D",
+    "pq.Dense": "FULLY_CONNECTED",
+    "pq.Affine": "DEPTHWISE_CONV_2D",
+    "Add": "ADD",
+    "AveragePool": "AVERAGE_POOL_2D",
+    "GlobalAveragePool": "AVERAGE_POOL_2D",
+    "Softmax": "SOFTMAX",
+    "Flatten": "RESHAPE",
+    "Reshape": "RESHAPE",
+    "Squeeze": "RESHAPE",
+    "Unsqueeze": "RESHAPE",
+    "Transpose": "RESHAPE",
+    "MaxPool": "MAX_POOL_2D",
+    "Mul": "MUL",
+    "ReduceMean": "MEAN",
+    "Concat": "CONCATENATION",
+    "Pad": "PAD",
+    "Sigmoid": "LOGISTIC",
+    "Tanh": "TANH",
+    "HardSwish": "HARD_SWISH",
+    "LeakyRelu": "LEAKY_RELU",
+}
+
+
+_NOT_SUPPORTED = {
+    "Gemm": "with a non-constant B, transA or a non-2-D input",
+    "MatMul": "of two activations",
+    "Div": "by an activation",
+    "BatchNormalization": "with non-constant statistics",
+}
+
+
+def kernel_problem(node: Node) -> str | None:
+    """Why no picoq kernel can run `node`, or None."""
+    kernel = KERNEL_OF.get(node.op)
+    if kernel is None:
+        return f"{node.where}: not supported {_NOT_SUPPORTED.get(node.op, 'here')}".rstrip()
+    if not have_kernel(kernel):
+        return f"{node.where}: needs the {kernel} kernel, which this picoq runtime does not have"
+    return None
+
+
+def check_lowerable(fg: FloatGraph) -> None:
+    """Lower the graph once with placeholder ranges, before calibrating: every op maps to a
+    kernel and every attribute is one picoq supports (one error lists every problem)."""
+    placeholder = {t: (-1.0, 1.0) for t in [*fg.inputs, *fg.shapes] if not fg.is_const(t)}
+    Lowering(fg, placeholder).run()
+
+
+class Lowering(ComputeOps, MovementOps):
+    """One FloatGraph -> one int8 Graph: quantization parameters, tensors and layouts here, the
+    per-op rules in lower_ops.py (compute) and lower_movement.py (data movement)."""
+
+    def __init__(self, fg: FloatGraph, ranges: dict[str, tuple[float, float]], per_channel: bool = True):
+        self.fg = fg
+        self.per_channel = per_channel
+        self.g = Graph(name=fg.name)
+        self.problems: list[str] = []
+        self.stored: dict[str, Stored] = {}
+        self.variants: dict[tuple[str, tuple[int, ...]], int] = {}
+        # picoq tensor -> (ONNX tensor, layout, column order or None): what `picoq compare` matches
+        self.layouts: dict[int, tuple[str, tuple[int, ...], np.ndarray | None]] = {}
+        self.consumers = fg.consumers()
+        self.qparams = self._assign_qparams(ranges)
+
+    # *** quantization parameters ***
+
+    def _assign_qparams(self, ranges) -> dict[str, tuple[float, int]]:
+        parent: dict[str, str] = {}
+
+        def find(t: str) -> str:
+            while parent.get(t, t) != t:
+                t = parent[t]
+            return t
+
+        def union(a: str, b: str) -> None:
+            ra, rb = find(a), find(b)
+            if ra != rb:
+                parent[ra] = rb
+
+        fixed: dict[str, tuple[float, int]] = {}
+        for node in self.fg.nodes:
+            acts = [i for i in node.inputs[:1] if i and not self.fg.is_const(i)]
+            if node.op == "Concat":
+                acts = [i for i in node.inputs if i and not self.fg.is_const(i)]
+            if node.op in SAME_QUANT and not (node.op == "GlobalAveragePool" and "clamp" not in node.attrs):
+                for a in acts:
+                    union(a, node.outputs[0])
+            if node.op in FIXED_QUANT:
+                fixed[node.outputs[0]] = FIXED_QUANT[node.op]
+        group_lo: dict[str, float] = {}
+        group_hi: dict[str, float] = {}
+        group_fixed: dict[str, tuple[float, int]] = {}
+        for t, (lo, hi) in ranges.items():
+            r = find(t)
+            group_lo[r] = min(group_lo.get(r, 0.0), lo)
+            group_hi[r] = max(group_hi.get(r, 0.0), hi)
+        for t, f in fixed.items():
+            group_fixed[find(t)] = f
+        out = {}
+        for t in ranges:
+            r = find(t)
+            out[t] = group_fixed.get(r) or qp.activation_qparams(group_lo[r], group_hi[r])
+        return out
+
+    def q_of(self, name: str) -> tuple[float, int]:
+        return self.qparams[name]
+
+    # *** tensors and layouts ***
+
+    def shape(self, name: str) -> tuple[int, ...]:
+        return self.fg.shapes[name]
+
+    def new_act(
+        self,
+        name: str,
+        shape: tuple[int, ...],
+        qparams: tuple[float, int],
+        onnx_name: str = "",
+        perm: tuple[int, ...] | None = None,
+    ) -> int:
+        scale, zp = qparams
+        t = Tensor(
+            name,
+            tuple(int(d) for d in shape),
+            "int8",
+            np.array([scale], np.float32),
+            np.array([zp], np.int32),
+        )
+        idx = self.g.add(t)
+        if onnx_name:
+            self.layouts[idx] = (onnx_name, perm, None)
+        return idx
+
+    def define(self, name: str, perm: tuple[int, ...], qparams: tuple[float, int] | None = None) -> int:
+        """Create the picoq tensor for ONNX tensor `name`, stored in layout `perm`."""
+        shape = L.stored_shape(self.shape(name), perm)
+        idx = self.new_act(name, shape, qparams or self.q_of(name), name, perm)
+        self.stored[name] = Stored(idx, perm)
+        return idx
+
+    def op(self, name: str, inputs: list[int], output: int, params: dict[str, int], source: str) -> None:
+        self.g.ops.append(Op(name, inputs, [output], params, source))
+
+    def need(self, name: str, perm: tuple[int, ...] | None, where: str) -> int:
+        """The picoq tensor holding ONNX tensor `name` in layout `perm` (None: as it is)."""
+        if self.fg.is_const(name):
+            return self.const_operand(name, perm or L.identity(len(self.shape(name))))
+        st = self.stored[name]
+        if st.cols is not None:  # un-permute a column-permuted flatten: reshape its source instead
+            if perm is None:
+                perm = st.perm
+            key = (name, perm)
+            if key not in self.variants:
+                src = self.need(st.source, L.identity(len(self.shape(st.source))), where)
+                idx = self.new_act(
+                    f"{name}@{''.join(map(str, perm))}",
+                    L.stored_shape(self.shape(name), perm),
+                    self.q_of(name),
+                    name,
+                    perm,
+                )
+                self.op("RESHAPE", [src], idx, {}, where)
+                self.variants[key] = idx
+            return self.variants[key]
+        if perm is None or perm == st.perm:
+            return st.index
+        key = (name, perm)
+        if key in self.variants:
+            return self.variants[key]
+        shape = self.shape(name)
+        idx = self.new_act(
+            f"{name}@{''.join(map(str, perm))}", L.stored_shape(shape, perm), self.q_of(name), name, perm
+        )
+        if L.same_bytes(shape, st.perm, perm):
+            self.op("RESHAPE", [st.index], idx, {}, where)
+        elif have_kernel("TRANSPOSE"):
+            self.transpose_op(st.index, idx, L.relative(st.perm, perm), where)
+        else:
+            self.problems.append(
+                f"{where}: needs tensor {name!r} in layout {perm} but it is stored as {st.perm}, "
+                "and this picoq runtime has no TRANSPOSE kernel"
+            )
+        self.variants[key] = idx
+        return idx
+
+    def transpose_op(self, src: int, dst: int, perm: tuple[int, ...], where: str) -> None:
+        params = {f"perm_{i}": (perm[i] if i < len(perm) else 0) for i in range(fmt.MAX_DIMS)}
+        self.op("TRANSPOSE", [src], dst, params, where)
+
+    def const_operand(self, name: str, perm: tuple[int, ...], rank: int | None = None) -> int:
+        """A constant used where an int8 activation goes (an ADD/MUL operand): its own range."""
+        c = self.fg.consts[name].astype(np.float32)
+        rank = rank or c.ndim
+        c = c.reshape((1,) * (rank - c.ndim) + c.shape)
+        key = (name, perm)
+        if key not in self.variants:
+            scale, zp = qp.const_qparams(c)
+            data = qp.quantize_activation(np.transpose(c, perm), scale, zp)
+            self.variants[key] = self.g.add_const(name, data, [scale], [zp])
+        return self.variants[key]
+
+    def alias(self, name: str, src: Stored) -> None:
+        self.stored[name] = Stored(src.index, src.perm, src.cols, src.source)
+
+    # *** the graph ***
+
+    def run(self) -> Graph:
+        for name in self.fg.inputs:
+            idx = self.define(name, L.identity(len(self.shape(name))))
+            self.g.inputs.append(idx)
+        failed: set[str] = set()  # outputs of ops that could not be lowered
+        for node in self.fg.nodes:
+            if any(i in failed for i in node.inputs):
+                failed.update(node.outputs)  # already reported upstream
+                continue
+            n_problems = len(self.problems)
+            method = getattr(self, "_" + node.op.replace("pq.", "pq_").lower(), None)
+            problem = kernel_problem(node)
+            if problem or method is None:
+                self.problems.append(problem or f"{node.where}: not supported")
+            else:
+                method(node)
+            if len(self.problems) > n_problems:
+                failed.update(node.outputs)
+        self._outputs()
+        if self.problems:
+            raise ConversionError(
+                self.problems,
+                hint="Re-export the model without these ops or attributes, or replace them with supported ones"
+                " (README: 'Float models').",
+            )
+        return self.g
+
+    def layouts_by_name(self) -> dict[str, tuple[str, tuple[int, ...], np.ndarray | None]]:
+        """picoq tensor name -> (ONNX tensor, layout, column order): how to find each stored
+        tensor in the float model."""
+        return {self.g.tensors[i].name: v for i, v in self.layouts.items()}
+
+    def _outputs(self) -> None:
+        used: set[int] = set(self.g.inputs)
+        for name in self.fg.outputs:
+            if name not in self.stored and not self.fg.is_const(name) and self.problems:
+                continue  # not computed because of a problem already reported
+            if self.fg.is_const(name) or name not in self.stored:
+                self.problems.append(f"graph output {name!r} is a constant or not computed by supported ops")
+                continue
+            idx = self.need(name, L.identity(len(self.shape(name))), f"graph output {name!r}")
+            t = self.g.tensors[idx]
+            if idx in used:  # already an input or another output: give this one its own (aliased) tensor
+                new = self.new_act(name, t.shape, self.q_of(name), name, L.identity(len(t.shape)))
+                self.op("RESHAPE", [idx], new, {}, f"graph output {name!r}")
+                idx = new
+            elif t.name != name:  # the source layout's copy takes the output's name
+                for other in self.g.tensors:
+                    if other.name == name:
+                        other.name = f"{name}@stored"
+                t.name = name
+            used.add(idx)
+            self.g.outputs.append(idx)
+
+
+def lower(fg: FloatGraph, ranges: dict[str, tuple[float, float]], per_channel: bool = True) -> Graph:
+    """The int8 picoq Graph of a calibrated float graph."""
+    return Lowering(fg, ranges, per_channel).run()

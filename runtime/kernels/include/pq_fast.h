@@ -1,0 +1,182 @@
+/*
+ * picoq fast kernels: int8 GEMM with packed weights, fused requantization, a
+ * channel-vectorised depthwise convolution, and the CONV_2D / FULLY_CONNECTED
+ * drivers built on them.
+ *
+ * They give the same bytes as the reference kernels in pq_kernels.h (tests
+ * compare the two on random shapes); they differ only in speed and in needing
+ * preparation at load time:
+ *   - weights are packed once into the layout of the chosen ISA,
+ *   - the input zero point is folded into a per-channel bias:
+ *       sum_k w*(x + input_offset) + bias = sum_k w*x + (bias + input_offset*sum_k w),
+ *     all in wrapping 32-bit arithmetic, so the result is the reference's
+ *     modulo 2^32, i.e. the same int32 (the reference wraps the same way).
+ *     Taps outside the image are fed the input zero point, whose term
+ *     w*(zp + input_offset) is exactly 0, as the reference's skipped tap.
+ *   - requantization constants are expanded per channel (pq_requant_s8).
+ * Kernels never allocate: the caller provides `scratch` of the size the
+ * *_scratch_size functions return (bytes, 64-byte aligned pointer).
+ *
+ * ISA: the portable C path is always built and always correct. On x86-64 an
+ * AVX2 path and an AVX-512 VNNI path are compiled with per-function target
+ * attributes (no -march flag), and the caller picks one at load time with
+ * pq_isa_supported(). Data packed for one ISA must be run with that ISA.
+ */
+#ifndef PQ_FAST_H
+#define PQ_FAST_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "pq_kernels.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef enum {
+    PQ_ISA_PORTABLE = 0,   /* plain C99, vectorised by the compiler where it can */
+    PQ_ISA_AVX2 = 1,       /* x86-64 AVX2: int16 multiply-add (vpmaddwd) */
+    PQ_ISA_AVX512VNNI = 2  /* x86-64 AVX-512 F/BW/VL + VNNI: u8 x s8 dot products (vpdpbusd) */
+} pq_isa;
+
+#define PQ_ISA_COUNT 3
+
+/* 1 when this build and this CPU (and OS) can run `isa`. Portable is always 1. */
+int pq_isa_supported(int isa);
+
+/* ---- requantization constants, per output channel ------------------------ */
+
+/* Per-channel constants of MultiplyByQuantizedMultiplier, padded to `np`
+ * channels (the padding requantizes to something harmless that is never stored). */
+typedef struct {
+    const int32_t *bias;     /* folded bias, see pq_gemm_s8_fold_bias */
+    const int32_t *mult;     /* Q31 multiplier, >= 0 */
+    const int32_t *lshift;   /* max(shift, 0) */
+    const int32_t *rshift;   /* max(-shift, 0) */
+    const int32_t *rmask;    /* (1 << rshift) - 1: RoundingDivideByPOT's remainder mask */
+    int32_t any_lshift;      /* 0 when every lshift is 0 (skip the multiply by 2^lshift) */
+    int32_t output_offset;
+    int32_t act_min, act_max;
+} pq_requant;
+
+/* Expand `n` (mult, shift) pairs, or one pair when per_channel == 0, into the
+ * four arrays of `np` entries each (np >= n; extra entries copy channel n-1). */
+void pq_requant_expand(int32_t n, int32_t np, const int32_t *mult, const int32_t *shift, int32_t per_channel,
+                       int32_t *out_mult, int32_t *out_lshift, int32_t *out_rshift, int32_t *out_rmask);
+
+/* Requantize `n` int32 accumulators (bias not yet added) of channels
+ * [c0, c0 + n) of `q` to int8, exactly as pq_mbqm + offset + clamp. Portable C. */
+void pq_requant_row_s8(const pq_requant *q, int32_t c0, int32_t n, const int32_t *acc, int8_t *out);
+
+/* ---- GEMM: out[m, n] = requant(sum_k a[m, k] * w[n, k] + bias'[n]) ------ */
+
+/* One GEMM's constant operands, prepared at load time for one ISA. */
+typedef struct {
+    int32_t isa;
+    int32_t n, k;       /* output channels, reduction depth */
+    int32_t np, kp;     /* n and k padded to the ISA's packing granule */
+    const int8_t *w;    /* pq_gemm_s8_pack output */
+    pq_requant rq;      /* bias holds np folded biases */
+} pq_gemm_s8_plan;
+
+/* Padded sizes of an (n x k) weight matrix packed for `isa`. */
+int32_t pq_gemm_s8_np(int isa, int32_t n);
+int32_t pq_gemm_s8_kp(int isa, int32_t k);
+/* Bytes of the packed weights, 64-byte multiple. */
+size_t pq_gemm_s8_packed_size(int isa, int32_t n, int32_t k);
+/* w: n rows of k int8 weights (row stride k). Writes pq_gemm_s8_packed_size bytes. */
+void pq_gemm_s8_pack(int isa, int32_t n, int32_t k, const int8_t *w, int8_t *packed);
+/* np biases: bias[c] (0 if bias is NULL) + input_offset * sum_k w[c, k], with
+ * the offset the ISA's kernel expects (AVX-512 VNNI feeds x + 128 as unsigned
+ * bytes, so it folds input_offset - 128). Padding channels get 0. */
+void pq_gemm_s8_fold_bias(int isa, int32_t n, int32_t np, int32_t k, const int8_t *w, const int32_t *bias,
+                          int32_t input_offset, int32_t *out);
+
+/* Rows of the GEMM processed per block; scratch holds one block of input rows
+ * in the kernel's layout. */
+size_t pq_gemm_s8_scratch_size(int isa, int32_t k);
+/* a: m rows of k int8 values, row stride lda >= k. out: m rows, row stride ldo. */
+void pq_gemm_s8(const pq_gemm_s8_plan *plan, int32_t m, const int8_t *a, int32_t lda, int8_t *out, int32_t ldo,
+                void *scratch);
+
+/* ---- CONV_2D ------------------------------------------------------------- */
+
+typedef struct {
+    pq_conv_params p;
+    pq_dims in_dims, filter_dims, out_dims;
+    int32_t groups;
+    int32_t direct;     /* how rows are fed: PQ_FEED_* below */
+    int32_t chunk_rows; /* PQ_FEED_IM2COL: rows built per GEMM call */
+    int32_t taps, kt;   /* PQ_FEED_TAPS / PQ_FEED_ROWS: k = taps runs of kt bytes */
+    pq_gemm_s8_plan gemm;       /* group 0; group g uses the arrays below at offset g */
+    size_t w_group_stride;      /* bytes of packed weights per group */
+    int32_t ch_group_stride;    /* entries of the per-channel arrays per group (np) */
+} pq_conv2d_fast_plan;
+
+/* How pq_conv2d_s8_fast feeds GEMM rows (see pq_conv2d_s8_fast.c). TAPS and
+ * ROWS are AVX-512 VNNI only; ROWS packs each filter row's f_w * f_c weights
+ * padded with zeros to kt = that rounded up to 4 (pq_gemm_s8_pad_runs). */
+enum {
+    PQ_FEED_IM2COL = 0,
+    PQ_FEED_DIRECT = 1,
+    PQ_FEED_STRIDED = 2,
+    PQ_FEED_TAPS = 3,
+    PQ_FEED_ROWS = 4
+};
+
+/* n rows of runs x len weights -> n rows of runs x padded (zeros after each run). */
+void pq_gemm_s8_pad_runs(int32_t n, int32_t runs, int32_t len, int32_t padded, const int8_t *w, int8_t *out);
+
+/* Bytes of scratch pq_conv2d_s8_fast needs for this plan (64-byte multiple). */
+size_t pq_conv2d_s8_fast_scratch_size(const pq_conv2d_fast_plan *plan);
+pq_status pq_conv2d_s8_fast(const pq_conv2d_fast_plan *plan, const int8_t *in, int8_t *out, void *scratch);
+
+/* ---- FULLY_CONNECTED (filter_offset 0) ----------------------------------- */
+
+pq_status pq_fully_connected_s8_fast(const pq_gemm_s8_plan *plan, int32_t batches, const int8_t *in, int8_t *out,
+                                     void *scratch);
+
+/* ---- DEPTHWISE_CONV_2D, depth multiplier 1, any kernel/stride/dilation ---- */
+
+typedef struct {
+    int32_t isa;
+    pq_conv_params p;
+    pq_dims in_dims, filter_dims, out_dims;
+    int32_t cp;         /* channels padded to the ISA's block */
+    const int8_t *w;    /* pq_dwconv_s8_pack output */
+    pq_requant rq;      /* cp entries each, in pq_dwconv_s8_order's order; bias folded */
+} pq_dwconv_fast_plan;
+
+int32_t pq_dwconv_s8_cp(int isa, int32_t c);
+size_t pq_dwconv_s8_packed_size(int isa, int32_t taps, int32_t c);
+/* filter [1, kh, kw, c] (taps = kh * kw), packed for the ISA's channel blocks. */
+void pq_dwconv_s8_pack(int isa, int32_t taps, int32_t c, const int8_t *filter, int8_t *packed);
+/* cp biases: bias[c] (0 if NULL) + offset * sum_t filter[t, c], offset being
+ * input_offset (input_offset - 128 for AVX-512, which feeds x + 128). */
+void pq_dwconv_s8_fold_bias(int isa, int32_t taps, int32_t c, int32_t cp, const int8_t *filter,
+                            const int32_t *bias, int32_t input_offset, int32_t *out);
+/* Reorder cp per-channel values of c channels (in place) into the order the
+ * ISA's kernel holds channels in its accumulators (identity for portable). */
+void pq_dwconv_s8_order(int isa, int32_t c, int32_t cp, int32_t *values);
+size_t pq_dwconv_s8_fast_scratch_size(const pq_dwconv_fast_plan *plan);
+pq_status pq_depthwise_conv2d_s8_fast(const pq_dwconv_fast_plan *plan, const int8_t *in, int8_t *out,
+                                      void *scratch);
+
+/* ---- AVERAGE_POOL_2D ----------------------------------------------------- */
+
+/* Same arguments as pq_avg_pool2d_s8, plus in_dims->c uint32 sums of scratch. Portable C. */
+pq_status pq_avg_pool2d_s8_fast(const pq_pool_params *p, const pq_dims *in_dims, const int8_t *in,
+                                const pq_dims *out_dims, int8_t *out, uint32_t *sum);
+
+/* ---- ADD without broadcasting -------------------------------------------- */
+
+/* n elements of in1 + in2 (same shapes); the portable ISA runs pq_add_s8. */
+pq_status pq_add_s8_fast(int isa, const pq_add_params *p, int32_t n, const int8_t *in1, const int8_t *in2,
+                         int8_t *out);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* PQ_FAST_H */

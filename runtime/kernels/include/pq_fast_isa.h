@@ -1,0 +1,79 @@
+/*
+ * Internal to the fast kernels: the ISA-specific entry points the portable
+ * dispatchers call. Each is defined in its own file, compiled with a target
+ * attribute on x86-64 and absent elsewhere (pq_isa_supported says 0 there).
+ */
+#ifndef PQ_FAST_ISA_H
+#define PQ_FAST_ISA_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "pq_fast.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#if defined(__GNUC__) && (defined(__x86_64__) || defined(__i386__))
+#define PQ_HAVE_X86_SIMD 1
+#else
+#define PQ_HAVE_X86_SIMD 0
+#endif
+
+/* GEMM row blocks: rows per block and scratch bytes per row of k values. */
+#define PQ_GEMM_MR_PORTABLE 2
+#define PQ_GEMM_MR_AVX2 4
+#define PQ_GEMM_MR_AVX512 8
+
+void pq_gemm_s8_portable(const pq_gemm_s8_plan *plan, int32_t m, const int8_t *a, int32_t lda, int8_t *out,
+                         int32_t ldo);
+#if PQ_HAVE_X86_SIMD
+void pq_gemm_s8_avx2(const pq_gemm_s8_plan *plan, int32_t m, const int8_t *a, int32_t lda, int8_t *out,
+                     int32_t ldo, void *scratch);
+/* Up to PQ_GEMM_MR_AVX2 rows read in place as int16: row r's k values are
+ * `taps` runs of kt int16 (kt even, taps * kt == kp) at origin[r] +
+ * tap_off[t] bytes. All MR origins must be readable. */
+void pq_gemm_s8_avx2_block(const pq_gemm_s8_plan *plan, int32_t rows, const int16_t *const *origin,
+                           const ptrdiff_t *tap_off, int32_t taps, int32_t kt, int8_t *out, int32_t ldo);
+/* One image (h x w x c) sign-extended into a (hp x wp x c) int16 buffer at
+ * row offset top and column offset left, the border filled with zp. */
+void pq_pad_widen_avx2(const int8_t *img, int32_t h, int32_t w, int32_t c, int32_t top, int32_t left, int32_t hp,
+                       int32_t wp, int8_t zp, int16_t *dst);
+void pq_gemm_s8_avx512vnni(const pq_gemm_s8_plan *plan, int32_t m, const int8_t *a, int32_t lda, int8_t *out,
+                           int32_t ldo, void *scratch);
+/* Up to PQ_GEMM_MR_AVX512 rows read in place, already flipped (x ^ 0x80):
+ * row r's k values are `taps` runs of kt bytes (kt % 4 == 0, taps * kt == kp)
+ * at origin[r] + tap_off[t]. All MR origins must be readable (repeat a row
+ * past `rows`). */
+void pq_gemm_s8_avx512vnni_block(const pq_gemm_s8_plan *plan, int32_t rows, const int8_t *const *origin,
+                                 const ptrdiff_t *tap_off, int32_t taps, int32_t kt, int8_t *out, int32_t ldo);
+/* One image (h x w x c) into a (hp x wp x c) buffer at row offset top and
+ * column offset left, every byte flipped (x ^ 0x80), the border filled with
+ * the flipped zero point. */
+void pq_pad_flip_avx512(const int8_t *img, int32_t h, int32_t w, int32_t c, int32_t top, int32_t left, int32_t hp,
+                        int32_t wp, int8_t zp, int8_t *dst);
+/* Depthwise, AVX2: one image, read from its padded int16 copy
+ * (pq_pad_widen_avx2; wp columns, 64 bytes of slack at the end). */
+void pq_dwconv_s8_avx2(const pq_dwconv_fast_plan *plan, const int16_t *padded, int32_t wp, int8_t *out);
+/* Depthwise, AVX-512: one image, read from its padded flipped copy
+ * (pq_pad_flip_avx512; wp columns, 64 bytes of slack at the end). */
+void pq_dwconv_s8_avx512(const pq_dwconv_fast_plan *plan, const int8_t *padded, int32_t wp, int8_t *out);
+/* Rows and columns of the zero-point-padded image in which every tap of every
+ * output pixel lies (CONV_2D and DEPTHWISE_CONV_2D). */
+void pq_padded_hw(const pq_conv_params *p, const pq_dims *in, const pq_dims *filter, const pq_dims *out,
+                  int32_t *hp, int32_t *wp);
+/* im2col rows (pq_im2col.h) with AVX2 / AVX-512 copies. */
+void pq_im2col_s8_avx2(const pq_conv2d_fast_plan *plan, const int8_t *in, int32_t m0, int32_t rows, int32_t c_base,
+                       int8_t pad, int8_t *dst);
+void pq_im2col_s8_avx512(const pq_conv2d_fast_plan *plan, const int8_t *in, int32_t m0, int32_t rows,
+                         int32_t c_base, int8_t pad, int8_t *dst);
+void pq_add_s8_avx2(const pq_add_params *p, int32_t n, const int8_t *in1, const int8_t *in2, int8_t *out);
+void pq_add_s8_avx512(const pq_add_params *p, int32_t n, const int8_t *in1, const int8_t *in2, int8_t *out);
+#endif
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* PQ_FAST_ISA_H */

@@ -1,0 +1,259 @@
+/*
+ * CONV_2D as int8 GEMM (same bytes as pq_conv2d_s8).
+ *
+ * Row m of the GEMM is one output pixel, column n one output channel of the
+ * group, and the k values are the filter taps in the filter's own order
+ * (fy, fx, ic). How the rows are fed (plan->direct):
+ *   DIRECT   1x1, stride 1, no padding, one group: the NHWC input already is
+ *            the row-major (pixels x channels) matrix.
+ *   STRIDED  1x1 with a stride, no padding, one group: one GEMM per output
+ *            row, whose pixels are stride_w * in_c bytes apart in the input.
+ *   TAPS     AVX-512 VNNI / AVX2, each tap reads a multiple of 4 / 2 channels:
+ *            the input is copied once into a zero-point-padded image in
+ *            scratch (AVX-512: bytes flipped to x ^ 0x80; AVX2: widened to
+ *            int16) and the kernel reads each tap in place at
+ *            row origin + tap offset (no bounds checks, no im2col).
+ *   ROWS     as TAPS for one group and no horizontal dilation (including the
+ *            first layers' 1 or 3 channels), with one run per filter row:
+ *            f_w * f_c consecutive values padded to a multiple of 4 / 2
+ *            against zero weights (the padded image has 64 bytes of slack at
+ *            its end for the few values read past the last run).
+ *   IM2COL   anything else: `chunk_rows` rows at a time are gathered into
+ *            scratch.
+ * Taps outside the image read the input zero point, whose product with the
+ * folded bias term is exactly 0 (pq_fast.h).
+ */
+#include <stddef.h>
+#include <stdint.h>
+
+#include "pq_fast.h"
+#include "pq_fast_isa.h"
+#include "pq_im2col.h"
+
+static size_t pq_up64(size_t v)
+{
+    return (v + 63u) / 64u * 64u;
+}
+
+static size_t pq_conv_k(const pq_conv2d_fast_plan *plan)
+{
+    return (size_t)plan->filter_dims.h * (size_t)plan->filter_dims.w * (size_t)plan->filter_dims.c;
+}
+
+void pq_gemm_s8_pad_runs(int32_t n, int32_t runs, int32_t len, int32_t padded, const int8_t *w, int8_t *out)
+{
+    int32_t c, r, i;
+    for (c = 0; c < n; ++c) {
+        for (r = 0; r < runs; ++r) {
+            for (i = 0; i < padded; ++i) {
+                *out++ = i < len ? w[((size_t)c * (size_t)runs + (size_t)r) * (size_t)len + (size_t)i] : 0;
+            }
+        }
+    }
+}
+
+void pq_padded_hw(const pq_conv_params *p, const pq_dims *in, const pq_dims *filter, const pq_dims *out,
+                  int32_t *hp, int32_t *wp)
+{
+    const int32_t need_h = (out->h - 1) * p->stride_h + (filter->h - 1) * p->dilation_h + 1;
+    const int32_t need_w = (out->w - 1) * p->stride_w + (filter->w - 1) * p->dilation_w + 1;
+    const int32_t have_h = p->pad_h + in->h;
+    const int32_t have_w = p->pad_w + in->w;
+    *hp = need_h > have_h ? need_h : have_h;
+    *wp = need_w > have_w ? need_w : have_w;
+}
+
+/* Bytes per value of the padded image: int16 for AVX2, bytes for AVX-512. */
+static size_t pq_padded_elem(const pq_conv2d_fast_plan *plan)
+{
+    return plan->gemm.isa == PQ_ISA_AVX2 ? 2u : 1u;
+}
+
+static size_t pq_padded_bytes(const pq_conv2d_fast_plan *plan)
+{
+    int32_t hp, wp;
+    pq_padded_hw(&plan->p, &plan->in_dims, &plan->filter_dims, &plan->out_dims, &hp, &wp);
+    return pq_up64((size_t)hp * (size_t)wp * (size_t)plan->in_dims.c * pq_padded_elem(plan) + 64u);
+}
+
+size_t pq_conv2d_s8_fast_scratch_size(const pq_conv2d_fast_plan *plan)
+{
+    const size_t k = pq_conv_k(plan);
+    if (plan->direct == PQ_FEED_TAPS || plan->direct == PQ_FEED_ROWS) {
+        return pq_padded_bytes(plan) + pq_up64((size_t)plan->taps * sizeof(ptrdiff_t));
+    }
+    return pq_up64(plan->direct == PQ_FEED_IM2COL ? (size_t)plan->chunk_rows * k : 0u) +
+           pq_gemm_s8_scratch_size(plan->gemm.isa, (int32_t)k);
+}
+
+/* Portable byte copies; compilers turn long ones into memcpy / memset. */
+static void pq_copy_portable(int8_t *dst, const int8_t *src, int32_t n)
+{
+    int32_t i;
+    for (i = 0; i < n; ++i) {
+        dst[i] = src[i];
+    }
+}
+
+static void pq_fill_portable(int8_t *dst, int8_t v, int32_t n)
+{
+    int32_t i;
+    for (i = 0; i < n; ++i) {
+        dst[i] = v;
+    }
+}
+
+static void pq_im2col(const pq_conv2d_fast_plan *plan, const int8_t *in, int32_t m0, int32_t rows, int32_t c_base,
+                      int8_t pad, int8_t *dst)
+{
+#if PQ_HAVE_X86_SIMD
+    if (plan->gemm.isa == PQ_ISA_AVX512VNNI) {
+        pq_im2col_s8_avx512(plan, in, m0, rows, c_base, pad, dst);
+        return;
+    }
+    if (plan->gemm.isa == PQ_ISA_AVX2) {
+        pq_im2col_s8_avx2(plan, in, m0, rows, c_base, pad, dst);
+        return;
+    }
+#endif
+    pq_im2col_rows(plan, in, m0, rows, c_base, pad, dst, pq_copy_portable, pq_fill_portable);
+}
+
+/* The group's GEMM: group g's packed weights and per-channel constants lie at
+ * fixed strides after group 0's. */
+static pq_gemm_s8_plan pq_group_plan(const pq_conv2d_fast_plan *plan, int32_t g)
+{
+    pq_gemm_s8_plan gp = plan->gemm;
+    const int32_t off = g * plan->ch_group_stride;
+    gp.w += (size_t)g * plan->w_group_stride;
+    gp.rq.bias += off;
+    gp.rq.mult += off;
+    gp.rq.lshift += off;
+    gp.rq.rshift += off;
+    gp.rq.rmask += off;
+    return gp;
+}
+
+#if PQ_HAVE_X86_SIMD
+static void pq_conv_in_place(const pq_conv2d_fast_plan *plan, const int8_t *in, int8_t *out, void *scratch)
+{
+    /* Locals, not plan fields: the stores below could alias them. */
+    const int avx2 = plan->gemm.isa == PQ_ISA_AVX2;
+    const int32_t mr = avx2 ? PQ_GEMM_MR_AVX2 : PQ_GEMM_MR_AVX512;
+    const ptrdiff_t esz = (ptrdiff_t)pq_padded_elem(plan);
+    const int32_t in_h = plan->in_dims.h, in_w = plan->in_dims.w, in_c = plan->in_dims.c;
+    const int32_t f_h = plan->filter_dims.h, f_w = plan->filter_dims.w, f_c = plan->filter_dims.c;
+    const int32_t out_h = plan->out_dims.h, out_w = plan->out_dims.w, out_c = plan->out_dims.c;
+    const int32_t stride_h = plan->p.stride_h, stride_w = plan->p.stride_w;
+    const int32_t dil_h = plan->p.dilation_h, dil_w = plan->p.dilation_w;
+    const int8_t zp = (int8_t)(-plan->p.input_offset);
+    const int32_t taps = plan->taps, kt = plan->kt;
+    const int32_t pix = out_h * out_w;
+    int8_t *img = (int8_t *)scratch;
+    ptrdiff_t *tap_off = (ptrdiff_t *)(void *)(img + pq_padded_bytes(plan));
+    const int8_t *origin[PQ_GEMM_MR_AVX512];
+    const int16_t *origin16[PQ_GEMM_MR_AVX2];
+    int32_t hp, wp, b, g, m0, r, fy, fx, t = 0;
+    pq_padded_hw(&plan->p, &plan->in_dims, &plan->filter_dims, &plan->out_dims, &hp, &wp);
+    for (fy = 0; fy < f_h; ++fy) {
+        if (plan->direct == PQ_FEED_ROWS) {
+            tap_off[t++] = (ptrdiff_t)fy * dil_h * wp * in_c * esz;
+            continue;
+        }
+        for (fx = 0; fx < f_w; ++fx) {
+            tap_off[t++] = ((ptrdiff_t)fy * dil_h * wp + (ptrdiff_t)fx * dil_w) * in_c * esz;
+        }
+    }
+    for (b = 0; b < plan->in_dims.n; ++b) {
+        const int8_t *in_b = in + (size_t)b * (size_t)in_h * (size_t)in_w * (size_t)in_c;
+        int8_t *out_b = out + (size_t)b * (size_t)pix * (size_t)out_c;
+        if (avx2) {
+            pq_pad_widen_avx2(in_b, in_h, in_w, in_c, plan->p.pad_h, plan->p.pad_w, hp, wp, zp,
+                              (int16_t *)(void *)img);
+        } else {
+            pq_pad_flip_avx512(in_b, in_h, in_w, in_c, plan->p.pad_h, plan->p.pad_w, hp, wp, zp, img);
+        }
+        for (g = 0; g < plan->groups; ++g) {
+            const pq_gemm_s8_plan gp = pq_group_plan(plan, g);
+            int32_t ox = 0, oy = 0;
+            for (m0 = 0; m0 < pix; m0 += mr) {
+                const int32_t rows = pix - m0 < mr ? pix - m0 : mr;
+                int8_t *o = out_b + (size_t)m0 * (size_t)out_c + (size_t)g * (size_t)gp.n;
+                for (r = 0; r < mr; ++r) {
+                    if (r < rows) {
+                        /* Padded coordinates: output pixel (oy, ox) starts at (oy * s_h, ox * s_w). */
+                        origin[r] = img + (((ptrdiff_t)oy * stride_h * wp + (ptrdiff_t)ox * stride_w) * in_c +
+                                           (ptrdiff_t)g * f_c) *
+                                              esz;
+                        if (++ox == out_w) {
+                            ox = 0;
+                            ++oy;
+                        }
+                    } else {
+                        origin[r] = origin[rows - 1]; /* read, computed, never stored */
+                    }
+                    if (avx2) {
+                        origin16[r] = (const int16_t *)(const void *)origin[r];
+                    }
+                }
+                if (avx2) {
+                    pq_gemm_s8_avx2_block(&gp, rows, origin16, tap_off, taps, kt, o, out_c);
+                } else {
+                    pq_gemm_s8_avx512vnni_block(&gp, rows, origin, tap_off, taps, kt, o, out_c);
+                }
+            }
+        }
+    }
+}
+#endif
+
+pq_status pq_conv2d_s8_fast(const pq_conv2d_fast_plan *plan, const int8_t *in, int8_t *out, void *scratch)
+{
+    const int32_t out_h = plan->out_dims.h, out_w = plan->out_dims.w, out_c = plan->out_dims.c;
+    const int32_t in_c = plan->in_dims.c;
+    const int32_t batches = plan->in_dims.n;
+    const int32_t k = (int32_t)pq_conv_k(plan);
+    const int32_t m = batches * out_h * out_w;
+    /* The zero point as an int8: -input_offset, in [-128, 127] (the loader
+     * uses this kernel only then). */
+    const int8_t pad = (int8_t)(-plan->p.input_offset);
+    int8_t *cols = (int8_t *)scratch;
+    void *gemm_scratch =
+        (void *)(cols + pq_up64(plan->direct == PQ_FEED_IM2COL ? (size_t)plan->chunk_rows * (size_t)k : 0u));
+    int32_t g, m0, b, oy;
+
+    switch (plan->direct) {
+    case PQ_FEED_DIRECT:
+        pq_gemm_s8(&plan->gemm, m, in, in_c, out, out_c, gemm_scratch);
+        return PQ_OK;
+    case PQ_FEED_STRIDED:
+        for (b = 0; b < batches; ++b) {
+            for (oy = 0; oy < out_h; ++oy) {
+                const size_t iy = (size_t)(oy * plan->p.stride_h);
+                const int8_t *a =
+                    in + ((size_t)b * (size_t)plan->in_dims.h + iy) * (size_t)plan->in_dims.w * (size_t)in_c;
+                int8_t *o = out + ((size_t)b * (size_t)out_h + (size_t)oy) * (size_t)out_w * (size_t)out_c;
+                pq_gemm_s8(&plan->gemm, out_w, a, plan->p.stride_w * in_c, o, out_c, gemm_scratch);
+            }
+        }
+        return PQ_OK;
+#if PQ_HAVE_X86_SIMD
+    case PQ_FEED_TAPS:
+    case PQ_FEED_ROWS:
+        pq_conv_in_place(plan, in, out, scratch);
+        return PQ_OK;
+#endif
+    default:
+        break;
+    }
+    for (g = 0; g < plan->groups; ++g) {
+        const pq_gemm_s8_plan gp = pq_group_plan(plan, g);
+        for (m0 = 0; m0 < m; m0 += plan->chunk_rows) {
+            const int32_t rows = m - m0 < plan->chunk_rows ? m - m0 : plan->chunk_rows;
+            pq_im2col(plan, in, m0, rows, g * plan->filter_dims.c, pad, cols);
+            pq_gemm_s8(&gp, rows, cols, k, out + (size_t)m0 * (size_t)out_c + (size_t)g * (size_t)gp.n, out_c,
+                       gemm_scratch);
+        }
+    }
+    return PQ_OK;
+}

@@ -1,0 +1,324 @@
+/*
+ * DEPTHWISE_CONV_2D with depth multiplier 1, vectorised over channels (same
+ * bytes as pq_depthwise_conv2d_s8).
+ *
+ * For each output pixel, tap t reads one input pixel's c channels (or, for a
+ * tap outside the image, the input zero point, whose contribution with the
+ * folded bias is exactly 0), and every channel sums its own taps:
+ *   acc[c] = bias'[c] + sum_t w[t, c] * x_t[c],  bias' = bias + input_offset * sum_t w[t, c].
+ * Portable: along an output row, pixels whose taps all lie inside the image
+ * form one run (each tap advancing stride_w * c bytes per pixel); border
+ * pixels point their outside taps at a row of zero-point bytes.
+ * AVX2 / AVX-512 read a zero-point-padded copy of each image (as CONV_2D
+ * does: int16 for AVX2's vpmaddwd, sign-flipped bytes for AVX-512's vpdpbusd,
+ * which multiplies unsigned inputs by signed weights four taps at a time), so
+ * every output pixel is interior and a block's weights stay in registers
+ * along a row.
+ *
+ * Packed weights:
+ *   portable  [taps][c], the filter itself.
+ *   AVX2      blocks of 16 channels, pairs of taps (vpmaddwd sums pairs): per
+ *             block and pair, 16 int16 "lo" then 16 "hi", lo holding
+ *             (w[t0, ch], w[t1, ch]) for ch = 8l + 0..3 of each 128-bit lane l
+ *             and hi for ch = 8l + 4..7: the order vpunpcklwd / vpunpckhwd give
+ *             the inputs.
+ *   AVX-512   blocks of 64 channels, groups of 4 taps: per block and group, 4
+ *             vectors V0..V3 of 64 bytes, where dword i of 128-bit lane l of
+ *             V_j holds (w[t0, ch], .., w[t3, ch]) for ch = 16l + 4j + i: the
+ *             order two rounds of byte / word unpacks give 4 tap rows.
+ * Per-channel constants are stored in the same orders (pq_dwconv_s8_order),
+ * so the kernels load them as they are.
+ */
+#include <stddef.h>
+#include <stdint.h>
+
+#include "pq_fast.h"
+#include "pq_fast_isa.h"
+
+static int32_t pq_dw_block(int isa)
+{
+    return isa == PQ_ISA_AVX512VNNI ? 64 : (isa == PQ_ISA_AVX2 ? 16 : 1);
+}
+
+/* Position, within its block, of the lane that holds channel `i` of the block. */
+static int32_t pq_dw_lane(int isa, int32_t i)
+{
+    if (isa == PQ_ISA_AVX2) {
+        /* lo: 0-3, 8-11; hi: 4-7, 12-15 */
+        return (i & 4) * 2 + (i & 8) / 2 + (i & 3);
+    }
+    if (isa == PQ_ISA_AVX512VNNI) {
+        /* V_j lane l dword k holds channel 16l + 4j + k, at position 16j + 4l + k. */
+        return ((i >> 2) & 3) * 16 + (i >> 4) * 4 + (i & 3);
+    }
+    return i;
+}
+
+int32_t pq_dwconv_s8_cp(int isa, int32_t c)
+{
+    const int32_t b = pq_dw_block(isa);
+    return (c + b - 1) / b * b;
+}
+
+size_t pq_dwconv_s8_packed_size(int isa, int32_t taps, int32_t c)
+{
+    const size_t cp = (size_t)pq_dwconv_s8_cp(isa, c);
+    size_t bytes = (size_t)taps * cp;
+    if (isa == PQ_ISA_AVX2) {
+        bytes = cp * (size_t)((taps + 1) / 2) * 4u;
+    } else if (isa == PQ_ISA_AVX512VNNI) {
+        bytes = cp * (size_t)((taps + 3) / 4) * 4u;
+    }
+    return (bytes + 63u) / 64u * 64u;
+}
+
+/* SIMD with fewer channels than a block, dividing it: lane i serves channel
+ * i % c (a vector holds block / c pixels when the stride allows). */
+static int pq_dw_replicated(int isa, int32_t c)
+{
+    const int32_t bw = pq_dw_block(isa);
+    return bw > 1 && c < bw && bw % c == 0;
+}
+
+void pq_dwconv_s8_order(int isa, int32_t c, int32_t cp, int32_t *values)
+{
+    const int32_t bw = pq_dw_block(isa);
+    int32_t tmp[64];
+    int32_t blk, i;
+    if (bw == 1) {
+        return;
+    }
+    if (pq_dw_replicated(isa, c)) {
+        for (i = c; i < cp; ++i) {
+            values[i] = values[i % c];
+        }
+    }
+    for (blk = 0; blk < cp; blk += bw) {
+        for (i = 0; i < bw; ++i) {
+            tmp[pq_dw_lane(isa, i)] = values[blk + i];
+        }
+        for (i = 0; i < bw; ++i) {
+            values[blk + i] = tmp[i];
+        }
+    }
+}
+
+void pq_dwconv_s8_pack(int isa, int32_t taps, int32_t c, const int8_t *filter, int8_t *packed)
+{
+    const int32_t cp = pq_dwconv_s8_cp(isa, c);
+    const int32_t bw = pq_dw_block(isa);
+    int32_t t, ch, blk, pr, half, l, i, e;
+    if (isa == PQ_ISA_PORTABLE) {
+        for (t = 0; t < taps; ++t) {
+            for (ch = 0; ch < cp; ++ch) {
+                packed[(size_t)t * (size_t)cp + (size_t)ch] = filter[(size_t)t * (size_t)c + (size_t)ch];
+            }
+        }
+        return;
+    }
+    if (isa == PQ_ISA_AVX512VNNI) {
+        size_t n = 0;
+        for (blk = 0; blk < cp; blk += bw) {
+            for (pr = 0; pr < (taps + 3) / 4; ++pr) {
+                for (i = 0; i < 64; ++i) {
+                    /* dword i = 16j + 4l + k of the group's vectors holds channel 16l + 4j + k */
+                    ch = blk + ((i >> 2) & 3) * 16 + (i >> 4) * 4 + (i & 3);
+                    if (pq_dw_replicated(isa, c)) {
+                        ch %= c;
+                    }
+                    for (e = 0; e < 4; ++e) {
+                        t = 4 * pr + e;
+                        packed[n++] = (ch < c && t < taps) ? filter[(size_t)t * (size_t)c + (size_t)ch] : 0;
+                    }
+                }
+            }
+        }
+        return;
+    }
+    {
+        int16_t *p16 = (int16_t *)(void *)packed;
+        size_t n = 0;
+        for (blk = 0; blk < cp; blk += bw) {
+            for (pr = 0; pr < (taps + 1) / 2; ++pr) {
+                for (half = 0; half < 2; ++half) {
+                    for (l = 0; l < bw / 8; ++l) {
+                        for (i = 0; i < 4; ++i) {
+                            ch = blk + 8 * l + 4 * half + i;
+                            if (pq_dw_replicated(isa, c)) {
+                                ch %= c;
+                            }
+                            for (e = 0; e < 2; ++e) {
+                                t = 2 * pr + e;
+                                p16[n++] = (ch < c && t < taps) ? filter[(size_t)t * (size_t)c + (size_t)ch] : 0;
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+void pq_dwconv_s8_fold_bias(int isa, int32_t taps, int32_t c, int32_t cp, const int8_t *filter,
+                            const int32_t *bias, int32_t input_offset, int32_t *out)
+{
+    /* AVX-512 feeds x + 128 as unsigned bytes: fold input_offset - 128. */
+    const uint32_t off = (uint32_t)input_offset - (isa == PQ_ISA_AVX512VNNI ? 128u : 0u);
+    int32_t ch, t;
+    for (ch = 0; ch < cp; ++ch) {
+        uint32_t acc = 0;
+        if (ch < c) {
+            acc = bias != NULL ? (uint32_t)bias[ch] : 0u;
+            for (t = 0; t < taps; ++t) {
+                acc += off * (uint32_t)(int32_t)filter[(size_t)t * (size_t)c + (size_t)ch];
+            }
+        }
+        out[ch] = acc <= 0x7FFFFFFFu ? (int32_t)acc : -(int32_t)(~acc) - 1;
+    }
+}
+
+/* Scratch layout: tap pointers | zero-point row | per-ISA part. */
+static size_t pq_up64(size_t v)
+{
+    return (v + 63u) / 64u * 64u;
+}
+
+static size_t pq_dw_ptrs_bytes(const pq_dwconv_fast_plan *plan)
+{
+    return pq_up64((size_t)plan->filter_dims.h * (size_t)plan->filter_dims.w * sizeof(const int8_t *));
+}
+
+static size_t pq_dw_zp_bytes(const pq_dwconv_fast_plan *plan)
+{
+    /* A run of interior pixels walks a zero-point tap along a whole input row. */
+    return pq_up64((size_t)plan->in_dims.w * (size_t)plan->in_dims.c + (size_t)plan->cp);
+}
+
+/* SIMD: the padded image (AVX2 int16, AVX-512 flipped bytes), with 64 bytes
+ * of slack (a block's loads may run past the last pixel's channels, against
+ * zero weights). */
+static size_t pq_dw_padded_bytes(const pq_dwconv_fast_plan *plan)
+{
+    const size_t esz = plan->isa == PQ_ISA_AVX2 ? 2u : 1u;
+    int32_t hp, wp;
+    pq_padded_hw(&plan->p, &plan->in_dims, &plan->filter_dims, &plan->out_dims, &hp, &wp);
+    return pq_up64((size_t)hp * (size_t)wp * (size_t)plan->in_dims.c * esz + 64u);
+}
+
+size_t pq_dwconv_s8_fast_scratch_size(const pq_dwconv_fast_plan *plan)
+{
+    if (plan->isa != PQ_ISA_PORTABLE) {
+        return pq_dw_padded_bytes(plan);
+    }
+    /* Portable: tap pointers, a zero-point row, cp running sums. */
+    return pq_dw_ptrs_bytes(plan) + pq_dw_zp_bytes(plan) + pq_up64((size_t)plan->cp * sizeof(uint32_t));
+}
+
+/* Portable: channel loops over uint32 sums (wrapping like the reference),
+ * which compilers vectorise. */
+static void pq_dwconv_s8_portable(const pq_dwconv_fast_plan *plan, int32_t taps, const int8_t *const *tap_ptr,
+                                  int32_t n_px, int32_t step, int8_t *out, uint32_t *acc)
+{
+    const int32_t c = plan->in_dims.c;
+    int32_t px, t, ch;
+    for (px = 0; px < n_px; ++px) {
+        for (ch = 0; ch < c; ++ch) {
+            acc[ch] = 0;
+        }
+        for (t = 0; t < taps; ++t) {
+            const int8_t *x = tap_ptr[t] + (size_t)px * (size_t)step;
+            const int8_t *w = plan->w + (size_t)t * (size_t)c;
+            for (ch = 0; ch < c; ++ch) {
+                acc[ch] += (uint32_t)((int32_t)x[ch] * (int32_t)w[ch]);
+            }
+        }
+        pq_requant_row_s8(&plan->rq, 0, c, (const int32_t *)(const void *)acc, out + (size_t)px * (size_t)c);
+    }
+}
+
+
+
+pq_status pq_depthwise_conv2d_s8_fast(const pq_dwconv_fast_plan *plan, const int8_t *in, int8_t *out,
+                                      void *scratch)
+{
+    const pq_conv_params *p = &plan->p;
+    const int32_t in_h = plan->in_dims.h, in_w = plan->in_dims.w, c = plan->in_dims.c;
+    const int32_t f_h = plan->filter_dims.h, f_w = plan->filter_dims.w;
+    const int32_t out_h = plan->out_dims.h, out_w = plan->out_dims.w;
+    const int32_t taps = f_h * f_w;
+    const int32_t step = p->stride_w * c;
+    const int8_t **ptrs = (const int8_t **)scratch;
+    int8_t *zp_row = (int8_t *)scratch + pq_dw_ptrs_bytes(plan);
+    uint8_t *extra = (uint8_t *)zp_row + pq_dw_zp_bytes(plan);
+    const size_t zp_len = pq_dw_zp_bytes(plan);
+    /* First and one-past-last output column whose taps are all inside the row. */
+    const int32_t span = (f_w - 1) * p->dilation_w;
+    int32_t ox_lo = (p->pad_w + p->stride_w - 1) / p->stride_w;
+    int32_t ox_hi = in_w - 1 + p->pad_w - span >= 0 ? (in_w - 1 + p->pad_w - span) / p->stride_w + 1 : 0;
+    size_t i;
+    int32_t b, oy, ox, fy, fx;
+
+#if PQ_HAVE_X86_SIMD
+    if (plan->isa != PQ_ISA_PORTABLE) {
+        /* Zero-point-padded copy of each image, then every output pixel is interior. */
+        const int8_t zp = (int8_t)(-p->input_offset);
+        int32_t hp, wp;
+        pq_padded_hw(p, &plan->in_dims, &plan->filter_dims, &plan->out_dims, &hp, &wp);
+        for (b = 0; b < plan->in_dims.n; ++b) {
+            const int8_t *in_b = in + (size_t)b * (size_t)in_h * (size_t)in_w * (size_t)c;
+            int8_t *out_b = out + (size_t)b * (size_t)out_h * (size_t)out_w * (size_t)c;
+            if (plan->isa == PQ_ISA_AVX2) {
+                pq_pad_widen_avx2(in_b, in_h, in_w, c, p->pad_h, p->pad_w, hp, wp, zp, (int16_t *)scratch);
+                pq_dwconv_s8_avx2(plan, (const int16_t *)scratch, wp, out_b);
+            } else {
+                pq_pad_flip_avx512(in_b, in_h, in_w, c, p->pad_h, p->pad_w, hp, wp, zp, (int8_t *)scratch);
+                pq_dwconv_s8_avx512(plan, (const int8_t *)scratch, wp, out_b);
+            }
+        }
+        return PQ_OK;
+    }
+#endif
+    if (ox_hi > out_w) {
+        ox_hi = out_w;
+    }
+    if (ox_lo > ox_hi) {
+        ox_lo = ox_hi;
+    }
+    for (i = 0; i < zp_len; ++i) {
+        zp_row[i] = (int8_t)(-p->input_offset); /* in [-128, 127]: the loader checks */
+    }
+    for (b = 0; b < plan->in_dims.n; ++b) {
+        for (oy = 0; oy < out_h; ++oy) {
+            const int32_t y0 = oy * p->stride_h - p->pad_h;
+            int8_t *orow = out + ((size_t)b * (size_t)out_h + (size_t)oy) * (size_t)out_w * (size_t)c;
+            ox = 0;
+            while (ox < out_w) {
+                /* One interior run, or a single border pixel. */
+                const int32_t run = (ox == ox_lo && ox_hi > ox_lo) ? ox_hi - ox_lo : 1;
+                const int32_t x0 = ox * p->stride_w - p->pad_w;
+                int32_t t = 0;
+                for (fy = 0; fy < f_h; ++fy) {
+                    const int32_t iy = y0 + fy * p->dilation_h;
+                    const int row_in = iy >= 0 && iy < in_h;
+                    for (fx = 0; fx < f_w; ++fx) {
+                        const int32_t ix = x0 + fx * p->dilation_w;
+                        if (row_in && ix >= 0 && ix < in_w) {
+                            ptrs[t] = in + (((size_t)b * (size_t)in_h + (size_t)iy) * (size_t)in_w + (size_t)ix) *
+                                               (size_t)c;
+                        } else if (ix >= 0 && ix < in_w) {
+                            /* Row outside the image: a zero-point row that can be walked like an input row. */
+                            ptrs[t] = zp_row + (size_t)ix * (size_t)c;
+                        } else {
+                            ptrs[t] = zp_row; /* only in single-pixel runs */
+                        }
+                        ++t;
+                    }
+                }
+                pq_dwconv_s8_portable(plan, taps, ptrs, run, step, orow + (size_t)ox * (size_t)c,
+                                      (uint32_t *)(void *)extra);
+                ox += run;
+            }
+        }
+    }
+    return PQ_OK;
+}

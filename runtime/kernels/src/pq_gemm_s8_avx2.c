@@ -1,0 +1,208 @@
+/*
+ * int8 GEMM, AVX2 kernel (see pq_gemm_s8.c for the packed layout).
+ *
+ * vpmaddwd multiplies int16 pairs and adds each pair into an int32 lane:
+ * exact for sign-extended int8 (|product| <= 2^14), unlike vpmaddubsw, whose
+ * int16 pair sums saturate. Each broadcast pair of inputs meets 8 channels'
+ * weight pairs.
+ *
+ * The kernel reads int16 rows in place: row r of a block starts at origin[r]
+ * and its k values are `taps` runs of kt int16 (kt even) at origin[r] +
+ * tap_off[t] bytes. A plain GEMM widens each block of 4 rows into `scratch`
+ * (k padded to even with 0) and has one run per row; a convolution reads a
+ * filter tap or a whole filter row per run from a zero-point-padded int16
+ * copy of its input (pq_conv2d_s8_fast.c). Compiled with a target attribute;
+ * only called when pq_isa_supported says so.
+ */
+#include <stddef.h>
+#include <stdint.h>
+
+#include "pq_fast.h"
+#include "pq_fast_isa.h"
+
+#if PQ_HAVE_X86_SIMD
+#include <immintrin.h>
+
+#include "pq_requant_x86.h"
+
+#define MR PQ_GEMM_MR_AVX2
+
+PQ_AI PQ_T_AVX2 void pq_widen(int16_t *dst, const int8_t *src, size_t n)
+{
+    size_t i;
+    for (i = 0; i + 16 <= n; i += 16) {
+        const __m128i v = _mm_loadu_si128((const __m128i *)(const void *)(src + i));
+        _mm256_storeu_si256((__m256i *)(void *)(dst + i), _mm256_cvtepi8_epi16(v));
+    }
+    for (; i < n; ++i) {
+        dst[i] = src[i];
+    }
+}
+
+static PQ_T_AVX2 void pq_panel_s16(int32_t rows, int32_t k, int32_t kp, const int8_t *a, int32_t lda,
+                                   int16_t *panel)
+{
+    int32_t r, kk;
+    for (r = 0; r < rows; ++r) {
+        int16_t *dst = panel + (size_t)r * (size_t)kp;
+        pq_widen(dst, a + (size_t)r * (size_t)lda, (size_t)k);
+        for (kk = k; kk < kp; ++kk) {
+            dst[kk] = 0;
+        }
+    }
+}
+
+PQ_T_AVX2 void pq_pad_widen_avx2(const int8_t *img, int32_t h, int32_t w, int32_t c, int32_t top, int32_t left,
+                                 int32_t hp, int32_t wp, int8_t zp, int16_t *dst)
+{
+    const size_t row = (size_t)w * (size_t)c;
+    const size_t prow = (size_t)wp * (size_t)c;
+    const size_t lpad = (size_t)left * (size_t)c;
+    int32_t y;
+    size_t i;
+    for (y = 0; y < hp; ++y, dst += prow) {
+        const int32_t iy = y - top;
+        if (iy < 0 || iy >= h) {
+            for (i = 0; i < prow; ++i) {
+                dst[i] = zp;
+            }
+            continue;
+        }
+        for (i = 0; i < lpad; ++i) {
+            dst[i] = zp;
+        }
+        pq_widen(dst + lpad, img + (size_t)iy * row, row);
+        for (i = lpad + row; i < prow; ++i) {
+            dst[i] = zp;
+        }
+    }
+}
+
+/* 8 int32 (already int8 values) -> 8 bytes, in order. */
+PQ_AI PQ_T_AVX2 __m128i pq_pack8(__m256i y)
+{
+    const __m256i p16 = _mm256_packs_epi32(y, y);     /* per 128-bit half: y0..3 y0..3 */
+    const __m256i p8 = _mm256_packs_epi16(p16, p16);  /* per half: y0..3 repeated */
+    return _mm_unpacklo_epi32(_mm256_castsi256_si128(p8), _mm256_extracti128_si256(p8, 1));
+}
+
+PQ_AI PQ_T_AVX2 void pq_store8(int8_t *dst, __m128i v, int32_t nc)
+{
+    if (nc >= 8) {
+        _mm_storel_epi64((__m128i *)(void *)dst, v);
+    } else {
+        int8_t tmp[16];
+        int32_t i;
+        _mm_storeu_si128((__m128i *)(void *)tmp, v);
+        for (i = 0; i < nc; ++i) {
+            dst[i] = tmp[i];
+        }
+    }
+}
+
+/* `mr` rows x `nv` vectors of 8 channels; both constants at each call site. */
+PQ_AI PQ_T_AVX2 void pq_ukernel(const pq_gemm_s8_plan *plan, const int16_t *const *origin, const ptrdiff_t *tap_off,
+                                int32_t taps, int32_t kt, int32_t n0, int32_t rows, int8_t *out, int32_t ldo,
+                                const int mr, const int nv)
+{
+    const size_t vstride = (size_t)plan->kp * 8u; /* int16 per block of 8 channels */
+    const int16_t *wk = (const int16_t *)(const void *)plan->w + (size_t)n0 * (size_t)plan->kp;
+    __m256i acc[MR][4];
+    int32_t t, k2, r, v;
+    PQ_UNROLL
+    for (v = 0; v < nv; ++v) {
+        /* Accumulators start at the folded bias. */
+        const __m256i bias = pq_ld8x32(plan->rq.bias + n0 + 8 * v);
+        PQ_UNROLL
+        for (r = 0; r < mr; ++r) {
+            acc[r][v] = bias;
+        }
+    }
+    for (t = 0; t < taps; ++t) {
+        const int16_t *p[MR];
+        PQ_UNROLL
+        for (r = 0; r < mr; ++r) {
+            p[r] = (const int16_t *)(const void *)((const int8_t *)(const void *)origin[r] + tap_off[t]);
+        }
+        for (k2 = 0; k2 < kt; k2 += 2) {
+            __m256i w[4];
+            PQ_UNROLL
+            for (v = 0; v < nv; ++v) {
+                w[v] = _mm256_load_si256((const __m256i *)(const void *)(wk + v * vstride));
+            }
+            wk += 16;
+            PQ_UNROLL
+            for (r = 0; r < mr; ++r) {
+                int32_t pair;
+                __m256i x;
+                __builtin_memcpy(&pair, p[r] + k2, sizeof pair);
+                x = _mm256_set1_epi32(pair);
+                PQ_UNROLL
+                for (v = 0; v < nv; ++v) {
+                    acc[r][v] = _mm256_add_epi32(acc[r][v], _mm256_madd_epi16(x, w[v]));
+                }
+            }
+        }
+    }
+    PQ_UNROLL
+    for (v = 0; v < nv; ++v) {
+        const int32_t c0 = n0 + 8 * v;
+        const pq_rq8 q = pq_rq8_load(&plan->rq, c0);
+        PQ_UNROLL
+        for (r = 0; r < mr; ++r) {
+            if (r < rows) {
+                const __m256i y = pq_rq8_apply(&q, &plan->rq, acc[r][v]);
+                pq_store8(out + (size_t)r * (size_t)ldo + (size_t)c0, pq_pack8(y), plan->n - c0);
+            }
+        }
+    }
+}
+
+PQ_T_AVX2 void pq_gemm_s8_avx2_block(const pq_gemm_s8_plan *plan, int32_t rows, const int16_t *const *origin,
+                                     const ptrdiff_t *tap_off, int32_t taps, int32_t kt, int8_t *out, int32_t ldo)
+{
+    const int32_t np = plan->np;
+    int32_t n0;
+    /* 4 rows x 16 channels: 8 accumulators, 2 weight vectors, the broadcast
+     * and vpmaddwd's product fit the 16 ymm registers (24 channels spill).
+     * A single row (FULLY_CONNECTED at batch 1) takes 32 channels at once. */
+    n0 = 0;
+    if (rows == 1) {
+        for (; n0 + 32 <= np; n0 += 32) {
+            pq_ukernel(plan, origin, tap_off, taps, kt, n0, rows, out, ldo, 1, 4);
+        }
+        for (; n0 < np; n0 += 8) {
+            pq_ukernel(plan, origin, tap_off, taps, kt, n0, rows, out, ldo, 1, 1);
+        }
+        return;
+    }
+    for (; n0 + 16 <= np; n0 += 16) {
+        pq_ukernel(plan, origin, tap_off, taps, kt, n0, rows, out, ldo, MR, 2);
+    }
+    if (n0 < np) {
+        pq_ukernel(plan, origin, tap_off, taps, kt, n0, rows, out, ldo, MR, 1);
+    }
+}
+
+PQ_T_AVX2 void pq_gemm_s8_avx2(const pq_gemm_s8_plan *plan, int32_t m, const int8_t *a, int32_t lda, int8_t *out,
+                               int32_t ldo, void *scratch)
+{
+    int16_t *panel = (int16_t *)scratch;
+    const ptrdiff_t no_off = 0;
+    const int16_t *origin[MR];
+    int32_t m0, r;
+    for (m0 = 0; m0 < m; m0 += MR) {
+        const int32_t rows = m - m0 < MR ? m - m0 : MR;
+        pq_panel_s16(rows, plan->k, plan->kp, a + (size_t)m0 * (size_t)lda, lda, panel);
+        /* Rows past the end repeat the last row: read, computed, never stored. */
+        for (r = 0; r < MR; ++r) {
+            origin[r] = panel + (size_t)(r < rows ? r : rows - 1) * (size_t)plan->kp;
+        }
+        pq_gemm_s8_avx2_block(plan, rows, origin, &no_off, 1, plan->kp, out + (size_t)m0 * (size_t)ldo, ldo);
+    }
+}
+
+#else
+/* ISO C forbids an empty translation unit. */
+typedef int pq_gemm_s8_avx2_unused;
+#endif

@@ -1,0 +1,68 @@
+"""Helpers for the ONNX tests: build one-graph models, run them through picoq and onnxruntime."""
+
+from __future__ import annotations
+
+import numpy as np
+import onnx
+from onnx import TensorProto, helper, numpy_helper
+
+from picoq.converter import convert
+from picoq.converter.float_ops import sqnr_db
+from picoq.runtime import Interpreter
+
+
+def model(
+    nodes: list[onnx.NodeProto],
+    inputs: dict[str, list],
+    outputs: dict[str, list],
+    inits: dict[str, np.ndarray] | None = None,
+    opset: int = 13,
+) -> onnx.ModelProto:
+    """A checked ONNX model; shapes may hold strings (symbolic dims) or None (unknown)."""
+    graph = helper.make_graph(
+        nodes,
+        "test",
+        [helper.make_tensor_value_info(n, TensorProto.FLOAT, s) for n, s in inputs.items()],
+        [helper.make_tensor_value_info(n, TensorProto.FLOAT, s) for n, s in outputs.items()],
+        [numpy_helper.from_array(np.asarray(v), n) for n, v in (inits or {}).items()],
+    )
+    m = helper.make_model(graph, opset_imports=[helper.make_opsetid("", opset)])
+    if any(s is None for s in outputs.values()):  # let ONNX's shape inference fill output shapes in
+        inferred = onnx.shape_inference.infer_shapes(m).graph
+        known = {v.name: v for v in [*inferred.value_info, *inferred.output]}
+        for out in m.graph.output:
+            if not out.type.tensor_type.HasField("shape") and out.name in known:
+                out.type.CopyFrom(known[out.name].type)
+    onnx.checker.check_model(m)
+    return m
+
+
+def ort_run(m: onnx.ModelProto, feeds: dict[str, np.ndarray]) -> list[np.ndarray]:
+    import onnxruntime as ort
+
+    return ort.InferenceSession(m.SerializeToString(), providers=["CPUExecutionProvider"]).run(None, feeds)
+
+
+def convert_and_run(m: onnx.ModelProto, calib, x, **options) -> tuple[Interpreter, list[np.ndarray]]:
+    it = Interpreter(convert(m, calibration=calib, progress=False, **options))
+    y = it.run(x)
+    return it, y if isinstance(y, list) else [y]
+
+
+def sqnr_vs_ort(m: onnx.ModelProto, shape: tuple[int, ...], n: int = 8, seed: int = 0, **options) -> float:
+    """Worst output SQNR (dB) of picoq int8 against onnxruntime float on random inputs."""
+    rng = np.random.default_rng(seed)
+    name = m.graph.input[0].name
+    calib = rng.normal(size=(64, *shape[1:])).astype(np.float32)
+    x = rng.normal(size=(n, *shape[1:])).astype(np.float32)
+    _, got = convert_and_run(m, calib, x, **options)
+    want = ort_run(m, {name: x})
+    return min(sqnr_db(w, g) for w, g in zip(want, got))
+
+
+def op_names(it: Interpreter) -> list[str]:
+    return [o.name for o in it.model.ops]
+
+
+def rand(rng: np.random.Generator, *shape: int, scale: float = 0.3) -> np.ndarray:
+    return rng.normal(0, scale, shape).astype(np.float32)

@@ -1,0 +1,302 @@
+"""The fast kernels give the same bytes as the reference kernels, on every instruction set.
+
+Each case builds a one-op int8 .tflite (tests/tflite_builder.py), converts it, and runs it
+with `kernels="reference"` (the C99 kernels firmware runs, themselves checked against
+tflite-micro in test_kernels.py) and with `kernels="fast"` on every instruction set this
+machine supports (`isa="portable"` always among them, so the portable C path is covered on
+AVX2 / AVX-512 machines too). Outputs must be byte-identical. Cases are random: shapes,
+strides, paddings, dilations, groups, depth multipliers, batches, channel counts that are
+not multiples of the vector widths (4, 8, 16, 32, 64), extreme zero points, multipliers
+above 1 (left shifts) and saturating outputs, and accumulators that wrap around int32.
+Each case also checks that the op really ran on a fast kernel where one applies.
+The five MLPerf Tiny models run on 20 random inputs each, fast against reference.
+No timing is asserted anywhere.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from picoq.converter import convert
+from picoq.runtime import Interpreter
+from picoq.runtime._interp import supported_isas
+
+from conftest import MLPERF_INT8, mlperf_path
+from tflite_builder import TFLiteGraph
+
+ISAS = supported_isas()
+ACTS = ["NONE", "RELU", "RELU6", "RELU_N1_TO_1"]
+N_CASES = 60
+
+
+def _run_all(model: bytes, xs: list[np.ndarray]) -> list[str]:
+    """Run `xs` with reference and fast kernels on every ISA; all outputs must be equal.
+
+    Returns the fast interpreter's per-op kernel names (the same on every ISA for the
+    ops this file builds, except conv feeding modes, which are ISA-specific)."""
+    ref = Interpreter(model, kernels="reference")
+    want = [ref.run(x) for x in xs]
+    assert ref.op_kernels == ["reference"] * len(ref.op_kernels)
+    kernels = []
+    for isa in ISAS:
+        fast = Interpreter(model, isa=isa)
+        assert fast.isa == isa and fast.kernels == "fast"
+        for i, (x, w) in enumerate(zip(xs, want)):
+            got = fast.run(x)
+            assert got.dtype == w.dtype and got.shape == w.shape
+            bad = np.flatnonzero(got != w)
+            assert bad.size == 0, (
+                f"isa {isa}, input {i}: {bad.size} of {w.size} bytes differ from the reference, "
+                f"first at flat index {bad[0]}: fast {got.flat[bad[0]]}, reference {w.flat[bad[0]]} "
+                f"(kernels {fast.op_kernels})"
+            )
+        kernels = fast.op_kernels
+    return kernels
+
+
+def _in_qparams(rng) -> tuple[float, int]:
+    """Input scale and zero point, the int8 extremes included (the zero point pads images)."""
+    zp = int(rng.choice([-128, 127, int(rng.integers(-128, 128)), int(rng.integers(-20, 20))]))
+    return float(rng.uniform(0.005, 0.1)), zp
+
+
+def _out_qparams(rng, acc_scale: float, k: int) -> tuple[float, int]:
+    """An output scale around the accumulators' spread, sometimes far below it: then the
+    multiplier exceeds 1 (a left shift) and many outputs saturate."""
+    spread = acc_scale * 127.0 * 64.0 * np.sqrt(max(k, 1))
+    mode = rng.integers(0, 4)
+    if mode == 0:
+        scale = acc_scale * float(rng.uniform(0.05, 0.95))  # real multiplier > 1
+    elif mode == 1:
+        scale = spread / float(rng.uniform(1000, 100000))  # saturating
+    else:
+        scale = spread / float(rng.uniform(100, 400))
+    return scale, int(rng.integers(-128, 128))
+
+
+def _weights(rng, shape, n_ch: int, per_channel: bool):
+    # -128 included: the int8 spec keeps weights in [-127, 127], the kernels must not care.
+    w = rng.integers(-128, 128, size=shape, dtype=np.int8)
+    scales = rng.uniform(0.002, 0.02, n_ch if per_channel else 1).astype(np.float32)
+    return w, scales
+
+
+def _channels(rng, lo: int = 1, hi: int = 80) -> int:
+    """Channel counts around the vector widths, and random ones."""
+    edges = [1, 2, 3, 4, 5, 7, 8, 9, 15, 16, 17, 31, 32, 33, 47, 63, 64, 65, 72]
+    c = int(rng.choice(edges)) if rng.integers(0, 2) else int(rng.integers(lo, hi + 1))
+    return max(lo, min(c, hi))
+
+
+def _spatial(rng):
+    h, w = (int(v) for v in rng.integers(1, 14, 2))
+    kh, kw = (int(v) for v in rng.choice([1, 1, 2, 3, 3, 3, 4, 5], 2))
+    sh, sw = (int(v) for v in rng.choice([1, 1, 1, 2, 2, 3], 2))
+    dh, dw = (int(v) for v in rng.choice([1, 1, 1, 1, 2, 3], 2))
+    padding = str(rng.choice(["SAME", "VALID"]))
+    if padding == "VALID":  # the dilated kernel must fit
+        kh = min(kh, (h - 1) // dh + 1)
+        kw = min(kw, (w - 1) // dw + 1)
+    return (h, w), (kh, kw), (sh, sw), (dh, dw), padding
+
+
+def _conv_model(rng, x_shape, groups, cout, khw, s, d, padding, act):
+    n, h, w, cin = x_shape
+    in_s, in_zp = _in_qparams(rng)
+    per_channel = bool(rng.integers(0, 4))
+    wq, w_s = _weights(rng, (cout, *khw, cin // groups), cout, per_channel)
+    w_full = np.broadcast_to(w_s, (cout,)).astype(np.float32)
+    bias = rng.integers(-30000, 30000, cout).astype(np.int32) if rng.integers(0, 4) else None
+    out_s, out_zp = _out_qparams(rng, in_s * float(w_full.mean()), khw[0] * khw[1] * cin // groups)
+    g = TFLiteGraph()
+    xt = g.input("x", x_shape, in_s, in_zp)
+    wt = g.const_int8("w", wq, w_s, quantized_dimension=0)
+    bt = None if bias is None else g.const_int32("b", bias, np.float32(in_s) * w_full)
+    g.output(g.conv2d(xt, wt, bt, out_s, out_zp, stride=s, dilation=d, padding=padding, activation=act))
+    return convert(g.build())
+
+
+@pytest.mark.parametrize("seed", range(N_CASES))
+def test_conv2d_fast_equals_reference(seed: int) -> None:
+    rng = np.random.default_rng(10_000 + seed)
+    (h, w), khw, s, d, padding = _spatial(rng)
+    groups = int(rng.choice([1, 1, 1, 1, 2, 3, 4]))
+    cin = groups * _channels(rng, 1, 40 if groups == 1 else 12)
+    cout = groups * max(1, _channels(rng, 1, 70) // groups)
+    n = int(rng.choice([1, 1, 1, 2, 3]))
+    model = _conv_model(rng, (n, h, w, cin), groups, cout, khw, s, d, padding, str(rng.choice(ACTS)))
+    xs = [rng.integers(-128, 128, (n, h, w, cin), dtype=np.int8) for _ in range(3)]
+    assert _run_all(model, xs) == ["fast-conv-" + k for k in _conv_feed(model)]
+
+
+def _conv_feed(model: bytes) -> list[str]:
+    """The feeding mode the loader should pick on the best ISA (see pq_conv2d_s8_fast.c)."""
+    it = Interpreter(model, kernels="reference")
+    op = it.model.ops[0]
+    p = op.params
+    x, f = (it.model.tensors[i].shape for i in op.inputs[:2])
+    groups = x[3] // f[3]
+    if f[1] == f[2] == 1 and groups == 1 and p["pad_h"] == p["pad_w"] == 0:
+        return ["1x1" if p["stride_h"] == p["stride_w"] == 1 else "1x1-strided"]
+    granule = {"avx512vnni": 4, "avx2": 2}.get(ISAS[-1])
+    if granule and groups == 1 and p["dilation_w"] == 1:
+        return ["rows"]
+    if granule and f[3] % granule == 0:
+        return ["taps"]
+    return ["im2col"]
+
+
+@pytest.mark.parametrize(
+    "shape,groups,cout,khw,s,d,padding",
+    [
+        ((1, 25, 5, 64), 1, 64, (1, 1), (1, 1), (1, 1), "VALID"),  # KWS pointwise
+        ((1, 49, 10, 1), 1, 64, (10, 4), (2, 2), (1, 1), "SAME"),  # KWS first layer
+        ((1, 96, 96, 3), 1, 8, (3, 3), (2, 2), (1, 1), "VALID"),  # VWW first layer
+        ((1, 32, 32, 16), 1, 16, (3, 3), (1, 1), (1, 1), "SAME"),  # ResNet-8
+        ((1, 32, 32, 16), 1, 32, (1, 1), (2, 2), (1, 1), "VALID"),  # ResNet shortcut
+        ((2, 9, 11, 12), 3, 9, (3, 3), (1, 2), (2, 1), "SAME"),  # grouped, dilated, batch 2
+        ((1, 7, 7, 8), 2, 6, (3, 3), (1, 1), (1, 2), "SAME"),  # groups with horizontal dilation
+        ((1, 6, 6, 5), 1, 3, (3, 3), (1, 1), (1, 2), "SAME"),  # odd channels, horizontal dilation
+        ((1, 5, 5, 130), 1, 129, (2, 2), (1, 1), (1, 1), "SAME"),  # past 128 channels
+    ],
+)
+def test_conv2d_model_shapes(shape, groups, cout, khw, s, d, padding) -> None:
+    rng = np.random.default_rng(sum(shape) + cout)
+    model = _conv_model(rng, shape, groups, cout, khw, s, d, padding, "RELU6")
+    _run_all(model, [rng.integers(-128, 128, shape, dtype=np.int8) for _ in range(2)])
+
+
+@pytest.mark.parametrize("seed", range(N_CASES))
+def test_depthwise_fast_equals_reference(seed: int) -> None:
+    rng = np.random.default_rng(20_000 + seed)
+    (h, w), (kh, kw), s, d, padding = _spatial(rng)
+    if rng.integers(0, 2):  # the 3x3 kernels the models use, stride 1 or 2
+        kh = kw = 3
+        d = (1, 1)
+        h, w = max(h, 3), max(w, 3)
+    c = _channels(rng, 1, 80)
+    m = int(rng.choice([1, 1, 1, 1, 2, 3]))
+    n = int(rng.choice([1, 1, 2]))
+    in_s, in_zp = _in_qparams(rng)
+    per_channel = bool(rng.integers(0, 4))
+    wq, w_s = _weights(rng, (1, kh, kw, c * m), c * m, per_channel)
+    w_full = np.broadcast_to(w_s, (c * m,)).astype(np.float32)
+    bias = rng.integers(-30000, 30000, c * m).astype(np.int32) if rng.integers(0, 4) else None
+    out_s, out_zp = _out_qparams(rng, in_s * float(w_full.mean()), kh * kw)
+    g = TFLiteGraph()
+    xt = g.input("x", (n, h, w, c), in_s, in_zp)
+    wt = g.const_int8("w", wq, w_s, quantized_dimension=3)
+    bt = None if bias is None else g.const_int32("b", bias, np.float32(in_s) * w_full)
+    act = str(rng.choice(ACTS))
+    y = g.depthwise_conv2d(
+        xt, wt, bt, out_s, out_zp, depth_multiplier=m, stride=s, dilation=d, padding=padding, activation=act
+    )
+    g.output(y)
+    xs = [rng.integers(-128, 128, (n, h, w, c), dtype=np.int8) for _ in range(3)]
+    # Depth multiplier 1 runs the fast kernel; others stay on the reference.
+    assert _run_all(convert(g.build()), xs) == ["fast-depthwise" if m == 1 else "reference"]
+
+
+@pytest.mark.parametrize("seed", range(N_CASES))
+def test_fully_connected_fast_equals_reference(seed: int) -> None:
+    rng = np.random.default_rng(30_000 + seed)
+    batches = int(rng.choice([1, 1, 2, 3, 5, 9]))
+    depth = _channels(rng, 1, 300) if rng.integers(0, 3) else int(rng.integers(300, 700))
+    units = _channels(rng, 1, 200)
+    in_s, in_zp = _in_qparams(rng)
+    per_channel = bool(rng.integers(0, 2))
+    wq, w_s = _weights(rng, (units, depth), units, per_channel)
+    w_full = np.broadcast_to(w_s, (units,)).astype(np.float32)
+    bias = rng.integers(-30000, 30000, units).astype(np.int32) if rng.integers(0, 4) else None
+    out_s, out_zp = _out_qparams(rng, in_s * float(w_full.mean()), depth)
+    g = TFLiteGraph()
+    xt = g.input("x", (batches, depth), in_s, in_zp)
+    wt = g.const_int8("w", wq, w_s, quantized_dimension=0)
+    bt = None if bias is None else g.const_int32("b", bias, np.float32(in_s) * w_full)
+    g.output(g.fully_connected(xt, wt, bt, out_s, out_zp, activation=str(rng.choice(ACTS))))
+    xs = [rng.integers(-128, 128, (batches, depth), dtype=np.int8) for _ in range(3)]
+    assert _run_all(convert(g.build()), xs) == ["fast-fc"]
+
+
+def test_accumulators_wrap_like_the_reference() -> None:
+    """Sums past int32 wrap modulo 2^32 in the reference (as TFLM's int32 in practice);
+    the fast kernels, which regroup the sums and fold the zero point into the bias,
+    must land on the same int32. 70,000 products of 127 * 255 overflow several times."""
+    rng = np.random.default_rng(7)
+    depth = 70_000
+    wq = np.full((3, depth), 127, np.int8)
+    wq[1] = -128
+    wq[2, ::2] = -128
+    g = TFLiteGraph()
+    xt = g.input("x", (2, depth), 0.01, -128)  # x + 128 reaches 255
+    wt = g.const_int8("w", wq, np.full(3, 0.01, np.float32), quantized_dimension=0)
+    g.output(g.fully_connected(xt, wt, None, 0.37, 5))
+    x = np.full((2, depth), 127, np.int8)
+    x[1] = rng.integers(-128, 128, depth, dtype=np.int8)
+    assert _run_all(convert(g.build()), [x]) == ["fast-fc"]
+
+
+@pytest.mark.parametrize("seed", range(20))
+def test_add_fast_equals_reference(seed: int) -> None:
+    rng = np.random.default_rng(40_000 + seed)
+    shape = tuple(int(v) for v in rng.integers(1, 9, int(rng.integers(1, 5))))
+    # Every 4th case broadcasts (a stays on the reference kernel).
+    b_shape = tuple(1 if (seed % 4 == 3 and i == 0) else v for i, v in enumerate(shape))
+    (s1, z1), (s2, z2) = _in_qparams(rng), _in_qparams(rng)
+    s_out = float(rng.uniform(0.005, 0.2))
+    g = TFLiteGraph()
+    at = g.input("a", shape, s1, z1)
+    bt = g.input("b", b_shape, s2, z2)
+    g.output(g.add(at, bt, s_out, int(rng.integers(-128, 128)), activation=str(rng.choice(ACTS))))
+    model = convert(g.build())
+    a = rng.integers(-128, 128, shape, dtype=np.int8)
+    b = rng.integers(-128, 128, b_shape, dtype=np.int8)
+    ref = Interpreter(model, kernels="reference").run([a, b])
+    for isa in ISAS:
+        fast = Interpreter(model, isa=isa)
+        np.testing.assert_array_equal(fast.run([a, b]), ref, err_msg=f"isa {isa}")
+        assert fast.op_kernels == ["reference" if b_shape != shape else "fast-add"]
+
+
+@pytest.mark.parametrize("name", MLPERF_INT8)
+def test_mlperf_fast_equals_reference(name: str) -> None:
+    model = convert(mlperf_path(name).read_bytes())
+    shape = Interpreter(model, kernels="reference").input_details[0]["shape"]
+    rng = np.random.default_rng(len(name))
+    kernels = _run_all(model, [rng.integers(-128, 128, shape, dtype=np.int8) for _ in range(20)])
+    # Every CONV_2D, DEPTHWISE_CONV_2D, FULLY_CONNECTED, ADD and AVERAGE_POOL_2D of these models is fast.
+    it = Interpreter(model, kernels="reference")
+    for op, k in zip(it.model.ops, kernels):
+        assert k.startswith("fast") == (op.opcode in (1, 2, 3, 4, 5)), (op.opcode, k)
+
+
+def test_isa_choice() -> None:
+    """Portable is always available and listed first; an unknown or unsupported ISA is refused;
+    PICOQ_ISA picks the default, an explicit argument wins."""
+    assert ISAS[0] == "portable"
+    g = TFLiteGraph()
+    xt = g.input("x", (1, 8), 0.1, 0)
+    wt = g.const_int8("w", np.ones((4, 8), np.int8), np.full(4, 0.01, np.float32), quantized_dimension=0)
+    g.output(g.fully_connected(xt, wt, None, 0.05, 0))
+    model = convert(g.build())
+    assert Interpreter(model).isa == ISAS[-1]
+    with pytest.raises(ValueError, match="instruction set"):
+        Interpreter(model, isa="sse9")
+    with pytest.raises(ValueError, match="kernels"):
+        Interpreter(model, kernels="quick")
+    mp = pytest.MonkeyPatch()
+    try:
+        mp.setenv("PICOQ_ISA", "portable")
+        assert Interpreter(model).isa == "portable"
+        assert Interpreter(model, isa=ISAS[-1]).isa == ISAS[-1]
+    finally:
+        mp.undo()
+
+
+def test_scratch_is_sized_at_load() -> None:
+    """The fast kernels' working memory is one buffer sized at load; reference needs none."""
+    model = convert(mlperf_path("pretrainedResnet_quant").read_bytes())
+    assert Interpreter(model, kernels="reference").scratch_bytes == 0
+    for isa in ISAS:
+        assert Interpreter(model, isa=isa).scratch_bytes > 0

@@ -1,0 +1,310 @@
+"""Each supported ONNX op, alone or in a small pattern: picoq int8 against onnxruntime float.
+
+Every case converts with 64 random calibration inputs and checks the output SQNR on 8
+other random inputs; some also check which kernels the converter chose (BatchNorm folded,
+activations fused, no TRANSPOSE where the layout allows none).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from onnx import helper  # noqa: E402
+
+from onnx_models import convert_and_run, model, op_names, rand, sqnr_vs_ort  # noqa: E402
+
+X = ["N", 4, 6, 6]  # NCHW input of most cases (symbolic batch)
+R = np.random.default_rng(42)
+W4 = rand(R, 8, 4, 3, 3)
+B8 = rand(R, 8, scale=0.1)
+
+
+def conv(x: str, y: str, w: str = "w", b: str | None = "b", **attrs):
+    return helper.make_node("Conv", [x, w] + ([b] if b else []), [y], **attrs)
+
+
+def conv_then(op_nodes, out="y", out_shape=None, extra=None):
+    """input -> Conv(4->8, 3x3, pad 1) -> op_nodes -> y."""
+    nodes = [conv("x", "c", pads=[1, 1, 1, 1]), *op_nodes]
+    return model(nodes, {"x": X}, {out: out_shape}, {"w": W4, "b": B8, **(extra or {})})
+
+
+def node(op, ins, outs=("y",), **attrs):
+    return helper.make_node(op, list(ins), list(outs), **attrs)
+
+
+CASES = {
+    "conv_pad1": lambda: conv_then([node("Relu", ["c"])]),
+    "conv_stride2_dilation2": lambda: model(
+        [conv("x", "y", pads=[2, 1, 2, 1], strides=[2, 2], dilations=[2, 1])],
+        {"x": X},
+        {"y": None},
+        {"w": W4, "b": B8},
+    ),
+    "conv_same_upper_stride2": lambda: model(
+        [conv("x", "y", auto_pad="SAME_UPPER", strides=[2, 2])], {"x": X}, {"y": None}, {"w": W4, "b": B8}
+    ),
+    "conv_pad_wider_than_kernel": lambda: model(
+        [conv("x", "y", pads=[3, 3, 3, 2])], {"x": X}, {"y": None}, {"w": W4, "b": B8}
+    ),
+    "avgpool_count_include_pad": lambda: conv_then(
+        [node("AveragePool", ["c"], kernel_shape=[3, 3], pads=[1, 1, 1, 1], count_include_pad=1)]
+    ),
+    "conv_depthwise_multiplier2": lambda: model(
+        [conv("x", "y", pads=[1, 1, 1, 1], group=4)],
+        {"x": X},
+        {"y": None},
+        {"w": rand(R, 8, 1, 3, 3), "b": B8},
+    ),
+    "conv_grouped": lambda: model(
+        [conv("x", "y", b=None, group=2)], {"x": X}, {"y": None}, {"w": rand(R, 6, 2, 3, 3)}
+    ),
+    "gemm_alpha_beta_transB0": lambda: model(
+        [node("Gemm", ["x", "B", "C"], alpha=0.5, beta=2.0)],
+        {"x": ["N", 16]},
+        {"y": None},
+        {"B": rand(R, 16, 8), "C": rand(R, 8)},
+    ),
+    "matmul_add_3d": lambda: model(
+        [node("MatMul", ["x", "W"], ["m"]), node("Add", ["m", "b"])],
+        {"x": ["N", 5, 16]},
+        {"y": None},
+        {"W": rand(R, 16, 8), "b": rand(R, 8)},
+    ),
+    "batchnorm_on_input": lambda: model(
+        [node("BatchNormalization", ["x", "g", "bb", "mu", "var"])],
+        {"x": X},
+        {"y": None},
+        {
+            "g": R.uniform(0.5, 2, 4).astype(np.float32),
+            "bb": rand(R, 4),
+            "mu": rand(R, 4),
+            "var": R.uniform(0.5, 2, 4).astype(np.float32),
+        },
+    ),
+    "relu_with_two_readers": lambda: conv_then([node("Relu", ["c"], ["r"]), node("Add", ["r", "c"])]),
+    "clip_general": lambda: conv_then(
+        [node("Clip", ["c", "lo", "hi"])],
+        extra={"lo": np.array(-0.5, np.float32), "hi": np.array(1.0, np.float32)},
+    ),
+    "leaky_relu": lambda: conv_then([node("LeakyRelu", ["c"], alpha=0.1)]),
+    "hard_swish": lambda: model(
+        [conv("x", "c", pads=[1, 1, 1, 1]), node("HardSwish", ["c"])],
+        {"x": X},
+        {"y": None},
+        {"w": W4, "b": B8},
+        opset=14,
+    ),
+    "hard_sigmoid_fused": lambda: conv_then([node("HardSigmoid", ["c"], alpha=0.3, beta=0.4)]),
+    "hard_sigmoid_on_input": lambda: model([node("HardSigmoid", ["x"])], {"x": X}, {"y": None}),
+    "sigmoid": lambda: conv_then([node("Sigmoid", ["c"])]),
+    "tanh": lambda: conv_then([node("Tanh", ["c"])]),
+    "add_per_channel_const": lambda: conv_then([node("Add", ["c", "k"])], extra={"k": rand(R, 1, 8, 1, 1)}),
+    "add_full_const": lambda: conv_then([node("Add", ["k", "c"])], extra={"k": rand(R, 1, 8, 6, 6)}),
+    "sub_activations": lambda: conv_then([node("Relu", ["c"], ["r"]), node("Sub", ["c", "r"])]),
+    "sub_from_const": lambda: conv_then([node("Sub", ["k", "c"])], extra={"k": rand(R, 8, 1, 1)}),
+    "mul_activations": lambda: conv_then([node("Sigmoid", ["c"], ["s"]), node("Mul", ["c", "s"])]),
+    "mul_full_const": lambda: conv_then([node("Mul", ["c", "k"])], extra={"k": rand(R, 1, 1, 6, 6)}),
+    "div_scalar_const": lambda: conv_then([node("Div", ["c", "k"])], extra={"k": np.array(4.0, np.float32)}),
+    "avgpool_pads_ceil": lambda: conv_then(
+        [node("AveragePool", ["c"], kernel_shape=[3, 3], strides=[2, 2], pads=[1, 1, 1, 1], ceil_mode=1)]
+    ),
+    "maxpool": lambda: conv_then([node("MaxPool", ["c"], kernel_shape=[2, 2], strides=[2, 2])]),
+    "maxpool_pads_after_relu": lambda: conv_then(
+        [
+            node("Relu", ["c"], ["r"]),
+            node("MaxPool", ["r"], kernel_shape=[3, 3], strides=[2, 2], pads=[1, 1, 1, 1]),
+        ]
+    ),
+    "global_avgpool_flatten_gemm": lambda: conv_then(
+        [
+            node("GlobalAveragePool", ["c"], ["g"]),
+            node("Flatten", ["g"], ["f"]),
+            node("Gemm", ["f", "W2", "b2"], transB=1),
+        ],
+        extra={"W2": rand(R, 5, 8), "b2": rand(R, 5)},
+    ),
+    "reduce_mean_spatial": lambda: conv_then([node("ReduceMean", ["c"], axes=[2, 3], keepdims=0)]),
+    "reduce_mean_channels": lambda: conv_then([node("ReduceMean", ["c"], axes=[1], keepdims=1)]),
+    "flatten_nchw_order_to_gemm": lambda: conv_then(
+        [node("Relu", ["c"], ["r"]), node("Flatten", ["r"], ["f"]), node("Gemm", ["f", "W2"], transB=1)],
+        extra={"W2": rand(R, 5, 8 * 36, scale=0.05)},
+    ),
+    "reshape_softmax_rows": lambda: conv_then(
+        [node("Reshape", ["c", "s"], ["r"]), node("Softmax", ["r"], axis=-1)],
+        extra={"s": np.array([-1, 8, 36], np.int64)},
+    ),
+    "squeeze_unsqueeze": lambda: conv_then(
+        [
+            node("GlobalAveragePool", ["c"], ["g"]),
+            node("Squeeze", ["g", "ax"], ["s"]),
+            node("Unsqueeze", ["s", "ax1"], ["u"]),
+            node("Softmax", ["u"], axis=1),
+        ],
+        extra={"ax": np.array([2, 3], np.int64), "ax1": np.array([2], np.int64)},
+    ),
+    "transpose_to_nhwc_output": lambda: conv_then([node("Transpose", ["c"], perm=[0, 2, 3, 1])]),
+    "transpose_3d": lambda: conv_then(
+        [node("Reshape", ["c", "s"], ["r"]), node("Transpose", ["r"], perm=[0, 2, 1])],
+        extra={"s": np.array([-1, 8, 36], np.int64)},
+    ),
+    "concat_channels": lambda: model(
+        [
+            conv("x", "a", pads=[1, 1, 1, 1]),
+            conv("x", "b2", w="w2", b=None, pads=[1, 1, 1, 1]),
+            node("Concat", ["a", "b2"], axis=1),
+        ],
+        {"x": X},
+        {"y": None},
+        {"w": W4, "b": B8, "w2": rand(R, 3, 4, 3, 3)},
+    ),
+    "pad_folded_into_conv": lambda: model(
+        [node("Pad", ["x", "p"], ["xp"]), conv("xp", "y")],
+        {"x": X},
+        {"y": None},
+        {"p": np.array([0, 0, 1, 2, 0, 0, 1, 0], np.int64), "w": W4, "b": B8},
+    ),
+    "pad_then_maxpool": lambda: conv_then(
+        [node("Pad", ["c", "p", "v"], ["cp"]), node("MaxPool", ["cp"], kernel_shape=[2, 2], strides=[2, 2])],
+        extra={"p": np.array([0, 0, 1, 1, 0, 0, 1, 1], np.int64), "v": np.array(0.5, np.float32)},
+    ),
+    "softmax_over_channels": lambda: conv_then([node("Softmax", ["c"], axis=1)]),
+    "identity_dropout_constant": lambda: model(
+        [
+            node("Constant", [], ["wc"], value=helper.make_tensor("v", 1, [8, 4, 3, 3], W4.ravel().tolist())),
+            node("Identity", ["x"], ["xi"]),
+            conv("xi", "c", w="wc", pads=[1, 1, 1, 1]),
+            node("Dropout", ["c"], ["d"]),
+            node("Relu", ["d"]),
+        ],
+        {"x": X},
+        {"y": None},
+        {"b": B8},
+    ),
+    "torch_style_flatten": lambda: conv_then(
+        [
+            node("Shape", ["c"], ["sh"]),
+            node("Gather", ["sh", "zero"], ["n"], axis=0),
+            node("Unsqueeze", ["n", "ax0"], ["n1"]),
+            node("Concat", ["n1", "minus1"], ["shape"], axis=0),
+            node("Reshape", ["c", "shape"], ["f"]),
+            node("Gemm", ["f", "W2"], transB=1),
+        ],
+        extra={
+            "zero": np.array(0, np.int64),
+            "ax0": np.array([0], np.int64),
+            "minus1": np.array([-1], np.int64),
+            "W2": rand(R, 5, 8 * 36, scale=0.05),
+        },
+    ),
+    "legacy_opset11_clip_squeeze_softmax": lambda: model(
+        [
+            conv("x", "c", pads=[1, 1, 1, 1]),
+            node("Clip", ["c"], ["r"], min=0.0, max=6.0),
+            node("GlobalAveragePool", ["r"], ["g"]),
+            node("Squeeze", ["g"], ["s"], axes=[2, 3]),
+            node("Softmax", ["s"], axis=1),
+        ],
+        {"x": X},
+        {"y": None},
+        {"w": W4, "b": B8},
+        opset=10,
+    ),
+}
+MIN_DB = {
+    "hard_sigmoid_on_input": 28.0,
+    "avgpool_count_include_pad": 25.0,
+    "sub_activations": 25.0,
+    "mul_activations": 25.0,
+}
+
+
+@pytest.mark.parametrize("case", sorted(CASES))
+def test_op_matches_onnxruntime(case):
+    m = CASES[case]()
+    shape = tuple(d.dim_value or 1 for d in m.graph.input[0].type.tensor_type.shape.dim)
+    assert sqnr_vs_ort(m, shape) >= MIN_DB.get(case, 30.0)
+
+
+def _ops(m, shape=(1, 4, 6, 6)):
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(4, *shape[1:])).astype(np.float32)
+    it, _ = convert_and_run(m, x, x)
+    return op_names(it)
+
+
+def test_batchnorm_and_relu_fold_into_the_conv():
+    m = model(
+        [
+            conv("x", "c", pads=[1, 1, 1, 1]),
+            node("BatchNormalization", ["c", "g", "bb", "mu", "var"], ["n"]),
+            node("Relu", ["n"]),
+        ],
+        {"x": X},
+        {"y": None},
+        {
+            "w": W4,
+            "b": B8,
+            "g": np.full(8, 2, np.float32),
+            "bb": rand(R, 8),
+            "mu": rand(R, 8),
+            "var": np.full(8, 0.5, np.float32),
+        },
+    )
+    assert _ops(m) == ["TRANSPOSE", "CONV_2D", "TRANSPOSE"]
+
+
+def test_transposes_of_a_nhwc_model_cost_nothing():
+    """Keras via tf2onnx: NHWC in, Transpose -> Conv -> Transpose, BatchNorm as Mul + Add on the last axis."""
+    m = model(
+        [
+            node("Transpose", ["x"], ["t"], perm=[0, 3, 1, 2]),
+            conv("t", "c", pads=[1, 1, 1, 1]),
+            node("Transpose", ["c"], ["ct"], perm=[0, 2, 3, 1]),
+            node("Mul", ["ct", "s"], ["m"]),
+            node("Add", ["m", "k"], ["a"]),
+            node("Relu", ["a"]),
+        ],
+        {"x": ["N", 6, 6, 4]},
+        {"y": None},
+        {"w": W4, "b": B8, "s": rand(R, 8), "k": rand(R, 8)},
+    )
+    assert _ops(m, (1, 6, 6, 4)) == ["CONV_2D"]
+    assert sqnr_vs_ort(m, (1, 6, 6, 4)) >= 30
+
+
+def test_flatten_before_gemm_permutes_weights_not_activations():
+    m = CASES["flatten_nchw_order_to_gemm"]()
+    assert _ops(m) == ["TRANSPOSE", "CONV_2D", "RESHAPE", "FULLY_CONNECTED"]
+
+
+def test_single_channel_nchw_input_needs_no_transpose():
+    m = model(
+        [conv("x", "y", pads=[1, 1, 1, 1])],
+        {"x": ["N", 1, 6, 6]},
+        {"y": None},
+        {"w": rand(R, 8, 1, 3, 3), "b": B8},
+    )
+    assert _ops(m, (1, 1, 6, 6)) == ["RESHAPE", "CONV_2D", "TRANSPOSE"]
+
+
+def test_model_keeps_the_source_layout_at_its_boundary():
+    m = conv_then([node("Relu", ["c"])])
+    rng = np.random.default_rng(1)
+    x = rng.normal(size=(3, 4, 6, 6)).astype(np.float32)
+    it, (y,) = convert_and_run(m, x, x)
+    assert it.input_details[0]["shape"] == (1, 4, 6, 6)
+    assert it.output_details[0]["shape"] == (1, 8, 6, 6)
+    assert y.shape == (3, 8, 6, 6)
+
+
+def test_per_tensor_weights_use_one_scale():
+    m = conv_then([node("Relu", ["c"])])
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(8, 4, 6, 6)).astype(np.float32)
+    it, _ = convert_and_run(m, x, x, per_tensor=True)
+    conv_op = next(o for o in it.model.ops if o.name == "CONV_2D")
+    assert it.model.tensors[conv_op.inputs[1]].scales.size == 1
+    it, _ = convert_and_run(m, x, x)
+    conv_op = next(o for o in it.model.ops if o.name == "CONV_2D")
+    assert it.model.tensors[conv_op.inputs[1]].scales.size == 8

@@ -1,0 +1,65 @@
+"""PyTorch in: picoq.converter.from_torch (the `torch` extra, installed by the README test command)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch  # the `torch` extra; CI installs it (README test command)
+
+from picoq.converter import from_torch
+from picoq.converter.float_ops import sqnr_db
+from picoq.runtime import Interpreter
+
+
+class Net(torch.nn.Module):
+    def __init__(self):
+        super().__init__()
+        nn = torch.nn
+        self.stem = nn.Sequential(nn.Conv2d(3, 8, 3, padding=1), nn.BatchNorm2d(8), nn.ReLU())
+        self.dw = nn.Sequential(
+            nn.Conv2d(8, 8, 3, padding=1, groups=8, bias=False), nn.BatchNorm2d(8), nn.Hardswish()
+        )
+        self.pool = nn.MaxPool2d(2)
+        self.pw = nn.Sequential(nn.Conv2d(8, 16, 1), nn.BatchNorm2d(16), nn.ReLU6())
+        self.head = nn.Sequential(nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(16, 5))
+
+    def forward(self, x):
+        y = self.stem(x)
+        y = y + self.dw(y)  # a residual add
+        y = self.pw(self.pool(y))
+        return self.head(y * torch.sigmoid(y))  # SiLU, as Sigmoid + Mul
+
+
+@pytest.fixture(scope="module")
+def net():
+    torch.manual_seed(0)
+    m = Net().eval()
+    with torch.no_grad():  # non-trivial BatchNorm statistics
+        for bn in (mod for mod in m.modules() if isinstance(mod, torch.nn.BatchNorm2d)):
+            bn.running_mean.uniform_(-0.3, 0.3)
+            bn.running_var.uniform_(0.5, 2.0)
+            bn.weight.uniform_(0.6, 1.4)
+            bn.bias.uniform_(-0.2, 0.2)
+    return m
+
+
+def test_from_torch_matches_torch(net):
+    g = torch.Generator().manual_seed(1)
+    calib = torch.randn(64, 3, 16, 16, generator=g)
+    loader = [(calib[i : i + 16], torch.zeros(16)) for i in range(0, 64, 16)]  # (inputs, labels) batches
+    data = from_torch(net, torch.zeros(1, 3, 16, 16), calibration=loader, progress=False)
+    x = torch.randn(8, 3, 16, 16, generator=g)
+    with torch.no_grad():
+        want = net(x).numpy()
+    it = Interpreter(data)
+    assert it.input_details[0]["shape"] == (1, 3, 16, 16)  # NCHW, as the module takes it
+    got = it.run(x.numpy())
+    assert sqnr_db(want, got) >= 25
+
+
+def test_from_torch_writes_the_file(net, tmp_path):
+    calib = np.random.default_rng(0).normal(size=(16, 3, 16, 16)).astype(np.float32)
+    data = from_torch(
+        net, calib[:1], calibration=calib, output=tmp_path / "net.picoq", method="mse", progress=False
+    )
+    assert (tmp_path / "net.picoq").read_bytes() == data
