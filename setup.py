@@ -36,7 +36,10 @@ extensions = [
 setup(
     package_dir={"picoq.runtime": "runtime", "picoq.converter": "converter"},
     packages=["picoq.runtime", "picoq.converter"],
-    package_data={"picoq.runtime": ["kernels/include/*.h", "kernels/src/*.c", "*.pxd", "*.pyx"]},
+    package_data={
+        "picoq.runtime": ["kernels/include/*.h", "kernels/src/*.c", "*.pxd", "*.pyx"],
+        "picoq.converter": ["demo_assets/*.onnx", "demo_assets/*.npz"],
+    },
     ext_modules=cythonize(
         extensions,
         include_path=["runtime"],

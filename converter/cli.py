@@ -1,4 +1,4 @@
-"""The `picoq` command line: convert, run, inspect, export-c, compare.
+"""The `picoq` command line: demo, convert, run, inspect, export-c, compare.
 
 Exit codes: 0 success, 1 the work failed (bad model, bad input), 2 usage error.
 Errors print as one line saying what to do; `--debug` shows the traceback.
@@ -14,6 +14,7 @@ import time
 import numpy as np
 
 EXAMPLES = {
+    "demo": "picoq demo -o demo_out",
     "convert": "picoq convert kws_ref_model.tflite -o kws.picoq",
     "run": "picoq run kws.picoq input.npy -o output.npy",
     "inspect": "picoq inspect kws.picoq",
@@ -43,6 +44,13 @@ def _parser() -> argparse.ArgumentParser:
         # SUPPRESS: `picoq --debug VERB` must not be reset by the verb's own default.
         p.add_argument("--debug", action="store_true", default=argparse.SUPPRESS, help="show full tracebacks")
         return p
+
+    p = verb(
+        "demo",
+        "the whole journey in seconds on a digits CNN shipped with picoq: convert a float ONNX model "
+        "with calibration, run it, accuracy / size float against int8, latency, export C",
+    )
+    p.add_argument("-o", "--output", default="picoq_demo", help="folder to write (default: ./picoq_demo)")
 
     p = verb(
         "convert",
@@ -137,6 +145,23 @@ def _run(args) -> int:
     return 0
 
 
+def op_macs(m, o) -> int:
+    """Multiply-accumulates of one op (one inference): CONV_2D out_elems * kh * kw * cin_per_group,
+    DEPTHWISE_CONV_2D out_elems * kh * kw, FULLY_CONNECTED batches * out * depth. Every other op
+    counts 0: pooling, elementwise and data-movement ops cost about one step per output element."""
+    out = int(np.prod(m.tensors[o.outputs[0]].shape))
+    if o.name in ("CONV_2D", "DEPTHWISE_CONV_2D"):
+        w = m.tensors[o.inputs[1]].shape  # OHWI (conv) or 1HWO (depthwise)
+        return out * w[1] * w[2] * (w[3] if o.name == "CONV_2D" else 1)
+    if o.name == "FULLY_CONNECTED":
+        return out * m.tensors[o.inputs[1]].shape[-1]
+    return 0
+
+
+def _weight_bytes(m, o) -> int:
+    return sum(m.tensors[i].nbytes for i in o.inputs if i >= 0 and m.tensors[i].is_const)
+
+
 def model_summary(m) -> dict:
     """A JSON-friendly description of a ModelFile (used by `inspect`)."""
     tensors = []
@@ -165,11 +190,14 @@ def model_summary(m) -> dict:
             "inputs": list(o.inputs),
             "outputs": list(o.outputs),
             "params": o.params,
+            "weight_bytes": _weight_bytes(m, o),
+            "macs": op_macs(m, o),
         }
         for o in m.ops
     ]
     return {
         "name": m.name,
+        "total_macs": sum(o["macs"] for o in ops),
         "file_bytes": m.file_size,
         "const_bytes": m.const_bytes,
         "arena_bytes": m.arena_size,
@@ -201,12 +229,37 @@ def _inspect(args) -> int:
         for i in idxs:
             t = m.tensors[i]
             print(f"  {kind:6s} {t.name!r} {list(t.shape)} {t.dtype} {_quant_str(t)}")
-    print(f"\n  {'#':>3}  {'op':18s} {'output shape':18s} {'quantization':28s} {'const bytes':>11}")
+    rows = [("#", "op", "output shape", "dtype", "scale", "zero pt", "weight bytes", "MACs")]
     for o in m.ops:
         y = m.tensors[o.outputs[0]]
-        const = sum(m.tensors[i].nbytes for i in o.inputs if i >= 0 and m.tensors[i].is_const)
-        print(f"  {o.index:>3}  {o.name:18s} {str(list(y.shape)):18s} {_quant_str(y):28s} {const:>11,}")
-    print(f"\n  constant bytes {m.const_bytes:,}   arena bytes {m.arena_size:,}   file bytes {m.file_size:,}")
+        if y.scales.size == 1:
+            scale, zp = f"{float(y.scales[0]):.6g}", str(int(y.zero_points[0]))
+        else:
+            scale, zp = ("per-channel", "-") if y.scales.size else ("-", "-")
+        rows.append(
+            (
+                str(o.index),
+                o.name,
+                "x".join(map(str, y.shape)),
+                y.dtype,
+                scale,
+                zp,
+                f"{_weight_bytes(m, o):,}",
+                f"{op_macs(m, o):,}",
+            )
+        )
+    widths = [max(len(r[k]) for r in rows) for k in range(len(rows[0]))]
+    right = {0, 4, 5, 6, 7}
+    print()
+    for r in rows:
+        cells = [c.rjust(w) if k in right else c.ljust(w) for k, (c, w) in enumerate(zip(r, widths))]
+        print("  " + "  ".join(cells).rstrip())
+    total = sum(op_macs(m, o) for o in m.ops)
+    print(
+        f"\n  total: {total:,} MACs   flash (constants) {m.const_bytes:,} bytes   arena {m.arena_size:,} bytes"
+        f"   file {m.file_size:,} bytes"
+    )
+    print("  MACs count conv, depthwise and fully-connected multiply-accumulates; other ops count 0")
     return 0
 
 
@@ -226,8 +279,10 @@ def main(argv: list[str] | None = None) -> int:
         parser.print_help()
         return 2
     from .compare import cli as _compare
+    from .demo import cli as _demo
 
     handlers = {
+        "demo": _demo,
         "convert": _convert,
         "run": _run,
         "inspect": _inspect,
