@@ -130,6 +130,12 @@ def load_samples(source: CalibrationSource, graph: FloatGraph) -> dict[str, np.n
     for n, a in out.items():
         if not np.isfinite(a).all():
             problems.append(f"calibration data for input {n!r} contains NaN or infinity")
+        elif a.size and a.min() == a.max():
+            # A constant input calibrates every range from one point: the model would be silently wrong.
+            problems.append(
+                f"calibration data for input {n!r} is constant (every value {float(a.flat[0])!r}):"
+                " calibrate on representative inputs"
+            )
     if problems:
         raise ConversionError(problems, hint=_hint(graph))
     return out

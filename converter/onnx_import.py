@@ -124,6 +124,11 @@ def load_onnx(source: ModelSource) -> FloatGraph:
 
     for init in g.initializer:
         arr = onnx.numpy_helper.to_array(init)
+        if arr.dtype.kind == "f" and not np.isfinite(arr).all():
+            bad = int(np.count_nonzero(~np.isfinite(arr)))
+            problems.append(
+                f"initializer {init.name!r} holds {bad} NaN or infinite value(s): fix the weights"
+            )
         graph.consts[init.name] = arr.astype(np.float32) if arr.dtype in (np.float16, np.float64) else arr
 
     feeds_shapes: dict[str, tuple[int, ...]] = {}
