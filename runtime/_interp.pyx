@@ -7,15 +7,16 @@ At construction it resolves every tensor to a pointer and fills one `Node` per
 op with the kernel's parameter struct; `invoke()` only dispatches. No float is
 touched here: quantization at the API boundary lives in interpreter.py.
 
-Kernels: with kernels="fast" (the default) CONV_2D, DEPTHWISE_CONV_2D and
-FULLY_CONNECTED use the fast kernels of kernels/include/pq_fast.h wherever an
-op's parameters allow (else the reference kernel), on the instruction set
-chosen at load (the best this CPU runs, or the one asked for). Their packed
-weights, folded biases and per-channel requantization constants are computed
-here once and owned by the Core; so is one scratch buffer (im2col rows, GEMM
-input panels, depthwise zero-point rows), sized at load as the largest need of
-any op, since ops run one after another. kernels="reference" binds only the
-reference kernels, the ones firmware runs.
+Kernels: with kernels="fast" (the default) CONV_2D, DEPTHWISE_CONV_2D (depth
+multiplier 1), FULLY_CONNECTED, ADD (same shapes) and AVERAGE_POOL_2D use the
+fast kernels of kernels/include/pq_fast.h wherever an op's parameters allow
+(else the reference kernel), on the instruction set chosen at load (the best
+this CPU runs, or the one asked for). Their packed weights, folded biases and
+per-channel requantization constants are computed here once and owned by the
+Core; so is one scratch buffer (zero-point-padded input copies, im2col rows,
+GEMM input panels, running sums), sized at load as the largest need of any op,
+since ops run one after another. kernels="reference" binds only the reference
+kernels, the ones firmware runs.
 """
 
 from cpython.mem cimport PyMem_Free, PyMem_Malloc

@@ -62,9 +62,10 @@ class Interpreter:
     model with several inputs takes a list (in `input_details` order) or a dict
     keyed by input name; with several outputs `run` returns a list.
 
-    `kernels="fast"` (default) runs CONV_2D, DEPTHWISE_CONV_2D and
-    FULLY_CONNECTED on the fast kernels (packed weights, SIMD), byte-identical
-    to `kernels="reference"`, the plain C99 kernels firmware runs. `isa` picks
+    `kernels="fast"` (default) runs CONV_2D, DEPTHWISE_CONV_2D,
+    FULLY_CONNECTED, ADD and AVERAGE_POOL_2D on the fast kernels (packed
+    weights, SIMD) where their parameters allow, byte-identical to
+    `kernels="reference"`, the plain C99 kernels firmware runs. `isa` picks
     the fast kernels' instruction set ("portable", "avx2", "avx512vnni"); by
     default the environment variable PICOQ_ISA, else the best this CPU runs.
     """

@@ -1,6 +1,7 @@
 """The fast kernels give the same bytes as the reference kernels, on every instruction set.
 
-Each case builds a one-op int8 .tflite (tests/tflite_builder.py), converts it, and runs it
+Each case builds a one-op int8 .tflite (tests/tflite_builder.py: CONV_2D,
+DEPTHWISE_CONV_2D, FULLY_CONNECTED, ADD, AVERAGE_POOL_2D), converts it, and runs it
 with `kernels="reference"` (the C99 kernels firmware runs, themselves checked against
 tflite-micro in test_kernels.py) and with `kernels="fast"` on every instruction set this
 machine supports (`isa="portable"` always among them, so the portable C path is covered on
@@ -259,6 +260,21 @@ def test_add_fast_equals_reference(seed: int) -> None:
         assert fast.op_kernels == ["reference" if b_shape != shape else "fast-add"]
 
 
+@pytest.mark.parametrize("seed", range(20))
+def test_average_pool_fast_equals_reference(seed: int) -> None:
+    rng = np.random.default_rng(50_000 + seed)
+    (h, w), (kh, kw), s, _, padding = _spatial(rng)
+    if padding == "VALID":
+        kh, kw = min(kh, h), min(kw, w)
+    c, n = _channels(rng, 1, 80), int(rng.choice([1, 1, 2]))
+    in_s, in_zp = _in_qparams(rng)
+    g = TFLiteGraph()
+    xt = g.input("x", (n, h, w, c), in_s, in_zp)
+    g.output(g.average_pool2d(xt, (kh, kw), s, padding=padding, activation=str(rng.choice(ACTS))))
+    xs = [rng.integers(-128, 128, (n, h, w, c), dtype=np.int8) for _ in range(3)]
+    assert _run_all(convert(g.build()), xs) == ["fast-avgpool"]
+
+
 @pytest.mark.parametrize("name", MLPERF_INT8)
 def test_mlperf_fast_equals_reference(name: str) -> None:
     model = convert(mlperf_path(name).read_bytes())
@@ -300,3 +316,27 @@ def test_scratch_is_sized_at_load() -> None:
     assert Interpreter(model, kernels="reference").scratch_bytes == 0
     for isa in ISAS:
         assert Interpreter(model, isa=isa).scratch_bytes > 0
+
+
+def test_run_single_call_path_is_the_general_path() -> None:
+    """run() handles one C-contiguous int8 input of the exact shape in one C call; its result
+    is a fresh array equal to what set_input / invoke / get_output give, and every other
+    form (strided, batched, float) still goes through the general path."""
+    model = convert(mlperf_path("ad01_int8").read_bytes())
+    it = Interpreter(model)
+    shape = it.input_details[0]["shape"]
+    rng = np.random.default_rng(3)
+    x1, x2 = (rng.integers(-128, 128, shape, dtype=np.int8) for _ in range(2))
+    y1 = it.run(x1)
+    it.set_input(0, x1)
+    it.invoke()
+    np.testing.assert_array_equal(y1, it.get_output(0))
+    y2 = it.run(x2)
+    assert not np.shares_memory(y1, y2) and not np.array_equal(y1, y2)
+    np.testing.assert_array_equal(it.run(x1), y1)  # y1 was not overwritten by the second run
+    wide = np.zeros((shape[0], shape[1] * 2), np.int8)
+    wide[:, ::2] = x1
+    np.testing.assert_array_equal(it.run(wide[:, ::2]), y1)  # not contiguous: general path
+    np.testing.assert_array_equal(it.run(np.concatenate([x1, x2])), np.concatenate([y1, y2]))  # batch
+    with pytest.raises(ValueError, match="dtype"):
+        it.run(x1.astype(np.int16))

@@ -1,7 +1,7 @@
 /*
  * picoq fast kernels: int8 GEMM with packed weights, fused requantization, a
- * channel-vectorised depthwise convolution, and the CONV_2D / FULLY_CONNECTED
- * drivers built on them.
+ * channel-vectorised depthwise convolution, the CONV_2D / FULLY_CONNECTED
+ * drivers built on them, and element-wise ADD and AVERAGE_POOL_2D loops.
  *
  * They give the same bytes as the reference kernels in pq_kernels.h (tests
  * compare the two on random shapes); they differ only in speed and in needing
@@ -108,15 +108,15 @@ typedef struct {
     int32_t groups;
     int32_t direct;     /* how rows are fed: PQ_FEED_* below */
     int32_t chunk_rows; /* PQ_FEED_IM2COL: rows built per GEMM call */
-    int32_t taps, kt;   /* PQ_FEED_TAPS / PQ_FEED_ROWS: k = taps runs of kt bytes */
+    int32_t taps, kt;   /* PQ_FEED_TAPS / PQ_FEED_ROWS: k = taps runs of kt values */
     pq_gemm_s8_plan gemm;       /* group 0; group g uses the arrays below at offset g */
     size_t w_group_stride;      /* bytes of packed weights per group */
     int32_t ch_group_stride;    /* entries of the per-channel arrays per group (np) */
 } pq_conv2d_fast_plan;
 
 /* How pq_conv2d_s8_fast feeds GEMM rows (see pq_conv2d_s8_fast.c). TAPS and
- * ROWS are AVX-512 VNNI only; ROWS packs each filter row's f_w * f_c weights
- * padded with zeros to kt = that rounded up to 4 (pq_gemm_s8_pad_runs). */
+ * ROWS are for AVX2 and AVX-512 VNNI; ROWS packs each filter row's f_w * f_c
+ * weights padded with zeros to kt (pq_gemm_s8_pad_runs). */
 enum {
     PQ_FEED_IM2COL = 0,
     PQ_FEED_DIRECT = 1,
