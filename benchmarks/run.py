@@ -1,4 +1,5 @@
-"""Latency and size benchmark: picoq vs tflite-micro vs LiteRT on the MLPerf Tiny int8 models.
+"""Latency and size benchmark: picoq vs tflite-micro vs LiteRT on the MLPerf Tiny int8 models,
+and picoq vs onnxruntime QDQ int8 on the repo-built float ONNX models.
 
 What is measured
     For each model (KWS, VWW, IC, IC-large, AD), four runtimes run the same .tflite on the
@@ -13,6 +14,21 @@ What is measured
     ratio picoq/peer of the medians (< 1 means picoq is faster). Also picoq's arena bytes
     (TFLM's recorded arena total for comparison), the .picoq size vs the .tflite size, and
     whether picoq's output equals tflite-micro's bit for bit on that input.
+
+    Second section (``--float-models``, on by default; ``--no-float-models`` skips it): the
+    float ONNX models that tests/make_onnx_models.py builds with the MLPerf Tiny architectures
+    (DS-CNN, MobileNetV1 0.25x, ResNet-8, FC autoencoder; ``--float-layout nchw|nhwc``) are
+    calibrated on ``--calib-samples`` (100) random normal inputs (seeded) and quantized twice:
+
+    * picoq            - ``picoq.converter.convert`` (minmax, per-channel)
+    * ORT QDQ          - ``onnxruntime.quantization.quantize_static`` (QDQ, per-channel, QInt8
+                         activations and weights) after ``quant_pre_process``
+    * ORT float        - the float model itself, for reference
+
+    The ORT sessions get 1 intra-op and 1 inter-op thread, ORT_ENABLE_ALL, sequential
+    execution. ORT's timed call is ``InferenceSession.run`` on the float input (the QDQ
+    model quantizes it itself); picoq gets that input quantized with its input scale, outside
+    the timing. Also reported: the SQNR of each int8 output against ORT float on that input.
 
 How
     * Only ``invoke`` is timed, with ``time.perf_counter_ns`` around the Python call, the same
@@ -31,6 +47,7 @@ How
 
 Usage
     python benchmarks/run.py [--models DIR] [--repeats N] [--json out.json] [--markdown out.md] [--quick]
+                             [--no-float-models] [--no-tflite] [--float-layout nhwc]
 """
 
 from __future__ import annotations
@@ -88,7 +105,7 @@ PICOQ, TFLM, LITERT, LITERT_REF = "picoq", "tflite-micro", "LiteRT", "LiteRT-ref
 RUNTIMES: tuple[str, ...] = (PICOQ, TFLM, LITERT, LITERT_REF)
 PEERS: tuple[str, ...] = (TFLM, LITERT, LITERT_REF)
 LABEL = {PICOQ: "picoq", TFLM: "TFLM", LITERT: "LiteRT", LITERT_REF: "LiteRT-ref"}  # table headers
-PACKAGES = ("picoq", "numpy", "tflite-micro", "ai-edge-litert", "Cython")
+PACKAGES = ("picoq", "numpy", "tflite-micro", "ai-edge-litert", "onnx", "onnxruntime", "Cython")
 
 
 # *** runners ***
@@ -146,6 +163,33 @@ def make_litert(path: Path, x: np.ndarray, reference: bool) -> Runner:
         set_input=lambda: it.set_tensor(in_index, x),
         invoke=it.invoke,
         get_output=lambda: np.array(it.get_tensor(out_index), copy=True),
+    )
+
+
+def ort_session(model: str | Path | bytes):
+    import onnxruntime as ort
+
+    so = ort.SessionOptions()
+    so.intra_op_num_threads = 1
+    so.inter_op_num_threads = 1
+    so.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+    so.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
+    model_arg = str(model) if isinstance(model, Path) else model
+    return ort.InferenceSession(model_arg, sess_options=so, providers=["CPUExecutionProvider"])
+
+
+def make_ort(name: str, model: str | Path | bytes, x: np.ndarray) -> Runner:
+    """onnxruntime: the feed dict is built once; ``run`` (which returns a fresh output array) is timed."""
+    import functools
+
+    sess = ort_session(model)
+    feeds = {sess.get_inputs()[0].name: x}
+    out_names = [sess.get_outputs()[0].name]
+    return Runner(
+        name,
+        set_input=lambda: None,  # ORT reads the feed dict on every run
+        invoke=functools.partial(sess.run, out_names, feeds),
+        get_output=lambda: np.array(sess.run(out_names, feeds)[0], copy=True),
     )
 
 
@@ -339,6 +383,199 @@ def bench_model(path: Path, short: str, desc: str, args: argparse.Namespace) -> 
     }
 
 
+# *** float ONNX models: picoq vs onnxruntime QDQ ***
+
+# (builder name in tests/make_onnx_models.py, short name, description), MLPerf Tiny architectures.
+FLOAT_MODELS: tuple[tuple[str, str, str], ...] = (
+    ("ds_cnn", "KWS", "DS-CNN, 49x10x1"),
+    ("mobilenet_v1_025", "VWW", "MobileNetV1 0.25x, 96x96x3"),
+    ("resnet8", "IC", "ResNet-8, 32x32x3"),
+    ("fc_autoencoder", "AD", "FC autoencoder, 640"),
+)
+ORT_QDQ, ORT_FLOAT = "ORT-QDQ", "ORT-float"
+FLOAT_RUNTIMES: tuple[str, ...] = (PICOQ, ORT_QDQ, ORT_FLOAT)
+LABEL.update({ORT_QDQ: "ORT QDQ", ORT_FLOAT: "ORT float"})
+
+
+def load_float_builders() -> dict[str, Callable[..., Any]]:
+    tests_dir = str(REPO / "tests")
+    if tests_dir not in sys.path:
+        sys.path.insert(0, tests_dir)
+    from make_onnx_models import MODELS as BUILDERS  # the repo's own float model builders
+
+    return BUILDERS
+
+
+def ort_quantize_qdq(float_path: Path, out_path: Path, input_name: str, calib: np.ndarray) -> bool:
+    """quantize_static to QDQ int8, per-channel; returns whether quant_pre_process was applied."""
+    from onnxruntime.quantization import CalibrationDataReader, QuantFormat, QuantType, quantize_static
+    from onnxruntime.quantization.shape_inference import quant_pre_process
+
+    class CalibReader(CalibrationDataReader):
+        """The rows of ``calib`` one by one, batch 1 each."""
+
+        def __init__(self) -> None:
+            self._rows = iter([{input_name: calib[i : i + 1]} for i in range(calib.shape[0])])
+
+        def get_next(self) -> dict[str, np.ndarray] | None:
+            return next(self._rows, None)
+
+    src = float_path
+    preprocessed = False
+    pre = out_path.with_name(out_path.stem + "_pre.onnx")
+    try:
+        quant_pre_process(str(float_path), str(pre), skip_symbolic_shape=True)
+        src, preprocessed = pre, True
+    except Exception as e:  # optional step: quantize the raw float model instead
+        print(
+            f"  quant_pre_process failed ({type(e).__name__}: {e}); quantizing the raw model", file=sys.stderr
+        )
+    reader = CalibReader()
+    quantize_static(
+        str(src),
+        str(out_path),
+        reader,
+        quant_format=QuantFormat.QDQ,
+        per_channel=True,
+        activation_type=QuantType.QInt8,
+        weight_type=QuantType.QInt8,
+    )
+    return preprocessed
+
+
+FLOAT_COMPUTE_OPS = frozenset({"Conv", "Gemm", "MatMul", "BatchNormalization", "Add", "Mul", "AveragePool"})
+
+
+def ort_optimized_ops(model_bytes: bytes) -> dict[str, int]:
+    """Op counts of the graph onnxruntime actually runs (after its ORT_ENABLE_ALL rewrites)."""
+    import collections
+
+    import onnx
+    import onnxruntime as ort
+
+    with tempfile.TemporaryDirectory() as tmp:
+        so = ort.SessionOptions()
+        so.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+        so.intra_op_num_threads = 1
+        so.log_severity_level = 3  # no warning about the hardware-specific saved model
+        so.optimized_model_filepath = str(Path(tmp) / "opt.onnx")
+        ort.InferenceSession(model_bytes, sess_options=so, providers=["CPUExecutionProvider"])
+        graph = onnx.load(so.optimized_model_filepath).graph
+    return dict(collections.Counter(n.op_type for n in graph.node).most_common())
+
+
+def sqnr(ref: np.ndarray, y: np.ndarray) -> float | None:
+    ref64, y64 = ref.astype(np.float64).ravel(), y.astype(np.float64).ravel()
+    if ref64.shape != y64.shape:
+        return None
+    noise = float(np.sum((ref64 - y64) ** 2))
+    signal = float(np.sum(ref64**2))
+    if noise == 0:
+        return math.inf
+    return 10 * math.log10(signal / noise) if signal > 0 else None
+
+
+def bench_float_model(
+    build: Callable[..., Any], builder: str, short: str, desc: str, args: argparse.Namespace
+) -> dict[str, Any]:
+    import onnx
+
+    from picoq.converter import convert
+    from picoq.runtime import Interpreter
+
+    m = build(args.float_layout)
+    input_name = m.graph.input[0].name
+    dims = m.graph.input[0].type.tensor_type.shape.dim
+    shape = (1, *(int(d.dim_value) for d in dims[1:]))
+    rng = np.random.default_rng(args.seed)
+    calib = rng.normal(size=(args.calib_samples, *shape[1:])).astype(np.float32)
+    x = rng.normal(size=shape).astype(np.float32)  # the timed input, not among the calibration rows
+
+    with tempfile.TemporaryDirectory() as tmp:
+        float_path = Path(tmp) / f"{builder}_{args.float_layout}.onnx"
+        qdq_path = Path(tmp) / f"{builder}_{args.float_layout}_qdq.onnx"
+        onnx.save(m, float_path)
+
+        t0 = time.perf_counter()
+        picoq_bytes = convert(float_path, calibration=calib, progress=False)
+        convert_ms = (time.perf_counter() - t0) * 1e3
+        t0 = time.perf_counter()
+        preprocessed = ort_quantize_qdq(float_path, qdq_path, input_name, calib)
+        ort_quantize_ms = (time.perf_counter() - t0) * 1e3
+        qdq_bytes = qdq_path.read_bytes()
+        float_bytes = float_path.read_bytes()
+
+    d = Interpreter(picoq_bytes).input_details[0]
+    if np.dtype(d["dtype"]) != np.int8 or d["scale"] is None:
+        raise RuntimeError(f"{builder}: picoq input is not per-tensor int8")
+    # picoq's int8 input: the same float input quantized with picoq's input scale (outside the timing).
+    v = x / np.float32(d["scale"])
+    xq = np.clip(np.sign(v) * np.floor(np.abs(v) + 0.5) + d["zero_point"], -128, 127).astype(np.int8)
+
+    runners: list[Runner] = []
+    errors: dict[str, str] = {}
+    makers: dict[str, Callable[[], Runner]] = {
+        PICOQ: lambda: make_picoq(picoq_bytes, xq),
+        ORT_QDQ: lambda: make_ort(ORT_QDQ, qdq_bytes, x),
+        ORT_FLOAT: lambda: make_ort(ORT_FLOAT, float_bytes, x),
+    }
+    for name, make in makers.items():
+        try:
+            r = make()
+            r.set_input()
+            r.invoke()
+            runners.append(r)
+        except Exception as e:
+            errors[name] = f"{type(e).__name__}: {e}"
+            print(f"  {name}: failed: {errors[name]}", file=sys.stderr)
+
+    timings = measure(runners, args)
+
+    outputs: dict[str, np.ndarray] = {}
+    for r in runners:
+        r.set_input()
+        r.invoke()
+        outputs[r.name] = r.get_output()
+    if PICOQ in outputs:
+        od = Interpreter(picoq_bytes).output_details[0]
+        outputs[PICOQ] = (outputs[PICOQ].astype(np.float32) - od["zero_point"]) * np.float32(od["scale"])
+    sqnr_vs_float: dict[str, float | None] = {}
+    if ORT_FLOAT in outputs:
+        for name in (PICOQ, ORT_QDQ):
+            if name in outputs:
+                sqnr_vs_float[name] = sqnr(outputs[ORT_FLOAT], outputs[name])
+
+    def ratio(a: str, b: str) -> float | None:
+        return timings[a].median_us / timings[b].median_us if a in timings and b in timings else None
+
+    by_name = {r.name: r for r in runners}
+    try:
+        qdq_ops: dict[str, int] | None = ort_optimized_ops(qdq_bytes)
+    except Exception:  # informational only
+        qdq_ops = None
+    return {
+        "model": short,
+        "builder": f"tests/make_onnx_models.py:{builder}({args.float_layout!r})",
+        "description": desc,
+        "layout": args.float_layout,
+        "input_shape": list(shape),
+        "calibration_samples": int(calib.shape[0]),
+        "timings": {name: asdict(t) for name, t in timings.items()},
+        "ratio_picoq_over_ort_qdq": ratio(PICOQ, ORT_QDQ),
+        "ratio_picoq_over_ort_float": ratio(PICOQ, ORT_FLOAT),
+        "sqnr_db_vs_ort_float": sqnr_vs_float,
+        "picoq_arena_bytes": by_name[PICOQ].extra.get("arena_bytes") if PICOQ in by_name else None,
+        "picoq_file_bytes": len(picoq_bytes),
+        "ort_qdq_file_bytes": len(qdq_bytes),
+        "onnx_float_file_bytes": len(float_bytes),
+        "picoq_convert_ms": convert_ms,
+        "ort_quantize_ms": ort_quantize_ms,
+        "ort_quant_pre_process": preprocessed,
+        "ort_qdq_optimized_ops": qdq_ops,
+        "errors": errors,
+    }
+
+
 # *** machine ***
 
 
@@ -481,6 +718,72 @@ def size_table(results: list[dict[str, Any]]) -> tuple[list[str], list[list[str]
     return header, rows
 
 
+def float_latency_table(results: list[dict[str, Any]]) -> tuple[list[str], list[list[str]]]:
+    header = ["Model"]
+    for name in FLOAT_RUNTIMES:
+        header += [f"{LABEL[name]} med", f"{LABEL[name]} p90"]
+    header += ["picoq/ORT QDQ", "picoq/ORT float"]
+    rows = []
+    for res in results:
+        row = [res["model"]]
+        for name in FLOAT_RUNTIMES:
+            t = res["timings"].get(name)
+            row += [fmt_us(t and t["median_us"]), fmt_us(t and t["p90_us"])]
+        row += [fmt_ratio(res["ratio_picoq_over_ort_qdq"]), fmt_ratio(res["ratio_picoq_over_ort_float"])]
+        rows.append(row)
+    return header, rows
+
+
+def fmt_db(v: float | None) -> str:
+    if v is None:
+        return "n/a"
+    return "inf" if math.isinf(v) else f"{v:.1f}"
+
+
+def float_ops_left(ops: dict[str, int] | None) -> str:
+    """The float compute ops ORT still runs in the QDQ model, e.g. "6 Conv, 2 Add" ("0": all int8)."""
+    if ops is None:
+        return "n/a"
+    left = [f"{n} {op}" for op, n in ops.items() if op in FLOAT_COMPUTE_OPS]
+    return ", ".join(left) if left else "0"
+
+
+def float_size_table(results: list[dict[str, Any]]) -> tuple[list[str], list[list[str]]]:
+    header = [
+        "Model",
+        "input",
+        "picoq arena B",
+        ".picoq B",
+        "QDQ .onnx B",
+        "float .onnx B",
+        "picoq SQNR dB",
+        "ORT QDQ SQNR dB",
+        "ORT QDQ float ops left",
+        "runs (picoq/QDQ/float)",
+    ]
+    rows = []
+    for res in results:
+        q = res["sqnr_db_vs_ort_float"]
+        runs = "/".join(
+            str(res["timings"][n]["runs"]) if n in res["timings"] else "-" for n in FLOAT_RUNTIMES
+        )
+        rows.append(
+            [
+                res["model"],
+                "x".join(str(v) for v in res["input_shape"]),
+                fmt_int(res["picoq_arena_bytes"]),
+                fmt_int(res["picoq_file_bytes"]),
+                fmt_int(res["ort_qdq_file_bytes"]),
+                fmt_int(res["onnx_float_file_bytes"]),
+                fmt_db(q.get(PICOQ)),
+                fmt_db(q.get(ORT_QDQ)),
+                float_ops_left(res["ort_qdq_optimized_ops"]),
+                runs,
+            ]
+        )
+    return header, rows
+
+
 def render_text(header: list[str], rows: list[list[str]]) -> str:
     widths = [max(len(h), *(len(r[i]) for r in rows)) for i, h in enumerate(header)]
     lines = [
@@ -530,22 +833,59 @@ NOTES = (
 )
 
 
+FLOAT_NOTES = (
+    "Float ONNX models built by tests/make_onnx_models.py (MLPerf Tiny architectures, random weights, "
+    "non-trivial BatchNorm), calibrated on {n} random normal inputs (seed {seed}). "
+    "picoq: picoq.converter.convert (minmax, per-channel), int8 in/out, input quantized outside the timing. "
+    "ORT QDQ: onnxruntime.quantization.quantize_static (QDQ, per-channel, QInt8 activations and weights, "
+    "MinMax) after quant_pre_process; ORT float: the float model. ORT sessions: 1 intra-op and 1 inter-op "
+    "thread, ORT_ENABLE_ALL, sequential; the timed call is InferenceSession.run on a float input, so it "
+    "includes ORT's own input QuantizeLinear, output DequantizeLinear and output allocation. "
+    "SQNR: of the (dequantized) output against ORT float on the timed input. "
+    "ORT QDQ float ops left: compute nodes of the QDQ model that ORT's optimizer did not fuse into "
+    "QLinear*/QGemm kernels, so it runs them in float between DequantizeLinear and QuantizeLinear."
+)
+
+
+def float_notes(report: dict[str, Any]) -> str:
+    s = report["settings"]
+    return FLOAT_NOTES.format(n=s["calib_samples"], seed=s["seed"])
+
+
 def to_markdown(report: dict[str, Any]) -> str:
     results = report["results"]
-    parts = ["# picoq benchmark: MLPerf Tiny int8 models", ""]
+    parts = ["# picoq benchmark: MLPerf Tiny int8 models and repo-built float models", ""]
     parts += [f"- {line}" for line in machine_lines(report)]
-    parts += ["", f"Command: `{report['command']}`", "", "## Latency (µs)", ""]
-    parts += [render_markdown(*latency_table(results)), "", "## Memory, size, exactness", ""]
-    parts += [render_markdown(*size_table(results)), "", NOTES, ""]
+    parts += ["", f"Command: `{report['command']}`", ""]
+    if results:
+        parts += ["## Latency (µs)", "", render_markdown(*latency_table(results)), ""]
+        parts += ["## Memory, size, exactness", "", render_markdown(*size_table(results)), "", NOTES, ""]
     if report["skipped"]:
         parts += ["Skipped: " + "; ".join(report["skipped"]), ""]
+    fres = report.get("float_results")
+    if fres:
+        layout = report["settings"]["float_layout"].upper()
+        parts += [
+            f"## Repo-built float ONNX models ({layout}): picoq vs onnxruntime QDQ int8, latency (µs)",
+            "",
+        ]
+        parts += [render_markdown(*float_latency_table(fres)), ""]
+        parts += ["## Repo-built float ONNX models: size, accuracy", ""]
+        parts += [render_markdown(*float_size_table(fres)), "", float_notes(report), ""]
     return "\n".join(parts)
 
 
 def to_text(report: dict[str, Any]) -> str:
     results = report["results"]
-    parts = machine_lines(report) + ["", "Latency (µs):", render_text(*latency_table(results)), ""]
-    parts += ["Memory, size, exactness:", render_text(*size_table(results)), "", NOTES]
+    parts = machine_lines(report)
+    if results:
+        parts += ["", "Latency (µs):", render_text(*latency_table(results)), ""]
+        parts += ["Memory, size, exactness:", render_text(*size_table(results)), "", NOTES]
+    fres = report.get("float_results")
+    if fres:
+        parts += ["", "Repo-built float ONNX models, picoq vs onnxruntime QDQ int8, latency (µs):"]
+        parts += [render_text(*float_latency_table(fres)), ""]
+        parts += ["Size, accuracy:", render_text(*float_size_table(fres)), "", float_notes(report)]
     return "\n".join(parts)
 
 
@@ -567,8 +907,17 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     p.add_argument("--max-runs", type=int, default=10_000)
     p.add_argument("--tflm-max-runs", type=int, default=2000, help="cap on tflite-micro's timed runs")
     p.add_argument("--rounds", type=int, default=5, help="interleaved rounds over the runtimes")
-    p.add_argument("--seed", type=int, default=0, help="seed of the random int8 input")
+    p.add_argument("--seed", type=int, default=0, help="seed of the random inputs and calibration data")
     p.add_argument("--cpu", type=int, default=None, help="pin the process to this CPU core (Linux)")
+    p.add_argument(
+        "--float-models",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="also time picoq vs onnxruntime QDQ int8 on the repo-built float ONNX models (default: on)",
+    )
+    p.add_argument("--float-layout", choices=("nchw", "nhwc"), default="nchw", help="their export style")
+    p.add_argument("--calib-samples", type=int, default=100, help="random calibration inputs per float model")
+    p.add_argument("--no-tflite", action="store_true", help="skip the MLPerf Tiny .tflite section")
     args = p.parse_args(argv)
     args.warmup_runs, args.warmup_seconds = 3, 0.1
     if args.quick:
@@ -597,19 +946,28 @@ def main(argv: Sequence[str] | None = None) -> int:
             "rounds": args.rounds,
             "seed": args.seed,
             "cpu_pinned": args.cpu,
+            "float_models": args.float_models,
+            "float_layout": args.float_layout,
+            "calib_samples": args.calib_samples,
             "threads": 1,
             "batch": 1,
         },
         "machine": machine_info(),
         "results": [],
         "skipped": [],
+        "float_results": [],
     }
-    if not models_dir.is_dir():
-        print(f"models folder {models_dir} not found: skipping the benchmark (use --models DIR)")
-        return 0
+    wanted = {s.lower() for s in args.only} if args.only else None
+    tflite_models: tuple[tuple[str, str, str], ...] = MODELS
+    if args.no_tflite:
+        tflite_models = ()
+    elif not models_dir.is_dir():
+        print(f"models folder {models_dir} not found: skipping the .tflite models (use --models DIR)")
+        report["skipped"].append(f"all .tflite models ({models_dir} not found)")
+        tflite_models = ()
 
-    for fname, short, desc in MODELS:
-        if args.only and short.lower() not in {s.lower() for s in args.only}:
+    for fname, short, desc in tflite_models:
+        if wanted and short.lower() not in wanted:
             continue
         path = models_dir / fname
         if not path.is_file():
@@ -624,6 +982,21 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"  {summary}; bit-exact: {'n/a' if exact is None else ('yes' if exact else 'no')}", flush=True)
         report["results"].append(res)
 
+    if args.float_models:
+        builders = load_float_builders()
+        for builder, short, desc in FLOAT_MODELS:
+            if wanted and short.lower() not in wanted:
+                continue
+            print(f"{short} (float ONNX {builder}, {args.float_layout}) ...", flush=True)
+            res = bench_float_model(builders[builder], builder, short, desc, args)
+            t = res["timings"]
+            summary = ", ".join(f"{n} {fmt_us(t[n]['median_us'])} µs" for n in FLOAT_RUNTIMES if n in t)
+            print(f"  {summary}; picoq/ORT-QDQ {fmt_ratio(res['ratio_picoq_over_ort_qdq'])}", flush=True)
+            report["float_results"].append(res)
+
+    if not report["results"] and not report["float_results"]:
+        print("nothing was benchmarked")
+        return 0
     print()
     print(to_text(report))
     if args.json:
