@@ -52,6 +52,14 @@ PQ_INLINE int32_t pq_mbqm(int32_t x, int32_t multiplier, int32_t shift)
     return pq_rdpot(pq_srdhm(x * (int32_t)((uint32_t)1 << left), multiplier), right);
 }
 
+/* uint32 -> int32 by two's-complement wrap, without implementation-defined conversion.
+ * TFLM accumulates in plain int32_t (wrapping in practice if a sum ever overflowed);
+ * signed overflow is undefined in C, so picoq's sums run in uint32_t and come back here. */
+PQ_INLINE int32_t pq_wrap_i32(uint32_t u)
+{
+    return u <= 0x7FFFFFFFu ? (int32_t)u : -(int32_t)(~u) - 1;
+}
+
 PQ_INLINE int32_t pq_clamp(int32_t v, int32_t lo, int32_t hi)
 {
     return v < lo ? lo : (v > hi ? hi : v);

@@ -16,20 +16,15 @@
 
 #include "pq_fixedpoint.h"
 
-/* int32 wrapping add / sub / negate (gemmlowp Add, Sub, Neg). */
-PQ_INLINE int32_t pq_gl_u32_to_i32(uint32_t u)
-{
-    return u <= 0x7FFFFFFFu ? (int32_t)u : -(int32_t)(~u) - 1;
-}
-
+/* gemmlowp's FixedPoint '+' and '-': int32 arithmetic that wraps (pq_wrap_i32). */
 PQ_INLINE int32_t pq_gl_add(int32_t a, int32_t b)
 {
-    return pq_gl_u32_to_i32((uint32_t)a + (uint32_t)b);
+    return pq_wrap_i32((uint32_t)a + (uint32_t)b);
 }
 
 PQ_INLINE int32_t pq_gl_sub(int32_t a, int32_t b)
 {
-    return pq_gl_u32_to_i32((uint32_t)a - (uint32_t)b);
+    return pq_wrap_i32((uint32_t)a - (uint32_t)b);
 }
 
 /* SaturatingRoundingMultiplyByPOT<exponent> for 0 < exponent < 31: a left

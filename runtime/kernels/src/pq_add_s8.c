@@ -13,15 +13,6 @@
 #include "pq_fixedpoint.h"
 #include "pq_kernels.h"
 
-/* uint32 -> int32 by two's-complement wrap, without implementation-defined
- * conversion. TFLM does these sums in plain int32_t; they cannot overflow for
- * parameters the converter produces, but signed overflow is undefined in C, so
- * they go through uint32_t to stay defined whatever the parameters. */
-static int32_t pq_add_u32_to_i32(uint32_t u)
-{
-    return u <= 0x7FFFFFFFu ? (int32_t)u : -(int32_t)(~u) - 1;
-}
-
 /* tflite::reference_integer_ops::AddFunc. MultiplyByQuantizedMultiplier-
  * SmallerThanOneExp(x, M, s) = RDPOT(SRDHM(x, M), -s) equals pq_mbqm(x, M, s)
  * for s <= 0, which QuantizeMultiplierSmallerThanOneExp guarantees (it
@@ -29,15 +20,15 @@ static int32_t pq_add_u32_to_i32(uint32_t u)
 static int8_t pq_add_one(const pq_add_params *p, int32_t a, int32_t b)
 {
     const uint32_t scale = (uint32_t)1 << p->left_shift; /* 1 << 20 for int8 */
-    const int32_t in1 = pq_add_u32_to_i32((uint32_t)p->input1_offset + (uint32_t)a);
-    const int32_t in2 = pq_add_u32_to_i32((uint32_t)p->input2_offset + (uint32_t)b);
+    const int32_t in1 = pq_wrap_i32((uint32_t)p->input1_offset + (uint32_t)a);
+    const int32_t in2 = pq_wrap_i32((uint32_t)p->input2_offset + (uint32_t)b);
     /* TFLM: input_val * (1 << left_shift) */
-    const int32_t shifted1 = pq_add_u32_to_i32((uint32_t)in1 * scale);
-    const int32_t shifted2 = pq_add_u32_to_i32((uint32_t)in2 * scale);
+    const int32_t shifted1 = pq_wrap_i32((uint32_t)in1 * scale);
+    const int32_t shifted2 = pq_wrap_i32((uint32_t)in2 * scale);
     const int32_t scaled1 = pq_mbqm(shifted1, p->input1_multiplier, p->input1_shift);
     const int32_t scaled2 = pq_mbqm(shifted2, p->input2_multiplier, p->input2_shift);
-    const int32_t raw_sum = pq_add_u32_to_i32((uint32_t)scaled1 + (uint32_t)scaled2);
-    const int32_t raw_out = pq_add_u32_to_i32(
+    const int32_t raw_sum = pq_wrap_i32((uint32_t)scaled1 + (uint32_t)scaled2);
+    const int32_t raw_out = pq_wrap_i32(
         (uint32_t)pq_mbqm(raw_sum, p->output_multiplier, p->output_shift) +
         (uint32_t)p->output_offset);
     return (int8_t)pq_clamp(raw_out, p->act_min, p->act_max);

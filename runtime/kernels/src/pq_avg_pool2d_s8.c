@@ -12,14 +12,6 @@
 #include "pq_fixedpoint.h"
 #include "pq_kernels.h"
 
-/* uint32 -> int32 by two's-complement wrap, without implementation-defined
- * conversion. TFLM sums in plain int32_t; the sum of int8 values over a window
- * cannot overflow in practice, but going through uint32_t keeps it defined C. */
-static int32_t pq_pool_u32_to_i32(uint32_t u)
-{
-    return u <= 0x7FFFFFFFu ? (int32_t)u : -(int32_t)(~u) - 1;
-}
-
 pq_status pq_avg_pool2d_s8(const pq_pool_params *p, const pq_dims *in_dims, const int8_t *in,
                            const pq_dims *out_dims, int8_t *out)
 {
@@ -61,13 +53,13 @@ pq_status pq_avg_pool2d_s8(const pq_pool_params *p, const pq_dims *in_dims, cons
                     if (count == 0) {
                         return PQ_ERR_PARAM;
                     }
-                    acc = pq_pool_u32_to_i32(sum);
+                    acc = pq_wrap_i32(sum);
                     /* Round half away from zero; C99 '/' truncates toward
                      * zero exactly like C++, so this is TFLM's expression. */
                     if (acc > 0) {
-                        acc = pq_pool_u32_to_i32((uint32_t)acc + (uint32_t)(count / 2)) / count;
+                        acc = pq_wrap_i32((uint32_t)acc + (uint32_t)(count / 2)) / count;
                     } else {
-                        acc = pq_pool_u32_to_i32((uint32_t)acc - (uint32_t)(count / 2)) / count;
+                        acc = pq_wrap_i32((uint32_t)acc - (uint32_t)(count / 2)) / count;
                     }
                     acc = pq_clamp(acc, p->act_min, p->act_max);
                     out[((b * out_h + oy) * out_w + ox) * depth + c] = (int8_t)acc;

@@ -11,11 +11,6 @@
 #include "pq_fast.h"
 #include "pq_fixedpoint.h"
 
-static int32_t pq_pf_u32_to_i32(uint32_t u)
-{
-    return u <= 0x7FFFFFFFu ? (int32_t)u : -(int32_t)(~u) - 1;
-}
-
 pq_status pq_avg_pool2d_s8_fast(const pq_pool_params *p, const pq_dims *in_dims, const int8_t *in,
                                 const pq_dims *out_dims, int8_t *out, uint32_t *sum)
 {
@@ -51,11 +46,11 @@ pq_status pq_avg_pool2d_s8_fast(const pq_pool_params *p, const pq_dims *in_dims,
                 }
                 for (c = 0; c < depth; ++c) {
                     /* Round half away from zero, then truncating division: the reference's expression. */
-                    int32_t acc = pq_pf_u32_to_i32(sum[c]);
+                    int32_t acc = pq_wrap_i32(sum[c]);
                     if (acc > 0) {
-                        acc = pq_pf_u32_to_i32((uint32_t)acc + (uint32_t)(count / 2)) / count;
+                        acc = pq_wrap_i32((uint32_t)acc + (uint32_t)(count / 2)) / count;
                     } else {
-                        acc = pq_pf_u32_to_i32((uint32_t)acc - (uint32_t)(count / 2)) / count;
+                        acc = pq_wrap_i32((uint32_t)acc - (uint32_t)(count / 2)) / count;
                     }
                     o[c] = (int8_t)pq_clamp(acc, act_min, act_max);
                 }

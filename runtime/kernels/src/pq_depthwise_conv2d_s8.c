@@ -11,15 +11,6 @@
 #include "pq_fixedpoint.h"
 #include "pq_kernels.h"
 
-/* uint32 -> int32 by two's-complement wrap, without implementation-defined
- * conversion: TFLM accumulates in a plain int32_t (wrapping in practice if it
- * ever overflowed), but signed overflow is undefined in C, so the running sums
- * below are kept in uint32_t and brought back through this. */
-static int32_t pq_dw_u32_to_i32(uint32_t u)
-{
-    return u <= 0x7FFFFFFFu ? (int32_t)u : -(int32_t)(~u) - 1;
-}
-
 pq_status pq_depthwise_conv2d_s8(const pq_conv_params *p, const int32_t *mult, const int32_t *shift,
                                  const pq_dims *in_dims, const int8_t *in,
                                  const pq_dims *filter_dims, const int8_t *filter,
@@ -65,15 +56,15 @@ pq_status pq_depthwise_conv2d_s8(const pq_conv_params *p, const int32_t *mult, c
                                 /* Filter is [1, kh, kw, out_c]. */
                                 w = filter[(fy * f_w + fx) * out_c + oc];
                                 /* acc += w * (x + input_offset), in wrapping
-                                 * 32-bit arithmetic (see pq_dw_u32_to_i32). */
+                                 * 32-bit arithmetic (see pq_wrap_i32). */
                                 acc += (uint32_t)w * ((uint32_t)x + (uint32_t)p->input_offset);
                             }
                         }
                         if (bias != NULL) {
                             acc += (uint32_t)bias[oc];
                         }
-                        v = pq_mbqm(pq_dw_u32_to_i32(acc), mult[oc], shift[oc]);
-                        v = pq_dw_u32_to_i32((uint32_t)v + (uint32_t)p->output_offset);
+                        v = pq_mbqm(pq_wrap_i32(acc), mult[oc], shift[oc]);
+                        v = pq_wrap_i32((uint32_t)v + (uint32_t)p->output_offset);
                         v = pq_clamp(v, p->act_min, p->act_max);
                         out[((b * out_h + oy) * out_w + ox) * out_c + oc] = (int8_t)v;
                     }

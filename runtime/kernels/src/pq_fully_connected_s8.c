@@ -13,15 +13,6 @@
 #include "pq_fixedpoint.h"
 #include "pq_kernels.h"
 
-/* uint32 -> int32 by two's-complement wrap, without implementation-defined
- * conversion: TFLM accumulates in a plain int32_t (wrapping in practice if it
- * ever overflowed), but signed overflow is undefined in C, so the running sum
- * below is kept in uint32_t and brought back through this. */
-static int32_t pq_fc_u32_to_i32(uint32_t u)
-{
-    return u <= 0x7FFFFFFFu ? (int32_t)u : -(int32_t)(~u) - 1;
-}
-
 pq_status pq_fully_connected_s8(const pq_fc_params *p, const int32_t *mult, const int32_t *shift,
                                 int32_t batches, int32_t accum_depth, int32_t out_depth,
                                 const int8_t *in, const int8_t *filter,
@@ -41,7 +32,7 @@ pq_status pq_fully_connected_s8(const pq_fc_params *p, const int32_t *mult, cons
                 const int32_t x = x_row[d];
                 const int32_t w = w_row[d];
                 /* acc += (w + filter_offset) * (x + input_offset), in wrapping
-                 * 32-bit arithmetic (see pq_fc_u32_to_i32). */
+                 * 32-bit arithmetic (see pq_wrap_i32). */
                 acc += ((uint32_t)w + (uint32_t)p->filter_offset) *
                        ((uint32_t)x + (uint32_t)p->input_offset);
             }
@@ -49,8 +40,8 @@ pq_status pq_fully_connected_s8(const pq_fc_params *p, const int32_t *mult, cons
                 acc += (uint32_t)bias[o];
             }
             const int32_t c = p->per_channel ? o : 0;
-            v = pq_mbqm(pq_fc_u32_to_i32(acc), mult[c], shift[c]);
-            v = pq_fc_u32_to_i32((uint32_t)v + (uint32_t)p->output_offset);
+            v = pq_mbqm(pq_wrap_i32(acc), mult[c], shift[c]);
+            v = pq_wrap_i32((uint32_t)v + (uint32_t)p->output_offset);
             v = pq_clamp(v, p->act_min, p->act_max);
             out[b * out_depth + o] = (int8_t)v;
         }

@@ -22,6 +22,7 @@
 #include <stdint.h>
 
 #include "pq_fast.h"
+#include "pq_fixedpoint.h"
 #include "pq_fast_isa.h"
 
 static int32_t pq_round_up(int32_t v, int32_t g)
@@ -44,12 +45,6 @@ size_t pq_gemm_s8_packed_size(int isa, int32_t n, int32_t k)
     const size_t elem = isa == PQ_ISA_AVX2 ? 2u : 1u;
     const size_t bytes = (size_t)pq_gemm_s8_np(isa, n) * (size_t)pq_gemm_s8_kp(isa, k) * elem;
     return (bytes + 63u) / 64u * 64u;
-}
-
-/* uint32 -> int32 by two's-complement wrap, without implementation-defined conversion. */
-static int32_t pq_u32_to_i32(uint32_t u)
-{
-    return u <= 0x7FFFFFFFu ? (int32_t)u : -(int32_t)(~u) - 1;
 }
 
 static int8_t pq_w_at(int32_t n, int32_t k, const int8_t *w, int32_t c, int32_t kk)
@@ -108,7 +103,7 @@ void pq_gemm_s8_fold_bias(int isa, int32_t n, int32_t np, int32_t k, const int8_
                 acc += off * (uint32_t)(int32_t)w[(size_t)c * (size_t)k + (size_t)kk];
             }
         }
-        out[c] = pq_u32_to_i32(acc);
+        out[c] = pq_wrap_i32(acc);
     }
 }
 
@@ -176,14 +171,14 @@ void pq_gemm_s8_portable(const pq_gemm_s8_plan *plan, int32_t m, const int8_t *a
                 s13 += (uint32_t)(x1 * w3[kk]);
             }
             /* Back to int32 by wrapping; pq_requant_row_s8 adds the bias the same way. */
-            acc[0][0] = pq_u32_to_i32(s00);
-            acc[0][1] = pq_u32_to_i32(s01);
-            acc[0][2] = pq_u32_to_i32(s02);
-            acc[0][3] = pq_u32_to_i32(s03);
-            acc[1][0] = pq_u32_to_i32(s10);
-            acc[1][1] = pq_u32_to_i32(s11);
-            acc[1][2] = pq_u32_to_i32(s12);
-            acc[1][3] = pq_u32_to_i32(s13);
+            acc[0][0] = pq_wrap_i32(s00);
+            acc[0][1] = pq_wrap_i32(s01);
+            acc[0][2] = pq_wrap_i32(s02);
+            acc[0][3] = pq_wrap_i32(s03);
+            acc[1][0] = pq_wrap_i32(s10);
+            acc[1][1] = pq_wrap_i32(s11);
+            acc[1][2] = pq_wrap_i32(s12);
+            acc[1][3] = pq_wrap_i32(s13);
             for (c = 0; c < rows; ++c) {
                 pq_requant_row_s8(&plan->rq, n0, nc, acc[c], out + (size_t)(m0 + c) * (size_t)ldo + (size_t)n0);
             }

@@ -20,14 +20,6 @@
 #include "pq_fixedpoint.h"
 #include "pq_kernels.h"
 
-/* uint32 -> int32 by two's-complement wrap, without implementation-defined
- * conversion. Sums stay far inside int32 for the sizes the loader accepts
- * (count * 256 < 2^31); uint32_t keeps it defined C whatever the input. */
-static int32_t pq_mean_u32_to_i32(uint32_t u)
-{
-    return u <= 0x7FFFFFFFu ? (int32_t)u : -(int32_t)(~u) - 1;
-}
-
 pq_status pq_mean_s8(const pq_mean_params *p, int32_t rank, const int32_t *in_shape,
                      int32_t axis_mask, const int8_t *in, int8_t *out)
 {
@@ -82,7 +74,7 @@ pq_status pq_mean_s8(const pq_mean_params *p, int32_t rank, const int32_t *in_sh
             }
         }
         /* TFLM: temp_sum - input_zero_point * num_elements_in_axis. */
-        shifted = pq_mean_u32_to_i32(sum + (uint32_t)count * (uint32_t)p->input_offset);
+        shifted = pq_wrap_i32(sum + (uint32_t)count * (uint32_t)p->input_offset);
         out[o] = (int8_t)pq_clamp(pq_mbqm(shifted, p->multiplier, p->shift) + p->output_offset,
                                   -128, 127);
         for (d = 0; d < nk; ++d) {

@@ -13,20 +13,12 @@
 #include "pq_fixedpoint.h"
 #include "pq_kernels.h"
 
-/* uint32 -> int32 by two's-complement wrap, without implementation-defined
- * conversion (TFLM sums in plain int32_t; these never overflow for valid
- * offsets, but staying in uint32_t keeps any parameters defined C). */
-static int32_t pq_mul_u32_to_i32(uint32_t u)
-{
-    return u <= 0x7FFFFFFFu ? (int32_t)u : -(int32_t)(~u) - 1;
-}
-
 static int8_t pq_mul_one(const pq_mul_params *p, int32_t a, int32_t b)
 {
     /* Offsets are in [-255, 255] (load-time check): |product| <= 2^17. */
     const int32_t in1 = a + p->input1_offset;
     const int32_t in2 = b + p->input2_offset;
-    const int32_t raw = pq_mul_u32_to_i32(
+    const int32_t raw = pq_wrap_i32(
         (uint32_t)pq_mbqm(in1 * in2, p->output_multiplier, p->output_shift) +
         (uint32_t)p->output_offset);
     return (int8_t)pq_clamp(raw, p->act_min, p->act_max);

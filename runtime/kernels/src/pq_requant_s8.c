@@ -31,21 +31,15 @@ void pq_requant_expand(int32_t n, int32_t np, const int32_t *mult, const int32_t
     }
 }
 
-/* uint32 -> int32 by two's-complement wrap (see pq_conv2d_s8.c). */
-static int32_t pq_rq_u32_to_i32(uint32_t u)
-{
-    return u <= 0x7FFFFFFFu ? (int32_t)u : -(int32_t)(~u) - 1;
-}
-
 void pq_requant_row_s8(const pq_requant *q, int32_t c0, int32_t n, const int32_t *acc, int8_t *out)
 {
     int32_t i;
     for (i = 0; i < n; ++i) {
         const int32_t c = c0 + i;
-        const int32_t x = pq_rq_u32_to_i32((uint32_t)acc[i] + (uint32_t)q->bias[c]);
+        const int32_t x = pq_wrap_i32((uint32_t)acc[i] + (uint32_t)q->bias[c]);
         /* lshift - rshift is the stored shift: exactly the reference's pq_mbqm. */
         int32_t v = pq_mbqm(x, q->mult[c], q->lshift[c] - q->rshift[c]);
-        v = pq_rq_u32_to_i32((uint32_t)v + (uint32_t)q->output_offset);
+        v = pq_wrap_i32((uint32_t)v + (uint32_t)q->output_offset);
         out[i] = (int8_t)pq_clamp(v, q->act_min, q->act_max);
     }
 }

@@ -56,7 +56,7 @@ static int32_t sm_get_reciprocal(int32_t x, int x_integer_digits, int *num_bits_
      * 32 (x == 0, never the case: the row max alone contributes 2^19) would
      * be undefined; use 0, which is what x << n gives for x == 0. */
     const uint32_t shifted = headroom_plus_one < 32 ? (uint32_t)x << headroom_plus_one : 0u;
-    const int32_t shifted_sum_minus_one = pq_gl_u32_to_i32(shifted - ((uint32_t)1 << 31));
+    const int32_t shifted_sum_minus_one = pq_wrap_i32(shifted - ((uint32_t)1 << 31));
     *num_bits_over_unit = x_integer_digits - headroom_plus_one;
     return pq_gl_one_over_one_plus_x(shifted_sum_minus_one);
 }
@@ -67,7 +67,7 @@ static int32_t sm_scale_diff(int32_t diff, int32_t multiplier, int left_shift)
 {
     /* diff * (1 << left_shift) as TFLM writes it, in wrapping arithmetic; for
      * diff >= diff_min it never wraps (|diff| * 2^shift <= 31 * 2^26). */
-    const int32_t shifted = pq_gl_u32_to_i32((uint32_t)diff * ((uint32_t)1 << left_shift));
+    const int32_t shifted = pq_wrap_i32((uint32_t)diff * ((uint32_t)1 << left_shift));
     return pq_srdhm(shifted, multiplier);
 }
 
@@ -114,7 +114,7 @@ pq_status pq_softmax_s8(const pq_softmax_params *p, int32_t outer, int32_t depth
             }
         }
 
-        shifted_scale = sm_get_reciprocal(pq_gl_u32_to_i32(sum_of_exps), PQ_SM_ACCUM_INT_BITS,
+        shifted_scale = sm_get_reciprocal(pq_wrap_i32(sum_of_exps), PQ_SM_ACCUM_INT_BITS,
                                           &num_bits_over_unit);
         /* 31 - 8: the output is an 8-bit type. */
         exponent = num_bits_over_unit + 31 - 8;
