@@ -125,7 +125,7 @@ def _convert(args) -> int:
     m = read_model(data)
     print(
         f"wrote {args.output}: {len(data):,} bytes, {len(m.ops)} ops, arena {m.arena_size:,} bytes"
-        f" ({time.perf_counter() - t0:.2f} s)"
+        f" (activations {m.activation_bytes:,}) ({time.perf_counter() - t0:.2f} s)"
     )
     return 0
 
@@ -162,6 +162,16 @@ def _weight_bytes(m, o) -> int:
     return sum(m.tensors[i].nbytes for i in o.inputs if i >= 0 and m.tensors[i].is_const)
 
 
+def _scratch(m, o) -> tuple[int, int] | None:
+    """(arena offset, bytes) of an op's planned scratch; None without a SCRA section."""
+    return None if m.scratch is None else m.scratch[o.index]
+
+
+def _scratch_json(m, o) -> dict | None:
+    s = _scratch(m, o)
+    return None if s is None else {"arena_offset": s[0], "bytes": s[1]}
+
+
 def model_summary(m) -> dict:
     """A JSON-friendly description of a ModelFile (used by `inspect`)."""
     tensors = []
@@ -192,6 +202,7 @@ def model_summary(m) -> dict:
             "params": o.params,
             "weight_bytes": _weight_bytes(m, o),
             "macs": op_macs(m, o),
+            "scratch": _scratch_json(m, o),
         }
         for o in m.ops
     ]
@@ -200,7 +211,10 @@ def model_summary(m) -> dict:
         "total_macs": sum(o["macs"] for o in ops),
         "file_bytes": m.file_size,
         "const_bytes": m.const_bytes,
-        "arena_bytes": m.arena_size,
+        "arena_bytes": m.arena_size,  # the whole arena: activations and the fast kernels' scratch
+        "activation_bytes": m.activation_bytes,  # what the reference kernels (firmware) need
+        "max_scratch_bytes": m.scratch_bytes,  # the largest op's scratch (placed in gaps where it fits)
+        "format_version": f"1.{m.version_minor}",
         "inputs": m.inputs,
         "outputs": m.outputs,
         "ops": ops,
@@ -216,6 +230,17 @@ def _quant_str(t) -> str:
     return "-"
 
 
+def _scratch_note(m) -> str:
+    """How the fast kernels' scratch sits in the arena, in words (firmware needs none)."""
+    if m.scratch is None:
+        return "0: no scratch plan (format 1.0; the runtime allocates the fast kernels' scratch)"
+    return (
+        f"{m.arena_size - m.activation_bytes:,} for the fast kernels' scratch\n"
+        f"  (largest op {m.scratch_bytes:,} bytes; an op's scratch reuses the bytes of tensors not live"
+        " during it; firmware from export-c needs the activations only)"
+    )
+
+
 def _inspect(args) -> int:
     from picoq.runtime import read_model
 
@@ -229,7 +254,7 @@ def _inspect(args) -> int:
         for i in idxs:
             t = m.tensors[i]
             print(f"  {kind:6s} {t.name!r} {list(t.shape)} {t.dtype} {_quant_str(t)}")
-    rows = [("#", "op", "output shape", "dtype", "scale", "zero pt", "weight bytes", "MACs")]
+    rows = [("#", "op", "output shape", "dtype", "scale", "zero pt", "weight bytes", "MACs", "scratch")]
     for o in m.ops:
         y = m.tensors[o.outputs[0]]
         if y.scales.size == 1:
@@ -246,10 +271,11 @@ def _inspect(args) -> int:
                 zp,
                 f"{_weight_bytes(m, o):,}",
                 f"{op_macs(m, o):,}",
+                "-" if not _scratch(m, o) or not _scratch(m, o)[1] else f"{_scratch(m, o)[1]:,}",
             )
         )
     widths = [max(len(r[k]) for r in rows) for k in range(len(rows[0]))]
-    right = {0, 4, 5, 6, 7}
+    right = {0, 4, 5, 6, 7, 8}
     print()
     for r in rows:
         cells = [c.rjust(w) if k in right else c.ljust(w) for k, (c, w) in enumerate(zip(r, widths))]
@@ -259,6 +285,7 @@ def _inspect(args) -> int:
         f"\n  total: {total:,} MACs   flash (constants) {m.const_bytes:,} bytes   arena {m.arena_size:,} bytes"
         f"   file {m.file_size:,} bytes"
     )
+    print(f"  arena {m.arena_size:,} bytes = activations {m.activation_bytes:,} + {_scratch_note(m)}")
     print("  MACs count conv, depthwise and fully-connected multiply-accumulates; other ops count 0")
     return 0
 

@@ -71,6 +71,9 @@ class Graph:
     inputs: list[int] = field(default_factory=list)
     outputs: list[int] = field(default_factory=list)
     arena_size: int = 0
+    # Per op (offset, size) of the fast kernels' scratch in the arena, set by the planner;
+    # None writes a version 1.0 file (no SCRA section: the runtime allocates scratch itself).
+    scratch: list[tuple[int, int]] | None = None
 
     def add(self, t: Tensor) -> int:
         """Append a tensor, renaming it `name_1`, `name_2`... if the name is taken (names are unique in

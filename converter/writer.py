@@ -115,8 +115,14 @@ def to_bytes(graph: Graph) -> bytes:
         b"OPIO": np.asarray(opio, "<i4").tobytes(),
         b"GRIO": np.asarray([*graph.inputs, *graph.outputs], "<i4").tobytes(),
         b"STRS": strings.bytes(),
-        b"DATA": data.bytes(),  # last: the bulk, and its alignment follows from the section's
     }
+    minor = 0  # a file without scratch plan is exactly a 1.0 file
+    if graph.scratch is not None:
+        if len(graph.scratch) != len(graph.ops):
+            raise ValueError(f"scratch plan has {len(graph.scratch)} entries for {len(graph.ops)} ops")
+        payloads[fmt.SCRATCH_TAG] = np.array(graph.scratch, fmt.SCRATCH_DTYPE).tobytes()
+        minor = fmt.VERSION_MINOR
+    payloads[b"DATA"] = data.bytes()  # last: the bulk, and its alignment follows from the section's
     body = _Blob()
     table_end = fmt.HEADER.size + len(payloads) * fmt.SECTION.size
     body.add(b"\0" * table_end, 1)
@@ -127,13 +133,9 @@ def to_bytes(graph: Graph) -> bytes:
     raw = bytearray(body.bytes())
     raw += b"\0" * ((-len(raw)) % fmt.ALIGN)
     raw[fmt.HEADER.size : table_end] = b"".join(table)
-    fmt.HEADER.pack_into(
-        raw, 0, fmt.MAGIC, fmt.VERSION_MAJOR, fmt.VERSION_MINOR, 0, len(raw), len(payloads), 0
-    )
+    fmt.HEADER.pack_into(raw, 0, fmt.MAGIC, fmt.VERSION_MAJOR, minor, 0, len(raw), len(payloads), 0)
     crc = fmt.crc32(raw, fmt.HEADER_CRC_START, len(raw))
-    fmt.HEADER.pack_into(
-        raw, 0, fmt.MAGIC, fmt.VERSION_MAJOR, fmt.VERSION_MINOR, crc, len(raw), len(payloads), 0
-    )
+    fmt.HEADER.pack_into(raw, 0, fmt.MAGIC, fmt.VERSION_MAJOR, minor, crc, len(raw), len(payloads), 0)
     out = bytes(raw)
     fmt.read_model(out)  # the runtime's own validator: never emit a file it would reject
     return out

@@ -13,10 +13,13 @@ fast kernels of kernels/include/pq_fast.h wherever an op's parameters allow
 (else the reference kernel), on the instruction set chosen at load (the best
 this CPU runs, or the one asked for). Their packed weights, folded biases and
 per-channel requantization constants are computed here once and owned by the
-Core; so is one scratch buffer (zero-point-padded input copies, im2col rows,
-GEMM input panels, running sums), sized at load as the largest need of any op,
-since ops run one after another. kernels="reference" binds only the reference
-kernels, the ones firmware runs.
+Core. Their scratch (zero-point-padded input copies, im2col rows, GEMM input
+panels, running sums) lives in the arena where the file plans it (SCRA, format
+1.1: the converter sized it for every ISA with fast_scratch_sizes below); an op
+whose planned scratch is missing (1.0 files) or too small shares one buffer
+allocated at load beside the arena, sized as the largest such need since ops
+run one after another. kernels="reference" binds only the reference kernels,
+the ones firmware runs; they need no scratch.
 """
 
 from cpython.mem cimport PyMem_Free, PyMem_Malloc
@@ -57,6 +60,10 @@ cdef enum:
     PATH_FAST = 1
 
 ISA_NAMES = ("portable", "avx2", "avx512vnni")
+# One name per pq_isa id: fast_scratch_sizes sizes every id below PQ_ISA_COUNT.
+assert len(ISA_NAMES) == PQ_ISA_COUNT, "ISA_NAMES must name every pq_isa of pq_fast.h"
+# Ops that may run a fast kernel (the others never need scratch).
+FAST_OPCODES = frozenset((OP_CONV_2D, OP_DEPTHWISE_CONV_2D, OP_FULLY_CONNECTED, OP_ADD, OP_AVERAGE_POOL_2D))
 # im2col rows gathered per GEMM call: about this many bytes of scratch (stays in L1/L2).
 IM2COL_CHUNK_BYTES = 16384
 
@@ -95,6 +102,7 @@ cdef struct Node:
     pq_gemm_s8_plan fc_fast
     int32_t add_n                       # ADD without broadcasting: element count
     int isa
+    void *scratch                       # fast kernels: planned arena bytes or the load-time buffer
     # Op codes 8..17. MUL uses rank/shape1/shape2/shape_out like ADD; MEAN, PAD and TRANSPOSE
     # use rank/shape1 (the input shape); LOGISTIC..LEAKY_RELU run over `size` elements.
     int32_t size
@@ -118,6 +126,123 @@ cdef pq_dims _dims(shape):
     return d
 
 
+# *** fast kernels: which one runs and its geometry (pure arithmetic) ***
+#
+# Shared by the load (Core._bind_fast, which then packs weights) and by fast_scratch_sizes
+# (the converter's scratch sizes for every ISA), so the two cannot disagree. Nothing here
+# packs weights or calls ISA code: the *_np/_kp/_cp/scratch_size functions are plain C for
+# every isa value, so sizing an ISA this CPU lacks executes none of its instructions.
+
+cdef size_t _fast_plan(Node *nd, int isa) except? 0:
+    """Set nd.path to PATH_FAST and fill the fast plan's geometry for `isa` when the op's
+    parameters allow a fast kernel (bound by Core._bind); return its scratch bytes."""
+    cdef int k
+    nd.path = PATH_REFERENCE
+    if nd.opcode == OP_CONV_2D:
+        return _conv_plan(nd, isa)
+    if nd.opcode == OP_DEPTHWISE_CONV_2D:
+        return _dw_plan(nd, isa)
+    if nd.opcode == OP_FULLY_CONNECTED:
+        return _fc_plan(nd, isa)
+    if nd.opcode == OP_AVERAGE_POOL_2D:
+        nd.path = PATH_FAST
+        return (<size_t> nd.d_in.c * 4 + 63) // 64 * 64  # in_c uint32 running sums
+    if nd.opcode == OP_ADD:
+        # Same shapes only; broadcasting stays on the reference kernel.
+        nd.add_n = 1
+        for k in range(nd.rank):
+            if nd.shape1[k] != nd.shape_out[k] or nd.shape2[k] != nd.shape_out[k]:
+                return 0
+            nd.add_n *= nd.shape_out[k]
+        nd.isa = isa
+        nd.path = PATH_FAST
+    return 0
+
+
+cdef size_t _conv_plan(Node *nd, int isa) except? 0:
+    cdef pq_conv2d_fast_plan *pl = &nd.conv_fast
+    cdef pq_gemm_s8_plan *g = &pl.gemm
+    cdef int32_t groups, fpg, k, np_, m, chunk
+    # Out-of-image taps are fed the zero point as an int8: it must be one.
+    if not -128 <= -nd.conv.input_offset <= 127:
+        return 0
+    groups = nd.d_in.c // nd.d_filt.c
+    fpg = nd.d_out.c // groups
+    k = nd.d_filt.h * nd.d_filt.w * nd.d_filt.c
+    pl.p, pl.in_dims, pl.filter_dims, pl.out_dims = nd.conv, nd.d_in, nd.d_filt, nd.d_out
+    pl.groups = groups
+    pl.taps, pl.kt = 1, k
+    one_by_one = nd.d_filt.h == 1 and nd.d_filt.w == 1 and groups == 1
+    # The SIMD kernels read taps in place from a padded copy of the input, in runs of
+    # whole groups of 4 bytes (AVX-512) or 2 int16 (AVX2): a whole filter row per run
+    # when its taps are adjacent (padded with zero weights), else a tap per run.
+    granule = 4 if isa == <int> PQ_ISA_AVX512VNNI else (2 if isa == <int> PQ_ISA_AVX2 else 0)
+    if one_by_one and nd.conv.pad_h == 0 and nd.conv.pad_w == 0:
+        pl.direct = PQ_FEED_DIRECT if nd.conv.stride_h == 1 and nd.conv.stride_w == 1 else PQ_FEED_STRIDED
+    elif granule and groups == 1 and nd.conv.dilation_w == 1:
+        pl.direct = PQ_FEED_ROWS
+        pl.taps, pl.kt = nd.d_filt.h, (nd.d_filt.w * nd.d_filt.c + granule - 1) // granule * granule
+        k = pl.taps * pl.kt  # each filter row's weights padded to kt (Core._pack_conv)
+    elif granule and nd.d_filt.c % granule == 0:
+        pl.direct = PQ_FEED_TAPS
+        pl.taps, pl.kt = nd.d_filt.h * nd.d_filt.w, nd.d_filt.c
+    else:
+        pl.direct = PQ_FEED_IM2COL
+    np_ = pq_gemm_s8_np(isa, fpg)
+    m = nd.d_out.n * nd.d_out.h * nd.d_out.w
+    # A multiple of 8 rows (every ISA's row block) of about IM2COL_CHUNK_BYTES, at most m rounded up.
+    chunk = max(8, IM2COL_CHUNK_BYTES // k // 8 * 8)
+    pl.chunk_rows = min(chunk, (m + 7) // 8 * 8)
+    g.isa, g.n, g.k, g.np, g.kp = isa, fpg, k, np_, pq_gemm_s8_kp(isa, k)
+    pl.w_group_stride = pq_gemm_s8_packed_size(isa, fpg, k)
+    pl.ch_group_stride = np_
+    nd.path = PATH_FAST
+    return pq_conv2d_s8_fast_scratch_size(pl)
+
+
+cdef size_t _dw_plan(Node *nd, int isa) except? 0:
+    cdef pq_dwconv_fast_plan *pl = &nd.dw_fast
+    if nd.conv.depth_multiplier != 1 or not -128 <= -nd.conv.input_offset <= 127:
+        return 0
+    if isa == <int> PQ_ISA_AVX512VNNI and nd.d_filt.h * nd.d_filt.w > 256:  # the kernel's tap table
+        return 0
+    pl.isa, pl.p, pl.in_dims, pl.filter_dims, pl.out_dims = isa, nd.conv, nd.d_in, nd.d_filt, nd.d_out
+    pl.cp = pq_dwconv_s8_cp(isa, nd.d_in.c)
+    nd.path = PATH_FAST
+    return pq_dwconv_s8_fast_scratch_size(pl)
+
+
+cdef size_t _fc_plan(Node *nd, int isa) except? 0:
+    cdef pq_gemm_s8_plan *g = &nd.fc_fast
+    if nd.fc.filter_offset != 0:  # weights + offset may leave int8
+        return 0
+    g.isa, g.n, g.k = isa, nd.out_depth, nd.accum
+    g.np, g.kp = pq_gemm_s8_np(isa, g.n), pq_gemm_s8_kp(isa, g.k)
+    nd.path = PATH_FAST
+    return pq_gemm_s8_scratch_size(isa, g.k)
+
+
+def fast_scratch_sizes(model):
+    """Scratch bytes of the fast kernels, per op of a validated ModelFile (runtime.format):
+    one tuple per op, one entry per instruction set this build knows (ISA_NAMES order, all
+    PQ_ISA_COUNT of them, whether or not this CPU runs them); 0 where the op needs none or
+    runs a reference kernel. The converter plans max(entry) per op into the arena (SCRA).
+    Pure arithmetic: no memory is bound, no weight packed, no ISA instruction executed."""
+    cdef Core shapes = Core.__new__(Core)  # never run: _bind fills shapes and params, pointers stay NULL
+    cdef Node nd
+    cdef int isa
+    sizes = []
+    for op in model.ops:
+        row = [0] * PQ_ISA_COUNT
+        if op.opcode in FAST_OPCODES:
+            memset(&nd, 0, sizeof(Node))
+            shapes._bind(&nd, model, op)
+            for isa in range(PQ_ISA_COUNT):
+                row[isa] = _fast_plan(&nd, isa)
+        sizes.append(tuple(row))
+    return sizes
+
+
 cdef class Core:
     """Bound op list over one arena. Not thread-safe: one Core per thread."""
 
@@ -130,10 +255,11 @@ cdef class Core:
     cdef readonly str kernels      # "fast" or "reference"
     cdef readonly str isa          # instruction set of the fast kernels
     cdef readonly list op_paths    # per op: "reference" or "fast-..." (which kernel runs)
-    cdef readonly size_t scratch_bytes   # the one scratch buffer of the fast kernels
+    cdef readonly list op_scratch  # per op: None, "arena" (planned in the file) or "separate"
+    cdef readonly size_t scratch_bytes   # the fast kernels' scratch allocated outside the arena
     cdef readonly size_t prepared_bytes  # packed weights and per-channel constants
     cdef list _owned               # numpy buffers behind the fast kernels' pointers
-    cdef void *scratch
+    cdef void *scratch             # the buffer of the ops whose scratch is not in the arena
     cdef int isa_id
     # run1(): the one int8 input and the one int8 output, when the model has exactly that.
     cdef uint8_t *in0_ptr
@@ -146,6 +272,8 @@ cdef class Core:
     def __cinit__(self):
         self.nodes = NULL
         self.n_nodes = 0
+        self.const_base = NULL
+        self.arena_base = NULL
 
     def __init__(self, model, const uint8_t[::1] const_buf, uint8_t[::1] arena, kernels="fast", isa=None):
         if arena.shape[0] < model.arena_size:
@@ -163,6 +291,7 @@ cdef class Core:
         self.failed_op = None
         self._owned = []
         self.op_paths = []
+        self.op_scratch = []
         self.prepared_bytes = 0
         n = len(model.ops)
         self.nodes = <Node *> PyMem_Malloc(max(n, 1) * sizeof(Node))
@@ -170,14 +299,27 @@ cdef class Core:
             raise MemoryError()
         memset(self.nodes, 0, max(n, 1) * sizeof(Node))
         self.n_nodes = n
+        # The planned scratch is usable only 64-byte aligned: offsets are (format.py checks),
+        # so the arena's base must be too (interpreter.py allocates it so).
+        planned = model.scratch if <uintptr_t> self.arena_base % 64 == 0 else None
         need = 0
         for i, op in enumerate(model.ops):
             self._bind(&self.nodes[i], model, op)
-            need = max(need, self._bind_fast(&self.nodes[i], model, op) if kernels == "fast" else 0)
+            op_need = self._bind_fast(&self.nodes[i], model, op) if kernels == "fast" else 0
+            if op_need == 0:
+                self.op_scratch.append(None)
+            elif planned is not None and planned[i][1] >= op_need:
+                self.nodes[i].scratch = <void *> (self.arena_base + <size_t> planned[i][0])
+                self.op_scratch.append("arena")
+            else:  # a 1.0 file, or an ISA needing more than the converter planned for
+                need = max(need, op_need)
+                self.op_scratch.append("separate")
             self.op_paths.append(self._path_name(&self.nodes[i]))
         self.scratch_bytes = need
-        # Zeroed: GEMM panel rows past the last real row are read (never stored).
-        self.scratch = self._buffer(need) if need else NULL
+        self.scratch = self._buffer(need, counted=False) if need else NULL
+        for i in range(n):
+            if self.op_scratch[i] == "separate":
+                self.nodes[i].scratch = self.scratch
         self.in0_ptr = NULL
         if len(model.inputs) == 1 and len(model.outputs) == 1:
             t_in, t_out = model.tensors[model.inputs[0]], model.tensors[model.outputs[0]]
@@ -202,6 +344,8 @@ cdef class Core:
     cdef void *_ptr(self, model, int idx):
         if idx < 0:
             return NULL
+        if self.arena_base == NULL and self.const_base == NULL:
+            return NULL  # a Core that only sizes (fast_scratch_sizes): no memory behind it
         t = model.tensors[idx]
         if t.is_const:
             return <void *> (self.const_base + <size_t> t.offset)
@@ -346,12 +490,13 @@ cdef class Core:
 
     # *** fast kernels: preparation at load ***
 
-    cdef void *_buffer(self, size_t nbytes) except NULL:
-        """nbytes zeroed bytes, 64-byte aligned, owned by this Core."""
+    cdef void *_buffer(self, size_t nbytes, bint counted=True) except NULL:
+        """nbytes zeroed bytes, 64-byte aligned, owned by this Core (counted in prepared_bytes)."""
         raw = np.zeros(nbytes + 64, np.uint8)
         start = (-raw.ctypes.data) % 64
         self._owned.append(raw)
-        self.prepared_bytes += nbytes
+        if counted:
+            self.prepared_bytes += nbytes
         return <void *> <uintptr_t> (raw.ctypes.data + start)
 
     cdef int _requant(self, pq_requant *rq, int32_t n, int32_t np_, const int32_t *mult, const int32_t *shift,
@@ -370,72 +515,34 @@ cdef class Core:
 
     cdef size_t _bind_fast(self, Node *nd, model, op) except? 0:
         """Switch the node to a fast kernel when its parameters allow; return its scratch bytes."""
+        cdef size_t need = _fast_plan(nd, self.isa_id)
+        if nd.path != PATH_FAST:
+            return 0
         if op.opcode == OP_CONV_2D:
-            return self._bind_conv_fast(nd)
-        if op.opcode == OP_DEPTHWISE_CONV_2D:
-            return self._bind_dw_fast(nd)
-        if op.opcode == OP_FULLY_CONNECTED:
-            return self._bind_fc_fast(nd)
-        if op.opcode == OP_AVERAGE_POOL_2D:
-            nd.path = PATH_FAST
-            return (<size_t> nd.d_in.c * 4 + 63) // 64 * 64
-        if op.opcode == OP_ADD:
-            # Same shapes only; broadcasting stays on the reference kernel.
-            if all(nd.shape1[i] == nd.shape_out[i] and nd.shape2[i] == nd.shape_out[i] for i in range(nd.rank)):
-                nd.add_n = model.tensors[op.outputs[0]].size
-                nd.isa = self.isa_id
-                nd.path = PATH_FAST
-        return 0
+            self._pack_conv(nd)
+        elif op.opcode == OP_DEPTHWISE_CONV_2D:
+            self._pack_dw(nd)
+        elif op.opcode == OP_FULLY_CONNECTED:
+            self._pack_fc(nd)
+        return need
 
-    cdef size_t _bind_conv_fast(self, Node *nd) except? 0:
+    cdef int _pack_conv(self, Node *nd) except -1:
+        """Packed weights, folded biases and requantization constants of a planned fast CONV_2D."""
         cdef pq_conv2d_fast_plan *pl = &nd.conv_fast
         cdef pq_gemm_s8_plan *g = &pl.gemm
-        cdef int isa = self.isa_id
-        cdef int32_t groups, fpg, k, np_, m, gi, chunk
+        cdef int isa = g.isa
+        cdef int32_t groups = pl.groups, fpg = g.n, k = g.k, np_ = g.np, gi
         cdef int32_t *bias
         cdef int32_t *arr
         cdef int8_t *packed
         cdef const int8_t *w_all = nd.filt
         cdef const int8_t *w_g
         cdef const int32_t *b_g
-        # Out-of-image taps are fed the zero point as an int8: it must be one.
-        if not -128 <= -nd.conv.input_offset <= 127:
-            return 0
-        groups = nd.d_in.c // nd.d_filt.c
-        fpg = nd.d_out.c // groups
-        k = nd.d_filt.h * nd.d_filt.w * nd.d_filt.c
-        pl.p, pl.in_dims, pl.filter_dims, pl.out_dims = nd.conv, nd.d_in, nd.d_filt, nd.d_out
-        pl.groups = groups
-        pl.taps, pl.kt = 1, k
-        one_by_one = nd.d_filt.h == 1 and nd.d_filt.w == 1 and groups == 1
-        # The SIMD kernels read taps in place from a padded copy of the input, in runs of
-        # whole groups of 4 bytes (AVX-512) or 2 int16 (AVX2): a whole filter row per run
-        # when its taps are adjacent (padded with zero weights), else a tap per run.
-        granule = 4 if isa == <int> PQ_ISA_AVX512VNNI else (2 if isa == <int> PQ_ISA_AVX2 else 0)
-        if one_by_one and nd.conv.pad_h == 0 and nd.conv.pad_w == 0:
-            pl.direct = PQ_FEED_DIRECT if nd.conv.stride_h == 1 and nd.conv.stride_w == 1 else PQ_FEED_STRIDED
-        elif granule and groups == 1 and nd.conv.dilation_w == 1:
-            pl.direct = PQ_FEED_ROWS
-            pl.taps, pl.kt = nd.d_filt.h, (nd.d_filt.w * nd.d_filt.c + granule - 1) // granule * granule
-        elif granule and nd.d_filt.c % granule == 0:
-            pl.direct = PQ_FEED_TAPS
-            pl.taps, pl.kt = nd.d_filt.h * nd.d_filt.w, nd.d_filt.c
-        else:
-            pl.direct = PQ_FEED_IM2COL
         if pl.direct == PQ_FEED_ROWS and pl.kt != nd.d_filt.w * nd.d_filt.c:
             # Each filter row's weights padded with zeros to kt: the GEMM's k is taps * kt.
             tmp = np.empty(nd.d_out.c * pl.taps * pl.kt, np.int8)  # only needed while packing
             w_all = <int8_t *> <uintptr_t> tmp.ctypes.data
             pq_gemm_s8_pad_runs(nd.d_out.c, pl.taps, nd.d_filt.w * nd.d_filt.c, pl.kt, nd.filt, <int8_t *> w_all)
-            k = pl.taps * pl.kt
-        np_ = pq_gemm_s8_np(isa, fpg)
-        m = nd.d_out.n * nd.d_out.h * nd.d_out.w
-        # A multiple of 8 rows (every ISA's row block) of about IM2COL_CHUNK_BYTES, at most m rounded up.
-        chunk = max(8, IM2COL_CHUNK_BYTES // k // 8 * 8)
-        pl.chunk_rows = min(chunk, (m + 7) // 8 * 8)
-        g.isa, g.n, g.k, g.np, g.kp = isa, fpg, k, np_, pq_gemm_s8_kp(isa, k)
-        pl.w_group_stride = pq_gemm_s8_packed_size(isa, fpg, k)
-        pl.ch_group_stride = np_
         packed = <int8_t *> self._buffer(pl.w_group_stride * groups)
         bias = <int32_t *> self._buffer(<size_t> groups * np_ * sizeof(int32_t))
         g.w, g.rq.bias = packed, bias
@@ -460,23 +567,15 @@ cdef class Core:
             if g.rq.lshift[gi] != 0:
                 g.rq.any_lshift = 1
         g.rq.output_offset, g.rq.act_min, g.rq.act_max = nd.conv.output_offset, nd.conv.act_min, nd.conv.act_max
-        nd.path = PATH_FAST
-        return pq_conv2d_s8_fast_scratch_size(pl)
+        return 0
 
-    cdef size_t _bind_dw_fast(self, Node *nd) except? 0:
+    cdef int _pack_dw(self, Node *nd) except -1:
         cdef pq_dwconv_fast_plan *pl = &nd.dw_fast
-        cdef int isa = self.isa_id
-        cdef int32_t c = nd.d_in.c
+        cdef int isa = pl.isa
+        cdef int32_t c = nd.d_in.c, cp = pl.cp
         cdef int32_t taps = nd.d_filt.h * nd.d_filt.w
-        cdef int32_t cp
         cdef int32_t *bias
         cdef int8_t *packed
-        if nd.conv.depth_multiplier != 1 or not -128 <= -nd.conv.input_offset <= 127:
-            return 0
-        if isa == <int> PQ_ISA_AVX512VNNI and taps > 256:  # the kernel's tap table
-            return 0
-        cp = pq_dwconv_s8_cp(isa, c)
-        pl.isa, pl.p, pl.in_dims, pl.filter_dims, pl.out_dims, pl.cp = isa, nd.conv, nd.d_in, nd.d_filt, nd.d_out, cp
         packed = <int8_t *> self._buffer(pq_dwconv_s8_packed_size(isa, taps, c))
         pq_dwconv_s8_pack(isa, taps, c, nd.filt, packed)
         bias = <int32_t *> self._buffer(<size_t> cp * sizeof(int32_t))
@@ -489,29 +588,20 @@ cdef class Core:
         pq_dwconv_s8_order(isa, c, cp, <int32_t *> pl.rq.lshift)
         pq_dwconv_s8_order(isa, c, cp, <int32_t *> pl.rq.rshift)
         pq_dwconv_s8_order(isa, c, cp, <int32_t *> pl.rq.rmask)
-        nd.path = PATH_FAST
-        return pq_dwconv_s8_fast_scratch_size(pl)
+        return 0
 
-    cdef size_t _bind_fc_fast(self, Node *nd) except? 0:
+    cdef int _pack_fc(self, Node *nd) except -1:
         cdef pq_gemm_s8_plan *g = &nd.fc_fast
-        cdef int isa = self.isa_id
-        cdef int32_t n = nd.out_depth
-        cdef int32_t k = nd.accum
-        cdef int32_t np_ = pq_gemm_s8_np(isa, n)
         cdef int32_t *bias
         cdef int8_t *packed
-        if nd.fc.filter_offset != 0:  # weights + offset may leave int8
-            return 0
-        g.isa, g.n, g.k, g.np, g.kp = isa, n, k, np_, pq_gemm_s8_kp(isa, k)
-        packed = <int8_t *> self._buffer(pq_gemm_s8_packed_size(isa, n, k))
-        pq_gemm_s8_pack(isa, n, k, nd.filt, packed)
-        bias = <int32_t *> self._buffer(<size_t> np_ * sizeof(int32_t))
-        pq_gemm_s8_fold_bias(isa, n, np_, k, nd.filt, nd.bias, nd.fc.input_offset, bias)
+        packed = <int8_t *> self._buffer(pq_gemm_s8_packed_size(g.isa, g.n, g.k))
+        pq_gemm_s8_pack(g.isa, g.n, g.k, nd.filt, packed)
+        bias = <int32_t *> self._buffer(<size_t> g.np * sizeof(int32_t))
+        pq_gemm_s8_fold_bias(g.isa, g.n, g.np, g.k, nd.filt, nd.bias, nd.fc.input_offset, bias)
         g.w, g.rq.bias = packed, bias
-        self._requant(&g.rq, n, np_, nd.mult, nd.shift, nd.fc.per_channel, nd.fc.output_offset, nd.fc.act_min,
+        self._requant(&g.rq, g.n, g.np, nd.mult, nd.shift, nd.fc.per_channel, nd.fc.output_offset, nd.fc.act_min,
                       nd.fc.act_max)
-        nd.path = PATH_FAST
-        return pq_gemm_s8_scratch_size(isa, k)
+        return 0
 
     cdef str _path_name(self, Node *nd):
         if nd.path != PATH_FAST:
@@ -528,6 +618,11 @@ cdef class Core:
             return "fast-avgpool"
         return "fast-fc"
 
+    cdef inline void *_op_scratch(self, const Node *nd) noexcept nogil:
+        """The scratch an op's fast kernel works in (bound at load: its planned arena bytes, or
+        the separate buffer). The one place that picks it, for a later per-thread scratch."""
+        return nd.scratch
+
     cdef int _run(self) noexcept nogil:
         cdef int i
         cdef pq_status st = PQ_OK
@@ -536,15 +631,16 @@ cdef class Core:
             nd = &self.nodes[i]
             if nd.path == PATH_FAST:
                 if nd.opcode == OP_CONV_2D:
-                    st = pq_conv2d_s8_fast(&nd.conv_fast, nd.in0, nd.out, self.scratch)
+                    st = pq_conv2d_s8_fast(&nd.conv_fast, nd.in0, nd.out, self._op_scratch(nd))
                 elif nd.opcode == OP_DEPTHWISE_CONV_2D:
-                    st = pq_depthwise_conv2d_s8_fast(&nd.dw_fast, nd.in0, nd.out, self.scratch)
+                    st = pq_depthwise_conv2d_s8_fast(&nd.dw_fast, nd.in0, nd.out, self._op_scratch(nd))
                 elif nd.opcode == OP_ADD:
                     st = pq_add_s8_fast(nd.isa, &nd.add, nd.add_n, nd.in0, nd.in1, nd.out)
                 elif nd.opcode == OP_AVERAGE_POOL_2D:
-                    st = pq_avg_pool2d_s8_fast(&nd.pool, &nd.d_in, nd.in0, &nd.d_out, nd.out, <uint32_t *> self.scratch)
+                    st = pq_avg_pool2d_s8_fast(&nd.pool, &nd.d_in, nd.in0, &nd.d_out, nd.out,
+                                               <uint32_t *> self._op_scratch(nd))
                 else:
-                    st = pq_fully_connected_s8_fast(&nd.fc_fast, nd.batches, nd.in0, nd.out, self.scratch)
+                    st = pq_fully_connected_s8_fast(&nd.fc_fast, nd.batches, nd.in0, nd.out, self._op_scratch(nd))
             elif nd.opcode == OP_CONV_2D:
                 st = pq_conv2d_s8(&nd.conv, nd.mult, nd.shift, &nd.d_in, nd.in0, &nd.d_filt, nd.filt,
                                   nd.bias, &nd.d_out, nd.out)

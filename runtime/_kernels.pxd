@@ -59,6 +59,9 @@ cdef extern from "pq_fast.h" nogil:
         PQ_ISA_AVX2
         PQ_ISA_AVX512VNNI
 
+    cdef enum:
+        PQ_ISA_COUNT  # ids 0 .. PQ_ISA_COUNT - 1
+
     int pq_isa_supported(int isa)
 
     ctypedef struct pq_requant:

@@ -18,8 +18,9 @@ import numpy as np
 
 MAGIC = b"\x89PICOQ\r\n"
 VERSION_MAJOR = 1
-VERSION_MINOR = 0
+VERSION_MINOR = 1  # 1.1 added the optional SCRA section (scratch in the arena plan)
 ALIGN = 16
+SCRATCH_ALIGN = 64  # scratch offsets, and the arena's base address: SIMD loads of whole cache lines
 MAX_DIMS = 6
 MAX_PARAMS = 16
 MAX_CONCAT_INPUTS = 64  # data inputs of one CONCATENATION
@@ -78,9 +79,14 @@ OP_DTYPE = np.dtype(
         ("params", "<i4", (MAX_PARAMS,)),
     ]
 )
+# SCRA (version 1.1, optional): one record per op, in OPS_ order. The op's working memory in
+# the arena, live only while the op runs; size 0 (and offset 0) when it needs none.
+SCRATCH_DTYPE = np.dtype([("offset", "<u4"), ("size", "<u4")])
 assert MODEL_DTYPE.itemsize == 32 and TENSOR_DTYPE.itemsize == 64 and OP_DTYPE.itemsize == 80
+assert SCRATCH_DTYPE.itemsize == 8
 
-SECTION_TAGS = (b"MODL", b"TENS", b"OPS_", b"OPIO", b"GRIO", b"STRS", b"DATA")
+SECTION_TAGS = (b"MODL", b"TENS", b"OPS_", b"OPIO", b"GRIO", b"STRS", b"DATA")  # required
+SCRATCH_TAG = b"SCRA"  # optional; other unknown tags are ignored
 
 # Tensor dtypes: code -> (name, itemsize).
 DTYPE_INT8, DTYPE_INT32 = 1, 2
@@ -320,6 +326,10 @@ class ModelFile:
     inputs: list[int]
     outputs: list[int]
     file_size: int
+    # Per op (offset, size) of its scratch in the arena, from SCRA; None when the file has no
+    # SCRA section (version 1.0): the runtime then allocates the fast kernels' scratch itself.
+    scratch: list[tuple[int, int]] | None = None
+    version_minor: int = 0
 
     def const_array(self, t: TensorInfo) -> np.ndarray:
         """A zero-copy, read-only numpy view of a constant tensor's data."""
@@ -329,6 +339,17 @@ class ModelFile:
     @property
     def const_bytes(self) -> int:
         return sum(t.nbytes for t in self.tensors if t.is_const)
+
+    @property
+    def activation_bytes(self) -> int:
+        """Arena bytes the tensors span (16-aligned): all the reference kernels need. The rest of
+        arena_size, if any, is scratch the fast kernels use (SCRA) that did not fit in gaps."""
+        return align_up(max((t.offset + t.nbytes for t in self.tensors if not t.is_const), default=0))
+
+    @property
+    def scratch_bytes(self) -> int:
+        """The largest scratch any one op has in the arena (0 without SCRA)."""
+        return max((size for _, size in self.scratch or ()), default=0)
 
 
 def _section_table(buf, file_size: int, n_sections: int) -> dict[bytes, tuple[int, int, int]]:
@@ -461,6 +482,7 @@ def read_model(buf, verify_checksum: bool = True, max_arena_bytes: int = DEFAULT
     ops = [
         _read_op(i, orecs[i], ops_off + i * OP_DTYPE.itemsize, opio, len(tensors)) for i in range(len(orecs))
     ]
+    scratch = _read_scratch(buf, sections, len(ops), arena_size)
 
     inputs = [
         _tensor_index(int(v), len(tensors), "graph.inputs", grio_off + 4 * i)
@@ -470,8 +492,9 @@ def read_model(buf, verify_checksum: bool = True, max_arena_bytes: int = DEFAULT
         _tensor_index(int(v), len(tensors), "graph.outputs", grio_off + 4 * (n_in + i))
         for i, v in enumerate(grio[n_in:])
     ]
-    model = ModelFile(buf, name, arena_size, tensors, ops, inputs, outputs, file_size)
-    _validate_graph(model, ops_off)
+    model = ModelFile(buf, name, arena_size, tensors, ops, inputs, outputs, file_size, scratch, vmin)
+    scra = sections.get(SCRATCH_TAG)
+    _validate_graph(model, ops_off, scra[0] if scra else 0)
     from .shapes import check_op_contract  # local import: shapes imports this module
 
     for op in model.ops:
@@ -585,7 +608,35 @@ def _read_op(i, r, at, opio, n_tensors) -> OpInfo:
     return OpInfo(i, code, spec.name, tuple(idx[:n_in]), tuple(idx[n_in:]), params)
 
 
-def _validate_graph(model: ModelFile, ops_off: int) -> None:
+def _read_scratch(buf, sections, n_ops: int, arena_size: int) -> list[tuple[int, int]] | None:
+    """SCRA records: exactly one per op; each 64-aligned and inside the arena (the overlap with
+    live tensors is checked with the arena plan, once lifetimes are known)."""
+    if SCRATCH_TAG not in sections:
+        return None
+    off, size, at = sections[SCRATCH_TAG]
+    if size != n_ops * SCRATCH_DTYPE.itemsize:
+        raise ModelFormatError(
+            f"section {SCRATCH_TAG!r}.size", at + 8, size, f"must hold one 8-byte record per op ({n_ops})"
+        )
+    recs = np.frombuffer(buf, dtype=SCRATCH_DTYPE, count=n_ops, offset=off)
+    out = []
+    for i, (o, n) in enumerate(zip(recs["offset"].tolist(), recs["size"].tolist())):
+        where = off + i * SCRATCH_DTYPE.itemsize
+        if n == 0 and o != 0:
+            raise ModelFormatError(f"scratch[{i}].offset", where, o, "must be 0 when the size is 0")
+        # o > arena - n form: no wraparound whatever the values.
+        if o % SCRATCH_ALIGN or o > arena_size or n > arena_size - o:
+            raise ModelFormatError(
+                f"scratch[{i}].offset",
+                where,
+                (o, n),
+                f"not {SCRATCH_ALIGN}-aligned or past the arena ({arena_size} B)",
+            )
+        out.append((o, n))
+    return out
+
+
+def _validate_graph(model: ModelFile, ops_off: int, scra_off: int = 0) -> None:
     """Data flow: every arena tensor an op reads was written before; nothing is written twice
     or written when constant; every graph output is produced (or is an input)."""
     produced = set(model.inputs)
@@ -623,10 +674,10 @@ def _validate_graph(model: ModelFile, ops_off: int) -> None:
     if len(set(names)) != len(names):
         dup = next(n for n in names if names.count(n) > 1)
         raise ModelFormatError("tensor.name", None, dup, "duplicate tensor name")
-    _validate_arena_plan(model)
+    _validate_arena_plan(model, scra_off)
 
 
-def _validate_arena_plan(model: ModelFile) -> None:
+def _validate_arena_plan(model: ModelFile, scra_off: int = 0) -> None:
     """Tensors alive at the same time must not share arena bytes (else a kernel would read
     what another just overwrote); only a RESHAPE's output may alias its input, exactly."""
     n = len(model.ops)
@@ -665,4 +716,23 @@ def _validate_arena_plan(model: ModelFile) -> None:
                     None,
                     ob,
                     f"arena bytes overlap tensor {ta} ({model.tensors[ta].name!r}) while both are live",
+                )
+    if model.scratch is not None:
+        _validate_scratch_plan(model, spans, scra_off)
+
+
+def _validate_scratch_plan(model: ModelFile, spans: dict[int, list[int]], scra_off: int) -> None:
+    """An op's scratch is a buffer live only while the op runs: it must not share bytes with
+    any tensor live at that op (its inputs and output among them), else the kernel would
+    overwrite data still needed. Two ops' scratch may share bytes: never live together."""
+    for i, (so, sn) in enumerate(model.scratch or ()):
+        if not sn:
+            continue
+        for t, (f, last, o, e) in spans.items():
+            if f <= i <= last and o < so + sn and so < e:
+                raise ModelFormatError(
+                    f"scratch[{i}].offset",
+                    scra_off + i * SCRATCH_DTYPE.itemsize,
+                    (so, sn),
+                    f"overlaps tensor {t} ({model.tensors[t].name!r}), live during op {i}",
                 )

@@ -16,15 +16,15 @@ from typing import Any
 import numpy as np
 
 from ._interp import Core
-from .format import ALIGN, ModelFile, TensorInfo, read_model
+from .format import ALIGN, SCRATCH_ALIGN, ModelFile, TensorInfo, read_model
 
 ModelSource = str | os.PathLike | bytes | bytearray | memoryview
 
 
-def _aligned_empty(nbytes: int) -> np.ndarray:
-    """A zeroed uint8 array whose data starts on an ALIGN-byte boundary."""
-    raw = np.zeros(nbytes + ALIGN, np.uint8)
-    start = (-raw.ctypes.data) % ALIGN
+def _aligned_empty(nbytes: int, align: int = ALIGN) -> np.ndarray:
+    """A zeroed uint8 array whose data starts on an `align`-byte boundary."""
+    raw = np.zeros(nbytes + align, np.uint8)
+    start = (-raw.ctypes.data) % align
     return raw[start : start + nbytes]
 
 
@@ -81,7 +81,8 @@ class Interpreter:
         self._buf = _load_buffer(model)
         self.model: ModelFile = read_model(self._buf, verify_checksum=verify_checksum)
         const_view = np.frombuffer(self._buf, np.uint8)
-        self._arena = _aligned_empty(self.model.arena_size)
+        # SCRATCH_ALIGN, not ALIGN: planned scratch offsets are 64-aligned for the SIMD kernels.
+        self._arena = _aligned_empty(self.model.arena_size, SCRATCH_ALIGN)
         isa = isa or os.environ.get("PICOQ_ISA") or None
         self._core = Core(self.model, const_view, self._arena, kernels, isa)
         self._in = [self._arena_view(self.model.tensors[i]) for i in self.model.inputs]
@@ -124,8 +125,16 @@ class Interpreter:
 
     @property
     def scratch_bytes(self) -> int:
-        """Working memory of the fast kernels beside the arena (im2col rows, GEMM panels)."""
+        """Working memory of the fast kernels allocated outside the arena (im2col rows, GEMM
+        panels): 0 when the file plans every op's scratch in the arena (format 1.1, any ISA
+        this picoq knows); for a 1.0 file, the largest op's need on the chosen ISA."""
         return self._core.scratch_bytes
+
+    @property
+    def op_scratch(self) -> list[str | None]:
+        """Per op, where its fast kernel's scratch lives: None (needs none), "arena" (planned
+        in the file) or "separate" (the buffer counted by scratch_bytes)."""
+        return list(self._core.op_scratch)
 
     # *** running ***
 

@@ -61,6 +61,9 @@ class Mutator:
         for tag in (b"OPIO", b"GRIO"):
             off, size, _ = self.sec[tag]
             f += [(off + k, "<i") for k in range(0, size, 4)]
+        if fmt.SCRATCH_TAG in self.sec:  # format 1.1: each op's scratch offset and size
+            off, size, _ = self.sec[fmt.SCRATCH_TAG]
+            f += [(off + k, "<I") for k in range(0, size, 4)]
 
     def _records(self, tag: bytes, dtype: np.dtype) -> None:
         off, size, _ = self.sec[tag]

@@ -15,7 +15,9 @@ runtime/format.py + runtime/shapes.py. These tests hold the two to each other:
    driver (tests/c/pq_validate_main.c) builds against the header.
 
 Every rule of format.py and shapes.py for op codes 1..7 is in C, UTF-8 validity of
-names included (Python's strict decoder rules, test_utf8_matches_python_decoder).
+names included (Python's strict decoder rules, test_utf8_matches_python_decoder), and so
+are format 1.1's SCRA checks (one record per op, alignment, bounds, no live tensor under
+an op's scratch; the converter writes SCRA, so every model here has it).
 What only one side has:
 - op codes format.py gained after 1..7 (MAX_POOL_2D ... TRANSPOSE): C refuses them as
   unknown; the fuzz comparison skips exactly the mutants C refuses with such a code;
@@ -149,6 +151,9 @@ class CValidator:
             getattr(lib, f"pq_model_{name}").restype = ctypes.c_int32
         lib.pq_model_tensor_info.argtypes = [ctypes.c_char_p, ctypes.c_uint32, ctypes.POINTER(CTensor)]
         lib.pq_model_tensor_info.restype = ctypes.c_int
+        u32p = ctypes.POINTER(ctypes.c_uint32)
+        lib.pq_model_scratch.argtypes = [ctypes.c_char_p, ctypes.c_uint32, u32p, u32p]
+        lib.pq_model_scratch.restype = ctypes.c_int
         self.lib = lib
 
     def validate(self, data: bytes, max_arena: int = MAX_ARENA) -> CError:
@@ -253,6 +258,12 @@ def test_valid_models_are_accepted(c, models) -> None:
                 assert struct.unpack("<f", struct.pack("<I", info.scale_bits))[0] == t.scales[0]
                 assert info.zero_point == t.zero_points[0]
         assert lib.pq_model_tensor_info(data, len(m.tensors), ctypes.byref(CTensor())) == -1
+        off, size = ctypes.c_uint32(), ctypes.c_uint32()
+        assert m.scratch is not None  # the converter plans scratch (format 1.1)
+        for i, want in enumerate(m.scratch):
+            assert lib.pq_model_scratch(data, i, ctypes.byref(off), ctypes.byref(size)) == 0
+            assert (off.value, size.value) == want
+        assert lib.pq_model_scratch(data, len(m.ops), ctypes.byref(off), ctypes.byref(size)) == -1
     print({name: len(d) for name, d in models.items()})
 
 
@@ -411,6 +422,18 @@ class Patch:
 
     def modl(self, field: str, v: int) -> None:
         self.put(self.sec[b"MODL"][0] + self.MODL[field], "<I", v)
+
+    def scra(self, op: int | str, offset: int | None = None, size: int | None = None) -> None:
+        """Op `op`'s scratch record (SCRA, format 1.1)."""
+        at = self.sec[b"SCRA"][0] + 8 * self.oidx(op)
+        if offset is not None:
+            self.put(at, "<I", offset)
+        if size is not None:
+            self.put(at + 4, "<I", size)
+
+    def scratch_of(self, op: int | str) -> tuple[int, int]:
+        assert self.m.scratch is not None
+        return self.m.scratch[self.oidx(op)]
 
     def section(self, tag: bytes, field: str, v) -> None:
         at = self.sec[tag][2]
@@ -718,7 +741,39 @@ CASES = [
     (R, "arena-reshape-not-aliased", lambda p: p.tens("flatten", "data_offset", 16), "tensor.data_offset"),
     (R, "arena-reshape-moved", lambda p: p.tens("flatten", "data_offset", 32), None),
     (IO, "arena-alias-group-extends-life", lambda p: p.tens("fc", "data_offset", 32), "tensor.data_offset"),
-    (IO, "arena-output-alias", lambda p: p.tens("flat", "data_offset", 48), "tensor.data_offset"),
+    # flat no longer aliases the graph output sum; at 0 it meets fc, live with it at op 2 (at 48,
+    # this case's offset before format 1.1, it now lies in the arena's scratch part, unused then).
+    (IO, "arena-output-alias", lambda p: p.tens("flat", "data_offset", 0), "tensor.data_offset"),
+    # -- scratch plan (SCRA, format 1.1). tiny_resnet: op 0 stem conv (input 800..1100 ->
+    # stem 0..800), op 3 1x1 shortcut conv (stem -> 800..1200) while conv_b (1200..1600) waits
+    # for op 4's ADD, op 4 ADD (no scratch), op 6 pool, op 8 FC after RESHAPE pool -> flatten.
+    (R, "scratch-section-short", lambda p: p.section(b"SCRA", "size", p.sec[b"SCRA"][1] - 8), "section.size"),
+    (R, "scratch-section-empty", lambda p: p.section(b"SCRA", "size", 0), "section.size"),
+    (R, "scratch-section-odd", lambda p: p.section(b"SCRA", "size", p.sec[b"SCRA"][1] - 4), "section.size"),
+    (R, "scratch-misaligned", lambda p: p.scra(0, p.scratch_of(0)[0] + 16), "scratch.offset"),
+    (R, "scratch-misaligned-32", lambda p: p.scra(0, p.scratch_of(0)[0] + 32), "scratch.offset"),
+    (R, "scratch-past-arena", lambda p: p.scra(0, p.m.arena_size), "scratch.offset"),
+    (
+        R,
+        "scratch-end-past-arena",
+        lambda p: p.scra(0, size=p.m.arena_size - p.scratch_of(0)[0] + 1),
+        "scratch.offset",
+    ),
+    (R, "scratch-offset-wraps", lambda p: p.scra(0, 0xFFFFFFC0, 128), "scratch.offset"),
+    (R, "scratch-size-wraps", lambda p: p.scra(0, 64 * 20, 0xFFFFFFFF), "scratch.offset"),
+    (R, "scratch-size-0-offset", lambda p: p.scra(4, 64), "scratch.offset"),
+    (R, "scratch-fills-arena-top", lambda p: p.scra(0, size=p.m.arena_size - p.scratch_of(0)[0]), None),
+    (R, "scratch-on-input", lambda p: p.scra(0, 768), "scratch.offset"),
+    (R, "scratch-on-output", lambda p: p.scra(0, 0), "scratch.offset"),
+    (R, "scratch-on-output-end", lambda p: p.scra(0, 768, 32), "scratch.offset"),  # stem ends at 800
+    (R, "scratch-on-input-end", lambda p: p.scra(0, 1088, 64), "scratch.offset"),  # input ends at 1100
+    (R, "scratch-touching-tensors", lambda p: p.scra(3, 1600, 64), None),  # [1600, 1664): conv_b ends at 1600
+    (R, "scratch-on-tensor-live-across-op", lambda p: p.scra(3, 1216), "scratch.offset"),  # conv_b
+    (R, "scratch-on-dead-tensor", lambda p: p.scra(6, 1152), None),  # conv_a and shortcut died at op 4
+    (R, "scratch-on-reshape-alias", lambda p: p.scra(8, 0, 16), "scratch.offset"),  # flatten, FC's input
+    (R, "scratch-ops-share-bytes", lambda p: p.scra(6, p.scratch_of(8)[0], 128), None),
+    (R, "scratch-section-renamed", lambda p: p.section(b"SCRA", "tag", b"XTRA"), None),  # a 1.0 plan
+    (R, "scratch-minor-0-still-checked", lambda p: (p.put(10, "<H", 0), p.scra(0, 768)), "scratch.offset"),
     # -- CONV_2D / DEPTHWISE_CONV_2D contracts
     (R, "conv-input-dtype", lambda p: p.retype("input", 2, (75,)), "op.input.dtype"),
     (R, "conv-input-rank", lambda p: p.retype("input", 1, (10, 30)), "op.input.shape"),
@@ -983,7 +1038,7 @@ class ContractMutator:
 
     def _one(self, p: Patch) -> str:
         rng, m = self.rng, p.m
-        kind = rng.choice(["param", "slot", "const", "shape", "offset", "grio", "opcode", "quant"])
+        kind = rng.choice(["param", "slot", "const", "shape", "offset", "grio", "opcode", "quant", "scratch"])
         if kind == "param":
             op = m.ops[rng.integers(len(m.ops))]
             k = int(rng.integers(max(len(op.params), 1) + (rng.random() < 0.1)))
@@ -1018,6 +1073,20 @@ class ContractMutator:
             other = m.tensors[int(rng.choice(self.arena))]
             off = other.offset if rng.random() < 0.6 else 16 * int(rng.integers(m.arena_size // 16 + 1))
             p.tens(t, "data_offset", off)
+        elif kind == "scratch" and m.scratch is not None:
+            # Onto a tensor (live or not), a 64-byte step inside or just past the arena, or
+            # a size near the arena's top: the plan checks of SCRA.
+            op = int(rng.integers(len(m.ops)))
+            t = m.tensors[int(rng.choice(self.arena))]
+            choice = rng.integers(4)
+            if choice == 0:
+                p.scra(op, t.offset // 64 * 64, max(m.scratch[op][1], 64))
+            elif choice == 1:
+                p.scra(op, 64 * int(rng.integers(m.arena_size // 64 + 2)))
+            elif choice == 2:
+                p.scra(op, size=max(0, m.arena_size - m.scratch[op][0] + int(rng.choice([-64, -1, 0, 1]))))
+            else:
+                p.scra(op, *(m.scratch[int(rng.integers(len(m.ops)))]))
         elif kind == "grio":
             k = int(rng.integers(len(m.inputs) + len(m.outputs)))
             p.grio(k, int(rng.integers(len(m.tensors))))

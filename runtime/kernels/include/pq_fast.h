@@ -15,7 +15,12 @@
  *     w*(zp + input_offset) is exactly 0, as the reference's skipped tap.
  *   - requantization constants are expanded per channel (pq_requant_s8).
  * Kernels never allocate: the caller provides `scratch` of the size the
- * *_scratch_size functions return (bytes, 64-byte aligned pointer).
+ * *_scratch_size functions return (bytes, 64-byte aligned pointer). Its
+ * contents on entry do not matter (the picoq runtime places it in arena bytes
+ * other tensors used before). The size functions and the *_np/_kp/_cp/
+ * _packed_size ones are plain arithmetic for every isa value, compiled without
+ * target attributes: the converter calls them for every ISA, including ones the
+ * CPU it runs on lacks, to plan scratch into the file's arena.
  *
  * ISA: the portable C path is always built and always correct. On x86-64 an
  * AVX2 path and an AVX-512 VNNI path are compiled with per-function target
@@ -40,6 +45,7 @@ typedef enum {
     PQ_ISA_AVX512VNNI = 2  /* x86-64 AVX-512 F/BW/VL + VNNI: u8 x s8 dot products (vpdpbusd) */
 } pq_isa;
 
+/* Ids 0 .. PQ_ISA_COUNT - 1; the converter sizes scratch for each of them. */
 #define PQ_ISA_COUNT 3
 
 /* 1 when this build and this CPU (and OS) can run `isa`. Portable is always 1. */

@@ -19,6 +19,10 @@
  * The buffer's length caps the record counts (64 bytes a tensor, 80 an op); a
  * loader that wants a tighter time bound refuses large files before calling.
  *
+ * Format 1.1's optional SCRA section (each op's scratch in the arena) is
+ * checked as format.py checks it: one record per op, 64-byte aligned, inside
+ * the arena, never overlapping a tensor live during its op.
+ *
  * Op codes: 1..7 (CONV_2D, DEPTHWISE_CONV_2D, FULLY_CONNECTED, ADD,
  * AVERAGE_POOL_2D, SOFTMAX, RESHAPE). Any other code is refused as
  * PQ_MODEL_E_OP_OPCODE, including ones runtime/format.py knows but this file
@@ -138,7 +142,9 @@ extern "C" {
     X(P_FILTER_W, "op.params.filter_w")                             \
     X(P_INPUT_MULTIPLIER, "op.params.input_multiplier")             \
     X(P_INPUT_LEFT_SHIFT, "op.params.input_left_shift")             \
-    X(P_DIFF_MIN, "op.params.diff_min")
+    X(P_DIFF_MIN, "op.params.diff_min")                             \
+    X(SCRATCH_OFFSET, "scratch.offset")                             \
+    X(SCRATCH_OVERLAP, "scratch.offset")
 
 /* PQ_MODEL_E_FILE = 1, ...: the codes are stable within a format version. */
 #define PQ_MODEL_ENUM_(code, name) PQ_MODEL_E_##code,
@@ -202,6 +208,10 @@ int32_t pq_model_input(const uint8_t *buf, uint32_t i);
 int32_t pq_model_output(const uint8_t *buf, uint32_t i);
 /* Fill *out with tensor `index`; returns 0, or -1 when index is out of range. */
 int pq_model_tensor_info(const uint8_t *buf, uint32_t index, pq_model_tensor *out);
+/* Op `op`'s scratch in the arena (SCRA, format 1.1): sets *offset and *size, both 0
+ * when the op needs none or the file has no SCRA section (1.0); returns 0, or -1 when
+ * op is out of range. Only the fast kernels use scratch; the reference ones need none. */
+int pq_model_scratch(const uint8_t *buf, uint32_t op, uint32_t *offset, uint32_t *size);
 
 #ifdef __cplusplus
 }

@@ -27,12 +27,15 @@
 #define MAX_ELEMENTS 0x7FFFFFFFu
 #define MAX_PARAMS 16u
 #define Q31_MIN (1L << 30)
+#define SCRATCH_SIZE 8u   /* SCRA record: u32 offset, u32 size */
+#define SCRATCH_ALIGN 64u
 
 enum { S_MODL, S_TENS, S_OPS, S_OPIO, S_GRIO, S_STRS, S_DATA, N_REQUIRED };
 static const uint8_t TAGS[N_REQUIRED][4] = {
     {'M', 'O', 'D', 'L'}, {'T', 'E', 'N', 'S'}, {'O', 'P', 'S', '_'}, {'O', 'P', 'I', 'O'},
     {'G', 'R', 'I', 'O'}, {'S', 'T', 'R', 'S'}, {'D', 'A', 'T', 'A'}};
 static const uint8_t MAGIC[8] = {0x89, 'P', 'I', 'C', 'O', 'Q', '\r', '\n'};
+static const uint8_t TAG_SCRA[4] = {'S', 'C', 'R', 'A'}; /* optional (format 1.1) */
 
 enum { DT_INT8 = 1, DT_INT32 = 2 };
 enum { KIND_ARENA = 0, KIND_CONST = 1 };
@@ -161,6 +164,8 @@ typedef struct {
     pq_model_error *err;
     uint32_t off[N_REQUIRED], size[N_REQUIRED], at[N_REQUIRED]; /* at: the section table entry */
     uint32_t arena, n_in, n_out, n_tensors, n_ops, n_opio;
+    int has_scra; /* the optional SCRA section, when present: */
+    uint32_t scra_off, scra_size, scra_at;
 } ctx;
 
 #define NO_INDEX 0xFFFFFFFFu  /* a field of no record (err->index = -1) */
@@ -260,6 +265,12 @@ static int check_sections(ctx *c) {
                 c->size[k] = size;
                 c->at[k] = at;
             }
+        }
+        if (same4(b + at, TAG_SCRA)) { /* other unknown tags are ignored, as in Python */
+            c->has_scra = 1;
+            c->scra_off = off;
+            c->scra_size = size;
+            c->scra_at = at;
         }
     }
     /* Python sorts the spans by (offset, end, tag) and refuses when one starts
@@ -479,26 +490,76 @@ static int32_t alias_root(const ctx *c, int32_t t) {
  * union of its members' (each RESHAPE output starts at an op where its input
  * is live), and all members share the start offset, so this finds exactly the
  * pairs Python's sorted sweep finds. */
+/* The span of the alias group whose root is r: returns 0 when r is no group root (a
+ * constant, never used, or aliasing another tensor); else its bytes [*o, *end) and
+ * the hull [*fr, *lr] of its members' lifetimes. */
+static int group_span(const ctx *c, int32_t r, uint32_t *o, int64_t *end, int64_t *fr, int64_t *lr) {
+    int32_t t, n = (int32_t)c->n_tensors;
+    int64_t f, l;
+    if (t_kind(c, r) != KIND_ARENA || !lifetime(c, r, fr, lr) || alias_root(c, r) != r) return 0;
+    *o = t_offset(c, r);
+    *end = (int64_t)*o + t_nbytes(c, r);
+    for (t = 0; t < n; t++) { /* the group: same offset, same root */
+        if (t == r || t_kind(c, t) != KIND_ARENA || t_offset(c, t) != *o) continue;
+        if (!lifetime(c, t, &f, &l) || alias_root(c, t) != r) continue;
+        if (f < *fr) *fr = f;
+        if (l > *lr) *lr = l;
+        if ((int64_t)*o + t_nbytes(c, t) > *end) *end = (int64_t)*o + t_nbytes(c, t);
+    }
+    return 1;
+}
+
 static int check_arena_plan(const ctx *c) {
     int32_t r, t, n = (int32_t)c->n_tensors;
     for (r = 0; r < n; r++) {
         int64_t f, l, fr, lr, end;
         uint32_t o;
-        if (t_kind(c, r) != KIND_ARENA || !lifetime(c, r, &fr, &lr) || alias_root(c, r) != r) continue;
-        o = t_offset(c, r);
-        end = (int64_t)o + t_nbytes(c, r);
-        for (t = 0; t < n; t++) { /* the group: same offset, same root */
-            if (t == r || t_kind(c, t) != KIND_ARENA || t_offset(c, t) != o) continue;
-            if (!lifetime(c, t, &f, &l) || alias_root(c, t) != r) continue;
-            if (f < fr) fr = f;
-            if (l > lr) lr = l;
-            if ((int64_t)o + t_nbytes(c, t) > end) end = (int64_t)o + t_nbytes(c, t);
-        }
+        if (!group_span(c, r, &o, &end, &fr, &lr)) continue;
         for (t = 0; t < n; t++) { /* other groups starting inside [o, end) and live in [fr, lr] */
             if (t_kind(c, t) != KIND_ARENA || t_offset(c, t) < o || (int64_t)t_offset(c, t) >= end) continue;
             if (!lifetime(c, t, &f, &l) || f > lr || fr > l) continue;
             if (alias_root(c, t) == r) continue;
             return fail(c, PQ_MODEL_E_TENSOR_ARENA_OVERLAP, (uint32_t)alias_root(c, t), NO_OFFSET, t_offset(c, t));
+        }
+    }
+    return PQ_MODEL_OK;
+}
+
+/* _read_scratch: SCRA holds one record per op; size 0 has offset 0; each offset is
+ * 64-aligned and the bytes lie inside the arena (compared without wraparound). */
+static int check_scratch_records(const ctx *c) {
+    uint32_t i;
+    if (!c->has_scra) return PQ_MODEL_OK;
+    if ((uint64_t)c->n_ops * SCRATCH_SIZE != c->scra_size) {
+        return fail(c, PQ_MODEL_E_SECTION_SIZE, (c->scra_at - HEADER_SIZE) / SECTION_SIZE, c->scra_at + 8,
+                    c->scra_size);
+    }
+    for (i = 0; i < c->n_ops; i++) {
+        uint32_t at = c->scra_off + SCRATCH_SIZE * i, off = rd32(c->b + at), size = rd32(c->b + at + 4);
+        if (size == 0 && off != 0) return fail(c, PQ_MODEL_E_SCRATCH_OFFSET, i, at, off);
+        if (off % SCRATCH_ALIGN || off > c->arena || size > c->arena - off) {
+            return fail(c, PQ_MODEL_E_SCRATCH_OFFSET, i, at, off);
+        }
+    }
+    return PQ_MODEL_OK;
+}
+
+/* _validate_scratch_plan: op i's scratch shares no byte with a tensor group live during
+ * op i (its lifetime hull contains i). Scratch of different ops may overlap. */
+static int check_scratch_plan(const ctx *c) {
+    int32_t r, n = (int32_t)c->n_tensors;
+    uint32_t i;
+    if (!c->has_scra) return PQ_MODEL_OK;
+    for (r = 0; r < n; r++) {
+        int64_t fr, lr, end;
+        uint32_t o;
+        if (!group_span(c, r, &o, &end, &fr, &lr)) continue;
+        for (i = 0; i < c->n_ops; i++) {
+            uint32_t at = c->scra_off + SCRATCH_SIZE * i, so = rd32(c->b + at), sn = rd32(c->b + at + 4);
+            if (sn == 0 || (int64_t)i < fr || (int64_t)i > lr) continue;
+            if ((int64_t)o < (int64_t)so + sn && (int64_t)so < end) {
+                return fail(c, PQ_MODEL_E_SCRATCH_OVERLAP, i, at, so);
+            }
         }
     }
     return PQ_MODEL_OK;
@@ -557,7 +618,8 @@ static int check_graph(const ctx *c) {
             if (names_equal(c, j, k)) return fail(c, PQ_MODEL_E_TENSOR_NAME_DUPLICATE, k, NO_OFFSET, rd32(tensor_rec(c, k) + 4));
         }
     }
-    return check_arena_plan(c);
+    TRY(check_arena_plan(c));
+    return check_scratch_plan(c);
 }
 
 /* ---- each op's contract (runtime/shapes.py) ---- */
@@ -817,6 +879,8 @@ int pq_model_validate(const uint8_t *buf, uint32_t len, uint32_t max_arena, pq_m
     c.len = len;
     c.max_arena = max_arena;
     c.err = err;
+    c.has_scra = 0;
+    c.scra_off = c.scra_size = c.scra_at = 0;
     if (err) {
         err->code = PQ_MODEL_OK;
         err->field = pq_model_field_name(PQ_MODEL_OK);
@@ -854,6 +918,7 @@ int pq_model_validate(const uint8_t *buf, uint32_t len, uint32_t max_arena, pq_m
     c.n_opio = c.size[S_OPIO] / 4;
     TRY(check_records(&c, S_OPS, OP_SIZE, MAX_OPS, 12, 4, PQ_MODEL_E_OPS_RESERVED, &c.n_ops));
     for (i = 0; i < c.n_ops; i++) TRY(check_op(&c, i));
+    TRY(check_scratch_records(&c));
 
     for (i = 0; i < c.n_in + c.n_out; i++) {
         int32_t v = grio(&c, i);
@@ -869,14 +934,15 @@ int pq_model_validate(const uint8_t *buf, uint32_t len, uint32_t max_arena, pq_m
 }
 
 /* ---- accessors for a validated buffer ---- */
-static const uint8_t *section_of(const uint8_t *buf, int s) {
+static const uint8_t *section_tagged(const uint8_t *buf, const uint8_t *tag) {
     uint32_t n = rd32(buf + 24), i;
     for (i = 0; i < n; i++) {
         const uint8_t *e = buf + HEADER_SIZE + SECTION_SIZE * i;
-        if (same4(e, TAGS[s])) return e;
+        if (same4(e, tag)) return e;
     }
     return NULL;
 }
+static const uint8_t *section_of(const uint8_t *buf, int s) { return section_tagged(buf, TAGS[s]); }
 static const uint8_t *section_data(const uint8_t *buf, int s) {
     const uint8_t *e = section_of(buf, s);
     return e ? buf + rd32(e + 4) : NULL;
@@ -927,5 +993,12 @@ int pq_model_tensor_info(const uint8_t *buf, uint32_t index, pq_model_tensor *ou
     out->zero_point = rdi32(r + 48);
     out->name = strs + rd32(r + 4);
     out->name_len = rd32(r + 8);
+    return 0;
+}
+int pq_model_scratch(const uint8_t *buf, uint32_t op, uint32_t *offset, uint32_t *size) {
+    const uint8_t *e = section_tagged(buf, TAG_SCRA);
+    if (op >= pq_model_num_ops(buf)) return -1;
+    *offset = e ? rd32(buf + rd32(e + 4) + SCRATCH_SIZE * op) : 0u;
+    *size = e ? rd32(buf + rd32(e + 4) + SCRATCH_SIZE * op + 4) : 0u;
     return 0;
 }
