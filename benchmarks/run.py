@@ -11,8 +11,8 @@ What is measured
     * LiteRT reference - same, ``OpResolverType.BUILTIN_REF`` (reference kernels)
 
     Reported per runtime: median and p90 latency of one ``invoke`` in microseconds, and the
-    ratio picoq/peer of the medians (< 1 means picoq is faster). Also picoq's arena bytes
-    (TFLM's recorded arena total for comparison), the .picoq size vs the .tflite size, and
+    ratio picoq/peer of the medians (< 1 means picoq is faster). Also picoq's arena bytes,
+    activations plus the fast kernels' scratch (TFLM's recorded arena total for comparison), the .picoq size vs the .tflite size, and
     whether picoq's output equals tflite-micro's bit for bit on that input.
 
     Second section (``--float-models``, on by default; ``--no-float-models`` skips it): the
@@ -131,7 +131,13 @@ def make_picoq(picoq_bytes: bytes, x: np.ndarray) -> Runner:
         set_input=lambda: it.set_input(0, x),
         invoke=it.invoke,
         get_output=lambda: it.get_output(0),
-        extra={"arena_bytes": it.arena_size, "picoq_bytes": it.model.file_size},
+        # All the RAM picoq works in: the arena (activations and, from format 1.1, the fast
+        # kernels' scratch) plus any scratch it still allocates outside (0 for 1.1 files).
+        extra={
+            "arena_bytes": it.arena_size + it.scratch_bytes,
+            "activation_bytes": it.model.activation_bytes,
+            "picoq_bytes": it.model.file_size,
+        },
     )
 
 
@@ -375,6 +381,7 @@ def bench_model(path: Path, short: str, desc: str, args: argparse.Namespace) -> 
         "bit_exact_vs_tflm": bit_exact,
         "max_abs_diff_vs_tflm": max_diff_vs_tflm,
         "picoq_arena_bytes": picoq_extra.get("arena_bytes"),
+        "picoq_activation_bytes": picoq_extra.get("activation_bytes"),
         "tflm_arena_bytes": tflm_arena_total(by_name[TFLM]) if TFLM in by_name else None,
         "picoq_file_bytes": len(picoq_bytes),
         "tflite_file_bytes": tflite_bytes,
@@ -828,7 +835,8 @@ NOTES = (
     "Latency of one invoke (input written before each run, outside the timed window), "
     "median and p90 over the timed runs. picoq/peer is the ratio of medians: < 1 means picoq is faster. "
     "LiteRT = default kernels (XNNPACK), LiteRT-ref = BUILTIN_REF reference kernels; both num_threads=1. "
-    "Arena bytes: picoq's planned arena; TFLM's recorded arena total (head + tail, 64-bit host). "
+    "Arena bytes: picoq's planned arena, activations plus the fast kernels' scratch (its activations "
+    "alone, what firmware needs, are in the JSON); TFLM's recorded arena total (head + tail, 64-bit host). "
     "Bit-exact: picoq's int8 output equals tflite-micro's on the same input."
 )
 

@@ -309,8 +309,10 @@ def render_model_h(m: ModelFile, name: str) -> str:
         "#endif",
         "",
         f"/* Activation memory {name}_invoke() works in: the caller owns it (static, stack or",
-        " * a shared buffer) and keeps nothing in it between calls. */",
-        f"#define {prefix}_ARENA_SIZE {m.arena_size}",
+        " * a shared buffer) and keeps nothing in it between calls. The reference kernels",
+        " * need no scratch: this is the activations' extent, which is less than the .picoq",
+        " * file's arena_size when that also holds the Linux runtime's fast-kernel scratch. */",
+        f"#define {prefix}_ARENA_SIZE {m.activation_bytes}",
         f"#define {prefix}_ARENA_ALIGN 16",
         "",
         "/* real value = (q - ZERO_POINT) * SCALE; the SCALE macros are float literals for the",
@@ -596,7 +598,7 @@ def render_model_c(m: ModelFile, name: str, const_symbols: dict[int, str]) -> st
     emitter = _Emitter(m, name, const_symbols)
     ops = [emitter.emit(op) for op in m.ops]
     lines = [
-        _banner(m, f"Model {name}: {len(m.ops)} ops over a {m.arena_size}-byte arena."),
+        _banner(m, f"Model {name}: {len(m.ops)} ops over a {m.activation_bytes}-byte arena."),
         "#include <stddef.h>",
         "#include <stdint.h>",
         "#include <string.h>",
