@@ -56,9 +56,21 @@ cdef enum:
     PATH_REFERENCE = 0
     PATH_FAST = 1
 
-ISA_NAMES = ("portable", "avx2", "avx512vnni")
+ISA_NAMES = ("portable", "avx2", "avx512vnni", "amx")
 # im2col rows gathered per GEMM call: about this many bytes of scratch (stays in L1/L2).
 IM2COL_CHUNK_BYTES = 16384
+
+
+def amx_pays(int feed, int n, int k, int m):
+    """Whether AMX tiles beat the AVX-512 VNNI kernel on one GEMM (measured per layer on the MLPerf
+    models): a tile computes 16 rows x 16 channels x 64 k at once, so few channels, a short k or few
+    rows leave it idle, and per-output-row GEMMs (strided 1x1) pay its setup once per row."""
+    if feed == PQ_FEED_STRIDED or m < 32:
+        return False
+    if feed in (PQ_FEED_ROWS, PQ_FEED_TAPS):
+        # Each block first copies its rows' filter runs into a tile panel.
+        return n > 16 and k >= 64
+    return True
 
 
 def supported_isas():
@@ -135,6 +147,7 @@ cdef class Core:
     cdef list _owned               # numpy buffers behind the fast kernels' pointers
     cdef void *scratch
     cdef int isa_id
+    cdef int vec_isa_id            # the ISA of the non-GEMM kernels (AMX runs them with AVX-512 VNNI)
     # run1(): the one int8 input and the one int8 output, when the model has exactly that.
     cdef uint8_t *in0_ptr
     cdef const uint8_t *out0_ptr
@@ -157,6 +170,7 @@ cdef class Core:
         if isa not in ISA_NAMES or not pq_isa_supported(ISA_NAMES.index(isa)):
             raise ValueError(f"instruction set {isa!r} is not available here; this machine has {supported_isas()}")
         self.kernels, self.isa, self.isa_id = kernels, isa, ISA_NAMES.index(isa)
+        self.vec_isa_id = <int> PQ_ISA_AVX512VNNI if self.isa_id == <int> PQ_ISA_AMX else self.isa_id
         self._keep = (model.buf, const_buf, arena)
         self.const_base = &const_buf[0] if const_buf.shape[0] else NULL
         self.arena_base = &arena[0] if arena.shape[0] else NULL
@@ -383,7 +397,7 @@ cdef class Core:
             # Same shapes only; broadcasting stays on the reference kernel.
             if all(nd.shape1[i] == nd.shape_out[i] and nd.shape2[i] == nd.shape_out[i] for i in range(nd.rank)):
                 nd.add_n = model.tensors[op.outputs[0]].size
-                nd.isa = self.isa_id
+                nd.isa = self.vec_isa_id
                 nd.path = PATH_FAST
         return 0
 
@@ -411,7 +425,7 @@ cdef class Core:
         # The SIMD kernels read taps in place from a padded copy of the input, in runs of
         # whole groups of 4 bytes (AVX-512) or 2 int16 (AVX2): a whole filter row per run
         # when its taps are adjacent (padded with zero weights), else a tap per run.
-        granule = 4 if isa == <int> PQ_ISA_AVX512VNNI else (2 if isa == <int> PQ_ISA_AVX2 else 0)
+        granule = 4 if isa in (<int> PQ_ISA_AVX512VNNI, <int> PQ_ISA_AMX) else (2 if isa == <int> PQ_ISA_AVX2 else 0)
         if one_by_one and nd.conv.pad_h == 0 and nd.conv.pad_w == 0:
             pl.direct = PQ_FEED_DIRECT if nd.conv.stride_h == 1 and nd.conv.stride_w == 1 else PQ_FEED_STRIDED
         elif granule and groups == 1 and nd.conv.dilation_w == 1:
@@ -428,8 +442,10 @@ cdef class Core:
             w_all = <int8_t *> <uintptr_t> tmp.ctypes.data
             pq_gemm_s8_pad_runs(nd.d_out.c, pl.taps, nd.d_filt.w * nd.d_filt.c, pl.kt, nd.filt, <int8_t *> w_all)
             k = pl.taps * pl.kt
-        np_ = pq_gemm_s8_np(isa, fpg)
         m = nd.d_out.n * nd.d_out.h * nd.d_out.w
+        if isa == <int> PQ_ISA_AMX and not amx_pays(pl.direct, fpg, k, m):
+            isa = <int> PQ_ISA_AVX512VNNI
+        np_ = pq_gemm_s8_np(isa, fpg)
         # A multiple of 8 rows (every ISA's row block) of about IM2COL_CHUNK_BYTES, at most m rounded up.
         chunk = max(8, IM2COL_CHUNK_BYTES // k // 8 * 8)
         pl.chunk_rows = min(chunk, (m + 7) // 8 * 8)
@@ -465,7 +481,7 @@ cdef class Core:
 
     cdef size_t _bind_dw_fast(self, Node *nd) except? 0:
         cdef pq_dwconv_fast_plan *pl = &nd.dw_fast
-        cdef int isa = self.isa_id
+        cdef int isa = self.vec_isa_id
         cdef int32_t c = nd.d_in.c
         cdef int32_t taps = nd.d_filt.h * nd.d_filt.w
         cdef int32_t cp
@@ -502,6 +518,9 @@ cdef class Core:
         cdef int8_t *packed
         if nd.fc.filter_offset != 0:  # weights + offset may leave int8
             return 0
+        if isa == <int> PQ_ISA_AMX and not amx_pays(PQ_FEED_DIRECT, n, k, nd.batches):
+            isa = <int> PQ_ISA_AVX512VNNI
+            np_ = pq_gemm_s8_np(isa, n)
         g.isa, g.n, g.k, g.np, g.kp = isa, n, k, np_, pq_gemm_s8_kp(isa, k)
         packed = <int8_t *> self._buffer(pq_gemm_s8_packed_size(isa, n, k))
         pq_gemm_s8_pack(isa, n, k, nd.filt, packed)
@@ -517,22 +536,40 @@ cdef class Core:
         if nd.path != PATH_FAST:
             return "reference"
         if nd.opcode == OP_CONV_2D:
-            return ("fast-conv-im2col", "fast-conv-1x1", "fast-conv-1x1-strided", "fast-conv-taps", "fast-conv-rows")[
+            name = ("fast-conv-im2col", "fast-conv-1x1", "fast-conv-1x1-strided", "fast-conv-taps", "fast-conv-rows")[
                 nd.conv_fast.direct
             ]
+            return name + "-amx" if nd.conv_fast.gemm.isa == <int> PQ_ISA_AMX else name
         if nd.opcode == OP_DEPTHWISE_CONV_2D:
             return "fast-depthwise"
         if nd.opcode == OP_ADD:
             return "fast-add"
         if nd.opcode == OP_AVERAGE_POOL_2D:
             return "fast-avgpool"
-        return "fast-fc"
+        return "fast-fc-amx" if nd.fc_fast.isa == <int> PQ_ISA_AMX else "fast-fc"
+
+    def profile_ops(self, int reps):
+        import time
+        res = []
+        cdef int i, r
+        for i in range(self.n_nodes):
+            ts = []
+            for r in range(reps):
+                t0 = time.perf_counter_ns()
+                self._run_range(i, i + 1)
+                ts.append(time.perf_counter_ns() - t0)
+            ts.sort()
+            res.append(ts[len(ts)//2])
+        return res
 
     cdef int _run(self) noexcept nogil:
+        return self._run_range(0, self.n_nodes)
+
+    cdef int _run_range(self, int a, int b) noexcept nogil:
         cdef int i
         cdef pq_status st = PQ_OK
         cdef Node *nd
-        for i in range(self.n_nodes):
+        for i in range(a, b):
             nd = &self.nodes[i]
             if nd.path == PATH_FAST:
                 if nd.opcode == OP_CONV_2D:
