@@ -59,13 +59,25 @@ cdef enum:
     PATH_REFERENCE = 0
     PATH_FAST = 1
 
-ISA_NAMES = ("portable", "avx2", "avx512vnni")
+ISA_NAMES = ("portable", "avx2", "avx512vnni", "amx")
 # One name per pq_isa id: fast_scratch_sizes sizes every id below PQ_ISA_COUNT.
 assert len(ISA_NAMES) == PQ_ISA_COUNT, "ISA_NAMES must name every pq_isa of pq_fast.h"
 # Ops that may run a fast kernel (the others never need scratch).
 FAST_OPCODES = frozenset((OP_CONV_2D, OP_DEPTHWISE_CONV_2D, OP_FULLY_CONNECTED, OP_ADD, OP_AVERAGE_POOL_2D))
 # im2col rows gathered per GEMM call: about this many bytes of scratch (stays in L1/L2).
 IM2COL_CHUNK_BYTES = 16384
+
+
+def amx_pays(int feed, int n, int k, int m):
+    """Whether AMX tiles beat the AVX-512 VNNI kernel on one GEMM (measured per layer on the MLPerf
+    models): a tile computes 16 rows x 16 channels x 64 k at once, so few channels, a short k or few
+    rows leave it idle, and per-output-row GEMMs (strided 1x1) pay its setup once per row."""
+    if feed == PQ_FEED_STRIDED or m < 32:
+        return False
+    if feed in (PQ_FEED_ROWS, PQ_FEED_TAPS):
+        # Each block first copies its rows' filter runs into a tile panel.
+        return n > 16 and k >= 64
+    return True
 
 
 def supported_isas():
@@ -140,10 +152,12 @@ cdef size_t _fast_plan(Node *nd, int isa) except? 0:
     nd.path = PATH_REFERENCE
     if nd.opcode == OP_CONV_2D:
         return _conv_plan(nd, isa)
-    if nd.opcode == OP_DEPTHWISE_CONV_2D:
-        return _dw_plan(nd, isa)
     if nd.opcode == OP_FULLY_CONNECTED:
         return _fc_plan(nd, isa)
+    if isa == <int> PQ_ISA_AMX:  # AMX tiles are for GEMMs; the other kernels run their AVX-512 code
+        isa = <int> PQ_ISA_AVX512VNNI
+    if nd.opcode == OP_DEPTHWISE_CONV_2D:
+        return _dw_plan(nd, isa)
     if nd.opcode == OP_AVERAGE_POOL_2D:
         nd.path = PATH_FAST
         return (<size_t> nd.d_in.c * 4 + 63) // 64 * 64  # in_c uint32 running sums
@@ -176,7 +190,7 @@ cdef size_t _conv_plan(Node *nd, int isa) except? 0:
     # The SIMD kernels read taps in place from a padded copy of the input, in runs of
     # whole groups of 4 bytes (AVX-512) or 2 int16 (AVX2): a whole filter row per run
     # when its taps are adjacent (padded with zero weights), else a tap per run.
-    granule = 4 if isa == <int> PQ_ISA_AVX512VNNI else (2 if isa == <int> PQ_ISA_AVX2 else 0)
+    granule = 4 if isa in (<int> PQ_ISA_AVX512VNNI, <int> PQ_ISA_AMX) else (2 if isa == <int> PQ_ISA_AVX2 else 0)
     if one_by_one and nd.conv.pad_h == 0 and nd.conv.pad_w == 0:
         pl.direct = PQ_FEED_DIRECT if nd.conv.stride_h == 1 and nd.conv.stride_w == 1 else PQ_FEED_STRIDED
     elif granule and groups == 1 and nd.conv.dilation_w == 1:
@@ -188,8 +202,10 @@ cdef size_t _conv_plan(Node *nd, int isa) except? 0:
         pl.taps, pl.kt = nd.d_filt.h * nd.d_filt.w, nd.d_filt.c
     else:
         pl.direct = PQ_FEED_IM2COL
-    np_ = pq_gemm_s8_np(isa, fpg)
     m = nd.d_out.n * nd.d_out.h * nd.d_out.w
+    if isa == <int> PQ_ISA_AMX and not amx_pays(pl.direct, fpg, k, m):
+        isa = <int> PQ_ISA_AVX512VNNI  # same feed, same data; only k's padding differs
+    np_ = pq_gemm_s8_np(isa, fpg)
     # A multiple of 8 rows (every ISA's row block) of about IM2COL_CHUNK_BYTES, at most m rounded up.
     chunk = max(8, IM2COL_CHUNK_BYTES // k // 8 * 8)
     pl.chunk_rows = min(chunk, (m + 7) // 8 * 8)
@@ -216,6 +232,8 @@ cdef size_t _fc_plan(Node *nd, int isa) except? 0:
     cdef pq_gemm_s8_plan *g = &nd.fc_fast
     if nd.fc.filter_offset != 0:  # weights + offset may leave int8
         return 0
+    if isa == <int> PQ_ISA_AMX and not amx_pays(PQ_FEED_DIRECT, nd.out_depth, nd.accum, nd.batches):
+        isa = <int> PQ_ISA_AVX512VNNI
     g.isa, g.n, g.k = isa, nd.out_depth, nd.accum
     g.np, g.kp = pq_gemm_s8_np(isa, g.n), pq_gemm_s8_kp(isa, g.k)
     nd.path = PATH_FAST
@@ -607,16 +625,31 @@ cdef class Core:
         if nd.path != PATH_FAST:
             return "reference"
         if nd.opcode == OP_CONV_2D:
-            return ("fast-conv-im2col", "fast-conv-1x1", "fast-conv-1x1-strided", "fast-conv-taps", "fast-conv-rows")[
+            name = ("fast-conv-im2col", "fast-conv-1x1", "fast-conv-1x1-strided", "fast-conv-taps", "fast-conv-rows")[
                 nd.conv_fast.direct
             ]
+            return name + "-amx" if nd.conv_fast.gemm.isa == <int> PQ_ISA_AMX else name
         if nd.opcode == OP_DEPTHWISE_CONV_2D:
             return "fast-depthwise"
         if nd.opcode == OP_ADD:
             return "fast-add"
         if nd.opcode == OP_AVERAGE_POOL_2D:
             return "fast-avgpool"
-        return "fast-fc"
+        return "fast-fc-amx" if nd.fc_fast.isa == <int> PQ_ISA_AMX else "fast-fc"
+
+    def profile_ops(self, int reps):
+        import time
+        res = []
+        cdef int i, r
+        for i in range(self.n_nodes):
+            ts = []
+            for r in range(reps):
+                t0 = time.perf_counter_ns()
+                self._run_range(i, i + 1)
+                ts.append(time.perf_counter_ns() - t0)
+            ts.sort()
+            res.append(ts[len(ts)//2])
+        return res
 
     cdef inline void *_op_scratch(self, const Node *nd) noexcept nogil:
         """The scratch an op's fast kernel works in (bound at load: its planned arena bytes, or
@@ -624,10 +657,13 @@ cdef class Core:
         return nd.scratch
 
     cdef int _run(self) noexcept nogil:
+        return self._run_range(0, self.n_nodes)
+
+    cdef int _run_range(self, int a, int b) noexcept nogil:
         cdef int i
         cdef pq_status st = PQ_OK
         cdef Node *nd
-        for i in range(self.n_nodes):
+        for i in range(a, b):
             nd = &self.nodes[i]
             if nd.path == PATH_FAST:
                 if nd.opcode == OP_CONV_2D:

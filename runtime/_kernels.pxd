@@ -58,6 +58,7 @@ cdef extern from "pq_fast.h" nogil:
         PQ_ISA_PORTABLE
         PQ_ISA_AVX2
         PQ_ISA_AVX512VNNI
+        PQ_ISA_AMX
 
     cdef enum:
         PQ_ISA_COUNT  # ids 0 .. PQ_ISA_COUNT - 1

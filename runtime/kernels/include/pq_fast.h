@@ -23,9 +23,10 @@
  * CPU it runs on lacks, to plan scratch into the file's arena.
  *
  * ISA: the portable C path is always built and always correct. On x86-64 an
- * AVX2 path and an AVX-512 VNNI path are compiled with per-function target
- * attributes (no -march flag), and the caller picks one at load time with
- * pq_isa_supported(). Data packed for one ISA must be run with that ISA.
+ * AVX2 path, an AVX-512 VNNI path and an AMX path (GEMMs only) are compiled
+ * with per-function target attributes (no -march flag), and the caller picks
+ * one at load time with pq_isa_supported(). Data packed for one ISA must be
+ * run with that ISA.
  */
 #ifndef PQ_FAST_H
 #define PQ_FAST_H
@@ -42,11 +43,13 @@ extern "C" {
 typedef enum {
     PQ_ISA_PORTABLE = 0,   /* plain C99, vectorised by the compiler where it can */
     PQ_ISA_AVX2 = 1,       /* x86-64 AVX2: int16 multiply-add (vpmaddwd) */
-    PQ_ISA_AVX512VNNI = 2  /* x86-64 AVX-512 F/BW/VL + VNNI: u8 x s8 dot products (vpdpbusd) */
+    PQ_ISA_AVX512VNNI = 2, /* x86-64 AVX-512 F/BW/VL + VNNI: u8 x s8 dot products (vpdpbusd) */
+    PQ_ISA_AMX = 3         /* AVX-512 VNNI + AMX-INT8 tiles for the GEMMs (tdpbusd); the other
+                              kernels run their AVX-512 VNNI code, which the caller passes them */
 } pq_isa;
 
 /* Ids 0 .. PQ_ISA_COUNT - 1; the converter sizes scratch for each of them. */
-#define PQ_ISA_COUNT 3
+#define PQ_ISA_COUNT 4
 
 /* 1 when this build and this CPU (and OS) can run `isa`. Portable is always 1. */
 int pq_isa_supported(int isa);

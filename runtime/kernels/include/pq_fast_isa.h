@@ -25,6 +25,9 @@ extern "C" {
 #define PQ_GEMM_MR_PORTABLE 2
 #define PQ_GEMM_MR_AVX2 4
 #define PQ_GEMM_MR_AVX512 8
+#define PQ_GEMM_MR_AMX 32
+/* AMX scratch after its MR x kp panel: a 16 x 16 int32 accumulator buffer and the tile configuration. */
+#define PQ_AMX_TAIL_BYTES (1024u + 64u)
 
 void pq_gemm_s8_portable(const pq_gemm_s8_plan *plan, int32_t m, const int8_t *a, int32_t lda, int8_t *out,
                          int32_t ldo);
@@ -48,6 +51,18 @@ void pq_gemm_s8_avx512vnni(const pq_gemm_s8_plan *plan, int32_t m, const int8_t 
  * past `rows`). */
 void pq_gemm_s8_avx512vnni_block(const pq_gemm_s8_plan *plan, int32_t rows, const int8_t *const *origin,
                                  const ptrdiff_t *tap_off, int32_t taps, int32_t kt, int8_t *out, int32_t ldo);
+/* rows x k int8 -> rows x kp bytes flipped (x ^ 0x80), k..kp filled with 0x80. */
+void pq_panel_flip_avx512(int32_t rows, int32_t k, int32_t kp, const int8_t *a, int32_t lda, int8_t *panel);
+/* AMX: a plain GEMM (scratch: PQ_GEMM_MR_AMX * kp + PQ_AMX_TAIL_BYTES), and a
+ * block of up to PQ_GEMM_MR_AMX rows read from flipped runs as
+ * pq_gemm_s8_avx512vnni_block reads them (work: the same size). */
+void pq_gemm_s8_amx(const pq_gemm_s8_plan *plan, int32_t m, const int8_t *a, int32_t lda, int8_t *out, int32_t ldo,
+                    void *scratch);
+void pq_gemm_s8_amx_block(const pq_gemm_s8_plan *plan, int32_t rows, const int8_t *const *origin,
+                          const ptrdiff_t *tap_off, int32_t taps, int32_t kt, int8_t *out, int32_t ldo, void *work);
+/* Load the tile configuration before pq_gemm_s8_amx_block calls (kept in `work`), release after. */
+void pq_amx_begin(const pq_gemm_s8_plan *plan, void *work);
+void pq_amx_end(void);
 /* One image (h x w x c) into a (hp x wp x c) buffer at row offset top and
  * column offset left, every byte flipped (x ^ 0x80), the border filled with
  * the flipped zero point. */

@@ -8,11 +8,12 @@
  *            the row-major (pixels x channels) matrix.
  *   STRIDED  1x1 with a stride, no padding, one group: one GEMM per output
  *            row, whose pixels are stride_w * in_c bytes apart in the input.
- *   TAPS     AVX-512 VNNI / AVX2, each tap reads a multiple of 4 / 2 channels:
+ *   TAPS     AVX-512 VNNI or AMX / AVX2, each tap reads a multiple of 4 / 2 channels:
  *            the input is copied once into a zero-point-padded image in
  *            scratch (AVX-512: bytes flipped to x ^ 0x80; AVX2: widened to
  *            int16) and the kernel reads each tap in place at
- *            row origin + tap offset (no bounds checks, no im2col).
+ *            row origin + tap offset (no bounds checks, no im2col; AMX
+ *            copies each block of 32 rows' runs into a tile panel).
  *   ROWS     as TAPS for one group and no horizontal dilation (including the
  *            first layers' 1 or 3 channels), with one run per filter row:
  *            f_w * f_c consecutive values padded to a multiple of 4 / 2
@@ -80,7 +81,9 @@ size_t pq_conv2d_s8_fast_scratch_size(const pq_conv2d_fast_plan *plan)
 {
     const size_t k = pq_conv_k(plan);
     if (plan->direct == PQ_FEED_TAPS || plan->direct == PQ_FEED_ROWS) {
-        return pq_padded_bytes(plan) + pq_up64((size_t)plan->taps * sizeof(ptrdiff_t));
+        /* AMX adds its tile panel after the padded image and the tap offsets. */
+        return pq_padded_bytes(plan) + pq_up64((size_t)plan->taps * sizeof(ptrdiff_t)) +
+               (plan->gemm.isa == PQ_ISA_AMX ? pq_gemm_s8_scratch_size(PQ_ISA_AMX, plan->gemm.k) : 0u);
     }
     return pq_up64(plan->direct == PQ_FEED_IM2COL ? (size_t)plan->chunk_rows * k : 0u) +
            pq_gemm_s8_scratch_size(plan->gemm.isa, (int32_t)k);
@@ -107,7 +110,7 @@ static void pq_im2col(const pq_conv2d_fast_plan *plan, const int8_t *in, int32_t
                       int8_t pad, int8_t *dst)
 {
 #if PQ_HAVE_X86_SIMD
-    if (plan->gemm.isa == PQ_ISA_AVX512VNNI) {
+    if (plan->gemm.isa == PQ_ISA_AVX512VNNI || plan->gemm.isa == PQ_ISA_AMX) {
         pq_im2col_s8_avx512(plan, in, m0, rows, c_base, pad, dst);
         return;
     }
@@ -139,7 +142,8 @@ static void pq_conv_in_place(const pq_conv2d_fast_plan *plan, const int8_t *in, 
 {
     /* Locals, not plan fields: the stores below could alias them. */
     const int avx2 = plan->gemm.isa == PQ_ISA_AVX2;
-    const int32_t mr = avx2 ? PQ_GEMM_MR_AVX2 : PQ_GEMM_MR_AVX512;
+    const int amx = plan->gemm.isa == PQ_ISA_AMX;
+    const int32_t mr = avx2 ? PQ_GEMM_MR_AVX2 : (amx ? PQ_GEMM_MR_AMX : PQ_GEMM_MR_AVX512);
     const ptrdiff_t esz = (ptrdiff_t)pq_padded_elem(plan);
     const int32_t in_h = plan->in_dims.h, in_w = plan->in_dims.w, in_c = plan->in_dims.c;
     const int32_t f_h = plan->filter_dims.h, f_w = plan->filter_dims.w, f_c = plan->filter_dims.c;
@@ -151,7 +155,8 @@ static void pq_conv_in_place(const pq_conv2d_fast_plan *plan, const int8_t *in, 
     const int32_t pix = out_h * out_w;
     int8_t *img = (int8_t *)scratch;
     ptrdiff_t *tap_off = (ptrdiff_t *)(void *)(img + pq_padded_bytes(plan));
-    const int8_t *origin[PQ_GEMM_MR_AVX512];
+    void *amx_work = (void *)(img + pq_padded_bytes(plan) + pq_up64((size_t)taps * sizeof(ptrdiff_t)));
+    const int8_t *origin[PQ_GEMM_MR_AMX];
     const int16_t *origin16[PQ_GEMM_MR_AVX2];
     int32_t hp, wp, b, g, m0, r, fy, fx, t = 0;
     pq_padded_hw(&plan->p, &plan->in_dims, &plan->filter_dims, &plan->out_dims, &hp, &wp);
@@ -172,6 +177,9 @@ static void pq_conv_in_place(const pq_conv2d_fast_plan *plan, const int8_t *in, 
                               (int16_t *)(void *)img);
         } else {
             pq_pad_flip_avx512(in_b, in_h, in_w, in_c, plan->p.pad_h, plan->p.pad_w, hp, wp, zp, img);
+        }
+        if (amx) {
+            pq_amx_begin(&plan->gemm, amx_work);
         }
         for (g = 0; g < plan->groups; ++g) {
             const pq_gemm_s8_plan gp = pq_group_plan(plan, g);
@@ -198,10 +206,15 @@ static void pq_conv_in_place(const pq_conv2d_fast_plan *plan, const int8_t *in, 
                 }
                 if (avx2) {
                     pq_gemm_s8_avx2_block(&gp, rows, origin16, tap_off, taps, kt, o, out_c);
+                } else if (amx) {
+                    pq_gemm_s8_amx_block(&gp, rows, origin, tap_off, taps, kt, o, out_c, amx_work);
                 } else {
                     pq_gemm_s8_avx512vnni_block(&gp, rows, origin, tap_off, taps, kt, o, out_c);
                 }
             }
+        }
+        if (amx) {
+            pq_amx_end();
         }
     }
 }

@@ -16,6 +16,8 @@
  *   AVX-512 VNNI  [np/16][kp/4][16][4] int8: for each block of 16 channels
  *                 and each group of 4 k, the 16 channels' four weights, the
  *                 operand layout of vpdpbusd
+ *   AMX           the AVX-512 VNNI layout with kp a multiple of 64: each 16
+ *                 consecutive 64-byte rows of a channel block are one B tile
  * Padding (channels >= n, k >= the real k) is zero, so it adds nothing.
  */
 #include <stddef.h>
@@ -30,14 +32,20 @@ static int32_t pq_round_up(int32_t v, int32_t g)
     return (v + g - 1) / g * g;
 }
 
+/* The ISAs that feed x ^ 0x80 to u8 x s8 dot products and share one packing. */
+static int pq_is_vnni(int isa)
+{
+    return isa == PQ_ISA_AVX512VNNI || isa == PQ_ISA_AMX;
+}
+
 int32_t pq_gemm_s8_np(int isa, int32_t n)
 {
-    return pq_round_up(n, isa == PQ_ISA_AVX512VNNI ? 16 : (isa == PQ_ISA_AVX2 ? 8 : 4));
+    return pq_round_up(n, pq_is_vnni(isa) ? 16 : (isa == PQ_ISA_AVX2 ? 8 : 4));
 }
 
 int32_t pq_gemm_s8_kp(int isa, int32_t k)
 {
-    return pq_round_up(k, isa == PQ_ISA_AVX512VNNI ? 4 : (isa == PQ_ISA_AVX2 ? 2 : 1));
+    return pq_round_up(k, isa == PQ_ISA_AMX ? 64 : (isa == PQ_ISA_AVX512VNNI ? 4 : (isa == PQ_ISA_AVX2 ? 2 : 1)));
 }
 
 size_t pq_gemm_s8_packed_size(int isa, int32_t n, int32_t k)
@@ -69,7 +77,7 @@ void pq_gemm_s8_pack(int isa, int32_t n, int32_t k, const int8_t *w, int8_t *pac
                 }
             }
         }
-    } else if (isa == PQ_ISA_AVX512VNNI) {
+    } else if (pq_is_vnni(isa)) {
         for (b = 0; b < np; b += 16) {
             for (kk = 0; kk < kp; kk += 4) {
                 for (j = 0; j < 16; ++j) {
@@ -93,7 +101,7 @@ void pq_gemm_s8_fold_bias(int isa, int32_t n, int32_t np, int32_t k, const int8_
 {
     /* vpdpbusd multiplies unsigned bytes: that kernel feeds x + 128 (x ^ 0x80)
      * and the bias takes the difference, sum w * (input_offset - 128). */
-    const uint32_t off = (uint32_t)input_offset - (isa == PQ_ISA_AVX512VNNI ? 128u : 0u);
+    const uint32_t off = (uint32_t)input_offset - (pq_is_vnni(isa) ? 128u : 0u);
     int32_t c, kk;
     for (c = 0; c < np; ++c) {
         uint32_t acc = 0;
@@ -114,6 +122,8 @@ size_t pq_gemm_s8_scratch_size(int isa, int32_t k)
         bytes = (size_t)PQ_GEMM_MR_AVX2 * (size_t)pq_gemm_s8_kp(isa, k) * 2u;
     } else if (isa == PQ_ISA_AVX512VNNI) {
         bytes = (size_t)PQ_GEMM_MR_AVX512 * (size_t)pq_gemm_s8_kp(isa, k);
+    } else if (isa == PQ_ISA_AMX) {
+        bytes = (size_t)PQ_GEMM_MR_AMX * (size_t)pq_gemm_s8_kp(isa, k) + PQ_AMX_TAIL_BYTES;
     }
     return (bytes + 63u) / 64u * 64u;
 }
@@ -122,6 +132,10 @@ void pq_gemm_s8(const pq_gemm_s8_plan *plan, int32_t m, const int8_t *a, int32_t
                 void *scratch)
 {
 #if PQ_HAVE_X86_SIMD
+    if (plan->isa == PQ_ISA_AMX) {
+        pq_gemm_s8_amx(plan, m, a, lda, out, ldo, scratch);
+        return;
+    }
     if (plan->isa == PQ_ISA_AVX512VNNI) {
         pq_gemm_s8_avx512vnni(plan, m, a, lda, out, ldo, scratch);
         return;

@@ -30,7 +30,7 @@
 #define MR PQ_GEMM_MR_AVX512
 
 /* rows x k input bytes -> rows x kp flipped bytes (k..kp: 0x80, against zero weights). */
-static PQ_T_AVX512 void pq_panel_flip(int32_t rows, int32_t k, int32_t kp, const int8_t *a, int32_t lda,
+PQ_T_AVX512 void pq_panel_flip_avx512(int32_t rows, int32_t k, int32_t kp, const int8_t *a, int32_t lda,
                                       int8_t *panel)
 {
     const __m512i flip = _mm512_set1_epi8((char)0x80);
@@ -164,7 +164,7 @@ PQ_T_AVX512 void pq_gemm_s8_avx512vnni(const pq_gemm_s8_plan *plan, int32_t m, c
     int32_t m0, r;
     for (m0 = 0; m0 < m; m0 += MR) {
         const int32_t rows = m - m0 < MR ? m - m0 : MR;
-        pq_panel_flip(rows, plan->k, plan->kp, a + (size_t)m0 * (size_t)lda, lda, panel);
+        pq_panel_flip_avx512(rows, plan->k, plan->kp, a + (size_t)m0 * (size_t)lda, lda, panel);
         /* Rows past the end repeat the last row: read, computed, never stored. */
         for (r = 0; r < MR; ++r) {
             origin[r] = panel + (size_t)(r < rows ? r : rows - 1) * (size_t)plan->kp;
