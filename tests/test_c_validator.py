@@ -3,7 +3,8 @@
 Firmware that receives a model at run time validates it with the C port of
 runtime/format.py + runtime/shapes.py. These tests hold the two to each other:
 
-1. every valid model (repo fixtures, MLPerf Tiny when present) is accepted, and
+1. every valid model (repo fixtures, models with each of op codes 8..17, every
+   ONNX-converted model the tests build, MLPerf Tiny when present) is accepted, and
    the accessors return what read_model returns;
 2. one handcrafted bad file per rule is refused by both, naming the same field
    (Python's field with indices, op names and section tags left out);
@@ -14,13 +15,12 @@ runtime/format.py + runtime/shapes.py. These tests hold the two to each other:
    nothing (a canary proves the sanitizer is live), and a small command-line
    driver (tests/c/pq_validate_main.c) builds against the header.
 
-Every rule of format.py and shapes.py for op codes 1..7 is in C, UTF-8 validity of
+Every rule of format.py and shapes.py for all 17 op codes is in C, UTF-8 validity of
 names included (Python's strict decoder rules, test_utf8_matches_python_decoder), and so
 are format 1.1's SCRA checks (one record per op, alignment, bounds, no live tensor under
-an op's scratch; the converter writes SCRA, so every model here has it).
-What only one side has:
-- op codes format.py gained after 1..7 (MAX_POOL_2D ... TRANSPOSE): C refuses them as
-  unknown; the fuzz comparison skips exactly the mutants C refuses with such a code;
+an op's scratch; the converter writes SCRA, so every model here has it); C's op table is
+checked against format.py's OPS (test_op_table_matches_format_py). Nothing is excluded
+from the comparison.
 `PICOQ_C_FUZZ_MUTANTS=20000 pytest tests/test_c_validator.py` is a longer run.
 """
 
@@ -49,6 +49,7 @@ from picoq.runtime import format as fmt
 
 from conftest import MLPERF_INT8, SHARED_MODELS
 from make_fixtures import build_tiny_convnet, build_tiny_mlp, build_tiny_resnet
+from test_kernels_more import _build_chain
 from tflite_builder import RandomLayers, TFLiteGraph
 
 KDIR = Path(kernels_dir())
@@ -57,10 +58,6 @@ TESTS = Path(__file__).resolve().parent
 DRIVER = TESTS / "c" / "pq_validate_main.c"
 STRICT = ["-std=c99", "-Wall", "-Wextra", "-Wpedantic", "-Werror", "-Wvla", "-I", str(KDIR / "include")]
 SAN = ["-fsanitize=address,undefined", "-fno-sanitize-recover=all", "-fno-omit-frame-pointer"]
-# The op codes pq_model_validate.c knows (format.py OPS 1..7 when it was written). Python has
-# more now; C refuses those as unknown until someone ports their contracts (see the C op table).
-C_OPS = {"CONV_2D", "DEPTHWISE_CONV_2D", "FULLY_CONNECTED", "ADD", "AVERAGE_POOL_2D", "SOFTMAX", "RESHAPE"}
-PYTHON_ONLY_OPCODES = {code for code, spec in fmt.OPS.items() if spec.name not in C_OPS}
 MUTANTS = int(os.environ.get("PICOQ_C_FUZZ_MUTANTS", "2000"))
 FUZZ_MLPERF = ("kws_ref_model", "ad01_int8")
 MAX_ARENA = fmt.DEFAULT_MAX_ARENA
@@ -82,11 +79,54 @@ def two_io() -> bytes:
     return convert(g.build())
 
 
+def ops_b() -> bytes:
+    """Op codes 8..17 in the configurations the chain of test_kernels_more lacks: MEAN with
+    keep_dims, MUL broadcasting a [1,1,1,C] operand, LEAKY_RELU with a negative alpha (a
+    negative multiplier), a three-input CONCATENATION with a constant input and different
+    scales, PADV2 (a non-zero pad value), a rank-3 TRANSPOSE."""
+    g = TFLiteGraph(description="picoq test ops_b")
+    x = g.input("x", (1, 5, 3, 2), 0.05, 3)
+    mk = g.mean(x, [1, 2], 0.04, -2, keep_dims=True, name="mean_keep")
+    mul = g.mul(x, mk, 0.1, 5, activation="RELU", name="mul_bcast")
+    lr = g.leaky_relu(mul, -0.3, 0.04, 7, name="leaky_neg")
+    c = g.const_int8("c", np.arange(-40, 40, 8, dtype=np.int8).reshape(1, 5, 1, 2), [0.1], [-4])
+    cat = g.concatenation([lr, c, g.tanh(x, name="tanh")], 2, 0.03, -1, name="cat3")
+    p = g.pad(cat, [[0, 0], [2, 0], [1, 3], [0, 1]], constant=-7, name="padv2")
+    t = g.transpose(g.reshape(p, (1, 77, 3), name="flat3"), [2, 0, 1], name="perm3")
+    g.output(g.logistic(t, name="sig"))
+    return convert(g.build())
+
+
+def concat_io() -> bytes:
+    """A CONCATENATION of one tensor with itself, then a MUL by a second graph input and a
+    SOFTMAX. That input (an arena tensor live from the start, read late) is what a file can
+    pass off as the CONCATENATION's requant table (the one way to reach "requant must be
+    constant") or, as a scalar, as the SOFTMAX's input."""
+    g = TFLiteGraph(description="picoq test concat_io")
+    a = g.input("a", (2, 3, 2), 0.02, -3)
+    b = g.input("b", (2, 3, 4), 0.05, 4)
+    y = g.concatenation([a, a], 2, name="cat_self")
+    g.output(g.softmax(g.mul(y, b, 0.01, -6, name="gate"), name="probs"))
+    return convert(g.build())
+
+
+def concat_64() -> bytes:
+    """The widest CONCATENATION the format allows: 64 data inputs (one tensor 64 times)."""
+    g = TFLiteGraph(description="picoq test concat_64")
+    x = g.input("x", (1, 2, 3), 0.05, 3)
+    g.output(g.concatenation([x] * fmt.MAX_CONCAT_INPUTS, 1, name="cat"))
+    return convert(g.build())
+
+
 REPO_MODELS = {
     "tiny_convnet": lambda: convert(build_tiny_convnet()),
     "tiny_resnet": lambda: convert(build_tiny_resnet()),
     "tiny_mlp": lambda: convert(build_tiny_mlp()),
     "two_io": two_io,
+    "new_ops": lambda: convert(_build_chain()[0]),  # op codes 8..17 chained (test_kernels_more)
+    "ops_b": ops_b,
+    "concat_io": concat_io,
+    "concat_64": concat_64,
 }
 
 
@@ -195,7 +235,9 @@ def c(build_dir) -> CValidator:
 
 
 def normalize(field: str) -> str:
-    """Python's field with record indices, op names and section tags left out (C's names)."""
+    """Python's field with record indices, op names and section tags left out (C's names).
+    CONCATENATION's data input k ("input{k}.shape") counts as an index too: "op.input.shape"."""
+    field = re.sub(r"^(op\[\d+\] CONCATENATION\.input)\d+\.", r"\1.", field)
     if (
         field.startswith("section ") and field != "section table"
     ):  # "section b'TENS'.size", "section MODL.size"
@@ -226,11 +268,12 @@ def test_crc32_matches_zlib(c) -> None:
 
 
 def test_valid_models_are_accepted(c, models) -> None:
-    assert {"tiny_convnet", "tiny_resnet", "tiny_mlp", "two_io"} <= set(models)
+    assert set(REPO_MODELS) <= set(models)
+    assert {op.name for name in ("new_ops", "ops_b") for op in read_model(models[name]).ops} >= {
+        spec.name for code, spec in fmt.OPS.items() if code >= 8
+    }
     for name, data in models.items():
         m = read_model(data)
-        unknown = {op.name for op in m.ops} - C_OPS
-        assert not unknown, f"{name} uses {unknown}: add them to pq_model_validate.c (see its op table)"
         err = c.validate(data)
         assert err.code == 0, (name, err.field, err.index, err.offset, err.value)
         # The tightest arena cap still passes; one 16 bytes below does not.
@@ -265,6 +308,50 @@ def test_valid_models_are_accepted(c, models) -> None:
             assert (off.value, size.value) == want
         assert lib.pq_model_scratch(data, len(m.ops), ctypes.byref(off), ctypes.byref(size)) == -1
     print({name: len(d) for name, d in models.items()})
+
+
+def onnx_converted_models() -> dict[str, tuple[object, tuple[int, ...]]]:
+    """Every float ONNX model the tests build, with its input shape: the four MLPerf Tiny
+    architectures in both layouts (make_onnx_models), one model per ONNX op case
+    (test_onnx_ops), and the demo's digits CNN."""
+    import importlib.util
+
+    import onnx
+
+    from picoq.converter import demo
+
+    import make_onnx_models
+
+    out = {}
+    for name, build in make_onnx_models.MODELS.items():
+        for layout in ("nchw", "nhwc"):
+            m = build(layout)
+            out[f"{name}_{layout}"] = (m, make_onnx_models.input_shape(m))
+    # A private copy of test_onnx_ops: its CASES draw weights from a module-level generator,
+    # and drawing from the shared one would change the models test_onnx_ops itself tests.
+    spec = importlib.util.spec_from_file_location("_c_validator_onnx_ops", TESTS / "test_onnx_ops.py")
+    onnx_ops = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(onnx_ops)
+    for case, build in sorted(onnx_ops.CASES.items()):
+        m = build()
+        out[case] = (m, tuple(d.dim_value or 1 for d in m.graph.input[0].type.tensor_type.shape.dim))
+    m = onnx.load(str(demo.MODEL))
+    out["demo_digits_cnn"] = (m, (1, *(d.dim_value for d in m.graph.input[0].type.tensor_type.shape.dim[1:])))
+    return out
+
+
+def test_onnx_converted_models_are_accepted(c) -> None:
+    """What the float path writes (calibrated on random inputs) passes C as it passes Python:
+    between them these models use every op code, 8..17 included."""
+    rng = np.random.default_rng(0)
+    seen: Counter = Counter()
+    for name, (m, shape) in onnx_converted_models().items():
+        data = convert(m, calibration=rng.normal(size=(16, *shape[1:])).astype(np.float32), progress=False)
+        seen.update(op.name for op in read_model(data).ops)
+        err = c.validate(data)
+        assert err.code == 0, (name, err.field, err.index, err.offset, err.value)
+    assert set(seen) == {spec.name for spec in fmt.OPS.values()}, seen
+    print(dict(seen))
 
 
 UTF8_HARNESS = """
@@ -479,6 +566,20 @@ def _utf8(raw: bytes, at_end: bool = False):
     return lambda p: p.name_bytes("stem/filter", raw, at_end)
 
 
+def _huge_mean_input(dims: tuple[int, ...]):
+    """ops_b's graph input (read by MEAN over axes 1, 2) with `dims`, moved past the other
+    tensors in a bigger arena: `count` as large as the dims allow."""
+
+    def edit(p: Patch) -> None:
+        n = int(np.prod(dims))
+        p.retype_raw("x", 1, dims)
+        p.tens("x", "data_size", n)
+        p.tens("x", "data_offset", p.m.arena_size)
+        p.modl("arena_size", p.m.arena_size + (n + 15) // 16 * 16)
+
+    return edit
+
+
 def _move_section_onto(tag: bytes, other: bytes):
     return lambda p: p.section(tag, "offset", p.sec[other][0])
 
@@ -486,6 +587,8 @@ def _move_section_onto(tag: bytes, other: bytes):
 # (model, id, edit, expected field or None for "both accept"). The edit mutates the Patch
 # (or returns replacement bytes); the file is resealed unless the edit says otherwise.
 R, CN, ML, IO = "tiny_resnet", "tiny_convnet", "tiny_mlp", "two_io"
+NO, B, CI, C64 = "new_ops", "ops_b", "concat_io", "concat_64"
+RQ = "concatenation_9/requant"  # new_ops' CONCATENATION table: rows (multiplier, shift, input_offset)
 CASES = [
     # -- header
     (R, "short-file", _truncate(31), "file"),
@@ -892,6 +995,12 @@ CASES = [
     (R, "add-no-broadcast", lambda p: p.retype("shift/operand", 1, (1, 1, 16, 1)), "op.input2.shape"),
     (R, "add-broadcast-lower-rank", lambda p: p.retype("shift/operand", 1, (16,)), None),
     (R, "add-broadcast-rank-2", lambda p: p.retype("shift/operand", 1, (1, 16)), None),
+    (
+        IO,
+        "add-output-not-broadcast",
+        lambda p: [(p.retype_raw(t, 1, (1, 1, 1, 4)), p.tens(t, "data_size", 4)) for t in "ab"],
+        "op.output.shape",
+    ),
     (R, "add-input1-broadcast", lambda p: p.slot(5, 0, "logits/weights"), "op.input1.shape"),
     (R, "add-offset", lambda p: p.param(4, "input1_offset", 256), "op.params.input1_offset"),
     (R, "add-offset2", lambda p: p.param(4, "input2_offset", -300), "op.params.input2_offset"),
@@ -942,6 +1051,19 @@ CASES = [
         "op.params.input_left_shift",
     ),
     (CN, "softmax-diff-min", lambda p: p.param("SOFTMAX", "diff_min", 1), "op.params.diff_min"),
+    (
+        CI,
+        "softmax-rank-0",
+        lambda p: (
+            p.retype_raw("b", 1, ()),
+            p.tens("b", "data_size", 1),
+            p.slot("SOFTMAX", 0, "b"),
+            p.retype_raw("probs", 1, ()),
+            p.tens("probs", "data_size", 1),
+            p.tens("probs", "data_offset", 32),  # b now lives on at offset 0
+        ),
+        "op.output.shape",
+    ),
     (CN, "softmax-diff-min-edge", lambda p: p.param("SOFTMAX", "diff_min", -(1 << 31)), None),
     # -- RESHAPE
     (CN, "reshape-output-dtype", lambda p: p.retype("flatten", 2, (6,)), "op.output.dtype"),
@@ -952,6 +1074,493 @@ CASES = [
         "op.output.shape",
     ),
     (CN, "reshape-any-shape", lambda p: p.retype("flatten", 1, (2, 3, 4)), None),
+    # -- op codes 8..17: records
+    (NO, "new-op-unused-param", lambda p: p.param("MUL", "7", 1), "op.params"),
+    (NO, "concat-unused-param", lambda p: p.param("CONCATENATION", "2", -1), "op.params"),
+    (NO, "pad-unused-param-13", lambda p: p.param("PAD", "13", 1), "op.params"),
+    (NO, "concat-n-inputs-1", lambda p: p.op("CONCATENATION", "n_inputs", 1), "op.n_inputs/n_outputs"),
+    (NO, "concat-n-inputs-66", lambda p: p.op("CONCATENATION", "n_inputs", 66), "op.n_inputs/n_outputs"),
+    (NO, "concat-n-inputs-past-opio", lambda p: p.op("CONCATENATION", "n_inputs", 65), "op.io_index"),
+    (C64, "concat-64-n-inputs-66", lambda p: p.op(0, "n_inputs", 66), "op.n_inputs/n_outputs"),
+    (C64, "concat-64-input63-dtype", lambda p: p.slot(0, 63, "cat/requant"), "op.input.dtype"),
+    (C64, "concat-64-reads-its-output", lambda p: p.slot(0, 63, "cat"), "op.inputs"),
+    (
+        C64,
+        "concat-64-requant-row-63",
+        lambda p: p.const_i32("cat/requant", 63 * 3 + 1, 23),
+        "op.requant.shift",
+    ),
+    (C64, "concat-64-requant-rows", lambda p: p.retype("cat/requant", 2, (96, 2)), "op.requant"),
+    (NO, "concat-one-input-fewer", lambda p: p.op("CONCATENATION", "n_inputs", 2), "op.outputs"),
+    (NO, "logistic-as-tanh", lambda p: p.op("LOGISTIC", "opcode", 14), None),  # same params
+    (NO, "maxpool-as-avgpool", lambda p: p.op("MAX_POOL_2D", "opcode", 5), None),
+    (NO, "mul-as-add", lambda p: p.op("MUL", "opcode", 4), "op.params.left_shift"),
+    # -- MAX_POOL_2D
+    (NO, "maxpool-input-dtype", lambda p: p.slot("MAX_POOL_2D", 0, RQ), "op.input.dtype"),
+    (NO, "maxpool-input-rank", lambda p: p.retype("x", 1, (36, 4)), "op.input.shape"),
+    (NO, "maxpool-output-dtype", lambda p: p.retype("max_pool2d_1", 2, (36,)), "op.output.dtype"),
+    (NO, "maxpool-output-rank", lambda p: p.retype("max_pool2d_1", 1, (1, 36, 4)), "op.output.shape"),
+    (NO, "maxpool-stride-h", lambda p: p.param("MAX_POOL_2D", "stride_h", 0), "op.params.stride_h"),
+    (NO, "maxpool-stride-w", lambda p: p.param("MAX_POOL_2D", "stride_w", 1 << 17), "op.params.stride_w"),
+    (NO, "maxpool-filter-h", lambda p: p.param("MAX_POOL_2D", "filter_h", -1), "op.params.filter_h"),
+    (NO, "maxpool-filter-w", lambda p: p.param("MAX_POOL_2D", "filter_w", 0), "op.params.filter_w"),
+    (NO, "maxpool-act-min", lambda p: p.param("MAX_POOL_2D", "act_min", 128), "op.params.act_min"),
+    (NO, "maxpool-act-max", lambda p: p.param("MAX_POOL_2D", "act_max", -129), "op.params.act_max"),
+    (NO, "maxpool-act-order", lambda p: p.param("MAX_POOL_2D", "act_max", 2), "op.params.act_min"),
+    (NO, "maxpool-channels", lambda p: p.retype("max_pool2d_1", 1, (1, 6, 3, 8)), "op.output.shape"),
+    (NO, "maxpool-pad-kernel", lambda p: p.param("MAX_POOL_2D", "pad_h", 2), "op.output.shape"),
+    (NO, "maxpool-pad-1", lambda p: p.param("MAX_POOL_2D", "pad_w", 1), None),  # odd pixel before
+    (NO, "maxpool-stride-shape", lambda p: p.param("MAX_POOL_2D", "stride_w", 2), "op.output.shape"),
+    # -- MUL
+    (NO, "mul-input1-dtype", lambda p: p.slot("MUL", 0, RQ), "op.input1.dtype"),
+    (NO, "mul-input2-dtype", lambda p: p.slot("MUL", 1, RQ), "op.input2.dtype"),
+    (NO, "mul-output-dtype", lambda p: p.retype("mul_2", 2, (36,)), "op.output.dtype"),
+    (
+        NO,
+        "mul-output-rank-0",
+        lambda p: (p.retype_raw("mul_2", 1, ()), p.tens("mul_2", "data_size", 1)),
+        "op.output.shape",
+    ),
+    (NO, "mul-input-rank-above", lambda p: p.retype("c", 1, (1, 1, 1, 1, 4)), "op.output.shape"),
+    (NO, "mul-no-broadcast", lambda p: p.retype("c", 1, (2, 2)), "op.output.shape"),
+    (NO, "mul-broadcast-rank-2", lambda p: p.retype("c", 1, (1, 4)), None),
+    (NO, "mul-swapped-inputs", lambda p: (p.slot("MUL", 0, "c"), p.slot("MUL", 1, "max_pool2d_1")), None),
+    (B, "mul-output-not-broadcast", lambda p: p.slot("MUL", 0, "mean_keep"), "op.output.shape"),
+    (NO, "mul-input1-offset", lambda p: p.param("MUL", "input1_offset", -128), "op.params.input1_offset"),
+    (NO, "mul-input1-offset-128", lambda p: p.param("MUL", "input1_offset", 128), None),
+    (NO, "mul-input2-offset", lambda p: p.param("MUL", "input2_offset", 129), "op.params.input2_offset"),
+    (NO, "mul-output-offset", lambda p: p.param("MUL", "output_offset", 128), "op.params.output_offset"),
+    (NO, "mul-output-offset--128", lambda p: p.param("MUL", "output_offset", -128), None),
+    (
+        NO,
+        "mul-multiplier",
+        lambda p: p.param("MUL", "output_multiplier", (1 << 30) - 1),
+        "op.params.output_multiplier",
+    ),
+    (NO, "mul-multiplier-0", lambda p: p.param("MUL", "output_multiplier", 0), None),
+    (NO, "mul-shift-15", lambda p: p.param("MUL", "output_shift", 15), "op.params.output_shift"),
+    (NO, "mul-shift--32", lambda p: p.param("MUL", "output_shift", -32), "op.params.output_shift"),
+    (NO, "mul-shift-edges", lambda p: p.param("MUL", "output_shift", 14), None),
+    (NO, "mul-act-max", lambda p: p.param("MUL", "act_max", 128), "op.params.act_max"),
+    (
+        NO,
+        "mul-act-order",
+        lambda p: (p.param("MUL", "act_min", 127), p.param("MUL", "act_max", 0)),
+        "op.params.act_min",
+    ),
+    (
+        NO,
+        "mul-offset-before-shift",
+        lambda p: (p.param("MUL", "output_shift", 99), p.param("MUL", "output_offset", 999)),
+        "op.params.output_offset",
+    ),
+    # -- PAD
+    (NO, "pad-input-dtype", lambda p: p.slot("PAD", 0, RQ), "op.input.dtype"),
+    (NO, "pad-output-dtype", lambda p: p.retype("pad_3", 2, (64,)), "op.output.dtype"),
+    (NO, "pad-output-rank", lambda p: p.retype("pad_3", 1, (8, 8, 4)), "op.output.shape"),
+    (
+        NO,
+        "pad-input-rank-0",
+        lambda p: (
+            p.retype_raw("c", 1, ()),
+            p.tens("c", "data_size", 1),
+            p.slot("PAD", 0, "c"),
+            p.retype_raw("pad_3", 1, ()),
+            p.tens("pad_3", "data_size", 1),
+        ),
+        "op.input.shape",
+    ),
+    (NO, "pad-value-128", lambda p: p.param("PAD", "pad_value", 128), "op.params.pad_value"),
+    (NO, "pad-value--129", lambda p: p.param("PAD", "pad_value", -129), "op.params.pad_value"),
+    (B, "pad-value-edge", lambda p: p.param("PAD", "pad_value", -128), None),
+    (NO, "pad-before-negative", lambda p: p.param("PAD", "before_1", -1), "op.params.before_1"),
+    (NO, "pad-after-above-dim", lambda p: p.param("PAD", "after_2", 9), "op.params.after_2"),
+    (NO, "pad-before-0", lambda p: p.param("PAD", "before_0", 2), "op.params.before_0"),
+    (NO, "pad-after-0", lambda p: p.param("PAD", "after_0", -5), "op.params.after_0"),
+    (NO, "pad-after-1", lambda p: p.param("PAD", "after_1", 1 << 20), "op.params.after_1"),
+    (NO, "pad-before-2", lambda p: p.param("PAD", "before_2", 9), "op.params.before_2"),
+    (NO, "pad-before-3", lambda p: p.param("PAD", "before_3", -1), "op.params.before_3"),
+    (NO, "pad-after-3", lambda p: p.param("PAD", "after_3", 5), "op.params.after_3"),
+    (NO, "pad-sum", lambda p: p.param("PAD", "before_1", 2), "op.output.shape"),
+    (NO, "pad-moved", lambda p: (p.param("PAD", "before_1", 0), p.param("PAD", "after_1", 2)), None),
+    (NO, "pad-beyond-rank-before-4", lambda p: p.param("PAD", "before_4", 1), "op.params.before_4"),
+    (NO, "pad-beyond-rank-after-4", lambda p: p.param("PAD", "after_4", -1), "op.params.after_4"),
+    (NO, "pad-beyond-rank-before-5", lambda p: p.param("PAD", "before_5", 7), "op.params.before_5"),
+    (NO, "pad-beyond-rank-after-5", lambda p: p.param("PAD", "after_5", 1), "op.params.after_5"),
+    (
+        NO,
+        "pad-sum-before-beyond-rank",
+        lambda p: (p.param("PAD", "before_1", 2), p.param("PAD", "after_5", 1)),
+        "op.output.shape",
+    ),
+    # -- TRANSPOSE
+    (NO, "transpose-input-dtype", lambda p: p.slot("TRANSPOSE", 0, RQ), "op.input.dtype"),
+    (NO, "transpose-output-dtype", lambda p: p.retype("transpose_4", 2, (64,)), "op.output.dtype"),
+    (NO, "transpose-output-rank", lambda p: p.retype("transpose_4", 1, (4, 8, 8)), "op.output.shape"),
+    (
+        NO,
+        "transpose-input-rank-0",
+        lambda p: (
+            p.retype_raw("c", 1, ()),
+            p.tens("c", "data_size", 1),
+            p.slot("TRANSPOSE", 0, "c"),
+            p.retype_raw("transpose_4", 1, ()),
+            p.tens("transpose_4", "data_size", 1),
+        ),
+        "op.input.shape",
+    ),
+    (NO, "transpose-perm-0", lambda p: p.param("TRANSPOSE", "perm_0", -1), "op.params.perm_0"),
+    (NO, "transpose-perm-1", lambda p: p.param("TRANSPOSE", "perm_1", 4), "op.params.perm_1"),
+    (NO, "transpose-perm-2", lambda p: p.param("TRANSPOSE", "perm_2", 1 << 30), "op.params.perm_2"),
+    (B, "transpose-perm-rank-3", lambda p: p.param("TRANSPOSE", "perm_0", 3), "op.params.perm_0"),
+    (NO, "transpose-perm-3", lambda p: p.param("TRANSPOSE", "perm_3", -(1 << 31)), "op.params.perm_3"),
+    (NO, "transpose-perm-repeated", lambda p: p.param("TRANSPOSE", "perm_1", 1), "op.params.perm"),
+    (
+        NO,
+        "transpose-range-before-repeat",
+        lambda p: (p.param("TRANSPOSE", "perm_0", 1), p.param("TRANSPOSE", "perm_3", 9)),
+        "op.params.perm_3",
+    ),
+    (
+        NO,
+        "transpose-identity-shape",
+        lambda p: [p.param("TRANSPOSE", f"perm_{d}", d) for d in range(4)],
+        "op.output.shape",
+    ),
+    (
+        NO,
+        "transpose-equal-dims-swapped",
+        lambda p: (p.param("TRANSPOSE", "perm_2", 2), p.param("TRANSPOSE", "perm_3", 1)),
+        None,
+    ),
+    (NO, "transpose-beyond-rank-4", lambda p: p.param("TRANSPOSE", "perm_4", 1), "op.params.perm_4"),
+    (NO, "transpose-beyond-rank-5", lambda p: p.param("TRANSPOSE", "perm_5", -1), "op.params.perm_5"),
+    (B, "transpose-beyond-rank-3", lambda p: p.param("TRANSPOSE", "perm_3", 2), "op.params.perm_3"),
+    (
+        NO,
+        "transpose-shape-before-unused",
+        lambda p: (
+            p.param("TRANSPOSE", "perm_1", 1),
+            p.param("TRANSPOSE", "perm_2", 3),
+            p.param("TRANSPOSE", "perm_4", 1),
+        ),
+        "op.output.shape",
+    ),
+    # -- LEAKY_RELU
+    (NO, "leaky-input-dtype", lambda p: p.slot("LEAKY_RELU", 0, RQ), "op.input.dtype"),
+    (NO, "leaky-output-dtype", lambda p: p.retype("leaky_relu_5", 2, (64,)), "op.output.dtype"),
+    (NO, "leaky-output-shape", lambda p: p.retype("leaky_relu_5", 1, (1, 8, 4, 8)), "op.output.shape"),
+    (NO, "leaky-output-rank", lambda p: p.retype("leaky_relu_5", 1, (4, 8, 8)), "op.output.shape"),
+    (
+        NO,
+        "leaky-input-offset",
+        lambda p: p.param("LEAKY_RELU", "input_offset", -128),
+        "op.params.input_offset",
+    ),
+    (
+        NO,
+        "leaky-output-offset",
+        lambda p: p.param("LEAKY_RELU", "output_offset", -129),
+        "op.params.output_offset",
+    ),
+    (
+        NO,
+        "leaky-identity-multiplier",
+        lambda p: p.param("LEAKY_RELU", "identity_multiplier", -(1 << 30)),
+        "op.params.identity_multiplier",
+    ),
+    (
+        NO,
+        "leaky-alpha-multiplier",
+        lambda p: p.param("LEAKY_RELU", "alpha_multiplier", (1 << 30) - 1),
+        "op.params.alpha_multiplier",
+    ),
+    (
+        B,
+        "leaky-alpha-multiplier-negative-small",
+        lambda p: p.param("LEAKY_RELU", "alpha_multiplier", -(1 << 30) + 1),
+        "op.params.alpha_multiplier",
+    ),
+    (
+        B,
+        "leaky-alpha-multiplier--2^31",
+        lambda p: p.param("LEAKY_RELU", "alpha_multiplier", -(1 << 31)),
+        None,
+    ),
+    (
+        B,
+        "leaky-alpha-multiplier--2^30",
+        lambda p: p.param("LEAKY_RELU", "alpha_multiplier", -(1 << 30)),
+        None,
+    ),
+    (NO, "leaky-alpha-multiplier-0", lambda p: p.param("LEAKY_RELU", "alpha_multiplier", 0), None),
+    (
+        NO,
+        "leaky-identity-shift",
+        lambda p: p.param("LEAKY_RELU", "identity_shift", 23),
+        "op.params.identity_shift",
+    ),
+    (NO, "leaky-alpha-shift", lambda p: p.param("LEAKY_RELU", "alpha_shift", -32), "op.params.alpha_shift"),
+    (
+        NO,
+        "leaky-shift-edges",
+        lambda p: (p.param("LEAKY_RELU", "identity_shift", 22), p.param("LEAKY_RELU", "alpha_shift", -31)),
+        None,
+    ),
+    (
+        NO,
+        "leaky-multipliers-before-shifts",
+        lambda p: (p.param("LEAKY_RELU", "identity_shift", 99), p.param("LEAKY_RELU", "alpha_multiplier", 5)),
+        "op.params.alpha_multiplier",
+    ),
+    # -- HARD_SWISH
+    (NO, "hswish-input-dtype", lambda p: p.slot("HARD_SWISH", 0, RQ), "op.input.dtype"),
+    (NO, "hswish-output-dtype", lambda p: p.retype("hard_swish_6", 2, (64,)), "op.output.dtype"),
+    (NO, "hswish-output-shape", lambda p: p.retype("hard_swish_6", 1, (1, 4, 4, 16)), "op.output.shape"),
+    (
+        NO,
+        "hswish-input-offset",
+        lambda p: p.param("HARD_SWISH", "input_offset", 129),
+        "op.params.input_offset",
+    ),
+    (
+        NO,
+        "hswish-output-offset",
+        lambda p: p.param("HARD_SWISH", "output_offset", 128),
+        "op.params.output_offset",
+    ),
+    (
+        NO,
+        "hswish-reluish-multiplier",
+        lambda p: p.param("HARD_SWISH", "reluish_multiplier", 32768),
+        "op.params.reluish_multiplier",
+    ),
+    (
+        NO,
+        "hswish-reluish-multiplier-negative",
+        lambda p: p.param("HARD_SWISH", "reluish_multiplier", -1),
+        "op.params.reluish_multiplier",
+    ),
+    (
+        NO,
+        "hswish-output-multiplier",
+        lambda p: p.param("HARD_SWISH", "output_multiplier", 1 << 30),
+        "op.params.output_multiplier",
+    ),
+    (
+        NO,
+        "hswish-multiplier-edges",
+        lambda p: (
+            p.param("HARD_SWISH", "reluish_multiplier", 0),
+            p.param("HARD_SWISH", "output_multiplier", 32767),
+        ),
+        None,
+    ),
+    (
+        NO,
+        "hswish-reluish-shift-31",
+        lambda p: p.param("HARD_SWISH", "reluish_shift", 31),
+        "op.params.reluish_shift",
+    ),
+    (
+        NO,
+        "hswish-reluish-shift--16",
+        lambda p: p.param("HARD_SWISH", "reluish_shift", -16),
+        "op.params.reluish_shift",
+    ),
+    (
+        NO,
+        "hswish-output-shift-1",
+        lambda p: p.param("HARD_SWISH", "output_shift", 1),
+        "op.params.output_shift",
+    ),
+    (
+        NO,
+        "hswish-output-shift--16",
+        lambda p: p.param("HARD_SWISH", "output_shift", -16),
+        "op.params.output_shift",
+    ),
+    (
+        NO,
+        "hswish-shift-edges",
+        lambda p: (p.param("HARD_SWISH", "reluish_shift", -15), p.param("HARD_SWISH", "output_shift", 0)),
+        None,
+    ),
+    (
+        NO,
+        "hswish-multipliers-before-shifts",
+        lambda p: (
+            p.param("HARD_SWISH", "reluish_shift", 99),
+            p.param("HARD_SWISH", "output_multiplier", -1),
+        ),
+        "op.params.output_multiplier",
+    ),
+    # -- LOGISTIC / TANH
+    (NO, "logistic-input-dtype", lambda p: p.slot("LOGISTIC", 0, RQ), "op.input.dtype"),
+    (NO, "logistic-output-dtype", lambda p: p.retype("logistic_7", 2, (64,)), "op.output.dtype"),
+    (NO, "logistic-output-shape", lambda p: p.retype("logistic_7", 1, (4, 64)), "op.output.shape"),
+    (
+        NO,
+        "logistic-input-offset",
+        lambda p: p.param("LOGISTIC", "input_offset", -128),
+        "op.params.input_offset",
+    ),
+    (
+        NO,
+        "logistic-multiplier",
+        lambda p: p.param("LOGISTIC", "input_multiplier", 5),
+        "op.params.input_multiplier",
+    ),
+    (
+        NO,
+        "logistic-shift-31",
+        lambda p: p.param("LOGISTIC", "input_left_shift", 31),
+        "op.params.input_left_shift",
+    ),
+    (
+        NO,
+        "logistic-shift--1",
+        lambda p: p.param("LOGISTIC", "input_left_shift", -1),
+        "op.params.input_left_shift",
+    ),
+    (
+        NO,
+        "logistic-radius",
+        lambda p: p.param("LOGISTIC", "input_range_radius", 481),
+        "op.params.input_range_radius",
+    ),
+    (
+        NO,
+        "logistic-shift-moves-radius",
+        lambda p: p.param("LOGISTIC", "input_left_shift", 21),
+        "op.params.input_range_radius",
+    ),
+    (
+        NO,
+        "logistic-shift-and-radius",
+        lambda p: (
+            p.param("LOGISTIC", "input_left_shift", 21),
+            p.param("LOGISTIC", "input_range_radius", 960),
+        ),
+        None,
+    ),
+    (
+        NO,
+        "logistic-shift-0",
+        lambda p: (
+            p.param("LOGISTIC", "input_left_shift", 0),
+            p.param("LOGISTIC", "input_range_radius", 15 << 27),
+        ),
+        None,
+    ),
+    (
+        NO,
+        "tanh-shift-30",
+        lambda p: (p.param("TANH", "input_left_shift", 30), p.param("TANH", "input_range_radius", 1)),
+        None,
+    ),
+    (NO, "tanh-radius", lambda p: p.param("TANH", "input_range_radius", 0), "op.params.input_range_radius"),
+    (NO, "tanh-input-offset", lambda p: p.param("TANH", "input_offset", 200), "op.params.input_offset"),
+    (NO, "tanh-multiplier", lambda p: p.param("TANH", "input_multiplier", -1), "op.params.input_multiplier"),
+    (NO, "tanh-output-shape", lambda p: p.retype("tanh_8", 1, (1, 4, 64)), "op.output.shape"),
+    # -- CONCATENATION
+    (NO, "concat-output-dtype", lambda p: p.retype("concatenation_9", 2, (128,)), "op.output.dtype"),
+    (
+        NO,
+        "concat-output-rank-0",
+        lambda p: (p.retype_raw("concatenation_9", 1, ()), p.tens("concatenation_9", "data_size", 1)),
+        "op.output.shape",
+    ),
+    (NO, "concat-axis-4", lambda p: p.param("CONCATENATION", "axis", 4), "op.params.axis"),
+    (NO, "concat-axis--1", lambda p: p.param("CONCATENATION", "axis", -1), "op.params.axis"),
+    (NO, "concat-axis-0", lambda p: p.param("CONCATENATION", "axis", 0), "op.input.shape"),
+    (NO, "concat-input0-dtype", lambda p: p.slot("CONCATENATION", 0, RQ), "op.input.dtype"),
+    (NO, "concat-input1-rank", lambda p: p.slot("CONCATENATION", 1, "c"), "op.input.shape"),
+    (B, "concat-input1-dims", lambda p: p.retype("c", 1, (1, 1, 5, 2)), "op.input.shape"),
+    (B, "concat-const-twice", lambda p: p.slot("CONCATENATION", 0, "c"), "op.output.shape"),
+    (NO, "concat-inputs-equal", lambda p: p.slot("CONCATENATION", 1, "logistic_7"), None),
+    (
+        B,
+        "concat-axis-sum",
+        lambda p: (p.retype_raw("c", 1, (1, 5, 2, 2)), p.tens("c", "data_size", 20)),
+        "op.output.shape",
+    ),
+    (NO, "concat-requant-dtype", lambda p: p.slot("CONCATENATION", 2, "c"), "op.requant.dtype"),
+    (NO, "concat-requant-rank", lambda p: p.retype(RQ, 2, (6,)), "op.requant.shape"),
+    (NO, "concat-requant-shape", lambda p: p.retype(RQ, 2, (3, 2)), "op.requant"),
+    (
+        CI,
+        "concat-requant-not-constant",
+        lambda p: (p.retype("b", 2, (2, 3)), p.slot("CONCATENATION", 2, "b")),
+        "op.requant",
+    ),
+    (NO, "concat-requant-multiplier", lambda p: p.const_i32(RQ, 3, (1 << 30) - 1), "op.requant.multiplier"),
+    (NO, "concat-requant-multiplier-neg", lambda p: p.const_i32(RQ, 0, -(1 << 30)), "op.requant.multiplier"),
+    (NO, "concat-requant-shift", lambda p: p.const_i32(RQ, 4, 23), "op.requant.shift"),
+    (NO, "concat-requant-shift--32", lambda p: p.const_i32(RQ, 1, -32), "op.requant.shift"),
+    (NO, "concat-requant-offset", lambda p: p.const_i32(RQ, 2, -128), "op.requant.input_offset"),
+    (NO, "concat-requant-offset-129", lambda p: p.const_i32(RQ, 5, 129), "op.requant.input_offset"),
+    (
+        NO,
+        "concat-requant-edges",
+        lambda p: [p.const_i32(RQ, k, v) for k, v in enumerate([0, 22, 128, 1 << 30, -31, -127])],
+        None,
+    ),
+    (
+        NO,
+        "concat-requant-row-order",
+        lambda p: (p.const_i32(RQ, 3, 5), p.const_i32(RQ, 2, 999)),
+        "op.requant.input_offset",
+    ),
+    (
+        NO,
+        "concat-output-offset",
+        lambda p: p.param("CONCATENATION", "output_offset", 128),
+        "op.params.output_offset",
+    ),
+    (
+        NO,
+        "concat-requant-before-output-offset",
+        lambda p: (p.param("CONCATENATION", "output_offset", 999), p.const_i32(RQ, 1, 99)),
+        "op.requant.shift",
+    ),
+    # -- MEAN
+    (NO, "mean-input-dtype", lambda p: p.slot("MEAN", 0, RQ), "op.input.dtype"),
+    (NO, "mean-output-dtype", lambda p: p.retype("mean_10", 2, (2,)), "op.output.dtype"),
+    (
+        B,
+        "mean-input-rank-0",
+        lambda p: (p.retype_raw("x", 1, ()), p.tens("x", "data_size", 1)),
+        "op.input.shape",
+    ),
+    (NO, "mean-axis-mask-16", lambda p: p.param("MEAN", "axis_mask", 16), "op.params.axis_mask"),
+    (NO, "mean-axis-mask--1", lambda p: p.param("MEAN", "axis_mask", -1), "op.params.axis_mask"),
+    (NO, "mean-keep-dims-2", lambda p: p.param("MEAN", "keep_dims", 2), "op.params.keep_dims"),
+    (NO, "mean-keep-dims", lambda p: p.param("MEAN", "keep_dims", 1), "op.output.shape"),
+    (B, "mean-drop-dims", lambda p: p.param("MEAN", "keep_dims", 0), "op.output.shape"),
+    (NO, "mean-other-axes-same-shape", lambda p: p.param("MEAN", "axis_mask", 6), None),
+    (NO, "mean-axes-shape", lambda p: p.param("MEAN", "axis_mask", 3), "op.output.shape"),
+    (NO, "mean-no-axes", lambda p: p.param("MEAN", "axis_mask", 0), "op.output.shape"),
+    (NO, "mean-output-rank", lambda p: p.retype("mean_10", 1, (8,)), "op.output.shape"),
+    (NO, "mean-output-rank-3", lambda p: p.retype("mean_10", 1, (1, 8, 1)), "op.output.shape"),
+    (NO, "mean-input-offset", lambda p: p.param("MEAN", "input_offset", 129), "op.params.input_offset"),
+    (NO, "mean-output-offset", lambda p: p.param("MEAN", "output_offset", -129), "op.params.output_offset"),
+    (NO, "mean-multiplier", lambda p: p.param("MEAN", "multiplier", -1), "op.params.multiplier"),
+    (NO, "mean-multiplier-small", lambda p: p.param("MEAN", "multiplier", 5), None),  # 1/count folded in
+    (NO, "mean-shift-31", lambda p: p.param("MEAN", "shift", 31), "op.params.shift"),
+    (NO, "mean-shift--32", lambda p: p.param("MEAN", "shift", -32), "op.params.shift"),
+    (NO, "mean-shift-overflow", lambda p: p.param("MEAN", "shift", 17), "op.params.shift"),  # 256*64 << 17
+    (NO, "mean-shift-16", lambda p: p.param("MEAN", "shift", 16), None),
+    (B, "mean-shift-overflow-count-15", lambda p: p.param("MEAN", "shift", 20), "op.params.shift"),
+    (B, "mean-shift-19-count-15", lambda p: p.param("MEAN", "shift", 19), None),  # 256*15 << 19 < 2^31
+    (B, "mean-count-2^23", _huge_mean_input((1, 1 << 12, 1 << 11, 2)), "op.params.shift"),
+    (B, "mean-count-2^23-1", _huge_mean_input((1, (1 << 23) - 1, 1, 2)), "op.output.shape"),  # MUL's
+    (
+        NO,
+        "mean-shape-before-params",
+        lambda p: (p.param("MEAN", "input_offset", 999), p.param("MEAN", "keep_dims", 1)),
+        "op.output.shape",
+    ),
 ]
 
 
@@ -1003,26 +1612,57 @@ def test_fc_rank0_output(c, models) -> None:
 # ---------------------------------------------------------------- 3. agreement over the fuzz corpus
 
 
-def test_python_only_ops_are_refused_as_unknown(c, models) -> None:
-    """The one rule set C lacks on purpose: op codes added to format.py after 1..7. C refuses
-    them as unknown (the safe default), naming the op code; the fuzz comparison below skips
-    exactly the mutants C refuses that way."""
-    assert {fmt.OPS[k].name for k in range(1, 8)} == C_OPS
-    for code in sorted(PYTHON_ONLY_OPCODES):
+OP_TABLE_HARNESS = """
+#include "pq_model_validate.c"
+/* OPS[] as format.py's OpSpec: out = (n_inputs, n_params, optional input or -1, max_inputs). */
+int op_table(uint32_t code, int32_t *out) {
+    const op_spec *s = op_spec_of(code);
+    if (s == NULL) return 0;
+    out[0] = s->n_inputs;
+    out[1] = s->n_params;
+    out[2] = s->optional_input;
+    out[3] = s->max_inputs;
+    return 1;
+}
+"""
+
+
+def test_op_table_matches_format_py(build_dir, c, models) -> None:
+    """C's op table is format.py's OPS: the same codes, arity (variadic CONCATENATION
+    included), param counts and optional inputs; any other code is refused by both."""
+    src = build_dir / "op_table_harness.c"
+    src.write_text(OP_TABLE_HARNESS)
+    lib = ctypes.CDLL(str(_build_lib(build_dir / "libop_table.so", ["-I", str(SRC.parent)], src=src)))
+    out = (ctypes.c_int32 * 4)()
+    c_ops = {}
+    for code in range(1 << 16):
+        if lib.op_table(code, out):
+            c_ops[code] = tuple(out)
+    py_ops = {
+        code: (s.n_inputs, s.n_params, s.optional_inputs[0] if s.optional_inputs else -1, s.max_inputs)
+        for code, s in fmt.OPS.items()
+    }
+    assert all(len(s.optional_inputs) <= 1 for s in fmt.OPS.values())  # C keeps one optional input
+    assert c_ops == py_ops
+    for code in (0, max(fmt.OPS) + 1, 0xFFFF):
         p = Patch(models["tiny_mlp"])
         p.op(0, "opcode", code)
         err = c.validate(p.data())
         assert (err.field, err.index, err.value) == (b"op.opcode", 0, code)
+        assert py_field(p.data()) == "op.opcode"
 
 
 class ContractMutator:
     """Mutants aimed past the record checks: op params near their bounds, rewired op inputs
     and outputs, multiplier/shift constants, reshaped tensors whose byte size still matches,
-    moved arena offsets, graph IO, quantization fields. Complements picoq_mutate.Mutator,
-    whose random field values rarely get as far as the data flow, arena plan and op contracts."""
+    moved arena offsets, graph IO, quantization fields, one param copied onto another (a
+    TRANSPOSE axis repeated, PAD amounts moved), a variadic op's input count changed.
+    Complements picoq_mutate.Mutator, whose random field values rarely get as far as the
+    data flow, arena plan and op contracts. VALUES holds every bound of shapes.py's ranges."""
 
-    VALUES = [-(1 << 31), -(1 << 30), -256, -255, -129, -128, -32, -31, -1, 0, 1, 2, 3, 15, 16, 20, 21]
-    VALUES += [30, 31, 32, 127, 128, 255, 256, 1 << 16, (1 << 16) + 1, (1 << 30) - 1, 1 << 30, (1 << 31) - 1]
+    VALUES = [-(1 << 31), -(1 << 30), -256, -255, -129, -128, -127, -32, -31, -16, -15, -1, 0, 1, 2, 3]
+    VALUES += [14, 15, 16, 20, 21, 22, 23, 30, 31, 32, 127, 128, 255, 256, 32767, 32768, 1 << 16]
+    VALUES += [(1 << 16) + 1, -(1 << 30) + 1, (1 << 30) - 1, 1 << 30, (1 << 31) - 1]
 
     def __init__(self, data: bytes, rng: np.random.Generator):
         self.p = Patch(data)
@@ -1038,7 +1678,20 @@ class ContractMutator:
 
     def _one(self, p: Patch) -> str:
         rng, m = self.rng, p.m
-        kind = rng.choice(["param", "slot", "const", "shape", "offset", "grio", "opcode", "quant", "scratch"])
+        kinds = [
+            "param",
+            "slot",
+            "const",
+            "shape",
+            "offset",
+            "grio",
+            "opcode",
+            "quant",
+            "copy",
+            "arity",
+            "scratch",
+        ]
+        kind = rng.choice(kinds)
         if kind == "param":
             op = m.ops[rng.integers(len(m.ops))]
             k = int(rng.integers(max(len(op.params), 1) + (rng.random() < 0.1)))
@@ -1091,7 +1744,15 @@ class ContractMutator:
             k = int(rng.integers(len(m.inputs) + len(m.outputs)))
             p.grio(k, int(rng.integers(len(m.tensors))))
         elif kind == "opcode":
-            p.op(int(rng.integers(len(m.ops))), "opcode", int(rng.integers(1, 8)))
+            p.op(int(rng.integers(len(m.ops))), "opcode", int(rng.integers(1, max(fmt.OPS) + 1)))
+        elif kind == "copy":
+            op = m.ops[rng.integers(len(m.ops))]
+            if op.params:
+                j, k = (int(v) for v in rng.integers(len(op.params), size=2))
+                p.put(p.orec(op.index) + 16 + 4 * k, "<i", p.get(p.orec(op.index) + 16 + 4 * j, "<i"))
+        elif kind == "arity":
+            op = m.ops[rng.integers(len(m.ops))]
+            p.op(op.index, "n_inputs", max(0, len(op.inputs) + int(rng.choice([-2, -1, 1]))))
         else:
             t = int(rng.integers(len(m.tensors)))
             field = str(rng.choice(["quant", "quant_axis", "zero_point", "scale_bits"]))
@@ -1143,9 +1804,6 @@ def test_fuzz_agreement(c, models, name, mutator) -> None:
         err = c.validate(m)
         codes.append(err.code)
         cf = err.field.decode() if err.code else None
-        if cf == "op.opcode" and err.value in PYTHON_ONLY_OPCODES:
-            outcome["excluded: op code only Python knows"] += 1
-            continue
         try:
             pf = py_field(m)
         except Exception as e:  # not a ModelFormatError: a Python reader bug; C must refuse

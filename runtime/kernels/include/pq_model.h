@@ -23,10 +23,12 @@
  * checked as format.py checks it: one record per op, 64-byte aligned, inside
  * the arena, never overlapping a tensor live during its op.
  *
- * Op codes: 1..7 (CONV_2D, DEPTHWISE_CONV_2D, FULLY_CONNECTED, ADD,
- * AVERAGE_POOL_2D, SOFTMAX, RESHAPE). Any other code is refused as
- * PQ_MODEL_E_OP_OPCODE, including ones runtime/format.py knows but this file
- * does not yet (see the op table in pq_model_validate.c to add them).
+ * Op codes: all of runtime/format.py's, 1..17 (CONV_2D, DEPTHWISE_CONV_2D,
+ * FULLY_CONNECTED, ADD, AVERAGE_POOL_2D, SOFTMAX, RESHAPE, MAX_POOL_2D, MUL,
+ * MEAN, CONCATENATION with 1 to 64 data inputs, PAD, LOGISTIC, TANH,
+ * HARD_SWISH, LEAKY_RELU, TRANSPOSE), each with its full contract. Any other
+ * code is refused as PQ_MODEL_E_OP_OPCODE (see the op table in
+ * pq_model_validate.c to add one).
  */
 #ifndef PQ_MODEL_H
 #define PQ_MODEL_H
@@ -46,8 +48,10 @@ extern "C" {
  * Every way a file can be refused: X(code suffix, field name). The field name
  * is the Python reader's ModelFormatError.field with record indices, op names
  * and section tags left out ("tensor[3].dims" -> "tensor.dims",
- * "op[2] CONV_2D.params.stride_h" -> "op.params.stride_h"); pq_model_error's
- * `index` carries the record index instead.
+ * "op[2] CONV_2D.params.stride_h" -> "op.params.stride_h",
+ * "op[8] CONCATENATION.requant[1].shift" -> "op.requant.shift"); the number of
+ * a CONCATENATION's data input counts as such an index too ("input3.shape" ->
+ * "op.input.shape"). pq_model_error's `index` carries the op or record index.
  */
 #define PQ_MODEL_FIELDS(X)                                          \
     X(FILE, "file")                                                 \
@@ -144,7 +148,45 @@ extern "C" {
     X(P_INPUT_LEFT_SHIFT, "op.params.input_left_shift")             \
     X(P_DIFF_MIN, "op.params.diff_min")                             \
     X(SCRATCH_OFFSET, "scratch.offset")                             \
-    X(SCRATCH_OVERLAP, "scratch.offset")
+    X(SCRATCH_OVERLAP, "scratch.offset")                            \
+    X(OP_REQUANT, "op.requant")                                     \
+    X(OP_REQUANT_DTYPE, "op.requant.dtype")                         \
+    X(OP_REQUANT_SHAPE, "op.requant.shape")                         \
+    X(OP_REQUANT_MULTIPLIER, "op.requant.multiplier")               \
+    X(OP_REQUANT_SHIFT, "op.requant.shift")                         \
+    X(OP_REQUANT_INPUT_OFFSET, "op.requant.input_offset")           \
+    X(P_AXIS_MASK, "op.params.axis_mask")                           \
+    X(P_KEEP_DIMS, "op.params.keep_dims")                           \
+    X(P_MULTIPLIER, "op.params.multiplier")                         \
+    X(P_SHIFT, "op.params.shift")                                   \
+    X(P_AXIS, "op.params.axis")                                     \
+    X(P_PAD_VALUE, "op.params.pad_value")                           \
+    X(P_BEFORE_0, "op.params.before_0")                             \
+    X(P_AFTER_0, "op.params.after_0")                               \
+    X(P_BEFORE_1, "op.params.before_1")                             \
+    X(P_AFTER_1, "op.params.after_1")                               \
+    X(P_BEFORE_2, "op.params.before_2")                             \
+    X(P_AFTER_2, "op.params.after_2")                               \
+    X(P_BEFORE_3, "op.params.before_3")                             \
+    X(P_AFTER_3, "op.params.after_3")                               \
+    X(P_BEFORE_4, "op.params.before_4")                             \
+    X(P_AFTER_4, "op.params.after_4")                               \
+    X(P_BEFORE_5, "op.params.before_5")                             \
+    X(P_AFTER_5, "op.params.after_5")                               \
+    X(P_INPUT_RANGE_RADIUS, "op.params.input_range_radius")         \
+    X(P_RELUISH_MULTIPLIER, "op.params.reluish_multiplier")         \
+    X(P_RELUISH_SHIFT, "op.params.reluish_shift")                   \
+    X(P_IDENTITY_MULTIPLIER, "op.params.identity_multiplier")       \
+    X(P_IDENTITY_SHIFT, "op.params.identity_shift")                 \
+    X(P_ALPHA_MULTIPLIER, "op.params.alpha_multiplier")             \
+    X(P_ALPHA_SHIFT, "op.params.alpha_shift")                       \
+    X(P_PERM_0, "op.params.perm_0")                                 \
+    X(P_PERM_1, "op.params.perm_1")                                 \
+    X(P_PERM_2, "op.params.perm_2")                                 \
+    X(P_PERM_3, "op.params.perm_3")                                 \
+    X(P_PERM_4, "op.params.perm_4")                                 \
+    X(P_PERM_5, "op.params.perm_5")                                 \
+    X(P_PERM, "op.params.perm")
 
 /* PQ_MODEL_E_FILE = 1, ...: the codes are stable within a format version. */
 #define PQ_MODEL_ENUM_(code, name) PQ_MODEL_E_##code,

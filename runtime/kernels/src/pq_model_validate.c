@@ -1,6 +1,7 @@
 /*
  * pq_model_validate: runtime/format.py's read_model and runtime/shapes.py's
- * check_op_contract in C (see pq_model.h and docs/FORMAT.md).
+ * check_op_contract in C, for all 17 op codes (see pq_model.h and
+ * docs/FORMAT.md).
  *
  * Each block below names the Python function it mirrors and checks the same
  * conditions in the same order, so both refuse a file for the same first
@@ -42,9 +43,10 @@ enum { KIND_ARENA = 0, KIND_CONST = 1 };
 enum { Q_NONE = 0, Q_PER_TENSOR = 1, Q_PER_CHANNEL = 2 };
 
 /* ---- op table (runtime/format.py OPS) ----
- * To add an op: a row here (code, arity, param count, optional input or -1),
- * its contract in check_contract() below, and the same in runtime/format.py
- * OPS and runtime/shapes.py. Any code not in this table is refused.
+ * To add an op: a row here (code, arity, param count, optional input or -1,
+ * most inputs when variadic), its contract in check_contract() below, and the
+ * same in runtime/format.py OPS and runtime/shapes.py. Any code not in this
+ * table is refused.
  */
 enum {
     OP_CONV_2D = 1,
@@ -53,18 +55,34 @@ enum {
     OP_ADD = 4,
     OP_AVERAGE_POOL_2D = 5,
     OP_SOFTMAX = 6,
-    OP_RESHAPE = 7
+    OP_RESHAPE = 7,
+    OP_MAX_POOL_2D = 8,
+    OP_MUL = 9,
+    OP_MEAN = 10,
+    OP_CONCATENATION = 11,
+    OP_PAD = 12,
+    OP_LOGISTIC = 13,
+    OP_TANH = 14,
+    OP_HARD_SWISH = 15,
+    OP_LEAKY_RELU = 16,
+    OP_TRANSPOSE = 17
 };
+#define MAX_CONCAT_INPUTS 64u /* data inputs of one CONCATENATION (then its requant table) */
 typedef struct {
     uint16_t code;
     uint8_t n_inputs;
     uint8_t n_params;
     int8_t optional_input; /* the one input that may be -1 (absent), or -1 for none */
+    uint8_t max_inputs;    /* > 0: variadic, n_inputs..max_inputs inputs */
 } op_spec;
 static const op_spec OPS[] = {
-    {OP_CONV_2D, 5, 10, 2},         {OP_DEPTHWISE_CONV_2D, 5, 11, 2}, {OP_FULLY_CONNECTED, 5, 6, 2},
-    {OP_ADD, 2, 12, -1},            {OP_AVERAGE_POOL_2D, 1, 8, -1},   {OP_SOFTMAX, 1, 3, -1},
-    {OP_RESHAPE, 1, 0, -1},
+    {OP_CONV_2D, 5, 10, 2, 0},         {OP_DEPTHWISE_CONV_2D, 5, 11, 2, 0}, {OP_FULLY_CONNECTED, 5, 6, 2, 0},
+    {OP_ADD, 2, 12, -1, 0},            {OP_AVERAGE_POOL_2D, 1, 8, -1, 0},   {OP_SOFTMAX, 1, 3, -1, 0},
+    {OP_RESHAPE, 1, 0, -1, 0},         {OP_MAX_POOL_2D, 1, 8, -1, 0},       {OP_MUL, 2, 7, -1, 0},
+    {OP_MEAN, 1, 6, -1, 0},            {OP_CONCATENATION, 2, 2, -1, MAX_CONCAT_INPUTS + 1},
+    {OP_PAD, 1, 1 + 2 * PQ_MODEL_MAX_DIMS, -1, 0},
+    {OP_LOGISTIC, 1, 4, -1, 0},        {OP_TANH, 1, 4, -1, 0},              {OP_HARD_SWISH, 1, 6, -1, 0},
+    {OP_LEAKY_RELU, 1, 6, -1, 0},      {OP_TRANSPOSE, 1, PQ_MODEL_MAX_DIMS, -1, 0},
 };
 #define N_OPS_KNOWN (sizeof(OPS) / sizeof(OPS[0]))
 
@@ -407,7 +425,9 @@ static int check_op(ctx *c, uint32_t i) {
     }
     n_in = rd16(r + 4);
     n_out = rd16(r + 6);
-    if (n_in != spec->n_inputs || n_out != 1) return fail(c, PQ_MODEL_E_OP_N_INPUTS_OUTPUTS, i, at + 4, n_in);
+    if (n_in < spec->n_inputs || n_in > (spec->max_inputs ? spec->max_inputs : spec->n_inputs) || n_out != 1) {
+        return fail(c, PQ_MODEL_E_OP_N_INPUTS_OUTPUTS, i, at + 4, n_in);
+    }
     io = rd32(r + 8);
     if (io > c->n_opio || n_in + n_out > c->n_opio - io) return fail(c, PQ_MODEL_E_OP_IO_INDEX, i, at + 8, io);
     for (k = 0; k < n_in + n_out; k++) {
@@ -634,11 +654,6 @@ static int param_range(const opctx *o, uint32_t k, int code, int64_t lo, int64_t
     if (out) *out = v;
     return PQ_MODEL_OK;
 }
-static int param_multiplier(const opctx *o, uint32_t k, int code) {
-    int32_t v = op_param(o->c, o->i, k);
-    if (v != 0 && v < Q31_MIN) return fail(o->c, code, o->i, o->at, v);
-    return PQ_MODEL_OK;
-}
 static int param_act(const opctx *o, uint32_t k_min) {
     int32_t lo, hi;
     TRY(param_range(o, k_min, PQ_MODEL_E_P_ACT_MIN, -128, 127, &lo));
@@ -646,13 +661,89 @@ static int param_act(const opctx *o, uint32_t k_min) {
     if (lo > hi) return fail(o->c, PQ_MODEL_E_P_ACT_MIN, o->i, o->at, lo);
     return PQ_MODEL_OK;
 }
-static int param_offset(const opctx *o, uint32_t k, int code) { return param_range(o, k, code, -255, 255, NULL); }
+/* The range checks ops share are rules: (param index, error code, range),
+ * applied in order. For op codes 8..17, offsets are zero points of int8
+ * tensors (input offsets -zp in [-127, 128], output offsets zp in [-128, 127])
+ * and every left shift is capped so the value it scales stays inside int32. */
+enum {
+    RG_OFFSET,
+    RG_POSITIVE16,
+    RG_ADD_LSHIFT,
+    RG_RSHIFT,
+    RG_SOFTMAX_SHIFT,
+    RG_NONPOS,
+    RG_IN_ZP,
+    RG_INT8,
+    RG_SHIFT14,
+    RG_SHIFT22,
+    RG_SHIFT30,
+    RG_LSHIFT30,
+    RG_Q15,
+    RG_RELUISH_SHIFT,
+    RG_Q15_SHIFT,
+    RG_NONNEG,
+    RG_Q31,        /* and 0 */
+    RG_Q31_SIGNED, /* and 0, and [-2^31, -2^30] */
+    N_RANGES
+};
+static const int32_t RANGES[N_RANGES][2] = {
+    [RG_OFFSET] = {-255, 255},              /* offsets of op codes 1..7 */
+    [RG_POSITIVE16] = {1, 1L << 16},        /* strides, dilations, windows */
+    [RG_ADD_LSHIFT] = {0, 20},              /* ADD left_shift */
+    [RG_RSHIFT] = {-31, 0},                 /* ADD input shifts: right shifts only */
+    [RG_SOFTMAX_SHIFT] = {0, 31},           /* SOFTMAX input_left_shift */
+    [RG_NONPOS] = {-0x7FFFFFFF - 1, 0},     /* SOFTMAX diff_min */
+    [RG_IN_ZP] = {-127, 128},               /* -zero_point of an int8 tensor */
+    [RG_INT8] = {-128, 127},                /* a zero point, a pad value, a clamp */
+    [RG_SHIFT14] = {-31, 14},               /* MUL: |(a + o1) * (b + o2)| <= 2^16 */
+    [RG_SHIFT22] = {-31, 22},               /* a shift of x + offset, |x + offset| <= 255 */
+    [RG_SHIFT30] = {-31, 30},               /* Q31 shifts; MEAN's is capped further below */
+    [RG_LSHIFT30] = {0, 30},                /* LOGISTIC / TANH input_left_shift */
+    [RG_Q15] = {0, 32767},                  /* HARD_SWISH int16 multipliers */
+    [RG_RELUISH_SHIFT] = {-15, 30},         /* HARD_SWISH reluish_shift */
+    [RG_Q15_SHIFT] = {-15, 0},              /* HARD_SWISH output_shift */
+    [RG_NONNEG] = {0, 0x7FFFFFFF},          /* MEAN multiplier: 1/count folded in */
+    [RG_Q31] = {Q31_MIN, 0x7FFFFFFF},       /* QuantizeMultiplier's output, or 0 */
+    [RG_Q31_SIGNED] = {Q31_MIN, 0x7FFFFFFF} /* LEAKY_RELU alpha: 0 or |m| in [2^30, 2^31] */
+};
+typedef struct {
+    uint8_t k, code, range; /* value k of the array, the code it fails with, RG_* */
+} rule;
+typedef char rule_code_fits_u8[PQ_MODEL_N_CODES <= 256 ? 1 : -1];
+#define N_RULES(r) (sizeof(r) / sizeof((r)[0]))
+
+/* Each rule on vals[k] (int32 little-endian array: an op's params or a requant row). */
+static int check_rules(const opctx *o, const uint8_t *vals, const rule *r, uint32_t n) {
+    for (; n > 0; n--, r++) {
+        int32_t v = rdi32(vals + 4u * r->k);
+        int ok = v >= RANGES[r->range][0] && v <= RANGES[r->range][1];
+        if (r->range >= RG_Q31) ok = ok || v == 0 || (r->range == RG_Q31_SIGNED && v <= -Q31_MIN);
+        if (!ok) return fail(o->c, r->code, o->i, o->at, v);
+    }
+    return PQ_MODEL_OK;
+}
+#define PARAM_RULES(o, r) check_rules((o), op_rec((o)->c, (o)->i) + 16, (r), N_RULES(r))
 
 /* _tensor: dtype, and rank when rank >= 0. `code_dtype + 1` is the matching .shape code. */
 static int op_tensor(const opctx *o, int32_t t, int code_dtype, uint32_t dtype, int rank, tinfo *ti) {
     tensor_get(o->c, t, ti);
     if (ti->dtype != dtype) return fail(o->c, code_dtype, o->i, o->at, ti->dtype);
     if (rank >= 0 && ti->rank != (uint32_t)rank) return fail(o->c, code_dtype + 1, o->i, o->at, ti->rank);
+    return PQ_MODEL_OK;
+}
+
+/* _same_shape: int8 input and output of equal shape, of rank >= min_rank. */
+static int same_shape(const opctx *o, uint32_t min_rank) {
+    const ctx *c = o->c;
+    tinfo x, y;
+    uint32_t d;
+    TRY(op_tensor(o, op_input(c, o->i, 0), PQ_MODEL_E_OP_INPUT_DTYPE, DT_INT8, -1, &x));
+    TRY(op_tensor(o, op_output(c, o->i), PQ_MODEL_E_OP_OUTPUT_DTYPE, DT_INT8, -1, &y));
+    if (x.rank != y.rank) return fail(c, PQ_MODEL_E_OP_OUTPUT_SHAPE, o->i, o->at, y.rank);
+    for (d = 0; d < x.rank; d++) {
+        if (x.dims[d] != y.dims[d]) return fail(c, PQ_MODEL_E_OP_OUTPUT_SHAPE, o->i, o->at, y.dims[d]);
+    }
+    if (x.rank < min_rank) return fail(c, PQ_MODEL_E_OP_OUTPUT_SHAPE, o->i, o->at, y.rank);
     return PQ_MODEL_OK;
 }
 
@@ -692,6 +783,9 @@ static int quant_arrays(const opctx *o, uint32_t channels, uint32_t n_mult) {
     return PQ_MODEL_OK;
 }
 
+static const rule CONV_RULES[] = {{6, PQ_MODEL_E_P_INPUT_OFFSET, RG_OFFSET},
+                                  {7, PQ_MODEL_E_P_OUTPUT_OFFSET, RG_OFFSET}};
+
 /* _check_conv. Params: stride_h, stride_w, dilation_h, dilation_w, pad_h,
  * pad_w, input_offset, output_offset, act_min, act_max[, depth_multiplier]. */
 static int contract_conv(const opctx *o, int depthwise) {
@@ -708,8 +802,7 @@ static int contract_conv(const opctx *o, int depthwise) {
     for (k = 0; k < 4; k++) { /* stride_h, stride_w, dilation_h, dilation_w: consecutive codes */
         TRY(param_range(o, k, PQ_MODEL_E_P_STRIDE_H + (int)k, 1, 1L << 16, &p[k]));
     }
-    TRY(param_offset(o, 6, PQ_MODEL_E_P_INPUT_OFFSET));
-    TRY(param_offset(o, 7, PQ_MODEL_E_P_OUTPUT_OFFSET));
+    TRY(PARAM_RULES(o, CONV_RULES));
     TRY(param_act(o, 8));
     n = x.dims[0];
     ih = x.dims[1];
@@ -735,6 +828,10 @@ static int contract_conv(const opctx *o, int depthwise) {
     return quant_arrays(o, (uint32_t)oc, (uint32_t)oc);
 }
 
+static const rule FC_RULES[] = {{0, PQ_MODEL_E_P_INPUT_OFFSET, RG_OFFSET},
+                                {1, PQ_MODEL_E_P_FILTER_OFFSET, RG_OFFSET},
+                                {2, PQ_MODEL_E_P_OUTPUT_OFFSET, RG_OFFSET}};
+
 /* _check_fc. Params: input_offset, filter_offset, output_offset, act_min, act_max, per_channel. */
 static int contract_fc(const opctx *o) {
     const ctx *c = o->c;
@@ -754,13 +851,18 @@ static int contract_fc(const opctx *o) {
     if (y.size != (uint64_t)rows * out_depth || y.rank == 0 || (uint32_t)y.dims[y.rank - 1] != out_depth) {
         return fail(c, PQ_MODEL_E_OP_OUTPUT_SHAPE, o->i, o->at, y.size);
     }
-    TRY(param_offset(o, 0, PQ_MODEL_E_P_INPUT_OFFSET));
-    TRY(param_offset(o, 1, PQ_MODEL_E_P_FILTER_OFFSET));
-    TRY(param_offset(o, 2, PQ_MODEL_E_P_OUTPUT_OFFSET));
+    TRY(PARAM_RULES(o, FC_RULES));
     TRY(param_act(o, 3));
     TRY(param_range(o, 5, PQ_MODEL_E_P_PER_CHANNEL, 0, 1, &per_channel));
     return quant_arrays(o, out_depth, per_channel ? out_depth : 1);
 }
+
+static const rule ADD_RULES[] = {
+    {0, PQ_MODEL_E_P_INPUT1_OFFSET, RG_OFFSET},      {1, PQ_MODEL_E_P_INPUT2_OFFSET, RG_OFFSET},
+    {2, PQ_MODEL_E_P_OUTPUT_OFFSET, RG_OFFSET},      {3, PQ_MODEL_E_P_LEFT_SHIFT, RG_ADD_LSHIFT},
+    {4, PQ_MODEL_E_P_INPUT1_MULTIPLIER, RG_Q31},     {5, PQ_MODEL_E_P_INPUT1_SHIFT, RG_RSHIFT},
+    {6, PQ_MODEL_E_P_INPUT2_MULTIPLIER, RG_Q31},     {7, PQ_MODEL_E_P_INPUT2_SHIFT, RG_RSHIFT},
+    {8, PQ_MODEL_E_P_OUTPUT_MULTIPLIER, RG_Q31},     {9, PQ_MODEL_E_P_OUTPUT_SHIFT, RG_SHIFT30}};
 
 /* _check_add. Params: input1_offset, input2_offset, output_offset, left_shift,
  * input1_multiplier, input1_shift, input2_multiplier, input2_shift,
@@ -791,55 +893,45 @@ static int contract_add(const opctx *o) {
         int32_t pb = d >= rank - b.rank ? b.dims[d - (rank - b.rank)] : 1;
         if ((pa > pb ? pa : pb) != y.dims[d]) return fail(c, PQ_MODEL_E_OP_OUTPUT_SHAPE, o->i, o->at, y.dims[d]);
     }
-    TRY(param_offset(o, 0, PQ_MODEL_E_P_INPUT1_OFFSET));
-    TRY(param_offset(o, 1, PQ_MODEL_E_P_INPUT2_OFFSET));
-    TRY(param_offset(o, 2, PQ_MODEL_E_P_OUTPUT_OFFSET));
-    TRY(param_range(o, 3, PQ_MODEL_E_P_LEFT_SHIFT, 0, 20, NULL));
-    TRY(param_multiplier(o, 4, PQ_MODEL_E_P_INPUT1_MULTIPLIER));
-    TRY(param_range(o, 5, PQ_MODEL_E_P_INPUT1_SHIFT, -31, 0, NULL));
-    TRY(param_multiplier(o, 6, PQ_MODEL_E_P_INPUT2_MULTIPLIER));
-    TRY(param_range(o, 7, PQ_MODEL_E_P_INPUT2_SHIFT, -31, 0, NULL));
-    TRY(param_multiplier(o, 8, PQ_MODEL_E_P_OUTPUT_MULTIPLIER));
-    TRY(param_range(o, 9, PQ_MODEL_E_P_OUTPUT_SHIFT, -31, 30, NULL));
+    TRY(PARAM_RULES(o, ADD_RULES));
     return param_act(o, 10);
 }
 
-/* _check_pool. Params: stride_h, stride_w, filter_h, filter_w, pad_h, pad_w, act_min, act_max. */
+static const rule POOL_RULES[] = {{0, PQ_MODEL_E_P_STRIDE_H, RG_POSITIVE16},
+                                  {1, PQ_MODEL_E_P_STRIDE_W, RG_POSITIVE16},
+                                  {2, PQ_MODEL_E_P_FILTER_H, RG_POSITIVE16},
+                                  {3, PQ_MODEL_E_P_FILTER_W, RG_POSITIVE16}};
+
+/* _check_pool (AVERAGE_POOL_2D and MAX_POOL_2D). Params: stride_h, stride_w,
+ * filter_h, filter_w, pad_h, pad_w, act_min, act_max. */
 static int contract_pool(const opctx *o) {
     const ctx *c = o->c;
     tinfo x, y;
-    int32_t sh, sw, fh, fw;
     TRY(op_tensor(o, op_input(c, o->i, 0), PQ_MODEL_E_OP_INPUT_DTYPE, DT_INT8, 4, &x));
     TRY(op_tensor(o, op_output(c, o->i), PQ_MODEL_E_OP_OUTPUT_DTYPE, DT_INT8, 4, &y));
-    TRY(param_range(o, 0, PQ_MODEL_E_P_STRIDE_H, 1, 1L << 16, &sh));
-    TRY(param_range(o, 1, PQ_MODEL_E_P_STRIDE_W, 1, 1L << 16, &sw));
-    TRY(param_range(o, 2, PQ_MODEL_E_P_FILTER_H, 1, 1L << 16, &fh));
-    TRY(param_range(o, 3, PQ_MODEL_E_P_FILTER_W, 1, 1L << 16, &fw));
+    TRY(PARAM_RULES(o, POOL_RULES));
     TRY(param_act(o, 6));
     if (y.dims[0] != x.dims[0] || y.dims[3] != x.dims[3]) {
         return fail(c, PQ_MODEL_E_OP_OUTPUT_SHAPE, o->i, o->at, y.dims[3]);
     }
-    if (!conv_out_size_ok(x.dims[1], fh, sh, 1, op_param(c, o->i, 4), y.dims[1]) ||
-        !conv_out_size_ok(x.dims[2], fw, sw, 1, op_param(c, o->i, 5), y.dims[2])) {
+    /* (in, window, stride, dilation 1, pad, out); the rules bounded window and stride */
+    if (!conv_out_size_ok(x.dims[1], op_param(c, o->i, 2), op_param(c, o->i, 0), 1, op_param(c, o->i, 4),
+                          y.dims[1]) ||
+        !conv_out_size_ok(x.dims[2], op_param(c, o->i, 3), op_param(c, o->i, 1), 1, op_param(c, o->i, 5),
+                          y.dims[2])) {
         return fail(c, PQ_MODEL_E_OP_OUTPUT_SHAPE, o->i, o->at, y.dims[1]);
     }
     return PQ_MODEL_OK;
 }
 
-/* _check_softmax. Params: input_multiplier, input_left_shift, diff_min. */
+static const rule SOFTMAX_RULES[] = {{0, PQ_MODEL_E_P_INPUT_MULTIPLIER, RG_Q31},
+                                     {1, PQ_MODEL_E_P_INPUT_LEFT_SHIFT, RG_SOFTMAX_SHIFT},
+                                     {2, PQ_MODEL_E_P_DIFF_MIN, RG_NONPOS}};
+
+/* _check_softmax: same shape, rank >= 1. Params: input_multiplier, input_left_shift, diff_min. */
 static int contract_softmax(const opctx *o) {
-    const ctx *c = o->c;
-    tinfo x, y;
-    uint32_t d;
-    TRY(op_tensor(o, op_input(c, o->i, 0), PQ_MODEL_E_OP_INPUT_DTYPE, DT_INT8, -1, &x));
-    TRY(op_tensor(o, op_output(c, o->i), PQ_MODEL_E_OP_OUTPUT_DTYPE, DT_INT8, -1, &y));
-    if (x.rank != y.rank || x.rank == 0) return fail(c, PQ_MODEL_E_OP_OUTPUT_SHAPE, o->i, o->at, y.rank);
-    for (d = 0; d < x.rank; d++) {
-        if (x.dims[d] != y.dims[d]) return fail(c, PQ_MODEL_E_OP_OUTPUT_SHAPE, o->i, o->at, y.dims[d]);
-    }
-    TRY(param_multiplier(o, 0, PQ_MODEL_E_P_INPUT_MULTIPLIER));
-    TRY(param_range(o, 1, PQ_MODEL_E_P_INPUT_LEFT_SHIFT, 0, 31, NULL));
-    return param_range(o, 2, PQ_MODEL_E_P_DIFF_MIN, -2147483647L - 1, 0, NULL);
+    TRY(same_shape(o, 1));
+    return PARAM_RULES(o, SOFTMAX_RULES);
 }
 
 /* _check_reshape: same element count (same bytes, new shape). */
@@ -849,6 +941,191 @@ static int contract_reshape(const opctx *o) {
     TRY(op_tensor(o, op_input(c, o->i, 0), PQ_MODEL_E_OP_INPUT_DTYPE, DT_INT8, -1, &x));
     TRY(op_tensor(o, op_output(c, o->i), PQ_MODEL_E_OP_OUTPUT_DTYPE, DT_INT8, -1, &y));
     if (x.size != y.size) return fail(c, PQ_MODEL_E_OP_OUTPUT_SHAPE, o->i, o->at, y.size);
+    return PQ_MODEL_OK;
+}
+
+/* ---- op codes 8..17 (shapes.py after _check_reshape) ---- */
+static const rule MUL_RULES[] = {{0, PQ_MODEL_E_P_INPUT1_OFFSET, RG_IN_ZP},
+                                 {1, PQ_MODEL_E_P_INPUT2_OFFSET, RG_IN_ZP},
+                                 {2, PQ_MODEL_E_P_OUTPUT_OFFSET, RG_INT8},
+                                 {3, PQ_MODEL_E_P_OUTPUT_MULTIPLIER, RG_Q31},
+                                 {4, PQ_MODEL_E_P_OUTPUT_SHIFT, RG_SHIFT14}};
+static const rule MEAN_RULES[] = {{2, PQ_MODEL_E_P_INPUT_OFFSET, RG_IN_ZP},
+                                  {3, PQ_MODEL_E_P_OUTPUT_OFFSET, RG_INT8},
+                                  {4, PQ_MODEL_E_P_MULTIPLIER, RG_NONNEG},
+                                  {5, PQ_MODEL_E_P_SHIFT, RG_SHIFT30}};
+static const rule CONCAT_RULES[] = {{1, PQ_MODEL_E_P_OUTPUT_OFFSET, RG_INT8}};
+static const rule REQUANT_RULES[] = {{0, PQ_MODEL_E_OP_REQUANT_MULTIPLIER, RG_Q31},
+                                     {1, PQ_MODEL_E_OP_REQUANT_SHIFT, RG_SHIFT22},
+                                     {2, PQ_MODEL_E_OP_REQUANT_INPUT_OFFSET, RG_IN_ZP}};
+static const rule PAD_RULES[] = {{0, PQ_MODEL_E_P_PAD_VALUE, RG_INT8}};
+static const rule LOGISTIC_RULES[] = {{0, PQ_MODEL_E_P_INPUT_OFFSET, RG_IN_ZP},
+                                      {2, PQ_MODEL_E_P_INPUT_MULTIPLIER, RG_Q31},
+                                      {3, PQ_MODEL_E_P_INPUT_LEFT_SHIFT, RG_LSHIFT30}};
+static const rule HARD_SWISH_RULES[] = {{0, PQ_MODEL_E_P_INPUT_OFFSET, RG_IN_ZP},
+                                        {1, PQ_MODEL_E_P_OUTPUT_OFFSET, RG_INT8},
+                                        {2, PQ_MODEL_E_P_RELUISH_MULTIPLIER, RG_Q15},
+                                        {4, PQ_MODEL_E_P_OUTPUT_MULTIPLIER, RG_Q15},
+                                        {3, PQ_MODEL_E_P_RELUISH_SHIFT, RG_RELUISH_SHIFT},
+                                        {5, PQ_MODEL_E_P_OUTPUT_SHIFT, RG_Q15_SHIFT}};
+static const rule LEAKY_RELU_RULES[] = {{0, PQ_MODEL_E_P_INPUT_OFFSET, RG_IN_ZP},
+                                        {1, PQ_MODEL_E_P_OUTPUT_OFFSET, RG_INT8},
+                                        {2, PQ_MODEL_E_P_IDENTITY_MULTIPLIER, RG_Q31},
+                                        {4, PQ_MODEL_E_P_ALPHA_MULTIPLIER, RG_Q31_SIGNED},
+                                        {3, PQ_MODEL_E_P_IDENTITY_SHIFT, RG_SHIFT22},
+                                        {5, PQ_MODEL_E_P_ALPHA_SHIFT, RG_SHIFT22}};
+
+/* An input's dim d once right-aligned to `rank` dims and padded with 1s. */
+static int32_t broadcast_dim(const tinfo *t, uint32_t rank, uint32_t d) {
+    return d >= rank - t->rank ? t->dims[d - (rank - t->rank)] : 1;
+}
+
+/* _check_mul. Params: input1_offset, input2_offset, output_offset,
+ * output_multiplier, output_shift (<= 14), act_min, act_max. */
+static int contract_mul(const opctx *o) {
+    const ctx *c = o->c;
+    tinfo a, b, y;
+    uint32_t d;
+    TRY(op_tensor(o, op_input(c, o->i, 0), PQ_MODEL_E_OP_INPUT1_DTYPE, DT_INT8, -1, &a));
+    TRY(op_tensor(o, op_input(c, o->i, 1), PQ_MODEL_E_OP_INPUT2_DTYPE, DT_INT8, -1, &b));
+    TRY(op_tensor(o, op_output(c, o->i), PQ_MODEL_E_OP_OUTPUT_DTYPE, DT_INT8, -1, &y));
+    if (y.rank < 1 || a.rank > y.rank || b.rank > y.rank) {
+        return fail(c, PQ_MODEL_E_OP_OUTPUT_SHAPE, o->i, o->at, y.rank);
+    }
+    for (d = 0; d < y.rank; d++) { /* y is exactly the broadcast of a and b */
+        int32_t da = broadcast_dim(&a, y.rank, d), db = broadcast_dim(&b, y.rank, d), dy = y.dims[d];
+        if ((da != 1 && da != dy) || (db != 1 && db != dy) || (da > db ? da : db) != dy) {
+            return fail(c, PQ_MODEL_E_OP_OUTPUT_SHAPE, o->i, o->at, dy);
+        }
+    }
+    TRY(PARAM_RULES(o, MUL_RULES));
+    return param_act(o, 5);
+}
+
+/* _check_mean. Params: axis_mask, keep_dims, input_offset, output_offset, multiplier, shift. */
+static int contract_mean(const opctx *o) {
+    const ctx *c = o->c;
+    tinfo x, y;
+    int32_t mask, keep, shift;
+    uint32_t d, n = 0;
+    uint64_t count = 1;
+    TRY(op_tensor(o, op_input(c, o->i, 0), PQ_MODEL_E_OP_INPUT_DTYPE, DT_INT8, -1, &x));
+    TRY(op_tensor(o, op_output(c, o->i), PQ_MODEL_E_OP_OUTPUT_DTYPE, DT_INT8, -1, &y));
+    if (x.rank < 1) return fail(c, PQ_MODEL_E_OP_INPUT_SHAPE, o->i, o->at, x.rank);
+    TRY(param_range(o, 0, PQ_MODEL_E_P_AXIS_MASK, 0, (1L << x.rank) - 1, &mask));
+    TRY(param_range(o, 1, PQ_MODEL_E_P_KEEP_DIMS, 0, 1, &keep));
+    for (d = 0; d < x.rank; d++) { /* y: x with the reduced dims 1 (keep_dims) or left out */
+        int32_t want = x.dims[d];
+        if ((uint32_t)mask >> d & 1u) {
+            count *= (uint32_t)x.dims[d]; /* <= x.size < 2^31 */
+            if (!keep) continue;
+            want = 1;
+        }
+        if (n >= y.rank || y.dims[n] != want) return fail(c, PQ_MODEL_E_OP_OUTPUT_SHAPE, o->i, o->at, y.rank);
+        n++;
+    }
+    if (n != y.rank) return fail(c, PQ_MODEL_E_OP_OUTPUT_SHAPE, o->i, o->at, y.rank);
+    TRY(PARAM_RULES(o, MEAN_RULES));
+    /* |sum + count * input_offset| <= 256 * count, scaled by 2^shift before the multiply:
+     * 256 * count < 2^31 first, so the shifted product (shift <= 30) fits 64 bits. */
+    shift = op_param(c, o->i, 5);
+    if (count >= (1u << 23) || ((256u * count) << (shift > 0 ? shift : 0)) >= (1ull << 31)) {
+        return fail(c, PQ_MODEL_E_P_SHIFT, o->i, o->at, shift);
+    }
+    return PQ_MODEL_OK;
+}
+
+/* _check_concatenation. Inputs x_0 .. x_{k-1}, then a constant int32 [k, 3]
+ * table of (multiplier, shift, input_offset). Params: axis, output_offset. A
+ * failing x_k is reported as op.input.* (Python: op.input{k}.*). */
+static int contract_concatenation(const opctx *o) {
+    const ctx *c = o->c;
+    tinfo x, y, t;
+    uint32_t k, d, n_x = op_n_in(c, o->i) - 1;
+    int32_t axis;
+    uint64_t total = 0;
+    TRY(op_tensor(o, op_output(c, o->i), PQ_MODEL_E_OP_OUTPUT_DTYPE, DT_INT8, -1, &y));
+    if (y.rank < 1) return fail(c, PQ_MODEL_E_OP_OUTPUT_SHAPE, o->i, o->at, y.rank);
+    TRY(param_range(o, 0, PQ_MODEL_E_P_AXIS, 0, (int64_t)y.rank - 1, &axis));
+    for (k = 0; k < n_x; k++) {
+        TRY(op_tensor(o, op_input(c, o->i, k), PQ_MODEL_E_OP_INPUT_DTYPE, DT_INT8, (int)y.rank, &x));
+        for (d = 0; d < y.rank; d++) {
+            if (d != (uint32_t)axis && x.dims[d] != y.dims[d]) {
+                return fail(c, PQ_MODEL_E_OP_INPUT_SHAPE, o->i, o->at, x.dims[d]);
+            }
+        }
+        total += (uint32_t)x.dims[axis];
+    }
+    if (total != (uint32_t)y.dims[axis]) return fail(c, PQ_MODEL_E_OP_OUTPUT_SHAPE, o->i, o->at, y.dims[axis]);
+    TRY(op_tensor(o, op_input(c, o->i, n_x), PQ_MODEL_E_OP_REQUANT_DTYPE, DT_INT32, 2, &t));
+    if (!t.is_const || (uint32_t)t.dims[0] != n_x || t.dims[1] != 3) {
+        return fail(c, PQ_MODEL_E_OP_REQUANT, o->i, o->at, t.dims[0]);
+    }
+    for (k = 0; k < n_x; k++) TRY(check_rules(o, c->b + t.offset + 12u * k, REQUANT_RULES, N_RULES(REQUANT_RULES)));
+    return PARAM_RULES(o, CONCAT_RULES);
+}
+
+/* _check_pad. Params: pad_value, then before_d, after_d for d = 0..5 (0 beyond the rank). */
+static int contract_pad(const opctx *o) {
+    const ctx *c = o->c;
+    tinfo x, y;
+    uint32_t d;
+    int32_t before, after;
+    TRY(op_tensor(o, op_input(c, o->i, 0), PQ_MODEL_E_OP_INPUT_DTYPE, DT_INT8, -1, &x));
+    TRY(op_tensor(o, op_output(c, o->i), PQ_MODEL_E_OP_OUTPUT_DTYPE, DT_INT8, (int)x.rank, &y));
+    if (x.rank < 1) return fail(c, PQ_MODEL_E_OP_INPUT_SHAPE, o->i, o->at, x.rank);
+    TRY(PARAM_RULES(o, PAD_RULES));
+    for (d = 0; d < x.rank; d++) {
+        TRY(param_range(o, 1 + 2 * d, PQ_MODEL_E_P_BEFORE_0 + 2 * (int)d, 0, y.dims[d], &before));
+        TRY(param_range(o, 2 + 2 * d, PQ_MODEL_E_P_AFTER_0 + 2 * (int)d, 0, y.dims[d], &after));
+        if ((int64_t)before + x.dims[d] + after != y.dims[d]) {
+            return fail(c, PQ_MODEL_E_OP_OUTPUT_SHAPE, o->i, o->at, y.dims[d]);
+        }
+    }
+    for (d = 1 + 2 * x.rank; d < 1 + 2 * PQ_MODEL_MAX_DIMS; d++) { /* before_d, after_d beyond the rank */
+        int32_t v = op_param(c, o->i, d);
+        if (v != 0) return fail(c, PQ_MODEL_E_P_BEFORE_0 + (int)d - 1, o->i, o->at, v);
+    }
+    return PQ_MODEL_OK;
+}
+
+/* _check_logistic (LOGISTIC and TANH). Params: input_offset,
+ * input_range_radius, input_multiplier, input_left_shift. */
+static int contract_logistic(const opctx *o) {
+    int32_t radius;
+    TRY(same_shape(o, 0));
+    TRY(PARAM_RULES(o, LOGISTIC_RULES));
+    /* CalculateInputRadius(4, shift, 31): 15 * 2^27 fits int32; shift in [0, 30] by now */
+    radius = (int32_t)((15L << 27) >> op_param(o->c, o->i, 3));
+    if (op_param(o->c, o->i, 1) != radius) {
+        return fail(o->c, PQ_MODEL_E_P_INPUT_RANGE_RADIUS, o->i, o->at, op_param(o->c, o->i, 1));
+    }
+    return PQ_MODEL_OK;
+}
+
+/* _check_transpose. Params: perm_0 .. perm_5 (0 beyond the rank). */
+static int contract_transpose(const opctx *o) {
+    const ctx *c = o->c;
+    tinfo x, y;
+    uint32_t d, seen = 0;
+    int32_t perm[PQ_MODEL_MAX_DIMS];
+    TRY(op_tensor(o, op_input(c, o->i, 0), PQ_MODEL_E_OP_INPUT_DTYPE, DT_INT8, -1, &x));
+    TRY(op_tensor(o, op_output(c, o->i), PQ_MODEL_E_OP_OUTPUT_DTYPE, DT_INT8, (int)x.rank, &y));
+    if (x.rank < 1) return fail(c, PQ_MODEL_E_OP_INPUT_SHAPE, o->i, o->at, x.rank);
+    for (d = 0; d < x.rank; d++) {
+        TRY(param_range(o, d, PQ_MODEL_E_P_PERM_0 + (int)d, 0, (int64_t)x.rank - 1, &perm[d]));
+    }
+    for (d = 0; d < x.rank; d++) {
+        if (seen >> perm[d] & 1u) return fail(c, PQ_MODEL_E_P_PERM, o->i, o->at, perm[d]); /* repeated axis */
+        seen |= 1u << perm[d];
+    }
+    for (d = 0; d < x.rank; d++) {
+        if (y.dims[d] != x.dims[perm[d]]) return fail(c, PQ_MODEL_E_OP_OUTPUT_SHAPE, o->i, o->at, y.dims[d]);
+    }
+    for (d = x.rank; d < PQ_MODEL_MAX_DIMS; d++) {
+        int32_t v = op_param(c, o->i, d);
+        if (v != 0) return fail(c, PQ_MODEL_E_P_PERM_0 + (int)d, o->i, o->at, v);
+    }
     return PQ_MODEL_OK;
 }
 
@@ -865,6 +1142,16 @@ static int check_contract(const ctx *c, uint32_t i) {
     case OP_AVERAGE_POOL_2D: return contract_pool(&o);
     case OP_SOFTMAX: return contract_softmax(&o);
     case OP_RESHAPE: return contract_reshape(&o);
+    case OP_MAX_POOL_2D: return contract_pool(&o);
+    case OP_MUL: return contract_mul(&o);
+    case OP_MEAN: return contract_mean(&o);
+    case OP_CONCATENATION: return contract_concatenation(&o);
+    case OP_PAD: return contract_pad(&o);
+    case OP_LOGISTIC: /* fall through */
+    case OP_TANH: return contract_logistic(&o);
+    case OP_HARD_SWISH: TRY(same_shape(&o, 0)); return PARAM_RULES(&o, HARD_SWISH_RULES);
+    case OP_LEAKY_RELU: TRY(same_shape(&o, 0)); return PARAM_RULES(&o, LEAKY_RELU_RULES);
+    case OP_TRANSPOSE: return contract_transpose(&o);
     default: return fail(c, PQ_MODEL_E_OP_OPCODE, i, o.at, op_code(c, i)); /* unreachable: check_op */
     }
 }
