@@ -278,6 +278,30 @@ def measure(runners: list[Runner], args: argparse.Namespace) -> dict[str, Timing
     return out
 
 
+def _cpu_ticks() -> tuple[int, int, int] | None:
+    """(busy ticks of all CPUs, all ticks, this process's ticks, threads included); Linux only."""
+    try:
+        fields = [int(v) for v in Path("/proc/stat").read_text().splitlines()[0].split()[1:]]
+    except (OSError, ValueError):
+        return None
+    t = os.times()
+    own = round((t.user + t.system) * os.sysconf("SC_CLK_TCK"))
+    return sum(fields) - fields[3] - fields[4], sum(fields), own  # minus idle and iowait
+
+
+def measure_with_load(
+    runners: list[Runner], args: argparse.Namespace
+) -> tuple[dict[str, Timing], float | None]:
+    """measure(), and the share of all CPUs that other processes used meanwhile (None if unknown):
+    on a shared machine a second thread may find no free core, which decides multi-thread numbers."""
+    a = _cpu_ticks()
+    timings = measure(runners, args)
+    b = _cpu_ticks()
+    if a is None or b is None or b[1] == a[1]:
+        return timings, None
+    return timings, max(0.0, ((b[0] - a[0]) - (b[2] - a[2])) / (b[1] - a[1]))
+
+
 def thread_speedup(timings: dict[str, Timing]) -> float | None:
     """picoq's median at one thread over its median at --threads N (None when N == 1)."""
     if PICOQ in timings and PICOQ_1T in timings:
@@ -375,7 +399,7 @@ def bench_model(path: Path, short: str, desc: str, args: argparse.Namespace) -> 
             errors[name] = f"{type(e).__name__}: {e}"
             print(f"  {name}: failed: {errors[name]}", file=sys.stderr)
 
-    timings = measure(runners, args)
+    timings, others_cpu = measure_with_load(runners, args)
 
     # Outputs after timing, each runtime's own input freshly written.
     outputs: dict[str, np.ndarray] = {}
@@ -415,6 +439,7 @@ def bench_model(path: Path, short: str, desc: str, args: argparse.Namespace) -> 
         "ratio_picoq_over": ratios,
         "bit_exact_vs_tflm": bit_exact,
         "picoq_thread_speedup": thread_speedup(timings),
+        "other_processes_cpu_share": others_cpu,
         "max_abs_diff_vs_tflm": max_diff_vs_tflm,
         "picoq_arena_bytes": picoq_extra.get("arena_bytes"),
         "tflm_arena_bytes": tflm_arena_total(by_name[TFLM]) if TFLM in by_name else None,
@@ -574,7 +599,7 @@ def bench_float_model(
             errors[name] = f"{type(e).__name__}: {e}"
             print(f"  {name}: failed: {errors[name]}", file=sys.stderr)
 
-    timings = measure(runners, args)
+    timings, others_cpu = measure_with_load(runners, args)
 
     outputs: dict[str, np.ndarray] = {}
     for r in runners:
@@ -608,6 +633,7 @@ def bench_float_model(
         "timings": {name: asdict(t) for name, t in timings.items()},
         "ratio_picoq_over_ort_qdq": ratio(PICOQ, ORT_QDQ),
         "picoq_thread_speedup": thread_speedup(timings),
+        "other_processes_cpu_share": others_cpu,
         "ratio_picoq_over_ort_float": ratio(PICOQ, ORT_FLOAT),
         "sqnr_db_vs_ort_float": sqnr_vs_float,
         "picoq_arena_bytes": by_name[PICOQ].extra.get("arena_bytes") if PICOQ in by_name else None,
@@ -714,6 +740,10 @@ def fmt_int(v: int | None) -> str:
     return "n/a" if v is None else f"{v:,}"
 
 
+def fmt_share(v: float | None) -> str:
+    return "n/a" if v is None else f"{100 * v:.0f}%"
+
+
 def fmt_ratio(v: float | None) -> str:
     return "n/a" if v is None else f"{v:.2f}"
 
@@ -726,6 +756,7 @@ def latency_table(results: list[dict[str, Any]]) -> tuple[list[str], list[list[s
     header += [f"{LABEL[PICOQ]}/{LABEL[p]}" for p in PEERS]
     if PICOQ_1T in names:
         header.append(f"speedup {LABEL[PICOQ_1T]}/{LABEL[PICOQ]}")
+    header.append("others' CPU")
     rows = []
     for res in results:
         row = [res["model"]]
@@ -735,6 +766,7 @@ def latency_table(results: list[dict[str, Any]]) -> tuple[list[str], list[list[s
         row += [fmt_ratio(res["ratio_picoq_over"][p]) for p in PEERS]
         if PICOQ_1T in names:
             row.append(fmt_ratio(res.get("picoq_thread_speedup")))
+        row.append(fmt_share(res.get("other_processes_cpu_share")))
         rows.append(row)
     return header, rows
 
@@ -777,6 +809,7 @@ def float_latency_table(results: list[dict[str, Any]]) -> tuple[list[str], list[
     header += [f"{LABEL[PICOQ]}/{LABEL[ORT_QDQ]}", f"{LABEL[PICOQ]}/{LABEL[ORT_FLOAT]}"]
     if PICOQ_1T in names:
         header.append(f"speedup {LABEL[PICOQ_1T]}/{LABEL[PICOQ]}")
+    header.append("others' CPU")
     rows = []
     for res in results:
         row = [res["model"]]
@@ -786,6 +819,7 @@ def float_latency_table(results: list[dict[str, Any]]) -> tuple[list[str], list[
         row += [fmt_ratio(res["ratio_picoq_over_ort_qdq"]), fmt_ratio(res["ratio_picoq_over_ort_float"])]
         if PICOQ_1T in names:
             row.append(fmt_ratio(res.get("picoq_thread_speedup")))
+        row.append(fmt_share(res.get("other_processes_cpu_share")))
         rows.append(row)
     return header, rows
 
@@ -889,7 +923,8 @@ NOTES = (
     "median and p90 over the timed runs. picoq/peer is the ratio of medians: < 1 means picoq is faster. "
     "LiteRT = default kernels (XNNPACK), LiteRT-ref = BUILTIN_REF reference kernels; both num_threads={threads}. "
     "Arena bytes: picoq's planned arena; TFLM's recorded arena total (head + tail, 64-bit host). "
-    "Bit-exact: picoq's int8 output equals tflite-micro's on the same input."
+    "Bit-exact: picoq's int8 output equals tflite-micro's on the same input. "
+    "Others' CPU: share of all cores that other processes used while the model was timed."
 )
 
 

@@ -67,10 +67,15 @@ cdef enum:
 ISA_NAMES = ("portable", "avx2", "avx512vnni")
 # im2col rows gathered per GEMM call: about this many bytes of scratch (stays in L1/L2).
 IM2COL_CHUNK_BYTES = 16384
-# Threads: an op is split only from this many multiply-accumulates per inference. Handing parts
-# to a spinning worker costs ~0.3 us and one op's smaller parts run less efficiently; below
-# about this size (~1-3 us of work on AVX-512 VNNI) a split gained nothing measurable.
-PARALLEL_MIN_MACS = 150_000
+# Threads: an op is split only when it is estimated to take at least this long on one thread.
+# Handing its parts to a spinning worker and waiting for them costs about 0.5-1 us here (cache
+# lines crossing cores), and each thread then works on less data; measured on this machine's
+# MLPerf layers, ops under ~4 us ran no faster, or slower, on 2 threads.
+PARALLEL_MIN_NS = 5000
+# The estimate: ns per 1000 multiply-accumulates on one thread, (GEMM-shaped ops: CONV_2D and
+# FULLY_CONNECTED; DEPTHWISE_CONV_2D, with far fewer MACs per byte), measured on the MLPerf Tiny
+# layers (Xeon, AVX-512 VNNI host). An instruction set not listed takes the portable costs.
+NS_PER_KMAC = {"avx512vnni": (8, 60), "avx2": (25, 100), "portable": (200, 1000)}
 MAX_THREADS = PQ_THREADPOOL_MAX
 
 
@@ -195,7 +200,7 @@ cdef class Core:
     cdef pq_threadpool *pool             # NULL unless some op is split
     cdef void *pool_mem
     cdef void *extra_scratch[PQ_THREADPOOL_MAX]
-    cdef int64_t min_parallel_macs
+    cdef double min_parallel_ns
     # run1(): the one int8 input and the one int8 output, when the model has exactly that.
     cdef uint8_t *in0_ptr
     cdef const uint8_t *out0_ptr
@@ -211,7 +216,7 @@ cdef class Core:
         self.pool_mem = NULL
 
     def __init__(self, model, const uint8_t[::1] const_buf, uint8_t[::1] arena, kernels="fast", isa=None,
-                 num_threads=1, min_parallel_macs=None):
+                 num_threads=1, min_parallel_ns=None):
         if arena.shape[0] < model.arena_size:
             raise ValueError(f"arena of {arena.shape[0]} bytes, the model needs {model.arena_size}")
         if kernels not in ("fast", "reference"):
@@ -222,7 +227,7 @@ cdef class Core:
             raise ValueError(f"instruction set {isa!r} is not available here; this machine has {supported_isas()}")
         self.kernels, self.isa, self.isa_id = kernels, isa, ISA_NAMES.index(isa)
         self.num_threads = _check_num_threads(num_threads)
-        self.min_parallel_macs = PARALLEL_MIN_MACS if min_parallel_macs is None else min_parallel_macs
+        self.min_parallel_ns = PARALLEL_MIN_NS if min_parallel_ns is None else min_parallel_ns
         self._keep = (model.buf, const_buf, arena)
         self.const_base = &const_buf[0] if const_buf.shape[0] else NULL
         self.arena_base = &arena[0] if arena.shape[0] else NULL
@@ -615,7 +620,7 @@ cdef class Core:
     cdef _plan_split(self, Node *nd):
         """Choose how the op's output is divided among the threads, at load: output rows
         (pixels, batches) where they divide evenly enough, else output channels, in blocks
-        that keep the GEMM's register tiles whole; nothing below min_parallel_macs."""
+        that keep the GEMM's register tiles whole; nothing estimated under min_parallel_ns."""
         cdef int32_t rows, unit, cols = 0, m
         cdef int64_t macs
         nd.split, nd.split_parts, nd.col_unit = PQ_SPLIT_NONE, 1, 0
@@ -637,7 +642,8 @@ cdef class Core:
             rows, unit, cols = m, PQ_SPLIT_GEMM_ROWS, nd.out_depth
         else:
             return
-        if macs < self.min_parallel_macs:
+        gemm_cost, dw_cost = NS_PER_KMAC.get(self.isa, NS_PER_KMAC["portable"])
+        if macs * (dw_cost if nd.opcode == OP_DEPTHWISE_CONV_2D else gemm_cost) / 1000.0 < self.min_parallel_ns:
             return
         r_speed, r_parts = self._speedup(rows, unit)
         c_speed, c_parts = self._speedup(cols, self._col_unit(m)) if cols else (1.0, 1)

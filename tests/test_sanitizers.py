@@ -87,7 +87,7 @@ from picoq.converter import convert
 from picoq.runtime import Interpreter
 from make_fixtures import build_tiny_convnet, build_tiny_resnet, build_tiny_mlp
 from conftest import SHARED_MODELS
-core.PARALLEL_MIN_MACS = 0  # split every op that can be split
+core.PARALLEL_MIN_NS = 0  # split every op that can be split
 models = [convert(b()) for b in (build_tiny_convnet, build_tiny_resnet, build_tiny_mlp)]
 for name in ("kws_ref_model", "pretrainedResnet_quant", "ad01_int8"):
     p = SHARED_MODELS / (name + ".tflite")

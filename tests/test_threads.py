@@ -57,7 +57,7 @@ N_CASES = 25
 @pytest.fixture
 def split_everything(monkeypatch):
     """Split every op that can be split, however small (the default skips small ops)."""
-    monkeypatch.setattr(_interp, "PARALLEL_MIN_MACS", 0)
+    monkeypatch.setattr(_interp, "PARALLEL_MIN_NS", 0)
 
 
 def _os_threads() -> int:
@@ -93,7 +93,7 @@ def test_mlperf_same_bytes_for_every_thread_count(name: str) -> None:
     rng = np.random.default_rng(100 + len(name))
     xs = [rng.integers(-128, 128, shape, dtype=np.int8) for _ in range(8)]
     splits = _check_threads(model, xs)
-    if name != "ad01_int8":  # AD's layers are all below the default threshold: one thread
+    if name.startswith("pretrainedResnet"):  # their 3x3 convs pass the default threshold on any ISA
         assert all(any(s) for s in splits[1:]), splits
 
 
@@ -239,7 +239,7 @@ def test_two_interpreters_on_two_python_threads() -> None:
 
 
 @pytest.mark.skipif(not Path("/proc/self/task").is_dir(), reason="counts threads through /proc (Linux)")
-def test_create_and_free_many_interpreters() -> None:
+def test_create_and_free_many_interpreters(split_everything) -> None:
     """200 interpreters with workers created, run and freed: no thread is left behind,
     no hang; and workers of an idle interpreter end up asleep (no CPU spent while idle)."""
     model = convert(mlperf_path("kws_ref_model").read_bytes())
