@@ -15,11 +15,14 @@ from setuptools import Extension, setup
 
 KERNEL_SOURCES = sorted(glob("runtime/kernels/src/*.c"))
 
+extra_link_args = []
 if sys.platform == "win32":
-    extra_compile_args = ["/O2"]
+    extra_compile_args = ["/O2"]  # no pthreads: pq_threadpool.c builds its stub (num_threads=1 only)
 else:
     # -O3 lets GCC vectorise the plain loops; no -ffast-math: integer code, bit-exact.
-    extra_compile_args = ["-O3", "-std=c99", "-Wall", "-Wno-unused-function"]
+    # -pthread: the interpreter's worker threads (pq_threadpool.c; libc has them on recent glibc).
+    extra_compile_args = ["-O3", "-std=c99", "-Wall", "-Wno-unused-function", "-pthread"]
+    extra_link_args = ["-pthread"]
     if os.environ.get("PICOQ_NATIVE", "0") == "1":
         extra_compile_args.append("-march=native")
 
@@ -30,6 +33,7 @@ extensions = [
         include_dirs=["runtime/kernels/include", "runtime", np.get_include()],
         define_macros=[("NPY_NO_DEPRECATED_API", "NPY_1_22_API_VERSION")],
         extra_compile_args=extra_compile_args,
+        extra_link_args=extra_link_args,
     )
 ]
 

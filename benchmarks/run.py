@@ -3,7 +3,7 @@ and picoq vs onnxruntime QDQ int8 on the repo-built float ONNX models.
 
 What is measured
     For each model (KWS, VWW, IC, IC-large, AD), four runtimes run the same .tflite on the
-    same fixed random int8 input (seeded), batch 1, single thread:
+    same fixed random int8 input (seeded), batch 1, single thread (``--threads N``: see below):
 
     * picoq            - the .tflite converted in memory with ``picoq.converter.convert``
     * tflite-micro     - ``tflite_micro.runtime.Interpreter`` (TFLM reference kernels)
@@ -44,10 +44,14 @@ How
       so slow drift of the machine (turbo, thermals, neighbours) affects all runtimes alike.
     * The garbage collector is off while timing. OMP/BLAS/TF thread variables are set to 1
       before any numeric import; LiteRT gets num_threads=1; picoq and TFLM are single-threaded.
+    * ``--threads N`` (default 1): picoq runs with ``num_threads=N``, LiteRT with num_threads=N
+      and the ORT sessions with N intra-op threads; tflite-micro has no threads. With N > 1 picoq
+      is also timed at one thread in the same interleaved rounds ("picoq 1t"), and the tables
+      give the speedup picoq 1t / picoq Nt. The headers and the settings line say N.
 
 Usage
     python benchmarks/run.py [--models DIR] [--repeats N] [--json out.json] [--markdown out.md] [--quick]
-                             [--no-float-models] [--no-tflite] [--float-layout nhwc]
+                             [--no-float-models] [--no-tflite] [--float-layout nhwc] [--threads N]
 """
 
 from __future__ import annotations
@@ -102,9 +106,12 @@ MODELS: tuple[tuple[str, str, str], ...] = (
 )
 
 PICOQ, TFLM, LITERT, LITERT_REF = "picoq", "tflite-micro", "LiteRT", "LiteRT-ref"
+# picoq at one thread beside picoq at --threads N > 1, timed in the same rounds for the speedup.
+PICOQ_1T = "picoq-1t"
 RUNTIMES: tuple[str, ...] = (PICOQ, TFLM, LITERT, LITERT_REF)
 PEERS: tuple[str, ...] = (TFLM, LITERT, LITERT_REF)
-LABEL = {PICOQ: "picoq", TFLM: "TFLM", LITERT: "LiteRT", LITERT_REF: "LiteRT-ref"}  # table headers
+# Table headers; set_thread_labels() adds the thread count when --threads N > 1.
+LABEL = {PICOQ: "picoq", TFLM: "TFLM", LITERT: "LiteRT", LITERT_REF: "LiteRT-ref", PICOQ_1T: "picoq 1t"}
 PACKAGES = ("picoq", "numpy", "tflite-micro", "ai-edge-litert", "onnx", "onnxruntime", "Cython")
 
 
@@ -122,12 +129,12 @@ class Runner:
     extra: dict[str, Any] = field(default_factory=dict)
 
 
-def make_picoq(picoq_bytes: bytes, x: np.ndarray) -> Runner:
+def make_picoq(picoq_bytes: bytes, x: np.ndarray, threads: int = 1, name: str = PICOQ) -> Runner:
     from picoq.runtime import Interpreter
 
-    it = Interpreter(picoq_bytes)
+    it = Interpreter(picoq_bytes, num_threads=threads)
     return Runner(
-        PICOQ,
+        name,
         set_input=lambda: it.set_input(0, x),
         invoke=it.invoke,
         get_output=lambda: it.get_output(0),
@@ -154,10 +161,10 @@ def make_tflm(path: Path, x: np.ndarray) -> Runner:
     )
 
 
-def make_litert(path: Path, x: np.ndarray, reference: bool) -> Runner:
+def make_litert(path: Path, x: np.ndarray, reference: bool, threads: int = 1) -> Runner:
     from ai_edge_litert.interpreter import Interpreter, OpResolverType
 
-    kwargs: dict[str, Any] = {"model_path": str(path), "num_threads": 1}
+    kwargs: dict[str, Any] = {"model_path": str(path), "num_threads": threads}
     if reference:
         kwargs["experimental_op_resolver_type"] = OpResolverType.BUILTIN_REF
     it = Interpreter(**kwargs)
@@ -172,11 +179,11 @@ def make_litert(path: Path, x: np.ndarray, reference: bool) -> Runner:
     )
 
 
-def ort_session(model: str | Path | bytes):
+def ort_session(model: str | Path | bytes, threads: int = 1):
     import onnxruntime as ort
 
     so = ort.SessionOptions()
-    so.intra_op_num_threads = 1
+    so.intra_op_num_threads = threads
     so.inter_op_num_threads = 1
     so.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
     so.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
@@ -184,11 +191,11 @@ def ort_session(model: str | Path | bytes):
     return ort.InferenceSession(model_arg, sess_options=so, providers=["CPUExecutionProvider"])
 
 
-def make_ort(name: str, model: str | Path | bytes, x: np.ndarray) -> Runner:
+def make_ort(name: str, model: str | Path | bytes, x: np.ndarray, threads: int = 1) -> Runner:
     """onnxruntime: the feed dict is built once; ``run`` (which returns a fresh output array) is timed."""
     import functools
 
-    sess = ort_session(model)
+    sess = ort_session(model, threads)
     feeds = {sess.get_inputs()[0].name: x}
     out_names = [sess.get_outputs()[0].name]
     return Runner(
@@ -277,6 +284,61 @@ def measure(runners: list[Runner], args: argparse.Namespace) -> dict[str, Timing
     return out
 
 
+def _cpu_ticks() -> tuple[int, int, int] | None:
+    """(busy ticks of all CPUs, all ticks, this process's ticks, threads included); Linux only."""
+    try:
+        fields = [int(v) for v in Path("/proc/stat").read_text().splitlines()[0].split()[1:]]
+    except (OSError, ValueError):
+        return None
+    t = os.times()
+    own = round((t.user + t.system) * os.sysconf("SC_CLK_TCK"))
+    return sum(fields) - fields[3] - fields[4], sum(fields), own  # minus idle and iowait
+
+
+def measure_with_load(
+    runners: list[Runner], args: argparse.Namespace
+) -> tuple[dict[str, Timing], float | None]:
+    """measure(), and the share of all CPUs that other processes used meanwhile (None if unknown):
+    on a shared machine a second thread may find no free core, which decides multi-thread numbers."""
+    a = _cpu_ticks()
+    timings = measure(runners, args)
+    b = _cpu_ticks()
+    if a is None or b is None or b[1] == a[1]:
+        return timings, None
+    return timings, max(0.0, ((b[0] - a[0]) - (b[2] - a[2])) / (b[1] - a[1]))
+
+
+def thread_speedup(timings: dict[str, Timing]) -> float | None:
+    """picoq's median at one thread over its median at --threads N (None when N == 1)."""
+    if PICOQ in timings and PICOQ_1T in timings:
+        return timings[PICOQ_1T].median_us / timings[PICOQ].median_us
+    return None
+
+
+def timed_runtimes(results: list[dict[str, Any]], names: Sequence[str]) -> list[str]:
+    """`names` with picoq-1t after picoq when some result timed it (--threads N > 1)."""
+    out = list(names)
+    if any(PICOQ_1T in r["timings"] for r in results):
+        out.insert(out.index(PICOQ) + 1, PICOQ_1T)
+    return out
+
+
+def set_thread_labels(threads: int) -> None:
+    """Headers say the thread count of the runtimes that use --threads."""
+    if threads > 1:
+        for name in (PICOQ, LITERT, LITERT_REF, ORT_QDQ, ORT_FLOAT):
+            LABEL[name] = f"{LABEL[name]} {threads}t"
+
+
+def threads_line(threads: int) -> str:
+    if threads == 1:
+        return "single thread"
+    return (
+        f"{threads} threads (picoq num_threads={threads}, LiteRT num_threads={threads}, ORT intra-op "
+        f"{threads}; tflite-micro single-threaded; picoq 1t = picoq at one thread, same rounds)"
+    )
+
+
 # *** per model ***
 
 
@@ -324,12 +386,15 @@ def bench_model(path: Path, short: str, desc: str, args: argparse.Namespace) -> 
 
     runners: list[Runner] = []
     errors: dict[str, str] = {}
+    n = args.threads
     makers: dict[str, Callable[[], Runner]] = {
-        PICOQ: lambda: make_picoq(picoq_bytes, x),
+        PICOQ: lambda: make_picoq(picoq_bytes, x, n),
         TFLM: lambda: make_tflm(path, x),
-        LITERT: lambda: make_litert(path, x, reference=False),
-        LITERT_REF: lambda: make_litert(path, x, reference=True),
+        LITERT: lambda: make_litert(path, x, reference=False, threads=n),
+        LITERT_REF: lambda: make_litert(path, x, reference=True, threads=n),
     }
+    if n > 1:
+        makers[PICOQ_1T] = lambda: make_picoq(picoq_bytes, x, 1, PICOQ_1T)
     for name, make in makers.items():
         try:
             r = make()
@@ -340,7 +405,7 @@ def bench_model(path: Path, short: str, desc: str, args: argparse.Namespace) -> 
             errors[name] = f"{type(e).__name__}: {e}"
             print(f"  {name}: failed: {errors[name]}", file=sys.stderr)
 
-    timings = measure(runners, args)
+    timings, others_cpu = measure_with_load(runners, args)
 
     # Outputs after timing, each runtime's own input freshly written.
     outputs: dict[str, np.ndarray] = {}
@@ -379,6 +444,8 @@ def bench_model(path: Path, short: str, desc: str, args: argparse.Namespace) -> 
         "timings": {name: asdict(t) for name, t in timings.items()},
         "ratio_picoq_over": ratios,
         "bit_exact_vs_tflm": bit_exact,
+        "picoq_thread_speedup": thread_speedup(timings),
+        "other_processes_cpu_share": others_cpu,
         "max_abs_diff_vs_tflm": max_diff_vs_tflm,
         "picoq_arena_bytes": picoq_extra.get("arena_bytes"),
         "picoq_activation_bytes": picoq_extra.get("activation_bytes"),
@@ -521,11 +588,14 @@ def bench_float_model(
 
     runners: list[Runner] = []
     errors: dict[str, str] = {}
+    n = args.threads
     makers: dict[str, Callable[[], Runner]] = {
-        PICOQ: lambda: make_picoq(picoq_bytes, xq),
-        ORT_QDQ: lambda: make_ort(ORT_QDQ, qdq_bytes, x),
-        ORT_FLOAT: lambda: make_ort(ORT_FLOAT, float_bytes, x),
+        PICOQ: lambda: make_picoq(picoq_bytes, xq, n),
+        ORT_QDQ: lambda: make_ort(ORT_QDQ, qdq_bytes, x, n),
+        ORT_FLOAT: lambda: make_ort(ORT_FLOAT, float_bytes, x, n),
     }
+    if n > 1:
+        makers[PICOQ_1T] = lambda: make_picoq(picoq_bytes, xq, 1, PICOQ_1T)
     for name, make in makers.items():
         try:
             r = make()
@@ -536,7 +606,7 @@ def bench_float_model(
             errors[name] = f"{type(e).__name__}: {e}"
             print(f"  {name}: failed: {errors[name]}", file=sys.stderr)
 
-    timings = measure(runners, args)
+    timings, others_cpu = measure_with_load(runners, args)
 
     outputs: dict[str, np.ndarray] = {}
     for r in runners:
@@ -569,6 +639,8 @@ def bench_float_model(
         "calibration_samples": int(calib.shape[0]),
         "timings": {name: asdict(t) for name, t in timings.items()},
         "ratio_picoq_over_ort_qdq": ratio(PICOQ, ORT_QDQ),
+        "picoq_thread_speedup": thread_speedup(timings),
+        "other_processes_cpu_share": others_cpu,
         "ratio_picoq_over_ort_float": ratio(PICOQ, ORT_FLOAT),
         "sqnr_db_vs_ort_float": sqnr_vs_float,
         "picoq_arena_bytes": by_name[PICOQ].extra.get("arena_bytes") if PICOQ in by_name else None,
@@ -675,22 +747,33 @@ def fmt_int(v: int | None) -> str:
     return "n/a" if v is None else f"{v:,}"
 
 
+def fmt_share(v: float | None) -> str:
+    return "n/a" if v is None else f"{100 * v:.0f}%"
+
+
 def fmt_ratio(v: float | None) -> str:
     return "n/a" if v is None else f"{v:.2f}"
 
 
 def latency_table(results: list[dict[str, Any]]) -> tuple[list[str], list[list[str]]]:
+    names = timed_runtimes(results, RUNTIMES)
     header = ["Model"]
-    for name in RUNTIMES:
+    for name in names:
         header += [f"{LABEL[name]} med", f"{LABEL[name]} p90"]
-    header += [f"picoq/{LABEL[p]}" for p in PEERS]
+    header += [f"{LABEL[PICOQ]}/{LABEL[p]}" for p in PEERS]
+    if PICOQ_1T in names:
+        header.append(f"speedup {LABEL[PICOQ_1T]}/{LABEL[PICOQ]}")
+    header.append("others' CPU")
     rows = []
     for res in results:
         row = [res["model"]]
-        for name in RUNTIMES:
+        for name in names:
             t = res["timings"].get(name)
             row += [fmt_us(t and t["median_us"]), fmt_us(t and t["p90_us"])]
         row += [fmt_ratio(res["ratio_picoq_over"][p]) for p in PEERS]
+        if PICOQ_1T in names:
+            row.append(fmt_ratio(res.get("picoq_thread_speedup")))
+        row.append(fmt_share(res.get("other_processes_cpu_share")))
         rows.append(row)
     return header, rows
 
@@ -726,17 +809,24 @@ def size_table(results: list[dict[str, Any]]) -> tuple[list[str], list[list[str]
 
 
 def float_latency_table(results: list[dict[str, Any]]) -> tuple[list[str], list[list[str]]]:
+    names = timed_runtimes(results, FLOAT_RUNTIMES)
     header = ["Model"]
-    for name in FLOAT_RUNTIMES:
+    for name in names:
         header += [f"{LABEL[name]} med", f"{LABEL[name]} p90"]
-    header += ["picoq/ORT QDQ", "picoq/ORT float"]
+    header += [f"{LABEL[PICOQ]}/{LABEL[ORT_QDQ]}", f"{LABEL[PICOQ]}/{LABEL[ORT_FLOAT]}"]
+    if PICOQ_1T in names:
+        header.append(f"speedup {LABEL[PICOQ_1T]}/{LABEL[PICOQ]}")
+    header.append("others' CPU")
     rows = []
     for res in results:
         row = [res["model"]]
-        for name in FLOAT_RUNTIMES:
+        for name in names:
             t = res["timings"].get(name)
             row += [fmt_us(t and t["median_us"]), fmt_us(t and t["p90_us"])]
         row += [fmt_ratio(res["ratio_picoq_over_ort_qdq"]), fmt_ratio(res["ratio_picoq_over_ort_float"])]
+        if PICOQ_1T in names:
+            row.append(fmt_ratio(res.get("picoq_thread_speedup")))
+        row.append(fmt_share(res.get("other_processes_cpu_share")))
         rows.append(row)
     return header, rows
 
@@ -827,17 +917,22 @@ def machine_lines(report: dict[str, Any]) -> list[str]:
         f"OS: {m['os']}; Python {m['python']} ({m['python_impl']})",
         f"Packages: {pk}; picoq git {m['picoq_git']}",
         f"Mode: {mode}; {runs} (tflite-micro at most {s['tflm_max_runs']}), "
-        f"{s['rounds']} interleaved rounds, seed {s['seed']}; single thread, batch 1; {m['date_utc']}",
+        f"{s['rounds']} interleaved rounds, seed {s['seed']}; {threads_line(s['threads'])}, batch 1; "
+        f"{m['date_utc']}",
+        f"Load average before the run: {', '.join(f'{v:.2f}' for v in m['loadavg'])}"
+        if m.get("loadavg")
+        else "Load average: n/a",
     ]
 
 
 NOTES = (
     "Latency of one invoke (input written before each run, outside the timed window), "
     "median and p90 over the timed runs. picoq/peer is the ratio of medians: < 1 means picoq is faster. "
-    "LiteRT = default kernels (XNNPACK), LiteRT-ref = BUILTIN_REF reference kernels; both num_threads=1. "
+    "LiteRT = default kernels (XNNPACK), LiteRT-ref = BUILTIN_REF reference kernels; both num_threads={threads}. "
     "Arena bytes: picoq's planned arena, activations plus the fast kernels' scratch (its activations "
     "alone, what firmware needs, are in the JSON); TFLM's recorded arena total (head + tail, 64-bit host). "
-    "Bit-exact: picoq's int8 output equals tflite-micro's on the same input."
+    "Bit-exact: picoq's int8 output equals tflite-micro's on the same input. "
+    "Others' CPU: share of all cores that other processes used while the model was timed."
 )
 
 
@@ -846,8 +941,8 @@ FLOAT_NOTES = (
     "non-trivial BatchNorm), calibrated on {n} random normal inputs (seed {seed}). "
     "picoq: picoq.converter.convert (minmax, per-channel), int8 in/out, input quantized outside the timing. "
     "ORT QDQ: onnxruntime.quantization.quantize_static (QDQ, per-channel, QInt8 activations and weights, "
-    "MinMax) after quant_pre_process; ORT float: the float model. ORT sessions: 1 intra-op and 1 inter-op "
-    "thread, ORT_ENABLE_ALL, sequential; the timed call is InferenceSession.run on a float input, so it "
+    "MinMax) after quant_pre_process; ORT float: the float model. ORT sessions: {threads} intra-op and 1 "
+    "inter-op thread, ORT_ENABLE_ALL, sequential; the timed call is InferenceSession.run on a float input, so it "
     "includes ORT's own input QuantizeLinear, output DequantizeLinear and output allocation. "
     "SQNR: of the (dequantized) output against ORT float on the timed input. "
     "ORT QDQ float ops left: compute nodes of the QDQ model that ORT's optimizer did not fuse into "
@@ -855,9 +950,13 @@ FLOAT_NOTES = (
 )
 
 
+def notes(report: dict[str, Any]) -> str:
+    return NOTES.format(threads=report["settings"]["threads"])
+
+
 def float_notes(report: dict[str, Any]) -> str:
     s = report["settings"]
-    return FLOAT_NOTES.format(n=s["calib_samples"], seed=s["seed"])
+    return FLOAT_NOTES.format(n=s["calib_samples"], seed=s["seed"], threads=s["threads"])
 
 
 def to_markdown(report: dict[str, Any]) -> str:
@@ -867,7 +966,14 @@ def to_markdown(report: dict[str, Any]) -> str:
     parts += ["", f"Command: `{report['command']}`", ""]
     if results:
         parts += ["## Latency (µs)", "", render_markdown(*latency_table(results)), ""]
-        parts += ["## Memory, size, exactness", "", render_markdown(*size_table(results)), "", NOTES, ""]
+        parts += [
+            "## Memory, size, exactness",
+            "",
+            render_markdown(*size_table(results)),
+            "",
+            notes(report),
+            "",
+        ]
     if report["skipped"]:
         parts += ["Skipped: " + "; ".join(report["skipped"]), ""]
     fres = report.get("float_results")
@@ -888,7 +994,7 @@ def to_text(report: dict[str, Any]) -> str:
     parts = machine_lines(report)
     if results:
         parts += ["", "Latency (µs):", render_text(*latency_table(results)), ""]
-        parts += ["Memory, size, exactness:", render_text(*size_table(results)), "", NOTES]
+        parts += ["Memory, size, exactness:", render_text(*size_table(results)), "", notes(report)]
     fres = report.get("float_results")
     if fres:
         parts += ["", "Repo-built float ONNX models, picoq vs onnxruntime QDQ int8, latency (µs):"]
@@ -926,6 +1032,13 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     p.add_argument("--float-layout", choices=("nchw", "nhwc"), default="nchw", help="their export style")
     p.add_argument("--calib-samples", type=int, default=100, help="random calibration inputs per float model")
     p.add_argument("--no-tflite", action="store_true", help="skip the MLPerf Tiny .tflite section")
+    p.add_argument(
+        "--threads",
+        type=int,
+        default=1,
+        help="threads for picoq (num_threads), LiteRT and ORT (default 1); with N > 1 picoq is also "
+        "timed at one thread for the speedup",
+    )
     args = p.parse_args(argv)
     args.warmup_runs, args.warmup_seconds = 3, 0.1
     if args.quick:
@@ -933,11 +1046,16 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         args.warmup_runs, args.warmup_seconds = 2, 0.02
     if args.repeats is not None and args.repeats < 1:
         p.error("--repeats must be >= 1")
+    if not 1 <= args.threads <= 64:
+        p.error("--threads must be from 1 to 64")
+    if args.cpu is not None and args.threads > 1:
+        p.error("--cpu pins the process to one core: it needs --threads 1")
     return args
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
+    set_thread_labels(args.threads)
     if args.cpu is not None:
         os.sched_setaffinity(0, {args.cpu})
     models_dir = args.models.resolve()
@@ -957,7 +1075,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             "float_models": args.float_models,
             "float_layout": args.float_layout,
             "calib_samples": args.calib_samples,
-            "threads": 1,
+            "threads": args.threads,
             "batch": 1,
         },
         "machine": machine_info(),
@@ -985,7 +1103,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"{short}: {fname} ...", flush=True)
         res = bench_model(path, short, desc, args)
         t = res["timings"]
-        summary = ", ".join(f"{n} {fmt_us(t[n]['median_us'])} µs" for n in RUNTIMES if n in t)
+        summary = ", ".join(
+            f"{n} {fmt_us(t[n]['median_us'])} µs" for n in timed_runtimes([res], RUNTIMES) if n in t
+        )
         exact = res["bit_exact_vs_tflm"]
         print(f"  {summary}; bit-exact: {'n/a' if exact is None else ('yes' if exact else 'no')}", flush=True)
         report["results"].append(res)
@@ -998,7 +1118,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(f"{short} (float ONNX {builder}, {args.float_layout}) ...", flush=True)
             res = bench_float_model(builders[builder], builder, short, desc, args)
             t = res["timings"]
-            summary = ", ".join(f"{n} {fmt_us(t[n]['median_us'])} µs" for n in FLOAT_RUNTIMES if n in t)
+            summary = ", ".join(
+                f"{n} {fmt_us(t[n]['median_us'])} µs" for n in timed_runtimes([res], FLOAT_RUNTIMES) if n in t
+            )
             print(f"  {summary}; picoq/ORT-QDQ {fmt_ratio(res['ratio_picoq_over_ort_qdq'])}", flush=True)
             report["float_results"].append(res)
 

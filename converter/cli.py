@@ -76,9 +76,18 @@ def _parser() -> argparse.ArgumentParser:
     )
 
     p = verb("run", "run a .picoq model on an input saved with numpy (.npy)")
+    p.epilog += "\n  picoq run kws.picoq input.npy -o output.npy --threads 2"
     p.add_argument("model", help="the .picoq file")
     p.add_argument("input", help=".npy input: int8 (raw) or float (quantized with the input's scale)")
     p.add_argument("-o", "--output", help=".npy file for the output (default: print it)")
+    p.add_argument(
+        "--threads",
+        type=int,
+        default=1,
+        metavar="N",
+        help="threads one inference may use (1-64, default 1): large conv / depthwise / fully "
+        "connected layers are split among them; the output is the same",
+    )
 
     p = verb("inspect", "show a .picoq model's ops, tensors, quantization, constant and arena bytes")
     p.add_argument("model", help="the .picoq file")
@@ -133,7 +142,7 @@ def _convert(args) -> int:
 def _run(args) -> int:
     from picoq.runtime import Interpreter
 
-    it = Interpreter(args.model)
+    it = Interpreter(args.model, num_threads=args.threads)
     x = np.load(args.input, allow_pickle=False)
     y = it.run(x)
     if args.output:

@@ -20,10 +20,18 @@ whose planned scratch is missing (1.0 files) or too small shares one buffer
 allocated at load beside the arena, sized as the largest such need since ops
 run one after another. kernels="reference" binds only the reference kernels,
 the ones firmware runs; they need no scratch.
+
+Threads (num_threads > 1, fast kernels only): at load, each large enough CONV_2D,
+DEPTHWISE_CONV_2D and FULLY_CONNECTED is split into parts over output rows or output
+channels (kernels/include/pq_fast_split.h), a pool of num_threads - 1 workers is started
+(kernels/include/pq_threadpool.h) and every worker gets its own scratch buffer; invoke
+hands an op's parts to the pool, takes parts itself and waits for the rest. Other ops,
+and every op with kernels="reference", run on the calling thread alone. A part computes
+its output bytes exactly as the whole op does, so the results do not depend on the split.
 """
 
 from cpython.mem cimport PyMem_Free, PyMem_Malloc
-from libc.stdint cimport int8_t, int32_t, uint8_t, intptr_t, uintptr_t
+from libc.stdint cimport int8_t, int32_t, int64_t, uint8_t, intptr_t, uintptr_t
 from libc.string cimport memcpy, memset
 
 cimport numpy as cnp
@@ -66,6 +74,16 @@ assert len(ISA_NAMES) == PQ_ISA_COUNT, "ISA_NAMES must name every pq_isa of pq_f
 FAST_OPCODES = frozenset((OP_CONV_2D, OP_DEPTHWISE_CONV_2D, OP_FULLY_CONNECTED, OP_ADD, OP_AVERAGE_POOL_2D))
 # im2col rows gathered per GEMM call: about this many bytes of scratch (stays in L1/L2).
 IM2COL_CHUNK_BYTES = 16384
+# Threads: an op is split only when it is estimated to take at least this long on one thread.
+# Handing its parts to a spinning worker and waiting for them costs about 0.5-1 us here (cache
+# lines crossing cores), and each thread then works on less data; measured on this machine's
+# MLPerf layers, ops under ~4 us ran no faster, or slower, on 2 threads.
+PARALLEL_MIN_NS = 5000
+# The estimate: ns per 1000 multiply-accumulates on one thread, (GEMM-shaped ops: CONV_2D and
+# FULLY_CONNECTED; DEPTHWISE_CONV_2D, with far fewer MACs per byte), measured on the MLPerf Tiny
+# layers (Xeon, AVX-512 VNNI host). An instruction set not listed takes the portable costs.
+NS_PER_KMAC = {"amx": (8, 60), "avx512vnni": (8, 60), "avx2": (25, 100), "portable": (200, 1000)}
+MAX_THREADS = PQ_THREADPOOL_MAX
 
 
 def amx_pays(int feed, int n, int k, int m):
@@ -130,6 +148,46 @@ cdef struct Node:
     pq_logistic_params logistic
     pq_hard_swish_params hswish
     pq_leaky_relu_params leaky
+    # Several threads: how the op's output is divided (PQ_SPLIT_*), into how many parts, and the
+    # output channels per column block (PQ_SPLIT_COLS). split_parts == 1: the calling thread runs it.
+    int32_t split, split_parts, col_unit
+
+
+# One op's parts handed to the thread pool.
+cdef struct PartJob:
+    Node *nd
+    void *scratch0      # the op's own scratch (its arena bytes or the separate buffer), for thread 0
+    void **extra        # extra[t]: worker t's own scratch (t >= 1)
+
+
+cdef inline void *_scratch_for(PartJob *job, int32_t thread) noexcept nogil:
+    """Scratch of one thread: the calling thread uses the op's own scratch, each worker its own
+    buffer, as large as the largest op need (allocated at load), since parts run at the same time."""
+    return job.scratch0 if thread == 0 else job.extra[thread]
+
+
+cdef int _part_task(void *ctx, int32_t part, int32_t thread) noexcept nogil:
+    """One part of a split op, on any thread of the pool (no Python, no GIL)."""
+    cdef PartJob *job = <PartJob *> ctx
+    cdef Node *nd = job.nd
+    cdef void *scratch = _scratch_for(job, thread)
+    if nd.opcode == OP_CONV_2D:
+        return pq_conv2d_s8_fast_part(&nd.conv_fast, nd.in0, nd.out, scratch, nd.split, nd.col_unit, part,
+                                      nd.split_parts)
+    if nd.opcode == OP_DEPTHWISE_CONV_2D:
+        return pq_depthwise_conv2d_s8_fast_part(&nd.dw_fast, nd.in0, nd.out, scratch, part, nd.split_parts)
+    return pq_fully_connected_s8_fast_part(&nd.fc_fast, nd.batches, nd.in0, nd.out, scratch, nd.split,
+                                           nd.col_unit, part, nd.split_parts)
+
+
+def _check_num_threads(num_threads):
+    if isinstance(num_threads, bool) or not isinstance(num_threads, (int, np.integer)):
+        raise ValueError(f"num_threads must be an int from 1 to {MAX_THREADS}, not {num_threads!r}")
+    if not 1 <= num_threads <= MAX_THREADS:
+        raise ValueError(f"num_threads must be from 1 to {MAX_THREADS}, not {num_threads}")
+    if num_threads > 1 and not pq_threadpool_available():
+        raise ValueError("num_threads > 1 needs POSIX threads, which this build of picoq does not have")
+    return int(num_threads)
 
 
 cdef pq_dims _dims(shape):
@@ -262,7 +320,8 @@ def fast_scratch_sizes(model):
 
 
 cdef class Core:
-    """Bound op list over one arena. Not thread-safe: one Core per thread."""
+    """Bound op list over one arena. Not thread-safe: one Core per thread (a Core's own
+    worker threads, num_threads > 1, are private to its invoke)."""
 
     cdef Node *nodes
     cdef int n_nodes
@@ -279,6 +338,13 @@ cdef class Core:
     cdef list _owned               # numpy buffers behind the fast kernels' pointers
     cdef void *scratch             # the buffer of the ops whose scratch is not in the arena
     cdef int isa_id
+    cdef readonly int num_threads        # as asked; the pool has at most this many threads
+    cdef readonly list op_split          # per op: "" (one thread) or "rows:N" / "channels:N"
+    cdef readonly size_t thread_scratch_bytes  # the workers' scratch buffers together
+    cdef pq_threadpool *pool             # NULL unless some op is split
+    cdef void *pool_mem
+    cdef void *extra_scratch[PQ_THREADPOOL_MAX]
+    cdef double min_parallel_ns
     # run1(): the one int8 input and the one int8 output, when the model has exactly that.
     cdef uint8_t *in0_ptr
     cdef const uint8_t *out0_ptr
@@ -292,8 +358,11 @@ cdef class Core:
         self.n_nodes = 0
         self.const_base = NULL
         self.arena_base = NULL
+        self.pool = NULL
+        self.pool_mem = NULL
 
-    def __init__(self, model, const uint8_t[::1] const_buf, uint8_t[::1] arena, kernels="fast", isa=None):
+    def __init__(self, model, const uint8_t[::1] const_buf, uint8_t[::1] arena, kernels="fast", isa=None,
+                 num_threads=1, min_parallel_ns=None):
         if arena.shape[0] < model.arena_size:
             raise ValueError(f"arena of {arena.shape[0]} bytes, the model needs {model.arena_size}")
         if kernels not in ("fast", "reference"):
@@ -303,6 +372,8 @@ cdef class Core:
         if isa not in ISA_NAMES or not pq_isa_supported(ISA_NAMES.index(isa)):
             raise ValueError(f"instruction set {isa!r} is not available here; this machine has {supported_isas()}")
         self.kernels, self.isa, self.isa_id = kernels, isa, ISA_NAMES.index(isa)
+        self.num_threads = _check_num_threads(num_threads)
+        self.min_parallel_ns = PARALLEL_MIN_NS if min_parallel_ns is None else min_parallel_ns
         self._keep = (model.buf, const_buf, arena)
         self.const_base = &const_buf[0] if const_buf.shape[0] else NULL
         self.arena_base = &arena[0] if arena.shape[0] else NULL
@@ -320,10 +391,11 @@ cdef class Core:
         # The planned scratch is usable only 64-byte aligned: offsets are (format.py checks),
         # so the arena's base must be too (interpreter.py allocates it so).
         planned = model.scratch if <uintptr_t> self.arena_base % 64 == 0 else None
-        need = 0
+        need = max_need = 0
         for i, op in enumerate(model.ops):
             self._bind(&self.nodes[i], model, op)
             op_need = self._bind_fast(&self.nodes[i], model, op) if kernels == "fast" else 0
+            max_need = max(max_need, op_need)
             if op_need == 0:
                 self.op_scratch.append(None)
             elif planned is not None and planned[i][1] >= op_need:
@@ -338,6 +410,8 @@ cdef class Core:
         for i in range(n):
             if self.op_scratch[i] == "separate":
                 self.nodes[i].scratch = self.scratch
+        # Workers get their own buffers, as large as the largest op need (any op may be split).
+        self._start_threads(max_need)
         self.in0_ptr = NULL
         if len(model.inputs) == 1 and len(model.outputs) == 1:
             t_in, t_out = model.tensors[model.inputs[0]], model.tensors[model.outputs[0]]
@@ -353,6 +427,10 @@ cdef class Core:
 
     def __dealloc__(self):
         cdef int i
+        if self.pool != NULL:
+            pq_threadpool_destroy(self.pool)  # joins the workers before their scratch is freed
+            self.pool = NULL
+        PyMem_Free(self.pool_mem)
         if self.nodes != NULL:
             for i in range(self.n_nodes):
                 PyMem_Free(self.nodes[i].parts)
@@ -621,6 +699,101 @@ cdef class Core:
                       nd.fc.act_max)
         return 0
 
+    # *** several threads ***
+
+    cdef _start_threads(self, size_t need):
+        """Split the ops worth splitting; start a pool for the largest split, with a scratch
+        buffer of `need` bytes (the calling thread's size) for each worker."""
+        cdef int i, t, err
+        cdef int32_t threads = 1
+        self.op_split = []
+        self.thread_scratch_bytes = 0
+        for i in range(self.n_nodes):
+            self._plan_split(&self.nodes[i])
+            threads = max(threads, self.nodes[i].split_parts)
+            how = {PQ_SPLIT_ROWS: "rows", PQ_SPLIT_COLS: "channels"}.get(self.nodes[i].split)
+            self.op_split.append(f"{how}:{self.nodes[i].split_parts}" if self.nodes[i].split_parts > 1 else "")
+        if threads < 2:
+            return
+        for t in range(1, threads):
+            raw = np.zeros(need + 64, np.uint8)
+            self._owned.append(raw)
+            self.extra_scratch[t] = <void *> <uintptr_t> (raw.ctypes.data + (-raw.ctypes.data) % 64)
+            self.thread_scratch_bytes += need
+        self.pool_mem = PyMem_Malloc(pq_threadpool_size())
+        if self.pool_mem == NULL:
+            raise MemoryError()
+        err = pq_threadpool_init(self.pool_mem, threads, &self.pool)
+        if err != 0:
+            raise RuntimeError(f"could not start {threads - 1} worker threads (error {err})")
+
+    cdef _plan_split(self, Node *nd):
+        """Choose how the op's output is divided among the threads, at load: output rows
+        (pixels, batches) where they divide evenly enough, else output channels, in blocks
+        that keep the GEMM's register tiles whole; nothing estimated under min_parallel_ns."""
+        cdef int32_t rows, unit, cols = 0, m
+        cdef int64_t macs
+        nd.split, nd.split_parts, nd.col_unit = PQ_SPLIT_NONE, 1, 0
+        if self.num_threads < 2 or nd.path != PATH_FAST:
+            return
+        if nd.opcode == OP_CONV_2D:
+            m = nd.d_out.n * nd.d_out.h * nd.d_out.w
+            macs = <int64_t> m * nd.d_out.c * nd.d_filt.h * nd.d_filt.w * nd.d_filt.c
+            rows = pq_conv2d_s8_fast_split_rows(&nd.conv_fast, &unit)
+            if nd.conv_fast.groups == 1:
+                cols = nd.d_out.c
+        elif nd.opcode == OP_DEPTHWISE_CONV_2D:
+            m = nd.d_out.n * nd.d_out.h * nd.d_out.w
+            macs = <int64_t> m * nd.d_out.c * nd.d_filt.h * nd.d_filt.w
+            rows = pq_dwconv_s8_fast_split_rows(&nd.dw_fast, &unit)
+        elif nd.opcode == OP_FULLY_CONNECTED:
+            m = nd.batches
+            macs = <int64_t> m * nd.out_depth * nd.accum
+            rows, unit, cols = m, PQ_SPLIT_GEMM_ROWS, nd.out_depth
+        else:
+            return
+        gemm_cost, dw_cost = NS_PER_KMAC.get(self.isa, NS_PER_KMAC["portable"])
+        if macs * (dw_cost if nd.opcode == OP_DEPTHWISE_CONV_2D else gemm_cost) / 1000.0 < self.min_parallel_ns:
+            return
+        r_speed, r_parts = self._speedup(rows, unit)
+        c_speed, c_parts = self._speedup(cols, self._col_unit(m)) if cols else (1.0, 1)
+        # Rows on a tie: a channel split has every part read (and pad) the whole input.
+        if r_speed > 1.0 and r_speed >= c_speed:
+            nd.split, nd.split_parts = PQ_SPLIT_ROWS, r_parts
+        elif c_speed > 1.0:
+            nd.split, nd.split_parts, nd.col_unit = PQ_SPLIT_COLS, c_parts, self._col_unit(m)
+
+    cdef tuple _speedup(self, int32_t total, int32_t unit):
+        """(total / largest part, fewest parts that reach it) over 1..num_threads parts."""
+        cdef int32_t parts, p, lo, hi, largest
+        best = (1.0, 1)
+        for parts in range(2, self.num_threads + 1):
+            largest = 0
+            for p in range(parts):
+                pq_split_range(total, unit, p, parts, &lo, &hi)
+                largest = max(largest, hi - lo)
+            if largest and <double> total / largest > best[0]:
+                best = (<double> total / largest, parts)
+        return best
+
+    cdef int32_t _col_unit(self, int32_t m):
+        """Output channels per column block: a multiple of the packing granule as wide as
+        the GEMM's widest register tile for m rows (pq_gemm_s8_avx512.c, pq_gemm_s8_avx2.c),
+        so that a part does not fall back to narrower, slower tiles."""
+        if self.isa_id in (<int> PQ_ISA_AVX512VNNI, <int> PQ_ISA_AMX):  # AMX: 2 tiles of 16 columns
+            return 128 if m <= 2 else 64
+        if self.isa_id == <int> PQ_ISA_AVX2:
+            return 32 if m == 1 else 16
+        return pq_gemm_s8_np(self.isa_id, 1)
+
+    cdef int _run_parts(self, Node *nd) noexcept nogil:
+        """One split op: its parts on the pool's threads, the caller's included."""
+        cdef PartJob job
+        job.nd = nd
+        job.scratch0 = nd.scratch
+        job.extra = self.extra_scratch
+        return pq_threadpool_run(self.pool, _part_task, &job, nd.split_parts)
+
     cdef str _path_name(self, Node *nd):
         if nd.path != PATH_FAST:
             return "reference"
@@ -666,7 +839,9 @@ cdef class Core:
         for i in range(a, b):
             nd = &self.nodes[i]
             if nd.path == PATH_FAST:
-                if nd.opcode == OP_CONV_2D:
+                if nd.split_parts > 1:
+                    st = <pq_status> self._run_parts(nd)
+                elif nd.opcode == OP_CONV_2D:
                     st = pq_conv2d_s8_fast(&nd.conv_fast, nd.in0, nd.out, self._op_scratch(nd))
                 elif nd.opcode == OP_DEPTHWISE_CONV_2D:
                     st = pq_depthwise_conv2d_s8_fast(&nd.dw_fast, nd.in0, nd.out, self._op_scratch(nd))

@@ -176,3 +176,42 @@ cdef extern from "pq_kernels.h" nogil:
     pq_status pq_leaky_relu_s8(const pq_leaky_relu_params *p, int32_t size, const int8_t *inp, int8_t *out)
     pq_status pq_transpose_s8(int32_t rank, const int32_t *in_shape, const int32_t *perm, const int8_t *inp,
                               int8_t *out)
+
+
+# Several threads (kernels/include/pq_fast_split.h, pq_threadpool.h): parts of one fast op, and the pool
+# that runs them.
+cdef extern from "pq_fast_split.h" nogil:
+    cdef enum:
+        PQ_SPLIT_NONE
+        PQ_SPLIT_ROWS
+        PQ_SPLIT_COLS
+        PQ_SPLIT_GEMM_ROWS
+
+    void pq_split_range(int32_t total, int32_t unit, int32_t part, int32_t parts, int32_t *lo, int32_t *hi)
+    int32_t pq_conv2d_s8_fast_split_rows(const pq_conv2d_fast_plan *plan, int32_t *unit)
+    int32_t pq_dwconv_s8_fast_split_rows(const pq_dwconv_fast_plan *plan, int32_t *unit)
+    pq_status pq_conv2d_s8_fast_part(const pq_conv2d_fast_plan *plan, const int8_t *inp, int8_t *out, void *scratch,
+                                     int32_t split, int32_t col_unit, int32_t part, int32_t parts)
+    pq_status pq_depthwise_conv2d_s8_fast_part(const pq_dwconv_fast_plan *plan, const int8_t *inp, int8_t *out,
+                                               void *scratch, int32_t part, int32_t parts)
+    pq_status pq_fully_connected_s8_fast_part(const pq_gemm_s8_plan *plan, int32_t batches, const int8_t *inp,
+                                              int8_t *out, void *scratch, int32_t split, int32_t col_unit,
+                                              int32_t part, int32_t parts)
+
+
+cdef extern from "pq_threadpool.h" nogil:
+    enum:
+        PQ_THREADPOOL_MAX
+        PQ_POOL_UNAVAILABLE
+        PQ_POOL_BAD_COUNT
+
+    ctypedef struct pq_threadpool:
+        pass
+
+    ctypedef int (*pq_task_fn)(void *ctx, int32_t task, int32_t thread) noexcept nogil
+
+    int pq_threadpool_available()
+    size_t pq_threadpool_size()
+    int pq_threadpool_init(void *mem, int32_t n_threads, pq_threadpool **pool)
+    void pq_threadpool_destroy(pq_threadpool *pool)
+    int pq_threadpool_run(pq_threadpool *pool, pq_task_fn fn, void *ctx, int32_t n_tasks)

@@ -68,6 +68,15 @@ class Interpreter:
     `kernels="reference"`, the plain C99 kernels firmware runs. `isa` picks
     the fast kernels' instruction set ("portable", "avx2", "avx512vnni", "amx"); by
     default the environment variable PICOQ_ISA, else the best this CPU runs.
+
+    `num_threads` (1 to 64, default 1) lets one inference use several cores:
+    each large enough CONV_2D, DEPTHWISE_CONV_2D and FULLY_CONNECTED is split
+    over output rows or output channels, run by the calling thread and
+    `num_threads - 1` worker threads that the interpreter starts at load and
+    stops when it is freed (idle workers sleep). The outputs are the same
+    bytes for every thread count. Small ops, the other ops and
+    `kernels="reference"` run on the calling thread alone. One Interpreter
+    still serves one calling thread at a time.
     """
 
     def __init__(
@@ -77,6 +86,7 @@ class Interpreter:
         verify_checksum: bool = True,
         kernels: str = "fast",
         isa: str | None = None,
+        num_threads: int = 1,
     ):
         self._buf = _load_buffer(model)
         self.model: ModelFile = read_model(self._buf, verify_checksum=verify_checksum)
@@ -84,7 +94,7 @@ class Interpreter:
         # SCRATCH_ALIGN, not ALIGN: planned scratch offsets are 64-aligned for the SIMD kernels.
         self._arena = _aligned_empty(self.model.arena_size, SCRATCH_ALIGN)
         isa = isa or os.environ.get("PICOQ_ISA") or None
-        self._core = Core(self.model, const_view, self._arena, kernels, isa)
+        self._core = Core(self.model, const_view, self._arena, kernels, isa, num_threads)
         self._in = [self._arena_view(self.model.tensors[i]) for i in self.model.inputs]
         self._out = [self._arena_view(self.model.tensors[i]) for i in self.model.outputs]
         self.input_details = [self._details(self.model.tensors[i]) for i in self.model.inputs]
@@ -117,6 +127,17 @@ class Interpreter:
     def isa(self) -> str:
         """Instruction set of the fast kernels (chosen at load)."""
         return self._core.isa
+
+    @property
+    def num_threads(self) -> int:
+        """Threads an inference may use, as given at load."""
+        return self._core.num_threads
+
+    @property
+    def op_split(self) -> list[str]:
+        """Per op, how it is shared among threads: "" (the calling thread alone),
+        "rows:N" or "channels:N" (N parts of its output rows or channels)."""
+        return list(self._core.op_split)
 
     @property
     def op_kernels(self) -> list[str]:

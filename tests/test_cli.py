@@ -75,3 +75,17 @@ def test_run_with_wrong_shape_is_one_line(workdir) -> None:
     np.save(workdir / "x.npy", np.zeros((2, 2), np.int8))
     r = picoq("run", "m.picoq", "x.npy", cwd=workdir)
     assert r.returncode == 1 and "expected shape" in r.stderr and len(r.stderr.strip().splitlines()) == 1
+
+
+def test_run_with_threads(workdir) -> None:
+    """--threads N gives the same output; a bad N is a one-line error."""
+    picoq("convert", "kws_ref_model.tflite", "-o", "m.picoq", cwd=workdir)
+    shape = Interpreter(str(workdir / "m.picoq")).input_details[0]["shape"]
+    x = np.random.default_rng(1).integers(-128, 128, shape, dtype=np.int8)
+    np.save(workdir / "x.npy", x)
+    r = picoq("run", "m.picoq", "x.npy", "-o", "y.npy", "--threads", "2", cwd=workdir)
+    assert r.returncode == 0, r.stderr
+    np.testing.assert_array_equal(np.load(workdir / "y.npy"), Interpreter(str(workdir / "m.picoq")).run(x))
+    assert "--threads" in picoq("run", "--help").stdout
+    r = picoq("run", "m.picoq", "x.npy", "--threads", "0", cwd=workdir)
+    assert r.returncode == 1 and "num_threads" in r.stderr and len(r.stderr.strip().splitlines()) == 1

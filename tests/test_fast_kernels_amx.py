@@ -16,12 +16,12 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from test_fast_kernels import ACTS, _conv_model, _in_qparams, _out_qparams, _weights
 
 from picoq.converter import convert
 from picoq.runtime import Interpreter
 from picoq.runtime._interp import supported_isas
 
+from test_fast_kernels import ACTS, _conv_model, _in_qparams, _out_qparams, _weights
 from tflite_builder import TFLiteGraph
 
 pytestmark = pytest.mark.skipif("amx" not in supported_isas(), reason="this CPU (or OS) has no AMX-INT8")

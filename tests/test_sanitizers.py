@@ -80,6 +80,46 @@ def test_fuzz_corpus_runs_clean_under_asan_and_ubsan(sanitized_lib: Path) -> Non
     assert len(r.stdout.strip().splitlines()) >= 3
 
 
+THREADED = """
+import picoq.runtime._interp as core, numpy as np
+assert core.__file__.startswith({lib!r}), core.__file__
+from picoq.converter import convert
+from picoq.runtime import Interpreter
+from make_fixtures import build_tiny_convnet, build_tiny_resnet, build_tiny_mlp
+from conftest import SHARED_MODELS
+core.PARALLEL_MIN_NS = 0  # split every op that can be split
+models = [convert(b()) for b in (build_tiny_convnet, build_tiny_resnet, build_tiny_mlp)]
+for name in ("kws_ref_model", "pretrainedResnet_quant", "ad01_int8"):
+    p = SHARED_MODELS / (name + ".tflite")
+    if p.is_file():
+        models.append(convert(p.read_bytes()))
+rng = np.random.default_rng(0)
+for i, m in enumerate(models):
+    ref = Interpreter(m, kernels="reference")
+    shape = ref.input_details[0]["shape"]
+    xs = [rng.integers(-128, 128, shape, dtype=np.int8) for _ in range(3)]
+    want = [ref.run(x) for x in xs]
+    splits = 0
+    for isa in core.supported_isas():
+        for nt in (2, 3):
+            it = Interpreter(m, isa=isa, num_threads=nt)
+            splits += sum(bool(s) for s in it.op_split)
+            for x, w in zip(xs, want):
+                assert np.array_equal(it.run(x), w), (i, isa, nt)
+    assert splits, i
+    print(i, "ok", flush=True)
+"""
+
+
+def test_threaded_split_kernels_run_clean_under_asan_and_ubsan(sanitized_lib: Path) -> None:
+    """num_threads > 1 with every op split: the parts' restricted plans (windows of rows,
+    slices of channels) and the workers' own scratch buffers stay in bounds."""
+    r = _run_sanitized(sanitized_lib, THREADED.format(lib=str(sanitized_lib)))
+    assert r.returncode == 0, (r.stdout + r.stderr)[-4000:]
+    assert "AddressSanitizer" not in r.stderr and "runtime error" not in r.stderr
+    assert r.stdout.count(" ok") >= 3
+
+
 CANARY = """
 from picoq.converter import convert
 from picoq.runtime import read_model
