@@ -77,6 +77,7 @@ def _parser() -> argparse.ArgumentParser:
 
     p = verb("run", "run a .picoq model on an input saved with numpy (.npy)")
     p.epilog += "\n  picoq run kws.picoq input.npy -o output.npy --threads 2"
+    p.epilog += "\n  picoq run kws.picoq input.npy --profile"
     p.add_argument("model", help="the .picoq file")
     p.add_argument("input", help=".npy input: int8 (raw) or float (quantized with the input's scale)")
     p.add_argument("-o", "--output", help=".npy file for the output (default: print it)")
@@ -87,6 +88,14 @@ def _parser() -> argparse.ArgumentParser:
         metavar="N",
         help="threads one inference may use (1-64, default 1): large conv / depthwise / fully "
         "connected layers are split among them; the output is the same",
+    )
+    p.add_argument(
+        "--profile",
+        action="store_true",
+        help="also print each op's median time (each op run alone --runs times), its kernel and share",
+    )
+    p.add_argument(
+        "--runs", type=int, default=100, metavar="N", help="timed runs per op with --profile (default 100)"
     )
 
     p = verb("inspect", "show a .picoq model's ops, tensors, quantization, constant and arena bytes")
@@ -151,7 +160,28 @@ def _run(args) -> int:
     else:
         with np.printoptions(threshold=200):
             print(y)
+    if args.profile:
+        _print_profile(it, x, args.runs)
     return 0
+
+
+def _print_profile(it, x, runs: int) -> None:
+    """Per-op median latency table, slowest share visible at a glance, with MACs per ns."""
+    if runs < 1:
+        raise ValueError(f"--runs must be at least 1, not {runs}")
+    rows = it.profile(x, runs=runs)
+    total = sum(r["median_us"] for r in rows) or 1.0
+    print(f"\nper-op medians ({runs} runs each, isa {it.isa}, {it.num_threads} thread(s)):")
+    print(f"{'#':>3}  {'op':<18} {'kernel':<24} {'output shape':<18} {'us':>9} {'share':>6} {'GMAC/s':>7}")
+    for r, op in zip(rows, it.model.ops):
+        macs = op_macs(it.model, op)
+        rate = f"{macs / (r['median_us'] * 1000.0):7.1f}" if macs and r["median_us"] > 0 else ""
+        kernel = r["kernel"] + (f" [{r['split']}]" if r["split"] else "")
+        print(
+            f"{r['index']:>3}  {r['op']:<18} {kernel:<24} {str(r['output_shape']):<18} "
+            f"{r['median_us']:9.2f} {100.0 * r['median_us'] / total:5.1f}% {rate}"
+        )
+    print(f"{'':>3}  {'sum of ops':<62} {total:9.2f}")
 
 
 def op_macs(m, o) -> int:

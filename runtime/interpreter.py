@@ -139,6 +139,29 @@ class Interpreter:
         "rows:N" or "channels:N" (N parts of its output rows or channels)."""
         return list(self._core.op_split)
 
+    def profile(self, x: Any, runs: int = 100) -> list[dict[str, Any]]:
+        """Where the time goes: run `x` once, then time each op alone `runs` times (median).
+
+        Returns one dict per op: index, op, kernel (see op_kernels), split (how num_threads
+        divides it, "" if not), output_shape and median_us. Each op is timed with the caches
+        warm from its own repetitions, so the sum can differ from one whole `run` a little."""
+        if not isinstance(runs, int) or runs < 1:
+            raise ValueError(f"runs must be a positive int, not {runs!r}")
+        self.run(x)
+        medians = self._core.profile_ops(runs)
+        splits = list(self._core.op_split) if self._core.op_split else [""] * len(medians)
+        return [
+            {
+                "index": k,
+                "op": op.name,
+                "kernel": self._core.op_paths[k],
+                "split": splits[k],
+                "output_shape": tuple(self.model.tensors[op.outputs[0]].shape),
+                "median_us": ns / 1000.0,
+            }
+            for k, (op, ns) in enumerate(zip(self.model.ops, medians))
+        ]
+
     @property
     def op_kernels(self) -> list[str]:
         """Per op, which kernel runs: "reference" or "fast-..." (e.g. "fast-conv-1x1")."""

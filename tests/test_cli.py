@@ -89,3 +89,24 @@ def test_run_with_threads(workdir) -> None:
     assert "--threads" in picoq("run", "--help").stdout
     r = picoq("run", "m.picoq", "x.npy", "--threads", "0", cwd=workdir)
     assert r.returncode == 1 and "num_threads" in r.stderr and len(r.stderr.strip().splitlines()) == 1
+
+
+def test_run_profile_lists_every_op(workdir) -> None:
+    """--profile prints one row per op with its kernel and a positive time; the output file is
+    still the model's output, and the interpreter gives the same bytes after profiling."""
+    picoq("convert", "kws_ref_model.tflite", "-o", "m.picoq", cwd=workdir)
+    it = Interpreter(str(workdir / "m.picoq"))
+    x = np.random.default_rng(2).integers(-128, 128, it.input_details[0]["shape"], dtype=np.int8)
+    np.save(workdir / "x.npy", x)
+    want = it.run(x)
+    r = picoq("run", "m.picoq", "x.npy", "-o", "y.npy", "--profile", "--runs", "5", cwd=workdir)
+    assert r.returncode == 0, r.stderr
+    np.testing.assert_array_equal(np.load(workdir / "y.npy"), want)
+    rows = [ln.split() for ln in r.stdout.splitlines() if ln[:3].strip().isdigit()]
+    assert [int(c[0]) for c in rows] == list(range(len(it.model.ops)))
+    assert [c[1] for c in rows] == [op.name for op in it.model.ops]
+    assert [c[2] for c in rows] == it.op_kernels
+    prof = it.profile(x, runs=3)
+    assert [p["kernel"] for p in prof] == it.op_kernels and all(p["median_us"] > 0 for p in prof)
+    np.testing.assert_array_equal(it.run(x), want)
+    assert picoq("run", "m.picoq", "x.npy", "--profile", "--runs", "0", cwd=workdir).returncode == 1
