@@ -300,6 +300,24 @@ cdef size_t _fc_plan(Node *nd, int isa) except? 0:
     return pq_gemm_s8_scratch_size(isa, g.k)
 
 
+def arena_bytes_for(model, kernels="fast", isa=None):
+    """Arena bytes an interpreter of `model` needs with these kernels on this ISA (None: the
+    best this CPU runs): the tensors, plus each op's planned scratch (SCRA) as large as this
+    ISA needs it. The file's arena_size holds the hungriest ISA's scratch; a machine whose
+    kernels need less allocates only this. 1.0 files: arena_size."""
+    if model.scratch is None:
+        return model.arena_size
+    end = model.activation_bytes
+    if isa is None:
+        isa = supported_isas()[len(supported_isas()) - 1]
+    if kernels == "fast" and isa in ISA_NAMES:
+        col = ISA_NAMES.index(isa)
+        for (off, size), need in zip(model.scratch, fast_scratch_sizes(model)):
+            if 0 < need[col] <= size:
+                end = max(end, off + need[col])
+    return (end + 63) // 64 * 64
+
+
 def fast_scratch_sizes(model):
     """Scratch bytes of the fast kernels, per op of a validated ModelFile (runtime.format):
     one tuple per op, one entry per instruction set this build knows (ISA_NAMES order, all
@@ -365,8 +383,10 @@ cdef class Core:
 
     def __init__(self, model, const uint8_t[::1] const_buf, uint8_t[::1] arena, kernels="fast", isa=None,
                  num_threads=1, min_parallel_ns=None):
-        if arena.shape[0] < model.arena_size:
-            raise ValueError(f"arena of {arena.shape[0]} bytes, the model needs {model.arena_size}")
+        # The tensors must fit; planned scratch is used where it fits too (an interpreter sizes
+        # the arena for its own ISA's scratch, arena_bytes_for), else it gets the separate buffer.
+        if arena.shape[0] < model.activation_bytes:
+            raise ValueError(f"arena of {arena.shape[0]} bytes, the model's tensors need {model.activation_bytes}")
         if kernels not in ("fast", "reference"):
             raise ValueError(f"kernels must be 'fast' or 'reference', not {kernels!r}")
         if isa is None:
@@ -400,7 +420,7 @@ cdef class Core:
             max_need = max(max_need, op_need)
             if op_need == 0:
                 self.op_scratch.append(None)
-            elif planned is not None and planned[i][1] >= op_need:
+            elif planned is not None and op_need <= planned[i][1] and planned[i][0] + op_need <= arena.shape[0]:
                 self.nodes[i].scratch = <void *> (self.arena_base + <size_t> planned[i][0])
                 self.op_scratch.append("arena")
             else:  # a 1.0 file, or an ISA needing more than the converter planned for

@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from ._interp import Core
+from ._interp import Core, arena_bytes_for
 from .format import ALIGN, SCRATCH_ALIGN, ModelFile, TensorInfo, read_model
 
 ModelSource = str | os.PathLike | bytes | bytearray | memoryview
@@ -91,9 +91,10 @@ class Interpreter:
         self._buf = _load_buffer(model)
         self.model: ModelFile = read_model(self._buf, verify_checksum=verify_checksum)
         const_view = np.frombuffer(self._buf, np.uint8)
-        # SCRATCH_ALIGN, not ALIGN: planned scratch offsets are 64-aligned for the SIMD kernels.
-        self._arena = _aligned_empty(self.model.arena_size, SCRATCH_ALIGN)
         isa = isa or os.environ.get("PICOQ_ISA") or None
+        # Only as much of the planned arena as this ISA's kernels use (arena_bytes_for).
+        # SCRATCH_ALIGN, not ALIGN: planned scratch offsets are 64-aligned for the SIMD kernels.
+        self._arena = _aligned_empty(arena_bytes_for(self.model, kernels, isa), SCRATCH_ALIGN)
         self._core = Core(self.model, const_view, self._arena, kernels, isa, num_threads)
         self._in = [self._arena_view(self.model.tensors[i]) for i in self.model.inputs]
         self._out = [self._arena_view(self.model.tensors[i]) for i in self.model.outputs]
@@ -117,7 +118,9 @@ class Interpreter:
 
     @property
     def arena_size(self) -> int:
-        return self.model.arena_size
+        """Bytes of this interpreter's arena: the tensors plus the planned scratch its ISA's
+        kernels use (at most the file's arena_size, which covers the hungriest ISA)."""
+        return len(self._arena)
 
     @property
     def kernels(self) -> str:
