@@ -56,7 +56,8 @@ cdef enum:
     PATH_REFERENCE = 0
     PATH_FAST = 1
 
-ISA_NAMES = ("portable", "avx2", "avx512vnni")
+# Indexed by pq_isa (pq_fast.h), in order of preference: the default is the last one supported.
+ISA_NAMES = ("portable", "avx2", "avx512vnni", "neon", "neon_dot")
 # im2col rows gathered per GEMM call: about this many bytes of scratch (stays in L1/L2).
 IM2COL_CHUNK_BYTES = 16384
 

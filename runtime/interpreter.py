@@ -66,8 +66,9 @@ class Interpreter:
     FULLY_CONNECTED, ADD and AVERAGE_POOL_2D on the fast kernels (packed
     weights, SIMD) where their parameters allow, byte-identical to
     `kernels="reference"`, the plain C99 kernels firmware runs. `isa` picks
-    the fast kernels' instruction set ("portable", "avx2", "avx512vnni"); by
-    default the environment variable PICOQ_ISA, else the best this CPU runs.
+    the fast kernels' instruction set ("portable", "avx2", "avx512vnni" on
+    x86-64; "portable", "neon", "neon_dot" on aarch64); by default the
+    environment variable PICOQ_ISA, else the best this CPU runs.
     """
 
     def __init__(

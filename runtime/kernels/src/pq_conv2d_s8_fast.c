@@ -116,6 +116,12 @@ static void pq_im2col(const pq_conv2d_fast_plan *plan, const int8_t *in, int32_t
         return;
     }
 #endif
+#if PQ_HAVE_NEON
+    if (PQ_ISA_IS_NEON(plan->gemm.isa)) {
+        pq_im2col_s8_neon(plan, in, m0, rows, c_base, pad, dst);
+        return;
+    }
+#endif
     pq_im2col_rows(plan, in, m0, rows, c_base, pad, dst, pq_copy_portable, pq_fill_portable);
 }
 

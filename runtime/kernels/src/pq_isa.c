@@ -1,12 +1,20 @@
 /*
  * Which instruction sets the fast kernels may use on this CPU, decided at run
- * time so one build serves every x86-64 machine (the extension is compiled
- * without -march; the AVX2 / AVX-512 functions carry target attributes).
+ * time so one build serves every x86-64 or aarch64 machine (the extension is
+ * compiled without -march; the AVX2 / AVX-512 / dot-product functions carry
+ * target attributes).
  */
 #include <stdint.h>
 
 #include "pq_fast.h"
 #include "pq_fast_isa.h"
+
+#if PQ_HAVE_NEON_DOT && defined(__linux__)
+#include <sys/auxv.h>
+#ifndef HWCAP_ASIMDDP
+#define HWCAP_ASIMDDP (1UL << 20) /* Linux arch/arm64 uapi hwcap.h */
+#endif
+#endif
 
 int pq_isa_supported(int isa)
 {
@@ -26,6 +34,24 @@ int pq_isa_supported(int isa)
                 __builtin_cpu_supports("avx512vnni"))
                    ? 1
                    : 0;
+    }
+#endif
+#if PQ_HAVE_NEON
+    /* Advanced SIMD is mandatory on aarch64 (and the compiler already uses it). */
+    if (isa == PQ_ISA_NEON) {
+        return 1;
+    }
+#endif
+#if PQ_HAVE_NEON_DOT
+    if (isa == PQ_ISA_NEON_DOT) {
+#if defined(__ARM_FEATURE_DOTPROD)
+        return 1; /* the whole build already requires it */
+#elif defined(__linux__)
+        /* The kernel's view of ID_AA64ISAR0_EL1.DP (user space may not read it). */
+        return (getauxval(AT_HWCAP) & HWCAP_ASIMDDP) ? 1 : 0;
+#else
+        return 0;
+#endif
     }
 #endif
     return 0;
