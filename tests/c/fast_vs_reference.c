@@ -41,7 +41,7 @@ static const char *const k_op_names[OP_COUNT] = {"conv2d", "depthwise", "fc", "a
 
 static int g_perturb; /* the ISA whose first output gets one wrong byte, or -1 */
 static long g_counts[PQ_ISA_COUNT][OP_COUNT];
-static long g_feeds[PQ_ISA_COUNT][5];
+static long g_feeds[PQ_ISA_COUNT][6]; /* PQ_FEED_*, then ROWS with runs padded */
 
 /* ---- random parameters --------------------------------------------------- */
 
@@ -212,6 +212,9 @@ static void gen_conv(fvr_rng *r, int depthwise, fvr_conv *cv, int8_t **in)
         w = w < 3 ? 3 : w;
     }
     cin = depthwise ? gen_channels(r, 1, big ? 140 : 80) : groups * gen_channels(r, 1, groups == 1 ? (big ? 140 : 40) : 12);
+    if (!depthwise && fvr_range(r, 0, 3) == 0) { /* runs of 16-byte multiples: NEON reads taps in place */
+        cin = groups * 16 * fvr_range(r, 1, groups == 1 ? 4 : 2);
+    }
     if (depthwise) {
         cout = cin;
     } else {
@@ -391,6 +394,7 @@ static void run_case(int op, long index, unsigned long long seed)
                 scratch = sb ? fvr_alloc(sb) : NULL;
                 pq_conv2d_s8_fast(&pl, in, got, scratch);
                 ++g_feeds[isa][pl.direct];
+                g_feeds[isa][5] += pl.direct == PQ_FEED_ROWS && pl.kt != cv.filter_dims.w * cv.filter_dims.c;
             } else {
                 pq_dwconv_fast_plan pl;
                 const size_t sb = fvr_bind_dw(isa, &cv, &pl);
@@ -517,8 +521,8 @@ int main(int argc, char **argv)
         for (op = 0; op < OP_COUNT; ++op) {
             printf(" %s %ld", k_op_names[op], g_counts[isa][op]);
         }
-        printf(" (conv feeds: im2col %ld, 1x1 %ld, strided %ld, taps %ld, rows %ld)\n", g_feeds[isa][0],
-               g_feeds[isa][1], g_feeds[isa][2], g_feeds[isa][3], g_feeds[isa][4]);
+        printf(" (conv feeds: im2col %ld, 1x1 %ld, strided %ld, taps %ld, rows %ld of which padded %ld)\n",
+               g_feeds[isa][0], g_feeds[isa][1], g_feeds[isa][2], g_feeds[isa][3], g_feeds[isa][4], g_feeds[isa][5]);
     }
     printf("OK: every fast output byte-identical to the reference\n");
     return 0;

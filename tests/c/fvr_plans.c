@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "fvr.h"
+#include "pq_fast_isa.h"
 
 /* _interp.pyx IM2COL_CHUNK_BYTES */
 #define FVR_IM2COL_CHUNK_BYTES 16384
@@ -42,7 +43,8 @@ size_t fvr_bind_conv(int isa, const fvr_conv *cv, pq_conv2d_fast_plan *pl)
     const int32_t groups = cv->in_dims.c / fd->c;
     const int32_t fpg = cv->out_dims.c / groups;
     const int one_by_one = fd->h == 1 && fd->w == 1 && groups == 1;
-    const int32_t granule = isa == PQ_ISA_AVX512VNNI ? 4 : (isa == PQ_ISA_AVX2 ? 2 : 0);
+    const int32_t granule = isa == PQ_ISA_AVX512VNNI ? 4 : (isa == PQ_ISA_AVX2 ? 2 : (PQ_ISA_IS_NEON(isa) ? 16 : 0));
+    const int32_t row = fd->w * fd->c;
     const int8_t *w_all = cv->filter;
     int32_t k = fd->h * fd->w * fd->c;
     int32_t np, m, chunk, gi;
@@ -58,7 +60,8 @@ size_t fvr_bind_conv(int isa, const fvr_conv *cv, pq_conv2d_fast_plan *pl)
     pl->kt = k;
     if (one_by_one && cv->p.pad_h == 0 && cv->p.pad_w == 0) {
         pl->direct = cv->p.stride_h == 1 && cv->p.stride_w == 1 ? PQ_FEED_DIRECT : PQ_FEED_STRIDED;
-    } else if (granule && groups == 1 && cv->p.dilation_w == 1) {
+    } else if (granule && groups == 1 && cv->p.dilation_w == 1 &&
+               (granule < 16 || (row + 15) / 16 * 16 * 8 <= row * 9)) {
         pl->direct = PQ_FEED_ROWS;
         pl->taps = fd->h;
         pl->kt = (fd->w * fd->c + granule - 1) / granule * granule;

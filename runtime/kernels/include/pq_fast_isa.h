@@ -110,6 +110,13 @@ size_t pq_dwconv_s8_neon_scratch_size(const pq_dwconv_fast_plan *plan);
 #if PQ_HAVE_NEON
 void pq_gemm_s8_neon(const pq_gemm_s8_plan *plan, int32_t m, const int8_t *a, int32_t lda, int8_t *out,
                      int32_t ldo);
+/* Up to PQ_GEMM_MR_NEON rows read in place: row r's k values are `taps` runs
+ * of kt int8 at origin[r] + tap_off[t], with kt % 16 == 0 or taps == 1. All
+ * MR origins must be readable (repeat a row past `rows`). */
+void pq_gemm_s8_neon_block(const pq_gemm_s8_plan *plan, int32_t rows, const int8_t *const *origin,
+                           const ptrdiff_t *tap_off, int32_t taps, int32_t kt, int8_t *out, int32_t ldo);
+/* CONV_2D fed in place (PQ_FEED_TAPS / PQ_FEED_ROWS) on both NEON ISAs. */
+void pq_conv2d_s8_neon_in_place(const pq_conv2d_fast_plan *plan, const int8_t *in, int8_t *out, void *scratch);
 /* Depthwise: pads each image into scratch as int16, then runs the channel blocks. */
 void pq_dwconv_s8_neon(const pq_dwconv_fast_plan *plan, const int8_t *in, int8_t *out, void *scratch);
 void pq_add_s8_neon(const pq_add_params *p, int32_t n, const int8_t *in1, const int8_t *in2, int8_t *out);
@@ -120,6 +127,8 @@ void pq_im2col_s8_neon(const pq_conv2d_fast_plan *plan, const int8_t *in, int32_
 #if PQ_HAVE_NEON_DOT
 void pq_gemm_s8_neon_dot(const pq_gemm_s8_plan *plan, int32_t m, const int8_t *a, int32_t lda, int8_t *out,
                          int32_t ldo);
+void pq_gemm_s8_neon_dot_block(const pq_gemm_s8_plan *plan, int32_t rows, const int8_t *const *origin,
+                               const ptrdiff_t *tap_off, int32_t taps, int32_t kt, int8_t *out, int32_t ldo);
 #endif
 
 #ifdef __cplusplus

@@ -1,8 +1,8 @@
 /*
  * MultiplyByQuantizedMultiplier + output offset + clamp on 4 int32 lanes at
  * once (aarch64 Advanced SIMD), each lane with its own channel's constants.
- * Internal to the NEON fast kernels; include only inside `#if PQ_HAVE_NEON`,
- * after <arm_neon.h>.
+ * Internal to the NEON fast kernels (with their narrowing stores and tail
+ * loads); include only inside `#if PQ_HAVE_NEON`, after <arm_neon.h>.
  *
  * Lane-exact translation of pq_mbqm (pq_fixedpoint.h), the way gemmlowp's
  * fixedpoint_neon.h does it:
@@ -120,6 +120,25 @@ PQ_NAI void pq_store_s8(int8_t *dst, int8x16_t v, int32_t count)
         for (i = 0; i < count; ++i) {
             dst[i] = tmp[i];
         }
+    }
+}
+
+/* The n (1..15) values before `end` in lanes 0..n-1, zeros above; `avail`
+ * bytes before `end` are readable. With 16 of them, one load of the 16 bytes
+ * ending at `end` and a table lookup that moves the last n down (indices 16
+ * and up give 0); else a byte copy. Nothing outside [end - n, end) is used. */
+PQ_NAI int8x16_t pq_load_tail(const int8_t *end, int32_t n, int32_t avail)
+{
+    if (avail >= 16) {
+        const uint8x16_t iota = vcombine_u8(vcreate_u8(0x0706050403020100ull), vcreate_u8(0x0F0E0D0C0B0A0908ull));
+        return vqtbl1q_s8(vld1q_s8(end - 16), vaddq_u8(iota, vdupq_n_u8((uint8_t)(16 - n))));
+    } else {
+        int8_t tmp[16];
+        int32_t i;
+        for (i = 0; i < 16; ++i) {
+            tmp[i] = i < n ? end[i - n] : 0;
+        }
+        return vld1q_s8(tmp);
     }
 }
 

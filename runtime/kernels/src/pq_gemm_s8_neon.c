@@ -71,15 +71,15 @@ PQ_NAI void pq_chunk(int32x4_t *acc, const int8_t *const *xp, int32_t kk, const 
 
 /* `mr` rows (row pointers rp, the ones past `rows` repeat the last) x `nb`
  * groups of 4 channels from channel n0; mr and nb are constants at each call. */
-PQ_NAI void pq_ukernel(const pq_gemm_s8_plan *plan, const pq_rqc *qc, const int8_t *const *rp, int32_t n0,
-                       int32_t rows, int8_t *out, int32_t ldo, const int mr, const int nb)
+PQ_NAI void pq_ukernel(const pq_gemm_s8_plan *plan, const pq_rqc *qc, const int8_t *const *origin,
+                       const ptrdiff_t *tap_off, int32_t taps, int32_t kt, int32_t n0, int32_t rows,
+                       int8_t *out, int32_t ldo, const int mr, const int nb)
 {
-    const int32_t k = plan->k;
-    const int32_t kfull = k / KC * KC;
+    const int32_t kfull = kt / KC * KC;
     const size_t panel = (size_t)plan->kp * 4u; /* bytes per group of 4 channels */
     const int8_t *w[4];
     int32x4_t acc[16];
-    int32_t kk, nc;
+    int32_t t, kk, nc;
     int r, g, i;
     PQ_NUNROLL
     for (i = 0; i < mr * 4 * nb; ++i) {
@@ -89,25 +89,31 @@ PQ_NAI void pq_ukernel(const pq_gemm_s8_plan *plan, const pq_rqc *qc, const int8
     for (g = 0; g < nb; ++g) {
         w[g] = plan->w + (size_t)(n0 / 4 + g) * panel;
     }
-    for (kk = 0; kk < kfull; kk += KC) {
-        pq_chunk(acc, rp, kk, w, mr, nb);
-        PQ_NUNROLL
-        for (g = 0; g < nb; ++g) {
-            w[g] += 4 * KC;
-        }
-    }
-    if (kfull < k) {
-        /* The tail against zero-padded weights, from zero-padded copies. */
-        int8_t tail[MR][KC];
-        const int8_t *tp[MR];
+    for (t = 0; t < taps; ++t) {
+        const int8_t *p[MR];
         PQ_NUNROLL
         for (r = 0; r < mr; ++r) {
-            for (i = 0; i < KC; ++i) {
-                tail[r][i] = kfull + i < k ? rp[r][kfull + i] : 0;
-            }
-            tp[r] = tail[r];
+            p[r] = origin[r] + tap_off[t];
         }
-        pq_chunk(acc, tp, 0, w, mr, nb);
+        for (kk = 0; kk < kfull; kk += KC) {
+            pq_chunk(acc, p, kk, w, mr, nb);
+            PQ_NUNROLL
+            for (g = 0; g < nb; ++g) {
+                w[g] += 4 * KC;
+            }
+        }
+        if (kfull < kt) {
+            /* The last kt % 16 values (one run only: a plain GEMM row),
+             * zero-extended, against zero-padded weights. */
+            int8_t tail[MR][KC];
+            const int8_t *tp[MR];
+            PQ_NUNROLL
+            for (r = 0; r < mr; ++r) {
+                vst1q_s8(tail[r], pq_load_tail(p[r] + kt, kt - kfull, kt));
+                tp[r] = tail[r];
+            }
+            pq_chunk(acc, tp, 0, w, mr, nb);
+        }
     }
     nc = plan->n - n0; /* channels of this block that exist */
     PQ_NUNROLL
@@ -132,33 +138,39 @@ PQ_NAI void pq_ukernel(const pq_gemm_s8_plan *plan, const pq_rqc *qc, const int8
     }
 }
 
-void pq_gemm_s8_neon(const pq_gemm_s8_plan *plan, int32_t m, const int8_t *a, int32_t lda, int8_t *out,
-                     int32_t ldo)
+void pq_gemm_s8_neon_block(const pq_gemm_s8_plan *plan, int32_t rows, const int8_t *const *origin,
+                           const ptrdiff_t *tap_off, int32_t taps, int32_t kt, int8_t *out, int32_t ldo)
 {
     const pq_rqc qc = pq_rqc_load(&plan->rq);
     const int32_t np = plan->np;
+    int32_t n0 = 0;
+    if (rows == 1) {
+        for (; n0 + 16 <= np; n0 += 16) {
+            pq_ukernel(plan, &qc, origin, tap_off, taps, kt, n0, rows, out, ldo, 1, 4);
+        }
+        for (; n0 < np; n0 += 4) {
+            pq_ukernel(plan, &qc, origin, tap_off, taps, kt, n0, rows, out, ldo, 1, 1);
+        }
+        return;
+    }
+    for (; n0 < np; n0 += 4) {
+        pq_ukernel(plan, &qc, origin, tap_off, taps, kt, n0, rows, out, ldo, MR, 1);
+    }
+}
+
+void pq_gemm_s8_neon(const pq_gemm_s8_plan *plan, int32_t m, const int8_t *a, int32_t lda, int8_t *out,
+                     int32_t ldo)
+{
+    const ptrdiff_t no_off = 0;
     const int8_t *rp[MR];
-    int32_t m0, n0, r;
+    int32_t m0, r;
     for (m0 = 0; m0 < m; m0 += MR) {
         const int32_t rows = m - m0 < MR ? m - m0 : MR;
-        int8_t *o = out + (size_t)m0 * (size_t)ldo;
         /* Rows past the end repeat the last row: read, computed, never stored. */
         for (r = 0; r < MR; ++r) {
             rp[r] = a + (size_t)(m0 + (r < rows ? r : rows - 1)) * (size_t)lda;
         }
-        n0 = 0;
-        if (rows == 1) {
-            for (; n0 + 16 <= np; n0 += 16) {
-                pq_ukernel(plan, &qc, rp, n0, rows, o, ldo, 1, 4);
-            }
-            for (; n0 < np; n0 += 4) {
-                pq_ukernel(plan, &qc, rp, n0, rows, o, ldo, 1, 1);
-            }
-            continue;
-        }
-        for (; n0 < np; n0 += 4) {
-            pq_ukernel(plan, &qc, rp, n0, rows, o, ldo, MR, 1);
-        }
+        pq_gemm_s8_neon_block(plan, rows, rp, &no_off, 1, plan->k, out + (size_t)m0 * (size_t)ldo, ldo);
     }
 }
 

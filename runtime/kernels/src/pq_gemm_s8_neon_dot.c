@@ -64,17 +64,17 @@ PQ_NAI PQ_T_DOT void pq_chunk(int32x4_t *acc, const int8x16_t *x, const int8_t *
 }
 
 /* `mr` rows x `nb` groups of 4 channels from n0; constants at each call. */
-PQ_NAI PQ_T_DOT void pq_ukernel(const pq_gemm_s8_plan *plan, const pq_rqc *qc, const int8_t *const *rp,
-                                int32_t n0, int32_t rows, int8_t *out, int32_t ldo, const int mr, const int nb)
+PQ_NAI PQ_T_DOT void pq_ukernel(const pq_gemm_s8_plan *plan, const pq_rqc *qc, const int8_t *const *origin,
+                                const ptrdiff_t *tap_off, int32_t taps, int32_t kt, int32_t n0, int32_t rows,
+                                int8_t *out, int32_t ldo, const int mr, const int nb)
 {
-    const int32_t k = plan->k;
-    const int32_t kfull = k / KC * KC;
+    const int32_t kfull = kt / KC * KC;
     const size_t panel = (size_t)plan->kp * 4u;
     const int8_t *w[8];
     int32x4_t acc[16];
     int8x16_t x[MR];
-    int32_t kk, nc;
-    int r, g, i;
+    int32_t t, kk, nc;
+    int r, g;
     PQ_NUNROLL
     for (g = 0; g < nb; ++g) {
         const int32x4_t bias = vld1q_s32(plan->rq.bias + n0 + 4 * g);
@@ -84,27 +84,32 @@ PQ_NAI PQ_T_DOT void pq_ukernel(const pq_gemm_s8_plan *plan, const pq_rqc *qc, c
             acc[r * nb + g] = bias;
         }
     }
-    for (kk = 0; kk < kfull; kk += KC) {
+    for (t = 0; t < taps; ++t) {
+        const int8_t *p[MR];
         PQ_NUNROLL
         for (r = 0; r < mr; ++r) {
-            x[r] = vld1q_s8(rp[r] + kk);
+            p[r] = origin[r] + tap_off[t];
         }
-        pq_chunk(acc, x, w, mr, nb);
-        PQ_NUNROLL
-        for (g = 0; g < nb; ++g) {
-            w[g] += 4 * KC;
-        }
-    }
-    if (kfull < k) {
-        int8_t tail[MR][KC];
-        PQ_NUNROLL
-        for (r = 0; r < mr; ++r) {
-            for (i = 0; i < KC; ++i) {
-                tail[r][i] = kfull + i < k ? rp[r][kfull + i] : 0;
+        for (kk = 0; kk < kfull; kk += KC) {
+            PQ_NUNROLL
+            for (r = 0; r < mr; ++r) {
+                x[r] = vld1q_s8(p[r] + kk);
             }
-            x[r] = vld1q_s8(tail[r]);
+            pq_chunk(acc, x, w, mr, nb);
+            PQ_NUNROLL
+            for (g = 0; g < nb; ++g) {
+                w[g] += 4 * KC;
+            }
         }
-        pq_chunk(acc, x, w, mr, nb);
+        if (kfull < kt) {
+            /* The last kt % 16 values (one run only: a plain GEMM row),
+             * zero-extended, against zero-padded weights. */
+            PQ_NUNROLL
+            for (r = 0; r < mr; ++r) {
+                x[r] = pq_load_tail(p[r] + kt, kt - kfull, kt);
+            }
+            pq_chunk(acc, x, w, mr, nb);
+        }
     }
     nc = plan->n - n0;
     PQ_NUNROLL
@@ -133,36 +138,42 @@ PQ_NAI PQ_T_DOT void pq_ukernel(const pq_gemm_s8_plan *plan, const pq_rqc *qc, c
     }
 }
 
-PQ_T_DOT void pq_gemm_s8_neon_dot(const pq_gemm_s8_plan *plan, int32_t m, const int8_t *a, int32_t lda, int8_t *out,
-                                  int32_t ldo)
+PQ_T_DOT void pq_gemm_s8_neon_dot_block(const pq_gemm_s8_plan *plan, int32_t rows, const int8_t *const *origin,
+                                        const ptrdiff_t *tap_off, int32_t taps, int32_t kt, int8_t *out, int32_t ldo)
 {
     const pq_rqc qc = pq_rqc_load(&plan->rq);
     const int32_t np = plan->np;
+    int32_t n0 = 0;
+    if (rows == 1) {
+        for (; n0 + 32 <= np; n0 += 32) {
+            pq_ukernel(plan, &qc, origin, tap_off, taps, kt, n0, rows, out, ldo, 1, 8);
+        }
+        for (; n0 < np; n0 += 4) {
+            pq_ukernel(plan, &qc, origin, tap_off, taps, kt, n0, rows, out, ldo, 1, 1);
+        }
+        return;
+    }
+    for (; n0 + 16 <= np; n0 += 16) {
+        pq_ukernel(plan, &qc, origin, tap_off, taps, kt, n0, rows, out, ldo, MR, 4);
+    }
+    for (; n0 < np; n0 += 4) {
+        pq_ukernel(plan, &qc, origin, tap_off, taps, kt, n0, rows, out, ldo, MR, 1);
+    }
+}
+
+PQ_T_DOT void pq_gemm_s8_neon_dot(const pq_gemm_s8_plan *plan, int32_t m, const int8_t *a, int32_t lda, int8_t *out,
+                                  int32_t ldo)
+{
+    const ptrdiff_t no_off = 0;
     const int8_t *rp[MR];
-    int32_t m0, n0, r;
+    int32_t m0, r;
     for (m0 = 0; m0 < m; m0 += MR) {
         const int32_t rows = m - m0 < MR ? m - m0 : MR;
-        int8_t *o = out + (size_t)m0 * (size_t)ldo;
         /* Rows past the end repeat the last row: read, computed, never stored. */
         for (r = 0; r < MR; ++r) {
             rp[r] = a + (size_t)(m0 + (r < rows ? r : rows - 1)) * (size_t)lda;
         }
-        n0 = 0;
-        if (rows == 1) {
-            for (; n0 + 32 <= np; n0 += 32) {
-                pq_ukernel(plan, &qc, rp, n0, rows, o, ldo, 1, 8);
-            }
-            for (; n0 < np; n0 += 4) {
-                pq_ukernel(plan, &qc, rp, n0, rows, o, ldo, 1, 1);
-            }
-            continue;
-        }
-        for (; n0 + 16 <= np; n0 += 16) {
-            pq_ukernel(plan, &qc, rp, n0, rows, o, ldo, MR, 4);
-        }
-        for (; n0 < np; n0 += 4) {
-            pq_ukernel(plan, &qc, rp, n0, rows, o, ldo, MR, 1);
-        }
+        pq_gemm_s8_neon_dot_block(plan, rows, rp, &no_off, 1, plan->k, out + (size_t)m0 * (size_t)ldo, ldo);
     }
 }
 
