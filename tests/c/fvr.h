@@ -23,12 +23,13 @@ int32_t fvr_pick(fvr_rng *r, const int32_t *values, int32_t n);
 void fvr_fill_s8(fvr_rng *r, int8_t *dst, size_t n); /* random int8, sometimes extreme patterns */
 
 /* ---- guarded buffers ----
- * fvr_alloc(n) returns a buffer whose first byte past round_up(n, 16) is the
- * start of an inaccessible page (16 bytes: the arena's tensor alignment, so a
- * kernel may read to the end of a tensor's 16-byte granule, as it may in the
- * interpreter's arena, and no further). Start is 16-aligned; 64-aligned when
- * n is a multiple of 64 (packed weights, scratch). Filled with a junk byte.
- * fvr_free_all() releases every buffer of the current case. */
+ * fvr_alloc(n) returns a buffer between two inaccessible pages: alternately
+ * its first byte past round_up(n, 16) starts the page after it (16 bytes: the
+ * arena's tensor alignment, so a kernel may read to the end of a tensor's
+ * 16-byte granule, as it may in the interpreter's arena, and no further), or
+ * its first byte ends the page before it. Start is 16-aligned; 64-aligned
+ * when n is a multiple of 64 (packed weights, scratch). Filled with a junk
+ * byte. fvr_free_all() releases every buffer of the current case. */
 void *fvr_alloc(size_t n);
 /* Zeroed, as the interpreter's load-time buffers (packed weights, constants). */
 void *fvr_alloc_zero(size_t n);

@@ -1,7 +1,8 @@
 /*
  * Harness utilities: seeded randomness and page-guarded buffers (an
- * electric-fence allocator: any read or write past a buffer's 16-byte
- * granule faults, under qemu-user too, where sanitizers are not available).
+ * electric-fence allocator: reads or writes past a buffer's 16-byte granule,
+ * or before its start, fault, under qemu-user too, where sanitizers are not
+ * available).
  */
 #define _DEFAULT_SOURCE 1 /* mmap's MAP_ANONYMOUS under -std=c99 */
 
@@ -64,6 +65,10 @@ static int g_nmaps;
 
 void *fvr_alloc(size_t n)
 {
+    /* [guard page][body][guard page]; the buffer sits flush against the end
+     * guard or, every other allocation, against the front one, so reads past
+     * the end and before the start both fault, each half the time. */
+    static int front;
     const size_t page = (size_t)sysconf(_SC_PAGESIZE);
     const size_t need = (n + 15u) / 16u * 16u;
     const size_t body = (need + page - 1u) / page * page;
@@ -72,17 +77,19 @@ void *fvr_alloc(size_t n)
         fprintf(stderr, "fvr_alloc: too many buffers in one case\n");
         exit(2);
     }
-    base = (uint8_t *)mmap(NULL, body + page, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-    if (base == (uint8_t *)MAP_FAILED || mprotect(base + body, page, PROT_NONE) != 0) {
+    base = (uint8_t *)mmap(NULL, body + 2u * page, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (base == (uint8_t *)MAP_FAILED || mprotect(base, page, PROT_NONE) != 0 ||
+        mprotect(base + page + body, page, PROT_NONE) != 0) {
         perror("fvr_alloc");
         exit(2);
     }
     g_maps[g_nmaps].base = base;
-    g_maps[g_nmaps].len = body + page;
+    g_maps[g_nmaps].len = body + 2u * page;
     ++g_nmaps;
     /* Junk, not zeros: a kernel must not depend on what it did not write. */
-    memset(base, 0x5A, body);
-    return base + body - need;
+    memset(base + page, 0x5A, body);
+    front = !front;
+    return front ? base + page : base + page + body - need;
 }
 
 void *fvr_alloc_zero(size_t n)
