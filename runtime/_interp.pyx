@@ -69,7 +69,8 @@ cdef enum:
     PATH_REFERENCE = 0
     PATH_FAST = 1
 
-ISA_NAMES = ("portable", "avx2", "avx512vnni", "amx")
+# Indexed by pq_isa (pq_fast.h), in order of preference: the default is the last one supported.
+ISA_NAMES = ("portable", "avx2", "avx512vnni", "neon", "neon_dot", "amx")
 # One name per pq_isa id: fast_scratch_sizes sizes every id below PQ_ISA_COUNT.
 assert len(ISA_NAMES) == PQ_ISA_COUNT, "ISA_NAMES must name every pq_isa of pq_fast.h"
 # Ops that may run a fast kernel (the others never need scratch).
@@ -248,12 +249,16 @@ cdef size_t _conv_plan(Node *nd, int isa) except? 0:
     pl.taps, pl.kt = 1, k
     one_by_one = nd.d_filt.h == 1 and nd.d_filt.w == 1 and groups == 1
     # The SIMD kernels read taps in place from a padded copy of the input, in runs of
-    # whole groups of 4 bytes (AVX-512) or 2 int16 (AVX2): a whole filter row per run
-    # when its taps are adjacent (padded with zero weights), else a tap per run.
+    # whole groups of 4 bytes (AVX-512, AMX), 2 int16 (AVX2) or 16 bytes (NEON): a whole filter
+    # row per run when its taps are adjacent (padded with zero weights; on NEON only if
+    # that adds at most 1/8), else a tap per run.
     granule = 4 if isa in (<int> PQ_ISA_AVX512VNNI, <int> PQ_ISA_AMX) else (2 if isa == <int> PQ_ISA_AVX2 else 0)
+    granule = 16 if isa == <int> PQ_ISA_NEON or isa == <int> PQ_ISA_NEON_DOT else granule
+    row = nd.d_filt.w * nd.d_filt.c
+    row_ok = granule < 16 or (row + 15) // 16 * 16 * 8 <= row * 9
     if one_by_one and nd.conv.pad_h == 0 and nd.conv.pad_w == 0:
         pl.direct = PQ_FEED_DIRECT if nd.conv.stride_h == 1 and nd.conv.stride_w == 1 else PQ_FEED_STRIDED
-    elif granule and groups == 1 and nd.conv.dilation_w == 1:
+    elif granule and groups == 1 and nd.conv.dilation_w == 1 and row_ok:
         pl.direct = PQ_FEED_ROWS
         pl.taps, pl.kt = nd.d_filt.h, (nd.d_filt.w * nd.d_filt.c + granule - 1) // granule * granule
         k = pl.taps * pl.kt  # each filter row's weights padded to kt (Core._pack_conv)

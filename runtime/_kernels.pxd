@@ -58,6 +58,8 @@ cdef extern from "pq_fast.h" nogil:
         PQ_ISA_PORTABLE
         PQ_ISA_AVX2
         PQ_ISA_AVX512VNNI
+        PQ_ISA_NEON
+        PQ_ISA_NEON_DOT
         PQ_ISA_AMX
 
     cdef enum:

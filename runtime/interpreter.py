@@ -66,8 +66,9 @@ class Interpreter:
     FULLY_CONNECTED, ADD and AVERAGE_POOL_2D on the fast kernels (packed
     weights, SIMD) where their parameters allow, byte-identical to
     `kernels="reference"`, the plain C99 kernels firmware runs. `isa` picks
-    the fast kernels' instruction set ("portable", "avx2", "avx512vnni", "amx"); by
-    default the environment variable PICOQ_ISA, else the best this CPU runs.
+    the fast kernels' instruction set ("portable", "avx2", "avx512vnni", "amx" on
+    x86-64; "portable", "neon", "neon_dot" on aarch64); by default the
+    environment variable PICOQ_ISA, else the best this CPU runs.
 
     `num_threads` (1 to 64, default 1) lets one inference use several cores:
     each large enough CONV_2D, DEPTHWISE_CONV_2D and FULLY_CONNECTED is split

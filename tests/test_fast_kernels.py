@@ -141,8 +141,14 @@ def _conv_feed(model: bytes) -> list[str]:
     groups = x[3] // f[3]
     if f[1] == f[2] == 1 and groups == 1 and p["pad_h"] == p["pad_w"] == 0:
         return ["1x1" if p["stride_h"] == p["stride_w"] == 1 else "1x1-strided"]
-    granule = {"amx": 4, "avx512vnni": 4, "avx2": 2}.get(ISAS[-1])
-    if granule and groups == 1 and p["dilation_w"] == 1:
+    granule = {"amx": 4, "avx512vnni": 4, "avx2": 2, "neon": 16, "neon_dot": 16}.get(ISAS[-1])
+    row = f[2] * f[3]  # NEON: a filter row per run only if padding it to 16 bytes adds at most 1/8
+    if (
+        granule
+        and groups == 1
+        and p["dilation_w"] == 1
+        and (granule < 16 or (row + 15) // 16 * 16 * 8 <= row * 9)
+    ):
         return ["rows"]
     if granule and f[3] % granule == 0:
         return ["taps"]

@@ -24,9 +24,14 @@
  *
  * ISA: the portable C path is always built and always correct. On x86-64 an
  * AVX2 path, an AVX-512 VNNI path and an AMX path (GEMMs only) are compiled
- * with per-function target attributes (no -march flag), and the caller picks
- * one at load time with pq_isa_supported(). Data packed for one ISA must be
- * run with that ISA.
+ * with per-function target attributes (no -march flag). On aarch64 the NEON path is baseline (Advanced
+ * SIMD is part of the architecture) and the dot-product path is compiled with
+ * a target attribute (arch=armv8.2-a+dotprod) and enabled when the kernel
+ * reports HWCAP_ASIMDDP (Cortex-A55/A76/A78 and later: Raspberry Pi 5, Jetson
+ * Orin; not A53/A57/A72: Raspberry Pi 3/4, i.MX8M, Jetson Nano). Each ISA's
+ * sources compile to nothing on other architectures. The caller picks one at
+ * load time with pq_isa_supported(). Data packed for one ISA must be run with
+ * that ISA.
  */
 #ifndef PQ_FAST_H
 #define PQ_FAST_H
@@ -44,12 +49,14 @@ typedef enum {
     PQ_ISA_PORTABLE = 0,   /* plain C99, vectorised by the compiler where it can */
     PQ_ISA_AVX2 = 1,       /* x86-64 AVX2: int16 multiply-add (vpmaddwd) */
     PQ_ISA_AVX512VNNI = 2, /* x86-64 AVX-512 F/BW/VL + VNNI: u8 x s8 dot products (vpdpbusd) */
-    PQ_ISA_AMX = 3         /* AVX-512 VNNI + AMX-INT8 tiles for the GEMMs (tdpbusd); the other
+    PQ_ISA_NEON = 3,       /* aarch64 Advanced SIMD: int8 x int8 -> int16 products (smull), pairwise into int32 (sadalp) */
+    PQ_ISA_NEON_DOT = 4,   /* aarch64 ARMv8.2 dot product: s8 x s8 four-way dot products into int32 (sdot) */
+    PQ_ISA_AMX = 5         /* AVX-512 VNNI + AMX-INT8 tiles for the GEMMs (tdpbusd); the other
                               kernels run their AVX-512 VNNI code, which the caller passes them */
 } pq_isa;
 
 /* Ids 0 .. PQ_ISA_COUNT - 1; the converter sizes scratch for each of them. */
-#define PQ_ISA_COUNT 4
+#define PQ_ISA_COUNT 6
 
 /* 1 when this build and this CPU (and OS) can run `isa`. Portable is always 1. */
 int pq_isa_supported(int isa);

@@ -8,17 +8,19 @@
  *            the row-major (pixels x channels) matrix.
  *   STRIDED  1x1 with a stride, no padding, one group: one GEMM per output
  *            row, whose pixels are stride_w * in_c bytes apart in the input.
- *   TAPS     AVX-512 VNNI or AMX / AVX2, each tap reads a multiple of 4 / 2 channels:
- *            the input is copied once into a zero-point-padded image in
- *            scratch (AVX-512: bytes flipped to x ^ 0x80; AVX2: widened to
- *            int16) and the kernel reads each tap in place at
- *            row origin + tap offset (no bounds checks, no im2col; AMX
- *            copies each block of 32 rows' runs into a tile panel).
+ *   TAPS     AVX-512 VNNI or AMX / AVX2 / NEON, each tap reads a multiple of
+ *            4 / 2 / 16 channels: the input is copied once into a
+ *            zero-point-padded image in scratch (AVX-512: bytes flipped to
+ *            x ^ 0x80; AVX2: widened to int16; NEON: as they are,
+ *            pq_conv2d_s8_neon.c) and the kernel reads each tap in place at
+ *            row origin + tap offset (no bounds checks, no im2col; AMX copies
+ *            each block of 32 rows' runs into a tile panel).
  *   ROWS     as TAPS for one group and no horizontal dilation (including the
  *            first layers' 1 or 3 channels), with one run per filter row:
- *            f_w * f_c consecutive values padded to a multiple of 4 / 2
+ *            f_w * f_c consecutive values padded to a multiple of 4 / 2 / 16
  *            against zero weights (the padded image has 64 bytes of slack at
- *            its end for the few values read past the last run).
+ *            its end for the few values read past the last run; NEON only
+ *            when the padding adds at most 1/8).
  *   IM2COL   anything else: `chunk_rows` rows at a time are gathered into
  *            scratch.
  * Taps outside the image read the input zero point, whose product with the
@@ -116,6 +118,12 @@ static void pq_im2col(const pq_conv2d_fast_plan *plan, const int8_t *in, int32_t
     }
     if (plan->gemm.isa == PQ_ISA_AVX2) {
         pq_im2col_s8_avx2(plan, in, m0, rows, c_base, pad, dst);
+        return;
+    }
+#endif
+#if PQ_HAVE_NEON
+    if (PQ_ISA_IS_NEON(plan->gemm.isa)) {
+        pq_im2col_s8_neon(plan, in, m0, rows, c_base, pad, dst);
         return;
     }
 #endif
@@ -254,6 +262,12 @@ pq_status pq_conv2d_s8_fast(const pq_conv2d_fast_plan *plan, const int8_t *in, i
     case PQ_FEED_TAPS:
     case PQ_FEED_ROWS:
         pq_conv_in_place(plan, in, out, scratch);
+        return PQ_OK;
+#endif
+#if PQ_HAVE_NEON
+    case PQ_FEED_TAPS:
+    case PQ_FEED_ROWS:
+        pq_conv2d_s8_neon_in_place(plan, in, out, scratch);
         return PQ_OK;
 #endif
     default:

@@ -26,6 +26,8 @@
  *             vectors V0..V3 of 64 bytes, where dword i of 128-bit lane l of
  *             V_j holds (w[t0, ch], .., w[t3, ch]) for ch = 16l + 4j + i: the
  *             order two rounds of byte / word unpacks give 4 tap rows.
+ *   NEON      int16, blocks of 16 channels [taps][16] (pq_pack_neon.c), in
+ *             channel order; channels padded to a multiple of 8.
  * Per-channel constants are stored in the same orders (pq_dwconv_s8_order),
  * so the kernels load them as they are.
  */
@@ -56,7 +58,7 @@ static int32_t pq_dw_lane(int isa, int32_t i)
 
 int32_t pq_dwconv_s8_cp(int isa, int32_t c)
 {
-    const int32_t b = pq_dw_block(isa);
+    const int32_t b = PQ_ISA_IS_NEON(isa) ? 8 : pq_dw_block(isa);
     return (c + b - 1) / b * b;
 }
 
@@ -64,7 +66,9 @@ size_t pq_dwconv_s8_packed_size(int isa, int32_t taps, int32_t c)
 {
     const size_t cp = (size_t)pq_dwconv_s8_cp(isa, c);
     size_t bytes = (size_t)taps * cp;
-    if (isa == PQ_ISA_AVX2) {
+    if (PQ_ISA_IS_NEON(isa)) {
+        bytes = cp * (size_t)taps * 2u; /* int16 */
+    } else if (isa == PQ_ISA_AVX2) {
         bytes = cp * (size_t)((taps + 1) / 2) * 4u;
     } else if (isa == PQ_ISA_AVX512VNNI) {
         bytes = cp * (size_t)((taps + 3) / 4) * 4u;
@@ -108,6 +112,10 @@ void pq_dwconv_s8_pack(int isa, int32_t taps, int32_t c, const int8_t *filter, i
     const int32_t cp = pq_dwconv_s8_cp(isa, c);
     const int32_t bw = pq_dw_block(isa);
     int32_t t, ch, blk, pr, half, l, i, e;
+    if (PQ_ISA_IS_NEON(isa)) {
+        pq_dwconv_s8_pack_neon(taps, c, filter, packed);
+        return;
+    }
     if (isa == PQ_ISA_PORTABLE) {
         for (t = 0; t < taps; ++t) {
             for (ch = 0; ch < cp; ++ch) {
@@ -207,6 +215,9 @@ static size_t pq_dw_padded_bytes(const pq_dwconv_fast_plan *plan)
 
 size_t pq_dwconv_s8_fast_scratch_size(const pq_dwconv_fast_plan *plan)
 {
+    if (PQ_ISA_IS_NEON(plan->isa)) {
+        return pq_dwconv_s8_neon_scratch_size(plan);
+    }
     if (plan->isa != PQ_ISA_PORTABLE) {
         return pq_dw_padded_bytes(plan);
     }
@@ -258,6 +269,12 @@ pq_status pq_depthwise_conv2d_s8_fast(const pq_dwconv_fast_plan *plan, const int
     size_t i;
     int32_t b, oy, ox, fy, fx;
 
+#if PQ_HAVE_NEON
+    if (PQ_ISA_IS_NEON(plan->isa)) {
+        pq_dwconv_s8_neon(plan, in, out, scratch);
+        return PQ_OK;
+    }
+#endif
 #if PQ_HAVE_X86_SIMD
     if (plan->isa != PQ_ISA_PORTABLE) {
         /* Zero-point-padded copy of each image, then every output pixel is interior. */

@@ -18,6 +18,8 @@
  *                 operand layout of vpdpbusd
  *   AMX           the AVX-512 VNNI layout with kp a multiple of 64: each 16
  *                 consecutive 64-byte rows of a channel block are one B tile
+ *   NEON          [np/4][kp/16][4][16] int8, NEON_DOT [np/4][kp/4][4][4]
+ *                 (pq_pack_neon.c; kp a multiple of 16)
  * Padding (channels >= n, k >= the real k) is zero, so it adds nothing.
  */
 #include <stddef.h>
@@ -45,6 +47,9 @@ int32_t pq_gemm_s8_np(int isa, int32_t n)
 
 int32_t pq_gemm_s8_kp(int isa, int32_t k)
 {
+    if (PQ_ISA_IS_NEON(isa)) {
+        return pq_round_up(k, PQ_GEMM_KC_NEON);
+    }
     return pq_round_up(k, isa == PQ_ISA_AMX ? 64 : (isa == PQ_ISA_AVX512VNNI ? 4 : (isa == PQ_ISA_AVX2 ? 2 : 1)));
 }
 
@@ -66,6 +71,10 @@ void pq_gemm_s8_pack(int isa, int32_t n, int32_t k, const int8_t *w, int8_t *pac
     const int32_t kp = pq_gemm_s8_kp(isa, k);
     size_t i = 0;
     int32_t b, kk, j, e;
+    if (PQ_ISA_IS_NEON(isa)) {
+        pq_gemm_s8_pack_neon(isa, n, k, w, packed);
+        return;
+    }
     if (isa == PQ_ISA_AVX2) {
         int16_t *p16 = (int16_t *)(void *)packed;
         for (b = 0; b < np; b += 8) {
@@ -142,6 +151,18 @@ void pq_gemm_s8(const pq_gemm_s8_plan *plan, int32_t m, const int8_t *a, int32_t
     }
     if (plan->isa == PQ_ISA_AVX2) {
         pq_gemm_s8_avx2(plan, m, a, lda, out, ldo, scratch);
+        return;
+    }
+#endif
+#if PQ_HAVE_NEON_DOT
+    if (plan->isa == PQ_ISA_NEON_DOT) {
+        pq_gemm_s8_neon_dot(plan, m, a, lda, out, ldo);
+        return;
+    }
+#endif
+#if PQ_HAVE_NEON
+    if (plan->isa == PQ_ISA_NEON) {
+        pq_gemm_s8_neon(plan, m, a, lda, out, ldo);
         return;
     }
 #endif

@@ -1,7 +1,8 @@
 /*
  * Which instruction sets the fast kernels may use on this CPU, decided at run
- * time so one build serves every x86-64 machine (the extension is compiled
- * without -march; the AVX2 / AVX-512 functions carry target attributes).
+ * time so one build serves every x86-64 or aarch64 machine (the extension is
+ * compiled without -march; the AVX2 / AVX-512 / dot-product functions carry
+ * target attributes).
  */
 #if defined(__linux__) && !defined(_GNU_SOURCE)
 #define _GNU_SOURCE 1 /* syscall() */
@@ -27,11 +28,18 @@ static int pq_amx_permitted(void)
     }
     return state;
 }
-#else
+#elif PQ_HAVE_X86_SIMD
 static int pq_amx_permitted(void)
 {
-    return 0;
+    return 0; /* no way to ask for the tile state here */
 }
+#endif
+
+#if PQ_HAVE_NEON_DOT && defined(__linux__)
+#include <sys/auxv.h>
+#ifndef HWCAP_ASIMDDP
+#define HWCAP_ASIMDDP (1UL << 20) /* Linux arch/arm64 uapi hwcap.h */
+#endif
 #endif
 
 int pq_isa_supported(int isa)
@@ -58,6 +66,24 @@ int pq_isa_supported(int isa)
                        __builtin_cpu_supports("amx-int8") && pq_amx_permitted()
                    ? 1
                    : 0;
+    }
+#endif
+#if PQ_HAVE_NEON
+    /* Advanced SIMD is mandatory on aarch64 (and the compiler already uses it). */
+    if (isa == PQ_ISA_NEON) {
+        return 1;
+    }
+#endif
+#if PQ_HAVE_NEON_DOT
+    if (isa == PQ_ISA_NEON_DOT) {
+#if defined(__ARM_FEATURE_DOTPROD)
+        return 1; /* the whole build already requires it */
+#elif defined(__linux__)
+        /* The kernel's view of ID_AA64ISAR0_EL1.DP (user space may not read it). */
+        return (getauxval(AT_HWCAP) & HWCAP_ASIMDDP) ? 1 : 0;
+#else
+        return 0;
+#endif
     }
 #endif
     return 0;

@@ -1,0 +1,180 @@
+/*
+ * int8 GEMM, aarch64 Advanced SIMD kernel (ARMv8.0: Cortex-A53/A57/A72, i.e.
+ * Raspberry Pi 3/4, i.MX8M, Jetson Nano). Packed layout in pq_pack_neon.c:
+ * per group of 4 channels, [kp/16][4][16] int8.
+ *
+ * Each accumulator is one (row, channel) pair and holds 4 int32 partial sums:
+ * per 16 k, smull / smull2 multiply the row's 16 int8 values by the
+ * channel's 16 weights into 2 x 8 int16 products (exact: |x * w| <= 2^14)
+ * and sadalp adds each pair of products into an int32 lane (exact: 2^15 fits
+ * int32). Never two products summed in int16 (smlal): (-128 * -128) * 2 =
+ * 32768 overflows it, and a .picoq file may hold -128 weights. At the end,
+ * three pairwise adds (addp) turn 4 channels' partial sums into one vector of
+ * 4 channels, the bias is added and the requantization runs on 4 lanes.
+ * All sums wrap modulo 2^32 like the reference's.
+ *
+ * Blocks: 4 rows x 4 channels (16 accumulators + 4 row + 4 weight registers
+ * of the 32), and for a single row (FULLY_CONNECTED at batch 1) 1 row x 16
+ * channels. Rows are read in place, 16 bytes at a time; the last k % 16
+ * values of each row are copied into a zero-padded 16-byte buffer, so
+ * nothing past a row is read.
+ */
+#include <stddef.h>
+#include <stdint.h>
+
+#include "pq_fast.h"
+#include "pq_fast_isa.h"
+
+#if PQ_HAVE_NEON
+#include <arm_neon.h>
+
+/* GCC's first scheduling pass hoists the multiplies of a chunk ahead of
+ * their accumulations and runs out of the 32 vector registers: 5 spill
+ * stores and 6 extra loads in the 64-multiply inner loop (GCC 12 -O2/-O3).
+ * Without it the loop is 64 multiply / accumulate + 9 loads + 7 others. */
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC optimize("no-schedule-insns")
+#endif
+
+#include "pq_requant_neon.h"
+
+#define MR PQ_GEMM_MR_NEON
+#define KC PQ_GEMM_KC_NEON
+
+/* One k chunk at offset kk of the rows xp[r], against the groups' panels
+ * w[g] at this chunk (4 x 16 weights each, loaded once and used for every
+ * row). acc[r * 4 * nb + 4 * g + j] is row r, channel 4 * g + j. */
+PQ_NAI void pq_chunk(int32x4_t *acc, const int8_t *const *xp, int32_t kk, const int8_t *const *w, const int mr,
+                     const int nb)
+{
+    int r, g, j;
+    PQ_NUNROLL
+    for (g = 0; g < nb; ++g) {
+        int8x16_t wv[4];
+        PQ_NUNROLL
+        for (j = 0; j < 4; ++j) {
+            wv[j] = vld1q_s8(w[g] + 16 * j);
+        }
+        PQ_NUNROLL
+        for (r = 0; r < mr; ++r) {
+            const int8x16_t x = vld1q_s8(xp[r] + kk);
+            PQ_NUNROLL
+            for (j = 0; j < 4; ++j) {
+                int32x4_t a = acc[r * 4 * nb + 4 * g + j];
+                a = vpadalq_s16(a, vmull_s8(vget_low_s8(x), vget_low_s8(wv[j])));
+                a = vpadalq_s16(a, vmull_high_s8(x, wv[j]));
+                acc[r * 4 * nb + 4 * g + j] = a;
+            }
+        }
+    }
+}
+
+/* `mr` rows (row pointers rp, the ones past `rows` repeat the last) x `nb`
+ * groups of 4 channels from channel n0; mr and nb are constants at each call. */
+PQ_NAI void pq_ukernel(const pq_gemm_s8_plan *plan, const pq_rqc *qc, const int8_t *const *origin,
+                       const ptrdiff_t *tap_off, int32_t taps, int32_t kt, int32_t n0, int32_t rows,
+                       int8_t *out, int32_t ldo, const int mr, const int nb)
+{
+    const int32_t kfull = kt / KC * KC;
+    const size_t panel = (size_t)plan->kp * 4u; /* bytes per group of 4 channels */
+    const int8_t *w[4];
+    int32x4_t acc[16];
+    int32_t t, kk, nc;
+    int r, g, i;
+    PQ_NUNROLL
+    for (i = 0; i < mr * 4 * nb; ++i) {
+        acc[i] = vdupq_n_s32(0);
+    }
+    PQ_NUNROLL
+    for (g = 0; g < nb; ++g) {
+        w[g] = plan->w + (size_t)(n0 / 4 + g) * panel;
+    }
+    for (t = 0; t < taps; ++t) {
+        const int8_t *p[MR];
+        PQ_NUNROLL
+        for (r = 0; r < mr; ++r) {
+            p[r] = origin[r] + tap_off[t];
+        }
+        for (kk = 0; kk < kfull; kk += KC) {
+            pq_chunk(acc, p, kk, w, mr, nb);
+            PQ_NUNROLL
+            for (g = 0; g < nb; ++g) {
+                w[g] += 4 * KC;
+            }
+        }
+        if (kfull < kt) {
+            /* The last kt % 16 values (one run only: a plain GEMM row),
+             * zero-extended, against zero-padded weights. */
+            int8_t tail[MR][KC];
+            const int8_t *tp[MR];
+            PQ_NUNROLL
+            for (r = 0; r < mr; ++r) {
+                vst1q_s8(tail[r], pq_load_tail(p[r] + kt, kt - kfull, kt));
+                tp[r] = tail[r];
+            }
+            pq_chunk(acc, tp, 0, w, mr, nb);
+        }
+    }
+    nc = plan->n - n0; /* channels of this block that exist */
+    PQ_NUNROLL
+    for (g = 0; g < nb; ++g) {
+        const pq_rq4 q = pq_rq4_load(&plan->rq, n0 + 4 * g);
+        PQ_NUNROLL
+        for (r = 0; r < mr; ++r) {
+            const int32x4_t *a = acc + r * 4 * nb + 4 * g;
+            /* addp thrice: lane j = the sum of channel j's 4 partial sums. */
+            const int32x4_t s = vpaddq_s32(vpaddq_s32(a[0], a[1]), vpaddq_s32(a[2], a[3]));
+            acc[r * 4 * nb + 4 * g] = pq_rq4_apply(&q, qc, vaddq_s32(s, q.bias));
+        }
+    }
+    PQ_NUNROLL
+    for (r = 0; r < mr; ++r) {
+        if (r < rows) {
+            const int32x4_t *a = acc + r * 4 * nb;
+            const int32x4_t z = vdupq_n_s32(0);
+            const int8x16_t v = pq_narrow16(a[0], nb > 1 ? a[4] : z, nb > 2 ? a[8] : z, nb > 3 ? a[12] : z);
+            pq_store_s8(out + (size_t)r * (size_t)ldo + (size_t)n0, v, nc < 4 * nb ? nc : 4 * nb);
+        }
+    }
+}
+
+void pq_gemm_s8_neon_block(const pq_gemm_s8_plan *plan, int32_t rows, const int8_t *const *origin,
+                           const ptrdiff_t *tap_off, int32_t taps, int32_t kt, int8_t *out, int32_t ldo)
+{
+    const pq_rqc qc = pq_rqc_load(&plan->rq);
+    const int32_t np = plan->np;
+    int32_t n0 = 0;
+    if (rows == 1) {
+        for (; n0 + 16 <= np; n0 += 16) {
+            pq_ukernel(plan, &qc, origin, tap_off, taps, kt, n0, rows, out, ldo, 1, 4);
+        }
+        for (; n0 < np; n0 += 4) {
+            pq_ukernel(plan, &qc, origin, tap_off, taps, kt, n0, rows, out, ldo, 1, 1);
+        }
+        return;
+    }
+    for (; n0 < np; n0 += 4) {
+        pq_ukernel(plan, &qc, origin, tap_off, taps, kt, n0, rows, out, ldo, MR, 1);
+    }
+}
+
+void pq_gemm_s8_neon(const pq_gemm_s8_plan *plan, int32_t m, const int8_t *a, int32_t lda, int8_t *out,
+                     int32_t ldo)
+{
+    const ptrdiff_t no_off = 0;
+    const int8_t *rp[MR];
+    int32_t m0, r;
+    for (m0 = 0; m0 < m; m0 += MR) {
+        const int32_t rows = m - m0 < MR ? m - m0 : MR;
+        /* Rows past the end repeat the last row: read, computed, never stored. */
+        for (r = 0; r < MR; ++r) {
+            rp[r] = a + (size_t)(m0 + (r < rows ? r : rows - 1)) * (size_t)lda;
+        }
+        pq_gemm_s8_neon_block(plan, rows, rp, &no_off, 1, plan->k, out + (size_t)m0 * (size_t)ldo, ldo);
+    }
+}
+
+#else
+/* ISO C forbids an empty translation unit. */
+typedef int pq_gemm_s8_neon_unused;
+#endif

@@ -1,0 +1,183 @@
+/*
+ * int8 GEMM, aarch64 dot-product kernel (ARMv8.2 sdot: Cortex-A55/A76/A78,
+ * Neoverse; Raspberry Pi 5, Jetson Orin). Packed layout in pq_pack_neon.c:
+ * per group of 4 channels, [kp/4][4][4] int8, so one 16-byte load holds 4
+ * channels' weights for 4 consecutive k.
+ *
+ * vdotq_laneq_s32(acc, w, x, q) adds, to each of acc's 4 lanes (4 channels),
+ * the dot product of that channel's 4 weights with the row's 4 values at
+ * group q of the 16-byte register x: 16 exact int8 products per instruction,
+ * summed in int32 (wrapping modulo 2^32 like the reference). Accumulators
+ * start at the folded bias; each holds one row's 4 channels, ready for the
+ * 4-lane requantization.
+ *
+ * Blocks: 4 rows x 16 channels (16 accumulators + 4 row + 4 weight registers
+ * of the 32), and for a single row 1 x 32 channels (8 independent sdot
+ * chains). Rows are read in place 16 bytes at a time; the last k % 16 values
+ * come from a zero-padded copy. Compiled for armv8.2-a+dotprod by attribute;
+ * only called when pq_isa_supported(PQ_ISA_NEON_DOT) says so.
+ */
+#include <stddef.h>
+#include <stdint.h>
+
+#include "pq_fast.h"
+#include "pq_fast_isa.h"
+
+#if PQ_HAVE_NEON_DOT
+#include <arm_neon.h>
+
+#include "pq_requant_neon.h"
+
+#if defined(__ARM_FEATURE_DOTPROD)
+#define PQ_T_DOT
+#else
+#define PQ_T_DOT __attribute__((target("arch=armv8.2-a+dotprod")))
+#endif
+
+#define MR PQ_GEMM_MR_NEON
+#define KC PQ_GEMM_KC_NEON
+
+/* Group q of the 4 in a 16-k chunk. The lane must be a literal (an
+ * immediate of the instruction), so the four are spelt out rather than
+ * left to loop unrolling, which -O0 would not do. */
+#define PQ_DOT_GROUP(q)                                                                                              \
+    do {                                                                                                             \
+        PQ_NUNROLL                                                                                                   \
+        for (g = 0; g < nb; ++g) {                                                                                   \
+            const int8x16_t wv = vld1q_s8(w[g] + 16 * (q));                                                          \
+            PQ_NUNROLL                                                                                               \
+            for (r = 0; r < mr; ++r) {                                                                               \
+                acc[r * nb + g] = vdotq_laneq_s32(acc[r * nb + g], wv, x[r], (q));                                   \
+            }                                                                                                        \
+        }                                                                                                            \
+    } while (0)
+
+/* One chunk of 16 k: x[r] the rows' values, w[g] the groups' panels at it. */
+PQ_NAI PQ_T_DOT void pq_chunk(int32x4_t *acc, const int8x16_t *x, const int8_t *const *w, const int mr,
+                              const int nb)
+{
+    int r, g;
+    PQ_DOT_GROUP(0);
+    PQ_DOT_GROUP(1);
+    PQ_DOT_GROUP(2);
+    PQ_DOT_GROUP(3);
+}
+
+/* `mr` rows x `nb` groups of 4 channels from n0; constants at each call. */
+PQ_NAI PQ_T_DOT void pq_ukernel(const pq_gemm_s8_plan *plan, const pq_rqc *qc, const int8_t *const *origin,
+                                const ptrdiff_t *tap_off, int32_t taps, int32_t kt, int32_t n0, int32_t rows,
+                                int8_t *out, int32_t ldo, const int mr, const int nb)
+{
+    const int32_t kfull = kt / KC * KC;
+    const size_t panel = (size_t)plan->kp * 4u;
+    const int8_t *w[8];
+    int32x4_t acc[16];
+    int8x16_t x[MR];
+    int32_t t, kk, nc;
+    int r, g;
+    PQ_NUNROLL
+    for (g = 0; g < nb; ++g) {
+        const int32x4_t bias = vld1q_s32(plan->rq.bias + n0 + 4 * g);
+        w[g] = plan->w + (size_t)(n0 / 4 + g) * panel;
+        PQ_NUNROLL
+        for (r = 0; r < mr; ++r) {
+            acc[r * nb + g] = bias;
+        }
+    }
+    for (t = 0; t < taps; ++t) {
+        const int8_t *p[MR];
+        PQ_NUNROLL
+        for (r = 0; r < mr; ++r) {
+            p[r] = origin[r] + tap_off[t];
+        }
+        for (kk = 0; kk < kfull; kk += KC) {
+            PQ_NUNROLL
+            for (r = 0; r < mr; ++r) {
+                x[r] = vld1q_s8(p[r] + kk);
+            }
+            pq_chunk(acc, x, w, mr, nb);
+            PQ_NUNROLL
+            for (g = 0; g < nb; ++g) {
+                w[g] += 4 * KC;
+            }
+        }
+        if (kfull < kt) {
+            /* The last kt % 16 values (one run only: a plain GEMM row),
+             * zero-extended, against zero-padded weights. */
+            PQ_NUNROLL
+            for (r = 0; r < mr; ++r) {
+                x[r] = pq_load_tail(p[r] + kt, kt - kfull, kt);
+            }
+            pq_chunk(acc, x, w, mr, nb);
+        }
+    }
+    nc = plan->n - n0;
+    PQ_NUNROLL
+    for (g = 0; g < nb; ++g) {
+        const pq_rq4 q = pq_rq4_load(&plan->rq, n0 + 4 * g);
+        PQ_NUNROLL
+        for (r = 0; r < mr; ++r) {
+            acc[r * nb + g] = pq_rq4_apply(&q, qc, acc[r * nb + g]);
+        }
+    }
+    PQ_NUNROLL
+    for (r = 0; r < mr; ++r) {
+        if (r < rows) {
+            /* 16 channels per store, the last vectors of a block zero-filled. */
+            PQ_NUNROLL
+            for (g = 0; g < nb; g += 4) {
+                const int32x4_t z = vdupq_n_s32(0);
+                const int32x4_t *a = acc + r * nb + g;
+                const int8x16_t v =
+                    pq_narrow16(a[0], g + 1 < nb ? a[1] : z, g + 2 < nb ? a[2] : z, g + 3 < nb ? a[3] : z);
+                const int32_t left = nc - 4 * g;
+                const int32_t width = nb - g < 4 ? 4 * (nb - g) : 16;
+                pq_store_s8(out + (size_t)r * (size_t)ldo + (size_t)(n0 + 4 * g), v, left < width ? left : width);
+            }
+        }
+    }
+}
+
+PQ_T_DOT void pq_gemm_s8_neon_dot_block(const pq_gemm_s8_plan *plan, int32_t rows, const int8_t *const *origin,
+                                        const ptrdiff_t *tap_off, int32_t taps, int32_t kt, int8_t *out, int32_t ldo)
+{
+    const pq_rqc qc = pq_rqc_load(&plan->rq);
+    const int32_t np = plan->np;
+    int32_t n0 = 0;
+    if (rows == 1) {
+        for (; n0 + 32 <= np; n0 += 32) {
+            pq_ukernel(plan, &qc, origin, tap_off, taps, kt, n0, rows, out, ldo, 1, 8);
+        }
+        for (; n0 < np; n0 += 4) {
+            pq_ukernel(plan, &qc, origin, tap_off, taps, kt, n0, rows, out, ldo, 1, 1);
+        }
+        return;
+    }
+    for (; n0 + 16 <= np; n0 += 16) {
+        pq_ukernel(plan, &qc, origin, tap_off, taps, kt, n0, rows, out, ldo, MR, 4);
+    }
+    for (; n0 < np; n0 += 4) {
+        pq_ukernel(plan, &qc, origin, tap_off, taps, kt, n0, rows, out, ldo, MR, 1);
+    }
+}
+
+PQ_T_DOT void pq_gemm_s8_neon_dot(const pq_gemm_s8_plan *plan, int32_t m, const int8_t *a, int32_t lda, int8_t *out,
+                                  int32_t ldo)
+{
+    const ptrdiff_t no_off = 0;
+    const int8_t *rp[MR];
+    int32_t m0, r;
+    for (m0 = 0; m0 < m; m0 += MR) {
+        const int32_t rows = m - m0 < MR ? m - m0 : MR;
+        /* Rows past the end repeat the last row: read, computed, never stored. */
+        for (r = 0; r < MR; ++r) {
+            rp[r] = a + (size_t)(m0 + (r < rows ? r : rows - 1)) * (size_t)lda;
+        }
+        pq_gemm_s8_neon_dot_block(plan, rows, rp, &no_off, 1, plan->k, out + (size_t)m0 * (size_t)ldo, ldo);
+    }
+}
+
+#else
+/* ISO C forbids an empty translation unit. */
+typedef int pq_gemm_s8_neon_dot_unused;
+#endif

@@ -1,0 +1,67 @@
+/*
+ * The fast-vs-reference harness (tests/c/fast_vs_reference.c and fvr_*.c):
+ * shared declarations. Host/cross test code, not kernel code: it may use
+ * libc, mmap and malloc.
+ */
+#ifndef FVR_H
+#define FVR_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "pq_fast.h"
+#include "pq_kernels.h"
+
+/* ---- reproducible randomness (splitmix64) ---- */
+typedef struct {
+    uint64_t s;
+} fvr_rng;
+
+uint64_t fvr_next(fvr_rng *r);
+int32_t fvr_range(fvr_rng *r, int32_t lo, int32_t hi); /* uniform in [lo, hi] */
+int32_t fvr_pick(fvr_rng *r, const int32_t *values, int32_t n);
+void fvr_fill_s8(fvr_rng *r, int8_t *dst, size_t n); /* random int8, sometimes extreme patterns */
+
+/* ---- guarded buffers ----
+ * fvr_alloc(n) returns a buffer between two inaccessible pages: alternately
+ * its first byte past round_up(n, 16) starts the page after it (16 bytes: the
+ * arena's tensor alignment, so a kernel may read to the end of a tensor's
+ * 16-byte granule, as it may in the interpreter's arena, and no further), or
+ * its first byte ends the page before it. Start is 16-aligned; 64-aligned
+ * when n is a multiple of 64 (packed weights, scratch). Filled with a junk
+ * byte. fvr_free_all() releases every buffer of the current case. */
+void *fvr_alloc(size_t n);
+/* Zeroed, as the interpreter's load-time buffers (packed weights, constants). */
+void *fvr_alloc_zero(size_t n);
+void fvr_free_all(void);
+
+/* ---- binding, as runtime/_interp.pyx does at load (keep the two in step) ---- */
+
+typedef struct {
+    pq_conv_params p;
+    pq_dims in_dims, filter_dims, out_dims;
+    const int8_t *filter;
+    const int32_t *bias; /* may be NULL */
+    const int32_t *mult, *shift;
+} fvr_conv;
+
+typedef struct {
+    pq_fc_params p;
+    int32_t batches, k, n;
+    const int8_t *filter;
+    const int32_t *bias;
+    const int32_t *mult, *shift; /* n entries, or 1 when !p.per_channel */
+} fvr_fc;
+
+/* Fill the plan for `isa` and return the scratch bytes it needs. */
+size_t fvr_bind_conv(int isa, const fvr_conv *c, pq_conv2d_fast_plan *pl);
+size_t fvr_bind_dw(int isa, const fvr_conv *c, pq_dwconv_fast_plan *pl);
+size_t fvr_bind_fc(int isa, const fvr_fc *f, pq_gemm_s8_plan *g);
+
+/* ---- lane checks of the NEON requantization (aarch64; elsewhere returns 0) ---- */
+/* Returns the number of lanes checked; on a mismatch prints it and exits 1. */
+long fvr_check_requant_neon(fvr_rng *r, long n);
+
+extern const char *const fvr_isa_names[PQ_ISA_COUNT];
+
+#endif /* FVR_H */
