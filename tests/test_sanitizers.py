@@ -129,6 +129,7 @@ import numpy as np
 m = read_model(convert(build_tiny_mlp()))
 out = m.tensors[m.outputs[0]]
 out.offset = m.arena_size  # what the validator would refuse: a tensor past the arena
+type(m).activation_bytes = property(lambda self: 0)  # and Core's own size check
 arena = np.zeros(m.arena_size, np.uint8)
 Core(m, np.frombuffer(m.buf, np.uint8), arena).invoke()
 print("not caught")

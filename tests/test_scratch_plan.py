@@ -246,6 +246,26 @@ def test_fast_kernels_run_in_arena_scratch_on_every_isa(models) -> None:
                     np.testing.assert_array_equal(got, exp, err_msg=f"{name} on {isa}")
 
 
+def test_each_isa_allocates_only_the_arena_it_uses(models) -> None:
+    """An interpreter's arena holds the tensors and the planned scratch its own ISA uses (the
+    file's arena_size is sized for the hungriest ISA); the reference kernels need the tensors
+    only, and a Core refuses an arena the tensors do not fit in."""
+    for name, data in models.items():
+        m = read_model(data)
+        sizes = interp.fast_scratch_sizes(m)
+        assert Interpreter(data, kernels="reference").arena_size == fmt.align_up(m.activation_bytes, 64)
+        for isa in ISAS:
+            it = Interpreter(data, isa=isa)
+            col = interp.ISA_NAMES.index(isa)
+            ends = [off + need[col] for (off, _), need in zip(m.scratch, sizes) if need[col]]
+            assert it.arena_size == fmt.align_up(max([m.activation_bytes, *ends]), 64) <= m.arena_size, (
+                name,
+                isa,
+            )
+        with pytest.raises(ValueError, match="tensors need"):
+            interp.Core(m, np.frombuffer(m.buf, np.uint8), np.zeros(m.activation_bytes - 16, np.uint8))
+
+
 def test_version_1_0_file_loads_and_runs_identically() -> None:
     """A file without SCRA (format 1.0, what picoq wrote before 1.1) still loads: each fast
     kernel then gets the one separate buffer, sized for the chosen ISA, and the outputs are
