@@ -143,6 +143,11 @@ class Interpreter:
         "rows:N" or "channels:N" (N parts of its output rows or channels)."""
         return list(self._core.op_split)
 
+    @property
+    def thread_scratch_bytes(self) -> int:
+        """Bytes of the worker threads' own scratch buffers together (0 with one thread)."""
+        return self._core.thread_scratch_bytes
+
     def profile(self, x: Any, runs: int = 100) -> list[dict[str, Any]]:
         """Where the time goes: run `x` once, then time each op alone `runs` times (median).
 
@@ -153,7 +158,7 @@ class Interpreter:
             raise ValueError(f"runs must be a positive int, not {runs!r}")
         self.run(x)
         medians = self._core.profile_ops(runs)
-        splits = list(self._core.op_split) if self._core.op_split else [""] * len(medians)
+        splits = self.op_split
         return [
             {
                 "index": k,
