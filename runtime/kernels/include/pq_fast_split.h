@@ -39,7 +39,8 @@ enum { PQ_SPLIT_NONE = 0, PQ_SPLIT_ROWS = 1, PQ_SPLIT_COLS = 2 };
 
 /* Items [*lo, *hi) of part `part` of `parts` over `total` items taken in
  * blocks of `unit` (the last block may be short): whole blocks, as evenly as
- * they go; a part may be empty when there are fewer blocks than parts. */
+ * they go, larger parts first; a part may be empty when there are fewer
+ * blocks than parts. */
 void pq_split_range(int32_t total, int32_t unit, int32_t part, int32_t parts, int32_t *lo, int32_t *hi);
 
 /* What a rows split divides: returns the number of items and sets *unit. */

@@ -11,9 +11,11 @@
 
 void pq_split_range(int32_t total, int32_t unit, int32_t part, int32_t parts, int32_t *lo, int32_t *hi)
 {
+    /* Counted from the end, so that the larger parts come first: the calling thread claims
+     * part 0 at once, a worker starts a little later. */
     const int64_t blocks = ((int64_t)total + unit - 1) / unit;
-    const int64_t b0 = blocks * part / parts * unit;
-    const int64_t b1 = blocks * (part + 1) / parts * unit;
+    const int64_t b0 = (blocks - blocks * (parts - part) / parts) * unit;
+    const int64_t b1 = (blocks - blocks * (parts - part - 1) / parts) * unit;
     *lo = (int32_t)(b0 < total ? b0 : total);
     *hi = (int32_t)(b1 < total ? b1 : total);
 }

@@ -56,6 +56,7 @@ static int pq_run_serial(pq_task_fn fn, void *ctx, int32_t n_tasks)
 #if PQ_HAVE_THREADS
 
 #include <pthread.h>
+#include <sched.h>
 #include <signal.h>
 #include <time.h>
 
@@ -63,6 +64,10 @@ static int pq_run_serial(pq_task_fn fn, void *ctx, int32_t n_tasks)
  * between two ops of one inference and between inferences in a loop, short
  * enough that a pool left idle stops using CPU at once. */
 #define PQ_POOL_SPIN_NS 200000
+/* After this long, a spinning thread yields its core at every turn instead of pausing: on a
+ * busy machine the thread it waits for (or the caller, when a worker waits) may be queued
+ * on the same core, and a thread spinning there would only delay it. */
+#define PQ_POOL_YIELD_NS 20000
 /* Spins between two looks at the clock (a pause is ~10-140 cycles). */
 #define PQ_POOL_SPIN_CHECK 64
 
@@ -143,6 +148,28 @@ static int64_t pq_now_ns(void)
     return (int64_t)ts.tv_sec * 1000000000 + (int64_t)ts.tv_nsec;
 }
 
+/* One turn of a spin-wait that started at t0: pause, or yield the core once
+ * PQ_POOL_YIELD_NS have passed. 1 when PQ_POOL_SPIN_NS have passed (time to sleep). */
+static int pq_spin(int64_t t0, int32_t *spins)
+{
+    static const int32_t yielding = 1 << 30;
+    if (*spins >= yielding) {
+        sched_yield();
+        return pq_now_ns() - t0 > PQ_POOL_SPIN_NS;
+    }
+    pq_relax();
+    if (++*spins % PQ_POOL_SPIN_CHECK == 0) {
+        const int64_t t = pq_now_ns() - t0;
+        if (t > PQ_POOL_SPIN_NS) {
+            return 1;
+        }
+        if (t > PQ_POOL_YIELD_NS) {
+            *spins = yielding;
+        }
+    }
+    return 0;
+}
+
 /* Claim and run tasks of the open job until none is left. */
 static void pq_run_tasks(pq_threadpool *pool, int32_t tid)
 {
@@ -174,8 +201,7 @@ static uint32_t pq_wait_job(pq_threadpool *pool, uint32_t seen)
         if ((g & 1u) && g != seen) {
             return g;
         }
-        pq_relax();
-        if (++spins % PQ_POOL_SPIN_CHECK == 0 && pq_now_ns() - t0 > PQ_POOL_SPIN_NS) {
+        if (pq_spin(t0, &spins)) {
             break;
         }
     }
@@ -334,8 +360,7 @@ int pq_threadpool_run(pq_threadpool *pool, pq_task_fn fn, void *ctx, int32_t n_t
     __atomic_store_n(&pool->job.f.gen, g + 1u, PQ_SEQ); /* close: no new worker joins */
     t0 = pq_now_ns();
     while (__atomic_load_n(&pool->claim.f.active, PQ_SEQ) != 0) {
-        pq_relax();
-        if (++spins % PQ_POOL_SPIN_CHECK == 0 && pq_now_ns() - t0 > PQ_POOL_SPIN_NS) {
+        if (pq_spin(t0, &spins)) {
             /* A worker holding a task was descheduled: sleep until it is done. */
             pthread_mutex_lock(&pool->mu);
             __atomic_store_n(&pool->wait.f.caller_waiting, 1, PQ_SEQ);
