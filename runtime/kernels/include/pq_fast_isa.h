@@ -30,6 +30,9 @@ extern "C" {
 /* AMX scratch after its MR x kp panel: a 16 x 16 int32 accumulator buffer and the tile configuration. */
 #define PQ_AMX_TAIL_BYTES (1024u + 64u)
 
+/* Group g's GEMM of a CONV_2D plan: its packed weights and per-channel
+ * constants lie at fixed strides after group 0's (pq_conv2d_s8_fast.c). */
+pq_gemm_s8_plan pq_conv2d_group_plan(const pq_conv2d_fast_plan *plan, int32_t g);
 /* Rows and columns of the zero-point-padded image in which every tap of every
  * output pixel lies (CONV_2D and DEPTHWISE_CONV_2D). */
 void pq_padded_hw(const pq_conv_params *p, const pq_dims *in, const pq_dims *filter, const pq_dims *out,

@@ -132,7 +132,7 @@ static void pq_im2col(const pq_conv2d_fast_plan *plan, const int8_t *in, int32_t
 
 /* The group's GEMM: group g's packed weights and per-channel constants lie at
  * fixed strides after group 0's. */
-static pq_gemm_s8_plan pq_group_plan(const pq_conv2d_fast_plan *plan, int32_t g)
+pq_gemm_s8_plan pq_conv2d_group_plan(const pq_conv2d_fast_plan *plan, int32_t g)
 {
     pq_gemm_s8_plan gp = plan->gemm;
     const int32_t off = g * plan->ch_group_stride;
@@ -190,7 +190,7 @@ static void pq_conv_in_place(const pq_conv2d_fast_plan *plan, const int8_t *in, 
             pq_amx_begin(&plan->gemm, amx_work);
         }
         for (g = 0; g < plan->groups; ++g) {
-            const pq_gemm_s8_plan gp = pq_group_plan(plan, g);
+            const pq_gemm_s8_plan gp = pq_conv2d_group_plan(plan, g);
             int32_t ox = 0, oy = 0;
             for (m0 = 0; m0 < pix; m0 += mr) {
                 const int32_t rows = pix - m0 < mr ? pix - m0 : mr;
@@ -274,7 +274,7 @@ pq_status pq_conv2d_s8_fast(const pq_conv2d_fast_plan *plan, const int8_t *in, i
         break;
     }
     for (g = 0; g < plan->groups; ++g) {
-        const pq_gemm_s8_plan gp = pq_group_plan(plan, g);
+        const pq_gemm_s8_plan gp = pq_conv2d_group_plan(plan, g);
         for (m0 = 0; m0 < m; m0 += plan->chunk_rows) {
             const int32_t rows = m - m0 < plan->chunk_rows ? m - m0 : plan->chunk_rows;
             pq_im2col(plan, in, m0, rows, g * plan->filter_dims.c, pad, cols);

@@ -58,20 +58,6 @@ static void pq_pad_s8_neon(const int8_t *img, int32_t h, int32_t w, int32_t c, i
     }
 }
 
-/* Group g's GEMM (pq_group_plan of pq_conv2d_s8_fast.c). */
-static pq_gemm_s8_plan pq_group_plan_neon(const pq_conv2d_fast_plan *plan, int32_t g)
-{
-    pq_gemm_s8_plan gp = plan->gemm;
-    const int32_t off = g * plan->ch_group_stride;
-    gp.w += (size_t)g * plan->w_group_stride;
-    gp.rq.bias += off;
-    gp.rq.mult += off;
-    gp.rq.lshift += off;
-    gp.rq.rshift += off;
-    gp.rq.rmask += off;
-    return gp;
-}
-
 void pq_conv2d_s8_neon_in_place(const pq_conv2d_fast_plan *plan, const int8_t *in, int8_t *out, void *scratch)
 {
     /* Locals, not plan fields: the int8 stores below could alias them. */
@@ -104,7 +90,7 @@ void pq_conv2d_s8_neon_in_place(const pq_conv2d_fast_plan *plan, const int8_t *i
         int8_t *out_b = out + (size_t)b * (size_t)pix * (size_t)out_c;
         pq_pad_s8_neon(in_b, in_h, in_w, in_c, plan->p.pad_h, plan->p.pad_w, hp, wp, zp, img);
         for (g = 0; g < plan->groups; ++g) {
-            const pq_gemm_s8_plan gp = pq_group_plan_neon(plan, g);
+            const pq_gemm_s8_plan gp = pq_conv2d_group_plan(plan, g);
             int32_t ox = 0, oy = 0;
             for (m0 = 0; m0 < pix; m0 += PQ_GEMM_MR_NEON) {
                 const int32_t rows = pix - m0 < PQ_GEMM_MR_NEON ? pix - m0 : PQ_GEMM_MR_NEON;
