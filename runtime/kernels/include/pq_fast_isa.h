@@ -133,8 +133,11 @@ void pq_gemm_s8_neon(const pq_gemm_s8_plan *plan, int32_t m, const int8_t *a, in
  * MR origins must be readable (repeat a row past `rows`). */
 void pq_gemm_s8_neon_block(const pq_gemm_s8_plan *plan, int32_t rows, const int8_t *const *origin,
                            const ptrdiff_t *tap_off, int32_t taps, int32_t kt, int8_t *out, int32_t ldo);
-/* CONV_2D fed in place (PQ_FEED_TAPS / PQ_FEED_ROWS) on both NEON ISAs. */
-void pq_conv2d_s8_neon_in_place(const pq_conv2d_fast_plan *plan, const int8_t *in, int8_t *out, void *scratch);
+/* One image (h x w x c) into an (hp x wp x c) buffer at row offset top and
+ * column offset left, the border filled with zp: what pq_conv2d_s8_fast.c's
+ * in-place feeds (PQ_FEED_TAPS / PQ_FEED_ROWS) read on both NEON ISAs. */
+void pq_pad_s8_neon(const int8_t *img, int32_t h, int32_t w, int32_t c, int32_t top, int32_t left, int32_t hp,
+                    int32_t wp, int8_t zp, int8_t *dst);
 /* Depthwise: pads each image into scratch as int16, then runs the channel blocks. */
 void pq_dwconv_s8_neon(const pq_dwconv_fast_plan *plan, const int8_t *in, int8_t *out, void *scratch);
 void pq_add_s8_neon(const pq_add_params *p, int32_t n, const int8_t *in1, const int8_t *in2, int8_t *out);

@@ -145,13 +145,33 @@ pq_gemm_s8_plan pq_conv2d_group_plan(const pq_conv2d_fast_plan *plan, int32_t g)
     return gp;
 }
 
+#if PQ_HAVE_X86_SIMD || PQ_HAVE_NEON
+/* One image into the padded copy the ISA's block kernels read. */
+static void pq_conv_pad(const pq_conv2d_fast_plan *plan, const int8_t *in_b, int32_t hp, int32_t wp, int8_t zp,
+                        int8_t *img)
+{
+    const int32_t in_h = plan->in_dims.h, in_w = plan->in_dims.w, in_c = plan->in_dims.c;
 #if PQ_HAVE_X86_SIMD
+    if (plan->gemm.isa == PQ_ISA_AVX2) {
+        pq_pad_widen_avx2(in_b, in_h, in_w, in_c, plan->p.pad_h, plan->p.pad_w, hp, wp, zp, (int16_t *)(void *)img);
+    } else {
+        pq_pad_flip_avx512(in_b, in_h, in_w, in_c, plan->p.pad_h, plan->p.pad_w, hp, wp, zp, img);
+    }
+#else
+    pq_pad_s8_neon(in_b, in_h, in_w, in_c, plan->p.pad_h, plan->p.pad_w, hp, wp, zp, img);
+#endif
+}
+
+/* The TAPS / ROWS feeds of every SIMD ISA: x86 (AVX2, AVX-512 VNNI, AMX) and
+ * aarch64 (NEON, NEON dot product). */
 static void pq_conv_in_place(const pq_conv2d_fast_plan *plan, const int8_t *in, int8_t *out, void *scratch)
 {
     /* Locals, not plan fields: the stores below could alias them. */
     const int avx2 = plan->gemm.isa == PQ_ISA_AVX2;
     const int amx = plan->gemm.isa == PQ_ISA_AMX;
-    const int32_t mr = avx2 ? PQ_GEMM_MR_AVX2 : (amx ? PQ_GEMM_MR_AMX : PQ_GEMM_MR_AVX512);
+    const int neon = PQ_ISA_IS_NEON(plan->gemm.isa);
+    const int32_t mr =
+        avx2 ? PQ_GEMM_MR_AVX2 : (amx ? PQ_GEMM_MR_AMX : (neon ? PQ_GEMM_MR_NEON : PQ_GEMM_MR_AVX512));
     const ptrdiff_t esz = (ptrdiff_t)pq_padded_elem(plan);
     const int32_t in_h = plan->in_dims.h, in_w = plan->in_dims.w, in_c = plan->in_dims.c;
     const int32_t f_h = plan->filter_dims.h, f_w = plan->filter_dims.w, f_c = plan->filter_dims.c;
@@ -180,15 +200,12 @@ static void pq_conv_in_place(const pq_conv2d_fast_plan *plan, const int8_t *in, 
     for (b = 0; b < plan->in_dims.n; ++b) {
         const int8_t *in_b = in + (size_t)b * (size_t)in_h * (size_t)in_w * (size_t)in_c;
         int8_t *out_b = out + (size_t)b * (size_t)pix * (size_t)out_c;
-        if (avx2) {
-            pq_pad_widen_avx2(in_b, in_h, in_w, in_c, plan->p.pad_h, plan->p.pad_w, hp, wp, zp,
-                              (int16_t *)(void *)img);
-        } else {
-            pq_pad_flip_avx512(in_b, in_h, in_w, in_c, plan->p.pad_h, plan->p.pad_w, hp, wp, zp, img);
-        }
+        pq_conv_pad(plan, in_b, hp, wp, zp, img);
+#if PQ_HAVE_X86_SIMD
         if (amx) {
             pq_amx_begin(&plan->gemm, amx_work);
         }
+#endif
         for (g = 0; g < plan->groups; ++g) {
             const pq_gemm_s8_plan gp = pq_conv2d_group_plan(plan, g);
             int32_t ox = 0, oy = 0;
@@ -212,6 +229,7 @@ static void pq_conv_in_place(const pq_conv2d_fast_plan *plan, const int8_t *in, 
                         origin16[r] = (const int16_t *)(const void *)origin[r];
                     }
                 }
+#if PQ_HAVE_X86_SIMD
                 if (avx2) {
                     pq_gemm_s8_avx2_block(&gp, rows, origin16, tap_off, taps, kt, o, out_c);
                 } else if (amx) {
@@ -219,12 +237,25 @@ static void pq_conv_in_place(const pq_conv2d_fast_plan *plan, const int8_t *in, 
                 } else {
                     pq_gemm_s8_avx512vnni_block(&gp, rows, origin, tap_off, taps, kt, o, out_c);
                 }
+#elif PQ_HAVE_NEON_DOT
+                if (plan->gemm.isa == PQ_ISA_NEON_DOT) {
+                    pq_gemm_s8_neon_dot_block(&gp, rows, origin, tap_off, taps, kt, o, out_c);
+                } else {
+                    pq_gemm_s8_neon_block(&gp, rows, origin, tap_off, taps, kt, o, out_c);
+                }
+#else
+                pq_gemm_s8_neon_block(&gp, rows, origin, tap_off, taps, kt, o, out_c);
+#endif
             }
         }
+#if PQ_HAVE_X86_SIMD
         if (amx) {
             pq_amx_end();
         }
+#endif
     }
+    (void)amx_work; /* x86 only */
+    (void)origin16;
 }
 #endif
 
@@ -258,16 +289,10 @@ pq_status pq_conv2d_s8_fast(const pq_conv2d_fast_plan *plan, const int8_t *in, i
             }
         }
         return PQ_OK;
-#if PQ_HAVE_X86_SIMD
+#if PQ_HAVE_X86_SIMD || PQ_HAVE_NEON
     case PQ_FEED_TAPS:
     case PQ_FEED_ROWS:
         pq_conv_in_place(plan, in, out, scratch);
-        return PQ_OK;
-#endif
-#if PQ_HAVE_NEON
-    case PQ_FEED_TAPS:
-    case PQ_FEED_ROWS:
-        pq_conv2d_s8_neon_in_place(plan, in, out, scratch);
         return PQ_OK;
 #endif
     default:
