@@ -119,6 +119,27 @@ def _conv_model(rng, x_shape, groups, cout, khw, s, d, padding, act):
     return convert(g.build())
 
 
+def _fc_model(
+    rng, batches: int, depth: int, units: int, wq=None, in_q=None, always_bias: bool = False
+) -> bytes:
+    """A one-op FULLY_CONNECTED .picoq with random quantization; `wq` replaces the random
+    weights (still drawn, so the other draws stay put) and `in_q` the input (scale, zero point)."""
+    in_s, in_zp = in_q if in_q is not None else _in_qparams(rng)
+    per_channel = bool(rng.integers(0, 2))
+    w_rand, w_s = _weights(rng, (units, depth), units, per_channel)
+    wq = w_rand if wq is None else wq
+    w_full = np.broadcast_to(w_s, (units,)).astype(np.float32)
+    with_bias = always_bias or bool(rng.integers(0, 4))
+    bias = rng.integers(-30000, 30000, units).astype(np.int32) if with_bias else None
+    out_s, out_zp = _out_qparams(rng, in_s * float(w_full.mean()), depth)
+    g = TFLiteGraph()
+    xt = g.input("x", (batches, depth), in_s, in_zp)
+    wt = g.const_int8("w", wq, w_s, quantized_dimension=0)
+    bt = None if bias is None else g.const_int32("b", bias, np.float32(in_s) * w_full)
+    g.output(g.fully_connected(xt, wt, bt, out_s, out_zp, activation=str(rng.choice(ACTS))))
+    return convert(g.build())
+
+
 @pytest.mark.parametrize("seed", range(N_CASES))
 def test_conv2d_fast_equals_reference(seed: int) -> None:
     rng = np.random.default_rng(10_000 + seed)
@@ -212,19 +233,9 @@ def test_fully_connected_fast_equals_reference(seed: int) -> None:
     batches = int(rng.choice([1, 1, 2, 3, 5, 9]))
     depth = _channels(rng, 1, 300) if rng.integers(0, 3) else int(rng.integers(300, 700))
     units = _channels(rng, 1, 200)
-    in_s, in_zp = _in_qparams(rng)
-    per_channel = bool(rng.integers(0, 2))
-    wq, w_s = _weights(rng, (units, depth), units, per_channel)
-    w_full = np.broadcast_to(w_s, (units,)).astype(np.float32)
-    bias = rng.integers(-30000, 30000, units).astype(np.int32) if rng.integers(0, 4) else None
-    out_s, out_zp = _out_qparams(rng, in_s * float(w_full.mean()), depth)
-    g = TFLiteGraph()
-    xt = g.input("x", (batches, depth), in_s, in_zp)
-    wt = g.const_int8("w", wq, w_s, quantized_dimension=0)
-    bt = None if bias is None else g.const_int32("b", bias, np.float32(in_s) * w_full)
-    g.output(g.fully_connected(xt, wt, bt, out_s, out_zp, activation=str(rng.choice(ACTS))))
+    model = _fc_model(rng, batches, depth, units)
     xs = [rng.integers(-128, 128, (batches, depth), dtype=np.int8) for _ in range(3)]
-    assert _run_all(convert(g.build()), xs) == ["fast-fc"]
+    assert _run_all(model, xs) == ["fast-fc"]
 
 
 def test_accumulators_wrap_like_the_reference() -> None:

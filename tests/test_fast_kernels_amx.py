@@ -17,12 +17,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from picoq.converter import convert
 from picoq.runtime import Interpreter
 from picoq.runtime._interp import supported_isas
 
-from test_fast_kernels import ACTS, _conv_model, _in_qparams, _out_qparams, _weights
-from tflite_builder import TFLiteGraph
+from test_fast_kernels import ACTS, _conv_model, _fc_model
 
 pytestmark = pytest.mark.skipif("amx" not in supported_isas(), reason="this CPU (or OS) has no AMX-INT8")
 
@@ -70,29 +68,13 @@ def test_amx_conv_equals_reference(seed: int) -> None:
     assert _check(model, xs) == [f"fast-conv-{feed}-amx"]
 
 
-def _fc_model(rng, batches: int, depth: int, units: int, wq=None, in_q=None) -> bytes:
-    in_s, in_zp = in_q if in_q is not None else _in_qparams(rng)
-    per_channel = bool(rng.integers(0, 2))
-    w_rand, w_s = _weights(rng, (units, depth), units, per_channel)
-    wq = w_rand if wq is None else wq
-    w_full = np.broadcast_to(w_s, (units,)).astype(np.float32)
-    bias = rng.integers(-30000, 30000, units).astype(np.int32)
-    out_s, out_zp = _out_qparams(rng, in_s * float(w_full.mean()), depth)
-    g = TFLiteGraph()
-    xt = g.input("x", (batches, depth), in_s, in_zp)
-    wt = g.const_int8("w", wq, w_s, quantized_dimension=0)
-    bt = g.const_int32("b", bias, np.float32(in_s) * w_full)
-    g.output(g.fully_connected(xt, wt, bt, out_s, out_zp, activation=str(rng.choice(ACTS))))
-    return convert(g.build())
-
-
 @pytest.mark.parametrize("seed", range(20))
 def test_amx_fully_connected_equals_reference(seed: int) -> None:
     rng = np.random.default_rng(60_000 + seed)
     batches = int(rng.choice([32, 33, 47, 48, 64, 70]))
     depth = int(rng.choice([1, 5, 63, 64, 65, 200, 640]))
     units = int(rng.choice([1, 16, 17, 33, 64, 100]))
-    model = _fc_model(rng, batches, depth, units)
+    model = _fc_model(rng, batches, depth, units, always_bias=True)
     xs = [rng.integers(-128, 128, (batches, depth), dtype=np.int8) for _ in range(2)]
     assert _check(model, xs) == ["fast-fc-amx"]
 
@@ -106,7 +88,7 @@ def test_amx_accumulators_wrap_like_the_reference() -> None:
     wq[1] = -128
     wq[2, ::2] = -128
     wq[3:] = rng.integers(-128, 128, (14, depth), dtype=np.int8)
-    model = _fc_model(rng, batches, depth, 17, wq=wq, in_q=(0.01, -128))
+    model = _fc_model(rng, batches, depth, 17, wq=wq, in_q=(0.01, -128), always_bias=True)
     x = np.full((batches, depth), 127, np.int8)
     x[1::2] = rng.integers(-128, 128, (batches // 2, depth), dtype=np.int8)
     assert _check(model, [x]) == ["fast-fc-amx"]

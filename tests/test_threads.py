@@ -41,6 +41,7 @@ from test_fast_kernels import (
     ISAS,
     _channels,
     _conv_model,
+    _fc_model,
     _in_qparams,
     _out_qparams,
     _spatial,
@@ -187,17 +188,7 @@ def test_fully_connected_threads(seed: int, split_everything) -> None:
     batches = int(rng.choice([1, 1, 2, 3, 9, 17, 40]))
     depth = _channels(rng, 1, 300)
     units = int(rng.choice([1, 3, 16, 100, 129, 300, 700]))
-    in_s, in_zp = _in_qparams(rng)
-    wq, w_s = _weights(rng, (units, depth), units, bool(rng.integers(0, 2)))
-    w_full = np.broadcast_to(w_s, (units,)).astype(np.float32)
-    bias = rng.integers(-30000, 30000, units).astype(np.int32) if rng.integers(0, 4) else None
-    out_s, out_zp = _out_qparams(rng, in_s * float(w_full.mean()), depth)
-    g = TFLiteGraph()
-    xt = g.input("x", (batches, depth), in_s, in_zp)
-    wt = g.const_int8("w", wq, w_s, quantized_dimension=0)
-    bt = None if bias is None else g.const_int32("b", bias, np.float32(in_s) * w_full)
-    g.output(g.fully_connected(xt, wt, bt, out_s, out_zp, activation=str(rng.choice(ACTS))))
-    model = convert(g.build())
+    model = _fc_model(rng, batches, depth, units)
     xs = [rng.integers(-128, 128, (batches, depth), dtype=np.int8) for _ in range(2)]
     splits = _check_threads(model, xs, isas=ISAS, threads=(2, 3, 4))
     if batches == 1 and units >= 300:  # a matrix-vector product divides its output channels
