@@ -35,6 +35,7 @@ from picoq.runtime import format as fmt
 from conftest import MLPERF_INT8, SHARED_MODELS
 from make_fixtures import build_tiny_convnet, build_tiny_mlp, build_tiny_resnet
 from make_onnx_models import ds_cnn, fc_autoencoder, input_shape, mobilenet_v1_025, resnet8
+from test_format import _reseal, _section
 
 ISAS = interp.supported_isas()
 FIXTURES = {"tiny_convnet": build_tiny_convnet, "tiny_resnet": build_tiny_resnet, "tiny_mlp": build_tiny_mlp}
@@ -326,21 +327,6 @@ def test_misaligned_arena_falls_back() -> None:
 
 
 # ---------------------------------------------------------------- the reader
-
-
-def _reseal(buf: bytearray) -> bytes:
-    struct.pack_into("<I", buf, 12, fmt.crc32(buf, fmt.HEADER_CRC_START, len(buf)))
-    return bytes(buf)
-
-
-def _section(buf: bytes, tag: bytes) -> tuple[int, int, int]:
-    n = struct.unpack_from("<I", buf, 24)[0]
-    for k in range(n):
-        at = fmt.HEADER.size + k * fmt.SECTION.size
-        t, off, size, _ = fmt.SECTION.unpack_from(buf, at)
-        if t == tag:
-            return off, size, at
-    raise KeyError(tag)
 
 
 def _edit_record(i: int, off: int | None = None, size: int | None = None):
