@@ -108,6 +108,11 @@ def supported_isas():
     return [name for i, name in enumerate(ISA_NAMES) if pq_isa_supported(i)]
 
 
+def best_isa():
+    """The default instruction set: the best this machine runs (the last supported name)."""
+    return supported_isas()[-1]
+
+
 cdef struct Node:
     int opcode
     const int8_t *in0
@@ -316,7 +321,7 @@ def arena_bytes_for(model, kernels="fast", isa=None):
         return model.arena_size
     end = model.activation_bytes
     if isa is None:
-        isa = supported_isas()[len(supported_isas()) - 1]
+        isa = best_isa()
     if kernels == "fast" and isa in ISA_NAMES:
         col = ISA_NAMES.index(isa)
         for (off, size), need in zip(model.scratch, fast_scratch_sizes(model)):
@@ -397,7 +402,7 @@ cdef class Core:
         if kernels not in ("fast", "reference"):
             raise ValueError(f"kernels must be 'fast' or 'reference', not {kernels!r}")
         if isa is None:
-            isa = supported_isas()[len(supported_isas()) - 1]
+            isa = best_isa()
         if isa not in ISA_NAMES or not pq_isa_supported(ISA_NAMES.index(isa)):
             raise ValueError(f"instruction set {isa!r} is not available here; this machine has {supported_isas()}")
         self.kernels, self.isa, self.isa_id = kernels, isa, ISA_NAMES.index(isa)
