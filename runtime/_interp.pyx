@@ -110,7 +110,8 @@ def supported_isas():
 
 def best_isa():
     """The default instruction set: the best this machine runs (the last supported name)."""
-    return supported_isas()[-1]
+    names = supported_isas()
+    return names[len(names) - 1]  # not [-1]: this module compiles with wraparound=False
 
 
 cdef struct Node:
