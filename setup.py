@@ -13,7 +13,7 @@ import numpy as np
 from Cython.Build import cythonize
 from setuptools import Extension, setup
 
-KERNEL_SOURCES = sorted(glob("runtime/kernels/src/*.c"))
+KERNEL_SOURCES = sorted(glob("runtime/kernels/src/**/*.c", recursive=True))
 
 extra_link_args = []
 if sys.platform == "win32":
@@ -41,7 +41,15 @@ setup(
     package_dir={"picoq.runtime": "runtime", "picoq.converter": "converter"},
     packages=["picoq.runtime", "picoq.converter"],
     package_data={
-        "picoq.runtime": ["kernels/include/*.h", "kernels/src/*.c", "*.pxd", "*.pyx"],
+        "picoq.runtime": [
+            "kernels/include/*.h",
+            "kernels/include/*.def",
+            "kernels/src/*/*.c",
+            "kernels/src/*/*/*.c",
+            "kernels/CMakeLists.txt",
+            "*.pxd",
+            "*.pyx",
+        ],
         "picoq.converter": ["demo_assets/*.onnx", "demo_assets/*.npz"],
     },
     ext_modules=cythonize(

@@ -631,7 +631,7 @@ def kernel_sources(m: ModelFile, kdir: str | os.PathLike | None = None) -> list[
     src_dir = Path(kdir or kernels_dir()) / "src"
     defined_in: dict[str, Path] = {}
     texts: dict[Path, str] = {}
-    for path in sorted(src_dir.glob("*.c")):
+    for path in sorted(src_dir.rglob("*.c")):
         texts[path] = _COMMENT.sub(" ", path.read_text())
         for fn in _DEFINITION.findall(texts[path]):
             defined_in.setdefault(fn, path)

@@ -1,4 +1,4 @@
-"""pq_model_validate (runtime/kernels/src/pq_model_validate.c) against the Python reader.
+"""pq_model_validate (runtime/kernels/src/core/pq_model_validate.c) against the Python reader.
 
 Firmware that receives a model at run time validates it with the C port of
 runtime/format.py + runtime/shapes.py. These tests hold the two to each other:
@@ -53,7 +53,7 @@ from test_kernels_more import _build_chain
 from tflite_builder import RandomLayers, TFLiteGraph
 
 KDIR = Path(kernels_dir())
-SRC = KDIR / "src" / "pq_model_validate.c"
+SRC = KDIR / "src" / "core" / "pq_model_validate.c"
 TESTS = Path(__file__).resolve().parent
 DRIVER = TESTS / "c" / "pq_validate_main.c"
 STRICT = ["-std=c99", "-Wall", "-Wextra", "-Wpedantic", "-Werror", "-Wvla", "-I", str(KDIR / "include")]

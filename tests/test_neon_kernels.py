@@ -31,7 +31,7 @@ from picoq.runtime._interp import supported_isas
 ROOT = Path(__file__).resolve().parents[1]
 KERNELS = Path(kernels_dir())
 HARNESS = [ROOT / "tests" / "c" / "fast_vs_reference.c", *sorted((ROOT / "tests" / "c").glob("fvr_*.c"))]
-SOURCES = sorted((KERNELS / "src").glob("*.c"))
+SOURCES = sorted((KERNELS / "src").rglob("*.c"))
 FLAGS = ["-O2", "-std=c99", "-Wall", "-Wextra", "-Werror", "-I", str(KERNELS / "include")]
 CASES = 1000  # random cases per op (conv2d, depthwise, fc, add), each run on every ISA
 REQUANT_LANES = 200_000

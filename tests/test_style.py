@@ -24,7 +24,7 @@ def test_ruff_lint_and_format() -> None:
     assert fmt.returncode == 0, fmt.stdout + fmt.stderr
 
 
-@pytest.mark.parametrize("src", sorted((Path(kernels_dir()) / "src").glob("*.c")), ids=lambda p: p.name)
+@pytest.mark.parametrize("src", sorted((Path(kernels_dir()) / "src").rglob("*.c")), ids=lambda p: p.name)
 def test_kernel_is_strict_freestanding_c99(src: Path, tmp_path: Path) -> None:
     cc = shutil.which("cc") or shutil.which("gcc")
     assert cc, "a C compiler is needed (the extension build needed one too)"

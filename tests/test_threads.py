@@ -1,7 +1,7 @@
 """num_threads: one inference on several threads, byte-identical to one thread and to the reference.
 
 The fast CONV_2D, DEPTHWISE_CONV_2D and FULLY_CONNECTED kernels are split over output rows
-or output channels (runtime/kernels/src/pq_fast_split.c) and run by a pool of worker threads
+or output channels (runtime/kernels/src/fast/pq_fast_split.c) and run by a pool of worker threads
 (pq_threadpool.c). Splitting never changes arithmetic, so every thread count must give the
 bytes of `kernels="reference"`. Checked here:
 - the five MLPerf Tiny models at 1, 2, 3 and 4 threads (more threads than this machine's
@@ -308,7 +308,7 @@ def test_pool_in_c_and_under_thread_sanitizer(tmp_path: Path) -> None:
     """tests/c/pq_threadpool_main.c against the pool: plain, and under TSan where gcc has it."""
     cc = shutil.which("gcc") or shutil.which("cc")
     assert cc, "a C compiler is needed"
-    src = [str(TESTS / "c" / "pq_threadpool_main.c"), str(KDIR / "src" / "pq_threadpool.c")]
+    src = [str(TESTS / "c" / "pq_threadpool_main.c"), str(KDIR / "src" / "linux" / "pq_threadpool.c")]
     base = [
         cc,
         "-std=c99",
@@ -350,7 +350,13 @@ def test_pool_stub_without_pthreads_is_strict_c99(tmp_path: Path) -> None:
     cc = shutil.which("gcc") or shutil.which("cc")
     assert cc
     cmd = [cc, "-std=c99", "-Wall", "-Wextra", "-Wpedantic", "-Werror", "-Wvla", "-ffreestanding"]
-    cmd += ["-DPQ_NO_THREADS", "-I", str(KDIR / "include"), "-c", str(KDIR / "src" / "pq_threadpool.c")]
+    cmd += [
+        "-DPQ_NO_THREADS",
+        "-I",
+        str(KDIR / "include"),
+        "-c",
+        str(KDIR / "src" / "linux" / "pq_threadpool.c"),
+    ]
     r = subprocess.run([*cmd, "-o", str(tmp_path / "stub.o")], capture_output=True, text=True)
     assert r.returncode == 0, r.stderr
     nm = shutil.which("nm")

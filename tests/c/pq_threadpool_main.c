@@ -1,5 +1,5 @@
 /*
- * Stress driver for runtime/kernels/src/pq_threadpool.c (tests/test_threads.py builds
+ * Stress driver for runtime/kernels/src/linux/pq_threadpool.c (tests/test_threads.py builds
  * it, also under ThreadSanitizer when the compiler has it).
  *
  *   pq_threadpool_main THREADS JOBS
