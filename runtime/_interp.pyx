@@ -600,7 +600,7 @@ cdef class Core:
         elif op.opcode == OP_PAD:
             nd.pad.pad_value = p["pad_value"]
             for k in range(6):
-                nd.pad.before[k], nd.pad.after[k] = p[f"before_{k}"], p[f"after_{k}"]
+                nd.pad.pads[k][0], nd.pad.pads[k][1] = p[f"before_{k}"], p[f"after_{k}"]
         elif op.opcode in (OP_LOGISTIC, OP_TANH):
             lg = &nd.logistic
             lg.input_offset, lg.input_range_radius = p["input_offset"], p["input_range_radius"]

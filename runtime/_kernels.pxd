@@ -145,12 +145,11 @@ cdef extern from "pq_kernels.h" nogil:
         int32_t input1_offset, input2_offset, output_offset, output_multiplier, output_shift, act_min, act_max
 
     ctypedef struct pq_mean_params:
-        int32_t input_offset, output_offset, multiplier, shift
+        int32_t axis_mask, keep_dims, input_offset, output_offset, multiplier, shift
 
     ctypedef struct pq_pad_params:
         int32_t pad_value
-        int32_t before[6]
-        int32_t after[6]
+        int32_t pads[6][2]
 
     ctypedef struct pq_logistic_params:
         int32_t input_offset, input_range_radius, input_multiplier, input_left_shift

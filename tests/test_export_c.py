@@ -266,6 +266,9 @@ def test_folder_contents_are_minimal_and_deterministic(tmp_path: Path) -> None:
             "mlp_model_data.h",
             "pq_fixedpoint.h",
             "pq_kernels.h",
+            "pq_op.h",
+            "pq_ops.def",
+            "pq_params.h",
             "pq_fully_connected_s8.c",
         ]
     )

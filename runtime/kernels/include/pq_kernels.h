@@ -19,11 +19,12 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "pq_params.h"
+
 #ifdef __cplusplus
 extern "C" {
 #endif
 
-#define PQ_MAX_DIMS 6
 
 typedef enum {
     PQ_OK = 0,
@@ -34,51 +35,6 @@ typedef enum {
 typedef struct {
     int32_t n, h, w, c;
 } pq_dims;
-
-/* CONV_2D and DEPTHWISE_CONV_2D. */
-typedef struct {
-    int32_t stride_h, stride_w;
-    int32_t dilation_h, dilation_w;
-    int32_t pad_h, pad_w;       /* padding before the first row / column */
-    int32_t input_offset;       /* -input zero point */
-    int32_t output_offset;      /* output zero point */
-    int32_t act_min, act_max;   /* clamp of the fused activation */
-    int32_t depth_multiplier;   /* depthwise only */
-} pq_conv_params;
-
-/* FULLY_CONNECTED: out[b, o] = requant(sum_d (w[o, d] + filter_offset) * (x[b, d] + input_offset) + bias[o]). */
-typedef struct {
-    int32_t input_offset;
-    int32_t filter_offset;
-    int32_t output_offset;
-    int32_t act_min, act_max;
-    int32_t per_channel;        /* 1: mult/shift hold out_depth entries; 0: one entry for all */
-} pq_fc_params;
-
-/* ADD (int8): TFLite's two-stage rescale with left_shift = 20. */
-typedef struct {
-    int32_t input1_offset, input2_offset, output_offset;
-    int32_t left_shift;
-    int32_t input1_multiplier, input1_shift;
-    int32_t input2_multiplier, input2_shift;
-    int32_t output_multiplier, output_shift;
-    int32_t act_min, act_max;
-} pq_add_params;
-
-/* AVERAGE_POOL_2D (and MAX_POOL_2D later). */
-typedef struct {
-    int32_t stride_h, stride_w;
-    int32_t filter_h, filter_w;
-    int32_t pad_h, pad_w;
-    int32_t act_min, act_max;
-} pq_pool_params;
-
-/* SOFTMAX (int8 in, int8 out with scale 1/256 and zero point -128). */
-typedef struct {
-    int32_t input_multiplier;   /* beta * input_scale * 2^26, as Q31 multiplier */
-    int32_t input_left_shift;
-    int32_t diff_min;           /* inputs this far below the row max give -128 */
-} pq_softmax_params;
 
 pq_status pq_conv2d_s8(const pq_conv_params *p, const int32_t *mult, const int32_t *shift,
                        const pq_dims *in_dims, const int8_t *in,
@@ -115,52 +71,6 @@ pq_status pq_softmax_s8(const pq_softmax_params *p, int32_t outer, int32_t depth
 /* --- MAX_POOL_2D, MUL, MEAN, CONCATENATION, PAD, LOGISTIC, TANH, HARD_SWISH,
  * LEAKY_RELU, TRANSPOSE (op codes 8..17 of docs/FORMAT.md) --- */
 
-/* MUL (int8): clamp(output_offset + MBQM((a + input1_offset) * (b + input2_offset), M, s)). */
-typedef struct {
-    int32_t input1_offset, input2_offset, output_offset;
-    int32_t output_multiplier, output_shift;  /* in1_scale * in2_scale / out_scale */
-    int32_t act_min, act_max;
-} pq_mul_params;
-
-/* MEAN (int8): clamp(output_offset + MBQM(sum + count * input_offset, M, s)) per output. */
-typedef struct {
-    int32_t input_offset;   /* -input zero point */
-    int32_t output_offset;  /* output zero point */
-    int32_t multiplier;     /* in_scale / out_scale with 1/count folded in, as TFLM's */
-    int32_t shift;          /*   QuantizedMeanOrSum does (may be below 2^30) */
-} pq_mean_params;
-
-/* PAD (int8): constant padding; before/after are used for the first `rank` dims. */
-typedef struct {
-    int32_t pad_value;
-    int32_t before[PQ_MAX_DIMS];
-    int32_t after[PQ_MAX_DIMS];
-} pq_pad_params;
-
-/* LOGISTIC and TANH (int8): TFLM's gemmlowp fixed point on a Q4.27 input. */
-typedef struct {
-    int32_t input_offset;        /* -input zero point */
-    int32_t input_range_radius;  /* |x + input_offset| >= radius saturates */
-    int32_t input_multiplier;    /* round(frexp(input_scale * 2^27) * 2^31) */
-    int32_t input_left_shift;    /* frexp's exponent, in [0, 30] */
-} pq_logistic_params;
-
-/* HARD_SWISH (int8): TFLite's int16 fixed-point HardSwishParams. */
-typedef struct {
-    int32_t input_offset, output_offset;
-    int32_t reluish_multiplier;  /* int16 Q15 multiplier, [0, 32767] */
-    int32_t reluish_shift;       /* its exponent, [-15, 30] */
-    int32_t output_multiplier;   /* int16 Q15 multiplier, [0, 32767] */
-    int32_t output_shift;        /* its exponent, [-15, 0] */
-} pq_hard_swish_params;
-
-/* LEAKY_RELU (int8): one multiplier for x >= zero point, one (alpha) below. */
-typedef struct {
-    int32_t input_offset, output_offset;
-    int32_t identity_multiplier, identity_shift;
-    int32_t alpha_multiplier, alpha_shift;  /* the multiplier is negative when alpha is */
-} pq_leaky_relu_params;
-
 pq_status pq_max_pool2d_s8(const pq_pool_params *p, const pq_dims *in_dims, const int8_t *in,
                            const pq_dims *out_dims, int8_t *out);
 
@@ -191,6 +101,9 @@ pq_status pq_logistic_s8(const pq_logistic_params *p, int32_t size, const int8_t
 pq_status pq_tanh_s8(const pq_logistic_params *p, int32_t size, const int8_t *in, int8_t *out);
 pq_status pq_hard_swish_s8(const pq_hard_swish_params *p, int32_t size, const int8_t *in, int8_t *out);
 pq_status pq_leaky_relu_s8(const pq_leaky_relu_params *p, int32_t size, const int8_t *in, int8_t *out);
+
+/* RESHAPE: `size` bytes moved unless in and out are the same bytes. */
+pq_status pq_reshape_s8(int32_t size, const int8_t *in, int8_t *out);
 
 /* Output dim i is input dim perm[i]. */
 pq_status pq_transpose_s8(int32_t rank, const int32_t *in_shape, const int32_t *perm,

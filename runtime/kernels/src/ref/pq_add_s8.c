@@ -12,6 +12,7 @@
 
 #include "pq_fixedpoint.h"
 #include "pq_kernels.h"
+#include "pq_op.h"
 
 /* tflite::reference_integer_ops::AddFunc. MultiplyByQuantizedMultiplier-
  * SmallerThanOneExp(x, M, s) = RDPOT(SRDHM(x, M), -s) equals pq_mbqm(x, M, s)
@@ -112,4 +113,24 @@ pq_status pq_add_s8(const pq_add_params *p, int32_t rank,
         }
     }
     return PQ_OK;
+}
+
+/* Both inputs' shapes aligned right to the output's rank, 1 where an input has no dim. */
+static void add_shapes(const pq_tensor *a, const pq_tensor *b, int32_t rank, int32_t *sa, int32_t *sb)
+{
+    int32_t d;
+    for (d = 0; d < rank; ++d) {
+        const int32_t da = d - (rank - (int32_t)a->rank), db = d - (rank - (int32_t)b->rank);
+        sa[d] = da < 0 ? 1 : a->dims[da];
+        sb[d] = db < 0 ? 1 : b->dims[db];
+    }
+}
+
+pq_status pq_add_s8_eval(const pq_node *node, const pq_tensor *t)
+{
+    const pq_tensor *a = pq_node_input(node, t, 0), *b = pq_node_input(node, t, 1), *y = pq_node_output(node, t);
+    int32_t sa[PQ_MAX_DIMS], sb[PQ_MAX_DIMS];
+    add_shapes(a, b, y->rank, sa, sb);
+    return pq_add_s8((const pq_add_params *)node->params, y->rank, sa, (const int8_t *)a->data, sb,
+                     (const int8_t *)b->data, y->dims, (int8_t *)y->data);
 }

@@ -11,6 +11,7 @@
 
 #include "pq_fixedpoint.h"
 #include "pq_kernels.h"
+#include "pq_op.h"
 
 pq_status pq_avg_pool2d_s8(const pq_pool_params *p, const pq_dims *in_dims, const int8_t *in,
                            const pq_dims *out_dims, int8_t *out)
@@ -68,4 +69,12 @@ pq_status pq_avg_pool2d_s8(const pq_pool_params *p, const pq_dims *in_dims, cons
         }
     }
     return PQ_OK;
+}
+
+pq_status pq_avg_pool2d_s8_eval(const pq_node *node, const pq_tensor *t)
+{
+    const pq_tensor *x = pq_node_input(node, t, 0), *y = pq_node_output(node, t);
+    const pq_dims in_dims = pq_tensor_dims4(x), out_dims = pq_tensor_dims4(y);
+    return pq_avg_pool2d_s8((const pq_pool_params *)node->params, &in_dims, (const int8_t *)x->data, &out_dims,
+                            (int8_t *)y->data);
 }

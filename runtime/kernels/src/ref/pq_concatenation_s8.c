@@ -19,6 +19,7 @@
 
 #include "pq_fixedpoint.h"
 #include "pq_kernels.h"
+#include "pq_op.h"
 
 pq_status pq_concatenation_s8(int32_t n_inputs, const int8_t *const *inputs,
                               const int32_t *axis_sizes, const int32_t *requant,
@@ -57,4 +58,24 @@ pq_status pq_concatenation_s8(int32_t n_inputs, const int8_t *const *inputs,
         }
     }
     return PQ_OK;
+}
+
+pq_status pq_concatenation_s8_eval(const pq_node *node, const pq_tensor *t)
+{
+    const pq_concat_params *p = (const pq_concat_params *)node->params;
+    const pq_tensor *y = pq_node_output(node, t);
+    const int32_t n = (int32_t)node->n_inputs - 1; /* data inputs; the last input is the requant table */
+    const int8_t *inputs[PQ_MAX_CONCAT_INPUTS];
+    int32_t axis_sizes[PQ_MAX_CONCAT_INPUTS];
+    int32_t outer = 1, inner = 1, k;
+    for (k = 0; k < n; ++k) {
+        inputs[k] = (const int8_t *)t[node->io[k]].data;
+        axis_sizes[k] = t[node->io[k]].dims[p->axis];
+    }
+    for (k = 0; k < (int32_t)y->rank; ++k) {
+        if (k < p->axis) outer *= y->dims[k];
+        if (k > p->axis) inner *= y->dims[k];
+    }
+    return pq_concatenation_s8(n, inputs, axis_sizes, (const int32_t *)t[node->io[n]].data, p->output_offset,
+                               outer, inner, (int8_t *)y->data);
 }

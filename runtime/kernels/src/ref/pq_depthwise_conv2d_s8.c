@@ -10,6 +10,7 @@
 
 #include "pq_fixedpoint.h"
 #include "pq_kernels.h"
+#include "pq_op.h"
 
 pq_status pq_depthwise_conv2d_s8(const pq_conv_params *p, const int32_t *mult, const int32_t *shift,
                                  const pq_dims *in_dims, const int8_t *in,
@@ -73,4 +74,14 @@ pq_status pq_depthwise_conv2d_s8(const pq_conv_params *p, const int32_t *mult, c
         }
     }
     return PQ_OK;
+}
+
+pq_status pq_depthwise_conv2d_s8_eval(const pq_node *node, const pq_tensor *t)
+{
+    const pq_tensor *x = pq_node_input(node, t, 0), *w = pq_node_input(node, t, 1);
+    const pq_tensor *b = pq_node_input(node, t, 2), *y = pq_node_output(node, t);
+    const pq_dims in_dims = pq_tensor_dims4(x), filter_dims = pq_tensor_dims4(w), out_dims = pq_tensor_dims4(y);
+    return pq_depthwise_conv2d_s8((const pq_conv_params *)node->params, (const int32_t *)t[node->io[3]].data,
+                        (const int32_t *)t[node->io[4]].data, &in_dims, (const int8_t *)x->data, &filter_dims,
+                        (const int8_t *)w->data, b ? (const int32_t *)b->data : NULL, &out_dims, (int8_t *)y->data);
 }

@@ -15,6 +15,7 @@
 
 #include "pq_fixedpoint.h"
 #include "pq_kernels.h"
+#include "pq_op.h"
 
 /* gemmlowp SaturatingRoundingDoublingHighMul<int16_t>: a, b in int16. */
 static int32_t hs_srdhm16(int32_t a, int32_t b)
@@ -82,4 +83,10 @@ pq_status pq_hard_swish_s8(const pq_hard_swish_params *p, int32_t size, const in
         out[i] = (int8_t)pq_clamp(value, -128, 127);
     }
     return PQ_OK;
+}
+
+pq_status pq_hard_swish_s8_eval(const pq_node *node, const pq_tensor *t)
+{
+    const pq_tensor *x = pq_node_input(node, t, 0), *y = pq_node_output(node, t);
+    return pq_hard_swish_s8((const pq_hard_swish_params *)node->params, x->count, (const int8_t *)x->data, (int8_t *)y->data);
 }

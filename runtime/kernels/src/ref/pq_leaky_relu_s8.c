@@ -14,6 +14,7 @@
 
 #include "pq_fixedpoint.h"
 #include "pq_kernels.h"
+#include "pq_op.h"
 
 pq_status pq_leaky_relu_s8(const pq_leaky_relu_params *p, int32_t size, const int8_t *in, int8_t *out)
 {
@@ -25,4 +26,10 @@ pq_status pq_leaky_relu_s8(const pq_leaky_relu_params *p, int32_t size, const in
         out[i] = (int8_t)pq_clamp(r + p->output_offset, -128, 127);
     }
     return PQ_OK;
+}
+
+pq_status pq_leaky_relu_s8_eval(const pq_node *node, const pq_tensor *t)
+{
+    const pq_tensor *x = pq_node_input(node, t, 0), *y = pq_node_output(node, t);
+    return pq_leaky_relu_s8((const pq_leaky_relu_params *)node->params, x->count, (const int8_t *)x->data, (int8_t *)y->data);
 }

@@ -19,6 +19,7 @@
 
 #include "pq_fixedpoint.h"
 #include "pq_kernels.h"
+#include "pq_op.h"
 
 pq_status pq_mean_s8(const pq_mean_params *p, int32_t rank, const int32_t *in_shape,
                      int32_t axis_mask, const int8_t *in, int8_t *out)
@@ -88,4 +89,11 @@ pq_status pq_mean_s8(const pq_mean_params *p, int32_t rank, const int32_t *in_sh
         }
     }
     return PQ_OK;
+}
+
+pq_status pq_mean_s8_eval(const pq_node *node, const pq_tensor *t)
+{
+    const pq_mean_params *p = (const pq_mean_params *)node->params;
+    const pq_tensor *x = pq_node_input(node, t, 0), *y = pq_node_output(node, t);
+    return pq_mean_s8(p, x->rank, x->dims, p->axis_mask, (const int8_t *)x->data, (int8_t *)y->data);
 }

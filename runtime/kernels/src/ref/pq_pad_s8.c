@@ -11,6 +11,7 @@
 #include <stdint.h>
 
 #include "pq_kernels.h"
+#include "pq_op.h"
 
 pq_status pq_pad_s8(const pq_pad_params *p, int32_t rank, const int32_t *in_shape,
                     const int8_t *in, int8_t *out)
@@ -29,10 +30,10 @@ pq_status pq_pad_s8(const pq_pad_params *p, int32_t rank, const int32_t *in_shap
         return PQ_ERR_PARAM;
     }
     for (d = rank - 1; d >= 0; --d) {
-        if (in_shape[d] < 1 || p->before[d] < 0 || p->after[d] < 0) {
+        if (in_shape[d] < 1 || p->pads[d][0] < 0 || p->pads[d][1] < 0) {
             return PQ_ERR_PARAM;
         }
-        out_shape[d] = p->before[d] + in_shape[d] + p->after[d];
+        out_shape[d] = p->pads[d][0] + in_shape[d] + p->pads[d][1];
         in_stride[d] = stride;
         stride *= in_shape[d];
         idx[d] = 0;
@@ -41,8 +42,8 @@ pq_status pq_pad_s8(const pq_pad_params *p, int32_t rank, const int32_t *in_shap
     for (d = 0; d < last; ++d) {
         rows *= out_shape[d];
     }
-    before = p->before[last];
-    after = p->after[last];
+    before = p->pads[last][0];
+    after = p->pads[last][1];
     in_len = in_shape[last];
     row_len = out_shape[last];
 
@@ -52,7 +53,7 @@ pq_status pq_pad_s8(const pq_pad_params *p, int32_t rank, const int32_t *in_shap
         int inside = 1;
         int32_t src_off = 0;
         for (d = 0; d < last; ++d) {
-            const int32_t i = idx[d] - p->before[d];
+            const int32_t i = idx[d] - p->pads[d][0];
             if (i < 0 || i >= in_shape[d]) {
                 inside = 0;
                 break;
@@ -84,4 +85,11 @@ pq_status pq_pad_s8(const pq_pad_params *p, int32_t rank, const int32_t *in_shap
         }
     }
     return PQ_OK;
+}
+
+pq_status pq_pad_s8_eval(const pq_node *node, const pq_tensor *t)
+{
+    const pq_tensor *x = pq_node_input(node, t, 0), *y = pq_node_output(node, t);
+    return pq_pad_s8((const pq_pad_params *)node->params, x->rank, x->dims, (const int8_t *)x->data,
+                     (int8_t *)y->data);
 }

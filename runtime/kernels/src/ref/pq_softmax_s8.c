@@ -23,6 +23,7 @@
 #include "pq_fixedpoint.h"
 #include "pq_gemmlowp.h" /* gemmlowp exp, 1/(1+x), wrapping add: shared with logistic/tanh */
 #include "pq_kernels.h"
+#include "pq_op.h"
 
 #define PQ_SM_SCALED_DIFF_INT_BITS 5
 #define PQ_SM_ACCUM_INT_BITS 12
@@ -140,4 +141,12 @@ pq_status pq_softmax_s8(const pq_softmax_params *p, int32_t outer, int32_t depth
         }
     }
     return PQ_OK;
+}
+
+pq_status pq_softmax_s8_eval(const pq_node *node, const pq_tensor *t)
+{
+    const pq_tensor *x = pq_node_input(node, t, 0), *y = pq_node_output(node, t);
+    const int32_t depth = x->dims[x->rank - 1];
+    return pq_softmax_s8((const pq_softmax_params *)node->params, x->count / depth, depth, (const int8_t *)x->data,
+                         (int8_t *)y->data);
 }

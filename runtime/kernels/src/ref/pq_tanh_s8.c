@@ -15,6 +15,7 @@
 #include "pq_fixedpoint.h"
 #include "pq_gemmlowp.h"
 #include "pq_kernels.h"
+#include "pq_op.h"
 
 pq_status pq_tanh_s8(const pq_logistic_params *p, int32_t size, const int8_t *in, int8_t *out)
 {
@@ -35,4 +36,10 @@ pq_status pq_tanh_s8(const pq_logistic_params *p, int32_t size, const int8_t *in
         }
     }
     return PQ_OK;
+}
+
+pq_status pq_tanh_s8_eval(const pq_node *node, const pq_tensor *t)
+{
+    const pq_tensor *x = pq_node_input(node, t, 0), *y = pq_node_output(node, t);
+    return pq_tanh_s8((const pq_logistic_params *)node->params, x->count, (const int8_t *)x->data, (int8_t *)y->data);
 }

@@ -11,6 +11,7 @@
 #include <stdint.h>
 
 #include "pq_kernels.h"
+#include "pq_op.h"
 
 pq_status pq_transpose_s8(int32_t rank, const int32_t *in_shape, const int32_t *perm,
                           const int8_t *in, int8_t *out)
@@ -58,4 +59,11 @@ pq_status pq_transpose_s8(int32_t rank, const int32_t *in_shape, const int32_t *
         }
     }
     return PQ_OK;
+}
+
+pq_status pq_transpose_s8_eval(const pq_node *node, const pq_tensor *t)
+{
+    const pq_tensor *x = pq_node_input(node, t, 0), *y = pq_node_output(node, t);
+    return pq_transpose_s8(x->rank, x->dims, ((const pq_transpose_params *)node->params)->perm,
+                           (const int8_t *)x->data, (int8_t *)y->data);
 }
