@@ -2,7 +2,7 @@
 
 Data comes from a `.npy` or `.npz` file, a folder of them, an array, a dict of arrays
 keyed by input name, or any Python iterable of those (each item one sample or a batch).
-The float graph runs on it (float_ops.run, batched where the graph allows) with a tqdm
+The float graph runs on it (float_run.run, batched where the graph allows) with a tqdm
 progress bar, and each activation's range comes from one of three methods:
 
   minmax      the smallest and largest value seen (the default)
@@ -21,7 +21,7 @@ from typing import Any
 
 import numpy as np
 
-from . import float_ops
+from . import float_ops, float_run
 from .fgraph import FloatGraph
 from .graph import ConversionError
 from .qparams import activation_qparams
@@ -150,7 +150,7 @@ def _progress(total: int, desc: str, enabled: bool):
 
 
 def _batches(graph: FloatGraph, samples: dict[str, np.ndarray], batch_size: int):
-    """Feeds for float_ops.run: stacked batches when the graph allows, else one sample at a time."""
+    """Feeds for float_run.run: stacked batches when the graph allows, else one sample at a time."""
     n = len(next(iter(samples.values())))
     batched = batch_size > 1 and float_ops.batch_safe(graph)
     step = batch_size if batched else 1
@@ -168,7 +168,7 @@ def _sweep(graph, samples, observe, desc: str, progress: bool, batch_size: int) 
     try:
         with float_ops.single_threaded_blas():
             for count, feeds in _batches(graph, samples, batch_size):
-                float_ops.run(graph, feeds, observe=observe)
+                float_run.run(graph, feeds, observe=observe)
                 if bar is not None:
                     bar.update(count)
     finally:

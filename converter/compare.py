@@ -1,7 +1,7 @@
 """Why did accuracy drop: each layer's error between the float model and the int8 .picoq model.
 
 `picoq compare model.onnx model.picoq --data x.npy` runs both on the same inputs: the
-float model through float_ops (the same folded graph the converter calibrated), the
+float model through float_run (the same folded graph the converter calibrated), the
 .picoq file through the Interpreter with every activation exposed as an output (the
 file's ops, parameters and constants unchanged, only its arena re-planned). Each int8
 tensor is dequantized and matched to its float tensor by name and layout; the report
@@ -19,7 +19,7 @@ import numpy as np
 
 from picoq.runtime import Interpreter, read_model
 
-from . import float_ops
+from . import float_ops, float_run
 from .calibrate import load_samples
 from .graph import Graph, Op, Tensor
 from .onnx_convert import prepare
@@ -108,7 +108,7 @@ def compare(
     for i in range(n):
         feeds = {k: v[i] for k, v in samples.items()}
         with float_ops.single_threaded_blas():
-            ref = float_ops.run(fg, feeds, keep_all=True)
+            ref = float_run.run(fg, feeds, keep_all=True)
         outs = it.run([feeds[k] for k in in_names] if len(in_names) > 1 else feeds[in_names[0]])
         outs = outs if isinstance(outs, list) else [outs]
         pairs = list(zip(names, outs))

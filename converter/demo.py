@@ -24,15 +24,15 @@ SAMPLE = ASSETS / "digits_sample.npz"
 
 def _float_logits(onnx_path: Path, x: np.ndarray) -> np.ndarray:
     """The float model's logits, from picoq's numpy reference of the ONNX ops (graph as imported)."""
-    from . import float_ops
+    from . import float_ops, float_run
     from .onnx_import import load_onnx
 
     fg = load_onnx(str(onnx_path))
     name, out = fg.inputs[0], fg.outputs[0]
     with float_ops.single_threaded_blas():
         if float_ops.batch_safe(fg):
-            return float_ops.run(fg, {name: x})[out]
-        return np.concatenate([float_ops.run(fg, {name: x[i : i + 1]})[out] for i in range(len(x))])
+            return float_run.run(fg, {name: x})[out]
+        return np.concatenate([float_run.run(fg, {name: x[i : i + 1]})[out] for i in range(len(x))])
 
 
 def _latency_us(it, x1: np.ndarray, runs: int = 200) -> float:

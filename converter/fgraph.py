@@ -2,7 +2,7 @@
 
 onnx_import builds a FloatGraph (NCHW, ONNX op types and attributes, batch fixed
 to 1, every shape static); passes.py rewrites it (folding, fusion) without
-changing what it computes; calibrate.py runs it (float_ops.py) to measure
+changing what it computes; calibrate.py runs it (float_run.py) to measure
 activation ranges; quantize_graph.py lowers it to the int8 picoq Graph.
 
 Besides ONNX op types, passes introduce two internal ops (names starting with

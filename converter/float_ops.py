@@ -3,14 +3,15 @@
 It folds constants, gives every tensor its static shape, measures activation
 ranges for calibration and is the float reference of `picoq compare`. Each op
 function takes the node and its input arrays (None for an absent optional input)
-and returns the list of its outputs. `run` executes a whole FloatGraph.
+and returns the list of its outputs; onnx_rules.py maps each op type to its function and
+float_run.py executes a whole FloatGraph.
 """
 
 from __future__ import annotations
 
 import contextlib
 import math
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
@@ -158,7 +159,7 @@ def affine(node: Node, x, scale, shift):
     return [(x * scale.reshape(shape) + shift.reshape(shape)).astype(F32)]
 
 
-def batch_norm(node: Node, x, scale, bias, mean, var):
+def batch_norm(node: Node, x, scale, bias, mean, var, *rest):
     eps = node.attrs.get("epsilon", 1e-5)
     shape = [1] * x.ndim
     shape[1] = -1
@@ -257,12 +258,12 @@ def pad(node: Node, x, pads, value=None, axes=None):
     return [np.pad(x, widths, mode={"reflect": "reflect", "edge": "edge", "wrap": "wrap"}[mode])]
 
 
-def _hard_sigmoid(node: Node, x):
+def hard_sigmoid(node: Node, x):
     a, b = node.attrs.get("alpha", 0.2), node.attrs.get("beta", 0.5)
     return [np.clip(x * F32(a) + F32(b), 0, 1).astype(F32)]
 
 
-def _constant(node: Node):
+def constant(node: Node):
     a = node.attrs
     for key in ("value", "value_float", "value_floats", "value_int", "value_ints"):
         if key in a:
@@ -275,11 +276,11 @@ def _constant(node: Node):
     raise ValueError(f"unsupported Constant attribute {sorted(a)}")
 
 
-def _gather(node: Node, x, idx):
+def gather(node: Node, x, idx):
     return [np.take(x, idx.astype(np.int64), axis=node.attrs.get("axis", 0))]
 
 
-def _slice(node: Node, x, starts, ends, axes=None, steps=None):
+def slice_(node: Node, x, starts, ends, axes=None, steps=None):
     axes_l = list(range(len(starts))) if axes is None else [int(a) % x.ndim for a in axes]
     steps_l = [1] * len(starts) if steps is None else [int(s) for s in steps]
     sl = [slice(None)] * x.ndim
@@ -300,17 +301,17 @@ _ONNX_TYPES = {
 }
 
 
-def _cast(node: Node, x):
+def cast(node: Node, x):
     return [x.astype(_ONNX_TYPES.get(node.attrs["to"], np.float32))]
 
 
-def _shape(node: Node, x):
+def shape_of(node: Node, x):
     s = np.array(x.shape, np.int64)
     start, end = node.attrs.get("start", 0), node.attrs.get("end", None)
     return [s[start:end]]
 
 
-def _leaky(node: Node, x):
+def leaky_relu(node: Node, x):
     a = F32(node.attrs.get("alpha", 0.01))
     return [np.where(x >= 0, x, x * a).astype(F32)]
 
@@ -319,56 +320,63 @@ def _binary(fn):
     return lambda node, a, b: [fn(a, b).astype(np.result_type(a, b))]
 
 
-OPS: dict[str, Callable] = {
-    "Conv": conv,
-    "AveragePool": average_pool,
-    "MaxPool": lambda node, x: max_pool(node, x),
-    "GlobalAveragePool": global_average_pool,
-    "Gemm": gemm,
-    "MatMul": lambda node, a, b: [np.matmul(a, b).astype(F32)],
-    "BatchNormalization": lambda node, x, s, b, m, v, *rest: batch_norm(node, x, s, b, m, v),
-    "Relu": lambda node, x: [np.maximum(x, 0).astype(x.dtype)],
-    "Clip": clip,
-    "LeakyRelu": _leaky,
-    "HardSwish": lambda node, x: [(x * np.clip(x / F32(6) + F32(0.5), 0, 1)).astype(F32)],
-    "HardSigmoid": _hard_sigmoid,
-    "Sigmoid": lambda node, x: [(1 / (1 + np.exp(-x))).astype(F32)],
-    "Tanh": lambda node, x: [np.tanh(x).astype(F32)],
-    "Add": _binary(np.add),
-    "Sub": _binary(np.subtract),
-    "Mul": _binary(np.multiply),
-    "Div": lambda node, a, b: [
+def matmul(node: Node, a, b):
+    return [np.matmul(a, b).astype(F32)]
+
+
+def relu(node: Node, x):
+    return [np.maximum(x, 0).astype(x.dtype)]
+
+
+def hard_swish(node: Node, x):
+    return [(x * np.clip(x / F32(6) + F32(0.5), 0, 1)).astype(F32)]
+
+
+def sigmoid(node: Node, x):
+    return [(1 / (1 + np.exp(-x))).astype(F32)]
+
+
+def tanh(node: Node, x):
+    return [np.tanh(x).astype(F32)]
+
+
+add = _binary(np.add)
+sub = _binary(np.subtract)
+mul = _binary(np.multiply)
+
+
+def div(node: Node, a, b):
+    return [
         (a // b if np.issubdtype(np.result_type(a, b), np.integer) else a / b).astype(np.result_type(a, b))
-    ],
-    "ReduceMean": reduce_mean,
-    "Flatten": flatten,
-    "Reshape": reshape,
-    "Squeeze": squeeze,
-    "Unsqueeze": unsqueeze,
-    "Transpose": transpose,
-    "Concat": concat,
-    "Pad": pad,
-    "Softmax": softmax,
-    "Identity": lambda node, x: [x],
-    "Dropout": lambda node, x, *rest: [x, np.ones(x.shape, np.bool_)][: len(node.outputs)],
-    "Constant": _constant,
-    # shape arithmetic: supported when it folds to a constant
-    "Shape": _shape,
-    "Gather": _gather,
-    "Cast": _cast,
-    "Slice": _slice,
-    "ConstantOfShape": lambda node, s: [
-        np.full(tuple(int(v) for v in s), node.attrs.get("value", np.zeros(1, F32)).reshape(-1)[0])
-    ],
-    "Neg": lambda node, x: [-x],
-    "Sqrt": lambda node, x: [np.sqrt(x)],
-    "Range": lambda node, a, b, d: [np.arange(a.reshape(()), b.reshape(()), d.reshape(()))],
-    "Expand": lambda node, x, s: [x * np.ones(tuple(int(v) for v in s), x.dtype)],
-    # internal ops (fgraph.py)
-    "pq.Dense": dense,
-    "pq.Affine": affine,
-}
-FOLD_ONLY = {"Shape", "Gather", "Cast", "Slice", "ConstantOfShape", "Neg", "Sqrt", "Range", "Expand", "Div"}
+    ]
+
+
+def identity(node: Node, x):
+    return [x]
+
+
+def dropout(node: Node, x, *rest):
+    return [x, np.ones(x.shape, np.bool_)][: len(node.outputs)]
+
+
+def constant_of_shape(node: Node, s):
+    return [np.full(tuple(int(v) for v in s), node.attrs.get("value", np.zeros(1, F32)).reshape(-1)[0])]
+
+
+def neg(node: Node, x):
+    return [-x]
+
+
+def sqrt(node: Node, x):
+    return [np.sqrt(x)]
+
+
+def range_(node: Node, a, b, d):
+    return [np.arange(a.reshape(()), b.reshape(()), d.reshape(()))]
+
+
+def expand(node: Node, x, s):
+    return [x * np.ones(tuple(int(v) for v in s), x.dtype)]
 
 
 @contextlib.contextmanager
@@ -382,56 +390,6 @@ def single_threaded_blas() -> Iterator[None]:
         return
     with threadpool_limits(1, user_api="blas"):
         yield
-
-
-def run_node(node: Node, inputs: list[np.ndarray | None]) -> list[np.ndarray]:
-    outs = OPS[node.op](node, *inputs)
-    clamp = node.attrs.get("clamp")
-    if clamp is not None:
-        outs[0] = np.clip(outs[0], F32(clamp[0]), F32(clamp[1])).astype(F32)
-    return outs
-
-
-def run(
-    graph: FloatGraph,
-    feeds: dict[str, np.ndarray],
-    observe: Callable[[str, np.ndarray], None] | None = None,
-    keep_all: bool = False,
-) -> dict[str, np.ndarray]:
-    """Run the graph on `feeds` (float32). A leading batch N > 1 needs batch_safe(graph):
-    Reshape nodes then keep axis 0 (their constant shapes were computed for batch 1).
-
-    Calls `observe(name, value)` for every graph input and node output; returns the
-    graph outputs (every tensor when keep_all). Tensors are freed after their last use.
-    """
-    env: dict[str, np.ndarray] = {}
-    last_use: dict[str, int] = {}
-    for k, n in enumerate(graph.nodes):
-        for i in n.inputs:
-            last_use[i] = k
-    for name in graph.inputs:
-        env[name] = np.asarray(feeds[name], F32)
-        if observe:
-            observe(name, env[name])
-    keep = set(graph.outputs)
-    for k, node in enumerate(graph.nodes):
-        ins = [None if not i else env[i] if i in env else graph.consts[i] for i in node.inputs]
-        if node.op == "Reshape" and node.outputs[0] in graph.shapes and ins[0].shape[:1] != (1,):
-            outs = [ins[0].reshape((ins[0].shape[0], *graph.shapes[node.outputs[0]][1:]))]
-        else:
-            outs = run_node(node, ins)
-        for name, v in zip(node.outputs, outs):
-            if name:
-                env[name] = v
-                if observe:
-                    observe(name, v)
-        if not keep_all:
-            for i in node.inputs:
-                if i in env and last_use.get(i) == k and i not in keep:
-                    del env[i]
-    if keep_all:
-        return env
-    return {o: env[o] if o in env else graph.consts[o] for o in graph.outputs}
 
 
 def _axes(graph: FloatGraph, node: Node, index: int, attr: str) -> list[int] | None:

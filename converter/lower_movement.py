@@ -21,7 +21,7 @@ from .lower_ops import Stored
 
 
 class MovementOps:
-    def _reshape_like(self, node: Node) -> None:
+    def lower_reshape(self, node: Node) -> None:
         x, y = node.inputs[0], node.outputs[0]
         sx, sy = self.shape(x), self.shape(y)
         st = self.stored[x]
@@ -57,12 +57,7 @@ class MovementOps:
         self.op("RESHAPE", [xi], yi, {}, node.where)
         return yi
 
-    _flatten = _reshape_like
-    _reshape = _reshape_like
-    _squeeze = _reshape_like
-    _unsqueeze = _reshape_like
-
-    def _transpose(self, node: Node) -> None:
+    def lower_transpose(self, node: Node) -> None:
         x, y = node.inputs[0], node.outputs[0]
         rank = len(self.shape(x))
         t = tuple(node.attrs.get("perm", tuple(reversed(range(rank)))))
@@ -72,7 +67,7 @@ class MovementOps:
             st = Stored(self.variants[(x, L.identity(rank))], L.identity(rank))
         self.stored[y] = Stored(st.index, L.after_transpose(st.perm, t))
 
-    def _concat(self, node: Node) -> None:
+    def lower_concat(self, node: Node) -> None:
         y = node.outputs[0]
         names = [i for i in node.inputs if i]
         rank = len(self.shape(y))
@@ -100,7 +95,7 @@ class MovementOps:
             node.where,
         )
 
-    def _pad(self, node: Node) -> None:
+    def lower_pad(self, node: Node) -> None:
         x, y = node.inputs[0], node.outputs[0]
         shape = self.shape(x)
         rank = len(shape)

@@ -1,8 +1,9 @@
 """Lowering rules for the compute ops: Conv, FULLY_CONNECTED, the 1x1 depthwise affine, ADD and
 MUL, pools, SOFTMAX, MEAN and the activation kernels.
 
-ComputeOps is a mixin of quantize_graph.Lowering: each `_<onnx op>` method reads the
-Lowering's tensors, layouts and quantization parameters and appends picoq ops.
+ComputeOps is a mixin of quantize_graph.Lowering: each `lower_<op>` method (the `lower` of an
+onnx_rules.py row) reads the Lowering's tensors, layouts and quantization parameters and
+appends picoq ops.
 """
 
 from __future__ import annotations
@@ -32,12 +33,12 @@ class Stored:
     index: int  # picoq tensor
     perm: tuple[int, ...]  # its layout
     cols: np.ndarray | None = None  # a Flatten feeding FC layers: its column order
-    # (MovementOps._reshape_like)
+    # (MovementOps.lower_reshape)
     source: str = ""  # for cols: the tensor it was flattened from
 
 
 class ComputeOps:
-    def _conv(self, node: Node) -> None:
+    def lower_conv(self, node: Node) -> None:
         x = node.inputs[0]
         w = self.fg.const(node.inputs[1])
         b = self.fg.const(node.inputs[2]) if len(node.inputs) > 2 and node.inputs[2] else None
@@ -142,7 +143,7 @@ class ComputeOps:
         self.op("PAD", [xi], padded, params, node.where)
         return padded, (0, 0)
 
-    def _pq_dense(self, node: Node) -> None:
+    def lower_dense(self, node: Node) -> None:
         x = node.inputs[0]
         w = self.fg.consts[node.inputs[1]]
         b = self.fg.const(node.inputs[2]) if len(node.inputs) > 2 and node.inputs[2] else None
@@ -154,7 +155,7 @@ class ComputeOps:
             xi = self.need(x, L.identity(rank), node.where)
         self._conv_like(node, "FULLY_CONNECTED", xi, x, w, 0, b, {}, L.identity(rank))
 
-    def _pq_affine(self, node: Node) -> None:
+    def lower_affine(self, node: Node) -> None:
         x, y = node.inputs[0], node.outputs[0]
         scale = self.fg.consts[node.inputs[1]].astype(np.float64).reshape(-1)
         shift = self.fg.consts[node.inputs[2]].astype(np.float64).reshape(-1)
@@ -204,7 +205,7 @@ class ComputeOps:
         j = perm.index(axis)
         return all(shape[a] == 1 for a in perm[j + 1 :])
 
-    def _add(self, node: Node) -> None:
+    def lower_add(self, node: Node) -> None:
         a, b = node.inputs[:2]
         y = node.outputs[0]
         rank = len(self.shape(y))
@@ -291,10 +292,10 @@ class ComputeOps:
         yi = self.define(y, L.NHWC)
         self.op(kernel, [xi], yi, params, node.where)
 
-    def _averagepool(self, node: Node) -> None:
+    def lower_average_pool(self, node: Node) -> None:
         self._pool(node, "AVERAGE_POOL_2D")
 
-    def _globalaveragepool(self, node: Node) -> None:
+    def lower_global_average_pool(self, node: Node) -> None:
         """MEAN, whose output has its own range (an average spans less than its inputs); with a
         fused clamp, AVERAGE_POOL_2D (which applies one, at the input's quantization)."""
         if "clamp" in node.attrs or not have_kernel("MEAN"):
@@ -304,15 +305,15 @@ class ComputeOps:
         rank = len(self.shape(x))
         axes = f"{node.name}/axes"
         self.fg.consts[axes] = np.arange(2, rank, dtype=np.int64)
-        self._reducemean(Node("ReduceMean", [x, axes], node.outputs, {"keepdims": 1}, node.name))
+        self.lower_reduce_mean(Node("ReduceMean", [x, axes], node.outputs, {"keepdims": 1}, node.name))
 
-    def _maxpool(self, node: Node) -> None:
+    def lower_max_pool(self, node: Node) -> None:
         if len(node.outputs) > 1 and node.outputs[1] and self.fg.uses(node.outputs[1]):
             self.problems.append(f"{node.where}: the Indices output is not supported")
             return
         self._pool(node, "MAX_POOL_2D")
 
-    def _softmax(self, node: Node) -> None:
+    def lower_softmax(self, node: Node) -> None:
         x, y = node.inputs[0], node.outputs[0]
         shape = self.shape(x)
         rank = len(shape)
@@ -341,7 +342,7 @@ class ComputeOps:
         self.op("SOFTMAX", [vi], out_view, params, node.where)
         self.op("RESHAPE", [out_view], self.define(y, perm), {}, node.where)
 
-    def _mul(self, node: Node) -> None:
+    def lower_mul(self, node: Node) -> None:
         a, b = node.inputs[:2]
         y = node.outputs[0]
         rank = len(self.shape(y))
@@ -370,13 +371,13 @@ class ComputeOps:
         st = self._plain_input(node)
         self.op(kernel, [st.index], self.define(node.outputs[0], st.perm), params, node.where)
 
-    def _sigmoid(self, node: Node) -> None:
+    def lower_sigmoid(self, node: Node) -> None:
         self._unary(node, "LOGISTIC", q.logistic_params(*self.q_of(node.inputs[0])))
 
-    def _tanh(self, node: Node) -> None:
+    def lower_tanh(self, node: Node) -> None:
         self._unary(node, "TANH", q.logistic_params(*self.q_of(node.inputs[0])))
 
-    def _hardswish(self, node: Node) -> None:
+    def lower_hard_swish(self, node: Node) -> None:
         try:
             params = q.hard_swish_params(*self.q_of(node.inputs[0]), *self.q_of(node.outputs[0]))
         except ValueError as e:
@@ -384,7 +385,7 @@ class ComputeOps:
             return
         self._unary(node, "HARD_SWISH", params)
 
-    def _leakyrelu(self, node: Node) -> None:
+    def lower_leaky_relu(self, node: Node) -> None:
         sx, zx = self.q_of(node.inputs[0])
         alpha = float(node.attrs.get("alpha", 0.01))
         try:
@@ -394,7 +395,7 @@ class ComputeOps:
             return
         self._unary(node, "LEAKY_RELU", params)
 
-    def _reducemean(self, node: Node) -> None:
+    def lower_reduce_mean(self, node: Node) -> None:
         x, y = node.inputs[0], node.outputs[0]
         shape = self.shape(x)
         rank = len(shape)

@@ -4,7 +4,7 @@ Every problem is collected before raising one ConversionError: unsupported ops
 (each node named), non-float inputs, already-quantized models and dynamic
 non-batch dimensions. A symbolic batch dimension (axis 0) is fixed to 1, legacy
 attribute forms (Clip min/max, Squeeze axes, Pad pads, ...) are rewritten into
-their current input form, and the graph is run once on zeros to give every
+their current input form (the op's onnx_rules row: `normalize`), and the graph is run once on zeros to give every
 tensor its static shape.
 """
 
@@ -15,50 +15,12 @@ from typing import Any
 
 import numpy as np
 
-from . import float_ops
 from .fgraph import FloatGraph, Node
+from .float_run import run_node
 from .graph import ConversionError
+from .onnx_rules import RULES
 
-SUPPORTED = (
-    "Conv",
-    "Gemm",
-    "MatMul",
-    "BatchNormalization",
-    "Relu",
-    "Clip",
-    "LeakyRelu",
-    "HardSwish",
-    "HardSigmoid",
-    "Sigmoid",
-    "Tanh",
-    "Add",
-    "Sub",
-    "Mul",
-    "Div",
-    "AveragePool",
-    "MaxPool",
-    "GlobalAveragePool",
-    "ReduceMean",
-    "Flatten",
-    "Reshape",
-    "Squeeze",
-    "Unsqueeze",
-    "Transpose",
-    "Concat",
-    "Pad",
-    "Softmax",
-    "Identity",
-    "Dropout",
-    "Constant",
-)
-_QUANTIZED_OPS = {
-    "QuantizeLinear",
-    "DequantizeLinear",
-    "QLinearConv",
-    "QLinearMatMul",
-    "ConvInteger",
-    "MatMulInteger",
-}
+SUPPORTED = tuple(op for op, rule in RULES.items() if rule.role == "model")
 _HINT_OPS = (
     "picoq imports float ONNX models built from: "
     + ", ".join(SUPPORTED)
@@ -169,46 +131,24 @@ def load_onnx(source: ModelSource) -> FloatGraph:
         if n.domain not in ("", "ai.onnx"):
             unsupported.append(f"node {name!r}: op {n.domain}.{n.op_type} (custom domain)")
             continue
-        if n.op_type in _QUANTIZED_OPS:
+        rule = RULES.get(n.op_type)
+        if rule is not None and rule.role == "quantized":
             unsupported.append(
                 f"node {name!r}: op {n.op_type} (the model is already quantized: convert its float version)"
             )
             continue
-        if n.op_type not in SUPPORTED and n.op_type not in float_ops.FOLD_ONLY:
+        if rule is None or rule.role == "internal":
             unsupported.append(f"node {name!r}: op {n.op_type}")
             continue
-        graph.nodes.append(
-            _normalize(Node(n.op_type, list(n.input), list(n.output), _attrs(onnx, n), name), graph)
-        )
+        node = Node(n.op_type, list(n.input), list(n.output), _attrs(onnx, n), name)
+        if rule.normalize is not None:
+            rule.normalize(node, graph)
+        graph.nodes.append(node)
     problems += unsupported
     if problems:
         raise ConversionError(problems, hint=_HINT_OPS if unsupported else "")
     infer_shapes(graph, feeds_shapes)
     return graph
-
-
-def _const_input(graph: FloatGraph, node: Node, value, dtype) -> str:
-    name = graph.fresh(f"{node.name}/{len(node.inputs)}")
-    graph.consts[name] = np.asarray(value, dtype)
-    return name
-
-
-def _normalize(node: Node, graph: FloatGraph) -> Node:
-    """Rewrite legacy attribute forms into the current opset's inputs; note the opset where it matters."""
-    a = node.attrs
-    op, opset = node.op, graph.opset
-    if op == "Clip" and ("min" in a or "max" in a):
-        lo = _const_input(graph, node, a.pop("min", -np.inf), np.float32)
-        node.inputs = [node.inputs[0], lo]
-        node.inputs.append(_const_input(graph, node, a.pop("max", np.inf), np.float32))
-    elif op in ("Squeeze", "Unsqueeze", "ReduceMean") and "axes" in a:
-        node.inputs = [node.inputs[0], _const_input(graph, node, a.pop("axes"), np.int64)]
-    elif op == "Pad" and "pads" in a:
-        node.inputs = [node.inputs[0], _const_input(graph, node, a.pop("pads"), np.int64)]
-        node.inputs.append(_const_input(graph, node, [a.pop("value", 0.0)], np.float32))
-    elif op == "Softmax":
-        a["_opset"] = opset
-    return node
 
 
 def infer_shapes(graph: FloatGraph, input_shapes: dict[str, tuple[int, ...]]) -> None:
@@ -222,7 +162,7 @@ def infer_shapes(graph: FloatGraph, input_shapes: dict[str, tuple[int, ...]]) ->
                 raise ValueError(f"reads {missing}, which nothing produces")
             ins = [None if not i else env[i] if i in env else graph.consts[i] for i in node.inputs]
             with np.errstate(all="ignore"):  # zeros in, so 0/0 and the like are expected
-                outs = float_ops.run_node(node, ins)
+                outs = run_node(node, ins)
         except Exception as e:  # numpy raises many types on inconsistent shapes
             problems.append(f"{node.where}: {e}")
             break

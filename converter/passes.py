@@ -21,11 +21,13 @@ import numpy as np
 
 from . import float_ops
 from .fgraph import FloatGraph, Node
+from .float_run import run_node
 from .graph import ConversionError
+from .onnx_rules import RULES
 
-# Ops whose picoq kernel applies a clamp (act_min/act_max) to its output.
-CLAMPABLE = {"Conv", "pq.Dense", "pq.Affine", "Add", "Mul", "AveragePool", "GlobalAveragePool", "MaxPool"}
-ELEMENTWISE = {"Relu", "Clip", "pq.Affine", "Sigmoid", "Tanh", "LeakyRelu", "HardSwish"}
+CLAMPABLE = {op for op, rule in RULES.items() if rule.clampable}
+ELEMENTWISE = {op for op, rule in RULES.items() if rule.elementwise}
+FOLD_ONLY = {op for op, rule in RULES.items() if rule.role == "fold"}
 
 
 def run_passes(graph: FloatGraph) -> FloatGraph:
@@ -102,11 +104,11 @@ def fold_constants(graph: FloatGraph) -> None:
     for node in list(graph.nodes):
         if node.op == "Shape" and node.inputs[0] in graph.shapes:
             dummy = np.zeros(graph.shapes[node.inputs[0]], np.float32)
-            outs = float_ops.run_node(node, [dummy])
+            outs = run_node(node, [dummy])
         elif all(not i or graph.is_const(i) for i in node.inputs):
-            outs = float_ops.run_node(node, [graph.const(i) for i in node.inputs])
+            outs = run_node(node, [graph.const(i) for i in node.inputs])
         else:
-            if node.op in float_ops.FOLD_ONLY and node.op != "Div":
+            if node.op in FOLD_ONLY:
                 problems.append(f"{node.where}: computes on activations; picoq supports it only on constants")
             continue
         graph.nodes.remove(node)

@@ -32,61 +32,16 @@ from .fgraph import FloatGraph, Node
 from .graph import ConversionError, Graph, Op, Tensor
 from .lower_movement import MovementOps
 from .lower_ops import ComputeOps, Stored, have_kernel
-
-SAME_QUANT = {
-    "Flatten",
-    "Reshape",
-    "Squeeze",
-    "Unsqueeze",
-    "Transpose",
-    "MaxPool",
-    "AveragePool",
-    "GlobalAveragePool",
-    "Pad",
-    "Concat",
-}
-FIXED_QUANT = {"Softmax": (1.0 / 256, -128), "Sigmoid": (1.0 / 256, -128), "Tanh": (1.0 / 128, 0)}
-# ONNX op -> the picoq kernel it needs (ops lowered to several kernels list the main one).
-KERNEL_OF = {
-    "Conv": "CONV_2D",
-    "pq.Dense": "FULLY_CONNECTED",
-    "pq.Affine": "DEPTHWISE_CONV_2D",
-    "Add": "ADD",
-    "AveragePool": "AVERAGE_POOL_2D",
-    "GlobalAveragePool": "AVERAGE_POOL_2D",
-    "Softmax": "SOFTMAX",
-    "Flatten": "RESHAPE",
-    "Reshape": "RESHAPE",
-    "Squeeze": "RESHAPE",
-    "Unsqueeze": "RESHAPE",
-    "Transpose": "RESHAPE",
-    "MaxPool": "MAX_POOL_2D",
-    "Mul": "MUL",
-    "ReduceMean": "MEAN",
-    "Concat": "CONCATENATION",
-    "Pad": "PAD",
-    "Sigmoid": "LOGISTIC",
-    "Tanh": "TANH",
-    "HardSwish": "HARD_SWISH",
-    "LeakyRelu": "LEAKY_RELU",
-}
-
-
-_NOT_SUPPORTED = {
-    "Gemm": "with a non-constant B, transA or a non-2-D input",
-    "MatMul": "of two activations",
-    "Div": "by an activation",
-    "BatchNormalization": "with non-constant statistics",
-}
+from .onnx_rules import RULES
 
 
 def kernel_problem(node: Node) -> str | None:
     """Why no picoq kernel can run `node`, or None."""
-    kernel = KERNEL_OF.get(node.op)
-    if kernel is None:
-        return f"{node.where}: not supported {_NOT_SUPPORTED.get(node.op, 'here')}".rstrip()
-    if not have_kernel(kernel):
-        return f"{node.where}: needs the {kernel} kernel, which this picoq runtime does not have"
+    rule = RULES.get(node.op)
+    if rule is None or rule.kernel is None:
+        return f"{node.where}: not supported {rule.not_lowered if rule else 'here'}".rstrip()
+    if not have_kernel(rule.kernel):
+        return f"{node.where}: needs the {rule.kernel} kernel, which this picoq runtime does not have"
     return None
 
 
@@ -99,7 +54,8 @@ def check_lowerable(fg: FloatGraph) -> None:
 
 class Lowering(ComputeOps, MovementOps):
     """One FloatGraph -> one int8 Graph: quantization parameters, tensors and layouts here, the
-    per-op rules in lower_ops.py (compute) and lower_movement.py (data movement)."""
+    per-op lowering methods in lower_ops.py (compute) and lower_movement.py (data movement),
+    found through each op's onnx_rules row."""
 
     def __init__(self, fg: FloatGraph, ranges: dict[str, tuple[float, float]], per_channel: bool = True):
         self.fg = fg
@@ -130,14 +86,15 @@ class Lowering(ComputeOps, MovementOps):
 
         fixed: dict[str, tuple[float, int]] = {}
         for node in self.fg.nodes:
-            acts = [i for i in node.inputs[:1] if i and not self.fg.is_const(i)]
-            if node.op == "Concat":
-                acts = [i for i in node.inputs if i and not self.fg.is_const(i)]
-            if node.op in SAME_QUANT and not (node.op == "GlobalAveragePool" and "clamp" not in node.attrs):
-                for a in acts:
-                    union(a, node.outputs[0])
-            if node.op in FIXED_QUANT:
-                fixed[node.outputs[0]] = FIXED_QUANT[node.op]
+            rule = RULES[node.op]
+            shared = node.inputs if rule.quant == "same_all" else node.inputs[:1]
+            clamped = "clamp" in node.attrs
+            if rule.quant in ("same", "same_all") or (rule.quant == "same_if_clamped" and clamped):
+                for a in shared:
+                    if a and not self.fg.is_const(a):
+                        union(a, node.outputs[0])
+            if rule.fixed_qparams is not None:
+                fixed[node.outputs[0]] = rule.fixed_qparams
         group_lo: dict[str, float] = {}
         group_hi: dict[str, float] = {}
         group_fixed: dict[str, tuple[float, int]] = {}
@@ -265,12 +222,11 @@ class Lowering(ComputeOps, MovementOps):
                 failed.update(node.outputs)  # already reported upstream
                 continue
             n_problems = len(self.problems)
-            method = getattr(self, "_" + node.op.replace("pq.", "pq_").lower(), None)
             problem = kernel_problem(node)
-            if problem or method is None:
-                self.problems.append(problem or f"{node.where}: not supported")
+            if problem:
+                self.problems.append(problem)
             else:
-                method(node)
+                RULES[node.op].lower(self, node)
             if len(self.problems) > n_problems:
                 failed.update(node.outputs)
         self._outputs()

@@ -1,0 +1,225 @@
+"""What picoq knows about each ONNX op type: one OnnxRule row per op, in RULES.
+
+A row names the op's float32 reference (float_ops.py), the rewrite of its legacy attribute
+forms, how the passes may treat it, how its output is quantized, and the picoq kernel and
+lowering method (lower_ops.py, lower_movement.py) that run it in int8. onnx_import, passes,
+float_run and quantize_graph read these rows instead of keeping op lists of their own, so
+supporting a new op means its float function, its lowering method and one row here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from . import float_ops as f
+from .fgraph import FloatGraph, Node
+from .lower_movement import MovementOps
+from .lower_ops import ComputeOps
+
+FloatFn = Callable[..., list[np.ndarray]]  # (node, *input arrays) -> output arrays
+LowerFn = Callable[[Any, Node], None]  # (quantize_graph.Lowering, node) -> None; appends picoq ops
+NormalizeFn = Callable[[Node, FloatGraph], None]
+
+ROLES = ("model", "fold", "internal", "quantized")
+QUANTS = ("own", "same", "same_all", "same_if_clamped")
+
+
+@dataclass(frozen=True)
+class OnnxRule:
+    """One ONNX op type.
+
+    role: "model" an op picoq imports (listed in the unsupported-op hint); "fold" shape
+        arithmetic imported only to fold to constants; "internal" made by the passes (pq.*);
+        "quantized" an op of an already-quantized model, refused.
+    quant: "own" the output gets its calibrated range; "same" it shares its first input's
+        quantization (data movement); "same_all" it shares every activation input's (Concat);
+        "same_if_clamped" "same" only with a fused clamp (GlobalAveragePool: unclamped it runs
+        as MEAN, with its own range). fixed_qparams, when set, overrides the range.
+    not_lowered: the end of "not supported ..." for an op that reaches the lowering without a kernel.
+    """
+
+    op_type: str
+    run: FloatFn | None = None
+    role: str = "model"
+    kernel: str | None = None  # the picoq kernel it lowers to (the main one, if several)
+    lower: LowerFn | None = None
+    quant: str = "own"
+    fixed_qparams: tuple[float, int] | None = None  # (scale, zero point) of the output
+    clampable: bool = False  # its kernel applies a clamp (act_min/act_max): a Relu/Clip after it fuses
+    elementwise: bool = False  # per element: it may move before a Transpose (passes.hoist_elementwise)
+    normalize: NormalizeFn | None = None  # rewrites legacy attribute forms at import
+    not_lowered: str = "here"
+
+    def __post_init__(self) -> None:
+        assert self.role in ROLES and self.quant in QUANTS, self
+        assert (self.kernel is None) == (self.lower is None), f"{self.op_type}: a kernel needs a lowering"
+        assert (self.run is None) == (self.role == "quantized"), f"{self.op_type}: needs a float function"
+
+
+# *** legacy attribute forms, rewritten into the current opset's inputs ***
+
+
+def _const_input(graph: FloatGraph, node: Node, value, dtype) -> str:
+    name = graph.fresh(f"{node.name}/{len(node.inputs)}")
+    graph.consts[name] = np.asarray(value, dtype)
+    return name
+
+
+def _clip_min_max_inputs(node: Node, graph: FloatGraph) -> None:
+    a = node.attrs
+    if "min" in a or "max" in a:
+        lo = _const_input(graph, node, a.pop("min", -np.inf), np.float32)
+        node.inputs = [node.inputs[0], lo]
+        node.inputs.append(_const_input(graph, node, a.pop("max", np.inf), np.float32))
+
+
+def _axes_input(node: Node, graph: FloatGraph) -> None:
+    if "axes" in node.attrs:
+        node.inputs = [node.inputs[0], _const_input(graph, node, node.attrs.pop("axes"), np.int64)]
+
+
+def _pads_inputs(node: Node, graph: FloatGraph) -> None:
+    a = node.attrs
+    if "pads" in a:
+        node.inputs = [node.inputs[0], _const_input(graph, node, a.pop("pads"), np.int64)]
+        node.inputs.append(_const_input(graph, node, [a.pop("value", 0.0)], np.float32))
+
+
+def _note_opset(node: Node, graph: FloatGraph) -> None:
+    node.attrs["_opset"] = graph.opset  # Softmax's axis default and meaning changed in opset 13
+
+
+# *** the table ***
+
+_C, _M = ComputeOps, MovementOps
+_Q8 = (1.0 / 256, -128)  # SOFTMAX and LOGISTIC outputs (TFLite int8 spec)
+
+RULES: dict[str, OnnxRule] = {
+    r.op_type: r
+    for r in (
+        # imported, in the order the unsupported-op hint lists them
+        OnnxRule("Conv", f.conv, kernel="CONV_2D", lower=_C.lower_conv, clampable=True),
+        OnnxRule("Gemm", f.gemm, not_lowered="with a non-constant B, transA or a non-2-D input"),
+        OnnxRule("MatMul", f.matmul, not_lowered="of two activations"),
+        OnnxRule("BatchNormalization", f.batch_norm, not_lowered="with non-constant statistics"),
+        OnnxRule("Relu", f.relu, elementwise=True),
+        OnnxRule("Clip", f.clip, elementwise=True, normalize=_clip_min_max_inputs),
+        OnnxRule("LeakyRelu", f.leaky_relu, kernel="LEAKY_RELU", lower=_C.lower_leaky_relu, elementwise=True),
+        OnnxRule("HardSwish", f.hard_swish, kernel="HARD_SWISH", lower=_C.lower_hard_swish, elementwise=True),
+        OnnxRule("HardSigmoid", f.hard_sigmoid),
+        OnnxRule(
+            "Sigmoid",
+            f.sigmoid,
+            kernel="LOGISTIC",
+            lower=_C.lower_sigmoid,
+            fixed_qparams=_Q8,
+            elementwise=True,
+        ),
+        OnnxRule(
+            "Tanh", f.tanh, kernel="TANH", lower=_C.lower_tanh, fixed_qparams=(1.0 / 128, 0), elementwise=True
+        ),
+        OnnxRule("Add", f.add, kernel="ADD", lower=_C.lower_add, clampable=True),
+        OnnxRule("Sub", f.sub),
+        OnnxRule("Mul", f.mul, kernel="MUL", lower=_C.lower_mul, clampable=True),
+        OnnxRule("Div", f.div, not_lowered="by an activation"),
+        OnnxRule(
+            "AveragePool",
+            f.average_pool,
+            kernel="AVERAGE_POOL_2D",
+            lower=_C.lower_average_pool,
+            quant="same",
+            clampable=True,
+        ),
+        OnnxRule(
+            "MaxPool", f.max_pool, kernel="MAX_POOL_2D", lower=_C.lower_max_pool, quant="same", clampable=True
+        ),
+        OnnxRule(
+            "GlobalAveragePool",
+            f.global_average_pool,
+            kernel="AVERAGE_POOL_2D",
+            lower=_C.lower_global_average_pool,
+            quant="same_if_clamped",
+            clampable=True,
+        ),
+        OnnxRule(
+            "ReduceMean", f.reduce_mean, kernel="MEAN", lower=_C.lower_reduce_mean, normalize=_axes_input
+        ),
+        OnnxRule("Flatten", f.flatten, kernel="RESHAPE", lower=_M.lower_reshape, quant="same"),
+        OnnxRule("Reshape", f.reshape, kernel="RESHAPE", lower=_M.lower_reshape, quant="same"),
+        OnnxRule(
+            "Squeeze",
+            f.squeeze,
+            kernel="RESHAPE",
+            lower=_M.lower_reshape,
+            quant="same",
+            normalize=_axes_input,
+        ),
+        OnnxRule(
+            "Unsqueeze",
+            f.unsqueeze,
+            kernel="RESHAPE",
+            lower=_M.lower_reshape,
+            quant="same",
+            normalize=_axes_input,
+        ),
+        # a Transpose only relabels the layout; RESHAPE or TRANSPOSE ops come where a kernel needs another
+        OnnxRule("Transpose", f.transpose, kernel="RESHAPE", lower=_M.lower_transpose, quant="same"),
+        OnnxRule("Concat", f.concat, kernel="CONCATENATION", lower=_M.lower_concat, quant="same_all"),
+        OnnxRule("Pad", f.pad, kernel="PAD", lower=_M.lower_pad, quant="same", normalize=_pads_inputs),
+        OnnxRule(
+            "Softmax",
+            f.softmax,
+            kernel="SOFTMAX",
+            lower=_C.lower_softmax,
+            fixed_qparams=_Q8,
+            normalize=_note_opset,
+        ),
+        OnnxRule("Identity", f.identity),
+        OnnxRule("Dropout", f.dropout),
+        OnnxRule("Constant", f.constant),
+        # shape arithmetic: supported when it folds to a constant
+        OnnxRule("Shape", f.shape_of, role="fold"),
+        OnnxRule("Gather", f.gather, role="fold"),
+        OnnxRule("Cast", f.cast, role="fold"),
+        OnnxRule("Slice", f.slice_, role="fold"),
+        OnnxRule("ConstantOfShape", f.constant_of_shape, role="fold"),
+        OnnxRule("Neg", f.neg, role="fold"),
+        OnnxRule("Sqrt", f.sqrt, role="fold"),
+        OnnxRule("Range", f.range_, role="fold"),
+        OnnxRule("Expand", f.expand, role="fold"),
+        # internal ops (fgraph.py)
+        OnnxRule(
+            "pq.Dense",
+            f.dense,
+            role="internal",
+            kernel="FULLY_CONNECTED",
+            lower=_C.lower_dense,
+            clampable=True,
+        ),
+        OnnxRule(
+            "pq.Affine",
+            f.affine,
+            role="internal",
+            kernel="DEPTHWISE_CONV_2D",
+            lower=_C.lower_affine,
+            clampable=True,
+            elementwise=True,
+        ),
+        # already quantized models: convert their float version instead
+        *(
+            OnnxRule(op, role="quantized")
+            for op in (
+                "QuantizeLinear",
+                "DequantizeLinear",
+                "QLinearConv",
+                "QLinearMatMul",
+                "ConvInteger",
+                "MatMulInteger",
+            )
+        ),
+    )
+}

@@ -1,0 +1,588 @@
+"""Build picoq ops from TFLite operators: one builder per operator, looked up in BUILDERS.
+
+Multipliers, shifts, padding and clamps are computed the way TFLite Micro computes them
+in each kernel's Prepare, so the integer results match TFLM byte for byte. A builder
+reports what it cannot import in `r.problems` and returns without adding an op.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from picoq.runtime.format import MAX_CONCAT_INPUTS
+
+from . import quantize as q
+from .graph import Op, Tensor
+from .tflite_reader import TfliteReader
+
+_ACTIVATIONS = {0: "NONE", 1: "RELU", 2: "RELU_N1_TO_1", 3: "RELU6", 4: "TANH", 5: "SIGN_BIT"}
+
+
+@dataclass
+class TfliteOp:
+    """One operator being imported: its tflite tensors, its first input already a graph tensor."""
+
+    r: TfliteReader
+    op: Any  # the tflite.Operator
+    name: str
+    ins: list[int]  # tflite tensor indices
+    out_tfl: int  # its first output (tflite tensor index)
+    x: int  # its first input (graph tensor index)
+    where: str  # how problems name the op
+    n_problems: int  # len(r.problems) before this op
+
+    @property
+    def xt(self) -> Tensor:
+        return self.r.graph.tensors[self.x]
+
+    def output(self) -> int:
+        return self.r.activation(self.out_tfl, self.where)
+
+    def failed(self) -> bool:
+        return len(self.r.problems) > self.n_problems
+
+
+# *** operands ***
+
+
+def _ensure(cond: bool, problems: list[str], msg: str) -> bool:
+    if not cond:
+        problems.append(msg)
+    return cond
+
+
+def _weights(r: TfliteReader, i: int, where: str, axis: int) -> tuple[int, np.ndarray] | None:
+    """An int8 symmetric weight tensor as a graph constant, plus its scales (per channel or 1)."""
+    name = r.tname(i)
+    data = r.const_data(i)
+    qp = r.quant(i)
+    ok = _ensure(r.ttype(i) == 9, r.problems, f"{where}: weights {name!r} must be INT8")
+    ok &= _ensure(data is not None, r.problems, f"{where}: weights {name!r} must be a constant")
+    ok &= _ensure(qp is not None, r.problems, f"{where}: weights {name!r} are not quantized")
+    if not ok:
+        return None
+    scales, zps, qdim = qp
+    if scales.size > 1 and qdim != axis:
+        r.problems.append(f"{where}: weights {name!r} are quantized on axis {qdim}, picoq needs axis {axis}")
+        return None
+    if np.any(zps != 0):
+        r.problems.append(f"{where}: weights {name!r} have non-zero zero points (int8 weights are symmetric)")
+        return None
+    if scales.size > 1 and scales.size != data.shape[axis]:
+        r.problems.append(
+            f"{where}: weights {name!r} have {scales.size} scales for {data.shape[axis]} channels"
+        )
+        return None
+    idx = r.graph.add_const(name, data.astype(np.int8), scales, np.zeros(scales.size, np.int32), axis)
+    return idx, scales
+
+
+def _bias(r: TfliteReader, i: int, where: str, channels: int) -> int:
+    if i < 0:
+        return -1
+    name = r.tname(i)
+    data = r.const_data(i)
+    if not _ensure(
+        r.ttype(i) == 2 and data is not None, r.problems, f"{where}: bias {name!r} must be a constant INT32"
+    ):
+        return -1
+    if not _ensure(
+        data.size == channels, r.problems, f"{where}: bias {name!r} has {data.size} values, needs {channels}"
+    ):
+        return -1
+    # No scale stored: a bias's scale is in_scale * w_scale[c] by the int8 spec.
+    return r.graph.add_const(name, data.astype(np.int32).reshape(channels))
+
+
+def _requant_consts(r: TfliteReader, prefix: str, mult: np.ndarray, shift: np.ndarray) -> tuple[int, int]:
+    return (
+        r.graph.add_const(prefix + "/multiplier", np.asarray(mult, np.int32)),
+        r.graph.add_const(prefix + "/shift", np.asarray(shift, np.int32)),
+    )
+
+
+def _padding(r, where, padding, in_hw, k_hw, strides, dilations, out_hw) -> tuple[int, int] | None:
+    pads = []
+    for in_size, k, s, d, out in zip(in_hw, k_hw, strides, dilations, out_hw):
+        if padding == 0:  # SAME
+            expect, pad = q.same_padding(in_size, k, s, d)
+        else:  # VALID
+            expect, pad = q.valid_out(in_size, k, s, d), 0
+        if expect != out:
+            r.problems.append(f"{where}: output size {out} but the padding/stride/filter give {expect}")
+            return None
+        pads.append(pad)
+    return pads[0], pads[1]
+
+
+def _activation(r, where, code: int) -> str:
+    act = _ACTIVATIONS.get(code, str(code))
+    if act not in ("NONE", "RELU", "RELU6", "RELU_N1_TO_1"):
+        r.problems.append(f"{where}: fused activation {act} is not supported")
+        return "NONE"
+    return act
+
+
+def _int_operand(r: TfliteReader, i: int, where: str, what: str) -> np.ndarray | None:
+    """A constant INT32/INT64 operand (axes, paddings, permutation) as int64 values."""
+    data = r.const_data(i) if i >= 0 else None
+    if data is None or r.ttype(i) not in (2, 4):
+        r.problems.append(f"{where}: {what} must be a constant INT32 or INT64 tensor")
+        return None
+    return np.asarray(data, np.int64)
+
+
+def _params_or_problem(r: TfliteReader, where: str, fn, *args) -> dict[str, int] | None:
+    """Run a quantize.py parameter function; a scale it cannot represent becomes a problem."""
+    try:
+        return fn(*args)
+    except ValueError as e:
+        r.problems.append(f"{where}: {e}")
+        return None
+
+
+def _same_quant(r: TfliteReader, where: str, a: Tensor, b: Tensor) -> None:
+    """Data-movement ops keep quantization (TFLite int8 spec; TFLM pools allow |ds| <= 1e-6)."""
+    if abs(a.scale - b.scale) > 1e-6 or a.zero_point != b.zero_point:
+        r.problems.append(
+            f"{where}: output quantization ({b.scale}, {b.zero_point}) differs from the input's"
+            f" ({a.scale}, {a.zero_point})"
+        )
+
+
+# *** one builder per operator ***
+
+
+def _conv(c: TfliteOp) -> None:
+    r, op, name, ins, where = c.r, c.op, c.name, c.ins, c.where
+    x, xt = c.x, c.xt
+    y_shape = r.shape(c.out_tfl)
+    depthwise = name == "DEPTHWISE_CONV_2D"
+    o = r.options(op, "DepthwiseConv2DOptions" if depthwise else "Conv2DOptions")
+    if len(ins) < 2 or o is None:
+        r.problems.append(f"{where}: needs a filter and options")
+        return
+    w = _weights(r, ins[1], where, axis=3 if depthwise else 0)
+    if w is None or len(xt.shape) != 4 or len(y_shape) != 4:
+        _ensure(w is None, r.problems, f"{where}: input and output must be 4-D NHWC")
+        return
+    w_idx, w_scales = w
+    wt = r.graph.tensors[w_idx]
+    channels = wt.shape[3] if depthwise else wt.shape[0]
+    y = c.output()
+    yt = r.graph.tensors[y]
+    strides = (o.StrideH(), o.StrideW())
+    dil = (o.DilationHFactor(), o.DilationWFactor())
+    if min(*strides, *dil) < 1:
+        r.problems.append(f"{where}: strides {strides} and dilations {dil} must be >= 1")
+        return
+    pads = _padding(r, where, o.Padding(), xt.shape[1:3], wt.shape[1:3], strides, dil, yt.shape[1:3])
+    if pads is None:
+        return
+    bias = _bias(r, ins[2] if len(ins) > 2 else -1, where, channels)
+    mult, shift = q.conv_multipliers(xt.scale, np.broadcast_to(w_scales, (channels,)), yt.scale)
+    m_idx, s_idx = _requant_consts(r, yt.name, mult, shift)
+    lo, hi = q.activation_range(_activation(r, where, o.FusedActivationFunction()), yt.scale, yt.zero_point)
+    params = {
+        "stride_h": strides[0],
+        "stride_w": strides[1],
+        "dilation_h": dil[0],
+        "dilation_w": dil[1],
+        "pad_h": pads[0],
+        "pad_w": pads[1],
+        "input_offset": -xt.zero_point,
+        "output_offset": yt.zero_point,
+        "act_min": lo,
+        "act_max": hi,
+    }
+    if depthwise:
+        in_c = xt.shape[3]
+        if channels % in_c:
+            r.problems.append(
+                f"{where}: {channels} output channels is not a multiple of {in_c} input channels"
+            )
+            return
+        params["depth_multiplier"] = channels // in_c
+    r.graph.ops.append(Op(name, [x, w_idx, bias, m_idx, s_idx], [y], params, where))
+
+
+def _fully_connected(c: TfliteOp) -> None:
+    r, op, name, ins, where = c.r, c.op, c.name, c.ins, c.where
+    x, xt = c.x, c.xt
+    o = r.options(op, "FullyConnectedOptions")
+    if len(ins) < 2:
+        r.problems.append(f"{where}: needs a filter")
+        return
+    if o is not None and o.WeightsFormat() != 0:
+        r.problems.append(f"{where}: shuffled weights format is not supported")
+        return
+    w = _weights(r, ins[1], where, axis=0)
+    if w is None:
+        return
+    w_idx, w_scales = w
+    wt = r.graph.tensors[w_idx]
+    if len(wt.shape) != 2:
+        r.problems.append(f"{where}: filter must be 2-D, got {wt.shape}")
+        return
+    out_depth = wt.shape[0]
+    y = c.output()
+    yt = r.graph.tensors[y]
+    # One (multiplier, shift) for per-tensor weights, one per output channel otherwise; both
+    # in double, which is what tflite-micro computes (measured: the float32 product
+    # in_s*w_s of TFLite's GetQuantizedConvolutionMultipler gives 3 wrong bytes in 200
+    # inputs of MLPerf Tiny AD, double gives 0 in 600).
+    mult, shift = q.conv_multipliers(xt.scale, w_scales, yt.scale)
+    bias = _bias(r, ins[2] if len(ins) > 2 else -1, where, out_depth)
+    m_idx, s_idx = _requant_consts(r, yt.name, mult, shift)
+    act = _activation(r, where, o.FusedActivationFunction() if o is not None else 0)
+    lo, hi = q.activation_range(act, yt.scale, yt.zero_point)
+    params = {
+        "input_offset": -xt.zero_point,
+        "filter_offset": 0,
+        "output_offset": yt.zero_point,
+        "act_min": lo,
+        "act_max": hi,
+        "per_channel": int(w_scales.size > 1),
+    }
+    r.graph.ops.append(Op(name, [x, w_idx, bias, m_idx, s_idx], [y], params, where))
+
+
+def _binary_operands(c: TfliteOp, options: str) -> tuple[Any, int, int] | None:
+    """(options, second input, output) of ADD or MUL, or None with the problem noted."""
+    r = c.r
+    o = r.options(c.op, options)
+    if len(c.ins) != 2:
+        r.problems.append(f"{c.where}: needs two inputs")
+        return None
+    b = r.activation(c.ins[1], c.where)
+    if c.failed():
+        return None
+    return o, b, c.output()
+
+
+def _add(c: TfliteOp) -> None:
+    r, name, where = c.r, c.name, c.where
+    x, xt = c.x, c.xt
+    operands = _binary_operands(c, "AddOptions")
+    if operands is None:
+        return
+    o, b, y = operands
+    bt, yt = r.graph.tensors[b], r.graph.tensors[y]
+    params = q.add_params(xt.scale, xt.zero_point, bt.scale, bt.zero_point, yt.scale, yt.zero_point)
+    act = _activation(r, where, o.FusedActivationFunction() if o is not None else 0)
+    params["act_min"], params["act_max"] = q.activation_range(act, yt.scale, yt.zero_point)
+    r.graph.ops.append(Op(name, [x, b], [y], params, where))
+
+
+def _pool(c: TfliteOp) -> None:
+    r, op, name, where = c.r, c.op, c.name, c.where
+    x, xt = c.x, c.xt
+    y_shape = r.shape(c.out_tfl)
+    o = r.options(op, "Pool2DOptions")
+    if o is None or len(xt.shape) != 4 or len(y_shape) != 4:
+        r.problems.append(f"{where}: needs options and 4-D NHWC tensors")
+        return
+    y = c.output()
+    yt = r.graph.tensors[y]
+    _same_quant(r, where, xt, yt)
+    k_hw = (o.FilterHeight(), o.FilterWidth())
+    strides = (o.StrideH(), o.StrideW())
+    if min(*k_hw, *strides) < 1:
+        r.problems.append(f"{where}: filter {k_hw} and strides {strides} must be >= 1")
+        return
+    pads = _padding(r, where, o.Padding(), xt.shape[1:3], k_hw, strides, (1, 1), yt.shape[1:3])
+    if pads is None:
+        return
+    lo, hi = q.activation_range(_activation(r, where, o.FusedActivationFunction()), yt.scale, yt.zero_point)
+    params = {
+        "stride_h": strides[0],
+        "stride_w": strides[1],
+        "filter_h": k_hw[0],
+        "filter_w": k_hw[1],
+        "pad_h": pads[0],
+        "pad_w": pads[1],
+        "act_min": lo,
+        "act_max": hi,
+    }
+    r.graph.ops.append(Op(name, [x], [y], params, where))
+
+
+def _reshape(c: TfliteOp) -> None:
+    r, name, where = c.r, c.name, c.where
+    x, xt = c.x, c.xt
+    y = c.output()
+    yt = r.graph.tensors[y]
+    _same_quant(r, where, xt, yt)
+    if int(np.prod(yt.shape)) != int(np.prod(xt.shape)):
+        r.problems.append(f"{where}: reshape of {xt.shape} to {yt.shape} changes the element count")
+        return
+    if xt.is_const:  # fold: a reshaped constant is a constant
+        yt.data = xt.data.reshape(yt.shape)
+        return
+    r.graph.ops.append(Op(name, [x], [y], {}, where))
+
+
+def _softmax(c: TfliteOp) -> None:
+    r, op, name, where = c.r, c.op, c.name, c.where
+    x, xt = c.x, c.xt
+    o = r.options(op, "SoftmaxOptions")
+    y = c.output()
+    yt = r.graph.tensors[y]
+    if abs(yt.scale - 1.0 / 256) > 1e-9 or yt.zero_point != -128:
+        r.problems.append(
+            f"{where}: int8 softmax output must have scale 1/256 and zero point -128,"
+            f" got {yt.scale} and {yt.zero_point}"
+        )
+        return
+    beta = o.Beta() if o is not None else 1.0
+    r.graph.ops.append(Op(name, [x], [y], q.softmax_params(beta, xt.scale), where))
+
+
+def _mul(c: TfliteOp) -> None:
+    r, name, where = c.r, c.name, c.where
+    x, xt = c.x, c.xt
+    operands = _binary_operands(c, "MulOptions")
+    if operands is None:
+        return
+    o, b, y = operands
+    bt, yt = r.graph.tensors[b], r.graph.tensors[y]
+    params = _params_or_problem(
+        r, where, q.mul_params, xt.scale, xt.zero_point, bt.scale, bt.zero_point, yt.scale, yt.zero_point
+    )
+    if params is None:
+        return
+    act = _activation(r, where, o.FusedActivationFunction() if o is not None else 0)
+    params["act_min"], params["act_max"] = q.activation_range(act, yt.scale, yt.zero_point)
+    r.graph.ops.append(Op(name, [x, b], [y], params, where))
+
+
+def _mean(c: TfliteOp) -> None:
+    r, op, name, ins, where = c.r, c.op, c.name, c.ins, c.where
+    x, xt = c.x, c.xt
+    rank = len(xt.shape)
+    o = r.options(op, "ReducerOptions")
+    axes = _int_operand(r, ins[1] if len(ins) > 1 else -1, where, "the axis operand")
+    if axes is None:
+        return
+    if rank < 1 or np.any((axes < -rank) | (axes >= rank)):
+        r.problems.append(f"{where}: axes {axes.tolist()} out of range for rank {rank}")
+        return
+    reduced = sorted({int(a) % rank for a in axes.ravel()})
+    keep = bool(o.KeepDims()) if o is not None else False
+    y = c.output()
+    yt = r.graph.tensors[y]
+    want = tuple(1 if d in reduced else n for d, n in enumerate(xt.shape))
+    if not keep:
+        want = tuple(n for d, n in enumerate(xt.shape) if d not in reduced)
+    if yt.shape != want:
+        r.problems.append(f"{where}: output shape {yt.shape}, the mean over axes {reduced} gives {want}")
+        return
+    count = int(np.prod([xt.shape[d] for d in reduced], dtype=np.int64))
+    params = _params_or_problem(
+        r, where, q.mean_params, xt.scale, xt.zero_point, yt.scale, yt.zero_point, count
+    )
+    if params is None:
+        return
+    params["axis_mask"] = sum(1 << d for d in reduced)
+    params["keep_dims"] = int(keep)
+    r.graph.ops.append(Op(name, [x], [y], params, where))
+
+
+def _concatenation(c: TfliteOp) -> None:
+    r, op, name, ins, where = c.r, c.op, c.name, c.ins, c.where
+    x = c.x
+    o = r.options(op, "ConcatenationOptions")
+    if o is None:
+        r.problems.append(f"{where}: needs ConcatenationOptions")
+        return
+    if o.FusedActivationFunction() != 0:
+        r.problems.append(f"{where}: a fused activation on CONCATENATION is not supported (nor by TFLM)")
+        return
+    xs = [x] + [r.activation(i, where) for i in ins[1:]]
+    if len(xs) > MAX_CONCAT_INPUTS:
+        r.problems.append(f"{where}: {len(xs)} inputs, picoq concatenates at most {MAX_CONCAT_INPUTS}")
+        return
+    if c.failed():
+        return
+    y = c.output()
+    yt = r.graph.tensors[y]
+    out_rank = len(yt.shape)
+    axis = o.Axis() + out_rank if o.Axis() < 0 else o.Axis()
+    shapes = [r.graph.tensors[t].shape for t in xs]
+    if not 0 <= axis < out_rank or any(
+        len(s) != out_rank or any(a != b for d, (a, b) in enumerate(zip(s, yt.shape)) if d != axis)
+        for s in shapes
+    ):
+        r.problems.append(f"{where}: inputs {shapes} do not concatenate to {yt.shape} on axis {o.Axis()}")
+        return
+    if sum(s[axis] for s in shapes) != yt.shape[axis]:
+        r.problems.append(f"{where}: inputs {shapes} do not concatenate to {yt.shape} on axis {axis}")
+        return
+    rows = []
+    for t in xs:
+        tt = r.graph.tensors[t]
+        try:
+            rows.append(q.concat_requant_row(tt.scale, tt.zero_point, yt.scale))
+        except ValueError as e:
+            r.problems.append(f"{where}: input {tt.name!r}: {e}")
+            return
+    table = r.graph.add_const(yt.name + "/requant", np.array(rows, np.int32).reshape(len(xs), 3))
+    r.graph.ops.append(Op(name, [*xs, table], [y], {"axis": axis, "output_offset": yt.zero_point}, where))
+
+
+def _pad(c: TfliteOp) -> None:
+    r, name, ins, where = c.r, c.name, c.ins, c.where
+    x, xt = c.x, c.xt
+    rank = len(xt.shape)
+    pads = _int_operand(r, ins[1] if len(ins) > 1 else -1, where, "the paddings operand")
+    if pads is None:
+        return
+    if not 1 <= rank <= 6 or pads.shape != (rank, 2) or pads.min() < 0:
+        r.problems.append(f"{where}: paddings {pads.tolist()} must be [{rank}, 2] and >= 0 (rank <= 6)")
+        return
+    y = c.output()
+    yt = r.graph.tensors[y]
+    _same_quant(r, where, xt, yt)
+    if yt.shape != tuple(int(d + a + b) for d, (a, b) in zip(xt.shape, pads)):
+        r.problems.append(f"{where}: output shape {yt.shape} is not {xt.shape} padded by {pads.tolist()}")
+        return
+    value = yt.zero_point
+    if name == "PADV2" and len(ins) > 2 and ins[2] >= 0:
+        c = r.const_data(ins[2])
+        cq = r.quant(ins[2])
+        if c is None or r.ttype(ins[2]) != 9 or c.size != 1:
+            r.problems.append(f"{where}: the constant operand must be one constant INT8 value")
+            return
+        if cq is None or cq[0].size != 1 or float(cq[0][0]) != yt.scale or int(cq[1][0]) != yt.zero_point:
+            r.problems.append(f"{where}: the constant operand must share the output's quantization")
+            return
+        value = int(c.ravel()[0])
+    params = {"pad_value": value}
+    for d in range(6):
+        a, b = (int(v) for v in pads[d]) if d < rank else (0, 0)
+        params[f"before_{d}"], params[f"after_{d}"] = a, b
+    r.graph.ops.append(Op("PAD", [x], [y], params, where))
+
+
+def _logistic(c: TfliteOp) -> None:
+    r, name, where = c.r, c.name, c.where
+    x, xt = c.x, c.xt
+    y = c.output()
+    yt = r.graph.tensors[y]
+    want_scale, want_zp = (1.0 / 256, -128) if name == "LOGISTIC" else (1.0 / 128, 0)
+    if abs(yt.scale - want_scale) > 1e-9 or yt.zero_point != want_zp:
+        r.problems.append(
+            f"{where}: int8 {name} output must have scale {want_scale} and zero point {want_zp},"
+            f" got {yt.scale} and {yt.zero_point}"
+        )
+        return
+    if xt.shape != yt.shape:
+        r.problems.append(f"{where}: output shape {yt.shape} differs from the input's {xt.shape}")
+        return
+    params = _params_or_problem(r, where, q.logistic_params, xt.scale, xt.zero_point)
+    if params is not None:
+        r.graph.ops.append(Op(name, [x], [y], params, where))
+
+
+def _same_shape_output(c: TfliteOp) -> int | None:
+    """The output tensor of an elementwise op, or None (a problem noted) if its shape differs."""
+    y = c.output()
+    yt, xt = c.r.graph.tensors[y], c.xt
+    if xt.shape != yt.shape:
+        c.r.problems.append(f"{c.where}: output shape {yt.shape} differs from the input's {xt.shape}")
+        return None
+    return y
+
+
+def _hard_swish(c: TfliteOp) -> None:
+    r, name, where = c.r, c.name, c.where
+    x, xt = c.x, c.xt
+    y = _same_shape_output(c)
+    if y is None:
+        return
+    yt = r.graph.tensors[y]
+    params = _params_or_problem(
+        r, where, q.hard_swish_params, xt.scale, xt.zero_point, yt.scale, yt.zero_point
+    )
+    if params is not None:
+        r.graph.ops.append(Op(name, [x], [y], params, where))
+
+
+def _leaky_relu(c: TfliteOp) -> None:
+    r, op, name, where = c.r, c.op, c.name, c.where
+    x, xt = c.x, c.xt
+    y = _same_shape_output(c)
+    if y is None:
+        return
+    yt = r.graph.tensors[y]
+    o = r.options(op, "LeakyReluOptions")
+    alpha = o.Alpha() if o is not None else 0.0  # TFLite leaves alpha 0 without options
+    params = _params_or_problem(
+        r, where, q.leaky_relu_params, xt.scale, xt.zero_point, alpha, yt.scale, yt.zero_point
+    )
+    if params is not None:
+        r.graph.ops.append(Op(name, [x], [y], params, where))
+
+
+def _transpose(c: TfliteOp) -> None:
+    r, name, ins, where = c.r, c.name, c.ins, c.where
+    x, xt = c.x, c.xt
+    rank = len(xt.shape)
+    perm = _int_operand(r, ins[1] if len(ins) > 1 else -1, where, "the permutation operand")
+    if perm is None:
+        return
+    perm = [int(p) + rank if p < 0 else int(p) for p in perm.ravel()]
+    if not 1 <= rank <= 6 or sorted(perm) != list(range(rank)):
+        r.problems.append(f"{where}: {perm} is not a permutation of {rank} axes (rank <= 6)")
+        return
+    y = c.output()
+    yt = r.graph.tensors[y]
+    _same_quant(r, where, xt, yt)
+    if yt.shape != tuple(xt.shape[p] for p in perm):
+        r.problems.append(f"{where}: output shape {yt.shape} is not {xt.shape} permuted by {perm}")
+        return
+    params = {f"perm_{d}": perm[d] if d < rank else 0 for d in range(6)}
+    r.graph.ops.append(Op(name, [x], [y], params, where))
+
+
+BUILDERS: dict[str, Callable[[TfliteOp], None]] = {
+    "CONV_2D": _conv,
+    "DEPTHWISE_CONV_2D": _conv,
+    "FULLY_CONNECTED": _fully_connected,
+    "ADD": _add,
+    "AVERAGE_POOL_2D": _pool,
+    "RESHAPE": _reshape,
+    "SOFTMAX": _softmax,
+    "MAX_POOL_2D": _pool,
+    "MUL": _mul,
+    "MEAN": _mean,
+    "CONCATENATION": _concatenation,
+    "PAD": _pad,
+    "PADV2": _pad,
+    "LOGISTIC": _logistic,
+    "TANH": _logistic,
+    "HARD_SWISH": _hard_swish,
+    "LEAKY_RELU": _leaky_relu,
+    "TRANSPOSE": _transpose,
+}
+
+
+def import_op(r: TfliteReader, k: int, name: str) -> None:
+    """Add operator `k` (a BUILDERS key) to r.graph, or note in r.problems why it cannot be."""
+    op = r.sg.Operators(k)
+    ins = [int(v) for v in op.InputsAsNumpy()] if op.InputsLength() else []
+    outs = [int(v) for v in op.OutputsAsNumpy()] if op.OutputsLength() else []
+    where = f"op {k} {name}"
+    n_problems = len(r.problems)
+    if not outs or not ins or ins[0] < 0:
+        r.problems.append(f"{where}: missing input or output tensors")
+        return
+    x = r.activation(ins[0], where)
+    # Output tensor created after the inputs, so that indices follow data flow.
+    if len(r.problems) > n_problems:
+        return
+    BUILDERS[name](TfliteOp(r, op, name, ins, outs[0], x, where, n_problems))

@@ -1,0 +1,180 @@
+"""Read a .tflite flatbuffer: tensors, their quantization and constant data, operators and options.
+
+The flatbuffer is read through the `tflite` package (generated schema bindings),
+never decoded by hand. TfliteReader collects every problem it meets in `problems`;
+tflite_ops.py builds the picoq ops from what it reads.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .graph import ConversionError, Graph, Tensor
+
+# tflite TensorType codes -> numpy dtypes (only those we can read constants of).
+_TFL_DTYPES = {
+    0: "float32",
+    1: "float16",
+    2: "int32",
+    3: "uint8",
+    4: "int64",
+    6: "bool",
+    7: "int16",
+    9: "int8",
+    10: "float64",
+}
+_TFL_DTYPE_NAMES = {
+    0: "FLOAT32",
+    1: "FLOAT16",
+    2: "INT32",
+    3: "UINT8",
+    4: "INT64",
+    5: "STRING",
+    6: "BOOL",
+    7: "INT16",
+    8: "COMPLEX64",
+    9: "INT8",
+    10: "FLOAT64",
+    17: "INT4",
+}
+
+
+def _tflite():
+    try:
+        import tflite
+    except ImportError as e:  # the runtime installs without it
+        raise ImportError("reading .tflite needs the `tflite` package: pip install 'picoq[converter]'") from e
+    return tflite
+
+
+def _op_names(tflite) -> dict[int, str]:
+    return {
+        v: k for k, v in vars(tflite.BuiltinOperator).items() if not k.startswith("_") and isinstance(v, int)
+    }
+
+
+class TfliteReader:
+    """One pass over the flatbuffer: collects every problem before raising."""
+
+    def __init__(self, buf: bytes):
+        self.tfl = _tflite()
+        self.buf = buf
+        try:
+            if len(buf) < 8 or buf[4:8] != b"TFL3":
+                raise ValueError("missing the TFL3 file identifier")
+            self.model = self.tfl.Model.GetRootAsModel(buf, 0)
+            if self.model.SubgraphsLength() < 1:
+                raise ValueError("no subgraph")
+            self.sg = self.model.Subgraphs(0)
+        except Exception as e:  # a corrupt flatbuffer can fail anywhere inside the bindings
+            raise ConversionError([f"not a readable .tflite file: {e}"]) from e
+        self.names = _op_names(self.tfl)
+        self.problems: list[str] = []
+        self.reported: set[tuple[int, str]] = set()
+        self.graph = Graph(name="model")
+        self.tmap: dict[int, int] = {}  # tflite tensor index -> graph tensor index
+
+    # *** tensors ***
+
+    def ttype(self, i: int) -> int:
+        return self.sg.Tensors(i).Type()
+
+    def tname(self, i: int) -> str:
+        n = self.sg.Tensors(i).Name()
+        return n.decode("utf-8", "replace") if n else f"tensor_{i}"
+
+    def shape(self, i: int) -> tuple[int, ...]:
+        t = self.sg.Tensors(i)
+        return tuple(int(d) for d in t.ShapeAsNumpy()) if t.ShapeLength() else ()
+
+    def quant(self, i: int) -> tuple[np.ndarray, np.ndarray, int] | None:
+        qp = self.sg.Tensors(i).Quantization()
+        if qp is None or qp.ScaleLength() == 0:
+            return None
+        scales = qp.ScaleAsNumpy().astype(np.float32)
+        zps = (
+            qp.ZeroPointAsNumpy().astype(np.int64)
+            if qp.ZeroPointLength()
+            else np.zeros(scales.size, np.int64)
+        )
+        bad = ~np.isfinite(scales) | (scales < np.finfo(np.float32).tiny)
+        if bad.any() or zps.size != scales.size:
+            key = (i, "quant")
+            if key not in self.reported:  # one message per tensor, however often it is read
+                self.reported.add(key)
+                self.problems.append(
+                    f"tensor {self.tname(i)!r}: scales must be finite, positive and normal, one zero point"
+                    f" each (got scales {scales[:4].tolist()}, {zps.size} zero points)"
+                )
+            return None
+        return scales, zps, int(qp.QuantizedDimension())
+
+    def const_data(self, i: int) -> np.ndarray | None:
+        t = self.sg.Tensors(i)
+        b = t.Buffer()
+        if b <= 0 or b >= self.model.BuffersLength():
+            return None
+        buf = self.model.Buffers(b)
+        dtype = _TFL_DTYPES.get(t.Type())
+        if buf.DataLength() > 0:
+            raw = buf.DataAsNumpy().tobytes()
+        elif buf.Offset() > 1:  # models > 2 GB keep buffers after the flatbuffer
+            raw = self.buf[buf.Offset() : buf.Offset() + buf.Size()]
+        else:
+            return None
+        if dtype is None:
+            return None
+        shape = self.shape(i)
+        count = int(np.prod(shape, dtype=np.int64))
+        arr = np.frombuffer(raw, dtype=np.dtype(dtype).newbyteorder("<"))
+        if arr.size != count:
+            self.problems.append(
+                f"tensor {self.tname(i)!r}: buffer holds {arr.size} values, shape {shape} needs {count}"
+            )
+            return None
+        return arr.reshape(shape).astype(dtype)
+
+    def activation(self, i: int, where: str) -> int:
+        """Graph tensor for an int8 activation (per-tensor quantized)."""
+        if i in self.tmap:
+            return self.tmap[i]
+        name = self.tname(i)
+        if self.ttype(i) != 9:
+            self.problems.append(
+                f"{where}: tensor {name!r} is {_TFL_DTYPE_NAMES.get(self.ttype(i), self.ttype(i))}, not INT8"
+            )
+        qp = self.quant(i)
+        scales = np.array([1.0], np.float32)
+        zps = np.array([0], np.int32)
+        if qp is None or qp[0].size != 1:
+            if (i, "quant") not in self.reported:
+                self.problems.append(f"{where}: activation {name!r} needs per-tensor quantization")
+        elif not -128 <= int(qp[1][0]) <= 127:
+            self.problems.append(f"{where}: activation {name!r} has zero point {int(qp[1][0])} outside int8")
+        else:
+            scales, zps = qp[0], qp[1].astype(np.int32)
+        data = self.const_data(i)
+        shape = self.shape(i)
+        t = Tensor(name, shape, "int8", scales, zps, 0, None if data is None else data.astype(np.int8))
+        self.tmap[i] = self.graph.add(t)
+        return self.tmap[i]
+
+    # *** operators ***
+
+    def op_name(self, k: int) -> str:
+        op = self.sg.Operators(k)
+        code = self.model.OperatorCodes(op.OpcodeIndex())
+        builtin = max(code.BuiltinCode(), code.DeprecatedBuiltinCode())
+        if builtin == self.tfl.BuiltinOperator.CUSTOM:
+            custom = code.CustomCode()
+            return "CUSTOM:" + (custom.decode() if custom else "?")
+        return self.names.get(builtin, f"BUILTIN_{builtin}")
+
+    def options(self, op, cls_name: str):
+        table = op.BuiltinOptions()
+        cls = getattr(self.tfl, cls_name)
+        opts = cls()
+        if table is not None:
+            opts.Init(table.Bytes, table.Pos)
+            return opts
+        return None
