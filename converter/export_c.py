@@ -538,7 +538,9 @@ class _Emitter:
 
     def _pad(self, op: OpInfo, sym: str) -> _OpCode:
         p, x = op.params, self.m.tensors[op.inputs[0]]
-        pads = ", ".join(f"{{{_c_int(int(p[f'before_{k}']))}, {_c_int(int(p[f'after_{k}']))}}}" for k in range(6))
+        pads = ", ".join(
+            f"{{{_c_int(int(p[f'before_{k}']))}, {_c_int(int(p[f'after_{k}']))}}}" for k in range(6)
+        )
         decls = [
             f"static const pq_pad_params {sym}_params = {{",
             f"    .pad_value = {_c_int(int(p['pad_value']))},",

@@ -29,8 +29,18 @@ typedef struct pq_fast_op {
                       int32_t n_parts);
 } pq_fast_op;
 
+/* Fast kernels are linked only into builds that define PQ_WITH_FAST_KERNELS (the Python
+ * extension; CMake's PICOQ_FAST_KERNELS): firmware gets the reference kernels alone, and
+ * PQ_KERNEL_FAST is refused there as an unavailable option. */
 #define PQ_NO_FAST NULL
+#ifdef PQ_WITH_FAST_KERNELS
+#define PQ_FAST(name) NULL /* the hooks land with the fast ops' binding */
+int pq_isa_supported(int isa);
+#define pq_fast_isa_available(isa) pq_isa_supported(isa)
+#else
 #define PQ_FAST(name) NULL
+#define pq_fast_isa_available(isa) ((void)(isa), 0)
+#endif
 
 #ifdef __cplusplus
 }
