@@ -270,6 +270,7 @@ def test_folder_contents_are_minimal_and_deterministic(tmp_path: Path) -> None:
             "pq_ops.def",
             "pq_params.h",
             "pq_fully_connected_s8.c",
+            "CMakeLists.txt",
         ]
     )
     ec.export_c(mlp, tmp_path / "b", "mlp")
@@ -300,6 +301,29 @@ def test_generated_code_uses_no_float_no_malloc_and_only_stdint_string(tmp_path:
     data = (tmp_path / "net_model_data.c").read_text()
     assert "NET_ALIGNED const int8_t net_op0_filter[" in data
     assert re.search(r"/\* op 0 CONV_2D conv1\S*: filter int8 \[8,5,3,3\], per-channel scales", data)
+
+
+def test_exported_folder_builds_with_cmake(tmp_path: Path) -> None:
+    """`add_subdirectory(NAME_fw)` + `NAME_model`: firmware_examples/host/main.c, linked with
+    cmake against the exported library, computes the interpreter's bytes."""
+    picoq = convert(build_tiny_convnet())
+    ec.export_c(picoq, tmp_path / "net_fw", "net")
+    cmake_lists = (tmp_path / "net_fw" / "CMakeLists.txt").read_text()
+    assert "add_library(net_model STATIC\n    net_model.c\n    net_model_data.c\n    pq_" in cmake_lists
+    (tmp_path / "CMakeLists.txt").write_text(
+        "cmake_minimum_required(VERSION 3.13)\nproject(app C)\nadd_subdirectory(net_fw)\n"
+        f'add_executable(app "{HOST_DIR / "main.c"}")\n'
+        'target_compile_definitions(app PRIVATE [[MODEL_HEADER="net_model.h"]] MODEL_NAME=net MODEL_PREFIX=NET)\n'
+        "target_link_libraries(app PRIVATE net_model)\n"
+    )
+    build = tmp_path / "build"
+    run([tool("cmake"), "-S", str(tmp_path), "-B", str(build), f"-DCMAKE_C_FLAGS={' '.join(STRICT_C99[1:])}"])
+    run([tool("cmake"), "--build", str(build), "-j2"])
+    shape = Interpreter(picoq).input_details[0]["shape"]
+    inputs = np.random.default_rng(2).integers(-128, 128, (5, *shape), dtype=np.int8)
+    (tmp_path / "in.bin").write_bytes(inputs.tobytes())
+    out = run([str(build / "app"), str(tmp_path / "in.bin")])
+    np.testing.assert_array_equal(output_rows(out.stdout), reference(picoq, inputs))
 
 
 def test_reshape_between_different_offsets_is_copied(tmp_path: Path) -> None:

@@ -11,6 +11,8 @@
  * Plain stdio and malloc live here only: the core never allocates, it is handed the
  * model (16-byte aligned), its state and its arena (64-byte aligned).
  */
+#include <errno.h>
+#include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -20,10 +22,14 @@
 
 static const char *prog = "run_model";
 
-static int fail(const char *fmt, const char *a, const char *b)
+/* One line on stderr, "run_model: " first; returns the exit status 1. */
+static int fail(const char *fmt, ...)
 {
+    va_list ap;
     fprintf(stderr, "%s: ", prog);
-    fprintf(stderr, fmt, a, b);
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
     fputc('\n', stderr);
     return 1;
 }
@@ -40,24 +46,24 @@ static uint8_t *alloc_aligned(size_t n, size_t align, void **raw)
     return (uint8_t *)p;
 }
 
-/* The whole file at a 16-byte boundary; NULL with errno-style message printed on failure. */
+/* The whole file at a 16-byte boundary; NULL (and a message) when it cannot be read. */
 static uint8_t *read_file(const char *path, size_t *len, void **raw)
 {
     FILE *f = fopen(path, "rb");
     uint8_t *buf = NULL;
-    long size;
+    long size = 0;
     if (f == NULL) {
-        fail("%s: cannot open%s", path, "");
+        fail("%s: cannot open: %s", path, strerror(errno));
         return NULL;
     }
     if (fseek(f, 0, SEEK_END) != 0 || (size = ftell(f)) < 0 || fseek(f, 0, SEEK_SET) != 0) {
-        fail("%s: cannot read%s (not a regular file?)", path, "");
+        fail("%s: cannot read (not a regular file?)", path);
     } else if ((unsigned long)size > 0xFFFFFFFFul) {
-        fail("%s: larger than 4 GiB%s", path, "");
+        fail("%s: larger than 4 GiB", path);
     } else if ((buf = alloc_aligned((size_t)size, 16, raw)) == NULL) {
-        fail("%s: out of memory%s", path, "");
+        fail("%s: out of memory", path);
     } else if (fread(buf, 1, (size_t)size, f) != (size_t)size) {
-        fail("%s: cannot read%s", path, "");
+        fail("%s: cannot read", path);
         free(*raw);
         buf = NULL;
     }
@@ -71,17 +77,22 @@ static size_t tensor_bytes(const pq_tensor *t)
     return (size_t)t->count * (t->dtype == 2 ? 4u : 1u);
 }
 
-/* "MODEL: invalid .picoq file: field tensor.dims (record 3, byte offset 212, value -1)" */
+/* "MODEL: invalid .picoq file: field tensor.dims of record 3 at byte 212 (value -1)" */
 static int model_refused(const char *path, const char *step, int status, const pq_model_error *err)
 {
+    char record[32] = "", offset[40] = "";
     if (status != PQ_INTERP_E_MODEL) {
-        fprintf(stderr, "%s: %s: %s: %s\n", prog, path, step, pq_interp_status_text(status));
-    } else {
-        fprintf(stderr, "%s: %s: invalid .picoq file: field %s (record %ld, byte offset %lld, value %lld)\n", prog,
-                path, err->field != NULL ? err->field : pq_model_field_name(err->code), (long)err->index,
-                (long long)err->offset, (long long)err->value);
+        return fail("%s: %s: %s", path, step, pq_interp_status_text(status));
     }
-    return 1;
+    if (err->index >= 0) {
+        snprintf(record, sizeof record, " of record %ld", (long)err->index);
+    }
+    if (err->offset >= 0) {
+        snprintf(offset, sizeof offset, " at byte %lld", (long long)err->offset);
+    }
+    return fail("%s: invalid .picoq file: field %s%s%s (value %lld)", path,
+                err->field != NULL ? err->field : pq_model_field_name(err->code), record, offset,
+                (long long)err->value);
 }
 
 int main(int argc, char **argv)
@@ -106,7 +117,7 @@ int main(int argc, char **argv)
         return 1;
     }
     if (model_len > 0xFFFFFFFFu) {
-        return fail("%s: larger than 4 GiB%s", argv[1], "");
+        return fail("%s: larger than 4 GiB", argv[1]);
     }
     status = pq_interp_plan(model, (uint32_t)model_len, &opt, &sz, &err);
     if (status != PQ_INTERP_OK) {
@@ -115,7 +126,7 @@ int main(int argc, char **argv)
     state = alloc_aligned(sz.state_bytes, 64, &state_raw);
     arena = alloc_aligned(sz.arena_bytes, 64, &arena_raw);
     if (state == NULL || arena == NULL) {
-        return fail("%s: out of memory for the state and arena%s", argv[1], "");
+        return fail("%s: out of memory for the state and arena", argv[1]);
     }
     opt.validated = 1; /* pq_interp_plan just validated this very buffer */
     status = pq_interp_prepare(&it, model, (uint32_t)model_len, &opt, state, sz.state_bytes, arena, sz.arena_bytes,
@@ -131,9 +142,8 @@ int main(int argc, char **argv)
         need += tensor_bytes(pq_interp_input(&it, i));
     }
     if (input_len != need) {
-        fprintf(stderr, "%s: %s: %lu bytes, but the model's %lu input(s) take %lu bytes\n", prog, argv[2],
-                (unsigned long)input_len, (unsigned long)it.n_inputs, (unsigned long)need);
-        return 1;
+        return fail("%s: %lu bytes, but the model's %lu input(s) take %lu bytes", argv[2], (unsigned long)input_len,
+                    (unsigned long)it.n_inputs, (unsigned long)need);
     }
     for (i = 0; i < it.n_inputs; i++) {
         const pq_tensor *t = pq_interp_input(&it, i);
@@ -144,23 +154,22 @@ int main(int argc, char **argv)
     status = pq_interp_invoke(&it);
     if (status != PQ_INTERP_OK) {
         const pq_op_info *op = it.failed_op >= 0 ? pq_op_find(it.nodes[it.failed_op].opcode) : NULL;
-        fprintf(stderr, "%s: %s: invoke failed at op %ld %s: %s\n", prog, argv[1], (long)it.failed_op,
-                op != NULL ? op->name : "?", pq_interp_status_text(status));
-        return 1;
+        return fail("%s: invoke failed at op %ld %s: %s", argv[1], (long)it.failed_op, op != NULL ? op->name : "?",
+                    pq_interp_status_text(status));
     }
 
     if ((out = fopen(argv[3], "wb")) == NULL) {
-        return fail("%s: cannot open for writing%s", argv[3], "");
+        return fail("%s: cannot open for writing: %s", argv[3], strerror(errno));
     }
     for (i = 0; i < it.n_outputs; i++) {
         const pq_tensor *t = pq_interp_output(&it, i);
         if (fwrite(t->data, 1, tensor_bytes(t), out) != tensor_bytes(t)) {
             fclose(out);
-            return fail("%s: write failed%s", argv[3], "");
+            return fail("%s: write failed", argv[3]);
         }
     }
     if (fclose(out) != 0) {
-        return fail("%s: write failed%s", argv[3], "");
+        return fail("%s: write failed", argv[3]);
     }
     free(input_raw);
     free(arena_raw);
