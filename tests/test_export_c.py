@@ -26,7 +26,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from picoq.converter import convert
+from picoq.converter import c_text, convert
 from picoq.converter import export_c as ec
 from picoq.converter.cli import EXAMPLES
 from picoq.runtime import Interpreter, read_model
@@ -375,7 +375,7 @@ def test_several_inputs_and_outputs_take_arrays_of_pointers(tmp_path: Path) -> N
 
 
 def test_tensor_names_cannot_break_the_generated_comments() -> None:
-    text = ec._comment_text("conv/*x*/y??/\u65e5\u672c" + "z" * 100)
+    text = c_text._comment_text("conv/*x*/y??/\u65e5\u672c" + "z" * 100)
     assert text.isascii() and len(text) <= 72
     assert "/*" not in text and "*/" not in text and "??" not in text
 
