@@ -32,9 +32,9 @@ from picoq.converter.cli import EXAMPLES
 from picoq.runtime import Interpreter, read_model
 
 from conftest import mlperf_path
-from make_fixtures import build_tiny_convnet, build_tiny_mlp, build_tiny_resnet
-from test_kernels_more import _build_chain
-from tflite_builder import RandomLayers, TFLiteGraph
+from support.make_fixtures import build_tiny_convnet, build_tiny_mlp, build_tiny_resnet
+from support.models import build_chain
+from support.tflite_builder import RandomLayers, TFLiteGraph
 
 ROOT = Path(__file__).resolve().parents[1]
 HOST_DIR = ROOT / "firmware_examples" / "host"
@@ -58,8 +58,8 @@ MODELS: dict[str, Callable[[], bytes]] = {
     "ic": lambda: mlperf_path("pretrainedResnet_quant").read_bytes(),
     "vww": lambda: mlperf_path("vww_96_int8").read_bytes(),
     "ad": lambda: mlperf_path("ad01_int8").read_bytes(),
-    # op codes 8..17 chained (tests/test_kernels_more.py), then one model per op
-    "all_new_ops": lambda: _build_chain()[0],
+    # op codes 8..17 chained (tests/support/models.py), then one model per op
+    "all_new_ops": lambda: build_chain()[0],
 }
 
 
