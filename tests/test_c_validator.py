@@ -41,16 +41,16 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from picoq_mutate import Mutator, reseal, sections
 
 from picoq.converter import convert
 from picoq.runtime import ModelFormatError, kernels_dir, read_model
 from picoq.runtime import format as fmt
 
 from conftest import MLPERF_INT8, SHARED_MODELS
-from make_fixtures import build_tiny_convnet, build_tiny_mlp, build_tiny_resnet
-from test_kernels_more import _build_chain
-from tflite_builder import RandomLayers, TFLiteGraph
+from support.make_fixtures import build_tiny_convnet, build_tiny_mlp, build_tiny_resnet
+from support.models import build_chain as _build_chain
+from support.picoq_mutate import Mutator, reseal, sections
+from support.tflite_builder import RandomLayers, TFLiteGraph
 
 KDIR = Path(kernels_dir())
 SRC = KDIR / "src" / "core" / "pq_model_validate.c"
@@ -320,7 +320,7 @@ def onnx_converted_models() -> dict[str, tuple[object, tuple[int, ...]]]:
 
     from picoq.converter import demo
 
-    import make_onnx_models
+    from support import make_onnx_models
 
     out = {}
     for name, build in make_onnx_models.MODELS.items():

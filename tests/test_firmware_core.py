@@ -15,6 +15,8 @@ The toolchain is not optional (CI installs it), as in tests/test_export_c.py.
 from __future__ import annotations
 
 import functools
+import re
+import struct
 import zlib
 from collections.abc import Callable
 from pathlib import Path
@@ -23,11 +25,13 @@ import numpy as np
 import pytest
 
 from picoq.converter import convert
-from picoq.runtime import Interpreter
+from picoq.runtime import Interpreter, ModelFormatError, read_model
 
-from conftest import mlperf_path
-from test_c_validator import Patch, py_field
-from test_export_c import MODELS, output_rows, run, tool, two_in_two_out
+from conftest import MLPERF_INT8, mlperf_path
+from support.fileedit import resealed, section
+from support.firmware import output_rows, run, tool, two_in_two_out
+from support.make_fixtures import build_tiny_convnet, build_tiny_mlp, build_tiny_resnet
+from support.models import build_chain
 
 ROOT = Path(__file__).resolve().parents[1]
 KERNELS_DIR = ROOT / "runtime" / "kernels"
@@ -39,10 +43,15 @@ N_HOST_INPUTS = 3
 OTA_INPUTS = {"kws": 10, "ad": 10, "ic": 5, "vww": 5, "all_new_ops": 5, "two_in_two_out": 5}
 QEMU_TIMEOUT = 60
 
+MLPERF = {"kws": "kws_ref_model", "vww": "vww_96_int8", "ic": "pretrainedResnet_quant", "ad": "ad01_int8"}
+MLPERF |= {name: name for name in MLPERF_INT8 if name not in MLPERF.values()}
 CORE_MODELS: dict[str, Callable[[], bytes]] = {
-    **MODELS,
-    "ic_large": lambda: mlperf_path("pretrainedResnet_large_int8").read_bytes(),
+    "tiny_convnet": build_tiny_convnet,
+    "tiny_resnet": build_tiny_resnet,
+    "tiny_mlp": build_tiny_mlp,
+    "all_new_ops": lambda: build_chain()[0],  # op codes 8..17 chained
     "two_in_two_out": two_in_two_out,
+    **{short: functools.partial(lambda n: mlperf_path(n).read_bytes(), n) for short, n in MLPERF.items()},
 }
 
 
@@ -96,31 +105,42 @@ def test_run_model_matches_interpreter(name: str, run_model: Path, tmp_path: Pat
         assert got == expected_bytes(picoq, xs)
 
 
-def _mlp_patched(edit: Callable[[Patch], None]) -> Callable[[bytes], bytes]:
+def _patched(sec: bytes, at: int, value: int) -> Callable[[bytes], bytes]:
+    """An int32 written `at` bytes into section `sec`, the checksum recomputed."""
+
     def corrupt(data: bytes) -> bytes:
-        p = Patch(data)
-        edit(p)
-        return p.data()
+        buf = bytearray(data)
+        struct.pack_into("<i", buf, section(buf, sec)[0] + at, value)
+        return resealed(buf)
 
     return corrupt
 
 
-CORRUPTIONS: dict[str, Callable[[bytes], bytes]] = {
-    "flipped_byte": lambda d: d[:100] + bytes([d[100] ^ 0x40]) + d[101:],  # the CRC no longer matches
-    "truncated": lambda d: d[: len(d) // 2],
-    "empty": lambda d: b"",
-    "bad_magic": lambda d: b"NOPE" + d[4:],
-    "bad_dim": _mlp_patched(lambda p: p.dim(p.m.inputs[0], 1, -3)),  # resealed: the CRC matches
-    "bad_param": _mlp_patched(lambda p: p.param(0, "act_max", 1000)),  # outside int8
+# corruption -> (the bytes, the field the C core and the Python reader name)
+CORRUPTIONS: dict[str, tuple[Callable[[bytes], bytes], str]] = {
+    "flipped_byte": (lambda d: d[:100] + bytes([d[100] ^ 0x40]) + d[101:], "header.crc32"),
+    "truncated": (lambda d: d[: len(d) // 2], "header.file_size"),
+    "empty": (lambda d: b"", "file"),
+    "bad_magic": (lambda d: b"NOPE" + d[4:], "header.magic"),
+    "bad_dim": (_patched(b"TENS", 12 + 4, -3), "tensor.dims"),  # tensor 0's dims[1]; resealed
+    "bad_act_max": (_patched(b"OPS_", 16 + 4 * 4, 1000), "op.params.act_max"),  # op 0 (FC) param 4
 }
+
+
+def python_field(data: bytes) -> str:
+    """The Python reader's ModelFormatError.field, with record indices and op names left
+    out as the C core's names leave them ("op[0] FULLY_CONNECTED.params.x" -> "op.params.x")."""
+    with pytest.raises(ModelFormatError) as e:
+        read_model(data)
+    return re.sub(r"\[\d+\]| [A-Z0-9_]+(?=\.)", "", e.value.field)
 
 
 @pytest.mark.parametrize("corruption", list(CORRUPTIONS))
 def test_run_model_refuses_a_bad_file_in_one_line(corruption: str, run_model: Path, tmp_path: Path) -> None:
     good = picoq_model("tiny_mlp")
-    bad = CORRUPTIONS[corruption](good)
-    field = py_field(bad)
-    assert field is not None, "the corruption must make an invalid file"
+    corrupt, field = CORRUPTIONS[corruption]
+    bad = corrupt(good)
+    assert python_field(bad) == field  # an invalid file, for the same reason in Python
     (tmp_path / "bad.picoq").write_bytes(bad)
     n_in = len(random_inputs(good, "tiny_mlp", 1)[0][0].tobytes())
     r, out = run_model_on(run_model, tmp_path / "bad.picoq", bytes(n_in), tmp_path, check=False)
@@ -188,12 +208,13 @@ def test_cortex_m4_ota_in_qemu_matches_interpreter(name: str, ota_build: Path, t
 
 
 def test_cortex_m4_ota_refuses_a_corrupt_model(ota_build: Path, tmp_path: Path) -> None:
-    bad = CORRUPTIONS["bad_dim"](picoq_model("tiny_mlp"))
+    corrupt, field = CORRUPTIONS["bad_dim"]
+    bad = corrupt(picoq_model("tiny_mlp"))
     (tmp_path / "bad.picoq").write_bytes(bad)
     (tmp_path / "none.bin").write_bytes(b"")
     r = ota_run(ota_build, tmp_path / "bad.picoq", tmp_path / "none.bin", check=False)
     assert r.returncode != 0
-    assert "# plan: " in r.stdout and f"# model refused: {py_field(bad)}\n" in r.stdout
+    assert "# plan: " in r.stdout and f"# model refused: {field}\n" in r.stdout
 
 
 # *** CMake: the picoq_core library ***

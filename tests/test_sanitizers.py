@@ -60,8 +60,8 @@ FUZZ = """
 import picoq.runtime._interp as core, sys
 assert core.__file__.startswith({lib!r}), core.__file__  # the sanitized build, not the installed one
 from picoq.converter import convert
-from make_fixtures import build_tiny_convnet, build_tiny_resnet, build_tiny_mlp
-from picoq_mutate import fuzz
+from support.make_fixtures import build_tiny_convnet, build_tiny_resnet, build_tiny_mlp
+from support.picoq_mutate import fuzz
 from conftest import SHARED_MODELS
 models = [convert(b()) for b in (build_tiny_convnet, build_tiny_resnet, build_tiny_mlp)]
 for name in ("kws_ref_model", "ad01_int8"):
@@ -85,7 +85,7 @@ import picoq.runtime._interp as core, numpy as np
 assert core.__file__.startswith({lib!r}), core.__file__
 from picoq.converter import convert
 from picoq.runtime import Interpreter
-from make_fixtures import build_tiny_convnet, build_tiny_resnet, build_tiny_mlp
+from support.make_fixtures import build_tiny_convnet, build_tiny_resnet, build_tiny_mlp
 from conftest import SHARED_MODELS
 core.PARALLEL_MIN_NS = 0  # split every op that can be split
 models = [convert(b()) for b in (build_tiny_convnet, build_tiny_resnet, build_tiny_mlp)]
@@ -124,7 +124,7 @@ CANARY = """
 from picoq.converter import convert
 from picoq.runtime import read_model
 from picoq.runtime._interp import Core
-from make_fixtures import build_tiny_mlp
+from support.make_fixtures import build_tiny_mlp
 import numpy as np
 m = read_model(convert(build_tiny_mlp()))
 out = m.tensors[m.outputs[0]]

@@ -29,15 +29,15 @@ import picoq.runtime._interp as interp
 from picoq.converter import load, to_bytes
 from picoq.converter.cli import model_summary
 from picoq.converter.plan import plan_arena
-from picoq.runtime import Interpreter, ModelFile, ModelFormatError, read_model
+from picoq.runtime import Interpreter, ModelFile, ModelFormatError, read_model, supported_isas
 from picoq.runtime import format as fmt
 
 from conftest import MLPERF_INT8, SHARED_MODELS
-from make_fixtures import build_tiny_convnet, build_tiny_mlp, build_tiny_resnet
-from make_onnx_models import ds_cnn, fc_autoencoder, input_shape, mobilenet_v1_025, resnet8
-from test_format import _reseal, _section
+from support.fileedit import resealed, section
+from support.make_fixtures import build_tiny_convnet, build_tiny_mlp, build_tiny_resnet
+from support.make_onnx_models import ds_cnn, fc_autoencoder, input_shape, mobilenet_v1_025, resnet8
 
-ISAS = interp.supported_isas()
+ISAS = supported_isas()
 FIXTURES = {"tiny_convnet": build_tiny_convnet, "tiny_resnet": build_tiny_resnet, "tiny_mlp": build_tiny_mlp}
 ONNX = {
     "ds_cnn": ds_cnn,
@@ -299,9 +299,9 @@ def test_too_small_planned_scratch_falls_back_to_a_separate_buffer() -> None:
     m = read_model(bytes(data))
     i = max(range(len(m.ops)), key=lambda j: m.scratch[j][1])
     off, size = m.scratch[i]
-    scra = _section(bytes(data), b"SCRA")[0]
+    scra = section(bytes(data), b"SCRA")[0]
     struct.pack_into("<II", data, scra + 8 * i, off, 64)  # still valid, just small
-    small = _reseal(data)
+    small = resealed(data)
     rng = np.random.default_rng(5)
     ref = Interpreter(small, kernels="reference")
     for isa in ISAS:
@@ -331,7 +331,7 @@ def test_misaligned_arena_falls_back() -> None:
 
 def _edit_record(i: int, off: int | None = None, size: int | None = None):
     def edit(buf: bytearray, m: ModelFile) -> None:
-        scra = _section(bytes(buf), b"SCRA")[0]
+        scra = section(bytes(buf), b"SCRA")[0]
         o, s = m.scratch[i]
         struct.pack_into("<II", buf, scra + 8 * i, o if off is None else off, s if size is None else size)
 
@@ -359,7 +359,7 @@ def _on_live_tensor(which: str):
 
 def _section_size(delta: int):
     def edit(buf: bytearray, m: ModelFile) -> None:
-        _, size, at = _section(bytes(buf), b"SCRA")
+        _, size, at = section(bytes(buf), b"SCRA")
         struct.pack_into("<I", buf, at + 8, size + delta)
 
     return edit
@@ -393,9 +393,9 @@ def test_reader_refuses_bad_scratch(case, edit, field) -> None:
     buf = bytearray(data)
     edit(buf, m)
     with pytest.raises(ModelFormatError) as e:
-        read_model(_reseal(buf))
+        read_model(resealed(buf))
     assert e.value.field == field, str(e.value)
-    scra_off, _, scra_at = _section(data, b"SCRA")
+    scra_off, _, scra_at = section(data, b"SCRA")
     if field.startswith("scratch["):  # the record's own bytes, and its values
         i = int(field[8 : field.index("]")])
         assert e.value.offset == scra_off + 8 * i
@@ -418,7 +418,7 @@ def test_scratch_may_reuse_dead_tensors_and_other_ops_scratch() -> None:
     assert conv_a.index not in live_tensors(m, pool_op) + live_tensors(m, fc_op)
     _edit_record(pool_op, off=on_conv_a)(buf, m)
     _edit_record(fc_op, off=on_conv_a)(buf, m)  # the same bytes as the pool's scratch
-    m2 = read_model(_reseal(buf))
+    m2 = read_model(resealed(buf))
     assert m2.scratch[pool_op][0] == m2.scratch[fc_op][0] == on_conv_a
 
 
