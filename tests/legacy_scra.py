@@ -1,0 +1,54 @@
+"""Old format 1.1 files (a SCRA section: each op's fast-kernel scratch planned in the arena).
+
+The converter writes 1.0 files since the runtime places its own ISA's scratch after the
+activations (pq_interp_plan); files written before keep loading (SCRA validated, then
+ignored). This builds such files: a SCRA plan as the old converter placed it (first fit
+between the tensors live during the op, else above them, 64-aligned) with given needs.
+"""
+
+from __future__ import annotations
+
+from picoq.converter.graph import Graph
+from picoq.converter.plan import _groups, lifetimes, plan_arena
+from picoq.converter.writer import to_bytes
+from picoq.runtime.format import SCRATCH_ALIGN
+
+FAST_OPS = {"CONV_2D", "DEPTHWISE_CONV_2D", "FULLY_CONNECTED", "ADD", "AVERAGE_POOL_2D"}
+
+
+def _align(n: int, a: int) -> int:
+    return (n + a - 1) // a * a
+
+
+def place_scratch(spans: list[tuple[int, int, int, int]], needs: list[int]) -> list[tuple[int, int]]:
+    """(offset, size) per op: op i's `needs[i]` bytes, SCRATCH_ALIGN-aligned, first fit below,
+    between or above the spans (offset, end, first op, last op) live at op i."""
+    out = []
+    for i, need in enumerate(needs):
+        if not need:
+            out.append((0, 0))
+            continue
+        busy = sorted((o, e) for o, e, first, last in spans if first <= i <= last)
+        off = 0
+        for o, e in busy:
+            if off + need <= o:
+                break
+            off = max(off, _align(e, SCRATCH_ALIGN))
+        out.append((off, need))
+    return out
+
+
+def to_bytes_1_1(graph: Graph, need: int = 4096) -> bytes:
+    """`graph` (loaded, unplanned) as an old 1.1 file: `need` bytes of scratch per fast-capable op."""
+    plan_arena(graph)
+    live = lifetimes(graph)
+    spans = {}
+    for t, g in _groups(graph).items():
+        if g in live:
+            o, e = spans.get(g, (graph.tensors[t].offset, graph.tensors[t].offset))
+            spans[g] = (o, max(e, graph.tensors[t].offset + graph.tensors[t].nbytes))
+    needs = [need if op.name in FAST_OPS else 0 for op in graph.ops]
+    graph.scratch = place_scratch([(o, e, *live[g]) for g, (o, e) in spans.items()], needs)
+    ends = [off + size for off, size in graph.scratch]
+    graph.arena_size = max(graph.arena_size, *(_align(e, 16) for e in ends)) if ends else graph.arena_size
+    return to_bytes(graph)
