@@ -13,7 +13,7 @@ from picoq.converter.plan import _groups, lifetimes, plan_arena
 from picoq.converter.writer import to_bytes
 from picoq.runtime.format import SCRATCH_ALIGN
 
-FAST_OPS = {"CONV_2D", "DEPTHWISE_CONV_2D", "FULLY_CONNECTED", "ADD", "AVERAGE_POOL_2D"}
+SCRATCH_OPS = {"CONV_2D", "DEPTHWISE_CONV_2D", "FULLY_CONNECTED", "AVERAGE_POOL_2D"}  # the fast ones with scratch
 
 
 def _align(n: int, a: int) -> int:
@@ -39,7 +39,7 @@ def place_scratch(spans: list[tuple[int, int, int, int]], needs: list[int]) -> l
 
 
 def to_bytes_1_1(graph: Graph, need: int = 4096) -> bytes:
-    """`graph` (loaded, unplanned) as an old 1.1 file: `need` bytes of scratch per fast-capable op."""
+    """`graph` (loaded, unplanned) as an old 1.1 file: `need` bytes of scratch per op whose fast kernel has some."""
     plan_arena(graph)
     live = lifetimes(graph)
     spans = {}
@@ -47,7 +47,7 @@ def to_bytes_1_1(graph: Graph, need: int = 4096) -> bytes:
         if g in live:
             o, e = spans.get(g, (graph.tensors[t].offset, graph.tensors[t].offset))
             spans[g] = (o, max(e, graph.tensors[t].offset + graph.tensors[t].nbytes))
-    needs = [need if op.name in FAST_OPS else 0 for op in graph.ops]
+    needs = [need if op.name in SCRATCH_OPS else 0 for op in graph.ops]
     graph.scratch = place_scratch([(o, e, *live[g]) for g, (o, e) in spans.items()], needs)
     ends = [off + size for off, size in graph.scratch]
     graph.arena_size = max(graph.arena_size, *(_align(e, 16) for e in ends)) if ends else graph.arena_size
