@@ -36,15 +36,16 @@ typedef struct pq_fast_op {
     const char *(*name)(const pq_node *node);
 } pq_fast_op;
 
-#define PQ_NO_FAST NULL
-#ifdef PQ_WITH_FAST_KERNELS
-#define PQ_FAST(name) (&pq_##name##_s8_fast_op)
 /* The ops whose registry line says PQ_FAST(name): src/fast/pq_<name>_s8_fast_op.c. */
 extern const pq_fast_op pq_conv2d_s8_fast_op;
 extern const pq_fast_op pq_depthwise_conv2d_s8_fast_op;
 extern const pq_fast_op pq_fully_connected_s8_fast_op;
 extern const pq_fast_op pq_add_s8_fast_op;
 extern const pq_fast_op pq_avg_pool2d_s8_fast_op;
+
+#define PQ_NO_FAST NULL
+#ifdef PQ_WITH_FAST_KERNELS
+#define PQ_FAST(name) (&pq_##name##_s8_fast_op)
 int pq_isa_supported(int isa);
 #define pq_fast_isa_available(isa) pq_isa_supported(isa)
 #else
