@@ -13,7 +13,12 @@ from picoq.converter.plan import _groups, lifetimes, plan_arena
 from picoq.converter.writer import to_bytes
 from picoq.runtime.format import SCRATCH_ALIGN
 
-SCRATCH_OPS = {"CONV_2D", "DEPTHWISE_CONV_2D", "FULLY_CONNECTED", "AVERAGE_POOL_2D"}  # the fast ones with scratch
+SCRATCH_OPS = {
+    "CONV_2D",
+    "DEPTHWISE_CONV_2D",
+    "FULLY_CONNECTED",
+    "AVERAGE_POOL_2D",
+}  # the fast ones with scratch
 
 
 def _align(n: int, a: int) -> int:

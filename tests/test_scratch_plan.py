@@ -23,6 +23,7 @@ import struct
 
 import numpy as np
 import pytest
+from legacy_scra import to_bytes_1_1
 
 import picoq.runtime._interp as interp
 from picoq.converter import load, to_bytes
@@ -32,7 +33,6 @@ from picoq.runtime import Interpreter, ModelFile, ModelFormatError, read_model
 from picoq.runtime import format as fmt
 
 from conftest import MLPERF_INT8, SHARED_MODELS
-from legacy_scra import to_bytes_1_1
 from make_fixtures import build_tiny_convnet, build_tiny_mlp, build_tiny_resnet
 from make_onnx_models import ds_cnn, fc_autoencoder, input_shape, mobilenet_v1_025, resnet8
 from test_format import _reseal, _section
@@ -159,7 +159,10 @@ def test_arena_is_activations_then_this_isas_scratch(models) -> None:
         for isa in ISAS:
             it = Interpreter(data, isa=isa)
             sizes = interp.plan_sizes(m, "fast", isa)
-            assert it.arena_size == sizes["arena_bytes"] == interp.arena_bytes_for(m, "fast", isa), (name, isa)
+            assert it.arena_size == sizes["arena_bytes"] == interp.arena_bytes_for(m, "fast", isa), (
+                name,
+                isa,
+            )
             if sizes["scratch_bytes"]:
                 scratch_at = fmt.align_up(sizes["activation_bytes"], 64)
                 assert scratch_at >= tensor_end and it.arena_size == scratch_at + sizes["scratch_bytes"], name
