@@ -43,8 +43,14 @@ def place_scratch(spans: list[tuple[int, int, int, int]], needs: list[int]) -> l
     return out
 
 
-def to_bytes_1_1(graph: Graph, need: int = 4096) -> bytes:
-    """`graph` (loaded, unplanned) as an old 1.1 file: `need` bytes of scratch per op whose fast kernel has some."""
+# What picoq's converter planned for tests/make_fixtures.py's tiny_resnet (every ISA's largest
+# need per op) when it wrote 1.1 files: test_c_validator's SCRA cases are written against it.
+TINY_RESNET_NEEDS = [2816, 2304, 4608, 64, 0, 0, 64, 0, 128]
+
+
+def to_bytes_1_1(graph: Graph, need: int = 4096, needs: list[int] | None = None) -> bytes:
+    """`graph` (loaded, unplanned) as an old 1.1 file: `needs[i]` bytes of scratch for op i,
+    by default `need` bytes per op whose fast kernel has some."""
     plan_arena(graph)
     live = lifetimes(graph)
     spans = {}
@@ -52,7 +58,9 @@ def to_bytes_1_1(graph: Graph, need: int = 4096) -> bytes:
         if g in live:
             o, e = spans.get(g, (graph.tensors[t].offset, graph.tensors[t].offset))
             spans[g] = (o, max(e, graph.tensors[t].offset + graph.tensors[t].nbytes))
-    needs = [need if op.name in SCRATCH_OPS else 0 for op in graph.ops]
+    graph.remove_unused_tensors()
+    if needs is None:
+        needs = [need if op.name in SCRATCH_OPS else 0 for op in graph.ops]
     graph.scratch = place_scratch([(o, e, *live[g]) for g, (o, e) in spans.items()], needs)
     ends = [off + size for off, size in graph.scratch]
     graph.arena_size = max(graph.arena_size, *(_align(e, 16) for e in ends)) if ends else graph.arena_size
