@@ -42,6 +42,8 @@ pq_interp_options pq_interp_defaults(void) {
     memset(&o, 0, sizeof o);
     o.kernels = PQ_KERNEL_REFERENCE;
     o.max_arena = PQ_MODEL_DEFAULT_MAX_ARENA;
+    o.num_threads = 1;
+    o.min_parallel_ns = PQ_PARALLEL_MIN_NS;
     return o;
 }
 
@@ -135,6 +137,7 @@ static int fast_plan(const pq_interp_options *o, const uint8_t *buf, const pq_no
 static int check_options(const pq_interp_options *o) {
     if (o->kernels == PQ_KERNEL_REFERENCE) return PQ_INTERP_OK;
     if (o->kernels != PQ_KERNEL_FAST || !pq_fast_isa_available(o->isa)) return PQ_INTERP_E_OPTIONS;
+    if (o->num_threads < 1 || (o->num_threads > 1 && o->thread_scratch == NULL)) return PQ_INTERP_E_OPTIONS;
     return PQ_INTERP_OK;
 }
 
@@ -210,14 +213,47 @@ int pq_interp_prepare(pq_interp *it, const uint8_t *buf, uint32_t len, const pq_
         size_t st, sc;
         node_bind(buf, ops_off, opio, i, nd);
         if (fast_plan(&o, buf, nd, &st, &sc)) {
-            rc = pq_op_find(nd->opcode)->fast->prepare(nd, it->tensors, o.isa, mem);
+            const pq_fast_op *fast = pq_op_find(nd->opcode)->fast;
+            rc = fast->prepare(nd, it->tensors, o.isa, mem);
             if (rc != PQ_OK) return PQ_INTERP_E_KERNEL;
             nd->kernel = PQ_KERNEL_FAST;
             nd->scratch = sc ? scratch : NULL;
+            if (o.num_threads > 1 && fast->split != NULL) {
+                fast->split(nd, it->tensors, o.isa, o.num_threads, o.min_parallel_ns);
+            }
             mem += align_up(st, ALIGN_STATE);
         }
     }
     return PQ_INTERP_OK;
+}
+
+/* One part of a split op, on any thread (pq_part_fn). */
+typedef struct {
+    const pq_interp *it;
+    const pq_node *nd;
+} part_job;
+
+static int run_part(void *ctx, int32_t part, int32_t thread) {
+    const part_job *job = (const part_job *)ctx;
+    void *scratch = thread == 0 ? job->nd->scratch : job->it->options.thread_scratch[thread];
+    return job->it->options.kernels == PQ_KERNEL_FAST
+               ? (int)pq_op_find(job->nd->opcode)->fast->eval(job->nd, job->it->tensors, scratch, part,
+                                                              job->nd->n_parts)
+               : (int)PQ_ERR_PARAM;
+}
+
+static pq_status run_split(const pq_interp *it, const pq_node *nd) {
+    part_job job;
+    int32_t p;
+    job.it = it;
+    job.nd = nd;
+    if (it->options.parallel != NULL) {
+        return it->options.parallel(it->options.parallel_ctx, run_part, &job, nd->n_parts) ? PQ_ERR_PARAM : PQ_OK;
+    }
+    for (p = 0; p < nd->n_parts; p++) {
+        if (run_part(&job, p, 0)) return PQ_ERR_PARAM;
+    }
+    return PQ_OK;
 }
 
 int pq_interp_invoke_ops(pq_interp *it, uint32_t first, uint32_t end) {
@@ -227,8 +263,9 @@ int pq_interp_invoke_ops(pq_interp *it, uint32_t first, uint32_t end) {
     for (i = first; i < end; i++) {
         const pq_node *nd = &it->nodes[i];
         const pq_op_info *info = pq_op_find(nd->opcode);
-        pq_status st = nd->kernel == PQ_KERNEL_FAST ? info->fast->eval(nd, it->tensors, nd->scratch, 0, 1)
-                                                     : info->eval(nd, it->tensors);
+        pq_status st = nd->kernel != PQ_KERNEL_FAST ? info->eval(nd, it->tensors)
+                       : nd->n_parts > 1            ? run_split(it, nd)
+                                                    : info->fast->eval(nd, it->tensors, nd->scratch, 0, 1);
         if (st != PQ_OK) {
             it->failed_op = (int32_t)i;
             return PQ_INTERP_E_KERNEL;
@@ -238,6 +275,13 @@ int pq_interp_invoke_ops(pq_interp *it, uint32_t first, uint32_t end) {
 }
 
 int pq_interp_invoke(pq_interp *it) { return pq_interp_invoke_ops(it, 0, it->n_ops); }
+
+const char *pq_interp_kernel_name(const pq_interp *it, uint32_t i) {
+    const pq_node *nd;
+    if (i >= it->n_ops) return "";
+    nd = &it->nodes[i];
+    return nd->kernel == PQ_KERNEL_FAST ? pq_op_find(nd->opcode)->fast->name(nd) : "reference";
+}
 
 const pq_tensor *pq_interp_input(const pq_interp *it, uint32_t i) {
     return i < it->n_inputs ? &it->tensors[it->inputs[i]] : NULL;
