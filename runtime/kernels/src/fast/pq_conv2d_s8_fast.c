@@ -9,10 +9,11 @@
  *   STRIDED  1x1 with a stride, no padding, one group: one GEMM per output
  *            row, whose pixels are stride_w * in_c bytes apart in the input.
  *   TAPS     AVX-512 VNNI or AMX / AVX2 / NEON, each tap reads a multiple of
- *            4 / 2 / 16 channels: the input is copied once into a
- *            zero-point-padded image in scratch (AVX-512: bytes flipped to
- *            x ^ 0x80; AVX2: widened to int16; NEON: as they are,
- *            pq_conv2d_s8_neon.c) and the kernel reads each tap in place at
+ *            4 / 2 / 16 channels (the ISA's granule): the input is copied
+ *            once into a zero-point-padded image in scratch (pq_pad_image in
+ *            the ISA's conv_pad format; AVX-512: bytes flipped to x ^ 0x80;
+ *            AVX2: widened to int16; NEON: as they are) and the ISA's
+ *            gemm_block kernel (pq_isa_traits.h) reads each tap in place at
  *            row origin + tap offset (no bounds checks, no im2col; AMX copies
  *            each block of 32 rows' runs into a tile panel).
  *   ROWS     as TAPS for one group and no horizontal dilation (including the
@@ -32,6 +33,7 @@
 #include "pq_fast.h"
 #include "pq_fast_isa.h"
 #include "pq_im2col.h"
+#include "pq_isa_traits.h"
 
 static size_t pq_up64(size_t v)
 {
@@ -55,21 +57,10 @@ void pq_gemm_s8_pad_runs(int32_t n, int32_t runs, int32_t len, int32_t padded, c
     }
 }
 
-void pq_padded_hw(const pq_conv_params *p, const pq_dims *in, const pq_dims *filter, const pq_dims *out,
-                  int32_t *hp, int32_t *wp)
-{
-    const int32_t need_h = (out->h - 1) * p->stride_h + (filter->h - 1) * p->dilation_h + 1;
-    const int32_t need_w = (out->w - 1) * p->stride_w + (filter->w - 1) * p->dilation_w + 1;
-    const int32_t have_h = p->pad_h + in->h;
-    const int32_t have_w = p->pad_w + in->w;
-    *hp = need_h > have_h ? need_h : have_h;
-    *wp = need_w > have_w ? need_w : have_w;
-}
-
-/* Bytes per value of the padded image: int16 for AVX2, bytes for AVX-512. */
+/* Bytes per value of the padded image (the GEMM ISA's conv_pad: int16 for AVX2, bytes otherwise). */
 static size_t pq_padded_elem(const pq_conv2d_fast_plan *plan)
 {
-    return plan->gemm.isa == PQ_ISA_AVX2 ? 2u : 1u;
+    return (size_t)pq_isa_traits_get(plan->gemm.isa)->conv_pad.elem;
 }
 
 static size_t pq_padded_bytes(const pq_conv2d_fast_plan *plan)
@@ -83,9 +74,10 @@ size_t pq_conv2d_s8_fast_scratch_size(const pq_conv2d_fast_plan *plan)
 {
     const size_t k = pq_conv_k(plan);
     if (plan->direct == PQ_FEED_TAPS || plan->direct == PQ_FEED_ROWS) {
-        /* AMX adds its tile panel after the padded image and the tap offsets. */
+        /* AMX adds its tile panel (block_work) after the padded image and the tap offsets. */
         return pq_padded_bytes(plan) + pq_up64((size_t)plan->taps * sizeof(ptrdiff_t)) +
-               (plan->gemm.isa == PQ_ISA_AMX ? pq_gemm_s8_scratch_size(PQ_ISA_AMX, plan->gemm.k) : 0u);
+               (pq_isa_traits_get(plan->gemm.isa)->block_work ? pq_gemm_s8_scratch_size(plan->gemm.isa, plan->gemm.k)
+                                                              : 0u);
     }
     return pq_up64(plan->direct == PQ_FEED_IM2COL ? (size_t)plan->chunk_rows * k : 0u) +
            pq_gemm_s8_scratch_size(plan->gemm.isa, (int32_t)k);
@@ -108,25 +100,9 @@ static void pq_fill_portable(int8_t *dst, int8_t v, int32_t n)
     }
 }
 
-static void pq_im2col(const pq_conv2d_fast_plan *plan, const int8_t *in, int32_t m0, int32_t rows, int32_t c_base,
-                      int8_t pad, int8_t *dst)
+void pq_im2col_s8_portable(const pq_conv2d_fast_plan *plan, const int8_t *in, int32_t m0, int32_t rows,
+                           int32_t c_base, int8_t pad, int8_t *dst)
 {
-#if PQ_HAVE_X86_SIMD
-    if (plan->gemm.isa == PQ_ISA_AVX512VNNI || plan->gemm.isa == PQ_ISA_AMX) {
-        pq_im2col_s8_avx512(plan, in, m0, rows, c_base, pad, dst);
-        return;
-    }
-    if (plan->gemm.isa == PQ_ISA_AVX2) {
-        pq_im2col_s8_avx2(plan, in, m0, rows, c_base, pad, dst);
-        return;
-    }
-#endif
-#if PQ_HAVE_NEON
-    if (PQ_ISA_IS_NEON(plan->gemm.isa)) {
-        pq_im2col_s8_neon(plan, in, m0, rows, c_base, pad, dst);
-        return;
-    }
-#endif
     pq_im2col_rows(plan, in, m0, rows, c_base, pad, dst, pq_copy_portable, pq_fill_portable);
 }
 
@@ -145,33 +121,16 @@ pq_gemm_s8_plan pq_conv2d_group_plan(const pq_conv2d_fast_plan *plan, int32_t g)
     return gp;
 }
 
-#if PQ_HAVE_X86_SIMD || PQ_HAVE_NEON
-/* One image into the padded copy the ISA's block kernels read. */
-static void pq_conv_pad(const pq_conv2d_fast_plan *plan, const int8_t *in_b, int32_t hp, int32_t wp, int8_t zp,
-                        int8_t *img)
-{
-    const int32_t in_h = plan->in_dims.h, in_w = plan->in_dims.w, in_c = plan->in_dims.c;
-#if PQ_HAVE_X86_SIMD
-    if (plan->gemm.isa == PQ_ISA_AVX2) {
-        pq_pad_widen_avx2(in_b, in_h, in_w, in_c, plan->p.pad_h, plan->p.pad_w, hp, wp, zp, (int16_t *)(void *)img);
-    } else {
-        pq_pad_flip_avx512(in_b, in_h, in_w, in_c, plan->p.pad_h, plan->p.pad_w, hp, wp, zp, img);
-    }
-#else
-    pq_pad_s8_neon(in_b, in_h, in_w, in_c, plan->p.pad_h, plan->p.pad_w, hp, wp, zp, img);
-#endif
-}
-
-/* The TAPS / ROWS feeds of every SIMD ISA: x86 (AVX2, AVX-512 VNNI, AMX) and
- * aarch64 (NEON, NEON dot product). */
+/* The TAPS / ROWS feeds of every SIMD ISA (granule != 0): blocks of the ISA's
+ * mr rows read in place from its conv_pad image. */
 static void pq_conv_in_place(const pq_conv2d_fast_plan *plan, const int8_t *in, int8_t *out, void *scratch)
 {
     /* Locals, not plan fields: the stores below could alias them. */
-    const int avx2 = plan->gemm.isa == PQ_ISA_AVX2;
-    const int amx = plan->gemm.isa == PQ_ISA_AMX;
-    const int neon = PQ_ISA_IS_NEON(plan->gemm.isa);
-    const int32_t mr =
-        avx2 ? PQ_GEMM_MR_AVX2 : (amx ? PQ_GEMM_MR_AMX : (neon ? PQ_GEMM_MR_NEON : PQ_GEMM_MR_AVX512));
+    const pq_isa_traits *tr = pq_isa_traits_get(plan->gemm.isa);
+    const pq_gemm_block_fn block = tr->gemm_block;
+    void (*const block_begin)(const pq_gemm_s8_plan *, void *) = tr->block_begin;
+    void (*const block_end)(void) = tr->block_end;
+    const int32_t mr = tr->mr;
     const ptrdiff_t esz = (ptrdiff_t)pq_padded_elem(plan);
     const int32_t in_h = plan->in_dims.h, in_w = plan->in_dims.w, in_c = plan->in_dims.c;
     const int32_t f_h = plan->filter_dims.h, f_w = plan->filter_dims.w, f_c = plan->filter_dims.c;
@@ -183,9 +142,8 @@ static void pq_conv_in_place(const pq_conv2d_fast_plan *plan, const int8_t *in, 
     const int32_t pix = out_h * out_w;
     int8_t *img = (int8_t *)scratch;
     ptrdiff_t *tap_off = (ptrdiff_t *)(void *)(img + pq_padded_bytes(plan));
-    void *amx_work = (void *)(img + pq_padded_bytes(plan) + pq_up64((size_t)taps * sizeof(ptrdiff_t)));
-    const int8_t *origin[PQ_GEMM_MR_AMX];
-    const int16_t *origin16[PQ_GEMM_MR_AVX2];
+    void *work = (void *)(img + pq_padded_bytes(plan) + pq_up64((size_t)taps * sizeof(ptrdiff_t)));
+    const int8_t *origin[PQ_GEMM_MR_MAX];
     int32_t hp, wp, b, g, m0, r, fy, fx, t = 0;
     pq_padded_hw(&plan->p, &plan->in_dims, &plan->filter_dims, &plan->out_dims, &hp, &wp);
     for (fy = 0; fy < f_h; ++fy) {
@@ -200,12 +158,10 @@ static void pq_conv_in_place(const pq_conv2d_fast_plan *plan, const int8_t *in, 
     for (b = 0; b < plan->in_dims.n; ++b) {
         const int8_t *in_b = in + (size_t)b * (size_t)in_h * (size_t)in_w * (size_t)in_c;
         int8_t *out_b = out + (size_t)b * (size_t)pix * (size_t)out_c;
-        pq_conv_pad(plan, in_b, hp, wp, zp, img);
-#if PQ_HAVE_X86_SIMD
-        if (amx) {
-            pq_amx_begin(&plan->gemm, amx_work);
+        pq_pad_image(&tr->conv_pad, in_b, in_h, in_w, in_c, plan->p.pad_h, plan->p.pad_w, hp, wp, zp, img);
+        if (block_begin != NULL) {
+            block_begin(&plan->gemm, work);
         }
-#endif
         for (g = 0; g < plan->groups; ++g) {
             const pq_gemm_s8_plan gp = pq_conv2d_group_plan(plan, g);
             int32_t ox = 0, oy = 0;
@@ -225,39 +181,15 @@ static void pq_conv_in_place(const pq_conv2d_fast_plan *plan, const int8_t *in, 
                     } else {
                         origin[r] = origin[rows - 1]; /* read, computed, never stored */
                     }
-                    if (avx2) {
-                        origin16[r] = (const int16_t *)(const void *)origin[r];
-                    }
                 }
-#if PQ_HAVE_X86_SIMD
-                if (avx2) {
-                    pq_gemm_s8_avx2_block(&gp, rows, origin16, tap_off, taps, kt, o, out_c);
-                } else if (amx) {
-                    pq_gemm_s8_amx_block(&gp, rows, origin, tap_off, taps, kt, o, out_c, amx_work);
-                } else {
-                    pq_gemm_s8_avx512vnni_block(&gp, rows, origin, tap_off, taps, kt, o, out_c);
-                }
-#elif PQ_HAVE_NEON_DOT
-                if (plan->gemm.isa == PQ_ISA_NEON_DOT) {
-                    pq_gemm_s8_neon_dot_block(&gp, rows, origin, tap_off, taps, kt, o, out_c);
-                } else {
-                    pq_gemm_s8_neon_block(&gp, rows, origin, tap_off, taps, kt, o, out_c);
-                }
-#else
-                pq_gemm_s8_neon_block(&gp, rows, origin, tap_off, taps, kt, o, out_c);
-#endif
+                block(&gp, rows, origin, tap_off, taps, kt, o, out_c, work);
             }
         }
-#if PQ_HAVE_X86_SIMD
-        if (amx) {
-            pq_amx_end();
+        if (block_end != NULL) {
+            block_end();
         }
-#endif
     }
-    (void)amx_work; /* x86 only */
-    (void)origin16;
 }
-#endif
 
 pq_status pq_conv2d_s8_fast(const pq_conv2d_fast_plan *plan, const int8_t *in, int8_t *out, void *scratch)
 {
@@ -269,6 +201,7 @@ pq_status pq_conv2d_s8_fast(const pq_conv2d_fast_plan *plan, const int8_t *in, i
     /* The zero point as an int8: -input_offset, in [-128, 127] (the loader
      * uses this kernel only then). */
     const int8_t pad = (int8_t)(-plan->p.input_offset);
+    const pq_im2col_fn im2col = pq_isa_traits_get(plan->gemm.isa)->im2col;
     int8_t *cols = (int8_t *)scratch;
     void *gemm_scratch =
         (void *)(cols + pq_up64(plan->direct == PQ_FEED_IM2COL ? (size_t)plan->chunk_rows * (size_t)k : 0u));
@@ -289,12 +222,10 @@ pq_status pq_conv2d_s8_fast(const pq_conv2d_fast_plan *plan, const int8_t *in, i
             }
         }
         return PQ_OK;
-#if PQ_HAVE_X86_SIMD || PQ_HAVE_NEON
     case PQ_FEED_TAPS:
     case PQ_FEED_ROWS:
         pq_conv_in_place(plan, in, out, scratch);
         return PQ_OK;
-#endif
     default:
         break;
     }
@@ -302,7 +233,7 @@ pq_status pq_conv2d_s8_fast(const pq_conv2d_fast_plan *plan, const int8_t *in, i
         const pq_gemm_s8_plan gp = pq_conv2d_group_plan(plan, g);
         for (m0 = 0; m0 < m; m0 += plan->chunk_rows) {
             const int32_t rows = m - m0 < plan->chunk_rows ? m - m0 : plan->chunk_rows;
-            pq_im2col(plan, in, m0, rows, g * plan->filter_dims.c, pad, cols);
+            im2col(plan, in, m0, rows, g * plan->filter_dims.c, pad, cols);
             pq_gemm_s8(&gp, rows, cols, k, out + (size_t)m0 * (size_t)out_c + (size_t)g * (size_t)gp.n, out_c,
                        gemm_scratch);
         }

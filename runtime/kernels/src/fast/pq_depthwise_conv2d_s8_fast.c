@@ -9,8 +9,9 @@
  * Portable: along an output row, pixels whose taps all lie inside the image
  * form one run (each tap advancing stride_w * c bytes per pixel); border
  * pixels point their outside taps at a row of zero-point bytes.
- * AVX2 / AVX-512 read a zero-point-padded copy of each image (as CONV_2D
- * does: int16 for AVX2's vpmaddwd, sign-flipped bytes for AVX-512's vpdpbusd,
+ * SIMD kernels read a zero-point-padded copy of each image (pq_pad_image, in
+ * the ISA's dw_pad format: int16 for AVX2's vpmaddwd and NEON's smlal,
+ * sign-flipped bytes for AVX-512's vpdpbusd,
  * which multiplies unsigned inputs by signed weights four taps at a time), so
  * every output pixel is interior and a block's weights stay in registers
  * along a row.
@@ -29,77 +30,55 @@
  *   NEON      int16, blocks of 16 channels [taps][16] (pq_pack_neon.c), in
  *             channel order; channels padded to a multiple of 8.
  * Per-channel constants are stored in the same orders (pq_dwconv_s8_order),
- * so the kernels load them as they are.
+ * so the kernels load them as they are. The packings and lane orders lie with
+ * each ISA's kernels; their granules in pq_isa_traits.c.
  */
 #include <stddef.h>
 #include <stdint.h>
 
 #include "pq_fast.h"
 #include "pq_fast_isa.h"
+#include "pq_isa_traits.h"
 
-static int32_t pq_dw_block(int isa)
+/* The entry whose depthwise kernel `isa` runs (AMX: AVX-512 VNNI's). */
+static const pq_isa_traits *pq_dw_traits(int isa)
 {
-    return isa == PQ_ISA_AVX512VNNI ? 64 : (isa == PQ_ISA_AVX2 ? 16 : 1);
-}
-
-/* Position, within its block, of the lane that holds channel `i` of the block. */
-static int32_t pq_dw_lane(int isa, int32_t i)
-{
-    if (isa == PQ_ISA_AVX2) {
-        /* lo: 0-3, 8-11; hi: 4-7, 12-15 */
-        return (i & 4) * 2 + (i & 8) / 2 + (i & 3);
-    }
-    if (isa == PQ_ISA_AVX512VNNI) {
-        /* V_j lane l dword k holds channel 16l + 4j + k, at position 16j + 4l + k. */
-        return ((i >> 2) & 3) * 16 + (i >> 4) * 4 + (i & 3);
-    }
-    return i;
+    return pq_isa_traits_get(pq_isa_traits_get(isa)->kernel_isa);
 }
 
 int32_t pq_dwconv_s8_cp(int isa, int32_t c)
 {
-    const int32_t b = PQ_ISA_IS_NEON(isa) ? 8 : pq_dw_block(isa);
+    const int32_t b = pq_dw_traits(isa)->dw_cp_granule;
     return (c + b - 1) / b * b;
 }
 
 size_t pq_dwconv_s8_packed_size(int isa, int32_t taps, int32_t c)
 {
-    const size_t cp = (size_t)pq_dwconv_s8_cp(isa, c);
-    size_t bytes = (size_t)taps * cp;
-    if (PQ_ISA_IS_NEON(isa)) {
-        bytes = cp * (size_t)taps * 2u; /* int16 */
-    } else if (isa == PQ_ISA_AVX2) {
-        bytes = cp * (size_t)((taps + 1) / 2) * 4u;
-    } else if (isa == PQ_ISA_AVX512VNNI) {
-        bytes = cp * (size_t)((taps + 3) / 4) * 4u;
-    }
+    const pq_isa_traits *tr = pq_dw_traits(isa);
+    const size_t groups = (size_t)((taps + tr->dw_tap_group - 1) / tr->dw_tap_group);
+    const size_t bytes = (size_t)pq_dwconv_s8_cp(isa, c) * groups * (size_t)tr->dw_tap_group * (size_t)tr->dw_w_elem;
     return (bytes + 63u) / 64u * 64u;
-}
-
-/* SIMD with fewer channels than a block, dividing it: lane i serves channel
- * i % c (a vector holds block / c pixels when the stride allows). */
-static int pq_dw_replicated(int isa, int32_t c)
-{
-    const int32_t bw = pq_dw_block(isa);
-    return bw > 1 && c < bw && bw % c == 0;
 }
 
 void pq_dwconv_s8_order(int isa, int32_t c, int32_t cp, int32_t *values)
 {
-    const int32_t bw = pq_dw_block(isa);
+    const pq_isa_traits *tr = pq_dw_traits(isa);
+    const int32_t bw = tr->dw_block;
     int32_t tmp[64];
     int32_t blk, i;
-    if (bw == 1) {
+    if (tr->dw_lane == NULL) {
         return;
     }
-    if (pq_dw_replicated(isa, c)) {
+    /* Fewer channels than a block, dividing it: lane i serves channel i % c (a vector holds
+     * block / c pixels when the stride allows). */
+    if (c < bw && bw % c == 0) {
         for (i = c; i < cp; ++i) {
             values[i] = values[i % c];
         }
     }
     for (blk = 0; blk < cp; blk += bw) {
         for (i = 0; i < bw; ++i) {
-            tmp[pq_dw_lane(isa, i)] = values[blk + i];
+            tmp[tr->dw_lane(i)] = values[blk + i];
         }
         for (i = 0; i < bw; ++i) {
             values[blk + i] = tmp[i];
@@ -109,60 +88,15 @@ void pq_dwconv_s8_order(int isa, int32_t c, int32_t cp, int32_t *values)
 
 void pq_dwconv_s8_pack(int isa, int32_t taps, int32_t c, const int8_t *filter, int8_t *packed)
 {
-    const int32_t cp = pq_dwconv_s8_cp(isa, c);
-    const int32_t bw = pq_dw_block(isa);
-    int32_t t, ch, blk, pr, half, l, i, e;
-    if (PQ_ISA_IS_NEON(isa)) {
-        pq_dwconv_s8_pack_neon(taps, c, filter, packed);
-        return;
-    }
-    if (isa == PQ_ISA_PORTABLE) {
-        for (t = 0; t < taps; ++t) {
-            for (ch = 0; ch < cp; ++ch) {
-                packed[(size_t)t * (size_t)cp + (size_t)ch] = filter[(size_t)t * (size_t)c + (size_t)ch];
-            }
-        }
-        return;
-    }
-    if (isa == PQ_ISA_AVX512VNNI) {
-        size_t n = 0;
-        for (blk = 0; blk < cp; blk += bw) {
-            for (pr = 0; pr < (taps + 3) / 4; ++pr) {
-                for (i = 0; i < 64; ++i) {
-                    /* dword i = 16j + 4l + k of the group's vectors holds channel 16l + 4j + k */
-                    ch = blk + ((i >> 2) & 3) * 16 + (i >> 4) * 4 + (i & 3);
-                    if (pq_dw_replicated(isa, c)) {
-                        ch %= c;
-                    }
-                    for (e = 0; e < 4; ++e) {
-                        t = 4 * pr + e;
-                        packed[n++] = (ch < c && t < taps) ? filter[(size_t)t * (size_t)c + (size_t)ch] : 0;
-                    }
-                }
-            }
-        }
-        return;
-    }
-    {
-        int16_t *p16 = (int16_t *)(void *)packed;
-        size_t n = 0;
-        for (blk = 0; blk < cp; blk += bw) {
-            for (pr = 0; pr < (taps + 1) / 2; ++pr) {
-                for (half = 0; half < 2; ++half) {
-                    for (l = 0; l < bw / 8; ++l) {
-                        for (i = 0; i < 4; ++i) {
-                            ch = blk + 8 * l + 4 * half + i;
-                            if (pq_dw_replicated(isa, c)) {
-                                ch %= c;
-                            }
-                            for (e = 0; e < 2; ++e) {
-                                t = 2 * pr + e;
-                                p16[n++] = (ch < c && t < taps) ? filter[(size_t)t * (size_t)c + (size_t)ch] : 0;
-                            }
-                        }
-                    }
-                }
-            }
+    pq_dw_traits(isa)->dw_pack(taps, c, pq_dwconv_s8_cp(isa, c), filter, packed);
+}
+
+void pq_dwconv_s8_pack_portable(int32_t taps, int32_t c, int32_t cp, const int8_t *filter, int8_t *packed)
+{
+    int32_t t, ch;
+    for (t = 0; t < taps; ++t) {
+        for (ch = 0; ch < cp; ++ch) {
+            packed[(size_t)t * (size_t)cp + (size_t)ch] = filter[(size_t)t * (size_t)c + (size_t)ch];
         }
     }
 }
@@ -171,7 +105,7 @@ void pq_dwconv_s8_fold_bias(int isa, int32_t taps, int32_t c, int32_t cp, const 
                             const int32_t *bias, int32_t input_offset, int32_t *out)
 {
     /* AVX-512 feeds x + 128 as unsigned bytes: fold input_offset - 128. */
-    const uint32_t off = (uint32_t)input_offset - (isa == PQ_ISA_AVX512VNNI ? 128u : 0u);
+    const uint32_t off = (uint32_t)input_offset - (uint32_t)pq_dw_traits(isa)->input_flip;
     int32_t ch, t;
     for (ch = 0; ch < cp; ++ch) {
         uint32_t acc = 0;
@@ -202,12 +136,12 @@ static size_t pq_dw_zp_bytes(const pq_dwconv_fast_plan *plan)
     return pq_up64((size_t)plan->in_dims.w * (size_t)plan->in_dims.c + (size_t)plan->cp);
 }
 
-/* SIMD: the padded image (AVX2 int16, AVX-512 flipped bytes), with 64 bytes
- * of slack (a block's loads may run past the last pixel's channels, against
- * zero weights). */
+/* SIMD: the padded image (dw_pad: AVX2 and NEON int16, AVX-512 flipped bytes),
+ * with 64 bytes of slack (a block's loads may run past the last pixel's
+ * channels, against zero weights). */
 static size_t pq_dw_padded_bytes(const pq_dwconv_fast_plan *plan)
 {
-    const size_t esz = plan->isa == PQ_ISA_AVX2 ? 2u : 1u;
+    const size_t esz = (size_t)pq_dw_traits(plan->isa)->dw_pad.elem;
     int32_t hp, wp;
     pq_padded_hw(&plan->p, &plan->in_dims, &plan->filter_dims, &plan->out_dims, &hp, &wp);
     return pq_up64((size_t)hp * (size_t)wp * (size_t)plan->in_dims.c * esz + 64u);
@@ -215,10 +149,7 @@ static size_t pq_dw_padded_bytes(const pq_dwconv_fast_plan *plan)
 
 size_t pq_dwconv_s8_fast_scratch_size(const pq_dwconv_fast_plan *plan)
 {
-    if (PQ_ISA_IS_NEON(plan->isa)) {
-        return pq_dwconv_s8_neon_scratch_size(plan);
-    }
-    if (plan->isa != PQ_ISA_PORTABLE) {
+    if (pq_dw_traits(plan->isa)->dw_pad.elem != 0) {
         return pq_dw_padded_bytes(plan);
     }
     /* Portable: tap pointers, a zero-point row, cp running sums. */
@@ -247,12 +178,11 @@ static void pq_dwconv_s8_portable(const pq_dwconv_fast_plan *plan, int32_t taps,
     }
 }
 
-
-
 pq_status pq_depthwise_conv2d_s8_fast(const pq_dwconv_fast_plan *plan, const int8_t *in, int8_t *out,
                                       void *scratch)
 {
     const pq_conv_params *p = &plan->p;
+    const pq_isa_traits *tr = pq_dw_traits(plan->isa);
     const int32_t in_h = plan->in_dims.h, in_w = plan->in_dims.w, c = plan->in_dims.c;
     const int32_t f_h = plan->filter_dims.h, f_w = plan->filter_dims.w;
     const int32_t out_h = plan->out_dims.h, out_w = plan->out_dims.w;
@@ -269,32 +199,18 @@ pq_status pq_depthwise_conv2d_s8_fast(const pq_dwconv_fast_plan *plan, const int
     size_t i;
     int32_t b, oy, ox, fy, fx;
 
-#if PQ_HAVE_NEON
-    if (PQ_ISA_IS_NEON(plan->isa)) {
-        pq_dwconv_s8_neon(plan, in, out, scratch);
-        return PQ_OK;
-    }
-#endif
-#if PQ_HAVE_X86_SIMD
-    if (plan->isa != PQ_ISA_PORTABLE) {
+    if (tr->dw_pad.elem != 0) {
         /* Zero-point-padded copy of each image, then every output pixel is interior. */
         const int8_t zp = (int8_t)(-p->input_offset);
         int32_t hp, wp;
         pq_padded_hw(p, &plan->in_dims, &plan->filter_dims, &plan->out_dims, &hp, &wp);
         for (b = 0; b < plan->in_dims.n; ++b) {
             const int8_t *in_b = in + (size_t)b * (size_t)in_h * (size_t)in_w * (size_t)c;
-            int8_t *out_b = out + (size_t)b * (size_t)out_h * (size_t)out_w * (size_t)c;
-            if (plan->isa == PQ_ISA_AVX2) {
-                pq_pad_widen_avx2(in_b, in_h, in_w, c, p->pad_h, p->pad_w, hp, wp, zp, (int16_t *)scratch);
-                pq_dwconv_s8_avx2(plan, (const int16_t *)scratch, wp, out_b);
-            } else {
-                pq_pad_flip_avx512(in_b, in_h, in_w, c, p->pad_h, p->pad_w, hp, wp, zp, (int8_t *)scratch);
-                pq_dwconv_s8_avx512(plan, (const int8_t *)scratch, wp, out_b);
-            }
+            pq_pad_image(&tr->dw_pad, in_b, in_h, in_w, c, p->pad_h, p->pad_w, hp, wp, zp, scratch);
+            tr->dw(plan, scratch, wp, out + (size_t)b * (size_t)out_h * (size_t)out_w * (size_t)c);
         }
         return PQ_OK;
     }
-#endif
     if (ox_hi > out_w) {
         ox_hi = out_w;
     }

@@ -8,6 +8,7 @@
 
 #include "pq_fast.h"
 #include "pq_fast_split.h"
+#include "pq_isa_traits.h"
 
 void pq_split_range(int32_t total, int32_t unit, int32_t part, int32_t parts, int32_t *lo, int32_t *hi)
 {
@@ -25,7 +26,7 @@ void pq_gemm_s8_plan_cols(const pq_gemm_s8_plan *plan, int32_t c0, int32_t c1, p
     /* Every packed layout (pq_gemm_s8.c) stores blocks of channels one after
      * another, kp values per channel (int16 for AVX2, bytes otherwise), so
      * channel c0, a block boundary, starts c0 * kp values in. */
-    const size_t elem = plan->isa == PQ_ISA_AVX2 ? 2u : 1u;
+    const size_t elem = (size_t)pq_isa_traits_get(plan->isa)->w_elem;
     *sub = *plan;
     sub->n = c1 - c0;
     sub->np = pq_gemm_s8_np(plan->isa, sub->n);

@@ -1,6 +1,7 @@
 /*
- * int8 GEMM for the fast CONV_2D / FULLY_CONNECTED kernels: weight packing,
- * bias folding, the ISA dispatcher and the portable C kernel.
+ * int8 GEMM for the fast CONV_2D / FULLY_CONNECTED kernels: sizes, bias
+ * folding and dispatch from the ISA's traits (pq_isa_traits.h), the portable
+ * packing and C kernel.
  *
  *   out[m, n] = requant(sum_k a[m, k] * w[n, k] + bias'[n])
  *
@@ -20,6 +21,7 @@
  *                 consecutive 64-byte rows of a channel block are one B tile
  *   NEON          [np/4][kp/16][4][16] int8, NEON_DOT [np/4][kp/4][4][4]
  *                 (pq_pack_neon.c; kp a multiple of 16)
+ * (each ISA's packing lies with its kernels; granules in pq_isa_traits.c)
  * Padding (channels >= n, k >= the real k) is zero, so it adds nothing.
  */
 #include <stddef.h>
@@ -28,79 +30,42 @@
 #include "pq_fast.h"
 #include "pq_fixedpoint.h"
 #include "pq_fast_isa.h"
+#include "pq_isa_traits.h"
 
 static int32_t pq_round_up(int32_t v, int32_t g)
 {
     return (v + g - 1) / g * g;
 }
 
-/* The ISAs that feed x ^ 0x80 to u8 x s8 dot products and share one packing. */
-static int pq_is_vnni(int isa)
-{
-    return isa == PQ_ISA_AVX512VNNI || isa == PQ_ISA_AMX;
-}
-
 int32_t pq_gemm_s8_np(int isa, int32_t n)
 {
-    return pq_round_up(n, pq_is_vnni(isa) ? 16 : (isa == PQ_ISA_AVX2 ? 8 : 4));
+    return pq_round_up(n, pq_isa_traits_get(isa)->np_granule);
 }
 
 int32_t pq_gemm_s8_kp(int isa, int32_t k)
 {
-    if (PQ_ISA_IS_NEON(isa)) {
-        return pq_round_up(k, PQ_GEMM_KC_NEON);
-    }
-    return pq_round_up(k, isa == PQ_ISA_AMX ? 64 : (isa == PQ_ISA_AVX512VNNI ? 4 : (isa == PQ_ISA_AVX2 ? 2 : 1)));
+    return pq_round_up(k, pq_isa_traits_get(isa)->kp_granule);
 }
 
 size_t pq_gemm_s8_packed_size(int isa, int32_t n, int32_t k)
 {
-    const size_t elem = isa == PQ_ISA_AVX2 ? 2u : 1u;
+    const size_t elem = (size_t)pq_isa_traits_get(isa)->w_elem;
     const size_t bytes = (size_t)pq_gemm_s8_np(isa, n) * (size_t)pq_gemm_s8_kp(isa, k) * elem;
     return (bytes + 63u) / 64u * 64u;
 }
 
-static int8_t pq_w_at(int32_t n, int32_t k, const int8_t *w, int32_t c, int32_t kk)
-{
-    return (c < n && kk < k) ? w[(size_t)c * (size_t)k + (size_t)kk] : 0;
-}
-
 void pq_gemm_s8_pack(int isa, int32_t n, int32_t k, const int8_t *w, int8_t *packed)
 {
-    const int32_t np = pq_gemm_s8_np(isa, n);
-    const int32_t kp = pq_gemm_s8_kp(isa, k);
+    pq_isa_traits_get(isa)->pack(n, k, pq_gemm_s8_np(isa, n), pq_gemm_s8_kp(isa, k), w, packed);
+}
+
+void pq_gemm_s8_pack_portable(int32_t n, int32_t k, int32_t np, int32_t kp, const int8_t *w, int8_t *packed)
+{
     size_t i = 0;
-    int32_t b, kk, j, e;
-    if (PQ_ISA_IS_NEON(isa)) {
-        pq_gemm_s8_pack_neon(isa, n, k, w, packed);
-        return;
-    }
-    if (isa == PQ_ISA_AVX2) {
-        int16_t *p16 = (int16_t *)(void *)packed;
-        for (b = 0; b < np; b += 8) {
-            for (kk = 0; kk < kp; kk += 2) {
-                for (j = 0; j < 8; ++j) {
-                    for (e = 0; e < 2; ++e) {
-                        p16[i++] = pq_w_at(n, k, w, b + j, kk + e);
-                    }
-                }
-            }
-        }
-    } else if (pq_is_vnni(isa)) {
-        for (b = 0; b < np; b += 16) {
-            for (kk = 0; kk < kp; kk += 4) {
-                for (j = 0; j < 16; ++j) {
-                    for (e = 0; e < 4; ++e) {
-                        packed[i++] = pq_w_at(n, k, w, b + j, kk + e);
-                    }
-                }
-            }
-        }
-    } else {
-        for (b = 0; b < np; ++b) {
-            for (kk = 0; kk < kp; ++kk) {
-                packed[i++] = pq_w_at(n, k, w, b, kk);
-            }
+    int32_t b, kk;
+    for (b = 0; b < np; ++b) {
+        for (kk = 0; kk < kp; ++kk) {
+            packed[i++] = pq_w_or_0(n, k, w, b, kk);
         }
     }
 }
@@ -110,7 +75,7 @@ void pq_gemm_s8_fold_bias(int isa, int32_t n, int32_t np, int32_t k, const int8_
 {
     /* vpdpbusd multiplies unsigned bytes: that kernel feeds x + 128 (x ^ 0x80)
      * and the bias takes the difference, sum w * (input_offset - 128). */
-    const uint32_t off = (uint32_t)input_offset - (pq_is_vnni(isa) ? 128u : 0u);
+    const uint32_t off = (uint32_t)input_offset - (uint32_t)pq_isa_traits_get(isa)->input_flip;
     int32_t c, kk;
     for (c = 0; c < np; ++c) {
         uint32_t acc = 0;
@@ -126,48 +91,17 @@ void pq_gemm_s8_fold_bias(int isa, int32_t n, int32_t np, int32_t k, const int8_
 
 size_t pq_gemm_s8_scratch_size(int isa, int32_t k)
 {
-    size_t bytes = 0;
-    if (isa == PQ_ISA_AVX2) {
-        bytes = (size_t)PQ_GEMM_MR_AVX2 * (size_t)pq_gemm_s8_kp(isa, k) * 2u;
-    } else if (isa == PQ_ISA_AVX512VNNI) {
-        bytes = (size_t)PQ_GEMM_MR_AVX512 * (size_t)pq_gemm_s8_kp(isa, k);
-    } else if (isa == PQ_ISA_AMX) {
-        bytes = (size_t)PQ_GEMM_MR_AMX * (size_t)pq_gemm_s8_kp(isa, k) + PQ_AMX_TAIL_BYTES;
-    }
+    /* The kernels that copy a block of rows into a panel first (flipped or widened). */
+    const pq_isa_traits *tr = pq_isa_traits_get(isa);
+    const size_t bytes = (size_t)tr->panel_rows * (size_t)pq_gemm_s8_kp(isa, k) * (size_t)tr->w_elem +
+                         (size_t)tr->panel_tail;
     return (bytes + 63u) / 64u * 64u;
 }
 
 void pq_gemm_s8(const pq_gemm_s8_plan *plan, int32_t m, const int8_t *a, int32_t lda, int8_t *out, int32_t ldo,
                 void *scratch)
 {
-#if PQ_HAVE_X86_SIMD
-    if (plan->isa == PQ_ISA_AMX) {
-        pq_gemm_s8_amx(plan, m, a, lda, out, ldo, scratch);
-        return;
-    }
-    if (plan->isa == PQ_ISA_AVX512VNNI) {
-        pq_gemm_s8_avx512vnni(plan, m, a, lda, out, ldo, scratch);
-        return;
-    }
-    if (plan->isa == PQ_ISA_AVX2) {
-        pq_gemm_s8_avx2(plan, m, a, lda, out, ldo, scratch);
-        return;
-    }
-#endif
-#if PQ_HAVE_NEON_DOT
-    if (plan->isa == PQ_ISA_NEON_DOT) {
-        pq_gemm_s8_neon_dot(plan, m, a, lda, out, ldo);
-        return;
-    }
-#endif
-#if PQ_HAVE_NEON
-    if (plan->isa == PQ_ISA_NEON) {
-        pq_gemm_s8_neon(plan, m, a, lda, out, ldo);
-        return;
-    }
-#endif
-    (void)scratch;
-    pq_gemm_s8_portable(plan, m, a, lda, out, ldo);
+    pq_isa_traits_get(plan->isa)->gemm(plan, m, a, lda, out, ldo, scratch);
 }
 
 /* Portable kernel: 2 rows x 4 channels of dot products over k. The k loop is
@@ -175,11 +109,12 @@ void pq_gemm_s8(const pq_gemm_s8_plan *plan, int32_t m, const int8_t *a, int32_t
  * vectorise (widening multiplies) on SSE2 and NEON alike. Sums are uint32 so
  * that wrapping is defined, as in the reference kernels. */
 void pq_gemm_s8_portable(const pq_gemm_s8_plan *plan, int32_t m, const int8_t *a, int32_t lda, int8_t *out,
-                         int32_t ldo)
+                         int32_t ldo, void *scratch)
 {
     const int32_t k = plan->k;
     const int32_t n = plan->n;
     int32_t m0, n0, kk, c;
+    (void)scratch;
     for (m0 = 0; m0 < m; m0 += 2) {
         /* A last odd row is computed twice (row m - 1) and stored once. */
         const int32_t rows = m - m0 < 2 ? m - m0 : 2;

@@ -11,6 +11,7 @@
 
 #include "pq_fast.h"
 #include "pq_fast_isa.h"
+#include "pq_isa_traits.h"
 
 #if PQ_HAVE_X86_SIMD && defined(__linux__) && defined(__x86_64__)
 #include <sys/syscall.h>
@@ -44,6 +45,10 @@ static int pq_amx_permitted(void)
 
 int pq_isa_supported(int isa)
 {
+    const pq_isa_traits *tr = pq_isa_traits_get(isa);
+    if (tr == NULL || !tr->available) {
+        return 0; /* its kernels are not in this build */
+    }
     if (isa == PQ_ISA_PORTABLE) {
         return 1;
     }

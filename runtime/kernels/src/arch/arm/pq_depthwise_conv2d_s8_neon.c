@@ -4,8 +4,8 @@
  * bytes of one lane, i.e. 4 taps of one channel, which would need the taps
  * interleaved per channel first; the widening multiply-add needs no shuffle).
  *
- * Each image is first copied into scratch, sign-extended to int16 and padded
- * with the input zero point (whose product with the folded bias term is
+ * Each image is first copied into scratch (pq_pad_image over the row copy
+ * below), sign-extended to int16 and padded with the input zero point (whose product with the folded bias term is
  * exactly 0, pq_fast.h), so every output pixel's taps lie inside the copy:
  * any stride, dilation and padding, no bounds checks in the inner loop.
  * Then per block of 16 channels (8 for a last block of 8) and output pixel:
@@ -28,40 +28,18 @@
 
 #include "pq_requant_neon.h"
 
-/* One image (h x w x c) into an (hp x wp x c) int16 buffer at row offset top
- * and column offset left, the border filled with zp. */
-static void pq_pad_widen_neon(const int8_t *img, int32_t h, int32_t w, int32_t c, int32_t top, int32_t left,
-                              int32_t hp, int32_t wp, int8_t zp, int16_t *dst)
+/* A padded image's row (pq_pad_image): n bytes sign-extended to int16. */
+void pq_pad_copy_widen_neon(void *dst, const int8_t *src, size_t n)
 {
-    const size_t row = (size_t)w * (size_t)c;
-    const size_t prow = (size_t)wp * (size_t)c;
-    const size_t lpad = (size_t)left * (size_t)c;
-    int32_t y;
+    int16_t *d = (int16_t *)dst;
     size_t i;
-    for (y = 0; y < hp; ++y, dst += prow) {
-        const int32_t iy = y - top;
-        const int8_t *src;
-        if (iy < 0 || iy >= h) {
-            for (i = 0; i < prow; ++i) {
-                dst[i] = zp;
-            }
-            continue;
-        }
-        src = img + (size_t)iy * row;
-        for (i = 0; i < lpad; ++i) {
-            dst[i] = zp;
-        }
-        for (i = 0; i + 16 <= row; i += 16) {
-            const int8x16_t v = vld1q_s8(src + i);
-            vst1q_s16(dst + lpad + i, vmovl_s8(vget_low_s8(v)));
-            vst1q_s16(dst + lpad + i + 8, vmovl_high_s8(v));
-        }
-        for (; i < row; ++i) {
-            dst[lpad + i] = src[i];
-        }
-        for (i = lpad + row; i < prow; ++i) {
-            dst[i] = zp;
-        }
+    for (i = 0; i + 16 <= n; i += 16) {
+        const int8x16_t v = vld1q_s8(src + i);
+        vst1q_s16(d + i, vmovl_s8(vget_low_s8(v)));
+        vst1q_s16(d + i + 8, vmovl_high_s8(v));
+    }
+    for (; i < n; ++i) {
+        d[i] = src[i];
     }
 }
 
@@ -152,8 +130,9 @@ PQ_NAI void pq_dw_block(const pq_dwconv_fast_plan *plan, const pq_rqc *qc, const
     }
 }
 
-static void pq_dw_image(const pq_dwconv_fast_plan *plan, const int16_t *img, int32_t wp, int8_t *out)
+void pq_dwconv_s8_neon(const pq_dwconv_fast_plan *plan, const void *padded, int32_t wp, int8_t *out)
 {
+    const int16_t *img = (const int16_t *)padded;
     const pq_rqc qc = pq_rqc_load(&plan->rq);
     const int nine = plan->filter_dims.h == 3 && plan->filter_dims.w == 3;
     int32_t blk;
@@ -172,22 +151,6 @@ static void pq_dw_image(const pq_dwconv_fast_plan *plan, const int16_t *img, int
         } else {
             pq_dw_block(plan, &qc, img, wp, out, blk, 0, 1);
         }
-    }
-}
-
-void pq_dwconv_s8_neon(const pq_dwconv_fast_plan *plan, const int8_t *in, int8_t *out, void *scratch)
-{
-    const int32_t in_h = plan->in_dims.h, in_w = plan->in_dims.w, c = plan->in_dims.c;
-    const size_t in_img = (size_t)in_h * (size_t)in_w * (size_t)c;
-    const size_t out_img = (size_t)plan->out_dims.h * (size_t)plan->out_dims.w * (size_t)c;
-    /* The zero point as an int8: -input_offset, in [-128, 127] (the loader checks). */
-    const int8_t zp = (int8_t)(-plan->p.input_offset);
-    int16_t *img = (int16_t *)scratch;
-    int32_t hp, wp, b;
-    pq_padded_hw(&plan->p, &plan->in_dims, &plan->filter_dims, &plan->out_dims, &hp, &wp);
-    for (b = 0; b < plan->in_dims.n; ++b) {
-        pq_pad_widen_neon(in + (size_t)b * in_img, in_h, in_w, c, plan->p.pad_h, plan->p.pad_w, hp, wp, zp, img);
-        pq_dw_image(plan, img, wp, out + (size_t)b * out_img);
     }
 }
 

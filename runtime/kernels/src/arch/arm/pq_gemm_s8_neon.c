@@ -139,11 +139,13 @@ PQ_NAI void pq_ukernel(const pq_gemm_s8_plan *plan, const pq_rqc *qc, const int8
 }
 
 void pq_gemm_s8_neon_block(const pq_gemm_s8_plan *plan, int32_t rows, const int8_t *const *origin,
-                           const ptrdiff_t *tap_off, int32_t taps, int32_t kt, int8_t *out, int32_t ldo)
+                           const ptrdiff_t *tap_off, int32_t taps, int32_t kt, int8_t *out, int32_t ldo,
+                           void *work)
 {
     const pq_rqc qc = pq_rqc_load(&plan->rq);
     const int32_t np = plan->np;
     int32_t n0 = 0;
+    (void)work;
     if (rows == 1) {
         for (; n0 + 16 <= np; n0 += 16) {
             pq_ukernel(plan, &qc, origin, tap_off, taps, kt, n0, rows, out, ldo, 1, 4);
@@ -159,18 +161,19 @@ void pq_gemm_s8_neon_block(const pq_gemm_s8_plan *plan, int32_t rows, const int8
 }
 
 void pq_gemm_s8_neon(const pq_gemm_s8_plan *plan, int32_t m, const int8_t *a, int32_t lda, int8_t *out,
-                     int32_t ldo)
+                     int32_t ldo, void *scratch)
 {
     const ptrdiff_t no_off = 0;
     const int8_t *rp[MR];
     int32_t m0, r;
+    (void)scratch;
     for (m0 = 0; m0 < m; m0 += MR) {
         const int32_t rows = m - m0 < MR ? m - m0 : MR;
         /* Rows past the end repeat the last row: read, computed, never stored. */
         for (r = 0; r < MR; ++r) {
             rp[r] = a + (size_t)(m0 + (r < rows ? r : rows - 1)) * (size_t)lda;
         }
-        pq_gemm_s8_neon_block(plan, rows, rp, &no_off, 1, plan->k, out + (size_t)m0 * (size_t)ldo, ldo);
+        pq_gemm_s8_neon_block(plan, rows, rp, &no_off, 1, plan->k, out + (size_t)m0 * (size_t)ldo, ldo, NULL);
     }
 }
 

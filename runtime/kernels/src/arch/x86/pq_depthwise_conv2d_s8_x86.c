@@ -103,12 +103,13 @@ PQ_AI PQ_T_AVX2 void pq_dw_avx2_body(const pq_dwconv_fast_plan *plan, const int 
     }
 }
 
-PQ_T_AVX2 void pq_dwconv_s8_avx2(const pq_dwconv_fast_plan *plan, const int16_t *padded, int32_t wp, int8_t *out)
+PQ_T_AVX2 void pq_dwconv_s8_avx2(const pq_dwconv_fast_plan *plan, const void *padded, int32_t wp, int8_t *out)
 {
+    const int16_t *img = (const int16_t *)padded;
     if (plan->filter_dims.h == 3 && plan->filter_dims.w == 3) {
-        pq_dw_avx2_body(plan, 3, 3, padded, wp, out);
+        pq_dw_avx2_body(plan, 3, 3, img, wp, out);
     } else {
-        pq_dw_avx2_body(plan, plan->filter_dims.h, plan->filter_dims.w, padded, wp, out);
+        pq_dw_avx2_body(plan, plan->filter_dims.h, plan->filter_dims.w, img, wp, out);
     }
 }
 
@@ -186,12 +187,78 @@ PQ_AI PQ_T_AVX512 void pq_dw_avx512_body(const pq_dwconv_fast_plan *plan, const 
     }
 }
 
-PQ_T_AVX512 void pq_dwconv_s8_avx512(const pq_dwconv_fast_plan *plan, const int8_t *padded, int32_t wp, int8_t *out)
+PQ_T_AVX512 void pq_dwconv_s8_avx512(const pq_dwconv_fast_plan *plan, const void *padded, int32_t wp, int8_t *out)
 {
+    const int8_t *img = (const int8_t *)padded;
     if (plan->filter_dims.h == 3 && plan->filter_dims.w == 3) {
-        pq_dw_avx512_body(plan, 3, 3, padded, wp, out);
+        pq_dw_avx512_body(plan, 3, 3, img, wp, out);
     } else {
-        pq_dw_avx512_body(plan, plan->filter_dims.h, plan->filter_dims.w, padded, wp, out);
+        pq_dw_avx512_body(plan, plan->filter_dims.h, plan->filter_dims.w, img, wp, out);
+    }
+}
+
+/* ---- Packing (load time, plain C) ----------------------------------------- */
+
+int32_t pq_dw_lane_avx2(int32_t i)
+{
+    /* lo: 0-3, 8-11; hi: 4-7, 12-15 */
+    return (i & 4) * 2 + (i & 8) / 2 + (i & 3);
+}
+
+int32_t pq_dw_lane_avx512(int32_t i)
+{
+    /* V_j lane l dword k holds channel 16l + 4j + k, at position 16j + 4l + k. */
+    return ((i >> 2) & 3) * 16 + (i >> 4) * 4 + (i & 3);
+}
+
+/* Channel ch of a block of bw, or with fewer channels than a block, dividing it, ch % c (the
+ * lanes replicate the channels: a vector holds bw / c pixels). */
+static int32_t pq_dw_channel(int32_t ch, int32_t c, int32_t bw)
+{
+    return (c < bw && bw % c == 0) ? ch % c : ch;
+}
+
+/* Weight of channel ch, tap t (0 outside). */
+static int8_t pq_dw_w(const int8_t *filter, int32_t taps, int32_t c, int32_t ch, int32_t t)
+{
+    return (ch < c && t < taps) ? filter[(size_t)t * (size_t)c + (size_t)ch] : 0;
+}
+
+void pq_dwconv_s8_pack_avx2(int32_t taps, int32_t c, int32_t cp, const int8_t *filter, int8_t *packed)
+{
+    int16_t *p16 = (int16_t *)(void *)packed;
+    size_t n = 0;
+    int32_t blk, pr, half, l, i, e;
+    for (blk = 0; blk < cp; blk += 16) {
+        for (pr = 0; pr < (taps + 1) / 2; ++pr) {
+            for (half = 0; half < 2; ++half) {
+                for (l = 0; l < 2; ++l) {
+                    for (i = 0; i < 4; ++i) {
+                        const int32_t ch = pq_dw_channel(blk + 8 * l + 4 * half + i, c, 16);
+                        for (e = 0; e < 2; ++e) {
+                            p16[n++] = pq_dw_w(filter, taps, c, ch, 2 * pr + e);
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+void pq_dwconv_s8_pack_avx512(int32_t taps, int32_t c, int32_t cp, const int8_t *filter, int8_t *packed)
+{
+    size_t n = 0;
+    int32_t blk, pr, i, e;
+    for (blk = 0; blk < cp; blk += 64) {
+        for (pr = 0; pr < (taps + 3) / 4; ++pr) {
+            for (i = 0; i < 64; ++i) {
+                /* dword i = 16j + 4l + k of the group's vectors holds channel 16l + 4j + k */
+                const int32_t ch = pq_dw_channel(blk + pq_dw_lane_avx512(i), c, 64);
+                for (e = 0; e < 4; ++e) {
+                    packed[n++] = pq_dw_w(filter, taps, c, ch, 4 * pr + e);
+                }
+            }
+        }
     }
 }
 

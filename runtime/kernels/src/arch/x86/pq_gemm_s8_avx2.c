@@ -52,28 +52,26 @@ static PQ_T_AVX2 void pq_panel_s16(int32_t rows, int32_t k, int32_t kp, const in
     }
 }
 
-PQ_T_AVX2 void pq_pad_widen_avx2(const int8_t *img, int32_t h, int32_t w, int32_t c, int32_t top, int32_t left,
-                                 int32_t hp, int32_t wp, int8_t zp, int16_t *dst)
+/* A padded image's row: n values sign-extended to int16 (pq_pad_image). */
+PQ_T_AVX2 void pq_pad_copy_widen_avx2(void *dst, const int8_t *src, size_t n)
 {
-    const size_t row = (size_t)w * (size_t)c;
-    const size_t prow = (size_t)wp * (size_t)c;
-    const size_t lpad = (size_t)left * (size_t)c;
-    int32_t y;
-    size_t i;
-    for (y = 0; y < hp; ++y, dst += prow) {
-        const int32_t iy = y - top;
-        if (iy < 0 || iy >= h) {
-            for (i = 0; i < prow; ++i) {
-                dst[i] = zp;
+    pq_widen((int16_t *)dst, src, n);
+}
+
+/* [np/8][kp/2][8][2] int16: for each block of 8 channels and each pair of k, the 8 channels' two
+ * weights side by side (load time, plain C). */
+void pq_gemm_s8_pack_avx2(int32_t n, int32_t k, int32_t np, int32_t kp, const int8_t *w, int8_t *packed)
+{
+    int16_t *p16 = (int16_t *)(void *)packed;
+    size_t i = 0;
+    int32_t b, kk, j, e;
+    for (b = 0; b < np; b += 8) {
+        for (kk = 0; kk < kp; kk += 2) {
+            for (j = 0; j < 8; ++j) {
+                for (e = 0; e < 2; ++e) {
+                    p16[i++] = pq_w_or_0(n, k, w, b + j, kk + e);
+                }
             }
-            continue;
-        }
-        for (i = 0; i < lpad; ++i) {
-            dst[i] = zp;
-        }
-        pq_widen(dst + lpad, img + (size_t)iy * row, row);
-        for (i = lpad + row; i < prow; ++i) {
-            dst[i] = zp;
         }
     }
 }
@@ -101,7 +99,7 @@ PQ_AI PQ_T_AVX2 void pq_store8(int8_t *dst, __m128i v, int32_t nc)
 }
 
 /* `mr` rows x `nv` vectors of 8 channels; both constants at each call site. */
-PQ_AI PQ_T_AVX2 void pq_ukernel(const pq_gemm_s8_plan *plan, const int16_t *const *origin, const ptrdiff_t *tap_off,
+PQ_AI PQ_T_AVX2 void pq_ukernel(const pq_gemm_s8_plan *plan, const int8_t *const *origin, const ptrdiff_t *tap_off,
                                 int32_t taps, int32_t kt, int32_t n0, int32_t rows, int8_t *out, int32_t ldo,
                                 const int mr, const int nv)
 {
@@ -122,7 +120,7 @@ PQ_AI PQ_T_AVX2 void pq_ukernel(const pq_gemm_s8_plan *plan, const int16_t *cons
         const int16_t *p[MR];
         PQ_UNROLL
         for (r = 0; r < mr; ++r) {
-            p[r] = (const int16_t *)(const void *)((const int8_t *)(const void *)origin[r] + tap_off[t]);
+            p[r] = (const int16_t *)(const void *)(origin[r] + tap_off[t]);
         }
         for (k2 = 0; k2 < kt; k2 += 2) {
             __m256i w[4];
@@ -158,11 +156,13 @@ PQ_AI PQ_T_AVX2 void pq_ukernel(const pq_gemm_s8_plan *plan, const int16_t *cons
     }
 }
 
-PQ_T_AVX2 void pq_gemm_s8_avx2_block(const pq_gemm_s8_plan *plan, int32_t rows, const int16_t *const *origin,
-                                     const ptrdiff_t *tap_off, int32_t taps, int32_t kt, int8_t *out, int32_t ldo)
+PQ_T_AVX2 void pq_gemm_s8_avx2_block(const pq_gemm_s8_plan *plan, int32_t rows, const int8_t *const *origin,
+                                     const ptrdiff_t *tap_off, int32_t taps, int32_t kt, int8_t *out, int32_t ldo,
+                                     void *work)
 {
     const int32_t np = plan->np;
     int32_t n0;
+    (void)work;
     /* 4 rows x 16 channels: 8 accumulators, 2 weight vectors, the broadcast
      * and vpmaddwd's product fit the 16 ymm registers (24 channels spill).
      * A single row (FULLY_CONNECTED at batch 1) takes 32 channels at once. */
@@ -189,16 +189,16 @@ PQ_T_AVX2 void pq_gemm_s8_avx2(const pq_gemm_s8_plan *plan, int32_t m, const int
 {
     int16_t *panel = (int16_t *)scratch;
     const ptrdiff_t no_off = 0;
-    const int16_t *origin[MR];
+    const int8_t *origin[MR];
     int32_t m0, r;
     for (m0 = 0; m0 < m; m0 += MR) {
         const int32_t rows = m - m0 < MR ? m - m0 : MR;
         pq_panel_s16(rows, plan->k, plan->kp, a + (size_t)m0 * (size_t)lda, lda, panel);
         /* Rows past the end repeat the last row: read, computed, never stored. */
         for (r = 0; r < MR; ++r) {
-            origin[r] = panel + (size_t)(r < rows ? r : rows - 1) * (size_t)plan->kp;
+            origin[r] = (const int8_t *)(const void *)(panel + (size_t)(r < rows ? r : rows - 1) * (size_t)plan->kp);
         }
-        pq_gemm_s8_avx2_block(plan, rows, origin, &no_off, 1, plan->kp, out + (size_t)m0 * (size_t)ldo, ldo);
+        pq_gemm_s8_avx2_block(plan, rows, origin, &no_off, 1, plan->kp, out + (size_t)m0 * (size_t)ldo, ldo, NULL);
     }
 }
 

@@ -29,6 +29,23 @@
 
 #define MR PQ_GEMM_MR_AVX512
 
+/* [np/16][kp/4][16][4] int8: for each block of 16 channels and each group of 4 k, the 16 channels'
+ * four weights, the operand layout of vpdpbusd; AMX's too (kp a multiple of 64). Load time, plain C. */
+void pq_gemm_s8_pack_vnni(int32_t n, int32_t k, int32_t np, int32_t kp, const int8_t *w, int8_t *packed)
+{
+    size_t i = 0;
+    int32_t b, kk, j, e;
+    for (b = 0; b < np; b += 16) {
+        for (kk = 0; kk < kp; kk += 4) {
+            for (j = 0; j < 16; ++j) {
+                for (e = 0; e < 4; ++e) {
+                    packed[i++] = pq_w_or_0(n, k, w, b + j, kk + e);
+                }
+            }
+        }
+    }
+}
+
 /* rows x k input bytes -> rows x kp flipped bytes (k..kp: 0x80, against zero weights). */
 PQ_T_AVX512 void pq_panel_flip_avx512(int32_t rows, int32_t k, int32_t kp, const int8_t *a, int32_t lda,
                                       int8_t *panel)
@@ -117,11 +134,12 @@ PQ_AI PQ_T_AVX512 void pq_ukernel(const pq_gemm_s8_plan *plan, const int8_t *con
  * (FULLY_CONNECTED at batch 1), whose 8 independent sums hide vpdpbusd latency. */
 PQ_T_AVX512 void pq_gemm_s8_avx512vnni_block(const pq_gemm_s8_plan *plan, int32_t rows,
                                              const int8_t *const *origin, const ptrdiff_t *tap_off, int32_t taps,
-                                             int32_t kt, int8_t *out, int32_t ldo)
+                                             int32_t kt, int8_t *out, int32_t ldo, void *work)
 {
     const int32_t nvec = plan->np / 16;
     const size_t half = 4u * (size_t)ldo;
     int32_t v0 = 0;
+    (void)work;
     if (rows <= 2) {
         for (; v0 + 8 <= nvec; v0 += 8) {
             if (rows == 1) {
@@ -169,7 +187,8 @@ PQ_T_AVX512 void pq_gemm_s8_avx512vnni(const pq_gemm_s8_plan *plan, int32_t m, c
         for (r = 0; r < MR; ++r) {
             origin[r] = panel + (size_t)(r < rows ? r : rows - 1) * (size_t)plan->kp;
         }
-        pq_gemm_s8_avx512vnni_block(plan, rows, origin, &no_off, 1, plan->kp, out + (size_t)m0 * (size_t)ldo, ldo);
+        pq_gemm_s8_avx512vnni_block(plan, rows, origin, &no_off, 1, plan->kp, out + (size_t)m0 * (size_t)ldo, ldo,
+                                    NULL);
     }
 }
 

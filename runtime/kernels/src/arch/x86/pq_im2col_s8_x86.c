@@ -99,33 +99,23 @@ PQ_AI PQ_T_AVX512 void pq_fill_bytes_avx512(int8_t *dst, __m512i v, size_t n)
     }
 }
 
-PQ_T_AVX512 void pq_pad_flip_avx512(const int8_t *img, int32_t h, int32_t w, int32_t c, int32_t top, int32_t left,
-                                    int32_t hp, int32_t wp, int8_t zp, int8_t *dst)
+/* A padded image's row (pq_pad_image): n bytes flipped (x ^ 0x80), or n flipped zero points. */
+PQ_T_AVX512 void pq_pad_copy_flip_avx512(void *dst, const int8_t *src, size_t n)
 {
     const __m512i flip = _mm512_set1_epi8((char)0x80);
-    const __m512i fzp = _mm512_set1_epi8((char)(zp ^ (int8_t)0x80));
-    const size_t row = (size_t)w * (size_t)c;
-    const size_t prow = (size_t)wp * (size_t)c;
-    const size_t lpad = (size_t)left * (size_t)c;
-    const size_t rpad = prow - lpad - row;
-    int32_t y;
+    int8_t *d = (int8_t *)dst;
     size_t i;
-    for (y = 0; y < hp; ++y, dst += prow) {
-        const int32_t iy = y - top;
-        if (iy < 0 || iy >= h) {
-            pq_fill_bytes_avx512(dst, fzp, prow);
-            continue;
-        }
-        pq_fill_bytes_avx512(dst, fzp, lpad);
-        for (i = 0; i < row; i += 64) {
-            const __mmask64 m = pq_mask64((int32_t)(row - i < 64 ? row - i : 64));
-            const int8_t *src = img + (size_t)iy * row + i;
-            PQ_ASAN_LOAD(src, row - i < 64 ? row - i : 64);
-            PQ_ASAN_STORE(dst + lpad + i, row - i < 64 ? row - i : 64);
-            _mm512_mask_storeu_epi8(dst + lpad + i, m, _mm512_xor_si512(_mm512_maskz_loadu_epi8(m, src), flip));
-        }
-        pq_fill_bytes_avx512(dst + lpad + row, fzp, rpad);
+    for (i = 0; i < n; i += 64) {
+        const __mmask64 m = pq_mask64((int32_t)(n - i < 64 ? n - i : 64));
+        PQ_ASAN_LOAD(src + i, n - i < 64 ? n - i : 64);
+        PQ_ASAN_STORE(d + i, n - i < 64 ? n - i : 64);
+        _mm512_mask_storeu_epi8(d + i, m, _mm512_xor_si512(_mm512_maskz_loadu_epi8(m, src + i), flip));
     }
+}
+
+PQ_T_AVX512 void pq_pad_fill_flip_avx512(void *dst, int8_t zp, size_t n)
+{
+    pq_fill_bytes_avx512((int8_t *)dst, _mm512_set1_epi8((char)(zp ^ (int8_t)0x80)), n);
 }
 
 #else
