@@ -1,8 +1,10 @@
 /*
- * Internal to the fast kernels: the ISA-specific entry points the portable
- * dispatchers call. Each is defined in its own file, compiled with a target
- * attribute on x86-64 (AVX2, AVX-512) or aarch64 (NEON is baseline, dot
- * product by attribute) and absent elsewhere (pq_isa_supported says 0 there).
+ * Internal to the fast kernels: the ISA-specific entry points, which the
+ * traits table (pq_isa_traits.c) names and the portable drivers call through
+ * it. Each is defined in its own file, compiled with a target attribute on
+ * x86-64 (AVX2, AVX-512) or aarch64 (NEON is baseline, dot product by
+ * attribute) and absent elsewhere (its traits entry has NULL there and
+ * pq_isa_supported says 0).
  */
 #ifndef PQ_FAST_ISA_H
 #define PQ_FAST_ISA_H

@@ -41,9 +41,13 @@ void pq_pad_image(const pq_pad_format *f, const int8_t *img, int32_t h, int32_t 
             fill(d, zp, prow);
             continue;
         }
-        fill(d, zp, lpad);
+        if (lpad != 0) {
+            fill(d, zp, lpad);
+        }
         copy(d + lpad * elem, img + (size_t)iy * row, row);
-        fill(d + (lpad + row) * elem, zp, prow - lpad - row);
+        if (prow != lpad + row) {
+            fill(d + (lpad + row) * elem, zp, prow - lpad - row);
+        }
     }
 }
 
