@@ -42,6 +42,8 @@ import numpy as np
 
 from _kernels cimport *
 
+include "_validate.pxi"
+
 cnp.import_array()
 
 # Op codes of the .picoq format (runtime/format.py OPS).
