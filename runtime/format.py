@@ -213,7 +213,6 @@ class ModelFile:
         return max((size for _, size in self.scratch or ()), default=0)
 
 
-
 def read_model(buf, verify_checksum: bool = True, max_arena_bytes: int = DEFAULT_MAX_ARENA) -> ModelFile:
     """Validate (the C validator) and decode a .picoq buffer (bytes, bytearray, memoryview or mmap).
 
@@ -227,7 +226,8 @@ def read_model(buf, verify_checksum: bool = True, max_arena_bytes: int = DEFAULT
     # matches, the validator skips its own (when it does not, the validator finds the
     # mismatch in its usual order, after the header fields before it).
     check_crc = verify_checksum and not (
-        n >= HEADER.size and zlib.crc32(memoryview(buf)[HEADER_CRC_START:]) == struct.unpack_from("<I", buf, 12)[0]
+        n >= HEADER.size
+        and zlib.crc32(memoryview(buf)[HEADER_CRC_START:]) == struct.unpack_from("<I", buf, 12)[0]
     )
     refusal = validate_model(buf, max(0, min(max_arena_bytes, 0xFFFFFFFF)), check_crc)
     if refusal is not None:
@@ -279,7 +279,9 @@ def _section_offsets(buf) -> dict[bytes, tuple[int, int]]:
     """Tag -> (offset, size) of a buffer's sections (trusted: validated or at least read)."""
     n = struct.unpack_from("<I", buf, 24)[0]
     out = {}
-    for tag, off, size, _ in SECTION.iter_unpack(memoryview(buf)[HEADER.size : HEADER.size + SECTION.size * n]):
+    for tag, off, size, _ in SECTION.iter_unpack(
+        memoryview(buf)[HEADER.size : HEADER.size + SECTION.size * n]
+    ):
         out[tag] = (off, size)
     return out
 
@@ -320,7 +322,16 @@ def _decode(buf) -> ModelFile:
         absolute = data_off + t_off if kind == KIND_CONST else t_off
         tensors.append(
             TensorInfo(
-                i, string(t_name_off, t_name_len), DTYPES[code][0], dims, kind, absolute, nbytes, scales, zps, axis
+                i,
+                string(t_name_off, t_name_len),
+                DTYPES[code][0],
+                dims,
+                kind,
+                absolute,
+                nbytes,
+                scales,
+                zps,
+                axis,
             )
         )
     opio_off = sec[b"OPIO"][0]

@@ -4,7 +4,7 @@
  * checking a file before sending it over the air).
  *
  *   gcc -std=c99 -I runtime/kernels/include tests/c/pq_validate_main.c \
- *       runtime/kernels/src/core/*.c runtime/kernels/src/ref/*.c -o pq_validate
+ *       runtime/kernels/src/core/[a-z_]*.c runtime/kernels/src/ref/[a-z_0-9]*.c -o pq_validate
  *
  * Prints "FILE: ok arena=N tensors=T ops=O" or "FILE: refused FIELD index=I
  * offset=B value=V: WHY" per file (FIELD "op.params.NAME" for a parameter); exits 0 when all are valid, 1 when one is not,
