@@ -219,7 +219,8 @@ def read_model(buf, verify_checksum: bool = True, max_arena_bytes: int = DEFAULT
     `max_arena_bytes` is the activation memory the caller agrees to provide: a file
     asking for more is refused before anything is allocated.
     """
-    n = memoryview(buf).nbytes
+    mv = memoryview(buf).cast("B")
+    n = mv.nbytes
     if n > 0xFFFFFFFF:  # the format's offsets are u32: no valid file is this large
         raise ModelFormatError("header.file_size", 16, n, "larger than 4 GiB")
     # zlib's CRC is several times faster than the C validator's table-light one: when it
@@ -229,10 +230,10 @@ def read_model(buf, verify_checksum: bool = True, max_arena_bytes: int = DEFAULT
         n >= HEADER.size
         and zlib.crc32(memoryview(buf)[HEADER_CRC_START:]) == struct.unpack_from("<I", buf, 12)[0]
     )
-    refusal = validate_model(buf, max(0, min(max_arena_bytes, 0xFFFFFFFF)), check_crc)
+    refusal = validate_model(mv, max(0, min(max_arena_bytes, 0xFFFFFFFF)), check_crc)
     if refusal is not None:
-        raise _refusal_error(buf, *refusal)
-    return _decode(buf)
+        raise _refusal_error(mv, *refusal)
+    return _decode(buf, mv)
 
 
 def _refusal_error(buf, code, field_, why, param, index, sub, offset, value) -> ModelFormatError:
@@ -242,7 +243,7 @@ def _refusal_error(buf, code, field_, why, param, index, sub, offset, value) -> 
     head, _, rest = field_.partition(".")
     name = field_
     if head == "header" and rest in ("magic",):
-        value = bytes(memoryview(buf)[:8])
+        value = bytes(buf[:8])
     elif head == "header" and rest == "file_size" and value < 0:
         value += 1 << 64  # a u64 field
     elif head == "section" and rest in ("reserved", "tag"):
@@ -291,9 +292,8 @@ OP_RECORD = struct.Struct("<HHHHII16i")  # OP_DTYPE
 assert TENSOR_RECORD.size == TENSOR_DTYPE.itemsize and OP_RECORD.size == OP_DTYPE.itemsize
 
 
-def _decode(buf) -> ModelFile:
-    """Decode a buffer pq_model_validate accepted: no check is repeated here."""
-    mv = memoryview(buf).cast("B")
+def _decode(buf, mv: memoryview) -> ModelFile:
+    """Decode a buffer pq_model_validate accepted (mv: its bytes): no check is repeated here."""
     vmin, file_size = struct.unpack_from("<H", mv, 10)[0], struct.unpack_from("<Q", mv, 16)[0]
     sec = _section_offsets(mv)
     strs = sec[b"STRS"][0]
