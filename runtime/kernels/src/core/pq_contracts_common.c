@@ -100,7 +100,9 @@ int pqv_same_shape(const pq_contract_ctx *o, uint32_t min_rank) {
     uint32_t d;
     TRY(pqv_op_tensor(o, op_input(c, o->i, 0), PQ_MODEL_E_OP_INPUT_DTYPE, NO_SUB, DT_INT8, -1, &x));
     TRY(pqv_op_tensor(o, op_output(c, o->i), PQ_MODEL_E_OP_OUTPUT_DTYPE, NO_SUB, DT_INT8, -1, &y));
-    if (x.rank != y.rank) return pqv_fail_op(o, PQ_MODEL_E_OP_OUTPUT_SHAPE, NO_SUB, y.rank, "must equal the input shape");
+    if (x.rank != y.rank) {
+        return pqv_fail_op(o, PQ_MODEL_E_OP_OUTPUT_SHAPE, NO_SUB, y.rank, "must equal the input shape");
+    }
     for (d = 0; d < x.rank; d++) {
         if (x.dims[d] != y.dims[d]) {
             return pqv_fail_op(o, PQ_MODEL_E_OP_OUTPUT_SHAPE, NO_SUB, y.dims[d], "must equal the input shape");
@@ -125,11 +127,14 @@ int pqv_quant_arrays(const pq_contract_ctx *o, uint32_t channels, uint32_t n_mul
     uint32_t k;
     if (b != -1) {
         TRY(pqv_op_tensor(o, b, PQ_MODEL_E_OP_BIAS_DTYPE, NO_SUB, DT_INT32, -1, &bt));
-        if (bt.size != channels) return pqv_fail_op(o, PQ_MODEL_E_OP_BIAS_SHAPE, NO_SUB, bt.size, "needs one value per output channel");
+        if (bt.size != channels) {
+            return pqv_fail_op(o, PQ_MODEL_E_OP_BIAS_SHAPE, NO_SUB, bt.size, "needs one value per output channel");
+        }
     }
     TRY(pqv_op_tensor(o, m, PQ_MODEL_E_OP_MULTIPLIERS_DTYPE, NO_SUB, DT_INT32, 1, &mt));
     if (!mt.is_const || mt.size != n_mult) {
-        return pqv_fail_op(o, PQ_MODEL_E_OP_MULTIPLIERS, NO_SUB, mt.size, "must be a constant int32[channels] (or [1])");
+        return pqv_fail_op(o, PQ_MODEL_E_OP_MULTIPLIERS, NO_SUB, mt.size,
+                           "must be a constant int32[channels] (or [1])");
     }
     TRY(pqv_op_tensor(o, s, PQ_MODEL_E_OP_SHIFTS_DTYPE, NO_SUB, DT_INT32, 1, &st));
     if (!st.is_const || st.size != n_mult) {

@@ -34,7 +34,8 @@ static int contract_conv(const pq_contract_ctx *o, int depthwise) {
         TRY(pqv_param_range(o, 10, 1, 1L << 16, &dm));
         oc = w.dims[3];
         if (w.dims[0] != 1 || oc != (int64_t)ic * dm) {
-            return pqv_fail_op(o, PQ_MODEL_E_OP_FILTER_SHAPE, NO_SUB, oc, "must be [1, kh, kw, in_channels * depth_multiplier]");
+            return pqv_fail_op(o, PQ_MODEL_E_OP_FILTER_SHAPE, NO_SUB, oc,
+                               "must be [1, kh, kw, in_channels * depth_multiplier]");
         }
     } else {
         uint32_t fic = (uint32_t)w.dims[3], uic = (uint32_t)ic;
@@ -44,11 +45,13 @@ static int contract_conv(const pq_contract_ctx *o, int depthwise) {
         }
     }
     if (y.dims[0] != n || y.dims[3] != oc) {
-        return pqv_fail_op(o, PQ_MODEL_E_OP_OUTPUT_SHAPE, NO_SUB, y.dims[3], "batch and channels must match the input and filter");
+        return pqv_fail_op(o, PQ_MODEL_E_OP_OUTPUT_SHAPE, NO_SUB, y.dims[3],
+                           "batch and channels must match the input and filter");
     }
     if (!pqv_conv_out_size_ok(ih, kh, p[0], p[2], op_param(c, o->i, 4), y.dims[1]) ||
         !pqv_conv_out_size_ok(iw, kw, p[1], p[3], op_param(c, o->i, 5), y.dims[2])) {
-        return pqv_fail_op(o, PQ_MODEL_E_OP_OUTPUT_SHAPE, NO_SUB, y.dims[1], "inconsistent with input, filter, stride, padding");
+        return pqv_fail_op(o, PQ_MODEL_E_OP_OUTPUT_SHAPE, NO_SUB, y.dims[1],
+                           "inconsistent with input, filter, stride, padding");
     }
     return pqv_quant_arrays(o, (uint32_t)oc, (uint32_t)oc);
 }
@@ -75,7 +78,8 @@ int pq_contract_fully_connected(const pq_contract_ctx *o) {
     }
     rows = x.size / accum;
     if (y.size != (uint64_t)rows * out_depth || y.rank == 0 || (uint32_t)y.dims[y.rank - 1] != out_depth) {
-        return pqv_fail_op(o, PQ_MODEL_E_OP_OUTPUT_SHAPE, NO_SUB, y.size, "must hold rows x out_depth values, out_depth last");
+        return pqv_fail_op(o, PQ_MODEL_E_OP_OUTPUT_SHAPE, NO_SUB, y.size,
+                           "must hold rows x out_depth values, out_depth last");
     }
     TRY(PARAM_RULES(o, FC_RULES));
     TRY(pqv_param_act(o, 3));
@@ -102,7 +106,8 @@ int pq_contract_pool2d(const pq_contract_ctx *o) {
                               y.dims[1]) ||
         !pqv_conv_out_size_ok(x.dims[2], op_param(c, o->i, 3), op_param(c, o->i, 1), 1, op_param(c, o->i, 5),
                               y.dims[2])) {
-        return pqv_fail_op(o, PQ_MODEL_E_OP_OUTPUT_SHAPE, NO_SUB, y.dims[1], "inconsistent with input, window, stride, padding");
+        return pqv_fail_op(o, PQ_MODEL_E_OP_OUTPUT_SHAPE, NO_SUB, y.dims[1],
+                           "inconsistent with input, window, stride, padding");
     }
     return PQ_MODEL_OK;
 }

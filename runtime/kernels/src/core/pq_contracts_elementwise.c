@@ -83,7 +83,10 @@ int pq_contract_reshape(const pq_contract_ctx *o) {
     pqv_tensor x, y;
     TRY(pqv_op_tensor(o, op_input(c, o->i, 0), PQ_MODEL_E_OP_INPUT_DTYPE, NO_SUB, DT_INT8, -1, &x));
     TRY(pqv_op_tensor(o, op_output(c, o->i), PQ_MODEL_E_OP_OUTPUT_DTYPE, NO_SUB, DT_INT8, -1, &y));
-    if (x.size != y.size) return pqv_fail_op(o, PQ_MODEL_E_OP_OUTPUT_SHAPE, NO_SUB, y.size, "holds another number of values than the input");
+    if (x.size != y.size) {
+        return pqv_fail_op(o, PQ_MODEL_E_OP_OUTPUT_SHAPE, NO_SUB, y.size,
+                           "holds another number of values than the input");
+    }
     return PQ_MODEL_OK;
 }
 

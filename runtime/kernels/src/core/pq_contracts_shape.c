@@ -43,11 +43,14 @@ int pq_contract_mean(const pq_contract_ctx *o) {
             want = 1;
         }
         if (n >= y.rank || y.dims[n] != want) {
-            return pqv_fail_op(o, PQ_MODEL_E_OP_OUTPUT_SHAPE, NO_SUB, y.rank, "not the mean of the input over the axes");
+            return pqv_fail_op(o, PQ_MODEL_E_OP_OUTPUT_SHAPE, NO_SUB, y.rank,
+                               "not the mean of the input over the axes");
         }
         n++;
     }
-    if (n != y.rank) return pqv_fail_op(o, PQ_MODEL_E_OP_OUTPUT_SHAPE, NO_SUB, y.rank, "not the mean of the input over the axes");
+    if (n != y.rank) {
+        return pqv_fail_op(o, PQ_MODEL_E_OP_OUTPUT_SHAPE, NO_SUB, y.rank, "not the mean of the input over the axes");
+    }
     TRY(PARAM_RULES(o, MEAN_RULES));
     /* |sum + count * input_offset| <= 256 * count, scaled by 2^shift before the multiply:
      * 256 * count < 2^31 first, so the shifted product (shift <= 30) fits 64 bits. */
@@ -78,7 +81,8 @@ int pq_contract_concatenation(const pq_contract_ctx *o) {
         TRY(pqv_op_tensor(o, op_input(c, o->i, k), PQ_MODEL_E_OP_INPUT_DTYPE, (int32_t)k, DT_INT8, (int)y.rank, &x));
         for (d = 0; d < y.rank; d++) {
             if (d != (uint32_t)axis && x.dims[d] != y.dims[d]) {
-                return pqv_fail_op(o, PQ_MODEL_E_OP_INPUT_SHAPE, (int32_t)k, x.dims[d], "must match the output except on the axis");
+                return pqv_fail_op(o, PQ_MODEL_E_OP_INPUT_SHAPE, (int32_t)k, x.dims[d],
+                                   "must match the output except on the axis");
             }
         }
         total += (uint32_t)x.dims[axis];

@@ -7,7 +7,7 @@
  */
 #include "pq_contract.h"
 
-/* ---- data flow (_validate_graph), by rescanning instead of sets ---- */
+/* ---- data flow, by rescanning instead of sets ---- */
 static int is_graph_input(const pqv_ctx *c, int32_t t) {
     uint32_t k;
     for (k = 0; k < c->n_in; k++) {
@@ -22,7 +22,7 @@ static int is_graph_output(const pqv_ctx *c, int32_t t) {
     }
     return 0;
 }
-/* Is t in Python's `produced` set before op i runs: a graph input or an output of an earlier op. */
+/* Is t produced before op i runs: a graph input or an output of an earlier op. */
 static int produced_before(const pqv_ctx *c, int32_t t, uint32_t i) {
     uint32_t j;
     if (is_graph_input(c, t)) return 1;
@@ -32,8 +32,8 @@ static int produced_before(const pqv_ctx *c, int32_t t, uint32_t i) {
     return 0;
 }
 
-/* Python's first[t] / last[t] for an arena tensor: 0 when t is not in `first`
- * (neither a graph input nor touched by an op). */
+/* An arena tensor's lifetime: the first and last op that touches it (-1 for a graph
+ * input; n_ops for a graph output). 0 when t is neither a graph input nor touched by an op. */
 static int lifetime(const pqv_ctx *c, int32_t t, int64_t *first, int64_t *last) {
     int used = is_graph_input(c, t);
     uint32_t i, k;
@@ -55,7 +55,7 @@ static int lifetime(const pqv_ctx *c, int32_t t, int64_t *first, int64_t *last) 
 }
 
 /* The tensor whose arena bytes t shares: follow RESHAPE outputs that sit at
- * their input's offset back to the first such input (Python's alias map). The
+ * their input's offset back to the first such input (its alias group). The
  * data flow is valid by now, so each step goes to an earlier op. */
 static int32_t alias_root(const pqv_ctx *c, int32_t t) {
     uint32_t steps, j;
@@ -71,14 +71,14 @@ static int32_t alias_root(const pqv_ctx *c, int32_t t) {
     return t;
 }
 
-/* _validate_arena_plan: Python merges each alias group into one span (their
- * common offset, the largest end, the hull of their lifetimes) and refuses two
- * spans that share bytes while both are live. Here, for each group root r (in
+/* The arena plan: each alias group is merged into one span (their
+ * common offset, the largest end, the hull of their lifetimes); two spans must
+ * not share bytes while both are live. Here, for each group root r (in
  * place of sorting), every tensor s of another group that starts inside r's
  * bytes and is live during r's span is a conflict: a group's lifetime is the
  * union of its members' (each RESHAPE output starts at an op where its input
  * is live), and all members share the start offset, so this finds exactly the
- * pairs Python's sorted sweep finds. */
+ * pairs a sweep over the spans sorted by offset finds. */
 /* The span of the alias group whose root is r: returns 0 when r is no group root (a
  * constant, never used, or aliasing another tensor); else its bytes [*o, *end) and
  * the hull [*fr, *lr] of its members' lifetimes. */
@@ -108,13 +108,14 @@ static int check_arena_plan(const pqv_ctx *c) {
             if (t_kind(c, t) != KIND_ARENA || t_offset(c, t) < o || (int64_t)t_offset(c, t) >= end) continue;
             if (!lifetime(c, t, &f, &l) || f > lr || fr > l) continue;
             if (alias_root(c, t) == r) continue;
-            return pqv_fail(c, PQ_MODEL_E_TENSOR_ARENA_OVERLAP, (uint32_t)alias_root(c, t), NO_OFFSET, t_offset(c, t), "arena bytes overlap another tensor while both are live");
+            return pqv_fail(c, PQ_MODEL_E_TENSOR_ARENA_OVERLAP, (uint32_t)alias_root(c, t), NO_OFFSET, t_offset(c, t),
+                            "arena bytes overlap another tensor while both are live");
         }
     }
     return PQ_MODEL_OK;
 }
 
-/* _read_scratch: SCRA holds one record per op; size 0 has offset 0; each offset is
+/* SCRA holds one record per op; size 0 has offset 0; each offset is
  * 64-aligned and the bytes lie inside the arena (compared without wraparound). */
 int pqv_check_scratch_records(const pqv_ctx *c) {
     uint32_t i;
@@ -125,7 +126,9 @@ int pqv_check_scratch_records(const pqv_ctx *c) {
     }
     for (i = 0; i < c->n_ops; i++) {
         uint32_t at = c->scra_off + PQV_SCRATCH_SIZE * i, off = rd32(c->b + at), size = rd32(c->b + at + 4);
-        if (size == 0 && off != 0) return pqv_fail(c, PQ_MODEL_E_SCRATCH_OFFSET, i, at, off, "must be 0 when the size is 0");
+        if (size == 0 && off != 0) {
+            return pqv_fail(c, PQ_MODEL_E_SCRATCH_OFFSET, i, at, off, "must be 0 when the size is 0");
+        }
         if (off % 64u || off > c->arena || size > c->arena - off) {
             return pqv_fail(c, PQ_MODEL_E_SCRATCH_OFFSET, i, at, off, "not 64-aligned or past the arena");
         }
@@ -133,7 +136,7 @@ int pqv_check_scratch_records(const pqv_ctx *c) {
     return PQ_MODEL_OK;
 }
 
-/* _validate_scratch_plan: op i's scratch shares no byte with a tensor group live during
+/* The scratch plan: op i's scratch shares no byte with a tensor group live during
  * op i (its lifetime hull contains i). Scratch of different ops may overlap. */
 static int check_scratch_plan(const pqv_ctx *c) {
     int32_t r, n = (int32_t)c->n_tensors;
@@ -168,7 +171,9 @@ int pqv_check_graph(const pqv_ctx *c) {
     uint32_t i, k, j;
     for (k = 0; k < c->n_in; k++) {
         int32_t t = grio(c, k);
-        if (t_kind(c, t) == KIND_CONST) return pqv_fail(c, PQ_MODEL_E_GRAPH_INPUT_CONST, k, NO_OFFSET, t, "a graph input cannot be a constant");
+        if (t_kind(c, t) == KIND_CONST) {
+            return pqv_fail(c, PQ_MODEL_E_GRAPH_INPUT_CONST, k, NO_OFFSET, t, "a graph input cannot be a constant");
+        }
     }
     for (i = 0; i < c->n_ops; i++) {
         uint32_t at = op_at(c, i), n_in = op_n_in(c, i);
@@ -180,31 +185,44 @@ int pqv_check_graph(const pqv_ctx *c) {
                 return pqv_fail(c, PQ_MODEL_E_OP_READ_BEFORE_WRITE, i, at, t, "tensor read before it is produced");
             }
         }
-        if (t_kind(c, y) == KIND_CONST) return pqv_fail(c, PQ_MODEL_E_OP_WRITES_CONST, i, at, y, "op writes a constant tensor");
+        if (t_kind(c, y) == KIND_CONST) {
+            return pqv_fail(c, PQ_MODEL_E_OP_WRITES_CONST, i, at, y, "op writes a constant tensor");
+        }
         if (produced_before(c, y, i)) return pqv_fail(c, PQ_MODEL_E_OP_WRITES_TWICE, i, at, y, "tensor produced twice");
         for (k = 0; k < n_in; k++) {
-            if (op_input(c, i, k) == y) return pqv_fail(c, PQ_MODEL_E_OP_WRITES_INPUT, i, at, y, "tensor is input and output");
+            if (op_input(c, i, k) == y) {
+                return pqv_fail(c, PQ_MODEL_E_OP_WRITES_INPUT, i, at, y, "tensor is input and output");
+            }
         }
     }
     for (k = 0; k < c->n_out; k++) {
         int32_t t = grio(c, c->n_in + k);
-        if (!produced_before(c, t, c->n_ops)) return pqv_fail(c, PQ_MODEL_E_GRAPH_OUTPUT_UNPRODUCED, k, NO_OFFSET, t, "output tensor is never produced");
+        if (!produced_before(c, t, c->n_ops)) {
+            return pqv_fail(c, PQ_MODEL_E_GRAPH_OUTPUT_UNPRODUCED, k, NO_OFFSET, t, "output tensor is never produced");
+        }
     }
     for (k = 0; k < c->n_in; k++) {
         for (j = 0; j < k; j++) {
-            if (grio(c, j) == grio(c, k)) return pqv_fail(c, PQ_MODEL_E_GRAPH_INPUT_DUPLICATE, k, NO_OFFSET, grio(c, k), "a tensor is listed twice");
+            if (grio(c, j) == grio(c, k)) {
+                return pqv_fail(c, PQ_MODEL_E_GRAPH_INPUT_DUPLICATE, k, NO_OFFSET, grio(c, k),
+                                "a tensor is listed twice");
+            }
         }
     }
     for (k = 0; k < c->n_out; k++) {
         for (j = 0; j < k; j++) {
             if (grio(c, c->n_in + j) == grio(c, c->n_in + k)) {
-                return pqv_fail(c, PQ_MODEL_E_GRAPH_OUTPUT_DUPLICATE, k, NO_OFFSET, grio(c, c->n_in + k), "a tensor is listed twice");
+                return pqv_fail(c, PQ_MODEL_E_GRAPH_OUTPUT_DUPLICATE, k, NO_OFFSET, grio(c, c->n_in + k),
+                                "a tensor is listed twice");
             }
         }
     }
     for (k = 0; k < c->n_tensors; k++) {
         for (j = 0; j < k; j++) {
-            if (names_equal(c, j, k)) return pqv_fail(c, PQ_MODEL_E_TENSOR_NAME_DUPLICATE, k, NO_OFFSET, rd32(tensor_rec(c, k) + 4), "duplicate tensor name");
+            if (names_equal(c, j, k)) {
+                return pqv_fail(c, PQ_MODEL_E_TENSOR_NAME_DUPLICATE, k, NO_OFFSET, rd32(tensor_rec(c, k) + 4),
+                                "duplicate tensor name");
+            }
         }
     }
     TRY(check_arena_plan(c));

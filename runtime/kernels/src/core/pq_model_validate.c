@@ -120,15 +120,24 @@ static int utf8_ok(const uint8_t *s, uint32_t n) {
 static int check_header(pqv_ctx *c, uint32_t flags) {
     const uint8_t *b = c->b;
     uint32_t i;
-    if (c->len < HEADER_SIZE) return pqv_fail(c, PQ_MODEL_E_FILE, NO_INDEX, 0, c->len, "too short for the 32-byte header");
+    if (c->len < HEADER_SIZE) {
+        return pqv_fail(c, PQ_MODEL_E_FILE, NO_INDEX, 0, c->len, "too short for the 32-byte header");
+    }
     for (i = 0; i < 8; i++) {
-        if (b[i] != MAGIC[i]) return pqv_fail(c, PQ_MODEL_E_HEADER_MAGIC, NO_INDEX, 0, to_i64(rd64(b)), "not a .picoq file");
+        if (b[i] != MAGIC[i]) {
+            return pqv_fail(c, PQ_MODEL_E_HEADER_MAGIC, NO_INDEX, 0, to_i64(rd64(b)), "not a .picoq file");
+        }
     }
     if (rd16(b + 8) != 1) return pqv_fail(c, PQ_MODEL_E_HEADER_VERSION_MAJOR, NO_INDEX, 8, rd16(b + 8),
                         rd16(b + 8) == 0x100 ? "this picoq reads version 1 (byte-swapped: a big-endian writer?)"
                                              : "this picoq reads version 1");
-    if (rd64(b + 16) != c->len) return pqv_fail(c, PQ_MODEL_E_HEADER_FILE_SIZE, NO_INDEX, 16, to_i64(rd64(b + 16)), "not the buffer's length (truncated?)");
-    if (rd32(b + 28) != 0) return pqv_fail(c, PQ_MODEL_E_HEADER_FLAGS, NO_INDEX, 28, rd32(b + 28), "reserved, must be 0");
+    if (rd64(b + 16) != c->len) {
+        return pqv_fail(c, PQ_MODEL_E_HEADER_FILE_SIZE, NO_INDEX, 16, to_i64(rd64(b + 16)),
+                        "not the buffer's length (truncated?)");
+    }
+    if (rd32(b + 28) != 0) {
+        return pqv_fail(c, PQ_MODEL_E_HEADER_FLAGS, NO_INDEX, 28, rd32(b + 28), "reserved, must be 0");
+    }
     if (!(flags & PQ_MODEL_SKIP_CRC) && pq_model_crc32(0, b + 16, c->len - 16) != rd32(b + 12)) {
         return pqv_fail(c, PQ_MODEL_E_HEADER_CRC32, NO_INDEX, 12, rd32(b + 12), "checksum mismatch");
     }
@@ -162,14 +171,14 @@ static int check_sections(pqv_ctx *c) {
                 c->at[k] = at;
             }
         }
-        if (same4(b + at, pqv_tag_scra)) { /* other unknown tags are ignored, as in Python */
+        if (same4(b + at, pqv_tag_scra)) { /* other unknown tags are ignored */
             c->has_scra = 1;
             c->scra_off = off;
             c->scra_size = size;
             c->scra_at = at;
         }
     }
-    /* Python sorts the spans by (offset, end, tag) and refuses when one starts
+    /* Sorted by (offset, end, tag), a span must not start
      * before the previous one ends: the same as any pair (a, b) with key(a) <
      * key(b) and start(b) < end(a). Tags are distinct by now, so keys are. */
     for (i = 0; i < n; i++) {
@@ -189,28 +198,38 @@ static int check_sections(pqv_ctx *c) {
                 }
                 a_first = k < 4 && ea[k] < eb[k];
             }
-            if (a_first && ob < enda) return pqv_fail(c, PQ_MODEL_E_SECTION_OVERLAP, j, NO_OFFSET, ob, "overlaps another section");
+            if (a_first && ob < enda) {
+                return pqv_fail(c, PQ_MODEL_E_SECTION_OVERLAP, j, NO_OFFSET, ob, "overlaps another section");
+            }
         }
     }
     for (k = 0; k < N_REQUIRED; k++) {
-        if (!(found >> k & 1u)) return pqv_fail(c, PQ_MODEL_E_SECTION_MISSING, NO_INDEX, HEADER_SIZE, rd32(pqv_tags[k]), "required section missing");
+        if (!(found >> k & 1u)) {
+            return pqv_fail(c, PQ_MODEL_E_SECTION_MISSING, NO_INDEX, HEADER_SIZE, rd32(pqv_tags[k]),
+                            "required section missing");
+        }
     }
     return PQ_MODEL_OK;
 }
 
-/* _records: size a multiple of the record size, count within the cap, the
+/* A record section: size a multiple of the record size, count within the cap, the
  * reserved bytes [res_at, res_at + res_len) of every record zero. */
 static int check_records(pqv_ctx *c, int s, uint32_t itemsize, uint32_t cap, uint32_t res_at, uint32_t res_len,
                          int res_code, uint32_t *count) {
     uint32_t size = c->size[s], n, r, k, sec_index = (c->at[s] - HEADER_SIZE) / SECTION_SIZE;
-    if (size % itemsize) return pqv_fail(c, PQ_MODEL_E_SECTION_SIZE, sec_index, c->at[s] + 8, size, "not a multiple of the record size");
+    if (size % itemsize) {
+        return pqv_fail(c, PQ_MODEL_E_SECTION_SIZE, sec_index, c->at[s] + 8, size, "not a multiple of the record size");
+    }
     n = size / itemsize;
-    if (n > cap) return pqv_fail(c, PQ_MODEL_E_SECTION_SIZE, sec_index, c->at[s] + 8, size, "more records than the cap");
+    if (n > cap) {
+        return pqv_fail(c, PQ_MODEL_E_SECTION_SIZE, sec_index, c->at[s] + 8, size, "more records than the cap");
+    }
     for (r = 0; r < n; r++) {
         const uint8_t *rec = c->b + c->off[s] + itemsize * r;
         for (k = 0; k < res_len; k++) {
             if (rec[res_at + k] != 0) {
-                return pqv_fail(c, res_code, r, c->off[s] + itemsize * r, rd32(rec + res_at + (k & ~3u)), "reserved, must be 0");
+                return pqv_fail(c, res_code, r, c->off[s] + itemsize * r, rd32(rec + res_at + (k & ~3u)),
+                                "reserved, must be 0");
             }
         }
     }
@@ -218,11 +237,13 @@ static int check_records(pqv_ctx *c, int s, uint32_t itemsize, uint32_t cap, uin
     return PQ_MODEL_OK;
 }
 
-/* _string: a name inside STRS, at most MAX_NAME_BYTES, valid UTF-8. */
+/* A name inside STRS, at most MAX_NAME_BYTES, valid UTF-8. */
 static int check_string(const pqv_ctx *c, uint32_t off, uint32_t length, int code, uint32_t index, uint32_t at) {
     uint32_t s_size = c->size[S_STRS];
     if (length > MAX_NAME_BYTES) return pqv_fail(c, code, index, at, length, "name longer than 1024 bytes");
-    if (off > s_size || length > s_size - off) return pqv_fail(c, code, index, at, off, "string runs past the STRS section");
+    if (off > s_size || length > s_size - off) {
+        return pqv_fail(c, code, index, at, off, "string runs past the STRS section");
+    }
     if (!utf8_ok(c->b + c->off[S_STRS] + off, length)) return pqv_fail(c, code, index, at, off, "not UTF-8");
     return PQ_MODEL_OK;
 }
@@ -230,7 +251,7 @@ static int check_string(const pqv_ctx *c, uint32_t off, uint32_t length, int cod
 /* A float32 scale is finite, > 0 and normal: sign 0, exponent in [1, 254]. */
 static int scale_ok(uint32_t bits) { return (bits >> 23) >= 1u && (bits >> 23) <= 254u; }
 
-/* ---- tensor records (_read_tensor) ---- */
+/* ---- tensor records ---- */
 static int check_tensor(pqv_ctx *c, uint32_t i) {
     const uint8_t *r = tensor_rec(c, i);
     uint32_t at = c->off[S_TENS] + TENSOR_SIZE * i;
@@ -238,18 +259,23 @@ static int check_tensor(pqv_ctx *c, uint32_t i) {
     uint64_t count = 1;
     int32_t dims[PQ_MODEL_MAX_DIMS];
     TRY(check_string(c, rd32(r + 4), rd32(r + 8), PQ_MODEL_E_TENSOR_NAME, i, at + 4));
-    if (code != DT_INT8 && code != DT_INT32) return pqv_fail(c, PQ_MODEL_E_TENSOR_DTYPE, i, at, code, "unknown dtype (known: 1 int8, 2 int32)");
+    if (code != DT_INT8 && code != DT_INT32) {
+        return pqv_fail(c, PQ_MODEL_E_TENSOR_DTYPE, i, at, code, "unknown dtype (known: 1 int8, 2 int32)");
+    }
     itemsize = code == DT_INT8 ? 1u : 4u;
     if (rank > PQ_MODEL_MAX_DIMS) return pqv_fail(c, PQ_MODEL_E_TENSOR_RANK, i, at + 1, rank, "more than 6 dimensions");
     for (d = 0; d < PQ_MODEL_MAX_DIMS; d++) {
         dims[d] = rdi32(r + 12 + 4 * d);
         if (d < rank ? (dims[d] < 1 || dims[d] > MAX_DIM) : dims[d] != 0) {
-            return pqv_fail(c, PQ_MODEL_E_TENSOR_DIMS, i, at + 12, dims[d], "dimensions must be in [1, 2^24], unused ones 0");
+            return pqv_fail(c, PQ_MODEL_E_TENSOR_DIMS, i, at + 12, dims[d],
+                            "dimensions must be in [1, 2^24], unused ones 0");
         }
     }
     for (d = 0; d < rank; d++) { /* count <= 2^31 - 1 and dims <= 2^24 before each product: no overflow */
         count *= (uint64_t)dims[d];
-        if (count > MAX_ELEMENTS) return pqv_fail(c, PQ_MODEL_E_TENSOR_DIMS, i, at + 12, to_i64(count), "more than 2^31 - 1 elements");
+        if (count > MAX_ELEMENTS) {
+            return pqv_fail(c, PQ_MODEL_E_TENSOR_DIMS, i, at + 12, to_i64(count), "more than 2^31 - 1 elements");
+        }
     }
     nbytes = rd32(r + 40);
     if (count * itemsize != nbytes || nbytes > 0x7FFFFFFFu) {
@@ -259,31 +285,46 @@ static int check_tensor(pqv_ctx *c, uint32_t i) {
     if (kind == KIND_ARENA || kind == KIND_CONST) {
         limit = kind == KIND_ARENA ? c->arena : c->size[S_DATA];
         if (off % ALIGN || off > limit || nbytes > limit - off) {
-            return pqv_fail(c, PQ_MODEL_E_TENSOR_DATA_OFFSET, i, at + 36, off, kind == KIND_ARENA ? "not 16-aligned or past the arena" : "not 16-aligned or past the DATA section");
+            return pqv_fail(c, PQ_MODEL_E_TENSOR_DATA_OFFSET, i, at + 36, off,
+                            kind == KIND_ARENA ? "not 16-aligned or past the arena"
+                                               : "not 16-aligned or past the DATA section");
         }
     } else {
         return pqv_fail(c, PQ_MODEL_E_TENSOR_KIND, i, at + 2, kind, "must be 0 (arena) or 1 (constant)");
     }
     if (quant == Q_PER_TENSOR) {
         int32_t zp = rdi32(r + 48);
-        if (!scale_ok(rd32(r + 44))) return pqv_fail(c, PQ_MODEL_E_TENSOR_SCALE, i, at + 44, rd32(r + 44), "scales must be finite, > 0 and not subnormal");
-        if (code == DT_INT8 && (zp < -128 || zp > 127)) return pqv_fail(c, PQ_MODEL_E_TENSOR_ZERO_POINT, i, at + 48, zp, "int8 zero point outside [-128, 127]");
+        if (!scale_ok(rd32(r + 44))) {
+            return pqv_fail(c, PQ_MODEL_E_TENSOR_SCALE, i, at + 44, rd32(r + 44),
+                            "scales must be finite, > 0 and not subnormal");
+        }
+        if (code == DT_INT8 && (zp < -128 || zp > 127)) {
+            return pqv_fail(c, PQ_MODEL_E_TENSOR_ZERO_POINT, i, at + 48, zp, "int8 zero point outside [-128, 127]");
+        }
     } else if (quant == Q_PER_CHANNEL) {
         int32_t axis = rdi32(r + 52);
         uint32_t qoff = rd32(r + 56), n, k, data_size = c->size[S_DATA];
         const uint8_t *q;
-        if (axis < 0 || (uint32_t)axis >= rank) return pqv_fail(c, PQ_MODEL_E_TENSOR_QUANT_AXIS, i, at + 52, axis, "not an axis of the tensor");
+        if (axis < 0 || (uint32_t)axis >= rank) {
+            return pqv_fail(c, PQ_MODEL_E_TENSOR_QUANT_AXIS, i, at + 52, axis, "not an axis of the tensor");
+        }
         n = (uint32_t)dims[axis];
         if (qoff % 4 || qoff > data_size || 8ull * n > data_size - qoff) {
-            return pqv_fail(c, PQ_MODEL_E_TENSOR_QPARAMS_OFFSET, i, at + 56, qoff, "per-channel parameters outside DATA");
+            return pqv_fail(c, PQ_MODEL_E_TENSOR_QPARAMS_OFFSET, i, at + 56, qoff,
+                            "per-channel parameters outside DATA");
         }
         q = c->b + c->off[S_DATA] + qoff;
         for (k = 0; k < n; k++) {
-            if (!scale_ok(rd32(q + 4 * k))) return pqv_fail(c, PQ_MODEL_E_TENSOR_SCALE, i, at + 44, rd32(q + 4 * k), "scales must be finite, > 0 and not subnormal");
+            if (!scale_ok(rd32(q + 4 * k))) {
+                return pqv_fail(c, PQ_MODEL_E_TENSOR_SCALE, i, at + 44, rd32(q + 4 * k),
+                                "scales must be finite, > 0 and not subnormal");
+            }
         }
         for (k = 0; code == DT_INT8 && k < n; k++) {
             int32_t zp = rdi32(q + 4 * n + 4 * k);
-            if (zp < -128 || zp > 127) return pqv_fail(c, PQ_MODEL_E_TENSOR_ZERO_POINT, i, at + 48, zp, "int8 zero point outside [-128, 127]");
+            if (zp < -128 || zp > 127) {
+                return pqv_fail(c, PQ_MODEL_E_TENSOR_ZERO_POINT, i, at + 48, zp, "int8 zero point outside [-128, 127]");
+            }
         }
     } else if (quant != Q_NONE) {
         return pqv_fail(c, PQ_MODEL_E_TENSOR_QUANT, i, at + 3, quant, "must be 0, 1 or 2");
@@ -297,17 +338,24 @@ static int check_op(pqv_ctx *c, uint32_t i) {
     uint32_t at = op_at(c, i), k, n_in, n_out, io;
     const pq_op_info *spec = pq_op_find(rd16(r));
     if (spec == NULL) return pqv_fail(c, PQ_MODEL_E_OP_OPCODE, i, at, rd16(r), "unknown op code");
-    if (rd16(r + 2) != 1) return pqv_fail(c, PQ_MODEL_E_OP_VERSION, i, at + 2, rd16(r + 2), "this picoq runs version 1");
+    if (rd16(r + 2) != 1) {
+        return pqv_fail(c, PQ_MODEL_E_OP_VERSION, i, at + 2, rd16(r + 2), "this picoq runs version 1");
+    }
     for (k = spec->n_params; k < PQ_MAX_PARAMS; k++) {
-        if (rd32(r + 16 + 4 * k) != 0) return pqv_fail(c, PQ_MODEL_E_OP_PARAMS, i, at + 16, rdi32(r + 16 + 4 * k), "unused params must be 0");
+        if (rd32(r + 16 + 4 * k) != 0) {
+            return pqv_fail(c, PQ_MODEL_E_OP_PARAMS, i, at + 16, rdi32(r + 16 + 4 * k), "unused params must be 0");
+        }
     }
     n_in = rd16(r + 4);
     n_out = rd16(r + 6);
     if (n_in < spec->n_inputs || n_in > (spec->max_inputs ? spec->max_inputs : spec->n_inputs) || n_out != 1) {
-        return pqv_fail(c, PQ_MODEL_E_OP_N_INPUTS_OUTPUTS, i, at + 4, n_in, "wrong number of inputs or outputs for the op");
+        return pqv_fail(c, PQ_MODEL_E_OP_N_INPUTS_OUTPUTS, i, at + 4, n_in,
+                        "wrong number of inputs or outputs for the op");
     }
     io = rd32(r + 8);
-    if (io > c->n_opio || n_in + n_out > c->n_opio - io) return pqv_fail(c, PQ_MODEL_E_OP_IO_INDEX, i, at + 8, io, "tensor list runs past the OPIO section");
+    if (io > c->n_opio || n_in + n_out > c->n_opio - io) {
+        return pqv_fail(c, PQ_MODEL_E_OP_IO_INDEX, i, at + 8, io, "tensor list runs past the OPIO section");
+    }
     for (k = 0; k < n_in + n_out; k++) {
         int32_t v = opio(c, io + k);
         if (v == -1 && (int32_t)k == spec->optional_input) continue;
@@ -351,18 +399,23 @@ int pq_model_validate_flags(const uint8_t *buf, uint32_t len, uint32_t max_arena
 
     TRY(check_records(&c, S_MODL, MODEL_SIZE, 1, 20, 12, PQ_MODEL_E_MODL_RESERVED, &n_modl));
     if (n_modl != 1) {
-        return pqv_fail(&c, PQ_MODEL_E_SECTION_SIZE, (c.at[S_MODL] - HEADER_SIZE) / SECTION_SIZE, c.at[S_MODL] + 8, n_modl, "needs exactly 1 record");
+        return pqv_fail(&c, PQ_MODEL_E_SECTION_SIZE, (c.at[S_MODL] - HEADER_SIZE) / SECTION_SIZE,
+                        c.at[S_MODL] + 8, n_modl, "needs exactly 1 record");
     }
     modl_off = c.off[S_MODL];
     m = buf + modl_off;
     TRY(check_string(&c, rd32(m + 12), rd32(m + 16), PQ_MODEL_E_MODEL_NAME, NO_INDEX, modl_off + 12));
     c.arena = rd32(m);
-    if (c.arena % ALIGN || c.arena > max_arena) return pqv_fail(&c, PQ_MODEL_E_MODEL_ARENA_SIZE, NO_INDEX, modl_off, c.arena, "not 16-aligned or above the arena cap");
+    if (c.arena % ALIGN || c.arena > max_arena) {
+        return pqv_fail(&c, PQ_MODEL_E_MODEL_ARENA_SIZE, NO_INDEX, modl_off, c.arena,
+                        "not 16-aligned or above the arena cap");
+    }
     c.n_in = rd32(m + 4);
     c.n_out = rd32(m + 8);
     n_io = ((uint64_t)c.n_in + c.n_out) * 4u;
     if (c.n_in < 1 || c.n_out < 1 || n_io != c.size[S_GRIO]) {
-        return pqv_fail(&c, PQ_MODEL_E_MODEL_N_INPUTS_OUTPUTS, NO_INDEX, modl_off + 4, c.n_in, "does not match GRIO size");
+        return pqv_fail(&c, PQ_MODEL_E_MODEL_N_INPUTS_OUTPUTS, NO_INDEX, modl_off + 4, c.n_in,
+                        "does not match GRIO size");
     }
 
     TRY(check_records(&c, S_TENS, TENSOR_SIZE, MAX_TENSORS, 60, 4, PQ_MODEL_E_TENS_RESERVED, &c.n_tensors));
