@@ -18,8 +18,8 @@ int pqv_fail_op(const pq_contract_ctx *o, int code, int32_t sub, int64_t value, 
 
 int pqv_param_range(const pq_contract_ctx *o, uint32_t k, int64_t lo, int64_t hi, int32_t *out) {
     int32_t v = op_param(o->c, o->i, k);
+    if (out) *out = v; /* set even on failure: callers' -O2 sees it initialized */
     if (v < lo || v > hi) return pqv_fail_param(o, k, v, "outside the parameter's range");
-    if (out) *out = v;
     return PQ_MODEL_OK;
 }
 
