@@ -31,7 +31,7 @@ extensions = [
         "picoq.runtime._interp",
         sources=["runtime/_interp.pyx", *KERNEL_SOURCES],
         include_dirs=["runtime/kernels/include", "runtime", np.get_include()],
-        define_macros=[("NPY_NO_DEPRECATED_API", "NPY_1_22_API_VERSION")],
+        define_macros=[("NPY_NO_DEPRECATED_API", "NPY_1_22_API_VERSION"), ("PQ_WITH_FAST_KERNELS", "1")],
         extra_compile_args=extra_compile_args,
         extra_link_args=extra_link_args,
     )

@@ -71,8 +71,8 @@ class Graph:
     inputs: list[int] = field(default_factory=list)
     outputs: list[int] = field(default_factory=list)
     arena_size: int = 0
-    # Per op (offset, size) of the fast kernels' scratch in the arena, set by the planner;
-    # None writes a version 1.0 file (no SCRA section: the runtime allocates scratch itself).
+    # Legacy: per op (offset, size) of a format 1.1 SCRA section. The converter leaves it None
+    # (a 1.0 file: the runtime places its own scratch); tests set it to write old 1.1 files.
     scratch: list[tuple[int, int]] | None = None
 
     def add(self, t: Tensor) -> int:

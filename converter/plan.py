@@ -6,20 +6,13 @@ layout, so the op becomes a no-op). Placement is TFLite Micro's greedy
 first-fit, tried over a few orderings; the smallest arena wins, so the plan is
 never larger than TFLM's for the same graph.
 
-Then each op's scratch (the fast kernels' working memory, sized for every ISA by
-converter/scratch.py) is placed as a buffer live only during its op: first fit
-in the gaps between the tensors live then, else above them. Tensors are placed
-first and never move for it, so the activations' extent (all the reference
-kernels and exported firmware need) stays what it was; the arena grows only
-when an op's gaps are too small.
+The plan holds activations only: the runtime places its own instruction set's
+scratch after them at load (pq_interp_plan), so files are format 1.0.
 """
 
 from __future__ import annotations
 
-from picoq.runtime.format import SCRATCH_ALIGN
-
 from .graph import Graph
-from .scratch import scratch_needs
 
 ALIGN = 16
 
@@ -88,9 +81,9 @@ def _place(
     return arena, offsets
 
 
-def plan_arena(graph: Graph, scratch: bool = True) -> int:
-    """Set `offset` on every activation tensor, `graph.scratch` (None when `scratch` is false:
-    a version 1.0 plan) and `graph.arena_size`; return the arena size."""
+def plan_arena(graph: Graph) -> int:
+    """Set `offset` on every activation tensor and `graph.arena_size` (`graph.scratch` None: a
+    format 1.0 file); return the arena size."""
     groups = _groups(graph)
     live = lifetimes(graph)
     sizes: dict[int, int] = {}
@@ -109,27 +102,4 @@ def plan_arena(graph: Graph, scratch: bool = True) -> int:
         graph.tensors[t].offset = offsets.get(g, 0)
     graph.arena_size = arena
     graph.scratch = None
-    if scratch:
-        spans = [(offsets[g], offsets[g] + sizes[g], *live[g]) for g in live]
-        graph.scratch = place_scratch(spans, scratch_needs(graph))
-        ends = [off + size for off, size in graph.scratch]
-        graph.arena_size = max(arena, *(_align(e) for e in ends)) if ends else arena
     return graph.arena_size
-
-
-def place_scratch(spans: list[tuple[int, int, int, int]], needs: list[int]) -> list[tuple[int, int]]:
-    """(offset, size) per op: op i's `needs[i]` bytes, SCRATCH_ALIGN-aligned, first fit below,
-    between or above the spans (offset, end, first op, last op) live at op i."""
-    out = []
-    for i, need in enumerate(needs):
-        if not need:
-            out.append((0, 0))
-            continue
-        busy = sorted((o, e) for o, e, first, last in spans if first <= i <= last)
-        off = 0
-        for o, e in busy:
-            if off + need <= o:
-                break
-            off = max(off, _align(e, SCRATCH_ALIGN))
-        out.append((off, need))
-    return out

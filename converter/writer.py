@@ -116,8 +116,8 @@ def to_bytes(graph: Graph) -> bytes:
         b"GRIO": np.asarray([*graph.inputs, *graph.outputs], "<i4").tobytes(),
         b"STRS": strings.bytes(),
     }
-    minor = 0  # a file without scratch plan is exactly a 1.0 file
-    if graph.scratch is not None:
+    minor = 0  # the converter writes 1.0 files
+    if graph.scratch is not None:  # legacy 1.1 files, for the tests that old files still load
         if len(graph.scratch) != len(graph.ops):
             raise ValueError(f"scratch plan has {len(graph.scratch)} entries for {len(graph.ops)} ops")
         payloads[fmt.SCRATCH_TAG] = np.array(graph.scratch, fmt.SCRATCH_DTYPE).tobytes()

@@ -8,10 +8,19 @@ from __future__ import annotations
 
 import os
 
+from ._interp import best_isa, supported_isas
 from .format import ModelFile, ModelFormatError, read_model
 from .interpreter import Interpreter
 
-__all__ = ["Interpreter", "ModelFile", "ModelFormatError", "kernels_dir", "read_model"]
+__all__ = [
+    "Interpreter",
+    "ModelFile",
+    "ModelFormatError",
+    "best_isa",
+    "kernels_dir",
+    "read_model",
+    "supported_isas",
+]
 
 
 def kernels_dir() -> str:

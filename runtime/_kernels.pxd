@@ -1,49 +1,6 @@
-# Declarations only: the C kernels in kernels/src, mirrored from kernels/include/pq_kernels.h.
-from libc.stdint cimport int8_t, int32_t, uint32_t
-
-
-cdef extern from "pq_kernels.h" nogil:
-    ctypedef enum pq_status:
-        PQ_OK
-        PQ_ERR_PARAM
-
-    ctypedef struct pq_dims:
-        int32_t n, h, w, c
-
-    ctypedef struct pq_conv_params:
-        int32_t stride_h, stride_w, dilation_h, dilation_w, pad_h, pad_w
-        int32_t input_offset, output_offset, act_min, act_max, depth_multiplier
-
-    ctypedef struct pq_fc_params:
-        int32_t input_offset, filter_offset, output_offset, act_min, act_max, per_channel
-
-    ctypedef struct pq_add_params:
-        int32_t input1_offset, input2_offset, output_offset, left_shift
-        int32_t input1_multiplier, input1_shift, input2_multiplier, input2_shift
-        int32_t output_multiplier, output_shift, act_min, act_max
-
-    ctypedef struct pq_pool_params:
-        int32_t stride_h, stride_w, filter_h, filter_w, pad_h, pad_w, act_min, act_max
-
-    ctypedef struct pq_softmax_params:
-        int32_t input_multiplier, input_left_shift, diff_min
-
-    pq_status pq_conv2d_s8(const pq_conv_params *p, const int32_t *mult, const int32_t *shift,
-                           const pq_dims *in_dims, const int8_t *inp, const pq_dims *filter_dims,
-                           const int8_t *filt, const int32_t *bias, const pq_dims *out_dims, int8_t *out)
-    pq_status pq_depthwise_conv2d_s8(const pq_conv_params *p, const int32_t *mult, const int32_t *shift,
-                                     const pq_dims *in_dims, const int8_t *inp, const pq_dims *filter_dims,
-                                     const int8_t *filt, const int32_t *bias, const pq_dims *out_dims,
-                                     int8_t *out)
-    pq_status pq_fully_connected_s8(const pq_fc_params *p, const int32_t *mult, const int32_t *shift,
-                                    int32_t batches, int32_t accum_depth, int32_t out_depth,
-                                    const int8_t *inp, const int8_t *filt, const int32_t *bias, int8_t *out)
-    pq_status pq_add_s8(const pq_add_params *p, int32_t rank, const int32_t *in1_shape, const int8_t *in1,
-                        const int32_t *in2_shape, const int8_t *in2, const int32_t *out_shape, int8_t *out)
-    pq_status pq_avg_pool2d_s8(const pq_pool_params *p, const pq_dims *in_dims, const int8_t *inp,
-                               const pq_dims *out_dims, int8_t *out)
-    pq_status pq_softmax_s8(const pq_softmax_params *p, int32_t outer, int32_t depth,
-                            const int8_t *inp, int8_t *out)
+# Declarations only: the C interpreter core (kernels/include/pq_interp.h) and what the
+# extension needs beside it (fixed-point helpers, ISA traits, the thread pool).
+from libc.stdint cimport int32_t, int64_t, uint8_t, uint16_t, uint32_t
 
 
 cdef extern from "pq_fixedpoint.h" nogil:
@@ -52,159 +9,102 @@ cdef extern from "pq_fixedpoint.h" nogil:
     int32_t pq_mbqm(int32_t x, int32_t multiplier, int32_t shift)
 
 
-# The fast kernels (kernels/include/pq_fast.h): same bytes, prepared at load time.
 cdef extern from "pq_fast.h" nogil:
-    ctypedef enum pq_isa:
-        PQ_ISA_PORTABLE
-        PQ_ISA_AVX2
-        PQ_ISA_AVX512VNNI
-        PQ_ISA_NEON
-        PQ_ISA_NEON_DOT
-        PQ_ISA_AMX
-
-    cdef enum:
+    enum:
         PQ_ISA_COUNT  # ids 0 .. PQ_ISA_COUNT - 1
-
     int pq_isa_supported(int isa)
 
-    ctypedef struct pq_requant:
-        const int32_t *bias
-        const int32_t *mult
-        const int32_t *lshift
-        const int32_t *rshift
-        const int32_t *rmask
-        int32_t any_lshift, output_offset, act_min, act_max
 
-    void pq_requant_expand(int32_t n, int32_t np, const int32_t *mult, const int32_t *shift, int32_t per_channel,
-                           int32_t *out_mult, int32_t *out_lshift, int32_t *out_rshift, int32_t *out_rmask)
+cdef extern from "pq_isa_traits.h" nogil:
+    ctypedef struct pq_isa_traits:
+        const char *name
 
-    ctypedef struct pq_gemm_s8_plan:
-        int32_t isa, n, k, np, kp
-        const int8_t *w
-        pq_requant rq
-
-    int32_t pq_gemm_s8_np(int isa, int32_t n)
-    int32_t pq_gemm_s8_kp(int isa, int32_t k)
-    size_t pq_gemm_s8_packed_size(int isa, int32_t n, int32_t k)
-    void pq_gemm_s8_pack(int isa, int32_t n, int32_t k, const int8_t *w, int8_t *packed)
-    void pq_gemm_s8_fold_bias(int isa, int32_t n, int32_t np, int32_t k, const int8_t *w, const int32_t *bias,
-                              int32_t input_offset, int32_t *out)
-    size_t pq_gemm_s8_scratch_size(int isa, int32_t k)
-
-    cdef enum:
-        PQ_FEED_IM2COL
-        PQ_FEED_DIRECT
-        PQ_FEED_STRIDED
-        PQ_FEED_TAPS
-        PQ_FEED_ROWS
-
-    void pq_gemm_s8_pad_runs(int32_t n, int32_t runs, int32_t len, int32_t padded, const int8_t *w, int8_t *out)
-
-    ctypedef struct pq_conv2d_fast_plan:
-        pq_conv_params p
-        pq_dims in_dims, filter_dims, out_dims
-        int32_t groups, direct, chunk_rows, taps, kt
-        pq_gemm_s8_plan gemm
-        size_t w_group_stride
-        int32_t ch_group_stride
-
-    size_t pq_conv2d_s8_fast_scratch_size(const pq_conv2d_fast_plan *plan)
-    pq_status pq_conv2d_s8_fast(const pq_conv2d_fast_plan *plan, const int8_t *inp, int8_t *out, void *scratch)
-
-    pq_status pq_fully_connected_s8_fast(const pq_gemm_s8_plan *plan, int32_t batches, const int8_t *inp,
-                                         int8_t *out, void *scratch)
-
-    ctypedef struct pq_dwconv_fast_plan:
-        int32_t isa
-        pq_conv_params p
-        pq_dims in_dims, filter_dims, out_dims
-        int32_t cp
-        const int8_t *w
-        pq_requant rq
-
-    int32_t pq_dwconv_s8_cp(int isa, int32_t c)
-    size_t pq_dwconv_s8_packed_size(int isa, int32_t taps, int32_t c)
-    void pq_dwconv_s8_pack(int isa, int32_t taps, int32_t c, const int8_t *filt, int8_t *packed)
-    void pq_dwconv_s8_fold_bias(int isa, int32_t taps, int32_t c, int32_t cp, const int8_t *filt,
-                                const int32_t *bias, int32_t input_offset, int32_t *out)
-    void pq_dwconv_s8_order(int isa, int32_t c, int32_t cp, int32_t *values)
-    size_t pq_dwconv_s8_fast_scratch_size(const pq_dwconv_fast_plan *plan)
-    pq_status pq_depthwise_conv2d_s8_fast(const pq_dwconv_fast_plan *plan, const int8_t *inp, int8_t *out,
-                                          void *scratch)
-
-    pq_status pq_avg_pool2d_s8_fast(const pq_pool_params *p, const pq_dims *in_dims, const int8_t *inp,
-                                    const pq_dims *out_dims, int8_t *out, uint32_t *sum)
-
-    pq_status pq_add_s8_fast(int isa, const pq_add_params *p, int32_t n, const int8_t *in1, const int8_t *in2,
-                             int8_t *out)
+    const pq_isa_traits *pq_isa_traits_get(int isa)
 
 
-# Op codes 8..17 (kernels/include/pq_kernels.h, second block).
-cdef extern from "pq_kernels.h" nogil:
-    ctypedef struct pq_mul_params:
-        int32_t input1_offset, input2_offset, output_offset, output_multiplier, output_shift, act_min, act_max
-
-    ctypedef struct pq_mean_params:
-        int32_t axis_mask, keep_dims, input_offset, output_offset, multiplier, shift
-
-    ctypedef struct pq_pad_params:
-        int32_t pad_value
-        int32_t pads[6][2]
-
-    ctypedef struct pq_logistic_params:
-        int32_t input_offset, input_range_radius, input_multiplier, input_left_shift
-
-    ctypedef struct pq_hard_swish_params:
-        int32_t input_offset, output_offset, reluish_multiplier, reluish_shift, output_multiplier, output_shift
-
-    ctypedef struct pq_leaky_relu_params:
-        int32_t input_offset, output_offset, identity_multiplier, identity_shift, alpha_multiplier, alpha_shift
-
-    pq_status pq_max_pool2d_s8(const pq_pool_params *p, const pq_dims *in_dims, const int8_t *inp,
-                               const pq_dims *out_dims, int8_t *out)
-    pq_status pq_mul_s8(const pq_mul_params *p, int32_t rank, const int32_t *in1_shape, const int8_t *in1,
-                        const int32_t *in2_shape, const int8_t *in2, const int32_t *out_shape, int8_t *out)
-    pq_status pq_mean_s8(const pq_mean_params *p, int32_t rank, const int32_t *in_shape, int32_t axis_mask,
-                         const int8_t *inp, int8_t *out)
-    pq_status pq_concatenation_s8(int32_t n_inputs, const int8_t *const *inputs, const int32_t *axis_sizes,
-                                  const int32_t *requant, int32_t output_offset, int32_t outer, int32_t inner,
-                                  int8_t *out)
-    pq_status pq_pad_s8(const pq_pad_params *p, int32_t rank, const int32_t *in_shape, const int8_t *inp,
-                        int8_t *out)
-    pq_status pq_logistic_s8(const pq_logistic_params *p, int32_t size, const int8_t *inp, int8_t *out)
-    pq_status pq_tanh_s8(const pq_logistic_params *p, int32_t size, const int8_t *inp, int8_t *out)
-    pq_status pq_hard_swish_s8(const pq_hard_swish_params *p, int32_t size, const int8_t *inp, int8_t *out)
-    pq_status pq_leaky_relu_s8(const pq_leaky_relu_params *p, int32_t size, const int8_t *inp, int8_t *out)
-    pq_status pq_transpose_s8(int32_t rank, const int32_t *in_shape, const int32_t *perm, const int8_t *inp,
-                              int8_t *out)
+cdef extern from "pq_fast_bind.h" nogil:
+    int pq_amx_pays(int feed, int32_t n, int32_t k, int32_t m)
 
 
-# Several threads (kernels/include/pq_fast_split.h, pq_threadpool.h): parts of one fast op, and the pool
-# that runs them.
 cdef extern from "pq_fast_split.h" nogil:
-    cdef enum:
+    enum:
         PQ_SPLIT_NONE
         PQ_SPLIT_ROWS
         PQ_SPLIT_COLS
-        PQ_SPLIT_GEMM_ROWS
 
-    void pq_split_range(int32_t total, int32_t unit, int32_t part, int32_t parts, int32_t *lo, int32_t *hi)
-    int32_t pq_conv2d_s8_fast_split_rows(const pq_conv2d_fast_plan *plan, int32_t *unit)
-    int32_t pq_dwconv_s8_fast_split_rows(const pq_dwconv_fast_plan *plan, int32_t *unit)
-    pq_status pq_conv2d_s8_fast_part(const pq_conv2d_fast_plan *plan, const int8_t *inp, int8_t *out, void *scratch,
-                                     int32_t split, int32_t col_unit, int32_t part, int32_t parts)
-    pq_status pq_depthwise_conv2d_s8_fast_part(const pq_dwconv_fast_plan *plan, const int8_t *inp, int8_t *out,
-                                               void *scratch, int32_t part, int32_t parts)
-    pq_status pq_fully_connected_s8_fast_part(const pq_gemm_s8_plan *plan, int32_t batches, const int8_t *inp,
-                                              int8_t *out, void *scratch, int32_t split, int32_t col_unit,
-                                              int32_t part, int32_t parts)
+
+cdef extern from "pq_model.h" nogil:
+    ctypedef struct pq_model_error:
+        int code
+        const char *field
+        int32_t index
+        int64_t offset
+        int64_t value
+
+
+cdef extern from "pq_op.h" nogil:
+    enum:
+        PQ_KERNEL_REFERENCE
+        PQ_KERNEL_FAST
+
+    ctypedef struct pq_tensor:
+        void *data
+        int32_t count
+        uint8_t dtype
+        uint8_t rank
+        int32_t dims[6]
+
+    ctypedef struct pq_node:
+        uint16_t opcode
+        int32_t kernel
+        int32_t split, n_parts, col_unit
+
+
+cdef extern from "pq_interp.h" nogil:
+    enum:
+        PQ_INTERP_OK
+        PQ_PARALLEL_MIN_NS
+
+    ctypedef int (*pq_part_fn)(void *task_ctx, int32_t part, int32_t thread) noexcept nogil
+    ctypedef int (*pq_parallel_fn)(void *parallel_ctx, pq_part_fn task, void *task_ctx, int32_t n_parts) noexcept nogil
+
+    ctypedef struct pq_interp_options:
+        int32_t kernels
+        int32_t isa
+        uint32_t max_arena
+        int32_t validated
+        int32_t num_threads
+        int64_t min_parallel_ns
+        pq_parallel_fn parallel
+        void *parallel_ctx
+        void **thread_scratch
+
+    ctypedef struct pq_interp_sizes:
+        size_t state_bytes, arena_bytes, activation_bytes, scratch_bytes
+
+    ctypedef struct pq_interp:
+        pq_tensor *tensors
+        pq_node *nodes
+        uint32_t n_tensors, n_ops, n_inputs, n_outputs
+        int32_t failed_op
+        pq_interp_options options
+
+    const char *pq_interp_status_text(int status)
+    pq_interp_options pq_interp_defaults()
+    int pq_interp_plan(const uint8_t *buf, uint32_t length, const pq_interp_options *options,
+                       pq_interp_sizes *sizes, pq_model_error *err)
+    int pq_interp_prepare(pq_interp *it, const uint8_t *buf, uint32_t length, const pq_interp_options *options,
+                          void *state, size_t state_bytes, uint8_t *arena, size_t arena_bytes, pq_model_error *err)
+    int pq_interp_invoke(pq_interp *it)
+    int pq_interp_invoke_ops(pq_interp *it, uint32_t first, uint32_t end)
+    const char *pq_interp_kernel_name(const pq_interp *it, uint32_t i)
+    const pq_tensor *pq_interp_input(const pq_interp *it, uint32_t i)
+    const pq_tensor *pq_interp_output(const pq_interp *it, uint32_t i)
 
 
 cdef extern from "pq_threadpool.h" nogil:
     enum:
         PQ_THREADPOOL_MAX
-        PQ_POOL_UNAVAILABLE
-        PQ_POOL_BAD_COUNT
 
     ctypedef struct pq_threadpool:
         pass

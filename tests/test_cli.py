@@ -13,7 +13,7 @@ import pytest
 from picoq.converter import cli
 from picoq.runtime import Interpreter
 
-from make_fixtures import build_tiny_convnet
+from support.make_fixtures import build_tiny_convnet
 
 
 def picoq(*args: str, cwd=None) -> subprocess.CompletedProcess:

@@ -11,11 +11,8 @@ so a missing tool fails here instead of skipping.
 from __future__ import annotations
 
 import copy
-import os
 import re
 import shlex
-import shutil
-import signal
 import subprocess
 import sys
 import zlib
@@ -26,15 +23,16 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from picoq.converter import convert
+from picoq.converter import c_text, convert
 from picoq.converter import export_c as ec
 from picoq.converter.cli import EXAMPLES
 from picoq.runtime import Interpreter, read_model
 
 from conftest import mlperf_path
-from make_fixtures import build_tiny_convnet, build_tiny_mlp, build_tiny_resnet
-from test_kernels_more import _build_chain
-from tflite_builder import RandomLayers, TFLiteGraph
+from support.firmware import make, output_rows, run, tool, two_in_two_out
+from support.make_fixtures import build_tiny_convnet, build_tiny_mlp, build_tiny_resnet
+from support.models import build_chain
+from support.tflite_builder import TFLiteGraph
 
 ROOT = Path(__file__).resolve().parents[1]
 HOST_DIR = ROOT / "firmware_examples" / "host"
@@ -58,8 +56,8 @@ MODELS: dict[str, Callable[[], bytes]] = {
     "ic": lambda: mlperf_path("pretrainedResnet_quant").read_bytes(),
     "vww": lambda: mlperf_path("vww_96_int8").read_bytes(),
     "ad": lambda: mlperf_path("ad01_int8").read_bytes(),
-    # op codes 8..17 chained (tests/test_kernels_more.py), then one model per op
-    "all_new_ops": lambda: _build_chain()[0],
+    # op codes 8..17 chained (tests/support/models.py), then one model per op
+    "all_new_ops": lambda: build_chain()[0],
 }
 
 
@@ -91,46 +89,6 @@ NEW_OP_MODELS: dict[str, Callable[[], bytes]] = {
     "transpose": _one_op(lambda g, x: g.transpose(x, [2, 0, 3, 1])),
 }
 MODELS |= NEW_OP_MODELS
-
-
-def tool(name: str) -> str:
-    path = shutil.which(name)
-    if path is None:
-        pytest.fail(f"{name} not found: run firmware_examples/install_toolchain.sh (CI does)")
-    return path
-
-
-def run(cmd: list[str], timeout: float = 300, check: bool = True, **kw) -> subprocess.CompletedProcess:
-    """Run a command in its own process group, so a timeout kills it and its children
-    (make -> qemu) instead of leaving an emulator running."""
-    proc = subprocess.Popen(
-        cmd,
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        start_new_session=True,
-        **kw,
-    )
-    try:
-        out, err = proc.communicate(timeout=timeout)
-    except subprocess.TimeoutExpired:
-        os.killpg(proc.pid, signal.SIGKILL)
-        proc.communicate()
-        pytest.fail(f"timed out after {timeout} s: {shlex.join(cmd)}")
-    result = subprocess.CompletedProcess(cmd, proc.returncode, out, err)
-    assert result.returncode == 0 or not check, f"{shlex.join(cmd)}\n{out[-3000:]}\n{err[-3000:]}"
-    return result
-
-
-def make(folder: Path, *args: str, timeout: float = 300) -> subprocess.CompletedProcess:
-    return run([tool("make"), "-s", "-j4", "-C", str(folder), *args], timeout=timeout)
-
-
-def output_rows(stdout: str) -> np.ndarray:
-    """The program's output lines (lines starting with '#' are information) as int8 rows."""
-    rows = [[int(v) for v in line.split()] for line in stdout.splitlines() if line and line[0] != "#"]
-    return np.array(rows, dtype=np.int64).astype(np.int8)
 
 
 @dataclass
@@ -270,6 +228,7 @@ def test_folder_contents_are_minimal_and_deterministic(tmp_path: Path) -> None:
             "pq_ops.def",
             "pq_params.h",
             "pq_fully_connected_s8.c",
+            "CMakeLists.txt",
         ]
     )
     ec.export_c(mlp, tmp_path / "b", "mlp")
@@ -287,7 +246,7 @@ def test_generated_code_uses_no_float_no_malloc_and_only_stdint_string(tmp_path:
     t_in = m.tensors[m.inputs[0]]
     # The reference kernels firmware runs need no scratch: the activations' extent only.
     assert f"#define NET_ARENA_SIZE {m.activation_bytes}\n" in header
-    assert m.activation_bytes < m.arena_size  # this model's arena also holds fast-kernel scratch
+    assert m.activation_bytes == m.arena_size  # 1.0 files: the runtime places fast-kernel scratch itself
     assert f"#define NET_INPUT_ZERO_POINT {int(t_in.zero_points[0])}\n" in header
     assert "int net_invoke(const int8_t *input, int8_t *output, uint8_t *arena);" in header
     for path in tmp_path.iterdir():
@@ -300,6 +259,29 @@ def test_generated_code_uses_no_float_no_malloc_and_only_stdint_string(tmp_path:
     data = (tmp_path / "net_model_data.c").read_text()
     assert "NET_ALIGNED const int8_t net_op0_filter[" in data
     assert re.search(r"/\* op 0 CONV_2D conv1\S*: filter int8 \[8,5,3,3\], per-channel scales", data)
+
+
+def test_exported_folder_builds_with_cmake(tmp_path: Path) -> None:
+    """`add_subdirectory(NAME_fw)` + `NAME_model`: firmware_examples/host/main.c, linked with
+    cmake against the exported library, computes the interpreter's bytes."""
+    picoq = convert(build_tiny_convnet())
+    ec.export_c(picoq, tmp_path / "net_fw", "net")
+    cmake_lists = (tmp_path / "net_fw" / "CMakeLists.txt").read_text()
+    assert "add_library(net_model STATIC\n    net_model.c\n    net_model_data.c\n    pq_" in cmake_lists
+    (tmp_path / "CMakeLists.txt").write_text(
+        "cmake_minimum_required(VERSION 3.13)\nproject(app C)\nadd_subdirectory(net_fw)\n"
+        f'add_executable(app "{HOST_DIR / "main.c"}")\n'
+        'target_compile_definitions(app PRIVATE [[MODEL_HEADER="net_model.h"]] MODEL_NAME=net MODEL_PREFIX=NET)\n'
+        "target_link_libraries(app PRIVATE net_model)\n"
+    )
+    build = tmp_path / "build"
+    run([tool("cmake"), "-S", str(tmp_path), "-B", str(build), f"-DCMAKE_C_FLAGS={' '.join(STRICT_C99[1:])}"])
+    run([tool("cmake"), "--build", str(build), "-j2"])
+    shape = Interpreter(picoq).input_details[0]["shape"]
+    inputs = np.random.default_rng(2).integers(-128, 128, (5, *shape), dtype=np.int8)
+    (tmp_path / "in.bin").write_bytes(inputs.tobytes())
+    out = run([str(build / "app"), str(tmp_path / "in.bin")])
+    np.testing.assert_array_equal(output_rows(out.stdout), reference(picoq, inputs))
 
 
 def test_reshape_between_different_offsets_is_copied(tmp_path: Path) -> None:
@@ -318,17 +300,6 @@ def test_reshape_between_different_offsets_is_copied(tmp_path: Path) -> None:
     make(HOST_DIR, f"MODEL={tmp_path / 'fw'}", f"BUILD={tmp_path / 'b'}")
     out = run([str(tmp_path / "b" / "picoq_host"), str(tmp_path / "in.bin")])
     np.testing.assert_array_equal(output_rows(out.stdout), reference(picoq, inputs))
-
-
-def two_in_two_out() -> bytes:
-    """Inputs a [1,6,5,4] and b [1,1,5,4] (broadcast ADD); outputs the conv and the FC after it."""
-    g = TFLiteGraph(description="picoq test two_in_two_out")
-    r = RandomLayers(g, np.random.default_rng(7))
-    a = r.input("a", (1, 6, 5, 4), scale=0.05, zero_point=3)
-    b = r.input("b", (1, 1, 5, 4), scale=0.04, zero_point=-2)
-    z = r.conv2d(r.add(a, b, activation="RELU", name="sum"), 6, 3, name="conv")
-    g.output(z, r.fully_connected(r.reshape(z, (-1, 180), name="flat"), 7, name="fc"))
-    return g.build()
 
 
 MULTI_MAIN = r"""
@@ -375,7 +346,7 @@ def test_several_inputs_and_outputs_take_arrays_of_pointers(tmp_path: Path) -> N
 
 
 def test_tensor_names_cannot_break_the_generated_comments() -> None:
-    text = ec._comment_text("conv/*x*/y??/\u65e5\u672c" + "z" * 100)
+    text = c_text._comment_text("conv/*x*/y??/\u65e5\u672c" + "z" * 100)
     assert text.isascii() and len(text) <= 72
     assert "/*" not in text and "*/" not in text and "??" not in text
 

@@ -1,6 +1,6 @@
 """The fast kernels give the same bytes as the reference kernels, on every instruction set.
 
-Each case builds a one-op int8 .tflite (tests/tflite_builder.py: CONV_2D,
+Each case builds a one-op int8 .tflite (tests/support/tflite_builder.py: CONV_2D,
 DEPTHWISE_CONV_2D, FULLY_CONNECTED, ADD, AVERAGE_POOL_2D), converts it, and runs it
 with `kernels="reference"` (the C99 kernels firmware runs, themselves checked against
 tflite-micro in test_kernels.py) and with `kernels="fast"` on every instruction set this
@@ -20,14 +20,22 @@ import numpy as np
 import pytest
 
 from picoq.converter import convert
-from picoq.runtime import Interpreter
-from picoq.runtime._interp import supported_isas
+from picoq.runtime import Interpreter, supported_isas
 
 from conftest import MLPERF_INT8, mlperf_path
-from tflite_builder import TFLiteGraph
+from support.models import (
+    ACTS,
+    conv_model,
+    fc_model,
+    in_qparams,
+    out_qparams,
+    random_channels,
+    random_spatial,
+    random_weights,
+)
+from support.tflite_builder import TFLiteGraph
 
 ISAS = supported_isas()
-ACTS = ["NONE", "RELU", "RELU6", "RELU_N1_TO_1"]
 N_CASES = 60
 
 
@@ -57,98 +65,15 @@ def _run_all(model: bytes, xs: list[np.ndarray]) -> list[str]:
     return kernels
 
 
-def _in_qparams(rng) -> tuple[float, int]:
-    """Input scale and zero point, the int8 extremes included (the zero point pads images)."""
-    zp = int(rng.choice([-128, 127, int(rng.integers(-128, 128)), int(rng.integers(-20, 20))]))
-    return float(rng.uniform(0.005, 0.1)), zp
-
-
-def _out_qparams(rng, acc_scale: float, k: int) -> tuple[float, int]:
-    """An output scale around the accumulators' spread, sometimes far below it: then the
-    multiplier exceeds 1 (a left shift) and many outputs saturate."""
-    spread = acc_scale * 127.0 * 64.0 * np.sqrt(max(k, 1))
-    mode = rng.integers(0, 4)
-    if mode == 0:
-        scale = acc_scale * float(rng.uniform(0.05, 0.95))  # real multiplier > 1
-    elif mode == 1:
-        scale = spread / float(rng.uniform(1000, 100000))  # saturating
-    else:
-        scale = spread / float(rng.uniform(100, 400))
-    return scale, int(rng.integers(-128, 128))
-
-
-def _weights(rng, shape, n_ch: int, per_channel: bool):
-    # -128 included: the int8 spec keeps weights in [-127, 127], the kernels must not care.
-    w = rng.integers(-128, 128, size=shape, dtype=np.int8)
-    scales = rng.uniform(0.002, 0.02, n_ch if per_channel else 1).astype(np.float32)
-    return w, scales
-
-
-def _channels(rng, lo: int = 1, hi: int = 80) -> int:
-    """Channel counts around the vector widths, and random ones."""
-    edges = [1, 2, 3, 4, 5, 7, 8, 9, 15, 16, 17, 31, 32, 33, 47, 63, 64, 65, 72]
-    c = int(rng.choice(edges)) if rng.integers(0, 2) else int(rng.integers(lo, hi + 1))
-    return max(lo, min(c, hi))
-
-
-def _spatial(rng):
-    h, w = (int(v) for v in rng.integers(1, 14, 2))
-    kh, kw = (int(v) for v in rng.choice([1, 1, 2, 3, 3, 3, 4, 5], 2))
-    sh, sw = (int(v) for v in rng.choice([1, 1, 1, 2, 2, 3], 2))
-    dh, dw = (int(v) for v in rng.choice([1, 1, 1, 1, 2, 3], 2))
-    padding = str(rng.choice(["SAME", "VALID"]))
-    if padding == "VALID":  # the dilated kernel must fit
-        kh = min(kh, (h - 1) // dh + 1)
-        kw = min(kw, (w - 1) // dw + 1)
-    return (h, w), (kh, kw), (sh, sw), (dh, dw), padding
-
-
-def _conv_model(rng, x_shape, groups, cout, khw, s, d, padding, act):
-    n, h, w, cin = x_shape
-    in_s, in_zp = _in_qparams(rng)
-    per_channel = bool(rng.integers(0, 4))
-    wq, w_s = _weights(rng, (cout, *khw, cin // groups), cout, per_channel)
-    w_full = np.broadcast_to(w_s, (cout,)).astype(np.float32)
-    bias = rng.integers(-30000, 30000, cout).astype(np.int32) if rng.integers(0, 4) else None
-    out_s, out_zp = _out_qparams(rng, in_s * float(w_full.mean()), khw[0] * khw[1] * cin // groups)
-    g = TFLiteGraph()
-    xt = g.input("x", x_shape, in_s, in_zp)
-    wt = g.const_int8("w", wq, w_s, quantized_dimension=0)
-    bt = None if bias is None else g.const_int32("b", bias, np.float32(in_s) * w_full)
-    g.output(g.conv2d(xt, wt, bt, out_s, out_zp, stride=s, dilation=d, padding=padding, activation=act))
-    return convert(g.build())
-
-
-def _fc_model(
-    rng, batches: int, depth: int, units: int, wq=None, in_q=None, always_bias: bool = False
-) -> bytes:
-    """A one-op FULLY_CONNECTED .picoq with random quantization; `wq` replaces the random
-    weights (still drawn, so the other draws stay put) and `in_q` the input (scale, zero point)."""
-    in_s, in_zp = in_q if in_q is not None else _in_qparams(rng)
-    per_channel = bool(rng.integers(0, 2))
-    w_rand, w_s = _weights(rng, (units, depth), units, per_channel)
-    wq = w_rand if wq is None else wq
-    w_full = np.broadcast_to(w_s, (units,)).astype(np.float32)
-    with_bias = always_bias or bool(rng.integers(0, 4))
-    bias = rng.integers(-30000, 30000, units).astype(np.int32) if with_bias else None
-    out_s, out_zp = _out_qparams(rng, in_s * float(w_full.mean()), depth)
-    g = TFLiteGraph()
-    xt = g.input("x", (batches, depth), in_s, in_zp)
-    wt = g.const_int8("w", wq, w_s, quantized_dimension=0)
-    bt = None if bias is None else g.const_int32("b", bias, np.float32(in_s) * w_full)
-    g.output(g.fully_connected(xt, wt, bt, out_s, out_zp, activation=str(rng.choice(ACTS))))
-    return convert(g.build())
-
-
 @pytest.mark.parametrize("seed", range(N_CASES))
 def test_conv2d_fast_equals_reference(seed: int) -> None:
     rng = np.random.default_rng(10_000 + seed)
-    (h, w), khw, s, d, padding = _spatial(rng)
+    (h, w), khw, s, d, padding = random_spatial(rng)
     groups = int(rng.choice([1, 1, 1, 1, 2, 3, 4]))
-    cin = groups * _channels(rng, 1, 40 if groups == 1 else 12)
-    cout = groups * max(1, _channels(rng, 1, 70) // groups)
+    cin = groups * random_channels(rng, 1, 40 if groups == 1 else 12)
+    cout = groups * max(1, random_channels(rng, 1, 70) // groups)
     n = int(rng.choice([1, 1, 1, 2, 3]))
-    model = _conv_model(rng, (n, h, w, cin), groups, cout, khw, s, d, padding, str(rng.choice(ACTS)))
+    model = conv_model(rng, (n, h, w, cin), groups, cout, khw, s, d, padding, str(rng.choice(ACTS)))
     xs = [rng.integers(-128, 128, (n, h, w, cin), dtype=np.int8) for _ in range(3)]
     assert _run_all(model, xs) == ["fast-conv-" + k for k in _conv_feed(model)]
 
@@ -192,27 +117,27 @@ def _conv_feed(model: bytes) -> list[str]:
 )
 def test_conv2d_model_shapes(shape, groups, cout, khw, s, d, padding) -> None:
     rng = np.random.default_rng(sum(shape) + cout)
-    model = _conv_model(rng, shape, groups, cout, khw, s, d, padding, "RELU6")
+    model = conv_model(rng, shape, groups, cout, khw, s, d, padding, "RELU6")
     _run_all(model, [rng.integers(-128, 128, shape, dtype=np.int8) for _ in range(2)])
 
 
 @pytest.mark.parametrize("seed", range(N_CASES))
 def test_depthwise_fast_equals_reference(seed: int) -> None:
     rng = np.random.default_rng(20_000 + seed)
-    (h, w), (kh, kw), s, d, padding = _spatial(rng)
+    (h, w), (kh, kw), s, d, padding = random_spatial(rng)
     if rng.integers(0, 2):  # the 3x3 kernels the models use, stride 1 or 2
         kh = kw = 3
         d = (1, 1)
         h, w = max(h, 3), max(w, 3)
-    c = _channels(rng, 1, 80)
+    c = random_channels(rng, 1, 80)
     m = int(rng.choice([1, 1, 1, 1, 2, 3]))
     n = int(rng.choice([1, 1, 2]))
-    in_s, in_zp = _in_qparams(rng)
+    in_s, in_zp = in_qparams(rng)
     per_channel = bool(rng.integers(0, 4))
-    wq, w_s = _weights(rng, (1, kh, kw, c * m), c * m, per_channel)
+    wq, w_s = random_weights(rng, (1, kh, kw, c * m), c * m, per_channel)
     w_full = np.broadcast_to(w_s, (c * m,)).astype(np.float32)
     bias = rng.integers(-30000, 30000, c * m).astype(np.int32) if rng.integers(0, 4) else None
-    out_s, out_zp = _out_qparams(rng, in_s * float(w_full.mean()), kh * kw)
+    out_s, out_zp = out_qparams(rng, in_s * float(w_full.mean()), kh * kw)
     g = TFLiteGraph()
     xt = g.input("x", (n, h, w, c), in_s, in_zp)
     wt = g.const_int8("w", wq, w_s, quantized_dimension=3)
@@ -231,9 +156,9 @@ def test_depthwise_fast_equals_reference(seed: int) -> None:
 def test_fully_connected_fast_equals_reference(seed: int) -> None:
     rng = np.random.default_rng(30_000 + seed)
     batches = int(rng.choice([1, 1, 2, 3, 5, 9]))
-    depth = _channels(rng, 1, 300) if rng.integers(0, 3) else int(rng.integers(300, 700))
-    units = _channels(rng, 1, 200)
-    model = _fc_model(rng, batches, depth, units)
+    depth = random_channels(rng, 1, 300) if rng.integers(0, 3) else int(rng.integers(300, 700))
+    units = random_channels(rng, 1, 200)
+    model = fc_model(rng, batches, depth, units)
     xs = [rng.integers(-128, 128, (batches, depth), dtype=np.int8) for _ in range(3)]
     assert _run_all(model, xs) == ["fast-fc"]
 
@@ -262,7 +187,7 @@ def test_add_fast_equals_reference(seed: int) -> None:
     shape = tuple(int(v) for v in rng.integers(1, 9, int(rng.integers(1, 5))))
     # Every 4th case broadcasts (a stays on the reference kernel).
     b_shape = tuple(1 if (seed % 4 == 3 and i == 0) else v for i, v in enumerate(shape))
-    (s1, z1), (s2, z2) = _in_qparams(rng), _in_qparams(rng)
+    (s1, z1), (s2, z2) = in_qparams(rng), in_qparams(rng)
     s_out = float(rng.uniform(0.005, 0.2))
     g = TFLiteGraph()
     at = g.input("a", shape, s1, z1)
@@ -281,11 +206,11 @@ def test_add_fast_equals_reference(seed: int) -> None:
 @pytest.mark.parametrize("seed", range(20))
 def test_average_pool_fast_equals_reference(seed: int) -> None:
     rng = np.random.default_rng(50_000 + seed)
-    (h, w), (kh, kw), s, _, padding = _spatial(rng)
+    (h, w), (kh, kw), s, _, padding = random_spatial(rng)
     if padding == "VALID":
         kh, kw = min(kh, h), min(kw, w)
-    c, n = _channels(rng, 1, 80), int(rng.choice([1, 1, 2]))
-    in_s, in_zp = _in_qparams(rng)
+    c, n = random_channels(rng, 1, 80), int(rng.choice([1, 1, 2]))
+    in_s, in_zp = in_qparams(rng)
     g = TFLiteGraph()
     xt = g.input("x", (n, h, w, c), in_s, in_zp)
     g.output(g.average_pool2d(xt, (kh, kw), s, padding=padding, activation=str(rng.choice(ACTS))))

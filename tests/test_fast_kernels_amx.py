@@ -17,10 +17,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from picoq.runtime import Interpreter
-from picoq.runtime._interp import supported_isas
+from picoq.runtime import Interpreter, supported_isas
 
-from test_fast_kernels import ACTS, _conv_model, _fc_model
+from support.models import ACTS, conv_model, fc_model
 
 pytestmark = pytest.mark.skipif("amx" not in supported_isas(), reason="this CPU (or OS) has no AMX-INT8")
 
@@ -62,7 +61,7 @@ def test_amx_conv_equals_reference(seed: int) -> None:
     groups = 2 if kind == "im2col" else 1
     if kind == "im2col":  # more than 16 output channels per group
         cout = 2 * int(rng.choice([17, 20, 33, 40]))
-    model = _conv_model(rng, (n, h, w, cin), groups, cout, khw, (1, 1), d, padding, str(rng.choice(ACTS)))
+    model = conv_model(rng, (n, h, w, cin), groups, cout, khw, (1, 1), d, padding, str(rng.choice(ACTS)))
     xs = [rng.integers(-128, 128, (n, h, w, cin), dtype=np.int8) for _ in range(3)]
     feed = {"rows": "rows", "taps": "taps", "im2col": "im2col", "1x1": "1x1"}[kind]
     assert _check(model, xs) == [f"fast-conv-{feed}-amx"]
@@ -74,7 +73,7 @@ def test_amx_fully_connected_equals_reference(seed: int) -> None:
     batches = int(rng.choice([32, 33, 47, 48, 64, 70]))
     depth = int(rng.choice([1, 5, 63, 64, 65, 200, 640]))
     units = int(rng.choice([1, 16, 17, 33, 64, 100]))
-    model = _fc_model(rng, batches, depth, units, always_bias=True)
+    model = fc_model(rng, batches, depth, units, always_bias=True)
     xs = [rng.integers(-128, 128, (batches, depth), dtype=np.int8) for _ in range(2)]
     assert _check(model, xs) == ["fast-fc-amx"]
 
@@ -88,7 +87,7 @@ def test_amx_accumulators_wrap_like_the_reference() -> None:
     wq[1] = -128
     wq[2, ::2] = -128
     wq[3:] = rng.integers(-128, 128, (14, depth), dtype=np.int8)
-    model = _fc_model(rng, batches, depth, 17, wq=wq, in_q=(0.01, -128), always_bias=True)
+    model = fc_model(rng, batches, depth, 17, wq=wq, in_q=(0.01, -128), always_bias=True)
     x = np.full((batches, depth), 127, np.int8)
     x[1::2] = rng.integers(-128, 128, (batches // 2, depth), dtype=np.int8)
     assert _check(model, [x]) == ["fast-fc-amx"]

@@ -1,5 +1,5 @@
 """The fixed-point core (C, as compiled into the extension) and QuantizeMultiplier (converter)
-against exact big-integer arithmetic (tests/bigint_fixedpoint.py), with hypothesis."""
+against exact big-integer arithmetic (tests/support/bigint_fixedpoint.py), with hypothesis."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 from picoq.converter import quantize
 from picoq.runtime import _interp
 
-import bigint_fixedpoint as big
+from support import bigint_fixedpoint as big
 
 I32 = st.integers(-(2**31), 2**31 - 1)
 MULT = st.integers(0, 2**31 - 1)  # QuantizeMultiplier never yields a negative multiplier

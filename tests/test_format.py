@@ -15,28 +15,14 @@ from picoq.converter import convert
 from picoq.runtime import Interpreter, ModelFormatError, read_model
 from picoq.runtime import format as fmt
 
-from make_fixtures import build_tiny_convnet, build_tiny_resnet
+from support.fileedit import resealed as _reseal
+from support.fileedit import section as _section
+from support.make_fixtures import build_tiny_convnet, build_tiny_resnet
 
 
 @pytest.fixture(scope="module")
 def data() -> bytes:
     return convert(build_tiny_resnet())
-
-
-def _reseal(buf: bytearray) -> bytes:
-    """Recompute the checksum so a test reaches the check behind it."""
-    struct.pack_into("<I", buf, 12, fmt.crc32(buf, fmt.HEADER_CRC_START, len(buf)))
-    return bytes(buf)
-
-
-def _section(buf, tag: bytes) -> tuple[int, int, int]:
-    n = struct.unpack_from("<I", buf, 24)[0]
-    for i in range(n):
-        at = fmt.HEADER.size + i * fmt.SECTION.size
-        t, off, size, _ = fmt.SECTION.unpack_from(buf, at)
-        if t == tag:
-            return off, size, at
-    raise KeyError(tag)
 
 
 def test_header_and_alignment(data) -> None:

@@ -2,7 +2,7 @@
 loads and runs with the declared output shapes. Never a crash, a hang or another exception.
 
 2,000 mutants per model in the normal suite; `PICOQ_FUZZ_MUTANTS=100000 pytest
-tests/test_fuzz_loader.py` (or `python tests/picoq_mutate.py`) is the long run.
+tests/test_fuzz_loader.py` (or `python -m tests.support.picoq_mutate`) is the long run.
 """
 
 from __future__ import annotations
@@ -10,12 +10,12 @@ from __future__ import annotations
 import os
 
 import pytest
-from picoq_mutate import fuzz
 
 from picoq.converter import convert
 
 from conftest import MLPERF_INT8, mlperf_path
-from make_fixtures import build_tiny_convnet, build_tiny_mlp, build_tiny_resnet
+from support.make_fixtures import build_tiny_convnet, build_tiny_mlp, build_tiny_resnet
+from support.picoq_mutate import fuzz
 
 MUTANTS = int(os.environ.get("PICOQ_FUZZ_MUTANTS", "2000"))
 REPO_MODELS = {

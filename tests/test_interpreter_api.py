@@ -8,8 +8,8 @@ import pytest
 from picoq.converter import convert
 from picoq.runtime import Interpreter
 
-from make_fixtures import build_tiny_convnet, build_tiny_mlp, build_tiny_resnet
-from tflm_oracle import TFLMRunner
+from support.make_fixtures import build_tiny_convnet, build_tiny_mlp, build_tiny_resnet
+from support.tflm_oracle import TFLMRunner
 
 
 @pytest.fixture(scope="module")

@@ -1,8 +1,8 @@
 """Each kernel against two oracles, on random shapes and parameters, byte for byte.
 
-For every case a one-op int8 .tflite is built (tests/tflite_builder.py), converted
+For every case a one-op int8 .tflite is built (tests/support/tflite_builder.py), converted
 by picoq and run. The expected output comes from (1) a plain numpy int64
-implementation written in the tests (tests/reference_ops.py), fed with integer
+implementation written in the tests (tests/support/reference_ops.py), fed with integer
 parameters computed in the tests from the float scales, not by the converter, and
 (2) tflite-micro running the same .tflite. Cases cover SAME/VALID padding,
 strides larger than the kernel, dilation, kernels larger than the image, odd
@@ -18,9 +18,9 @@ import pytest
 from picoq.converter import convert
 from picoq.runtime import Interpreter
 
-import reference_ops as ref
-from tflite_builder import TFLiteGraph
-from tflm_oracle import TFLMRunner
+from support import reference_ops as ref
+from support.tflite_builder import TFLiteGraph
+from support.tflm_oracle import TFLMRunner
 
 ACTS = ["NONE", "RELU", "RELU6", "RELU_N1_TO_1"]
 N_CASES = 100

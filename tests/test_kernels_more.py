@@ -2,8 +2,8 @@
 
 MAX_POOL_2D, MUL, MEAN, CONCATENATION, PAD, LOGISTIC, TANH, HARD_SWISH, LEAKY_RELU and
 TRANSPOSE, as in test_kernels.py: every case builds a one-op int8 .tflite
-(tests/tflite_builder.py), converts and runs it with picoq, and compares it with
-(1) tests/reference_ops.py fed with integer parameters computed here from the float
+(tests/support/tflite_builder.py), converts and runs it with picoq, and compares it with
+(1) tests/support/reference_ops.py fed with integer parameters computed here from the float
 scales and (2) tflite-micro running the same file.
 
 Where tflite-micro lacks a variant the case is checked against the numpy reference
@@ -23,9 +23,10 @@ import pytest
 from picoq.converter import convert
 from picoq.runtime import Interpreter
 
-import reference_ops as ref
-from tflite_builder import TFLiteGraph
-from tflm_oracle import TFLMRunner
+from support import reference_ops as ref
+from support.models import build_chain
+from support.tflite_builder import TFLiteGraph
+from support.tflm_oracle import TFLMRunner
 
 ACTS = ["NONE", "RELU", "RELU6", "RELU_N1_TO_1"]
 N_CASES = 40
@@ -468,23 +469,6 @@ def test_transpose_rank6_numpy_only(seed: int) -> None:
 # *** all ten in one model: chained bytes, and the loader under mutation ***
 
 
-def _build_chain() -> tuple[bytes, dict]:
-    """MAX_POOL_2D -> MUL (constant) -> PAD -> TRANSPOSE -> LEAKY_RELU -> HARD_SWISH, then
-    LOGISTIC and TANH branches joined by a requantizing CONCATENATION, then MEAN."""
-    c = np.array([5, -7, 100, -128], np.int8)
-    g = TFLiteGraph()
-    x = g.input("x", (1, 6, 6, 4), 0.05, 3)
-    a = g.max_pool2d(x, 2, 1, padding="SAME", activation="RELU")
-    b = g.mul(a, g.const_int8("c", c, [0.02], [-1]), 0.03, 0)
-    p = g.pad(b, [[0, 0], [1, 1], [0, 2], [0, 0]])
-    t = g.transpose(p, [0, 3, 1, 2])
-    lr = g.leaky_relu(t, 0.1, 0.02, -5)
-    h = g.hard_swish(lr, 0.02, -20)
-    cat = g.concatenation([g.logistic(h), g.tanh(lr)], 1, 1.0 / 128, 0)
-    g.output(g.mean(cat, [2, 3], 0.01, 0, keep_dims=False))
-    return g.build(), {"c": c}
-
-
 def _chain_reference(x: np.ndarray, c: np.ndarray) -> np.ndarray:
     lo, _ = ref.activation_range("RELU", 0.05, 3)
     out_hw, pad = zip(*(ref.compute_padding("SAME", 6, 2, 1) for _ in range(2)))
@@ -505,7 +489,7 @@ def _chain_reference(x: np.ndarray, c: np.ndarray) -> np.ndarray:
 
 
 def test_all_ops_chained() -> None:
-    tfl, consts = _build_chain()
+    tfl, consts = build_chain()
     it = Interpreter(convert(tfl))
     rng = np.random.default_rng(17000)
     for _ in range(20):
@@ -528,9 +512,9 @@ def test_all_ops_chained() -> None:
 
 def test_loader_fuzz_on_the_new_ops() -> None:
     """Every mutant is refused with ModelFormatError or runs (no kernel error, no crash)."""
-    from picoq_mutate import fuzz
+    from support.picoq_mutate import fuzz
 
-    out = fuzz(convert(_build_chain()[0]), 2000, seed=5)
+    out = fuzz(convert(build_chain()[0]), 2000, seed=5)
     assert out["rejected"] > 500 and out["ran"] > 0, out
 
 
@@ -539,10 +523,10 @@ def test_loader_fuzz_on_the_new_ops() -> None:
 
 def _patched(data: bytes, op_name: str, param: str, value: int) -> bytes:
     """`data` with one op parameter changed (checksum resealed)."""
-    from picoq_mutate import reseal, sections
-
     from picoq.runtime import format as fmt
     from picoq.runtime import read_model
+
+    from support.picoq_mutate import reseal, sections
 
     m = read_model(data)
     op = next(o for o in m.ops if o.name == op_name)
@@ -582,18 +566,18 @@ def _patched(data: bytes, op_name: str, param: str, value: int) -> bytes:
 def test_loader_refuses_bad_parameters(op_name: str, param: str, value: int) -> None:
     from picoq.runtime import ModelFormatError
 
-    data = convert(_build_chain()[0])
+    data = convert(build_chain()[0])
     Interpreter(data)  # the original loads
     with pytest.raises(ModelFormatError, match=op_name):
         Interpreter(_patched(data, op_name, param, value))
 
 
 def test_loader_refuses_a_bad_concatenation_table() -> None:
-    from picoq_mutate import reseal
-
     from picoq.runtime import ModelFormatError, read_model
 
-    data = convert(_build_chain()[0])
+    from support.picoq_mutate import reseal
+
+    data = convert(build_chain()[0])
     m = read_model(data)
     op = next(o for o in m.ops if o.name == "CONCATENATION")
     table = m.tensors[op.inputs[-1]]

@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 from conftest import MLPERF_INT8, mlperf_path, picoq_from_tflite
-from tflm_oracle import TFLMRunner, tflm_arena_usage
+from support.tflm_oracle import TFLMRunner, tflm_arena_usage
 
 N_INPUTS = 200
 

@@ -25,8 +25,7 @@ from pathlib import Path
 
 import pytest
 
-from picoq.runtime import kernels_dir
-from picoq.runtime._interp import supported_isas
+from picoq.runtime import kernels_dir, supported_isas
 
 ROOT = Path(__file__).resolve().parents[1]
 KERNELS = Path(kernels_dir())

@@ -11,7 +11,7 @@ from picoq.converter.calibrate import collect_ranges, load_samples  # noqa: E402
 from picoq.converter.onnx_convert import prepare  # noqa: E402
 from picoq.converter.qparams import activation_qparams  # noqa: E402
 
-from onnx_models import model, rand  # noqa: E402
+from support.onnx_models import model, rand  # noqa: E402
 
 R = np.random.default_rng(0)
 M = model(

@@ -14,8 +14,8 @@ from picoq.converter.cli import main  # noqa: E402
 from picoq.converter.compare import compare, expose_all, format_table, worst_first  # noqa: E402
 from picoq.runtime import Interpreter, read_model  # noqa: E402
 
-from make_onnx_models import resnet8  # noqa: E402
-from onnx_models import model, rand  # noqa: E402
+from support.make_onnx_models import resnet8  # noqa: E402
+from support.onnx_models import model, rand  # noqa: E402
 
 R = np.random.default_rng(7)
 # C == H == W: a wrong layout match would still have the right shape, and a bad SQNR

@@ -12,7 +12,7 @@ import onnx  # noqa: E402
 import pytest
 
 import digits_cnn  # noqa: E402
-from onnx_models import convert_and_run, ort_run  # noqa: E402
+from support.onnx_models import convert_and_run, ort_run  # noqa: E402
 
 
 @pytest.fixture(scope="module")

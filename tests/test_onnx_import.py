@@ -10,7 +10,7 @@ from onnx import TensorProto, helper  # noqa: E402
 from picoq.converter import ConversionError, convert  # noqa: E402
 from picoq.runtime import Interpreter  # noqa: E402
 
-from onnx_models import model, rand  # noqa: E402
+from support.onnx_models import model, rand  # noqa: E402
 
 R = np.random.default_rng(0)
 W = rand(R, 8, 4, 3, 3)

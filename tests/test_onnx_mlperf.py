@@ -1,4 +1,4 @@
-"""Float ONNX models with the MLPerf Tiny architectures (tests/make_onnx_models.py) convert and run.
+"""Float ONNX models with the MLPerf Tiny architectures (tests/support/make_onnx_models.py) convert and run.
 
 Random weights, non-trivial BatchNorm, 100 random calibration inputs; the int8 output must
 reach 25 dB SQNR against onnxruntime's float output on 20 other random inputs, in both the
@@ -14,8 +14,8 @@ import pytest
 
 from picoq.converter.float_ops import sqnr_db  # noqa: E402
 
-from make_onnx_models import MODELS, input_shape  # noqa: E402
-from onnx_models import convert_and_run, op_names, ort_run  # noqa: E402
+from support.make_onnx_models import MODELS, input_shape  # noqa: E402
+from support.onnx_models import convert_and_run, op_names, ort_run  # noqa: E402
 
 MIN_SQNR_DB = 25.0
 

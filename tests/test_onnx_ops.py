@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 from onnx import helper  # noqa: E402
 
-from onnx_models import convert_and_run, model, op_names, rand, sqnr_vs_ort  # noqa: E402
+from support.onnx_models import convert_and_run, model, op_names, rand, sqnr_vs_ort  # noqa: E402
 
 X = ["N", 4, 6, 6]  # NCHW input of most cases (symbolic batch)
 R = np.random.default_rng(42)

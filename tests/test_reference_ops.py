@@ -1,4 +1,4 @@
-"""Tests of the test oracles themselves (bigint_fixedpoint.py, reference_ops.py).
+"""Tests of the test oracles themselves (support/bigint_fixedpoint.py, support/reference_ops.py).
 
 Why: picoq's kernels are judged by these oracles, so an oracle bug would pass wrong kernels.
 Every check here compares an oracle with evidence that does not share its code:
@@ -25,8 +25,8 @@ import pytest
 from hypothesis import assume, example, given, settings
 from hypothesis import strategies as st
 
-import bigint_fixedpoint as bf
-import reference_ops as ro
+from support import bigint_fixedpoint as bf
+from support import reference_ops as ro
 
 I32_MIN, I32_MAX = bf.INT32_MIN, bf.INT32_MAX
 HALF = Fraction(1, 2)
@@ -773,8 +773,7 @@ def test_add_params_structure() -> None:
 
 @pytest.fixture(scope="module")
 def tflm() -> SimpleNamespace:
-    import tflite_builder
-    import tflm_oracle
+    from support import tflite_builder, tflm_oracle
 
     return SimpleNamespace(
         Graph=tflite_builder.TFLiteGraph, bias_scales=tflite_builder.bias_scales, run=tflm_oracle.run_tflm

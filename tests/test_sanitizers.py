@@ -60,8 +60,8 @@ FUZZ = """
 import picoq.runtime._interp as core, sys
 assert core.__file__.startswith({lib!r}), core.__file__  # the sanitized build, not the installed one
 from picoq.converter import convert
-from make_fixtures import build_tiny_convnet, build_tiny_resnet, build_tiny_mlp
-from picoq_mutate import fuzz
+from support.make_fixtures import build_tiny_convnet, build_tiny_resnet, build_tiny_mlp
+from support.picoq_mutate import fuzz
 from conftest import SHARED_MODELS
 models = [convert(b()) for b in (build_tiny_convnet, build_tiny_resnet, build_tiny_mlp)]
 for name in ("kws_ref_model", "ad01_int8"):
@@ -85,7 +85,7 @@ import picoq.runtime._interp as core, numpy as np
 assert core.__file__.startswith({lib!r}), core.__file__
 from picoq.converter import convert
 from picoq.runtime import Interpreter
-from make_fixtures import build_tiny_convnet, build_tiny_resnet, build_tiny_mlp
+from support.make_fixtures import build_tiny_convnet, build_tiny_resnet, build_tiny_mlp
 from conftest import SHARED_MODELS
 core.PARALLEL_MIN_NS = 0  # split every op that can be split
 models = [convert(b()) for b in (build_tiny_convnet, build_tiny_resnet, build_tiny_mlp)]
@@ -122,16 +122,24 @@ def test_threaded_split_kernels_run_clean_under_asan_and_ubsan(sanitized_lib: Pa
 
 CANARY = """
 from picoq.converter import convert
-from picoq.runtime import read_model
+from picoq.runtime import format as fmt, read_model
 from picoq.runtime._interp import Core
-from make_fixtures import build_tiny_mlp
+from support.make_fixtures import build_tiny_mlp
+from support.fileedit import section as _section
 import numpy as np
-m = read_model(convert(build_tiny_mlp()))
-out = m.tensors[m.outputs[0]]
-out.offset = m.arena_size  # what the validator would refuse: a tensor past the arena
-type(m).activation_bytes = property(lambda self: 0)  # and Core's own size check
-arena = np.zeros(m.arena_size, np.uint8)
-Core(m, np.frombuffer(m.buf, np.uint8), arena).invoke()
+data = convert(build_tiny_mlp())
+m = read_model(data)  # validated: the core is told so and trusts the buffer from here on
+t = m.outputs[0]
+end = max(x.offset + x.nbytes for x in m.tensors if not x.is_const and x.index != t)
+raw = np.zeros((end + 15) // 16 * 16 + 64, np.uint8)
+arena = raw[(-raw.ctypes.data) % 64 :]  # 64-aligned, ending where the allocation ends
+# What the validator would refuse: the output tensor at the arena's end with a byte count of 0,
+# so the arena the core plans holds every tensor but the kernel writes past its end.
+buf = bytearray(data)
+at = _section(data, b"TENS")[0] + t * fmt.TENSOR_DTYPE.itemsize + fmt.TENSOR_DTYPE.fields["data_offset"][1]
+buf[at : at + 8] = np.array([len(arena), 0], "<u4").tobytes()
+m.buf = bytes(buf)
+Core(m, np.frombuffer(m.buf, np.uint8), arena, "reference").invoke()
 print("not caught")
 """
 

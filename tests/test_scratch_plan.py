@@ -1,26 +1,25 @@
-"""Scratch in the arena plan (format 1.1, SCRA): the fast kernels' working memory is planned
-offline into the arena beside the activations, and the file states the whole RAM the runtime
-needs.
+"""Scratch: the fast kernels' working memory lies in the arena after the activations.
+
+The file plans activations only (the converter writes format 1.0); the runtime places its
+own instruction set's scratch after them at load (pq_interp_plan: arena = activations,
+64-aligned, + the largest op scratch on the chosen kernels), so no op's scratch can overlap
+a tensor. Files written before (format 1.1, a SCRA section planning scratch per op) still
+load: SCRA is validated, then ignored.
 
 Checked here:
-- the reader refuses each bad SCRA variant with a ModelFormatError naming the record;
-- the planner's scratch never shares bytes with a tensor live during its op (an independent
-  lifetime computation, over the MLPerf Tiny models and the repo's ONNX and fixture models),
-  is big enough for every ISA's kernels, sits at the lowest 64-aligned place it fits, and
-  moves no tensor;
+- the converter writes 1.0 files, whose arena is the activations';
+- the runtime's arena is the activations plus its ISA's scratch, the scratch above every
+  tensor; an arena smaller than planned or off the 64-byte grid is refused;
 - the fast kernels run in that scratch on every ISA here (nothing allocated beside the
   arena), byte-identical to the reference kernels even when the arena holds garbage;
-- a 1.0 file (no SCRA) and a too-small planned scratch still load and run the same, on a
-  separate buffer.
+- an old 1.1 file loads and runs identically to its 1.0 twin;
+- the reader still refuses each bad SCRA variant with a ModelFormatError naming the record.
 """
 
 from __future__ import annotations
 
 import os
-import re
-import shutil
 import struct
-import subprocess
 
 import numpy as np
 import pytest
@@ -29,15 +28,16 @@ import picoq.runtime._interp as interp
 from picoq.converter import load, to_bytes
 from picoq.converter.cli import model_summary
 from picoq.converter.plan import plan_arena
-from picoq.runtime import Interpreter, ModelFile, ModelFormatError, read_model
+from picoq.runtime import Interpreter, ModelFile, ModelFormatError, read_model, supported_isas
 from picoq.runtime import format as fmt
 
 from conftest import MLPERF_INT8, SHARED_MODELS
-from make_fixtures import build_tiny_convnet, build_tiny_mlp, build_tiny_resnet
-from make_onnx_models import ds_cnn, fc_autoencoder, input_shape, mobilenet_v1_025, resnet8
-from test_format import _reseal, _section
+from support.fileedit import resealed, section
+from support.legacy_scra import to_bytes_1_1
+from support.make_fixtures import build_tiny_convnet, build_tiny_mlp, build_tiny_resnet
+from support.make_onnx_models import ds_cnn, fc_autoencoder, input_shape, mobilenet_v1_025, resnet8
 
-ISAS = interp.supported_isas()
+ISAS = supported_isas()
 FIXTURES = {"tiny_convnet": build_tiny_convnet, "tiny_resnet": build_tiny_resnet, "tiny_mlp": build_tiny_mlp}
 ONNX = {
     "ds_cnn": ds_cnn,
@@ -47,18 +47,20 @@ ONNX = {
 }
 
 
-def _convert(source, scratch: bool = True, **options) -> bytes:
-    """convert(), with the choice of a 1.0 plan (no SCRA) that convert() does not offer."""
+def _convert(source, legacy: bool = False, **options) -> bytes:
+    """convert(), or (legacy) the same graph as an old 1.1 file with a SCRA section."""
     graph = load(source, **options)
     graph.remove_unused_tensors()
-    plan_arena(graph, scratch=scratch)
+    if legacy:
+        return to_bytes_1_1(graph)
+    plan_arena(graph)
     return to_bytes(graph)
 
 
-def _onnx(name: str, scratch: bool = True) -> bytes:
+def _onnx(name: str) -> bytes:
     m = ONNX[name]()
     calib = np.random.default_rng(0).standard_normal((8, *input_shape(m)[1:])).astype(np.float32)
-    return _convert(m, scratch, calibration=calib, progress=False)
+    return _convert(m, calibration=calib, progress=False)
 
 
 def _models() -> dict[str, bytes]:
@@ -119,99 +121,16 @@ def _overlaps(a0: int, a1: int, b0: int, b1: int) -> bool:
     return a0 < b1 and b0 < a1
 
 
-# ---------------------------------------------------------------- the planner
+# ---------------------------------------------------------------- the converter and the runtime
 
 
-def test_planned_scratch_never_overlaps_live_tensors(models) -> None:
-    """Over every model: op i's scratch is 64-aligned, inside the arena, as big as the largest
-    any ISA's kernels need, shares no byte with a tensor live during op i, and sits at the
-    lowest 64-aligned offset where it fits (so the arena grows only when gaps are too small)."""
+def test_converter_writes_1_0_files_planning_activations_only(models) -> None:
     assert {*FIXTURES, *(f"onnx_{n}" for n in ONNX), "onnx_digits"} <= set(models)
-    if SHARED_MODELS.is_dir():
-        assert set(MLPERF_INT8) <= set(models)
-    planned_ops = 0
     for name, data in models.items():
         m = read_model(data)
-        assert m.version_minor == 1 and m.scratch is not None and len(m.scratch) == len(m.ops), name
-        needs = interp.fast_scratch_sizes(m)
-        for i, (off, size) in enumerate(m.scratch):
-            assert size == max(needs[i]), (name, i)  # every ISA's need, no more
-            if not size:
-                assert off == 0
-                continue
-            planned_ops += 1
-            assert off % 64 == 0 and off + size <= m.arena_size, (name, i, off, size)
-            busy = [
-                (m.tensors[t].offset, m.tensors[t].offset + m.tensors[t].nbytes) for t in live_tensors(m, i)
-            ]
-            for b0, b1 in busy:
-                assert not _overlaps(off, off + size, b0, b1), (name, i, (off, size), (b0, b1))
-            for lower in range(0, off, 64):  # first fit: every lower aligned start collides
-                assert any(_overlaps(lower, lower + size, b0, b1) for b0, b1 in busy), (name, i, lower)
-        ends = [off + size for off, size in m.scratch]
-        assert m.arena_size == max(m.activation_bytes, *(fmt.align_up(e) for e in ends)), name
-    assert planned_ops > 20
-
-
-def test_tensors_do_not_move_for_scratch(models) -> None:
-    """The 1.1 plan is the 1.0 plan plus scratch: same tensor offsets, so the activations'
-    extent (what firmware allocates) is unchanged."""
-
-    def arena_offsets(m: ModelFile) -> list[int]:
-        return [t.offset for t in m.tensors if not t.is_const]
-
-    for name, build in FIXTURES.items():
-        old, new = read_model(_convert(build(), scratch=False)), read_model(models[name])
-        assert arena_offsets(old) == arena_offsets(new), name
-        assert old.arena_size == old.activation_bytes == new.activation_bytes <= new.arena_size
-    old, new = read_model(_onnx("ds_cnn", scratch=False)), read_model(models["onnx_ds_cnn"])
-    assert arena_offsets(old) == arena_offsets(new)
-
-
-def test_sizes_cover_every_isa_the_build_knows() -> None:
-    """fast_scratch_sizes answers for every pq_isa id (ISA_NAMES), whether or not this CPU
-    runs it; the ops without a fast kernel need nothing."""
-    m = read_model(_convert(build_tiny_convnet()))
-    sizes = interp.fast_scratch_sizes(m)
-    assert all(len(row) == len(interp.ISA_NAMES) for row in sizes)
-    for op, row in zip(m.ops, sizes):
-        if op.name in ("RESHAPE", "SOFTMAX"):
-            assert row == (0,) * len(interp.ISA_NAMES)
-    conv0 = sizes[0]
-    assert all(v > 0 and v % 64 == 0 for v in conv0), conv0
-
-
-SIZE_FUNCTIONS = (
-    "pq_gemm_s8_np",
-    "pq_gemm_s8_kp",
-    "pq_gemm_s8_packed_size",
-    "pq_gemm_s8_scratch_size",
-    "pq_conv2d_s8_fast_scratch_size",
-    "pq_dwconv_s8_cp",
-    "pq_dwconv_s8_fast_scratch_size",
-    "pq_padded_hw",
-)
-
-
-@pytest.mark.skipif(
-    os.environ.get("PICOQ_NATIVE") == "1", reason="-march=native build: every function may use AVX"
-)
-def test_size_functions_hold_no_avx_instructions() -> None:
-    """The converter runs the sizing code for every ISA, on whatever CPU it has: the functions
-    it calls must be plain x86-64 (SSE2 at most), never AVX2 / AVX-512 code."""
-    objdump = shutil.which("objdump")
-    if objdump is None or not interp.__file__.endswith(".so") or "x86_64" not in os.uname().machine:
-        pytest.skip("needs objdump and an x86-64 build")
-    text = subprocess.run(
-        [objdump, "-d", "--no-show-raw-insn", interp.__file__], capture_output=True, text=True
-    )
-    bodies = dict(re.findall(r"\n[0-9a-f]+ <(\w+)>:\n(.*?)(?=\n\n)", text.stdout, flags=re.S))
-    for fn in SIZE_FUNCTIONS:
-        assert fn in bodies, fn
-        assert not re.search(r"%[yz]mm|\bk[0-7]\b", bodies[fn]), (fn, bodies[fn][:400])
-
-
-# ---------------------------------------------------------------- the runtime
+        assert struct.unpack_from("<HH", data, 8) == (1, 0) and m.scratch is None, name
+        assert b"SCRA" not in data[: fmt.HEADER.size + 16 * fmt.SECTION.size], name
+        assert m.arena_size == m.activation_bytes, name
 
 
 def _inputs(it: Interpreter, rng: np.random.Generator) -> list[np.ndarray]:
@@ -227,6 +146,41 @@ def _run(
         it.set_input(k, x)
     it.invoke()
     return [it.get_output(k) for k in range(len(it.output_details))]
+
+
+def test_arena_is_activations_then_this_isas_scratch(models) -> None:
+    """An interpreter's arena: the activations, then (fast kernels needing scratch) the
+    largest op scratch on its own ISA from the next 64-byte boundary, above every tensor, so
+    no op's scratch overlaps a live tensor; the reference kernels need the activations only."""
+    for name, data in models.items():
+        m = read_model(data)
+        tensor_end = max((t.offset + t.nbytes for t in m.tensors if not t.is_const), default=0)
+        assert Interpreter(data, kernels="reference").arena_size == fmt.align_up(m.activation_bytes, 16)
+        for isa in ISAS:
+            it = Interpreter(data, isa=isa)
+            sizes = interp.plan_sizes(m, "fast", isa)
+            assert it.arena_size == sizes["arena_bytes"] == interp.arena_bytes_for(m, "fast", isa), (
+                name,
+                isa,
+            )
+            if sizes["scratch_bytes"]:
+                scratch_at = fmt.align_up(sizes["activation_bytes"], 64)
+                assert scratch_at >= tensor_end and it.arena_size == scratch_at + sizes["scratch_bytes"], name
+            else:
+                assert it.arena_size == sizes["activation_bytes"], (name, isa)
+
+
+def test_core_refuses_a_small_or_misaligned_arena() -> None:
+    data = _convert(build_tiny_resnet())
+    m = read_model(data)
+    need = interp.arena_bytes_for(m, "fast", ISAS[-1])
+    raw = np.zeros(need + 128, np.uint8)
+    start = (-raw.ctypes.data) % 64
+    with pytest.raises(ValueError, match="the model needs"):
+        interp.Core(m, np.frombuffer(m.buf, np.uint8), raw[start : start + need - 16], "fast", ISAS[-1])
+    with pytest.raises(ValueError, match="64-byte boundary"):
+        interp.Core(m, np.frombuffer(m.buf, np.uint8), raw[start + 16 : start + 16 + need], "fast", ISAS[-1])
+    interp.Core(m, np.frombuffer(m.buf, np.uint8), raw[start : start + need], "fast", ISAS[-1]).invoke()
 
 
 def test_fast_kernels_run_in_arena_scratch_on_every_isa(models) -> None:
@@ -247,83 +201,25 @@ def test_fast_kernels_run_in_arena_scratch_on_every_isa(models) -> None:
                     np.testing.assert_array_equal(got, exp, err_msg=f"{name} on {isa}")
 
 
-def test_each_isa_allocates_only_the_arena_it_uses(models) -> None:
-    """An interpreter's arena holds the tensors and the planned scratch its own ISA uses (the
-    file's arena_size is sized for the hungriest ISA); the reference kernels need the tensors
-    only, and a Core refuses an arena the tensors do not fit in."""
-    for name, data in models.items():
-        m = read_model(data)
-        sizes = interp.fast_scratch_sizes(m)
-        assert Interpreter(data, kernels="reference").arena_size == fmt.align_up(m.activation_bytes, 64)
-        for isa in ISAS:
-            it = Interpreter(data, isa=isa)
-            col = interp.ISA_NAMES.index(isa)
-            ends = [off + need[col] for (off, _), need in zip(m.scratch, sizes) if need[col]]
-            assert it.arena_size == fmt.align_up(max([m.activation_bytes, *ends]), 64) <= m.arena_size, (
-                name,
-                isa,
-            )
-        with pytest.raises(ValueError, match="tensors need"):
-            interp.Core(m, np.frombuffer(m.buf, np.uint8), np.zeros(m.activation_bytes - 16, np.uint8))
-
-
-def test_version_1_0_file_loads_and_runs_identically() -> None:
-    """A file without SCRA (format 1.0, what picoq wrote before 1.1) still loads: each fast
-    kernel then gets the one separate buffer, sized for the chosen ISA, and the outputs are
-    the 1.1 file's and the reference kernels'."""
+def test_version_1_1_file_loads_and_runs_identically() -> None:
+    """An old file with SCRA (format 1.1) loads: its scratch plan is validated, then ignored
+    (the runtime places its own), and the outputs are the 1.0 file's and the reference's."""
     for build in (build_tiny_resnet, build_tiny_convnet):
-        old, new = _convert(build(), scratch=False), _convert(build())
-        assert struct.unpack_from("<HH", old, 8) == (1, 0) and struct.unpack_from("<HH", new, 8) == (1, 1)
+        old, new = _convert(build(), legacy=True), _convert(build())
+        assert struct.unpack_from("<HH", old, 8) == (1, 1) and struct.unpack_from("<HH", new, 8) == (1, 0)
         m_old = read_model(old)
-        assert m_old.scratch is None and b"SCRA" not in old[: fmt.HEADER.size + 8 * fmt.SECTION.size]
-        needs = interp.fast_scratch_sizes(m_old)
+        assert m_old.scratch is not None and any(size for _, size in m_old.scratch)
         rng = np.random.default_rng(3)
-        ref = Interpreter(old, kernels="reference")
+        ref = Interpreter(new, kernels="reference")
         xs = [_inputs(ref, rng) for _ in range(3)]
         for isa in ISAS:
             a, b = Interpreter(old, isa=isa), Interpreter(new, isa=isa)
-            k = interp.ISA_NAMES.index(isa)
-            assert a.scratch_bytes == max(row[k] for row in needs)
-            assert a.op_scratch == ["separate" if row[k] else None for row in needs]
+            assert a.arena_size == b.arena_size and a.op_kernels == b.op_kernels
             for x in xs:
                 want = _run(ref, x)
-                for got_a, got_b, exp in zip(_run(a, x), _run(b, x, poison=rng), want):
+                for got_a, got_b, exp in zip(_run(a, x, poison=rng), _run(b, x, poison=rng), want):
                     np.testing.assert_array_equal(got_a, exp)
                     np.testing.assert_array_equal(got_b, exp)
-
-
-def test_too_small_planned_scratch_falls_back_to_a_separate_buffer() -> None:
-    """An ISA needing more than the file planned (a later one) gets the separate buffer for
-    that op only; the others keep their arena bytes."""
-    data = bytearray(_convert(build_tiny_resnet()))
-    m = read_model(bytes(data))
-    i = max(range(len(m.ops)), key=lambda j: m.scratch[j][1])
-    off, size = m.scratch[i]
-    scra = _section(bytes(data), b"SCRA")[0]
-    struct.pack_into("<II", data, scra + 8 * i, off, 64)  # still valid, just small
-    small = _reseal(data)
-    rng = np.random.default_rng(5)
-    ref = Interpreter(small, kernels="reference")
-    for isa in ISAS:
-        it = Interpreter(small, isa=isa)
-        need = interp.fast_scratch_sizes(read_model(small))[i][interp.ISA_NAMES.index(isa)]
-        if need <= 64:
-            continue
-        assert it.op_scratch[i] == "separate" and it.scratch_bytes == need
-        assert it.op_scratch.count("separate") == 1
-        x = _inputs(it, rng)
-        np.testing.assert_array_equal(_run(it, x, poison=rng)[0], _run(ref, x)[0])
-
-
-def test_misaligned_arena_falls_back() -> None:
-    """A caller-provided arena off the 64-byte grid cannot hold the planned scratch: Core
-    then allocates it separately rather than hand SIMD code misaligned memory."""
-    data = _convert(build_tiny_resnet())
-    m = read_model(data)
-    raw = np.zeros(m.arena_size + 128, np.uint8)
-    start = (-raw.ctypes.data) % 64 + 16
-    core = interp.Core(m, np.frombuffer(m.buf, np.uint8), raw[start : start + m.arena_size], "fast", ISAS[-1])
-    assert core.scratch_bytes > 0 and "arena" not in core.op_scratch
 
 
 # ---------------------------------------------------------------- the reader
@@ -331,7 +227,7 @@ def test_misaligned_arena_falls_back() -> None:
 
 def _edit_record(i: int, off: int | None = None, size: int | None = None):
     def edit(buf: bytearray, m: ModelFile) -> None:
-        scra = _section(bytes(buf), b"SCRA")[0]
+        scra = section(bytes(buf), b"SCRA")[0]
         o, s = m.scratch[i]
         struct.pack_into("<II", buf, scra + 8 * i, o if off is None else off, s if size is None else size)
 
@@ -359,7 +255,7 @@ def _on_live_tensor(which: str):
 
 def _section_size(delta: int):
     def edit(buf: bytearray, m: ModelFile) -> None:
-        _, size, at = _section(bytes(buf), b"SCRA")
+        _, size, at = section(bytes(buf), b"SCRA")
         struct.pack_into("<I", buf, at + 8, size + delta)
 
     return edit
@@ -387,15 +283,15 @@ BAD = [
 
 @pytest.mark.parametrize(("case", "edit", "field"), BAD, ids=[c[0] for c in BAD])
 def test_reader_refuses_bad_scratch(case, edit, field) -> None:
-    data = _convert(build_tiny_resnet())
+    data = _convert(build_tiny_resnet(), legacy=True)
     m = read_model(data)
     assert m.ops[4].name == "ADD" and m.scratch[4] == (0, 0) and m.scratch[0][1] > 0
     buf = bytearray(data)
     edit(buf, m)
     with pytest.raises(ModelFormatError) as e:
-        read_model(_reseal(buf))
+        read_model(resealed(buf))
     assert e.value.field == field, str(e.value)
-    scra_off, _, scra_at = _section(data, b"SCRA")
+    scra_off, _, scra_at = section(data, b"SCRA")
     if field.startswith("scratch["):  # the record's own bytes, and its values
         i = int(field[8 : field.index("]")])
         assert e.value.offset == scra_off + 8 * i
@@ -407,7 +303,7 @@ def test_reader_refuses_bad_scratch(case, edit, field) -> None:
 def test_scratch_may_reuse_dead_tensors_and_other_ops_scratch() -> None:
     """What the reader accepts: scratch over a tensor that is dead during the op, and two
     ops' scratch on the same bytes (never live together)."""
-    data = _convert(build_tiny_resnet())
+    data = _convert(build_tiny_resnet(), legacy=True)
     m = read_model(data)
     buf = bytearray(data)
     conv_a = next(t for t in m.tensors if t.name == "block/conv_a")  # dead after op 2
@@ -418,15 +314,15 @@ def test_scratch_may_reuse_dead_tensors_and_other_ops_scratch() -> None:
     assert conv_a.index not in live_tensors(m, pool_op) + live_tensors(m, fc_op)
     _edit_record(pool_op, off=on_conv_a)(buf, m)
     _edit_record(fc_op, off=on_conv_a)(buf, m)  # the same bytes as the pool's scratch
-    m2 = read_model(_reseal(buf))
+    m2 = read_model(resealed(buf))
     assert m2.scratch[pool_op][0] == m2.scratch[fc_op][0] == on_conv_a
 
 
 def test_inspect_reports_activations_scratch_and_total() -> None:
-    m = read_model(_convert(build_tiny_resnet()))
+    m = read_model(_convert(build_tiny_resnet(), legacy=True))
     info = model_summary(m)
     assert info["arena_bytes"] == m.arena_size > info["activation_bytes"] == m.activation_bytes
     assert info["max_scratch_bytes"] == max(s for _, s in m.scratch)
     assert [(o["scratch"]["arena_offset"], o["scratch"]["bytes"]) for o in info["ops"]] == m.scratch
-    old = model_summary(read_model(_convert(build_tiny_resnet(), scratch=False)))
+    old = model_summary(read_model(_convert(build_tiny_resnet())))
     assert old["arena_bytes"] == old["activation_bytes"] and all(o["scratch"] is None for o in old["ops"])

@@ -18,8 +18,14 @@ import tflite
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
-from make_fixtures import FIXTURES, build_tiny_convnet, build_tiny_mlp, build_tiny_resnet, tiny_convnet
-from tflite_builder import (
+from support.make_fixtures import (
+    FIXTURES,
+    build_tiny_convnet,
+    build_tiny_mlp,
+    build_tiny_resnet,
+    tiny_convnet,
+)
+from support.tflite_builder import (
     SOFTMAX_OUT_SCALE,
     RandomLayers,
     Tensor,
@@ -28,7 +34,7 @@ from tflite_builder import (
     range_quant,
     symmetric_int8_weights,
 )
-from tflm_oracle import ArenaUsage, LiteRTRefRunner, TFLMRunner, run_tflm, tflm_arena_usage
+from support.tflm_oracle import ArenaUsage, LiteRTRefRunner, TFLMRunner, run_tflm, tflm_arena_usage
 
 SHARED_MODELS = Path(__file__).resolve().parents[2] / "shared" / "models" / "mlperf_tiny"
 N_INPUTS = 8
@@ -263,12 +269,13 @@ def test_builds_are_deterministic(build: Callable[[], bytes]) -> None:
 
 
 def test_make_fixtures_script_writes_every_fixture(tmp_path: Path) -> None:
-    """`python tests/make_fixtures.py --out DIR` is how anyone regenerates the fixture files."""
+    """`python -m tests.support.make_fixtures --out DIR` is how anyone regenerates the fixture files."""
     import subprocess
     import sys
 
-    script = Path(__file__).resolve().parent / "make_fixtures.py"
-    subprocess.run([sys.executable, str(script), "--out", str(tmp_path)], check=True, capture_output=True)
+    root = Path(__file__).resolve().parents[1]
+    cmd = [sys.executable, "-m", "tests.support.make_fixtures", "--out", str(tmp_path)]
+    subprocess.run(cmd, cwd=root, check=True, capture_output=True)
     for name, graph in FIXTURES.items():
         assert (tmp_path / name).read_bytes() == graph().build()
 

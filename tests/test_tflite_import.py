@@ -11,8 +11,8 @@ import tflite
 from picoq.converter import ConversionError, convert
 from picoq.runtime import Interpreter
 
-from tflite_builder import RandomLayers, TFLiteGraph
-from tflm_oracle import TFLMRunner
+from support.tflite_builder import RandomLayers, TFLiteGraph
+from support.tflm_oracle import TFLMRunner
 
 OP = tflite.BuiltinOperator
 

@@ -7,7 +7,7 @@ bytes of `kernels="reference"`. Checked here:
 - the five MLPerf Tiny models at 1, 2, 3 and 4 threads (more threads than this machine's
   cores included), with the default split threshold and with every op split;
 - random CONV_2D / DEPTHWISE_CONV_2D / FULLY_CONNECTED shapes (the generators of
-  test_fast_kernels.py) on every instruction set, every op split, output rows or channels
+  tests/support/models.py) on every instruction set, every op split, output rows or channels
   fewer than the threads included;
 - two interpreters invoked from two Python threads at once, interleaved;
 - 200 create / run / free cycles leave no thread behind, and idle workers sleep;
@@ -33,22 +33,22 @@ import numpy as np
 import pytest
 
 from picoq.converter import convert
-from picoq.runtime import Interpreter, _interp, kernels_dir
+from picoq.runtime import Interpreter, _interp, kernels_dir, supported_isas
 
 from conftest import MLPERF_INT8, mlperf_path
-from test_fast_kernels import (
+from support.models import (
     ACTS,
-    ISAS,
-    _channels,
-    _conv_model,
-    _fc_model,
-    _in_qparams,
-    _out_qparams,
-    _spatial,
-    _weights,
+    conv_model,
+    fc_model,
+    in_qparams,
+    out_qparams,
+    random_channels,
+    random_spatial,
+    random_weights,
 )
-from tflite_builder import TFLiteGraph
+from support.tflite_builder import TFLiteGraph
 
+ISAS = supported_isas()
 THREADS = (1, 2, 3, 4)
 TESTS = Path(__file__).resolve().parent
 KDIR = Path(kernels_dir())
@@ -117,12 +117,12 @@ def test_mlperf_every_op_split(name: str, split_everything) -> None:
 @pytest.mark.parametrize("seed", range(N_CASES))
 def test_conv2d_threads(seed: int, split_everything) -> None:
     rng = np.random.default_rng(60_000 + seed)
-    (h, w), khw, s, d, padding = _spatial(rng)
+    (h, w), khw, s, d, padding = random_spatial(rng)
     groups = int(rng.choice([1, 1, 1, 2, 3]))
-    cin = groups * _channels(rng, 1, 40 if groups == 1 else 12)
-    cout = groups * max(1, _channels(rng, 1, 140) // groups)
+    cin = groups * random_channels(rng, 1, 40 if groups == 1 else 12)
+    cout = groups * max(1, random_channels(rng, 1, 140) // groups)
     n = int(rng.choice([1, 1, 1, 2, 3]))
-    model = _conv_model(rng, (n, h, w, cin), groups, cout, khw, s, d, padding, str(rng.choice(ACTS)))
+    model = conv_model(rng, (n, h, w, cin), groups, cout, khw, s, d, padding, str(rng.choice(ACTS)))
     xs = [rng.integers(-128, 128, (n, h, w, cin), dtype=np.int8) for _ in range(2)]
     splits = _check_threads(model, xs, isas=ISAS, threads=(2, 3, 4))
     it = Interpreter(model)
@@ -147,7 +147,7 @@ def test_conv2d_threads(seed: int, split_everything) -> None:
 )
 def test_conv2d_threads_small_shapes(shape, groups, cout, khw, s, padding, split_everything) -> None:
     rng = np.random.default_rng(sum(shape) + cout)
-    model = _conv_model(rng, shape, groups, cout, khw, s, (1, 1), padding, "RELU")
+    model = conv_model(rng, shape, groups, cout, khw, s, (1, 1), padding, "RELU")
     xs = [rng.integers(-128, 128, shape, dtype=np.int8) for _ in range(2)]
     _check_threads(model, xs, isas=ISAS, threads=(2, 3, 4, 8))
 
@@ -155,16 +155,16 @@ def test_conv2d_threads_small_shapes(shape, groups, cout, khw, s, padding, split
 @pytest.mark.parametrize("seed", range(N_CASES))
 def test_depthwise_threads(seed: int, split_everything) -> None:
     rng = np.random.default_rng(70_000 + seed)
-    (h, w), (kh, kw), s, d, padding = _spatial(rng)
-    c = _channels(rng, 1, 80)
+    (h, w), (kh, kw), s, d, padding = random_spatial(rng)
+    c = random_channels(rng, 1, 80)
     n = int(rng.choice([1, 1, 2]))
     if seed < 3:  # fewer output rows than threads
         h, kh, kw, s, d, padding = 1 + seed, 1, min(kw, w), (1, s[1]), (1, 1), "VALID"
-    in_s, in_zp = _in_qparams(rng)
-    wq, w_s = _weights(rng, (1, kh, kw, c), c, bool(rng.integers(0, 4)))
+    in_s, in_zp = in_qparams(rng)
+    wq, w_s = random_weights(rng, (1, kh, kw, c), c, bool(rng.integers(0, 4)))
     w_full = np.broadcast_to(w_s, (c,)).astype(np.float32)
     bias = rng.integers(-30000, 30000, c).astype(np.int32) if rng.integers(0, 4) else None
-    out_s, out_zp = _out_qparams(rng, in_s * float(w_full.mean()), kh * kw)
+    out_s, out_zp = out_qparams(rng, in_s * float(w_full.mean()), kh * kw)
     g = TFLiteGraph()
     xt = g.input("x", (n, h, w, c), in_s, in_zp)
     wt = g.const_int8("w", wq, w_s, quantized_dimension=3)
@@ -186,9 +186,9 @@ def test_depthwise_threads(seed: int, split_everything) -> None:
 def test_fully_connected_threads(seed: int, split_everything) -> None:
     rng = np.random.default_rng(80_000 + seed)
     batches = int(rng.choice([1, 1, 2, 3, 9, 17, 40]))
-    depth = _channels(rng, 1, 300)
+    depth = random_channels(rng, 1, 300)
     units = int(rng.choice([1, 3, 16, 100, 129, 300, 700]))
-    model = _fc_model(rng, batches, depth, units)
+    model = fc_model(rng, batches, depth, units)
     xs = [rng.integers(-128, 128, (batches, depth), dtype=np.int8) for _ in range(2)]
     splits = _check_threads(model, xs, isas=ISAS, threads=(2, 3, 4))
     if batches == 1 and units >= 300:  # a matrix-vector product divides its output channels

@@ -25,3 +25,67 @@ void sh_exit(int status)
     for (;;) {
     }
 }
+
+/* Decimal text of v at p; returns the end. */
+static char *put_int(char *p, int32_t v)
+{
+    char digits[11];
+    int n = 0;
+    uint32_t u = v < 0 ? 0u - (uint32_t)v : (uint32_t)v;
+    if (v < 0) {
+        *p++ = '-';
+    }
+    do {
+        digits[n++] = (char)('0' + u % 10u);
+        u /= 10u;
+    } while (u != 0u);
+    while (n > 0) {
+        *p++ = digits[--n];
+    }
+    return p;
+}
+
+void sh_print_info(const char *label, int32_t value)
+{
+    char buf[64];
+    char *p = buf;
+    while (*label != '\0' && p < buf + sizeof buf - 13) {
+        *p++ = *label++;
+    }
+    p = put_int(p, value);
+    *p++ = '\n';
+    *p = '\0';
+    sh_write0(buf);
+}
+
+void sh_print_bytes(const int8_t *bytes, int32_t n, const char *end)
+{
+    static char line[128];
+    char *p = line;
+    int32_t i;
+    for (i = 0; i < n; i++) {
+        if (p - line > (int)sizeof line - 8) { /* room for " -128" and NUL */
+            *p = '\0';
+            sh_write0(line);
+            p = line;
+        }
+        if (i != 0) {
+            *p++ = ' ';
+        }
+        p = put_int(p, bytes[i]);
+    }
+    *p = '\0';
+    sh_write0(line);
+    sh_write0(end);
+}
+
+extern uint32_t __stack_top__[], __stack_limit__[]; /* mps2_an386.ld */
+
+int32_t sh_stack_used(void)
+{
+    const uint32_t *p = __stack_limit__;
+    while (p < __stack_top__ && *p == STACK_PAINT) {
+        p++;
+    }
+    return (int32_t)((const uint8_t *)__stack_top__ - (const uint8_t *)p);
+}

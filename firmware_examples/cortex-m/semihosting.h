@@ -14,4 +14,12 @@
 void sh_write0(const char *s);
 void sh_exit(int status) __attribute__((noreturn));
 
+/* Output helpers the examples share, no libc: "label<value>\n"; n bytes as decimal
+ * values separated by spaces, then `end` (e.g. "\n"), sent in pieces: no buffer the size
+ * of the output. */
+void sh_print_info(const char *label, int32_t value);
+void sh_print_bytes(const int8_t *bytes, int32_t n, const char *end);
+/* Bytes of stack ever used: the painted words (startup.c) that are no longer paint. */
+int32_t sh_stack_used(void);
+
 #endif

@@ -7,7 +7,7 @@
  * runs it under qemu-aarch64 with and without the dot-product extension.
  *
  *   cc -O2 -std=c99 -I runtime/kernels/include tests/c/fast_vs_reference.c
- *      tests/c/fvr_{util,plans,requant_neon}.c runtime/kernels/src/(every .c)
+ *      tests/c/fvr_{util,requant_neon}.c runtime/kernels/src/(every .c)
  *      -o fast_vs_reference
  *   ./fast_vs_reference [--cases N] [--seed S] [--requant N] [--case OP:I] [--perturb]
  *
@@ -19,9 +19,10 @@
  * and extreme patterns, per-channel or per-tensor multipliers including 0, 1,
  * 2^30 (exact rounding ties), INT32_MAX, shifts from -31 to 30 (left shifts
  * wrap), biases near the int32 limits (accumulators wrap) and clamps. The
- * plans are bound as runtime/_interp.pyx binds them (fvr_plans.c). Every
- * tensor, packed weight and scratch buffer ends at an inaccessible page, so a
- * read or write past one faults. --requant N also checks N lanes of the NEON
+ * kernels are planned, prepared and run through the interpreter core's own
+ * hooks (pq_<name>_s8_fast_op, pq_fast_ops.h). Every tensor, prepared state
+ * block and scratch buffer ends at an inaccessible page, so a read or write
+ * past one faults. --requant N also checks N lanes of the NEON
  * requantization against the scalar fixed point (aarch64 only).
  *
  * Exit 0 and a summary when all outputs are identical; on the first
@@ -352,7 +353,7 @@ static void compare(int op, long index, int isa, const int8_t *want, int8_t *got
             fprintf(stderr,
                     "MISMATCH %s case %ld (rerun: --seed %llu --case %s:%ld) on isa %s: %lu of %lu bytes differ, "
                     "first at %lu: fast %d, reference %d\n  %s\n",
-                    k_op_names[op], index, seed, k_op_names[op], index, fvr_isa_names[isa], (unsigned long)bad,
+                    k_op_names[op], index, seed, k_op_names[op], index, pq_isa_traits_get(isa)->name, (unsigned long)bad,
                     (unsigned long)n, (unsigned long)i, got[i], want[i], desc);
             exit(1);
         }
@@ -384,22 +385,21 @@ static void run_case(int op, long index, unsigned long long seed)
         }
         for (isa = 0; isa < PQ_ISA_COUNT; ++isa) {
             int8_t *got = (int8_t *)fvr_alloc(out_n);
-            void *scratch;
+            pq_tensor t[6];
+            int32_t io[6];
+            pq_node nd;
             if (!pq_isa_supported(isa)) {
                 continue;
             }
+            fvr_conv_node(&cv, in, got, t, io, &nd);
             if (op == OP_CONV) {
-                pq_conv2d_fast_plan pl;
-                const size_t sb = fvr_bind_conv(isa, &cv, &pl);
-                scratch = sb ? fvr_alloc(sb) : NULL;
-                pq_conv2d_s8_fast(&pl, in, got, scratch);
-                ++g_feeds[isa][pl.direct];
-                g_feeds[isa][5] += pl.direct == PQ_FEED_ROWS && pl.kt != cv.filter_dims.w * cv.filter_dims.c;
+                const pq_conv2d_fast_plan *pl;
+                fvr_run_fast(&pq_conv2d_s8_fast_op, &nd, t, isa, desc);
+                pl = (const pq_conv2d_fast_plan *)nd.fast; /* the op's state starts with its plan */
+                ++g_feeds[isa][pl->direct];
+                g_feeds[isa][5] += pl->direct == PQ_FEED_ROWS && pl->kt != cv.filter_dims.w * cv.filter_dims.c;
             } else {
-                pq_dwconv_fast_plan pl;
-                const size_t sb = fvr_bind_dw(isa, &cv, &pl);
-                scratch = sb ? fvr_alloc(sb) : NULL;
-                pq_depthwise_conv2d_s8_fast(&pl, in, got, scratch);
+                fvr_run_fast(&pq_depthwise_conv2d_s8_fast_op, &nd, t, isa, desc);
             }
             compare(op, index, isa, want, got, out_n, desc, seed);
         }
@@ -418,15 +418,27 @@ static void run_case(int op, long index, unsigned long long seed)
                  (long)f.mult[0], (long)f.shift[0]);
         pq_fully_connected_s8(&f.p, f.mult, f.shift, f.batches, f.k, f.n, in, f.filter, f.bias, want);
         for (isa = 0; isa < PQ_ISA_COUNT; ++isa) {
-            pq_gemm_s8_plan g;
+            const int32_t n_mult = f.p.per_channel ? f.n : 1;
+            const int32_t io[6] = {0, 1, f.bias != NULL ? 2 : -1, 3, 4, 5};
+            pq_tensor t[6];
+            pq_node nd;
             int8_t *got;
-            size_t sb;
             if (!pq_isa_supported(isa)) {
                 continue;
             }
             got = (int8_t *)fvr_alloc(out_n);
-            sb = fvr_bind_fc(isa, &f, &g);
-            pq_fully_connected_s8_fast(&g, f.batches, in, got, sb ? fvr_alloc(sb) : NULL);
+            t[0] = fvr_tensor(in, 2, f.batches, f.k, 0, 0);
+            t[1] = fvr_tensor(f.filter, 2, f.n, f.k, 0, 0);
+            t[2] = fvr_tensor(f.bias, 1, f.n, 0, 0, 0);
+            t[3] = fvr_tensor(f.mult, 1, n_mult, 0, 0, 0);
+            t[4] = fvr_tensor(f.shift, 1, n_mult, 0, 0, 0);
+            t[5] = fvr_tensor(got, 2, f.batches, f.n, 0, 0);
+            memset(&nd, 0, sizeof nd);
+            nd.params = &f.p;
+            nd.io = io;
+            nd.n_inputs = 5;
+            nd.n_parts = 1;
+            fvr_run_fast(&pq_fully_connected_s8_fast_op, &nd, t, isa, desc);
             compare(op, index, isa, want, got, out_n, desc, seed);
         }
     } else {
@@ -442,12 +454,23 @@ static void run_case(int op, long index, unsigned long long seed)
                  (long)p.output_multiplier, (long)p.output_shift, (long)p.act_min, (long)p.act_max);
         pq_add_s8(&p, 1, &n, a, &n, b, &n, want);
         for (isa = 0; isa < PQ_ISA_COUNT; ++isa) {
+            const int32_t io[3] = {0, 1, 2};
+            pq_tensor t[3];
+            pq_node nd;
             int8_t *got;
             if (!pq_isa_supported(isa)) {
                 continue;
             }
             got = (int8_t *)fvr_alloc((size_t)n);
-            pq_add_s8_fast(isa == PQ_ISA_AMX ? PQ_ISA_AVX512VNNI : isa, &p, n, a, b, got);
+            t[0] = fvr_tensor(a, 1, n, 0, 0, 0);
+            t[1] = fvr_tensor(b, 1, n, 0, 0, 0);
+            t[2] = fvr_tensor(got, 1, n, 0, 0, 0);
+            memset(&nd, 0, sizeof nd);
+            nd.params = &p;
+            nd.io = io;
+            nd.n_inputs = 2;
+            nd.n_parts = 1;
+            fvr_run_fast(&pq_add_s8_fast_op, &nd, t, isa, desc);
             compare(op, index, isa, want, got, (size_t)n, desc, seed);
         }
     }
@@ -491,7 +514,7 @@ int main(int argc, char **argv)
     g_perturb = -1;
     for (isa = 0; isa < PQ_ISA_COUNT; ++isa) {
         if (pq_isa_supported(isa)) {
-            printf(" %s", fvr_isa_names[isa]);
+            printf(" %s", pq_isa_traits_get(isa)->name);
             g_perturb = perturb ? isa : -1; /* the best ISA */
         }
     }
@@ -517,7 +540,7 @@ int main(int argc, char **argv)
         if (!pq_isa_supported(isa)) {
             continue;
         }
-        printf("%s:", fvr_isa_names[isa]);
+        printf("%s:", pq_isa_traits_get(isa)->name);
         for (op = 0; op < OP_COUNT; ++op) {
             printf(" %s %ld", k_op_names[op], g_counts[isa][op]);
         }

@@ -10,6 +10,8 @@
 #include <stdint.h>
 
 #include "pq_fast.h"
+#include "pq_fast_ops.h"
+#include "pq_isa_traits.h"
 #include "pq_kernels.h"
 
 /* ---- reproducible randomness (splitmix64) ---- */
@@ -35,7 +37,7 @@ void *fvr_alloc(size_t n);
 void *fvr_alloc_zero(size_t n);
 void fvr_free_all(void);
 
-/* ---- binding, as runtime/_interp.pyx does at load (keep the two in step) ---- */
+/* ---- one case's operands (the binding is the interpreter's: pq_<name>_s8_fast_op hooks) ---- */
 
 typedef struct {
     pq_conv_params p;
@@ -53,15 +55,17 @@ typedef struct {
     const int32_t *mult, *shift; /* n entries, or 1 when !p.per_channel */
 } fvr_fc;
 
-/* Fill the plan for `isa` and return the scratch bytes it needs. */
-size_t fvr_bind_conv(int isa, const fvr_conv *c, pq_conv2d_fast_plan *pl);
-size_t fvr_bind_dw(int isa, const fvr_conv *c, pq_dwconv_fast_plan *pl);
-size_t fvr_bind_fc(int isa, const fvr_fc *f, pq_gemm_s8_plan *g);
+/* A tensor of `rank` (<= 4) dims over `data`, int8. */
+pq_tensor fvr_tensor(const void *data, int rank, int32_t d0, int32_t d1, int32_t d2, int32_t d3);
+/* Plan and prepare `op` on `isa` as the interpreter does (state and scratch guarded), then run
+ * it whole; exits 1 naming `what` when the hooks refuse or fail. */
+void fvr_run_fast(const pq_fast_op *op, pq_node *nd, const pq_tensor *t, int isa, const char *what);
+/* A CONV_2D / DEPTHWISE_CONV_2D node over t[0..5] (input, filter, bias, mult, shift, output). */
+void fvr_conv_node(const fvr_conv *cv, const int8_t *in, int8_t *out, pq_tensor *t, int32_t *io, pq_node *nd);
 
 /* ---- lane checks of the NEON requantization (aarch64; elsewhere returns 0) ---- */
 /* Returns the number of lanes checked; on a mismatch prints it and exits 1. */
 long fvr_check_requant_neon(fvr_rng *r, long n);
 
-extern const char *const fvr_isa_names[PQ_ISA_COUNT];
 
 #endif /* FVR_H */

@@ -14,7 +14,6 @@
 
 #include "fvr.h"
 
-const char *const fvr_isa_names[PQ_ISA_COUNT] = {"portable", "avx2", "avx512vnni", "neon", "neon_dot", "amx"};
 
 uint64_t fvr_next(fvr_rng *r)
 {

@@ -19,18 +19,39 @@ extern "C" {
 typedef struct pq_fast_op {
     /* Whether the op's parameters allow its fast kernel on `isa`; if so, the bytes of
      * prepared state (plan, packed weights, per-channel constants) and of scratch it
-     * needs. Pure arithmetic: touches no memory but the outputs. */
+     * needs. Pure arithmetic: reads shapes, parameters and nothing else (the activations'
+     * data pointers may be NULL), writes only the outputs. */
     int (*plan)(const pq_node *node, const pq_tensor *tensors, int isa, size_t *state_bytes,
                 size_t *scratch_bytes);
     /* Fill `state` (state_bytes, 64-byte aligned) and point node->fast at the plan. */
     pq_status (*prepare)(pq_node *node, const pq_tensor *tensors, int isa, void *state);
-    /* Run the op, or one part of it when it is split over threads (part < n_parts). */
+    /* Run the op, or part `part` of n_parts when it is split over threads (node->split). */
     pq_status (*eval)(const pq_node *node, const pq_tensor *tensors, void *scratch, int32_t part,
                       int32_t n_parts);
+    /* After prepare: choose node->split, n_parts and col_unit for num_threads threads (integer
+     * cost estimate, pq_fast_bind.h). NULL: the op always runs on one thread. */
+    void (*split)(pq_node *node, const pq_tensor *tensors, int isa, int32_t num_threads,
+                  int64_t min_parallel_ns);
+    /* After prepare: which kernel runs, e.g. "fast-conv-1x1" (Interpreter.op_kernels). */
+    const char *(*name)(const pq_node *node);
 } pq_fast_op;
 
+/* The ops whose registry line says PQ_FAST(name): src/fast/pq_<name>_s8_fast_op.c. */
+extern const pq_fast_op pq_conv2d_s8_fast_op;
+extern const pq_fast_op pq_depthwise_conv2d_s8_fast_op;
+extern const pq_fast_op pq_fully_connected_s8_fast_op;
+extern const pq_fast_op pq_add_s8_fast_op;
+extern const pq_fast_op pq_avg_pool2d_s8_fast_op;
+
 #define PQ_NO_FAST NULL
+#ifdef PQ_WITH_FAST_KERNELS
+#define PQ_FAST(name) (&pq_##name##_s8_fast_op)
+int pq_isa_supported(int isa);
+#define pq_fast_isa_available(isa) pq_isa_supported(isa)
+#else
 #define PQ_FAST(name) NULL
+#define pq_fast_isa_available(isa) ((void)(isa), 0)
+#endif
 
 #ifdef __cplusplus
 }

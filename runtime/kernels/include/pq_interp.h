@@ -52,14 +52,35 @@ typedef enum {
 /* A one-line description of a status, e.g. "arena smaller than planned". */
 const char *pq_interp_status_text(int status);
 
+/* Threads, without pthreads in the core: a split op's part `part` on thread `thread` (0: the
+ * caller) returns 0 or a nonzero status; `parallel` runs parts 0 .. n_parts - 1, the caller's
+ * thread taking some, and returns when all are done: 0 or the first nonzero status (the Linux
+ * runtime passes pq_threadpool_run, pq_threadpool.h). */
+typedef int (*pq_part_fn)(void *task_ctx, int32_t part, int32_t thread);
+typedef int (*pq_parallel_fn)(void *parallel_ctx, pq_part_fn task, void *task_ctx, int32_t n_parts);
+
+/* Split only ops estimated to take at least this long on one thread: handing parts to a
+ * spinning worker and waiting for them costs about 0.5-1 us (cache lines crossing cores) and
+ * each thread then works on less data; on the MLPerf layers ops under ~4 us ran no faster. */
+#define PQ_PARALLEL_MIN_NS 5000
+
 typedef struct {
     int32_t kernels;     /* PQ_KERNEL_REFERENCE (what firmware runs) or PQ_KERNEL_FAST */
     int32_t isa;         /* PQ_KERNEL_FAST: the instruction set (pq_fast.h pq_isa) */
     uint32_t max_arena;  /* refuse a file whose arena needs more bytes than this */
     int32_t validated;   /* 1: the caller already ran pq_model_validate on this very buffer */
+    /* PQ_KERNEL_FAST on several threads: prepare splits each op worth it into at most
+     * num_threads parts (1: none); invoke runs a split op's parts through `parallel` (NULL:
+     * one after another on the calling thread), thread t >= 1 working in thread_scratch[t]
+     * (sizes.scratch_bytes each, 64-byte aligned; the caller's, read at invoke). */
+    int32_t num_threads;
+    int64_t min_parallel_ns;
+    pq_parallel_fn parallel;
+    void *parallel_ctx;
+    void *const *thread_scratch;
 } pq_interp_options;
 
-/* Reference kernels, PQ_MODEL_DEFAULT_MAX_ARENA, validate. */
+/* Reference kernels, PQ_MODEL_DEFAULT_MAX_ARENA, validate, one thread, PQ_PARALLEL_MIN_NS. */
 pq_interp_options pq_interp_defaults(void);
 
 typedef struct {
@@ -96,6 +117,9 @@ int pq_interp_prepare(pq_interp *it, const uint8_t *buf, uint32_t len, const pq_
 int pq_interp_invoke(pq_interp *it);
 /* Run ops [first, end) only (profiling; an op never writes its own inputs). */
 int pq_interp_invoke_ops(pq_interp *it, uint32_t first, uint32_t end);
+
+/* Which kernel op i runs: "reference" or its fast kernel's name ("fast-conv-1x1", ...). */
+const char *pq_interp_kernel_name(const pq_interp *it, uint32_t i);
 
 /* Graph input / output i (NULL when out of range). */
 const pq_tensor *pq_interp_input(const pq_interp *it, uint32_t i);

@@ -75,6 +75,18 @@ static inline pq_dims pq_tensor_dims4(const pq_tensor *t) {
     return d;
 }
 
+/* Two inputs' shapes aligned right to the output's rank, 1 where an input has no dim
+ * (the broadcasting binary ops). */
+static inline void pq_broadcast_shapes(const pq_tensor *a, const pq_tensor *b, int32_t rank, int32_t *sa,
+                                       int32_t *sb) {
+    int32_t d;
+    for (d = 0; d < rank; ++d) {
+        const int32_t da = d - (rank - (int32_t)a->rank), db = d - (rank - (int32_t)b->rank);
+        sa[d] = da < 0 ? 1 : a->dims[da];
+        sb[d] = db < 0 ? 1 : b->dims[db];
+    }
+}
+
 struct pq_fast_op; /* pq_fast_ops.h */
 
 /* A registry entry. */

@@ -12,6 +12,7 @@
 #include "pq_fixedpoint.h"
 #include "pq_kernels.h"
 #include "pq_op.h"
+#include "pq_pool_window.h"
 
 pq_status pq_max_pool2d_s8(const pq_pool_params *p, const pq_dims *in_dims, const int8_t *in,
                            const pq_dims *out_dims, int8_t *out)
@@ -26,24 +27,16 @@ pq_status pq_max_pool2d_s8(const pq_pool_params *p, const pq_dims *in_dims, cons
 
     for (b = 0; b < batches; ++b) {
         for (oy = 0; oy < out_h; ++oy) {
-            const int32_t in_y_origin = oy * p->stride_h - p->pad_h;
-            /* Window rows clipped to the image. */
-            const int32_t fy_start = in_y_origin < 0 ? -in_y_origin : 0;
-            const int32_t fy_end = p->filter_h < in_h - in_y_origin ? p->filter_h
-                                                                     : in_h - in_y_origin;
             for (ox = 0; ox < out_w; ++ox) {
-                const int32_t in_x_origin = ox * p->stride_w - p->pad_w;
-                const int32_t fx_start = in_x_origin < 0 ? -in_x_origin : 0;
-                const int32_t fx_end = p->filter_w < in_w - in_x_origin ? p->filter_w
-                                                                         : in_w - in_x_origin;
+                const pq_pool_window win = pq_pool_window_at(p, in_h, in_w, oy, ox);
                 for (c = 0; c < depth; ++c) {
                     /* TFLM starts from numeric_limits<int8_t>::lowest(): an empty
                      * window (refused at load) would give -128 before the clamp. */
                     int32_t max = -128;
-                    for (fy = fy_start; fy < fy_end; ++fy) {
-                        const int32_t in_y = in_y_origin + fy;
-                        for (fx = fx_start; fx < fx_end; ++fx) {
-                            const int32_t in_x = in_x_origin + fx;
+                    for (fy = win.fy_start; fy < win.fy_end; ++fy) {
+                        const int32_t in_y = win.y0 + fy;
+                        for (fx = win.fx_start; fx < win.fx_end; ++fx) {
+                            const int32_t in_x = win.x0 + fx;
                             const int32_t v = in[((b * in_h + in_y) * in_w + in_x) * depth + c];
                             if (v > max) {
                                 max = v;

@@ -30,7 +30,7 @@ from fractions import Fraction
 
 import numpy as np
 
-from bigint_fixedpoint import (
+from .bigint_fixedpoint import (
     quantize_multiplier,
     quantize_multiplier_greater_than_one,
     quantize_multiplier_smaller_than_one_exp,

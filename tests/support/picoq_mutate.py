@@ -3,7 +3,7 @@ corruption of counts, offsets, shapes, scales and op parameters.
 
 Most mutants are resealed (the CRC is recomputed) so that they get past the checksum and
 exercise the checks behind it, as TFLite's own fuzzer deliberately skips its verifier.
-`python tests/picoq_mutate.py model.picoq --mutants 100000` is the opt-in long run.
+`python -m tests.support.picoq_mutate model.picoq --mutants 100000` is the opt-in long run.
 """
 
 from __future__ import annotations
@@ -20,23 +20,10 @@ import numpy as np
 from picoq.runtime import Interpreter, ModelFormatError
 from picoq.runtime import format as fmt
 
+from .fileedit import reseal, sections
+
 INTERESTING_INTS = [0, 1, -1, 2, 15, 16, 17, 127, 128, 255, 256, 1 << 15, 1 << 16, (1 << 31) - 1, -(1 << 31)]
 INTERESTING_FLOATS = [0.0, -0.0, -1.0, 1e-45, 1e-40, 1e38, float("inf"), float("-inf"), float("nan"), 1.0]
-
-
-def reseal(buf: bytearray) -> None:
-    struct.pack_into("<I", buf, 12, fmt.crc32(buf, fmt.HEADER_CRC_START, len(buf)))
-
-
-def sections(buf: bytes) -> dict[bytes, tuple[int, int, int]]:
-    """tag -> (offset, size, table entry position), read leniently from an unmutated file."""
-    n = struct.unpack_from("<I", buf, 24)[0]
-    out = {}
-    for i in range(n):
-        at = fmt.HEADER.size + i * fmt.SECTION.size
-        tag, off, size, _ = fmt.SECTION.unpack_from(buf, at)
-        out[tag] = (off, size, at)
-    return out
 
 
 class Mutator:

@@ -1,6 +1,6 @@
 """Float ONNX models with the MLPerf Tiny architectures, random weights and non-trivial BatchNorm.
 
-    python tests/make_onnx_models.py OUT_DIR     # writes OUT_DIR/<model>_<layout>.onnx
+    python -m tests.support.make_onnx_models OUT_DIR     # from the repo root; writes OUT_DIR/<model>_<layout>.onnx
 
 Each model comes in two layouts, as the two usual exporters write them:
   nchw  PyTorch's torch.onnx.export: NCHW input; Conv + BatchNormalization + Relu; Flatten + Gemm

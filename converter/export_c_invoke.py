@@ -1,0 +1,387 @@
+"""`picoq export-c`'s NAME_model.h and NAME_model.c: the invoke function, one emitter per op.
+
+Each op becomes a call of its reference kernel with every parameter a `static const` struct
+or a literal and every activation at its planned offset in the caller's arena, the same
+arguments the interpreter core's pq_<name>_s8_eval entries pass (runtime/kernels/src/ref).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+
+import numpy as np
+
+from picoq.runtime.format import ModelFile, OpInfo
+
+from .c_text import _banner, _c_float, _c_int, _comment_text, _layer_name, _quant_text, _shape
+
+# Each op code's kernel function (RESHAPE has none: it is a no-op or a memmove).
+KERNEL_FUNCTIONS = {
+    "CONV_2D": "pq_conv2d_s8",
+    "DEPTHWISE_CONV_2D": "pq_depthwise_conv2d_s8",
+    "FULLY_CONNECTED": "pq_fully_connected_s8",
+    "ADD": "pq_add_s8",
+    "AVERAGE_POOL_2D": "pq_avg_pool2d_s8",
+    "SOFTMAX": "pq_softmax_s8",
+    "RESHAPE": None,
+    "MAX_POOL_2D": "pq_max_pool2d_s8",
+    "MUL": "pq_mul_s8",
+    "MEAN": "pq_mean_s8",
+    "CONCATENATION": "pq_concatenation_s8",
+    "PAD": "pq_pad_s8",
+    "LOGISTIC": "pq_logistic_s8",
+    "TANH": "pq_tanh_s8",
+    "HARD_SWISH": "pq_hard_swish_s8",
+    "LEAKY_RELU": "pq_leaky_relu_s8",
+    "TRANSPOSE": "pq_transpose_s8",
+}
+
+
+def _io_defines(m: ModelFile, prefix: str, kind: str, idxs: list[int]) -> list[str]:
+    """Size, arena offset, scale and zero point of each graph input or output."""
+    lines = [f"#define {prefix}_NUM_{kind}S {len(idxs)}"]
+    for k, idx in enumerate(idxs):
+        t = m.tensors[idx]
+        p = f"{prefix}_{kind}" if len(idxs) == 1 else f"{prefix}_{kind}{k}"
+        lines += [
+            "",
+            f"/* {kind.lower()} {_comment_text(repr(t.name), 60)}: int8 {_shape(t.shape)}, {_quant_text(t)}. */",
+            f"#define {p}_SIZE {t.nbytes}",
+            f"#define {p}_ARENA_OFFSET {t.offset}",
+        ]
+        if t.scales.size == 1:
+            lines += [
+                f"#define {p}_SCALE {_c_float(float(t.scales[0]))}",
+                f"#define {p}_ZERO_POINT {int(t.zero_points[0])}",
+            ]
+    return lines
+
+
+def _signature(m: ModelFile, name: str) -> str:
+    """One pointer per input and output, or an array of pointers when there are several."""
+    inp = "const int8_t *input" if len(m.inputs) == 1 else "const int8_t *const *inputs"
+    out = "int8_t *output" if len(m.outputs) == 1 else "int8_t *const *outputs"
+    return f"int {name}_invoke({inp}, {out}, uint8_t *arena)"
+
+
+def render_model_h(m: ModelFile, name: str) -> str:
+    prefix = name.upper()
+    guard = f"{prefix}_MODEL_H"
+    lines = [
+        _banner(m, f"Model {name}: sizes, quantization of inputs and outputs, {name}_invoke()."),
+        f"#ifndef {guard}",
+        f"#define {guard}",
+        "",
+        "#include <stdint.h>",
+        "",
+        "#ifdef __cplusplus",
+        'extern "C" {',
+        "#endif",
+        "",
+        f"/* Activation memory {name}_invoke() works in: the caller owns it (static, stack or",
+        " * a shared buffer) and keeps nothing in it between calls. The reference kernels",
+        " * need no scratch: this is the activations' extent, which is less than the .picoq",
+        " * file's arena_size when that also holds the Linux runtime's fast-kernel scratch. */",
+        f"#define {prefix}_ARENA_SIZE {m.activation_bytes}",
+        f"#define {prefix}_ARENA_ALIGN 16",
+        "",
+        "/* real value = (q - ZERO_POINT) * SCALE; the SCALE macros are float literals for the",
+        " * application's own use: nothing in the model code uses float. An input may be",
+        " * written in place at arena + ARENA_OFFSET (then pass that pointer as the input). */",
+    ]
+    lines += _io_defines(m, prefix, "INPUT", m.inputs)
+    lines.append("")
+    lines += _io_defines(m, prefix, "OUTPUT", m.outputs)
+    lines += [
+        "",
+        f"/* Copy the input(s) into `arena` ({prefix}_ARENA_SIZE bytes), run every op, copy the",
+        " * output(s) out. Returns 0 on success, -1 for a NULL pointer, 1 + the op index if a",
+        " * kernel refused its parameters (cannot happen for an exported model). */",
+        _signature(m, name) + ";",
+        "",
+        "#ifdef __cplusplus",
+        "}",
+        "#endif",
+        "",
+        f"#endif /* {guard} */",
+        "",
+    ]
+    return "\n".join(lines)
+
+
+# *** the invoke function: one emitter per op, mirroring Core._bind / Core._run ***
+
+
+@dataclass
+class _OpCode:
+    """C for one op: file-scope `static const` declarations and the statements in invoke()."""
+
+    decls: list[str]
+    body: list[str]
+
+
+def _dims(symbol: str, shape: tuple[int, ...]) -> str:
+    n, h, w, c = shape
+    return f"static const pq_dims {symbol} = {{{n}, {h}, {w}, {c}}};"
+
+
+def _struct(ctype: str, symbol: str, fields: dict[str, int]) -> list[str]:
+    """A designated-initializer struct: robust to field order, readable in a diff."""
+    inits = [f"    .{k} = {_c_int(int(v))}," for k, v in fields.items()]
+    return [f"static const {ctype} {symbol} = {{", *inits, "};"]
+
+
+def _wrap_call(opening: str, args: list[str], width: int = 100) -> list[str]:
+    """`opening` + comma-separated args + ');', wrapped under the opening parenthesis."""
+    indent = " " * len(opening)
+    lines, line = [], opening
+    for k, arg in enumerate(args):
+        piece = arg + (");" if k == len(args) - 1 else ",")
+        if line not in (opening, indent) and len(line) + 1 + len(piece) > width:
+            lines.append(line.rstrip())
+            line = indent
+        line += piece if line in (opening, indent) else " " + piece
+    return [*lines, line]
+
+
+class _Emitter:
+    """Turns each op into C, with the model's tensors resolved to C expressions."""
+
+    def __init__(self, m: ModelFile, name: str, const_symbols: dict[int, str]):
+        self.m, self.name, self.const_symbols = m, name, const_symbols
+
+    def ptr(self, idx: int, ctype: str = "int8_t", writable: bool = False) -> str:
+        """A tensor as a C pointer: NULL (absent), its constant array, or arena + offset."""
+        if idx < 0:
+            return "NULL"
+        t = self.m.tensors[idx]
+        if t.is_const:
+            return self.const_symbols[idx]
+        qual = "" if writable else "const "
+        return f"({qual}{ctype} *)(arena + {t.offset})"
+
+    def emit(self, op: OpInfo) -> _OpCode:
+        handler: Callable[[OpInfo, str], _OpCode] = getattr(self, "_" + op.name.lower())
+        return handler(op, f"{self.name}_op{op.index}")
+
+    def _call(self, op: OpInfo, func: str, args: list[str]) -> list[str]:
+        out = self.m.tensors[op.outputs[0]]
+        head = f"    /* op {op.index}: {op.name} {_layer_name(out.name)} -> {_shape(out.shape)} */"
+        call = _wrap_call(f"    st = {func}(", args)
+        return [head, *call, "    if (st != PQ_OK) {", f"        return {op.index + 1};", "    }"]
+
+    def _conv(self, op: OpInfo, sym: str, depthwise: bool) -> _OpCode:
+        p = op.params
+        x, f, b, mult, shift = op.inputs
+        fields = {k: p[k] for k in ("stride_h", "stride_w", "dilation_h", "dilation_w", "pad_h", "pad_w")}
+        fields |= {k: p[k] for k in ("input_offset", "output_offset", "act_min", "act_max")}
+        fields["depth_multiplier"] = p.get("depth_multiplier", 1)  # _interp.pyx: 1 for CONV_2D
+        y = op.outputs[0]
+        decls = _struct("pq_conv_params", f"{sym}_params", fields)
+        decls += [
+            _dims(f"{sym}_in_dims", self.m.tensors[x].shape),
+            _dims(f"{sym}_filter_dims", self.m.tensors[f].shape),
+            _dims(f"{sym}_out_dims", self.m.tensors[y].shape),
+        ]
+        func = KERNEL_FUNCTIONS["DEPTHWISE_CONV_2D" if depthwise else "CONV_2D"]
+        args = [f"&{sym}_params", self.ptr(mult, "int32_t"), self.ptr(shift, "int32_t")]
+        args += [f"&{sym}_in_dims", self.ptr(x), f"&{sym}_filter_dims", self.ptr(f)]
+        args += [self.ptr(b, "int32_t"), f"&{sym}_out_dims", self.ptr(y, writable=True)]
+        return _OpCode(decls, self._call(op, func, args))
+
+    def _conv_2d(self, op: OpInfo, sym: str) -> _OpCode:
+        return self._conv(op, sym, depthwise=False)
+
+    def _depthwise_conv_2d(self, op: OpInfo, sym: str) -> _OpCode:
+        return self._conv(op, sym, depthwise=True)
+
+    def _fully_connected(self, op: OpInfo, sym: str) -> _OpCode:
+        p = op.params
+        x, f, b, mult, shift = op.inputs
+        out_depth, accum = self.m.tensors[f].shape
+        batches = self.m.tensors[x].size // accum  # any input rank: rows of `accum` values
+        keys = ("input_offset", "filter_offset", "output_offset", "act_min", "act_max", "per_channel")
+        decls = _struct("pq_fc_params", f"{sym}_params", {k: p[k] for k in keys})
+        args = [f"&{sym}_params", self.ptr(mult, "int32_t"), self.ptr(shift, "int32_t")]
+        args += [str(batches), str(accum), str(out_depth), self.ptr(x), self.ptr(f)]
+        args += [self.ptr(b, "int32_t"), self.ptr(op.outputs[0], writable=True)]
+        return _OpCode(decls, self._call(op, KERNEL_FUNCTIONS["FULLY_CONNECTED"], args))
+
+    def _shape_array(self, symbol: str, shape: Iterable[int]) -> str:
+        dims = [int(d) for d in shape]
+        return f"static const int32_t {symbol}[{len(dims)}] = {{{', '.join(map(str, dims))}}};"
+
+    def _broadcast(self, op: OpInfo, sym: str, ctype: str) -> _OpCode:
+        """ADD and MUL: params struct, then equal-rank shapes as in _interp.pyx."""
+        a, b = (self.m.tensors[i] for i in op.inputs)
+        y = self.m.tensors[op.outputs[0]]
+        rank = len(y.shape)
+        # Same right-aligned, equal-rank shapes as _interp.pyx: a missing leading dim is 1.
+        shapes = {
+            "shape1": (1,) * (rank - len(a.shape)) + tuple(a.shape),
+            "shape2": (1,) * (rank - len(b.shape)) + tuple(b.shape),
+            "shape_out": tuple(y.shape),
+        }
+        decls = _struct(ctype, f"{sym}_params", dict(op.params))
+        decls += [self._shape_array(f"{sym}_{key}", shape) for key, shape in shapes.items()]
+        args = [f"&{sym}_params", str(rank), f"{sym}_shape1", self.ptr(op.inputs[0])]
+        args += [f"{sym}_shape2", self.ptr(op.inputs[1]), f"{sym}_shape_out"]
+        args.append(self.ptr(op.outputs[0], writable=True))
+        return _OpCode(decls, self._call(op, KERNEL_FUNCTIONS[op.name], args))
+
+    def _add(self, op: OpInfo, sym: str) -> _OpCode:
+        return self._broadcast(op, sym, "pq_add_params")
+
+    def _mul(self, op: OpInfo, sym: str) -> _OpCode:
+        return self._broadcast(op, sym, "pq_mul_params")
+
+    def _pool(self, op: OpInfo, sym: str) -> _OpCode:
+        x, y = op.inputs[0], op.outputs[0]
+        decls = _struct("pq_pool_params", f"{sym}_params", dict(op.params))
+        decls += [_dims(f"{sym}_in_dims", self.m.tensors[x].shape)]
+        decls += [_dims(f"{sym}_out_dims", self.m.tensors[y].shape)]
+        args = [f"&{sym}_params", f"&{sym}_in_dims", self.ptr(x), f"&{sym}_out_dims"]
+        args.append(self.ptr(y, writable=True))
+        return _OpCode(decls, self._call(op, KERNEL_FUNCTIONS[op.name], args))
+
+    def _average_pool_2d(self, op: OpInfo, sym: str) -> _OpCode:
+        return self._pool(op, sym)
+
+    def _max_pool_2d(self, op: OpInfo, sym: str) -> _OpCode:
+        return self._pool(op, sym)
+
+    def _mean(self, op: OpInfo, sym: str) -> _OpCode:
+        p, x = op.params, self.m.tensors[op.inputs[0]]
+        keys = ("input_offset", "output_offset", "multiplier", "shift")
+        decls = _struct("pq_mean_params", f"{sym}_params", {k: p[k] for k in keys})
+        decls.append(self._shape_array(f"{sym}_in_shape", x.shape))
+        args = [f"&{sym}_params", str(len(x.shape)), f"{sym}_in_shape", str(int(p["axis_mask"]))]
+        args += [self.ptr(op.inputs[0]), self.ptr(op.outputs[0], writable=True)]
+        return _OpCode(decls, self._call(op, KERNEL_FUNCTIONS["MEAN"], args))
+
+    def _concatenation(self, op: OpInfo, sym: str) -> _OpCode:
+        """The input pointers go in a local array: arena pointers are only known in invoke()."""
+        *data, table = op.inputs
+        axis = int(op.params["axis"])
+        y = self.m.tensors[op.outputs[0]]
+        outer = int(np.prod(y.shape[:axis], dtype=np.int64))
+        inner = int(np.prod(y.shape[axis + 1 :], dtype=np.int64))
+        decls = [self._shape_array(f"{sym}_axis_sizes", [self.m.tensors[i].shape[axis] for i in data])]
+        parts = _wrap_call(
+            f"        const int8_t *const parts[{len(data)}] = {{", [self.ptr(i) for i in data]
+        )
+        parts[-1] = parts[-1][: -len(");")] + "};"
+        args = [str(len(data)), "parts", f"{sym}_axis_sizes", self.ptr(table, "int32_t")]
+        args += [_c_int(int(op.params["output_offset"])), str(outer), str(inner)]
+        args.append(self.ptr(op.outputs[0], writable=True))
+        head, *rest = self._call(op, KERNEL_FUNCTIONS["CONCATENATION"], args)
+        call = ["    " + line for line in rest[:-3]]
+        return _OpCode(decls, [head, "    {", *parts, *call, "    }", *rest[-3:]])
+
+    def _pad(self, op: OpInfo, sym: str) -> _OpCode:
+        p, x = op.params, self.m.tensors[op.inputs[0]]
+        pads = ", ".join(
+            f"{{{_c_int(int(p[f'before_{k}']))}, {_c_int(int(p[f'after_{k}']))}}}" for k in range(6)
+        )
+        decls = [
+            f"static const pq_pad_params {sym}_params = {{",
+            f"    .pad_value = {_c_int(int(p['pad_value']))},",
+            f"    .pads = {{{pads}}},",
+            "};",
+            self._shape_array(f"{sym}_in_shape", x.shape),
+        ]
+        args = [f"&{sym}_params", str(len(x.shape)), f"{sym}_in_shape", self.ptr(op.inputs[0])]
+        args.append(self.ptr(op.outputs[0], writable=True))
+        return _OpCode(decls, self._call(op, KERNEL_FUNCTIONS["PAD"], args))
+
+    def _elementwise(self, op: OpInfo, sym: str, ctype: str) -> _OpCode:
+        x = self.m.tensors[op.inputs[0]]
+        decls = _struct(ctype, f"{sym}_params", dict(op.params))
+        args = [f"&{sym}_params", str(x.size), self.ptr(op.inputs[0]), self.ptr(op.outputs[0], writable=True)]
+        return _OpCode(decls, self._call(op, KERNEL_FUNCTIONS[op.name], args))
+
+    def _logistic(self, op: OpInfo, sym: str) -> _OpCode:
+        return self._elementwise(op, sym, "pq_logistic_params")
+
+    def _tanh(self, op: OpInfo, sym: str) -> _OpCode:
+        return self._elementwise(op, sym, "pq_logistic_params")  # same struct, as in _interp.pyx
+
+    def _hard_swish(self, op: OpInfo, sym: str) -> _OpCode:
+        return self._elementwise(op, sym, "pq_hard_swish_params")
+
+    def _leaky_relu(self, op: OpInfo, sym: str) -> _OpCode:
+        return self._elementwise(op, sym, "pq_leaky_relu_params")
+
+    def _transpose(self, op: OpInfo, sym: str) -> _OpCode:
+        x = self.m.tensors[op.inputs[0]]
+        rank = len(x.shape)
+        decls = [self._shape_array(f"{sym}_in_shape", x.shape)]
+        decls.append(self._shape_array(f"{sym}_perm", [op.params[f"perm_{k}"] for k in range(rank)]))
+        args = [str(rank), f"{sym}_in_shape", f"{sym}_perm", self.ptr(op.inputs[0])]
+        args.append(self.ptr(op.outputs[0], writable=True))
+        return _OpCode(decls, self._call(op, KERNEL_FUNCTIONS["TRANSPOSE"], args))
+
+    def _softmax(self, op: OpInfo, sym: str) -> _OpCode:
+        x = self.m.tensors[op.inputs[0]]
+        depth = x.shape[-1]
+        decls = _struct("pq_softmax_params", f"{sym}_params", dict(op.params))
+        args = [f"&{sym}_params", str(x.size // depth), str(depth), self.ptr(op.inputs[0])]
+        args.append(self.ptr(op.outputs[0], writable=True))
+        return _OpCode(decls, self._call(op, KERNEL_FUNCTIONS["SOFTMAX"], args))
+
+    def _reshape(self, op: OpInfo, sym: str) -> _OpCode:
+        del sym  # RESHAPE has no parameters
+        x, y = (self.m.tensors[i] for i in (op.inputs[0], op.outputs[0]))
+        head = f"    /* op {op.index}: RESHAPE {_layer_name(y.name)} -> {_shape(y.shape)}"
+        if x.offset == y.offset:  # the planner's usual case: same bytes, nothing to do
+            return _OpCode([], [head + ": shares its input's arena bytes */"])
+        copy = f"    memmove(arena + {y.offset}, arena + {x.offset}, {x.nbytes});"
+        return _OpCode([], [head + " */", copy])
+
+
+def _invoke_body(m: ModelFile, name: str, ops: list[_OpCode]) -> list[str]:
+    """NULL checks, copy inputs in, the op calls, copy outputs out."""
+    prefix = name.upper()
+    ins = ["input"] if len(m.inputs) == 1 else [f"inputs[{k}]" for k in range(len(m.inputs))]
+    outs = ["output"] if len(m.outputs) == 1 else [f"outputs[{k}]" for k in range(len(m.outputs))]
+    in_macros = [f"{prefix}_INPUT" + ("" if len(ins) == 1 else str(k)) for k in range(len(ins))]
+    out_macros = [f"{prefix}_OUTPUT" + ("" if len(outs) == 1 else str(k)) for k in range(len(outs))]
+    lines = [_signature(m, name), "{"]
+    if any("st = " in line for op in ops for line in op.body):
+        lines.append("    pq_status st;")
+    null_checks = ["arena == NULL"]
+    null_checks += [f"{v} == NULL" for v in (["inputs"] if len(ins) > 1 else []) + ins]
+    null_checks += [f"{v} == NULL" for v in (["outputs"] if len(outs) > 1 else []) + outs]
+    lines += [f"    if ({' || '.join(null_checks)}) {{", "        return -1;", "    }"]
+    # memmove, not memcpy: the caller may pass arena + INPUT_ARENA_OFFSET itself.
+    for v, mac in zip(ins, in_macros):
+        lines.append(f"    memmove(arena + {mac}_ARENA_OFFSET, {v}, {mac}_SIZE);")
+    for op in ops:
+        lines += op.body
+    for v, mac in zip(outs, out_macros):
+        lines.append(f"    memmove({v}, arena + {mac}_ARENA_OFFSET, {mac}_SIZE);")
+    lines += ["    return 0;", "}", ""]
+    return lines
+
+
+def render_model_c(m: ModelFile, name: str, const_symbols: dict[int, str]) -> str:
+    emitter = _Emitter(m, name, const_symbols)
+    ops = [emitter.emit(op) for op in m.ops]
+    lines = [
+        _banner(m, f"Model {name}: {len(m.ops)} ops over a {m.activation_bytes}-byte arena."),
+        "#include <stddef.h>",
+        "#include <stdint.h>",
+        "#include <string.h>",
+        "",
+        '#include "pq_kernels.h"',
+        f'#include "{name}_model.h"',
+        f'#include "{name}_model_data.h"',
+        "",
+        "/* Kernel parameters, fixed at export time (static const: they live in flash). */",
+    ]
+    for op in ops:
+        lines += op.decls
+    lines.append("")
+    lines += _invoke_body(m, name, ops)
+    return "\n".join(lines)

@@ -1,0 +1,72 @@
+/*
+ * Numpy-style broadcasting of two inputs over an output, for the element-wise
+ * binary kernels (ADD, MUL): one odometer over the output in row-major order
+ * keeps each input's element offset, stepping 0 along a dimension where that
+ * input has extent 1. TFLite Micro's BroadcastAdd6DSlow / BroadcastMul6DSlow
+ * visit elements in the same order, so results do not depend on it anyway.
+ */
+#ifndef PQ_BROADCAST_H
+#define PQ_BROADCAST_H
+
+#include <stdint.h>
+
+#include "pq_kernels.h"
+
+typedef struct {
+    int32_t rank;
+    int32_t same;  /* 1: both inputs have the output's shape (a flat loop will do) */
+    int32_t total; /* output elements */
+    int32_t off1, off2;
+    int32_t stride1[PQ_MAX_DIMS], stride2[PQ_MAX_DIMS], idx[PQ_MAX_DIMS];
+    const int32_t *out_shape;
+} pq_broadcast;
+
+/* Shapes of `rank` entries, aligned right and of equal rank. PQ_ERR_PARAM when an input
+ * does not broadcast to the output (the validator refuses such files: a guard only). */
+static inline pq_status pq_broadcast_init(pq_broadcast *b, int32_t rank, const int32_t *in1_shape,
+                                          const int32_t *in2_shape, const int32_t *out_shape)
+{
+    int32_t d, s1 = 1, s2 = 1;
+    if (rank < 1 || rank > PQ_MAX_DIMS) return PQ_ERR_PARAM;
+    b->rank = rank;
+    b->same = 1;
+    b->total = 1;
+    b->off1 = b->off2 = 0;
+    b->out_shape = out_shape;
+    for (d = rank - 1; d >= 0; --d) {
+        if (out_shape[d] < 0 || (in1_shape[d] != out_shape[d] && in1_shape[d] != 1) ||
+            (in2_shape[d] != out_shape[d] && in2_shape[d] != 1)) {
+            return PQ_ERR_PARAM;
+        }
+        if (in1_shape[d] != out_shape[d] || in2_shape[d] != out_shape[d]) b->same = 0;
+        /* Each stride is at most the input's element count: no overflow. */
+        b->stride1[d] = in1_shape[d] == 1 ? 0 : s1;
+        b->stride2[d] = in2_shape[d] == 1 ? 0 : s2;
+        s1 *= in1_shape[d];
+        s2 *= in2_shape[d];
+        b->idx[d] = 0;
+        b->total *= out_shape[d];
+    }
+    return PQ_OK;
+}
+
+/* The next output element: off1 / off2 stay sum_d idx[d] * stride[d], always valid
+ * element indices of the inputs. */
+static inline void pq_broadcast_next(pq_broadcast *b)
+{
+    int32_t d;
+    for (d = b->rank - 1; d >= 0; --d) {
+        if (b->idx[d] + 1 < b->out_shape[d]) {
+            ++b->idx[d];
+            b->off1 += b->stride1[d];
+            b->off2 += b->stride2[d];
+            return;
+        }
+        /* This dimension wraps to 0: undo its contribution, carry to the next outer one. */
+        b->off1 -= b->stride1[d] * b->idx[d];
+        b->off2 -= b->stride2[d] * b->idx[d];
+        b->idx[d] = 0;
+    }
+}
+
+#endif /* PQ_BROADCAST_H */

@@ -1,0 +1,32 @@
+/*
+ * The input window of one pooling output pixel, clipped to the image: padding
+ * never counts (TFLite Micro's reference pooling). Shared by AVERAGE_POOL_2D and
+ * MAX_POOL_2D.
+ */
+#ifndef PQ_POOL_WINDOW_H
+#define PQ_POOL_WINDOW_H
+
+#include <stdint.h>
+
+#include "pq_kernels.h"
+
+typedef struct {
+    int32_t y0, x0;             /* the window's origin in the input (may be negative: padding) */
+    int32_t fy_start, fy_end;   /* filter rows inside the image: [fy_start, fy_end) */
+    int32_t fx_start, fx_end;   /* filter columns inside the image */
+} pq_pool_window;
+
+static inline pq_pool_window pq_pool_window_at(const pq_pool_params *p, int32_t in_h, int32_t in_w, int32_t oy,
+                                               int32_t ox)
+{
+    pq_pool_window w;
+    w.y0 = oy * p->stride_h - p->pad_h;
+    w.x0 = ox * p->stride_w - p->pad_w;
+    w.fy_start = w.y0 < 0 ? -w.y0 : 0;
+    w.fy_end = p->filter_h < in_h - w.y0 ? p->filter_h : in_h - w.y0;
+    w.fx_start = w.x0 < 0 ? -w.x0 : 0;
+    w.fx_end = p->filter_w < in_w - w.x0 ? p->filter_w : in_w - w.x0;
+    return w;
+}
+
+#endif /* PQ_POOL_WINDOW_H */
