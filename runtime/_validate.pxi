@@ -2,39 +2,8 @@
 # registry's table (pq_op.h), for runtime/format.py: read_model calls validate_model before
 # it decodes a file, and builds format.OPS from op_table(). Included by _interp.pyx.
 
+# pq_model_validate_flags, pq_model_error, pq_op_find and pq_op_info: _kernels.pxd.
 from cpython.buffer cimport PyBUF_SIMPLE, PyBuffer_Release, PyObject_GetBuffer
-from libc.stdint cimport int8_t as _v_int8_t, int32_t as _v_int32_t, int64_t as _v_int64_t
-from libc.stdint cimport uint8_t as _v_uint8_t, uint16_t as _v_uint16_t, uint32_t as _v_uint32_t
-
-cdef extern from "pq_model.h" nogil:
-    ctypedef struct pq_model_error:
-        int code
-        const char *field
-        const char *why
-        const char *param
-        _v_int32_t index
-        _v_int32_t sub
-        _v_int64_t offset
-        _v_int64_t value
-    int pq_model_validate_flags(const _v_uint8_t *buf, _v_uint32_t len, _v_uint32_t max_arena,
-                                _v_uint32_t flags, pq_model_error *err)
-    enum:
-        PQ_MODEL_SKIP_CRC
-        PQ_MODEL_E_TENSOR_NAME_DUPLICATE
-        PQ_MODEL_E_OP_PARAM
-
-cdef extern from "pq_op.h" nogil:
-    ctypedef struct pq_op_info:
-        _v_uint16_t code
-        _v_uint8_t n_inputs
-        _v_uint8_t max_inputs
-        _v_int8_t optional_input
-        _v_uint8_t n_params
-        const char *name
-        const char **param_names
-    const pq_op_info *pq_op_find(_v_uint32_t code)
-    enum:
-        PQ_OP_MAX_CODE
 
 # The error codes runtime/format.py spells out (the rest it names from the field string).
 VALIDATOR_CODES = {
@@ -43,7 +12,7 @@ VALIDATOR_CODES = {
 }
 
 
-def validate_model(buf, _v_uint32_t max_arena, bint check_crc=True):
+def validate_model(buf, uint32_t max_arena, bint check_crc=True):
     """Run pq_model_validate on a buffer (bytes, bytearray, mmap, contiguous memoryview) of
     at most 2^32 - 1 bytes. None when it is valid, else the refusal as a tuple
     (code, field, why, param, index, sub, offset, value): pq_model_error's members, the
@@ -51,13 +20,13 @@ def validate_model(buf, _v_uint32_t max_arena, bint check_crc=True):
     cdef Py_buffer view
     cdef pq_model_error err
     cdef int rc
-    cdef _v_uint32_t flags = 0 if check_crc else PQ_MODEL_SKIP_CRC
+    cdef uint32_t flags = 0 if check_crc else PQ_MODEL_SKIP_CRC
     PyObject_GetBuffer(buf, &view, PyBUF_SIMPLE)
     try:
         if view.len > 0xFFFFFFFF:
             raise ValueError("buffer above 4 GiB")
         with nogil:
-            rc = pq_model_validate_flags(<const _v_uint8_t *>view.buf, <_v_uint32_t>view.len, max_arena,
+            rc = pq_model_validate_flags(<const uint8_t *>view.buf, <uint32_t>view.len, max_arena,
                                          flags, &err)
     finally:
         PyBuffer_Release(&view)

@@ -17,7 +17,7 @@ pq_contracts_*.c), which read_model calls through the extension before it decode
    driver (tests/c/pq_validate_main.c) builds against the header.
 
 Names are checked with Python's strict UTF-8 rules (test_utf8_matches_python_decoder),
-and format 1.1's SCRA checks are in (the converter writes SCRA, so every model here has it).
+and format 1.1's SCRA checks are in (tiny_resnet here is an old 1.1 file with SCRA).
 `PICOQ_C_FUZZ_MUTANTS=20000 pytest tests/test_validator.py` is a longer run.
 """
 
@@ -1660,7 +1660,7 @@ class ContractMutator:
     moved arena offsets, graph IO, quantization fields, one param copied onto another (a
     TRANSPOSE axis repeated, PAD amounts moved), a variadic op's input count changed.
     Complements picoq_mutate.Mutator, whose random field values rarely get as far as the
-    data flow, arena plan and op contracts. VALUES holds every bound of shapes.py's ranges."""
+    data flow, arena plan and op contracts. VALUES holds every bound of the contracts' ranges."""
 
     VALUES = [-(1 << 31), -(1 << 30), -256, -255, -129, -128, -127, -32, -31, -16, -15, -1, 0, 1, 2, 3]
     VALUES += [14, 15, 16, 20, 21, 22, 23, 30, 31, 32, 127, 128, 255, 256, 32767, 32768, 1 << 16]
