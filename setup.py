@@ -48,6 +48,7 @@ setup(
             "kernels/src/*/*/*.c",
             "kernels/CMakeLists.txt",
             "*.pxd",
+            "*.pxi",
             "*.pyx",
         ],
         "picoq.converter": ["demo_assets/*.onnx", "demo_assets/*.npz"],

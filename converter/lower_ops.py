@@ -13,13 +13,23 @@ from dataclasses import dataclass
 import numpy as np
 
 from picoq.runtime import format as fmt
-from picoq.runtime.shapes import conv_out_size_ok
 
 from . import layout as L
 from . import qparams as qp
 from . import quantize as q
 from .fgraph import Node
 from .float_ops import window_out, window_pads
+
+
+def conv_out_size_ok(in_size: int, k: int, stride: int, dilation: int, pad: int, out: int) -> bool:
+    """The validator's rule for a windowed op (pq_contracts_common.c, pqv_conv_out_size_ok):
+    padding before is less than the dilated kernel, padding after in (-stride, eff - 1], >= 1
+    output. The converter lowers a window only when the file it writes will pass it."""
+    eff = (k - 1) * dilation + 1
+    if not (0 <= pad < eff and out >= 1):
+        return False
+    pad_after = (out - 1) * stride + eff - in_size - pad
+    return -stride < pad_after <= eff - 1
 
 
 def have_kernel(name: str) -> bool:

@@ -134,7 +134,7 @@ def valid_out(in_size: int, k: int, stride: int, dilation: int) -> int:
 #
 # Each returns the params dict of the op's record (docs/FORMAT.md) except fused-activation
 # clamps, and raises ValueError for scales whose integer parameters picoq refuses (the
-# ranges runtime/shapes.py enforces so no kernel can overflow int32).
+# ranges the validator's op contracts enforce so no kernel can overflow int32).
 
 
 def _f32(v: float) -> float:

@@ -36,6 +36,8 @@ import numpy as np
 
 from _kernels cimport *
 
+include "_validate.pxi"
+
 cnp.import_array()
 
 # Indexed by pq_isa (pq_fast.h), in order of preference: the default is the last one supported.

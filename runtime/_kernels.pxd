@@ -1,6 +1,6 @@
 # Declarations only: the C interpreter core (kernels/include/pq_interp.h) and what the
 # extension needs beside it (fixed-point helpers, ISA traits, the thread pool).
-from libc.stdint cimport int32_t, int64_t, uint8_t, uint16_t, uint32_t
+from libc.stdint cimport int8_t, int32_t, int64_t, uint8_t, uint16_t, uint32_t
 
 
 cdef extern from "pq_fixedpoint.h" nogil:
@@ -37,15 +37,38 @@ cdef extern from "pq_model.h" nogil:
     ctypedef struct pq_model_error:
         int code
         const char *field
+        const char *why
+        const char *param
         int32_t index
+        int32_t sub
         int64_t offset
         int64_t value
+
+    enum:
+        PQ_MODEL_SKIP_CRC
+        PQ_MODEL_E_TENSOR_NAME_DUPLICATE
+        PQ_MODEL_E_OP_PARAM
+
+    int pq_model_validate_flags(const uint8_t *buf, uint32_t len, uint32_t max_arena, uint32_t flags,
+                                pq_model_error *err)
 
 
 cdef extern from "pq_op.h" nogil:
     enum:
         PQ_KERNEL_REFERENCE
         PQ_KERNEL_FAST
+        PQ_OP_MAX_CODE
+
+    ctypedef struct pq_op_info:
+        uint16_t code
+        uint8_t n_inputs
+        uint8_t max_inputs
+        int8_t optional_input
+        uint8_t n_params
+        const char *name
+        const char **param_names
+
+    const pq_op_info *pq_op_find(uint32_t code)
 
     ctypedef struct pq_tensor:
         void *data

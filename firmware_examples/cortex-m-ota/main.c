@@ -35,6 +35,12 @@ static void print_model_error(const pq_model_error *err)
 {
     sh_write0("# model refused: ");
     sh_write0(err->field);
+    if (err->param != NULL) { /* PQ_MODEL_E_OP_PARAM: which parameter (op.params.act_max) */
+        sh_write0(".");
+        sh_write0(err->param);
+    }
+    sh_write0("\n# why: ");
+    sh_write0(err->why);
     sh_write0("\n");
     sh_print_info("# record: ", err->index);
     sh_print_info("# byte offset: ", (int32_t)err->offset);

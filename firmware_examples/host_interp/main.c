@@ -77,7 +77,8 @@ static size_t tensor_bytes(const pq_tensor *t)
     return (size_t)t->count * (t->dtype == 2 ? 4u : 1u);
 }
 
-/* "MODEL: invalid .picoq file: field tensor.dims of record 3 at byte 212 (value -1)" */
+/* "MODEL: invalid .picoq file: field tensor.dims of record 3 at byte 212 (value -1): dimensions
+ * must be in [1, 2^24], unused ones 0"; a parameter is named as op.params.act_max */
 static int model_refused(const char *path, const char *step, int status, const pq_model_error *err)
 {
     char record[32] = "", offset[40] = "";
@@ -90,9 +91,9 @@ static int model_refused(const char *path, const char *step, int status, const p
     if (err->offset >= 0) {
         snprintf(offset, sizeof offset, " at byte %lld", (long long)err->offset);
     }
-    return fail("%s: invalid .picoq file: field %s%s%s (value %lld)", path,
-                err->field != NULL ? err->field : pq_model_field_name(err->code), record, offset,
-                (long long)err->value);
+    return fail("%s: invalid .picoq file: field %s%s%s%s%s (value %lld): %s", path,
+                err->field != NULL ? err->field : pq_model_field_name(err->code), err->param ? "." : "",
+                err->param ? err->param : "", record, offset, (long long)err->value, err->why ? err->why : "");
 }
 
 int main(int argc, char **argv)

@@ -4,10 +4,10 @@
  * checking a file before sending it over the air).
  *
  *   gcc -std=c99 -I runtime/kernels/include tests/c/pq_validate_main.c \
- *       runtime/kernels/src/core/pq_model_validate.c -o pq_validate
+ *       runtime/kernels/src/core/[a-z_]*.c runtime/kernels/src/ref/[a-z_0-9]*.c -o pq_validate
  *
  * Prints "FILE: ok arena=N tensors=T ops=O" or "FILE: refused FIELD index=I
- * offset=B value=V" per file; exits 0 when all are valid, 1 when one is not,
+ * offset=B value=V: WHY" per file (FIELD "op.params.NAME" for a parameter); exits 0 when all are valid, 1 when one is not,
  * 2 on an I/O error. The file is read into a buffer of exactly its size, so
  * a sanitizer build catches any read past the end.
  */
@@ -41,8 +41,8 @@ static int check(const char *path) {
         free(buf);
         return 0;
     }
-    printf("%s: refused %s index=%ld offset=%lld value=%lld\n", path, err.field, (long)err.index,
-           (long long)err.offset, (long long)err.value);
+    printf("%s: refused %s%s%s index=%ld offset=%lld value=%lld: %s\n", path, err.field, err.param ? "." : "",
+           err.param ? err.param : "", (long)err.index, (long long)err.offset, (long long)err.value, err.why);
     free(buf);
     return 1;
 }

@@ -44,7 +44,7 @@ def place_scratch(spans: list[tuple[int, int, int, int]], needs: list[int]) -> l
 
 
 # What picoq's converter planned for tests/make_fixtures.py's tiny_resnet (every ISA's largest
-# need per op) when it wrote 1.1 files: test_c_validator's SCRA cases are written against it.
+# need per op) when it wrote 1.1 files: test_validator's SCRA cases are written against it.
 TINY_RESNET_NEEDS = [2816, 2304, 4608, 64, 0, 0, 64, 0, 128]
 
 

@@ -1,15 +1,11 @@
 /*
- * pq_model_validate: the .picoq structural validator in C, for firmware that
- * receives a model at run time (over the air, from an SD card) instead of
- * compiling one in with `picoq export-c`.
- *
- * It checks the same rules as runtime/format.py and runtime/shapes.py (the
- * Python reader), rule for rule and in the same order, so that a file is
- * accepted by one exactly when it is accepted by the other and the first
- * refusal names the same field (tests/test_c_validator.py holds them to it).
- * After a buffer passes, the kernels (pq_kernels.h) can be called on it with
- * the tensors' offsets and shapes as they are: every offset, size, shape and
- * kernel parameter has been bounds- and range-checked.
+ * pq_model_validate: THE .picoq validator. runtime/format.py's read_model calls it
+ * (through the extension) before decoding a file, and firmware that receives a
+ * model at run time (over the air, from an SD card) instead of compiling one in
+ * with `picoq export-c` calls it directly. After a buffer passes, the kernels
+ * (pq_kernels.h) can be called on it with the tensors' offsets and shapes as they
+ * are: every offset, size, shape and kernel parameter has been bounds- and
+ * range-checked (docs/FORMAT.md, "Validation", lists the rules).
  *
  * C99, <stdint.h> and <stddef.h> only: no malloc, no float, no recursion, no
  * libc. The buffer may sit at any address (every multi-byte field is
@@ -20,15 +16,19 @@
  * loader that wants a tighter time bound refuses large files before calling.
  *
  * Format 1.1's optional SCRA section (each op's scratch in the arena) is
- * checked as format.py checks it: one record per op, 64-byte aligned, inside
- * the arena, never overlapping a tensor live during its op.
+ * checked too: one record per op, 64-byte aligned, inside the arena, never
+ * overlapping a tensor live during its op.
  *
- * Op codes: all of runtime/format.py's, 1..17 (CONV_2D, DEPTHWISE_CONV_2D,
- * FULLY_CONNECTED, ADD, AVERAGE_POOL_2D, SOFTMAX, RESHAPE, MAX_POOL_2D, MUL,
- * MEAN, CONCATENATION with 1 to 64 data inputs, PAD, LOGISTIC, TANH,
- * HARD_SWISH, LEAKY_RELU, TRANSPOSE), each with its full contract. Any other
- * code is refused as PQ_MODEL_E_OP_OPCODE (see the op table in
- * pq_model_validate.c to add one).
+ * Op codes: those of the registry (pq_ops.def), each with its contract (the
+ * registry's `contract` column, src/core/pq_contracts_*.c); any other code is
+ * refused as PQ_MODEL_E_OP_OPCODE. Arity, optional input and parameter count
+ * come from pq_op_find(), so the validator links with src/core/pq_ops.c and the
+ * reference kernels' _eval entries it points at (src/ref/).
+ *
+ * Sources: src/core/pq_model_validate.c (header, sections, records, entry),
+ * pq_model_graph.c (data flow, arena and scratch plan), pq_model_access.c
+ * (accessors), pq_contracts_*.c (the op contracts); include/pq_contract.h is
+ * their private header.
  */
 #ifndef PQ_MODEL_H
 #define PQ_MODEL_H
@@ -46,12 +46,14 @@ extern "C" {
 
 /*
  * Every way a file can be refused: X(code suffix, field name). The field name
- * is the Python reader's ModelFormatError.field with record indices, op names
- * and section tags left out ("tensor[3].dims" -> "tensor.dims",
- * "op[2] CONV_2D.params.stride_h" -> "op.params.stride_h",
- * "op[8] CONCATENATION.requant[1].shift" -> "op.requant.shift"); the number of
- * a CONCATENATION's data input counts as such an index too ("input3.shape" ->
- * "op.input.shape"). pq_model_error's `index` carries the op or record index.
+ * is ModelFormatError.field (runtime/format.py) with record indices, op names
+ * and section tags left out: pq_model_error's `index` carries the record index
+ * ("tensor[3].dims" is tensor.dims, index 3), `sub` the second one (an op's
+ * tensor slot "op[2] CONV_2D.tensor[4]", a CONCATENATION's data input
+ * "op[8] CONCATENATION.input3.shape" or requant row "...requant[1].shift"), and
+ * `param` the name of the parameter a PQ_MODEL_E_OP_PARAM refusal is about
+ * ("op[2] CONV_2D.params.stride_h" is op.params, param "stride_h", sub 0): the
+ * names come from the registry, so an op adds no code here.
  */
 #define PQ_MODEL_FIELDS(X)                                          \
     X(FILE, "file")                                                 \
@@ -122,31 +124,6 @@ extern "C" {
     X(OP_SHIFTS_SHAPE, "op.shifts.shape")                           \
     X(OP_OUTPUT_DTYPE, "op.output.dtype")                           \
     X(OP_OUTPUT_SHAPE, "op.output.shape")                           \
-    X(P_STRIDE_H, "op.params.stride_h")                             \
-    X(P_STRIDE_W, "op.params.stride_w")                             \
-    X(P_DILATION_H, "op.params.dilation_h")                         \
-    X(P_DILATION_W, "op.params.dilation_w")                         \
-    X(P_INPUT_OFFSET, "op.params.input_offset")                     \
-    X(P_OUTPUT_OFFSET, "op.params.output_offset")                   \
-    X(P_FILTER_OFFSET, "op.params.filter_offset")                   \
-    X(P_ACT_MIN, "op.params.act_min")                               \
-    X(P_ACT_MAX, "op.params.act_max")                               \
-    X(P_DEPTH_MULTIPLIER, "op.params.depth_multiplier")             \
-    X(P_PER_CHANNEL, "op.params.per_channel")                       \
-    X(P_INPUT1_OFFSET, "op.params.input1_offset")                   \
-    X(P_INPUT2_OFFSET, "op.params.input2_offset")                   \
-    X(P_LEFT_SHIFT, "op.params.left_shift")                         \
-    X(P_INPUT1_MULTIPLIER, "op.params.input1_multiplier")           \
-    X(P_INPUT1_SHIFT, "op.params.input1_shift")                     \
-    X(P_INPUT2_MULTIPLIER, "op.params.input2_multiplier")           \
-    X(P_INPUT2_SHIFT, "op.params.input2_shift")                     \
-    X(P_OUTPUT_MULTIPLIER, "op.params.output_multiplier")           \
-    X(P_OUTPUT_SHIFT, "op.params.output_shift")                     \
-    X(P_FILTER_H, "op.params.filter_h")                             \
-    X(P_FILTER_W, "op.params.filter_w")                             \
-    X(P_INPUT_MULTIPLIER, "op.params.input_multiplier")             \
-    X(P_INPUT_LEFT_SHIFT, "op.params.input_left_shift")             \
-    X(P_DIFF_MIN, "op.params.diff_min")                             \
     X(SCRATCH_OFFSET, "scratch.offset")                             \
     X(SCRATCH_OVERLAP, "scratch.offset")                            \
     X(OP_REQUANT, "op.requant")                                     \
@@ -155,38 +132,8 @@ extern "C" {
     X(OP_REQUANT_MULTIPLIER, "op.requant.multiplier")               \
     X(OP_REQUANT_SHIFT, "op.requant.shift")                         \
     X(OP_REQUANT_INPUT_OFFSET, "op.requant.input_offset")           \
-    X(P_AXIS_MASK, "op.params.axis_mask")                           \
-    X(P_KEEP_DIMS, "op.params.keep_dims")                           \
-    X(P_MULTIPLIER, "op.params.multiplier")                         \
-    X(P_SHIFT, "op.params.shift")                                   \
-    X(P_AXIS, "op.params.axis")                                     \
-    X(P_PAD_VALUE, "op.params.pad_value")                           \
-    X(P_BEFORE_0, "op.params.before_0")                             \
-    X(P_AFTER_0, "op.params.after_0")                               \
-    X(P_BEFORE_1, "op.params.before_1")                             \
-    X(P_AFTER_1, "op.params.after_1")                               \
-    X(P_BEFORE_2, "op.params.before_2")                             \
-    X(P_AFTER_2, "op.params.after_2")                               \
-    X(P_BEFORE_3, "op.params.before_3")                             \
-    X(P_AFTER_3, "op.params.after_3")                               \
-    X(P_BEFORE_4, "op.params.before_4")                             \
-    X(P_AFTER_4, "op.params.after_4")                               \
-    X(P_BEFORE_5, "op.params.before_5")                             \
-    X(P_AFTER_5, "op.params.after_5")                               \
-    X(P_INPUT_RANGE_RADIUS, "op.params.input_range_radius")         \
-    X(P_RELUISH_MULTIPLIER, "op.params.reluish_multiplier")         \
-    X(P_RELUISH_SHIFT, "op.params.reluish_shift")                   \
-    X(P_IDENTITY_MULTIPLIER, "op.params.identity_multiplier")       \
-    X(P_IDENTITY_SHIFT, "op.params.identity_shift")                 \
-    X(P_ALPHA_MULTIPLIER, "op.params.alpha_multiplier")             \
-    X(P_ALPHA_SHIFT, "op.params.alpha_shift")                       \
-    X(P_PERM_0, "op.params.perm_0")                                 \
-    X(P_PERM_1, "op.params.perm_1")                                 \
-    X(P_PERM_2, "op.params.perm_2")                                 \
-    X(P_PERM_3, "op.params.perm_3")                                 \
-    X(P_PERM_4, "op.params.perm_4")                                 \
-    X(P_PERM_5, "op.params.perm_5")                                 \
-    X(P_PERM, "op.params.perm")
+    X(OP_PARAM, "op.params")                                        \
+    X(OP_PARAMS_PERM, "op.params.perm")
 
 /* PQ_MODEL_E_FILE = 1, ...: the codes are stable within a format version. */
 #define PQ_MODEL_ENUM_(code, name) PQ_MODEL_E_##code,
@@ -201,7 +148,11 @@ typedef enum {
 typedef struct {
     int code;           /* a pq_model_code; PQ_MODEL_OK when the file is valid */
     const char *field;  /* static string naming the field, e.g. "tensor.data_offset" */
+    const char *why;    /* static human-readable reason, e.g. "checksum mismatch"; "" on success */
+    const char *param;  /* PQ_MODEL_E_OP_PARAM: the parameter's name ("stride_h"); else NULL */
     int32_t index;      /* record index: tensor, op, section entry or GRIO slot; -1 if none */
+    int32_t sub;        /* second index: op tensor slot, parameter, CONCATENATION input or
+                           requant row; -1 if none */
     int64_t offset;     /* byte offset of the field in the file; -1 if it has none */
     int64_t value;      /* the offending value (the first one when several are involved;
                            u64 and tags as their little-endian bits) */
@@ -214,6 +165,12 @@ typedef struct {
  * in err->code. `err` may be NULL. Never reads outside [buf, buf + len).
  */
 int pq_model_validate(const uint8_t *buf, uint32_t len, uint32_t max_arena, pq_model_error *err);
+
+/* pq_model_validate with options: PQ_MODEL_SKIP_CRC leaves the header's checksum
+ * unchecked (the caller verified it, e.g. with a faster CRC, or chose not to). */
+#define PQ_MODEL_SKIP_CRC 1u
+int pq_model_validate_flags(const uint8_t *buf, uint32_t len, uint32_t max_arena, uint32_t flags,
+                            pq_model_error *err);
 
 /* The static field name of a code ("?" for an unknown one). */
 const char *pq_model_field_name(int code);

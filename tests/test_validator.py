@@ -1,27 +1,24 @@
-"""pq_model_validate (runtime/kernels/src/core/pq_model_validate.c) against the Python reader.
-
-Firmware that receives a model at run time validates it with the C port of
-runtime/format.py + runtime/shapes.py. These tests hold the two to each other:
+"""The one .picoq validator: pq_model_validate (runtime/kernels/src/core/pq_model_*.c and
+pq_contracts_*.c), which read_model calls through the extension before it decodes a file.
 
 1. every valid model (repo fixtures, models with each of op codes 8..17, every
    ONNX-converted model the tests build, MLPerf Tiny when present) is accepted, and
-   the accessors return what read_model returns;
-2. one handcrafted bad file per rule is refused by both, naming the same field
-   (Python's field with indices, op names and section tags left out);
+   the C accessors a firmware loader uses return what read_model decodes;
+2. one handcrafted bad file per rule is refused: read_model raises ModelFormatError
+   whose field (with indices, op names and section tags left out, normalize()) is the
+   expected one, with a byte offset (or None for whole-graph rules) and a value; the C
+   library called directly names the same field;
 3. over the mutation-fuzz corpus (picoq_mutate's random mutants, and ContractMutator's
-   aimed at the data flow, arena plan and op contracts), C accepts exactly when Python
-   accepts and the first refusal names the same field;
+   aimed at the data flow, arena plan and op contracts) every mutant either loads or
+   raises ModelFormatError (nothing else, no crash), the same verdict and field as the
+   C library called directly;
 4. the same corpus under AddressSanitizer + UndefinedBehaviorSanitizer reports
    nothing (a canary proves the sanitizer is live), and a small command-line
    driver (tests/c/pq_validate_main.c) builds against the header.
 
-Every rule of format.py and shapes.py for all 17 op codes is in C, UTF-8 validity of
-names included (Python's strict decoder rules, test_utf8_matches_python_decoder), and so
-are format 1.1's SCRA checks (one record per op, alignment, bounds, no live tensor under
-an op's scratch; the converter writes SCRA, so every model here has it); C's op table is
-checked against format.py's OPS (test_op_table_matches_format_py). Nothing is excluded
-from the comparison.
-`PICOQ_C_FUZZ_MUTANTS=20000 pytest tests/test_c_validator.py` is a longer run.
+Names are checked with Python's strict UTF-8 rules (test_utf8_matches_python_decoder),
+and format 1.1's SCRA checks are in (tiny_resnet here is an old 1.1 file with SCRA).
+`PICOQ_C_FUZZ_MUTANTS=20000 pytest tests/test_validator.py` is a longer run.
 """
 
 from __future__ import annotations
@@ -55,6 +52,9 @@ from support.tflite_builder import RandomLayers, TFLiteGraph
 
 KDIR = Path(kernels_dir())
 SRC = KDIR / "src" / "core" / "pq_model_validate.c"
+# The validator and what it links with: the op registry (pq_ops.c) and the reference
+# kernels' _eval entries the registry points at.
+SRCS = sorted((KDIR / "src" / "core").glob("*.c")) + sorted((KDIR / "src" / "ref").glob("*.c"))
 TESTS = Path(__file__).resolve().parent
 DRIVER = TESTS / "c" / "pq_validate_main.c"
 STRICT = ["-std=c99", "-Wall", "-Wextra", "-Wpedantic", "-Werror", "-Wvla", "-I", str(KDIR / "include")]
@@ -149,7 +149,10 @@ class CError(ctypes.Structure):
     _fields_ = [
         ("code", ctypes.c_int),
         ("field", ctypes.c_char_p),
+        ("why", ctypes.c_char_p),
+        ("param", ctypes.c_char_p),
         ("index", ctypes.c_int32),
+        ("sub", ctypes.c_int32),
         ("offset", ctypes.c_int64),
         ("value", ctypes.c_int64),
     ]
@@ -205,8 +208,14 @@ class CValidator:
         return err
 
     def field(self, data: bytes, max_arena: int = MAX_ARENA) -> str | None:
-        err = self.validate(data, max_arena)
-        return err.field.decode() if err.code else None
+        return c_field(self.validate(data, max_arena))
+
+
+def c_field(err: CError) -> str | None:
+    """C's field name, with the parameter's name for PQ_MODEL_E_OP_PARAM ("op.params.stride_h")."""
+    if not err.code:
+        return None
+    return err.field.decode() + ("." + err.param.decode() if err.param else "")
 
 
 def _gcc() -> str:
@@ -216,8 +225,8 @@ def _gcc() -> str:
     return cc
 
 
-def _build_lib(out: Path, extra: list[str], src: Path = SRC) -> Path:
-    cmd = [_gcc(), *STRICT, "-O2", "-fPIC", "-shared", *extra, str(src), "-o", str(out)]
+def _build_lib(out: Path, extra: list[str], srcs: list[Path] = SRCS) -> Path:
+    cmd = [_gcc(), *STRICT, "-O2", "-fPIC", "-shared", *extra, *map(str, srcs), "-o", str(out)]
     r = subprocess.run(cmd, capture_output=True, text=True)
     assert r.returncode == 0, r.stderr
     return out
@@ -233,7 +242,7 @@ def c(build_dir) -> CValidator:
     return CValidator(_build_lib(build_dir / "libpqmodel.so", []))
 
 
-# ---------------------------------------------------------------- the Python side
+# ---------------------------------------------------------------- read_model
 
 
 def normalize(field: str) -> str:
@@ -248,11 +257,12 @@ def normalize(field: str) -> str:
     return re.sub(r"^op [A-Z0-9_]+\.", "op.", field)
 
 
-def py_field(data: bytes, max_arena: int = MAX_ARENA) -> str | None:
+def py_error(data: bytes, max_arena: int = MAX_ARENA) -> ModelFormatError | None:
+    """read_model's refusal, or None when it loads (any other exception propagates)."""
     try:
         read_model(data, max_arena_bytes=max_arena)
     except ModelFormatError as e:
-        return normalize(e.field)
+        return e
     return None
 
 
@@ -342,7 +352,7 @@ def onnx_converted_models() -> dict[str, tuple[object, tuple[int, ...]]]:
 
 
 def test_onnx_converted_models_are_accepted(c) -> None:
-    """What the float path writes (calibrated on random inputs) passes C as it passes Python:
+    """What the float path writes (calibrated on random inputs) passes the validator:
     between them these models use every op code, 8..17 included."""
     rng = np.random.default_rng(0)
     seen: Counter = Counter()
@@ -373,7 +383,7 @@ def test_utf8_matches_python_decoder(build_dir) -> None:
     string, and random 3- to 6-byte strings over the bytes where the rules change."""
     src = build_dir / "utf8_harness.c"
     src.write_text(UTF8_HARNESS)
-    lib = _build_lib(build_dir / "libutf8.so", ["-I", str(SRC.parent)], src=src)
+    lib = _build_lib(build_dir / "libutf8.so", ["-I", str(SRC.parent)], [src, *(x for x in SRCS if x != SRC)])
     lib = ctypes.CDLL(str(lib))
     strings = [bytes([a]) for a in range(256)] + [bytes([a, b]) for a in range(256) for b in range(256)]
     edges = [0x00, 0x41, 0x7F, 0x80, 0x8F, 0x90, 0x9F, 0xA0, 0xBF, 0xC0, 0xC1, 0xC2, 0xDF, 0xE0, 0xE1]
@@ -1566,14 +1576,25 @@ CASES = [
 
 
 @pytest.mark.parametrize(("model", "case", "edit", "field"), CASES, ids=[c[1] for c in CASES])
-def test_bad_file_is_refused_by_both(c, models, model, case, edit, field) -> None:
+def test_bad_file_is_refused(c, models, model, case, edit, field) -> None:
     p = Patch(models[model])
     out = edit(p)
     data = out if isinstance(out, bytes) else p.data()
-    assert py_field(data, p.max_arena) == field, "Python"
+    e = py_error(data, p.max_arena)
+    if field is None:
+        assert e is None, str(e)
+        assert c.validate(data, p.max_arena).code == 0
+        return
+    assert e is not None, "accepted"
+    assert normalize(e.field) == field, str(e)
+    assert e.offset is None or 0 <= e.offset < max(len(data), 1), str(e)
+    assert e.value is not None and str(e).startswith(f"bad .picoq file: {e.field}"), str(e)
     err = c.validate(data, p.max_arena)
-    got = err.field.decode() if err.code else None
-    assert got == field, f"C: {got} (index {err.index}, offset {err.offset}, value {err.value})"
+    assert c_field(err) == field, (
+        f"C: {c_field(err)} (index {err.index}, offset {err.offset}, value {err.value})"
+    )
+    assert err.why and str(e).endswith(": " + err.why.decode()), str(e)  # C's reason
+    assert (err.offset if err.offset >= 0 else None) == e.offset
 
 
 def _header_codes() -> list[tuple[str, str]]:
@@ -1582,7 +1603,8 @@ def _header_codes() -> list[tuple[str, str]]:
 
 
 def test_every_rule_has_a_case(c, models) -> None:
-    """Every C error code but one is what some handcrafted file is refused with."""
+    """Every C error code but one is what some handcrafted file is refused with, and a
+    parameter refusal names the parameter as the registry does."""
     codes = _header_codes()
     assert [c.lib.pq_model_field_name(k + 1).decode() for k in range(len(codes))] == [f for _, f in codes]
     assert c.lib.pq_model_field_name(len(codes) + 1) == c.lib.pq_model_field_name(-1) == b"?"
@@ -1592,15 +1614,15 @@ def test_every_rule_has_a_case(c, models) -> None:
         out = edit(p)
         seen.add(c.validate(out if isinstance(out, bytes) else p.data(), p.max_arena).code)
     missing = {codes[k - 1][0] for k in range(1, len(codes) + 1)} - {codes[k - 1][0] for k in seen if k}
-    # OP_WRITES_INPUT ("tensor is input and output") cannot fire first, in Python either: a
-    # non-constant input was produced before, so "produced twice" fires; a constant one is
-    # "writes a constant". Both sides keep the check as a backstop.
+    # OP_WRITES_INPUT ("tensor is input and output") cannot fire first: a non-constant input
+    # was produced before, so "produced twice" fires; a constant one is "writes a constant".
+    # The check stays as a backstop.
     assert missing == {"OP_WRITES_INPUT"}, sorted(missing)
 
 
 def test_fc_rank0_output(c, models) -> None:
-    """A rank-0 FULLY_CONNECTED output of the right size (1 unit) is refused by both sides
-    (shapes.py once raised IndexError here; the fuzz agreement found it)."""
+    """A rank-0 FULLY_CONNECTED output of the right size (1 unit) is refused (the Python
+    validator once raised IndexError here; the fuzz agreement found it)."""
     p = Patch(models["two_io"])
     p.retype("fc", 1, ())
     data = p.data()
@@ -1613,44 +1635,23 @@ def test_fc_rank0_output(c, models) -> None:
 # ---------------------------------------------------------------- 3. agreement over the fuzz corpus
 
 
-OP_TABLE_HARNESS = """
-#include "pq_model_validate.c"
-/* OPS[] as format.py's OpSpec: out = (n_inputs, n_params, optional input or -1, max_inputs). */
-int op_table(uint32_t code, int32_t *out) {
-    const op_spec *s = op_spec_of(code);
-    if (s == NULL) return 0;
-    out[0] = s->n_inputs;
-    out[1] = s->n_params;
-    out[2] = s->optional_input;
-    out[3] = s->max_inputs;
-    return 1;
-}
-"""
-
-
-def test_op_table_matches_format_py(build_dir, c, models) -> None:
-    """C's op table is format.py's OPS: the same codes, arity (variadic CONCATENATION
-    included), param counts and optional inputs; any other code is refused by both."""
-    src = build_dir / "op_table_harness.c"
-    src.write_text(OP_TABLE_HARNESS)
-    lib = ctypes.CDLL(str(_build_lib(build_dir / "libop_table.so", ["-I", str(SRC.parent)], src=src)))
-    out = (ctypes.c_int32 * 4)()
-    c_ops = {}
-    for code in range(1 << 16):
-        if lib.op_table(code, out):
-            c_ops[code] = tuple(out)
-    py_ops = {
-        code: (s.n_inputs, s.n_params, s.optional_inputs[0] if s.optional_inputs else -1, s.max_inputs)
-        for code, s in fmt.OPS.items()
-    }
-    assert all(len(s.optional_inputs) <= 1 for s in fmt.OPS.values())  # C keeps one optional input
-    assert c_ops == py_ops
+def test_op_table_is_the_registry(c, models) -> None:
+    """format.OPS is pq_ops.def's table (read through the extension): the registry's codes,
+    names and parameter lists; any other code is refused as op[i].opcode."""
+    registry = re.findall(r"^PQ_OP\((\d+),\s*(\w+),", (KDIR / "include" / "pq_ops.def").read_text(), re.M)
+    assert [(code, s.name) for code, s in fmt.OPS.items()] == [(int(k), n) for k, n in registry]
+    assert (
+        fmt.OPS[2].param_names[-1] == "depth_multiplier"
+        and fmt.OPS[11].max_inputs == fmt.MAX_CONCAT_INPUTS + 1
+    )
+    assert fmt.OPS[12].n_params == 1 + 2 * fmt.MAX_DIMS and fmt.OPS[1].optional_inputs == (2,)
     for code in (0, max(fmt.OPS) + 1, 0xFFFF):
         p = Patch(models["tiny_mlp"])
         p.op(0, "opcode", code)
         err = c.validate(p.data())
         assert (err.field, err.index, err.value) == (b"op.opcode", 0, code)
-        assert py_field(p.data()) == "op.opcode"
+        e = py_error(p.data())
+        assert (e.field, e.offset, e.value) == ("op[0].opcode", p.orec(0), code)
 
 
 class ContractMutator:
@@ -1659,7 +1660,7 @@ class ContractMutator:
     moved arena offsets, graph IO, quantization fields, one param copied onto another (a
     TRANSPOSE axis repeated, PAD amounts moved), a variadic op's input count changed.
     Complements picoq_mutate.Mutator, whose random field values rarely get as far as the
-    data flow, arena plan and op contracts. VALUES holds every bound of shapes.py's ranges."""
+    data flow, arena plan and op contracts. VALUES holds every bound of the contracts' ranges."""
 
     VALUES = [-(1 << 31), -(1 << 30), -256, -255, -129, -128, -127, -32, -31, -16, -15, -1, 0, 1, 2, 3]
     VALUES += [14, 15, 16, 20, 21, 22, 23, 30, 31, 32, 127, 128, 255, 256, 32767, 32768, 1 << 16]
@@ -1795,7 +1796,9 @@ C_CODES: dict[tuple[str, str], list[int]] = {}
 
 
 @pytest.mark.parametrize(("name", "mutator"), fuzz_jobs(), ids=[f"{n}-{m}" for n, m in fuzz_jobs()])
-def test_fuzz_agreement(c, models, name, mutator) -> None:
+def test_fuzz_mutants_load_or_refuse(c, models, name, mutator) -> None:
+    """Every mutant loads or raises ModelFormatError, nothing else; read_model's verdict and
+    (normalized) field are the C library's."""
     if name not in models:
         pytest.skip(f"MLPerf Tiny model {name} is absent")
     outcome: Counter = Counter()
@@ -1804,19 +1807,15 @@ def test_fuzz_agreement(c, models, name, mutator) -> None:
     for i, (m, what) in enumerate(_mutants(models[name], _seed(name, mutator), mutator)):
         err = c.validate(m)
         codes.append(err.code)
-        cf = err.field.decode() if err.code else None
+        cf = c_field(err)
         try:
-            pf = py_field(m)
-        except Exception as e:  # not a ModelFormatError: a Python reader bug; C must refuse
-            outcome["python-crash"] += 1
-            assert cf is not None, f"mutant {i} ({what}): Python raised {e!r}, C accepted"
-            continue
-        if (pf is None) != (cf is None):
+            e = py_error(m)
+        except Exception as x:  # not a ModelFormatError: a bug in read_model
+            raise AssertionError(f"mutant {i} ({what}): read_model raised {x!r}") from x
+        pf = None if e is None else normalize(e.field)
+        if pf != cf:
             disagree.append((i, what, pf, cf, err.index, err.offset, err.value))
-        elif pf != cf:
-            outcome["same verdict, other field"] += 1
-            disagree.append((i, what, pf, cf, err.index, err.offset, err.value))
-        outcome["accepted" if cf is None else "rejected"] += 1
+        outcome["accepted" if e is None else "rejected"] += 1
     C_CODES[name, mutator] = codes
     print(name, mutator, dict(outcome))
     assert not disagree, disagree[:10]
@@ -1838,10 +1837,10 @@ def _libasan() -> str | None:
 
 ASAN_SCRIPT = """
 import ctypes, hashlib
-from test_c_validator import _mutants
+from test_validator import _mutants
 lib = ctypes.CDLL({lib!r})
 lib.pq_model_validate.argtypes = [ctypes.c_void_p, ctypes.c_uint32, ctypes.c_uint32, ctypes.c_void_p]
-err = ctypes.create_string_buffer(64)
+err = ctypes.create_string_buffer(128)
 for name, mutator, path, seed in {jobs!r}:
     codes = []
     for m, _what in _mutants(open(path, "rb").read(), seed, mutator, {n}):
@@ -1933,7 +1932,7 @@ def test_asan_canary(asan_lib) -> None:
 def test_command_line_driver(models, build_dir) -> None:
     """tests/c/pq_validate_main.c: a plain C program (as firmware would call it), under ASan+UBSan."""
     exe = build_dir / "pq_validate"
-    cmd = [_gcc(), *STRICT, *SAN, "-O1", "-g", str(DRIVER), str(SRC), "-o", str(exe)]
+    cmd = [_gcc(), *STRICT, *SAN, "-O1", "-g", str(DRIVER), *map(str, SRCS), "-o", str(exe)]
     r = subprocess.run(cmd, capture_output=True, text=True)
     assert r.returncode == 0, r.stderr
     good = build_dir / "good.picoq"
@@ -1945,4 +1944,4 @@ def test_command_line_driver(models, build_dir) -> None:
     assert r.returncode == 1, r.stdout + r.stderr  # one file refused
     lines = r.stdout.splitlines()
     assert lines[0].startswith(f"{good}: ok arena={read_model(models['tiny_resnet']).arena_size}")
-    assert lines[1].startswith(f"{bad}: refused header.file_size")
+    assert lines[1].startswith(f"{bad}: refused header.file_size") and lines[1].endswith("(truncated?)")

@@ -1,0 +1,113 @@
+/*
+ * Contracts of the windowed ops: CONV_2D, DEPTHWISE_CONV_2D, FULLY_CONNECTED,
+ * AVERAGE_POOL_2D and MAX_POOL_2D (pq_contract.h).
+ */
+#include "pq_contract.h"
+
+static const pqv_rule CONV_RULES[] = {{6, RG_OFFSET}, {7, RG_OFFSET}};
+
+/* Params: stride_h, stride_w, dilation_h, dilation_w, pad_h, pad_w, input_offset,
+ * output_offset, act_min, act_max[, depth_multiplier]. Inputs: x, filter, bias
+ * (optional), multipliers, shifts. */
+static int contract_conv(const pq_contract_ctx *o, int depthwise) {
+    const pqv_ctx *c = o->c;
+    pqv_tensor x, w, y;
+    int32_t n, ih, iw, ic, kh, kw;
+    int64_t oc;
+    int32_t p[4];
+    uint32_t k;
+    TRY(pqv_op_tensor(o, op_input(c, o->i, 0), PQ_MODEL_E_OP_INPUT_DTYPE, NO_SUB, DT_INT8, 4, &x));
+    TRY(pqv_op_tensor(o, op_input(c, o->i, 1), PQ_MODEL_E_OP_FILTER_DTYPE, NO_SUB, DT_INT8, 4, &w));
+    TRY(pqv_op_tensor(o, op_output(c, o->i), PQ_MODEL_E_OP_OUTPUT_DTYPE, NO_SUB, DT_INT8, 4, &y));
+    if (!w.is_const) return pqv_fail_op(o, PQ_MODEL_E_OP_FILTER, NO_SUB, op_input(c, o->i, 1), "must be constant");
+    for (k = 0; k < 4; k++) TRY(pqv_param_range(o, k, 1, 1L << 16, &p[k])); /* strides, dilations */
+    TRY(PARAM_RULES(o, CONV_RULES));
+    TRY(pqv_param_act(o, 8));
+    n = x.dims[0];
+    ih = x.dims[1];
+    iw = x.dims[2];
+    ic = x.dims[3];
+    kh = w.dims[1];
+    kw = w.dims[2];
+    if (depthwise) {
+        int32_t dm;
+        TRY(pqv_param_range(o, 10, 1, 1L << 16, &dm));
+        oc = w.dims[3];
+        if (w.dims[0] != 1 || oc != (int64_t)ic * dm) {
+            return pqv_fail_op(o, PQ_MODEL_E_OP_FILTER_SHAPE, NO_SUB, oc,
+                               "must be [1, kh, kw, in_channels * depth_multiplier]");
+        }
+    } else {
+        uint32_t fic = (uint32_t)w.dims[3], uic = (uint32_t)ic;
+        oc = w.dims[0];
+        if (uic % fic || (uint32_t)oc % (uic / fic)) {
+            return pqv_fail_op(o, PQ_MODEL_E_OP_FILTER_SHAPE, NO_SUB, fic, "input channels not divisible into groups");
+        }
+    }
+    if (y.dims[0] != n || y.dims[3] != oc) {
+        return pqv_fail_op(o, PQ_MODEL_E_OP_OUTPUT_SHAPE, NO_SUB, y.dims[3],
+                           "batch and channels must match the input and filter");
+    }
+    if (!pqv_conv_out_size_ok(ih, kh, p[0], p[2], op_param(c, o->i, 4), y.dims[1]) ||
+        !pqv_conv_out_size_ok(iw, kw, p[1], p[3], op_param(c, o->i, 5), y.dims[2])) {
+        return pqv_fail_op(o, PQ_MODEL_E_OP_OUTPUT_SHAPE, NO_SUB, y.dims[1],
+                           "inconsistent with input, filter, stride, padding");
+    }
+    return pqv_quant_arrays(o, (uint32_t)oc, (uint32_t)oc);
+}
+
+int pq_contract_conv2d(const pq_contract_ctx *o) { return contract_conv(o, 0); }
+int pq_contract_depthwise_conv2d(const pq_contract_ctx *o) { return contract_conv(o, 1); }
+
+static const pqv_rule FC_RULES[] = {{0, RG_OFFSET}, {1, RG_OFFSET}, {2, RG_OFFSET}};
+
+/* Params: input_offset, filter_offset, output_offset, act_min, act_max, per_channel. */
+int pq_contract_fully_connected(const pq_contract_ctx *o) {
+    const pqv_ctx *c = o->c;
+    pqv_tensor x, w, y;
+    uint32_t out_depth, accum, rows;
+    int32_t per_channel;
+    TRY(pqv_op_tensor(o, op_input(c, o->i, 0), PQ_MODEL_E_OP_INPUT_DTYPE, NO_SUB, DT_INT8, -1, &x));
+    TRY(pqv_op_tensor(o, op_input(c, o->i, 1), PQ_MODEL_E_OP_FILTER_DTYPE, NO_SUB, DT_INT8, 2, &w));
+    TRY(pqv_op_tensor(o, op_output(c, o->i), PQ_MODEL_E_OP_OUTPUT_DTYPE, NO_SUB, DT_INT8, -1, &y));
+    if (!w.is_const) return pqv_fail_op(o, PQ_MODEL_E_OP_FILTER, NO_SUB, op_input(c, o->i, 1), "must be constant");
+    out_depth = (uint32_t)w.dims[0];
+    accum = (uint32_t)w.dims[1];
+    if (x.size % accum) {
+        return pqv_fail_op(o, PQ_MODEL_E_OP_INPUT_SHAPE, NO_SUB, x.size, "size not a multiple of the filter depth");
+    }
+    rows = x.size / accum;
+    if (y.size != (uint64_t)rows * out_depth || y.rank == 0 || (uint32_t)y.dims[y.rank - 1] != out_depth) {
+        return pqv_fail_op(o, PQ_MODEL_E_OP_OUTPUT_SHAPE, NO_SUB, y.size,
+                           "must hold rows x out_depth values, out_depth last");
+    }
+    TRY(PARAM_RULES(o, FC_RULES));
+    TRY(pqv_param_act(o, 3));
+    TRY(pqv_param_range(o, 5, 0, 1, &per_channel));
+    return pqv_quant_arrays(o, out_depth, per_channel ? out_depth : 1);
+}
+
+static const pqv_rule POOL_RULES[] = {{0, RG_POSITIVE16}, {1, RG_POSITIVE16}, {2, RG_POSITIVE16}, {3, RG_POSITIVE16}};
+
+/* AVERAGE_POOL_2D and MAX_POOL_2D. Params: stride_h, stride_w, filter_h, filter_w,
+ * pad_h, pad_w, act_min, act_max. */
+int pq_contract_pool2d(const pq_contract_ctx *o) {
+    const pqv_ctx *c = o->c;
+    pqv_tensor x, y;
+    TRY(pqv_op_tensor(o, op_input(c, o->i, 0), PQ_MODEL_E_OP_INPUT_DTYPE, NO_SUB, DT_INT8, 4, &x));
+    TRY(pqv_op_tensor(o, op_output(c, o->i), PQ_MODEL_E_OP_OUTPUT_DTYPE, NO_SUB, DT_INT8, 4, &y));
+    TRY(PARAM_RULES(o, POOL_RULES));
+    TRY(pqv_param_act(o, 6));
+    if (y.dims[0] != x.dims[0] || y.dims[3] != x.dims[3]) {
+        return pqv_fail_op(o, PQ_MODEL_E_OP_OUTPUT_SHAPE, NO_SUB, y.dims[3], "batch and channels must match the input");
+    }
+    /* (in, window, stride, dilation 1, pad, out); the rules bounded window and stride */
+    if (!pqv_conv_out_size_ok(x.dims[1], op_param(c, o->i, 2), op_param(c, o->i, 0), 1, op_param(c, o->i, 4),
+                              y.dims[1]) ||
+        !pqv_conv_out_size_ok(x.dims[2], op_param(c, o->i, 3), op_param(c, o->i, 1), 1, op_param(c, o->i, 5),
+                              y.dims[2])) {
+        return pqv_fail_op(o, PQ_MODEL_E_OP_OUTPUT_SHAPE, NO_SUB, y.dims[1],
+                           "inconsistent with input, window, stride, padding");
+    }
+    return PQ_MODEL_OK;
+}

@@ -1,0 +1,125 @@
+/*
+ * Contracts of the element-wise ops: ADD, MUL, SOFTMAX, RESHAPE, LOGISTIC, TANH,
+ * HARD_SWISH and LEAKY_RELU (pq_contract.h).
+ */
+#include "pq_contract.h"
+
+/* Each input, right-aligned and padded with 1s, broadcasts to y (ADD: a failing input
+ * is reported as its own shape), and y is exactly the broadcast of the two. */
+static int broadcast(const pq_contract_ctx *o, const pqv_tensor *a, const pqv_tensor *b, const pqv_tensor *y,
+                     int per_input) {
+    const pqv_tensor *in[2];
+    uint32_t d, j, rank = y->rank;
+    in[0] = a;
+    in[1] = b;
+    for (j = 0; per_input && j < 2; j++) {
+        for (d = rank - in[j]->rank; d < rank; d++) {
+            int32_t din = pqv_broadcast_dim(in[j], rank, d);
+            if (din != 1 && din != y->dims[d]) {
+                return pqv_fail_op(o, PQ_MODEL_E_OP_INPUT1_SHAPE + 2 * (int)j, NO_SUB, din,
+                                   "does not broadcast to the output");
+            }
+        }
+    }
+    for (d = 0; d < rank; d++) {
+        int32_t da = pqv_broadcast_dim(a, rank, d), db = pqv_broadcast_dim(b, rank, d), dy = y->dims[d];
+        if ((da != 1 && da != dy) || (db != 1 && db != dy) || (da > db ? da : db) != dy) {
+            return pqv_fail_op(o, PQ_MODEL_E_OP_OUTPUT_SHAPE, NO_SUB, dy, "is not the broadcast of the inputs");
+        }
+    }
+    return PQ_MODEL_OK;
+}
+
+/* int8 inputs a, b and output y; the output's rank at least the inputs' (and >= min_rank). */
+static int binary(const pq_contract_ctx *o, pqv_tensor *a, pqv_tensor *b, pqv_tensor *y, uint32_t min_rank) {
+    const pqv_ctx *c = o->c;
+    TRY(pqv_op_tensor(o, op_input(c, o->i, 0), PQ_MODEL_E_OP_INPUT1_DTYPE, NO_SUB, DT_INT8, -1, a));
+    TRY(pqv_op_tensor(o, op_input(c, o->i, 1), PQ_MODEL_E_OP_INPUT2_DTYPE, NO_SUB, DT_INT8, -1, b));
+    TRY(pqv_op_tensor(o, op_output(c, o->i), PQ_MODEL_E_OP_OUTPUT_DTYPE, NO_SUB, DT_INT8, -1, y));
+    if (y->rank < min_rank || a->rank > y->rank || b->rank > y->rank) {
+        return pqv_fail_op(o, PQ_MODEL_E_OP_OUTPUT_SHAPE, NO_SUB, y->rank, "output rank below an input's");
+    }
+    return PQ_MODEL_OK;
+}
+
+static const pqv_rule ADD_RULES[] = {{0, RG_OFFSET}, {1, RG_OFFSET}, {2, RG_OFFSET}, {3, RG_ADD_LSHIFT},
+                                     {4, RG_Q31},    {5, RG_RSHIFT}, {6, RG_Q31},    {7, RG_RSHIFT},
+                                     {8, RG_Q31},    {9, RG_SHIFT30}};
+
+/* Params: input1_offset, input2_offset, output_offset, left_shift, input1_multiplier,
+ * input1_shift, input2_multiplier, input2_shift, output_multiplier, output_shift,
+ * act_min, act_max. */
+int pq_contract_add(const pq_contract_ctx *o) {
+    pqv_tensor a, b, y;
+    TRY(binary(o, &a, &b, &y, 0));
+    TRY(broadcast(o, &a, &b, &y, 1));
+    TRY(PARAM_RULES(o, ADD_RULES));
+    return pqv_param_act(o, 10);
+}
+
+static const pqv_rule MUL_RULES[] = {{0, RG_IN_ZP}, {1, RG_IN_ZP}, {2, RG_INT8}, {3, RG_Q31}, {4, RG_SHIFT14}};
+
+/* Params: input1_offset, input2_offset, output_offset, output_multiplier, output_shift
+ * (<= 14), act_min, act_max. */
+int pq_contract_mul(const pq_contract_ctx *o) {
+    pqv_tensor a, b, y;
+    TRY(binary(o, &a, &b, &y, 1));
+    TRY(broadcast(o, &a, &b, &y, 0));
+    TRY(PARAM_RULES(o, MUL_RULES));
+    return pqv_param_act(o, 5);
+}
+
+static const pqv_rule SOFTMAX_RULES[] = {{0, RG_Q31}, {1, RG_SOFTMAX_SHIFT}, {2, RG_NONPOS}};
+
+/* Same shape, rank >= 1. Params: input_multiplier, input_left_shift, diff_min. */
+int pq_contract_softmax(const pq_contract_ctx *o) {
+    TRY(pqv_same_shape(o, 1));
+    return PARAM_RULES(o, SOFTMAX_RULES);
+}
+
+/* Same element count (same bytes, new shape). */
+int pq_contract_reshape(const pq_contract_ctx *o) {
+    const pqv_ctx *c = o->c;
+    pqv_tensor x, y;
+    TRY(pqv_op_tensor(o, op_input(c, o->i, 0), PQ_MODEL_E_OP_INPUT_DTYPE, NO_SUB, DT_INT8, -1, &x));
+    TRY(pqv_op_tensor(o, op_output(c, o->i), PQ_MODEL_E_OP_OUTPUT_DTYPE, NO_SUB, DT_INT8, -1, &y));
+    if (x.size != y.size) {
+        return pqv_fail_op(o, PQ_MODEL_E_OP_OUTPUT_SHAPE, NO_SUB, y.size,
+                           "holds another number of values than the input");
+    }
+    return PQ_MODEL_OK;
+}
+
+static const pqv_rule LOGISTIC_RULES[] = {{0, RG_IN_ZP}, {2, RG_Q31}, {3, RG_LSHIFT30}};
+
+/* LOGISTIC and TANH. Params: input_offset, input_range_radius, input_multiplier, input_left_shift. */
+int pq_contract_logistic(const pq_contract_ctx *o) {
+    int32_t radius;
+    TRY(pqv_same_shape(o, 0));
+    TRY(PARAM_RULES(o, LOGISTIC_RULES));
+    /* CalculateInputRadius(4, shift, 31): 15 * 2^27 fits int32; shift in [0, 30] by now */
+    radius = (int32_t)((15L << 27) >> op_param(o->c, o->i, 3));
+    if (op_param(o->c, o->i, 1) != radius) {
+        return pqv_fail_param(o, 1, op_param(o->c, o->i, 1), "must be (15 << 27) >> input_left_shift");
+    }
+    return PQ_MODEL_OK;
+}
+
+static const pqv_rule HARD_SWISH_RULES[] = {{0, RG_IN_ZP},         {1, RG_INT8}, {2, RG_Q15},
+                                            {4, RG_Q15},           {3, RG_RELUISH_SHIFT}, {5, RG_Q15_SHIFT}};
+
+/* Params: input_offset, output_offset, reluish_multiplier, reluish_shift, output_multiplier, output_shift. */
+int pq_contract_hard_swish(const pq_contract_ctx *o) {
+    TRY(pqv_same_shape(o, 0));
+    return PARAM_RULES(o, HARD_SWISH_RULES);
+}
+
+static const pqv_rule LEAKY_RELU_RULES[] = {{0, RG_IN_ZP}, {1, RG_INT8},     {2, RG_Q31},
+                                            {4, RG_Q31_SIGNED}, {3, RG_SHIFT22}, {5, RG_SHIFT22}};
+
+/* Params: input_offset, output_offset, identity_multiplier, identity_shift, alpha_multiplier
+ * (negative for a negative alpha), alpha_shift. */
+int pq_contract_leaky_relu(const pq_contract_ctx *o) {
+    TRY(pqv_same_shape(o, 0));
+    return PARAM_RULES(o, LEAKY_RELU_RULES);
+}

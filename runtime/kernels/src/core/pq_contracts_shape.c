@@ -1,0 +1,142 @@
+/*
+ * Contracts of the ops that change a shape: MEAN, CONCATENATION, PAD and
+ * TRANSPOSE (pq_contract.h).
+ */
+#include "pq_contract.h"
+
+/* int8 input x and output y; x of rank >= 1, y of x's rank when same_rank. */
+static int unary(const pq_contract_ctx *o, pqv_tensor *x, pqv_tensor *y, int same_rank) {
+    const pqv_ctx *c = o->c;
+    TRY(pqv_op_tensor(o, op_input(c, o->i, 0), PQ_MODEL_E_OP_INPUT_DTYPE, NO_SUB, DT_INT8, -1, x));
+    TRY(pqv_op_tensor(o, op_output(c, o->i), PQ_MODEL_E_OP_OUTPUT_DTYPE, NO_SUB, DT_INT8,
+                      same_rank ? (int)x->rank : -1, y));
+    if (x->rank < 1) return pqv_fail_op(o, PQ_MODEL_E_OP_INPUT_SHAPE, NO_SUB, x->rank, "needs rank >= 1");
+    return PQ_MODEL_OK;
+}
+
+/* Params first..PQ_MAX_DIMS-1 (those beyond the tensor's rank) are 0. */
+static int unused_zero(const pq_contract_ctx *o, uint32_t first, uint32_t end) {
+    uint32_t k;
+    for (k = first; k < end; k++) {
+        int32_t v = op_param(o->c, o->i, k);
+        if (v != 0) return pqv_fail_param(o, k, v, "beyond the tensor's rank: must be 0");
+    }
+    return PQ_MODEL_OK;
+}
+
+static const pqv_rule MEAN_RULES[] = {{2, RG_IN_ZP}, {3, RG_INT8}, {4, RG_NONNEG}, {5, RG_SHIFT30}};
+
+/* Params: axis_mask, keep_dims, input_offset, output_offset, multiplier, shift. */
+int pq_contract_mean(const pq_contract_ctx *o) {
+    pqv_tensor x, y;
+    int32_t mask, keep, shift;
+    uint32_t d, n = 0;
+    uint64_t count = 1;
+    TRY(unary(o, &x, &y, 0));
+    TRY(pqv_param_range(o, 0, 0, (1L << x.rank) - 1, &mask));
+    TRY(pqv_param_range(o, 1, 0, 1, &keep));
+    for (d = 0; d < x.rank; d++) { /* y: x with the reduced dims 1 (keep_dims) or left out */
+        int32_t want = x.dims[d];
+        if ((uint32_t)mask >> d & 1u) {
+            count *= (uint32_t)x.dims[d]; /* <= x.size < 2^31 */
+            if (!keep) continue;
+            want = 1;
+        }
+        if (n >= y.rank || y.dims[n] != want) {
+            return pqv_fail_op(o, PQ_MODEL_E_OP_OUTPUT_SHAPE, NO_SUB, y.rank,
+                               "not the mean of the input over the axes");
+        }
+        n++;
+    }
+    if (n != y.rank) {
+        return pqv_fail_op(o, PQ_MODEL_E_OP_OUTPUT_SHAPE, NO_SUB, y.rank, "not the mean of the input over the axes");
+    }
+    TRY(PARAM_RULES(o, MEAN_RULES));
+    /* |sum + count * input_offset| <= 256 * count, scaled by 2^shift before the multiply:
+     * 256 * count < 2^31 first, so the shifted product (shift <= 30) fits 64 bits. */
+    shift = op_param(o->c, o->i, 5);
+    if (count >= (1u << 23) || ((256u * count) << (shift > 0 ? shift : 0)) >= (1ull << 31)) {
+        return pqv_fail_param(o, 5, shift, "a sum of count values scaled by 2^shift could leave int32");
+    }
+    return PQ_MODEL_OK;
+}
+
+static const pqv_rule CONCAT_RULES[] = {{1, RG_INT8}};
+static const pqv_rule REQUANT_RULES[] = {{0, RG_Q31}, {1, RG_SHIFT22}, {2, RG_IN_ZP}};
+static const int REQUANT_CODES[] = {PQ_MODEL_E_OP_REQUANT_MULTIPLIER, PQ_MODEL_E_OP_REQUANT_SHIFT,
+                                    PQ_MODEL_E_OP_REQUANT_INPUT_OFFSET};
+
+/* Inputs x_0 .. x_{k-1}, then a constant int32 [k, 3] table of (multiplier, shift,
+ * input_offset). Params: axis, output_offset. A failing x_k or row k has sub = k. */
+int pq_contract_concatenation(const pq_contract_ctx *o) {
+    const pqv_ctx *c = o->c;
+    pqv_tensor x, y, t;
+    uint32_t k, d, n_x = op_n_in(c, o->i) - 1;
+    int32_t axis;
+    uint64_t total = 0;
+    TRY(pqv_op_tensor(o, op_output(c, o->i), PQ_MODEL_E_OP_OUTPUT_DTYPE, NO_SUB, DT_INT8, -1, &y));
+    if (y.rank < 1) return pqv_fail_op(o, PQ_MODEL_E_OP_OUTPUT_SHAPE, NO_SUB, y.rank, "needs rank >= 1");
+    TRY(pqv_param_range(o, 0, 0, (int64_t)y.rank - 1, &axis));
+    for (k = 0; k < n_x; k++) {
+        TRY(pqv_op_tensor(o, op_input(c, o->i, k), PQ_MODEL_E_OP_INPUT_DTYPE, (int32_t)k, DT_INT8, (int)y.rank, &x));
+        for (d = 0; d < y.rank; d++) {
+            if (d != (uint32_t)axis && x.dims[d] != y.dims[d]) {
+                return pqv_fail_op(o, PQ_MODEL_E_OP_INPUT_SHAPE, (int32_t)k, x.dims[d],
+                                   "must match the output except on the axis");
+            }
+        }
+        total += (uint32_t)x.dims[axis];
+    }
+    if (total != (uint32_t)y.dims[axis]) {
+        return pqv_fail_op(o, PQ_MODEL_E_OP_OUTPUT_SHAPE, NO_SUB, y.dims[axis], "the axis must be the inputs' sum");
+    }
+    TRY(pqv_op_tensor(o, op_input(c, o->i, n_x), PQ_MODEL_E_OP_REQUANT_DTYPE, NO_SUB, DT_INT32, 2, &t));
+    if (!t.is_const || (uint32_t)t.dims[0] != n_x || t.dims[1] != 3) {
+        return pqv_fail_op(o, PQ_MODEL_E_OP_REQUANT, NO_SUB, t.dims[0], "must be a constant int32[inputs, 3]");
+    }
+    for (k = 0; k < n_x; k++) {
+        TRY(pqv_check_rules(o, c->b + t.offset + 12u * k, REQUANT_RULES, N_RULES(REQUANT_RULES), (int32_t)k,
+                            REQUANT_CODES));
+    }
+    return PARAM_RULES(o, CONCAT_RULES);
+}
+
+static const pqv_rule PAD_RULES[] = {{0, RG_INT8}};
+
+/* Params: pad_value, then before_d, after_d for d = 0..5 (0 beyond the rank). */
+int pq_contract_pad(const pq_contract_ctx *o) {
+    pqv_tensor x, y;
+    uint32_t d;
+    int32_t before, after;
+    TRY(unary(o, &x, &y, 1));
+    TRY(PARAM_RULES(o, PAD_RULES));
+    for (d = 0; d < x.rank; d++) {
+        TRY(pqv_param_range(o, 1 + 2 * d, 0, y.dims[d], &before));
+        TRY(pqv_param_range(o, 2 + 2 * d, 0, y.dims[d], &after));
+        if ((int64_t)before + x.dims[d] + after != y.dims[d]) {
+            return pqv_fail_op(o, PQ_MODEL_E_OP_OUTPUT_SHAPE, NO_SUB, y.dims[d], "must be before + input + after");
+        }
+    }
+    return unused_zero(o, 1 + 2 * x.rank, 1 + 2 * PQ_MODEL_MAX_DIMS);
+}
+
+/* Params: perm_0 .. perm_5 (0 beyond the rank). */
+int pq_contract_transpose(const pq_contract_ctx *o) {
+    pqv_tensor x, y;
+    uint32_t d, seen = 0;
+    int32_t perm[PQ_MODEL_MAX_DIMS];
+    TRY(unary(o, &x, &y, 1));
+    for (d = 0; d < x.rank; d++) TRY(pqv_param_range(o, d, 0, (int64_t)x.rank - 1, &perm[d]));
+    for (d = 0; d < x.rank; d++) {
+        if (seen >> perm[d] & 1u) {
+            return pqv_fail_op(o, PQ_MODEL_E_OP_PARAMS_PERM, NO_SUB, perm[d], "not a permutation of the axes");
+        }
+        seen |= 1u << perm[d];
+    }
+    for (d = 0; d < x.rank; d++) {
+        if (y.dims[d] != x.dims[perm[d]]) {
+            return pqv_fail_op(o, PQ_MODEL_E_OP_OUTPUT_SHAPE, NO_SUB, y.dims[d], "must be the input permuted by perm");
+        }
+    }
+    return unused_zero(o, x.rank, PQ_MODEL_MAX_DIMS);
+}

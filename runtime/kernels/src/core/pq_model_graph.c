@@ -1,0 +1,246 @@
+/*
+ * pq_model_validate, once the records passed: the data flow (every arena tensor
+ * read was written before, nothing written twice, graph outputs produced), the
+ * arena plan (no two live tensors share bytes; a RESHAPE may alias its input),
+ * format 1.1's scratch plan (SCRA), and the dispatch to each op's contract
+ * through the registry (pq_ops.def).
+ */
+#include "pq_contract.h"
+
+/* ---- data flow, by rescanning instead of sets ---- */
+static int is_graph_input(const pqv_ctx *c, int32_t t) {
+    uint32_t k;
+    for (k = 0; k < c->n_in; k++) {
+        if (grio(c, k) == t) return 1;
+    }
+    return 0;
+}
+static int is_graph_output(const pqv_ctx *c, int32_t t) {
+    uint32_t k;
+    for (k = 0; k < c->n_out; k++) {
+        if (grio(c, c->n_in + k) == t) return 1;
+    }
+    return 0;
+}
+/* Is t produced before op i runs: a graph input or an output of an earlier op. */
+static int produced_before(const pqv_ctx *c, int32_t t, uint32_t i) {
+    uint32_t j;
+    if (is_graph_input(c, t)) return 1;
+    for (j = 0; j < i; j++) {
+        if (op_output(c, j) == t) return 1;
+    }
+    return 0;
+}
+
+/* An arena tensor's lifetime: the first and last op that touches it (-1 for a graph
+ * input; n_ops for a graph output). 0 when t is neither a graph input nor touched by an op. */
+static int lifetime(const pqv_ctx *c, int32_t t, int64_t *first, int64_t *last) {
+    int used = is_graph_input(c, t);
+    uint32_t i, k;
+    *first = -1;
+    *last = -1;
+    for (i = 0; i < c->n_ops; i++) {
+        uint32_t n = op_n_in(c, i) + 1;
+        for (k = 0; k < n; k++) {
+            if (op_input(c, i, k) == t) {
+                if (!used) *first = i;
+                used = 1;
+                *last = i;
+                break;
+            }
+        }
+    }
+    if (used && is_graph_output(c, t)) *last = c->n_ops;
+    return used;
+}
+
+/* The tensor whose arena bytes t shares: follow RESHAPE outputs that sit at
+ * their input's offset back to the first such input (its alias group). The
+ * data flow is valid by now, so each step goes to an earlier op. */
+static int32_t alias_root(const pqv_ctx *c, int32_t t) {
+    uint32_t steps, j;
+    for (steps = 0; steps <= c->n_ops; steps++) {
+        int32_t x;
+        for (j = 0; j < c->n_ops && op_output(c, j) != t; j++) {
+        }
+        if (j == c->n_ops || op_code(c, j) != PQ_OP_RESHAPE) return t;
+        x = op_input(c, j, 0);
+        if (t_kind(c, x) != KIND_ARENA || t_offset(c, x) != t_offset(c, t)) return t;
+        t = x;
+    }
+    return t;
+}
+
+/* The arena plan: each alias group is merged into one span (their
+ * common offset, the largest end, the hull of their lifetimes); two spans must
+ * not share bytes while both are live. Here, for each group root r (in
+ * place of sorting), every tensor s of another group that starts inside r's
+ * bytes and is live during r's span is a conflict: a group's lifetime is the
+ * union of its members' (each RESHAPE output starts at an op where its input
+ * is live), and all members share the start offset, so this finds exactly the
+ * pairs a sweep over the spans sorted by offset finds. */
+/* The span of the alias group whose root is r: returns 0 when r is no group root (a
+ * constant, never used, or aliasing another tensor); else its bytes [*o, *end) and
+ * the hull [*fr, *lr] of its members' lifetimes. */
+static int group_span(const pqv_ctx *c, int32_t r, uint32_t *o, int64_t *end, int64_t *fr, int64_t *lr) {
+    int32_t t, n = (int32_t)c->n_tensors;
+    int64_t f, l;
+    if (t_kind(c, r) != KIND_ARENA || !lifetime(c, r, fr, lr) || alias_root(c, r) != r) return 0;
+    *o = t_offset(c, r);
+    *end = (int64_t)*o + t_nbytes(c, r);
+    for (t = 0; t < n; t++) { /* the group: same offset, same root */
+        if (t == r || t_kind(c, t) != KIND_ARENA || t_offset(c, t) != *o) continue;
+        if (!lifetime(c, t, &f, &l) || alias_root(c, t) != r) continue;
+        if (f < *fr) *fr = f;
+        if (l > *lr) *lr = l;
+        if ((int64_t)*o + t_nbytes(c, t) > *end) *end = (int64_t)*o + t_nbytes(c, t);
+    }
+    return 1;
+}
+
+static int check_arena_plan(const pqv_ctx *c) {
+    int32_t r, t, n = (int32_t)c->n_tensors;
+    for (r = 0; r < n; r++) {
+        int64_t f, l, fr, lr, end;
+        uint32_t o;
+        if (!group_span(c, r, &o, &end, &fr, &lr)) continue;
+        for (t = 0; t < n; t++) { /* other groups starting inside [o, end) and live in [fr, lr] */
+            if (t_kind(c, t) != KIND_ARENA || t_offset(c, t) < o || (int64_t)t_offset(c, t) >= end) continue;
+            if (!lifetime(c, t, &f, &l) || f > lr || fr > l) continue;
+            if (alias_root(c, t) == r) continue;
+            return pqv_fail(c, PQ_MODEL_E_TENSOR_ARENA_OVERLAP, (uint32_t)alias_root(c, t), NO_OFFSET, t_offset(c, t),
+                            "arena bytes overlap another tensor while both are live");
+        }
+    }
+    return PQ_MODEL_OK;
+}
+
+/* SCRA holds one record per op; size 0 has offset 0; each offset is
+ * 64-aligned and the bytes lie inside the arena (compared without wraparound). */
+int pqv_check_scratch_records(const pqv_ctx *c) {
+    uint32_t i;
+    if (!c->has_scra) return PQ_MODEL_OK;
+    if ((uint64_t)c->n_ops * PQV_SCRATCH_SIZE != c->scra_size) {
+        return pqv_fail(c, PQ_MODEL_E_SECTION_SIZE, (c->scra_at - PQV_HEADER_SIZE) / PQV_SECTION_SIZE, c->scra_at + 8,
+                    c->scra_size, "must hold one 8-byte record per op");
+    }
+    for (i = 0; i < c->n_ops; i++) {
+        uint32_t at = c->scra_off + PQV_SCRATCH_SIZE * i, off = rd32(c->b + at), size = rd32(c->b + at + 4);
+        if (size == 0 && off != 0) {
+            return pqv_fail(c, PQ_MODEL_E_SCRATCH_OFFSET, i, at, off, "must be 0 when the size is 0");
+        }
+        if (off % 64u || off > c->arena || size > c->arena - off) {
+            return pqv_fail(c, PQ_MODEL_E_SCRATCH_OFFSET, i, at, off, "not 64-aligned or past the arena");
+        }
+    }
+    return PQ_MODEL_OK;
+}
+
+/* The scratch plan: op i's scratch shares no byte with a tensor group live during
+ * op i (its lifetime hull contains i). Scratch of different ops may overlap. */
+static int check_scratch_plan(const pqv_ctx *c) {
+    int32_t r, n = (int32_t)c->n_tensors;
+    uint32_t i;
+    if (!c->has_scra) return PQ_MODEL_OK;
+    for (r = 0; r < n; r++) {
+        int64_t fr, lr, end;
+        uint32_t o;
+        if (!group_span(c, r, &o, &end, &fr, &lr)) continue;
+        for (i = 0; i < c->n_ops; i++) {
+            uint32_t at = c->scra_off + PQV_SCRATCH_SIZE * i, so = rd32(c->b + at), sn = rd32(c->b + at + 4);
+            if (sn == 0 || (int64_t)i < fr || (int64_t)i > lr) continue;
+            if ((int64_t)o < (int64_t)so + sn && (int64_t)so < end) {
+                return pqv_fail(c, PQ_MODEL_E_SCRATCH_OVERLAP, i, at, so, "overlaps a tensor live during the op");
+            }
+        }
+    }
+    return PQ_MODEL_OK;
+}
+
+static int names_equal(const pqv_ctx *c, uint32_t a, uint32_t b) {
+    const uint8_t *ra = tensor_rec(c, a), *rb = tensor_rec(c, b);
+    uint32_t n = rd32(ra + 8), k;
+    const uint8_t *sa = c->b + c->off[S_STRS] + rd32(ra + 4), *sb = c->b + c->off[S_STRS] + rd32(rb + 4);
+    if (rd32(rb + 8) != n) return 0;
+    for (k = 0; k < n && sa[k] == sb[k]; k++) {
+    }
+    return k == n;
+}
+
+int pqv_check_graph(const pqv_ctx *c) {
+    uint32_t i, k, j;
+    for (k = 0; k < c->n_in; k++) {
+        int32_t t = grio(c, k);
+        if (t_kind(c, t) == KIND_CONST) {
+            return pqv_fail(c, PQ_MODEL_E_GRAPH_INPUT_CONST, k, NO_OFFSET, t, "a graph input cannot be a constant");
+        }
+    }
+    for (i = 0; i < c->n_ops; i++) {
+        uint32_t at = op_at(c, i), n_in = op_n_in(c, i);
+        int32_t y = op_output(c, i);
+        for (k = 0; k < n_in; k++) {
+            int32_t t = op_input(c, i, k);
+            if (t == -1) continue;
+            if (t_kind(c, t) != KIND_CONST && !produced_before(c, t, i)) {
+                return pqv_fail(c, PQ_MODEL_E_OP_READ_BEFORE_WRITE, i, at, t, "tensor read before it is produced");
+            }
+        }
+        if (t_kind(c, y) == KIND_CONST) {
+            return pqv_fail(c, PQ_MODEL_E_OP_WRITES_CONST, i, at, y, "op writes a constant tensor");
+        }
+        if (produced_before(c, y, i)) return pqv_fail(c, PQ_MODEL_E_OP_WRITES_TWICE, i, at, y, "tensor produced twice");
+        for (k = 0; k < n_in; k++) {
+            if (op_input(c, i, k) == y) {
+                return pqv_fail(c, PQ_MODEL_E_OP_WRITES_INPUT, i, at, y, "tensor is input and output");
+            }
+        }
+    }
+    for (k = 0; k < c->n_out; k++) {
+        int32_t t = grio(c, c->n_in + k);
+        if (!produced_before(c, t, c->n_ops)) {
+            return pqv_fail(c, PQ_MODEL_E_GRAPH_OUTPUT_UNPRODUCED, k, NO_OFFSET, t, "output tensor is never produced");
+        }
+    }
+    for (k = 0; k < c->n_in; k++) {
+        for (j = 0; j < k; j++) {
+            if (grio(c, j) == grio(c, k)) {
+                return pqv_fail(c, PQ_MODEL_E_GRAPH_INPUT_DUPLICATE, k, NO_OFFSET, grio(c, k),
+                                "a tensor is listed twice");
+            }
+        }
+    }
+    for (k = 0; k < c->n_out; k++) {
+        for (j = 0; j < k; j++) {
+            if (grio(c, c->n_in + j) == grio(c, c->n_in + k)) {
+                return pqv_fail(c, PQ_MODEL_E_GRAPH_OUTPUT_DUPLICATE, k, NO_OFFSET, grio(c, c->n_in + k),
+                                "a tensor is listed twice");
+            }
+        }
+    }
+    for (k = 0; k < c->n_tensors; k++) {
+        for (j = 0; j < k; j++) {
+            if (names_equal(c, j, k)) {
+                return pqv_fail(c, PQ_MODEL_E_TENSOR_NAME_DUPLICATE, k, NO_OFFSET, rd32(tensor_rec(c, k) + 4),
+                                "duplicate tensor name");
+            }
+        }
+    }
+    TRY(check_arena_plan(c));
+    return check_scratch_plan(c);
+}
+
+
+/* ---- each op's contract, dispatched through the registry ---- */
+int pqv_check_contract(const pqv_ctx *c, uint32_t i) {
+    pq_contract_ctx o;
+    o.c = c;
+    o.i = i;
+    o.at = op_at(c, i);
+    switch (op_code(c, i)) {
+#define PQ_OP(code, NAME, name, n_in, max_in, opt, params_t, PARAMS, contract, fast) \
+    case code: return contract(&o);
+#include "pq_ops.def"
+#undef PQ_OP
+    default: return pqv_fail(c, PQ_MODEL_E_OP_OPCODE, i, o.at, op_code(c, i), "unknown op code"); /* unreachable */
+    }
+}
