@@ -209,9 +209,10 @@ _CALL = re.compile(r"\b(pq_\w+)\s*\(")
 _COMMENT = re.compile(r"/\*.*?\*/|//[^\n]*", re.S)
 
 
-def kernel_sources(m: ModelFile, kdir: str | os.PathLike | None = None) -> list[Path]:
-    """The kernel .c files the model needs: those defining its kernel functions, plus any
-    other kernel file those call into (so a kernel split over files still links)."""
+def kernel_sources(model_c: str, kdir: str | os.PathLike | None = None) -> list[Path]:
+    """The kernel .c files the generated `model_c` needs: those defining the kernel functions
+    it calls, plus any other kernel file those call into (so a kernel split over files still
+    links)."""
     src_dir = Path(kdir or kernels_dir()) / "src"
     defined_in: dict[str, Path] = {}
     texts: dict[Path, str] = {}
@@ -219,7 +220,7 @@ def kernel_sources(m: ModelFile, kdir: str | os.PathLike | None = None) -> list[
         texts[path] = _COMMENT.sub(" ", path.read_text())
         for fn in _DEFINITION.findall(texts[path]):
             defined_in.setdefault(fn, path)
-    wanted = sorted({KERNEL_FUNCTIONS[op.name] for op in m.ops} - {None})
+    wanted = sorted(fn for fn in set(_CALL.findall(_COMMENT.sub(" ", model_c))) if fn.startswith("pq_"))
     missing = [fn for fn in wanted if fn not in defined_in]
     if missing:
         raise ValueError(f"kernel sources in {src_dir} do not define {', '.join(missing)}")
@@ -291,14 +292,15 @@ def render(m: ModelFile, name: str) -> dict[str, bytes]:
     check_name(name)
     check_supported(m)
     arrays, const_symbols = collect_constants(m, name)
+    model_c = render_model_c(m, name, const_symbols)
     files = {
         f"{name}_model_data.h": render_data_h(m, name, arrays),
         f"{name}_model_data.c": render_data_c(m, name, arrays),
         f"{name}_model.h": render_model_h(m, name),
-        f"{name}_model.c": render_model_c(m, name, const_symbols),
+        f"{name}_model.c": model_c,
     }
     out = {k: v.encode("ascii") for k, v in files.items()}
-    sources = kernel_sources(m)
+    sources = kernel_sources(model_c)
     for path in [*kernel_headers(sources), *sources]:
         if path.name in out:
             raise ValueError(f"--name {name!r} makes a file name that clashes with kernel {path.name}")

@@ -12,30 +12,12 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from picoq.runtime.format import ModelFile, OpInfo
+from picoq.runtime.format import MAX_DIMS, OPS, ModelFile, OpInfo
 
 from .c_text import _banner, _c_float, _c_int, _comment_text, _layer_name, _quant_text, _shape
 
-# Each op code's kernel function (RESHAPE has none: it is a no-op or a memmove).
-KERNEL_FUNCTIONS = {
-    "CONV_2D": "pq_conv2d_s8",
-    "DEPTHWISE_CONV_2D": "pq_depthwise_conv2d_s8",
-    "FULLY_CONNECTED": "pq_fully_connected_s8",
-    "ADD": "pq_add_s8",
-    "AVERAGE_POOL_2D": "pq_avg_pool2d_s8",
-    "SOFTMAX": "pq_softmax_s8",
-    "RESHAPE": None,
-    "MAX_POOL_2D": "pq_max_pool2d_s8",
-    "MUL": "pq_mul_s8",
-    "MEAN": "pq_mean_s8",
-    "CONCATENATION": "pq_concatenation_s8",
-    "PAD": "pq_pad_s8",
-    "LOGISTIC": "pq_logistic_s8",
-    "TANH": "pq_tanh_s8",
-    "HARD_SWISH": "pq_hard_swish_s8",
-    "LEAKY_RELU": "pq_leaky_relu_s8",
-    "TRANSPOSE": "pq_transpose_s8",
-}
+# Each op's reference kernel, from the registry (runtime/kernels/include/pq_ops.def).
+KERNEL_FUNCTIONS = {spec.name: spec.kernel for spec in OPS.values()}
 
 
 def _io_defines(m: ModelFile, prefix: str, kind: str, idxs: list[int]) -> list[str]:
@@ -110,7 +92,7 @@ def render_model_h(m: ModelFile, name: str) -> str:
     return "\n".join(lines)
 
 
-# *** the invoke function: one emitter per op, mirroring Core._bind / Core._run ***
+# *** the invoke function: one emitter per op, passing what its pq_<name>_s8_eval entry passes ***
 
 
 @dataclass
@@ -126,10 +108,20 @@ def _dims(symbol: str, shape: tuple[int, ...]) -> str:
     return f"static const pq_dims {symbol} = {{{n}, {h}, {w}, {c}}};"
 
 
-def _struct(ctype: str, symbol: str, fields: dict[str, int]) -> list[str]:
-    """A designated-initializer struct: robust to field order, readable in a diff."""
-    inits = [f"    .{k} = {_c_int(int(v))}," for k, v in fields.items()]
-    return [f"static const {ctype} {symbol} = {{", *inits, "};"]
+def _params(op: OpInfo, symbol: str) -> list[str]:
+    """The op's parameter struct (the registry's type) from its params, as designated
+    initializers: robust to field order, readable in a diff. The struct is the file's param
+    block, so each value keeps its name; PAD's and TRANSPOSE's lists are arrays there."""
+    spec, p = OPS[op.opcode], op.params
+    if spec.params_type == "pq_pad_params":
+        pairs = (f"{{{_c_int(p[f'before_{d}'])}, {_c_int(p[f'after_{d}'])}}}" for d in range(MAX_DIMS))
+        inits = {"pad_value": _c_int(p["pad_value"]), "pads": "{" + ", ".join(pairs) + "}"}
+    elif spec.params_type == "pq_transpose_params":
+        inits = {"perm": "{" + ", ".join(_c_int(p[f"perm_{d}"]) for d in range(MAX_DIMS)) + "}"}
+    else:
+        inits = {k: _c_int(int(p[k])) for k in spec.param_names}
+    lines = [f"    .{k} = {v}," for k, v in inits.items()]
+    return [f"static const {spec.params_type} {symbol}_params = {{", *lines, "};"]
 
 
 def _wrap_call(opening: str, args: list[str], width: int = 100) -> list[str]:
@@ -171,48 +163,42 @@ class _Emitter:
         call = _wrap_call(f"    st = {func}(", args)
         return [head, *call, "    if (st != PQ_OK) {", f"        return {op.index + 1};", "    }"]
 
-    def _conv(self, op: OpInfo, sym: str, depthwise: bool) -> _OpCode:
-        p = op.params
+    def _conv(self, op: OpInfo, sym: str) -> _OpCode:
         x, f, b, mult, shift = op.inputs
-        fields = {k: p[k] for k in ("stride_h", "stride_w", "dilation_h", "dilation_w", "pad_h", "pad_w")}
-        fields |= {k: p[k] for k in ("input_offset", "output_offset", "act_min", "act_max")}
-        fields["depth_multiplier"] = p.get("depth_multiplier", 1)  # _interp.pyx: 1 for CONV_2D
         y = op.outputs[0]
-        decls = _struct("pq_conv_params", f"{sym}_params", fields)
+        decls = _params(op, sym)
         decls += [
             _dims(f"{sym}_in_dims", self.m.tensors[x].shape),
             _dims(f"{sym}_filter_dims", self.m.tensors[f].shape),
             _dims(f"{sym}_out_dims", self.m.tensors[y].shape),
         ]
-        func = KERNEL_FUNCTIONS["DEPTHWISE_CONV_2D" if depthwise else "CONV_2D"]
+        func = OPS[op.opcode].kernel
         args = [f"&{sym}_params", self.ptr(mult, "int32_t"), self.ptr(shift, "int32_t")]
         args += [f"&{sym}_in_dims", self.ptr(x), f"&{sym}_filter_dims", self.ptr(f)]
         args += [self.ptr(b, "int32_t"), f"&{sym}_out_dims", self.ptr(y, writable=True)]
         return _OpCode(decls, self._call(op, func, args))
 
     def _conv_2d(self, op: OpInfo, sym: str) -> _OpCode:
-        return self._conv(op, sym, depthwise=False)
+        return self._conv(op, sym)
 
     def _depthwise_conv_2d(self, op: OpInfo, sym: str) -> _OpCode:
-        return self._conv(op, sym, depthwise=True)
+        return self._conv(op, sym)
 
     def _fully_connected(self, op: OpInfo, sym: str) -> _OpCode:
-        p = op.params
         x, f, b, mult, shift = op.inputs
         out_depth, accum = self.m.tensors[f].shape
         batches = self.m.tensors[x].size // accum  # any input rank: rows of `accum` values
-        keys = ("input_offset", "filter_offset", "output_offset", "act_min", "act_max", "per_channel")
-        decls = _struct("pq_fc_params", f"{sym}_params", {k: p[k] for k in keys})
+        decls = _params(op, sym)
         args = [f"&{sym}_params", self.ptr(mult, "int32_t"), self.ptr(shift, "int32_t")]
         args += [str(batches), str(accum), str(out_depth), self.ptr(x), self.ptr(f)]
         args += [self.ptr(b, "int32_t"), self.ptr(op.outputs[0], writable=True)]
-        return _OpCode(decls, self._call(op, KERNEL_FUNCTIONS["FULLY_CONNECTED"], args))
+        return _OpCode(decls, self._call(op, OPS[op.opcode].kernel, args))
 
     def _shape_array(self, symbol: str, shape: Iterable[int]) -> str:
         dims = [int(d) for d in shape]
         return f"static const int32_t {symbol}[{len(dims)}] = {{{', '.join(map(str, dims))}}};"
 
-    def _broadcast(self, op: OpInfo, sym: str, ctype: str) -> _OpCode:
+    def _broadcast(self, op: OpInfo, sym: str) -> _OpCode:
         """ADD and MUL: params struct, then equal-rank shapes as in _interp.pyx."""
         a, b = (self.m.tensors[i] for i in op.inputs)
         y = self.m.tensors[op.outputs[0]]
@@ -223,27 +209,27 @@ class _Emitter:
             "shape2": (1,) * (rank - len(b.shape)) + tuple(b.shape),
             "shape_out": tuple(y.shape),
         }
-        decls = _struct(ctype, f"{sym}_params", dict(op.params))
+        decls = _params(op, sym)
         decls += [self._shape_array(f"{sym}_{key}", shape) for key, shape in shapes.items()]
         args = [f"&{sym}_params", str(rank), f"{sym}_shape1", self.ptr(op.inputs[0])]
         args += [f"{sym}_shape2", self.ptr(op.inputs[1]), f"{sym}_shape_out"]
         args.append(self.ptr(op.outputs[0], writable=True))
-        return _OpCode(decls, self._call(op, KERNEL_FUNCTIONS[op.name], args))
+        return _OpCode(decls, self._call(op, OPS[op.opcode].kernel, args))
 
     def _add(self, op: OpInfo, sym: str) -> _OpCode:
-        return self._broadcast(op, sym, "pq_add_params")
+        return self._broadcast(op, sym)
 
     def _mul(self, op: OpInfo, sym: str) -> _OpCode:
-        return self._broadcast(op, sym, "pq_mul_params")
+        return self._broadcast(op, sym)
 
     def _pool(self, op: OpInfo, sym: str) -> _OpCode:
         x, y = op.inputs[0], op.outputs[0]
-        decls = _struct("pq_pool_params", f"{sym}_params", dict(op.params))
+        decls = _params(op, sym)
         decls += [_dims(f"{sym}_in_dims", self.m.tensors[x].shape)]
         decls += [_dims(f"{sym}_out_dims", self.m.tensors[y].shape)]
         args = [f"&{sym}_params", f"&{sym}_in_dims", self.ptr(x), f"&{sym}_out_dims"]
         args.append(self.ptr(y, writable=True))
-        return _OpCode(decls, self._call(op, KERNEL_FUNCTIONS[op.name], args))
+        return _OpCode(decls, self._call(op, OPS[op.opcode].kernel, args))
 
     def _average_pool_2d(self, op: OpInfo, sym: str) -> _OpCode:
         return self._pool(op, sym)
@@ -253,12 +239,11 @@ class _Emitter:
 
     def _mean(self, op: OpInfo, sym: str) -> _OpCode:
         p, x = op.params, self.m.tensors[op.inputs[0]]
-        keys = ("input_offset", "output_offset", "multiplier", "shift")
-        decls = _struct("pq_mean_params", f"{sym}_params", {k: p[k] for k in keys})
+        decls = _params(op, sym)
         decls.append(self._shape_array(f"{sym}_in_shape", x.shape))
         args = [f"&{sym}_params", str(len(x.shape)), f"{sym}_in_shape", str(int(p["axis_mask"]))]
         args += [self.ptr(op.inputs[0]), self.ptr(op.outputs[0], writable=True)]
-        return _OpCode(decls, self._call(op, KERNEL_FUNCTIONS["MEAN"], args))
+        return _OpCode(decls, self._call(op, OPS[op.opcode].kernel, args))
 
     def _concatenation(self, op: OpInfo, sym: str) -> _OpCode:
         """The input pointers go in a local array: arena pointers are only known in invoke()."""
@@ -275,60 +260,50 @@ class _Emitter:
         args = [str(len(data)), "parts", f"{sym}_axis_sizes", self.ptr(table, "int32_t")]
         args += [_c_int(int(op.params["output_offset"])), str(outer), str(inner)]
         args.append(self.ptr(op.outputs[0], writable=True))
-        head, *rest = self._call(op, KERNEL_FUNCTIONS["CONCATENATION"], args)
+        head, *rest = self._call(op, OPS[op.opcode].kernel, args)
         call = ["    " + line for line in rest[:-3]]
         return _OpCode(decls, [head, "    {", *parts, *call, "    }", *rest[-3:]])
 
     def _pad(self, op: OpInfo, sym: str) -> _OpCode:
-        p, x = op.params, self.m.tensors[op.inputs[0]]
-        pads = ", ".join(
-            f"{{{_c_int(int(p[f'before_{k}']))}, {_c_int(int(p[f'after_{k}']))}}}" for k in range(6)
-        )
-        decls = [
-            f"static const pq_pad_params {sym}_params = {{",
-            f"    .pad_value = {_c_int(int(p['pad_value']))},",
-            f"    .pads = {{{pads}}},",
-            "};",
-            self._shape_array(f"{sym}_in_shape", x.shape),
-        ]
+        x = self.m.tensors[op.inputs[0]]
+        decls = [*_params(op, sym), self._shape_array(f"{sym}_in_shape", x.shape)]
         args = [f"&{sym}_params", str(len(x.shape)), f"{sym}_in_shape", self.ptr(op.inputs[0])]
         args.append(self.ptr(op.outputs[0], writable=True))
-        return _OpCode(decls, self._call(op, KERNEL_FUNCTIONS["PAD"], args))
+        return _OpCode(decls, self._call(op, OPS[op.opcode].kernel, args))
 
-    def _elementwise(self, op: OpInfo, sym: str, ctype: str) -> _OpCode:
+    def _elementwise(self, op: OpInfo, sym: str) -> _OpCode:
         x = self.m.tensors[op.inputs[0]]
-        decls = _struct(ctype, f"{sym}_params", dict(op.params))
+        decls = _params(op, sym)
         args = [f"&{sym}_params", str(x.size), self.ptr(op.inputs[0]), self.ptr(op.outputs[0], writable=True)]
-        return _OpCode(decls, self._call(op, KERNEL_FUNCTIONS[op.name], args))
+        return _OpCode(decls, self._call(op, OPS[op.opcode].kernel, args))
 
     def _logistic(self, op: OpInfo, sym: str) -> _OpCode:
-        return self._elementwise(op, sym, "pq_logistic_params")
+        return self._elementwise(op, sym)
 
     def _tanh(self, op: OpInfo, sym: str) -> _OpCode:
-        return self._elementwise(op, sym, "pq_logistic_params")  # same struct, as in _interp.pyx
+        return self._elementwise(op, sym)
 
     def _hard_swish(self, op: OpInfo, sym: str) -> _OpCode:
-        return self._elementwise(op, sym, "pq_hard_swish_params")
+        return self._elementwise(op, sym)
 
     def _leaky_relu(self, op: OpInfo, sym: str) -> _OpCode:
-        return self._elementwise(op, sym, "pq_leaky_relu_params")
+        return self._elementwise(op, sym)
 
     def _transpose(self, op: OpInfo, sym: str) -> _OpCode:
         x = self.m.tensors[op.inputs[0]]
         rank = len(x.shape)
-        decls = [self._shape_array(f"{sym}_in_shape", x.shape)]
-        decls.append(self._shape_array(f"{sym}_perm", [op.params[f"perm_{k}"] for k in range(rank)]))
-        args = [str(rank), f"{sym}_in_shape", f"{sym}_perm", self.ptr(op.inputs[0])]
+        decls = [*_params(op, sym), self._shape_array(f"{sym}_in_shape", x.shape)]
+        args = [str(rank), f"{sym}_in_shape", f"{sym}_params.perm", self.ptr(op.inputs[0])]
         args.append(self.ptr(op.outputs[0], writable=True))
-        return _OpCode(decls, self._call(op, KERNEL_FUNCTIONS["TRANSPOSE"], args))
+        return _OpCode(decls, self._call(op, OPS[op.opcode].kernel, args))
 
     def _softmax(self, op: OpInfo, sym: str) -> _OpCode:
         x = self.m.tensors[op.inputs[0]]
         depth = x.shape[-1]
-        decls = _struct("pq_softmax_params", f"{sym}_params", dict(op.params))
+        decls = _params(op, sym)
         args = [f"&{sym}_params", str(x.size // depth), str(depth), self.ptr(op.inputs[0])]
         args.append(self.ptr(op.outputs[0], writable=True))
-        return _OpCode(decls, self._call(op, KERNEL_FUNCTIONS["SOFTMAX"], args))
+        return _OpCode(decls, self._call(op, OPS[op.opcode].kernel, args))
 
     def _reshape(self, op: OpInfo, sym: str) -> _OpCode:
         del sym  # RESHAPE has no parameters
@@ -336,8 +311,8 @@ class _Emitter:
         head = f"    /* op {op.index}: RESHAPE {_layer_name(y.name)} -> {_shape(y.shape)}"
         if x.offset == y.offset:  # the planner's usual case: same bytes, nothing to do
             return _OpCode([], [head + ": shares its input's arena bytes */"])
-        copy = f"    memmove(arena + {y.offset}, arena + {x.offset}, {x.nbytes});"
-        return _OpCode([], [head + " */", copy])
+        args = [str(x.nbytes), self.ptr(op.inputs[0]), self.ptr(op.outputs[0], writable=True)]
+        return _OpCode([], self._call(op, OPS[op.opcode].kernel, args))
 
 
 def _invoke_body(m: ModelFile, name: str, ops: list[_OpCode]) -> list[str]:

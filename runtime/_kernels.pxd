@@ -66,6 +66,8 @@ cdef extern from "pq_op.h" nogil:
         int8_t optional_input
         uint8_t n_params
         const char *name
+        const char *kernel
+        const char *params_type
         const char **param_names
 
     const pq_op_info *pq_op_find(uint32_t code)

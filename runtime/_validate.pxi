@@ -46,7 +46,8 @@ def validate_model(buf, uint32_t max_arena, bint check_crc=True):
 
 def op_table():
     """The op registry (pq_ops.def through pq_op_find): one tuple per op code,
-    (code, name, n_inputs, max_inputs, optional_input or -1, param_names)."""
+    (code, name, n_inputs, max_inputs, optional_input or -1, param_names, reference kernel, params
+    struct type)."""
     cdef const pq_op_info *info
     cdef int code, k
     out = []
@@ -57,5 +58,6 @@ def op_table():
         names = []
         for k in range(info.n_params):
             names.append(info.param_names[k].decode())
-        out.append((info.code, info.name.decode(), info.n_inputs, info.max_inputs, info.optional_input, tuple(names)))
+        out.append((info.code, info.name.decode(), info.n_inputs, info.max_inputs, info.optional_input, tuple(names),
+                    info.kernel.decode(), info.params_type.decode()))
     return out

@@ -113,13 +113,15 @@ class OpSpec:
     optional_inputs: tuple[int, ...] = ()
     param_names: tuple[str, ...] = field(default=())
     max_inputs: int = 0
+    kernel: str = ""  # the reference kernel's C function, e.g. "pq_conv2d_s8"
+    params_type: str = ""  # its parameter struct, which is the op record's params
 
 
 # The op registry (kernels/include/pq_ops.def), read through the extension: one line there
 # is one op here.
 OPS = {
-    code: OpSpec(code, name, n_in, len(params), (opt,) if opt >= 0 else (), params, max_in)
-    for code, name, n_in, max_in, opt, params in op_table()
+    code: OpSpec(code, name, n_in, len(params), (opt,) if opt >= 0 else (), params, max_in, kernel, ptype)
+    for code, name, n_in, max_in, opt, params, kernel, ptype in op_table()
 }
 OPCODE_BY_NAME = {spec.name: code for code, spec in OPS.items()}
 

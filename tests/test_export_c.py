@@ -294,7 +294,9 @@ def test_reshape_between_different_offsets_is_copied(tmp_path: Path) -> None:
     y.offset = moved.arena_size  # fresh bytes past everything else
     moved.arena_size += (y.nbytes + 15) // 16 * 16
     ec.export_c(moved, tmp_path / "fw", "moved")
-    assert f"memmove(arena + {y.offset}, arena + " in (tmp_path / "fw" / "moved_model.c").read_text()
+    code = (tmp_path / "fw" / "moved_model.c").read_text()
+    assert "pq_reshape_s8(" in code and f"(int8_t *)(arena + {y.offset})" in code
+    assert (tmp_path / "fw" / "pq_reshape_s8.c").is_file()  # the kernel the generated code calls
     inputs = np.random.default_rng(5).integers(-128, 128, (10, *m.tensors[m.inputs[0]].shape), dtype=np.int8)
     (tmp_path / "in.bin").write_bytes(inputs.tobytes())
     make(HOST_DIR, f"MODEL={tmp_path / 'fw'}", f"BUILD={tmp_path / 'b'}")
