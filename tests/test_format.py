@@ -161,3 +161,23 @@ def test_live_tensors_never_share_bytes() -> None:
                 y.name,
             )
     assert np.all([t.offset >= 0 for t in m.tensors if not t.is_const])
+
+
+def test_format_md_op_table_is_the_registry() -> None:
+    """docs/FORMAT.md's op table names every op code of the registry (pq_ops.def, read through
+    format.OPS) and no other, and lists each op's parameters in the registry's order."""
+    import re
+    from pathlib import Path
+
+    doc = (Path(__file__).resolve().parents[1] / "docs" / "FORMAT.md").read_text()
+    rows = {
+        int(code): (name, params)
+        for code, name, params in re.findall(r"^\| (\d+) \| ([A-Z_0-9]+) \| [^|]+ \| ([^|]+) \|$", doc, re.M)
+    }
+    assert {code: name for code, (name, _) in rows.items()} == {code: s.name for code, s in fmt.OPS.items()}
+    for code, (_, params) in rows.items():
+        words = re.findall(r"[a-z][a-z0-9_]*", params)
+        named = list(dict.fromkeys(n for n in words if n in fmt.OPS[code].param_names))
+        # Every parameter the row spells out appears (first) in the registry's order.
+        order = [fmt.OPS[code].param_names.index(n) for n in named]
+        assert order == sorted(order), (fmt.OPS[code].name, named)
