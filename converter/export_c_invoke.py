@@ -154,8 +154,37 @@ class _Emitter:
         return f"({qual}{ctype} *)(arena + {t.offset})"
 
     def emit(self, op: OpInfo) -> _OpCode:
-        handler: Callable[[OpInfo, str], _OpCode] = getattr(self, "_" + op.name.lower())
+        """The op's own emitter (literal arguments: the smallest code) where it has one, else
+        the generic call of its interpreter entry, which every op of the registry has."""
+        handler: Callable[[OpInfo, str], _OpCode] = getattr(self, "_" + op.name.lower(), self.via_eval)
         return handler(op, f"{self.name}_op{op.index}")
+
+    def _tensor_init(self, idx: int) -> str:
+        """A pq_tensor initializer for tensor `idx` (absent: a NULL one)."""
+        if idx < 0:
+            return "{.data = NULL}"
+        t = self.m.tensors[idx]
+        data = f"(void *){self.const_symbols[idx]}" if t.is_const else f"(void *)(arena + {t.offset})"
+        code = 1 if t.dtype == "int8" else 2  # docs/FORMAT.md tensor dtypes
+        dims = ", ".join(str(d) for d in t.shape)
+        return f"{{.data = {data}, .count = {t.size}, .dtype = {code}, .rank = {len(t.shape)}, .is_const = {int(t.is_const)}, .dims = {{{dims}}}}}"
+
+    def via_eval(self, op: OpInfo, sym: str) -> _OpCode:
+        """Any op through pq_<name>_s8_eval, the entry the interpreter core calls: a constant
+        node (parameters and tensor list) and the op's tensors built on the stack, so an op
+        needs nothing in export-c to be exported (a dedicated emitter only makes it smaller)."""
+        spec = OPS[op.opcode]
+        idx = [*op.inputs, *op.outputs]
+        io = ", ".join(str(k) if i >= 0 else "-1" for k, i in enumerate(idx))
+        decls = _params(op, sym) if spec.param_names else []
+        decls.append(f"static const int32_t {sym}_io[{len(idx)}] = {{{io}}};")
+        params = f"&{sym}_params" if spec.param_names else "NULL"
+        tensors = ["        " + self._tensor_init(i) + "," for i in idx]
+        node = f".params = {params}, .io = {sym}_io, .opcode = {op.opcode}, .n_inputs = {len(op.inputs)}"
+        head, *call = self._call(op, spec.kernel + "_eval", ["&node", "t"])
+        body = [head, "    {", f"        const pq_tensor t[{len(idx)}] = {{", *tensors, "        };"]
+        body += [f"        const pq_node node = {{{node}}};", *("    " + line for line in call), "    }"]
+        return _OpCode(decls, body)
 
     def _call(self, op: OpInfo, func: str, args: list[str]) -> list[str]:
         out = self.m.tensors[op.outputs[0]]
@@ -350,6 +379,7 @@ def render_model_c(m: ModelFile, name: str, const_symbols: dict[int, str]) -> st
         "#include <string.h>",
         "",
         '#include "pq_kernels.h"',
+        *(['#include "pq_op.h"'] if any("_eval(" in line for op in ops for line in op.body) else []),
         f'#include "{name}_model.h"',
         f'#include "{name}_model_data.h"',
         "",

@@ -14,31 +14,29 @@
 
 typedef struct {
     int32_t rank;
-    int32_t same;  /* 1: both inputs have the output's shape (a flat loop will do) */
     int32_t total; /* output elements */
     int32_t off1, off2;
-    int32_t stride1[PQ_MAX_DIMS], stride2[PQ_MAX_DIMS], idx[PQ_MAX_DIMS];
-    const int32_t *out_shape;
+    int32_t stride1[PQ_MAX_DIMS], stride2[PQ_MAX_DIMS], idx[PQ_MAX_DIMS], dims[PQ_MAX_DIMS];
 } pq_broadcast;
 
 /* Shapes of `rank` entries, aligned right and of equal rank. PQ_ERR_PARAM when an input
- * does not broadcast to the output (the validator refuses such files: a guard only). */
+ * does not broadcast to the output (the validator refuses such files: a guard only).
+ * Equal shapes (TFLM's flat path) collapse to one dimension: the walk is then a counter. */
 static inline pq_status pq_broadcast_init(pq_broadcast *b, int32_t rank, const int32_t *in1_shape,
                                           const int32_t *in2_shape, const int32_t *out_shape)
 {
-    int32_t d, s1 = 1, s2 = 1;
+    int32_t d, s1 = 1, s2 = 1, same = 1;
     if (rank < 1 || rank > PQ_MAX_DIMS) return PQ_ERR_PARAM;
     b->rank = rank;
-    b->same = 1;
     b->total = 1;
     b->off1 = b->off2 = 0;
-    b->out_shape = out_shape;
     for (d = rank - 1; d >= 0; --d) {
         if (out_shape[d] < 0 || (in1_shape[d] != out_shape[d] && in1_shape[d] != 1) ||
             (in2_shape[d] != out_shape[d] && in2_shape[d] != 1)) {
             return PQ_ERR_PARAM;
         }
-        if (in1_shape[d] != out_shape[d] || in2_shape[d] != out_shape[d]) b->same = 0;
+        if (in1_shape[d] != out_shape[d] || in2_shape[d] != out_shape[d]) same = 0;
+        b->dims[d] = out_shape[d];
         /* Each stride is at most the input's element count: no overflow. */
         b->stride1[d] = in1_shape[d] == 1 ? 0 : s1;
         b->stride2[d] = in2_shape[d] == 1 ? 0 : s2;
@@ -46,6 +44,12 @@ static inline pq_status pq_broadcast_init(pq_broadcast *b, int32_t rank, const i
         s2 *= in2_shape[d];
         b->idx[d] = 0;
         b->total *= out_shape[d];
+    }
+    if (same) {
+        b->rank = 1;
+        b->dims[0] = b->total;
+        b->stride1[0] = b->stride2[0] = b->idx[0] = 0;
+        if (b->total > 1) b->stride1[0] = b->stride2[0] = 1;
     }
     return PQ_OK;
 }
@@ -56,7 +60,7 @@ static inline void pq_broadcast_next(pq_broadcast *b)
 {
     int32_t d;
     for (d = b->rank - 1; d >= 0; --d) {
-        if (b->idx[d] + 1 < b->out_shape[d]) {
+        if (b->idx[d] + 1 < b->dims[d]) {
             ++b->idx[d];
             b->off1 += b->stride1[d];
             b->off2 += b->stride2[d];

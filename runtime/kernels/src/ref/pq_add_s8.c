@@ -48,13 +48,6 @@ pq_status pq_add_s8(const pq_add_params *p, int32_t rank,
     if (pq_broadcast_init(&b, rank, in1_shape, in2_shape, out_shape) != PQ_OK) {
         return PQ_ERR_PARAM;
     }
-    if (b.same) {
-        /* TFLM's equal-shape path: a flat loop. */
-        for (i = 0; i < b.total; ++i) {
-            out[i] = pq_add_one(p, in1[i], in2[i]);
-        }
-        return PQ_OK;
-    }
     for (i = 0; i < b.total; ++i) {
         out[i] = pq_add_one(p, in1[b.off1], in2[b.off2]);
         pq_broadcast_next(&b);
