@@ -250,9 +250,9 @@ def model_summary(m) -> dict:
         "total_macs": sum(o["macs"] for o in ops),
         "file_bytes": m.file_size,
         "const_bytes": m.const_bytes,
-        "arena_bytes": m.arena_size,  # the whole arena: activations and the fast kernels' scratch
+        "arena_bytes": m.arena_size,  # the file's arena: the activations (legacy 1.1 files: and scratch)
         "activation_bytes": m.activation_bytes,  # what the reference kernels (firmware) need
-        "max_scratch_bytes": m.scratch_bytes,  # the largest op's scratch (placed in gaps where it fits)
+        "max_scratch_bytes": m.scratch_bytes,  # legacy 1.1 files: the largest op's planned scratch
         "format_version": f"1.{m.version_minor}",
         "inputs": m.inputs,
         "outputs": m.outputs,
@@ -272,11 +272,20 @@ def _quant_str(t) -> str:
 def _scratch_note(m) -> str:
     """How the fast kernels' scratch sits in the arena, in words (firmware needs none)."""
     if m.scratch is None:
-        return "0: no scratch plan (format 1.0; the runtime allocates the fast kernels' scratch)"
+        from picoq.runtime import best_isa
+        from picoq.runtime._interp import plan_sizes
+
+        isa = best_isa()
+        sizes = plan_sizes(m, "fast", isa)
+        return (
+            f"0 in the file; the runtime places its fast kernels' scratch after the activations at\n"
+            f"  load: {sizes['scratch_bytes']:,} bytes with {isa} here, an arena of {sizes['arena_bytes']:,}"
+            " (firmware from export-c needs the activations only)"
+        )
     return (
-        f"{m.arena_size - m.activation_bytes:,} for the fast kernels' scratch\n"
-        f"  (largest op {m.scratch_bytes:,} bytes; an op's scratch reuses the bytes of tensors not live"
-        " during it; firmware from export-c needs the activations only)"
+        f"{m.arena_size - m.activation_bytes:,} for the fast kernels' scratch (a legacy 1.1 plan, which\n"
+        f"  today's runtime ignores; largest op {m.scratch_bytes:,} bytes; firmware from export-c needs"
+        " the activations only)"
     )
 
 
