@@ -73,4 +73,21 @@ static inline void pq_broadcast_next(pq_broadcast *b)
     }
 }
 
+/* The body of a broadcasting binary kernel (ADD, MUL): out[i] = ONE(p, a, b) over the output,
+ * each input element paired as broadcasting pairs them; PQ_ERR_PARAM for shapes that do not
+ * broadcast (validated at load: a guard only). */
+#define PQ_BROADCAST_BINARY(ONE, p, rank, in1_shape, in1, in2_shape, in2, out_shape, out)   \
+    do {                                                                                    \
+        pq_broadcast b_;                                                                    \
+        int32_t i_;                                                                         \
+        if (pq_broadcast_init(&b_, rank, in1_shape, in2_shape, out_shape) != PQ_OK) {       \
+            return PQ_ERR_PARAM;                                                            \
+        }                                                                                   \
+        for (i_ = 0; i_ < b_.total; ++i_) {                                                 \
+            (out)[i_] = ONE(p, (in1)[b_.off1], (in2)[b_.off2]);                             \
+            pq_broadcast_next(&b_);                                                         \
+        }                                                                                   \
+        return PQ_OK;                                                                       \
+    } while (0)
+
 #endif /* PQ_BROADCAST_H */

@@ -41,18 +41,7 @@ pq_status pq_add_s8(const pq_add_params *p, int32_t rank,
                     const int32_t *in2_shape, const int8_t *in2,
                     const int32_t *out_shape, int8_t *out)
 {
-    pq_broadcast b;
-    int32_t i;
-    /* Guards that keep the indexing inside the buffers; shapes were validated at
-     * load time, so they never fire on a valid model. */
-    if (pq_broadcast_init(&b, rank, in1_shape, in2_shape, out_shape) != PQ_OK) {
-        return PQ_ERR_PARAM;
-    }
-    for (i = 0; i < b.total; ++i) {
-        out[i] = pq_add_one(p, in1[b.off1], in2[b.off2]);
-        pq_broadcast_next(&b);
-    }
-    return PQ_OK;
+    PQ_BROADCAST_BINARY(pq_add_one, p, rank, in1_shape, in1, in2_shape, in2, out_shape, out);
 }
 
 pq_status pq_add_s8_eval(const pq_node *node, const pq_tensor *t)
