@@ -98,6 +98,7 @@ def build(work: Path, root: Path) -> Path:
     inc = ["-I", str(ROOT / "runtime/kernels/include"), "-I", str(ROOT / "runtime")]
     inc += ["-I", str(root / "usr/include/python3.11"), "-idirafter", str(root / "usr/include")]
     inc += ["-I", str(numpy_dir / "numpy/core/include"), "-DNPY_NO_DEPRECATED_API=NPY_1_22_API_VERSION"]
+    inc += ["-DPQ_WITH_FAST_KERNELS=1"]  # setup.py's: the fast kernels are linked into the extension
     srcs = sorted(map(str, (ROOT / "runtime/kernels/src").rglob("*.c")))
     flags = ["-shared", "-fPIC", "-O3", "-std=c99", "-Wall", "-Wno-unused-function"]  # setup.py's
     run(["aarch64-linux-gnu-gcc", *flags, *inc, str(c_file), *srcs, "-o", str(so)])

@@ -5,8 +5,9 @@ The folder holds, for a model exported with name NAME:
 - NAME_model_data.c/.h: every constant tensor (int8 weights, int32 biases, per-channel
   multipliers and shifts) as an aligned `const` array, so it lands in flash;
 - NAME_model.c/.h: `NAME_invoke()`, which calls the kernels in the same order and with
-  the same arguments as runtime/_interp.pyx binds them, every parameter a `static const`
-  struct or a literal, every activation at its planned offset in the caller's arena;
+  the same arguments as the C core's pq_<name>_s8_eval entries pass them, every parameter
+  a `static const` struct or a literal, every activation at its planned offset in the
+  caller's arena;
 - the kernel sources the model uses, copied from picoq.runtime.kernels_dir(), so the
   firmware compiles exactly the C the Python interpreter was tested with;
 - CMakeLists.txt: the folder's .c files as a static library NAME_model, for firmware that

@@ -228,11 +228,11 @@ class _Emitter:
         return f"static const int32_t {symbol}[{len(dims)}] = {{{', '.join(map(str, dims))}}};"
 
     def _broadcast(self, op: OpInfo, sym: str) -> _OpCode:
-        """ADD and MUL: params struct, then equal-rank shapes as in _interp.pyx."""
+        """ADD and MUL: params struct, then equal-rank shapes as their eval entries make them."""
         a, b = (self.m.tensors[i] for i in op.inputs)
         y = self.m.tensors[op.outputs[0]]
         rank = len(y.shape)
-        # Same right-aligned, equal-rank shapes as _interp.pyx: a missing leading dim is 1.
+        # Right-aligned, equal-rank shapes (pq_broadcast_shapes): a missing leading dim is 1.
         shapes = {
             "shape1": (1,) * (rank - len(a.shape)) + tuple(a.shape),
             "shape2": (1,) * (rank - len(b.shape)) + tuple(b.shape),

@@ -2,7 +2,7 @@
 
 On CPUs with AMX-INT8 (Sapphire Rapids and later, with Linux granting the tile state)
 `isa="amx"` runs CONV_2D and FULLY_CONNECTED GEMMs on 16 x 16 x 64 int8 tiles where the
-loader judges it pays (runtime/_interp.pyx `amx_pays`), and everything else on the
+loader judges it pays (`pq_amx_pays`, src/fast/pq_fast_bind.c), and everything else on the
 AVX-512 VNNI kernels. test_fast_kernels.py already runs every case on every ISA; the cases
 here are drawn so that the AMX tiles really run (enough output channels, k >= 64, >= 32
 output pixels) and hit their edges: a last row block of fewer than 16 or 32 rows, an odd

@@ -2,7 +2,7 @@
 
 The extension cannot run aarch64 code here, so the C harness tests/c/fast_vs_reference.c (the
 fast kernels against the reference kernels on every ISA pq_isa_supported() reports, random
-cases seeded per case; the plans bound as runtime/_interp.pyx binds them; every buffer ending
+cases seeded per case; the plans bound by the runtime's own fast hooks (src/fast/pq_*_fast_op.c); every buffer ending
 at an inaccessible page) is cross-compiled with aarch64-linux-gnu-gcc -O2 and run under
 qemu-aarch64 twice: `-cpu max` has the dot product (portable, neon, neon_dot) and
 `-cpu cortex-a53` is ARMv8.0 without it (portable, neon), so both NEON paths and the run-time
