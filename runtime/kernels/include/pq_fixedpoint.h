@@ -43,21 +43,22 @@ PQ_INLINE int32_t pq_rdpot(int32_t x, int exponent)
     return (x >> exponent) + (remainder > threshold ? 1 : 0);
 }
 
-/* tflite::MultiplyByQuantizedMultiplier (double rounding): x * M * 2^shift / 2^31. */
-PQ_INLINE int32_t pq_mbqm(int32_t x, int32_t multiplier, int32_t shift)
-{
-    const int left = shift > 0 ? shift : 0;
-    const int right = shift > 0 ? 0 : -shift;
-    /* Multiply, not <<, so a negative x is well defined; TFLM does the same. */
-    return pq_rdpot(pq_srdhm(x * (int32_t)((uint32_t)1 << left), multiplier), right);
-}
-
 /* uint32 -> int32 by two's-complement wrap, without implementation-defined conversion.
  * TFLM accumulates in plain int32_t (wrapping in practice if a sum ever overflowed);
  * signed overflow is undefined in C, so picoq's sums run in uint32_t and come back here. */
 PQ_INLINE int32_t pq_wrap_i32(uint32_t u)
 {
     return u <= 0x7FFFFFFFu ? (int32_t)u : -(int32_t)(~u) - 1;
+}
+
+/* tflite::MultiplyByQuantizedMultiplier (double rounding): x * M * 2^shift / 2^31. */
+PQ_INLINE int32_t pq_mbqm(int32_t x, int32_t multiplier, int32_t shift)
+{
+    const int left = shift > 0 ? shift : 0;
+    const int right = shift > 0 ? 0 : -shift;
+    /* TFLM's x * (1 << left), in wrapping arithmetic: a valid file's left shift keeps a real
+     * accumulator inside int32 (the same bits), a hostile one cannot make C overflow. */
+    return pq_rdpot(pq_srdhm(pq_wrap_i32((uint32_t)x * ((uint32_t)1 << left)), multiplier), right);
 }
 
 PQ_INLINE int32_t pq_clamp(int32_t v, int32_t lo, int32_t hi)

@@ -217,7 +217,9 @@ int pq_interp_prepare(pq_interp *it, const uint8_t *buf, uint32_t len, const pq_
             rc = fast->prepare(nd, it->tensors, o.isa, mem);
             if (rc != PQ_OK) return PQ_INTERP_E_KERNEL;
             nd->kernel = PQ_KERNEL_FAST;
-            nd->scratch = sc ? scratch : NULL;
+            /* A kernel needing no scratch still gets a valid pointer (never dereferenced):
+             * drivers form `scratch + 0`, undefined on NULL. */
+            nd->scratch = sc ? scratch : (void *)arena;
             if (o.num_threads > 1 && fast->split != NULL) {
                 fast->split(nd, it->tensors, o.isa, o.num_threads, o.min_parallel_ns);
             }

@@ -36,6 +36,21 @@ static int pq_amx_permitted(void)
 }
 #endif
 
+#if PQ_HAVE_X86_SIMD
+#include <cpuid.h>
+/* AMX-TILE and AMX-INT8 (CPUID leaf 7, EDX bits 24 and 25), read directly: older compilers
+ * (clang 14) do not know them as __builtin_cpu_supports names. The OS side is
+ * pq_amx_permitted's request for the tile state. */
+static int pq_cpu_has_amx_int8(void)
+{
+    unsigned int a, b, c, d;
+    if (!__get_cpuid_count(7, 0, &a, &b, &c, &d)) {
+        return 0;
+    }
+    return (d >> 24 & 1u) && (d >> 25 & 1u);
+}
+#endif
+
 #if PQ_HAVE_NEON_DOT && defined(__linux__)
 #include <sys/auxv.h>
 #ifndef HWCAP_ASIMDDP
@@ -67,8 +82,7 @@ int pq_isa_supported(int isa)
                    : 0;
     }
     if (isa == PQ_ISA_AMX) {
-        return pq_isa_supported(PQ_ISA_AVX512VNNI) && __builtin_cpu_supports("amx-tile") &&
-                       __builtin_cpu_supports("amx-int8") && pq_amx_permitted()
+        return pq_isa_supported(PQ_ISA_AVX512VNNI) && pq_cpu_has_amx_int8() && pq_amx_permitted()
                    ? 1
                    : 0;
     }
