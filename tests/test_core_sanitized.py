@@ -101,3 +101,46 @@ def test_largest_valid_left_shift_runs_clean(core: Path, tmp_path: Path, isa: in
     model = resealed(data)
     read_model(model)  # still a valid file
     assert _run(core, model, tmp_path, isa).splitlines() == ["ok"]
+
+
+@pytest.fixture(scope="module")
+def fuzzer(tmp_path_factory) -> Path:
+    """tests/c/fuzz_core.c built for libFuzzer, with the repo's models as its seed corpus."""
+    work = tmp_path_factory.mktemp("fuzz")
+    exe = work / "fuzz_core"
+    srcs = [str(p) for p in sorted((KDIR / "src").rglob("*.c"))]
+    cmd = [
+        "clang",
+        "-std=c99",
+        "-D_POSIX_C_SOURCE=200112L",
+        "-O1",
+        "-g",
+        "-fsanitize=fuzzer,address,undefined",
+    ]
+    cmd += ["-fno-sanitize-recover=all", "-DPQ_WITH_FAST_KERNELS=1", "-I", str(KDIR / "include")]
+    cmd += [str(TESTS / "c" / "fuzz_core.c"), *srcs, "-pthread", "-o", str(exe)]
+    r = subprocess.run(cmd, capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+    seeds = work / "seeds"
+    seeds.mkdir()
+    for name, build in (
+        ("convnet", build_tiny_convnet),
+        ("resnet", build_tiny_resnet),
+        ("mlp", build_tiny_mlp),
+    ):
+        (seeds / f"{name}.picoq").write_bytes(convert(build()))
+    (seeds / "chain.picoq").write_bytes(convert(build_chain()[0]))
+    return exe
+
+
+@pytest.mark.parametrize("isa", [-1, ISAS[-1]], ids=lambda i: "reference" if i < 0 else ISA_NAMES[i])
+def test_short_fuzz_run(fuzzer: Path, tmp_path: Path, isa: int) -> None:
+    """The libFuzzer target for 15 s from the repo's models: no crash, leak or sanitizer
+    report. The long run is the command in tests/c/fuzz_core.c's header."""
+    corpus = tmp_path / "corpus"
+    shutil.copytree(fuzzer.parent / "seeds", corpus)
+    run = [str(fuzzer), "-max_total_time=15", "-max_len=16384", "-timeout=10", "-seed=1", str(corpus)]
+    env = dict(ENV, PQ_FUZZ_ISA=str(isa))
+    r = subprocess.run(run, capture_output=True, text=True, env=env, timeout=120, cwd=tmp_path)
+    assert r.returncode == 0, r.stderr[-3000:]
+    assert "Done" in r.stderr and not list(tmp_path.glob("crash-*"))
