@@ -211,6 +211,9 @@ int pq_model_tensor_info(const uint8_t *buf, uint32_t index, pq_model_tensor *ou
  * when the op needs none or the file has no SCRA section (1.0); returns 0, or -1 when
  * op is out of range. Only the fast kernels use scratch; the reference ones need none. */
 int pq_model_scratch(const uint8_t *buf, uint32_t op, uint32_t *offset, uint32_t *size);
+/* The first byte of the section tagged `tag` (4 ASCII bytes, e.g. "OPIO"), or NULL when the
+ * file has none (every required section is present in a validated file). */
+const uint8_t *pq_model_section(const uint8_t *buf, const char *tag);
 
 #ifdef __cplusplus
 }

@@ -54,16 +54,6 @@ static uint32_t rd32(const uint8_t *p) {
 }
 static uint32_t rd16(const uint8_t *p) { return (uint32_t)p[0] | ((uint32_t)p[1] << 8); }
 
-/* Offset of a section of a validated buffer (every required one is present). */
-static uint32_t section(const uint8_t *buf, const char *tag) {
-    uint32_t n = rd32(buf + 24), i;
-    for (i = 0; i < n; i++) {
-        const uint8_t *e = buf + 32u + 16u * i;
-        if (memcmp(e, tag, 4) == 0) return rd32(e + 4);
-    }
-    return 0;
-}
-
 /* Tensor `i` of a validated buffer; data pointers relative to `arena` (NULL: sizing only). */
 static void tensor_bind(const uint8_t *buf, uint32_t i, uint8_t *arena, pq_tensor *t) {
     pq_model_tensor info;
@@ -86,8 +76,8 @@ static void tensor_bind(const uint8_t *buf, uint32_t i, uint8_t *arena, pq_tenso
 }
 
 /* Op `i`'s node: pointers into the file. */
-static void node_bind(const uint8_t *buf, uint32_t ops_off, const int32_t *opio, uint32_t i, pq_node *nd) {
-    const uint8_t *rec = buf + ops_off + OP_RECORD * i;
+static void node_bind(const uint8_t *ops, const int32_t *opio, uint32_t i, pq_node *nd) {
+    const uint8_t *rec = ops + OP_RECORD * i;
     memset(nd, 0, sizeof *nd);
     nd->opcode = (uint16_t)rd16(rec);
     nd->n_inputs = (uint16_t)rd16(rec + 4);
@@ -144,7 +134,8 @@ static int check_options(const pq_interp_options *o) {
 int pq_interp_plan(const uint8_t *buf, uint32_t len, const pq_interp_options *options, pq_interp_sizes *sizes,
                    pq_model_error *err) {
     pq_interp_options o = options ? *options : pq_interp_defaults();
-    uint32_t i, n_ops, ops_off;
+    uint32_t i, n_ops;
+    const uint8_t *ops;
     const int32_t *opio;
     size_t state, scratch = 0;
     int rc;
@@ -155,14 +146,14 @@ int pq_interp_plan(const uint8_t *buf, uint32_t len, const pq_interp_options *op
     if (rc) return rc;
     if (!o.validated && pq_model_validate(buf, len, o.max_arena, err) != PQ_MODEL_OK) return PQ_INTERP_E_MODEL;
     n_ops = pq_model_num_ops(buf);
-    ops_off = section(buf, "OPS_");
-    opio = (const int32_t *)(const void *)(buf + section(buf, "OPIO"));
+    ops = pq_model_section(buf, "OPS_");
+    opio = (const int32_t *)(const void *)pq_model_section(buf, "OPIO");
     state = align_up((size_t)pq_model_num_tensors(buf) * sizeof(pq_tensor), ALIGN_STATE);
     state += align_up((size_t)n_ops * sizeof(pq_node), ALIGN_STATE);
     for (i = 0; i < n_ops; i++) {
         pq_node nd;
         size_t st, sc;
-        node_bind(buf, ops_off, opio, i, &nd);
+        node_bind(ops, opio, i, &nd);
         if (fast_plan(&o, buf, &nd, &st, &sc)) {
             state += align_up(st, ALIGN_STATE);
             if (sc > scratch) scratch = sc;
@@ -180,7 +171,8 @@ int pq_interp_prepare(pq_interp *it, const uint8_t *buf, uint32_t len, const pq_
                       void *state, size_t state_bytes, uint8_t *arena, size_t arena_bytes, pq_model_error *err) {
     pq_interp_options o = options ? *options : pq_interp_defaults();
     uint8_t *mem = (uint8_t *)state, *scratch;
-    uint32_t i, ops_off;
+    uint32_t i;
+    const uint8_t *ops;
     const int32_t *opio;
     int rc;
     memset(it, 0, sizeof *it);
@@ -198,20 +190,20 @@ int pq_interp_prepare(pq_interp *it, const uint8_t *buf, uint32_t len, const pq_
     it->n_ops = pq_model_num_ops(buf);
     it->n_inputs = pq_model_num_inputs(buf);
     it->n_outputs = pq_model_num_outputs(buf);
-    it->inputs = (const int32_t *)(const void *)(buf + section(buf, "GRIO"));
+    it->inputs = (const int32_t *)(const void *)pq_model_section(buf, "GRIO");
     it->outputs = it->inputs + it->n_inputs;
     it->tensors = (pq_tensor *)(void *)mem;
     mem += align_up((size_t)it->n_tensors * sizeof(pq_tensor), ALIGN_STATE);
     it->nodes = (pq_node *)(void *)mem;
     mem += align_up((size_t)it->n_ops * sizeof(pq_node), ALIGN_STATE);
     for (i = 0; i < it->n_tensors; i++) tensor_bind(buf, i, arena, &it->tensors[i]);
-    ops_off = section(buf, "OPS_");
-    opio = (const int32_t *)(const void *)(buf + section(buf, "OPIO"));
+    ops = pq_model_section(buf, "OPS_");
+    opio = (const int32_t *)(const void *)pq_model_section(buf, "OPIO");
     scratch = arena + align_up(it->sizes.activation_bytes, ALIGN_STATE);
     for (i = 0; i < it->n_ops; i++) {
         pq_node *nd = &it->nodes[i];
         size_t st, sc;
-        node_bind(buf, ops_off, opio, i, nd);
+        node_bind(ops, opio, i, nd);
         if (fast_plan(&o, buf, nd, &st, &sc)) {
             const pq_fast_op *fast = pq_op_find(nd->opcode)->fast;
             rc = fast->prepare(nd, it->tensors, o.isa, mem);

@@ -13,6 +13,10 @@ static const uint8_t *section_tagged(const uint8_t *buf, const uint8_t *tag) {
     return NULL;
 }
 static const uint8_t *section_of(const uint8_t *buf, int s) { return section_tagged(buf, pqv_tags[s]); }
+const uint8_t *pq_model_section(const uint8_t *buf, const char *tag) {
+    const uint8_t *e = section_tagged(buf, (const uint8_t *)tag);
+    return e ? buf + rd32(e + 4) : NULL;
+}
 static const uint8_t *section_data(const uint8_t *buf, int s) {
     const uint8_t *e = section_of(buf, s);
     return e ? buf + rd32(e + 4) : NULL;
