@@ -29,31 +29,51 @@ from support.models import build_chain
 
 TESTS = Path(__file__).resolve().parent
 KDIR = Path(kernels_dir())
-SAN = ["-fsanitize=address,undefined", "-fno-sanitize-recover=all", "-fno-omit-frame-pointer"]
+NO_RECOVER = ["-fno-sanitize-recover=all", "-fno-omit-frame-pointer"]  # the first report aborts the run
 ENV = dict(os.environ, ASAN_OPTIONS="detect_leaks=1", UBSAN_OPTIONS="print_stacktrace=1")
 ISAS = [-1, *(ISA_NAMES.index(name) for name in supported_isas())]  # -1: the reference kernels
 
 
-@pytest.fixture(scope="module")
-def core(tmp_path_factory) -> Path:
-    """Built with clang: GCC's UBSan does not report the signed overflow of `x * (1 << n)`
-    (it folds it into a shift first), clang does (firmware_examples/install_toolchain.sh)."""
+def _clang_build(main: str, exe: Path, sanitize: str) -> Path:
+    """`main` (in tests/c) with every kernel source, fast kernels included, built by clang:
+    GCC's UBSan does not report the signed overflow of `x * (1 << n)` (it folds it into a shift
+    first), clang's does (firmware_examples/install_toolchain.sh installs it)."""
     assert shutil.which("clang"), "clang is needed (firmware_examples/install_toolchain.sh installs it)"
-    exe = tmp_path_factory.mktemp("core") / "pq_core"
     srcs = [str(p) for p in sorted((KDIR / "src").rglob("*.c"))]
-    cmd = ["clang", "-std=c99", "-D_POSIX_C_SOURCE=200112L", "-O1", "-g", *SAN, "-DPQ_WITH_FAST_KERNELS=1"]
-    cmd += [
-        "-I",
-        str(KDIR / "include"),
-        str(TESTS / "c" / "pq_core_main.c"),
-        *srcs,
-        "-pthread",
-        "-o",
-        str(exe),
+    cmd = [
+        "clang",
+        "-std=c99",
+        "-D_POSIX_C_SOURCE=200112L",
+        "-O1",
+        "-g",
+        f"-fsanitize={sanitize}",
+        *NO_RECOVER,
     ]
-    r = subprocess.run(cmd, capture_output=True, text=True)
+    cmd += ["-DPQ_WITH_FAST_KERNELS=1", "-I", str(KDIR / "include"), str(TESTS / "c" / main), *srcs]
+    r = subprocess.run([*cmd, "-pthread", "-o", str(exe)], capture_output=True, text=True)
     assert r.returncode == 0, r.stderr
     return exe
+
+
+@pytest.fixture(scope="module")
+def core(tmp_path_factory) -> Path:
+    return _clang_build("pq_core_main.c", tmp_path_factory.mktemp("core") / "pq_core", "address,undefined")
+
+
+@pytest.fixture(scope="module")
+def models() -> dict[str, bytes]:
+    """The repo's models (every op code among them), then the two quickest MLPerf Tiny ones."""
+    built = {
+        "tiny_convnet": convert(build_tiny_convnet()),
+        "tiny_resnet": convert(build_tiny_resnet()),
+        "tiny_mlp": convert(build_tiny_mlp()),
+        "op_chain": convert(build_chain()[0]),
+    }
+    for name in ("kws_ref_model", "ad01_int8"):
+        path = SHARED_MODELS / f"{name}.tflite"
+        assert path.is_file(), f"{path} is missing (../shared beside the checkout)"
+        built[name] = convert(str(path))
+    return built
 
 
 def _run(core: Path, model: bytes, tmp_path: Path, isa: int) -> str:
@@ -66,24 +86,10 @@ def _run(core: Path, model: bytes, tmp_path: Path, isa: int) -> str:
     return r.stdout
 
 
-def _models() -> dict[str, bytes]:
-    models = {
-        "tiny_convnet": convert(build_tiny_convnet()),
-        "tiny_resnet": convert(build_tiny_resnet()),
-        "tiny_mlp": convert(build_tiny_mlp()),
-        "op_chain": convert(build_chain()[0]),
-    }
-    for name in ("kws_ref_model", "ad01_int8"):
-        path = SHARED_MODELS / f"{name}.tflite"
-        assert path.is_file(), f"{path} is missing (../shared beside the checkout)"
-        models[name] = convert(str(path))
-    return models
-
-
 @pytest.mark.parametrize("isa", ISAS, ids=lambda i: "reference" if i < 0 else ISA_NAMES[i])
-def test_models_run_clean(core: Path, tmp_path: Path, isa: int) -> None:
+def test_models_run_clean(core: Path, models: dict[str, bytes], tmp_path: Path, isa: int) -> None:
     """Every model runs twice on fresh inputs with no sanitizer report and no kernel refusal."""
-    for name, model in _models().items():
+    for name, model in models.items():
         assert _run(core, model, tmp_path, isa).splitlines() == ["ok"], name
 
 
@@ -104,32 +110,14 @@ def test_largest_valid_left_shift_runs_clean(core: Path, tmp_path: Path, isa: in
 
 
 @pytest.fixture(scope="module")
-def fuzzer(tmp_path_factory) -> Path:
-    """tests/c/fuzz_core.c built for libFuzzer, with the repo's models as its seed corpus."""
+def fuzzer(tmp_path_factory, models: dict[str, bytes]) -> Path:
+    """tests/c/fuzz_core.c built for libFuzzer, with the repo's small models as its seeds."""
     work = tmp_path_factory.mktemp("fuzz")
-    exe = work / "fuzz_core"
-    srcs = [str(p) for p in sorted((KDIR / "src").rglob("*.c"))]
-    cmd = [
-        "clang",
-        "-std=c99",
-        "-D_POSIX_C_SOURCE=200112L",
-        "-O1",
-        "-g",
-        "-fsanitize=fuzzer,address,undefined",
-    ]
-    cmd += ["-fno-sanitize-recover=all", "-DPQ_WITH_FAST_KERNELS=1", "-I", str(KDIR / "include")]
-    cmd += [str(TESTS / "c" / "fuzz_core.c"), *srcs, "-pthread", "-o", str(exe)]
-    r = subprocess.run(cmd, capture_output=True, text=True)
-    assert r.returncode == 0, r.stderr
+    exe = _clang_build("fuzz_core.c", work / "fuzz_core", "fuzzer,address,undefined")
     seeds = work / "seeds"
     seeds.mkdir()
-    for name, build in (
-        ("convnet", build_tiny_convnet),
-        ("resnet", build_tiny_resnet),
-        ("mlp", build_tiny_mlp),
-    ):
-        (seeds / f"{name}.picoq").write_bytes(convert(build()))
-    (seeds / "chain.picoq").write_bytes(convert(build_chain()[0]))
+    for name in ("tiny_convnet", "tiny_resnet", "tiny_mlp", "op_chain"):
+        (seeds / f"{name}.picoq").write_bytes(models[name])
     return exe
 
 
