@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from picoq.runtime.format import MAX_DIMS, OPS, ModelFile, OpInfo
+from picoq.runtime.format import DTYPES, MAX_DIMS, OPS, ModelFile, OpInfo
 
 from .c_text import _banner, _c_float, _c_int, _comment_text, _layer_name, _quant_text, _shape
 
@@ -165,7 +165,7 @@ class _Emitter:
             return "{.data = NULL}"
         t = self.m.tensors[idx]
         data = f"(void *){self.const_symbols[idx]}" if t.is_const else f"(void *)(arena + {t.offset})"
-        code = 1 if t.dtype == "int8" else 2  # docs/FORMAT.md tensor dtypes
+        code = next(c for c, (name, _) in DTYPES.items() if name == t.dtype)  # the file's dtype code
         dims = ", ".join(str(d) for d in t.shape)
         return f"{{.data = {data}, .count = {t.size}, .dtype = {code}, .rank = {len(t.shape)}, .is_const = {int(t.is_const)}, .dims = {{{dims}}}}}"
 
