@@ -20,6 +20,33 @@ from .c_text import _banner, _c_float, _c_int, _comment_text, _layer_name, _quan
 KERNEL_FUNCTIONS = {spec.name: spec.kernel for spec in OPS.values()}
 
 
+# *** the Cortex-M DSP-extension kernels' scratch (runtime/kernels/include/pq_kernels_dsp.h) ***
+
+
+def conv_uses_dsp(op: OpInfo) -> bool:
+    """Whether a CONV_2D runs pq_conv2d_s8_dsp on a DSP core: its im2col pads with the input
+    zero point as an int8, so the input offset must be minus one (every quantizer's case)."""
+    return op.name == "CONV_2D" and -127 <= int(op.params["input_offset"]) <= 128
+
+
+def conv_dsp_scratch(m: ModelFile, op: OpInfo) -> int:
+    """PQ_CONV2D_S8_DSP_SCRATCH: two int16 im2col columns, rounded up to 4 values each."""
+    _, f_h, f_w, f_c = m.tensors[op.inputs[1]].shape
+    return 4 * ((f_h * f_w * f_c + 3) & ~3)
+
+
+def dsp_scratch_offset(m: ModelFile) -> int:
+    """The DSP kernels' scratch sits after the activations, 8-byte aligned (LDRD)."""
+    return (m.activation_bytes + 7) & ~7
+
+
+def dsp_arena_bytes(m: ModelFile) -> int:
+    """The arena on a DSP core: the activations, then the largest conv scratch (op-lifetime,
+    so all convs share it). Just the activations when no conv runs a DSP kernel."""
+    scratch = max((conv_dsp_scratch(m, op) for op in m.ops if conv_uses_dsp(op)), default=0)
+    return dsp_scratch_offset(m) + scratch if scratch else m.activation_bytes
+
+
 def _io_defines(m: ModelFile, prefix: str, kind: str, idxs: list[int]) -> list[str]:
     """Size, arena offset, scale and zero point of each graph input or output."""
     lines = [f"#define {prefix}_NUM_{kind}S {len(idxs)}"]
@@ -38,6 +65,21 @@ def _io_defines(m: ModelFile, prefix: str, kind: str, idxs: list[int]) -> list[s
                 f"#define {p}_ZERO_POINT {int(t.zero_points[0])}",
             ]
     return lines
+
+
+def _arena_defines(m: ModelFile, prefix: str) -> list[str]:
+    """NAME_ARENA_SIZE, for the kernel set the compiler will pick."""
+    act, dsp = m.activation_bytes, dsp_arena_bytes(m)
+    if dsp == act:
+        return [f"#define {prefix}_ARENA_SIZE {act}"]
+    return [
+        '#include "pq_kernels_dsp.h" /* PQ_DSP: 1 on a core with the DSP extension */',
+        "#if PQ_DSP",
+        f"#define {prefix}_ARENA_SIZE {dsp} /* {act} of activations, then {dsp - dsp_scratch_offset(m)} of scratch */",
+        "#else",
+        f"#define {prefix}_ARENA_SIZE {act}",
+        "#endif",
+    ]
 
 
 def _signature(m: ModelFile, name: str) -> str:
@@ -61,11 +103,10 @@ def render_model_h(m: ModelFile, name: str) -> str:
         'extern "C" {',
         "#endif",
         "",
-        f"/* Activation memory {name}_invoke() works in: the caller owns it (static, stack or",
-        " * a shared buffer) and keeps nothing in it between calls. The reference kernels",
-        " * need no scratch: this is the activations' extent, which is less than the .picoq",
-        " * file's arena_size when that also holds the Linux runtime's fast-kernel scratch. */",
-        f"#define {prefix}_ARENA_SIZE {m.activation_bytes}",
+        f"/* Memory {name}_invoke() works in: the caller owns it (static, stack or a shared",
+        " * buffer) and keeps nothing in it between calls. It holds the activations and, on a",
+        " * core with the DSP extension (pq_kernels_dsp.h), the scratch of the DSP kernels. */",
+        *_arena_defines(m, prefix),
         f"#define {prefix}_ARENA_ALIGN 16",
         "",
         "/* real value = (q - ZERO_POINT) * SCALE; the SCALE macros are float literals for the",
@@ -142,6 +183,7 @@ class _Emitter:
 
     def __init__(self, m: ModelFile, name: str, const_symbols: dict[int, str]):
         self.m, self.name, self.const_symbols = m, name, const_symbols
+        self.uses_dsp = False  # set by _call when an op has a DSP-extension kernel
 
     def ptr(self, idx: int, ctype: str = "int8_t", writable: bool = False) -> str:
         """A tensor as a C pointer: NULL (absent), its constant array, or arena + offset."""
@@ -186,11 +228,20 @@ class _Emitter:
         body += [f"        const pq_node node = {{{node}}};", *("    " + line for line in call), "    }"]
         return _OpCode(decls, body)
 
-    def _call(self, op: OpInfo, func: str, args: list[str]) -> list[str]:
+    def _call(
+        self, op: OpInfo, func: str, args: list[str], dsp: tuple[str, list[str]] | None = None
+    ) -> list[str]:
+        """The kernel call between the op's profiling hooks, then its status check. With
+        `dsp` (function, arguments), the Cortex-M DSP-extension kernel under `#if PQ_DSP`
+        and the portable one otherwise (pq_kernels_dsp.h picks at compile time)."""
         out = self.m.tensors[op.outputs[0]]
         head = f"    /* op {op.index}: {op.name} {_layer_name(out.name)} -> {_shape(out.shape)} */"
         call = _wrap_call(f"    st = {func}(", args)
-        return [head, *call, "    if (st != PQ_OK) {", f"        return {op.index + 1};", "    }"]
+        if dsp is not None:
+            self.uses_dsp = True
+            call = ["#if PQ_DSP", *_wrap_call(f"    st = {dsp[0]}(", dsp[1]), "#else", *call, "#endif"]
+        body = [head, f"    PQ_OP_BEGIN({op.index});", *call, f"    PQ_OP_END({op.index});"]
+        return [*body, "    if (st != PQ_OK) {", f"        return {op.index + 1};", "    }"]
 
     def _conv(self, op: OpInfo, sym: str) -> _OpCode:
         x, f, b, mult, shift = op.inputs
@@ -205,7 +256,14 @@ class _Emitter:
         args = [f"&{sym}_params", self.ptr(mult, "int32_t"), self.ptr(shift, "int32_t")]
         args += [f"&{sym}_in_dims", self.ptr(x), f"&{sym}_filter_dims", self.ptr(f)]
         args += [self.ptr(b, "int32_t"), f"&{sym}_out_dims", self.ptr(y, writable=True)]
-        return _OpCode(decls, self._call(op, func, args))
+        dsp = None
+        if conv_uses_dsp(op):
+            # The scratch is op-lifetime: every conv uses the same bytes after the activations.
+            dsp_args = [*args, f"arena + {dsp_scratch_offset(self.m)}", str(conv_dsp_scratch(self.m, op))]
+            dsp = (func + "_dsp", dsp_args)
+        elif op.name == "DEPTHWISE_CONV_2D" and int(op.params["depth_multiplier"]) == 1:
+            dsp = (func + "_dsp", args)
+        return _OpCode(decls, self._call(op, func, args, dsp))
 
     def _conv_2d(self, op: OpInfo, sym: str) -> _OpCode:
         return self._conv(op, sym)
@@ -221,7 +279,9 @@ class _Emitter:
         args = [f"&{sym}_params", self.ptr(mult, "int32_t"), self.ptr(shift, "int32_t")]
         args += [str(batches), str(accum), str(out_depth), self.ptr(x), self.ptr(f)]
         args += [self.ptr(b, "int32_t"), self.ptr(op.outputs[0], writable=True)]
-        return _OpCode(decls, self._call(op, OPS[op.opcode].kernel, args))
+        func = OPS[op.opcode].kernel
+        dsp = (func + "_dsp", args) if int(op.params["filter_offset"]) == 0 else None
+        return _OpCode(decls, self._call(op, func, args, dsp))
 
     def _shape_array(self, symbol: str, shape: Iterable[int]) -> str:
         dims = [int(d) for d in shape]
@@ -239,11 +299,16 @@ class _Emitter:
             "shape_out": tuple(y.shape),
         }
         decls = _params(op, sym)
-        decls += [self._shape_array(f"{sym}_{key}", shape) for key, shape in shapes.items()]
+        shape_decls = [self._shape_array(f"{sym}_{key}", shape) for key, shape in shapes.items()]
         args = [f"&{sym}_params", str(rank), f"{sym}_shape1", self.ptr(op.inputs[0])]
         args += [f"{sym}_shape2", self.ptr(op.inputs[1]), f"{sym}_shape_out"]
         args.append(self.ptr(op.outputs[0], writable=True))
-        return _OpCode(decls, self._call(op, OPS[op.opcode].kernel, args))
+        dsp = None
+        if op.name == "ADD" and a.size == b.size == y.size:  # no broadcast: one flat loop
+            dsp_args = [f"&{sym}_params", str(y.size), self.ptr(op.inputs[0]), self.ptr(op.inputs[1])]
+            dsp = ("pq_add_s8_dsp", [*dsp_args, self.ptr(op.outputs[0], writable=True)])
+            shape_decls = ["#if !PQ_DSP /* only the portable kernel takes shapes */", *shape_decls, "#endif"]
+        return _OpCode(decls + shape_decls, self._call(op, OPS[op.opcode].kernel, args, dsp))
 
     def _add(self, op: OpInfo, sym: str) -> _OpCode:
         return self._broadcast(op, sym)
@@ -379,9 +444,19 @@ def render_model_c(m: ModelFile, name: str, const_symbols: dict[int, str]) -> st
         "#include <string.h>",
         "",
         '#include "pq_kernels.h"',
+        *(['#include "pq_kernels_dsp.h"'] if emitter.uses_dsp else []),
         *(['#include "pq_op.h"'] if any("_eval(" in line for op in ops for line in op.body) else []),
         f'#include "{name}_model.h"',
         f'#include "{name}_model_data.h"',
+        "",
+        "/* Profiling hooks around each op, e.g. reading a cycle counter: define them before",
+        " * this file is compiled (-include a header that does); by default they vanish. */",
+        "#ifndef PQ_OP_BEGIN",
+        "#define PQ_OP_BEGIN(index)",
+        "#endif",
+        "#ifndef PQ_OP_END",
+        "#define PQ_OP_END(index)",
+        "#endif",
         "",
         "/* Kernel parameters, fixed at export time (static const: they live in flash). */",
     ]

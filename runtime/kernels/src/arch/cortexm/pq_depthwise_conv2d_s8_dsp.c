@@ -1,0 +1,147 @@
+/*
+ * DEPTHWISE_CONV_2D for Cortex-M cores with the DSP extension: the arithmetic of
+ * pq_depthwise_conv2d_s8 (ref/pq_depthwise_conv2d_s8.c), byte for byte, for a
+ * depth multiplier of 1 (export-c calls the portable kernel otherwise).
+ *
+ * Channels go four at a time: one word of input and one of filter per tap,
+ * widened to int16 pairs (SXTAB16 adds the input offset), and SMLABB / SMLATT
+ * accumulate each channel on its own. Only the taps inside the image are visited
+ * (their window is computed once per pixel), which equals the reference's
+ * skipping them; a 3x3 window that is wholly inside, the common case, runs
+ * unrolled. Channels past the last multiple of 4 go one at a time.
+ */
+#include <stdint.h>
+
+#include "pq_dsp.h"
+
+#if PQ_DSP
+
+typedef struct {
+    const int32_t *mult, *shift, *bias;
+    int32_t out_offset, act_min, act_max;
+} dw_out;
+
+static int8_t finish(const dw_out *o, int32_t c, int32_t acc)
+{
+    if (o->bias != NULL) {
+        acc = (int32_t)((uint32_t)acc + (uint32_t)o->bias[c]);
+    }
+    return pq_dsp_out(acc, o->mult[c], o->shift[c], o->out_offset, o->act_min, o->act_max);
+}
+
+/* acc[0..3] += taps of 4 channels: x word and w word. */
+#define PQ_DW_TAP(xw, ww)                                             \
+    do {                                                              \
+        const uint32_t x_ = (xw), w_ = (ww);                          \
+        const int32_t xl_ = __sxtab16(off2, x_);                      \
+        const int32_t xh_ = pq_dsp_sxtab16_ror8(off2, x_);            \
+        const int32_t wl_ = __sxtb16(w_), wh_ = pq_dsp_sxtb16_ror8(w_); \
+        a0 = __smlabb(xl_, wl_, a0);                                  \
+        a2 = __smlatt(xl_, wl_, a2);                                  \
+        a1 = __smlabb(xh_, wh_, a1);                                  \
+        a3 = __smlatt(xh_, wh_, a3);                                  \
+    } while (0)
+
+pq_status pq_depthwise_conv2d_s8_dsp(const pq_conv_params *p, const int32_t *mult, const int32_t *shift,
+                                     const pq_dims *in_dims, const int8_t *in,
+                                     const pq_dims *filter_dims, const int8_t *filter,
+                                     const int32_t *bias,
+                                     const pq_dims *out_dims, int8_t *out)
+{
+    const int32_t in_h = in_dims->h, in_w = in_dims->w, ch = in_dims->c;
+    const int32_t f_h = filter_dims->h, f_w = filter_dims->w;
+    const int32_t out_h = out_dims->h, out_w = out_dims->w;
+    const int32_t dh = p->dilation_h, dw = p->dilation_w;
+    const int32_t off = p->input_offset, off2 = pq_dsp_pair(off);
+    const int32_t ch4 = ch & ~3;
+    const int32_t row = in_w * ch; /* bytes of an input row */
+    dw_out o;
+    int32_t b, oy, ox, c;
+
+    if (p->depth_multiplier != 1 || out_dims->c != ch || filter_dims->c != ch) {
+        return PQ_ERR_PARAM;
+    }
+    o.mult = mult;
+    o.shift = shift;
+    o.bias = bias;
+    o.out_offset = p->output_offset;
+    o.act_min = p->act_min;
+    o.act_max = p->act_max;
+
+    for (b = 0; b < in_dims->n; ++b) {
+        const int8_t *in_b = in + b * in_h * row;
+        for (oy = 0; oy < out_h; ++oy) {
+            const int32_t y0 = oy * p->stride_h - p->pad_h;
+            /* Filter rows [ky0, ky1) land inside the image: ky * dh + y0 in [0, in_h). */
+            const int32_t ky0 = y0 >= 0 ? 0 : (-y0 + dh - 1) / dh;
+            const int32_t ky1_raw = in_h - y0 <= 0 ? 0 : (in_h - y0 + dh - 1) / dh;
+            const int32_t ky1 = ky1_raw < f_h ? ky1_raw : f_h;
+            for (ox = 0; ox < out_w; ++ox) {
+                const int32_t x0 = ox * p->stride_w - p->pad_w;
+                const int32_t kx0 = x0 >= 0 ? 0 : (-x0 + dw - 1) / dw;
+                const int32_t kx1_raw = in_w - x0 <= 0 ? 0 : (in_w - x0 + dw - 1) / dw;
+                const int32_t kx1 = kx1_raw < f_w ? kx1_raw : f_w;
+                /* in_b + (y0 * in_w + x0) * ch may point before the buffer: index from
+                 * the first valid tap instead. */
+                const int8_t *px0 = in_b + ((y0 + ky0 * dh) * in_w + (x0 + kx0 * dw)) * ch;
+                const int8_t *pw0 = filter + (ky0 * f_w + kx0) * ch;
+                const int32_t full3x3 = f_h == 3 && f_w == 3 && dh == 1 && dw == 1 && ky0 == 0 && kx0 == 0 &&
+                                        ky1 == 3 && kx1 == 3;
+                int8_t *po = out + ((b * out_h + oy) * out_w + ox) * ch;
+                if (ky0 >= ky1 || kx0 >= kx1) {
+                    /* No tap inside: every accumulator is just the bias. */
+                    for (c = 0; c < ch; ++c) {
+                        po[c] = finish(&o, c, 0);
+                    }
+                    continue;
+                }
+                for (c = 0; c < ch4; c += 4) {
+                    int32_t a0 = 0, a1 = 0, a2 = 0, a3 = 0;
+                    const int8_t *px = px0 + c, *pw = pw0 + c;
+                    if (full3x3) {
+                        PQ_DW_TAP(pq_dsp_ld4(px), pq_dsp_ld4(pw));
+                        PQ_DW_TAP(pq_dsp_ld4(px + ch), pq_dsp_ld4(pw + ch));
+                        PQ_DW_TAP(pq_dsp_ld4(px + 2 * ch), pq_dsp_ld4(pw + 2 * ch));
+                        px += row;
+                        pw += 3 * ch;
+                        PQ_DW_TAP(pq_dsp_ld4(px), pq_dsp_ld4(pw));
+                        PQ_DW_TAP(pq_dsp_ld4(px + ch), pq_dsp_ld4(pw + ch));
+                        PQ_DW_TAP(pq_dsp_ld4(px + 2 * ch), pq_dsp_ld4(pw + 2 * ch));
+                        px += row;
+                        pw += 3 * ch;
+                        PQ_DW_TAP(pq_dsp_ld4(px), pq_dsp_ld4(pw));
+                        PQ_DW_TAP(pq_dsp_ld4(px + ch), pq_dsp_ld4(pw + ch));
+                        PQ_DW_TAP(pq_dsp_ld4(px + 2 * ch), pq_dsp_ld4(pw + 2 * ch));
+                    } else {
+                        int32_t ky, kx;
+                        for (ky = ky0; ky < ky1; ++ky, px += dh * row, pw += f_w * ch) {
+                            const int8_t *qx = px, *qw = pw;
+                            for (kx = kx0; kx < kx1; ++kx, qx += dw * ch, qw += ch) {
+                                PQ_DW_TAP(pq_dsp_ld4(qx), pq_dsp_ld4(qw));
+                            }
+                        }
+                    }
+                    po[c] = finish(&o, c, a0);
+                    po[c + 1] = finish(&o, c + 1, a1);
+                    po[c + 2] = finish(&o, c + 2, a2);
+                    po[c + 3] = finish(&o, c + 3, a3);
+                }
+                for (; c < ch; ++c) { /* the channels past the last multiple of 4 */
+                    const int8_t *px = px0 + c, *pw = pw0 + c;
+                    int32_t acc = 0, ky, kx;
+                    for (ky = ky0; ky < ky1; ++ky, px += dh * row, pw += f_w * ch) {
+                        for (kx = kx0; kx < kx1; ++kx) {
+                            acc += pw[(kx - kx0) * ch] * (px[(kx - kx0) * dw * ch] + off);
+                        }
+                    }
+                    po[c] = finish(&o, c, acc);
+                }
+            }
+        }
+    }
+    return PQ_OK;
+}
+
+#else
+typedef int pq_depthwise_conv2d_s8_dsp_unused; /* ISO C: a translation unit is not empty */
+#endif /* PQ_DSP */
