@@ -29,6 +29,27 @@ static int8_t finish(const dw_out *o, int32_t c, int32_t acc)
     return pq_dsp_out(acc, o->mult[c], o->shift[c], o->out_offset, o->act_min, o->act_max);
 }
 
+/* Channels c..c+3: the parameters read once into locals (an int8 store may alias
+ * them as far as the compiler knows), the four bytes stored as one word. */
+static void finish4(const dw_out *o, int32_t c, int32_t a0, int32_t a1, int32_t a2, int32_t a3, int8_t *po)
+{
+    const int32_t *mult = o->mult + c, *shift = o->shift + c;
+    const int32_t out_offset = o->out_offset, lo = o->act_min, hi = o->act_max;
+    uint32_t word;
+    if (o->bias != NULL) {
+        const int32_t *b = o->bias + c;
+        a0 = (int32_t)((uint32_t)a0 + (uint32_t)b[0]);
+        a1 = (int32_t)((uint32_t)a1 + (uint32_t)b[1]);
+        a2 = (int32_t)((uint32_t)a2 + (uint32_t)b[2]);
+        a3 = (int32_t)((uint32_t)a3 + (uint32_t)b[3]);
+    }
+    word = (uint8_t)pq_dsp_out(a0, mult[0], shift[0], out_offset, lo, hi);
+    word |= (uint32_t)(uint8_t)pq_dsp_out(a1, mult[1], shift[1], out_offset, lo, hi) << 8;
+    word |= (uint32_t)(uint8_t)pq_dsp_out(a2, mult[2], shift[2], out_offset, lo, hi) << 16;
+    word |= (uint32_t)(uint8_t)pq_dsp_out(a3, mult[3], shift[3], out_offset, lo, hi) << 24;
+    memcpy(po + c, &word, 4);
+}
+
 /* acc[0..3] += taps of 4 channels: x word and w word. */
 #define PQ_DW_TAP(xw, ww)                                             \
     do {                                                              \
@@ -121,10 +142,7 @@ pq_status pq_depthwise_conv2d_s8_dsp(const pq_conv_params *p, const int32_t *mul
                             }
                         }
                     }
-                    po[c] = finish(&o, c, a0);
-                    po[c + 1] = finish(&o, c + 1, a1);
-                    po[c + 2] = finish(&o, c + 2, a2);
-                    po[c + 3] = finish(&o, c + 3, a3);
+                    finish4(&o, c, a0, a1, a2, a3, po);
                 }
                 for (; c < ch; ++c) { /* the channels past the last multiple of 4 */
                     const int8_t *px = px0 + c, *pw = pw0 + c;

@@ -29,15 +29,26 @@
 #define PQ_DSP_ASM 0
 #endif
 
-/* The output byte of one dot product of row r. */
-PQ_INLINE int8_t finish(const pq_dsp_gemm *g, int32_t r, int32_t acc)
+/* What turns row r's dot products into output bytes, read once per row: locals,
+ * because every int8 output store may alias the parameter block as far as the
+ * compiler knows, which would reload each field for every byte. */
+typedef struct {
+    int32_t mult, shift, bias;
+} row_rq;
+
+PQ_INLINE row_rq row_params(const pq_dsp_gemm *g, int32_t r)
 {
-    const int32_t q = g->per_channel ? r : 0;
-    if (g->bias != NULL) {
-        acc = (int32_t)((uint32_t)acc + (uint32_t)g->bias[r]);
-    }
-    return pq_dsp_out(acc, g->mult[q], g->shift[q], g->out_offset, g->act_min, g->act_max);
+    row_rq q;
+    const int32_t c = g->per_channel ? r : 0;
+    q.mult = g->mult[c];
+    q.shift = g->shift[c];
+    q.bias = g->bias != NULL ? g->bias[r] : 0;
+    return q;
 }
+
+/* The output byte of one dot product (out_offset, act_min, act_max: locals too). */
+#define PQ_FINISH(q, acc) \
+    pq_dsp_out((int32_t)((uint32_t)(acc) + (uint32_t)(q).bias), (q).mult, (q).shift, out_offset, act_min, act_max)
 
 /* The last n (1..3) values of a row as a word, zero above: the partial group. */
 PQ_INLINE uint32_t tail_word(const int8_t *p, int32_t n)
@@ -108,7 +119,8 @@ PQ_INLINE void pass_2x2(const int32_t **pc, const int8_t **p0, const int8_t **p1
 
 void pq_dsp_gemm_2cols(const pq_dsp_gemm *g, const int8_t *filter, int32_t rows, const int32_t *cols, int8_t *out)
 {
-    const int32_t k = g->k, k4 = k >> 2, rem = k & 3;
+    const int32_t k = g->k, k4 = k >> 2, rem = k & 3, stride = g->out_stride;
+    const int32_t out_offset = g->out_offset, act_min = g->act_min, act_max = g->act_max;
     int32_t r = g->first_row;
     const int32_t end = r + rows;
     const int8_t *w0 = filter + r * k;
@@ -116,6 +128,7 @@ void pq_dsp_gemm_2cols(const pq_dsp_gemm *g, const int8_t *filter, int32_t rows,
     for (; r + 1 < end; r += 2, w0 += 2 * k) {
         const int8_t *p0 = w0, *p1 = w0 + k;
         const int32_t *c = cols;
+        row_rq q0, q1;
         int32_t acc[4] = {0, 0, 0, 0}; /* row 0 x col a, row 0 x col b, row 1 x a, row 1 x b */
         if (k4 > 0) {
             pass_2x2(&c, &p0, &p1, k4, acc);
@@ -127,15 +140,18 @@ void pq_dsp_gemm_2cols(const pq_dsp_gemm *g, const int8_t *filter, int32_t rows,
             acc[2] = mac4(acc[2], wb, c[0], c[1]);
             acc[3] = mac4(acc[3], wb, c[2], c[3]);
         }
-        out[r] = finish(g, r, acc[0]);
-        out[r + 1] = finish(g, r + 1, acc[2]);
-        out[g->out_stride + r] = finish(g, r, acc[1]);
-        out[g->out_stride + r + 1] = finish(g, r + 1, acc[3]);
+        q0 = row_params(g, r);
+        q1 = row_params(g, r + 1);
+        out[r] = PQ_FINISH(q0, acc[0]);
+        out[r + 1] = PQ_FINISH(q1, acc[2]);
+        out[stride + r] = PQ_FINISH(q0, acc[1]);
+        out[stride + r + 1] = PQ_FINISH(q1, acc[3]);
     }
     if (r < end) { /* an odd row count: the last row against both columns */
         const int8_t *p0 = w0;
         const int32_t *c = cols;
         int32_t acc0 = 0, acc1 = 0, i;
+        row_rq q0;
         for (i = k4; i > 0; --i, c += 4, p0 += 4) {
             const uint32_t w = pq_dsp_ld4(p0);
             acc0 = mac4(acc0, w, c[0], c[1]);
@@ -146,8 +162,9 @@ void pq_dsp_gemm_2cols(const pq_dsp_gemm *g, const int8_t *filter, int32_t rows,
             acc0 = mac4(acc0, w, c[0], c[1]);
             acc1 = mac4(acc1, w, c[2], c[3]);
         }
-        out[r] = finish(g, r, acc0);
-        out[g->out_stride + r] = finish(g, r, acc1);
+        q0 = row_params(g, r);
+        out[r] = PQ_FINISH(q0, acc0);
+        out[stride + r] = PQ_FINISH(q0, acc1);
     }
 }
 
@@ -198,6 +215,7 @@ PQ_INLINE void pass_2x1(const int8_t **px, const int8_t **p0, const int8_t **p1,
 void pq_dsp_gemv_s8(const pq_dsp_gemm *g, const int8_t *filter, int32_t rows, const int8_t *x, int8_t *out)
 {
     const int32_t k = g->k, k4 = k >> 2, rem = k & 3, off2 = pq_dsp_pair(g->in_offset);
+    const int32_t out_offset = g->out_offset, act_min = g->act_min, act_max = g->act_max;
     int32_t r = g->first_row;
     const int32_t end = r + rows;
     const int8_t *w0 = filter + r * k;
@@ -218,8 +236,9 @@ void pq_dsp_gemv_s8(const pq_dsp_gemm *g, const int8_t *filter, int32_t rows, co
             acc[0] = mac4(acc[0], tail_word(p0, rem), lo, hi);
             acc[1] = mac4(acc[1], tail_word(p1, rem), lo, hi);
         }
-        out[r] = finish(g, r, acc[0]);
-        out[r + 1] = finish(g, r + 1, acc[1]);
+        const row_rq q0 = row_params(g, r), q1 = row_params(g, r + 1);
+        out[r] = PQ_FINISH(q0, acc[0]);
+        out[r + 1] = PQ_FINISH(q1, acc[1]);
     }
     if (r < end) { /* an odd row count: the last row alone */
         const int8_t *px = x, *p0 = w0;
@@ -232,7 +251,8 @@ void pq_dsp_gemv_s8(const pq_dsp_gemm *g, const int8_t *filter, int32_t rows, co
             v = tail_word(px, rem);
             acc0 = mac4(acc0, tail_word(p0, rem), __sxtab16(off2, v), pq_dsp_sxtab16_ror8(off2, v));
         }
-        out[r] = finish(g, r, acc0);
+        const row_rq q0 = row_params(g, r);
+        out[r] = PQ_FINISH(q0, acc0);
     }
 }
 
