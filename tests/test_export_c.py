@@ -40,6 +40,12 @@ HOST_DIR = ROOT / "firmware_examples" / "host"
 M4_DIR = ROOT / "firmware_examples" / "cortex-m"
 N_INPUTS = 20  # IC ResNet-8 and VWW take about 0.2 s per inference in QEMU
 QEMU_TIMEOUT = 120
+# The same firmware for a core without the DSP extension (pq_kernels_dsp.h: PQ_DSP is 0).
+M3_ARCH = "ARCH=-mcpu=cortex-m3 -mthumb -mfloat-abi=soft"
+M3_QEMU = (
+    "QEMU_FLAGS=-M mps2-an385 -display none -monitor none -serial none -chardev stdio,id=semihost "
+    "-semihosting-config enable=on,target=native,chardev=semihost"
+)
 STRICT_C99 = ["-std=c99", "-Wall", "-Wextra", "-Werror", "-pedantic"]
 # Soft-float helpers of libgcc's ARM EABI (and their generic names): any of them in the
 # ELF means some code computes in float or double.
@@ -104,6 +110,13 @@ class Exported:
     expected: np.ndarray
     builds: dict[str, Path] = field(default_factory=dict)
 
+    def m3_run(self) -> subprocess.CompletedProcess:
+        """A Cortex-M3 build (no DSP extension: the portable kernels) run on QEMU's mps2-an385."""
+        build = self.work / "m3"
+        args = [f"MODEL={self.folder}", f"INPUTS={self.work / 'inputs.bin'}", f"BUILD={build}", M3_ARCH, M3_QEMU]
+        make(M4_DIR, *args)
+        return make(M4_DIR, *args, "run", timeout=QEMU_TIMEOUT)
+
     def m4_elf(self) -> Path:
         if "m4" not in self.builds:
             build = self.work / "m4"
@@ -156,6 +169,27 @@ def test_cortex_m4_in_qemu_matches_interpreter(exported: Exported) -> None:
     )
     assert f"# inputs: {N_INPUTS}" in out.stdout
     np.testing.assert_array_equal(output_rows(out.stdout), exported.expected)
+
+
+def test_cortex_m3_portable_kernels_in_qemu_match_interpreter(exported: Exported) -> None:
+    """M4 runs the DSP-extension kernels; a Cortex-M3 build of the same folder runs the portable
+    ones (and links no DSP kernel), and computes the same bytes."""
+    tool("arm-none-eabi-gcc")
+    tool("qemu-system-arm")
+    out = exported.m3_run()
+    assert f"# inputs: {N_INPUTS}" in out.stdout
+    np.testing.assert_array_equal(output_rows(out.stdout), exported.expected)
+    symbols = run([tool("arm-none-eabi-nm"), str(exported.work / "m3" / "fw.elf")]).stdout
+    assert "_dsp" not in symbols
+
+
+def test_cortex_m4_links_the_dsp_kernels(exported: Exported) -> None:
+    """The M4 build picks the DSP kernel of every op that has one (export-c's conditions)."""
+    symbols = run([tool("arm-none-eabi-nm"), str(exported.m4_elf())]).stdout
+    m = read_model(exported.picoq)
+    for op in m.ops:
+        if ec_invoke.conv_uses_dsp(op) or (op.name == "FULLY_CONNECTED" and op.params["filter_offset"] == 0):
+            assert f"{ec_invoke.KERNEL_FUNCTIONS[op.name]}_dsp" in symbols, op.name
 
 
 def test_cortex_m4_soft_float_build_links_no_float_helper(exported: Exported) -> None:
