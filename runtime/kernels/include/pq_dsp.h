@@ -61,8 +61,8 @@ PQ_INLINE int32_t pq_dsp_pair(int32_t v)
  * equals gemmlowp's truncating form for every a*b of such a multiplier. */
 PQ_INLINE int32_t pq_dsp_requant(int32_t acc, int32_t mult, int32_t shift)
 {
-    const int32_t left = shift > 0 ? shift : 0;
-    const int32_t right = shift > 0 ? 0 : -shift;
+    const int32_t left = shift & ~(shift >> 31); /* max(shift, 0): one BIC */
+    const int32_t right = left - shift;          /* max(-shift, 0): one SUB */
     const int64_t prod = (int64_t)(int32_t)((uint32_t)acc << left) * mult + ((int64_t)1 << 30);
     const int32_t high = (int32_t)(prod >> 31);
     /* pq_rdpot in 32-bit operations: round half away from zero. */

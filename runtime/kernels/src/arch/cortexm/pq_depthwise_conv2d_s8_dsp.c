@@ -30,7 +30,11 @@ static int8_t finish(const dw_out *o, int32_t c, int32_t acc)
 }
 
 /* Channels c..c+3: the parameters read once into locals (an int8 store may alias
- * them as far as the compiler knows), the four bytes stored as one word. */
+ * them as far as the compiler knows), the four bytes stored as one word. A call of
+ * its own: inlined, it competes with the tap loop for registers and spills. */
+#if defined(__GNUC__)
+__attribute__((noinline))
+#endif
 static void finish4(const dw_out *o, int32_t c, int32_t a0, int32_t a1, int32_t a2, int32_t a3, int8_t *po)
 {
     const int32_t *mult = o->mult + c, *shift = o->shift + c;
@@ -62,6 +66,47 @@ static void finish4(const dw_out *o, int32_t c, int32_t a0, int32_t a1, int32_t 
         a1 = __smlabb(xh_, wh_, a1);                                  \
         a3 = __smlatt(xh_, wh_, a3);                                  \
     } while (0)
+
+/* acc[0..3] += n >= 1 taps of one filter row for 4 channels: input words xs bytes
+ * apart, filter words ws bytes apart. Inline assembly when optimizing, for the reason
+ * given in pq_dsp_gemm_s8.c (14 registers; gcc 12 -Os spills them, 33 instructions a
+ * tap instead of 14). */
+PQ_INLINE void dw_row(const int8_t *px, const int8_t *pw, int32_t n, int32_t xs, int32_t ws, int32_t off2,
+                      int32_t acc[4])
+{
+    int32_t a0 = acc[0], a1 = acc[1], a2 = acc[2], a3 = acc[3];
+#if defined(__GNUC__) && defined(__OPTIMIZE__)
+    int32_t x, xl, w, wl;
+    __asm__ volatile(
+        "1:\n\t"
+        "ldr %[x], [%[px]]\n\t"
+        "add %[px], %[px], %[xs]\n\t"
+        "ldr %[w], [%[pw]]\n\t"
+        "add %[pw], %[pw], %[ws]\n\t"
+        "sxtab16 %[xl], %[off2], %[x]\n\t"
+        "sxtab16 %[x], %[off2], %[x], ror #8\n\t"
+        "sxtb16 %[wl], %[w]\n\t"
+        "sxtb16 %[w], %[w], ror #8\n\t"
+        "smlabb %[a0], %[xl], %[wl], %[a0]\n\t"
+        "smlatt %[a2], %[xl], %[wl], %[a2]\n\t"
+        "smlabb %[a1], %[x], %[w], %[a1]\n\t"
+        "smlatt %[a3], %[x], %[w], %[a3]\n\t"
+        "subs %[n], %[n], #1\n\t"
+        "bne 1b\n\t"
+        : [a0] "+r"(a0), [a1] "+r"(a1), [a2] "+r"(a2), [a3] "+r"(a3), [px] "+r"(px), [pw] "+r"(pw), [n] "+r"(n),
+          [x] "=&r"(x), [xl] "=&r"(xl), [w] "=&r"(w), [wl] "=&r"(wl)
+        : [xs] "r"(xs), [ws] "r"(ws), [off2] "r"(off2)
+        : "cc", "memory");
+#else
+    for (; n > 0; --n, px += xs, pw += ws) {
+        PQ_DW_TAP(pq_dsp_ld4(px), pq_dsp_ld4(pw));
+    }
+#endif
+    acc[0] = a0;
+    acc[1] = a1;
+    acc[2] = a2;
+    acc[3] = a3;
+}
 
 pq_status pq_depthwise_conv2d_s8_dsp(const pq_conv_params *p, const int32_t *mult, const int32_t *shift,
                                      const pq_dims *in_dims, const int8_t *in,
@@ -133,16 +178,14 @@ pq_status pq_depthwise_conv2d_s8_dsp(const pq_conv_params *p, const int32_t *mul
                         PQ_DW_TAP(pq_dsp_ld4(px), pq_dsp_ld4(pw));
                         PQ_DW_TAP(pq_dsp_ld4(px + ch), pq_dsp_ld4(pw + ch));
                         PQ_DW_TAP(pq_dsp_ld4(px + 2 * ch), pq_dsp_ld4(pw + 2 * ch));
+                        finish4(&o, c, a0, a1, a2, a3, po);
                     } else {
-                        int32_t ky, kx;
+                        int32_t acc[4] = {0, 0, 0, 0}, ky;
                         for (ky = ky0; ky < ky1; ++ky, px += dh * row, pw += f_w * ch) {
-                            const int8_t *qx = px, *qw = pw;
-                            for (kx = kx0; kx < kx1; ++kx, qx += dw * ch, qw += ch) {
-                                PQ_DW_TAP(pq_dsp_ld4(qx), pq_dsp_ld4(qw));
-                            }
+                            dw_row(px, pw, kx1 - kx0, dw * ch, ch, off2, acc);
                         }
+                        finish4(&o, c, acc[0], acc[1], acc[2], acc[3], po);
                     }
-                    finish4(&o, c, a0, a1, a2, a3, po);
                 }
                 for (; c < ch; ++c) { /* the channels past the last multiple of 4 */
                     const int8_t *px = px0 + c, *pw = pw0 + c;
