@@ -3,12 +3,13 @@
  * pq_conv2d_s8 (ref/pq_conv2d_s8.c), byte for byte.
  *
  * Output pixels go two at a time. Each pixel's receptive field becomes a column of
- * K = f_h * f_w * f_c values in the filter's (fy, fx, c) order (im2col, also for
- * 1x1 convs: the copy is 1/out_c of the multiply-accumulates), with the input zero
- * point for taps outside the image, so that x + input_offset is 0 there exactly as
- * the reference skips them. The two columns are staged as int8 and widened in place
- * to int16 with the input offset added (the scratch: as much as CMSIS-NN's im2col
- * asks for), then every pair of filter rows meets them in pq_dsp_gemm_2cols.
+ * K = f_h * f_w * f_c values in the filter's (fy, fx, c) order, widened to int16
+ * with the input offset added (SXTAB16), in the pair layout of pq_dsp_gemm_2cols; then
+ * every pair of filter rows meets the two columns there. A 1x1 unpadded conv widens
+ * its two input pixels straight into the scratch. Any other conv stages them first as
+ * int8 (im2col), with the input zero point for taps outside the image so that
+ * x + input_offset is 0 there exactly as the reference skips them, and widens in
+ * place. The scratch is as much as CMSIS-NN's im2col asks for.
  */
 #include <stdint.h>
 
@@ -24,20 +25,45 @@ PQ_INLINE int8_t *chunk(int8_t *base, int32_t d)
     return base + ((d & ~3) << 1) + (d & 3);
 }
 
-/* Write n values into column values [d, d + n): from src, or `fill` when src is NULL. */
+/* Write n values into column values [d, d + n): from src, or `fill` when src is NULL.
+ * Bytes up to a chunk boundary, whole chunks as words (LDR takes any address; chunks
+ * are 8 bytes apart), then the bytes left. */
 static void put_run(int8_t *base, int32_t d, const int8_t *src, int8_t fill, int32_t n)
 {
-    const uint32_t fill4 = (uint8_t)fill * 0x01010101u;
-    for (; n > 0 && (d & 3) != 0; --n, ++d) { /* up to the next chunk boundary */
-        *chunk(base, d) = src != NULL ? *src++ : fill;
+    int8_t *q = chunk(base, d);
+    const int32_t head = (4 - (d & 3)) & 3;
+    int32_t i;
+    if (n <= 0) {
+        return;
     }
-    for (; n >= 4; n -= 4, d += 4) { /* whole chunks: LDR takes any address */
-        const uint32_t v = src != NULL ? pq_dsp_ld4(src) : fill4;
-        memcpy(chunk(base, d), &v, 4);
-        src = src != NULL ? src + 4 : NULL;
+    if (head > 0) {
+        const int32_t m = head < n ? head : n;
+        for (i = 0; i < m; ++i) {
+            q[i] = src != NULL ? src[i] : fill;
+        }
+        if (m == n) {
+            return;
+        }
+        q += m + 4; /* past column b's chunk */
+        src = src != NULL ? src + m : NULL;
+        n -= m;
     }
-    for (; n > 0; --n, ++d) {
-        *chunk(base, d) = src != NULL ? *src++ : fill;
+    if (src != NULL) {
+        for (; n >= 4; n -= 4, src += 4, q += 8) {
+            const uint32_t v = pq_dsp_ld4(src);
+            memcpy(q, &v, 4);
+        }
+        for (i = 0; i < n; ++i) {
+            q[i] = src[i];
+        }
+    } else {
+        const uint32_t fill4 = (uint8_t)fill * 0x01010101u;
+        for (; n >= 4; n -= 4, q += 8) {
+            memcpy(q, &fill4, 4);
+        }
+        for (i = 0; i < n; ++i) {
+            q[i] = fill;
+        }
     }
 }
 
@@ -94,6 +120,35 @@ static void widen(int32_t *cols, int32_t groups, int32_t off2)
     }
 }
 
+/* A 1x1 unpadded conv's columns are input pixels as they are: widen k values of
+ * pixels a and b straight into the pair layout, no staging. The last partial group
+ * reads only the values that exist and pads with values that widen to 0. */
+static void widen_direct(int32_t *cols, const int8_t *a, const int8_t *b, int32_t k, int32_t off2, int8_t zero)
+{
+    int32_t j;
+    for (j = k >> 2; j > 0; --j, a += 4, b += 4, cols += 4) {
+        const uint32_t va = pq_dsp_ld4(a), vb = pq_dsp_ld4(b);
+        cols[0] = __sxtab16(off2, va);
+        cols[1] = pq_dsp_sxtab16_ror8(off2, va);
+        cols[2] = __sxtab16(off2, vb);
+        cols[3] = pq_dsp_sxtab16_ror8(off2, vb);
+    }
+    if (k & 3) {
+        int8_t ta[4] = {zero, zero, zero, zero}, tb[4] = {zero, zero, zero, zero};
+        uint32_t va, vb;
+        for (j = 0; j < (k & 3); ++j) {
+            ta[j] = a[j];
+            tb[j] = b[j];
+        }
+        memcpy(&va, ta, 4);
+        memcpy(&vb, tb, 4);
+        cols[0] = __sxtab16(off2, va);
+        cols[1] = pq_dsp_sxtab16_ror8(off2, va);
+        cols[2] = __sxtab16(off2, vb);
+        cols[3] = pq_dsp_sxtab16_ror8(off2, vb);
+    }
+}
+
 pq_status pq_conv2d_s8_dsp(const pq_conv_params *p, const int32_t *mult, const int32_t *shift,
                            const pq_dims *in_dims, const int8_t *in,
                            const pq_dims *filter_dims, const int8_t *filter,
@@ -109,6 +164,10 @@ pq_status pq_conv2d_s8_dsp(const pq_conv_params *p, const int32_t *mult, const i
     const int32_t pixels = out_dims->h * out_w;
     int32_t *cols = (int32_t *)scratch;
     int8_t *staged = (int8_t *)scratch + 8 * groups4;
+    /* 1x1, unpadded: every column is an input pixel (the output size keeps it inside). */
+    const int32_t direct = filter_dims->h == 1 && filter_dims->w == 1 && p->pad_h == 0 && p->pad_w == 0;
+    const int32_t off2 = pq_dsp_pair(p->input_offset);
+    const int8_t zero = (int8_t)(-p->input_offset);
     pq_dsp_gemm rq;
     int32_t groups, per_group, b, pix, g;
 
@@ -141,9 +200,15 @@ pq_status pq_conv2d_s8_dsp(const pq_conv_params *p, const int32_t *mult, const i
             const int32_t pix1 = pix + 1 < pixels ? pix + 1 : pix;
             rq.out_stride = (pix1 - pix) * out_c;
             for (g = 0; g < groups; ++g) {
-                im2col(p, in_dims, in_b, filter_dims, g * f_c, pix / out_w, pix % out_w, staged);
-                im2col(p, in_dims, in_b, filter_dims, g * f_c, pix1 / out_w, pix1 % out_w, staged + 4);
-                widen(cols, groups4, pq_dsp_pair(p->input_offset));
+                if (direct) {
+                    const int32_t ia = (pix / out_w) * p->stride_h * in_w + (pix % out_w) * p->stride_w;
+                    const int32_t ib = (pix1 / out_w) * p->stride_h * in_w + (pix1 % out_w) * p->stride_w;
+                    widen_direct(cols, in_b + ia * in_c + g * f_c, in_b + ib * in_c + g * f_c, k, off2, zero);
+                } else {
+                    im2col(p, in_dims, in_b, filter_dims, g * f_c, pix / out_w, pix % out_w, staged);
+                    im2col(p, in_dims, in_b, filter_dims, g * f_c, pix1 / out_w, pix1 % out_w, staged + 4);
+                    widen(cols, groups4, off2);
+                }
                 rq.first_row = g * per_group;
                 pq_dsp_gemm_2cols(&rq, filter, per_group, cols, out_b + pix * out_c);
             }
