@@ -340,9 +340,22 @@ def _inspect(args) -> int:
 
 def _export_c(args) -> int:
     from picoq.converter.export_c import export_c
+    from picoq.converter.export_c_invoke import dsp_arena_bytes
+    from picoq.runtime import read_model
 
-    paths = export_c(args.model, args.output, args.name)
+    with open(args.model, "rb") as f:
+        m = read_model(f.read())
+    paths = export_c(m, args.output, args.name)
     print(f"wrote {args.output}: " + ", ".join(p.name for p in paths))
+    act, dsp = m.activation_bytes, dsp_arena_bytes(m)
+    prefix = args.name.upper()
+    if dsp != act:
+        print(
+            f"{prefix}_ARENA_SIZE: {dsp:,} bytes on a core with the DSP extension (Cortex-M4/M7/M33/M55: "
+            f"{act:,} of activations + {dsp - act:,} of kernel scratch), {act:,} elsewhere"
+        )
+    else:
+        print(f"{prefix}_ARENA_SIZE: {act:,} bytes (activations; no kernel needs scratch)")
     print("build it with any C99 compiler; firmware_examples/host and firmware_examples/cortex-m show how")
     return 0
 

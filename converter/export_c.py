@@ -239,15 +239,19 @@ def kernel_sources(model_c: str, kdir: str | os.PathLike | None = None) -> list[
 _LOCAL_INCLUDE = re.compile(r'^\s*#\s*include\s+"([^"]+)"', re.M)
 
 
-def kernel_headers(sources: Iterable[Path], kdir: str | os.PathLike | None = None) -> list[Path]:
-    """The kernel headers `sources` include, directly or through other headers (always
-    pq_kernels.h, which the generated code includes); headers of kernels the model does
-    not use (e.g. the x86 fast paths) stay behind."""
+def kernel_headers(
+    sources: Iterable[Path], kdir: str | os.PathLike | None = None, generated: Iterable[str] = ()
+) -> list[Path]:
+    """The kernel headers `sources` and the `generated` files' text include, directly or
+    through other headers (always pq_kernels.h); headers of kernels the model does not use
+    (e.g. the x86 fast paths) stay behind."""
     inc_dir = Path(kdir or kernels_dir()) / "include"
     chosen: list[Path] = []
     todo = [inc_dir / "pq_kernels.h"]
     for src in sources:
         todo += [inc_dir / h for h in _LOCAL_INCLUDE.findall(src.read_text())]
+    for text in generated:  # the model's own headers are not kernel headers
+        todo += [inc_dir / h for h in _LOCAL_INCLUDE.findall(text) if (inc_dir / h).is_file()]
     while todo:
         path = todo.pop()
         if path in chosen:
@@ -302,7 +306,7 @@ def render(m: ModelFile, name: str) -> dict[str, bytes]:
     }
     out = {k: v.encode("ascii") for k, v in files.items()}
     sources = kernel_sources(model_c)
-    for path in [*kernel_headers(sources), *sources]:
+    for path in [*kernel_headers(sources, generated=files.values()), *sources]:
         if path.name in out:
             raise ValueError(f"--name {name!r} makes a file name that clashes with kernel {path.name}")
         out[path.name] = path.read_bytes()

@@ -113,7 +113,13 @@ class Exported:
     def m3_run(self) -> subprocess.CompletedProcess:
         """A Cortex-M3 build (no DSP extension: the portable kernels) run on QEMU's mps2-an385."""
         build = self.work / "m3"
-        args = [f"MODEL={self.folder}", f"INPUTS={self.work / 'inputs.bin'}", f"BUILD={build}", M3_ARCH, M3_QEMU]
+        args = [
+            f"MODEL={self.folder}",
+            f"INPUTS={self.work / 'inputs.bin'}",
+            f"BUILD={build}",
+            M3_ARCH,
+            M3_QEMU,
+        ]
         make(M4_DIR, *args)
         return make(M4_DIR, *args, "run", timeout=QEMU_TIMEOUT)
 
@@ -263,6 +269,11 @@ def test_folder_contents_are_minimal_and_deterministic(tmp_path: Path) -> None:
             "pq_ops.def",
             "pq_params.h",
             "pq_fully_connected_s8.c",
+            # the DSP-extension FC kernel a Cortex-M4/M7/M33/M55 build picks, and its GEMV
+            "pq_kernels_dsp.h",
+            "pq_dsp.h",
+            "pq_fully_connected_s8_dsp.c",
+            "pq_dsp_gemm_s8.c",
             "CMakeLists.txt",
         ]
     )
@@ -279,15 +290,24 @@ def test_generated_code_uses_no_float_no_malloc_and_only_stdint_string(tmp_path:
     for macro in ("NET_ARENA_SIZE", "NET_INPUT_SIZE", "NET_OUTPUT_SIZE", "NET_INPUT_SCALE"):
         assert f"#define {macro} " in header
     t_in = m.tensors[m.inputs[0]]
-    # The reference kernels firmware runs need no scratch: the activations' extent only.
-    assert f"#define NET_ARENA_SIZE {m.activation_bytes}\n" in header
+    # The portable kernels need no scratch: the activations' extent only. On a DSP core the
+    # conv scratch follows them (8-aligned), sized by the largest conv's filter.
+    dsp = ec_invoke.dsp_arena_bytes(m)
+    assert f"#if PQ_DSP\n#define NET_ARENA_SIZE {dsp} " in header
+    assert f"#else\n#define NET_ARENA_SIZE {m.activation_bytes}\n#endif" in header
+    convs = [m.tensors[op.inputs[1]].shape for op in m.ops if op.name == "CONV_2D"]
+    assert dsp == ((m.activation_bytes + 7) & ~7) + max(4 * ((h * w * c + 3) & ~3) for _, h, w, c in convs)
     assert m.activation_bytes == m.arena_size  # 1.0 files: the runtime places fast-kernel scratch itself
     assert f"#define NET_INPUT_ZERO_POINT {int(t_in.zero_points[0])}\n" in header
     assert "int net_invoke(const int8_t *input, int8_t *output, uint8_t *arena);" in header
     for path in tmp_path.iterdir():
         text = path.read_text()
         code = re.sub(r"/\*.*?\*/|//[^\n]*", "", text, flags=re.S)
-        assert set(re.findall(r"#include <([^>]+)>", code)) <= {"stdint.h", "stddef.h", "string.h"}, path
+        # The ACLE intrinsics header (the compiler's, not libc) only where the DSP kernels need it.
+        allowed = {"stdint.h", "stddef.h", "string.h"} | (
+            {"arm_acle.h"} if path.name == "pq_dsp.h" else set()
+        )
+        assert set(re.findall(r"#include <([^>]+)>", code)) <= allowed, path
         if path.suffix == ".c":
             for banned in (r"\bfloat\b", r"\bdouble\b", r"\bmalloc\b", r"\d\.\d*f\b"):
                 assert not re.search(banned, code), f"{path.name}: {banned}"
