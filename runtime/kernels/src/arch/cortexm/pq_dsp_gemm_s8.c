@@ -212,47 +212,42 @@ PQ_INLINE void pass_2x1(const int8_t **px, const int8_t **p0, const int8_t **p1,
     acc[1] = c1;
 }
 
+/* One output byte of pq_dsp_gemv_s8: a call, not inlined, because FULLY_CONNECTED has
+ * few outputs per multiply-accumulate and its kernel is most of a small model's flash. */
+#if defined(__GNUC__)
+__attribute__((noinline))
+#endif
+static int8_t gemv_out(const pq_dsp_gemm *g, int32_t r, int32_t acc)
+{
+    const row_rq q = row_params(g, r);
+    return pq_dsp_out((int32_t)((uint32_t)acc + (uint32_t)q.bias), q.mult, q.shift, g->out_offset, g->act_min,
+                      g->act_max);
+}
+
 void pq_dsp_gemv_s8(const pq_dsp_gemm *g, const int8_t *filter, int32_t rows, const int8_t *x, int8_t *out)
 {
     const int32_t k = g->k, k4 = k >> 2, rem = k & 3, off2 = pq_dsp_pair(g->in_offset);
-    const int32_t out_offset = g->out_offset, act_min = g->act_min, act_max = g->act_max;
-    int32_t r = g->first_row;
-    const int32_t end = r + rows;
-    const int8_t *w0 = filter + r * k;
-    uint32_t v;
+    const int32_t end = g->first_row + rows;
+    int32_t r;
 
-    for (; r + 1 < end; r += 2, w0 += 2 * k) {
-        const int8_t *px = x, *p0 = w0, *p1 = w0 + k;
+    /* Rows in pairs; an odd last row pairs with itself and its second result is dropped. */
+    for (r = g->first_row; r < end; r += 2) {
+        const int8_t *px = x, *p0 = filter + r * k, *p1 = r + 1 < end ? p0 + k : p0;
         int32_t acc[2] = {0, 0};
         if (k4 > 0) {
             pass_2x1(&px, &p0, &p1, k4, off2, acc);
         }
         if (rem) {
             /* Past the row's end the column widens to the offset, the filter to 0. */
-            int32_t lo, hi;
-            v = tail_word(px, rem);
-            lo = __sxtab16(off2, v);
-            hi = pq_dsp_sxtab16_ror8(off2, v);
+            const uint32_t v = tail_word(px, rem);
+            const int32_t lo = __sxtab16(off2, v), hi = pq_dsp_sxtab16_ror8(off2, v);
             acc[0] = mac4(acc[0], tail_word(p0, rem), lo, hi);
             acc[1] = mac4(acc[1], tail_word(p1, rem), lo, hi);
         }
-        const row_rq q0 = row_params(g, r), q1 = row_params(g, r + 1);
-        out[r] = PQ_FINISH(q0, acc[0]);
-        out[r + 1] = PQ_FINISH(q1, acc[1]);
-    }
-    if (r < end) { /* an odd row count: the last row alone */
-        const int8_t *px = x, *p0 = w0;
-        int32_t acc0 = 0, i;
-        for (i = k4; i > 0; --i, px += 4, p0 += 4) {
-            v = pq_dsp_ld4(px);
-            acc0 = mac4(acc0, pq_dsp_ld4(p0), __sxtab16(off2, v), pq_dsp_sxtab16_ror8(off2, v));
+        out[r] = gemv_out(g, r, acc[0]);
+        if (r + 1 < end) {
+            out[r + 1] = gemv_out(g, r + 1, acc[1]);
         }
-        if (rem) {
-            v = tail_word(px, rem);
-            acc0 = mac4(acc0, tail_word(p0, rem), __sxtab16(off2, v), pq_dsp_sxtab16_ror8(off2, v));
-        }
-        const row_rq q0 = row_params(g, r);
-        out[r] = PQ_FINISH(q0, acc0);
     }
 }
 
