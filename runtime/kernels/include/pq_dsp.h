@@ -82,6 +82,14 @@ PQ_INLINE int8_t pq_dsp_out(int32_t acc, int32_t mult, int32_t shift, int32_t ou
     return (int8_t)v;
 }
 
+/* The same when the clamp is the whole int8 range (act_min -128, act_max 127: no
+ * activation, or a ReLU whose output zero point is -128): one SSAT instead of two
+ * compare-and-selects. Kernels test for that range once per call. */
+PQ_INLINE int8_t pq_dsp_out_full(int32_t acc, int32_t mult, int32_t shift, int32_t out_offset)
+{
+    return (int8_t)__ssat((int32_t)((uint32_t)pq_dsp_requant(acc, mult, shift) + (uint32_t)out_offset), 8);
+}
+
 /* A block of dot products (filter rows x columns) and what turns each into an output
  * byte: used by CONV_2D (columns: pixels) and FULLY_CONNECTED (the column: one batch row). */
 typedef struct {

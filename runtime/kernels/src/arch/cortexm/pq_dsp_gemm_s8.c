@@ -49,6 +49,8 @@ PQ_INLINE row_rq row_params(const pq_dsp_gemm *g, int32_t r)
 /* The output byte of one dot product (out_offset, act_min, act_max: locals too). */
 #define PQ_FINISH(q, acc) \
     pq_dsp_out((int32_t)((uint32_t)(acc) + (uint32_t)(q).bias), (q).mult, (q).shift, out_offset, act_min, act_max)
+#define PQ_FINISH_FULL(q, acc) \
+    pq_dsp_out_full((int32_t)((uint32_t)(acc) + (uint32_t)(q).bias), (q).mult, (q).shift, out_offset)
 
 /* The last n (1..3) values of a row as a word, zero above: the partial group. */
 PQ_INLINE uint32_t tail_word(const int8_t *p, int32_t n)
@@ -121,6 +123,7 @@ void pq_dsp_gemm_2cols(const pq_dsp_gemm *g, const int8_t *filter, int32_t rows,
 {
     const int32_t k = g->k, k4 = k >> 2, rem = k & 3, stride = g->out_stride;
     const int32_t out_offset = g->out_offset, act_min = g->act_min, act_max = g->act_max;
+    const int32_t full = act_min == -128 && act_max == 127;
     int32_t r = g->first_row;
     const int32_t end = r + rows;
     const int8_t *w0 = filter + r * k;
@@ -142,10 +145,17 @@ void pq_dsp_gemm_2cols(const pq_dsp_gemm *g, const int8_t *filter, int32_t rows,
         }
         q0 = row_params(g, r);
         q1 = row_params(g, r + 1);
-        out[r] = PQ_FINISH(q0, acc[0]);
-        out[r + 1] = PQ_FINISH(q1, acc[2]);
-        out[stride + r] = PQ_FINISH(q0, acc[1]);
-        out[stride + r + 1] = PQ_FINISH(q1, acc[3]);
+        if (full) {
+            out[r] = PQ_FINISH_FULL(q0, acc[0]);
+            out[r + 1] = PQ_FINISH_FULL(q1, acc[2]);
+            out[stride + r] = PQ_FINISH_FULL(q0, acc[1]);
+            out[stride + r + 1] = PQ_FINISH_FULL(q1, acc[3]);
+        } else {
+            out[r] = PQ_FINISH(q0, acc[0]);
+            out[r + 1] = PQ_FINISH(q1, acc[2]);
+            out[stride + r] = PQ_FINISH(q0, acc[1]);
+            out[stride + r + 1] = PQ_FINISH(q1, acc[3]);
+        }
     }
     if (r < end) { /* an odd row count: the last row against both columns */
         const int8_t *p0 = w0;
