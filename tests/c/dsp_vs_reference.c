@@ -1,0 +1,1112 @@
+/*
+ * dsp_vs_reference: the Cortex-M DSP-extension kernels (pq_kernels_dsp.h,
+ * src/arch/cortexm) against the portable reference kernels (pq_kernels.h, src/ref),
+ * byte for byte, bare metal on a Cortex-M4 under QEMU (mps2-an386, semihosting).
+ * Built and run by tests/test_dsp_kernels.py through tests/c/dsp_vs_reference.mk:
+ *
+ *   make -f tests/c/dsp_vs_reference.mk BUILD=/tmp/dvr OPT=-O2
+ *   qemu-system-arm -M mps2-an386 ... -semihosting-config enable=on,target=native,
+ *       arg=dvr,arg=--cases,arg=1000,arg=--seed,arg=7 -kernel /tmp/dvr/fw.elf
+ *
+ * Arguments: [--cases N] [--seed S] [--op OP] [--case OP:I] [--selftest flip|overread|underread|overwrite]
+ *
+ * For each op (conv2d, depthwise, fc, add) N random cases (default 1000), each derived
+ * from (seed, op, index) alone, so `--case conv2d:17` reruns one. Every case draws its
+ * parameters over the ranges the validator lets through (src/core/pq_contracts_*.c) and
+ * the DSP kernels' own preconditions (pq_kernels_dsp.h): batches 1-2; channel counts
+ * with the odd ones (1, 2, 3, 5, 7 ... 40); filters 1x1 to 5x5, non-square ones and
+ * 10x4, 4x10, 1x7, 7x1; strides and dilations 1-3; SAME, VALID and explicit
+ * (asymmetric) paddings with an output size the validator accepts
+ * (pqv_conv_out_size_ok); grouped convolutions; weights and inputs uniform or at
+ * -128 / 127; biases NULL, small, near the int32 limits or anything; input offsets
+ * over [-127, 128] (CONV_2D) or [-255, 255], output offsets over [-255, 255];
+ * multipliers 0, 2^30, INT32_MAX or in [2^30, 2^31); shifts aimed at int8 outputs or
+ * anywhere in [-31, 30]; clamps over random sub-ranges; FULLY_CONNECTED per-channel or
+ * per-tensor with depths 1-300; ADD of 1-200 values with every parameter over its range.
+ *
+ * Every operand lives in an MPU-guarded buffer (dvr_m4.h): a load or store just past
+ * a buffer's end or just before its start faults and the fault is reported with the
+ * case; stores further away are caught by canary bytes around each buffer. The
+ * operands must not change, and the output is pre-filled with junk, so a byte the
+ * kernel does not write shows as a mismatch. Before the cases, the documented
+ * refusals (pq_kernels_dsp.h) are checked: PQ_ERR_PARAM and an untouched output.
+ *
+ * Prints one line per op, "conv2d: 1000 cases, 0 mismatches, 0 guard errors", and the
+ * full parameters of each op's first failing case; exits 0 when everything matched,
+ * 1 on a mismatch or guard error, 2 on a harness error, 3 on a fault.
+ * --selftest makes the first case fail on purpose (a flipped output byte, a load one
+ * past the input or one before it, a store one past the output): the run must fail.
+ *
+ * Built without the DSP extension (-mcpu=cortex-m3, PQ_DSP 0: the _dsp files are
+ * empty), the same harness runs the portable kernels against themselves, guards and
+ * all: the portable firmware path.
+ */
+#include <stdint.h>
+#include <string.h>
+
+#include "dvr_m4.h"
+#include "pq_kernels.h"
+#include "pq_kernels_dsp.h"
+#include "semihosting.h"
+
+enum { OP_CONV, OP_DW, OP_FC, OP_ADD, OP_COUNT };
+static const char *const k_op_names[OP_COUNT] = {"conv2d", "depthwise", "fc", "add"};
+
+#define CONV_MAC_BUDGET 40000 /* multiply-accumulates of one CONV_2D case (QEMU time) */
+#define WANT_MAX (64 * 1024)  /* the reference output, unguarded */
+
+#define N_ELEMS(a) ((int32_t)(sizeof(a) / sizeof((a)[0])))
+
+static void harness_exit(void)
+{
+    dvr_flush();
+    sh_exit(2);
+}
+
+/* ---- reproducible randomness (splitmix64) ---------------------------------- */
+
+typedef struct {
+    uint64_t s;
+} rng;
+
+static uint64_t rng_next(rng *r)
+{
+    uint64_t z = (r->s += 0x9E3779B97F4A7C15ull);
+    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+    return z ^ (z >> 31);
+}
+
+/* uniform in [lo, hi] */
+static int32_t rr(rng *r, int32_t lo, int32_t hi)
+{
+    const uint64_t span = (uint64_t)((int64_t)hi - (int64_t)lo) + 1u;
+    return (int32_t)((int64_t)lo + (int64_t)(rng_next(r) % span));
+}
+
+static int32_t pick(rng *r, const int32_t *values, int32_t n)
+{
+    return values[rr(r, 0, n - 1)];
+}
+
+/* ---- one case ------------------------------------------------------------- */
+
+typedef struct {
+    int op;
+    long index;
+    /* CONV_2D / DEPTHWISE_CONV_2D */
+    pq_conv_params cp;
+    pq_dims in_dims, filter_dims, out_dims;
+    int32_t groups, pad_after_h, pad_after_w;
+    const char *pad_mode_h, *pad_mode_w;
+    /* FULLY_CONNECTED */
+    pq_fc_params fp;
+    int32_t batches, depth, out_depth;
+    /* ADD */
+    pq_add_params ap;
+    int32_t size;
+    /* operands (guarded) */
+    int8_t *in, *in2, *filter, *got;
+    int32_t *bias, *mult, *shift;
+    void *scratch;
+    int32_t n_in, n_filter, n_mult, n_out, scratch_bytes;
+    const char *in_fill, *filter_fill, *bias_fill;
+    /* outcome */
+    int32_t want_status, got_status, n_bad, first_bad;
+} dvr_case;
+
+static dvr_case g_case;
+static int8_t g_want[WANT_MAX];
+static unsigned long long g_seed = 1;
+static const char *g_selftest; /* NULL, "flip", "overread", "underread", "overwrite" */
+static long g_cases[OP_COUNT], g_mismatches[OP_COUNT], g_guard_errors[OP_COUNT];
+static long g_cover[OP_COUNT][8];
+static const char *const k_cover_names[OP_COUNT][8] = {
+    {"grouped", "dilated", "non-square filter", "strided", "no bias", "odd pixel count", "explicit pads",
+     "all-padding pixels"},
+    {"3x3 window inside", "dilated", "channels % 4 != 0", "strided", "no bias", "non-square filter", "explicit pads",
+     "all-padding pixels"},
+    {"per-channel", "depth % 4 != 0", "odd out_depth", "batches > 1", "no bias", "input offset |o| > 128", "", ""},
+    {"left_shift < 20", "output shift > 0", "a multiplier 0", "input shift < -8", "", "", "", ""}};
+
+/* ---- random parameters ---------------------------------------------------- */
+
+static int32_t gen_channels(rng *r, int32_t lo, int32_t hi)
+{
+    static const int32_t edges[] = {1, 2, 3, 4, 5, 7, 8, 9, 11, 12, 13, 15, 16, 17, 23, 31, 32, 33, 40};
+    const int32_t c = rr(r, 0, 1) ? pick(r, edges, N_ELEMS(edges)) : rr(r, lo, hi);
+    return c < lo ? lo : (c > hi ? hi : c);
+}
+
+static const char *gen_fill(rng *r, int8_t *dst, int32_t n)
+{
+    static const char *const names[] = {"uniform", "-128/127", "all -128", "all 127", "constant", "sparse"};
+    const int32_t mode = rr(r, 0, 11) < 6 ? 0 : rr(r, 1, 5);
+    const int8_t konst = (int8_t)rr(r, -128, 127);
+    int32_t i;
+    for (i = 0; i < n; ++i) {
+        switch (mode) {
+        case 0:
+            dst[i] = (int8_t)rr(r, -128, 127);
+            break;
+        case 1:
+            dst[i] = (rng_next(r) & 1) ? -128 : 127;
+            break;
+        case 2:
+            dst[i] = -128;
+            break;
+        case 3:
+            dst[i] = 127;
+            break;
+        case 4:
+            dst[i] = konst;
+            break;
+        default:
+            dst[i] = rr(r, 0, 7) == 0 ? (int8_t)((rng_next(r) & 1) ? -128 : 127) : 0;
+        }
+    }
+    return names[mode];
+}
+
+/* An offset in [lo, hi], often at its ends or near 0. */
+static int32_t gen_offset(rng *r, int32_t lo, int32_t hi)
+{
+    switch (rr(r, 0, 5)) {
+    case 0:
+        return rr(r, 0, 1) ? lo : hi;
+    case 1:
+        return rr(r, -8, 8);
+    default:
+        return rr(r, lo, hi);
+    }
+}
+
+static int32_t ilog2(int64_t v)
+{
+    int32_t b = 0;
+    while (v > 1) {
+        v >>= 1;
+        ++b;
+    }
+    return b;
+}
+
+/* A Q31 multiplier as the validator takes it: 0 or in [2^30, 2^31). */
+static int32_t gen_q31(rng *r)
+{
+    switch (rr(r, 0, 11)) {
+    case 0:
+        return 0;
+    case 1:
+        return 1 << 30; /* rounding ties */
+    case 2:
+        return INT32_MAX;
+    case 3:
+        return (1 << 30) + rr(r, 1, 3);
+    default:
+        return rr(r, 1 << 30, INT32_MAX);
+    }
+}
+
+/* A shift in [-31, 30]: mostly aimed at outputs in int8 range for sums of depth k. */
+static int32_t gen_shift(rng *r, int32_t k)
+{
+    const int32_t natural = -(14 + ilog2(k) / 2 - 6) + rr(r, -3, 3);
+    switch (rr(r, 0, 9)) {
+    case 0:
+        return rr(r, 0, 1) ? -31 : 30;
+    case 1:
+        return rr(r, 1, 30); /* left shifts: the accumulator wraps */
+    case 2:
+        return rr(r, -31, 30);
+    default:
+        return natural < -31 ? -31 : (natural > 30 ? 30 : natural);
+    }
+}
+
+static void gen_mults(rng *r, int32_t n, int32_t k, int32_t *m, int32_t *s)
+{
+    const int same = rr(r, 0, 4) == 0; /* a per-tensor layer repeats one pair */
+    int32_t i;
+    for (i = 0; i < n; ++i) {
+        if (same && i > 0) {
+            m[i] = m[0];
+            s[i] = s[0];
+        } else {
+            m[i] = gen_q31(r);
+            s[i] = gen_shift(r, k);
+        }
+    }
+}
+
+/* 0: NULL; the others fill b[n]. */
+static int32_t gen_bias_mode(rng *r)
+{
+    return rr(r, 0, 3);
+}
+
+static const char *gen_bias(rng *r, int32_t mode, int32_t *b, int32_t n)
+{
+    static const char *const names[] = {"NULL", "small", "near int32 limits", "any int32"};
+    int32_t i;
+    for (i = 0; i < n; ++i) {
+        if (mode == 1) {
+            b[i] = rr(r, -40000, 40000);
+        } else if (mode == 2) {
+            b[i] = rr(r, 0, 1) ? INT32_MAX - rr(r, 0, 100000) : INT32_MIN + rr(r, 0, 100000);
+        } else {
+            b[i] = (int32_t)(uint32_t)rng_next(r);
+        }
+    }
+    return names[mode];
+}
+
+static void gen_clamp(rng *r, int32_t out_offset, int32_t *lo, int32_t *hi)
+{
+    const int32_t zp = out_offset < -128 ? -128 : (out_offset > 127 ? 127 : out_offset);
+    switch (rr(r, 0, 4)) {
+    case 0:
+        *lo = -128, *hi = 127;
+        break;
+    case 1: /* RELU */
+        *lo = zp, *hi = 127;
+        break;
+    case 2: /* RELU6-like */
+        *lo = zp;
+        *hi = rr(r, zp, 127);
+        break;
+    case 3: /* one value */
+        *lo = *hi = rr(r, -128, 127);
+        break;
+    default:
+        *lo = rr(r, -128, 127);
+        *hi = rr(r, *lo, 127);
+    }
+}
+
+/* The validator's rule (pqv_conv_out_size_ok), restated. */
+static int out_size_ok(int32_t in, int32_t k, int32_t stride, int32_t dilation, int32_t pad, int32_t out)
+{
+    const int32_t eff = (k - 1) * dilation + 1;
+    int32_t pad_after;
+    if (!(pad >= 0 && pad < eff && out >= 1)) {
+        return 0;
+    }
+    pad_after = (out - 1) * stride + eff - in - pad;
+    return -stride < pad_after && pad_after <= eff - 1;
+}
+
+static int32_t ceil_div(int32_t a, int32_t b) /* b > 0 */
+{
+    return a >= 0 ? (a + b - 1) / b : -((-a) / b);
+}
+
+/* One spatial axis: padding mode -> pad before, output size, pad after. */
+static const char *gen_axis(rng *r, int32_t in, int32_t k, int32_t s, int32_t d, int32_t *pad, int32_t *out,
+                            int32_t *pad_after)
+{
+    const int32_t eff = (k - 1) * d + 1;
+    int32_t mode = rr(r, 0, 2);
+    const char *name;
+    if (mode == 1 && eff > in) {
+        mode = 0;
+    }
+    if (mode == 0) { /* SAME, as TFLite's ComputePaddingWithOffset: the odd pad goes after */
+        const int32_t o = (in + s - 1) / s, total = (o - 1) * s + eff - in;
+        *out = o;
+        *pad = total > 0 ? total / 2 : 0;
+        name = "SAME";
+    } else if (mode == 1) {
+        *pad = 0;
+        *out = (in - eff) / s + 1;
+        name = "VALID";
+    } else { /* explicit: pad before anywhere in [0, eff), any output size the rule allows */
+        int32_t lo, hi;
+        *pad = rr(r, 0, eff - 1);
+        lo = ceil_div(in + *pad - eff - s + 1, s);
+        lo = lo < 0 ? 0 : lo;
+        hi = (in + *pad - 1) / s;
+        *out = rr(r, lo, hi) + 1;
+        name = "explicit";
+    }
+    *pad_after = (*out - 1) * s + eff - in - *pad;
+    return name;
+}
+
+static void gen_filter_size(rng *r, int32_t *kh, int32_t *kw)
+{
+    static const int32_t square[] = {1, 1, 2, 3, 3, 3, 4, 5};
+    static const int32_t odd[][2] = {{10, 4}, {4, 10}, {1, 7}, {7, 1}, {1, 3}, {3, 1}, {2, 5}, {5, 2}, {1, 5}, {6, 2}};
+    const int32_t mode = rr(r, 0, 9);
+    if (mode < 5) {
+        *kh = *kw = pick(r, square, N_ELEMS(square));
+    } else if (mode < 8) {
+        *kh = rr(r, 1, 5);
+        *kw = rr(r, 1, 5);
+    } else {
+        const int32_t i = rr(r, 0, N_ELEMS(odd) - 1);
+        *kh = odd[i][0];
+        *kw = odd[i][1];
+    }
+}
+
+/* Shapes and parameters of a CONV_2D or DEPTHWISE_CONV_2D case (no operands yet). */
+static void gen_conv_shape(rng *r, dvr_case *c)
+{
+    static const int32_t groups_of[] = {1, 1, 1, 1, 1, 2, 2, 3, 4, 5};
+    static const int32_t strides[] = {1, 1, 1, 2, 2, 3};
+    static const int32_t dils[] = {1, 1, 1, 1, 2, 3};
+    const int dw = c->op == OP_DW;
+    int attempt;
+    for (attempt = 0;; ++attempt) {
+        const int big = rr(r, 0, 7) == 0;
+        int32_t kh, kw, h, w, dh, dwl, sh, sw, fc, cin, cout, macs;
+        const int32_t groups = dw ? 1 : pick(r, groups_of, N_ELEMS(groups_of));
+        gen_filter_size(r, &kh, &kw);
+        sh = pick(r, strides, N_ELEMS(strides));
+        sw = pick(r, strides, N_ELEMS(strides));
+        dh = pick(r, dils, N_ELEMS(dils));
+        dwl = pick(r, dils, N_ELEMS(dils));
+        h = rr(r, 1, big ? 24 : 12);
+        w = rr(r, 1, big ? 24 : 12);
+        if (rr(r, 0, 9) == 0) { /* a thin input under a dilated filter: pixels with no tap inside */
+            h = rr(r, 1, 2);
+            dh = rr(r, 2, 3);
+        }
+        if (rr(r, 0, 9) == 0) {
+            w = rr(r, 1, 2);
+            dwl = rr(r, 2, 3);
+        }
+        if (!dw && rr(r, 0, 5) == 0) { /* pointwise */
+            kh = kw = 1;
+        }
+        if (dw && rr(r, 0, 2) == 0) { /* the unrolled 3x3 path: dilation 1, windows inside */
+            kh = kw = 3;
+            dh = dwl = 1;
+            h = h < 3 ? 3 : h;
+            w = w < 3 ? 3 : w;
+        }
+        fc = dw ? 1 : gen_channels(r, 1, groups == 1 ? 40 : 12);
+        cin = dw ? gen_channels(r, 1, big ? 64 : 40) : groups * fc;
+        cout = dw ? cin : groups * gen_channels(r, 1, groups == 1 ? 40 : 12);
+        memset(&c->cp, 0, sizeof c->cp);
+        c->cp.stride_h = sh, c->cp.stride_w = sw;
+        c->cp.dilation_h = dh, c->cp.dilation_w = dwl;
+        c->cp.depth_multiplier = dw ? 1 : 0;
+        c->groups = groups;
+        c->in_dims.n = rr(r, 0, 3) == 0 ? 2 : 1;
+        c->in_dims.h = h, c->in_dims.w = w, c->in_dims.c = cin;
+        c->pad_mode_h = gen_axis(r, h, kh, sh, dh, &c->cp.pad_h, &c->out_dims.h, &c->pad_after_h);
+        c->pad_mode_w = gen_axis(r, w, kw, sw, dwl, &c->cp.pad_w, &c->out_dims.w, &c->pad_after_w);
+        c->out_dims.n = c->in_dims.n;
+        c->out_dims.c = cout;
+        c->filter_dims.n = dw ? 1 : cout;
+        c->filter_dims.h = kh, c->filter_dims.w = kw;
+        c->filter_dims.c = dw ? cin : fc;
+        macs = c->out_dims.n * c->out_dims.h * c->out_dims.w * cout * kh * kw * fc;
+        if (macs <= (dw ? CONV_MAC_BUDGET / 2 : CONV_MAC_BUDGET) || attempt > 100) {
+            break;
+        }
+    }
+    c->cp.input_offset = dw ? gen_offset(r, -255, 255) : gen_offset(r, -127, 128);
+    c->cp.output_offset = gen_offset(r, -255, 255);
+    gen_clamp(r, c->cp.output_offset, &c->cp.act_min, &c->cp.act_max);
+}
+
+/* ---- guarded operands ----------------------------------------------------- */
+
+/* Drawn even when forced (--selftest), so a case's operands stay those of its index. */
+static int flush_front(rng *r, int forced)
+{
+    const int front = (int)(rng_next(r) & 1);
+    return forced >= 0 ? forced : front;
+}
+
+/* Junk in an output or scratch buffer: the kernel must not depend on it or leave it. */
+static void junk(rng *r, void *p, int32_t n)
+{
+    uint8_t *b = (uint8_t *)p;
+    const uint8_t j = (uint8_t)rr(r, 0, 255);
+    int32_t i;
+    for (i = 0; i < n; ++i) {
+        b[i] = (uint8_t)(j + 37 * i);
+    }
+}
+
+static uint32_t fnv(uint32_t h, const void *p, int32_t n)
+{
+    const uint8_t *b = (const uint8_t *)p;
+    int32_t i;
+    for (i = 0; i < n; ++i) {
+        h = (h ^ b[i]) * 16777619u;
+    }
+    return h;
+}
+
+static uint32_t operands_hash(const dvr_case *c)
+{
+    uint32_t h = 2166136261u;
+    h = fnv(h, c->in, c->n_in);
+    if (c->in2 != NULL) {
+        h = fnv(h, c->in2, c->n_in);
+    }
+    if (c->filter != NULL) {
+        h = fnv(h, c->filter, c->n_filter);
+    }
+    if (c->bias != NULL) {
+        h = fnv(h, c->bias, c->n_out > 0 ? 4 * (c->op == OP_FC ? c->out_depth : c->out_dims.c) : 0);
+    }
+    if (c->mult != NULL) {
+        h = fnv(h, c->mult, 4 * c->n_mult);
+        h = fnv(h, c->shift, 4 * c->n_mult);
+    }
+    return h;
+}
+
+/* Draws the case's operands into guarded buffers. */
+static void gen_operands(rng *r, dvr_case *c)
+{
+    const int sel_in = g_selftest != NULL && (strcmp(g_selftest, "overread") == 0 ||
+                                              strcmp(g_selftest, "underread") == 0);
+    const int force_in = sel_in ? strcmp(g_selftest, "underread") == 0 : -1;
+    const int force_out = g_selftest != NULL && strcmp(g_selftest, "overwrite") == 0 ? 1 : -1;
+    int32_t channels, k, bias_mode;
+    dvr_guard_reset();
+    c->in2 = NULL;
+    c->filter = NULL;
+    c->bias = NULL;
+    c->mult = c->shift = NULL;
+    c->scratch = NULL;
+    c->n_mult = 0;
+    c->bias_fill = "NULL";
+    c->filter_fill = "-";
+    if (c->op == OP_ADD) {
+        c->n_in = c->n_out = c->size;
+        c->in = (int8_t *)dvr_guard_alloc("input1", c->n_in, flush_front(r, force_in));
+        c->in2 = (int8_t *)dvr_guard_alloc("input2", c->n_in, flush_front(r, -1));
+        c->got = (int8_t *)dvr_guard_alloc("output", c->n_out, flush_front(r, force_out));
+        c->in_fill = gen_fill(r, c->in, c->n_in);
+        c->filter_fill = gen_fill(r, c->in2, c->n_in);
+    } else {
+        if (c->op == OP_FC) {
+            c->n_in = c->batches * c->depth;
+            c->n_filter = c->out_depth * c->depth;
+            c->n_out = c->batches * c->out_depth;
+            c->n_mult = c->fp.per_channel ? c->out_depth : 1;
+            channels = c->out_depth;
+            k = c->depth;
+        } else {
+            c->n_in = c->in_dims.n * c->in_dims.h * c->in_dims.w * c->in_dims.c;
+            c->n_filter = c->filter_dims.n * c->filter_dims.h * c->filter_dims.w * c->filter_dims.c;
+            c->n_out = c->out_dims.n * c->out_dims.h * c->out_dims.w * c->out_dims.c;
+            c->n_mult = channels = c->out_dims.c;
+            k = c->filter_dims.h * c->filter_dims.w * (c->op == OP_DW ? 1 : c->filter_dims.c);
+        }
+        c->in = (int8_t *)dvr_guard_alloc("input", c->n_in, flush_front(r, force_in));
+        c->filter = (int8_t *)dvr_guard_alloc("filter", c->n_filter, flush_front(r, -1));
+        bias_mode = gen_bias_mode(r);
+        if (bias_mode != 0) {
+            c->bias = (int32_t *)dvr_guard_alloc("bias", 4 * channels, flush_front(r, -1));
+            c->bias_fill = gen_bias(r, bias_mode, c->bias, channels);
+        }
+        c->mult = (int32_t *)dvr_guard_alloc("multipliers", 4 * c->n_mult, flush_front(r, -1));
+        c->shift = (int32_t *)dvr_guard_alloc("shifts", 4 * c->n_mult, flush_front(r, -1));
+        gen_mults(r, c->n_mult, k, c->mult, c->shift);
+        c->got = (int8_t *)dvr_guard_alloc("output", c->n_out, flush_front(r, force_out));
+        if (c->op == OP_CONV) {
+            c->scratch_bytes = PQ_CONV2D_S8_DSP_SCRATCH(c->filter_dims.h, c->filter_dims.w, c->filter_dims.c);
+            c->scratch = dvr_guard_alloc("scratch", c->scratch_bytes, flush_front(r, -1));
+            junk(r, c->scratch, c->scratch_bytes);
+        }
+        c->in_fill = gen_fill(r, c->in, c->n_in);
+        c->filter_fill = gen_fill(r, c->filter, c->n_filter);
+    }
+    junk(r, c->got, c->n_out);
+}
+
+/* ---- the case's description (mismatch and fault reports) ------------------ */
+
+static void put_kv(const char *key, int32_t v)
+{
+    dvr_puts(" ");
+    dvr_puts(key);
+    dvr_puts(" ");
+    dvr_putl(v);
+}
+
+static void put_array(const char *name, const int32_t *a, int32_t n)
+{
+    int32_t i;
+    dvr_puts("  ");
+    dvr_puts(name);
+    dvr_puts(" [");
+    dvr_putl(n);
+    dvr_puts("]:");
+    for (i = 0; i < n; ++i) {
+        dvr_puts(" ");
+        dvr_putl(a[i]);
+    }
+    dvr_puts("\n");
+}
+
+static void put_dims(const char *name, const pq_dims *d)
+{
+    dvr_puts(" ");
+    dvr_puts(name);
+    dvr_puts(" ");
+    dvr_putl(d->n);
+    dvr_puts("x");
+    dvr_putl(d->h);
+    dvr_puts("x");
+    dvr_putl(d->w);
+    dvr_puts("x");
+    dvr_putl(d->c);
+}
+
+static void describe(void)
+{
+    const dvr_case *c = &g_case;
+    dvr_puts("  ");
+    dvr_puts(k_op_names[c->op]);
+    dvr_puts(" case ");
+    dvr_putl((int32_t)c->index);
+    dvr_puts(" (rerun: --seed ");
+    dvr_putu((uint32_t)g_seed, 0);
+    dvr_puts(" --case ");
+    dvr_puts(k_op_names[c->op]);
+    dvr_puts(":");
+    dvr_putl((int32_t)c->index);
+    dvr_puts(")\n ");
+    if (c->op == OP_CONV || c->op == OP_DW) {
+        const pq_conv_params *p = &c->cp;
+        put_dims("in", &c->in_dims);
+        put_dims("filter", &c->filter_dims);
+        put_dims("out", &c->out_dims);
+        put_kv("groups", c->groups);
+        put_kv("depth_multiplier", p->depth_multiplier);
+        dvr_puts("\n ");
+        put_kv("stride_h", p->stride_h);
+        put_kv("stride_w", p->stride_w);
+        put_kv("dilation_h", p->dilation_h);
+        put_kv("dilation_w", p->dilation_w);
+        put_kv("pad_h", p->pad_h);
+        put_kv("pad_w", p->pad_w);
+        dvr_puts(" (");
+        dvr_puts(c->pad_mode_h);
+        dvr_puts(", ");
+        dvr_puts(c->pad_mode_w);
+        dvr_puts("; pads after");
+        put_kv("h", c->pad_after_h);
+        put_kv("w", c->pad_after_w);
+        dvr_puts(")\n ");
+        put_kv("input_offset", p->input_offset);
+        put_kv("output_offset", p->output_offset);
+        put_kv("act_min", p->act_min);
+        put_kv("act_max", p->act_max);
+        if (c->op == OP_CONV) {
+            put_kv("scratch_bytes", c->scratch_bytes);
+        }
+    } else if (c->op == OP_FC) {
+        const pq_fc_params *p = &c->fp;
+        put_kv("batches", c->batches);
+        put_kv("accum_depth", c->depth);
+        put_kv("out_depth", c->out_depth);
+        put_kv("per_channel", p->per_channel);
+        put_kv("input_offset", p->input_offset);
+        put_kv("filter_offset", p->filter_offset);
+        put_kv("output_offset", p->output_offset);
+        put_kv("act_min", p->act_min);
+        put_kv("act_max", p->act_max);
+    } else {
+        const pq_add_params *p = &c->ap;
+        put_kv("size", c->size);
+        put_kv("input1_offset", p->input1_offset);
+        put_kv("input2_offset", p->input2_offset);
+        put_kv("output_offset", p->output_offset);
+        put_kv("left_shift", p->left_shift);
+        dvr_puts("\n ");
+        put_kv("input1_multiplier", p->input1_multiplier);
+        put_kv("input1_shift", p->input1_shift);
+        put_kv("input2_multiplier", p->input2_multiplier);
+        put_kv("input2_shift", p->input2_shift);
+        put_kv("output_multiplier", p->output_multiplier);
+        put_kv("output_shift", p->output_shift);
+        put_kv("act_min", p->act_min);
+        put_kv("act_max", p->act_max);
+    }
+    dvr_puts("\n  fills: input ");
+    dvr_puts(c->in_fill);
+    dvr_puts(c->op == OP_ADD ? ", input2 " : ", filter ");
+    dvr_puts(c->filter_fill);
+    dvr_puts(", bias ");
+    dvr_puts(c->bias_fill);
+    dvr_puts("\n");
+    if (c->mult != NULL) {
+        put_array("multipliers", c->mult, c->n_mult);
+        put_array("shifts", c->shift, c->n_mult);
+    }
+    if (c->bias != NULL) {
+        put_array("bias", c->bias, c->op == OP_FC ? c->out_depth : c->out_dims.c);
+    }
+    dvr_flush();
+}
+
+/* Where output byte i is, in words. */
+static void describe_index(const dvr_case *c, int32_t i)
+{
+    dvr_puts(" (output");
+    if (c->op == OP_CONV || c->op == OP_DW) {
+        const int32_t ch = c->out_dims.c, w = c->out_dims.w, h = c->out_dims.h;
+        put_kv("b", i / (ch * w * h));
+        put_kv("y", i / (ch * w) % h);
+        put_kv("x", i / ch % w);
+        put_kv("c", i % ch);
+    } else if (c->op == OP_FC) {
+        put_kv("b", i / c->out_depth);
+        put_kv("o", i % c->out_depth);
+    } else {
+        put_kv("i", i);
+        put_kv("in1", c->in[i]);
+        put_kv("in2", c->in2[i]);
+    }
+    dvr_puts(")");
+}
+
+/* ---- running a case ------------------------------------------------------- */
+
+static pq_status run_reference(const dvr_case *c, int8_t *out)
+{
+    switch (c->op) {
+    case OP_CONV:
+        return pq_conv2d_s8(&c->cp, c->mult, c->shift, &c->in_dims, c->in, &c->filter_dims, c->filter, c->bias,
+                            &c->out_dims, out);
+    case OP_DW:
+        return pq_depthwise_conv2d_s8(&c->cp, c->mult, c->shift, &c->in_dims, c->in, &c->filter_dims, c->filter,
+                                      c->bias, &c->out_dims, out);
+    case OP_FC:
+        return pq_fully_connected_s8(&c->fp, c->mult, c->shift, c->batches, c->depth, c->out_depth, c->in,
+                                     c->filter, c->bias, out);
+    default:
+        return pq_add_s8(&c->ap, 1, &c->size, c->in, &c->size, c->in2, &c->size, out);
+    }
+}
+
+static pq_status run_dsp(const dvr_case *c, int8_t *out)
+{
+#if PQ_DSP
+    switch (c->op) {
+    case OP_CONV:
+        return pq_conv2d_s8_dsp(&c->cp, c->mult, c->shift, &c->in_dims, c->in, &c->filter_dims, c->filter, c->bias,
+                                &c->out_dims, out, c->scratch, c->scratch_bytes);
+    case OP_DW:
+        return pq_depthwise_conv2d_s8_dsp(&c->cp, c->mult, c->shift, &c->in_dims, c->in, &c->filter_dims, c->filter,
+                                          c->bias, &c->out_dims, out);
+    case OP_FC:
+        return pq_fully_connected_s8_dsp(&c->fp, c->mult, c->shift, c->batches, c->depth, c->out_depth, c->in,
+                                         c->filter, c->bias, out);
+    default:
+        return pq_add_s8_dsp(&c->ap, c->size, c->in, c->in2, out);
+    }
+#else
+    return run_reference(c, out); /* no DSP extension: the portable path, guards and all */
+#endif
+}
+
+/* Whether the first or last output position of an axis has no tap inside the input. */
+static int axis_has_empty(int32_t in, int32_t k, int32_t s, int32_t d, int32_t pad, int32_t out)
+{
+    int32_t j, f;
+    for (j = 0; j < 2; ++j) {
+        const int32_t origin = (j == 0 ? 0 : out - 1) * s - pad;
+        int inside = 0;
+        for (f = 0; f < k; ++f) {
+            inside |= origin + f * d >= 0 && origin + f * d < in;
+        }
+        if (!inside) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
+static void cover(dvr_case *c)
+{
+    long *k = g_cover[c->op];
+    if (c->op == OP_CONV || c->op == OP_DW) {
+        const pq_conv_params *p = &c->cp;
+        /* an output pixel whose every tap is padding (the first or last row or column) */
+        const int all_pad = axis_has_empty(c->in_dims.h, c->filter_dims.h, p->stride_h, p->dilation_h, p->pad_h,
+                                           c->out_dims.h) ||
+                            axis_has_empty(c->in_dims.w, c->filter_dims.w, p->stride_w, p->dilation_w, p->pad_w,
+                                           c->out_dims.w);
+        k[1] += p->dilation_h > 1 || p->dilation_w > 1;
+        k[3] += p->stride_h > 1 || p->stride_w > 1;
+        k[4] += c->bias == NULL;
+        k[6] += c->pad_mode_h[0] == 'e' || c->pad_mode_w[0] == 'e';
+        k[7] += all_pad;
+        if (c->op == OP_CONV) {
+            k[0] += c->groups > 1;
+            k[2] += c->filter_dims.h != c->filter_dims.w;
+            k[5] += (c->out_dims.h * c->out_dims.w) & 1;
+        } else {
+            k[0] += c->filter_dims.h == 3 && c->filter_dims.w == 3 && p->dilation_h == 1 && p->dilation_w == 1 &&
+                    c->in_dims.h >= 3 && c->in_dims.w >= 3;
+            k[2] += (c->in_dims.c & 3) != 0;
+            k[5] += c->filter_dims.h != c->filter_dims.w;
+        }
+    } else if (c->op == OP_FC) {
+        k[0] += c->fp.per_channel;
+        k[1] += (c->depth & 3) != 0;
+        k[2] += c->out_depth & 1;
+        k[3] += c->batches > 1;
+        k[4] += c->bias == NULL;
+        k[5] += c->fp.input_offset > 128 || c->fp.input_offset < -128;
+    } else {
+        const pq_add_params *p = &c->ap;
+        k[0] += p->left_shift < 20;
+        k[1] += p->output_shift > 0;
+        k[2] += p->input1_multiplier == 0 || p->input2_multiplier == 0 || p->output_multiplier == 0;
+        k[3] += p->input1_shift < -8 || p->input2_shift < -8;
+    }
+}
+
+static void gen_case(rng *r, dvr_case *c)
+{
+    if (c->op == OP_CONV || c->op == OP_DW) {
+        gen_conv_shape(r, c);
+        if (!out_size_ok(c->in_dims.h, c->filter_dims.h, c->cp.stride_h, c->cp.dilation_h, c->cp.pad_h,
+                         c->out_dims.h) ||
+            !out_size_ok(c->in_dims.w, c->filter_dims.w, c->cp.stride_w, c->cp.dilation_w, c->cp.pad_w,
+                         c->out_dims.w)) {
+            dvr_puts("harness error: an output size the validator refuses\n");
+            describe();
+            dvr_flush();
+            harness_exit();
+        }
+    } else if (c->op == OP_FC) {
+        static const int32_t batches[] = {1, 1, 1, 2, 2, 3};
+        const int32_t mode = rr(r, 0, 3);
+        memset(&c->fp, 0, sizeof c->fp);
+        c->batches = pick(r, batches, N_ELEMS(batches));
+        c->depth = mode == 0 ? gen_channels(r, 1, 40) : rr(r, 1, 300);
+        c->out_depth = rr(r, 0, 1) ? gen_channels(r, 1, 40) : rr(r, 1, 64);
+        c->fp.per_channel = rr(r, 0, 1);
+        c->fp.input_offset = gen_offset(r, -255, 255);
+        c->fp.filter_offset = 0; /* the DSP kernel's precondition */
+        c->fp.output_offset = gen_offset(r, -255, 255);
+        gen_clamp(r, c->fp.output_offset, &c->fp.act_min, &c->fp.act_max);
+    } else {
+        static const int32_t small[] = {1, 2, 3, 4, 5, 7, 8, 9};
+        pq_add_params *p = &c->ap;
+        int32_t mode;
+        memset(p, 0, sizeof *p);
+        c->size = rr(r, 0, 3) == 0 ? pick(r, small, N_ELEMS(small)) : rr(r, 1, 200);
+        p->input1_offset = gen_offset(r, -255, 255);
+        p->input2_offset = gen_offset(r, -255, 255);
+        p->output_offset = gen_offset(r, -255, 255);
+        p->left_shift = rr(r, 0, 1) ? 20 : rr(r, 0, 20);
+        p->input1_multiplier = gen_q31(r);
+        p->input2_multiplier = gen_q31(r);
+        p->output_multiplier = gen_q31(r);
+        p->input1_shift = rr(r, 0, 2) ? rr(r, -4, 0) : rr(r, -31, 0);
+        p->input2_shift = rr(r, 0, 2) ? rr(r, -4, 0) : rr(r, -31, 0);
+        mode = rr(r, 0, 9);
+        /* TFLite's output rescale is near 2^-(left_shift + 1); elsewhere anywhere in [-31, 30] */
+        p->output_shift = mode < 6 ? -p->left_shift + rr(r, -4, 2) : (mode < 8 ? rr(r, -31, 0) : rr(r, 1, 30));
+        p->output_shift = p->output_shift < -31 ? -31 : (p->output_shift > 30 ? 30 : p->output_shift);
+        gen_clamp(r, p->output_offset, &p->act_min, &p->act_max);
+    }
+}
+
+static int g_selftest_done;
+
+static void run_case(int op, long index)
+{
+    dvr_case *c = &g_case;
+    rng r;
+    uint32_t hash;
+    const char *bad_slot;
+    int32_t at, i;
+    r.s = g_seed * 0x100000001B3ull + (unsigned long long)op * 0x10000000ull + (unsigned long long)index;
+    rng_next(&r);
+    memset(c, 0, sizeof *c);
+    c->op = op;
+    c->index = index;
+    gen_case(&r, c);
+    gen_operands(&r, c);
+    if (c->n_out > WANT_MAX) {
+        dvr_puts("harness error: output larger than WANT_MAX\n");
+        describe();
+        harness_exit();
+    }
+    cover(c);
+    for (i = 0; i < c->n_out; ++i) { /* a byte neither kernel writes differs too */
+        g_want[i] = (int8_t)~c->got[i];
+    }
+    hash = operands_hash(c);
+    dvr_on_fault = describe;
+    dvr_guard_arm();
+
+    dvr_running = "reference kernel";
+    c->want_status = run_reference(c, g_want);
+    dvr_running = "dsp kernel";
+    c->got_status = run_dsp(c, c->got);
+    if (g_selftest != NULL && !g_selftest_done) {
+        volatile int8_t sink;
+        g_selftest_done = 1;
+        if (strcmp(g_selftest, "flip") == 0) {
+            c->got[c->n_out / 2] ^= 1;
+        } else if (strcmp(g_selftest, "overread") == 0) {
+            sink = ((volatile const int8_t *)c->in)[c->n_in]; /* one past the end: the guard */
+            (void)sink;
+        } else if (strcmp(g_selftest, "underread") == 0) {
+            sink = ((volatile const int8_t *)c->in)[-1]; /* one before the start: the guard */
+            (void)sink;
+        } else if (strcmp(g_selftest, "overwrite") == 0) {
+            c->got[c->n_out] = (int8_t)~c->got[c->n_out]; /* past the end, inside the canaries */
+        }
+    }
+    dvr_running = "harness";
+    dvr_guard_disarm();
+
+    ++g_cases[op];
+    bad_slot = dvr_guard_check(&at);
+    if (bad_slot == NULL && operands_hash(c) != hash) {
+        bad_slot = "an operand (changed)";
+        at = 0;
+    }
+    c->n_bad = 0;
+    c->first_bad = -1;
+    for (i = 0; i < c->n_out; ++i) {
+        if (g_want[i] != c->got[i]) {
+            c->first_bad = c->first_bad < 0 ? i : c->first_bad;
+            ++c->n_bad;
+        }
+    }
+    if (bad_slot != NULL) {
+        if (g_guard_errors[op]++ == 0) {
+            dvr_puts("GUARD ERROR ");
+            dvr_puts(k_op_names[op]);
+            dvr_puts(": a byte around ");
+            dvr_puts(bad_slot);
+            dvr_puts(" changed, at offset ");
+            dvr_putl(at);
+            dvr_puts(" from its start\n");
+            describe();
+        }
+    }
+    if (c->n_bad > 0 || c->want_status != PQ_OK || c->got_status != PQ_OK) {
+        if (g_mismatches[op]++ == 0) {
+            dvr_puts("MISMATCH ");
+            dvr_puts(k_op_names[op]);
+            put_kv("status: dsp", c->got_status);
+            put_kv("reference", c->want_status);
+            dvr_puts("; ");
+            dvr_putl(c->n_bad);
+            dvr_puts(" of ");
+            dvr_putl(c->n_out);
+            dvr_puts(" bytes differ");
+            if (c->first_bad >= 0) {
+                dvr_puts(", first at ");
+                dvr_putl(c->first_bad);
+                describe_index(c, c->first_bad);
+                put_kv(": dsp", c->got[c->first_bad]);
+                put_kv("reference", g_want[c->first_bad]);
+            }
+            dvr_puts("\n");
+            describe();
+        }
+    }
+    dvr_on_fault = NULL;
+}
+
+/* ---- the documented refusals (pq_kernels_dsp.h) ------------------------------ */
+
+#if PQ_DSP
+static int g_refusals, g_refusals_ok;
+
+static void expect_refusal(const char *what, pq_status st, const int8_t *out, int32_t n)
+{
+    int32_t i;
+    int ok = st == PQ_ERR_PARAM;
+    for (i = 0; i < n; ++i) {
+        ok = ok && out[i] == 0x5A;
+    }
+    ++g_refusals;
+    g_refusals_ok += ok;
+    if (!ok) {
+        dvr_puts("REFUSAL NOT AS DOCUMENTED: ");
+        dvr_puts(what);
+        put_kv(": status", st);
+        dvr_puts(" (want PQ_ERR_PARAM and an untouched output)\n");
+        dvr_flush();
+    }
+}
+
+/* A 3x3 CONV_2D of 5 channels on a 4x4 input (SAME), a DEPTHWISE_CONV_2D of multiplier 2,
+ * a FULLY_CONNECTED with a filter offset: each refused, its output untouched. */
+static void check_refusals(void)
+{
+    static int8_t in[4 * 4 * 10], filter[2 * 3 * 3 * 10], out[4 * 4 * 10];
+    static int32_t mult[10], shift[10], scratch[64];
+    const pq_dims in_dims = {1, 4, 4, 5}, filter_dims = {2, 3, 3, 5}, out_dims = {1, 4, 4, 2};
+    const pq_dims dw_in = {1, 4, 4, 5}, dw_filter = {1, 3, 3, 10}, dw_out = {1, 4, 4, 10};
+    const int32_t need = PQ_CONV2D_S8_DSP_SCRATCH(3, 3, 5);
+    pq_conv_params p;
+    pq_fc_params f;
+    int32_t i;
+    for (i = 0; i < 10; ++i) {
+        mult[i] = 1 << 30;
+        shift[i] = -8;
+    }
+    memset(&p, 0, sizeof p);
+    p.stride_h = p.stride_w = p.dilation_h = p.dilation_w = 1;
+    p.pad_h = p.pad_w = 1;
+    p.act_min = -128;
+    p.act_max = 127;
+#define CONV(scr, bytes) \
+    (memset(out, 0x5A, sizeof out), \
+     pq_conv2d_s8_dsp(&p, mult, shift, &in_dims, in, &filter_dims, filter, NULL, &out_dims, out, (scr), (bytes)))
+    expect_refusal("CONV_2D scratch 1 byte short", CONV(scratch, need - 1), out, (int32_t)sizeof out);
+    expect_refusal("CONV_2D scratch not 4-aligned", CONV((int8_t *)scratch + 2, need), out, (int32_t)sizeof out);
+    expect_refusal("CONV_2D scratch NULL", CONV(NULL, need), out, (int32_t)sizeof out);
+    p.input_offset = 129;
+    expect_refusal("CONV_2D input_offset 129", CONV(scratch, need), out, (int32_t)sizeof out);
+    p.input_offset = -128;
+    expect_refusal("CONV_2D input_offset -128", CONV(scratch, need), out, (int32_t)sizeof out);
+#undef CONV
+    p.input_offset = 0;
+    p.depth_multiplier = 2;
+    memset(out, 0x5A, sizeof out);
+    expect_refusal("DEPTHWISE_CONV_2D depth_multiplier 2",
+                   pq_depthwise_conv2d_s8_dsp(&p, mult, shift, &dw_in, in, &dw_filter, filter, NULL, &dw_out, out),
+                   out, (int32_t)sizeof out);
+    memset(&f, 0, sizeof f);
+    f.filter_offset = 1;
+    f.act_min = -128;
+    f.act_max = 127;
+    memset(out, 0x5A, sizeof out);
+    expect_refusal("FULLY_CONNECTED filter_offset 1",
+                   pq_fully_connected_s8_dsp(&f, mult, shift, 2, 9, 5, in, filter, NULL, out), out,
+                   (int32_t)sizeof out);
+    dvr_puts("refusals: ");
+    dvr_putl(g_refusals_ok);
+    dvr_puts(" of ");
+    dvr_putl(g_refusals);
+    dvr_puts(" as documented\n");
+    dvr_flush();
+}
+#endif
+
+/* ---- main ----------------------------------------------------------------- */
+
+static int parse_num(const char *s, unsigned long long *v)
+{
+    unsigned long long x = 0;
+    if (*s == '\0') {
+        return 0;
+    }
+    for (; *s != '\0'; ++s) {
+        if (*s < '0' || *s > '9') {
+            return 0;
+        }
+        x = x * 10u + (unsigned long long)(*s - '0');
+    }
+    *v = x;
+    return 1;
+}
+
+static int usage(void)
+{
+    dvr_puts("usage: [--cases N] [--seed S] [--op OP] [--case OP:I] [--selftest flip|overread|underread|overwrite]\n");
+    dvr_flush();
+    return 2;
+}
+
+int main(void)
+{
+    char *words[16];
+    const int n_words = dvr_cmdline(words, 16);
+    unsigned long long cases = 1000, only_index = 0, v;
+    int only_op = -1, failed = 0, op, i;
+    long k;
+    for (i = 0; i < n_words; ++i) {
+        const char *w = words[i];
+        const char *arg = i + 1 < n_words ? words[i + 1] : "";
+        if (strcmp(w, "--cases") == 0 && parse_num(arg, &cases)) {
+            ++i;
+        } else if (strcmp(w, "--seed") == 0 && parse_num(arg, &g_seed)) {
+            ++i;
+        } else if (strcmp(w, "--op") == 0 && *arg != '\0') {
+            for (op = 0; op < OP_COUNT && strcmp(arg, k_op_names[op]) != 0; ++op) {
+            }
+            if (op == OP_COUNT) {
+                return usage();
+            }
+            only_op = op;
+            only_index = ~0ull; /* every index */
+            ++i;
+        } else if (strcmp(w, "--selftest") == 0 && *arg != '\0') {
+            g_selftest = arg;
+            ++i;
+        } else if (strcmp(w, "--case") == 0) {
+            for (op = 0; op < OP_COUNT; ++op) {
+                const size_t len = strlen(k_op_names[op]);
+                if (strncmp(arg, k_op_names[op], len) == 0 && arg[len] == ':' && parse_num(arg + len + 1, &v)) {
+                    only_op = op;
+                    only_index = v;
+                }
+            }
+            if (only_op < 0) {
+                return usage();
+            }
+            ++i;
+        } else if (w[0] == '-' || i > 0) {
+            return usage();
+        } /* else the program's name */
+    }
+    dvr_puts(PQ_DSP ? "dsp_vs_reference: DSP kernels (PQ_DSP 1)" : "dsp_vs_reference: no DSP extension (PQ_DSP 0),"
+                                                                    " portable kernels against themselves");
+    dvr_puts(", seed ");
+    dvr_putu((uint32_t)g_seed, 0);
+    dvr_puts(", ");
+    dvr_putu((uint32_t)cases, 0);
+    dvr_puts(" cases per op\n");
+    dvr_flush();
+#if PQ_DSP
+    check_refusals();
+    failed |= g_refusals_ok != g_refusals;
+#endif
+    for (op = 0; op < OP_COUNT; ++op) {
+        if (only_op >= 0 && op != only_op) {
+            continue;
+        }
+        for (k = 0; k < (long)cases; ++k) {
+            if (only_op < 0 || only_index == ~0ull || (unsigned long long)k == only_index) {
+                run_case(op, k);
+            }
+        }
+        dvr_puts(k_op_names[op]);
+        dvr_puts(": ");
+        dvr_putl((int32_t)g_cases[op]);
+        dvr_puts(" cases, ");
+        dvr_putl((int32_t)g_mismatches[op]);
+        dvr_puts(" mismatches, ");
+        dvr_putl((int32_t)g_guard_errors[op]);
+        dvr_puts(" guard errors\n# ");
+        dvr_puts(k_op_names[op]);
+        dvr_puts(" cases with:");
+        for (i = 0; i < 8 && k_cover_names[op][i][0] != '\0'; ++i) {
+            dvr_puts(i ? ", " : " ");
+            dvr_puts(k_cover_names[op][i]);
+            dvr_puts(" ");
+            dvr_putl((int32_t)g_cover[op][i]);
+        }
+        dvr_puts("\n");
+        dvr_flush();
+        failed |= g_mismatches[op] != 0 || g_guard_errors[op] != 0;
+    }
+    dvr_puts(failed ? "FAILED\n" : "OK: every output byte-identical to the reference, every guard intact\n");
+    dvr_flush();
+    return failed ? 1 : 0;
+}

@@ -1,0 +1,143 @@
+"""The Cortex-M DSP-extension kernels (src/arch/cortexm) give the reference kernels' bytes.
+
+tests/c/dsp_vs_reference.c is bare-metal firmware for QEMU's mps2-an386 (Cortex-M4): for each
+of CONV_2D, DEPTHWISE_CONV_2D, FULLY_CONNECTED and ADD it draws 1000 random cases (seeded per
+case) over the validator's parameter ranges and the DSP kernels' preconditions
+(pq_kernels_dsp.h), runs the reference kernel and the DSP kernel on the same operands, and
+compares the outputs byte for byte. Every operand sits between MPU guard regions (a load or
+store just past a buffer, or just before it, faults) and canary bytes; operands must not
+change. It also checks the documented refusals (PQ_ERR_PARAM, output untouched).
+
+It is built with firmware_examples/cortex-m's toolchain settings (tests/c/dsp_vs_reference.mk)
+at -Os (what the firmware examples ship), -O2 and -O0 (the DSP kernels' inline assembly is
+compiled only when optimizing, the intrinsics otherwise), each with its own seed, and the three
+run side by side. Self-test runs make the first case fail on purpose (one flipped output byte,
+a load one past the input or one before it, a store one past the output): each must be caught.
+A Cortex-M3 build (no DSP extension: the _dsp files compile to nothing) runs the portable
+kernels through the same harness on QEMU's mps2-an385.
+
+The toolchain is not optional (CI installs it: firmware_examples/install_toolchain.sh), as in
+tests/test_export_c.py. Nothing is timed: QEMU timings mean nothing.
+"""
+
+from __future__ import annotations
+
+import re
+import subprocess
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import pytest
+
+from support.firmware import run, tool
+
+ROOT = Path(__file__).resolve().parents[1]
+MAKEFILE = ROOT / "tests" / "c" / "dsp_vs_reference.mk"
+KERNELS = ROOT / "runtime" / "kernels"
+OPS = ("conv2d", "depthwise", "fc", "add")
+CASES = 1000
+SEEDS = {"-Os": 1, "-O2": 2, "-O0": 3}  # another 1000 cases per op at each level
+M3 = {"ARCH": "-mcpu=cortex-m3 -mthumb -mfloat-abi=soft", "MACHINE": "mps2-an385"}
+TIMEOUT = 240
+
+
+def _make(build: Path, *args: str, **variables: str) -> subprocess.CompletedProcess:
+    """make -f dsp_vs_reference.mk with BUILD=build and the given variables; never raises on a
+    failing run (the callers look at its output)."""
+    cmd = [tool("make"), "-s", "-f", str(MAKEFILE), f"BUILD={build}"]
+    cmd += [f"{k}={v}" for k, v in variables.items()]
+    return run([*cmd, *args], timeout=TIMEOUT, check=False)
+
+
+def _build(build: Path, **variables: str) -> None:
+    tool("arm-none-eabi-gcc")
+    r = _make(build, "all", **variables)
+    assert r.returncode == 0, r.stdout + r.stderr
+
+
+def _run(build: Path, args: str, **variables: str) -> subprocess.CompletedProcess:
+    tool("qemu-system-arm")
+    return _make(build, "run", ARGS=args, **variables)
+
+
+def _assert_all_equal(r: subprocess.CompletedProcess, cases: int, dsp: bool = True) -> None:
+    out = r.stdout
+    assert r.returncode == 0, out + r.stderr
+    assert out.startswith(
+        "dsp_vs_reference: DSP kernels (PQ_DSP 1)" if dsp else "dsp_vs_reference: no DSP"
+    ), out
+    if dsp:
+        assert re.search(r"^refusals: 7 of 7 as documented$", out, re.M), out
+    for op in OPS:
+        assert re.search(rf"^{op}: {cases} cases, 0 mismatches, 0 guard errors$", out, re.M), out
+    assert out.rstrip().endswith("OK: every output byte-identical to the reference, every guard intact"), out
+
+
+@pytest.fixture(scope="module")
+def builds(tmp_path_factory) -> dict[str, Path]:
+    """The harness at each optimization level, built side by side."""
+    root = tmp_path_factory.mktemp("dsp_vs_reference")
+    dirs = {opt: root / opt.lstrip("-") for opt in SEEDS}
+    with ThreadPoolExecutor(len(dirs)) as pool:
+        list(pool.map(lambda opt: _build(dirs[opt], OPT=opt), dirs))
+    return dirs
+
+
+@pytest.fixture(scope="module")
+def full_runs(builds) -> dict[str, subprocess.CompletedProcess]:
+    """1000 cases per op at each level, the QEMU runs side by side."""
+    with ThreadPoolExecutor(len(builds)) as pool:
+        futures = {
+            opt: pool.submit(_run, build, f"--cases {CASES} --seed {SEEDS[opt]}", OPT=opt)
+            for opt, build in builds.items()
+        }
+        return {opt: f.result() for opt, f in futures.items()}
+
+
+@pytest.mark.parametrize("opt", list(SEEDS))
+def test_dsp_kernels_equal_reference(full_runs, opt: str) -> None:
+    _assert_all_equal(full_runs[opt], CASES)
+
+
+@pytest.mark.parametrize(
+    "selftest,op,expect",
+    [
+        ("flip", "conv2d", r"^MISMATCH conv2d status: dsp 0 reference 0; 1 of \d+ bytes differ"),
+        ("flip", "add", r"^MISMATCH add status: dsp 0 reference 0; 1 of \d+ bytes differ"),
+        (
+            "overread",
+            "fc",
+            r"^FAULT in the dsp kernel: .* data address 0x\w+ \(a guard: byte (\d+) of input \[\1 bytes\]",
+        ),
+        ("underread", "depthwise", r"^FAULT in the dsp kernel: .* \(a guard: .*byte -1 of input \["),
+        ("overwrite", "conv2d", r"^GUARD ERROR conv2d: a byte around output changed, at offset (\d+)"),
+    ],
+)
+def test_harness_catches_wrong_bytes_and_stray_accesses(builds, selftest: str, op: str, expect: str) -> None:
+    """The canaries of the harness itself: each planted fault fails the run and is described."""
+    r = _run(builds["-Os"], f"--cases 1 --op {op} --selftest {selftest}", OPT="-Os")
+    assert r.returncode != 0, r.stdout
+    assert re.search(expect, r.stdout, re.M), r.stdout
+    assert re.search(rf"^  {op} case 0 \(rerun: --seed 1 --case {op}:0\)$", r.stdout, re.M), r.stdout
+
+
+def test_failing_case_reruns_alone_with_the_same_parameters(builds) -> None:
+    """--case OP:I draws exactly case I of the full run: a reported case can be rerun and shrunk."""
+    full = _run(builds["-Os"], "--cases 6 --op fc --selftest flip", OPT="-Os")
+    one = _run(builds["-Os"], "--case fc:0 --selftest flip", OPT="-Os")
+    assert full.returncode != 0 and one.returncode != 0
+    report = [line for line in full.stdout.splitlines() if line.startswith("  ")]
+    assert report and report == [line for line in one.stdout.splitlines() if line.startswith("  ")], (
+        full.stdout + one.stdout
+    )
+
+
+def test_cortex_m3_builds_the_portable_path(tmp_path: Path) -> None:
+    """Without the DSP extension the _dsp files are empty, and the harness runs the portable
+    kernels (against themselves, guards and canaries included) on a Cortex-M3."""
+    build = tmp_path / "m3"
+    _build(build, OPT="-Os", **M3)
+    objs = sorted((build / "obj").glob("pq_*dsp*.o"))
+    size = run([tool("arm-none-eabi-size"), *map(str, objs)]).stdout.splitlines()[1:]
+    assert len(objs) == 5 and all(line.split()[:4] == ["0"] * 4 for line in size), size
+    _assert_all_equal(_run(build, "--cases 100 --seed 4", OPT="-Os", **M3), 100, dsp=False)
