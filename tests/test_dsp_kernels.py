@@ -6,7 +6,8 @@ case) over the validator's parameter ranges and the DSP kernels' preconditions
 (pq_kernels_dsp.h), runs the reference kernel and the DSP kernel on the same operands, and
 compares the outputs byte for byte. Every operand sits between MPU guard regions (a load or
 store just past a buffer, or just before it, faults) and canary bytes; operands must not
-change. It also checks the documented refusals (PQ_ERR_PARAM, output untouched).
+change. It also checks the documented refusals (PQ_ERR_PARAM, output untouched) and runs
+200,000 values through the DSP requantization and the reference one (rounding ties common).
 
 It is built with firmware_examples/cortex-m's toolchain settings (tests/c/dsp_vs_reference.mk)
 at -Os (what the firmware examples ship), -O2 and -O0 (the DSP kernels' inline assembly is
@@ -36,6 +37,7 @@ MAKEFILE = ROOT / "tests" / "c" / "dsp_vs_reference.mk"
 KERNELS = ROOT / "runtime" / "kernels"
 OPS = ("conv2d", "depthwise", "fc", "add")
 CASES = 1000
+REQUANT = 200_000  # the requantization alone, ties of both signs common
 SEEDS = {"-Os": 1, "-O2": 2, "-O0": 3}  # another 1000 cases per op at each level
 M3 = {"ARCH": "-mcpu=cortex-m3 -mthumb -mfloat-abi=soft", "MACHINE": "mps2-an385"}
 TIMEOUT = 240
@@ -68,6 +70,7 @@ def _assert_all_equal(r: subprocess.CompletedProcess, cases: int, dsp: bool = Tr
     ), out
     if dsp:
         assert re.search(r"^refusals: 7 of 7 as documented$", out, re.M), out
+        assert re.search(rf"^requant: {REQUANT} values, 0 mismatches$", out, re.M), out
     for op in OPS:
         assert re.search(rf"^{op}: {cases} cases, 0 mismatches, 0 guard errors$", out, re.M), out
     assert out.rstrip().endswith("OK: every output byte-identical to the reference, every guard intact"), out
@@ -88,7 +91,7 @@ def full_runs(builds) -> dict[str, subprocess.CompletedProcess]:
     """1000 cases per op at each level, the QEMU runs side by side."""
     with ThreadPoolExecutor(len(builds)) as pool:
         futures = {
-            opt: pool.submit(_run, build, f"--cases {CASES} --seed {SEEDS[opt]}", OPT=opt)
+            opt: pool.submit(_run, build, f"--cases {CASES} --requant {REQUANT} --seed {SEEDS[opt]}", OPT=opt)
             for opt, build in builds.items()
         }
         return {opt: f.result() for opt, f in futures.items()}
@@ -123,8 +126,8 @@ def test_harness_catches_wrong_bytes_and_stray_accesses(builds, selftest: str, o
 
 def test_failing_case_reruns_alone_with_the_same_parameters(builds) -> None:
     """--case OP:I draws exactly case I of the full run: a reported case can be rerun and shrunk."""
-    full = _run(builds["-Os"], "--cases 6 --op fc --selftest flip", OPT="-Os")
-    one = _run(builds["-Os"], "--case fc:0 --selftest flip", OPT="-Os")
+    full = _run(builds["-Os"], "--cases 6 --op fc --selftest flip:4", OPT="-Os")
+    one = _run(builds["-Os"], "--case fc:4 --selftest flip:4", OPT="-Os")
     assert full.returncode != 0 and one.returncode != 0
     report = [line for line in full.stdout.splitlines() if line.startswith("  ")]
     assert report and report == [line for line in one.stdout.splitlines() if line.startswith("  ")], (
@@ -140,4 +143,6 @@ def test_cortex_m3_builds_the_portable_path(tmp_path: Path) -> None:
     objs = sorted((build / "obj").glob("pq_*dsp*.o"))
     size = run([tool("arm-none-eabi-size"), *map(str, objs)]).stdout.splitlines()[1:]
     assert len(objs) == 5 and all(line.split()[:4] == ["0"] * 4 for line in size), size
-    _assert_all_equal(_run(build, "--cases 100 --seed 4", OPT="-Os", **M3), 100, dsp=False)
+    r = _run(build, "--cases 100 --seed 4", OPT="-Os", **M3)
+    _assert_all_equal(r, 100, dsp=False)
+    assert "refusals:" not in r.stdout and "requant:" not in r.stdout, r.stdout

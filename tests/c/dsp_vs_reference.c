@@ -8,7 +8,8 @@
  *   qemu-system-arm -M mps2-an386 ... -semihosting-config enable=on,target=native,
  *       arg=dvr,arg=--cases,arg=1000,arg=--seed,arg=7 -kernel /tmp/dvr/fw.elf
  *
- * Arguments: [--cases N] [--seed S] [--op OP] [--case OP:I] [--selftest flip|overread|underread|overwrite]
+ * Arguments: [--cases N] [--seed S] [--requant N] [--op OP] [--case OP:I]
+ *            [--selftest flip|overread|underread|overwrite[:I]]
  *
  * For each op (conv2d, depthwise, fc, add) N random cases (default 1000), each derived
  * from (seed, op, index) alone, so `--case conv2d:17` reruns one. Every case draws its
@@ -29,13 +30,18 @@
  * case; stores further away are caught by canary bytes around each buffer. The
  * operands must not change, and the output is pre-filled with junk, so a byte the
  * kernel does not write shows as a mismatch. Before the cases, the documented
- * refusals (pq_kernels_dsp.h) are checked: PQ_ERR_PARAM and an untouched output.
+ * refusals (pq_kernels_dsp.h) are checked: PQ_ERR_PARAM and an untouched output; and
+ * --requant N (default 200,000) values go through the DSP kernels' requantization
+ * (pq_dsp_requant, pq_dsp_out) and the reference's (pq_mbqm, offset, clamp), with
+ * small accumulators and small right shifts so that rounding ties of both signs are
+ * common (a random kernel case meets one only now and then).
  *
  * Prints one line per op, "conv2d: 1000 cases, 0 mismatches, 0 guard errors", and the
  * full parameters of each op's first failing case; exits 0 when everything matched,
  * 1 on a mismatch or guard error, 2 on a harness error, 3 on a fault.
- * --selftest makes the first case fail on purpose (a flipped output byte, a load one
- * past the input or one before it, a store one past the output): the run must fail.
+ * --selftest makes the first case run (or case I) fail on purpose (a flipped output
+ * byte, a load one past the input or one before it, a store one past the output): the
+ * run must fail.
  *
  * Built without the DSP extension (-mcpu=cortex-m3, PQ_DSP 0: the _dsp files are
  * empty), the same harness runs the portable kernels against themselves, guards and
@@ -45,6 +51,8 @@
 #include <string.h>
 
 #include "dvr_m4.h"
+#include "pq_dsp.h"
+#include "pq_fixedpoint.h"
 #include "pq_kernels.h"
 #include "pq_kernels_dsp.h"
 #include "semihosting.h"
@@ -119,6 +127,8 @@ static dvr_case g_case;
 static int8_t g_want[WANT_MAX];
 static unsigned long long g_seed = 1;
 static const char *g_selftest; /* NULL, "flip", "overread", "underread", "overwrite" */
+static long g_selftest_index = -1; /* the case it plants its fault in; -1: the first one run */
+static int g_selftest_done;
 static long g_cases[OP_COUNT], g_mismatches[OP_COUNT], g_guard_errors[OP_COUNT];
 static long g_cover[OP_COUNT][8];
 static const char *const k_cover_names[OP_COUNT][8] = {
@@ -140,8 +150,8 @@ static int32_t gen_channels(rng *r, int32_t lo, int32_t hi)
 
 static const char *gen_fill(rng *r, int8_t *dst, int32_t n)
 {
-    static const char *const names[] = {"uniform", "-128/127", "all -128", "all 127", "constant", "sparse"};
-    const int32_t mode = rr(r, 0, 11) < 6 ? 0 : rr(r, 1, 5);
+    static const char *const names[] = {"uniform", "-128/127", "all -128", "all 127", "constant", "sparse", "small"};
+    const int32_t mode = rr(r, 0, 11) < 5 ? 0 : rr(r, 1, 6);
     const int8_t konst = (int8_t)rr(r, -128, 127);
     int32_t i;
     for (i = 0; i < n; ++i) {
@@ -161,8 +171,11 @@ static const char *gen_fill(rng *r, int8_t *dst, int32_t n)
         case 4:
             dst[i] = konst;
             break;
-        default:
+        case 5:
             dst[i] = rr(r, 0, 7) == 0 ? (int8_t)((rng_next(r) & 1) ? -128 : 127) : 0;
+            break;
+        default: /* small sums: outputs inside the clamp even after small right shifts (rounding ties) */
+            dst[i] = (int8_t)rr(r, -2, 2);
         }
     }
     return names[mode];
@@ -212,13 +225,16 @@ static int32_t gen_q31(rng *r)
 static int32_t gen_shift(rng *r, int32_t k)
 {
     const int32_t natural = -(14 + ilog2(k) / 2 - 6) + rr(r, -3, 3);
-    switch (rr(r, 0, 9)) {
+    switch (rr(r, 0, 11)) {
     case 0:
         return rr(r, 0, 1) ? -31 : 30;
     case 1:
         return rr(r, 1, 30); /* left shifts: the accumulator wraps */
     case 2:
         return rr(r, -31, 30);
+    case 3:
+    case 4:
+        return rr(r, -4, 0); /* small right shifts: rounding ties of either sign are common */
     default:
         return natural < -31 ? -31 : (natural > 30 ? 30 : natural);
     }
@@ -463,13 +479,22 @@ static uint32_t operands_hash(const dvr_case *c)
     return h;
 }
 
-/* Draws the case's operands into guarded buffers. */
-static void gen_operands(rng *r, dvr_case *c)
+/* The --selftest fault to plant in case c, or NULL. */
+static const char *selftest_for(const dvr_case *c)
 {
-    const int sel_in = g_selftest != NULL && (strcmp(g_selftest, "overread") == 0 ||
-                                              strcmp(g_selftest, "underread") == 0);
-    const int force_in = sel_in ? strcmp(g_selftest, "underread") == 0 : -1;
-    const int force_out = g_selftest != NULL && strcmp(g_selftest, "overwrite") == 0 ? 1 : -1;
+    if (g_selftest == NULL || g_selftest_done || (g_selftest_index >= 0 && c->index != g_selftest_index)) {
+        return NULL;
+    }
+    return g_selftest;
+}
+
+/* Draws the case's operands into guarded buffers (the buffers a planted fault needs
+ * against a guard or canaries where it needs them). */
+static void gen_operands(rng *r, dvr_case *c, const char *selftest)
+{
+    const int sel_in = selftest != NULL && (strcmp(selftest, "overread") == 0 || strcmp(selftest, "underread") == 0);
+    const int force_in = sel_in ? strcmp(selftest, "underread") == 0 : -1;
+    const int force_out = selftest != NULL && strcmp(selftest, "overwrite") == 0 ? 1 : -1;
     int32_t channels, k, bias_mode;
     dvr_guard_reset();
     c->in2 = NULL;
@@ -818,8 +843,6 @@ static void gen_case(rng *r, dvr_case *c)
     }
 }
 
-static int g_selftest_done;
-
 static void run_case(int op, long index)
 {
     dvr_case *c = &g_case;
@@ -832,8 +855,10 @@ static void run_case(int op, long index)
     memset(c, 0, sizeof *c);
     c->op = op;
     c->index = index;
+    const char *selftest;
     gen_case(&r, c);
-    gen_operands(&r, c);
+    selftest = selftest_for(c);
+    gen_operands(&r, c, selftest);
     if (c->n_out > WANT_MAX) {
         dvr_puts("harness error: output larger than WANT_MAX\n");
         describe();
@@ -851,18 +876,18 @@ static void run_case(int op, long index)
     c->want_status = run_reference(c, g_want);
     dvr_running = "dsp kernel";
     c->got_status = run_dsp(c, c->got);
-    if (g_selftest != NULL && !g_selftest_done) {
+    if (selftest != NULL) {
         volatile int8_t sink;
         g_selftest_done = 1;
-        if (strcmp(g_selftest, "flip") == 0) {
+        if (strcmp(selftest, "flip") == 0) {
             c->got[c->n_out / 2] ^= 1;
-        } else if (strcmp(g_selftest, "overread") == 0) {
+        } else if (strcmp(selftest, "overread") == 0) {
             sink = ((volatile const int8_t *)c->in)[c->n_in]; /* one past the end: the guard */
             (void)sink;
-        } else if (strcmp(g_selftest, "underread") == 0) {
+        } else if (strcmp(selftest, "underread") == 0) {
             sink = ((volatile const int8_t *)c->in)[-1]; /* one before the start: the guard */
             (void)sink;
-        } else if (strcmp(g_selftest, "overwrite") == 0) {
+        } else if (strcmp(selftest, "overwrite") == 0) {
             c->got[c->n_out] = (int8_t)~c->got[c->n_out]; /* past the end, inside the canaries */
         }
     }
@@ -998,6 +1023,58 @@ static void check_refusals(void)
 }
 #endif
 
+/* ---- the requantization alone (pq_dsp.h) against pq_mbqm (pq_fixedpoint.h) ---- */
+
+#if PQ_DSP
+/* n random (accumulator, multiplier, shift, output offset, clamp) values through pq_dsp_out
+ * and the reference kernels' steps: accumulators small (rounding ties are 1 in 2^right),
+ * odd multiples of powers of two, near the int32 limits or anywhere. Returns the mismatches. */
+static long check_requant(rng *r, long n)
+{
+    long i, bad = 0;
+    for (i = 0; i < n; ++i) {
+        int32_t acc, m, sh, off, lo, hi, want, got;
+        switch (rr(r, 0, 3)) {
+        case 0:
+            acc = rr(r, -4096, 4096);
+            break;
+        case 1:
+            acc = (int32_t)((uint32_t)(2 * rr(r, -1000, 1000) + 1) << rr(r, 0, 21));
+            break;
+        case 2:
+            acc = rr(r, 0, 1) ? INT32_MAX - rr(r, 0, 1000) : INT32_MIN + rr(r, 0, 1000);
+            break;
+        default:
+            acc = (int32_t)(uint32_t)rng_next(r);
+        }
+        m = gen_q31(r);
+        sh = rr(r, 0, 1) ? rr(r, -31, 30) : rr(r, -6, 0);
+        off = gen_offset(r, -255, 255);
+        gen_clamp(r, off, &lo, &hi);
+        want = pq_clamp(pq_wrap_i32((uint32_t)pq_mbqm(acc, m, sh) + (uint32_t)off), lo, hi);
+        got = pq_dsp_out(acc, m, sh, off, lo, hi);
+        if (pq_dsp_requant(acc, m, sh) != pq_mbqm(acc, m, sh) || got != want) {
+            if (bad++ == 0) {
+                dvr_puts("MISMATCH requant");
+                put_kv("acc", acc);
+                put_kv("multiplier", m);
+                put_kv("shift", sh);
+                put_kv(": pq_dsp_requant", pq_dsp_requant(acc, m, sh));
+                put_kv("pq_mbqm", pq_mbqm(acc, m, sh));
+                put_kv("; offset", off);
+                put_kv("clamp", lo);
+                put_kv("..", hi);
+                put_kv(": pq_dsp_out", got);
+                put_kv("reference", want);
+                dvr_puts("\n");
+                dvr_flush();
+            }
+        }
+    }
+    return bad;
+}
+#endif
+
 /* ---- main ----------------------------------------------------------------- */
 
 static int parse_num(const char *s, unsigned long long *v)
@@ -1018,7 +1095,8 @@ static int parse_num(const char *s, unsigned long long *v)
 
 static int usage(void)
 {
-    dvr_puts("usage: [--cases N] [--seed S] [--op OP] [--case OP:I] [--selftest flip|overread|underread|overwrite]\n");
+    dvr_puts("usage: [--cases N] [--seed S] [--requant N] [--op OP] [--case OP:I]"
+             " [--selftest flip|overread|underread|overwrite[:I]]\n");
     dvr_flush();
     return 2;
 }
@@ -1027,7 +1105,7 @@ int main(void)
 {
     char *words[16];
     const int n_words = dvr_cmdline(words, 16);
-    unsigned long long cases = 1000, only_index = 0, v;
+    unsigned long long cases = 1000, requant = 200000, only_index = 0, v;
     int only_op = -1, failed = 0, op, i;
     long k;
     for (i = 0; i < n_words; ++i) {
@@ -1036,6 +1114,8 @@ int main(void)
         if (strcmp(w, "--cases") == 0 && parse_num(arg, &cases)) {
             ++i;
         } else if (strcmp(w, "--seed") == 0 && parse_num(arg, &g_seed)) {
+            ++i;
+        } else if (strcmp(w, "--requant") == 0 && parse_num(arg, &requant)) {
             ++i;
         } else if (strcmp(w, "--op") == 0 && *arg != '\0') {
             for (op = 0; op < OP_COUNT && strcmp(arg, k_op_names[op]) != 0; ++op) {
@@ -1047,7 +1127,15 @@ int main(void)
             only_index = ~0ull; /* every index */
             ++i;
         } else if (strcmp(w, "--selftest") == 0 && *arg != '\0') {
-            g_selftest = arg;
+            char *colon = strchr(words[i + 1], ':');
+            if (colon != NULL) {
+                *colon = '\0';
+                if (!parse_num(colon + 1, &v)) {
+                    return usage();
+                }
+                g_selftest_index = (long)v;
+            }
+            g_selftest = words[i + 1];
             ++i;
         } else if (strcmp(w, "--case") == 0) {
             for (op = 0; op < OP_COUNT; ++op) {
@@ -1076,6 +1164,19 @@ int main(void)
 #if PQ_DSP
     check_refusals();
     failed |= g_refusals_ok != g_refusals;
+    if (only_op < 0 && requant > 0) {
+        rng r;
+        long bad;
+        r.s = g_seed * 0x100000001B3ull + 0xFEEDull;
+        bad = check_requant(&r, (long)requant);
+        dvr_puts("requant: ");
+        dvr_putl((int32_t)requant);
+        dvr_puts(" values, ");
+        dvr_putl((int32_t)bad);
+        dvr_puts(" mismatches\n");
+        dvr_flush();
+        failed |= bad != 0;
+    }
 #endif
     for (op = 0; op < OP_COUNT; ++op) {
         if (only_op >= 0 && op != only_op) {
