@@ -19,6 +19,17 @@
 #if PQ_DSP
 #include <arm_acle.h>
 
+/* The hot loops (pq_dsp_gemm_s8.c, pq_depthwise_conv2d_s8_dsp.c) are inline assembly
+ * with gcc when optimizing: they need up to 14 registers, and gcc 12 at -Os spills the
+ * same loops written with intrinsics (measured: 32 instructions a pass instead of 18).
+ * Everywhere else the intrinsics run: without optimization gcc keeps r7 as the frame
+ * pointer, and clang (Arm Compiler 6 too) cannot give an asm statement 14 registers. */
+#if defined(__GNUC__) && !defined(__clang__) && defined(__OPTIMIZE__)
+#define PQ_DSP_ASM 1
+#else
+#define PQ_DSP_ASM 0
+#endif
+
 /* 4 int8 values from any address: LDR takes unaligned addresses on ARMv7E-M and
  * ARMv8-M Mainline, and memcpy tells the compiler so without undefined behaviour. */
 PQ_INLINE uint32_t pq_dsp_ld4(const int8_t *p)

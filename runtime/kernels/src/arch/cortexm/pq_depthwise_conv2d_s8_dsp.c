@@ -75,11 +75,11 @@ static void finish4(const dw_out *o, int32_t c, int32_t a0, int32_t a1, int32_t 
     } while (0)
 
 /* acc[0..3] += a whole 3x3 window of 4 channels: rows `row` bytes apart, taps ch
- * bytes apart, filter taps ch apart. Assembly when optimizing (register-offset loads,
+ * bytes apart, filter taps ch apart. Assembly where PQ_DSP_ASM (register-offset loads,
  * 10 instructions a tap; the intrinsics take 14 at -Os). */
 PQ_INLINE void dw_3x3(const int8_t *px, const int8_t *pw, int32_t ch, int32_t row, int32_t off2, int32_t acc[4])
 {
-#if defined(__GNUC__) && defined(__OPTIMIZE__)
+#if PQ_DSP_ASM
     int32_t a0 = 0, a1 = 0, a2 = 0, a3 = 0, x, xl, w, wl;
     const int32_t ch2 = 2 * ch;
 #define PQ_DW_ASM_TAP(xo, wo)                          \
@@ -125,14 +125,13 @@ PQ_INLINE void dw_3x3(const int8_t *px, const int8_t *pw, int32_t ch, int32_t ro
 }
 
 /* acc[0..3] += n >= 1 taps of one filter row for 4 channels: input words xs bytes
- * apart, filter words ws bytes apart. Inline assembly when optimizing, for the reason
- * given in pq_dsp_gemm_s8.c (14 registers; gcc 12 -Os spills them, 33 instructions a
- * tap instead of 14). */
+ * apart, filter words ws bytes apart. Assembly where PQ_DSP_ASM (pq_dsp.h): with
+ * intrinsics gcc 12 -Os spills, 33 instructions a tap instead of 14. */
 PQ_INLINE void dw_row(const int8_t *px, const int8_t *pw, int32_t n, int32_t xs, int32_t ws, int32_t off2,
                       int32_t acc[4])
 {
     int32_t a0 = acc[0], a1 = acc[1], a2 = acc[2], a3 = acc[3];
-#if defined(__GNUC__) && defined(__OPTIMIZE__)
+#if PQ_DSP_ASM
     int32_t x, xl, w, wl;
     __asm__ volatile(
         "1:\n\t"

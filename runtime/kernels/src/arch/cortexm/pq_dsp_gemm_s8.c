@@ -12,22 +12,13 @@
  * Q flag). A row length that is not a multiple of 4 ends with a partial word built
  * from the row's last bytes, never read past it.
  *
- * The two inner loops are inline assembly when optimizing: they need 14 and 11
- * registers, and gcc 12 at -Os spills accumulators and pointers of the same loop
- * written with intrinsics (32+ instructions per pass instead of 18, measured).
- * Without optimization (-O0 keeps r7 as the frame pointer) the intrinsics run.
+ * The two inner loops are inline assembly where PQ_DSP_ASM says so (pq_dsp.h).
  */
 #include <stdint.h>
 
 #include "pq_dsp.h"
 
 #if PQ_DSP
-
-#if defined(__GNUC__) && defined(__OPTIMIZE__)
-#define PQ_DSP_ASM 1
-#else
-#define PQ_DSP_ASM 0
-#endif
 
 /* What turns row r's dot products into output bytes, read once per row: locals,
  * because every int8 output store may alias the parameter block as far as the
