@@ -15,6 +15,11 @@
  * offsets in [-255, 255] (what the validator lets through) and CONV_2D an input
  * offset in [-127, 128] (minus an int8 zero point), which export-c checks before
  * it picks them.
+ *
+ * Weights and activations are read 4 bytes at a time from any address: LDR and STR
+ * take unaligned addresses on these cores unless the firmware sets UNALIGN_TRP in
+ * SCB->CCR (off at reset). The scratch must be 4-aligned (it is read with LDRD);
+ * export-c places it 8-aligned in a 16-aligned arena.
  */
 #ifndef PQ_KERNELS_DSP_H
 #define PQ_KERNELS_DSP_H
