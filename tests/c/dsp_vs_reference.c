@@ -32,7 +32,7 @@
  * kernel does not write shows as a mismatch. Before the cases, the documented
  * refusals (pq_kernels_dsp.h) are checked: PQ_ERR_PARAM and an untouched output; and
  * --requant N (default 200,000) values go through the DSP kernels' requantization
- * (pq_dsp_requant, pq_dsp_out) and the reference's (pq_mbqm, offset, clamp), with
+ * (pq_dsp_requant, pq_dsp_out, pq_dsp_out_full) and the reference's (pq_mbqm, offset, clamp), with
  * small accumulators and small right shifts so that rounding ties of both signs are
  * common (a random kernel case meets one only now and then).
  *
@@ -1033,7 +1033,7 @@ static long check_requant(rng *r, long n)
 {
     long i, bad = 0;
     for (i = 0; i < n; ++i) {
-        int32_t acc, m, sh, off, lo, hi, want, got;
+        int32_t acc, m, sh, off, lo, hi, want, got, want_full, got_full;
         switch (rr(r, 0, 3)) {
         case 0:
             acc = rr(r, -4096, 4096);
@@ -1053,7 +1053,10 @@ static long check_requant(rng *r, long n)
         gen_clamp(r, off, &lo, &hi);
         want = pq_clamp(pq_wrap_i32((uint32_t)pq_mbqm(acc, m, sh) + (uint32_t)off), lo, hi);
         got = pq_dsp_out(acc, m, sh, off, lo, hi);
-        if (pq_dsp_requant(acc, m, sh) != pq_mbqm(acc, m, sh) || got != want) {
+        /* the kernels' shortcut for a clamp of the whole int8 range (SSAT) */
+        want_full = pq_clamp(pq_wrap_i32((uint32_t)pq_mbqm(acc, m, sh) + (uint32_t)off), -128, 127);
+        got_full = pq_dsp_out_full(acc, m, sh, off);
+        if (pq_dsp_requant(acc, m, sh) != pq_mbqm(acc, m, sh) || got != want || got_full != want_full) {
             if (bad++ == 0) {
                 dvr_puts("MISMATCH requant");
                 put_kv("acc", acc);
@@ -1066,6 +1069,8 @@ static long check_requant(rng *r, long n)
                 put_kv("..", hi);
                 put_kv(": pq_dsp_out", got);
                 put_kv("reference", want);
+                put_kv("; pq_dsp_out_full", got_full);
+                put_kv("reference", want_full);
                 dvr_puts("\n");
                 dvr_flush();
             }
