@@ -14,7 +14,7 @@
  * For each op (conv2d, depthwise, fc, add) N random cases (default 1000), each derived
  * from (seed, op, index) alone, so `--case conv2d:17` reruns one. Every case draws its
  * parameters over the ranges the validator lets through (src/core/pq_contracts_*.c) and
- * the DSP kernels' own preconditions (pq_kernels_dsp.h): batches 1-2; channel counts
+ * the DSP kernels' own preconditions (pq_kernels_dsp.h): batches 1-2 (FC 1-3); channels
  * with the odd ones (1, 2, 3, 5, 7 ... 40); filters 1x1 to 5x5, non-square ones and
  * 10x4, 4x10, 1x7, 7x1; strides and dilations 1-3; SAME, VALID and explicit
  * (asymmetric) paddings with an output size the validator accepts
@@ -32,9 +32,9 @@
  * kernel does not write shows as a mismatch. Before the cases, the documented
  * refusals (pq_kernels_dsp.h) are checked: PQ_ERR_PARAM and an untouched output; and
  * --requant N (default 200,000) values go through the DSP kernels' requantization
- * (pq_dsp_requant, pq_dsp_out, pq_dsp_out_full) and the reference's (pq_mbqm, offset, clamp), with
- * small accumulators and small right shifts so that rounding ties of both signs are
- * common (a random kernel case meets one only now and then).
+ * (pq_dsp_requant, pq_dsp_out, pq_dsp_out_full) and the reference's (pq_mbqm, offset,
+ * clamp), with small accumulators and small right shifts so that rounding ties of both
+ * signs are common (a random kernel case meets one only now and then).
  *
  * Prints one line per op, "conv2d: 1000 cases, 0 mismatches, 0 guard errors", and the
  * full parameters of each op's first failing case; exits 0 when everything matched,
