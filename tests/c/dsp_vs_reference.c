@@ -280,7 +280,7 @@ static const char *gen_bias(rng *r, int32_t mode, int32_t *b, int32_t n)
 static void gen_clamp(rng *r, int32_t out_offset, int32_t *lo, int32_t *hi)
 {
     const int32_t zp = out_offset < -128 ? -128 : (out_offset > 127 ? 127 : out_offset);
-    switch (rr(r, 0, 4)) {
+    switch (rr(r, 0, 6)) {
     case 0:
         *lo = -128, *hi = 127;
         break;
@@ -293,6 +293,14 @@ static void gen_clamp(rng *r, int32_t out_offset, int32_t *lo, int32_t *hi)
         break;
     case 3: /* one value */
         *lo = *hi = rr(r, -128, 127);
+        break;
+    case 4: /* one side only: not the whole int8 range, which kernels may special-case */
+        *lo = -128;
+        *hi = rr(r, -128, 126);
+        break;
+    case 5:
+        *lo = rr(r, -127, 127);
+        *hi = 127;
         break;
     default:
         *lo = rr(r, -128, 127);
