@@ -5,7 +5,7 @@ With -icount shift=0 every instruction advances QEMU's virtual clock by 1 ns, an
 timer ticks at 25 MHz: one tick per 40 instructions. The firmware times each window over
 PASSES passes, pass k starting at phase 3k of a tick, so with PASSES a multiple of 40 the sum
 of a window's ticks, times 40 / PASSES, is its exact instruction count; with one pass a count
-is within 40 instructions. calibration() checks both on a hand-written loop of known length.
+is within 80 instructions (two readings). calibration() checks both on a hand-written loop of known length.
 """
 
 from __future__ import annotations
