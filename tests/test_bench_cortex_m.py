@@ -1,0 +1,49 @@
+"""benchmarks/cortex_m.py on AD (the smallest MLPerf Tiny model, ~10 s): the timer's calibration
+is exact, the counts are positive, the kernel sets' output bytes agree with each other and with
+the interpreter, and QEMU's exec trace counts the same instructions as the timer.
+
+The toolchain is not optional (CI installs it), so a missing tool fails instead of skipping.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+from conftest import mlperf_path
+from support.firmware import run, tool
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def test_cortex_m_benchmark_on_ad(tmp_path: Path) -> None:
+    for name in ("make", "arm-none-eabi-gcc", "qemu-system-arm"):
+        tool(name)
+    models = mlperf_path("ad01_int8").parent
+    out = tmp_path / "ad.json"
+    cmd = [sys.executable, str(ROOT / "benchmarks" / "cortex_m.py"), "--only", "AD"]
+    cmd += ["--models", str(models), "--json", str(out), "--trace-check", "AD"]
+    text = run(cmd, timeout=120).stdout
+    assert "(exact)" in text and "identical across portable, dsp" in text, text
+
+    res = json.loads(out.read_text())
+    assert res["settings"]["exact"] and res["settings"]["passes"] == 40
+    assert "took 100,000 ticks (40.0000 instructions per tick)" in res["calibration"]
+    assert "measured 4,003 instructions (exact)" in res["calibration"]
+    ad = res["models"]["AD"]
+    assert ad["outputs_identical"] and ad["output_matches_interpreter"]
+    sets = ad["sets"]
+    assert set(sets) == {"portable", "dsp"}
+    assert len({r["output"] for r in sets.values()}) == 1
+    timed = [str(op["index"]) for op in ad["ops"]]  # AD: ten FULLY_CONNECTED, all with code
+    for name, r in sets.items():
+        assert sorted(r["ops"]) == sorted(timed), name
+        assert all(n > 0 for n in r["ops"].values()), name
+        assert 0 < sum(r["ops"].values()) < r["instructions"], name
+        assert 0 < r["flash_kernels"] < r["flash_total"] and r["flash_model"] > 270_000, name
+        assert r["arena"] == 768 and r["bss"] >= 768 and 0 < r["stack"] <= r["stack_whole_run"], name
+        trace = r["trace_check"]
+        assert trace["agree"] and trace["trace"] == r["instructions"], (name, trace)
+    # The DSP kernels do the same work in fewer instructions.
+    assert sets["dsp"]["instructions"] < sets["portable"]["instructions"]
