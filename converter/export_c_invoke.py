@@ -323,7 +323,9 @@ class _Emitter:
         decls += [_dims(f"{sym}_out_dims", self.m.tensors[y].shape)]
         args = [f"&{sym}_params", f"&{sym}_in_dims", self.ptr(x), f"&{sym}_out_dims"]
         args.append(self.ptr(y, writable=True))
-        return _OpCode(decls, self._call(op, OPS[op.opcode].kernel, args))
+        # Both pools have a DSP-extension kernel with the portable one's arguments.
+        func = OPS[op.opcode].kernel
+        return _OpCode(decls, self._call(op, func, args, dsp=(func + "_dsp", args)))
 
     def _average_pool_2d(self, op: OpInfo, sym: str) -> _OpCode:
         return self._pool(op, sym)

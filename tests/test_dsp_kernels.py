@@ -1,13 +1,15 @@
 """The Cortex-M DSP-extension kernels (src/arch/cortexm) give the reference kernels' bytes.
 
 tests/c/dsp_vs_reference.c is bare-metal firmware for QEMU's mps2-an386 (Cortex-M4): for each
-of CONV_2D, DEPTHWISE_CONV_2D, FULLY_CONNECTED and ADD it draws 1000 random cases (seeded per
-case) over the validator's parameter ranges and the DSP kernels' preconditions
-(pq_kernels_dsp.h), runs the reference kernel and the DSP kernel on the same operands, and
-compares the outputs byte for byte. Every operand sits between MPU guard regions (a load or
-store just past a buffer, or just before it, faults) and canary bytes; operands must not
-change. It also checks the documented refusals (PQ_ERR_PARAM, output untouched) and runs
-200,000 values through the DSP requantization and the reference one (rounding ties common).
+of CONV_2D, DEPTHWISE_CONV_2D, FULLY_CONNECTED, ADD, MAX_POOL_2D and AVERAGE_POOL_2D it draws
+1000 random cases (seeded per case) over the validator's parameter ranges and the DSP kernels'
+preconditions (pq_kernels_dsp.h), runs the reference kernel and the DSP kernel on the same
+operands, and compares the outputs byte for byte. Every operand sits between MPU guard regions
+(a load or store just past a buffer, or just before it, faults) and canary bytes; operands must
+not change. It also checks the documented refusals (PQ_ERR_PARAM, output untouched), the
+pooling edges (windows with no tap inside, which the validator refuses; the DSP average's int16
+lane limit at 256 taps of -128, and windows of several passes) and runs 200,000 values through
+the DSP requantization and the reference one (rounding ties common).
 
 It is built with firmware_examples/cortex-m's toolchain settings (tests/c/dsp_vs_reference.mk)
 at -Os (what the firmware examples ship), -O2 and -O0 (the DSP kernels' inline assembly is
@@ -35,7 +37,8 @@ from support.firmware import run, tool
 ROOT = Path(__file__).resolve().parents[1]
 MAKEFILE = ROOT / "tests" / "c" / "dsp_vs_reference.mk"
 KERNELS = ROOT / "runtime" / "kernels"
-OPS = ("conv2d", "depthwise", "fc", "add")
+OPS = ("conv2d", "depthwise", "fc", "add", "maxpool", "avgpool")
+POOL_EDGES = 44  # 1 + 7 shapes x 3 fills, each through MAX_POOL_2D and AVERAGE_POOL_2D
 CASES = 1000
 REQUANT = 200_000  # the requantization alone, ties of both signs common
 SEEDS = {"-Os": 1, "-O2": 2, "-O0": 3}  # another 1000 cases per op at each level
@@ -70,6 +73,7 @@ def _assert_all_equal(r: subprocess.CompletedProcess, cases: int, dsp: bool = Tr
     ), out
     if dsp:
         assert re.search(r"^refusals: 7 of 7 as documented$", out, re.M), out
+        assert re.search(rf"^pool edges: {POOL_EDGES} of {POOL_EDGES} as the reference$", out, re.M), out
         assert re.search(rf"^requant: {REQUANT} values, 0 mismatches$", out, re.M), out
     for op in OPS:
         assert re.search(rf"^{op}: {cases} cases, 0 mismatches, 0 guard errors$", out, re.M), out
@@ -107,12 +111,14 @@ def test_dsp_kernels_equal_reference(full_runs, opt: str) -> None:
     [
         ("flip", "conv2d", r"^MISMATCH conv2d status: dsp 0 reference 0; 1 of \d+ bytes differ"),
         ("flip", "add", r"^MISMATCH add status: dsp 0 reference 0; 1 of \d+ bytes differ"),
+        ("flip", "avgpool", r"^MISMATCH avgpool status: dsp 0 reference 0; 1 of \d+ bytes differ"),
         (
             "overread",
             "fc",
             r"^FAULT in the dsp kernel: .* data address 0x\w+ \(a guard: byte (\d+) of input \[\1 bytes\]",
         ),
         ("underread", "depthwise", r"^FAULT in the dsp kernel: .* \(a guard: .*byte -1 of input \["),
+        ("underread", "maxpool", r"^FAULT in the dsp kernel: .* \(a guard: .*byte -1 of input \["),
         ("overwrite", "conv2d", r"^GUARD ERROR conv2d: a byte around output changed, at offset (\d+)"),
     ],
 )
@@ -142,10 +148,10 @@ def test_cortex_m3_builds_the_portable_path(tmp_path: Path) -> None:
     _build(build, OPT="-Os", **M3)
     objs = sorted((build / "obj").glob("pq_*dsp*.o"))
     size = run([tool("arm-none-eabi-size"), *map(str, objs)]).stdout.splitlines()[1:]
-    assert len(objs) == 5 and all(line.split()[:4] == ["0"] * 4 for line in size), size
+    assert len(objs) == 7 and all(line.split()[:4] == ["0"] * 4 for line in size), size
     r = _run(build, "--cases 100 --seed 4", OPT="-Os", **M3)
     _assert_all_equal(r, 100, dsp=False)
-    assert "refusals:" not in r.stdout and "requant:" not in r.stdout, r.stdout
+    assert all(key not in r.stdout for key in ("refusals:", "pool edges:", "requant:")), r.stdout
 
 
 @pytest.mark.parametrize(

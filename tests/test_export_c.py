@@ -194,7 +194,9 @@ def test_cortex_m4_links_the_dsp_kernels(exported: Exported) -> None:
     symbols = run([tool("arm-none-eabi-nm"), str(exported.m4_elf())]).stdout
     m = read_model(exported.picoq)
     for op in m.ops:
-        if ec_invoke.conv_uses_dsp(op) or (op.name == "FULLY_CONNECTED" and op.params["filter_offset"] == 0):
+        fc = op.name == "FULLY_CONNECTED" and op.params["filter_offset"] == 0
+        pool = op.name in ("MAX_POOL_2D", "AVERAGE_POOL_2D")  # always: no precondition to check
+        if ec_invoke.conv_uses_dsp(op) or fc or pool:
             assert f"{ec_invoke.KERNEL_FUNCTIONS[op.name]}_dsp" in symbols, op.name
 
 

@@ -11,10 +11,11 @@
  * Arguments: [--cases N] [--seed S] [--requant N] [--op OP] [--case OP:I]
  *            [--selftest flip|overread|underread|overwrite[:I]]
  *
- * For each op (conv2d, depthwise, fc, add) N random cases (default 1000), each derived
- * from (seed, op, index) alone, so `--case conv2d:17` reruns one. Every case draws its
- * parameters over the ranges the validator lets through (src/core/pq_contracts_*.c) and
- * the DSP kernels' own preconditions (pq_kernels_dsp.h): batches 1-2 (FC 1-3); channels
+ * For each op (conv2d, depthwise, fc, add, maxpool, avgpool) N random cases (default
+ * 1000), each derived from (seed, op, index) alone, so `--case conv2d:17` reruns one.
+ * Every case draws its parameters over the ranges the validator lets through
+ * (src/core/pq_contracts_*.c) and the DSP kernels' own preconditions
+ * (pq_kernels_dsp.h): batches 1-2 (FC 1-3); channel counts
  * with the odd ones (1, 2, 3, 5, 7 ... 40); filters 1x1 to 5x5, non-square ones and
  * 10x4, 4x10, 1x7, 7x1; strides and dilations 1-3; SAME, VALID and explicit
  * (asymmetric) paddings with an output size the validator accepts
@@ -23,14 +24,21 @@
  * over [-127, 128] (CONV_2D) or [-255, 255], output offsets over [-255, 255];
  * multipliers 0, 2^30, INT32_MAX or in [2^30, 2^31); shifts aimed at int8 outputs or
  * anywhere in [-31, 30]; clamps over random sub-ranges; FULLY_CONNECTED per-channel or
- * per-tensor with depths 1-300; ADD of 1-200 values with every parameter over its range.
+ * per-tensor with depths 1-300; ADD of 1-200 values with every parameter over its range;
+ * MAX_POOL_2D and AVERAGE_POOL_2D with windows 1x1 to 8x8 (non-square too), strides
+ * 1-3, the same paddings, channel counts 1-48 and now and then 64-256, clamps over
+ * random sub-ranges or the full range, and one case in 12 a window of hundreds of taps
+ * or a row of 257-600 (the DSP average's int16 lanes take 256 taps a pass).
  *
  * Every operand lives in an MPU-guarded buffer (dvr_m4.h): a load or store just past
  * a buffer's end or just before its start faults and the fault is reported with the
  * case; stores further away are caught by canary bytes around each buffer. The
  * operands must not change, and the output is pre-filled with junk, so a byte the
  * kernel does not write shows as a mismatch. Before the cases, the documented
- * refusals (pq_kernels_dsp.h) are checked: PQ_ERR_PARAM and an untouched output; and
+ * refusals (pq_kernels_dsp.h) are checked: PQ_ERR_PARAM and an untouched output; the
+ * pooling edges the random cases miss (windows with no tap inside, which the validator
+ * refuses; 255-270 taps and runs of several int16 passes, all -128, all 127 or mixed)
+ * through both pooling ops against the reference's status and bytes; and
  * --requant N (default 200,000) values go through the DSP kernels' requantization
  * (pq_dsp_requant, pq_dsp_out, pq_dsp_out_full) and the reference's (pq_mbqm, offset,
  * clamp), with small accumulators and small right shifts so that rounding ties of both
@@ -57,10 +65,11 @@
 #include "pq_kernels_dsp.h"
 #include "semihosting.h"
 
-enum { OP_CONV, OP_DW, OP_FC, OP_ADD, OP_COUNT };
-static const char *const k_op_names[OP_COUNT] = {"conv2d", "depthwise", "fc", "add"};
+enum { OP_CONV, OP_DW, OP_FC, OP_ADD, OP_MAXPOOL, OP_AVGPOOL, OP_COUNT };
+static const char *const k_op_names[OP_COUNT] = {"conv2d", "depthwise", "fc", "add", "maxpool", "avgpool"};
 
 #define CONV_MAC_BUDGET 40000 /* multiply-accumulates of one CONV_2D case (QEMU time) */
+#define POOL_TAP_BUDGET 24000 /* window taps x channels of one pooling case (QEMU time) */
 #define WANT_MAX (64 * 1024)  /* the reference output, unguarded */
 
 #define N_ELEMS(a) ((int32_t)(sizeof(a) / sizeof((a)[0])))
@@ -113,6 +122,8 @@ typedef struct {
     /* ADD */
     pq_add_params ap;
     int32_t size;
+    /* MAX_POOL_2D / AVERAGE_POOL_2D (shapes in in_dims, out_dims; pads and modes as above) */
+    pq_pool_params pp;
     /* operands (guarded) */
     int8_t *in, *in2, *filter, *got;
     int32_t *bias, *mult, *shift;
@@ -137,7 +148,11 @@ static const char *const k_cover_names[OP_COUNT][8] = {
     {"3x3 window inside", "dilated", "channels % 4 != 0", "strided", "no bias", "non-square filter", "explicit pads",
      "all-padding pixels"},
     {"per-channel", "depth % 4 != 0", "odd out_depth", "batches > 1", "no bias", "input offset |o| > 128", "", ""},
-    {"left_shift < 20", "output shift > 0", "a multiplier 0", "input shift < -8", "", "", "", ""}};
+    {"left_shift < 20", "output shift > 0", "a multiplier 0", "input shift < -8", "", "", "", ""},
+    {"channels % 4 != 0", "padding in a window", "strided", "non-square window", "full act range",
+     "a window over 64 taps", "one run (full width)", "batches > 1"},
+    {"channels % 4 != 0", "padding in a window", "strided", "non-square window", "full act range",
+     "a window over 256 taps", "a run over 256 taps", "batches > 1"}};
 
 /* ---- random parameters ---------------------------------------------------- */
 
@@ -437,6 +452,69 @@ static void gen_conv_shape(rng *r, dvr_case *c)
     gen_clamp(r, c->cp.output_offset, &c->cp.act_min, &c->cp.act_max);
 }
 
+/* Shapes and parameters of a MAX_POOL_2D or AVERAGE_POOL_2D case (no operands yet):
+ * windows 1x1 to 8x8, non-square ones too; strides 1-3; SAME, VALID and explicit
+ * (asymmetric) paddings the validator accepts (pqv_conv_out_size_ok, dilation 1);
+ * batches 1-2; channel counts with the odd ones; clamps over random sub-ranges of int8
+ * and the full range. One case in 12 has a window of hundreds of taps (a global pool
+ * of up to 24x24, where the DSP average needs several int16 passes), one in 12 a row
+ * of 257-600 taps (one run longer than a pass). */
+static void gen_pool_shape(rng *r, dvr_case *c)
+{
+    static const int32_t strides[] = {1, 1, 2, 2, 3};
+    static const int32_t wide[] = {48, 64, 96, 256};
+    const int32_t mode = rr(r, 0, 11);
+    int attempt;
+    for (attempt = 0;; ++attempt) {
+        int32_t kh, kw, h, w, sh, sw, ch;
+        int64_t work;
+        if (mode == 0) { /* a window of hundreds of taps, often the whole image */
+            h = rr(r, 10, 24);
+            w = rr(r, 10, 24);
+            kh = rr(r, 0, 1) ? h : rr(r, 8, h);
+            kw = rr(r, 0, 1) ? w : rr(r, 8, w);
+            sh = rr(r, 0, 1) ? kh : rr(r, 1, 3);
+            sw = rr(r, 0, 1) ? kw : rr(r, 1, 3);
+            ch = gen_channels(r, 1, 12);
+        } else if (mode == 1) { /* a row of 257-600 taps: one run longer than an int16 pass */
+            h = rr(r, 1, 3);
+            w = rr(r, 257, 600);
+            kh = rr(r, 1, h);
+            kw = rr(r, 0, 1) ? w : rr(r, 257, w);
+            sh = rr(r, 1, 3);
+            sw = rr(r, 0, 1) ? kw : rr(r, 1, 3);
+            ch = gen_channels(r, 1, 9);
+        } else {
+            const int big = rr(r, 0, 7) == 0;
+            if (rr(r, 0, 2) == 0) {
+                kh = kw = rr(r, 1, 8);
+            } else {
+                kh = rr(r, 1, 8);
+                kw = rr(r, 1, 8);
+            }
+            sh = pick(r, strides, N_ELEMS(strides));
+            sw = pick(r, strides, N_ELEMS(strides));
+            h = rr(r, 1, big ? 20 : 12);
+            w = rr(r, 1, big ? 20 : 12);
+            ch = rr(r, 0, 9) == 0 ? pick(r, wide, N_ELEMS(wide)) : gen_channels(r, 1, 48);
+        }
+        memset(&c->pp, 0, sizeof c->pp);
+        c->pp.stride_h = sh, c->pp.stride_w = sw;
+        c->pp.filter_h = kh, c->pp.filter_w = kw;
+        c->in_dims.n = rr(r, 0, 3) == 0 ? 2 : 1;
+        c->in_dims.h = h, c->in_dims.w = w, c->in_dims.c = ch;
+        c->pad_mode_h = gen_axis(r, h, kh, sh, 1, &c->pp.pad_h, &c->out_dims.h, &c->pad_after_h);
+        c->pad_mode_w = gen_axis(r, w, kw, sw, 1, &c->pp.pad_w, &c->out_dims.w, &c->pad_after_w);
+        c->out_dims.n = c->in_dims.n;
+        c->out_dims.c = ch;
+        work = (int64_t)c->out_dims.n * c->out_dims.h * c->out_dims.w * (kh < h ? kh : h) * (kw < w ? kw : w) * ch;
+        if (work <= POOL_TAP_BUDGET || attempt > 100) {
+            break;
+        }
+    }
+    gen_clamp(r, rr(r, -128, 127), &c->pp.act_min, &c->pp.act_max);
+}
+
 /* ---- guarded operands ----------------------------------------------------- */
 
 /* Drawn even when forced (--selftest), so a case's operands stay those of its index. */
@@ -513,7 +591,13 @@ static void gen_operands(rng *r, dvr_case *c, const char *selftest)
     c->n_mult = 0;
     c->bias_fill = "NULL";
     c->filter_fill = "-";
-    if (c->op == OP_ADD) {
+    if (c->op == OP_MAXPOOL || c->op == OP_AVGPOOL) {
+        c->n_in = c->in_dims.n * c->in_dims.h * c->in_dims.w * c->in_dims.c;
+        c->n_out = c->out_dims.n * c->out_dims.h * c->out_dims.w * c->out_dims.c;
+        c->in = (int8_t *)dvr_guard_alloc("input", c->n_in, flush_front(r, force_in));
+        c->got = (int8_t *)dvr_guard_alloc("output", c->n_out, flush_front(r, force_out));
+        c->in_fill = gen_fill(r, c->in, c->n_in);
+    } else if (c->op == OP_ADD) {
         c->n_in = c->n_out = c->size;
         c->in = (int8_t *)dvr_guard_alloc("input1", c->n_in, flush_front(r, force_in));
         c->in2 = (int8_t *)dvr_guard_alloc("input2", c->n_in, flush_front(r, -1));
@@ -639,6 +723,27 @@ static void describe(void)
         if (c->op == OP_CONV) {
             put_kv("scratch_bytes", c->scratch_bytes);
         }
+    } else if (c->op == OP_MAXPOOL || c->op == OP_AVGPOOL) {
+        const pq_pool_params *p = &c->pp;
+        put_dims("in", &c->in_dims);
+        put_dims("out", &c->out_dims);
+        put_kv("filter_h", p->filter_h);
+        put_kv("filter_w", p->filter_w);
+        dvr_puts("\n ");
+        put_kv("stride_h", p->stride_h);
+        put_kv("stride_w", p->stride_w);
+        put_kv("pad_h", p->pad_h);
+        put_kv("pad_w", p->pad_w);
+        dvr_puts(" (");
+        dvr_puts(c->pad_mode_h);
+        dvr_puts(", ");
+        dvr_puts(c->pad_mode_w);
+        dvr_puts("; pads after");
+        put_kv("h", c->pad_after_h);
+        put_kv("w", c->pad_after_w);
+        dvr_puts(")");
+        put_kv("act_min", p->act_min);
+        put_kv("act_max", p->act_max);
     } else if (c->op == OP_FC) {
         const pq_fc_params *p = &c->fp;
         put_kv("batches", c->batches);
@@ -669,10 +774,12 @@ static void describe(void)
     }
     dvr_puts("\n  fills: input ");
     dvr_puts(c->in_fill);
-    dvr_puts(c->op == OP_ADD ? ", input2 " : ", filter ");
-    dvr_puts(c->filter_fill);
-    dvr_puts(", bias ");
-    dvr_puts(c->bias_fill);
+    if (c->op != OP_MAXPOOL && c->op != OP_AVGPOOL) {
+        dvr_puts(c->op == OP_ADD ? ", input2 " : ", filter ");
+        dvr_puts(c->filter_fill);
+        dvr_puts(", bias ");
+        dvr_puts(c->bias_fill);
+    }
     dvr_puts("\n");
     if (c->mult != NULL) {
         put_array("multipliers", c->mult, c->n_mult);
@@ -688,7 +795,7 @@ static void describe(void)
 static void describe_index(const dvr_case *c, int32_t i)
 {
     dvr_puts(" (output");
-    if (c->op == OP_CONV || c->op == OP_DW) {
+    if (c->op == OP_CONV || c->op == OP_DW || c->op == OP_MAXPOOL || c->op == OP_AVGPOOL) {
         const int32_t ch = c->out_dims.c, w = c->out_dims.w, h = c->out_dims.h;
         put_kv("b", i / (ch * w * h));
         put_kv("y", i / (ch * w) % h);
@@ -719,6 +826,10 @@ static pq_status run_reference(const dvr_case *c, int8_t *out)
     case OP_FC:
         return pq_fully_connected_s8(&c->fp, c->mult, c->shift, c->batches, c->depth, c->out_depth, c->in,
                                      c->filter, c->bias, out);
+    case OP_MAXPOOL:
+        return pq_max_pool2d_s8(&c->pp, &c->in_dims, c->in, &c->out_dims, out);
+    case OP_AVGPOOL:
+        return pq_avg_pool2d_s8(&c->pp, &c->in_dims, c->in, &c->out_dims, out);
     default:
         return pq_add_s8(&c->ap, 1, &c->size, c->in, &c->size, c->in2, &c->size, out);
     }
@@ -737,6 +848,10 @@ static pq_status run_dsp(const dvr_case *c, int8_t *out)
     case OP_FC:
         return pq_fully_connected_s8_dsp(&c->fp, c->mult, c->shift, c->batches, c->depth, c->out_depth, c->in,
                                          c->filter, c->bias, out);
+    case OP_MAXPOOL:
+        return pq_max_pool2d_s8_dsp(&c->pp, &c->in_dims, c->in, &c->out_dims, out);
+    case OP_AVGPOOL:
+        return pq_avg_pool2d_s8_dsp(&c->pp, &c->in_dims, c->in, &c->out_dims, out);
     default:
         return pq_add_s8_dsp(&c->ap, c->size, c->in, c->in2, out);
     }
@@ -762,10 +877,36 @@ static int axis_has_empty(int32_t in, int32_t k, int32_t s, int32_t d, int32_t p
     return 0;
 }
 
+/* The longest window extent along an axis, clipped to the input (padding excluded). */
+static int32_t axis_max_taps(int32_t in, int32_t k, int32_t s, int32_t pad, int32_t out)
+{
+    int32_t o, best = 0;
+    for (o = 0; o < out; ++o) {
+        const int32_t origin = o * s - pad;
+        const int32_t lo = origin < 0 ? 0 : origin, hi = origin + k < in ? origin + k : in;
+        best = hi - lo > best ? hi - lo : best;
+    }
+    return best;
+}
+
 static void cover(dvr_case *c)
 {
     long *k = g_cover[c->op];
-    if (c->op == OP_CONV || c->op == OP_DW) {
+    if (c->op == OP_MAXPOOL || c->op == OP_AVGPOOL) {
+        const pq_pool_params *p = &c->pp;
+        const int32_t rows = axis_max_taps(c->in_dims.h, p->filter_h, p->stride_h, p->pad_h, c->out_dims.h);
+        const int32_t cols = axis_max_taps(c->in_dims.w, p->filter_w, p->stride_w, p->pad_w, c->out_dims.w);
+        /* the longest run of taps the DSP kernels walk: a window as wide as the image is one */
+        const int32_t run = cols == c->in_dims.w ? rows * cols : cols;
+        k[0] += (c->in_dims.c & 3) != 0;
+        k[1] += p->pad_h > 0 || p->pad_w > 0 || c->pad_after_h > 0 || c->pad_after_w > 0;
+        k[2] += p->stride_h > 1 || p->stride_w > 1;
+        k[3] += p->filter_h != p->filter_w;
+        k[4] += p->act_min == -128 && p->act_max == 127;
+        k[5] += rows * cols > (c->op == OP_AVGPOOL ? 256 : 64);
+        k[6] += c->op == OP_AVGPOOL ? run > 256 : cols == c->in_dims.w;
+        k[7] += c->in_dims.n > 1;
+    } else if (c->op == OP_CONV || c->op == OP_DW) {
         const pq_conv_params *p = &c->cp;
         /* an output pixel whose every tap is padding (the first or last row or column) */
         const int all_pad = axis_has_empty(c->in_dims.h, c->filter_dims.h, p->stride_h, p->dilation_h, p->pad_h,
@@ -805,7 +946,16 @@ static void cover(dvr_case *c)
 
 static void gen_case(rng *r, dvr_case *c)
 {
-    if (c->op == OP_CONV || c->op == OP_DW) {
+    if (c->op == OP_MAXPOOL || c->op == OP_AVGPOOL) {
+        gen_pool_shape(r, c);
+        if (!out_size_ok(c->in_dims.h, c->pp.filter_h, c->pp.stride_h, 1, c->pp.pad_h, c->out_dims.h) ||
+            !out_size_ok(c->in_dims.w, c->pp.filter_w, c->pp.stride_w, 1, c->pp.pad_w, c->out_dims.w)) {
+            dvr_puts("harness error: an output size the validator refuses\n");
+            describe();
+            dvr_flush();
+            harness_exit();
+        }
+    } else if (c->op == OP_CONV || c->op == OP_DW) {
         gen_conv_shape(r, c);
         if (!out_size_ok(c->in_dims.h, c->filter_dims.h, c->cp.stride_h, c->cp.dilation_h, c->cp.pad_h,
                          c->out_dims.h) ||
@@ -1031,6 +1181,106 @@ static void check_refusals(void)
 }
 #endif
 
+#if PQ_DSP
+static int g_edges, g_edges_ok;
+
+/* Both pooling ops on one input, reference and DSP, outputs pre-filled alike: the same
+ * status (PQ_OK, or expect_avg for AVERAGE_POOL_2D), the same output bytes. */
+static void pool_edge(const char *what, const char *fill, const pq_pool_params *pp, const pq_dims *in_dims, const int8_t *in,
+                      const pq_dims *out_dims, pq_status expect_avg)
+{
+    static int8_t want[64], got[64];
+    const int32_t n = out_dims->n * out_dims->h * out_dims->w * out_dims->c;
+    int op;
+    for (op = 0; op < 2; ++op) {
+        pq_status st_want, st_got;
+        int ok;
+        memset(want, 0x5A, sizeof want);
+        memset(got, 0x5A, sizeof got);
+        if (op == 0) {
+            st_want = pq_max_pool2d_s8(pp, in_dims, in, out_dims, want);
+            st_got = pq_max_pool2d_s8_dsp(pp, in_dims, in, out_dims, got);
+        } else {
+            st_want = pq_avg_pool2d_s8(pp, in_dims, in, out_dims, want);
+            st_got = pq_avg_pool2d_s8_dsp(pp, in_dims, in, out_dims, got);
+        }
+        ok = n <= (int32_t)sizeof want && st_want == (op == 0 ? PQ_OK : expect_avg) && st_got == st_want &&
+             memcmp(want, got, sizeof want) == 0;
+        ++g_edges;
+        g_edges_ok += ok;
+        if (!ok) {
+            dvr_puts("POOL EDGE NOT AS THE REFERENCE: ");
+            dvr_puts(op == 0 ? "maxpool " : "avgpool ");
+            dvr_puts(what);
+            dvr_puts(fill);
+            put_kv(": status dsp", st_got);
+            put_kv("reference", st_want);
+            dvr_puts("\n");
+            dvr_flush();
+        }
+    }
+}
+
+/* What the random cases meet rarely or never, each through both pooling ops:
+ *  - windows with no tap inside the image, which the validator refuses (the DSP kernels
+ *    must still do what the reference does): a 2x3 input of 5 channels, a 1x1 window,
+ *    stride 3 down: output row 1 reads input row 3. MAX_POOL_2D writes -128 clamped there;
+ *    AVERAGE_POOL_2D returns PQ_ERR_PARAM at that row, with row 0 written;
+ *  - the int16 lanes' limit in the DSP average: 255, 256, 257 and 270 taps, runs of 600
+ *    and of 290 taps (several passes), all -128 (256 of them sum to -32768), all 127, or
+ *    mixed; 13 channels (8 + 4 + 1 a pass). */
+static void check_pool_edges(void)
+{
+    static const struct {
+        int32_t h, w, fh, fw;
+        const char *what;
+    } shapes[] = {
+        {1, 256, 1, 256, "a 1x256 window"},
+        {1, 257, 1, 257, "a 1x257 window"},
+        {16, 16, 16, 16, "a 16x16 window"},
+        {17, 16, 17, 15, "a 17x15 window"},
+        {18, 16, 18, 15, "an 18x15 window"},
+        {2, 300, 2, 300, "a 2x300 window"},
+        {3, 300, 3, 290, "a 3x290 window"},
+    };
+    static const char *const fills[] = {" of -128", " of 127", ", mixed"};
+    static int8_t in[3 * 300 * 13];
+    pq_pool_params pp;
+    pq_dims in_dims = {1, 2, 3, 5};
+    pq_dims out_dims = {1, 2, 3, 5};
+    int32_t i, k, f;
+    memset(&pp, 0, sizeof pp);
+    pp.stride_h = 3;
+    pp.stride_w = pp.filter_h = pp.filter_w = 1;
+    pp.act_min = -100;
+    pp.act_max = 90;
+    for (i = 0; i < (int32_t)sizeof in; ++i) {
+        in[i] = (int8_t)(i * 37 - 128);
+    }
+    pool_edge("empty windows", "", &pp, &in_dims, in, &out_dims, PQ_ERR_PARAM);
+    pp.act_min = -128;
+    pp.act_max = 127;
+    for (k = 0; k < N_ELEMS(shapes); ++k) {
+        in_dims.h = shapes[k].h, in_dims.w = shapes[k].w, in_dims.c = 13;
+        out_dims.h = out_dims.w = 1, out_dims.c = 13;
+        pp.filter_h = pp.stride_h = shapes[k].fh;
+        pp.filter_w = pp.stride_w = shapes[k].fw;
+        for (f = 0; f < N_ELEMS(fills); ++f) {
+            for (i = 0; i < shapes[k].h * shapes[k].w * 13; ++i) {
+                in[i] = (int8_t)(f == 0 ? -128 : (f == 1 ? 127 : (i * 37 + (i >> 3)) % 256 - 128));
+            }
+            pool_edge(shapes[k].what, fills[f], &pp, &in_dims, in, &out_dims, PQ_OK);
+        }
+    }
+    dvr_puts("pool edges: ");
+    dvr_putl(g_edges_ok);
+    dvr_puts(" of ");
+    dvr_putl(g_edges);
+    dvr_puts(" as the reference\n");
+    dvr_flush();
+}
+#endif
+
 /* ---- the requantization alone (pq_dsp.h) against pq_mbqm (pq_fixedpoint.h) ---- */
 
 #if PQ_DSP
@@ -1177,6 +1427,8 @@ int main(void)
 #if PQ_DSP
     check_refusals();
     failed |= g_refusals_ok != g_refusals;
+    check_pool_edges();
+    failed |= g_edges_ok != g_edges;
     if (only_op < 0 && requant > 0) {
         rng r;
         long bad;

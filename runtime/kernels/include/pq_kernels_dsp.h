@@ -67,6 +67,13 @@ pq_status pq_fully_connected_s8_dsp(const pq_fc_params *p, const int32_t *mult, 
 pq_status pq_add_s8_dsp(const pq_add_params *p, int32_t size, const int8_t *in1, const int8_t *in2,
                         int8_t *out);
 
+/* act_min and act_max are int8 values (validated). AVERAGE_POOL_2D, like its portable
+ * twin, returns PQ_ERR_PARAM at a window with no tap inside the image (refused at load). */
+pq_status pq_max_pool2d_s8_dsp(const pq_pool_params *p, const pq_dims *in_dims, const int8_t *in,
+                               const pq_dims *out_dims, int8_t *out);
+pq_status pq_avg_pool2d_s8_dsp(const pq_pool_params *p, const pq_dims *in_dims, const int8_t *in,
+                               const pq_dims *out_dims, int8_t *out);
+
 #ifdef __cplusplus
 }
 #endif
