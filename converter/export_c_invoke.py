@@ -3,6 +3,8 @@
 Each op becomes a call of its reference kernel with every parameter a `static const` struct
 or a literal and every activation at its planned offset in the caller's arena, the same
 arguments the interpreter core's pq_<name>_s8_eval entries pass (runtime/kernels/src/ref).
+An op with a Cortex-M DSP-extension kernel (pq_kernels_dsp.h) calls that one under
+`#if PQ_DSP` instead; CONV_2D's then also gets its scratch, after the activations.
 """
 
 from __future__ import annotations
