@@ -26,13 +26,13 @@
 /* s[0 .. 4 * words) += the sums of the channels at q over `runs` runs of `len` taps (runs *
  * len <= SUM_TAPS; runs, len >= 1): the taps of a run `depth` bytes apart, `skip` bytes
  * from a run's end to the next run's start. words 2: 8 channels, 1: 4, 0: q[0] alone.
- * Inline assembly when optimizing, one loop per word count: 9 instructions a tap for 8
- * channels (gcc 12 -Os keeps the test of `words` inside the C loop). */
+ * Inline assembly where PQ_DSP_ASM (pq_dsp.h), one loop per word count: 9 instructions a
+ * tap for 8 channels (gcc 12 -Os keeps the test of `words` inside the C loop). */
 PQ_INLINE void sum_taps(const int8_t *q, int32_t runs, int32_t len, int32_t depth, int32_t skip, int words,
                         uint32_t *s)
 {
     int32_t a0 = 0, a1 = 0, a2 = 0, a3 = 0; /* lanes (c0, c2), (c1, c3), (c4, c6), (c5, c7) */
-#if defined(__GNUC__) && defined(__OPTIMIZE__)
+#if PQ_DSP_ASM
     if (words != 0) {
         uint32_t x, y;
         int32_t n;

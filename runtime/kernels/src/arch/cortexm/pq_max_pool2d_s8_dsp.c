@@ -34,7 +34,7 @@ PQ_INLINE uint32_t clamp4(uint32_t v, uint32_t lo4, uint32_t hi4)
 /* The max over the window's taps (t->runs >= 1 runs of t->len >= 1) of the channels at q:
  * 8 of them in m[0], m[1] (words 2), 4 in m[0] (words 1), or q[0] alone as a value (words
  * 0). A call of its own: inlined in the kernel's loop nest, gcc 12 -Os spills the running
- * max around SSUB8 (15 instructions a tap). Inline assembly when optimizing, one loop per
+ * max around SSUB8 (15 instructions a tap). Inline assembly where PQ_DSP_ASM, one loop per
  * word count, 9 instructions a tap for 8 channels (gcc keeps the test of `words` inside
  * the C loop: 12). */
 #if defined(__GNUC__)
@@ -47,7 +47,7 @@ static void max_window(const int8_t *q, const pq_pool_runs *t, int32_t depth, in
     const int32_t skip = t->stride - len * depth; /* from a run's end to the next run's start */
     uint32_t m0 = 0x80808080u, m1 = 0x80808080u; /* TFLM starts from lowest(): -128 */
     int32_t v = -128;
-#if defined(__GNUC__) && defined(__OPTIMIZE__)
+#if PQ_DSP_ASM
     if (words != 0) {
         uint32_t x, y, d;
         int32_t n;
