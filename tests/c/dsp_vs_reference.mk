@@ -27,7 +27,7 @@ QEMU_FLAGS := -M $(MACHINE) -display none -monitor none -serial none -chardev st
 
 include $(FW)/m4.mk
 
-SRCS := $(TESTS_C)/dsp_vs_reference.c $(TESTS_C)/dvr_m4.c $(FW)/semihosting.c \
+SRCS := $(TESTS_C)/dsp_vs_reference.c $(TESTS_C)/dvr_m4.c $(FW)/startup.c $(FW)/semihosting.c \
 	$(addprefix $(KERNELS)/src/ref/,pq_conv2d_s8.c pq_depthwise_conv2d_s8.c pq_fully_connected_s8.c pq_add_s8.c \
 		pq_max_pool2d_s8.c pq_avg_pool2d_s8.c) \
 	$(sort $(wildcard $(KERNELS)/src/arch/cortexm/*.c))

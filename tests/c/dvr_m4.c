@@ -1,8 +1,9 @@
 /*
- * Bare-metal support of tests/c/dsp_vs_reference.c (see dvr_m4.h): the vector table
- * and reset handler (as firmware_examples/cortex-m/startup.c, with a fault handler that
- * names the case that faulted), text output and the command line over semihosting
- * (firmware_examples/cortex-m/semihosting.c writes and exits), and MPU-guarded buffers.
+ * Bare-metal support of tests/c/dsp_vs_reference.c (see dvr_m4.h): a fault handler that
+ * names the case that faulted (replacing the weak one of firmware_examples/cortex-m/
+ * startup.c, whose vector table and reset handler the harness uses), text output and the
+ * command line over semihosting (firmware_examples/cortex-m/semihosting.c writes and
+ * exits), and MPU-guarded buffers.
  * Linked with firmware_examples/cortex-m/mps2_an386.ld.
  */
 #include "dvr_m4.h"
@@ -26,45 +27,9 @@
 volatile dvr_describe_fn dvr_on_fault;
 volatile const char *dvr_running = "harness";
 
-/* ---- startup ---- */
-extern uint32_t __data_start__[], __data_end__[], __data_load__[];
-extern uint32_t __bss_start__[], __bss_end__[], __stack_top__[];
-
-int main(void);
-void Reset_Handler(void);
+/* ---- faults ---- */
 void Fault_Handler(void);
 void dvr_fault(const uint32_t *frame);
-
-__attribute__((section(".vectors"), used)) static void (*const vectors[16])(void) = {
-    (void (*)(void))__stack_top__,
-    Reset_Handler,
-    Fault_Handler, /* NMI */
-    Fault_Handler, /* HardFault */
-    Fault_Handler, /* MemManage: an MPU guard */
-    Fault_Handler, /* BusFault */
-    Fault_Handler, /* UsageFault */
-    0, 0, 0, 0,
-    Fault_Handler, /* SVCall */
-    Fault_Handler, /* DebugMonitor */
-    0,
-    Fault_Handler, /* PendSV */
-    Fault_Handler, /* SysTick */
-};
-
-void Reset_Handler(void)
-{
-    const uint32_t *src = __data_load__;
-    uint32_t *dst = __data_start__;
-    while (dst < __data_end__) {
-        *dst++ = *src++;
-    }
-    for (dst = __bss_start__; dst < __bss_end__; dst++) {
-        *dst = 0;
-    }
-    /* MemManage, BusFault and UsageFault get their own status (else all are HardFaults). */
-    SCB_SHCSR |= (1u << 16) | (1u << 17) | (1u << 18);
-    sh_exit(main());
-}
 
 /* The stacked frame (r0-r3, r12, lr, pc, xpsr) of whichever stack was in use. */
 __attribute__((naked)) void Fault_Handler(void)
@@ -280,6 +245,8 @@ void dvr_guard_arm(void)
             MPU_RASR = 0;
         }
     }
+    /* MemManage, BusFault and UsageFault get their own status (else all are HardFaults). */
+    SCB_SHCSR |= (1u << 16) | (1u << 17) | (1u << 18);
     MPU_CTRL = (1u << 2) | 1u; /* PRIVDEFENA: everything else keeps the default map */
     __asm__ volatile("dsb\n\tisb" ::: "memory");
 }
