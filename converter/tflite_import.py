@@ -35,8 +35,9 @@ def load_tflite(source: str | bytes) -> Graph:
     graph_out = [int(v) for v in sg.OutputsAsNumpy()] if sg.OutputsLength() else []
     skip: set[int] = set()
     for k in range(n_ops):
-        op = sg.Operators(k)
-        ins, outs = list(op.InputsAsNumpy()), list(op.OutputsAsNumpy())
+        ins, outs = r.op_io(k)
+        if not ins or not outs:
+            continue  # import_op reports it, unless the op is unsupported anyway
         if (
             op_names[k] == "QUANTIZE"
             and ins[0] in graph_in
@@ -51,7 +52,7 @@ def load_tflite(source: str | bytes) -> Graph:
 
     unsupported = sorted(
         {
-            f"{name} (op {k}, output {r.tname(int(sg.Operators(k).Outputs(0)))!r})"
+            f"{name} (op {k}, output {r.tname(r.op_io(k)[1][0]) if r.op_io(k)[1] else '?'!r})"
             for k, name in enumerate(op_names)
             if k not in skip and name not in SUPPORTED
         }
@@ -63,7 +64,8 @@ def load_tflite(source: str | bytes) -> Graph:
         )
 
     for i in graph_in:
-        r.activation(i, "graph input")
+        if r.graph.tensors[r.activation(i, "graph input")].is_const:
+            r.problems.append(f"graph input {r.tname(i)!r} is a constant")
     for k in range(n_ops):
         if k in skip:
             continue

@@ -66,6 +66,9 @@ def _weights(r: TfliteReader, i: int, where: str, axis: int) -> tuple[int, np.nd
     if not ok:
         return None
     scales, zps, qdim = qp
+    if data.ndim <= axis or data.size == 0:
+        r.problems.append(f"{where}: weights {name!r} have shape {data.shape}")
+        return None
     if scales.size > 1 and qdim != axis:
         r.problems.append(f"{where}: weights {name!r} are quantized on axis {qdim}, picoq needs axis {axis}")
         return None
@@ -136,7 +139,7 @@ def _int_operand(r: TfliteReader, i: int, where: str, what: str) -> np.ndarray |
     return np.asarray(data, np.int64)
 
 
-def _params_or_problem(r: TfliteReader, where: str, fn, *args) -> dict[str, int] | None:
+def _params_or_problem(r: TfliteReader, where: str, fn, *args):
     """Run a quantize.py parameter function; a scale it cannot represent becomes a problem."""
     try:
         return fn(*args)
@@ -162,7 +165,7 @@ def _conv(c: TfliteOp) -> None:
     x, xt = c.x, c.xt
     y_shape = r.shape(c.out_tfl)
     depthwise = name == "DEPTHWISE_CONV_2D"
-    o = r.options(op, "DepthwiseConv2DOptions" if depthwise else "Conv2DOptions")
+    o = r.options(op, "DepthwiseConv2DOptions" if depthwise else "Conv2DOptions", where)
     if len(ins) < 2 or o is None:
         r.problems.append(f"{where}: needs a filter and options")
         return
@@ -172,6 +175,9 @@ def _conv(c: TfliteOp) -> None:
         return
     w_idx, w_scales = w
     wt = r.graph.tensors[w_idx]
+    if len(wt.shape) != 4:
+        r.problems.append(f"{where}: filter must be 4-D, got {wt.shape}")
+        return
     channels = wt.shape[3] if depthwise else wt.shape[0]
     y = c.output()
     yt = r.graph.tensors[y]
@@ -184,8 +190,12 @@ def _conv(c: TfliteOp) -> None:
     if pads is None:
         return
     bias = _bias(r, ins[2] if len(ins) > 2 else -1, where, channels)
-    mult, shift = q.conv_multipliers(xt.scale, np.broadcast_to(w_scales, (channels,)), yt.scale)
-    m_idx, s_idx = _requant_consts(r, yt.name, mult, shift)
+    requant = _params_or_problem(
+        r, where, q.conv_multipliers, xt.scale, np.broadcast_to(w_scales, (channels,)), yt.scale
+    )
+    if requant is None:
+        return
+    m_idx, s_idx = _requant_consts(r, yt.name, *requant)
     lo, hi = q.activation_range(_activation(r, where, o.FusedActivationFunction()), yt.scale, yt.zero_point)
     params = {
         "stride_h": strides[0],
@@ -213,7 +223,7 @@ def _conv(c: TfliteOp) -> None:
 def _fully_connected(c: TfliteOp) -> None:
     r, op, name, ins, where = c.r, c.op, c.name, c.ins, c.where
     x, xt = c.x, c.xt
-    o = r.options(op, "FullyConnectedOptions")
+    o = r.options(op, "FullyConnectedOptions", where)
     if len(ins) < 2:
         r.problems.append(f"{where}: needs a filter")
         return
@@ -235,9 +245,11 @@ def _fully_connected(c: TfliteOp) -> None:
     # in double, which is what tflite-micro computes (measured: the float32 product
     # in_s*w_s of TFLite's GetQuantizedConvolutionMultipler gives 3 wrong bytes in 200
     # inputs of MLPerf Tiny AD, double gives 0 in 600).
-    mult, shift = q.conv_multipliers(xt.scale, w_scales, yt.scale)
+    requant = _params_or_problem(r, where, q.conv_multipliers, xt.scale, w_scales, yt.scale)
+    if requant is None:
+        return
     bias = _bias(r, ins[2] if len(ins) > 2 else -1, where, out_depth)
-    m_idx, s_idx = _requant_consts(r, yt.name, mult, shift)
+    m_idx, s_idx = _requant_consts(r, yt.name, *requant)
     act = _activation(r, where, o.FusedActivationFunction() if o is not None else 0)
     lo, hi = q.activation_range(act, yt.scale, yt.zero_point)
     params = {
@@ -254,7 +266,7 @@ def _fully_connected(c: TfliteOp) -> None:
 def _binary_operands(c: TfliteOp, options: str) -> tuple[Any, int, int] | None:
     """(options, second input, output) of ADD or MUL, or None with the problem noted."""
     r = c.r
-    o = r.options(c.op, options)
+    o = r.options(c.op, options, c.where)
     if len(c.ins) != 2:
         r.problems.append(f"{c.where}: needs two inputs")
         return None
@@ -272,7 +284,11 @@ def _add(c: TfliteOp) -> None:
         return
     o, b, y = operands
     bt, yt = r.graph.tensors[b], r.graph.tensors[y]
-    params = q.add_params(xt.scale, xt.zero_point, bt.scale, bt.zero_point, yt.scale, yt.zero_point)
+    params = _params_or_problem(
+        r, where, q.add_params, xt.scale, xt.zero_point, bt.scale, bt.zero_point, yt.scale, yt.zero_point
+    )
+    if params is None:
+        return
     act = _activation(r, where, o.FusedActivationFunction() if o is not None else 0)
     params["act_min"], params["act_max"] = q.activation_range(act, yt.scale, yt.zero_point)
     r.graph.ops.append(Op(name, [x, b], [y], params, where))
@@ -282,7 +298,7 @@ def _pool(c: TfliteOp) -> None:
     r, op, name, where = c.r, c.op, c.name, c.where
     x, xt = c.x, c.xt
     y_shape = r.shape(c.out_tfl)
-    o = r.options(op, "Pool2DOptions")
+    o = r.options(op, "Pool2DOptions", where)
     if o is None or len(xt.shape) != 4 or len(y_shape) != 4:
         r.problems.append(f"{where}: needs options and 4-D NHWC tensors")
         return
@@ -329,7 +345,7 @@ def _reshape(c: TfliteOp) -> None:
 def _softmax(c: TfliteOp) -> None:
     r, op, name, where = c.r, c.op, c.name, c.where
     x, xt = c.x, c.xt
-    o = r.options(op, "SoftmaxOptions")
+    o = r.options(op, "SoftmaxOptions", where)
     y = c.output()
     yt = r.graph.tensors[y]
     if abs(yt.scale - 1.0 / 256) > 1e-9 or yt.zero_point != -128:
@@ -339,7 +355,9 @@ def _softmax(c: TfliteOp) -> None:
         )
         return
     beta = o.Beta() if o is not None else 1.0
-    r.graph.ops.append(Op(name, [x], [y], q.softmax_params(beta, xt.scale), where))
+    params = _params_or_problem(r, where, q.softmax_params, beta, xt.scale)
+    if params is not None:
+        r.graph.ops.append(Op(name, [x], [y], params, where))
 
 
 def _mul(c: TfliteOp) -> None:
@@ -364,7 +382,7 @@ def _mean(c: TfliteOp) -> None:
     r, op, name, ins, where = c.r, c.op, c.name, c.ins, c.where
     x, xt = c.x, c.xt
     rank = len(xt.shape)
-    o = r.options(op, "ReducerOptions")
+    o = r.options(op, "ReducerOptions", where)
     axes = _int_operand(r, ins[1] if len(ins) > 1 else -1, where, "the axis operand")
     if axes is None:
         return
@@ -395,7 +413,7 @@ def _mean(c: TfliteOp) -> None:
 def _concatenation(c: TfliteOp) -> None:
     r, op, name, ins, where = c.r, c.op, c.name, c.ins, c.where
     x = c.x
-    o = r.options(op, "ConcatenationOptions")
+    o = r.options(op, "ConcatenationOptions", where)
     if o is None:
         r.problems.append(f"{where}: needs ConcatenationOptions")
         return
@@ -519,7 +537,7 @@ def _leaky_relu(c: TfliteOp) -> None:
     if y is None:
         return
     yt = r.graph.tensors[y]
-    o = r.options(op, "LeakyReluOptions")
+    o = r.options(op, "LeakyReluOptions", where)
     alpha = o.Alpha() if o is not None else 0.0  # TFLite leaves alpha 0 without options
     params = _params_or_problem(
         r, where, q.leaky_relu_params, xt.scale, xt.zero_point, alpha, yt.scale, yt.zero_point
@@ -574,15 +592,18 @@ BUILDERS: dict[str, Callable[[TfliteOp], None]] = {
 def import_op(r: TfliteReader, k: int, name: str) -> None:
     """Add operator `k` (a BUILDERS key) to r.graph, or note in r.problems why it cannot be."""
     op = r.sg.Operators(k)
-    ins = [int(v) for v in op.InputsAsNumpy()] if op.InputsLength() else []
-    outs = [int(v) for v in op.OutputsAsNumpy()] if op.OutputsLength() else []
+    ins, outs = r.op_io(k)
     where = f"op {k} {name}"
     n_problems = len(r.problems)
-    if not outs or not ins or ins[0] < 0:
-        r.problems.append(f"{where}: missing input or output tensors")
+    optional = {2} if name in ("CONV_2D", "DEPTHWISE_CONV_2D", "FULLY_CONNECTED") else set()  # the bias
+    omitted = [j for j, t in enumerate(ins) if t < 0 and j not in optional]
+    if not outs or not ins or omitted or min(outs) < 0:
+        r.problems.append(
+            f"{where}: missing input or output tensors (omitted: inputs {omitted}, outputs {outs})"
+        )
         return
     x = r.activation(ins[0], where)
     # Output tensor created after the inputs, so that indices follow data flow.
-    if len(r.problems) > n_problems:
+    if len(r.problems) > n_problems or 0 in r.graph.tensors[x].shape:  # empty: reported where it was made
         return
     BUILDERS[name](TfliteOp(r, op, name, ins, outs[0], x, where, n_problems))

@@ -10,6 +10,7 @@ from __future__ import annotations
 import numpy as np
 
 from .graph import ConversionError, Graph, Tensor
+from .tflite_verify import check_contents, verify_structure
 
 # tflite TensorType codes -> numpy dtypes (only those we can read constants of).
 _TFL_DTYPES = {
@@ -59,15 +60,16 @@ class TfliteReader:
     def __init__(self, buf: bytes):
         self.tfl = _tflite()
         self.buf = buf
-        try:
-            if len(buf) < 8 or buf[4:8] != b"TFL3":
-                raise ValueError("missing the TFL3 file identifier")
-            self.model = self.tfl.Model.GetRootAsModel(buf, 0)
-            if self.model.SubgraphsLength() < 1:
-                raise ValueError("no subgraph")
-            self.sg = self.model.Subgraphs(0)
-        except Exception as e:  # a corrupt flatbuffer can fail anywhere inside the bindings
-            raise ConversionError([f"not a readable .tflite file: {e}"]) from e
+        if len(buf) < 8 or buf[4:8] != b"TFL3":
+            raise ConversionError(["not a readable .tflite file: missing the TFL3 file identifier"])
+        verify_structure(buf)  # from here on the bindings read inside the buffer
+        self.model = self.tfl.Model.GetRootAsModel(buf, 0)
+        if self.model.SubgraphsLength() < 1:
+            raise ConversionError(["not a readable .tflite file: no subgraph"])
+        self.sg = self.model.Subgraphs(0)
+        bad = check_contents(self.model, self.sg)
+        if bad:
+            raise ConversionError([f"corrupt .tflite file: {p}" for p in bad])
         self.names = _op_names(self.tfl)
         self.problems: list[str] = []
         self.reported: set[tuple[int, str]] = set()
@@ -125,13 +127,14 @@ class TfliteReader:
         if dtype is None:
             return None
         shape = self.shape(i)
-        count = int(np.prod(shape, dtype=np.int64))
-        arr = np.frombuffer(raw, dtype=np.dtype(dtype).newbyteorder("<"))
-        if arr.size != count:
+        count = int(np.prod(shape, dtype=object))  # Python ints: a hostile shape cannot overflow
+        item = np.dtype(dtype).itemsize
+        if len(raw) != count * item:
             self.problems.append(
-                f"tensor {self.tname(i)!r}: buffer holds {arr.size} values, shape {shape} needs {count}"
+                f"tensor {self.tname(i)!r}: buffer holds {len(raw)} bytes, shape {shape} of {dtype} needs {count * item}"
             )
             return None
+        arr = np.frombuffer(raw, dtype=np.dtype(dtype).newbyteorder("<"))
         return arr.reshape(shape).astype(dtype)
 
     def activation(self, i: int, where: str) -> int:
@@ -155,6 +158,8 @@ class TfliteReader:
             scales, zps = qp[0], qp[1].astype(np.int32)
         data = self.const_data(i)
         shape = self.shape(i)
+        if 0 in shape:
+            self.problems.append(f"{where}: activation {name!r} has shape {shape}, with no elements")
         t = Tensor(name, shape, "int8", scales, zps, 0, None if data is None else data.astype(np.int8))
         self.tmap[i] = self.graph.add(t)
         return self.tmap[i]
@@ -170,11 +175,22 @@ class TfliteReader:
             return "CUSTOM:" + (custom.decode() if custom else "?")
         return self.names.get(builtin, f"BUILTIN_{builtin}")
 
-    def options(self, op, cls_name: str):
+    def op_io(self, k: int) -> tuple[list[int], list[int]]:
+        """Operator k's input and output tensor indices (-1: an omitted optional input)."""
+        op = self.sg.Operators(k)
+        ins = [int(v) for v in op.InputsAsNumpy()] if op.InputsLength() else []
+        outs = [int(v) for v in op.OutputsAsNumpy()] if op.OutputsLength() else []
+        return ins, outs
+
+    def options(self, op, cls_name: str, where: str):
+        """The op's builtin options as `cls_name`, or None when absent or of another type
+        (reading one options table as another would give garbage parameters)."""
         table = op.BuiltinOptions()
-        cls = getattr(self.tfl, cls_name)
-        opts = cls()
-        if table is not None:
-            opts.Init(table.Bytes, table.Pos)
-            return opts
-        return None
+        if table is None:
+            return None
+        if op.BuiltinOptionsType() != getattr(self.tfl.BuiltinOptions, cls_name):
+            self.problems.append(f"{where}: options are of type {op.BuiltinOptionsType()}, not {cls_name}")
+            return None
+        opts = getattr(self.tfl, cls_name)()
+        opts.Init(table.Bytes, table.Pos)
+        return opts

@@ -9,13 +9,14 @@ rejects.
 from __future__ import annotations
 
 import os
+import re
 import tempfile
 
 import numpy as np
 
 from picoq.runtime import format as fmt
 
-from .graph import Graph
+from .graph import ConversionError, Graph
 
 
 class _Blob:
@@ -46,7 +47,9 @@ class _Strings(_Blob):
 
     def ref(self, s: str) -> tuple[int, int]:
         if s not in self.seen:
-            raw = s.encode("utf-8")
+            # Names are for people; a source name past the format's limit (TF's fused names
+            # can be long) keeps its first MAX_NAME_BYTES bytes, cut on a character boundary.
+            raw = s.encode("utf-8")[: fmt.MAX_NAME_BYTES].decode("utf-8", "ignore").encode("utf-8")
             self.seen[s] = (self.add(raw, 1), len(raw))
         return self.seen[s]
 
@@ -57,6 +60,17 @@ _DTYPE_CODES = {"int8": fmt.DTYPE_INT8, "int32": fmt.DTYPE_INT32}
 def to_bytes(graph: Graph) -> bytes:
     if graph.arena_size <= 0 and any(not t.is_const for t in graph.tensors):
         raise ValueError("plan the arena (converter.plan.plan_arena) before writing")
+    too_big = [t.name for t in graph.tensors if t.nbytes >= 1 << 32]
+    if too_big or graph.arena_size >= 1 << 32:
+        raise ConversionError(
+            [f"tensor {n!r} holds 4 GiB or more" for n in too_big[:8]]
+            + (
+                [f"the activations need {graph.arena_size} bytes of arena"]
+                if graph.arena_size >= 1 << 32
+                else []
+            ),
+            hint="A .picoq file addresses tensors and its arena with 32-bit offsets.",
+        )
     strings, data = _Strings(), _Blob()
 
     tens = np.zeros(len(graph.tensors), fmt.TENSOR_DTYPE)
@@ -137,8 +151,26 @@ def to_bytes(graph: Graph) -> bytes:
     crc = fmt.crc32(raw, fmt.HEADER_CRC_START, len(raw))
     fmt.HEADER.pack_into(raw, 0, fmt.MAGIC, fmt.VERSION_MAJOR, minor, crc, len(raw), len(payloads), 0)
     out = bytes(raw)
-    fmt.read_model(out)  # the runtime's own validator: never emit a file it would reject
+    _self_check(out, graph)
     return out
+
+
+def _self_check(out: bytes, graph: Graph) -> None:
+    """Run the runtime's own validator (the one place op contracts live): never emit a file it
+    would reject. A refusal means the source model is inconsistent in a way the importer did
+    not check (an output shape that is not what the op computes, say); it names the source op."""
+    try:
+        fmt.read_model(out)
+    except fmt.ModelFormatError as e:
+        m = re.match(r"(op|tensor)\[(\d+)\]", e.field)
+        what = ""
+        if m and m[1] == "op" and int(m[2]) < len(graph.ops):
+            what = f"{graph.ops[int(m[2])].source}: "
+        elif m and int(m[2]) < len(graph.tensors):
+            what = f"tensor {graph.tensors[int(m[2])].name!r}: "
+        raise ConversionError(
+            [f"{what}{e}"], hint="The source model is inconsistent; picoq cannot run it."
+        ) from e
 
 
 def write_atomic(path: str | os.PathLike, data: bytes) -> None:
