@@ -595,7 +595,8 @@ def import_op(r: TfliteReader, k: int, name: str) -> None:
     ins, outs = r.op_io(k)
     where = f"op {k} {name}"
     n_problems = len(r.problems)
-    optional = {2} if name in ("CONV_2D", "DEPTHWISE_CONV_2D", "FULLY_CONNECTED") else set()  # the bias
+    # Inputs TFLite lets a model omit (index -1): the bias of conv and FC, PADV2's pad value.
+    optional = {2} if name in ("CONV_2D", "DEPTHWISE_CONV_2D", "FULLY_CONNECTED", "PADV2") else set()
     omitted = [j for j, t in enumerate(ins) if t < 0 and j not in optional]
     if not outs or not ins or omitted or min(outs) < 0:
         r.problems.append(

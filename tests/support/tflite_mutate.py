@@ -16,7 +16,10 @@ from collections.abc import Iterator
 import numpy as np
 import tflite
 
+from picoq.converter.tflite_import import SUPPORTED
+
 INTS = [0, 1, -1, 2, 3, 4, 7, 8, 16, 127, 128, -128, 255, 256, 1 << 15, 1 << 16, (1 << 31) - 1, -(1 << 31)]
+SUPPORTED_CODES = [getattr(tflite.BuiltinOperator, name) for name in SUPPORTED]
 FLOATS = [0.0, -0.0, -1.0, 1e-45, 1e-39, 1e38, float("inf"), float("-inf"), float("nan"), 1.0]
 
 
@@ -52,9 +55,13 @@ class Sites:
         self.lengths: list[int] = []  # uint32 vector length words
         self.scales: list[int] = []  # float32 quantization scales
         self.zero_points: list[int] = []  # int64 zero points
+        self.codes: list[int] = []  # int32 builtin_code fields
         self.n_tensors = 0
         for k in range(m.OperatorCodesLength()):
-            self.fields += _table_fields(m.OperatorCodes(k)._tab)
+            code = m.OperatorCodes(k)._tab
+            self.fields += _table_fields(code)
+            if code.Offset(10):
+                self.codes.append(code.Pos + code.Offset(10))
         for k in range(m.BuffersLength()):
             b = m.Buffers(k)
             self.fields += _table_fields(b._tab)
@@ -111,7 +118,7 @@ def mutate(data: bytes, sites: Sites, rng: np.random.Generator) -> bytes:
     n = sites.n_tensors
     index_values = [-1, -2, 0, n - 1, n, n + 1, 1 << 20, (1 << 31) - 1, -(1 << 31)]
     for _ in range(int(rng.integers(1, 4))):
-        what = rng.integers(7)
+        what = rng.integers(8)
         pick = lambda xs: xs[int(rng.integers(len(xs)))] if xs else -1  # noqa: E731
         if what == 0:  # any field: a 1-byte or 4-byte interesting value
             at = pick(sites.fields)
@@ -136,6 +143,9 @@ def mutate(data: bytes, sites: Sites, rng: np.random.Generator) -> bytes:
             _put(buf, pick(sites.scales), "<f", pick(FLOATS))
         elif what == 5:  # a zero point
             _put(buf, pick(sites.zero_points), "<q", pick(INTS + [1 << 40, -(1 << 63)]))
+        elif what == 6:  # another operator: one the converter imports, mostly
+            known = list(SUPPORTED_CODES) + [int(rng.integers(0, 210))]
+            _put(buf, pick(sites.codes), "<i", pick(known))
         else:  # two fields swap their 4 bytes
             a, b = pick(sites.fields), pick(sites.fields)
             if a >= 0 and b >= 0 and a + 4 <= len(buf) and b + 4 <= len(buf):
