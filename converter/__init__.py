@@ -71,6 +71,7 @@ def convert(
     if _kind(source) == "onnx":
         options = {"method": method, "per_tensor": per_tensor, "percentile": percentile, "progress": progress}
     graph = load(source, calibration, **options)
+    graph.check_io()
     graph.remove_unused_tensors()
     plan_arena(graph)
     data = to_bytes(graph)

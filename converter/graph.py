@@ -109,6 +109,22 @@ class Graph:
                     out.setdefault(t, []).append(i)
         return out
 
+    def check_io(self) -> None:
+        """Graph inputs and outputs live in the arena: a constant among them (a hostile or
+        degenerate source model) cannot be run."""
+        problems = [
+            f"graph {kind} {self.tensors[t].name!r} is a constant"
+            for kind, ts in (("input", self.inputs), ("output", self.outputs))
+            for t in ts
+            if self.tensors[t].is_const
+        ]
+        if not self.outputs:
+            problems.append("the graph has no outputs")
+        if problems:
+            raise ConversionError(
+                problems, hint="picoq runs graphs whose inputs and outputs are activations."
+            )
+
     def remove_unused_tensors(self) -> None:
         """Drop tensors no op or graph IO refers to, renumbering the rest."""
         used = set(self.inputs) | set(self.outputs)

@@ -24,7 +24,7 @@ from picoq.runtime import read_model
 
 from conftest import mlperf_path
 from support.convert_fuzz import fuzz_convert
-from support.make_fixtures import build_tiny_convnet, build_tiny_mlp, build_tiny_resnet, tiny_mlp
+from support.make_fixtures import build_tiny_convnet, build_tiny_mlp, build_tiny_resnet, tiny_mlp, tiny_resnet
 from support.models import build_chain
 from support.tflite_builder import TFLiteGraph
 from support.tflite_mutate import Sites, mutants
@@ -177,6 +177,14 @@ def test_constant_graph_input() -> None:
     w = next(t for t in g.tensors if t.is_const and t.dtype == np.int8)
     g.inputs[0] = w
     _refused(g.build(), f"graph input {w.name!r} is a constant")
+
+
+def test_constant_graph_output() -> None:
+    """A graph output that is the constant operand of an ADD (was a KeyError in the arena planner)."""
+    g = tiny_resnet()
+    w = next(t for t in g.tensors if t.is_const and t.dtype == np.int8 and t.shape[:3] == (1, 1, 1))
+    g.outputs[0] = w
+    _refused(g.build(), f"graph output {w.name!r} is a constant")
 
 
 def test_output_shape_the_op_cannot_produce() -> None:
