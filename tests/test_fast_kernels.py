@@ -218,6 +218,23 @@ def test_average_pool_fast_equals_reference(seed: int) -> None:
     assert _run_all(convert(g.build()), xs) == ["fast-avgpool"]
 
 
+@pytest.mark.parametrize("seed", range(20))
+def test_max_pool_fast_equals_reference(seed: int) -> None:
+    """Windows clipped by SAME padding, strides, fused activations (RELU6 clamps at the
+    input's scale), channel counts off the vector widths."""
+    rng = np.random.default_rng(55_000 + seed)
+    (h, w), (kh, kw), s, _, padding = random_spatial(rng)
+    if padding == "VALID":
+        kh, kw = min(kh, h), min(kw, w)
+    c, n = random_channels(rng, 1, 80), int(rng.choice([1, 1, 2]))
+    in_s, in_zp = in_qparams(rng)
+    g = TFLiteGraph()
+    xt = g.input("x", (n, h, w, c), in_s, in_zp)
+    g.output(g.max_pool2d(xt, (kh, kw), s, padding=padding, activation=str(rng.choice(ACTS))))
+    xs = [rng.integers(-128, 128, (n, h, w, c), dtype=np.int8) for _ in range(3)]
+    assert _run_all(convert(g.build()), xs) == ["fast-maxpool"]
+
+
 UNARY = ("logistic", "tanh", "hard_swish", "leaky_relu")
 
 
@@ -256,7 +273,7 @@ def test_mlperf_fast_equals_reference(name: str) -> None:
     # Every CONV_2D, DEPTHWISE_CONV_2D, FULLY_CONNECTED, ADD and AVERAGE_POOL_2D of these models is fast.
     it = Interpreter(model, kernels="reference")
     for op, k in zip(it.model.ops, kernels):
-        assert k.startswith("fast") == (op.opcode in (1, 2, 3, 4, 5, 13, 14, 15, 16)), (op.opcode, k)
+        assert k.startswith("fast") == (op.opcode in (1, 2, 3, 4, 5, 8, 13, 14, 15, 16)), (op.opcode, k)
 
 
 def test_isa_choice() -> None:
