@@ -218,6 +218,52 @@ def test_average_pool_fast_equals_reference(seed: int) -> None:
     assert _run_all(convert(g.build()), xs) == ["fast-avgpool"]
 
 
+@pytest.mark.parametrize("seed", range(20))
+def test_max_pool_fast_equals_reference(seed: int) -> None:
+    """Windows clipped by SAME padding, strides, fused activations (RELU6 clamps at the
+    input's scale), channel counts off the vector widths."""
+    rng = np.random.default_rng(55_000 + seed)
+    (h, w), (kh, kw), s, _, padding = random_spatial(rng)
+    if padding == "VALID":
+        kh, kw = min(kh, h), min(kw, w)
+    c, n = random_channels(rng, 1, 80), int(rng.choice([1, 1, 2]))
+    in_s, in_zp = in_qparams(rng)
+    g = TFLiteGraph()
+    xt = g.input("x", (n, h, w, c), in_s, in_zp)
+    g.output(g.max_pool2d(xt, (kh, kw), s, padding=padding, activation=str(rng.choice(ACTS))))
+    xs = [rng.integers(-128, 128, (n, h, w, c), dtype=np.int8) for _ in range(3)]
+    assert _run_all(convert(g.build()), xs) == ["fast-maxpool"]
+
+
+UNARY = ("logistic", "tanh", "hard_swish", "leaky_relu")
+
+
+@pytest.mark.parametrize("seed", range(24))
+def test_unary_ops_run_as_a_table_equal_to_the_reference(seed: int) -> None:
+    """LOGISTIC, TANH, HARD_SWISH and LEAKY_RELU run as a 256-entry table built at load from
+    the reference kernel: random scales and zero points, every int8 value among the inputs."""
+    rng = np.random.default_rng(60_000 + seed)
+    op = UNARY[seed % len(UNARY)]
+    shape = tuple(int(v) for v in rng.integers(1, 12, int(rng.integers(1, 5))))
+    in_s, in_zp = in_qparams(rng)
+    if op in ("logistic", "tanh"):
+        in_s = float(rng.uniform(0.01, 0.2))  # the range TFLite's int8 LOGISTIC/TANH accept
+    g = TFLiteGraph()
+    x = g.input("x", shape, in_s, in_zp)
+    out_s, out_zp = float(rng.uniform(0.005, 0.1)), int(rng.integers(-128, 128))
+    y = {
+        "logistic": lambda: g.logistic(x),
+        "tanh": lambda: g.tanh(x),
+        "hard_swish": lambda: g.hard_swish(x, out_s, out_zp),
+        "leaky_relu": lambda: g.leaky_relu(x, float(rng.uniform(-2, 2)), out_s, out_zp),
+    }[op]()
+    g.output(y)
+    n = int(np.prod(shape))
+    every = np.resize(np.arange(-128, 128, dtype=np.int8), n)
+    xs = [rng.permutation(every).reshape(shape), rng.integers(-128, 128, shape, dtype=np.int8)]
+    assert _run_all(convert(g.build()), xs) == ["fast-lut"]
+
+
 @pytest.mark.parametrize("name", MLPERF_INT8)
 def test_mlperf_fast_equals_reference(name: str) -> None:
     model = convert(mlperf_path(name).read_bytes())
@@ -227,7 +273,7 @@ def test_mlperf_fast_equals_reference(name: str) -> None:
     # Every CONV_2D, DEPTHWISE_CONV_2D, FULLY_CONNECTED, ADD and AVERAGE_POOL_2D of these models is fast.
     it = Interpreter(model, kernels="reference")
     for op, k in zip(it.model.ops, kernels):
-        assert k.startswith("fast") == (op.opcode in (1, 2, 3, 4, 5)), (op.opcode, k)
+        assert k.startswith("fast") == (op.opcode in (1, 2, 3, 4, 5, 8, 13, 14, 15, 16)), (op.opcode, k)
 
 
 def test_isa_choice() -> None:

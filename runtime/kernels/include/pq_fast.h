@@ -185,6 +185,12 @@ pq_status pq_depthwise_conv2d_s8_fast(const pq_dwconv_fast_plan *plan, const int
 pq_status pq_avg_pool2d_s8_fast(const pq_pool_params *p, const pq_dims *in_dims, const int8_t *in,
                                 const pq_dims *out_dims, int8_t *out, uint32_t *sum);
 
+/* ---- MAX_POOL_2D --------------------------------------------------------- */
+
+/* Same arguments as pq_max_pool2d_s8. Portable C. */
+pq_status pq_max_pool2d_s8_fast(const pq_pool_params *p, const pq_dims *in_dims, const int8_t *in,
+                                const pq_dims *out_dims, int8_t *out);
+
 /* ---- ADD without broadcasting -------------------------------------------- */
 
 /* n elements of in1 + in2 (same shapes); the portable ISA runs pq_add_s8. */

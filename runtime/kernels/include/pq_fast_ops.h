@@ -42,6 +42,8 @@ extern const pq_fast_op pq_depthwise_conv2d_s8_fast_op;
 extern const pq_fast_op pq_fully_connected_s8_fast_op;
 extern const pq_fast_op pq_add_s8_fast_op;
 extern const pq_fast_op pq_avg_pool2d_s8_fast_op;
+extern const pq_fast_op pq_max_pool2d_s8_fast_op;
+extern const pq_fast_op pq_lut_s8_fast_op; /* every element-wise unary op: a 256-entry table */
 
 #define PQ_NO_FAST NULL
 #ifdef PQ_WITH_FAST_KERNELS

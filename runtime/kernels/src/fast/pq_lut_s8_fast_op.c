@@ -1,0 +1,77 @@
+/*
+ * The fast hooks (pq_fast_ops.h) of every element-wise unary int8 op (LOGISTIC, TANH,
+ * HARD_SWISH, LEAKY_RELU): an int8 input has 256 values, so `prepare` runs the op's own
+ * reference kernel once on all of them and `eval` is a table lookup. The outputs are
+ * byte-identical to the reference kernel's by construction, whatever its arithmetic, and an
+ * op added later whose output byte depends only on its input byte gets a fast kernel by
+ * naming PQ_FAST(lut) in its registry line.
+ *
+ * State: the 256-byte table (indexed by the input byte as unsigned) and the element count.
+ */
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+#include "pq_fast_bind.h"
+
+typedef struct {
+    uint8_t table[256];
+    int32_t n;
+} lut_state;
+
+static int lut_plan(const pq_node *node, const pq_tensor *t, int isa, size_t *state_bytes, size_t *scratch_bytes) {
+    (void)isa;
+    if (node->n_inputs != 1 || t[node->io[0]].count != t[node->io[1]].count) return 0;
+    *state_bytes = sizeof(lut_state);
+    *scratch_bytes = 0;
+    return 1;
+}
+
+static pq_status lut_prepare(pq_node *node, const pq_tensor *t, int isa, void *state) {
+    lut_state *s = (lut_state *)state;
+    const pq_op_info *op = pq_op_find(node->opcode);
+    int8_t every[256];
+    pq_tensor tt[2];
+    int32_t io[2] = {0, 1};
+    pq_node one = *node;
+    pq_status st;
+    int k;
+    (void)isa;
+    if (op == NULL || node->n_inputs != 1) return PQ_ERR_PARAM;
+    for (k = 0; k < 256; ++k) every[k] = (int8_t)(uint8_t)k; /* byte k holds the input whose bits are k */
+    /* The op's tensors as 256-element vectors: an element-wise op reads nothing else. */
+    tt[0] = t[node->io[0]];
+    tt[1] = t[node->io[1]];
+    tt[0].data = every;
+    tt[1].data = s->table;
+    tt[0].count = tt[1].count = 256;
+    tt[0].rank = tt[1].rank = 1;
+    tt[0].dims[0] = tt[1].dims[0] = 256;
+    one.io = io;
+    one.kernel = PQ_KERNEL_REFERENCE;
+    one.fast = NULL;
+    st = op->eval(&one, tt);
+    if (st != PQ_OK) return st;
+    s->n = t[node->io[0]].count;
+    node->fast = s;
+    return PQ_OK;
+}
+
+static pq_status lut_eval(const pq_node *node, const pq_tensor *t, void *scratch, int32_t part, int32_t n_parts) {
+    const lut_state *s = (const lut_state *)node->fast;
+    const uint8_t *x = (const uint8_t *)PQ_IN(node, t, 0);
+    uint8_t *y = (uint8_t *)PQ_OUT(node, t);
+    int32_t i;
+    (void)scratch;
+    (void)part;
+    (void)n_parts;
+    for (i = 0; i < s->n; ++i) y[i] = s->table[x[i]];
+    return PQ_OK;
+}
+
+static const char *lut_name(const pq_node *node) {
+    (void)node;
+    return "fast-lut";
+}
+
+const pq_fast_op pq_lut_s8_fast_op = {lut_plan, lut_prepare, lut_eval, NULL, lut_name};
