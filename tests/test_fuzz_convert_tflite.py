@@ -42,6 +42,7 @@ SOURCES = {
 @pytest.mark.parametrize("name", list(SOURCES))
 def test_mutants_convert_or_raise_conversion_error(name: str, tmp_path: Path) -> None:
     rep = fuzz_convert(mutants(SOURCES[name](), MUTANTS, np.random.default_rng(7)), save=tmp_path / "found")
+    print(name, rep.summary())  # the long run's figures, with pytest -s
     assert not rep.failures, rep.summary()
     assert rep.counts["converted"] > 0 and rep.counts["ConversionError"] > MUTANTS // 2, rep.counts
 
