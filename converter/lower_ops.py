@@ -102,7 +102,11 @@ class ComputeOps:
                 qp.quantize_bias(np.broadcast_to(b, (channels,)), sx, np.broadcast_to(ws, (channels,))),
             )
         n_mult = ws.size if kernel == "FULLY_CONNECTED" else channels
-        mult, shift = q.conv_multipliers(sx, np.broadcast_to(ws, (n_mult,)), sy)
+        try:
+            mult, shift = q.conv_multipliers(sx, np.broadcast_to(ws, (n_mult,)), sy)
+        except ValueError as e:  # input, weight and output scales too far apart for int8
+            self.problems.append(f"{node.where}: {e}")
+            return -1
         m_idx = self.g.add_const(f"{node.name}/multiplier", mult)
         s_idx = self.g.add_const(f"{node.name}/shift", shift)
         lo, hi = qp.clamp_range(node.attrs.get("clamp"), sy, zy)
