@@ -448,6 +448,11 @@ def check_node(node: Any, ins: list[np.ndarray | None]) -> str | None:
         return _too_big(w, "the output", shape)
     if op in ("Conv", "AveragePool", "MaxPool"):
         return _check_window(node, ins)
+    if op == "BatchNormalization":
+        c = x.shape[1] if rank >= 2 else None
+        bad = [k for k, v in zip(("scale", "B", "mean", "var"), ins[1:5]) if v is None or v.shape != (c,)]
+        if c is None or bad:
+            return f"{w}: {', '.join(bad) or 'the input'} must be 1-D of the input's {c} channels (input {x.shape})"
     if op == "GlobalAveragePool" and rank < 3:
         return f"{w}: needs an (N, C, spatial...) input, not shape {x.shape}"
     if op in ("Gemm", "MatMul"):

@@ -522,7 +522,9 @@ class _Mutator:
             a.type = AttributeProto.SPARSE_TENSOR
             a.sparse_tensor.dims.extend([2, 2])
         else:
-            self._set_attr_value(a, {"value_float": "float", "value_floats": "floats"}.get(key, "ints"))
+            self._set_attr_value(
+                a, {"value_float": "float", "value_floats": "floats", "value_int": "int"}.get(key, "ints")
+            )
         g.node.insert(int(self.rng.integers(len(g.node) + 1)), nd)
         if target == "cst" and g.node:
             user = self.pick(g.node)
