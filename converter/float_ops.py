@@ -333,7 +333,8 @@ def hard_swish(node: Node, x):
 
 
 def sigmoid(node: Node, x):
-    return [(1 / (1 + np.exp(-x))).astype(F32)]
+    with np.errstate(over="ignore"):  # exp(-x) of a large negative x is inf: the result is 0
+        return [(1 / (1 + np.exp(-x))).astype(F32)]
 
 
 def tanh(node: Node, x):

@@ -228,7 +228,11 @@ class ComputeOps:
         sa, za = self.g.tensors[ai].scale, self.g.tensors[ai].zero_point
         sb, zb = self.g.tensors[bi].scale, self.g.tensors[bi].zero_point
         sy, zy = self.q_of(y)
-        params = q.add_params(sa, za, sb, zb, sy, zy)
+        try:
+            params = q.add_params(sa, za, sb, zb, sy, zy)
+        except ValueError as e:  # scales too far apart for the kernel's fixed point
+            self.problems.append(f"{node.where}: {e}")
+            return
         params["act_min"], params["act_max"] = qp.clamp_range(node.attrs.get("clamp"), sy, zy)
         yi = self.define(y, perm)
         self.op("ADD", [ai, bi], yi, params, node.where)
@@ -344,7 +348,11 @@ class ComputeOps:
         else:
             perm = tuple(d for d in range(rank) if d != axis) + (axis,)
             xi = self.need(x, perm, node.where)
-        params = q.softmax_params(1.0, self.q_of(x)[0])
+        try:
+            params = q.softmax_params(1.0, self.q_of(x)[0])
+        except ValueError as e:
+            self.problems.append(f"{node.where}: {e}")
+            return
         if perm[-1] == axis:
             self.op("SOFTMAX", [xi], self.define(y, perm), params, node.where)
             return
@@ -386,10 +394,18 @@ class ComputeOps:
         self.op(kernel, [st.index], self.define(node.outputs[0], st.perm), params, node.where)
 
     def lower_sigmoid(self, node: Node) -> None:
-        self._unary(node, "LOGISTIC", q.logistic_params(*self.q_of(node.inputs[0])))
+        self._logistic(node, "LOGISTIC")
 
     def lower_tanh(self, node: Node) -> None:
-        self._unary(node, "TANH", q.logistic_params(*self.q_of(node.inputs[0])))
+        self._logistic(node, "TANH")
+
+    def _logistic(self, node: Node, kernel: str) -> None:
+        try:
+            params = q.logistic_params(*self.q_of(node.inputs[0]))
+        except ValueError as e:
+            self.problems.append(f"{node.where}: {e}")
+            return
+        self._unary(node, kernel, params)
 
     def lower_hard_swish(self, node: Node) -> None:
         try:

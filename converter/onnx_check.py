@@ -460,6 +460,12 @@ def check_node(node: Any, ins: list[np.ndarray | None]) -> str | None:
             return f"{w}: inputs must have at least one dimension"
         if op == "Gemm" and (ins[0].ndim != 2 or ins[1].ndim != 2):
             return f"{w}: Gemm takes 2-D inputs, not {ins[0].shape} and {ins[1].shape}"
+        if op == "Gemm":
+            m_n = (ins[0].shape[a.get("transA", 0)], ins[1].shape[1 - a.get("transB", 0)])
+            c = ins[2].shape if len(ins) > 2 and ins[2] is not None else ()
+            if len(c) > 2 or any(d not in (1, t) for d, t in zip(c[::-1], m_n[::-1])):
+                return f"{w}: C of shape {c} does not broadcast to the output {m_n}"
+            return _too_big(w, "the output", m_n)
         try:
             shape = np.broadcast_shapes(ins[0].shape[:-2], ins[1].shape[:-2])
         except ValueError:

@@ -19,7 +19,10 @@ from support.onnx_models import model, rand  # noqa: E402
 
 R = np.random.default_rng(0)
 M = model(
-    [helper.make_node("Conv", ["x", "w", "b"], ["c"], pads=[1, 1, 1, 1]), helper.make_node("Relu", ["c"], ["y"])],
+    [
+        helper.make_node("Conv", ["x", "w", "b"], ["c"], pads=[1, 1, 1, 1]),
+        helper.make_node("Relu", ["c"], ["y"]),
+    ],
     {"x": ["N", 2, 5, 5]},
     {"y": None},
     {"w": rand(R, 3, 2, 3, 3), "b": rand(R, 3)},
@@ -42,7 +45,10 @@ def test_non_finite_values_name_the_item_and_the_index(graph):
     x = GOOD.copy()
     x[2, 1, 3, 4] = np.nan
     msg = refused([GOOD[0], x], graph)
-    assert "calibration item 1, input 'x': contains NaN or infinity (1 value(s), the first at index (2, 1, 3, 4)" in msg
+    assert (
+        "calibration item 1, input 'x': contains NaN or infinity (1 value(s), the first at index (2, 1, 3, 4)"
+        in msg
+    )
     msg = refused(np.full((2, 2, 5, 5), np.inf), graph)
     assert "calibration array, input 'x': contains NaN or infinity (100 value(s)" in msg
     big = GOOD.astype(np.float64)
@@ -116,7 +122,10 @@ def test_cli_prints_the_error_without_a_traceback(tmp_path):
     )  # fmt: skip
     assert run.returncode == 1
     assert "Traceback" not in run.stderr
-    assert f"picoq convert: error: cannot convert: 1 problem(s)\n  - calibration file '{tmp_path / 'bad.npy'}'" in run.stderr
+    assert (
+        f"picoq convert: error: cannot convert: 1 problem(s)\n  - calibration file '{tmp_path / 'bad.npy'}'"
+        in run.stderr
+    )
     assert not (tmp_path / "m.picoq").exists()
 
 
