@@ -196,7 +196,8 @@ def reduce_mean(node: Node, x, axes=None):
 
 
 def flatten(node: Node, x):
-    axis = node.attrs.get("axis", 1) % max(x.ndim, 1) if x.ndim else 0
+    axis = node.attrs.get("axis", 1)
+    axis = axis + x.ndim if axis < 0 else axis  # in [-rank, rank]: rank flattens everything into rows
     lead = int(np.prod(x.shape[:axis], dtype=np.int64))
     return [x.reshape(lead, -1)]
 

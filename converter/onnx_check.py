@@ -461,6 +461,12 @@ def check_node(node: Any, ins: list[np.ndarray | None]) -> str | None:
         if op == "Gemm" and (ins[0].ndim != 2 or ins[1].ndim != 2):
             return f"{w}: Gemm takes 2-D inputs, not {ins[0].shape} and {ins[1].shape}"
         if op == "Gemm":
+            ka, kb = ins[0].shape[1 - a.get("transA", 0)], ins[1].shape[a.get("transB", 0)]
+        else:
+            ka, kb = ins[0].shape[-1], ins[1].shape[-2 if ins[1].ndim > 1 else 0]
+        if ka != kb:
+            return f"{w}: inputs of shapes {ins[0].shape} and {ins[1].shape} do not multiply ({ka} != {kb})"
+        if op == "Gemm":
             m_n = (ins[0].shape[a.get("transA", 0)], ins[1].shape[1 - a.get("transB", 0)])
             c = ins[2].shape if len(ins) > 2 and ins[2] is not None else ()
             if len(c) > 2 or any(d not in (1, t) for d, t in zip(c[::-1], m_n[::-1])):
@@ -472,7 +478,9 @@ def check_node(node: Any, ins: list[np.ndarray | None]) -> str | None:
             return f"{w}: inputs of shapes {ins[0].shape} and {ins[1].shape} do not broadcast"
         return _too_big(w, "the output", (*shape, ins[0].shape[-1], ins[1].shape[-1]))
     if op in ("Softmax", "Flatten", "Concat", "Gather") and "axis" in a:
-        r = rank + (op == "Flatten")  # Flatten's axis may equal the rank
+        r = rank
+        if op == "Flatten" and a["axis"] == rank:  # Flatten's axis may equal the rank
+            r = rank + 1
         if op == "Concat":
             ranks = {i.ndim for i in ins if i is not None}
             if len(ranks) != 1:

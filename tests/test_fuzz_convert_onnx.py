@@ -323,3 +323,20 @@ def test_scales_outside_what_a_kernel_takes():  # was ValueError at quantize.py 
     soft = helper.make_node("Softmax", ["f"], ["y"], name="soft")
     inits = {"w": W * 1e-12, "b": np.zeros(3, np.float32)}
     refused(build([conv("c"), flat, soft], inits), "node 'soft' (Softmax): multiplier must be > 1")
+
+
+def test_flatten_at_the_rank_makes_one_column():  # was ValueError at float_ops.py (batched calibration)
+    from picoq.runtime import Interpreter
+
+    from support.onnx_models import ort_run
+
+    flat = helper.make_node("Flatten", ["c"], ["y"], name="flat", axis=4)  # axis == rank: (48, 1)
+    m = build([conv("c"), flat])
+    it = Interpreter(converts(m))
+    (want,) = ort_run(m, {"x": CALIB[:1]})
+    got = it.run(CALIB[:1])
+    assert want.shape == (48, 1) and got.shape[-2:] == (48, 1)
+    gemm = helper.make_node("Gemm", ["y", "fw"], ["z"], name="fc", transB=1)
+    z = helper.make_tensor_value_info("z", TensorProto.FLOAT, None)
+    inits = {"w": W, "b": B, "fw": np.ones((5, 2), np.float32)}
+    refused(build([conv("c"), flat, gemm], inits, outputs=[z]), "(48, 1) and (5, 2) do not multiply (1 != 2)")
