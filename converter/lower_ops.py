@@ -55,6 +55,9 @@ class ComputeOps:
         if w is None or w.ndim != 4 or len(self.shape(x)) != 4:
             self.problems.append(f"{node.where}: needs constant 2-D weights and a 4-D input")
             return
+        if b is None and len(node.inputs) > 2 and node.inputs[2]:
+            self.problems.append(f"{node.where}: needs a constant bias")
+            return
         a = node.attrs
         cin = self.shape(x)[1]
         m, cg, kh, kw = w.shape

@@ -545,10 +545,12 @@ def _check_window(node: Any, ins: list[np.ndarray | None]) -> str | None:
     if x.ndim != 4:
         what = "convolutions" if node.op == "Conv" else "pools"
         return f"{w}: only 2-D {what} (4-D input) are supported, not an input of shape {x.shape}"
+    if min(x.shape) < 1:
+        return f"{w}: an empty input of shape {x.shape}"
     if node.op == "Conv":
         wt = ins[1]
-        if wt is None or wt.ndim != 4:
-            return f"{w}: needs 4-D weights (M, C/group, kH, kW)"
+        if wt is None or wt.ndim != 4 or min(wt.shape) < 1:
+            return f"{w}: needs non-empty 4-D weights (M, C/group, kH, kW)"
         m, cg, kh, kw = wt.shape
         group = a.get("group", 1)
         if cg * group != x.shape[1] or m % group or m == 0:

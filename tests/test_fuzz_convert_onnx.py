@@ -340,3 +340,12 @@ def test_flatten_at_the_rank_makes_one_column():  # was ValueError at float_ops.
     z = helper.make_tensor_value_info("z", TensorProto.FLOAT, None)
     inits = {"w": W, "b": B, "fw": np.ones((5, 2), np.float32)}
     refused(build([conv("c"), flat, gemm], inits, outputs=[z]), "(48, 1) and (5, 2) do not multiply (1 != 2)")
+
+
+def test_conv_bias_computed_at_run_time_is_refused():  # it was silently dropped
+    bias = helper.make_tensor_value_info("bias", TensorProto.FLOAT, [3])
+    node = helper.make_node("Conv", ["x", "w", "bias"], ["y"], name="conv", pads=[1, 1, 1, 1])
+    calib = {"x": CALIB, "bias": R.normal(size=(4, 3)).astype(np.float32)}
+    refused(
+        build([node], {"w": W}, inputs=[X, bias]), "node 'conv' (Conv): needs a constant bias", calib=calib
+    )

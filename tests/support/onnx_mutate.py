@@ -371,9 +371,28 @@ class _Mutator:
         else:
             self._set_attr_value(a, "int")
 
+    def _values(self, t: TensorProto) -> None:
+        """One value of a small tensor (axes, a shape, pads, a Clip bound) replaced by an interesting one."""
+        try:
+            arr = numpy_helper.to_array(t).copy()
+        except Exception:  # noqa: BLE001 - already broken by another mutation
+            return
+        if not 0 < arr.size <= 64 or arr.dtype.kind not in "fiu":
+            return
+        flat = arr.reshape(-1)
+        k = int(self.rng.integers(flat.size))
+        if arr.dtype.kind == "f":
+            flat[k] = self.pick([*FLOATS, 1e-38, 65504.0, -3.0, 2.0])
+        else:
+            info = np.iinfo(arr.dtype)
+            flat[k] = int(np.clip(self.some_int(), info.min, info.max))
+        t.CopyFrom(numpy_helper.from_array(arr, t.name))
+
     def _tensor(self, t: TensorProto, m):
-        choice = int(self.rng.integers(12))
-        if choice == 0 and len(t.dims):
+        choice = int(self.rng.integers(15))
+        if choice >= 12:
+            self._values(t)
+        elif choice == 0 and len(t.dims):
             t.dims[int(self.rng.integers(len(t.dims)))] = self.some_int()
         elif choice == 1:
             t.dims.append(self.pick([0, 1, 2, -1, 1 << 31, 3]))
