@@ -14,6 +14,7 @@ Ranges are float; qparams.activation_qparams turns them into int8 scales and zer
 
 from __future__ import annotations
 
+import math
 import os
 from collections.abc import Iterable, Mapping
 from pathlib import Path
@@ -27,6 +28,7 @@ from .graph import ConversionError
 from .qparams import activation_qparams
 
 METHODS = ("minmax", "percentile", "mse")
+BATCH_ELEMENTS = 1 << 24  # a stacked batch holds at most this many elements per tensor
 BINS = 2048
 CalibrationSource = str | os.PathLike | np.ndarray | Mapping[str, Any] | Iterable[Any]
 
@@ -229,6 +231,8 @@ def _progress(total: int, desc: str, enabled: bool):
 def _batches(graph: FloatGraph, samples: dict[str, np.ndarray], batch_size: int):
     """Feeds for float_run.run: stacked batches when the graph allows, else one sample at a time."""
     n = len(next(iter(samples.values())))
+    largest = max((math.prod(s) for s in graph.shapes.values()), default=1)
+    batch_size = min(batch_size, max(1, BATCH_ELEMENTS // max(largest, 1)))  # memory: few big tensors
     batched = batch_size > 1 and float_ops.batch_safe(graph)
     step = batch_size if batched else 1
     for start in range(0, n, step):

@@ -33,6 +33,10 @@ from .graph import ConversionError
 MAX_ELEMENTS = 1 << 24
 # The largest window expansion a Conv may need (output elements x kernel size, float_ops.conv).
 MAX_CONV_WORK = 1 << 27
+# Multiply-accumulates of one Conv/Gemm/MatMul and of the whole model, at the model's batch: the
+# float model runs several times while it converts (MobileNetV2 is 3e8 in all, ResNet-50 4e9).
+MAX_NODE_MACS = 1 << 31
+MAX_TOTAL_MACS = 1 << 33
 MAX_RANK = 8  # of any tensor the float model computes (the .picoq format stores up to 6 dims)
 MAX_ATTR_INT = fmt.MAX_DIM  # sizes, strides, pads and dilations
 # Tensor and node names: the format's limit less room for the suffixes the lowering appends
@@ -622,3 +626,26 @@ def check_output(node: Any, outs: list[Any]) -> str | None:
         if bad:
             return bad
     return None
+
+
+def node_macs(node: Any, ins: list[np.ndarray | None]) -> int:
+    """Multiply-accumulates of a Conv, Gemm or MatMul node (after check_node passed it), else 0."""
+    from .float_ops import window_out, window_pads
+
+    if node.op == "Conv":
+        x, wt = ins[0], ins[1]
+        a = node.attrs
+        m, cg, kh, kw = wt.shape
+        strides, dil = a.get("strides", (1, 1)), a.get("dilations", (1, 1))
+        pads = window_pads(a, x.shape[2:], (kh, kw), strides, dil)
+        oh, ow = (
+            window_out(x.shape[2 + i], (kh, kw)[i], strides[i], dil[i], pads[i], pads[i + 2])
+            for i in range(2)
+        )
+        return x.shape[0] * m * oh * ow * cg * kh * kw
+    if node.op in ("Gemm", "MatMul"):
+        a, b = ins[0], ins[1]
+        if node.op == "Gemm":
+            return _count(a.shape) * b.shape[1 - node.attrs.get("transB", 0)]
+        return _count(np.broadcast_shapes(a.shape[:-2], b.shape[:-2])) * _count(a.shape[-2:]) * b.shape[-1]
+    return 0

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import math
 import os
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -23,12 +24,15 @@ from .float_run import run_node
 from .graph import ConversionError
 from .onnx_check import (
     MAX_ELEMENTS,
+    MAX_NODE_MACS,
+    MAX_TOTAL_MACS,
     check_arity,
     check_graph,
     check_node,
     check_output,
     check_strings,
     node_attrs,
+    node_macs,
     tensor_array,
     type_name,
 )
@@ -69,8 +73,12 @@ def read_model_proto(source: ModelSource):
         raise ConversionError([f"not a readable ONNX model: {e}"]) from e
 
 
-def load_onnx(source: ModelSource) -> FloatGraph:
-    """Import a float ONNX model; raises ConversionError listing every problem found."""
+def load_onnx(source: ModelSource, before_shapes: Callable[[FloatGraph], None] | None = None) -> FloatGraph:
+    """Import a float ONNX model; raises ConversionError listing every problem found.
+
+    `before_shapes(graph)`, if given, runs once the graph inputs and their shapes are known, before
+    the graph runs on zeros (convert checks its calibration data there: cheap, and before any
+    expensive work on a model whose input it does not fit)."""
     model = read_model_proto(source)
     check_strings(model)
     opsets = [o.version for o in model.opset_import if o.domain in ("", "ai.onnx")]
@@ -177,6 +185,9 @@ def load_onnx(source: ModelSource) -> FloatGraph:
     problems += unsupported
     if problems:
         raise ConversionError(problems, hint=_HINT_OPS if unsupported else "")
+    if before_shapes is not None:
+        graph.shapes = dict(feeds_shapes)
+        before_shapes(graph)
     infer_shapes(graph, feeds_shapes)
     return graph
 
@@ -186,6 +197,7 @@ def infer_shapes(graph: FloatGraph, input_shapes: dict[str, tuple[int, ...]]) ->
     env: dict[str, np.ndarray] = {n: np.zeros(s, np.float32) for n, s in input_shapes.items()}
     later = {o: n for n in graph.nodes for o in n.outputs if o}
     problems: list[str] = []
+    total = 0  # multiply-accumulates of one float pass
     for node in graph.nodes:
         missing = [i for i in node.inputs if i and i not in env and i not in graph.consts]
         if missing:
@@ -200,6 +212,14 @@ def infer_shapes(graph: FloatGraph, input_shapes: dict[str, tuple[int, ...]]) ->
         bad = check_node(node, ins)
         if bad:
             problems.append(bad)
+            break
+        cost = node_macs(node, ins)
+        total += cost
+        if cost > MAX_NODE_MACS or total > MAX_TOTAL_MACS:
+            problems.append(
+                f"{node.where}: {cost} multiply-accumulates ({total} so far): more than picoq converts"
+                f" ({MAX_NODE_MACS} per node, {MAX_TOTAL_MACS} per inference)"
+            )
             break
         try:
             with np.errstate(all="ignore"):  # zeros in, so 0/0 and the like are expected

@@ -23,7 +23,7 @@ from picoq.converter import ConversionError, convert
 from support.convert_fuzz import ACCEPTED, fuzz_convert
 from support.onnx_mutate import SOURCES, calibration, mutants
 
-SHARES = {"zoo": 0.55, "legacy": 0.3, "ds_cnn_nhwc": 0.15}  # of the mutants; small models first
+SHARES = {"zoo": 0.55, "legacy": 0.35, "ds_cnn_nhwc": 0.1}  # of the mutants; small models first
 TOTAL = int(os.environ.get("PICOQ_CONVERT_MUTANTS", "1500"))
 SEED = int(os.environ.get("PICOQ_CONVERT_SEED", "0"))
 
@@ -348,4 +348,27 @@ def test_conv_bias_computed_at_run_time_is_refused():  # it was silently dropped
     calib = {"x": CALIB, "bias": R.normal(size=(4, 3)).astype(np.float32)}
     refused(
         build([node], {"w": W}, inputs=[X, bias]), "node 'conv' (Conv): needs a constant bias", calib=calib
+    )
+
+
+def test_calibration_that_does_not_fit_is_refused_before_the_model_runs():  # was a hang (17 s)
+    import time
+
+    m = SOURCES["ds_cnn_nhwc"]()
+    m.graph.input[0].type.tensor_type.shape.dim[0].dim_value = 1000  # a fixed batch of 1000
+    t0 = time.perf_counter()
+    refused(
+        m, "shape (4, 49, 10, 1) is neither (1000, 49, 10, 1)", calib=calibration(SOURCES["ds_cnn_nhwc"]())
+    )
+    assert time.perf_counter() - t0 < 5  # the float model never ran at batch 1000
+
+
+def test_layers_too_large_to_convert_are_refused_before_they_run():
+    x = helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 64, 256, 256])
+    w = np.zeros((64, 64, 3, 3), np.float32)
+    calib = R.normal(size=(2, 64, 256, 256)).astype(np.float32)
+    refused(
+        build([conv()], {"w": w, "b": np.zeros(64, np.float32)}, inputs=[x]),
+        "2415919104 multiply-accumulates",
+        calib=calib,
     )
