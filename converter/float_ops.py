@@ -418,6 +418,8 @@ def batch_safe(graph: FloatGraph) -> bool:
             return False
         if node.op in ("Concat", "Flatten") and a.get("axis", 1) % max(out_rank, 1) == 0:
             return False
+        if node.op == "Flatten" and a.get("axis", 1) == -rank:  # axis 0 counted from the end
+            return False
         if node.op == "Concat" and any(graph.is_const(i) for i in node.inputs):
             return False  # a constant part has batch 1
         if node.op == "Softmax" and a.get("axis", -1) % max(rank, 1) == 0:

@@ -372,3 +372,11 @@ def test_layers_too_large_to_convert_are_refused_before_they_run():
         "2415919104 multiply-accumulates",
         calib=calib,
     )
+
+
+def test_flatten_from_axis_minus_rank_is_not_batched():  # was ValueError at float_ops.py (dense)
+    r = helper.make_node("Reshape", ["c", "s"], ["r"], name="r")  # (1, 3, 16): an odd rank
+    flat = helper.make_node("Flatten", ["r"], ["f"], name="flat", axis=-3)  # axis 0: one row (1, 48)
+    gemm = helper.make_node("Gemm", ["f", "fw"], ["y"], name="fc", transB=1)
+    inits = {"w": W, "b": B, "s": np.array([1, 3, 16]), "fw": R.normal(size=(5, 48)).astype(np.float32)}
+    converts(build([conv("c"), r, flat, gemm], inits))
