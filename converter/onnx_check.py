@@ -452,6 +452,9 @@ def check_node(node: Any, ins: list[np.ndarray | None]) -> str | None:
         return _too_big(w, "the output", shape)
     if op in ("Conv", "AveragePool", "MaxPool"):
         return _check_window(node, ins)
+    if op == "Clip" and any(v is not None and v.size != 1 for v in ins[1:]):
+        shapes = [v.shape for v in ins[1:] if v is not None]
+        return f"{w}: min and max must be scalars, not of shapes {shapes}"
     if op == "BatchNormalization":
         c = x.shape[1] if rank >= 2 else None
         bad = [k for k, v in zip(("scale", "B", "mean", "var"), ins[1:5]) if v is None or v.shape != (c,)]

@@ -380,3 +380,12 @@ def test_flatten_from_axis_minus_rank_is_not_batched():  # was ValueError at flo
     gemm = helper.make_node("Gemm", ["f", "fw"], ["y"], name="fc", transB=1)
     inits = {"w": W, "b": B, "s": np.array([1, 3, 16]), "fw": R.normal(size=(5, 48)).astype(np.float32)}
     converts(build([conv("c"), r, flat, gemm], inits))
+
+
+def test_clip_bounds_that_are_not_scalars():  # was ModelFormatError (FULLY_CONNECTED/DEPTHWISE shapes)
+    clip = helper.make_node("Clip", ["c", "lo", "hi"], ["y"], name="clip")
+    inits = {"w": W, "b": B, "lo": np.zeros((3, 3, 1, 1), np.float32), "hi": np.array(6, np.float32)}
+    refused(
+        build([conv("c"), clip], inits),
+        "node 'clip' (Clip): min and max must be scalars, not of shapes [(3, 3, 1, 1), ()]",
+    )
