@@ -14,6 +14,7 @@ Ranges are float; qparams.activation_qparams turns them into int8 scales and zer
 
 from __future__ import annotations
 
+import math
 import os
 from collections.abc import Iterable, Mapping
 from pathlib import Path
@@ -27,6 +28,7 @@ from .graph import ConversionError
 from .qparams import activation_qparams
 
 METHODS = ("minmax", "percentile", "mse")
+BATCH_ELEMENTS = 1 << 24  # a stacked batch holds at most this many elements per tensor
 BINS = 2048
 CalibrationSource = str | os.PathLike | np.ndarray | Mapping[str, Any] | Iterable[Any]
 
@@ -43,8 +45,21 @@ def _split(arr: np.ndarray, shape: tuple[int, ...], where: str) -> np.ndarray | 
     """arr as (N, *shape) samples, or an error message."""
     arr = np.asarray(arr)
     if not (np.issubdtype(arr.dtype, np.floating) or np.issubdtype(arr.dtype, np.integer)):
-        return f"{where}: dtype {arr.dtype} is not numeric"
-    arr = arr.astype(np.float32)
+        return f"{where}: dtype {arr.dtype} is not numeric (give float32 arrays)"
+    if arr.dtype.kind == "f":
+        bad = ~np.isfinite(arr)
+        if bad.any():
+            return (
+                f"{where}: contains NaN or infinity ({int(np.count_nonzero(bad))} value(s), the first at"
+                f" index {_first(bad)} of shape {arr.shape})"
+            )
+        with np.errstate(over="ignore"):
+            f32 = arr.astype(np.float32)
+        if not np.isfinite(f32).all():
+            return f"{where}: values beyond the float32 range (e.g. {float(arr[~np.isfinite(f32)][0])!r})"
+        arr = f32
+    else:
+        arr = arr.astype(np.float32)
     if arr.shape == shape:
         return arr[None]
     if shape and shape[0] == 1 and arr.shape == shape[1:]:  # one sample without its batch axis
@@ -56,14 +71,34 @@ def _split(arr: np.ndarray, shape: tuple[int, ...], where: str) -> np.ndarray | 
     return f"{where}: shape {arr.shape} is neither {shape} nor a batch (N, {', '.join(map(str, shape[1:]))})"
 
 
+def _first(mask: np.ndarray) -> tuple[int, ...]:
+    return tuple(int(i) for i in np.unravel_index(int(np.argmax(mask.reshape(-1))), mask.shape))
+
+
+def _array(a: Any, where: str, problems: list[str]) -> np.ndarray | None:
+    """np.asarray(a), or None with a problem: a ragged list or an object that is not an array."""
+    if hasattr(a, "numpy") and callable(a.numpy):  # a torch tensor
+        a = a.numpy()
+    try:
+        arr = np.asarray(a)
+    except (ValueError, TypeError) as e:  # e.g. "inhomogeneous shape": a ragged nested list
+        problems.append(f"{where}: not an array ({e})")
+        return None
+    if arr.dtype == object:
+        problems.append(f"{where}: not a numeric array (it holds Python objects: {type(a).__name__})")
+        return None
+    return arr
+
+
 def _item(item: Any, graph: FloatGraph, where: str, problems: list[str]) -> dict[str, np.ndarray] | None:
     names = graph.inputs
     if isinstance(item, Mapping):
+        keys = [str(k) for k in item]
         if len(names) == 1 and len(item) == 1:
             item = {names[0]: next(iter(item.values()))}
         missing = [n for n in names if n not in item]
         if missing:
-            problems.append(f"{where}: no data for input(s) {missing} (keys: {sorted(item)})")
+            problems.append(f"{where}: no data for input(s) {missing} (keys: {sorted(keys)})")
             return None
         parts = [item[n] for n in names]
     elif isinstance(item, list | tuple) and len(names) > 1:
@@ -78,19 +113,51 @@ def _item(item: Any, graph: FloatGraph, where: str, problems: list[str]) -> dict
         return None
     out = {}
     for n, a in zip(names, parts):
-        s = _split(np.asarray(a), graph.shapes[n], f"{where}, input {n!r}")
+        what = f"{where}, input {n!r}"
+        arr = _array(a, what, problems)
+        if arr is None:
+            return None
+        s = _split(arr, graph.shapes[n], what)
         if isinstance(s, str):
             problems.append(s)
             return None
+        if not len(s):
+            problems.append(f"{what}: no samples (shape {arr.shape})")
+            return None
         out[n] = s
+    if len({len(v) for v in out.values()}) > 1:
+        problems.append(
+            f"{where}: the inputs hold different numbers of samples ({[len(v) for v in out.values()]})"
+        )
+        return None
     return out
 
 
+_MAGIC = {".npy": b"\x93NUMPY", ".npz": b"PK"}
+
+
 def _file_items(path: Path) -> list[tuple[Any, str]]:
-    if path.suffix == ".npz":
-        with np.load(path, allow_pickle=False) as z:
-            return [({k: z[k] for k in z.files}, str(path))]
-    return [(np.load(path, allow_pickle=False), str(path))]
+    """The arrays of one .npy/.npz file; a file numpy cannot read raises ConversionError naming it."""
+    kind = ".npz" if path.suffix == ".npz" else ".npy"
+    what = f"calibration file {str(path)!r}"
+    try:
+        with open(path, "rb") as f:
+            head = f.read(6)
+    except OSError as e:
+        raise ConversionError([f"{what} cannot be read: {e}"]) from e
+    if not head.startswith(_MAGIC[kind]):
+        raise ConversionError([f"{what} is not a {kind} file (it does not start like one: {head!r})"])
+    try:  # numpy's readers fail in many ways on a corrupt file (ValueError, EOFError, BadZipFile, zlib.error...)
+        if kind == ".npz":
+            with np.load(path, allow_pickle=False) as z:
+                return [({k: z[k] for k in z.files}, what)]
+        return [(np.load(path, allow_pickle=False), what)]
+    except Exception as e:  # noqa: BLE001 - the boundary around numpy's file parsing
+        msg = str(e) if len(str(e)) <= 200 else str(e)[:200] + "..."
+        raise ConversionError([f"{what} is a corrupt {kind} file: {type(e).__name__}: {msg}"]) from e
+
+
+MAX_PROBLEMS = 20  # listed in one error; the rest are counted
 
 
 def load_samples(source: CalibrationSource, graph: FloatGraph) -> dict[str, np.ndarray]:
@@ -100,18 +167,30 @@ def load_samples(source: CalibrationSource, graph: FloatGraph) -> dict[str, np.n
     if isinstance(source, str | os.PathLike):
         path = Path(source)
         if path.is_dir():
-            files = sorted(p for p in path.iterdir() if p.suffix in (".npy", ".npz"))
-            if not files:
+            entries = sorted(p for p in path.iterdir() if not p.name.startswith("."))
+            files = [p for p in entries if p.suffix in (".npy", ".npz") and p.is_file()]
+            others = [p.name for p in entries if p not in files]
+            if others:
+                problems.append(
+                    f"calibration folder {str(path)!r} holds {others[:5]}{' ...' if len(others) > 5 else ''},"
+                    " which are not .npy or .npz files: keep only calibration arrays in it"
+                )
+            elif not files:
                 problems.append(f"calibration folder {str(path)!r} holds no .npy or .npz file")
             for f in files:
-                items += _file_items(f)
+                try:
+                    items += _file_items(f)
+                except ConversionError as e:
+                    problems += e.problems
         elif path.is_file():
             try:
                 items += _file_items(path)
-            except (ValueError, OSError) as e:
-                problems.append(f"calibration file {str(path)!r}: {e}")
+            except ConversionError as e:
+                problems += e.problems
         else:
             problems.append(f"calibration data {str(path)!r} does not exist")
+    elif isinstance(source, bytes | bytearray | memoryview):
+        problems.append(f"calibration data of type {type(source).__name__}: give arrays or a path")
     elif isinstance(source, np.ndarray | Mapping) or hasattr(source, "__array__"):
         items.append((source, "calibration array"))
     elif isinstance(source, Iterable):
@@ -120,7 +199,7 @@ def load_samples(source: CalibrationSource, graph: FloatGraph) -> dict[str, np.n
         problems.append(f"calibration data of type {type(source).__name__} is not supported")
     parts: dict[str, list[np.ndarray]] = {n: [] for n in graph.inputs}
     for item, where in items:
-        got = _item(item if not hasattr(item, "numpy") else item.numpy(), graph, where, problems)
+        got = _item(item, graph, where, problems)
         if got:
             for n, a in got.items():
                 parts[n].append(a)
@@ -128,15 +207,15 @@ def load_samples(source: CalibrationSource, graph: FloatGraph) -> dict[str, np.n
         problems.append("no calibration samples")
     out = {n: np.concatenate(v) for n, v in parts.items()} if not problems else {}
     for n, a in out.items():
-        if not np.isfinite(a).all():
-            problems.append(f"calibration data for input {n!r} contains NaN or infinity")
-        elif a.size and a.min() == a.max():
+        if a.size and a.min() == a.max():
             # A constant input calibrates every range from one point: the model would be silently wrong.
             problems.append(
                 f"calibration data for input {n!r} is constant (every value {float(a.flat[0])!r}):"
                 " calibrate on representative inputs"
             )
     if problems:
+        if len(problems) > MAX_PROBLEMS:
+            problems = problems[:MAX_PROBLEMS] + [f"... and {len(problems) - MAX_PROBLEMS} more"]
         raise ConversionError(problems, hint=_hint(graph))
     return out
 
@@ -152,6 +231,8 @@ def _progress(total: int, desc: str, enabled: bool):
 def _batches(graph: FloatGraph, samples: dict[str, np.ndarray], batch_size: int):
     """Feeds for float_run.run: stacked batches when the graph allows, else one sample at a time."""
     n = len(next(iter(samples.values())))
+    largest = max((math.prod(s) for s in graph.shapes.values()), default=1)
+    batch_size = min(batch_size, max(1, BATCH_ELEMENTS // max(largest, 1)))  # memory: few big tensors
     batched = batch_size > 1 and float_ops.batch_safe(graph)
     step = batch_size if batched else 1
     for start in range(0, n, step):

@@ -196,7 +196,8 @@ def reduce_mean(node: Node, x, axes=None):
 
 
 def flatten(node: Node, x):
-    axis = node.attrs.get("axis", 1) % max(x.ndim, 1) if x.ndim else 0
+    axis = node.attrs.get("axis", 1)
+    axis = axis + x.ndim if axis < 0 else axis  # in [-rank, rank]: rank flattens everything into rows
     lead = int(np.prod(x.shape[:axis], dtype=np.int64))
     return [x.reshape(lead, -1)]
 
@@ -333,7 +334,8 @@ def hard_swish(node: Node, x):
 
 
 def sigmoid(node: Node, x):
-    return [(1 / (1 + np.exp(-x))).astype(F32)]
+    with np.errstate(over="ignore"):  # exp(-x) of a large negative x is inf: the result is 0
+        return [(1 / (1 + np.exp(-x))).astype(F32)]
 
 
 def tanh(node: Node, x):
@@ -415,6 +417,8 @@ def batch_safe(graph: FloatGraph) -> bool:
         if node.op == "Transpose" and (a.get("perm") is None or a["perm"][0] != 0):
             return False
         if node.op in ("Concat", "Flatten") and a.get("axis", 1) % max(out_rank, 1) == 0:
+            return False
+        if node.op == "Flatten" and a.get("axis", 1) == -rank:  # axis 0 counted from the end
             return False
         if node.op == "Concat" and any(graph.is_const(i) for i in node.inputs):
             return False  # a constant part has batch 1

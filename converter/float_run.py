@@ -45,10 +45,12 @@ def run(
         env[name] = np.asarray(feeds[name], F32)
         if observe:
             observe(name, env[name])
+    # a stacked batch: its Reshapes keep axis 0 (not so one sample whose axis 0 a Transpose moved)
+    batched = any(env[n].shape[:1] != graph.shapes.get(n, (1,))[:1] for n in graph.inputs)
     keep = set(graph.outputs)
     for k, node in enumerate(graph.nodes):
         ins = [None if not i else env[i] if i in env else graph.consts[i] for i in node.inputs]
-        if node.op == "Reshape" and node.outputs[0] in graph.shapes and ins[0].shape[:1] != (1,):
+        if batched and node.op == "Reshape" and node.outputs[0] in graph.shapes and ins[0].shape[:1] != (1,):
             outs = [ins[0].reshape((ins[0].shape[0], *graph.shapes[node.outputs[0]][1:]))]
         else:
             outs = run_node(node, ins)

@@ -55,6 +55,9 @@ class ComputeOps:
         if w is None or w.ndim != 4 or len(self.shape(x)) != 4:
             self.problems.append(f"{node.where}: needs constant 2-D weights and a 4-D input")
             return
+        if b is None and len(node.inputs) > 2 and node.inputs[2]:
+            self.problems.append(f"{node.where}: needs a constant bias")
+            return
         a = node.attrs
         cin = self.shape(x)[1]
         m, cg, kh, kw = w.shape
@@ -102,7 +105,11 @@ class ComputeOps:
                 qp.quantize_bias(np.broadcast_to(b, (channels,)), sx, np.broadcast_to(ws, (channels,))),
             )
         n_mult = ws.size if kernel == "FULLY_CONNECTED" else channels
-        mult, shift = q.conv_multipliers(sx, np.broadcast_to(ws, (n_mult,)), sy)
+        try:
+            mult, shift = q.conv_multipliers(sx, np.broadcast_to(ws, (n_mult,)), sy)
+        except ValueError as e:  # input, weight and output scales too far apart for int8
+            self.problems.append(f"{node.where}: {e}")
+            return -1
         m_idx = self.g.add_const(f"{node.name}/multiplier", mult)
         s_idx = self.g.add_const(f"{node.name}/shift", shift)
         lo, hi = qp.clamp_range(node.attrs.get("clamp"), sy, zy)
@@ -224,7 +231,11 @@ class ComputeOps:
         sa, za = self.g.tensors[ai].scale, self.g.tensors[ai].zero_point
         sb, zb = self.g.tensors[bi].scale, self.g.tensors[bi].zero_point
         sy, zy = self.q_of(y)
-        params = q.add_params(sa, za, sb, zb, sy, zy)
+        try:
+            params = q.add_params(sa, za, sb, zb, sy, zy)
+        except ValueError as e:  # scales too far apart for the kernel's fixed point
+            self.problems.append(f"{node.where}: {e}")
+            return
         params["act_min"], params["act_max"] = qp.clamp_range(node.attrs.get("clamp"), sy, zy)
         yi = self.define(y, perm)
         self.op("ADD", [ai, bi], yi, params, node.where)
@@ -340,7 +351,11 @@ class ComputeOps:
         else:
             perm = tuple(d for d in range(rank) if d != axis) + (axis,)
             xi = self.need(x, perm, node.where)
-        params = q.softmax_params(1.0, self.q_of(x)[0])
+        try:
+            params = q.softmax_params(1.0, self.q_of(x)[0])
+        except ValueError as e:
+            self.problems.append(f"{node.where}: {e}")
+            return
         if perm[-1] == axis:
             self.op("SOFTMAX", [xi], self.define(y, perm), params, node.where)
             return
@@ -382,10 +397,18 @@ class ComputeOps:
         self.op(kernel, [st.index], self.define(node.outputs[0], st.perm), params, node.where)
 
     def lower_sigmoid(self, node: Node) -> None:
-        self._unary(node, "LOGISTIC", q.logistic_params(*self.q_of(node.inputs[0])))
+        self._logistic(node, "LOGISTIC")
 
     def lower_tanh(self, node: Node) -> None:
-        self._unary(node, "TANH", q.logistic_params(*self.q_of(node.inputs[0])))
+        self._logistic(node, "TANH")
+
+    def _logistic(self, node: Node, kernel: str) -> None:
+        try:
+            params = q.logistic_params(*self.q_of(node.inputs[0]))
+        except ValueError as e:
+            self.problems.append(f"{node.where}: {e}")
+            return
+        self._unary(node, kernel, params)
 
     def lower_hard_swish(self, node: Node) -> None:
         try:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from .calibrate import CalibrationSource, collect_ranges, load_samples
 from .fgraph import FloatGraph
 from .graph import ConversionError, Graph
@@ -10,9 +12,10 @@ from .passes import run_passes
 from .quantize_graph import Lowering, check_lowerable
 
 
-def prepare(source: ModelSource) -> FloatGraph:
-    """The float graph picoq quantizes: imported, folded and fused, every op lowerable."""
-    fg = run_passes(load_onnx(source))
+def prepare(source: ModelSource, before_shapes: Callable[[FloatGraph], None] | None = None) -> FloatGraph:
+    """The float graph picoq quantizes: imported, folded and fused, every op lowerable
+    (`before_shapes`: see onnx_import.load_onnx)."""
+    fg = run_passes(load_onnx(source, before_shapes))
     check_lowerable(fg)
     return fg
 
@@ -25,12 +28,17 @@ def convert_onnx(
     percentile: float = 99.99,
     progress: bool = True,
 ) -> Graph:
-    fg = prepare(source)
-    if calibration is None:
-        raise ConversionError(
-            ["a float model needs calibration data to choose its int8 activation ranges"],
-            hint="Pass calibration=... (API) or --calib data.npy (CLI): about 100 representative inputs.",
-        )
-    samples = load_samples(calibration, fg)
+    loaded: dict[str, dict] = {}
+
+    def check_calibration(graph: FloatGraph) -> None:  # before the float model first runs
+        if calibration is None:
+            raise ConversionError(
+                ["a float model needs calibration data to choose its int8 activation ranges"],
+                hint="Pass calibration=... (API) or --calib data.npy (CLI): about 100 representative inputs.",
+            )
+        loaded["samples"] = load_samples(calibration, graph)
+
+    fg = prepare(source, check_calibration)
+    samples = loaded["samples"]
     ranges = collect_ranges(fg, samples, method=method, percentile=percentile, progress=progress)
     return Lowering(fg, ranges, per_channel=not per_tensor).run()

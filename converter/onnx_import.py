@@ -10,14 +10,32 @@ tensor its static shape.
 
 from __future__ import annotations
 
+import math
 import os
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 
+from picoq.runtime import format as fmt
+
 from .fgraph import FloatGraph, Node
 from .float_run import run_node
 from .graph import ConversionError
+from .onnx_check import (
+    MAX_ELEMENTS,
+    MAX_NODE_MACS,
+    MAX_TOTAL_MACS,
+    check_arity,
+    check_graph,
+    check_node,
+    check_output,
+    check_strings,
+    node_attrs,
+    node_macs,
+    tensor_array,
+    type_name,
+)
 from .onnx_rules import RULES
 
 SUPPORTED = tuple(op for op, rule in RULES.items() if rule.role == "model")
@@ -28,6 +46,7 @@ _HINT_OPS = (
     " Re-export the model without the listed ops, or replace them with supported ones."
 )
 _FLOAT = 1  # onnx.TensorProto.FLOAT
+MAX_OPSET = 30  # opset versions beyond any released one are refused
 ModelSource = str | os.PathLike | bytes | Any  # Any: an onnx.ModelProto
 
 
@@ -54,44 +73,37 @@ def read_model_proto(source: ModelSource):
         raise ConversionError([f"not a readable ONNX model: {e}"]) from e
 
 
-def _attrs(onnx, node) -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    for a in node.attribute:
-        v = onnx.helper.get_attribute_value(a)
-        if isinstance(v, bytes):
-            v = v.decode("utf-8", "replace")
-        elif isinstance(v, onnx.TensorProto):
-            v = onnx.numpy_helper.to_array(v)
-        elif isinstance(v, list | tuple):
-            v = list(v)
-        out[a.name] = v
-    return out
+def load_onnx(source: ModelSource, before_shapes: Callable[[FloatGraph], None] | None = None) -> FloatGraph:
+    """Import a float ONNX model; raises ConversionError listing every problem found.
 
-
-def _type_name(onnx, elem_type: int) -> str:
-    try:
-        return onnx.TensorProto.DataType.Name(elem_type)
-    except ValueError:
-        return str(elem_type)
-
-
-def load_onnx(source: ModelSource) -> FloatGraph:
-    """Import a float ONNX model; raises ConversionError listing every problem found."""
-    onnx = _onnx()
+    `before_shapes(graph)`, if given, runs once the graph inputs and their shapes are known, before
+    the graph runs on zeros (convert checks its calibration data there: cheap, and before any
+    expensive work on a model whose input it does not fit)."""
     model = read_model_proto(source)
-    opset = next((o.version for o in model.opset_import if o.domain in ("", "ai.onnx")), 13)
+    check_strings(model)
+    opsets = [o.version for o in model.opset_import if o.domain in ("", "ai.onnx")]
+    opset = opsets[0] if opsets else 13
     g = model.graph
     problems: list[str] = []
+    if len(set(opsets)) > 1:
+        problems.append(f"the model imports the ONNX opset {len(opsets)} times ({opsets})")
+    elif not 1 <= opset <= MAX_OPSET:
+        problems.append(f"ONNX opset {opset} is not one picoq knows (1 to {MAX_OPSET})")
     graph = FloatGraph(name=g.name or "model", opset=int(opset))
 
     for init in g.initializer:
-        arr = onnx.numpy_helper.to_array(init)
+        arr = tensor_array(init, f"initializer {init.name!r}", problems)
+        if arr is None:
+            continue
         if arr.dtype.kind == "f" and not np.isfinite(arr).all():
             bad = int(np.count_nonzero(~np.isfinite(arr)))
             problems.append(
                 f"initializer {init.name!r} holds {bad} NaN or infinite value(s): fix the weights"
             )
         graph.consts[init.name] = arr.astype(np.float32) if arr.dtype in (np.float16, np.float64) else arr
+    if len(g.sparse_initializer):
+        problems.append("the model has sparse initializers, which picoq does not read")
+    check_graph(g, {t.name for t in g.initializer}, problems)
 
     feeds_shapes: dict[str, tuple[int, ...]] = {}
     for vi in g.input:
@@ -103,7 +115,7 @@ def load_onnx(source: ModelSource) -> FloatGraph:
             continue
         if tt.elem_type != _FLOAT:
             problems.append(
-                f"graph input {vi.name!r} is {_type_name(onnx, tt.elem_type)}: picoq converts float32 models"
+                f"graph input {vi.name!r} is {type_name(tt.elem_type)}: picoq converts float32 models"
             )
         if not tt.HasField("shape"):
             problems.append(f"graph input {vi.name!r} has no shape: export it with a fixed input shape")
@@ -112,6 +124,11 @@ def load_onnx(source: ModelSource) -> FloatGraph:
         for axis, d in enumerate(tt.shape.dim):
             if d.HasField("dim_value") and d.dim_value > 0:
                 dims.append(int(d.dim_value))
+            elif d.HasField("dim_value"):
+                problems.append(
+                    f"graph input {vi.name!r}: dimension {axis} is {d.dim_value}: sizes are positive"
+                )
+                dims.append(1)
             elif axis == 0:
                 dims.append(1)  # a symbolic batch: fixed to 1, Interpreter.run loops over a batch
             else:
@@ -121,10 +138,20 @@ def load_onnx(source: ModelSource) -> FloatGraph:
                     "only the batch dimension (axis 0) may be: export with a fixed size"
                 )
                 dims.append(1)
+        if len(dims) > fmt.MAX_DIMS:
+            problems.append(
+                f"graph input {vi.name!r} has {len(dims)} dimensions; picoq stores at most {fmt.MAX_DIMS}"
+            )
+        elif math.prod(dims) > MAX_ELEMENTS:
+            problems.append(
+                f"graph input {vi.name!r} of shape {tuple(dims)} has {math.prod(dims)} elements:"
+                f" more than picoq's {MAX_ELEMENTS}"
+            )
         graph.inputs.append(vi.name)
         feeds_shapes[vi.name] = tuple(dims)
     graph.outputs = [o.name for o in g.output]
 
+    read = {i for n in g.node for i in n.input} | set(graph.outputs)
     unsupported: list[str] = []
     for k, n in enumerate(g.node):
         name = n.name or f"{n.op_type}_{k}"
@@ -140,13 +167,27 @@ def load_onnx(source: ModelSource) -> FloatGraph:
         if rule is None or rule.role == "internal":
             unsupported.append(f"node {name!r}: op {n.op_type}")
             continue
-        node = Node(n.op_type, list(n.input), list(n.output), _attrs(onnx, n), name)
+        where = f"node {name!r} ({n.op_type})"
+        attrs = node_attrs(n, where, problems)
+        if attrs is None:
+            continue
+        if n.op_type != "Constant" and (not n.input or not n.input[0]):
+            problems.append(f"{where}: has no first input")
+            continue
+        node = Node(n.op_type, list(n.input), list(n.output), attrs, name)
         if rule.normalize is not None:
             rule.normalize(node, graph)
+        bad = check_arity(node.op, node.inputs, node.outputs, where, read)
+        if bad:
+            problems.append(bad)
+            continue
         graph.nodes.append(node)
     problems += unsupported
     if problems:
         raise ConversionError(problems, hint=_HINT_OPS if unsupported else "")
+    if before_shapes is not None:
+        graph.shapes = dict(feeds_shapes)
+        before_shapes(graph)
     infer_shapes(graph, feeds_shapes)
     return graph
 
@@ -154,17 +195,41 @@ def load_onnx(source: ModelSource) -> FloatGraph:
 def infer_shapes(graph: FloatGraph, input_shapes: dict[str, tuple[int, ...]]) -> None:
     """Run the graph once on zeros (batch 1) and record every tensor's shape."""
     env: dict[str, np.ndarray] = {n: np.zeros(s, np.float32) for n, s in input_shapes.items()}
+    later = {o: n for n in graph.nodes for o in n.outputs if o}
     problems: list[str] = []
+    total = 0  # multiply-accumulates of one float pass
     for node in graph.nodes:
+        missing = [i for i in node.inputs if i and i not in env and i not in graph.consts]
+        if missing:
+            if all(i in later for i in missing):
+                problems.append(
+                    f"{node.where}: reads {missing} before the node that writes it (nodes out of order, or a cycle)"
+                )
+            else:
+                problems.append(f"{node.where}: reads {missing}, which nothing produces")
+            break
+        ins = [None if not i else env[i] if i in env else graph.consts[i] for i in node.inputs]
+        bad = check_node(node, ins)
+        if bad:
+            problems.append(bad)
+            break
+        cost = node_macs(node, ins)
+        total += cost
+        if cost > MAX_NODE_MACS or total > MAX_TOTAL_MACS:
+            problems.append(
+                f"{node.where}: {cost} multiply-accumulates ({total} so far): more than picoq converts"
+                f" ({MAX_NODE_MACS} per node, {MAX_TOTAL_MACS} per inference)"
+            )
+            break
         try:
-            missing = [i for i in node.inputs if i and i not in env and i not in graph.consts]
-            if missing:
-                raise ValueError(f"reads {missing}, which nothing produces")
-            ins = [None if not i else env[i] if i in env else graph.consts[i] for i in node.inputs]
             with np.errstate(all="ignore"):  # zeros in, so 0/0 and the like are expected
                 outs = run_node(node, ins)
         except Exception as e:  # numpy raises many types on inconsistent shapes
             problems.append(f"{node.where}: {e}")
+            break
+        bad = check_output(node, outs)
+        if bad:
+            problems.append(bad)
             break
         for name, v in zip(node.outputs, outs):
             if name:

@@ -103,7 +103,11 @@ RULES: dict[str, OnnxRule] = {
     for r in (
         # imported, in the order the unsupported-op hint lists them
         OnnxRule("Conv", f.conv, kernel="CONV_2D", lower=_C.lower_conv, clampable=True),
-        OnnxRule("Gemm", f.gemm, not_lowered="with a non-constant B, transA or a non-2-D input"),
+        OnnxRule(
+            "Gemm",
+            f.gemm,
+            not_lowered="with a non-constant B, transA, a non-2-D input or a C other than a bias row",
+        ),
         OnnxRule("MatMul", f.matmul, not_lowered="of two activations"),
         OnnxRule("BatchNormalization", f.batch_norm, not_lowered="with non-constant statistics"),
         OnnxRule("Relu", f.relu, elementwise=True),

@@ -146,8 +146,8 @@ def _canonical(graph: FloatGraph, node: Node) -> list[Node] | None:
         new_ins = [ins[0], _new_const(graph, f"{node.name}/weights", w)]
         if len(ins) > 2 and ins[2]:
             c = graph.const(ins[2])
-            if c is None or c.size not in (1, w.shape[0]):
-                return None
+            if c is None or c.size not in (1, w.shape[0]) or c.ndim > 2 or c.ndim == 2 and c.shape[0] != 1:
+                return None  # not one bias per output column (a C of shape (n, 1) adds per row)
             bias = np.broadcast_to(c.reshape(-1), (w.shape[0],)) * np.float32(a.get("beta", 1.0))
             new_ins.append(_new_const(graph, f"{node.name}/bias", bias.astype(np.float32)))
         return [Node("pq.Dense", new_ins, node.outputs, {}, node.name)]

@@ -75,11 +75,16 @@ def clamp_range(clamp: tuple[float, float] | None, scale: float, zero_point: int
     if clamp is None:
         return -128, 127
     lo, hi = clamp
-    qlo = (
-        -128 if not np.isfinite(lo) else zero_point + int(round_half_away(np.float32(lo) / np.float32(scale)))
-    )
-    qhi = (
-        127 if not np.isfinite(hi) else zero_point + int(round_half_away(np.float32(hi) / np.float32(scale)))
-    )
+
+    def level(v: float, unbounded: int) -> int:
+        if not np.isfinite(v):
+            return unbounded
+        with np.errstate(over="ignore"):
+            r = np.float32(v) / np.float32(scale)
+        if not np.isfinite(r):  # a bound far outside the int8 range (a tiny scale): saturate
+            return 127 if r > 0 else -128
+        return zero_point + int(round_half_away(r))
+
+    qlo, qhi = level(lo, -128), level(hi, 127)
     qlo, qhi = max(-128, min(127, qlo)), max(-128, min(127, qhi))
     return qlo, max(qlo, qhi)

@@ -230,6 +230,12 @@ class Lowering(ComputeOps, MovementOps):
             if len(self.problems) > n_problems:
                 failed.update(node.outputs)
         self._outputs()
+        for t in self.g.tensors:  # what the .picoq format can hold (the runtime's validator)
+            if len(t.shape) > fmt.MAX_DIMS or not all(1 <= d <= fmt.MAX_DIM for d in t.shape):
+                self.problems.append(
+                    f"tensor {t.name!r} of shape {t.shape}: picoq tensors have at most {fmt.MAX_DIMS}"
+                    f" dimensions, each in [1, {fmt.MAX_DIM}]"
+                )
         if self.problems:
             raise ConversionError(
                 self.problems,

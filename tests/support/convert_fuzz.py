@@ -120,6 +120,8 @@ class Runner:
             self._kill()
             return "hang", f"no answer in {self.timeout} s"
         except (EOFError, BrokenPipeError, ConnectionResetError):
+            if self.proc is not None:
+                self.proc.join(5)  # reap it: exitcode is None until then (-11: a segfault)
             code = self.proc.exitcode if self.proc else None
             self._kill()
             return "died", f"worker exit code {code}"
