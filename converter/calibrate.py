@@ -167,15 +167,9 @@ def load_samples(source: CalibrationSource, graph: FloatGraph) -> dict[str, np.n
     if isinstance(source, str | os.PathLike):
         path = Path(source)
         if path.is_dir():
-            entries = sorted(p for p in path.iterdir() if not p.name.startswith("."))
-            files = [p for p in entries if p.suffix in (".npy", ".npz") and p.is_file()]
-            others = [p.name for p in entries if p not in files]
-            if others:
-                problems.append(
-                    f"calibration folder {str(path)!r} holds {others[:5]}{' ...' if len(others) > 5 else ''},"
-                    " which are not .npy or .npz files: keep only calibration arrays in it"
-                )
-            elif not files:
+            # Other files (labels, a README) are not calibration data and stay out of it.
+            files = sorted(p for p in path.iterdir() if p.suffix in (".npy", ".npz") and p.is_file())
+            if not files:
                 problems.append(f"calibration folder {str(path)!r} holds no .npy or .npz file")
             for f in files:
                 try:

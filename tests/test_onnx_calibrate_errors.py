@@ -100,14 +100,13 @@ def test_files_and_folders(graph, tmp_path):
     folder = tmp_path / "folder"
     folder.mkdir()
     np.save(folder / "0.npy", GOOD)
-    (folder / "labels.txt").write_text("3 1 4 1")
-    assert "holds ['labels.txt'], which are not .npy or .npz files" in refused(folder, graph)
-    (folder / "labels.txt").unlink()
+    (folder / "labels.txt").write_text("3 1 4 1")  # not calibration data: left out, not refused
+    (folder / "2.npy").mkdir()  # a folder named like a file: left out too
     (folder / "1.npy").write_bytes(raw[:60])
     assert f"calibration file '{folder / '1.npy'}' is a corrupt .npy file" in refused(folder, graph)
     (folder / "1.npy").unlink()
-    (folder / ".DS_Store").write_bytes(b"\0")  # hidden files are not calibration data
-    assert load_samples(folder, graph)["x"].shape == (4, 1, 2, 5, 5)
+    (folder / ".DS_Store").write_bytes(b"\0")
+    assert load_samples(folder, graph)["x"].shape == (4, 1, 2, 5, 5)  # 0.npy alone
     assert zipfile.is_zipfile(tmp_path / "good.npz")
 
 
