@@ -41,11 +41,11 @@ from cpython.pythread cimport (
     PyThread_release_lock,
     PyThread_type_lock,
 )
+from libc.stdint cimport int32_t, uint8_t, uint32_t, uintptr_t
+from libc.string cimport memcpy
 
 cdef extern from "pythread.h":
     unsigned long _thread_ident "PyThread_get_thread_ident" ()  # unsigned since Python 3.7
-from libc.stdint cimport int32_t, uint8_t, uint32_t, uintptr_t
-from libc.string cimport memcpy
 
 cimport numpy as cnp
 
