@@ -25,36 +25,46 @@ UBSAN_OPTIONS = "print_stacktrace=1:halt_on_error=1:exitcode=98"
 _built: dict[str, Path] = {}
 
 
-def libasan() -> str:
-    out = subprocess.run(
-        ["gcc", "-print-file-name=libasan.so"], capture_output=True, text=True
-    ).stdout.strip()
-    assert os.path.isabs(out) and os.path.exists(out), "gcc's libasan is needed (Debian: libgcc-12-dev)"
+def gcc_runtime(name: str = "libasan.so") -> str:
+    out = subprocess.run(["gcc", f"-print-file-name={name}"], capture_output=True, text=True).stdout.strip()
+    assert os.path.isabs(out) and os.path.exists(out), f"gcc's {name} is needed (Debian: libgcc-12-dev)"
     return out
 
 
-def build_sanitized(base: Path) -> Path:
-    """Build picoq with ASan and UBSan under `base` (once per process) and return its lib folder."""
-    if "lib" in _built:
-        return _built["lib"]
+def libasan() -> str:
+    return gcc_runtime("libasan.so")
+
+
+def build_sanitized(base: Path, sanitize: str = "address,undefined") -> Path:
+    """Build picoq with -fsanitize=`sanitize` under `base` (once per process for each
+    `sanitize`) and return its lib folder."""
+    if sanitize in _built:
+        return _built[sanitize]
     assert shutil.which("gcc"), "gcc is needed to build the sanitized extension"
-    env = dict(os.environ, CFLAGS=SAN_FLAGS, LDFLAGS="-fsanitize=address,undefined")
+    flags = SAN_FLAGS if sanitize == "address,undefined" else f"-fsanitize={sanitize} -fno-omit-frame-pointer"
+    env = dict(os.environ, CFLAGS=flags, LDFLAGS=f"-fsanitize={sanitize}")
     cmd = [sys.executable, "setup.py", "-q", "build", "--build-base", str(base / "build")]
     cmd += ["--build-lib", str(base / "lib"), "--force"]
     r = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True)
     assert r.returncode == 0, r.stderr[-3000:]
-    _built["lib"] = base / "lib"
-    return _built["lib"]
+    _built[sanitize] = base / "lib"
+    return _built[sanitize]
 
 
 def run_sanitized(
-    lib: Path, code: str, timeout: int = 900, asan_options: str = ASAN_OPTIONS, **env_extra: str
+    lib: Path,
+    code: str,
+    timeout: int = 900,
+    asan_options: str = ASAN_OPTIONS,
+    preload: str | None = None,
+    **env_extra: str,
 ) -> subprocess.CompletedProcess:
-    """`code` in a fresh Python on the sanitized build; a sanitizer report exits 99 or 98."""
+    """`code` in a fresh Python on the sanitized build (libasan preloaded, or `preload`); a
+    sanitizer report exits 99 or 98."""
     env = dict(
         os.environ,
         PYTHONPATH=os.pathsep.join([str(lib), str(TESTS)]),
-        LD_PRELOAD=libasan(),
+        LD_PRELOAD=preload or libasan(),
         ASAN_OPTIONS=asan_options,
         UBSAN_OPTIONS=UBSAN_OPTIONS,
         **env_extra,
