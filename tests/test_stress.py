@@ -6,10 +6,10 @@ reference kernels, in the normal build and in the ASan + UBSan build (conftest's
   model, tiny_convnet and tiny_resnet every 50th; reference and fast kernels on every ISA at 1,
   2 and 3 threads with every op split, so pools start and stop; every calling path, wrong
   inputs raising in between, failed creations, interpreters freed by the cycle collector with
-  their pool alive): VmRSS after the first 10% (at most 10,000) cycles and at the end differ by
+  their pool alive, models mmap'd from files): VmRSS after the first 10% (at most 10,000) cycles and at the end differ by
   less than 4 MB (a leak of 100 bytes a cycle would be ~9 MB; measured: +12 kB), CPython's
-  allocated blocks by less than 2,000, every output is right and the OS thread count is back
-  where it was. Under ASan PICOQ_STRESS_ASAN_CYCLES cycles (default 12,000: ~1 ms a cycle
+  allocated blocks by less than 2,000, every output is right and the OS thread count and the
+  open file descriptors are back where they were. Under ASan PICOQ_STRESS_ASAN_CYCLES cycles (default 12,000: ~1 ms a cycle
   there); PICOQ_STRESS_CYCLES sets both counts (=100000 for the full run under ASan).
 - LeakSanitizer on in Python (PYTHONMALLOC=malloc): 2,500 cycles leave nothing but CPython's
   own few blocks at exit.
@@ -61,6 +61,7 @@ def _check_cycles(fig: dict, errors: list[str], per_worker_kb: int = 0) -> None:
     assert growth < bound, f"RSS grew {growth} kB over {fig['cycles'] - fig['warmup']} cycles: {fig}"
     assert fig["blocks_end"] - fig["blocks_warm"] < BLOCKS_GROWTH, fig
     assert fig["threads_after"] == fig["threads_before"], fig
+    assert fig["fds_after"] == fig["fds_before"], fig  # every 17th model came from a file (mmap)
 
 
 def test_create_run_free_cycles_flat_memory() -> None:

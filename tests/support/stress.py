@@ -16,8 +16,10 @@ from __future__ import annotations
 import gc
 import os
 import sys
+import tempfile
 import threading
 import time
+from pathlib import Path
 
 import numpy as np
 
@@ -43,6 +45,10 @@ def rss_kb() -> int:
 
 def os_threads() -> int:
     return len(os.listdir("/proc/self/task"))
+
+
+def open_fds() -> int:
+    return len(os.listdir("/proc/self/fd"))
 
 
 def settle_threads(expected: int, seconds: float = 10.0) -> int:
@@ -153,7 +159,8 @@ def cycles(n: int, warmup: int | None = None, log=None) -> tuple[dict, list[str]
     """`n` create / run / free cycles: tiny_mlp, tiny_conv one round of CONFIGS in four,
     tiny_convnet and tiny_resnet every 50th; kernels, ISA and thread count rotating over CONFIGS (num_threads 2
     and 3 start and stop a pool, except on tiny_mlp); every path of _exercise; every 211th cycle also failed creations, every
-    997th an interpreter freed by the cycle collector (a reference cycle) while its pool lives.
+    997th an interpreter freed by the cycle collector (a reference cycle) while its pool lives;
+    every 17th loads the model from a file (mmap'd: its mapping and descriptor must go too).
     Memory is sampled after `warmup` cycles (default n // 10, at most 10,000) and at the end."""
     old_min = _interp.PARALLEL_MIN_NS
     _interp.PARALLEL_MIN_NS = 0
@@ -164,14 +171,21 @@ def cycles(n: int, warmup: int | None = None, log=None) -> tuple[dict, list[str]
         warmup = min(n // 10, 10_000) if warmup is None else warmup
         errors: list[str] = []
         gc.collect()
+        folder = tempfile.TemporaryDirectory(prefix="picoq_stress_")
+        paths = {}
+        for c in all_cases.values():
+            paths[c.name] = Path(folder.name) / f"{c.name}.picoq"
+            paths[c.name].write_bytes(c.model)
         fig = {"cycles": n, "warmup": warmup, "rss_start_kb": rss_kb(), "threads_before": os_threads()}
+        fig["fds_before"] = open_fds()
         fig["workers_started"] = fig["workers_after_warm"] = 0
         rss_max = 0
         t0, c0 = time.perf_counter(), time.process_time()
         for i in range(n):
             c = others[(i // 50) % 2] if i % 50 == 25 else cheap[(i // len(CONFIGS)) % 4 == 1]
             kernels, isa, nt = CONFIGS[i % len(CONFIGS)]
-            it = Interpreter(c.model, kernels=kernels, isa=isa, num_threads=nt)
+            source = paths[c.name] if i % 17 == 5 else c.model
+            it = Interpreter(source, kernels=kernels, isa=isa, num_threads=nt)
             fig["workers_started"] += workers(it)
             err = _exercise(it, c, i)
             if err:
@@ -198,6 +212,8 @@ def cycles(n: int, warmup: int | None = None, log=None) -> tuple[dict, list[str]
         fig["rss_end_kb"], fig["blocks_end"] = rss_kb(), sys.getallocatedblocks()
         fig["rss_max_kb"] = max(rss_max, fig["rss_end_kb"])
         fig["threads_after"] = settle_threads(fig["threads_before"])
+        fig["fds_after"] = open_fds()
+        folder.cleanup()
         return fig, errors
     finally:
         _interp.PARALLEL_MIN_NS = old_min
