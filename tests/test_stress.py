@@ -3,7 +3,7 @@ Python threads, one interpreter shared between threads, all checked byte for byt
 reference kernels, in the normal build and in the ASan + UBSan build (conftest's sanitized_lib).
 
 - 100,000 create / run / free cycles (tests/support/stress.py `cycles`: tiny_mlp and a one-conv
-  model, tiny_convnet and tiny_resnet every 50th; reference and fast kernels on every ISA at 1,
+  model; tiny_convnet, tiny_resnet and op_chain (the other ops) every 50th; reference and fast kernels on every ISA at 1,
   2 and 3 threads with every op split, so pools start and stop; every calling path, wrong
   inputs raising in between, failed creations, interpreters freed by the cycle collector with
   their pool alive, models mmap'd from files): VmRSS after the first 10% (at most 10,000) cycles and at the end differ by
@@ -315,7 +315,7 @@ C_BUILDS = {
     "tsan": ["-fsanitize=thread"],
 }
 # Cycles per run (the smaller models more): the (model, cycles) pairs of the C runs.
-C_CYCLES = {"tiny_mlp": 300, "tiny_conv": 300, "tiny_convnet": 100, "tiny_resnet": 50}
+C_CYCLES = {"tiny_mlp": 300, "tiny_conv": 300, "tiny_convnet": 100, "tiny_resnet": 50, "op_chain": 100}
 
 
 def _tsan_works(tmp: Path) -> bool:

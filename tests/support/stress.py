@@ -27,7 +27,7 @@ from picoq.converter import convert
 from picoq.runtime import Interpreter, _interp, supported_isas
 
 from .make_fixtures import build_tiny_convnet, build_tiny_mlp, build_tiny_resnet
-from .models import conv_model
+from .models import build_chain, conv_model
 
 # (kernels, isa, num_threads) of successive cycles; isa None is the default (the best).
 CONFIGS = [("reference", None, 1)] + [
@@ -93,6 +93,7 @@ def cases() -> dict[str, Case]:
         ("tiny_conv", build_tiny_conv),
         ("tiny_convnet", lambda: convert(build_tiny_convnet())),
         ("tiny_resnet", lambda: convert(build_tiny_resnet())),
+        ("op_chain", lambda: convert(build_chain()[0])),  # the other ops, MAX_POOL_2D and the LUT kernels
     ]
     return {name: Case(name, build(), seed) for seed, (name, build) in enumerate(builds)}
 
@@ -157,17 +158,18 @@ def _failed_creations(c: Case) -> None:
 
 def cycles(n: int, warmup: int | None = None, log=None) -> tuple[dict, list[str]]:
     """`n` create / run / free cycles: tiny_mlp, tiny_conv one round of CONFIGS in four,
-    tiny_convnet and tiny_resnet every 50th; kernels, ISA and thread count rotating over CONFIGS (num_threads 2
-    and 3 start and stop a pool, except on tiny_mlp); every path of _exercise; every 211th cycle also failed creations, every
-    997th an interpreter freed by the cycle collector (a reference cycle) while its pool lives;
-    every 17th loads the model from a file (mmap'd: its mapping and descriptor must go too).
-    Memory is sampled after `warmup` cycles (default n // 10, at most 10,000) and at the end."""
+    tiny_convnet, tiny_resnet and op_chain in turns every 50th; kernels, ISA and thread count
+    rotating over CONFIGS (num_threads 2 and 3 start and stop a pool, except on tiny_mlp and
+    op_chain); every path of _exercise; every 211th cycle also failed creations, every 997th
+    an interpreter freed by the cycle collector (a reference cycle) while its pool lives; every
+    17th loads the model from a file (mmap'd: its mapping and descriptor must go too). Memory
+    is sampled after `warmup` cycles (default n // 10, at most 10,000) and at the end."""
     old_min = _interp.PARALLEL_MIN_NS
     _interp.PARALLEL_MIN_NS = 0
     try:
         all_cases = cases()
         cheap = [all_cases["tiny_mlp"], all_cases["tiny_conv"]]
-        others = [all_cases["tiny_convnet"], all_cases["tiny_resnet"]]
+        others = [all_cases["tiny_convnet"], all_cases["tiny_resnet"], all_cases["op_chain"]]
         warmup = min(n // 10, 10_000) if warmup is None else warmup
         errors: list[str] = []
         gc.collect()
@@ -182,7 +184,7 @@ def cycles(n: int, warmup: int | None = None, log=None) -> tuple[dict, list[str]
         rss_max = 0
         t0, c0 = time.perf_counter(), time.process_time()
         for i in range(n):
-            c = others[(i // 50) % 2] if i % 50 == 25 else cheap[(i // len(CONFIGS)) % 4 == 1]
+            c = others[(i // 50) % 3] if i % 50 == 25 else cheap[(i // len(CONFIGS)) % 4 == 1]
             kernels, isa, nt = CONFIGS[i % len(CONFIGS)]
             source = paths[c.name] if i % 17 == 5 else c.model
             it = Interpreter(source, kernels=kernels, isa=isa, num_threads=nt)
