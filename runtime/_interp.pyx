@@ -22,14 +22,34 @@ CONV_2D, DEPTHWISE_CONV_2D and FULLY_CONNECTED over output rows or output channe
 at prepare; this module starts a pool of workers (kernels/include/pq_threadpool.h),
 gives each its own scratch buffer, and hands the core pq_threadpool_run as its
 `parallel` callback. A part computes its output bytes exactly as the whole op does.
+
+One inference at a time per Core: invoke, run1 and profile_ops hold the Core's lock (the
+calling thread waits for it with the GIL released), and `with core:` holds it across
+several steps (the Python side's copy in / invoke / copy out). Two threads sharing one
+Core would otherwise run the op loop over the same arena and scratch, and through the
+same pool, at once: the fast kernels then read each other's half-written scratch
+(a wild pointer under UBSan), and pq_threadpool_run takes one caller at a time.
 """
 
 from cpython.mem cimport PyMem_Free, PyMem_Malloc
+from cpython.pythread cimport (
+    NOWAIT_LOCK,
+    WAIT_LOCK,
+    PyThread_acquire_lock,
+    PyThread_allocate_lock,
+    PyThread_free_lock,
+    PyThread_release_lock,
+    PyThread_type_lock,
+)
 from libc.stdint cimport int32_t, uint8_t, uint32_t, uintptr_t
 from libc.string cimport memcpy
 
+cdef extern from "pythread.h":
+    unsigned long _thread_ident "PyThread_get_thread_ident" ()  # unsigned since Python 3.7
+
 cimport numpy as cnp
 
+import os
 import time
 
 import numpy as np
@@ -135,14 +155,30 @@ def arena_bytes_for(model, kernels="fast", isa=None):
     return plan_sizes(model, kernels, isa)["arena_bytes"]
 
 
+# Incremented in the child of every fork(): a Core lock taken before the fork by a thread the
+# child does not have is never released, so a Core whose lock is held and was taken in an
+# earlier epoch gets a fresh lock (the interrupted inference's arena is simply overwritten).
+cdef unsigned _fork_epoch = 0
+
+
+def _on_fork_child():
+    global _fork_epoch
+    _fork_epoch += 1
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_on_fork_child)
+
+
 cdef int _parallel(void *pool, pq_part_fn task, void *task_ctx, int32_t n_parts) noexcept nogil:
     """The core's `parallel` callback: the parts on the pool's threads, the caller's included."""
     return pq_threadpool_run(<pq_threadpool *> pool, <pq_task_fn> task, task_ctx, n_parts)
 
 
 cdef class Core:
-    """A prepared interpreter over one arena. Not thread-safe: one Core per thread (a Core's own
-    worker threads, num_threads > 1, are private to its invoke)."""
+    """A prepared interpreter over one arena. Calls from several threads are serialized by its
+    lock, re-entrant for the thread holding it (`with core:`); a Core's own worker threads,
+    num_threads > 1, are private to its invoke."""
 
     cdef pq_interp it
     cdef object _keep              # model buffer, arena and state owners, kept alive with the pointers
@@ -167,11 +203,62 @@ cdef class Core:
     cdef int in0_ndim, out0_ndim
     cdef cnp.npy_intp in0_dims[6]
     cdef cnp.npy_intp out0_dims[6]
+    # The lock: owner thread and depth (read and written with the GIL held), the fork epoch it
+    # was taken in.
+    cdef PyThread_type_lock lock
+    cdef unsigned long lock_owner
+    cdef int lock_depth
+    cdef unsigned lock_epoch
 
     def __cinit__(self):
         self.pool = NULL
         self.pool_mem = NULL
         self.in0_ptr = NULL
+        self.lock_owner = 0
+        self.lock_depth = 0
+        self.lock = PyThread_allocate_lock()
+        if self.lock == NULL:
+            raise MemoryError()
+
+    cdef int _acquire(self) except -1:
+        """Take the lock (or go one deeper if this thread holds it), waiting with the GIL released."""
+        cdef unsigned long me = _thread_ident()
+        cdef PyThread_type_lock fresh
+        cdef int got
+        if self.lock_depth and self.lock_owner == me:
+            self.lock_depth += 1
+            return 0
+        if not PyThread_acquire_lock(self.lock, NOWAIT_LOCK):
+            if self.lock_depth and self.lock_epoch != _fork_epoch:
+                # Held by a thread of the parent process: nobody here will release it.
+                fresh = PyThread_allocate_lock()
+                if fresh == NULL:
+                    raise MemoryError()
+                self.lock = fresh  # the old one is dropped, not freed: freeing a held lock is undefined
+                got = PyThread_acquire_lock(self.lock, NOWAIT_LOCK)
+            else:
+                with nogil:
+                    got = PyThread_acquire_lock(self.lock, WAIT_LOCK)
+            if not got:
+                raise RuntimeError("could not take the interpreter's lock")
+        self.lock_owner, self.lock_depth, self.lock_epoch = me, 1, _fork_epoch
+        return 0
+
+    cdef void _release(self) noexcept:
+        self.lock_depth -= 1
+        if self.lock_depth == 0:
+            self.lock_owner = 0
+            PyThread_release_lock(self.lock)
+
+    def __enter__(self):
+        self._acquire()
+        return self
+
+    def __exit__(self, *exc):
+        if not self.lock_depth or self.lock_owner != _thread_ident():
+            raise RuntimeError("this thread does not hold the interpreter's lock")
+        self._release()
+        return False
 
     def __init__(self, model, const uint8_t[::1] const_buf, uint8_t[::1] arena, kernels="fast", isa=None,
                  num_threads=1, min_parallel_ns=None):
@@ -182,6 +269,8 @@ cdef class Core:
         cdef uint8_t[::1] state_view
         cdef int rc
         cdef uint32_t i
+        if self.pool_mem != NULL or self._keep is not None:
+            raise RuntimeError("a Core is initialized once")  # a second pool would leak the first's threads
         self.kernels, self.isa = _resolve(kernels, isa)
         self.num_threads = _check_num_threads(num_threads)
         self.failed_op = None
@@ -262,6 +351,10 @@ cdef class Core:
             pq_threadpool_destroy(self.pool)  # joins the workers before their scratch is freed
             self.pool = NULL
         PyMem_Free(self.pool_mem)
+        self.pool_mem = NULL
+        if self.lock != NULL and self.lock_depth == 0:  # held only when a fork left it so: dropped
+            PyThread_free_lock(self.lock)
+        self.lock = NULL
 
     def profile_ops(self, int runs):
         """Median nanoseconds of each op run alone `runs` times over the arena as it is (call
@@ -270,17 +363,18 @@ cdef class Core:
         cdef uint32_t i
         cdef int r, rc
         medians = []
-        for i in range(self.it.n_ops):
-            times = []
-            for r in range(max(runs, 1)):
-                t0 = time.perf_counter_ns()
-                with nogil:
-                    rc = pq_interp_invoke_ops(&self.it, i, i + 1)
-                times.append(time.perf_counter_ns() - t0)
-                if rc != PQ_INTERP_OK:
-                    raise RuntimeError(f"op {i} failed while profiling")
-            times.sort()
-            medians.append(times[len(times) // 2])
+        with self:
+            for i in range(self.it.n_ops):
+                times = []
+                for r in range(max(runs, 1)):
+                    t0 = time.perf_counter_ns()
+                    with nogil:
+                        rc = pq_interp_invoke_ops(&self.it, i, i + 1)
+                    times.append(time.perf_counter_ns() - t0)
+                    if rc != PQ_INTERP_OK:
+                        raise RuntimeError(f"op {i} failed while profiling")
+                times.sort()
+                medians.append(times[len(times) // 2])
         return medians
 
     def run1(self, x):
@@ -299,22 +393,30 @@ cdef class Core:
         for k in range(self.in0_ndim):
             if cnp.PyArray_DIMS(a)[k] != self.in0_dims[k]:
                 return None
-        memcpy(self.in0_ptr, cnp.PyArray_DATA(a), self.in0_bytes)
-        with nogil:
-            rc = pq_interp_invoke(&self.it)
-        if rc != PQ_INTERP_OK:
-            raise RuntimeError(f"kernel of op {self.it.failed_op} reported an error")
         out = cnp.PyArray_EMPTY(self.out0_ndim, self.out0_dims, cnp.NPY_INT8, 0)
-        memcpy(cnp.PyArray_DATA(out), self.out0_ptr, self.out0_bytes)
+        self._acquire()
+        try:
+            memcpy(self.in0_ptr, cnp.PyArray_DATA(a), self.in0_bytes)
+            with nogil:
+                rc = pq_interp_invoke(&self.it)
+            if rc != PQ_INTERP_OK:
+                raise RuntimeError(f"kernel of op {self.it.failed_op} reported an error")
+            memcpy(cnp.PyArray_DATA(out), self.out0_ptr, self.out0_bytes)
+        finally:
+            self._release()
         return out
 
     def invoke(self):
         """Run every op once on the arena; the GIL is released for the whole loop."""
         cdef int rc
-        with nogil:
-            rc = pq_interp_invoke(&self.it)
-        if rc != PQ_INTERP_OK:
-            raise RuntimeError(f"kernel of op {self.it.failed_op} reported an error")
+        self._acquire()
+        try:
+            with nogil:
+                rc = pq_interp_invoke(&self.it)
+            if rc != PQ_INTERP_OK:
+                raise RuntimeError(f"kernel of op {self.it.failed_op} reported an error")
+        finally:
+            self._release()
 
 
 # *** fixed-point helpers, exposed for the property tests (element-wise over int32 arrays) ***

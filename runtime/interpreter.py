@@ -76,8 +76,15 @@ class Interpreter:
     `num_threads - 1` worker threads that the interpreter starts at load and
     stops when it is freed (idle workers sleep). The outputs are the same
     bytes for every thread count. Small ops, the other ops and
-    `kernels="reference"` run on the calling thread alone. One Interpreter
-    still serves one calling thread at a time.
+    `kernels="reference"` run on the calling thread alone.
+
+    One Interpreter runs one inference at a time. It may be shared between
+    Python threads: `run`, `invoke`, `set_input`, `get_output` and `profile`
+    each take the interpreter's lock (waiting for it with the GIL released), so
+    concurrent calls are serialized, each `run` whole, never interleaved. A
+    `set_input` / `invoke` / `get_output` sequence is three calls: another
+    thread's call may come between them, so share an interpreter through
+    `run`, or give each thread its own to run inferences in parallel.
     """
 
     def __init__(
@@ -156,8 +163,9 @@ class Interpreter:
         warm from its own repetitions, so the sum can differ from one whole `run` a little."""
         if not isinstance(runs, int) or runs < 1:
             raise ValueError(f"runs must be a positive int, not {runs!r}")
-        self.run(x)
-        medians = self._core.profile_ops(runs)
+        with self._core:  # no other thread's inference between this run and the timing
+            self.run(x)
+            medians = self._core.profile_ops(runs)
         splits = self.op_split
         return [
             {
@@ -197,10 +205,13 @@ class Interpreter:
 
     def set_input(self, index: int, x: np.ndarray) -> None:
         """Copy a raw int8 array of exactly the input's shape into the arena."""
-        np.copyto(self._in[index], self._check(index, x, self._in[index].shape, raw_only=True))
+        x = self._check(index, x, self._in[index].shape, raw_only=True)
+        with self._core:  # not while another thread's invoke reads the arena
+            np.copyto(self._in[index], x)
 
     def get_output(self, index: int) -> np.ndarray:
-        return self._out[index].copy()
+        with self._core:
+            return self._out[index].copy()
 
     def run(self, x: np.ndarray | Sequence[np.ndarray] | Mapping[str, np.ndarray]) -> Any:
         # Common case in one C call: one int8 array of exactly the input's shape (None otherwise).
@@ -224,18 +235,21 @@ class Interpreter:
             a = self._check(i, a, shape if n is None else (n, *shape[1:]), raw_only=False)
             prepared.append(self._quantize(i, a) if as_float else a)
         if batch is None:
-            for dst, a in zip(self._in, prepared):
-                np.copyto(dst, a)
-            self._core.invoke()
-            outs = [self._finish(j, v.copy(), as_float) for j, v in enumerate(self._out)]
+            with self._core:  # copy in, invoke, copy out: one step for other threads
+                for dst, a in zip(self._in, prepared):
+                    np.copyto(dst, a)
+                self._core.invoke()
+                raw = [v.copy() for v in self._out]
+            outs = [self._finish(j, v, as_float) for j, v in enumerate(raw)]
         else:
             results = [np.empty((batch, *v.shape[1:]), v.dtype) for v in self._out]
-            for b in range(batch):
-                for dst, a in zip(self._in, prepared):
-                    np.copyto(dst, a[b : b + 1])
-                self._core.invoke()
-                for r, v in zip(results, self._out):
-                    r[b : b + 1] = v
+            with self._core:
+                for b in range(batch):
+                    for dst, a in zip(self._in, prepared):
+                        np.copyto(dst, a[b : b + 1])
+                    self._core.invoke()
+                    for r, v in zip(results, self._out):
+                        r[b : b + 1] = v
             outs = [self._finish(j, r, as_float) for j, r in enumerate(results)]
         return outs[0] if len(outs) == 1 else outs
 

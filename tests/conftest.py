@@ -20,6 +20,15 @@ MLPERF_INT8 = [
 ]
 
 
+@pytest.fixture(scope="session")
+def sanitized_lib(tmp_path_factory) -> Path:
+    """picoq built with -fsanitize=address,undefined into a private folder, once per session
+    (tests/support/sanitized_build.py; test_sanitizers.py and test_stress.py use it)."""
+    from support.sanitized_build import build_sanitized
+
+    return build_sanitized(tmp_path_factory.mktemp("asan"))
+
+
 def mlperf_path(name: str) -> Path:
     path = SHARED_MODELS / f"{name}.tflite"
     if not path.is_file():

@@ -9,51 +9,12 @@ validator with a bad tensor offset must be caught.
 
 from __future__ import annotations
 
-import os
-import shutil
-import subprocess
-import sys
 from pathlib import Path
 
-import pytest
+from support.sanitized_build import run_sanitized as _run_sanitized
 
-ROOT = Path(__file__).resolve().parents[1]
-TESTS = Path(__file__).resolve().parent
-SAN_FLAGS = "-fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer"
-
-
-def _libasan() -> str:
-    out = subprocess.run(
-        ["gcc", "-print-file-name=libasan.so"], capture_output=True, text=True
-    ).stdout.strip()
-    assert os.path.isabs(out) and os.path.exists(out), "gcc's libasan is needed (Debian: libgcc-12-dev)"
-    return out
-
-
-@pytest.fixture(scope="module")
-def sanitized_lib(tmp_path_factory) -> Path:
-    """Build picoq with sanitizers into a private folder (the installed package is untouched)."""
-    assert shutil.which("gcc"), "gcc is needed to build the sanitized extension"
-    base = tmp_path_factory.mktemp("asan")
-    env = dict(os.environ, CFLAGS=SAN_FLAGS, LDFLAGS="-fsanitize=address,undefined")
-    cmd = [sys.executable, "setup.py", "-q", "build", "--build-base", str(base / "build")]
-    cmd += ["--build-lib", str(base / "lib"), "--force"]
-    r = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True)
-    assert r.returncode == 0, r.stderr[-3000:]
-    return base / "lib"
-
-
-def _run_sanitized(lib: Path, code: str, timeout: int = 900) -> subprocess.CompletedProcess:
-    env = dict(
-        os.environ,
-        PYTHONPATH=os.pathsep.join([str(lib), str(TESTS)]),
-        LD_PRELOAD=_libasan(),
-        ASAN_OPTIONS="detect_leaks=0:abort_on_error=0:exitcode=99",  # CPython's own allocations are not leaks
-        UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1:exitcode=98",
-    )
-    return subprocess.run(
-        [sys.executable, "-c", code], cwd=lib, env=env, capture_output=True, text=True, timeout=timeout
-    )
+# The sanitized build is conftest.py's session fixture `sanitized_lib` (support/sanitized_build.py),
+# shared with tests/test_stress.py.
 
 
 FUZZ = """
