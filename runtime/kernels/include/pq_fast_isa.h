@@ -58,6 +58,12 @@ pq_gemm_s8_plan pq_conv2d_group_plan(const pq_conv2d_fast_plan *plan, int32_t g)
  * output pixel lies (CONV_2D and DEPTHWISE_CONV_2D). */
 void pq_padded_hw(const pq_conv_params *p, const pq_dims *in, const pq_dims *filter, const pq_dims *out,
                   int32_t *hp, int32_t *wp);
+/* 1 when that padded image is at most 4 times the input's with an undilated filter's
+ * padding around it (never smaller: without dilation it always is). Windows dilated far
+ * past the image would make the copy, the op's scratch, grow without bound (a 5 KB file
+ * asked for 2 GB); their taps mostly read padding, and the reference kernel, which clips
+ * each tap, runs them instead. */
+int pq_padded_copy_ok(const pq_conv_params *p, const pq_dims *in, const pq_dims *filter, const pq_dims *out);
 
 /* Weight w[c][kk] of n rows of k, 0 outside (the packings' zero padding). */
 static inline int8_t pq_w_or_0(int32_t n, int32_t k, const int8_t *w, int32_t c, int32_t kk)

@@ -4,6 +4,8 @@
  */
 #include "pq_contract.h"
 
+#define MAX_DILATED (1L << 24) /* MAX_DIM: the largest extent of a tensor */
+
 static const pqv_rule CONV_RULES[] = {{6, RG_OFFSET}, {7, RG_OFFSET}};
 
 /* Params: stride_h, stride_w, dilation_h, dilation_w, pad_h, pad_w, input_offset,
@@ -47,6 +49,14 @@ static int contract_conv(const pq_contract_ctx *o, int depthwise) {
     if (y.dims[0] != n || y.dims[3] != oc) {
         return pqv_fail_op(o, PQ_MODEL_E_OP_OUTPUT_SHAPE, NO_SUB, y.dims[3],
                            "batch and channels must match the input and filter");
+    }
+    /* The kernels (TFLM's among them) form in_y = origin + dilation * fy in int32: a dilated
+     * filter spanning at most 2^24 rows and columns keeps every such index below 2^26. */
+    if ((int64_t)(kh - 1) * p[2] + 1 > MAX_DILATED) {
+        return pqv_fail_param(o, 2, p[2], "the dilated filter spans more than 2^24 rows");
+    }
+    if ((int64_t)(kw - 1) * p[3] + 1 > MAX_DILATED) {
+        return pqv_fail_param(o, 3, p[3], "the dilated filter spans more than 2^24 columns");
     }
     if (!pqv_conv_out_size_ok(ih, kh, p[0], p[2], op_param(c, o->i, 4), y.dims[1]) ||
         !pqv_conv_out_size_ok(iw, kw, p[1], p[3], op_param(c, o->i, 5), y.dims[2])) {

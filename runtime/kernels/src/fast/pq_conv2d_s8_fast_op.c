@@ -13,6 +13,7 @@
 #include <stdint.h>
 
 #include "pq_fast_bind.h"
+#include "pq_fast_isa.h" /* pq_padded_copy_ok */
 #include "pq_fast_split.h"
 
 typedef struct {
@@ -58,6 +59,7 @@ static int conv_geometry(const pq_node *node, const pq_tensor *t, int isa, pq_co
     } else {
         pl->direct = PQ_FEED_IM2COL;
     }
+    if ((pl->direct == PQ_FEED_ROWS || pl->direct == PQ_FEED_TAPS) && !pq_padded_copy_ok(p, &in, &fd, &out)) return 0;
     m = out.n * out.h * out.w;
     isa = pq_gemm_isa(isa, pl->direct, fpg, k, m);
     np = pq_gemm_s8_np(isa, fpg);

@@ -8,6 +8,7 @@
 #include <stdint.h>
 
 #include "pq_fast_bind.h"
+#include "pq_fast_isa.h" /* pq_padded_copy_ok */
 #include "pq_fast_split.h"
 
 static int dw_geometry(const pq_node *node, const pq_tensor *t, int isa, pq_dwconv_fast_plan *pl) {
@@ -19,11 +20,12 @@ static int dw_geometry(const pq_node *node, const pq_tensor *t, int isa, pq_dwco
     if (p->depth_multiplier != 1 || -p->input_offset < -128 || -p->input_offset > 127) return 0;
     if (tr->dw_max_taps && fd.h * fd.w > tr->dw_max_taps) return 0; /* the kernel's tap table */
     memset(pl, 0, sizeof *pl);
+    pl->in_dims = pq_tensor_dims4(&t[node->io[0]]);
+    pl->out_dims = pq_tensor_dims4(&t[node->io[node->n_inputs]]);
+    if (tr->dw_pad.elem && !pq_padded_copy_ok(p, &pl->in_dims, &fd, &pl->out_dims)) return 0;
     pl->isa = isa;
     pl->p = *p;
-    pl->in_dims = pq_tensor_dims4(&t[node->io[0]]);
     pl->filter_dims = fd;
-    pl->out_dims = pq_tensor_dims4(&t[node->io[node->n_inputs]]);
     pl->cp = pq_dwconv_s8_cp(isa, pl->in_dims.c);
     return 1;
 }

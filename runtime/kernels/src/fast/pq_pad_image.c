@@ -24,6 +24,16 @@ void pq_padded_hw(const pq_conv_params *p, const pq_dims *in, const pq_dims *fil
     *wp = need_w > have_w ? need_w : have_w;
 }
 
+int pq_padded_copy_ok(const pq_conv_params *p, const pq_dims *in, const pq_dims *filter, const pq_dims *out)
+{
+    /* In 64 bits: the validator caps each dilated extent at 2^24, the product is not capped. */
+    const int64_t need_h = (int64_t)(out->h - 1) * p->stride_h + (int64_t)(filter->h - 1) * p->dilation_h + 1;
+    const int64_t need_w = (int64_t)(out->w - 1) * p->stride_w + (int64_t)(filter->w - 1) * p->dilation_w + 1;
+    const int64_t have_h = (int64_t)p->pad_h + in->h, have_w = (int64_t)p->pad_w + in->w;
+    const int64_t hp = need_h > have_h ? need_h : have_h, wp = need_w > have_w ? need_w : have_w;
+    return hp * wp <= 4 * ((int64_t)in->h + 2 * filter->h) * ((int64_t)in->w + 2 * filter->w);
+}
+
 void pq_pad_image(const pq_pad_format *f, const int8_t *img, int32_t h, int32_t w, int32_t c, int32_t top,
                   int32_t left, int32_t hp, int32_t wp, int8_t zp, void *dst)
 {

@@ -1,0 +1,112 @@
+"""The seed corpus of the C core's libFuzzer targets (tests/fuzz/fuzz_core.py `seeds`).
+
+- the repo's models (make_fixtures, models.build_chain: every op code), tiny_resnet also as an
+  old format 1.1 file with a SCRA section;
+- the MLPerf Tiny models (../shared beside the checkout): KWS whole, and every model cut into
+  slices of one and of three consecutive ops (their real shapes, strides, paddings, per-channel
+  quantization and weights) that fit max_len. Whole, VWW takes 12 ms to validate under ASan and
+  the large ResNet 0.5 MB: a mutant of either would cost the fuzzer a hundred small ones.
+"""
+
+from __future__ import annotations
+
+import copy
+import hashlib
+from pathlib import Path
+
+from picoq.converter import convert
+from picoq.converter.compare import graph_from_model
+from picoq.converter.graph import Graph
+from picoq.converter.plan import plan_arena
+from picoq.converter.writer import to_bytes
+from picoq.runtime import read_model
+
+from .legacy_scra import TINY_RESNET_NEEDS, to_bytes_1_1
+from .make_fixtures import build_tiny_convnet, build_tiny_mlp, build_tiny_resnet
+from .models import build_chain
+
+SHARED_MODELS = Path(__file__).resolve().parents[3] / "shared" / "models" / "mlperf_tiny"
+MLPERF = [
+    "kws_ref_model",
+    "vww_96_int8",
+    "pretrainedResnet_quant",
+    "pretrainedResnet_large_int8",
+    "ad01_int8",
+]
+SLICE_LENGTHS = (1, 3)
+
+
+def repo_models() -> dict[str, bytes]:
+    from picoq.converter import load
+
+    return {
+        "tiny_convnet": convert(build_tiny_convnet()),
+        "tiny_resnet": convert(build_tiny_resnet()),
+        "tiny_mlp": convert(build_tiny_mlp()),
+        "op_chain": convert(build_chain()[0]),
+        "tiny_resnet_scra": to_bytes_1_1(load(build_tiny_resnet()), needs=TINY_RESNET_NEEDS),
+    }
+
+
+def slice_model(g: Graph, first: int, end: int) -> bytes:
+    """Ops [first, end) of `g` as a model of their own: the activations they read and nobody
+    in the slice writes become its inputs, what they write and nobody after reads its outputs."""
+    ops = g.ops[first:end]
+    written = {op.outputs[0] for op in ops}
+    inputs, outputs = [], []
+    for k, op in enumerate(ops):
+        for t in op.inputs:
+            if t >= 0 and not g.tensors[t].is_const and t not in written and t not in inputs:
+                inputs.append(t)
+        y = op.outputs[0]
+        if k == len(ops) - 1 or all(y not in later.inputs for later in ops[k + 1 :]):
+            outputs.append(y)
+    used = sorted({t for op in ops for t in (*op.inputs, *op.outputs) if t >= 0})
+    remap = {old: new for new, old in enumerate(used)}
+    sub = Graph(name=f"{g.name}[{first}:{end}]")
+    for t in used:
+        tensor = copy.copy(g.tensors[t])
+        tensor.offset = -1
+        sub.tensors.append(tensor)
+    for op in ops:
+        new = copy.copy(op)
+        new.inputs = [remap[t] if t >= 0 else -1 for t in op.inputs]
+        new.outputs = [remap[op.outputs[0]]]
+        sub.ops.append(new)
+    sub.inputs = [remap[t] for t in inputs]
+    sub.outputs = [remap[t] for t in outputs]
+    plan_arena(sub)
+    return to_bytes(sub)
+
+
+def mlperf_seeds(max_len: int) -> dict[str, bytes]:
+    out = {}
+    for name in MLPERF:
+        path = SHARED_MODELS / f"{name}.tflite"
+        if not path.is_file():
+            raise FileNotFoundError(f"{path} is missing (../shared beside the checkout)")
+        whole = convert(str(path))
+        if len(whole) <= max_len:
+            out[name] = whole
+        g = graph_from_model(read_model(whole))
+        for n in SLICE_LENGTHS:
+            for i in range(len(g.ops) - n + 1):
+                data = slice_model(g, i, i + n)
+                if len(data) <= max_len:
+                    out[f"{name}_{i}_{i + n}"] = data
+    return out
+
+
+def write_seeds(out: Path, max_len: int) -> list[Path]:
+    """Write every seed no longer than max_len into `out` (one copy of identical files)."""
+    out.mkdir(parents=True, exist_ok=True)
+    seen, paths = set(), []
+    for name, data in {**repo_models(), **mlperf_seeds(max_len)}.items():
+        digest = hashlib.sha1(data).hexdigest()
+        if len(data) > max_len or digest in seen:
+            continue
+        seen.add(digest)
+        path = out / f"{name}.picoq"
+        path.write_bytes(data)
+        paths.append(path)
+    return paths
