@@ -13,6 +13,10 @@
  * entry path (pq_interp_plan validating with the CRC) still runs on every buffer the skipping
  * validator accepts, and must refuse it for the checksum alone or accept it.
  *
+ * Besides the sanitizers' reports, the target aborts (a finding) when the core contradicts
+ * itself: a buffer the validator accepted that pq_interp_plan, pq_interp_prepare or
+ * pq_interp_invoke then refuses, or accessors of a prepared model that disagree with it.
+ *
  * Invoke is skipped when the prepared model's estimated work exceeds WORK_CAP inner-loop steps
  * (a 64 KB mutant can ask for 10^11 multiply-adds, minutes under ASan); validate and prepare
  * always run. The full-size models run under the sanitizers in tests/test_core_sanitized.py.
@@ -123,6 +127,31 @@ static void *block(size_t n) {
     return posix_memalign(&p, 64, n) ? NULL : p;
 }
 
+/* What a validated, prepared model promises through the accessors (each line an oracle). */
+static void check_accessors(const pq_interp *it, const uint8_t *buf, const pq_interp_sizes *sz) {
+    uint32_t i, off, n;
+    if (pq_model_arena_size(buf) > MAX_ARENA || sz->activation_bytes > pq_model_arena_size(buf)) abort();
+    if (pq_model_input(buf, it->n_inputs) != -1 || pq_model_output(buf, it->n_outputs) != -1) abort();
+    if (pq_interp_input(it, it->n_inputs) != NULL || pq_interp_output(it, it->n_outputs) != NULL) abort();
+    if (pq_model_scratch(buf, it->n_ops, &off, &n) != -1 || *pq_interp_kernel_name(it, it->n_ops) != '\0') abort();
+    for (i = 0; i < it->n_outputs; i++) {
+        const pq_tensor *t = pq_interp_output(it, i);
+        if (pq_model_output(buf, i) != it->outputs[i] || t->is_const) abort();
+        size_t bytes = (size_t)t->count * (t->dtype == 2 ? 4u : 1u);
+        if ((uint8_t *)t->data < it->arena || (uint8_t *)t->data + bytes > it->arena + sz->activation_bytes) {
+            abort();
+        }
+    }
+    for (i = 0; i < it->n_inputs; i++) {
+        if (pq_model_input(buf, i) != it->inputs[i]) abort();
+    }
+    for (i = 0; i < it->n_ops; i++) {
+        /* Format 1.1's SCRA plan: inside the file's arena (the runtime places its own scratch). */
+        if (pq_model_scratch(buf, i, &off, &n) != 0 || (uint64_t)off + n > pq_model_arena_size(buf)) abort();
+        if (*pq_interp_kernel_name(it, i) == '\0') abort();
+    }
+}
+
 static void run(const uint8_t *buf, uint32_t size) {
     pq_interp_options opt = pq_interp_defaults();
     pq_interp_sizes sz;
@@ -140,7 +169,8 @@ static void run(const uint8_t *buf, uint32_t size) {
     sc.n_threads = 1 + (int32_t)(buf[13] % MAX_THREADS);
     opt.num_threads = sc.n_threads;
     opt.min_parallel_ns = 0; /* split every op that can be split, however small */
-    opt.parallel = serial_parallel;
+    /* Bit 2: no `parallel` at all (the core runs the parts itself, all on the calling thread). */
+    opt.parallel = buf[13] & 4u ? NULL : serial_parallel;
     opt.parallel_ctx = &sc;
     opt.thread_scratch = scratch;
 #endif
@@ -148,6 +178,7 @@ static void run(const uint8_t *buf, uint32_t size) {
     /* The real entry path, which validates with the CRC: it accepts, or refuses for the checksum only. */
     rc = pq_interp_plan(buf, size, &opt, &sz, &err);
     if (rc != PQ_INTERP_OK && !(rc == PQ_INTERP_E_MODEL && err.code == PQ_MODEL_E_HEADER_CRC32)) abort();
+    if (*pq_interp_status_text(rc) == '\0') abort();
     opt.validated = 1;
     if (pq_interp_plan(buf, size, &opt, &sz, &err) != PQ_INTERP_OK) abort(); /* validated: cannot fail */
     state = block(sz.state_bytes);
@@ -157,11 +188,13 @@ static void run(const uint8_t *buf, uint32_t size) {
     }
     if (state == NULL || arena == NULL) goto out;
     memset(arena, 0x5a, sz.arena_bytes);
-    if (pq_interp_prepare(&it, buf, size, &opt, state, sz.state_bytes, (uint8_t *)arena, sz.arena_bytes, &err) ==
-            PQ_INTERP_OK &&
-        !too_much_work(&it)) {
+    /* Planned, the model must prepare and run: a kernel refusing a valid model is a finding too. */
+    rc = pq_interp_prepare(&it, buf, size, &opt, state, sz.state_bytes, (uint8_t *)arena, sz.arena_bytes, &err);
+    if (rc != PQ_INTERP_OK) abort();
+    check_accessors(&it, buf, &sz);
+    if (!too_much_work(&it)) {
         fill_inputs(&it, rd32(buf + 12));
-        pq_interp_invoke(&it);
+        if (pq_interp_invoke(&it) != PQ_INTERP_OK) abort();
     }
 out:
     for (k = 0; k < MAX_THREADS; k++) free(scratch[k]);

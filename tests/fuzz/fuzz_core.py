@@ -189,7 +189,7 @@ def coverage(exes: dict[str, Path], corpora: dict[str, list[Path]], work: Path) 
     for line in r.stdout.splitlines():
         cols = line.split()
         for f in COVERED + COVERED_FAST:
-            if cols and cols[0].endswith(f):
+            if cols and Path(cols[0]).name == Path(f).name:  # llvm-cov drops the common prefix
                 # Filename Regions Missed Cover Functions Missed Executed Lines Missed Cover ...
                 lines, missed = int(cols[7]), int(cols[8])
                 result[f] = (lines - missed, lines)

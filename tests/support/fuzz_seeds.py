@@ -4,7 +4,8 @@
   old format 1.1 file with a SCRA section;
 - the MLPerf Tiny models (../shared beside the checkout): KWS whole, and every model cut into
   slices of one and of three consecutive ops (their real shapes, strides, paddings, per-channel
-  quantization and weights) that fit max_len. Whole, VWW takes 12 ms to validate under ASan and
+  quantization and weights) that fit max_len;
+- tests/test_validator.py's bad files, at least one per refusal rule. Whole, VWW takes 12 ms to validate under ASan and
   the large ResNet 0.5 MB: a mutant of either would cost the fuzzer a hundred small ones.
 """
 
@@ -97,11 +98,25 @@ def mlperf_seeds(max_len: int) -> dict[str, bytes]:
     return out
 
 
+def refusal_seeds() -> dict[str, bytes]:
+    """tests/test_validator.py's handcrafted bad files, one or more per refusal rule: each
+    reaches its rule at once, and the mutations around it what lies behind."""
+    from test_validator import CASES, REPO_MODELS, Patch
+
+    models = {name: build() for name, build in REPO_MODELS.items()}
+    out = {}
+    for model, case, edit, _ in CASES:
+        p = Patch(models[model])
+        data = edit(p)
+        out[f"case_{case}"] = data if isinstance(data, bytes) else p.data()
+    return out
+
+
 def write_seeds(out: Path, max_len: int) -> list[Path]:
     """Write every seed no longer than max_len into `out` (one copy of identical files)."""
     out.mkdir(parents=True, exist_ok=True)
     seen, paths = set(), []
-    for name, data in {**repo_models(), **mlperf_seeds(max_len)}.items():
+    for name, data in {**repo_models(), **mlperf_seeds(max_len), **refusal_seeds()}.items():
         digest = hashlib.sha1(data).hexdigest()
         if len(data) > max_len or digest in seen:
             continue
