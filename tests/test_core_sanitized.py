@@ -2,10 +2,12 @@
 UndefinedBehaviorSanitizer, as a plain C program (tests/c/pq_core_main.c), on the reference
 kernels and on every instruction set this machine runs.
 
-It holds the findings of a libFuzzer run of the core (clang, -fsanitize=fuzzer): a fast
-kernel needing no scratch was handed a NULL scratch pointer (`NULL + 0` is undefined), and a
-valid file's left shift of 30 made MultiplyByQuantizedMultiplier's `x * (1 << shift)` overflow
+It holds the findings of the first libFuzzer runs of the core (clang, -fsanitize=fuzzer): a
+fast kernel needing no scratch was handed a NULL scratch pointer (`NULL + 0` is undefined), and
+a valid file's left shift of 30 made MultiplyByQuantizedMultiplier's `x * (1 << shift)` overflow
 a signed int (TFLM's expression; picoq now computes it in wrapping arithmetic, the same bits).
+The libFuzzer targets themselves, their CI runs and later findings: tests/fuzz/ and
+tests/test_core_fuzz.py.
 """
 
 from __future__ import annotations
@@ -107,28 +109,3 @@ def test_largest_valid_left_shift_runs_clean(core: Path, tmp_path: Path, isa: in
     model = resealed(data)
     read_model(model)  # still a valid file
     assert _run(core, model, tmp_path, isa).splitlines() == ["ok"]
-
-
-@pytest.fixture(scope="module")
-def fuzzer(tmp_path_factory, models: dict[str, bytes]) -> Path:
-    """tests/c/fuzz_core.c built for libFuzzer, with the repo's small models as its seeds."""
-    work = tmp_path_factory.mktemp("fuzz")
-    exe = _clang_build("fuzz_core.c", work / "fuzz_core", "fuzzer,address,undefined")
-    seeds = work / "seeds"
-    seeds.mkdir()
-    for name in ("tiny_convnet", "tiny_resnet", "tiny_mlp", "op_chain"):
-        (seeds / f"{name}.picoq").write_bytes(models[name])
-    return exe
-
-
-@pytest.mark.parametrize("isa", [-1, ISAS[-1]], ids=lambda i: "reference" if i < 0 else ISA_NAMES[i])
-def test_short_fuzz_run(fuzzer: Path, tmp_path: Path, isa: int) -> None:
-    """The libFuzzer target for 15 s from the repo's models: no crash, leak or sanitizer
-    report. The long run is the command in tests/c/fuzz_core.c's header."""
-    corpus = tmp_path / "corpus"
-    shutil.copytree(fuzzer.parent / "seeds", corpus)
-    run = [str(fuzzer), "-max_total_time=15", "-max_len=16384", "-timeout=10", "-seed=1", str(corpus)]
-    env = dict(ENV, PQ_FUZZ_ISA=str(isa))
-    r = subprocess.run(run, capture_output=True, text=True, env=env, timeout=120, cwd=tmp_path)
-    assert r.returncode == 0, r.stderr[-3000:]
-    assert "Done" in r.stderr and not list(tmp_path.glob("crash-*"))

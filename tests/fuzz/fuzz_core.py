@@ -131,10 +131,8 @@ def build_coverage(out: Path) -> dict[str, Path]:
     return _compile_all(out, flags, "-fsanitize=fuzzer")
 
 
-def libfuzzer(exe: Path, args: list[str], cwd: Path, timeout: float) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [str(exe), *args], capture_output=True, text=True, cwd=cwd, timeout=timeout, env={**os.environ, **ENV}
-    )
+def run_env() -> dict[str, str]:
+    return {**os.environ, **ENV}
 
 
 def fuzz_args(seconds: int, seed: int = 1) -> list[str]:
@@ -255,7 +253,7 @@ def main(argv: list[str] | None = None) -> int:
 
             write_seeds(corpus, MAX_LEN)
         args = [*fuzz_args(a.seconds), *a.extra, str(corpus), str(REGRESSIONS)]
-        os.execve(str(exe), [str(exe), *args], {**os.environ, **ENV})
+        os.execve(str(exe), [str(exe), *args], run_env())
     elif a.cmd == "coverage":
         corpora: dict[str, list[Path]] = {}
         for spec in a.corpus:
