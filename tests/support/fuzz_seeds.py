@@ -130,10 +130,11 @@ def handmade_seeds() -> dict[str, bytes]:
     """Refusals that neither test_validator's files nor a 60 s run reached."""
     base = convert(build_tiny_resnet())
     sec = sections(base)
-    # two sections spanning the same bytes: the overlap check's tie-break on the tags
-    same = bytearray(base)
-    _, _, at = sec[b"STRS"]
-    struct.pack_into("<II", same, at + 4, *sec[b"DATA"][:2])
+    # two sections spanning the same bytes: the overlap check's tie-break on the tags (STRS,
+    # DATA differ at once; OPIO, OPS_ after two bytes)
+    same, same_op = bytearray(base), bytearray(base)
+    struct.pack_into("<II", same, sec[b"STRS"][2] + 4, *sec[b"DATA"][:2])
+    struct.pack_into("<II", same_op, sec[b"OPIO"][2] + 4, *sec[b"OPS_"][:2])
     # MODL with two records (cap 1): moved to the end of the file, 64 bytes long
     off = (len(base) + 15) // 16 * 16
     modl = bytearray(base) + bytes(off - len(base)) + base[sec[b"MODL"][0] :][:32] + bytes(32)
@@ -141,6 +142,7 @@ def handmade_seeds() -> dict[str, bytes]:
     struct.pack_into("<Q", modl, 16, len(modl))
     return {
         "sections_same_span": resealed(same),
+        "sections_same_span_tag_prefix": resealed(same_op),
         "modl_two_records": resealed(modl),
         "conv_dilated_rows": dilated_conv((32770, 1), (65536, 1)),
         "conv_dilated_cols": dilated_conv((1, 32770), (1, 65536)),
