@@ -5,6 +5,7 @@ prepare on the seeds. The long runs and their figures: tests/fuzz/README.md."""
 from __future__ import annotations
 
 import importlib.util
+import shutil
 import subprocess
 from pathlib import Path
 
@@ -38,6 +39,7 @@ TARGETS = list(fc.TARGETS)
 @pytest.fixture(scope="module")
 def work(tmp_path_factory) -> Path:
     """Both targets built (ASan, UBSan, libFuzzer) and the seed corpus written."""
+    assert shutil.which("clang-14") or shutil.which("clang"), "clang (firmware_examples/install_toolchain.sh)"
     out = tmp_path_factory.mktemp("corefuzz")
     fc.build(out)
     write_seeds(out / "seeds", fc.MAX_LEN)
@@ -138,6 +140,8 @@ def test_dictionary_names_the_format() -> None:
 def test_validator_and_prepare_coverage(tmp_path: Path) -> None:
     """Line coverage of the validator and prepare (clang source-based coverage) when the seeds
     and the regression inputs are replayed through both targets: at least COVERAGE_FLOOR."""
+    for name in ("clang", "llvm-profdata", "llvm-cov"):
+        assert shutil.which(f"{name}-14") or shutil.which(name), f"{name} (clang 14's tools) is needed"
     seeds = tmp_path / "seeds"
     write_seeds(seeds, fc.MAX_LEN)
     exes = fc.build_coverage(tmp_path / "cov")
