@@ -22,7 +22,7 @@ from support.fuzz_seeds import dilated_conv, write_seeds
 FUZZ = Path(__file__).resolve().parent / "fuzz"
 SECONDS = 60
 MIN_UNITS = 20_000  # libFuzzer really ran: ~3000 executions/s here, 10x slack for a loaded CI
-COVERAGE_FLOOR = 97.0  # validator + prepare lines on the seeds alone (99.0% when written)
+COVERAGE_FLOOR = 97.0  # validator + prepare lines on the seeds alone (99.1% when written)
 
 
 def _load_script():
