@@ -50,6 +50,8 @@ COVERED_FAST = [
     "src/fast/pq_fully_connected_s8_fast_op.c",
     "src/fast/pq_add_s8_fast_op.c",
     "src/fast/pq_avg_pool2d_s8_fast_op.c",
+    "src/fast/pq_max_pool2d_s8_fast_op.c",
+    "src/fast/pq_lut_s8_fast_op.c",
     "src/fast/pq_fast_bind.c",
     "src/fast/pq_fast_split.c",
 ]
