@@ -203,26 +203,12 @@ def test_add_fast_equals_reference(seed: int) -> None:
         assert fast.op_kernels == ["reference" if b_shape != shape else "fast-add"]
 
 
+@pytest.mark.parametrize("pool", ["average", "max"])
 @pytest.mark.parametrize("seed", range(20))
-def test_average_pool_fast_equals_reference(seed: int) -> None:
-    rng = np.random.default_rng(50_000 + seed)
-    (h, w), (kh, kw), s, _, padding = random_spatial(rng)
-    if padding == "VALID":
-        kh, kw = min(kh, h), min(kw, w)
-    c, n = random_channels(rng, 1, 80), int(rng.choice([1, 1, 2]))
-    in_s, in_zp = in_qparams(rng)
-    g = TFLiteGraph()
-    xt = g.input("x", (n, h, w, c), in_s, in_zp)
-    g.output(g.average_pool2d(xt, (kh, kw), s, padding=padding, activation=str(rng.choice(ACTS))))
-    xs = [rng.integers(-128, 128, (n, h, w, c), dtype=np.int8) for _ in range(3)]
-    assert _run_all(convert(g.build()), xs) == ["fast-avgpool"]
-
-
-@pytest.mark.parametrize("seed", range(20))
-def test_max_pool_fast_equals_reference(seed: int) -> None:
+def test_pool_fast_equals_reference(pool: str, seed: int) -> None:
     """Windows clipped by SAME padding, strides, fused activations (RELU6 clamps at the
     input's scale), channel counts off the vector widths."""
-    rng = np.random.default_rng(55_000 + seed)
+    rng = np.random.default_rng((50_000 if pool == "average" else 55_000) + seed)
     (h, w), (kh, kw), s, _, padding = random_spatial(rng)
     if padding == "VALID":
         kh, kw = min(kh, h), min(kw, w)
@@ -230,9 +216,10 @@ def test_max_pool_fast_equals_reference(seed: int) -> None:
     in_s, in_zp = in_qparams(rng)
     g = TFLiteGraph()
     xt = g.input("x", (n, h, w, c), in_s, in_zp)
-    g.output(g.max_pool2d(xt, (kh, kw), s, padding=padding, activation=str(rng.choice(ACTS))))
+    layer = g.average_pool2d if pool == "average" else g.max_pool2d
+    g.output(layer(xt, (kh, kw), s, padding=padding, activation=str(rng.choice(ACTS))))
     xs = [rng.integers(-128, 128, (n, h, w, c), dtype=np.int8) for _ in range(3)]
-    assert _run_all(convert(g.build()), xs) == ["fast-maxpool"]
+    assert _run_all(convert(g.build()), xs) == ["fast-avgpool" if pool == "average" else "fast-maxpool"]
 
 
 UNARY = ("logistic", "tanh", "hard_swish", "leaky_relu")
