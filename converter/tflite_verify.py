@@ -61,6 +61,7 @@ SCHEMA: dict[str, dict[int, tuple[str, object]]] = {
     "Buffer": {4: ("data", ("vec", 1)), 6: ("offset", 8), 8: ("size", 8)},
 }
 MAX_DEPTH = 8  # Model > SubGraph > Operator > Options: nothing the converter reads is deeper
+MAX_OPTION_FIELDS = 64  # builtin options tables have fewer; a longer vtable's tail is never read
 
 
 class _Corrupt(Exception):
@@ -71,6 +72,9 @@ class _Checker:
     def __init__(self, buf: bytes):
         self.buf = buf
         self.n = len(buf)
+        self.seen: set[tuple[int, str]] = (
+            set()
+        )  # tables checked: a hostile file may point many offsets at one
 
     def need(self, at: int, size: int, what: str) -> None:
         if at < 0 or size < 0 or at + size > self.n:
@@ -94,6 +98,9 @@ class _Checker:
     def table(self, pos: int, name: str, what: str, depth: int = 0) -> None:
         if depth > MAX_DEPTH:
             raise _Corrupt(f"{what}: tables nested deeper than {MAX_DEPTH}")
+        if (pos, name) in self.seen:
+            return
+        self.seen.add((pos, name))
         self.need(pos, 4, what)
         vt = pos - struct.unpack_from("<i", self.buf, pos)[0]
         self.need(vt, 4, f"{what} vtable")
@@ -102,7 +109,10 @@ class _Checker:
             raise _Corrupt(f"{what}: vtable size {vsize} is not an even number >= 4")
         self.need(vt, vsize, f"{what} vtable")
         self.need(pos, tsize, what)
-        for slot in range(4, vsize, 2):
+        # Only the slots the converter can read: the work is linear in the file however long a
+        # (hostile) vtable claims to be.
+        last = 4 + 2 * MAX_OPTION_FIELDS if name == "Options" else max(SCHEMA[name]) + 2
+        for slot in range(4, min(vsize, last), 2):
             o = struct.unpack_from("<H", self.buf, vt + slot)[0]
             if not o:
                 continue
