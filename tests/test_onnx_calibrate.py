@@ -4,25 +4,15 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from onnx import helper  # noqa: E402
 
 from picoq.converter import ConversionError  # noqa: E402
 from picoq.converter.calibrate import collect_ranges, load_samples  # noqa: E402
 from picoq.converter.onnx_convert import prepare  # noqa: E402
 from picoq.converter.qparams import activation_qparams  # noqa: E402
 
-from support.onnx_models import model, rand  # noqa: E402
+from support.onnx_models import conv_relu_model  # noqa: E402
 
-R = np.random.default_rng(0)
-M = model(
-    [
-        helper.make_node("Conv", ["x", "w", "b"], ["c"], pads=[1, 1, 1, 1]),
-        helper.make_node("Relu", ["c"], ["y"]),
-    ],
-    {"x": ["N", 2, 5, 5]},
-    {"y": None},
-    {"w": rand(R, 3, 2, 3, 3), "b": rand(R, 3)},
-)
+M = conv_relu_model()
 
 
 @pytest.fixture(scope="module")

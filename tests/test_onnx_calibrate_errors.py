@@ -9,24 +9,14 @@ import zipfile
 import numpy as np
 import onnx
 import pytest
-from onnx import helper  # noqa: E402
 
 from picoq.converter import ConversionError, convert  # noqa: E402
 from picoq.converter.calibrate import load_samples  # noqa: E402
 from picoq.converter.onnx_convert import prepare  # noqa: E402
 
-from support.onnx_models import model, rand  # noqa: E402
+from support.onnx_models import conv_relu_model  # noqa: E402
 
-R = np.random.default_rng(0)
-M = model(
-    [
-        helper.make_node("Conv", ["x", "w", "b"], ["c"], pads=[1, 1, 1, 1]),
-        helper.make_node("Relu", ["c"], ["y"]),
-    ],
-    {"x": ["N", 2, 5, 5]},
-    {"y": None},
-    {"w": rand(R, 3, 2, 3, 3), "b": rand(R, 3)},
-)
+M = conv_relu_model()
 GOOD = np.random.default_rng(3).normal(size=(4, 2, 5, 5)).astype(np.float32)
 
 

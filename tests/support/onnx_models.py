@@ -66,3 +66,18 @@ def op_names(it: Interpreter) -> list[str]:
 
 def rand(rng: np.random.Generator, *shape: int, scale: float = 0.3) -> np.ndarray:
     return rng.normal(0, scale, shape).astype(np.float32)
+
+
+def conv_relu_model() -> onnx.ModelProto:
+    """Conv 3x3 (2 -> 3 channels, padded) + Relu on a symbolic-batch 2x5x5 input, fixed weights:
+    the small float model the calibration tests feed data to."""
+    r = np.random.default_rng(0)
+    return model(
+        [
+            helper.make_node("Conv", ["x", "w", "b"], ["c"], pads=[1, 1, 1, 1]),
+            helper.make_node("Relu", ["c"], ["y"]),
+        ],
+        {"x": ["N", 2, 5, 5]},
+        {"y": None},
+        {"w": rand(r, 3, 2, 3, 3), "b": rand(r, 3)},
+    )
