@@ -20,6 +20,8 @@ from typing import Any
 
 import numpy as np
 
+from .graph import ConversionError
+
 
 @dataclass
 class Node:
@@ -43,6 +45,17 @@ class FloatGraph:
     outputs: list[str] = field(default_factory=list)
     shapes: dict[str, tuple[int, ...]] = field(default_factory=dict)  # static, batch 1
     opset: int = 13
+    # What makes the model unconvertible, found so far (import, passes, lowering check): collected
+    # rather than raised so that one ConversionError lists every problem; hints say what to do.
+    problems: list[str] = field(default_factory=list)
+    hints: list[str] = field(default_factory=list)
+
+    def raise_problems(self, more: list[str] = (), hint: str = "") -> None:
+        """Raise one ConversionError with every problem collected (and `more`), if there is any."""
+        problems = [*self.problems, *more]
+        if problems:
+            hints = [*self.hints, *([hint] if hint and more else [])]
+            raise ConversionError(problems, hint="\n".join(dict.fromkeys(h for h in hints if h)))
 
     def producers(self) -> dict[str, Node]:
         return {o: n for n in self.nodes for o in n.outputs if o}

@@ -22,12 +22,11 @@ import numpy as np
 from . import float_ops
 from .fgraph import FloatGraph, Node
 from .float_run import run_node
-from .graph import ConversionError
+from .foreign_ops import ForeignOpError
 from .onnx_rules import RULES
 
 CLAMPABLE = {op for op, rule in RULES.items() if rule.clampable}
 ELEMENTWISE = {op for op, rule in RULES.items() if rule.elementwise}
-FOLD_ONLY = {op for op, rule in RULES.items() if rule.role == "fold"}
 
 
 def run_passes(graph: FloatGraph) -> FloatGraph:
@@ -100,24 +99,24 @@ def remove_identities(graph: FloatGraph) -> None:
 
 
 def fold_constants(graph: FloatGraph) -> None:
-    problems = []
+    """Evaluate every node whose inputs are all constant, whatever its op type (unknown ones
+    through foreign_ops)."""
     for node in list(graph.nodes):
-        if node.op == "Shape" and node.inputs[0] in graph.shapes:
-            dummy = np.zeros(graph.shapes[node.inputs[0]], np.float32)
-            outs = run_node(node, [dummy])
-        elif all(not i or graph.is_const(i) for i in node.inputs):
-            outs = run_node(node, [graph.const(i) for i in node.inputs])
-        else:
-            if node.op in FOLD_ONLY:
-                problems.append(f"{node.where}: computes on activations; picoq supports it only on constants")
-            continue
+        try:
+            if node.op == "Shape" and node.inputs[0] in graph.shapes:
+                dummy = np.zeros(graph.shapes[node.inputs[0]], np.float32)
+                outs = run_node(node, [dummy])
+            elif all(not i or graph.is_const(i) for i in node.inputs):
+                outs = run_node(node, [graph.const(i) for i in node.inputs])
+            else:
+                continue  # shape arithmetic left on activations: the lowering check names it
+        except ForeignOpError:
+            continue  # stays, and the lowering check names it
         graph.nodes.remove(node)
         for name, v in zip(node.outputs, outs):
             if name:
                 graph.consts[name] = v
                 graph.shapes[name] = tuple(v.shape)
-    if problems:
-        raise ConversionError(problems, hint="Export the model with static shapes (a fixed input size).")
 
 
 def _affine_node(graph: FloatGraph, node: Node, x: str, axis, scale, shift, clamp=None) -> Node:
@@ -328,15 +327,16 @@ def _clamp_of(graph: FloatGraph, node: Node) -> tuple[float, float] | None:
 
 
 def fuse_activations(graph: FloatGraph) -> None:
-    problems = []
     producers = graph.producers()
     removed: set[int] = set()
     for node in graph.nodes:
         if node.op not in ("Relu", "Clip"):
             continue
         clamp = _clamp_of(graph, node)
-        if clamp is None:
-            problems.append(f"{node.where}: min and max must be constants")
+        if clamp is None:  # reported; the nodes after it are still checked as if it were not there
+            graph.problems.append(f"{node.where}: min and max must be constants")
+            removed.add(id(node))
+            _alias(graph, node.inputs[0], node.outputs[0])
             continue
         x = node.inputs[0]
         p = producers.get(x)
@@ -357,8 +357,6 @@ def fuse_activations(graph: FloatGraph) -> None:
                 ],
                 {"axis": None, "clamp": clamp},
             )
-    if problems:
-        raise ConversionError(problems)
     graph.nodes = [n for n in graph.nodes if id(n) not in removed]
 
 

@@ -38,7 +38,7 @@ def test_every_unsupported_node_is_named_in_one_error():
     with pytest.raises(ConversionError) as e:
         convert(m, calibration=calib())
     msg = str(e.value)
-    assert "'upsample': op Resize" in msg and "'gelu_part': op Erf" in msg
+    assert "'upsample' (Resize): not supported by picoq" in msg and "'gelu_part' (Erf): not supported" in msg
     assert len(e.value.problems) == 2
     assert "picoq imports float ONNX models built from" in msg
 
@@ -55,7 +55,7 @@ def test_dynamic_non_batch_dimensions_and_unsupported_ops_in_one_error():
         convert(m, calibration=calib())
     msg = str(e.value)
     assert "dimension 2 is dynamic ('height')" in msg and "dimension 3 is dynamic ('width')" in msg
-    assert "'act': op Gelu" in msg
+    assert "'act' (Gelu): not supported by picoq" in msg
     assert "export with a fixed size" in msg
 
 
@@ -74,7 +74,7 @@ def test_non_float_and_quantized_models_are_refused():
         convert(m, calibration=np.zeros((1, 4), np.float32))
     msg = str(e.value)
     assert "graph input 'x' is INT8" in msg
-    assert "'dq': op DequantizeLinear (the model is already quantized" in msg
+    assert "'dq' (DequantizeLinear): the model is already quantized" in msg
 
 
 def test_a_symbolic_batch_is_fixed_to_one_and_run_loops_over_a_batch():
