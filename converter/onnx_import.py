@@ -25,6 +25,7 @@ from .fgraph import FloatGraph, Node
 from .float_run import run_node
 from .foreign_ops import OPSET, PROTO, ForeignOpError
 from .graph import ConversionError
+from .lift_1d import lift_1d
 from .onnx_check import (
     MAX_ELEMENTS,
     MAX_NODE_MACS,
@@ -195,6 +196,7 @@ def import_onnx(source: ModelSource, before_shapes: Callable[[FloatGraph], None]
         raise ConversionError(
             problems + refused + foreign, hint=UNSUPPORTED_HINT if refused or foreign else ""
         )
+    lift_1d(graph)
     if before_shapes is not None:
         graph.shapes = dict(feeds_shapes)
         try:

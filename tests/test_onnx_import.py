@@ -135,12 +135,15 @@ def test_multi_input_model():
     assert np.abs(y - want).max() < 3 * it.output_details[0]["scale"]
 
 
-def test_conv1d_and_non_finite_activations_are_reported():
+def test_conv3d_and_non_finite_activations_are_reported():
     m = model(
-        [node("Conv", ["x", "w"], name="conv1d")], {"x": ["N", 3, 8]}, {"y": None}, {"w": rand(R, 4, 3, 3)}
+        [node("Conv", ["x", "w"], name="conv3d")],
+        {"x": ["N", 2, 4, 4, 4]},
+        {"y": None},
+        {"w": rand(R, 4, 2, 3, 3, 3)},
     )
-    with pytest.raises(ConversionError, match="'conv1d' \\(Conv\\): only 2-D convolutions"):
-        convert(m, calibration=calib((3, 8)))
+    with pytest.raises(ConversionError, match="'conv3d' \\(Conv\\): only 2-D convolutions"):
+        convert(m, calibration=calib((2, 4, 4, 4)))  # 1-D ones are lifted to 2-D: test_onnx_conv1d.py
     m = model(
         [node("MaxPool", ["x"], name="pool", kernel_shape=[2, 2], pads=[2, 2, 2, 2])],
         {"x": ["N", 4, 6, 6]},
