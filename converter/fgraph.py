@@ -9,6 +9,7 @@ Besides ONNX op types, passes introduce two internal ops (names starting with
 "pq."), each with a numpy definition in float_ops.py:
   pq.Dense   y = x @ W.T + b over the last axis (W is [out, in], b optional)
   pq.Affine  y = x * scale + shift, scale and shift constants along one axis (or scalars)
+  pq.Table   y = f(x) for an element-wise group of nodes of one input (tables.py), one int8 table
 and any node may carry attrs["clamp"] = (lo, hi): its output is clipped to it (a fused
 ReLU, ReLU6, Clip or HardSigmoid).
 """

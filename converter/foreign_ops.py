@@ -65,13 +65,24 @@ def run_foreign(node: Any, *inputs: np.ndarray | None) -> list[np.ndarray]:
     expected = _expected_elements(proto, list(inputs))
     if expected is not None and not 0 <= expected <= MAX_ELEMENTS:
         raise ForeignOpError("output too large")
+    from onnx import TensorProto, helper
     from onnx.reference import ReferenceEvaluator
 
     feeds = {name: v for name, v in zip(proto.input, inputs) if name and v is not None}
     try:
+        # A one-node model rather than the bare node: ops defined as ONNX functions (Gelu,
+        # Mish, ...) are expanded only with their inputs' types and the opset known.
+        values = [
+            helper.make_tensor_value_info(k, helper.np_dtype_to_tensor_dtype(v.dtype), None)
+            for k, v in feeds.items()
+        ]
+        results = [helper.make_tensor_value_info(o, TensorProto.UNDEFINED, None) for o in proto.output if o]
+        graph = helper.make_graph([proto], "foreign", values, results)
+        model = helper.make_model(
+            graph, opset_imports=[helper.make_opsetid("", int(node.attrs.get(OPSET, 13)))]
+        )
         with np.errstate(all="ignore"):
-            ref = ReferenceEvaluator(proto, opsets={"": int(node.attrs.get(OPSET, 13))})
-            outs = ref.run(None, feeds)
+            outs = ReferenceEvaluator(model).run(None, feeds)
     except Exception as e:  # unknown op types, bad attributes, inconsistent inputs, MemoryError
         raise ForeignOpError(str(e) or type(e).__name__) from e
     if len(outs) < len([o for o in proto.output if o]) or not all(

@@ -41,8 +41,10 @@ from .onnx_check import (
     type_name,
 )
 from .onnx_rules import RULES, UNSUPPORTED_HINT
+from .tables import BINARY, UNARY
 
 _FLOAT = 1  # onnx.TensorProto.FLOAT
+TABLE_OPS = UNARY | BINARY
 MAX_OPSET = 30  # opset versions beyond any released one are refused
 ModelSource = str | os.PathLike | bytes | Any  # Any: an onnx.ModelProto
 
@@ -207,7 +209,9 @@ def import_onnx(source: ModelSource, before_shapes: Callable[[FloatGraph], None]
             foreign = [
                 foreign_problem(n)
                 for n in graph.nodes
-                if n.attrs.get(PROTO) is not None and not all(not i or i in graph.consts for i in n.inputs)
+                if n.attrs.get(PROTO) is not None
+                and n.op not in TABLE_OPS  # element-wise: may become a table (tables.py)
+                and not all(not i or i in graph.consts for i in n.inputs)
             ]
             graph.problems += e.problems
             graph.raise_problems(foreign, hint=UNSUPPORTED_HINT)

@@ -20,6 +20,7 @@ from .fgraph import FloatGraph, Node
 from .foreign_ops import run_foreign
 from .lower_movement import MovementOps
 from .lower_ops import ComputeOps
+from .tables import run_table
 
 FloatFn = Callable[..., list[np.ndarray]]  # (node, *input arrays) -> output arrays
 LowerFn = Callable[[Any, Node], None]  # (quantize_graph.Lowering, node) -> None; appends picoq ops
@@ -215,6 +216,13 @@ RULES: dict[str, OnnxRule] = {
             clampable=True,
             elementwise=True,
         ),
+        OnnxRule(
+            "pq.Table",
+            lambda node, x: run_table(node, x),
+            role="internal",
+            kernel="LOOKUP_TABLE",
+            lower=_C.lower_table,
+        ),
         # already quantized models: convert their float version instead
         *(
             OnnxRule(op, role="quantized")
@@ -234,7 +242,8 @@ SUPPORTED = tuple(op for op, rule in RULES.items() if rule.role == "model")
 UNSUPPORTED_HINT = (
     "picoq imports float ONNX models built from: "
     + ", ".join(SUPPORTED)
-    + " (and shape arithmetic such as Shape/Gather/Cast/Slice/Concat that folds to constants)."
+    + "; element-wise functions of one tensor and chains of them (Erf, Exp, Gelu, Mish, Elu, Softplus,"
+    " x * sigmoid(x), ...) as one table; and any op whose inputs are all constant (it folds)."
     " Re-export the model without the listed ops, or replace them with supported ones."
 )
 

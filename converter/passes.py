@@ -12,6 +12,7 @@ run_passes applies, in order:
   fold_affine         a pq.Affine after a Conv, pq.Dense or pq.Affine folds into its weights and bias
                       (this is where BatchNorm folds into the preceding conv/gemm)
   fuse_activations    Relu/Clip fold into the preceding op's clamp; a leftover one becomes a pq.Affine
+  fuse_tables         an element-wise group of one input (GELU, SiLU, erf, ...) -> one pq.Table (tables.py)
   fold_pad            a zero Pad before a Conv becomes the Conv's padding
   cancel_reshapes     back-to-back Squeeze/Unsqueeze/Reshape/Flatten become one (or none)
   remove_dead         nodes nothing reads
@@ -26,6 +27,7 @@ from .fgraph import FloatGraph, Node
 from .float_run import run_node
 from .foreign_ops import ForeignOpError
 from .onnx_rules import RULES
+from .tables import fuse_tables
 
 CLAMPABLE = {op for op, rule in RULES.items() if rule.clampable}
 ELEMENTWISE = {op for op, rule in RULES.items() if rule.elementwise}
@@ -39,6 +41,7 @@ def run_passes(graph: FloatGraph) -> FloatGraph:
     fold_affine(graph)
     fuse_activations(graph)
     fold_affine(graph)
+    fuse_tables(graph)
     fold_pad(graph)
     cancel_reshapes(graph)
     remove_dead(graph)
