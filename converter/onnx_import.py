@@ -194,7 +194,7 @@ def import_onnx(source: ModelSource, before_shapes: Callable[[FloatGraph], None]
             continue
         graph.nodes.append(node)
     if problems or refused:
-        foreign = [foreign_problem(n) for n in graph.nodes if n.attrs.get(PROTO) is not None]
+        foreign = unknown_ops(graph, set(graph.consts))
         raise ConversionError(
             problems + refused + foreign, hint=UNSUPPORTED_HINT if refused or foreign else ""
         )
@@ -206,17 +206,27 @@ def import_onnx(source: ModelSource, before_shapes: Callable[[FloatGraph], None]
         except ConversionError as e:  # bad calibration data: listed with the unknown ops, and the
             # model does not run (the data may set a batch of thousands)
             graph.hints += [e.hint] if e.hint else []
-            foreign = [
-                foreign_problem(n)
-                for n in graph.nodes
-                if n.attrs.get(PROTO) is not None
-                and n.op not in TABLE_OPS  # element-wise: may become a table (tables.py)
-                and not all(not i or i in graph.consts for i in n.inputs)
-            ]
+            foreign = unknown_ops(graph, set(graph.consts))
             graph.problems += e.problems
             graph.raise_problems(foreign, hint=UNSUPPORTED_HINT)
     infer_shapes(graph, feeds_shapes)
     return graph
+
+
+def unknown_ops(graph: FloatGraph, constlike: set[str], failed: frozenset[str] = frozenset()) -> list[str]:
+    """The problems of the nodes of op types picoq does not know, for an error raised before
+    the passes: those that could not run (an output in `failed`), and the others but those
+    that will fold (every input in `constlike`) or may become part of a table (element-wise,
+    tables.py): the lowering check names those if they stay."""
+    return [
+        foreign_problem(n)
+        for n in graph.nodes
+        if n.attrs.get(PROTO) is not None
+        and (
+            any(o in failed for o in n.outputs)
+            or (n.op not in TABLE_OPS and not all(not i or i in constlike for i in n.inputs))
+        )
+    ]
 
 
 def foreign_problem(node: Node) -> str:
@@ -235,7 +245,8 @@ def infer_shapes(graph: FloatGraph, input_shapes: dict[str, tuple[int, ...]]) ->
     env: dict[str, np.ndarray] = {n: np.zeros(s, np.float32) for n, s in input_shapes.items()}
     later = {o: n for n in graph.nodes for o in n.outputs if o}
     problems: list[str] = []
-    unknown: set[str] = set()
+    unknown: set[str] = set()  # outputs of foreign nodes that could not run, and all after them
+    failed: set[str] = set()  # outputs of the foreign nodes that could not run
     constlike = set(graph.consts)  # computed from constants and static shapes only: folds
     total = 0  # multiply-accumulates of one float pass
     for node in graph.nodes:
@@ -270,6 +281,7 @@ def infer_shapes(graph: FloatGraph, input_shapes: dict[str, tuple[int, ...]]) ->
                 outs = run_node(node, ins)
         except ForeignOpError:
             unknown.update(outputs)
+            failed.update(outputs)
             continue
         except Exception as e:  # numpy raises many types on inconsistent shapes
             problems.append(f"{node.where}: {e}")
@@ -287,10 +299,5 @@ def infer_shapes(graph: FloatGraph, input_shapes: dict[str, tuple[int, ...]]) ->
         if not problems and o not in env and o not in graph.consts and o not in unknown:
             problems.append(f"graph output {o!r} is not produced by any node")
     if problems or unknown:
-        foreign = [
-            foreign_problem(n)
-            for n in graph.nodes
-            if n.attrs.get(PROTO) is not None and not all(o in constlike for o in n.outputs if o)
-        ]
-        graph.raise_problems(problems + foreign)
+        graph.raise_problems(problems + unknown_ops(graph, constlike, frozenset(failed)))
     graph.shapes = {k: tuple(int(d) for d in v.shape) for k, v in env.items()}

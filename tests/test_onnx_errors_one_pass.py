@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from onnx import TensorProto, helper
+from onnx import TensorProto, helper, numpy_helper
 
 from picoq.converter import ConversionError, convert
 from picoq.converter.graph import group_problems
@@ -110,7 +110,7 @@ def test_a_custom_domain_op_ends_the_checks_but_is_named_with_the_others():
     """A custom-domain op cannot run here: what follows it is not checked, but every unknown
     op of the model is still named."""
     nodes = [
-        helper.make_node("Erf", ["x"], ["e"], name="erf"),
+        helper.make_node("CumSum", ["x", "axis"], ["e"], name="cumsum"),
         helper.make_node("FancyAct", ["e"], ["f"], name="fancy", domain="com.example"),
         helper.make_node("Relu", ["f"], ["y"]),
     ]
@@ -119,22 +119,23 @@ def test_a_custom_domain_op_ends_the_checks_but_is_named_with_the_others():
         "custom",
         [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["N", 4])],
         [helper.make_tensor_value_info("y", TensorProto.FLOAT, ["N", 4])],
+        [numpy_helper.from_array(np.array(1, np.int64), "axis")],
     )
     opsets = [helper.make_opsetid("", 13), helper.make_opsetid("com.example", 1)]
     m = helper.make_model(graph, opset_imports=opsets)
     err = _error(m, (4,))
     msg = str(err)
-    assert "'erf' (Erf): not supported by picoq" in msg
+    assert "'cumsum' (CumSum): not supported by picoq" in msg
     assert "'fancy' (com.example.FancyAct): an op of a custom domain" in msg
 
 
 def test_bad_calibration_data_and_unsupported_ops_in_one_error():
-    nodes = [helper.make_node("Erf", ["x"], ["y"], name="erf")]
-    m = model(nodes, {"x": ["N", 4]}, {"y": None})
+    nodes = [helper.make_node("CumSum", ["x", "axis"], ["y"], name="cumsum")]
+    m = model(nodes, {"x": ["N", 4]}, {"y": None}, {"axis": np.array(1, np.int64)})
     with pytest.raises(ConversionError) as e:
         convert(m, calibration=calib((5,)), progress=False)  # 5 values per sample, not 4
     msg = str(e.value)
-    assert "'erf' (Erf): not supported by picoq" in msg
+    assert "'cumsum' (CumSum): not supported by picoq" in msg
     assert "calibration" in msg
 
 

@@ -29,33 +29,36 @@ def test_every_unsupported_node_is_named_in_one_error():
         [
             node("Conv", ["x", "w"], ["c"], pads=[1, 1, 1, 1]),
             node("Resize", ["c", "", "sc"], ["r"], name="upsample"),
-            node("Erf", ["r"], ["y"], name="gelu_part"),
+            node("CumSum", ["r", "ax"], ["y"], name="running_sum"),
         ],
         {"x": ["N", 4, 6, 6]},
         {"y": [None, 8, 12, 12]},
-        {"w": W, "sc": np.array([1, 1, 2, 2], np.float32)},
+        {"w": W, "sc": np.array([1, 1, 2, 2], np.float32), "ax": np.array(3, np.int64)},
     )
     with pytest.raises(ConversionError) as e:
         convert(m, calibration=calib())
     msg = str(e.value)
-    assert "'upsample' (Resize): not supported by picoq" in msg and "'gelu_part' (Erf): not supported" in msg
+    assert (
+        "'upsample' (Resize): not supported by picoq" in msg
+        and "'running_sum' (CumSum): not supported" in msg
+    )
     assert len(e.value.problems) == 2
     assert "picoq imports float ONNX models built from" in msg
 
 
 def test_dynamic_non_batch_dimensions_and_unsupported_ops_in_one_error():
     m = model(
-        [node("Conv", ["x", "w"], ["c"], pads=[1, 1, 1, 1]), node("Gelu", ["c"], name="act")],
+        [node("Conv", ["x", "w"], ["c"], pads=[1, 1, 1, 1]), node("CumSum", ["c", "ax"], name="act")],
         {"x": ["N", 4, "height", "width"]},
         {"y": ["N", 8, "height", "width"]},
-        {"w": W},
+        {"w": W, "ax": np.array(1, np.int64)},
         opset=20,
     )
     with pytest.raises(ConversionError) as e:
         convert(m, calibration=calib())
     msg = str(e.value)
     assert "dimension 2 is dynamic ('height')" in msg and "dimension 3 is dynamic ('width')" in msg
-    assert "'act' (Gelu): not supported by picoq" in msg
+    assert "'act' (CumSum): not supported by picoq" in msg
     assert "export with a fixed size" in msg
 
 
