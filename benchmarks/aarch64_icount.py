@@ -1,180 +1,226 @@
-"""Instructions the picoq extension executes per inference on aarch64, counted under QEMU.
+"""Instructions picoq and LiteRT (XNNPACK) execute per inference on aarch64, counted under QEMU.
 
 No aarch64 board is needed, and nothing is timed (QEMU timings mean nothing): the count is a
-proxy for the work each instruction set's kernels do.
+proxy for the work each runtime's kernels do.
 
-    python benchmarks/aarch64_icount.py [--work DIR] [--cpu max] [--isas portable,neon,neon_dot] [MODEL.tflite ...]
+    python aarch64_icount.py                          # the 4 MLPerf Tiny models x 5 CPU models
+    python aarch64_icount.py --only KWS --cpu cortex-a53 max,sme=off --json out.json
+    python aarch64_icount.py --only AD --cpu cortex-a76 --by-function --top 20
+    python aarch64_icount.py --cpu max --isa portable,neon --no-litert MODEL.tflite
 
-Default models: the MLPerf Tiny KWS, VWW, IC (ResNet-8) and AD models in ../shared. Needs
-aarch64-linux-gnu-gcc and qemu-aarch64 (firmware_examples/install_toolchain.sh), apt-get and
-dpkg (Debian), and Cython. Steps:
-  1. an aarch64 Python 3.11 + numpy from Debian's arm64 packages, downloaded with a private apt
-     configuration in DIR (the system's apt state is not touched) and unpacked with dpkg -x;
-  2. runtime/_interp.pyx cythonized against that numpy and cross-compiled with setup.py's flags;
-  3. each model converted here, then run under qemu-aarch64 once and twice with QEMU's
-     execution trace limited to the extension's code; in_asm gives each translated block's
-     length, exec each block run; the difference of the two totals is one inference
-     (kernels and op loop; numpy and the Python around run() are outside the range).
+Default models: the MLPerf Tiny KWS, VWW, IC (ResNet-8) and AD models in ../shared; default
+CPU models cortex-a53, cortex-a72 (no dot product), cortex-a76 (dot product), max (with SME
+and i8mm: XNNPACK then runs SME kernels) and max,sme=off (i8mm). Needs aarch64-linux-gnu-gcc
+and qemu-aarch64 (firmware_examples/install_toolchain.sh), apt-get and dpkg (Debian), Cython,
+and network access on the first run (Debian's arm64 packages and LiteRT's aarch64 wheel are
+downloaded into --work and cached there; aarch64_guest.py builds the guest).
+
+What is counted, per model and CPU model, in one guest process that loads both runtimes:
+picoq at the ISA it picks on that CPU (or each of --isa), `Interpreter.run(x)`; LiteRT
+(`ai_edge_litert`, default XNNPACK delegate, num_threads=1) `set_tensor` + `invoke` +
+`get_tensor`; the same seeded random int8 input for both. The process runs once with one
+inference each and once with two, with QEMU's exec trace limited to the executable mappings
+of each runtime's own shared objects (picoq's extension; LiteRT's .so files in its wheel):
+numpy, Python, libc and libstdc++ are outside the range. Two minus one is one inference
+(aarch64_trace.py counts the trace); `--check` adds a run with three and shows 3-2 beside 2-1.
+`--by-function` gives, for each runtime, the instructions per function (picoq's extension
+has its full symbol table; LiteRT's libraries keep theirs, else dynamic symbols or "?"):
+each translated block counts in the function holding its first instruction, so inlined
+code counts in its caller.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
+import os
 import re
 import subprocess
 import sys
+import tempfile
+from collections import Counter
 from pathlib import Path
+
+import aarch64_guest as guest
+from aarch64_trace import Mapping, by_function, instructions_by_pc
 
 ROOT = Path(__file__).resolve().parents[1]
 MODELS = ROOT.parent / "shared" / "models" / "mlperf_tiny"
-DEFAULT = ["kws_ref_model", "vww_96_int8", "pretrainedResnet_quant", "ad01_int8"]
-DEBS = ["python3.11-minimal", "libpython3.11-stdlib", "libpython3.11-dev", "python3-numpy"]
-LIBS = "LD_LIBRARY_PATH=/usr/lib/aarch64-linux-gnu/blas:/usr/lib/aarch64-linux-gnu/lapack"
-GUEST = """
-import sys
-import numpy as np
-from picoq.runtime import Interpreter
-model, isa, reps = sys.argv[1], sys.argv[2], int(sys.argv[3])
-it = Interpreter(model, isa=isa)
-x = np.zeros(it.input_details[0]["shape"], np.int8)
-if reps == 0:
-    print(next(line for line in open("/proc/self/maps") if "_interp" in line and "r-xp" in line))
-for _ in range(reps):
-    it.run(x)
-"""
+DEFAULT = {"KWS": "kws_ref_model", "VWW": "vww_96_int8", "IC": "pretrainedResnet_quant", "AD": "ad01_int8"}
+CPUS = ["cortex-a53", "cortex-a72", "cortex-a76", "max", "max,sme=off"]
+LITERT = "ai-edge-litert==2.3.0"
+NM = "aarch64-linux-gnu-nm"
+RUNTIMES = ("picoq", "litert")
 
 
-def run(cmd: list[str], **kw) -> str:
-    return subprocess.run(cmd, check=True, capture_output=True, text=True, **kw).stdout
+def runtime_of(m: Mapping) -> str:
+    return "litert" if "/ai_edge_litert/" in m.path else "picoq"
 
 
-def arm64_root(work: Path) -> Path:
-    """Debian's arm64 Python 3.11 and numpy, unpacked (no chroot, no root needed to run)."""
-    root, apt = work / "root", work / "apt"
-    if (root / "usr/bin/python3.11").exists():
-        return root
-    for d in ("state/lists/partial", "cache/archives/partial", "etc/sources.list.d", "etc/preferences.d"):
-        (apt / d).mkdir(parents=True, exist_ok=True)
-    (apt / "state/status").touch()
-    key = "signed-by=/usr/share/keyrings/debian-archive-keyring.gpg"
-    (apt / "etc/sources.list").write_text(
-        f"deb [arch=arm64 {key}] http://deb.debian.org/debian bookworm main\n"
-        f"deb [arch=arm64 {key}] http://deb.debian.org/debian-security bookworm-security main\n"
+class Guest:
+    """The built guest and what one CPU model's probe run found (the mappings, picoq's ISA)."""
+
+    def __init__(self, work: Path, cpu: str, site: Path, probe_model: Path, probe_tflite: Path):
+        self.work, self.cpu, self.site = work, cpu, site
+        self.croot = guest.cpu_root(work, work / "root", cpu)
+        info = json.loads(self.run([str(probe_model), str(probe_tflite), "-", "0"]).splitlines()[-1])
+        self.best_isa: str = info["isa"]
+        self.maps = [m for m in map(Mapping.parse, info["maps"]) if m is not None]
+        if {runtime_of(m) for m in self.maps} != set(RUNTIMES):
+            raise RuntimeError(f"the guest did not map both runtimes' code: {info['maps']}")
+
+    def command(self, args: list[str]) -> list[str]:
+        return guest.guest_command(self.work, self.croot, self.cpu, [self.site], args)
+
+    def run(self, args: list[str]) -> str:
+        p = subprocess.run(self.command(args), capture_output=True, text=True)
+        if p.returncode != 0:
+            raise RuntimeError(f"guest failed on {self.cpu}: {' '.join(args)}\n{p.stderr[-3000:]}")
+        return p.stdout
+
+    def traced(self, picoq_model: Path, tflite: Path | None, isa: str, reps: int) -> Counter[int]:
+        """Instructions per block start address in both runtimes' code, over a whole run."""
+        ranges = ",".join(f"{m.start:#x}..{m.end - 1:#x}" for m in self.maps)
+        args = [str(picoq_model), str(tflite) if tflite else "-", isa, str(reps)]
+        cmd = self.command(args)
+        r, w = os.pipe()  # the trace, apart from the guest's own stderr
+        cmd[1:1] = ["-d", "in_asm,exec,nochain", "-dfilter", ranges, "-D", f"/dev/fd/{w}"]
+        with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
+            p = subprocess.Popen(cmd, stdout=out, stderr=err, pass_fds=(w,), text=True)
+            os.close(w)
+            with open(r, buffering=1 << 20) as log:
+                counts = instructions_by_pc(log)
+            if p.wait() != 0:
+                err.seek(0)
+                raise RuntimeError(
+                    f"traced guest failed on {self.cpu}: {' '.join(args)}\n{err.read()[-3000:]}"
+                )
+            out.seek(0)
+            info = json.loads(out.read().splitlines()[-1])
+        maps = [m for m in map(Mapping.parse, info["maps"]) if m is not None]
+        if maps != self.maps:
+            raise RuntimeError("the runtimes' code moved between runs: the trace ranges are wrong")
+        return counts
+
+
+def split(counts: Counter[int], maps: list[Mapping]) -> dict[str, Counter[int]]:
+    """Per runtime, the counts of the blocks in its code."""
+    out: dict[str, Counter[int]] = {r: Counter() for r in RUNTIMES}
+    for pc, n in counts.items():
+        m = next(m for m in maps if pc in m)
+        out[runtime_of(m)][pc] += n
+    return out
+
+
+def minus(a: Counter[int], b: Counter[int]) -> Counter[int]:
+    """a - b per address, keeping negative entries (Counter's `-` drops them)."""
+    out = Counter(a)
+    out.subtract(b)
+    return out
+
+
+def count_case(g: Guest, picoq_model: Path, tflite: Path | None, isa: str, check: bool) -> dict:
+    """One inference's counts per runtime (and per address, for --by-function)."""
+    runs = {reps: g.traced(picoq_model, tflite, isa, reps) for reps in ((1, 2, 3) if check else (1, 2))}
+    one = split(minus(runs[2], runs[1]), g.maps)
+    res = {"per_pc": one, "totals": {r: sum(one[r].values()) for r in RUNTIMES}}
+    if check:
+        again = split(minus(runs[3], runs[2]), g.maps)
+        res["check"] = {r: sum(again[r].values()) for r in RUNTIMES}
+    return res
+
+
+def macs(picoq_model: Path) -> str:
+    text = guest.run(
+        [sys.executable, "-c", "from picoq.converter.cli import main; main()", "inspect", str(picoq_model)]
     )
-    opts = [
-        f"-oDir::State={apt}/state",
-        f"-oDir::State::status={apt}/state/status",
-        f"-oDir::Cache={apt}/cache",
-        f"-oDir::Etc::SourceList={apt}/etc/sources.list",
-        f"-oDir::Etc::SourceParts={apt}/etc/sources.list.d",
-        f"-oDir::Etc::PreferencesParts={apt}/etc/preferences.d",
-        "-oAPT::Architecture=arm64",
-        "-oAPT::Architectures=arm64",
-    ]
-    run(["apt-get", *opts, "update", "-q"])
-    run(["apt-get", *opts, "install", "--download-only", "-y", "-q", *DEBS])
-    for deb in sorted((apt / "cache/archives").glob("*.deb")):
-        run(["dpkg", "-x", str(deb), str(root)])
-    return root
+    m = re.search(r"total: ([\d,]+) MACs", text)
+    return m.group(1) if m else "?"
 
 
-def build(work: Path, root: Path) -> Path:
-    """The extension for aarch64, in a package tree for the guest's PYTHONPATH."""
-    pkg = work / "pkg"
-    dest = pkg / "picoq" / "runtime"
-    dest.mkdir(parents=True, exist_ok=True)
-    for f in (ROOT / "runtime").glob("*.py"):
-        (dest / f.name).write_bytes(f.read_bytes())
-    numpy_dir = root / "usr/lib/python3/dist-packages"
-    c_file = work / "_interp.c"
-    directives = ["boundscheck=False", "wraparound=False", "cdivision=True", "initializedcheck=False"]
-    cmd = [sys.executable, "-m", "cython", "-3", "-I", str(ROOT / "runtime"), "-I", str(numpy_dir)]
-    run(
-        cmd
-        + [x for d in directives for x in ("-X", d)]
-        + [str(ROOT / "runtime/_interp.pyx"), "-o", str(c_file)]
-    )
-    so = dest / "_interp.cpython-311-aarch64-linux-gnu.so"
-    inc = ["-I", str(ROOT / "runtime/kernels/include"), "-I", str(ROOT / "runtime")]
-    inc += ["-I", str(root / "usr/include/python3.11"), "-idirafter", str(root / "usr/include")]
-    inc += ["-I", str(numpy_dir / "numpy/core/include"), "-DNPY_NO_DEPRECATED_API=NPY_1_22_API_VERSION"]
-    inc += ["-DPQ_WITH_FAST_KERNELS=1"]  # setup.py's: the fast kernels are linked into the extension
-    srcs = sorted(map(str, (ROOT / "runtime/kernels/src").rglob("*.c")))
-    flags = ["-shared", "-fPIC", "-O3", "-std=c99", "-Wall", "-Wno-unused-function"]  # setup.py's
-    run(["aarch64-linux-gnu-gcc", *flags, *inc, str(c_file), *srcs, "-o", str(so)])
-    (work / "guest.py").write_text(GUEST)
-    return pkg
-
-
-def count(work: Path, root: Path, model: Path, isa: str, reps: int, cpu: str, text: tuple[int, int]) -> int:
-    cmd = ["qemu-aarch64", "-cpu", cpu, "-L", str(root), "-E", LIBS, "-E", f"PYTHONPATH={work / 'pkg'}"]
-    cmd += ["-d", "in_asm,exec,nochain", "-dfilter", f"{text[0]:#x}..{text[1] - 1:#x}", "-D", "/dev/stderr"]
-    cmd += [str(root / "usr/bin/python3.11"), str(work / "guest.py"), str(model), isa, str(reps)]
-    p = subprocess.Popen(cmd, stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True, bufsize=1 << 20)
-    sizes: dict[int, int] = {}
-    total, start, n = 0, None, 0
-    for line in p.stderr:
-        if line.startswith("IN:"):
-            start, n = None, 0
-        elif line.startswith("0x") and ":" in line[:24]:
-            start = int(line.split(":")[0], 16) if start is None else start
-            n += 1
-            sizes[start] = n
-        elif line.startswith("Trace"):
-            m = re.search(r"\[[0-9a-f]+/([0-9a-f]+)/", line)
-            total += sizes.get(int(m.group(1), 16), 0) if m else 0
-    if p.wait() != 0:
-        raise RuntimeError(f"{' '.join(cmd)} failed")
-    return total
+def print_functions(
+    model: str, cpu: str, isa: str, per_pc: dict[str, Counter[int]], maps: list[Mapping], top: int
+) -> dict:
+    out = {}
+    for r in RUNTIMES:
+        funcs = by_function(per_pc[r], [m for m in maps if runtime_of(m) == r], NM)
+        total = sum(per_pc[r].values())
+        label = f"picoq ({isa})" if r == "picoq" else "LiteRT"
+        if total == 0:
+            continue
+        print(f"\n{model} on {cpu}, {label}: {total:,d} instructions per inference; top {top} functions")
+        for name, n in funcs.most_common(top):
+            print(f"{n:14,d} {100 * n / total:6.2f}%  {name}")
+        out[r] = dict(funcs.most_common())
+    return out
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("models", nargs="*", type=Path)
-    ap.add_argument("--work", type=Path, default=Path("/tmp/picoq_aarch64"))
-    ap.add_argument("--cpu", default="max", help="QEMU CPU model (max has the dot product, cortex-a53 not)")
-    ap.add_argument("--isas", default="portable,neon,neon_dot")
+    ap = argparse.ArgumentParser(
+        description=__doc__.splitlines()[0],
+        epilog="\n".join(__doc__.splitlines()[4:8]),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    ap.add_argument("models", nargs="*", type=Path, help=".tflite files (default: the MLPerf Tiny ones)")
+    ap.add_argument("--only", nargs="+", choices=list(DEFAULT), help="some of the default models")
+    ap.add_argument(
+        "--work", type=Path, default=Path("/tmp/picoq_aarch64"), help="downloads and builds (cached)"
+    )
+    ap.add_argument("--cpu", nargs="+", default=CPUS, help=f"QEMU CPU models (default: {' '.join(CPUS)})")
+    ap.add_argument(
+        "--isa", default="", help="picoq ISAs, comma-separated (default: the one it picks per CPU)"
+    )
+    ap.add_argument("--litert", default=LITERT, help=f"the LiteRT wheel to download (default {LITERT})")
+    ap.add_argument("--no-litert", action="store_true", help="count picoq alone")
+    ap.add_argument("--check", action="store_true", help="also run three inferences: 3-2 must equal 2-1")
+    ap.add_argument("--by-function", action="store_true", help="instructions per function, per runtime")
+    ap.add_argument("--top", type=int, default=25, help="functions shown with --by-function")
+    ap.add_argument("--json", type=Path, help="write the results here")
     args = ap.parse_args()
-    models = args.models or [MODELS / f"{m}.tflite" for m in DEFAULT]
+    models = args.models or [MODELS / f"{DEFAULT[k]}.tflite" for k in (args.only or DEFAULT)]
     work = args.work.resolve()
     work.mkdir(parents=True, exist_ok=True)
-    root = arm64_root(work)
-    build(work, root)
+    root = guest.arm64_root(work)
+    guest.build_picoq(work, root)
+    site = guest.litert_site(work, args.litert)
     from picoq.converter import convert
 
-    print(f"{'model':28s} {'MACs':>12s}", *(f"{isa:>12s}" for isa in args.isas.split(",")), sep=" ")
+    converted = {}
     for src in models:
-        picoq = work / (src.stem + ".picoq")
-        convert(str(src), str(picoq))
-        base = [
-            "qemu-aarch64",
-            "-cpu",
-            args.cpu,
-            "-L",
-            str(root),
-            "-E",
-            LIBS,
-            "-E",
-            f"PYTHONPATH={work / 'pkg'}",
-            str(root / "usr/bin/python3.11"),
-            str(work / "guest.py"),
-            str(picoq),
-            "portable",
-            "0",
-        ]
-        lo, hi = (int(v, 16) for v in run(base).split()[0].split("-"))
-        inspect = run(
-            [sys.executable, "-c", "from picoq.converter.cli import main; main()", "inspect", str(picoq)]
-        )
-        macs = re.search(r"total: ([\d,]+) MACs", inspect)
-        counts = [
-            count(work, root, picoq, isa, 2, args.cpu, (lo, hi))
-            - count(work, root, picoq, isa, 1, args.cpu, (lo, hi))
-            for isa in args.isas.split(",")
-        ]
-        print(
-            f"{src.stem:28s} {macs.group(1) if macs else '?':>12s}", *(f"{c:12,d}" for c in counts), sep=" "
-        )
+        converted[src] = work / (src.stem + ".picoq")
+        convert(str(src), str(converted[src]))
+    settings = {
+        "litert": args.litert,
+        "qemu": guest.run(["qemu-aarch64", "--version"]).splitlines()[0],
+        "git": guest.run(["git", "-C", str(ROOT), "describe", "--always", "--dirty"]).strip(),
+        "counted": "picoq run(x); LiteRT set_tensor+invoke+get_tensor; (2 inferences) - (1 inference)",
+    }
+    results = []
+    head = f"{'model':24s} {'MACs':>11s} {'cpu':12s} {'isa':9s} {'picoq':>12s} {'LiteRT':>12s} {'picoq/LiteRT':>12s}"
+    print(head + ("   check (3-2 picoq, LiteRT)" if args.check else ""), flush=True)
+    for cpu in args.cpu:
+        g = Guest(work, cpu, site, converted[models[0]], models[0])
+        isas = args.isa.split(",") if args.isa else [g.best_isa]
+        for src in models:
+            mac = macs(converted[src])
+            for k, isa in enumerate(isas):
+                with_litert = k == 0 and not args.no_litert
+                res = count_case(g, converted[src], src if with_litert else None, isa, args.check)
+                p, lt = res["totals"]["picoq"], res["totals"]["litert"]
+                row = {"model": src.stem, "macs": mac, "cpu": cpu, "isa": isa, "picoq": p}
+                row |= {"litert": lt, "ratio": p / lt} if with_litert else {}
+                line = f"{src.stem:24s} {mac:>11s} {cpu:12s} {isa:9s} {p:12,d}"
+                line += f" {lt:12,d} {p / lt:12.3f}" if with_litert else f" {'-':>12s} {'-':>12s}"
+                if args.check:
+                    row["check"] = res["check"]
+                    c = res["check"]
+                    line += f"   {c['picoq']:,d}, {c['litert']:,d}"
+                print(line, flush=True)
+                if args.by_function:
+                    row["by_function"] = print_functions(src.stem, cpu, isa, res["per_pc"], g.maps, args.top)
+                results.append(row)
+                if args.json:  # after each row: a long run stopped early keeps what it counted
+                    args.json.write_text(json.dumps({"settings": settings, "results": results}, indent=1))
 
 
 if __name__ == "__main__":
