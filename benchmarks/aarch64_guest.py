@@ -17,6 +17,7 @@
 from __future__ import annotations
 
 import hashlib
+import json
 import subprocess
 import sys
 from pathlib import Path
@@ -56,31 +57,69 @@ int main(void) {
 }
 """
 
-# Both runtimes are imported in every run, so that their libraries sit at the same addresses
-# whichever of them runs; each run prints its executable mappings to check that.
+# The marker the guest calls between the phases counted apart: a function alone in its own
+# library, whose one block's runs split QEMU's trace (aarch64_trace.count_segments).
+MARK = 'void picoq_icount_mark(void) { __asm__ volatile(""); }\n'
+
+# Every run (the probe and the traced one) imports the same modules and loads the marker before
+# any model, so the libraries sit at the same addresses in both; each run prints its executable
+# mappings to check that. The spec (JSON) lists the models and picoq's ISAs ("-": picoq's
+# pick); each inference is followed by a mark labelled [model, runtime, isa, rep], each load
+# by a mark labelled None. gc is off: no other object's finalizer runs inside an inference.
 GUEST = """
+import ctypes
+import gc
 import json
 import sys
 
 import numpy as np
 import ai_edge_litert.interpreter as litert
+import picoq.runtime
 from picoq.runtime import Interpreter
 
-picoq_model, tflite_model, isa, reps = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4])
-it = Interpreter(picoq_model, isa=None if isa == "-" else isa)
-x = np.random.default_rng(0).integers(-128, 128, it.input_details[0]["shape"], dtype=np.int8)
-for _ in range(reps):
-    it.run(x)
-if tflite_model != "-":
-    lite = litert.Interpreter(model_path=tflite_model, num_threads=1)
-    lite.allocate_tensors()
-    inp, out = lite.get_input_details()[0]["index"], lite.get_output_details()[0]["index"]
-    for _ in range(reps):
-        lite.set_tensor(inp, x)
-        lite.invoke()
-        lite.get_tensor(out)
-maps = [m for m in open("/proc/self/maps") if "x" in m.split()[1] and ("_interp" in m or "ai_edge_litert" in m)]
-print(json.dumps({"isa": it.isa, "maps": maps}))
+marker = ctypes.CDLL(sys.argv[1]).picoq_icount_mark
+spec = json.loads(sys.argv[2])
+labels = []
+
+
+def mark(label):
+    labels.append(label)
+    marker()
+
+
+gc.disable()
+for m in spec["models"]:
+    x = None
+    for isa in spec["isas"]:
+        it = Interpreter(m["picoq"], isa=None if isa == "-" else isa)
+        if x is None:
+            x = np.random.default_rng(0).integers(-128, 128, it.input_details[0]["shape"], dtype=np.int8)
+        mark(None)
+        for rep in range(spec["reps"]):
+            it.run(x)
+            mark([m["name"], "picoq", it.isa, rep])
+        del it
+        gc.collect()
+        mark(None)
+    if m["tflite"]:
+        lite = litert.Interpreter(model_path=m["tflite"], num_threads=1)
+        lite.allocate_tensors()
+        inp, out = lite.get_input_details()[0]["index"], lite.get_output_details()[0]["index"]
+        if x is None:
+            x = np.random.default_rng(0).integers(-128, 128, lite.get_input_details()[0]["shape"], dtype=np.int8)
+        mark(None)
+        for rep in range(spec["reps"]):
+            lite.set_tensor(inp, x)
+            lite.invoke()
+            lite.get_tensor(out)
+            mark([m["name"], "litert", "xnnpack", rep])
+        del lite
+        gc.collect()
+        mark(None)
+maps = [m for m in open("/proc/self/maps") if "x" in m.split()[1]]
+maps = [m for m in maps if "_interp" in m or "ai_edge_litert" in m or "icount_mark" in m]
+mark_addr = ctypes.cast(marker, ctypes.c_void_p).value
+print(json.dumps({"best_isa": picoq.runtime.best_isa(), "mark": mark_addr, "maps": maps, "labels": labels}))
 """
 
 
@@ -122,37 +161,38 @@ def arm64_root(work: Path) -> Path:
 
 def build_picoq(work: Path, root: Path) -> Path:
     """The extension for aarch64 in work/pkg/picoq/runtime; returns the .so. Built again only
-    when runtime/'s sources (or this file) changed since the last build in `work`."""
+    when runtime/'s sources or the commands changed since the last build in `work`."""
     dest = work / "pkg" / "picoq" / "runtime"
     dest.mkdir(parents=True, exist_ok=True)
     so = dest / "_interp.cpython-311-aarch64-linux-gnu.so"
-    sources = sorted(
-        p for p in (ROOT / "runtime").rglob("*") if p.suffix in (".py", ".pyx", ".pxd", ".c", ".h")
-    )
-    digest = hashlib.sha256(Path(__file__).read_bytes())
-    for f in sources:
-        digest.update(str(f.relative_to(ROOT)).encode() + b"\0" + f.read_bytes())
-    stamp = dest / ".sources-sha256"
-    if so.exists() and stamp.exists() and stamp.read_text() == digest.hexdigest():
-        return so
-    for f in (ROOT / "runtime").glob("*.py"):
-        (dest / f.name).write_bytes(f.read_bytes())
     numpy_dir = root / "usr/lib/python3/dist-packages"
     c_file = work / "_interp.c"
     directives = ["boundscheck=False", "wraparound=False", "cdivision=True", "initializedcheck=False"]
-    cmd = [sys.executable, "-m", "cython", "-3", "-I", str(ROOT / "runtime"), "-I", str(numpy_dir)]
-    run(
-        cmd
-        + [x for d in directives for x in ("-X", d)]
-        + [str(ROOT / "runtime/_interp.pyx"), "-o", str(c_file)]
-    )
+    cython = [sys.executable, "-m", "cython", "-3", "-I", str(ROOT / "runtime"), "-I", str(numpy_dir)]
+    cython += [x for d in directives for x in ("-X", d)] + [
+        str(ROOT / "runtime/_interp.pyx"),
+        "-o",
+        str(c_file),
+    ]
     inc = ["-I", str(ROOT / "runtime/kernels/include"), "-I", str(ROOT / "runtime")]
     inc += ["-I", str(root / "usr/include/python3.11"), "-idirafter", str(root / "usr/include")]
     inc += ["-I", str(numpy_dir / "numpy/core/include"), "-DNPY_NO_DEPRECATED_API=NPY_1_22_API_VERSION"]
     inc += ["-DPQ_WITH_FAST_KERNELS=1"]  # setup.py's: the fast kernels are linked into the extension
     srcs = sorted(map(str, (ROOT / "runtime/kernels/src").rglob("*.c")))
     flags = ["-shared", "-fPIC", "-O3", "-std=c99", "-Wall", "-Wno-unused-function"]  # setup.py's
-    run([GCC, *flags, *inc, str(c_file), *srcs, "-o", str(so)])
+    gcc = [GCC, *flags, *inc, str(c_file), *srcs, "-o", str(so)]
+
+    digest = hashlib.sha256("\0".join(cython + gcc).encode())
+    for f in sorted((ROOT / "runtime").rglob("*")):
+        if f.suffix in (".py", ".pyx", ".pxd", ".c", ".h"):
+            digest.update(str(f.relative_to(ROOT)).encode() + b"\0" + f.read_bytes())
+    stamp = dest / ".build-sha256"
+    if so.exists() and stamp.exists() and stamp.read_text() == digest.hexdigest():
+        return so
+    for f in (ROOT / "runtime").glob("*.py"):
+        (dest / f.name).write_bytes(f.read_bytes())
+    run(cython)
+    run(gcc)
     stamp.write_text(digest.hexdigest())
     return so
 
@@ -222,11 +262,21 @@ def cpu_root(work: Path, root: Path, cpu: str) -> Path:
     return croot
 
 
-def guest_command(work: Path, croot: Path, cpu: str, sites: list[Path], args: list[str]) -> list[str]:
-    """qemu-aarch64 running the guest script with `args` on CPU model `cpu`."""
+def mark_lib(work: Path) -> Path:
+    """The marker's library (aarch64), built once in `work`."""
+    so = work / "libicount_mark.so"
+    if not so.exists():
+        (work / "icount_mark.c").write_text(MARK)
+        run([GCC, "-O2", "-shared", "-fPIC", str(work / "icount_mark.c"), "-o", str(so)])
+    return so
+
+
+def guest_command(work: Path, croot: Path, cpu: str, sites: list[Path], spec: dict) -> list[str]:
+    """qemu-aarch64 running the guest script on CPU model `cpu` with `spec` (models, isas, reps)."""
     path = ":".join(map(str, [work / "pkg", *sites]))
     cmd = ["qemu-aarch64", "-cpu", cpu, "-L", str(croot), "-E", LIBS, "-E", f"PYTHONPATH={path}"]
     guest = work / "guest.py"
     if not guest.exists() or guest.read_text() != GUEST:
         guest.write_text(GUEST)
-    return cmd + [str(work / "root/usr/bin/python3.11"), str(guest), *args]
+    python = str(work / "root/usr/bin/python3.11")
+    return cmd + [python, str(guest), str(mark_lib(work)), json.dumps(spec)]

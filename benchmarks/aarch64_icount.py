@@ -15,18 +15,21 @@ and qemu-aarch64 (firmware_examples/install_toolchain.sh), apt-get and dpkg (Deb
 and network access on the first run (Debian's arm64 packages and LiteRT's aarch64 wheel are
 downloaded into --work and cached there; aarch64_guest.py builds the guest).
 
-What is counted, per model and CPU model, in one guest process that loads both runtimes:
-picoq at the ISA it picks on that CPU (or each of --isa), `Interpreter.run(x)`; LiteRT
+What is counted: per CPU model, one guest process loads the runtimes and runs, per model,
+picoq at the ISA it picks on that CPU (or each of --isa), `Interpreter.run(x)`, and LiteRT
 (`ai_edge_litert`, default XNNPACK delegate, num_threads=1) `set_tensor` + `invoke` +
-`get_tensor`; the same seeded random int8 input for both. The process runs once with one
-inference each and once with two, with QEMU's exec trace limited to the executable mappings
-of each runtime's own shared objects (picoq's extension; LiteRT's .so files in its wheel):
-numpy, Python, libc and libstdc++ are outside the range. Two minus one is one inference
-(aarch64_trace.py counts the trace); `--check` adds a run with three and shows 3-2 beside 2-1.
-`--by-function` gives, for each runtime, the instructions per function (picoq's extension
-has its full symbol table; LiteRT's libraries keep theirs, else dynamic symbols or "?"):
-each translated block counts in the function holding its first instruction, so inlined
-code counts in its caller.
+`get_tensor`, twice each, on the same seeded random int8 input. QEMU's exec trace is limited
+to the executable mappings of each runtime's own shared objects (picoq's extension; LiteRT's
+.so files in its wheel) and of a one-instruction marker function that the guest calls after
+each load and each inference: numpy, Python, libc and libstdc++ are outside the range. The
+second inference's segment, in the runtime's own code, is the count: the same as (a run with
+two inferences) - (a run with one), without paying QEMU's start and the imports per count
+(the loading, the packing and any first-run work fall in other segments). `--check` runs a
+third inference, which must count the same. aarch64_trace.py reads the trace. `--by-function`
+gives, for each runtime, the instructions per function (picoq's extension has its full
+symbol table; LiteRT's libraries keep theirs, else dynamic symbols or "?"): each translated
+block counts in the function holding its first instruction, so inlined code counts in its
+caller, and PLT stubs (calls out to libc) show as such.
 """
 
 from __future__ import annotations
@@ -42,7 +45,7 @@ from collections import Counter
 from pathlib import Path
 
 import aarch64_guest as guest
-from aarch64_trace import Mapping, by_function, instructions_by_pc
+from aarch64_trace import Mapping, by_function, count_segments
 
 ROOT = Path(__file__).resolve().parents[1]
 MODELS = ROOT.parent / "shared" / "models" / "mlperf_tiny"
@@ -54,83 +57,66 @@ RUNTIMES = ("picoq", "litert")
 
 
 def runtime_of(m: Mapping) -> str:
-    return "litert" if "/ai_edge_litert/" in m.path else "picoq"
+    if "/ai_edge_litert/" in m.path:
+        return "litert"
+    return "mark" if m.path.endswith("libicount_mark.so") else "picoq"
 
 
 class Guest:
-    """The built guest and what one CPU model's probe run found (the mappings, picoq's ISA)."""
+    """The built guest on one CPU model: its probe run (the mappings, picoq's pick, the marker's
+    address), then traced runs."""
 
-    def __init__(self, work: Path, cpu: str, site: Path, probe_model: Path, probe_tflite: Path):
+    def __init__(self, work: Path, cpu: str, site: Path):
         self.work, self.cpu, self.site = work, cpu, site
         self.croot = guest.cpu_root(work, work / "root", cpu)
-        info = json.loads(self.run([str(probe_model), str(probe_tflite), "-", "0"]).splitlines()[-1])
-        self.best_isa: str = info["isa"]
+        info = self.run({"models": [], "isas": [], "reps": 0})
+        self.best_isa: str = info["best_isa"]
+        self.mark: int = info["mark"]
         self.maps = [m for m in map(Mapping.parse, info["maps"]) if m is not None]
-        if {runtime_of(m) for m in self.maps} != set(RUNTIMES):
-            raise RuntimeError(f"the guest did not map both runtimes' code: {info['maps']}")
+        if {runtime_of(m) for m in self.maps} != {*RUNTIMES, "mark"}:
+            raise RuntimeError(f"the guest did not map both runtimes' code and the marker: {info['maps']}")
 
-    def command(self, args: list[str]) -> list[str]:
-        return guest.guest_command(self.work, self.croot, self.cpu, [self.site], args)
-
-    def run(self, args: list[str]) -> str:
-        p = subprocess.run(self.command(args), capture_output=True, text=True)
-        if p.returncode != 0:
-            raise RuntimeError(f"guest failed on {self.cpu}: {' '.join(args)}\n{p.stderr[-3000:]}")
-        return p.stdout
-
-    def traced(self, picoq_model: Path, tflite: Path | None, isa: str, reps: int) -> Counter[int]:
-        """Instructions per block start address in both runtimes' code, over a whole run."""
-        ranges = ",".join(f"{m.start:#x}..{m.end - 1:#x}" for m in self.maps)
-        args = [str(picoq_model), str(tflite) if tflite else "-", isa, str(reps)]
-        cmd = self.command(args)
+    def run(self, spec: dict, trace: bool = False) -> dict:
+        """Run the guest with `spec`; its report, plus with `trace` the trace's "segments"
+        (instructions per block address between marks, in both runtimes' code)."""
+        cmd = guest.guest_command(self.work, self.croot, self.cpu, [self.site], spec)
         r, w = os.pipe()  # the trace, apart from the guest's own stderr
-        cmd[1:1] = ["-d", "in_asm,exec,nochain", "-dfilter", ranges, "-D", f"/dev/fd/{w}"]
+        if trace:
+            ranges = ",".join(f"{m.start:#x}..{m.end - 1:#x}" for m in self.maps)
+            cmd[1:1] = ["-d", "in_asm,exec,nochain", "-dfilter", ranges, "-D", f"/dev/fd/{w}"]
         with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
             p = subprocess.Popen(cmd, stdout=out, stderr=err, pass_fds=(w,), text=True)
             os.close(w)
             with open(r, buffering=1 << 20) as log:
-                counts = instructions_by_pc(log)
+                segments = count_segments(log, frozenset({self.mark})) if trace else log.read()
             if p.wait() != 0:
                 err.seek(0)
-                raise RuntimeError(
-                    f"traced guest failed on {self.cpu}: {' '.join(args)}\n{err.read()[-3000:]}"
-                )
+                raise RuntimeError(f"guest failed on {self.cpu}: {cmd[-1]}\n{err.read()[-3000:]}")
             out.seek(0)
             info = json.loads(out.read().splitlines()[-1])
-        maps = [m for m in map(Mapping.parse, info["maps"]) if m is not None]
-        if maps != self.maps:
-            raise RuntimeError("the runtimes' code moved between runs: the trace ranges are wrong")
-        return counts
+        if trace:
+            maps = [m for m in map(Mapping.parse, info["maps"]) if m is not None]
+            if maps != self.maps or info["mark"] != self.mark:
+                raise RuntimeError("the runtimes' code moved between runs: the trace ranges are wrong")
+            info["segments"] = segments
+        return info
 
 
-def split(counts: Counter[int], maps: list[Mapping]) -> dict[str, Counter[int]]:
-    """Per runtime, the counts of the blocks in its code."""
-    out: dict[str, Counter[int]] = {r: Counter() for r in RUNTIMES}
-    for pc, n in counts.items():
-        m = next(m for m in maps if pc in m)
-        out[runtime_of(m)][pc] += n
+def per_inference(info: dict, maps: list[Mapping]) -> dict[tuple[str, str, str], list[Counter[int]]]:
+    """(model, runtime, isa) -> per inference, its instructions per block address in that
+    runtime's code (the other runtime's code does not count: it does not run there anyway)."""
+    mine = {r: [m for m in maps if runtime_of(m) == r] for r in RUNTIMES}
+    out: dict[tuple[str, str, str], list[Counter[int]]] = {}
+    for label, seg in zip(info["labels"], info["segments"]):
+        if label is None:
+            continue
+        model, runtime, isa, _ = label
+        own = Counter({pc: n for pc, n in seg.items() if any(pc in m for m in mine[runtime])})
+        out.setdefault((model, runtime, isa), []).append(own)
     return out
 
 
-def minus(a: Counter[int], b: Counter[int]) -> Counter[int]:
-    """a - b per address, keeping negative entries (Counter's `-` drops them)."""
-    out = Counter(a)
-    out.subtract(b)
-    return out
-
-
-def count_case(g: Guest, picoq_model: Path, tflite: Path | None, isa: str, check: bool) -> dict:
-    """One inference's counts per runtime (and per address, for --by-function)."""
-    runs = {reps: g.traced(picoq_model, tflite, isa, reps) for reps in ((1, 2, 3) if check else (1, 2))}
-    one = split(minus(runs[2], runs[1]), g.maps)
-    res = {"per_pc": one, "totals": {r: sum(one[r].values()) for r in RUNTIMES}}
-    if check:
-        again = split(minus(runs[3], runs[2]), g.maps)
-        res["check"] = {r: sum(again[r].values()) for r in RUNTIMES}
-    return res
-
-
-def macs(picoq_model: Path) -> str:
+def model_macs(picoq_model: Path) -> str:
     text = guest.run(
         [sys.executable, "-c", "from picoq.converter.cli import main; main()", "inspect", str(picoq_model)]
     )
@@ -138,44 +124,40 @@ def macs(picoq_model: Path) -> str:
     return m.group(1) if m else "?"
 
 
-def print_functions(
-    model: str, cpu: str, isa: str, per_pc: dict[str, Counter[int]], maps: list[Mapping], top: int
-) -> dict:
-    out = {}
-    for r in RUNTIMES:
-        funcs = by_function(per_pc[r], [m for m in maps if runtime_of(m) == r], NM)
-        total = sum(per_pc[r].values())
-        label = f"picoq ({isa})" if r == "picoq" else "LiteRT"
-        if total == 0:
-            continue
-        print(f"\n{model} on {cpu}, {label}: {total:,d} instructions per inference; top {top} functions")
-        for name, n in funcs.most_common(top):
-            print(f"{n:14,d} {100 * n / total:6.2f}%  {name}")
-        out[r] = dict(funcs.most_common())
-    return out
+def print_functions(title: str, counts: Counter[int], maps: list[Mapping], top: int) -> dict[str, int]:
+    """One runtime's instructions per inference by "library: function": the top `top` and the
+    total per library printed, all that ran returned."""
+    funcs = by_function(counts, maps, NM)
+    libs: Counter[str] = Counter()
+    for name, n in funcs.items():
+        libs[name.split(": ", 1)[0]] += n
+    total = sum(counts.values())
+    print(f"\n{title}: {total:,d} instructions per inference")
+    print("  by library: " + ", ".join(f"{lib} {n:,d}" for lib, n in libs.most_common() if n))
+    for name, n in funcs.most_common(top):
+        print(f"{n:14,d} {100 * n / max(total, 1):6.2f}%  {name}")
+    return {name: n for name, n in funcs.most_common() if n}
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(
         description=__doc__.splitlines()[0],
-        epilog="\n".join(__doc__.splitlines()[4:8]),
+        epilog="\n".join(__doc__.splitlines()[4:9]),
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     ap.add_argument("models", nargs="*", type=Path, help=".tflite files (default: the MLPerf Tiny ones)")
     ap.add_argument("--only", nargs="+", choices=list(DEFAULT), help="some of the default models")
     ap.add_argument(
-        "--work", type=Path, default=Path("/tmp/picoq_aarch64"), help="downloads and builds (cached)"
+        "--work", type=Path, default=Path("/tmp/picoq_aarch64"), help="downloads, builds (cached)"
     )
     ap.add_argument("--cpu", nargs="+", default=CPUS, help=f"QEMU CPU models (default: {' '.join(CPUS)})")
-    ap.add_argument(
-        "--isa", default="", help="picoq ISAs, comma-separated (default: the one it picks per CPU)"
-    )
+    ap.add_argument("--isa", default="-", help="picoq ISAs, comma-separated (default -: its pick per CPU)")
     ap.add_argument("--litert", default=LITERT, help=f"the LiteRT wheel to download (default {LITERT})")
     ap.add_argument("--no-litert", action="store_true", help="count picoq alone")
-    ap.add_argument("--check", action="store_true", help="also run three inferences: 3-2 must equal 2-1")
+    ap.add_argument("--check", action="store_true", help="a third inference each: must count as the second")
     ap.add_argument("--by-function", action="store_true", help="instructions per function, per runtime")
     ap.add_argument("--top", type=int, default=25, help="functions shown with --by-function")
-    ap.add_argument("--json", type=Path, help="write the results here")
+    ap.add_argument("--json", type=Path, help="write the results here (after each CPU model)")
     args = ap.parse_args()
     models = args.models or [MODELS / f"{DEFAULT[k]}.tflite" for k in (args.only or DEFAULT)]
     work = args.work.resolve()
@@ -185,42 +167,56 @@ def main() -> None:
     site = guest.litert_site(work, args.litert)
     from picoq.converter import convert
 
-    converted = {}
+    spec: dict = {"models": [], "isas": args.isa.split(","), "reps": 3 if args.check else 2}
+    macs = {}
     for src in models:
-        converted[src] = work / (src.stem + ".picoq")
-        convert(str(src), str(converted[src]))
+        converted = work / (src.stem + ".picoq")
+        convert(str(src), str(converted))
+        macs[src.stem] = model_macs(converted)
+        tflite = None if args.no_litert else str(src.resolve())
+        spec["models"].append({"name": src.stem, "picoq": str(converted), "tflite": tflite})
     settings = {
         "litert": args.litert,
         "qemu": guest.run(["qemu-aarch64", "--version"]).splitlines()[0],
         "git": guest.run(["git", "-C", str(ROOT), "describe", "--always", "--dirty"]).strip(),
-        "counted": "picoq run(x); LiteRT set_tensor+invoke+get_tensor; (2 inferences) - (1 inference)",
+        "counted": "picoq run(x); LiteRT set_tensor+invoke+get_tensor; the second inference of each",
     }
     results = []
     head = f"{'model':24s} {'MACs':>11s} {'cpu':12s} {'isa':9s} {'picoq':>12s} {'LiteRT':>12s} {'picoq/LiteRT':>12s}"
-    print(head + ("   check (3-2 picoq, LiteRT)" if args.check else ""), flush=True)
+    print(head + ("   3rd inference (picoq, LiteRT)" if args.check else ""), flush=True)
     for cpu in args.cpu:
-        g = Guest(work, cpu, site, converted[models[0]], models[0])
-        isas = args.isa.split(",") if args.isa else [g.best_isa]
-        for src in models:
-            mac = macs(converted[src])
-            for k, isa in enumerate(isas):
-                with_litert = k == 0 and not args.no_litert
-                res = count_case(g, converted[src], src if with_litert else None, isa, args.check)
-                p, lt = res["totals"]["picoq"], res["totals"]["litert"]
-                row = {"model": src.stem, "macs": mac, "cpu": cpu, "isa": isa, "picoq": p}
-                row |= {"litert": lt, "ratio": p / lt} if with_litert else {}
-                line = f"{src.stem:24s} {mac:>11s} {cpu:12s} {isa:9s} {p:12,d}"
-                line += f" {lt:12,d} {p / lt:12.3f}" if with_litert else f" {'-':>12s} {'-':>12s}"
+        g = Guest(work, cpu, site)
+        counts = per_inference(g.run(spec, trace=True), g.maps)
+        for m in spec["models"]:
+            name = m["name"]
+            lt = counts.get((name, "litert", "xnnpack"))
+            for (model, runtime, isa), pq in counts.items():
+                if model != name or runtime != "picoq":
+                    continue
+                p = sum(pq[1].values())
+                row = {"model": name, "macs": macs[name], "cpu": cpu, "isa": isa, "picoq": p}
+                line = f"{name:24s} {macs[name]:>11s} {cpu:12s} {isa:9s} {p:12,d}"
+                if lt:
+                    row |= {"litert": sum(lt[1].values()), "ratio": p / sum(lt[1].values())}
+                    line += f" {row['litert']:12,d} {row['ratio']:12.3f}"
+                else:
+                    line += f" {'-':>12s} {'-':>12s}"
                 if args.check:
-                    row["check"] = res["check"]
-                    c = res["check"]
-                    line += f"   {c['picoq']:,d}, {c['litert']:,d}"
+                    row["third"] = {
+                        "picoq": sum(pq[2].values()),
+                        "litert": sum(lt[2].values()) if lt else None,
+                    }
+                    line += f"   {row['third']['picoq']:,d}, {row['third']['litert'] or 0:,d}"
                 print(line, flush=True)
                 if args.by_function:
-                    row["by_function"] = print_functions(src.stem, cpu, isa, res["per_pc"], g.maps, args.top)
+                    title = f"{name} on {cpu}, picoq ({isa})"
+                    row["by_function"] = {"picoq": print_functions(title, pq[1], g.maps, args.top)}
+                    if lt:
+                        title = f"{name} on {cpu}, LiteRT"
+                        row["by_function"]["litert"] = print_functions(title, lt[1], g.maps, args.top)
                 results.append(row)
-                if args.json:  # after each row: a long run stopped early keeps what it counted
-                    args.json.write_text(json.dumps({"settings": settings, "results": results}, indent=1))
+        if args.json:  # after each CPU model: a long run stopped early keeps what it counted
+            args.json.write_text(json.dumps({"settings": settings, "results": results}, indent=1))
 
 
 if __name__ == "__main__":

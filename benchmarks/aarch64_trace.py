@@ -6,6 +6,8 @@ RANGES, its instructions ("IN:" then one "0x...:" line each), and each run of su
 unlogged). A block is logged right before its first run, so the instructions listed since the
 last "IN:" belong to the next Trace line's translation. The key of a translation is its host
 pointer and flags, not its guest PC: the same PC may be translated again with another length.
+A marker function inside RANGES (the guest calls it between the phases it wants counted
+apart) splits the trace into segments.
 
 Mapping addresses to functions: a guest address in a file mapping (/proc/self/maps: start,
 file offset, path) is a file offset, which the ELF's PT_LOAD program headers turn into the
@@ -32,11 +34,13 @@ class TraceError(RuntimeError):
     pass
 
 
-def instructions_by_pc(lines: Iterable[str]) -> Counter[int]:
-    """Instructions executed per block start address, over a whole trace."""
+def count_segments(lines: Iterable[str], marks: frozenset[int] = frozenset()) -> list[Counter[int]]:
+    """Instructions executed per block start address, in segments: a run of a block starting
+    at one of `marks` (a marker function's address) ends the current segment and is not
+    counted itself. Without marks, one segment: the whole trace."""
     length: dict[str, int] = {}  # translation key -> its instructions
-    runs: Counter[str] = Counter()
     pc_of: dict[str, int] = {}
+    segments: list[Counter[str]] = [Counter()]
     pending: int | None = None  # instructions listed since the last "IN:"
     for line in lines:
         if line.startswith("IN:"):
@@ -53,12 +57,18 @@ def instructions_by_pc(lines: Iterable[str]) -> Counter[int]:
             elif key not in length:
                 raise TraceError(f"a block ran that was never listed: {line!r}")
             pending = None
-            runs[key] += 1
-            pc_of[key] = int(m.group(2), 16)
-    by_pc: Counter[int] = Counter()
-    for key, n in runs.items():
-        by_pc[pc_of[key]] += n * length[key]
-    return by_pc
+            pc = pc_of.setdefault(key, int(m.group(2), 16))
+            if pc in marks:
+                segments.append(Counter())
+            else:
+                segments[-1][key] += 1
+    out = []
+    for runs in segments:
+        by_pc: Counter[int] = Counter()
+        for key, n in runs.items():
+            by_pc[pc_of[key]] += n * length[key]
+        out.append(by_pc)
+    return out
 
 
 @dataclass(frozen=True)

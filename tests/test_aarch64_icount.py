@@ -24,15 +24,21 @@ from aarch64_trace import (  # noqa: E402
     Symbols,
     TraceError,
     by_function,
-    instructions_by_pc,
+    count_segments,
     load_segments,
     parse_nm,
     plt_ranges,
 )
 
-# 1 + 2 * 1000 + 1 instructions per call: mov, then subs and b.ne 1000 times, then ret.
+# 1 + 2 * 1000 + 1 instructions per call: mov, then subs and b.ne 1000 times, then ret;
+# mark is the marker function that splits the trace into segments.
 LOOP = """
     .text
+    .global mark
+    .type mark, %function
+mark:
+    ret
+    .size mark, .-mark
     .global count_loop
     .type count_loop, %function
 count_loop:
@@ -42,7 +48,10 @@ count_loop:
     ret
     .size count_loop, .-count_loop
 """
-MAIN = "void count_loop(void); int main(void) { count_loop(); count_loop(); count_loop(); return 0; }\n"
+MAIN = """void count_loop(void);
+void mark(void);
+int main(void) { count_loop(); mark(); count_loop(); count_loop(); mark(); return 0; }
+"""
 
 
 def test_trace_counts_a_loop_of_known_length(tmp_path: Path) -> None:
@@ -57,28 +66,23 @@ def test_trace_counts_a_loop_of_known_length(tmp_path: Path) -> None:
     nm = subprocess.run(
         [tool("aarch64-linux-gnu-nm"), "-S", str(exe)], capture_output=True, text=True, check=True
     )
-    ((start, size, _),) = [s for s in parse_nm(nm.stdout) if s[2] == "count_loop"]
-    cmd = [
-        qemu,
-        "-d",
-        "in_asm,exec,nochain",
-        "-dfilter",
-        f"{start:#x}+{size:#x}",
-        "-D",
-        "/dev/stderr",
-        str(exe),
-    ]
+    syms = {name: (a, n) for a, n, name in parse_nm(nm.stdout)}
+    (start, size), (mark, _) = syms["count_loop"], syms["mark"]
+    ranges = f"{start:#x}+{size:#x},{mark:#x}+4"
+    cmd = [qemu, "-d", "in_asm,exec,nochain", "-dfilter", ranges, "-D", "/dev/stderr", str(exe)]
     trace = subprocess.run(cmd, capture_output=True, text=True, check=True, timeout=60).stderr
-    counts = instructions_by_pc(trace.splitlines(keepends=True))
-    assert sum(counts.values()) == 3 * 2002
+    lines = trace.splitlines(keepends=True)
+    (whole,) = count_segments(lines)
+    assert whole[mark] == 2 and sum(whole.values()) == 3 * 2002 + 2
     # Blocks end at branches: mov+subs+b.ne once per call, then subs+b.ne 999 times, then ret.
-    assert counts == Counter({start: 3 * 3, start + 4: 3 * 999 * 2, start + 12: 3 * 1})
+    one = Counter({start: 3, start + 4: 999 * 2, start + 12: 1})
+    assert count_segments(lines, frozenset({mark})) == [one, one + one, Counter()]
 
 
 def test_trace_refuses_a_block_it_never_saw_listed() -> None:
     lines = ["Trace 0: 0x7f0000000100 [0000000000001001/0000000000400000/00000001/00000200] f\n"]
     with pytest.raises(TraceError):
-        instructions_by_pc(lines)
+        count_segments(lines)
 
 
 def test_trace_keys_translations_not_pcs() -> None:
@@ -87,7 +91,7 @@ def test_trace_keys_translations_not_pcs() -> None:
     two = "Trace 0: 0x7f0000000300 [0000000000001001/0000000000400000/00000001/00080200]\n"
     listing = ["IN: f\n", "0x00400000:  d503201f  nop\n", "0x00400004:  d503201f  nop\n", "\n"]
     lines = listing + [one, one] + ["IN: f\n", "0x00400000:  d503201f  nop\n", "\n", two]
-    assert instructions_by_pc(lines) == Counter({0x400000: 2 * 2 + 1})
+    assert count_segments(lines) == [Counter({0x400000: 2 * 2 + 1})]
 
 
 def test_cpuinfo_as_linux_writes_it_for_a_cortex_a76() -> None:
