@@ -87,8 +87,13 @@ class Guest:
         with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
             p = subprocess.Popen(cmd, stdout=out, stderr=err, pass_fds=(w,), text=True)
             os.close(w)
-            with open(r, buffering=1 << 20) as log:
-                segments = count_segments(log, frozenset({self.mark})) if trace else log.read()
+            try:
+                with open(r, buffering=1 << 20) as log:
+                    segments = count_segments(log, frozenset({self.mark})) if trace else log.read()
+            except BaseException:
+                p.kill()  # else it blocks on the full pipe
+                p.wait()
+                raise
             if p.wait() != 0:
                 err.seek(0)
                 raise RuntimeError(f"guest failed on {self.cpu}: {cmd[-1]}\n{err.read()[-3000:]}")
