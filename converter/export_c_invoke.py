@@ -154,13 +154,15 @@ def _dims(symbol: str, shape: tuple[int, ...]) -> str:
 def _params(op: OpInfo, symbol: str) -> list[str]:
     """The op's parameter struct (the registry's type) from its params, as designated
     initializers: robust to field order, readable in a diff. The struct is the file's param
-    block, so each value keeps its name; PAD's and TRANSPOSE's lists are arrays there."""
+    block, so each value keeps its name; PAD's, TRANSPOSE's and SLICE's lists are arrays there."""
     spec, p = OPS[op.opcode], op.params
     if spec.params_type == "pq_pad_params":
         pairs = (f"{{{_c_int(p[f'before_{d}'])}, {_c_int(p[f'after_{d}'])}}}" for d in range(MAX_DIMS))
         inits = {"pad_value": _c_int(p["pad_value"]), "pads": "{" + ", ".join(pairs) + "}"}
-    elif spec.params_type == "pq_transpose_params":
-        inits = {"perm": "{" + ", ".join(_c_int(p[f"perm_{d}"]) for d in range(MAX_DIMS)) + "}"}
+    elif len({k.rsplit("_", 1)[0] for k in spec.param_names}) == 1 and len(spec.param_names) == MAX_DIMS:
+        # one value per dim (TRANSPOSE's perm_d, SLICE's begin_d): an array in the struct
+        base = spec.param_names[0].rsplit("_", 1)[0]
+        inits = {base: "{" + ", ".join(_c_int(p[f"{base}_{d}"]) for d in range(MAX_DIMS)) + "}"}
     else:
         inits = {k: _c_int(int(p[k])) for k in spec.param_names}
     lines = [f"    .{k} = {v}," for k, v in inits.items()]

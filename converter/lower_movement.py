@@ -95,6 +95,33 @@ class MovementOps:
             node.where,
         )
 
+    def lower_slice(self, node: Node) -> None:
+        """SLICE: the box of the output's shape at `begin` (steps of 1), in the stored layout."""
+        x, y = node.inputs[0], node.outputs[0]
+        shape = self.shape(x)
+        args = [self.fg.const(i) if i else None for i in node.inputs[1:]]
+        if any(v is None for v, i in zip(args, node.inputs[1:]) if i):
+            self.problems.append(f"{node.where}: starts, ends, axes and steps must be constant")
+            return
+        starts, ends = args[0], args[1]
+        axes = args[2] if len(args) > 2 else None
+        steps = args[3] if len(args) > 3 else None
+        if steps is not None and any(int(v) != 1 for v in steps.reshape(-1)):
+            self.problems.append(f"{node.where}: steps other than 1 are not supported on activations")
+            return
+        rank = len(shape)
+        axes_l = range(len(starts)) if axes is None else [int(a) % rank for a in axes.reshape(-1)]
+        begin = [0] * rank
+        for a, s, e in zip(axes_l, starts.reshape(-1), ends.reshape(-1)):
+            lo, hi, _ = slice(int(s), int(max(min(int(e), 2**62), -(2**62)))).indices(shape[a])
+            if hi <= lo:
+                self.problems.append(f"{node.where}: an empty slice of axis {a}")
+                return
+            begin[a] = lo
+        st = self._plain_input(node)
+        params = {f"begin_{d}": begin[st.perm[d]] if d < rank else 0 for d in range(fmt.MAX_DIMS)}
+        self.op("SLICE", [st.index], self.define(y, st.perm), params, node.where)
+
     def lower_pad(self, node: Node) -> None:
         x, y = node.inputs[0], node.outputs[0]
         shape = self.shape(x)

@@ -177,6 +177,8 @@ RULES: dict[str, OnnxRule] = {
         OnnxRule("Transpose", f.transpose, kernel="RESHAPE", lower=_M.lower_transpose, quant="same"),
         OnnxRule("Concat", f.concat, kernel="CONCATENATION", lower=_M.lower_concat, quant="same_all"),
         OnnxRule("Pad", f.pad, kernel="PAD", lower=_M.lower_pad, quant="same", normalize=_pads_inputs),
+        # on activations (ShuffleNet's channel split, crops): SLICE, steps of 1
+        OnnxRule("Slice", f.slice_, kernel="SLICE", lower=_M.lower_slice, quant="same"),
         OnnxRule(
             "Softmax",
             f.softmax,
@@ -192,7 +194,6 @@ RULES: dict[str, OnnxRule] = {
         OnnxRule("Shape", f.shape_of, role="fold"),
         OnnxRule("Gather", f.gather, role="fold"),
         OnnxRule("Cast", f.cast, role="fold"),
-        OnnxRule("Slice", f.slice_, role="fold"),
         OnnxRule("ConstantOfShape", f.constant_of_shape, role="fold"),
         OnnxRule("Neg", f.neg, role="fold"),
         OnnxRule("Sqrt", f.sqrt, role="fold"),

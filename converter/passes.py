@@ -3,7 +3,7 @@
 run_passes applies, in order:
   remove_identities   Identity, Dropout and float->float Cast become aliases
   fold_constants      nodes whose inputs are all constant (and Shape of a static shape) are evaluated
-  canonicalize        Gemm/MatMul with constant weights -> pq.Dense; BatchNormalization, HardSigmoid and
+  canonicalize        Split -> Slices; Gemm/MatMul with constant weights -> pq.Dense; BatchNormalization, HardSigmoid and
                       Add/Sub/Mul/Div by a per-channel or scalar constant -> pq.Affine; Sub of two
                       activations -> Add of a negated one; spatial ReduceMean -> GlobalAveragePool
   hoist_elementwise   a per-element op (activation, pq.Affine) after a Transpose, Squeeze or Unsqueeze moves
@@ -25,7 +25,7 @@ import numpy as np
 from . import float_ops
 from .fgraph import FloatGraph, Node
 from .float_run import run_node
-from .foreign_ops import ForeignOpError
+from .foreign_ops import PROTO, ForeignOpError
 from .onnx_rules import RULES
 from .tables import fuse_tables
 
@@ -188,7 +188,24 @@ def _canonical(graph: FloatGraph, node: Node) -> list[Node] | None:
             ]
     if op in ("Add", "Sub", "Mul", "Div"):
         return _canonical_binary(graph, node)
+    if op == "Split" and PROTO in a:  # an op picoq has no row for: one Slice per output
+        return _split_as_slices(graph, node)
     return None
+
+
+def _split_as_slices(graph: FloatGraph, node: Node) -> list[Node]:
+    """Split (any opset's form) -> one Slice per output; the sizes are the outputs' shapes."""
+    x = node.inputs[0]
+    rank = len(graph.shapes[x])
+    axis = next((int(at.i) for at in node.attrs[PROTO].attribute if at.name == "axis"), 0) % rank
+    out, start = [], 0
+    for k, y in enumerate(node.outputs):
+        size = graph.shapes[y][axis]
+        bounds = [_new_const(graph, f"{node.name}/{k}/{w}", np.array([v], np.int64)) for w, v in
+                  (("starts", start), ("ends", start + size), ("axes", axis))]  # fmt: skip
+        out.append(Node("Slice", [x, *bounds], [y], {}, f"{node.name}/{k}"))
+        start += size
+    return out
 
 
 def _canonical_binary(graph: FloatGraph, node: Node) -> list[Node] | None:

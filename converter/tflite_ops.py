@@ -567,6 +567,33 @@ def _transpose(c: TfliteOp) -> None:
     r.graph.ops.append(Op(name, [x], [y], params, where))
 
 
+def _slice(c: TfliteOp) -> None:
+    """SLICE (int32 or int64 begin and size operands; a size of -1 runs to the end)."""
+    r, where = c.r, c.where
+    x, xt = c.x, c.xt
+    rank = len(xt.shape)
+    begin = _int_operand(r, c.ins[1] if len(c.ins) > 1 else -1, where, "the begin operand")
+    size = _int_operand(r, c.ins[2] if len(c.ins) > 2 else -1, where, "the size operand")
+    if begin is None or size is None:
+        return
+    begin, size = [int(v) for v in begin.ravel()], [int(v) for v in size.ravel()]
+    size = [d - b if s == -1 else s for d, b, s in zip(xt.shape, begin, size)]
+    if not (1 <= rank <= 6 and len(begin) == len(size) == rank) or any(
+        b < 0 or s < 1 or b + s > d for d, b, s in zip(xt.shape, begin, size)
+    ):
+        r.problems.append(f"{where}: begin {begin} and size {size} must lie inside the input {xt.shape}")
+        return
+    y = c.output()
+    yt = r.graph.tensors[y]
+    _same_quant(r, where, xt, yt)
+    if yt.shape != tuple(size):
+        r.problems.append(f"{where}: output shape {yt.shape} is not the slice's size {tuple(size)}")
+        return
+    r.graph.ops.append(
+        Op("SLICE", [x], [y], {f"begin_{d}": begin[d] if d < rank else 0 for d in range(6)}, where)
+    )
+
+
 BUILDERS: dict[str, Callable[[TfliteOp], None]] = {
     "CONV_2D": _conv,
     "DEPTHWISE_CONV_2D": _conv,
@@ -586,6 +613,7 @@ BUILDERS: dict[str, Callable[[TfliteOp], None]] = {
     "HARD_SWISH": _hard_swish,
     "LEAKY_RELU": _leaky_relu,
     "TRANSPOSE": _transpose,
+    "SLICE": _slice,
 }
 
 

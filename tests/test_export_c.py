@@ -94,6 +94,7 @@ NEW_OP_MODELS: dict[str, Callable[[], bytes]] = {
     "hard_swish": _one_op(lambda g, x: g.hard_swish(x, 0.03, -10)),
     "leaky_relu": _one_op(lambda g, x: g.leaky_relu(x, -0.3, 0.04, 7)),
     "transpose": _one_op(lambda g, x: g.transpose(x, [2, 0, 3, 1])),
+    "slice": _one_op(lambda g, x: g.slice(x, [0, 1, 2, 1], [1, 3, -1, 2])),
 }
 MODELS |= NEW_OP_MODELS
 

@@ -614,3 +614,19 @@ def test_import_refusals() -> None:
     g.output(g.mul(a, b, 1e-5, 0))  # multiplier 25000: beyond picoq's shift cap of 14
     with pytest.raises(ConversionError, match="MUL"):
         convert(g.build())
+
+
+@pytest.mark.parametrize("seed", range(N_CASES))
+def test_slice(seed: int) -> None:
+    """SLICE (a copy): rank 1..5 (TFLM's limit), random boxes, a size of -1 in some."""
+    rng = np.random.default_rng(4000 + seed)
+    rank = int(rng.integers(1, 6))
+    shape = tuple(int(d) for d in rng.integers(1, 7, rank))
+    begin = [int(rng.integers(0, d)) for d in shape]
+    size = [int(rng.integers(1, d - b + 1)) if rng.random() < 0.8 else -1 for d, b in zip(shape, begin)]
+    g = TFLiteGraph()
+    x = g.input("x", shape, *_qparams(rng))
+    g.output(g.slice(x, begin, size))
+    data = rng.integers(-128, 128, shape, dtype=np.int8)
+    box = tuple(slice(b, d if s == -1 else b + s) for d, b, s in zip(shape, begin, size))
+    _check(g.build(), [data], data[box])  # the numpy reference of a slice is the slice

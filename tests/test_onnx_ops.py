@@ -171,6 +171,24 @@ CASES = {
         [node("Reshape", ["c", "s"], ["r"]), node("Transpose", ["r"], perm=[0, 2, 1])],
         extra={"s": np.array([-1, 8, 36], np.int64)},
     ),
+    # on activations: SLICE (ShuffleNet's channel split, crops)
+    "slice_channels_and_crop": lambda: conv_then(
+        [node("Slice", ["c", "st", "en", "ax"])],
+        extra={
+            "st": np.array([2, 1], np.int64),
+            "en": np.array([7, -1], np.int64),
+            "ax": np.array([1, 3], np.int64),
+        },
+    ),
+    "split_channels_concat": lambda: conv_then(
+        [
+            node("Split", ["c", "sp"], ["h1", "h2"], axis=1),
+            node("Relu", ["h2"], ["r"]),
+            node("Concat", ["r", "h1"], axis=1),
+        ],
+        out_shape=["N", 8, 6, 6],
+        extra={"sp": np.array([3, 5], np.int64)},
+    ),
     "concat_channels": lambda: model(
         [
             conv("x", "a", pads=[1, 1, 1, 1]),

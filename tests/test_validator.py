@@ -120,6 +120,14 @@ def concat_64() -> bytes:
     return convert(g.build())
 
 
+def slice_model() -> bytes:
+    """A SLICE of a [1, 5, 6, 4] input from (0, 1, 2, 1), size [1, 3, 4, 2]."""
+    g = TFLiteGraph(description="picoq test slice")
+    x = g.input("x", (1, 5, 6, 4), 0.05, 3)
+    g.output(g.slice(x, [0, 1, 2, 1], [1, 3, -1, 2], name="box"))
+    return convert(g.build())
+
+
 def _tables() -> bytes:
     m, calib = gelu_silu_convnet()
     return convert(m, calibration=calib, progress=False)
@@ -136,6 +144,7 @@ REPO_MODELS = {
     "concat_io": concat_io,
     "concat_64": concat_64,
     "tables": lambda: _tables(),  # LOOKUP_TABLE (float ONNX only)
+    "slice": slice_model,
 }
 
 
@@ -605,7 +614,7 @@ def _move_section_onto(tag: bytes, other: bytes):
 # (model, id, edit, expected field or None for "both accept"). The edit mutates the Patch
 # (or returns replacement bytes); the file is resealed unless the edit says otherwise.
 R, CN, ML, IO = "tiny_resnet", "tiny_convnet", "tiny_mlp", "two_io"
-NO, B, CI, C64, TB = "new_ops", "ops_b", "concat_io", "concat_64", "tables"
+NO, B, CI, C64, TB, SL = "new_ops", "ops_b", "concat_io", "concat_64", "tables", "slice"
 RQ = "concatenation_9/requant"  # new_ops' CONCATENATION table: rows (multiplier, shift, input_offset)
 CASES = [
     # -- header
@@ -1503,6 +1512,19 @@ CASES = [
         lambda p: (p.retype_raw("c", 1, (1, 5, 2, 2)), p.tens("c", "data_size", 20)),
         "op.output.shape",
     ),
+    # -- SLICE: box [1, 3, 4, 2] at (0, 1, 2, 1) of [1, 5, 6, 4]
+    (SL, "slice-begin-past-the-box", lambda p: p.param("SLICE", "begin_2", 3), "op.params.begin_2"),
+    (SL, "slice-begin-negative", lambda p: p.param("SLICE", "begin_1", -1), "op.params.begin_1"),
+    (SL, "slice-begin-at-the-edge", lambda p: p.param("SLICE", "begin_1", 2), None),
+    (SL, "slice-beyond-rank", lambda p: p.param("SLICE", "begin_4", 1), "op.params.begin_4"),
+    # the same 24 bytes as [1, 2, 6, 2]: wider than the input's 6 - begin 2 columns
+    (
+        SL,
+        "slice-wider-than-the-input",
+        lambda p: (p.dim("box", 1, 2), p.dim("box", 2, 6)),
+        "op.params.begin_2",
+    ),
+    (SL, "slice-larger-than-input", lambda p: (p.dim("box", 1, 1), p.dim("box", 2, 12)), "op.output.shape"),
     # -- LOOKUP_TABLE: "g/table" is the GELU's table (int8[256])
     (TB, "table-dtype", lambda p: p.slot("LOOKUP_TABLE", 1, "conv1/bias"), "op.input2.dtype"),
     (TB, "table-rank", lambda p: p.retype("g/table", 1, (16, 16)), "op.input2.shape"),

@@ -827,6 +827,27 @@ class TFLiteGraph:
         )
         return y
 
+    def slice(
+        self, x: Tensor, begin: Sequence[int], size: Sequence[int], *, name: str | None = None
+    ) -> Tensor:
+        """SLICE with int32 begin and size operands (a size of -1 runs to the end of the dim)."""
+        if len(begin) != len(x.shape) or len(size) != len(x.shape):
+            raise ValueError(f"slice: begin {begin} and size {size} do not fit shape {x.shape}")
+        name = name or self.auto_name("slice")
+        begin_t = self.const_int32(f"{name}/begin", np.array(begin, dtype=np.int32))
+        size_t = self.const_int32(f"{name}/size", np.array(size, dtype=np.int32))
+        shape = [d - b if s == -1 else s for d, b, s in zip(x.shape, begin, size)]
+        y = self._like(name, shape, x)
+        self._add_op(
+            tflite.BuiltinOperator.SLICE,
+            1,
+            [x, begin_t, size_t],
+            [y],
+            tflite.BuiltinOptions.SliceOptions,
+            lambda fb: (tflite.SliceOptionsStart(fb), tflite.SliceOptionsEnd(fb))[1],
+        )
+        return y
+
     def transpose(self, x: Tensor, perm: Sequence[int], *, name: str | None = None) -> Tensor:
         """TRANSPOSE with an int32 permutation operand: output dim i is input dim perm[i]."""
         perm = [int(p) for p in perm]

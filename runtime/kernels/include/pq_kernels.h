@@ -107,6 +107,10 @@ pq_status pq_lookup_table_s8(const int8_t *table, int32_t size, const int8_t *in
 /* RESHAPE: `size` bytes moved unless in and out are the same bytes. */
 pq_status pq_reshape_s8(int32_t size, const int8_t *in, int8_t *out);
 
+/* SLICE: the box of out_shape starting at begin[d] in each dim of the input. */
+pq_status pq_slice_s8(const pq_slice_params *p, int32_t rank, const int32_t *in_shape, const int32_t *out_shape,
+                      const int8_t *in, int8_t *out);
+
 /* Output dim i is input dim perm[i]. */
 pq_status pq_transpose_s8(int32_t rank, const int32_t *in_shape, const int32_t *perm,
                           const int8_t *in, int8_t *out);

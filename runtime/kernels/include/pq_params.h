@@ -7,8 +7,8 @@
  *
  * One list per block, PQ_<BLOCK>_PARAMS(F), calling F(name) once per value:
  * the struct, the names Python and error messages use, and the value count
- * all come from it. Two blocks hold arrays (PAD's before/after pairs,
- * TRANSPOSE's permutation): their structs are written out, and static
+ * all come from it. Three blocks hold arrays (PAD's before/after pairs,
+ * TRANSPOSE's permutation, SLICE's begins): their structs are written out, and static
  * assertions hold them to their lists.
  */
 #ifndef PQ_PARAMS_H
@@ -49,6 +49,7 @@
 #define PQ_LEAKY_RELU_PARAMS(F) \
     F(input_offset) F(output_offset) F(identity_multiplier) F(identity_shift) F(alpha_multiplier) F(alpha_shift)
 #define PQ_TRANSPOSE_PARAMS(F) F(perm_0) F(perm_1) F(perm_2) F(perm_3) F(perm_4) F(perm_5)
+#define PQ_SLICE_PARAMS(F) F(begin_0) F(begin_1) F(begin_2) F(begin_3) F(begin_4) F(begin_5)
 
 /* ---- helpers on a list ---- */
 #define PQ_PARAM_FIELD_(name) int32_t name;
@@ -117,6 +118,10 @@ typedef struct {
 typedef struct {
     int32_t perm[PQ_MAX_DIMS];
 } pq_transpose_params;
+/* SLICE: the output (whose shape is the slice's size) starts at begin[d] in dim d of the input. */
+typedef struct {
+    int32_t begin[PQ_MAX_DIMS];
+} pq_slice_params;
 /* RESHAPE has no parameters. */
 typedef struct {
     int32_t unused_;
@@ -139,6 +144,7 @@ PQ_PARAMS_FIT_(pq_hard_swish_params, PQ_HARD_SWISH_PARAMS, hard_swish_params);
 PQ_PARAMS_FIT_(pq_leaky_relu_params, PQ_LEAKY_RELU_PARAMS, leaky_relu_params);
 PQ_PARAMS_FIT_(pq_pad_params, PQ_PAD_PARAMS, pad_params);
 PQ_PARAMS_FIT_(pq_transpose_params, PQ_TRANSPOSE_PARAMS, transpose_params);
+PQ_PARAMS_FIT_(pq_slice_params, PQ_SLICE_PARAMS, slice_params);
 PQ_STATIC_ASSERT(offsetof(pq_pad_params, pads) == 4 && offsetof(pq_pad_params, pads[1][1]) == 16, pad_layout);
 PQ_STATIC_ASSERT(offsetof(pq_conv_params, depth_multiplier) == 4 * PQ_PARAM_COUNT(PQ_CONV2D_PARAMS),
                  conv_prefix);

@@ -1,6 +1,6 @@
 /*
- * Contracts of the ops that change a shape: MEAN, CONCATENATION, PAD and
- * TRANSPOSE (pq_contract.h).
+ * Contracts of the ops that change a shape: MEAN, CONCATENATION, PAD,
+ * TRANSPOSE and SLICE (pq_contract.h).
  */
 #include "pq_contract.h"
 
@@ -137,6 +137,22 @@ int pq_contract_transpose(const pq_contract_ctx *o) {
         if (y.dims[d] != x.dims[perm[d]]) {
             return pqv_fail_op(o, PQ_MODEL_E_OP_OUTPUT_SHAPE, NO_SUB, y.dims[d], "must be the input permuted by perm");
         }
+    }
+    return unused_zero(o, x.rank, PQ_MODEL_MAX_DIMS);
+}
+
+/* Params: begin_0 .. begin_5 (0 beyond the rank). The output's shape is the slice's size: each
+ * dim's box [begin, begin + size) lies inside the input's. */
+int pq_contract_slice(const pq_contract_ctx *o) {
+    pqv_tensor x, y;
+    uint32_t d;
+    int32_t begin;
+    TRY(unary(o, &x, &y, 1));
+    for (d = 0; d < x.rank; d++) {
+        if (y.dims[d] > x.dims[d]) {
+            return pqv_fail_op(o, PQ_MODEL_E_OP_OUTPUT_SHAPE, NO_SUB, y.dims[d], "a slice larger than the input");
+        }
+        TRY(pqv_param_range(o, d, 0, (int64_t)x.dims[d] - y.dims[d], &begin));
     }
     return unused_zero(o, x.rank, PQ_MODEL_MAX_DIMS);
 }
