@@ -18,23 +18,6 @@
 
 #include "fvr.h"
 
-/* A tensor of `rank` (<= PQ_MAX_DIMS) dims over `data`, int8. */
-static pq_tensor arith_tensor(const void *data, int rank, const int32_t *dims)
-{
-    pq_tensor t;
-    int k;
-    memset(&t, 0, sizeof t);
-    t.data = (void *)(uintptr_t)data;
-    t.dtype = 1;
-    t.rank = (uint8_t)rank;
-    t.count = 1;
-    for (k = 0; k < rank; ++k) {
-        t.dims[k] = dims[k];
-        t.count *= dims[k];
-    }
-    return t;
-}
-
 /* An input offset (-zero point): the ends of [-127, 128] often. */
 static int32_t arith_offset(fvr_rng *r)
 {
@@ -70,17 +53,30 @@ static void arith_shape(fvr_rng *r, int rank, int32_t max_count, int32_t *dims)
     }
 }
 
-static void run_all_isas(const pq_fast_op *op, pq_node *nd, pq_tensor *t, int out_k, const int8_t *want,
-                         const char *desc, fvr_check_fn check)
+/* The reference kernel's status `ref`, then the op's fast hooks on every supported ISA over
+ * t[0 .. n_inputs] (inputs, then the output, whose data each ISA gets fresh). */
+static void run_all_isas(const char *name, pq_status ref, const pq_fast_op *op, const void *params, int n_inputs,
+                         pq_tensor *t, const int8_t *want, const char *desc, fvr_check_fn check)
 {
-    const size_t n = (size_t)t[out_k].count;
+    static const int32_t io[3] = {0, 1, 2};
+    const size_t n = (size_t)t[n_inputs].count;
+    pq_node nd;
     int isa;
+    if (ref != PQ_OK) {
+        fprintf(stderr, "%s: the reference kernel failed: %s\n", name, desc);
+        exit(1);
+    }
+    memset(&nd, 0, sizeof nd);
+    nd.params = params;
+    nd.io = io;
+    nd.n_inputs = (uint16_t)n_inputs;
+    nd.n_parts = 1;
     for (isa = 0; isa < PQ_ISA_COUNT; ++isa) {
         int8_t *got;
         if (!pq_isa_supported(isa)) continue;
         got = (int8_t *)fvr_alloc(n);
-        t[out_k].data = got;
-        fvr_run_fast(op, nd, t, isa, desc);
+        t[n_inputs].data = got;
+        fvr_run_fast(op, &nd, t, isa, desc);
         check(isa, want, got, n, desc);
     }
 }
@@ -90,11 +86,9 @@ void fvr_case_mul(fvr_rng *r, long index, fvr_check_fn check)
     const int rank = fvr_range(r, 1, PQ_MAX_DIMS);
     const int32_t mode = fvr_range(r, 0, 9);
     int32_t out[PQ_MAX_DIMS], sa[PQ_MAX_DIMS], sb[PQ_MAX_DIMS];
-    int32_t io[3] = {0, 1, 2};
     int rank_a = rank, rank_b = rank, k;
     pq_mul_params p;
     pq_tensor t[3];
-    pq_node nd;
     int8_t *a, *b, *want;
     char desc[400];
     (void)index;
@@ -126,9 +120,9 @@ void fvr_case_mul(fvr_rng *r, long index, fvr_check_fn check)
     p.output_shift = fvr_range(r, 0, 3) ? fvr_range(r, -16, -4) : fvr_range(r, -31, 14);
     p.act_min = fvr_range(r, 0, 1) ? -128 : fvr_range(r, -128, 127);
     p.act_max = fvr_range(r, 0, 1) ? 127 : fvr_range(r, p.act_min, 127);
-    t[0] = arith_tensor(NULL, rank_a, sa + (rank - rank_a));
-    t[1] = arith_tensor(NULL, rank_b, sb + (rank - rank_b));
-    t[2] = arith_tensor(NULL, rank, out);
+    t[0] = fvr_tensor_of(NULL, rank_a, sa + (rank - rank_a));
+    t[1] = fvr_tensor_of(NULL, rank_b, sb + (rank - rank_b));
+    t[2] = fvr_tensor_of(NULL, rank, out);
     a = (int8_t *)fvr_alloc((size_t)t[0].count);
     b = (int8_t *)fvr_alloc((size_t)t[1].count);
     want = (int8_t *)fvr_alloc((size_t)t[2].count);
@@ -143,27 +137,17 @@ void fvr_case_mul(fvr_rng *r, long index, fvr_check_fn check)
              (long)sa[1], (long)sa[2], (long)sa[3], (long)sa[4], (long)sa[5], rank_a, (long)sb[0], (long)sb[1],
              (long)sb[2], (long)sb[3], (long)sb[4], (long)sb[5], rank_b, (long)p.input1_offset, (long)p.input2_offset,
              (long)p.output_offset, (long)p.output_multiplier, (long)p.output_shift, (long)p.act_min, (long)p.act_max);
-    if (pq_mul_s8(&p, rank, sa, a, sb, b, out, want) != PQ_OK) {
-        fprintf(stderr, "mul: the reference kernel failed: %s\n", desc);
-        exit(1);
-    }
-    memset(&nd, 0, sizeof nd);
-    nd.params = &p;
-    nd.io = io;
-    nd.n_inputs = 2;
-    nd.n_parts = 1;
-    run_all_isas(&pq_mul_s8_fast_op, &nd, t, 2, want, desc, check);
+    run_all_isas("mul", pq_mul_s8(&p, rank, sa, a, sb, b, out, want), &pq_mul_s8_fast_op, &p, 2, t, want, desc,
+                 check);
 }
 
 void fvr_case_mean(fvr_rng *r, long index, fvr_check_fn check)
 {
     const int rank = fvr_range(r, 1, PQ_MAX_DIMS);
     int32_t in[PQ_MAX_DIMS], out[PQ_MAX_DIMS];
-    int32_t io[2] = {0, 1};
     int32_t lo = fvr_range(r, 0, rank - 1), hi, count = 1, max_left = 0, k, n_out = 0;
     pq_mean_params p;
     pq_tensor t[2];
-    pq_node nd;
     int8_t *x, *want;
     char desc[300];
     (void)index;
@@ -202,8 +186,8 @@ void fvr_case_mean(fvr_rng *r, long index, fvr_check_fn check)
     p.output_offset = fvr_range(r, -128, 127);
     p.multiplier = arith_multiplier(r);
     p.shift = fvr_range(r, 0, 3) ? fvr_range(r, -12, 0) : fvr_range(r, -31, max_left);
-    t[0] = arith_tensor(NULL, rank, in);
-    t[1] = arith_tensor(NULL, n_out, out);
+    t[0] = fvr_tensor_of(NULL, rank, in);
+    t[1] = fvr_tensor_of(NULL, n_out, out);
     x = (int8_t *)fvr_alloc((size_t)t[0].count);
     want = (int8_t *)fvr_alloc((size_t)t[1].count);
     fvr_fill_s8(r, x, (size_t)t[0].count);
@@ -212,16 +196,8 @@ void fvr_case_mean(fvr_rng *r, long index, fvr_check_fn check)
              "in %ldx%ldx%ldx%ldx%ldx%ld (rank %d) axis_mask 0x%lx keep_dims %ld offsets %ld %ld mult %ld shift %ld",
              (long)in[0], (long)in[1], (long)in[2], (long)in[3], (long)in[4], (long)in[5], rank, (long)p.axis_mask,
              (long)p.keep_dims, (long)p.input_offset, (long)p.output_offset, (long)p.multiplier, (long)p.shift);
-    if (pq_mean_s8(&p, rank, in, p.axis_mask, x, want) != PQ_OK) {
-        fprintf(stderr, "mean: the reference kernel failed: %s\n", desc);
-        exit(1);
-    }
-    memset(&nd, 0, sizeof nd);
-    nd.params = &p;
-    nd.io = io;
-    nd.n_inputs = 1;
-    nd.n_parts = 1;
-    run_all_isas(&pq_mean_s8_fast_op, &nd, t, 1, want, desc, check);
+    run_all_isas("mean", pq_mean_s8(&p, rank, in, p.axis_mask, x, want), &pq_mean_s8_fast_op, &p, 1, t, want, desc,
+                 check);
 }
 
 void fvr_case_softmax(fvr_rng *r, long index, fvr_check_fn check)
@@ -230,10 +206,8 @@ void fvr_case_softmax(fvr_rng *r, long index, fvr_check_fn check)
     const int32_t depth = fvr_range(r, 0, 1) ? fvr_pick(r, depths, 12) : fvr_range(r, 1, 511);
     const int32_t rows = fvr_range(r, 0, 3) ? fvr_range(r, 1, 4) : fvr_range(r, 5, 40);
     const int32_t shape[2] = {rows, depth};
-    int32_t io[2] = {0, 1};
     pq_softmax_params p;
     pq_tensor t[2];
-    pq_node nd;
     int8_t *x, *want;
     char desc[200];
     (void)index;
@@ -241,22 +215,14 @@ void fvr_case_softmax(fvr_rng *r, long index, fvr_check_fn check)
     p.input_multiplier = arith_multiplier(r);
     p.input_left_shift = fvr_range(r, 0, 2) ? fvr_range(r, 18, 28) : fvr_range(r, 0, 31);
     p.diff_min = fvr_range(r, 0, 3) ? -fvr_range(r, 0, 256) : fvr_range(r, -300, 0);
-    t[0] = arith_tensor(NULL, 2, shape);
-    t[1] = arith_tensor(NULL, 2, shape);
+    t[0] = fvr_tensor_of(NULL, 2, shape);
+    t[1] = fvr_tensor_of(NULL, 2, shape);
     x = (int8_t *)fvr_alloc((size_t)t[0].count);
     want = (int8_t *)fvr_alloc((size_t)t[1].count);
     fvr_fill_s8(r, x, (size_t)t[0].count);
     t[0].data = x;
     snprintf(desc, sizeof desc, "rows %ld depth %ld input_multiplier %ld input_left_shift %ld diff_min %ld",
              (long)rows, (long)depth, (long)p.input_multiplier, (long)p.input_left_shift, (long)p.diff_min);
-    if (pq_softmax_s8(&p, rows, depth, x, want) != PQ_OK) {
-        fprintf(stderr, "softmax: the reference kernel failed: %s\n", desc);
-        exit(1);
-    }
-    memset(&nd, 0, sizeof nd);
-    nd.params = &p;
-    nd.io = io;
-    nd.n_inputs = 1;
-    nd.n_parts = 1;
-    run_all_isas(&pq_softmax_s8_fast_op, &nd, t, 1, want, desc, check);
+    run_all_isas("softmax", pq_softmax_s8(&p, rows, depth, x, want), &pq_softmax_s8_fast_op, &p, 1, t, want, desc,
+                 check);
 }

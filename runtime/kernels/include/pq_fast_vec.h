@@ -20,11 +20,19 @@
 #include "pq_fast_isa.h"
 #include "pq_fixedpoint.h"
 
+/* PQ_VEC_BUILDS(name, params, args): the builds of the always-inline loop function
+ * `pq_status name params`, called as name args: name##_plain, and on x86 name##_avx2.
+ * PQ_VEC_CALL(avx2, name, args) runs the AVX2 build when avx2 is set (pq_vec_avx2). */
 #if PQ_HAVE_X86_SIMD
 #define PQ_VEC_AVX2 1
-#define PQ_T_VEC_AVX2 __attribute__((target("avx2")))
+#define PQ_VEC_BUILDS(name, params, args)                          \
+    static pq_status name##_plain params { return name args; }    \
+    __attribute__((target("avx2"))) static pq_status name##_avx2 params { return name args; }
+#define PQ_VEC_CALL(avx2, name, args) ((avx2) ? name##_avx2 args : name##_plain args)
 #else
 #define PQ_VEC_AVX2 0
+#define PQ_VEC_BUILDS(name, params, args) static pq_status name##_plain params { return name args; }
+#define PQ_VEC_CALL(avx2, name, args) ((void)(avx2), name##_plain args)
 #endif
 
 /* Whether `isa`'s loops run the AVX2 build (else the plain one). */

@@ -57,8 +57,8 @@ PQ_INLINE int8_t mean_requant(const pq_mean_params *p, int32_t sum, int32_t bias
     return (int8_t)pq_clamp(pq_mbqm_vec(sum + bias, p->multiplier, left, right) + p->output_offset, -128, 127);
 }
 
-PQ_INLINE void mean_loops(const pq_mean_fast_plan *pl, const pq_mean_params *p, const int8_t *in, int8_t *out,
-                          int32_t *sum)
+PQ_INLINE pq_status mean_loops(const pq_mean_fast_plan *pl, const pq_mean_params *p, const int8_t *in,
+                               int8_t *out, int32_t *sum)
 {
     const int32_t count = pl->count, inner = pl->inner;
     const int32_t bias = count * p->input_offset; /* TFLM: sum - input_zero_point * count */
@@ -80,31 +80,15 @@ PQ_INLINE void mean_loops(const pq_mean_fast_plan *pl, const pq_mean_params *p, 
         }
         for (i = 0; i < inner; ++i) y[i] = mean_requant(p, sum[i], bias, left, right);
     }
+    return PQ_OK;
 }
 
-static void mean_loops_plain(const pq_mean_fast_plan *pl, const pq_mean_params *p, const int8_t *in, int8_t *out,
-                             int32_t *sum)
-{
-    mean_loops(pl, p, in, out, sum);
-}
-
-#if PQ_VEC_AVX2
-PQ_T_VEC_AVX2 static void mean_loops_avx2(const pq_mean_fast_plan *pl, const pq_mean_params *p, const int8_t *in,
-                                          int8_t *out, int32_t *sum)
-{
-    mean_loops(pl, p, in, out, sum);
-}
-#endif
+PQ_VEC_BUILDS(mean_loops,
+              (const pq_mean_fast_plan *pl, const pq_mean_params *p, const int8_t *in, int8_t *out, int32_t *sum),
+              (pl, p, in, out, sum))
 
 pq_status pq_mean_s8_fast(const pq_mean_fast_plan *plan, const pq_mean_params *p, const int8_t *in, int8_t *out,
                           int32_t *sum)
 {
-#if PQ_VEC_AVX2
-    if (plan->avx2) {
-        mean_loops_avx2(plan, p, in, out, sum);
-        return PQ_OK;
-    }
-#endif
-    mean_loops_plain(plan, p, in, out, sum);
-    return PQ_OK;
+    return PQ_VEC_CALL(plan->avx2, mean_loops, (plan, p, in, out, sum));
 }

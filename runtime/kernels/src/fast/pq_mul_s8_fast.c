@@ -92,8 +92,8 @@ PQ_INLINE void mul_row(const pq_mul_params *p, int32_t o1, int32_t o2, int32_t l
     }
 }
 
-PQ_INLINE void mul_rows(const pq_mul_fast_plan *pl, const pq_mul_params *p, const int8_t *in1, const int8_t *in2,
-                        int8_t *out)
+PQ_INLINE pq_status mul_rows(const pq_mul_fast_plan *pl, const pq_mul_params *p, const int8_t *in1,
+                             const int8_t *in2, int8_t *out)
 {
     const int32_t o1 = pl->swap ? p->input2_offset : p->input1_offset;
     const int32_t o2 = pl->swap ? p->input1_offset : p->input2_offset;
@@ -117,33 +117,17 @@ PQ_INLINE void mul_rows(const pq_mul_fast_plan *pl, const pq_mul_params *p, cons
             idx[d] = 0;
         }
     }
+    return PQ_OK;
 }
 
-static void mul_rows_plain(const pq_mul_fast_plan *pl, const pq_mul_params *p, const int8_t *in1, const int8_t *in2,
-                           int8_t *out)
-{
-    mul_rows(pl, p, in1, in2, out);
-}
-
-#if PQ_VEC_AVX2
-PQ_T_VEC_AVX2 static void mul_rows_avx2(const pq_mul_fast_plan *pl, const pq_mul_params *p, const int8_t *in1,
-                                        const int8_t *in2, int8_t *out)
-{
-    mul_rows(pl, p, in1, in2, out);
-}
-#endif
+PQ_VEC_BUILDS(mul_rows,
+              (const pq_mul_fast_plan *pl, const pq_mul_params *p, const int8_t *in1, const int8_t *in2, int8_t *out),
+              (pl, p, in1, in2, out))
 
 pq_status pq_mul_s8_fast(const pq_mul_fast_plan *plan, const pq_mul_params *p, const int8_t *in1, const int8_t *in2,
                          int8_t *out)
 {
     const int8_t *a = plan->swap ? in2 : in1, *b = plan->swap ? in1 : in2;
     if (!pq_mul_s8_fast_params_ok(p)) return PQ_ERR_PARAM;
-#if PQ_VEC_AVX2
-    if (plan->avx2) {
-        mul_rows_avx2(plan, p, a, b, out);
-        return PQ_OK;
-    }
-#endif
-    mul_rows_plain(plan, p, a, b, out);
-    return PQ_OK;
+    return PQ_VEC_CALL(plan->avx2, mul_rows, (plan, p, a, b, out));
 }

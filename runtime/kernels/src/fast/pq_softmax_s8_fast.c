@@ -57,23 +57,10 @@ PQ_INLINE pq_status softmax_rows(const pq_softmax_fast_plan *pl, const int8_t *i
     return PQ_OK;
 }
 
-static pq_status softmax_rows_plain(const pq_softmax_fast_plan *pl, const int8_t *in, int8_t *out, int32_t *exps)
-{
-    return softmax_rows(pl, in, out, exps);
-}
-
-#if PQ_VEC_AVX2
-PQ_T_VEC_AVX2 static pq_status softmax_rows_avx2(const pq_softmax_fast_plan *pl, const int8_t *in, int8_t *out,
-                                                 int32_t *exps)
-{
-    return softmax_rows(pl, in, out, exps);
-}
-#endif
+PQ_VEC_BUILDS(softmax_rows, (const pq_softmax_fast_plan *pl, const int8_t *in, int8_t *out, int32_t *exps),
+              (pl, in, out, exps))
 
 pq_status pq_softmax_s8_fast(const pq_softmax_fast_plan *plan, const int8_t *in, int8_t *out, int32_t *exps)
 {
-#if PQ_VEC_AVX2
-    if (plan->avx2) return softmax_rows_avx2(plan, in, out, exps);
-#endif
-    return softmax_rows_plain(plan, in, out, exps);
+    return PQ_VEC_CALL(plan->avx2, softmax_rows, (plan, in, out, exps));
 }
