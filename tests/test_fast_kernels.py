@@ -385,7 +385,7 @@ def test_mlperf_fast_equals_reference(name: str) -> None:
     # Every op of these models is fast but RESHAPE (7).
     it = Interpreter(model, kernels="reference")
     for op, k in zip(it.model.ops, kernels):
-        assert k.startswith("fast") == (op.opcode in (1, 2, 3, 4, 5, 6, 8, 9, 10, 13, 14, 15, 16)), (
+        assert k.startswith("fast") == (op.opcode in (1, 2, 3, 4, 5, 6, 8, 9, 10, 13, 14, 15, 16, 18)), (
             op.opcode,
             k,
         )
