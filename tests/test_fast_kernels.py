@@ -1,7 +1,8 @@
 """The fast kernels give the same bytes as the reference kernels, on every instruction set.
 
 Each case builds a one-op int8 .tflite (tests/support/tflite_builder.py: CONV_2D,
-DEPTHWISE_CONV_2D, FULLY_CONNECTED, ADD, AVERAGE_POOL_2D), converts it, and runs it
+DEPTHWISE_CONV_2D, FULLY_CONNECTED, ADD, the pools, the unary ops, MUL with every
+broadcast, MEAN, SOFTMAX), converts it, and runs it
 with `kernels="reference"` (the C99 kernels firmware runs, themselves checked against
 tflite-micro in test_kernels.py) and with `kernels="fast"` on every instruction set this
 machine supports (`isa="portable"` always among them, so the portable C path is covered on
@@ -251,16 +252,143 @@ def test_unary_ops_run_as_a_table_equal_to_the_reference(seed: int) -> None:
     assert _run_all(convert(g.build()), xs) == ["fast-lut"]
 
 
+def _mul_shapes(rng, seed: int) -> tuple[tuple[int, ...], tuple[int, ...]]:
+    """Same shapes, squeeze-excitation's per-channel gate, a scalar, a per-pixel gate, or a
+    random broadcast (an input of lower rank, either input the broadcast one)."""
+    n, h, w, c = (
+        int(rng.choice([1, 1, 2])),
+        int(rng.integers(1, 13)),
+        int(rng.integers(1, 13)),
+        random_channels(rng),
+    )
+    kind = seed % 5
+    if kind == 0:
+        return (n, h, w, c), (n, h, w, c)
+    if kind == 1:
+        return (n, h, w, c), (n, 1, 1, c) if rng.integers(0, 2) else (c,)
+    if kind == 2:
+        return (n, h, w, c), (1,) if rng.integers(0, 2) else (1, 1, 1, 1)
+    if kind == 3:
+        return (n, h, w, c), (n, h, w, 1)
+    out = [int(v) for v in rng.integers(1, 7, int(rng.integers(1, 7)))]
+    a = tuple(d if rng.integers(0, 3) else 1 for d in out)
+    b = [d if rng.integers(0, 3) else 1 for d in out]
+    b = tuple(o if x == 1 and y == 1 else y for o, x, y in zip(out, a, b))  # the output is the broadcast
+    return (b, a) if rng.integers(0, 2) else (a, b[int(rng.integers(0, len(b))) :])
+
+
+@pytest.mark.parametrize("seed", range(30))
+def test_mul_fast_equals_reference(seed: int) -> None:
+    """Every broadcast MUL runs fast: random scales and zero points (the int8 extremes), output
+    multipliers above 1 (left shifts up to the converter's cap), fused activations, a constant
+    operand sometimes."""
+    rng = np.random.default_rng(70_000 + seed)
+    sa, sb = _mul_shapes(rng, seed)
+    (s1, z1), (s2, z2) = in_qparams(rng), in_qparams(rng)
+    # Output multipliers s1 * s2 / s_out from about 2^-20 up to 2^13.
+    s_out = s1 * s2 * float(2.0 ** rng.uniform(-13, 20)) if seed % 3 else float(rng.uniform(0.001, 0.2))
+    g = TFLiteGraph()
+    at = g.input("a", sa, s1, z1)
+    const_b = seed % 7 == 6
+    b = rng.integers(-128, 128, sb, dtype=np.int8)
+    bt = g.const_int8("b", b, [s2], [z2]) if const_b else g.input("b", sb, s2, z2)
+    g.output(g.mul(at, bt, s_out, int(rng.integers(-128, 128)), activation=str(rng.choice(ACTS))))
+    xs = [rng.integers(-128, 128, sa, dtype=np.int8) for _ in range(2)]
+    xs = xs if const_b else [[x, rng.integers(-128, 128, sb, dtype=np.int8)] for x in xs]
+    assert _run_all(convert(g.build()), xs) == ["fast-mul"]
+
+
+@pytest.mark.parametrize("seed", range(24))
+def test_mean_fast_equals_reference(seed: int) -> None:
+    """MEAN over H and W of NHWC (global average pooling, keep_dims both ways) and over other
+    blocks of adjacent axes runs fast; axes that are not one block stay on the reference."""
+    rng = np.random.default_rng(80_000 + seed)
+    n, h, w, c = (
+        int(rng.choice([1, 1, 2])),
+        int(rng.integers(1, 15)),
+        int(rng.integers(1, 15)),
+        random_channels(rng),
+    )
+    shape, axes, fast = (n, h, w, c), [[1, 2], [-3, -2], [2, 1]][seed % 3], True
+    if seed % 4 == 3:
+        shape = tuple(int(v) for v in rng.integers(2, 7, int(rng.integers(1, 5))))
+        lo = int(rng.integers(0, len(shape)))
+        axes = list(range(lo, int(rng.integers(lo, len(shape))) + 1))
+    if seed % 8 == 7 and len(shape) >= 3:
+        axes = [0, 2]  # not one block (every dim here is above 1)
+        fast = False
+    in_s, in_zp = in_qparams(rng)
+    # The same quantization as the input (pooling), or another: multipliers from tiny to the
+    # largest the validator lets a sum of `count` values take.
+    out_s, out_zp = (
+        (in_s, in_zp)
+        if seed % 3 == 0
+        else (in_s * float(2.0 ** rng.uniform(-4, 6)), int(rng.integers(-128, 128)))
+    )
+    g = TFLiteGraph()
+    xt = g.input("x", shape, in_s, in_zp)
+    g.output(g.mean(xt, axes, out_s, out_zp, keep_dims=bool(rng.integers(0, 2))))
+    xs = [rng.integers(-128, 128, shape, dtype=np.int8) for _ in range(2)]
+    xs.append(np.full(shape, int(rng.choice([-128, 127])), dtype=np.int8))  # the largest sums
+    assert _run_all(convert(g.build()), xs) == ["fast-mean" if fast else "reference"]
+
+
+@pytest.mark.parametrize("seed", range(24))
+def test_softmax_fast_equals_reference(seed: int) -> None:
+    """SOFTMAX over the last axis: rows of 1 to 1000 values, input scales from 0.002 to 2 and
+    betas that move TFLite's input multiplier and shift across their range, every int8 value
+    among the inputs, ties and repeated maxima."""
+    rng = np.random.default_rng(90_000 + seed)
+    shape = (
+        [(1, 1000), (64, 64), (1, 10), (1, 12)][seed % 4]
+        if seed < 8
+        else tuple(int(v) for v in rng.integers(1, 40, int(rng.integers(1, 5))))
+    )
+    in_s, in_zp = float(2.0 ** rng.uniform(-9, 1)), int(rng.integers(-128, 128))
+    beta = float(rng.choice([1.0, 1.0, 0.25, 3.0]))
+    if shape[-1] >= 512:  # rows whose exps sum past 2^28 fail (test below): not with these inputs
+        in_s, beta = float(2.0 ** rng.uniform(-4, 1)), 1.0
+    g = TFLiteGraph()
+    xt = g.input("x", shape, in_s, in_zp)
+    g.output(g.softmax(xt, beta=beta))
+    x = np.resize(rng.permutation(np.arange(-128, 128, dtype=np.int8)), shape)
+    ties = rng.integers(-128, 128, shape, dtype=np.int8)
+    ties[..., : min(shape[-1] // 2, 200)] = ties[..., :1]
+    assert _run_all(convert(g.build()), [x, rng.integers(-128, 128, shape, dtype=np.int8), ties]) == [
+        "fast-softmax"
+    ]
+
+
+def test_softmax_fast_fails_where_the_reference_does() -> None:
+    """A row of 1000 equal values sums its exps past what TFLite's reciprocal takes: the
+    reference kernel reports an error (TFLM aborts), and so must the fast one."""
+    g = TFLiteGraph()
+    g.output(g.softmax(g.input("x", (1, 1000), 0.05, 0)))
+    model = convert(g.build())
+    x = np.full((1, 1000), 7, dtype=np.int8)
+    with pytest.raises(RuntimeError) as ref_err:
+        Interpreter(model, kernels="reference").run(x)
+    for isa in ISAS:
+        fast = Interpreter(model, isa=isa)
+        assert fast.op_kernels == ["fast-softmax"]
+        with pytest.raises(RuntimeError) as fast_err:
+            fast.run(x)
+        assert str(fast_err.value) == str(ref_err.value)
+
+
 @pytest.mark.parametrize("name", MLPERF_INT8)
 def test_mlperf_fast_equals_reference(name: str) -> None:
     model = convert(mlperf_path(name).read_bytes())
     shape = Interpreter(model, kernels="reference").input_details[0]["shape"]
     rng = np.random.default_rng(len(name))
     kernels = _run_all(model, [rng.integers(-128, 128, shape, dtype=np.int8) for _ in range(20)])
-    # Every CONV_2D, DEPTHWISE_CONV_2D, FULLY_CONNECTED, ADD and AVERAGE_POOL_2D of these models is fast.
+    # Every op of these models is fast but RESHAPE (7).
     it = Interpreter(model, kernels="reference")
     for op, k in zip(it.model.ops, kernels):
-        assert k.startswith("fast") == (op.opcode in (1, 2, 3, 4, 5, 8, 13, 14, 15, 16)), (op.opcode, k)
+        assert k.startswith("fast") == (op.opcode in (1, 2, 3, 4, 5, 6, 8, 9, 10, 13, 14, 15, 16, 18)), (
+            op.opcode,
+            k,
+        )
 
 
 def test_isa_choice() -> None:

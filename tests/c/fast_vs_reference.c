@@ -11,7 +11,7 @@
  *      -o fast_vs_reference
  *   ./fast_vs_reference [--cases N] [--seed S] [--requant N] [--case OP:I] [--perturb]
  *
- * For each op (conv2d, depthwise, fc, add) N random cases (default 200),
+ * For each op (conv2d, depthwise, fc, add; mul, mean, softmax in fvr_arith.c) N random cases (default 200),
  * each derived from (seed, op, index) alone, so `--case conv2d:17` reruns
  * one. Cases draw shapes, strides, paddings (SAME, VALID, explicit),
  * dilations, groups, batches, channel counts around and off the vector
@@ -37,8 +37,11 @@
 #include "pq_fast.h"
 #include "pq_kernels.h"
 
-enum { OP_CONV, OP_DW, OP_FC, OP_ADD, OP_COUNT };
-static const char *const k_op_names[OP_COUNT] = {"conv2d", "depthwise", "fc", "add"};
+enum { OP_CONV, OP_DW, OP_FC, OP_ADD, OP_MUL, OP_MEAN, OP_SOFTMAX, OP_COUNT };
+static const char *const k_op_names[OP_COUNT] = {"conv2d", "depthwise", "fc", "add", "mul", "mean", "softmax"};
+/* The ops whose cases are in their own files (fvr.h), by op. */
+static void (*const k_op_cases[OP_COUNT])(fvr_rng *, long, fvr_check_fn) = {
+    NULL, NULL, NULL, NULL, fvr_case_mul, fvr_case_mean, fvr_case_softmax};
 
 static int g_perturb; /* the ISA whose first output gets one wrong byte, or -1 */
 static long g_counts[PQ_ISA_COUNT][OP_COUNT];
@@ -361,6 +364,16 @@ static void compare(int op, long index, int isa, const int8_t *want, int8_t *got
     ++g_counts[isa][op];
 }
 
+/* The case compare() reports for the ops of k_op_cases. */
+static int g_case_op;
+static long g_case_index;
+static unsigned long long g_case_seed;
+
+static void check_case(int isa, const int8_t *want, int8_t *got, size_t n, const char *desc)
+{
+    compare(g_case_op, g_case_index, isa, want, got, n, desc, g_case_seed);
+}
+
 static void run_case(int op, long index, unsigned long long seed)
 {
     fvr_rng r;
@@ -368,7 +381,12 @@ static void run_case(int op, long index, unsigned long long seed)
     int isa;
     r.s = seed * 0x100000001B3ull + (unsigned long long)op * 0x10000000ull + (unsigned long long)index;
     fvr_next(&r);
-    if (op == OP_CONV || op == OP_DW) {
+    if (k_op_cases[op] != NULL) {
+        g_case_op = op;
+        g_case_index = index;
+        g_case_seed = seed;
+        k_op_cases[op](&r, index, check_case);
+    } else if (op == OP_CONV || op == OP_DW) {
         fvr_conv cv;
         int8_t *in, *want;
         size_t out_n;
@@ -502,7 +520,7 @@ int main(int argc, char **argv)
                 }
             }
             if (only_op < 0) {
-                fprintf(stderr, "--case wants OP:INDEX, OP one of conv2d, depthwise, fc, add\n");
+                fprintf(stderr, "--case wants OP:INDEX, OP one of conv2d, depthwise, fc, add, mul, mean, softmax\n");
                 return 2;
             }
         } else {

@@ -57,11 +57,21 @@ typedef struct {
 
 /* A tensor of `rank` (<= 4) dims over `data`, int8. */
 pq_tensor fvr_tensor(const void *data, int rank, int32_t d0, int32_t d1, int32_t d2, int32_t d3);
+/* The same for any rank up to PQ_MAX_DIMS, dims in an array. */
+pq_tensor fvr_tensor_of(const void *data, int rank, const int32_t *dims);
 /* Plan and prepare `op` on `isa` as the interpreter does (state and scratch guarded), then run
  * it whole; exits 1 naming `what` when the hooks refuse or fail. */
 void fvr_run_fast(const pq_fast_op *op, pq_node *nd, const pq_tensor *t, int isa, const char *what);
 /* A CONV_2D / DEPTHWISE_CONV_2D node over t[0..5] (input, filter, bias, mult, shift, output). */
 void fvr_conv_node(const fvr_conv *cv, const int8_t *in, int8_t *out, pq_tensor *t, int32_t *io, pq_node *nd);
+
+/* ---- ops whose cases live in files of their own (fvr_arith.c: MUL, MEAN, SOFTMAX) ----
+ * Each draws case `index` from r, runs the reference kernel, then the op's fast hooks on every
+ * supported ISA, handing each ISA's output to `check` (which exits 1 on a mismatch). */
+typedef void (*fvr_check_fn)(int isa, const int8_t *want, int8_t *got, size_t n, const char *desc);
+void fvr_case_mul(fvr_rng *r, long index, fvr_check_fn check);
+void fvr_case_mean(fvr_rng *r, long index, fvr_check_fn check);
+void fvr_case_softmax(fvr_rng *r, long index, fvr_check_fn check);
 
 /* ---- lane checks of the NEON requantization (aarch64; elsewhere returns 0) ---- */
 /* Returns the number of lanes checked; on a mismatch prints it and exits 1. */

@@ -10,9 +10,8 @@
 #include "fvr.h"
 
 /* A tensor of `rank` dims over `data`. */
-pq_tensor fvr_tensor(const void *data, int rank, int32_t d0, int32_t d1, int32_t d2, int32_t d3)
+pq_tensor fvr_tensor_of(const void *data, int rank, const int32_t *dims)
 {
-    const int32_t d[4] = {d0, d1, d2, d3};
     pq_tensor t;
     int k;
     memset(&t, 0, sizeof t);
@@ -21,10 +20,16 @@ pq_tensor fvr_tensor(const void *data, int rank, int32_t d0, int32_t d1, int32_t
     t.rank = (uint8_t)rank;
     t.count = 1;
     for (k = 0; k < rank; ++k) {
-        t.dims[k] = d[k];
-        t.count *= d[k];
+        t.dims[k] = dims[k];
+        t.count *= dims[k];
     }
     return t;
+}
+
+pq_tensor fvr_tensor(const void *data, int rank, int32_t d0, int32_t d1, int32_t d2, int32_t d3)
+{
+    const int32_t d[4] = {d0, d1, d2, d3};
+    return fvr_tensor_of(data, rank, d);
 }
 
 /* Plan and prepare `op` on `isa` as the interpreter does (state and scratch guarded), then run

@@ -197,6 +197,62 @@ pq_status pq_max_pool2d_s8_fast(const pq_pool_params *p, const pq_dims *in_dims,
 pq_status pq_add_s8_fast(int isa, const pq_add_params *p, int32_t n, const int8_t *in1, const int8_t *in2,
                          int8_t *out);
 
+/* ---- MUL, MEAN, SOFTMAX: portable loops, AVX2 builds on x86 (pq_fast_vec.h) ---- */
+
+/* A broadcasting MUL as rows of `inner` output elements: row r multiplies `inner` elements of
+ * in1 by `inner` elements of in2 (b_scalar 0) or by one element of in2 (b_scalar 1), at element
+ * offsets walked by an odometer over the outer dims. in1 / in2 may be exchanged (the product
+ * commutes) so that in1 is the input whole along the row. */
+typedef struct {
+    int32_t avx2;      /* pq_vec_avx2(isa) */
+    int32_t swap;      /* in1 is the op's second input */
+    int32_t b_scalar;
+    int32_t inner;     /* elements per row */
+    int32_t n_outer;   /* outer dims, outermost first */
+    int32_t dims[PQ_MAX_DIMS], stride1[PQ_MAX_DIMS], stride2[PQ_MAX_DIMS];
+} pq_mul_fast_plan;
+
+/* The plan of a MUL whose inputs (shapes aligned right to the output's rank) broadcast to the
+ * output; 0 when the shapes do not broadcast. Adjacent dims along which each input is either
+ * whole or broadcast alike merge into one. */
+int pq_mul_s8_fast_plan(int isa, int32_t rank, const int32_t *in1_shape, const int32_t *in2_shape,
+                        const int32_t *out_shape, pq_mul_fast_plan *plan);
+/* Whether the fast loops take these parameters (every int32 step stays in range). */
+int pq_mul_s8_fast_params_ok(const pq_mul_params *p);
+pq_status pq_mul_s8_fast(const pq_mul_fast_plan *plan, const pq_mul_params *p, const int8_t *in1, const int8_t *in2,
+                         int8_t *out);
+
+/* MEAN over one block of adjacent dims (dims of extent 1 count as either kind): the input as
+ * [outer, count, inner], each output the mean of `count` values `inner` apart. */
+typedef struct {
+    int32_t avx2;
+    int32_t outer, count, inner;
+} pq_mean_fast_plan;
+
+/* 0 when the reduced dims are not one block, or the parameters could take an int32 step out of
+ * range. */
+int pq_mean_s8_fast_plan(int isa, int32_t rank, const int32_t *shape, const pq_mean_params *p,
+                         pq_mean_fast_plan *plan);
+/* sum: plan->inner int32 of scratch. */
+pq_status pq_mean_s8_fast(const pq_mean_fast_plan *plan, const pq_mean_params *p, const int8_t *in, int8_t *out,
+                          int32_t *sum);
+
+/* SOFTMAX over the last dim as `outer` rows of `depth`: a value's exp depends only on its
+ * difference d = max - x in [0, 255] from its row's maximum, so it is read from tables of the
+ * reference's own function (pq_softmax.h). */
+typedef struct {
+    int32_t avx2;
+    int32_t outer, depth;
+    int32_t exps[256];     /* pq_sm_exp(-d): Q0; 0 where -d < diff_min (the reference skips those) */
+    int32_t exps_q12[256]; /* the same rounded to Q12: what each adds to its row's sum */
+} pq_softmax_fast_plan;
+
+/* 0 when the parameters are outside what the reference kernel runs. */
+int pq_softmax_s8_fast_plan(int isa, int32_t outer, int32_t depth, const pq_softmax_params *p,
+                            pq_softmax_fast_plan *plan);
+/* exps: depth int32 of scratch. */
+pq_status pq_softmax_s8_fast(const pq_softmax_fast_plan *plan, const int8_t *in, int8_t *out, int32_t *exps);
+
 #ifdef __cplusplus
 }
 #endif
