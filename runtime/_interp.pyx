@@ -41,7 +41,7 @@ from cpython.pythread cimport (
     PyThread_release_lock,
     PyThread_type_lock,
 )
-from libc.stdint cimport int32_t, uint8_t, uint32_t, uintptr_t
+from libc.stdint cimport int8_t, int32_t, uint8_t, uint32_t, uintptr_t
 from libc.string cimport memcpy
 
 cdef extern from "pythread.h":
@@ -417,6 +417,54 @@ cdef class Core:
                 raise RuntimeError(f"kernel of op {self.it.failed_op} reported an error")
         finally:
             self._release()
+
+
+# *** the float boundary of Interpreter.run (../boundary/pq_boundary.h) ***
+
+def quantize(x, float scale, int32_t zero_point):
+    """x, a float ndarray of any layout, as a new int8 array of its shape: round half away
+    from zero of x / scale, plus zero_point (in [-128, 127]), saturated; None (and no
+    array) if x holds a NaN. float32 and float64 are read as they are, other float dtypes
+    (float16, longdouble, byte-swapped) converted to float32 first, as numpy rounds them."""
+    cdef cnp.ndarray a = <cnp.ndarray?> x
+    cdef cnp.ndarray q
+    cdef size_t n
+    cdef int kind = cnp.PyArray_TYPE(a), nan
+    if not -128 <= zero_point <= 127:
+        raise ValueError(f"zero point {zero_point} outside [-128, 127]")
+    if (kind != cnp.NPY_FLOAT and kind != cnp.NPY_DOUBLE) or not cnp.PyArray_ISNOTSWAPPED(a):
+        a = a.astype(np.float32)
+        kind = cnp.NPY_FLOAT
+    if not cnp.PyArray_IS_C_CONTIGUOUS(a):
+        a = np.ascontiguousarray(a)
+    q = cnp.PyArray_EMPTY(cnp.PyArray_NDIM(a), cnp.PyArray_DIMS(a), cnp.NPY_INT8, 0)
+    n = <size_t> cnp.PyArray_SIZE(a)
+    with nogil:
+        if kind == cnp.NPY_FLOAT:
+            nan = pq_quantize_f32_s8(<const float *> cnp.PyArray_DATA(a), <int8_t *> cnp.PyArray_DATA(q), n,
+                                     scale, zero_point)
+        else:
+            nan = pq_quantize_f64_s8(<const double *> cnp.PyArray_DATA(a), <int8_t *> cnp.PyArray_DATA(q), n,
+                                     scale, zero_point)
+    return None if nan else q
+
+
+def dequantize(q, float scale, int32_t zero_point):
+    """q, an int8 ndarray of any layout, as a new float32 array of its shape:
+    (q - zero_point) * scale, zero_point in [-128, 127]."""
+    cdef cnp.ndarray a = <cnp.ndarray?> q
+    cdef cnp.ndarray y
+    if cnp.PyArray_TYPE(a) != cnp.NPY_INT8:
+        raise TypeError(f"dequantize takes int8, not {a.dtype}")
+    if not -128 <= zero_point <= 127:
+        raise ValueError(f"zero point {zero_point} outside [-128, 127]")
+    if not cnp.PyArray_IS_C_CONTIGUOUS(a):
+        a = np.ascontiguousarray(a)
+    y = cnp.PyArray_EMPTY(cnp.PyArray_NDIM(a), cnp.PyArray_DIMS(a), cnp.NPY_FLOAT, 0)
+    with nogil:
+        pq_dequantize_s8_f32(<const int8_t *> cnp.PyArray_DATA(a), <float *> cnp.PyArray_DATA(y),
+                             <size_t> cnp.PyArray_SIZE(a), scale, zero_point)
+    return y
 
 
 # *** fixed-point helpers, exposed for the property tests (element-wise over int32 arrays) ***
