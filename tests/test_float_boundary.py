@@ -239,3 +239,17 @@ def test_run_float_is_oracle_quantize_run_int8_oracle_dequantize(convnet: Interp
         got = it.run(xf)
         assert got.dtype == np.float32
         np.testing.assert_array_equal(got, want)
+
+
+def test_nan_input_leaves_the_arena_as_it_was(convnet: Interpreter) -> None:
+    it = convnet
+    shape = it.input_details[0]["shape"]
+    xq = np.random.default_rng(6).integers(-128, 128, shape, dtype=np.int8)
+    bad = np.zeros(shape, np.float32)
+    bad.reshape(-1)[-1] = np.nan  # quantized after every other value
+    for x in (bad, bad.astype(np.float64), np.asfortranarray(bad)):  # run1's path and run()'s
+        it.set_input(0, xq)
+        with pytest.raises(ValueError, match="NaN"):
+            it.run(x)
+        it.invoke()
+        np.testing.assert_array_equal(it.get_output(0), it.run(xq))
