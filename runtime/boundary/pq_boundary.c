@@ -67,68 +67,63 @@ static inline __m128i pq_quantize4_sse2(__m128 x, __m128 scale, __m128i zero_poi
     return _mm_add_epi32(_mm_sub_epi32(_mm_xor_si128(m, neg), neg), zero_point);
 }
 
-/* 16 values to 16 int8: the values lie in [-384, 383], so the saturating packs to int16
- * then int8 are the clamp to [-128, 127]. NaN lanes are or-ed into *nan. */
-static inline void pq_quantize16_sse2(const __m128 x[4], __m128 scale, __m128i zero_point, int8_t *q,
-                                      __m128 *nan)
+/* Four values from x + i, float32 or float64 (IEEE conversion, cvtpd2ps: to nearest,
+ * beyond float's range to +-inf, NaN stays NaN). */
+static inline __m128 pq_load4_sse2(const void *x, size_t i, int f64)
 {
-    __m128i lo = _mm_packs_epi32(pq_quantize4_sse2(x[0], scale, zero_point),
-                                 pq_quantize4_sse2(x[1], scale, zero_point));
-    __m128i hi = _mm_packs_epi32(pq_quantize4_sse2(x[2], scale, zero_point),
-                                 pq_quantize4_sse2(x[3], scale, zero_point));
-    __m128 un = _mm_or_ps(_mm_or_ps(_mm_cmpunord_ps(x[0], x[0]), _mm_cmpunord_ps(x[1], x[1])),
-                          _mm_or_ps(_mm_cmpunord_ps(x[2], x[2]), _mm_cmpunord_ps(x[3], x[3])));
-    *nan = _mm_or_ps(*nan, un);
-    _mm_storeu_si128((__m128i *)q, _mm_packs_epi16(lo, hi));
+    if (f64) {
+        const double *d = (const double *)x + i;
+        return _mm_movelh_ps(_mm_cvtpd_ps(_mm_loadu_pd(d)), _mm_cvtpd_ps(_mm_loadu_pd(d + 2)));
+    }
+    return _mm_loadu_ps((const float *)x + i);
 }
 #endif
 
-int pq_quantize_f32_s8(const float *restrict x, int8_t *restrict q, size_t n, float scale, int32_t zero_point)
+/* One value from x + i as float: the conversion from double is IEEE 754's (C99 Annex F). */
+static inline float pq_load1(const void *x, size_t i, int f64)
+{
+    return f64 ? (float)((const double *)x)[i] : ((const float *)x)[i];
+}
+
+/* Both quantizers (f64 is a constant once inlined). With SSE2, 16 values at a time: they
+ * lie in [-384, 383] before the clamp, so the saturating packs to int16 then int8 are the
+ * clamp to [-128, 127]; the NaN lanes are or-ed together. */
+static inline int pq_quantize_s8(const void *restrict x, int f64, int8_t *restrict q, size_t n, float scale,
+                                 int32_t zero_point)
 {
     int nan = 0;
     size_t i = 0;
 #if PQ_BOUNDARY_SSE2
     __m128 s = _mm_set1_ps(scale), un = _mm_setzero_ps(), v[4];
-    __m128i zp = _mm_set1_epi32(zero_point);
-    int k;
-    for (; n - i >= 16; i += 16) {
-        for (k = 0; k < 4; k++) v[k] = _mm_loadu_ps(x + i + 4 * k);
-        pq_quantize16_sse2(v, s, zp, q + i, &un);
-    }
-    nan = _mm_movemask_ps(un) != 0;
-#endif
-    for (; i < n; i++) {
-        nan |= isunordered(x[i], x[i]);
-        q[i] = pq_quantize_one(x[i], scale, zero_point);
-    }
-    return nan;
-}
-
-int pq_quantize_f64_s8(const double *restrict x, int8_t *restrict q, size_t n, float scale, int32_t zero_point)
-{
-    /* The conversion to float is IEEE 754's (C99 Annex F; cvtpd2ps): to nearest, the
-     * values beyond float's range to +-inf, NaN stays NaN. */
-    int nan = 0;
-    size_t i = 0;
-#if PQ_BOUNDARY_SSE2
-    __m128 s = _mm_set1_ps(scale), un = _mm_setzero_ps(), v[4];
-    __m128i zp = _mm_set1_epi32(zero_point);
+    __m128i zp = _mm_set1_epi32(zero_point), lo, hi;
     int k;
     for (; n - i >= 16; i += 16) {
         for (k = 0; k < 4; k++) {
-            v[k] = _mm_movelh_ps(_mm_cvtpd_ps(_mm_loadu_pd(x + i + 4 * k)),
-                                 _mm_cvtpd_ps(_mm_loadu_pd(x + i + 4 * k + 2)));
+            v[k] = pq_load4_sse2(x, i + 4 * k, f64);
+            un = _mm_or_ps(un, _mm_cmpunord_ps(v[k], v[k]));
         }
-        pq_quantize16_sse2(v, s, zp, q + i, &un);
+        lo = _mm_packs_epi32(pq_quantize4_sse2(v[0], s, zp), pq_quantize4_sse2(v[1], s, zp));
+        hi = _mm_packs_epi32(pq_quantize4_sse2(v[2], s, zp), pq_quantize4_sse2(v[3], s, zp));
+        _mm_storeu_si128((__m128i *)(q + i), _mm_packs_epi16(lo, hi));
     }
     nan = _mm_movemask_ps(un) != 0;
 #endif
     for (; i < n; i++) {
-        float f = (float)x[i];
+        float f = pq_load1(x, i, f64);
         nan |= isunordered(f, f);
         q[i] = pq_quantize_one(f, scale, zero_point);
     }
     return nan;
+}
+
+int pq_quantize_f32_s8(const float *x, int8_t *q, size_t n, float scale, int32_t zero_point)
+{
+    return pq_quantize_s8(x, 0, q, n, scale, zero_point);
+}
+
+int pq_quantize_f64_s8(const double *x, int8_t *q, size_t n, float scale, int32_t zero_point)
+{
+    return pq_quantize_s8(x, 1, q, n, scale, zero_point);
 }
 
 void pq_dequantize_s8_f32(const int8_t *restrict q, float *restrict y, size_t n, float scale, int32_t zero_point)
