@@ -253,3 +253,53 @@ def test_nan_input_leaves_the_arena_as_it_was(convnet: Interpreter) -> None:
             it.run(x)
         it.invoke()
         np.testing.assert_array_equal(it.get_output(0), it.run(xq))
+
+
+def test_aarch64_build_equals_the_oracle(tmp_path: Path) -> None:
+    """The NEON loops (and the plain ones after them), cross-built and run under qemu on an
+    ARMv8.0 core. Skips only when the cross tools are missing; CI installs them."""
+    cc, qemu = shutil.which("aarch64-linux-gnu-gcc"), shutil.which("qemu-aarch64")
+    if cc is None or qemu is None:
+        pytest.skip(
+            "aarch64-linux-gnu-gcc / qemu-aarch64 not found: run firmware_examples/install_toolchain.sh"
+        )
+    exe = tmp_path / "pq_boundary_main"
+    main = Path(__file__).resolve().parent / "c" / "pq_boundary_main.c"
+    cmd = [cc, "-O3", "-std=c99", "-Wall", "-Wextra", "-Wpedantic", "-Werror", "-static", "-I", str(BOUNDARY)]
+    r = subprocess.run(
+        [*cmd, str(main), str(BOUNDARY / "pq_boundary.c"), "-o", str(exe)], capture_output=True, text=True
+    )
+    assert r.returncode == 0, r.stderr
+    jobs = list(cases(7))
+    for n, at in ((40, 37), (40, 3), (16, 0)):  # NaN in the tail, in a block of 16, alone in one
+        x = np.ones(n, np.float32)
+        x[at] = np.nan
+        jobs.append((0.5, 0, x))
+    with open(tmp_path / "in.bin", "wb") as f:
+        for scale, zp, x in jobs:
+            f.write(np.uint64(x.size).tobytes() + np.float32(scale).tobytes() + np.int32(zp).tobytes())
+            f.write(x.astype(np.float32).tobytes() + x.astype(np.float64).tobytes())
+    r = subprocess.run(
+        [qemu, "-cpu", "cortex-a53", str(exe), str(tmp_path / "in.bin"), str(tmp_path / "out.bin")],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert r.returncode == 0, r.stderr
+    out = (tmp_path / "out.bin").read_bytes()
+    at = 0
+    for scale, zp, x in jobs:
+        for a in (x, x.astype(np.float64)):
+            nan = int(np.frombuffer(out, np.int32, 1, at)[0])
+            q = np.frombuffer(out, np.int8, x.size, at + 4)
+            at += 4 + x.size
+            assert nan == int(np.isnan(x).any()), (scale, zp)
+            if not nan:
+                np.testing.assert_array_equal(
+                    q, oracle_quantize(a, scale, zp), err_msg=f"scale {scale} zp {zp}"
+                )
+        y = np.frombuffer(out, np.float32, 256, at)
+        at += 4 * 256
+        want = oracle_dequantize(np.arange(-128, 128, dtype=np.int8), scale, zp)
+        np.testing.assert_array_equal(y.view(np.uint32), want.view(np.uint32))
+    assert at == len(out)
