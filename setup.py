@@ -14,6 +14,9 @@ from Cython.Build import cythonize
 from setuptools import Extension, setup
 
 KERNEL_SOURCES = sorted(glob("runtime/kernels/src/**/*.c", recursive=True))
+# The float boundary of Interpreter.run (quantize in, dequantize out): Python API code, the
+# one place with float, so not among the kernels (integer-only, exported to firmware).
+BOUNDARY_SOURCES = ["runtime/boundary/pq_boundary.c"]
 
 extra_link_args = []
 if sys.platform == "win32":
@@ -29,8 +32,8 @@ else:
 extensions = [
     Extension(
         "picoq.runtime._interp",
-        sources=["runtime/_interp.pyx", *KERNEL_SOURCES],
-        include_dirs=["runtime/kernels/include", "runtime", np.get_include()],
+        sources=["runtime/_interp.pyx", *KERNEL_SOURCES, *BOUNDARY_SOURCES],
+        include_dirs=["runtime/kernels/include", "runtime/boundary", "runtime", np.get_include()],
         define_macros=[("NPY_NO_DEPRECATED_API", "NPY_1_22_API_VERSION"), ("PQ_WITH_FAST_KERNELS", "1")],
         extra_compile_args=extra_compile_args,
         extra_link_args=extra_link_args,
@@ -47,6 +50,8 @@ setup(
             "kernels/src/*/*.c",
             "kernels/src/*/*/*.c",
             "kernels/CMakeLists.txt",
+            "boundary/*.h",
+            "boundary/*.c",
             "*.pxd",
             "*.pxi",
             "*.pyx",

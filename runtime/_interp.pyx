@@ -41,7 +41,7 @@ from cpython.pythread cimport (
     PyThread_release_lock,
     PyThread_type_lock,
 )
-from libc.stdint cimport int32_t, uint8_t, uint32_t, uintptr_t
+from libc.stdint cimport int8_t, int32_t, uint8_t, uint32_t, uintptr_t
 from libc.string cimport memcpy
 
 cdef extern from "pythread.h":
@@ -196,13 +196,17 @@ cdef class Core:
     cdef pq_threadpool *pool             # NULL unless some op is split
     cdef void *pool_mem
     cdef void *thread_scratch[PQ_THREADPOOL_MAX]
-    # run1(): the one int8 input and the one int8 output, when the model has exactly that.
+    # run1(): the one int8 input and the one int8 output, when the model has exactly that,
+    # and their per-tensor quantization (float input, float32 output) when they have one.
     cdef uint8_t *in0_ptr
     cdef const uint8_t *out0_ptr
     cdef size_t in0_bytes, out0_bytes
     cdef int in0_ndim, out0_ndim
     cdef cnp.npy_intp in0_dims[6]
     cdef cnp.npy_intp out0_dims[6]
+    cdef bint in0_quant, out0_quant
+    cdef float in0_scale, out0_scale
+    cdef int32_t in0_zp, out0_zp
     # The lock: owner thread and depth (read and written with the GIL held), the fork epoch it
     # was taken in.
     cdef PyThread_type_lock lock
@@ -304,7 +308,7 @@ cdef class Core:
             self.op_split.append(f"{_SPLIT_NAMES[nd.split]}:{nd.n_parts}" if nd.n_parts > 1 else "")
             threads = max(threads, nd.n_parts)
         self._start_threads(threads, sizes.scratch_bytes)
-        self._bind_run1()
+        self._bind_run1(model)
 
     cdef _start_threads(self, int threads, size_t need):
         """A pool of `threads` threads for the largest split, each worker with `need` bytes of
@@ -329,7 +333,7 @@ cdef class Core:
         self.it.options.parallel = _parallel
         self.it.options.parallel_ctx = self.pool
 
-    cdef _bind_run1(self):
+    cdef _bind_run1(self, model):
         cdef const pq_tensor *x
         cdef const pq_tensor *y
         cdef int k
@@ -338,6 +342,12 @@ cdef class Core:
         x, y = pq_interp_input(&self.it, 0), pq_interp_output(&self.it, 0)
         if x.dtype != 1 or y.dtype != 1:
             return
+        tx, ty = model.tensors[model.inputs[0]], model.tensors[model.outputs[0]]
+        self.in0_quant, self.out0_quant = tx.scales.size == 1, ty.scales.size == 1
+        if self.in0_quant:  # int8 tensors: the validator has checked the zero points' range
+            self.in0_scale, self.in0_zp = tx.scales[0], tx.zero_points[0]
+        if self.out0_quant:
+            self.out0_scale, self.out0_zp = ty.scales[0], ty.zero_points[0]
         self.in0_ptr, self.out0_ptr = <uint8_t *> x.data, <const uint8_t *> y.data
         self.in0_bytes, self.out0_bytes = x.count, y.count
         self.in0_ndim, self.out0_ndim = x.rank, y.rank
@@ -378,30 +388,63 @@ cdef class Core:
         return medians
 
     def run1(self, x):
-        """The common call in one step: x, a C-contiguous int8 array of exactly the input's
-        shape, into the arena, run, and a new int8 array holding the output. Returns None
-        (having done nothing) for anything else, which the caller then handles."""
+        """The common call in one step: x, a C-contiguous array of exactly the input's shape,
+        int8 (raw: a new int8 array holding the output) or native float32 / float64
+        (quantized, and the output dequantized to a new float32 array; kept int8 when its
+        quantization is per channel), into the arena, run. Returns None (having done
+        nothing) for anything else, a float input that holds NaN included, which the
+        caller then handles (and refuses)."""
         cdef cnp.ndarray a
-        cdef cnp.ndarray out
-        cdef int k, rc
+        cdef int k, kind, nan
+        cdef int8_t *q
         if self.in0_ptr == NULL or type(x) is not np.ndarray:
             return None
         a = <cnp.ndarray> x
-        if (cnp.PyArray_TYPE(a) != cnp.NPY_INT8 or not cnp.PyArray_IS_C_CONTIGUOUS(a)
-                or cnp.PyArray_NDIM(a) != self.in0_ndim):
+        if not cnp.PyArray_IS_C_CONTIGUOUS(a) or cnp.PyArray_NDIM(a) != self.in0_ndim:
             return None
         for k in range(self.in0_ndim):
             if cnp.PyArray_DIMS(a)[k] != self.in0_dims[k]:
                 return None
-        out = cnp.PyArray_EMPTY(self.out0_ndim, self.out0_dims, cnp.NPY_INT8, 0)
+        kind = cnp.PyArray_TYPE(a)
+        if kind == cnp.NPY_INT8:
+            return self._invoke1(cnp.PyArray_DATA(a), False)
+        if (kind != cnp.NPY_FLOAT and kind != cnp.NPY_DOUBLE) or not cnp.PyArray_ISNOTSWAPPED(a) \
+                or not self.in0_quant:
+            return None
+        # Quantized outside the lock into a buffer of its own: a NaN leaves the arena untouched.
+        q = <int8_t *> PyMem_Malloc(self.in0_bytes + 1)
+        if q == NULL:
+            raise MemoryError()
+        try:
+            with nogil:
+                if kind == cnp.NPY_FLOAT:
+                    nan = pq_quantize_f32_s8(<const float *> cnp.PyArray_DATA(a), q, self.in0_bytes,
+                                             self.in0_scale, self.in0_zp)
+                else:
+                    nan = pq_quantize_f64_s8(<const double *> cnp.PyArray_DATA(a), q, self.in0_bytes,
+                                             self.in0_scale, self.in0_zp)
+            return None if nan else self._invoke1(q, self.out0_quant)
+        finally:
+            PyMem_Free(q)
+
+    cdef cnp.ndarray _invoke1(self, const void *x, bint dequantize_out):
+        """Copy in0_bytes from x into the input, invoke, and return the output as a new array:
+        float32 dequantized, or int8."""
+        cdef cnp.ndarray out
+        cdef int rc
+        out = cnp.PyArray_EMPTY(self.out0_ndim, self.out0_dims, cnp.NPY_FLOAT if dequantize_out else cnp.NPY_INT8, 0)
         self._acquire()
         try:
-            memcpy(self.in0_ptr, cnp.PyArray_DATA(a), self.in0_bytes)
+            memcpy(self.in0_ptr, x, self.in0_bytes)
             with nogil:
                 rc = pq_interp_invoke(&self.it)
             if rc != PQ_INTERP_OK:
                 raise RuntimeError(f"kernel of op {self.it.failed_op} reported an error")
-            memcpy(cnp.PyArray_DATA(out), self.out0_ptr, self.out0_bytes)
+            if dequantize_out:
+                pq_dequantize_s8_f32(<const int8_t *> self.out0_ptr, <float *> cnp.PyArray_DATA(out),
+                                     self.out0_bytes, self.out0_scale, self.out0_zp)
+            else:
+                memcpy(cnp.PyArray_DATA(out), self.out0_ptr, self.out0_bytes)
         finally:
             self._release()
         return out
@@ -417,6 +460,54 @@ cdef class Core:
                 raise RuntimeError(f"kernel of op {self.it.failed_op} reported an error")
         finally:
             self._release()
+
+
+# *** the float boundary of Interpreter.run (../boundary/pq_boundary.h) ***
+
+def quantize(x, float scale, int32_t zero_point):
+    """x, a float ndarray of any layout, as a new int8 array of its shape: round half away
+    from zero of x / scale, plus zero_point (in [-128, 127]), saturated; None (and no
+    array) if x holds a NaN. float32 and float64 are read as they are, other float dtypes
+    (float16, longdouble, byte-swapped) converted to float32 first, as numpy rounds them."""
+    cdef cnp.ndarray a = <cnp.ndarray?> x
+    cdef cnp.ndarray q
+    cdef size_t n
+    cdef int kind = cnp.PyArray_TYPE(a), nan
+    if not -128 <= zero_point <= 127:
+        raise ValueError(f"zero point {zero_point} outside [-128, 127]")
+    if (kind != cnp.NPY_FLOAT and kind != cnp.NPY_DOUBLE) or not cnp.PyArray_ISNOTSWAPPED(a):
+        a = a.astype(np.float32)
+        kind = cnp.NPY_FLOAT
+    if not cnp.PyArray_IS_C_CONTIGUOUS(a):
+        a = np.ascontiguousarray(a)
+    q = cnp.PyArray_EMPTY(cnp.PyArray_NDIM(a), cnp.PyArray_DIMS(a), cnp.NPY_INT8, 0)
+    n = <size_t> cnp.PyArray_SIZE(a)
+    with nogil:
+        if kind == cnp.NPY_FLOAT:
+            nan = pq_quantize_f32_s8(<const float *> cnp.PyArray_DATA(a), <int8_t *> cnp.PyArray_DATA(q), n,
+                                     scale, zero_point)
+        else:
+            nan = pq_quantize_f64_s8(<const double *> cnp.PyArray_DATA(a), <int8_t *> cnp.PyArray_DATA(q), n,
+                                     scale, zero_point)
+    return None if nan else q
+
+
+def dequantize(q, float scale, int32_t zero_point):
+    """q, an int8 ndarray of any layout, as a new float32 array of its shape:
+    (q - zero_point) * scale, zero_point in [-128, 127]."""
+    cdef cnp.ndarray a = <cnp.ndarray?> q
+    cdef cnp.ndarray y
+    if cnp.PyArray_TYPE(a) != cnp.NPY_INT8:
+        raise TypeError(f"dequantize takes int8, not {a.dtype}")
+    if not -128 <= zero_point <= 127:
+        raise ValueError(f"zero point {zero_point} outside [-128, 127]")
+    if not cnp.PyArray_IS_C_CONTIGUOUS(a):
+        a = np.ascontiguousarray(a)
+    y = cnp.PyArray_EMPTY(cnp.PyArray_NDIM(a), cnp.PyArray_DIMS(a), cnp.NPY_FLOAT, 0)
+    with nogil:
+        pq_dequantize_s8_f32(<const int8_t *> cnp.PyArray_DATA(a), <float *> cnp.PyArray_DATA(y),
+                             <size_t> cnp.PyArray_SIZE(a), scale, zero_point)
+    return y
 
 
 # *** fixed-point helpers, exposed for the property tests (element-wise over int32 arrays) ***

@@ -141,3 +141,9 @@ cdef extern from "pq_threadpool.h" nogil:
     int pq_threadpool_init(void *mem, int32_t n_threads, pq_threadpool **pool)
     void pq_threadpool_destroy(pq_threadpool *pool)
     int pq_threadpool_run(pq_threadpool *pool, pq_task_fn fn, void *ctx, int32_t n_tasks)
+
+
+cdef extern from "pq_boundary.h" nogil:
+    int pq_quantize_f32_s8(const float *x, int8_t *q, size_t n, float scale, int32_t zero_point)
+    int pq_quantize_f64_s8(const double *x, int8_t *q, size_t n, float scale, int32_t zero_point)
+    void pq_dequantize_s8_f32(const int8_t *q, float *y, size_t n, float scale, int32_t zero_point)

@@ -2,8 +2,10 @@
 
 Float exists only here, at the boundary: a float input is quantized with the
 model's input scale and zero point (round half away from zero, as TFLite's
-QUANTIZE does) and the int8 output is dequantized for the caller. Everything
-between runs in the C kernels on an arena planned offline by the converter.
+QUANTIZE does) and the int8 output is dequantized for the caller, both in C
+(boundary/pq_boundary.c, through the extension's quantize / dequantize).
+Everything between runs in the C kernels on an arena planned offline by the
+converter.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from typing import Any
 
 import numpy as np
 
-from ._interp import Core, arena_bytes_for
+from ._interp import Core, arena_bytes_for, dequantize, quantize
 from .format import ALIGN, SCRATCH_ALIGN, ModelFile, TensorInfo, read_model
 
 ModelSource = str | os.PathLike | bytes | bytearray | memoryview
@@ -47,8 +49,11 @@ def _load_buffer(source: ModelSource):
 
 
 def round_half_away(x: np.ndarray) -> np.ndarray:
-    """TFLite's TfLiteRound (std::round): ties away from zero, unlike numpy's half-to-even."""
-    return np.sign(x) * np.floor(np.abs(x) + np.float32(0.5))
+    """TFLite's TfLiteRound (std::round): ties away from zero, unlike numpy's half-to-even.
+    In float64, where |x| + 0.5 is exact for any float32 x that does not saturate anyway
+    (in float32, 0.5 - 2^-25 + 0.5 would round up to 1)."""
+    x = np.asarray(x, np.float64)
+    return np.sign(x) * np.floor(np.abs(x) + 0.5)
 
 
 class Interpreter:
@@ -239,8 +244,9 @@ class Interpreter:
                 for dst, a in zip(self._in, prepared):
                     np.copyto(dst, a)
                 self._core.invoke()
-                raw = [v.copy() for v in self._out]
-            outs = [self._finish(j, v, as_float) for j, v in enumerate(raw)]
+                # Dequantized straight from the arena; raw outputs (or per-channel ones) copied.
+                outs = [self._finish(j, v, as_float) for j, v in enumerate(self._out)]
+                outs = [y.copy() if y is v else y for y, v in zip(outs, self._out)]
         else:
             results = [np.empty((batch, *v.shape[1:]), v.dtype) for v in self._out]
             with self._core:
@@ -304,11 +310,21 @@ class Interpreter:
         d = self.input_details[i]
         if d["scale"] is None:
             raise ValueError(f"input {i} has no per-tensor quantization: pass int8 data")
+        # +-inf saturate to the int8 range, as any out-of-range value does.
+        if -128 <= d["zero_point"] <= 127:  # every int8 tensor's (the validator checks it)
+            q = quantize(a, d["scale"], d["zero_point"])
+        else:  # an int32 input's: the same rounding in numpy
+            q = self._quantize_numpy(a, d["scale"], d["zero_point"])
+        if q is None:
+            raise ValueError(f"input {i} ({d['name']!r}) contains NaN: it has no int8 value")
+        return q
+
+    @staticmethod
+    def _quantize_numpy(a: np.ndarray, scale: float, zero_point: int) -> np.ndarray | None:
         a = a.astype(np.float32)
         if np.isnan(a).any():
-            raise ValueError(f"input {i} ({d['name']!r}) contains NaN: it has no int8 value")
-        # +-inf saturate to the int8 range, as any out-of-range value does.
-        q = round_half_away(a / np.float32(d["scale"])) + d["zero_point"]
+            return None
+        q = round_half_away(a / np.float32(scale)) + zero_point
         return np.clip(q, -128, 127).astype(np.int8)
 
     def _finish(self, j: int, q: np.ndarray, as_float: bool) -> np.ndarray:
@@ -317,4 +333,6 @@ class Interpreter:
         d = self.output_details[j]
         if d["scale"] is None:
             return q
+        if q.dtype == np.int8:
+            return dequantize(q, d["scale"], d["zero_point"])
         return ((q.astype(np.int32) - d["zero_point"]) * np.float32(d["scale"])).astype(np.float32)

@@ -176,10 +176,11 @@ def resnet8(layout: str = "nchw", seed: int = 2) -> onnx.ModelProto:
     return b.model(shape, y, (1, 10))
 
 
-def mobilenet_v1_025(layout: str = "nchw", seed: int = 3) -> onnx.ModelProto:
-    """VWW MobileNetV1 alpha 0.25 at 96x96x3: 13 depthwise-separable blocks (ReLU6), avgpool, FC 2."""
+def mobilenet_v1_025(layout: str = "nchw", seed: int = 3, size: int = 96) -> onnx.ModelProto:
+    """VWW MobileNetV1 alpha 0.25 at 96x96x3 (or size x size, a multiple of 32): 13 depthwise-separable
+    blocks (ReLU6), avgpool, FC 2."""
     b = Builder("mobilenet_v1_025", layout, seed)
-    shape = b.input_shape(3, 96, 96)
+    shape = b.input_shape(3, size, size)
     same2 = (0, 0, 1, 1) if layout == "nhwc" else None
     x = b.conv("input", 3, 8, 3, stride=2, pads=same2, act="relu6")
     cin = 8
@@ -188,7 +189,7 @@ def mobilenet_v1_025(layout: str = "nchw", seed: int = 3) -> onnx.ModelProto:
         x = b.conv(x, cin, cin, 3, stride=stride, group=cin, pads=same2 if stride == 2 else None, act="relu6")
         x = b.conv(x, cin, cout, 1, act="relu6")
         cin = cout
-    x = b.avg_pool(x, (3, 3))
+    x = b.avg_pool(x, (size // 32, size // 32))
     y = b.node("Softmax", [b.dense(b.flatten(x, 256), 256, 2)], "softmax", axis=-1)
     return b.model(shape, y, (1, 2))
 
