@@ -223,6 +223,25 @@ def test_pool_fast_equals_reference(pool: str, seed: int) -> None:
     assert _run_all(convert(g.build()), xs) == ["fast-avgpool" if pool == "average" else "fast-maxpool"]
 
 
+@pytest.mark.parametrize("seed", range(30))
+def test_slice_fast_equals_reference(seed: int) -> None:
+    """SLICE on merged dims: boxes spanning some dims whole (they merge), extent-1 dims, crops."""
+    rng = np.random.default_rng(65_000 + seed)
+    rank = int(rng.integers(1, 7))
+    shape = tuple(int(d) for d in rng.integers(1, 7, rank))
+    begin, size = [], []
+    for d in shape:
+        whole = rng.random() < 0.5
+        b = 0 if whole else int(rng.integers(0, d))
+        begin.append(b)
+        size.append(d if whole else int(rng.integers(1, d - b + 1)))
+    g = TFLiteGraph()
+    x = g.input("x", shape, 0.05, 3)
+    g.output(g.slice(x, begin, size))
+    xs = [rng.integers(-128, 128, shape, dtype=np.int8) for _ in range(2)]
+    assert _run_all(convert(g.build()), xs) == ["fast-slice"]
+
+
 UNARY = ("logistic", "tanh", "hard_swish", "leaky_relu")
 
 

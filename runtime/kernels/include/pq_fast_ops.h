@@ -47,6 +47,7 @@ extern const pq_fast_op pq_lut_s8_fast_op; /* every element-wise unary op: a 256
 extern const pq_fast_op pq_mul_s8_fast_op;
 extern const pq_fast_op pq_mean_s8_fast_op;
 extern const pq_fast_op pq_softmax_s8_fast_op;
+extern const pq_fast_op pq_slice_s8_fast_op;
 
 #define PQ_NO_FAST NULL
 #ifdef PQ_WITH_FAST_KERNELS

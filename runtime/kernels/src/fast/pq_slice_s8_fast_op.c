@@ -1,0 +1,67 @@
+/*
+ * SLICE's fast hooks (pq_fast_ops.h): the reference kernel (one memcpy per innermost row of the
+ * box) on the shapes with dims merged at prepare. A dim the box spans whole merges into the
+ * dim outside it (a crop of H in NHWC: one copy per image row band instead of one per pixel,
+ * dims of extent 1 vanish). Any copy is exact.
+ */
+#include <stddef.h>
+#include <stdint.h>
+
+#include "pq_fast_bind.h"
+
+typedef struct {
+    pq_slice_params p; /* begins of the merged dims */
+    int32_t rank, in_shape[PQ_MAX_DIMS], out_shape[PQ_MAX_DIMS];
+} slice_state;
+
+static int slice_plan(const pq_node *node, const pq_tensor *t, int isa, size_t *state_bytes, size_t *scratch_bytes) {
+    (void)node;
+    (void)t;
+    (void)isa;
+    *state_bytes = sizeof(slice_state);
+    *scratch_bytes = 0;
+    return 1;
+}
+
+static pq_status slice_prepare(pq_node *node, const pq_tensor *t, int isa, void *state) {
+    slice_state *s = (slice_state *)state;
+    const pq_tensor *x = &t[node->io[0]], *y = &t[node->io[1]];
+    const pq_slice_params *p = (const pq_slice_params *)node->params;
+    int32_t d, n = 0;
+    (void)isa;
+    if (x->rank < 1 || x->rank > PQ_MAX_DIMS || y->rank != x->rank) return PQ_ERR_PARAM;
+    for (d = 0; d < x->rank; ++d) {
+        const int32_t in = x->dims[d], out = y->dims[d], b = p->begin[d];
+        if (n > 0 && out == in) {
+            /* the box spans this dim whole (begin 0 by the contract): it merges into the dim
+             * outside, whose box rows then run contiguously through it */
+            s->in_shape[n - 1] *= in;
+            s->out_shape[n - 1] *= in;
+            s->p.begin[n - 1] *= in;
+            continue;
+        }
+        s->in_shape[n] = in;
+        s->out_shape[n] = out;
+        s->p.begin[n] = b;
+        ++n;
+    }
+    for (d = n; d < PQ_MAX_DIMS; ++d) s->p.begin[d] = 0;
+    s->rank = n;
+    node->fast = s;
+    return PQ_OK;
+}
+
+static pq_status slice_eval(const pq_node *node, const pq_tensor *t, void *scratch, int32_t part, int32_t n_parts) {
+    const slice_state *s = (const slice_state *)node->fast;
+    (void)scratch;
+    (void)part;
+    (void)n_parts;
+    return pq_slice_s8(&s->p, s->rank, s->in_shape, s->out_shape, PQ_IN(node, t, 0), PQ_OUT(node, t));
+}
+
+static const char *slice_name(const pq_node *node) {
+    (void)node;
+    return "fast-slice";
+}
+
+const pq_fast_op pq_slice_s8_fast_op = {slice_plan, slice_prepare, slice_eval, NULL, slice_name};
