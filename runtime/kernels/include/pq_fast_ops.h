@@ -44,6 +44,10 @@ extern const pq_fast_op pq_add_s8_fast_op;
 extern const pq_fast_op pq_avg_pool2d_s8_fast_op;
 extern const pq_fast_op pq_max_pool2d_s8_fast_op;
 extern const pq_fast_op pq_lut_s8_fast_op; /* every element-wise unary op: a 256-entry table */
+extern const pq_fast_op pq_concatenation_s8_fast_op;
+extern const pq_fast_op pq_pad_s8_fast_op;
+extern const pq_fast_op pq_transpose_s8_fast_op;
+extern const pq_fast_op pq_reshape_s8_fast_op; /* "alias" (nothing to move) or one memcpy */
 
 #define PQ_NO_FAST NULL
 #ifdef PQ_WITH_FAST_KERNELS
