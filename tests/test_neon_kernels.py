@@ -32,9 +32,9 @@ KERNELS = Path(kernels_dir())
 HARNESS = [ROOT / "tests" / "c" / "fast_vs_reference.c", *sorted((ROOT / "tests" / "c").glob("fvr_*.c"))]
 SOURCES = sorted((KERNELS / "src").rglob("*.c"))
 FLAGS = ["-O2", "-std=c99", "-Wall", "-Wextra", "-Werror", "-I", str(KERNELS / "include")]
-CASES = 1000  # random cases per op (conv2d, depthwise, fc, add), each run on every ISA
+CASES = 1000  # random cases per op (OPS), each run on every ISA
 REQUANT_LANES = 200_000
-OPS = ("conv2d", "depthwise", "fc", "add")
+OPS = ("conv2d", "depthwise", "fc", "add", "concat", "pad", "transpose", "reshape")
 
 
 def _run(cmd: list[str], timeout: float = 600) -> subprocess.CompletedProcess:

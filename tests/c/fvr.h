@@ -63,6 +63,29 @@ void fvr_run_fast(const pq_fast_op *op, pq_node *nd, const pq_tensor *t, int isa
 /* A CONV_2D / DEPTHWISE_CONV_2D node over t[0..5] (input, filter, bias, mult, shift, output). */
 void fvr_conv_node(const fvr_conv *cv, const int8_t *in, int8_t *out, pq_tensor *t, int32_t *io, pq_node *nd);
 
+/* ---- data-movement cases (fvr_move.c): CONCATENATION, PAD, TRANSPOSE, RESHAPE ---- */
+enum { FVR_CONCAT, FVR_PAD, FVR_TRANSPOSE, FVR_RESHAPE };
+typedef struct {
+    const pq_fast_op *op;                        /* the op's fast hooks */
+    pq_status (*eval)(const pq_node *, const pq_tensor *); /* its reference entry */
+    pq_node nd;
+    pq_tensor t[PQ_MAX_CONCAT_INPUTS + 2];       /* inputs, then the output (tensor `out`) */
+    int32_t io[PQ_MAX_CONCAT_INPUTS + 2];
+    int out;
+    union {
+        pq_concat_params concat;
+        pq_pad_params pad;
+        pq_transpose_params transpose;
+    } params;
+    int8_t *want; /* the reference's output, n bytes */
+    size_t n;
+    char desc[256];
+} fvr_move_case;
+/* A random case of op `which` (FVR_*) and its reference output. */
+void fvr_move_gen(fvr_rng *r, int which, fvr_move_case *c);
+/* The fast kernel's output on `isa`, in a fresh guarded buffer. */
+int8_t *fvr_move_run(fvr_move_case *c, int isa);
+
 /* ---- lane checks of the NEON requantization (aarch64; elsewhere returns 0) ---- */
 /* Returns the number of lanes checked; on a mismatch prints it and exits 1. */
 long fvr_check_requant_neon(fvr_rng *r, long n);

@@ -10,10 +10,13 @@
  *   RUNS   the last dim stays last: contiguous runs of its length, each a memcpy when long;
  *   TILES  the input's last dim (stride 1 in the input) is output dim `inner`, and the output's
  *          last dim (stride 1 in the output) comes from a strided input dim: a 2-D transpose
- *          between the two, in square tiles that stay in L1 whichever side is strided, under an
- *          odometer over the remaining dims.
- * Portable C for every ISA; the tile loops have a compile-time width for the narrow outputs
- * channel shuffles make (2, 3, 4 groups), which compilers unroll.
+ *          between the two under an odometer over the remaining dims, in square tiles that stay
+ *          in L1 whichever side is strided, each moved in 8 x 8 byte blocks through eight
+ *          64-bit registers. A 2-D transpose with 2, 3 or 4 rows on one side (a channel shuffle
+ *          of 2 to 4 groups; RGB images between NHWC and NCHW) is an interleave or a
+ *          de-interleave of whole rows instead, with the width a constant: compilers vectorise
+ *          those loops.
+ * Portable C for every ISA (the 8 x 8 blocks assume little-endian, as the whole core does).
  */
 #include <stddef.h>
 #include <stdint.h>
@@ -95,45 +98,92 @@ pq_status pq_transpose_s8_fast_plan(int32_t rank, const int32_t *in_shape, const
     return PQ_OK;
 }
 
-/* out[a * out_a + b] = in[a + b * in_b] for a < na, b < nb, in TILE x TILE tiles. WIDTH > 0:
- * nb == WIDTH (a constant, so the inner loop unrolls); else any nb. */
-static inline void tiles(const int8_t *in, int8_t *out, size_t na, size_t nb, size_t out_a, size_t in_b,
-                         size_t width)
+/* The 8 x 8 bytes of x[0..7] (row i in x[i], byte j at bits 8j: little-endian loads)
+ * transposed in place: swap 4x4 blocks, then 2x2, then single bytes, across word pairs. */
+static inline void transpose_8x8(uint64_t *x)
+{
+    static const uint64_t m4 = 0x00000000FFFFFFFFull, m2 = 0x0000FFFF0000FFFFull, m1 = 0x00FF00FF00FF00FFull;
+    int i;
+    for (i = 0; i < 4; ++i) {
+        const uint64_t t = ((x[i] >> 32) ^ x[i + 4]) & m4;
+        x[i] ^= t << 32;
+        x[i + 4] ^= t;
+    }
+    for (i = 0; i < 8; i += (i & 1) ? 3 : 1) {
+        const uint64_t t = ((x[i] >> 16) ^ x[i + 2]) & m2;
+        x[i] ^= t << 16;
+        x[i + 2] ^= t;
+    }
+    for (i = 0; i < 8; i += 2) {
+        const uint64_t t = ((x[i] >> 8) ^ x[i + 1]) & m1;
+        x[i] ^= t << 8;
+        x[i + 1] ^= t;
+    }
+}
+
+/* out[a * out_a + b] = in[a + b * in_b] for a < na, b < nb: 8 x 8 blocks through registers,
+ * in TILE x TILE tiles, the edges byte by byte. */
+static void tiles(const int8_t *in, int8_t *out, size_t na, size_t nb, size_t out_a, size_t in_b)
 {
     size_t a0, b0, a, b;
-    if (width > 0) {
-        for (a = 0; a < na; ++a) {
-            for (b = 0; b < width; ++b) out[a * out_a + b] = in[a + b * in_b];
-        }
-        return;
-    }
     for (b0 = 0; b0 < nb; b0 += TILE) {
         const size_t b1 = b0 + TILE < nb ? b0 + TILE : nb;
         for (a0 = 0; a0 < na; a0 += TILE) {
             const size_t a1 = a0 + TILE < na ? a0 + TILE : na;
+            const size_t a8 = a0 + (a1 - a0) / 8 * 8, b8 = b0 + (b1 - b0) / 8 * 8;
+            for (b = b0; b < b8; b += 8) {
+                for (a = a0; a < a8; a += 8) {
+                    uint64_t x[8];
+                    int i;
+                    for (i = 0; i < 8; ++i) memcpy(&x[i], in + a + (b + (size_t)i) * in_b, 8);
+                    transpose_8x8(x);
+                    for (i = 0; i < 8; ++i) memcpy(out + (a + (size_t)i) * out_a + b, &x[i], 8);
+                }
+            }
             for (a = a0; a < a1; ++a) {
                 const int8_t *src = in + a;
                 int8_t *dst = out + a * out_a;
-                for (b = b0; b < b1; ++b) dst[b] = src[b * in_b];
+                for (b = a < a8 ? b8 : b0; b < b1; ++b) dst[b] = src[b * in_b];
             }
         }
     }
 }
 
+/* The same with nb == out_a == WIDTH, a constant: whole output rows interleaving WIDTH input
+ * rows, a loop compilers vectorise. */
+static inline void interleave(const int8_t *in, int8_t *out, size_t na, size_t in_b, size_t width)
+{
+    size_t a, b;
+    for (a = 0; a < na; ++a) {
+        for (b = 0; b < width; ++b) out[a * width + b] = in[a + b * in_b];
+    }
+}
+
+/* The converse, na == in_b == WIDTH: WIDTH output rows from interleaved input rows. */
+static inline void deinterleave(const int8_t *in, int8_t *out, size_t nb, size_t out_a, size_t width)
+{
+    size_t a, b;
+    for (a = 0; a < width; ++a) {
+        for (b = 0; b < nb; ++b) out[a * out_a + b] = in[a + b * width];
+    }
+}
+
 static void transpose_2d(const int8_t *in, int8_t *out, size_t na, size_t nb, size_t out_a, size_t in_b)
 {
-    switch (nb) {
-    case 2:
-        tiles(in, out, na, nb, out_a, in_b, 2);
-        break;
-    case 3:
-        tiles(in, out, na, nb, out_a, in_b, 3);
-        break;
-    case 4:
-        tiles(in, out, na, nb, out_a, in_b, 4);
-        break;
-    default:
-        tiles(in, out, na, nb, out_a, in_b, 0);
+    if (in_b == na && na == 2) {
+        deinterleave(in, out, nb, out_a, 2);
+    } else if (in_b == na && na == 3) {
+        deinterleave(in, out, nb, out_a, 3);
+    } else if (in_b == na && na == 4) {
+        deinterleave(in, out, nb, out_a, 4);
+    } else if (out_a == nb && nb == 2) {
+        interleave(in, out, na, in_b, 2);
+    } else if (out_a == nb && nb == 3) {
+        interleave(in, out, na, in_b, 3);
+    } else if (out_a == nb && nb == 4) {
+        interleave(in, out, na, in_b, 4);
+    } else {
+        tiles(in, out, na, nb, out_a, in_b);
     }
 }
 
