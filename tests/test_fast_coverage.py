@@ -21,7 +21,7 @@ from picoq.converter import convert
 from picoq.runtime import Interpreter, supported_isas
 from picoq.runtime.format import OPCODE_BY_NAME, OPS
 
-from conftest import MLPERF_INT8, SHARED_MODELS
+from conftest import mlperf_present
 from support.fuzz_seeds import repo_models
 from support.make_onnx_models import MODELS, input_shape
 
@@ -52,10 +52,7 @@ def _models() -> dict[str, bytes]:
             m = build(layout)
             calib = rng.normal(size=(8, *input_shape(m)[1:])).astype(np.float32)
             models[f"{name}_{layout}"] = convert(m, calibration=calib, progress=False)
-    for name in MLPERF_INT8:
-        path = SHARED_MODELS / f"{name}.tflite"
-        if path.is_file():
-            models[name] = convert(path.read_bytes())
+    models |= {name: convert(path.read_bytes()) for name, path in mlperf_present().items()}
     return models
 
 

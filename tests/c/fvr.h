@@ -57,6 +57,8 @@ typedef struct {
 
 /* A tensor of `rank` (<= 4) dims over `data`, int8. */
 pq_tensor fvr_tensor(const void *data, int rank, int32_t d0, int32_t d1, int32_t d2, int32_t d3);
+/* A tensor of `rank` (<= PQ_MAX_DIMS) dims[] over `data`, of dtype 1 (int8) or 2 (int32). */
+pq_tensor fvr_tensor_dims(const void *data, int dtype, int rank, const int32_t *dims);
 /* Plan and prepare `op` on `isa` as the interpreter does (state and scratch guarded), then run
  * it whole; exits 1 naming `what` when the hooks refuse or fail. */
 void fvr_run_fast(const pq_fast_op *op, pq_node *nd, const pq_tensor *t, int isa, const char *what);

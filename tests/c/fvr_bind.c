@@ -13,16 +13,21 @@
 pq_tensor fvr_tensor(const void *data, int rank, int32_t d0, int32_t d1, int32_t d2, int32_t d3)
 {
     const int32_t d[4] = {d0, d1, d2, d3};
+    return fvr_tensor_dims(data, 1, rank, d);
+}
+
+pq_tensor fvr_tensor_dims(const void *data, int dtype, int rank, const int32_t *dims)
+{
     pq_tensor t;
     int k;
     memset(&t, 0, sizeof t);
     t.data = (void *)(uintptr_t)data;
-    t.dtype = 1;
+    t.dtype = (uint8_t)dtype;
     t.rank = (uint8_t)rank;
     t.count = 1;
     for (k = 0; k < rank; ++k) {
-        t.dims[k] = d[k];
-        t.count *= d[k];
+        t.dims[k] = dims[k];
+        t.count *= dims[k];
     }
     return t;
 }

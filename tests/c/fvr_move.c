@@ -14,23 +14,6 @@
 #include "fvr.h"
 #include "pq_op.h"
 
-/* A tensor of `rank` dims over `data`, int8 (or int32 for dtype 2). */
-static pq_tensor tensor_of(const void *data, int dtype, int rank, const int32_t *dims)
-{
-    pq_tensor t;
-    int k;
-    memset(&t, 0, sizeof t);
-    t.data = (void *)(uintptr_t)data;
-    t.dtype = (uint8_t)dtype;
-    t.rank = (uint8_t)rank;
-    t.count = 1;
-    for (k = 0; k < rank; ++k) {
-        t.dims[k] = dims[k];
-        t.count *= dims[k];
-    }
-    return t;
-}
-
 /* Random dims in [1, hi], 1 about a third of the time (the kernels merge those away). */
 static void gen_dims(fvr_rng *r, int rank, int32_t hi, int32_t *dims)
 {
@@ -63,6 +46,18 @@ static void node_of(fvr_move_case *c, uint16_t opcode, int n_in, const void *par
     c->out = n_in;
 }
 
+/* A one-input op: random input of dims, output of out_dims, the op's hooks and reference entry. */
+static void unary_case(fvr_rng *r, fvr_move_case *c, int rank, const int32_t *dims, const int32_t *out_dims,
+                       uint16_t opcode, const pq_fast_op *op, pq_status (*eval)(const pq_node *, const pq_tensor *))
+{
+    c->t[0] = fvr_tensor_dims(NULL, 1, rank, dims);
+    c->t[0].data = random_s8(r, (size_t)c->t[0].count);
+    c->t[1] = fvr_tensor_dims(NULL, 1, rank, out_dims);
+    node_of(c, opcode, 1, &c->params);
+    c->op = op;
+    c->eval = eval;
+}
+
 static void gen_concat(fvr_rng *r, fvr_move_case *c)
 {
     pq_concat_params *p = &c->params.concat;
@@ -82,7 +77,7 @@ static void gen_concat(fvr_rng *r, fvr_move_case *c)
         int32_t *rq = requant + 3 * k;
         dims[p->axis] = fvr_range(r, 1, 4);
         out_dims[p->axis] += dims[p->axis];
-        c->t[k] = tensor_of(NULL, 1, rank, dims);
+        c->t[k] = fvr_tensor_dims(NULL, 1, rank, dims);
         c->t[k].data = random_s8(r, (size_t)c->t[k].count);
         if (mode == 0 || (mode == 2 && fvr_range(r, 0, 1))) {
             rq[0] = 1 << 30, rq[1] = 1, rq[2] = -p->output_offset; /* the output's quantization */
@@ -92,9 +87,9 @@ static void gen_concat(fvr_rng *r, fvr_move_case *c)
             rq[2] = fvr_range(r, -127, 128);
         }
     }
-    c->t[n] = tensor_of(requant, 2, 2, rq_dims);
+    c->t[n] = fvr_tensor_dims(requant, 2, 2, rq_dims);
     c->t[n].is_const = 1;
-    c->t[n + 1] = tensor_of(NULL, 1, rank, out_dims);
+    c->t[n + 1] = fvr_tensor_dims(NULL, 1, rank, out_dims);
     node_of(c, PQ_OP_CONCATENATION, (int)n + 1, p);
     c->op = &pq_concatenation_s8_fast_op;
     c->eval = pq_concatenation_s8_eval;
@@ -117,12 +112,7 @@ static void gen_pad(fvr_rng *r, fvr_move_case *c)
         p->pads[k][1] = none || fvr_range(r, 0, 1) ? 0 : fvr_range(r, 1, 3);
         out_dims[k] = p->pads[k][0] + dims[k] + p->pads[k][1];
     }
-    c->t[0] = tensor_of(NULL, 1, rank, dims);
-    c->t[0].data = random_s8(r, (size_t)c->t[0].count);
-    c->t[1] = tensor_of(NULL, 1, rank, out_dims);
-    node_of(c, PQ_OP_PAD, 1, p);
-    c->op = &pq_pad_s8_fast_op;
-    c->eval = pq_pad_s8_eval;
+    unary_case(r, c, rank, dims, out_dims, PQ_OP_PAD, &pq_pad_s8_fast_op, pq_pad_s8_eval);
     snprintf(c->desc, sizeof c->desc, "rank %d, in %ld bytes, out %ld bytes, pads of dim 0 %ld %ld, value %ld", rank,
              (long)c->t[0].count, (long)c->t[1].count, (long)p->pads[0][0], (long)p->pads[0][1], (long)p->pad_value);
 }
@@ -149,12 +139,7 @@ static void gen_transpose(fvr_rng *r, fvr_move_case *c)
     for (k = 0; k < rank; ++k) {
         out_dims[k] = dims[p->perm[k]];
     }
-    c->t[0] = tensor_of(NULL, 1, rank, dims);
-    c->t[0].data = random_s8(r, (size_t)c->t[0].count);
-    c->t[1] = tensor_of(NULL, 1, rank, out_dims);
-    node_of(c, PQ_OP_TRANSPOSE, 1, p);
-    c->op = &pq_transpose_s8_fast_op;
-    c->eval = pq_transpose_s8_eval;
+    unary_case(r, c, rank, dims, out_dims, PQ_OP_TRANSPOSE, &pq_transpose_s8_fast_op, pq_transpose_s8_eval);
     snprintf(c->desc, sizeof c->desc, "in %ldx%ldx%ldx%ldx%ldx%ld (rank %d) perm %ld %ld %ld %ld %ld %ld",
              (long)dims[0], (long)(rank > 1 ? dims[1] : 1), (long)(rank > 2 ? dims[2] : 1),
              (long)(rank > 3 ? dims[3] : 1), (long)(rank > 4 ? dims[4] : 1), (long)(rank > 5 ? dims[5] : 1), rank,
@@ -165,12 +150,8 @@ static void gen_transpose(fvr_rng *r, fvr_move_case *c)
 static void gen_reshape(fvr_rng *r, fvr_move_case *c)
 {
     const int32_t n = fvr_range(r, 0, 3) == 0 ? fvr_range(r, 1000, 20000) : fvr_range(r, 1, 300);
-    c->t[0] = tensor_of(NULL, 1, 1, &n);
-    c->t[0].data = random_s8(r, (size_t)n);
-    c->t[1] = tensor_of(NULL, 1, 1, &n); /* the shape does not matter to the bytes */
-    node_of(c, PQ_OP_RESHAPE, 1, &c->params);
-    c->op = &pq_reshape_s8_fast_op;
-    c->eval = pq_reshape_s8_eval;
+    /* One dim in and out: the shape does not matter to the bytes. */
+    unary_case(r, c, 1, &n, &n, PQ_OP_RESHAPE, &pq_reshape_s8_fast_op, pq_reshape_s8_eval);
     snprintf(c->desc, sizeof c->desc, "%ld bytes", (long)n);
 }
 

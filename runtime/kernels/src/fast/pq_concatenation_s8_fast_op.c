@@ -47,11 +47,9 @@ static pq_status concat_plan(const pq_node *node, const pq_tensor *t, pq_concat_
 static int concat_fast_plan(const pq_node *node, const pq_tensor *t, int isa, size_t *state_bytes,
                             size_t *scratch_bytes) {
     pq_concat_fast_plan plan;
+    const pq_status st = concat_plan(node, t, &plan);
     (void)isa;
-    if (concat_plan(node, t, &plan) != PQ_OK) return 0;
-    *state_bytes = sizeof plan + 256u * (size_t)plan.n_tables;
-    *scratch_bytes = 0;
-    return 1;
+    return pq_fast_plan_sized(st, sizeof plan + 256u * (size_t)plan.n_tables, state_bytes, scratch_bytes);
 }
 
 static pq_status concat_prepare(pq_node *node, const pq_tensor *t, int isa, void *state) {

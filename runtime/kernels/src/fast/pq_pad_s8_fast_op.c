@@ -24,17 +24,12 @@ static int pad_fast_plan(const pq_node *node, const pq_tensor *t, int isa, size_
                          size_t *scratch_bytes) {
     pq_pad_fast_plan plan;
     (void)isa;
-    if (pad_plan(node, t, &plan) != PQ_OK) return 0;
-    *state_bytes = sizeof plan;
-    *scratch_bytes = 0;
-    return 1;
+    return pq_fast_plan_sized(pad_plan(node, t, &plan), sizeof plan, state_bytes, scratch_bytes);
 }
 
 static pq_status pad_prepare(pq_node *node, const pq_tensor *t, int isa, void *state) {
     (void)isa;
-    if (pad_plan(node, t, (pq_pad_fast_plan *)state) != PQ_OK) return PQ_ERR_PARAM;
-    node->fast = state;
-    return PQ_OK;
+    return pq_fast_prepared(node, pad_plan(node, t, (pq_pad_fast_plan *)state), state);
 }
 
 static pq_status pad_eval(const pq_node *node, const pq_tensor *t, void *scratch, int32_t part, int32_t n_parts) {

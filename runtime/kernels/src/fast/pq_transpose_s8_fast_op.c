@@ -25,17 +25,12 @@ static int transpose_fast_plan(const pq_node *node, const pq_tensor *t, int isa,
                                size_t *scratch_bytes) {
     pq_transpose_fast_plan plan;
     (void)isa;
-    if (transpose_plan(node, t, &plan) != PQ_OK) return 0;
-    *state_bytes = sizeof plan;
-    *scratch_bytes = 0;
-    return 1;
+    return pq_fast_plan_sized(transpose_plan(node, t, &plan), sizeof plan, state_bytes, scratch_bytes);
 }
 
 static pq_status transpose_prepare(pq_node *node, const pq_tensor *t, int isa, void *state) {
     (void)isa;
-    if (transpose_plan(node, t, (pq_transpose_fast_plan *)state) != PQ_OK) return PQ_ERR_PARAM;
-    node->fast = state;
-    return PQ_OK;
+    return pq_fast_prepared(node, transpose_plan(node, t, (pq_transpose_fast_plan *)state), state);
 }
 
 static pq_status transpose_eval(const pq_node *node, const pq_tensor *t, void *scratch, int32_t part,
