@@ -52,6 +52,7 @@ _INPUT_ROLES = {
     "FULLY_CONNECTED": ("input", "filter", "bias", "mult", "shift"),
     "ADD": ("input1", "input2"),
     "MUL": ("input1", "input2"),
+    "LOOKUP_TABLE": ("input", "table"),
 }
 KERNEL_WEIGHTED = ("CONV_2D", "DEPTHWISE_CONV_2D", "FULLY_CONNECTED")
 _C_TYPES = {"int8": "int8_t", "int32": "int32_t"}
@@ -103,7 +104,8 @@ def _input_roles(op: OpInfo) -> tuple[str, ...]:
     """Role names of an op's inputs; CONCATENATION is variadic, its last input the requant table."""
     if op.name == "CONCATENATION":
         return (*(f"input{k}" for k in range(len(op.inputs) - 1)), "requant")
-    return _INPUT_ROLES.get(op.name, ("input",))
+    roles = _INPUT_ROLES.get(op.name, ("input",))
+    return (*roles, *(f"input{k}" for k in range(len(roles), len(op.inputs))))  # an op added later
 
 
 def _role_comment(m: ModelFile, op: OpInfo, role: str, t: TensorInfo) -> str:
@@ -117,6 +119,7 @@ def _role_comment(m: ModelFile, op: OpInfo, role: str, t: TensorInfo) -> str:
         "mult": "requantization multipliers, Q31",
         "shift": "requantization shifts, positive = left",
         "requant": "per input (multiplier, shift, input_offset)",
+        "table": f"y = table[x + 128], {_quant_text(t)} (the output's)",
     }.get(role, _quant_text(t))
     return f"op {op.index} {op.name} {layer}: {role} {t.dtype} {_shape(t.shape)}, {what}"
 

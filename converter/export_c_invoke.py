@@ -387,6 +387,17 @@ class _Emitter:
     def _leaky_relu(self, op: OpInfo, sym: str) -> _OpCode:
         return self._elementwise(op, sym)
 
+    def _lookup_table(self, op: OpInfo, sym: str) -> _OpCode:
+        del sym  # no parameters: the table is a constant array
+        x = self.m.tensors[op.inputs[0]]
+        args = [
+            self.ptr(op.inputs[1]),
+            str(x.size),
+            self.ptr(op.inputs[0]),
+            self.ptr(op.outputs[0], writable=True),
+        ]
+        return _OpCode([], self._call(op, OPS[op.opcode].kernel, args))
+
     def _transpose(self, op: OpInfo, sym: str) -> _OpCode:
         x = self.m.tensors[op.inputs[0]]
         rank = len(x.shape)

@@ -9,6 +9,7 @@ Besides ONNX op types, passes introduce two internal ops (names starting with
 "pq."), each with a numpy definition in float_ops.py:
   pq.Dense   y = x @ W.T + b over the last axis (W is [out, in], b optional)
   pq.Affine  y = x * scale + shift, scale and shift constants along one axis (or scalars)
+  pq.Table   y = f(x) for an element-wise group of nodes of one input (tables.py), one int8 table
 and any node may carry attrs["clamp"] = (lo, hi): its output is clipped to it (a fused
 ReLU, ReLU6, Clip or HardSigmoid).
 """
@@ -19,6 +20,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
+
+from .graph import ConversionError
 
 
 @dataclass
@@ -43,6 +46,17 @@ class FloatGraph:
     outputs: list[str] = field(default_factory=list)
     shapes: dict[str, tuple[int, ...]] = field(default_factory=dict)  # static, batch 1
     opset: int = 13
+    # What makes the model unconvertible, found so far (import, passes, lowering check): collected
+    # rather than raised so that one ConversionError lists every problem; hints say what to do.
+    problems: list[str] = field(default_factory=list)
+    hints: list[str] = field(default_factory=list)
+
+    def raise_problems(self, more: list[str] = (), hint: str = "") -> None:
+        """Raise one ConversionError with every problem collected (and `more`), if there is any."""
+        problems = [*self.problems, *more]
+        if problems:
+            hints = [*self.hints, *([hint] if hint and more else [])]
+            raise ConversionError(problems, hint="\n".join(dict.fromkeys(h for h in hints if h)))
 
     def producers(self) -> dict[str, Node]:
         return {o: n for n in self.nodes for o in n.outputs if o}

@@ -12,12 +12,12 @@ import numpy as np
 
 from .fgraph import FloatGraph, Node
 from .float_ops import F32
-from .onnx_rules import RULES
+from .onnx_rules import rule_of
 
 
 def run_node(node: Node, inputs: list[np.ndarray | None]) -> list[np.ndarray]:
     """The outputs of one node (its float_ops function), clipped to its fused clamp if it has one."""
-    outs = RULES[node.op].run(node, *inputs)
+    outs = rule_of(node.op).run(node, *inputs)
     clamp = node.attrs.get("clamp")
     if clamp is not None:
         outs[0] = np.clip(outs[0], F32(clamp[0]), F32(clamp[1])).astype(F32)

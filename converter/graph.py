@@ -7,21 +7,58 @@ names are the format's (picoq.runtime.format.OPS).
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 
 import numpy as np
 
 
 class ConversionError(ValueError):
-    """The source model cannot be converted; the message lists every problem found."""
+    """The source model cannot be converted; the message lists every problem found (`problems`),
+    the same problem of several nodes of one op type on one line."""
 
     def __init__(self, problems: list[str], hint: str = ""):
-        self.problems = list(problems)
+        self.problems = list(dict.fromkeys(problems))
+        self.hint = hint
         lines = [f"cannot convert: {len(self.problems)} problem(s)"]
-        lines += [f"  - {p}" for p in self.problems]
+        lines += [f"  - {p}" for p in group_problems(self.problems)]
         if hint:
             lines.append(hint)
         super().__init__("\n".join(lines))
+
+
+_NODE_PROBLEM = re.compile(
+    r"node (?P<name>'(?:[^'\\]|\\.)*'|\"(?:[^\"\\]|\\.)*\") \((?P<op>[^()]+)\): (?P<why>.*)", re.S
+)
+
+
+def group_problems(problems: list[str], shown: int = 3) -> list[str]:
+    """One line per (op type, reason): "Slice x26: <reason> (nodes 'a', 'b', 'c' and 23 more)";
+    a problem of one node, or not about a node, stays as it is. First-seen order."""
+    groups: dict[tuple[str, str], list[str]] = {}
+    lines: list[tuple[str, str] | str] = []
+    for p in problems:
+        m = _NODE_PROBLEM.fullmatch(p)
+        if m is None:
+            lines.append(p)
+            continue
+        key = (m["op"], m["why"])
+        if key not in groups:
+            groups[key] = []
+            lines.append(key)
+        groups[key].append(m["name"])
+    out = []
+    for line in lines:
+        if isinstance(line, str):
+            out.append(line)
+            continue
+        (op, why), names = line, groups[line]
+        if len(names) == 1:
+            out.append(f"node {names[0]} ({op}): {why}")
+            continue
+        more = f" and {len(names) - shown} more" if len(names) > shown else ""
+        out.append(f"{op} x{len(names)}: {why} (nodes {', '.join(names[:shown])}{more})")
+    return out
 
 
 @dataclass

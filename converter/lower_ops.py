@@ -428,6 +428,23 @@ class ComputeOps:
             return
         self._unary(node, "LEAKY_RELU", params)
 
+    def lower_table(self, node: Node) -> None:
+        """pq.Table (tables.py): the group's float function on the 256 values of x's int8
+        quantization, quantized to y's: the LOOKUP_TABLE kernel's table."""
+        from .tables import run_table
+
+        (sx, zx), (sy, zy) = self.q_of(node.inputs[0]), self.q_of(node.outputs[0])
+        xs = ((np.arange(-128, 128, dtype=np.float64) - zx) * sx).astype(np.float32)
+        with np.errstate(all="ignore"):
+            ys = run_table(node, xs)[0].astype(np.float64).reshape(-1)
+        # Where the float function is not finite (log(0), an input outside its domain that the
+        # calibration data never reached), the table saturates; NaN becomes 0.
+        ys = np.nan_to_num(ys, nan=0.0, posinf=np.finfo(np.float32).max, neginf=np.finfo(np.float32).min)
+        table = qp.quantize_activation(ys, sy, zy)
+        st = self._plain_input(node)
+        t = self.g.add_const(f"{node.outputs[0]}/table", table, [sy], [zy])
+        self.op("LOOKUP_TABLE", [st.index, t], self.define(node.outputs[0], st.perm), {}, node.where)
+
     def lower_reduce_mean(self, node: Node) -> None:
         x, y = node.inputs[0], node.outputs[0]
         shape = self.shape(x)

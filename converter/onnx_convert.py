@@ -7,15 +7,16 @@ from collections.abc import Callable
 from .calibrate import CalibrationSource, collect_ranges, load_samples
 from .fgraph import FloatGraph
 from .graph import ConversionError, Graph
-from .onnx_import import ModelSource, load_onnx
+from .onnx_import import ModelSource, import_onnx
 from .passes import run_passes
 from .quantize_graph import Lowering, check_lowerable
 
 
 def prepare(source: ModelSource, before_shapes: Callable[[FloatGraph], None] | None = None) -> FloatGraph:
     """The float graph picoq quantizes: imported, folded and fused, every op lowerable
-    (`before_shapes`: see onnx_import.load_onnx)."""
-    fg = run_passes(load_onnx(source, before_shapes))
+    (`before_shapes`: see onnx_import.import_onnx). Raises one ConversionError listing every
+    problem found by the import, the passes and the lowering check."""
+    fg = run_passes(import_onnx(source, before_shapes))
     check_lowerable(fg)
     return fg
 

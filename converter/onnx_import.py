@@ -1,11 +1,13 @@
 """Read a float ONNX model (through the `onnx` package) into a FloatGraph.
 
-Every problem is collected before raising one ConversionError: unsupported ops
-(each node named), non-float inputs, already-quantized models and dynamic
-non-batch dimensions. A symbolic batch dimension (axis 0) is fixed to 1, legacy
-attribute forms (Clip min/max, Squeeze axes, Pad pads, ...) are rewritten into
-their current input form (the op's onnx_rules row: `normalize`), and the graph is run once on zeros to give every
-tensor its static shape.
+Problems are collected, not raised one at a time: malformed models, non-float inputs,
+already-quantized models and dynamic non-batch dimensions end the import with one
+ConversionError; op types picoq does not know stay in the graph as foreign nodes
+(foreign_ops.py), which fold when their inputs are constant and are otherwise named by the
+lowering check together with every other problem of the model. A symbolic batch dimension
+(axis 0) is fixed to 1, legacy attribute forms (Clip min/max, Squeeze axes, Pad pads, ...) are
+rewritten into their current input form (the op's onnx_rules row: `normalize`), and the graph
+is run once on zeros to give every tensor its static shape.
 """
 
 from __future__ import annotations
@@ -21,7 +23,9 @@ from picoq.runtime import format as fmt
 
 from .fgraph import FloatGraph, Node
 from .float_run import run_node
+from .foreign_ops import OPSET, PROTO, ForeignOpError
 from .graph import ConversionError
+from .lift_1d import lift_1d
 from .onnx_check import (
     MAX_ELEMENTS,
     MAX_NODE_MACS,
@@ -36,16 +40,11 @@ from .onnx_check import (
     tensor_array,
     type_name,
 )
-from .onnx_rules import RULES
+from .onnx_rules import RULES, UNSUPPORTED_HINT
+from .tables import BINARY, UNARY
 
-SUPPORTED = tuple(op for op, rule in RULES.items() if rule.role == "model")
-_HINT_OPS = (
-    "picoq imports float ONNX models built from: "
-    + ", ".join(SUPPORTED)
-    + " (and shape arithmetic such as Shape/Gather/Cast/Slice/Concat that folds to constants)."
-    " Re-export the model without the listed ops, or replace them with supported ones."
-)
 _FLOAT = 1  # onnx.TensorProto.FLOAT
+TABLE_OPS = UNARY | BINARY
 MAX_OPSET = 30  # opset versions beyond any released one are refused
 ModelSource = str | os.PathLike | bytes | Any  # Any: an onnx.ModelProto
 
@@ -74,7 +73,18 @@ def read_model_proto(source: ModelSource):
 
 
 def load_onnx(source: ModelSource, before_shapes: Callable[[FloatGraph], None] | None = None) -> FloatGraph:
-    """Import a float ONNX model; raises ConversionError listing every problem found.
+    """Import a float ONNX model; raises ConversionError listing every problem found."""
+    graph = import_onnx(source, before_shapes)
+    graph.raise_problems()
+    return graph
+
+
+def import_onnx(source: ModelSource, before_shapes: Callable[[FloatGraph], None] | None = None) -> FloatGraph:
+    """Import a float ONNX model. Raises ConversionError for what stops the import (an unreadable
+    or malformed model, dynamic shapes, a quantized model, a node that cannot run); problems that
+    let the later checks go on (op types picoq does not know, bad calibration data) are
+    collected in graph.problems instead, so one error can list every problem of the model.
+    Nodes of unknown op types stay in the graph (foreign_ops.py): those on constants fold.
 
     `before_shapes(graph)`, if given, runs once the graph inputs and their shapes are known, before
     the graph runs on zeros (convert checks its calibration data there: cheap, and before any
@@ -152,20 +162,21 @@ def load_onnx(source: ModelSource, before_shapes: Callable[[FloatGraph], None] |
     graph.outputs = [o.name for o in g.output]
 
     read = {i for n in g.node for i in n.input} | set(graph.outputs)
-    unsupported: list[str] = []
+    refused: list[str] = []  # ops that end the import (an already-quantized model, picoq's own names)
     for k, n in enumerate(g.node):
         name = n.name or f"{n.op_type}_{k}"
-        if n.domain not in ("", "ai.onnx"):
-            unsupported.append(f"node {name!r}: op {n.domain}.{n.op_type} (custom domain)")
-            continue
-        rule = RULES.get(n.op_type)
+        rule = RULES.get(n.op_type) if n.domain in ("", "ai.onnx") else None
         if rule is not None and rule.role == "quantized":
-            unsupported.append(
-                f"node {name!r}: op {n.op_type} (the model is already quantized: convert its float version)"
+            refused.append(
+                f"node {name!r} ({n.op_type}): the model is already quantized: convert its float version"
             )
             continue
-        if rule is None or rule.role == "internal":
-            unsupported.append(f"node {name!r}: op {n.op_type}")
+        if rule is not None and rule.role == "internal":
+            refused.append(f"node {name!r} ({n.op_type}): not an ONNX op")
+            continue
+        if rule is None:  # foreign: kept for folding and shapes, refused at the lowering check if still there
+            op = n.op_type if n.domain in ("", "ai.onnx") else f"{n.domain}.{n.op_type}"
+            graph.nodes.append(Node(op, list(n.input), list(n.output), {PROTO: n, OPSET: graph.opset}, name))
             continue
         where = f"node {name!r} ({n.op_type})"
         attrs = node_attrs(n, where, problems)
@@ -182,23 +193,67 @@ def load_onnx(source: ModelSource, before_shapes: Callable[[FloatGraph], None] |
             problems.append(bad)
             continue
         graph.nodes.append(node)
-    problems += unsupported
-    if problems:
-        raise ConversionError(problems, hint=_HINT_OPS if unsupported else "")
+    if problems or refused:
+        foreign = unknown_ops(graph, set(graph.consts))
+        raise ConversionError(
+            problems + refused + foreign, hint=UNSUPPORTED_HINT if refused or foreign else ""
+        )
+    lift_1d(graph)
     if before_shapes is not None:
         graph.shapes = dict(feeds_shapes)
-        before_shapes(graph)
+        try:
+            before_shapes(graph)
+        except ConversionError as e:  # bad calibration data: listed with the unknown ops, and the
+            # model does not run (the data may set a batch of thousands)
+            graph.hints += [e.hint] if e.hint else []
+            foreign = unknown_ops(graph, set(graph.consts))
+            graph.problems += e.problems
+            graph.raise_problems(foreign, hint=UNSUPPORTED_HINT)
     infer_shapes(graph, feeds_shapes)
     return graph
 
 
+def unknown_ops(graph: FloatGraph, constlike: set[str], failed: frozenset[str] = frozenset()) -> list[str]:
+    """The problems of the nodes of op types picoq does not know, for an error raised before
+    the passes: those that could not run (an output in `failed`), and the others but those
+    that will fold (every input in `constlike`) or may become part of a table (element-wise,
+    tables.py): the lowering check names those if they stay."""
+    return [
+        foreign_problem(n)
+        for n in graph.nodes
+        if n.attrs.get(PROTO) is not None
+        and (
+            any(o in failed for o in n.outputs)
+            or (n.op not in TABLE_OPS and not all(not i or i in constlike for i in n.inputs))
+        )
+    ]
+
+
+def foreign_problem(node: Node) -> str:
+    """Why a node of an op type picoq does not know is refused."""
+    if "." in node.op:
+        return f"{node.where}: an op of a custom domain, not supported by picoq"
+    return f"{node.where}: not supported by picoq"
+
+
 def infer_shapes(graph: FloatGraph, input_shapes: dict[str, tuple[int, ...]]) -> None:
-    """Run the graph once on zeros (batch 1) and record every tensor's shape."""
+    """Run the graph once on zeros (batch 1) and record every tensor's shape.
+
+    A foreign node runs through onnx's reference evaluator; if it cannot (foreign_ops), its
+    outputs and everything computed from them stay unknown, and the import ends here with every
+    foreign node that was not going to fold."""
     env: dict[str, np.ndarray] = {n: np.zeros(s, np.float32) for n, s in input_shapes.items()}
     later = {o: n for n in graph.nodes for o in n.outputs if o}
     problems: list[str] = []
+    unknown: set[str] = set()  # outputs of foreign nodes that could not run, and all after them
+    failed: set[str] = set()  # outputs of the foreign nodes that could not run
+    constlike = set(graph.consts)  # computed from constants and static shapes only: folds
     total = 0  # multiply-accumulates of one float pass
     for node in graph.nodes:
+        outputs = [o for o in node.outputs if o]
+        if any(i in unknown for i in node.inputs):
+            unknown.update(outputs)
+            continue
         missing = [i for i in node.inputs if i and i not in env and i not in graph.consts]
         if missing:
             if all(i in later for i in missing):
@@ -224,6 +279,10 @@ def infer_shapes(graph: FloatGraph, input_shapes: dict[str, tuple[int, ...]]) ->
         try:
             with np.errstate(all="ignore"):  # zeros in, so 0/0 and the like are expected
                 outs = run_node(node, ins)
+        except ForeignOpError:
+            unknown.update(outputs)
+            failed.update(outputs)
+            continue
         except Exception as e:  # numpy raises many types on inconsistent shapes
             problems.append(f"{node.where}: {e}")
             break
@@ -234,9 +293,11 @@ def infer_shapes(graph: FloatGraph, input_shapes: dict[str, tuple[int, ...]]) ->
         for name, v in zip(node.outputs, outs):
             if name:
                 env[name] = v
+        if node.op == "Shape" or all(not i or i in constlike for i in node.inputs):
+            constlike.update(outputs)
     for o in graph.outputs:
-        if not problems and o not in env and o not in graph.consts:
+        if not problems and o not in env and o not in graph.consts and o not in unknown:
             problems.append(f"graph output {o!r} is not produced by any node")
-    if problems:
-        raise ConversionError(problems)
+    if problems or unknown:
+        graph.raise_problems(problems + unknown_ops(graph, constlike, frozenset(failed)))
     graph.shapes = {k: tuple(int(d) for d in v.shape) for k, v in env.items()}

@@ -17,14 +17,16 @@ import numpy as np
 
 from . import float_ops as f
 from .fgraph import FloatGraph, Node
+from .foreign_ops import run_foreign
 from .lower_movement import MovementOps
 from .lower_ops import ComputeOps
+from .tables import run_table
 
 FloatFn = Callable[..., list[np.ndarray]]  # (node, *input arrays) -> output arrays
 LowerFn = Callable[[Any, Node], None]  # (quantize_graph.Lowering, node) -> None; appends picoq ops
 NormalizeFn = Callable[[Node, FloatGraph], None]
 
-ROLES = ("model", "fold", "internal", "quantized")
+ROLES = ("model", "fold", "internal", "quantized", "foreign")
 QUANTS = ("own", "same", "same_all", "same_if_clamped")
 
 
@@ -34,7 +36,8 @@ class OnnxRule:
 
     role: "model" an op picoq imports (listed in the unsupported-op hint); "fold" shape
         arithmetic imported only to fold to constants; "internal" made by the passes (pq.*);
-        "quantized" an op of an already-quantized model, refused.
+        "quantized" an op of an already-quantized model, refused; "foreign" any other op type
+        (rule_of): run by onnx's reference evaluator to fold or to learn shapes, never lowered.
     quant: "own" the output gets its calibrated range; "same" it shares its first input's
         quantization (data movement); "same_all" it shares every activation input's (Concat);
         "same_if_clamped" "same" only with a fused clamp (GlobalAveragePool: unclamped it runs
@@ -213,6 +216,13 @@ RULES: dict[str, OnnxRule] = {
             clampable=True,
             elementwise=True,
         ),
+        OnnxRule(
+            "pq.Table",
+            lambda node, x: run_table(node, x),
+            role="internal",
+            kernel="LOOKUP_TABLE",
+            lower=_C.lower_table,
+        ),
         # already quantized models: convert their float version instead
         *(
             OnnxRule(op, role="quantized")
@@ -227,3 +237,25 @@ RULES: dict[str, OnnxRule] = {
         ),
     )
 }
+
+SUPPORTED = tuple(op for op, rule in RULES.items() if rule.role == "model")
+UNSUPPORTED_HINT = (
+    "picoq imports float ONNX models built from: "
+    + ", ".join(SUPPORTED)
+    + "; element-wise functions of one tensor and chains of them (Erf, Exp, Gelu, Mish, Elu, Softplus,"
+    " x * sigmoid(x), ...) as one table; and any op whose inputs are all constant (it folds)."
+    " Re-export the model without the listed ops, or replace them with supported ones."
+)
+
+
+def rule_of(op: str) -> OnnxRule:
+    """The row of `op`; an op type picoq does not know gets a "foreign" row (foreign_ops.py)."""
+    rule = RULES.get(op)
+    if rule is None:
+        rule = _FOREIGN.get(op)
+        if rule is None:
+            rule = _FOREIGN[op] = OnnxRule(op, run_foreign, role="foreign", not_lowered="by picoq")
+    return rule
+
+
+_FOREIGN: dict[str, OnnxRule] = {}

@@ -6,12 +6,15 @@ run_passes applies, in order:
   canonicalize        Gemm/MatMul with constant weights -> pq.Dense; BatchNormalization, HardSigmoid and
                       Add/Sub/Mul/Div by a per-channel or scalar constant -> pq.Affine; Sub of two
                       activations -> Add of a negated one; spatial ReduceMean -> GlobalAveragePool
-  hoist_elementwise   a per-element op (activation, pq.Affine) after a Transpose moves before it, so that
-                      it can fold into the conv the Transpose follows (tf2onnx-style NHWC graphs)
+  hoist_elementwise   a per-element op (activation, pq.Affine) after a Transpose, Squeeze or Unsqueeze moves
+                      before it, so that it can fold into the conv before (tf2onnx-style NHWC graphs,
+                      lifted 1-D convs)
   fold_affine         a pq.Affine after a Conv, pq.Dense or pq.Affine folds into its weights and bias
                       (this is where BatchNorm folds into the preceding conv/gemm)
   fuse_activations    Relu/Clip fold into the preceding op's clamp; a leftover one becomes a pq.Affine
+  fuse_tables         an element-wise group of one input (GELU, SiLU, erf, ...) -> one pq.Table (tables.py)
   fold_pad            a zero Pad before a Conv becomes the Conv's padding
+  cancel_reshapes     back-to-back Squeeze/Unsqueeze/Reshape/Flatten become one (or none)
   remove_dead         nodes nothing reads
 """
 
@@ -22,12 +25,12 @@ import numpy as np
 from . import float_ops
 from .fgraph import FloatGraph, Node
 from .float_run import run_node
-from .graph import ConversionError
+from .foreign_ops import ForeignOpError
 from .onnx_rules import RULES
+from .tables import fuse_tables
 
 CLAMPABLE = {op for op, rule in RULES.items() if rule.clampable}
 ELEMENTWISE = {op for op, rule in RULES.items() if rule.elementwise}
-FOLD_ONLY = {op for op, rule in RULES.items() if rule.role == "fold"}
 
 
 def run_passes(graph: FloatGraph) -> FloatGraph:
@@ -38,7 +41,9 @@ def run_passes(graph: FloatGraph) -> FloatGraph:
     fold_affine(graph)
     fuse_activations(graph)
     fold_affine(graph)
+    fuse_tables(graph)
     fold_pad(graph)
+    cancel_reshapes(graph)
     remove_dead(graph)
     return graph
 
@@ -100,24 +105,24 @@ def remove_identities(graph: FloatGraph) -> None:
 
 
 def fold_constants(graph: FloatGraph) -> None:
-    problems = []
+    """Evaluate every node whose inputs are all constant, whatever its op type (unknown ones
+    through foreign_ops)."""
     for node in list(graph.nodes):
-        if node.op == "Shape" and node.inputs[0] in graph.shapes:
-            dummy = np.zeros(graph.shapes[node.inputs[0]], np.float32)
-            outs = run_node(node, [dummy])
-        elif all(not i or graph.is_const(i) for i in node.inputs):
-            outs = run_node(node, [graph.const(i) for i in node.inputs])
-        else:
-            if node.op in FOLD_ONLY:
-                problems.append(f"{node.where}: computes on activations; picoq supports it only on constants")
-            continue
+        try:
+            if node.op == "Shape" and node.inputs[0] in graph.shapes:
+                dummy = np.zeros(graph.shapes[node.inputs[0]], np.float32)
+                outs = run_node(node, [dummy])
+            elif all(not i or graph.is_const(i) for i in node.inputs):
+                outs = run_node(node, [graph.const(i) for i in node.inputs])
+            else:
+                continue  # shape arithmetic left on activations: the lowering check names it
+        except ForeignOpError:
+            continue  # stays, and the lowering check names it
         graph.nodes.remove(node)
         for name, v in zip(node.outputs, outs):
             if name:
                 graph.consts[name] = v
                 graph.shapes[name] = tuple(v.shape)
-    if problems:
-        raise ConversionError(problems, hint="Export the model with static shapes (a fixed input size).")
 
 
 def _affine_node(graph: FloatGraph, node: Node, x: str, axis, scale, shift, clamp=None) -> Node:
@@ -227,8 +232,20 @@ def _canonical_binary(graph: FloatGraph, node: Node) -> list[Node] | None:
     return None
 
 
+def _unit_axes_map(x_shape: tuple[int, ...], y_shape: tuple[int, ...]) -> dict[int, int] | None:
+    """For a Squeeze/Unsqueeze (y is x with size-1 axes removed or inserted): each non-unit axis of
+    y -> the same axis of x; None if the shapes differ otherwise."""
+    xs = [i for i, d in enumerate(x_shape) if d != 1]
+    ys = [i for i, d in enumerate(y_shape) if d != 1]
+    if [x_shape[i] for i in xs] != [y_shape[i] for i in ys]:
+        return None
+    return dict(zip(ys, xs))
+
+
 def hoist_elementwise(graph: FloatGraph) -> None:
-    """Transpose -> f  becomes  f -> Transpose  for per-element f (an Affine's axis follows)."""
+    """Transpose -> f  becomes  f -> Transpose  for per-element f (an Affine's axis follows), and
+    the same over a Squeeze/Unsqueeze (a lifted 1-D conv's: lift_1d.py), so that BatchNorm and
+    activations meet the conv they fold into."""
     changed = True
     while changed:
         changed = False
@@ -237,24 +254,61 @@ def hoist_elementwise(graph: FloatGraph) -> None:
             if node.op not in ELEMENTWISE or not _single_use(graph, node.inputs[0]):
                 continue
             t = producers.get(node.inputs[0])
-            if t is None or t.op != "Transpose":
+            if t is None or t.op not in ("Transpose", "Squeeze", "Unsqueeze"):
                 continue
             x, y = t.inputs[0], node.outputs[0]
-            rank = len(graph.shapes[x])
-            perm = list(t.attrs.get("perm", range(rank - 1, -1, -1)))
-            mid = graph.fresh(y + "/pre_transpose")
+            attrs = dict(node.attrs)
+            axis = attrs.get("axis") if node.op == "pq.Affine" else None
+            if t.op == "Transpose":
+                rank = len(graph.shapes[x])
+                perm = list(t.attrs.get("perm", range(rank - 1, -1, -1)))
+                if axis is not None:
+                    attrs["axis"] = perm[axis]
+            else:
+                axes_map = _unit_axes_map(graph.shapes[x], graph.shapes[node.inputs[0]])
+                if axes_map is None or (axis is not None and axis not in axes_map):
+                    continue
+                if axis is not None:
+                    attrs["axis"] = axes_map[axis]
+            mid = graph.fresh(y + f"/pre_{t.op.lower()}")
             graph.shapes[mid] = graph.shapes[x]
             graph.shapes.pop(node.inputs[0], None)
-            attrs = dict(node.attrs)
-            if node.op == "pq.Affine" and attrs.get("axis") is not None:
-                attrs["axis"] = perm[attrs["axis"]]
             moved = Node(node.op, [x, *node.inputs[1:]], [mid], attrs, node.name)
-            after = Node("Transpose", [mid], [y], {"perm": perm}, t.name)
+            after = Node(t.op, [mid, *t.inputs[1:]], [y], dict(t.attrs), t.name)
             i = graph.nodes.index(t)
             graph.nodes[i] = moved
             graph.nodes[k] = after
             changed = True
             break
+
+
+def cancel_reshapes(graph: FloatGraph) -> None:
+    """A Squeeze/Unsqueeze/Reshape/Flatten whose input comes from another one read nowhere else
+    reads that one's input instead; one that then gives its input's own shape is an alias.
+    (A lifted 1-D conv's Squeeze meets the next one's Unsqueeze: lift_1d.py.)"""
+    reshapes = ("Squeeze", "Unsqueeze", "Reshape", "Flatten")
+    changed = True
+    while changed:
+        changed = False
+        producers = graph.producers()
+        for node in graph.nodes:
+            if node.op not in reshapes:
+                continue
+            p = producers.get(node.inputs[0])
+            if p is not None and p.op in reshapes and _single_use(graph, node.inputs[0]):
+                y = node.outputs[0]
+                shape = _new_const(graph, f"{node.name}/shape", np.array(graph.shapes[y], np.int64))
+                node.op, node.inputs, node.attrs = "Reshape", [p.inputs[0], shape], {}
+                graph.nodes.remove(p)
+                graph.shapes.pop(p.outputs[0], None)
+                changed = True
+                break
+            x = node.inputs[0]
+            if graph.shapes.get(x) == graph.shapes.get(node.outputs[0]) and not graph.is_const(x):
+                graph.nodes.remove(node)
+                _alias(graph, x, node.outputs[0])
+                changed = True
+                break
 
 
 def fold_affine(graph: FloatGraph) -> None:
@@ -328,15 +382,16 @@ def _clamp_of(graph: FloatGraph, node: Node) -> tuple[float, float] | None:
 
 
 def fuse_activations(graph: FloatGraph) -> None:
-    problems = []
     producers = graph.producers()
     removed: set[int] = set()
     for node in graph.nodes:
         if node.op not in ("Relu", "Clip"):
             continue
         clamp = _clamp_of(graph, node)
-        if clamp is None:
-            problems.append(f"{node.where}: min and max must be constants")
+        if clamp is None:  # reported; the nodes after it are still checked as if it were not there
+            graph.problems.append(f"{node.where}: min and max must be constants")
+            removed.add(id(node))
+            _alias(graph, node.inputs[0], node.outputs[0])
             continue
         x = node.inputs[0]
         p = producers.get(x)
@@ -357,8 +412,6 @@ def fuse_activations(graph: FloatGraph) -> None:
                 ],
                 {"axis": None, "clamp": clamp},
             )
-    if problems:
-        raise ConversionError(problems)
     graph.nodes = [n for n in graph.nodes if id(n) not in removed]
 
 

@@ -29,17 +29,19 @@ from picoq.runtime import format as fmt
 from . import layout as L
 from . import qparams as qp
 from .fgraph import FloatGraph, Node
-from .graph import ConversionError, Graph, Op, Tensor
+from .graph import Graph, Op, Tensor
 from .lower_movement import MovementOps
 from .lower_ops import ComputeOps, Stored, have_kernel
-from .onnx_rules import RULES
+from .onnx_rules import RULES, UNSUPPORTED_HINT, rule_of
 
 
 def kernel_problem(node: Node) -> str | None:
     """Why no picoq kernel can run `node`, or None."""
-    rule = RULES.get(node.op)
-    if rule is None or rule.kernel is None:
-        return f"{node.where}: not supported {rule.not_lowered if rule else 'here'}".rstrip()
+    rule = rule_of(node.op)
+    if rule.role == "fold":
+        return f"{node.where}: computes on activations; picoq supports it only on constants"
+    if rule.kernel is None:
+        return f"{node.where}: not supported {rule.not_lowered}".rstrip()
     if not have_kernel(rule.kernel):
         return f"{node.where}: needs the {rule.kernel} kernel, which this picoq runtime does not have"
     return None
@@ -86,7 +88,7 @@ class Lowering(ComputeOps, MovementOps):
 
         fixed: dict[str, tuple[float, int]] = {}
         for node in self.fg.nodes:
-            rule = RULES[node.op]
+            rule = rule_of(node.op)
             shared = node.inputs if rule.quant == "same_all" else node.inputs[:1]
             clamped = "clamp" in node.attrs
             if rule.quant in ("same", "same_all") or (rule.quant == "same_if_clamped" and clamped):
@@ -216,11 +218,7 @@ class Lowering(ComputeOps, MovementOps):
         for name in self.fg.inputs:
             idx = self.define(name, L.identity(len(self.shape(name))))
             self.g.inputs.append(idx)
-        failed: set[str] = set()  # outputs of ops that could not be lowered
         for node in self.fg.nodes:
-            if any(i in failed for i in node.inputs):
-                failed.update(node.outputs)  # already reported upstream
-                continue
             n_problems = len(self.problems)
             problem = kernel_problem(node)
             if problem:
@@ -228,7 +226,7 @@ class Lowering(ComputeOps, MovementOps):
             else:
                 RULES[node.op].lower(self, node)
             if len(self.problems) > n_problems:
-                failed.update(node.outputs)
+                self._stand_in(node)
         self._outputs()
         for t in self.g.tensors:  # what the .picoq format can hold (the runtime's validator)
             if len(t.shape) > fmt.MAX_DIMS or not all(1 <= d <= fmt.MAX_DIM for d in t.shape):
@@ -236,13 +234,22 @@ class Lowering(ComputeOps, MovementOps):
                     f"tensor {t.name!r} of shape {t.shape}: picoq tensors have at most {fmt.MAX_DIMS}"
                     f" dimensions, each in [1, {fmt.MAX_DIM}]"
                 )
-        if self.problems:
-            raise ConversionError(
-                self.problems,
-                hint="Re-export the model without these ops or attributes, or replace them with supported ones"
-                " (README: 'Float models').",
-            )
+        foreign = any(rule_of(n.op).role == "foreign" for n in self.fg.nodes)
+        self.fg.raise_problems(
+            self.problems,
+            hint=UNSUPPORTED_HINT
+            if foreign
+            else "Re-export the model without these ops or attributes, or replace them with supported ones"
+            " (README: 'Float models').",
+        )
         return self.g
+
+    def _stand_in(self, node: Node) -> None:
+        """Outputs for a node that could not be lowered, so that the nodes after it are checked
+        too (the error lists every problem at once); never part of a converted model."""
+        for name in node.outputs:
+            if name and name not in self.stored and name in self.fg.shapes and name in self.qparams:
+                self.define(name, L.identity(len(self.shape(name))))
 
     def layouts_by_name(self) -> dict[str, tuple[str, tuple[int, ...], np.ndarray | None]]:
         """picoq tensor name -> (ONNX tensor, layout, column order): how to find each stored

@@ -98,6 +98,18 @@ NEW_OP_MODELS: dict[str, Callable[[], bytes]] = {
 MODELS |= NEW_OP_MODELS
 
 
+def _tables_model() -> bytes:
+    """LOOKUP_TABLE (from float ONNX only): a conv, GELU (erf form), a conv, SiLU, converted."""
+    from support.onnx_tables import gelu_silu_convnet
+
+    m, calib = gelu_silu_convnet()
+    return convert(m, calibration=calib, progress=False)
+
+
+# Models that come converted (from float ONNX: they need calibration data).
+CONVERTED: dict[str, Callable[[], bytes]] = {"lookup_table": _tables_model}
+
+
 @dataclass
 class Exported:
     """A model exported once, with its inputs, the interpreter's outputs, and lazily built ELFs."""
@@ -136,10 +148,10 @@ def reference(picoq: bytes, inputs: np.ndarray) -> np.ndarray:
     return np.stack([np.asarray(it.run(x)).reshape(-1) for x in inputs])
 
 
-@pytest.fixture(scope="module", params=list(MODELS))
+@pytest.fixture(scope="module", params=[*MODELS, *CONVERTED])
 def exported(request, tmp_path_factory) -> Exported:
     name = request.param
-    picoq = convert(MODELS[name]())
+    picoq = CONVERTED[name]() if name in CONVERTED else convert(MODELS[name]())
     work = tmp_path_factory.mktemp(f"export_{name}")
     folder = work / f"{name}_fw"
     ec.export_c(picoq, folder, name)

@@ -3,7 +3,8 @@
 Every op code of the registry (runtime/kernels/include/pq_ops.def, picoq.runtime.format.OPS)
 appears in at least one of the models converted here: the repo's own (tests/support:
 tiny_convnet, tiny_resnet, tiny_mlp and op_chain, which chains the other ops), the float ONNX
-models with the MLPerf Tiny architectures (make_onnx_models.py, both export layouts) and the
+models with the MLPerf Tiny architectures (make_onnx_models.py, both export layouts), a float
+ONNX convnet whose GELU and SiLU become LOOKUP_TABLE ops (onnx_tables.py) and the
 MLPerf Tiny int8 models when ../shared is beside the checkout. On every ISA supported_isas()
 reports, each op's kernel in Interpreter.op_kernels must be a fast one, but for the cases
 listed below. Whether the fast kernels give the reference's bytes is the other tests' job
@@ -24,6 +25,7 @@ from picoq.runtime.format import OPCODE_BY_NAME, OPS
 from conftest import mlperf_present
 from support.fuzz_seeds import repo_models
 from support.make_onnx_models import MODELS, input_shape
+from support.onnx_tables import gelu_silu_convnet
 
 # Ops with no fast kernel yet: MUL, MEAN and SOFTMAX get theirs on branch fast-arith.
 # Delete this list once it is merged.
@@ -52,6 +54,8 @@ def _models() -> dict[str, bytes]:
             m = build(layout)
             calib = rng.normal(size=(8, *input_shape(m)[1:])).astype(np.float32)
             models[f"{name}_{layout}"] = convert(m, calibration=calib, progress=False)
+    m, calib = gelu_silu_convnet()
+    models["gelu_silu_convnet"] = convert(m, calibration=calib, progress=False)
     models |= {name: convert(path.read_bytes()) for name, path in mlperf_present().items()}
     return models
 

@@ -7,49 +7,16 @@ than one test sample.
 
 from __future__ import annotations
 
-import numpy as np
-import onnx  # noqa: E402
 import pytest
 
 import digits_cnn  # noqa: E402
-from support.onnx_models import convert_and_run, ort_run  # noqa: E402
+from support.onnx_models import convert_and_run, ort_quantize_static, ort_run  # noqa: E402
 
 
 @pytest.fixture(scope="module")
 def trained():
     data = digits_cnn.load_digits_split()
     return data, digits_cnn.to_onnx(digits_cnn.train(data))
-
-
-def ort_quantize_static(m: onnx.ModelProto, calib: np.ndarray, tmp_path) -> onnx.ModelProto:
-    from onnxruntime.quantization import (
-        CalibrationDataReader,
-        CalibrationMethod,
-        QuantFormat,
-        QuantType,
-        quantize_static,
-    )
-
-    class Reader(CalibrationDataReader):
-        def __init__(self):
-            self.items = iter([{"input": calib[i : i + 1]} for i in range(len(calib))])
-
-        def get_next(self):
-            return next(self.items, None)
-
-    src, dst = tmp_path / "float.onnx", tmp_path / "int8.onnx"
-    onnx.save(m, src)
-    quantize_static(
-        str(src),
-        str(dst),
-        Reader(),
-        quant_format=QuantFormat.QDQ,
-        per_channel=True,
-        activation_type=QuantType.QInt8,
-        weight_type=QuantType.QInt8,
-        calibrate_method=CalibrationMethod.MinMax,
-    )
-    return onnx.load(dst)
 
 
 def test_digits_cnn_int8_accuracy(trained, tmp_path, record_property):

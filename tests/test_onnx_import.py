@@ -29,33 +29,36 @@ def test_every_unsupported_node_is_named_in_one_error():
         [
             node("Conv", ["x", "w"], ["c"], pads=[1, 1, 1, 1]),
             node("Resize", ["c", "", "sc"], ["r"], name="upsample"),
-            node("Erf", ["r"], ["y"], name="gelu_part"),
+            node("CumSum", ["r", "ax"], ["y"], name="running_sum"),
         ],
         {"x": ["N", 4, 6, 6]},
         {"y": [None, 8, 12, 12]},
-        {"w": W, "sc": np.array([1, 1, 2, 2], np.float32)},
+        {"w": W, "sc": np.array([1, 1, 2, 2], np.float32), "ax": np.array(3, np.int64)},
     )
     with pytest.raises(ConversionError) as e:
         convert(m, calibration=calib())
     msg = str(e.value)
-    assert "'upsample': op Resize" in msg and "'gelu_part': op Erf" in msg
+    assert (
+        "'upsample' (Resize): not supported by picoq" in msg
+        and "'running_sum' (CumSum): not supported" in msg
+    )
     assert len(e.value.problems) == 2
     assert "picoq imports float ONNX models built from" in msg
 
 
 def test_dynamic_non_batch_dimensions_and_unsupported_ops_in_one_error():
     m = model(
-        [node("Conv", ["x", "w"], ["c"], pads=[1, 1, 1, 1]), node("Gelu", ["c"], name="act")],
+        [node("Conv", ["x", "w"], ["c"], pads=[1, 1, 1, 1]), node("CumSum", ["c", "ax"], name="act")],
         {"x": ["N", 4, "height", "width"]},
         {"y": ["N", 8, "height", "width"]},
-        {"w": W},
+        {"w": W, "ax": np.array(1, np.int64)},
         opset=20,
     )
     with pytest.raises(ConversionError) as e:
         convert(m, calibration=calib())
     msg = str(e.value)
     assert "dimension 2 is dynamic ('height')" in msg and "dimension 3 is dynamic ('width')" in msg
-    assert "'act': op Gelu" in msg
+    assert "'act' (CumSum): not supported by picoq" in msg
     assert "export with a fixed size" in msg
 
 
@@ -74,7 +77,7 @@ def test_non_float_and_quantized_models_are_refused():
         convert(m, calibration=np.zeros((1, 4), np.float32))
     msg = str(e.value)
     assert "graph input 'x' is INT8" in msg
-    assert "'dq': op DequantizeLinear (the model is already quantized" in msg
+    assert "'dq' (DequantizeLinear): the model is already quantized" in msg
 
 
 def test_a_symbolic_batch_is_fixed_to_one_and_run_loops_over_a_batch():
@@ -135,12 +138,15 @@ def test_multi_input_model():
     assert np.abs(y - want).max() < 3 * it.output_details[0]["scale"]
 
 
-def test_conv1d_and_non_finite_activations_are_reported():
+def test_conv3d_and_non_finite_activations_are_reported():
     m = model(
-        [node("Conv", ["x", "w"], name="conv1d")], {"x": ["N", 3, 8]}, {"y": None}, {"w": rand(R, 4, 3, 3)}
+        [node("Conv", ["x", "w"], name="conv3d")],
+        {"x": ["N", 2, 4, 4, 4]},
+        {"y": None},
+        {"w": rand(R, 4, 2, 3, 3, 3)},
     )
-    with pytest.raises(ConversionError, match="'conv1d' \\(Conv\\): only 2-D convolutions"):
-        convert(m, calibration=calib((3, 8)))
+    with pytest.raises(ConversionError, match="'conv3d' \\(Conv\\): only 2-D convolutions"):
+        convert(m, calibration=calib((2, 4, 4, 4)))  # 1-D ones are lifted to 2-D: test_onnx_conv1d.py
     m = model(
         [node("MaxPool", ["x"], name="pool", kernel_shape=[2, 2], pads=[2, 2, 2, 2])],
         {"x": ["N", 4, 6, 6]},

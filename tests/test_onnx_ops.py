@@ -17,6 +17,7 @@ X = ["N", 4, 6, 6]  # NCHW input of most cases (symbolic batch)
 R = np.random.default_rng(42)
 W4 = rand(R, 8, 4, 3, 3)
 B8 = rand(R, 8, scale=0.1)
+W4B = rand(np.random.default_rng(43), 8, 4, 3, 3)  # a second conv's (its own generator: R's draws stay)
 
 
 def conv(x: str, y: str, w: str = "w", b: str | None = "b", **attrs):
@@ -101,9 +102,31 @@ CASES = {
     "tanh": lambda: conv_then([node("Tanh", ["c"])]),
     "add_per_channel_const": lambda: conv_then([node("Add", ["c", "k"])], extra={"k": rand(R, 1, 8, 1, 1)}),
     "add_full_const": lambda: conv_then([node("Add", ["k", "c"])], extra={"k": rand(R, 1, 8, 6, 6)}),
-    "sub_activations": lambda: conv_then([node("Relu", ["c"], ["r"]), node("Sub", ["c", "r"])]),
+    # Two different activations (an element-wise function of one, e.g. c - relu(c), is a table)
+    "sub_activations": lambda: conv_then(
+        [conv("x", "c2", w="w2", pads=[1, 1, 1, 1]), node("Relu", ["c2"], ["r"]), node("Sub", ["c", "r"])],
+        extra={"w2": W4B},
+    ),
     "sub_from_const": lambda: conv_then([node("Sub", ["k", "c"])], extra={"k": rand(R, 8, 1, 1)}),
-    "mul_activations": lambda: conv_then([node("Sigmoid", ["c"], ["s"]), node("Mul", ["c", "s"])]),
+    "mul_activations": lambda: conv_then(
+        [conv("x", "c2", w="w2", pads=[1, 1, 1, 1]), node("Sigmoid", ["c2"], ["s"]), node("Mul", ["c", "s"])],
+        extra={"w2": W4B},
+    ),
+    # element-wise functions of one activation: one LOOKUP_TABLE each (test_onnx_tables.py)
+    "silu_table": lambda: conv_then([node("Sigmoid", ["c"], ["s"]), node("Mul", ["c", "s"])]),
+    "x_minus_relu_table": lambda: conv_then([node("Relu", ["c"], ["r"]), node("Sub", ["c", "r"])]),
+    "gelu_op_table": lambda: model(
+        [conv("x", "c", pads=[1, 1, 1, 1]), node("Gelu", ["c"])],
+        {"x": X},
+        {"y": None},
+        {"w": W4, "b": B8},
+        opset=20,
+    ),
+    "mish_table": lambda: conv_then(
+        [node("Softplus", ["c"], ["sp"]), node("Tanh", ["sp"], ["t"]), node("Mul", ["c", "t"])]
+    ),
+    "elu_table": lambda: conv_then([node("Elu", ["c"], alpha=0.7)]),
+    "erf_exp_table": lambda: conv_then([node("Erf", ["c"], ["e"]), node("Exp", ["e"])]),
     "mul_full_const": lambda: conv_then([node("Mul", ["c", "k"])], extra={"k": rand(R, 1, 1, 6, 6)}),
     "div_scalar_const": lambda: conv_then([node("Div", ["c", "k"])], extra={"k": np.array(4.0, np.float32)}),
     "avgpool_pads_ceil": lambda: conv_then(

@@ -47,6 +47,7 @@ from conftest import MLPERF_INT8, SHARED_MODELS
 from support.legacy_scra import TINY_RESNET_NEEDS, to_bytes_1_1
 from support.make_fixtures import build_tiny_convnet, build_tiny_mlp, build_tiny_resnet
 from support.models import build_chain as _build_chain
+from support.onnx_tables import gelu_silu_convnet
 from support.picoq_mutate import Mutator, reseal, sections
 from support.tflite_builder import RandomLayers, TFLiteGraph
 
@@ -119,6 +120,11 @@ def concat_64() -> bytes:
     return convert(g.build())
 
 
+def _tables() -> bytes:
+    m, calib = gelu_silu_convnet()
+    return convert(m, calibration=calib, progress=False)
+
+
 REPO_MODELS = {
     "tiny_convnet": lambda: convert(build_tiny_convnet()),
     # An old 1.1 file (SCRA) as picoq wrote it: the SCRA cases below edit its scratch plan.
@@ -129,6 +135,7 @@ REPO_MODELS = {
     "ops_b": ops_b,
     "concat_io": concat_io,
     "concat_64": concat_64,
+    "tables": lambda: _tables(),  # LOOKUP_TABLE (float ONNX only)
 }
 
 
@@ -598,7 +605,7 @@ def _move_section_onto(tag: bytes, other: bytes):
 # (model, id, edit, expected field or None for "both accept"). The edit mutates the Patch
 # (or returns replacement bytes); the file is resealed unless the edit says otherwise.
 R, CN, ML, IO = "tiny_resnet", "tiny_convnet", "tiny_mlp", "two_io"
-NO, B, CI, C64 = "new_ops", "ops_b", "concat_io", "concat_64"
+NO, B, CI, C64, TB = "new_ops", "ops_b", "concat_io", "concat_64", "tables"
 RQ = "concatenation_9/requant"  # new_ops' CONCATENATION table: rows (multiplier, shift, input_offset)
 CASES = [
     # -- header
@@ -1496,6 +1503,16 @@ CASES = [
         lambda p: (p.retype_raw("c", 1, (1, 5, 2, 2)), p.tens("c", "data_size", 20)),
         "op.output.shape",
     ),
+    # -- LOOKUP_TABLE: "g/table" is the GELU's table (int8[256])
+    (TB, "table-dtype", lambda p: p.slot("LOOKUP_TABLE", 1, "conv1/bias"), "op.input2.dtype"),
+    (TB, "table-rank", lambda p: p.retype("g/table", 1, (16, 16)), "op.input2.shape"),
+    (
+        TB,
+        "table-128-values",
+        lambda p: (p.retype_raw("g/table", 1, (128,)), p.tens("g/table", "data_size", 128)),
+        "op.input2.shape",
+    ),
+    (TB, "table-is-the-input", lambda p: p.slot("LOOKUP_TABLE", 1, "c1"), "op.input2.shape"),
     (NO, "concat-requant-dtype", lambda p: p.slot("CONCATENATION", 2, "c"), "op.requant.dtype"),
     (NO, "concat-requant-rank", lambda p: p.retype(RQ, 2, (6,)), "op.requant.shape"),
     (NO, "concat-requant-shape", lambda p: p.retype(RQ, 2, (3, 2)), "op.requant"),

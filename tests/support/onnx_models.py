@@ -81,3 +81,37 @@ def conv_relu_model() -> onnx.ModelProto:
         {"y": None},
         {"w": rand(r, 3, 2, 3, 3), "b": rand(r, 3)},
     )
+
+
+def ort_quantize_static(
+    m: onnx.ModelProto, calib: np.ndarray, tmp_path, input_name: str = "input"
+) -> onnx.ModelProto:
+    """onnxruntime's quantize_static of `m` (QDQ, per-channel, MinMax, int8): the accuracy peer."""
+    from onnxruntime.quantization import (
+        CalibrationDataReader,
+        CalibrationMethod,
+        QuantFormat,
+        QuantType,
+        quantize_static,
+    )
+
+    class Reader(CalibrationDataReader):
+        def __init__(self):
+            self.items = iter([{input_name: calib[i : i + 1]} for i in range(len(calib))])
+
+        def get_next(self):
+            return next(self.items, None)
+
+    src, dst = tmp_path / "float.onnx", tmp_path / "int8.onnx"
+    onnx.save(m, src)
+    quantize_static(
+        str(src),
+        str(dst),
+        Reader(),
+        quant_format=QuantFormat.QDQ,
+        per_channel=True,
+        activation_type=QuantType.QInt8,
+        weight_type=QuantType.QInt8,
+        calibrate_method=CalibrationMethod.MinMax,
+    )
+    return onnx.load(dst)

@@ -1,6 +1,6 @@
 /*
  * Contracts of the element-wise ops: ADD, MUL, SOFTMAX, RESHAPE, LOGISTIC, TANH,
- * HARD_SWISH and LEAKY_RELU (pq_contract.h).
+ * HARD_SWISH, LEAKY_RELU and LOOKUP_TABLE (pq_contract.h).
  */
 #include "pq_contract.h"
 
@@ -122,4 +122,20 @@ static const pqv_rule LEAKY_RELU_RULES[] = {{0, RG_IN_ZP}, {1, RG_INT8},     {2,
 int pq_contract_leaky_relu(const pq_contract_ctx *o) {
     TRY(pqv_same_shape(o, 0));
     return PARAM_RULES(o, LEAKY_RELU_RULES);
+}
+
+/* Inputs: x, and the table: a constant int8 vector of 256 values (the kernel indexes it with
+ * every int8 value + 128). No params. */
+int pq_contract_lookup_table(const pq_contract_ctx *o) {
+    const pqv_ctx *c = o->c;
+    pqv_tensor table;
+    TRY(pqv_same_shape(o, 0));
+    TRY(pqv_op_tensor(o, op_input(c, o->i, 1), PQ_MODEL_E_OP_INPUT2_DTYPE, NO_SUB, DT_INT8, 1, &table));
+    if (!table.is_const) {
+        return pqv_fail_op(o, PQ_MODEL_E_OP_INPUT2_SHAPE, NO_SUB, op_input(c, o->i, 1), "the table must be constant");
+    }
+    if (table.dims[0] != 256) {
+        return pqv_fail_op(o, PQ_MODEL_E_OP_INPUT2_SHAPE, NO_SUB, table.dims[0], "the table must hold 256 values");
+    }
+    return PQ_MODEL_OK;
 }

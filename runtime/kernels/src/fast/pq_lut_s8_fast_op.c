@@ -1,10 +1,10 @@
 /*
- * The fast hooks (pq_fast_ops.h) of every element-wise unary int8 op (LOGISTIC, TANH,
- * HARD_SWISH, LEAKY_RELU): an int8 input has 256 values, so `prepare` runs the op's own
- * reference kernel once on all of them and `eval` is a table lookup. The outputs are
+ * The fast hooks (pq_fast_ops.h) of every element-wise int8 op whose output byte depends only
+ * on its input byte (LOGISTIC, TANH, HARD_SWISH, LEAKY_RELU, LOOKUP_TABLE): an int8 input has
+ * 256 values, so `prepare` runs the op's own reference kernel once on all of them (other
+ * inputs, which must be constants, as they are) and `eval` is a table lookup. The outputs are
  * byte-identical to the reference kernel's by construction, whatever its arithmetic, and an
- * op added later whose output byte depends only on its input byte gets a fast kernel by
- * naming PQ_FAST(lut) in its registry line.
+ * op added later of that kind gets a fast kernel by naming PQ_FAST(lut) in its registry line.
  *
  * State: the 256-byte table (indexed by the input byte as unsigned) and the element count.
  */
@@ -14,14 +14,21 @@
 
 #include "pq_fast_bind.h"
 
+#define LUT_MAX_INPUTS 4
+
 typedef struct {
     uint8_t table[256];
     int32_t n;
 } lut_state;
 
 static int lut_plan(const pq_node *node, const pq_tensor *t, int isa, size_t *state_bytes, size_t *scratch_bytes) {
+    int32_t k;
     (void)isa;
-    if (node->n_inputs != 1 || t[node->io[0]].count != t[node->io[1]].count) return 0;
+    if (node->n_inputs < 1 || node->n_inputs > LUT_MAX_INPUTS) return 0;
+    if (t[node->io[0]].count != t[node->io[node->n_inputs]].count) return 0;
+    for (k = 1; k < node->n_inputs; ++k) {
+        if (node->io[k] >= 0 && !t[node->io[k]].is_const) return 0; /* the output byte must depend on x alone */
+    }
     *state_bytes = sizeof(lut_state);
     *scratch_bytes = 0;
     return 1;
@@ -31,22 +38,26 @@ static pq_status lut_prepare(pq_node *node, const pq_tensor *t, int isa, void *s
     lut_state *s = (lut_state *)state;
     const pq_op_info *op = pq_op_find(node->opcode);
     int8_t every[256];
-    pq_tensor tt[2];
-    int32_t io[2] = {0, 1};
+    pq_tensor tt[LUT_MAX_INPUTS + 1];
+    int32_t io[LUT_MAX_INPUTS + 1];
+    const int32_t n_in = node->n_inputs, out = n_in;
     pq_node one = *node;
     pq_status st;
-    int k;
+    int32_t k;
     (void)isa;
-    if (op == NULL || node->n_inputs != 1) return PQ_ERR_PARAM;
+    if (op == NULL || n_in < 1 || n_in > LUT_MAX_INPUTS) return PQ_ERR_PARAM;
     for (k = 0; k < 256; ++k) every[k] = (int8_t)(uint8_t)k; /* byte k holds the input whose bits are k */
-    /* The op's tensors as 256-element vectors: an element-wise op reads nothing else. */
-    tt[0] = t[node->io[0]];
-    tt[1] = t[node->io[1]];
+    /* x and y as 256-element vectors (an element-wise op reads nothing else of them); the
+     * constant inputs as they are. */
+    for (k = 0; k <= n_in; ++k) {
+        io[k] = node->io[k] < 0 ? -1 : k;
+        if (node->io[k] >= 0) tt[k] = t[node->io[k]];
+    }
     tt[0].data = every;
-    tt[1].data = s->table;
-    tt[0].count = tt[1].count = 256;
-    tt[0].rank = tt[1].rank = 1;
-    tt[0].dims[0] = tt[1].dims[0] = 256;
+    tt[out].data = s->table;
+    tt[0].count = tt[out].count = 256;
+    tt[0].rank = tt[out].rank = 1;
+    tt[0].dims[0] = tt[out].dims[0] = 256;
     one.io = io;
     one.kernel = PQ_KERNEL_REFERENCE;
     one.fast = NULL;
