@@ -36,5 +36,11 @@ def mlperf_path(name: str) -> Path:
     return path
 
 
+def mlperf_present() -> dict[str, Path]:
+    """The MLPerf Tiny int8 models that are there (none without ../shared), by name."""
+    paths = {name: SHARED_MODELS / f"{name}.tflite" for name in MLPERF_INT8}
+    return {name: path for name, path in paths.items() if path.is_file()}
+
+
 def picoq_from_tflite(data: bytes) -> Interpreter:
     return Interpreter(convert(data))

@@ -24,6 +24,7 @@ from picoq.converter import convert
 from picoq.runtime import Interpreter, supported_isas
 
 from conftest import MLPERF_INT8, mlperf_path
+from support.fast_check import run_all as _run_all
 from support.models import (
     ACTS,
     conv_model,
@@ -38,32 +39,6 @@ from support.tflite_builder import TFLiteGraph
 
 ISAS = supported_isas()
 N_CASES = 60
-
-
-def _run_all(model: bytes, xs: list[np.ndarray]) -> list[str]:
-    """Run `xs` with reference and fast kernels on every ISA; all outputs must be equal.
-
-    Returns the fast interpreter's per-op kernel names (the same on every ISA for the
-    ops this file builds, except conv feeding modes, which are ISA-specific), without the
-    "-amx" mark of GEMMs that ran on AMX tiles (test_fast_kernels_amx.py checks those)."""
-    ref = Interpreter(model, kernels="reference")
-    want = [ref.run(x) for x in xs]
-    assert ref.op_kernels == ["reference"] * len(ref.op_kernels)
-    kernels = []
-    for isa in ISAS:
-        fast = Interpreter(model, isa=isa)
-        assert fast.isa == isa and fast.kernels == "fast"
-        for i, (x, w) in enumerate(zip(xs, want)):
-            got = fast.run(x)
-            assert got.dtype == w.dtype and got.shape == w.shape
-            bad = np.flatnonzero(got != w)
-            assert bad.size == 0, (
-                f"isa {isa}, input {i}: {bad.size} of {w.size} bytes differ from the reference, "
-                f"first at flat index {bad[0]}: fast {got.flat[bad[0]]}, reference {w.flat[bad[0]]} "
-                f"(kernels {fast.op_kernels})"
-            )
-        kernels = [k.removesuffix("-amx") for k in fast.op_kernels]
-    return kernels
 
 
 @pytest.mark.parametrize("seed", range(N_CASES))

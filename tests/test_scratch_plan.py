@@ -31,7 +31,7 @@ from picoq.converter.plan import plan_arena
 from picoq.runtime import Interpreter, ModelFile, ModelFormatError, read_model, supported_isas
 from picoq.runtime import format as fmt
 
-from conftest import MLPERF_INT8, SHARED_MODELS
+from conftest import mlperf_present
 from support.fileedit import resealed, section
 from support.legacy_scra import to_bytes_1_1
 from support.make_fixtures import build_tiny_convnet, build_tiny_mlp, build_tiny_resnet
@@ -67,10 +67,7 @@ def _models() -> dict[str, bytes]:
     out = {name: _convert(build()) for name, build in FIXTURES.items()}
     out |= {f"onnx_{name}": _onnx(name) for name in ONNX}
     out["onnx_digits"] = _convert(_digits_onnx_path(), calibration=_digits_calibration(), progress=False)
-    for name in MLPERF_INT8:
-        path = SHARED_MODELS / f"{name}.tflite"
-        if path.is_file():
-            out[name] = _convert(path.read_bytes())
+    out |= {name: _convert(path.read_bytes()) for name, path in mlperf_present().items()}
     return out
 
 

@@ -59,6 +59,8 @@ typedef struct {
 pq_tensor fvr_tensor(const void *data, int rank, int32_t d0, int32_t d1, int32_t d2, int32_t d3);
 /* The same for any rank up to PQ_MAX_DIMS, dims in an array. */
 pq_tensor fvr_tensor_of(const void *data, int rank, const int32_t *dims);
+/* A tensor of `rank` (<= PQ_MAX_DIMS) dims[] over `data`, of dtype 1 (int8) or 2 (int32). */
+pq_tensor fvr_tensor_dims(const void *data, int dtype, int rank, const int32_t *dims);
 /* Plan and prepare `op` on `isa` as the interpreter does (state and scratch guarded), then run
  * it whole; exits 1 naming `what` when the hooks refuse or fail. */
 void fvr_run_fast(const pq_fast_op *op, pq_node *nd, const pq_tensor *t, int isa, const char *what);
@@ -72,6 +74,28 @@ typedef void (*fvr_check_fn)(int isa, const int8_t *want, int8_t *got, size_t n,
 void fvr_case_mul(fvr_rng *r, long index, fvr_check_fn check);
 void fvr_case_mean(fvr_rng *r, long index, fvr_check_fn check);
 void fvr_case_softmax(fvr_rng *r, long index, fvr_check_fn check);
+/* ---- data-movement cases (fvr_move.c): CONCATENATION, PAD, TRANSPOSE, RESHAPE ---- */
+enum { FVR_CONCAT, FVR_PAD, FVR_TRANSPOSE, FVR_RESHAPE };
+typedef struct {
+    const pq_fast_op *op;                        /* the op's fast hooks */
+    pq_status (*eval)(const pq_node *, const pq_tensor *); /* its reference entry */
+    pq_node nd;
+    pq_tensor t[PQ_MAX_CONCAT_INPUTS + 2];       /* inputs, then the output (tensor `out`) */
+    int32_t io[PQ_MAX_CONCAT_INPUTS + 2];
+    int out;
+    union {
+        pq_concat_params concat;
+        pq_pad_params pad;
+        pq_transpose_params transpose;
+    } params;
+    int8_t *want; /* the reference's output, n bytes */
+    size_t n;
+    char desc[256];
+} fvr_move_case;
+/* A random case of op `which` (FVR_*) and its reference output. */
+void fvr_move_gen(fvr_rng *r, int which, fvr_move_case *c);
+/* The fast kernel's output on `isa`, in a fresh guarded buffer. */
+int8_t *fvr_move_run(fvr_move_case *c, int isa);
 
 /* ---- lane checks of the NEON requantization (aarch64; elsewhere returns 0) ---- */
 /* Returns the number of lanes checked; on a mismatch prints it and exits 1. */

@@ -9,14 +9,14 @@
 
 #include "fvr.h"
 
-/* A tensor of `rank` dims over `data`. */
-pq_tensor fvr_tensor_of(const void *data, int rank, const int32_t *dims)
+/* A tensor of `rank` (<= PQ_MAX_DIMS) dims[] over `data`, of dtype 1 (int8) or 2 (int32). */
+pq_tensor fvr_tensor_dims(const void *data, int dtype, int rank, const int32_t *dims)
 {
     pq_tensor t;
     int k;
     memset(&t, 0, sizeof t);
     t.data = (void *)(uintptr_t)data;
-    t.dtype = 1;
+    t.dtype = (uint8_t)dtype;
     t.rank = (uint8_t)rank;
     t.count = 1;
     for (k = 0; k < rank; ++k) {
@@ -24,6 +24,12 @@ pq_tensor fvr_tensor_of(const void *data, int rank, const int32_t *dims)
         t.count *= dims[k];
     }
     return t;
+}
+
+/* An int8 tensor of `rank` dims over `data`. */
+pq_tensor fvr_tensor_of(const void *data, int rank, const int32_t *dims)
+{
+    return fvr_tensor_dims(data, 1, rank, dims);
 }
 
 pq_tensor fvr_tensor(const void *data, int rank, int32_t d0, int32_t d1, int32_t d2, int32_t d3)

@@ -252,6 +252,59 @@ int pq_softmax_s8_fast_plan(int isa, int32_t outer, int32_t depth, const pq_soft
                             pq_softmax_fast_plan *plan);
 /* exps: depth int32 of scratch. */
 pq_status pq_softmax_s8_fast(const pq_softmax_fast_plan *plan, const int8_t *in, int8_t *out, int32_t *exps);
+/* ---- data movement: CONCATENATION, PAD, TRANSPOSE ------------------------ */
+/* Portable C on every ISA: memcpy / memset of the longest runs the shapes allow (libc's are
+ * already vectorised), tables for requantized bytes. Each plan is built by its _plan function
+ * from the reference kernel's arguments, which it checks as the reference does (PQ_ERR_PARAM:
+ * leave the op to the reference kernel). */
+
+/* CONCATENATION: per input, its block of chunk[i] = axis_size[i] * inner bytes in each of
+ * `outer` output rows, copied (table[i] < 0: the input has the output's quantization, the
+ * reference's exact identity) or mapped through the 256-byte table tables + 256 * table[i]
+ * (indexed by the input byte as unsigned), which the caller fills from the reference
+ * arithmetic. */
+typedef struct {
+    int32_t n_inputs, outer, out_row, n_tables;
+    int32_t chunk[PQ_MAX_CONCAT_INPUTS];
+    int32_t table[PQ_MAX_CONCAT_INPUTS];
+} pq_concat_fast_plan;
+/* The plan of pq_concatenation_s8's arguments (requant: n_inputs rows of multiplier, shift,
+ * input_offset); n_tables is how many inputs need a table. */
+pq_status pq_concatenation_s8_fast_plan(int32_t n_inputs, const int32_t *axis_sizes, const int32_t *requant,
+                                        int32_t output_offset, int32_t outer, int32_t inner,
+                                        pq_concat_fast_plan *plan);
+pq_status pq_concatenation_s8_fast(const pq_concat_fast_plan *plan, const uint8_t *tables,
+                                   const int8_t *const *inputs, int8_t *out);
+
+/* PAD (constant): dims with no padding merged into the dim before them, so each level of the
+ * copy is a memset of the padding before, the input's rows (memcpy at the last level), a
+ * memset of the padding after. */
+typedef struct {
+    int32_t rank, pad_value;
+    int32_t in_shape[PQ_MAX_DIMS], before[PQ_MAX_DIMS], after[PQ_MAX_DIMS];
+    int32_t in_stride[PQ_MAX_DIMS], out_stride[PQ_MAX_DIMS];
+} pq_pad_fast_plan;
+/* The plan of pq_pad_s8's arguments. */
+pq_status pq_pad_s8_fast_plan(const pq_pad_params *p, int32_t rank, const int32_t *in_shape,
+                              pq_pad_fast_plan *plan);
+pq_status pq_pad_s8_fast(const pq_pad_fast_plan *plan, const int8_t *in, int8_t *out);
+
+/* TRANSPOSE: size-1 dims dropped and input dims that stay adjacent in the output merged, then
+ * one of: a single copy (the permutation moves nothing), contiguous runs (the last dim stays
+ * last) copied whole, or tiles of the 2-D transpose between the input's last dim and the
+ * output's last dim, under an odometer over the other dims. */
+enum { PQ_TRANSPOSE_COPY = 0, PQ_TRANSPOSE_RUNS = 1, PQ_TRANSPOSE_TILES = 2 };
+typedef struct {
+    int32_t mode, rank, count;
+    int32_t inner; /* TILES: the output dim that is the input's last (input stride 1) */
+    int32_t out_shape[PQ_MAX_DIMS];
+    int32_t in_step[PQ_MAX_DIMS];    /* input stride of output dim d */
+    int32_t out_stride[PQ_MAX_DIMS]; /* output stride of output dim d */
+} pq_transpose_fast_plan;
+/* The plan of pq_transpose_s8's arguments. */
+pq_status pq_transpose_s8_fast_plan(int32_t rank, const int32_t *in_shape, const int32_t *perm,
+                                    pq_transpose_fast_plan *plan);
+pq_status pq_transpose_s8_fast(const pq_transpose_fast_plan *plan, const int8_t *in, int8_t *out);
 
 #ifdef __cplusplus
 }

@@ -39,6 +39,21 @@ static inline void *pq_bump_take(pq_bump *b, size_t n) {
     return p;
 }
 
+/* The hooks of an op whose prepared state is one plan struct built from the node (no scratch):
+ * `plan` answers with the planner's status st and the struct's size, `prepare` points the node
+ * at the struct the planner filled. */
+static inline int pq_fast_plan_sized(pq_status st, size_t bytes, size_t *state_bytes, size_t *scratch_bytes) {
+    if (st != PQ_OK) return 0;
+    *state_bytes = bytes;
+    *scratch_bytes = 0;
+    return 1;
+}
+static inline pq_status pq_fast_prepared(pq_node *node, pq_status st, void *state) {
+    if (st != PQ_OK) return PQ_ERR_PARAM;
+    node->fast = state;
+    return PQ_OK;
+}
+
 /* A node's k-th input / its output data. */
 #define PQ_IN(node, t, k) ((const int8_t *)(t)[(node)->io[k]].data)
 #define PQ_OUT(node, t) ((int8_t *)(t)[(node)->io[(node)->n_inputs]].data)

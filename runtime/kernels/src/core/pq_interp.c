@@ -20,7 +20,13 @@
 #define ALIGN_STATE 64u
 #define ALIGN_BUF 16u
 #define OP_RECORD 80u
-#define PQ_MAX_FAST_INPUTS 8 /* a fast op's inputs, planned on a local copy */
+/* A fast op's inputs, planned on a local copy (on the stack): every op's, up to
+ * CONCATENATION's data inputs and requant table; none without fast kernels (firmware). */
+#ifdef PQ_WITH_FAST_KERNELS
+#define PQ_MAX_FAST_INPUTS (PQ_MAX_CONCAT_INPUTS + 1)
+#else
+#define PQ_MAX_FAST_INPUTS 1
+#endif
 
 static const char *const STATUS_TEXT[PQ_INTERP_N_STATUS] = {
     [PQ_INTERP_OK] = "ok",

@@ -1,0 +1,77 @@
+"""Issue 13's done-when check: no op of a converted model runs only a reference kernel.
+
+Every op code of the registry (runtime/kernels/include/pq_ops.def, picoq.runtime.format.OPS)
+appears in at least one of the models converted here: the repo's own (tests/support:
+tiny_convnet, tiny_resnet, tiny_mlp and op_chain, which chains the other ops), the float ONNX
+models with the MLPerf Tiny architectures (make_onnx_models.py, both export layouts), a float
+ONNX convnet whose GELU and SiLU become LOOKUP_TABLE ops (onnx_tables.py), two SLICEs and the
+MLPerf Tiny int8 models when ../shared is beside the checkout. On every ISA supported_isas()
+reports, each op's kernel in Interpreter.op_kernels must be a fast one, but for the cases
+listed below. Whether the fast kernels give the reference's bytes is the other tests' job
+(test_fast_kernels.py, test_fast_movement.py, test_neon_kernels.py).
+"""
+
+from __future__ import annotations
+
+import functools
+
+import numpy as np
+import pytest
+
+from picoq.converter import convert
+from picoq.runtime import Interpreter, supported_isas
+from picoq.runtime.format import OPS
+
+from conftest import mlperf_present
+from support.fuzz_seeds import repo_models
+from support.make_onnx_models import MODELS, input_shape
+from support.onnx_tables import gelu_silu_convnet
+from support.tflite_builder import TFLiteGraph
+
+def _known_fallback(it: Interpreter, op) -> bool:
+    """Instances the op's fast kernel refuses by design (its plan returns 0), which converted
+    models still contain: the repo's tiny_convnet has a depthwise convolution with depth
+    multiplier 2, tiny_resnet an ADD of a [1, 1, 1, C] tensor (broadcast, as squeeze-excite
+    blocks make). Remove an entry when its fast kernel takes the case."""
+    shapes = [it.model.tensors[i].shape for i in op.inputs[:2]]
+    if op.name == "DEPTHWISE_CONV_2D":
+        return op.params["depth_multiplier"] != 1
+    if op.name == "ADD":
+        return shapes[0] != shapes[1]
+    return False
+
+
+@functools.cache
+def _models() -> dict[str, bytes]:
+    models = {k: v for k, v in repo_models().items() if k != "tiny_resnet_scra"}  # same ops as tiny_resnet
+    rng = np.random.default_rng(0)
+    for name, build in sorted(MODELS.items()):
+        for layout in ("nchw", "nhwc"):
+            m = build(layout)
+            calib = rng.normal(size=(8, *input_shape(m)[1:])).astype(np.float32)
+            models[f"{name}_{layout}"] = convert(m, calibration=calib, progress=False)
+    m, calib = gelu_silu_convnet()
+    models["gelu_silu_convnet"] = convert(m, calibration=calib, progress=False)
+    g = TFLiteGraph()  # SLICE: a channel split and a crop
+    x = g.input("x", (1, 6, 5, 8), 0.05, 3)
+    g.output(g.slice(x, [0, 0, 0, 4], [1, 6, 5, 4]), g.slice(x, [0, 1, 1, 0], [1, 4, 3, 8]))
+    models["slices"] = convert(g.build())
+    models |= {name: convert(path.read_bytes()) for name, path in mlperf_present().items()}
+    return models
+
+
+def test_every_op_code_is_covered() -> None:
+    seen = {op.opcode for m in _models().values() for op in Interpreter(m, kernels="reference").model.ops}
+    missing = sorted(OPS[c].name for c in set(OPS) - seen)
+    assert not missing, f"no model here has {missing}: add one (tests/support) so its kernel is checked"
+
+
+@pytest.mark.parametrize("isa", supported_isas())
+def test_every_op_runs_a_fast_kernel(isa: str) -> None:
+    reference_only = []
+    for name, model in _models().items():
+        it = Interpreter(model, isa=isa)
+        for op, kernel in zip(it.model.ops, it.op_kernels, strict=True):
+            if kernel == "reference" and not _known_fallback(it, op):
+                reference_only.append(f"{name} op {op.index} {op.name}")
+    assert not reference_only, f"on {isa}, these ops run only a reference kernel: {reference_only}"
