@@ -28,6 +28,7 @@ from support.make_onnx_models import MODELS, input_shape
 from support.onnx_tables import gelu_silu_convnet
 from support.tflite_builder import TFLiteGraph
 
+
 def _known_fallback(it: Interpreter, op) -> bool:
     """Instances the op's fast kernel refuses by design (its plan returns 0), which converted
     models still contain: the repo's tiny_convnet has a depthwise convolution with depth
