@@ -87,7 +87,9 @@ def build(name: str, seed: int, bn_images: np.ndarray) -> Any:
 
     tv = import_torchvision()
     torch.manual_seed(seed)
-    model = tv.models.get_model(name, weights=None).eval()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # e.g. googlenet's notice that its default init will change
+        model = tv.models.get_model(name, weights=None).eval()
     bns = [m for m in model.modules() if isinstance(m, torch.nn.modules.batchnorm._BatchNorm)]
     for bn in bns:
         bn.reset_running_stats()

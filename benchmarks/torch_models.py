@@ -20,6 +20,7 @@ pin_thread_env()  # must happen before numpy etc. are imported
 
 import argparse  # noqa: E402
 import json  # noqa: E402
+import textwrap  # noqa: E402
 from collections.abc import Sequence  # noqa: E402
 from pathlib import Path  # noqa: E402
 from typing import Any  # noqa: E402
@@ -125,8 +126,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         t, r = res["timings"], res.get("ratios", {})
         summary = ", ".join(f"{n} {fmt_ms(v['median_us'])} ms" for n, v in t.items())
         print(f"  {summary}; picoq/ORT-QDQ {fmt_ratio(r.get(f'{PICOQ}/{ORT_QDQ}'))}", flush=True)
-        for line in error_lines([res], limit=300):
-            print(f"  failed: {line}", flush=True)
+        for err in error_lines([res]):
+            print(textwrap.indent(f"failed: {err}", "  "), flush=True)
         report["results"].append(res)
 
     print()

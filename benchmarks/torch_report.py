@@ -79,16 +79,26 @@ def table(results: list[dict[str, Any]], threads: int) -> tuple[list[str], list[
     return header, rows
 
 
-def error_lines(results: list[dict[str, Any]], limit: int | None = None) -> list[str]:
-    """One line per failed step, "model, step: error" (newlines folded; cut at `limit` characters)."""
-    lines = []
+def short_error(err: str, problems: int = 3) -> list[str]:
+    """The lines of an error, a ConversionError's problem list ("  - node ...") cut to its first
+    `problems` and how many more there are. The JSON has the whole message."""
+    lines = [line.strip() for line in err.strip().splitlines() if line.strip()]
+    listed = [k for k, line in enumerate(lines) if line.startswith("- ")]
+    if len(listed) > problems:
+        lines = (
+            lines[: listed[problems]] + [f"- ... and {len(listed) - problems} more"] + lines[listed[-1] + 1 :]
+        )
+    return lines
+
+
+def error_lines(results: list[dict[str, Any]]) -> list[str]:
+    """One entry per failed step: "model, step: error", the error's further lines indented below."""
+    out = []
     for res in results:
         for step, err in res["errors"].items():
-            text = " ".join(err.split())
-            if limit is not None and len(text) > limit:
-                text = text[: limit - 3] + "..."
-            lines.append(f"{res['model']}, {step}: {text}")
-    return lines
+            first, *rest = short_error(err) or [""]
+            out.append("\n".join([f"{res['model']}, {step}: {first}", *(f"  {line}" for line in rest)]))
+    return out
 
 
 NOTES = (
@@ -138,7 +148,7 @@ def to_markdown(report: dict[str, Any]) -> str:
     parts += [f"- {line}" for line in machine_lines(report)]
     parts += ["", f"Command: `{report['command']}`", ""]
     parts += [render_markdown(*table(results, report["settings"]["threads"])), "", notes(report), ""]
-    errors = error_lines(results, limit=500)
+    errors = error_lines(results)
     if errors:
         parts += ["Errors:", "", *[f"- {e}" for e in errors], ""]
     return "\n".join(parts)
