@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 REPO = Path(__file__).resolve().parent.parent
-# Set to 1 by run.py for every library that honours them, before numpy etc. are imported.
+# Set to 1 by pin_thread_env (run.py, torch_models.py) for every library that honours them, before numpy etc. are imported.
 THREAD_ENV_VARS = (
     "OMP_NUM_THREADS",
     "OPENBLAS_NUM_THREADS",
@@ -25,7 +25,26 @@ THREAD_ENV_VARS = (
     "TF_NUM_INTRAOP_THREADS",
     "TF_NUM_INTEROP_THREADS",
 )
-PACKAGES = ("picoq", "numpy", "tflite-micro", "ai-edge-litert", "onnx", "onnxruntime", "Cython")
+
+
+def pin_thread_env() -> None:
+    """One thread for every library that honours THREAD_ENV_VARS: call it before numpy is imported."""
+    for var in THREAD_ENV_VARS:
+        os.environ[var] = "1"
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+
+PACKAGES = (
+    "picoq",
+    "numpy",
+    "tflite-micro",
+    "ai-edge-litert",
+    "onnx",
+    "onnxruntime",
+    "Cython",
+    "torch",
+    "torchvision",
+)
 
 
 def cpu_model() -> str:

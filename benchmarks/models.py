@@ -45,6 +45,7 @@ from runners import (
     make_tflm,
     ort_optimized_ops,
     ort_quantize_qdq,
+    quantize_input,
     start,
     tflm_arena_total,
 )
@@ -196,12 +197,8 @@ def bench_float_model(
         qdq_bytes = qdq_path.read_bytes()
         float_bytes = float_path.read_bytes()
 
-    d = Interpreter(picoq_bytes).input_details[0]
-    if np.dtype(d["dtype"]) != np.int8 or d["scale"] is None:
-        raise RuntimeError(f"{builder}: picoq input is not per-tensor int8")
     # picoq's int8 input: the same float input quantized with picoq's input scale (outside the timing).
-    v = x / np.float32(d["scale"])
-    xq = np.clip(np.sign(v) * np.floor(np.abs(v) + 0.5) + d["zero_point"], -128, 127).astype(np.int8)
+    xq = quantize_input(x, Interpreter(picoq_bytes).input_details[0])
 
     n = args.threads
     makers: dict[str, Callable[[], Runner]] = {

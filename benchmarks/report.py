@@ -35,7 +35,12 @@ LABEL = {
     ORT_QDQ: "ORT QDQ",
     ORT_FLOAT: "ORT float",
 }
-FLOAT_COMPUTE_OPS = frozenset({"Conv", "Gemm", "MatMul", "BatchNormalization", "Add", "Mul", "AveragePool"})
+# ONNX ops that, left in ORT's optimized QDQ graph, compute in float (their int8 forms are QLinear*,
+# QGemm, ...). Movement ops (Transpose, Reshape, MaxPool) are left out: ORT runs those on int8 as they are.
+FLOAT_COMPUTE_OPS = frozenset(
+    {"Conv", "Gemm", "MatMul", "BatchNormalization", "Add", "Mul", "AveragePool"}
+    | {"GlobalAveragePool", "ReduceMean", "Sigmoid", "HardSigmoid", "HardSwish", "Softmax"}
+)
 
 
 def timed_runtimes(results: list[dict[str, Any]], names: Sequence[str]) -> list[str]:
@@ -237,12 +242,14 @@ def machine_lines(report: dict[str, Any]) -> list[str]:
         runs = f"{s['repeats']} timed runs per runtime"
     else:
         runs = f"~{s['target_seconds']} s per runtime per model, {s['min_runs']}..{s['max_runs']} runs"
+    # torch_models.py times no tflite-micro
+    tflm = f" (tflite-micro at most {s['tflm_max_runs']})" if "tflm_max_runs" in s else ""
     return [
         f"CPU: {m['cpu']} ({m['logical_cores']} logical cores, {m['cores_usable']} usable; "
         f"SIMD: {' '.join(m['cpu_simd_flags']) or 'n/a'})",
         f"OS: {m['os']}; Python {m['python']} ({m['python_impl']})",
         f"Packages: {pk}; picoq git {m['picoq_git']}",
-        f"Mode: {mode}; {runs} (tflite-micro at most {s['tflm_max_runs']}), "
+        f"Mode: {mode}; {runs}{tflm}, "
         f"{s['rounds']} interleaved rounds, seed {s['seed']}; {threads_line(s['threads'])}, batch 1; "
         f"{m['date_utc']}",
         f"Load average before the run: {', '.join(f'{v:.2f}' for v in m['loadavg'])}"

@@ -15,12 +15,9 @@ from __future__ import annotations
 import os
 import sys
 
-from machine import THREAD_ENV_VARS, machine_info  # imports no numeric library
+from machine import machine_info, pin_thread_env  # imports no numeric library
 
-# Single thread for every library that honours these; must happen before numpy etc. are imported.
-for _var in THREAD_ENV_VARS:
-    os.environ[_var] = "1"
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+pin_thread_env()  # must happen before numpy etc. are imported
 
 import argparse  # noqa: E402
 import json  # noqa: E402
@@ -38,6 +35,7 @@ from models import (  # noqa: E402
 )
 from report import fmt_ratio, fmt_us, set_thread_labels, timed_runtimes, to_markdown, to_text  # noqa: E402
 from runners import FLOAT_RUNTIMES, RUNTIMES  # noqa: E402
+from timing import add_timing_args, finish_timing_args, timing_settings  # noqa: E402
 
 EXAMPLES = """examples:
   python benchmarks/run.py           # full run, about a minute; prints the tables
@@ -53,16 +51,11 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         description=__doc__.split("\n\n")[0], epilog=EXAMPLES, formatter_class=argparse.RawTextHelpFormatter
     )
     p.add_argument("--models", type=Path, default=DEFAULT_MODELS_DIR, help=f"default: {DEFAULT_MODELS_DIR}")
-    p.add_argument("--repeats", type=int, default=None, help="timed runs per runtime (default: time-based)")
+    add_timing_args(p)
     p.add_argument("--json", type=Path, default=None, help="write the full results as JSON here")
     p.add_argument("--markdown", type=Path, default=None, help="write the tables as markdown here")
-    p.add_argument("--quick", action="store_true", help="short smoke run (~0.1 s per runtime, >= 5 runs)")
     p.add_argument("--only", nargs="+", default=None, metavar="NAME", help="model short names, e.g. KWS AD")
-    p.add_argument("--target-seconds", type=float, default=1.5, help="timed seconds per runtime per model")
-    p.add_argument("--min-runs", type=int, default=20)
-    p.add_argument("--max-runs", type=int, default=10_000)
     p.add_argument("--tflm-max-runs", type=int, default=2000, help="cap on tflite-micro's timed runs")
-    p.add_argument("--rounds", type=int, default=5, help="interleaved rounds over the runtimes")
     p.add_argument("--seed", type=int, default=0, help="seed of the random inputs and calibration data")
     p.add_argument("--cpu", type=int, default=None, help="pin the process to this CPU core (Linux)")
     p.add_argument(
@@ -82,12 +75,7 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         "timed at one thread for the speedup",
     )
     args = p.parse_args(argv)
-    args.warmup_runs, args.warmup_seconds = 3, 0.1
-    if args.quick:
-        args.target_seconds, args.min_runs, args.rounds = 0.1, 5, 1
-        args.warmup_runs, args.warmup_seconds = 2, 0.02
-    if args.repeats is not None and args.repeats < 1:
-        p.error("--repeats must be >= 1")
+    finish_timing_args(p, args)
     if not 1 <= args.threads <= 64:
         p.error("--threads must be from 1 to 64")
     if args.cpu is not None and args.threads > 1:
@@ -105,13 +93,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         "command": " ".join(["python", *sys.argv]) if argv is None else " ".join(argv),
         "settings": {
             "models_dir": str(models_dir),
-            "quick": args.quick,
-            "repeats": args.repeats,
-            "target_seconds": args.target_seconds,
-            "min_runs": args.min_runs,
-            "max_runs": args.max_runs,
+            **timing_settings(args),
             "tflm_max_runs": args.tflm_max_runs,
-            "rounds": args.rounds,
             "seed": args.seed,
             "cpu_pinned": args.cpu,
             "float_models": args.float_models,

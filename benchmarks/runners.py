@@ -13,6 +13,8 @@ Float ONNX section: picoq against the same float model quantized by onnxruntime:
                      activations and weights) after ``quant_pre_process``
 * ORT float        - the float model itself, for reference
 
+torch_models.py adds picoq's ``Interpreter.run`` on the float input (``make_picoq_run``).
+
 The ORT sessions get N intra-op threads (``--threads``, default 1) and 1 inter-op thread,
 ORT_ENABLE_ALL, sequential execution; their timed call is ``InferenceSession.run``.
 """
@@ -35,6 +37,8 @@ PICOQ, TFLM, LITERT, LITERT_REF = "picoq", "tflite-micro", "LiteRT", "LiteRT-ref
 ORT_QDQ, ORT_FLOAT = "ORT-QDQ", "ORT-float"
 # picoq at one thread beside picoq at --threads N > 1, timed in the same rounds for the speedup.
 PICOQ_1T = "picoq-1t"
+# picoq's Interpreter.run on the float input (quantize, invoke, dequantize), beside invoke on int8.
+PICOQ_RUN = "picoq-run"
 RUNTIMES: tuple[str, ...] = (PICOQ, TFLM, LITERT, LITERT_REF)
 PEERS: tuple[str, ...] = (TFLM, LITERT, LITERT_REF)
 FLOAT_RUNTIMES: tuple[str, ...] = (PICOQ, ORT_QDQ, ORT_FLOAT)
@@ -97,6 +101,31 @@ def make_picoq(picoq_bytes: bytes, x: np.ndarray, threads: int = 1, name: str = 
             "picoq_bytes": it.model.file_size,
         },
     )
+
+
+def make_picoq_run(picoq_bytes: bytes, x: np.ndarray, threads: int = 1) -> Runner:
+    """picoq's ``Interpreter.run`` on a float input: the timed call includes quantizing the input,
+    copying it in and out of the arena and dequantizing the output (the float boundary)."""
+    import functools
+
+    from picoq.runtime import Interpreter
+
+    it = Interpreter(picoq_bytes, num_threads=threads)
+    return Runner(
+        PICOQ_RUN,
+        set_input=lambda: None,  # run() copies the input into the arena itself
+        invoke=functools.partial(it.run, x),
+        get_output=lambda: np.array(it.run(x), copy=True),
+    )
+
+
+def quantize_input(x: np.ndarray, details: dict[str, Any]) -> np.ndarray:
+    """`x` as picoq's int8 input (per-tensor scale and zero point of ``input_details``), rounded half
+    away from zero like ``Interpreter.run``; done outside the timing."""
+    if np.dtype(details["dtype"]) != np.int8 or details["scale"] is None:
+        raise RuntimeError("picoq input is not per-tensor int8")
+    v = x / np.float32(details["scale"])
+    return np.clip(np.sign(v) * np.floor(np.abs(v) + 0.5) + details["zero_point"], -128, 127).astype(np.int8)
 
 
 # *** tflite-micro ***

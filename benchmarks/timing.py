@@ -26,6 +26,7 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 from runners import PICOQ, PICOQ_1T, TFLM, Runner
@@ -39,6 +40,32 @@ class Timing:
     min_us: float
     mean_us: float
     warmup_runs: int
+
+
+def add_timing_args(p: argparse.ArgumentParser) -> None:
+    """The options of the warm-up, run counts and rounds (run.py and torch_models.py share them)."""
+    p.add_argument("--repeats", type=int, default=None, help="timed runs per runtime (default: time-based)")
+    p.add_argument("--quick", action="store_true", help="short smoke run (~0.1 s per runtime, >= 5 runs)")
+    p.add_argument("--target-seconds", type=float, default=1.5, help="timed seconds per runtime per model")
+    p.add_argument("--min-runs", type=int, default=20)
+    p.add_argument("--max-runs", type=int, default=10_000)
+    p.add_argument("--rounds", type=int, default=5, help="interleaved rounds over the runtimes")
+
+
+def finish_timing_args(p: argparse.ArgumentParser, args: argparse.Namespace) -> None:
+    """The warm-up settings, --quick's shorter ones, and the check of --repeats."""
+    args.warmup_runs, args.warmup_seconds = 3, 0.1
+    if args.quick:
+        args.target_seconds, args.min_runs, args.rounds = 0.1, 5, 1
+        args.warmup_runs, args.warmup_seconds = 2, 0.02
+    if args.repeats is not None and args.repeats < 1:
+        p.error("--repeats must be >= 1")
+
+
+def timing_settings(args: argparse.Namespace) -> dict[str, Any]:
+    """The timing options as recorded with the results (report.machine_lines reads them)."""
+    keys = ("quick", "repeats", "target_seconds", "min_runs", "max_runs", "rounds")
+    return {k: getattr(args, k) for k in keys}
 
 
 def time_one(r: Runner) -> int:
