@@ -4,8 +4,13 @@
 float model through float_run (the same folded graph the converter calibrated), the
 .picoq file through the Interpreter with every activation exposed as an output (the
 file's ops, parameters and constants unchanged, only its arena re-planned). Each int8
-tensor is dequantized and matched to its float tensor by name and layout; the report
-gives, per layer, the SQNR (dB) and the largest absolute error, worst first.
+tensor is dequantized and matched to its float tensor by name and layout.
+
+Two SQNRs per tensor: the cumulative one (the int8 model run end to end, so a layer
+inherits every error before it) and the local one (the op run alone, in the runtime's
+own kernels, on the float model's inputs to it quantized with the file's scales: the
+error the op adds itself). The report ranks by the local one, so the first row is the
+layer causing an error, not the last of the layers it spread to.
 """
 
 from __future__ import annotations

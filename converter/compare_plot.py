@@ -98,12 +98,12 @@ def plot(rows: list[LayerError], path: str | os.PathLike, dpi: int = 100) -> Non
             "local: the op alone on the float model's quantized inputs",
         ],
         loc="upper center",
-        ncol=2,
+        ncol=2 if panels > 1 else 1,  # one panel is too narrow for both entries on a line
         fontsize=8,
         frameon=False,
-        bbox_to_anchor=(0.5, 1 - 0.45 / height),
+        bbox_to_anchor=(0.5, 1 - 0.4 / height),
     )
     fig.suptitle(f"picoq compare: per-layer quantization error ({len(rows)} tensors)", fontsize=10)
-    fig.tight_layout(rect=(0, 0, 1, 1 - 0.7 / height))
+    fig.tight_layout(rect=(0, 0, 1, 1 - (0.75 if panels > 1 else 0.85) / height))
     fig.savefig(path, dpi=dpi)
     plt.close(fig)

@@ -79,7 +79,7 @@ class Interpreter:
     `kernels="reference"` run on the calling thread alone.
 
     One Interpreter runs one inference at a time. It may be shared between
-    Python threads: `run`, `invoke`, `set_input`, `get_output` and `profile`
+    Python threads: `run`, `invoke`, `set_input`, `get_output`, `profile` and the single-op calls
     each take the interpreter's lock (waiting for it with the GIL released), so
     concurrent calls are serialized, each `run` whole, never interleaved. A
     `set_input` / `invoke` / `get_output` sequence is three calls: another

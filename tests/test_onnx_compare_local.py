@@ -112,7 +112,9 @@ def test_local_matches_cumulative_where_nothing_is_inherited(mnv2):
     inp = next(r for r in rows if r.op == "input")
     assert inp.local_sqnr_db == inp.sqnr_db
     # the stem conv's inputs are the (quantized) model input either way: the same numbers
-    assert first_conv.local_sqnr_db == pytest.approx(first_conv.sqnr_db, rel=1e-6)  # float32 vs 64 dequantization
+    assert first_conv.local_sqnr_db == pytest.approx(
+        first_conv.sqnr_db, rel=1e-6
+    )  # float32 vs 64 dequantization
     for r in rows:
         assert math.isfinite(r.local_sqnr_db) and r.local_sqnr_db > 20, r  # every op has a local SQNR
     # errors accumulate: the late layers' cumulative SQNR is below their own
