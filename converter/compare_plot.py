@@ -18,8 +18,8 @@ if TYPE_CHECKING:
     from .compare import LayerError
 
 ROWS_PER_PANEL = 100
-ROW_INCHES = 0.13  # fits 6.5 pt labels without overlap
-PANEL_INCHES = 5.5
+ROW_INCHES = 0.13  # fits LABEL_PT labels without overlap
+LABEL_PT = 6.5
 MAX_NAME = 28
 CAP_DB = 100.0  # an exact tensor (inf dB) is drawn at this
 
@@ -52,40 +52,67 @@ def short_names(names: list[str], max_len: int = MAX_NAME) -> list[str]:
     return [c if seen[c] == 1 else lb for c, lb in zip(cut, labels)]
 
 
-def figure_inches(n_rows: int) -> tuple[float, float, int]:
-    """(width, height, panels) of the figure for `n_rows` layers."""
+TOP_INCHES = 1.0  # title and legend
+BOTTOM_INCHES = 0.5  # x tick labels and axis label
+BARS_INCHES = 2.6  # the bars' width in each panel
+
+
+def figure_inches(n_rows: int, label_inches: float = 2.4) -> tuple[float, float, int]:
+    """(width, height, panels) of the figure for `n_rows` layers whose widest y label is
+    `label_inches` wide."""
     panels = max(1, math.ceil(n_rows / ROWS_PER_PANEL))
     per_panel = math.ceil(n_rows / panels) if n_rows else 1
-    return PANEL_INCHES * panels, 1.6 + ROW_INCHES * max(per_panel, 8), panels
+    panel = label_inches + BARS_INCHES + 0.4
+    return max(panel * panels, 5.5), TOP_INCHES + BOTTOM_INCHES + ROW_INCHES * max(per_panel, 8), panels
 
 
 def plot(rows: list[LayerError], path: str | os.PathLike, dpi: int = 100) -> None:
-    """Each layer's local (dot) and cumulative (bar) SQNR in execution order (needs matplotlib)."""
+    """Each layer's local (dot) and cumulative (bar) SQNR in execution order (needs matplotlib).
+
+    The axes are placed from the measured width of the longest label rather than by
+    tight_layout, which would lay out every tick label once more (seconds at 300 layers)."""
     try:
         import matplotlib
 
         matplotlib.use("Agg")
         import matplotlib.pyplot as plt
+        from matplotlib.backends.backend_agg import RendererAgg
+        from matplotlib.font_manager import FontProperties
     except ImportError as e:
         raise ImportError("--plot needs matplotlib: pip install matplotlib") from e
     rows = sorted(rows, key=lambda r: r.order)
-    labels = short_names([r.tensor for r in rows])
+    ticks = [f"{lb} ({r.op})" for lb, r in zip(short_names([r.tensor for r in rows]), rows)]
+    font = FontProperties(size=LABEL_PT)
+    measure = RendererAgg(1, 1, 72)  # points = pixels at 72 dpi
+    label_in = max(
+        [measure.get_text_width_height_descent(t, font, ismath=False)[0] / 72 for t in ticks] + [0.5]
+    )
     cum = np.array([min(r.sqnr_db, CAP_DB) for r in rows], dtype=float)
     loc = np.array([min(r.local_sqnr_db, CAP_DB) for r in rows], dtype=float)  # nan: not drawn
     finite = [v for v in [*cum, *loc] if math.isfinite(v)]
     lo, hi = min([0.0, *finite]), max([10.0, *finite]) + 5
-    width, height, panels = figure_inches(len(rows))
-    fig, axes = plt.subplots(1, panels, figsize=(width, height), squeeze=False)
+    width, height, panels = figure_inches(len(rows), label_in)
+    fig = plt.figure(figsize=(width, height))
     per_panel = math.ceil(len(rows) / panels) if rows else 1
-    for p, ax in enumerate(axes[0]):
+    panel = width / panels  # at least figure_inches' panel: the title may widen one
+    for p in range(panels):
+        ax = fig.add_axes(
+            (
+                (p * panel + label_in + 0.2) / width,
+                BOTTOM_INCHES / height,
+                BARS_INCHES / width,
+                1 - (TOP_INCHES + BOTTOM_INCHES) / height,
+            )
+        )
         part = slice(p * per_panel, (p + 1) * per_panel)
         y = np.arange(len(rows))[part]
         ax.barh(y, np.maximum(cum[part], lo) - lo, left=lo, height=0.8, color="tab:blue", alpha=0.45)
         ax.plot(loc[part], y, "o", color="tab:red", markersize=3)
-        ax.set_yticks(y, [f"{lb} ({r.op})" for lb, r in zip(labels[part], rows[part])], fontsize=6.5)
+        ax.set_yticks(y, ticks[part], fontsize=LABEL_PT)
         ax.set_ylim(p * per_panel + per_panel - 0.5, p * per_panel - 0.5)  # first layer on top
         ax.set_xlim(lo, hi)
-        ax.set_xlabel("SQNR (dB), higher is better", fontsize=8)
+        ax.tick_params(axis="x", labelsize=7)
+        ax.set_xlabel("SQNR (dB), higher is better", fontsize=7, labelpad=1)
         ax.grid(axis="x", alpha=0.3)
     handles = [
         plt.Rectangle((0, 0), 1, 1, color="tab:blue", alpha=0.45),
@@ -101,9 +128,10 @@ def plot(rows: list[LayerError], path: str | os.PathLike, dpi: int = 100) -> Non
         ncol=2 if panels > 1 else 1,  # one panel is too narrow for both entries on a line
         fontsize=8,
         frameon=False,
-        bbox_to_anchor=(0.5, 1 - 0.4 / height),
+        bbox_to_anchor=(0.5, 1 - 0.35 / height),
     )
-    fig.suptitle(f"picoq compare: per-layer quantization error ({len(rows)} tensors)", fontsize=10)
-    fig.tight_layout(rect=(0, 0, 1, 1 - (0.75 if panels > 1 else 0.85) / height))
+    fig.suptitle(
+        f"picoq compare: per-layer quantization error ({len(rows)} tensors)", fontsize=10, y=1 - 0.1 / height
+    )
     fig.savefig(path, dpi=dpi)
     plt.close(fig)

@@ -169,6 +169,8 @@ def test_plot_of_a_300_tensor_model_is_readable_and_sized(tmp_path):
     assert png[:8] == b"\x89PNG\r\n\x1a\n"
     width, height = int.from_bytes(png[16:20], "big"), int.from_bytes(png[20:24], "big")
     w_in, h_in, panels = figure_inches(300)
-    assert (width, height) == (round(w_in * 100), round(h_in * 100))
-    assert panels == 3 and width <= 2000 and height <= 1600  # not the former 960 x 8,000+ strip
+    assert panels == 3 and height == round(h_in * 100)
+    assert 3 * 300 < width <= 2000 and height <= 1600  # not the former 960 x 8,000+ strip
+    assert (height - 150) / 100 >= 12  # each of a panel's 100 rows gets 12+ pixels: labels apart
     assert figure_inches(10)[1] < figure_inches(100)[1]  # height follows the rows up to a panel
+    assert figure_inches(100)[1] == figure_inches(300)[1] < figure_inches(300)[0]  # then panels
