@@ -114,12 +114,28 @@ def _parser() -> argparse.ArgumentParser:
         default="model",
         help="C identifier prefixing the files, functions, arrays and macros (default: model)",
     )
-    p = verb("compare", "per-layer error (SQNR, max error) of a .picoq model against its float ONNX source")
+    p = verb(
+        "compare",
+        "per-layer error of a .picoq model against its float ONNX source: each op's own (local) SQNR "
+        "and the cumulative SQNR of its output, the layer causing the error first",
+    )
+    p.epilog += "\n  picoq compare model.onnx model.picoq --data x.npy --order cumulative --limit 10"
     p.add_argument("source", help="the float .onnx model the .picoq file was converted from")
     p.add_argument("model", help="the .picoq file")
     p.add_argument("--data", required=True, help="inputs to compare on: a .npy/.npz file or a folder of them")
-    p.add_argument("--plot", help="also draw the per-layer SQNR into this .png (needs matplotlib)")
-    p.add_argument("--limit", type=int, help="show only the N worst layers")
+    p.add_argument("--plot", help="also draw both SQNRs per layer into this .png (needs matplotlib)")
+    p.add_argument("--limit", type=int, help="show only the first N rows")
+    p.add_argument(
+        "--order",
+        choices=["local", "cumulative", "execution"],
+        default="local",
+        help="rows by local SQNR, worst first: the cause first (default); by cumulative SQNR, worst "
+        "first (the late layers that inherited an error, the former order); or in execution order",
+    )
+    p.add_argument(
+        "--no-local", dest="local", action="store_false", help="skip the per-op runs (cumulative SQNR only)"
+    )
+    p.add_argument("--samples", type=int, help="use at most the first N inputs of --data")
     p.add_argument("--json", action="store_true", help="machine-readable output")
     return top
 

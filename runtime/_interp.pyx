@@ -449,6 +449,21 @@ cdef class Core:
             self._release()
         return out
 
+    def invoke_ops(self, uint32_t first, uint32_t end):
+        """Run ops first .. end - 1 once, in order, on the arena as it is: invoke's loop over
+        a slice of the ops (compare runs one op on inputs it wrote into the arena)."""
+        cdef int rc
+        if first > end or end > self.it.n_ops:
+            raise ValueError(f"ops {first}..{end} out of the model's {self.it.n_ops}")
+        self._acquire()
+        try:
+            with nogil:
+                rc = pq_interp_invoke_ops(&self.it, first, end)
+            if rc != PQ_INTERP_OK:
+                raise RuntimeError(f"kernel of op {self.it.failed_op} reported an error")
+        finally:
+            self._release()
+
     def invoke(self):
         """Run every op once on the arena; the GIL is released for the whole loop."""
         cdef int rc

@@ -84,7 +84,7 @@ class Interpreter:
     `kernels="reference"` run on the calling thread alone.
 
     One Interpreter runs one inference at a time. It may be shared between
-    Python threads: `run`, `invoke`, `set_input`, `get_output` and `profile`
+    Python threads: `run`, `invoke`, `set_input`, `get_output`, `profile` and the single-op calls
     each take the interpreter's lock (waiting for it with the GIL released), so
     concurrent calls are serialized, each `run` whole, never interleaved. A
     `set_input` / `invoke` / `get_output` sequence is three calls: another
@@ -217,6 +217,44 @@ class Interpreter:
     def get_output(self, index: int) -> np.ndarray:
         with self._core:
             return self._out[index].copy()
+
+    # *** single ops (debugging: picoq compare's per-layer error) ***
+
+    def _activation(self, index: int) -> TensorInfo:
+        n = len(self.model.tensors)
+        if not isinstance(index, int | np.integer) or not 0 <= index < n:
+            raise IndexError(f"tensor index {index!r} out of the model's {n} tensors")
+        t = self.model.tensors[index]
+        if t.is_const:
+            raise ValueError(f"tensor {index} ({t.name!r}) is a constant of the model file, not in the arena")
+        return t
+
+    def set_tensor(self, index: int, x: np.ndarray) -> None:
+        """Copy raw data of exactly the tensor's shape and dtype into activation `index`'s
+        arena bytes. The arena reuses bytes between tensors whose lifetimes do not overlap,
+        so this is only meaningful just before `invoke_ops` runs an op reading the tensor."""
+        t = self._activation(index)
+        x = np.asarray(x)
+        if x.dtype != np.dtype(t.dtype) or x.shape != tuple(t.shape):
+            raise ValueError(
+                f"tensor {index} ({t.name!r}): expected {t.dtype} {tuple(t.shape)}, got {x.dtype} {x.shape}"
+            )
+        with self._core:
+            np.copyto(self._arena_view(t), x)
+
+    def get_tensor(self, index: int) -> np.ndarray:
+        """A copy of activation `index`'s raw data as the arena holds it now."""
+        t = self._activation(index)
+        with self._core:
+            return self._arena_view(t).copy()
+
+    def invoke_ops(self, first: int, end: int | None = None) -> None:
+        """Run ops `first` .. `end - 1` (default: op `first` alone) on the arena as it is,
+        the same kernels `invoke` runs; set their inputs with `set_tensor` first."""
+        end = first + 1 if end is None else end
+        if not 0 <= first <= end <= len(self.model.ops):
+            raise IndexError(f"ops {first}..{end} out of the model's {len(self.model.ops)}")
+        self._core.invoke_ops(first, end)
 
     def run(self, x: np.ndarray | Sequence[np.ndarray] | Mapping[str, np.ndarray]) -> Any:
         # Common case in one C call: one int8 array of exactly the input's shape (None otherwise).

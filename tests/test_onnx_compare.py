@@ -11,7 +11,14 @@ from onnx import helper  # noqa: E402
 
 from picoq.converter import convert  # noqa: E402
 from picoq.converter.cli import main  # noqa: E402
-from picoq.converter.compare import compare, expose_all, format_table, worst_first  # noqa: E402
+from picoq.converter.compare import (  # noqa: E402
+    LEGEND,
+    cause_first,
+    compare,
+    expose_all,
+    format_table,
+    worst_first,
+)
 from picoq.runtime import Interpreter, read_model  # noqa: E402
 
 from support.make_onnx_models import resnet8  # noqa: E402
@@ -58,7 +65,8 @@ def test_compare_reports_every_layer_with_its_layout_undone():
     worst = worst_first(rows)
     assert all(a.sqnr_db <= b.sqnr_db for a, b in zip(worst, worst[1:]))
     table = format_table(rows, limit=2)
-    assert len(table.splitlines()) == 3 and "SQNR dB" in table
+    assert len(table.splitlines()) == 3 and "local dB" in table and "cumul. dB" in table
+    assert table.splitlines()[1].split()[0] == cause_first(rows)[0].tensor
 
 
 def test_cli_convert_compare_and_plot(tmp_path, capsys):
@@ -81,11 +89,18 @@ def test_cli_convert_compare_and_plot(tmp_path, capsys):
     args = ["compare", str(tmp_path / "r.onnx"), str(tmp_path / "r.picoq"), "--data", str(tmp_path / "x.npy")]
     assert main([*args, "--limit", "3"]) == 0
     out = capsys.readouterr().out
-    assert "worst first" in out and len(out.strip().splitlines()) == 5
+    assert "adding the most error first" in out and len(out.strip().splitlines()) == 2 + len(LEGEND) + 3
+    assert all(line in out for line in LEGEND)
     assert main([*args, "--json"]) == 0
     rows = json.loads(capsys.readouterr().out)
-    assert rows[0]["sqnr_db"] == min(r["sqnr_db"] for r in rows if r["sqnr_db"] is not None)
+    assert rows[0]["local_sqnr_db"] == min(r["local_sqnr_db"] for r in rows)
     assert all(math.isfinite(r["max_abs_error"]) for r in rows)
+    assert main([*args, "--json", "--order", "cumulative"]) == 0  # the former order
+    rows = json.loads(capsys.readouterr().out)
+    assert rows[0]["sqnr_db"] == min(r["sqnr_db"] for r in rows if r["sqnr_db"] is not None)
+    assert main([*args, "--no-local", "--samples", "2", "--limit", "2"]) == 0
+    out = capsys.readouterr().out
+    assert "worst first" in out and LEGEND[0] not in out and " - " in out.splitlines()[-1]
     import matplotlib  # noqa: F401  (a test dependency: --plot under test)
 
     assert main([*args, "--plot", str(tmp_path / "e.png")]) == 0
