@@ -297,9 +297,9 @@ def test_crc32_matches_zlib(c) -> None:
 
 def test_valid_models_are_accepted(c, models) -> None:
     assert set(REPO_MODELS) <= set(models)
-    assert {op.name for name in ("new_ops", "ops_b") for op in read_model(models[name]).ops} >= {
-        spec.name for code, spec in fmt.OPS.items() if code >= 8
-    }
+    assert {
+        op.name for name in ("new_ops", "ops_b", "tables", "slice") for op in read_model(models[name]).ops
+    } >= {spec.name for code, spec in fmt.OPS.items() if code >= 8}
     for name, data in models.items():
         m = read_model(data)
         err = c.validate(data)
