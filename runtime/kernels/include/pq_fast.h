@@ -94,6 +94,8 @@ typedef struct {
     int32_t np, kp;     /* n and k padded to the ISA's packing granule */
     const int8_t *w;    /* pq_gemm_s8_pack output */
     pq_requant rq;      /* bias holds np folded biases */
+    int32_t pair16;     /* 1: no weight is -128, so two int8 x int8 products sum inside int16
+                           (pq_gemm_s8_pair16; NEON's smull + smlal2); 0: unknown */
 } pq_gemm_s8_plan;
 
 /* Padded sizes of an (n x k) weight matrix packed for `isa`. */
@@ -101,6 +103,9 @@ int32_t pq_gemm_s8_np(int isa, int32_t n);
 int32_t pq_gemm_s8_kp(int isa, int32_t k);
 /* Bytes of the packed weights, 64-byte multiple. */
 size_t pq_gemm_s8_packed_size(int isa, int32_t n, int32_t k);
+/* 1 when none of the count weights is -128: |x * w| <= 128 * 127 for every int8 x, so the sum of
+ * two such products fits int16 (pq_gemm_s8_plan.pair16). */
+int32_t pq_gemm_s8_pair16(size_t count, const int8_t *w);
 /* w: n rows of k int8 weights (row stride k). Writes pq_gemm_s8_packed_size bytes. */
 void pq_gemm_s8_pack(int isa, int32_t n, int32_t k, const int8_t *w, int8_t *packed);
 /* np biases: bias[c] (0 if bias is NULL) + input_offset * sum_k w[c, k], with

@@ -12,8 +12,8 @@
  * 4-lane requantization.
  *
  * Blocks: 4 rows x 16 channels (16 accumulators + 4 row + 4 weight registers
- * of the 32), and for a single row 1 x 32 channels (8 independent sdot
- * chains). Rows are read in place 16 bytes at a time; the last k % 16 values
+ * of the 32), and for a single row 1 x 32 channels (8 sdot chains); the
+ * weights of a group and chunk, 64 bytes, come in one ld1 of 4 registers. Rows are read in place 16 bytes at a time; the last k % 16 values
  * come from a zero-padded copy. Compiled for armv8.2-a+dotprod by attribute;
  * only called when pq_isa_supported(PQ_ISA_NEON_DOT) says so.
  */
@@ -37,30 +37,34 @@
 #define MR PQ_GEMM_MR_NEON
 #define KC PQ_GEMM_KC_NEON
 
-/* Group q of the 4 in a 16-k chunk. The lane must be a literal (an
- * immediate of the instruction), so the four are spelt out rather than
+/* Group q of the 4 in a 16-k chunk, for one group of 4 channels whose 4 x 16
+ * weights wv were loaded by one ld1 of 4 registers. The lane must be a literal
+ * (an immediate of the instruction), so the four are spelt out rather than
  * left to loop unrolling, which -O0 would not do. */
 #define PQ_DOT_GROUP(q)                                                                                              \
     do {                                                                                                             \
         PQ_NUNROLL                                                                                                   \
-        for (g = 0; g < nb; ++g) {                                                                                   \
-            const int8x16_t wv = vld1q_s8(w[g] + 16 * (q));                                                          \
-            PQ_NUNROLL                                                                                               \
-            for (r = 0; r < mr; ++r) {                                                                               \
-                acc[r * nb + g] = vdotq_laneq_s32(acc[r * nb + g], wv, x[r], (q));                                   \
-            }                                                                                                        \
+        for (r = 0; r < mr; ++r) {                                                                                   \
+            acc[r * nb + g] = vdotq_laneq_s32(acc[r * nb + g], wv.val[q], x[r], (q));                                \
         }                                                                                                            \
     } while (0)
 
-/* One chunk of 16 k: x[r] the rows' values, w[g] the groups' panels at it. */
+/* One chunk of 16 k: x[r] the rows' values, w[g] the groups' panels at it.
+ * Group by group, so only one group's 4 weight registers are live: 4 x 16
+ * (16 accumulators, 4 rows, 4 weights) uses 24 of the 32 registers, and each
+ * group's 64 bytes of weights cost one load instruction. */
 PQ_NAI PQ_T_DOT void pq_chunk(int32x4_t *acc, const int8x16_t *x, const int8_t *const *w, const int mr,
                               const int nb)
 {
     int r, g;
-    PQ_DOT_GROUP(0);
-    PQ_DOT_GROUP(1);
-    PQ_DOT_GROUP(2);
-    PQ_DOT_GROUP(3);
+    PQ_NUNROLL
+    for (g = 0; g < nb; ++g) {
+        const int8x16x4_t wv = vld1q_s8_x4(w[g]);
+        PQ_DOT_GROUP(0);
+        PQ_DOT_GROUP(1);
+        PQ_DOT_GROUP(2);
+        PQ_DOT_GROUP(3);
+    }
 }
 
 /* `mr` rows x `nb` groups of 4 channels from n0; constants at each call. */
@@ -73,6 +77,7 @@ PQ_NAI PQ_T_DOT void pq_ukernel(const pq_gemm_s8_plan *plan, const pq_rqc *qc, c
     const int8_t *w[8];
     int32x4_t acc[16];
     int8x16_t x[MR];
+    const int8_t *p[MR];
     int32_t t, kk, nc;
     int r, g;
     PQ_NUNROLL
@@ -84,31 +89,50 @@ PQ_NAI PQ_T_DOT void pq_ukernel(const pq_gemm_s8_plan *plan, const pq_rqc *qc, c
             acc[r * nb + g] = bias;
         }
     }
-    for (t = 0; t < taps; ++t) {
-        const int8_t *p[MR];
-        PQ_NUNROLL
-        for (r = 0; r < mr; ++r) {
-            p[r] = origin[r] + tap_off[t];
-        }
-        for (kk = 0; kk < kfull; kk += KC) {
+    /* One loop over every chunk of every tap (not a loop per tap): GCC then
+     * keeps the accumulators in the same registers throughout instead of
+     * shuffling them at each tap's loop entry and exit. */
+    PQ_NUNROLL
+    for (r = 0; r < mr; ++r) {
+        p[r] = origin[r] + tap_off[0];
+    }
+    t = 0;
+    kk = 0;
+    for (;;) {
+        if (kk < kfull) {
             PQ_NUNROLL
             for (r = 0; r < mr; ++r) {
                 x[r] = vld1q_s8(p[r] + kk);
             }
-            pq_chunk(acc, x, w, mr, nb);
-            PQ_NUNROLL
-            for (g = 0; g < nb; ++g) {
-                w[g] += 4 * KC;
+            kk += KC;
+        } else {
+            if (kfull < kt) {
+                /* The last kt % 16 values of a run (a plain GEMM row: taps == 1),
+                 * zero-extended, against zero-padded weights. */
+                PQ_NUNROLL
+                for (r = 0; r < mr; ++r) {
+                    x[r] = pq_load_tail(p[r] + kt, kt - kfull, kt);
+                }
+                pq_chunk(acc, x, w, mr, nb);
+                PQ_NUNROLL
+                for (g = 0; g < nb; ++g) {
+                    w[g] += 4 * KC;
+                }
             }
-        }
-        if (kfull < kt) {
-            /* The last kt % 16 values (one run only: a plain GEMM row),
-             * zero-extended, against zero-padded weights. */
+            if (++t >= taps) {
+                break;
+            }
             PQ_NUNROLL
             for (r = 0; r < mr; ++r) {
-                x[r] = pq_load_tail(p[r] + kt, kt - kfull, kt);
+                p[r] = origin[r] + tap_off[t];
             }
-            pq_chunk(acc, x, w, mr, nb);
+            kk = 0;
+            continue;
+        }
+        pq_chunk(acc, x, w, mr, nb);
+        PQ_NUNROLL
+        for (g = 0; g < nb; ++g) {
+            w[g] += 4 * KC;
         }
     }
     nc = plan->n - n0;
@@ -117,7 +141,7 @@ PQ_NAI PQ_T_DOT void pq_ukernel(const pq_gemm_s8_plan *plan, const pq_rqc *qc, c
         const pq_rq4 q = pq_rq4_load(&plan->rq, n0 + 4 * g);
         PQ_NUNROLL
         for (r = 0; r < mr; ++r) {
-            acc[r * nb + g] = pq_rq4_apply(&q, qc, acc[r * nb + g]);
+            acc[r * nb + g] = pq_rq4_offset(&q, qc, acc[r * nb + g]);
         }
     }
     PQ_NUNROLL
@@ -128,8 +152,8 @@ PQ_NAI PQ_T_DOT void pq_ukernel(const pq_gemm_s8_plan *plan, const pq_rqc *qc, c
             for (g = 0; g < nb; g += 4) {
                 const int32x4_t z = vdupq_n_s32(0);
                 const int32x4_t *a = acc + r * nb + g;
-                const int8x16_t v =
-                    pq_narrow16(a[0], g + 1 < nb ? a[1] : z, g + 2 < nb ? a[2] : z, g + 3 < nb ? a[3] : z);
+                const int8x16_t v = pq_narrow16_clamp(qc, a[0], g + 1 < nb ? a[1] : z, g + 2 < nb ? a[2] : z,
+                                                      g + 3 < nb ? a[3] : z);
                 const int32_t left = nc - 4 * g;
                 const int32_t width = nb - g < 4 ? 4 * (nb - g) : 16;
                 pq_store_s8(out + (size_t)r * (size_t)ldo + (size_t)(n0 + 4 * g), v, left < width ? left : width);
