@@ -162,28 +162,58 @@ PQ_NAI PQ_T_DOT void pq_ukernel(const pq_gemm_s8_plan *plan, const pq_rqc *qc, c
     }
 }
 
+/* The last 4, 8 or 12 channels from n0 in one block: each row chunk is loaded once. */
+PQ_NAI PQ_T_DOT void pq_last_block(const pq_gemm_s8_plan *plan, const pq_rqc *qc, const int8_t *const *origin,
+                                   const ptrdiff_t *tap_off, int32_t taps, int32_t kt, int32_t n0, int32_t rows,
+                                   int8_t *out, int32_t ldo, const int mr)
+{
+    if (plan->np - n0 == 12) {
+        pq_ukernel(plan, qc, origin, tap_off, taps, kt, n0, rows, out, ldo, mr, 3);
+    } else if (plan->np - n0 == 8) {
+        pq_ukernel(plan, qc, origin, tap_off, taps, kt, n0, rows, out, ldo, mr, 2);
+    } else if (plan->np - n0 == 4) {
+        pq_ukernel(plan, qc, origin, tap_off, taps, kt, n0, rows, out, ldo, mr, 1);
+    }
+}
+
+/* Up to MR rows (origin[0 .. MR - 1], the ones past `rows` repeating the last). */
+PQ_NAI PQ_T_DOT void pq_quad(const pq_gemm_s8_plan *plan, const pq_rqc *qc, int32_t rows, const int8_t *const *origin,
+                             const ptrdiff_t *tap_off, int32_t taps, int32_t kt, int8_t *out, int32_t ldo)
+{
+    const int32_t np = plan->np;
+    int32_t n0 = 0;
+    if (rows == 1) {
+        for (; n0 + 32 <= np; n0 += 32) {
+            pq_ukernel(plan, qc, origin, tap_off, taps, kt, n0, rows, out, ldo, 1, 8);
+        }
+        if (n0 + 16 <= np) {
+            pq_ukernel(plan, qc, origin, tap_off, taps, kt, n0, rows, out, ldo, 1, 4);
+            n0 += 16;
+        }
+    } else {
+        for (; n0 + 16 <= np; n0 += 16) {
+            pq_ukernel(plan, qc, origin, tap_off, taps, kt, n0, rows, out, ldo, MR, 4);
+        }
+    }
+    if (rows == 1) {
+        pq_last_block(plan, qc, origin, tap_off, taps, kt, n0, rows, out, ldo, 1);
+    } else {
+        pq_last_block(plan, qc, origin, tap_off, taps, kt, n0, rows, out, ldo, MR);
+    }
+}
+
+/* The driver's blocks are PQ_GEMM_ROWS_NEON rows (one call and one load of the
+ * constants for 16 rows), computed MR at a time. */
 PQ_T_DOT void pq_gemm_s8_neon_dot_block(const pq_gemm_s8_plan *plan, int32_t rows, const int8_t *const *origin,
                                         const ptrdiff_t *tap_off, int32_t taps, int32_t kt, int8_t *out, int32_t ldo,
                                         void *work)
 {
     const pq_rqc qc = pq_rqc_load(&plan->rq);
-    const int32_t np = plan->np;
-    int32_t n0 = 0;
+    int32_t q0;
     (void)work;
-    if (rows == 1) {
-        for (; n0 + 32 <= np; n0 += 32) {
-            pq_ukernel(plan, &qc, origin, tap_off, taps, kt, n0, rows, out, ldo, 1, 8);
-        }
-        for (; n0 < np; n0 += 4) {
-            pq_ukernel(plan, &qc, origin, tap_off, taps, kt, n0, rows, out, ldo, 1, 1);
-        }
-        return;
-    }
-    for (; n0 + 16 <= np; n0 += 16) {
-        pq_ukernel(plan, &qc, origin, tap_off, taps, kt, n0, rows, out, ldo, MR, 4);
-    }
-    for (; n0 < np; n0 += 4) {
-        pq_ukernel(plan, &qc, origin, tap_off, taps, kt, n0, rows, out, ldo, MR, 1);
+    for (q0 = 0; q0 < rows; q0 += MR) {
+        pq_quad(plan, &qc, rows - q0 < MR ? rows - q0 : MR, origin + q0, tap_off, taps, kt,
+                out + (size_t)q0 * (size_t)ldo, ldo);
     }
 }
 
@@ -191,13 +221,13 @@ PQ_T_DOT void pq_gemm_s8_neon_dot(const pq_gemm_s8_plan *plan, int32_t m, const 
                                   int32_t ldo, void *scratch)
 {
     const ptrdiff_t no_off = 0;
-    const int8_t *rp[MR];
+    const int8_t *rp[PQ_GEMM_ROWS_NEON];
     int32_t m0, r;
     (void)scratch;
-    for (m0 = 0; m0 < m; m0 += MR) {
-        const int32_t rows = m - m0 < MR ? m - m0 : MR;
+    for (m0 = 0; m0 < m; m0 += PQ_GEMM_ROWS_NEON) {
+        const int32_t rows = m - m0 < PQ_GEMM_ROWS_NEON ? m - m0 : PQ_GEMM_ROWS_NEON;
         /* Rows past the end repeat the last row: read, computed, never stored. */
-        for (r = 0; r < MR; ++r) {
+        for (r = 0; r < PQ_GEMM_ROWS_NEON; ++r) {
             rp[r] = a + (size_t)(m0 + (r < rows ? r : rows - 1)) * (size_t)lda;
         }
         pq_gemm_s8_neon_dot_block(plan, rows, rp, &no_off, 1, plan->k, out + (size_t)m0 * (size_t)ldo, ldo, NULL);
