@@ -44,6 +44,12 @@
 #define MR PQ_GEMM_MR_NEON
 #define KC PQ_GEMM_KC_NEON
 
+/* 4 bytes to dst, any alignment. */
+PQ_NAI void pq_store_u32(int8_t *dst, uint32_t word)
+{
+    __builtin_memcpy(dst, &word, 4);
+}
+
 /* One k chunk at offset kk of the rows xp[r], against the groups' panels
  * w[g] at this chunk (4 x 16 weights each, loaded once and used for every
  * row). acc[r * 4 * nb + 4 * g + j] is row r, channel 4 * g + j. */
@@ -151,6 +157,34 @@ PQ_NAI void pq_ukernel(const pq_gemm_s8_plan *plan, const pq_rqc *qc, const int8
             const int32x4_t s = vpaddq_s32(vpaddq_s32(a[0], a[1]), vpaddq_s32(a[2], a[3]));
             acc[r * 4 * nb + 4 * g] = pq_rq4_offset(&q, qc, vaddq_s32(s, q.bias));
         }
+    }
+    if (mr == 4 && nb == 1) {
+        /* 4 rows x 4 channels narrowed and clamped as one vector (row r in bytes
+         * 4r .. 4r + 3), then 4 bytes per row. */
+        const int8x16_t v = pq_narrow16_clamp(qc, acc[0], acc[4], acc[8], acc[12]);
+        if (nc >= 4) {
+            const uint32x4_t v32 = vreinterpretq_u32_s8(v);
+            pq_store_u32(out + (size_t)n0, vgetq_lane_u32(v32, 0));
+            if (rows > 1) {
+                pq_store_u32(out + (size_t)ldo + (size_t)n0, vgetq_lane_u32(v32, 1));
+            }
+            if (rows > 2) {
+                pq_store_u32(out + 2 * (size_t)ldo + (size_t)n0, vgetq_lane_u32(v32, 2));
+            }
+            if (rows > 3) {
+                pq_store_u32(out + 3 * (size_t)ldo + (size_t)n0, vgetq_lane_u32(v32, 3));
+            }
+        } else {
+            int8_t tmp[16];
+            int32_t i;
+            vst1q_s8(tmp, v);
+            for (r = 0; r < rows; ++r) {
+                for (i = 0; i < nc; ++i) {
+                    out[(size_t)r * (size_t)ldo + (size_t)(n0 + i)] = tmp[4 * r + i];
+                }
+            }
+        }
+        return;
     }
     PQ_NUNROLL
     for (r = 0; r < mr; ++r) {
