@@ -72,6 +72,9 @@ typedef struct {
     const int32_t *rshift;   /* max(-shift, 0) */
     const int32_t *rmask;    /* (1 << rshift) - 1: RoundingDivideByPOT's remainder mask */
     int32_t any_lshift;      /* 0 when every lshift is 0 (skip the multiply by 2^lshift) */
+    int32_t all_rshift;      /* 1 when every rshift is >= 1 and output_offset lies in [-128, 127]
+                                (pq_requant_flags): results before the offset lie in [-2^30, 2^30],
+                                so the offset may be added after a saturating narrowing; 0: unknown */
     int32_t output_offset;
     int32_t act_min, act_max;
 } pq_requant;
@@ -80,6 +83,10 @@ typedef struct {
  * four arrays of `np` entries each (np >= n; extra entries copy channel n-1). */
 void pq_requant_expand(int32_t n, int32_t np, const int32_t *mult, const int32_t *shift, int32_t per_channel,
                        int32_t *out_mult, int32_t *out_lshift, int32_t *out_rshift, int32_t *out_rmask);
+
+/* Set q->any_lshift and q->all_rshift from the np entries of q->lshift and q->rshift and from
+ * q->output_offset. */
+void pq_requant_flags(pq_requant *q, int32_t np);
 
 /* Requantize `n` int32 accumulators (bias not yet added) of channels
  * [c0, c0 + n) of `q` to int8, exactly as pq_mbqm + offset + clamp. Portable C. */

@@ -46,6 +46,7 @@ typedef struct {
 typedef struct {
     int32x4_t offset, act_min, act_max;
     int8x16_t act_min8, act_max8; /* the same bounds on int8 lanes (they lie in [-128, 127]) */
+    int16x8_t offset16;           /* output_offset on int16 lanes (pq_narrow16_offset_clamp) */
     int any_lshift;
 } pq_rqc;
 
@@ -57,6 +58,7 @@ PQ_NAI pq_rqc pq_rqc_load(const pq_requant *q)
     c.act_max = vdupq_n_s32(q->act_max);
     c.act_min8 = vdupq_n_s8((int8_t)q->act_min);
     c.act_max8 = vdupq_n_s8((int8_t)q->act_max);
+    c.offset16 = vdupq_n_s16((int16_t)q->output_offset);
     c.any_lshift = q->any_lshift;
     return c;
 }
@@ -115,6 +117,27 @@ PQ_NAI int8x16_t pq_narrow16_clamp(const pq_rqc *c, int32x4_t a, int32x4_t b, in
 {
     const int16x8_t ab = vqmovn_high_s32(vqmovn_s32(a), b);
     const int16x8_t de = vqmovn_high_s32(vqmovn_s32(d), e);
+    const int8x16_t v = vqmovn_high_s16(vqmovn_s16(ab), de);
+    return vminq_s8(vmaxq_s8(v, c->act_min8), c->act_max8);
+}
+
+/* pq_mbqm4 when every lane's right shift is >= 1 (pq_requant.all_rshift, so no
+ * left shift): the fix-up's mask is the sign of x itself. */
+PQ_NAI int32x4_t pq_mbqm4_rshift(const pq_rq4 *r, int32x4_t x)
+{
+    x = vqrdmulhq_s32(x, r->mult);
+    return vrshlq_s32(vsraq_n_s32(x, x, 31), r->nrshift);
+}
+
+/* pq_narrow16_clamp of pq_mbqm4_rshift's results, adding the output offset
+ * after the first narrowing, on 8 lanes at once (pq_requant.all_rshift: the
+ * results lie in [-2^30, 2^30] and the offset in [-128, 127], so the int32
+ * sum cannot wrap, and a result that int16 saturates stays, offset added with
+ * saturation, beyond [-128, 127] on its side, where the clamp sends the sum). */
+PQ_NAI int8x16_t pq_narrow16_offset_clamp(const pq_rqc *c, int32x4_t a, int32x4_t b, int32x4_t d, int32x4_t e)
+{
+    const int16x8_t ab = vqaddq_s16(vqmovn_high_s32(vqmovn_s32(a), b), c->offset16);
+    const int16x8_t de = vqaddq_s16(vqmovn_high_s32(vqmovn_s32(d), e), c->offset16);
     const int8x16_t v = vqmovn_high_s16(vqmovn_s16(ab), de);
     return vminq_s8(vmaxq_s8(v, c->act_min8), c->act_max8);
 }

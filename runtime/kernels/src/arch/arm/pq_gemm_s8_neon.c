@@ -88,6 +88,7 @@ PQ_NAI void pq_ukernel(const pq_gemm_s8_plan *plan, const pq_rqc *qc, const int8
                        int8_t *out, int32_t ldo, const int mr, const int nb, const int pair16)
 {
     const int32_t kfull = kt / KC * KC;
+    const int all_rshift = plan->rq.all_rshift;
     const size_t panel = (size_t)plan->kp * 4u; /* bytes per group of 4 channels */
     const int8_t *w[4];
     const int8_t *p[MR];
@@ -155,13 +156,15 @@ PQ_NAI void pq_ukernel(const pq_gemm_s8_plan *plan, const pq_rqc *qc, const int8
             const int32x4_t *a = acc + r * 4 * nb + 4 * g;
             /* addp thrice: lane j = the sum of channel j's 4 partial sums. */
             const int32x4_t s = vpaddq_s32(vpaddq_s32(a[0], a[1]), vpaddq_s32(a[2], a[3]));
-            acc[r * 4 * nb + 4 * g] = pq_rq4_offset(&q, qc, vaddq_s32(s, q.bias));
+            acc[r * 4 * nb + 4 * g] =
+                all_rshift ? pq_mbqm4_rshift(&q, vaddq_s32(s, q.bias)) : pq_rq4_offset(&q, qc, vaddq_s32(s, q.bias));
         }
     }
     if (mr == 4 && nb == 1) {
         /* 4 rows x 4 channels narrowed and clamped as one vector (row r in bytes
          * 4r .. 4r + 3), then 4 bytes per row. */
-        const int8x16_t v = pq_narrow16_clamp(qc, acc[0], acc[4], acc[8], acc[12]);
+        const int8x16_t v = all_rshift ? pq_narrow16_offset_clamp(qc, acc[0], acc[4], acc[8], acc[12])
+                                       : pq_narrow16_clamp(qc, acc[0], acc[4], acc[8], acc[12]);
         if (nc >= 4) {
             const uint32x4_t v32 = vreinterpretq_u32_s8(v);
             pq_store_u32(out + (size_t)n0, vgetq_lane_u32(v32, 0));
@@ -191,8 +194,9 @@ PQ_NAI void pq_ukernel(const pq_gemm_s8_plan *plan, const pq_rqc *qc, const int8
         if (r < rows) {
             const int32x4_t *a = acc + r * 4 * nb;
             const int32x4_t z = vdupq_n_s32(0);
+            const int32x4_t b = nb > 1 ? a[4] : z, c = nb > 2 ? a[8] : z, d = nb > 3 ? a[12] : z;
             const int8x16_t v =
-                pq_narrow16_clamp(qc, a[0], nb > 1 ? a[4] : z, nb > 2 ? a[8] : z, nb > 3 ? a[12] : z);
+                all_rshift ? pq_narrow16_offset_clamp(qc, a[0], b, c, d) : pq_narrow16_clamp(qc, a[0], b, c, d);
             pq_store_s8(out + (size_t)r * (size_t)ldo + (size_t)n0, v, nc < 4 * nb ? nc : 4 * nb);
         }
     }

@@ -73,6 +73,7 @@ PQ_NAI PQ_T_DOT void pq_ukernel(const pq_gemm_s8_plan *plan, const pq_rqc *qc, c
                                 int8_t *out, int32_t ldo, const int mr, const int nb)
 {
     const int32_t kfull = kt / KC * KC;
+    const int all_rshift = plan->rq.all_rshift;
     const size_t panel = (size_t)plan->kp * 4u;
     const int8_t *w[8];
     int32x4_t acc[16];
@@ -141,7 +142,7 @@ PQ_NAI PQ_T_DOT void pq_ukernel(const pq_gemm_s8_plan *plan, const pq_rqc *qc, c
         const pq_rq4 q = pq_rq4_load(&plan->rq, n0 + 4 * g);
         PQ_NUNROLL
         for (r = 0; r < mr; ++r) {
-            acc[r * nb + g] = pq_rq4_offset(&q, qc, acc[r * nb + g]);
+            acc[r * nb + g] = all_rshift ? pq_mbqm4_rshift(&q, acc[r * nb + g]) : pq_rq4_offset(&q, qc, acc[r * nb + g]);
         }
     }
     PQ_NUNROLL
@@ -152,8 +153,9 @@ PQ_NAI PQ_T_DOT void pq_ukernel(const pq_gemm_s8_plan *plan, const pq_rqc *qc, c
             for (g = 0; g < nb; g += 4) {
                 const int32x4_t z = vdupq_n_s32(0);
                 const int32x4_t *a = acc + r * nb + g;
-                const int8x16_t v = pq_narrow16_clamp(qc, a[0], g + 1 < nb ? a[1] : z, g + 2 < nb ? a[2] : z,
-                                                      g + 3 < nb ? a[3] : z);
+                const int32x4_t b = g + 1 < nb ? a[1] : z, c = g + 2 < nb ? a[2] : z, d = g + 3 < nb ? a[3] : z;
+                const int8x16_t v = all_rshift ? pq_narrow16_offset_clamp(qc, a[0], b, c, d)
+                                               : pq_narrow16_clamp(qc, a[0], b, c, d);
                 const int32_t left = nc - 4 * g;
                 const int32_t width = nb - g < 4 ? 4 * (nb - g) : 16;
                 pq_store_s8(out + (size_t)r * (size_t)ldo + (size_t)(n0 + 4 * g), v, left < width ? left : width);
