@@ -57,10 +57,19 @@ PQ_IM2COL_INLINE void pq_im2col_rows(const pq_conv2d_fast_plan *plan, const int8
         /* Offsets, not pointers: a pointer outside the image would be undefined. */
         ptrdiff_t off = (ptrdiff_t)y0 * in_row + (ptrdiff_t)x0 * in_c;
         int32_t iy = y0;
-        if (contiguous) {
-            /* A filter row is lt taps left of the image, mid taps inside (one run of
-             * consecutive input bytes) and rt taps right of it: one fill, one copy,
-             * one fill per filter row rather than one call per tap. */
+        if (contiguous && x0 >= 0 && x0 + span_w < in_w) {
+            /* Every tap column inside the image: one copy per filter row. */
+            for (fy = 0; fy < f_h; ++fy, iy += dil_h, off += step_y, dst += row_len) {
+                if (iy < 0 || iy >= in_h) {
+                    fill(dst, pad, row_len);
+                } else {
+                    copy(dst, img + off, row_len);
+                }
+            }
+        } else if (contiguous) {
+            /* A border pixel's filter row is lt taps left of the image, mid taps
+             * inside (one run of consecutive input bytes) and rt taps right of it:
+             * one fill, one copy, one fill per filter row, not one call per tap. */
             int32_t lt = x0 < 0 ? (-x0 < f_w ? -x0 : f_w) : 0;
             int32_t rt = x0 + span_w >= in_w ? (x0 + span_w - in_w + 1 < f_w ? x0 + span_w - in_w + 1 : f_w) : 0;
             int32_t mid = f_w - lt - rt;
