@@ -37,7 +37,9 @@ int32_t fvr_pick(fvr_rng *r, const int32_t *values, int32_t n)
 void fvr_fill_s8(fvr_rng *r, int8_t *dst, size_t n)
 {
     /* Mostly uniform; sometimes only the extremes (the products that overflow
-     * int16 pair sums and push accumulators furthest), sometimes constant. */
+     * int16 pair sums and push accumulators furthest), sometimes constant,
+     * sometimes [-127, 127] with the extremes -127 and 127 often (TFLite's
+     * symmetric weights: the NEON kernel's int16 pair sums, pq_gemm_s8_pair16). */
     const int32_t mode = fvr_range(r, 0, 9);
     const int8_t konst = (int8_t)fvr_range(r, -128, 127);
     size_t i;
@@ -48,6 +50,9 @@ void fvr_fill_s8(fvr_rng *r, int8_t *dst, size_t n)
             dst[i] = -128;
         } else if (mode == 2) {
             dst[i] = konst;
+        } else if (mode == 3) {
+            const int32_t v = fvr_range(r, -130, 130);
+            dst[i] = (int8_t)(v < -127 ? -127 : (v > 127 ? 127 : v));
         } else {
             dst[i] = (int8_t)fvr_range(r, -128, 127);
         }

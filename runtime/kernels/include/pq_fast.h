@@ -72,6 +72,9 @@ typedef struct {
     const int32_t *rshift;   /* max(-shift, 0) */
     const int32_t *rmask;    /* (1 << rshift) - 1: RoundingDivideByPOT's remainder mask */
     int32_t any_lshift;      /* 0 when every lshift is 0 (skip the multiply by 2^lshift) */
+    int32_t all_rshift;      /* 1 when every rshift is >= 1 and output_offset lies in [-128, 127]
+                                (pq_requant_flags): results before the offset lie in [-2^30, 2^30],
+                                so the offset may be added after a saturating narrowing; 0: unknown */
     int32_t output_offset;
     int32_t act_min, act_max;
 } pq_requant;
@@ -80,6 +83,10 @@ typedef struct {
  * four arrays of `np` entries each (np >= n; extra entries copy channel n-1). */
 void pq_requant_expand(int32_t n, int32_t np, const int32_t *mult, const int32_t *shift, int32_t per_channel,
                        int32_t *out_mult, int32_t *out_lshift, int32_t *out_rshift, int32_t *out_rmask);
+
+/* Set q->any_lshift and q->all_rshift from the np entries of q->lshift and q->rshift and from
+ * q->output_offset. */
+void pq_requant_flags(pq_requant *q, int32_t np);
 
 /* Requantize `n` int32 accumulators (bias not yet added) of channels
  * [c0, c0 + n) of `q` to int8, exactly as pq_mbqm + offset + clamp. Portable C. */
@@ -94,6 +101,8 @@ typedef struct {
     int32_t np, kp;     /* n and k padded to the ISA's packing granule */
     const int8_t *w;    /* pq_gemm_s8_pack output */
     pq_requant rq;      /* bias holds np folded biases */
+    int32_t pair16;     /* 1: no weight is -128, so two int8 x int8 products sum inside int16
+                           (pq_gemm_s8_pair16; NEON's smull + smlal2); 0: unknown */
 } pq_gemm_s8_plan;
 
 /* Padded sizes of an (n x k) weight matrix packed for `isa`. */
@@ -101,6 +110,9 @@ int32_t pq_gemm_s8_np(int isa, int32_t n);
 int32_t pq_gemm_s8_kp(int isa, int32_t k);
 /* Bytes of the packed weights, 64-byte multiple. */
 size_t pq_gemm_s8_packed_size(int isa, int32_t n, int32_t k);
+/* 1 when none of the count weights is -128: |x * w| <= 128 * 127 for every int8 x, so the sum of
+ * two such products fits int16 (pq_gemm_s8_plan.pair16). */
+int32_t pq_gemm_s8_pair16(size_t count, const int8_t *w);
 /* w: n rows of k int8 weights (row stride k). Writes pq_gemm_s8_packed_size bytes. */
 void pq_gemm_s8_pack(int isa, int32_t n, int32_t k, const int8_t *w, int8_t *packed);
 /* np biases: bias[c] (0 if bias is NULL) + input_offset * sum_k w[c, k], with

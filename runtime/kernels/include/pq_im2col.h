@@ -6,9 +6,9 @@
  *
  * Written once, instantiated per ISA with that ISA's byte copy and fill (the
  * function pointers are constants at each instantiation, so they inline).
- * With one group and no horizontal dilation, a filter row of a pixel whose
- * columns all lie inside the image is one run of consecutive input bytes:
- * one copy per filter row; border pixels go tap by tap.
+ * With one group and no horizontal dilation, the taps of a filter row that
+ * lie inside the image are one run of consecutive input bytes: one copy per
+ * filter row, and a fill each side on border pixels; else tap by tap.
  */
 #ifndef PQ_IM2COL_H
 #define PQ_IM2COL_H
@@ -64,6 +64,31 @@ PQ_IM2COL_INLINE void pq_im2col_rows(const pq_conv2d_fast_plan *plan, const int8
                     fill(dst, pad, row_len);
                 } else {
                     copy(dst, img + off, row_len);
+                }
+            }
+        } else if (contiguous) {
+            /* A border pixel's filter row is lt taps left of the image, mid taps
+             * inside (one run of consecutive input bytes) and rt taps right of it:
+             * one fill, one copy, one fill per filter row, not one call per tap. */
+            int32_t lt = x0 < 0 ? (-x0 < f_w ? -x0 : f_w) : 0;
+            int32_t rt = x0 + span_w >= in_w ? (x0 + span_w - in_w + 1 < f_w ? x0 + span_w - in_w + 1 : f_w) : 0;
+            int32_t mid = f_w - lt - rt;
+            if (mid <= 0) {
+                lt = f_w;
+                rt = 0;
+                mid = 0;
+            }
+            for (fy = 0; fy < f_h; ++fy, iy += dil_h, off += step_y, dst += row_len) {
+                if (iy < 0 || iy >= in_h || mid == 0) {
+                    fill(dst, pad, row_len);
+                } else {
+                    if (lt > 0) {
+                        fill(dst, pad, lt * f_c);
+                    }
+                    copy(dst + lt * f_c, img + off + (ptrdiff_t)lt * in_c, mid * f_c);
+                    if (rt > 0) {
+                        fill(dst + (lt + mid) * f_c, pad, rt * f_c);
+                    }
                 }
             }
         } else {

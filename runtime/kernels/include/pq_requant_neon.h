@@ -23,6 +23,10 @@
  *                  The subtraction saturates only at v = INT32_MIN, whose
  *                  result floor((INT32_MIN + 2^(r-1)) / 2^r) = -2^(31-r) is the
  *                  exact one anyway. r = 0 needs no fix-up: (v & -0) >> 31 = 0.
+ *                  v never is INT32_MIN here: SRDHM's most negative result is
+ *                  -2^31 * (2^31 - 1) / 2^31 = INT32_MIN + 1 (INT32_MIN * INT32_MIN
+ *                  saturates the other way), so the subtraction is one plain
+ *                  shift-and-accumulate (ssra) that cannot wrap.
  * Accumulators come in with the bias already added.
  */
 #ifndef PQ_REQUANT_NEON_H
@@ -41,6 +45,8 @@ typedef struct {
 /* The per-call constants, in registers: int8 stores may alias the plan. */
 typedef struct {
     int32x4_t offset, act_min, act_max;
+    int8x16_t act_min8, act_max8; /* the same bounds on int8 lanes (they lie in [-128, 127]) */
+    int16x8_t offset16;           /* output_offset on int16 lanes (pq_narrow16_offset_clamp) */
     int any_lshift;
 } pq_rqc;
 
@@ -50,6 +56,9 @@ PQ_NAI pq_rqc pq_rqc_load(const pq_requant *q)
     c.offset = vdupq_n_s32(q->output_offset);
     c.act_min = vdupq_n_s32(q->act_min);
     c.act_max = vdupq_n_s32(q->act_max);
+    c.act_min8 = vdupq_n_s8((int8_t)q->act_min);
+    c.act_max8 = vdupq_n_s8((int8_t)q->act_max);
+    c.offset16 = vdupq_n_s16((int16_t)q->output_offset);
     c.any_lshift = q->any_lshift;
     return c;
 }
@@ -83,8 +92,8 @@ PQ_NAI int32x4_t pq_mbqm4(const pq_rq4 *r, int any_lshift, int32x4_t x)
         x = vshlq_s32(x, r->lshift);
     }
     x = vqrdmulhq_s32(x, r->mult);
-    fix = vshrq_n_s32(vandq_s32(x, r->nrshift), 31); /* -1 where x < 0 and r > 0 */
-    return vrshlq_s32(vqaddq_s32(x, fix), r->nrshift);
+    fix = vandq_s32(x, r->nrshift); /* sign bit set where x < 0 and r > 0 */
+    return vrshlq_s32(vsraq_n_s32(x, fix, 31), r->nrshift);
 }
 
 /* acc already holds the bias. Returns int8 values in int32 lanes. */
@@ -92,6 +101,45 @@ PQ_NAI int32x4_t pq_rq4_apply(const pq_rq4 *r, const pq_rqc *c, int32x4_t acc)
 {
     const int32x4_t v = vaddq_s32(pq_mbqm4(r, c->any_lshift, acc), c->offset); /* wraps, as the reference */
     return vminq_s32(vmaxq_s32(v, c->act_min), c->act_max);
+}
+
+/* pq_rq4_apply without the clamp: pq_narrow16_clamp does it on 16 int8 lanes at once. */
+PQ_NAI int32x4_t pq_rq4_offset(const pq_rq4 *r, const pq_rqc *c, int32x4_t acc)
+{
+    return vaddq_s32(pq_mbqm4(r, c->any_lshift, acc), c->offset); /* wraps, as the reference */
+}
+
+/* Four vectors of int32 lanes -> 16 bytes in order, clamped to [act_min, act_max].
+ * Saturating narrows (sqxtn) to int16 then int8 keep every value's order and move
+ * only values outside [-128, 127] to its ends, so clamping the int8 lanes to bounds
+ * inside [-128, 127] gives the int32 clamp's result. */
+PQ_NAI int8x16_t pq_narrow16_clamp(const pq_rqc *c, int32x4_t a, int32x4_t b, int32x4_t d, int32x4_t e)
+{
+    const int16x8_t ab = vqmovn_high_s32(vqmovn_s32(a), b);
+    const int16x8_t de = vqmovn_high_s32(vqmovn_s32(d), e);
+    const int8x16_t v = vqmovn_high_s16(vqmovn_s16(ab), de);
+    return vminq_s8(vmaxq_s8(v, c->act_min8), c->act_max8);
+}
+
+/* pq_mbqm4 when every lane's right shift is >= 1 (pq_requant.all_rshift, so no
+ * left shift): the fix-up's mask is the sign of x itself. */
+PQ_NAI int32x4_t pq_mbqm4_rshift(const pq_rq4 *r, int32x4_t x)
+{
+    x = vqrdmulhq_s32(x, r->mult);
+    return vrshlq_s32(vsraq_n_s32(x, x, 31), r->nrshift);
+}
+
+/* pq_narrow16_clamp of pq_mbqm4_rshift's results, adding the output offset
+ * after the first narrowing, on 8 lanes at once (pq_requant.all_rshift: the
+ * results lie in [-2^30, 2^30] and the offset in [-128, 127], so the int32
+ * sum cannot wrap, and a result that int16 saturates stays, offset added with
+ * saturation, beyond [-128, 127] on its side, where the clamp sends the sum). */
+PQ_NAI int8x16_t pq_narrow16_offset_clamp(const pq_rqc *c, int32x4_t a, int32x4_t b, int32x4_t d, int32x4_t e)
+{
+    const int16x8_t ab = vqaddq_s16(vqmovn_high_s32(vqmovn_s32(a), b), c->offset16);
+    const int16x8_t de = vqaddq_s16(vqmovn_high_s32(vqmovn_s32(d), e), c->offset16);
+    const int8x16_t v = vqmovn_high_s16(vqmovn_s16(ab), de);
+    return vminq_s8(vmaxq_s8(v, c->act_min8), c->act_max8);
 }
 
 /* Four vectors of int8 values in int32 lanes -> 16 bytes in order (the values

@@ -141,11 +141,9 @@ static pq_status conv_prepare(pq_node *node, const pq_tensor *t, int isa, void *
                           (int32_t *)g->rq.lshift + gi * np, (int32_t *)g->rq.rshift + gi * np,
                           (int32_t *)g->rq.rmask + gi * np);
     }
-    g->rq.any_lshift = 0;
-    for (gi = 0; (size_t)gi < ch; ++gi) {
-        if (g->rq.lshift[gi] != 0) g->rq.any_lshift = 1;
-    }
+    g->pair16 = pq_gemm_s8_pair16((size_t)pl.groups * (size_t)fpg * (size_t)k, w_all);
     g->rq.output_offset = pl.p.output_offset;
+    pq_requant_flags(&g->rq, (int32_t)ch);
     g->rq.act_min = pl.p.act_min;
     g->rq.act_max = pl.p.act_max;
     node->fast = s;

@@ -23,7 +23,6 @@ int pq_gemm_isa(int isa, int feed, int32_t n, int32_t k, int32_t m) {
 
 void pq_fast_requant(pq_requant *rq, int32_t *arr, int32_t n, int32_t np, const int32_t *mult, const int32_t *shift,
                      int32_t per_channel, int32_t output_offset, int32_t act_min, int32_t act_max) {
-    int32_t c;
     rq->output_offset = output_offset;
     rq->act_min = act_min;
     rq->act_max = act_max;
@@ -33,10 +32,7 @@ void pq_fast_requant(pq_requant *rq, int32_t *arr, int32_t n, int32_t np, const 
     rq->lshift = arr + np;
     rq->rshift = arr + 2 * np;
     rq->rmask = arr + 3 * np;
-    rq->any_lshift = 0;
-    for (c = 0; c < np; ++c) {
-        if (arr[np + c] != 0) rq->any_lshift = 1;
-    }
+    pq_requant_flags(rq, np);
 }
 
 int32_t pq_fast_col_unit(int isa, int32_t m) {

@@ -62,6 +62,7 @@ static pq_status fc_prepare(pq_node *node, const pq_tensor *t, int isa, void *st
     s = fc_layout(&b, &geo);
     g = &s->g;
     pq_gemm_s8_pack(g->isa, g->n, g->k, PQ_IN(node, t, 1), (int8_t *)g->w);
+    g->pair16 = pq_gemm_s8_pair16((size_t)g->n * (size_t)g->k, PQ_IN(node, t, 1));
     pq_gemm_s8_fold_bias(g->isa, g->n, g->np, g->k, PQ_IN(node, t, 1), bias_in, p->input_offset,
                          (int32_t *)g->rq.bias);
     pq_fast_requant(&g->rq, (int32_t *)g->rq.mult, g->n, g->np, (const int32_t *)t[node->io[3]].data,

@@ -59,6 +59,17 @@ void pq_gemm_s8_pack(int isa, int32_t n, int32_t k, const int8_t *w, int8_t *pac
     pq_isa_traits_get(isa)->pack(n, k, pq_gemm_s8_np(isa, n), pq_gemm_s8_kp(isa, k), w, packed);
 }
 
+int32_t pq_gemm_s8_pair16(size_t count, const int8_t *w)
+{
+    size_t i;
+    for (i = 0; i < count; ++i) {
+        if (w[i] == -128) {
+            return 0;
+        }
+    }
+    return 1;
+}
+
 void pq_gemm_s8_pack_portable(int32_t n, int32_t k, int32_t np, int32_t kp, const int8_t *w, int8_t *packed)
 {
     size_t i = 0;

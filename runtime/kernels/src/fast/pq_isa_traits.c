@@ -119,7 +119,7 @@ static const pq_isa_traits TRAITS[PQ_ISA_COUNT] = {
                      .pack = PQ_NEON(pq_gemm_s8_pack_neon),
                      .gemm = PQ_NEON(pq_gemm_s8_neon),
                      .im2col = PQ_NEON(pq_im2col_s8_neon),
-                     .mr = PQ_GEMM_MR_NEON,
+                     .mr = PQ_GEMM_ROWS_NEON,
                      .gemm_block = PQ_NEON(pq_gemm_s8_neon_block),
                      .conv_pad = {1, PQ_NEON(pq_pad_copy_s8_neon), pq_pad_fill_s8},
                      /* int16 weights and inputs (smlal), natural channel order */
@@ -146,7 +146,7 @@ static const pq_isa_traits TRAITS[PQ_ISA_COUNT] = {
                          .pack = PQ_NEON_DOT(pq_gemm_s8_pack_neon_dot),
                          .gemm = PQ_NEON_DOT(pq_gemm_s8_neon_dot),
                          .im2col = PQ_NEON_DOT(pq_im2col_s8_neon),
-                         .mr = PQ_GEMM_MR_NEON,
+                         .mr = PQ_GEMM_ROWS_NEON,
                          .gemm_block = PQ_NEON_DOT(pq_gemm_s8_neon_dot_block),
                          .conv_pad = {1, PQ_NEON_DOT(pq_pad_copy_s8_neon), pq_pad_fill_s8}},
     /* AMX tiles for the GEMMs that pay (2 tiles of 16 columns: AVX-512's column blocks), on the

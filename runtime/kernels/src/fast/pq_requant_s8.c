@@ -31,6 +31,21 @@ void pq_requant_expand(int32_t n, int32_t np, const int32_t *mult, const int32_t
     }
 }
 
+void pq_requant_flags(pq_requant *q, int32_t np)
+{
+    int32_t c;
+    q->any_lshift = 0;
+    q->all_rshift = q->output_offset >= -128 && q->output_offset <= 127;
+    for (c = 0; c < np; ++c) {
+        if (q->lshift[c] != 0) {
+            q->any_lshift = 1;
+        }
+        if (q->rshift[c] < 1) {
+            q->all_rshift = 0;
+        }
+    }
+}
+
 void pq_requant_row_s8(const pq_requant *q, int32_t c0, int32_t n, const int32_t *acc, int8_t *out)
 {
     int32_t i;

@@ -12,8 +12,8 @@
  * 4-lane requantization.
  *
  * Blocks: 4 rows x 16 channels (16 accumulators + 4 row + 4 weight registers
- * of the 32), and for a single row 1 x 32 channels (8 independent sdot
- * chains). Rows are read in place 16 bytes at a time; the last k % 16 values
+ * of the 32), and for a single row 1 x 32 channels (8 sdot chains); the
+ * weights of a group and chunk, 64 bytes, come in one ld1 of 4 registers. Rows are read in place 16 bytes at a time; the last k % 16 values
  * come from a zero-padded copy. Compiled for armv8.2-a+dotprod by attribute;
  * only called when pq_isa_supported(PQ_ISA_NEON_DOT) says so.
  */
@@ -37,30 +37,34 @@
 #define MR PQ_GEMM_MR_NEON
 #define KC PQ_GEMM_KC_NEON
 
-/* Group q of the 4 in a 16-k chunk. The lane must be a literal (an
- * immediate of the instruction), so the four are spelt out rather than
+/* Group q of the 4 in a 16-k chunk, for one group of 4 channels whose 4 x 16
+ * weights wv were loaded by one ld1 of 4 registers. The lane must be a literal
+ * (an immediate of the instruction), so the four are spelt out rather than
  * left to loop unrolling, which -O0 would not do. */
 #define PQ_DOT_GROUP(q)                                                                                              \
     do {                                                                                                             \
         PQ_NUNROLL                                                                                                   \
-        for (g = 0; g < nb; ++g) {                                                                                   \
-            const int8x16_t wv = vld1q_s8(w[g] + 16 * (q));                                                          \
-            PQ_NUNROLL                                                                                               \
-            for (r = 0; r < mr; ++r) {                                                                               \
-                acc[r * nb + g] = vdotq_laneq_s32(acc[r * nb + g], wv, x[r], (q));                                   \
-            }                                                                                                        \
+        for (r = 0; r < mr; ++r) {                                                                                   \
+            acc[r * nb + g] = vdotq_laneq_s32(acc[r * nb + g], wv.val[q], x[r], (q));                                \
         }                                                                                                            \
     } while (0)
 
-/* One chunk of 16 k: x[r] the rows' values, w[g] the groups' panels at it. */
+/* One chunk of 16 k: x[r] the rows' values, w[g] the groups' panels at it.
+ * Group by group, so only one group's 4 weight registers are live: 4 x 16
+ * (16 accumulators, 4 rows, 4 weights) uses 24 of the 32 registers, and each
+ * group's 64 bytes of weights cost one load instruction. */
 PQ_NAI PQ_T_DOT void pq_chunk(int32x4_t *acc, const int8x16_t *x, const int8_t *const *w, const int mr,
                               const int nb)
 {
     int r, g;
-    PQ_DOT_GROUP(0);
-    PQ_DOT_GROUP(1);
-    PQ_DOT_GROUP(2);
-    PQ_DOT_GROUP(3);
+    PQ_NUNROLL
+    for (g = 0; g < nb; ++g) {
+        const int8x16x4_t wv = vld1q_s8_x4(w[g]);
+        PQ_DOT_GROUP(0);
+        PQ_DOT_GROUP(1);
+        PQ_DOT_GROUP(2);
+        PQ_DOT_GROUP(3);
+    }
 }
 
 /* `mr` rows x `nb` groups of 4 channels from n0; constants at each call. */
@@ -69,10 +73,12 @@ PQ_NAI PQ_T_DOT void pq_ukernel(const pq_gemm_s8_plan *plan, const pq_rqc *qc, c
                                 int8_t *out, int32_t ldo, const int mr, const int nb)
 {
     const int32_t kfull = kt / KC * KC;
+    const int all_rshift = plan->rq.all_rshift;
     const size_t panel = (size_t)plan->kp * 4u;
     const int8_t *w[8];
     int32x4_t acc[16];
     int8x16_t x[MR];
+    const int8_t *p[MR];
     int32_t t, kk, nc;
     int r, g;
     PQ_NUNROLL
@@ -84,31 +90,50 @@ PQ_NAI PQ_T_DOT void pq_ukernel(const pq_gemm_s8_plan *plan, const pq_rqc *qc, c
             acc[r * nb + g] = bias;
         }
     }
-    for (t = 0; t < taps; ++t) {
-        const int8_t *p[MR];
-        PQ_NUNROLL
-        for (r = 0; r < mr; ++r) {
-            p[r] = origin[r] + tap_off[t];
-        }
-        for (kk = 0; kk < kfull; kk += KC) {
+    /* One loop over every chunk of every tap (not a loop per tap): GCC then
+     * keeps the accumulators in the same registers throughout instead of
+     * shuffling them at each tap's loop entry and exit. */
+    PQ_NUNROLL
+    for (r = 0; r < mr; ++r) {
+        p[r] = origin[r] + tap_off[0];
+    }
+    t = 0;
+    kk = 0;
+    for (;;) {
+        if (kk < kfull) {
             PQ_NUNROLL
             for (r = 0; r < mr; ++r) {
                 x[r] = vld1q_s8(p[r] + kk);
             }
-            pq_chunk(acc, x, w, mr, nb);
-            PQ_NUNROLL
-            for (g = 0; g < nb; ++g) {
-                w[g] += 4 * KC;
+            kk += KC;
+        } else {
+            if (kfull < kt) {
+                /* The last kt % 16 values of a run (a plain GEMM row: taps == 1),
+                 * zero-extended, against zero-padded weights. */
+                PQ_NUNROLL
+                for (r = 0; r < mr; ++r) {
+                    x[r] = pq_load_tail(p[r] + kt, kt - kfull, kt);
+                }
+                pq_chunk(acc, x, w, mr, nb);
+                PQ_NUNROLL
+                for (g = 0; g < nb; ++g) {
+                    w[g] += 4 * KC;
+                }
             }
-        }
-        if (kfull < kt) {
-            /* The last kt % 16 values (one run only: a plain GEMM row),
-             * zero-extended, against zero-padded weights. */
+            if (++t >= taps) {
+                break;
+            }
             PQ_NUNROLL
             for (r = 0; r < mr; ++r) {
-                x[r] = pq_load_tail(p[r] + kt, kt - kfull, kt);
+                p[r] = origin[r] + tap_off[t];
             }
-            pq_chunk(acc, x, w, mr, nb);
+            kk = 0;
+            continue;
+        }
+        pq_chunk(acc, x, w, mr, nb);
+        PQ_NUNROLL
+        for (g = 0; g < nb; ++g) {
+            w[g] += 4 * KC;
         }
     }
     nc = plan->n - n0;
@@ -117,7 +142,7 @@ PQ_NAI PQ_T_DOT void pq_ukernel(const pq_gemm_s8_plan *plan, const pq_rqc *qc, c
         const pq_rq4 q = pq_rq4_load(&plan->rq, n0 + 4 * g);
         PQ_NUNROLL
         for (r = 0; r < mr; ++r) {
-            acc[r * nb + g] = pq_rq4_apply(&q, qc, acc[r * nb + g]);
+            acc[r * nb + g] = all_rshift ? pq_mbqm4_rshift(&q, acc[r * nb + g]) : pq_rq4_offset(&q, qc, acc[r * nb + g]);
         }
     }
     PQ_NUNROLL
@@ -128,8 +153,9 @@ PQ_NAI PQ_T_DOT void pq_ukernel(const pq_gemm_s8_plan *plan, const pq_rqc *qc, c
             for (g = 0; g < nb; g += 4) {
                 const int32x4_t z = vdupq_n_s32(0);
                 const int32x4_t *a = acc + r * nb + g;
-                const int8x16_t v =
-                    pq_narrow16(a[0], g + 1 < nb ? a[1] : z, g + 2 < nb ? a[2] : z, g + 3 < nb ? a[3] : z);
+                const int32x4_t b = g + 1 < nb ? a[1] : z, c = g + 2 < nb ? a[2] : z, d = g + 3 < nb ? a[3] : z;
+                const int8x16_t v = all_rshift ? pq_narrow16_offset_clamp(qc, a[0], b, c, d)
+                                               : pq_narrow16_clamp(qc, a[0], b, c, d);
                 const int32_t left = nc - 4 * g;
                 const int32_t width = nb - g < 4 ? 4 * (nb - g) : 16;
                 pq_store_s8(out + (size_t)r * (size_t)ldo + (size_t)(n0 + 4 * g), v, left < width ? left : width);
@@ -138,28 +164,58 @@ PQ_NAI PQ_T_DOT void pq_ukernel(const pq_gemm_s8_plan *plan, const pq_rqc *qc, c
     }
 }
 
+/* The last 4, 8 or 12 channels from n0 in one block: each row chunk is loaded once. */
+PQ_NAI PQ_T_DOT void pq_last_block(const pq_gemm_s8_plan *plan, const pq_rqc *qc, const int8_t *const *origin,
+                                   const ptrdiff_t *tap_off, int32_t taps, int32_t kt, int32_t n0, int32_t rows,
+                                   int8_t *out, int32_t ldo, const int mr)
+{
+    if (plan->np - n0 == 12) {
+        pq_ukernel(plan, qc, origin, tap_off, taps, kt, n0, rows, out, ldo, mr, 3);
+    } else if (plan->np - n0 == 8) {
+        pq_ukernel(plan, qc, origin, tap_off, taps, kt, n0, rows, out, ldo, mr, 2);
+    } else if (plan->np - n0 == 4) {
+        pq_ukernel(plan, qc, origin, tap_off, taps, kt, n0, rows, out, ldo, mr, 1);
+    }
+}
+
+/* Up to MR rows (origin[0 .. MR - 1], the ones past `rows` repeating the last). */
+PQ_NAI PQ_T_DOT void pq_quad(const pq_gemm_s8_plan *plan, const pq_rqc *qc, int32_t rows, const int8_t *const *origin,
+                             const ptrdiff_t *tap_off, int32_t taps, int32_t kt, int8_t *out, int32_t ldo)
+{
+    const int32_t np = plan->np;
+    int32_t n0 = 0;
+    if (rows == 1) {
+        for (; n0 + 32 <= np; n0 += 32) {
+            pq_ukernel(plan, qc, origin, tap_off, taps, kt, n0, rows, out, ldo, 1, 8);
+        }
+        if (n0 + 16 <= np) {
+            pq_ukernel(plan, qc, origin, tap_off, taps, kt, n0, rows, out, ldo, 1, 4);
+            n0 += 16;
+        }
+    } else {
+        for (; n0 + 16 <= np; n0 += 16) {
+            pq_ukernel(plan, qc, origin, tap_off, taps, kt, n0, rows, out, ldo, MR, 4);
+        }
+    }
+    if (rows == 1) {
+        pq_last_block(plan, qc, origin, tap_off, taps, kt, n0, rows, out, ldo, 1);
+    } else {
+        pq_last_block(plan, qc, origin, tap_off, taps, kt, n0, rows, out, ldo, MR);
+    }
+}
+
+/* The driver's blocks are PQ_GEMM_ROWS_NEON rows (one call and one load of the
+ * constants for 16 rows), computed MR at a time. */
 PQ_T_DOT void pq_gemm_s8_neon_dot_block(const pq_gemm_s8_plan *plan, int32_t rows, const int8_t *const *origin,
                                         const ptrdiff_t *tap_off, int32_t taps, int32_t kt, int8_t *out, int32_t ldo,
                                         void *work)
 {
     const pq_rqc qc = pq_rqc_load(&plan->rq);
-    const int32_t np = plan->np;
-    int32_t n0 = 0;
+    int32_t q0;
     (void)work;
-    if (rows == 1) {
-        for (; n0 + 32 <= np; n0 += 32) {
-            pq_ukernel(plan, &qc, origin, tap_off, taps, kt, n0, rows, out, ldo, 1, 8);
-        }
-        for (; n0 < np; n0 += 4) {
-            pq_ukernel(plan, &qc, origin, tap_off, taps, kt, n0, rows, out, ldo, 1, 1);
-        }
-        return;
-    }
-    for (; n0 + 16 <= np; n0 += 16) {
-        pq_ukernel(plan, &qc, origin, tap_off, taps, kt, n0, rows, out, ldo, MR, 4);
-    }
-    for (; n0 < np; n0 += 4) {
-        pq_ukernel(plan, &qc, origin, tap_off, taps, kt, n0, rows, out, ldo, MR, 1);
+    for (q0 = 0; q0 < rows; q0 += MR) {
+        pq_quad(plan, &qc, rows - q0 < MR ? rows - q0 : MR, origin + q0, tap_off, taps, kt,
+                out + (size_t)q0 * (size_t)ldo, ldo);
     }
 }
 
@@ -167,13 +223,13 @@ PQ_T_DOT void pq_gemm_s8_neon_dot(const pq_gemm_s8_plan *plan, int32_t m, const 
                                   int32_t ldo, void *scratch)
 {
     const ptrdiff_t no_off = 0;
-    const int8_t *rp[MR];
+    const int8_t *rp[PQ_GEMM_ROWS_NEON];
     int32_t m0, r;
     (void)scratch;
-    for (m0 = 0; m0 < m; m0 += MR) {
-        const int32_t rows = m - m0 < MR ? m - m0 : MR;
+    for (m0 = 0; m0 < m; m0 += PQ_GEMM_ROWS_NEON) {
+        const int32_t rows = m - m0 < PQ_GEMM_ROWS_NEON ? m - m0 : PQ_GEMM_ROWS_NEON;
         /* Rows past the end repeat the last row: read, computed, never stored. */
-        for (r = 0; r < MR; ++r) {
+        for (r = 0; r < PQ_GEMM_ROWS_NEON; ++r) {
             rp[r] = a + (size_t)(m0 + (r < rows ? r : rows - 1)) * (size_t)lda;
         }
         pq_gemm_s8_neon_dot_block(plan, rows, rp, &no_off, 1, plan->k, out + (size_t)m0 * (size_t)ldo, ldo, NULL);
