@@ -119,6 +119,24 @@ void pq_dwconv_s8_fold_bias(int isa, int32_t taps, int32_t c, int32_t cp, const 
     }
 }
 
+void pq_dwconv_s8_facts(pq_dwconv_fast_plan *plan, const int8_t *filter)
+{
+    const int32_t taps = plan->filter_dims.h * plan->filter_dims.w, c = plan->in_dims.c;
+    int32_t t, ch;
+    plan->pair16 = 1;
+    for (t = 0; t + 1 < taps; t += 2) {
+        for (ch = 0; ch < c; ++ch) {
+            if (filter[(size_t)t * (size_t)c + (size_t)ch] == -128 && filter[(size_t)(t + 1) * (size_t)c + (size_t)ch] == -128) {
+                plan->pair16 = 0;
+            }
+        }
+    }
+    plan->rshift_min = 31;
+    for (ch = 0; ch < plan->cp; ++ch) {
+        plan->rshift_min = plan->rq.rshift[ch] < plan->rshift_min ? plan->rq.rshift[ch] : plan->rshift_min;
+    }
+}
+
 /* Scratch layout: tap pointers | zero-point row | per-ISA part. */
 static size_t pq_up64(size_t v)
 {
