@@ -118,26 +118,38 @@ PQ_NAI void pq_dw_init(int32x4_t *acc, const pq_dw_consts *k, int nv)
     }
 }
 
+/* Fast path: the offset and clamp of scaled accumulators (RDPOT(SRDHM(.)) values) through
+ * saturating narrows. */
+PQ_NAI int8x16_t pq_dw_narrow(const int32x4_t *acc, const pq_dw_consts *k, int nv)
+{
+    const int16x8_t h0 = vqaddq_s16(vqmovn_high_s32(vqmovn_s32(acc[0]), acc[1]), k->offset);
+    int8x16_t r;
+    if (nv == 2) {
+        const int16x8_t h1 = vqaddq_s16(vqmovn_high_s32(vqmovn_s32(acc[2]), acc[3]), k->offset);
+        r = vqmovn_high_s16(vqmovn_s16(h0), h1);
+    } else {
+        r = vcombine_s8(vqmovn_s16(h0), vcreate_s8(0));
+    }
+    return vminq_s8(vmaxq_s8(r, k->act_min), k->act_max);
+}
+
+/* Fast path: RDPOT(SRDHM(x, m), -nr) for a right shift -nr >= 1. */
+PQ_NAI int32x4_t pq_dw_scale(int32x4_t x, int32x4_t m, int32x4_t nr)
+{
+    x = vqrdmulhq_s32(x, m);
+    return vrshlq_s32(vsraq_n_s32(x, x, 31), nr);
+}
+
 /* The accumulators (bias included) of 8 * nv channels to int8, clamped. */
 PQ_NAI int8x16_t pq_dw_requant(int32x4_t *acc, const pq_dw_consts *k, const pq_rqc *qc, int nv, int fast)
 {
-    int8x16_t r;
     int v;
     if (fast) {
-        int16x8_t h0, h1;
         PQ_NUNROLL
         for (v = 0; v < 2 * nv; ++v) {
-            const int32x4_t x = vqrdmulhq_s32(acc[v], vld1q_s32(k->mult + 4 * v));
-            acc[v] = vrshlq_s32(vsraq_n_s32(x, x, 31), vld1q_s32(k->nrshift + 4 * v));
+            acc[v] = pq_dw_scale(acc[v], vld1q_s32(k->mult + 4 * v), vld1q_s32(k->nrshift + 4 * v));
         }
-        h0 = vqaddq_s16(vqmovn_high_s32(vqmovn_s32(acc[0]), acc[1]), k->offset);
-        if (nv == 2) {
-            h1 = vqaddq_s16(vqmovn_high_s32(vqmovn_s32(acc[2]), acc[3]), k->offset);
-            r = vqmovn_high_s16(vqmovn_s16(h0), h1);
-        } else {
-            r = vcombine_s8(vqmovn_s16(h0), vcreate_s8(0));
-        }
-        return vminq_s8(vmaxq_s8(r, k->act_min), k->act_max);
+        return pq_dw_narrow(acc, k, nv);
     }
     PQ_NUNROLL
     for (v = 0; v < 2 * nv; ++v) {
@@ -147,11 +159,32 @@ PQ_NAI int8x16_t pq_dw_requant(int32x4_t *acc, const pq_dw_consts *k, const pq_r
     return nv == 2 ? pq_narrow16(acc[0], acc[1], acc[2], acc[3]) : pq_narrow16(acc[0], acc[1], acc[0], acc[1]);
 }
 
+/* Two pixels' accumulators: on the fast path each constant vector is loaded once for both. */
+PQ_NAI void pq_dw_requant2(int32x4_t *a0, int32x4_t *a1, const pq_dw_consts *k, const pq_rqc *qc, int nv,
+                           int fast, int8x16_t *r0, int8x16_t *r1)
+{
+    int v;
+    if (!fast) {
+        *r0 = pq_dw_requant(a0, k, qc, nv, 0);
+        *r1 = pq_dw_requant(a1, k, qc, nv, 0);
+        return;
+    }
+    PQ_NUNROLL
+    for (v = 0; v < 2 * nv; ++v) {
+        const int32x4_t m = vld1q_s32(k->mult + 4 * v), nr = vld1q_s32(k->nrshift + 4 * v);
+        a0[v] = pq_dw_scale(a0[v], m, nr);
+        a1[v] = pq_dw_scale(a1[v], m, nr);
+    }
+    *r0 = pq_dw_narrow(a0, k, nv);
+    *r1 = pq_dw_narrow(a1, k, nv);
+}
+
 /* 8 * nv channels from blk (a multiple of 8), over the whole image. nine: the filter is 3x3
  * with pairable taps (unrolled); share: the stride equals the dilation
  * (neighbouring pixels share 2 of their 3 columns); fast: the requantization above. */
 PQ_NAI void pq_dw_block(const pq_dwconv_fast_plan *plan, const pq_rqc *qc, const int8_t *img, int32_t wp,
-                        int8_t *out, int32_t blk, const int nine, const int nv, const int share, const int fast)
+                        int8_t *out, int32_t blk, const int nine, const int nv, const int share, const int fast,
+                        const int full)
 {
     const int32_t c = plan->in_dims.c;
     const int32_t f_h = plan->filter_dims.h, f_w = plan->filter_dims.w;
@@ -161,7 +194,7 @@ PQ_NAI void pq_dw_block(const pq_dwconv_fast_plan *plan, const pq_rqc *qc, const
     const ptrdiff_t d_y = (ptrdiff_t)plan->p.dilation_h * wp * c, d_x = (ptrdiff_t)plan->p.dilation_w * c;
     const int32_t bw = 8 * nv;
     const int8_t *wb = plan->w + (size_t)blk * (size_t)taps;
-    const int32_t count = c - blk < bw ? c - blk : bw;
+    const int32_t count = full || c - blk >= bw ? bw : c - blk;
     const int pair = plan->pair16;
     pq_dw_consts k;
     int8x16_t w9[9];
@@ -187,7 +220,7 @@ PQ_NAI void pq_dw_block(const pq_dwconv_fast_plan *plan, const pq_rqc *qc, const
             /* Two pixels at a time: 18 inputs (12 loads when shared) against the 9 weights. */
             for (; ox + 2 <= out_w; ox += 2, px += 2 * s_x, dst += 2 * c) {
                 int32x4_t a0[4], a1[4];
-                int8x16_t x0[9], x1[9];
+                int8x16_t x0[9], x1[9], r0, r1;
                 if (nv == 2) {
                     pq_dw_ld9(w9, wb, nv);
                 }
@@ -214,8 +247,9 @@ PQ_NAI void pq_dw_block(const pq_dwconv_fast_plan *plan, const pq_rqc *qc, const
                 }
                 pq_dw_one(a0, x0[8], w9[8], nv);
                 pq_dw_one(a1, x1[8], w9[8], nv);
-                pq_store_s8(dst, pq_dw_requant(a0, &k, qc, nv, fast), count);
-                pq_store_s8(dst + c, pq_dw_requant(a1, &k, qc, nv, fast), count);
+                pq_dw_requant2(a0, a1, &k, qc, nv, fast, &r0, &r1);
+                pq_store_s8(dst, r0, count);
+                pq_store_s8(dst + c, r1, count);
             }
         }
         for (; ox < out_w; ++ox, px += s_x, dst += c) {
@@ -268,16 +302,17 @@ PQ_NAI void pq_dw_blocks(const pq_dwconv_fast_plan *plan, const pq_rqc *qc, cons
     const int nine = plan->filter_dims.h == 3 && plan->filter_dims.w == 3 && plan->pair16;
     const int share = plan->p.stride_w == plan->p.dilation_w;
     const int fast = plan->rshift_min >= 1;
-    if (nine && share && fast) {
-        pq_dw_block(plan, qc, img, wp, out, blk, 1, nv, 1, 1);
-    } else if (nine && fast) {
-        pq_dw_block(plan, qc, img, wp, out, blk, 1, nv, 0, 1);
+    const int full = plan->in_dims.c - blk >= 8 * nv; /* constant store width */
+    if (nine && share && fast && full) {
+        pq_dw_block(plan, qc, img, wp, out, blk, 1, nv, 1, 1, 1);
+    } else if (nine && fast && full) {
+        pq_dw_block(plan, qc, img, wp, out, blk, 1, nv, 0, 1, 1);
     } else if (nine) {
-        pq_dw_block(plan, qc, img, wp, out, blk, 1, nv, 0, 0);
+        pq_dw_block(plan, qc, img, wp, out, blk, 1, nv, 0, fast, 0);
     } else if (fast) {
-        pq_dw_block(plan, qc, img, wp, out, blk, 0, nv, 0, 1);
+        pq_dw_block(plan, qc, img, wp, out, blk, 0, nv, 0, 1, 0);
     } else {
-        pq_dw_block(plan, qc, img, wp, out, blk, 0, nv, 0, 0);
+        pq_dw_block(plan, qc, img, wp, out, blk, 0, nv, 0, 0, 0);
     }
 }
 
