@@ -32,6 +32,23 @@ PQ_NAI int32x4_t pq_in4(int16x4_t x, int32x4_t off, int32x4_t ls)
     return vshlq_s32(vaddq_s32(vmovl_s16(x), off), ls);
 }
 
+/* 16 bytes of each input from s1, s2; the last cnt < 16 through zero-filled copies. */
+PQ_NAI void pq_add_load2(const int8_t *s1, const int8_t *s2, int32_t cnt, int8x16_t *a, int8x16_t *b)
+{
+    int8_t b1[16], b2[16];
+    int32_t j;
+    if (cnt < 16) {
+        for (j = 0; j < 16; ++j) {
+            b1[j] = j < cnt ? s1[j] : 0;
+            b2[j] = j < cnt ? s2[j] : 0;
+        }
+        s1 = b1;
+        s2 = b2;
+    }
+    *a = vld1q_s8(s1);
+    *b = vld1q_s8(s2);
+}
+
 /* RDPOT(SRDHM(x, m), -nr) for a right shift -nr >= 1 and |x| < 2^31 - 1. */
 PQ_NAI int32x4_t pq_add_mbqm_r(int32x4_t x, int32x4_t m, int32x4_t nr)
 {
@@ -61,24 +78,15 @@ static void pq_add_s8_neon_20(const pq_add_params *p, int32_t n, const int8_t *i
     const int32x4_t m2 = vdupq_n_s32(p->input2_multiplier), nr2 = vdupq_n_s32(p->input2_shift);
     const int32x4_t mo = vdupq_n_s32(p->output_multiplier), nro = vdupq_n_s32(p->output_shift);
     const int8x16_t lo = vdupq_n_s8((int8_t)p->act_min), hi = vdupq_n_s8((int8_t)p->act_max);
-    int32_t i, j, v;
+    int32_t i, v;
     for (i = 0; i < n; i += 16) {
         const int32_t cnt = n - i < 16 ? n - i : 16;
-        int8_t b1[16], b2[16];
-        const int8_t *s1 = in1 + i, *s2 = in2 + i;
         int32x4_t a[4], b[4];
         int16x8_t h0, h1;
-        int8x16_t r;
-        if (cnt < 16) {
-            for (j = 0; j < 16; ++j) {
-                b1[j] = j < cnt ? s1[j] : 0;
-                b2[j] = j < cnt ? s2[j] : 0;
-            }
-            s1 = b1;
-            s2 = b2;
-        }
-        pq_add_in16(a, vld1q_s8(s1), off1, m1, nr1);
-        pq_add_in16(b, vld1q_s8(s2), off2, m2, nr2);
+        int8x16_t r, a8, b8;
+        pq_add_load2(in1 + i, in2 + i, cnt, &a8, &b8);
+        pq_add_in16(a, a8, off1, m1, nr1);
+        pq_add_in16(b, b8, off2, m2, nr2);
         PQ_NUNROLL
         for (v = 0; v < 4; ++v) {
             a[v] = pq_add_mbqm_r(vaddq_s32(a[v], b[v]), mo, nro);
@@ -100,7 +108,7 @@ void pq_add_s8_neon(const pq_add_params *p, int32_t n, const int8_t *in1, const 
     const int32x4_t off2 = vdupq_n_s32(p->input2_offset);
     const int32x4_t ls = vdupq_n_s32(p->left_shift);
     pq_rqc qc;
-    int32_t i, j, v;
+    int32_t i, v;
     if (p->left_shift == 20 && p->input1_shift < 0 && p->input2_shift < 0 && p->output_shift < 0) {
         pq_add_s8_neon_20(p, n, in1, in2, out);
         return;
@@ -111,21 +119,10 @@ void pq_add_s8_neon(const pq_add_params *p, int32_t n, const int8_t *in1, const 
     qc.any_lshift = p->output_shift > 0;
     for (i = 0; i < n; i += 16) {
         const int32_t cnt = n - i < 16 ? n - i : 16;
-        int8_t b1[16], b2[16];
-        const int8_t *s1 = in1 + i, *s2 = in2 + i;
         int16x8_t a16[2], b16[2];
         int32x4_t y[4];
         int8x16_t a8, b8;
-        if (cnt < 16) {
-            for (j = 0; j < 16; ++j) {
-                b1[j] = j < cnt ? s1[j] : 0;
-                b2[j] = j < cnt ? s2[j] : 0;
-            }
-            s1 = b1;
-            s2 = b2;
-        }
-        a8 = vld1q_s8(s1);
-        b8 = vld1q_s8(s2);
+        pq_add_load2(in1 + i, in2 + i, cnt, &a8, &b8);
         a16[0] = vmovl_s8(vget_low_s8(a8));
         a16[1] = vmovl_high_s8(a8);
         b16[0] = vmovl_s8(vget_low_s8(b8));

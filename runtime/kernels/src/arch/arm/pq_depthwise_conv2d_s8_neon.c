@@ -41,18 +41,17 @@
 
 #include "pq_requant_neon.h"
 
-/* int8 weights, blocks of 16 channels (8 for a last block of 8) as [taps][16], zeros past c. */
+/* int8 weights, blocks of 16 channels (8 for a last block of 8) as [taps][16], zeros past c:
+ * a block's 9 weight vectors of a 3x3 filter then sit at constant offsets (ldp pairs). */
 void pq_dwconv_s8_pack_neon8(int32_t taps, int32_t c, int32_t cp, const int8_t *filter, int8_t *packed)
 {
-    size_t i = 0;
-    int32_t blk, t, ch;
-    for (blk = 0; blk < cp; blk += 16) {
-        const int32_t bw = cp - blk < 16 ? cp - blk : 16;
-        for (t = 0; t < taps; ++t) {
-            for (ch = blk; ch < blk + bw; ++ch) {
-                packed[i++] = ch < c ? filter[(size_t)t * (size_t)c + (size_t)ch] : 0;
-            }
-        }
+    const size_t n = (size_t)taps * (size_t)cp;
+    size_t i;
+    for (i = 0; i < n; ++i) {
+        const size_t blk = i / (16u * (size_t)taps) * 16u, r = i - blk * (size_t)taps;
+        const size_t bw = (size_t)cp - blk < 16u ? (size_t)cp - blk : 16u;
+        const size_t ch = blk + r % bw;
+        packed[i] = ch < (size_t)c ? filter[r / bw * (size_t)c + ch] : 0;
     }
 }
 
@@ -205,11 +204,10 @@ PQ_NAI void pq_dw_block(const pq_dwconv_fast_plan *plan, const pq_rqc *qc, const
     const int32_t c = plan->in_dims.c;
     const int32_t f_h = plan->filter_dims.h, f_w = plan->filter_dims.w;
     const int32_t out_h = plan->out_dims.h, out_w = plan->out_dims.w;
-    const int32_t taps = f_h * f_w;
     const ptrdiff_t s_y = (ptrdiff_t)plan->p.stride_h * wp * c, s_x = (ptrdiff_t)plan->p.stride_w * c;
     const ptrdiff_t d_y = (ptrdiff_t)plan->p.dilation_h * wp * c, d_x = (ptrdiff_t)plan->p.dilation_w * c;
     const int32_t bw = 8 * nv;
-    const int8_t *wb = plan->w + (size_t)blk * (size_t)taps;
+    const int8_t *wb = plan->w + (size_t)blk * (size_t)(f_h * f_w);
     const int32_t count = full || c - blk >= bw ? bw : c - blk;
     const int pair = plan->pair16;
     pq_dw_consts k;
