@@ -6,13 +6,13 @@
  * all in wrapping int32 lanes (pq_requant_neon.h). A tail shorter than 16 is
  * copied into zero-filled buffers: nothing past the tensors is read or written.
  *
- * TFLite's int8 ADD (left_shift 20, every shift a right shift of >= 1) has a
+ * TFLite's int8 ADD (left_shift 20, right shifts only) has a
  * shorter exact path: |x + offset| <= 383 (offsets within +-255, validated),
  * so (x + offset) * 16 is exact in int16 and shll #16 widens it to
  * (x + offset) << 20; every value stays below 2^30 in magnitude, so nothing wraps or
  * saturates: SRDHM never gives INT32_MIN (the half-away fix-up x + (x >> 31)
  * is one ssra, exact for a right shift >= 1, as in
- * pq_depthwise_conv2d_s8_neon.c), and the output offset and clamp go through
+ * pq_depthwise_conv2d_s8_neon.c; an input shift of 0 is SRDHM alone), and the output offset and clamp go through
  * saturating narrows (int16 add, then int8 clamp: monotone, exact in int8).
  */
 #include <stddef.h>
@@ -57,19 +57,26 @@ PQ_NAI int32x4_t pq_add_mbqm_r(int32x4_t x, int32x4_t m, int32x4_t nr)
 }
 
 /* One input's 16 bytes: s = MBQM((x + offset) << 20, M, shift), in 4 vectors: (x + offset) * 16
- * in int16 (|.| <= 6128) as smull by 16 plus off16 = offset * 16, then shll #16. */
-PQ_NAI void pq_add_in16(int32x4_t *s, int8x16_t x, int16x8_t off16, int32x4_t m, int32x4_t nr)
+ * in int16 (|.| <= 6128) as smull by 16 plus off16 = offset * 16, then shll #16. r0: the shift
+ * is 0 (TFLite's larger-scale input, multiplier 1/2), SRDHM alone. */
+PQ_NAI void pq_add_in16(int32x4_t *s, int8x16_t x, int16x8_t off16, int32x4_t m, int32x4_t nr, const int r0)
 {
     const int8x16_t k16 = vdupq_n_s8(16);
     const int16x8_t lo = vaddq_s16(vmull_s8(vget_low_s8(x), vget_low_s8(k16)), off16);
     const int16x8_t hi = vaddq_s16(vmull_high_s8(x, k16), off16);
-    s[0] = pq_add_mbqm_r(vshll_n_s16(vget_low_s16(lo), 16), m, nr);
-    s[1] = pq_add_mbqm_r(vshll_high_n_s16(lo, 16), m, nr);
-    s[2] = pq_add_mbqm_r(vshll_n_s16(vget_low_s16(hi), 16), m, nr);
-    s[3] = pq_add_mbqm_r(vshll_high_n_s16(hi, 16), m, nr);
+    s[0] = vshll_n_s16(vget_low_s16(lo), 16);
+    s[1] = vshll_high_n_s16(lo, 16);
+    s[2] = vshll_n_s16(vget_low_s16(hi), 16);
+    s[3] = vshll_high_n_s16(hi, 16);
+    int v;
+    PQ_NUNROLL
+    for (v = 0; v < 4; ++v) {
+        s[v] = r0 ? vqrdmulhq_s32(s[v], m) : pq_add_mbqm_r(s[v], m, nr);
+    }
 }
 
-static void pq_add_s8_neon_20(const pq_add_params *p, int32_t n, const int8_t *in1, const int8_t *in2, int8_t *out)
+PQ_NAI void pq_add_s8_neon_20(const pq_add_params *p, int32_t n, const int8_t *in1, const int8_t *in2, int8_t *out,
+                              const int z1, const int z2)
 {
     const int16x8_t off1 = vdupq_n_s16((int16_t)(p->input1_offset * 16));
     const int16x8_t off2 = vdupq_n_s16((int16_t)(p->input2_offset * 16));
@@ -85,8 +92,8 @@ static void pq_add_s8_neon_20(const pq_add_params *p, int32_t n, const int8_t *i
         int16x8_t h0, h1;
         int8x16_t r, a8, b8;
         pq_add_load2(in1 + i, in2 + i, cnt, &a8, &b8);
-        pq_add_in16(a, a8, off1, m1, nr1);
-        pq_add_in16(b, b8, off2, m2, nr2);
+        pq_add_in16(a, a8, off1, m1, nr1, z1);
+        pq_add_in16(b, b8, off2, m2, nr2, z2);
         PQ_NUNROLL
         for (v = 0; v < 4; ++v) {
             a[v] = pq_add_mbqm_r(vaddq_s32(a[v], b[v]), mo, nro);
@@ -109,8 +116,14 @@ void pq_add_s8_neon(const pq_add_params *p, int32_t n, const int8_t *in1, const 
     const int32x4_t ls = vdupq_n_s32(p->left_shift);
     pq_rqc qc;
     int32_t i, v;
-    if (p->left_shift == 20 && p->input1_shift < 0 && p->input2_shift < 0 && p->output_shift < 0) {
-        pq_add_s8_neon_20(p, n, in1, in2, out);
+    if (p->left_shift == 20 && p->output_shift < 0) { /* input shifts are <= 0 (validated) */
+        if (p->input1_shift == 0) {
+            pq_add_s8_neon_20(p, n, in1, in2, out, 1, p->input2_shift == 0);
+        } else if (p->input2_shift == 0) {
+            pq_add_s8_neon_20(p, n, in1, in2, out, 0, 1);
+        } else {
+            pq_add_s8_neon_20(p, n, in1, in2, out, 0, 0);
+        }
         return;
     }
     qc.offset = vdupq_n_s32(p->output_offset);
