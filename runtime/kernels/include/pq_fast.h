@@ -174,6 +174,10 @@ typedef struct {
     int32_t cp;         /* channels padded to the ISA's block */
     const int8_t *w;    /* pq_dwconv_s8_pack output */
     pq_requant rq;      /* cp entries each, in pq_dwconv_s8_order's order; bias folded */
+    /* Facts of the filter and constants, for kernels that can use them (set by prepare):
+     * pair16: no channel has weight -128 at both taps 2i and 2i + 1, so the sum of those two
+     * int8 x int8 products always fits int16; rshift_min: the smallest right shift. */
+    int32_t pair16, rshift_min;
 } pq_dwconv_fast_plan;
 
 int32_t pq_dwconv_s8_cp(int isa, int32_t c);
@@ -187,6 +191,8 @@ void pq_dwconv_s8_fold_bias(int isa, int32_t taps, int32_t c, int32_t cp, const 
 /* Reorder cp per-channel values of c channels (in place) into the order the
  * ISA's kernel holds channels in its accumulators (identity for portable). */
 void pq_dwconv_s8_order(int isa, int32_t c, int32_t cp, int32_t *values);
+/* plan->pair16 and plan->rshift_min from the filter [taps, c] and plan->rq. */
+void pq_dwconv_s8_facts(pq_dwconv_fast_plan *plan, const int8_t *filter);
 size_t pq_dwconv_s8_fast_scratch_size(const pq_dwconv_fast_plan *plan);
 pq_status pq_depthwise_conv2d_s8_fast(const pq_dwconv_fast_plan *plan, const int8_t *in, int8_t *out,
                                       void *scratch);

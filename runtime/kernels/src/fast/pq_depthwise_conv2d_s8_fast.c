@@ -10,7 +10,7 @@
  * form one run (each tap advancing stride_w * c bytes per pixel); border
  * pixels point their outside taps at a row of zero-point bytes.
  * SIMD kernels read a zero-point-padded copy of each image (pq_pad_image, in
- * the ISA's dw_pad format: int16 for AVX2's vpmaddwd and NEON's smlal,
+ * the ISA's dw_pad format: int16 for AVX2's vpmaddwd, int8 for NEON's smull,
  * sign-flipped bytes for AVX-512's vpdpbusd,
  * which multiplies unsigned inputs by signed weights four taps at a time), so
  * every output pixel is interior and a block's weights stay in registers
@@ -27,8 +27,9 @@
  *             vectors V0..V3 of 64 bytes, where dword i of 128-bit lane l of
  *             V_j holds (w[t0, ch], .., w[t3, ch]) for ch = 16l + 4j + i: the
  *             order two rounds of byte / word unpacks give 4 tap rows.
- *   NEON      int16, blocks of 16 channels [taps][16] (pq_pack_neon.c), in
- *             channel order; channels padded to a multiple of 8.
+ *   NEON      int8, blocks of 16 channels [taps][16] (8 for a last block of 8;
+ *             pq_depthwise_conv2d_s8_neon.c), in channel order; channels padded
+ *             to a multiple of 8.
  * Per-channel constants are stored in the same orders (pq_dwconv_s8_order),
  * so the kernels load them as they are. The packings and lane orders lie with
  * each ISA's kernels; their granules in pq_isa_traits.c.
@@ -119,6 +120,24 @@ void pq_dwconv_s8_fold_bias(int isa, int32_t taps, int32_t c, int32_t cp, const 
     }
 }
 
+void pq_dwconv_s8_facts(pq_dwconv_fast_plan *plan, const int8_t *filter)
+{
+    const int32_t taps = plan->filter_dims.h * plan->filter_dims.w, c = plan->in_dims.c;
+    int32_t t, ch;
+    plan->pair16 = 1;
+    for (t = 0; t + 1 < taps; t += 2) {
+        for (ch = 0; ch < c; ++ch) {
+            if (filter[(size_t)t * (size_t)c + (size_t)ch] == -128 && filter[(size_t)(t + 1) * (size_t)c + (size_t)ch] == -128) {
+                plan->pair16 = 0;
+            }
+        }
+    }
+    plan->rshift_min = 31;
+    for (ch = 0; ch < plan->cp; ++ch) {
+        plan->rshift_min = plan->rq.rshift[ch] < plan->rshift_min ? plan->rq.rshift[ch] : plan->rshift_min;
+    }
+}
+
 /* Scratch layout: tap pointers | zero-point row | per-ISA part. */
 static size_t pq_up64(size_t v)
 {
@@ -136,7 +155,7 @@ static size_t pq_dw_zp_bytes(const pq_dwconv_fast_plan *plan)
     return pq_up64((size_t)plan->in_dims.w * (size_t)plan->in_dims.c + (size_t)plan->cp);
 }
 
-/* SIMD: the padded image (dw_pad: AVX2 and NEON int16, AVX-512 flipped bytes),
+/* SIMD: the padded image (dw_pad: AVX2 int16, NEON int8, AVX-512 flipped bytes),
  * with 64 bytes of slack (a block's loads may run past the last pixel's
  * channels, against zero weights). */
 static size_t pq_dw_padded_bytes(const pq_dwconv_fast_plan *plan)

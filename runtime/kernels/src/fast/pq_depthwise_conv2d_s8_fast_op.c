@@ -74,6 +74,7 @@ static pq_status dw_prepare(pq_node *node, const pq_tensor *t, int isa, void *st
     pq_dwconv_s8_order(s->isa, c, cp, (int32_t *)s->rq.lshift);
     pq_dwconv_s8_order(s->isa, c, cp, (int32_t *)s->rq.rshift);
     pq_dwconv_s8_order(s->isa, c, cp, (int32_t *)s->rq.rmask);
+    pq_dwconv_s8_facts(s, PQ_IN(node, t, 1));
     node->fast = s;
     return PQ_OK;
 }

@@ -122,14 +122,14 @@ static const pq_isa_traits TRAITS[PQ_ISA_COUNT] = {
                      .mr = PQ_GEMM_ROWS_NEON,
                      .gemm_block = PQ_NEON(pq_gemm_s8_neon_block),
                      .conv_pad = {1, PQ_NEON(pq_pad_copy_s8_neon), pq_pad_fill_s8},
-                     /* int16 weights and inputs (smlal), natural channel order */
+                     /* int8 weights and inputs (smull / smlal pairs), natural channel order */
                      .dw_cp_granule = 8,
                      .dw_tap_group = 1,
-                     .dw_w_elem = 2,
+                     .dw_w_elem = 1,
                      .dw_block = 1,
-                     .dw_pack = PQ_NEON(pq_dwconv_s8_pack_neon),
+                     .dw_pack = PQ_NEON(pq_dwconv_s8_pack_neon8),
                      .dw = PQ_NEON(pq_dwconv_s8_neon),
-                     .dw_pad = {2, PQ_NEON(pq_pad_copy_widen_neon), pq_pad_fill_s16},
+                     .dw_pad = {1, PQ_NEON(pq_pad_copy_s8_dw_neon), pq_pad_fill_s8},
                      .add = PQ_NEON(pq_add_s8_neon)},
     /* sdot GEMMs; depthwise and ADD on NEON's kernels. */
     [PQ_ISA_NEON_DOT] = {.name = "neon_dot",

@@ -5,6 +5,15 @@
  *   out = clamp(MBQM(s_1 + s_2, M_o, shift_o) + output_offset)
  * all in wrapping int32 lanes (pq_requant_neon.h). A tail shorter than 16 is
  * copied into zero-filled buffers: nothing past the tensors is read or written.
+ *
+ * TFLite's int8 ADD (left_shift 20, right shifts only) has a
+ * shorter exact path: |x + offset| <= 383 (offsets within +-255, validated),
+ * so (x + offset) * 16 is exact in int16 and shll #16 widens it to
+ * (x + offset) << 20; every value stays below 2^30 in magnitude, so nothing wraps or
+ * saturates: SRDHM never gives INT32_MIN (the half-away fix-up x + (x >> 31)
+ * is one ssra, exact for a right shift >= 1, as in
+ * pq_depthwise_conv2d_s8_neon.c; an input shift of 0 is SRDHM alone), and the output offset and clamp go through
+ * saturating narrows (int16 add, then int8 clamp: monotone, exact in int8).
  */
 #include <stddef.h>
 #include <stdint.h>
@@ -23,6 +32,79 @@ PQ_NAI int32x4_t pq_in4(int16x4_t x, int32x4_t off, int32x4_t ls)
     return vshlq_s32(vaddq_s32(vmovl_s16(x), off), ls);
 }
 
+/* 16 bytes of each input from s1, s2; the last cnt < 16 through zero-filled copies. */
+PQ_NAI void pq_add_load2(const int8_t *s1, const int8_t *s2, int32_t cnt, int8x16_t *a, int8x16_t *b)
+{
+    int8_t b1[16], b2[16];
+    int32_t j;
+    if (cnt < 16) {
+        for (j = 0; j < 16; ++j) {
+            b1[j] = j < cnt ? s1[j] : 0;
+            b2[j] = j < cnt ? s2[j] : 0;
+        }
+        s1 = b1;
+        s2 = b2;
+    }
+    *a = vld1q_s8(s1);
+    *b = vld1q_s8(s2);
+}
+
+/* RDPOT(SRDHM(x, m), -nr) for a right shift -nr >= 1 and |x| < 2^31 - 1. */
+PQ_NAI int32x4_t pq_add_mbqm_r(int32x4_t x, int32x4_t m, int32x4_t nr)
+{
+    x = vqrdmulhq_s32(x, m);
+    return vrshlq_s32(vsraq_n_s32(x, x, 31), nr);
+}
+
+/* One input's 16 bytes: s = MBQM((x + offset) << 20, M, shift), in 4 vectors: (x + offset) * 16
+ * in int16 (|.| <= 6128) as smull by 16 plus off16 = offset * 16, then shll #16. r0: the shift
+ * is 0 (TFLite's larger-scale input, multiplier 1/2), SRDHM alone. */
+PQ_NAI void pq_add_in16(int32x4_t *s, int8x16_t x, int16x8_t off16, int32x4_t m, int32x4_t nr, const int r0)
+{
+    const int8x16_t k16 = vdupq_n_s8(16);
+    const int16x8_t lo = vaddq_s16(vmull_s8(vget_low_s8(x), vget_low_s8(k16)), off16);
+    const int16x8_t hi = vaddq_s16(vmull_high_s8(x, k16), off16);
+    s[0] = vshll_n_s16(vget_low_s16(lo), 16);
+    s[1] = vshll_high_n_s16(lo, 16);
+    s[2] = vshll_n_s16(vget_low_s16(hi), 16);
+    s[3] = vshll_high_n_s16(hi, 16);
+    int v;
+    PQ_NUNROLL
+    for (v = 0; v < 4; ++v) {
+        s[v] = r0 ? vqrdmulhq_s32(s[v], m) : pq_add_mbqm_r(s[v], m, nr);
+    }
+}
+
+PQ_NAI void pq_add_s8_neon_20(const pq_add_params *p, int32_t n, const int8_t *in1, const int8_t *in2, int8_t *out,
+                              const int z1, const int z2)
+{
+    const int16x8_t off1 = vdupq_n_s16((int16_t)(p->input1_offset * 16));
+    const int16x8_t off2 = vdupq_n_s16((int16_t)(p->input2_offset * 16));
+    const int16x8_t off_o = vdupq_n_s16((int16_t)p->output_offset);
+    const int32x4_t m1 = vdupq_n_s32(p->input1_multiplier), nr1 = vdupq_n_s32(p->input1_shift);
+    const int32x4_t m2 = vdupq_n_s32(p->input2_multiplier), nr2 = vdupq_n_s32(p->input2_shift);
+    const int32x4_t mo = vdupq_n_s32(p->output_multiplier), nro = vdupq_n_s32(p->output_shift);
+    const int8x16_t lo = vdupq_n_s8((int8_t)p->act_min), hi = vdupq_n_s8((int8_t)p->act_max);
+    int32_t i, v;
+    for (i = 0; i < n; i += 16) {
+        const int32_t cnt = n - i < 16 ? n - i : 16;
+        int32x4_t a[4], b[4];
+        int16x8_t h0, h1;
+        int8x16_t r, a8, b8;
+        pq_add_load2(in1 + i, in2 + i, cnt, &a8, &b8);
+        pq_add_in16(a, a8, off1, m1, nr1, z1);
+        pq_add_in16(b, b8, off2, m2, nr2, z2);
+        PQ_NUNROLL
+        for (v = 0; v < 4; ++v) {
+            a[v] = pq_add_mbqm_r(vaddq_s32(a[v], b[v]), mo, nro);
+        }
+        h0 = vqaddq_s16(vqmovn_high_s32(vqmovn_s32(a[0]), a[1]), off_o);
+        h1 = vqaddq_s16(vqmovn_high_s32(vqmovn_s32(a[2]), a[3]), off_o);
+        r = vminq_s8(vmaxq_s8(vqmovn_high_s16(vqmovn_s16(h0), h1), lo), hi);
+        pq_store_s8(out + i, r, cnt);
+    }
+}
+
 void pq_add_s8_neon(const pq_add_params *p, int32_t n, const int8_t *in1, const int8_t *in2, int8_t *out)
 {
     const pq_rq4 r1 = pq_rq4_uniform(p->input1_multiplier, p->input1_shift);
@@ -33,28 +115,27 @@ void pq_add_s8_neon(const pq_add_params *p, int32_t n, const int8_t *in1, const 
     const int32x4_t off2 = vdupq_n_s32(p->input2_offset);
     const int32x4_t ls = vdupq_n_s32(p->left_shift);
     pq_rqc qc;
-    int32_t i, j, v;
+    int32_t i, v;
+    if (p->left_shift == 20 && p->output_shift < 0) { /* input shifts are <= 0 (validated) */
+        if (p->input1_shift == 0) {
+            pq_add_s8_neon_20(p, n, in1, in2, out, 1, p->input2_shift == 0);
+        } else if (p->input2_shift == 0) {
+            pq_add_s8_neon_20(p, n, in1, in2, out, 0, 1);
+        } else {
+            pq_add_s8_neon_20(p, n, in1, in2, out, 0, 0);
+        }
+        return;
+    }
     qc.offset = vdupq_n_s32(p->output_offset);
     qc.act_min = vdupq_n_s32(p->act_min);
     qc.act_max = vdupq_n_s32(p->act_max);
     qc.any_lshift = p->output_shift > 0;
     for (i = 0; i < n; i += 16) {
         const int32_t cnt = n - i < 16 ? n - i : 16;
-        int8_t b1[16], b2[16];
-        const int8_t *s1 = in1 + i, *s2 = in2 + i;
         int16x8_t a16[2], b16[2];
         int32x4_t y[4];
         int8x16_t a8, b8;
-        if (cnt < 16) {
-            for (j = 0; j < 16; ++j) {
-                b1[j] = j < cnt ? s1[j] : 0;
-                b2[j] = j < cnt ? s2[j] : 0;
-            }
-            s1 = b1;
-            s2 = b2;
-        }
-        a8 = vld1q_s8(s1);
-        b8 = vld1q_s8(s2);
+        pq_add_load2(in1 + i, in2 + i, cnt, &a8, &b8);
         a16[0] = vmovl_s8(vget_low_s8(a8));
         a16[1] = vmovl_high_s8(a8);
         b16[0] = vmovl_s8(vget_low_s8(b8));

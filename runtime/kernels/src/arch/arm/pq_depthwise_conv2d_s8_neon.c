@@ -2,19 +2,32 @@
  * DEPTHWISE_CONV_2D (depth multiplier 1), aarch64 Advanced SIMD; the same
  * kernel serves PQ_ISA_NEON and PQ_ISA_NEON_DOT (sdot sums 4 neighbouring
  * bytes of one lane, i.e. 4 taps of one channel, which would need the taps
- * interleaved per channel first; the widening multiply-add needs no shuffle).
+ * interleaved per channel first; the widening multiplies need no shuffle).
  *
- * Each image is first copied into scratch (pq_pad_image over the row copy
- * below), sign-extended to int16 and padded with the input zero point (whose product with the folded bias term is
- * exactly 0, pq_fast.h), so every output pixel's taps lie inside the copy:
+ * Each image is first copied into scratch (pq_pad_image over int8 rows),
+ * padded with the input zero point (whose product with the folded bias term
+ * is exactly 0, pq_fast.h), so every output pixel's taps lie inside the copy:
  * any stride, dilation and padding, no bounds checks in the inner loop.
  * Then per block of 16 channels (8 for a last block of 8) and output pixel:
- * each tap's 16 int16 inputs meet the tap's 16 int16 weights in smlal /
- * smlal2, exact int32 products (|x * w| <= 2^14) accumulated from the bias in
- * 4 int32 vectors, wrapping modulo 2^32 like the reference. A 3x3 filter
- * gets its own instantiation over 8 channels at a time: the 9 taps unroll
- * and the 9 weight vectors stay in registers along the channels' rows. Loads run up to 7 int16
- * past the last real channel, against zero weights, inside the copy's slack.
+ * int8 inputs meet int8 weights in smull / smlal, two taps per int16 product
+ * vector when plan->pair16 says their sum cannot leave int16 (it can only
+ * for two -128 weights in one channel: 2 * 128 * 128 = 2^15), then saddw
+ * adds the int16 sums into 4 int32 vectors started from the bias, wrapping
+ * modulo 2^32 like the reference. A 3x3 filter gets its own instantiation:
+ * taps unrolled, two output pixels per pass against the same 9 weight
+ * vectors, sharing the input columns they both read when the stride equals
+ * the dilation. Loads run up to 7 bytes past the last real channel,
+ * against zero weights, inside the copy's slack.
+ *
+ * Requantization: with every right shift >= 1 (plan->rshift_min; real
+ * models' scales are < 1/2), |RDPOT(SRDHM(x, M), r)| <= 2^30, so adding the
+ * output offset cannot wrap, and a saturating narrow to int16, the offset
+ * added with saturation, a saturating narrow to int8 and the int8 clamp give
+ * the reference's bytes (every step is monotone and exact inside int8). The
+ * half-away rounding fix-up of pq_mbqm4 (pq_requant_neon.h) becomes one
+ * ssra, x + (x >> 31): it must not act when r = 0 (excluded here), and
+ * x - 1 cannot wrap since SRDHM by a multiplier >= 0 never gives INT32_MIN.
+ * Otherwise pq_rq4_apply, lane-exact for any shift.
  * Channels are in their natural order (pq_dwconv_s8_order is the identity).
  */
 #include <stddef.h>
@@ -28,128 +41,305 @@
 
 #include "pq_requant_neon.h"
 
-/* A padded image's row (pq_pad_image): n bytes sign-extended to int16. */
-void pq_pad_copy_widen_neon(void *dst, const int8_t *src, size_t n)
+/* int8 weights, blocks of 16 channels (8 for a last block of 8) as [taps][16], zeros past c:
+ * a block's 9 weight vectors of a 3x3 filter then sit at constant offsets (ldp pairs). */
+void pq_dwconv_s8_pack_neon8(int32_t taps, int32_t c, int32_t cp, const int8_t *filter, int8_t *packed)
 {
-    int16_t *d = (int16_t *)dst;
+    const size_t n = (size_t)taps * (size_t)cp;
     size_t i;
-    for (i = 0; i + 16 <= n; i += 16) {
-        const int8x16_t v = vld1q_s8(src + i);
-        vst1q_s16(d + i, vmovl_s8(vget_low_s8(v)));
-        vst1q_s16(d + i + 8, vmovl_high_s8(v));
+    for (i = 0; i < n; ++i) {
+        const size_t blk = i / (16u * (size_t)taps) * 16u, r = i - blk * (size_t)taps;
+        const size_t bw = (size_t)cp - blk < 16u ? (size_t)cp - blk : 16u;
+        const size_t ch = blk + r % bw;
+        packed[i] = ch < (size_t)c ? filter[r / bw * (size_t)c + ch] : 0;
+    }
+}
+
+/* A padded image's row (pq_pad_image): n bytes as they are, 64 per ld1 / st1 of 4 registers. */
+void pq_pad_copy_s8_dw_neon(void *dst, const int8_t *src, size_t n)
+{
+    int8_t *d = (int8_t *)dst;
+    size_t i = 0;
+    for (; i + 64 <= n; i += 64) {
+        vst1q_s8_x4(d + i, vld1q_s8_x4(src + i));
+    }
+    for (; i + 16 <= n; i += 16) {
+        vst1q_s8(d + i, vld1q_s8(src + i));
     }
     for (; i < n; ++i) {
         d[i] = src[i];
     }
 }
 
-/* acc[2v], acc[2v + 1] += x * w over 8 channels (low and high halves). */
-PQ_NAI void pq_mac8(int32x4_t *acc, int16x8_t x, int16x8_t w)
+/* 8 * nv int8 values (nv = 1: the upper half zero, which ldr d gives for free). */
+PQ_NAI int8x16_t pq_dw_ld(const int8_t *p, int nv)
 {
-    acc[0] = vmlal_s16(acc[0], vget_low_s16(x), vget_low_s16(w));
-    acc[1] = vmlal_high_s16(acc[1], x, w);
+    return nv == 2 ? vld1q_s8(p) : vcombine_s8(vld1_s8(p), vcreate_s8(0));
 }
 
-/* 8 * nv channels from blk (a multiple of 8), over the whole image. nine:
- * the filter is 3x3 (taps unrolled, weights in registers). nv, nine constant
- * at each call. Packed blocks are 16 channels wide (8 for a last block of 8):
- * channels blk.. lie at offset blk % 16 of their block, tap stride pbw. */
-PQ_NAI void pq_dw_block(const pq_dwconv_fast_plan *plan, const pq_rqc *qc, const int16_t *img, int32_t wp,
-                        int8_t *out, int32_t blk, const int nine, const int nv)
+/* acc += widen(int16 products p): low 8 channels into acc[0..1], high into acc[2..3]. */
+PQ_NAI void pq_dw_addw(int32x4_t *acc, int16x8_t lo, int16x8_t hi, int nv)
+{
+    acc[0] = vaddw_s16(acc[0], vget_low_s16(lo));
+    acc[1] = vaddw_high_s16(acc[1], lo);
+    if (nv == 2) {
+        acc[2] = vaddw_s16(acc[2], vget_low_s16(hi));
+        acc[3] = vaddw_high_s16(acc[3], hi);
+    }
+}
+
+/* acc += a * wa + b * wb (two taps; the int16 sum is exact under plan->pair16). */
+PQ_NAI void pq_dw_two(int32x4_t *acc, int8x16_t a, int8x16_t wa, int8x16_t b, int8x16_t wb, int nv)
+{
+    const int16x8_t lo = vmlal_s8(vmull_s8(vget_low_s8(a), vget_low_s8(wa)), vget_low_s8(b), vget_low_s8(wb));
+    const int16x8_t hi = nv == 2 ? vmlal_high_s8(vmull_high_s8(a, wa), b, wb) : lo;
+    pq_dw_addw(acc, lo, hi, nv);
+}
+
+/* acc += a * wa (one tap). */
+PQ_NAI void pq_dw_one(int32x4_t *acc, int8x16_t a, int8x16_t wa, int nv)
+{
+    const int16x8_t lo = vmull_s8(vget_low_s8(a), vget_low_s8(wa));
+    const int16x8_t hi = nv == 2 ? vmull_high_s8(a, wa) : lo;
+    pq_dw_addw(acc, lo, hi, nv);
+}
+
+/* A 3x3 filter's weights. 16 channels: loaded per pixel pair (the output stores may alias
+ * them); held in registers, GCC keeps their low halves apart too and spills. 8 channels: once. */
+PQ_NAI void pq_dw_ld9(int8x16_t *w9, const int8_t *wb, int nv)
+{
+    int t;
+    PQ_NUNROLL
+    for (t = 0; t < 9; ++t) {
+        w9[t] = pq_dw_ld(wb + t * 8 * nv, nv);
+    }
+}
+
+/* One block's per-channel constants, on the stack: the int8 stores cannot alias them. */
+typedef struct {
+    int32_t bias[16], mult[16], nrshift[16];
+    const pq_requant *rq;
+    int32_t c0;
+    int16x8_t offset;
+    int8x16_t act_min, act_max;
+} pq_dw_consts;
+
+PQ_NAI void pq_dw_init(int32x4_t *acc, const pq_dw_consts *k, int nv)
+{
+    int v;
+    PQ_NUNROLL
+    for (v = 0; v < 2 * nv; ++v) {
+        acc[v] = vld1q_s32(k->bias + 4 * v);
+    }
+}
+
+/* Fast path: the offset and clamp of scaled accumulators (RDPOT(SRDHM(.)) values) through
+ * saturating narrows. */
+PQ_NAI int8x16_t pq_dw_narrow(const int32x4_t *acc, const pq_dw_consts *k, int nv)
+{
+    const int16x8_t h0 = vqaddq_s16(vqmovn_high_s32(vqmovn_s32(acc[0]), acc[1]), k->offset);
+    int8x16_t r;
+    if (nv == 2) {
+        const int16x8_t h1 = vqaddq_s16(vqmovn_high_s32(vqmovn_s32(acc[2]), acc[3]), k->offset);
+        r = vqmovn_high_s16(vqmovn_s16(h0), h1);
+    } else {
+        r = vcombine_s8(vqmovn_s16(h0), vcreate_s8(0));
+    }
+    return vminq_s8(vmaxq_s8(r, k->act_min), k->act_max);
+}
+
+/* Fast path: RDPOT(SRDHM(x, m), -nr) for a right shift -nr >= 1. */
+PQ_NAI int32x4_t pq_dw_scale(int32x4_t x, int32x4_t m, int32x4_t nr)
+{
+    x = vqrdmulhq_s32(x, m);
+    return vrshlq_s32(vsraq_n_s32(x, x, 31), nr);
+}
+
+/* The accumulators (bias included) of 8 * nv channels to int8, clamped. */
+PQ_NAI int8x16_t pq_dw_requant(int32x4_t *acc, const pq_dw_consts *k, const pq_rqc *qc, int nv, int fast)
+{
+    int v;
+    if (fast) {
+        PQ_NUNROLL
+        for (v = 0; v < 2 * nv; ++v) {
+            acc[v] = pq_dw_scale(acc[v], vld1q_s32(k->mult + 4 * v), vld1q_s32(k->nrshift + 4 * v));
+        }
+        return pq_dw_narrow(acc, k, nv);
+    }
+    PQ_NUNROLL
+    for (v = 0; v < 2 * nv; ++v) {
+        const pq_rq4 q = pq_rq4_load(k->rq, k->c0 + 4 * v);
+        acc[v] = pq_rq4_apply(&q, qc, acc[v]);
+    }
+    return nv == 2 ? pq_narrow16(acc[0], acc[1], acc[2], acc[3]) : pq_narrow16(acc[0], acc[1], acc[0], acc[1]);
+}
+
+/* Two pixels' accumulators: on the fast path each constant vector is loaded once for both. */
+PQ_NAI void pq_dw_requant2(int32x4_t *a0, int32x4_t *a1, const pq_dw_consts *k, const pq_rqc *qc, int nv,
+                           int fast, int8x16_t *r0, int8x16_t *r1)
+{
+    int v;
+    if (!fast) {
+        *r0 = pq_dw_requant(a0, k, qc, nv, 0);
+        *r1 = pq_dw_requant(a1, k, qc, nv, 0);
+        return;
+    }
+    PQ_NUNROLL
+    for (v = 0; v < 2 * nv; ++v) {
+        const int32x4_t m = vld1q_s32(k->mult + 4 * v), nr = vld1q_s32(k->nrshift + 4 * v);
+        a0[v] = pq_dw_scale(a0[v], m, nr);
+        a1[v] = pq_dw_scale(a1[v], m, nr);
+    }
+    *r0 = pq_dw_narrow(a0, k, nv);
+    *r1 = pq_dw_narrow(a1, k, nv);
+}
+
+/* 8 * nv channels from blk (a multiple of 8), over the whole image. nine: the filter is 3x3
+ * with pairable taps (unrolled); share: the stride equals the dilation
+ * (neighbouring pixels share 2 of their 3 columns); fast: the requantization above. */
+PQ_NAI void pq_dw_block(const pq_dwconv_fast_plan *plan, const pq_rqc *qc, const int8_t *img, int32_t wp,
+                        int8_t *out, int32_t blk, const int nine, const int nv, const int share, const int fast,
+                        const int full)
 {
     const int32_t c = plan->in_dims.c;
     const int32_t f_h = plan->filter_dims.h, f_w = plan->filter_dims.w;
     const int32_t out_h = plan->out_dims.h, out_w = plan->out_dims.w;
-    const int32_t taps = f_h * f_w;
     const ptrdiff_t s_y = (ptrdiff_t)plan->p.stride_h * wp * c, s_x = (ptrdiff_t)plan->p.stride_w * c;
     const ptrdiff_t d_y = (ptrdiff_t)plan->p.dilation_h * wp * c, d_x = (ptrdiff_t)plan->p.dilation_w * c;
     const int32_t bw = 8 * nv;
-    const int32_t blk16 = blk / 16 * 16;
-    const int32_t pbw = plan->cp - blk16 >= 16 ? 16 : 8;
-    const int16_t *wb = (const int16_t *)(const void *)plan->w + (size_t)blk16 * (size_t)taps + (size_t)(blk - blk16);
-    const int32_t count = c - blk < bw ? c - blk : bw;
-    int16x8_t w9[9][2];
-    ptrdiff_t off9[9];
-    pq_rq4 q[4];
-    int32_t oy, ox, fy, fx, t, v;
-    PQ_NUNROLL
-    for (v = 0; v < 2 * nv; ++v) {
-        q[v] = pq_rq4_load(&plan->rq, blk + 4 * v);
+    const int8_t *wb = plan->w + (size_t)blk * (size_t)(f_h * f_w);
+    const int32_t count = full || c - blk >= bw ? bw : c - blk;
+    const int pair = plan->pair16;
+    pq_dw_consts k;
+    int8x16_t w9[9];
+    int32_t oy, ox, fy, fx, t, i;
+    for (i = 0; i < bw; ++i) {
+        k.bias[i] = plan->rq.bias[blk + i];
+        k.mult[i] = plan->rq.mult[blk + i];
+        k.nrshift[i] = -plan->rq.rshift[blk + i];
     }
-    if (nine) {
-        PQ_NUNROLL
-        for (t = 0; t < 9; ++t) {
-            off9[t] = (t / 3) * d_y + (t % 3) * d_x;
-            PQ_NUNROLL
-            for (v = 0; v < nv; ++v) {
-                w9[t][v] = vld1q_s16(wb + t * pbw + 8 * v);
-            }
-        }
+    k.rq = &plan->rq;
+    k.c0 = blk;
+    k.offset = vdupq_n_s16((int16_t)plan->rq.output_offset);
+    k.act_min = vdupq_n_s8((int8_t)plan->rq.act_min);
+    k.act_max = vdupq_n_s8((int8_t)plan->rq.act_max);
+    if (nine && nv == 1) {
+        pq_dw_ld9(w9, wb, nv);
     }
     for (oy = 0; oy < out_h; ++oy) {
-        const int16_t *px = img + (ptrdiff_t)oy * s_y + blk;
+        const int8_t *px = img + (ptrdiff_t)oy * s_y + blk;
         int8_t *dst = out + (size_t)oy * (size_t)out_w * (size_t)c + (size_t)blk;
-        for (ox = 0; ox < out_w; ++ox, px += s_x, dst += c) {
-            int32x4_t acc[4];
-            int8x16_t r;
-            PQ_NUNROLL
-            for (v = 0; v < 2 * nv; ++v) {
-                acc[v] = q[v].bias;
-            }
-            if (nine) {
+        ox = 0;
+        if (nine) {
+            /* Two pixels at a time: 18 inputs (12 loads when shared) against the 9 weights. */
+            for (; ox + 2 <= out_w; ox += 2, px += 2 * s_x, dst += 2 * c) {
+                int32x4_t a0[4], a1[4];
+                int8x16_t x0[9], x1[9], r0, r1;
+                if (nv == 2) {
+                    pq_dw_ld9(w9, wb, nv);
+                }
                 PQ_NUNROLL
-                for (t = 0; t < 9; ++t) {
+                for (fy = 0; fy < 3; ++fy) {
+                    const int8_t *r = px + fy * d_y;
                     PQ_NUNROLL
-                    for (v = 0; v < nv; ++v) {
-                        pq_mac8(acc + 2 * v, vld1q_s16(px + off9[t] + 8 * v), w9[t][v]);
+                    for (fx = 0; fx < 3; ++fx) {
+                        x0[3 * fy + fx] = pq_dw_ld(r + fx * d_x, nv);
+                    }
+                    PQ_NUNROLL
+                    for (fx = 0; fx < 3; ++fx) {
+                        /* shared: the second pixel's first two columns are the first's last two */
+                        x1[3 * fy + fx] = share ? (fx < 2 ? x0[3 * fy + fx + 1] : pq_dw_ld(r + 3 * d_x, nv))
+                                                : pq_dw_ld(r + s_x + fx * d_x, nv);
                     }
                 }
+                pq_dw_init(a0, &k, nv);
+                pq_dw_init(a1, &k, nv);
+                PQ_NUNROLL
+                for (t = 0; t < 8; t += 2) {
+                    pq_dw_two(a0, x0[t], w9[t], x0[t + 1], w9[t + 1], nv);
+                    pq_dw_two(a1, x1[t], w9[t], x1[t + 1], w9[t + 1], nv);
+                }
+                pq_dw_one(a0, x0[8], w9[8], nv);
+                pq_dw_one(a1, x1[8], w9[8], nv);
+                pq_dw_requant2(a0, a1, &k, qc, nv, fast, &r0, &r1);
+                pq_store_s8(dst, r0, count);
+                pq_store_s8(dst + c, r1, count);
+            }
+        }
+        for (; ox < out_w; ++ox, px += s_x, dst += c) {
+            int32x4_t acc[4];
+            pq_dw_init(acc, &k, nv);
+            if (nine) {
+                if (nv == 2) {
+                    pq_dw_ld9(w9, wb, nv);
+                }
+                PQ_NUNROLL
+                for (t = 0; t < 8; t += 2) {
+                    pq_dw_two(acc, pq_dw_ld(px + (t / 3) * d_y + (t % 3) * d_x, nv), w9[t],
+                              pq_dw_ld(px + ((t + 1) / 3) * d_y + ((t + 1) % 3) * d_x, nv), w9[t + 1], nv);
+                }
+                pq_dw_one(acc, pq_dw_ld(px + 2 * d_y + 2 * d_x, nv), w9[8], nv);
             } else {
-                const int16_t *wt = wb;
+                /* Any filter: taps in pairs (2i, 2i + 1) when pair16 allows, else one by one. */
+                const int8_t *wt = wb;
+                int8x16_t xp = vdupq_n_s8(0), wq = vdupq_n_s8(0);
+                int held = 0;
                 for (fy = 0; fy < f_h; ++fy) {
-                    const int16_t *xr = px + fy * d_y;
-                    for (fx = 0; fx < f_w; ++fx, xr += d_x, wt += pbw) {
-                        PQ_NUNROLL
-                        for (v = 0; v < nv; ++v) {
-                            pq_mac8(acc + 2 * v, vld1q_s16(xr + 8 * v), vld1q_s16(wt + 8 * v));
+                    const int8_t *xr = px + fy * d_y;
+                    for (fx = 0; fx < f_w; ++fx, xr += d_x, wt += bw) {
+                        const int8x16_t xv = pq_dw_ld(xr, nv), wv = pq_dw_ld(wt, nv);
+                        if (!pair) {
+                            pq_dw_one(acc, xv, wv, nv);
+                        } else if (held) {
+                            pq_dw_two(acc, xp, wq, xv, wv, nv);
+                            held = 0;
+                        } else {
+                            xp = xv;
+                            wq = wv;
+                            held = 1;
                         }
                     }
                 }
+                if (held) {
+                    pq_dw_one(acc, xp, wq, nv);
+                }
             }
-            PQ_NUNROLL
-            for (v = 0; v < 2 * nv; ++v) {
-                acc[v] = pq_rq4_apply(&q[v], qc, acc[v]);
-            }
-            if (nv == 2) {
-                r = pq_narrow16(acc[0], acc[1], acc[2], acc[3]);
-            } else {
-                r = pq_narrow16(acc[0], acc[1], acc[0], acc[1]);
-            }
-            pq_store_s8(dst, r, count);
+            pq_store_s8(dst, pq_dw_requant(acc, &k, qc, nv, fast), count);
         }
+    }
+}
+
+/* One block width's instantiations. */
+PQ_NAI void pq_dw_blocks(const pq_dwconv_fast_plan *plan, const pq_rqc *qc, const int8_t *img, int32_t wp,
+                         int8_t *out, int32_t blk, const int nv)
+{
+    const int nine = plan->filter_dims.h == 3 && plan->filter_dims.w == 3 && plan->pair16;
+    const int share = plan->p.stride_w == plan->p.dilation_w;
+    const int fast = plan->rshift_min >= 1;
+    const int full = plan->in_dims.c - blk >= 8 * nv; /* constant store width */
+    if (nine && share && fast && full) {
+        pq_dw_block(plan, qc, img, wp, out, blk, 1, nv, 1, 1, 1);
+    } else if (nine && fast && full) {
+        pq_dw_block(plan, qc, img, wp, out, blk, 1, nv, 0, 1, 1);
+    } else if (nine) {
+        pq_dw_block(plan, qc, img, wp, out, blk, 1, nv, 0, fast, 0);
+    } else if (fast) {
+        pq_dw_block(plan, qc, img, wp, out, blk, 0, nv, 0, 1, 0);
+    } else {
+        pq_dw_block(plan, qc, img, wp, out, blk, 0, nv, 0, 0, 0);
     }
 }
 
 void pq_dwconv_s8_neon(const pq_dwconv_fast_plan *plan, const void *padded, int32_t wp, int8_t *out)
 {
-    const int16_t *img = (const int16_t *)padded;
+    const int8_t *img = (const int8_t *)padded;
     const pq_rqc qc = pq_rqc_load(&plan->rq);
-    const int nine = plan->filter_dims.h == 3 && plan->filter_dims.w == 3;
     int32_t blk;
-    if (nine) {
-        /* 8 channels at a time: 9 weight, 2 accumulator and 8 constant
-         * registers fit the 32 without spills (16 channels would need 44). */
-        for (blk = 0; blk < plan->cp; blk += 8) {
-            pq_dw_block(plan, &qc, img, wp, out, blk, 1, 1);
-        }
-        return;
-    }
     for (blk = 0; blk < plan->cp; blk += 16) {
-        const int full = plan->cp - blk >= 16;
-        if (full) {
-            pq_dw_block(plan, &qc, img, wp, out, blk, 0, 2);
+        if (plan->cp - blk >= 16) {
+            pq_dw_blocks(plan, &qc, img, wp, out, blk, 2);
         } else {
-            pq_dw_block(plan, &qc, img, wp, out, blk, 0, 1);
+            pq_dw_blocks(plan, &qc, img, wp, out, blk, 1);
         }
     }
 }
