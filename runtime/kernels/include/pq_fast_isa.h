@@ -144,7 +144,6 @@ void pq_add_s8_avx512(const pq_add_params *p, int32_t n, const int8_t *in1, cons
  * [taps][16 or 8]; channels padded to a multiple of 8 with zero weights. */
 void pq_gemm_s8_pack_neon(int32_t n, int32_t k, int32_t np, int32_t kp, const int8_t *w, int8_t *packed);
 void pq_gemm_s8_pack_neon_dot(int32_t n, int32_t k, int32_t np, int32_t kp, const int8_t *w, int8_t *packed);
-void pq_dwconv_s8_pack_neon(int32_t taps, int32_t c, int32_t cp, const int8_t *filter, int8_t *packed);
 void pq_dwconv_s8_pack_neon8(int32_t taps, int32_t c, int32_t cp, const int8_t *filter, int8_t *packed);
 /* Blocks read int8 runs with kt % 16 == 0 or taps == 1. */
 void pq_gemm_s8_neon(const pq_gemm_s8_plan *plan, int32_t m, const int8_t *a, int32_t lda, int8_t *out,
@@ -153,7 +152,6 @@ void pq_gemm_s8_neon_block(const pq_gemm_s8_plan *plan, int32_t rows, const int8
                            const ptrdiff_t *tap_off, int32_t taps, int32_t kt, int8_t *out, int32_t ldo, void *work);
 /* Padded-image rows: int8 as they are (CONV_2D), sign-extended to int16 (depthwise). */
 void pq_pad_copy_s8_neon(void *dst, const int8_t *src, size_t n);
-void pq_pad_copy_s8_dw_neon(void *dst, const int8_t *src, size_t n);
 void pq_dwconv_s8_neon(const pq_dwconv_fast_plan *plan, const void *padded, int32_t wp, int8_t *out);
 void pq_add_s8_neon(const pq_add_params *p, int32_t n, const int8_t *in1, const int8_t *in2, int8_t *out);
 void pq_im2col_s8_neon(const pq_conv2d_fast_plan *plan, const int8_t *in, int32_t m0, int32_t rows, int32_t c_base,

@@ -129,7 +129,7 @@ static const pq_isa_traits TRAITS[PQ_ISA_COUNT] = {
                      .dw_block = 1,
                      .dw_pack = PQ_NEON(pq_dwconv_s8_pack_neon8),
                      .dw = PQ_NEON(pq_dwconv_s8_neon),
-                     .dw_pad = {1, PQ_NEON(pq_pad_copy_s8_dw_neon), pq_pad_fill_s8},
+                     .dw_pad = {1, PQ_NEON(pq_pad_copy_s8_neon), pq_pad_fill_s8},
                      .add = PQ_NEON(pq_add_s8_neon)},
     /* sdot GEMMs; depthwise and ADD on NEON's kernels. */
     [PQ_ISA_NEON_DOT] = {.name = "neon_dot",

@@ -55,22 +55,6 @@ void pq_dwconv_s8_pack_neon8(int32_t taps, int32_t c, int32_t cp, const int8_t *
     }
 }
 
-/* A padded image's row (pq_pad_image): n bytes as they are, 64 per ld1 / st1 of 4 registers. */
-void pq_pad_copy_s8_dw_neon(void *dst, const int8_t *src, size_t n)
-{
-    int8_t *d = (int8_t *)dst;
-    size_t i = 0;
-    for (; i + 64 <= n; i += 64) {
-        vst1q_s8_x4(d + i, vld1q_s8_x4(src + i));
-    }
-    for (; i + 16 <= n; i += 16) {
-        vst1q_s8(d + i, vld1q_s8(src + i));
-    }
-    for (; i < n; ++i) {
-        d[i] = src[i];
-    }
-}
-
 /* 8 * nv int8 values (nv = 1: the upper half zero, which ldr d gives for free). */
 PQ_NAI int8x16_t pq_dw_ld(const int8_t *p, int nv)
 {

@@ -40,23 +40,6 @@ void pq_gemm_s8_pack_neon_dot(int32_t n, int32_t k, int32_t np, int32_t kp, cons
     pq_pack_groups_of_4(n, k, np, kp, 4, w, packed);
 }
 
-void pq_dwconv_s8_pack_neon(int32_t taps, int32_t c, int32_t cp, const int8_t *filter, int8_t *packed)
-{
-    /* Sign-extended to int16 once here: the kernel multiplies int16 inputs by
-     * int16 weights into int32 (smlal), exact for any int8 pair. */
-    int16_t *p16 = (int16_t *)(void *)packed;
-    size_t i = 0;
-    int32_t blk, t, ch;
-    for (blk = 0; blk < cp; blk += 16) {
-        const int32_t bw = cp - blk < 16 ? cp - blk : 16;
-        for (t = 0; t < taps; ++t) {
-            for (ch = blk; ch < blk + bw; ++ch) {
-                p16[i++] = ch < c ? filter[(size_t)t * (size_t)c + (size_t)ch] : 0;
-            }
-        }
-    }
-}
-
 #else
 /* ISO C forbids an empty translation unit. */
 typedef int pq_pack_neon_unused;
