@@ -174,11 +174,20 @@ def build_picoq(work: Path, root: Path) -> Path:
         "-o",
         str(c_file),
     ]
-    inc = ["-I", str(ROOT / "runtime/kernels/include"), "-I", str(ROOT / "runtime")]
+    inc = [
+        "-I",
+        str(ROOT / "runtime/kernels/include"),
+        "-I",
+        str(ROOT / "runtime/boundary"),
+        "-I",
+        str(ROOT / "runtime"),
+    ]
     inc += ["-I", str(root / "usr/include/python3.11"), "-idirafter", str(root / "usr/include")]
     inc += ["-I", str(numpy_dir / "numpy/core/include"), "-DNPY_NO_DEPRECATED_API=NPY_1_22_API_VERSION"]
     inc += ["-DPQ_WITH_FAST_KERNELS=1"]  # setup.py's: the fast kernels are linked into the extension
+    # setup.py's sources: the kernels and Interpreter.run's float boundary
     srcs = sorted(map(str, (ROOT / "runtime/kernels/src").rglob("*.c")))
+    srcs += sorted(map(str, (ROOT / "runtime/boundary").glob("*.c")))
     flags = ["-shared", "-fPIC", "-O3", "-std=c99", "-Wall", "-Wno-unused-function"]  # setup.py's
     gcc = [GCC, *flags, *inc, str(c_file), *srcs, "-o", str(so)]
 
