@@ -24,6 +24,7 @@ from picoq.converter.quantize import quantize_value
 from picoq.runtime import Interpreter
 from picoq.runtime._interp import dequantize, quantize
 
+from support.cross_tools import aarch64_tools
 from support.make_fixtures import build_tiny_convnet
 
 BOUNDARY = Path(__file__).resolve().parents[1] / "runtime" / "boundary"
@@ -258,11 +259,7 @@ def test_nan_input_leaves_the_arena_as_it_was(convnet: Interpreter) -> None:
 def test_aarch64_build_equals_the_oracle(tmp_path: Path) -> None:
     """The NEON loops (and the plain ones after them), cross-built and run under qemu on an
     ARMv8.0 core. Skips only when the cross tools are missing; CI installs them."""
-    cc, qemu = shutil.which("aarch64-linux-gnu-gcc"), shutil.which("qemu-aarch64")
-    if cc is None or qemu is None:
-        pytest.skip(
-            "aarch64-linux-gnu-gcc / qemu-aarch64 not found: run firmware_examples/install_toolchain.sh"
-        )
+    cc, qemu = aarch64_tools()
     exe = tmp_path / "pq_boundary_main"
     main = Path(__file__).resolve().parent / "c" / "pq_boundary_main.c"
     cmd = [cc, "-O3", "-std=c99", "-Wall", "-Wextra", "-Wpedantic", "-Werror", "-static", "-I", str(BOUNDARY)]

@@ -27,6 +27,8 @@ import pytest
 
 from picoq.runtime import kernels_dir, supported_isas
 
+from support.cross_tools import aarch64_tools
+
 ROOT = Path(__file__).resolve().parents[1]
 KERNELS = Path(kernels_dir())
 HARNESS = [ROOT / "tests" / "c" / "fast_vs_reference.c", *sorted((ROOT / "tests" / "c").glob("fvr_*.c"))]
@@ -41,18 +43,9 @@ def _run(cmd: list[str], timeout: float = 600) -> subprocess.CompletedProcess:
     return subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, stdin=subprocess.DEVNULL)
 
 
-def _cross_tools() -> tuple[str, str]:
-    cc, qemu = shutil.which("aarch64-linux-gnu-gcc"), shutil.which("qemu-aarch64")
-    if cc is None or qemu is None:
-        pytest.skip(
-            "aarch64-linux-gnu-gcc / qemu-aarch64 not found: run firmware_examples/install_toolchain.sh"
-        )
-    return cc, qemu
-
-
 @pytest.fixture(scope="module")
 def aarch64_harness(tmp_path_factory) -> tuple[str, Path]:
-    cc, qemu = _cross_tools()
+    cc, qemu = aarch64_tools()
     exe = tmp_path_factory.mktemp("neon") / "fast_vs_reference"
     r = _run([cc, *FLAGS, "-static", *map(str, HARNESS + SOURCES), "-o", str(exe)])
     assert r.returncode == 0, r.stderr
@@ -106,7 +99,7 @@ def test_fast_kernels_equal_reference_native(tmp_path: Path) -> None:
 @pytest.mark.parametrize("opt", ["-O0", "-O2"])
 def test_kernels_are_strict_c99_on_aarch64(opt: str, tmp_path: Path) -> None:
     """As tests/test_style.py on x86: every kernel file, here with its NEON code compiled in."""
-    cc, _ = _cross_tools()
+    cc, _ = aarch64_tools()
     cmd = [cc, opt, "-std=c99", "-Wall", "-Wextra", "-Wpedantic", "-Werror", "-Wvla", "-ffreestanding"]
     r = subprocess.run(
         cmd + ["-I", str(KERNELS / "include"), "-c", *map(str, SOURCES)],

@@ -160,7 +160,8 @@ def test_short_names_are_short_unique_and_readable():
 
 
 def test_plot_of_a_300_tensor_model_is_readable_and_sized(tmp_path):
-    pytest.importorskip("matplotlib")
+    import matplotlib  # noqa: F401  (a test dependency: the plot is under test, never skipped)
+
     rows = [_row(k, name) for k, name in enumerate(torch_names(300))]
     rows[5].local_sqnr_db = math.nan  # a layer without a local SQNR is drawn without its dot
     rows[6].sqnr_db = math.inf
