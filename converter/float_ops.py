@@ -281,12 +281,17 @@ def gather(node: Node, x, idx):
     return [np.take(x, idx.astype(np.int64), axis=node.attrs.get("axis", 0))]
 
 
+def slice_end(e) -> int:
+    """An ONNX Slice end as a Python slice bound (ONNX writes "to the end" as up to +-2^63)."""
+    return int(max(min(int(e), 2**62), -(2**62)))
+
+
 def slice_(node: Node, x, starts, ends, axes=None, steps=None):
     axes_l = list(range(len(starts))) if axes is None else [int(a) % x.ndim for a in axes]
     steps_l = [1] * len(starts) if steps is None else [int(s) for s in steps]
     sl = [slice(None)] * x.ndim
     for a, s, e, st in zip(axes_l, starts, ends, steps_l):
-        sl[a] = slice(int(s), int(max(min(e, 2**62), -(2**62))), st)
+        sl[a] = slice(int(s), slice_end(e), st)
     return [x[tuple(sl)]]
 
 

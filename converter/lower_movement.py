@@ -17,6 +17,7 @@ from . import layout as L
 from . import qparams as qp
 from . import quantize as q
 from .fgraph import Node
+from .float_ops import slice_end
 from .lower_ops import Stored
 
 
@@ -113,7 +114,7 @@ class MovementOps:
         axes_l = range(len(starts)) if axes is None else [int(a) % rank for a in axes.reshape(-1)]
         begin = [0] * rank
         for a, s, e in zip(axes_l, starts.reshape(-1), ends.reshape(-1)):
-            lo, hi, _ = slice(int(s), int(max(min(int(e), 2**62), -(2**62)))).indices(shape[a])
+            lo, hi, _ = slice(int(s), slice_end(e)).indices(shape[a])
             if hi <= lo:
                 self.problems.append(f"{node.where}: an empty slice of axis {a}")
                 return

@@ -19,6 +19,7 @@ from . import qparams as qp
 from . import quantize as q
 from .fgraph import Node
 from .float_ops import window_out, window_pads
+from .tables import run_table
 
 
 def conv_out_size_ok(in_size: int, k: int, stride: int, dilation: int, pad: int, out: int) -> bool:
@@ -431,8 +432,6 @@ class ComputeOps:
     def lower_table(self, node: Node) -> None:
         """pq.Table (tables.py): the group's float function on the 256 values of x's int8
         quantization, quantized to y's: the LOOKUP_TABLE kernel's table."""
-        from .tables import run_table
-
         (sx, zx), (sy, zy) = self.q_of(node.inputs[0]), self.q_of(node.outputs[0])
         xs = ((np.arange(-128, 128, dtype=np.float64) - zx) * sx).astype(np.float32)
         with np.errstate(all="ignore"):

@@ -219,7 +219,7 @@ RULES: dict[str, OnnxRule] = {
         ),
         OnnxRule(
             "pq.Table",
-            lambda node, x: run_table(node, x),
+            run_table,
             role="internal",
             kernel="LOOKUP_TABLE",
             lower=_C.lower_table,
