@@ -14,11 +14,12 @@ from __future__ import annotations
 import numpy as np
 
 from .fgraph import FloatGraph, Node
+from .onnx_check import WINDOW_LENGTHS
 
 _AXIS = 2  # the inserted axis: (N, C, L) -> (N, C, 1, L)
 
 
-_LENGTHS = {"kernel_shape": 1, "strides": 1, "dilations": 1, "pads": 2}
+_LENGTHS = {k: n // 2 for k, n in WINDOW_LENGTHS.items()}  # a 1-D window: half as many values
 
 
 def _is_1d(graph: FloatGraph, node: Node) -> bool:

@@ -173,7 +173,7 @@ _WINDOW = {
     "dilations": _ints(1, _BIG, (1, 2)),
     "pads": _ints(0, _BIG, (2, 4)),
 }
-_WINDOW_LENGTHS = {"kernel_shape": 2, "strides": 2, "dilations": 2, "pads": 4}
+WINDOW_LENGTHS = {"kernel_shape": 2, "strides": 2, "dilations": 2, "pads": 4}  # values of a 2-D window
 _BOOL = _int(0, 1)
 _CAST_TO = (1, 2, 3, 6, 7, 9, 10, 11)
 
@@ -556,7 +556,7 @@ def _check_window(node: Any, ins: list[np.ndarray | None]) -> str | None:
         return f"{w}: only 2-D {what} (4-D input) are supported, not an input of shape {x.shape}"
     if min(x.shape) < 1:
         return f"{w}: an empty input of shape {x.shape}"
-    for key, n in _WINDOW_LENGTHS.items():
+    for key, n in WINDOW_LENGTHS.items():
         if key in a and len(a[key]) != n:
             return f"{w}: attribute {key!r} = {list(a[key])}: a 2-D window needs {n} values"
     if node.op == "Conv":
