@@ -1,5 +1,5 @@
 """Lowering rules for data movement: reshapes (Flatten, Reshape, Squeeze, Unsqueeze), Transpose,
-Concat and Pad.
+Concat, Pad, Slice, DepthToSpace and SpaceToDepth.
 
 MovementOps is a mixin of quantize_graph.Lowering. A Transpose only changes a tensor's layout;
 a reshape is a free RESHAPE whenever the bytes are already in order (layout.same_bytes), costs
@@ -122,6 +122,33 @@ class MovementOps:
         st = self._plain_input(node)
         params = {f"begin_{d}": begin[st.perm[d]] if d < rank else 0 for d in range(fmt.MAX_DIMS)}
         self.op("SLICE", [st.index], self.define(y, st.perm), params, node.where)
+
+    def lower_depth_space(self, node: Node) -> None:
+        """DepthToSpace / SpaceToDepth as one rank-6 TRANSPOSE between two free RESHAPEs.
+
+        Channels-last, a block of the channel axis and a block of a spatial axis are each
+        contiguous runs: on NHWC bytes, DepthToSpace (DCR) is [n,h,w,b,b,c'] -> [n,h,b,w,b,c'],
+        CRD [n,h,w,c',b,b] -> [n,h,b,w,b,c'], and SpaceToDepth [n,h',b,w',b,c] -> [n,h',w',b,b,c].
+        Stored NHWC in and out, so the convolutions around it need no layout change."""
+        x, y = node.inputs[0], node.outputs[0]
+        if len(self.shape(x)) != 4:
+            self.problems.append(f"{node.where}: only 4-D (NCHW) inputs are supported")
+            return
+        n, c, h, w = self.shape(x)
+        b = int(node.attrs["blocksize"])
+        if node.op == "SpaceToDepth":
+            split, perm = (n, h // b, b, w // b, b, c), (0, 1, 3, 2, 4, 5)
+        elif node.attrs.get("mode", "DCR") == "DCR":
+            split, perm = (n, h, w, b, b, c // (b * b)), (0, 1, 3, 2, 4, 5)
+        else:
+            split, perm = (n, h, w, c // (b * b), b, b), (0, 1, 4, 2, 5, 3)
+        qx = self.q_of(x)
+        xi = self.need(x, L.NHWC, node.where)
+        blocks = self.new_act(f"{y}/blocks", split, qx)
+        self.op("RESHAPE", [xi], blocks, {}, node.where)
+        moved = self.new_act(f"{y}/moved", L.stored_shape(split, perm), qx)
+        self.transpose_op(blocks, moved, perm, node.where)
+        self.op("RESHAPE", [moved], self.define(y, L.NHWC), {}, node.where)
 
     def lower_pad(self, node: Node) -> None:
         x, y = node.inputs[0], node.outputs[0]

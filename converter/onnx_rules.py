@@ -180,6 +180,12 @@ RULES: dict[str, OnnxRule] = {
         # on activations (ShuffleNet's channel split, crops): SLICE, steps of 1
         OnnxRule("Slice", f.slice_, kernel="SLICE", lower=_M.lower_slice, quant="same"),
         OnnxRule(
+            "DepthToSpace", f.depth_to_space, kernel="TRANSPOSE", lower=_M.lower_depth_space, quant="same"
+        ),
+        OnnxRule(
+            "SpaceToDepth", f.space_to_depth, kernel="TRANSPOSE", lower=_M.lower_depth_space, quant="same"
+        ),
+        OnnxRule(
             "Softmax",
             f.softmax,
             kernel="SOFTMAX",

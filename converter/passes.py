@@ -259,9 +259,13 @@ def _unit_axes_map(x_shape: tuple[int, ...], y_shape: tuple[int, ...]) -> dict[i
     return dict(zip(ys, xs))
 
 
+_BLOCK_MOVES = ("DepthToSpace", "SpaceToDepth")
+
+
 def hoist_elementwise(graph: FloatGraph) -> None:
     """Transpose -> f  becomes  f -> Transpose  for per-element f (an Affine's axis follows), and
-    the same over a Squeeze/Unsqueeze (a lifted 1-D conv's: lift_1d.py), so that BatchNorm and
+    the same over a Squeeze/Unsqueeze (a lifted 1-D conv's: lift_1d.py) and, for f without an
+    axis, over DepthToSpace/SpaceToDepth (a pixel shuffle's Relu), so that BatchNorm and
     activations meet the conv they fold into."""
     changed = True
     while changed:
@@ -271,12 +275,15 @@ def hoist_elementwise(graph: FloatGraph) -> None:
             if node.op not in ELEMENTWISE or not _single_use(graph, node.inputs[0]):
                 continue
             t = producers.get(node.inputs[0])
-            if t is None or t.op not in ("Transpose", "Squeeze", "Unsqueeze"):
+            if t is None or t.op not in ("Transpose", "Squeeze", "Unsqueeze", *_BLOCK_MOVES):
                 continue
             x, y = t.inputs[0], node.outputs[0]
             attrs = dict(node.attrs)
             axis = attrs.get("axis") if node.op == "pq.Affine" else None
-            if t.op == "Transpose":
+            if t.op in _BLOCK_MOVES:
+                if axis is not None:  # an output channel mixes several input channels' values
+                    continue
+            elif t.op == "Transpose":
                 rank = len(graph.shapes[x])
                 perm = list(t.attrs.get("perm", range(rank - 1, -1, -1)))
                 if axis is not None:

@@ -189,6 +189,16 @@ CASES = {
         out_shape=["N", 8, 6, 6],
         extra={"sp": np.array([3, 5], np.int64)},
     ),
+    # DepthToSpace / SpaceToDepth (super-resolution heads, YOLO-style space-to-depth stems)
+    "depth_to_space_dcr_then_conv": lambda: conv_then(
+        [node("DepthToSpace", ["c"], ["d"], blocksize=2), conv("d", "y", w="w2", b=None, pads=[1, 1, 1, 1])],
+        extra={"w2": rand(R, 3, 2, 3, 3)},
+    ),
+    "depth_to_space_crd": lambda: conv_then([node("DepthToSpace", ["c"], blocksize=2, mode="CRD")]),
+    "space_to_depth_then_conv": lambda: conv_then(
+        [node("SpaceToDepth", ["c"], ["d"], blocksize=3), conv("d", "y", w="w2", b=None)],
+        extra={"w2": rand(R, 4, 72, 1, 1, scale=0.1)},
+    ),
     "concat_channels": lambda: model(
         [
             conv("x", "a", pads=[1, 1, 1, 1]),
@@ -349,3 +359,9 @@ def test_per_tensor_weights_use_one_scale():
     it, _ = convert_and_run(m, x, x)
     conv_op = next(o for o in it.model.ops if o.name == "CONV_2D")
     assert it.model.tensors[conv_op.inputs[1]].scales.size == 8
+
+
+def test_depth_to_space_between_convs_is_one_transpose():
+    """Channels-last it is a rank-6 TRANSPOSE between free RESHAPEs: no layout change around it."""
+    ops = _ops(CASES["depth_to_space_dcr_then_conv"]())
+    assert ops == ["TRANSPOSE", "CONV_2D", "RESHAPE", "TRANSPOSE", "RESHAPE", "CONV_2D", "TRANSPOSE"]
