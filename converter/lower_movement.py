@@ -97,7 +97,8 @@ class MovementOps:
         )
 
     def lower_slice(self, node: Node) -> None:
-        """SLICE: the box of the output's shape at `begin` (steps of 1), in the stored layout."""
+        """SLICE: the box of the output's shape at `begin`, in the stored layout; positive steps
+        through _strided_slice."""
         x, y = node.inputs[0], node.outputs[0]
         shape = self.shape(x)
         args = [self.fg.const(i) if i else None for i in node.inputs[1:]]
@@ -107,21 +108,76 @@ class MovementOps:
         starts, ends = args[0], args[1]
         axes = args[2] if len(args) > 2 else None
         steps = args[3] if len(args) > 3 else None
-        if steps is not None and any(int(v) != 1 for v in steps.reshape(-1)):
-            self.problems.append(f"{node.where}: steps other than 1 are not supported on activations")
-            return
         rank = len(shape)
         axes_l = range(len(starts)) if axes is None else [int(a) % rank for a in axes.reshape(-1)]
-        begin = [0] * rank
-        for a, s, e in zip(axes_l, starts.reshape(-1), ends.reshape(-1)):
-            lo, hi, _ = slice(int(s), slice_end(e)).indices(shape[a])
-            if hi <= lo:
+        steps_l = [1] * len(axes_l) if steps is None else [int(v) for v in steps.reshape(-1)]
+        if any(k < 1 for k in steps_l):
+            self.problems.append(
+                f"{node.where}: negative steps (reversing an axis) are not supported on activations"
+            )
+            return
+        begin, step, count = [0] * rank, [1] * rank, list(shape)
+        for a, s, e, k in zip(axes_l, starts.reshape(-1), ends.reshape(-1), steps_l):
+            taken = range(*slice(int(s), slice_end(e), k).indices(shape[a]))
+            if not taken:
                 self.problems.append(f"{node.where}: an empty slice of axis {a}")
                 return
-            begin[a] = lo
+            begin[a], step[a], count[a] = taken.start, k, len(taken)
         st = self._plain_input(node)
+        if any(k > 1 for k in step):
+            self._strided_slice(node, st, *(tuple(v[p] for p in st.perm) for v in (begin, step, count)))
+            return
         params = {f"begin_{d}": begin[st.perm[d]] if d < rank else 0 for d in range(fmt.MAX_DIMS)}
         self.op("SLICE", [st.index], self.define(y, st.perm), params, node.where)
+
+    def _strided_slice(self, node: Node, st: Stored, begin, step, count) -> None:
+        """Elements begin + step * i (i < count) of each stored axis, with no strided kernel: an
+        axis of step k > 1 is cut to a box of k * count values, which a free RESHAPE splits into
+        (count, k), and a SLICE keeps one index r of the k. r is chosen as large as the start
+        allows, so the box fits the axis without padding where it can (YOLOv5's Focus: x[..., 1::2]
+        takes the whole axis with r = 1); where it cannot (an odd length), a PAD of at most k - 1
+        values first. Ops: [PAD] -> [SLICE] -> RESHAPE -> SLICE -> RESHAPE."""
+        x, y = node.inputs[0], node.outputs[0]
+        sizes = self.g.tensors[st.index].shape
+        rank = len(sizes)
+        if rank + sum(k > 1 for k in step) > fmt.MAX_DIMS:
+            self.problems.append(
+                f"{node.where}: steps on {sum(k > 1 for k in step)} axes of a rank-{rank} tensor"
+            )
+            return
+        inner = [min(b, k - 1) for b, k in zip(begin, step)]
+        box0 = [b - r for b, r in zip(begin, inner)]
+        extent = [k * n for k, n in zip(step, count)]
+        after = [max(0, b + e - d) for b, e, d in zip(box0, extent, sizes)]
+        qx = self.q_of(x)
+        cur, cur_shape = st.index, tuple(sizes)
+
+        def step_op(kernel: str, shape: tuple[int, ...], params: dict[str, int]) -> None:
+            nonlocal cur, cur_shape
+            out = self.new_act(f"{y}/{kernel.lower()}{len(self.g.tensors)}", shape, qx)
+            self.op(kernel, [cur], out, params, node.where)
+            cur, cur_shape = out, shape
+
+        def per_dim(name: str, values) -> dict[str, int]:
+            return {f"{name}_{d}": int(values[d]) if d < len(values) else 0 for d in range(fmt.MAX_DIMS)}
+
+        if any(after):
+            padded = tuple(d + a for d, a in zip(sizes, after))
+            step_op(
+                "PAD",
+                padded,
+                {"pad_value": int(qx[1]), **per_dim("before", [0] * rank), **per_dim("after", after)},
+            )
+        if tuple(extent) != cur_shape:
+            step_op("SLICE", tuple(extent), per_dim("begin", box0))
+        split, take, kept = [], [], []
+        for e, k, n, r in zip(extent, step, count, inner):
+            split += [n, k] if k > 1 else [e]
+            take += [0, r] if k > 1 else [0]
+            kept += [n, 1] if k > 1 else [e]
+        step_op("RESHAPE", tuple(split), {})
+        step_op("SLICE", tuple(kept), per_dim("begin", take))
+        self.op("RESHAPE", [cur], self.define(y, st.perm), {}, node.where)
 
     def lower_depth_space(self, node: Node) -> None:
         """DepthToSpace / SpaceToDepth as one rank-6 TRANSPOSE between two free RESHAPEs.
