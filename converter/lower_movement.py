@@ -19,6 +19,7 @@ from . import quantize as q
 from .fgraph import Node
 from .float_ops import slice_end
 from .lower_ops import Stored
+from .strided import strided_steps
 
 
 class MovementOps:
@@ -131,53 +132,18 @@ class MovementOps:
         self.op("SLICE", [st.index], self.define(y, st.perm), params, node.where)
 
     def _strided_slice(self, node: Node, st: Stored, begin, step, count) -> None:
-        """Elements begin + step * i (i < count) of each stored axis, with no strided kernel: an
-        axis of step k > 1 is cut to a box of k * count values, which a free RESHAPE splits into
-        (count, k), and a SLICE keeps one index r of the k. r is chosen as large as the start
-        allows, so the box fits the axis without padding where it can (YOLOv5's Focus: x[..., 1::2]
-        takes the whole axis with r = 1); where it cannot (an odd length), a PAD of at most k - 1
-        values first. Ops: [PAD] -> [SLICE] -> RESHAPE -> SLICE -> RESHAPE."""
+        """Elements begin + step * i (i < count) of each stored axis, by the chain of strided.py."""
         x, y = node.inputs[0], node.outputs[0]
-        sizes = self.g.tensors[st.index].shape
-        rank = len(sizes)
-        if rank + sum(k > 1 for k in step) > fmt.MAX_DIMS:
-            self.problems.append(
-                f"{node.where}: steps on {sum(k > 1 for k in step)} axes of a rank-{rank} tensor"
-            )
-            return
-        inner = [min(b, k - 1) for b, k in zip(begin, step)]
-        box0 = [b - r for b, r in zip(begin, inner)]
-        extent = [k * n for k, n in zip(step, count)]
-        after = [max(0, b + e - d) for b, e, d in zip(box0, extent, sizes)]
         qx = self.q_of(x)
-        cur, cur_shape = st.index, tuple(sizes)
-
-        def step_op(kernel: str, shape: tuple[int, ...], params: dict[str, int]) -> None:
-            nonlocal cur, cur_shape
-            out = self.new_act(f"{y}/{kernel.lower()}{len(self.g.tensors)}", shape, qx)
-            self.op(kernel, [cur], out, params, node.where)
-            cur, cur_shape = out, shape
-
-        def per_dim(name: str, values) -> dict[str, int]:
-            return {f"{name}_{d}": int(values[d]) if d < len(values) else 0 for d in range(fmt.MAX_DIMS)}
-
-        if any(after):
-            padded = tuple(d + a for d, a in zip(sizes, after))
-            step_op(
-                "PAD",
-                padded,
-                {"pad_value": int(qx[1]), **per_dim("before", [0] * rank), **per_dim("after", after)},
-            )
-        if tuple(extent) != cur_shape:
-            step_op("SLICE", tuple(extent), per_dim("begin", box0))
-        split, take, kept = [], [], []
-        for e, k, n, r in zip(extent, step, count, inner):
-            split += [n, k] if k > 1 else [e]
-            take += [0, r] if k > 1 else [0]
-            kept += [n, 1] if k > 1 else [e]
-        step_op("RESHAPE", tuple(split), {})
-        step_op("SLICE", tuple(kept), per_dim("begin", take))
-        self.op("RESHAPE", [cur], self.define(y, st.perm), {}, node.where)
+        chain = strided_steps(self.g.tensors[st.index].shape, begin, step, count, pad_value=qx[1])
+        if chain is None:
+            self.problems.append(f"{node.where}: steps on too many axes of a rank-{len(count)} tensor")
+            return
+        cur = st.index
+        for k, s in enumerate(chain):
+            out = self.define(y, st.perm) if k == len(chain) - 1 else self.new_act(f"{y}/{k}", s.shape, qx)
+            self.op(s.kernel, [cur], out, s.params, node.where)
+            cur = out
 
     def lower_depth_space(self, node: Node) -> None:
         """DepthToSpace / SpaceToDepth as one rank-6 TRANSPOSE between two free RESHAPEs.

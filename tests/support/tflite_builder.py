@@ -848,6 +848,52 @@ class TFLiteGraph:
         )
         return y
 
+    def strided_slice(
+        self,
+        x: Tensor,
+        begin: Sequence[int],
+        end: Sequence[int],
+        strides: Sequence[int],
+        *,
+        begin_mask: int = 0,
+        end_mask: int = 0,
+        shrink_axis_mask: int = 0,
+        offset: bool = False,
+        name: str | None = None,
+    ) -> Tensor:
+        """STRIDED_SLICE with int32 begin, end and strides operands; the output shape is numpy's
+        slicing of the same bounds (positive strides), shrunk axes dropped."""
+        name = name or self.auto_name("strided_slice")
+        shape = []
+        for d, n in enumerate(x.shape):
+            bit = 1 << d
+            b = begin[d] + n if shrink_axis_mask & bit and begin[d] < 0 else begin[d]
+            if shrink_axis_mask & bit:
+                continue
+            e = None if end_mask & bit else (begin[d] + end[d] if offset else end[d])
+            shape.append(len(range(*slice(None if begin_mask & bit else b, e, strides[d]).indices(n))))
+        ts = [self.const_int32(f"{name}/{k}", np.array(v, dtype=np.int32)) for k, v in
+              (("begin", begin), ("end", end), ("strides", strides))]  # fmt: skip
+        y = self._like(name, shape, x)
+
+        def options(fb: flatbuffers.Builder) -> int:
+            tflite.StridedSliceOptionsStart(fb)
+            tflite.StridedSliceOptionsAddBeginMask(fb, begin_mask)
+            tflite.StridedSliceOptionsAddEndMask(fb, end_mask)
+            tflite.StridedSliceOptionsAddShrinkAxisMask(fb, shrink_axis_mask)
+            tflite.StridedSliceOptionsAddOffset(fb, offset)
+            return tflite.StridedSliceOptionsEnd(fb)
+
+        self._add_op(
+            tflite.BuiltinOperator.STRIDED_SLICE,
+            4 if offset else 2,
+            [x, *ts],
+            [y],
+            tflite.BuiltinOptions.StridedSliceOptions,
+            options,
+        )
+        return y
+
     def transpose(self, x: Tensor, perm: Sequence[int], *, name: str | None = None) -> Tensor:
         """TRANSPOSE with an int32 permutation operand: output dim i is input dim perm[i]."""
         perm = [int(p) for p in perm]
