@@ -158,6 +158,9 @@ class MovementOps:
             return
         n, c, h, w = self.shape(x)
         b = int(node.attrs["blocksize"])
+        if (c % (b * b) if node.op == "DepthToSpace" else h % b or w % b) != 0:
+            self.problems.append(f"{node.where}: blocksize {b} does not divide the input {self.shape(x)}")
+            return
         if node.op == "SpaceToDepth":
             split, perm = (n, h // b, b, w // b, b, c), (0, 1, 3, 2, 4, 5)
         elif node.attrs.get("mode", "DCR") == "DCR":

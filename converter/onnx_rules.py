@@ -117,6 +117,7 @@ RULES: dict[str, OnnxRule] = {
         OnnxRule("Clip", f.clip, elementwise=True, normalize=_clip_min_max_inputs),
         OnnxRule("LeakyRelu", f.leaky_relu, kernel="LEAKY_RELU", lower=_C.lower_leaky_relu, elementwise=True),
         OnnxRule("HardSwish", f.hard_swish, kernel="HARD_SWISH", lower=_C.lower_hard_swish, elementwise=True),
+        OnnxRule("PRelu", f.prelu, kernel="PRELU", lower=_C.lower_prelu),
         OnnxRule("HardSigmoid", f.hard_sigmoid),
         OnnxRule(
             "Sigmoid",

@@ -171,6 +171,12 @@ def _canonical(graph: FloatGraph, node: Node) -> list[Node] | None:
         gamma, beta, mean, var = (graph.consts[i].astype(np.float64) for i in ins[1:5])
         k = gamma / np.sqrt(var + a.get("epsilon", 1e-5))
         return [_affine_node(graph, node, ins[0], 1, k, beta - mean * k)]
+    if op == "PRelu" and graph.is_const(ins[1]) and np.unique(graph.consts[ins[1]]).size == 1:
+        return [
+            Node(
+                "LeakyRelu", [ins[0]], node.outputs, {"alpha": float(graph.consts[ins[1]].flat[0])}, node.name
+            )
+        ]
     if op == "HardSigmoid":
         return [_affine_node(graph, node, ins[0], None, a.get("alpha", 0.2), a.get("beta", 0.5), (0.0, 1.0))]
     if op == "ReduceMean" and len(graph.shapes[ins[0]]) == 4:

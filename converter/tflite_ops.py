@@ -379,6 +379,37 @@ def _mul(c: TfliteOp) -> None:
     r.graph.ops.append(Op(name, [x, b], [y], params, where))
 
 
+def _prelu(c: TfliteOp) -> None:
+    """PRELU: alpha a constant int8 tensor broadcasting to x (per channel, typically)."""
+    r, name, where = c.r, c.name, c.where
+    x, xt = c.x, c.xt
+    if len(c.ins) != 2:
+        r.problems.append(f"{where}: needs two inputs")
+        return
+    a = r.activation(c.ins[1], where)
+    if c.failed():
+        return
+    at = r.graph.tensors[a]
+    y = c.output()
+    yt = r.graph.tensors[y]
+    if not at.is_const:
+        r.problems.append(f"{where}: alpha must be a constant")
+        return
+    if len(at.shape) > len(xt.shape) or any(
+        da not in (1, dx) for da, dx in zip(reversed(at.shape), reversed(xt.shape))
+    ):
+        r.problems.append(f"{where}: alpha {at.shape} does not broadcast to the input {xt.shape}")
+        return
+    if yt.shape != xt.shape:
+        r.problems.append(f"{where}: output shape {yt.shape} is not the input's {xt.shape}")
+        return
+    params = _params_or_problem(
+        r, where, q.prelu_params, xt.scale, xt.zero_point, at.scale, at.zero_point, yt.scale, yt.zero_point
+    )
+    if params is not None:
+        r.graph.ops.append(Op(name, [x, a], [y], params, where))
+
+
 def _mean(c: TfliteOp) -> None:
     r, op, name, ins, where = c.r, c.op, c.name, c.ins, c.where
     x, xt = c.x, c.xt
@@ -683,6 +714,7 @@ BUILDERS: dict[str, Callable[[TfliteOp], None]] = {
     "TRANSPOSE": _transpose,
     "SLICE": _slice,
     "STRIDED_SLICE": _strided_slice,
+    "PRELU": _prelu,
 }
 
 

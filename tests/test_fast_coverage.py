@@ -57,6 +57,10 @@ def _models() -> dict[str, bytes]:
     x = g.input("x", (1, 6, 5, 8), 0.05, 3)
     g.output(g.slice(x, [0, 0, 0, 4], [1, 6, 5, 4]), g.slice(x, [0, 1, 1, 0], [1, 4, 3, 8]))
     models["slices"] = convert(g.build())
+    g = TFLiteGraph()  # PRELU: one slope per channel
+    x = g.input("x", (1, 4, 3, 5), 0.05, -2)
+    g.output(g.prelu(x, np.arange(-50, 50, 20, dtype=np.int8), 0.01, 0, 0.04, 3))
+    models["prelu"] = convert(g.build())
     models |= {name: convert(path.read_bytes()) for name, path in mlperf_present().items()}
     return models
 

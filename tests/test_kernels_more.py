@@ -431,6 +431,43 @@ def test_leaky_relu(seed: int) -> None:
     _check(g.build(), [x], expected)
 
 
+# *** PRELU ***
+
+
+@pytest.mark.parametrize("seed", range(N_CASES))
+def test_prelu(seed: int) -> None:
+    """Alpha per channel (the common case), per element, of one value, or broadcast along
+    inner dims; slopes of both signs and above 1; rank 1..4 (TFLM's BroadcastPrelu4DSlow)."""
+    rng = np.random.default_rng(15500 + seed)
+    rank = int(rng.integers(1, 5))
+    shape = tuple(int(v) for v in rng.integers(1, 6, rank))
+    kind = ("channel", "element", "one", "random")[seed % 4]
+    if kind == "channel":
+        a_shape = shape[-1:]
+    elif kind == "element":
+        a_shape = shape
+    elif kind == "one":
+        a_shape = (1,)
+    else:  # any broadcast, aligned right, rank up to x's
+        a_shape = tuple(
+            d if rng.random() < 0.5 else 1 for d in shape[rank - int(rng.integers(1, rank + 1)) :]
+        )
+    in_s, in_zp = _qparams(rng)
+    slopes = rng.uniform(-0.5, 1.5, a_shape)
+    a_s = float(max(np.abs(slopes).max(), 0.05) / 100.0)
+    a_zp = int(rng.integers(-20, 20))
+    alpha = np.clip(np.round(slopes / a_s) + a_zp, -128, 127).astype(np.int8)
+    x = _full_range(rng, shape)
+    real_x = (x.astype(np.float64) - in_zp) * in_s
+    real_a = (alpha.astype(np.float64) - a_zp) * a_s
+    out_s, out_zp = _spread_quant(np.where(real_x >= 0, real_x, real_x * real_a))
+    params = ref.prelu_params(in_s, in_zp, a_s, a_zp, out_s, out_zp)
+    expected = ref.prelu(x, alpha, params)
+    g = TFLiteGraph()
+    g.output(g.prelu(g.input("x", shape, in_s, in_zp), alpha, a_s, a_zp, out_s, out_zp))
+    _check(g.build(), [x], expected)
+
+
 # *** TRANSPOSE ***
 
 _PERMS = [p for r in range(1, 5) for p in itertools.permutations(range(r))]

@@ -171,6 +171,14 @@ CASES = {
         [node("Reshape", ["c", "s"], ["r"]), node("Transpose", ["r"], perm=[0, 2, 1])],
         extra={"s": np.array([-1, 8, 36], np.int64)},
     ),
+    # PRelu: one slope per channel (torch's nn.PReLU(C) exports [C, 1, 1]) or one for all
+    "prelu_per_channel": lambda: conv_then(
+        [node("PRelu", ["c", "sl"])],
+        extra={"sl": np.random.default_rng(47).uniform(-0.3, 0.6, (8, 1, 1)).astype(np.float32)},
+    ),
+    "prelu_one_slope": lambda: conv_then(
+        [node("PRelu", ["c", "sl"])], extra={"sl": np.array([0.25], np.float32)}
+    ),
     # on activations: SLICE (ShuffleNet's channel split, crops)
     "slice_channels_and_crop": lambda: conv_then(
         [node("Slice", ["c", "st", "en", "ax"])],
@@ -394,3 +402,8 @@ def test_depth_to_space_between_convs_is_one_transpose():
     """Channels-last it is a rank-6 TRANSPOSE between free RESHAPEs: no layout change around it."""
     ops = _ops(CASES["depth_to_space_dcr_then_conv"]())
     assert ops == ["TRANSPOSE", "CONV_2D", "RESHAPE", "TRANSPOSE", "RESHAPE", "CONV_2D", "TRANSPOSE"]
+
+
+def test_prelu_per_channel_is_one_op_and_one_slope_a_leaky_relu():
+    assert _ops(CASES["prelu_per_channel"]()) == ["TRANSPOSE", "CONV_2D", "PRELU", "TRANSPOSE"]
+    assert _ops(CASES["prelu_one_slope"]()) == ["TRANSPOSE", "CONV_2D", "LEAKY_RELU", "TRANSPOSE"]

@@ -848,6 +848,24 @@ class TFLiteGraph:
         )
         return y
 
+    def prelu(
+        self,
+        x: Tensor,
+        alpha: np.ndarray,
+        alpha_scale: float,
+        alpha_zp: int,
+        out_scale: float,
+        out_zp: int,
+        *,
+        name: str | None = None,
+    ) -> Tensor:
+        """PRELU with a constant int8 alpha (its shape broadcasts to x's); no options."""
+        name = name or self.auto_name("prelu")
+        a = self.const_int8(f"{name}/alpha", np.asarray(alpha, np.int8), [alpha_scale], [alpha_zp])
+        y = self._activation(name, x.shape, out_scale, out_zp)
+        self._add_op(tflite.BuiltinOperator.PRELU, 1, [x, a], [y])
+        return y
+
     def strided_slice(
         self,
         x: Tensor,
