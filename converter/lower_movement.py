@@ -175,6 +175,14 @@ class MovementOps:
         self.transpose_op(blocks, moved, perm, node.where)
         self.op("RESHAPE", [moved], self.define(y, L.NHWC), {}, node.where)
 
+    def lower_resize_nearest(self, node: Node) -> None:
+        """RESIZE_NEAREST_NEIGHBOR on the channels-last bytes, with the node's index tables."""
+        x, y = node.inputs[0], node.outputs[0]
+        xi = self.need(x, L.NHWC, node.where)
+        rows = self.g.add_const(f"{y}/rows", np.asarray(node.attrs["rows"], np.int32))
+        cols = self.g.add_const(f"{y}/cols", np.asarray(node.attrs["cols"], np.int32))
+        self.op("RESIZE_NEAREST_NEIGHBOR", [xi, rows, cols], self.define(y, L.NHWC), {}, node.where)
+
     def lower_pad(self, node: Node) -> None:
         x, y = node.inputs[0], node.outputs[0]
         shape = self.shape(x)

@@ -20,6 +20,7 @@ from .fgraph import FloatGraph, Node
 from .foreign_ops import run_foreign
 from .lower_movement import MovementOps
 from .lower_ops import ComputeOps
+from .resize import resize_nearest
 from .tables import run_table
 
 FloatFn = Callable[..., list[np.ndarray]]  # (node, *input arrays) -> output arrays
@@ -223,6 +224,14 @@ RULES: dict[str, OnnxRule] = {
             lower=_C.lower_affine,
             clampable=True,
             elementwise=True,
+        ),
+        OnnxRule(
+            "pq.ResizeNearest",
+            resize_nearest,
+            role="internal",
+            kernel="RESIZE_NEAREST_NEIGHBOR",
+            lower=_M.lower_resize_nearest,
+            quant="same",
         ),
         OnnxRule(
             "pq.Table",

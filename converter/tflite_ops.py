@@ -17,6 +17,7 @@ from picoq.runtime.format import MAX_CONCAT_INPUTS
 
 from . import quantize as q
 from .graph import Op, Tensor
+from .resize import tflite_nearest_index
 from .strided import Step, strided_steps
 from .tflite_reader import TfliteReader
 
@@ -410,6 +411,33 @@ def _prelu(c: TfliteOp) -> None:
         r.graph.ops.append(Op(name, [x, a], [y], params, where))
 
 
+def _resize_nearest(c: TfliteOp) -> None:
+    """RESIZE_NEAREST_NEIGHBOR (NHWC, a constant size operand): the index tables of TFLite's
+    float32 rule (resize.py), so picoq's kernel copies the same pixels with no float."""
+    r, where = c.r, c.where
+    x, xt = c.x, c.xt
+    size = _int_operand(r, c.ins[1] if len(c.ins) > 1 else -1, where, "the size operand")
+    if size is None:
+        return
+    o = r.options(c.op, "ResizeNearestNeighborOptions", where)
+    align, half = (bool(o.AlignCorners()), bool(o.HalfPixelCenters())) if o else (False, False)
+    y = c.output()
+    yt = r.graph.tensors[y]
+    _same_quant(r, where, xt, yt)
+    if (
+        len(xt.shape) != 4
+        or size.size != 2
+        or yt.shape != (xt.shape[0], *map(int, size.ravel()), xt.shape[3])
+    ):
+        r.problems.append(f"{where}: needs a 4-D input and an output of the size operand's height and width")
+        return
+    rows = tflite_nearest_index(xt.shape[1], yt.shape[1], align, half)
+    cols = tflite_nearest_index(xt.shape[2], yt.shape[2], align, half)
+    ri = r.graph.add_const(f"{yt.name}/rows", rows)
+    ci = r.graph.add_const(f"{yt.name}/cols", cols)
+    r.graph.ops.append(Op("RESIZE_NEAREST_NEIGHBOR", [x, ri, ci], [y], {}, where))
+
+
 def _mean(c: TfliteOp) -> None:
     r, op, name, ins, where = c.r, c.op, c.name, c.ins, c.where
     x, xt = c.x, c.xt
@@ -715,6 +743,7 @@ BUILDERS: dict[str, Callable[[TfliteOp], None]] = {
     "SLICE": _slice,
     "STRIDED_SLICE": _strided_slice,
     "PRELU": _prelu,
+    "RESIZE_NEAREST_NEIGHBOR": _resize_nearest,
 }
 
 

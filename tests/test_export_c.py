@@ -95,6 +95,7 @@ NEW_OP_MODELS: dict[str, Callable[[], bytes]] = {
     "leaky_relu": _one_op(lambda g, x: g.leaky_relu(x, -0.3, 0.04, 7)),
     "transpose": _one_op(lambda g, x: g.transpose(x, [2, 0, 3, 1])),
     "slice": _one_op(lambda g, x: g.slice(x, [0, 1, 2, 1], [1, 3, -1, 2])),
+    "resize_nearest": _one_op(lambda g, x: g.resize_nearest(x, (9, 12), half_pixel_centers=True)),
     "prelu": _one_op(lambda g, x: g.prelu(x, np.array([-90, -3, 40, 127], np.int8), 0.01, 2, 0.04, 7)),
 }
 MODELS |= NEW_OP_MODELS

@@ -61,6 +61,9 @@ def _models() -> dict[str, bytes]:
     x = g.input("x", (1, 4, 3, 5), 0.05, -2)
     g.output(g.prelu(x, np.arange(-50, 50, 20, dtype=np.int8), 0.01, 0, 0.04, 3))
     models["prelu"] = convert(g.build())
+    g = TFLiteGraph()  # RESIZE_NEAREST_NEIGHBOR: a 2x upsampling
+    g.output(g.resize_nearest(g.input("x", (1, 4, 3, 5), 0.05, -2), (8, 6)))
+    models["resize"] = convert(g.build())
     models |= {name: convert(path.read_bytes()) for name, path in mlperf_present().items()}
     return models
 

@@ -468,6 +468,24 @@ def test_prelu(seed: int) -> None:
     _check(g.build(), [x], expected)
 
 
+# *** RESIZE_NEAREST_NEIGHBOR ***
+
+
+@pytest.mark.parametrize("seed", range(N_CASES))
+def test_resize_nearest(seed: int) -> None:
+    """Up, down and mixed sizes, every align_corners / half_pixel_centers combination TFLite's
+    converter writes (not both)."""
+    rng = np.random.default_rng(16500 + seed)
+    n, h, w, ch = (int(v) for v in (rng.integers(1, 3), *rng.integers(1, 9, 2), rng.integers(1, 6)))
+    out_h, out_w = (int(v) for v in rng.integers(1, 17, 2))
+    align, half = [(False, False), (True, False), (False, True)][seed % 3]
+    g = TFLiteGraph()
+    x = g.input("x", (n, h, w, ch), *_qparams(rng))
+    g.output(g.resize_nearest(x, (out_h, out_w), align_corners=align, half_pixel_centers=half))
+    data = rng.integers(-128, 128, (n, h, w, ch), dtype=np.int8)
+    _check(g.build(), [data], ref.resize_nearest(data, out_h, out_w, align, half))
+
+
 # *** TRANSPOSE ***
 
 _PERMS = [p for r in range(1, 5) for p in itertools.permutations(range(r))]

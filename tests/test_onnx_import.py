@@ -28,7 +28,7 @@ def test_every_unsupported_node_is_named_in_one_error():
     m = model(
         [
             node("Conv", ["x", "w"], ["c"], pads=[1, 1, 1, 1]),
-            node("Resize", ["c", "", "sc"], ["r"], name="upsample"),
+            node("Resize", ["c", "", "sc"], ["r"], name="upsample", mode="cubic"),
             node("CumSum", ["r", "ax"], ["y"], name="running_sum"),
         ],
         {"x": ["N", 4, 6, 6]},

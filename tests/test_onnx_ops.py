@@ -179,6 +179,35 @@ CASES = {
     "prelu_one_slope": lambda: conv_then(
         [node("PRelu", ["c", "sl"])], extra={"sl": np.array([0.25], np.float32)}
     ),
+    # Resize, nearest: an index table per spatial axis, learned from the node itself
+    "resize_nearest_2x_half_pixel": lambda: conv_then(
+        [node("Resize", ["c", "", "sc"], mode="nearest")],
+        extra={"sc": np.array([1, 1, 2, 2], np.float32)},
+    ),
+    "resize_nearest_torch_upsample": lambda: conv_then(  # nn.Upsample(scale_factor=2): asymmetric, floor
+        [
+            node(
+                "Resize",
+                ["c", "", "sc"],
+                mode="nearest",
+                coordinate_transformation_mode="asymmetric",
+                nearest_mode="floor",
+            )
+        ],
+        extra={"sc": np.array([1, 1, 2, 2], np.float32)},
+    ),
+    "resize_nearest_fractional_align_corners": lambda: conv_then(  # 6x6 -> 9x4
+        [
+            node(
+                "Resize",
+                ["c", "", "sc"],
+                mode="nearest",
+                coordinate_transformation_mode="align_corners",
+                nearest_mode="round_prefer_ceil",
+            )
+        ],
+        extra={"sc": np.array([1, 1, 1.5, 0.67], np.float32)},
+    ),
     # on activations: SLICE (ShuffleNet's channel split, crops)
     "slice_channels_and_crop": lambda: conv_then(
         [node("Slice", ["c", "st", "en", "ax"])],
@@ -407,3 +436,12 @@ def test_depth_to_space_between_convs_is_one_transpose():
 def test_prelu_per_channel_is_one_op_and_one_slope_a_leaky_relu():
     assert _ops(CASES["prelu_per_channel"]()) == ["TRANSPOSE", "CONV_2D", "PRELU", "TRANSPOSE"]
     assert _ops(CASES["prelu_one_slope"]()) == ["TRANSPOSE", "CONV_2D", "LEAKY_RELU", "TRANSPOSE"]
+
+
+def test_resize_nearest_is_one_op_on_channels_last_bytes():
+    assert _ops(CASES["resize_nearest_2x_half_pixel"]()) == [
+        "TRANSPOSE",
+        "CONV_2D",
+        "RESIZE_NEAREST_NEIGHBOR",
+        "TRANSPOSE",
+    ]

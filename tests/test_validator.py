@@ -137,6 +137,15 @@ def prelu_model() -> bytes:
     return convert(g.build())
 
 
+def resize_model() -> bytes:
+    """A RESIZE_NEAREST_NEIGHBOR of a [1, 3, 4, 2] input to [1, 6, 5, 2] ("up/rows" int32 [6],
+    "up/cols" int32 [5])."""
+    g = TFLiteGraph(description="picoq test resize")
+    x = g.input("x", (1, 3, 4, 2), 0.05, 3)
+    g.output(g.resize_nearest(x, (6, 5), name="up"))
+    return convert(g.build())
+
+
 def _tables() -> bytes:
     m, calib = gelu_silu_convnet()
     return convert(m, calibration=calib, progress=False)
@@ -155,6 +164,7 @@ REPO_MODELS = {
     "tables": lambda: _tables(),  # LOOKUP_TABLE (float ONNX only)
     "slice": slice_model,
     "prelu": prelu_model,
+    "resize": resize_model,
 }
 
 
@@ -309,7 +319,7 @@ def test_valid_models_are_accepted(c, models) -> None:
     assert set(REPO_MODELS) <= set(models)
     assert {
         op.name
-        for name in ("new_ops", "ops_b", "tables", "slice", "prelu")
+        for name in ("new_ops", "ops_b", "tables", "slice", "prelu", "resize")
         for op in read_model(models[name]).ops
     } >= {spec.name for code, spec in fmt.OPS.items() if code >= 8}
     for name, data in models.items():
@@ -626,7 +636,16 @@ def _move_section_onto(tag: bytes, other: bytes):
 # (model, id, edit, expected field or None for "both accept"). The edit mutates the Patch
 # (or returns replacement bytes); the file is resealed unless the edit says otherwise.
 R, CN, ML, IO = "tiny_resnet", "tiny_convnet", "tiny_mlp", "two_io"
-NO, B, CI, C64, TB, SL, PR = "new_ops", "ops_b", "concat_io", "concat_64", "tables", "slice", "prelu"
+NO, B, CI, C64, TB, SL, PR, RS = (
+    "new_ops",
+    "ops_b",
+    "concat_io",
+    "concat_64",
+    "tables",
+    "slice",
+    "prelu",
+    "resize",
+)
 RQ = "concatenation_9/requant"  # new_ops' CONCATENATION table: rows (multiplier, shift, input_offset)
 CASES = [
     # -- header
@@ -1554,6 +1573,19 @@ CASES = [
         lambda p: (p.retype_raw("act/alpha", 2, (1,)), p.tens("act/alpha", "data_size", 4)),
         "op.input2.dtype",
     ),
+    # -- RESIZE_NEAREST_NEIGHBOR: [1, 3, 4, 2] -> [1, 6, 5, 2], tables "up/rows" [6], "up/cols" [5]
+    (RS, "resize-row-index-past-the-input", lambda p: p.const_i32("up/rows", 5, 3), "op.input2.shape"),
+    (RS, "resize-col-index-negative", lambda p: p.const_i32("up/cols", 0, -1), "op.input2.shape"),
+    (RS, "resize-col-index-at-the-edge", lambda p: p.const_i32("up/cols", 4, 3), None),
+    (
+        RS,
+        "resize-rows-one-short",
+        lambda p: (p.retype_raw("up/rows", 2, (5,)), p.tens("up/rows", "data_size", 20)),
+        "op.input2.shape",
+    ),
+    (RS, "resize-rows-not-constant", lambda p: p.slot("RESIZE_NEAREST_NEIGHBOR", 1, "x"), "op.input2.dtype"),
+    # the same 60 bytes as [1, 6, 10, 1]: channels no longer the input's
+    (RS, "resize-channels-changed", lambda p: (p.dim("up", 2, 10), p.dim("up", 3, 1)), "op.output.shape"),
     # -- LOOKUP_TABLE: "g/table" is the GELU's table (int8[256])
     (TB, "table-dtype", lambda p: p.slot("LOOKUP_TABLE", 1, "conv1/bias"), "op.input2.dtype"),
     (TB, "table-rank", lambda p: p.retype("g/table", 1, (16, 16)), "op.input2.shape"),

@@ -1108,3 +1108,28 @@ def leaky_relu(x: np.ndarray, params: dict[str, int]) -> np.ndarray:
     neg = mbqm_np(v, p["alpha_multiplier"], p["alpha_shift"])
     out = np.where(v >= 0, pos, neg) + p["output_offset"]
     return np.clip(out, -128, 127).astype(np.int8)
+
+
+def resize_nearest(
+    x: np.ndarray, out_h: int, out_w: int, align_corners: bool, half_pixel: bool
+) -> np.ndarray:
+    """TFLite ``reference_ops::ResizeNearestNeighbor`` (NHWC): each output pixel copies the input
+    pixel GetNearestNeighbor names, computed per coordinate in float32 scalars as TFLite does."""
+
+    def nearest(v: int, in_size: int, out_size: int) -> int:
+        if align_corners and out_size > 1:
+            scale = np.float32(in_size - 1) / np.float32(out_size - 1)
+        else:
+            scale = np.float32(in_size) / np.float32(out_size)
+        pos = (np.float32(v) + np.float32(0.5 if half_pixel else 0.0)) * scale
+        k = (
+            int(np.sign(pos) * np.floor(np.abs(pos) + np.float32(0.5)))
+            if align_corners
+            else int(np.floor(pos))
+        )
+        k = min(k, in_size - 1)
+        return max(k, 0) if half_pixel else k
+
+    rows = [nearest(v, x.shape[1], out_h) for v in range(out_h)]
+    cols = [nearest(v, x.shape[2], out_w) for v in range(out_w)]
+    return x[:, rows][:, :, cols]

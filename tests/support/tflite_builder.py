@@ -866,6 +866,36 @@ class TFLiteGraph:
         self._add_op(tflite.BuiltinOperator.PRELU, 1, [x, a], [y])
         return y
 
+    def resize_nearest(
+        self,
+        x: Tensor,
+        size: Sequence[int],
+        *,
+        align_corners: bool = False,
+        half_pixel_centers: bool = False,
+        name: str | None = None,
+    ) -> Tensor:
+        """RESIZE_NEAREST_NEIGHBOR of an NHWC input to `size` (height, width), an int32 operand."""
+        name = name or self.auto_name("resize_nearest")
+        size_t = self.const_int32(f"{name}/size", np.array(size, dtype=np.int32))
+        y = self._like(name, [x.shape[0], *size, x.shape[3]], x)
+
+        def options(fb: flatbuffers.Builder) -> int:
+            tflite.ResizeNearestNeighborOptionsStart(fb)
+            tflite.ResizeNearestNeighborOptionsAddAlignCorners(fb, align_corners)
+            tflite.ResizeNearestNeighborOptionsAddHalfPixelCenters(fb, half_pixel_centers)
+            return tflite.ResizeNearestNeighborOptionsEnd(fb)
+
+        self._add_op(
+            tflite.BuiltinOperator.RESIZE_NEAREST_NEIGHBOR,
+            3 if half_pixel_centers else 1,
+            [x, size_t],
+            [y],
+            tflite.BuiltinOptions.ResizeNearestNeighborOptions,
+            options,
+        )
+        return y
+
     def strided_slice(
         self,
         x: Tensor,

@@ -52,6 +52,7 @@ extern const pq_fast_op pq_slice_s8_fast_op;
 extern const pq_fast_op pq_concatenation_s8_fast_op;
 extern const pq_fast_op pq_pad_s8_fast_op;
 extern const pq_fast_op pq_transpose_s8_fast_op;
+extern const pq_fast_op pq_resize_nearest_s8_fast_op;
 extern const pq_fast_op pq_reshape_s8_fast_op; /* "alias" (nothing to move) or one memcpy */
 
 #define PQ_NO_FAST NULL

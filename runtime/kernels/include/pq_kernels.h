@@ -108,6 +108,10 @@ pq_status pq_prelu_s8(const pq_prelu_params *p, int32_t rank, const int32_t *in_
 /* LOOKUP_TABLE: out[i] = table[128 + in[i]], table of 256 values. */
 pq_status pq_lookup_table_s8(const int8_t *table, int32_t size, const int8_t *in, int8_t *out);
 
+/* RESIZE_NEAREST_NEIGHBOR (NHWC): out[b, y, x] = in[b, rows[y], cols[x]], rows and cols in range. */
+pq_status pq_resize_nearest_s8(int32_t batches, int32_t in_h, int32_t in_w, int32_t depth, int32_t out_h,
+                               int32_t out_w, const int32_t *rows, const int32_t *cols, const int8_t *in, int8_t *out);
+
 /* RESHAPE: `size` bytes moved unless in and out are the same bytes. */
 pq_status pq_reshape_s8(int32_t size, const int8_t *in, int8_t *out);
 

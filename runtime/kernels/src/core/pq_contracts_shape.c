@@ -1,6 +1,6 @@
 /*
  * Contracts of the ops that change a shape: MEAN, CONCATENATION, PAD,
- * TRANSPOSE and SLICE (pq_contract.h).
+ * TRANSPOSE, SLICE and RESIZE_NEAREST_NEIGHBOR (pq_contract.h).
  */
 #include "pq_contract.h"
 
@@ -155,4 +155,38 @@ int pq_contract_slice(const pq_contract_ctx *o) {
         TRY(pqv_param_range(o, d, 0, (int64_t)x.dims[d] - y.dims[d], &begin));
     }
     return unused_zero(o, x.rank, PQ_MODEL_MAX_DIMS);
+}
+
+/* One index table of RESIZE_NEAREST_NEIGHBOR (input k = 1: rows, 2: cols): a constant int32
+ * vector of `n` values, each in [0, limit). */
+static int resize_index_table(const pq_contract_ctx *o, uint32_t k, int32_t n, int32_t limit) {
+    const pqv_ctx *c = o->c;
+    pqv_tensor ix;
+    int32_t j;
+    TRY(pqv_op_tensor(o, op_input(c, o->i, k), PQ_MODEL_E_OP_INPUT2_DTYPE, (int32_t)k, DT_INT32, 1, &ix));
+    if (!ix.is_const || ix.dims[0] != n) {
+        return pqv_fail_op(o, PQ_MODEL_E_OP_INPUT2_SHAPE, (int32_t)k, ix.dims[0],
+                           "must be a constant with one index per output row (1) or column (2)");
+    }
+    for (j = 0; j < n; j++) {
+        const int32_t v = rdi32(c->b + ix.offset + 4u * (uint32_t)j);
+        if (v < 0 || v >= limit) {
+            return pqv_fail_op(o, PQ_MODEL_E_OP_INPUT2_SHAPE, (int32_t)k, v, "an index outside the input");
+        }
+    }
+    return PQ_MODEL_OK;
+}
+
+/* Inputs x int8 [N, H, W, C], rows int32 [OH], cols int32 [OW] (constants, indices into H and
+ * W); y int8 [N, OH, OW, C]. No params. */
+int pq_contract_resize_nearest(const pq_contract_ctx *o) {
+    const pqv_ctx *c = o->c;
+    pqv_tensor x, y;
+    TRY(pqv_op_tensor(o, op_input(c, o->i, 0), PQ_MODEL_E_OP_INPUT_DTYPE, NO_SUB, DT_INT8, 4, &x));
+    TRY(pqv_op_tensor(o, op_output(c, o->i), PQ_MODEL_E_OP_OUTPUT_DTYPE, NO_SUB, DT_INT8, 4, &y));
+    if (y.dims[0] != x.dims[0] || y.dims[3] != x.dims[3]) {
+        return pqv_fail_op(o, PQ_MODEL_E_OP_OUTPUT_SHAPE, NO_SUB, y.dims[3], "batch and channels must be the input's");
+    }
+    TRY(resize_index_table(o, 1, y.dims[1], x.dims[1]));
+    return resize_index_table(o, 2, y.dims[2], x.dims[2]);
 }
