@@ -147,7 +147,9 @@ def test_depthwise_multiplier_shapes(c, m, khw, s, d, padding) -> None:
     xt = g.input("x", (n, h, w, c), 0.04, -7)
     wt = g.const_int8("w", wq, w_s, quantized_dimension=3)
     bt = g.const_int32("b", rng.integers(-3000, 3000, c * m).astype(np.int32), np.float32(0.04) * w_s)
-    g.output(g.depthwise_conv2d(xt, wt, bt, 0.05, 3, depth_multiplier=m, stride=s, dilation=d, padding=padding))
+    g.output(
+        g.depthwise_conv2d(xt, wt, bt, 0.05, 3, depth_multiplier=m, stride=s, dilation=d, padding=padding)
+    )
     xs = [rng.integers(-128, 128, (n, h, w, c), dtype=np.int8) for _ in range(2)]
     assert _run_all(convert(g.build()), xs) == ["fast-depthwise"]
 

@@ -195,7 +195,16 @@ def test_depthwise_threads(seed: int, split_everything) -> None:
     act = str(rng.choice(ACTS))
     g.output(
         g.depthwise_conv2d(
-            xt, wt, bt, out_s, out_zp, depth_multiplier=m, stride=s, dilation=d, padding=padding, activation=act
+            xt,
+            wt,
+            bt,
+            out_s,
+            out_zp,
+            depth_multiplier=m,
+            stride=s,
+            dilation=d,
+            padding=padding,
+            activation=act,
         )
     )
     model = convert(g.build())

@@ -114,10 +114,22 @@ static void arith_broadcast(fvr_rng *r, int rank, int32_t mode, int32_t max_coun
     while (*rank_b > 1 && sb[rank - *rank_b] == 1 && fvr_range(r, 0, 1)) --*rank_b;
 }
 
-/* "rank R out AxB.. a .. (rank) b .. (rank) " for a case's description. */
-static int describe_shapes(char *buf, size_t n, int rank, const int32_t *out, const int32_t *sa, int rank_a,
-                           const int32_t *sb, int rank_b)
+/* A binary case's tensors t[0..2] (inputs aligned right to the output's rank, of ranks rank_a /
+ * rank_b), the inputs random, *want the output's buffer; the shapes described in buf. Returns
+ * the description's length. */
+static int arith_binary_tensors(fvr_rng *r, int rank, const int32_t *out, const int32_t *sa, int rank_a,
+                                const int32_t *sb, int rank_b, pq_tensor *t, int8_t **want, char *buf, size_t n)
 {
+    int k;
+    t[0] = fvr_tensor_of(NULL, rank_a, sa + (rank - rank_a));
+    t[1] = fvr_tensor_of(NULL, rank_b, sb + (rank - rank_b));
+    t[2] = fvr_tensor_of(NULL, rank, out);
+    for (k = 0; k < 2; ++k) {
+        int8_t *x = (int8_t *)fvr_alloc((size_t)t[k].count);
+        fvr_fill_s8(r, x, (size_t)t[k].count);
+        t[k].data = x;
+    }
+    *want = (int8_t *)fvr_alloc((size_t)t[2].count);
     return snprintf(buf, n,
                     "rank %d out %ldx%ldx%ldx%ldx%ldx%ld a %ldx%ldx%ldx%ldx%ldx%ld (rank %d) b %ldx%ldx%ldx%ldx%ldx%ld "
                     "(rank %d) ",
@@ -134,7 +146,7 @@ void fvr_case_mul(fvr_rng *r, long index, fvr_check_fn check)
     int rank_a, rank_b, at;
     pq_mul_params p;
     pq_tensor t[3];
-    int8_t *a, *b, *want;
+    int8_t *want;
     char desc[400];
     (void)index;
     arith_broadcast(r, rank, mode, 600, out, sa, sb, &rank_a, &rank_b);
@@ -146,21 +158,11 @@ void fvr_case_mul(fvr_rng *r, long index, fvr_check_fn check)
     p.output_shift = fvr_range(r, 0, 3) ? fvr_range(r, -16, -4) : fvr_range(r, -31, 14);
     p.act_min = fvr_range(r, 0, 1) ? -128 : fvr_range(r, -128, 127);
     p.act_max = fvr_range(r, 0, 1) ? 127 : fvr_range(r, p.act_min, 127);
-    t[0] = fvr_tensor_of(NULL, rank_a, sa + (rank - rank_a));
-    t[1] = fvr_tensor_of(NULL, rank_b, sb + (rank - rank_b));
-    t[2] = fvr_tensor_of(NULL, rank, out);
-    a = (int8_t *)fvr_alloc((size_t)t[0].count);
-    b = (int8_t *)fvr_alloc((size_t)t[1].count);
-    want = (int8_t *)fvr_alloc((size_t)t[2].count);
-    fvr_fill_s8(r, a, (size_t)t[0].count);
-    fvr_fill_s8(r, b, (size_t)t[1].count);
-    t[0].data = a;
-    t[1].data = b;
-    at = describe_shapes(desc, sizeof desc, rank, out, sa, rank_a, sb, rank_b);
+    at = arith_binary_tensors(r, rank, out, sa, rank_a, sb, rank_b, t, &want, desc, sizeof desc);
     snprintf(desc + at, sizeof desc - (size_t)at, "offsets %ld %ld %ld mult %ld shift %ld clamp [%ld, %ld]",
              (long)p.input1_offset, (long)p.input2_offset, (long)p.output_offset, (long)p.output_multiplier,
              (long)p.output_shift, (long)p.act_min, (long)p.act_max);
-    run_all_isas("mul", pq_mul_s8(&p, rank, sa, a, sb, b, out, want), &pq_mul_s8_fast_op, &p, 2, t, want, desc,
+    run_all_isas("mul", pq_mul_s8(&p, rank, sa, t[0].data, sb, t[1].data, out, want), &pq_mul_s8_fast_op, &p, 2, t, want, desc,
                  check);
 }
 
@@ -178,7 +180,7 @@ void fvr_case_add(fvr_rng *r, long index, fvr_check_fn check)
     int32_t out[PQ_MAX_DIMS] = {0}, sa[PQ_MAX_DIMS] = {0}, sb[PQ_MAX_DIMS] = {0};
     pq_add_params p;
     pq_tensor t[3];
-    int8_t *a, *b, *want;
+    int8_t *want;
     char desc[500];
     (void)index;
     if (mode < 4) { /* same shapes, one flat run (the common residual add) */
@@ -201,23 +203,13 @@ void fvr_case_add(fvr_rng *r, long index, fvr_check_fn check)
     p.output_shift = at < 7 ? fvr_range(r, -24, -12) : (at < 9 ? fvr_range(r, -31, 0) : fvr_range(r, 1, 30));
     p.act_min = fvr_range(r, 0, 1) ? -128 : fvr_range(r, -128, 127);
     p.act_max = fvr_range(r, 0, 1) ? 127 : fvr_range(r, p.act_min, 127);
-    t[0] = fvr_tensor_of(NULL, rank_a, sa + (rank - rank_a));
-    t[1] = fvr_tensor_of(NULL, rank_b, sb + (rank - rank_b));
-    t[2] = fvr_tensor_of(NULL, rank, out);
-    a = (int8_t *)fvr_alloc((size_t)t[0].count);
-    b = (int8_t *)fvr_alloc((size_t)t[1].count);
-    want = (int8_t *)fvr_alloc((size_t)t[2].count);
-    fvr_fill_s8(r, a, (size_t)t[0].count);
-    fvr_fill_s8(r, b, (size_t)t[1].count);
-    t[0].data = a;
-    t[1].data = b;
-    at = describe_shapes(desc, sizeof desc, rank, out, sa, rank_a, sb, rank_b);
+    at = arith_binary_tensors(r, rank, out, sa, rank_a, sb, rank_b, t, &want, desc, sizeof desc);
     snprintf(desc + at, sizeof desc - (size_t)at,
              "offsets %ld %ld %ld left_shift %ld mults %ld/%ld %ld/%ld %ld/%ld clamp [%ld, %ld]", (long)p.input1_offset,
              (long)p.input2_offset, (long)p.output_offset, (long)p.left_shift, (long)p.input1_multiplier,
              (long)p.input1_shift, (long)p.input2_multiplier, (long)p.input2_shift, (long)p.output_multiplier,
              (long)p.output_shift, (long)p.act_min, (long)p.act_max);
-    run_all_isas("add", pq_add_s8(&p, rank, sa, a, sb, b, out, want), &pq_add_s8_fast_op, &p, 2, t, want, desc,
+    run_all_isas("add", pq_add_s8(&p, rank, sa, t[0].data, sb, t[1].data, out, want), &pq_add_s8_fast_op, &p, 2, t, want, desc,
                  check);
 }
 

@@ -1,7 +1,7 @@
 /*
  * DEPTHWISE_CONV_2D's fast hooks (pq_fast_ops.h): any depth multiplier (the
- * kernels convolve the input with its channels repeated, pq_fast.h), on the isa's non-GEMM kernel (pq_isa_traits.h kernel_isa). State: the
- * plan, the packed weights, then the folded biases and the four per-channel
+ * kernels convolve the input with its channels repeated, pq_fast.h), on the
+ * isa's non-GEMM kernel (pq_isa_traits.h kernel_isa). State: the plan, the packed weights, then the folded biases and the four per-channel
  * arrays, all in the kernel's lane order (pq_dwconv_s8_order).
  */
 #include <stddef.h>
@@ -24,7 +24,7 @@ static int dw_geometry(const pq_node *node, const pq_tensor *t, int isa, pq_dwco
     pl->out_dims = pq_tensor_dims4(&t[node->io[node->n_inputs]]);
     /* The kernels see the input with each channel repeated depth_multiplier times (validated
      * shapes: a guard only). */
-    if (pl->out_dims.c != pl->in_dims.c * p->depth_multiplier || fd.c != pl->out_dims.c) return 0;
+    if ((int64_t)pl->out_dims.c != (int64_t)pl->in_dims.c * p->depth_multiplier || fd.c != pl->out_dims.c) return 0;
     pl->mult = p->depth_multiplier;
     pl->in_dims.c = pl->out_dims.c;
     if (tr->dw_pad.elem && !pq_padded_copy_ok(p, &pl->in_dims, &fd, &pl->out_dims)) return 0;
