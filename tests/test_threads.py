@@ -192,21 +192,8 @@ def test_depthwise_threads(seed: int, split_everything) -> None:
     xt = g.input("x", (n, h, w, c), in_s, in_zp)
     wt = g.const_int8("w", wq, w_s, quantized_dimension=3)
     bt = None if bias is None else g.const_int32("b", bias, np.float32(in_s) * w_full)
-    act = str(rng.choice(ACTS))
-    g.output(
-        g.depthwise_conv2d(
-            xt,
-            wt,
-            bt,
-            out_s,
-            out_zp,
-            depth_multiplier=m,
-            stride=s,
-            dilation=d,
-            padding=padding,
-            activation=act,
-        )
-    )
+    window = {"stride": s, "dilation": d, "padding": padding, "activation": str(rng.choice(ACTS))}
+    g.output(g.depthwise_conv2d(xt, wt, bt, out_s, out_zp, depth_multiplier=m, **window))
     model = convert(g.build())
     xs = [rng.integers(-128, 128, (n, h, w, c), dtype=np.int8) for _ in range(2)]
     splits = _check_threads(model, xs, isas=ISAS, threads=(2, 3, 4))
