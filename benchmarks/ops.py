@@ -92,7 +92,7 @@ CASES: dict[str, Callable[[], TFLiteGraph]] = {
     "mul_scalar_1x24x24x96": _mul((1, 24, 24, 96), (1,)),
     "add_same_1x24x24x96": _add((1, 24, 24, 96), (1, 24, 24, 96)),
     "add_se_1x24x24x96_by_1x1x1x96": _add((1, 24, 24, 96), (1, 1, 1, 96)),
-    "add_per_pixel_1x24x24x96_by_1x24x24x1": _add((1, 24, 24, 96), (1, 24, 24, 1)),
+    "add_pixel_1x24x24x96_by_1x24x24x1": _add((1, 24, 24, 96), (1, 24, 24, 1)),
     "depthwise_3x3_1x24x24x64": _depthwise((1, 24, 24, 64), 1),
     "depthwise_3x3_x2_1x24x24x32": _depthwise((1, 24, 24, 32), 2),
     "mean_1x7x7x576_to_1x576": _mean((1, 7, 7, 576), False),
