@@ -6,8 +6,8 @@
 
 Each case is a one-op int8 model built with the tests' own TFLite builder
 (tests/support/tflite_builder.py) at a size real models have (MobileNetV3's
-squeeze-excitation gates, global average pooling, a 1000-class softmax, attention rows),
-converted, and run by two interpreters: kernels="reference" and kernels="fast" on --isa.
+squeeze-excitation gates and residual adds, a depthwise layer with depth multiplier 2,
+global average pooling, a 1000-class softmax, attention rows), converted, and run by two interpreters: kernels="reference" and kernels="fast" on --isa.
 Interpreter.profile times the op alone in C (median of --runs invokes); --rounds rounds
 alternate the two interpreters, and the table shows the median of the rounds' medians and
 the ratio. On a shared machine, quote medians of several rounds and say how loaded it was.
@@ -37,6 +37,37 @@ def _mul(a_shape: tuple[int, ...], b_shape: tuple[int, ...]) -> Callable[[], TFL
     return build
 
 
+def _add(a_shape: tuple[int, ...], b_shape: tuple[int, ...]) -> Callable[[], TFLiteGraph]:
+    def build() -> TFLiteGraph:
+        g = TFLiteGraph()
+        a, b = g.input("a", a_shape, 0.05, -3), g.input("b", b_shape, 0.11, 17)
+        g.output(g.add(a, b, 0.09, 4))
+        return g
+
+    return build
+
+
+def _depthwise(shape: tuple[int, ...], multiplier: int) -> Callable[[], TFLiteGraph]:
+    def build() -> TFLiteGraph:
+        rng = np.random.default_rng(1)
+        cout = shape[3] * multiplier
+        g = TFLiteGraph()
+        x = g.input("x", shape, 0.04, -7)
+        w = g.const_int8(
+            "w",
+            rng.integers(-127, 128, (1, 3, 3, cout), dtype=np.int8),
+            np.full(cout, 0.01, np.float32),
+            quantized_dimension=3,
+        )
+        b = g.const_int32(
+            "b", rng.integers(-3000, 3000, cout).astype(np.int32), np.full(cout, 4e-4, np.float32)
+        )
+        g.output(g.depthwise_conv2d(x, w, b, 0.05, 3, depth_multiplier=multiplier, activation="RELU6"))
+        return g
+
+    return build
+
+
 def _mean(shape: tuple[int, ...], keep_dims: bool) -> Callable[[], TFLiteGraph]:
     def build() -> TFLiteGraph:
         g = TFLiteGraph()
@@ -59,6 +90,11 @@ CASES: dict[str, Callable[[], TFLiteGraph]] = {
     "mul_same_1x24x24x96": _mul((1, 24, 24, 96), (1, 24, 24, 96)),
     "mul_se_1x24x24x96_by_1x1x1x96": _mul((1, 24, 24, 96), (1, 1, 1, 96)),
     "mul_scalar_1x24x24x96": _mul((1, 24, 24, 96), (1,)),
+    "add_same_1x24x24x96": _add((1, 24, 24, 96), (1, 24, 24, 96)),
+    "add_se_1x24x24x96_by_1x1x1x96": _add((1, 24, 24, 96), (1, 1, 1, 96)),
+    "add_pixel_1x24x24x96_by_1x24x24x1": _add((1, 24, 24, 96), (1, 24, 24, 1)),
+    "depthwise_3x3_1x24x24x64": _depthwise((1, 24, 24, 64), 1),
+    "depthwise_3x3_x2_1x24x24x32": _depthwise((1, 24, 24, 32), 2),
     "mean_1x7x7x576_to_1x576": _mean((1, 7, 7, 576), False),
     "mean_1x12x12x320_keep_dims": _mean((1, 12, 12, 320), True),
     "softmax_1x1000": _softmax((1, 1000)),

@@ -6,8 +6,7 @@ tiny_convnet, tiny_resnet, tiny_mlp and op_chain, which chains the other ops), t
 models with the MLPerf Tiny architectures (make_onnx_models.py, both export layouts), a float
 ONNX convnet whose GELU and SiLU become LOOKUP_TABLE ops (onnx_tables.py), two SLICEs and the
 MLPerf Tiny int8 models when ../shared is beside the checkout. On every ISA supported_isas()
-reports, each op's kernel in Interpreter.op_kernels must be a fast one, but for the cases
-listed below. Whether the fast kernels give the reference's bytes is the other tests' job
+reports, each op's kernel in Interpreter.op_kernels must be a fast one. Whether the fast kernels give the reference's bytes is the other tests' job
 (test_fast_kernels.py, test_fast_movement.py, test_neon_kernels.py).
 """
 
@@ -27,19 +26,6 @@ from support.fuzz_seeds import repo_models
 from support.make_onnx_models import MODELS, input_shape
 from support.onnx_tables import gelu_silu_convnet
 from support.tflite_builder import TFLiteGraph
-
-
-def _known_fallback(it: Interpreter, op) -> bool:
-    """Instances the op's fast kernel refuses by design (its plan returns 0), which converted
-    models still contain: the repo's tiny_convnet has a depthwise convolution with depth
-    multiplier 2, tiny_resnet an ADD of a [1, 1, 1, C] tensor (broadcast, as squeeze-excite
-    blocks make). Remove an entry when its fast kernel takes the case."""
-    shapes = [it.model.tensors[i].shape for i in op.inputs[:2]]
-    if op.name == "DEPTHWISE_CONV_2D":
-        return op.params["depth_multiplier"] != 1
-    if op.name == "ADD":
-        return shapes[0] != shapes[1]
-    return False
 
 
 @functools.cache
@@ -80,6 +66,6 @@ def test_every_op_runs_a_fast_kernel(isa: str) -> None:
     for name, model in _models().items():
         it = Interpreter(model, isa=isa)
         for op, kernel in zip(it.model.ops, it.op_kernels, strict=True):
-            if kernel == "reference" and not _known_fallback(it, op):
+            if kernel == "reference":
                 reference_only.append(f"{name} op {op.index} {op.name}")
     assert not reference_only, f"on {isa}, these ops run only a reference kernel: {reference_only}"

@@ -124,8 +124,34 @@ def test_depthwise_fast_equals_reference(seed: int) -> None:
     )
     g.output(y)
     xs = [rng.integers(-128, 128, (n, h, w, c), dtype=np.int8) for _ in range(3)]
-    # Depth multiplier 1 runs the fast kernel; others stay on the reference.
-    assert _run_all(convert(g.build()), xs) == ["fast-depthwise" if m == 1 else "reference"]
+    assert _run_all(convert(g.build()), xs) == ["fast-depthwise"]
+
+
+@pytest.mark.parametrize(
+    "c,m,khw,s,d,padding",
+    [
+        (3, 2, (3, 3), (1, 1), (1, 1), "SAME"),
+        (5, 3, (3, 3), (2, 2), (1, 1), "SAME"),
+        (7, 4, (3, 3), (1, 1), (2, 2), "SAME"),
+        (1, 4, (5, 3), (2, 1), (1, 2), "VALID"),
+        (32, 2, (3, 3), (1, 1), (1, 1), "SAME"),
+        (17, 3, (2, 2), (2, 2), (1, 1), "SAME"),
+    ],
+)
+def test_depthwise_multiplier_shapes(c, m, khw, s, d, padding) -> None:
+    """Depth multipliers 2 to 4 with padding, stride 2, dilation 2, odd channel counts."""
+    rng = np.random.default_rng(c * 10 + m)
+    n, h, w = 2, 9, 8
+    wq, w_s = random_weights(rng, (1, *khw, c * m), c * m, True)
+    g = TFLiteGraph()
+    xt = g.input("x", (n, h, w, c), 0.04, -7)
+    wt = g.const_int8("w", wq, w_s, quantized_dimension=3)
+    bt = g.const_int32("b", rng.integers(-3000, 3000, c * m).astype(np.int32), np.float32(0.04) * w_s)
+    g.output(
+        g.depthwise_conv2d(xt, wt, bt, 0.05, 3, depth_multiplier=m, stride=s, dilation=d, padding=padding)
+    )
+    xs = [rng.integers(-128, 128, (n, h, w, c), dtype=np.int8) for _ in range(2)]
+    assert _run_all(convert(g.build()), xs) == ["fast-depthwise"]
 
 
 @pytest.mark.parametrize("seed", range(N_CASES))
@@ -157,26 +183,47 @@ def test_accumulators_wrap_like_the_reference() -> None:
     assert _run_all(convert(g.build()), [x]) == ["fast-fc"]
 
 
-@pytest.mark.parametrize("seed", range(20))
+@pytest.mark.parametrize("seed", range(30))
 def test_add_fast_equals_reference(seed: int) -> None:
+    """Every broadcast ADD runs fast (the shapes of MUL's test: same shapes, squeeze-excitation's
+    per-channel vector, a scalar, a per-pixel value, random broadcasts of lower rank), a constant
+    operand sometimes, as a bias vector."""
     rng = np.random.default_rng(40_000 + seed)
-    shape = tuple(int(v) for v in rng.integers(1, 9, int(rng.integers(1, 5))))
-    # Every 4th case broadcasts (a stays on the reference kernel).
-    b_shape = tuple(1 if (seed % 4 == 3 and i == 0) else v for i, v in enumerate(shape))
+    sa, sb = _mul_shapes(rng, seed)
     (s1, z1), (s2, z2) = in_qparams(rng), in_qparams(rng)
     s_out = float(rng.uniform(0.005, 0.2))
     g = TFLiteGraph()
-    at = g.input("a", shape, s1, z1)
-    bt = g.input("b", b_shape, s2, z2)
+    at = g.input("a", sa, s1, z1)
+    const_b = seed % 7 == 6
+    b = rng.integers(-128, 128, sb, dtype=np.int8)
+    bt = g.const_int8("b", b, [s2], [z2]) if const_b else g.input("b", sb, s2, z2)
     g.output(g.add(at, bt, s_out, int(rng.integers(-128, 128)), activation=str(rng.choice(ACTS))))
-    model = convert(g.build())
-    a = rng.integers(-128, 128, shape, dtype=np.int8)
-    b = rng.integers(-128, 128, b_shape, dtype=np.int8)
-    ref = Interpreter(model, kernels="reference").run([a, b])
-    for isa in ISAS:
-        fast = Interpreter(model, isa=isa)
-        np.testing.assert_array_equal(fast.run([a, b]), ref, err_msg=f"isa {isa}")
-        assert fast.op_kernels == ["reference" if b_shape != shape else "fast-add"]
+    xs = [rng.integers(-128, 128, sa, dtype=np.int8) for _ in range(2)]
+    xs = xs if const_b else [[x, rng.integers(-128, 128, sb, dtype=np.int8)] for x in xs]
+    assert _run_all(convert(g.build()), xs) == ["fast-add"]
+
+
+@pytest.mark.parametrize(
+    "sa,sb",
+    [
+        ((1, 24, 24, 96), (1, 1, 1, 96)),  # squeeze-excitation, several chunks
+        ((3, 5, 7, 33), (33,)),  # a bias vector, rank 1
+        ((1, 1, 1, 5), (2, 3, 4, 5)),  # the small input first
+        ((2, 1, 4, 1), (1, 3, 1, 5)),  # each broadcast along alternate dims: neither as long as the output
+        ((5000,), (1,)),  # a scalar along rows longer than a chunk
+        ((2, 4500), (2, 1)),  # one value per long row
+        ((9000, 3), (1, 3)),  # 3-value rows, thousands to a chunk
+        ((4, 1, 6), (4, 7, 6)),  # a broadcast along the middle dim
+        ((1,), (1,)),  # one element
+    ],
+)
+def test_add_broadcast_shapes(sa: tuple[int, ...], sb: tuple[int, ...]) -> None:
+    rng = np.random.default_rng(sum(sa) + 7 * sum(sb))
+    g = TFLiteGraph()
+    at, bt = g.input("a", sa, 0.05, -3), g.input("b", sb, 0.11, 17)
+    g.output(g.add(at, bt, 0.09, 4, activation="NONE"))
+    xs = [[rng.integers(-128, 128, sa, dtype=np.int8), rng.integers(-128, 128, sb, dtype=np.int8)]]
+    assert _run_all(convert(g.build()), xs) == ["fast-add"]
 
 
 @pytest.mark.parametrize("pool", ["average", "max"])

@@ -179,22 +179,21 @@ def test_depthwise_threads(seed: int, split_everything) -> None:
     rng = np.random.default_rng(70_000 + seed)
     (h, w), (kh, kw), s, d, padding = random_spatial(rng)
     c = random_channels(rng, 1, 80)
+    m = (1, 1, 1, 2, 3)[seed % 5]  # depth multiplier: the parts read the input's own rows
     n = int(rng.choice([1, 1, 2]))
     if seed < 3:  # fewer output rows than threads
         h, kh, kw, s, d, padding = 1 + seed, 1, min(kw, w), (1, s[1]), (1, 1), "VALID"
     in_s, in_zp = in_qparams(rng)
-    wq, w_s = random_weights(rng, (1, kh, kw, c), c, bool(rng.integers(0, 4)))
-    w_full = np.broadcast_to(w_s, (c,)).astype(np.float32)
-    bias = rng.integers(-30000, 30000, c).astype(np.int32) if rng.integers(0, 4) else None
+    wq, w_s = random_weights(rng, (1, kh, kw, c * m), c * m, bool(rng.integers(0, 4)))
+    w_full = np.broadcast_to(w_s, (c * m,)).astype(np.float32)
+    bias = rng.integers(-30000, 30000, c * m).astype(np.int32) if rng.integers(0, 4) else None
     out_s, out_zp = out_qparams(rng, in_s * float(w_full.mean()), kh * kw)
     g = TFLiteGraph()
     xt = g.input("x", (n, h, w, c), in_s, in_zp)
     wt = g.const_int8("w", wq, w_s, quantized_dimension=3)
     bt = None if bias is None else g.const_int32("b", bias, np.float32(in_s) * w_full)
-    act = str(rng.choice(ACTS))
-    g.output(
-        g.depthwise_conv2d(xt, wt, bt, out_s, out_zp, stride=s, dilation=d, padding=padding, activation=act)
-    )
+    window = {"stride": s, "dilation": d, "padding": padding, "activation": str(rng.choice(ACTS))}
+    g.output(g.depthwise_conv2d(xt, wt, bt, out_s, out_zp, depth_multiplier=m, **window))
     model = convert(g.build())
     xs = [rng.integers(-128, 128, (n, h, w, c), dtype=np.int8) for _ in range(2)]
     splits = _check_threads(model, xs, isas=ISAS, threads=(2, 3, 4))

@@ -11,7 +11,7 @@
  *      -o fast_vs_reference
  *   ./fast_vs_reference [--cases N] [--seed S] [--requant N] [--case OP:I] [--perturb]
  *
- * For each op (conv2d, depthwise, fc, add; mul, mean, softmax in fvr_arith.c; the data-movement
+ * For each op (conv2d, depthwise, fc; add, mul, mean, softmax in fvr_arith.c; the data-movement
  * ops of fvr_move.c: concat, pad, transpose, reshape) N random cases (default 200),
  * each derived from (seed, op, index) alone, so `--case conv2d:17` reruns
  * one. Cases draw shapes, strides, paddings (SAME, VALID, explicit),
@@ -43,7 +43,7 @@ static const char *const k_op_names[OP_COUNT] = {"conv2d", "depthwise", "fc",   
                                                  "softmax", "concat",   "pad",    "transpose", "reshape"};
 /* The ops whose cases are in their own files (fvr.h), by op (the data-movement ops: below). */
 static void (*const k_op_cases[OP_COUNT])(fvr_rng *, long, fvr_check_fn) = {
-    NULL, NULL, NULL, NULL, fvr_case_mul, fvr_case_mean, fvr_case_softmax, NULL, NULL, NULL, NULL};
+    NULL, NULL, NULL, fvr_case_add, fvr_case_mul, fvr_case_mean, fvr_case_softmax, NULL, NULL, NULL, NULL};
 
 static int g_perturb; /* the ISA whose first output gets one wrong byte, or -1 */
 static long g_counts[PQ_ISA_COUNT][OP_COUNT];
@@ -189,7 +189,7 @@ static void gen_axis(fvr_rng *r, int32_t in, int32_t *k, int32_t s, int32_t d, i
     }
 }
 
-/* A CONV_2D (depthwise == 0) or DEPTHWISE_CONV_2D (multiplier 1) case. */
+/* A CONV_2D (depthwise == 0) or DEPTHWISE_CONV_2D (depth multiplier 1 mostly, else 2, 3 or 4) case. */
 static void gen_conv(fvr_rng *r, int depthwise, fvr_conv *cv, int8_t **in)
 {
     static const int32_t ks[] = {1, 1, 2, 3, 3, 3, 4, 5};
@@ -197,6 +197,8 @@ static void gen_conv(fvr_rng *r, int depthwise, fvr_conv *cv, int8_t **in)
     static const int32_t dils[] = {1, 1, 1, 1, 2, 3};
     static const int32_t groups_of[] = {1, 1, 1, 1, 2, 3, 4};
     static const int32_t batches[] = {1, 1, 1, 2, 3};
+    static const int32_t multipliers[] = {1, 1, 1, 2, 3, 4};
+    const int32_t dm = depthwise ? fvr_pick(r, multipliers, 6) : 1;
     const int big = fvr_range(r, 0, 9) == 0;
     const int32_t groups = depthwise ? 1 : fvr_pick(r, groups_of, 7);
     const int32_t mode = fvr_range(r, 0, 2);
@@ -217,12 +219,12 @@ static void gen_conv(fvr_rng *r, int depthwise, fvr_conv *cv, int8_t **in)
         h = h < 3 ? 3 : h;
         w = w < 3 ? 3 : w;
     }
-    cin = depthwise ? gen_channels(r, 1, big ? 140 : 80) : groups * gen_channels(r, 1, groups == 1 ? (big ? 140 : 40) : 12);
+    cin = depthwise ? gen_channels(r, 1, (big ? 140 : 80) / dm) : groups * gen_channels(r, 1, groups == 1 ? (big ? 140 : 40) : 12);
     if (!depthwise && fvr_range(r, 0, 3) == 0) { /* runs of 16-byte multiples: NEON reads taps in place */
         cin = groups * 16 * fvr_range(r, 1, groups == 1 ? 4 : 2);
     }
     if (depthwise) {
-        cout = cin;
+        cout = cin * dm;
     } else {
         const int32_t per_group = gen_channels(r, 1, big ? 140 : 70) / groups;
         cout = groups * (per_group > 0 ? per_group : 1);
@@ -230,7 +232,7 @@ static void gen_conv(fvr_rng *r, int depthwise, fvr_conv *cv, int8_t **in)
     memset(cv, 0, sizeof *cv);
     p->stride_h = sh, p->stride_w = sw;
     p->dilation_h = dh, p->dilation_w = dw;
-    p->depth_multiplier = 1;
+    p->depth_multiplier = dm;
     cv->in_dims.n = fvr_pick(r, batches, 5);
     cv->in_dims.h = h, cv->in_dims.w = w, cv->in_dims.c = cin;
     gen_axis(r, h, &kh, sh, dh, mode, &p->pad_h, &cv->out_dims.h);
@@ -239,7 +241,7 @@ static void gen_conv(fvr_rng *r, int depthwise, fvr_conv *cv, int8_t **in)
     cv->out_dims.c = cout;
     cv->filter_dims.n = depthwise ? 1 : cout;
     cv->filter_dims.h = kh, cv->filter_dims.w = kw;
-    cv->filter_dims.c = depthwise ? cin : cin / groups;
+    cv->filter_dims.c = depthwise ? cout : cin / groups;
     p->input_offset = -gen_zero_point(r);
     p->output_offset = fvr_range(r, -128, 127);
     gen_clamp(r, p->output_offset, &p->act_min, &p->act_max);
@@ -313,30 +315,6 @@ static void gen_fc(fvr_rng *r, long index, fvr_fc *f, int8_t **in)
     f->bias = gen_bias(r, f->n);
     f->mult = mult;
     f->shift = shift;
-}
-
-static void gen_add(fvr_rng *r, pq_add_params *p, int32_t *n, int8_t **a, int8_t **b)
-{
-    int32_t mode = fvr_range(r, 0, 9);
-    memset(p, 0, sizeof *p);
-    *n = mode < 7 ? fvr_range(r, 1, 300) : fvr_range(r, 300, 5000);
-    p->input1_offset = -gen_zero_point(r);
-    p->input2_offset = -gen_zero_point(r);
-    p->output_offset = fvr_range(r, -128, 127);
-    p->left_shift = fvr_range(r, 0, 3) ? 20 : fvr_range(r, 0, 20);
-    /* TFLite: input rescales below 1 (shift <= 0), the output one near 2^-20. */
-    p->input1_multiplier = fvr_range(r, 0, 7) ? fvr_range(r, 1 << 30, INT32_MAX) : (1 << 30);
-    p->input2_multiplier = fvr_range(r, 0, 7) ? fvr_range(r, 1 << 30, INT32_MAX) : fvr_range(r, 0, INT32_MAX);
-    p->input1_shift = fvr_range(r, 0, 5) ? fvr_range(r, -3, 0) : fvr_range(r, -31, 0);
-    p->input2_shift = fvr_range(r, 0, 5) ? fvr_range(r, -3, 0) : fvr_range(r, -31, 0);
-    p->output_multiplier = fvr_range(r, 0, 7) ? fvr_range(r, 1 << 30, INT32_MAX) : (1 << 30);
-    mode = fvr_range(r, 0, 9);
-    p->output_shift = mode < 7 ? fvr_range(r, -24, -12) : (mode < 9 ? fvr_range(r, -31, 0) : fvr_range(r, 1, 30));
-    gen_clamp(r, p->output_offset, &p->act_min, &p->act_max);
-    *a = (int8_t *)fvr_alloc((size_t)*n);
-    *b = (int8_t *)fvr_alloc((size_t)*n);
-    fvr_fill_s8(r, *a, (size_t)*n);
-    fvr_fill_s8(r, *b, (size_t)*n);
 }
 
 /* ---- comparison ---------------------------------------------------------- */
@@ -461,45 +439,13 @@ static void run_case(int op, long index, unsigned long long seed)
             fvr_run_fast(&pq_fully_connected_s8_fast_op, &nd, t, isa, desc);
             compare(op, index, isa, want, got, out_n, desc, seed);
         }
-    } else if (op >= OP_CONCAT) { /* fvr_move.c */
+    } else { /* fvr_move.c */
         fvr_move_case mc;
         fvr_move_gen(&r, FVR_CONCAT + (op - OP_CONCAT), &mc);
         for (isa = 0; isa < PQ_ISA_COUNT; ++isa) {
             if (pq_isa_supported(isa)) {
                 compare(op, index, isa, mc.want, fvr_move_run(&mc, isa), mc.n, mc.desc, seed);
             }
-        }
-    } else {
-        pq_add_params p;
-        int32_t n;
-        int8_t *a, *b, *want;
-        gen_add(&r, &p, &n, &a, &b);
-        want = (int8_t *)fvr_alloc((size_t)n);
-        snprintf(desc, sizeof desc,
-                 "n %ld offsets %ld %ld %ld left_shift %ld mults %ld/%ld %ld/%ld %ld/%ld clamp [%ld, %ld]", (long)n,
-                 (long)p.input1_offset, (long)p.input2_offset, (long)p.output_offset, (long)p.left_shift,
-                 (long)p.input1_multiplier, (long)p.input1_shift, (long)p.input2_multiplier, (long)p.input2_shift,
-                 (long)p.output_multiplier, (long)p.output_shift, (long)p.act_min, (long)p.act_max);
-        pq_add_s8(&p, 1, &n, a, &n, b, &n, want);
-        for (isa = 0; isa < PQ_ISA_COUNT; ++isa) {
-            const int32_t io[3] = {0, 1, 2};
-            pq_tensor t[3];
-            pq_node nd;
-            int8_t *got;
-            if (!pq_isa_supported(isa)) {
-                continue;
-            }
-            got = (int8_t *)fvr_alloc((size_t)n);
-            t[0] = fvr_tensor(a, 1, n, 0, 0, 0);
-            t[1] = fvr_tensor(b, 1, n, 0, 0, 0);
-            t[2] = fvr_tensor(got, 1, n, 0, 0, 0);
-            memset(&nd, 0, sizeof nd);
-            nd.params = &p;
-            nd.io = io;
-            nd.n_inputs = 2;
-            nd.n_parts = 1;
-            fvr_run_fast(&pq_add_s8_fast_op, &nd, t, isa, desc);
-            compare(op, index, isa, want, got, (size_t)n, desc, seed);
         }
     }
     fvr_free_all();

@@ -67,10 +67,11 @@ void fvr_run_fast(const pq_fast_op *op, pq_node *nd, const pq_tensor *t, int isa
 /* A CONV_2D / DEPTHWISE_CONV_2D node over t[0..5] (input, filter, bias, mult, shift, output). */
 void fvr_conv_node(const fvr_conv *cv, const int8_t *in, int8_t *out, pq_tensor *t, int32_t *io, pq_node *nd);
 
-/* ---- ops whose cases live in files of their own (fvr_arith.c: MUL, MEAN, SOFTMAX) ----
+/* ---- ops whose cases live in files of their own (fvr_arith.c: ADD, MUL, MEAN, SOFTMAX) ----
  * Each draws case `index` from r, runs the reference kernel, then the op's fast hooks on every
  * supported ISA, handing each ISA's output to `check` (which exits 1 on a mismatch). */
 typedef void (*fvr_check_fn)(int isa, const int8_t *want, int8_t *got, size_t n, const char *desc);
+void fvr_case_add(fvr_rng *r, long index, fvr_check_fn check);
 void fvr_case_mul(fvr_rng *r, long index, fvr_check_fn check);
 void fvr_case_mean(fvr_rng *r, long index, fvr_check_fn check);
 void fvr_case_softmax(fvr_rng *r, long index, fvr_check_fn check);

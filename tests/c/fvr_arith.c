@@ -1,11 +1,14 @@
 /*
- * The fast-vs-reference cases of MUL, MEAN and SOFTMAX (tests/c/fast_vs_reference.c
- * runs them as the ops "mul", "mean" and "softmax"). Each case draws its shapes and
+ * The fast-vs-reference cases of ADD, MUL, MEAN and SOFTMAX (tests/c/fast_vs_reference.c
+ * runs them as the ops "add", "mul", "mean" and "softmax"). Each case draws its shapes and
  * parameters within what the validator accepts, runs the reference kernel, then the
  * op's fast hooks (pq_<name>_s8_fast_op) on every supported ISA through fvr_run_fast.
  *   mul      ranks 1..6, every broadcast (each input whole or 1 along each dim, inputs
  *            of lower rank), squeeze-excitation gates and scalars often; offsets over
  *            [-127, 128], shifts over [-31, 14], multipliers 0 .. INT32_MAX and 2^30.
+ *   add      same shapes (one flat run) or the broadcasts of mul, up to 20,000 elements (several
+ *            chunks of the fast loop); TFLite's parameters: left shift 20 mostly, input
+ *            shifts <= 0, output shifts over [-31, 30].
  *   mean     ranks 1..6, the reduced axes one block (dims of extent 1 anywhere, marked
  *            either way), keep_dims both ways, shifts up to the validator's bound.
  *   softmax  rows of 1..511 values (up to 511 the sum of exps cannot overflow the
@@ -81,20 +84,16 @@ static void run_all_isas(const char *name, pq_status ref, const pq_fast_op *op, 
     }
 }
 
-void fvr_case_mul(fvr_rng *r, long index, fvr_check_fn check)
+/* Shapes of a broadcasting binary op: the output out[rank], the inputs' (aligned right) sa / sb
+ * of ranks *rank_a / *rank_b. mode 0..1: squeeze-excitation (b whole on the last dim only), 2: b a
+ * scalar, else each input whole or 1 along each dim at random (a broadcast, b whole, half the
+ * time); 9: up to 6 * max_count / 600 elements (several chunks of the fast loops). */
+static void arith_broadcast(fvr_rng *r, int rank, int32_t mode, int32_t max_count, int32_t *out, int32_t *sa,
+                            int32_t *sb, int *rank_a, int *rank_b)
 {
-    const int rank = fvr_range(r, 1, PQ_MAX_DIMS);
-    const int32_t mode = fvr_range(r, 0, 9);
-    int32_t out[PQ_MAX_DIMS], sa[PQ_MAX_DIMS], sb[PQ_MAX_DIMS];
-    int rank_a = rank, rank_b = rank, k;
-    pq_mul_params p;
-    pq_tensor t[3];
-    int8_t *a, *b, *want;
-    char desc[400];
-    (void)index;
-    arith_shape(r, rank, mode < 8 ? 600 : 6000, out);
+    int k;
+    arith_shape(r, rank, mode < 8 ? max_count : 10 * max_count, out);
     for (k = 0; k < rank; ++k) {
-        /* 0..1: squeeze-excitation (b whole on the last dim only), 2: b a scalar, else random. */
         const int last = k == rank - 1;
         sa[k] = mode >= 3 && fvr_range(r, 0, 3) == 0 ? 1 : out[k];
         sb[k] = mode < 2 ? (last ? out[k] : 1) : (mode == 2 ? 1 : (fvr_range(r, 0, 1) ? 1 : out[k]));
@@ -110,8 +109,47 @@ void fvr_case_mul(fvr_rng *r, long index, fvr_check_fn check)
         if (sa[k] == 1 && sb[k] == 1) out[k] = 1;
     }
     /* Leading 1s may be absent from an input's own shape. */
-    while (rank_a > 1 && sa[rank - rank_a] == 1 && fvr_range(r, 0, 1)) --rank_a;
-    while (rank_b > 1 && sb[rank - rank_b] == 1 && fvr_range(r, 0, 1)) --rank_b;
+    *rank_a = *rank_b = rank;
+    while (*rank_a > 1 && sa[rank - *rank_a] == 1 && fvr_range(r, 0, 1)) --*rank_a;
+    while (*rank_b > 1 && sb[rank - *rank_b] == 1 && fvr_range(r, 0, 1)) --*rank_b;
+}
+
+/* A binary case's tensors t[0..2] (inputs aligned right to the output's rank, of ranks rank_a /
+ * rank_b), the inputs random, *want the output's buffer; the shapes described in buf. Returns
+ * the description's length. */
+static int arith_binary_tensors(fvr_rng *r, int rank, const int32_t *out, const int32_t *sa, int rank_a,
+                                const int32_t *sb, int rank_b, pq_tensor *t, int8_t **want, char *buf, size_t n)
+{
+    int k;
+    t[0] = fvr_tensor_of(NULL, rank_a, sa + (rank - rank_a));
+    t[1] = fvr_tensor_of(NULL, rank_b, sb + (rank - rank_b));
+    t[2] = fvr_tensor_of(NULL, rank, out);
+    for (k = 0; k < 2; ++k) {
+        int8_t *x = (int8_t *)fvr_alloc((size_t)t[k].count);
+        fvr_fill_s8(r, x, (size_t)t[k].count);
+        t[k].data = x;
+    }
+    *want = (int8_t *)fvr_alloc((size_t)t[2].count);
+    return snprintf(buf, n,
+                    "rank %d out %ldx%ldx%ldx%ldx%ldx%ld a %ldx%ldx%ldx%ldx%ldx%ld (rank %d) b %ldx%ldx%ldx%ldx%ldx%ld "
+                    "(rank %d) ",
+                    rank, (long)out[0], (long)out[1], (long)out[2], (long)out[3], (long)out[4], (long)out[5],
+                    (long)sa[0], (long)sa[1], (long)sa[2], (long)sa[3], (long)sa[4], (long)sa[5], rank_a, (long)sb[0],
+                    (long)sb[1], (long)sb[2], (long)sb[3], (long)sb[4], (long)sb[5], rank_b);
+}
+
+void fvr_case_mul(fvr_rng *r, long index, fvr_check_fn check)
+{
+    const int rank = fvr_range(r, 1, PQ_MAX_DIMS);
+    const int32_t mode = fvr_range(r, 0, 9);
+    int32_t out[PQ_MAX_DIMS] = {0}, sa[PQ_MAX_DIMS] = {0}, sb[PQ_MAX_DIMS] = {0};
+    int rank_a, rank_b, at;
+    pq_mul_params p;
+    pq_tensor t[3];
+    int8_t *want;
+    char desc[400];
+    (void)index;
+    arith_broadcast(r, rank, mode, 600, out, sa, sb, &rank_a, &rank_b);
     memset(&p, 0, sizeof p);
     p.input1_offset = arith_offset(r);
     p.input2_offset = arith_offset(r);
@@ -120,24 +158,58 @@ void fvr_case_mul(fvr_rng *r, long index, fvr_check_fn check)
     p.output_shift = fvr_range(r, 0, 3) ? fvr_range(r, -16, -4) : fvr_range(r, -31, 14);
     p.act_min = fvr_range(r, 0, 1) ? -128 : fvr_range(r, -128, 127);
     p.act_max = fvr_range(r, 0, 1) ? 127 : fvr_range(r, p.act_min, 127);
-    t[0] = fvr_tensor_of(NULL, rank_a, sa + (rank - rank_a));
-    t[1] = fvr_tensor_of(NULL, rank_b, sb + (rank - rank_b));
-    t[2] = fvr_tensor_of(NULL, rank, out);
-    a = (int8_t *)fvr_alloc((size_t)t[0].count);
-    b = (int8_t *)fvr_alloc((size_t)t[1].count);
-    want = (int8_t *)fvr_alloc((size_t)t[2].count);
-    fvr_fill_s8(r, a, (size_t)t[0].count);
-    fvr_fill_s8(r, b, (size_t)t[1].count);
-    t[0].data = a;
-    t[1].data = b;
-    snprintf(desc, sizeof desc,
-             "rank %d out %ldx%ldx%ldx%ldx%ldx%ld a %ldx%ldx%ldx%ldx%ldx%ld (rank %d) b %ldx%ldx%ldx%ldx%ldx%ld (rank %d) "
-             "offsets %ld %ld %ld mult %ld shift %ld clamp [%ld, %ld]",
-             rank, (long)out[0], (long)out[1], (long)out[2], (long)out[3], (long)out[4], (long)out[5], (long)sa[0],
-             (long)sa[1], (long)sa[2], (long)sa[3], (long)sa[4], (long)sa[5], rank_a, (long)sb[0], (long)sb[1],
-             (long)sb[2], (long)sb[3], (long)sb[4], (long)sb[5], rank_b, (long)p.input1_offset, (long)p.input2_offset,
-             (long)p.output_offset, (long)p.output_multiplier, (long)p.output_shift, (long)p.act_min, (long)p.act_max);
-    run_all_isas("mul", pq_mul_s8(&p, rank, sa, a, sb, b, out, want), &pq_mul_s8_fast_op, &p, 2, t, want, desc,
+    at = arith_binary_tensors(r, rank, out, sa, rank_a, sb, rank_b, t, &want, desc, sizeof desc);
+    snprintf(desc + at, sizeof desc - (size_t)at, "offsets %ld %ld %ld mult %ld shift %ld clamp [%ld, %ld]",
+             (long)p.input1_offset, (long)p.input2_offset, (long)p.output_offset, (long)p.output_multiplier,
+             (long)p.output_shift, (long)p.act_min, (long)p.act_max);
+    run_all_isas("mul", pq_mul_s8(&p, rank, sa, t[0].data, sb, t[1].data, out, want), &pq_mul_s8_fast_op, &p, 2, t, want, desc,
+                 check);
+}
+
+/* A multiplier of TFLite's ADD: [2^30, 2^31) mostly; 2^30 (rounding ties) or, when `any`, anything >= 0. */
+static int32_t add_multiplier(fvr_rng *r, int any)
+{
+    if (!fvr_range(r, 0, 7)) return any ? fvr_range(r, 0, INT32_MAX) : (1 << 30);
+    return fvr_range(r, 1 << 30, INT32_MAX);
+}
+
+void fvr_case_add(fvr_rng *r, long index, fvr_check_fn check)
+{
+    const int32_t mode = fvr_range(r, 0, 13);
+    int rank = 1, rank_a = 1, rank_b = 1, at;
+    int32_t out[PQ_MAX_DIMS] = {0}, sa[PQ_MAX_DIMS] = {0}, sb[PQ_MAX_DIMS] = {0};
+    pq_add_params p;
+    pq_tensor t[3];
+    int8_t *want;
+    char desc[500];
+    (void)index;
+    if (mode < 4) { /* same shapes, one flat run (the common residual add) */
+        out[0] = sa[0] = sb[0] = mode < 3 ? fvr_range(r, 1, 300) : fvr_range(r, 300, 10000);
+    } else {
+        rank = fvr_range(r, 1, PQ_MAX_DIMS);
+        arith_broadcast(r, rank, mode - 4, 2000, out, sa, sb, &rank_a, &rank_b);
+    }
+    memset(&p, 0, sizeof p);
+    p.input1_offset = arith_offset(r);
+    p.input2_offset = arith_offset(r);
+    p.output_offset = fvr_range(r, -128, 127);
+    p.left_shift = fvr_range(r, 0, 3) ? 20 : fvr_range(r, 0, 20);
+    p.input1_multiplier = add_multiplier(r, 0);
+    p.input2_multiplier = add_multiplier(r, 1);
+    p.input1_shift = fvr_range(r, 0, 5) ? fvr_range(r, -3, 0) : fvr_range(r, -31, 0);
+    p.input2_shift = fvr_range(r, 0, 5) ? fvr_range(r, -3, 0) : fvr_range(r, -31, 0);
+    p.output_multiplier = add_multiplier(r, 0);
+    at = fvr_range(r, 0, 9);
+    p.output_shift = at < 7 ? fvr_range(r, -24, -12) : (at < 9 ? fvr_range(r, -31, 0) : fvr_range(r, 1, 30));
+    p.act_min = fvr_range(r, 0, 1) ? -128 : fvr_range(r, -128, 127);
+    p.act_max = fvr_range(r, 0, 1) ? 127 : fvr_range(r, p.act_min, 127);
+    at = arith_binary_tensors(r, rank, out, sa, rank_a, sb, rank_b, t, &want, desc, sizeof desc);
+    snprintf(desc + at, sizeof desc - (size_t)at,
+             "offsets %ld %ld %ld left_shift %ld mults %ld/%ld %ld/%ld %ld/%ld clamp [%ld, %ld]", (long)p.input1_offset,
+             (long)p.input2_offset, (long)p.output_offset, (long)p.left_shift, (long)p.input1_multiplier,
+             (long)p.input1_shift, (long)p.input2_multiplier, (long)p.input2_shift, (long)p.output_multiplier,
+             (long)p.output_shift, (long)p.act_min, (long)p.act_max);
+    run_all_isas("add", pq_add_s8(&p, rank, sa, t[0].data, sb, t[1].data, out, want), &pq_add_s8_fast_op, &p, 2, t, want, desc,
                  check);
 }
 

@@ -54,6 +54,32 @@ static inline pq_status pq_broadcast_init(pq_broadcast *b, int32_t rank, const i
     return PQ_OK;
 }
 
+/* The output's dims of extent > 1, innermost first, with whether each input is whole along each
+ * (extent the output's; else it has extent 1 there), adjacent dims along which both inputs are
+ * alike merged into one: ext[k], whole1[k], whole2[k]. Returns how many (0: one element), or -1
+ * when an input does not broadcast to the output, an extent is below 1 or the output is wider
+ * than both inputs (the validator refuses such files: fast plans then leave the op alone). */
+static inline int32_t pq_broadcast_collapse(int32_t rank, const int32_t *in1_shape, const int32_t *in2_shape,
+                                            const int32_t *out_shape, int32_t *ext, int32_t *whole1,
+                                            int32_t *whole2)
+{
+    int32_t n = 0, d;
+    if (rank < 1 || rank > PQ_MAX_DIMS) return -1;
+    for (d = rank - 1; d >= 0; --d) {
+        const int32_t e = out_shape[d];
+        const int32_t w1 = in1_shape[d] == e, w2 = in2_shape[d] == e;
+        if (e < 1 || (!w1 && in1_shape[d] != 1) || (!w2 && in2_shape[d] != 1) || (e > 1 && !w1 && !w2)) return -1;
+        if (e == 1) continue;
+        if (n > 0 && whole1[n - 1] == w1 && whole2[n - 1] == w2) {
+            ext[n - 1] *= e; /* <= the output's element count */
+        } else {
+            ext[n] = e, whole1[n] = w1, whole2[n] = w2;
+            ++n;
+        }
+    }
+    return n;
+}
+
 /* The next output element: off1 / off2 stay sum_d idx[d] * stride[d], always valid
  * element indices of the inputs. */
 static inline void pq_broadcast_next(pq_broadcast *b)

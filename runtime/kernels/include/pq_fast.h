@@ -39,6 +39,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "pq_broadcast.h"
 #include "pq_kernels.h"
 
 #ifdef __cplusplus
@@ -165,7 +166,7 @@ pq_status pq_conv2d_s8_fast(const pq_conv2d_fast_plan *plan, const int8_t *in, i
 pq_status pq_fully_connected_s8_fast(const pq_gemm_s8_plan *plan, int32_t batches, const int8_t *in, int8_t *out,
                                      void *scratch);
 
-/* ---- DEPTHWISE_CONV_2D, depth multiplier 1, any kernel/stride/dilation ---- */
+/* ---- DEPTHWISE_CONV_2D, any depth multiplier, kernel, stride, dilation ---- */
 
 typedef struct {
     int32_t isa;
@@ -178,6 +179,10 @@ typedef struct {
      * pair16: no channel has weight -128 at both taps 2i and 2i + 1, so the sum of those two
      * int8 x int8 products always fits int16; rshift_min: the smallest right shift. */
     int32_t pair16, rshift_min;
+    /* Depth multiplier: in_dims.c counts the output's channels, the input having in_dims.c / mult;
+     * output channel oc reads input channel oc / mult, so a run above 1 copies each image with
+     * every channel repeated mult times into scratch and convolves that with multiplier 1. */
+    int32_t mult;
 } pq_dwconv_fast_plan;
 
 int32_t pq_dwconv_s8_cp(int isa, int32_t c);
@@ -209,11 +214,37 @@ pq_status pq_avg_pool2d_s8_fast(const pq_pool_params *p, const pq_dims *in_dims,
 pq_status pq_max_pool2d_s8_fast(const pq_pool_params *p, const pq_dims *in_dims, const int8_t *in,
                                 const pq_dims *out_dims, int8_t *out);
 
-/* ---- ADD without broadcasting -------------------------------------------- */
+/* ---- ADD, with every broadcast ---------------------------------------------- */
 
 /* n elements of in1 + in2 (same shapes); the portable ISA runs pq_add_s8. */
 pq_status pq_add_s8_fast(int isa, const pq_add_params *p, int32_t n, const int8_t *in1, const int8_t *in2,
                          int8_t *out);
+
+/* Elements per call of the same-shape loop, and scratch bytes per gathered input, at most. */
+#define PQ_ADD_CHUNK 4096
+
+/* A broadcasting ADD as rows of `len` output elements, along which input a is whole (a is the
+ * op's second input when swap, its parameters exchanged in p: the sum is symmetric); each row
+ * adds `len` elements of b, or one repeated (!b_row). An odometer over the outer dims (walk)
+ * gives each input's row offset. Chunks of up to PQ_ADD_CHUNK elements go to the isa's
+ * same-shape loop: rows of an input as long as the output (a_flat, b_flat) are read in place,
+ * others gathered into scratch (b's once per run when it is the same for every row: b_fixed,
+ * as squeeze-excitation's [1, 1, 1, C] gate or a bias vector). */
+typedef struct {
+    int32_t isa, swap;
+    pq_add_params p;
+    int32_t total, len, rows, chunk;
+    int32_t b_row, a_flat, b_flat, b_fixed;
+    pq_broadcast walk; /* the outer dims, outermost first; off1 / off2 of a / b */
+} pq_add_fast_plan;
+
+/* The plan of an ADD whose inputs (shapes aligned right to the output's rank) broadcast to the
+ * output; 0 when they do not. */
+int pq_add_s8_fast_plan(int isa, int32_t rank, const int32_t *in1_shape, const int32_t *in2_shape,
+                        const int32_t *out_shape, const pq_add_params *p, pq_add_fast_plan *plan);
+size_t pq_add_s8_fast_scratch_size(const pq_add_fast_plan *plan);
+pq_status pq_add_s8_fast_run(const pq_add_fast_plan *plan, const int8_t *in1, const int8_t *in2, int8_t *out,
+                             void *scratch);
 
 /* ---- MUL, MEAN, SOFTMAX: portable loops, AVX2 builds on x86 (pq_fast_vec.h) ---- */
 

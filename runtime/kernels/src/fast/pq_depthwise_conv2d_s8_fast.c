@@ -1,6 +1,9 @@
 /*
- * DEPTHWISE_CONV_2D with depth multiplier 1, vectorised over channels (same
- * bytes as pq_depthwise_conv2d_s8).
+ * DEPTHWISE_CONV_2D, vectorised over channels (same bytes as
+ * pq_depthwise_conv2d_s8). A depth multiplier above 1 runs as multiplier 1 over
+ * a copy of each image with every channel repeated (pq_dw_multiplied): output
+ * channel oc = ic * multiplier + m reads input channel ic, and the filter,
+ * bias and per-channel constants are already laid out by output channel.
  *
  * For each output pixel, tap t reads one input pixel's c channels (or, for a
  * tap outside the image, the input zero point, whose contribution with the
@@ -39,6 +42,7 @@
 
 #include "pq_fast.h"
 #include "pq_fast_isa.h"
+#include "pq_fixedpoint.h" /* PQ_INLINE */
 #include "pq_isa_traits.h"
 
 /* The entry whose depthwise kernel `isa` runs (AMX: AVX-512 VNNI's). */
@@ -166,13 +170,73 @@ static size_t pq_dw_padded_bytes(const pq_dwconv_fast_plan *plan)
     return pq_up64((size_t)hp * (size_t)wp * (size_t)plan->in_dims.c * esz + 64u);
 }
 
-size_t pq_dwconv_s8_fast_scratch_size(const pq_dwconv_fast_plan *plan)
+/* What a multiplier-1 run needs. */
+static size_t pq_dw_base_bytes(const pq_dwconv_fast_plan *plan)
 {
     if (pq_dw_traits(plan->isa)->dw_pad.elem != 0) {
         return pq_dw_padded_bytes(plan);
     }
     /* Portable: tap pointers, a zero-point row, cp running sums. */
     return pq_dw_ptrs_bytes(plan) + pq_dw_zp_bytes(plan) + pq_up64((size_t)plan->cp * sizeof(uint32_t));
+}
+
+/* Multiplier above 1: after the base, one image with its channels repeated. */
+static size_t pq_dw_expanded_bytes(const pq_dwconv_fast_plan *plan)
+{
+    return plan->mult > 1 ? pq_up64((size_t)plan->in_dims.h * (size_t)plan->in_dims.w * (size_t)plan->in_dims.c) : 0;
+}
+
+size_t pq_dwconv_s8_fast_scratch_size(const pq_dwconv_fast_plan *plan)
+{
+    return pq_dw_base_bytes(plan) + pq_dw_expanded_bytes(plan);
+}
+
+/* n_px pixels of cin channels -> each channel `mult` times in a row (output channel oc reads input
+ * channel oc / mult). Constant multipliers let the compiler unroll the inner loop. */
+PQ_INLINE void pq_dw_repeat(const int8_t *in, size_t n, int32_t mult, int8_t *out)
+{
+    size_t i;
+    int32_t m;
+    for (i = 0; i < n; ++i) {
+        for (m = 0; m < mult; ++m) {
+            out[i * (size_t)mult + (size_t)m] = in[i];
+        }
+    }
+}
+
+static void pq_dw_expand(const int8_t *in, size_t n, int32_t mult, int8_t *out)
+{
+    switch (mult) {
+    case 2:
+        pq_dw_repeat(in, n, 2, out);
+        break;
+    case 3:
+        pq_dw_repeat(in, n, 3, out);
+        break;
+    case 4:
+        pq_dw_repeat(in, n, 4, out);
+        break;
+    default:
+        pq_dw_repeat(in, n, mult, out);
+    }
+}
+
+/* Depth multiplier above 1: each image expanded, then convolved with multiplier 1. */
+static pq_status pq_dw_multiplied(const pq_dwconv_fast_plan *plan, const int8_t *in, int8_t *out, void *scratch)
+{
+    pq_dwconv_fast_plan sub = *plan;
+    const size_t n_in = (size_t)plan->in_dims.h * (size_t)plan->in_dims.w * (size_t)(plan->in_dims.c / plan->mult);
+    const size_t n_out = (size_t)plan->out_dims.h * (size_t)plan->out_dims.w * (size_t)plan->out_dims.c;
+    int8_t *expanded = (int8_t *)scratch + pq_dw_base_bytes(plan);
+    int32_t b;
+    pq_status st = PQ_OK;
+    sub.mult = 1;
+    sub.in_dims.n = sub.out_dims.n = 1;
+    for (b = 0; b < plan->in_dims.n && st == PQ_OK; ++b) {
+        pq_dw_expand(in + (size_t)b * n_in, n_in, plan->mult, expanded);
+        st = pq_depthwise_conv2d_s8_fast(&sub, expanded, out + (size_t)b * n_out, scratch);
+    }
+    return st;
 }
 
 /* Portable: channel loops over uint32 sums (wrapping like the reference),
@@ -218,6 +282,9 @@ pq_status pq_depthwise_conv2d_s8_fast(const pq_dwconv_fast_plan *plan, const int
     size_t i;
     int32_t b, oy, ox, fy, fx;
 
+    if (plan->mult > 1) {
+        return pq_dw_multiplied(plan, in, out, scratch);
+    }
     if (tr->dw_pad.elem != 0) {
         /* Zero-point-padded copy of each image, then every output pixel is interior. */
         const int8_t zp = (int8_t)(-p->input_offset);

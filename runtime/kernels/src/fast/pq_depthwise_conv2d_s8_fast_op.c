@@ -1,7 +1,7 @@
 /*
- * DEPTHWISE_CONV_2D's fast hooks (pq_fast_ops.h): depth multiplier 1 only,
- * on the isa's non-GEMM kernel (pq_isa_traits.h kernel_isa). State: the
- * plan, the packed weights, then the folded biases and the four per-channel
+ * DEPTHWISE_CONV_2D's fast hooks (pq_fast_ops.h): any depth multiplier (the
+ * kernels convolve the input with its channels repeated, pq_fast.h), on the
+ * isa's non-GEMM kernel (pq_isa_traits.h kernel_isa). State: the plan, the packed weights, then the folded biases and the four per-channel
  * arrays, all in the kernel's lane order (pq_dwconv_s8_order).
  */
 #include <stddef.h>
@@ -17,11 +17,16 @@ static int dw_geometry(const pq_node *node, const pq_tensor *t, int isa, pq_dwco
     const pq_dims fd = pq_tensor_dims4(&t[node->io[1]]);
     isa = pq_isa_traits_get(isa)->kernel_isa; /* AMX tiles are for GEMMs */
     tr = pq_isa_traits_get(isa);
-    if (p->depth_multiplier != 1 || -p->input_offset < -128 || -p->input_offset > 127) return 0;
+    if (p->depth_multiplier < 1 || -p->input_offset < -128 || -p->input_offset > 127) return 0;
     if (tr->dw_max_taps && fd.h * fd.w > tr->dw_max_taps) return 0; /* the kernel's tap table */
     memset(pl, 0, sizeof *pl);
     pl->in_dims = pq_tensor_dims4(&t[node->io[0]]);
     pl->out_dims = pq_tensor_dims4(&t[node->io[node->n_inputs]]);
+    /* The kernels see the input with each channel repeated depth_multiplier times (validated
+     * shapes: a guard only). */
+    if ((int64_t)pl->out_dims.c != (int64_t)pl->in_dims.c * p->depth_multiplier || fd.c != pl->out_dims.c) return 0;
+    pl->mult = p->depth_multiplier;
+    pl->in_dims.c = pl->out_dims.c;
     if (tr->dw_pad.elem && !pq_padded_copy_ok(p, &pl->in_dims, &fd, &pl->out_dims)) return 0;
     pl->isa = isa;
     pl->p = *p;

@@ -136,7 +136,7 @@ int32_t pq_dwconv_s8_fast_split_rows(const pq_dwconv_fast_plan *plan, int32_t *u
 pq_status pq_depthwise_conv2d_s8_fast_part(const pq_dwconv_fast_plan *plan, const int8_t *in, int8_t *out,
                                            void *scratch, int32_t part, int32_t parts)
 {
-    const size_t in_row = (size_t)plan->in_dims.w * (size_t)plan->in_dims.c;
+    const size_t in_row = (size_t)plan->in_dims.w * (size_t)(plan->in_dims.c / plan->mult); /* the input's */
     const size_t out_row = (size_t)plan->out_dims.w * (size_t)plan->out_dims.c;
     pq_dwconv_fast_plan sub = *plan;
     int32_t lo, hi, rows, unit, b, y0, y1, iy0;

@@ -11,6 +11,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "pq_broadcast.h"
 #include "pq_fast.h"
 #include "pq_fast_vec.h"
 
@@ -32,20 +33,9 @@ int pq_mul_s8_fast_plan(int isa, int32_t rank, const int32_t *in1_shape, const i
 {
     /* Dims of extent > 1, innermost first, each with whether each input is whole along it. */
     int32_t ext[PQ_MAX_DIMS], whole1[PQ_MAX_DIMS], whole2[PQ_MAX_DIMS];
-    int32_t n = 0, d, k, s1 = 1, s2 = 1;
-    if (rank < 1 || rank > PQ_MAX_DIMS) return 0;
-    for (d = rank - 1; d >= 0; --d) {
-        const int32_t e = out_shape[d];
-        const int32_t w1 = in1_shape[d] == e, w2 = in2_shape[d] == e;
-        if (e < 1 || (!w1 && in1_shape[d] != 1) || (!w2 && in2_shape[d] != 1)) return 0;
-        if (e == 1) continue;
-        if (n > 0 && whole1[n - 1] == w1 && whole2[n - 1] == w2) {
-            ext[n - 1] *= e; /* <= the output's element count */
-        } else {
-            ext[n] = e, whole1[n] = w1, whole2[n] = w2;
-            ++n;
-        }
-    }
+    const int32_t n = pq_broadcast_collapse(rank, in1_shape, in2_shape, out_shape, ext, whole1, whole2);
+    int32_t k, s1 = 1, s2 = 1;
+    if (n < 0) return 0;
     plan->avx2 = pq_vec_avx2(isa);
     plan->swap = n > 0 && !whole1[0];
     if (plan->swap) {
