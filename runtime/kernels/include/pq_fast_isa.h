@@ -131,6 +131,12 @@ void pq_im2col_s8_avx2(const pq_conv2d_fast_plan *plan, const int8_t *in, int32_
                        int8_t pad, int8_t *dst);
 void pq_im2col_s8_avx512(const pq_conv2d_fast_plan *plan, const int8_t *in, int32_t m0, int32_t rows,
                          int32_t c_base, int8_t pad, int8_t *dst);
+/* FULLY_CONNECTED at a few batches, no weight -128 (pq_fully_connected_s8_avx2.c): weights packed
+ * [np/8][kp/4][8][4] int8 (np, kp: n, k rounded up to 8, 4); m rows of a (row stride lda), output
+ * channels [c0, c1) (c0 a multiple of 8) to out (row stride ldo). Needs no scratch. */
+void pq_fc_s8_pack_i8_avx2(int32_t n, int32_t k, int32_t np, int32_t kp, const int8_t *w, int8_t *packed);
+void pq_fc_s8_i8_avx2(const pq_gemm_s8_plan *plan, int32_t m, const int8_t *a, int32_t lda, int8_t *out,
+                      int32_t ldo, int32_t c0, int32_t c1);
 void pq_add_s8_avx2(const pq_add_params *p, int32_t n, const int8_t *in1, const int8_t *in2, int8_t *out);
 void pq_add_s8_avx512(const pq_add_params *p, int32_t n, const int8_t *in1, const int8_t *in2, int8_t *out);
 #endif

@@ -76,28 +76,6 @@ void pq_gemm_s8_pack_avx2(int32_t n, int32_t k, int32_t np, int32_t kp, const in
     }
 }
 
-/* 8 int32 (already int8 values) -> 8 bytes, in order. */
-PQ_AI PQ_T_AVX2 __m128i pq_pack8(__m256i y)
-{
-    const __m256i p16 = _mm256_packs_epi32(y, y);     /* per 128-bit half: y0..3 y0..3 */
-    const __m256i p8 = _mm256_packs_epi16(p16, p16);  /* per half: y0..3 repeated */
-    return _mm_unpacklo_epi32(_mm256_castsi256_si128(p8), _mm256_extracti128_si256(p8, 1));
-}
-
-PQ_AI PQ_T_AVX2 void pq_store8(int8_t *dst, __m128i v, int32_t nc)
-{
-    if (nc >= 8) {
-        _mm_storel_epi64((__m128i *)(void *)dst, v);
-    } else {
-        int8_t tmp[16];
-        int32_t i;
-        _mm_storeu_si128((__m128i *)(void *)tmp, v);
-        for (i = 0; i < nc; ++i) {
-            dst[i] = tmp[i];
-        }
-    }
-}
-
 /* `mr` rows x `nv` vectors of 8 channels; both constants at each call site. */
 PQ_AI PQ_T_AVX2 void pq_ukernel(const pq_gemm_s8_plan *plan, const int8_t *const *origin, const ptrdiff_t *tap_off,
                                 int32_t taps, int32_t kt, int32_t n0, int32_t rows, int8_t *out, int32_t ldo,
