@@ -43,6 +43,12 @@ static PQ_T_AVX2 void pq_panel_s16(int32_t rows, int32_t k, int32_t kp, const in
                                    int16_t *panel)
 {
     int32_t r, kk;
+    if (lda == k && kp == k) {
+        /* Rows back to back, no padding (1x1 convolutions, FULLY_CONNECTED with k even): one
+         * run, in whole vectors where a row alone (k = 8 in VWW) would not fill one. */
+        pq_widen(panel, a, (size_t)rows * (size_t)k);
+        return;
+    }
     for (r = 0; r < rows; ++r) {
         int16_t *dst = panel + (size_t)r * (size_t)kp;
         pq_widen(dst, a + (size_t)r * (size_t)lda, (size_t)k);
