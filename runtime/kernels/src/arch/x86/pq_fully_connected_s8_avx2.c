@@ -116,6 +116,26 @@ PQ_AI PQ_T_AVX2 void fc_ukernel(const pq_gemm_s8_plan *plan, const int8_t *const
         }
         fc_step(acc, wk, vstride, q, mr, nv);
     }
+    if (nv % 4 == 0 && plan->rq.all_rshift) {
+        /* Each row's 4 vectors narrowed together: 32 channels in one store. */
+        PQ_UNROLL
+        for (v = 0; v < nv; v += 4) {
+            const int32_t c0 = n0 + 8 * v;
+            PQ_UNROLL
+            for (r = 0; r < mr; ++r) {
+                __m256i y[4];
+                int j;
+                PQ_UNROLL
+                for (j = 0; j < 4; ++j) {
+                    const pq_rq8 q = pq_rq8_load(&plan->rq, c0 + 8 * j);
+                    y[j] = pq_mbqm8(&q, plan->rq.any_lshift, acc[r][v + j]);
+                }
+                pq_store32(out + (size_t)r * (size_t)ldo + (size_t)c0, pq_rq8_narrow4(&plan->rq, y[0], y[1], y[2], y[3]),
+                           c1 - c0);
+            }
+        }
+        return;
+    }
     PQ_UNROLL
     for (v = 0; v < nv; ++v) {
         const int32_t c0 = n0 + 8 * v;

@@ -130,6 +130,23 @@ PQ_AI PQ_T_AVX2 void pq_ukernel(const pq_gemm_s8_plan *plan, const int8_t *const
     for (v = 0; v < nv; ++v) {
         const int32_t c0 = n0 + 8 * v;
         const pq_rq8 q = pq_rq8_load(&plan->rq, c0);
+        if (mr == 4 && plan->rq.all_rshift) {
+            /* The 4 rows' 8 channels narrowed together: row r's bytes at 8 r. */
+            const __m256i b = pq_rq8_narrow4(&plan->rq, pq_mbqm8(&q, plan->rq.any_lshift, acc[0][v]),
+                                             pq_mbqm8(&q, plan->rq.any_lshift, acc[1][v]),
+                                             pq_mbqm8(&q, plan->rq.any_lshift, acc[2][v]),
+                                             pq_mbqm8(&q, plan->rq.any_lshift, acc[3][v]));
+            const __m128i lo = _mm256_castsi256_si128(b);
+            const __m128i hi = _mm256_extracti128_si256(b, 1);
+            const __m128i part[4] = {lo, _mm_srli_si128(lo, 8), hi, _mm_srli_si128(hi, 8)};
+            PQ_UNROLL
+            for (r = 0; r < 4; ++r) {
+                if (r < rows) {
+                    pq_store8(out + (size_t)r * (size_t)ldo + (size_t)c0, part[r], plan->n - c0);
+                }
+            }
+            continue;
+        }
         PQ_UNROLL
         for (r = 0; r < mr; ++r) {
             if (r < rows) {
