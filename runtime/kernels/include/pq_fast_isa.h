@@ -73,6 +73,29 @@ static inline int8_t pq_w_or_0(int32_t n, int32_t k, const int8_t *w, int32_t c,
     return (c < n && kk < k) ? w[(size_t)c * (size_t)k + (size_t)kk] : 0;
 }
 
+/* The x86 GEMM packings (load time, plain C): w as [np/block][kp/group][block][group], each
+ * block of channels' weights of each group of k side by side; elem 1: int8, 2: int16. */
+static inline void pq_pack_blocks(int32_t n, int32_t k, int32_t np, int32_t kp, int32_t block, int32_t group,
+                                  int32_t elem, const int8_t *w, int8_t *packed)
+{
+    size_t i = 0;
+    int32_t b, kk, j, e;
+    for (b = 0; b < np; b += block) {
+        for (kk = 0; kk < kp; kk += group) {
+            for (j = 0; j < block; ++j) {
+                for (e = 0; e < group; ++e, ++i) {
+                    const int8_t v = pq_w_or_0(n, k, w, b + j, kk + e);
+                    if (elem == 2) {
+                        ((int16_t *)(void *)packed)[i] = v;
+                    } else {
+                        packed[i] = v;
+                    }
+                }
+            }
+        }
+    }
+}
+
 /* The kernels of each ISA, as its pq_isa_traits entry (pq_isa_traits.c) names them; the
  * function types and their contracts are pq_isa_traits.h's (pq_gemm_fn, pq_gemm_block_fn,
  * pq_gemm_pack_fn, pq_im2col_fn, pq_dw_fn, pq_dw_pack_fn, pq_add_fn, pq_pad_copy_fn / _fill_fn). */

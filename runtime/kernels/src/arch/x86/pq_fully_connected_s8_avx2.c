@@ -36,17 +36,7 @@
 
 void pq_fc_s8_pack_i8_avx2(int32_t n, int32_t k, int32_t np, int32_t kp, const int8_t *w, int8_t *packed)
 {
-    size_t i = 0;
-    int32_t b, kk, j, e;
-    for (b = 0; b < np; b += 8) {
-        for (kk = 0; kk < kp; kk += 4) {
-            for (j = 0; j < 8; ++j) {
-                for (e = 0; e < 4; ++e) {
-                    packed[i++] = pq_w_or_0(n, k, w, b + j, kk + e);
-                }
-            }
-        }
-    }
+    pq_pack_blocks(n, k, np, kp, 8, 4, 1, w, packed);
 }
 
 /* Inputs kk .. k - 1 of a row (fewer than 4) and zeros, as one group of four. */

@@ -68,18 +68,7 @@ PQ_T_AVX2 void pq_pad_copy_widen_avx2(void *dst, const int8_t *src, size_t n)
  * weights side by side (load time, plain C). */
 void pq_gemm_s8_pack_avx2(int32_t n, int32_t k, int32_t np, int32_t kp, const int8_t *w, int8_t *packed)
 {
-    int16_t *p16 = (int16_t *)(void *)packed;
-    size_t i = 0;
-    int32_t b, kk, j, e;
-    for (b = 0; b < np; b += 8) {
-        for (kk = 0; kk < kp; kk += 2) {
-            for (j = 0; j < 8; ++j) {
-                for (e = 0; e < 2; ++e) {
-                    p16[i++] = pq_w_or_0(n, k, w, b + j, kk + e);
-                }
-            }
-        }
-    }
+    pq_pack_blocks(n, k, np, kp, 8, 2, 2, w, packed);
 }
 
 /* `mr` rows x `nv` vectors of 8 channels; both constants at each call site. */
