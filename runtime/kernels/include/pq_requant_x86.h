@@ -45,6 +45,21 @@ PQ_AI PQ_T_AVX2 __m256i pq_ld8x32(const int32_t *p)
     return _mm256_loadu_si256((const __m256i *)(const void *)p);
 }
 
+/* The GEMM kernels' accumulators start at the folded bias: acc[r * stride + v] for mr rows and nv
+ * vectors of 8 channels from bias. */
+PQ_AI PQ_T_AVX2 void pq_acc_bias(__m256i *acc, int stride, const int32_t *bias, const int mr, const int nv)
+{
+    int r, v;
+    PQ_UNROLL
+    for (v = 0; v < nv; ++v) {
+        const __m256i b = pq_ld8x32(bias + 8 * v);
+        PQ_UNROLL
+        for (r = 0; r < mr; ++r) {
+            acc[r * stride + v] = b;
+        }
+    }
+}
+
 PQ_AI PQ_T_AVX2 pq_rq8 pq_rq8_load(const pq_requant *q, int32_t c0)
 {
     pq_rq8 r;

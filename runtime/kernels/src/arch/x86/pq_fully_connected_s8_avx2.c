@@ -84,14 +84,7 @@ PQ_AI PQ_T_AVX2 void fc_ukernel(const pq_gemm_s8_plan *plan, const int8_t *const
     __m256i acc[FC_MR][8];
     int32_t q[FC_MR];
     int32_t kk, r, v;
-    PQ_UNROLL
-    for (v = 0; v < nv; ++v) {
-        const __m256i bias = pq_ld8x32(plan->rq.bias + n0 + 8 * v);
-        PQ_UNROLL
-        for (r = 0; r < mr; ++r) {
-            acc[r][v] = bias;
-        }
-    }
+    pq_acc_bias(&acc[0][0], 8, plan->rq.bias + n0, mr, nv);
     for (kk = 0; kk + 4 <= k; kk += 4, wk += 32) {
         PQ_UNROLL
         for (r = 0; r < mr; ++r) {

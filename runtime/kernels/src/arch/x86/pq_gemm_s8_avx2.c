@@ -80,15 +80,7 @@ PQ_AI PQ_T_AVX2 void pq_ukernel(const pq_gemm_s8_plan *plan, const int8_t *const
     const int16_t *wk = (const int16_t *)(const void *)plan->w + (size_t)n0 * (size_t)plan->kp;
     __m256i acc[MR][4];
     int32_t t, k2, r, v;
-    PQ_UNROLL
-    for (v = 0; v < nv; ++v) {
-        /* Accumulators start at the folded bias. */
-        const __m256i bias = pq_ld8x32(plan->rq.bias + n0 + 8 * v);
-        PQ_UNROLL
-        for (r = 0; r < mr; ++r) {
-            acc[r][v] = bias;
-        }
-    }
+    pq_acc_bias(&acc[0][0], 4, plan->rq.bias + n0, mr, nv);
     for (t = 0; t < taps; ++t) {
         const int16_t *p[MR];
         PQ_UNROLL
