@@ -162,7 +162,34 @@ def test_fully_connected_fast_equals_reference(seed: int) -> None:
     units = random_channels(rng, 1, 200)
     model = fc_model(rng, batches, depth, units)
     xs = [rng.integers(-128, 128, (batches, depth), dtype=np.int8) for _ in range(3)]
-    assert _run_all(model, xs) == ["fast-fc"]
+    # Small layers may draw no weight -128: then AVX2 runs them on int8 weights (test below).
+    assert _run_all(model, xs) in (["fast-fc"], ["fast-fc-i8"])
+
+
+@pytest.mark.parametrize("seed", range(N_CASES))
+def test_fully_connected_int8_weights_equal_reference(seed: int) -> None:
+    """Weights in [-127, 127], as the int8 spec and so every converted model has them: AVX2 runs
+    up to 4 batches on int8 weights with x's sign moved onto them (pq_fully_connected_s8_avx2.c),
+    exact only without -128. Extremes: weights all +-127, inputs all -128 or 127 (the largest
+    int16 pair sums), zero points -128 and 127; k not a multiple of 4 or 32, n of 8, batches 1-5."""
+    rng = np.random.default_rng(40_000 + seed)
+    batches = int(rng.integers(1, 6))
+    depth = random_channels(rng, 1, 300) if rng.integers(0, 3) else int(rng.integers(300, 700))
+    units = random_channels(rng, 1, 200)
+    wq = rng.integers(-127, 128, (units, depth), dtype=np.int8)
+    if seed % 3 == 1:  # every weight at the extremes
+        wq = np.where(rng.integers(0, 2, wq.shape) == 1, 127, -127).astype(np.int8)
+    in_q = (float(rng.uniform(0.005, 0.1)), [-128, 127, int(rng.integers(-128, 128))][seed % 3])
+    model = fc_model(rng, batches, depth, units, wq=wq, in_q=in_q)
+    shape = (batches, depth)
+    xs = [
+        rng.integers(-128, 128, shape, dtype=np.int8),
+        np.full(shape, -128, np.int8),
+        np.full(shape, 127, np.int8),
+        rng.choice(np.array([-128, 127], np.int8), shape),
+    ]
+    i8 = ISAS[-1] == "avx2" and batches <= 4
+    assert _run_all(model, xs) == ["fast-fc-i8" if i8 else "fast-fc"]
 
 
 def test_accumulators_wrap_like_the_reference() -> None:

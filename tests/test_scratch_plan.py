@@ -191,7 +191,9 @@ def test_fast_kernels_run_in_arena_scratch_on_every_isa(models) -> None:
         for isa in ISAS:
             it = Interpreter(data, isa=isa)
             assert it.scratch_bytes == 0 and set(it.op_scratch) <= {None, "arena"}, (name, isa, it.op_scratch)
-            if isa != "portable":
+            # Portable kernels read rows in place, and so does AVX2's FULLY_CONNECTED on int8
+            # weights (tiny_mlp is three of those); the other ISAs' kernels take arena scratch.
+            if isa != "portable" and set(it.op_kernels) != {"fast-fc-i8"}:
                 assert "arena" in it.op_scratch, (name, isa)
             for x, w in zip(xs, want):
                 for got, exp in zip(_run(it, x, poison=rng), w):

@@ -73,6 +73,29 @@ static inline int8_t pq_w_or_0(int32_t n, int32_t k, const int8_t *w, int32_t c,
     return (c < n && kk < k) ? w[(size_t)c * (size_t)k + (size_t)kk] : 0;
 }
 
+/* The x86 GEMM packings (load time, plain C): w as [np/block][kp/group][block][group], each
+ * block of channels' weights of each group of k side by side; elem 1: int8, 2: int16. */
+static inline void pq_pack_blocks(int32_t n, int32_t k, int32_t np, int32_t kp, int32_t block, int32_t group,
+                                  int32_t elem, const int8_t *w, int8_t *packed)
+{
+    size_t i = 0;
+    int32_t b, kk, j, e;
+    for (b = 0; b < np; b += block) {
+        for (kk = 0; kk < kp; kk += group) {
+            for (j = 0; j < block; ++j) {
+                for (e = 0; e < group; ++e, ++i) {
+                    const int8_t v = pq_w_or_0(n, k, w, b + j, kk + e);
+                    if (elem == 2) {
+                        ((int16_t *)(void *)packed)[i] = v;
+                    } else {
+                        packed[i] = v;
+                    }
+                }
+            }
+        }
+    }
+}
+
 /* The kernels of each ISA, as its pq_isa_traits entry (pq_isa_traits.c) names them; the
  * function types and their contracts are pq_isa_traits.h's (pq_gemm_fn, pq_gemm_block_fn,
  * pq_gemm_pack_fn, pq_im2col_fn, pq_dw_fn, pq_dw_pack_fn, pq_add_fn, pq_pad_copy_fn / _fill_fn). */
@@ -131,6 +154,12 @@ void pq_im2col_s8_avx2(const pq_conv2d_fast_plan *plan, const int8_t *in, int32_
                        int8_t pad, int8_t *dst);
 void pq_im2col_s8_avx512(const pq_conv2d_fast_plan *plan, const int8_t *in, int32_t m0, int32_t rows,
                          int32_t c_base, int8_t pad, int8_t *dst);
+/* FULLY_CONNECTED at a few batches, no weight -128 (pq_fully_connected_s8_avx2.c): weights packed
+ * [np/8][kp/4][8][4] int8 (np, kp: n, k rounded up to 8, 4); m rows of a (row stride lda), output
+ * channels [c0, c1) (c0 a multiple of 8) to out (row stride ldo). Needs no scratch. */
+void pq_fc_s8_pack_i8_avx2(int32_t n, int32_t k, int32_t np, int32_t kp, const int8_t *w, int8_t *packed);
+void pq_fc_s8_i8_avx2(const pq_gemm_s8_plan *plan, int32_t m, const int8_t *a, int32_t lda, int8_t *out,
+                      int32_t ldo, int32_t c0, int32_t c1);
 void pq_add_s8_avx2(const pq_add_params *p, int32_t n, const int8_t *in1, const int8_t *in2, int8_t *out);
 void pq_add_s8_avx512(const pq_add_params *p, int32_t n, const int8_t *in1, const int8_t *in2, int8_t *out);
 #endif

@@ -45,6 +45,21 @@ PQ_AI PQ_T_AVX2 __m256i pq_ld8x32(const int32_t *p)
     return _mm256_loadu_si256((const __m256i *)(const void *)p);
 }
 
+/* The GEMM kernels' accumulators start at the folded bias: acc[r * stride + v] for mr rows and nv
+ * vectors of 8 channels from bias. */
+PQ_AI PQ_T_AVX2 void pq_acc_bias(__m256i *acc, int stride, const int32_t *bias, const int mr, const int nv)
+{
+    int r, v;
+    PQ_UNROLL
+    for (v = 0; v < nv; ++v) {
+        const __m256i b = pq_ld8x32(bias + 8 * v);
+        PQ_UNROLL
+        for (r = 0; r < mr; ++r) {
+            acc[r * stride + v] = b;
+        }
+    }
+}
+
 PQ_AI PQ_T_AVX2 pq_rq8 pq_rq8_load(const pq_requant *q, int32_t c0)
 {
     pq_rq8 r;
@@ -94,6 +109,58 @@ PQ_AI PQ_T_AVX2 __m256i pq_rq8_apply(const pq_rq8 *r, const pq_requant *q, __m25
     __m256i res = _mm256_add_epi32(pq_mbqm8(r, q->any_lshift, acc), _mm256_set1_epi32(q->output_offset));
     res = _mm256_max_epi32(res, _mm256_set1_epi32(q->act_min));
     return _mm256_min_epi32(res, _mm256_set1_epi32(q->act_max));
+}
+
+/* 8 int32 (already int8 values) -> 8 bytes, in order. */
+PQ_AI PQ_T_AVX2 __m128i pq_pack8(__m256i y)
+{
+    const __m256i p16 = _mm256_packs_epi32(y, y);     /* per 128-bit half: y0..3 y0..3 */
+    const __m256i p8 = _mm256_packs_epi16(p16, p16);  /* per half: y0..3 repeated */
+    return _mm_unpacklo_epi32(_mm256_castsi256_si128(p8), _mm256_extracti128_si256(p8, 1));
+}
+
+PQ_AI PQ_T_AVX2 void pq_store8(int8_t *dst, __m128i v, int32_t nc)
+{
+    if (nc >= 8) {
+        _mm_storel_epi64((__m128i *)(void *)dst, v);
+    } else {
+        int8_t tmp[16];
+        int32_t i;
+        _mm_storeu_si128((__m128i *)(void *)tmp, v);
+        for (i = 0; i < nc; ++i) {
+            dst[i] = tmp[i];
+        }
+    }
+}
+
+/* Four vectors of pq_mbqm8 results (bias in, output offset not yet) as 32 bytes, y0's 8 lanes
+ * first: narrowed to int16 with saturation, the offset added in int16 (saturating), narrowed to
+ * int8, clamped as bytes: a third of pq_rq8_apply's work per vector. The same bytes lane by lane
+ * when q->all_rshift: then |y| <= 2^30 and the offset lies in [-128, 127], so y + offset does not
+ * wrap, and a lane that saturates lies past the int8 range both ways, where the clamp (inside
+ * int8) gives the same bound. */
+PQ_AI PQ_T_AVX2 __m256i pq_rq8_narrow4(const pq_requant *q, __m256i y0, __m256i y1, __m256i y2, __m256i y3)
+{
+    const __m256i off = _mm256_set1_epi16((short)q->output_offset);
+    const __m256i p01 = _mm256_adds_epi16(_mm256_packs_epi32(y0, y1), off);
+    const __m256i p23 = _mm256_adds_epi16(_mm256_packs_epi32(y2, y3), off);
+    __m256i b = _mm256_packs_epi16(p01, p23);
+    b = _mm256_max_epi8(b, _mm256_set1_epi8((char)q->act_min));
+    b = _mm256_min_epi8(b, _mm256_set1_epi8((char)q->act_max));
+    /* Per 128-bit half the dwords are y0 y1 y2 y3 (lanes 0-3, then 4-7): each y's two together. */
+    return _mm256_permutevar8x32_epi32(b, _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7));
+}
+
+/* The first nc (> 0) of 32 bytes. */
+PQ_AI PQ_T_AVX2 void pq_store32(int8_t *dst, __m256i v, int32_t nc)
+{
+    if (nc >= 32) {
+        _mm256_storeu_si256((__m256i *)(void *)dst, v);
+    } else {
+        int8_t tmp[32];
+        _mm256_storeu_si256((__m256i *)(void *)tmp, v);
+        __builtin_memcpy(dst, tmp, (size_t)nc);
+    }
 }
 
 /* ---- AVX-512 ------------------------------------------------------------- */

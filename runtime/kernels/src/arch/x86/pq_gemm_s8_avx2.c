@@ -43,6 +43,12 @@ static PQ_T_AVX2 void pq_panel_s16(int32_t rows, int32_t k, int32_t kp, const in
                                    int16_t *panel)
 {
     int32_t r, kk;
+    if (lda == k && kp == k) {
+        /* Rows back to back, no padding (1x1 convolutions, FULLY_CONNECTED with k even): one
+         * run, in whole vectors where a row alone (k = 8 in VWW) would not fill one. */
+        pq_widen(panel, a, (size_t)rows * (size_t)k);
+        return;
+    }
     for (r = 0; r < rows; ++r) {
         int16_t *dst = panel + (size_t)r * (size_t)kp;
         pq_widen(dst, a + (size_t)r * (size_t)lda, (size_t)k);
@@ -62,40 +68,7 @@ PQ_T_AVX2 void pq_pad_copy_widen_avx2(void *dst, const int8_t *src, size_t n)
  * weights side by side (load time, plain C). */
 void pq_gemm_s8_pack_avx2(int32_t n, int32_t k, int32_t np, int32_t kp, const int8_t *w, int8_t *packed)
 {
-    int16_t *p16 = (int16_t *)(void *)packed;
-    size_t i = 0;
-    int32_t b, kk, j, e;
-    for (b = 0; b < np; b += 8) {
-        for (kk = 0; kk < kp; kk += 2) {
-            for (j = 0; j < 8; ++j) {
-                for (e = 0; e < 2; ++e) {
-                    p16[i++] = pq_w_or_0(n, k, w, b + j, kk + e);
-                }
-            }
-        }
-    }
-}
-
-/* 8 int32 (already int8 values) -> 8 bytes, in order. */
-PQ_AI PQ_T_AVX2 __m128i pq_pack8(__m256i y)
-{
-    const __m256i p16 = _mm256_packs_epi32(y, y);     /* per 128-bit half: y0..3 y0..3 */
-    const __m256i p8 = _mm256_packs_epi16(p16, p16);  /* per half: y0..3 repeated */
-    return _mm_unpacklo_epi32(_mm256_castsi256_si128(p8), _mm256_extracti128_si256(p8, 1));
-}
-
-PQ_AI PQ_T_AVX2 void pq_store8(int8_t *dst, __m128i v, int32_t nc)
-{
-    if (nc >= 8) {
-        _mm_storel_epi64((__m128i *)(void *)dst, v);
-    } else {
-        int8_t tmp[16];
-        int32_t i;
-        _mm_storeu_si128((__m128i *)(void *)tmp, v);
-        for (i = 0; i < nc; ++i) {
-            dst[i] = tmp[i];
-        }
-    }
+    pq_pack_blocks(n, k, np, kp, 8, 2, 2, w, packed);
 }
 
 /* `mr` rows x `nv` vectors of 8 channels; both constants at each call site. */
@@ -107,15 +80,7 @@ PQ_AI PQ_T_AVX2 void pq_ukernel(const pq_gemm_s8_plan *plan, const int8_t *const
     const int16_t *wk = (const int16_t *)(const void *)plan->w + (size_t)n0 * (size_t)plan->kp;
     __m256i acc[MR][4];
     int32_t t, k2, r, v;
-    PQ_UNROLL
-    for (v = 0; v < nv; ++v) {
-        /* Accumulators start at the folded bias. */
-        const __m256i bias = pq_ld8x32(plan->rq.bias + n0 + 8 * v);
-        PQ_UNROLL
-        for (r = 0; r < mr; ++r) {
-            acc[r][v] = bias;
-        }
-    }
+    pq_acc_bias(&acc[0][0], 4, plan->rq.bias + n0, mr, nv);
     for (t = 0; t < taps; ++t) {
         const int16_t *p[MR];
         PQ_UNROLL
@@ -146,6 +111,23 @@ PQ_AI PQ_T_AVX2 void pq_ukernel(const pq_gemm_s8_plan *plan, const int8_t *const
     for (v = 0; v < nv; ++v) {
         const int32_t c0 = n0 + 8 * v;
         const pq_rq8 q = pq_rq8_load(&plan->rq, c0);
+        if (mr == 4 && plan->rq.all_rshift) {
+            /* The 4 rows' 8 channels narrowed together: row r's bytes at 8 r. */
+            const __m256i b = pq_rq8_narrow4(&plan->rq, pq_mbqm8(&q, plan->rq.any_lshift, acc[0][v]),
+                                             pq_mbqm8(&q, plan->rq.any_lshift, acc[1][v]),
+                                             pq_mbqm8(&q, plan->rq.any_lshift, acc[2][v]),
+                                             pq_mbqm8(&q, plan->rq.any_lshift, acc[3][v]));
+            const __m128i lo = _mm256_castsi256_si128(b);
+            const __m128i hi = _mm256_extracti128_si256(b, 1);
+            const __m128i part[4] = {lo, _mm_srli_si128(lo, 8), hi, _mm_srli_si128(hi, 8)};
+            PQ_UNROLL
+            for (r = 0; r < 4; ++r) {
+                if (r < rows) {
+                    pq_store8(out + (size_t)r * (size_t)ldo + (size_t)c0, part[r], plan->n - c0);
+                }
+            }
+            continue;
+        }
         PQ_UNROLL
         for (r = 0; r < mr; ++r) {
             if (r < rows) {

@@ -33,17 +33,7 @@
  * four weights, the operand layout of vpdpbusd; AMX's too (kp a multiple of 64). Load time, plain C. */
 void pq_gemm_s8_pack_vnni(int32_t n, int32_t k, int32_t np, int32_t kp, const int8_t *w, int8_t *packed)
 {
-    size_t i = 0;
-    int32_t b, kk, j, e;
-    for (b = 0; b < np; b += 16) {
-        for (kk = 0; kk < kp; kk += 4) {
-            for (j = 0; j < 16; ++j) {
-                for (e = 0; e < 4; ++e) {
-                    packed[i++] = pq_w_or_0(n, k, w, b + j, kk + e);
-                }
-            }
-        }
-    }
+    pq_pack_blocks(n, k, np, kp, 16, 4, 1, w, packed);
 }
 
 /* rows x k input bytes -> rows x kp flipped bytes (k..kp: 0x80, against zero weights). */
