@@ -171,7 +171,8 @@ pq_status pq_fully_connected_s8_fast(const pq_gemm_s8_plan *plan, int32_t batche
 /* ---- DEPTHWISE_CONV_2D, depth multiplier 1, any kernel/stride/dilation ---- */
 
 typedef struct {
-    int32_t isa;
+    int32_t isa;        /* the kernel's (pq_isa_traits.h kernel_isa) */
+    int32_t op_isa;     /* the op's: PQ_ISA_NEON_DOT runs NEON's kernel, which may use sdot */
     pq_conv_params p;
     pq_dims in_dims, filter_dims, out_dims;
     int32_t cp;         /* channels padded to the ISA's block */
@@ -196,6 +197,9 @@ void pq_dwconv_s8_fold_bias(int isa, int32_t taps, int32_t c, int32_t cp, const 
 void pq_dwconv_s8_order(int isa, int32_t c, int32_t cp, int32_t *values);
 /* plan->pair16 and plan->rshift_min from the filter [taps, c] and plan->rq. */
 void pq_dwconv_s8_facts(pq_dwconv_fast_plan *plan, const int8_t *filter);
+/* SIMD kernels: bytes of scratch the padded image takes (64-byte multiple); the kernel's own
+ * work (pq_isa_traits.h dw_col_work) follows it. */
+size_t pq_dwconv_s8_padded_bytes(const pq_dwconv_fast_plan *plan);
 size_t pq_dwconv_s8_fast_scratch_size(const pq_dwconv_fast_plan *plan);
 pq_status pq_depthwise_conv2d_s8_fast(const pq_dwconv_fast_plan *plan, const int8_t *in, int8_t *out,
                                       void *scratch);

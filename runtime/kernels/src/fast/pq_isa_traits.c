@@ -131,6 +131,7 @@ static const pq_isa_traits TRAITS[PQ_ISA_COUNT] = {
                      .dw_pack = PQ_NEON(pq_dwconv_s8_pack_neon8),
                      .dw = PQ_NEON(pq_dwconv_s8_neon),
                      .dw_pad = {1, PQ_NEON(pq_pad_copy_s8_neon), pq_pad_fill_s8},
+                     .dw_col_work = 64, /* NEON_DOT's sdot rows (pq_depthwise_conv2d_s8_neon.c) */
                      .add = PQ_NEON(pq_add_s8_neon)},
     /* sdot GEMMs; depthwise and ADD on NEON's kernels. */
     [PQ_ISA_NEON_DOT] = {.name = "neon_dot",

@@ -314,11 +314,164 @@ PQ_NAI void pq_dw_blocks(const pq_dwconv_fast_plan *plan, const pq_rqc *qc, cons
     }
 }
 
+#if PQ_HAVE_NEON_DOT
+#if defined(__ARM_FEATURE_DOTPROD)
+#define PQ_DW_T_DOT
+#else
+#define PQ_DW_T_DOT __attribute__((target("arch=armv8.2-a+dotprod")))
+#endif
+
+/* sdot (PQ_ISA_NEON_DOT, 3x3 filters): per output row and block, each padded column's 3 input
+ * rows are stored channel-interleaved, [channel][4] bytes (the rows, then a zero: one st4), so
+ * each 32-bit lane of a 16-byte load holds one channel's 3 taps of that column, and one sdot
+ * against the weights laid out the same way (the 4th a zero weight) adds them into that
+ * channel's int32 accumulator: 3 sdot per 4 channels and pixel instead of 9 widening multiplies
+ * and their widening adds, exact for any weights (no pair16 condition), wrapping like the
+ * reference. Any stride and dilation: pixel ox, filter column fx reads column
+ * ox * stride_w + fx * dilation_w of the interleaved row. */
+
+/* Bytes of interleaved row per padded column: 16 channels x 4 rows. */
+#define PQ_DW_DOT_COL 64
+
+/* A block's weights, W[fx * ng + g] = channels 4g .. 4g + 3's (w[0][fx], w[1][fx], w[2][fx], 0). */
+PQ_NAI void pq_dw_dot_weights(int8x16_t *W, const int8_t *wb, const int nv)
+{
+    const int8x16_t z = vdupq_n_s8(0);
+    int fx;
+    PQ_NUNROLL
+    for (fx = 0; fx < 3; ++fx) {
+        const int8x16_t t0 = pq_dw_ld(wb + fx * 8 * nv, nv), t1 = pq_dw_ld(wb + (3 + fx) * 8 * nv, nv);
+        const int8x16_t t2 = pq_dw_ld(wb + (6 + fx) * 8 * nv, nv);
+        const int16x8_t a0 = vreinterpretq_s16_s8(vzip1q_s8(t0, t1)), b0 = vreinterpretq_s16_s8(vzip1q_s8(t2, z));
+        W[fx * 2 * nv + 0] = vreinterpretq_s8_s16(vzip1q_s16(a0, b0));
+        W[fx * 2 * nv + 1] = vreinterpretq_s8_s16(vzip2q_s16(a0, b0));
+        if (nv == 2) {
+            const int16x8_t a1 = vreinterpretq_s16_s8(vzip2q_s8(t0, t1)), b1 = vreinterpretq_s16_s8(vzip2q_s8(t2, z));
+            W[fx * 4 + 2] = vreinterpretq_s8_s16(vzip1q_s16(a1, b1));
+            W[fx * 4 + 3] = vreinterpretq_s8_s16(vzip2q_s16(a1, b1));
+        }
+    }
+}
+
+/* Columns [0, cols) of the 3 rows from r0 (row step dy, column step c) interleaved into buf. */
+PQ_NAI void pq_dw_dot_interleave(int8_t *buf, const int8_t *r0, ptrdiff_t dy, ptrdiff_t c, int32_t cols,
+                                 const int nv)
+{
+    int32_t x;
+    if (nv == 2) {
+        int8x16x4_t v;
+        v.val[3] = vdupq_n_s8(0);
+        for (x = 0; x < cols; ++x, r0 += c, buf += PQ_DW_DOT_COL) {
+            v.val[0] = vld1q_s8(r0);
+            v.val[1] = vld1q_s8(r0 + dy);
+            v.val[2] = vld1q_s8(r0 + 2 * dy);
+            vst4q_s8(buf, v);
+        }
+    } else {
+        int8x8x4_t v;
+        v.val[3] = vdup_n_s8(0);
+        for (x = 0; x < cols; ++x, r0 += c, buf += PQ_DW_DOT_COL) {
+            v.val[0] = vld1_s8(r0);
+            v.val[1] = vld1_s8(r0 + dy);
+            v.val[2] = vld1_s8(r0 + 2 * dy);
+            vst4_s8(buf, v);
+        }
+    }
+}
+
+/* 8 * nv channels from blk over the whole image (the interleaved rows in buf). */
+PQ_NAI PQ_DW_T_DOT void pq_dw_block_dot(const pq_dwconv_fast_plan *plan, const pq_rqc *qc, const int8_t *img,
+                                        int32_t wp, int8_t *out, int32_t blk, int8_t *buf, const int nv,
+                                        const int fast, const int full)
+{
+    const int32_t c = plan->in_dims.c;
+    const int32_t out_h = plan->out_dims.h, out_w = plan->out_dims.w;
+    const ptrdiff_t s_y = (ptrdiff_t)plan->p.stride_h * wp * c, d_y = (ptrdiff_t)plan->p.dilation_h * wp * c;
+    const ptrdiff_t s_x = (ptrdiff_t)plan->p.stride_w * PQ_DW_DOT_COL;
+    const ptrdiff_t d_x = (ptrdiff_t)plan->p.dilation_w * PQ_DW_DOT_COL;
+    const int32_t cols = (out_w - 1) * plan->p.stride_w + 2 * plan->p.dilation_w + 1;
+    const int32_t bw = 8 * nv;
+    const int32_t count = full || c - blk >= bw ? bw : c - blk;
+    pq_dw_consts k;
+    int8x16_t W[12];
+    int32_t oy, ox, fx, g, i;
+    for (i = 0; i < bw; ++i) {
+        k.bias[i] = plan->rq.bias[blk + i];
+        k.mult[i] = plan->rq.mult[blk + i];
+        k.nrshift[i] = -plan->rq.rshift[blk + i];
+    }
+    k.rq = &plan->rq;
+    k.c0 = blk;
+    k.offset = vdupq_n_s16((int16_t)plan->rq.output_offset);
+    k.act_min = vdupq_n_s8((int8_t)plan->rq.act_min);
+    k.act_max = vdupq_n_s8((int8_t)plan->rq.act_max);
+    pq_dw_dot_weights(W, plan->w + (size_t)blk * 9u, nv);
+    for (oy = 0; oy < out_h; ++oy) {
+        const int8_t *col = buf;
+        int8_t *dst = out + (size_t)oy * (size_t)out_w * (size_t)c + (size_t)blk;
+        pq_dw_dot_interleave(buf, img + (ptrdiff_t)oy * s_y + blk, d_y, c, cols, nv);
+        for (ox = 0; ox < out_w; ++ox, col += s_x, dst += c) {
+            int32x4_t acc[4];
+            pq_dw_init(acc, &k, nv);
+            PQ_NUNROLL
+            for (fx = 0; fx < 3; ++fx) {
+                const int8_t *p = col + fx * d_x;
+                if (nv == 2) {
+                    const int8x16x4_t x = vld1q_s8_x4(p);
+                    PQ_NUNROLL
+                    for (g = 0; g < 4; ++g) {
+                        acc[g] = vdotq_s32(acc[g], x.val[g], W[fx * 4 + g]);
+                    }
+                } else {
+                    const int8x16x2_t x = vld1q_s8_x2(p);
+                    acc[0] = vdotq_s32(acc[0], x.val[0], W[fx * 2 + 0]);
+                    acc[1] = vdotq_s32(acc[1], x.val[1], W[fx * 2 + 1]);
+                }
+            }
+            pq_store_s8(dst, pq_dw_requant(acc, &k, qc, nv, fast), count);
+        }
+    }
+}
+
+PQ_NAI PQ_DW_T_DOT void pq_dw_blocks_dot(const pq_dwconv_fast_plan *plan, const pq_rqc *qc, const int8_t *img,
+                                         int32_t wp, int8_t *out, int32_t blk, int8_t *buf, const int nv)
+{
+    const int fast = plan->rshift_min >= 1;
+    const int full = plan->in_dims.c - blk >= 8 * nv;
+    if (fast && full) {
+        pq_dw_block_dot(plan, qc, img, wp, out, blk, buf, nv, 1, 1);
+    } else {
+        pq_dw_block_dot(plan, qc, img, wp, out, blk, buf, nv, fast, 0);
+    }
+}
+
+/* The whole image with sdot; buf: PQ_DW_DOT_COL bytes per padded column. */
+static PQ_DW_T_DOT void pq_dwconv_s8_neon_dot3x3(const pq_dwconv_fast_plan *plan, const int8_t *img, int32_t wp,
+                                                 int8_t *out, int8_t *buf)
+{
+    const pq_rqc qc = pq_rqc_load(&plan->rq);
+    int32_t blk;
+    for (blk = 0; blk < plan->cp; blk += 16) {
+        if (plan->cp - blk >= 16) {
+            pq_dw_blocks_dot(plan, &qc, img, wp, out, blk, buf, 2);
+        } else {
+            pq_dw_blocks_dot(plan, &qc, img, wp, out, blk, buf, 1);
+        }
+    }
+}
+#endif
+
 void pq_dwconv_s8_neon(const pq_dwconv_fast_plan *plan, const void *padded, int32_t wp, int8_t *out)
 {
     const int8_t *img = (const int8_t *)padded;
     const pq_rqc qc = pq_rqc_load(&plan->rq);
     int32_t blk;
+#if PQ_HAVE_NEON_DOT
+    if (plan->op_isa == PQ_ISA_NEON_DOT && plan->filter_dims.h == 3 && plan->filter_dims.w == 3) {
+        pq_dwconv_s8_neon_dot3x3(plan, img, wp, out, (int8_t *)padded + pq_dwconv_s8_padded_bytes(plan));
+        return;
+    }
+#endif
     for (blk = 0; blk < plan->cp; blk += 16) {
         if (plan->cp - blk >= 16) {
             pq_dw_blocks(plan, &qc, img, wp, out, blk, 2);

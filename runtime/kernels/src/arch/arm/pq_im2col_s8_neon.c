@@ -103,6 +103,12 @@ void pq_im2row_s8_neon(const int8_t *src, ptrdiff_t step, int32_t count, ptrdiff
         if (gap) {
             vst1q_s8(dst + k - 16, vdupq_n_s8(0));
         }
+        if (chunks == 1) { /* short filter rows (KWS's 10x4x1): one move per run */
+            for (t = 0; t < runs; ++t, s += run_step, d += len) {
+                vst1q_s8(d, vld1q_s8(s));
+            }
+            continue;
+        }
         for (t = 0; t < runs; ++t, s += run_step, d += len) {
             for (j = 0; j < chunks; ++j) {
                 vst1q_s8(d + 16 * j, vld1q_s8(s + 16 * j));
