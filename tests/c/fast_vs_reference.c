@@ -329,6 +329,17 @@ static void gen_add(fvr_rng *r, pq_add_params *p, int32_t *n, int8_t **a, int8_t
     p->input2_multiplier = fvr_range(r, 0, 7) ? fvr_range(r, 1 << 30, INT32_MAX) : fvr_range(r, 0, INT32_MAX);
     p->input1_shift = fvr_range(r, 0, 5) ? fvr_range(r, -3, 0) : fvr_range(r, -31, 0);
     p->input2_shift = fvr_range(r, 0, 5) ? fvr_range(r, -3, 0) : fvr_range(r, -31, 0);
+    if (fvr_range(r, 0, 3) == 0) {
+        /* TFLite's own: the larger-scale input gets multiplier 1/2 (2^30, shift 0), both when the
+         * scales are equal (the NEON kernel's exact (x + offset) << 19 path). */
+        const int32_t which = fvr_range(r, 0, 2);
+        if (which != 1) {
+            p->input1_multiplier = 1 << 30, p->input1_shift = 0;
+        }
+        if (which != 0) {
+            p->input2_multiplier = 1 << 30, p->input2_shift = 0;
+        }
+    }
     p->output_multiplier = fvr_range(r, 0, 7) ? fvr_range(r, 1 << 30, INT32_MAX) : (1 << 30);
     mode = fvr_range(r, 0, 9);
     p->output_shift = mode < 7 ? fvr_range(r, -24, -12) : (mode < 9 ? fvr_range(r, -31, 0) : fvr_range(r, 1, 30));

@@ -155,12 +155,15 @@ static void pq_conv_in_place(const pq_conv2d_fast_plan *plan, const int8_t *in, 
     const int8_t zp = (int8_t)(-plan->p.input_offset);
     const int32_t taps = plan->taps, kt = plan->kt;
     const int32_t pix = out_h * out_w;
+    const ptrdiff_t step_x = (ptrdiff_t)stride_w * in_c * esz;
     int8_t *img = (int8_t *)scratch;
     ptrdiff_t *tap_off = (ptrdiff_t *)(void *)(img + pq_padded_bytes(plan));
     void *work = (void *)(img + pq_padded_bytes(plan) + pq_up64((size_t)taps * sizeof(ptrdiff_t)));
     const int8_t *origin[PQ_GEMM_MR_MAX];
     int32_t hp, wp, b, g, m0, r, fy, fx, t = 0;
+    ptrdiff_t step_y;
     pq_padded_hw(&plan->p, &plan->in_dims, &plan->filter_dims, &plan->out_dims, &hp, &wp);
+    step_y = (ptrdiff_t)stride_h * wp * in_c * esz;
     for (fy = 0; fy < f_h; ++fy) {
         if (plan->direct == PQ_FEED_ROWS) {
             tap_off[t++] = (ptrdiff_t)fy * dil_h * wp * in_c * esz;
@@ -179,23 +182,24 @@ static void pq_conv_in_place(const pq_conv2d_fast_plan *plan, const int8_t *in, 
         }
         for (g = 0; g < plan->groups; ++g) {
             const pq_gemm_s8_plan gp = pq_conv2d_group_plan(plan, g);
-            int32_t ox = 0, oy = 0;
+            /* Padded coordinates: output pixel (oy, ox) starts at (oy * s_h, ox * s_w), walked
+             * as byte offsets (an offset past the last row is never a pointer). */
+            ptrdiff_t row_off = (ptrdiff_t)g * f_c * esz, off = row_off;
+            int32_t ox = 0;
             for (m0 = 0; m0 < pix; m0 += mr) {
                 const int32_t rows = pix - m0 < mr ? pix - m0 : mr;
                 int8_t *o = out_b + (size_t)m0 * (size_t)out_c + (size_t)g * (size_t)gp.n;
-                for (r = 0; r < mr; ++r) {
-                    if (r < rows) {
-                        /* Padded coordinates: output pixel (oy, ox) starts at (oy * s_h, ox * s_w). */
-                        origin[r] = img + (((ptrdiff_t)oy * stride_h * wp + (ptrdiff_t)ox * stride_w) * in_c +
-                                           (ptrdiff_t)g * f_c) *
-                                              esz;
-                        if (++ox == out_w) {
-                            ox = 0;
-                            ++oy;
-                        }
-                    } else {
-                        origin[r] = origin[rows - 1]; /* read, computed, never stored */
+                for (r = 0; r < rows; ++r) {
+                    origin[r] = img + off;
+                    off += step_x;
+                    if (++ox == out_w) {
+                        ox = 0;
+                        row_off += step_y;
+                        off = row_off;
                     }
+                }
+                for (; r < mr; ++r) {
+                    origin[r] = origin[rows - 1]; /* read, computed, never stored */
                 }
                 block(&gp, rows, origin, tap_off, taps, kt, o, out_c, work);
             }

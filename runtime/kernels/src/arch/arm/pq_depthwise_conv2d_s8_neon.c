@@ -330,6 +330,9 @@ PQ_NAI void pq_dw_blocks(const pq_dwconv_fast_plan *plan, const pq_rqc *qc, cons
  * reference. Any stride and dilation: pixel ox, filter column fx reads column
  * ox * stride_w + fx * dilation_w of the interleaved row. */
 
+#ifndef PQ_DW_DOT_PAIRS
+#define PQ_DW_DOT_PAIRS 1
+#endif
 /* Bytes of interleaved row per padded column: 16 channels x 4 rows. */
 #define PQ_DW_DOT_COL 64
 
@@ -379,7 +382,61 @@ PQ_NAI void pq_dw_dot_interleave(int8_t *buf, const int8_t *r0, ptrdiff_t dy, pt
     }
 }
 
-/* 8 * nv channels from blk over the whole image (the interleaved rows in buf). */
+/* One pixel's accumulators from the bias (loaded through plan: the int8 output stores may alias
+ * it, so GCC reloads these per pixel instead of holding 3 x 16 constants in registers and
+ * spilling the 12 weight vectors, which cost more). */
+PQ_NAI void pq_dw_dot_init(int32x4_t *acc, const int32_t *bias, const int nv)
+{
+    int g;
+    PQ_NUNROLL
+    for (g = 0; g < 2 * nv; ++g) {
+        acc[g] = vld1q_s32(bias + 4 * g);
+    }
+}
+
+/* acc += the 3 filter columns of the interleaved row at p (column stride d_x bytes). */
+PQ_NAI PQ_DW_T_DOT void pq_dw_dot_px(int32x4_t *acc, const int8_t *p, ptrdiff_t d_x, const int8x16_t *W,
+                                     const int nv)
+{
+    int fx, g;
+    PQ_NUNROLL
+    for (fx = 0; fx < 3; ++fx) {
+        if (nv == 2) {
+            const int8x16x4_t x = vld1q_s8_x4(p + fx * d_x);
+            PQ_NUNROLL
+            for (g = 0; g < 4; ++g) {
+                acc[g] = vdotq_s32(acc[g], x.val[g], W[fx * 4 + g]);
+            }
+        } else {
+            const int8x16x2_t x = vld1q_s8_x2(p + fx * d_x);
+            acc[0] = vdotq_s32(acc[0], x.val[0], W[fx * 2 + 0]);
+            acc[1] = vdotq_s32(acc[1], x.val[1], W[fx * 2 + 1]);
+        }
+    }
+}
+
+/* Fast path, two pixels: each multiplier and shift vector loaded once for both. */
+PQ_NAI void pq_dw_dot_requant2(int32x4_t *a0, int32x4_t *a1, const int32_t *mult, const int32_t *rshift,
+                               const pq_rqc *qc, const int nv, int8x16_t *r0, int8x16_t *r1)
+{
+    int g;
+    PQ_NUNROLL
+    for (g = 0; g < 2 * nv; ++g) {
+        const int32x4_t m = vld1q_s32(mult + 4 * g), nr = vnegq_s32(vld1q_s32(rshift + 4 * g));
+        a0[g] = pq_dw_scale(a0[g], m, nr);
+        a1[g] = pq_dw_scale(a1[g], m, nr);
+    }
+    if (nv == 2) {
+        *r0 = pq_narrow16_offset_clamp(qc, a0[0], a0[1], a0[2], a0[3]);
+        *r1 = pq_narrow16_offset_clamp(qc, a1[0], a1[1], a1[2], a1[3]);
+    } else {
+        *r0 = pq_narrow16_offset_clamp(qc, a0[0], a0[1], a0[0], a0[1]);
+        *r1 = pq_narrow16_offset_clamp(qc, a1[0], a1[1], a1[0], a1[1]);
+    }
+}
+
+/* 8 * nv channels from blk over the whole image (the interleaved rows in buf): two pixels per
+ * pass on the fast requantization with full blocks, else one. */
 PQ_NAI PQ_DW_T_DOT void pq_dw_block_dot(const pq_dwconv_fast_plan *plan, const pq_rqc *qc, const int8_t *img,
                                         int32_t wp, int8_t *out, int32_t blk, int8_t *buf, const int nv,
                                         const int fast, const int full)
@@ -392,43 +449,57 @@ PQ_NAI PQ_DW_T_DOT void pq_dw_block_dot(const pq_dwconv_fast_plan *plan, const p
     const int32_t cols = (out_w - 1) * plan->p.stride_w + 2 * plan->p.dilation_w + 1;
     const int32_t bw = 8 * nv;
     const int32_t count = full || c - blk >= bw ? bw : c - blk;
+    const int32_t *bias = plan->rq.bias + blk, *mult = plan->rq.mult + blk, *rshift = plan->rq.rshift + blk;
     pq_dw_consts k;
     int8x16_t W[12];
-    int32_t oy, ox, fx, g, i;
-    for (i = 0; i < bw; ++i) {
-        k.bias[i] = plan->rq.bias[blk + i];
-        k.mult[i] = plan->rq.mult[blk + i];
-        k.nrshift[i] = -plan->rq.rshift[blk + i];
+    int32_t oy, ox, i;
+    if (!(fast && full)) {
+        for (i = 0; i < bw; ++i) {
+            k.mult[i] = plan->rq.mult[blk + i];
+            k.nrshift[i] = -plan->rq.rshift[blk + i];
+        }
+        k.rq = &plan->rq;
+        k.c0 = blk;
+        k.offset = vdupq_n_s16((int16_t)plan->rq.output_offset);
+        k.act_min = vdupq_n_s8((int8_t)plan->rq.act_min);
+        k.act_max = vdupq_n_s8((int8_t)plan->rq.act_max);
     }
-    k.rq = &plan->rq;
-    k.c0 = blk;
-    k.offset = vdupq_n_s16((int16_t)plan->rq.output_offset);
-    k.act_min = vdupq_n_s8((int8_t)plan->rq.act_min);
-    k.act_max = vdupq_n_s8((int8_t)plan->rq.act_max);
     pq_dw_dot_weights(W, plan->w + (size_t)blk * 9u, nv);
     for (oy = 0; oy < out_h; ++oy) {
         const int8_t *col = buf;
         int8_t *dst = out + (size_t)oy * (size_t)out_w * (size_t)c + (size_t)blk;
         pq_dw_dot_interleave(buf, img + (ptrdiff_t)oy * s_y + blk, d_y, c, cols, nv);
-        for (ox = 0; ox < out_w; ++ox, col += s_x, dst += c) {
-            int32x4_t acc[4];
-            pq_dw_init(acc, &k, nv);
-            PQ_NUNROLL
-            for (fx = 0; fx < 3; ++fx) {
-                const int8_t *p = col + fx * d_x;
-                if (nv == 2) {
-                    const int8x16x4_t x = vld1q_s8_x4(p);
-                    PQ_NUNROLL
-                    for (g = 0; g < 4; ++g) {
-                        acc[g] = vdotq_s32(acc[g], x.val[g], W[fx * 4 + g]);
-                    }
-                } else {
-                    const int8x16x2_t x = vld1q_s8_x2(p);
-                    acc[0] = vdotq_s32(acc[0], x.val[0], W[fx * 2 + 0]);
-                    acc[1] = vdotq_s32(acc[1], x.val[1], W[fx * 2 + 1]);
-                }
+        ox = 0;
+        if (PQ_DW_DOT_PAIRS && fast && full) {
+            for (; ox + 2 <= out_w; ox += 2, col += 2 * s_x, dst += 2 * c) {
+                int32x4_t a0[4], a1[4];
+                int8x16_t r0, r1;
+                pq_dw_dot_init(a0, bias, nv);
+                pq_dw_dot_init(a1, bias, nv);
+                pq_dw_dot_px(a0, col, d_x, W, nv);
+                pq_dw_dot_px(a1, col + s_x, d_x, W, nv);
+                pq_dw_dot_requant2(a0, a1, mult, rshift, qc, nv, &r0, &r1);
+                pq_store_s8(dst, r0, bw);
+                pq_store_s8(dst + c, r1, bw);
             }
-            pq_store_s8(dst, pq_dw_requant(acc, &k, qc, nv, fast), count);
+        }
+        for (; ox < out_w; ++ox, col += s_x, dst += c) {
+            int32x4_t acc[4];
+            pq_dw_dot_init(acc, bias, nv);
+            pq_dw_dot_px(acc, col, d_x, W, nv);
+            if (fast && full) {
+                int8x16_t r1;
+                int32x4_t dup[4];
+                int g;
+                PQ_NUNROLL
+                for (g = 0; g < 2 * nv; ++g) {
+                    dup[g] = acc[g];
+                }
+                pq_dw_dot_requant2(acc, dup, mult, rshift, qc, nv, &r1, &r1);
+                pq_store_s8(dst, r1, bw);
+            } else {
+                pq_store_s8(dst, pq_dw_requant(acc, &k, qc, nv, fast), count);
+            }
         }
     }
 }
