@@ -1,8 +1,11 @@
 /*
  * DEPTHWISE_CONV_2D (depth multiplier 1), aarch64 Advanced SIMD; the same
- * kernel serves PQ_ISA_NEON and PQ_ISA_NEON_DOT (sdot sums 4 neighbouring
- * bytes of one lane, i.e. 4 taps of one channel, which would need the taps
- * interleaved per channel first; the widening multiplies need no shuffle).
+ * kernel serves PQ_ISA_NEON and PQ_ISA_NEON_DOT, except 3x3 filters on
+ * NEON_DOT (plan->op_isa), whose sdot path below interleaves each output
+ * row's 3 input rows per channel first (sdot sums 4 neighbouring bytes of
+ * one lane: here one channel's 3 taps of a filter column; on a76 about 6%
+ * fewer instructions than the widening multiplies over VWW's depthwise
+ * layers, GCC spilling some of its 12 weight vectors).
  *
  * Each image is first copied into scratch (pq_pad_image over int8 rows),
  * padded with the input zero point (whose product with the folded bias term
