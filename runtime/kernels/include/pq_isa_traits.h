@@ -101,7 +101,7 @@ typedef struct {
     pq_dw_pack_fn dw_pack;
     pq_dw_fn dw;
     pq_pad_format dw_pad;
-    int32_t dw_col_work; /* bytes of scratch per padded column after the padded image, for dw */
+    int32_t dw_col_work; /* dw's scratch after the padded image: this many bytes per padded column, + 4 */
 
     pq_add_fn add; /* same-shape ADD (NULL: the reference kernel) */
 } pq_isa_traits;

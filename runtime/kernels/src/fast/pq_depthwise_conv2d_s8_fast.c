@@ -171,7 +171,8 @@ size_t pq_dwconv_s8_fast_scratch_size(const pq_dwconv_fast_plan *plan)
     if (pq_dw_traits(plan->isa)->dw_pad.elem != 0) {
         int32_t hp, wp;
         pq_padded_hw(&plan->p, &plan->in_dims, &plan->filter_dims, &plan->out_dims, &hp, &wp);
-        return pq_dwconv_s8_padded_bytes(plan) + pq_up64((size_t)wp * (size_t)pq_dw_traits(plan->isa)->dw_col_work);
+        return pq_dwconv_s8_padded_bytes(plan) +
+               pq_up64(((size_t)wp + 4u) * (size_t)pq_dw_traits(plan->isa)->dw_col_work);
     }
     /* Portable: tap pointers, a zero-point row, cp running sums. */
     return pq_dw_ptrs_bytes(plan) + pq_dw_zp_bytes(plan) + pq_up64((size_t)plan->cp * sizeof(uint32_t));

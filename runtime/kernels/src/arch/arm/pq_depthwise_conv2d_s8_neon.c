@@ -333,14 +333,12 @@ PQ_NAI void pq_dw_blocks(const pq_dwconv_fast_plan *plan, const pq_rqc *qc, cons
  * reference. Any stride and dilation: pixel ox, filter column fx reads column
  * ox * stride_w + fx * dilation_w of the interleaved row. */
 
-#ifndef PQ_DW_DOT_PAIRS
-#define PQ_DW_DOT_PAIRS 1
-#endif
 /* Bytes of interleaved row per padded column: 16 channels x 4 rows. */
 #define PQ_DW_DOT_COL 64
 
-/* A block's weights, W[fx * ng + g] = channels 4g .. 4g + 3's (w[0][fx], w[1][fx], w[2][fx], 0). */
-PQ_NAI void pq_dw_dot_weights(int8x16_t *W, const int8_t *wb, const int nv)
+/* A block's weights to wbuf, [fx][g][16]: group g of filter column fx holds channels 4g .. 4g + 3's
+ * (w[0][fx], w[1][fx], w[2][fx], 0). */
+PQ_NAI void pq_dw_dot_weights(int8_t *wbuf, const int8_t *wb, const int nv)
 {
     const int8x16_t z = vdupq_n_s8(0);
     int fx;
@@ -349,12 +347,13 @@ PQ_NAI void pq_dw_dot_weights(int8x16_t *W, const int8_t *wb, const int nv)
         const int8x16_t t0 = pq_dw_ld(wb + fx * 8 * nv, nv), t1 = pq_dw_ld(wb + (3 + fx) * 8 * nv, nv);
         const int8x16_t t2 = pq_dw_ld(wb + (6 + fx) * 8 * nv, nv);
         const int16x8_t a0 = vreinterpretq_s16_s8(vzip1q_s8(t0, t1)), b0 = vreinterpretq_s16_s8(vzip1q_s8(t2, z));
-        W[fx * 2 * nv + 0] = vreinterpretq_s8_s16(vzip1q_s16(a0, b0));
-        W[fx * 2 * nv + 1] = vreinterpretq_s8_s16(vzip2q_s16(a0, b0));
+        int8_t *w = wbuf + fx * 16 * 2 * nv;
+        vst1q_s8(w, vreinterpretq_s8_s16(vzip1q_s16(a0, b0)));
+        vst1q_s8(w + 16, vreinterpretq_s8_s16(vzip2q_s16(a0, b0)));
         if (nv == 2) {
             const int16x8_t a1 = vreinterpretq_s16_s8(vzip2q_s8(t0, t1)), b1 = vreinterpretq_s16_s8(vzip2q_s8(t2, z));
-            W[fx * 4 + 2] = vreinterpretq_s8_s16(vzip1q_s16(a1, b1));
-            W[fx * 4 + 3] = vreinterpretq_s8_s16(vzip2q_s16(a1, b1));
+            vst1q_s8(w + 32, vreinterpretq_s8_s16(vzip1q_s16(a1, b1)));
+            vst1q_s8(w + 48, vreinterpretq_s8_s16(vzip2q_s16(a1, b1)));
         }
     }
 }
@@ -385,63 +384,75 @@ PQ_NAI void pq_dw_dot_interleave(int8_t *buf, const int8_t *r0, ptrdiff_t dy, pt
     }
 }
 
-/* One pixel's accumulators from the bias (loaded through plan: the int8 output stores may alias
- * it, so GCC reloads these per pixel instead of holding 3 x 16 constants in registers and
- * spilling the 12 weight vectors, which cost more). */
-PQ_NAI void pq_dw_dot_init(int32x4_t *acc, const int32_t *bias, const int nv)
-{
-    int g;
-    PQ_NUNROLL
-    for (g = 0; g < 2 * nv; ++g) {
-        acc[g] = vld1q_s32(bias + 4 * g);
-    }
-}
-
-/* acc += the 3 filter columns of the interleaved row at p (column stride d_x bytes). */
-PQ_NAI PQ_DW_T_DOT void pq_dw_dot_px(int32x4_t *acc, const int8_t *p, ptrdiff_t d_x, const int8x16_t *W,
+/* acc += pixel p's 3 filter columns (column stride d_x bytes) against the weights at wbuf. */
+PQ_NAI PQ_DW_T_DOT void pq_dw_dot_px(int32x4_t *acc, const int8_t *p, ptrdiff_t d_x, const int8_t *wbuf,
                                      const int nv)
 {
     int fx, g;
     PQ_NUNROLL
     for (fx = 0; fx < 3; ++fx) {
         if (nv == 2) {
-            const int8x16x4_t x = vld1q_s8_x4(p + fx * d_x);
+            const int8x16x4_t w = vld1q_s8_x4(wbuf + fx * 64), x = vld1q_s8_x4(p + fx * d_x);
             PQ_NUNROLL
             for (g = 0; g < 4; ++g) {
-                acc[g] = vdotq_s32(acc[g], x.val[g], W[fx * 4 + g]);
+                acc[g] = vdotq_s32(acc[g], x.val[g], w.val[g]);
             }
         } else {
-            const int8x16x2_t x = vld1q_s8_x2(p + fx * d_x);
-            acc[0] = vdotq_s32(acc[0], x.val[0], W[fx * 2 + 0]);
-            acc[1] = vdotq_s32(acc[1], x.val[1], W[fx * 2 + 1]);
+            const int8x16x2_t w = vld1q_s8_x2(wbuf + fx * 32), x = vld1q_s8_x2(p + fx * d_x);
+            acc[0] = vdotq_s32(acc[0], x.val[0], w.val[0]);
+            acc[1] = vdotq_s32(acc[1], x.val[1], w.val[1]);
         }
     }
 }
 
-/* Fast path, two pixels: each multiplier and shift vector loaded once for both. */
-PQ_NAI void pq_dw_dot_requant2(int32x4_t *a0, int32x4_t *a1, const int32_t *mult, const int32_t *rshift,
-                               const pq_rqc *qc, const int nv, int8x16_t *r0, int8x16_t *r1)
+/* a0 += pixel p0's 3 filter columns, a1 += p1's, each weight load serving both. */
+PQ_NAI PQ_DW_T_DOT void pq_dw_dot_px2(int32x4_t *a0, int32x4_t *a1, const int8_t *p0, const int8_t *p1,
+                                      ptrdiff_t d_x, const int8_t *wbuf, const int nv)
+{
+    int fx, g;
+    PQ_NUNROLL
+    for (fx = 0; fx < 3; ++fx) {
+        if (nv == 2) {
+            const int8x16x4_t w = vld1q_s8_x4(wbuf + fx * 64);
+            const int8x16x4_t x0 = vld1q_s8_x4(p0 + fx * d_x), x1 = vld1q_s8_x4(p1 + fx * d_x);
+            PQ_NUNROLL
+            for (g = 0; g < 4; ++g) {
+                a0[g] = vdotq_s32(a0[g], x0.val[g], w.val[g]);
+                a1[g] = vdotq_s32(a1[g], x1.val[g], w.val[g]);
+            }
+        } else {
+            const int8x16x2_t w = vld1q_s8_x2(wbuf + fx * 32);
+            const int8x16x2_t x0 = vld1q_s8_x2(p0 + fx * d_x), x1 = vld1q_s8_x2(p1 + fx * d_x);
+            PQ_NUNROLL
+            for (g = 0; g < 2; ++g) {
+                a0[g] = vdotq_s32(a0[g], x0.val[g], w.val[g]);
+                a1[g] = vdotq_s32(a1[g], x1.val[g], w.val[g]);
+            }
+        }
+    }
+}
+
+/* Fast path: the accumulators of 8 * nv channels to int8, each constant vector loaded once per
+ * pixel group (npx pixels) from memory the output stores may alias, so GCC reloads them there
+ * rather than holding 3 x 4 of them in registers and spilling the 12 weight vectors. */
+PQ_NAI int8x16_t pq_dw_dot_out(int32x4_t *a, const int32_t *mult, const int32_t *nrshift, const pq_rqc *qc,
+                               const int nv)
 {
     int g;
     PQ_NUNROLL
     for (g = 0; g < 2 * nv; ++g) {
-        const int32x4_t m = vld1q_s32(mult + 4 * g), nr = vnegq_s32(vld1q_s32(rshift + 4 * g));
-        a0[g] = pq_dw_scale(a0[g], m, nr);
-        a1[g] = pq_dw_scale(a1[g], m, nr);
+        a[g] = pq_dw_scale(a[g], vld1q_s32(mult + 4 * g), vld1q_s32(nrshift + 4 * g));
     }
-    if (nv == 2) {
-        *r0 = pq_narrow16_offset_clamp(qc, a0[0], a0[1], a0[2], a0[3]);
-        *r1 = pq_narrow16_offset_clamp(qc, a1[0], a1[1], a1[2], a1[3]);
-    } else {
-        *r0 = pq_narrow16_offset_clamp(qc, a0[0], a0[1], a0[0], a0[1]);
-        *r1 = pq_narrow16_offset_clamp(qc, a1[0], a1[1], a1[0], a1[1]);
-    }
+    return nv == 2 ? pq_narrow16_offset_clamp(qc, a[0], a[1], a[2], a[3])
+                   : pq_narrow16_offset_clamp(qc, a[0], a[1], a[0], a[1]);
 }
 
-/* 8 * nv channels from blk over the whole image (the interleaved rows in buf): two pixels per
- * pass on the fast requantization with full blocks, else one. */
+/* 8 * nv channels from blk over the whole image: consts holds the block's 16 negated right
+ * shifts, then its interleaved weights (192 bytes), then the interleaved rows (work the output
+ * stores may alias: GCC reloads these per pass rather than hold them in registers). Two pixels
+ * per pass. */
 PQ_NAI PQ_DW_T_DOT void pq_dw_block_dot(const pq_dwconv_fast_plan *plan, const pq_rqc *qc, const int8_t *img,
-                                        int32_t wp, int8_t *out, int32_t blk, int8_t *buf, const int nv,
+                                        int32_t wp, int8_t *out, int32_t blk, int32_t *consts, const int nv,
                                         const int fast, const int full)
 {
     const int32_t c = plan->in_dims.c;
@@ -452,84 +463,75 @@ PQ_NAI PQ_DW_T_DOT void pq_dw_block_dot(const pq_dwconv_fast_plan *plan, const p
     const int32_t cols = (out_w - 1) * plan->p.stride_w + 2 * plan->p.dilation_w + 1;
     const int32_t bw = 8 * nv;
     const int32_t count = full || c - blk >= bw ? bw : c - blk;
-    const int32_t *bias = plan->rq.bias + blk, *mult = plan->rq.mult + blk, *rshift = plan->rq.rshift + blk;
+    const int32_t *bias = plan->rq.bias + blk, *mult = plan->rq.mult + blk;
+    int8_t *wbuf = (int8_t *)(consts + 16), *buf = wbuf + 3 * PQ_DW_DOT_COL;
     pq_dw_consts k;
-    int8x16_t W[12];
-    int32_t oy, ox, i;
-    if (!(fast && full)) {
-        for (i = 0; i < bw; ++i) {
-            k.mult[i] = plan->rq.mult[blk + i];
-            k.nrshift[i] = -plan->rq.rshift[blk + i];
-        }
-        k.rq = &plan->rq;
-        k.c0 = blk;
-        k.offset = vdupq_n_s16((int16_t)plan->rq.output_offset);
-        k.act_min = vdupq_n_s8((int8_t)plan->rq.act_min);
-        k.act_max = vdupq_n_s8((int8_t)plan->rq.act_max);
+    int32_t oy, ox, i, g;
+    for (i = 0; i < bw; ++i) {
+        consts[i] = -plan->rq.rshift[blk + i];
     }
-    pq_dw_dot_weights(W, plan->w + (size_t)blk * 9u, nv);
+    k.rq = &plan->rq; /* the exact path's constants (pq_dw_requant) */
+    k.c0 = blk;
+    pq_dw_dot_weights(wbuf, plan->w + (size_t)blk * 9u, nv);
     for (oy = 0; oy < out_h; ++oy) {
         const int8_t *col = buf;
         int8_t *dst = out + (size_t)oy * (size_t)out_w * (size_t)c + (size_t)blk;
         pq_dw_dot_interleave(buf, img + (ptrdiff_t)oy * s_y + blk, d_y, c, cols, nv);
-        ox = 0;
-        if (PQ_DW_DOT_PAIRS && fast && full) {
-            for (; ox + 2 <= out_w; ox += 2, col += 2 * s_x, dst += 2 * c) {
-                int32x4_t a0[4], a1[4];
-                int8x16_t r0, r1;
-                pq_dw_dot_init(a0, bias, nv);
-                pq_dw_dot_init(a1, bias, nv);
-                pq_dw_dot_px(a0, col, d_x, W, nv);
-                pq_dw_dot_px(a1, col + s_x, d_x, W, nv);
-                pq_dw_dot_requant2(a0, a1, mult, rshift, qc, nv, &r0, &r1);
-                pq_store_s8(dst, r0, bw);
-                pq_store_s8(dst + c, r1, bw);
+        /* Two pixels per pass, no store under a condition (GCC would split the pass there and
+         * spill across the branch); a last odd pixel alone. */
+        for (ox = 0; ox + 2 <= out_w; ox += 2, col += 2 * s_x, dst += 2 * c) {
+            int32x4_t a0[4], a1[4];
+            PQ_NUNROLL
+            for (g = 0; g < 2 * nv; ++g) {
+                a0[g] = a1[g] = vld1q_s32(bias + 4 * g);
+            }
+            pq_dw_dot_px2(a0, a1, col, col + s_x, d_x, wbuf, nv);
+            if (fast) {
+                pq_store_s8(dst, pq_dw_dot_out(a0, mult, consts, qc, nv), count);
+                pq_store_s8(dst + c, pq_dw_dot_out(a1, mult, consts, qc, nv), count);
+            } else {
+                pq_store_s8(dst, pq_dw_requant(a0, &k, qc, nv, 0), count);
+                pq_store_s8(dst + c, pq_dw_requant(a1, &k, qc, nv, 0), count);
             }
         }
-        for (; ox < out_w; ++ox, col += s_x, dst += c) {
-            int32x4_t acc[4];
-            pq_dw_dot_init(acc, bias, nv);
-            pq_dw_dot_px(acc, col, d_x, W, nv);
-            if (fast && full) {
-                int8x16_t r1;
-                int32x4_t dup[4];
-                int g;
-                PQ_NUNROLL
-                for (g = 0; g < 2 * nv; ++g) {
-                    dup[g] = acc[g];
-                }
-                pq_dw_dot_requant2(acc, dup, mult, rshift, qc, nv, &r1, &r1);
-                pq_store_s8(dst, r1, bw);
-            } else {
-                pq_store_s8(dst, pq_dw_requant(acc, &k, qc, nv, fast), count);
+        if (ox < out_w) {
+            int32x4_t a0[4];
+            PQ_NUNROLL
+            for (g = 0; g < 2 * nv; ++g) {
+                a0[g] = vld1q_s32(bias + 4 * g);
             }
+            pq_dw_dot_px(a0, col, d_x, wbuf, nv);
+            pq_store_s8(dst, fast ? pq_dw_dot_out(a0, mult, consts, qc, nv) : pq_dw_requant(a0, &k, qc, nv, 0),
+                        count);
         }
     }
 }
 
 PQ_NAI PQ_DW_T_DOT void pq_dw_blocks_dot(const pq_dwconv_fast_plan *plan, const pq_rqc *qc, const int8_t *img,
-                                         int32_t wp, int8_t *out, int32_t blk, int8_t *buf, const int nv)
+                                         int32_t wp, int8_t *out, int32_t blk, int32_t *consts, const int nv)
 {
     const int fast = plan->rshift_min >= 1;
     const int full = plan->in_dims.c - blk >= 8 * nv;
     if (fast && full) {
-        pq_dw_block_dot(plan, qc, img, wp, out, blk, buf, nv, 1, 1);
+        pq_dw_block_dot(plan, qc, img, wp, out, blk, consts, nv, 1, 1);
     } else {
-        pq_dw_block_dot(plan, qc, img, wp, out, blk, buf, nv, fast, 0);
+        pq_dw_block_dot(plan, qc, img, wp, out, blk, consts, nv, fast, 0);
     }
 }
 
-/* The whole image with sdot; buf: PQ_DW_DOT_COL bytes per padded column. */
+/* The whole image with sdot; work: PQ_DW_DOT_COL bytes per padded column and 4 more (a block's
+ * negated right shifts and interleaved weights, then the interleaved rows). */
 static PQ_DW_T_DOT void pq_dwconv_s8_neon_dot3x3(const pq_dwconv_fast_plan *plan, const int8_t *img, int32_t wp,
-                                                 int8_t *out, int8_t *buf)
+                                                 int8_t *out, void *work)
 {
     const pq_rqc qc = pq_rqc_load(&plan->rq);
+    int32_t *consts = (int32_t *)work;
     int32_t blk;
     for (blk = 0; blk < plan->cp; blk += 16) {
         if (plan->cp - blk >= 16) {
-            pq_dw_blocks_dot(plan, &qc, img, wp, out, blk, buf, 2);
+            pq_dw_blocks_dot(plan, &qc, img, wp, out, blk, consts, 2);
         } else {
-            pq_dw_blocks_dot(plan, &qc, img, wp, out, blk, buf, 1);
+            pq_dw_blocks_dot(plan, &qc, img, wp, out, blk, consts, 1);
         }
     }
 }
@@ -542,7 +544,7 @@ void pq_dwconv_s8_neon(const pq_dwconv_fast_plan *plan, const void *padded, int3
     int32_t blk;
 #if PQ_HAVE_NEON_DOT
     if (plan->op_isa == PQ_ISA_NEON_DOT && plan->filter_dims.h == 3 && plan->filter_dims.w == 3) {
-        pq_dwconv_s8_neon_dot3x3(plan, img, wp, out, (int8_t *)padded + pq_dwconv_s8_padded_bytes(plan));
+        pq_dwconv_s8_neon_dot3x3(plan, img, wp, out, (void *)((int8_t *)padded + pq_dwconv_s8_padded_bytes(plan)));
         return;
     }
 #endif
