@@ -3,9 +3,9 @@
  * kernel serves PQ_ISA_NEON and PQ_ISA_NEON_DOT, except 3x3 filters on
  * NEON_DOT (plan->op_isa), whose sdot path below interleaves each output
  * row's 3 input rows per channel first (sdot sums 4 neighbouring bytes of
- * one lane: here one channel's 3 taps of a filter column; on a76 about 6%
- * fewer instructions than the widening multiplies over VWW's depthwise
- * layers, GCC spilling some of its 12 weight vectors).
+ * one lane: here one channel's 3 taps of a filter column; under qemu at
+ * cortex-a76, 11% fewer instructions than the widening multiplies over
+ * VWW's depthwise layers and 15% over KWS's, the interleaving included).
  *
  * Each image is first copied into scratch (pq_pad_image over int8 rows),
  * padded with the input zero point (whose product with the folded bias term
@@ -358,83 +358,61 @@ PQ_NAI void pq_dw_dot_weights(int8_t *wbuf, const int8_t *wb, const int nv)
     }
 }
 
-/* Columns [0, cols) of the 3 rows from r0 (row step dy, column step c) interleaved into buf. */
+/* Columns [0, cols) of the 3 rows from r0 (row step dy, column step c) interleaved into buf
+ * (8 channels: the upper 8 lanes zero, the column's last 32 bytes unused). */
 PQ_NAI void pq_dw_dot_interleave(int8_t *buf, const int8_t *r0, ptrdiff_t dy, ptrdiff_t c, int32_t cols,
                                  const int nv)
 {
+    int8x16x4_t v;
     int32_t x;
+    v.val[3] = vdupq_n_s8(0);
+    for (x = 0; x < cols; ++x, r0 += c, buf += PQ_DW_DOT_COL) {
+        v.val[0] = pq_dw_ld(r0, nv);
+        v.val[1] = pq_dw_ld(r0 + dy, nv);
+        v.val[2] = pq_dw_ld(r0 + 2 * dy, nv);
+        vst4q_s8(buf, v);
+    }
+}
+
+/* 16 * 2 * nv bytes in 2 * nv registers, one ld1 (ld1 of 4 registers: GCC keeps them out of the
+ * way of the weights, where single loads made it spill). */
+PQ_NAI int8x16x4_t pq_dw_dot_ld(const int8_t *p, const int nv)
+{
+    int8x16x4_t r;
     if (nv == 2) {
-        int8x16x4_t v;
-        v.val[3] = vdupq_n_s8(0);
-        for (x = 0; x < cols; ++x, r0 += c, buf += PQ_DW_DOT_COL) {
-            v.val[0] = vld1q_s8(r0);
-            v.val[1] = vld1q_s8(r0 + dy);
-            v.val[2] = vld1q_s8(r0 + 2 * dy);
-            vst4q_s8(buf, v);
-        }
+        r = vld1q_s8_x4(p);
     } else {
-        int8x8x4_t v;
-        v.val[3] = vdup_n_s8(0);
-        for (x = 0; x < cols; ++x, r0 += c, buf += PQ_DW_DOT_COL) {
-            v.val[0] = vld1_s8(r0);
-            v.val[1] = vld1_s8(r0 + dy);
-            v.val[2] = vld1_s8(r0 + 2 * dy);
-            vst4_s8(buf, v);
-        }
+        const int8x16x2_t h = vld1q_s8_x2(p);
+        r.val[0] = h.val[0];
+        r.val[1] = h.val[1];
+        r.val[2] = r.val[3] = vdupq_n_s8(0); /* unused */
     }
+    return r;
 }
 
-/* acc += pixel p's 3 filter columns (column stride d_x bytes) against the weights at wbuf. */
-PQ_NAI PQ_DW_T_DOT void pq_dw_dot_px(int32x4_t *acc, const int8_t *p, ptrdiff_t d_x, const int8_t *wbuf,
-                                     const int nv)
+/* a0 += pixel p0's 3 filter columns (column stride d_x bytes), and with `two` a1 += p1's, each
+ * weight load serving both. */
+PQ_NAI PQ_DW_T_DOT void pq_dw_dot_cols(int32x4_t *a0, int32x4_t *a1, const int8_t *p0, const int8_t *p1,
+                                       ptrdiff_t d_x, const int8_t *wbuf, const int nv, const int two)
 {
     int fx, g;
     PQ_NUNROLL
     for (fx = 0; fx < 3; ++fx) {
-        if (nv == 2) {
-            const int8x16x4_t w = vld1q_s8_x4(wbuf + fx * 64), x = vld1q_s8_x4(p + fx * d_x);
-            PQ_NUNROLL
-            for (g = 0; g < 4; ++g) {
-                acc[g] = vdotq_s32(acc[g], x.val[g], w.val[g]);
-            }
-        } else {
-            const int8x16x2_t w = vld1q_s8_x2(wbuf + fx * 32), x = vld1q_s8_x2(p + fx * d_x);
-            acc[0] = vdotq_s32(acc[0], x.val[0], w.val[0]);
-            acc[1] = vdotq_s32(acc[1], x.val[1], w.val[1]);
-        }
-    }
-}
-
-/* a0 += pixel p0's 3 filter columns, a1 += p1's, each weight load serving both. */
-PQ_NAI PQ_DW_T_DOT void pq_dw_dot_px2(int32x4_t *a0, int32x4_t *a1, const int8_t *p0, const int8_t *p1,
-                                      ptrdiff_t d_x, const int8_t *wbuf, const int nv)
-{
-    int fx, g;
-    PQ_NUNROLL
-    for (fx = 0; fx < 3; ++fx) {
-        if (nv == 2) {
-            const int8x16x4_t w = vld1q_s8_x4(wbuf + fx * 64);
-            const int8x16x4_t x0 = vld1q_s8_x4(p0 + fx * d_x), x1 = vld1q_s8_x4(p1 + fx * d_x);
-            PQ_NUNROLL
-            for (g = 0; g < 4; ++g) {
-                a0[g] = vdotq_s32(a0[g], x0.val[g], w.val[g]);
-                a1[g] = vdotq_s32(a1[g], x1.val[g], w.val[g]);
-            }
-        } else {
-            const int8x16x2_t w = vld1q_s8_x2(wbuf + fx * 32);
-            const int8x16x2_t x0 = vld1q_s8_x2(p0 + fx * d_x), x1 = vld1q_s8_x2(p1 + fx * d_x);
-            PQ_NUNROLL
-            for (g = 0; g < 2; ++g) {
-                a0[g] = vdotq_s32(a0[g], x0.val[g], w.val[g]);
+        const int8x16x4_t w = pq_dw_dot_ld(wbuf + fx * 32 * nv, nv), x0 = pq_dw_dot_ld(p0 + fx * d_x, nv);
+        const int8x16x4_t x1 = two ? pq_dw_dot_ld(p1 + fx * d_x, nv) : x0;
+        PQ_NUNROLL
+        for (g = 0; g < 2 * nv; ++g) {
+            a0[g] = vdotq_s32(a0[g], x0.val[g], w.val[g]);
+            if (two) {
                 a1[g] = vdotq_s32(a1[g], x1.val[g], w.val[g]);
             }
         }
     }
 }
 
-/* Fast path: the accumulators of 8 * nv channels to int8, each constant vector loaded once per
- * pixel group (npx pixels) from memory the output stores may alias, so GCC reloads them there
- * rather than holding 3 x 4 of them in registers and spilling the 12 weight vectors. */
+/* Fast path: one pixel's accumulators of 8 * nv channels to int8, the constant vectors loaded
+ * from memory the output stores may alias (the plan, the negated shifts in scratch), so GCC
+ * reloads them per pixel rather than hold 2 x 4 of them in registers. */
 PQ_NAI int8x16_t pq_dw_dot_out(int32x4_t *a, const int32_t *mult, const int32_t *nrshift, const pq_rqc *qc,
                                const int nv)
 {
@@ -485,7 +463,7 @@ PQ_NAI PQ_DW_T_DOT void pq_dw_block_dot(const pq_dwconv_fast_plan *plan, const p
             for (g = 0; g < 2 * nv; ++g) {
                 a0[g] = a1[g] = vld1q_s32(bias + 4 * g);
             }
-            pq_dw_dot_px2(a0, a1, col, col + s_x, d_x, wbuf, nv);
+            pq_dw_dot_cols(a0, a1, col, col + s_x, d_x, wbuf, nv, 1);
             if (fast) {
                 pq_store_s8(dst, pq_dw_dot_out(a0, mult, consts, qc, nv), count);
                 pq_store_s8(dst + c, pq_dw_dot_out(a1, mult, consts, qc, nv), count);
@@ -500,7 +478,7 @@ PQ_NAI PQ_DW_T_DOT void pq_dw_block_dot(const pq_dwconv_fast_plan *plan, const p
             for (g = 0; g < 2 * nv; ++g) {
                 a0[g] = vld1q_s32(bias + 4 * g);
             }
-            pq_dw_dot_px(a0, col, d_x, wbuf, nv);
+            pq_dw_dot_cols(a0, a0, col, col, d_x, wbuf, nv, 0);
             pq_store_s8(dst, fast ? pq_dw_dot_out(a0, mult, consts, qc, nv) : pq_dw_requant(a0, &k, qc, nv, 0),
                         count);
         }
