@@ -74,6 +74,8 @@ def _conv_feed(model: bytes) -> list[str]:
         return ["rows"]
     if granule and f[3] % granule == 0:
         return ["taps"]
+    if ISAS[-1] in ("neon", "neon_dot") and groups == 1 and p["dilation_w"] == 1:
+        return ["im2row"]  # whole filter rows gathered from the padded image
     return ["im2col"]
 
 

@@ -47,7 +47,7 @@ static void (*const k_op_cases[OP_COUNT])(fvr_rng *, long, fvr_check_fn) = {
 
 static int g_perturb; /* the ISA whose first output gets one wrong byte, or -1 */
 static long g_counts[PQ_ISA_COUNT][OP_COUNT];
-static long g_feeds[PQ_ISA_COUNT][6]; /* PQ_FEED_*, then ROWS with runs padded */
+static long g_feeds[PQ_ISA_COUNT][7]; /* PQ_FEED_*, then ROWS with runs padded */
 
 /* ---- random parameters --------------------------------------------------- */
 
@@ -395,7 +395,7 @@ static void run_case(int op, long index, unsigned long long seed)
                 fvr_run_fast(&pq_conv2d_s8_fast_op, &nd, t, isa, desc);
                 pl = (const pq_conv2d_fast_plan *)nd.fast; /* the op's state starts with its plan */
                 ++g_feeds[isa][pl->direct];
-                g_feeds[isa][5] += pl->direct == PQ_FEED_ROWS && pl->kt != cv.filter_dims.w * cv.filter_dims.c;
+                g_feeds[isa][6] += pl->direct == PQ_FEED_ROWS && pl->kt != cv.filter_dims.w * cv.filter_dims.c;
             } else {
                 fvr_run_fast(&pq_depthwise_conv2d_s8_fast_op, &nd, t, isa, desc);
             }
@@ -519,8 +519,9 @@ int main(int argc, char **argv)
         for (op = 0; op < OP_COUNT; ++op) {
             printf(" %s %ld", k_op_names[op], g_counts[isa][op]);
         }
-        printf(" (conv feeds: im2col %ld, 1x1 %ld, strided %ld, taps %ld, rows %ld of which padded %ld)\n",
-               g_feeds[isa][0], g_feeds[isa][1], g_feeds[isa][2], g_feeds[isa][3], g_feeds[isa][4], g_feeds[isa][5]);
+        printf(" (conv feeds: im2col %ld, 1x1 %ld, strided %ld, taps %ld, rows %ld of which padded %ld, im2row %ld)\n",
+               g_feeds[isa][0], g_feeds[isa][1], g_feeds[isa][2], g_feeds[isa][3], g_feeds[isa][4], g_feeds[isa][6],
+               g_feeds[isa][5]);
     }
     printf("OK: every fast output byte-identical to the reference\n");
     return 0;

@@ -198,6 +198,13 @@ void fvr_case_add(fvr_rng *r, long index, fvr_check_fn check)
     p.input2_multiplier = add_multiplier(r, 1);
     p.input1_shift = fvr_range(r, 0, 5) ? fvr_range(r, -3, 0) : fvr_range(r, -31, 0);
     p.input2_shift = fvr_range(r, 0, 5) ? fvr_range(r, -3, 0) : fvr_range(r, -31, 0);
+    if (fvr_range(r, 0, 3) == 0) {
+        /* TFLite's own: the larger-scale input gets multiplier 1/2 (2^30, shift 0), both when the
+         * scales are equal (the NEON kernel's exact (x + offset) << 19 path). */
+        const int32_t which = fvr_range(r, 0, 2);
+        if (which != 1) p.input1_multiplier = 1 << 30, p.input1_shift = 0;
+        if (which != 0) p.input2_multiplier = 1 << 30, p.input2_shift = 0;
+    }
     p.output_multiplier = add_multiplier(r, 0);
     at = fvr_range(r, 0, 9);
     p.output_shift = at < 7 ? fvr_range(r, -24, -12) : (at < 9 ? fvr_range(r, -31, 0) : fvr_range(r, 1, 30));

@@ -136,22 +136,25 @@ typedef struct {
     pq_dims in_dims, filter_dims, out_dims;
     int32_t groups;
     int32_t direct;     /* how rows are fed: PQ_FEED_* below */
-    int32_t chunk_rows; /* PQ_FEED_IM2COL: rows built per GEMM call */
-    int32_t taps, kt;   /* PQ_FEED_TAPS / PQ_FEED_ROWS: k = taps runs of kt values */
+    int32_t chunk_rows; /* PQ_FEED_IM2COL / PQ_FEED_IM2ROW: rows built per GEMM call */
+    int32_t taps, kt;   /* PQ_FEED_TAPS / PQ_FEED_ROWS: k = taps runs of kt values (IM2ROW: k is
+                         * taps runs of kt values, the sum padded with zeros to gemm.k) */
     pq_gemm_s8_plan gemm;       /* group 0; group g uses the arrays below at offset g */
     size_t w_group_stride;      /* bytes of packed weights per group */
     int32_t ch_group_stride;    /* entries of the per-channel arrays per group (np) */
 } pq_conv2d_fast_plan;
 
 /* How pq_conv2d_s8_fast feeds GEMM rows (see pq_conv2d_s8_fast.c). TAPS and
- * ROWS are for AVX2 and AVX-512 VNNI; ROWS packs each filter row's f_w * f_c
- * weights padded with zeros to kt (pq_gemm_s8_pad_runs). */
+ * ROWS are for the SIMD ISAs; ROWS packs each filter row's f_w * f_c
+ * weights padded with zeros to kt (pq_gemm_s8_pad_runs); IM2ROW (ISAs with an
+ * im2row kernel) packs the whole filter padded with zeros to gemm.k. */
 enum {
     PQ_FEED_IM2COL = 0,
     PQ_FEED_DIRECT = 1,
     PQ_FEED_STRIDED = 2,
     PQ_FEED_TAPS = 3,
-    PQ_FEED_ROWS = 4
+    PQ_FEED_ROWS = 4,
+    PQ_FEED_IM2ROW = 5
 };
 
 /* n rows of runs x len weights -> n rows of runs x padded (zeros after each run). */
@@ -169,7 +172,8 @@ pq_status pq_fully_connected_s8_fast(const pq_gemm_s8_plan *plan, int32_t batche
 /* ---- DEPTHWISE_CONV_2D, any depth multiplier, kernel, stride, dilation ---- */
 
 typedef struct {
-    int32_t isa;
+    int32_t isa;        /* the kernel's (pq_isa_traits.h kernel_isa) */
+    int32_t op_isa;     /* the op's: PQ_ISA_NEON_DOT runs NEON's kernel, which may use sdot */
     pq_conv_params p;
     pq_dims in_dims, filter_dims, out_dims;
     int32_t cp;         /* channels padded to the ISA's block */
@@ -198,6 +202,9 @@ void pq_dwconv_s8_fold_bias(int isa, int32_t taps, int32_t c, int32_t cp, const 
 void pq_dwconv_s8_order(int isa, int32_t c, int32_t cp, int32_t *values);
 /* plan->pair16 and plan->rshift_min from the filter [taps, c] and plan->rq. */
 void pq_dwconv_s8_facts(pq_dwconv_fast_plan *plan, const int8_t *filter);
+/* SIMD kernels: bytes of scratch the padded image takes (64-byte multiple); the kernel's own
+ * work (pq_isa_traits.h dw_col_work) follows it. */
+size_t pq_dwconv_s8_padded_bytes(const pq_dwconv_fast_plan *plan);
 size_t pq_dwconv_s8_fast_scratch_size(const pq_dwconv_fast_plan *plan);
 pq_status pq_depthwise_conv2d_s8_fast(const pq_dwconv_fast_plan *plan, const int8_t *in, int8_t *out,
                                       void *scratch);

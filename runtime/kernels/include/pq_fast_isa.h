@@ -185,6 +185,8 @@ void pq_dwconv_s8_neon(const pq_dwconv_fast_plan *plan, const void *padded, int3
 void pq_add_s8_neon(const pq_add_params *p, int32_t n, const int8_t *in1, const int8_t *in2, int8_t *out);
 void pq_im2col_s8_neon(const pq_conv2d_fast_plan *plan, const int8_t *in, int32_t m0, int32_t rows, int32_t c_base,
                        int8_t pad, int8_t *dst);
+void pq_im2row_s8_neon(const int8_t *src, ptrdiff_t step, int32_t count, ptrdiff_t run_step, int32_t runs, int32_t len,
+                       int32_t k, int8_t *dst);
 #endif
 #if PQ_HAVE_NEON_DOT
 void pq_gemm_s8_neon_dot(const pq_gemm_s8_plan *plan, int32_t m, const int8_t *a, int32_t lda, int8_t *out,

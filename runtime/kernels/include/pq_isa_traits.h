@@ -36,6 +36,12 @@ typedef void (*pq_gemm_block_fn)(const pq_gemm_s8_plan *plan, int32_t rows, cons
 typedef void (*pq_gemm_pack_fn)(int32_t n, int32_t k, int32_t np, int32_t kp, const int8_t *w, int8_t *packed);
 typedef void (*pq_im2col_fn)(const pq_conv2d_fast_plan *plan, const int8_t *in, int32_t m0, int32_t rows,
                              int32_t c_base, int8_t pad, int8_t *dst);
+/* CONV_2D PQ_FEED_IM2ROW: `count` GEMM rows of k bytes (k a multiple of 16, at least runs * len)
+ * from a padded image, row i the `runs` runs of `len` bytes at src + i * step + t * run_step, one
+ * after another, then any bytes up to k (read against zero weights). It may read up to 15 bytes
+ * past each run and write up to 15 past the last row (pq_conv2d_s8_fast.c leaves the slack). */
+typedef void (*pq_im2row_fn)(const int8_t *src, ptrdiff_t step, int32_t count, ptrdiff_t run_step, int32_t runs,
+                             int32_t len, int32_t k, int8_t *dst);
 /* Depthwise: one image from its padded copy (dw_pad's format, wp columns, 64 bytes of slack). */
 typedef void (*pq_dw_fn)(const pq_dwconv_fast_plan *plan, const void *padded, int32_t wp, int8_t *out);
 typedef void (*pq_dw_pack_fn)(int32_t taps, int32_t c, int32_t cp, const int8_t *filter, int8_t *packed);
@@ -76,6 +82,7 @@ typedef struct {
     pq_gemm_pack_fn pack;
     pq_gemm_fn gemm;
     pq_im2col_fn im2col; /* CONV_2D im2col rows with this ISA's copies */
+    pq_im2row_fn im2row; /* CONV_2D whole filter rows from conv_pad's image (NULL: no IM2ROW feed) */
     /* CONV_2D in-place feeds (granule != 0): blocks of mr rows from a conv_pad image; AMX loads
      * its tile configuration around each image (block_begin / block_end) and takes block_work
      * (the GEMM's scratch) after the tap offsets. */
@@ -94,6 +101,7 @@ typedef struct {
     pq_dw_pack_fn dw_pack;
     pq_dw_fn dw;
     pq_pad_format dw_pad;
+    int32_t dw_col_work; /* dw's scratch after the padded image: this many bytes per padded column, + 4 */
 
     pq_add_fn add; /* same-shape ADD (NULL: the reference kernel) */
 } pq_isa_traits;

@@ -22,6 +22,12 @@
  *            against zero weights (the padded image has 64 bytes of slack at
  *            its end for the few values read past the last run; NEON only
  *            when the padding adds at most 1/8).
+ *   IM2ROW   NEON, one group, no horizontal dilation, where ROWS would pad
+ *            too much (the first layers' 3 channels): the padded image as for
+ *            ROWS, then `chunk_rows` rows at a time gathered into scratch by
+ *            the ISA's im2row, each row the f_h filter rows' runs one after
+ *            another, k padded with zero weights to 16 (a gather of whole
+ *            16-byte moves, no bounds checks, and no tail loads in the GEMM).
  *   IM2COL   anything else: `chunk_rows` rows at a time are gathered into
  *            scratch.
  * Taps outside the image read the input zero point, whose product with the
@@ -70,9 +76,18 @@ static size_t pq_padded_bytes(const pq_conv2d_fast_plan *plan)
     return pq_up64((size_t)hp * (size_t)wp * (size_t)plan->in_dims.c * pq_padded_elem(plan) + 64u);
 }
 
+/* IM2ROW: the rows' buffer, 16 bytes of slack for the last row's stores past k. */
+static size_t pq_im2row_bytes(const pq_conv2d_fast_plan *plan)
+{
+    return pq_up64((size_t)plan->chunk_rows * (size_t)plan->gemm.k + 16u);
+}
+
 size_t pq_conv2d_s8_fast_scratch_size(const pq_conv2d_fast_plan *plan)
 {
     const size_t k = pq_conv_k(plan);
+    if (plan->direct == PQ_FEED_IM2ROW) {
+        return pq_padded_bytes(plan) + pq_im2row_bytes(plan) + pq_gemm_s8_scratch_size(plan->gemm.isa, plan->gemm.k);
+    }
     if (plan->direct == PQ_FEED_TAPS || plan->direct == PQ_FEED_ROWS) {
         /* AMX adds its tile panel (block_work) after the padded image and the tap offsets. */
         return pq_padded_bytes(plan) + pq_up64((size_t)plan->taps * sizeof(ptrdiff_t)) +
@@ -140,12 +155,15 @@ static void pq_conv_in_place(const pq_conv2d_fast_plan *plan, const int8_t *in, 
     const int8_t zp = (int8_t)(-plan->p.input_offset);
     const int32_t taps = plan->taps, kt = plan->kt;
     const int32_t pix = out_h * out_w;
+    const ptrdiff_t step_x = (ptrdiff_t)stride_w * in_c * esz;
     int8_t *img = (int8_t *)scratch;
     ptrdiff_t *tap_off = (ptrdiff_t *)(void *)(img + pq_padded_bytes(plan));
     void *work = (void *)(img + pq_padded_bytes(plan) + pq_up64((size_t)taps * sizeof(ptrdiff_t)));
     const int8_t *origin[PQ_GEMM_MR_MAX];
     int32_t hp, wp, b, g, m0, r, fy, fx, t = 0;
+    ptrdiff_t step_y;
     pq_padded_hw(&plan->p, &plan->in_dims, &plan->filter_dims, &plan->out_dims, &hp, &wp);
+    step_y = (ptrdiff_t)stride_h * wp * in_c * esz;
     for (fy = 0; fy < f_h; ++fy) {
         if (plan->direct == PQ_FEED_ROWS) {
             tap_off[t++] = (ptrdiff_t)fy * dil_h * wp * in_c * esz;
@@ -164,29 +182,72 @@ static void pq_conv_in_place(const pq_conv2d_fast_plan *plan, const int8_t *in, 
         }
         for (g = 0; g < plan->groups; ++g) {
             const pq_gemm_s8_plan gp = pq_conv2d_group_plan(plan, g);
-            int32_t ox = 0, oy = 0;
+            /* Padded coordinates: output pixel (oy, ox) starts at (oy * s_h, ox * s_w), walked
+             * as byte offsets (an offset past the last row is never a pointer). */
+            ptrdiff_t row_off = (ptrdiff_t)g * f_c * esz, off = row_off;
+            int32_t ox = 0;
             for (m0 = 0; m0 < pix; m0 += mr) {
                 const int32_t rows = pix - m0 < mr ? pix - m0 : mr;
                 int8_t *o = out_b + (size_t)m0 * (size_t)out_c + (size_t)g * (size_t)gp.n;
-                for (r = 0; r < mr; ++r) {
-                    if (r < rows) {
-                        /* Padded coordinates: output pixel (oy, ox) starts at (oy * s_h, ox * s_w). */
-                        origin[r] = img + (((ptrdiff_t)oy * stride_h * wp + (ptrdiff_t)ox * stride_w) * in_c +
-                                           (ptrdiff_t)g * f_c) *
-                                              esz;
-                        if (++ox == out_w) {
-                            ox = 0;
-                            ++oy;
-                        }
-                    } else {
-                        origin[r] = origin[rows - 1]; /* read, computed, never stored */
+                for (r = 0; r < rows; ++r) {
+                    origin[r] = img + off;
+                    off += step_x;
+                    if (++ox == out_w) {
+                        ox = 0;
+                        row_off += step_y;
+                        off = row_off;
                     }
+                }
+                for (; r < mr; ++r) {
+                    origin[r] = origin[rows - 1]; /* read, computed, never stored */
                 }
                 block(&gp, rows, origin, tap_off, taps, kt, o, out_c, work);
             }
         }
         if (block_end != NULL) {
             block_end();
+        }
+    }
+}
+
+/* The IM2ROW feed: per image, the padded copy, then chunks of rows gathered from it (one
+ * im2row call per stretch of an output row) and multiplied. */
+static void pq_conv_im2row(const pq_conv2d_fast_plan *plan, const int8_t *in, int8_t *out, void *scratch)
+{
+    const pq_isa_traits *tr = pq_isa_traits_get(plan->gemm.isa);
+    const pq_im2row_fn im2row = tr->im2row;
+    const int32_t in_h = plan->in_dims.h, in_w = plan->in_dims.w, in_c = plan->in_dims.c;
+    const int32_t out_h = plan->out_dims.h, out_w = plan->out_dims.w, out_c = plan->out_dims.c;
+    const int32_t pix = out_h * out_w, k = plan->gemm.k, chunk = plan->chunk_rows;
+    const int32_t runs = plan->taps, len = plan->kt;
+    const int8_t zp = (int8_t)(-plan->p.input_offset);
+    int8_t *img = (int8_t *)scratch;
+    int8_t *rows_buf = img + pq_padded_bytes(plan);
+    void *gemm_scratch = (void *)(rows_buf + pq_im2row_bytes(plan));
+    int32_t hp, wp, b, m0, r, n, ox, oy;
+    ptrdiff_t step, run_step, row_step;
+    pq_padded_hw(&plan->p, &plan->in_dims, &plan->filter_dims, &plan->out_dims, &hp, &wp);
+    step = (ptrdiff_t)plan->p.stride_w * in_c;
+    row_step = (ptrdiff_t)plan->p.stride_h * wp * in_c;
+    run_step = (ptrdiff_t)plan->p.dilation_h * wp * in_c;
+    for (b = 0; b < plan->in_dims.n; ++b) {
+        const int8_t *in_b = in + (size_t)b * (size_t)in_h * (size_t)in_w * (size_t)in_c;
+        int8_t *out_b = out + (size_t)b * (size_t)pix * (size_t)out_c;
+        pq_pad_image(&tr->conv_pad, in_b, in_h, in_w, in_c, plan->p.pad_h, plan->p.pad_w, hp, wp, zp, img);
+        ox = 0;
+        oy = 0;
+        for (m0 = 0; m0 < pix; m0 += chunk) {
+            const int32_t rows = pix - m0 < chunk ? pix - m0 : chunk;
+            for (r = 0; r < rows; r += n) {
+                n = out_w - ox < rows - r ? out_w - ox : rows - r;
+                im2row(img + oy * row_step + ox * step, step, n, run_step, runs, len, k, rows_buf + (size_t)r * (size_t)k);
+                ox += n;
+                if (ox == out_w) {
+                    ox = 0;
+                    ++oy;
+                }
+            }
+            pq_gemm_s8(&plan->gemm, rows, rows_buf, k, out_b + (size_t)m0 * (size_t)out_c, out_c, gemm_scratch);
         }
     }
 }
@@ -225,6 +286,9 @@ pq_status pq_conv2d_s8_fast(const pq_conv2d_fast_plan *plan, const int8_t *in, i
     case PQ_FEED_TAPS:
     case PQ_FEED_ROWS:
         pq_conv_in_place(plan, in, out, scratch);
+        return PQ_OK;
+    case PQ_FEED_IM2ROW:
+        pq_conv_im2row(plan, in, out, scratch);
         return PQ_OK;
     default:
         break;

@@ -6,8 +6,8 @@
  *
  * State: the plan, then the packed weights (every group's at w_group_stride),
  * the folded biases and the four per-channel arrays (every group's at np);
- * with the ROWS feed and filter rows that need padding, the padded weights
- * packing reads (used at prepare only).
+ * with the ROWS feed and filter rows that need padding, or IM2ROW and a
+ * filter that does, the padded weights packing reads (used at prepare only).
  */
 #include <stddef.h>
 #include <stdint.h>
@@ -18,7 +18,7 @@
 
 typedef struct {
     pq_conv2d_fast_plan pl;
-    int8_t *w_padded; /* PQ_FEED_ROWS with padded runs: the weights pq_gemm_s8_pad_runs wrote */
+    int8_t *w_padded; /* ROWS / IM2ROW with padded runs: the weights pq_gemm_s8_pad_runs wrote */
 } conv_state;
 
 /* The geometry of the op's fast plan on `isa`; 0 when its parameters do not allow one. */
@@ -30,6 +30,7 @@ static int conv_geometry(const pq_node *node, const pq_tensor *t, int isa, pq_co
     const int32_t granule = tr->granule, row = fd.w * fd.c;
     const int32_t groups = in.c / fd.c, fpg = out.c / groups;
     const int row_ok = !tr->rows_pad_limited || (row + 15) / 16 * 16 * 8 <= row * 9;
+    const int padded_ok = pq_padded_copy_ok(p, &in, &fd, &out);
     int32_t k = fd.h * fd.w * fd.c, m, chunk, np;
     /* Out-of-image taps are fed the zero point as an int8: it must be one. */
     if (-p->input_offset < -128 || -p->input_offset > 127) return 0;
@@ -56,10 +57,16 @@ static int conv_geometry(const pq_node *node, const pq_tensor *t, int isa, pq_co
         pl->direct = PQ_FEED_TAPS;
         pl->taps = fd.h * fd.w;
         pl->kt = fd.c;
+    } else if (tr->im2row != NULL && groups == 1 && p->dilation_w == 1 && padded_ok) {
+        /* The filter rows' runs gathered one after another, their sum padded to 16 (zero weights). */
+        pl->direct = PQ_FEED_IM2ROW;
+        pl->taps = fd.h;
+        pl->kt = row;
+        k = (k + 15) / 16 * 16;
     } else {
         pl->direct = PQ_FEED_IM2COL;
     }
-    if ((pl->direct == PQ_FEED_ROWS || pl->direct == PQ_FEED_TAPS) && !pq_padded_copy_ok(p, &in, &fd, &out)) return 0;
+    if ((pl->direct == PQ_FEED_ROWS || pl->direct == PQ_FEED_TAPS) && !padded_ok) return 0;
     m = out.n * out.h * out.w;
     isa = pq_gemm_isa(isa, pl->direct, fpg, k, m);
     np = pq_gemm_s8_np(isa, fpg);
@@ -77,16 +84,34 @@ static int conv_geometry(const pq_node *node, const pq_tensor *t, int isa, pq_co
     return 1;
 }
 
+/* The packed GEMM's k values per output channel as runs of len weights, each padded with zeros
+ * to `to` (to == len: the filter as it is): ROWS pads each filter row, IM2ROW the whole filter. */
+static void conv_runs(const pq_conv2d_fast_plan *pl, int32_t *runs, int32_t *len, int32_t *to) {
+    const int32_t row = pl->filter_dims.w * pl->filter_dims.c;
+    *runs = 1;
+    *len = pl->filter_dims.h * row;
+    *to = *len;
+    if (pl->direct == PQ_FEED_ROWS) {
+        *runs = pl->taps;
+        *len = row;
+        *to = pl->kt;
+    } else if (pl->direct == PQ_FEED_IM2ROW) {
+        *to = pl->gemm.k;
+    }
+}
+
 /* The state's pieces over `b` (base NULL: sizes only). */
-static conv_state *conv_layout(pq_bump *b, const pq_conv2d_fast_plan *pl, int32_t filter_row) {
+static conv_state *conv_layout(pq_bump *b, const pq_conv2d_fast_plan *pl) {
     const size_t ch = (size_t)pl->groups * (size_t)pl->gemm.np;
     conv_state *s = (conv_state *)pq_bump_take(b, sizeof(conv_state));
     int8_t *w = (int8_t *)pq_bump_take(b, pl->w_group_stride * (size_t)pl->groups);
     int32_t *bias = (int32_t *)pq_bump_take(b, ch * sizeof(int32_t));
     int32_t *arr = (int32_t *)pq_bump_take(b, 4u * ch * sizeof(int32_t));
     int8_t *padded = NULL;
-    if (pl->direct == PQ_FEED_ROWS && pl->kt != filter_row) {
-        padded = (int8_t *)pq_bump_take(b, (size_t)pl->out_dims.c * (size_t)pl->taps * (size_t)pl->kt);
+    int32_t runs, len, to;
+    conv_runs(pl, &runs, &len, &to);
+    if (to != len) {
+        padded = (int8_t *)pq_bump_take(b, (size_t)pl->out_dims.c * (size_t)runs * (size_t)to);
     }
     if (s == NULL) return NULL;
     s->pl = *pl;
@@ -104,7 +129,7 @@ static int conv_plan(const pq_node *node, const pq_tensor *t, int isa, size_t *s
     pq_conv2d_fast_plan pl;
     pq_bump b = {NULL, 0};
     if (!conv_geometry(node, t, isa, &pl)) return 0;
-    conv_layout(&b, &pl, pl.filter_dims.w * pl.filter_dims.c);
+    conv_layout(&b, &pl);
     *state_bytes = b.used;
     *scratch_bytes = pq_conv2d_s8_fast_scratch_size(&pl);
     return 1;
@@ -118,18 +143,18 @@ static pq_status conv_prepare(pq_node *node, const pq_tensor *t, int isa, void *
     conv_state *s;
     pq_gemm_s8_plan *g;
     const int8_t *w_all = PQ_IN(node, t, 1);
-    int32_t gi, fpg, np, k, row;
+    int32_t gi, fpg, np, k, runs, len, to;
     size_t ch;
     if (!conv_geometry(node, t, isa, &pl)) return PQ_ERR_PARAM;
-    row = pl.filter_dims.w * pl.filter_dims.c;
-    s = conv_layout(&b, &pl, row);
+    s = conv_layout(&b, &pl);
     g = &s->pl.gemm;
     fpg = g->n;
     np = g->np;
     k = g->k;
     ch = (size_t)pl.groups * (size_t)np;
-    if (s->w_padded != NULL) { /* each filter row's weights padded with zeros to kt: k is taps * kt */
-        pq_gemm_s8_pad_runs(pl.out_dims.c, pl.taps, row, pl.kt, w_all, s->w_padded);
+    if (s->w_padded != NULL) { /* runs of weights padded with zeros: k is runs * to */
+        conv_runs(&pl, &runs, &len, &to);
+        pq_gemm_s8_pad_runs(pl.out_dims.c, runs, len, to, w_all, s->w_padded);
         w_all = s->w_padded;
     }
     for (gi = 0; gi < pl.groups; ++gi) {
@@ -171,10 +196,11 @@ static pq_status conv_eval(const pq_node *node, const pq_tensor *t, void *scratc
 }
 
 static const char *conv_name(const pq_node *node) {
-    static const char *const names[2][5] = {
-        {"fast-conv-im2col", "fast-conv-1x1", "fast-conv-1x1-strided", "fast-conv-taps", "fast-conv-rows"},
+    static const char *const names[2][6] = {
+        {"fast-conv-im2col", "fast-conv-1x1", "fast-conv-1x1-strided", "fast-conv-taps", "fast-conv-rows",
+         "fast-conv-im2row"},
         {"fast-conv-im2col-amx", "fast-conv-1x1-amx", "fast-conv-1x1-strided-amx", "fast-conv-taps-amx",
-         "fast-conv-rows-amx"}};
+         "fast-conv-rows-amx", "fast-conv-im2row-amx"}};
     const pq_conv2d_fast_plan *pl = &((const conv_state *)node->fast)->pl;
     return names[pq_isa_traits_get(pl->gemm.isa)->amx_tiles != 0][pl->direct];
 }

@@ -162,7 +162,7 @@ static size_t pq_dw_zp_bytes(const pq_dwconv_fast_plan *plan)
 /* SIMD: the padded image (dw_pad: AVX2 int16, NEON int8, AVX-512 flipped bytes),
  * with 64 bytes of slack (a block's loads may run past the last pixel's
  * channels, against zero weights). */
-static size_t pq_dw_padded_bytes(const pq_dwconv_fast_plan *plan)
+size_t pq_dwconv_s8_padded_bytes(const pq_dwconv_fast_plan *plan)
 {
     const size_t esz = (size_t)pq_dw_traits(plan->isa)->dw_pad.elem;
     int32_t hp, wp;
@@ -174,7 +174,10 @@ static size_t pq_dw_padded_bytes(const pq_dwconv_fast_plan *plan)
 static size_t pq_dw_base_bytes(const pq_dwconv_fast_plan *plan)
 {
     if (pq_dw_traits(plan->isa)->dw_pad.elem != 0) {
-        return pq_dw_padded_bytes(plan);
+        int32_t hp, wp;
+        pq_padded_hw(&plan->p, &plan->in_dims, &plan->filter_dims, &plan->out_dims, &hp, &wp);
+        return pq_dwconv_s8_padded_bytes(plan) +
+               pq_up64(((size_t)wp + 4u) * (size_t)pq_dw_traits(plan->isa)->dw_col_work);
     }
     /* Portable: tap pointers, a zero-point row, cp running sums. */
     return pq_dw_ptrs_bytes(plan) + pq_dw_zp_bytes(plan) + pq_up64((size_t)plan->cp * sizeof(uint32_t));

@@ -15,6 +15,7 @@ static int dw_geometry(const pq_node *node, const pq_tensor *t, int isa, pq_dwco
     const pq_conv_params *p = (const pq_conv_params *)node->params;
     const pq_isa_traits *tr;
     const pq_dims fd = pq_tensor_dims4(&t[node->io[1]]);
+    const int op_isa = isa;
     isa = pq_isa_traits_get(isa)->kernel_isa; /* AMX tiles are for GEMMs */
     tr = pq_isa_traits_get(isa);
     if (p->depth_multiplier < 1 || -p->input_offset < -128 || -p->input_offset > 127) return 0;
@@ -29,6 +30,7 @@ static int dw_geometry(const pq_node *node, const pq_tensor *t, int isa, pq_dwco
     pl->in_dims.c = pl->out_dims.c;
     if (tr->dw_pad.elem && !pq_padded_copy_ok(p, &pl->in_dims, &fd, &pl->out_dims)) return 0;
     pl->isa = isa;
+    pl->op_isa = op_isa;
     pl->p = *p;
     pl->filter_dims = fd;
     pl->cp = pq_dwconv_s8_cp(isa, pl->in_dims.c);

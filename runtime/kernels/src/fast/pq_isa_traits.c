@@ -119,6 +119,7 @@ static const pq_isa_traits TRAITS[PQ_ISA_COUNT] = {
                      .pack = PQ_NEON(pq_gemm_s8_pack_neon),
                      .gemm = PQ_NEON(pq_gemm_s8_neon),
                      .im2col = PQ_NEON(pq_im2col_s8_neon),
+                     .im2row = PQ_NEON(pq_im2row_s8_neon),
                      .mr = PQ_GEMM_ROWS_NEON,
                      .gemm_block = PQ_NEON(pq_gemm_s8_neon_block),
                      .conv_pad = {1, PQ_NEON(pq_pad_copy_s8_neon), pq_pad_fill_s8},
@@ -130,6 +131,7 @@ static const pq_isa_traits TRAITS[PQ_ISA_COUNT] = {
                      .dw_pack = PQ_NEON(pq_dwconv_s8_pack_neon8),
                      .dw = PQ_NEON(pq_dwconv_s8_neon),
                      .dw_pad = {1, PQ_NEON(pq_pad_copy_s8_neon), pq_pad_fill_s8},
+                     .dw_col_work = 64, /* NEON_DOT's sdot rows (pq_depthwise_conv2d_s8_neon.c) */
                      .add = PQ_NEON(pq_add_s8_neon)},
     /* sdot GEMMs; depthwise and ADD on NEON's kernels. */
     [PQ_ISA_NEON_DOT] = {.name = "neon_dot",
@@ -146,6 +148,7 @@ static const pq_isa_traits TRAITS[PQ_ISA_COUNT] = {
                          .pack = PQ_NEON_DOT(pq_gemm_s8_pack_neon_dot),
                          .gemm = PQ_NEON_DOT(pq_gemm_s8_neon_dot),
                          .im2col = PQ_NEON_DOT(pq_im2col_s8_neon),
+                         .im2row = PQ_NEON_DOT(pq_im2row_s8_neon),
                          .mr = PQ_GEMM_ROWS_NEON,
                          .gemm_block = PQ_NEON_DOT(pq_gemm_s8_neon_dot_block),
                          .conv_pad = {1, PQ_NEON_DOT(pq_pad_copy_s8_neon), pq_pad_fill_s8}},

@@ -74,6 +74,49 @@ void pq_im2col_s8_neon(const pq_conv2d_fast_plan *plan, const int8_t *in, int32_
     pq_im2col_rows(plan, in, m0, rows, c_base, pad, dst, pq_copy_neon, pq_fill_neon);
 }
 
+/* PQ_FEED_IM2ROW (pq_im2row_fn): from a padded image no tap needs a bounds check, so each run is
+ * whole 16-byte moves, each store overwriting the previous one's bytes past its run with the
+ * right ones (stores stay in program order: they overlap). A 3x3x3 filter (the first layer of
+ * the MobileNets and ResNets) is 3 loads and 3 stores per row, where pq_im2col_rows cost
+ * about 140 instructions (per-pixel border logic, 9-byte copies as 8-byte pairs) and the GEMM
+ * then loaded each row's 27-byte tail through a table lookup. */
+void pq_im2row_s8_neon(const int8_t *src, ptrdiff_t step, int32_t count, ptrdiff_t run_step, int32_t runs, int32_t len,
+                       int32_t k, int8_t *dst)
+{
+    const int32_t chunks = (len + 15) / 16;
+    /* The runs' stores reach (runs - 1) * len + 16 * chunks; zeros cover the rest up to k (any
+     * bytes would do against the zero weights, these are defined). */
+    const int gap = (runs - 1) * len + 16 * chunks < k;
+    int32_t i, t, j;
+    if (runs == 3 && chunks == 1 && !gap) {
+        for (i = 0; i < count; ++i, src += step, dst += k) {
+            const int8x16_t a = vld1q_s8(src), b = vld1q_s8(src + run_step), c = vld1q_s8(src + 2 * run_step);
+            vst1q_s8(dst, a);
+            vst1q_s8(dst + len, b);
+            vst1q_s8(dst + 2 * len, c);
+        }
+        return;
+    }
+    for (i = 0; i < count; ++i, src += step, dst += k) {
+        const int8_t *s = src;
+        int8_t *d = dst;
+        if (gap) {
+            vst1q_s8(dst + k - 16, vdupq_n_s8(0));
+        }
+        if (chunks == 1) { /* short filter rows (KWS's 10x4x1): one move per run */
+            for (t = 0; t < runs; ++t, s += run_step, d += len) {
+                vst1q_s8(d, vld1q_s8(s));
+            }
+            continue;
+        }
+        for (t = 0; t < runs; ++t, s += run_step, d += len) {
+            for (j = 0; j < chunks; ++j) {
+                vst1q_s8(d + 16 * j, vld1q_s8(s + 16 * j));
+            }
+        }
+    }
+}
+
 #else
 /* ISO C forbids an empty translation unit. */
 typedef int pq_im2col_s8_neon_unused;
