@@ -52,18 +52,64 @@
 /* One chunk of 16 k: x[r] the rows' values, w[g] the groups' panels at it.
  * Group by group, so only one group's 4 weight registers are live: 4 x 16
  * (16 accumulators, 4 rows, 4 weights) uses 24 of the 32 registers, and each
- * group's 64 bytes of weights cost one load instruction. */
+ * group's 64 bytes of weights cost one load instruction. `lanes` (1..4, a
+ * constant): the groups of 4 k that hold values, the rest of the chunk being
+ * zero weights (a run's last k % 16), left out with their loads. */
 PQ_NAI PQ_T_DOT void pq_chunk(int32x4_t *acc, const int8x16_t *x, const int8_t *const *w, const int mr,
-                              const int nb)
+                              const int nb, const int lanes)
 {
     int r, g;
     PQ_NUNROLL
     for (g = 0; g < nb; ++g) {
-        const int8x16x4_t wv = vld1q_s8_x4(w[g]);
+        int8x16x4_t wv;
+        if (lanes == 4) {
+            wv = vld1q_s8_x4(w[g]);
+        } else if (lanes == 3) {
+            const int8x16x3_t w3 = vld1q_s8_x3(w[g]);
+            wv.val[0] = w3.val[0], wv.val[1] = w3.val[1], wv.val[2] = w3.val[2], wv.val[3] = w3.val[2];
+        } else if (lanes == 2) {
+            const int8x16x2_t w2 = vld1q_s8_x2(w[g]);
+            wv.val[0] = w2.val[0], wv.val[1] = w2.val[1], wv.val[2] = w2.val[1], wv.val[3] = w2.val[1];
+        } else {
+            wv.val[0] = wv.val[1] = wv.val[2] = wv.val[3] = vld1q_s8(w[g]);
+        }
         PQ_DOT_GROUP(0);
-        PQ_DOT_GROUP(1);
-        PQ_DOT_GROUP(2);
-        PQ_DOT_GROUP(3);
+        if (lanes > 1) {
+            PQ_DOT_GROUP(1);
+        }
+        if (lanes > 2) {
+            PQ_DOT_GROUP(2);
+        }
+        if (lanes > 3) {
+            PQ_DOT_GROUP(3);
+        }
+    }
+}
+
+/* The last kt % 16 values of a run (a plain GEMM row: taps == 1), zero-extended,
+ * against zero-padded weights: only the groups of 4 k that hold some. */
+PQ_NAI PQ_T_DOT void pq_tail_chunk(int32x4_t *acc, const int8_t *const *p, const int8_t *const *w, int32_t kt,
+                                   int32_t n, const int mr, const int nb)
+{
+    int8x16_t x[MR];
+    int r;
+    PQ_NUNROLL
+    for (r = 0; r < mr; ++r) {
+        x[r] = pq_load_tail(p[r] + kt, n, kt);
+    }
+    switch ((n + 3) / 4) {
+    case 1:
+        pq_chunk(acc, x, w, mr, nb, 1);
+        break;
+    case 2:
+        pq_chunk(acc, x, w, mr, nb, 2);
+        break;
+    case 3:
+        pq_chunk(acc, x, w, mr, nb, 3);
+        break;
+    default:
+        pq_chunk(acc, x, w, mr, nb, 4);
+        break;
     }
 }
 
@@ -108,13 +154,7 @@ PQ_NAI PQ_T_DOT void pq_ukernel(const pq_gemm_s8_plan *plan, const pq_rqc *qc, c
             kk += KC;
         } else {
             if (kfull < kt) {
-                /* The last kt % 16 values of a run (a plain GEMM row: taps == 1),
-                 * zero-extended, against zero-padded weights. */
-                PQ_NUNROLL
-                for (r = 0; r < mr; ++r) {
-                    x[r] = pq_load_tail(p[r] + kt, kt - kfull, kt);
-                }
-                pq_chunk(acc, x, w, mr, nb);
+                pq_tail_chunk(acc, p, w, kt, kt - kfull, mr, nb);
                 PQ_NUNROLL
                 for (g = 0; g < nb; ++g) {
                     w[g] += 4 * KC;
@@ -130,7 +170,7 @@ PQ_NAI PQ_T_DOT void pq_ukernel(const pq_gemm_s8_plan *plan, const pq_rqc *qc, c
             kk = 0;
             continue;
         }
-        pq_chunk(acc, x, w, mr, nb);
+        pq_chunk(acc, x, w, mr, nb, 4);
         PQ_NUNROLL
         for (g = 0; g < nb; ++g) {
             w[g] += 4 * KC;
