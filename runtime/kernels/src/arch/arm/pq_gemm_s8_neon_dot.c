@@ -113,14 +113,30 @@ PQ_NAI PQ_T_DOT void pq_tail_chunk(int32x4_t *acc, const int8_t *const *p, const
     }
 }
 
+/* One row's nb requantized groups of 4 channels narrowed to int8 and stored, the
+ * first `nc` of them (16 channels per store, the last vectors zero-filled). */
+PQ_NAI PQ_T_DOT void pq_store_row(const pq_rqc *qc, const int32x4_t *a, int8_t *dst, int32_t nc, const int all_rshift,
+                                  const int nb)
+{
+    int g;
+    PQ_NUNROLL
+    for (g = 0; g < nb; g += 4) {
+        const int32x4_t z = vdupq_n_s32(0);
+        const int32x4_t b = g + 1 < nb ? a[g + 1] : z, c = g + 2 < nb ? a[g + 2] : z, d = g + 3 < nb ? a[g + 3] : z;
+        const int8x16_t v = all_rshift ? pq_narrow16_offset_clamp(qc, a[g], b, c, d) : pq_narrow16_clamp(qc, a[g], b, c, d);
+        const int32_t left = nc - 4 * g;
+        const int32_t width = nb - g < 4 ? 4 * (nb - g) : 16;
+        pq_store_s8(dst + 4 * g, v, left < width ? left : width);
+    }
+}
+
 /* `mr` rows x `nb` groups of 4 channels from n0; constants at each call. */
 PQ_NAI PQ_T_DOT void pq_ukernel(const pq_gemm_s8_plan *plan, const pq_rqc *qc, const int8_t *const *origin,
                                 const ptrdiff_t *tap_off, int32_t taps, int32_t kt, int32_t n0, int32_t rows,
-                                int8_t *out, int32_t ldo, const int mr, const int nb)
+                                int8_t *out, int32_t ldo, const int mr, const int nb, const int8_t *w0,
+                                const size_t panel, const int all_rshift)
 {
     const int32_t kfull = kt / KC * KC;
-    const int all_rshift = plan->rq.all_rshift;
-    const size_t panel = (size_t)plan->kp * 4u;
     const int8_t *w[8];
     int32x4_t acc[16];
     int8x16_t x[MR];
@@ -130,7 +146,7 @@ PQ_NAI PQ_T_DOT void pq_ukernel(const pq_gemm_s8_plan *plan, const pq_rqc *qc, c
     PQ_NUNROLL
     for (g = 0; g < nb; ++g) {
         const int32x4_t bias = vld1q_s32(plan->rq.bias + n0 + 4 * g);
-        w[g] = plan->w + (size_t)(n0 / 4 + g) * panel;
+        w[g] = w0 + (size_t)g * panel;
         PQ_NUNROLL
         for (r = 0; r < mr; ++r) {
             acc[r * nb + g] = bias;
@@ -185,77 +201,111 @@ PQ_NAI PQ_T_DOT void pq_ukernel(const pq_gemm_s8_plan *plan, const pq_rqc *qc, c
             acc[r * nb + g] = all_rshift ? pq_mbqm4_rshift(&q, acc[r * nb + g]) : pq_rq4_offset(&q, qc, acc[r * nb + g]);
         }
     }
-    PQ_NUNROLL
-    for (r = 0; r < mr; ++r) {
-        if (r < rows) {
-            /* 16 channels per store, the last vectors of a block zero-filled. */
-            PQ_NUNROLL
-            for (g = 0; g < nb; g += 4) {
-                const int32x4_t z = vdupq_n_s32(0);
-                const int32x4_t *a = acc + r * nb + g;
-                const int32x4_t b = g + 1 < nb ? a[1] : z, c = g + 2 < nb ? a[2] : z, d = g + 3 < nb ? a[3] : z;
-                const int8x16_t v = all_rshift ? pq_narrow16_offset_clamp(qc, a[0], b, c, d)
-                                               : pq_narrow16_clamp(qc, a[0], b, c, d);
-                const int32_t left = nc - 4 * g;
-                const int32_t width = nb - g < 4 ? 4 * (nb - g) : 16;
-                pq_store_s8(out + (size_t)r * (size_t)ldo + (size_t)(n0 + 4 * g), v, left < width ? left : width);
+    if (rows == mr && nc >= 4 * nb) {
+        /* Every row and channel of the block exists (all blocks but a GEMM's last):
+         * whole-vector stores, no per-row tests. */
+        PQ_NUNROLL
+        for (r = 0; r < mr; ++r) {
+            pq_store_row(qc, acc + r * nb, out + (size_t)r * (size_t)ldo + (size_t)n0, 4 * nb, all_rshift, nb);
+        }
+    } else {
+        PQ_NUNROLL
+        for (r = 0; r < mr; ++r) {
+            if (r < rows) {
+                pq_store_row(qc, acc + r * nb, out + (size_t)r * (size_t)ldo + (size_t)n0, nc, all_rshift, nb);
             }
         }
     }
 }
 
-/* The last 4, 8 or 12 channels from n0 in one block: each row chunk is loaded once. */
-PQ_NAI PQ_T_DOT void pq_last_block(const pq_gemm_s8_plan *plan, const pq_rqc *qc, const int8_t *const *origin,
-                                   const ptrdiff_t *tap_off, int32_t taps, int32_t kt, int32_t n0, int32_t rows,
-                                   int8_t *out, int32_t ldo, const int mr)
+/* Channels [n0, n1) in blocks of 4 * nb, each for every MR rows of the `rows`
+ * (origin[0 .. rows - 1]; a last short quad repeats its last row). Out of line,
+ * one function per (mr, nb): GCC then allocates the registers of one block shape
+ * at a time, and the per-call constants stay in registers across the blocks
+ * (inlined together, the shapes' code spilled them). */
+PQ_NAI PQ_T_DOT void pq_blocks(const pq_gemm_s8_plan *plan, int32_t rows, const int8_t *const *origin,
+                               const ptrdiff_t *tap_off, int32_t taps, int32_t kt, int32_t n0, int32_t n1,
+                               int8_t *out, int32_t ldo, const int mr, const int nb)
 {
-    if (plan->np - n0 == 12) {
-        pq_ukernel(plan, qc, origin, tap_off, taps, kt, n0, rows, out, ldo, mr, 3);
-    } else if (plan->np - n0 == 8) {
-        pq_ukernel(plan, qc, origin, tap_off, taps, kt, n0, rows, out, ldo, mr, 2);
-    } else if (plan->np - n0 == 4) {
-        pq_ukernel(plan, qc, origin, tap_off, taps, kt, n0, rows, out, ldo, mr, 1);
+    const pq_rqc qc = pq_rqc_load(&plan->rq);
+    const int all_rshift = plan->rq.all_rshift;
+    const size_t panel = (size_t)plan->kp * 4u;
+    const int8_t *rp[PQ_GEMM_ROWS_NEON + MR];
+    int32_t c, q0;
+    for (q0 = 0; q0 < rows + mr - 1; ++q0) {
+        rp[q0] = origin[q0 < rows ? q0 : rows - 1];
+    }
+    for (c = n0; c < n1; c += 4 * nb) {
+        const int8_t *w0 = plan->w + (size_t)(c / 4) * panel;
+        for (q0 = 0; q0 < rows; q0 += mr) {
+            pq_ukernel(plan, &qc, rp + q0, tap_off, taps, kt, c, rows - q0 < mr ? rows - q0 : mr,
+                       out + (size_t)q0 * (size_t)ldo, ldo, mr, nb, w0, panel, all_rshift);
+        }
     }
 }
 
-/* Up to MR rows (origin[0 .. MR - 1], the ones past `rows` repeating the last). */
-PQ_NAI PQ_T_DOT void pq_quad(const pq_gemm_s8_plan *plan, const pq_rqc *qc, int32_t rows, const int8_t *const *origin,
-                             const ptrdiff_t *tap_off, int32_t taps, int32_t kt, int8_t *out, int32_t ldo)
+#define PQ_DOT_BLOCKS(MRV, NB)                                                                                       \
+    static __attribute__((noinline)) PQ_T_DOT void pq_blocks_##MRV##x##NB(                                          \
+        const pq_gemm_s8_plan *plan, int32_t rows, const int8_t *const *origin, const ptrdiff_t *tap_off,            \
+        int32_t taps, int32_t kt, int32_t n0, int32_t n1, int8_t *out, int32_t ldo)                                  \
+    {                                                                                                                \
+        pq_blocks(plan, rows, origin, tap_off, taps, kt, n0, n1, out, ldo, MRV, NB);                                 \
+    }
+PQ_DOT_BLOCKS(4, 4)
+PQ_DOT_BLOCKS(4, 3)
+PQ_DOT_BLOCKS(4, 2)
+PQ_DOT_BLOCKS(4, 1)
+PQ_DOT_BLOCKS(1, 8)
+PQ_DOT_BLOCKS(1, 4)
+PQ_DOT_BLOCKS(1, 3)
+PQ_DOT_BLOCKS(1, 2)
+PQ_DOT_BLOCKS(1, 1)
+
+/* One row (FULLY_CONNECTED at batch 1): 32 channels at a time, then 16, then the last 4, 8 or 12. */
+static PQ_T_DOT void pq_one_row(const pq_gemm_s8_plan *plan, const int8_t *const *origin, const ptrdiff_t *tap_off,
+                                int32_t taps, int32_t kt, int8_t *out, int32_t ldo)
 {
     const int32_t np = plan->np;
-    int32_t n0 = 0;
-    if (rows == 1) {
-        for (; n0 + 32 <= np; n0 += 32) {
-            pq_ukernel(plan, qc, origin, tap_off, taps, kt, n0, rows, out, ldo, 1, 8);
-        }
-        if (n0 + 16 <= np) {
-            pq_ukernel(plan, qc, origin, tap_off, taps, kt, n0, rows, out, ldo, 1, 4);
-            n0 += 16;
-        }
-    } else {
-        for (; n0 + 16 <= np; n0 += 16) {
-            pq_ukernel(plan, qc, origin, tap_off, taps, kt, n0, rows, out, ldo, MR, 4);
-        }
+    int32_t n0 = np / 32 * 32;
+    if (n0 > 0) {
+        pq_blocks_1x8(plan, 1, origin, tap_off, taps, kt, 0, n0, out, ldo);
     }
-    if (rows == 1) {
-        pq_last_block(plan, qc, origin, tap_off, taps, kt, n0, rows, out, ldo, 1);
-    } else {
-        pq_last_block(plan, qc, origin, tap_off, taps, kt, n0, rows, out, ldo, MR);
+    if (np - n0 >= 16) {
+        pq_blocks_1x4(plan, 1, origin, tap_off, taps, kt, n0, n0 + 16, out, ldo);
+        n0 += 16;
+    }
+    if (np - n0 == 12) {
+        pq_blocks_1x3(plan, 1, origin, tap_off, taps, kt, n0, np, out, ldo);
+    } else if (np - n0 == 8) {
+        pq_blocks_1x2(plan, 1, origin, tap_off, taps, kt, n0, np, out, ldo);
+    } else if (np - n0 == 4) {
+        pq_blocks_1x1(plan, 1, origin, tap_off, taps, kt, n0, np, out, ldo);
     }
 }
 
-/* The driver's blocks are PQ_GEMM_ROWS_NEON rows (one call and one load of the
- * constants for 16 rows), computed MR at a time. */
+/* The driver's blocks are PQ_GEMM_ROWS_NEON rows (one call for 16 rows), computed MR
+ * rows x 16 channels at a time, the last 4, 8 or 12 channels in one block (each row
+ * chunk loaded once); a last single row on its own. */
 PQ_T_DOT void pq_gemm_s8_neon_dot_block(const pq_gemm_s8_plan *plan, int32_t rows, const int8_t *const *origin,
                                         const ptrdiff_t *tap_off, int32_t taps, int32_t kt, int8_t *out, int32_t ldo,
                                         void *work)
 {
-    const pq_rqc qc = pq_rqc_load(&plan->rq);
-    int32_t q0;
+    const int32_t np = plan->np, n0 = np / 16 * 16, quads = rows % MR == 1 ? rows - 1 : rows;
     (void)work;
-    for (q0 = 0; q0 < rows; q0 += MR) {
-        pq_quad(plan, &qc, rows - q0 < MR ? rows - q0 : MR, origin + q0, tap_off, taps, kt,
-                out + (size_t)q0 * (size_t)ldo, ldo);
+    if (quads > 0) {
+        if (n0 > 0) {
+            pq_blocks_4x4(plan, quads, origin, tap_off, taps, kt, 0, n0, out, ldo);
+        }
+        if (np - n0 == 12) {
+            pq_blocks_4x3(plan, quads, origin, tap_off, taps, kt, n0, np, out, ldo);
+        } else if (np - n0 == 8) {
+            pq_blocks_4x2(plan, quads, origin, tap_off, taps, kt, n0, np, out, ldo);
+        } else if (np - n0 == 4) {
+            pq_blocks_4x1(plan, quads, origin, tap_off, taps, kt, n0, np, out, ldo);
+        }
+    }
+    if (quads < rows) {
+        pq_one_row(plan, origin + quads, tap_off, taps, kt, out + (size_t)quads * (size_t)ldo, ldo);
     }
 }
 
