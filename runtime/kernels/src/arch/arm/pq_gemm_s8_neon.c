@@ -50,33 +50,42 @@ PQ_NAI void pq_store_u32(int8_t *dst, uint32_t word)
     __builtin_memcpy(dst, &word, 4);
 }
 
-/* One k chunk at offset kk of the rows xp[r], against the groups' panels
- * w[g] at this chunk (4 x 16 weights each, loaded once and used for every
- * row). acc[r * 4 * nb + 4 * g + j] is row r, channel 4 * g + j. */
-PQ_NAI void pq_chunk(int32x4_t *acc, const int8_t *const *xp, int32_t kk, const int8_t *const *w, const int mr,
-                     const int nb, const int pair16)
+/* One row's 16 values x against one group's 4 x 16 weights wv, into its 4
+ * accumulators a[j] (channel j). `half` (a constant): only the first 8 k hold
+ * values (a run's last k % 16 <= 8, the rest zero weights and zero values), so
+ * the upper products (smull2) are left out. */
+PQ_NAI void pq_row_group(int32x4_t *a, int8x16_t x, const int8x16_t *wv, const int pair16, const int half)
 {
-    int r, g, j;
+    int j;
+    PQ_NUNROLL
+    for (j = 0; j < 4; ++j) {
+        const int16x8_t lo = vmull_s8(vget_low_s8(x), vget_low_s8(wv[j]));
+        if (half) {
+            a[j] = vpadalq_s16(a[j], lo);
+        } else if (pair16) {
+            /* No -128 weight: products k and k + 8 summed in int16 (smlal2) are exact. */
+            a[j] = vpadalq_s16(a[j], vmlal_high_s8(lo, x, wv[j]));
+        } else {
+            a[j] = vpadalq_s16(vpadalq_s16(a[j], lo), vmull_high_s8(x, wv[j]));
+        }
+    }
+}
+
+/* One k chunk: the rows' values at xp[r] + kk, or with xp NULL the vectors
+ * x[r]; against the groups' panels w[g] at this chunk (4 x 16 weights each,
+ * loaded once and used for every row). acc[r * 4 * nb + 4 * g + j] is row r,
+ * channel 4 * g + j. */
+PQ_NAI void pq_chunk(int32x4_t *acc, const int8_t *const *xp, int32_t kk, const int8x16_t *x,
+                     const int8_t *const *w, const int mr, const int nb, const int pair16, const int half)
+{
+    int r, g;
     PQ_NUNROLL
     for (g = 0; g < nb; ++g) {
         const int8x16x4_t wq = vld1q_s8_x4(w[g]); /* one ld1 of 4 registers */
         const int8x16_t wv[4] = {wq.val[0], wq.val[1], wq.val[2], wq.val[3]};
         PQ_NUNROLL
         for (r = 0; r < mr; ++r) {
-            const int8x16_t x = vld1q_s8(xp[r] + kk);
-            PQ_NUNROLL
-            for (j = 0; j < 4; ++j) {
-                int32x4_t a = acc[r * 4 * nb + 4 * g + j];
-                const int16x8_t lo = vmull_s8(vget_low_s8(x), vget_low_s8(wv[j]));
-                if (pair16) {
-                    /* No -128 weight: products k and k + 8 summed in int16 (smlal2) are exact. */
-                    a = vpadalq_s16(a, vmlal_high_s8(lo, x, wv[j]));
-                } else {
-                    a = vpadalq_s16(a, lo);
-                    a = vpadalq_s16(a, vmull_high_s8(x, wv[j]));
-                }
-                acc[r * 4 * nb + 4 * g + j] = a;
-            }
+            pq_row_group(acc + r * 4 * nb + 4 * g, xp != NULL ? vld1q_s8(xp[r] + kk) : x[r], wv, pair16, half);
         }
     }
 }
@@ -113,20 +122,31 @@ PQ_NAI void pq_ukernel(const pq_gemm_s8_plan *plan, const pq_rqc *qc, const int8
     kk = 0;
     for (;;) {
         if (kk < kfull) {
-            pq_chunk(acc, p, kk, w, mr, nb, pair16);
+            pq_chunk(acc, p, kk, NULL, w, mr, nb, pair16, 0);
             kk += KC;
         } else {
             if (kfull < kt) {
                 /* The last kt % 16 values of a run (a plain GEMM row: taps == 1),
-                 * zero-extended, against zero-padded weights. */
+                 * zero-extended, against zero-padded weights: up to 8 of them from
+                 * registers, more through a 16-byte buffer per row (fewer register
+                 * moves in GCC 12's code for the full chunk). */
+                int8x16_t x[MR];
                 int8_t tail[MR][KC];
                 const int8_t *tp[MR];
                 PQ_NUNROLL
                 for (r = 0; r < mr; ++r) {
-                    vst1q_s8(tail[r], pq_load_tail(p[r] + kt, kt - kfull, kt));
+                    x[r] = pq_load_tail(p[r] + kt, kt - kfull, kt);
                     tp[r] = tail[r];
                 }
-                pq_chunk(acc, tp, 0, w, mr, nb, pair16);
+                if (kt - kfull <= 8) {
+                    pq_chunk(acc, NULL, 0, x, w, mr, nb, pair16, 1);
+                } else {
+                    PQ_NUNROLL
+                    for (r = 0; r < mr; ++r) {
+                        vst1q_s8(tail[r], x[r]);
+                    }
+                    pq_chunk(acc, tp, 0, NULL, w, mr, nb, pair16, 0);
+                }
                 PQ_NUNROLL
                 for (g = 0; g < nb; ++g) {
                     w[g] += 4 * KC;
