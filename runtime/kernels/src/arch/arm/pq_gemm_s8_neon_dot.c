@@ -113,6 +113,26 @@ PQ_NAI PQ_T_DOT void pq_tail_chunk(int32x4_t *acc, const int8_t *const *p, const
     }
 }
 
+/* nb vectors of 4 int32 from src, 4 per ld1 instruction. */
+PQ_NAI PQ_T_DOT void pq_load_s32(const int32_t *src, int32x4_t *dst, const int nb)
+{
+    int g = 0;
+    PQ_NUNROLL
+    for (; g + 4 <= nb; g += 4) {
+        const int32x4x4_t v = vld1q_s32_x4(src + 4 * g);
+        dst[g] = v.val[0], dst[g + 1] = v.val[1], dst[g + 2] = v.val[2], dst[g + 3] = v.val[3];
+    }
+    if (nb - g == 3) {
+        const int32x4x3_t v = vld1q_s32_x3(src + 4 * g);
+        dst[g] = v.val[0], dst[g + 1] = v.val[1], dst[g + 2] = v.val[2];
+    } else if (nb - g == 2) {
+        const int32x4x2_t v = vld1q_s32_x2(src + 4 * g);
+        dst[g] = v.val[0], dst[g + 1] = v.val[1];
+    } else if (nb - g == 1) {
+        dst[g] = vld1q_s32(src + 4 * g);
+    }
+}
+
 /* One row's nb requantized groups of 4 channels narrowed to int8 and stored, the
  * first `nc` of them (16 channels per store, the last vectors zero-filled). */
 PQ_NAI PQ_T_DOT void pq_store_row(const pq_rqc *qc, const int32x4_t *a, int8_t *dst, int32_t nc, const int all_rshift,
@@ -143,13 +163,14 @@ PQ_NAI PQ_T_DOT void pq_ukernel(const pq_gemm_s8_plan *plan, const pq_rqc *qc, c
     const int8_t *p[MR];
     int32_t t, kk, nc;
     int r, g;
+    int32x4_t v[8], v2[8];
+    pq_load_s32(plan->rq.bias + n0, v, nb);
     PQ_NUNROLL
     for (g = 0; g < nb; ++g) {
-        const int32x4_t bias = vld1q_s32(plan->rq.bias + n0 + 4 * g);
         w[g] = w0 + (size_t)g * panel;
         PQ_NUNROLL
         for (r = 0; r < mr; ++r) {
-            acc[r * nb + g] = bias;
+            acc[r * nb + g] = v[g];
         }
     }
     /* One loop over every chunk of every tap (not a loop per tap): GCC then
@@ -193,9 +214,14 @@ PQ_NAI PQ_T_DOT void pq_ukernel(const pq_gemm_s8_plan *plan, const pq_rqc *qc, c
         }
     }
     nc = plan->n - n0;
+    pq_load_s32(plan->rq.mult + n0, v, nb);
+    pq_load_s32(plan->rq.rshift + n0, v2, nb);
     PQ_NUNROLL
     for (g = 0; g < nb; ++g) {
-        const pq_rq4 q = pq_rq4_load(&plan->rq, n0 + 4 * g);
+        pq_rq4 q;
+        q.mult = v[g];
+        q.nrshift = vnegq_s32(v2[g]);
+        q.lshift = qc->any_lshift ? vld1q_s32(plan->rq.lshift + n0 + 4 * g) : vdupq_n_s32(0);
         PQ_NUNROLL
         for (r = 0; r < mr; ++r) {
             acc[r * nb + g] = all_rshift ? pq_mbqm4_rshift(&q, acc[r * nb + g]) : pq_rq4_offset(&q, qc, acc[r * nb + g]);
@@ -223,24 +249,42 @@ PQ_NAI PQ_T_DOT void pq_ukernel(const pq_gemm_s8_plan *plan, const pq_rqc *qc, c
  * one function per (mr, nb): GCC then allocates the registers of one block shape
  * at a time, and the per-call constants stay in registers across the blocks
  * (inlined together, the shapes' code spilled them). */
+PQ_NAI PQ_T_DOT void pq_blocks_rq(const pq_gemm_s8_plan *plan, const pq_rqc *qc, int32_t rows,
+                                  const int8_t *const *rp, const ptrdiff_t *tap_off, int32_t taps, int32_t kt,
+                                  int32_t n0, int32_t n1, int8_t *out, int32_t ldo, const int mr, const int nb,
+                                  const int all_rshift)
+{
+    const size_t panel = (size_t)plan->kp * 4u;
+    int32_t c, q0;
+    for (c = n0; c < n1; c += 4 * nb) {
+        const int8_t *w0 = plan->w + (size_t)(c / 4) * panel;
+        for (q0 = 0; q0 < rows; q0 += mr) {
+            pq_ukernel(plan, qc, rp + q0, tap_off, taps, kt, c, rows - q0 < mr ? rows - q0 : mr,
+                       out + (size_t)q0 * (size_t)ldo, ldo, mr, nb, w0, panel, all_rshift);
+        }
+    }
+}
+
 PQ_NAI PQ_T_DOT void pq_blocks(const pq_gemm_s8_plan *plan, int32_t rows, const int8_t *const *origin,
                                const ptrdiff_t *tap_off, int32_t taps, int32_t kt, int32_t n0, int32_t n1,
                                int8_t *out, int32_t ldo, const int mr, const int nb)
 {
     const pq_rqc qc = pq_rqc_load(&plan->rq);
-    const int all_rshift = plan->rq.all_rshift;
-    const size_t panel = (size_t)plan->kp * 4u;
     const int8_t *rp[PQ_GEMM_ROWS_NEON + MR];
-    int32_t c, q0;
-    for (q0 = 0; q0 < rows + mr - 1; ++q0) {
-        rp[q0] = origin[q0 < rows ? q0 : rows - 1];
-    }
-    for (c = n0; c < n1; c += 4 * nb) {
-        const int8_t *w0 = plan->w + (size_t)(c / 4) * panel;
-        for (q0 = 0; q0 < rows; q0 += mr) {
-            pq_ukernel(plan, &qc, rp + q0, tap_off, taps, kt, c, rows - q0 < mr ? rows - q0 : mr,
-                       out + (size_t)q0 * (size_t)ldo, ldo, mr, nb, w0, panel, all_rshift);
+    const int8_t *const *rows_p = origin;
+    int32_t q0;
+    if (rows % mr != 0) {
+        /* A last short quad repeats its last row: read, computed, never stored. */
+        for (q0 = 0; q0 < rows + mr - 1; ++q0) {
+            rp[q0] = origin[q0 < rows ? q0 : rows - 1];
         }
+        rows_p = rp;
+    }
+    /* The requantization's variant chosen once per call, not per block. */
+    if (plan->rq.all_rshift) {
+        pq_blocks_rq(plan, &qc, rows, rows_p, tap_off, taps, kt, n0, n1, out, ldo, mr, nb, 1);
+    } else {
+        pq_blocks_rq(plan, &qc, rows, rows_p, tap_off, taps, kt, n0, n1, out, ldo, mr, nb, 0);
     }
 }
 
