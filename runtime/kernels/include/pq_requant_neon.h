@@ -180,7 +180,9 @@ PQ_NAI void pq_store_s8(int8_t *dst, int8x16_t v, int32_t count)
  * copy. Nothing outside [end - n, end) is used. */
 PQ_NAI int8x16_t pq_load_tail(const int8_t *end, int32_t n, int32_t avail)
 {
-    if (avail >= 16) {
+    if (n == 8) {
+        return vcombine_s8(vld1_s8(end - 8), vdup_n_s8(0)); /* one 8-byte load */
+    } else if (avail >= 16) {
         const uint8x16_t iota = vcombine_u8(vcreate_u8(0x0706050403020100ull), vcreate_u8(0x0F0E0D0C0B0A0908ull));
         return vqtbl1q_s8(vld1q_s8(end - 16), vaddq_u8(iota, vdupq_n_u8((uint8_t)(16 - n))));
     } else if (avail >= 8) {

@@ -154,7 +154,7 @@ PQ_NAI PQ_T_DOT void pq_store_row(const pq_rqc *qc, const int32x4_t *a, int8_t *
 PQ_NAI PQ_T_DOT void pq_ukernel(const pq_gemm_s8_plan *plan, const pq_rqc *qc, const int8_t *const *origin,
                                 const ptrdiff_t *tap_off, int32_t taps, int32_t kt, int32_t n0, int32_t rows,
                                 int8_t *out, int32_t ldo, const int mr, const int nb, const int8_t *w0,
-                                const size_t panel, const int all_rshift)
+                                const size_t panel, const int all_rshift, const int small)
 {
     const int32_t kfull = kt / KC * KC;
     const int8_t *w[8];
@@ -182,7 +182,11 @@ PQ_NAI PQ_T_DOT void pq_ukernel(const pq_gemm_s8_plan *plan, const pq_rqc *qc, c
     }
     t = 0;
     kk = 0;
-    for (;;) {
+    if (small) {
+        /* kt < 16 and taps == 1 (a plain GEMM row of k < 16): one chunk, no loop. */
+        pq_tail_chunk(acc, p, w, kt, kt, mr, nb);
+    }
+    for (; !small;) {
         if (kk < kfull) {
             PQ_NUNROLL
             for (r = 0; r < mr; ++r) {
@@ -252,7 +256,7 @@ PQ_NAI PQ_T_DOT void pq_ukernel(const pq_gemm_s8_plan *plan, const pq_rqc *qc, c
 PQ_NAI PQ_T_DOT void pq_blocks_rq(const pq_gemm_s8_plan *plan, const pq_rqc *qc, int32_t rows,
                                   const int8_t *const *rp, const ptrdiff_t *tap_off, int32_t taps, int32_t kt,
                                   int32_t n0, int32_t n1, int8_t *out, int32_t ldo, const int mr, const int nb,
-                                  const int all_rshift)
+                                  const int all_rshift, const int small)
 {
     const size_t panel = (size_t)plan->kp * 4u;
     int32_t c, q0;
@@ -260,7 +264,7 @@ PQ_NAI PQ_T_DOT void pq_blocks_rq(const pq_gemm_s8_plan *plan, const pq_rqc *qc,
         const int8_t *w0 = plan->w + (size_t)(c / 4) * panel;
         for (q0 = 0; q0 < rows; q0 += mr) {
             pq_ukernel(plan, qc, rp + q0, tap_off, taps, kt, c, rows - q0 < mr ? rows - q0 : mr,
-                       out + (size_t)q0 * (size_t)ldo, ldo, mr, nb, w0, panel, all_rshift);
+                       out + (size_t)q0 * (size_t)ldo, ldo, mr, nb, w0, panel, all_rshift, small);
         }
     }
 }
@@ -280,11 +284,18 @@ PQ_NAI PQ_T_DOT void pq_blocks(const pq_gemm_s8_plan *plan, int32_t rows, const 
         }
         rows_p = rp;
     }
-    /* The requantization's variant chosen once per call, not per block. */
-    if (plan->rq.all_rshift) {
-        pq_blocks_rq(plan, &qc, rows, rows_p, tap_off, taps, kt, n0, n1, out, ldo, mr, nb, 1);
+    /* The requantization's variant chosen once per call, not per block; k < 16 in one
+     * chunk, a variant of its own. */
+    if (kt < KC && taps == 1) {
+        if (plan->rq.all_rshift) {
+            pq_blocks_rq(plan, &qc, rows, rows_p, tap_off, taps, kt, n0, n1, out, ldo, mr, nb, 1, 1);
+        } else {
+            pq_blocks_rq(plan, &qc, rows, rows_p, tap_off, taps, kt, n0, n1, out, ldo, mr, nb, 0, 1);
+        }
+    } else if (plan->rq.all_rshift) {
+        pq_blocks_rq(plan, &qc, rows, rows_p, tap_off, taps, kt, n0, n1, out, ldo, mr, nb, 1, 0);
     } else {
-        pq_blocks_rq(plan, &qc, rows, rows_p, tap_off, taps, kt, n0, n1, out, ldo, mr, nb, 0);
+        pq_blocks_rq(plan, &qc, rows, rows_p, tap_off, taps, kt, n0, n1, out, ldo, mr, nb, 0, 0);
     }
 }
 
