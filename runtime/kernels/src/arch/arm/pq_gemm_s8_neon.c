@@ -19,8 +19,9 @@
  * Blocks: 4 rows x 4 channels (16 accumulators + 4 row + 4 weight registers
  * of the 32), and for a single row (FULLY_CONNECTED at batch 1) 1 row x 16
  * channels. Rows are read in place, 16 bytes at a time; the last k % 16
- * values of each row are copied into a zero-padded 16-byte buffer, so
- * nothing past a row is read.
+ * values of each row come zero-extended from pq_load_tail, which reads
+ * nothing past a row (up to 8 of them multiplied by smull alone). The first
+ * chunk of a block sets the accumulators (saddlp), so none are zeroed.
  */
 #include <stddef.h>
 #include <stdint.h>

@@ -13,8 +13,10 @@
  *
  * Blocks: 4 rows x 16 channels (16 accumulators + 4 row + 4 weight registers
  * of the 32), and for a single row 1 x 32 channels (8 sdot chains); the
- * weights of a group and chunk, 64 bytes, come in one ld1 of 4 registers. Rows are read in place 16 bytes at a time; the last k % 16 values
- * come from a zero-padded copy. Compiled for armv8.2-a+dotprod by attribute;
+ * weights of a group and chunk, 64 bytes, come in one ld1 of 4 registers. Rows
+ * are read in place 16 bytes at a time; the last k % 16 values straight into a
+ * register (pq_load_tail), multiplied only by the groups of 4 k that hold some.
+ * Compiled for armv8.2-a+dotprod by attribute;
  * only called when pq_isa_supported(PQ_ISA_NEON_DOT) says so.
  */
 #include <stddef.h>
@@ -248,11 +250,8 @@ PQ_NAI PQ_T_DOT void pq_ukernel(const pq_gemm_s8_plan *plan, const pq_rqc *qc, c
     }
 }
 
-/* Channels [n0, n1) in blocks of 4 * nb, each for every MR rows of the `rows`
- * (origin[0 .. rows - 1]; a last short quad repeats its last row). Out of line,
- * one function per (mr, nb): GCC then allocates the registers of one block shape
- * at a time, and the per-call constants stay in registers across the blocks
- * (inlined together, the shapes' code spilled them). */
+/* Channels [n0, n1) in blocks of 4 * nb, each for every mr rows of the `rows`
+ * (rp[0 .. rows rounded up to mr]): the weights' address once per column block. */
 PQ_NAI PQ_T_DOT void pq_blocks_rq(const pq_gemm_s8_plan *plan, const pq_rqc *qc, int32_t rows,
                                   const int8_t *const *rp, const ptrdiff_t *tap_off, int32_t taps, int32_t kt,
                                   int32_t n0, int32_t n1, int8_t *out, int32_t ldo, const int mr, const int nb,
@@ -269,6 +268,8 @@ PQ_NAI PQ_T_DOT void pq_blocks_rq(const pq_gemm_s8_plan *plan, const pq_rqc *qc,
     }
 }
 
+/* The same for origin[0 .. rows - 1] (rows <= PQ_GEMM_ROWS_NEON), the variant picked once
+ * per call; out of line, one function per block shape (pq_blocks_MRxNB below). */
 PQ_NAI PQ_T_DOT void pq_blocks(const pq_gemm_s8_plan *plan, int32_t rows, const int8_t *const *origin,
                                const ptrdiff_t *tap_off, int32_t taps, int32_t kt, int32_t n0, int32_t n1,
                                int8_t *out, int32_t ldo, const int mr, const int nb)
