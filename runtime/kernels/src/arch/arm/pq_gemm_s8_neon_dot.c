@@ -339,7 +339,7 @@ static PQ_T_DOT void pq_one_row(const pq_gemm_s8_plan *plan, const int8_t *const
     }
 }
 
-/* The driver's blocks are PQ_GEMM_ROWS_NEON rows (one call for 16 rows), computed MR
+/* The driver's blocks are PQ_GEMM_ROWS_NEON rows (one call for 32 rows), computed MR
  * rows x 16 channels at a time, the last 4, 8 or 12 channels in one block (each row
  * chunk loaded once); a last single row on its own. */
 PQ_T_DOT void pq_gemm_s8_neon_dot_block(const pq_gemm_s8_plan *plan, int32_t rows, const int8_t *const *origin,
