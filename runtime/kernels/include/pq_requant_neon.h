@@ -172,14 +172,25 @@ PQ_NAI void pq_store_s8(int8_t *dst, int8x16_t v, int32_t count)
 }
 
 /* The n (1..15) values before `end` in lanes 0..n-1, zeros above; `avail`
- * bytes before `end` are readable. With 16 of them, one load of the 16 bytes
- * ending at `end` and a table lookup that moves the last n down (indices 16
- * and up give 0); else a byte copy. Nothing outside [end - n, end) is used. */
+ * bytes before `end` are readable (avail >= n). With 16 of them, one load of
+ * the 16 bytes ending at `end` and a table lookup that moves the last n down
+ * (indices 16 and up give 0); with 8 to 15 (a plain GEMM row of k < 16), 8-byte
+ * loads, the one ending at `end` shifted down by the bytes before the n (ushl by
+ * a negative count: a logical right shift that brings zeros in); else a byte
+ * copy. Nothing outside [end - n, end) is used. */
 PQ_NAI int8x16_t pq_load_tail(const int8_t *end, int32_t n, int32_t avail)
 {
-    if (avail >= 16) {
+    if (n == 8) {
+        return vcombine_s8(vld1_s8(end - 8), vdup_n_s8(0)); /* one 8-byte load */
+    } else if (avail >= 16) {
         const uint8x16_t iota = vcombine_u8(vcreate_u8(0x0706050403020100ull), vcreate_u8(0x0F0E0D0C0B0A0908ull));
         return vqtbl1q_s8(vld1q_s8(end - 16), vaddq_u8(iota, vdupq_n_u8((uint8_t)(16 - n))));
+    } else if (avail >= 8) {
+        /* The last min(n, 8) bytes' 8-byte word, down by the bytes before them. */
+        const int8x8_t last = vld1_s8(end - 8);
+        const int64x1_t down = vdup_n_s64(-8 * (int64_t)(n > 8 ? 16 - n : 8 - n));
+        const int8x8_t hi = vreinterpret_s8_u64(vshl_u64(vreinterpret_u64_s8(last), down));
+        return n > 8 ? vcombine_s8(vld1_s8(end - n), hi) : vcombine_s8(hi, vdup_n_s8(0));
     } else {
         int8_t tmp[16];
         int32_t i;

@@ -19,8 +19,9 @@
  * Blocks: 4 rows x 4 channels (16 accumulators + 4 row + 4 weight registers
  * of the 32), and for a single row (FULLY_CONNECTED at batch 1) 1 row x 16
  * channels. Rows are read in place, 16 bytes at a time; the last k % 16
- * values of each row are copied into a zero-padded 16-byte buffer, so
- * nothing past a row is read.
+ * values of each row come zero-extended from pq_load_tail, which reads
+ * nothing past a row (up to 8 of them multiplied by smull alone). The first
+ * chunk of a block sets the accumulators (saddlp), so none are zeroed.
  */
 #include <stddef.h>
 #include <stdint.h>
@@ -50,33 +51,52 @@ PQ_NAI void pq_store_u32(int8_t *dst, uint32_t word)
     __builtin_memcpy(dst, &word, 4);
 }
 
-/* One k chunk at offset kk of the rows xp[r], against the groups' panels
- * w[g] at this chunk (4 x 16 weights each, loaded once and used for every
- * row). acc[r * 4 * nb + 4 * g + j] is row r, channel 4 * g + j. */
-PQ_NAI void pq_chunk(int32x4_t *acc, const int8_t *const *xp, int32_t kk, const int8_t *const *w, const int mr,
-                     const int nb, const int pair16)
+/* acc + the pairwise sums of p (sadalp); for the first chunk of a block,
+ * `first` (a constant), the pairwise sums alone (saddlp): the accumulators
+ * need no zeroing. */
+PQ_NAI int32x4_t pq_pairs(int32x4_t acc, int16x8_t p, const int first)
 {
-    int r, g, j;
+    return first ? vpaddlq_s16(p) : vpadalq_s16(acc, p);
+}
+
+/* One row's 16 values x against one group's 4 x 16 weights wv, into its 4
+ * accumulators a[j] (channel j). `half` (a constant): only the first 8 k hold
+ * values (a run's last k % 16 <= 8, the rest zero weights and zero values), so
+ * the upper products (smull2) are left out. */
+PQ_NAI void pq_row_group(int32x4_t *a, int8x16_t x, const int8x16_t *wv, const int pair16, const int half,
+                         const int first)
+{
+    int j;
+    PQ_NUNROLL
+    for (j = 0; j < 4; ++j) {
+        const int16x8_t lo = vmull_s8(vget_low_s8(x), vget_low_s8(wv[j]));
+        if (half) {
+            a[j] = pq_pairs(a[j], lo, first);
+        } else if (pair16) {
+            /* No -128 weight: products k and k + 8 summed in int16 (smlal2) are exact. */
+            a[j] = pq_pairs(a[j], vmlal_high_s8(lo, x, wv[j]), first);
+        } else {
+            a[j] = vpadalq_s16(pq_pairs(a[j], lo, first), vmull_high_s8(x, wv[j]));
+        }
+    }
+}
+
+/* One k chunk: the rows' values at xp[r] + kk, or with xp NULL the vectors
+ * x[r]; against the groups' panels w[g] at this chunk (4 x 16 weights each,
+ * loaded once and used for every row). acc[r * 4 * nb + 4 * g + j] is row r,
+ * channel 4 * g + j. */
+PQ_NAI void pq_chunk(int32x4_t *acc, const int8_t *const *xp, int32_t kk, const int8x16_t *x,
+                     const int8_t *const *w, const int mr, const int nb, const int pair16, const int half,
+                     const int first)
+{
+    int r, g;
     PQ_NUNROLL
     for (g = 0; g < nb; ++g) {
         const int8x16x4_t wq = vld1q_s8_x4(w[g]); /* one ld1 of 4 registers */
         const int8x16_t wv[4] = {wq.val[0], wq.val[1], wq.val[2], wq.val[3]};
         PQ_NUNROLL
         for (r = 0; r < mr; ++r) {
-            const int8x16_t x = vld1q_s8(xp[r] + kk);
-            PQ_NUNROLL
-            for (j = 0; j < 4; ++j) {
-                int32x4_t a = acc[r * 4 * nb + 4 * g + j];
-                const int16x8_t lo = vmull_s8(vget_low_s8(x), vget_low_s8(wv[j]));
-                if (pair16) {
-                    /* No -128 weight: products k and k + 8 summed in int16 (smlal2) are exact. */
-                    a = vpadalq_s16(a, vmlal_high_s8(lo, x, wv[j]));
-                } else {
-                    a = vpadalq_s16(a, lo);
-                    a = vpadalq_s16(a, vmull_high_s8(x, wv[j]));
-                }
-                acc[r * 4 * nb + 4 * g + j] = a;
-            }
+            pq_row_group(acc + r * 4 * nb + 4 * g, xp != NULL ? vld1q_s8(xp[r] + kk) : x[r], wv, pair16, half, first);
         }
     }
 }
@@ -85,7 +105,7 @@ PQ_NAI void pq_chunk(int32x4_t *acc, const int8_t *const *xp, int32_t kk, const 
  * groups of 4 channels from channel n0; mr and nb are constants at each call. */
 PQ_NAI void pq_ukernel(const pq_gemm_s8_plan *plan, const pq_rqc *qc, const int8_t *const *origin,
                        const ptrdiff_t *tap_off, int32_t taps, int32_t kt, int32_t n0, int32_t rows,
-                       int8_t *out, int32_t ldo, const int mr, const int nb, const int pair16)
+                       int8_t *out, int32_t ldo, const int mr, const int nb, const int pair16, const int small)
 {
     const int32_t kfull = kt / KC * KC;
     const int all_rshift = plan->rq.all_rshift;
@@ -96,37 +116,71 @@ PQ_NAI void pq_ukernel(const pq_gemm_s8_plan *plan, const pq_rqc *qc, const int8
     int32_t t, kk, nc;
     int r, g, i;
     PQ_NUNROLL
-    for (i = 0; i < mr * 4 * nb; ++i) {
-        acc[i] = vdupq_n_s32(0);
-    }
-    PQ_NUNROLL
     for (g = 0; g < nb; ++g) {
         w[g] = plan->w + (size_t)(n0 / 4 + g) * panel;
     }
-    /* One loop over every chunk of every tap (as in the sdot kernel): no
-     * accumulator moves at each tap's loop entry and exit. */
     PQ_NUNROLL
     for (r = 0; r < mr; ++r) {
         p[r] = origin[r] + tap_off[0];
     }
     t = 0;
     kk = 0;
-    for (;;) {
+    if (kfull > 0) {
+        /* The first chunk sets the accumulators. */
+        pq_chunk(acc, p, 0, NULL, w, mr, nb, pair16, 0, 1);
+        PQ_NUNROLL
+        for (g = 0; g < nb; ++g) {
+            w[g] += 4 * KC;
+        }
+        kk = KC;
+    } else if (small) {
+        /* kt < 16 and taps == 1 (a plain GEMM row of k < 16): its values are the block's
+         * only chunk, which sets the accumulators; no loop. */
+        int8x16_t x[MR];
+        PQ_NUNROLL
+        for (r = 0; r < mr; ++r) {
+            x[r] = pq_load_tail(p[r] + kt, kt, kt);
+        }
+        if (kt <= 8) {
+            pq_chunk(acc, NULL, 0, x, w, mr, nb, pair16, 1, 1);
+        } else {
+            pq_chunk(acc, NULL, 0, x, w, mr, nb, pair16, 0, 1);
+        }
+    } else {
+        PQ_NUNROLL
+        for (i = 0; i < mr * 4 * nb; ++i) {
+            acc[i] = vdupq_n_s32(0);
+        }
+    }
+    /* One loop over every chunk of every tap (as in the sdot kernel): no
+     * accumulator moves at each tap's loop entry and exit. */
+    for (; !small;) {
         if (kk < kfull) {
-            pq_chunk(acc, p, kk, w, mr, nb, pair16);
+            pq_chunk(acc, p, kk, NULL, w, mr, nb, pair16, 0, 0);
             kk += KC;
         } else {
             if (kfull < kt) {
                 /* The last kt % 16 values of a run (a plain GEMM row: taps == 1),
-                 * zero-extended, against zero-padded weights. */
+                 * zero-extended, against zero-padded weights: up to 8 of them from
+                 * registers, more through a 16-byte buffer per row (fewer register
+                 * moves in GCC 12's code for the full chunk). */
+                int8x16_t x[MR];
                 int8_t tail[MR][KC];
                 const int8_t *tp[MR];
                 PQ_NUNROLL
                 for (r = 0; r < mr; ++r) {
-                    vst1q_s8(tail[r], pq_load_tail(p[r] + kt, kt - kfull, kt));
+                    x[r] = pq_load_tail(p[r] + kt, kt - kfull, kt);
                     tp[r] = tail[r];
                 }
-                pq_chunk(acc, tp, 0, w, mr, nb, pair16);
+                if (kt - kfull <= 8) {
+                    pq_chunk(acc, NULL, 0, x, w, mr, nb, pair16, 1, 0);
+                } else {
+                    PQ_NUNROLL
+                    for (r = 0; r < mr; ++r) {
+                        vst1q_s8(tail[r], x[r]);
+                    }
+                    pq_chunk(acc, tp, 0, NULL, w, mr, nb, pair16, 0, 0);
+                }
                 PQ_NUNROLL
                 for (g = 0; g < nb; ++g) {
                     w[g] += 4 * KC;
@@ -204,34 +258,35 @@ PQ_NAI void pq_ukernel(const pq_gemm_s8_plan *plan, const pq_rqc *qc, const int8
 
 /* Up to MR rows (origin[0 .. MR - 1], the ones past `rows` repeating the last). */
 PQ_NAI void pq_block(const pq_gemm_s8_plan *plan, const pq_rqc *qc, int32_t rows, const int8_t *const *origin,
-                     const ptrdiff_t *tap_off, int32_t taps, int32_t kt, int8_t *out, int32_t ldo, const int pair16)
+                     const ptrdiff_t *tap_off, int32_t taps, int32_t kt, int8_t *out, int32_t ldo, const int pair16,
+                     const int small)
 {
     const int32_t np = plan->np;
     int32_t n0 = 0;
     if (rows == 1) {
         for (; n0 + 16 <= np; n0 += 16) {
-            pq_ukernel(plan, qc, origin, tap_off, taps, kt, n0, rows, out, ldo, 1, 4, pair16);
+            pq_ukernel(plan, qc, origin, tap_off, taps, kt, n0, rows, out, ldo, 1, 4, pair16, small);
         }
         for (; n0 < np; n0 += 4) {
-            pq_ukernel(plan, qc, origin, tap_off, taps, kt, n0, rows, out, ldo, 1, 1, pair16);
+            pq_ukernel(plan, qc, origin, tap_off, taps, kt, n0, rows, out, ldo, 1, 1, pair16, small);
         }
         return;
     }
     for (; n0 < np; n0 += 4) {
-        pq_ukernel(plan, qc, origin, tap_off, taps, kt, n0, rows, out, ldo, MR, 1, pair16);
+        pq_ukernel(plan, qc, origin, tap_off, taps, kt, n0, rows, out, ldo, MR, 1, pair16, small);
     }
 }
 
 /* The driver's blocks are PQ_GEMM_ROWS_NEON rows (one call and one load of the
  * constants for 16 rows), computed MR at a time. */
 PQ_NAI void pq_rows(const pq_gemm_s8_plan *plan, int32_t rows, const int8_t *const *origin, const ptrdiff_t *tap_off,
-                    int32_t taps, int32_t kt, int8_t *out, int32_t ldo, const int pair16)
+                    int32_t taps, int32_t kt, int8_t *out, int32_t ldo, const int pair16, const int small)
 {
     const pq_rqc qc = pq_rqc_load(&plan->rq);
     int32_t q0;
     for (q0 = 0; q0 < rows; q0 += MR) {
         pq_block(plan, &qc, rows - q0 < MR ? rows - q0 : MR, origin + q0, tap_off, taps, kt,
-                 out + (size_t)q0 * (size_t)ldo, ldo, pair16);
+                 out + (size_t)q0 * (size_t)ldo, ldo, pair16, small);
     }
 }
 
@@ -240,10 +295,17 @@ void pq_gemm_s8_neon_block(const pq_gemm_s8_plan *plan, int32_t rows, const int8
                            void *work)
 {
     (void)work;
-    if (plan->pair16) {
-        pq_rows(plan, rows, origin, tap_off, taps, kt, out, ldo, 1);
+    /* Four variants: pair16, and k < 16 in one chunk (kept apart so the others' code is unchanged). */
+    if (kt < KC && taps == 1) {
+        if (plan->pair16) {
+            pq_rows(plan, rows, origin, tap_off, taps, kt, out, ldo, 1, 1);
+        } else {
+            pq_rows(plan, rows, origin, tap_off, taps, kt, out, ldo, 0, 1);
+        }
+    } else if (plan->pair16) {
+        pq_rows(plan, rows, origin, tap_off, taps, kt, out, ldo, 1, 0);
     } else {
-        pq_rows(plan, rows, origin, tap_off, taps, kt, out, ldo, 0);
+        pq_rows(plan, rows, origin, tap_off, taps, kt, out, ldo, 0, 0);
     }
 }
 

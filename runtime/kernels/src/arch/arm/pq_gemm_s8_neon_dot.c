@@ -13,8 +13,10 @@
  *
  * Blocks: 4 rows x 16 channels (16 accumulators + 4 row + 4 weight registers
  * of the 32), and for a single row 1 x 32 channels (8 sdot chains); the
- * weights of a group and chunk, 64 bytes, come in one ld1 of 4 registers. Rows are read in place 16 bytes at a time; the last k % 16 values
- * come from a zero-padded copy. Compiled for armv8.2-a+dotprod by attribute;
+ * weights of a group and chunk, 64 bytes, come in one ld1 of 4 registers. Rows
+ * are read in place 16 bytes at a time; the last k % 16 values straight into a
+ * register (pq_load_tail), multiplied only by the groups of 4 k that hold some.
+ * Compiled for armv8.2-a+dotprod by attribute;
  * only called when pq_isa_supported(PQ_ISA_NEON_DOT) says so.
  */
 #include <stddef.h>
@@ -52,42 +54,125 @@
 /* One chunk of 16 k: x[r] the rows' values, w[g] the groups' panels at it.
  * Group by group, so only one group's 4 weight registers are live: 4 x 16
  * (16 accumulators, 4 rows, 4 weights) uses 24 of the 32 registers, and each
- * group's 64 bytes of weights cost one load instruction. */
+ * group's 64 bytes of weights cost one load instruction. `lanes` (1..4, a
+ * constant): the groups of 4 k that hold values, the rest of the chunk being
+ * zero weights (a run's last k % 16), left out with their loads. */
 PQ_NAI PQ_T_DOT void pq_chunk(int32x4_t *acc, const int8x16_t *x, const int8_t *const *w, const int mr,
-                              const int nb)
+                              const int nb, const int lanes)
 {
     int r, g;
     PQ_NUNROLL
     for (g = 0; g < nb; ++g) {
-        const int8x16x4_t wv = vld1q_s8_x4(w[g]);
+        int8x16x4_t wv;
+        if (lanes == 4) {
+            wv = vld1q_s8_x4(w[g]);
+        } else if (lanes == 3) {
+            const int8x16x3_t w3 = vld1q_s8_x3(w[g]);
+            wv.val[0] = w3.val[0], wv.val[1] = w3.val[1], wv.val[2] = w3.val[2], wv.val[3] = w3.val[2];
+        } else if (lanes == 2) {
+            const int8x16x2_t w2 = vld1q_s8_x2(w[g]);
+            wv.val[0] = w2.val[0], wv.val[1] = w2.val[1], wv.val[2] = w2.val[1], wv.val[3] = w2.val[1];
+        } else {
+            wv.val[0] = wv.val[1] = wv.val[2] = wv.val[3] = vld1q_s8(w[g]);
+        }
         PQ_DOT_GROUP(0);
-        PQ_DOT_GROUP(1);
-        PQ_DOT_GROUP(2);
-        PQ_DOT_GROUP(3);
+        if (lanes > 1) {
+            PQ_DOT_GROUP(1);
+        }
+        if (lanes > 2) {
+            PQ_DOT_GROUP(2);
+        }
+        if (lanes > 3) {
+            PQ_DOT_GROUP(3);
+        }
+    }
+}
+
+/* The last kt % 16 values of a run (a plain GEMM row: taps == 1), zero-extended,
+ * against zero-padded weights: only the groups of 4 k that hold some. */
+PQ_NAI PQ_T_DOT void pq_tail_chunk(int32x4_t *acc, const int8_t *const *p, const int8_t *const *w, int32_t kt,
+                                   int32_t n, const int mr, const int nb)
+{
+    int8x16_t x[MR];
+    int r;
+    PQ_NUNROLL
+    for (r = 0; r < mr; ++r) {
+        x[r] = pq_load_tail(p[r] + kt, n, kt);
+    }
+    switch ((n + 3) / 4) {
+    case 1:
+        pq_chunk(acc, x, w, mr, nb, 1);
+        break;
+    case 2:
+        pq_chunk(acc, x, w, mr, nb, 2);
+        break;
+    case 3:
+        pq_chunk(acc, x, w, mr, nb, 3);
+        break;
+    default:
+        pq_chunk(acc, x, w, mr, nb, 4);
+        break;
+    }
+}
+
+/* nb vectors of 4 int32 from src, 4 per ld1 instruction. */
+PQ_NAI PQ_T_DOT void pq_load_s32(const int32_t *src, int32x4_t *dst, const int nb)
+{
+    int g = 0;
+    PQ_NUNROLL
+    for (; g + 4 <= nb; g += 4) {
+        const int32x4x4_t v = vld1q_s32_x4(src + 4 * g);
+        dst[g] = v.val[0], dst[g + 1] = v.val[1], dst[g + 2] = v.val[2], dst[g + 3] = v.val[3];
+    }
+    if (nb - g == 3) {
+        const int32x4x3_t v = vld1q_s32_x3(src + 4 * g);
+        dst[g] = v.val[0], dst[g + 1] = v.val[1], dst[g + 2] = v.val[2];
+    } else if (nb - g == 2) {
+        const int32x4x2_t v = vld1q_s32_x2(src + 4 * g);
+        dst[g] = v.val[0], dst[g + 1] = v.val[1];
+    } else if (nb - g == 1) {
+        dst[g] = vld1q_s32(src + 4 * g);
+    }
+}
+
+/* One row's nb requantized groups of 4 channels narrowed to int8 and stored, the
+ * first `nc` of them (16 channels per store, the last vectors zero-filled). */
+PQ_NAI PQ_T_DOT void pq_store_row(const pq_rqc *qc, const int32x4_t *a, int8_t *dst, int32_t nc, const int all_rshift,
+                                  const int nb)
+{
+    int g;
+    PQ_NUNROLL
+    for (g = 0; g < nb; g += 4) {
+        const int32x4_t z = vdupq_n_s32(0);
+        const int32x4_t b = g + 1 < nb ? a[g + 1] : z, c = g + 2 < nb ? a[g + 2] : z, d = g + 3 < nb ? a[g + 3] : z;
+        const int8x16_t v = all_rshift ? pq_narrow16_offset_clamp(qc, a[g], b, c, d) : pq_narrow16_clamp(qc, a[g], b, c, d);
+        const int32_t left = nc - 4 * g;
+        const int32_t width = nb - g < 4 ? 4 * (nb - g) : 16;
+        pq_store_s8(dst + 4 * g, v, left < width ? left : width);
     }
 }
 
 /* `mr` rows x `nb` groups of 4 channels from n0; constants at each call. */
 PQ_NAI PQ_T_DOT void pq_ukernel(const pq_gemm_s8_plan *plan, const pq_rqc *qc, const int8_t *const *origin,
                                 const ptrdiff_t *tap_off, int32_t taps, int32_t kt, int32_t n0, int32_t rows,
-                                int8_t *out, int32_t ldo, const int mr, const int nb)
+                                int8_t *out, int32_t ldo, const int mr, const int nb, const int8_t *w0,
+                                const size_t panel, const int all_rshift, const int small)
 {
     const int32_t kfull = kt / KC * KC;
-    const int all_rshift = plan->rq.all_rshift;
-    const size_t panel = (size_t)plan->kp * 4u;
     const int8_t *w[8];
     int32x4_t acc[16];
     int8x16_t x[MR];
     const int8_t *p[MR];
     int32_t t, kk, nc;
     int r, g;
+    int32x4_t v[8], v2[8];
+    pq_load_s32(plan->rq.bias + n0, v, nb);
     PQ_NUNROLL
     for (g = 0; g < nb; ++g) {
-        const int32x4_t bias = vld1q_s32(plan->rq.bias + n0 + 4 * g);
-        w[g] = plan->w + (size_t)(n0 / 4 + g) * panel;
+        w[g] = w0 + (size_t)g * panel;
         PQ_NUNROLL
         for (r = 0; r < mr; ++r) {
-            acc[r * nb + g] = bias;
+            acc[r * nb + g] = v[g];
         }
     }
     /* One loop over every chunk of every tap (not a loop per tap): GCC then
@@ -99,7 +184,11 @@ PQ_NAI PQ_T_DOT void pq_ukernel(const pq_gemm_s8_plan *plan, const pq_rqc *qc, c
     }
     t = 0;
     kk = 0;
-    for (;;) {
+    if (small) {
+        /* kt < 16 and taps == 1 (a plain GEMM row of k < 16): one chunk, no loop. */
+        pq_tail_chunk(acc, p, w, kt, kt, mr, nb);
+    }
+    for (; !small;) {
         if (kk < kfull) {
             PQ_NUNROLL
             for (r = 0; r < mr; ++r) {
@@ -108,13 +197,7 @@ PQ_NAI PQ_T_DOT void pq_ukernel(const pq_gemm_s8_plan *plan, const pq_rqc *qc, c
             kk += KC;
         } else {
             if (kfull < kt) {
-                /* The last kt % 16 values of a run (a plain GEMM row: taps == 1),
-                 * zero-extended, against zero-padded weights. */
-                PQ_NUNROLL
-                for (r = 0; r < mr; ++r) {
-                    x[r] = pq_load_tail(p[r] + kt, kt - kfull, kt);
-                }
-                pq_chunk(acc, x, w, mr, nb);
+                pq_tail_chunk(acc, p, w, kt, kt - kfull, mr, nb);
                 PQ_NUNROLL
                 for (g = 0; g < nb; ++g) {
                     w[g] += 4 * KC;
@@ -130,92 +213,155 @@ PQ_NAI PQ_T_DOT void pq_ukernel(const pq_gemm_s8_plan *plan, const pq_rqc *qc, c
             kk = 0;
             continue;
         }
-        pq_chunk(acc, x, w, mr, nb);
+        pq_chunk(acc, x, w, mr, nb, 4);
         PQ_NUNROLL
         for (g = 0; g < nb; ++g) {
             w[g] += 4 * KC;
         }
     }
     nc = plan->n - n0;
+    pq_load_s32(plan->rq.mult + n0, v, nb);
+    pq_load_s32(plan->rq.rshift + n0, v2, nb);
     PQ_NUNROLL
     for (g = 0; g < nb; ++g) {
-        const pq_rq4 q = pq_rq4_load(&plan->rq, n0 + 4 * g);
+        pq_rq4 q;
+        q.mult = v[g];
+        q.nrshift = vnegq_s32(v2[g]);
+        q.lshift = qc->any_lshift ? vld1q_s32(plan->rq.lshift + n0 + 4 * g) : vdupq_n_s32(0);
         PQ_NUNROLL
         for (r = 0; r < mr; ++r) {
             acc[r * nb + g] = all_rshift ? pq_mbqm4_rshift(&q, acc[r * nb + g]) : pq_rq4_offset(&q, qc, acc[r * nb + g]);
         }
     }
-    PQ_NUNROLL
-    for (r = 0; r < mr; ++r) {
-        if (r < rows) {
-            /* 16 channels per store, the last vectors of a block zero-filled. */
-            PQ_NUNROLL
-            for (g = 0; g < nb; g += 4) {
-                const int32x4_t z = vdupq_n_s32(0);
-                const int32x4_t *a = acc + r * nb + g;
-                const int32x4_t b = g + 1 < nb ? a[1] : z, c = g + 2 < nb ? a[2] : z, d = g + 3 < nb ? a[3] : z;
-                const int8x16_t v = all_rshift ? pq_narrow16_offset_clamp(qc, a[0], b, c, d)
-                                               : pq_narrow16_clamp(qc, a[0], b, c, d);
-                const int32_t left = nc - 4 * g;
-                const int32_t width = nb - g < 4 ? 4 * (nb - g) : 16;
-                pq_store_s8(out + (size_t)r * (size_t)ldo + (size_t)(n0 + 4 * g), v, left < width ? left : width);
+    if (rows == mr && nc >= 4 * nb) {
+        /* Every row and channel of the block exists (all blocks but a GEMM's last):
+         * whole-vector stores, no per-row tests. */
+        PQ_NUNROLL
+        for (r = 0; r < mr; ++r) {
+            pq_store_row(qc, acc + r * nb, out + (size_t)r * (size_t)ldo + (size_t)n0, 4 * nb, all_rshift, nb);
+        }
+    } else {
+        PQ_NUNROLL
+        for (r = 0; r < mr; ++r) {
+            if (r < rows) {
+                pq_store_row(qc, acc + r * nb, out + (size_t)r * (size_t)ldo + (size_t)n0, nc, all_rshift, nb);
             }
         }
     }
 }
 
-/* The last 4, 8 or 12 channels from n0 in one block: each row chunk is loaded once. */
-PQ_NAI PQ_T_DOT void pq_last_block(const pq_gemm_s8_plan *plan, const pq_rqc *qc, const int8_t *const *origin,
-                                   const ptrdiff_t *tap_off, int32_t taps, int32_t kt, int32_t n0, int32_t rows,
-                                   int8_t *out, int32_t ldo, const int mr)
+/* Channels [n0, n1) in blocks of 4 * nb, each for every mr rows of the `rows`
+ * (rp[0 .. rows rounded up to mr]): the weights' address once per column block. */
+PQ_NAI PQ_T_DOT void pq_blocks_rq(const pq_gemm_s8_plan *plan, const pq_rqc *qc, int32_t rows,
+                                  const int8_t *const *rp, const ptrdiff_t *tap_off, int32_t taps, int32_t kt,
+                                  int32_t n0, int32_t n1, int8_t *out, int32_t ldo, const int mr, const int nb,
+                                  const int all_rshift, const int small)
 {
-    if (plan->np - n0 == 12) {
-        pq_ukernel(plan, qc, origin, tap_off, taps, kt, n0, rows, out, ldo, mr, 3);
-    } else if (plan->np - n0 == 8) {
-        pq_ukernel(plan, qc, origin, tap_off, taps, kt, n0, rows, out, ldo, mr, 2);
-    } else if (plan->np - n0 == 4) {
-        pq_ukernel(plan, qc, origin, tap_off, taps, kt, n0, rows, out, ldo, mr, 1);
+    const size_t panel = (size_t)plan->kp * 4u;
+    int32_t c, q0;
+    for (c = n0; c < n1; c += 4 * nb) {
+        const int8_t *w0 = plan->w + (size_t)(c / 4) * panel;
+        for (q0 = 0; q0 < rows; q0 += mr) {
+            pq_ukernel(plan, qc, rp + q0, tap_off, taps, kt, c, rows - q0 < mr ? rows - q0 : mr,
+                       out + (size_t)q0 * (size_t)ldo, ldo, mr, nb, w0, panel, all_rshift, small);
+        }
     }
 }
 
-/* Up to MR rows (origin[0 .. MR - 1], the ones past `rows` repeating the last). */
-PQ_NAI PQ_T_DOT void pq_quad(const pq_gemm_s8_plan *plan, const pq_rqc *qc, int32_t rows, const int8_t *const *origin,
-                             const ptrdiff_t *tap_off, int32_t taps, int32_t kt, int8_t *out, int32_t ldo)
+/* The same for origin[0 .. rows - 1] (rows <= PQ_GEMM_ROWS_NEON), the variant picked once
+ * per call; out of line, one function per block shape (pq_blocks_MRxNB below). */
+PQ_NAI PQ_T_DOT void pq_blocks(const pq_gemm_s8_plan *plan, int32_t rows, const int8_t *const *origin,
+                               const ptrdiff_t *tap_off, int32_t taps, int32_t kt, int32_t n0, int32_t n1,
+                               int8_t *out, int32_t ldo, const int mr, const int nb)
+{
+    const pq_rqc qc = pq_rqc_load(&plan->rq);
+    const int8_t *rp[PQ_GEMM_ROWS_NEON + MR];
+    const int8_t *const *rows_p = origin;
+    int32_t q0;
+    if (rows % mr != 0) {
+        /* A last short quad repeats its last row: read, computed, never stored. */
+        for (q0 = 0; q0 < rows + mr - 1; ++q0) {
+            rp[q0] = origin[q0 < rows ? q0 : rows - 1];
+        }
+        rows_p = rp;
+    }
+    /* The requantization's variant chosen once per call, not per block; k < 16 in one
+     * chunk, a variant of its own. */
+    if (kt < KC && taps == 1) {
+        if (plan->rq.all_rshift) {
+            pq_blocks_rq(plan, &qc, rows, rows_p, tap_off, taps, kt, n0, n1, out, ldo, mr, nb, 1, 1);
+        } else {
+            pq_blocks_rq(plan, &qc, rows, rows_p, tap_off, taps, kt, n0, n1, out, ldo, mr, nb, 0, 1);
+        }
+    } else if (plan->rq.all_rshift) {
+        pq_blocks_rq(plan, &qc, rows, rows_p, tap_off, taps, kt, n0, n1, out, ldo, mr, nb, 1, 0);
+    } else {
+        pq_blocks_rq(plan, &qc, rows, rows_p, tap_off, taps, kt, n0, n1, out, ldo, mr, nb, 0, 0);
+    }
+}
+
+#define PQ_DOT_BLOCKS(MRV, NB)                                                                                       \
+    static __attribute__((noinline)) PQ_T_DOT void pq_blocks_##MRV##x##NB(                                          \
+        const pq_gemm_s8_plan *plan, int32_t rows, const int8_t *const *origin, const ptrdiff_t *tap_off,            \
+        int32_t taps, int32_t kt, int32_t n0, int32_t n1, int8_t *out, int32_t ldo)                                  \
+    {                                                                                                                \
+        pq_blocks(plan, rows, origin, tap_off, taps, kt, n0, n1, out, ldo, MRV, NB);                                 \
+    }
+PQ_DOT_BLOCKS(4, 4)
+PQ_DOT_BLOCKS(4, 3)
+PQ_DOT_BLOCKS(4, 2)
+PQ_DOT_BLOCKS(4, 1)
+PQ_DOT_BLOCKS(1, 8)
+PQ_DOT_BLOCKS(1, 4)
+PQ_DOT_BLOCKS(1, 3)
+PQ_DOT_BLOCKS(1, 2)
+PQ_DOT_BLOCKS(1, 1)
+
+/* One row (FULLY_CONNECTED at batch 1): 32 channels at a time, then 16, then the last 4, 8 or 12. */
+static PQ_T_DOT void pq_one_row(const pq_gemm_s8_plan *plan, const int8_t *const *origin, const ptrdiff_t *tap_off,
+                                int32_t taps, int32_t kt, int8_t *out, int32_t ldo)
 {
     const int32_t np = plan->np;
-    int32_t n0 = 0;
-    if (rows == 1) {
-        for (; n0 + 32 <= np; n0 += 32) {
-            pq_ukernel(plan, qc, origin, tap_off, taps, kt, n0, rows, out, ldo, 1, 8);
-        }
-        if (n0 + 16 <= np) {
-            pq_ukernel(plan, qc, origin, tap_off, taps, kt, n0, rows, out, ldo, 1, 4);
-            n0 += 16;
-        }
-    } else {
-        for (; n0 + 16 <= np; n0 += 16) {
-            pq_ukernel(plan, qc, origin, tap_off, taps, kt, n0, rows, out, ldo, MR, 4);
-        }
+    int32_t n0 = np / 32 * 32;
+    if (n0 > 0) {
+        pq_blocks_1x8(plan, 1, origin, tap_off, taps, kt, 0, n0, out, ldo);
     }
-    if (rows == 1) {
-        pq_last_block(plan, qc, origin, tap_off, taps, kt, n0, rows, out, ldo, 1);
-    } else {
-        pq_last_block(plan, qc, origin, tap_off, taps, kt, n0, rows, out, ldo, MR);
+    if (np - n0 >= 16) {
+        pq_blocks_1x4(plan, 1, origin, tap_off, taps, kt, n0, n0 + 16, out, ldo);
+        n0 += 16;
+    }
+    if (np - n0 == 12) {
+        pq_blocks_1x3(plan, 1, origin, tap_off, taps, kt, n0, np, out, ldo);
+    } else if (np - n0 == 8) {
+        pq_blocks_1x2(plan, 1, origin, tap_off, taps, kt, n0, np, out, ldo);
+    } else if (np - n0 == 4) {
+        pq_blocks_1x1(plan, 1, origin, tap_off, taps, kt, n0, np, out, ldo);
     }
 }
 
-/* The driver's blocks are PQ_GEMM_ROWS_NEON rows (one call and one load of the
- * constants for 16 rows), computed MR at a time. */
+/* The driver's blocks are PQ_GEMM_ROWS_NEON rows (one call for 32 rows), computed MR
+ * rows x 16 channels at a time, the last 4, 8 or 12 channels in one block (each row
+ * chunk loaded once); a last single row on its own. */
 PQ_T_DOT void pq_gemm_s8_neon_dot_block(const pq_gemm_s8_plan *plan, int32_t rows, const int8_t *const *origin,
                                         const ptrdiff_t *tap_off, int32_t taps, int32_t kt, int8_t *out, int32_t ldo,
                                         void *work)
 {
-    const pq_rqc qc = pq_rqc_load(&plan->rq);
-    int32_t q0;
+    const int32_t np = plan->np, n0 = np / 16 * 16, quads = rows % MR == 1 ? rows - 1 : rows;
     (void)work;
-    for (q0 = 0; q0 < rows; q0 += MR) {
-        pq_quad(plan, &qc, rows - q0 < MR ? rows - q0 : MR, origin + q0, tap_off, taps, kt,
-                out + (size_t)q0 * (size_t)ldo, ldo);
+    if (quads > 0) {
+        if (n0 > 0) {
+            pq_blocks_4x4(plan, quads, origin, tap_off, taps, kt, 0, n0, out, ldo);
+        }
+        if (np - n0 == 12) {
+            pq_blocks_4x3(plan, quads, origin, tap_off, taps, kt, n0, np, out, ldo);
+        } else if (np - n0 == 8) {
+            pq_blocks_4x2(plan, quads, origin, tap_off, taps, kt, n0, np, out, ldo);
+        } else if (np - n0 == 4) {
+            pq_blocks_4x1(plan, quads, origin, tap_off, taps, kt, n0, np, out, ldo);
+        }
+    }
+    if (quads < rows) {
+        pq_one_row(plan, origin + quads, tap_off, taps, kt, out + (size_t)quads * (size_t)ldo, ldo);
     }
 }
 
