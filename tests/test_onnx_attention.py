@@ -54,7 +54,9 @@ class Wrapped(nn.Module):
 def _export(module: nn.Module) -> onnx.ModelProto:
     torch.manual_seed(0)
     buf = io.BytesIO()
-    torch.onnx.export(module.eval(), torch.zeros(1, L, D), buf, dynamo=False, opset_version=17, input_names=["input"])
+    torch.onnx.export(
+        module.eval(), torch.zeros(1, L, D), buf, dynamo=False, opset_version=17, input_names=["input"]
+    )
     return onnx.load_from_string(buf.getvalue())
 
 

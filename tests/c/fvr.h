@@ -74,6 +74,17 @@ typedef void (*fvr_check_fn)(int isa, const int8_t *want, int8_t *got, size_t n,
 void fvr_case_mul(fvr_rng *r, long index, fvr_check_fn check);
 void fvr_case_mean(fvr_rng *r, long index, fvr_check_fn check);
 void fvr_case_softmax(fvr_rng *r, long index, fvr_check_fn check);
+/* fvr_matmul.c: BATCH_MATMUL and GATHER. */
+void fvr_case_batch_matmul(fvr_rng *r, long index, fvr_check_fn check);
+void fvr_case_gather(fvr_rng *r, long index, fvr_check_fn check);
+/* What the cases of fvr_arith.c and fvr_matmul.c share: an input offset (-zero point, the ends
+ * of [-127, 128] often), a Q31 multiplier (ties, 0, extremes often), and the run of the op's
+ * fast hooks on every supported ISA over t[0 .. n_inputs] (inputs, then the output) after the
+ * reference kernel's status `ref`. */
+int32_t fvr_offset(fvr_rng *r);
+int32_t fvr_multiplier(fvr_rng *r);
+void fvr_run_all_isas(const char *name, pq_status ref, const pq_fast_op *op, const void *params, int n_inputs,
+                      pq_tensor *t, const int8_t *want, const char *desc, fvr_check_fn check);
 /* ---- data-movement cases (fvr_move.c): CONCATENATION, PAD, TRANSPOSE, RESHAPE ---- */
 enum { FVR_CONCAT, FVR_PAD, FVR_TRANSPOSE, FVR_RESHAPE };
 typedef struct {

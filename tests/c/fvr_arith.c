@@ -19,13 +19,13 @@
 #include "fvr.h"
 
 /* An input offset (-zero point): the ends of [-127, 128] often. */
-static int32_t arith_offset(fvr_rng *r)
+int32_t fvr_offset(fvr_rng *r)
 {
     static const int32_t ends[] = {-127, 128, 0};
     return fvr_range(r, 0, 2) == 0 ? fvr_pick(r, ends, 3) : fvr_range(r, -127, 128);
 }
 
-static int32_t arith_multiplier(fvr_rng *r)
+int32_t fvr_multiplier(fvr_rng *r)
 {
     switch (fvr_range(r, 0, 7)) {
     case 0:
@@ -55,8 +55,8 @@ static void arith_shape(fvr_rng *r, int rank, int32_t max_count, int32_t *dims)
 
 /* The reference kernel's status `ref`, then the op's fast hooks on every supported ISA over
  * t[0 .. n_inputs] (inputs, then the output, whose data each ISA gets fresh). */
-static void run_all_isas(const char *name, pq_status ref, const pq_fast_op *op, const void *params, int n_inputs,
-                         pq_tensor *t, const int8_t *want, const char *desc, fvr_check_fn check)
+void fvr_run_all_isas(const char *name, pq_status ref, const pq_fast_op *op, const void *params, int n_inputs,
+                      pq_tensor *t, const int8_t *want, const char *desc, fvr_check_fn check)
 {
     static const int32_t io[3] = {0, 1, 2};
     const size_t n = (size_t)t[n_inputs].count;
@@ -113,10 +113,10 @@ void fvr_case_mul(fvr_rng *r, long index, fvr_check_fn check)
     while (rank_a > 1 && sa[rank - rank_a] == 1 && fvr_range(r, 0, 1)) --rank_a;
     while (rank_b > 1 && sb[rank - rank_b] == 1 && fvr_range(r, 0, 1)) --rank_b;
     memset(&p, 0, sizeof p);
-    p.input1_offset = arith_offset(r);
-    p.input2_offset = arith_offset(r);
+    p.input1_offset = fvr_offset(r);
+    p.input2_offset = fvr_offset(r);
     p.output_offset = fvr_range(r, -128, 127);
-    p.output_multiplier = arith_multiplier(r);
+    p.output_multiplier = fvr_multiplier(r);
     p.output_shift = fvr_range(r, 0, 3) ? fvr_range(r, -16, -4) : fvr_range(r, -31, 14);
     p.act_min = fvr_range(r, 0, 1) ? -128 : fvr_range(r, -128, 127);
     p.act_max = fvr_range(r, 0, 1) ? 127 : fvr_range(r, p.act_min, 127);
@@ -137,7 +137,7 @@ void fvr_case_mul(fvr_rng *r, long index, fvr_check_fn check)
              (long)sa[1], (long)sa[2], (long)sa[3], (long)sa[4], (long)sa[5], rank_a, (long)sb[0], (long)sb[1],
              (long)sb[2], (long)sb[3], (long)sb[4], (long)sb[5], rank_b, (long)p.input1_offset, (long)p.input2_offset,
              (long)p.output_offset, (long)p.output_multiplier, (long)p.output_shift, (long)p.act_min, (long)p.act_max);
-    run_all_isas("mul", pq_mul_s8(&p, rank, sa, a, sb, b, out, want), &pq_mul_s8_fast_op, &p, 2, t, want, desc,
+    fvr_run_all_isas("mul", pq_mul_s8(&p, rank, sa, a, sb, b, out, want), &pq_mul_s8_fast_op, &p, 2, t, want, desc,
                  check);
 }
 
@@ -182,9 +182,9 @@ void fvr_case_mean(fvr_rng *r, long index, fvr_check_fn check)
     }
     if (n_out == 0) out[n_out++] = 1; /* a scalar mean as a 1-element tensor */
     while (((256 * (int64_t)count) << (max_left + 1)) < ((int64_t)1 << 31) && max_left < 30) ++max_left;
-    p.input_offset = arith_offset(r);
+    p.input_offset = fvr_offset(r);
     p.output_offset = fvr_range(r, -128, 127);
-    p.multiplier = arith_multiplier(r);
+    p.multiplier = fvr_multiplier(r);
     p.shift = fvr_range(r, 0, 3) ? fvr_range(r, -12, 0) : fvr_range(r, -31, max_left);
     t[0] = fvr_tensor_of(NULL, rank, in);
     t[1] = fvr_tensor_of(NULL, n_out, out);
@@ -196,7 +196,7 @@ void fvr_case_mean(fvr_rng *r, long index, fvr_check_fn check)
              "in %ldx%ldx%ldx%ldx%ldx%ld (rank %d) axis_mask 0x%lx keep_dims %ld offsets %ld %ld mult %ld shift %ld",
              (long)in[0], (long)in[1], (long)in[2], (long)in[3], (long)in[4], (long)in[5], rank, (long)p.axis_mask,
              (long)p.keep_dims, (long)p.input_offset, (long)p.output_offset, (long)p.multiplier, (long)p.shift);
-    run_all_isas("mean", pq_mean_s8(&p, rank, in, p.axis_mask, x, want), &pq_mean_s8_fast_op, &p, 1, t, want, desc,
+    fvr_run_all_isas("mean", pq_mean_s8(&p, rank, in, p.axis_mask, x, want), &pq_mean_s8_fast_op, &p, 1, t, want, desc,
                  check);
 }
 
@@ -212,7 +212,7 @@ void fvr_case_softmax(fvr_rng *r, long index, fvr_check_fn check)
     char desc[200];
     (void)index;
     memset(&p, 0, sizeof p);
-    p.input_multiplier = arith_multiplier(r);
+    p.input_multiplier = fvr_multiplier(r);
     p.input_left_shift = fvr_range(r, 0, 2) ? fvr_range(r, 18, 28) : fvr_range(r, 0, 31);
     p.diff_min = fvr_range(r, 0, 3) ? -fvr_range(r, 0, 256) : fvr_range(r, -300, 0);
     t[0] = fvr_tensor_of(NULL, 2, shape);
@@ -223,6 +223,6 @@ void fvr_case_softmax(fvr_rng *r, long index, fvr_check_fn check)
     t[0].data = x;
     snprintf(desc, sizeof desc, "rows %ld depth %ld input_multiplier %ld input_left_shift %ld diff_min %ld",
              (long)rows, (long)depth, (long)p.input_multiplier, (long)p.input_left_shift, (long)p.diff_min);
-    run_all_isas("softmax", pq_softmax_s8(&p, rows, depth, x, want), &pq_softmax_s8_fast_op, &p, 1, t, want, desc,
+    fvr_run_all_isas("softmax", pq_softmax_s8(&p, rows, depth, x, want), &pq_softmax_s8_fast_op, &p, 1, t, want, desc,
                  check);
 }
