@@ -81,6 +81,20 @@ void fvr_run_all_isas(const char *name, pq_status ref, const pq_fast_op *op, con
     }
 }
 
+int8_t *fvr_binary_tensors(fvr_rng *r, pq_tensor *t, int rank, const int32_t *out, const int32_t *sa, int rank_a,
+                           const int32_t *sb, int rank_b)
+{
+    int k;
+    t[0] = fvr_tensor_of(NULL, rank_a, sa + (rank - rank_a));
+    t[1] = fvr_tensor_of(NULL, rank_b, sb + (rank - rank_b));
+    t[2] = fvr_tensor_of(NULL, rank, out);
+    for (k = 0; k < 2; ++k) {
+        t[k].data = fvr_alloc((size_t)t[k].count);
+        fvr_fill_s8(r, (int8_t *)t[k].data, (size_t)t[k].count);
+    }
+    return (int8_t *)fvr_alloc((size_t)t[2].count);
+}
+
 void fvr_case_mul(fvr_rng *r, long index, fvr_check_fn check)
 {
     const int rank = fvr_range(r, 1, PQ_MAX_DIMS);
@@ -120,16 +134,9 @@ void fvr_case_mul(fvr_rng *r, long index, fvr_check_fn check)
     p.output_shift = fvr_range(r, 0, 3) ? fvr_range(r, -16, -4) : fvr_range(r, -31, 14);
     p.act_min = fvr_range(r, 0, 1) ? -128 : fvr_range(r, -128, 127);
     p.act_max = fvr_range(r, 0, 1) ? 127 : fvr_range(r, p.act_min, 127);
-    t[0] = fvr_tensor_of(NULL, rank_a, sa + (rank - rank_a));
-    t[1] = fvr_tensor_of(NULL, rank_b, sb + (rank - rank_b));
-    t[2] = fvr_tensor_of(NULL, rank, out);
-    a = (int8_t *)fvr_alloc((size_t)t[0].count);
-    b = (int8_t *)fvr_alloc((size_t)t[1].count);
-    want = (int8_t *)fvr_alloc((size_t)t[2].count);
-    fvr_fill_s8(r, a, (size_t)t[0].count);
-    fvr_fill_s8(r, b, (size_t)t[1].count);
-    t[0].data = a;
-    t[1].data = b;
+    want = fvr_binary_tensors(r, t, rank, out, sa, rank_a, sb, rank_b);
+    a = (int8_t *)t[0].data;
+    b = (int8_t *)t[1].data;
     snprintf(desc, sizeof desc,
              "rank %d out %ldx%ldx%ldx%ldx%ldx%ld a %ldx%ldx%ldx%ldx%ldx%ld (rank %d) b %ldx%ldx%ldx%ldx%ldx%ld (rank %d) "
              "offsets %ld %ld %ld mult %ld shift %ld clamp [%ld, %ld]",

@@ -54,16 +54,9 @@ void fvr_case_batch_matmul(fvr_rng *r, long index, fvr_check_fn check)
     p.output_offset = fvr_range(r, -128, 127);
     p.output_multiplier = fvr_multiplier(r);
     p.output_shift = fvr_range(r, 0, 3) ? fvr_range(r, -16, -4) : fvr_range(r, -31, 30);
-    t[0] = fvr_tensor_of(NULL, rank_a, la + (rank - rank_a));
-    t[1] = fvr_tensor_of(NULL, rank_b, lb + (rank - rank_b));
-    t[2] = fvr_tensor_of(NULL, rank, out);
-    a = (int8_t *)fvr_alloc((size_t)t[0].count);
-    b = (int8_t *)fvr_alloc((size_t)t[1].count);
-    want = (int8_t *)fvr_alloc((size_t)t[2].count);
-    fvr_fill_s8(r, a, (size_t)t[0].count);
-    fvr_fill_s8(r, b, (size_t)t[1].count);
-    t[0].data = a;
-    t[1].data = b;
+    want = fvr_binary_tensors(r, t, rank, out, la, rank_a, lb, rank_b);
+    a = (int8_t *)t[0].data;
+    b = (int8_t *)t[1].data;
     for (d = 0; d < rank; ++d) { /* the operands' shapes aligned to the output's rank */
         sa[d] = d < rank - rank_a ? 1 : la[d];
         sb[d] = d < rank - rank_b ? 1 : lb[d];
