@@ -15,21 +15,17 @@ typedef struct {
     int32_t batch, outer, axis_size, inner, n_index;
 } gather_state;
 
-static int32_t dims_product(const pq_tensor *t, int32_t lo, int32_t hi) {
-    int32_t d, v = 1;
-    for (d = lo; d < hi; ++d) v *= t->dims[d];
-    return v;
-}
-
 static int gather_geometry(const pq_node *node, const pq_tensor *t, gather_state *s) {
-    const pq_gather_params *p = (const pq_gather_params *)node->params;
     const pq_tensor *x = &t[node->io[0]], *i = &t[node->io[1]];
-    if (p->batch_dims < 0 || p->axis < p->batch_dims || p->axis >= x->rank || p->batch_dims > i->rank) return 0;
-    s->batch = dims_product(x, 0, p->batch_dims);
-    s->outer = dims_product(x, p->batch_dims, p->axis);
-    s->axis_size = x->dims[p->axis];
-    s->inner = dims_product(x, p->axis + 1, x->rank);
-    s->n_index = dims_product(i, p->batch_dims, i->rank);
+    int32_t z[5];
+    if (pq_gather_geometry((const pq_gather_params *)node->params, x->rank, x->dims, i->rank, i->dims, z) != PQ_OK) {
+        return 0;
+    }
+    s->batch = z[0];
+    s->outer = z[1];
+    s->axis_size = z[2];
+    s->inner = z[3];
+    s->n_index = z[4];
     return 1;
 }
 

@@ -35,23 +35,32 @@ pq_status pq_gather_s8(int32_t batch, int32_t outer, int32_t axis_size, int32_t 
     return PQ_OK;
 }
 
-/* x's dims as the kernel's four sizes: [0, batch_dims), [batch_dims, axis), axis, (axis, rank). */
-static int32_t dims_product(const pq_tensor *t, int32_t lo, int32_t hi)
+pq_status pq_gather_geometry(const pq_gather_params *p, int32_t x_rank, const int32_t *x_dims, int32_t idx_rank,
+                             const int32_t *idx_dims, int32_t *sizes)
 {
-    int32_t d, v = 1;
-    for (d = lo; d < hi; ++d) v *= t->dims[d];
-    return v;
+    int32_t d, k;
+    if (p->batch_dims < 0 || p->axis < p->batch_dims || p->axis >= x_rank || p->batch_dims > idx_rank) {
+        return PQ_ERR_PARAM;
+    }
+    for (d = 0; d < p->batch_dims; ++d) {
+        if (x_dims[d] != idx_dims[d]) return PQ_ERR_PARAM; /* the indices' batches are x's */
+    }
+    for (k = 0; k < 5; ++k) sizes[k] = 1;
+    for (d = 0; d < x_rank; ++d) {
+        k = d < p->batch_dims ? 0 : (d < p->axis ? 1 : (d == p->axis ? 2 : 3));
+        sizes[k] *= x_dims[d];
+    }
+    for (d = p->batch_dims; d < idx_rank; ++d) sizes[4] *= idx_dims[d];
+    return PQ_OK;
 }
 
 pq_status pq_gather_s8_eval(const pq_node *node, const pq_tensor *t)
 {
-    const pq_gather_params *p = (const pq_gather_params *)node->params;
     const pq_tensor *x = pq_node_input(node, t, 0), *i = pq_node_input(node, t, 1), *y = pq_node_output(node, t);
-    if (p->batch_dims < 0 || p->axis < p->batch_dims || p->axis >= x->rank || p->batch_dims > i->rank) {
+    int32_t s[5];
+    if (pq_gather_geometry((const pq_gather_params *)node->params, x->rank, x->dims, i->rank, i->dims, s) != PQ_OK) {
         return PQ_ERR_PARAM;
     }
-    return pq_gather_s8(dims_product(x, 0, p->batch_dims), dims_product(x, p->batch_dims, p->axis),
-                        x->dims[p->axis], dims_product(x, p->axis + 1, x->rank),
-                        dims_product(i, p->batch_dims, i->rank), (const int32_t *)i->data,
-                        (const int8_t *)x->data, (int8_t *)y->data);
+    return pq_gather_s8(s[0], s[1], s[2], s[3], s[4], (const int32_t *)i->data, (const int8_t *)x->data,
+                        (int8_t *)y->data);
 }
