@@ -295,6 +295,29 @@ def slice_(node: Node, x, starts, ends, axes=None, steps=None):
     return [x[tuple(sl)]]
 
 
+def depth_to_space(node: Node, x):
+    """ONNX DepthToSpace on NCHW, as the operator's definition writes it."""
+    n, c, h, w = x.shape
+    b = int(node.attrs["blocksize"])
+    if c % (b * b):
+        raise ValueError(f"blocksize {b}: its square does not divide the {c} channels")
+    if node.attrs.get("mode", "DCR") == "DCR":
+        t = x.reshape(n, b, b, c // (b * b), h, w).transpose(0, 3, 4, 1, 5, 2)
+    else:  # CRD
+        t = x.reshape(n, c // (b * b), b, b, h, w).transpose(0, 1, 4, 2, 5, 3)
+    return [t.reshape(n, c // (b * b), h * b, w * b)]
+
+
+def space_to_depth(node: Node, x):
+    """ONNX SpaceToDepth on NCHW (the inverse of DepthToSpace in DCR mode)."""
+    n, c, h, w = x.shape
+    b = int(node.attrs["blocksize"])
+    if h % b or w % b:
+        raise ValueError(f"blocksize {b} does not divide the {h}x{w} image")
+    t = x.reshape(n, c, h // b, b, w // b, b).transpose(0, 3, 5, 1, 2, 4)
+    return [t.reshape(n, c * b * b, h // b, w // b)]
+
+
 _ONNX_TYPES = {
     1: np.float32,
     2: np.uint8,
@@ -320,6 +343,10 @@ def shape_of(node: Node, x):
 def leaky_relu(node: Node, x):
     a = F32(node.attrs.get("alpha", 0.01))
     return [np.where(x >= 0, x, x * a).astype(F32)]
+
+
+def prelu(node: Node, x, slope):
+    return [np.where(x >= 0, x, x * slope.astype(F32)).astype(F32)]
 
 
 def _binary(fn):

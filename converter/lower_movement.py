@@ -1,5 +1,5 @@
 """Lowering rules for data movement: reshapes (Flatten, Reshape, Squeeze, Unsqueeze), Transpose,
-Concat and Pad.
+Concat, Pad, Slice, DepthToSpace and SpaceToDepth.
 
 MovementOps is a mixin of quantize_graph.Lowering. A Transpose only changes a tensor's layout;
 a reshape is a free RESHAPE whenever the bytes are already in order (layout.same_bytes), costs
@@ -19,6 +19,7 @@ from . import quantize as q
 from .fgraph import Node
 from .float_ops import slice_end
 from .lower_ops import Stored
+from .strided import strided_steps
 
 
 class MovementOps:
@@ -97,7 +98,8 @@ class MovementOps:
         )
 
     def lower_slice(self, node: Node) -> None:
-        """SLICE: the box of the output's shape at `begin` (steps of 1), in the stored layout."""
+        """SLICE: the box of the output's shape at `begin`, in the stored layout; positive steps
+        through _strided_slice."""
         x, y = node.inputs[0], node.outputs[0]
         shape = self.shape(x)
         args = [self.fg.const(i) if i else None for i in node.inputs[1:]]
@@ -107,21 +109,71 @@ class MovementOps:
         starts, ends = args[0], args[1]
         axes = args[2] if len(args) > 2 else None
         steps = args[3] if len(args) > 3 else None
-        if steps is not None and any(int(v) != 1 for v in steps.reshape(-1)):
-            self.problems.append(f"{node.where}: steps other than 1 are not supported on activations")
-            return
         rank = len(shape)
         axes_l = range(len(starts)) if axes is None else [int(a) % rank for a in axes.reshape(-1)]
-        begin = [0] * rank
-        for a, s, e in zip(axes_l, starts.reshape(-1), ends.reshape(-1)):
-            lo, hi, _ = slice(int(s), slice_end(e)).indices(shape[a])
-            if hi <= lo:
+        steps_l = [1] * len(axes_l) if steps is None else [int(v) for v in steps.reshape(-1)]
+        if any(k < 1 for k in steps_l):
+            self.problems.append(
+                f"{node.where}: negative steps (reversing an axis) are not supported on activations"
+            )
+            return
+        begin, step, count = [0] * rank, [1] * rank, list(shape)
+        for a, s, e, k in zip(axes_l, starts.reshape(-1), ends.reshape(-1), steps_l):
+            taken = range(*slice(int(s), slice_end(e), k).indices(shape[a]))
+            if not taken:
                 self.problems.append(f"{node.where}: an empty slice of axis {a}")
                 return
-            begin[a] = lo
+            begin[a], step[a], count[a] = taken.start, k, len(taken)
         st = self._plain_input(node)
+        if any(k > 1 for k in step):
+            self._strided_slice(node, st, *(tuple(v[p] for p in st.perm) for v in (begin, step, count)))
+            return
         params = {f"begin_{d}": begin[st.perm[d]] if d < rank else 0 for d in range(fmt.MAX_DIMS)}
         self.op("SLICE", [st.index], self.define(y, st.perm), params, node.where)
+
+    def _strided_slice(self, node: Node, st: Stored, begin, step, count) -> None:
+        """Elements begin + step * i (i < count) of each stored axis, by the chain of strided.py."""
+        x, y = node.inputs[0], node.outputs[0]
+        qx = self.q_of(x)
+        chain = strided_steps(self.g.tensors[st.index].shape, begin, step, count, pad_value=qx[1])
+        if chain is None:
+            self.problems.append(f"{node.where}: steps on too many axes of a rank-{len(count)} tensor")
+            return
+        cur = st.index
+        for k, s in enumerate(chain):
+            out = self.define(y, st.perm) if k == len(chain) - 1 else self.new_act(f"{y}/{k}", s.shape, qx)
+            self.op(s.kernel, [cur], out, s.params, node.where)
+            cur = out
+
+    def lower_depth_space(self, node: Node) -> None:
+        """DepthToSpace / SpaceToDepth as one rank-6 TRANSPOSE between two free RESHAPEs.
+
+        Channels-last, a block of the channel axis and a block of a spatial axis are each
+        contiguous runs: on NHWC bytes, DepthToSpace (DCR) is [n,h,w,b,b,c'] -> [n,h,b,w,b,c'],
+        CRD [n,h,w,c',b,b] -> [n,h,b,w,b,c'], and SpaceToDepth [n,h',b,w',b,c] -> [n,h',w',b,b,c].
+        Stored NHWC in and out, so the convolutions around it need no layout change."""
+        x, y = node.inputs[0], node.outputs[0]
+        if len(self.shape(x)) != 4:
+            self.problems.append(f"{node.where}: only 4-D (NCHW) inputs are supported")
+            return
+        n, c, h, w = self.shape(x)
+        b = int(node.attrs["blocksize"])
+        if (c % (b * b) if node.op == "DepthToSpace" else h % b or w % b) != 0:
+            self.problems.append(f"{node.where}: blocksize {b} does not divide the input {self.shape(x)}")
+            return
+        if node.op == "SpaceToDepth":
+            split, perm = (n, h // b, b, w // b, b, c), (0, 1, 3, 2, 4, 5)
+        elif node.attrs.get("mode", "DCR") == "DCR":
+            split, perm = (n, h, w, b, b, c // (b * b)), (0, 1, 3, 2, 4, 5)
+        else:
+            split, perm = (n, h, w, c // (b * b), b, b), (0, 1, 4, 2, 5, 3)
+        qx = self.q_of(x)
+        xi = self.need(x, L.NHWC, node.where)
+        blocks = self.new_act(f"{y}/blocks", split, qx)
+        self.op("RESHAPE", [xi], blocks, {}, node.where)
+        moved = self.new_act(f"{y}/moved", L.stored_shape(split, perm), qx)
+        self.transpose_op(blocks, moved, perm, node.where)
+        self.op("RESHAPE", [moved], self.define(y, L.NHWC), {}, node.where)
 
     def lower_gather(self, node: Node) -> None:
         """Gather on an activation with constant indices: a SLICE when the indices are one run

@@ -467,6 +467,23 @@ class ComputeOps:
             return
         self._unary(node, "LEAKY_RELU", params)
 
+    def lower_prelu(self, node: Node) -> None:
+        """PRELU: the slopes an int8 constant in the input's layout (one slope: LeakyRelu, by
+        canonicalize)."""
+        x, s, y = node.inputs[0], node.inputs[1], node.outputs[0]
+        if not self.fg.is_const(s):
+            self.problems.append(f"{node.where}: the slope must be a constant")
+            return
+        st = self._plain_input(node)
+        ai = self.const_operand(s, st.perm, len(self.shape(x)))
+        at = self.g.tensors[ai]
+        try:
+            params = q.prelu_params(*self.q_of(x), at.scale, at.zero_point, *self.q_of(y))
+        except ValueError as e:
+            self.problems.append(f"{node.where}: {e}")
+            return
+        self.op("PRELU", [st.index, ai], self.define(y, st.perm), params, node.where)
+
     def lower_table(self, node: Node) -> None:
         """pq.Table (tables.py): the group's float function on the 256 values of x's int8
         quantization, quantized to y's: the LOOKUP_TABLE kernel's table."""

@@ -214,12 +214,16 @@ ATTRS: dict[str, dict[str, tuple[str, Any]]] = {
         "value_ints": ("ints", None),
     },
     "ConstantOfShape": {"value": ("tensor", None)},
+    "DepthToSpace": {"blocksize": _int(1, 1 << 16), "mode": _enum("DCR", "CRD")},
+    "SpaceToDepth": {"blocksize": _int(1, 1 << 16)},
 }
 REQUIRED_ATTRS = {
     "AveragePool": ("kernel_shape",),
     "MaxPool": ("kernel_shape",),
     "Concat": ("axis",),
     "Cast": ("to",),
+    "DepthToSpace": ("blocksize",),
+    "SpaceToDepth": ("blocksize",),
 }
 INTERNAL = ("clamp",)  # set by the passes (fgraph.py); also any name starting with "_"
 
@@ -308,6 +312,7 @@ ARITY: dict[str, tuple[int, int, int]] = {
     "Conv": (2, 3, 1),
     "Gemm": (2, 3, 1),
     "MatMul": (2, 2, 1),
+    "PRelu": (2, 2, 1),
     "BatchNormalization": (5, 5, 1),
     "Clip": (1, 3, 1),
     "Add": (2, 2, 1),

@@ -119,6 +119,7 @@ RULES: dict[str, OnnxRule] = {
         OnnxRule("Clip", f.clip, elementwise=True, normalize=_clip_min_max_inputs),
         OnnxRule("LeakyRelu", f.leaky_relu, kernel="LEAKY_RELU", lower=_C.lower_leaky_relu, elementwise=True),
         OnnxRule("HardSwish", f.hard_swish, kernel="HARD_SWISH", lower=_C.lower_hard_swish, elementwise=True),
+        OnnxRule("PRelu", f.prelu, kernel="PRELU", lower=_C.lower_prelu),
         OnnxRule("HardSigmoid", f.hard_sigmoid),
         OnnxRule(
             "Sigmoid",
@@ -183,6 +184,12 @@ RULES: dict[str, OnnxRule] = {
         OnnxRule("Slice", f.slice_, kernel="SLICE", lower=_M.lower_slice, quant="same"),
         # on activations with constant indices: SLICE (a run of indices) or GATHER
         OnnxRule("Gather", f.gather, kernel="GATHER", lower=_M.lower_gather, quant="same"),
+        OnnxRule(
+            "DepthToSpace", f.depth_to_space, kernel="TRANSPOSE", lower=_M.lower_depth_space, quant="same"
+        ),
+        OnnxRule(
+            "SpaceToDepth", f.space_to_depth, kernel="TRANSPOSE", lower=_M.lower_depth_space, quant="same"
+        ),
         OnnxRule(
             "Softmax",
             f.softmax,

@@ -171,6 +171,12 @@ def _canonical(graph: FloatGraph, node: Node) -> list[Node] | None:
         gamma, beta, mean, var = (graph.consts[i].astype(np.float64) for i in ins[1:5])
         k = gamma / np.sqrt(var + a.get("epsilon", 1e-5))
         return [_affine_node(graph, node, ins[0], 1, k, beta - mean * k)]
+    if op == "PRelu" and graph.is_const(ins[1]) and np.unique(graph.consts[ins[1]]).size == 1:
+        return [
+            Node(
+                "LeakyRelu", [ins[0]], node.outputs, {"alpha": float(graph.consts[ins[1]].flat[0])}, node.name
+            )
+        ]
     if op == "HardSigmoid":
         return [_affine_node(graph, node, ins[0], None, a.get("alpha", 0.2), a.get("beta", 0.5), (0.0, 1.0))]
     if op == "ReduceMean" and len(graph.shapes[ins[0]]) == 4:
@@ -259,9 +265,13 @@ def _unit_axes_map(x_shape: tuple[int, ...], y_shape: tuple[int, ...]) -> dict[i
     return dict(zip(ys, xs))
 
 
+_BLOCK_MOVES = ("DepthToSpace", "SpaceToDepth")
+
+
 def hoist_elementwise(graph: FloatGraph) -> None:
     """Transpose -> f  becomes  f -> Transpose  for per-element f (an Affine's axis follows), and
-    the same over a Squeeze/Unsqueeze (a lifted 1-D conv's: lift_1d.py), so that BatchNorm and
+    the same over a Squeeze/Unsqueeze (a lifted 1-D conv's: lift_1d.py) and, for f without an
+    axis, over DepthToSpace/SpaceToDepth (a pixel shuffle's Relu), so that BatchNorm and
     activations meet the conv they fold into."""
     changed = True
     while changed:
@@ -271,12 +281,15 @@ def hoist_elementwise(graph: FloatGraph) -> None:
             if node.op not in ELEMENTWISE or not _single_use(graph, node.inputs[0]):
                 continue
             t = producers.get(node.inputs[0])
-            if t is None or t.op not in ("Transpose", "Squeeze", "Unsqueeze"):
+            if t is None or t.op not in ("Transpose", "Squeeze", "Unsqueeze", *_BLOCK_MOVES):
                 continue
             x, y = t.inputs[0], node.outputs[0]
             attrs = dict(node.attrs)
             axis = attrs.get("axis") if node.op == "pq.Affine" else None
-            if t.op == "Transpose":
+            if t.op in _BLOCK_MOVES:
+                if axis is not None:  # an output channel mixes several input channels' values
+                    continue
+            elif t.op == "Transpose":
                 rank = len(graph.shapes[x])
                 perm = list(t.attrs.get("perm", range(rank - 1, -1, -1)))
                 if axis is not None:

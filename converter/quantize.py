@@ -255,6 +255,25 @@ def hard_swish_params(in_scale: float, in_zp: int, out_scale: float, out_zp: int
     }
 
 
+def prelu_params(
+    in_scale: float, in_zp: int, alpha_scale: float, alpha_zp: int, out_scale: float, out_zp: int
+) -> dict[str, int]:
+    """PRELU (prelu_common.cc CalculatePreluParams): QuantizeMultiplier of s_in/s_out (identity)
+    and of s_in*s_alpha/s_out (alpha), in double; shifts capped at 22 (|x - zp| <= 255) and 14
+    (|(x - zp) * (alpha - alpha_zp)| <= 255^2)."""
+    mi, si = quantize_multiplier(_f32(in_scale) / _f32(out_scale), max_shift=22)
+    ma, sa = quantize_multiplier(_f32(in_scale) * _f32(alpha_scale) / _f32(out_scale), max_shift=14)
+    return {
+        "input_offset": -int(in_zp),
+        "alpha_offset": -int(alpha_zp),
+        "output_offset": int(out_zp),
+        "identity_multiplier": mi,
+        "identity_shift": si,
+        "alpha_multiplier": ma,
+        "alpha_shift": sa,
+    }
+
+
 def leaky_relu_params(
     in_scale: float, in_zp: int, alpha: float, out_scale: float, out_zp: int
 ) -> dict[str, int]:

@@ -17,6 +17,7 @@ from picoq.runtime.format import MAX_CONCAT_INPUTS
 
 from . import quantize as q
 from .graph import Op, Tensor
+from .strided import Step, strided_steps
 from .tflite_reader import TfliteReader
 
 _ACTIVATIONS = {0: "NONE", 1: "RELU", 2: "RELU_N1_TO_1", 3: "RELU6", 4: "TANH", 5: "SIGN_BIT"}
@@ -378,6 +379,37 @@ def _mul(c: TfliteOp) -> None:
     r.graph.ops.append(Op(name, [x, b], [y], params, where))
 
 
+def _prelu(c: TfliteOp) -> None:
+    """PRELU: alpha a constant int8 tensor broadcasting to x (per channel, typically)."""
+    r, name, where = c.r, c.name, c.where
+    x, xt = c.x, c.xt
+    if len(c.ins) != 2:
+        r.problems.append(f"{where}: needs two inputs")
+        return
+    a = r.activation(c.ins[1], where)
+    if c.failed():
+        return
+    at = r.graph.tensors[a]
+    y = c.output()
+    yt = r.graph.tensors[y]
+    if not at.is_const:
+        r.problems.append(f"{where}: alpha must be a constant")
+        return
+    if len(at.shape) > len(xt.shape) or any(
+        da not in (1, dx) for da, dx in zip(reversed(at.shape), reversed(xt.shape))
+    ):
+        r.problems.append(f"{where}: alpha {at.shape} does not broadcast to the input {xt.shape}")
+        return
+    if yt.shape != xt.shape:
+        r.problems.append(f"{where}: output shape {yt.shape} is not the input's {xt.shape}")
+        return
+    params = _params_or_problem(
+        r, where, q.prelu_params, xt.scale, xt.zero_point, at.scale, at.zero_point, yt.scale, yt.zero_point
+    )
+    if params is not None:
+        r.graph.ops.append(Op(name, [x, a], [y], params, where))
+
+
 def _mean(c: TfliteOp) -> None:
     r, op, name, ins, where = c.r, c.op, c.name, c.ins, c.where
     x, xt = c.x, c.xt
@@ -594,6 +626,73 @@ def _slice(c: TfliteOp) -> None:
     )
 
 
+def _strided_slice(c: TfliteOp) -> None:
+    """STRIDED_SLICE with constant begin, end and positive strides, as TFLite's reference reads
+    them (begin_mask / end_mask: from the start / to the end; shrink_axis_mask: one index, the
+    axis dropped; offset: end counts from begin), through strided.py's chain of picoq ops. TFLM
+    takes no ellipsis or new-axis mask either."""
+    r, where = c.r, c.where
+    x, xt = c.x, c.xt
+    shape, rank = xt.shape, len(xt.shape)
+    ops = [
+        _int_operand(r, c.ins[i] if len(c.ins) > i else -1, where, f"the {what} operand")
+        for i, what in ((1, "begin"), (2, "end"), (3, "strides"))
+    ]
+    if any(v is None for v in ops):
+        return
+    begin, end, strides = ([int(v) for v in a.ravel()] for a in ops)
+    o = r.options(c.op, "StridedSliceOptions", where)
+    masks = (
+        [o.BeginMask(), o.EndMask(), o.ShrinkAxisMask(), o.EllipsisMask(), o.NewAxisMask()] if o else [0] * 5
+    )
+    offset = bool(o.Offset()) if o else False
+    if masks[3] or masks[4]:
+        r.problems.append(f"{where}: ellipsis and new-axis masks are not supported")
+        return
+    if not (1 <= rank <= 6 and len(begin) == len(end) == len(strides) == rank):
+        r.problems.append(f"{where}: begin, end and strides must have one value per input dim ({rank})")
+        return
+    if min(strides) < 1:
+        r.problems.append(f"{where}: strides {strides}: only positive strides are supported")
+        return
+    taken, out_shape = [], []
+    for d in range(rank):
+        bit = 1 << d
+        start = None if masks[0] & bit else begin[d]
+        stop = None if masks[1] & bit else (begin[d] + end[d] if offset else end[d])
+        if masks[2] & bit:  # one index; TFLite normalises a negative begin first
+            start = begin[d] + shape[d] if begin[d] < 0 else begin[d]
+            stop, strides[d] = start + 1, 1
+        taken.append(range(*slice(start, stop, strides[d]).indices(shape[d])))
+        if not masks[2] & bit:
+            out_shape.append(len(taken[-1]))
+    if any(len(t) == 0 for t in taken):
+        r.problems.append(f"{where}: the slice takes no element of the input {shape}")
+        return
+    y = c.output()
+    yt = r.graph.tensors[y]
+    _same_quant(r, where, xt, yt)
+    if yt.shape != tuple(out_shape):
+        r.problems.append(f"{where}: output shape {yt.shape} is not the slice's {tuple(out_shape)}")
+        return
+    count = [len(t) for t in taken]
+    chain = strided_steps(shape, [t.start for t in taken], [t.step for t in taken], count, xt.zero_point)
+    if chain is None:
+        r.problems.append(f"{where}: strides on too many axes of a rank-{rank} tensor")
+        return
+    if chain[-1].kernel != "RESHAPE" and chain[-1].shape != yt.shape:  # shrunk axes: one more RESHAPE
+        chain.append(Step("RESHAPE", yt.shape, {}))
+    cur = x
+    for k, s in enumerate(chain):
+        out = y
+        if k < len(chain) - 1:
+            out = r.graph.add(
+                Tensor(f"{yt.name}/{k}", s.shape, "int8", xt.scales.copy(), xt.zero_points.copy())
+            )
+        r.graph.ops.append(Op(s.kernel, [cur], [out], s.params, where))
+        cur = out
+
+
 def _batch_matmul(c: TfliteOp) -> None:
     """BATCH_MATMUL int8 x int8 (either operand may be constant), rank 2..5, adj_x / adj_y."""
     r, where = c.r, c.where
@@ -708,6 +807,8 @@ BUILDERS: dict[str, Callable[[TfliteOp], None]] = {
     "SLICE": _slice,
     "BATCH_MATMUL": _batch_matmul,
     "GATHER": _gather,
+    "STRIDED_SLICE": _strided_slice,
+    "PRELU": _prelu,
 }
 
 

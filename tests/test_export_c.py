@@ -98,6 +98,7 @@ NEW_OP_MODELS: dict[str, Callable[[], bytes]] = {
     # x [1, 5, 6, 4] times itself transposed (adj_y): [1, 5, 6, 6]; its rows 3, 0, 0 of axis 2
     "batch_matmul": _one_op(lambda g, x: g.batch_matmul(x, x, 0.5, -3, adj_y=True)),
     "gather": _one_op(lambda g, x: g.gather(x, np.array([[3, 0], [0, 5]]), axis=2)),
+    "prelu": _one_op(lambda g, x: g.prelu(x, np.array([-90, -3, 40, 127], np.int8), 0.01, 2, 0.04, 7)),
 }
 MODELS |= NEW_OP_MODELS
 

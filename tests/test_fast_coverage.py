@@ -63,6 +63,10 @@ def _models() -> dict[str, bytes]:
     s = g.batch_matmul(q, k, 0.2, -5, adj_y=True)
     g.output(g.batch_matmul(s, g.gather(q, np.array([4, 0, 2, 2, 1]), axis=1), 0.5, 7))
     models["attention"] = convert(g.build())
+    g = TFLiteGraph()  # PRELU: one slope per channel
+    x = g.input("x", (1, 4, 3, 5), 0.05, -2)
+    g.output(g.prelu(x, np.arange(-50, 50, 20, dtype=np.int8), 0.01, 0, 0.04, 3))
+    models["prelu"] = convert(g.build())
     models |= {name: convert(path.read_bytes()) for name, path in mlperf_present().items()}
     return models
 

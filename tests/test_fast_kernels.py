@@ -288,6 +288,43 @@ def test_unary_ops_run_as_a_table_equal_to_the_reference(seed: int) -> None:
     assert _run_all(convert(g.build()), xs) == ["fast-lut"]
 
 
+@pytest.mark.parametrize("seed", range(24))
+def test_prelu_fast_equals_reference(seed: int) -> None:
+    """PRELU as one 256-entry table per alpha value: alpha per channel (last dim), per
+    channel channels-first ([C, 1, 1] against [N, C, H, W]), per element, one value, a run of
+    middle dims; and a non-contiguous alpha (the reference kernel's broadcast, no table)."""
+    rng = np.random.default_rng(61_000 + seed)
+    rank = int(rng.integers(2, 6))
+    shape = tuple(int(v) for v in rng.integers(1, 7, rank))
+    kind = seed % 6
+    if kind == 0:
+        a_shape = shape[-1:]
+    elif kind == 1:
+        a_shape = (shape[1],) + (1,) * (rank - 2)
+    elif kind == 2:
+        a_shape = shape
+    elif kind == 3:
+        a_shape = (1,)
+    elif kind == 4:  # dims [k, m) of x: a run
+        k = int(rng.integers(0, rank))
+        m = int(rng.integers(k + 1, rank + 1))
+        a_shape = tuple(d if k <= i < m else 1 for i, d in enumerate(shape))
+    else:  # every other dim: not a run when two of them exceed 1
+        a_shape = tuple(d if i % 2 == 0 else 1 for i, d in enumerate(shape))
+    alpha = rng.integers(-128, 128, a_shape, dtype=np.int8)
+    g = TFLiteGraph()
+    x = g.input("x", shape, *in_qparams(rng))
+    g.output(g.prelu(x, alpha, float(rng.uniform(0.002, 0.02)), int(rng.integers(-20, 20)), 0.05, 5))
+    n = int(np.prod(shape))
+    every = np.resize(np.arange(-128, 128, dtype=np.int8), n)
+    xs = [rng.permutation(every).reshape(shape), rng.integers(-128, 128, shape, dtype=np.int8)]
+    # the fast kernel takes alpha when the dims it varies along are adjacent (x's 1s aside)
+    full = (1,) * (rank - len(a_shape)) + a_shape
+    dims = [a > 1 for a, d in zip(full, shape) if d > 1]
+    run = "".join("1" if v else "0" for v in dims).strip("0").count("0") == 0
+    assert _run_all(convert(g.build()), xs) == (["fast-prelu"] if run else ["reference"])
+
+
 def _mul_shapes(rng, seed: int) -> tuple[tuple[int, ...], tuple[int, ...]]:
     """Same shapes, squeeze-excitation's per-channel gate, a scalar, a per-pixel gate, or a
     random broadcast (an input of lower rank, either input the broadcast one)."""

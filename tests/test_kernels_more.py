@@ -431,6 +431,43 @@ def test_leaky_relu(seed: int) -> None:
     _check(g.build(), [x], expected)
 
 
+# *** PRELU ***
+
+
+@pytest.mark.parametrize("seed", range(N_CASES))
+def test_prelu(seed: int) -> None:
+    """Alpha per channel (the common case), per element, of one value, or broadcast along
+    inner dims; slopes of both signs and above 1; rank 1..4 (TFLM's BroadcastPrelu4DSlow)."""
+    rng = np.random.default_rng(15500 + seed)
+    rank = int(rng.integers(1, 5))
+    shape = tuple(int(v) for v in rng.integers(1, 6, rank))
+    kind = ("channel", "element", "one", "random")[seed % 4]
+    if kind == "channel":
+        a_shape = shape[-1:]
+    elif kind == "element":
+        a_shape = shape
+    elif kind == "one":
+        a_shape = (1,)
+    else:  # any broadcast, aligned right, rank up to x's
+        a_shape = tuple(
+            d if rng.random() < 0.5 else 1 for d in shape[rank - int(rng.integers(1, rank + 1)) :]
+        )
+    in_s, in_zp = _qparams(rng)
+    slopes = rng.uniform(-0.5, 1.5, a_shape)
+    a_s = float(max(np.abs(slopes).max(), 0.05) / 100.0)
+    a_zp = int(rng.integers(-20, 20))
+    alpha = np.clip(np.round(slopes / a_s) + a_zp, -128, 127).astype(np.int8)
+    x = _full_range(rng, shape)
+    real_x = (x.astype(np.float64) - in_zp) * in_s
+    real_a = (alpha.astype(np.float64) - a_zp) * a_s
+    out_s, out_zp = _spread_quant(np.where(real_x >= 0, real_x, real_x * real_a))
+    params = ref.prelu_params(in_s, in_zp, a_s, a_zp, out_s, out_zp)
+    expected = ref.prelu(x, alpha, params)
+    g = TFLiteGraph()
+    g.output(g.prelu(g.input("x", shape, in_s, in_zp), alpha, a_s, a_zp, out_s, out_zp))
+    _check(g.build(), [x], expected)
+
+
 # *** TRANSPOSE ***
 
 _PERMS = [p for r in range(1, 5) for p in itertools.permutations(range(r))]
@@ -630,6 +667,50 @@ def test_slice(seed: int) -> None:
     data = rng.integers(-128, 128, shape, dtype=np.int8)
     box = tuple(slice(b, d if s == -1 else b + s) for d, b, s in zip(shape, begin, size))
     _check(g.build(), [data], data[box])  # the numpy reference of a slice is the slice
+
+
+@pytest.mark.parametrize("seed", range(N_CASES))
+def test_strided_slice(seed: int) -> None:
+    """STRIDED_SLICE (positive strides; picoq runs it as RESHAPE / PAD / SLICE ops): rank 1..5,
+    random bounds, some negative, masks and offset in some cases. TFLM takes rank 4 at most:
+    rank 5 is checked against numpy alone."""
+    rng = np.random.default_rng(4500 + seed)
+    rank = int(rng.integers(1, 6))
+    shape = tuple(int(d) for d in rng.integers(1, 8, rank))
+    begin, end, strides, sl = [], [], [], []
+    masks = {"begin_mask": 0, "end_mask": 0, "shrink_axis_mask": 0}
+    offset = bool(rng.random() < 0.2)
+    for d, n in enumerate(shape):
+        k = int(rng.choice([1, 2, 3, 4]))
+        b = int(rng.integers(0, n))
+        e = int(rng.integers(b + 1, n + 1))
+        if rng.random() < 0.3:  # counted from the end
+            b, e = b - n, e - n if e < n else e
+        begin.append(b)
+        end.append(e - b if offset else e)
+        strides.append(k)
+        mask = rng.choice(["begin", "end", "shrink", "none", "none", "none"])
+        if mask != "none":
+            masks[f"{mask}_mask" if mask != "shrink" else "shrink_axis_mask"] |= 1 << d
+        if mask == "shrink":
+            sl.append(b)
+        else:
+            sl.append(slice(None if mask == "begin" else b, None if mask == "end" else e, k))
+    g = TFLiteGraph()
+    x = g.input("x", shape, *_qparams(rng))
+    g.output(g.strided_slice(x, begin, end, strides, offset=offset, **masks))
+    data = rng.integers(-128, 128, shape, dtype=np.int8)
+    _check(g.build(), [data], np.asarray(data[tuple(sl)]), tflm=rank <= 4)  # numpy's slicing of the bounds
+
+
+def test_strided_slice_refusals() -> None:
+    from picoq.converter import ConversionError
+
+    g = TFLiteGraph()
+    x = g.input("x", (1, 6, 6, 4), 0.05, 0)
+    g.output(g.strided_slice(x, [0, 5, 0, 0], [1, 0, 6, 4], [1, -1, 1, 1]))
+    with pytest.raises(ConversionError, match="only positive strides"):
+        convert(g.build())
 
 
 @pytest.mark.parametrize("seed", range(N_CASES))

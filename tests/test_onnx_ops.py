@@ -171,6 +171,14 @@ CASES = {
         [node("Reshape", ["c", "s"], ["r"]), node("Transpose", ["r"], perm=[0, 2, 1])],
         extra={"s": np.array([-1, 8, 36], np.int64)},
     ),
+    # PRelu: one slope per channel (torch's nn.PReLU(C) exports [C, 1, 1]) or one for all
+    "prelu_per_channel": lambda: conv_then(
+        [node("PRelu", ["c", "sl"])],
+        extra={"sl": np.random.default_rng(47).uniform(-0.3, 0.6, (8, 1, 1)).astype(np.float32)},
+    ),
+    "prelu_one_slope": lambda: conv_then(
+        [node("PRelu", ["c", "sl"])], extra={"sl": np.array([0.25], np.float32)}
+    ),
     # MatMul of two activations (attention): BATCH_MATMUL; a Transpose feeding it costs nothing
     "matmul_activations_transposed": lambda: conv_then(
         [node("Transpose", ["c"], ["t"], perm=[0, 1, 3, 2]), node("MatMul", ["c", "t"])]
@@ -194,6 +202,35 @@ CASES = {
             "ax": np.array([1, 3], np.int64),
         },
     ),
+    # stepped slices: a free RESHAPE splits the axis, a SLICE keeps one index of each step
+    "slice_every_other_channel": lambda: conv_then(
+        [node("Slice", ["c", "st", "en", "ax", "sp"])],
+        extra={k: np.array(v, np.int64) for k, v in (("st", [1]), ("en", [8]), ("ax", [1]), ("sp", [2]))},
+    ),
+    "slice_steps_past_the_end_padded": lambda: conv_then(  # rows 1, 5 and columns 0, 3 of 6: a PAD first
+        [node("Slice", ["c", "st", "en", "ax", "sp"])],
+        extra={
+            k: np.array(v, np.int64)
+            for k, v in (("st", [1, 0]), ("en", [9, 5]), ("ax", [2, 3]), ("sp", [4, 3]))
+        },
+    ),
+    "focus_stem_yolov5": lambda: model(  # cat(x[..., ::2, ::2], x[..., 1::2, ::2], ...) -> conv
+        [
+            *(node("Slice", ["x", f"s{i}", "e", "hw", "two"], [f"q{i}"]) for i in range(4)),
+            node("Concat", ["q0", "q1", "q2", "q3"], ["f"], axis=1),
+            conv("f", "y", w="w16", pads=[1, 1, 1, 1]),
+        ],
+        {"x": X},
+        {"y": None},
+        {
+            **{f"s{i}": np.array(v, np.int64) for i, v in enumerate(([0, 0], [1, 0], [0, 1], [1, 1]))},
+            "e": np.array([2**62, 2**62], np.int64),
+            "hw": np.array([2, 3], np.int64),
+            "two": np.array([2, 2], np.int64),
+            "w16": rand(np.random.default_rng(44), 8, 16, 3, 3, scale=0.15),
+            "b": B8,
+        },
+    ),
     "split_channels_concat": lambda: conv_then(
         [
             node("Split", ["c", "sp"], ["h1", "h2"], axis=1),
@@ -202,6 +239,16 @@ CASES = {
         ],
         out_shape=["N", 8, 6, 6],
         extra={"sp": np.array([3, 5], np.int64)},
+    ),
+    # DepthToSpace / SpaceToDepth (super-resolution heads, YOLO-style space-to-depth stems)
+    "depth_to_space_dcr_then_conv": lambda: conv_then(
+        [node("DepthToSpace", ["c"], ["d"], blocksize=2), conv("d", "y", w="w2", b=None, pads=[1, 1, 1, 1])],
+        extra={"w2": rand(np.random.default_rng(45), 3, 2, 3, 3)},
+    ),
+    "depth_to_space_crd": lambda: conv_then([node("DepthToSpace", ["c"], blocksize=2, mode="CRD")]),
+    "space_to_depth_then_conv": lambda: conv_then(
+        [node("SpaceToDepth", ["c"], ["d"], blocksize=3), conv("d", "y", w="w2", b=None)],
+        extra={"w2": rand(np.random.default_rng(46), 4, 72, 1, 1, scale=0.1)},
     ),
     "concat_channels": lambda: model(
         [
@@ -363,6 +410,17 @@ def test_per_tensor_weights_use_one_scale():
     it, _ = convert_and_run(m, x, x)
     conv_op = next(o for o in it.model.ops if o.name == "CONV_2D")
     assert it.model.tensors[conv_op.inputs[1]].scales.size == 8
+
+
+def test_depth_to_space_between_convs_is_one_transpose():
+    """Channels-last it is a rank-6 TRANSPOSE between free RESHAPEs: no layout change around it."""
+    ops = _ops(CASES["depth_to_space_dcr_then_conv"]())
+    assert ops == ["TRANSPOSE", "CONV_2D", "RESHAPE", "TRANSPOSE", "RESHAPE", "CONV_2D", "TRANSPOSE"]
+
+
+def test_prelu_per_channel_is_one_op_and_one_slope_a_leaky_relu():
+    assert _ops(CASES["prelu_per_channel"]()) == ["TRANSPOSE", "CONV_2D", "PRELU", "TRANSPOSE"]
+    assert _ops(CASES["prelu_one_slope"]()) == ["TRANSPOSE", "CONV_2D", "LEAKY_RELU", "TRANSPOSE"]
 
 
 def test_gather_of_a_run_is_a_slice_else_gather():

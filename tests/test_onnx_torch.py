@@ -63,3 +63,32 @@ def test_from_torch_writes_the_file(net, tmp_path):
         net, calib[:1], calibration=calib, output=tmp_path / "net.picoq", method="mse", progress=False
     )
     assert (tmp_path / "net.picoq").read_bytes() == data
+
+
+class PixelShuffleNet(torch.nn.Module):
+    """A super-resolution head (PixelShuffle: ONNX DepthToSpace, CRD) and a space-to-depth stem
+    (PixelUnshuffle: torch exports it as Reshape -> rank-6 Transpose -> Reshape)."""
+
+    def __init__(self):
+        super().__init__()
+        nn = torch.nn
+        self.up = nn.Sequential(nn.Conv2d(3, 16, 3, padding=1), nn.PixelShuffle(2), nn.ReLU())
+        self.down = nn.Sequential(nn.PixelUnshuffle(2), nn.Conv2d(16, 4, 1))
+
+    def forward(self, x):
+        return self.down(self.up(x))
+
+
+def test_pixel_shuffle_and_unshuffle():
+    torch.manual_seed(0)
+    m = PixelShuffleNet().eval()
+    g = torch.Generator().manual_seed(1)
+    calib = torch.randn(32, 3, 8, 8, generator=g)
+    it = Interpreter(from_torch(m, torch.zeros(1, 3, 8, 8), calibration=calib, progress=False))
+    # the Relu moved before the DepthToSpace and fused into the conv: no op of its own
+    assert [op.name for op in it.model.ops].count("CONV_2D") == 2
+    assert not {"DEPTHWISE_CONV_2D", "MUL", "ADD"} & {op.name for op in it.model.ops}
+    x = torch.randn(8, 3, 8, 8, generator=g)
+    with torch.no_grad():
+        want = m(x).numpy()
+    assert sqnr_db(want, it.run(x.numpy())) >= 30

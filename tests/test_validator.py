@@ -128,6 +128,15 @@ def slice_model() -> bytes:
     return convert(g.build())
 
 
+def prelu_model() -> bytes:
+    """A PRELU of a [1, 4, 5, 6] input, one slope per channel ("act/alpha", int8 [6])."""
+    g = TFLiteGraph(description="picoq test prelu")
+    x = g.input("x", (1, 4, 5, 6), 0.05, 3)
+    alpha = np.array([-40, -5, 0, 12, 60, 127], np.int8)
+    g.output(g.prelu(x, alpha, 0.01, 0, 0.04, -10, name="act"))
+    return convert(g.build())
+
+
 def attention_model() -> bytes:
     """BATCH_MATMUL qk = q [2, 5, 8] x k [2, 5, 8]^T (adj_y), GATHER g = q[:, [4, 0, 2, 2, 1]],
     BATCH_MATMUL out = qk [2, 5, 5] x g [2, 5, 8]."""
@@ -156,6 +165,7 @@ REPO_MODELS = {
     "concat_64": concat_64,
     "tables": lambda: _tables(),  # LOOKUP_TABLE (float ONNX only)
     "slice": slice_model,
+    "prelu": prelu_model,
     "attention": attention_model,  # BATCH_MATMUL, GATHER
 }
 
@@ -311,7 +321,7 @@ def test_valid_models_are_accepted(c, models) -> None:
     assert set(REPO_MODELS) <= set(models)
     assert {
         op.name
-        for name in ("new_ops", "ops_b", "tables", "slice", "attention")
+        for name in ("new_ops", "ops_b", "tables", "slice", "prelu", "attention")
         for op in read_model(models[name]).ops
     } >= {spec.name for code, spec in fmt.OPS.items() if code >= 8}
     for name, data in models.items():
@@ -628,7 +638,7 @@ def _move_section_onto(tag: bytes, other: bytes):
 # (model, id, edit, expected field or None for "both accept"). The edit mutates the Patch
 # (or returns replacement bytes); the file is resealed unless the edit says otherwise.
 R, CN, ML, IO = "tiny_resnet", "tiny_convnet", "tiny_mlp", "two_io"
-NO, B, CI, C64, TB, SL = "new_ops", "ops_b", "concat_io", "concat_64", "tables", "slice"
+NO, B, CI, C64, TB, SL, PR = "new_ops", "ops_b", "concat_io", "concat_64", "tables", "slice", "prelu"
 AT = "attention"
 RQ = "concatenation_9/requant"  # new_ops' CONCATENATION table: rows (multiplier, shift, input_offset)
 CASES = [
@@ -1540,6 +1550,23 @@ CASES = [
         "op.params.begin_2",
     ),
     (SL, "slice-larger-than-input", lambda p: (p.dim("box", 1, 1), p.dim("box", 2, 12)), "op.output.shape"),
+    # -- PRELU: x [1, 4, 5, 6], alpha "act/alpha" int8 [6]
+    (
+        PR,
+        "prelu-identity-shift-23",
+        lambda p: p.param("PRELU", "identity_shift", 23),
+        "op.params.identity_shift",
+    ),
+    (PR, "prelu-alpha-shift-15", lambda p: p.param("PRELU", "alpha_shift", 15), "op.params.alpha_shift"),
+    (PR, "prelu-alpha-offset", lambda p: p.param("PRELU", "alpha_offset", 200), "op.params.alpha_offset"),
+    (PR, "prelu-alpha-not-constant", lambda p: p.slot("PRELU", 1, "x"), "op.input2.shape"),
+    (PR, "prelu-alpha-does-not-broadcast", lambda p: p.retype("act/alpha", 1, (3, 2)), "op.input2.shape"),
+    (
+        PR,
+        "prelu-alpha-dtype",
+        lambda p: (p.retype_raw("act/alpha", 2, (1,)), p.tens("act/alpha", "data_size", 4)),
+        "op.input2.dtype",
+    ),
     # -- BATCH_MATMUL: op 0 qk = q [2, 5, 8] x k [2, 5, 8] (adj_y) -> [2, 5, 5]
     (AT, "bmm-adj-x-2", lambda p: p.param(0, "adj_x", 2), "op.params.adj_x"),
     (AT, "bmm-adj-y-0", lambda p: p.param(0, "adj_y", 0), "op.input2.shape"),  # k's 5 rows meet q's 8

@@ -1094,6 +1094,36 @@ def leaky_relu_params(
     }
 
 
+def prelu_params(
+    in_scale: float, in_zp: int, alpha_scale: float, alpha_zp: int, out_scale: float, out_zp: int
+) -> dict[str, int]:
+    """CalculatePreluParams (TFLM prelu_common.cc): QuantizeMultiplier of ``s_in / s_out`` and of
+    ``s_in * s_alpha / s_out`` on the float32 scales, in double."""
+    mi, si = quantize_multiplier(_f32(in_scale) / _f32(out_scale))
+    ma, sa = quantize_multiplier(_f32(in_scale) * _f32(alpha_scale) / _f32(out_scale))
+    return {
+        "input_offset": -int(in_zp),
+        "alpha_offset": -int(alpha_zp),
+        "output_offset": int(out_zp),
+        "identity_multiplier": mi,
+        "identity_shift": si,
+        "alpha_multiplier": ma,
+        "alpha_shift": sa,
+    }
+
+
+def prelu(x: np.ndarray, alpha: np.ndarray, params: dict[str, int]) -> np.ndarray:
+    """TFLite ``reference_ops::BroadcastPrelu4DSlow`` (int8): ``v = x - zp_in``,
+    ``a = alpha - zp_alpha`` (numpy broadcast); ``zp_out + mbqm(v, identity)`` for v >= 0,
+    ``zp_out + mbqm(v * a, alpha)`` otherwise; clamped."""
+    p = {k: int(v) for k, v in params.items()}
+    v = _as_i64(x) + p["input_offset"]
+    a = np.broadcast_to(_as_i64(alpha) + p["alpha_offset"], v.shape)
+    pos = mbqm_np(v, p["identity_multiplier"], p["identity_shift"])
+    neg = mbqm_np(v * a, p["alpha_multiplier"], p["alpha_shift"])
+    return np.clip(np.where(v >= 0, pos, neg) + p["output_offset"], -128, 127).astype(np.int8)
+
+
 def leaky_relu(x: np.ndarray, params: dict[str, int]) -> np.ndarray:
     """TFLite ``reference_ops::QuantizeLeakyRelu`` (int8): ``v = x - zp_in``;
     ``zp_out + mbqm(v, identity)`` for v >= 0, ``zp_out + mbqm(v, alpha)`` otherwise; clamped."""

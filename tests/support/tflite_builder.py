@@ -848,6 +848,70 @@ class TFLiteGraph:
         )
         return y
 
+    def prelu(
+        self,
+        x: Tensor,
+        alpha: np.ndarray,
+        alpha_scale: float,
+        alpha_zp: int,
+        out_scale: float,
+        out_zp: int,
+        *,
+        name: str | None = None,
+    ) -> Tensor:
+        """PRELU with a constant int8 alpha (its shape broadcasts to x's); no options."""
+        name = name or self.auto_name("prelu")
+        a = self.const_int8(f"{name}/alpha", np.asarray(alpha, np.int8), [alpha_scale], [alpha_zp])
+        y = self._activation(name, x.shape, out_scale, out_zp)
+        self._add_op(tflite.BuiltinOperator.PRELU, 1, [x, a], [y])
+        return y
+
+    def strided_slice(
+        self,
+        x: Tensor,
+        begin: Sequence[int],
+        end: Sequence[int],
+        strides: Sequence[int],
+        *,
+        begin_mask: int = 0,
+        end_mask: int = 0,
+        shrink_axis_mask: int = 0,
+        offset: bool = False,
+        name: str | None = None,
+    ) -> Tensor:
+        """STRIDED_SLICE with int32 begin, end and strides operands; the output shape is numpy's
+        slicing of the same bounds (positive strides), shrunk axes dropped."""
+        name = name or self.auto_name("strided_slice")
+        shape = []
+        for d, n in enumerate(x.shape):
+            bit = 1 << d
+            b = begin[d] + n if shrink_axis_mask & bit and begin[d] < 0 else begin[d]
+            if shrink_axis_mask & bit:
+                continue
+            e = None if end_mask & bit else (begin[d] + end[d] if offset else end[d])
+            shape.append(len(range(*slice(None if begin_mask & bit else b, e, strides[d]).indices(n))))
+        ts = [self.const_int32(f"{name}/{k}", np.array(v, dtype=np.int32)) for k, v in
+              (("begin", begin), ("end", end), ("strides", strides))]  # fmt: skip
+        y = self._like(name, shape, x)
+
+        def options(fb: flatbuffers.Builder) -> int:
+            tflite.StridedSliceOptionsStart(fb)
+            tflite.StridedSliceOptionsAddBeginMask(fb, begin_mask)
+            tflite.StridedSliceOptionsAddEndMask(fb, end_mask)
+            tflite.StridedSliceOptionsAddShrinkAxisMask(fb, shrink_axis_mask)
+            tflite.StridedSliceOptionsAddOffset(fb, offset)
+            return tflite.StridedSliceOptionsEnd(fb)
+
+        self._add_op(
+            tflite.BuiltinOperator.STRIDED_SLICE,
+            4 if offset else 2,
+            [x, *ts],
+            [y],
+            tflite.BuiltinOptions.StridedSliceOptions,
+            options,
+        )
+        return y
+
     def batch_matmul(
         self,
         a: Tensor,

@@ -44,6 +44,7 @@ extern const pq_fast_op pq_add_s8_fast_op;
 extern const pq_fast_op pq_avg_pool2d_s8_fast_op;
 extern const pq_fast_op pq_max_pool2d_s8_fast_op;
 extern const pq_fast_op pq_lut_s8_fast_op; /* every element-wise unary op: a 256-entry table */
+extern const pq_fast_op pq_prelu_s8_fast_op; /* a 256-entry table per channel */
 extern const pq_fast_op pq_mul_s8_fast_op;
 extern const pq_fast_op pq_mean_s8_fast_op;
 extern const pq_fast_op pq_softmax_s8_fast_op;

@@ -101,6 +101,10 @@ pq_status pq_logistic_s8(const pq_logistic_params *p, int32_t size, const int8_t
 pq_status pq_tanh_s8(const pq_logistic_params *p, int32_t size, const int8_t *in, int8_t *out);
 pq_status pq_hard_swish_s8(const pq_hard_swish_params *p, int32_t size, const int8_t *in, int8_t *out);
 pq_status pq_leaky_relu_s8(const pq_leaky_relu_params *p, int32_t size, const int8_t *in, int8_t *out);
+/* PRELU: alpha (alpha_shape, aligned right to rank) broadcasts against the input; the output
+ * has the input's shape. */
+pq_status pq_prelu_s8(const pq_prelu_params *p, int32_t rank, const int32_t *in_shape, const int8_t *in,
+                      const int32_t *alpha_shape, const int8_t *alpha, int8_t *out);
 /* LOOKUP_TABLE: out[i] = table[128 + in[i]], table of 256 values. */
 pq_status pq_lookup_table_s8(const int8_t *table, int32_t size, const int8_t *in, int8_t *out);
 

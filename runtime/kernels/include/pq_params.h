@@ -53,6 +53,9 @@
 #define PQ_BATCH_MATMUL_PARAMS(F) \
     F(adj_x) F(adj_y) F(lhs_offset) F(rhs_offset) F(output_offset) F(output_multiplier) F(output_shift)
 #define PQ_GATHER_PARAMS(F) F(axis) F(batch_dims)
+#define PQ_PRELU_PARAMS(F)                                                                                \
+    F(input_offset) F(alpha_offset) F(output_offset) F(identity_multiplier) F(identity_shift) F(alpha_multiplier) \
+        F(alpha_shift)
 
 /* ---- helpers on a list ---- */
 #define PQ_PARAM_FIELD_(name) int32_t name;
@@ -112,6 +115,10 @@ typedef struct {
 typedef struct {
     PQ_LEAKY_RELU_PARAMS(PQ_PARAM_FIELD_)
 } pq_leaky_relu_params;
+/* PRELU (int8): x >= zero point scales by identity; below, (x - zp) * (alpha - alpha_zp) by alpha. */
+typedef struct {
+    PQ_PRELU_PARAMS(PQ_PARAM_FIELD_)
+} pq_prelu_params;
 /* PAD (int8): constant padding; pads[d][0] before and pads[d][1] after dim d. */
 typedef struct {
     int32_t pad_value;
@@ -162,6 +169,7 @@ PQ_PARAMS_FIT_(pq_transpose_params, PQ_TRANSPOSE_PARAMS, transpose_params);
 PQ_PARAMS_FIT_(pq_slice_params, PQ_SLICE_PARAMS, slice_params);
 PQ_PARAMS_FIT_(pq_batch_matmul_params, PQ_BATCH_MATMUL_PARAMS, batch_matmul_params);
 PQ_PARAMS_FIT_(pq_gather_params, PQ_GATHER_PARAMS, gather_params);
+PQ_PARAMS_FIT_(pq_prelu_params, PQ_PRELU_PARAMS, prelu_params);
 PQ_STATIC_ASSERT(offsetof(pq_pad_params, pads) == 4 && offsetof(pq_pad_params, pads[1][1]) == 16, pad_layout);
 PQ_STATIC_ASSERT(offsetof(pq_conv_params, depth_multiplier) == 4 * PQ_PARAM_COUNT(PQ_CONV2D_PARAMS),
                  conv_prefix);

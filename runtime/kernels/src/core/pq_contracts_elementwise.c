@@ -1,6 +1,6 @@
 /*
  * Contracts of the element-wise ops: ADD, MUL, SOFTMAX, RESHAPE, LOGISTIC, TANH,
- * HARD_SWISH, LEAKY_RELU and LOOKUP_TABLE (pq_contract.h).
+ * HARD_SWISH, LEAKY_RELU, PRELU and LOOKUP_TABLE (pq_contract.h).
  */
 #include "pq_contract.h"
 
@@ -122,6 +122,29 @@ static const pqv_rule LEAKY_RELU_RULES[] = {{0, RG_IN_ZP}, {1, RG_INT8},     {2,
 int pq_contract_leaky_relu(const pq_contract_ctx *o) {
     TRY(pqv_same_shape(o, 0));
     return PARAM_RULES(o, LEAKY_RELU_RULES);
+}
+
+static const pqv_rule PRELU_RULES[] = {{0, RG_IN_ZP}, {1, RG_IN_ZP},    {2, RG_INT8},
+                                       {3, RG_Q31},   {4, RG_SHIFT22}, {5, RG_Q31}, {6, RG_SHIFT14}};
+
+/* Inputs x and alpha (int8, constant, broadcasting to x); y has x's shape. Params: input_offset,
+ * alpha_offset, output_offset, identity_multiplier, identity_shift (<= 22: |v| <= 255),
+ * alpha_multiplier, alpha_shift (<= 14: |v * a| <= 255^2). */
+int pq_contract_prelu(const pq_contract_ctx *o) {
+    pqv_tensor x, a, y;
+    uint32_t d;
+    TRY(binary(o, &x, &a, &y, 1));
+    if (!a.is_const) {
+        return pqv_fail_op(o, PQ_MODEL_E_OP_INPUT2_SHAPE, NO_SUB, op_input(o->c, o->i, 1), "alpha must be constant");
+    }
+    if (x.rank != y.rank) return pqv_fail_op(o, PQ_MODEL_E_OP_OUTPUT_SHAPE, NO_SUB, y.rank, "must equal the input shape");
+    for (d = 0; d < y.rank; d++) {
+        if (x.dims[d] != y.dims[d]) {
+            return pqv_fail_op(o, PQ_MODEL_E_OP_OUTPUT_SHAPE, NO_SUB, y.dims[d], "must equal the input shape");
+        }
+    }
+    TRY(broadcast(o, &x, &a, &y, 1));
+    return PARAM_RULES(o, PRELU_RULES);
 }
 
 /* Inputs: x, and the table: a constant int8 vector of 256 values (the kernel indexes it with
