@@ -436,11 +436,11 @@ def test_bad_names_are_refused_before_writing(name: str, tmp_path: Path) -> None
 
 def test_unsupported_model_is_refused_naming_everything() -> None:
     m = read_model(convert(build_tiny_mlp()))
-    m.ops[1].name = "GATHER"  # an op a newer format could hold but no kernel exports
+    m.ops[1].name = "GATHER_ND"  # an op a newer format could hold but no kernel exports
     m.tensors[m.outputs[0]].dtype = "int32"
     with pytest.raises(ValueError) as err:
         ec.render(m, "mlp")
-    assert "op 1 GATHER has no C kernel" in str(err.value) and "int32" in str(err.value)
+    assert "op 1 GATHER_ND has no C kernel" in str(err.value) and "int32" in str(err.value)
 
 
 def picoq_cli(*args: str, cwd: Path) -> subprocess.CompletedProcess:
