@@ -7,7 +7,9 @@
 Each case is a one-op int8 model built with the tests' own TFLite builder
 (tests/support/tflite_builder.py) at a size real models have (MobileNetV3's
 squeeze-excitation gates and residual adds, a depthwise layer with depth multiplier 2,
-global average pooling, a 1000-class softmax, attention rows), converted, and run by two interpreters: kernels="reference" and kernels="fast" on --isa.
+global average pooling, a 1000-class softmax, attention rows and its BATCH_MATMULs, GATHERs of
+rows and of columns), converted, and run by two interpreters: kernels="reference" and
+kernels="fast" on --isa.
 Interpreter.profile times the op alone in C (median of --runs invokes); --rounds rounds
 alternate the two interpreters, and the table shows the median of the rounds' medians and
 the ratio. On a shared machine, quote medians of several rounds and say how loaded it was.
@@ -86,6 +88,28 @@ def _softmax(shape: tuple[int, ...]) -> Callable[[], TFLiteGraph]:
     return build
 
 
+def _batch_matmul(
+    a_shape: tuple[int, ...], b_shape: tuple[int, ...], b_zp: int, adj_y: bool
+) -> Callable[[], TFLiteGraph]:
+    def build() -> TFLiteGraph:
+        g = TFLiteGraph()
+        a, b = g.input("a", a_shape, 0.05, 3), g.input("b", b_shape, 0.04, b_zp)
+        g.output(g.batch_matmul(a, b, 0.5, -5, adj_y=adj_y))
+        return g
+
+    return build
+
+
+def _gather(shape: tuple[int, ...], n: int, axis: int) -> Callable[[], TFLiteGraph]:
+    def build() -> TFLiteGraph:
+        g = TFLiteGraph()
+        idx = np.random.default_rng(0).integers(0, shape[axis], n)
+        g.output(g.gather(g.input("x", shape, 0.05, 3), idx, axis=axis))
+        return g
+
+    return build
+
+
 CASES: dict[str, Callable[[], TFLiteGraph]] = {
     "mul_same_1x24x24x96": _mul((1, 24, 24, 96), (1, 24, 24, 96)),
     "mul_se_1x24x24x96_by_1x1x1x96": _mul((1, 24, 24, 96), (1, 1, 1, 96)),
@@ -100,6 +124,13 @@ CASES: dict[str, Callable[[], TFLiteGraph]] = {
     "softmax_1x1000": _softmax((1, 1000)),
     "softmax_64x64": _softmax((64, 64)),
     "softmax_1x10": _softmax((1, 10)),
+    # attention, 4 heads of 32 over 64 tokens: Q.K^T (K read transposed) and attn.V, the rhs with
+    # a zero point (a GEMM call per row) and without (one call)
+    "bmm_qk_4x64x32_adj_y": _batch_matmul((4, 64, 32), (4, 64, 32), -3, True),
+    "bmm_qk_4x64x32_adj_y_zp0": _batch_matmul((4, 64, 32), (4, 64, 32), 0, True),
+    "bmm_av_4x64x64_by_4x64x32": _batch_matmul((4, 64, 64), (4, 64, 32), -3, False),
+    "gather_rows_64_of_256x64": _gather((256, 64), 64, 0),
+    "gather_cols_32_of_64x64": _gather((64, 64), 32, 1),
 }
 
 

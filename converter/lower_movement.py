@@ -183,6 +183,43 @@ class MovementOps:
         cols = self.g.add_const(f"{y}/cols", np.asarray(node.attrs["cols"], np.int32))
         self.op("RESIZE_NEAREST_NEIGHBOR", [xi, rows, cols], self.define(y, L.NHWC), {}, node.where)
 
+    def lower_gather(self, node: Node) -> None:
+        """Gather on an activation with constant indices: a SLICE when the indices are one run
+        of consecutive values (a scalar index then drops the axis with a RESHAPE: attention's
+        q, k, v = qkv[0], qkv[1], qkv[2]), else GATHER, in the stored layout."""
+        x, y = node.inputs[0], node.outputs[0]
+        shape = self.shape(x)
+        idx = self.fg.const(node.inputs[1])
+        axis = int(node.attrs.get("axis", 0)) % len(shape)
+        if idx is None:
+            self.problems.append(f"{node.where}: the indices must be constant")
+            return
+        idx = np.asarray(idx, np.int64)
+        if idx.size == 0 or idx.min() < -shape[axis] or idx.max() >= shape[axis]:
+            self.problems.append(f"{node.where}: indices outside [-{shape[axis]}, {shape[axis]}) or none")
+            return
+        idx = idx % shape[axis]
+        flat = idx.reshape(-1)
+        st = self._plain_input(node)
+        if idx.ndim <= 1 and np.array_equal(flat, np.arange(flat[0], flat[0] + flat.size)):
+            box = f"{y}@slice" if idx.ndim == 0 else y
+            self.fg.shapes[box] = (*shape[:axis], flat.size, *shape[axis + 1 :])
+            self.qparams[box] = self.q_of(x)
+            begin = [int(flat[0]) if d == axis else 0 for d in range(len(shape))]
+            params = {f"begin_{d}": begin[st.perm[d]] if d < len(shape) else 0 for d in range(fmt.MAX_DIMS)}
+            self.op("SLICE", [st.index], self.define(box, st.perm), params, node.where)
+            if idx.ndim == 0:
+                self.lower_reshape(Node("Reshape", [box], [y], {}, node.name))
+            return
+        # the output's axes: x's before `axis`, the indices', x's after; stored in x's order
+        k = idx.ndim
+        perm = []
+        for p in st.perm:
+            perm += [p] if p < axis else list(range(axis, axis + k)) if p == axis else [p + k - 1]
+        ii = self.g.add_const(f"{node.name}/indices", idx.astype(np.int32))
+        params = {"axis": st.perm.index(axis), "batch_dims": 0}
+        self.op("GATHER", [st.index, ii], self.define(y, tuple(perm)), params, node.where)
+
     def lower_pad(self, node: Node) -> None:
         x, y = node.inputs[0], node.outputs[0]
         shape = self.shape(x)

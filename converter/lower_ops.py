@@ -384,6 +384,44 @@ class ComputeOps:
         params["act_min"], params["act_max"] = qp.clamp_range(node.attrs.get("clamp"), sy, zy)
         self.op("MUL", [ai, bi], self.define(y, perm), params, node.where)
 
+    def lower_matmul(self, node: Node) -> None:
+        """BATCH_MATMUL of two activations (attention's Q.K^T and attn.V; a MatMul with constant
+        weights became pq.Dense). An operand whose bytes already hold its last two axes swapped
+        (a Transpose feeding it) is read as stored, with adj_x / adj_y."""
+        a, b = node.inputs[:2]
+        y = node.outputs[0]
+        ranks = (len(self.shape(a)), len(self.shape(b)))
+        if self.fg.is_const(a) or self.fg.is_const(b) or not all(2 <= r <= 5 for r in ranks):
+            self.problems.append(
+                f"{node.where}: needs constant 2-D weights (FULLY_CONNECTED) or two activations of rank 2..5"
+            )
+            return
+        ai, adj_x = self._matmul_operand(a, False, node.where)
+        bi, adj_y = self._matmul_operand(b, True, node.where)
+        ta, tb = self.g.tensors[ai], self.g.tensors[bi]
+        try:
+            params = q.batch_matmul_params(ta.scale, ta.zero_point, tb.scale, tb.zero_point, *self.q_of(y))
+        except ValueError as e:
+            self.problems.append(f"{node.where}: {e}")
+            return
+        params.update(adj_x=adj_x, adj_y=adj_y)
+        self.op("BATCH_MATMUL", [ai, bi], self.define(y, L.identity(len(self.shape(y)))), params, node.where)
+
+    def _matmul_operand(self, name: str, swapped_first: bool, where: str) -> tuple[int, int]:
+        """(tensor, adj) of a BATCH_MATMUL operand: stored as it is when its bytes are the plain or
+        the last-two-swapped order, else moved into the preferred one (rhs: swapped, so the fast
+        kernel reads its columns as rows)."""
+        shape = self.shape(name)
+        r = len(shape)
+        plain, swapped = L.identity(r), (*range(r - 2), r - 1, r - 2)
+        order = [(swapped, 1), (plain, 0)] if swapped_first else [(plain, 0), (swapped, 1)]
+        st = self.stored[name]
+        for perm, adj in order:
+            if st.cols is None and L.same_bytes(shape, st.perm, perm):
+                return self.need(name, perm, where), adj
+        perm, adj = order[0]
+        return self.need(name, perm, where), adj
+
     def _plain_input(self, node: Node) -> Stored:
         """The first input as stored, a column-permuted flatten un-permuted first."""
         x = node.inputs[0]

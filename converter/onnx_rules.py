@@ -112,7 +112,9 @@ RULES: dict[str, OnnxRule] = {
             f.gemm,
             not_lowered="with a non-constant B, transA, a non-2-D input or a C other than a bias row",
         ),
-        OnnxRule("MatMul", f.matmul, not_lowered="of two activations"),
+        # with constant 2-D weights it became pq.Dense (passes.canonicalize); of two activations
+        # (attention): BATCH_MATMUL
+        OnnxRule("MatMul", f.matmul, kernel="BATCH_MATMUL", lower=_C.lower_matmul),
         OnnxRule("BatchNormalization", f.batch_norm, not_lowered="with non-constant statistics"),
         OnnxRule("Relu", f.relu, elementwise=True),
         OnnxRule("Clip", f.clip, elementwise=True, normalize=_clip_min_max_inputs),
@@ -181,6 +183,8 @@ RULES: dict[str, OnnxRule] = {
         OnnxRule("Pad", f.pad, kernel="PAD", lower=_M.lower_pad, quant="same", normalize=_pads_inputs),
         # on activations (ShuffleNet's channel split, crops): SLICE, steps of 1
         OnnxRule("Slice", f.slice_, kernel="SLICE", lower=_M.lower_slice, quant="same"),
+        # on activations with constant indices: SLICE (a run of indices) or GATHER
+        OnnxRule("Gather", f.gather, kernel="GATHER", lower=_M.lower_gather, quant="same"),
         OnnxRule(
             "DepthToSpace", f.depth_to_space, kernel="TRANSPOSE", lower=_M.lower_depth_space, quant="same"
         ),
@@ -200,7 +204,6 @@ RULES: dict[str, OnnxRule] = {
         OnnxRule("Constant", f.constant),
         # shape arithmetic: supported when it folds to a constant
         OnnxRule("Shape", f.shape_of, role="fold"),
-        OnnxRule("Gather", f.gather, role="fold"),
         OnnxRule("Cast", f.cast, role="fold"),
         OnnxRule("ConstantOfShape", f.constant_of_shape, role="fold"),
         OnnxRule("Neg", f.neg, role="fold"),

@@ -174,6 +174,22 @@ def mul_params(s1: float, zp1: int, s2: float, zp2: int, s_out: float, zp_out: i
     }
 
 
+def batch_matmul_params(
+    s_lhs: float, zp_lhs: int, s_rhs: float, zp_rhs: int, s_out: float, zp_out: int
+) -> dict[str, int]:
+    """BATCH_MATMUL int8 (batch_matmul.cc Prepare): QuantizeMultiplier of
+    GetQuantizedConvolutionMultipler's (double)s_lhs * (double)s_rhs / s_out; no fused
+    activation (the kernel clamps to int8). adj_x / adj_y are the caller's."""
+    m, shift = quantize_multiplier(_f32(s_lhs) * _f32(s_rhs) / _f32(s_out))
+    return {
+        "lhs_offset": -int(zp_lhs),
+        "rhs_offset": -int(zp_rhs),
+        "output_offset": int(zp_out),
+        "output_multiplier": m,
+        "output_shift": shift,
+    }
+
+
 def mean_params(in_scale: float, in_zp: int, out_scale: float, out_zp: int, count: int) -> dict[str, int]:
     """MEAN over `count` values: reduce_common.cc Prepare, QuantizeMultiplier((double)s_in/s_out),
     then reduce.h QuantizedMeanOrSum folds 1/count in at Eval, which picoq does here:

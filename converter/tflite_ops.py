@@ -8,7 +8,7 @@ reports what it cannot import in `r.problems` and returns without adding an op.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
@@ -721,6 +721,98 @@ def _strided_slice(c: TfliteOp) -> None:
         cur = out
 
 
+def _batch_matmul(c: TfliteOp) -> None:
+    """BATCH_MATMUL int8 x int8 (either operand may be constant), rank 2..5, adj_x / adj_y."""
+    r, where = c.r, c.where
+    operands = _binary_operands(c, "BatchMatMulOptions")
+    if operands is None:
+        return
+    o, b, y = operands
+    at, bt, yt = c.xt, r.graph.tensors[b], r.graph.tensors[y]
+    adj_x, adj_y = (int(o.AdjX()), int(o.AdjY())) if o is not None else (0, 0)
+    if not (2 <= len(at.shape) <= 5 and 2 <= len(bt.shape) <= 5):
+        r.problems.append(f"{where}: operands of rank {len(at.shape)} and {len(bt.shape)} (2..5 supported)")
+        return
+    want = matmul_shape(at.shape, bt.shape, adj_x, adj_y)
+    if want != yt.shape:
+        r.problems.append(
+            f"{where}: output shape {yt.shape}, the product of {at.shape} and {bt.shape} is {want}"
+        )
+        return
+    params = _params_or_problem(
+        r,
+        where,
+        q.batch_matmul_params,
+        at.scale,
+        at.zero_point,
+        bt.scale,
+        bt.zero_point,
+        yt.scale,
+        yt.zero_point,
+    )
+    if params is not None:
+        r.graph.ops.append(
+            Op("BATCH_MATMUL", [c.x, b], [y], {"adj_x": adj_x, "adj_y": adj_y, **params}, where)
+        )
+
+
+def matmul_shape(a: tuple[int, ...], b: tuple[int, ...], adj_x: int, adj_y: int) -> tuple[int, ...] | None:
+    """The output shape of BATCH_MATMUL (batch dims broadcast, aligned right), or None."""
+    m, k = (a[-1], a[-2]) if adj_x else (a[-2], a[-1])
+    kb, n = (b[-1], b[-2]) if adj_y else (b[-2], b[-1])
+    rank = max(len(a), len(b))
+    pa, pb = (1,) * (rank - len(a)) + a, (1,) * (rank - len(b)) + b
+    batch = [max(u, v) for u, v in zip(pa[:-2], pb[:-2])]
+    if k != kb or any(u != v and 1 not in (u, v) for u, v in zip(pa[:-2], pb[:-2])):
+        return None
+    return (*batch, m, n)
+
+
+def _gather(c: TfliteOp) -> None:
+    """GATHER of int8 values with constant INT32 indices (what TFLM takes), axis and batch_dims."""
+    r, where = c.r, c.where
+    xt = c.xt
+    o = r.options(c.op, "GatherOptions", where)
+    i = c.ins[1] if len(c.ins) > 1 else -1
+    idx = r.const_data(i) if i >= 0 else None
+    if idx is None or r.ttype(i) != 2:
+        r.problems.append(f"{where}: the indices must be a constant INT32 tensor")
+        return
+    rank, irank = len(xt.shape), idx.ndim
+    axis, batch_dims = (o.Axis(), o.BatchDims()) if o is not None else (0, 0)
+    axis += rank if axis < 0 else 0
+    if batch_dims < 0:  # tflite-micro's GATHER takes it un-normalized in places (measured): refused
+        r.problems.append(f"{where}: a negative batch_dims ({batch_dims}) is not supported")
+        return
+    if (
+        not (0 <= batch_dims <= min(axis, irank) and axis < rank)
+        or xt.shape[:batch_dims] != idx.shape[:batch_dims]
+    ):
+        r.problems.append(
+            f"{where}: axis {axis} and batch_dims {batch_dims} do not fit {xt.shape} and {idx.shape}"
+        )
+        return
+    if idx.size and (idx.min() < 0 or idx.max() >= xt.shape[axis]):
+        r.problems.append(f"{where}: indices outside [0, {xt.shape[axis]})")
+        return
+    y = c.output()
+    yt = r.graph.tensors[y]
+    _same_quant(r, where, xt, yt)
+    want = (*xt.shape[:axis], *idx.shape[batch_dims:], *xt.shape[axis + 1 :])
+    if yt.shape != want:
+        r.problems.append(f"{where}: output shape {yt.shape} is not the gather's {want}")
+        return
+    ii = r.graph.add_const(r.tname(i), np.asarray(idx, np.int32).reshape(idx.shape or (1,)))
+    params = {"axis": axis, "batch_dims": batch_dims}
+    if idx.ndim:
+        r.graph.ops.append(Op("GATHER", [c.x, ii], [y], params, where))
+        return
+    # a scalar index (picoq constants have rank >= 1): gather one row, then drop the axis
+    row = r.graph.add(replace(yt, name=f"{yt.name}/row", shape=(*xt.shape[:axis], 1, *xt.shape[axis + 1 :])))
+    r.graph.ops.append(Op("GATHER", [c.x, ii], [row], params, where))
+    r.graph.ops.append(Op("RESHAPE", [row], [y], {}, where))
+
+
 BUILDERS: dict[str, Callable[[TfliteOp], None]] = {
     "CONV_2D": _conv,
     "DEPTHWISE_CONV_2D": _conv,
@@ -741,6 +833,8 @@ BUILDERS: dict[str, Callable[[TfliteOp], None]] = {
     "LEAKY_RELU": _leaky_relu,
     "TRANSPOSE": _transpose,
     "SLICE": _slice,
+    "BATCH_MATMUL": _batch_matmul,
+    "GATHER": _gather,
     "STRIDED_SLICE": _strided_slice,
     "PRELU": _prelu,
     "RESIZE_NEAREST_NEIGHBOR": _resize_nearest,

@@ -96,6 +96,9 @@ NEW_OP_MODELS: dict[str, Callable[[], bytes]] = {
     "transpose": _one_op(lambda g, x: g.transpose(x, [2, 0, 3, 1])),
     "slice": _one_op(lambda g, x: g.slice(x, [0, 1, 2, 1], [1, 3, -1, 2])),
     "resize_nearest": _one_op(lambda g, x: g.resize_nearest(x, (9, 12), half_pixel_centers=True)),
+    # x [1, 5, 6, 4] times itself transposed (adj_y): [1, 5, 6, 6]; its rows 3, 0, 0 of axis 2
+    "batch_matmul": _one_op(lambda g, x: g.batch_matmul(x, x, 0.5, -3, adj_y=True)),
+    "gather": _one_op(lambda g, x: g.gather(x, np.array([[3, 0], [0, 5]]), axis=2)),
     "prelu": _one_op(lambda g, x: g.prelu(x, np.array([-90, -3, 40, 127], np.int8), 0.01, 2, 0.04, 7)),
 }
 MODELS |= NEW_OP_MODELS
@@ -434,11 +437,11 @@ def test_bad_names_are_refused_before_writing(name: str, tmp_path: Path) -> None
 
 def test_unsupported_model_is_refused_naming_everything() -> None:
     m = read_model(convert(build_tiny_mlp()))
-    m.ops[1].name = "GATHER"  # an op a newer format could hold but no kernel exports
+    m.ops[1].name = "GATHER_ND"  # an op a newer format could hold but no kernel exports
     m.tensors[m.outputs[0]].dtype = "int32"
     with pytest.raises(ValueError) as err:
         ec.render(m, "mlp")
-    assert "op 1 GATHER has no C kernel" in str(err.value) and "int32" in str(err.value)
+    assert "op 1 GATHER_ND has no C kernel" in str(err.value) and "int32" in str(err.value)
 
 
 def picoq_cli(*args: str, cwd: Path) -> subprocess.CompletedProcess:

@@ -4,7 +4,8 @@ Every op code of the registry (runtime/kernels/include/pq_ops.def, picoq.runtime
 appears in at least one of the models converted here: the repo's own (tests/support:
 tiny_convnet, tiny_resnet, tiny_mlp and op_chain, which chains the other ops), the float ONNX
 models with the MLPerf Tiny architectures (make_onnx_models.py, both export layouts), a float
-ONNX convnet whose GELU and SiLU become LOOKUP_TABLE ops (onnx_tables.py), two SLICEs and the
+ONNX convnet whose GELU and SiLU become LOOKUP_TABLE ops (onnx_tables.py), two SLICEs, two
+BATCH_MATMULs and a GATHER (an attention-like chain) and the
 MLPerf Tiny int8 models when ../shared is beside the checkout. On every ISA supported_isas()
 reports, each op's kernel in Interpreter.op_kernels must be a fast one. Whether the fast kernels give the reference's bytes is the other tests' job
 (test_fast_kernels.py, test_fast_movement.py, test_neon_kernels.py).
@@ -43,6 +44,11 @@ def _models() -> dict[str, bytes]:
     x = g.input("x", (1, 6, 5, 8), 0.05, 3)
     g.output(g.slice(x, [0, 0, 0, 4], [1, 6, 5, 4]), g.slice(x, [0, 1, 1, 0], [1, 4, 3, 8]))
     models["slices"] = convert(g.build())
+    g = TFLiteGraph()  # BATCH_MATMUL (Q.K^T, rhs with and without a zero point) and GATHER
+    q, k = g.input("q", (2, 5, 8), 0.05, 3), g.input("k", (2, 5, 8), 0.04, 0)
+    s = g.batch_matmul(q, k, 0.2, -5, adj_y=True)
+    g.output(g.batch_matmul(s, g.gather(q, np.array([4, 0, 2, 2, 1]), axis=1), 0.5, 7))
+    models["attention"] = convert(g.build())
     g = TFLiteGraph()  # PRELU: one slope per channel
     x = g.input("x", (1, 4, 3, 5), 0.05, -2)
     g.output(g.prelu(x, np.arange(-50, 50, 20, dtype=np.int8), 0.01, 0, 0.04, 3))

@@ -293,6 +293,48 @@ def test_slice_fast_equals_reference(seed: int) -> None:
     assert _run_all(convert(g.build()), xs) == ["fast-slice"]
 
 
+@pytest.mark.parametrize("seed", range(30))
+def test_batch_matmul_fast_equals_reference(seed: int) -> None:
+    """BATCH_MATMUL on the GEMM, rhs packed per call: adj_x / adj_y, broadcast batches (a
+    repeated operand reuses its packing), zero rhs zero point (one GEMM call) or not (a call
+    per row), k and n off the packing granules, extreme zero points and left shifts."""
+    rng = np.random.default_rng(66_000 + seed)
+    rank_a, rank_b = (int(v) for v in rng.integers(2, 6, 2))
+    batch = [int(d) for d in rng.integers(1, 4, max(rank_a, rank_b) - 2)]
+    bat_a = [1 if rng.random() < 0.3 else d for d in batch[len(batch) - (rank_a - 2) :]]
+    bat_b = [1 if rng.random() < 0.3 else d for d in batch[len(batch) - (rank_b - 2) :]]
+    m, k, n = int(rng.integers(1, 40)), int(rng.integers(1, 80)), int(rng.integers(1, 40))
+    adj_x, adj_y = bool(rng.random() < 0.5), bool(rng.random() < 0.5)
+    za = int(rng.choice([-128, 127, int(rng.integers(-128, 128))]))
+    zb = int(rng.choice([0, -128, int(rng.integers(-128, 128))]))
+    g = TFLiteGraph()
+    a = g.input("a", (*bat_a, *((k, m) if adj_x else (m, k))), float(rng.uniform(0.01, 0.1)), za)
+    b = g.input("b", (*bat_b, *((n, k) if adj_y else (k, n))), float(rng.uniform(0.01, 0.1)), zb)
+    out_scale = float(rng.choice([1e-4, 0.02, 5.0]))  # left shifts, typical, tiny multipliers
+    g.output(g.batch_matmul(a, b, out_scale, int(rng.integers(-128, 128)), adj_x=adj_x, adj_y=adj_y))
+    xs = [
+        [rng.integers(-128, 128, t.shape, dtype=np.int8) for t in (a, b)],
+        [np.full(a.shape, -128, np.int8), np.full(b.shape, -128, np.int8)],
+    ]
+    assert _run_all(convert(g.build()), xs) == ["fast-batch-matmul"]
+
+
+@pytest.mark.parametrize("seed", range(20))
+def test_gather_fast_equals_reference(seed: int) -> None:
+    """GATHER's fast copies: rows of one byte (the last axis) and longer rows, batch_dims."""
+    rng = np.random.default_rng(67_000 + seed)
+    rank = int(rng.integers(1, 6))
+    shape = tuple(int(d) for d in rng.integers(1, 7, rank))
+    batch_dims = int(rng.integers(0, min(rank - 1, 2) + 1))
+    axis = rank - 1 if rng.random() < 0.4 else int(rng.integers(batch_dims, rank))
+    idx_shape = (*shape[:batch_dims], *(int(d) for d in rng.integers(1, 5, int(rng.integers(1, 3)))))
+    g = TFLiteGraph()
+    x = g.input("x", shape, 0.05, 3)
+    g.output(g.gather(x, rng.integers(0, shape[axis], idx_shape), axis=axis, batch_dims=batch_dims))
+    xs = [rng.integers(-128, 128, shape, dtype=np.int8) for _ in range(2)]
+    assert _run_all(convert(g.build()), xs) == ["fast-gather"]
+
+
 UNARY = ("logistic", "tanh", "hard_swish", "leaky_relu")
 
 

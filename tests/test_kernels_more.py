@@ -729,3 +729,58 @@ def test_strided_slice_refusals() -> None:
     g.output(g.strided_slice(x, [0, 5, 0, 0], [1, 0, 6, 4], [1, -1, 1, 1]))
     with pytest.raises(ConversionError, match="only positive strides"):
         convert(g.build())
+
+
+@pytest.mark.parametrize("seed", range(N_CASES))
+def test_batch_matmul(seed: int) -> None:
+    """BATCH_MATMUL of two int8 inputs: rank 2..5 (TFLM's range), batch dims broadcast both ways,
+    adj_x / adj_y, zero points on both operands, output scales from tight to loose."""
+    rng = np.random.default_rng(4100 + seed)
+    rank_a, rank_b = (int(v) for v in rng.integers(2, 6, 2))
+    batch = [int(d) for d in rng.integers(1, 4, max(rank_a, rank_b) - 2)]
+    # each operand keeps a suffix of the batch dims, some of them 1 (broadcast)
+    bat_a = [1 if rng.random() < 0.3 else d for d in batch[len(batch) - (rank_a - 2) :]]
+    bat_b = [1 if rng.random() < 0.3 else d for d in batch[len(batch) - (rank_b - 2) :]]
+    m, k, n = (int(v) for v in rng.integers(1, 9, 3))
+    adj_x, adj_y = bool(rng.random() < 0.5), bool(rng.random() < 0.5)
+    (sa, za), (sb, zb) = _qparams(rng), _qparams(rng)
+    g = TFLiteGraph()
+    a = g.input("a", (*bat_a, *((k, m) if adj_x else (m, k))), sa, za)
+    b = g.input("b", (*bat_b, *((n, k) if adj_y else (k, n))), sb, zb)
+    da = rng.integers(-128, 128, a.shape, dtype=np.int8)
+    db = rng.integers(-128, 128, b.shape, dtype=np.int8)
+    real = (
+        np.matmul(
+            np.swapaxes(da - za, -1, -2) if adj_x else da - za,
+            np.swapaxes(db - zb, -1, -2) if adj_y else db - zb,
+        ).astype(np.float64)
+        * sa
+        * sb
+    )
+    so, zo = _spread_quant(real * float(rng.uniform(0.6, 1.4)))
+    g.output(g.batch_matmul(a, b, so, zo, adj_x=adj_x, adj_y=adj_y))
+    expected = ref.batch_matmul(da, db, sa, za, sb, zb, so, zo, adj_x, adj_y)
+    _check(g.build(), [da, db], expected)
+
+
+@pytest.mark.parametrize("seed", range(N_CASES))
+def test_gather(seed: int) -> None:
+    """GATHER with constant int32 indices: rank 1..5 values, indices of rank 0..2 beyond the
+    batch dims (repeats, any order), any axis (negative too), batch_dims 0..2."""
+    rng = np.random.default_rng(4200 + seed)
+    rank = int(rng.integers(1, 6))
+    shape = tuple(int(d) for d in rng.integers(1, 6, rank))
+    batch_dims = int(rng.integers(0, min(rank - 1, 2) + 1))
+    axis = int(rng.integers(batch_dims, rank))
+    idx_shape = (*shape[:batch_dims], *(int(d) for d in rng.integers(1, 4, int(rng.integers(0, 3)))))
+    idx = rng.integers(0, shape[axis], idx_shape).astype(np.int32)
+    g = TFLiteGraph()
+    x = g.input("x", shape, *_qparams(rng))
+    g.output(g.gather(x, idx, axis=axis - rank if rng.random() < 0.3 else axis, batch_dims=batch_dims))
+    data = rng.integers(-128, 128, shape, dtype=np.int8)
+    # numpy: along `axis`, each batch's own indices (np.take per batch element)
+    lead = int(np.prod(shape[:batch_dims], dtype=np.int64))
+    xs = data.reshape(lead, *shape[batch_dims:])
+    ids = idx.reshape(lead, *idx.shape[batch_dims:])
+    out = np.stack([np.take(xs[i], ids[i], axis=axis - batch_dims) for i in range(lead)])
+    _check(g.build(), [data], out.reshape((*shape[:axis], *idx.shape[batch_dims:], *shape[axis + 1 :])))

@@ -36,7 +36,21 @@ SOURCES = sorted((KERNELS / "src").rglob("*.c"))
 FLAGS = ["-O2", "-std=c99", "-Wall", "-Wextra", "-Werror", "-I", str(KERNELS / "include")]
 CASES = 1000  # random cases per op (OPS), each run on every ISA
 REQUANT_LANES = 200_000
-OPS = ("conv2d", "depthwise", "fc", "add", "mul", "mean", "softmax", "concat", "pad", "transpose", "reshape")
+OPS = (
+    "conv2d",
+    "depthwise",
+    "fc",
+    "add",
+    "mul",
+    "mean",
+    "softmax",
+    "concat",
+    "pad",
+    "transpose",
+    "reshape",
+    "batch_matmul",
+    "gather",
+)
 
 
 def _run(cmd: list[str], timeout: float = 600) -> subprocess.CompletedProcess:

@@ -96,7 +96,7 @@ def test_float_model_without_calibration_says_what_to_pass():
 def test_ops_picoq_cannot_lower_are_named():
     m = model(
         [
-            node("MatMul", ["a", "b"], name="attention"),
+            node("Div", ["a", "b"], name="ratio"),
             node("Pad", ["a", "p"], ["z"], name="mirror", mode="reflect"),
         ],
         {"a": ["N", 4, 4], "b": ["N", 4, 4]},
@@ -106,7 +106,7 @@ def test_ops_picoq_cannot_lower_are_named():
     with pytest.raises(ConversionError) as e:
         convert(m, calibration={"a": calib((4, 4)), "b": calib((4, 4))})
     msg = str(e.value)
-    assert "'attention' (MatMul): not supported of two activations" in msg
+    assert "'ratio' (Div): not supported by an activation" in msg
     assert "'mirror' (Pad): only constant padding" in msg
 
 

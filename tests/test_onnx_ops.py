@@ -208,6 +208,20 @@ CASES = {
         ],
         extra={"sc": np.array([1, 1, 1.5, 0.67], np.float32)},
     ),
+    # MatMul of two activations (attention): BATCH_MATMUL; a Transpose feeding it costs nothing
+    "matmul_activations_transposed": lambda: conv_then(
+        [node("Transpose", ["c"], ["t"], perm=[0, 1, 3, 2]), node("MatMul", ["c", "t"])]
+    ),
+    "matmul_activations_broadcast": lambda: conv_then(  # [N, 8, 6, 6] x [N, 1, 6, 6]
+        [node("ReduceMean", ["c"], ["m"], axes=[1], keepdims=1), node("MatMul", ["c", "m"])]
+    ),
+    # Gather on activations: a run of indices (a scalar: attention's qkv[0]) as SLICE, else GATHER
+    "gather_scalar_index": lambda: conv_then(
+        [node("Gather", ["c", "i"], axis=1)], extra={"i": np.array(3, np.int64)}
+    ),
+    "gather_indices_2d": lambda: conv_then(
+        [node("Gather", ["c", "i"], axis=3)], extra={"i": np.array([[5, 0], [2, -1]], np.int64)}
+    ),
     # on activations: SLICE (ShuffleNet's channel split, crops)
     "slice_channels_and_crop": lambda: conv_then(
         [node("Slice", ["c", "st", "en", "ax"])],
@@ -445,3 +459,10 @@ def test_resize_nearest_is_one_op_on_channels_last_bytes():
         "RESIZE_NEAREST_NEIGHBOR",
         "TRANSPOSE",
     ]
+
+
+def test_gather_of_a_run_is_a_slice_else_gather():
+    """A scalar index (attention's qkv[0]) is a SLICE and a RESHAPE dropping the axis; other
+    constant indices (negative ones wrap) are a GATHER in the stored (NHWC) layout."""
+    assert _ops(CASES["gather_scalar_index"]())[2:] == ["SLICE", "RESHAPE"]
+    assert _ops(CASES["gather_indices_2d"]())[2:] == ["GATHER", "TRANSPOSE"]

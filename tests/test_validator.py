@@ -146,6 +146,17 @@ def resize_model() -> bytes:
     return convert(g.build())
 
 
+def attention_model() -> bytes:
+    """BATCH_MATMUL qk = q [2, 5, 8] x k [2, 5, 8]^T (adj_y), GATHER g = q[:, [4, 0, 2, 2, 1]],
+    BATCH_MATMUL out = qk [2, 5, 5] x g [2, 5, 8]."""
+    g = TFLiteGraph(description="picoq test attention")
+    q, k = g.input("q", (2, 5, 8), 0.05, 3), g.input("k", (2, 5, 8), 0.04, -2)
+    qk = g.batch_matmul(q, k, 0.2, -5, adj_y=True, name="qk")
+    gq = g.gather(q, np.array([4, 0, 2, 2, 1]), axis=1, name="g")
+    g.output(g.batch_matmul(qk, gq, 0.5, 7, name="out"))
+    return convert(g.build())
+
+
 def _tables() -> bytes:
     m, calib = gelu_silu_convnet()
     return convert(m, calibration=calib, progress=False)
@@ -165,6 +176,7 @@ REPO_MODELS = {
     "slice": slice_model,
     "prelu": prelu_model,
     "resize": resize_model,
+    "attention": attention_model,  # BATCH_MATMUL, GATHER
 }
 
 
@@ -319,7 +331,7 @@ def test_valid_models_are_accepted(c, models) -> None:
     assert set(REPO_MODELS) <= set(models)
     assert {
         op.name
-        for name in ("new_ops", "ops_b", "tables", "slice", "prelu", "resize")
+        for name in ("new_ops", "ops_b", "tables", "slice", "prelu", "resize", "attention")
         for op in read_model(models[name]).ops
     } >= {spec.name for code, spec in fmt.OPS.items() if code >= 8}
     for name, data in models.items():
@@ -646,6 +658,7 @@ NO, B, CI, C64, TB, SL, PR, RS = (
     "prelu",
     "resize",
 )
+AT = "attention"
 RQ = "concatenation_9/requant"  # new_ops' CONCATENATION table: rows (multiplier, shift, input_offset)
 CASES = [
     # -- header
@@ -1586,6 +1599,32 @@ CASES = [
     (RS, "resize-rows-not-constant", lambda p: p.slot("RESIZE_NEAREST_NEIGHBOR", 1, "x"), "op.input2.dtype"),
     # the same 60 bytes as [1, 6, 10, 1]: channels no longer the input's
     (RS, "resize-channels-changed", lambda p: (p.dim("up", 2, 10), p.dim("up", 3, 1)), "op.output.shape"),
+    # -- BATCH_MATMUL: op 0 qk = q [2, 5, 8] x k [2, 5, 8] (adj_y) -> [2, 5, 5]
+    (AT, "bmm-adj-x-2", lambda p: p.param(0, "adj_x", 2), "op.params.adj_x"),
+    (AT, "bmm-adj-y-0", lambda p: p.param(0, "adj_y", 0), "op.input2.shape"),  # k's 5 rows meet q's 8
+    (AT, "bmm-lhs-offset", lambda p: p.param(0, "lhs_offset", 200), "op.params.lhs_offset"),
+    (AT, "bmm-rhs-offset", lambda p: p.param(0, "rhs_offset", -128), "op.params.rhs_offset"),
+    (AT, "bmm-output-offset", lambda p: p.param(0, "output_offset", 128), "op.params.output_offset"),
+    (AT, "bmm-multiplier", lambda p: p.param(0, "output_multiplier", 5), "op.params.output_multiplier"),
+    (AT, "bmm-multiplier-zero", lambda p: p.param(0, "output_multiplier", 0), None),
+    (AT, "bmm-shift", lambda p: p.param(0, "output_shift", 31), "op.params.output_shift"),
+    (AT, "bmm-rhs-dtype", lambda p: p.slot(0, 1, "g/indices"), "op.input2.dtype"),
+    (AT, "bmm-rhs-rank-1", lambda p: p.retype("k", 1, (80,)), "op.input2.shape"),
+    (AT, "bmm-rhs-rank-6", lambda p: p.retype("k", 1, (1, 1, 1, 2, 5, 8)), "op.input2.shape"),
+    (AT, "bmm-batch-mismatch", lambda p: p.retype("k", 1, (5, 2, 8)), "op.input2.shape"),
+    (AT, "bmm-rhs-broadcast", lambda p: p.retype("k", 1, (1, 10, 8)), "op.output.shape"),  # 10 columns
+    (AT, "bmm-output-batch", lambda p: p.retype("qk", 1, (5, 2, 5)), "op.output.shape"),
+    (AT, "bmm-output-rank", lambda p: p.retype("qk", 1, (1, 2, 5, 5)), "op.output.shape"),
+    # -- GATHER: op 1 g = q [2, 5, 8] at indices [4, 0, 2, 2, 1] of axis 1
+    (AT, "gather-index-negative", lambda p: p.const_i32("g/indices", 1, -1), "op.input2.shape"),
+    (AT, "gather-index-past-the-axis", lambda p: p.const_i32("g/indices", 0, 5), "op.input2.shape"),
+    (AT, "gather-index-at-the-edge", lambda p: p.const_i32("g/indices", 1, 4), None),
+    (AT, "gather-axis-past-rank", lambda p: p.param(1, "axis", 3), "op.params.axis"),
+    (AT, "gather-axis-below-batch-dims", lambda p: p.param(1, "batch_dims", 1), "op.input2.shape"),
+    (AT, "gather-batch-dims-negative", lambda p: p.param(1, "batch_dims", -1), "op.params.batch_dims"),
+    (AT, "gather-indices-dtype", lambda p: p.slot(1, 1, "q"), "op.input2.dtype"),
+    (AT, "gather-output-shape", lambda p: p.retype("g", 1, (2, 8, 5)), "op.output.shape"),
+    (AT, "gather-output-rank", lambda p: p.retype("g", 1, (10, 8)), "op.output.shape"),
     # -- LOOKUP_TABLE: "g/table" is the GELU's table (int8[256])
     (TB, "table-dtype", lambda p: p.slot("LOOKUP_TABLE", 1, "conv1/bias"), "op.input2.dtype"),
     (TB, "table-rank", lambda p: p.retype("g/table", 1, (16, 16)), "op.input2.shape"),

@@ -7,12 +7,13 @@
  * runs it under qemu-aarch64 with and without the dot-product extension.
  *
  *   cc -O2 -std=c99 -I runtime/kernels/include tests/c/fast_vs_reference.c
- *      tests/c/fvr_{util,bind,move,requant_neon}.c runtime/kernels/src/(every .c)
+ *      tests/c/fvr_*.c runtime/kernels/src/(every .c)
  *      -o fast_vs_reference
  *   ./fast_vs_reference [--cases N] [--seed S] [--requant N] [--case OP:I] [--perturb]
  *
  * For each op (conv2d, depthwise, fc; add, mul, mean, softmax in fvr_arith.c; the data-movement
- * ops of fvr_move.c: concat, pad, transpose, reshape) N random cases (default 200),
+ * ops of fvr_move.c: concat, pad, transpose, reshape; batch_matmul and gather in fvr_matmul.c)
+ * N random cases (default 200),
  * each derived from (seed, op, index) alone, so `--case conv2d:17` reruns
  * one. Cases draw shapes, strides, paddings (SAME, VALID, explicit),
  * dilations, groups, batches, channel counts around and off the vector
@@ -38,12 +39,29 @@
 #include "pq_fast.h"
 #include "pq_kernels.h"
 
-enum { OP_CONV, OP_DW, OP_FC, OP_ADD, OP_MUL, OP_MEAN, OP_SOFTMAX, OP_CONCAT, OP_PAD, OP_TRANSPOSE, OP_RESHAPE, OP_COUNT };
-static const char *const k_op_names[OP_COUNT] = {"conv2d", "depthwise", "fc",     "add",       "mul",    "mean",
-                                                 "softmax", "concat",   "pad",    "transpose", "reshape"};
+enum {
+    OP_CONV,
+    OP_DW,
+    OP_FC,
+    OP_ADD,
+    OP_MUL,
+    OP_MEAN,
+    OP_SOFTMAX,
+    OP_CONCAT,
+    OP_PAD,
+    OP_TRANSPOSE,
+    OP_RESHAPE,
+    OP_BATCH_MATMUL,
+    OP_GATHER,
+    OP_COUNT
+};
+static const char *const k_op_names[OP_COUNT] = {"conv2d",  "depthwise", "fc",        "add",          "mul",
+                                                 "mean",    "softmax",   "concat",    "pad",          "transpose",
+                                                 "reshape", "batch_matmul", "gather"};
 /* The ops whose cases are in their own files (fvr.h), by op (the data-movement ops: below). */
 static void (*const k_op_cases[OP_COUNT])(fvr_rng *, long, fvr_check_fn) = {
-    NULL, NULL, NULL, fvr_case_add, fvr_case_mul, fvr_case_mean, fvr_case_softmax, NULL, NULL, NULL, NULL};
+    NULL, NULL, NULL, fvr_case_add, fvr_case_mul, fvr_case_mean, fvr_case_softmax, NULL, NULL, NULL, NULL,
+    fvr_case_batch_matmul, fvr_case_gather};
 
 static int g_perturb; /* the ISA whose first output gets one wrong byte, or -1 */
 static long g_counts[PQ_ISA_COUNT][OP_COUNT];
@@ -477,7 +495,7 @@ int main(int argc, char **argv)
             }
             if (only_op < 0) {
                 fprintf(stderr, "--case wants OP:INDEX, OP one of conv2d, depthwise, fc, add, mul, mean, softmax, "
-                                "concat, pad, transpose, reshape\n");
+                                "concat, pad, transpose, reshape, batch_matmul, gather\n");
                 return 2;
             }
         } else {

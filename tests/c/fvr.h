@@ -75,6 +75,22 @@ void fvr_case_add(fvr_rng *r, long index, fvr_check_fn check);
 void fvr_case_mul(fvr_rng *r, long index, fvr_check_fn check);
 void fvr_case_mean(fvr_rng *r, long index, fvr_check_fn check);
 void fvr_case_softmax(fvr_rng *r, long index, fvr_check_fn check);
+/* fvr_matmul.c: BATCH_MATMUL and GATHER. */
+void fvr_case_batch_matmul(fvr_rng *r, long index, fvr_check_fn check);
+void fvr_case_gather(fvr_rng *r, long index, fvr_check_fn check);
+/* What the cases of fvr_arith.c and fvr_matmul.c share: an input offset (-zero point, the ends
+ * of [-127, 128] often), a Q31 multiplier (ties, 0, extremes often), and the run of the op's
+ * fast hooks on every supported ISA over t[0 .. n_inputs] (inputs, then the output) after the
+ * reference kernel's status `ref`. */
+int32_t fvr_offset(fvr_rng *r);
+/* t[0], t[1]: random int8 operands of rank_a / rank_b dims, the last ones of sa[] / sb[] (of
+ * `rank` entries); t[2]: the output, `rank` dims out[], its data left to each run. Returns a
+ * buffer for the reference's output. */
+int8_t *fvr_binary_tensors(fvr_rng *r, pq_tensor *t, int rank, const int32_t *out, const int32_t *sa, int rank_a,
+                           const int32_t *sb, int rank_b);
+int32_t fvr_multiplier(fvr_rng *r);
+void fvr_run_all_isas(const char *name, pq_status ref, const pq_fast_op *op, const void *params, int n_inputs,
+                      pq_tensor *t, const int8_t *want, const char *desc, fvr_check_fn check);
 /* ---- data-movement cases (fvr_move.c): CONCATENATION, PAD, TRANSPOSE, RESHAPE ---- */
 enum { FVR_CONCAT, FVR_PAD, FVR_TRANSPOSE, FVR_RESHAPE };
 typedef struct {

@@ -22,13 +22,13 @@
 #include "fvr.h"
 
 /* An input offset (-zero point): the ends of [-127, 128] often. */
-static int32_t arith_offset(fvr_rng *r)
+int32_t fvr_offset(fvr_rng *r)
 {
     static const int32_t ends[] = {-127, 128, 0};
     return fvr_range(r, 0, 2) == 0 ? fvr_pick(r, ends, 3) : fvr_range(r, -127, 128);
 }
 
-static int32_t arith_multiplier(fvr_rng *r)
+int32_t fvr_multiplier(fvr_rng *r)
 {
     switch (fvr_range(r, 0, 7)) {
     case 0:
@@ -58,8 +58,8 @@ static void arith_shape(fvr_rng *r, int rank, int32_t max_count, int32_t *dims)
 
 /* The reference kernel's status `ref`, then the op's fast hooks on every supported ISA over
  * t[0 .. n_inputs] (inputs, then the output, whose data each ISA gets fresh). */
-static void run_all_isas(const char *name, pq_status ref, const pq_fast_op *op, const void *params, int n_inputs,
-                         pq_tensor *t, const int8_t *want, const char *desc, fvr_check_fn check)
+void fvr_run_all_isas(const char *name, pq_status ref, const pq_fast_op *op, const void *params, int n_inputs,
+                      pq_tensor *t, const int8_t *want, const char *desc, fvr_check_fn check)
 {
     static const int32_t io[3] = {0, 1, 2};
     const size_t n = (size_t)t[n_inputs].count;
@@ -82,6 +82,20 @@ static void run_all_isas(const char *name, pq_status ref, const pq_fast_op *op, 
         fvr_run_fast(op, &nd, t, isa, desc);
         check(isa, want, got, n, desc);
     }
+}
+
+int8_t *fvr_binary_tensors(fvr_rng *r, pq_tensor *t, int rank, const int32_t *out, const int32_t *sa, int rank_a,
+                           const int32_t *sb, int rank_b)
+{
+    int k;
+    t[0] = fvr_tensor_of(NULL, rank_a, sa + (rank - rank_a));
+    t[1] = fvr_tensor_of(NULL, rank_b, sb + (rank - rank_b));
+    t[2] = fvr_tensor_of(NULL, rank, out);
+    for (k = 0; k < 2; ++k) {
+        t[k].data = fvr_alloc((size_t)t[k].count);
+        fvr_fill_s8(r, (int8_t *)t[k].data, (size_t)t[k].count);
+    }
+    return (int8_t *)fvr_alloc((size_t)t[2].count);
 }
 
 /* Shapes of a broadcasting binary op: the output out[rank], the inputs' (aligned right) sa / sb
@@ -120,16 +134,7 @@ static void arith_broadcast(fvr_rng *r, int rank, int32_t mode, int32_t max_coun
 static int arith_binary_tensors(fvr_rng *r, int rank, const int32_t *out, const int32_t *sa, int rank_a,
                                 const int32_t *sb, int rank_b, pq_tensor *t, int8_t **want, char *buf, size_t n)
 {
-    int k;
-    t[0] = fvr_tensor_of(NULL, rank_a, sa + (rank - rank_a));
-    t[1] = fvr_tensor_of(NULL, rank_b, sb + (rank - rank_b));
-    t[2] = fvr_tensor_of(NULL, rank, out);
-    for (k = 0; k < 2; ++k) {
-        int8_t *x = (int8_t *)fvr_alloc((size_t)t[k].count);
-        fvr_fill_s8(r, x, (size_t)t[k].count);
-        t[k].data = x;
-    }
-    *want = (int8_t *)fvr_alloc((size_t)t[2].count);
+    *want = fvr_binary_tensors(r, t, rank, out, sa, rank_a, sb, rank_b);
     return snprintf(buf, n,
                     "rank %d out %ldx%ldx%ldx%ldx%ldx%ld a %ldx%ldx%ldx%ldx%ldx%ld (rank %d) b %ldx%ldx%ldx%ldx%ldx%ld "
                     "(rank %d) ",
@@ -151,10 +156,10 @@ void fvr_case_mul(fvr_rng *r, long index, fvr_check_fn check)
     (void)index;
     arith_broadcast(r, rank, mode, 600, out, sa, sb, &rank_a, &rank_b);
     memset(&p, 0, sizeof p);
-    p.input1_offset = arith_offset(r);
-    p.input2_offset = arith_offset(r);
+    p.input1_offset = fvr_offset(r);
+    p.input2_offset = fvr_offset(r);
     p.output_offset = fvr_range(r, -128, 127);
-    p.output_multiplier = arith_multiplier(r);
+    p.output_multiplier = fvr_multiplier(r);
     p.output_shift = fvr_range(r, 0, 3) ? fvr_range(r, -16, -4) : fvr_range(r, -31, 14);
     p.act_min = fvr_range(r, 0, 1) ? -128 : fvr_range(r, -128, 127);
     p.act_max = fvr_range(r, 0, 1) ? 127 : fvr_range(r, p.act_min, 127);
@@ -162,7 +167,7 @@ void fvr_case_mul(fvr_rng *r, long index, fvr_check_fn check)
     snprintf(desc + at, sizeof desc - (size_t)at, "offsets %ld %ld %ld mult %ld shift %ld clamp [%ld, %ld]",
              (long)p.input1_offset, (long)p.input2_offset, (long)p.output_offset, (long)p.output_multiplier,
              (long)p.output_shift, (long)p.act_min, (long)p.act_max);
-    run_all_isas("mul", pq_mul_s8(&p, rank, sa, t[0].data, sb, t[1].data, out, want), &pq_mul_s8_fast_op, &p, 2, t, want, desc,
+    fvr_run_all_isas("mul", pq_mul_s8(&p, rank, sa, t[0].data, sb, t[1].data, out, want), &pq_mul_s8_fast_op, &p, 2, t, want, desc,
                  check);
 }
 
@@ -190,8 +195,8 @@ void fvr_case_add(fvr_rng *r, long index, fvr_check_fn check)
         arith_broadcast(r, rank, mode - 4, 2000, out, sa, sb, &rank_a, &rank_b);
     }
     memset(&p, 0, sizeof p);
-    p.input1_offset = arith_offset(r);
-    p.input2_offset = arith_offset(r);
+    p.input1_offset = fvr_offset(r);
+    p.input2_offset = fvr_offset(r);
     p.output_offset = fvr_range(r, -128, 127);
     p.left_shift = fvr_range(r, 0, 3) ? 20 : fvr_range(r, 0, 20);
     p.input1_multiplier = add_multiplier(r, 0);
@@ -216,7 +221,7 @@ void fvr_case_add(fvr_rng *r, long index, fvr_check_fn check)
              (long)p.input2_offset, (long)p.output_offset, (long)p.left_shift, (long)p.input1_multiplier,
              (long)p.input1_shift, (long)p.input2_multiplier, (long)p.input2_shift, (long)p.output_multiplier,
              (long)p.output_shift, (long)p.act_min, (long)p.act_max);
-    run_all_isas("add", pq_add_s8(&p, rank, sa, t[0].data, sb, t[1].data, out, want), &pq_add_s8_fast_op, &p, 2, t, want, desc,
+    fvr_run_all_isas("add", pq_add_s8(&p, rank, sa, t[0].data, sb, t[1].data, out, want), &pq_add_s8_fast_op, &p, 2, t, want, desc,
                  check);
 }
 
@@ -261,9 +266,9 @@ void fvr_case_mean(fvr_rng *r, long index, fvr_check_fn check)
     }
     if (n_out == 0) out[n_out++] = 1; /* a scalar mean as a 1-element tensor */
     while (((256 * (int64_t)count) << (max_left + 1)) < ((int64_t)1 << 31) && max_left < 30) ++max_left;
-    p.input_offset = arith_offset(r);
+    p.input_offset = fvr_offset(r);
     p.output_offset = fvr_range(r, -128, 127);
-    p.multiplier = arith_multiplier(r);
+    p.multiplier = fvr_multiplier(r);
     p.shift = fvr_range(r, 0, 3) ? fvr_range(r, -12, 0) : fvr_range(r, -31, max_left);
     t[0] = fvr_tensor_of(NULL, rank, in);
     t[1] = fvr_tensor_of(NULL, n_out, out);
@@ -275,7 +280,7 @@ void fvr_case_mean(fvr_rng *r, long index, fvr_check_fn check)
              "in %ldx%ldx%ldx%ldx%ldx%ld (rank %d) axis_mask 0x%lx keep_dims %ld offsets %ld %ld mult %ld shift %ld",
              (long)in[0], (long)in[1], (long)in[2], (long)in[3], (long)in[4], (long)in[5], rank, (long)p.axis_mask,
              (long)p.keep_dims, (long)p.input_offset, (long)p.output_offset, (long)p.multiplier, (long)p.shift);
-    run_all_isas("mean", pq_mean_s8(&p, rank, in, p.axis_mask, x, want), &pq_mean_s8_fast_op, &p, 1, t, want, desc,
+    fvr_run_all_isas("mean", pq_mean_s8(&p, rank, in, p.axis_mask, x, want), &pq_mean_s8_fast_op, &p, 1, t, want, desc,
                  check);
 }
 
@@ -291,7 +296,7 @@ void fvr_case_softmax(fvr_rng *r, long index, fvr_check_fn check)
     char desc[200];
     (void)index;
     memset(&p, 0, sizeof p);
-    p.input_multiplier = arith_multiplier(r);
+    p.input_multiplier = fvr_multiplier(r);
     p.input_left_shift = fvr_range(r, 0, 2) ? fvr_range(r, 18, 28) : fvr_range(r, 0, 31);
     p.diff_min = fvr_range(r, 0, 3) ? -fvr_range(r, 0, 256) : fvr_range(r, -300, 0);
     t[0] = fvr_tensor_of(NULL, 2, shape);
@@ -302,6 +307,6 @@ void fvr_case_softmax(fvr_rng *r, long index, fvr_check_fn check)
     t[0].data = x;
     snprintf(desc, sizeof desc, "rows %ld depth %ld input_multiplier %ld input_left_shift %ld diff_min %ld",
              (long)rows, (long)depth, (long)p.input_multiplier, (long)p.input_left_shift, (long)p.diff_min);
-    run_all_isas("softmax", pq_softmax_s8(&p, rows, depth, x, want), &pq_softmax_s8_fast_op, &p, 1, t, want, desc,
+    fvr_run_all_isas("softmax", pq_softmax_s8(&p, rows, depth, x, want), &pq_softmax_s8_fast_op, &p, 1, t, want, desc,
                  check);
 }

@@ -782,6 +782,31 @@ def mul(a: np.ndarray, b: np.ndarray, params: dict[str, int]) -> np.ndarray:
     return np.clip(out, p["act_min"], p["act_max"]).astype(np.int8)
 
 
+def batch_matmul(
+    a: np.ndarray,
+    b: np.ndarray,
+    s_a: float,
+    zp_a: int,
+    s_b: float,
+    zp_b: int,
+    s_out: float,
+    zp_out: int,
+    adj_x: bool = False,
+    adj_y: bool = False,
+) -> np.ndarray:
+    """TFLM ``BATCH_MATMUL`` int8 (batch_matmul.cc EvalInt8 -> reference_ops::BatchMatMul): the
+    multiplier QuantizeMultiplier((double)s_a * (double)s_b / s_out), one int32 accumulator of
+    ``(a - zp_a) * (b - zp_b)`` over the reduction dim per output, no fused activation."""
+    m, shift = quantize_multiplier(_f32(s_a) * _f32(s_b) / _f32(s_out))
+    x, y = _as_i64(a) - int(zp_a), _as_i64(b) - int(zp_b)
+    if adj_x:
+        x = np.swapaxes(x, -1, -2)
+    if adj_y:
+        y = np.swapaxes(y, -1, -2)
+    acc = _wrap_int32_np(np.matmul(x, y))
+    return np.clip(mbqm_np(acc, m, shift) + int(zp_out), -128, 127).astype(np.int8)
+
+
 def mean_multiplier(in_scale: float, out_scale: float, count: int) -> tuple[int, int]:
     """The (multiplier, shift) TFLM's int8 MEAN applies to a sum of ``count`` values.
 

@@ -942,6 +942,69 @@ class TFLiteGraph:
         )
         return y
 
+    def batch_matmul(
+        self,
+        a: Tensor,
+        b: Tensor,
+        out_scale: float,
+        out_zp: int,
+        *,
+        adj_x: bool = False,
+        adj_y: bool = False,
+        name: str | None = None,
+    ) -> Tensor:
+        """BATCH_MATMUL of two int8 tensors (rank 2..5, batch dims broadcast); adj_x / adj_y: the
+        operand's last two dims are swapped. The output scale is free."""
+        (m, ka), (kb, n) = a.shape[-2:][:: -1 if adj_x else 1], b.shape[-2:][:: -1 if adj_y else 1]
+        if ka != kb:
+            raise ValueError(f"batch_matmul: {a.shape} and {b.shape} do not multiply")
+        batch = np.broadcast_shapes(a.shape[:-2], b.shape[:-2])
+        y = self._activation(name or self.auto_name("batch_matmul"), (*batch, m, n), out_scale, out_zp)
+
+        def options(fb: flatbuffers.Builder) -> int:
+            tflite.BatchMatMulOptionsStart(fb)
+            tflite.BatchMatMulOptionsAddAdjX(fb, adj_x)
+            tflite.BatchMatMulOptionsAddAdjY(fb, adj_y)
+            return tflite.BatchMatMulOptionsEnd(fb)
+
+        self._add_op(
+            tflite.BuiltinOperator.BATCH_MATMUL,
+            1,
+            [a, b],
+            [y],
+            tflite.BuiltinOptions.BatchMatMulOptions,
+            options,
+        )
+        return y
+
+    def gather(
+        self,
+        x: Tensor,
+        indices: np.ndarray,
+        *,
+        axis: int = 0,
+        batch_dims: int = 0,
+        name: str | None = None,
+    ) -> Tensor:
+        """GATHER along ``axis`` with a constant int32 indices operand (TFLite's batch_dims)."""
+        idx = np.asarray(indices, np.int32)
+        rank = len(x.shape)
+        ax, bd = axis % rank, batch_dims + idx.ndim if batch_dims < 0 else batch_dims
+        name = name or self.auto_name("gather")
+        idx_t = self.const_int32(f"{name}/indices", idx)
+        y = self._like(name, (*x.shape[:ax], *idx.shape[bd:], *x.shape[ax + 1 :]), x)
+
+        def options(fb: flatbuffers.Builder) -> int:
+            tflite.GatherOptionsStart(fb)
+            tflite.GatherOptionsAddAxis(fb, axis)
+            tflite.GatherOptionsAddBatchDims(fb, batch_dims)
+            return tflite.GatherOptionsEnd(fb)
+
+        self._add_op(
+            tflite.BuiltinOperator.GATHER, 1, [x, idx_t], [y], tflite.BuiltinOptions.GatherOptions, options
+        )
+        return y
+
     def transpose(self, x: Tensor, perm: Sequence[int], *, name: str | None = None) -> Tensor:
         """TRANSPOSE with an int32 permutation operand: output dim i is input dim perm[i]."""
         perm = [int(p) for p in perm]

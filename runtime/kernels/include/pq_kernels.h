@@ -119,6 +119,23 @@ pq_status pq_reshape_s8(int32_t size, const int8_t *in, int8_t *out);
 pq_status pq_slice_s8(const pq_slice_params *p, int32_t rank, const int32_t *in_shape, const int32_t *out_shape,
                       const int8_t *in, int8_t *out);
 
+/* BATCH_MATMUL: shapes of `rank` (2..5) entries aligned right (the output's rank; an input's
+ * missing leading dims are 1); batch dims broadcast, the last two are each operand's matrix
+ * (swapped when adj_x / adj_y). */
+pq_status pq_batch_matmul_s8(const pq_batch_matmul_params *p, int32_t rank, const int32_t *lhs_shape,
+                             const int8_t *lhs, const int32_t *rhs_shape, const int8_t *rhs,
+                             const int32_t *out_shape, int8_t *out);
+
+/* GATHER as [batch, outer, axis_size, inner] -> [batch, outer, n_index, inner]: row
+ * idx[b * n_index + c] of each (b, outer) block; PQ_ERR_PARAM for an index outside
+ * [0, axis_size) (checked at run time too: never read outside x). */
+pq_status pq_gather_s8(int32_t batch, int32_t outer, int32_t axis_size, int32_t inner, int32_t n_index,
+                       const int32_t *idx, const int8_t *in, int8_t *out);
+/* GATHER's five sizes (batch, outer, axis_size, inner, n_index) from the params and the shapes
+ * of x and of the indices; PQ_ERR_PARAM when they do not fit each other. */
+pq_status pq_gather_geometry(const pq_gather_params *p, int32_t x_rank, const int32_t *x_dims, int32_t idx_rank,
+                             const int32_t *idx_dims, int32_t *sizes);
+
 /* Output dim i is input dim perm[i]. */
 pq_status pq_transpose_s8(int32_t rank, const int32_t *in_shape, const int32_t *perm,
                           const int8_t *in, int8_t *out);

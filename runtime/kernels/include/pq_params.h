@@ -50,6 +50,9 @@
     F(input_offset) F(output_offset) F(identity_multiplier) F(identity_shift) F(alpha_multiplier) F(alpha_shift)
 #define PQ_TRANSPOSE_PARAMS(F) F(perm_0) F(perm_1) F(perm_2) F(perm_3) F(perm_4) F(perm_5)
 #define PQ_SLICE_PARAMS(F) F(begin_0) F(begin_1) F(begin_2) F(begin_3) F(begin_4) F(begin_5)
+#define PQ_BATCH_MATMUL_PARAMS(F) \
+    F(adj_x) F(adj_y) F(lhs_offset) F(rhs_offset) F(output_offset) F(output_multiplier) F(output_shift)
+#define PQ_GATHER_PARAMS(F) F(axis) F(batch_dims)
 #define PQ_PRELU_PARAMS(F)                                                                                \
     F(input_offset) F(alpha_offset) F(output_offset) F(identity_multiplier) F(identity_shift) F(alpha_multiplier) \
         F(alpha_shift)
@@ -129,6 +132,18 @@ typedef struct {
 typedef struct {
     int32_t begin[PQ_MAX_DIMS];
 } pq_slice_params;
+/* BATCH_MATMUL (int8, both operands activations): out[b, i, j] = clamp(output_offset +
+ * MBQM(sum_k (lhs[b, i, k] + lhs_offset) * (rhs[b, k, j] + rhs_offset), M, shift)), the
+ * accumulator wrapping in int32; adj_x / adj_y: the operand is stored with its last two dims
+ * swapped. No fused activation (TFLite's op has none): the clamp is [-128, 127]. */
+typedef struct {
+    PQ_BATCH_MATMUL_PARAMS(PQ_PARAM_FIELD_)
+} pq_batch_matmul_params;
+/* GATHER: the slices of x along `axis` that the (constant int32) indices name; the first
+ * batch_dims dims of x and of the indices are shared batch dims. */
+typedef struct {
+    PQ_GATHER_PARAMS(PQ_PARAM_FIELD_)
+} pq_gather_params;
 /* RESHAPE has no parameters. */
 typedef struct {
     int32_t unused_;
@@ -152,6 +167,8 @@ PQ_PARAMS_FIT_(pq_leaky_relu_params, PQ_LEAKY_RELU_PARAMS, leaky_relu_params);
 PQ_PARAMS_FIT_(pq_pad_params, PQ_PAD_PARAMS, pad_params);
 PQ_PARAMS_FIT_(pq_transpose_params, PQ_TRANSPOSE_PARAMS, transpose_params);
 PQ_PARAMS_FIT_(pq_slice_params, PQ_SLICE_PARAMS, slice_params);
+PQ_PARAMS_FIT_(pq_batch_matmul_params, PQ_BATCH_MATMUL_PARAMS, batch_matmul_params);
+PQ_PARAMS_FIT_(pq_gather_params, PQ_GATHER_PARAMS, gather_params);
 PQ_PARAMS_FIT_(pq_prelu_params, PQ_PRELU_PARAMS, prelu_params);
 PQ_STATIC_ASSERT(offsetof(pq_pad_params, pads) == 4 && offsetof(pq_pad_params, pads[1][1]) == 16, pad_layout);
 PQ_STATIC_ASSERT(offsetof(pq_conv_params, depth_multiplier) == 4 * PQ_PARAM_COUNT(PQ_CONV2D_PARAMS),

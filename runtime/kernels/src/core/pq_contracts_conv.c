@@ -1,6 +1,6 @@
 /*
  * Contracts of the windowed ops: CONV_2D, DEPTHWISE_CONV_2D, FULLY_CONNECTED,
- * AVERAGE_POOL_2D and MAX_POOL_2D (pq_contract.h).
+ * BATCH_MATMUL, AVERAGE_POOL_2D and MAX_POOL_2D (pq_contract.h).
  */
 #include "pq_contract.h"
 
@@ -95,6 +95,46 @@ int pq_contract_fully_connected(const pq_contract_ctx *o) {
     TRY(pqv_param_act(o, 3));
     TRY(pqv_param_range(o, 5, 0, 1, &per_channel));
     return pqv_quant_arrays(o, out_depth, per_channel ? out_depth : 1);
+}
+
+static const pqv_rule BATCH_MATMUL_RULES[] = {{2, RG_IN_ZP}, {3, RG_IN_ZP}, {4, RG_INT8}, {5, RG_Q31}, {6, RG_SHIFT30}};
+
+/* Inputs lhs, rhs: int8 of rank 2..5 (TFLM's range). Params: adj_x, adj_y (0 or 1),
+ * lhs_offset, rhs_offset, output_offset, output_multiplier, output_shift. The output has the
+ * larger rank: the broadcast of the batch dims (aligned right, 1 repeats), then lhs's rows and
+ * rhs's columns; the operands' reduction dims agree. */
+int pq_contract_batch_matmul(const pq_contract_ctx *o) {
+    const pqv_ctx *c = o->c;
+    pqv_tensor a, b, y;
+    int32_t adj_x, adj_y;
+    uint32_t d, r;
+    TRY(pqv_op_tensor(o, op_input(c, o->i, 0), PQ_MODEL_E_OP_INPUT1_DTYPE, NO_SUB, DT_INT8, -1, &a));
+    TRY(pqv_op_tensor(o, op_input(c, o->i, 1), PQ_MODEL_E_OP_INPUT2_DTYPE, NO_SUB, DT_INT8, -1, &b));
+    TRY(pqv_op_tensor(o, op_output(c, o->i), PQ_MODEL_E_OP_OUTPUT_DTYPE, NO_SUB, DT_INT8, -1, &y));
+    if (a.rank < 2 || a.rank > 5) return pqv_fail_op(o, PQ_MODEL_E_OP_INPUT1_SHAPE, NO_SUB, a.rank, "rank outside 2..5");
+    if (b.rank < 2 || b.rank > 5) return pqv_fail_op(o, PQ_MODEL_E_OP_INPUT2_SHAPE, NO_SUB, b.rank, "rank outside 2..5");
+    r = a.rank > b.rank ? a.rank : b.rank;
+    if (y.rank != r) return pqv_fail_op(o, PQ_MODEL_E_OP_OUTPUT_SHAPE, NO_SUB, y.rank, "not the larger input rank");
+    TRY(pqv_param_range(o, 0, 0, 1, &adj_x));
+    TRY(pqv_param_range(o, 1, 0, 1, &adj_y));
+    TRY(PARAM_RULES(o, BATCH_MATMUL_RULES));
+    if (a.dims[a.rank - 1 - (uint32_t)adj_x] != b.dims[b.rank - 2 + (uint32_t)adj_y]) {
+        return pqv_fail_op(o, PQ_MODEL_E_OP_INPUT2_SHAPE, NO_SUB, b.dims[b.rank - 2 + (uint32_t)adj_y],
+                           "its reduction dim is not lhs's");
+    }
+    for (d = 0; d + 2 < r; d++) {
+        int32_t da = pqv_broadcast_dim(&a, r, d), db = pqv_broadcast_dim(&b, r, d);
+        if (da != db && da != 1 && db != 1) {
+            return pqv_fail_op(o, PQ_MODEL_E_OP_INPUT2_SHAPE, NO_SUB, db, "batch dims that do not broadcast");
+        }
+        if (y.dims[d] != (da > db ? da : db)) {
+            return pqv_fail_op(o, PQ_MODEL_E_OP_OUTPUT_SHAPE, NO_SUB, y.dims[d], "not the broadcast batch dims");
+        }
+    }
+    if (y.dims[r - 2] != a.dims[a.rank - 2 + (uint32_t)adj_x] || y.dims[r - 1] != b.dims[b.rank - 1 - (uint32_t)adj_y]) {
+        return pqv_fail_op(o, PQ_MODEL_E_OP_OUTPUT_SHAPE, NO_SUB, y.dims[r - 1], "not lhs's rows by rhs's columns");
+    }
+    return PQ_MODEL_OK;
 }
 
 static const pqv_rule POOL_RULES[] = {{0, RG_POSITIVE16}, {1, RG_POSITIVE16}, {2, RG_POSITIVE16}, {3, RG_POSITIVE16}};

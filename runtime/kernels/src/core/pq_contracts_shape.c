@@ -1,6 +1,6 @@
 /*
  * Contracts of the ops that change a shape: MEAN, CONCATENATION, PAD,
- * TRANSPOSE, SLICE and RESIZE_NEAREST_NEIGHBOR (pq_contract.h).
+ * TRANSPOSE, SLICE, GATHER and RESIZE_NEAREST_NEIGHBOR (pq_contract.h).
  */
 #include "pq_contract.h"
 
@@ -155,6 +155,51 @@ int pq_contract_slice(const pq_contract_ctx *o) {
         TRY(pqv_param_range(o, d, 0, (int64_t)x.dims[d] - y.dims[d], &begin));
     }
     return unused_zero(o, x.rank, PQ_MODEL_MAX_DIMS);
+}
+
+/* Inputs: x (int8, rank >= 1), the indices (a constant int32 tensor, rank 0..6). Params: axis,
+ * batch_dims, both normalized (>= 0): batch_dims <= min(indices rank, axis), axis < x's rank,
+ * x and the indices share their first batch_dims dims. The output is x's dims before axis, the
+ * indices' dims from batch_dims on, x's dims after axis (TFLM's GatherPrepare); every index lies
+ * in [0, x.dims[axis]) (the kernel checks again at run time). */
+int pq_contract_gather(const pq_contract_ctx *o) {
+    const pqv_ctx *c = o->c;
+    pqv_tensor x, ix, y;
+    int32_t axis, batch_dims;
+    uint32_t d, n = 0, k;
+    TRY(unary(o, &x, &y, 0));
+    TRY(pqv_op_tensor(o, op_input(c, o->i, 1), PQ_MODEL_E_OP_INPUT2_DTYPE, NO_SUB, DT_INT32, -1, &ix));
+    if (!ix.is_const) {
+        return pqv_fail_op(o, PQ_MODEL_E_OP_INPUT2_SHAPE, NO_SUB, op_input(c, o->i, 1), "the indices must be constant");
+    }
+    TRY(pqv_param_range(o, 1, 0, ix.rank < x.rank - 1 ? ix.rank : x.rank - 1, &batch_dims));
+    TRY(pqv_param_range(o, 0, batch_dims, (int64_t)x.rank - 1, &axis));
+    for (d = 0; d < (uint32_t)batch_dims; d++) {
+        if (ix.dims[d] != x.dims[d]) {
+            return pqv_fail_op(o, PQ_MODEL_E_OP_INPUT2_SHAPE, NO_SUB, ix.dims[d], "a batch dim unlike the input's");
+        }
+    }
+    if (y.rank != x.rank + ix.rank - 1 - (uint32_t)batch_dims) {
+        return pqv_fail_op(o, PQ_MODEL_E_OP_OUTPUT_SHAPE, NO_SUB, y.rank, "not the rank of the gather");
+    }
+    for (d = 0; d < x.rank; d++) {
+        if (d == (uint32_t)axis) {
+            for (k = (uint32_t)batch_dims; k < ix.rank; k++) {
+                if (y.dims[n++] != ix.dims[k]) {
+                    return pqv_fail_op(o, PQ_MODEL_E_OP_OUTPUT_SHAPE, NO_SUB, y.dims[n - 1], "not the gather's shape");
+                }
+            }
+        } else if (y.dims[n++] != x.dims[d]) {
+            return pqv_fail_op(o, PQ_MODEL_E_OP_OUTPUT_SHAPE, NO_SUB, y.dims[n - 1], "not the gather's shape");
+        }
+    }
+    for (k = 0; k < ix.size; k++) {
+        int32_t v = rdi32(c->b + ix.offset + 4u * k);
+        if (v < 0 || v >= x.dims[axis]) {
+            return pqv_fail_op(o, PQ_MODEL_E_OP_INPUT2_SHAPE, NO_SUB, v, "an index outside [0, the axis' size)");
+        }
+    }
+    return PQ_MODEL_OK;
 }
 
 /* One index table of RESIZE_NEAREST_NEIGHBOR (input k = 1: rows, 2: cols): a constant int32

@@ -1,0 +1,100 @@
+"""Attention from PyTorch (issue "Real architectures in"): nn.MultiheadAttention exports a MatMul
+of two activations (Q.K^T, attn.V), which picoq runs as BATCH_MATMUL, and Gathers of the packed
+q, k, v projection (qkv[0], qkv[1], qkv[2]), which it runs as SLICEs. An encoder block without
+its LayerNorms (residual attention, residual ReLU feed-forward) is checked against onnxruntime
+float and against onnxruntime's quantize_static of the same model and calibration data; the real
+nn.TransformerEncoderLayer converts up to its LayerNormalization nodes."""
+
+from __future__ import annotations
+
+import io
+
+import numpy as np
+import onnx
+import pytest
+import torch
+from torch import nn
+
+from picoq.converter import ConversionError, convert
+from picoq.converter.float_ops import sqnr_db
+from picoq.runtime import Interpreter
+
+from support.onnx_models import op_names, ort_quantize_static, ort_run
+
+pytestmark = pytest.mark.filterwarnings("ignore::torch.jit.TracerWarning", "ignore::DeprecationWarning")
+
+L, D = 6, 16  # sequence length, model width (2 heads of 8)
+
+
+class Block(nn.Module):
+    """nn.TransformerEncoderLayer's computation without its LayerNorms."""
+
+    def __init__(self):
+        super().__init__()
+        self.attn = nn.MultiheadAttention(D, 2, batch_first=True)
+        self.ff = nn.Sequential(nn.Linear(D, 2 * D), nn.ReLU(), nn.Linear(2 * D, D))
+
+    def forward(self, x):
+        h = x + self.attn(x, x, x, need_weights=False)[0]
+        return h + self.ff(h)
+
+
+class Wrapped(nn.Module):
+    """TransformerEncoderLayer traced through a plain forward(x) (called directly, torch's
+    tracer hands its is_causal default over as a tensor)."""
+
+    def __init__(self, layer: nn.Module):
+        super().__init__()
+        self.layer = layer
+
+    def forward(self, x):
+        return self.layer(x)
+
+
+def _export(module: nn.Module) -> onnx.ModelProto:
+    torch.manual_seed(0)
+    buf = io.BytesIO()
+    torch.onnx.export(
+        module.eval(), torch.zeros(1, L, D), buf, dynamo=False, opset_version=17, input_names=["input"]
+    )
+    return onnx.load_from_string(buf.getvalue())
+
+
+def _ort(m: onnx.ModelProto, x: np.ndarray) -> np.ndarray:
+    """The batch-1 export run item by item."""
+    return np.concatenate([ort_run(m, {"input": x[i : i + 1]})[0] for i in range(len(x))])
+
+
+@pytest.fixture(scope="module")
+def block() -> onnx.ModelProto:
+    torch.manual_seed(0)
+    return _export(Block())
+
+
+def test_attention_block_at_least_onnxruntime_quantize_static(block, tmp_path):
+    rng = np.random.default_rng(1)
+    cal, x = (rng.normal(size=(n, L, D)).astype(np.float32) for n in (64, 16))
+    it = Interpreter(convert(block, calibration=cal, progress=False))
+    ops = op_names(it)
+    assert ops.count("BATCH_MATMUL") == 2 and ops.count("SLICE") == 3, ops  # Q.K^T, attn.V; q, k, v
+    assert "reference" not in it.op_kernels, it.op_kernels
+    want = _ort(block, x)
+    ours = sqnr_db(want, it.run(x))
+    theirs = sqnr_db(want, _ort(ort_quantize_static(block, cal, tmp_path), x))
+    assert ours >= theirs - 0.5, (ours, theirs)
+    assert ours > 30, ours
+
+
+def test_transformer_encoder_layer_converts_up_to_layer_norm():
+    """Every node of nn.TransformerEncoderLayer but its LayerNormalizations lowers (the one-pass
+    error lists every problem); once picoq has a LAYER_NORM kernel the whole layer converts."""
+    torch.manual_seed(0)
+    layer = nn.TransformerEncoderLayer(D, 2, dim_feedforward=2 * D, dropout=0.0, batch_first=True)
+    m = _export(Wrapped(layer))
+    cal = np.random.default_rng(2).normal(size=(16, L, D)).astype(np.float32)
+    try:
+        it = Interpreter(convert(m, calibration=cal, progress=False))
+    except ConversionError as e:
+        assert e.problems and all("LayerNormalization" in p for p in e.problems), e.problems
+        return
+    assert op_names(it).count("BATCH_MATMUL") == 2
