@@ -50,6 +50,7 @@
     F(input_offset) F(output_offset) F(identity_multiplier) F(identity_shift) F(alpha_multiplier) F(alpha_shift)
 #define PQ_TRANSPOSE_PARAMS(F) F(perm_0) F(perm_1) F(perm_2) F(perm_3) F(perm_4) F(perm_5)
 #define PQ_SLICE_PARAMS(F) F(begin_0) F(begin_1) F(begin_2) F(begin_3) F(begin_4) F(begin_5)
+#define PQ_LAYER_NORM_PARAMS(F) F(output_offset) F(shift) F(eps_multiplier) F(eps_shift)
 
 /* ---- helpers on a list ---- */
 #define PQ_PARAM_FIELD_(name) int32_t name;
@@ -122,6 +123,14 @@ typedef struct {
 typedef struct {
     int32_t begin[PQ_MAX_DIMS];
 } pq_slice_params;
+/* LAYER_NORM (int8, picoq's own op): rows of the last axis, at most PQ_LAYER_NORM_MAX_ROW long,
+ * normalised in integers (src/ref/pq_layer_norm_s8.c, docs/FORMAT.md); gamma and beta are
+ * int32 constants in output LSBs * 2^shift (shift in [0, 31]); eps_multiplier * 2^eps_shift
+ * (eps_multiplier >= 0, eps_shift in [0, 29]) is eps in the kernel's variance units. */
+#define PQ_LAYER_NORM_MAX_ROW 32768
+typedef struct {
+    PQ_LAYER_NORM_PARAMS(PQ_PARAM_FIELD_)
+} pq_layer_norm_params;
 /* RESHAPE has no parameters. */
 typedef struct {
     int32_t unused_;
@@ -145,6 +154,7 @@ PQ_PARAMS_FIT_(pq_leaky_relu_params, PQ_LEAKY_RELU_PARAMS, leaky_relu_params);
 PQ_PARAMS_FIT_(pq_pad_params, PQ_PAD_PARAMS, pad_params);
 PQ_PARAMS_FIT_(pq_transpose_params, PQ_TRANSPOSE_PARAMS, transpose_params);
 PQ_PARAMS_FIT_(pq_slice_params, PQ_SLICE_PARAMS, slice_params);
+PQ_PARAMS_FIT_(pq_layer_norm_params, PQ_LAYER_NORM_PARAMS, layer_norm_params);
 PQ_STATIC_ASSERT(offsetof(pq_pad_params, pads) == 4 && offsetof(pq_pad_params, pads[1][1]) == 16, pad_layout);
 PQ_STATIC_ASSERT(offsetof(pq_conv_params, depth_multiplier) == 4 * PQ_PARAM_COUNT(PQ_CONV2D_PARAMS),
                  conv_prefix);
