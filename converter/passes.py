@@ -27,8 +27,8 @@ from . import float_ops
 from .fgraph import FloatGraph, Node
 from .float_run import run_node
 from .foreign_ops import PROTO, ForeignOpError
-from .onnx_rules import RULES
 from .norms import fuse_layer_norms
+from .onnx_rules import RULES
 from .tables import fuse_tables
 
 CLAMPABLE = {op for op, rule in RULES.items() if rule.clampable}

@@ -4,7 +4,8 @@ Every op code of the registry (runtime/kernels/include/pq_ops.def, picoq.runtime
 appears in at least one of the models converted here: the repo's own (tests/support:
 tiny_convnet, tiny_resnet, tiny_mlp and op_chain, which chains the other ops), the float ONNX
 models with the MLPerf Tiny architectures (make_onnx_models.py, both export layouts), a float
-ONNX convnet whose GELU and SiLU become LOOKUP_TABLE ops (onnx_tables.py), two SLICEs and the
+ONNX convnet whose GELU and SiLU become LOOKUP_TABLE ops (onnx_tables.py), two SLICEs, two
+LAYER_NORMs and the
 MLPerf Tiny int8 models when ../shared is beside the checkout. On every ISA supported_isas()
 reports, each op's kernel in Interpreter.op_kernels must be a fast one, but for the cases
 listed below. Whether the fast kernels give the reference's bytes is the other tests' job
@@ -25,6 +26,7 @@ from picoq.runtime.format import OPS
 from conftest import mlperf_present
 from support.fuzz_seeds import repo_models
 from support.make_onnx_models import MODELS, input_shape
+from support.onnx_models import layer_norm_model
 from support.onnx_tables import gelu_silu_convnet
 from support.tflite_builder import TFLiteGraph
 
@@ -57,6 +59,11 @@ def _models() -> dict[str, bytes]:
     x = g.input("x", (1, 6, 5, 8), 0.05, 3)
     g.output(g.slice(x, [0, 0, 0, 4], [1, 6, 5, 4]), g.slice(x, [0, 1, 1, 0], [1, 4, 3, 8]))
     models["slices"] = convert(g.build())
+    calib = rng.normal(size=(8, 3, 4, 5)).astype(np.float32)  # LAYER_NORM over one axis and over two
+    for axis in (-1, 2):
+        models[f"layer_norm_{axis}"] = convert(
+            layer_norm_model([1, 3, 4, 5], axis), calibration=calib, progress=False
+        )
     models |= {name: convert(path.read_bytes()) for name, path in mlperf_present().items()}
     return models
 
