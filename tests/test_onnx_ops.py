@@ -237,6 +237,24 @@ CASES = {
         extra={"g": np.linspace(0.5, 1.5, 8).astype(np.float32)},
         opset=17,
     ),
+    # spelled out as tf2onnx-like exporters do: Mul(d, d) and Mul by Reciprocal(Sqrt)
+    "layer_norm_spelled_out": lambda: conv_then(
+        [
+            node("Transpose", ["c"], ["t"], perm=[0, 2, 3, 1]),
+            node("ReduceMean", ["t"], ["mu"], axes=[-1]),
+            node("Sub", ["t", "mu"], ["d"]),
+            node("Mul", ["d", "d"], ["d2"]),
+            node("ReduceMean", ["d2"], ["var"], axes=[3]),
+            node("Add", ["var", "eps"], ["ve"]),
+            node("Sqrt", ["ve"], ["sd"]),
+            node("Reciprocal", ["sd"], ["inv"]),
+            node("Mul", ["inv", "d"], ["nrm"]),
+            node("Mul", ["nrm", "g"], ["sc"]),
+            node("Add", ["sc", "bb"], ["n"]),
+            node("Transpose", ["n"], perm=[0, 3, 1, 2]),
+        ],
+        extra={"eps": np.array(1e-5, np.float32), "g": rand(R, 8, scale=1.0), "bb": rand(R, 1, 1, 8)},
+    ),
     "layer_norm_chw": lambda: conv_then(
         [node("LayerNormalization", ["c", "g", "bb"], axis=1)],
         extra={"g": rand(R, 8, 6, 6, scale=1.0), "bb": rand(R, 8, 6, 6)},
@@ -391,3 +409,7 @@ def test_layer_norm_over_conv_channels_moves_no_data():
     stored NHWC already, so LAYER_NORM reads it as it is (the TRANSPOSEs are the NCHW model
     input's and output's)."""
     assert _ops(CASES["layer_norm_channels"]()) == ["TRANSPOSE", "CONV_2D", "LAYER_NORM", "TRANSPOSE"]
+
+
+def test_a_spelled_out_layer_norm_is_one_op():
+    assert _ops(CASES["layer_norm_spelled_out"]()) == ["TRANSPOSE", "CONV_2D", "LAYER_NORM", "TRANSPOSE"]
