@@ -95,7 +95,7 @@ def _match(graph: FloatGraph, div: Node) -> Node | None:
     x, mean_name = sub.inputs[:2]
     mean = m.made_by(mean_name, "ReduceMean", private=False)
     shape = graph.shapes.get(x)
-    if None in (var, sq, mean, eps, shape) or mean.inputs[0] != x or graph.is_const(x):
+    if None in (var, sq, mean, eps, shape) or mean.inputs[0] != x or graph.is_const(x) or not eps >= 0:
         return None
     squares_d = (
         sq.inputs[:2] == [d, d] if sq.op == "Mul" else sq.inputs[0] == d and m.scalar(sq.inputs[1]) == 2.0

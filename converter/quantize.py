@@ -274,6 +274,8 @@ def layer_norm_params(
     variance units (n^2 * 2^16 per input LSB^2), is eps_multiplier * 2^eps_shift: the nearest
     integer below 2^31, else the nearest multiple of the least power of 2 that fits."""
     n = gamma.size
+    if not 0 <= eps < math.inf:
+        raise ValueError(f"epsilon {eps} is not a non-negative number (LAYER_NORM)")
     if not 1 <= n <= LAYER_NORM_MAX_ROW:
         raise ValueError(f"rows of {n} values (LAYER_NORM normalises at most {LAYER_NORM_MAX_ROW})")
     g = gamma.astype(np.float64).reshape(-1) / out_scale

@@ -12,7 +12,7 @@
  *   z = round((n*x - s) * m / 2^(33 - k))        (d / sqrt(w / 2^16) with 20 fraction bits)
  *   y = clamp(output_offset + round((z * gamma[c] + beta[c] * 2^20) / 2^(20 + shift)), -128, 127)
  *
- * Rounding is half up (add half, then floor division by the power of 2). w = 0 only for a constant row
+ * Rounding is half up (add half, arithmetic shift right). w = 0 only for a constant row
  * without eps, whose n*x - s are all 0: z = 0 and y is beta's. The bounds (docs/FORMAT.md):
  * |n*x - s| < 255 * 2^15, |z| < 2^28, |z * gamma + beta * 2^20| < 2^60 for any int32
  * gamma, beta; so nothing overflows int64 whatever the constants hold.
@@ -43,13 +43,12 @@ static uint32_t isqrt62(uint64_t w)
     return (uint32_t)root;
 }
 
-/* Half-up rounding shift right of a signed value (sh >= 1), by floor division so that no
- * right shift of a negative number (implementation-defined in C) is needed. */
+/* floor((v + 2^(sh-1)) / 2^sh), half-up rounding, 1 <= sh <= 51, |v| < 2^61. An arithmetic
+ * right shift of a negative value: implementation-defined in C99, arithmetic on every
+ * compiler picoq supports (as pq_rdpot relies on); no 64-bit division on 32-bit cores. */
 static int64_t round_shift(int64_t v, int sh)
 {
-    const int64_t half = (int64_t)1 << (sh - 1), den = (int64_t)1 << sh;
-    const int64_t t = v + half; /* |v| < 2^61, no overflow */
-    return t >= 0 ? t / den : -((-t + den - 1) / den);
+    return (v + ((int64_t)1 << (sh - 1))) >> sh;
 }
 
 pq_status pq_layer_norm_row_s8(const pq_layer_norm_params *p, int32_t n, int64_t s, int64_t q, const int32_t *gamma,
