@@ -112,12 +112,9 @@ pq_status pq_slice_s8(const pq_slice_params *p, int32_t rank, const int32_t *in_
                       const int8_t *in, int8_t *out);
 
 /* LAYER_NORM: `rows` rows of n values (1 <= n <= PQ_LAYER_NORM_MAX_ROW), each normalised and
- * scaled by the int32 constants gamma[n], beta[n] (pq_layer_norm_s8.c). The _row form does one
- * row whose sum s and sum of squares q are known (the fast kernel sums in int32 lanes). */
+ * scaled by the int32 constants gamma[n], beta[n] (pq_layer_norm_s8.c; its steps: pq_layer_norm.h). */
 pq_status pq_layer_norm_s8(const pq_layer_norm_params *p, int32_t rows, int32_t n, const int32_t *gamma,
                            const int32_t *beta, const int8_t *in, int8_t *out);
-pq_status pq_layer_norm_row_s8(const pq_layer_norm_params *p, int32_t n, int64_t s, int64_t q, const int32_t *gamma,
-                               const int32_t *beta, const int8_t *in, int8_t *out);
 
 /* Output dim i is input dim perm[i]. */
 pq_status pq_transpose_s8(int32_t rank, const int32_t *in_shape, const int32_t *perm,

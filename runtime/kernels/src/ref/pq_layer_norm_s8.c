@@ -26,6 +26,35 @@
 #define LN_Z_BITS 20 /* fraction bits of the normalised value z */
 #define LN_V_BITS 16 /* fraction bits of the variance w (so eps needs no coarser rounding) */
 
+/* A row's scale, from its sum s and sum of squares q: 1/sqrt(var + eps) ~ m * 2^(k - 61)
+ * (m = 0 for a constant row without eps), z_shift = 33 - k. */
+typedef struct {
+    int64_t s, m;
+    int32_t n, z_shift;
+} ln_row;
+
+/* floor((v + 2^(sh-1)) / 2^sh), half-up rounding, 1 <= sh <= 51, |v| < 2^61. An arithmetic
+ * right shift of a negative value: implementation-defined in C99, arithmetic on every
+ * compiler picoq supports (as pq_rdpot relies on); no 64-bit division on 32-bit cores. */
+static int64_t round_shift(int64_t v, int sh)
+{
+    return (v + ((int64_t)1 << (sh - 1))) >> sh;
+}
+
+/* The normalised value of x in Q20: round((n*x - s) * m / 2^z_shift), |z| < 2^27.5. */
+static int64_t ln_z(const ln_row *r, int32_t x)
+{
+    return round_shift(((int64_t)r->n * x - r->s) * r->m, r->z_shift);
+}
+
+/* The output: output_offset + round((z * gamma + beta * 2^20) / 2^(20 + shift)), clamped. */
+static int8_t ln_out(const pq_layer_norm_params *p, int64_t z, int32_t gamma, int32_t beta)
+{
+    const int64_t acc = z * gamma + (int64_t)beta * ((int64_t)1 << LN_Z_BITS);
+    const int64_t out = p->output_offset + round_shift(acc, LN_Z_BITS + p->shift);
+    return (int8_t)(out < -128 ? -128 : out > 127 ? 127 : out);
+}
+
 /* floor(sqrt(w)) for w < 2^62, one result bit at a time. */
 static uint32_t isqrt62(uint64_t w)
 {
@@ -43,40 +72,28 @@ static uint32_t isqrt62(uint64_t w)
     return (uint32_t)root;
 }
 
-/* floor((v + 2^(sh-1)) / 2^sh), half-up rounding, 1 <= sh <= 51, |v| < 2^61. An arithmetic
- * right shift of a negative value: implementation-defined in C99, arithmetic on every
- * compiler picoq supports (as pq_rdpot relies on); no 64-bit division on 32-bit cores. */
-static int64_t round_shift(int64_t v, int sh)
+/* A row's scale from its sums (of int8 values); PQ_ERR_PARAM for params outside the contract. */
+static pq_status row_scale(const pq_layer_norm_params *p, int32_t n, int64_t s, int64_t q, ln_row *row)
 {
-    return (v + ((int64_t)1 << (sh - 1))) >> sh;
-}
-
-pq_status pq_layer_norm_row_s8(const pq_layer_norm_params *p, int32_t n, int64_t s, int64_t q, const int32_t *gamma,
-                               const int32_t *beta, const int8_t *x, int8_t *y)
-{
-    int64_t w, m = 0;
-    int32_t c, k = 0, z_shift;
+    int64_t w;
+    int32_t k = 0;
     if (n < 1 || n > PQ_LAYER_NORM_MAX_ROW || p->shift < 0 || p->shift > 31 || p->eps_multiplier < 0 ||
-        p->eps_shift < 0 || p->eps_shift > 29 || s < -128 * n || s > 127 * n || q < 0 || q > 16384 * n) {
+        p->eps_shift < 0 || p->eps_shift > 29) {
         return PQ_ERR_PARAM;
     }
     w = ((int64_t)n * q - s * s) * ((int64_t)1 << LN_V_BITS) +
         (int64_t)p->eps_multiplier * ((int64_t)1 << p->eps_shift);
+    row->m = 0;
     if (w > 0) {
         uint32_t r;
         while ((w << (2 * k)) < ((int64_t)1 << 60)) ++k; /* w < 2^61, so w * 4^k < 2^62 */
         r = isqrt62((uint64_t)w << (2 * k));
-        m = (((int64_t)1 << 61) + (int64_t)(r >> 1)) / (int64_t)r; /* in (2^30, 2^31] */
+        row->m = (((int64_t)1 << 61) + (int64_t)(r >> 1)) / (int64_t)r; /* in (2^30, 2^31] */
     }
     /* z = d / sqrt(w / 2^16) = d * m * 2^(k + 8 - 61); in Q20: shift right by 33 - k >= 3 */
-    z_shift = 61 - LN_V_BITS / 2 - k - LN_Z_BITS;
-    for (c = 0; c < n; ++c) {
-        const int64_t d = (int64_t)n * x[c] - s;
-        const int64_t z = round_shift(d * m, z_shift);
-        const int64_t acc = z * gamma[c] + (int64_t)beta[c] * ((int64_t)1 << LN_Z_BITS);
-        const int64_t out = p->output_offset + round_shift(acc, LN_Z_BITS + p->shift);
-        y[c] = (int8_t)(out < -128 ? -128 : out > 127 ? 127 : out);
-    }
+    row->z_shift = 61 - LN_V_BITS / 2 - k - LN_Z_BITS;
+    row->n = n;
+    row->s = s;
     return PQ_OK;
 }
 
@@ -86,14 +103,17 @@ pq_status pq_layer_norm_s8(const pq_layer_norm_params *p, int32_t rows, int32_t 
     int32_t r, c;
     for (r = 0; r < rows; ++r) {
         const int8_t *row = x + (size_t)r * n;
+        int8_t *out = y + (size_t)r * n;
         int64_t s = 0, q = 0;
+        ln_row scale;
         pq_status st;
         for (c = 0; c < n; ++c) {
             s += row[c];
             q += (int32_t)row[c] * row[c];
         }
-        st = pq_layer_norm_row_s8(p, n, s, q, gamma, beta, row, y + (size_t)r * n);
+        st = row_scale(p, n, s, q, &scale);
         if (st != PQ_OK) return st;
+        for (c = 0; c < n; ++c) out[c] = ln_out(p, ln_z(&scale, row[c]), gamma[c], beta[c]);
     }
     return PQ_OK;
 }
