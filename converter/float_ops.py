@@ -184,6 +184,21 @@ def softmax(node: Node, x):
     return [(e / e.sum(axis=axis, keepdims=True)).astype(F32)]
 
 
+def layer_norm(node: Node, x, scale=None, bias=None):
+    """ONNX LayerNormalization (opset 17): over the axes [axis, rank), in float64 (stash_type 1
+    is float32; the extra precision only moves the last float32 bit)."""
+    axis = int(node.attrs.get("axis", -1)) % x.ndim
+    axes = tuple(range(axis, x.ndim))
+    x64 = x.astype(np.float64)
+    d = x64 - x64.mean(axis=axes, keepdims=True)
+    y = d / np.sqrt((d * d).mean(axis=axes, keepdims=True) + float(node.attrs.get("epsilon", 1e-5)))
+    if scale is not None:
+        y = y * scale
+    if bias is not None:
+        y = y + bias
+    return [y.astype(F32)]
+
+
 def reduce_mean(node: Node, x, axes=None):
     if axes is None or axes.size == 0:
         if node.attrs.get("noop_with_empty_axes", 0):

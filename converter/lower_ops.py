@@ -1,5 +1,5 @@
 """Lowering rules for the compute ops: Conv, FULLY_CONNECTED, the 1x1 depthwise affine, ADD and
-MUL, pools, SOFTMAX, MEAN and the activation kernels.
+MUL, pools, SOFTMAX and LAYER_NORM (rows of the last axis), MEAN and the activation kernels.
 
 ComputeOps is a mixin of quantize_graph.Lowering: each `lower_<op>` method (the `lower` of an
 onnx_rules.py row) reads the Lowering's tensors, layouts and quantization parameters and
@@ -336,36 +336,68 @@ class ComputeOps:
         self._pool(node, "MAX_POOL_2D")
 
     def lower_softmax(self, node: Node) -> None:
-        x, y = node.inputs[0], node.outputs[0]
-        shape = self.shape(x)
-        rank = len(shape)
+        x = node.inputs[0]
+        rank = len(self.shape(x))
         axis = node.attrs.get("axis", -1 if node.attrs.get("_opset", 13) >= 13 else 1) % rank
-        if node.attrs.get("_opset", 13) < 13:  # softmax over the flattened axes [axis:]
-            nonunit = [d for d in range(axis, rank) if shape[d] != 1]
-            if len(nonunit) > 1:
-                self.problems.append(f"{node.where}: legacy Softmax over several axes is not supported")
-                return
-            axis = nonunit[0] if nonunit else rank - 1
-        st = self.stored[x]
-        if st.cols is None and self._channel_last(shape, st.perm, axis):
-            xi, perm = st.index, st.perm
-        else:
-            perm = tuple(d for d in range(rank) if d != axis) + (axis,)
-            xi = self.need(x, perm, node.where)
+        # before opset 13: softmax over the axes [axis:] flattened into one row
+        axes = list(range(axis, rank)) if node.attrs.get("_opset", 13) < 13 else [axis]
         try:
             params = q.softmax_params(1.0, self.q_of(x)[0])
         except ValueError as e:
             self.problems.append(f"{node.where}: {e}")
             return
-        if perm[-1] == axis:
-            self.op("SOFTMAX", [xi], self.define(y, perm), params, node.where)
+        self._over_rows(node, "SOFTMAX", axes, [], params)
+
+    def lower_layer_norm(self, node: Node) -> None:
+        x = node.inputs[0]
+        shape = self.shape(x)
+        axes = list(range(int(node.attrs.get("axis", -1)) % len(shape), len(shape)))
+        row = tuple(shape[a] for a in axes)
+        opt = [node.inputs[k] if len(node.inputs) > k and node.inputs[k] else None for k in (1, 2)]
+        consts = [None if i is None else self.fg.const(i) for i in opt]
+        if any(i is not None and c is None for i, c in zip(opt, consts)):
+            self.problems.append(f"{node.where}: needs a constant scale and bias")
             return
-        # the axis is innermost but size-1 axes follow it: softmax a [rows, axis] view
-        view = (int(np.prod(shape, dtype=np.int64)) // shape[axis], shape[axis])
+        gamma = np.broadcast_to(np.float32(1) if consts[0] is None else consts[0], row).reshape(-1)
+        beta = np.broadcast_to(np.float32(0) if consts[1] is None else consts[1], row).reshape(-1)
+        (sx, _), (sy, zy) = self.q_of(x), self.q_of(node.outputs[0])
+        try:
+            params, gamma_q, beta_q = q.layer_norm_params(
+                sx, sy, zy, gamma, beta, node.attrs.get("epsilon", 1e-5)
+            )
+        except ValueError as e:
+            self.problems.append(f"{node.where}: {e}")
+            return
+        extra = [
+            self.g.add_const(f"{node.name}/gamma", gamma_q),
+            self.g.add_const(f"{node.name}/beta", beta_q),
+        ]
+        self._over_rows(node, "LAYER_NORM", axes, extra, params)
+
+    def _over_rows(self, node: Node, kernel: str, axes: list[int], extra: list[int], params: dict) -> None:
+        """A kernel over the rows of the last axis (SOFTMAX, LAYER_NORM) on `axes`, in order,
+        flattened into one row: x's layout when it already stores them innermost, else a
+        layout that does (a TRANSPOSE); a [rows, n] view (RESHAPE) when the stored last dim is
+        not the whole row (several axes, or size-1 axes after them)."""
+        x, y = node.inputs[0], node.outputs[0]
+        shape = self.shape(x)
+        st = self.stored[x]
+        inner = [a for a in axes if shape[a] != 1]
+        nonunit = [a for a in st.perm if shape[a] != 1]
+        if st.cols is None and nonunit[len(nonunit) - len(inner) :] == inner:
+            xi, perm = st.index, st.perm
+        else:
+            perm = tuple(d for d in range(len(shape)) if d not in axes) + tuple(axes)
+            xi = self.need(x, perm, node.where)
+        n = int(np.prod([shape[a] for a in axes], dtype=np.int64))
+        if L.stored_shape(shape, perm)[-1] == n:
+            self.op(kernel, [xi, *extra], self.define(y, perm), params, node.where)
+            return
+        view = (int(np.prod(shape, dtype=np.int64)) // n, n)
         vi = self.new_act(f"{x}@view", view, self.q_of(x))
         self.op("RESHAPE", [xi], vi, {}, node.where)
         out_view = self.new_act(f"{y}@view", view, self.q_of(y))
-        self.op("SOFTMAX", [vi], out_view, params, node.where)
+        self.op(kernel, [vi, *extra], out_view, params, node.where)
         self.op("RESHAPE", [out_view], self.define(y, perm), {}, node.where)
 
     def lower_mul(self, node: Node) -> None:

@@ -202,6 +202,7 @@ ATTRS: dict[str, dict[str, tuple[str, Any]]] = {
         "value": _float(),
     },
     "Softmax": {"axis": _AXIS},
+    "LayerNormalization": {"axis": _AXIS, "epsilon": _float(), "stash_type": _int(1, 1)},
     "Dropout": {"ratio": _float(), "seed": _int(-(1 << 63), (1 << 63) - 1)},
     "Shape": {"start": _int(-64, 64), "end": _int(-64, 64)},
     "Gather": {"axis": _AXIS},
@@ -329,6 +330,7 @@ ARITY: dict[str, tuple[int, int, int]] = {
     "Constant": (0, 0, 1),
     "Gather": (2, 2, 1),
     "Slice": (3, 5, 1),
+    "LayerNormalization": (1, 3, 1),
     "ConstantOfShape": (1, 1, 1),
     "Range": (3, 3, 1),
     "Expand": (2, 2, 1),
@@ -491,7 +493,7 @@ def check_node(node: Any, ins: list[np.ndarray | None]) -> str | None:
         except ValueError:
             return f"{w}: inputs of shapes {ins[0].shape} and {ins[1].shape} do not broadcast"
         return _too_big(w, "the output", (*shape, ins[0].shape[-1], ins[1].shape[-1]))
-    if op in ("Softmax", "Flatten", "Concat", "Gather") and "axis" in a:
+    if op in ("Softmax", "LayerNormalization", "Flatten", "Concat", "Gather") and "axis" in a:
         r = rank
         if op == "Flatten" and a["axis"] == rank:  # Flatten's axis may equal the rank
             r = rank + 1

@@ -199,6 +199,8 @@ RULES: dict[str, OnnxRule] = {
             fixed_qparams=_Q8,
             normalize=_note_opset,
         ),
+        # over the trailing axes [axis:] (the decomposed ReduceMean/Sub/Pow/... form fuses into it, norms.py)
+        OnnxRule("LayerNormalization", f.layer_norm, kernel="LAYER_NORM", lower=_C.lower_layer_norm),
         OnnxRule("Identity", f.identity),
         OnnxRule("Dropout", f.dropout),
         OnnxRule("Constant", f.constant),

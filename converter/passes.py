@@ -3,6 +3,7 @@
 run_passes applies, in order:
   remove_identities   Identity, Dropout and float->float Cast become aliases
   fold_constants      nodes whose inputs are all constant (and Shape of a static shape) are evaluated
+  fuse_layer_norms    a layer norm spelled out in ReduceMean/Sub/Pow/Sqrt/Div/Mul/Add -> LayerNormalization (norms.py)
   canonicalize        Split -> Slices; Gemm/MatMul with constant weights -> pq.Dense; BatchNormalization, HardSigmoid and
                       Add/Sub/Mul/Div by a per-channel or scalar constant -> pq.Affine; Sub of two
                       activations -> Add of a negated one; spatial ReduceMean -> GlobalAveragePool
@@ -26,6 +27,7 @@ from . import float_ops
 from .fgraph import FloatGraph, Node
 from .float_run import run_node
 from .foreign_ops import PROTO, ForeignOpError
+from .norms import fuse_layer_norms
 from .onnx_rules import RULES
 from .resize import as_resize_nearest
 from .tables import fuse_tables
@@ -37,6 +39,7 @@ ELEMENTWISE = {op for op, rule in RULES.items() if rule.elementwise}
 def run_passes(graph: FloatGraph) -> FloatGraph:
     remove_identities(graph)
     fold_constants(graph)
+    fuse_layer_norms(graph)
     canonicalize(graph)
     hoist_elementwise(graph)
     fold_affine(graph)

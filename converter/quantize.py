@@ -290,3 +290,49 @@ def leaky_relu_params(
         "alpha_multiplier": ma,
         "alpha_shift": sa,
     }
+
+
+LAYER_NORM_MAX_ROW = 1 << 15  # PQ_LAYER_NORM_MAX_ROW: the kernel's int64 bounds hold up to it
+
+
+def layer_norm_params(
+    in_scale: float, out_scale: float, out_zp: int, gamma: np.ndarray, beta: np.ndarray, eps: float
+) -> tuple[dict[str, int], np.ndarray, np.ndarray]:
+    """LAYER_NORM's params and its int32 gamma and beta (picoq's own op, docs/FORMAT.md
+    "LAYER_NORM arithmetic") for rows of n = gamma.size values.
+
+    The kernel's normalised value is z = (x - mean) / sqrt(var + eps) of the int8 values, so
+    y = zp + (gamma / s_out) * z + beta / s_out. gamma and beta go in output LSBs * 2^shift, the
+    largest shift <= 31 that keeps both in int32, rounded to nearest; beta first clamped to
+    +-(|gamma / s_out| * sqrt(n) + 256) LSBs, beyond which the output saturates anyway
+    (|z| < sqrt(n)), so a huge beta cannot cost gamma its precision. eps, in the kernel's
+    variance units (n^2 * 2^16 per input LSB^2), is eps_multiplier * 2^eps_shift: the nearest
+    integer below 2^31, else the nearest multiple of the least power of 2 that fits."""
+    n = gamma.size
+    if not 0 <= eps < math.inf:
+        raise ValueError(f"epsilon {eps} is not a non-negative number (LAYER_NORM)")
+    if not 1 <= n <= LAYER_NORM_MAX_ROW:
+        raise ValueError(f"rows of {n} values (LAYER_NORM normalises at most {LAYER_NORM_MAX_ROW})")
+    g = gamma.astype(np.float64).reshape(-1) / out_scale
+    reach = np.abs(g) * np.sqrt(n) + 256.0
+    b = np.clip(beta.astype(np.float64).reshape(-1) / out_scale, -reach, reach)
+    top = float(max(np.abs(g).max(), np.abs(b).max()))
+    shift = 31 if top == 0 else min(31, math.floor(math.log2((2**31 - 1) / top)))
+    while top * 2.0**shift >= 2**31 - 0.5:  # log2's rounding
+        shift -= 1
+    if shift < 0:
+        raise ValueError(f"gamma or beta of {top:.3g} output LSBs does not fit LAYER_NORM's int32 constants")
+    eps_units = n * n * float(eps) / (float(in_scale) ** 2) * 2.0**16
+    eps_shift = 0
+    while round(eps_units / 2.0**eps_shift) > 2**31 - 1:
+        eps_shift += 1
+    if eps_shift > 29:
+        raise ValueError(f"epsilon {eps} is too large for the input scale {in_scale} (LAYER_NORM)")
+    params = {
+        "output_offset": int(out_zp),
+        "shift": shift,
+        "eps_multiplier": int(round(eps_units / 2.0**eps_shift)),
+        "eps_shift": eps_shift,
+    }
+    gamma_q, beta_q = (np.round(v * 2.0**shift).astype(np.int32) for v in (g, b))
+    return params, gamma_q, beta_q

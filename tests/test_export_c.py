@@ -112,8 +112,17 @@ def _tables_model() -> bytes:
     return convert(m, calibration=calib, progress=False)
 
 
+def _layer_norm_model() -> bytes:
+    """LAYER_NORM (from float ONNX only): rows of 20 values (over two axes), int64 arithmetic
+    that the Cortex-M builds run on a 32-bit core."""
+    from support.onnx_models import layer_norm_model
+
+    calib = np.random.default_rng(0).normal(size=(8, 3, 4, 5)).astype(np.float32)
+    return convert(layer_norm_model([1, 3, 4, 5], axis=2), calibration=calib, progress=False)
+
+
 # Models that come converted (from float ONNX: they need calibration data).
-CONVERTED: dict[str, Callable[[], bytes]] = {"lookup_table": _tables_model}
+CONVERTED: dict[str, Callable[[], bytes]] = {"lookup_table": _tables_model, "layer_norm": _layer_norm_model}
 
 
 @dataclass

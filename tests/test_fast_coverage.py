@@ -5,7 +5,8 @@ appears in at least one of the models converted here: the repo's own (tests/supp
 tiny_convnet, tiny_resnet, tiny_mlp and op_chain, which chains the other ops), the float ONNX
 models with the MLPerf Tiny architectures (make_onnx_models.py, both export layouts), a float
 ONNX convnet whose GELU and SiLU become LOOKUP_TABLE ops (onnx_tables.py), two SLICEs, two
-BATCH_MATMULs and a GATHER (an attention-like chain) and the
+BATCH_MATMULs and a GATHER (an attention-like chain), LAYER_NORMs, a PRELU, a
+RESIZE_NEAREST_NEIGHBOR and the
 MLPerf Tiny int8 models when ../shared is beside the checkout. On every ISA supported_isas()
 reports, each op's kernel in Interpreter.op_kernels must be a fast one. Whether the fast kernels give the reference's bytes is the other tests' job
 (test_fast_kernels.py, test_fast_movement.py, test_neon_kernels.py).
@@ -25,6 +26,7 @@ from picoq.runtime.format import OPS
 from conftest import mlperf_present
 from support.fuzz_seeds import repo_models
 from support.make_onnx_models import MODELS, input_shape
+from support.onnx_models import layer_norm_model
 from support.onnx_tables import gelu_silu_convnet
 from support.tflite_builder import TFLiteGraph
 
@@ -56,6 +58,11 @@ def _models() -> dict[str, bytes]:
     g = TFLiteGraph()  # RESIZE_NEAREST_NEIGHBOR: a 2x upsampling
     g.output(g.resize_nearest(g.input("x", (1, 4, 3, 5), 0.05, -2), (8, 6)))
     models["resize"] = convert(g.build())
+    calib = rng.normal(size=(8, 3, 4, 5)).astype(np.float32)  # LAYER_NORM over one axis and over two
+    for axis in (-1, 2):
+        models[f"layer_norm_{axis}"] = convert(
+            layer_norm_model([1, 3, 4, 5], axis), calibration=calib, progress=False
+        )
     models |= {name: convert(path.read_bytes()) for name, path in mlperf_present().items()}
     return models
 

@@ -15,7 +15,7 @@ from picoq.converter import ConversionError, convert
 from picoq.converter.graph import group_problems
 from picoq.runtime import Interpreter
 
-from support.onnx_models import model, ort_run, rand
+from support.onnx_models import model, ort_run, rand, sqnr_vs_ort
 
 R = np.random.default_rng(0)
 
@@ -61,7 +61,7 @@ def test_the_same_problem_of_many_nodes_is_one_line_naming_a_few():
 def transformer_like():
     """The parts of a transformer encoder layer picoq once refused in four rounds: a Mod of two
     constants (folds), then LayerNormalization, a Gather on activations and a MatMul of two
-    activations (both lowered now: GATHER, BATCH_MATMUL), all after a node picoq does not know."""
+    activations (all lowered now: LAYER_NORM, GATHER, BATCH_MATMUL)."""
     inits = {
         "seven": np.array(7, np.int64),
         "three": np.array(3, np.int64),
@@ -84,14 +84,13 @@ def transformer_like():
     return model(nodes, {"x": ["N", 4, 16]}, {"y": None}, inits, opset=17)
 
 
-def test_every_problem_of_a_transformer_block_in_one_error():
-    err = _error(transformer_like(), (4, 16))
-    msg = str(err)
-    assert "'norm' (LayerNormalization): not supported by picoq" in msg
-    assert "pick_tokens" not in msg and "attention" not in msg  # lowered after the unknown op
-    assert "Mod" not in msg  # both inputs constant: folded, whatever its op type
-    assert len(err.problems) == 1, err.problems
-    assert "picoq imports float ONNX models built from" in msg  # an unknown op: the list of known ones
+def test_the_transformer_block_once_refused_in_four_rounds_now_converts():
+    """Every part of it has a kernel now; the Mod of constants folds whatever its op type."""
+    m = transformer_like()
+    x = np.random.default_rng(3).normal(size=(16, 4, 16)).astype(np.float32)
+    it = Interpreter(convert(m, calibration=x, progress=False))
+    assert {"LAYER_NORM", "GATHER", "BATCH_MATMUL", "SOFTMAX"} <= {op.name for op in it.model.ops}
+    assert sqnr_vs_ort(m, (1, 4, 16)) >= 20
 
 
 def test_a_foreign_op_on_constants_folds_and_the_model_converts():

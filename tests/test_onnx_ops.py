@@ -24,10 +24,10 @@ def conv(x: str, y: str, w: str = "w", b: str | None = "b", **attrs):
     return helper.make_node("Conv", [x, w] + ([b] if b else []), [y], **attrs)
 
 
-def conv_then(op_nodes, out="y", out_shape=None, extra=None):
+def conv_then(op_nodes, out="y", out_shape=None, extra=None, opset=13):
     """input -> Conv(4->8, 3x3, pad 1) -> op_nodes -> y."""
     nodes = [conv("x", "c", pads=[1, 1, 1, 1]), *op_nodes]
-    return model(nodes, {"x": X}, {out: out_shape}, {"w": W4, "b": B8, **(extra or {})})
+    return model(nodes, {"x": X}, {out: out_shape}, {"w": W4, "b": B8, **(extra or {})}, opset=opset)
 
 
 def node(op, ins, outs=("y",), **attrs):
@@ -300,6 +300,56 @@ CASES = {
         extra={"p": np.array([0, 0, 1, 1, 0, 0, 1, 1], np.int64), "v": np.array(0.5, np.float32)},
     ),
     "softmax_over_channels": lambda: conv_then([node("Softmax", ["c"], axis=1)]),
+    # any axis: a TRANSPOSE brings it innermost; before opset 13, [axis:] flattened (RESHAPE)
+    "softmax_over_height": lambda: conv_then([node("Softmax", ["c"], axis=2)]),
+    "legacy_softmax_flattens_hw": lambda: model(
+        [conv("x", "c", pads=[1, 1, 1, 1]), node("Softmax", ["c"], axis=2)],
+        {"x": X},
+        {"y": None},
+        {"w": W4, "b": B8},
+        opset=11,
+    ),
+    "legacy_softmax_flattens_chw": lambda: model(
+        [conv("x", "c", pads=[1, 1, 1, 1]), node("Softmax", ["c"])],
+        {"x": X},
+        {"y": None},
+        {"w": W4, "b": B8},
+        opset=11,
+    ),
+    # LAYER_NORM over the channels of a conv (ConvNeXt's, in NCHW: axis 1 is not [axis:], so
+    # a Transpose first) and over C, H, W together (one row per image)
+    "layer_norm_channels": lambda: conv_then(
+        [
+            node("Transpose", ["c"], ["t"], perm=[0, 2, 3, 1]),
+            node("LayerNormalization", ["t", "g"], ["n"], epsilon=1e-6),
+            node("Transpose", ["n"], perm=[0, 3, 1, 2]),
+        ],
+        extra={"g": np.linspace(0.5, 1.5, 8).astype(np.float32)},
+        opset=17,
+    ),
+    # spelled out as tf2onnx-like exporters do: Mul(d, d) and Mul by Reciprocal(Sqrt)
+    "layer_norm_spelled_out": lambda: conv_then(
+        [
+            node("Transpose", ["c"], ["t"], perm=[0, 2, 3, 1]),
+            node("ReduceMean", ["t"], ["mu"], axes=[-1]),
+            node("Sub", ["t", "mu"], ["d"]),
+            node("Mul", ["d", "d"], ["d2"]),
+            node("ReduceMean", ["d2"], ["var"], axes=[3]),
+            node("Add", ["var", "eps"], ["ve"]),
+            node("Sqrt", ["ve"], ["sd"]),
+            node("Reciprocal", ["sd"], ["inv"]),
+            node("Mul", ["inv", "d"], ["nrm"]),
+            node("Mul", ["nrm", "g"], ["sc"]),
+            node("Add", ["sc", "bb"], ["n"]),
+            node("Transpose", ["n"], perm=[0, 3, 1, 2]),
+        ],
+        extra={"eps": np.array(1e-5, np.float32), "g": rand(R, 8, scale=1.0), "bb": rand(R, 1, 1, 8)},
+    ),
+    "layer_norm_chw": lambda: conv_then(
+        [node("LayerNormalization", ["c", "g", "bb"], axis=1)],
+        extra={"g": rand(R, 8, 6, 6, scale=1.0), "bb": rand(R, 8, 6, 6)},
+        opset=17,
+    ),
     "identity_dropout_constant": lambda: model(
         [
             node("Constant", [], ["wc"], value=helper.make_tensor("v", 1, [8, 4, 3, 3], W4.ravel().tolist())),
@@ -347,6 +397,9 @@ MIN_DB = {
     "avgpool_count_include_pad": 25.0,
     "sub_activations": 25.0,
     "mul_activations": 25.0,
+    # 288 probabilities of ~1/288 at SOFTMAX's fixed 1/256 output step: rounding the float
+    # softmax itself to that step gives 20.3 dB
+    "legacy_softmax_flattens_chw": 19.0,
 }
 
 
@@ -466,3 +519,14 @@ def test_gather_of_a_run_is_a_slice_else_gather():
     constant indices (negative ones wrap) are a GATHER in the stored (NHWC) layout."""
     assert _ops(CASES["gather_scalar_index"]())[2:] == ["SLICE", "RESHAPE"]
     assert _ops(CASES["gather_indices_2d"]())[2:] == ["GATHER", "TRANSPOSE"]
+
+
+def test_layer_norm_over_conv_channels_moves_no_data():
+    """ConvNeXt's Transpose to NHWC, LayerNormalization, Transpose back: the conv's output is
+    stored NHWC already, so LAYER_NORM reads it as it is (the TRANSPOSEs are the NCHW model
+    input's and output's)."""
+    assert _ops(CASES["layer_norm_channels"]()) == ["TRANSPOSE", "CONV_2D", "LAYER_NORM", "TRANSPOSE"]
+
+
+def test_a_spelled_out_layer_norm_is_one_op():
+    assert _ops(CASES["layer_norm_spelled_out"]()) == ["TRANSPOSE", "CONV_2D", "LAYER_NORM", "TRANSPOSE"]

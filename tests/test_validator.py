@@ -47,6 +47,7 @@ from conftest import MLPERF_INT8, SHARED_MODELS
 from support.legacy_scra import TINY_RESNET_NEEDS, to_bytes_1_1
 from support.make_fixtures import build_tiny_convnet, build_tiny_mlp, build_tiny_resnet
 from support.models import build_chain as _build_chain
+from support.onnx_models import layer_norm_model
 from support.onnx_tables import gelu_silu_convnet
 from support.picoq_mutate import Mutator, reseal, sections
 from support.tflite_builder import RandomLayers, TFLiteGraph
@@ -157,6 +158,12 @@ def attention_model() -> bytes:
     return convert(g.build())
 
 
+def layer_norm() -> bytes:
+    """LAYER_NORM of a [1, 3, 8] input: rows of 8, int32 gamma and beta."""
+    calib = np.random.default_rng(0).normal(size=(4, 3, 8)).astype(np.float32)
+    return convert(layer_norm_model([1, 3, 8]), calibration=calib, progress=False)
+
+
 def _tables() -> bytes:
     m, calib = gelu_silu_convnet()
     return convert(m, calibration=calib, progress=False)
@@ -177,6 +184,7 @@ REPO_MODELS = {
     "prelu": prelu_model,
     "resize": resize_model,
     "attention": attention_model,  # BATCH_MATMUL, GATHER
+    "layer_norm": layer_norm,  # LAYER_NORM (float ONNX only)
 }
 
 
@@ -331,7 +339,7 @@ def test_valid_models_are_accepted(c, models) -> None:
     assert set(REPO_MODELS) <= set(models)
     assert {
         op.name
-        for name in ("new_ops", "ops_b", "tables", "slice", "prelu", "resize", "attention")
+        for name in ("new_ops", "ops_b", "tables", "slice", "prelu", "resize", "attention", "layer_norm")
         for op in read_model(models[name]).ops
     } >= {spec.name for code, spec in fmt.OPS.items() if code >= 8}
     for name, data in models.items():
@@ -659,6 +667,8 @@ NO, B, CI, C64, TB, SL, PR, RS = (
     "resize",
 )
 AT = "attention"
+LN = "layer_norm"
+LNG, LNB = "LayerNormalization_0/gamma", "LayerNormalization_0/beta"  # LAYER_NORM's int32[8] constants
 RQ = "concatenation_9/requant"  # new_ops' CONCATENATION table: rows (multiplier, shift, input_offset)
 CASES = [
     # -- header
@@ -1625,6 +1635,48 @@ CASES = [
     (AT, "gather-indices-dtype", lambda p: p.slot(1, 1, "q"), "op.input2.dtype"),
     (AT, "gather-output-shape", lambda p: p.retype("g", 1, (2, 8, 5)), "op.output.shape"),
     (AT, "gather-output-rank", lambda p: p.retype("g", 1, (10, 8)), "op.output.shape"),
+    # -- LAYER_NORM: x [1, 3, 8], gamma and beta int32[8]
+    (LN, "ln-gamma-dtype", lambda p: p.slot("LAYER_NORM", 1, "x"), "op.input2.dtype"),
+    (LN, "ln-gamma-rank", lambda p: p.retype(LNG, 2, (2, 4)), "op.input2.shape"),
+    (
+        LN,
+        "ln-gamma-short",
+        lambda p: (p.retype_raw(LNG, 2, (4,)), p.tens(LNG, "data_size", 16)),
+        "op.input2.shape",
+    ),
+    (LN, "ln-beta-dtype", lambda p: p.slot("LAYER_NORM", 2, "x"), "op.bias.dtype"),
+    (
+        LN,
+        "ln-beta-short",
+        lambda p: (p.retype_raw(LNB, 2, (4,)), p.tens(LNB, "data_size", 16)),
+        "op.bias.shape",
+    ),
+    (
+        LN,
+        "ln-output-offset",
+        lambda p: p.param("LAYER_NORM", "output_offset", 128),
+        "op.params.output_offset",
+    ),
+    (LN, "ln-shift-32", lambda p: p.param("LAYER_NORM", "shift", 32), "op.params.shift"),
+    (LN, "ln-shift-negative", lambda p: p.param("LAYER_NORM", "shift", -1), "op.params.shift"),
+    (LN, "ln-shift-31", lambda p: p.param("LAYER_NORM", "shift", 31), None),
+    (
+        LN,
+        "ln-eps-negative",
+        lambda p: p.param("LAYER_NORM", "eps_multiplier", -1),
+        "op.params.eps_multiplier",
+    ),
+    (
+        LN,
+        "ln-eps-largest",
+        lambda p: (
+            p.param("LAYER_NORM", "eps_multiplier", 2**31 - 1),
+            p.param("LAYER_NORM", "eps_shift", 29),
+        ),
+        None,
+    ),
+    (LN, "ln-eps-shift-30", lambda p: p.param("LAYER_NORM", "eps_shift", 30), "op.params.eps_shift"),
+    (LN, "ln-unused-param", lambda p: p.param("LAYER_NORM", "4", 1), "op.params"),
     # -- LOOKUP_TABLE: "g/table" is the GELU's table (int8[256])
     (TB, "table-dtype", lambda p: p.slot("LOOKUP_TABLE", 1, "conv1/bias"), "op.input2.dtype"),
     (TB, "table-rank", lambda p: p.retype("g/table", 1, (16, 16)), "op.input2.shape"),

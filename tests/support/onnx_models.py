@@ -37,6 +37,15 @@ def model(
     return m
 
 
+def layer_norm_model(shape: list, axis: int = -1, eps: float = 1e-5, seed: int = 0) -> onnx.ModelProto:
+    """LayerNormalization alone on the graph input, random gamma and beta over [axis:]."""
+    rng = np.random.default_rng(seed)
+    row = shape[axis:]
+    inits = {"g": rng.normal(1, 0.5, row).astype(np.float32), "b": rng.normal(0, 0.5, row).astype(np.float32)}
+    node = helper.make_node("LayerNormalization", ["x", "g", "b"], ["y"], axis=axis, epsilon=eps)
+    return model([node], {"x": ["N", *shape[1:]]}, {"y": None}, inits, opset=17)
+
+
 def ort_run(m: onnx.ModelProto, feeds: dict[str, np.ndarray]) -> list[np.ndarray]:
     import onnxruntime as ort
 

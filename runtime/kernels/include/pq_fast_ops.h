@@ -49,6 +49,7 @@ extern const pq_fast_op pq_mul_s8_fast_op;
 extern const pq_fast_op pq_mean_s8_fast_op;
 extern const pq_fast_op pq_softmax_s8_fast_op;
 extern const pq_fast_op pq_slice_s8_fast_op;
+extern const pq_fast_op pq_layer_norm_s8_fast_op;
 extern const pq_fast_op pq_concatenation_s8_fast_op;
 extern const pq_fast_op pq_pad_s8_fast_op;
 extern const pq_fast_op pq_transpose_s8_fast_op;

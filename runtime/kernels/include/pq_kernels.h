@@ -135,6 +135,10 @@ pq_status pq_gather_s8(int32_t batch, int32_t outer, int32_t axis_size, int32_t 
  * of x and of the indices; PQ_ERR_PARAM when they do not fit each other. */
 pq_status pq_gather_geometry(const pq_gather_params *p, int32_t x_rank, const int32_t *x_dims, int32_t idx_rank,
                              const int32_t *idx_dims, int32_t *sizes);
+/* LAYER_NORM: `rows` rows of n values (1 <= n <= PQ_LAYER_NORM_MAX_ROW), each normalised and
+ * scaled by the int32 constants gamma[n], beta[n] (pq_layer_norm_s8.c; its steps: pq_layer_norm.h). */
+pq_status pq_layer_norm_s8(const pq_layer_norm_params *p, int32_t rows, int32_t n, const int32_t *gamma,
+                           const int32_t *beta, const int8_t *in, int8_t *out);
 
 /* Output dim i is input dim perm[i]. */
 pq_status pq_transpose_s8(int32_t rank, const int32_t *in_shape, const int32_t *perm,

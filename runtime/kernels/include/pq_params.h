@@ -56,6 +56,7 @@
 #define PQ_PRELU_PARAMS(F)                                                                                \
     F(input_offset) F(alpha_offset) F(output_offset) F(identity_multiplier) F(identity_shift) F(alpha_multiplier) \
         F(alpha_shift)
+#define PQ_LAYER_NORM_PARAMS(F) F(output_offset) F(shift) F(eps_multiplier) F(eps_shift)
 
 /* ---- helpers on a list ---- */
 #define PQ_PARAM_FIELD_(name) int32_t name;
@@ -144,6 +145,14 @@ typedef struct {
 typedef struct {
     PQ_GATHER_PARAMS(PQ_PARAM_FIELD_)
 } pq_gather_params;
+/* LAYER_NORM (int8, picoq's own op): rows of the last axis, at most PQ_LAYER_NORM_MAX_ROW long,
+ * normalised in integers (src/ref/pq_layer_norm_s8.c, docs/FORMAT.md); gamma and beta are
+ * int32 constants in output LSBs * 2^shift (shift in [0, 31]); eps_multiplier * 2^eps_shift
+ * (eps_multiplier >= 0, eps_shift in [0, 29]) is eps in the kernel's variance units. */
+#define PQ_LAYER_NORM_MAX_ROW 32768
+typedef struct {
+    PQ_LAYER_NORM_PARAMS(PQ_PARAM_FIELD_)
+} pq_layer_norm_params;
 /* RESHAPE has no parameters. */
 typedef struct {
     int32_t unused_;
@@ -170,6 +179,7 @@ PQ_PARAMS_FIT_(pq_slice_params, PQ_SLICE_PARAMS, slice_params);
 PQ_PARAMS_FIT_(pq_batch_matmul_params, PQ_BATCH_MATMUL_PARAMS, batch_matmul_params);
 PQ_PARAMS_FIT_(pq_gather_params, PQ_GATHER_PARAMS, gather_params);
 PQ_PARAMS_FIT_(pq_prelu_params, PQ_PRELU_PARAMS, prelu_params);
+PQ_PARAMS_FIT_(pq_layer_norm_params, PQ_LAYER_NORM_PARAMS, layer_norm_params);
 PQ_STATIC_ASSERT(offsetof(pq_pad_params, pads) == 4 && offsetof(pq_pad_params, pads[1][1]) == 16, pad_layout);
 PQ_STATIC_ASSERT(offsetof(pq_conv_params, depth_multiplier) == 4 * PQ_PARAM_COUNT(PQ_CONV2D_PARAMS),
                  conv_prefix);

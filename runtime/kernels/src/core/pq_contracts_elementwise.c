@@ -1,6 +1,6 @@
 /*
  * Contracts of the element-wise ops: ADD, MUL, SOFTMAX, RESHAPE, LOGISTIC, TANH,
- * HARD_SWISH, LEAKY_RELU, PRELU and LOOKUP_TABLE (pq_contract.h).
+ * HARD_SWISH, LEAKY_RELU, PRELU, LOOKUP_TABLE and LAYER_NORM (pq_contract.h).
  */
 #include "pq_contract.h"
 
@@ -161,4 +161,37 @@ int pq_contract_lookup_table(const pq_contract_ctx *o) {
         return pqv_fail_op(o, PQ_MODEL_E_OP_INPUT2_SHAPE, NO_SUB, table.dims[0], "the table must hold 256 values");
     }
     return PQ_MODEL_OK;
+}
+
+/* gamma or beta of a LAYER_NORM: a constant int32 vector of one value per column. */
+static int layer_norm_vector(const pq_contract_ctx *o, uint32_t k, int code_dtype, int32_t n) {
+    const pqv_ctx *c = o->c;
+    pqv_tensor v;
+    TRY(pqv_op_tensor(o, op_input(c, o->i, k), code_dtype, NO_SUB, DT_INT32, 1, &v));
+    if (!v.is_const || v.dims[0] != n) {
+        return pqv_fail_op(o, code_dtype + 1, NO_SUB, v.dims[0],
+                           "gamma and beta must be constant int32[last dim]");
+    }
+    return PQ_MODEL_OK;
+}
+
+static const pqv_rule LAYER_NORM_RULES[] = {{0, RG_INT8}, {1, RG_SOFTMAX_SHIFT}, {2, RG_NONNEG}};
+
+/* Inputs: x, gamma, beta; same shape in and out, rank >= 1, rows (the last dim) of at most
+ * PQ_LAYER_NORM_MAX_ROW values: the kernel's int64 bounds hold for any int32 gamma and beta
+ * up to that length (pq_layer_norm_s8.c). Params: output_offset, shift in [0, 31],
+ * eps_multiplier >= 0, eps_shift in [0, 29]. */
+int pq_contract_layer_norm(const pq_contract_ctx *o) {
+    pqv_tensor x;
+    int32_t n;
+    TRY(pqv_same_shape(o, 1));
+    TRY(pqv_op_tensor(o, op_input(o->c, o->i, 0), PQ_MODEL_E_OP_INPUT_DTYPE, NO_SUB, DT_INT8, -1, &x));
+    n = x.dims[x.rank - 1];
+    if (n > PQ_LAYER_NORM_MAX_ROW) {
+        return pqv_fail_op(o, PQ_MODEL_E_OP_INPUT_SHAPE, NO_SUB, n, "rows longer than 32768 values");
+    }
+    TRY(layer_norm_vector(o, 1, PQ_MODEL_E_OP_INPUT2_DTYPE, n));
+    TRY(layer_norm_vector(o, 2, PQ_MODEL_E_OP_BIAS_DTYPE, n));
+    TRY(PARAM_RULES(o, LAYER_NORM_RULES));
+    return pqv_param_range(o, 3, 0, 29, NULL);
 }
