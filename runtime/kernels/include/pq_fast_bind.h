@@ -54,6 +54,11 @@ static inline pq_status pq_fast_prepared(pq_node *node, pq_status st, void *stat
     return PQ_OK;
 }
 
+/* The table of an element-wise op (pq_lut_s8_fast_op.c): table[b] is the op's reference kernel's
+ * output for the int8 input whose bits are b, its other inputs as the node has them, input 1
+ * replaced by *input1 when that is not NULL (PRELU: one alpha value at a time). */
+pq_status pq_fast_tabulate(const pq_node *node, const pq_tensor *t, const pq_tensor *input1, uint8_t *table);
+
 /* A node's k-th input / its output data. */
 #define PQ_IN(node, t, k) ((const int8_t *)(t)[(node)->io[k]].data)
 #define PQ_OUT(node, t) ((int8_t *)(t)[(node)->io[(node)->n_inputs]].data)

@@ -34,34 +34,38 @@ static int lut_plan(const pq_node *node, const pq_tensor *t, int isa, size_t *st
     return 1;
 }
 
-static pq_status lut_prepare(pq_node *node, const pq_tensor *t, int isa, void *state) {
-    lut_state *s = (lut_state *)state;
+pq_status pq_fast_tabulate(const pq_node *node, const pq_tensor *t, const pq_tensor *input1, uint8_t *table) {
     const pq_op_info *op = pq_op_find(node->opcode);
     int8_t every[256];
     pq_tensor tt[LUT_MAX_INPUTS + 1];
     int32_t io[LUT_MAX_INPUTS + 1];
     const int32_t n_in = node->n_inputs, out = n_in;
     pq_node one = *node;
-    pq_status st;
     int32_t k;
-    (void)isa;
     if (op == NULL || n_in < 1 || n_in > LUT_MAX_INPUTS) return PQ_ERR_PARAM;
     for (k = 0; k < 256; ++k) every[k] = (int8_t)(uint8_t)k; /* byte k holds the input whose bits are k */
     /* x and y as 256-element vectors (an element-wise op reads nothing else of them); the
-     * constant inputs as they are. */
+     * constant inputs as they are, or input 1 as the caller gives it. */
     for (k = 0; k <= n_in; ++k) {
         io[k] = node->io[k] < 0 ? -1 : k;
         if (node->io[k] >= 0) tt[k] = t[node->io[k]];
     }
+    if (input1 != NULL && n_in > 1) tt[1] = *input1;
     tt[0].data = every;
-    tt[out].data = s->table;
+    tt[out].data = table;
     tt[0].count = tt[out].count = 256;
     tt[0].rank = tt[out].rank = 1;
     tt[0].dims[0] = tt[out].dims[0] = 256;
     one.io = io;
     one.kernel = PQ_KERNEL_REFERENCE;
     one.fast = NULL;
-    st = op->eval(&one, tt);
+    return op->eval(&one, tt);
+}
+
+static pq_status lut_prepare(pq_node *node, const pq_tensor *t, int isa, void *state) {
+    lut_state *s = (lut_state *)state;
+    const pq_status st = pq_fast_tabulate(node, t, NULL, s->table);
+    (void)isa;
     if (st != PQ_OK) return st;
     s->n = t[node->io[0]].count;
     node->fast = s;

@@ -59,30 +59,17 @@ static int prelu_plan(const pq_node *node, const pq_tensor *t, int isa, size_t *
 
 static pq_status prelu_prepare(pq_node *node, const pq_tensor *t, int isa, void *state) {
     prelu_state *s = (prelu_state *)state;
-    const pq_op_info *op = pq_op_find(node->opcode);
-    const int8_t *alpha = (const int8_t *)t[node->io[1]].data;
-    int8_t every[256];
-    pq_tensor tt[3];
-    int32_t io[3] = {0, 1, 2}, j, k;
-    pq_node one = *node;
+    pq_tensor alpha = t[node->io[1]];
+    int32_t j;
     (void)isa;
-    if (op == NULL || !prelu_shape(node, t, &s->outer, &s->n_alpha, &s->inner)) return PQ_ERR_PARAM;
-    for (k = 0; k < 256; ++k) every[k] = (int8_t)(uint8_t)k; /* byte k holds the input whose bits are k */
-    /* x and y as 256-element vectors, alpha as one value: the reference kernel's broadcast. */
-    for (k = 0; k < 3; ++k) {
-        tt[k] = t[node->io[k]];
-        tt[k].rank = 1;
-        tt[k].count = tt[k].dims[0] = k == 1 ? 1 : 256;
-    }
-    tt[0].data = every;
-    one.io = io;
-    one.kernel = PQ_KERNEL_REFERENCE;
-    one.fast = NULL;
+    if (!prelu_shape(node, t, &s->outer, &s->n_alpha, &s->inner)) return PQ_ERR_PARAM;
+    /* alpha as one value: the reference kernel's broadcast over the 256 inputs */
+    alpha.rank = 1;
+    alpha.count = alpha.dims[0] = 1;
     for (j = 0; j < s->n_alpha; ++j) {
         pq_status st;
-        tt[1].data = (void *)(alpha + j);
-        tt[2].data = s->tables + (size_t)j * 256u;
-        st = op->eval(&one, tt);
+        alpha.data = (int8_t *)t[node->io[1]].data + j;
+        st = pq_fast_tabulate(node, t, &alpha, s->tables + (size_t)j * 256u);
         if (st != PQ_OK) return st;
     }
     node->fast = s;

@@ -10,27 +10,20 @@
 
 #include "pq_fast_bind.h"
 
-typedef struct {
-    int32_t rows_repeat; /* some output row repeats the previous one's source row */
-} rn_state;
-
 static int rn_plan(const pq_node *node, const pq_tensor *t, int isa, size_t *state_bytes, size_t *scratch_bytes) {
     (void)node;
     (void)t;
     (void)isa;
-    *state_bytes = sizeof(rn_state);
+    *state_bytes = 0; /* eval reads the node's tensors alone */
     *scratch_bytes = 0;
     return 1;
 }
 
 static pq_status rn_prepare(pq_node *node, const pq_tensor *t, int isa, void *state) {
-    rn_state *s = (rn_state *)state;
-    const int32_t *rows = (const int32_t *)t[node->io[1]].data;
-    int32_t r;
+    (void)node;
+    (void)t;
     (void)isa;
-    s->rows_repeat = 0;
-    for (r = 1; r < t[node->io[3]].dims[1]; ++r) s->rows_repeat |= rows[r] == rows[r - 1];
-    node->fast = s;
+    (void)state;
     return PQ_OK;
 }
 
@@ -63,7 +56,7 @@ static pq_status rn_eval(const pq_node *node, const pq_tensor *t, void *scratch,
     (void)n_parts;
     for (b = 0; b < x->dims[0]; ++b) {
         for (r = 0; r < y->dims[1]; ++r) {
-            if (r > 0 && ((const rn_state *)node->fast)->rows_repeat && rows[r] == rows[r - 1]) {
+            if (r > 0 && rows[r] == rows[r - 1]) {
                 memcpy(out, out - out_row, out_row);
             } else {
                 rn_row(out, in + ((size_t)b * (size_t)x->dims[1] + (size_t)rows[r]) * in_row, cols, y->dims[2], depth);
