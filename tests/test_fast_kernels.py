@@ -335,6 +335,12 @@ def test_gather_fast_equals_reference(seed: int) -> None:
     assert _run_all(convert(g.build()), xs) == ["fast-gather"]
 
 
+def _every_int8_then_random(rng, shape) -> list[np.ndarray]:
+    """Two inputs of `shape`: every int8 value (as many times as fit, shuffled), then random."""
+    every = np.resize(np.arange(-128, 128, dtype=np.int8), int(np.prod(shape)))
+    return [rng.permutation(every).reshape(shape), rng.integers(-128, 128, shape, dtype=np.int8)]
+
+
 UNARY = ("logistic", "tanh", "hard_swish", "leaky_relu")
 
 
@@ -358,9 +364,7 @@ def test_unary_ops_run_as_a_table_equal_to_the_reference(seed: int) -> None:
         "leaky_relu": lambda: g.leaky_relu(x, float(rng.uniform(-2, 2)), out_s, out_zp),
     }[op]()
     g.output(y)
-    n = int(np.prod(shape))
-    every = np.resize(np.arange(-128, 128, dtype=np.int8), n)
-    xs = [rng.permutation(every).reshape(shape), rng.integers(-128, 128, shape, dtype=np.int8)]
+    xs = _every_int8_then_random(rng, shape)
     assert _run_all(convert(g.build()), xs) == ["fast-lut"]
 
 
@@ -391,9 +395,7 @@ def test_prelu_fast_equals_reference(seed: int) -> None:
     g = TFLiteGraph()
     x = g.input("x", shape, *in_qparams(rng))
     g.output(g.prelu(x, alpha, float(rng.uniform(0.002, 0.02)), int(rng.integers(-20, 20)), 0.05, 5))
-    n = int(np.prod(shape))
-    every = np.resize(np.arange(-128, 128, dtype=np.int8), n)
-    xs = [rng.permutation(every).reshape(shape), rng.integers(-128, 128, shape, dtype=np.int8)]
+    xs = _every_int8_then_random(rng, shape)
     # the fast kernel takes alpha when the dims it varies along are adjacent (x's 1s aside)
     full = (1,) * (rank - len(a_shape)) + a_shape
     dims = [a > 1 for a, d in zip(full, shape) if d > 1]
