@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from picoq.runtime.format import DTYPES, MAX_DIMS, OPS, ModelFile, OpInfo
+from picoq.runtime.format import DTYPE_CODE, MAX_DIMS, OPS, ModelFile, OpInfo
 
 from .c_text import _banner, _c_float, _c_int, _comment_text, _layer_name, _quant_text, _shape
 
@@ -202,7 +202,9 @@ class _Emitter:
     def emit(self, op: OpInfo) -> _OpCode:
         """The op's own emitter (literal arguments: the smallest code) where it has one, else
         the generic call of its interpreter entry, which every op of the registry has."""
-        handler: Callable[[OpInfo, str], _OpCode] = getattr(self, "_" + op.name.lower(), self.via_eval)
+        # the dedicated emitters call int8 kernels: other dtype variants go through their _eval
+        own = getattr(self, "_" + op.name.lower(), None) if op.variant == "s8" else None
+        handler: Callable[[OpInfo, str], _OpCode] = own or self.via_eval
         return handler(op, f"{self.name}_op{op.index}")
 
     def _tensor_init(self, idx: int) -> str:
@@ -211,12 +213,12 @@ class _Emitter:
             return "{.data = NULL}"
         t = self.m.tensors[idx]
         data = f"(void *){self.const_symbols[idx]}" if t.is_const else f"(void *)(arena + {t.offset})"
-        code = next(c for c, (name, _) in DTYPES.items() if name == t.dtype)  # the file's dtype code
+        code = DTYPE_CODE[t.dtype]  # the file's dtype code
         dims = ", ".join(str(d) for d in t.shape)
         return f"{{.data = {data}, .count = {t.size}, .dtype = {code}, .rank = {len(t.shape)}, .is_const = {int(t.is_const)}, .dims = {{{dims}}}}}"
 
     def via_eval(self, op: OpInfo, sym: str) -> _OpCode:
-        """Any op through pq_<name>_s8_eval, the entry the interpreter core calls: a constant
+        """Any op through pq_<name>_<variant>_eval, the entry the interpreter core calls: a constant
         node (parameters and tensor list) and the op's tensors built on the stack, so an op
         needs nothing in export-c to be exported (a dedicated emitter only makes it smaller)."""
         spec = OPS[op.opcode]
@@ -227,7 +229,7 @@ class _Emitter:
         params = f"&{sym}_params" if spec.param_names else "NULL"
         tensors = ["        " + self._tensor_init(i) + "," for i in idx]
         node = f".params = {params}, .io = {sym}_io, .opcode = {op.opcode}, .n_inputs = {len(op.inputs)}"
-        head, *call = self._call(op, spec.kernel + "_eval", ["&node", "t"])
+        head, *call = self._call(op, op.kernel + "_eval", ["&node", "t"])
         body = [head, "    {", f"        const pq_tensor t[{len(idx)}] = {{", *tensors, "        };"]
         body += [f"        const pq_node node = {{{node}}};", *("    " + line for line in call), "    }"]
         return _OpCode(decls, body)

@@ -12,6 +12,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from picoq.runtime.format import dtype_nbytes
+
 
 class ConversionError(ValueError):
     """The source model cannot be converted; the message lists every problem found (`problems`),
@@ -65,7 +67,7 @@ def group_problems(problems: list[str], shown: int = 3) -> list[str]:
 class Tensor:
     name: str
     shape: tuple[int, ...]
-    dtype: str  # "int8" | "int32"
+    dtype: str  # "int8" | "int16" | "int32" | "int64" | "int4" (int8 values in [-8, 7], packed on write)
     scales: np.ndarray | None = None  # float32; 1 value (per tensor) or one per channel
     zero_points: np.ndarray | None = None  # int32, same length as scales
     quant_axis: int = 0
@@ -78,7 +80,7 @@ class Tensor:
 
     @property
     def nbytes(self) -> int:
-        return int(np.prod(self.shape, dtype=np.int64)) * np.dtype(self.dtype).itemsize
+        return dtype_nbytes(self.dtype, int(np.prod(self.shape, dtype=np.int64)))
 
     @property
     def scale(self) -> float:

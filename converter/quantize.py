@@ -64,9 +64,9 @@ def quantize_value(f: float, scale: float, zero_point: int) -> int:
     return zero_point + round_half_away(float(np.float32(f) / np.float32(scale)))
 
 
-def activation_range(activation: str, scale: float, zero_point: int) -> tuple[int, int]:
-    """CalculateActivationRangeQuantized for int8 outputs."""
-    lo, hi = INT8_MIN, INT8_MAX
+def activation_range(activation: str, scale: float, zero_point: int, dtype: str = "int8") -> tuple[int, int]:
+    """CalculateActivationRangeQuantized for int8 (or int16) outputs."""
+    lo, hi = (INT8_MIN, INT8_MAX) if dtype == "int8" else (-32768, 32767)
     if activation == "NONE":
         return lo, hi
     if activation == "RELU":

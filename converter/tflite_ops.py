@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from picoq.runtime.format import MAX_CONCAT_INPUTS
+from picoq.runtime.format import MAX_CONCAT_INPUTS, OPCODE_BY_NAME, OPS, op_variant
 
 from . import quantize as q
 from .graph import Op, Tensor
@@ -86,13 +86,17 @@ def _weights(r: TfliteReader, i: int, where: str, axis: int) -> tuple[int, np.nd
     return idx, scales
 
 
-def _bias(r: TfliteReader, i: int, where: str, channels: int) -> int:
+def _bias(r: TfliteReader, i: int, where: str, channels: int, dtype: str = "int32") -> int:
+    """The bias: INT32 for int8 activations, INT64 for 16x8 (TFLite's types for each)."""
     if i < 0:
         return -1
     name = r.tname(i)
     data = r.const_data(i)
+    code = 2 if dtype == "int32" else 4
     if not _ensure(
-        r.ttype(i) == 2 and data is not None, r.problems, f"{where}: bias {name!r} must be a constant INT32"
+        r.ttype(i) == code and data is not None,
+        r.problems,
+        f"{where}: bias {name!r} must be a constant {dtype.upper()}",
     ):
         return -1
     if not _ensure(
@@ -100,7 +104,17 @@ def _bias(r: TfliteReader, i: int, where: str, channels: int) -> int:
     ):
         return -1
     # No scale stored: a bias's scale is in_scale * w_scale[c] by the int8 spec.
-    return r.graph.add_const(name, data.astype(np.int32).reshape(channels))
+    return r.graph.add_const(name, data.astype(dtype).reshape(channels))
+
+
+# The bias dtype that goes with the activations' (TFLite: int32 for int8, int64 for 16x8).
+_BIAS_DTYPE = {"int8": "int32", "int16": "int64"}
+
+
+def _same_dtype(r: TfliteReader, where: str, *ts: Tensor) -> bool:
+    """An op's activations share one dtype (int8, or int16 for 16x8); a mix needs a QUANTIZE."""
+    kinds = {t.dtype for t in ts}
+    return _ensure(len(kinds) == 1, r.problems, f"{where}: mixes {' and '.join(sorted(kinds))} activations")
 
 
 def _requant_consts(r: TfliteReader, prefix: str, mult: np.ndarray, shift: np.ndarray) -> tuple[int, int]:
@@ -198,7 +212,9 @@ def _conv(c: TfliteOp) -> None:
     if requant is None:
         return
     m_idx, s_idx = _requant_consts(r, yt.name, *requant)
-    lo, hi = q.activation_range(_activation(r, where, o.FusedActivationFunction()), yt.scale, yt.zero_point)
+    lo, hi = q.activation_range(
+        _activation(r, where, o.FusedActivationFunction()), yt.scale, yt.zero_point, yt.dtype
+    )
     params = {
         "stride_h": strides[0],
         "stride_w": strides[1],
@@ -250,10 +266,12 @@ def _fully_connected(c: TfliteOp) -> None:
     requant = _params_or_problem(r, where, q.conv_multipliers, xt.scale, w_scales, yt.scale)
     if requant is None:
         return
-    bias = _bias(r, ins[2] if len(ins) > 2 else -1, where, out_depth)
+    if not _same_dtype(r, where, xt, yt):
+        return
+    bias = _bias(r, ins[2] if len(ins) > 2 else -1, where, out_depth, _BIAS_DTYPE[xt.dtype])
     m_idx, s_idx = _requant_consts(r, yt.name, *requant)
     act = _activation(r, where, o.FusedActivationFunction() if o is not None else 0)
-    lo, hi = q.activation_range(act, yt.scale, yt.zero_point)
+    lo, hi = q.activation_range(act, yt.scale, yt.zero_point, yt.dtype)
     params = {
         "input_offset": -xt.zero_point,
         "filter_offset": 0,
@@ -292,7 +310,7 @@ def _add(c: TfliteOp) -> None:
     if params is None:
         return
     act = _activation(r, where, o.FusedActivationFunction() if o is not None else 0)
-    params["act_min"], params["act_max"] = q.activation_range(act, yt.scale, yt.zero_point)
+    params["act_min"], params["act_max"] = q.activation_range(act, yt.scale, yt.zero_point, yt.dtype)
     r.graph.ops.append(Op(name, [x, b], [y], params, where))
 
 
@@ -315,7 +333,9 @@ def _pool(c: TfliteOp) -> None:
     pads = _padding(r, where, o.Padding(), xt.shape[1:3], k_hw, strides, (1, 1), yt.shape[1:3])
     if pads is None:
         return
-    lo, hi = q.activation_range(_activation(r, where, o.FusedActivationFunction()), yt.scale, yt.zero_point)
+    lo, hi = q.activation_range(
+        _activation(r, where, o.FusedActivationFunction()), yt.scale, yt.zero_point, yt.dtype
+    )
     params = {
         "stride_h": strides[0],
         "stride_w": strides[1],
@@ -376,7 +396,7 @@ def _mul(c: TfliteOp) -> None:
     if params is None:
         return
     act = _activation(r, where, o.FusedActivationFunction() if o is not None else 0)
-    params["act_min"], params["act_max"] = q.activation_range(act, yt.scale, yt.zero_point)
+    params["act_min"], params["act_max"] = q.activation_range(act, yt.scale, yt.zero_point, yt.dtype)
     r.graph.ops.append(Op(name, [x, b], [y], params, where))
 
 
@@ -859,4 +879,20 @@ def import_op(r: TfliteReader, k: int, name: str) -> None:
     # Output tensor created after the inputs, so that indices follow data flow.
     if len(r.problems) > n_problems or 0 in r.graph.tensors[x].shape:  # empty: reported where it was made
         return
+    n_ops = len(r.graph.ops)
     BUILDERS[name](TfliteOp(r, op, name, ins, outs[0], x, where, n_problems))
+    _refuse_missing_variants(r, where, n_ops)
+
+
+def _refuse_missing_variants(r: TfliteReader, where: str, first: int) -> None:
+    """The ops just added whose dtypes have no picoq kernel (an int16 op that has only its int8
+    one) become a problem instead of a file the validator would refuse."""
+    missing = []
+    for op in r.graph.ops[first:]:
+        variant = op_variant(r.graph.tensors[t].dtype for t in [*op.inputs, *op.outputs] if t >= 0)
+        if variant not in OPS[OPCODE_BY_NAME[op.name]].variants:
+            kind = {"s16": "int16 activations (16x8)", "s4": "int4 weights"}[variant]
+            missing.append(f"{where}: picoq has no {op.name} kernel for {kind}")
+    if missing:
+        r.problems.extend(dict.fromkeys(missing))
+        del r.graph.ops[first:]

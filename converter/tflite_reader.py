@@ -138,13 +138,15 @@ class TfliteReader:
         return arr.reshape(shape).astype(dtype)
 
     def activation(self, i: int, where: str) -> int:
-        """Graph tensor for an int8 activation (per-tensor quantized)."""
+        """Graph tensor for an int8 activation, or an int16 one with zero point 0 (TFLite's 16x8
+        scheme), per-tensor quantized."""
         if i in self.tmap:
             return self.tmap[i]
         name = self.tname(i)
-        if self.ttype(i) != 9:
+        dtype = "int16" if self.ttype(i) == 7 else "int8"
+        if self.ttype(i) not in (7, 9):
             self.problems.append(
-                f"{where}: tensor {name!r} is {_TFL_DTYPE_NAMES.get(self.ttype(i), self.ttype(i))}, not INT8"
+                f"{where}: tensor {name!r} is {_TFL_DTYPE_NAMES.get(self.ttype(i), self.ttype(i))}, not INT8 or INT16"
             )
         qp = self.quant(i)
         scales = np.array([1.0], np.float32)
@@ -152,15 +154,19 @@ class TfliteReader:
         if qp is None or qp[0].size != 1:
             if (i, "quant") not in self.reported:
                 self.problems.append(f"{where}: activation {name!r} needs per-tensor quantization")
-        elif not -128 <= int(qp[1][0]) <= 127:
+        elif dtype == "int8" and not -128 <= int(qp[1][0]) <= 127:
             self.problems.append(f"{where}: activation {name!r} has zero point {int(qp[1][0])} outside int8")
+        elif dtype == "int16" and int(qp[1][0]) != 0:
+            self.problems.append(
+                f"{where}: int16 activation {name!r} has zero point {int(qp[1][0])}; 16x8 needs 0"
+            )
         else:
             scales, zps = qp[0], qp[1].astype(np.int32)
         data = self.const_data(i)
         shape = self.shape(i)
         if 0 in shape:
             self.problems.append(f"{where}: activation {name!r} has shape {shape}, with no elements")
-        t = Tensor(name, shape, "int8", scales, zps, 0, None if data is None else data.astype(np.int8))
+        t = Tensor(name, shape, dtype, scales, zps, 0, None if data is None else data.astype(dtype))
         self.tmap[i] = self.graph.add(t)
         return self.tmap[i]
 

@@ -54,9 +54,6 @@ class _Strings(_Blob):
         return self.seen[s]
 
 
-_DTYPE_CODES = {"int8": fmt.DTYPE_INT8, "int32": fmt.DTYPE_INT32}
-
-
 def to_bytes(graph: Graph) -> bytes:
     if graph.arena_size <= 0 and any(not t.is_const for t in graph.tensors):
         raise ValueError("plan the arena (converter.plan.plan_arena) before writing")
@@ -76,15 +73,18 @@ def to_bytes(graph: Graph) -> bytes:
     tens = np.zeros(len(graph.tensors), fmt.TENSOR_DTYPE)
     for i, t in enumerate(graph.tensors):
         r = tens[i]
-        r["dtype"] = _DTYPE_CODES[t.dtype]
+        r["dtype"] = fmt.DTYPE_CODE[t.dtype]
         r["rank"] = len(t.shape)
         r["dims"][: len(t.shape)] = t.shape
         r["name_off"], r["name_len"] = strings.ref(t.name)
         r["data_size"] = t.nbytes
         if t.is_const:
             r["kind"] = fmt.KIND_CONST
-            arr = np.ascontiguousarray(t.data, dtype=np.dtype(t.dtype).newbyteorder("<"))
-            r["data_offset"] = data.add(arr.tobytes())
+            if t.dtype == "int4":  # two per byte (format.pack_int4)
+                r["data_offset"] = data.add(fmt.pack_int4(t.data))
+            else:
+                arr = np.ascontiguousarray(t.data, dtype=np.dtype(t.dtype).newbyteorder("<"))
+                r["data_offset"] = data.add(arr.tobytes())
         else:
             r["kind"] = fmt.KIND_ARENA
             r["data_offset"] = t.offset

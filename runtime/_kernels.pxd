@@ -58,6 +58,7 @@ cdef extern from "pq_op.h" nogil:
         PQ_KERNEL_REFERENCE
         PQ_KERNEL_FAST
         PQ_OP_MAX_CODE
+        PQ_N_VARIANTS
 
     ctypedef struct pq_op_info:
         uint16_t code
@@ -66,11 +67,15 @@ cdef extern from "pq_op.h" nogil:
         int8_t optional_input
         uint8_t n_params
         const char *name
-        const char *kernel
         const char *params_type
         const char **param_names
 
+    ctypedef struct pq_op_kernel:
+        const char *kernel
+
     const pq_op_info *pq_op_find(uint32_t code)
+    const pq_op_kernel *pq_op_kernel_find(uint32_t code, int variant)
+    const char *pq_variant_name(int variant)
 
     ctypedef struct pq_tensor:
         void *data

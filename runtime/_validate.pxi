@@ -45,11 +45,12 @@ def validate_model(buf, uint32_t max_arena, bint check_crc=True):
 
 
 def op_table():
-    """The op registry (pq_ops.def through pq_op_find): one tuple per op code,
-    (code, name, n_inputs, max_inputs, optional_input or -1, param_names, reference kernel, params
-    struct type)."""
+    """The op registry (pq_ops.def and pq_variants.def through pq_op_find): one tuple per op code,
+    (code, name, n_inputs, max_inputs, optional_input or -1, param_names, {variant: reference
+    kernel}, params struct type)."""
     cdef const pq_op_info *info
-    cdef int code, k
+    cdef const pq_op_kernel *kern
+    cdef int code, k, v
     out = []
     for code in range(1, PQ_OP_MAX_CODE + 1):
         info = pq_op_find(code)
@@ -58,6 +59,11 @@ def op_table():
         names = []
         for k in range(info.n_params):
             names.append(info.param_names[k].decode())
+        variants = {}
+        for v in range(PQ_N_VARIANTS):
+            kern = pq_op_kernel_find(code, v)
+            if kern != NULL:
+                variants[pq_variant_name(v).decode()] = kern.kernel.decode()
         out.append((info.code, info.name.decode(), info.n_inputs, info.max_inputs, info.optional_input, tuple(names),
-                    info.kernel.decode(), info.params_type.decode()))
+                    variants, info.params_type.decode()))
     return out

@@ -92,9 +92,51 @@ assert SCRATCH_DTYPE.itemsize == 8
 SECTION_TAGS = (b"MODL", b"TENS", b"OPS_", b"OPIO", b"GRIO", b"STRS", b"DATA")  # required
 SCRATCH_TAG = b"SCRA"  # optional; other unknown tags are ignored
 
-# Tensor dtypes: code -> (name, itemsize).
-DTYPE_INT8, DTYPE_INT32 = 1, 2
-DTYPES = {DTYPE_INT8: ("int8", 1), DTYPE_INT32: ("int32", 4)}
+# Tensor dtypes: code -> (name, itemsize). int4 packs two values per byte (itemsize 1 is
+# that of its unpacked int8 view; its data_size is ceil(n / 2)).
+DTYPE_INT8, DTYPE_INT32, DTYPE_INT16, DTYPE_INT64, DTYPE_INT4 = 1, 2, 3, 4, 5
+DTYPES = {
+    DTYPE_INT8: ("int8", 1),
+    DTYPE_INT32: ("int32", 4),
+    DTYPE_INT16: ("int16", 2),
+    DTYPE_INT64: ("int64", 8),
+    DTYPE_INT4: ("int4", 1),
+}
+DTYPE_CODE = {name: code for code, (name, _) in DTYPES.items()}
+
+
+def dtype_nbytes(dtype: str, count: int) -> int:
+    """Bytes `count` values of `dtype` take in a file (int4: two per byte)."""
+    return (count + 1) // 2 if dtype == "int4" else count * DTYPES[DTYPE_CODE[dtype]][1]
+
+
+def pack_int4(values: np.ndarray) -> bytes:
+    """Values in [-8, 7], flattened, two per byte: element 2k in the low nibble (TFLite's INT4
+    and CMSIS-NN's s4 packing); an odd count leaves the last high nibble 0."""
+    v = np.asarray(values, np.int8).reshape(-1)
+    if v.size and (v.min() < -8 or v.max() > 7):
+        raise ValueError("int4 values must lie in [-8, 7]")
+    nib = (v.astype(np.uint8) & 0x0F).astype(np.uint8)
+    if nib.size % 2:
+        nib = np.append(nib, np.uint8(0))
+    return (nib[0::2] | (nib[1::2] << 4)).astype(np.uint8).tobytes()
+
+
+def unpack_int4(buf, count: int, offset: int = 0) -> np.ndarray:
+    """The `count` int8 values of a packed int4 run (pack_int4's layout)."""
+    b = np.frombuffer(buf, np.uint8, (count + 1) // 2, offset)
+    nib = np.empty(b.size * 2, np.uint8)
+    nib[0::2], nib[1::2] = b & 0x0F, b >> 4
+    return ((nib[:count].astype(np.int16) ^ 8) - 8).astype(np.int8)
+
+
+# An op's dtype variant, from its tensors' dtypes (pq_variant_of in pq_op.h decides the same).
+def op_variant(dtypes) -> str:
+    """'s16' when a tensor is int16, else 's4' when one is int4, else 's8'."""
+    dtypes = set(dtypes)
+    return "s16" if "int16" in dtypes else "s4" if "int4" in dtypes else "s8"
+
+
 KIND_ARENA, KIND_CONST = 0, 1
 QUANT_NONE, QUANT_PER_TENSOR, QUANT_PER_CHANNEL = 0, 1, 2
 
@@ -115,13 +157,26 @@ class OpSpec:
     max_inputs: int = 0
     kernel: str = ""  # the reference kernel's C function, e.g. "pq_conv2d_s8"
     params_type: str = ""  # its parameter struct, which is the op record's params
+    # dtype variant ("s8", "s16", "s4") -> its reference kernel's C function (pq_variants.def)
+    variants: dict[str, str] = field(default_factory=dict)
 
 
 # The op registry (kernels/include/pq_ops.def), read through the extension: one line there
 # is one op here.
 OPS = {
-    code: OpSpec(code, name, n_in, len(params), (opt,) if opt >= 0 else (), params, max_in, kernel, ptype)
-    for code, name, n_in, max_in, opt, params, kernel, ptype in op_table()
+    code: OpSpec(
+        code,
+        name,
+        n_in,
+        len(params),
+        (opt,) if opt >= 0 else (),
+        params,
+        max_in,
+        variants["s8"],
+        ptype,
+        variants,
+    )
+    for code, name, n_in, max_in, opt, params, variants, ptype in op_table()
 }
 OPCODE_BY_NAME = {spec.name: code for code, spec in OPS.items()}
 
@@ -175,6 +230,12 @@ class OpInfo:
     inputs: tuple[int, ...]
     outputs: tuple[int, ...]
     params: dict[str, int]
+    variant: str = "s8"  # the dtype variant that runs it (op_variant of its tensors)
+
+    @property
+    def kernel(self) -> str:
+        """The reference kernel's C function for this op's dtypes."""
+        return OPS[self.opcode].variants[self.variant]
 
 
 @dataclass
@@ -196,6 +257,8 @@ class ModelFile:
 
     def const_array(self, t: TensorInfo) -> np.ndarray:
         """A zero-copy, read-only numpy view of a constant tensor's data."""
+        if t.dtype == "int4":  # unpacked: a copy, int8 values in [-8, 7]
+            return unpack_int4(self.buf, t.size, t.offset).reshape(t.shape)
         arr = np.frombuffer(self.buf, dtype=t.dtype, count=t.size, offset=t.offset)
         return arr.reshape(t.shape)
 
@@ -344,7 +407,8 @@ def _decode(buf, mv: memoryview) -> ModelFile:
         n_op_in, io = r[2], r[4]
         idx = struct.unpack_from(f"<{n_op_in + r[3]}i", mv, opio_off + 4 * io)
         params = dict(zip(spec.param_names, r[6 : 6 + spec.n_params]))
-        ops.append(OpInfo(i, spec.code, spec.name, idx[:n_op_in], idx[n_op_in:], params))
+        variant = op_variant(tensors[t].dtype for t in idx if t >= 0)
+        ops.append(OpInfo(i, spec.code, spec.name, idx[:n_op_in], idx[n_op_in:], params, variant))
     scratch = None
     if SCRATCH_TAG in sec:
         off, size = sec[SCRATCH_TAG]

@@ -348,22 +348,26 @@ class Interpreter:
         d = self.input_details[i]
         if d["scale"] is None:
             raise ValueError(f"input {i} has no per-tensor quantization: pass int8 data")
-        # +-inf saturate to the int8 range, as any out-of-range value does.
-        if -128 <= d["zero_point"] <= 127:  # every int8 tensor's (the validator checks it)
+        # +-inf saturate to the dtype's range, as any out-of-range value does.
+        want = self._in[i].dtype
+        if want == np.int8:  # in C (the validator holds int8 zero points in [-128, 127])
             q = quantize(a, d["scale"], d["zero_point"])
-        else:  # an int32 input's: the same rounding in numpy
-            q = self._quantize_numpy(a, d["scale"], d["zero_point"])
+        else:  # an int16 (16x8) or int32 input's: the same rounding in numpy
+            q = self._quantize_numpy(a, d["scale"], d["zero_point"], want)
         if q is None:
-            raise ValueError(f"input {i} ({d['name']!r}) contains NaN: it has no int8 value")
+            raise ValueError(f"input {i} ({d['name']!r}) contains NaN: it has no {want} value")
         return q
 
     @staticmethod
-    def _quantize_numpy(a: np.ndarray, scale: float, zero_point: int) -> np.ndarray | None:
+    def _quantize_numpy(
+        a: np.ndarray, scale: float, zero_point: int, dtype: np.dtype = np.dtype(np.int8)
+    ) -> np.ndarray | None:
         a = a.astype(np.float32)
         if np.isnan(a).any():
             return None
-        q = round_half_away(a / np.float32(scale)) + zero_point
-        return np.clip(q, -128, 127).astype(np.int8)
+        q = round_half_away(a / np.float32(scale)).astype(np.float64) + zero_point
+        info = np.iinfo(dtype)
+        return np.clip(q, info.min, info.max).astype(dtype)
 
     def _finish(self, j: int, q: np.ndarray, as_float: bool) -> np.ndarray:
         if not as_float:

@@ -296,6 +296,7 @@ def test_folder_contents_are_minimal_and_deterministic(tmp_path: Path) -> None:
             "pq_kernels.h",
             "pq_op.h",
             "pq_ops.def",
+            "pq_variants.def",
             "pq_params.h",
             "pq_fully_connected_s8.c",
             # the DSP-extension FC kernel a Cortex-M4/M7/M33/M55 build picks, and its GEMV

@@ -746,7 +746,7 @@ CASES = [
     (R, "utf8-valid-multibyte", _utf8(b"\xc3\xa9\xe2\x82\xac\xf0\x9f\x98\x80"), None),
     (R, "utf8-max", _utf8(b"\xf4\x8f\xbf\xbf"), None),
     (R, "utf8-nul", _utf8(b"\x00"), None),
-    (R, "dtype", lambda p: p.tens(3, "dtype", 3), "tensor.dtype"),
+    (R, "dtype", lambda p: p.tens(3, "dtype", 6), "tensor.dtype"),
     (R, "dtype-0", lambda p: p.tens(3, "dtype", 0), "tensor.dtype"),
     (R, "rank-7", lambda p: p.tens(3, "rank", 7), "tensor.rank"),
     (R, "dim-0", lambda p: p.dim(2, 1, 0), "tensor.dims"),
@@ -1607,6 +1607,20 @@ CASES = [
         "op.input2.shape",
     ),
     (RS, "resize-rows-not-constant", lambda p: p.slot("RESIZE_NEAREST_NEIGHBOR", 1, "x"), "op.input2.dtype"),
+    # an op that has no kernel for its tensors' dtypes (pq_variants.def): int16 index table,
+    # int4 index table (the same bytes)
+    (
+        RS,
+        "resize-no-int16-kernel",
+        lambda p: (p.retype_raw("up/rows", 3, (6,)), p.tens("up/rows", "data_size", 12)),
+        "op.dtypes",
+    ),
+    (
+        RS,
+        "resize-no-int4-kernel",
+        lambda p: (p.retype_raw("up/rows", 5, (6,)), p.tens("up/rows", "data_size", 3)),
+        "op.dtypes",
+    ),
     # the same 60 bytes as [1, 6, 10, 1]: channels no longer the input's
     (RS, "resize-channels-changed", lambda p: (p.dim("up", 2, 10), p.dim("up", 3, 1)), "op.output.shape"),
     # -- BATCH_MATMUL: op 0 qk = q [2, 5, 8] x k [2, 5, 8] (adj_y) -> [2, 5, 5]

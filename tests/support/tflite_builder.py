@@ -165,11 +165,24 @@ def _check_choice(value: str, choices: dict[str, int], what: str) -> int:
 
 
 class TFLiteGraph:
-    """One-subgraph int8 TFLite model under construction; ``build()`` returns the flatbuffer bytes."""
+    """One-subgraph int8 TFLite model under construction; ``build()`` returns the flatbuffer bytes.
 
-    def __init__(self, name: str = "main", description: str = "picoq tests/tflite_builder.py") -> None:
+    ``activations=np.int16`` makes every activation the ops create int16 (TFLite's 16x8
+    scheme: symmetric, zero point 0; weights stay int8, conv/FC biases become int64).
+    """
+
+    def __init__(
+        self,
+        name: str = "main",
+        description: str = "picoq tests/tflite_builder.py",
+        *,
+        activations: type = np.int8,
+    ) -> None:
         self.name = name
         self.description = description
+        self.act_dtype = np.dtype(activations)
+        if self.act_dtype not in (np.dtype(np.int8), np.dtype(np.int16)):
+            raise ValueError(f"activations must be int8 or int16, not {self.act_dtype}")
         self.tensors: list[Tensor] = []
         self.inputs: list[Tensor] = []
         self.outputs: list[Tensor] = []
@@ -243,16 +256,17 @@ class TFLiteGraph:
         return t
 
     def _activation(self, name: str, shape: Sequence[int], scale: float, zero_point: int) -> Tensor:
-        if not -128 <= zero_point <= 127:
-            raise ValueError(f"int8 zero point {zero_point} out of range for {name!r}")
-        return self._add_tensor(name, shape, np.int8, scales=[scale], zero_points=[zero_point])
+        info = np.iinfo(self.act_dtype)
+        if not info.min <= zero_point <= info.max:
+            raise ValueError(f"{self.act_dtype} zero point {zero_point} out of range for {name!r}")
+        return self._add_tensor(name, shape, self.act_dtype, scales=[scale], zero_points=[zero_point])
 
     def _like(self, name: str, shape: Sequence[int], x: Tensor) -> Tensor:
         """An activation with the quantization of ``x`` (pooling and reshape must keep it)."""
         return self._add_tensor(name, shape, x.dtype, scales=x.scales, zero_points=x.zero_points)
 
     def input(self, name: str, shape: Sequence[int], scale: float, zero_point: int) -> Tensor:
-        """A per-tensor int8 graph input."""
+        """A per-tensor graph input of the graph's activation dtype."""
         t = self._activation(name, shape, scale, zero_point)
         self.inputs.append(t)
         return t
@@ -330,10 +344,11 @@ class TFLiteGraph:
         outs = [t.index for t in outputs]
         self.ops.append(Op(code, version, ins, outs, options_type, write_options))
 
-    @staticmethod
-    def _check_bias(b: Tensor | None, channels: int, op: str) -> None:
-        if b is not None and (b.dtype != np.int32 or b.shape != (channels,)):
-            raise ValueError(f"{op}: bias must be int32 of shape ({channels},), got {b.dtype} {b.shape}")
+    def _check_bias(self, b: Tensor | None, channels: int, op: str) -> None:
+        """int32 (int8 activations) or int64 (16x8) of one value per output channel."""
+        want = np.dtype(np.int64) if self.act_dtype == np.int16 else np.dtype(np.int32)
+        if b is not None and (b.dtype != want or b.shape != (channels,)):
+            raise ValueError(f"{op}: bias must be {want} of shape ({channels},), got {b.dtype} {b.shape}")
 
     def conv2d(
         self,
@@ -1154,7 +1169,6 @@ _CLIP_RANGES: dict[str, tuple[float, float]] = {
     "RELU6": (0.0, 6.0),
     "RELU_N1_TO_1": (-1.0, 1.0),
 }
-_UNIFORM_INT8_STD = math.sqrt((256**2 - 1) / 12.0)  # std of a uniform random int8 value
 
 
 @dataclass(frozen=True, eq=False)
@@ -1229,17 +1243,28 @@ class RandomLayers:
         return t
 
     def input(self, name: str, shape: Sequence[int], scale: float, zero_point: int) -> Tensor:
-        """A graph input, assumed to be fed uniformly random int8 values."""
+        """A graph input, assumed to be fed uniformly random values of its dtype."""
         t = self.g.input(name, shape, scale, zero_point)
         mean = np.array([t.scale * (-0.5 - t.zero_point)])
-        return self._track(t, ActStats(mean, t.scale * _UNIFORM_INT8_STD))
+        levels = 2 ** (8 * self.g.act_dtype.itemsize)
+        return self._track(t, ActStats(mean, t.scale * math.sqrt((levels**2 - 1) / 12.0)))
+
+    def _quant(self, lo: float, hi: float) -> tuple[float, int]:
+        """(scale, zero point) of the range [lo, hi] for the graph's activations: asymmetric
+        int8, or symmetric int16 with zero point 0 (TFLite's 16x8)."""
+        if self.g.act_dtype == np.int16:
+            peak = max(abs(lo), abs(hi))
+            if peak <= 0:
+                raise ValueError("empty quantization range")
+            return float(np.float32(peak / 32767.0)), 0
+        return range_quant(lo, hi)
 
     def _out_quant(self, pre: ActStats, activation: str) -> tuple[float, int, ActStats]:
         """Calibrate the output like the converter: the observed range of the activated values."""
         lo, hi = _CLIP_RANGES[activation]
         cal_lo = max(float(np.min(pre.mean)) - 4 * pre.std, lo)
         cal_hi = min(float(np.max(pre.mean)) + 4 * pre.std, hi)
-        scale, zp = range_quant(cal_lo, cal_hi)
+        scale, zp = self._quant(cal_lo, cal_hi)
         return scale, zp, _clipped_normal_moments(pre.mean, pre.std, cal_lo, cal_hi)
 
     def _weighted_params(
@@ -1272,7 +1297,11 @@ class RandomLayers:
     def _bias_tensor(
         self, name: str, x: Tensor, w: Tensor, bias: np.ndarray, use_bias: bool
     ) -> Tensor | None:
-        return self.g.const_int32(name, bias, scales=bias_scales(x, w)) if use_bias else None
+        if not use_bias:
+            return None
+        if self.g.act_dtype == np.int16:  # 16x8: TFLite's int64 bias
+            return self.g.const(name, bias.astype(np.int64), scales=bias_scales(x, w))
+        return self.g.const_int32(name, bias, scales=bias_scales(x, w))
 
     def conv2d(
         self,

@@ -32,7 +32,7 @@
 #define PQV_Q31_MIN (1L << 30)
 
 enum { S_MODL, S_TENS, S_OPS, S_OPIO, S_GRIO, S_STRS, S_DATA, N_REQUIRED };
-enum { DT_INT8 = 1, DT_INT32 = 2 };
+enum { DT_INT8 = PQ_DT_INT8, DT_INT32 = PQ_DT_INT32, DT_INT16 = PQ_DT_INT16, DT_INT64 = PQ_DT_INT64, DT_INT4 = PQ_DT_INT4 };
 enum { KIND_ARENA = 0, KIND_CONST = 1 };
 
 extern const uint8_t pqv_tags[N_REQUIRED][4];
@@ -132,6 +132,8 @@ int pqv_fail_op(const pq_contract_ctx *o, int code, int32_t sub, int64_t value, 
 int pqv_param_range(const pq_contract_ctx *o, uint32_t k, int64_t lo, int64_t hi, int32_t *out);
 /* act_min, act_max (params k_min, k_min + 1): int8 values, min <= max. */
 int pqv_param_act(const pq_contract_ctx *o, uint32_t k_min);
+/* The same for an output of `dtype` (DT_INT8 or DT_INT16). */
+int pqv_param_act_dt(const pq_contract_ctx *o, uint32_t k_min, uint32_t dtype);
 
 /* The ranges values are held to: strides, offsets, shifts, multipliers. */
 enum {
@@ -177,6 +179,9 @@ int pqv_conv_out_size_ok(int64_t in, int64_t k, int64_t stride, int64_t dilation
 /* bias (optional) int32 of `channels` values; multipliers and shifts constant int32[n_mult],
  * multipliers 0 or in [2^30, 2^31), shifts in [-31, 30]. */
 int pqv_quant_arrays(const pq_contract_ctx *o, uint32_t channels, uint32_t n_mult);
+/* The same with the bias of `bias_dtype` (DT_INT64 for 16x8) and shifts in [-31, max_shift]. */
+int pqv_quant_arrays_dt(const pq_contract_ctx *o, uint32_t channels, uint32_t n_mult, uint32_t bias_dtype,
+                        int32_t max_shift);
 /* An input's dim d once right-aligned to `rank` dims and padded with 1s. */
 static inline int32_t pqv_broadcast_dim(const pqv_tensor *t, uint32_t rank, uint32_t d) {
     return d >= rank - t->rank ? t->dims[d - (rank - t->rank)] : 1;
@@ -187,5 +192,8 @@ static inline int32_t pqv_broadcast_dim(const pqv_tensor *t, uint32_t rank, uint
     int contract(const pq_contract_ctx *o);
 #include "pq_ops.def"
 #undef PQ_OP
+#define PQ_VARIANT(NAME, name, variant, contract, fast) int contract(const pq_contract_ctx *o);
+#include "pq_variants.def"
+#undef PQ_VARIANT
 
 #endif /* PQ_CONTRACT_H */

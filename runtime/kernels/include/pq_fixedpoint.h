@@ -61,6 +61,26 @@ PQ_INLINE int32_t pq_mbqm(int32_t x, int32_t multiplier, int32_t shift)
     return pq_rdpot(pq_srdhm(pq_wrap_i32((uint32_t)x * ((uint32_t)1 << left)), multiplier), right);
 }
 
+/* uint64 -> int64 by two's-complement wrap (pq_wrap_i32's 64-bit twin). */
+PQ_INLINE int64_t pq_wrap_i64(uint64_t u)
+{
+    return u <= 0x7FFFFFFFFFFFFFFFu ? (int64_t)u : -(int64_t)(~u) - 1;
+}
+
+/* tflite::MultiplyByQuantizedMultiplier(int64_t x, ...), the 16x8 kernels' requantization
+ * (the same in TFLM's single- and double-rounding builds): the Q31 multiplier rounded to
+ * Q15, then one rounding shift, floor(x * m15 / 2^(15 - shift) + 1/2). shift in [-31, 7]
+ * (the validator's range; TFLM asserts it). TFLM's int64 arithmetic, wrapping instead of
+ * overflowing when a hostile file makes x huge, and its final int64 -> int32 cast as a wrap. */
+PQ_INLINE int32_t pq_mbqm64(int64_t x, int32_t multiplier, int32_t shift)
+{
+    const int32_t reduced = multiplier < 0x7FFF0000 ? (multiplier + (1 << 15)) >> 16 : 0x7FFF;
+    const int total = 15 - shift;
+    const uint64_t r = (uint64_t)x * (uint64_t)(int64_t)reduced + ((uint64_t)1 << (total - 1));
+    /* Arithmetic right shift of a negative int64: as in pq_rdpot, arithmetic everywhere. */
+    return pq_wrap_i32((uint32_t)(pq_wrap_i64(r) >> total));
+}
+
 PQ_INLINE int32_t pq_clamp(int32_t v, int32_t lo, int32_t hi)
 {
     return v < lo ? lo : (v > hi ? hi : v);

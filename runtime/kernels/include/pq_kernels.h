@@ -54,6 +54,12 @@ pq_status pq_fully_connected_s8(const pq_fc_params *p, const int32_t *mult, cons
                                 const int32_t *bias, /* may be NULL */
                                 int8_t *out);
 
+/* 16x8 (pq_variants.def s16): int16 activations with zero point 0, int8 weights, int64 bias. */
+pq_status pq_fully_connected_s16(const pq_fc_params *p, const int32_t *mult, const int32_t *shift,
+                                 int32_t batches, int32_t accum_depth, int32_t out_depth, const int16_t *in,
+                                 const int8_t *filter, const int64_t *bias, /* may be NULL */
+                                 int16_t *out);
+
 /* Shapes have `rank` entries (1..PQ_MAX_DIMS), aligned to the right and of
  * equal rank; an input dimension of 1 broadcasts against the output's. */
 pq_status pq_add_s8(const pq_add_params *p, int32_t rank,

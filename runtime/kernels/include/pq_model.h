@@ -133,7 +133,8 @@ extern "C" {
     X(OP_REQUANT_SHIFT, "op.requant.shift")                         \
     X(OP_REQUANT_INPUT_OFFSET, "op.requant.input_offset")           \
     X(OP_PARAM, "op.params")                                        \
-    X(OP_PARAMS_PERM, "op.params.perm")
+    X(OP_PARAMS_PERM, "op.params.perm")                             \
+    X(OP_DTYPES, "op.dtypes")
 
 /* PQ_MODEL_E_FILE = 1, ...: the codes are stable within a format version. */
 #define PQ_MODEL_ENUM_(code, name) PQ_MODEL_E_##code,

@@ -35,12 +35,27 @@ typedef enum {
 typedef struct {
     void *data;       /* in the arena or in the file; NULL for an absent optional input */
     int32_t count;    /* elements */
-    uint8_t dtype;    /* 1 = int8, 2 = int32 (docs/FORMAT.md) */
+    uint8_t dtype;    /* pq_dtype: 1 = int8, 2 = int32, 3 = int16, 4 = int64, 5 = int4 (docs/FORMAT.md) */
     uint8_t rank;
     uint8_t is_const;
     uint8_t reserved_;
     int32_t dims[PQ_MAX_DIMS]; /* `rank` entries */
 } pq_tensor;
+
+/* Tensor dtypes (docs/FORMAT.md). int4 is packed two per byte, element 2k in the low nibble. */
+typedef enum { PQ_DT_INT8 = 1, PQ_DT_INT32 = 2, PQ_DT_INT16 = 3, PQ_DT_INT64 = 4, PQ_DT_INT4 = 5 } pq_dtype;
+
+/* An op's dtype variant (pq_variants.def): decided by its tensors' dtypes alone, so the
+ * validator, the interpreter, Python and export-c agree on which kernel an op runs. */
+typedef enum { PQ_VARIANT_s8 = 0, PQ_VARIANT_s16 = 1, PQ_VARIANT_s4 = 2, PQ_N_VARIANTS } pq_variant;
+/* `dtype_bits`: bit d set when one of the op's tensors has dtype d. */
+static inline int pq_variant_of(uint32_t dtype_bits) {
+    if (dtype_bits & (1u << PQ_DT_INT16)) return PQ_VARIANT_s16;
+    if (dtype_bits & (1u << PQ_DT_INT4)) return PQ_VARIANT_s4;
+    return PQ_VARIANT_s8;
+}
+
+struct pq_op_kernel_;
 
 /* One op of a prepared model. */
 typedef struct {
@@ -48,6 +63,7 @@ typedef struct {
     const int32_t *io;   /* n_inputs input tensor indices (-1: absent), then the output's */
     uint16_t opcode;
     uint16_t n_inputs;
+    const struct pq_op_kernel_ *entry; /* the op's kernels for its dtype variant (pq_op_kernel_find) */
     int32_t kernel;      /* PQ_KERNEL_REFERENCE or PQ_KERNEL_FAST: what runs */
     void *fast;          /* PQ_KERNEL_FAST: the op's prepared plan (pq_fast_ops.h) */
     void *scratch;       /* PQ_KERNEL_FAST: the op's scratch in the arena */
@@ -89,6 +105,13 @@ static inline void pq_broadcast_shapes(const pq_tensor *a, const pq_tensor *b, i
 
 struct pq_fast_op; /* pq_fast_ops.h */
 
+/* The kernels of one op for one dtype variant. */
+typedef struct pq_op_kernel_ {
+    const char *kernel;            /* the reference kernel's C name, "pq_conv2d_s16" */
+    pq_eval_fn eval;               /* its interpreter entry */
+    const struct pq_fast_op *fast; /* NULL: the variant has only its reference kernel */
+} pq_op_kernel;
+
 /* A registry entry. */
 typedef struct {
     uint16_t code;
@@ -97,20 +120,25 @@ typedef struct {
     int8_t optional_input; /* the input that may be absent, or -1 */
     uint8_t n_params;      /* int32 values of the op record's params used */
     const char *name;      /* "CONV_2D" */
-    const char *kernel;    /* the reference kernel's C name, "pq_conv2d_s8" */
     const char *params_type;                /* "pq_conv_params" */
     const char *const *param_names;         /* n_params names, file order */
-    pq_eval_fn eval;                        /* the reference kernel's entry */
-    const struct pq_fast_op *fast;          /* NULL: the op has only its reference kernel */
 } pq_op_info;
 
 /* The entry of op code `code`, or NULL when no op has it. */
 const pq_op_info *pq_op_find(uint32_t code);
+/* The kernels of op `code` for dtype variant `variant`, or NULL when it has none. */
+const pq_op_kernel *pq_op_kernel_find(uint32_t code, int variant);
+/* The variant's name, "s8", "s16", "s4" ("" out of range). */
+const char *pq_variant_name(int variant);
 
 /* Every op's reference entry, declared from the registry. */
 #define PQ_OP(code, NAME, name, ...) pq_status pq_##name##_s8_eval(const pq_node *node, const pq_tensor *tensors);
 #include "pq_ops.def"
 #undef PQ_OP
+#define PQ_VARIANT(NAME, name, variant, ...) \
+    pq_status pq_##name##_##variant##_eval(const pq_node *node, const pq_tensor *tensors);
+#include "pq_variants.def"
+#undef PQ_VARIANT
 
 #ifdef __cplusplus
 }

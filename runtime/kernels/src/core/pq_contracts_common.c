@@ -23,13 +23,16 @@ int pqv_param_range(const pq_contract_ctx *o, uint32_t k, int64_t lo, int64_t hi
     return PQ_MODEL_OK;
 }
 
-int pqv_param_act(const pq_contract_ctx *o, uint32_t k_min) {
+int pqv_param_act_dt(const pq_contract_ctx *o, uint32_t k_min, uint32_t dtype) {
+    const int32_t top = dtype == DT_INT16 ? 32767 : 127;
     int32_t lo, hi;
-    TRY(pqv_param_range(o, k_min, -128, 127, &lo));
-    TRY(pqv_param_range(o, k_min + 1, -128, 127, &hi));
+    TRY(pqv_param_range(o, k_min, -top - 1, top, &lo));
+    TRY(pqv_param_range(o, k_min + 1, -top - 1, top, &hi));
     if (lo > hi) return pqv_fail_param(o, k_min, lo, "act_min > act_max");
     return PQ_MODEL_OK;
 }
+
+int pqv_param_act(const pq_contract_ctx *o, uint32_t k_min) { return pqv_param_act_dt(o, k_min, DT_INT8); }
 
 /* For op codes 8..17, offsets are zero points of int8 tensors (input offsets -zp in
  * [-127, 128], output offsets zp in [-128, 127]) and every left shift is capped so the
@@ -121,12 +124,17 @@ int pqv_conv_out_size_ok(int64_t in, int64_t k, int64_t stride, int64_t dilation
 }
 
 int pqv_quant_arrays(const pq_contract_ctx *o, uint32_t channels, uint32_t n_mult) {
+    return pqv_quant_arrays_dt(o, channels, n_mult, DT_INT32, 30);
+}
+
+int pqv_quant_arrays_dt(const pq_contract_ctx *o, uint32_t channels, uint32_t n_mult, uint32_t bias_dtype,
+                        int32_t max_shift) {
     const pqv_ctx *c = o->c;
     int32_t b = op_input(c, o->i, 2), m = op_input(c, o->i, 3), s = op_input(c, o->i, 4);
     pqv_tensor bt, mt, st;
     uint32_t k;
     if (b != -1) {
-        TRY(pqv_op_tensor(o, b, PQ_MODEL_E_OP_BIAS_DTYPE, NO_SUB, DT_INT32, -1, &bt));
+        TRY(pqv_op_tensor(o, b, PQ_MODEL_E_OP_BIAS_DTYPE, NO_SUB, bias_dtype, -1, &bt));
         if (bt.size != channels) {
             return pqv_fail_op(o, PQ_MODEL_E_OP_BIAS_SHAPE, NO_SUB, bt.size, "needs one value per output channel");
         }
@@ -148,7 +156,10 @@ int pqv_quant_arrays(const pq_contract_ctx *o, uint32_t channels, uint32_t n_mul
     }
     for (k = 0; k < n_mult; k++) {
         int32_t v = rdi32(c->b + st.offset + 4 * k);
-        if (v < -31 || v > 30) return pqv_fail_op(o, PQ_MODEL_E_OP_SHIFTS, NO_SUB, v, "outside [-31, 30]");
+        if (v < -31 || v > max_shift) {
+            return pqv_fail_op(o, PQ_MODEL_E_OP_SHIFTS, NO_SUB, v,
+                               max_shift == 30 ? "outside [-31, 30]" : "outside [-31, 7] (the 16x8 requantization)");
+        }
     }
     return PQ_MODEL_OK;
 }

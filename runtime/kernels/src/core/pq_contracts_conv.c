@@ -72,14 +72,14 @@ int pq_contract_depthwise_conv2d(const pq_contract_ctx *o) { return contract_con
 static const pqv_rule FC_RULES[] = {{0, RG_OFFSET}, {1, RG_OFFSET}, {2, RG_OFFSET}};
 
 /* Params: input_offset, filter_offset, output_offset, act_min, act_max, per_channel. */
-int pq_contract_fully_connected(const pq_contract_ctx *o) {
+static int fully_connected(const pq_contract_ctx *o, uint32_t act) {
     const pqv_ctx *c = o->c;
     pqv_tensor x, w, y;
     uint32_t out_depth, accum, rows;
     int32_t per_channel;
-    TRY(pqv_op_tensor(o, op_input(c, o->i, 0), PQ_MODEL_E_OP_INPUT_DTYPE, NO_SUB, DT_INT8, -1, &x));
+    TRY(pqv_op_tensor(o, op_input(c, o->i, 0), PQ_MODEL_E_OP_INPUT_DTYPE, NO_SUB, act, -1, &x));
     TRY(pqv_op_tensor(o, op_input(c, o->i, 1), PQ_MODEL_E_OP_FILTER_DTYPE, NO_SUB, DT_INT8, 2, &w));
-    TRY(pqv_op_tensor(o, op_output(c, o->i), PQ_MODEL_E_OP_OUTPUT_DTYPE, NO_SUB, DT_INT8, -1, &y));
+    TRY(pqv_op_tensor(o, op_output(c, o->i), PQ_MODEL_E_OP_OUTPUT_DTYPE, NO_SUB, act, -1, &y));
     if (!w.is_const) return pqv_fail_op(o, PQ_MODEL_E_OP_FILTER, NO_SUB, op_input(c, o->i, 1), "must be constant");
     out_depth = (uint32_t)w.dims[0];
     accum = (uint32_t)w.dims[1];
@@ -92,10 +92,22 @@ int pq_contract_fully_connected(const pq_contract_ctx *o) {
                            "must hold rows x out_depth values, out_depth last");
     }
     TRY(PARAM_RULES(o, FC_RULES));
-    TRY(pqv_param_act(o, 3));
+    if (act == DT_INT16) { /* TFLM's 16x8 FC has no input or output offset */
+        TRY(pqv_param_range(o, 0, 0, 0, NULL));
+        TRY(pqv_param_range(o, 2, 0, 0, NULL));
+    }
+    TRY(pqv_param_act_dt(o, 3, act));
     TRY(pqv_param_range(o, 5, 0, 1, &per_channel));
-    return pqv_quant_arrays(o, out_depth, per_channel ? out_depth : 1);
+    return act == DT_INT16 ? pqv_quant_arrays_dt(o, out_depth, per_channel ? out_depth : 1, DT_INT64, 7)
+                           : pqv_quant_arrays(o, out_depth, per_channel ? out_depth : 1);
 }
+
+int pq_contract_fully_connected(const pq_contract_ctx *o) { return fully_connected(o, DT_INT8); }
+
+/* 16x8: int16 input and output (offsets 0), int8 filter, int64 bias, shifts <= 7. */
+int pq_contract_fully_connected_s16(const pq_contract_ctx *o) { return fully_connected(o, DT_INT16); }
+
+
 
 static const pqv_rule BATCH_MATMUL_RULES[] = {{2, RG_IN_ZP}, {3, RG_IN_ZP}, {4, RG_INT8}, {5, RG_Q31}, {6, RG_SHIFT30}};
 

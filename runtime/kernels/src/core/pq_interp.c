@@ -81,9 +81,11 @@ static void tensor_bind(const uint8_t *buf, uint32_t i, uint8_t *arena, pq_tenso
     }
 }
 
-/* Op `i`'s node: pointers into the file. */
-static void node_bind(const uint8_t *ops, const int32_t *opio, uint32_t i, pq_node *nd) {
+/* Op `i`'s node: pointers into the file, and its kernels for its tensors' dtypes (the
+ * validator refused a file whose op has none). */
+static void node_bind(const uint8_t *buf, const uint8_t *ops, const int32_t *opio, uint32_t i, pq_node *nd) {
     const uint8_t *rec = ops + OP_RECORD * i;
+    uint32_t k, dtype_bits = 0;
     memset(nd, 0, sizeof *nd);
     nd->opcode = (uint16_t)rd16(rec);
     nd->n_inputs = (uint16_t)rd16(rec + 4);
@@ -91,6 +93,13 @@ static void node_bind(const uint8_t *ops, const int32_t *opio, uint32_t i, pq_no
     nd->params = rec + 16;
     nd->kernel = PQ_KERNEL_REFERENCE;
     nd->n_parts = 1;
+    for (k = 0; k <= nd->n_inputs; k++) {
+        pq_model_tensor info;
+        if (nd->io[k] < 0) continue;
+        pq_model_tensor_info(buf, (uint32_t)nd->io[k], &info);
+        dtype_bits |= 1u << (info.dtype & 31u);
+    }
+    nd->entry = pq_op_kernel_find(nd->opcode, pq_variant_of(dtype_bits));
 }
 
 static int little_endian(void) {
@@ -114,20 +123,20 @@ static size_t activation_bytes(const uint8_t *buf) {
  * Returns 1 and the sizes when the fast kernel applies. */
 static int fast_plan(const pq_interp_options *o, const uint8_t *buf, const pq_node *nd, size_t *state,
                      size_t *scratch) {
-    const pq_op_info *info = pq_op_find(nd->opcode);
+    const pq_op_kernel *entry = nd->entry;
     pq_tensor local[PQ_MAX_FAST_INPUTS + 1];
     int32_t io[PQ_MAX_FAST_INPUTS + 1];
     pq_node ln = *nd;
     uint32_t k;
     *state = *scratch = 0;
-    if (o->kernels != PQ_KERNEL_FAST || info == NULL || info->fast == NULL) return 0;
+    if (o->kernels != PQ_KERNEL_FAST || entry == NULL || entry->fast == NULL) return 0;
     if (nd->n_inputs > PQ_MAX_FAST_INPUTS) return 0;
     for (k = 0; k <= nd->n_inputs; k++) {
         io[k] = nd->io[k] < 0 ? -1 : (int32_t)k;
         if (nd->io[k] >= 0) tensor_bind(buf, (uint32_t)nd->io[k], NULL, &local[k]);
     }
     ln.io = io;
-    return info->fast->plan(&ln, local, o->isa, state, scratch);
+    return entry->fast->plan(&ln, local, o->isa, state, scratch);
 }
 
 static int check_options(const pq_interp_options *o) {
@@ -159,7 +168,7 @@ int pq_interp_plan(const uint8_t *buf, uint32_t len, const pq_interp_options *op
     for (i = 0; i < n_ops; i++) {
         pq_node nd;
         size_t st, sc;
-        node_bind(ops, opio, i, &nd);
+        node_bind(buf, ops, opio, i, &nd);
         if (fast_plan(&o, buf, &nd, &st, &sc)) {
             state += align_up(st, ALIGN_STATE);
             if (sc > scratch) scratch = sc;
@@ -209,9 +218,9 @@ int pq_interp_prepare(pq_interp *it, const uint8_t *buf, uint32_t len, const pq_
     for (i = 0; i < it->n_ops; i++) {
         pq_node *nd = &it->nodes[i];
         size_t st, sc;
-        node_bind(ops, opio, i, nd);
+        node_bind(buf, ops, opio, i, nd);
         if (fast_plan(&o, buf, nd, &st, &sc)) {
-            const pq_fast_op *fast = pq_op_find(nd->opcode)->fast;
+            const pq_fast_op *fast = nd->entry->fast;
             rc = fast->prepare(nd, it->tensors, o.isa, mem);
             if (rc != PQ_OK) return PQ_INTERP_E_KERNEL;
             nd->kernel = PQ_KERNEL_FAST;
@@ -237,7 +246,7 @@ static int run_part(void *ctx, int32_t part, int32_t thread) {
     const part_job *job = (const part_job *)ctx;
     void *scratch = thread == 0 ? job->nd->scratch : job->it->options.thread_scratch[thread];
     return job->it->options.kernels == PQ_KERNEL_FAST
-               ? (int)pq_op_find(job->nd->opcode)->fast->eval(job->nd, job->it->tensors, scratch, part,
+               ? (int)job->nd->entry->fast->eval(job->nd, job->it->tensors, scratch, part,
                                                               job->nd->n_parts)
                : (int)PQ_ERR_PARAM;
 }
@@ -262,10 +271,9 @@ int pq_interp_invoke_ops(pq_interp *it, uint32_t first, uint32_t end) {
     if (end > it->n_ops) end = it->n_ops;
     for (i = first; i < end; i++) {
         const pq_node *nd = &it->nodes[i];
-        const pq_op_info *info = pq_op_find(nd->opcode);
-        pq_status st = nd->kernel != PQ_KERNEL_FAST ? info->eval(nd, it->tensors)
+        pq_status st = nd->kernel != PQ_KERNEL_FAST ? nd->entry->eval(nd, it->tensors)
                        : nd->n_parts > 1            ? run_split(it, nd)
-                                                    : info->fast->eval(nd, it->tensors, nd->scratch, 0, 1);
+                                                    : nd->entry->fast->eval(nd, it->tensors, nd->scratch, 0, 1);
         if (st != PQ_OK) {
             it->failed_op = (int32_t)i;
             return PQ_INTERP_E_KERNEL;
@@ -280,7 +288,7 @@ const char *pq_interp_kernel_name(const pq_interp *it, uint32_t i) {
     const pq_node *nd;
     if (i >= it->n_ops) return "";
     nd = &it->nodes[i];
-    return nd->kernel == PQ_KERNEL_FAST ? pq_op_find(nd->opcode)->fast->name(nd) : "reference";
+    return nd->kernel == PQ_KERNEL_FAST ? nd->entry->fast->name(nd) : "reference";
 }
 
 const pq_tensor *pq_interp_input(const pq_interp *it, uint32_t i) {

@@ -231,11 +231,36 @@ int pqv_check_graph(const pqv_ctx *c) {
 
 
 /* ---- each op's contract, dispatched through the registry ---- */
+/* The op's dtype variant (pq_variant_of), from its tensors' dtypes. */
+static int op_variant(const pqv_ctx *c, uint32_t i) {
+    uint32_t k, dtype_bits = 0;
+    for (k = 0; k <= op_n_in(c, i); k++) {
+        int32_t t = op_input(c, i, k);
+        if (t >= 0) dtype_bits |= 1u << (tensor_rec(c, (uint32_t)t)[0] & 31u);
+    }
+    return pq_variant_of(dtype_bits);
+}
+
 int pqv_check_contract(const pqv_ctx *c, uint32_t i) {
     pq_contract_ctx o;
+    int variant = op_variant(c, i);
     o.c = c;
     o.i = i;
     o.at = op_at(c, i);
+    if (pq_op_kernel_find(op_code(c, i), variant) == NULL) {
+        return pqv_fail(c, PQ_MODEL_E_OP_DTYPES, i, o.at, variant,
+                        variant == PQ_VARIANT_s16 ? "the op has no kernel for int16 tensors"
+                                                  : "the op has no kernel for int4 tensors");
+    }
+    if (variant != PQ_VARIANT_s8) {
+        switch (op_code(c, i) * PQ_N_VARIANTS + (uint32_t)variant) {
+#define PQ_VARIANT(NAME, name, v, contract, fast) \
+    case PQ_OP_##NAME * PQ_N_VARIANTS + PQ_VARIANT_##v: return contract(&o);
+#include "pq_variants.def"
+#undef PQ_VARIANT
+        default: return pqv_fail(c, PQ_MODEL_E_OP_DTYPES, i, o.at, variant, "no contract"); /* unreachable */
+        }
+    }
     switch (op_code(c, i)) {
 #define PQ_OP(code, NAME, name, n_in, max_in, opt, params_t, PARAMS, contract, fast) \
     case code: return contract(&o);

@@ -251,6 +251,21 @@ static int check_string(const pqv_ctx *c, uint32_t off, uint32_t length, int cod
 /* A float32 scale is finite, > 0 and normal: sign 0, exponent in [1, 254]. */
 static int scale_ok(uint32_t bits) { return (bits >> 23) >= 1u && (bits >> 23) <= 254u; }
 
+/* A zero point the tensor's dtype can hold (int32 and int64 tensors' are not checked: no
+ * kernel reads them). */
+static int zero_point_ok(const pqv_ctx *c, uint32_t code, int32_t zp, uint32_t i, uint32_t at) {
+    if (code == DT_INT8 && (zp < -128 || zp > 127)) {
+        return pqv_fail(c, PQ_MODEL_E_TENSOR_ZERO_POINT, i, at, zp, "int8 zero point outside [-128, 127]");
+    }
+    if (code == DT_INT16 && (zp < -32768 || zp > 32767)) {
+        return pqv_fail(c, PQ_MODEL_E_TENSOR_ZERO_POINT, i, at, zp, "int16 zero point outside [-32768, 32767]");
+    }
+    if (code == DT_INT4 && (zp < -8 || zp > 7)) {
+        return pqv_fail(c, PQ_MODEL_E_TENSOR_ZERO_POINT, i, at, zp, "int4 zero point outside [-8, 7]");
+    }
+    return PQ_MODEL_OK;
+}
+
 /* ---- tensor records ---- */
 static int check_tensor(pqv_ctx *c, uint32_t i) {
     const uint8_t *r = tensor_rec(c, i);
@@ -259,10 +274,12 @@ static int check_tensor(pqv_ctx *c, uint32_t i) {
     uint64_t count = 1;
     int32_t dims[PQ_MODEL_MAX_DIMS];
     TRY(check_string(c, rd32(r + 4), rd32(r + 8), PQ_MODEL_E_TENSOR_NAME, i, at + 4));
-    if (code != DT_INT8 && code != DT_INT32) {
-        return pqv_fail(c, PQ_MODEL_E_TENSOR_DTYPE, i, at, code, "unknown dtype (known: 1 int8, 2 int32)");
+    if (code < DT_INT8 || code > DT_INT4) {
+        return pqv_fail(c, PQ_MODEL_E_TENSOR_DTYPE, i, at, code,
+                        "unknown dtype (known: 1 int8, 2 int32, 3 int16, 4 int64, 5 int4)");
     }
-    itemsize = code == DT_INT8 ? 1u : 4u;
+    /* bytes per element; int4 packs two per byte (the byte count rounds up, below) */
+    itemsize = code == DT_INT8 || code == DT_INT4 ? 1u : code == DT_INT16 ? 2u : code == DT_INT32 ? 4u : 8u;
     if (rank > PQ_MODEL_MAX_DIMS) return pqv_fail(c, PQ_MODEL_E_TENSOR_RANK, i, at + 1, rank, "more than 6 dimensions");
     for (d = 0; d < PQ_MODEL_MAX_DIMS; d++) {
         dims[d] = rdi32(r + 12 + 4 * d);
@@ -278,7 +295,7 @@ static int check_tensor(pqv_ctx *c, uint32_t i) {
         }
     }
     nbytes = rd32(r + 40);
-    if (count * itemsize != nbytes || nbytes > 0x7FFFFFFFu) {
+    if ((code == DT_INT4 ? (count + 1) / 2 : count * itemsize) != nbytes || nbytes > 0x7FFFFFFFu) {
         return pqv_fail(c, PQ_MODEL_E_TENSOR_DATA_SIZE, i, at + 40, nbytes, "not the byte size of the shape and dtype");
     }
     off = rd32(r + 36);
@@ -298,9 +315,7 @@ static int check_tensor(pqv_ctx *c, uint32_t i) {
             return pqv_fail(c, PQ_MODEL_E_TENSOR_SCALE, i, at + 44, rd32(r + 44),
                             "scales must be finite, > 0 and not subnormal");
         }
-        if (code == DT_INT8 && (zp < -128 || zp > 127)) {
-            return pqv_fail(c, PQ_MODEL_E_TENSOR_ZERO_POINT, i, at + 48, zp, "int8 zero point outside [-128, 127]");
-        }
+        TRY(zero_point_ok(c, code, zp, i, at + 48));
     } else if (quant == Q_PER_CHANNEL) {
         int32_t axis = rdi32(r + 52);
         uint32_t qoff = rd32(r + 56), n, k, data_size = c->size[S_DATA];
@@ -320,12 +335,7 @@ static int check_tensor(pqv_ctx *c, uint32_t i) {
                                 "scales must be finite, > 0 and not subnormal");
             }
         }
-        for (k = 0; code == DT_INT8 && k < n; k++) {
-            int32_t zp = rdi32(q + 4 * n + 4 * k);
-            if (zp < -128 || zp > 127) {
-                return pqv_fail(c, PQ_MODEL_E_TENSOR_ZERO_POINT, i, at + 48, zp, "int8 zero point outside [-128, 127]");
-            }
-        }
+        for (k = 0; k < n; k++) TRY(zero_point_ok(c, code, rdi32(q + 4 * n + 4 * k), i, at + 48));
     } else if (quant != Q_NONE) {
         return pqv_fail(c, PQ_MODEL_E_TENSOR_QUANT, i, at + 3, quant, "must be 0, 1 or 2");
     }

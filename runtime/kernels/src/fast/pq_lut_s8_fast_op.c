@@ -35,7 +35,7 @@ static int lut_plan(const pq_node *node, const pq_tensor *t, int isa, size_t *st
 }
 
 pq_status pq_fast_tabulate(const pq_node *node, const pq_tensor *t, const pq_tensor *input1, uint8_t *table) {
-    const pq_op_info *op = pq_op_find(node->opcode);
+    const pq_op_kernel *op = pq_op_kernel_find(node->opcode, PQ_VARIANT_s8);
     int8_t every[256];
     pq_tensor tt[LUT_MAX_INPUTS + 1];
     int32_t io[LUT_MAX_INPUTS + 1];
