@@ -360,7 +360,7 @@ class Interpreter:
 
     @staticmethod
     def _quantize_numpy(
-        a: np.ndarray, scale: float, zero_point: int, dtype: np.dtype = np.dtype(np.int8)
+        a: np.ndarray, scale: float, zero_point: int, dtype: type = np.int8
     ) -> np.ndarray | None:
         a = a.astype(np.float32)
         if np.isnan(a).any():
