@@ -59,6 +59,12 @@ def convert(
     per_tensor: bool = False,
     percentile: float = 99.99,
     progress: bool = True,
+    weights: str = "int8",
+    activations: str = "int8",
+    flash_budget: int | None = None,
+    ram_budget: int | None = None,
+    rounding: str = "gptq",
+    report: Any = None,
 ) -> bytes:
     """Convert `source` to .picoq bytes; also write them (atomically) to `output` if given.
 
@@ -66,10 +72,32 @@ def convert(
     `calibration` is a .npy/.npz file, a folder of them, an array (N, ...) or an iterable of
     arrays (dicts by input name for several inputs); `method` is "minmax", "percentile" (at
     `percentile`) or "mse"; weights are per-channel unless `per_tensor`.
+
+    Precision (float ONNX models): `weights` "int8" (default), "int4" (packed, every conv and
+    fully connected layer) or "auto" (int4 layers chosen, least sensitive first, until the
+    constants fit `flash_budget` bytes); `activations` "int8" (default), "int16" (16x8, every
+    op) or "auto" (int16 when every op has a 16x8 kernel and the arena fits `ram_budget`).
+    int4 weights are rounded with the calibration data (`rounding` "gptq") or to nearest
+    ("nearest"). `report(text)` receives the table of what was chosen and why.
     """
     options = {}
     if _kind(source) == "onnx":
         options = {"method": method, "per_tensor": per_tensor, "percentile": percentile, "progress": progress}
+        options.update(
+            weights=weights,
+            activations=activations,
+            flash_budget=flash_budget,
+            ram_budget=ram_budget,
+            rounding=rounding,
+            report=report,
+        )
+    elif (weights, activations, flash_budget, ram_budget) != ("int8", "int8", None, None):
+        raise ConversionError(
+            [
+                "weights / activations / budgets choose the precision of float ONNX models; a .tflite keeps its own"
+            ],
+            hint="Quantize the TFLite model to int4 / 16x8 with TensorFlow's converter instead.",
+        )
     graph = load(source, calibration, **options)
     graph.check_io()
     graph.remove_unused_tensors()

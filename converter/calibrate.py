@@ -237,7 +237,7 @@ def _batches(graph: FloatGraph, samples: dict[str, np.ndarray], batch_size: int)
             yield 1, {k: v[start] for k, v in samples.items()}
 
 
-def _sweep(graph, samples, observe, desc: str, progress: bool, batch_size: int) -> None:
+def sweep(graph, samples, observe, desc: str, progress: bool, batch_size: int) -> None:
     n = len(next(iter(samples.values())))
     bar = _progress(n, desc, progress)
     try:
@@ -272,7 +272,7 @@ def collect_ranges(
             lo[name] = min(lo.get(name, np.inf), float(v.min()))
             hi[name] = max(hi.get(name, -np.inf), float(v.max()))
 
-    _sweep(graph, samples, minmax, "calibrating", progress, batch_size)
+    sweep(graph, samples, minmax, "calibrating", progress, batch_size)
     bad = [k for k in lo if not (np.isfinite(lo[k]) and np.isfinite(hi[k]))]
     if bad:
         raise ConversionError(
@@ -289,7 +289,7 @@ def collect_ranges(
             h, _ = np.histogram(v, bins=BINS, range=(lo[name], hi[name]))
             hists[name] = hists.get(name, 0) + h
 
-    _sweep(graph, samples, histogram, f"calibrating ({method})", progress, batch_size)
+    sweep(graph, samples, histogram, f"calibrating ({method})", progress, batch_size)
     out = {}
     for k in lo:
         if k not in hists:

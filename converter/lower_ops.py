@@ -96,14 +96,24 @@ class ComputeOps:
         sy, zy = self.q_of(y)
         channels = filt.shape[axis]
         per_channel = self.per_channel or kernel == "DEPTHWISE_CONV_2D" and node.op == "pq.Affine"
-        ws = qp.weight_scales(filt, axis if per_channel else None)
-        wq = qp.quantize_weights(filt, ws, axis)
+        int4 = self.precision.int4.get(node.name)
+        if int4 is not None:  # the graph holds its int4 values times these scales (precision.py)
+            ws = int4
+            wq = qp.quantize_weights(filt, ws, axis, qmax=7)
+        else:
+            ws = qp.weight_scales(filt, axis if per_channel else None)
+            wq = qp.quantize_weights(filt, ws, axis)
         w_idx = self.g.add_const(f"{node.name}/filter", wq, ws, np.zeros(ws.size, np.int32), axis)
+        if int4 is not None:
+            self.g.tensors[w_idx].dtype = "int4"
         bias = -1
+        bias_dtype = "int64" if self.act_dtype == "int16" else "int32"
         if b is not None:
             bias = self.g.add_const(
                 f"{node.name}/bias",
-                qp.quantize_bias(np.broadcast_to(b, (channels,)), sx, np.broadcast_to(ws, (channels,))),
+                qp.quantize_bias(
+                    np.broadcast_to(b, (channels,)), sx, np.broadcast_to(ws, (channels,)), bias_dtype
+                ),
             )
         n_mult = ws.size if kernel == "FULLY_CONNECTED" else channels
         try:
@@ -113,7 +123,7 @@ class ComputeOps:
             return -1
         m_idx = self.g.add_const(f"{node.name}/multiplier", mult)
         s_idx = self.g.add_const(f"{node.name}/shift", shift)
-        lo, hi = qp.clamp_range(node.attrs.get("clamp"), sy, zy)
+        lo, hi = qp.clamp_range(node.attrs.get("clamp"), sy, zy, self.act_dtype)
         if kernel == "FULLY_CONNECTED":
             params = {
                 "input_offset": -zx,

@@ -4,11 +4,15 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from .calibrate import CalibrationSource, collect_ranges, load_samples
+from picoq.runtime.format import OPCODE_BY_NAME, OPS
+
+from .calibrate import CalibrationSource, sweep, collect_ranges, load_samples
 from .fgraph import FloatGraph
 from .graph import ConversionError, Graph
 from .onnx_import import ModelSource, import_onnx
 from .passes import run_passes
+from .plan import plan_arena
+from .precision import Precision, choose, lowered_sizes
 from .quantize_graph import Lowering, check_lowerable
 
 
@@ -28,7 +32,16 @@ def convert_onnx(
     per_tensor: bool = False,
     percentile: float = 99.99,
     progress: bool = True,
+    weights: str = "int8",
+    activations: str = "int8",
+    flash_budget: int | None = None,
+    ram_budget: int | None = None,
+    rounding: str = "gptq",
+    report: Callable[[str], None] | None = None,
 ) -> Graph:
+    """The picoq Graph of a float ONNX model: int8 by default; `weights` "int4"/"auto" and
+    `activations` "int16"/"auto" with the budgets choose other precisions (precision.py),
+    and `report` receives the table saying what was chosen and why."""
     loaded: dict[str, dict] = {}
 
     def check_calibration(graph: FloatGraph) -> None:  # before the float model first runs
@@ -42,4 +55,37 @@ def convert_onnx(
     fg = prepare(source, check_calibration)
     samples = loaded["samples"]
     ranges = collect_ranges(fg, samples, method=method, percentile=percentile, progress=progress)
-    return Lowering(fg, ranges, per_channel=not per_tensor).run()
+    per_channel = not per_tensor
+    if (weights, activations, flash_budget, ram_budget) == ("int8", "int8", None, None):
+        return Lowering(fg, ranges, per_channel=per_channel).run()
+
+    def measure(g: FloatGraph, precision: Precision) -> tuple[int, int]:
+        graph = Lowering(g, ranges, per_channel, precision).run()
+        graph.remove_unused_tensors()
+        plan_arena(graph)
+        return lowered_sizes(graph)
+
+    def sweep(observe) -> None:
+        sweep(fg, samples, observe, "layer statistics", progress, 8)
+
+    choice = choose(
+        fg,
+        samples,
+        sweep,
+        measure,
+        weights=weights,
+        activations=activations,
+        flash_budget=flash_budget,
+        ram_budget=ram_budget,
+        rounding=rounding,
+        s16_ok=lambda g: missing_s16_kernels(Lowering(g, ranges, per_channel, Precision("int16")).run()),
+    )
+    if report is not None:
+        report(choice.table())
+    return Lowering(choice.fg, ranges, per_channel, choice.precision).run()
+
+
+def missing_s16_kernels(graph: Graph) -> list[str]:
+    """The ops of a graph lowered with int16 activations that picoq has no 16x8 kernel for."""
+    names = [op.name for op in graph.ops if "s16" not in OPS[OPCODE_BY_NAME[op.name]].variants]
+    return [f"{name} x{names.count(name)}" for name in dict.fromkeys(names)]

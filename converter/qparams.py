@@ -19,28 +19,34 @@ def round_half_away(x: np.ndarray) -> np.ndarray:
     return np.sign(x) * np.floor(np.abs(x) + 0.5)
 
 
-def activation_qparams(lo: float, hi: float) -> tuple[float, int]:
-    """(scale, zero_point) covering [lo, hi] widened to include 0, with 0.0 exact."""
+INT_RANGE = {"int8": (-128, 127), "int16": (-32768, 32767)}
+
+
+def activation_qparams(lo: float, hi: float, dtype: str = "int8") -> tuple[float, int]:
+    """(scale, zero_point) covering [lo, hi] widened to include 0, with 0.0 exact: asymmetric
+    int8, or symmetric int16 with zero point 0 (TFLite's 16x8 scheme)."""
     lo, hi = min(float(lo), 0.0), max(float(hi), 0.0)
     if not (np.isfinite(lo) and np.isfinite(hi)):
         raise ValueError(f"activation range [{lo}, {hi}] is not finite")
     if hi - lo < 1e-12:  # a constant-zero tensor: any scale represents it; pick [0, 1]
         hi = 1.0
+    if dtype == "int16":
+        return max(float(np.float32(max(-lo, hi) / 32767.0)), MIN_SCALE), 0
     scale = float(np.float32((hi - lo) / 255.0))
     scale = max(scale, MIN_SCALE)
     zp = int(round_half_away(-128.0 - lo / scale))
     return scale, int(np.clip(zp, -128, 127))
 
 
-def quantize_activation(x: np.ndarray, scale: float, zero_point: int) -> np.ndarray:
+def quantize_activation(x: np.ndarray, scale: float, zero_point: int, dtype: str = "int8") -> np.ndarray:
     q = round_half_away(np.asarray(x, np.float64) / np.float32(scale)) + zero_point
-    return np.clip(q, -128, 127).astype(np.int8)
+    return np.clip(q, *INT_RANGE[dtype]).astype(dtype)
 
 
-def const_qparams(c: np.ndarray) -> tuple[float, int]:
-    """A constant used as an int8 activation operand: its own exact range."""
+def const_qparams(c: np.ndarray, dtype: str = "int8") -> tuple[float, int]:
+    """A constant used as an activation operand: its own exact range."""
     c = np.asarray(c, np.float64)
-    return activation_qparams(float(c.min(initial=0.0)), float(c.max(initial=0.0)))
+    return activation_qparams(float(c.min(initial=0.0)), float(c.max(initial=0.0)), dtype)
 
 
 def weight_scales(w: np.ndarray, axis: int | None) -> np.ndarray:
@@ -54,26 +60,32 @@ def weight_scales(w: np.ndarray, axis: int | None) -> np.ndarray:
     return np.maximum(s, MIN_SCALE).astype(np.float32)
 
 
-def quantize_weights(w: np.ndarray, scales: np.ndarray, axis: int | None) -> np.ndarray:
+def quantize_weights(w: np.ndarray, scales: np.ndarray, axis: int | None, qmax: int = 127) -> np.ndarray:
+    """Symmetric values in [-qmax, qmax] (127: int8; 7: int4, int8 values the writer packs)."""
     w = np.asarray(w, np.float64)
     shape = [1] * w.ndim
     if axis is not None and scales.size > 1:
         shape[axis] = -1
     q = round_half_away(w / scales.astype(np.float64).reshape(shape))
-    return np.clip(q, -127, 127).astype(np.int8)
+    return np.clip(q, -qmax, qmax).astype(np.int8)
 
 
-def quantize_bias(b: np.ndarray, in_scale: float, w_scales: np.ndarray) -> np.ndarray:
+def quantize_bias(b: np.ndarray, in_scale: float, w_scales: np.ndarray, dtype: str = "int32") -> np.ndarray:
+    """The bias at scale in_scale * w_scale[c]: int32, or int64 for 16x8 layers."""
     s = np.float64(np.float32(in_scale)) * w_scales.astype(np.float64)
     q = round_half_away(np.asarray(b, np.float64) / s)
-    return np.clip(q, -(2**31), 2**31 - 1).astype(np.int32)
+    info = np.iinfo(dtype)
+    return np.clip(q, max(info.min, -(2**53)), min(info.max, 2**53)).astype(dtype)
 
 
-def clamp_range(clamp: tuple[float, float] | None, scale: float, zero_point: int) -> tuple[int, int]:
+def clamp_range(
+    clamp: tuple[float, float] | None, scale: float, zero_point: int, dtype: str = "int8"
+) -> tuple[int, int]:
     """act_min/act_max of a fused clamp, as TFLite's CalculateActivationRangeQuantized does for
     ReLU/ReLU6 (zp + round(v / scale)), for any [lo, hi]."""
+    bottom, top = INT_RANGE[dtype]
     if clamp is None:
-        return -128, 127
+        return bottom, top
     lo, hi = clamp
 
     def level(v: float, unbounded: int) -> int:
@@ -81,10 +93,10 @@ def clamp_range(clamp: tuple[float, float] | None, scale: float, zero_point: int
             return unbounded
         with np.errstate(over="ignore"):
             r = np.float32(v) / np.float32(scale)
-        if not np.isfinite(r):  # a bound far outside the int8 range (a tiny scale): saturate
-            return 127 if r > 0 else -128
+        if not np.isfinite(r):  # a bound far outside the range (a tiny scale): saturate
+            return top if r > 0 else bottom
         return zero_point + int(round_half_away(r))
 
-    qlo, qhi = level(lo, -128), level(hi, 127)
-    qlo, qhi = max(-128, min(127, qlo)), max(-128, min(127, qhi))
+    qlo, qhi = level(lo, bottom), level(hi, top)
+    qlo, qhi = max(bottom, min(top, qlo)), max(bottom, min(top, qhi))
     return qlo, max(qlo, qhi)

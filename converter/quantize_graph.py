@@ -33,6 +33,7 @@ from .graph import Graph, Op, Tensor
 from .lower_movement import MovementOps
 from .lower_ops import ComputeOps, Stored, have_kernel
 from .onnx_rules import RULES, UNSUPPORTED_HINT, rule_of
+from .precision import Precision
 
 
 def kernel_problem(node: Node) -> str | None:
@@ -59,9 +60,17 @@ class Lowering(ComputeOps, MovementOps):
     per-op lowering methods in lower_ops.py (compute) and lower_movement.py (data movement),
     found through each op's onnx_rules row."""
 
-    def __init__(self, fg: FloatGraph, ranges: dict[str, tuple[float, float]], per_channel: bool = True):
+    def __init__(
+        self,
+        fg: FloatGraph,
+        ranges: dict[str, tuple[float, float]],
+        per_channel: bool = True,
+        precision: Precision | None = None,
+    ):
         self.fg = fg
         self.per_channel = per_channel
+        self.precision = precision or Precision()
+        self.act_dtype = self.precision.activations  # "int8", or "int16" for the whole model (16x8)
         self.g = Graph(name=fg.name)
         self.problems: list[str] = []
         self.stored: dict[str, Stored] = {}
@@ -96,7 +105,8 @@ class Lowering(ComputeOps, MovementOps):
                     if a and not self.fg.is_const(a):
                         union(a, node.outputs[0])
             if rule.fixed_qparams is not None:
-                fixed[node.outputs[0]] = rule.fixed_qparams
+                # 16x8: TFLM's int16 SOFTMAX / LOGISTIC / TANH output at 1/32768, zero point 0
+                fixed[node.outputs[0]] = rule.fixed_qparams if self.act_dtype == "int8" else (1.0 / 32768, 0)
         group_lo: dict[str, float] = {}
         group_hi: dict[str, float] = {}
         group_fixed: dict[str, tuple[float, int]] = {}
@@ -109,7 +119,7 @@ class Lowering(ComputeOps, MovementOps):
         out = {}
         for t in ranges:
             r = find(t)
-            out[t] = group_fixed.get(r) or qp.activation_qparams(group_lo[r], group_hi[r])
+            out[t] = group_fixed.get(r) or qp.activation_qparams(group_lo[r], group_hi[r], self.act_dtype)
         return out
 
     def q_of(self, name: str) -> tuple[float, int]:
@@ -132,7 +142,7 @@ class Lowering(ComputeOps, MovementOps):
         t = Tensor(
             name,
             tuple(int(d) for d in shape),
-            "int8",
+            self.act_dtype,
             np.array([scale], np.float32),
             np.array([zp], np.int32),
         )
@@ -204,8 +214,8 @@ class Lowering(ComputeOps, MovementOps):
         c = c.reshape((1,) * (rank - c.ndim) + c.shape)
         key = (name, perm)
         if key not in self.variants:
-            scale, zp = qp.const_qparams(c)
-            data = qp.quantize_activation(np.transpose(c, perm), scale, zp)
+            scale, zp = qp.const_qparams(c, self.act_dtype)
+            data = qp.quantize_activation(np.transpose(c, perm), scale, zp, self.act_dtype)
             self.variants[key] = self.g.add_const(name, data, [scale], [zp])
         return self.variants[key]
 
@@ -279,6 +289,11 @@ class Lowering(ComputeOps, MovementOps):
             self.g.outputs.append(idx)
 
 
-def lower(fg: FloatGraph, ranges: dict[str, tuple[float, float]], per_channel: bool = True) -> Graph:
-    """The int8 picoq Graph of a calibrated float graph."""
-    return Lowering(fg, ranges, per_channel).run()
+def lower(
+    fg: FloatGraph,
+    ranges: dict[str, tuple[float, float]],
+    per_channel: bool = True,
+    precision: Precision | None = None,
+) -> Graph:
+    """The picoq Graph of a calibrated float graph (int8, or as `precision` says)."""
+    return Lowering(fg, ranges, per_channel, precision).run()

@@ -1,0 +1,148 @@
+"""Low-bit (int4) weights for the converter: which nodes carry weights, their layer-input
+statistics on the calibration data, and two roundings of a weight matrix to int4.
+
+- round to nearest (RTN): q = clip(round(w / s), -7, 7), s = max|w| / 7 per output channel;
+- calibrated (GPTQ, Frantar et al. 2022): the columns (fan-in) are rounded one at a time in
+  decreasing order of input energy, and each rounding error is pushed onto the columns not
+  yet rounded through the inverse Hessian H = E[x x^T] of the layer's input, so the layer's
+  *output* error on the calibration data is what gets minimised, not the weights' error.
+
+Both give picoq's int4 weight format: symmetric, zero point 0, values in [-7, 7] (-8 is
+never used: symmetric like TFLite's int4), one float32 scale per output channel. Float
+lives here, in the converter; the kernels see the integers.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+
+from . import float_ops
+from .fgraph import FloatGraph, Node
+
+INT4_MAX = 7
+# Weighted node types whose weights can be int4 (CONV_2D, DEPTHWISE_CONV_2D and
+# FULLY_CONNECTED): the pq.Affine stand-ins (BatchNorm, per-channel scales) keep int8, they
+# hold a handful of bytes.
+WEIGHTED_OPS = ("Conv", "pq.Dense")
+
+
+def weighted_nodes(fg: FloatGraph) -> list[Node]:
+    """The nodes whose constant weights could be int4, in graph order."""
+    return [n for n in fg.nodes if n.op in WEIGHTED_OPS and len(n.inputs) > 1 and fg.is_const(n.inputs[1])]
+
+
+def weight_rows(node: Node, w: np.ndarray) -> np.ndarray:
+    """The weights as [output channels, fan-in] (Conv: [M, Cg*kh*kw]; Dense: [out, in])."""
+    return w.reshape(w.shape[0], -1)
+
+
+def _conv_patches(node: Node, x: np.ndarray, k_hw: tuple[int, int]) -> np.ndarray:
+    """[groups, N*OH*OW, Cg*kh*kw]: the input each output pixel's weights multiply."""
+    group = int(node.attrs.get("group", 1))
+    strides, dil, pads, out = float_ops._geometry(node, x, k_hw)
+    win = float_ops._windows(float_ops._pad_hw(x, pads), k_hw, strides, dil, out)  # N,C,OH,OW,kh,kw
+    n, c = x.shape[:2]
+    win = win.reshape(n, group, c // group, out[0], out[1], k_hw[0], k_hw[1])
+    win = win.transpose(1, 0, 3, 4, 2, 5, 6)  # g, N, OH, OW, Cg, kh, kw
+    return win.reshape(group, n * out[0] * out[1], -1)
+
+
+class InputStats:
+    """E[x x^T] of each weighted node's input (per group for grouped convolutions), summed
+    over calibration batches by `observe` (a float_run observer)."""
+
+    def __init__(self, fg: FloatGraph, nodes: list[Node]):
+        self.fg = fg
+        self.by_input: dict[str, list[Node]] = {}
+        for n in nodes:
+            self.by_input.setdefault(n.inputs[0], []).append(n)
+        self.h: dict[str, np.ndarray] = {}
+        self.count: dict[str, int] = {}
+
+    def observe(self, name: str, v: np.ndarray) -> None:
+        for node in self.by_input.get(name, ()):
+            w = self.fg.consts[node.inputs[1]]
+            if node.op == "Conv":
+                rows = _conv_patches(node, v.astype(np.float64), (w.shape[2], w.shape[3]))
+            else:
+                rows = v.astype(np.float64).reshape(1, -1, v.shape[-1])
+            h = np.einsum("gnk,gnl->gkl", rows, rows)
+            self.h[node.name] = self.h.get(node.name, 0) + h
+            self.count[node.name] = self.count.get(node.name, 0) + rows.shape[1]
+
+    def hessian(self, node: Node) -> np.ndarray:
+        """[groups, fan-in, fan-in], the mean over every row the node's weights saw."""
+        return self.h[node.name] / max(self.count[node.name], 1)
+
+
+def int4_scales(rows: np.ndarray) -> np.ndarray:
+    """Per output channel max|w| / 7 (float32; 1 for an all-zero channel)."""
+    peak = np.abs(rows).max(axis=1)
+    return np.where(peak > 0, peak / INT4_MAX, 1.0).astype(np.float32)
+
+
+def round_nearest(rows: np.ndarray, scales: np.ndarray) -> np.ndarray:
+    q = np.sign(rows) * np.floor(np.abs(rows / scales.astype(np.float64)[:, None]) + 0.5)
+    return np.clip(q, -INT4_MAX, INT4_MAX).astype(np.int8)
+
+
+def round_gptq(rows: np.ndarray, scales: np.ndarray, h: np.ndarray, damp: float = 0.01) -> np.ndarray:
+    """GPTQ rounding of one group's rows [M, K] with input Hessian h [K, K]."""
+    w = rows.astype(np.float64).copy()
+    s = scales.astype(np.float64)
+    h = h.astype(np.float64).copy()
+    dead = np.diag(h) <= 0
+    h[dead, dead] = 1.0
+    w[:, dead] = 0.0
+    order = np.argsort(-np.diag(h), kind="stable")  # act-order: the most energetic inputs first
+    w, h = w[:, order], h[np.ix_(order, order)]
+    h[np.diag_indices_from(h)] += damp * float(np.mean(np.diag(h)))
+    try:
+        hinv = np.linalg.cholesky(np.linalg.inv(h)).T  # upper: H^-1 = U^T U
+    except np.linalg.LinAlgError:
+        return round_nearest(rows, scales)
+    q = np.zeros_like(w)
+    for i in range(w.shape[1]):
+        col = w[:, i]
+        qi = np.clip(np.sign(col) * np.floor(np.abs(col / s) + 0.5), -INT4_MAX, INT4_MAX)
+        q[:, i] = qi
+        err = (col - qi * s) / hinv[i, i]
+        w[:, i + 1 :] -= np.outer(err, hinv[i, i + 1 :])
+    out = np.empty_like(q)
+    out[:, order] = q
+    return out.astype(np.int8)
+
+
+def int4_weights(
+    node: Node, w: np.ndarray, hessian: np.ndarray | None, rounding: str = "gptq"
+) -> tuple[np.ndarray, np.ndarray]:
+    """(int4 values in w's shape, per-output-channel scales) for node's weights `w`.
+    `hessian` [groups, K, K] (InputStats) is needed for "gptq"; "nearest" ignores it."""
+    rows = weight_rows(node, w).astype(np.float64)
+    scales = int4_scales(rows)
+    if rounding == "nearest" or hessian is None:
+        return round_nearest(rows, scales).reshape(w.shape), scales
+    groups = hessian.shape[0]
+    per = rows.shape[0] // groups
+    q = np.empty(rows.shape, np.int8)
+    for g in range(groups):
+        sl = slice(g * per, (g + 1) * per)
+        q[sl] = round_gptq(rows[sl], scales[sl], hessian[g])
+    return q.reshape(w.shape), scales
+
+
+def dequantized(q: np.ndarray, scales: np.ndarray) -> np.ndarray:
+    """The float weights the int4 values stand for (what the float model runs to measure them)."""
+    shape = (-1,) + (1,) * (q.ndim - 1)
+    return (q.astype(np.float32) * scales.reshape(shape)).astype(np.float32)
+
+
+def collect_stats(
+    fg: FloatGraph, nodes: list[Node], sweep: Callable[[Callable[[str, np.ndarray], None]], None]
+) -> InputStats:
+    """The input statistics of `nodes` from one calibration sweep (`sweep(observe)`)."""
+    stats = InputStats(fg, nodes)
+    sweep(stats.observe)
+    return stats

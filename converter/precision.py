@@ -1,0 +1,250 @@
+"""Per-layer precision for a float model: int4 or int8 weights, int8 or int16 activations,
+chosen for a flash and RAM budget from sensitivities measured on the calibration data.
+
+The choice (`choose`):
+- weights "int8" / "int4" apply to every CONV_2D, DEPTHWISE_CONV_2D and FULLY_CONNECTED;
+  "auto" needs a flash budget: each layer's sensitivity is the output SQNR of the float model
+  with that layer's weights alone replaced by their int4 values (calibrated rounding, low_bit.py),
+  turned into the noise power it adds; layers are lowered to int4 in increasing order of added
+  noise per byte saved until the constants fit the budget (noise powers of independent
+  rounding errors add, so the order is the least-loss greedy choice of a knapsack).
+- activations "int8" / "int16" apply to the whole model (16x8: every op needs an int16
+  kernel); "auto" takes int16 when every op has one and its arena fits the RAM budget, else
+  int8.
+
+The report (`PrecisionChoice.table`) says what was chosen and why: one row per weighted layer
+(bytes at int8 and int4, the SQNR with that layer alone at int4) and the Pareto front of the
+greedy order (constant bytes, arena bytes, the float-simulated SQNR of that mix).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+
+import numpy as np
+
+from . import float_run, low_bit
+from .fgraph import FloatGraph
+from .graph import ConversionError, Graph
+
+WEIGHTS = ("int8", "int4", "auto")
+ACTIVATIONS = ("int8", "int16", "auto")
+SENSITIVITY_SAMPLES = 32  # calibration samples each sensitivity run uses
+
+
+@dataclass
+class Precision:
+    """What the lowering applies: the activation dtype and the int4 layers' scales."""
+
+    activations: str = "int8"
+    int4: dict[str, np.ndarray] = field(default_factory=dict)  # node name -> per-channel scales
+
+
+@dataclass
+class LayerRow:
+    name: str
+    op: str
+    weights: int  # values
+    sqnr_int4_db: float  # model output SQNR with this layer alone at int4 (float simulation)
+    int4: bool = False
+
+
+@dataclass
+class PrecisionChoice:
+    precision: Precision
+    fg: FloatGraph  # the graph to lower: int4 layers' weights replaced by their int4 values
+    layers: list[LayerRow] = field(default_factory=list)
+    pareto: list[tuple[int, int, int, float]] = field(default_factory=list)  # (#int4, flash, ram, dB)
+    notes: list[str] = field(default_factory=list)
+
+    def table(self) -> str:
+        """The report: what was chosen, per layer, and the flash/RAM/SQNR trade-off."""
+        lines = [f"activations: {self.precision.activations}"]
+        lines += [f"  {n}" for n in self.notes]
+        if self.layers:
+            lines.append(f"{'layer':<32} {'op':<9} {'weights':>8} {'SQNR int4 alone':>16}  chosen")
+            for r in self.layers:
+                db = f"{r.sqnr_int4_db:.1f} dB" if math.isfinite(r.sqnr_int4_db) else "exact"
+                lines.append(
+                    f"{r.name[:32]:<32} {r.op:<9} {r.weights:>8,} {db:>16}  {'int4' if r.int4 else 'int8'}"
+                )
+        if self.pareto:
+            lines.append("Pareto front (greedy order, float-simulated SQNR of the model output):")
+            lines.append(f"{'int4 layers':>11} {'flash B':>10} {'RAM B':>10} {'SQNR dB':>8}")
+            for k, flash, ram, db in self.pareto:
+                lines.append(f"{k:>11} {flash:>10,} {ram:>10,} {db:>8.1f}")
+        return "\n".join(lines)
+
+
+def sqnr_db(ref: list[np.ndarray], got: list[np.ndarray]) -> float:
+    """10 log10(signal / noise) over every output value (inf when exact)."""
+    s = sum(float(np.sum(np.square(r.astype(np.float64)))) for r in ref)
+    n = sum(float(np.sum(np.square(r.astype(np.float64) - g))) for r, g in zip(ref, got))
+    if n == 0:
+        return math.inf
+    return 10.0 * math.log10(max(s, 1e-30) / n)
+
+
+def _with_weights(fg: FloatGraph, new: dict[str, np.ndarray]) -> FloatGraph:
+    """fg with some nodes' weights replaced (node name -> weights); fg itself is untouched."""
+    consts = dict(fg.consts)
+    nodes = []
+    for n in fg.nodes:
+        if n.name in new:
+            name = f"{n.inputs[1]}@int4"
+            consts[name] = new[n.name]
+            n = replace(n, inputs=[n.inputs[0], name, *n.inputs[2:]])
+        nodes.append(n)
+    return replace(fg, nodes=nodes, consts=consts)
+
+
+class _Runner:
+    """The float model's outputs on the first calibration samples, for SQNR measurements."""
+
+    def __init__(self, fg: FloatGraph, samples: dict[str, np.ndarray]):
+        n = min(SENSITIVITY_SAMPLES, len(next(iter(samples.values()))))
+        self.feeds = [{k: v[i] for k, v in samples.items()} for i in range(n)]
+        self.ref = self.outputs(fg)
+
+    def outputs(self, fg: FloatGraph) -> list[np.ndarray]:
+        outs = [float_run.run(fg, f) for f in self.feeds]
+        return [np.stack([o[name] for o in outs]) for name in fg.outputs]
+
+    def sqnr(self, fg: FloatGraph) -> float:
+        return sqnr_db(self.ref, self.outputs(fg))
+
+
+def _noise(db: float) -> float:
+    """Relative noise power of an SQNR (0 when exact)."""
+    return 0.0 if not math.isfinite(db) else 10.0 ** (-db / 10.0)
+
+
+def choose(
+    fg: FloatGraph,
+    samples: dict[str, np.ndarray],
+    sweep: Callable[[Callable[[str, np.ndarray], None]], None],
+    measure: Callable[[FloatGraph, Precision], tuple[int, int]],
+    *,
+    weights: str = "int8",
+    activations: str = "int8",
+    flash_budget: int | None = None,
+    ram_budget: int | None = None,
+    rounding: str = "gptq",
+    s16_ok: Callable[[FloatGraph], list[str]] | None = None,
+) -> PrecisionChoice:
+    """The precision of each layer. `sweep(observe)` runs the float model over the calibration
+    data; `measure(fg, precision)` lowers and plans a candidate, returning (constant bytes,
+    arena bytes); `s16_ok(fg)` lists the ops with no int16 kernel."""
+    if weights not in WEIGHTS:
+        raise ConversionError([f"weights must be one of {', '.join(WEIGHTS)}, not {weights!r}"])
+    if activations not in ACTIVATIONS:
+        raise ConversionError([f"activations must be one of {', '.join(ACTIVATIONS)}, not {activations!r}"])
+    if weights == "auto" and flash_budget is None:
+        raise ConversionError(
+            ["--weights auto chooses int4 layers to fit a flash budget, and none was given"],
+            hint="Pass --flash-budget (e.g. 40KB), or --weights int4 / int8.",
+        )
+    choice = PrecisionChoice(Precision(), fg)
+    act = _choose_activations(fg, activations, ram_budget, measure, s16_ok, choice)
+    choice.precision.activations = act
+    if weights == "int8" and flash_budget is None:
+        return choice
+    nodes = low_bit.weighted_nodes(fg)
+    stats = low_bit.collect_stats(fg, nodes, sweep) if rounding == "gptq" else None
+    q4 = {
+        n.name: low_bit.int4_weights(n, fg.consts[n.inputs[1]], stats.hessian(n) if stats else None, rounding)
+        for n in nodes
+    }
+    deq = {name: low_bit.dequantized(q, s) for name, (q, s) in q4.items()}
+    if weights == "int4":
+        chosen = [n.name for n in nodes]
+    elif weights == "int8":
+        chosen = []
+    else:
+        scales = {name: s for name, (_, s) in q4.items()}
+        chosen = _choose_weights(fg, samples, nodes, deq, scales, act, flash_budget, measure, choice)
+    for r in choice.layers:
+        r.int4 = r.name in chosen
+    choice.precision.int4 = {name: q4[name][1] for name in chosen}
+    choice.fg = _with_weights(fg, {name: deq[name] for name in chosen})
+    flash, _ = measure(choice.fg, choice.precision)
+    if flash_budget is not None and flash > flash_budget:
+        raise ConversionError(
+            [
+                f"the constants need {flash:,} bytes with the chosen weights, above the flash budget {flash_budget:,}"
+            ],
+            hint="Raise --flash-budget, or use --weights auto to let picoq choose int4 layers.",
+        )
+    return choice
+
+
+def _choose_activations(fg, activations, ram_budget, measure, s16_ok, choice) -> str:
+    missing = s16_ok(fg) if s16_ok and activations != "int8" else []
+    if activations == "int16" and missing:
+        raise ConversionError(
+            [f"{m}: no int16 (16x8) kernel" for m in missing],
+            hint="Use --activations int8 or auto (int8 where int16 cannot run).",
+        )
+    if activations == "auto":
+        if missing:
+            choice.notes.append(f"int8: {len(missing)} op(s) have no int16 kernel ({', '.join(missing[:4])})")
+            activations = "int8"
+        else:
+            _, ram16 = measure(fg, Precision("int16"))
+            if ram_budget is not None and ram16 > ram_budget:
+                choice.notes.append(f"int8: the int16 arena ({ram16:,} B) is above the RAM budget")
+                activations = "int8"
+            else:
+                choice.notes.append(f"int16: every op has a 16x8 kernel, arena {ram16:,} B")
+                activations = "int16"
+    if ram_budget is not None:
+        _, ram = measure(fg, Precision(activations))
+        if ram > ram_budget:
+            raise ConversionError(
+                [
+                    f"the {activations} activations need an arena of {ram:,} bytes, above the RAM budget {ram_budget:,}"
+                ],
+                hint="Raise --ram-budget, or use --activations int8.",
+            )
+    return activations
+
+
+def _choose_weights(fg, samples, nodes, deq, scales, act, budget, measure, choice) -> list[str]:
+    """Greedy least-noise-per-byte int4 layers until the constants fit `budget`."""
+    runner = _Runner(fg, samples)
+    rows, gain = [], {}
+    for n in nodes:
+        w = fg.consts[n.inputs[1]]
+        db = runner.sqnr(_with_weights(fg, {n.name: deq[n.name]}))
+        rows.append(LayerRow(n.name, n.op.replace("pq.Dense", "Dense"), int(w.size), db))
+        gain[n.name] = w.size - (w.size + 1) // 2  # bytes int4 saves on this layer
+    choice.layers = rows
+    order = sorted(rows, key=lambda r: _noise(r.sqnr_int4_db) / max(gain[r.name], 1))
+    chosen: list[str] = []
+    base_flash, ram = measure(fg, Precision(act))
+    flash = base_flash
+    choice.pareto.append((0, base_flash, ram, runner.sqnr(fg)))
+    for r in order:
+        if flash <= budget:
+            break
+        chosen.append(r.name)
+        trial = _with_weights(fg, {n: deq[n] for n in chosen})
+        prec = Precision(act, {n: scales[n] for n in chosen})
+        flash, ram = measure(trial, prec)
+        choice.pareto.append((len(chosen), flash, ram, runner.sqnr(trial)))
+    if flash > budget:
+        raise ConversionError(
+            [
+                f"even with every layer's weights int4 the constants need {flash:,} bytes (flash budget {budget:,})"
+            ],
+            hint="Raise --flash-budget: the biases, multipliers and the layers picoq keeps int8 need the rest.",
+        )
+    return chosen
+
+
+def lowered_sizes(graph: Graph) -> tuple[int, int]:
+    """(constant bytes, arena bytes) of a lowered and planned graph: what flash and RAM hold."""
+    flash = sum((t.nbytes + 15) // 16 * 16 for t in graph.tensors if t.is_const)
+    return flash, graph.arena_size
