@@ -58,6 +58,8 @@ def _parser() -> argparse.ArgumentParser:
     )
     p.epilog += (
         "\n  picoq convert model.onnx -o model.picoq --calib calib.npy [--calib-method mse] [--per-tensor]"
+        "\n  picoq convert model.onnx -o small.picoq --calib calib.npy --weights auto --flash-budget 40KB"
+        "\n  picoq convert model.onnx -o fine.picoq --calib calib.npy --activations int16"
     )
     p.add_argument("model", help="source model (.tflite, or float .onnx)")
     p.add_argument("-o", "--output", required=True, help="the .picoq file to write")
@@ -73,6 +75,32 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--percentile", type=float, default=99.99, help="for --calib-method percentile (99.99)")
     p.add_argument(
         "--per-tensor", action="store_true", help="ONNX: one weight scale per tensor, not per channel"
+    )
+    p.add_argument(
+        "--weights",
+        choices=("int8", "int4", "auto"),
+        default="int8",
+        help="ONNX: weight precision of conv / fully connected layers: int8 (default), int4 (packed, "
+        "rounded with the calibration data), or auto (int4 on the least sensitive layers until the "
+        "constants fit --flash-budget)",
+    )
+    p.add_argument(
+        "--activations",
+        choices=("int8", "int16", "auto"),
+        default="int8",
+        help="ONNX: int8 (default), int16 (16x8: int16 activations, int8 weights, every op), or auto "
+        "(int16 when every op has a 16x8 kernel and the arena fits --ram-budget)",
+    )
+    p.add_argument(
+        "--flash-budget", type=_size, metavar="SIZE", help="ONNX: bytes of constants allowed (40KB, 1.5MB)"
+    )
+    p.add_argument("--ram-budget", type=_size, metavar="SIZE", help="ONNX: arena bytes allowed (64KB)")
+    p.add_argument(
+        "--rounding",
+        choices=("gptq", "nearest"),
+        default="gptq",
+        help="ONNX: how int4 weights are rounded: gptq (default: error-compensating, uses the "
+        "calibration data) or nearest",
     )
 
     p = verb("run", "run a .picoq model on an input saved with numpy (.npy)")
@@ -140,11 +168,31 @@ def _parser() -> argparse.ArgumentParser:
     return top
 
 
+_UNITS = {"": 1, "B": 1, "KB": 1024, "KIB": 1024, "K": 1024, "MB": 1 << 20, "MIB": 1 << 20, "M": 1 << 20}
+
+
+def _size(text: str) -> int:
+    """A byte count: 40000, 40KB, 40KiB (both 1024), 1.5MB."""
+    import re
+
+    m = re.fullmatch(r"\s*([0-9]+(?:\.[0-9]*)?)\s*([A-Za-z]*)\s*", text)
+    unit = m.group(2).upper() if m else ""
+    if not m or unit not in _UNITS:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a size: use bytes or KB / MB (e.g. 40KB)")
+    return int(float(m.group(1)) * _UNITS[unit])
+
+
 def _convert(args) -> int:
     from picoq.converter import convert
 
     t0 = time.perf_counter()
-    options = {}
+    # the precision options reach convert() for every model: a .tflite refuses them by name
+    options = {
+        "weights": args.weights,
+        "activations": args.activations,
+        "flash_budget": args.flash_budget,
+        "ram_budget": args.ram_budget,
+    }
     if args.calib is not None or args.model.lower().endswith(".onnx"):
         options = {
             "calibration": args.calib,
@@ -152,6 +200,12 @@ def _convert(args) -> int:
             "per_tensor": args.per_tensor,
             "percentile": args.percentile,
             "progress": sys.stderr.isatty(),
+            "weights": args.weights,
+            "activations": args.activations,
+            "flash_budget": args.flash_budget,
+            "ram_budget": args.ram_budget,
+            "rounding": args.rounding,
+            "report": print,
         }
     data = convert(args.model, args.output, **options)
     from picoq.runtime import read_model

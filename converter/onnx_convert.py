@@ -6,7 +6,7 @@ from collections.abc import Callable
 
 from picoq.runtime.format import OPCODE_BY_NAME, OPS
 
-from .calibrate import CalibrationSource, sweep, collect_ranges, load_samples
+from .calibrate import CalibrationSource, collect_ranges, load_samples
 from .fgraph import FloatGraph
 from .graph import ConversionError, Graph
 from .onnx_import import ModelSource, import_onnx
