@@ -77,19 +77,21 @@ class InputStats:
         return self.h[node.name] / max(self.count[node.name], 1)
 
 
-def int4_scales(rows: np.ndarray) -> np.ndarray:
-    """Per output channel max|w| / 7 (float32; 1 for an all-zero channel)."""
+def channel_scales(rows: np.ndarray, qmax: int = INT4_MAX) -> np.ndarray:
+    """Per output channel max|w| / qmax (float32; 1 for an all-zero channel)."""
     peak = np.abs(rows).max(axis=1)
-    return np.where(peak > 0, peak / INT4_MAX, 1.0).astype(np.float32)
+    return np.where(peak > 0, peak / qmax, 1.0).astype(np.float32)
 
 
-def round_nearest(rows: np.ndarray, scales: np.ndarray) -> np.ndarray:
+def round_nearest(rows: np.ndarray, scales: np.ndarray, qmax: int = INT4_MAX) -> np.ndarray:
     q = np.sign(rows) * np.floor(np.abs(rows / scales.astype(np.float64)[:, None]) + 0.5)
-    return np.clip(q, -INT4_MAX, INT4_MAX).astype(np.int8)
+    return np.clip(q, -qmax, qmax).astype(np.int8)
 
 
-def round_gptq(rows: np.ndarray, scales: np.ndarray, h: np.ndarray, damp: float = 0.01) -> np.ndarray:
-    """GPTQ rounding of one group's rows [M, K] with input Hessian h [K, K]."""
+def round_gptq(
+    rows: np.ndarray, scales: np.ndarray, h: np.ndarray, qmax: int = INT4_MAX, damp: float = 0.01
+) -> np.ndarray:
+    """GPTQ rounding of one group's rows [M, K] to [-qmax, qmax] with input Hessian h [K, K]."""
     w = rows.astype(np.float64).copy()
     s = scales.astype(np.float64)
     h = h.astype(np.float64).copy()
@@ -102,11 +104,11 @@ def round_gptq(rows: np.ndarray, scales: np.ndarray, h: np.ndarray, damp: float 
     try:
         hinv = np.linalg.cholesky(np.linalg.inv(h)).T  # upper: H^-1 = U^T U
     except np.linalg.LinAlgError:
-        return round_nearest(rows, scales)
+        return round_nearest(rows, scales, qmax)
     q = np.zeros_like(w)
     for i in range(w.shape[1]):
         col = w[:, i]
-        qi = np.clip(np.sign(col) * np.floor(np.abs(col / s) + 0.5), -INT4_MAX, INT4_MAX)
+        qi = np.clip(np.sign(col) * np.floor(np.abs(col / s) + 0.5), -qmax, qmax)
         q[:, i] = qi
         err = (col - qi * s) / hinv[i, i]
         w[:, i + 1 :] -= np.outer(err, hinv[i, i + 1 :])
@@ -115,21 +117,22 @@ def round_gptq(rows: np.ndarray, scales: np.ndarray, h: np.ndarray, damp: float 
     return out.astype(np.int8)
 
 
-def int4_weights(
-    node: Node, w: np.ndarray, hessian: np.ndarray | None, rounding: str = "gptq"
+def rounded_weights(
+    node: Node, w: np.ndarray, hessian: np.ndarray | None, rounding: str = "gptq", qmax: int = INT4_MAX
 ) -> tuple[np.ndarray, np.ndarray]:
-    """(int4 values in w's shape, per-output-channel scales) for node's weights `w`.
-    `hessian` [groups, K, K] (InputStats) is needed for "gptq"; "nearest" ignores it."""
+    """(values in [-qmax, qmax] in w's shape, per-output-channel scales) for node's weights `w`:
+    qmax 7 for int4, 127 for int8. `hessian` [groups, K, K] (InputStats) is needed for
+    "gptq"; "nearest" ignores it."""
     rows = weight_rows(node, w).astype(np.float64)
-    scales = int4_scales(rows)
+    scales = channel_scales(rows, qmax)
     if rounding == "nearest" or hessian is None:
-        return round_nearest(rows, scales).reshape(w.shape), scales
+        return round_nearest(rows, scales, qmax).reshape(w.shape), scales
     groups = hessian.shape[0]
     per = rows.shape[0] // groups
     q = np.empty(rows.shape, np.int8)
     for g in range(groups):
         sl = slice(g * per, (g + 1) * per)
-        q[sl] = round_gptq(rows[sl], scales[sl], hessian[g])
+        q[sl] = round_gptq(rows[sl], scales[sl], hessian[g], qmax)
     return q.reshape(w.shape), scales
 
 

@@ -97,9 +97,13 @@ class ComputeOps:
         channels = filt.shape[axis]
         per_channel = self.per_channel or kernel == "DEPTHWISE_CONV_2D" and node.op == "pq.Affine"
         int4 = self.precision.int4.get(node.name)
+        rounded8 = self.precision.int8.get(node.name)
         if int4 is not None:  # the graph holds its int4 values times these scales (precision.py)
             ws = int4
             wq = qp.quantize_weights(filt, ws, axis, qmax=7)
+        elif rounded8 is not None:  # int8 values rounded with the calibration data, likewise
+            ws = rounded8
+            wq = qp.quantize_weights(filt, ws, axis)
         else:
             ws = qp.weight_scales(filt, axis if per_channel else None)
             wq = qp.quantize_weights(filt, ws, axis)

@@ -6,7 +6,7 @@ from collections.abc import Callable
 
 from picoq.runtime.format import OPCODE_BY_NAME, OPS
 
-from .calibrate import CalibrationSource, collect_ranges, load_samples
+from .calibrate import CalibrationSource, collect_ranges, load_samples, sweep
 from .fgraph import FloatGraph
 from .graph import ConversionError, Graph
 from .onnx_import import ModelSource, import_onnx
@@ -65,13 +65,13 @@ def convert_onnx(
         plan_arena(graph)
         return lowered_sizes(graph)
 
-    def sweep(observe) -> None:
+    def stats_sweep(observe) -> None:
         sweep(fg, samples, observe, "layer statistics", progress, 8)
 
     choice = choose(
         fg,
         samples,
-        sweep,
+        stats_sweep,
         measure,
         weights=weights,
         activations=activations,

@@ -40,6 +40,10 @@ class Precision:
 
     activations: str = "int8"
     int4: dict[str, np.ndarray] = field(default_factory=dict)  # node name -> per-channel scales
+    # int8 layers whose weights were rounded with the calibration data (GPTQ): node name ->
+    # per-channel scales, the graph holding the rounded values (16x8 models: weights are then
+    # the main error left, and calibrated rounding takes part of it back)
+    int8: dict[str, np.ndarray] = field(default_factory=dict)
 
 
 @dataclass
@@ -149,14 +153,18 @@ def choose(
     choice = PrecisionChoice(Precision(), fg)
     act = _choose_activations(fg, activations, ram_budget, measure, s16_ok, choice)
     choice.precision.activations = act
-    if weights == "int8" and flash_budget is None:
+    calibrated_int8 = act == "int16" and rounding == "gptq"
+    if weights == "int8" and flash_budget is None and not calibrated_int8:
         return choice
     nodes = low_bit.weighted_nodes(fg)
     stats = low_bit.collect_stats(fg, nodes, sweep) if rounding == "gptq" else None
-    q4 = {
-        n.name: low_bit.int4_weights(n, fg.consts[n.inputs[1]], stats.hessian(n) if stats else None, rounding)
-        for n in nodes
-    }
+
+    def rounded(n, qmax: int):
+        return low_bit.rounded_weights(
+            n, fg.consts[n.inputs[1]], stats.hessian(n) if stats else None, rounding, qmax
+        )
+
+    q4 = {n.name: rounded(n, low_bit.INT4_MAX) for n in nodes} if weights != "int8" else {}
     deq = {name: low_bit.dequantized(q, s) for name, (q, s) in q4.items()}
     if weights == "int4":
         chosen = [n.name for n in nodes]
@@ -168,7 +176,17 @@ def choose(
     for r in choice.layers:
         r.int4 = r.name in chosen
     choice.precision.int4 = {name: q4[name][1] for name in chosen}
-    choice.fg = _with_weights(fg, {name: deq[name] for name in chosen})
+    new = {name: deq[name] for name in chosen}
+    if calibrated_int8:
+        for n in nodes:
+            if n.name not in chosen:
+                q8, s8 = rounded(n, 127)
+                choice.precision.int8[n.name] = s8
+                new[n.name] = low_bit.dequantized(q8, s8)
+        choice.notes.append(
+            f"int8 weights of {len(choice.precision.int8)} layer(s) rounded with the calibration data"
+        )
+    choice.fg = _with_weights(fg, new)
     flash, _ = measure(choice.fg, choice.precision)
     if flash_budget is not None and flash > flash_budget:
         raise ConversionError(
