@@ -89,10 +89,15 @@ def check_supported(m: ModelFile) -> None:
     """Refuse what the generated signature or the kernel set cannot express, naming all of it."""
     problems = [f"op {op.index} {op.name} has no C kernel" for op in m.ops if op.name not in KERNEL_FUNCTIONS]
     for kind, idxs in (("input", m.inputs), ("output", m.outputs)):
+        kinds = {m.tensors[i].dtype for i in idxs}
         for i in idxs:
             t = m.tensors[i]
-            if t.dtype != "int8":
-                problems.append(f"graph {kind} {t.name!r} is {t.dtype}; export-c handles int8 inputs/outputs")
+            if t.dtype not in ("int8", "int16"):
+                problems.append(
+                    f"graph {kind} {t.name!r} is {t.dtype}; export-c handles int8 or int16 inputs/outputs"
+                )
+        if kinds <= {"int8", "int16"} and len(kinds) > 1:
+            problems.append(f"the graph {kind}s mix int8 and int16; export-c gives them one C type")
     if problems:
         raise ValueError("cannot export to C: " + "; ".join(problems))
 

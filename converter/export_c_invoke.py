@@ -57,7 +57,7 @@ def _io_defines(m: ModelFile, prefix: str, kind: str, idxs: list[int]) -> list[s
         p = f"{prefix}_{kind}" if len(idxs) == 1 else f"{prefix}_{kind}{k}"
         lines += [
             "",
-            f"/* {kind.lower()} {_comment_text(repr(t.name), 60)}: int8 {_shape(t.shape)}, {_quant_text(t)}. */",
+            f"/* {kind.lower()} {_comment_text(repr(t.name), 60)}: {t.dtype} {_shape(t.shape)}, {_quant_text(t)}. */",
             f"#define {p}_SIZE {t.nbytes}",
             f"#define {p}_ARENA_OFFSET {t.offset}",
         ]
@@ -86,9 +86,16 @@ def _arena_defines(m: ModelFile, prefix: str) -> list[str]:
 
 def _signature(m: ModelFile, name: str) -> str:
     """One pointer per input and output, or an array of pointers when there are several."""
-    inp = "const int8_t *input" if len(m.inputs) == 1 else "const int8_t *const *inputs"
-    out = "int8_t *output" if len(m.outputs) == 1 else "int8_t *const *outputs"
+    ti, to = io_ctype(m, m.inputs), io_ctype(m, m.outputs)
+    inp = f"const {ti} *input" if len(m.inputs) == 1 else f"const {ti} *const *inputs"
+    out = f"{to} *output" if len(m.outputs) == 1 else f"{to} *const *outputs"
     return f"int {name}_invoke({inp}, {out}, uint8_t *arena)"
+
+
+def io_ctype(m: ModelFile, idxs: list[int]) -> str:
+    """The C type of the graph inputs (or outputs): int8_t, or int16_t for a 16x8 model
+    (export_c.check_supported refuses a mix)."""
+    return "int16_t" if m.tensors[idxs[0]].dtype == "int16" else "int8_t"
 
 
 def render_model_h(m: ModelFile, name: str) -> str:
