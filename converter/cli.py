@@ -182,6 +182,11 @@ def _size(text: str) -> int:
     return int(float(m.group(1)) * _UNITS[unit])
 
 
+def _variant_text(m, op) -> str:
+    """The dtype variant that runs the op: int8, 16x8 (int16 activations) or int4 weights."""
+    return {"s8": "int8", "s16": "16x8", "s4": "int4 w"}[op.variant]
+
+
 def _convert(args) -> int:
     from picoq.converter import convert
 
@@ -372,7 +377,9 @@ def _inspect(args) -> int:
         for i in idxs:
             t = m.tensors[i]
             print(f"  {kind:6s} {t.name!r} {list(t.shape)} {t.dtype} {_quant_str(t)}")
-    rows = [("#", "op", "output shape", "dtype", "scale", "zero pt", "weight bytes", "MACs", "scratch")]
+    rows = [
+        ("#", "op", "kernel", "output shape", "dtype", "scale", "zero pt", "weight bytes", "MACs", "scratch")
+    ]
     for o in m.ops:
         y = m.tensors[o.outputs[0]]
         if y.scales.size == 1:
@@ -383,6 +390,7 @@ def _inspect(args) -> int:
             (
                 str(o.index),
                 o.name,
+                _variant_text(m, o),
                 "x".join(map(str, y.shape)),
                 y.dtype,
                 scale,
@@ -393,7 +401,7 @@ def _inspect(args) -> int:
             )
         )
     widths = [max(len(r[k]) for r in rows) for k in range(len(rows[0]))]
-    right = {0, 4, 5, 6, 7, 8}
+    right = {0, 5, 6, 7, 8, 9}
     print()
     for r in rows:
         cells = [c.rjust(w) if k in right else c.ljust(w) for k, (c, w) in enumerate(zip(r, widths))]
