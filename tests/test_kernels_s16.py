@@ -78,6 +78,47 @@ def test_int16_op_without_a_16x8_kernel_is_named() -> None:
     loader refuses."""
     g = TFLiteGraph(activations=np.int16)
     x = g.input("x", (1, 4, 4, 2), 0.01, 0)
-    g.output(g.transpose(x, (0, 2, 1, 3)))
-    with pytest.raises(ValueError, match="no TRANSPOSE kernel for int16"):
+    g.output(g.hard_swish(x, 0.01, 0))  # TFLite has no int16 HARD_SWISH either
+    with pytest.raises(ValueError, match="no HARD_SWISH kernel for int16"):
         convert(g.build())
+
+
+# *** data movement: TRANSPOSE, PAD, SLICE (the int8 kernels on the bytes) ***
+
+
+def _shape(rng: np.random.Generator, rank: int) -> tuple[int, ...]:
+    return tuple(int(d) for d in rng.integers(1, 6, rank))
+
+
+@pytest.mark.parametrize("seed", range(12))
+def test_transpose(seed: int) -> None:
+    rng = np.random.default_rng(16100 + seed)
+    rank = int(rng.integers(1, 6))  # TFLM's TRANSPOSE stops at rank 5
+    shape = _shape(rng, rank)
+    perm = [int(p) for p in rng.permutation(rank)]
+    g = TFLiteGraph(activations=np.int16)
+    g.output(g.transpose(g.input("x", shape, 0.01, 0), perm))
+    check_against_tflm(g.build(), [int16_inputs(rng, shape)])
+
+
+@pytest.mark.parametrize("seed", range(12))
+def test_pad(seed: int) -> None:
+    rng = np.random.default_rng(16200 + seed)
+    rank = int(rng.integers(1, 6))
+    shape = _shape(rng, rank)
+    pads = [[int(a), int(b)] for a, b in rng.integers(0, 3, (rank, 2))]
+    g = TFLiteGraph(activations=np.int16)
+    g.output(g.pad(g.input("x", shape, 0.01, 0), pads))
+    check_against_tflm(g.build(), [int16_inputs(rng, shape)])
+
+
+@pytest.mark.parametrize("seed", range(12))
+def test_slice(seed: int) -> None:
+    rng = np.random.default_rng(16300 + seed)
+    rank = int(rng.integers(1, 6))
+    shape = _shape(rng, rank)
+    begin = [int(rng.integers(0, d)) for d in shape]
+    size = [int(rng.integers(1, d - b + 1)) for d, b in zip(shape, begin)]
+    g = TFLiteGraph(activations=np.int16)
+    g.output(g.slice(g.input("x", shape, 0.01, 0), begin, size))
+    check_against_tflm(g.build(), [int16_inputs(rng, shape)])

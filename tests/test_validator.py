@@ -147,6 +147,19 @@ def resize_model() -> bytes:
     return convert(g.build())
 
 
+def s16_model() -> bytes:
+    """16x8 (int16 activations): FULLY_CONNECTED "fc" [2, 6] -> [2, 8] (int8 weights
+    "fc/weights", int64 bias "fc/bias"), PAD "pad" -> [3, 10], TRANSPOSE "tr" -> [10, 3],
+    SLICE "sl" -> [4, 2]."""
+    g = TFLiteGraph(description="picoq test s16", activations=np.int16)
+    layers = RandomLayers(g, np.random.default_rng(16))
+    y = layers.fully_connected(layers.input("x", (2, 6), 0.001, 0), 8, name="fc")
+    y = g.pad(y, [[1, 0], [0, 2]], name="pad")
+    y = g.transpose(y, [1, 0], name="tr")
+    g.output(g.slice(y, [3, 1], [4, 2], name="sl"))
+    return convert(g.build())
+
+
 def attention_model() -> bytes:
     """BATCH_MATMUL qk = q [2, 5, 8] x k [2, 5, 8]^T (adj_y), GATHER g = q[:, [4, 0, 2, 2, 1]],
     BATCH_MATMUL out = qk [2, 5, 5] x g [2, 5, 8]."""
@@ -185,6 +198,7 @@ REPO_MODELS = {
     "resize": resize_model,
     "attention": attention_model,  # BATCH_MATMUL, GATHER
     "layer_norm": layer_norm,  # LAYER_NORM (float ONNX only)
+    "s16": s16_model,  # 16x8 variants (pq_variants.def)
 }
 
 
@@ -363,7 +377,7 @@ def test_valid_models_are_accepted(c, models) -> None:
         for t in m.tensors:
             info = CTensor()
             assert lib.pq_model_tensor_info(data, t.index, ctypes.byref(info)) == 0
-            assert (info.dtype, info.kind) == ({"int8": 1, "int32": 2}[t.dtype], t.kind)
+            assert (info.dtype, info.kind) == (fmt.DTYPE_CODE[t.dtype], t.kind)
             assert tuple(info.dims[: info.rank]) == t.shape and not any(info.dims[info.rank :])
             assert (info.offset, info.nbytes) == (t.offset, t.nbytes)
             assert data[info.name - base : info.name - base + info.name_len].decode() == t.name
@@ -668,6 +682,7 @@ NO, B, CI, C64, TB, SL, PR, RS = (
 )
 AT = "attention"
 LN = "layer_norm"
+S16 = "s16"
 LNG, LNB = "LayerNormalization_0/gamma", "LayerNormalization_0/beta"  # LAYER_NORM's int32[8] constants
 RQ = "concatenation_9/requant"  # new_ops' CONCATENATION table: rows (multiplier, shift, input_offset)
 CASES = [
@@ -1607,6 +1622,24 @@ CASES = [
         "op.input2.shape",
     ),
     (RS, "resize-rows-not-constant", lambda p: p.slot("RESIZE_NEAREST_NEIGHBOR", 1, "x"), "op.input2.dtype"),
+    # -- 16x8 variants: FULLY_CONNECTED "fc" (int64 bias), PAD "pad", TRANSPOSE "tr", SLICE "sl"
+    (S16, "s16-fc-input-offset", lambda p: p.param(0, "input_offset", 1), "op.params.input_offset"),
+    (S16, "s16-fc-output-offset", lambda p: p.param(0, "output_offset", -1), "op.params.output_offset"),
+    (S16, "s16-fc-act-min-past-int16", lambda p: p.param(0, "act_min", -32769), "op.params.act_min"),
+    (S16, "s16-fc-act-max-int16", lambda p: p.param(0, "act_max", 32767), None),
+    (S16, "s16-fc-shift-8", lambda p: p.const_i32("fc/shift", 0, 8), "op.shifts"),
+    (
+        S16,
+        "s16-fc-bias-int32",  # the same 64 bytes as int32[16]: a 16x8 bias is int64
+        lambda p: p.retype_raw("fc/bias", 2, (16,)),
+        "op.bias.dtype",
+    ),
+    (S16, "s16-fc-filter-int16", lambda p: p.retype_raw("fc/weights", 3, (8, 3)), "op.filter.dtype"),
+    (S16, "s16-pad-value", lambda p: p.param(1, "pad_value", 1), "op.params.pad_value"),
+    (S16, "s16-transpose-not-a-permutation", lambda p: p.param(2, "perm_0", 0), "op.params.perm"),
+    (S16, "s16-slice-past-the-input", lambda p: p.param(3, "begin_0", 7), "op.params.begin_0"),
+    # an int16 op output feeding an op that then mixes dtypes: the s16 FC with an int8 output
+    (S16, "s16-fc-int8-output", lambda p: p.retype_raw("fc", 1, (2, 16)), "op.output.dtype"),
     # an op that has no kernel for its tensors' dtypes (pq_variants.def): int16 index table,
     # int4 index table (the same bytes)
     (
@@ -1926,8 +1959,8 @@ class ContractMutator:
                 dims.insert(int(rng.integers(len(dims) + 1)), 1)
             elif 1 in dims:
                 dims.remove(1)
-            p.retype_raw(t.index, {"int8": 1, "int32": 2}[t.dtype], tuple(dims))
-            p.tens(t.index, "data_size", int(np.prod(dims)) * (1 if t.dtype == "int8" else 4))
+            p.retype_raw(t.index, fmt.DTYPE_CODE[t.dtype], tuple(dims))
+            p.tens(t.index, "data_size", fmt.dtype_nbytes(t.dtype, int(np.prod(dims))))
         elif kind == "offset":
             t = int(rng.choice(self.arena))
             other = m.tensors[int(rng.choice(self.arena))]

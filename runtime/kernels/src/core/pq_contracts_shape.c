@@ -4,14 +4,19 @@
  */
 #include "pq_contract.h"
 
-/* int8 input x and output y; x of rank >= 1, y of x's rank when same_rank. */
-static int unary(const pq_contract_ctx *o, pqv_tensor *x, pqv_tensor *y, int same_rank) {
+/* Input x and output y of `dtype` (int8, or int16 for a 16x8 variant); x of rank >= 1, y of
+ * x's rank when same_rank. */
+static int unary_dt(const pq_contract_ctx *o, pqv_tensor *x, pqv_tensor *y, int same_rank, uint32_t dtype) {
     const pqv_ctx *c = o->c;
-    TRY(pqv_op_tensor(o, op_input(c, o->i, 0), PQ_MODEL_E_OP_INPUT_DTYPE, NO_SUB, DT_INT8, -1, x));
-    TRY(pqv_op_tensor(o, op_output(c, o->i), PQ_MODEL_E_OP_OUTPUT_DTYPE, NO_SUB, DT_INT8,
+    TRY(pqv_op_tensor(o, op_input(c, o->i, 0), PQ_MODEL_E_OP_INPUT_DTYPE, NO_SUB, dtype, -1, x));
+    TRY(pqv_op_tensor(o, op_output(c, o->i), PQ_MODEL_E_OP_OUTPUT_DTYPE, NO_SUB, dtype,
                       same_rank ? (int)x->rank : -1, y));
     if (x->rank < 1) return pqv_fail_op(o, PQ_MODEL_E_OP_INPUT_SHAPE, NO_SUB, x->rank, "needs rank >= 1");
     return PQ_MODEL_OK;
+}
+
+static int unary(const pq_contract_ctx *o, pqv_tensor *x, pqv_tensor *y, int same_rank) {
+    return unary_dt(o, x, y, same_rank, DT_INT8);
 }
 
 /* Params first..PQ_MAX_DIMS-1 (those beyond the tensor's rank) are 0. */
@@ -104,12 +109,16 @@ int pq_contract_concatenation(const pq_contract_ctx *o) {
 static const pqv_rule PAD_RULES[] = {{0, RG_INT8}};
 
 /* Params: pad_value, then before_d, after_d for d = 0..5 (0 beyond the rank). */
-int pq_contract_pad(const pq_contract_ctx *o) {
+static int pad(const pq_contract_ctx *o, uint32_t dtype) {
     pqv_tensor x, y;
     uint32_t d;
     int32_t before, after;
-    TRY(unary(o, &x, &y, 1));
-    TRY(PARAM_RULES(o, PAD_RULES));
+    TRY(unary_dt(o, &x, &y, 1, dtype));
+    if (dtype == DT_INT16) { /* the int16 zero point, the one pad value of 16x8 */
+        TRY(pqv_param_range(o, 0, 0, 0, NULL));
+    } else {
+        TRY(PARAM_RULES(o, PAD_RULES));
+    }
     for (d = 0; d < x.rank; d++) {
         TRY(pqv_param_range(o, 1 + 2 * d, 0, y.dims[d], &before));
         TRY(pqv_param_range(o, 2 + 2 * d, 0, y.dims[d], &after));
@@ -120,12 +129,17 @@ int pq_contract_pad(const pq_contract_ctx *o) {
     return unused_zero(o, 1 + 2 * x.rank, 1 + 2 * PQ_MODEL_MAX_DIMS);
 }
 
+int pq_contract_pad(const pq_contract_ctx *o) { return pad(o, DT_INT8); }
+
+/* 16x8: int16 in and out, pad value 0 (the int16 zero point). */
+int pq_contract_pad_s16(const pq_contract_ctx *o) { return pad(o, DT_INT16); }
+
 /* Params: perm_0 .. perm_5 (0 beyond the rank). */
-int pq_contract_transpose(const pq_contract_ctx *o) {
+static int transpose(const pq_contract_ctx *o, uint32_t dtype) {
     pqv_tensor x, y;
     uint32_t d, seen = 0;
     int32_t perm[PQ_MODEL_MAX_DIMS];
-    TRY(unary(o, &x, &y, 1));
+    TRY(unary_dt(o, &x, &y, 1, dtype));
     for (d = 0; d < x.rank; d++) TRY(pqv_param_range(o, d, 0, (int64_t)x.rank - 1, &perm[d]));
     for (d = 0; d < x.rank; d++) {
         if (seen >> perm[d] & 1u) {
@@ -138,16 +152,26 @@ int pq_contract_transpose(const pq_contract_ctx *o) {
             return pqv_fail_op(o, PQ_MODEL_E_OP_OUTPUT_SHAPE, NO_SUB, y.dims[d], "must be the input permuted by perm");
         }
     }
+    /* int16: a moved last axis costs the kernel one more (byte) axis, so rank 6 only in place */
+    if (dtype == DT_INT16 && x.rank == PQ_MODEL_MAX_DIMS && perm[x.rank - 1] != (int32_t)x.rank - 1) {
+        return pqv_fail_op(o, PQ_MODEL_E_OP_INPUT_SHAPE, NO_SUB, x.rank,
+                           "an int16 transpose of rank 6 must keep the last axis in place");
+    }
     return unused_zero(o, x.rank, PQ_MODEL_MAX_DIMS);
 }
 
+int pq_contract_transpose(const pq_contract_ctx *o) { return transpose(o, DT_INT8); }
+
+/* 16x8: int16 in and out. */
+int pq_contract_transpose_s16(const pq_contract_ctx *o) { return transpose(o, DT_INT16); }
+
 /* Params: begin_0 .. begin_5 (0 beyond the rank). The output's shape is the slice's size: each
  * dim's box [begin, begin + size) lies inside the input's. */
-int pq_contract_slice(const pq_contract_ctx *o) {
+static int slice(const pq_contract_ctx *o, uint32_t dtype) {
     pqv_tensor x, y;
     uint32_t d;
     int32_t begin;
-    TRY(unary(o, &x, &y, 1));
+    TRY(unary_dt(o, &x, &y, 1, dtype));
     for (d = 0; d < x.rank; d++) {
         if (y.dims[d] > x.dims[d]) {
             return pqv_fail_op(o, PQ_MODEL_E_OP_OUTPUT_SHAPE, NO_SUB, y.dims[d], "a slice larger than the input");
@@ -156,6 +180,11 @@ int pq_contract_slice(const pq_contract_ctx *o) {
     }
     return unused_zero(o, x.rank, PQ_MODEL_MAX_DIMS);
 }
+
+int pq_contract_slice(const pq_contract_ctx *o) { return slice(o, DT_INT8); }
+
+/* 16x8: int16 in and out. */
+int pq_contract_slice_s16(const pq_contract_ctx *o) { return slice(o, DT_INT16); }
 
 /* Inputs: x (int8, rank >= 1), the indices (a constant int32 tensor, rank 0..6). Params: axis,
  * batch_dims, both normalized (>= 0): batch_dims <= min(indices rank, axis), axis < x's rank,
