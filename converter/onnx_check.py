@@ -177,6 +177,16 @@ WINDOW_LENGTHS = {"kernel_shape": 2, "strides": 2, "dilations": 2, "pads": 4}  #
 _BOOL = _int(0, 1)
 _CAST_TO = (1, 2, 3, 6, 7, 9, 10, 11)
 
+_RECURRENT = {
+    "hidden_size": _int(1, 1 << 16),
+    "direction": _enum("forward", "reverse", "bidirectional"),
+    "layout": _BOOL,
+    "clip": ("float", lambda v: None if math.isfinite(v) and v > 0 else "must be a positive number"),
+    "input_forget": _BOOL,
+    "activations": ("strings", None),
+    "activation_alpha": ("floats", None),
+    "activation_beta": ("floats", None),
+}
 # op -> attribute -> (ONNX attribute kind, value check). Attributes not listed are ignored
 # (older exporters add some, e.g. BatchNormalization's `spatial`), except names picoq uses
 # internally (INTERNAL), which a source model may not set.
@@ -216,6 +226,8 @@ ATTRS: dict[str, dict[str, tuple[str, Any]]] = {
     },
     "ConstantOfShape": {"value": ("tensor", None)},
     "DepthToSpace": {"blocksize": _int(1, 1 << 16), "mode": _enum("DCR", "CRD")},
+    "LSTM": _RECURRENT,
+    "GRU": {**_RECURRENT, "linear_before_reset": _BOOL},
     "SpaceToDepth": {"blocksize": _int(1, 1 << 16)},
 }
 REQUIRED_ATTRS = {
@@ -224,13 +236,15 @@ REQUIRED_ATTRS = {
     "Concat": ("axis",),
     "Cast": ("to",),
     "DepthToSpace": ("blocksize",),
+    "LSTM": ("hidden_size",),
+    "GRU": ("hidden_size",),
     "SpaceToDepth": ("blocksize",),
 }
 INTERNAL = ("clamp",)  # set by the passes (fgraph.py); also any name starting with "_"
 
-_KINDS = {1: "float", 2: "int", 3: "string", 4: "tensor", 6: "floats", 7: "ints"}
+_KINDS = {1: "float", 2: "int", 3: "string", 4: "tensor", 6: "floats", 7: "ints", 8: "strings"}
 _UNREAD = {5: "a subgraph", 10: "subgraphs", 11: "a sparse tensor", 12: "sparse tensors", 13: "a type",
-           14: "types", 9: "tensors", 8: "strings", 0: "no type"}  # fmt: skip
+           14: "types", 9: "tensors", 0: "no type"}  # fmt: skip
 
 
 def node_attrs(node: Any, where: str, problems: list[str]) -> dict[str, Any] | None:
@@ -269,6 +283,8 @@ def node_attrs(node: Any, where: str, problems: list[str]) -> dict[str, Any] | N
             v = [float(x) for x in a.floats]
         elif kind == "ints":
             v = [int(x) for x in a.ints]
+        elif kind == "strings":
+            v = [x.decode("utf-8", "replace") for x in a.strings]
         else:
             v = tensor_array(a.t, what, problems)
             if v is None:
@@ -334,6 +350,8 @@ ARITY: dict[str, tuple[int, int, int]] = {
     "ConstantOfShape": (1, 1, 1),
     "Range": (3, 3, 1),
     "Expand": (2, 2, 1),
+    "LSTM": (3, 8, 3),
+    "GRU": (3, 6, 2),
 }
 _UNARY = (1, 1, 1)
 

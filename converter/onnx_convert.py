@@ -9,18 +9,22 @@ from picoq.runtime.format import OPCODE_BY_NAME, OPS
 from .calibrate import CalibrationSource, collect_ranges, load_samples, sweep
 from .fgraph import FloatGraph
 from .graph import ConversionError, Graph
-from .onnx_import import ModelSource, import_onnx
+from .onnx_import import ModelSource, import_onnx, infer_shapes
 from .passes import run_passes
 from .plan import plan_arena
 from .precision import Precision, choose, lowered_sizes
 from .quantize_graph import Lowering, check_lowerable
+from .recurrent import unroll_recurrent
 
 
 def prepare(source: ModelSource, before_shapes: Callable[[FloatGraph], None] | None = None) -> FloatGraph:
     """The float graph picoq quantizes: imported, folded and fused, every op lowerable
     (`before_shapes`: see onnx_import.import_onnx). Raises one ConversionError listing every
     problem found by the import, the passes and the lowering check."""
-    fg = run_passes(import_onnx(source, before_shapes))
+    fg = import_onnx(source, before_shapes)
+    if unroll_recurrent(fg):  # the steps' tensors get their shapes
+        infer_shapes(fg, {name: fg.shapes[name] for name in fg.inputs})
+    fg = run_passes(fg)
     check_lowerable(fg)
     return fg
 

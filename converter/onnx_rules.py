@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 
 from . import float_ops as f
+from . import recurrent
 from .fgraph import FloatGraph, Node
 from .foreign_ops import run_foreign
 from .lower_movement import MovementOps
@@ -201,6 +202,9 @@ RULES: dict[str, OnnxRule] = {
         ),
         # over the trailing axes [axis:] (the decomposed ReduceMean/Sub/Pow/... form fuses into it, norms.py)
         OnnxRule("LayerNormalization", f.layer_norm, kernel="LAYER_NORM", lower=_C.lower_layer_norm),
+        # unrolled over their time steps into Gemm / Slice / Sigmoid / Tanh / Mul / Add (recurrent.py)
+        OnnxRule("LSTM", recurrent.lstm, not_lowered="(recurrent.py unrolls it)"),
+        OnnxRule("GRU", recurrent.gru, not_lowered="(recurrent.py unrolls it)"),
         OnnxRule("Identity", f.identity),
         OnnxRule("Dropout", f.dropout),
         OnnxRule("Constant", f.constant),

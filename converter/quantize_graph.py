@@ -38,6 +38,8 @@ from .precision import Precision
 
 def kernel_problem(node: Node) -> str | None:
     """Why no picoq kernel can run `node`, or None."""
+    if "_problem" in node.attrs:  # recorded by a pass that could not rewrite the node
+        return node.attrs["_problem"]
     rule = rule_of(node.op)
     if rule.role == "fold":
         return f"{node.where}: computes on activations; picoq supports it only on constants"

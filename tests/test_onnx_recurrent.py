@@ -1,0 +1,162 @@
+"""ONNX LSTM and GRU: unrolled over their time steps (converter/recurrent.py) and quantized.
+
+Oracles: onnxruntime running the float model. The unrolled float graph must compute what
+onnxruntime's LSTM / GRU compute (to float rounding) for every supported attribute; the
+converted model must run and track the float output. Models come from torch.onnx.export of
+nn.LSTM / nn.GRU (what users export) and from hand-built ONNX nodes for what PyTorch never
+writes (peepholes, GRU's linear_before_reset = 0, clip, initial states as graph inputs).
+"""
+
+from __future__ import annotations
+
+import io
+
+import numpy as np
+import onnx
+import pytest
+from onnx import helper
+
+from picoq.converter import ConversionError, convert
+from picoq.converter import float_run
+from picoq.converter.float_ops import sqnr_db
+from picoq.converter.onnx_convert import prepare
+from picoq.runtime import Interpreter
+
+from support.onnx_models import model, ort_run
+
+T, I, H = 12, 6, 8
+
+
+def _torch_model(kind: str, *, bidirectional=False, layers=1, batch_first=False, seed=0) -> onnx.ModelProto:
+    torch = pytest.importorskip("torch")
+
+    class Net(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            cls = torch.nn.LSTM if kind == "LSTM" else torch.nn.GRU
+            self.rnn = cls(I, H, num_layers=layers, bidirectional=bidirectional, batch_first=batch_first)
+            self.fc = torch.nn.Linear(H * (2 if bidirectional else 1), 4)
+
+        def forward(self, x):
+            y, _ = self.rnn(x)
+            return self.fc(y[:, -1] if batch_first else y[-1])
+
+    torch.manual_seed(seed)
+    x = torch.randn((1, T, I) if batch_first else (T, 1, I))
+    f = io.BytesIO()
+    torch.onnx.export(
+        Net().eval(), (x,), f, input_names=["input"], output_names=["y"], dynamo=False, opset_version=17
+    )
+    return onnx.load_from_string(f.getvalue())
+
+
+def _node_model(kind: str, seed: int = 0, *, states_as_inputs=False, **attrs) -> onnx.ModelProto:
+    """One LSTM / GRU node on x [T, 1, I] with every optional input, outputs Y, Y_h (and Y_c)."""
+    rng = np.random.default_rng(seed)
+    gates = 4 if kind == "LSTM" else 3
+    dirs = 2 if attrs.get("direction") == "bidirectional" else 1
+    inits = {
+        "W": rng.normal(0, 0.4, (dirs, gates * H, I)).astype(np.float32),
+        "R": rng.normal(0, 0.4, (dirs, gates * H, H)).astype(np.float32),
+        "B": rng.normal(0, 0.2, (dirs, 2 * gates * H)).astype(np.float32),
+    }
+    inputs = {"x": [T, 1, I]}
+    names = ["x", "W", "R", "B", ""]
+    state_names = ["h0", "c0"] if kind == "LSTM" else ["h0"]
+    for s in state_names:
+        if states_as_inputs:
+            inputs[s] = [dirs, 1, H]
+        else:
+            inits[s] = rng.normal(0, 0.5, (dirs, 1, H)).astype(np.float32)
+        names.append(s)
+    if kind == "LSTM":
+        inits["P"] = rng.normal(0, 0.3, (dirs, 3 * H)).astype(np.float32)
+        names.append("P")
+    outs = ["Y", "Y_h", "Y_c"] if kind == "LSTM" else ["Y", "Y_h"]
+    node = helper.make_node(kind, names, outs, hidden_size=H, **attrs)
+    return model([node], inputs, {o: None for o in outs}, inits, opset=14)
+
+
+def _feeds(m: onnx.ModelProto, rng: np.random.Generator) -> dict[str, np.ndarray]:
+    shapes = {i.name: [d.dim_value for d in i.type.tensor_type.shape.dim] for i in m.graph.input}
+    return {k: rng.normal(size=s).astype(np.float32) for k, s in shapes.items()}
+
+
+def _assert_unrolled_float_matches_ort(m: onnx.ModelProto) -> None:
+    fg = prepare(m)
+    assert not any(n.op in ("LSTM", "GRU") for n in fg.nodes)
+    rng = np.random.default_rng(1)
+    for _ in range(3):
+        feeds = _feeds(m, rng)
+        want = ort_run(m, feeds)
+        got = float_run.run(fg, feeds)
+        for o, w in zip(m.graph.output, want):
+            np.testing.assert_allclose(got[o.name], w, rtol=1e-4, atol=1e-5, err_msg=o.name)
+
+
+@pytest.mark.parametrize(
+    "kw",
+    [
+        {},
+        {"bidirectional": True},
+        {"layers": 2},
+        {"batch_first": True},
+        {"bidirectional": True, "batch_first": True},
+    ],
+    ids=["forward", "bidirectional", "two-layers", "batch-first", "bidirectional-batch-first"],
+)
+@pytest.mark.parametrize("kind", ["LSTM", "GRU"])
+def test_torch_recurrent_unrolls_exactly(kind: str, kw: dict) -> None:
+    _assert_unrolled_float_matches_ort(_torch_model(kind, **kw))
+
+
+@pytest.mark.parametrize(
+    "attrs",
+    [
+        {},
+        {"direction": "reverse"},
+        {"direction": "bidirectional"},
+        {"clip": 0.7},
+        {"layout": 0, "direction": "bidirectional", "clip": 2.0},
+    ],
+    ids=["forward", "reverse", "bidirectional", "clip", "bidirectional-clip"],
+)
+@pytest.mark.parametrize("kind", ["LSTM", "GRU"])
+def test_node_attributes_unroll_exactly(kind: str, attrs: dict) -> None:
+    """Peepholes, initial states, every bias, both GRU reset forms (linear_before_reset 0 here;
+    PyTorch's 1 above)."""
+    _assert_unrolled_float_matches_ort(_node_model(kind, **attrs))
+
+
+@pytest.mark.parametrize("kind", ["LSTM", "GRU"])
+def test_initial_states_as_graph_inputs(kind: str) -> None:
+    _assert_unrolled_float_matches_ort(_node_model(kind, states_as_inputs=True, direction="bidirectional"))
+
+
+def test_gru_linear_before_reset_1_node() -> None:
+    _assert_unrolled_float_matches_ort(_node_model("GRU", linear_before_reset=1))
+
+
+@pytest.mark.parametrize("kind", ["LSTM", "GRU"])
+def test_recurrent_model_converts_and_tracks_the_float_output(kind: str) -> None:
+    """int8: every step's tensors calibrated; the output follows the float model (the 16x8
+    accuracy test lives with the int16 tests)."""
+    m = _torch_model(kind)
+    rng = np.random.default_rng(0)
+    calib = rng.normal(size=(100, T, 1, I)).astype(np.float32)
+    x = rng.normal(size=(8, T, 1, I)).astype(np.float32)
+    it = Interpreter(convert(m, calibration=calib, progress=False))
+    got = np.concatenate([it.run(v) for v in x])
+    want = np.concatenate([ort_run(m, {"input": v})[0] for v in x])
+    assert sqnr_db(want, got) > 5.0
+    assert {op.name for op in it.model.ops} >= {"FULLY_CONNECTED", "LOGISTIC", "TANH", "MUL", "ADD"}
+
+
+def test_unsupported_forms_are_named() -> None:
+    m = _node_model("LSTM", activations=["Relu", "Tanh", "Tanh"])
+    calib = np.random.default_rng(0).normal(size=(4, T, 1, I)).astype(np.float32)
+    with pytest.raises(ConversionError, match="activations"):
+        convert(m, calibration=calib, progress=False)
+    m = _node_model("LSTM", input_forget=1)
+    with pytest.raises(ConversionError, match="input_forget"):
+        convert(m, calibration=calib, progress=False)
