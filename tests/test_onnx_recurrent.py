@@ -16,15 +16,14 @@ import onnx
 import pytest
 from onnx import helper
 
-from picoq.converter import ConversionError, convert
-from picoq.converter import float_run
+from picoq.converter import ConversionError, convert, float_run
 from picoq.converter.float_ops import sqnr_db
 from picoq.converter.onnx_convert import prepare
 from picoq.runtime import Interpreter
 
 from support.onnx_models import model, ort_run
 
-T, I, H = 12, 6, 8
+T, IN, H = 12, 6, 8  # steps, input features, hidden units
 
 
 def _torch_model(kind: str, *, bidirectional=False, layers=1, batch_first=False, seed=0) -> onnx.ModelProto:
@@ -34,7 +33,7 @@ def _torch_model(kind: str, *, bidirectional=False, layers=1, batch_first=False,
         def __init__(self):
             super().__init__()
             cls = torch.nn.LSTM if kind == "LSTM" else torch.nn.GRU
-            self.rnn = cls(I, H, num_layers=layers, bidirectional=bidirectional, batch_first=batch_first)
+            self.rnn = cls(IN, H, num_layers=layers, bidirectional=bidirectional, batch_first=batch_first)
             self.fc = torch.nn.Linear(H * (2 if bidirectional else 1), 4)
 
         def forward(self, x):
@@ -42,7 +41,7 @@ def _torch_model(kind: str, *, bidirectional=False, layers=1, batch_first=False,
             return self.fc(y[:, -1] if batch_first else y[-1])
 
     torch.manual_seed(seed)
-    x = torch.randn((1, T, I) if batch_first else (T, 1, I))
+    x = torch.randn((1, T, IN) if batch_first else (T, 1, IN))
     f = io.BytesIO()
     torch.onnx.export(
         Net().eval(), (x,), f, input_names=["input"], output_names=["y"], dynamo=False, opset_version=17
@@ -51,16 +50,16 @@ def _torch_model(kind: str, *, bidirectional=False, layers=1, batch_first=False,
 
 
 def _node_model(kind: str, seed: int = 0, *, states_as_inputs=False, **attrs) -> onnx.ModelProto:
-    """One LSTM / GRU node on x [T, 1, I] with every optional input, outputs Y, Y_h (and Y_c)."""
+    """One LSTM / GRU node on x [T, 1, IN] with every optional input, outputs Y, Y_h (and Y_c)."""
     rng = np.random.default_rng(seed)
     gates = 4 if kind == "LSTM" else 3
     dirs = 2 if attrs.get("direction") == "bidirectional" else 1
     inits = {
-        "W": rng.normal(0, 0.4, (dirs, gates * H, I)).astype(np.float32),
+        "W": rng.normal(0, 0.4, (dirs, gates * H, IN)).astype(np.float32),
         "R": rng.normal(0, 0.4, (dirs, gates * H, H)).astype(np.float32),
         "B": rng.normal(0, 0.2, (dirs, 2 * gates * H)).astype(np.float32),
     }
-    inputs = {"x": [T, 1, I]}
+    inputs = {"x": [T, 1, IN]}
     names = ["x", "W", "R", "B", ""]
     state_names = ["h0", "c0"] if kind == "LSTM" else ["h0"]
     for s in state_names:
@@ -143,8 +142,8 @@ def test_recurrent_model_converts_and_tracks_the_float_output(kind: str) -> None
     accuracy test lives with the int16 tests)."""
     m = _torch_model(kind)
     rng = np.random.default_rng(0)
-    calib = rng.normal(size=(100, T, 1, I)).astype(np.float32)
-    x = rng.normal(size=(8, T, 1, I)).astype(np.float32)
+    calib = rng.normal(size=(100, T, 1, IN)).astype(np.float32)
+    x = rng.normal(size=(8, T, 1, IN)).astype(np.float32)
     it = Interpreter(convert(m, calibration=calib, progress=False))
     got = np.concatenate([it.run(v) for v in x])
     want = np.concatenate([ort_run(m, {"input": v})[0] for v in x])
@@ -154,7 +153,7 @@ def test_recurrent_model_converts_and_tracks_the_float_output(kind: str) -> None
 
 def test_unsupported_forms_are_named() -> None:
     m = _node_model("LSTM", activations=["Relu", "Tanh", "Tanh"])
-    calib = np.random.default_rng(0).normal(size=(4, T, 1, I)).astype(np.float32)
+    calib = np.random.default_rng(0).normal(size=(4, T, 1, IN)).astype(np.float32)
     with pytest.raises(ConversionError, match="activations"):
         convert(m, calibration=calib, progress=False)
     m = _node_model("LSTM", input_forget=1)
