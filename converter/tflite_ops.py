@@ -111,6 +111,15 @@ def _bias(r: TfliteReader, i: int, where: str, channels: int, dtype: str = "int3
 _BIAS_DTYPE = {"int8": "int32", "int16": "int64"}
 
 
+def _conv_bias_dtype(r: TfliteReader, i: int, act: str, depthwise: bool) -> str:
+    """A conv's bias dtype: TFLM's 16x8 CONV_2D takes an INT32 bias as well as an INT64 one (int32
+    sums and requantization then); its DEPTHWISE_CONV_2D reads any bias as INT64, so only that
+    is accepted. Without a bias, 16x8 sums are int64 ("int64" here sets the shift limit)."""
+    if act == "int16" and not depthwise and i >= 0 and r.ttype(i) == 2:
+        return "int32"
+    return _BIAS_DTYPE[act]
+
+
 def _same_dtype(r: TfliteReader, where: str, *ts: Tensor) -> bool:
     """An op's activations share one dtype (int8, or int16 for 16x8); a mix needs a QUANTIZE."""
     kinds = {t.dtype for t in ts}
@@ -205,11 +214,19 @@ def _conv(c: TfliteOp) -> None:
     pads = _padding(r, where, o.Padding(), xt.shape[1:3], wt.shape[1:3], strides, dil, yt.shape[1:3])
     if pads is None:
         return
-    bias = _bias(r, ins[2] if len(ins) > 2 else -1, where, channels)
+    if not _same_dtype(r, where, xt, yt):
+        return
+    b_in = ins[2] if len(ins) > 2 else -1
+    bias_dtype = _conv_bias_dtype(r, b_in, xt.dtype, depthwise)
+    bias = _bias(r, b_in, where, channels, bias_dtype)
     requant = _params_or_problem(
         r, where, q.conv_multipliers, xt.scale, np.broadcast_to(w_scales, (channels,)), yt.scale
     )
-    if requant is None:
+    if requant is None or not _ensure(
+        bias_dtype != "int64" or requant[1].max() <= 7,
+        r.problems,
+        f"{where}: a 16x8 requantization scale of 128 or more (TFLM's int64 requantization caps its shift at 7)",
+    ):
         return
     m_idx, s_idx = _requant_consts(r, yt.name, *requant)
     lo, hi = q.activation_range(

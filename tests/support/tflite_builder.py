@@ -345,9 +345,12 @@ class TFLiteGraph:
         self.ops.append(Op(code, version, ins, outs, options_type, write_options))
 
     def _check_bias(self, b: Tensor | None, channels: int, op: str) -> None:
-        """int32 (int8 activations) or int64 (16x8) of one value per output channel."""
-        want = np.dtype(np.int64) if self.act_dtype == np.int16 else np.dtype(np.int32)
-        if b is not None and (b.dtype != want or b.shape != (channels,)):
+        """int32 (int8 activations) or int64 (16x8) of one value per output channel; a 16x8
+        bias may also be int32 (TFLite's int32-bias 16x8 option, which TFLM's CONV_2D runs)."""
+        want = (
+            {np.dtype(np.int64), np.dtype(np.int32)} if self.act_dtype == np.int16 else {np.dtype(np.int32)}
+        )
+        if b is not None and (b.dtype not in want or b.shape != (channels,)):
             raise ValueError(f"{op}: bias must be {want} of shape ({channels},), got {b.dtype} {b.shape}")
 
     def conv2d(
@@ -1295,11 +1298,12 @@ class RandomLayers:
         return max(self.sigma, 2.0) if activation == "RELU6" else self.sigma
 
     def _bias_tensor(
-        self, name: str, x: Tensor, w: Tensor, bias: np.ndarray, use_bias: bool
+        self, name: str, x: Tensor, w: Tensor, bias: np.ndarray, use_bias: bool, dtype: type | None = None
     ) -> Tensor | None:
+        """``dtype`` overrides TFLite's default (int32, or int64 for 16x8): int32 for 16x8."""
         if not use_bias:
             return None
-        if self.g.act_dtype == np.int16:  # 16x8: TFLite's int64 bias
+        if self.g.act_dtype == np.int16 and dtype is not np.int32:  # 16x8: TFLite's int64 bias
             return self.g.const(name, bias.astype(np.int64), scales=bias_scales(x, w))
         return self.g.const_int32(name, bias, scales=bias_scales(x, w))
 
@@ -1314,6 +1318,7 @@ class RandomLayers:
         padding: str = "SAME",
         activation: str = "NONE",
         bias: bool = True,
+        bias_dtype: type | None = None,
         name: str | None = None,
     ) -> Tensor:
         """CONV_2D with per-channel weights [Cout,kh,kw,Cin] (quantized_dimension 0)."""
@@ -1324,7 +1329,7 @@ class RandomLayers:
         sigma = self._sigma(activation)
         w_s, b_q, pre = self._weighted_params(x, w_q.reshape(out_channels, -1), tap_means, sigma, True)
         w = self.g.const_int8(f"{name}/filter", w_q, w_s, quantized_dimension=0)
-        b = self._bias_tensor(f"{name}/bias", x, w, b_q, bias)
+        b = self._bias_tensor(f"{name}/bias", x, w, b_q, bias, bias_dtype)
         scale, zp, post = self._out_quant(pre, activation)
         y = self.g.conv2d(
             x,
@@ -1351,6 +1356,7 @@ class RandomLayers:
         padding: str = "SAME",
         activation: str = "NONE",
         bias: bool = True,
+        bias_dtype: type | None = None,
         name: str | None = None,
     ) -> Tensor:
         """DEPTHWISE_CONV_2D with per-channel weights [1,kh,kw,Cin*m] (quantized_dimension 3)."""
@@ -1363,7 +1369,7 @@ class RandomLayers:
         sigma = self._sigma(activation)
         w_s, b_q, pre = self._weighted_params(x, w_q.reshape(kh * kw, cout).T, tap_means, sigma, True)
         w = self.g.const_int8(f"{name}/filter", w_q, w_s, quantized_dimension=3)
-        b = self._bias_tensor(f"{name}/bias", x, w, b_q, bias)
+        b = self._bias_tensor(f"{name}/bias", x, w, b_q, bias, bias_dtype)
         scale, zp, post = self._out_quant(pre, activation)
         y = self.g.depthwise_conv2d(
             x,

@@ -60,6 +60,18 @@ pq_status pq_fully_connected_s16(const pq_fc_params *p, const int32_t *mult, con
                                  const int8_t *filter, const int64_t *bias, /* may be NULL */
                                  int16_t *out);
 
+/* 16x8 CONV_2D: bias32 set, TFLM's int32 accumulation; else (bias64 or no bias) its int64 one. */
+pq_status pq_conv2d_s16(const pq_conv_params *p, const int32_t *mult, const int32_t *shift,
+                        const pq_dims *in_dims, const int16_t *in, const pq_dims *filter_dims,
+                        const int8_t *filter, const int32_t *bias32, const int64_t *bias64, /* NULL or one */
+                        const pq_dims *out_dims, int16_t *out);
+
+/* 16x8 DEPTHWISE_CONV_2D: int64 accumulation, int64 bias. */
+pq_status pq_depthwise_conv2d_s16(const pq_conv_params *p, const int32_t *mult, const int32_t *shift,
+                                  const pq_dims *in_dims, const int16_t *in, const pq_dims *filter_dims,
+                                  const int8_t *filter, const int64_t *bias, /* may be NULL */
+                                  const pq_dims *out_dims, int16_t *out);
+
 /* Shapes have `rank` entries (1..PQ_MAX_DIMS), aligned to the right and of
  * equal rank; an input dimension of 1 broadcasts against the output's. */
 pq_status pq_add_s8(const pq_add_params *p, int32_t rank,

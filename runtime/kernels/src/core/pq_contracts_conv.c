@@ -8,23 +8,37 @@
 
 static const pqv_rule CONV_RULES[] = {{6, RG_OFFSET}, {7, RG_OFFSET}};
 
+/* The 16x8 requantization arrays. TFLM's 16x8 CONV_2D takes an int64 bias or none (int64
+ * sums, the int64 requantization: shifts <= 7) or an int32 one (int32 sums, the int8 kernels'
+ * requantization); its DEPTHWISE_CONV_2D only the former. */
+static int conv_quant_arrays_s16(const pq_contract_ctx *o, uint32_t channels, int depthwise) {
+    const int32_t b = op_input(o->c, o->i, 2);
+    const int wide = depthwise || b == -1 || tensor_rec(o->c, (uint32_t)b)[0] != DT_INT32;
+    return pqv_quant_arrays_dt(o, channels, channels, wide ? DT_INT64 : DT_INT32, wide ? 7 : 30);
+}
+
 /* Params: stride_h, stride_w, dilation_h, dilation_w, pad_h, pad_w, input_offset,
  * output_offset, act_min, act_max[, depth_multiplier]. Inputs: x, filter, bias
- * (optional), multipliers, shifts. */
-static int contract_conv(const pq_contract_ctx *o, int depthwise) {
+ * (optional), multipliers, shifts. `act`: the activations' dtype, DT_INT8 or DT_INT16
+ * (16x8: no offsets, see conv_quant_arrays_s16 for the bias). */
+static int contract_conv(const pq_contract_ctx *o, int depthwise, uint32_t act) {
     const pqv_ctx *c = o->c;
     pqv_tensor x, w, y;
     int32_t n, ih, iw, ic, kh, kw;
     int64_t oc;
     int32_t p[4];
     uint32_t k;
-    TRY(pqv_op_tensor(o, op_input(c, o->i, 0), PQ_MODEL_E_OP_INPUT_DTYPE, NO_SUB, DT_INT8, 4, &x));
+    TRY(pqv_op_tensor(o, op_input(c, o->i, 0), PQ_MODEL_E_OP_INPUT_DTYPE, NO_SUB, act, 4, &x));
     TRY(pqv_op_tensor(o, op_input(c, o->i, 1), PQ_MODEL_E_OP_FILTER_DTYPE, NO_SUB, DT_INT8, 4, &w));
-    TRY(pqv_op_tensor(o, op_output(c, o->i), PQ_MODEL_E_OP_OUTPUT_DTYPE, NO_SUB, DT_INT8, 4, &y));
+    TRY(pqv_op_tensor(o, op_output(c, o->i), PQ_MODEL_E_OP_OUTPUT_DTYPE, NO_SUB, act, 4, &y));
     if (!w.is_const) return pqv_fail_op(o, PQ_MODEL_E_OP_FILTER, NO_SUB, op_input(c, o->i, 1), "must be constant");
     for (k = 0; k < 4; k++) TRY(pqv_param_range(o, k, 1, 1L << 16, &p[k])); /* strides, dilations */
     TRY(PARAM_RULES(o, CONV_RULES));
-    TRY(pqv_param_act(o, 8));
+    if (act == DT_INT16) { /* TFLM's 16x8 convolutions have no input or output offset */
+        TRY(pqv_param_range(o, 6, 0, 0, NULL));
+        TRY(pqv_param_range(o, 7, 0, 0, NULL));
+    }
+    TRY(pqv_param_act_dt(o, 8, act));
     n = x.dims[0];
     ih = x.dims[1];
     iw = x.dims[2];
@@ -63,11 +77,16 @@ static int contract_conv(const pq_contract_ctx *o, int depthwise) {
         return pqv_fail_op(o, PQ_MODEL_E_OP_OUTPUT_SHAPE, NO_SUB, y.dims[1],
                            "inconsistent with input, filter, stride, padding");
     }
-    return pqv_quant_arrays(o, (uint32_t)oc, (uint32_t)oc);
+    return act == DT_INT16 ? conv_quant_arrays_s16(o, (uint32_t)oc, depthwise)
+                           : pqv_quant_arrays(o, (uint32_t)oc, (uint32_t)oc);
 }
 
-int pq_contract_conv2d(const pq_contract_ctx *o) { return contract_conv(o, 0); }
-int pq_contract_depthwise_conv2d(const pq_contract_ctx *o) { return contract_conv(o, 1); }
+int pq_contract_conv2d(const pq_contract_ctx *o) { return contract_conv(o, 0, DT_INT8); }
+int pq_contract_depthwise_conv2d(const pq_contract_ctx *o) { return contract_conv(o, 1, DT_INT8); }
+
+/* 16x8: int16 input and output (offsets 0), int8 filter (conv_quant_arrays_s16 for the bias). */
+int pq_contract_conv2d_s16(const pq_contract_ctx *o) { return contract_conv(o, 0, DT_INT16); }
+int pq_contract_depthwise_conv2d_s16(const pq_contract_ctx *o) { return contract_conv(o, 1, DT_INT16); }
 
 static const pqv_rule FC_RULES[] = {{0, RG_OFFSET}, {1, RG_OFFSET}, {2, RG_OFFSET}};
 
