@@ -177,6 +177,19 @@ def layer_norm() -> bytes:
     return convert(layer_norm_model([1, 3, 8]), calibration=calib, progress=False)
 
 
+def s16_conv() -> bytes:
+    """16x8 convolutions (s16 variants): CONV_2D "c32" (int32 bias), DEPTHWISE_CONV_2D "dw"
+    (int64 bias, multiplier 2), CONV_2D "c64" (int64 bias), CONV_2D "cnone" (no bias)."""
+    g = TFLiteGraph(activations=np.int16, description="picoq test s16 conv")
+    layers = RandomLayers(g, np.random.default_rng(0))
+    x = layers.input("x", (1, 6, 6, 4), 0.001, 0)
+    c = layers.conv2d(x, 4, 3, bias_dtype=np.int32, name="c32")
+    d = layers.depthwise_conv2d(c, 3, depth_multiplier=2, name="dw")
+    e = layers.conv2d(d, 4, 1, name="c64")
+    g.output(layers.conv2d(e, 2, 1, bias=False, name="cnone"))
+    return convert(g.build())
+
+
 def _tables() -> bytes:
     m, calib = gelu_silu_convnet()
     return convert(m, calibration=calib, progress=False)
@@ -199,6 +212,7 @@ REPO_MODELS = {
     "attention": attention_model,  # BATCH_MATMUL, GATHER
     "layer_norm": layer_norm,  # LAYER_NORM (float ONNX only)
     "s16": s16_model,  # 16x8 variants (pq_variants.def)
+    "s16_conv": s16_conv,  # CONV_2D and DEPTHWISE_CONV_2D 16x8
 }
 
 
@@ -683,6 +697,7 @@ NO, B, CI, C64, TB, SL, PR, RS = (
 AT = "attention"
 LN = "layer_norm"
 S16 = "s16"
+S16C = "s16_conv"
 LNG, LNB = "LayerNormalization_0/gamma", "LayerNormalization_0/beta"  # LAYER_NORM's int32[8] constants
 RQ = "concatenation_9/requant"  # new_ops' CONCATENATION table: rows (multiplier, shift, input_offset)
 CASES = [
@@ -1083,6 +1098,30 @@ CASES = [
     (ML, "fc-bias-absent", lambda p: p.slot(0, 2, -1), None),
     (ML, "fc-bias-count", lambda p: p.slot(1, 2, "fc1/bias"), "op.bias.shape"),
     (ML, "fc-per-channel-shift", lambda p: p.const_i32("fc2/shift", 23, 31), "op.shifts"),
+    # -- CONV_2D, DEPTHWISE_CONV_2D 16x8 (s16_conv, ops 0 c32, 1 dw, 2 c64, 3 cnone): no offsets, int16 clamp range, an int64
+    # bias (or none) with shifts <= 7, an int32 one (CONV_2D only) with shifts <= 30
+    (S16C, "conv16-input-offset", lambda p: p.param(0, "input_offset", -1), "op.params.input_offset"),
+    (S16C, "conv16-output-offset", lambda p: p.param(2, "output_offset", 1), "op.params.output_offset"),
+    (S16C, "dw16-act-int16-range", lambda p: p.param(1, "act_max", 32768), "op.params.act_max"),
+    (S16C, "dw16-act-beyond-int8", lambda p: p.param(1, "act_min", 200), None),
+    (S16C, "conv16-int64-bias-shift-8", lambda p: p.const_i32("c64/shift", 0, 8), "op.shifts"),
+    (S16C, "conv16-no-bias-shift-8", lambda p: p.const_i32("cnone/shift", 1, 8), "op.shifts"),
+    (S16C, "conv16-int32-bias-shift-30", lambda p: p.const_i32("c32/shift", 2, 30), None),
+    (S16C, "conv16-int32-bias-shift-31", lambda p: p.const_i32("c32/shift", 2, 31), "op.shifts"),
+    (S16C, "dw16-int32-bias", lambda p: p.retype_raw("dw/bias", 2, (16,)), "op.bias.dtype"),
+    (S16C, "conv16-int16-bias", lambda p: p.retype_raw("c64/bias", 3, (16,)), "op.bias.dtype"),
+    (
+        S16C,
+        "conv16-int16-filter",
+        lambda p: (p.retype_raw("c64/filter", 3, (2, 1, 1, 8)), p.tens("c64/filter", "quant", 0)),
+        "op.filter.dtype",
+    ),
+    (
+        S16C,
+        "conv16-int8-output",
+        lambda p: (p.retype_raw("cnone", 1, (1, 6, 6, 2)), p.tens("cnone", "data_size", 72)),
+        "op.output.dtype",
+    ),
     # -- ADD
     (R, "add-input1-dtype", lambda p: p.slot("ADD", 0, "stem/bias"), "op.input1.dtype"),
     (R, "add-input2-dtype", lambda p: p.slot(5, 1, "logits/bias"), "op.input2.dtype"),
