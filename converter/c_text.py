@@ -27,8 +27,9 @@ def _shape(shape: Iterable[int]) -> str:
 
 
 def _c_int(v: int) -> str:
-    """An int32 literal; INT32_MIN cannot be written as -2147483648 in C."""
-    return "INT32_MIN" if v == -(2**31) else str(v)
+    """An integer literal; INT32_MIN and INT64_MIN cannot be written as -2147483648 and
+    -9223372036854775808 in C (a decimal beyond int32 is a long long literal in C99)."""
+    return {-(2**31): "INT32_MIN", -(2**63): "INT64_MIN"}.get(v, str(v))
 
 
 def _c_float(v: float) -> str:

@@ -55,8 +55,8 @@ _INPUT_ROLES = {
     "LOOKUP_TABLE": ("input", "table"),
 }
 KERNEL_WEIGHTED = ("CONV_2D", "DEPTHWISE_CONV_2D", "FULLY_CONNECTED")
-_C_TYPES = {"int8": "int8_t", "int32": "int32_t"}
-_VALUES_PER_LINE = {"int8": 24, "int32": 10}
+_C_TYPES = {"int8": "int8_t", "int16": "int16_t", "int32": "int32_t", "int64": "int64_t"}
+_VALUES_PER_LINE = {"int8_t": 24, "int16_t": 16, "int32_t": 10, "int64_t": 6}
 
 
 @dataclass(frozen=True)
@@ -156,7 +156,7 @@ def collect_constants(m: ModelFile, name: str) -> tuple[list[ConstArray], dict[i
 
 def _format_values(values: np.ndarray, ctype: str) -> list[str]:
     """Initializer lines, a fixed number of values per line (keeps diffs and editors sane)."""
-    per_line = _VALUES_PER_LINE["int8" if ctype == "int8_t" else "int32"]
+    per_line = _VALUES_PER_LINE[ctype]
     items = [_c_int(int(v)) for v in values.tolist()]
     return ["    " + ", ".join(items[i : i + per_line]) + "," for i in range(0, len(items), per_line)]
 

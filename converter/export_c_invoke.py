@@ -50,15 +50,16 @@ def dsp_arena_bytes(m: ModelFile) -> int:
 
 
 def _io_defines(m: ModelFile, prefix: str, kind: str, idxs: list[int]) -> list[str]:
-    """Size, arena offset, scale and zero point of each graph input or output."""
-    lines = [f"#define {prefix}_NUM_{kind}S {len(idxs)}"]
+    """Element type, size in bytes, arena offset, scale and zero point of each graph input or
+    output."""
+    lines = [f"#define {prefix}_NUM_{kind}S {len(idxs)}", f"#define {prefix}_{kind}_TYPE {io_ctype(m, idxs)}"]
     for k, idx in enumerate(idxs):
         t = m.tensors[idx]
         p = f"{prefix}_{kind}" if len(idxs) == 1 else f"{prefix}_{kind}{k}"
         lines += [
             "",
             f"/* {kind.lower()} {_comment_text(repr(t.name), 60)}: {t.dtype} {_shape(t.shape)}, {_quant_text(t)}. */",
-            f"#define {p}_SIZE {t.nbytes}",
+            f"#define {p}_SIZE {t.nbytes} /* bytes */",
             f"#define {p}_ARENA_OFFSET {t.offset}",
         ]
         if t.scales.size == 1:

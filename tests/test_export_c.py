@@ -33,7 +33,7 @@ from conftest import mlperf_path
 from support.firmware import make, output_rows, run, tool, two_in_two_out
 from support.make_fixtures import build_tiny_convnet, build_tiny_mlp, build_tiny_resnet
 from support.models import build_chain
-from support.tflite_builder import TFLiteGraph
+from support.tflite_builder import RandomLayers, TFLiteGraph
 
 ROOT = Path(__file__).resolve().parents[1]
 HOST_DIR = ROOT / "firmware_examples" / "host"
@@ -186,6 +186,38 @@ def test_host_build_matches_interpreter(exported: Exported) -> None:
     make(HOST_DIR, f"MODEL={exported.folder}", f"BUILD={build}")
     out = run([str(build / "picoq_host"), str(exported.work / "inputs.bin")], timeout=60)
     np.testing.assert_array_equal(output_rows(out.stdout), exported.expected)
+
+
+def _s16_convnet() -> bytes:
+    """A 16x8 model: CONV_2D (int32 bias), DEPTHWISE_CONV_2D (multiplier 2, stride 2, int64
+    bias), CONV_2D (no bias), each a variant the generic _eval emitter exports."""
+    g = TFLiteGraph(activations=np.int16)
+    layers = RandomLayers(g, np.random.default_rng(16))
+    x = layers.input("x", (1, 7, 6, 3), 0.002, 0)
+    y = layers.conv2d(x, 4, 3, activation="RELU", bias_dtype=np.int32)
+    y = layers.depthwise_conv2d(y, 3, depth_multiplier=2, stride=2, dilation=(1, 2))
+    g.output(layers.conv2d(y, 5, 1, bias=False))
+    return convert(g.build())
+
+
+def test_host_build_of_a_16x8_model_matches_interpreter(tmp_path: Path) -> None:
+    """int16 inputs and outputs in the signature (NAME_INPUT_TYPE int16_t), int64 biases in
+    the data file, the s16 kernels through their _eval entries: the host program gives the
+    interpreter's bytes on full-range int16 inputs."""
+    tool("cc")
+    picoq = _s16_convnet()
+    ec.export_c(picoq, tmp_path / "fw", "s16net")
+    header = (tmp_path / "fw" / "s16net_model.h").read_text()
+    assert "int s16net_invoke(const int16_t *input, int16_t *output, uint8_t *arena);" in header
+    assert "#define S16NET_INPUT_TYPE int16_t" in header
+    assert "const int64_t s16net_op1_bias" in (tmp_path / "fw" / "s16net_model_data.c").read_text()
+    shape = Interpreter(picoq).input_details[0]["shape"]
+    inputs = np.random.default_rng(17).integers(-32768, 32768, (6, *shape), dtype=np.int16)
+    inputs[0] = 32767  # the int32-bias conv's sums at their largest
+    (tmp_path / "in.bin").write_bytes(inputs.astype("<i2").tobytes())
+    make(HOST_DIR, f"MODEL={tmp_path / 'fw'}", f"BUILD={tmp_path / 'b'}")
+    out = run([str(tmp_path / "b" / "picoq_host"), str(tmp_path / "in.bin")], timeout=60)
+    np.testing.assert_array_equal(output_rows(out.stdout, np.int16), reference(picoq, inputs))
 
 
 def test_cortex_m4_in_qemu_matches_interpreter(exported: Exported) -> None:

@@ -51,10 +51,11 @@ def make(folder: Path, *args: str, timeout: float = 300) -> subprocess.Completed
     return run([tool("make"), "-s", "-j4", "-C", str(folder), *args], timeout=timeout)
 
 
-def output_rows(stdout: str) -> np.ndarray:
-    """The program's output lines (lines starting with '#' are information) as int8 rows."""
+def output_rows(stdout: str, dtype: type = np.int8) -> np.ndarray:
+    """The program's output lines (lines starting with '#' are information) as rows of
+    `dtype` (int8; int16 for a 16x8 model)."""
     rows = [[int(v) for v in line.split()] for line in stdout.splitlines() if line and line[0] != "#"]
-    return np.array(rows, dtype=np.int64).astype(np.int8)
+    return np.array(rows, dtype=np.int64).astype(dtype)
 
 
 def two_in_two_out() -> bytes:
