@@ -1,0 +1,36 @@
+/*
+ * What the 16x8 fast kernels share (src/fast/pq_*_s16_fast_op.c): int16 x int16 dot products
+ * and multiply-accumulates in plain C that GCC vectorises (pmaddwd), built twice: for the
+ * baseline and, on x86-64, for AVX2 (the same C, a wider target). The weights are widened to
+ * int16 once, at prepare.
+ *
+ * Exactness: the reference kernels sum in int64. A product here is at most 383 * 32768 <
+ * 2^23.6 in magnitude (an int8 weight plus FULLY_CONNECTED's filter offset, at most 255, times
+ * an int16 input), so PQ_S16_CHUNK = 128 products sum inside int32 and each chunk's sum is
+ * added in int64: the same integer as the reference's, hence the same bytes (its low 32 bits
+ * are CONV_2D's int32 sum too).
+ */
+#ifndef PQ_S16_FAST_H
+#define PQ_S16_FAST_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define PQ_S16_CHUNK 128
+/* Depthwise sums one int32 lane per channel over the taps: a product of an int8 weight and an
+ * int16 input is at most 2^22 in magnitude, so up to 511 taps stay inside int32. */
+#define PQ_S16_DW_MAX_TAPS 511
+
+/* sum_i a[i] * b[i] over n values, exactly. */
+typedef int64_t (*pq_s16_dot_fn)(const int16_t *a, const int16_t *b, int32_t n);
+/* acc[i] += w[i] * x[i] over n lanes (each sum stays inside int32, see above). */
+typedef void (*pq_s16_mac_fn)(int32_t *acc, const int16_t *w, const int16_t *x, int32_t n);
+
+/* The isa's versions (AVX2 where it is that isa, else the baseline's). */
+pq_s16_dot_fn pq_s16_dot_for(int isa);
+pq_s16_mac_fn pq_s16_mac_for(int isa);
+
+/* w[0 .. n) widened to int16, plus `offset` (FULLY_CONNECTED's filter offset; 0 for convs). */
+void pq_s16_widen(const int8_t *w, int32_t offset, int32_t n, int16_t *out);
+
+#endif /* PQ_S16_FAST_H */

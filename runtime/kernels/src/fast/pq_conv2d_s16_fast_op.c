@@ -1,0 +1,141 @@
+/*
+ * CONV_2D 16x8's fast hooks (pq_fast_ops.h): per output pixel and group, the receptive field
+ * gathered into one int16 row (zeros for taps outside the image, which add nothing, as the
+ * reference's skipped taps), then one vectorised dot product (pq_s16_fast.h) per output
+ * channel against its filter widened to int16 at prepare. A 1x1 filter of one group reads
+ * the input pixel in place. The sums are the reference's integers, so the requantization
+ * (int32 bias: pq_mbqm on the low 32 bits; int64 bias or none: pq_mbqm64) gives its bytes.
+ */
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+#include "pq_fast_bind.h"
+#include "pq_fixedpoint.h"
+#include "pq_s16_fast.h"
+
+typedef struct {
+    pq_dims in, out;
+    int32_t f_h, f_w, f_c, groups, per_group, k;
+    pq_s16_dot_fn dot;
+    const int16_t *w; /* [out_c][k]: the filter widened */
+} conv16_state;
+
+/* The state laid out by b (base NULL: sizes only; else filled, *out pointing at it). */
+static pq_status conv16_layout(const pq_node *node, const pq_tensor *t, int isa, pq_bump *b, conv16_state **out) {
+    const pq_tensor *x = &t[node->io[0]], *w = &t[node->io[1]], *y = &t[node->io[node->n_inputs]];
+    conv16_state *s = (conv16_state *)pq_bump_take(b, sizeof *s);
+    conv16_state g;
+    int16_t *wk;
+    g.in = pq_tensor_dims4(x);
+    g.out = pq_tensor_dims4(y);
+    g.f_h = w->dims[1];
+    g.f_w = w->dims[2];
+    g.f_c = w->dims[3];
+    if (g.f_c <= 0 || (g.groups = g.in.c / g.f_c) <= 0 || (g.per_group = g.out.c / g.groups) <= 0) {
+        return PQ_ERR_PARAM;
+    }
+    g.k = g.f_h * g.f_w * g.f_c;
+    g.dot = pq_s16_dot_for(isa);
+    wk = (int16_t *)pq_bump_take(b, (size_t)g.out.c * (size_t)g.k * sizeof(int16_t));
+    if (s != NULL) {
+        pq_s16_widen((const int8_t *)w->data, 0, g.out.c * g.k, wk);
+        g.w = wk;
+        *s = g;
+        *out = s;
+    }
+    return PQ_OK;
+}
+
+static int conv16_plan(const pq_node *node, const pq_tensor *t, int isa, size_t *state_bytes,
+                       size_t *scratch_bytes) {
+    pq_bump b = {NULL, 0};
+    conv16_state *s = NULL;
+    const pq_tensor *w = &t[node->io[1]];
+    if (conv16_layout(node, t, isa, &b, &s) != PQ_OK) return 0;
+    *state_bytes = b.used;
+    *scratch_bytes = (size_t)w->dims[1] * (size_t)w->dims[2] * (size_t)w->dims[3] * sizeof(int16_t);
+    return 1;
+}
+
+static pq_status conv16_prepare(pq_node *node, const pq_tensor *t, int isa, void *state) {
+    pq_bump b = {(uint8_t *)state, 0};
+    conv16_state *s = NULL;
+    pq_status st = conv16_layout(node, t, isa, &b, &s);
+    return pq_fast_prepared(node, st, s);
+}
+
+/* The receptive field of output (oy, ox) for group g: k int16 values, zeros outside. */
+static void gather_row(const conv16_state *s, const pq_conv_params *p, const int16_t *img, int32_t oy, int32_t ox,
+                       int32_t g, int16_t *row) {
+    const int32_t y0 = oy * p->stride_h - p->pad_h, x0 = ox * p->stride_w - p->pad_w;
+    int32_t fy, fx;
+    for (fy = 0; fy < s->f_h; ++fy) {
+        const int32_t in_y = y0 + p->dilation_h * fy;
+        for (fx = 0; fx < s->f_w; ++fx) {
+            const int32_t in_x = x0 + p->dilation_w * fx;
+            int16_t *dst = row + (size_t)(fy * s->f_w + fx) * (size_t)s->f_c;
+            if (in_y < 0 || in_y >= s->in.h || in_x < 0 || in_x >= s->in.w) {
+                memset(dst, 0, (size_t)s->f_c * sizeof *dst);
+            } else {
+                memcpy(dst, img + ((size_t)in_y * (size_t)s->in.w + (size_t)in_x) * (size_t)s->in.c + (size_t)g * (size_t)s->f_c,
+                       (size_t)s->f_c * sizeof *dst);
+            }
+        }
+    }
+}
+
+static pq_status conv16_eval(const pq_node *node, const pq_tensor *t, void *scratch, int32_t part, int32_t n_parts) {
+    const conv16_state *s = (const conv16_state *)node->fast;
+    const pq_conv_params *p = (const pq_conv_params *)node->params;
+    const int32_t *mult = (const int32_t *)t[node->io[3]].data, *shift = (const int32_t *)t[node->io[4]].data;
+    const pq_tensor *bt = node->io[2] >= 0 ? &t[node->io[2]] : NULL;
+    const int32_t *bias32 = bt != NULL && bt->dtype == PQ_DT_INT32 ? (const int32_t *)bt->data : NULL;
+    const int64_t *bias64 = bt != NULL && bt->dtype != PQ_DT_INT32 ? (const int64_t *)bt->data : NULL;
+    const int16_t *in = (const int16_t *)t[node->io[0]].data;
+    int16_t *out = (int16_t *)t[node->io[node->n_inputs]].data;
+    /* A 1x1 filter over one group, unstrided and unpadded or not, reads its pixel in place. */
+    const int in_place = s->f_h == 1 && s->f_w == 1 && s->groups == 1;
+    int16_t *row = (int16_t *)scratch;
+    int32_t b, oy, ox, g, oc;
+    (void)part;
+    (void)n_parts;
+    for (b = 0; b < s->in.n; ++b) {
+        const int16_t *img = in + (size_t)b * (size_t)s->in.h * (size_t)s->in.w * (size_t)s->in.c;
+        for (oy = 0; oy < s->out.h; ++oy) {
+            for (ox = 0; ox < s->out.w; ++ox, out += s->out.c) {
+                for (g = 0; g < s->groups; ++g) {
+                    const int16_t *r = row;
+                    if (in_place) {
+                        const int32_t iy = oy * p->stride_h - p->pad_h, ix = ox * p->stride_w - p->pad_w;
+                        if (iy < 0 || iy >= s->in.h || ix < 0 || ix >= s->in.w) {
+                            memset(row, 0, (size_t)s->k * sizeof *row);
+                        } else {
+                            r = img + ((size_t)iy * (size_t)s->in.w + (size_t)ix) * (size_t)s->in.c;
+                        }
+                    } else {
+                        gather_row(s, p, img, oy, ox, g, row);
+                    }
+                    for (oc = g * s->per_group; oc < (g + 1) * s->per_group; ++oc) {
+                        const uint64_t acc = (uint64_t)s->dot(r, s->w + (size_t)oc * (size_t)s->k, s->k);
+                        int32_t v;
+                        if (bias32 != NULL) {
+                            v = pq_mbqm(pq_wrap_i32((uint32_t)acc + (uint32_t)bias32[oc]), mult[oc], shift[oc]);
+                        } else {
+                            v = pq_mbqm64(pq_wrap_i64(acc + (bias64 ? (uint64_t)bias64[oc] : 0u)), mult[oc], shift[oc]);
+                        }
+                        out[oc] = (int16_t)pq_clamp(v, p->act_min, p->act_max);
+                    }
+                }
+            }
+        }
+    }
+    return PQ_OK;
+}
+
+static const char *conv16_name(const pq_node *node) {
+    (void)node;
+    return "fast-conv-s16";
+}
+
+const pq_fast_op pq_conv2d_s16_fast_op = {conv16_plan, conv16_prepare, conv16_eval, NULL, conv16_name};

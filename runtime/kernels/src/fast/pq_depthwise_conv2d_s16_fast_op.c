@@ -1,0 +1,115 @@
+/*
+ * DEPTHWISE_CONV_2D 16x8's fast hooks (pq_fast_ops.h): per output pixel, one int32 lane per
+ * output channel, each tap inside the image a vectorised multiply-accumulate (pq_s16_fast.h)
+ * of the tap's weights (widened to int16 at prepare, [taps][out_c]) with the input pixel (a
+ * depth multiplier above 1 repeats each input channel into scratch first). Up to
+ * PQ_S16_DW_MAX_TAPS taps the lanes hold the reference's int64 sums exactly; a larger filter
+ * stays on the reference kernel. Then the bias and pq_mbqm64, as the reference.
+ */
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+#include "pq_fast_bind.h"
+#include "pq_fixedpoint.h"
+#include "pq_s16_fast.h"
+
+typedef struct {
+    pq_dims in, out;
+    int32_t f_h, f_w, dm;
+    pq_s16_mac_fn mac;
+    const int16_t *w; /* [f_h * f_w][out_c]: the filter widened */
+} dw16_state;
+
+/* The state laid out by b (base NULL: sizes only; else filled, *out pointing at it). */
+static pq_status dw16_layout(const pq_node *node, const pq_tensor *t, int isa, pq_bump *b, dw16_state **out) {
+    const pq_tensor *w = &t[node->io[1]];
+    dw16_state *s = (dw16_state *)pq_bump_take(b, sizeof *s);
+    dw16_state g;
+    int16_t *wk;
+    g.in = pq_tensor_dims4(&t[node->io[0]]);
+    g.out = pq_tensor_dims4(&t[node->io[node->n_inputs]]);
+    g.f_h = w->dims[1];
+    g.f_w = w->dims[2];
+    g.dm = ((const pq_conv_params *)node->params)->depth_multiplier;
+    if ((int64_t)g.f_h * g.f_w > PQ_S16_DW_MAX_TAPS || g.out.c != g.in.c * g.dm) return PQ_ERR_PARAM;
+    g.mac = pq_s16_mac_for(isa);
+    wk = (int16_t *)pq_bump_take(b, (size_t)g.f_h * (size_t)g.f_w * (size_t)g.out.c * sizeof(int16_t));
+    if (s != NULL) {
+        pq_s16_widen((const int8_t *)w->data, 0, g.f_h * g.f_w * g.out.c, wk);
+        g.w = wk;
+        *s = g;
+        *out = s;
+    }
+    return PQ_OK;
+}
+
+static int dw16_plan(const pq_node *node, const pq_tensor *t, int isa, size_t *state_bytes, size_t *scratch_bytes) {
+    pq_bump b = {NULL, 0};
+    dw16_state *s = NULL;
+    const size_t c = (size_t)t[node->io[node->n_inputs]].dims[3];
+    if (dw16_layout(node, t, isa, &b, &s) != PQ_OK) return 0;
+    *state_bytes = b.used;
+    *scratch_bytes = c * sizeof(int32_t) + c * sizeof(int16_t); /* the lanes, the repeated input */
+    return 1;
+}
+
+static pq_status dw16_prepare(pq_node *node, const pq_tensor *t, int isa, void *state) {
+    pq_bump b = {(uint8_t *)state, 0};
+    dw16_state *s = NULL;
+    pq_status st = dw16_layout(node, t, isa, &b, &s);
+    return pq_fast_prepared(node, st, s);
+}
+
+static pq_status dw16_eval(const pq_node *node, const pq_tensor *t, void *scratch, int32_t part, int32_t n_parts) {
+    const dw16_state *s = (const dw16_state *)node->fast;
+    const pq_conv_params *p = (const pq_conv_params *)node->params;
+    const int32_t *mult = (const int32_t *)t[node->io[3]].data, *shift = (const int32_t *)t[node->io[4]].data;
+    const int64_t *bias = node->io[2] >= 0 ? (const int64_t *)t[node->io[2]].data : NULL;
+    const int16_t *in = (const int16_t *)t[node->io[0]].data;
+    int16_t *out = (int16_t *)t[node->io[node->n_inputs]].data;
+    const int32_t c = s->out.c;
+    int32_t *acc = (int32_t *)scratch;
+    int16_t *rep = (int16_t *)(acc + c);
+    int32_t b, oy, ox, fy, fx, k;
+    (void)part;
+    (void)n_parts;
+    for (b = 0; b < s->in.n; ++b) {
+        const int16_t *img = in + (size_t)b * (size_t)s->in.h * (size_t)s->in.w * (size_t)s->in.c;
+        for (oy = 0; oy < s->out.h; ++oy) {
+            const int32_t y0 = oy * p->stride_h - p->pad_h;
+            for (ox = 0; ox < s->out.w; ++ox, out += c) {
+                const int32_t x0 = ox * p->stride_w - p->pad_w;
+                memset(acc, 0, (size_t)c * sizeof *acc);
+                for (fy = 0; fy < s->f_h; ++fy) {
+                    const int32_t iy = y0 + p->dilation_h * fy;
+                    if (iy < 0 || iy >= s->in.h) continue;
+                    for (fx = 0; fx < s->f_w; ++fx) {
+                        const int32_t ix = x0 + p->dilation_w * fx;
+                        const int16_t *px;
+                        if (ix < 0 || ix >= s->in.w) continue;
+                        px = img + ((size_t)iy * (size_t)s->in.w + (size_t)ix) * (size_t)s->in.c;
+                        if (s->dm != 1) { /* output channel k reads input channel k / dm */
+                            for (k = 0; k < c; ++k) rep[k] = px[k / s->dm];
+                            px = rep;
+                        }
+                        s->mac(acc, s->w + (size_t)(fy * s->f_w + fx) * (size_t)c, px, c);
+                    }
+                }
+                for (k = 0; k < c; ++k) {
+                    uint64_t u = (uint64_t)(int64_t)acc[k];
+                    if (bias != NULL) u += (uint64_t)bias[k];
+                    out[k] = (int16_t)pq_clamp(pq_mbqm64(pq_wrap_i64(u), mult[k], shift[k]), p->act_min, p->act_max);
+                }
+            }
+        }
+    }
+    return PQ_OK;
+}
+
+static const char *dw16_name(const pq_node *node) {
+    (void)node;
+    return "fast-depthwise-s16";
+}
+
+const pq_fast_op pq_depthwise_conv2d_s16_fast_op = {dw16_plan, dw16_prepare, dw16_eval, NULL, dw16_name};

@@ -1,0 +1,82 @@
+/*
+ * FULLY_CONNECTED 16x8's fast hooks (pq_fast_ops.h): the weights widened to int16 with the
+ * filter offset added at prepare ([out_depth][depth]), then per row and unit one vectorised
+ * dot product (pq_s16_fast.h, exact: the reference's int64 sum), the bias and pq_mbqm64, as
+ * the reference kernel.
+ */
+#include <stddef.h>
+#include <stdint.h>
+
+#include "pq_fast_bind.h"
+#include "pq_fixedpoint.h"
+#include "pq_s16_fast.h"
+
+typedef struct {
+    int32_t rows, depth, units;
+    pq_s16_dot_fn dot;
+    const int16_t *w; /* [units][depth]: weight + filter_offset */
+} fc16_state;
+
+/* The state laid out by b (base NULL: sizes only; else filled, *out pointing at it). */
+static pq_status fc16_layout(const pq_node *node, const pq_tensor *t, int isa, pq_bump *b, fc16_state **out) {
+    const pq_tensor *w = &t[node->io[1]];
+    fc16_state *s = (fc16_state *)pq_bump_take(b, sizeof *s);
+    fc16_state g;
+    int16_t *wk;
+    g.units = w->dims[0];
+    g.depth = w->dims[1];
+    if (g.depth <= 0) return PQ_ERR_PARAM;
+    g.rows = t[node->io[0]].count / g.depth;
+    g.dot = pq_s16_dot_for(isa);
+    wk = (int16_t *)pq_bump_take(b, (size_t)g.units * (size_t)g.depth * sizeof(int16_t));
+    if (s != NULL) {
+        pq_s16_widen((const int8_t *)w->data, ((const pq_fc_params *)node->params)->filter_offset, g.units * g.depth, wk);
+        g.w = wk;
+        *s = g;
+        *out = s;
+    }
+    return PQ_OK;
+}
+
+static int fc16_plan(const pq_node *node, const pq_tensor *t, int isa, size_t *state_bytes, size_t *scratch_bytes) {
+    pq_bump b = {NULL, 0};
+    fc16_state *s = NULL;
+    if (fc16_layout(node, t, isa, &b, &s) != PQ_OK) return 0;
+    return pq_fast_plan_sized(PQ_OK, b.used, state_bytes, scratch_bytes);
+}
+
+static pq_status fc16_prepare(pq_node *node, const pq_tensor *t, int isa, void *state) {
+    pq_bump b = {(uint8_t *)state, 0};
+    fc16_state *s = NULL;
+    pq_status st = fc16_layout(node, t, isa, &b, &s);
+    return pq_fast_prepared(node, st, s);
+}
+
+static pq_status fc16_eval(const pq_node *node, const pq_tensor *t, void *scratch, int32_t part, int32_t n_parts) {
+    const fc16_state *s = (const fc16_state *)node->fast;
+    const pq_fc_params *p = (const pq_fc_params *)node->params;
+    const int32_t *mult = (const int32_t *)t[node->io[3]].data, *shift = (const int32_t *)t[node->io[4]].data;
+    const int64_t *bias = node->io[2] >= 0 ? (const int64_t *)t[node->io[2]].data : NULL;
+    const int16_t *x = (const int16_t *)t[node->io[0]].data;
+    int16_t *out = (int16_t *)t[node->io[node->n_inputs]].data;
+    int32_t r, o;
+    (void)scratch;
+    (void)part;
+    (void)n_parts;
+    for (r = 0; r < s->rows; ++r, x += s->depth, out += s->units) {
+        for (o = 0; o < s->units; ++o) {
+            const int32_t c = p->per_channel ? o : 0;
+            uint64_t u = (uint64_t)s->dot(x, s->w + (size_t)o * (size_t)s->depth, s->depth);
+            if (bias != NULL) u += (uint64_t)bias[o];
+            out[o] = (int16_t)pq_clamp(pq_mbqm64(pq_wrap_i64(u), mult[c], shift[c]), p->act_min, p->act_max);
+        }
+    }
+    return PQ_OK;
+}
+
+static const char *fc16_name(const pq_node *node) {
+    (void)node;
+    return "fast-fc-s16";
+}
+
+const pq_fast_op pq_fully_connected_s16_fast_op = {fc16_plan, fc16_prepare, fc16_eval, NULL, fc16_name};

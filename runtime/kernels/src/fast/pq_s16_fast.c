@@ -1,0 +1,63 @@
+/*
+ * The 16x8 fast kernels' dot products and multiply-accumulates (pq_s16_fast.h): one C body,
+ * compiled for the baseline and, on x86-64, with target("avx2").
+ */
+#include <stddef.h>
+#include <stdint.h>
+
+#include "pq_fast.h"
+#include "pq_fast_isa.h"
+#include "pq_s16_fast.h"
+
+#define S16_DOT_BODY                                                                     \
+    int64_t total = 0;                                                                   \
+    int32_t i0, i;                                                                       \
+    for (i0 = 0; i0 < n; i0 += PQ_S16_CHUNK) {                                           \
+        const int32_t end = n - i0 < PQ_S16_CHUNK ? n : i0 + PQ_S16_CHUNK;               \
+        int32_t s = 0;                                                                   \
+        for (i = i0; i < end; ++i) s += (int32_t)a[i] * (int32_t)b[i];                   \
+        total += s;                                                                      \
+    }                                                                                    \
+    return total;
+
+#define S16_MAC_BODY                                                                     \
+    int32_t i;                                                                           \
+    for (i = 0; i < n; ++i) acc[i] += (int32_t)w[i] * (int32_t)x[i];
+
+static int64_t dot_base(const int16_t *a, const int16_t *b, int32_t n) { S16_DOT_BODY }
+static void mac_base(int32_t *acc, const int16_t *w, const int16_t *x, int32_t n) { S16_MAC_BODY }
+
+#if PQ_HAVE_X86_SIMD
+__attribute__((target("avx2"))) static int64_t dot_avx2(const int16_t *a, const int16_t *b, int32_t n) {
+    S16_DOT_BODY
+}
+__attribute__((target("avx2"))) static void mac_avx2(int32_t *acc, const int16_t *w, const int16_t *x, int32_t n) {
+    S16_MAC_BODY
+}
+#endif
+
+#if PQ_HAVE_X86_SIMD
+/* AVX2's code on every x86 isa above the baseline (AVX-512 and AMX machines have AVX2). */
+static int wide(int isa) { return isa == PQ_ISA_AVX2 || isa == PQ_ISA_AVX512VNNI || isa == PQ_ISA_AMX; }
+#endif
+
+pq_s16_dot_fn pq_s16_dot_for(int isa) {
+#if PQ_HAVE_X86_SIMD
+    if (wide(isa)) return dot_avx2;
+#endif
+    (void)isa;
+    return dot_base;
+}
+
+pq_s16_mac_fn pq_s16_mac_for(int isa) {
+#if PQ_HAVE_X86_SIMD
+    if (wide(isa)) return mac_avx2;
+#endif
+    (void)isa;
+    return mac_base;
+}
+
+void pq_s16_widen(const int8_t *w, int32_t offset, int32_t n, int16_t *out) {
+    int32_t i;
+    for (i = 0; i < n; ++i) out[i] = (int16_t)((int32_t)w[i] + offset);
+}

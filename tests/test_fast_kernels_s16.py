@@ -1,0 +1,142 @@
+"""The 16x8 fast kernels (CONV_2D, DEPTHWISE_CONV_2D, FULLY_CONNECTED; src/fast/pq_*_s16_fast_op.c)
+give the reference kernels' bytes on every instruction set this machine supports (the
+reference kernels are checked against tflite-micro in test_kernels_s16.py and
+test_kernels_s16_conv.py). Random shapes, strides, dilations, paddings, groups, depth
+multipliers, the three bias forms, full-range int16 inputs; sums past 2^32 (int32 wrap with an
+int32 bias, int64 otherwise) and chunked dot products longer than the kernels' int32 chunk.
+No timing is asserted.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from test_kernels_s16 import int16_inputs
+from test_kernels_s16_conv import ACTIVATIONS, BIASES, _window
+
+from picoq.converter import convert
+from picoq.runtime import Interpreter
+
+from support.fast_check import run_all
+from support.tflite_builder import RandomLayers, TFLiteGraph, bias_scales
+
+N_CASES = 16
+
+
+def _graph(rng: np.random.Generator, shape) -> tuple[TFLiteGraph, RandomLayers, object]:
+    g = TFLiteGraph(activations=np.int16)
+    layers = RandomLayers(g, rng)
+    return g, layers, layers.input("x", shape, float(rng.uniform(1e-4, 1e-2)), 0)
+
+
+def _inputs(rng: np.random.Generator, shape) -> list[np.ndarray]:
+    return [int16_inputs(rng, shape) for _ in range(2)]
+
+
+@pytest.mark.parametrize("seed", range(N_CASES))
+def test_conv2d_s16_fast_equals_reference(seed: int) -> None:
+    rng = np.random.default_rng(36000 + seed)
+    win = _window(rng)
+    shape = (int(rng.integers(1, 3)), *win.pop("hw"), int(rng.integers(1, 40)))
+    g, layers, x = _graph(rng, shape)
+    bias = list(BIASES)[seed % 3]
+    y = layers.conv2d(
+        x,
+        int(rng.integers(1, 20)),
+        **win,
+        activation=ACTIVATIONS[seed % 4],
+        bias=BIASES[bias] is not None,
+        bias_dtype=BIASES[bias],
+    )
+    g.output(y)
+    assert run_all(convert(g.build()), _inputs(rng, shape)) == ["fast-conv-s16"]
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_grouped_conv2d_s16_fast_equals_reference(seed: int) -> None:
+    rng = np.random.default_rng(37000 + seed)
+    groups, per_in, per_out = int(rng.integers(2, 5)), int(rng.integers(1, 6)), int(rng.integers(1, 5))
+    kh, kw = int(rng.choice([1, 3])), int(rng.choice([1, 2, 3]))
+    g = TFLiteGraph(activations=np.int16)
+    x = g.input("x", (1, 7, 6, groups * per_in), 1e-3, 0)
+    w_q = rng.integers(-127, 128, (groups * per_out, kh, kw, per_in), dtype=np.int8)
+    w = g.const_int8("w", w_q, list(rng.uniform(1e-3, 3e-3, groups * per_out)), quantized_dimension=0)
+    b_q = rng.integers(-(10**6), 10**6, groups * per_out)
+    b = g.const("b", b_q.astype(np.int64 if seed % 2 else np.int32), scales=bias_scales(x, w))
+    g.output(g.conv2d(x, w, b, 0.05, 0, stride=(1, 2), padding=str(rng.choice(["SAME", "VALID"]))))
+    assert run_all(convert(g.build()), _inputs(rng, x.shape)) == ["fast-conv-s16"]
+
+
+@pytest.mark.parametrize("bias", list(BIASES))
+def test_conv2d_s16_long_sums(bias: str) -> None:
+    """2700 taps of (-128) * (-32768): far past 2^32 (an int32 bias wraps it, as TFLM does),
+    over many of the fast kernel's int32 chunks."""
+    g = TFLiteGraph(activations=np.int16)
+    x = g.input("x", (1, 3, 3, 300), 1e-4, 0)
+    w_q = np.full((2, 3, 3, 300), -128, np.int8)
+    w_q[1, :, :, ::3] = 127
+    w = g.const_int8("w", w_q, [1e-3, 1e-3], quantized_dimension=0)
+    b = (
+        None
+        if bias == "none"
+        else g.const("b", np.array([7, -7]).astype(BIASES[bias]), scales=bias_scales(x, w))
+    )
+    g.output(g.conv2d(x, w, b, 50.0, 0, padding="SAME"))
+    xs = [np.full(x.shape, -32768, np.int16), np.full(x.shape, 32767, np.int16)]
+    assert run_all(convert(g.build()), xs) == ["fast-conv-s16"]
+
+
+@pytest.mark.parametrize("seed", range(N_CASES))
+def test_depthwise_s16_fast_equals_reference(seed: int) -> None:
+    rng = np.random.default_rng(38000 + seed)
+    win = _window(rng)
+    shape = (int(rng.integers(1, 3)), *win.pop("hw"), int(rng.integers(1, 24)))
+    g, layers, x = _graph(rng, shape)
+    y = layers.depthwise_conv2d(
+        x,
+        **win,
+        depth_multiplier=int(rng.integers(1, 4)),
+        activation=ACTIVATIONS[seed % 4],
+        bias=seed % 4 != 3,
+    )
+    g.output(y)
+    assert run_all(convert(g.build()), _inputs(rng, shape)) == ["fast-depthwise-s16"]
+
+
+def test_depthwise_s16_too_many_taps_stays_on_the_reference() -> None:
+    """Past 511 taps an int32 lane could overflow: the op keeps its reference kernel."""
+    rng = np.random.default_rng(5)
+    g, layers, x = _graph(rng, (1, 24, 24, 2))
+    g.output(layers.depthwise_conv2d(x, (23, 23), padding="VALID"))
+    model = convert(g.build())
+    assert Interpreter(model, kernels="fast").op_kernels == ["reference"]
+    g, layers, x = _graph(rng, (1, 24, 24, 2))
+    g.output(layers.depthwise_conv2d(x, (21, 24), padding="VALID"))  # 504 taps
+    assert run_all(convert(g.build()), _inputs(rng, x.shape)) == ["fast-depthwise-s16"]
+
+
+@pytest.mark.parametrize("seed", range(N_CASES))
+def test_fully_connected_s16_fast_equals_reference(seed: int) -> None:
+    rng = np.random.default_rng(39000 + seed)
+    rows, depth, units = int(rng.integers(1, 5)), int(rng.integers(1, 400)), int(rng.integers(1, 40))
+    g, layers, x = _graph(rng, (rows, depth))
+    y = layers.fully_connected(
+        x, units, activation=ACTIVATIONS[seed % 4], per_channel=bool(seed % 2), bias=seed % 5 != 4
+    )
+    g.output(y)
+    assert run_all(convert(g.build()), _inputs(rng, (rows, depth))) == ["fast-fc-s16"]
+
+
+@pytest.mark.parametrize("offset", [-255, 255])
+def test_fully_connected_s16_filter_offset(offset: int) -> None:
+    """A per-tensor 16x8 FC's filter offset (0 from TFLite, up to 255 allowed by the format) is
+    in the fast kernel's widened weights: products up to 382 * 32768, still exact in its chunks."""
+    from test_validator import Patch
+
+    rng = np.random.default_rng(6)
+    g, layers, x = _graph(rng, (2, 300))
+    g.output(layers.fully_connected(x, 9))
+    p = Patch(convert(g.build()))
+    p.param(0, "filter_offset", offset)
+    xs = [np.full((2, 300), v, np.int16) for v in (-32768, 32767)] + _inputs(rng, (2, 300))
+    assert run_all(p.data(), xs) == ["fast-fc-s16"]
