@@ -16,6 +16,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "pq_fast_bind.h"
+
 #define PQ_S16_CHUNK 128
 /* Depthwise sums one int32 lane per channel over the taps: a product of an int8 weight and an
  * int16 input is at most 2^22 in magnitude, so up to 511 taps stay inside int32. */
@@ -32,5 +34,27 @@ pq_s16_mac_fn pq_s16_mac_for(int isa);
 
 /* w[0 .. n) widened to int16, plus `offset` (FULLY_CONNECTED's filter offset; 0 for convs). */
 void pq_s16_widen(const int8_t *w, int32_t offset, int32_t n, int16_t *out);
+
+/* An op's prepared state laid out by b: base NULL counts its bytes; else fills it and points
+ * *state at it. PQ_ERR_PARAM: the fast kernel does not apply. */
+typedef pq_status (*pq_s16_layout_fn)(const pq_node *node, const pq_tensor *t, int isa, pq_bump *b, void **state);
+
+/* The plan and prepare hooks over a layout function (`scratch`: the eval's scratch bytes). */
+static inline int pq_s16_plan(const pq_node *node, const pq_tensor *t, int isa, pq_s16_layout_fn layout,
+                              size_t scratch, size_t *state_bytes, size_t *scratch_bytes) {
+    pq_bump b = {NULL, 0};
+    void *s = NULL;
+    if (layout(node, t, isa, &b, &s) != PQ_OK) return 0;
+    *state_bytes = b.used;
+    *scratch_bytes = scratch;
+    return 1;
+}
+static inline pq_status pq_s16_prepare(pq_node *node, const pq_tensor *t, int isa, void *state,
+                                       pq_s16_layout_fn layout) {
+    pq_bump b = {(uint8_t *)state, 0};
+    void *s = NULL;
+    pq_status st = layout(node, t, isa, &b, &s);
+    return pq_fast_prepared(node, st, s);
+}
 
 #endif /* PQ_S16_FAST_H */

@@ -22,7 +22,7 @@ typedef struct {
 } conv16_state;
 
 /* The state laid out by b (base NULL: sizes only; else filled, *out pointing at it). */
-static pq_status conv16_layout(const pq_node *node, const pq_tensor *t, int isa, pq_bump *b, conv16_state **out) {
+static pq_status conv16_layout(const pq_node *node, const pq_tensor *t, int isa, pq_bump *b, void **out) {
     const pq_tensor *x = &t[node->io[0]], *w = &t[node->io[1]], *y = &t[node->io[node->n_inputs]];
     conv16_state *s = (conv16_state *)pq_bump_take(b, sizeof *s);
     conv16_state g;
@@ -49,20 +49,13 @@ static pq_status conv16_layout(const pq_node *node, const pq_tensor *t, int isa,
 
 static int conv16_plan(const pq_node *node, const pq_tensor *t, int isa, size_t *state_bytes,
                        size_t *scratch_bytes) {
-    pq_bump b = {NULL, 0};
-    conv16_state *s = NULL;
-    const pq_tensor *w = &t[node->io[1]];
-    if (conv16_layout(node, t, isa, &b, &s) != PQ_OK) return 0;
-    *state_bytes = b.used;
-    *scratch_bytes = (size_t)w->dims[1] * (size_t)w->dims[2] * (size_t)w->dims[3] * sizeof(int16_t);
-    return 1;
+    const int32_t *f = t[node->io[1]].dims; /* the scratch: one receptive field, f_h x f_w x f_c */
+    const size_t row = (size_t)f[1] * (size_t)f[2] * (size_t)f[3] * sizeof(int16_t);
+    return pq_s16_plan(node, t, isa, conv16_layout, row, state_bytes, scratch_bytes);
 }
 
 static pq_status conv16_prepare(pq_node *node, const pq_tensor *t, int isa, void *state) {
-    pq_bump b = {(uint8_t *)state, 0};
-    conv16_state *s = NULL;
-    pq_status st = conv16_layout(node, t, isa, &b, &s);
-    return pq_fast_prepared(node, st, s);
+    return pq_s16_prepare(node, t, isa, state, conv16_layout);
 }
 
 /* The receptive field of output (oy, ox) for group g: k int16 values, zeros outside. */

@@ -22,7 +22,7 @@ typedef struct {
 } dw16_state;
 
 /* The state laid out by b (base NULL: sizes only; else filled, *out pointing at it). */
-static pq_status dw16_layout(const pq_node *node, const pq_tensor *t, int isa, pq_bump *b, dw16_state **out) {
+static pq_status dw16_layout(const pq_node *node, const pq_tensor *t, int isa, pq_bump *b, void **out) {
     const pq_tensor *w = &t[node->io[1]];
     dw16_state *s = (dw16_state *)pq_bump_take(b, sizeof *s);
     dw16_state g;
@@ -44,21 +44,14 @@ static pq_status dw16_layout(const pq_node *node, const pq_tensor *t, int isa, p
     return PQ_OK;
 }
 
-static int dw16_plan(const pq_node *node, const pq_tensor *t, int isa, size_t *state_bytes, size_t *scratch_bytes) {
-    pq_bump b = {NULL, 0};
-    dw16_state *s = NULL;
-    const size_t c = (size_t)t[node->io[node->n_inputs]].dims[3];
-    if (dw16_layout(node, t, isa, &b, &s) != PQ_OK) return 0;
-    *state_bytes = b.used;
-    *scratch_bytes = c * sizeof(int32_t) + c * sizeof(int16_t); /* the lanes, the repeated input */
-    return 1;
+static int dw16_plan(const pq_node *node, const pq_tensor *t, int isa, size_t *state_bytes,
+                       size_t *scratch_bytes) {
+    const size_t c = (size_t)t[node->io[node->n_inputs]].dims[3]; /* scratch: the lanes, the repeated input */
+    return pq_s16_plan(node, t, isa, dw16_layout, c * (sizeof(int32_t) + sizeof(int16_t)), state_bytes, scratch_bytes);
 }
 
 static pq_status dw16_prepare(pq_node *node, const pq_tensor *t, int isa, void *state) {
-    pq_bump b = {(uint8_t *)state, 0};
-    dw16_state *s = NULL;
-    pq_status st = dw16_layout(node, t, isa, &b, &s);
-    return pq_fast_prepared(node, st, s);
+    return pq_s16_prepare(node, t, isa, state, dw16_layout);
 }
 
 static pq_status dw16_eval(const pq_node *node, const pq_tensor *t, void *scratch, int32_t part, int32_t n_parts) {

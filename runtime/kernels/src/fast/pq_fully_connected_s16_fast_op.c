@@ -18,7 +18,7 @@ typedef struct {
 } fc16_state;
 
 /* The state laid out by b (base NULL: sizes only; else filled, *out pointing at it). */
-static pq_status fc16_layout(const pq_node *node, const pq_tensor *t, int isa, pq_bump *b, fc16_state **out) {
+static pq_status fc16_layout(const pq_node *node, const pq_tensor *t, int isa, pq_bump *b, void **out) {
     const pq_tensor *w = &t[node->io[1]];
     fc16_state *s = (fc16_state *)pq_bump_take(b, sizeof *s);
     fc16_state g;
@@ -38,18 +38,13 @@ static pq_status fc16_layout(const pq_node *node, const pq_tensor *t, int isa, p
     return PQ_OK;
 }
 
-static int fc16_plan(const pq_node *node, const pq_tensor *t, int isa, size_t *state_bytes, size_t *scratch_bytes) {
-    pq_bump b = {NULL, 0};
-    fc16_state *s = NULL;
-    if (fc16_layout(node, t, isa, &b, &s) != PQ_OK) return 0;
-    return pq_fast_plan_sized(PQ_OK, b.used, state_bytes, scratch_bytes);
+static int fc16_plan(const pq_node *node, const pq_tensor *t, int isa, size_t *state_bytes,
+                       size_t *scratch_bytes) {
+    return pq_s16_plan(node, t, isa, fc16_layout, 0, state_bytes, scratch_bytes);
 }
 
 static pq_status fc16_prepare(pq_node *node, const pq_tensor *t, int isa, void *state) {
-    pq_bump b = {(uint8_t *)state, 0};
-    fc16_state *s = NULL;
-    pq_status st = fc16_layout(node, t, isa, &b, &s);
-    return pq_fast_prepared(node, st, s);
+    return pq_s16_prepare(node, t, isa, state, fc16_layout);
 }
 
 static pq_status fc16_eval(const pq_node *node, const pq_tensor *t, void *scratch, int32_t part, int32_t n_parts) {
