@@ -27,8 +27,13 @@ def _shape(shape: Iterable[int]) -> str:
 
 
 def _c_int(v: int) -> str:
-    """An int32 literal; INT32_MIN cannot be written as -2147483648 in C."""
-    return "INT32_MIN" if v == -(2**31) else str(v)
+    """An integer literal; INT32_MIN cannot be written as -2147483648 in C, and a value
+    outside int32 (an int64 constant's) needs INT64_C (INT64_MIN its own name)."""
+    if v == -(2**31):
+        return "INT32_MIN"
+    if -(2**31) < v < 2**31:
+        return str(v)
+    return "INT64_MIN" if v == -(2**63) else f"INT64_C({v})"
 
 
 def _c_float(v: float) -> str:
