@@ -157,3 +157,42 @@ def test_mlperf_tiny_int4_bit_exact_with_tflite_micro(name: str) -> None:
     w4, _ = _model_bytes(ours.model)
     w8, _ = _model_bytes(Interpreter(convert(src)).model)
     assert w4 <= 0.55 * w8, f"{name}: int4 weights {w4} B vs int8 {w8} B"
+
+
+def test_derive_variant_keeps_the_real_weights_and_biases() -> None:
+    """Each int4 weight is its int8 value's real number to within half a new step, each channel
+    spans [-7, 7], and each bias keeps its real value to within half a step at the new scale."""
+    src = mlperf_path("kws_ref_model").read_bytes()
+    old, new = (
+        Interpreter(convert(src)).model,
+        Interpreter(convert(derive_variant(src, weights="int4"))).model,
+    )
+    n_int4 = 0
+    for a, b in zip(old.ops, new.ops, strict=True):
+        if b.variant != "s4":
+            continue
+        n_int4 += 1
+        wa, wb = old.tensors[a.inputs[1]], new.tensors[b.inputs[1]]
+        axis = wb.quant_axis if wb.scales.size > 1 else None
+        shape = [-1 if k == axis else 1 for k in range(len(wb.shape))]
+        real_a = old.const_array(wa) * wa.scales.astype(np.float64).reshape(shape)
+        real_b = new.const_array(wb) * wb.scales.astype(np.float64).reshape(shape)
+        assert np.all(np.abs(real_a - real_b) <= 0.5001 * wb.scales.reshape(shape))
+        assert np.abs(new.const_array(wb)).max() == 7
+        xs = new.tensors[b.inputs[0]].scales[0]
+        ba, bb = old.const_array(old.tensors[a.inputs[2]]), new.const_array(new.tensors[b.inputs[2]])
+        step_a, step_b = xs * wa.scales.astype(np.float64), xs * wb.scales.astype(np.float64)
+        assert np.all(np.abs(ba * step_a - bb * step_b) <= 0.5001 * step_b)
+    assert n_int4 == 10  # kws: a CONV_2D, four DEPTHWISE + 1x1 CONV_2D pairs and the FC
+
+
+def test_derive_variant_16x8_runs_like_tflite_micro() -> None:
+    """The 16x8 rewrite (int16 activations over the int8 ones' real ranges, int64 biases):
+    ad01's FULLY_CONNECTED stack runs picoq's s16 kernel, byte for byte with tflite-micro."""
+    tfl = derive_variant(mlperf_path("ad01_int8").read_bytes(), activations="int16")
+    ours, oracle = Interpreter(convert(tfl)), TFLMRunner(tfl)
+    assert {op.variant for op in ours.model.ops} == {"s16"}
+    rng = np.random.default_rng(16)
+    for _ in range(20):
+        x = rng.integers(-32768, 32768, ours.input_details[0]["shape"], dtype=np.int16)
+        np.testing.assert_array_equal(ours.run(x), oracle.run([x])[0])
