@@ -16,6 +16,7 @@ from picoq.converter import convert
 from picoq.runtime import Interpreter
 
 from conftest import mlperf_path
+from support.fast_check import run_all
 from support.tflite_builder import RandomLayers, TFLiteGraph
 from support.tflite_variants import derive_variant
 from support.tflm_oracle import TFLMRunner
@@ -35,13 +36,16 @@ def int8_inputs(rng: np.random.Generator, shape) -> np.ndarray:
 
 
 def check_against_tflm(tfl: bytes, inputs: list[np.ndarray]) -> Interpreter:
-    """picoq's output == tflite-micro's, byte for byte, on every op s4."""
+    """picoq's output == tflite-micro's, byte for byte, on every op s4; the fast kernels (the
+    int8 ones on the filter unpacked at prepare) on every ISA == the reference kernels."""
     want = TFLMRunner(tfl, arena_size=1 << 20).run(inputs)[0]
-    it = Interpreter(convert(tfl), kernels="reference")
+    picoq = convert(tfl)
+    it = Interpreter(picoq, kernels="reference")
     assert {op.variant for op in it.model.ops} == {"s4"}
     got = it.run(inputs[0])
     np.testing.assert_array_equal(got, want, err_msg="picoq disagrees with tflite-micro")
     assert np.unique(got).size > 1  # a constant output would compare none of the arithmetic
+    assert all(k.startswith("fast-") for k in run_all(picoq, inputs))
     return it
 
 
@@ -137,12 +141,15 @@ def _model_bytes(m) -> tuple[int, int]:
 
 @pytest.mark.parametrize("name", MLPERF_TINY)
 def test_mlperf_tiny_int4_bit_exact_with_tflite_micro(name: str) -> None:
-    """The int4-weight variant of each MLPerf Tiny model: picoq == tflite-micro on 100 inputs,
-    and the packed weights take about half the int8 model's flash."""
+    """The int4-weight variant of each MLPerf Tiny model: picoq (its fast kernels, and the
+    reference ones on a few inputs) == tflite-micro on 100 inputs, and the packed weights take
+    about half the int8 model's flash."""
     src = mlperf_path(name).read_bytes()
     tfl = derive_variant(src, weights="int4")
     ours = Interpreter(convert(tfl))
-    assert "s4" in {op.variant for op in ours.model.ops}
+    ref = Interpreter(convert(tfl), kernels="reference")
+    s4 = [k for op, k in zip(ours.model.ops, ours.op_kernels, strict=True) if op.variant == "s4"]
+    assert s4 and all(k.startswith("fast-") for k in s4), s4
     oracle = TFLMRunner(tfl)
     rng = np.random.default_rng(sum(name.encode()))
     shape = ours.input_details[0]["shape"]
@@ -152,6 +159,8 @@ def test_mlperf_tiny_int4_bit_exact_with_tflite_micro(name: str) -> None:
         (want,) = oracle.run([x])
         got = ours.run(x)
         np.testing.assert_array_equal(got, want, err_msg=f"{name}: picoq disagrees with tflite-micro")
+        if len(outputs) < 5:
+            np.testing.assert_array_equal(ref.run(x), want, err_msg=f"{name}: reference kernels disagree")
         outputs.append(got.tobytes())
     assert len(set(outputs)) > 1
     w4, _ = _model_bytes(ours.model)

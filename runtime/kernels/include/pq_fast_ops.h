@@ -57,14 +57,20 @@ extern const pq_fast_op pq_resize_nearest_s8_fast_op;
 extern const pq_fast_op pq_reshape_s8_fast_op; /* "alias" (nothing to move) or one memcpy */
 extern const pq_fast_op pq_batch_matmul_s8_fast_op;
 extern const pq_fast_op pq_gather_s8_fast_op;
+/* int4 weights (pq_variants.def s4): the int8 hooks on the filter unpacked at prepare */
+extern const pq_fast_op pq_conv2d_s4_fast_op;
+extern const pq_fast_op pq_depthwise_conv2d_s4_fast_op;
+extern const pq_fast_op pq_fully_connected_s4_fast_op;
 
 #define PQ_NO_FAST NULL
 #ifdef PQ_WITH_FAST_KERNELS
 #define PQ_FAST(name) (&pq_##name##_s8_fast_op)
+#define PQ_FAST_VARIANT(name, variant) (&pq_##name##_##variant##_fast_op)
 int pq_isa_supported(int isa);
 #define pq_fast_isa_available(isa) pq_isa_supported(isa)
 #else
 #define PQ_FAST(name) NULL
+#define PQ_FAST_VARIANT(name, variant) NULL
 #define pq_fast_isa_available(isa) ((void)(isa), 0)
 #endif
 
