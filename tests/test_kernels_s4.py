@@ -19,7 +19,7 @@ from conftest import mlperf_path
 from support.fast_check import run_all
 from support.tflite_builder import RandomLayers, TFLiteGraph
 from support.tflite_variants import derive_variant
-from support.tflm_oracle import TFLMRunner
+from support.tflm_oracle import TFLMRunner, edge_inputs
 
 N_CASES = 12
 MLPERF_TINY = ["kws_ref_model", "vww_96_int8", "pretrainedResnet_quant", "ad01_int8"]
@@ -28,11 +28,7 @@ N_MODEL_INPUTS = 100
 
 def int8_inputs(rng: np.random.Generator, shape) -> np.ndarray:
     """Random int8 values of ``shape``, the extremes among them."""
-    x = rng.integers(-128, 128, shape, dtype=np.int8)
-    flat = x.reshape(-1)
-    edges = np.array([-128, 127, 0, -1], np.int8)[: flat.size]
-    flat[: edges.size] = edges
-    return x
+    return edge_inputs(rng, shape, np.int8)
 
 
 def check_against_tflm(tfl: bytes, inputs: list[np.ndarray]) -> Interpreter:
