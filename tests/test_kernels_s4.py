@@ -201,3 +201,17 @@ def test_derive_variant_16x8_runs_like_tflite_micro() -> None:
     for _ in range(20):
         x = rng.integers(-32768, 32768, ours.input_details[0]["shape"], dtype=np.int16)
         np.testing.assert_array_equal(ours.run(x), oracle.run([x])[0])
+
+
+def test_int4_buffer_of_the_wrong_size_is_a_named_problem() -> None:
+    """An INT4 buffer must hold ceil(n / 2) bytes: one short (or the unpacked n) is refused,
+    naming the tensor, not read past its end."""
+    for cut in (-1, 45):
+        g = TFLiteGraph()
+        layers = RandomLayers(g, np.random.default_rng(0), weights="int4")
+        g.output(layers.conv2d(layers.input("x", (1, 4, 4, 1), 0.02, 0), 5, (3, 3), name="c"))
+        w = next(t for t in g.tensors if t.int4)
+        raw = g._buffers[w.buffer]
+        g._buffers[w.buffer] = raw[:cut] if cut < 0 else bytes(cut)
+        with pytest.raises(ValueError, match=r"'c/filter': buffer holds \d+ bytes, .* packed INT4 needs 23"):
+            convert(g.build())

@@ -44,8 +44,9 @@ def derive_variant(tflite_bytes: bytes, *, weights: str = "int8", activations: s
     x_scale = dict(old_scale)  # activation tensor -> its (new) scale
     weighted = [op for op in sg.operators if codes[op.opcodeIndex] in _WEIGHTED]
     if weights == "int4":
-        for w in {op.inputs[1] for op in weighted}:
-            w_scale[w] = _to_int4(m, sg.tensors[w], _WEIGHTED[codes[_op_of(sg, w, weighted).opcodeIndex]])
+        axes = {op.inputs[1]: _WEIGHTED[codes[op.opcodeIndex]] for op in weighted}  # a shared filter once
+        for w, axis in axes.items():
+            w_scale[w] = _to_int4(m, sg.tensors[w], axis)
     if activations == "int16":
         fixed = {op.outputs[0] for op in sg.operators if codes[op.opcodeIndex] in _FIXED_INT16_OUT}
         for i, t in enumerate(sg.tensors):
@@ -67,10 +68,6 @@ def _quantized(t) -> bool:
 def _const(m, t) -> bool:
     data = m.buffers[t.buffer].data if 0 < t.buffer < len(m.buffers) else None
     return data is not None and len(data) > 0
-
-
-def _op_of(sg, w: int, ops: list) -> object:
-    return next(op for op in ops if op.inputs[1] == w)
 
 
 def _values(m, t, dtype) -> np.ndarray:
