@@ -57,13 +57,30 @@ def test_conv2d(seed: int) -> None:
     rng = np.random.default_rng(4000 + seed)
     cin, cout = int(rng.integers(1, 8)), int(rng.integers(1, 10))
     k = (int(rng.integers(1, 4)), int(rng.integers(1, 4)))
-    shape = (1, int(rng.integers(k[0], 9)), int(rng.integers(k[1], 9)), cin)
+    dil = int(rng.integers(1, 3))
+    span = [dil * (kk - 1) + 1 for kk in k]
+    shape = (1 + seed % 2, int(rng.integers(span[0], 10)), int(rng.integers(span[1], 10)), cin)
     g, layers, x = _graph(rng, shape)
     padding = str(rng.choice(["SAME", "VALID"]))
     stride = int(rng.integers(1, 3))
     act = str(rng.choice(["NONE", "RELU", "RELU6"]))
-    g.output(layers.conv2d(x, cout, k, stride=stride, padding=padding, activation=act, bias=seed % 4 != 3))
+    y = layers.conv2d(
+        x, cout, k, stride=stride, dilation=dil, padding=padding, activation=act, bias=seed % 4 != 3
+    )
+    g.output(y)
     check_against_tflm(g.build(), [int8_inputs(rng, shape)])
+
+
+def test_grouped_conv2d() -> None:
+    """Two groups: output channels 0..2 read input channels 0..1, 3..5 read 2..3 (filter
+    [6, 3, 3, 2]: 108 values)."""
+    rng = np.random.default_rng(9)
+    g = TFLiteGraph()
+    x = g.input("x", (1, 5, 5, 4), 0.02, 3)
+    w = g.const_int4("w", rng.integers(-7, 8, (6, 3, 3, 2)), rng.uniform(0.005, 0.02, 6).tolist())
+    b = g.const_int32("b", rng.integers(-300, 300, 6), [0.02 * s for s in w.scales])
+    g.output(g.conv2d(x, w, b, 0.01, -4))
+    check_against_tflm(g.build(), [int8_inputs(rng, (1, 5, 5, 4))])
 
 
 @pytest.mark.parametrize("seed", range(N_CASES))
