@@ -27,9 +27,13 @@ def _shape(shape: Iterable[int]) -> str:
 
 
 def _c_int(v: int) -> str:
-    """An integer literal; INT32_MIN and INT64_MIN cannot be written as -2147483648 and
-    -9223372036854775808 in C (a decimal beyond int32 is a long long literal in C99)."""
-    return {-(2**31): "INT32_MIN", -(2**63): "INT64_MIN"}.get(v, str(v))
+    """An integer literal; INT32_MIN cannot be written as -2147483648 in C, and a value
+    outside int32 (an int64 constant's) needs INT64_C (INT64_MIN its own name)."""
+    if v == -(2**31):
+        return "INT32_MIN"
+    if -(2**31) < v < 2**31:
+        return str(v)
+    return "INT64_MIN" if v == -(2**63) else f"INT64_C({v})"
 
 
 def _c_float(v: float) -> str:

@@ -55,8 +55,10 @@ _INPUT_ROLES = {
     "LOOKUP_TABLE": ("input", "table"),
 }
 KERNEL_WEIGHTED = ("CONV_2D", "DEPTHWISE_CONV_2D", "FULLY_CONNECTED")
-_C_TYPES = {"int8": "int8_t", "int16": "int16_t", "int32": "int32_t", "int64": "int64_t"}
-_VALUES_PER_LINE = {"int8_t": 24, "int16_t": 16, "int32_t": 10, "int64_t": 6}
+# int4 constants are emitted as their packed bytes (two values each, the file's layout): flash
+# holds ceil(n / 2) bytes, and the s4 kernels read the nibbles in place.
+_C_TYPES = {"int8": "int8_t", "int16": "int16_t", "int32": "int32_t", "int64": "int64_t", "int4": "uint8_t"}
+_VALUES_PER_LINE = {"int8_t": 24, "uint8_t": 24, "int16_t": 16, "int32_t": 10, "int64_t": 6}
 
 
 @dataclass(frozen=True)
@@ -126,7 +128,8 @@ def _role_comment(m: ModelFile, op: OpInfo, role: str, t: TensorInfo) -> str:
         "requant": "per input (multiplier, shift, input_offset)",
         "table": f"y = table[x + 128], {_quant_text(t)} (the output's)",
     }.get(role, _quant_text(t))
-    return f"op {op.index} {op.name} {layer}: {role} {t.dtype} {_shape(t.shape)}, {what}"
+    packed = ", packed two per byte (element 2k in the low nibble)" if t.dtype == "int4" else ""
+    return f"op {op.index} {op.name} {layer}: {role} {t.dtype} {_shape(t.shape)}{packed}, {what}"
 
 
 def collect_constants(m: ModelFile, name: str) -> tuple[list[ConstArray], dict[int, str]]:
@@ -147,7 +150,11 @@ def collect_constants(m: ModelFile, name: str) -> tuple[list[ConstArray], dict[i
             key = (t.offset, t.nbytes, t.dtype)
             if key not in by_blob:
                 by_blob[key] = f"{name}_op{op.index}_{roles[k]}"
-                values = m.const_array(t).reshape(-1)
+                values = (
+                    np.frombuffer(m.buf, np.uint8, t.nbytes, t.offset)
+                    if t.dtype == "int4"
+                    else m.const_array(t).reshape(-1)
+                )
                 comment = _role_comment(m, op, roles[k], t)
                 arrays.append(ConstArray(by_blob[key], _C_TYPES[t.dtype], values, comment))
             symbol_of[idx] = by_blob[key]

@@ -126,13 +126,22 @@ class Graph:
         self.tensors.append(t)
         return len(self.tensors) - 1
 
-    def add_const(self, name: str, data: np.ndarray, scales=None, zero_points=None, axis: int = 0) -> int:
+    def add_const(
+        self,
+        name: str,
+        data: np.ndarray,
+        scales=None,
+        zero_points=None,
+        axis: int = 0,
+        dtype: str | None = None,
+    ) -> int:
+        """A constant of `data`; `dtype` overrides data's ("int4": int8 values in [-8, 7])."""
         data = np.ascontiguousarray(data)
         return self.add(
             Tensor(
                 name,
                 tuple(int(d) for d in data.shape),
-                str(data.dtype),
+                dtype or str(data.dtype),
                 None if scales is None else np.asarray(scales, np.float32).ravel(),
                 None if zero_points is None else np.asarray(zero_points, np.int32).ravel(),
                 axis,

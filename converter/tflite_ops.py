@@ -58,11 +58,12 @@ def _ensure(cond: bool, problems: list[str], msg: str) -> bool:
 
 
 def _weights(r: TfliteReader, i: int, where: str, axis: int) -> tuple[int, np.ndarray] | None:
-    """An int8 symmetric weight tensor as a graph constant, plus its scales (per channel or 1)."""
+    """A symmetric INT8 or INT4 weight tensor as a graph constant (int4: picoq's s4 variant,
+    packed again on write), plus its scales (per channel or 1)."""
     name = r.tname(i)
     data = r.const_data(i)
     qp = r.quant(i)
-    ok = _ensure(r.ttype(i) == 9, r.problems, f"{where}: weights {name!r} must be INT8")
+    ok = _ensure(r.ttype(i) in _WEIGHT_DTYPE, r.problems, f"{where}: weights {name!r} must be INT8 or INT4")
     ok &= _ensure(data is not None, r.problems, f"{where}: weights {name!r} must be a constant")
     ok &= _ensure(qp is not None, r.problems, f"{where}: weights {name!r} are not quantized")
     if not ok:
@@ -75,15 +76,20 @@ def _weights(r: TfliteReader, i: int, where: str, axis: int) -> tuple[int, np.nd
         r.problems.append(f"{where}: weights {name!r} are quantized on axis {qdim}, picoq needs axis {axis}")
         return None
     if np.any(zps != 0):
-        r.problems.append(f"{where}: weights {name!r} have non-zero zero points (int8 weights are symmetric)")
+        r.problems.append(f"{where}: weights {name!r} have non-zero zero points (weights are symmetric)")
         return None
     if scales.size > 1 and scales.size != data.shape[axis]:
         r.problems.append(
             f"{where}: weights {name!r} have {scales.size} scales for {data.shape[axis]} channels"
         )
         return None
-    idx = r.graph.add_const(name, data.astype(np.int8), scales, np.zeros(scales.size, np.int32), axis)
+    zeros = np.zeros(scales.size, np.int32)
+    idx = r.graph.add_const(name, data.astype(np.int8), scales, zeros, axis, _WEIGHT_DTYPE[r.ttype(i)])
     return idx, scales
+
+
+# TFLite weight tensor types -> picoq dtype (TFLite's INT4 is packed like picoq's)
+_WEIGHT_DTYPE = {9: "int8", 17: "int4"}
 
 
 def _bias(r: TfliteReader, i: int, where: str, channels: int, dtype: str = "int32") -> int:

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from picoq.runtime.format import unpack_int4
+
 from .graph import ConversionError, Graph, Tensor
 from .tflite_verify import check_contents, verify_structure
 
@@ -23,7 +25,9 @@ _TFL_DTYPES = {
     7: "int16",
     9: "int8",
     10: "float64",
+    17: "int8",  # INT4, packed: const_data unpacks it
 }
+_TFL_INT4 = 17
 _TFL_DTYPE_NAMES = {
     0: "FLOAT32",
     1: "FLOAT16",
@@ -129,11 +133,16 @@ class TfliteReader:
         shape = self.shape(i)
         count = int(np.prod(shape, dtype=object))  # Python ints: a hostile shape cannot overflow
         item = np.dtype(dtype).itemsize
-        if len(raw) != count * item:
+        # INT4: TFLite packs two per byte (element 2k in the low nibble); read as int8 values
+        need = (count + 1) // 2 if t.Type() == _TFL_INT4 else count * item
+        if len(raw) != need:
             self.problems.append(
-                f"tensor {self.tname(i)!r}: buffer holds {len(raw)} bytes, shape {shape} of {dtype} needs {count * item}"
+                f"tensor {self.tname(i)!r}: buffer holds {len(raw)} bytes, shape {shape} of "
+                f"{'packed INT4' if t.Type() == _TFL_INT4 else dtype} needs {need}"
             )
             return None
+        if t.Type() == _TFL_INT4:
+            return unpack_int4(raw, count).reshape(shape)
         arr = np.frombuffer(raw, dtype=np.dtype(dtype).newbyteorder("<"))
         return arr.reshape(shape).astype(dtype)
 

@@ -503,6 +503,40 @@ def test_cli_example_runs_and_errors_are_one_line(tmp_path: Path) -> None:
     assert picoq_cli("export-c", "kws.picoq", cwd=tmp_path).returncode == 2  # -o is required
 
 
+def test_int4_weights_export_packed_and_build_on_the_host(tmp_path: Path) -> None:
+    """int4 filters (the s4 kernels) are emitted as their packed bytes, ceil(n / 2) of them (45
+    values: 23 bytes), and the host build computes the interpreter's bytes."""
+    g = TFLiteGraph()
+    layers = RandomLayers(g, np.random.default_rng(3), weights="int4")
+    x = layers.input("x", (1, 6, 6, 1), 0.02, -3)
+    y = layers.depthwise_conv2d(layers.conv2d(x, 5, (3, 3)), 3, depth_multiplier=2)
+    g.output(layers.fully_connected(layers.reshape(y, (1, 360)), 7))
+    picoq = convert(g.build())
+    ec.export_c(picoq, tmp_path / "fw", "i4")
+    data = (tmp_path / "fw" / "i4_model_data.h").read_text()
+    m = read_model(picoq)
+    sizes = sorted(t.nbytes for t in m.tensors if t.dtype == "int4")
+    assert sizes == [23, 45, 1260]
+    assert sorted(int(n) for n in re.findall(r"extern const uint8_t \w+\[(\d+)\];", data)) == sizes
+    code = (tmp_path / "fw" / "i4_model.c").read_text()
+    assert code.count("_s4_eval(&node, t)") == 3
+    inputs = np.random.default_rng(12).integers(-128, 128, (8, 1, 6, 6, 1), dtype=np.int8)
+    (tmp_path / "in.bin").write_bytes(inputs.tobytes())
+    make(HOST_DIR, f"MODEL={tmp_path / 'fw'}", f"BUILD={tmp_path / 'b'}")
+    out = run([str(tmp_path / "b" / "picoq_host"), str(tmp_path / "in.bin")])
+    np.testing.assert_array_equal(output_rows(out.stdout), reference(picoq, inputs))
+
+
+def test_int64_constants_are_int64_literals() -> None:
+    """Values outside int32 (16x8 biases are int64) need INT64_C; INT64_MIN its own name."""
+    assert [c_text._c_int(v) for v in (-(2**31), 2**31, -(2**63), 5)] == [
+        "INT32_MIN",
+        "INT64_C(2147483648)",
+        "INT64_MIN",
+        "5",
+    ]
+
+
 @pytest.mark.parametrize(
     "name", ["tiny_convnet", "tiny_resnet", "tiny_mlp", "all_new_ops", "concat", "pad", "transpose"]
 )

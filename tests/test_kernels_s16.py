@@ -16,18 +16,14 @@ from picoq.converter import convert
 from picoq.runtime import Interpreter
 
 from support.tflite_builder import RandomLayers, TFLiteGraph
-from support.tflm_oracle import TFLMRunner
+from support.tflm_oracle import TFLMRunner, edge_inputs
 
 N_CASES = 30
 
 
 def int16_inputs(rng: np.random.Generator, shape) -> np.ndarray:
     """Random int16 values of ``shape``, the extremes (-32768, -1, 0, 32767) among them."""
-    x = rng.integers(-32768, 32768, shape, dtype=np.int16)
-    flat = x.reshape(-1)
-    edges = np.array([-32768, 32767, 0, -1], np.int16)[: flat.size]
-    flat[: edges.size] = edges
-    return x
+    return edge_inputs(rng, shape, np.int16)
 
 
 def check_against_tflm(tfl: bytes, inputs: list[np.ndarray]) -> np.ndarray:

@@ -190,6 +190,18 @@ def s16_conv() -> bytes:
     return convert(g.build())
 
 
+def int4_model() -> bytes:
+    """int4 weights (s4): CONV_2D "c4" of [1, 6, 6, 1] (filter [5, 3, 3, 1]: 45 values in 23
+    bytes), DEPTHWISE_CONV_2D "d4" (filter [1, 3, 3, 5]), RESHAPE "flat" to [1, 180], per-tensor
+    FULLY_CONNECTED "f4" (weights [7, 180])."""
+    g = TFLiteGraph(description="picoq test int4")
+    layers = RandomLayers(g, np.random.default_rng(4), weights="int4")
+    x = layers.input("x", (1, 6, 6, 1), 0.02, -3)
+    y = layers.depthwise_conv2d(layers.conv2d(x, 5, (3, 3), name="c4"), 3, name="d4")
+    g.output(layers.fully_connected(layers.reshape(y, (1, 180), name="flat"), 7, name="f4"))
+    return convert(g.build())
+
+
 def _tables() -> bytes:
     m, calib = gelu_silu_convnet()
     return convert(m, calibration=calib, progress=False)
@@ -213,6 +225,7 @@ REPO_MODELS = {
     "layer_norm": layer_norm,  # LAYER_NORM (float ONNX only)
     "s16": s16_model,  # 16x8 variants (pq_variants.def)
     "s16_conv": s16_conv,  # CONV_2D and DEPTHWISE_CONV_2D 16x8
+    "int4": int4_model,  # s4 variants of CONV_2D, DEPTHWISE_CONV_2D, FULLY_CONNECTED
 }
 
 
@@ -698,6 +711,7 @@ AT = "attention"
 LN = "layer_norm"
 S16 = "s16"
 S16C = "s16_conv"
+I4 = "int4"
 LNG, LNB = "LayerNormalization_0/gamma", "LayerNormalization_0/beta"  # LAYER_NORM's int32[8] constants
 RQ = "concatenation_9/requant"  # new_ops' CONCATENATION table: rows (multiplier, shift, input_offset)
 CASES = [
@@ -1693,6 +1707,35 @@ CASES = [
         lambda p: (p.retype_raw("up/rows", 5, (6,)), p.tens("up/rows", "data_size", 3)),
         "op.dtypes",
     ),
+    # -- int4 weights (s4): op 0 c4 [5, 3, 3, 1] CONV_2D, op 1 d4 [1, 3, 3, 5] DEPTHWISE, op 3 f4 [7, 180] FC
+    (I4, "int4-odd-count", lambda p: None, None),  # 45 values in 23 bytes, the last high nibble 0
+    (I4, "int4-size-unpacked", lambda p: p.tens("c4/filter", "data_size", 45), "tensor.data_size"),
+    (I4, "int4-size-short", lambda p: p.tens("c4/filter", "data_size", 22), "tensor.data_size"),
+    (I4, "int4-size-one-more", lambda p: p.tens("d4/filter", "data_size", 24), "tensor.data_size"),
+    (I4, "int4-zero-point", lambda p: p.tens("f4/weights", "zero_point", 8), "tensor.zero_point"),
+    (I4, "s4-fc-filter-offset", lambda p: p.param(3, "filter_offset", 1), "op.params.filter_offset"),
+    # 45 packed values read as 23 int8 ones: the s8 kernel would read past the data
+    (I4, "s4-filter-as-int8", lambda p: p.retype_raw("c4/filter", 1, (5, 3, 3, 1)), "tensor.data_size"),
+    (
+        I4,
+        "s4-input-int4",
+        lambda p: (p.retype_raw("x", 5, (1, 6, 6, 1)), p.tens("x", "data_size", 18)),
+        "op.input.dtype",
+    ),
+    (
+        I4,
+        "s4-bias-int4",
+        lambda p: (p.retype_raw("d4/bias", 5, (5,)), p.tens("d4/bias", "data_size", 3)),
+        "op.bias.dtype",
+    ),
+    (
+        I4,
+        "s4-output-int4",
+        lambda p: (p.retype_raw("flat", 5, (1, 180)), p.tens("flat", "data_size", 90)),
+        "op.dtypes",  # RESHAPE has no int4 kernel
+    ),
+    (I4, "s4-dw-multiplier", lambda p: p.param(1, "depth_multiplier", 5), "op.filter.shape"),
+    (I4, "s4-fc-filter-rank", lambda p: p.retype_raw("f4/weights", 5, (7, 180, 1)), "op.filter.shape"),
     # the same 60 bytes as [1, 6, 10, 1]: channels no longer the input's
     (RS, "resize-channels-changed", lambda p: (p.dim("up", 2, 10), p.dim("up", 3, 1)), "op.output.shape"),
     # -- BATCH_MATMUL: op 0 qk = q [2, 5, 8] x k [2, 5, 8] (adj_y) -> [2, 5, 5]

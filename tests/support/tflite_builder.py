@@ -74,7 +74,18 @@ _TENSOR_TYPES: dict[np.dtype, int] = {
     np.dtype(np.uint8): tflite.TensorType.UINT8,
     np.dtype(np.float32): tflite.TensorType.FLOAT32,
 }
-_DEPRECATED_CODE_LIMIT = 127  # BuiltinOperator.PLACEHOLDER_FOR_GREATER_OP_CODES
+_DEPRECATED_CODE_LIMIT = 127
+
+
+def pack_int4(values: np.ndarray) -> bytes:
+    """TFLite's INT4 buffer (tensor_utils::UnpackDenseInt4IntoInt8 reads it back): two values
+    per byte, element 2k in the low nibble, an odd count's last high nibble 0. Written here
+    rather than imported from picoq so that a picoq packing bug shows against tflite-micro."""
+    nib = [int(v) & 0x0F for v in np.asarray(values).reshape(-1)] + [0]
+    return bytes(
+        nib[k] | (nib[k + 1] << 4) for k in range(0, len(nib) - 1, 2)
+    )  # BuiltinOperator.PLACEHOLDER_FOR_GREATER_OP_CODES
+
 
 # *** tensors and ops ***
 
@@ -92,6 +103,7 @@ class Tensor:
     zero_points: tuple[int, ...] = ()
     quantized_dimension: int = 0
     data: np.ndarray | None = None
+    int4: bool = False  # written as TFLite INT4, packed two per byte (data holds the int8 values)
 
     @property
     def is_const(self) -> bool:
@@ -215,6 +227,7 @@ class TFLiteGraph:
         zero_points: Sequence[int] | None = None,
         quantized_dimension: int = 0,
         data: np.ndarray | None = None,
+        int4: bool = False,
     ) -> Tensor:
         dtype = np.dtype(dtype)
         if dtype not in _TENSOR_TYPES:
@@ -236,7 +249,10 @@ class TFLiteGraph:
                 f"dim {quantized_dimension} of shape {shape}"
             )
         buffer = len(self._buffers)
-        if data is not None:
+        if data is not None and int4:  # TFLite's INT4 buffer: element 2k in the low nibble
+            data = np.ascontiguousarray(data, dtype=np.int8).reshape(shape)
+            self._buffers.append(pack_int4(data))
+        elif data is not None:
             data = np.ascontiguousarray(data, dtype=dtype).reshape(shape)
             self._buffers.append(data.astype(dtype.newbyteorder("<"), copy=False).tobytes())
         else:
@@ -251,6 +267,7 @@ class TFLiteGraph:
             zero_points=zps,
             quantized_dimension=quantized_dimension,
             data=data,
+            int4=int4,
         )
         self.tensors.append(t)
         return t
@@ -308,6 +325,24 @@ class TFLiteGraph:
             arr = arr.astype(np.int8)
         return self.const(
             name, arr, scales=scales, zero_points=zero_points, quantized_dimension=quantized_dimension
+        )
+
+    def const_int4(
+        self, name: str, data: np.ndarray, scales: Sequence[float], quantized_dimension: int = 0
+    ) -> Tensor:
+        """Symmetric int4 weights (values in [-8, 7], zero points 0), written as TFLite's packed
+        INT4 tensor."""
+        arr = np.asarray(data)
+        if arr.size and (arr.min() < -8 or arr.max() > 7):
+            raise ValueError(f"{name!r}: values outside int4")
+        return self._add_tensor(
+            name,
+            arr.shape,
+            np.int8,
+            scales=scales,
+            quantized_dimension=quantized_dimension,
+            data=arr,
+            int4=True,
         )
 
     def const_int32(
@@ -1115,7 +1150,7 @@ class TFLiteGraph:
             quant = tflite.QuantizationParametersEnd(fb)
         tflite.TensorStart(fb)
         tflite.TensorAddShape(fb, shape)
-        tflite.TensorAddType(fb, _TENSOR_TYPES[t.dtype])
+        tflite.TensorAddType(fb, tflite.TensorType.INT4 if t.int4 else _TENSOR_TYPES[t.dtype])
         tflite.TensorAddBuffer(fb, t.buffer)
         tflite.TensorAddName(fb, name)
         if quant is not None:
@@ -1201,16 +1236,19 @@ def range_quant(lo: float, hi: float) -> tuple[float, int]:
     return scale, zero_point
 
 
-def symmetric_int8_weights(rng: np.random.Generator, shape: Sequence[int], axis: int | None) -> np.ndarray:
-    """Gaussian int8 weights whose largest magnitude per channel along ``axis`` (or overall) is 127.
+def symmetric_int8_weights(
+    rng: np.random.Generator, shape: Sequence[int], axis: int | None, top: int = 127
+) -> np.ndarray:
+    """Gaussian int8 weights whose largest magnitude per channel along ``axis`` (or overall) is
+    ``top`` (127; 7 for int4).
 
     That is what symmetric quantization of trained weights produces: every channel spans the
-    full [-127, 127] range.
+    full [-top, top] range.
     """
     w = rng.standard_normal(tuple(shape))
     reduce = None if axis is None else tuple(i for i in range(w.ndim) if i != axis)
     peak = np.max(np.abs(w), axis=reduce, keepdims=True)
-    return np.clip(np.round(w / peak * 127.0), -127, 127).astype(np.int8)
+    return np.clip(np.round(w / peak * top), -top, top).astype(np.int8)
 
 
 def _clipped_normal_moments(means: np.ndarray, std: float, lo: float, hi: float) -> ActStats:
@@ -1231,10 +1269,15 @@ class RandomLayers:
     RELU6 layers use ``max(sigma, 2.0)`` so their [0, 6] range is used.
     """
 
-    def __init__(self, graph: TFLiteGraph, rng: np.random.Generator, sigma: float = 1.0) -> None:
+    def __init__(
+        self, graph: TFLiteGraph, rng: np.random.Generator, sigma: float = 1.0, *, weights: str = "int8"
+    ) -> None:
+        if weights not in ("int8", "int4"):
+            raise ValueError(f"weights must be 'int8' or 'int4', not {weights!r}")
         self.g = graph
         self.rng = rng
         self.sigma = sigma
+        self.weights = weights  # "int4": symmetric [-7, 7] weights written as TFLite INT4
         self._stats: dict[int, ActStats] = {}
 
     def stats(self, t: Tensor) -> ActStats:
@@ -1294,6 +1337,14 @@ class RandomLayers:
         pre = ActStats(beta, float(math.sqrt((pre_std**2).mean())))
         return [float(s) for s in w_scales], bias, pre
 
+    def _random_weights(self, shape: Sequence[int], axis: int | None) -> np.ndarray:
+        return symmetric_int8_weights(self.rng, shape, axis, 7 if self.weights == "int4" else 127)
+
+    def _weights_const(self, name: str, w_q: np.ndarray, scales: Sequence[float], axis: int) -> Tensor:
+        if self.weights == "int4":
+            return self.g.const_int4(name, w_q, scales, quantized_dimension=axis)
+        return self.g.const_int8(name, w_q, scales, quantized_dimension=axis)
+
     def _sigma(self, activation: str) -> float:
         return max(self.sigma, 2.0) if activation == "RELU6" else self.sigma
 
@@ -1324,11 +1375,11 @@ class RandomLayers:
         """CONV_2D with per-channel weights [Cout,kh,kw,Cin] (quantized_dimension 0)."""
         name = name or self.g.auto_name("conv2d")
         kh, kw = _pair(kernel)
-        w_q = symmetric_int8_weights(self.rng, (out_channels, kh, kw, x.shape[3]), axis=0)
+        w_q = self._random_weights((out_channels, kh, kw, x.shape[3]), axis=0)
         tap_means = np.tile(self.stats(x).channel_mean(x.shape), kh * kw)[None, :]
         sigma = self._sigma(activation)
         w_s, b_q, pre = self._weighted_params(x, w_q.reshape(out_channels, -1), tap_means, sigma, True)
-        w = self.g.const_int8(f"{name}/filter", w_q, w_s, quantized_dimension=0)
+        w = self._weights_const(f"{name}/filter", w_q, w_s, 0)
         b = self._bias_tensor(f"{name}/bias", x, w, b_q, bias, bias_dtype)
         scale, zp, post = self._out_quant(pre, activation)
         y = self.g.conv2d(
@@ -1363,12 +1414,12 @@ class RandomLayers:
         name = name or self.g.auto_name("depthwise_conv2d")
         kh, kw = _pair(kernel)
         cout = x.shape[3] * depth_multiplier
-        w_q = symmetric_int8_weights(self.rng, (1, kh, kw, cout), axis=3)
+        w_q = self._random_weights((1, kh, kw, cout), axis=3)
         in_means = self.stats(x).channel_mean(x.shape)
         tap_means = np.repeat(in_means, depth_multiplier)[:, None]  # output c*m+k reads input c
         sigma = self._sigma(activation)
         w_s, b_q, pre = self._weighted_params(x, w_q.reshape(kh * kw, cout).T, tap_means, sigma, True)
-        w = self.g.const_int8(f"{name}/filter", w_q, w_s, quantized_dimension=3)
+        w = self._weights_const(f"{name}/filter", w_q, w_s, 3)
         b = self._bias_tensor(f"{name}/bias", x, w, b_q, bias, bias_dtype)
         scale, zp, post = self._out_quant(pre, activation)
         y = self.g.depthwise_conv2d(
@@ -1402,14 +1453,14 @@ class RandomLayers:
         """
         name = name or self.g.auto_name("fully_connected")
         depth = x.shape[-1]
-        w_q = symmetric_int8_weights(self.rng, (units, depth), axis=0 if per_channel else None)
+        w_q = self._random_weights((units, depth), axis=0 if per_channel else None)
         tap_means = self.stats(x).channel_mean(x.shape)[None, :]
         sigma = self._sigma(activation)
         w_s, b_q, pre = self._weighted_params(x, w_q, tap_means, sigma, per_channel)
         if not bias:
             fold = (w_q.astype(np.float64) * tap_means).sum(axis=1) * w_s[0]  # real offset the bias removed
             pre = ActStats(pre.mean + fold, pre.std)
-        w = self.g.const_int8(f"{name}/weights", w_q, w_s if per_channel else w_s[:1], quantized_dimension=0)
+        w = self._weights_const(f"{name}/weights", w_q, w_s if per_channel else w_s[:1], 0)
         b = self._bias_tensor(f"{name}/bias", x, w, b_q, bias)
         scale, zp, post = self._out_quant(pre, activation)
         y = self.g.fully_connected(x, w, b, scale, zp, activation=activation, name=name)

@@ -26,6 +26,7 @@ from tflite_micro import runtime
 
 __all__ = [
     "ArenaUsage",
+    "edge_inputs",
     "LiteRTRefRunner",
     "TFLMRunner",
     "model_io_counts",
@@ -34,6 +35,16 @@ __all__ = [
     "tflm_arena_bytes",
     "tflm_arena_usage",
 ]
+
+
+def edge_inputs(rng: np.random.Generator, shape, dtype) -> np.ndarray:
+    """Random integers of ``dtype`` and ``shape``, its extremes (min, max), 0 and -1 first."""
+    info = np.iinfo(dtype)
+    x = rng.integers(info.min, info.max + 1, shape, dtype=dtype)
+    flat = x.reshape(-1)
+    edges = np.array([info.min, info.max, 0, -1], dtype)[: flat.size]
+    flat[: edges.size] = edges
+    return x
 
 
 def model_io_counts(model_bytes: bytes) -> tuple[int, int]:

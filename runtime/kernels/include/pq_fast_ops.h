@@ -62,6 +62,10 @@ extern const pq_fast_op pq_gather_s8_fast_op;
 extern const pq_fast_op pq_conv2d_s16_fast_op;
 extern const pq_fast_op pq_depthwise_conv2d_s16_fast_op;
 extern const pq_fast_op pq_fully_connected_s16_fast_op;
+/* int4 weights (pq_variants.def s4): the int8 hooks on the filter unpacked at prepare */
+extern const pq_fast_op pq_conv2d_s4_fast_op;
+extern const pq_fast_op pq_depthwise_conv2d_s4_fast_op;
+extern const pq_fast_op pq_fully_connected_s4_fast_op;
 
 #define PQ_NO_FAST NULL
 #ifdef PQ_WITH_FAST_KERNELS

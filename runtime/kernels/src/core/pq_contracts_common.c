@@ -91,7 +91,9 @@ int pqv_op_tensor(const pq_contract_ctx *o, int32_t t, int code_dtype, int32_t s
                   pqv_tensor *ti) {
     tensor_get(o->c, t, ti);
     if (ti->dtype != dtype) {
-        return pqv_fail_op(o, code_dtype, sub, ti->dtype, dtype == DT_INT8 ? "must be int8" : "must be int32");
+        static const char *const MUST[] = {"", "must be int8", "must be int32", "must be int16", "must be int64",
+                                           "must be int4"};
+        return pqv_fail_op(o, code_dtype, sub, ti->dtype, dtype <= DT_INT4 ? MUST[dtype] : "wrong dtype");
     }
     if (rank >= 0 && ti->rank != (uint32_t)rank) return pqv_fail_op(o, code_dtype + 1, sub, ti->rank, "wrong rank");
     return PQ_MODEL_OK;

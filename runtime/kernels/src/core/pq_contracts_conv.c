@@ -20,8 +20,9 @@ static int conv_quant_arrays_s16(const pq_contract_ctx *o, uint32_t channels, in
 /* Params: stride_h, stride_w, dilation_h, dilation_w, pad_h, pad_w, input_offset,
  * output_offset, act_min, act_max[, depth_multiplier]. Inputs: x, filter, bias
  * (optional), multipliers, shifts. `act`: the activations' dtype, DT_INT8 or DT_INT16
- * (16x8: no offsets, see conv_quant_arrays_s16 for the bias). */
-static int contract_conv(const pq_contract_ctx *o, int depthwise, uint32_t act) {
+ * (16x8: no offsets, see conv_quant_arrays_s16 for the bias); `filter_dtype` DT_INT8 or
+ * DT_INT4 (packed, int8 activations). */
+static int contract_conv(const pq_contract_ctx *o, int depthwise, uint32_t act, uint32_t filter_dtype) {
     const pqv_ctx *c = o->c;
     pqv_tensor x, w, y;
     int32_t n, ih, iw, ic, kh, kw;
@@ -29,7 +30,7 @@ static int contract_conv(const pq_contract_ctx *o, int depthwise, uint32_t act) 
     int32_t p[4];
     uint32_t k;
     TRY(pqv_op_tensor(o, op_input(c, o->i, 0), PQ_MODEL_E_OP_INPUT_DTYPE, NO_SUB, act, 4, &x));
-    TRY(pqv_op_tensor(o, op_input(c, o->i, 1), PQ_MODEL_E_OP_FILTER_DTYPE, NO_SUB, DT_INT8, 4, &w));
+    TRY(pqv_op_tensor(o, op_input(c, o->i, 1), PQ_MODEL_E_OP_FILTER_DTYPE, NO_SUB, filter_dtype, 4, &w));
     TRY(pqv_op_tensor(o, op_output(c, o->i), PQ_MODEL_E_OP_OUTPUT_DTYPE, NO_SUB, act, 4, &y));
     if (!w.is_const) return pqv_fail_op(o, PQ_MODEL_E_OP_FILTER, NO_SUB, op_input(c, o->i, 1), "must be constant");
     for (k = 0; k < 4; k++) TRY(pqv_param_range(o, k, 1, 1L << 16, &p[k])); /* strides, dilations */
@@ -81,23 +82,28 @@ static int contract_conv(const pq_contract_ctx *o, int depthwise, uint32_t act) 
                            : pqv_quant_arrays(o, (uint32_t)oc, (uint32_t)oc);
 }
 
-int pq_contract_conv2d(const pq_contract_ctx *o) { return contract_conv(o, 0, DT_INT8); }
-int pq_contract_depthwise_conv2d(const pq_contract_ctx *o) { return contract_conv(o, 1, DT_INT8); }
+int pq_contract_conv2d(const pq_contract_ctx *o) { return contract_conv(o, 0, DT_INT8, DT_INT8); }
+int pq_contract_depthwise_conv2d(const pq_contract_ctx *o) { return contract_conv(o, 1, DT_INT8, DT_INT8); }
 
 /* 16x8: int16 input and output (offsets 0), int8 filter (conv_quant_arrays_s16 for the bias). */
-int pq_contract_conv2d_s16(const pq_contract_ctx *o) { return contract_conv(o, 0, DT_INT16); }
-int pq_contract_depthwise_conv2d_s16(const pq_contract_ctx *o) { return contract_conv(o, 1, DT_INT16); }
+int pq_contract_conv2d_s16(const pq_contract_ctx *o) { return contract_conv(o, 0, DT_INT16, DT_INT8); }
+int pq_contract_depthwise_conv2d_s16(const pq_contract_ctx *o) { return contract_conv(o, 1, DT_INT16, DT_INT8); }
+
+/* int4 weights (s4): the same with a packed int4 filter (its data_size ceil(n / 2) checked with
+ * the tensor; the kernels index elements, never beyond n). */
+int pq_contract_conv2d_s4(const pq_contract_ctx *o) { return contract_conv(o, 0, DT_INT8, DT_INT4); }
+int pq_contract_depthwise_conv2d_s4(const pq_contract_ctx *o) { return contract_conv(o, 1, DT_INT8, DT_INT4); }
 
 static const pqv_rule FC_RULES[] = {{0, RG_OFFSET}, {1, RG_OFFSET}, {2, RG_OFFSET}};
 
 /* Params: input_offset, filter_offset, output_offset, act_min, act_max, per_channel. */
-static int fully_connected(const pq_contract_ctx *o, uint32_t act) {
+static int fully_connected(const pq_contract_ctx *o, uint32_t act, uint32_t filter_dtype) {
     const pqv_ctx *c = o->c;
     pqv_tensor x, w, y;
     uint32_t out_depth, accum, rows;
     int32_t per_channel;
     TRY(pqv_op_tensor(o, op_input(c, o->i, 0), PQ_MODEL_E_OP_INPUT_DTYPE, NO_SUB, act, -1, &x));
-    TRY(pqv_op_tensor(o, op_input(c, o->i, 1), PQ_MODEL_E_OP_FILTER_DTYPE, NO_SUB, DT_INT8, 2, &w));
+    TRY(pqv_op_tensor(o, op_input(c, o->i, 1), PQ_MODEL_E_OP_FILTER_DTYPE, NO_SUB, filter_dtype, 2, &w));
     TRY(pqv_op_tensor(o, op_output(c, o->i), PQ_MODEL_E_OP_OUTPUT_DTYPE, NO_SUB, act, -1, &y));
     if (!w.is_const) return pqv_fail_op(o, PQ_MODEL_E_OP_FILTER, NO_SUB, op_input(c, o->i, 1), "must be constant");
     out_depth = (uint32_t)w.dims[0];
@@ -115,16 +121,20 @@ static int fully_connected(const pq_contract_ctx *o, uint32_t act) {
         TRY(pqv_param_range(o, 0, 0, 0, NULL));
         TRY(pqv_param_range(o, 2, 0, 0, NULL));
     }
+    if (filter_dtype == DT_INT4) TRY(pqv_param_range(o, 1, 0, 0, NULL)); /* symmetric int4 weights */
     TRY(pqv_param_act_dt(o, 3, act));
     TRY(pqv_param_range(o, 5, 0, 1, &per_channel));
     return act == DT_INT16 ? pqv_quant_arrays_dt(o, out_depth, per_channel ? out_depth : 1, DT_INT64, 7)
                            : pqv_quant_arrays(o, out_depth, per_channel ? out_depth : 1);
 }
 
-int pq_contract_fully_connected(const pq_contract_ctx *o) { return fully_connected(o, DT_INT8); }
+int pq_contract_fully_connected(const pq_contract_ctx *o) { return fully_connected(o, DT_INT8, DT_INT8); }
 
 /* 16x8: int16 input and output (offsets 0), int8 filter, int64 bias, shifts <= 7. */
-int pq_contract_fully_connected_s16(const pq_contract_ctx *o) { return fully_connected(o, DT_INT16); }
+int pq_contract_fully_connected_s16(const pq_contract_ctx *o) { return fully_connected(o, DT_INT16, DT_INT8); }
+
+/* int4 weights (s4): a packed int4 filter with filter_offset 0. */
+int pq_contract_fully_connected_s4(const pq_contract_ctx *o) { return fully_connected(o, DT_INT8, DT_INT4); }
 
 
 

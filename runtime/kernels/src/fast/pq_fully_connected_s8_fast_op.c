@@ -23,10 +23,12 @@ typedef struct {
     int32_t i8; /* pq_fc_s8_i8_avx2's plan: g.w in its layout, np and kp rounded to 8 and 4 */
 } fc_state;
 
-/* Whether the AVX2 int8-weight kernel takes this GEMM. */
-static int fc_i8(int isa, int32_t batches, int32_t n, int32_t k, const int8_t *w) {
+/* Whether the AVX2 int8-weight kernel takes this GEMM. An int4 filter (the s4 hooks plan on
+ * it, pq_s4_fast_op.c) holds no -128. */
+static int fc_i8(int isa, int32_t batches, int32_t n, int32_t k, const pq_tensor *w) {
 #if PQ_HAVE_X86_SIMD
-    return isa == PQ_ISA_AVX2 && batches <= FC_I8_MAX_BATCHES && pq_gemm_s8_pair16((size_t)n * (size_t)k, w);
+    return isa == PQ_ISA_AVX2 && batches <= FC_I8_MAX_BATCHES &&
+           (w->dtype == PQ_DT_INT4 || pq_gemm_s8_pair16((size_t)n * (size_t)k, (const int8_t *)w->data));
 #else
     (void)isa, (void)batches, (void)n, (void)k, (void)w;
     return 0;
@@ -48,7 +50,7 @@ static int fc_geometry(const pq_node *node, const pq_tensor *t, int isa, fc_stat
     s->batches = t[node->io[0]].count / s->g.k;
     isa = pq_gemm_isa(isa, PQ_FEED_DIRECT, s->g.n, s->g.k, s->batches);
     s->g.isa = isa;
-    s->i8 = fc_i8(isa, s->batches, s->g.n, s->g.k, (const int8_t *)w->data);
+    s->i8 = fc_i8(isa, s->batches, s->g.n, s->g.k, w);
     s->g.np = s->i8 ? (s->g.n + 7) / 8 * 8 : pq_gemm_s8_np(isa, s->g.n);
     s->g.kp = s->i8 ? (s->g.k + 3) / 4 * 4 : pq_gemm_s8_kp(isa, s->g.k);
     return 1;
