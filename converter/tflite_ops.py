@@ -304,8 +304,19 @@ def _add(c: TfliteOp) -> None:
         return
     o, b, y = operands
     bt, yt = r.graph.tensors[b], r.graph.tensors[y]
+    if not _same_dtype(r, where, xt, bt, yt):
+        return
     params = _params_or_problem(
-        r, where, q.add_params, xt.scale, xt.zero_point, bt.scale, bt.zero_point, yt.scale, yt.zero_point
+        r,
+        where,
+        q.add_params,
+        xt.scale,
+        xt.zero_point,
+        bt.scale,
+        bt.zero_point,
+        yt.scale,
+        yt.zero_point,
+        yt.dtype,
     )
     if params is None:
         return
@@ -324,6 +335,8 @@ def _pool(c: TfliteOp) -> None:
         return
     y = c.output()
     yt = r.graph.tensors[y]
+    if not _same_dtype(r, where, xt, yt):
+        return
     _same_quant(r, where, xt, yt)
     k_hw = (o.FilterHeight(), o.FilterWidth())
     strides = (o.StrideH(), o.StrideW())
@@ -354,6 +367,8 @@ def _reshape(c: TfliteOp) -> None:
     x, xt = c.x, c.xt
     y = c.output()
     yt = r.graph.tensors[y]
+    if not _same_dtype(r, where, xt, yt):
+        return
     _same_quant(r, where, xt, yt)
     if int(np.prod(yt.shape)) != int(np.prod(xt.shape)):
         r.problems.append(f"{where}: reshape of {xt.shape} to {yt.shape} changes the element count")
@@ -390,8 +405,19 @@ def _mul(c: TfliteOp) -> None:
         return
     o, b, y = operands
     bt, yt = r.graph.tensors[b], r.graph.tensors[y]
+    if not _same_dtype(r, where, xt, bt, yt):
+        return
     params = _params_or_problem(
-        r, where, q.mul_params, xt.scale, xt.zero_point, bt.scale, bt.zero_point, yt.scale, yt.zero_point
+        r,
+        where,
+        q.mul_params,
+        xt.scale,
+        xt.zero_point,
+        bt.scale,
+        bt.zero_point,
+        yt.scale,
+        yt.zero_point,
+        yt.dtype,
     )
     if params is None:
         return
@@ -473,6 +499,8 @@ def _mean(c: TfliteOp) -> None:
     keep = bool(o.KeepDims()) if o is not None else False
     y = c.output()
     yt = r.graph.tensors[y]
+    if not _same_dtype(r, where, xt, yt):
+        return
     want = tuple(1 if d in reduced else n for d, n in enumerate(xt.shape))
     if not keep:
         want = tuple(n for d, n in enumerate(xt.shape) if d not in reduced)
@@ -481,7 +509,7 @@ def _mean(c: TfliteOp) -> None:
         return
     count = int(np.prod([xt.shape[d] for d in reduced], dtype=np.int64))
     params = _params_or_problem(
-        r, where, q.mean_params, xt.scale, xt.zero_point, yt.scale, yt.zero_point, count
+        r, where, q.mean_params, xt.scale, xt.zero_point, yt.scale, yt.zero_point, count, yt.dtype
     )
     if params is None:
         return
@@ -519,6 +547,14 @@ def _concatenation(c: TfliteOp) -> None:
         return
     if sum(s[axis] for s in shapes) != yt.shape[axis]:
         r.problems.append(f"{where}: inputs {shapes} do not concatenate to {yt.shape} on axis {axis}")
+        return
+    if not _same_dtype(r, where, yt, *(r.graph.tensors[t] for t in xs)):
+        return
+    if yt.dtype == "int16" and any(r.graph.tensors[t].scale != yt.scale for t in xs):
+        # TFLM's int16 kernel copies raw values whatever their scales: picoq does not guess.
+        r.problems.append(
+            f"{where}: int16 inputs must share the output's scale (TFLM copies int16 values as they are)"
+        )
         return
     rows = []
     for t in xs:
