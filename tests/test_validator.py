@@ -158,6 +158,19 @@ def attention_model() -> bytes:
     return convert(g.build())
 
 
+def s16_elem() -> bytes:
+    """16x8 (int16, zero point 0): ADD "add" of x [1, 4, 4, 2] and "b", MUL "mul", MAX_POOL_2D
+    "pool", MEAN "mean" (axes 1, 2: count 16), RESHAPE "flat", CONCATENATION "cat" (its table
+    "cat/requant")."""
+    g = TFLiteGraph(description="picoq test s16_elem", activations=np.int16)
+    x, b = g.input("x", (1, 4, 4, 2), 0.001, 0), g.input("b", (1, 4, 4, 2), 0.002, 0)
+    y = g.mul(g.add(x, b, 0.003, 0, name="add"), x, 0.01, 0, name="mul")
+    y = g.max_pool2d(y, 2, 2, name="pool")
+    m = g.mean(y, [1, 2], 0.01, 0, keep_dims=False, name="mean")
+    g.output(g.concatenation([g.reshape(y, (1, 8), name="flat"), m], 1, 0.01, 0, name="cat"))
+    return convert(g.build())
+
+
 def layer_norm() -> bytes:
     """LAYER_NORM of a [1, 3, 8] input: rows of 8, int32 gamma and beta."""
     calib = np.random.default_rng(0).normal(size=(4, 3, 8)).astype(np.float32)
@@ -185,6 +198,7 @@ REPO_MODELS = {
     "resize": resize_model,
     "attention": attention_model,  # BATCH_MATMUL, GATHER
     "layer_norm": layer_norm,  # LAYER_NORM (float ONNX only)
+    "s16_elem": s16_elem,  # 16x8 ADD, MUL, MAX_POOL_2D, MEAN, RESHAPE, CONCATENATION
 }
 
 
@@ -363,7 +377,7 @@ def test_valid_models_are_accepted(c, models) -> None:
         for t in m.tensors:
             info = CTensor()
             assert lib.pq_model_tensor_info(data, t.index, ctypes.byref(info)) == 0
-            assert (info.dtype, info.kind) == ({"int8": 1, "int32": 2}[t.dtype], t.kind)
+            assert (info.dtype, info.kind) == (fmt.DTYPE_CODE[t.dtype], t.kind)
             assert tuple(info.dims[: info.rank]) == t.shape and not any(info.dims[info.rank :])
             assert (info.offset, info.nbytes) == (t.offset, t.nbytes)
             assert data[info.name - base : info.name - base + info.name_len].decode() == t.name
@@ -668,6 +682,7 @@ NO, B, CI, C64, TB, SL, PR, RS = (
 )
 AT = "attention"
 LN = "layer_norm"
+S16 = "s16_elem"
 LNG, LNB = "LayerNormalization_0/gamma", "LayerNormalization_0/beta"  # LAYER_NORM's int32[8] constants
 RQ = "concatenation_9/requant"  # new_ops' CONCATENATION table: rows (multiplier, shift, input_offset)
 CASES = [
@@ -1621,6 +1636,47 @@ CASES = [
         lambda p: (p.retype_raw("up/rows", 5, (6,)), p.tens("up/rows", "data_size", 3)),
         "op.dtypes",
     ),
+    # -- 16x8 ADD, MUL, MAX_POOL_2D, MEAN, RESHAPE, CONCATENATION (s16_elem): int16 zero points
+    # are 0, left shifts keep a full-range int16 value inside int32, clamps are int16 values
+    (S16, "add16-input-offset", lambda p: p.param("ADD", "input1_offset", 1), "op.params.input1_offset"),
+    (S16, "add16-output-offset", lambda p: p.param("ADD", "output_offset", -1), "op.params.output_offset"),
+    (S16, "add16-left-shift-16", lambda p: p.param("ADD", "left_shift", 16), "op.params.left_shift"),
+    (S16, "add16-act-min", lambda p: p.param("ADD", "act_min", -32769), "op.params.act_min"),
+    (S16, "add16-act-int16", lambda p: p.param("ADD", "act_min", -1000), None),
+    (
+        S16,
+        "add16-int8-input",
+        lambda p: (p.retype_raw("b", 1, (1, 4, 4, 2)), p.tens("b", "data_size", 32)),
+        "op.input2.dtype",
+    ),
+    (S16, "mul16-input-offset", lambda p: p.param("MUL", "input2_offset", -1), "op.params.input2_offset"),
+    (S16, "mul16-left-shift", lambda p: p.param("MUL", "output_shift", 1), "op.params.output_shift"),
+    (S16, "pool16-act-max", lambda p: p.param("MAX_POOL_2D", "act_max", 32768), "op.params.act_max"),
+    (
+        S16,
+        "pool16-int8-output",
+        lambda p: (p.retype_raw("pool", 1, (1, 2, 2, 2)), p.tens("pool", "data_size", 8)),
+        "op.output.dtype",
+    ),
+    (S16, "mean16-output-offset", lambda p: p.param("MEAN", "output_offset", 1), "op.params.output_offset"),
+    # count 4: 65536 * 4 << 14 = 2^32 leaves int32 (an int8 sum, 256 * 4 << 14, would not)
+    (S16, "mean16-shift", lambda p: p.param("MEAN", "shift", 14), "op.params.shift"),
+    (S16, "mean16-shift-12", lambda p: p.param("MEAN", "shift", 12), None),
+    (
+        S16,
+        "concat16-output-offset",
+        lambda p: p.param("CONCATENATION", "output_offset", 1),
+        "op.params.output_offset",
+    ),
+    (S16, "concat16-requant-offset", lambda p: p.const_i32("cat/requant", 2, 1), "op.requant.input_offset"),
+    (S16, "concat16-requant-shift-16", lambda p: p.const_i32("cat/requant", 1, 16), "op.requant.shift"),
+    (S16, "concat16-requant-shift-15", lambda p: p.const_i32("cat/requant", 1, 15), None),
+    (
+        S16,
+        "reshape16-int8-output",
+        lambda p: (p.retype_raw("flat", 1, (1, 8)), p.tens("flat", "data_size", 8)),
+        "op.output.dtype",
+    ),
     # the same 60 bytes as [1, 6, 10, 1]: channels no longer the input's
     (RS, "resize-channels-changed", lambda p: (p.dim("up", 2, 10), p.dim("up", 3, 1)), "op.output.shape"),
     # -- BATCH_MATMUL: op 0 qk = q [2, 5, 8] x k [2, 5, 8] (adj_y) -> [2, 5, 5]
@@ -1926,7 +1982,7 @@ class ContractMutator:
                 dims.insert(int(rng.integers(len(dims) + 1)), 1)
             elif 1 in dims:
                 dims.remove(1)
-            p.retype_raw(t.index, {"int8": 1, "int32": 2}[t.dtype], tuple(dims))
+            p.retype_raw(t.index, fmt.DTYPE_CODE[t.dtype], tuple(dims))
             p.tens(t.index, "data_size", int(np.prod(dims)) * (1 if t.dtype == "int8" else 4))
         elif kind == "offset":
             t = int(rng.choice(self.arena))
