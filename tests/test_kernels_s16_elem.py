@@ -5,7 +5,9 @@ Each case is a one-op 16x8 .tflite (tests/support/tflite_builder.py with
 ``activations=np.int16``: symmetric int16 tensors, zero point 0) with random shapes,
 broadcasts, windows, axes and scales, fed int16 values over the whole range
 (``int16_inputs``: the extremes among them), converted by picoq and run on picoq's reference
-kernels and on tflite-micro (``check_against_tflm``): TFLM itself is the oracle.
+kernels and on tflite-micro (``check_against_tflm``): TFLM itself is the oracle. The fast
+kernels of these variants are then checked against the reference kernels on every isa of the
+machine (``run_all``), each case asserting which kernel ran.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from test_kernels_s16 import check_against_tflm, int16_inputs
 from picoq.converter import convert
 from picoq.runtime import Interpreter
 
+from support.fast_check import run_all
 from support.tflite_builder import RandomLayers, TFLiteGraph
 
 N_CASES = 16
@@ -184,3 +187,78 @@ def test_ops_are_s16_variants() -> None:
         "MEAN": "pq_mean_s16",
         "CONCATENATION": "pq_concatenation_s16",
     }
+
+
+# *** fast kernels: kernels="fast" on every isa gives the reference kernels' bytes ***
+
+
+def _fast(g: TFLiteGraph, rng: np.random.Generator, *shapes: tuple[int, ...]) -> list[str]:
+    """The fast kernels' names after run_all checked them byte for byte on 3 random inputs."""
+    xs = [[int16_inputs(rng, s) for s in shapes] for _ in range(3)]
+    return run_all(convert(g.build()), [x if len(x) > 1 else x[0] for x in xs])
+
+
+BROADCASTS = [
+    ((1, 9, 9, 40), (1, 1, 1, 40)),  # squeeze-excitation
+    ((3, 5, 7, 33), (33,)),  # a bias vector, rank 1
+    ((1, 1, 1, 5), (2, 3, 4, 5)),  # the small input first
+    ((2, 1, 4, 1), (1, 3, 1, 5)),  # each broadcast along alternate dims
+    ((2, 450), (2, 1)),  # one value per row
+    ((4, 1, 6), (4, 7, 6)),  # along the middle dim
+    ((1,), (1,)),
+]
+
+
+@pytest.mark.parametrize("op", ["add", "mul"])
+@pytest.mark.parametrize("case", range(len(BROADCASTS) + 4))
+def test_binary_fast_equals_reference(op: str, case: int) -> None:
+    rng = np.random.default_rng(16700 + case)
+    sa, sb = BROADCASTS[case] if case < len(BROADCASTS) else _broadcast_pair(rng)
+    s1, s2 = _scale(rng), _scale(rng)
+    g = _graph()
+    a, b = g.input("a", sa, s1, 0), g.input("b", sb, s2, 0)
+    out = max(s1, s2) * 1.5 if op == "add" else s1 * s2 * 32767 * 0.3
+    g.output(getattr(g, op)(a, b, float(np.float32(out)), 0, activation=str(rng.choice(ACTIVATIONS))))
+    assert _fast(g, rng, sa, sb) == [f"fast-{op}-s16"]
+
+
+@pytest.mark.parametrize("seed", range(8))
+@pytest.mark.parametrize("op", ["average_pool2d", "max_pool2d"])
+def test_pool_fast_equals_reference(op: str, seed: int) -> None:
+    rng = np.random.default_rng(16800 + seed)
+    shape, kw = _pool_case(rng)
+    shape = (*shape[:3], int(rng.integers(1, 40)))  # channel rows off the vector widths
+    g = _graph()
+    g.output(getattr(g, op)(g.input("x", shape, _scale(rng), 0), **kw))
+    assert _fast(g, rng, shape) == ["fast-avgpool-s16" if op == "average_pool2d" else "fast-maxpool-s16"]
+
+
+@pytest.mark.parametrize(
+    "shape,axes,kernel",
+    [
+        ((2, 7, 9, 24), [1, 2], "fast-mean-s16"),  # global average pooling
+        ((3, 50), [-1], "fast-mean-s16"),
+        ((5, 1, 6, 4), [0, 2], "fast-mean-s16"),  # a kept dim of extent 1 between: still one block
+        ((4, 6, 5), [0], "fast-mean-s16"),
+        ((4, 6, 5), [0, 1, 2], "fast-mean-s16"),
+        ((4, 6, 5), [0, 2], "reference"),  # a kept dim inside: the reference kernel
+    ],
+)
+def test_mean_fast_equals_reference(shape: tuple[int, ...], axes: list[int], kernel: str) -> None:
+    rng = np.random.default_rng(sum(shape))
+    s_in = _scale(rng)
+    g = _graph()
+    g.output(g.mean(g.input("x", shape, s_in, 0), axes, float(np.float32(s_in * 0.7)), 0, keep_dims=False))
+    assert _fast(g, rng, shape) == [kernel]
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_concatenation_and_reshape_fast_equal_reference(seed: int) -> None:
+    rng = np.random.default_rng(16900 + seed)
+    shapes = [(2, 3, int(rng.integers(1, 6)), 5) for _ in range(3)]
+    g = _graph()
+    xs = [g.input(f"x{k}", s, 0.001, 0) for k, s in enumerate(shapes)]
+    y = g.concatenation([g.max_pool2d(x, 1, 1) for x in xs], 2)
+    g.output(g.reshape(y, (6, -1)))
+    kernels = _fast(g, rng, *shapes)
+    assert kernels[3:] == ["fast-concat-s16", "alias"]

@@ -57,14 +57,25 @@ extern const pq_fast_op pq_resize_nearest_s8_fast_op;
 extern const pq_fast_op pq_reshape_s8_fast_op; /* "alias" (nothing to move) or one memcpy */
 extern const pq_fast_op pq_batch_matmul_s8_fast_op;
 extern const pq_fast_op pq_gather_s8_fast_op;
+/* s16elem: the 16x8 variants' hooks (pq_variants.def), portable C on every isa. */
+extern const pq_fast_op pq_add_s16_fast_op;
+extern const pq_fast_op pq_mul_s16_fast_op;
+extern const pq_fast_op pq_avg_pool2d_s16_fast_op;
+extern const pq_fast_op pq_max_pool2d_s16_fast_op;
+extern const pq_fast_op pq_mean_s16_fast_op;
+extern const pq_fast_op pq_reshape_s16_fast_op;
+extern const pq_fast_op pq_concatenation_s16_fast_op;
 
 #define PQ_NO_FAST NULL
 #ifdef PQ_WITH_FAST_KERNELS
 #define PQ_FAST(name) (&pq_##name##_s8_fast_op)
+/* A dtype variant's hooks (pq_variants.def): pq_<name>_<variant>_fast_op. */
+#define PQ_FAST_VARIANT(name, variant) (&pq_##name##_##variant##_fast_op)
 int pq_isa_supported(int isa);
 #define pq_fast_isa_available(isa) pq_isa_supported(isa)
 #else
 #define PQ_FAST(name) NULL
+#define PQ_FAST_VARIANT(name, variant) NULL
 #define pq_fast_isa_available(isa) ((void)(isa), 0)
 #endif
 
