@@ -296,33 +296,28 @@ def _binary_operands(c: TfliteOp, options: str) -> tuple[Any, int, int] | None:
     return o, b, c.output()
 
 
-def _add(c: TfliteOp) -> None:
-    r, name, where = c.r, c.name, c.where
-    x, xt = c.x, c.xt
-    operands = _binary_operands(c, "AddOptions")
+def _binary(c: TfliteOp, options: str, quant: Callable[..., dict[str, int]]) -> None:
+    """ADD or MUL: `quant` (q.add_params, q.mul_params) of the three tensors' quantization, the
+    fused activation's clamp; int8 or 16x8, one dtype for all three."""
+    r, where = c.r, c.where
+    operands = _binary_operands(c, options)
     if operands is None:
         return
     o, b, y = operands
-    bt, yt = r.graph.tensors[b], r.graph.tensors[y]
+    xt, bt, yt = c.xt, r.graph.tensors[b], r.graph.tensors[y]
     if not _same_dtype(r, where, xt, bt, yt):
         return
-    params = _params_or_problem(
-        r,
-        where,
-        q.add_params,
-        xt.scale,
-        xt.zero_point,
-        bt.scale,
-        bt.zero_point,
-        yt.scale,
-        yt.zero_point,
-        yt.dtype,
-    )
+    quant_of = (xt.scale, xt.zero_point, bt.scale, bt.zero_point, yt.scale, yt.zero_point, yt.dtype)
+    params = _params_or_problem(r, where, quant, *quant_of)
     if params is None:
         return
     act = _activation(r, where, o.FusedActivationFunction() if o is not None else 0)
     params["act_min"], params["act_max"] = q.activation_range(act, yt.scale, yt.zero_point, yt.dtype)
-    r.graph.ops.append(Op(name, [x, b], [y], params, where))
+    r.graph.ops.append(Op(c.name, [c.x, b], [y], params, where))
+
+
+def _add(c: TfliteOp) -> None:
+    _binary(c, "AddOptions", q.add_params)
 
 
 def _pool(c: TfliteOp) -> None:
@@ -398,32 +393,7 @@ def _softmax(c: TfliteOp) -> None:
 
 
 def _mul(c: TfliteOp) -> None:
-    r, name, where = c.r, c.name, c.where
-    x, xt = c.x, c.xt
-    operands = _binary_operands(c, "MulOptions")
-    if operands is None:
-        return
-    o, b, y = operands
-    bt, yt = r.graph.tensors[b], r.graph.tensors[y]
-    if not _same_dtype(r, where, xt, bt, yt):
-        return
-    params = _params_or_problem(
-        r,
-        where,
-        q.mul_params,
-        xt.scale,
-        xt.zero_point,
-        bt.scale,
-        bt.zero_point,
-        yt.scale,
-        yt.zero_point,
-        yt.dtype,
-    )
-    if params is None:
-        return
-    act = _activation(r, where, o.FusedActivationFunction() if o is not None else 0)
-    params["act_min"], params["act_max"] = q.activation_range(act, yt.scale, yt.zero_point, yt.dtype)
-    r.graph.ops.append(Op(name, [x, b], [y], params, where))
+    _binary(c, "MulOptions", q.mul_params)
 
 
 def _prelu(c: TfliteOp) -> None:

@@ -262,3 +262,13 @@ def test_concatenation_and_reshape_fast_equal_reference(seed: int) -> None:
     g.output(g.reshape(y, (6, -1)))
     kernels = _fast(g, rng, *shapes)
     assert kernels[3:] == ["fast-concat-s16", "alias"]
+
+
+def test_add_with_a_left_shifting_output_keeps_the_reference() -> None:
+    """An output scale below max(s1, s2) / 16384 makes ADD's output multiplier shift left (TFLM
+    itself refuses it in Prepare): the fast plan leaves such a file to the reference kernel."""
+    rng = np.random.default_rng(7)
+    g = _graph()
+    a, b = g.input("a", (2, 30), 0.01, 0), g.input("b", (2, 30), 0.02, 0)
+    g.output(g.add(a, b, 0.02 / 50000, 0))
+    assert _fast(g, rng, (2, 30), (2, 30)) == ["reference"]

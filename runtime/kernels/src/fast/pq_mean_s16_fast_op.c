@@ -5,21 +5,23 @@
  * `inner` contiguous values into int32 sums in scratch (a loop GCC vectorises), which then
  * take the reference's requantization (pq_mean_ref.h). Wrapping uint32 addition is the
  * reference's sum in any order: the same bytes. Other axis sets keep the reference kernel.
- * State: the plan.
+ * The loops are built plain and with AVX2 on x86 (PQ_VEC_BUILDS). State: the plan.
  */
 #include <stddef.h>
 #include <stdint.h>
 
 #include "pq_elem.h"
 #include "pq_fast_bind.h"
+#include "pq_fast_vec.h"
 #include "pq_fixedpoint.h"
 
 typedef struct {
     int32_t outer, reduced, inner;
+    int32_t avx2; /* run the AVX2 build of the loops (pq_vec_avx2) */
 } mean16_layout;
 
 /* The plan, 0 when the reduced dims (ignoring those of extent 1) are not one block. */
-static int mean16_plan_of(const pq_node *node, const pq_tensor *t, mean16_layout *pl) {
+static int mean16_plan_of(const pq_node *node, const pq_tensor *t, int isa, mean16_layout *pl) {
     const pq_mean_params *p = (const pq_mean_params *)node->params;
     const pq_tensor *x = &t[node->io[0]];
     int32_t d, first = -1, last = -1;
@@ -34,6 +36,7 @@ static int mean16_plan_of(const pq_node *node, const pq_tensor *t, mean16_layout
         }
     }
     pl->outer = pl->reduced = pl->inner = 1;
+    pl->avx2 = pq_vec_avx2(isa);
     for (d = 0; d < (int32_t)x->rank; ++d) {
         const int reduced = (p->axis_mask >> d & 1) != 0;
         if (first >= 0 && d > first && d < last && !reduced && x->dims[d] > 1) return 0; /* a kept dim inside */
@@ -50,28 +53,20 @@ static int mean16_plan_of(const pq_node *node, const pq_tensor *t, mean16_layout
 
 static int mean16_plan(const pq_node *node, const pq_tensor *t, int isa, size_t *state_bytes, size_t *scratch_bytes) {
     mean16_layout pl;
-    (void)isa;
-    if (!mean16_plan_of(node, t, &pl)) return 0;
+    if (!mean16_plan_of(node, t, isa, &pl)) return 0;
     *state_bytes = sizeof pl;
     *scratch_bytes = sizeof(uint32_t) * (size_t)pl.inner;
     return 1;
 }
 
 static pq_status mean16_prepare(pq_node *node, const pq_tensor *t, int isa, void *state) {
-    (void)isa;
-    return pq_fast_prepared(node, mean16_plan_of(node, t, (mean16_layout *)state) ? PQ_OK : PQ_ERR_PARAM, state);
+    return pq_fast_prepared(node, mean16_plan_of(node, t, isa, (mean16_layout *)state) ? PQ_OK : PQ_ERR_PARAM, state);
 }
 
-static pq_status mean16_eval(const pq_node *node, const pq_tensor *t, void *scratch, int32_t part, int32_t n_parts) {
-    const mean16_layout *pl = (const mean16_layout *)node->fast;
-    const pq_mean_params *p = (const pq_mean_params *)node->params;
-    const int16_t *x = (const int16_t *)PQ_IN(node, t, 0);
-    int16_t *y = (int16_t *)PQ_OUT(node, t);
-    uint32_t *sum = (uint32_t *)scratch;
+PQ_INLINE pq_status mean16_loops(const mean16_layout *pl, const pq_mean_params *p, const int16_t *x, int16_t *y,
+                                 uint32_t *sum) {
     const int32_t inner = pl->inner, count = pl->reduced;
     int32_t o, r, i;
-    (void)part;
-    (void)n_parts;
     for (o = 0; o < pl->outer; ++o) {
         const int16_t *slice = x + (int64_t)o * count * inner;
         for (i = 0; i < inner; ++i) sum[i] = 0;
@@ -87,6 +82,19 @@ static pq_status mean16_eval(const pq_node *node, const pq_tensor *t, void *scra
         }
     }
     return PQ_OK;
+}
+
+PQ_VEC_BUILDS(mean16_loops,
+              (const mean16_layout *pl, const pq_mean_params *p, const int16_t *x, int16_t *y, uint32_t *sum),
+              (pl, p, x, y, sum))
+
+static pq_status mean16_eval(const pq_node *node, const pq_tensor *t, void *scratch, int32_t part, int32_t n_parts) {
+    const mean16_layout *pl = (const mean16_layout *)node->fast;
+    (void)part;
+    (void)n_parts;
+    return PQ_VEC_CALL(pl->avx2, mean16_loops,
+                       (pl, (const pq_mean_params *)node->params, (const int16_t *)PQ_IN(node, t, 0),
+                        (int16_t *)PQ_OUT(node, t), (uint32_t *)scratch));
 }
 
 static const char *mean16_name(const pq_node *node) {

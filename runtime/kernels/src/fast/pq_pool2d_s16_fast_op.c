@@ -4,13 +4,15 @@
  * window tap is a row of `depth` contiguous channels, which GCC vectorises: a running max in
  * the output pixel itself, or int32 sums in scratch (depth values) that then take the
  * reference's rounding division and clamp. Integer addition in wrapping uint32 is the
- * reference's sum in any order, so the bytes are the same. State: none.
+ * reference's sum in any order, so the bytes are the same. The loops are built plain and with
+ * AVX2 on x86 (PQ_VEC_BUILDS). State: whether to run the AVX2 build.
  */
 #include <stddef.h>
 #include <stdint.h>
 
 #include "pq_elem.h"
 #include "pq_fast_bind.h"
+#include "pq_fast_vec.h"
 #include "pq_fixedpoint.h"
 #include "pq_pool_window.h"
 
@@ -20,10 +22,14 @@ static int pool16_ok(const pq_node *node, const pq_tensor *t) {
            x->dims[3] == y->dims[3];
 }
 
+typedef struct {
+    int32_t avx2;
+} pool16_state;
+
 static int avg16_plan(const pq_node *node, const pq_tensor *t, int isa, size_t *state_bytes, size_t *scratch_bytes) {
     (void)isa;
     if (!pool16_ok(node, t)) return 0;
-    *state_bytes = 0;
+    *state_bytes = sizeof(pool16_state);
     *scratch_bytes = sizeof(uint32_t) * (size_t)t[node->io[0]].dims[3]; /* one sum per channel */
     return 1;
 }
@@ -31,15 +37,14 @@ static int avg16_plan(const pq_node *node, const pq_tensor *t, int isa, size_t *
 static int max16_plan(const pq_node *node, const pq_tensor *t, int isa, size_t *state_bytes, size_t *scratch_bytes) {
     (void)isa;
     if (!pool16_ok(node, t)) return 0;
-    *state_bytes = 0;
+    *state_bytes = sizeof(pool16_state);
     *scratch_bytes = 0;
     return 1;
 }
 
 static pq_status pool16_prepare(pq_node *node, const pq_tensor *t, int isa, void *state) {
-    (void)isa;
-    (void)state;
-    return pool16_ok(node, t) ? PQ_OK : PQ_ERR_PARAM;
+    ((pool16_state *)state)->avx2 = pq_vec_avx2(isa);
+    return pq_fast_prepared(node, pool16_ok(node, t) ? PQ_OK : PQ_ERR_PARAM, state);
 }
 
 /* The output pixels in order, with each pixel's window clipped to the image. */
@@ -63,10 +68,7 @@ static pq_status pool16_prepare(pq_node *node, const pq_tensor *t, int isa, void
         }                                                                                                      \
     } while (0)
 
-static pq_status avg16_eval(const pq_node *node, const pq_tensor *t, void *scratch, int32_t part, int32_t n_parts) {
-    uint32_t *sum = (uint32_t *)scratch;
-    (void)part;
-    (void)n_parts;
+PQ_INLINE pq_status avg16_loops(const pq_node *node, const pq_tensor *t, uint32_t *sum) {
     POOL16_PIXELS({
         const int32_t count = (win.fy_end - win.fy_start) * (win.fx_end - win.fx_start);
         /* TFLM fails on an empty window (the validator refuses those): as the reference */
@@ -79,22 +81,14 @@ static pq_status avg16_eval(const pq_node *node, const pq_tensor *t, void *scrat
             }
         }
         for (c = 0; c < depth; ++c) {
-            int32_t acc = pq_wrap_i32(sum[c]);
-            if (acc > 0) {
-                acc = pq_wrap_i32((uint32_t)acc + (uint32_t)(count / 2)) / count;
-            } else {
-                acc = pq_wrap_i32((uint32_t)acc - (uint32_t)(count / 2)) / count;
-            }
+            const int32_t acc = pq_pool_average(sum[c], count);
             o[c] = (int16_t)pq_clamp(acc, p->act_min, p->act_max);
         }
     });
     return PQ_OK;
 }
 
-static pq_status max16_eval(const pq_node *node, const pq_tensor *t, void *scratch, int32_t part, int32_t n_parts) {
-    (void)scratch;
-    (void)part;
-    (void)n_parts;
+PQ_INLINE pq_status max16_loops(const pq_node *node, const pq_tensor *t) {
     POOL16_PIXELS({
         for (c = 0; c < depth; ++c) o[c] = (int16_t)pq_elem_min(1); /* TFLM's lowest() start */
         for (fy = win.fy_start; fy < win.fy_end; ++fy) {
@@ -106,6 +100,22 @@ static pq_status max16_eval(const pq_node *node, const pq_tensor *t, void *scrat
         for (c = 0; c < depth; ++c) o[c] = (int16_t)pq_clamp(o[c], p->act_min, p->act_max);
     });
     return PQ_OK;
+}
+
+PQ_VEC_BUILDS(avg16_loops, (const pq_node *node, const pq_tensor *t, uint32_t *sum), (node, t, sum))
+PQ_VEC_BUILDS(max16_loops, (const pq_node *node, const pq_tensor *t), (node, t))
+
+static pq_status avg16_eval(const pq_node *node, const pq_tensor *t, void *scratch, int32_t part, int32_t n_parts) {
+    (void)part;
+    (void)n_parts;
+    return PQ_VEC_CALL(((const pool16_state *)node->fast)->avx2, avg16_loops, (node, t, (uint32_t *)scratch));
+}
+
+static pq_status max16_eval(const pq_node *node, const pq_tensor *t, void *scratch, int32_t part, int32_t n_parts) {
+    (void)scratch;
+    (void)part;
+    (void)n_parts;
+    return PQ_VEC_CALL(((const pool16_state *)node->fast)->avx2, max16_loops, (node, t));
 }
 
 static const char *avg16_name(const pq_node *node) {

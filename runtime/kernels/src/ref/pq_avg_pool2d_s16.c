@@ -15,7 +15,7 @@
 pq_status pq_avg_pool2d_s16(const pq_pool_params *p, const pq_dims *in_dims, const int16_t *in,
                             const pq_dims *out_dims, int16_t *out)
 {
-    return pq_avg_pool2d_ref(p, in_dims, in, out_dims, out, 1);
+    return pq_pool2d_ref(p, in_dims, in, out_dims, out, 1, 0);
 }
 
 pq_status pq_avg_pool2d_s16_eval(const pq_node *node, const pq_tensor *t)

@@ -16,7 +16,7 @@
 pq_status pq_avg_pool2d_s8(const pq_pool_params *p, const pq_dims *in_dims, const int8_t *in,
                            const pq_dims *out_dims, int8_t *out)
 {
-    return pq_avg_pool2d_ref(p, in_dims, in, out_dims, out, 0);
+    return pq_pool2d_ref(p, in_dims, in, out_dims, out, 0, 0);
 }
 
 pq_status pq_avg_pool2d_s8_eval(const pq_node *node, const pq_tensor *t)

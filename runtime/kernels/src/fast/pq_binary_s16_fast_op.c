@@ -1,16 +1,14 @@
 /*
- * The 16x8 ADD and MUL fast kernels' shared walk (src/fast/pq_add_s16_fast_op.c,
- * pq_mul_s16_fast_op.c): the broadcast collapsed to its dims of extent > 1
- * (pq_broadcast_collapse), the innermost one a plain loop over contiguous rows (both inputs
- * whole, or one of them a repeated value), an odometer over the outer ones. Each element is
- * the reference kernel's expression (pq_arith.h) in the vectorisable form of pq_fast_vec.h
- * (pq_mbqm_vec: exact for multipliers >= 0 and right shifts, which the validator and the
- * plan guarantee), and the row loops are built twice (PQ_VEC_BUILDS): plain C, and with AVX2
- * enabled on x86, where GCC vectorises them.
+ * ADD and MUL 16x8's fast hooks (pq_fast_ops.h). The broadcast is collapsed to its dims of
+ * extent > 1 (pq_broadcast_collapse), the innermost one a plain loop over contiguous rows
+ * (both inputs whole, or one of them a repeated value), an odometer over the outer ones. Each
+ * element is the reference kernel's expression (pq_arith.h) in the vectorisable form of
+ * pq_fast_vec.h (pq_mbqm_vec: exact for multipliers >= 0 and right shifts, which the validator
+ * and the plan guarantee), and the row loops are built twice (PQ_VEC_BUILDS): plain C, and with
+ * AVX2 enabled on x86, where GCC vectorises them. A file whose output multiplier shifts left
+ * (TFLM refuses those for ADD) keeps the reference kernel. State: the plan.
  */
-#ifndef PQ_BINARY_S16_FAST_H
-#define PQ_BINARY_S16_FAST_H
-
+#include <stddef.h>
 #include <stdint.h>
 
 #include "pq_broadcast.h"
@@ -107,4 +105,58 @@ PQ_INLINE int32_t pq_mul16_vec(const pq_mul_params *p, int32_t a, int32_t b)
         return PQ_OK;                                                                                   \
     } while (0)
 
-#endif /* PQ_BINARY_S16_FAST_H */
+PQ_INLINE pq_status add16_rows(const pq_binary16_plan *pl, const pq_add_params *params, const int16_t *a,
+                               const int16_t *b, int16_t *y) {
+    PQ_BINARY16_ROWS(pq_add16_vec, pq_add_params);
+}
+
+PQ_INLINE pq_status mul16_rows(const pq_binary16_plan *pl, const pq_mul_params *params, const int16_t *a,
+                               const int16_t *b, int16_t *y) {
+    PQ_BINARY16_ROWS(pq_mul16_vec, pq_mul_params);
+}
+
+PQ_VEC_BUILDS(add16_rows,
+              (const pq_binary16_plan *pl, const pq_add_params *params, const int16_t *a, const int16_t *b, int16_t *y),
+              (pl, params, a, b, y))
+PQ_VEC_BUILDS(mul16_rows,
+              (const pq_binary16_plan *pl, const pq_mul_params *params, const int16_t *a, const int16_t *b, int16_t *y),
+              (pl, params, a, b, y))
+
+/* The plan when the node's output multiplier shifts right only, else 0. */
+static int binary16_ok(const pq_node *node, const pq_tensor *t, int isa, pq_binary16_plan *pl) {
+    const int32_t shift = node->opcode == PQ_OP_MUL ? ((const pq_mul_params *)node->params)->output_shift
+                                                : ((const pq_add_params *)node->params)->output_shift;
+    return shift <= 0 && pq_binary16_plan_of(node, t, isa, pl);
+}
+
+static int binary16_plan(const pq_node *node, const pq_tensor *t, int isa, size_t *state_bytes,
+                         size_t *scratch_bytes) {
+    pq_binary16_plan pl;
+    return pq_fast_plan_sized(binary16_ok(node, t, isa, &pl) ? PQ_OK : PQ_ERR_PARAM, sizeof pl, state_bytes,
+                              scratch_bytes);
+}
+
+static pq_status binary16_prepare(pq_node *node, const pq_tensor *t, int isa, void *state) {
+    return pq_fast_prepared(node, binary16_ok(node, t, isa, (pq_binary16_plan *)state) ? PQ_OK : PQ_ERR_PARAM, state);
+}
+
+static pq_status binary16_eval(const pq_node *node, const pq_tensor *t, void *scratch, int32_t part,
+                               int32_t n_parts) {
+    const pq_binary16_plan *pl = (const pq_binary16_plan *)node->fast;
+    const int16_t *a = (const int16_t *)PQ_IN(node, t, 0), *b = (const int16_t *)PQ_IN(node, t, 1);
+    int16_t *y = (int16_t *)PQ_OUT(node, t);
+    (void)scratch;
+    (void)part;
+    (void)n_parts;
+    if (node->opcode == PQ_OP_MUL) {
+        return PQ_VEC_CALL(pl->avx2, mul16_rows, (pl, (const pq_mul_params *)node->params, a, b, y));
+    }
+    return PQ_VEC_CALL(pl->avx2, add16_rows, (pl, (const pq_add_params *)node->params, a, b, y));
+}
+
+static const char *binary16_name(const pq_node *node) {
+    return node->opcode == PQ_OP_MUL ? "fast-mul-s16" : "fast-add-s16";
+}
+
+const pq_fast_op pq_add_s16_fast_op = {binary16_plan, binary16_prepare, binary16_eval, NULL, binary16_name};
+const pq_fast_op pq_mul_s16_fast_op = {binary16_plan, binary16_prepare, binary16_eval, NULL, binary16_name};
