@@ -82,9 +82,12 @@ def activation_range(activation: str, scale: float, zero_point: int, dtype: str 
     raise ValueError(f"unsupported fused activation {activation}")
 
 
-def add_params(s1: float, zp1: int, s2: float, zp2: int, s_out: float, zp_out: int) -> dict[str, int]:
-    """int8 ADD (add_common.cc): both inputs rescaled to 2*max(s1, s2) with 20 bits of headroom."""
-    left_shift = 20
+def add_params(
+    s1: float, zp1: int, s2: float, zp2: int, s_out: float, zp_out: int, dtype: str = "int8"
+) -> dict[str, int]:
+    """ADD (add_common.cc): both inputs rescaled to 2*max(s1, s2) with 20 bits of headroom for
+    int8, 15 for int16 (16x8: a full-range int16 value << 15 still fits int32)."""
+    left_shift = 15 if dtype == "int16" else 20
     twice_max = 2.0 * float(max(np.float32(s1), np.float32(s2)))
     m1, sh1 = quantize_multiplier(float(np.float32(s1)) / twice_max)
     m2, sh2 = quantize_multiplier(float(np.float32(s2)) / twice_max)
@@ -159,12 +162,15 @@ def _signed_multiplier(real: float, max_shift: int) -> tuple[int, int]:
     return m, shift
 
 
-def mul_params(s1: float, zp1: int, s2: float, zp2: int, s_out: float, zp_out: int) -> dict[str, int]:
+def mul_params(
+    s1: float, zp1: int, s2: float, zp2: int, s_out: float, zp_out: int, dtype: str = "int8"
+) -> dict[str, int]:
     """MUL (mul_common.cc CalculateOpDataMul): QuantizeMultiplier((double)s1*s2/s_out).
 
-    picoq caps the shift at 14: the product of two offset int8 values is at most 2^16.
+    picoq caps the shift at 14: the product of two offset int8 values is at most 2^16; at 0 for
+    int16 (16x8), whose product of two values reaches 2^30 already.
     """
-    m, shift = quantize_multiplier(_f32(s1) * _f32(s2) / _f32(s_out), max_shift=14)
+    m, shift = quantize_multiplier(_f32(s1) * _f32(s2) / _f32(s_out), max_shift=0 if dtype == "int16" else 14)
     return {
         "input1_offset": -int(zp1),
         "input2_offset": -int(zp2),
@@ -190,7 +196,9 @@ def batch_matmul_params(
     }
 
 
-def mean_params(in_scale: float, in_zp: int, out_scale: float, out_zp: int, count: int) -> dict[str, int]:
+def mean_params(
+    in_scale: float, in_zp: int, out_scale: float, out_zp: int, count: int, dtype: str = "int8"
+) -> dict[str, int]:
     """MEAN over `count` values: reduce_common.cc Prepare, QuantizeMultiplier((double)s_in/s_out),
     then reduce.h QuantizedMeanOrSum folds 1/count in at Eval, which picoq does here:
     k = min(floor(log2 count), 32, 31 + shift); M' = (M << k) // count; shift' = shift - k.
@@ -200,7 +208,8 @@ def mean_params(in_scale: float, in_zp: int, out_scale: float, out_zp: int, coun
     m, shift = quantize_multiplier(_f32(in_scale) / _f32(out_scale))
     k = min(count.bit_length() - 1, 32, 31 + shift)
     m, shift = (m << k) // count, shift - k
-    if (256 * count) << max(shift, 0) >= 1 << 31:
+    levels = 65536 if dtype == "int16" else 256  # |sum| <= levels * count
+    if (levels * count) << max(shift, 0) >= 1 << 31:
         raise ValueError(
             f"mean of {count} values with output/input scale ratio {out_scale / in_scale} overflows"
         )

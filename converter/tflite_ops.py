@@ -319,22 +319,28 @@ def _binary_operands(c: TfliteOp, options: str) -> tuple[Any, int, int] | None:
     return o, b, c.output()
 
 
-def _add(c: TfliteOp) -> None:
-    r, name, where = c.r, c.name, c.where
-    x, xt = c.x, c.xt
-    operands = _binary_operands(c, "AddOptions")
+def _binary(c: TfliteOp, options: str, quant: Callable[..., dict[str, int]]) -> None:
+    """ADD or MUL: `quant` (q.add_params, q.mul_params) of the three tensors' quantization, the
+    fused activation's clamp; int8 or 16x8, one dtype for all three."""
+    r, where = c.r, c.where
+    operands = _binary_operands(c, options)
     if operands is None:
         return
     o, b, y = operands
-    bt, yt = r.graph.tensors[b], r.graph.tensors[y]
-    params = _params_or_problem(
-        r, where, q.add_params, xt.scale, xt.zero_point, bt.scale, bt.zero_point, yt.scale, yt.zero_point
-    )
+    xt, bt, yt = c.xt, r.graph.tensors[b], r.graph.tensors[y]
+    if not _same_dtype(r, where, xt, bt, yt):
+        return
+    quant_of = (xt.scale, xt.zero_point, bt.scale, bt.zero_point, yt.scale, yt.zero_point, yt.dtype)
+    params = _params_or_problem(r, where, quant, *quant_of)
     if params is None:
         return
     act = _activation(r, where, o.FusedActivationFunction() if o is not None else 0)
     params["act_min"], params["act_max"] = q.activation_range(act, yt.scale, yt.zero_point, yt.dtype)
-    r.graph.ops.append(Op(name, [x, b], [y], params, where))
+    r.graph.ops.append(Op(c.name, [c.x, b], [y], params, where))
+
+
+def _add(c: TfliteOp) -> None:
+    _binary(c, "AddOptions", q.add_params)
 
 
 def _pool(c: TfliteOp) -> None:
@@ -347,6 +353,8 @@ def _pool(c: TfliteOp) -> None:
         return
     y = c.output()
     yt = r.graph.tensors[y]
+    if not _same_dtype(r, where, xt, yt):
+        return
     _same_quant(r, where, xt, yt)
     k_hw = (o.FilterHeight(), o.FilterWidth())
     strides = (o.StrideH(), o.StrideW())
@@ -377,6 +385,8 @@ def _reshape(c: TfliteOp) -> None:
     x, xt = c.x, c.xt
     y = c.output()
     yt = r.graph.tensors[y]
+    if not _same_dtype(r, where, xt, yt):
+        return
     _same_quant(r, where, xt, yt)
     if int(np.prod(yt.shape)) != int(np.prod(xt.shape)):
         r.problems.append(f"{where}: reshape of {xt.shape} to {yt.shape} changes the element count")
@@ -406,21 +416,7 @@ def _softmax(c: TfliteOp) -> None:
 
 
 def _mul(c: TfliteOp) -> None:
-    r, name, where = c.r, c.name, c.where
-    x, xt = c.x, c.xt
-    operands = _binary_operands(c, "MulOptions")
-    if operands is None:
-        return
-    o, b, y = operands
-    bt, yt = r.graph.tensors[b], r.graph.tensors[y]
-    params = _params_or_problem(
-        r, where, q.mul_params, xt.scale, xt.zero_point, bt.scale, bt.zero_point, yt.scale, yt.zero_point
-    )
-    if params is None:
-        return
-    act = _activation(r, where, o.FusedActivationFunction() if o is not None else 0)
-    params["act_min"], params["act_max"] = q.activation_range(act, yt.scale, yt.zero_point, yt.dtype)
-    r.graph.ops.append(Op(name, [x, b], [y], params, where))
+    _binary(c, "MulOptions", q.mul_params)
 
 
 def _prelu(c: TfliteOp) -> None:
@@ -496,6 +492,8 @@ def _mean(c: TfliteOp) -> None:
     keep = bool(o.KeepDims()) if o is not None else False
     y = c.output()
     yt = r.graph.tensors[y]
+    if not _same_dtype(r, where, xt, yt):
+        return
     want = tuple(1 if d in reduced else n for d, n in enumerate(xt.shape))
     if not keep:
         want = tuple(n for d, n in enumerate(xt.shape) if d not in reduced)
@@ -504,7 +502,7 @@ def _mean(c: TfliteOp) -> None:
         return
     count = int(np.prod([xt.shape[d] for d in reduced], dtype=np.int64))
     params = _params_or_problem(
-        r, where, q.mean_params, xt.scale, xt.zero_point, yt.scale, yt.zero_point, count
+        r, where, q.mean_params, xt.scale, xt.zero_point, yt.scale, yt.zero_point, count, yt.dtype
     )
     if params is None:
         return
@@ -542,6 +540,14 @@ def _concatenation(c: TfliteOp) -> None:
         return
     if sum(s[axis] for s in shapes) != yt.shape[axis]:
         r.problems.append(f"{where}: inputs {shapes} do not concatenate to {yt.shape} on axis {axis}")
+        return
+    if not _same_dtype(r, where, yt, *(r.graph.tensors[t] for t in xs)):
+        return
+    if yt.dtype == "int16" and any(r.graph.tensors[t].scale != yt.scale for t in xs):
+        # TFLM's int16 kernel copies raw values whatever their scales: picoq does not guess.
+        r.problems.append(
+            f"{where}: int16 inputs must share the output's scale (TFLM copies int16 values as they are)"
+        )
         return
     rows = []
     for t in xs:

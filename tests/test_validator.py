@@ -171,6 +171,19 @@ def attention_model() -> bytes:
     return convert(g.build())
 
 
+def s16_elem() -> bytes:
+    """16x8 (int16, zero point 0): ADD "add" of x [1, 4, 4, 2] and "b", MUL "mul", MAX_POOL_2D
+    "pool", MEAN "mean" (axes 1, 2: count 16), RESHAPE "flat", CONCATENATION "cat" (its table
+    "cat/requant")."""
+    g = TFLiteGraph(description="picoq test s16_elem", activations=np.int16)
+    x, b = g.input("x", (1, 4, 4, 2), 0.001, 0), g.input("b", (1, 4, 4, 2), 0.002, 0)
+    y = g.mul(g.add(x, b, 0.003, 0, name="add"), x, 0.01, 0, name="mul")
+    y = g.max_pool2d(y, 2, 2, name="pool")
+    m = g.mean(y, [1, 2], 0.01, 0, keep_dims=False, name="mean")
+    g.output(g.concatenation([g.reshape(y, (1, 8), name="flat"), m], 1, 0.01, 0, name="cat"))
+    return convert(g.build())
+
+
 def layer_norm() -> bytes:
     """LAYER_NORM of a [1, 3, 8] input: rows of 8, int32 gamma and beta."""
     calib = np.random.default_rng(0).normal(size=(4, 3, 8)).astype(np.float32)
@@ -226,6 +239,7 @@ REPO_MODELS = {
     "s16": s16_model,  # 16x8 variants (pq_variants.def)
     "s16_conv": s16_conv,  # CONV_2D and DEPTHWISE_CONV_2D 16x8
     "int4": int4_model,  # s4 variants of CONV_2D, DEPTHWISE_CONV_2D, FULLY_CONNECTED
+    "s16_elem": s16_elem,  # 16x8 ADD, MUL, MAX_POOL_2D, MEAN, RESHAPE, CONCATENATION
 }
 
 
@@ -712,6 +726,7 @@ LN = "layer_norm"
 S16 = "s16"
 S16C = "s16_conv"
 I4 = "int4"
+S16E = "s16_elem"
 LNG, LNB = "LayerNormalization_0/gamma", "LayerNormalization_0/beta"  # LAYER_NORM's int32[8] constants
 RQ = "concatenation_9/requant"  # new_ops' CONCATENATION table: rows (multiplier, shift, input_offset)
 CASES = [
@@ -1736,6 +1751,47 @@ CASES = [
     ),
     (I4, "s4-dw-multiplier", lambda p: p.param(1, "depth_multiplier", 5), "op.filter.shape"),
     (I4, "s4-fc-filter-rank", lambda p: p.retype_raw("f4/weights", 5, (7, 180, 1)), "op.filter.shape"),
+    # -- 16x8 ADD, MUL, MAX_POOL_2D, MEAN, RESHAPE, CONCATENATION (s16_elem): int16 zero points
+    # are 0, left shifts keep a full-range int16 value inside int32, clamps are int16 values
+    (S16E, "add16-input-offset", lambda p: p.param("ADD", "input1_offset", 1), "op.params.input1_offset"),
+    (S16E, "add16-output-offset", lambda p: p.param("ADD", "output_offset", -1), "op.params.output_offset"),
+    (S16E, "add16-left-shift-16", lambda p: p.param("ADD", "left_shift", 16), "op.params.left_shift"),
+    (S16E, "add16-act-min", lambda p: p.param("ADD", "act_min", -32769), "op.params.act_min"),
+    (S16E, "add16-act-int16", lambda p: p.param("ADD", "act_min", -1000), None),
+    (
+        S16,
+        "add16-int8-input",
+        lambda p: (p.retype_raw("b", 1, (1, 4, 4, 2)), p.tens("b", "data_size", 32)),
+        "op.input2.dtype",
+    ),
+    (S16E, "mul16-input-offset", lambda p: p.param("MUL", "input2_offset", -1), "op.params.input2_offset"),
+    (S16E, "mul16-left-shift", lambda p: p.param("MUL", "output_shift", 1), "op.params.output_shift"),
+    (S16E, "pool16-act-max", lambda p: p.param("MAX_POOL_2D", "act_max", 32768), "op.params.act_max"),
+    (
+        S16,
+        "pool16-int8-output",
+        lambda p: (p.retype_raw("pool", 1, (1, 2, 2, 2)), p.tens("pool", "data_size", 8)),
+        "op.output.dtype",
+    ),
+    (S16E, "mean16-output-offset", lambda p: p.param("MEAN", "output_offset", 1), "op.params.output_offset"),
+    # count 4: 65536 * 4 << 14 = 2^32 leaves int32 (an int8 sum, 256 * 4 << 14, would not)
+    (S16E, "mean16-shift", lambda p: p.param("MEAN", "shift", 14), "op.params.shift"),
+    (S16E, "mean16-shift-12", lambda p: p.param("MEAN", "shift", 12), None),
+    (
+        S16,
+        "concat16-output-offset",
+        lambda p: p.param("CONCATENATION", "output_offset", 1),
+        "op.params.output_offset",
+    ),
+    (S16E, "concat16-requant-offset", lambda p: p.const_i32("cat/requant", 2, 1), "op.requant.input_offset"),
+    (S16E, "concat16-requant-shift-16", lambda p: p.const_i32("cat/requant", 1, 16), "op.requant.shift"),
+    (S16E, "concat16-requant-shift-15", lambda p: p.const_i32("cat/requant", 1, 15), None),
+    (
+        S16,
+        "reshape16-int8-output",
+        lambda p: (p.retype_raw("flat", 1, (1, 8)), p.tens("flat", "data_size", 8)),
+        "op.output.dtype",
+    ),
     # the same 60 bytes as [1, 6, 10, 1]: channels no longer the input's
     (RS, "resize-channels-changed", lambda p: (p.dim("up", 2, 10), p.dim("up", 3, 1)), "op.output.shape"),
     # -- BATCH_MATMUL: op 0 qk = q [2, 5, 8] x k [2, 5, 8] (adj_y) -> [2, 5, 5]

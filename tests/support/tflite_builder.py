@@ -1481,14 +1481,16 @@ class RandomLayers:
         activation: str = "NONE",
         name: str | None = None,
     ) -> Tensor:
-        """ADD of ``a`` and a broadcast int8 constant (default shape [1,..,1,C]) with its own scale."""
+        """ADD of ``a`` and a broadcast constant (default shape [1,..,1,C]) with its own scale: int8,
+        or symmetric int16 (zero point 0) in a 16x8 graph, as TFLite quantizes ADD's operands."""
         name = name or self.g.auto_name("add")
         shape = tuple(shape) if shape is not None else (1,) * (len(a.shape) - 1) + (a.shape[-1],)
         sa = self.stats(a)
         values = self.rng.normal(0.0, 0.5 * sa.std, size=shape)
-        c_scale, c_zp = range_quant(float(values.min()), float(values.max()))
-        c_q = np.clip(np.floor(values / c_scale + 0.5) + c_zp, -128, 127).astype(np.int8)
-        c = self.g.const_int8(f"{name}/operand", c_q, [c_scale], [c_zp])
+        c_scale, c_zp = self._quant(float(values.min()), float(values.max()))
+        info = np.iinfo(self.g.act_dtype)
+        c_q = np.clip(np.floor(values / c_scale + 0.5) + c_zp, info.min, info.max).astype(self.g.act_dtype)
+        c = self.g.const(f"{name}/operand", c_q, scales=[c_scale], zero_points=[c_zp])
         pre = ActStats(sa.mean + (c_q.astype(np.float64) - c_zp) * c_scale, sa.std)
         scale, zp, post = self._out_quant(pre, activation)
         return self._track(self.g.add(a, c, scale, zp, activation=activation, name=name), post)

@@ -153,6 +153,9 @@ enum {
     RG_RELUISH_SHIFT,
     RG_Q15_SHIFT,
     RG_NONNEG,
+    RG_ZERO,       /* offsets of the 16x8 variants (int16 zero points are 0) */
+    RG_LSHIFT15,
+    RG_SHIFT15,
     RG_Q31,        /* and 0 */
     RG_Q31_SIGNED, /* and 0, and [-2^31, -2^30] */
     N_RANGES

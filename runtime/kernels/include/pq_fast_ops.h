@@ -66,6 +66,14 @@ extern const pq_fast_op pq_fully_connected_s16_fast_op;
 extern const pq_fast_op pq_conv2d_s4_fast_op;
 extern const pq_fast_op pq_depthwise_conv2d_s4_fast_op;
 extern const pq_fast_op pq_fully_connected_s4_fast_op;
+/* s16elem: the 16x8 variants' hooks (pq_variants.def), portable C on every isa. */
+extern const pq_fast_op pq_add_s16_fast_op;
+extern const pq_fast_op pq_mul_s16_fast_op;
+extern const pq_fast_op pq_avg_pool2d_s16_fast_op;
+extern const pq_fast_op pq_max_pool2d_s16_fast_op;
+extern const pq_fast_op pq_mean_s16_fast_op;
+extern const pq_fast_op pq_reshape_s16_fast_op;
+extern const pq_fast_op pq_concatenation_s16_fast_op;
 
 #define PQ_NO_FAST NULL
 #ifdef PQ_WITH_FAST_KERNELS

@@ -86,4 +86,14 @@ PQ_INLINE int32_t pq_clamp(int32_t v, int32_t lo, int32_t hi)
     return v < lo ? lo : (v > hi ? hi : v);
 }
 
+/* AVERAGE_POOL_2D's average (TFLM's reference_integer_ops::AveragePool, int8 and int16): the
+ * window's int32 sum (kept as wrapping uint32) over count > 0 taps, rounded half away from
+ * zero; C99 '/' truncates toward zero exactly like C++, so this is TFLM's expression. */
+PQ_INLINE int32_t pq_pool_average(uint32_t sum, int32_t count)
+{
+    const int32_t acc = pq_wrap_i32(sum);
+    return acc > 0 ? pq_wrap_i32((uint32_t)acc + (uint32_t)(count / 2)) / count
+                   : pq_wrap_i32((uint32_t)acc - (uint32_t)(count / 2)) / count;
+}
+
 #endif /* PQ_FIXEDPOINT_H */

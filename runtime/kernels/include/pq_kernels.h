@@ -98,6 +98,19 @@ pq_status pq_fully_connected_s4(const pq_fc_params *p, const int32_t *mult, cons
                                 const uint8_t *filter, const int32_t *bias, /* may be NULL */
                                 int8_t *out);
 /* ---- end int4 ---- */
+/* --- s16elem: the 16x8 variants of the element-wise, pooling and shape ops (int16 values,
+ * zero point 0), arguments as for their int8 kernels. CONCATENATION and RESHAPE s16 have
+ * only their interpreter entries (pq_op.h). --- */
+pq_status pq_add_s16(const pq_add_params *p, int32_t rank, const int32_t *in1_shape, const int16_t *in1,
+                     const int32_t *in2_shape, const int16_t *in2, const int32_t *out_shape, int16_t *out);
+pq_status pq_mul_s16(const pq_mul_params *p, int32_t rank, const int32_t *in1_shape, const int16_t *in1,
+                     const int32_t *in2_shape, const int16_t *in2, const int32_t *out_shape, int16_t *out);
+pq_status pq_avg_pool2d_s16(const pq_pool_params *p, const pq_dims *in_dims, const int16_t *in,
+                            const pq_dims *out_dims, int16_t *out);
+pq_status pq_max_pool2d_s16(const pq_pool_params *p, const pq_dims *in_dims, const int16_t *in,
+                            const pq_dims *out_dims, int16_t *out);
+pq_status pq_mean_s16(const pq_mean_params *p, int32_t rank, const int32_t *in_shape, int32_t axis_mask,
+                      const int16_t *in, int16_t *out);
 
 /* Shapes have `rank` entries (1..PQ_MAX_DIMS), aligned to the right and of
  * equal rank; an input dimension of 1 broadcasts against the output's. */

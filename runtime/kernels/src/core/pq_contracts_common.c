@@ -57,6 +57,9 @@ static const struct {
     [RG_RELUISH_SHIFT] = {-15, 30, "outside [-15, 30]"},             /* HARD_SWISH reluish_shift */
     [RG_Q15_SHIFT] = {-15, 0, "outside [-15, 0]"},                   /* HARD_SWISH output_shift */
     [RG_NONNEG] = {0, 0x7FFFFFFF, "must be >= 0"},                   /* MEAN multiplier: 1/count folded in */
+    [RG_ZERO] = {0, 0, "must be 0 (int16 zero points are 0)"},       /* offsets of the 16x8 variants */
+    [RG_LSHIFT15] = {0, 15, "outside [0, 15]"},                      /* 16x8 ADD left_shift: |x| << 15 <= 2^30 */
+    [RG_SHIFT15] = {-31, 15, "outside [-31, 15]"},                   /* a shift of an int16 x: |x| << 15 <= 2^30 */
     [RG_Q31] = {PQV_Q31_MIN, 0x7FFFFFFF, "a Q31 multiplier is 0 or in [2^30, 2^31)"},
     [RG_Q31_SIGNED] = {PQV_Q31_MIN, 0x7FFFFFFF, "a Q31 multiplier is 0 or in +-[2^30, 2^31]"}};
 

@@ -182,13 +182,13 @@ static const pqv_rule POOL_RULES[] = {{0, RG_POSITIVE16}, {1, RG_POSITIVE16}, {2
 
 /* AVERAGE_POOL_2D and MAX_POOL_2D. Params: stride_h, stride_w, filter_h, filter_w,
  * pad_h, pad_w, act_min, act_max. */
-int pq_contract_pool2d(const pq_contract_ctx *o) {
+static int pool2d(const pq_contract_ctx *o, uint32_t dt) {
     const pqv_ctx *c = o->c;
     pqv_tensor x, y;
-    TRY(pqv_op_tensor(o, op_input(c, o->i, 0), PQ_MODEL_E_OP_INPUT_DTYPE, NO_SUB, DT_INT8, 4, &x));
-    TRY(pqv_op_tensor(o, op_output(c, o->i), PQ_MODEL_E_OP_OUTPUT_DTYPE, NO_SUB, DT_INT8, 4, &y));
+    TRY(pqv_op_tensor(o, op_input(c, o->i, 0), PQ_MODEL_E_OP_INPUT_DTYPE, NO_SUB, dt, 4, &x));
+    TRY(pqv_op_tensor(o, op_output(c, o->i), PQ_MODEL_E_OP_OUTPUT_DTYPE, NO_SUB, dt, 4, &y));
     TRY(PARAM_RULES(o, POOL_RULES));
-    TRY(pqv_param_act(o, 6));
+    TRY(pqv_param_act_dt(o, 6, dt));
     if (y.dims[0] != x.dims[0] || y.dims[3] != x.dims[3]) {
         return pqv_fail_op(o, PQ_MODEL_E_OP_OUTPUT_SHAPE, NO_SUB, y.dims[3], "batch and channels must match the input");
     }
@@ -202,3 +202,8 @@ int pq_contract_pool2d(const pq_contract_ctx *o) {
     }
     return PQ_MODEL_OK;
 }
+
+int pq_contract_pool2d(const pq_contract_ctx *o) { return pool2d(o, DT_INT8); }
+
+/* 16x8: int16 input and output, an int16 clamp. */
+int pq_contract_pool2d_s16(const pq_contract_ctx *o) { return pool2d(o, DT_INT16); }

@@ -30,16 +30,21 @@ static int broadcast(const pq_contract_ctx *o, const pqv_tensor *a, const pqv_te
     return PQ_MODEL_OK;
 }
 
-/* int8 inputs a, b and output y; the output's rank at least the inputs' (and >= min_rank). */
-static int binary(const pq_contract_ctx *o, pqv_tensor *a, pqv_tensor *b, pqv_tensor *y, uint32_t min_rank) {
+/* inputs a, b and output y of dtype dt; the output's rank at least the inputs' (and >= min_rank). */
+static int binary_dt(const pq_contract_ctx *o, pqv_tensor *a, pqv_tensor *b, pqv_tensor *y, uint32_t min_rank,
+                     uint32_t dt) {
     const pqv_ctx *c = o->c;
-    TRY(pqv_op_tensor(o, op_input(c, o->i, 0), PQ_MODEL_E_OP_INPUT1_DTYPE, NO_SUB, DT_INT8, -1, a));
-    TRY(pqv_op_tensor(o, op_input(c, o->i, 1), PQ_MODEL_E_OP_INPUT2_DTYPE, NO_SUB, DT_INT8, -1, b));
-    TRY(pqv_op_tensor(o, op_output(c, o->i), PQ_MODEL_E_OP_OUTPUT_DTYPE, NO_SUB, DT_INT8, -1, y));
+    TRY(pqv_op_tensor(o, op_input(c, o->i, 0), PQ_MODEL_E_OP_INPUT1_DTYPE, NO_SUB, dt, -1, a));
+    TRY(pqv_op_tensor(o, op_input(c, o->i, 1), PQ_MODEL_E_OP_INPUT2_DTYPE, NO_SUB, dt, -1, b));
+    TRY(pqv_op_tensor(o, op_output(c, o->i), PQ_MODEL_E_OP_OUTPUT_DTYPE, NO_SUB, dt, -1, y));
     if (y->rank < min_rank || a->rank > y->rank || b->rank > y->rank) {
         return pqv_fail_op(o, PQ_MODEL_E_OP_OUTPUT_SHAPE, NO_SUB, y->rank, "output rank below an input's");
     }
     return PQ_MODEL_OK;
+}
+
+static int binary(const pq_contract_ctx *o, pqv_tensor *a, pqv_tensor *b, pqv_tensor *y, uint32_t min_rank) {
+    return binary_dt(o, a, b, y, min_rank, DT_INT8);
 }
 
 static const pqv_rule ADD_RULES[] = {{0, RG_OFFSET}, {1, RG_OFFSET}, {2, RG_OFFSET}, {3, RG_ADD_LSHIFT},
@@ -49,25 +54,38 @@ static const pqv_rule ADD_RULES[] = {{0, RG_OFFSET}, {1, RG_OFFSET}, {2, RG_OFFS
 /* Params: input1_offset, input2_offset, output_offset, left_shift, input1_multiplier,
  * input1_shift, input2_multiplier, input2_shift, output_multiplier, output_shift,
  * act_min, act_max. */
-int pq_contract_add(const pq_contract_ctx *o) {
+/* 16x8 (TFLM's int16 ADD): offsets 0, left_shift <= 15 (15 from TFLM's Prepare). */
+static const pqv_rule ADD16_RULES[] = {{0, RG_ZERO}, {1, RG_ZERO}, {2, RG_ZERO}, {3, RG_LSHIFT15},
+                                       {4, RG_Q31},  {5, RG_RSHIFT}, {6, RG_Q31}, {7, RG_RSHIFT},
+                                       {8, RG_Q31},  {9, RG_SHIFT30}};
+
+static int add(const pq_contract_ctx *o, uint32_t dt) {
     pqv_tensor a, b, y;
-    TRY(binary(o, &a, &b, &y, 0));
+    TRY(binary_dt(o, &a, &b, &y, 0, dt));
     TRY(broadcast(o, &a, &b, &y, 1));
-    TRY(PARAM_RULES(o, ADD_RULES));
-    return pqv_param_act(o, 10);
+    TRY(dt == DT_INT16 ? PARAM_RULES(o, ADD16_RULES) : PARAM_RULES(o, ADD_RULES));
+    return pqv_param_act_dt(o, 10, dt);
 }
 
+int pq_contract_add(const pq_contract_ctx *o) { return add(o, DT_INT8); }
+int pq_contract_add_s16(const pq_contract_ctx *o) { return add(o, DT_INT16); }
+
 static const pqv_rule MUL_RULES[] = {{0, RG_IN_ZP}, {1, RG_IN_ZP}, {2, RG_INT8}, {3, RG_Q31}, {4, RG_SHIFT14}};
+/* 16x8: offsets 0 and no left shift (|a * b| <= 2^30 already). */
+static const pqv_rule MUL16_RULES[] = {{0, RG_ZERO}, {1, RG_ZERO}, {2, RG_ZERO}, {3, RG_Q31}, {4, RG_RSHIFT}};
 
 /* Params: input1_offset, input2_offset, output_offset, output_multiplier, output_shift
  * (<= 14), act_min, act_max. */
-int pq_contract_mul(const pq_contract_ctx *o) {
+static int mul(const pq_contract_ctx *o, uint32_t dt) {
     pqv_tensor a, b, y;
-    TRY(binary(o, &a, &b, &y, 1));
+    TRY(binary_dt(o, &a, &b, &y, 1, dt));
     TRY(broadcast(o, &a, &b, &y, 0));
-    TRY(PARAM_RULES(o, MUL_RULES));
-    return pqv_param_act(o, 5);
+    TRY(dt == DT_INT16 ? PARAM_RULES(o, MUL16_RULES) : PARAM_RULES(o, MUL_RULES));
+    return pqv_param_act_dt(o, 5, dt);
 }
+
+int pq_contract_mul(const pq_contract_ctx *o) { return mul(o, DT_INT8); }
+int pq_contract_mul_s16(const pq_contract_ctx *o) { return mul(o, DT_INT16); }
 
 static const pqv_rule SOFTMAX_RULES[] = {{0, RG_Q31}, {1, RG_SOFTMAX_SHIFT}, {2, RG_NONPOS}};
 
@@ -78,17 +96,20 @@ int pq_contract_softmax(const pq_contract_ctx *o) {
 }
 
 /* Same element count (same bytes, new shape). */
-int pq_contract_reshape(const pq_contract_ctx *o) {
+static int reshape(const pq_contract_ctx *o, uint32_t dt) {
     const pqv_ctx *c = o->c;
     pqv_tensor x, y;
-    TRY(pqv_op_tensor(o, op_input(c, o->i, 0), PQ_MODEL_E_OP_INPUT_DTYPE, NO_SUB, DT_INT8, -1, &x));
-    TRY(pqv_op_tensor(o, op_output(c, o->i), PQ_MODEL_E_OP_OUTPUT_DTYPE, NO_SUB, DT_INT8, -1, &y));
+    TRY(pqv_op_tensor(o, op_input(c, o->i, 0), PQ_MODEL_E_OP_INPUT_DTYPE, NO_SUB, dt, -1, &x));
+    TRY(pqv_op_tensor(o, op_output(c, o->i), PQ_MODEL_E_OP_OUTPUT_DTYPE, NO_SUB, dt, -1, &y));
     if (x.size != y.size) {
         return pqv_fail_op(o, PQ_MODEL_E_OP_OUTPUT_SHAPE, NO_SUB, y.size,
                            "holds another number of values than the input");
     }
     return PQ_MODEL_OK;
 }
+
+int pq_contract_reshape(const pq_contract_ctx *o) { return reshape(o, DT_INT8); }
+int pq_contract_reshape_s16(const pq_contract_ctx *o) { return reshape(o, DT_INT16); }
 
 static const pqv_rule LOGISTIC_RULES[] = {{0, RG_IN_ZP}, {2, RG_Q31}, {3, RG_LSHIFT30}};
 

@@ -30,14 +30,17 @@ static int unused_zero(const pq_contract_ctx *o, uint32_t first, uint32_t end) {
 }
 
 static const pqv_rule MEAN_RULES[] = {{2, RG_IN_ZP}, {3, RG_INT8}, {4, RG_NONNEG}, {5, RG_SHIFT30}};
+static const pqv_rule MEAN16_RULES[] = {{2, RG_ZERO}, {3, RG_ZERO}, {4, RG_NONNEG}, {5, RG_SHIFT30}};
 
 /* Params: axis_mask, keep_dims, input_offset, output_offset, multiplier, shift. */
-int pq_contract_mean(const pq_contract_ctx *o) {
+static int mean(const pq_contract_ctx *o, uint32_t dt) {
     pqv_tensor x, y;
     int32_t mask, keep, shift;
     uint32_t d, n = 0;
     uint64_t count = 1;
-    TRY(unary(o, &x, &y, 0));
+    /* |sum + count * input_offset| <= levels * count: 256 int8 values, 65536 int16 ones */
+    const uint64_t levels = dt == DT_INT16 ? 65536u : 256u;
+    TRY(unary_dt(o, &x, &y, 0, dt));
     TRY(pqv_param_range(o, 0, 0, (1L << x.rank) - 1, &mask));
     TRY(pqv_param_range(o, 1, 0, 1, &keep));
     for (d = 0; d < x.rank; d++) { /* y: x with the reduced dims 1 (keep_dims) or left out */
@@ -56,34 +59,43 @@ int pq_contract_mean(const pq_contract_ctx *o) {
     if (n != y.rank) {
         return pqv_fail_op(o, PQ_MODEL_E_OP_OUTPUT_SHAPE, NO_SUB, y.rank, "not the mean of the input over the axes");
     }
-    TRY(PARAM_RULES(o, MEAN_RULES));
-    /* |sum + count * input_offset| <= 256 * count, scaled by 2^shift before the multiply:
-     * 256 * count < 2^31 first, so the shifted product (shift <= 30) fits 64 bits. */
+    TRY(dt == DT_INT16 ? PARAM_RULES(o, MEAN16_RULES) : PARAM_RULES(o, MEAN_RULES));
+    /* The sum, scaled by 2^shift before the multiply: levels * count < 2^31 first, so the
+     * shifted product (shift <= 30) fits 64 bits. */
     shift = op_param(o->c, o->i, 5);
-    if (count >= (1u << 23) || ((256u * count) << (shift > 0 ? shift : 0)) >= (1ull << 31)) {
+    if (levels * count >= (1ull << 31) || ((levels * count) << (shift > 0 ? shift : 0)) >= (1ull << 31)) {
         return pqv_fail_param(o, 5, shift, "a sum of count values scaled by 2^shift could leave int32");
     }
     return PQ_MODEL_OK;
 }
 
+int pq_contract_mean(const pq_contract_ctx *o) { return mean(o, DT_INT8); }
+
+/* 16x8: int16 input and output, offsets 0. */
+int pq_contract_mean_s16(const pq_contract_ctx *o) { return mean(o, DT_INT16); }
+
 static const pqv_rule CONCAT_RULES[] = {{1, RG_INT8}};
 static const pqv_rule REQUANT_RULES[] = {{0, RG_Q31}, {1, RG_SHIFT22}, {2, RG_IN_ZP}};
+/* 16x8: offsets 0, a row's shift <= 15 (|x| <= 2^15) */
+static const pqv_rule CONCAT16_RULES[] = {{1, RG_ZERO}};
+static const pqv_rule REQUANT16_RULES[] = {{0, RG_Q31}, {1, RG_SHIFT15}, {2, RG_ZERO}};
 static const int REQUANT_CODES[] = {PQ_MODEL_E_OP_REQUANT_MULTIPLIER, PQ_MODEL_E_OP_REQUANT_SHIFT,
                                     PQ_MODEL_E_OP_REQUANT_INPUT_OFFSET};
 
 /* Inputs x_0 .. x_{k-1}, then a constant int32 [k, 3] table of (multiplier, shift,
  * input_offset). Params: axis, output_offset. A failing x_k or row k has sub = k. */
-int pq_contract_concatenation(const pq_contract_ctx *o) {
+static int concatenation(const pq_contract_ctx *o, uint32_t dt) {
     const pqv_ctx *c = o->c;
+    const pqv_rule *row_rules = dt == DT_INT16 ? REQUANT16_RULES : REQUANT_RULES;
     pqv_tensor x, y, t;
     uint32_t k, d, n_x = op_n_in(c, o->i) - 1;
     int32_t axis;
     uint64_t total = 0;
-    TRY(pqv_op_tensor(o, op_output(c, o->i), PQ_MODEL_E_OP_OUTPUT_DTYPE, NO_SUB, DT_INT8, -1, &y));
+    TRY(pqv_op_tensor(o, op_output(c, o->i), PQ_MODEL_E_OP_OUTPUT_DTYPE, NO_SUB, dt, -1, &y));
     if (y.rank < 1) return pqv_fail_op(o, PQ_MODEL_E_OP_OUTPUT_SHAPE, NO_SUB, y.rank, "needs rank >= 1");
     TRY(pqv_param_range(o, 0, 0, (int64_t)y.rank - 1, &axis));
     for (k = 0; k < n_x; k++) {
-        TRY(pqv_op_tensor(o, op_input(c, o->i, k), PQ_MODEL_E_OP_INPUT_DTYPE, (int32_t)k, DT_INT8, (int)y.rank, &x));
+        TRY(pqv_op_tensor(o, op_input(c, o->i, k), PQ_MODEL_E_OP_INPUT_DTYPE, (int32_t)k, dt, (int)y.rank, &x));
         for (d = 0; d < y.rank; d++) {
             if (d != (uint32_t)axis && x.dims[d] != y.dims[d]) {
                 return pqv_fail_op(o, PQ_MODEL_E_OP_INPUT_SHAPE, (int32_t)k, x.dims[d],
@@ -100,11 +112,16 @@ int pq_contract_concatenation(const pq_contract_ctx *o) {
         return pqv_fail_op(o, PQ_MODEL_E_OP_REQUANT, NO_SUB, t.dims[0], "must be a constant int32[inputs, 3]");
     }
     for (k = 0; k < n_x; k++) {
-        TRY(pqv_check_rules(o, c->b + t.offset + 12u * k, REQUANT_RULES, N_RULES(REQUANT_RULES), (int32_t)k,
+        TRY(pqv_check_rules(o, c->b + t.offset + 12u * k, row_rules, N_RULES(REQUANT_RULES), (int32_t)k,
                             REQUANT_CODES));
     }
-    return PARAM_RULES(o, CONCAT_RULES);
+    return dt == DT_INT16 ? PARAM_RULES(o, CONCAT16_RULES) : PARAM_RULES(o, CONCAT_RULES);
 }
+
+int pq_contract_concatenation(const pq_contract_ctx *o) { return concatenation(o, DT_INT8); }
+
+/* 16x8: int16 inputs and output, offsets 0 (an identity row is then a copy, TFLM's int16 kernel). */
+int pq_contract_concatenation_s16(const pq_contract_ctx *o) { return concatenation(o, DT_INT16); }
 
 static const pqv_rule PAD_RULES[] = {{0, RG_INT8}};
 

@@ -87,14 +87,8 @@ pq_status pq_avg_pool2d_s8_fast(const pq_pool_params *p, const pq_dims *in_dims,
                     }
                 }
                 for (c = 0; c < depth; ++c) {
-                    /* Round half away from zero, then truncating division: the reference's expression. */
-                    int32_t acc = pq_wrap_i32(sum[c]);
-                    if (acc > 0) {
-                        acc = pq_wrap_i32((uint32_t)acc + (uint32_t)(count / 2)) / count;
-                    } else {
-                        acc = pq_wrap_i32((uint32_t)acc - (uint32_t)(count / 2)) / count;
-                    }
-                    o[c] = (int8_t)pq_clamp(acc, act_min, act_max);
+                    /* the reference's rounding division */
+                    o[c] = (int8_t)pq_clamp(pq_pool_average(sum[c], count), act_min, act_max);
                 }
             }
         }

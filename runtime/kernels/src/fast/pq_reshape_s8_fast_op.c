@@ -6,7 +6,7 @@
  * one memcpy, "fast-copy": the validator guarantees two different tensors of one op do not
  * share bytes, so they cannot partly overlap (the reference uses memmove anyway).
  * Which case a node is is known at prepare, when the data pointers are bound. State: whether
- * the bytes are aliased, and the byte count.
+ * the bytes are aliased, and the byte count. The same hooks serve RESHAPE 16x8 (two bytes a value).
  */
 #include <stddef.h>
 #include <stdint.h>
@@ -31,7 +31,7 @@ static pq_status reshape_prepare(pq_node *node, const pq_tensor *t, int isa, voi
     reshape_state *s = (reshape_state *)state;
     (void)isa;
     if (node->n_inputs != 1 || t[node->io[0]].count != t[node->io[1]].count) return PQ_ERR_PARAM;
-    s->n = t[node->io[0]].count;
+    s->n = t[node->io[0]].count * (t[node->io[0]].dtype == PQ_DT_INT16 ? 2 : 1);
     s->aliased = t[node->io[0]].data == t[node->io[1]].data;
     node->fast = s;
     return PQ_OK;
@@ -52,3 +52,4 @@ static const char *reshape_name(const pq_node *node) {
 }
 
 const pq_fast_op pq_reshape_s8_fast_op = {reshape_plan, reshape_prepare, reshape_eval, NULL, reshape_name};
+const pq_fast_op pq_reshape_s16_fast_op = {reshape_plan, reshape_prepare, reshape_eval, NULL, reshape_name};

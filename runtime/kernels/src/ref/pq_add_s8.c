@@ -10,31 +10,13 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "pq_arith.h"
 #include "pq_broadcast.h"
-#include "pq_fixedpoint.h"
 #include "pq_kernels.h"
 #include "pq_op.h"
 
-/* tflite::reference_integer_ops::AddFunc. MultiplyByQuantizedMultiplier-
- * SmallerThanOneExp(x, M, s) = RDPOT(SRDHM(x, M), -s) equals pq_mbqm(x, M, s)
- * for s <= 0, which QuantizeMultiplierSmallerThanOneExp guarantees (it
- * TFLITE_CHECKs left_shift <= 0). */
-static int8_t pq_add_one(const pq_add_params *p, int32_t a, int32_t b)
-{
-    const uint32_t scale = (uint32_t)1 << p->left_shift; /* 1 << 20 for int8 */
-    const int32_t in1 = pq_wrap_i32((uint32_t)p->input1_offset + (uint32_t)a);
-    const int32_t in2 = pq_wrap_i32((uint32_t)p->input2_offset + (uint32_t)b);
-    /* TFLM: input_val * (1 << left_shift) */
-    const int32_t shifted1 = pq_wrap_i32((uint32_t)in1 * scale);
-    const int32_t shifted2 = pq_wrap_i32((uint32_t)in2 * scale);
-    const int32_t scaled1 = pq_mbqm(shifted1, p->input1_multiplier, p->input1_shift);
-    const int32_t scaled2 = pq_mbqm(shifted2, p->input2_multiplier, p->input2_shift);
-    const int32_t raw_sum = pq_wrap_i32((uint32_t)scaled1 + (uint32_t)scaled2);
-    const int32_t raw_out = pq_wrap_i32(
-        (uint32_t)pq_mbqm(raw_sum, p->output_multiplier, p->output_shift) +
-        (uint32_t)p->output_offset);
-    return (int8_t)pq_clamp(raw_out, p->act_min, p->act_max);
-}
+/* tflite::reference_integer_ops::AddFunc (pq_arith.h), narrowed to int8. */
+static int8_t pq_add_one(const pq_add_params *p, int32_t a, int32_t b) { return (int8_t)pq_add_elem(p, a, b); }
 
 pq_status pq_add_s8(const pq_add_params *p, int32_t rank,
                     const int32_t *in1_shape, const int8_t *in1,

@@ -9,59 +9,14 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "pq_fixedpoint.h"
 #include "pq_kernels.h"
 #include "pq_op.h"
-#include "pq_pool_window.h"
+#include "pq_pool_ref.h"
 
 pq_status pq_avg_pool2d_s8(const pq_pool_params *p, const pq_dims *in_dims, const int8_t *in,
                            const pq_dims *out_dims, int8_t *out)
 {
-    const int32_t batches = in_dims->n;
-    const int32_t in_h = in_dims->h;
-    const int32_t in_w = in_dims->w;
-    const int32_t depth = in_dims->c;
-    const int32_t out_h = out_dims->h;
-    const int32_t out_w = out_dims->w;
-    int32_t b, oy, ox, c, fy, fx;
-
-    for (b = 0; b < batches; ++b) {
-        for (oy = 0; oy < out_h; ++oy) {
-            for (ox = 0; ox < out_w; ++ox) {
-                const pq_pool_window win = pq_pool_window_at(p, in_h, in_w, oy, ox);
-                for (c = 0; c < depth; ++c) {
-                    uint32_t sum = 0;
-                    int32_t count = 0;
-                    int32_t acc;
-                    for (fy = win.fy_start; fy < win.fy_end; ++fy) {
-                        const int32_t in_y = win.y0 + fy;
-                        for (fx = win.fx_start; fx < win.fx_end; ++fx) {
-                            const int32_t in_x = win.x0 + fx;
-                            const int32_t v = in[((b * in_h + in_y) * in_w + in_x) * depth + c];
-                            sum += (uint32_t)v;
-                            ++count;
-                        }
-                    }
-                    /* TFLM returns false (kTfLiteError) on an empty window;
-                     * outputs already written stay written, as there. */
-                    if (count == 0) {
-                        return PQ_ERR_PARAM;
-                    }
-                    acc = pq_wrap_i32(sum);
-                    /* Round half away from zero; C99 '/' truncates toward
-                     * zero exactly like C++, so this is TFLM's expression. */
-                    if (acc > 0) {
-                        acc = pq_wrap_i32((uint32_t)acc + (uint32_t)(count / 2)) / count;
-                    } else {
-                        acc = pq_wrap_i32((uint32_t)acc - (uint32_t)(count / 2)) / count;
-                    }
-                    acc = pq_clamp(acc, p->act_min, p->act_max);
-                    out[((b * out_h + oy) * out_w + ox) * depth + c] = (int8_t)acc;
-                }
-            }
-        }
-    }
-    return PQ_OK;
+    return pq_pool2d_ref(p, in_dims, in, out_dims, out, 0, 0);
 }
 
 pq_status pq_avg_pool2d_s8_eval(const pq_node *node, const pq_tensor *t)

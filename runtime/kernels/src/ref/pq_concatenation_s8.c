@@ -17,7 +17,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "pq_fixedpoint.h"
+#include "pq_concat_ref.h"
 #include "pq_kernels.h"
 #include "pq_op.h"
 
@@ -26,56 +26,11 @@ pq_status pq_concatenation_s8(int32_t n_inputs, const int8_t *const *inputs,
                               int32_t output_offset, int32_t outer, int32_t inner,
                               int8_t *out)
 {
-    int32_t out_row = 0;
-    int32_t i, o, j;
-
-    for (i = 0; i < n_inputs; ++i) {
-        if (axis_sizes[i] < 0) {
-            return PQ_ERR_PARAM;
-        }
-        out_row += axis_sizes[i] * inner; /* <= output size: no overflow */
-    }
-    for (o = 0; o < outer; ++o) {
-        int8_t *dst = out + o * out_row;
-        for (i = 0; i < n_inputs; ++i) {
-            const int32_t chunk = axis_sizes[i] * inner;
-            const int8_t *src = inputs[i] + o * chunk;
-            const int32_t multiplier = requant[3 * i];
-            const int32_t shift = requant[3 * i + 1];
-            const int32_t input_offset = requant[3 * i + 2];
-            if (multiplier == ((int32_t)1 << 30) && shift == 1 && input_offset == -output_offset) {
-                for (j = 0; j < chunk; ++j) {
-                    dst[j] = src[j];
-                }
-            } else {
-                for (j = 0; j < chunk; ++j) {
-                    /* input_offset in [-255, 255]: no overflow. */
-                    const int32_t v = pq_mbqm((int32_t)src[j] + input_offset, multiplier, shift);
-                    dst[j] = (int8_t)pq_clamp(v + output_offset, -128, 127);
-                }
-            }
-            dst += chunk;
-        }
-    }
-    return PQ_OK;
+    const void *in[PQ_MAX_CONCAT_INPUTS];
+    int32_t i;
+    if (n_inputs < 0 || n_inputs > PQ_MAX_CONCAT_INPUTS) return PQ_ERR_PARAM;
+    for (i = 0; i < n_inputs; ++i) in[i] = inputs[i];
+    return pq_concatenation_ref(n_inputs, in, axis_sizes, requant, output_offset, outer, inner, out, 0);
 }
 
-pq_status pq_concatenation_s8_eval(const pq_node *node, const pq_tensor *t)
-{
-    const pq_concat_params *p = (const pq_concat_params *)node->params;
-    const pq_tensor *y = pq_node_output(node, t);
-    const int32_t n = (int32_t)node->n_inputs - 1; /* data inputs; the last input is the requant table */
-    const int8_t *inputs[PQ_MAX_CONCAT_INPUTS];
-    int32_t axis_sizes[PQ_MAX_CONCAT_INPUTS];
-    int32_t outer = 1, inner = 1, k;
-    for (k = 0; k < n; ++k) {
-        inputs[k] = (const int8_t *)t[node->io[k]].data;
-        axis_sizes[k] = t[node->io[k]].dims[p->axis];
-    }
-    for (k = 0; k < (int32_t)y->rank; ++k) {
-        if (k < p->axis) outer *= y->dims[k];
-        if (k > p->axis) inner *= y->dims[k];
-    }
-    return pq_concatenation_s8(n, inputs, axis_sizes, (const int32_t *)t[node->io[n]].data, p->output_offset,
-                               outer, inner, (int8_t *)y->data);
-}
+pq_status pq_concatenation_s8_eval(const pq_node *node, const pq_tensor *t) { return pq_concatenation_eval_ref(node, t, 0); }

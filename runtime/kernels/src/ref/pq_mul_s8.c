@@ -10,21 +10,13 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "pq_arith.h"
 #include "pq_broadcast.h"
-#include "pq_fixedpoint.h"
 #include "pq_kernels.h"
 #include "pq_op.h"
 
-static int8_t pq_mul_one(const pq_mul_params *p, int32_t a, int32_t b)
-{
-    /* Offsets are in [-255, 255] (load-time check): |product| <= 2^17. */
-    const int32_t in1 = a + p->input1_offset;
-    const int32_t in2 = b + p->input2_offset;
-    const int32_t raw = pq_wrap_i32(
-        (uint32_t)pq_mbqm(in1 * in2, p->output_multiplier, p->output_shift) +
-        (uint32_t)p->output_offset);
-    return (int8_t)pq_clamp(raw, p->act_min, p->act_max);
-}
+/* MulElementwise (pq_arith.h), narrowed to int8. */
+static int8_t pq_mul_one(const pq_mul_params *p, int32_t a, int32_t b) { return (int8_t)pq_mul_elem(p, a, b); }
 
 pq_status pq_mul_s8(const pq_mul_params *p, int32_t rank,
                     const int32_t *in1_shape, const int8_t *in1,
