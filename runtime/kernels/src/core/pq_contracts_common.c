@@ -91,18 +91,23 @@ int pqv_op_tensor(const pq_contract_ctx *o, int32_t t, int code_dtype, int32_t s
                   pqv_tensor *ti) {
     tensor_get(o->c, t, ti);
     if (ti->dtype != dtype) {
-        return pqv_fail_op(o, code_dtype, sub, ti->dtype, dtype == DT_INT8 ? "must be int8" : "must be int32");
+        static const char *const MUST[] = {"?", "must be int8", "must be int32", "must be int16", "must be int64"};
+        return pqv_fail_op(o, code_dtype, sub, ti->dtype, dtype <= DT_INT64 ? MUST[dtype] : "must be int4");
     }
     if (rank >= 0 && ti->rank != (uint32_t)rank) return pqv_fail_op(o, code_dtype + 1, sub, ti->rank, "wrong rank");
     return PQ_MODEL_OK;
 }
 
 int pqv_same_shape(const pq_contract_ctx *o, uint32_t min_rank) {
+    return pqv_same_shape_dt(o, min_rank, DT_INT8, DT_INT8);
+}
+
+int pqv_same_shape_dt(const pq_contract_ctx *o, uint32_t min_rank, uint32_t in_dtype, uint32_t out_dtype) {
     const pqv_ctx *c = o->c;
     pqv_tensor x, y;
     uint32_t d;
-    TRY(pqv_op_tensor(o, op_input(c, o->i, 0), PQ_MODEL_E_OP_INPUT_DTYPE, NO_SUB, DT_INT8, -1, &x));
-    TRY(pqv_op_tensor(o, op_output(c, o->i), PQ_MODEL_E_OP_OUTPUT_DTYPE, NO_SUB, DT_INT8, -1, &y));
+    TRY(pqv_op_tensor(o, op_input(c, o->i, 0), PQ_MODEL_E_OP_INPUT_DTYPE, NO_SUB, in_dtype, -1, &x));
+    TRY(pqv_op_tensor(o, op_output(c, o->i), PQ_MODEL_E_OP_OUTPUT_DTYPE, NO_SUB, out_dtype, -1, &y));
     if (x.rank != y.rank) {
         return pqv_fail_op(o, PQ_MODEL_E_OP_OUTPUT_SHAPE, NO_SUB, y.rank, "must equal the input shape");
     }
