@@ -610,10 +610,11 @@ class TFLiteGraph:
         return y
 
     def _fixed_output(self, name: str, x: Tensor, int8_scale: float, int8_zp: int) -> Tensor:
-        """The output of SOFTMAX, LOGISTIC or TANH: fixed quantization, (2^-15, 0) for int16."""
-        if self.act_dtype == np.dtype(np.int16):
-            return self._activation(name, x.shape, 1.0 / 32768.0, 0)
-        return self._activation(name, x.shape, int8_scale, int8_zp)
+        """The output of SOFTMAX, LOGISTIC or TANH, of x's dtype: fixed quantization, (2^-15, 0)
+        for int16."""
+        if x.dtype == np.dtype(np.int16):
+            return self._add_tensor(name, x.shape, np.int16, scales=[1.0 / 32768.0], zero_points=[0])
+        return self._add_tensor(name, x.shape, np.int8, scales=[int8_scale], zero_points=[int8_zp])
 
     def softmax(self, x: Tensor, beta: float = 1.0, *, name: str | None = None) -> Tensor:
         """SOFTMAX over the last axis; the output is fixed at scale 1/256, zp -128 (TFLM checks both;
