@@ -1,6 +1,6 @@
 /*
  * The fast hooks (pq_fast_ops.h) of every element-wise int8 op whose output byte depends only
- * on its input byte (LOGISTIC, TANH, HARD_SWISH, LEAKY_RELU, LOOKUP_TABLE): an int8 input has
+ * on its input byte (LOGISTIC, TANH, HARD_SWISH, LEAKY_RELU, LOOKUP_TABLE, QUANTIZE): an int8 input has
  * 256 values, so `prepare` runs the op's own reference kernel once on all of them (other
  * inputs, which must be constants, as they are) and `eval` is a table lookup. The outputs are
  * byte-identical to the reference kernel's by construction, whatever its arithmetic, and an
