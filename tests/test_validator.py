@@ -1664,12 +1664,6 @@ CASES = [
         "op.input2.dtype",
     ),
     (LU, "softmax16-lut-not-a-vector", lambda p: p.slot("SOFTMAX", 1, "q_in"), "op.input2.shape"),
-    (
-        LU,
-        "softmax16-lut-not-constant",
-        lambda p: (p.slot("SOFTMAX", 2, "q_in"), p.retype_raw("q_in", 3, (100,))),
-        "op.input2.shape",
-    ),
     (LU, "softmax16-output-int8", lambda p: p.retype_raw("probs16", 1, (2, 100)), "op.output.dtype"),
     (
         LU,
@@ -1733,7 +1727,7 @@ CASES = [
     (LU, "quantize16-output-shape", lambda p: p.retype_raw("q_out", 1, (100,)), "op.output.shape"),
     (LU, "quantize-multiplier", lambda p: p.param(6, "multiplier", 5), "op.params.multiplier"),
     (LU, "quantize-shift", lambda p: p.param(6, "shift", 31), "op.params.shift"),
-    (LU, "quantize-input-int32", lambda p: p.slot(6, 0, "probs16/exp_lut"), "op.input.dtype"),
+    (LU, "quantize-input-offset", lambda p: p.param(6, "input_offset", -128), "op.params.input_offset"),
     # -- BATCH_MATMUL: op 0 qk = q [2, 5, 8] x k [2, 5, 8] (adj_y) -> [2, 5, 5]
     (AT, "bmm-adj-x-2", lambda p: p.param(0, "adj_x", 2), "op.params.adj_x"),
     (AT, "bmm-adj-y-0", lambda p: p.param(0, "adj_y", 0), "op.input2.shape"),  # k's 5 rows meet q's 8

@@ -49,11 +49,48 @@ PQ_INLINE uint32_t pq_sigmoid16_entry(const int16_t *table, uint32_t i)
     return (uint32_t)(uint16_t)table[i];
 }
 
+/* |v| split into a table index (>> frac_bits: 9 for LOGISTIC, 8 for TANH) and a fraction of
+ * frac_bits bits, interpolated linearly between the index's two entries in uint32 as TFLM
+ * does; `saturated` from index 255 on. */
+PQ_INLINE uint32_t pq_sigmoid16_interp(const int16_t *table, int32_t v, int frac_bits, uint32_t saturated)
+{
+    const uint32_t a = v < 0 ? 0u - (uint32_t)v : (uint32_t)v;
+    const uint32_t uh = a >> frac_bits;
+    uint32_t ua, ub;
+    if (uh >= 255) return saturated;
+    ua = pq_sigmoid16_entry(table, uh);
+    ub = pq_sigmoid16_entry(table, uh + 1);
+    return (ua << frac_bits) + (a & ((1u << frac_bits) - 1u)) * (ub - ua);
+}
+
 /* TFLM stores its uint32/int32 result into int16_t: the low 16 bits. */
 PQ_INLINE int16_t pq_low16(uint32_t v)
 {
     v &= 0xFFFFu;
     return (int16_t)(v >= 0x8000u ? (int32_t)v - 0x10000 : (int32_t)v);
+}
+
+/* LOGISTIC (tanh 0) or TANH (tanh 1) of `size` values: the input scaled, the table
+ * interpolated, then each op's own finish (pq_logistic_s16.c, pq_tanh_s16.c say which). */
+PQ_INLINE pq_status pq_sigmoid16_run(const pq_logistic_params *p, int32_t size, const int16_t *table,
+                                     const int16_t *in, int16_t *out, int tanh)
+{
+    pq_sigmoid16_scale s;
+    int32_t i;
+    if (pq_sigmoid16_scale_of(p, &s) != PQ_OK) return PQ_ERR_PARAM;
+    for (i = 0; i < size; ++i) {
+        const int32_t v = pq_sigmoid16_input(&s, in[i]);
+        if (tanh) {
+            uint32_t r = pq_sigmoid16_interp(table, v, 8, 0xFFFFu << 8);
+            r = v >= 0 ? r - (1u << 23) + (1u << 7) : 0u - r + (1u << 23) + (1u << 7) - 1u;
+            out[i] = pq_low16((uint32_t)(pq_wrap_i32(r) >> 8));
+        } else {
+            uint32_t r = pq_sigmoid16_interp(table, v, 9, 0x7FFFu << 10);
+            r = v >= 0 ? r + (1u << 9) : (1u << 25) - r + (1u << 9) - 1u;
+            out[i] = pq_low16(r >> 10);
+        }
+    }
+    return PQ_OK;
 }
 
 #endif /* PQ_SIGMOID16_H */

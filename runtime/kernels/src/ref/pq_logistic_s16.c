@@ -17,24 +17,7 @@
 pq_status pq_logistic_s16(const pq_logistic_params *p, int32_t size, const int16_t *table, const int16_t *in,
                           int16_t *out)
 {
-    pq_sigmoid16_scale s;
-    int32_t i;
-    if (pq_sigmoid16_scale_of(p, &s) != PQ_OK) return PQ_ERR_PARAM;
-    for (i = 0; i < size; ++i) {
-        const int32_t v = pq_sigmoid16_input(&s, in[i]);
-        const uint32_t a = v < 0 ? 0u - (uint32_t)v : (uint32_t)v;
-        const uint32_t uh = a >> 9;
-        uint32_t r;
-        if (uh >= 255) {
-            r = 0x7FFFu << 10; /* saturated */
-        } else {
-            const uint32_t ua = pq_sigmoid16_entry(table, uh), ub = pq_sigmoid16_entry(table, uh + 1);
-            r = (ua << 9) + (a & 0x1FFu) * (ub - ua);
-        }
-        r = v >= 0 ? r + (1u << 9) : (1u << 25) - r + (1u << 9) - 1u;
-        out[i] = pq_low16(r >> 10);
-    }
-    return PQ_OK;
+    return pq_sigmoid16_run(p, size, table, in, out, 0);
 }
 
 pq_status pq_logistic_s16_eval(const pq_node *node, const pq_tensor *t)
