@@ -55,7 +55,7 @@ _INPUT_ROLES = {
     "LOOKUP_TABLE": ("input", "table"),
 }
 KERNEL_WEIGHTED = ("CONV_2D", "DEPTHWISE_CONV_2D", "FULLY_CONNECTED")
-_C_TYPES = {"int8": "int8_t", "int32": "int32_t"}
+_C_TYPES = {"int8": "int8_t", "int16": "int16_t", "int32": "int32_t"}  # int16: the 16x8 LUT tables
 _VALUES_PER_LINE = {"int8": 24, "int32": 10}
 
 
