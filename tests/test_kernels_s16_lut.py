@@ -133,3 +133,22 @@ def test_int16_softmax_with_another_output_scale_is_named() -> None:
     g.output(y)
     with pytest.raises(ValueError, match="int16 softmax output must have scale 1/32768"):
         convert(g.build())
+
+
+@pytest.mark.parametrize("op", ["logistic", "tanh", "quantize_to_int8", "quantize_from_int8"])
+def test_fast_lut16_equals_the_reference(op: str) -> None:
+    """The s16 element-wise ops' fast kernel is a table of the reference kernel on every input
+    value (pq_lut16_s16_fast_op.c): the same bytes, every value of the input's dtype here."""
+    build = {
+        "logistic": lambda g, x: g.logistic(x),
+        "tanh": lambda g, x: g.tanh(x),
+        "quantize_to_int8": lambda g, x: g.quantize(x, 0.01, -7, np.int8),
+        "quantize_from_int8": lambda g, x: g.quantize(x, 3e-4, 0, np.int16),
+    }[op]
+    src = np.int8 if op == "quantize_from_int8" else np.int16
+    x = EVERY_INT8 if src is np.int8 else EVERY_INT16
+    tfl = _one_op(build, 0.0013 if src is np.int16 else 0.05, x.shape, src, 0)
+    fast = Interpreter(convert(tfl))
+    assert fast.op_kernels == ["fast-lut16"]
+    ref = Interpreter(convert(tfl), kernels="reference").run(x)
+    np.testing.assert_array_equal(fast.run(x), ref)

@@ -57,14 +57,18 @@ extern const pq_fast_op pq_resize_nearest_s8_fast_op;
 extern const pq_fast_op pq_reshape_s8_fast_op; /* "alias" (nothing to move) or one memcpy */
 extern const pq_fast_op pq_batch_matmul_s8_fast_op;
 extern const pq_fast_op pq_gather_s8_fast_op;
+/* s16lut: the s16 element-wise ops (LOGISTIC, TANH, QUANTIZE) as a table of every input value */
+extern const pq_fast_op pq_lut16_s16_fast_op;
 
 #define PQ_NO_FAST NULL
 #ifdef PQ_WITH_FAST_KERNELS
 #define PQ_FAST(name) (&pq_##name##_s8_fast_op)
+#define PQ_FAST_S16(name) (&pq_##name##_s16_fast_op) /* a pq_variants.def s16 line's hooks */
 int pq_isa_supported(int isa);
 #define pq_fast_isa_available(isa) pq_isa_supported(isa)
 #else
 #define PQ_FAST(name) NULL
+#define PQ_FAST_S16(name) NULL
 #define pq_fast_isa_available(isa) ((void)(isa), 0)
 #endif
 

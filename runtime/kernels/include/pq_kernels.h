@@ -153,7 +153,7 @@ pq_status pq_transpose_s8(int32_t rank, const int32_t *in_shape, const int32_t *
 /* --- 16x8 LUT activations and QUANTIZE (s16lut; TFLM's int16 arithmetic) --- */
 /* SOFTMAX int16 -> int16 (output scale 1/32768): exp_lut and recip_lut are the 513-entry
  * tables TFLM's SoftmaxPrepare fills (exp on [-10, 0], 1/(1+x) on [0, 1]); the converter
- * computes them. PQ_ERR_PARAM for a row whose sum of exps no table of the converter gives. */
+ * computes them. A row whose sum of exps no converter's table gives (below 2) is all 0s. */
 pq_status pq_softmax_s16(const pq_softmax_params *p, int32_t outer, int32_t depth, const int16_t *exp_lut,
                          const int16_t *recip_lut, const int16_t *in, int16_t *out);
 /* LOGISTIC / TANH int16 -> int16 (output scale 2^-15): TFLM's interpolation in the 256-entry

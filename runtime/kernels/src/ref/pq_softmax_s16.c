@@ -66,8 +66,12 @@ pq_status pq_softmax_s16(const pq_softmax_params *p, int32_t outer, int32_t dept
         sum = pq_wrap_i32(sum_u);
         /* TFLM shifts by h - 1 and 31 - h - 1: undefined for h = 0 (a negative sum), h = 32
          * (zero) and h = 31 (one). A converter's table makes the row max's exp 32767, so none
-         * of them happens short of 2^31 summed values. */
-        if (sum <= 1) return PQ_ERR_PARAM;
+         * of them happens short of 2^31 summed values; a file's own tables may, and the row is
+         * then 0s (a valid file must run: no error at invoke). */
+        if (sum <= 1) {
+            for (c = 0; c < depth; ++c) y[c] = 0;
+            continue;
+        }
         h = (int32_t)clz32((uint32_t)sum);
         shifted = (int32_t)((((int64_t)sum << (h - 1)) + (1 << 13)) >> 14);
         recip = lut16(pq_clamp(shifted - ((1 << 15) + (1 << 16)), -32768, 32767), recip_lut);
