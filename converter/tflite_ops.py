@@ -15,6 +15,7 @@ import numpy as np
 
 from picoq.runtime.format import MAX_CONCAT_INPUTS, OPCODE_BY_NAME, OPS, op_variant
 
+from . import lut16
 from . import quantize as q
 from .graph import Op, Tensor
 from .resize import tflite_nearest_index
@@ -403,6 +404,9 @@ def _softmax(c: TfliteOp) -> None:
     o = r.options(op, "SoftmaxOptions", where)
     y = c.output()
     yt = r.graph.tensors[y]
+    if xt.dtype == "int16" or yt.dtype == "int16":
+        _softmax16(c, y, o.Beta() if o is not None else 1.0)
+        return
     if abs(yt.scale - 1.0 / 256) > 1e-9 or yt.zero_point != -128:
         r.problems.append(
             f"{where}: int8 softmax output must have scale 1/256 and zero point -128,"
@@ -600,6 +604,9 @@ def _logistic(c: TfliteOp) -> None:
     x, xt = c.x, c.xt
     y = c.output()
     yt = r.graph.tensors[y]
+    if xt.dtype == "int16" or yt.dtype == "int16":
+        _sigmoid16(c, y)
+        return
     want_scale, want_zp = (1.0 / 256, -128) if name == "LOGISTIC" else (1.0 / 128, 0)
     if abs(yt.scale - want_scale) > 1e-9 or yt.zero_point != want_zp:
         r.problems.append(
@@ -613,6 +620,70 @@ def _logistic(c: TfliteOp) -> None:
     params = _params_or_problem(r, where, q.logistic_params, xt.scale, xt.zero_point)
     if params is not None:
         r.graph.ops.append(Op(name, [x], [y], params, where))
+
+
+# *** 16x8 LUT activations and QUANTIZE: tables and parameters from lut16.py ***
+
+
+def _int16_io(c: TfliteOp, y: int) -> bool:
+    """int16 in and out (TFLM's int16 SOFTMAX, LOGISTIC and TANH take no int8 side), one shape."""
+    r, xt, yt = c.r, c.xt, c.r.graph.tensors[y]
+    if not _ensure(
+        xt.dtype == yt.dtype == "int16", r.problems, f"{c.where}: int16 {c.name} needs int16 input and output"
+    ):
+        return False
+    return _ensure(
+        xt.shape == yt.shape,
+        r.problems,
+        f"{c.where}: output shape {yt.shape} differs from the input's {xt.shape}",
+    )
+
+
+def _softmax16(c: TfliteOp, y: int, beta: float) -> None:
+    r, where, yt = c.r, c.where, c.r.graph.tensors[y]
+    if not _int16_io(c, y):
+        return
+    if abs(yt.scale * 32768 - 1.0) > 1e-3 or yt.zero_point != 0:  # TFLM: within 0.1% of 1/32768
+        r.problems.append(
+            f"{where}: int16 softmax output must have scale 1/32768 and zero point 0, got {yt.scale}"
+        )
+        return
+    params = _params_or_problem(r, where, lut16.softmax16_params, beta, c.xt.scale)
+    if params is None:
+        return
+    exp_lut, recip_lut = lut16.softmax16_tables()
+    e = r.graph.add_const(f"{yt.name}/exp_lut", exp_lut)
+    rl = r.graph.add_const(f"{yt.name}/one_over_one_plus_x_lut", recip_lut)
+    r.graph.ops.append(Op(c.name, [c.x, e, rl], [y], params, where))
+
+
+def _sigmoid16(c: TfliteOp, y: int) -> None:
+    r, where, yt = c.r, c.where, c.r.graph.tensors[y]
+    if not _int16_io(c, y):
+        return
+    params = _params_or_problem(r, where, lut16.sigmoid16_params, c.xt.scale, yt.scale, c.name == "TANH")
+    if params is not None:
+        table = r.graph.add_const(f"{yt.name}/sigmoid_table", lut16.sigmoid16_table())
+        r.graph.ops.append(Op(c.name, [c.x, table], [y], params, where))
+
+
+def _quantize(c: TfliteOp) -> None:
+    """QUANTIZE between int8 and int16 (a float one at a graph input is the boundary, dropped by
+    tflite_import): TFLM's Requantize."""
+    r, where, xt = c.r, c.where, c.xt
+    y = c.output()
+    yt = r.graph.tensors[y]
+    if c.failed() or not _ensure(
+        xt.shape == yt.shape,
+        r.problems,
+        f"{where}: output shape {yt.shape} differs from the input's {xt.shape}",
+    ):
+        return
+    params = _params_or_problem(
+        r, where, lut16.requantize_params, xt.scale, xt.zero_point, yt.scale, yt.zero_point
+    )
+    if params is not None:
+        r.graph.ops.append(Op("QUANTIZE", [c.x], [y], params, where))
 
 
 def _same_shape_output(c: TfliteOp) -> int | None:
@@ -887,6 +958,7 @@ BUILDERS: dict[str, Callable[[TfliteOp], None]] = {
     "STRIDED_SLICE": _strided_slice,
     "PRELU": _prelu,
     "RESIZE_NEAREST_NEIGHBOR": _resize_nearest,
+    "QUANTIZE": _quantize,
 }
 
 

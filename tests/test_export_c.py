@@ -100,6 +100,12 @@ NEW_OP_MODELS: dict[str, Callable[[], bytes]] = {
     "batch_matmul": _one_op(lambda g, x: g.batch_matmul(x, x, 0.5, -3, adj_y=True)),
     "gather": _one_op(lambda g, x: g.gather(x, np.array([[3, 0], [0, 5]]), axis=2)),
     "prelu": _one_op(lambda g, x: g.prelu(x, np.array([-90, -3, 40, 127], np.int8), 0.01, 2, 0.04, 7)),
+    # int8 -> int8 (s8), through int16 (s16 variants) for a 16x8 SOFTMAX and TANH
+    "quantize": _one_op(
+        lambda g, x: g.quantize(
+            g.tanh(g.softmax(g.quantize(g.quantize(x, 0.03, -9), 0.0005, 0, np.int16))), 0.01, 2, np.int8
+        )
+    ),
 }
 MODELS |= NEW_OP_MODELS
 

@@ -5,7 +5,7 @@ appears in at least one of the models converted here: the repo's own (tests/supp
 tiny_convnet, tiny_resnet, tiny_mlp and op_chain, which chains the other ops), the float ONNX
 models with the MLPerf Tiny architectures (make_onnx_models.py, both export layouts), a float
 ONNX convnet whose GELU and SiLU become LOOKUP_TABLE ops (onnx_tables.py), two SLICEs, two
-BATCH_MATMULs and a GATHER (an attention-like chain), LAYER_NORMs, a PRELU, a
+BATCH_MATMULs and a GATHER (an attention-like chain), LAYER_NORMs, a PRELU, a QUANTIZE, a
 RESIZE_NEAREST_NEIGHBOR and the
 MLPerf Tiny int8 models when ../shared is beside the checkout. On every ISA supported_isas()
 reports, each op's kernel in Interpreter.op_kernels must be a fast one. Whether the fast kernels give the reference's bytes is the other tests' job
@@ -55,6 +55,9 @@ def _models() -> dict[str, bytes]:
     x = g.input("x", (1, 4, 3, 5), 0.05, -2)
     g.output(g.prelu(x, np.arange(-50, 50, 20, dtype=np.int8), 0.01, 0, 0.04, 3))
     models["prelu"] = convert(g.build())
+    g = TFLiteGraph()  # QUANTIZE int8 -> int8 (its s16 variants have no fast kernel: int16 inputs)
+    g.output(g.quantize(g.input("x", (1, 4, 3, 5), 0.05, -2), 0.02, 7))
+    models["quantize"] = convert(g.build())
     g = TFLiteGraph()  # RESIZE_NEAREST_NEIGHBOR: a 2x upsampling
     g.output(g.resize_nearest(g.input("x", (1, 4, 3, 5), 0.05, -2), (8, 6)))
     models["resize"] = convert(g.build())

@@ -341,12 +341,12 @@ def _every_int8_then_random(rng, shape) -> list[np.ndarray]:
     return [rng.permutation(every).reshape(shape), rng.integers(-128, 128, shape, dtype=np.int8)]
 
 
-UNARY = ("logistic", "tanh", "hard_swish", "leaky_relu")
+UNARY = ("logistic", "tanh", "hard_swish", "leaky_relu", "quantize")
 
 
-@pytest.mark.parametrize("seed", range(24))
+@pytest.mark.parametrize("seed", range(25))
 def test_unary_ops_run_as_a_table_equal_to_the_reference(seed: int) -> None:
-    """LOGISTIC, TANH, HARD_SWISH and LEAKY_RELU run as a 256-entry table built at load from
+    """LOGISTIC, TANH, HARD_SWISH, LEAKY_RELU and QUANTIZE run as a 256-entry table built at load from
     the reference kernel: random scales and zero points, every int8 value among the inputs."""
     rng = np.random.default_rng(60_000 + seed)
     op = UNARY[seed % len(UNARY)]
@@ -362,6 +362,7 @@ def test_unary_ops_run_as_a_table_equal_to_the_reference(seed: int) -> None:
         "tanh": lambda: g.tanh(x),
         "hard_swish": lambda: g.hard_swish(x, out_s, out_zp),
         "leaky_relu": lambda: g.leaky_relu(x, float(rng.uniform(-2, 2)), out_s, out_zp),
+        "quantize": lambda: g.quantize(x, out_s, out_zp),
     }[op]()
     g.output(y)
     xs = _every_int8_then_random(rng, shape)

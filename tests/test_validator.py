@@ -215,6 +215,19 @@ def int4_model() -> bytes:
     return convert(g.build())
 
 
+def lut16_model() -> bytes:
+    """int8 x [2, 50] -> QUANTIZE to int16 "q_in" -> SOFTMAX "probs16" (int16 tables
+    "probs16/exp_lut", "probs16/one_over_one_plus_x_lut" [513]) -> QUANTIZE "q_mid" -> LOGISTIC
+    "sig16" -> TANH "th16" (tables "sig16/sigmoid_table", "th16/sigmoid_table" [256]) -> QUANTIZE
+    to int8 "q_out" -> QUANTIZE int8 -> int8 "q_8". Ops 0..6."""
+    g = TFLiteGraph(description="picoq test lut16")
+    x = g.input("x", (2, 50), 0.05, 3)
+    s = g.softmax(g.quantize(x, 0.0004, 0, np.int16, name="q_in"), name="probs16")
+    t = g.tanh(g.logistic(g.quantize(s, 2.0**-12, 0, np.int16, name="q_mid"), name="sig16"), name="th16")
+    g.output(g.quantize(g.quantize(t, 1 / 128, 0, np.int8, name="q_out"), 0.01, -5, np.int8, name="q_8"))
+    return convert(g.build())
+
+
 def _tables() -> bytes:
     m, calib = gelu_silu_convnet()
     return convert(m, calibration=calib, progress=False)
@@ -240,6 +253,7 @@ REPO_MODELS = {
     "s16_conv": s16_conv,  # CONV_2D and DEPTHWISE_CONV_2D 16x8
     "int4": int4_model,  # s4 variants of CONV_2D, DEPTHWISE_CONV_2D, FULLY_CONNECTED
     "s16_elem": s16_elem,  # 16x8 ADD, MUL, MAX_POOL_2D, MEAN, RESHAPE, CONCATENATION
+    "lut16": lut16_model,  # SOFTMAX, LOGISTIC, TANH s16; QUANTIZE s8 and s16
 }
 
 
@@ -394,7 +408,17 @@ def test_valid_models_are_accepted(c, models) -> None:
     assert set(REPO_MODELS) <= set(models)
     assert {
         op.name
-        for name in ("new_ops", "ops_b", "tables", "slice", "prelu", "resize", "attention", "layer_norm")
+        for name in (
+            "new_ops",
+            "ops_b",
+            "tables",
+            "slice",
+            "prelu",
+            "resize",
+            "attention",
+            "layer_norm",
+            "lut16",
+        )
         for op in read_model(models[name]).ops
     } >= {spec.name for code, spec in fmt.OPS.items() if code >= 8}
     for name, data in models.items():
@@ -466,7 +490,7 @@ def onnx_converted_models() -> dict[str, tuple[object, tuple[int, ...]]]:
 
 def test_onnx_converted_models_are_accepted(c) -> None:
     """What the float path writes (calibrated on random inputs) passes the validator:
-    between them these models use every op code, 8..17 included."""
+    between them these models use every op code but QUANTIZE, 8..17 included."""
     rng = np.random.default_rng(0)
     seen: Counter = Counter()
     for name, (m, shape) in onnx_converted_models().items():
@@ -474,7 +498,8 @@ def test_onnx_converted_models_are_accepted(c) -> None:
         seen.update(op.name for op in read_model(data).ops)
         err = c.validate(data)
         assert err.code == 0, (name, err.field, err.index, err.offset, err.value)
-    assert set(seen) == {spec.name for spec in fmt.OPS.values()}, seen
+    # QUANTIZE comes from .tflite files only (between int8 and 16x8 parts of a graph)
+    assert set(seen) == {spec.name for spec in fmt.OPS.values()} - {"QUANTIZE"}, seen
     print(dict(seen))
 
 
@@ -727,6 +752,8 @@ S16 = "s16"
 S16C = "s16_conv"
 I4 = "int4"
 S16E = "s16_elem"
+LU = "lut16"
+EXP16, SIG16 = "probs16/exp_lut", "sig16/sigmoid_table"  # lut16's int16 tables [513], [256]
 LNG, LNB = "LayerNormalization_0/gamma", "LayerNormalization_0/beta"  # LAYER_NORM's int32[8] constants
 RQ = "concatenation_9/requant"  # new_ops' CONCATENATION table: rows (multiplier, shift, input_offset)
 CASES = [
@@ -1794,6 +1821,84 @@ CASES = [
     ),
     # the same 60 bytes as [1, 6, 10, 1]: channels no longer the input's
     (RS, "resize-channels-changed", lambda p: (p.dim("up", 2, 10), p.dim("up", 3, 1)), "op.output.shape"),
+    # -- 16x8 LUT activations (lut16): tables are constant int16 vectors of their exact size
+    (
+        LU,
+        "softmax16-exp-lut-short",
+        lambda p: (p.retype_raw(EXP16, 3, (512,)), p.tens(EXP16, "data_size", 1024)),
+        "op.input2.shape",
+    ),
+    (
+        LU,
+        "softmax16-recip-lut-int8",
+        lambda p: p.retype_raw("probs16/one_over_one_plus_x_lut", 1, (1026,)),
+        "op.input2.dtype",
+    ),
+    (LU, "softmax16-lut-not-a-vector", lambda p: p.slot("SOFTMAX", 1, "q_in"), "op.input2.shape"),
+    (LU, "softmax16-output-int8", lambda p: p.retype_raw("probs16", 1, (2, 100)), "op.output.dtype"),
+    (
+        LU,
+        "softmax16-multiplier",
+        lambda p: p.param("SOFTMAX", "input_multiplier", 5),
+        "op.params.input_multiplier",
+    ),
+    (
+        LU,
+        "softmax16-shift-31",
+        lambda p: p.param("SOFTMAX", "input_left_shift", 31),
+        "op.params.input_left_shift",
+    ),
+    (LU, "softmax16-shift--31", lambda p: p.param("SOFTMAX", "input_left_shift", -31), None),
+    (LU, "softmax16-diff-min", lambda p: p.param("SOFTMAX", "diff_min", -1), "op.params.diff_min"),
+    (
+        LU,
+        "logistic16-table-255",
+        lambda p: (p.retype_raw(SIG16, 3, (255,)), p.tens(SIG16, "data_size", 510)),
+        "op.input2.shape",
+    ),
+    (LU, "logistic16-table-int32", lambda p: p.retype_raw(SIG16, 2, (128,)), "op.input2.dtype"),
+    (LU, "logistic16-table-shared", lambda p: p.slot("TANH", 1, SIG16), None),  # one table for both
+    (
+        LU,
+        "logistic16-multiplier-32768",
+        lambda p: p.param("LOGISTIC", "input_multiplier", 32768),
+        "op.params.input_multiplier",
+    ),
+    (
+        LU,
+        "logistic16-multiplier-negative",
+        lambda p: p.param("LOGISTIC", "input_multiplier", -1),
+        "op.params.input_multiplier",
+    ),
+    (
+        LU,
+        "logistic16-pot-shift-14",
+        lambda p: p.param("LOGISTIC", "input_left_shift", 14),
+        "op.params.input_left_shift",
+    ),
+    (LU, "logistic16-pot-shift-13", lambda p: p.param("LOGISTIC", "input_left_shift", 13), None),
+    (
+        LU,
+        "tanh16-shift-32",
+        lambda p: (p.param("TANH", "input_multiplier", 20000), p.param("TANH", "input_left_shift", 32)),
+        "op.params.input_left_shift",
+    ),
+    (LU, "tanh16-input-offset", lambda p: p.param("TANH", "input_offset", 1), "op.params.input_offset"),
+    (LU, "tanh16-radius", lambda p: p.param("TANH", "input_range_radius", 5), "op.params.input_range_radius"),
+    # -- QUANTIZE: op 0 int8 -> int16, op 5 int16 -> int8, op 6 int8 -> int8 (the s8 kernel)
+    (LU, "quantize16-input-offset", lambda p: p.param(0, "input_offset", 129), "op.params.input_offset"),
+    (LU, "quantize16-int16-output-offset", lambda p: p.param(0, "output_offset", -32768), None),
+    (
+        LU,
+        "quantize16-int8-output-offset",
+        lambda p: p.param(5, "output_offset", 128),
+        "op.params.output_offset",
+    ),
+    (LU, "quantize16-int16-input-offset", lambda p: p.param(5, "input_offset", 32768), None),
+    (LU, "quantize16-output-shape", lambda p: p.retype_raw("q_out", 1, (100,)), "op.output.shape"),
+    (LU, "quantize-multiplier", lambda p: p.param(6, "multiplier", 5), "op.params.multiplier"),
+    (LU, "quantize-shift", lambda p: p.param(6, "shift", 31), "op.params.shift"),
+    (LU, "quantize-input-offset", lambda p: p.param(6, "input_offset", -128), "op.params.input_offset"),
     # -- BATCH_MATMUL: op 0 qk = q [2, 5, 8] x k [2, 5, 8] (adj_y) -> [2, 5, 5]
     (AT, "bmm-adj-x-2", lambda p: p.param(0, "adj_x", 2), "op.params.adj_x"),
     (AT, "bmm-adj-y-0", lambda p: p.param(0, "adj_y", 0), "op.input2.shape"),  # k's 5 rows meet q's 8

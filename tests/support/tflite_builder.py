@@ -647,9 +647,17 @@ class TFLiteGraph:
         )
         return y
 
+    def _fixed_output(self, name: str, x: Tensor, int8_scale: float, int8_zp: int) -> Tensor:
+        """The output of SOFTMAX, LOGISTIC or TANH, of x's dtype: fixed quantization, (2^-15, 0)
+        for int16."""
+        if x.dtype == np.dtype(np.int16):
+            return self._add_tensor(name, x.shape, np.int16, scales=[1.0 / 32768.0], zero_points=[0])
+        return self._add_tensor(name, x.shape, np.int8, scales=[int8_scale], zero_points=[int8_zp])
+
     def softmax(self, x: Tensor, beta: float = 1.0, *, name: str | None = None) -> Tensor:
-        """SOFTMAX over the last axis; the output is fixed at scale 1/256, zp -128 (TFLM checks both)."""
-        y = self._activation(name or self.auto_name("softmax"), x.shape, SOFTMAX_OUT_SCALE, SOFTMAX_OUT_ZP)
+        """SOFTMAX over the last axis; the output is fixed at scale 1/256, zp -128 (TFLM checks both;
+        1/32768, zp 0 for int16)."""
+        y = self._fixed_output(name or self.auto_name("softmax"), x, SOFTMAX_OUT_SCALE, SOFTMAX_OUT_ZP)
 
         def options(fb: flatbuffers.Builder) -> int:
             tflite.SoftmaxOptionsStart(fb)
@@ -840,15 +848,36 @@ class TFLiteGraph:
         return y
 
     def logistic(self, x: Tensor, *, name: str | None = None) -> Tensor:
-        """LOGISTIC; the output is fixed at scale 1/256, zero point -128 (int8 spec)."""
-        y = self._activation(name or self.auto_name("logistic"), x.shape, 1.0 / 256.0, -128)
+        """LOGISTIC; the output is fixed at scale 1/256, zero point -128 (int8 spec; 2^-15, 0 for int16)."""
+        y = self._fixed_output(name or self.auto_name("logistic"), x, 1.0 / 256.0, -128)
         self._add_op(tflite.BuiltinOperator.LOGISTIC, 2, [x], [y])
         return y
 
     def tanh(self, x: Tensor, *, name: str | None = None) -> Tensor:
-        """TANH; the output is fixed at scale 1/128, zero point 0 (int8 spec)."""
-        y = self._activation(name or self.auto_name("tanh"), x.shape, 1.0 / 128.0, 0)
+        """TANH; the output is fixed at scale 1/128, zero point 0 (int8 spec; 2^-15, 0 for int16)."""
+        y = self._fixed_output(name or self.auto_name("tanh"), x, 1.0 / 128.0, 0)
         self._add_op(tflite.BuiltinOperator.TANH, 2, [x], [y])
+        return y
+
+    def quantize(
+        self,
+        x: Tensor,
+        scale: float,
+        zero_point: int,
+        dtype: type | None = None,
+        *,
+        name: str | None = None,
+    ) -> Tensor:
+        """QUANTIZE to (scale, zero_point) in ``dtype`` (the graph's activation dtype by default):
+        a requantization between integer tensors, the one op that switches dtype."""
+        dt = np.dtype(dtype or self.act_dtype)
+        info = np.iinfo(dt)
+        if not info.min <= zero_point <= info.max:
+            raise ValueError(f"{dt} zero point {zero_point} out of range")
+        y = self._add_tensor(
+            name or self.auto_name("quantize"), x.shape, dt, scales=[scale], zero_points=[zero_point]
+        )
+        self._add_op(tflite.BuiltinOperator.QUANTIZE, 2, [x], [y])
         return y
 
     def hard_swish(self, x: Tensor, out_scale: float, out_zp: int, *, name: str | None = None) -> Tensor:

@@ -177,6 +177,10 @@ int pqv_op_tensor(const pq_contract_ctx *o, int32_t t, int code_dtype, int32_t s
                   pqv_tensor *ti);
 /* int8 input and output of equal shape, of rank >= min_rank. */
 int pqv_same_shape(const pq_contract_ctx *o, uint32_t min_rank);
+/* The same with the input of in_dtype and the output of out_dtype. */
+int pqv_same_shape_dt(const pq_contract_ctx *o, uint32_t min_rank, uint32_t in_dtype, uint32_t out_dtype);
+/* The op has exactly n inputs (ops whose variants differ in arity: SOFTMAX, LOGISTIC, TANH). */
+int pqv_n_inputs(const pq_contract_ctx *o, uint32_t n);
 /* Padding before < dilated kernel, >= 1 output, padding after in (-stride, eff - 1]. */
 int pqv_conv_out_size_ok(int64_t in, int64_t k, int64_t stride, int64_t dilation, int64_t pad, int64_t out);
 /* bias (optional) int32 of `channels` values; multipliers and shifts constant int32[n_mult],

@@ -58,6 +58,10 @@ static inline pq_status pq_fast_prepared(pq_node *node, pq_status st, void *stat
  * output for the int8 input whose bits are b, its other inputs as the node has them, input 1
  * replaced by *input1 when that is not NULL (PRELU: one alpha value at a time). */
 pq_status pq_fast_tabulate(const pq_node *node, const pq_tensor *t, const pq_tensor *input1, uint8_t *table);
+/* The op's `variant` reference kernel on the n values at x (of the op's input dtype) into y (of
+ * its output dtype), other inputs as for pq_fast_tabulate: what a table is built from. */
+pq_status pq_fast_run_on(const pq_node *node, const pq_tensor *t, const pq_tensor *input1, int variant,
+                         const void *x, int32_t n, void *y);
 
 /* A node's k-th input / its output data. */
 #define PQ_IN(node, t, k) ((const int8_t *)(t)[(node)->io[k]].data)

@@ -202,6 +202,23 @@ pq_status pq_layer_norm_s8(const pq_layer_norm_params *p, int32_t rows, int32_t 
 pq_status pq_transpose_s8(int32_t rank, const int32_t *in_shape, const int32_t *perm,
                           const int8_t *in, int8_t *out);
 
+/* --- 16x8 LUT activations and QUANTIZE (s16lut; TFLM's int16 arithmetic) --- */
+/* SOFTMAX int16 -> int16 (output scale 1/32768): exp_lut and recip_lut are the 513-entry
+ * tables TFLM's SoftmaxPrepare fills (exp on [-10, 0], 1/(1+x) on [0, 1]); the converter
+ * computes them. A row whose sum of exps no converter's table gives (below 2) is all 0s. */
+pq_status pq_softmax_s16(const pq_softmax_params *p, int32_t outer, int32_t depth, const int16_t *exp_lut,
+                         const int16_t *recip_lut, const int16_t *in, int16_t *out);
+/* LOGISTIC / TANH int16 -> int16 (output scale 2^-15): TFLM's interpolation in the 256-entry
+ * sigmoid table (uint16 values, stored as int16 bits). */
+pq_status pq_logistic_s16(const pq_logistic_params *p, int32_t size, const int16_t *table, const int16_t *in,
+                          int16_t *out);
+pq_status pq_tanh_s16(const pq_logistic_params *p, int32_t size, const int16_t *table, const int16_t *in,
+                      int16_t *out);
+/* QUANTIZE (TFLM's Requantize): int8 -> int8, and (s16) any of int8/int16 -> int8/int16. */
+pq_status pq_quantize_s8(const pq_quantize_params *p, int32_t size, const int8_t *in, int8_t *out);
+pq_status pq_quantize_s16(const pq_quantize_params *p, int32_t size, const void *in, int in_is_int16, void *out,
+                          int out_is_int16);
+
 #ifdef __cplusplus
 }
 #endif

@@ -57,6 +57,7 @@
     F(input_offset) F(alpha_offset) F(output_offset) F(identity_multiplier) F(identity_shift) F(alpha_multiplier) \
         F(alpha_shift)
 #define PQ_LAYER_NORM_PARAMS(F) F(output_offset) F(shift) F(eps_multiplier) F(eps_shift)
+#define PQ_QUANTIZE_PARAMS(F) F(input_offset) F(output_offset) F(multiplier) F(shift)
 
 /* ---- helpers on a list ---- */
 #define PQ_PARAM_FIELD_(name) int32_t name;
@@ -153,6 +154,11 @@ typedef struct {
 typedef struct {
     PQ_LAYER_NORM_PARAMS(PQ_PARAM_FIELD_)
 } pq_layer_norm_params;
+/* QUANTIZE between integer dtypes (TFLM's Requantize): clamp(MBQM(x + input_offset, multiplier,
+ * shift) + output_offset) to the output dtype; input_offset is -zero_point of the input. */
+typedef struct {
+    PQ_QUANTIZE_PARAMS(PQ_PARAM_FIELD_)
+} pq_quantize_params;
 /* RESHAPE has no parameters. */
 typedef struct {
     int32_t unused_;
@@ -180,6 +186,7 @@ PQ_PARAMS_FIT_(pq_batch_matmul_params, PQ_BATCH_MATMUL_PARAMS, batch_matmul_para
 PQ_PARAMS_FIT_(pq_gather_params, PQ_GATHER_PARAMS, gather_params);
 PQ_PARAMS_FIT_(pq_prelu_params, PQ_PRELU_PARAMS, prelu_params);
 PQ_PARAMS_FIT_(pq_layer_norm_params, PQ_LAYER_NORM_PARAMS, layer_norm_params);
+PQ_PARAMS_FIT_(pq_quantize_params, PQ_QUANTIZE_PARAMS, quantize_params);
 PQ_STATIC_ASSERT(offsetof(pq_pad_params, pads) == 4 && offsetof(pq_pad_params, pads[1][1]) == 16, pad_layout);
 PQ_STATIC_ASSERT(offsetof(pq_conv_params, depth_multiplier) == 4 * PQ_PARAM_COUNT(PQ_CONV2D_PARAMS),
                  conv_prefix);

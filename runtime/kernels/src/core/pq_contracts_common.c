@@ -103,11 +103,15 @@ int pqv_op_tensor(const pq_contract_ctx *o, int32_t t, int code_dtype, int32_t s
 }
 
 int pqv_same_shape(const pq_contract_ctx *o, uint32_t min_rank) {
+    return pqv_same_shape_dt(o, min_rank, DT_INT8, DT_INT8);
+}
+
+int pqv_same_shape_dt(const pq_contract_ctx *o, uint32_t min_rank, uint32_t in_dtype, uint32_t out_dtype) {
     const pqv_ctx *c = o->c;
     pqv_tensor x, y;
     uint32_t d;
-    TRY(pqv_op_tensor(o, op_input(c, o->i, 0), PQ_MODEL_E_OP_INPUT_DTYPE, NO_SUB, DT_INT8, -1, &x));
-    TRY(pqv_op_tensor(o, op_output(c, o->i), PQ_MODEL_E_OP_OUTPUT_DTYPE, NO_SUB, DT_INT8, -1, &y));
+    TRY(pqv_op_tensor(o, op_input(c, o->i, 0), PQ_MODEL_E_OP_INPUT_DTYPE, NO_SUB, in_dtype, -1, &x));
+    TRY(pqv_op_tensor(o, op_output(c, o->i), PQ_MODEL_E_OP_OUTPUT_DTYPE, NO_SUB, out_dtype, -1, &y));
     if (x.rank != y.rank) {
         return pqv_fail_op(o, PQ_MODEL_E_OP_OUTPUT_SHAPE, NO_SUB, y.rank, "must equal the input shape");
     }

@@ -91,6 +91,7 @@ static const pqv_rule SOFTMAX_RULES[] = {{0, RG_Q31}, {1, RG_SOFTMAX_SHIFT}, {2,
 
 /* Same shape, rank >= 1. Params: input_multiplier, input_left_shift, diff_min. */
 int pq_contract_softmax(const pq_contract_ctx *o) {
+    TRY(pqv_n_inputs(o, 1)); /* the tables are the s16 variant's */
     TRY(pqv_same_shape(o, 1));
     return PARAM_RULES(o, SOFTMAX_RULES);
 }
@@ -116,6 +117,7 @@ static const pqv_rule LOGISTIC_RULES[] = {{0, RG_IN_ZP}, {2, RG_Q31}, {3, RG_LSH
 /* LOGISTIC and TANH. Params: input_offset, input_range_radius, input_multiplier, input_left_shift. */
 int pq_contract_logistic(const pq_contract_ctx *o) {
     int32_t radius;
+    TRY(pqv_n_inputs(o, 1)); /* the table is the s16 variant's */
     TRY(pqv_same_shape(o, 0));
     TRY(PARAM_RULES(o, LOGISTIC_RULES));
     /* CalculateInputRadius(4, shift, 31): 15 * 2^27 fits int32; shift in [0, 30] by now */

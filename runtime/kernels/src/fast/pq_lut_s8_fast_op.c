@@ -1,6 +1,6 @@
 /*
  * The fast hooks (pq_fast_ops.h) of every element-wise int8 op whose output byte depends only
- * on its input byte (LOGISTIC, TANH, HARD_SWISH, LEAKY_RELU, LOOKUP_TABLE): an int8 input has
+ * on its input byte (LOGISTIC, TANH, HARD_SWISH, LEAKY_RELU, LOOKUP_TABLE, QUANTIZE): an int8 input has
  * 256 values, so `prepare` runs the op's own reference kernel once on all of them (other
  * inputs, which must be constants, as they are) and `eval` is a table lookup. The outputs are
  * byte-identical to the reference kernel's by construction, whatever its arithmetic, and an
@@ -34,32 +34,38 @@ static int lut_plan(const pq_node *node, const pq_tensor *t, int isa, size_t *st
     return 1;
 }
 
-pq_status pq_fast_tabulate(const pq_node *node, const pq_tensor *t, const pq_tensor *input1, uint8_t *table) {
-    const pq_op_kernel *op = pq_op_kernel_find(node->opcode, PQ_VARIANT_s8);
-    int8_t every[256];
+pq_status pq_fast_run_on(const pq_node *node, const pq_tensor *t, const pq_tensor *input1, int variant,
+                         const void *x, int32_t n, void *y) {
+    const pq_op_kernel *op = pq_op_kernel_find(node->opcode, variant);
     pq_tensor tt[LUT_MAX_INPUTS + 1];
     int32_t io[LUT_MAX_INPUTS + 1];
     const int32_t n_in = node->n_inputs, out = n_in;
     pq_node one = *node;
     int32_t k;
     if (op == NULL || n_in < 1 || n_in > LUT_MAX_INPUTS) return PQ_ERR_PARAM;
-    for (k = 0; k < 256; ++k) every[k] = (int8_t)(uint8_t)k; /* byte k holds the input whose bits are k */
-    /* x and y as 256-element vectors (an element-wise op reads nothing else of them); the
+    /* x and y as n-element vectors (an element-wise op reads nothing else of them); the
      * constant inputs as they are, or input 1 as the caller gives it. */
     for (k = 0; k <= n_in; ++k) {
         io[k] = node->io[k] < 0 ? -1 : k;
         if (node->io[k] >= 0) tt[k] = t[node->io[k]];
     }
     if (input1 != NULL && n_in > 1) tt[1] = *input1;
-    tt[0].data = every;
-    tt[out].data = table;
-    tt[0].count = tt[out].count = 256;
+    tt[0].data = (void *)(uintptr_t)x; /* read only: the kernel's input */
+    tt[out].data = y;
+    tt[0].count = tt[out].count = n;
     tt[0].rank = tt[out].rank = 1;
-    tt[0].dims[0] = tt[out].dims[0] = 256;
+    tt[0].dims[0] = tt[out].dims[0] = n;
     one.io = io;
     one.kernel = PQ_KERNEL_REFERENCE;
     one.fast = NULL;
     return op->eval(&one, tt);
+}
+
+pq_status pq_fast_tabulate(const pq_node *node, const pq_tensor *t, const pq_tensor *input1, uint8_t *table) {
+    int8_t every[256];
+    int32_t k;
+    for (k = 0; k < 256; ++k) every[k] = (int8_t)(uint8_t)k; /* byte k holds the input whose bits are k */
+    return pq_fast_run_on(node, t, input1, PQ_VARIANT_s8, every, 256, table);
 }
 
 static pq_status lut_prepare(pq_node *node, const pq_tensor *t, int isa, void *state) {

@@ -1,0 +1,105 @@
+/*
+ * The fast hook of the s16 element-wise ops whose output depends on the input value alone
+ * (LOGISTIC and TANH s16, QUANTIZE with an int16 side): `prepare` runs the op's own s16
+ * reference kernel on every input value (256 for an int8 input, 65,536 for an int16 one, in
+ * chunks of 256) and `eval` is a lookup, so the bytes are the reference kernel's by
+ * construction, as pq_lut_s8_fast_op.c does for int8.
+ *
+ * An int16 table is 64 or 128 KB and its building runs the kernel 65,536 times: planned only
+ * for tensors of at least PQ_LUT16_MIN_COUNT values, where the lookups repay it.
+ */
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+#include "pq_fast_bind.h"
+
+#define LUT16_MAX_INPUTS 4
+#define PQ_LUT16_MIN_COUNT 16384
+#define CHUNK 256
+
+typedef struct {
+    int32_t n, in16, out16, pad_;
+    uint8_t table[]; /* entries (256 or 65,536) of 1 or 2 bytes, indexed by the input's bits */
+} lut16_state;
+
+static int dtype_ok(uint8_t dt) { return dt == PQ_DT_INT8 || dt == PQ_DT_INT16; }
+
+static int lut16_plan(const pq_node *node, const pq_tensor *t, int isa, size_t *state_bytes, size_t *scratch_bytes) {
+    const pq_tensor *x, *y;
+    size_t entries;
+    int32_t k;
+    (void)isa;
+    if (node->n_inputs < 1 || node->n_inputs > LUT16_MAX_INPUTS) return 0;
+    x = &t[node->io[0]];
+    y = &t[node->io[node->n_inputs]];
+    if (x->count != y->count || !dtype_ok(x->dtype) || !dtype_ok(y->dtype)) return 0;
+    if (x->dtype != PQ_DT_INT16 && y->dtype != PQ_DT_INT16) return 0; /* int8 -> int8 is the s8 kernel's */
+    for (k = 1; k < node->n_inputs; ++k) {
+        if (node->io[k] >= 0 && !t[node->io[k]].is_const) return 0; /* the output must depend on x alone */
+    }
+    if (x->dtype == PQ_DT_INT16 && x->count < PQ_LUT16_MIN_COUNT) return 0;
+    entries = x->dtype == PQ_DT_INT16 ? 65536u : 256u;
+    *state_bytes = sizeof(lut16_state) + entries * (y->dtype == PQ_DT_INT16 ? 2u : 1u);
+    *scratch_bytes = 0;
+    return 1;
+}
+
+static pq_status lut16_prepare(pq_node *node, const pq_tensor *t, int isa, void *state) {
+    lut16_state *s = (lut16_state *)state;
+    const pq_tensor *x = &t[node->io[0]], *y = &t[node->io[node->n_inputs]];
+    const int32_t entries = x->dtype == PQ_DT_INT16 ? 65536 : 256, width = y->dtype == PQ_DT_INT16 ? 2 : 1;
+    int32_t base, k;
+    (void)isa;
+    s->n = x->count;
+    s->in16 = x->dtype == PQ_DT_INT16;
+    s->out16 = width == 2;
+    for (base = 0; base < entries; base += CHUNK) {
+        int16_t x16[CHUNK];
+        int8_t x8[CHUNK];
+        pq_status st;
+        for (k = 0; k < CHUNK; ++k) { /* entry base + k holds the input whose bits are base + k */
+            const uint32_t bits = (uint32_t)(base + k);
+            x16[k] = (int16_t)(bits >= 0x8000u ? (int32_t)bits - 0x10000 : (int32_t)bits);
+            x8[k] = (int8_t)(bits >= 0x80u ? (int32_t)bits - 0x100 : (int32_t)bits);
+        }
+        st = pq_fast_run_on(node, t, NULL, PQ_VARIANT_s16, s->in16 ? (const void *)x16 : (const void *)x8, CHUNK,
+                            s->table + (size_t)base * (size_t)width);
+        if (st != PQ_OK) return PQ_ERR_PARAM;
+    }
+    node->fast = s;
+    return PQ_OK;
+}
+
+static pq_status lut16_eval(const pq_node *node, const pq_tensor *t, void *scratch, int32_t part, int32_t n_parts) {
+    const lut16_state *s = (const lut16_state *)node->fast;
+    const void *xv = PQ_IN(node, t, 0);
+    void *yv = PQ_OUT(node, t);
+    int32_t i;
+    (void)scratch;
+    (void)part;
+    (void)n_parts;
+    if (s->out16) {
+        const int16_t *tab = (const int16_t *)(const void *)s->table;
+        int16_t *y = (int16_t *)yv;
+        if (s->in16) {
+            const uint16_t *x = (const uint16_t *)xv;
+            for (i = 0; i < s->n; ++i) y[i] = tab[x[i]];
+        } else {
+            const uint8_t *x = (const uint8_t *)xv;
+            for (i = 0; i < s->n; ++i) y[i] = tab[x[i]];
+        }
+    } else {
+        const uint16_t *x = (const uint16_t *)xv; /* an int8 output with an s16 variant: x is int16 */
+        uint8_t *y = (uint8_t *)yv;
+        for (i = 0; i < s->n; ++i) y[i] = s->table[x[i]];
+    }
+    return PQ_OK;
+}
+
+static const char *lut16_name(const pq_node *node) {
+    (void)node;
+    return "fast-lut16";
+}
+
+const pq_fast_op pq_lut16_s16_fast_op = {lut16_plan, lut16_prepare, lut16_eval, NULL, lut16_name};
