@@ -262,7 +262,9 @@ PQ_NAI PQ_T_DOT void pq_ukernel(const pq_gemm_s8_plan *plan, const pq_rqc *qc, c
  * (ldp of 32 bytes per row, 142 instructions per 128 sdot). Then exactly
  * pq_mbqm4_rshift and pq_narrow16_offset_clamp (pq_requant_neon.h), and one
  * 16-byte store per row. `k` holds bias, mult and the negated right shifts of
- * the 16 channels (3 x 16 int32). */
+ * the 16 channels (3 x 16 int32), then act_min8, act_max8 and offset16 of
+ * pq_rqc (16 bytes each), loaded into v4..v6 (asm statements take at most 30
+ * operands). */
 #define PQ_SDOT(a, l, x) "sdot v" #a ".4s, v" #l ".16b, v" #x ".4b[" #l "]\n\t"
 #define PQ_SDOT_L(a, x, l) PQ_SDOT(a, l, x)
 /* One group's 4 accumulators (a0..a3) += its weights v0..v3 at the 4 rows' chunk (x0..x3). */
@@ -295,86 +297,88 @@ PQ_NAI PQ_T_DOT void pq_ukernel(const pq_gemm_s8_plan *plan, const pq_rqc *qc, c
 #define PQ_FIX_ALL                                                                                                  \
     PQ_FIX(16) PQ_FIX(17) PQ_FIX(18) PQ_FIX(19) PQ_FIX(20) PQ_FIX(21) PQ_FIX(22) PQ_FIX(23) PQ_FIX(24) PQ_FIX(25) \
     PQ_FIX(26) PQ_FIX(27) PQ_FIX(28) PQ_FIX(29) PQ_FIX(30) PQ_FIX(31)
-/* A row (its accumulators a, b, c, d: groups 0..3) narrowed, offset, clamped, stored. */
-#define PQ_ROW_STORE(a, b, c, d)                                                                                    \
+/* A row (its accumulators a, b, c, d: groups 0..3) narrowed, offset, clamped
+ * (`clamp`: smax and smin, left out when the bounds are -128 and 127, which the
+ * saturating narrow already gives), stored. */
+#define PQ_ROW_STORE(a, b, c, d, clamp)                                                                             \
     "sqxtn v8.4h, v" #a ".4s\n\t"                                                                               \
     "sqxtn2 v8.8h, v" #b ".4s\n\t"                                                                              \
     "sqxtn v9.4h, v" #c ".4s\n\t"                                                                               \
     "sqxtn2 v9.8h, v" #d ".4s\n\t"                                                                              \
-    "sqadd v8.8h, v8.8h, %[off16].8h\n\t"                                                                       \
-    "sqadd v9.8h, v9.8h, %[off16].8h\n\t"                                                                       \
+    "sqadd v8.8h, v8.8h, v6.8h\n\t"                                                                             \
+    "sqadd v9.8h, v9.8h, v6.8h\n\t"                                                                             \
     "sqxtn v8.8b, v8.8h\n\t"                                                                                    \
-    "sqxtn2 v8.16b, v9.8h\n\t"                                                                                  \
-    "smax v8.16b, v8.16b, %[lo].16b\n\t"                                                                        \
-    "smin v8.16b, v8.16b, %[hi].16b\n\t"                                                                        \
-    "st1 {v8.16b}, [%[out]], %[ldo]\n\t"
+    "sqxtn2 v8.16b, v9.8h\n\t" clamp "st1 {v8.16b}, [%[out]], %[ldo]\n\t"
+#define PQ_CLAMP "smax v8.16b, v8.16b, v4.16b\n\tsmin v8.16b, v8.16b, v5.16b\n\t"
 
-PQ_NAI PQ_T_DOT void pq_block_4x16_asm(const int8_t *const *origin, const ptrdiff_t *tap_off, int32_t taps,
-                                       int32_t kt, const int8_t *w, size_t panel, const int32_t *k, int8_t *out,
-                                       int32_t ldo, const pq_rqc *qc)
+/* `blocks` blocks of 4 rows (rp[4 * b ..]) x 16 channels, the rows' outputs ldo
+ * apart from out; clamp as PQ_ROW_STORE. */
+#define PQ_BLOCKS_ASM(clamp)                                                                                        \
+    __asm__ volatile(                                                                                               \
+        "add %[off], %[k], #192\n\t"                                                                              \
+        "ld1 {v4.16b, v5.16b, v6.16b}, [%[off]]\n\t"                                                             \
+        "5:\n\t"                                                                                                    \
+        "ldp %[o0], %[o1], [%[rp]], #16\n\t"                                                                        \
+        "ldp %[o2], %[o3], [%[rp]], #16\n\t"                                                                        \
+        "ld1 {v16.4s, v17.4s, v18.4s, v19.4s}, [%[k]]\n\t"                                                          \
+        "ld1 {v20.4s, v21.4s, v22.4s, v23.4s}, [%[k]]\n\t"                                                          \
+        "ld1 {v24.4s, v25.4s, v26.4s, v27.4s}, [%[k]]\n\t"                                                          \
+        "ld1 {v28.4s, v29.4s, v30.4s, v31.4s}, [%[k]]\n\t"                                                          \
+        "mov %[w0], %[w]\n\t"                                                                                       \
+        "add %[w1], %[w], %[panel]\n\t"                                                                             \
+        "add %[w2], %[w1], %[panel]\n\t"                                                                            \
+        "add %[w3], %[w2], %[panel]\n\t"                                                                            \
+        "mov %[tp], %[tap_off]\n\t"                                                                                 \
+        "1:\n\t"                                                                                                    \
+        "ldr %[off], [%[tp]], #8\n\t"                                                                               \
+        "add %[q0], %[o0], %[off]\n\t"                                                                              \
+        "add %[q1], %[o1], %[off]\n\t"                                                                              \
+        "add %[q2], %[o2], %[off]\n\t"                                                                              \
+        "add %[q3], %[o3], %[off]\n\t"                                                                              \
+        "tbz %[nch], #0, 2f\n\t"                                                                                    \
+        "ld1 {v8.16b}, [%[q0]], #16\n\t"                                                                            \
+        "ld1 {v9.16b}, [%[q1]], #16\n\t"                                                                            \
+        "ld1 {v10.16b}, [%[q2]], #16\n\t"                                                                           \
+        "ld1 {v11.16b}, [%[q3]], #16\n\t" PQ_CHUNK16(8, 9, 10, 11) "2:\n\t"                                         \
+        "lsr %[off], %[nch], #1\n\t"                                                                                \
+        "cbz %[off], 4f\n\t"                                                                                        \
+        "3:\n\t"                                                                                                    \
+        "ldp q8, q12, [%[q0]], #32\n\t"                                                                             \
+        "ldp q9, q13, [%[q1]], #32\n\t"                                                                             \
+        "ldp q10, q14, [%[q2]], #32\n\t"                                                                            \
+        "ldp q11, q15, [%[q3]], #32\n\t" PQ_CHUNK32 "subs %[off], %[off], #1\n\t"                                   \
+        "b.ne 3b\n\t"                                                                                               \
+        "4:\n\t"                                                                                                    \
+        "cmp %[tp], %[tend]\n\t"                                                                                  \
+        "b.ne 1b\n\t"                                                                                               \
+        "add %[off], %[k], #64\n\t"                                                                                 \
+        "ld1 {v0.4s, v1.4s, v2.4s, v3.4s}, [%[off]], #64\n\t" PQ_RQ_ALL("sqrdmulh") PQ_FIX_ALL                      \
+        "ld1 {v0.4s, v1.4s, v2.4s, v3.4s}, [%[off]]\n\t" PQ_RQ_ALL("srshl") PQ_ROW_STORE(16, 17, 18, 19, clamp)     \
+            PQ_ROW_STORE(20, 21, 22, 23, clamp) PQ_ROW_STORE(24, 25, 26, 27, clamp)                                 \
+                PQ_ROW_STORE(28, 29, 30, 31, clamp) "subs %[blocks], %[blocks], #1\n\t"                             \
+        "b.ne 5b\n\t"                                                                                               \
+        : [rp] "+r"(rp), [out] "+r"(out), [blocks] "+r"(blocks), [o0] "=&r"(o0), [o1] "=&r"(o1), [o2] "=&r"(o2), \
+          [o3] "=&r"(o3), [q0] "=&r"(q0), [q1] "=&r"(q1), [q2] "=&r"(q2), [q3] "=&r"(q3), [w0] "=&r"(w0),         \
+          [w1] "=&r"(w1), [w2] "=&r"(w2), [w3] "=&r"(w3), [off] "=&r"(off), [tp] "=&r"(tp)                                                                                         \
+        : [tap_off] "r"(tap_off), [tend] "r"(tap_off + taps), [nch] "r"(chunks), [w] "r"(w), [panel] "r"(panel),  \
+          [k] "r"(k), [ldo] "r"(ld)                                                                                 \
+        : "cc", "memory", "v0", "v1", "v2", "v3", "v4", "v5", "v6", "v8", "v9", "v10", "v11", "v12", "v13", "v14", "v15", "v16",     \
+          "v17", "v18", "v19", "v20", "v21", "v22", "v23", "v24", "v25", "v26", "v27", "v28", "v29", "v30", "v31")
+
+PQ_NAI PQ_T_DOT void pq_blocks_4x16_asm(const int8_t *const *rp, uint64_t blocks, const ptrdiff_t *tap_off,
+                                        int32_t taps, int32_t kt, const int8_t *w, size_t panel, const int32_t *k,
+                                        int8_t *out, int32_t ldo, const pq_rqc *qc)
 {
-    const int8_t *o0 = origin[0], *o1 = origin[1], *o2 = origin[2], *o3 = origin[3];
-    const int8x16_t lo = qc->act_min8, hi = qc->act_max8;
-    const int16x8_t off16 = qc->offset16;
-    const uint64_t chunks = (uint64_t)(kt / KC), tcount = (uint64_t)taps;
+    const uint64_t chunks = (uint64_t)(kt / KC);
     const ptrdiff_t ld = ldo;
-    const int8_t *q0, *q1, *q2, *q3, *w0, *w1, *w2, *w3;
-    uint64_t j, t = tcount;
+    const int8_t *o0, *o1, *o2, *o3, *q0, *q1, *q2, *q3, *w0, *w1, *w2, *w3;
+    const ptrdiff_t *tp;
     ptrdiff_t off;
-    const ptrdiff_t *tp = tap_off;
-    const int32_t *kp = k;
-    int8_t *o = out;
-    __asm__ volatile(
-        "ld1 {v16.4s, v17.4s, v18.4s, v19.4s}, [%[kp]]\n\t"
-        "ld1 {v20.4s, v21.4s, v22.4s, v23.4s}, [%[kp]]\n\t"
-        "ld1 {v24.4s, v25.4s, v26.4s, v27.4s}, [%[kp]]\n\t"
-        "ld1 {v28.4s, v29.4s, v30.4s, v31.4s}, [%[kp]], #64\n\t"
-        "mov %[w0], %[w]\n\t"
-        "add %[w1], %[w], %[panel]\n\t"
-        "add %[w2], %[w1], %[panel]\n\t"
-        "add %[w3], %[w2], %[panel]\n\t"
-        "1:\n\t"
-        "ldr %[off], [%[tp]], #8\n\t"
-        "add %[q0], %[o0], %[off]\n\t"
-        "add %[q1], %[o1], %[off]\n\t"
-        "add %[q2], %[o2], %[off]\n\t"
-        "add %[q3], %[o3], %[off]\n\t"
-        "tbz %[nch], #0, 2f\n\t"
-        "ld1 {v8.16b}, [%[q0]], #16\n\t"
-        "ld1 {v9.16b}, [%[q1]], #16\n\t"
-        "ld1 {v10.16b}, [%[q2]], #16\n\t"
-        "ld1 {v11.16b}, [%[q3]], #16\n\t"
-        PQ_CHUNK16(8, 9, 10, 11)
-        "2:\n\t"
-        "lsr %[j], %[nch], #1\n\t"
-        "cbz %[j], 4f\n\t"
-        "3:\n\t"
-        "ldp q8, q12, [%[q0]], #32\n\t"
-        "ldp q9, q13, [%[q1]], #32\n\t"
-        "ldp q10, q14, [%[q2]], #32\n\t"
-        "ldp q11, q15, [%[q3]], #32\n\t"
-        PQ_CHUNK32
-        "subs %[j], %[j], #1\n\t"
-        "b.ne 3b\n\t"
-        "4:\n\t"
-        "subs %[t], %[t], #1\n\t"
-        "b.ne 1b\n\t"
-        "ld1 {v0.4s, v1.4s, v2.4s, v3.4s}, [%[kp]], #64\n\t"
-        PQ_RQ_ALL("sqrdmulh")
-        PQ_FIX_ALL
-        "ld1 {v0.4s, v1.4s, v2.4s, v3.4s}, [%[kp]]\n\t"
-        PQ_RQ_ALL("srshl")
-        PQ_ROW_STORE(16, 17, 18, 19)
-        PQ_ROW_STORE(20, 21, 22, 23)
-        PQ_ROW_STORE(24, 25, 26, 27)
-        PQ_ROW_STORE(28, 29, 30, 31)
-        : [t] "+r"(t), [tp] "+r"(tp), [kp] "+r"(kp), [out] "+r"(o), [q0] "=&r"(q0), [q1] "=&r"(q1),
-          [q2] "=&r"(q2), [q3] "=&r"(q3), [w0] "=&r"(w0), [w1] "=&r"(w1), [w2] "=&r"(w2), [w3] "=&r"(w3),
-          [j] "=&r"(j), [off] "=&r"(off)
-        : [o0] "r"(o0), [o1] "r"(o1), [o2] "r"(o2), [o3] "r"(o3), [nch] "r"(chunks), [w] "r"(w),
-          [panel] "r"(panel), [ldo] "r"(ld), [lo] "w"(lo), [hi] "w"(hi), [off16] "w"(off16)
-        : "cc", "memory", "v0", "v1", "v2", "v3", "v8", "v9", "v10", "v11", "v12", "v13", "v14", "v15", "v16",
-          "v17", "v18", "v19", "v20", "v21", "v22", "v23", "v24", "v25", "v26", "v27", "v28", "v29", "v30", "v31");
+    if (vminvq_s8(qc->act_min8) == -128 && vmaxvq_s8(qc->act_max8) == 127) {
+        PQ_BLOCKS_ASM("");
+    } else {
+        PQ_BLOCKS_ASM(PQ_CLAMP);
+    }
 }
 
 /* Channels [n0, n1) in blocks of 4 * nb, each for every mr rows of the `rows`
@@ -386,7 +390,7 @@ PQ_NAI PQ_T_DOT void pq_blocks_rq(const pq_gemm_s8_plan *plan, const pq_rqc *qc,
 {
     const size_t panel = (size_t)plan->kp * 4u;
     const int by_asm = mr == 4 && nb == 4 && all_rshift && !small && kt >= KC && kt % KC == 0;
-    int32_t k[48];
+    int32_t k[60];
     int32_t c, q0;
     for (c = n0; c < n1; c += 4 * nb) {
         const int8_t *w0 = plan->w + (size_t)(c / 4) * panel;
@@ -403,13 +407,16 @@ PQ_NAI PQ_T_DOT void pq_blocks_rq(const pq_gemm_s8_plan *plan, const pq_rqc *qc,
                 v[g] = vnegq_s32(v[g]);
             }
             vst1q_s32_x4(k + 32, (int32x4x4_t){{v[0], v[1], v[2], v[3]}});
+            vst1q_s8((int8_t *)(void *)(k + 48), qc->act_min8);
+            vst1q_s8((int8_t *)(void *)(k + 52), qc->act_max8);
+            vst1q_s8((int8_t *)(void *)(k + 56), vreinterpretq_s8_s16(qc->offset16));
         }
-        for (q0 = 0; q0 < rows; q0 += mr) {
-            if (by_asm && rows - q0 >= mr && plan->n - c >= 16) {
-                pq_block_4x16_asm(rp + q0, tap_off, taps, kt, w0, panel, k, out + (size_t)q0 * (size_t)ldo + (size_t)c,
-                                  ldo, qc);
-                continue;
-            }
+        q0 = 0;
+        if (by_asm && plan->n - c >= 16 && rows >= mr) {
+            pq_blocks_4x16_asm(rp, (uint64_t)(rows / mr), tap_off, taps, kt, w0, panel, k, out + (size_t)c, ldo, qc);
+            q0 = rows / mr * mr;
+        }
+        for (; q0 < rows; q0 += mr) {
             pq_ukernel(plan, qc, rp + q0, tap_off, taps, kt, c, rows - q0 < mr ? rows - q0 : mr,
                        out + (size_t)q0 * (size_t)ldo, ldo, mr, nb, w0, panel, all_rshift, small);
         }
