@@ -16,6 +16,8 @@
  * weights of a group and chunk, 64 bytes, come in one ld1 of 4 registers. Rows
  * are read in place 16 bytes at a time; the last k % 16 values straight into a
  * register (pq_load_tail), multiplied only by the groups of 4 k that hold some.
+ * The 4 x 16 blocks of whole chunks with right shifts only (the convolutions of
+ * the usual models) run in inline assembly instead (pq_blocks_4x16_asm).
  * Compiled for armv8.2-a+dotprod by attribute;
  * only called when pq_isa_supported(PQ_ISA_NEON_DOT) says so.
  */
@@ -288,7 +290,7 @@ PQ_NAI PQ_T_DOT void pq_ukernel(const pq_gemm_s8_plan *plan, const pq_rqc *qc, c
 #define PQ_C2(G) G(4, 7, 10, 13) G(5, 8, 11, 14)
 #define PQ_C3(G) G(4, 7, 10, 13) G(5, 8, 11, 14) G(6, 9, 12, 15)
 #define PQ_CHUNKS(C) C(PQ_G0) C(PQ_G1) C(PQ_G2) C(PQ_G3)
-/* The rows' next n chunks (n = 1, 2, 3; registers 4 + 3r ..). */
+/* The rows' next 1, 2 or 3 chunks (n: 16, 32 or 48 bytes) into registers 4 + 3r ... */
 #define PQ_XLOAD(regs0, regs1, regs2, regs3, n)                                                                     \
     "ld1 {" regs0 "}, [%[q0]], #" n "\n\t"                                                                      \
     "ld1 {" regs1 "}, [%[q1]], #" n "\n\t"                                                                      \
