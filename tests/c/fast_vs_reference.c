@@ -218,13 +218,19 @@ static void gen_conv(fvr_rng *r, int depthwise, fvr_conv *cv, int8_t **in)
     static const int32_t multipliers[] = {1, 1, 1, 2, 3, 4};
     const int32_t dm = depthwise ? fvr_pick(r, multipliers, 6) : 1;
     const int big = fvr_range(r, 0, 9) == 0;
-    const int32_t groups = depthwise ? 1 : fvr_pick(r, groups_of, 7);
+    /* The shapes of the NEON dot-product kernel's assembly blocks (pq_gemm_s8_neon_dot.c:
+     * 4 rows x 16 channels, whole 16-byte chunks, every channel's shift a right shift):
+     * 16 to 96 input channels (1 to 6 chunks per tap, or f_w times that per filter row:
+     * the three-chunk loads and the one or two after, none), 16 or more output channels
+     * (not always a multiple of 16), any filter (one tap or many), pixels in any count. */
+    const int tile = !depthwise && fvr_range(r, 0, 4) == 0;
+    const int32_t groups = depthwise || tile ? 1 : fvr_pick(r, groups_of, 7);
     const int32_t mode = fvr_range(r, 0, 2);
     int32_t h = fvr_range(r, 1, big ? 40 : 14), w = fvr_range(r, 1, big ? 40 : 14);
     int32_t kh = fvr_pick(r, ks, 8), kw = fvr_pick(r, ks, 8);
     int32_t dh = fvr_pick(r, dils, 6), dw = fvr_pick(r, dils, 6);
     const int32_t sh = fvr_pick(r, strides, 6), sw = fvr_pick(r, strides, 6);
-    int32_t cin, cout, n_mult, k;
+    int32_t cin, cout, n_mult, k, i;
     int32_t *mult, *shift, *bias;
     int8_t *filter;
     pq_conv_params *p = &cv->p;
@@ -241,8 +247,13 @@ static void gen_conv(fvr_rng *r, int depthwise, fvr_conv *cv, int8_t **in)
     if (!depthwise && fvr_range(r, 0, 3) == 0) { /* runs of 16-byte multiples: NEON reads taps in place */
         cin = groups * 16 * fvr_range(r, 1, groups == 1 ? 4 : 2);
     }
+    if (tile) {
+        cin = 16 * fvr_range(r, 1, 6);
+    }
     if (depthwise) {
         cout = cin * dm;
+    } else if (tile) {
+        cout = gen_channels(r, 16, big ? 140 : 70);
     } else {
         const int32_t per_group = gen_channels(r, 1, big ? 140 : 70) / groups;
         cout = groups * (per_group > 0 ? per_group : 1);
@@ -270,6 +281,9 @@ static void gen_conv(fvr_rng *r, int depthwise, fvr_conv *cv, int8_t **in)
     mult = (int32_t *)fvr_alloc((size_t)n_mult * sizeof(int32_t));
     shift = (int32_t *)fvr_alloc((size_t)n_mult * sizeof(int32_t));
     gen_mults(r, n_mult, k, fvr_range(r, 0, 3) != 0, mult, shift);
+    for (i = 0; tile && i < n_mult; ++i) {
+        shift[i] = shift[i] < 0 ? shift[i] : -fvr_range(r, 1, 31);
+    }
     bias = gen_bias(r, cout);
     cv->filter = filter;
     cv->bias = bias;

@@ -160,7 +160,7 @@ static void pq_conv_in_place(const pq_conv2d_fast_plan *plan, const int8_t *in, 
     ptrdiff_t *tap_off = (ptrdiff_t *)(void *)(img + pq_padded_bytes(plan));
     void *work = (void *)(img + pq_padded_bytes(plan) + pq_up64((size_t)taps * sizeof(ptrdiff_t)));
     const int8_t *origin[PQ_GEMM_MR_MAX];
-    int32_t hp, wp, b, g, m0, r, fy, fx, t = 0;
+    int32_t hp, wp, b, g, m0, r, n, i, fy, fx, t = 0;
     ptrdiff_t step_y;
     pq_padded_hw(&plan->p, &plan->in_dims, &plan->filter_dims, &plan->out_dims, &hp, &wp);
     step_y = (ptrdiff_t)stride_h * wp * in_c * esz;
@@ -189,10 +189,22 @@ static void pq_conv_in_place(const pq_conv2d_fast_plan *plan, const int8_t *in, 
             for (m0 = 0; m0 < pix; m0 += mr) {
                 const int32_t rows = pix - m0 < mr ? pix - m0 : mr;
                 int8_t *o = out_b + (size_t)m0 * (size_t)out_c + (size_t)g * (size_t)gp.n;
-                for (r = 0; r < rows; ++r) {
-                    origin[r] = img + off;
-                    off += step_x;
-                    if (++ox == out_w) {
+                /* Runs of the block's pixels within one output row: step_x apart (two at a
+                 * time: one paired store). */
+                for (r = 0; r < rows; r += n) {
+                    const int8_t *src = img + off;
+                    n = out_w - ox < rows - r ? out_w - ox : rows - r;
+                    for (i = 0; i + 2 <= n; i += 2) {
+                        origin[r + i] = src;
+                        origin[r + i + 1] = src + step_x;
+                        src += 2 * step_x;
+                    }
+                    if (i < n) {
+                        origin[r + i] = src;
+                    }
+                    off += (ptrdiff_t)n * step_x;
+                    ox += n;
+                    if (ox == out_w) {
                         ox = 0;
                         row_off += step_y;
                         off = row_off;

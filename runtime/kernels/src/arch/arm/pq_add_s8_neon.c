@@ -113,7 +113,7 @@ PQ_NAI pq_add_in pq_add_in_load(int32_t offset, int32_t mult, int32_t shift, con
 /* 16 outputs of the left-shift-20 path; mode2 is HALF whenever either input is. */
 PQ_NAI int8x16_t pq_add_16(int8x16_t a8, int8x16_t b8, const pq_add_in *c1, const pq_add_in *c2, int32x4_t mo,
                            int32x4_t nro, int16x8_t off_o, int8x16_t lo, int8x16_t hi, const int mode1,
-                           const int mode2)
+                           const int mode2, const int clamp)
 {
     int32x4_t a[4], b[4];
     int16x8_t h0, h1;
@@ -142,14 +142,15 @@ PQ_NAI int8x16_t pq_add_16(int8x16_t a8, int8x16_t b8, const pq_add_in *c1, cons
     }
     h0 = vqaddq_s16(vqmovn_high_s32(vqmovn_s32(a[0]), a[1]), off_o);
     h1 = vqaddq_s16(vqmovn_high_s32(vqmovn_s32(a[2]), a[3]), off_o);
-    return vminq_s8(vmaxq_s8(vqmovn_high_s16(vqmovn_s16(h0), h1), lo), hi);
+    /* Bounds of -128 and 127 (`clamp` 0): the saturating narrow already gives them. */
+    return clamp ? vminq_s8(vmaxq_s8(vqmovn_high_s16(vqmovn_s16(h0), h1), lo), hi) : vqmovn_high_s16(vqmovn_s16(h0), h1);
 }
 
 /* in1 / in2 with their constants already in TFLite's order or swapped (ADD is symmetric in its
  * inputs: s_1 + s_2). Whole vectors, then a tail through zero-filled copies. */
 PQ_NAI void pq_add_s8_neon_20(const pq_add_params *p, int32_t n, const int8_t *in1, const int8_t *in2, int8_t *out,
                               int32_t off1, int32_t m1, int32_t sh1, int32_t off2, int32_t m2, int32_t sh2,
-                              const int mode1, const int mode2)
+                              const int mode1, const int mode2, const int clamp)
 {
     const pq_add_in c1 = pq_add_in_load(off1, m1, sh1, mode1), c2 = pq_add_in_load(off2, m2, sh2, mode2);
     const int16x8_t off_o = vdupq_n_s16((int16_t)p->output_offset);
@@ -159,11 +160,11 @@ PQ_NAI void pq_add_s8_neon_20(const pq_add_params *p, int32_t n, const int8_t *i
     int8x16_t a8, b8;
     for (i = 0; i + 16 <= n; i += 16) {
         vst1q_s8(out + i, pq_add_16(vld1q_s8(in1 + i), vld1q_s8(in2 + i), &c1, &c2, mo, nro, off_o, lo, hi, mode1,
-                                    mode2));
+                                    mode2, clamp));
     }
     if (i < n) {
         pq_add_load2(in1 + i, in2 + i, n - i, &a8, &b8);
-        pq_store_s8(out + i, pq_add_16(a8, b8, &c1, &c2, mo, nro, off_o, lo, hi, mode1, mode2), n - i);
+        pq_store_s8(out + i, pq_add_16(a8, b8, &c1, &c2, mo, nro, off_o, lo, hi, mode1, mode2, clamp), n - i);
     }
 }
 
@@ -181,6 +182,7 @@ static void pq_add_s8_neon_20_any(const pq_add_params *p, int32_t n, const int8_
     int32_t o1 = p->input1_offset, m1 = p->input1_multiplier, s1 = p->input1_shift;
     int32_t o2 = p->input2_offset, m2 = p->input2_multiplier, s2 = p->input2_shift;
     int k1 = pq_add_mode(m1, s1), k2 = pq_add_mode(m2, s2);
+    const int clamp = p->act_min != -128 || p->act_max != 127;
     if (k1 < k2) {
         const int8_t *tp = in1;
         int32_t t;
@@ -192,7 +194,11 @@ static void pq_add_s8_neon_20_any(const pq_add_params *p, int32_t n, const int8_
     }
 #define PQ_ADD_CASE(a, b)                                                                                            \
     if (k1 == (a) && k2 == (b)) {                                                                                    \
-        pq_add_s8_neon_20(p, n, in1, in2, out, o1, m1, s1, o2, m2, s2, (a), (b));                                    \
+        if (clamp) {                                                                                                 \
+            pq_add_s8_neon_20(p, n, in1, in2, out, o1, m1, s1, o2, m2, s2, (a), (b), 1);                             \
+        } else {                                                                                                     \
+            pq_add_s8_neon_20(p, n, in1, in2, out, o1, m1, s1, o2, m2, s2, (a), (b), 0);                             \
+        }                                                                                                            \
         return;                                                                                                      \
     }
     PQ_ADD_CASE(PQ_ADD_HALF, PQ_ADD_HALF)
@@ -200,7 +206,11 @@ static void pq_add_s8_neon_20_any(const pq_add_params *p, int32_t n, const int8_
     PQ_ADD_CASE(PQ_ADD_R, PQ_ADD_HALF)
     PQ_ADD_CASE(PQ_ADD_R0, PQ_ADD_R0)
     PQ_ADD_CASE(PQ_ADD_R, PQ_ADD_R0)
-    pq_add_s8_neon_20(p, n, in1, in2, out, o1, m1, s1, o2, m2, s2, PQ_ADD_R, PQ_ADD_R);
+    if (clamp) {
+        pq_add_s8_neon_20(p, n, in1, in2, out, o1, m1, s1, o2, m2, s2, PQ_ADD_R, PQ_ADD_R, 1);
+    } else {
+        pq_add_s8_neon_20(p, n, in1, in2, out, o1, m1, s1, o2, m2, s2, PQ_ADD_R, PQ_ADD_R, 0);
+    }
 #undef PQ_ADD_CASE
 }
 

@@ -278,7 +278,7 @@ PQ_NAI void pq_block(const pq_gemm_s8_plan *plan, const pq_rqc *qc, int32_t rows
 }
 
 /* The driver's blocks are PQ_GEMM_ROWS_NEON rows (one call and one load of the
- * constants for 16 rows), computed MR at a time. */
+ * constants for 64 rows), computed MR at a time. */
 PQ_NAI void pq_rows(const pq_gemm_s8_plan *plan, int32_t rows, const int8_t *const *origin, const ptrdiff_t *tap_off,
                     int32_t taps, int32_t kt, int8_t *out, int32_t ldo, const int pair16, const int small)
 {
@@ -318,8 +318,9 @@ void pq_gemm_s8_neon(const pq_gemm_s8_plan *plan, int32_t m, const int8_t *a, in
     (void)scratch;
     for (m0 = 0; m0 < m; m0 += PQ_GEMM_ROWS_NEON) {
         const int32_t rows = m - m0 < PQ_GEMM_ROWS_NEON ? m - m0 : PQ_GEMM_ROWS_NEON;
-        /* Rows past the end repeat the last row: read, computed, never stored. */
-        for (r = 0; r < PQ_GEMM_ROWS_NEON; ++r) {
+        /* Rows past the end of the last block of MR repeat the last row: read, computed,
+         * never stored. */
+        for (r = 0; r < (rows + MR - 1) / MR * MR; ++r) {
             rp[r] = a + (size_t)(m0 + (r < rows ? r : rows - 1)) * (size_t)lda;
         }
         pq_gemm_s8_neon_block(plan, rows, rp, &no_off, 1, plan->k, out + (size_t)m0 * (size_t)ldo, ldo, NULL);

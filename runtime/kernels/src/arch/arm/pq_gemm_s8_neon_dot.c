@@ -16,6 +16,8 @@
  * weights of a group and chunk, 64 bytes, come in one ld1 of 4 registers. Rows
  * are read in place 16 bytes at a time; the last k % 16 values straight into a
  * register (pq_load_tail), multiplied only by the groups of 4 k that hold some.
+ * The 4 x 16 blocks of whole chunks with right shifts only (the convolutions of
+ * the usual models) run in inline assembly instead (pq_blocks_4x16_asm).
  * Compiled for armv8.2-a+dotprod by attribute;
  * only called when pq_isa_supported(PQ_ISA_NEON_DOT) says so.
  */
@@ -250,6 +252,165 @@ PQ_NAI PQ_T_DOT void pq_ukernel(const pq_gemm_s8_plan *plan, const pq_rqc *qc, c
     }
 }
 
+/* The 4 x 16 blocks in assembly where they are most of the work: whole chunks
+ * only (kt a multiple of 16: every conv feed reading taps in place, and plain
+ * GEMMs of such k), a right shift in every channel (plan->rq.all_rshift), every
+ * row and channel stored. GCC 12 keeps the C above at 75 instructions per chunk
+ * (64 sdot) plus per-tap and per-block moves; unrolled over two chunks it rotates
+ * the accumulators between registers instead (about 78 per chunk). Here, with
+ * fixed registers: v16..v31 the accumulators (v(16 + 4r + g): row r, group g of
+ * 4 channels, each row's 4 set by one load of the bias), v(4 + 3r + c) row r's
+ * chunk c of three (one ld1 of 48 bytes per row), v0..v3 one group's weights for
+ * one chunk. Per tap: chunks three at a time (210 instructions per 192 sdot),
+ * then the last one or two. Then exactly pq_mbqm4_rshift and
+ * pq_narrow16_offset_clamp (pq_requant_neon.h), and one 16-byte store per row.
+ * `k` (pq_blocks_rq) holds the 16 channels' bias, then act_min8, act_max8 and
+ * offset16 of pq_rqc (16 bytes each), then the multipliers and the negated right
+ * shifts: one pointer walks through them (an asm statement takes at most 30
+ * operands). */
+#define PQ_SDOT(a, l, x) "sdot v" #a ".4s, v" #l ".16b, v" #x ".4b[" #l "]\n\t"
+#define PQ_SDOT_L(a, x, l) PQ_SDOT(a, l, x)
+/* One group's 4 accumulators (a0..a3) += its weights v0..v3 at the 4 rows' chunk (x0..x3). */
+#define PQ_DOT16(a0, a1, a2, a3, x0, x1, x2, x3)                                                                    \
+    PQ_SDOT_L(a0, x0, 0) PQ_SDOT_L(a1, x1, 0) PQ_SDOT_L(a2, x2, 0) PQ_SDOT_L(a3, x3, 0)                          \
+    PQ_SDOT_L(a0, x0, 1) PQ_SDOT_L(a1, x1, 1) PQ_SDOT_L(a2, x2, 1) PQ_SDOT_L(a3, x3, 1)                          \
+    PQ_SDOT_L(a0, x0, 2) PQ_SDOT_L(a1, x1, 2) PQ_SDOT_L(a2, x2, 2) PQ_SDOT_L(a3, x3, 2)                          \
+    PQ_SDOT_L(a0, x0, 3) PQ_SDOT_L(a1, x1, 3) PQ_SDOT_L(a2, x2, 3) PQ_SDOT_L(a3, x3, 3)
+/* Group g's weights for the next chunk (its pointer w<g> moves past them), then its 16 sdot
+ * with the rows' chunk c (registers 4 + c, 7 + c, 10 + c, 13 + c). */
+#define PQ_GDOT(g, a0, a1, a2, a3, x0, x1, x2, x3)                                                                 \
+    "ld1 {v0.16b, v1.16b, v2.16b, v3.16b}, [%[w" #g "]], #64\n\t" PQ_DOT16(a0, a1, a2, a3, x0, x1, x2, x3)
+#define PQ_G0(x0, x1, x2, x3) PQ_GDOT(0, 16, 20, 24, 28, x0, x1, x2, x3)
+#define PQ_G1(x0, x1, x2, x3) PQ_GDOT(1, 17, 21, 25, 29, x0, x1, x2, x3)
+#define PQ_G2(x0, x1, x2, x3) PQ_GDOT(2, 18, 22, 26, 30, x0, x1, x2, x3)
+#define PQ_G3(x0, x1, x2, x3) PQ_GDOT(3, 19, 23, 27, 31, x0, x1, x2, x3)
+/* Group G's chunks 0, 0..1 or 0..2, group by group (each group's weights for consecutive
+ * chunks are consecutive). */
+#define PQ_C1(G) G(4, 7, 10, 13)
+#define PQ_C2(G) G(4, 7, 10, 13) G(5, 8, 11, 14)
+#define PQ_C3(G) G(4, 7, 10, 13) G(5, 8, 11, 14) G(6, 9, 12, 15)
+#define PQ_CHUNKS(C) C(PQ_G0) C(PQ_G1) C(PQ_G2) C(PQ_G3)
+/* The rows' next 1, 2 or 3 chunks (n: 16, 32 or 48 bytes) into registers 4 + 3r ... */
+#define PQ_XLOAD(regs0, regs1, regs2, regs3, n)                                                                     \
+    "ld1 {" regs0 "}, [%[q0]], #" n "\n\t"                                                                      \
+    "ld1 {" regs1 "}, [%[q1]], #" n "\n\t"                                                                      \
+    "ld1 {" regs2 "}, [%[q2]], #" n "\n\t"                                                                      \
+    "ld1 {" regs3 "}, [%[q3]], #" n "\n\t"
+/* op on row r's 4 accumulators (a0..a3), each with its group's constants v0..v3. */
+#define PQ_RQ_ROW(op, a0, a1, a2, a3)                                                                              \
+    op " v" #a0 ".4s, v" #a0 ".4s, v0.4s\n\t" op " v" #a1 ".4s, v" #a1 ".4s, v1.4s\n\t" op " v" #a2 ".4s, v" #a2  \
+       ".4s, v2.4s\n\t" op " v" #a3 ".4s, v" #a3 ".4s, v3.4s\n\t"
+#define PQ_RQ_ALL(op)                                                                                               \
+    PQ_RQ_ROW(op, 16, 17, 18, 19) PQ_RQ_ROW(op, 20, 21, 22, 23) PQ_RQ_ROW(op, 24, 25, 26, 27)                     \
+    PQ_RQ_ROW(op, 28, 29, 30, 31)
+#define PQ_FIX(a) "ssra v" #a ".4s, v" #a ".4s, #31\n\t"
+#define PQ_FIX_ALL                                                                                                  \
+    PQ_FIX(16) PQ_FIX(17) PQ_FIX(18) PQ_FIX(19) PQ_FIX(20) PQ_FIX(21) PQ_FIX(22) PQ_FIX(23) PQ_FIX(24) PQ_FIX(25) \
+    PQ_FIX(26) PQ_FIX(27) PQ_FIX(28) PQ_FIX(29) PQ_FIX(30) PQ_FIX(31)
+/* A row (its accumulators a, b, c, d: groups 0..3) narrowed, offset (v6), clamped (`clamp`:
+ * smax and smin with v4 and v5, left out when the bounds are -128 and 127, which the
+ * saturating narrow already gives), stored. */
+#define PQ_ROW_STORE(a, b, c, d, clamp)                                                                             \
+    "sqxtn v8.4h, v" #a ".4s\n\t"                                                                               \
+    "sqxtn2 v8.8h, v" #b ".4s\n\t"                                                                              \
+    "sqxtn v9.4h, v" #c ".4s\n\t"                                                                               \
+    "sqxtn2 v9.8h, v" #d ".4s\n\t"                                                                              \
+    "sqadd v8.8h, v8.8h, v6.8h\n\t"                                                                             \
+    "sqadd v9.8h, v9.8h, v6.8h\n\t"                                                                             \
+    "sqxtn v8.8b, v8.8h\n\t"                                                                                    \
+    "sqxtn2 v8.16b, v9.8h\n\t" clamp "st1 {v8.16b}, [%[out]], %[ldo]\n\t"
+#define PQ_CLAMP "smax v8.16b, v8.16b, v4.16b\n\tsmin v8.16b, v8.16b, v5.16b\n\t"
+
+/* A tap's 3 chunks. */
+#define PQ_ONE_TRIPLE                                                                                               \
+    PQ_XLOAD("v4.16b, v5.16b, v6.16b", "v7.16b, v8.16b, v9.16b", "v10.16b, v11.16b, v12.16b",                       \
+             "v13.16b, v14.16b, v15.16b", "48") PQ_CHUNKS(PQ_C3)
+/* A tap's chunks, three at a time (%[triples] of them, at least 1). */
+#define PQ_TRIPLES                                                                                                  \
+    "mov %[off], %[triples]\n\t"                                                                                \
+    "3:\n\t" PQ_XLOAD("v4.16b, v5.16b, v6.16b", "v7.16b, v8.16b, v9.16b", "v10.16b, v11.16b, v12.16b",              \
+                      "v13.16b, v14.16b, v15.16b", "48") PQ_CHUNKS(PQ_C3) "subs %[off], %[off], #1\n\t"             \
+    "b.ne 3b\n\t"
+/* Any count of chunks: %[triples] triples (maybe none), then %[rem] (0 to 2) more. */
+#define PQ_ANY_CHUNKS                                                                                               \
+    "cbz %[triples], 6f\n\t" PQ_TRIPLES "6:\n\t"                                                                       \
+    "cbz %[rem], 4f\n\t"                                                                                            \
+    "tbnz %[rem], #1, 7f\n\t" PQ_XLOAD("v4.16b", "v7.16b", "v10.16b", "v13.16b", "16") PQ_CHUNKS(PQ_C1)             \
+    "b 4f\n\t"                                                                                                      \
+    "7:\n\t" PQ_XLOAD("v4.16b, v5.16b", "v7.16b, v8.16b", "v10.16b, v11.16b", "v13.16b, v14.16b", "32")            \
+        PQ_CHUNKS(PQ_C2) "4:\n\t"
+
+/* `blocks` blocks of 4 rows (rp[4 * b ..]) x 16 channels, the rows' outputs ldo
+ * apart from out; clamp as PQ_ROW_STORE; each tap's chunks by `tap` (PQ_ONE_TRIPLE or
+ * PQ_TRIPLES when their count is 3 or a multiple of 3: without the loop or the tests of
+ * PQ_ANY_CHUNKS, about 3 instructions per tap of a 3x3 convolution of 16 channels). */
+#define PQ_BLOCKS_ASM(clamp, tap)                                                                                        \
+    __asm__ volatile(                                                                                               \
+        "5:\n\t"                                                                                                    \
+        "ldp %[o0], %[o1], [%[rp]], #16\n\t"                                                                        \
+        "ldp %[o2], %[o3], [%[rp]], #16\n\t"                                                                        \
+        "ld1 {v16.4s, v17.4s, v18.4s, v19.4s}, [%[k]]\n\t"                                                          \
+        "ld1 {v20.4s, v21.4s, v22.4s, v23.4s}, [%[k]]\n\t"                                                          \
+        "ld1 {v24.4s, v25.4s, v26.4s, v27.4s}, [%[k]]\n\t"                                                          \
+        "ld1 {v28.4s, v29.4s, v30.4s, v31.4s}, [%[k]]\n\t"                                                          \
+        "mov %[w0], %[w]\n\t"                                                                                       \
+        "add %[w1], %[w], %[panel]\n\t"                                                                             \
+        "add %[w2], %[w1], %[panel]\n\t"                                                                            \
+        "add %[w3], %[w2], %[panel]\n\t"                                                                            \
+        "mov %[tp], %[tap_off]\n\t"                                                                                 \
+        "1:\n\t"                                                                                                    \
+        "ldr %[off], [%[tp]], #8\n\t"                                                                               \
+        "add %[q0], %[o0], %[off]\n\t"                                                                              \
+        "add %[q1], %[o1], %[off]\n\t"                                                                              \
+        "add %[q2], %[o2], %[off]\n\t"                                                                              \
+        "add %[q3], %[o3], %[off]\n\t"                                                                              \
+        tap                                                                                                         \
+        "cmp %[tp], %[tend]\n\t"                                                                                    \
+        "b.ne 1b\n\t"                                                                                               \
+        "add %[off], %[k], #64\n\t"                                                                                 \
+        "ld1 {v4.16b, v5.16b, v6.16b}, [%[off]], #48\n\t"                                                           \
+        "ld1 {v0.4s, v1.4s, v2.4s, v3.4s}, [%[off]], #64\n\t" PQ_RQ_ALL("sqrdmulh") PQ_FIX_ALL                      \
+        "ld1 {v0.4s, v1.4s, v2.4s, v3.4s}, [%[off]]\n\t" PQ_RQ_ALL("srshl") PQ_ROW_STORE(16, 17, 18, 19, clamp)     \
+            PQ_ROW_STORE(20, 21, 22, 23, clamp) PQ_ROW_STORE(24, 25, 26, 27, clamp)                                 \
+                PQ_ROW_STORE(28, 29, 30, 31, clamp) "subs %[blocks], %[blocks], #1\n\t"                             \
+        "b.ne 5b\n\t"                                                                                               \
+        : [rp] "+r"(rp), [out] "+r"(out), [blocks] "+r"(blocks), [o0] "=&r"(o0), [o1] "=&r"(o1), [o2] "=&r"(o2), \
+          [o3] "=&r"(o3), [q0] "=&r"(q0), [q1] "=&r"(q1), [q2] "=&r"(q2), [q3] "=&r"(q3), [w0] "=&r"(w0),         \
+          [w1] "=&r"(w1), [w2] "=&r"(w2), [w3] "=&r"(w3), [off] "=&r"(off), [tp] "=&r"(tp)                         \
+        : [tap_off] "r"(tap_off), [tend] "r"(tap_off + taps), [triples] "r"(chunks / 3), [rem] "r"(chunks % 3),     \
+          [w] "r"(w), [panel] "r"(panel), [k] "r"(k), [ldo] "r"(ld)                                                 \
+        : "cc", "memory", "v0", "v1", "v2", "v3", "v4", "v5", "v6", "v7", "v8", "v9", "v10", "v11", "v12", "v13",  \
+          "v14", "v15", "v16", "v17", "v18", "v19", "v20", "v21", "v22", "v23", "v24", "v25", "v26", "v27", "v28", \
+          "v29", "v30", "v31")
+
+PQ_NAI PQ_T_DOT void pq_blocks_4x16_asm(const int8_t *const *rp, uint64_t blocks, const ptrdiff_t *tap_off,
+                                        int32_t taps, int32_t kt, const int8_t *w, size_t panel, const int32_t *k,
+                                        int8_t *out, int32_t ldo, int clamp)
+{
+    const uint64_t chunks = (uint64_t)(kt / KC);
+    const ptrdiff_t ld = ldo;
+    const int8_t *o0, *o1, *o2, *o3, *q0, *q1, *q2, *q3, *w0, *w1, *w2, *w3;
+    const ptrdiff_t *tp;
+    ptrdiff_t off;
+    if (chunks == 3) {
+        if (clamp) {
+            PQ_BLOCKS_ASM(PQ_CLAMP, PQ_ONE_TRIPLE);
+        } else {
+            PQ_BLOCKS_ASM("", PQ_ONE_TRIPLE);
+        }
+    } else if (chunks % 3 == 0) {
+        if (clamp) {
+            PQ_BLOCKS_ASM(PQ_CLAMP, PQ_TRIPLES);
+        } else {
+            PQ_BLOCKS_ASM("", PQ_TRIPLES);
+        }
+    } else if (clamp) {
+        PQ_BLOCKS_ASM(PQ_CLAMP, PQ_ANY_CHUNKS);
+    } else {
+        PQ_BLOCKS_ASM("", PQ_ANY_CHUNKS);
+    }
+}
+
 /* Channels [n0, n1) in blocks of 4 * nb, each for every mr rows of the `rows`
  * (rp[0 .. rows rounded up to mr]): the weights' address once per column block. */
 PQ_NAI PQ_T_DOT void pq_blocks_rq(const pq_gemm_s8_plan *plan, const pq_rqc *qc, int32_t rows,
@@ -258,10 +419,36 @@ PQ_NAI PQ_T_DOT void pq_blocks_rq(const pq_gemm_s8_plan *plan, const pq_rqc *qc,
                                   const int all_rshift, const int small)
 {
     const size_t panel = (size_t)plan->kp * 4u;
+    const int by_asm = mr == 4 && nb == 4 && all_rshift && !small && kt >= KC && kt % KC == 0;
+    int32_t k[60];
     int32_t c, q0;
+    /* Bounds of -128 and 127: no clamp (the saturating narrow gives them). */
+    const int clamp = vminvq_s8(qc->act_min8) != -128 || vmaxvq_s8(qc->act_max8) != 127;
+    if (by_asm) {
+        vst1q_s8((int8_t *)(void *)(k + 16), qc->act_min8);
+        vst1q_s8((int8_t *)(void *)(k + 20), qc->act_max8);
+        vst1q_s8((int8_t *)(void *)(k + 24), vreinterpretq_s8_s16(qc->offset16));
+    }
     for (c = n0; c < n1; c += 4 * nb) {
         const int8_t *w0 = plan->w + (size_t)(c / 4) * panel;
-        for (q0 = 0; q0 < rows; q0 += mr) {
+        if (by_asm) {
+            /* The column block's bias, multipliers and negated right shifts in k, as
+             * pq_blocks_4x16_asm reads them. */
+            int32x4x4_t v = vld1q_s32_x4(plan->rq.rshift + c);
+            vst1q_s32_x4(k, vld1q_s32_x4(plan->rq.bias + c));
+            vst1q_s32_x4(k + 28, vld1q_s32_x4(plan->rq.mult + c));
+            v.val[0] = vnegq_s32(v.val[0]);
+            v.val[1] = vnegq_s32(v.val[1]);
+            v.val[2] = vnegq_s32(v.val[2]);
+            v.val[3] = vnegq_s32(v.val[3]);
+            vst1q_s32_x4(k + 44, v);
+        }
+        q0 = 0;
+        if (by_asm && plan->n - c >= 16 && rows >= mr) {
+            pq_blocks_4x16_asm(rp, (uint64_t)(rows / mr), tap_off, taps, kt, w0, panel, k, out + (size_t)c, ldo, clamp);
+            q0 = rows / mr * mr;
+        }
+        for (; q0 < rows; q0 += mr) {
             pq_ukernel(plan, qc, rp + q0, tap_off, taps, kt, c, rows - q0 < mr ? rows - q0 : mr,
                        out + (size_t)q0 * (size_t)ldo, ldo, mr, nb, w0, panel, all_rshift, small);
         }
@@ -339,7 +526,7 @@ static PQ_T_DOT void pq_one_row(const pq_gemm_s8_plan *plan, const int8_t *const
     }
 }
 
-/* The driver's blocks are PQ_GEMM_ROWS_NEON rows (one call for 32 rows), computed MR
+/* The driver's blocks are PQ_GEMM_ROWS_NEON rows (one call for 64 rows), computed MR
  * rows x 16 channels at a time, the last 4, 8 or 12 channels in one block (each row
  * chunk loaded once); a last single row on its own. */
 PQ_T_DOT void pq_gemm_s8_neon_dot_block(const pq_gemm_s8_plan *plan, int32_t rows, const int8_t *const *origin,
@@ -374,8 +561,9 @@ PQ_T_DOT void pq_gemm_s8_neon_dot(const pq_gemm_s8_plan *plan, int32_t m, const 
     (void)scratch;
     for (m0 = 0; m0 < m; m0 += PQ_GEMM_ROWS_NEON) {
         const int32_t rows = m - m0 < PQ_GEMM_ROWS_NEON ? m - m0 : PQ_GEMM_ROWS_NEON;
-        /* Rows past the end repeat the last row: read, computed, never stored. */
-        for (r = 0; r < PQ_GEMM_ROWS_NEON; ++r) {
+        /* Rows past the end of the last block of MR repeat the last row: read, computed,
+         * never stored. */
+        for (r = 0; r < (rows + MR - 1) / MR * MR; ++r) {
             rp[r] = a + (size_t)(m0 + (r < rows ? r : rows - 1)) * (size_t)lda;
         }
         pq_gemm_s8_neon_dot_block(plan, rows, rp, &no_off, 1, plan->k, out + (size_t)m0 * (size_t)ldo, ldo, NULL);
