@@ -204,7 +204,7 @@ class MovementOps:
         if idx.ndim <= 1 and np.array_equal(flat, np.arange(flat[0], flat[0] + flat.size)):
             box = f"{y}@slice" if idx.ndim == 0 else y
             self.fg.shapes[box] = (*shape[:axis], flat.size, *shape[axis + 1 :])
-            self.qparams[box] = self.q_of(x)
+            self.same_qparams(box, x)
             begin = [int(flat[0]) if d == axis else 0 for d in range(len(shape))]
             params = {f"begin_{d}": begin[st.perm[d]] if d < len(shape) else 0 for d in range(fmt.MAX_DIMS)}
             self.op("SLICE", [st.index], self.define(box, st.perm), params, node.where)
@@ -243,8 +243,13 @@ class MovementOps:
         sy, zy = self.q_of(y)
         v = 0.0 if value is None or value.size == 0 else float(value.reshape(-1)[0])
         params = {
-            "pad_value": int(np.clip(zy + qp.round_half_away(np.float32(v) / np.float32(sy)), -128, 127))
+            "pad_value": int(
+                np.clip(zy + qp.round_half_away(np.float32(v) / np.float32(sy)), *qp.INT_RANGE[self.dt])
+            )
         }
+        if self.dt == "int16" and params["pad_value"] != 0:
+            self.problems.append(f"{node.where}: a 16x8 model pads with 0 only (the value is {v})")
+            return
         for d in range(fmt.MAX_DIMS):
             params[f"before_{d}"] = before[st.perm[d]] if d < rank else 0
             params[f"after_{d}"] = after[st.perm[d]] if d < rank else 0

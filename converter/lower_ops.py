@@ -15,6 +15,7 @@ import numpy as np
 from picoq.runtime import format as fmt
 
 from . import layout as L
+from . import lut16
 from . import qparams as qp
 from . import quantize as q
 from .fgraph import Node
@@ -111,7 +112,7 @@ class ComputeOps:
         if int4 is not None:
             self.g.tensors[w_idx].dtype = "int4"
         bias = -1
-        bias_dtype = "int64" if self.act_dtype == "int16" else "int32"
+        bias_dtype = "int64" if self.dt == "int16" else "int32"
         if b is not None:
             bias = self.g.add_const(
                 f"{node.name}/bias",
@@ -127,7 +128,7 @@ class ComputeOps:
             return -1
         m_idx = self.g.add_const(f"{node.name}/multiplier", mult)
         s_idx = self.g.add_const(f"{node.name}/shift", shift)
-        lo, hi = qp.clamp_range(node.attrs.get("clamp"), sy, zy, self.act_dtype)
+        lo, hi = qp.clamp_range(node.attrs.get("clamp"), sy, zy, self.dt)
         if kernel == "FULLY_CONNECTED":
             params = {
                 "input_offset": -zx,
@@ -165,10 +166,14 @@ class ComputeOps:
                 "needs a PAD op (more than kernel-1 on a side), which this picoq runtime lacks"
             )
             return None
+        value = self.q_of(x)[1] if pad_value is None else pad_value
+        if self.dt == "int16" and value != 0:  # 16x8 PAD fills the zero point, 0, only
+            self.problems.append(f"{node.where}: a 16x8 model pads a max pool's input with 0 only")
+            return None
         t = self.g.tensors[xi]
         n, h, w, c = t.shape
         padded = self.new_act(f"{x}@pad", (n, h + pads[0] + pads[2], w + pads[1] + pads[3], c), self.q_of(x))
-        params = {"pad_value": self.q_of(x)[1] if pad_value is None else pad_value}
+        params = {"pad_value": value}
         widths = [(0, 0), (pads[0], pads[2]), (pads[1], pads[3]), (0, 0)]
         for d in range(fmt.MAX_DIMS):
             params[f"before_{d}"], params[f"after_{d}"] = widths[d] if d < 4 else (0, 0)
@@ -247,11 +252,11 @@ class ComputeOps:
         sb, zb = self.g.tensors[bi].scale, self.g.tensors[bi].zero_point
         sy, zy = self.q_of(y)
         try:
-            params = q.add_params(sa, za, sb, zb, sy, zy)
+            params = q.add_params(sa, za, sb, zb, sy, zy, self.dt)
         except ValueError as e:  # scales too far apart for the kernel's fixed point
             self.problems.append(f"{node.where}: {e}")
             return
-        params["act_min"], params["act_max"] = qp.clamp_range(node.attrs.get("clamp"), sy, zy)
+        params["act_min"], params["act_max"] = qp.clamp_range(node.attrs.get("clamp"), sy, zy, self.dt)
         yi = self.define(y, perm)
         self.op("ADD", [ai, bi], yi, params, node.where)
 
@@ -281,7 +286,7 @@ class ComputeOps:
         if padded not in self.stored:
             src = self.need(name, L.identity(len(shape)), where)
             self.fg.shapes[padded] = (1,) * (rank - len(shape)) + shape
-            self.qparams[padded] = self.q_of(name)
+            self.same_qparams(padded, name)
             pi = self.define(padded, L.identity(rank))
             self.op("RESHAPE", [src], pi, {}, where)
         return self.need(padded, perm, where)
@@ -307,14 +312,15 @@ class ComputeOps:
                 if any(p >= k for p, k in zip(explicit, (*k_hw, *k_hw))):
                     self.problems.append(f"{node.where}: padding {list(explicit)} is wider than the window")
                     return
+            lowest = qp.INT_RANGE[self.dt][0]  # a max pool's padding never wins
             padded = self._pads(
-                node, x, k_hw, strides, (1, 1), -128 if kernel == "MAX_POOL_2D" else None, counted
+                node, x, k_hw, strides, (1, 1), lowest if kernel == "MAX_POOL_2D" else None, counted
             )
             if padded is None:
                 return
             xi, pads = padded
         sy, zy = self.q_of(y)
-        lo, hi = qp.clamp_range(a.get("clamp"), sy, zy)
+        lo, hi = qp.clamp_range(a.get("clamp"), sy, zy, self.dt)
         params = {
             "stride_h": strides[0],
             "stride_w": strides[1],
@@ -356,11 +362,19 @@ class ComputeOps:
         # before opset 13: softmax over the axes [axis:] flattened into one row
         axes = list(range(axis, rank)) if node.attrs.get("_opset", 13) < 13 else [axis]
         try:
-            params = q.softmax_params(1.0, self.q_of(x)[0])
+            if self.dt == "int16":  # TFLM's int16 softmax: its exp and 1/(1+x) tables as inputs
+                params = lut16.softmax16_params(1.0, self.q_of(x)[0])
+            else:
+                params = q.softmax_params(1.0, self.q_of(x)[0])
         except ValueError as e:
             self.problems.append(f"{node.where}: {e}")
             return
-        self._over_rows(node, "SOFTMAX", axes, [], params)
+        extra = []
+        if self.dt == "int16":
+            exp_lut, recip_lut = lut16.softmax16_tables()
+            extra = [self.g.add_const(f"{node.name}/exp_lut", exp_lut),
+                     self.g.add_const(f"{node.name}/one_over_one_plus_x_lut", recip_lut)]  # fmt: skip
+        self._over_rows(node, "SOFTMAX", axes, extra, params)
 
     def lower_layer_norm(self, node: Node) -> None:
         x = node.inputs[0]
@@ -423,11 +437,11 @@ class ComputeOps:
         ta, tb = self.g.tensors[ai], self.g.tensors[bi]
         sy, zy = self.q_of(y)
         try:
-            params = q.mul_params(ta.scale, ta.zero_point, tb.scale, tb.zero_point, sy, zy)
+            params = q.mul_params(ta.scale, ta.zero_point, tb.scale, tb.zero_point, sy, zy, self.dt)
         except ValueError as e:
             self.problems.append(f"{node.where}: {e}")
             return
-        params["act_min"], params["act_max"] = qp.clamp_range(node.attrs.get("clamp"), sy, zy)
+        params["act_min"], params["act_max"] = qp.clamp_range(node.attrs.get("clamp"), sy, zy, self.dt)
         self.op("MUL", [ai, bi], self.define(y, perm), params, node.where)
 
     def lower_matmul(self, node: Node) -> None:
@@ -477,9 +491,9 @@ class ComputeOps:
             return Stored(self.need(x, perm, node.where), perm)
         return st
 
-    def _unary(self, node: Node, kernel: str, params: dict[str, int]) -> None:
+    def _unary(self, node: Node, kernel: str, params: dict[str, int], extra: tuple[int, ...] = ()) -> None:
         st = self._plain_input(node)
-        self.op(kernel, [st.index], self.define(node.outputs[0], st.perm), params, node.where)
+        self.op(kernel, [st.index, *extra], self.define(node.outputs[0], st.perm), params, node.where)
 
     def lower_sigmoid(self, node: Node) -> None:
         self._logistic(node, "LOGISTIC")
@@ -489,11 +503,18 @@ class ComputeOps:
 
     def _logistic(self, node: Node, kernel: str) -> None:
         try:
-            params = q.logistic_params(*self.q_of(node.inputs[0]))
+            if self.dt == "int16":  # TFLM's int16 LOGISTIC / TANH: a sigmoid table as input
+                sx, sy = self.q_of(node.inputs[0])[0], self.q_of(node.outputs[0])[0]
+                params = lut16.sigmoid16_params(sx, sy, kernel == "TANH")
+            else:
+                params = q.logistic_params(*self.q_of(node.inputs[0]))
         except ValueError as e:
             self.problems.append(f"{node.where}: {e}")
             return
-        self._unary(node, kernel, params)
+        extra = ()
+        if self.dt == "int16":
+            extra = (self.g.add_const(f"{node.name}/sigmoid_table", lut16.sigmoid16_table()),)
+        self._unary(node, kernel, params, extra)
 
     def lower_hard_swish(self, node: Node) -> None:
         try:
@@ -565,7 +586,7 @@ class ComputeOps:
         mask = sum(1 << st.perm.index(a) for a in reduced)
         count = int(np.prod([shape[a] for a in reduced], dtype=np.int64))
         try:
-            params = q.mean_params(*self.q_of(x), *self.q_of(y), count)
+            params = q.mean_params(*self.q_of(x), *self.q_of(y), count, self.dt)
         except ValueError as e:
             self.problems.append(f"{node.where}: {e}")
             return

@@ -8,9 +8,9 @@ The choice (`choose`):
   turned into the noise power it adds; layers are lowered to int4 in increasing order of added
   noise per byte saved until the constants fit the budget (noise powers of independent
   rounding errors add, so the order is the least-loss greedy choice of a knapsack).
-- activations "int8" / "int16" apply to the whole model (16x8: every op needs an int16
-  kernel); "auto" takes int16 when every op has one and its arena fits the RAM budget, else
-  int8.
+- activations "int8", or "int16": every op with a 16x8 kernel runs int16, the few without one
+  (LOOKUP_TABLE, LAYER_NORM, ...) stay int8 islands with QUANTIZE ops at their borders; "auto"
+  takes int16 when its arena fits the RAM budget, else int8.
 
 The report (`PrecisionChoice.table`) says what was chosen and why: one row per weighted layer
 (bytes at int8 and int4, the SQNR with that layer alone at int4) and the Pareto front of the
@@ -140,7 +140,7 @@ def choose(
 ) -> PrecisionChoice:
     """The precision of each layer. `sweep(observe)` runs the float model over the calibration
     data; `measure(fg, precision)` lowers and plans a candidate, returning (constant bytes,
-    arena bytes); `s16_ok(fg)` lists the ops with no int16 kernel."""
+    arena bytes); `s16_ok(fg)` lists the ops that stay int8 in a 16x8 model."""
     if weights not in WEIGHTS:
         raise ConversionError([f"weights must be one of {', '.join(WEIGHTS)}, not {weights!r}"])
     if activations not in ACTIVATIONS:
@@ -199,24 +199,19 @@ def choose(
 
 
 def _choose_activations(fg, activations, ram_budget, measure, s16_ok, choice) -> str:
-    missing = s16_ok(fg) if s16_ok and activations != "int8" else []
-    if activations == "int16" and missing:
-        raise ConversionError(
-            [f"{m}: no int16 (16x8) kernel" for m in missing],
-            hint="Use --activations int8 or auto (int8 where int16 cannot run).",
-        )
+    """int16 runs every op that has a 16x8 kernel in int16; the others stay int8 islands, a
+    QUANTIZE op at each border (the report names them)."""
+    islands = s16_ok(fg) if s16_ok and activations != "int8" else []
     if activations == "auto":
-        if missing:
-            choice.notes.append(f"int8: {len(missing)} op(s) have no int16 kernel ({', '.join(missing[:4])})")
+        _, ram16 = measure(fg, Precision("int16"))
+        if ram_budget is not None and ram16 > ram_budget:
+            choice.notes.append(f"int8: the int16 arena ({ram16:,} B) is above the RAM budget")
             activations = "int8"
         else:
-            _, ram16 = measure(fg, Precision("int16"))
-            if ram_budget is not None and ram16 > ram_budget:
-                choice.notes.append(f"int8: the int16 arena ({ram16:,} B) is above the RAM budget")
-                activations = "int8"
-            else:
-                choice.notes.append(f"int16: every op has a 16x8 kernel, arena {ram16:,} B")
-                activations = "int16"
+            choice.notes.append(f"int16: the arena of {ram16:,} B fits")
+            activations = "int16"
+    if activations == "int16" and islands:
+        choice.notes.append(f"int8 islands (no 16x8 kernel): {', '.join(islands)}")
     if ram_budget is not None:
         _, ram = measure(fg, Precision(activations))
         if ram > ram_budget:

@@ -22,6 +22,8 @@ bias are the affine's scale and shift.
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 
 from picoq.runtime import format as fmt
@@ -32,6 +34,7 @@ from .fgraph import FloatGraph, Node
 from .graph import Graph, Op, Tensor
 from .lower_movement import MovementOps
 from .lower_ops import ComputeOps, Stored, have_kernel
+from .lut16 import requantize_params
 from .onnx_rules import RULES, UNSUPPORTED_HINT, rule_of
 from .precision import Precision
 
@@ -80,11 +83,14 @@ class Lowering(ComputeOps, MovementOps):
         # picoq tensor -> (ONNX tensor, layout, column order or None): what `picoq compare` matches
         self.layouts: dict[int, tuple[str, tuple[int, ...], np.ndarray | None]] = {}
         self.consumers = fg.consumers()
-        self.qparams = self._assign_qparams(ranges)
+        self.dt = self.act_dtype  # the dtype of the node being lowered (node_dtype)
+        self._assign_qparams(ranges)
 
     # *** quantization parameters ***
 
-    def _assign_qparams(self, ranges) -> dict[str, tuple[float, int]]:
+    def _assign_qparams(self, ranges) -> None:
+        """Group the tensors that share quantization (same / same_all ops) and record each
+        group's range or fixed parameters; q_of turns them into parameters for a dtype."""
         parent: dict[str, str] = {}
 
         def find(t: str) -> str:
@@ -107,25 +113,68 @@ class Lowering(ComputeOps, MovementOps):
                     if a and not self.fg.is_const(a):
                         union(a, node.outputs[0])
             if rule.fixed_qparams is not None:
-                # 16x8: TFLM's int16 SOFTMAX / LOGISTIC / TANH output at 1/32768, zero point 0
-                fixed[node.outputs[0]] = rule.fixed_qparams if self.act_dtype == "int8" else (1.0 / 32768, 0)
-        group_lo: dict[str, float] = {}
-        group_hi: dict[str, float] = {}
-        group_fixed: dict[str, tuple[float, int]] = {}
+                fixed[node.outputs[0]] = rule.fixed_qparams
+        self._root = {t: find(t) for t in ranges}
+        self._range: dict[str, tuple[float, float]] = {}
         for t, (lo, hi) in ranges.items():
-            r = find(t)
-            group_lo[r] = min(group_lo.get(r, 0.0), lo)
-            group_hi[r] = max(group_hi.get(r, 0.0), hi)
-        for t, f in fixed.items():
-            group_fixed[find(t)] = f
-        out = {}
-        for t in ranges:
-            r = find(t)
-            out[t] = group_fixed.get(r) or qp.activation_qparams(group_lo[r], group_hi[r], self.act_dtype)
-        return out
+            r = self._root[t]
+            old = self._range.get(r, (0.0, 0.0))
+            self._range[r] = (min(old[0], lo), max(old[1], hi))
+        self._fixed = {find(t): f for t, f in fixed.items()}
+        self._qcache: dict[tuple[str, str], tuple[float, int]] = {}
 
     def q_of(self, name: str) -> tuple[float, int]:
-        return self.qparams[name]
+        """(scale, zero point) of activation `name` in the dtype of the node being lowered."""
+        key = (name, self.dt)
+        if key not in self._qcache:
+            root = self._root[name]
+            if root in self._fixed:  # 16x8: TFLM's int16 SOFTMAX / LOGISTIC / TANH output at 1/32768
+                self._qcache[key] = self._fixed[root] if self.dt == "int8" else (1.0 / 32768, 0)
+            else:
+                self._qcache[key] = qp.activation_qparams(*self._range[self._root[name]], self.dt)
+        return self._qcache[key]
+
+    def same_qparams(self, alias: str, name: str) -> None:
+        """Tensor `alias` (a view the lowering made) is quantized as `name` is."""
+        self._root[alias] = self._root[name]
+
+    def has_qparams(self, name: str) -> bool:
+        return name in self._root
+
+    # *** dtypes (16x8: int8 islands where an op has no int16 kernel) ***
+
+    def node_dtype(self, node: Node) -> str:
+        """int16 for a node of a 16x8 model whose kernel has a 16x8 variant, else int8."""
+        if self.act_dtype == "int8":
+            return "int8"
+        kernel = rule_of(node.op).kernel
+        if kernel is None or kernel not in fmt.OPCODE_BY_NAME:
+            return "int16"
+        return "int16" if "s16" in fmt.OPS[fmt.OPCODE_BY_NAME[kernel]].variants else "int8"
+
+    def _in_node_dtype(self, node: Node) -> Node:
+        """The node reading its activation inputs in its own dtype (QUANTIZE ops where not)."""
+        if self.act_dtype == "int8":
+            return node
+        ins = [self._in_dtype(i, node.where) if i in self.stored else i for i in node.inputs]
+        return node if ins == node.inputs else replace(node, inputs=ins)
+
+    def _in_dtype(self, name: str, where: str) -> str:
+        """`name` (an ONNX activation) in the dtype of the node being lowered: itself, or its
+        copy requantized by a QUANTIZE op (made once per dtype)."""
+        st = self.stored[name]
+        if self.g.tensors[st.index].dtype == self.dt:
+            return name
+        alias = f"{name}@{self.dt}"
+        if alias not in self.stored:
+            src = self.g.tensors[st.index]
+            self.fg.shapes[alias] = self.shape(name)
+            self.same_qparams(alias, name)
+            idx = self.new_act(alias, src.shape, self.q_of(alias), name, st.perm)
+            params = requantize_params(src.scale, src.zero_point, *self.q_of(alias))
+            self.op("QUANTIZE", [st.index], idx, params, where)
+            self.stored[alias] = Stored(idx, st.perm, st.cols, st.source)
+        return alias
 
     # *** tensors and layouts ***
 
@@ -144,7 +193,7 @@ class Lowering(ComputeOps, MovementOps):
         t = Tensor(
             name,
             tuple(int(d) for d in shape),
-            self.act_dtype,
+            self.dt,
             np.array([scale], np.float32),
             np.array([zp], np.int32),
         )
@@ -167,6 +216,7 @@ class Lowering(ComputeOps, MovementOps):
         """The picoq tensor holding ONNX tensor `name` in layout `perm` (None: as it is)."""
         if self.fg.is_const(name):
             return self.const_operand(name, perm or L.identity(len(self.shape(name))))
+        name = self._in_dtype(name, where)
         st = self.stored[name]
         if st.cols is not None:  # un-permute a column-permuted flatten: reshape its source instead
             if perm is None:
@@ -214,10 +264,10 @@ class Lowering(ComputeOps, MovementOps):
         c = self.fg.consts[name].astype(np.float32)
         rank = rank or c.ndim
         c = c.reshape((1,) * (rank - c.ndim) + c.shape)
-        key = (name, perm)
+        key = (name, perm, self.dt)
         if key not in self.variants:
-            scale, zp = qp.const_qparams(c, self.act_dtype)
-            data = qp.quantize_activation(np.transpose(c, perm), scale, zp, self.act_dtype)
+            scale, zp = qp.const_qparams(c, self.dt)
+            data = qp.quantize_activation(np.transpose(c, perm), scale, zp, self.dt)
             self.variants[key] = self.g.add_const(name, data, [scale], [zp])
         return self.variants[key]
 
@@ -227,16 +277,19 @@ class Lowering(ComputeOps, MovementOps):
     # *** the graph ***
 
     def run(self) -> Graph:
-        for name in self.fg.inputs:
+        for name in self.fg.inputs:  # in the dtype of a consumer that runs int16, if any
+            users = [self.node_dtype(n) for n in self.consumers.get(name, [])]
+            self.dt = "int16" if "int16" in users else "int8"
             idx = self.define(name, L.identity(len(self.shape(name))))
             self.g.inputs.append(idx)
         for node in self.fg.nodes:
+            self.dt = self.node_dtype(node)
             n_problems = len(self.problems)
             problem = kernel_problem(node)
             if problem:
                 self.problems.append(problem)
             else:
-                RULES[node.op].lower(self, node)
+                RULES[node.op].lower(self, self._in_node_dtype(node))
             if len(self.problems) > n_problems:
                 self._stand_in(node)
         self._outputs()
@@ -260,7 +313,7 @@ class Lowering(ComputeOps, MovementOps):
         """Outputs for a node that could not be lowered, so that the nodes after it are checked
         too (the error lists every problem at once); never part of a converted model."""
         for name in node.outputs:
-            if name and name not in self.stored and name in self.fg.shapes and name in self.qparams:
+            if name and name not in self.stored and name in self.fg.shapes and self.has_qparams(name):
                 self.define(name, L.identity(len(self.shape(name))))
 
     def layouts_by_name(self) -> dict[str, tuple[str, tuple[int, ...], np.ndarray | None]]:
@@ -276,6 +329,7 @@ class Lowering(ComputeOps, MovementOps):
             if self.fg.is_const(name) or name not in self.stored:
                 self.problems.append(f"graph output {name!r} is a constant or not computed by supported ops")
                 continue
+            self.dt = self.g.tensors[self.stored[name].index].dtype  # as its producer stored it
             idx = self.need(name, L.identity(len(self.shape(name))), f"graph output {name!r}")
             t = self.g.tensors[idx]
             if idx in used:  # already an input or another output: give this one its own (aliased) tensor

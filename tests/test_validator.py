@@ -1786,7 +1786,7 @@ CASES = [
     (S16E, "add16-act-min", lambda p: p.param("ADD", "act_min", -32769), "op.params.act_min"),
     (S16E, "add16-act-int16", lambda p: p.param("ADD", "act_min", -1000), None),
     (
-        S16,
+        S16E,
         "add16-int8-input",
         lambda p: (p.retype_raw("b", 1, (1, 4, 4, 2)), p.tens("b", "data_size", 32)),
         "op.input2.dtype",
@@ -1795,7 +1795,7 @@ CASES = [
     (S16E, "mul16-left-shift", lambda p: p.param("MUL", "output_shift", 1), "op.params.output_shift"),
     (S16E, "pool16-act-max", lambda p: p.param("MAX_POOL_2D", "act_max", 32768), "op.params.act_max"),
     (
-        S16,
+        S16E,
         "pool16-int8-output",
         lambda p: (p.retype_raw("pool", 1, (1, 2, 2, 2)), p.tens("pool", "data_size", 8)),
         "op.output.dtype",
@@ -1805,7 +1805,7 @@ CASES = [
     (S16E, "mean16-shift", lambda p: p.param("MEAN", "shift", 14), "op.params.shift"),
     (S16E, "mean16-shift-12", lambda p: p.param("MEAN", "shift", 12), None),
     (
-        S16,
+        S16E,
         "concat16-output-offset",
         lambda p: p.param("CONCATENATION", "output_offset", 1),
         "op.params.output_offset",
@@ -1814,7 +1814,7 @@ CASES = [
     (S16E, "concat16-requant-shift-16", lambda p: p.const_i32("cat/requant", 1, 16), "op.requant.shift"),
     (S16E, "concat16-requant-shift-15", lambda p: p.const_i32("cat/requant", 1, 15), None),
     (
-        S16,
+        S16E,
         "reshape16-int8-output",
         lambda p: (p.retype_raw("flat", 1, (1, 8)), p.tens("flat", "data_size", 8)),
         "op.output.dtype",
