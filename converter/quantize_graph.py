@@ -53,6 +53,16 @@ def kernel_problem(node: Node) -> str | None:
     return None
 
 
+def _gather_is_slice(fg: FloatGraph, node: Node) -> bool:
+    """Whether lower_gather makes this Gather a SLICE: constant indices, one run of them."""
+    idx = fg.const(node.inputs[1])
+    if idx is None or np.asarray(idx).ndim > 1 or np.asarray(idx).size == 0:
+        return False
+    n = fg.shapes[node.inputs[0]][int(node.attrs.get("axis", 0)) % len(fg.shapes[node.inputs[0]])]
+    flat = np.asarray(idx, np.int64).reshape(-1) % n
+    return bool(np.array_equal(flat, np.arange(flat[0], flat[0] + flat.size)))
+
+
 def check_lowerable(fg: FloatGraph) -> None:
     """Lower the graph once with placeholder ranges, before calibrating: every op maps to a
     kernel and every attribute is one picoq supports (one error lists every problem)."""
@@ -148,6 +158,8 @@ class Lowering(ComputeOps, MovementOps):
         if self.act_dtype == "int8":
             return "int8"
         kernel = rule_of(node.op).kernel
+        if node.op == "Gather" and _gather_is_slice(self.fg, node):  # a SLICE (lower_gather)
+            kernel = "SLICE"
         if kernel is None or kernel not in fmt.OPCODE_BY_NAME:
             return "int16"
         return "int16" if "s16" in fmt.OPS[fmt.OPCODE_BY_NAME[kernel]].variants else "int8"
