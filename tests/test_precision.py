@@ -130,3 +130,68 @@ def test_cli_size_refuses_nonsense() -> None:
     for bad in ("", "KB", "40 parsecs", "-5KB"):
         with pytest.raises(argparse.ArgumentTypeError):
             _size(bad)
+
+
+# *** int4 weights ***
+
+
+def test_int4_weights_halve_the_weights_and_gptq_beats_nearest() -> None:
+    """int4 everywhere (DS-CNN): every conv / FC runs its s4 kernel, the filters take half the
+    int8 bytes, and the calibrated rounding (GPTQ) gains >= 3 dB over rounding to nearest."""
+    m = MODELS["ds_cnn"]()
+    calib, x, want = _data(m, 200, n_test=20)
+    int8 = read_model(convert(m, calibration=calib, progress=False))
+    near = convert(m, calibration=calib, progress=False, weights="int4", rounding="nearest")
+    gptq = convert(m, calibration=calib, progress=False, weights="int4")
+    mf = read_model(gptq)
+    weighted = [op for op in mf.ops if op.name in ("CONV_2D", "DEPTHWISE_CONV_2D", "FULLY_CONNECTED")]
+    assert weighted and all(op.variant == "s4" for op in weighted)
+
+    def filter_bytes(model) -> int:
+        return sum(
+            model.tensors[op.inputs[1]].nbytes for op in model.ops if op.name in {w.name for w in weighted}
+        )
+
+    assert filter_bytes(mf) <= 0.51 * filter_bytes(int8)
+    assert _sqnr(gptq, x, want) >= _sqnr(near, x, want) + 3.0
+
+
+def test_flash_budget_chooses_int4_layers_and_keeps_digits_accuracy() -> None:
+    """--weights auto at 65% of the int8 model's constants (the digits CNN trained here): the
+    constants fit, the report names each layer's choice and the Pareto front, and the test
+    accuracy loses at most 1 point."""
+    import digits_cnn
+
+    data = digits_cnn.load_digits_split()
+    m = digits_cnn.to_onnx(digits_cnn.train(data))
+    calib = data.x_train[:1000]
+    int8 = convert(m, calibration=calib, progress=False)
+    budget = int(0.65 * read_model(int8).const_bytes)
+    reports: list[str] = []
+    mix = convert(
+        m, calibration=calib, progress=False, weights="auto", flash_budget=budget, report=reports.append
+    )
+    assert read_model(mix).const_bytes <= budget
+    assert "int4" in reports[0] and "Pareto front" in reports[0]
+    acc8 = digits_cnn.accuracy(Interpreter(int8).run(data.x_test), data.y_test)
+    acc_mix = digits_cnn.accuracy(Interpreter(mix).run(data.x_test), data.y_test)
+    assert acc_mix >= acc8 - 0.01, (acc8, acc_mix)
+
+
+def test_int16_gains_6db_on_the_digits_cnn() -> None:
+    import digits_cnn
+
+    data = digits_cnn.load_digits_split()
+    m = digits_cnn.to_onnx(digits_cnn.train(data))
+    calib, x = data.x_train[:500], data.x_test
+    want = ort_run(m, {"input": x})[0]
+    int8 = convert(m, calibration=calib, progress=False)
+    int16 = convert(m, calibration=calib, progress=False, activations="int16")
+    assert _sqnr(int16, x, want) >= _sqnr(int8, x, want) + 6.0
+
+
+def test_flash_budget_below_all_int4_is_a_named_error() -> None:
+    m = MODELS["fc_autoencoder"]()
+    calib, _, _ = _data(m, 16)
+    with pytest.raises(ConversionError, match="even with every layer's weights int4"):
+        convert(m, calibration=calib, progress=False, weights="auto", flash_budget=10_000, rounding="nearest")
