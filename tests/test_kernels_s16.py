@@ -118,3 +118,33 @@ def test_slice(seed: int) -> None:
     g = TFLiteGraph(activations=np.int16)
     g.output(g.slice(g.input("x", shape, 0.01, 0), begin, size))
     check_against_tflm(g.build(), [int16_inputs(rng, shape)])
+
+
+# *** the 16x8 variants of the MLPerf Tiny models ***
+
+
+@pytest.mark.parametrize("name", ["kws_ref_model", "vww_96_int8", "pretrainedResnet_quant", "ad01_int8"])
+def test_mlperf_tiny_16x8_bit_exact_with_tflite_micro(name: str) -> None:
+    """The 16x8 variant of each MLPerf Tiny model (tests/support/tflite_variants.py: int16
+    activations covering each int8 tensor's range, int64 biases): every op runs its s16 kernel,
+    fast and reference both == tflite-micro on full-range int16 inputs."""
+    from conftest import mlperf_path
+
+    from support.tflite_variants import derive_variant
+
+    tfl = derive_variant(mlperf_path(name).read_bytes(), activations="int16")
+    data = convert(tfl)
+    fast, ref = Interpreter(data), Interpreter(data, kernels="reference")
+    assert {op.variant for op in fast.model.ops} == {"s16"}
+    oracle = TFLMRunner(tfl, arena_size=4_000_000)
+    rng = np.random.default_rng(sum(name.encode()))
+    shape = fast.input_details[0]["shape"]
+    outputs = set()
+    for k in range(12):
+        x = int16_inputs(rng, shape)
+        (want,) = oracle.run([x])
+        np.testing.assert_array_equal(fast.run(x), want, err_msg=f"{name}: picoq disagrees with tflite-micro")
+        if k < 3:
+            np.testing.assert_array_equal(ref.run(x), want, err_msg=f"{name}: reference kernels disagree")
+        outputs.add(want.tobytes())
+    assert len(outputs) > 1
