@@ -91,6 +91,36 @@ static inline pq_dims pq_tensor_dims4(const pq_tensor *t) {
     return d;
 }
 
+/* What every convolution kernel (CONV_2D, DEPTHWISE_CONV_2D; s8, s16, s4) takes from its node:
+ * inputs x, filter, bias (NULL when absent), multipliers, shifts; the output; NHWC dims. The
+ * _eval entries cast the data pointers to their variant's types. */
+typedef struct {
+    const pq_conv_params *p;
+    const int32_t *mult, *shift;
+    pq_dims in, filter, out;
+    const void *x, *w, *bias;
+    const pq_tensor *bias_tensor; /* NULL when absent: its dtype picks a 16x8 conv's sums */
+    void *y;
+} pq_conv_operands;
+
+static inline pq_conv_operands pq_conv_operands_of(const pq_node *node, const pq_tensor *t) {
+    pq_conv_operands a;
+    const pq_tensor *x = pq_node_input(node, t, 0), *w = pq_node_input(node, t, 1);
+    const pq_tensor *b = pq_node_input(node, t, 2), *y = pq_node_output(node, t);
+    a.p = (const pq_conv_params *)node->params;
+    a.mult = (const int32_t *)t[node->io[3]].data;
+    a.shift = (const int32_t *)t[node->io[4]].data;
+    a.in = pq_tensor_dims4(x);
+    a.filter = pq_tensor_dims4(w);
+    a.out = pq_tensor_dims4(y);
+    a.x = x->data;
+    a.w = w->data;
+    a.bias = b ? b->data : NULL;
+    a.bias_tensor = b;
+    a.y = y->data;
+    return a;
+}
+
 /* Two inputs' shapes aligned right to the output's rank, 1 where an input has no dim
  * (the broadcasting binary ops). */
 static inline void pq_broadcast_shapes(const pq_tensor *a, const pq_tensor *b, int32_t rank, int32_t *sa,

@@ -77,12 +77,10 @@ pq_status pq_conv2d_s16(const pq_conv_params *p, const int32_t *mult, const int3
 
 pq_status pq_conv2d_s16_eval(const pq_node *node, const pq_tensor *t)
 {
-    const pq_tensor *x = pq_node_input(node, t, 0), *w = pq_node_input(node, t, 1);
-    const pq_tensor *b = pq_node_input(node, t, 2), *y = pq_node_output(node, t);
-    const pq_dims in_dims = pq_tensor_dims4(x), filter_dims = pq_tensor_dims4(w), out_dims = pq_tensor_dims4(y);
-    const int narrow = b != NULL && b->dtype == PQ_DT_INT32; /* the validator allows int32 or int64 */
-    return pq_conv2d_s16((const pq_conv_params *)node->params, (const int32_t *)t[node->io[3]].data,
-                         (const int32_t *)t[node->io[4]].data, &in_dims, (const int16_t *)x->data, &filter_dims,
-                         (const int8_t *)w->data, narrow ? (const int32_t *)b->data : NULL,
-                         b && !narrow ? (const int64_t *)b->data : NULL, &out_dims, (int16_t *)y->data);
+    const pq_conv_operands a = pq_conv_operands_of(node, t);
+    /* the validator allows an int32 or an int64 bias */
+    const int narrow = a.bias_tensor != NULL && a.bias_tensor->dtype == PQ_DT_INT32;
+    return pq_conv2d_s16(a.p, a.mult, a.shift, &a.in, (const int16_t *)a.x, &a.filter, (const int8_t *)a.w,
+                         narrow ? (const int32_t *)a.bias : NULL, narrow ? NULL : (const int64_t *)a.bias, &a.out,
+                         (int16_t *)a.y);
 }

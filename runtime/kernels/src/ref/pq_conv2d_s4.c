@@ -64,11 +64,7 @@ pq_status pq_conv2d_s4(const pq_conv_params *p, const int32_t *mult, const int32
 
 pq_status pq_conv2d_s4_eval(const pq_node *node, const pq_tensor *t)
 {
-    const pq_tensor *x = pq_node_input(node, t, 0), *w = pq_node_input(node, t, 1);
-    const pq_tensor *b = pq_node_input(node, t, 2), *y = pq_node_output(node, t);
-    const pq_dims in_dims = pq_tensor_dims4(x), filter_dims = pq_tensor_dims4(w), out_dims = pq_tensor_dims4(y);
-    return pq_conv2d_s4((const pq_conv_params *)node->params, (const int32_t *)t[node->io[3]].data,
-                        (const int32_t *)t[node->io[4]].data, &in_dims, (const int8_t *)x->data, &filter_dims,
-                        (const uint8_t *)w->data, b ? (const int32_t *)b->data : NULL, &out_dims,
-                        (int8_t *)y->data);
+    const pq_conv_operands a = pq_conv_operands_of(node, t);
+    return pq_conv2d_s4(a.p, a.mult, a.shift, &a.in, (const int8_t *)a.x, &a.filter, (const uint8_t *)a.w,
+                        (const int32_t *)a.bias, &a.out, (int8_t *)a.y);
 }
