@@ -129,7 +129,6 @@ def test_mlperf_tiny_16x8_bit_exact_with_tflite_micro(name: str) -> None:
     activations covering each int8 tensor's range, int64 biases): every op runs its s16 kernel,
     fast and reference both == tflite-micro on full-range int16 inputs."""
     from conftest import mlperf_path
-
     from support.tflite_variants import derive_variant
 
     tfl = derive_variant(mlperf_path(name).read_bytes(), activations="int16")
