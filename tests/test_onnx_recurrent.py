@@ -27,7 +27,7 @@ T, IN, H = 12, 6, 8  # steps, input features, hidden units
 
 
 def _torch_model(kind: str, *, bidirectional=False, layers=1, batch_first=False, seed=0) -> onnx.ModelProto:
-    torch = pytest.importorskip("torch")
+    import torch  # a test dependency (.ci/run installs .[test,torch]): never skipped
 
     class Net(torch.nn.Module):
         def __init__(self):
