@@ -101,7 +101,7 @@ def to_text(results: dict[str, Any], per_op: bool = False) -> str:
     out = [
         f"Cortex-M4 (QEMU mps2-an386, -icount shift=0), -{s['opt']}, {' '.join(s['arch'])}; "
         f"{s['passes']} pass(es) per count ({'exact' if s['exact'] else 'each count within 80 instructions'}); "
-        f"one random int8 input per model (seed {s['seed']})",
+        f"one random input per model (int16 for 16x8) (seed {s['seed']})",
         results["calibration"],
         "",
     ]
