@@ -41,6 +41,11 @@ def model_table(short: str, res: dict[str, Any]) -> list[str]:
         f"  output bytes: {verdict} across {', '.join(sets)} on the same input; "
         f"{same_ref} to the picoq interpreter's (reference kernels)"
     )
+    if res.get("sets_left_out"):
+        out.append(
+            f"  left out: {', '.join(res['sets_left_out'])} (no {res.get('variant')} kernels in the set: "
+            "it would run picoq's portable ones)"
+        )
     for name, r in sets.items():
         if "fallback_calls_per_inference" in r:
             calls = r["fallback_calls_per_inference"]

@@ -40,11 +40,11 @@ static model_out_t output[MODEL_OUTPUT_COUNT];
 /* One output as a line of decimal values of its type. */
 static void print_output(void)
 {
-#if MODEL_OUTPUT_SIZE == MODEL_OUTPUT_COUNT /* int8_t */
-    sh_print_bytes((const int8_t *)output, MODEL_OUTPUT_COUNT, "\n");
-#else
-    sh_print_int16s((const int16_t *)output, MODEL_OUTPUT_COUNT, "\n");
-#endif
+    if (sizeof(model_out_t) == 1u) { /* decided at compile time: the other branch is dropped */
+        sh_print_bytes((const int8_t *)(const void *)output, MODEL_OUTPUT_COUNT, "\n");
+    } else {
+        sh_print_int16s((const int16_t *)(const void *)output, MODEL_OUTPUT_COUNT, "\n");
+    }
 }
 
 static int run_one(const model_in_t *input)
