@@ -78,4 +78,30 @@ def test_cortex_m_benchmark_variants_on_ad(tmp_path: Path) -> None:
     assert 0.45 * flash8 < flash4 < 0.6 * flash8
 
 
+def test_cmsis_nn_set_is_left_out_of_variants_it_has_no_kernels_for(tmp_path: Path, monkeypatch) -> None:
+    """The shim maps only int8 kernels (cmsis_nn.VARIANTS): on a 16x8 model the cmsis-nn set
+    would run picoq's portable s16 kernels under CMSIS-NN's name, so it is not built at all.
+    The CMSIS-NN folder here is empty files at the right paths: building it would fail."""
+    monkeypatch.syspath_prepend(str(ROOT / "benchmarks"))
+    import cmsis_nn
+
+    fake = tmp_path / "CMSIS-NN"
+    for rel in ("Include/arm_nnfunctions.h", *cmsis_nn.CMSIS_SOURCES):
+        (fake / rel).parent.mkdir(parents=True, exist_ok=True)
+        (fake / rel).write_text("")
+    assert cmsis_nn.VARIANTS == ("int8",)
+    models = mlperf_path("ad01_int8").parent
+    out = tmp_path / "ad.json"
+    cmd = [sys.executable, str(ROOT / "benchmarks" / "cortex_m.py"), "--only", "AD", "--quick"]
+    cmd += ["--models", str(models), "--json", str(out), "--variant", "16x8", "--cmsis-nn", str(fake)]
+    text = run(cmd, timeout=120).stdout
+    assert "left out: cmsis-nn" in text, text
+    m = json.loads(out.read_text())["models"]["AD-16x8"]
+    assert set(m["sets"]) == {"portable", "dsp"} and m["sets_left_out"] == ["cmsis-nn"]
+    assert m["output_matches_interpreter"]
+    # ... and the same folder on the int8 model is really built (and fails on the empty headers).
+    cmd[cmd.index("16x8")] = "int8"
+    assert run(cmd, timeout=120, check=False).returncode != 0
+
+
 # --- end fw16 ---
