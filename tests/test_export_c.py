@@ -338,6 +338,7 @@ def test_cortex_m4_crash_ends_the_qemu_run_with_failure(tmp_path: Path) -> None:
     (tmp_path / "x_model.h").write_text(
         "#include <stdint.h>\n#define X_ARENA_SIZE 16\n#define X_INPUT_SIZE 4\n#define X_OUTPUT_SIZE 4\n"
         "#define X_NUM_INPUTS 1\n#define X_NUM_OUTPUTS 1\n#define X_INPUT_ARENA_OFFSET 0\n"
+        "#define X_INPUT_TYPE int8_t\n#define X_OUTPUT_TYPE int8_t\n"  # main.c's I/O types (fw16)
         "int x_invoke(const int8_t *input, int8_t *output, uint8_t *arena);\n"
     )
     (tmp_path / "x_model.c").write_text(
