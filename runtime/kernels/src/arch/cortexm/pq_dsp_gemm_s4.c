@@ -1,0 +1,217 @@
+/*
+ * The dot-product blocks of the Cortex-M DSP kernels for packed int4 weights
+ * (pq_dsp_s4.h): filter rows read in place, 8 nibbles a word, against one or two
+ * columns, then the requantization of pq_conv2d_s4 / pq_fully_connected_s4.
+ *
+ * A word of 8 weights costs one load, one EOR and four ANDs (shifted operands) to
+ * become 4 SMLAD pairs: as many instructions as the int8 kernels spend on 8 weights
+ * (two loads, four SXTB16), for half the flash read. A row that starts in a high
+ * nibble (odd row length, odd row index) is read with its word shifted down and the
+ * fifth byte's nibble on top. Sums wrap in 32 bits as the reference's do.
+ */
+#include <stdint.h>
+
+#include "pq_dsp_s4.h"
+
+#if PQ_DSP
+
+/* Row r's multiplier, shift and bias, read once into locals (int8 output stores may
+ * alias the parameter block as far as the compiler knows). */
+typedef struct {
+    int32_t mult, shift, bias;
+} row_rq;
+
+PQ_INLINE row_rq row_params(const pq_dsp_gemm_s4 *g, int32_t r)
+{
+    row_rq q;
+    const int32_t c = g->per_channel ? r : 0;
+    q.mult = g->mult[c];
+    q.shift = g->shift[c];
+    q.bias = g->bias != NULL ? g->bias[r] : 0;
+    return q;
+}
+
+/* The output byte of a dot product whose sum(u * x) is acc and correction corr
+ * (8 * the column's sum): acc - corr is sum(e * x) modulo 2^32. */
+PQ_INLINE int8_t finish(row_rq q, int32_t acc, uint32_t corr, int32_t out_offset, int32_t lo, int32_t hi)
+{
+    const int32_t v = (int32_t)((uint32_t)acc - corr + (uint32_t)q.bias);
+    if (lo == -128 && hi == 127) {
+        return pq_dsp_out_full(v, q.mult, q.shift, out_offset);
+    }
+    return pq_dsp_out(v, q.mult, q.shift, out_offset, lo, hi);
+}
+
+/* k8 >= 1 groups of rows from elements e0 and e1 against the column pair at c.
+ * Inlined with constant phases where both rows start in a low nibble, so that common
+ * case walks two byte pointers with no test. */
+PQ_INLINE void pass_2x2(const uint8_t *filter, int32_t e0, int32_t e1, int32_t odd0, int32_t odd1, int32_t k8,
+                        const int32_t *c, int32_t acc[4])
+{
+    const uint8_t *p0 = filter + ((uint32_t)e0 >> 1), *p1 = filter + ((uint32_t)e1 >> 1);
+    int32_t c00 = 0, c01 = 0, c10 = 0, c11 = 0;
+    for (; k8 > 0; --k8, p0 += 4, p1 += 4, c += 8) {
+        uint32_t w0, w1;
+        memcpy(&w0, p0, 4);
+        memcpy(&w1, p1, 4);
+        if (odd0) {
+            w0 = (w0 >> 4) | ((uint32_t)p0[4] << 28);
+        }
+        if (odd1) {
+            w1 = (w1 >> 4) | ((uint32_t)p1[4] << 28);
+        }
+        w0 ^= PQ_S4_BIAS8;
+        w1 ^= PQ_S4_BIAS8;
+        c00 = pq_s4_mac8(c00, w0, c);
+        c01 = pq_s4_mac8(c01, w0, c + 4);
+        c10 = pq_s4_mac8(c10, w1, c);
+        c11 = pq_s4_mac8(c11, w1, c + 4);
+    }
+    acc[0] = c00;
+    acc[1] = c01;
+    acc[2] = c10;
+    acc[3] = c11;
+}
+
+void pq_dsp_gemm_s4_2cols(const pq_dsp_gemm_s4 *g, const uint8_t *filter, int32_t rows, const int32_t *cols,
+                          int32_t sum_a, int32_t sum_b, int8_t *out)
+{
+    const int32_t k = g->k, k8 = k >> 3, rem = k & 7, stride = g->out_stride;
+    const int32_t out_offset = g->out_offset, lo = g->act_min, hi = g->act_max;
+    const uint32_t corr_a = 8u * (uint32_t)sum_a, corr_b = 8u * (uint32_t)sum_b;
+    const int32_t *tail_c = cols + 8 * k8;
+    int32_t r = g->first_row;
+    const int32_t end = r + rows;
+
+    for (; r + 1 < end; r += 2) {
+        const int32_t e0 = r * k, e1 = e0 + k;
+        int32_t acc[4] = {0, 0, 0, 0}; /* row 0 x col a, row 0 x col b, row 1 x a, row 1 x b */
+        row_rq q0, q1;
+        if (k8 > 0) {
+            if (((e0 | e1) & 1) == 0) {
+                pass_2x2(filter, e0, e1, 0, 0, k8, cols, acc);
+            } else {
+                pass_2x2(filter, e0, e1, e0 & 1, e1 & 1, k8, cols, acc);
+            }
+        }
+        if (rem) {
+            const uint32_t w0 = pq_s4_tail(filter, e0 + 8 * k8, rem), w1 = pq_s4_tail(filter, e1 + 8 * k8, rem);
+            acc[0] = pq_s4_mac8(acc[0], w0, tail_c);
+            acc[1] = pq_s4_mac8(acc[1], w0, tail_c + 4);
+            acc[2] = pq_s4_mac8(acc[2], w1, tail_c);
+            acc[3] = pq_s4_mac8(acc[3], w1, tail_c + 4);
+        }
+        q0 = row_params(g, r);
+        q1 = row_params(g, r + 1);
+        out[r] = finish(q0, acc[0], corr_a, out_offset, lo, hi);
+        out[r + 1] = finish(q1, acc[2], corr_a, out_offset, lo, hi);
+        out[stride + r] = finish(q0, acc[1], corr_b, out_offset, lo, hi);
+        out[stride + r + 1] = finish(q1, acc[3], corr_b, out_offset, lo, hi);
+    }
+    if (r < end) { /* an odd row count: the last row against both columns */
+        const int32_t e0 = r * k;
+        const int32_t *c = cols;
+        int32_t acc0 = 0, acc1 = 0, i;
+        row_rq q0;
+        for (i = 0; i < k8; ++i, c += 8) {
+            const uint32_t w = pq_s4_ld8(filter, e0 + 8 * i) ^ PQ_S4_BIAS8;
+            acc0 = pq_s4_mac8(acc0, w, c);
+            acc1 = pq_s4_mac8(acc1, w, c + 4);
+        }
+        if (rem) {
+            const uint32_t w = pq_s4_tail(filter, e0 + 8 * k8, rem);
+            acc0 = pq_s4_mac8(acc0, w, c);
+            acc1 = pq_s4_mac8(acc1, w, c + 4);
+        }
+        q0 = row_params(g, r);
+        out[r] = finish(q0, acc0, corr_a, out_offset, lo, hi);
+        out[stride + r] = finish(q0, acc1, corr_b, out_offset, lo, hi);
+    }
+}
+
+/* 8 int8 column values at x, offset pair off2 added, as the pairs (x4, x0), (x5, x1),
+ * (x6, x2), (x7, x3) of pq_s4_mac8: SXTAB16 gives (x2, x0) ... (x7, x5), PKHBT and
+ * PKHTB regroup them. */
+PQ_INLINE void column8(const int8_t *x, int32_t off2, int32_t c[4])
+{
+    const uint32_t a = pq_dsp_ld4(x), b = pq_dsp_ld4(x + 4);
+    const uint32_t la = (uint32_t)__sxtab16(off2, a), ha = (uint32_t)pq_dsp_sxtab16_ror8(off2, a);
+    const uint32_t lb = (uint32_t)__sxtab16(off2, b), hb = (uint32_t)pq_dsp_sxtab16_ror8(off2, b);
+    c[0] = (int32_t)((la & 0xFFFFu) | (lb << 16));
+    c[1] = (int32_t)((ha & 0xFFFFu) | (hb << 16));
+    c[2] = (int32_t)((lb & 0xFFFF0000u) | (la >> 16));
+    c[3] = (int32_t)((hb & 0xFFFF0000u) | (ha >> 16));
+}
+
+/* k8 >= 1 groups: rows from elements e0, e1 against the int8 column x. */
+PQ_INLINE void pass_2x1(const uint8_t *filter, int32_t e0, int32_t e1, int32_t odd0, int32_t odd1, int32_t k8,
+                        const int8_t *x, int32_t off2, int32_t acc[2])
+{
+    const uint8_t *p0 = filter + ((uint32_t)e0 >> 1), *p1 = filter + ((uint32_t)e1 >> 1);
+    int32_t a0 = 0, a1 = 0, c[4];
+    for (; k8 > 0; --k8, p0 += 4, p1 += 4, x += 8) {
+        uint32_t w0, w1;
+        column8(x, off2, c);
+        memcpy(&w0, p0, 4);
+        memcpy(&w1, p1, 4);
+        if (odd0) {
+            w0 = (w0 >> 4) | ((uint32_t)p0[4] << 28);
+        }
+        if (odd1) {
+            w1 = (w1 >> 4) | ((uint32_t)p1[4] << 28);
+        }
+        a0 = pq_s4_mac8(a0, w0 ^ PQ_S4_BIAS8, c);
+        a1 = pq_s4_mac8(a1, w1 ^ PQ_S4_BIAS8, c);
+    }
+    acc[0] = a0;
+    acc[1] = a1;
+}
+
+/* One output byte of pq_dsp_gemv_s4: a call, not inlined (few outputs per multiply-
+ * accumulate in FULLY_CONNECTED; flash matters more). */
+#if defined(__GNUC__)
+__attribute__((noinline))
+#endif
+static int8_t gemv_out(const pq_dsp_gemm_s4 *g, int32_t r, int32_t acc, uint32_t corr)
+{
+    return finish(row_params(g, r), acc, corr, g->out_offset, g->act_min, g->act_max);
+}
+
+void pq_dsp_gemv_s4(const pq_dsp_gemm_s4 *g, const uint8_t *filter, int32_t rows, const int8_t *x, int8_t *out)
+{
+    const int32_t k = g->k, k8 = k >> 3, off = g->in_offset, off2 = pq_dsp_pair(off);
+    const int32_t end = g->first_row + rows;
+    uint32_t sum = (uint32_t)k * (uint32_t)off, corr;
+    int32_t r, d;
+
+    for (d = 0; d < k; ++d) { /* the column's sum of x + offset, once per column */
+        sum += (uint32_t)x[d];
+    }
+    corr = 8u * sum;
+    /* Rows in pairs; an odd last row pairs with itself and its second result is dropped. */
+    for (r = g->first_row; r < end; r += 2) {
+        const int32_t e0 = r * k, e1 = r + 1 < end ? e0 + k : e0;
+        int32_t acc[2] = {0, 0};
+        if (k8 > 0) {
+            if (((e0 | e1) & 1) == 0) {
+                pass_2x1(filter, e0, e1, 0, 0, k8, x, off2, acc);
+            } else {
+                pass_2x1(filter, e0, e1, e0 & 1, e1 & 1, k8, x, off2, acc);
+            }
+        }
+        for (d = 8 * k8; d < k; ++d) { /* the last k % 8 values one at a time */
+            const uint32_t xv = (uint32_t)x[d] + (uint32_t)off;
+            const uint32_t b0 = filter[(uint32_t)(e0 + d) >> 1], b1 = filter[(uint32_t)(e1 + d) >> 1];
+            acc[0] = (int32_t)((uint32_t)acc[0] + ((((e0 + d) & 1) ? b0 >> 4 : b0 & 0x0Fu) ^ 8u) * xv);
+            acc[1] = (int32_t)((uint32_t)acc[1] + ((((e1 + d) & 1) ? b1 >> 4 : b1 & 0x0Fu) ^ 8u) * xv);
+        }
+        out[r] = gemv_out(g, r, acc[0], corr);
+        if (r + 1 < end) {
+            out[r + 1] = gemv_out(g, r + 1, acc[1], corr);
+        }
+    }
+}
+
+#else
+typedef int pq_dsp_gemm_s4_unused; /* ISO C: a translation unit is not empty */
+#endif /* PQ_DSP */
