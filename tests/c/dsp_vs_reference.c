@@ -1303,8 +1303,66 @@ static void check_refusals(void)
                    (int32_t)sizeof out);
     dvr_puts("refusals: ");
     dvr_putl(g_refusals_ok);
+    /* (dsp4: the s4 kernels' refusals are counted on their own line, check_refusals_s4) */
     dvr_puts(" of ");
     dvr_putl(g_refusals);
+    dvr_puts(" as documented\n");
+    dvr_flush();
+}
+#endif
+
+#if PQ_DSP
+/* ---- dsp4: the s4 kernels' documented refusals (pq_kernels_dsp.h), as check_refusals ---- */
+static void check_refusals_s4(void)
+{
+    static int8_t in[4 * 4 * 10], out[4 * 4 * 10], shift[10];
+    static uint8_t filter[2 * 3 * 3 * 10 / 2];
+    static int32_t mult[10], scratch[64];
+    const pq_dims in_dims = {1, 4, 4, 5}, filter_dims = {2, 3, 3, 5}, out_dims = {1, 4, 4, 2};
+    const pq_dims dw_in = {1, 4, 4, 5}, dw_filter = {1, 3, 3, 10}, dw_out = {1, 4, 4, 10};
+    const int32_t need = PQ_CONV2D_S4_DSP_SCRATCH(3, 3, 5);
+    const int before = g_refusals, before_ok = g_refusals_ok;
+    pq_conv_params p;
+    pq_fc_params f;
+    int32_t i;
+    for (i = 0; i < 10; ++i) {
+        mult[i] = 1 << 30;
+        shift[i] = -8;
+    }
+    memset(&p, 0, sizeof p);
+    p.stride_h = p.stride_w = p.dilation_h = p.dilation_w = 1;
+    p.pad_h = p.pad_w = 1;
+    p.act_min = -128;
+    p.act_max = 127;
+#define CONV4(scr, bytes) \
+    (memset(out, 0x5A, sizeof out), \
+     pq_conv2d_s4_dsp(&p, mult, shift, &in_dims, in, &filter_dims, filter, NULL, &out_dims, out, (scr), (bytes)))
+    expect_refusal("CONV_2D s4 scratch 1 byte short", CONV4(scratch, need - 1), out, (int32_t)sizeof out);
+    expect_refusal("CONV_2D s4 scratch not 4-aligned", CONV4((int8_t *)scratch + 2, need), out, (int32_t)sizeof out);
+    expect_refusal("CONV_2D s4 scratch NULL", CONV4(NULL, need), out, (int32_t)sizeof out);
+    p.input_offset = 129;
+    expect_refusal("CONV_2D s4 input_offset 129", CONV4(scratch, need), out, (int32_t)sizeof out);
+    p.input_offset = -128;
+    expect_refusal("CONV_2D s4 input_offset -128", CONV4(scratch, need), out, (int32_t)sizeof out);
+#undef CONV4
+    p.input_offset = 0;
+    p.depth_multiplier = 2;
+    memset(out, 0x5A, sizeof out);
+    expect_refusal("DEPTHWISE_CONV_2D s4 depth_multiplier 2",
+                   pq_depthwise_conv2d_s4_dsp(&p, mult, shift, &dw_in, in, &dw_filter, filter, NULL, &dw_out, out),
+                   out, (int32_t)sizeof out);
+    memset(&f, 0, sizeof f);
+    f.filter_offset = 1;
+    f.act_min = -128;
+    f.act_max = 127;
+    memset(out, 0x5A, sizeof out);
+    expect_refusal("FULLY_CONNECTED s4 filter_offset 1",
+                   pq_fully_connected_s4_dsp(&f, mult, shift, 2, 9, 5, in, filter, NULL, out), out,
+                   (int32_t)sizeof out);
+    dvr_puts("refusals s4: ");
+    dvr_putl(g_refusals_ok - before_ok);
+    dvr_puts(" of ");
+    dvr_putl(g_refusals - before);
     dvr_puts(" as documented\n");
     dvr_flush();
 }
@@ -1555,6 +1613,7 @@ int main(void)
     dvr_flush();
 #if PQ_DSP
     check_refusals();
+    check_refusals_s4(); /* dsp4 */
     failed |= g_refusals_ok != g_refusals;
     check_pool_edges();
     failed |= g_edges_ok != g_edges;
