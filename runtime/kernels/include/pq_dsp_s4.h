@@ -53,13 +53,14 @@ PQ_INLINE uint32_t pq_s4_tail(const uint8_t *packed, int32_t e, int32_t n)
     return w;
 }
 
-/* acc + sum(u_i * x_i) for 8 values: u in the XORed word w, x in the 4 pairs c[0..3]. */
-PQ_INLINE int32_t pq_s4_mac8(int32_t acc, uint32_t w, const int32_t *c)
+/* acc + sum(u_i * x_i) for 8 values: u in the XORed word w, x in the pairs
+ * c0 = (x4, x0), c1 = (x5, x1), c2 = (x6, x2), c3 = (x7, x3). */
+PQ_INLINE int32_t pq_s4_mac8(int32_t acc, uint32_t w, int32_t c0, int32_t c1, int32_t c2, int32_t c3)
 {
-    acc = __smlad((int32_t)(w & PQ_S4_LANES), c[0], acc);
-    acc = __smlad((int32_t)((w >> 4) & PQ_S4_LANES), c[1], acc);
-    acc = __smlad((int32_t)((w >> 8) & PQ_S4_LANES), c[2], acc);
-    return __smlad((int32_t)((w >> 12) & PQ_S4_LANES), c[3], acc);
+    acc = __smlad((int32_t)(w & PQ_S4_LANES), c0, acc);
+    acc = __smlad((int32_t)((w >> 4) & PQ_S4_LANES), c1, acc);
+    acc = __smlad((int32_t)((w >> 8) & PQ_S4_LANES), c2, acc);
+    return __smlad((int32_t)((w >> 12) & PQ_S4_LANES), c3, acc);
 }
 
 /* What turns dot products into output bytes, as pq_dsp_gemm but with the int8 shifts
@@ -76,8 +77,9 @@ typedef struct {
     int32_t first_row;  /* filter row (= output channel) of the block's first row */
 } pq_dsp_gemm_s4;
 
-/* Column pair bytes for pq_dsp_gemm_s4_2cols: per group of 8 values, column a's 4
- * pairs then column b's (32 bytes); a last partial group padded with zeros. */
+/* Column pair bytes for pq_dsp_gemm_s4_2cols: per group of 8 values, the 4 pairs of
+ * columns a and b interleaved, a0 b0 a1 b1 a2 b2 a3 b3 (32 bytes: one LDRD a pair of
+ * words); a last partial group padded with zeros. */
 #define PQ_DSP_S4_PAIR_BYTES(k) ((((k) + 7) >> 3) * 32)
 
 /* Rows [first_row, first_row + rows) of the packed filter (rows of k values, row r

@@ -8,8 +8,8 @@
  * as int8 (im2col, the input zero point for taps outside the image so that x + offset
  * is 0 there, as the reference skips them) and widened in place to int16 with the input
  * offset added. The widened layout is the one pq_dsp_gemm_s4_2cols wants: per 8 values,
- * the pairs (x4, x0), (x5, x1), (x6, x2), (x7, x3) of column a, then column b's, which
- * is the order 8 nibbles of a filter word unpack to (pq_dsp_s4.h). Widening also sums
+ * the pairs (x4, x0), (x5, x1), (x6, x2), (x7, x3), which is the order 8 nibbles of a
+ * filter word unpack to (pq_dsp_s4.h), columns a and b interleaved pair by pair. Widening also sums
  * each column (the nibble offset's correction).
  */
 #include <stdint.h>
@@ -86,8 +86,8 @@ static void im2col(const pq_conv_params *p, const pq_dims *in_dims, const int8_t
     put_run(base, d, NULL, zero, ((d + 7) & ~7) - d);
 }
 
-/* 8 staged int8 values at s, offset pair off2 added, as pq_s4_mac8's pairs; returns
- * sum + their sum. */
+/* 8 staged int8 values at s, offset pair off2 added, as pq_s4_mac8's pairs at c[0],
+ * c[2], c[4], c[6] (the other column's interleave); returns sum + their sum. */
 PQ_INLINE int32_t widen8(const int8_t *s, int32_t off2, int32_t sum, int32_t *c)
 {
     const uint32_t a = pq_dsp_ld4(s), b = pq_dsp_ld4(s + 4);
@@ -96,9 +96,9 @@ PQ_INLINE int32_t widen8(const int8_t *s, int32_t off2, int32_t sum, int32_t *c)
     /* lanes of at most |x + offset| <= 383: four summed pairs fit int16 lanes */
     const int32_t s4 = __sadd16(__sadd16((int32_t)la, (int32_t)ha), __sadd16((int32_t)lb, (int32_t)hb));
     c[0] = (int32_t)((la & 0xFFFFu) | (lb << 16));
-    c[1] = (int32_t)((ha & 0xFFFFu) | (hb << 16));
-    c[2] = (int32_t)((lb & 0xFFFF0000u) | (la >> 16));
-    c[3] = (int32_t)((hb & 0xFFFF0000u) | (ha >> 16));
+    c[2] = (int32_t)((ha & 0xFFFFu) | (hb << 16));
+    c[4] = (int32_t)((lb & 0xFFFF0000u) | (la >> 16));
+    c[6] = (int32_t)((hb & 0xFFFF0000u) | (ha >> 16));
     return __smlad(s4, 0x00010001, sum);
 }
 
@@ -114,7 +114,7 @@ static void widen(int32_t *cols, int32_t groups, int32_t off2, int32_t sums[2])
         int8_t t[16];
         memcpy(t, staged, 16); /* before the stores below overwrite it (last group) */
         sa = widen8(t, off2, sa, cols);
-        sb = widen8(t + 8, off2, sb, cols + 4);
+        sb = widen8(t + 8, off2, sb, cols + 1);
     }
     sums[0] = sa;
     sums[1] = sb;

@@ -42,14 +42,65 @@ PQ_INLINE int8_t finish(row_rq q, int32_t acc, uint32_t corr, int32_t out_offset
     return pq_dsp_out(v, q.mult, q.shift, out_offset, lo, hi);
 }
 
-/* k8 >= 1 groups of rows from elements e0 and e1 against the column pair at c.
- * Inlined with constant phases where both rows start in a low nibble, so that common
- * case walks two byte pointers with no test. */
+/* The column pair at c, as a, b values of pq_s4_mac8. */
+#define PQ_COL_A(c) (c)[0], (c)[2], (c)[4], (c)[6]
+#define PQ_COL_B(c) (c)[1], (c)[3], (c)[5], (c)[7]
+
+#if PQ_DSP_ASM
+/* The next filter word of a row into w, the row pointer p advanced by 4: a row starting
+ * in a low nibble loads it; one starting in a high nibble shifts it down and puts the
+ * low nibble of the fifth byte on top (t: a scratch register). */
+#define PQ_S4_LD_EVEN(w, p) "ldr %[" w "], [%[" p "]], #4\n\t"
+#define PQ_S4_LD_ODD(w, p)                    \
+    "ldr %[" w "], [%[" p "]], #4\n\t"        \
+    "ldrb %[t], [%[" p "]]\n\t"               \
+    "lsl %[t], %[t], #28\n\t"                 \
+    "orr %[" w "], %[t], %[" w "], lsr #4\n\t"
+/* One of the 4 pairs (shift 0, 4, 8, 12) of both rows against the column pair (ca, cb). */
+#define PQ_S4_STEP_2X2(ld, sh)                           \
+    ld "and %[t], %[mask], %[w0]" sh "\n\t"              \
+    "smlad %[c00], %[t], %[ca], %[c00]\n\t"              \
+    "smlad %[c01], %[t], %[cb], %[c01]\n\t"              \
+    "and %[t], %[mask], %[w1]" sh "\n\t"                 \
+    "smlad %[c10], %[t], %[ca], %[c10]\n\t"              \
+    "smlad %[c11], %[t], %[cb], %[c11]\n\t"
+/* n >= 1 groups: 2 filter loads, 2 EOR, 4 LDRD, 8 AND, 16 SMLAD and the loop, 34
+ * instructions for 32 multiply-accumulates when both rows start in a low nibble. */
+#define PQ_S4_LOOP_2X2(ld0, ld1)                                                                          \
+    __asm__ volatile("1:\n\t" ld0 ld1 "eor %[w0], %[w0], #0x88888888\n\t"                                 \
+                     "eor %[w1], %[w1], #0x88888888\n\t" PQ_S4_STEP_2X2("ldrd %[ca], %[cb], [%[c]], #32\n\t", "") \
+                         PQ_S4_STEP_2X2("ldrd %[ca], %[cb], [%[c], #-24]\n\t", ", lsr #4")                \
+                             PQ_S4_STEP_2X2("ldrd %[ca], %[cb], [%[c], #-16]\n\t", ", lsr #8")            \
+                                 PQ_S4_STEP_2X2("ldrd %[ca], %[cb], [%[c], #-8]\n\t", ", lsr #12")        \
+                     "subs %[n], %[n], #1\n\t"                                                            \
+                     "bne 1b\n\t"                                                                         \
+                     : [c00] "+r"(c00), [c01] "+r"(c01), [c10] "+r"(c10), [c11] "+r"(c11), [c] "+r"(c),    \
+                       [p0] "+r"(p0), [p1] "+r"(p1), [n] "+r"(k8), [w0] "=&r"(w0), [w1] "=&r"(w1),         \
+                       [ca] "=&r"(ca), [cb] "=&r"(cb), [t] "=&r"(t)                                       \
+                     : [mask] "r"(mask)                                                                   \
+                     : "cc", "memory")
+#endif
+
+/* k8 >= 1 groups of rows from elements e0 and e1 against the column pair at c. The
+ * phases are constants where inlined, so each case runs its own loop. */
 PQ_INLINE void pass_2x2(const uint8_t *filter, int32_t e0, int32_t e1, int32_t odd0, int32_t odd1, int32_t k8,
                         const int32_t *c, int32_t acc[4])
 {
     const uint8_t *p0 = filter + ((uint32_t)e0 >> 1), *p1 = filter + ((uint32_t)e1 >> 1);
     int32_t c00 = 0, c01 = 0, c10 = 0, c11 = 0;
+#if PQ_DSP_ASM
+    const uint32_t mask = PQ_S4_LANES;
+    uint32_t w0, w1, t;
+    int32_t ca, cb;
+    if (!odd0 && !odd1) {
+        PQ_S4_LOOP_2X2(PQ_S4_LD_EVEN("w0", "p0"), PQ_S4_LD_EVEN("w1", "p1"));
+    } else if (odd0) {
+        PQ_S4_LOOP_2X2(PQ_S4_LD_ODD("w0", "p0"), PQ_S4_LD_EVEN("w1", "p1"));
+    } else {
+        PQ_S4_LOOP_2X2(PQ_S4_LD_EVEN("w0", "p0"), PQ_S4_LD_ODD("w1", "p1"));
+    }
+    (void)odd1;
+#else
     for (; k8 > 0; --k8, p0 += 4, p1 += 4, c += 8) {
         uint32_t w0, w1;
         memcpy(&w0, p0, 4);
@@ -62,11 +113,12 @@ PQ_INLINE void pass_2x2(const uint8_t *filter, int32_t e0, int32_t e1, int32_t o
         }
         w0 ^= PQ_S4_BIAS8;
         w1 ^= PQ_S4_BIAS8;
-        c00 = pq_s4_mac8(c00, w0, c);
-        c01 = pq_s4_mac8(c01, w0, c + 4);
-        c10 = pq_s4_mac8(c10, w1, c);
-        c11 = pq_s4_mac8(c11, w1, c + 4);
+        c00 = pq_s4_mac8(c00, w0, PQ_COL_A(c));
+        c01 = pq_s4_mac8(c01, w0, PQ_COL_B(c));
+        c10 = pq_s4_mac8(c10, w1, PQ_COL_A(c));
+        c11 = pq_s4_mac8(c11, w1, PQ_COL_B(c));
     }
+#endif
     acc[0] = c00;
     acc[1] = c01;
     acc[2] = c10;
@@ -88,18 +140,21 @@ void pq_dsp_gemm_s4_2cols(const pq_dsp_gemm_s4 *g, const uint8_t *filter, int32_
         int32_t acc[4] = {0, 0, 0, 0}; /* row 0 x col a, row 0 x col b, row 1 x a, row 1 x b */
         row_rq q0, q1;
         if (k8 > 0) {
+            /* e1 = e0 + k: both start in a low nibble (k even), or one of them does */
             if (((e0 | e1) & 1) == 0) {
                 pass_2x2(filter, e0, e1, 0, 0, k8, cols, acc);
+            } else if (e0 & 1) {
+                pass_2x2(filter, e0, e1, 1, 0, k8, cols, acc);
             } else {
-                pass_2x2(filter, e0, e1, e0 & 1, e1 & 1, k8, cols, acc);
+                pass_2x2(filter, e0, e1, 0, 1, k8, cols, acc);
             }
         }
         if (rem) {
             const uint32_t w0 = pq_s4_tail(filter, e0 + 8 * k8, rem), w1 = pq_s4_tail(filter, e1 + 8 * k8, rem);
-            acc[0] = pq_s4_mac8(acc[0], w0, tail_c);
-            acc[1] = pq_s4_mac8(acc[1], w0, tail_c + 4);
-            acc[2] = pq_s4_mac8(acc[2], w1, tail_c);
-            acc[3] = pq_s4_mac8(acc[3], w1, tail_c + 4);
+            acc[0] = pq_s4_mac8(acc[0], w0, PQ_COL_A(tail_c));
+            acc[1] = pq_s4_mac8(acc[1], w0, PQ_COL_B(tail_c));
+            acc[2] = pq_s4_mac8(acc[2], w1, PQ_COL_A(tail_c));
+            acc[3] = pq_s4_mac8(acc[3], w1, PQ_COL_B(tail_c));
         }
         q0 = row_params(g, r);
         q1 = row_params(g, r + 1);
@@ -115,13 +170,13 @@ void pq_dsp_gemm_s4_2cols(const pq_dsp_gemm_s4 *g, const uint8_t *filter, int32_
         row_rq q0;
         for (i = 0; i < k8; ++i, c += 8) {
             const uint32_t w = pq_s4_ld8(filter, e0 + 8 * i) ^ PQ_S4_BIAS8;
-            acc0 = pq_s4_mac8(acc0, w, c);
-            acc1 = pq_s4_mac8(acc1, w, c + 4);
+            acc0 = pq_s4_mac8(acc0, w, PQ_COL_A(c));
+            acc1 = pq_s4_mac8(acc1, w, PQ_COL_B(c));
         }
         if (rem) {
             const uint32_t w = pq_s4_tail(filter, e0 + 8 * k8, rem);
-            acc0 = pq_s4_mac8(acc0, w, c);
-            acc1 = pq_s4_mac8(acc1, w, c + 4);
+            acc0 = pq_s4_mac8(acc0, w, PQ_COL_A(c));
+            acc1 = pq_s4_mac8(acc1, w, PQ_COL_B(c));
         }
         q0 = row_params(g, r);
         out[r] = finish(q0, acc0, corr_a, out_offset, lo, hi);
@@ -160,8 +215,8 @@ PQ_INLINE void pass_2x1(const uint8_t *filter, int32_t e0, int32_t e1, int32_t o
         if (odd1) {
             w1 = (w1 >> 4) | ((uint32_t)p1[4] << 28);
         }
-        a0 = pq_s4_mac8(a0, w0 ^ PQ_S4_BIAS8, c);
-        a1 = pq_s4_mac8(a1, w1 ^ PQ_S4_BIAS8, c);
+        a0 = pq_s4_mac8(a0, w0 ^ PQ_S4_BIAS8, c[0], c[1], c[2], c[3]);
+        a1 = pq_s4_mac8(a1, w1 ^ PQ_S4_BIAS8, c[0], c[1], c[2], c[3]);
     }
     acc[0] = a0;
     acc[1] = a1;
