@@ -198,12 +198,63 @@ PQ_INLINE void column8(const int8_t *x, int32_t off2, int32_t c[4])
     c[3] = (int32_t)((hb & 0xFFFF0000u) | (ha >> 16));
 }
 
+#if PQ_DSP_ASM
+/* One row's 8 nibbles (already in w, XORed here) against the column pairs (ca, cb, cc, cd). */
+#define PQ_S4_ROW_2X1(acc)                          \
+    "eor %[w], %[w], #0x88888888\n\t"               \
+    "and %[t], %[w], %[mask]\n\t"                   \
+    "smlad %[" acc "], %[t], %[ca], %[" acc "]\n\t"  \
+    "and %[t], %[mask], %[w], lsr #4\n\t"           \
+    "smlad %[" acc "], %[t], %[cb], %[" acc "]\n\t" \
+    "and %[t], %[mask], %[w], lsr #8\n\t"           \
+    "smlad %[" acc "], %[t], %[cc], %[" acc "]\n\t" \
+    "and %[t], %[mask], %[w], lsr #12\n\t"          \
+    "smlad %[" acc "], %[t], %[cd], %[" acc "]\n\t"
+/* n >= 1 groups: 8 column values widened and regrouped (2 LDR, 4 SXTAB16, 4 PKH), then
+ * each row's word: 32 instructions for 16 multiply-accumulates when both rows start in
+ * a low nibble. */
+#define PQ_S4_LOOP_2X1(ld0, ld1)                                                                     \
+    __asm__ volatile("1:\n\t"                                                                        \
+                     "ldr %[w], [%[x]], #4\n\t"                                                      \
+                     "ldr %[cd], [%[x]], #4\n\t"                                                     \
+                     "sxtab16 %[cb], %[off2], %[w]\n\t"                                              \
+                     "sxtab16 %[w], %[off2], %[w], ror #8\n\t"                                       \
+                     "sxtab16 %[cc], %[off2], %[cd]\n\t"                                             \
+                     "sxtab16 %[cd], %[off2], %[cd], ror #8\n\t"                                     \
+                     "pkhbt %[ca], %[cb], %[cc], lsl #16\n\t"                                        \
+                     "pkhtb %[cc], %[cc], %[cb], asr #16\n\t"                                        \
+                     "pkhbt %[cb], %[w], %[cd], lsl #16\n\t"                                         \
+                     "pkhtb %[cd], %[cd], %[w], asr #16\n\t" ld0 PQ_S4_ROW_2X1("a0")                \
+                         ld1 PQ_S4_ROW_2X1("a1") "subs %[n], %[n], #1\n\t"                           \
+                                                 "bne 1b\n\t"                                        \
+                     : [a0] "+r"(a0), [a1] "+r"(a1), [x] "+r"(x), [p0] "+r"(p0), [p1] "+r"(p1),      \
+                       [n] "+r"(k8), [w] "=&r"(w), [t] "=&r"(t), [ca] "=&r"(ca), [cb] "=&r"(cb),     \
+                       [cc] "=&r"(cc), [cd] "=&r"(cd)                                                \
+                     : [mask] "r"(mask), [off2] "r"(off2)                                            \
+                     : "cc", "memory")
+#endif
+
 /* k8 >= 1 groups: rows from elements e0, e1 against the int8 column x. */
 PQ_INLINE void pass_2x1(const uint8_t *filter, int32_t e0, int32_t e1, int32_t odd0, int32_t odd1, int32_t k8,
                         const int8_t *x, int32_t off2, int32_t acc[2])
 {
     const uint8_t *p0 = filter + ((uint32_t)e0 >> 1), *p1 = filter + ((uint32_t)e1 >> 1);
-    int32_t a0 = 0, a1 = 0, c[4];
+    int32_t a0 = 0, a1 = 0;
+#if PQ_DSP_ASM
+    const uint32_t mask = PQ_S4_LANES;
+    uint32_t w, t;
+    int32_t ca, cb, cc, cd;
+    if (!odd0 && !odd1) {
+        PQ_S4_LOOP_2X1(PQ_S4_LD_EVEN("w", "p0"), PQ_S4_LD_EVEN("w", "p1"));
+    } else if (odd0 && odd1) { /* the odd last row paired with itself */
+        PQ_S4_LOOP_2X1(PQ_S4_LD_ODD("w", "p0"), PQ_S4_LD_ODD("w", "p1"));
+    } else if (odd0) {
+        PQ_S4_LOOP_2X1(PQ_S4_LD_ODD("w", "p0"), PQ_S4_LD_EVEN("w", "p1"));
+    } else {
+        PQ_S4_LOOP_2X1(PQ_S4_LD_EVEN("w", "p0"), PQ_S4_LD_ODD("w", "p1"));
+    }
+#else
+    int32_t c[4];
     for (; k8 > 0; --k8, p0 += 4, p1 += 4, x += 8) {
         uint32_t w0, w1;
         column8(x, off2, c);
@@ -218,6 +269,7 @@ PQ_INLINE void pass_2x1(const uint8_t *filter, int32_t e0, int32_t e1, int32_t o
         a0 = pq_s4_mac8(a0, w0 ^ PQ_S4_BIAS8, c[0], c[1], c[2], c[3]);
         a1 = pq_s4_mac8(a1, w1 ^ PQ_S4_BIAS8, c[0], c[1], c[2], c[3]);
     }
+#endif
     acc[0] = a0;
     acc[1] = a1;
 }
@@ -239,7 +291,13 @@ void pq_dsp_gemv_s4(const pq_dsp_gemm_s4 *g, const uint8_t *filter, int32_t rows
     uint32_t sum = (uint32_t)k * (uint32_t)off, corr;
     int32_t r, d;
 
-    for (d = 0; d < k; ++d) { /* the column's sum of x + offset, once per column */
+    /* the column's sum of x + offset, once per column: 4 values an SXTB16 pair of SMLAD */
+    for (d = 0; d + 4 <= k; d += 4) {
+        const uint32_t v = pq_dsp_ld4(x + d);
+        sum = (uint32_t)__smlad(__sxtb16(v), 0x00010001, (int32_t)sum);
+        sum = (uint32_t)__smlad(pq_dsp_sxtb16_ror8(v), 0x00010001, (int32_t)sum);
+    }
+    for (; d < k; ++d) {
         sum += (uint32_t)x[d];
     }
     corr = 8u * sum;
@@ -250,8 +308,12 @@ void pq_dsp_gemv_s4(const pq_dsp_gemm_s4 *g, const uint8_t *filter, int32_t rows
         if (k8 > 0) {
             if (((e0 | e1) & 1) == 0) {
                 pass_2x1(filter, e0, e1, 0, 0, k8, x, off2, acc);
+            } else if ((e0 & e1) & 1) {
+                pass_2x1(filter, e0, e1, 1, 1, k8, x, off2, acc);
+            } else if (e0 & 1) {
+                pass_2x1(filter, e0, e1, 1, 0, k8, x, off2, acc);
             } else {
-                pass_2x1(filter, e0, e1, e0 & 1, e1 & 1, k8, x, off2, acc);
+                pass_2x1(filter, e0, e1, 0, 1, k8, x, off2, acc);
             }
         }
         for (d = 8 * k8; d < k; ++d) { /* the last k % 8 values one at a time */
