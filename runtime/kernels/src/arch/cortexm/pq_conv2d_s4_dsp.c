@@ -26,15 +26,23 @@ PQ_INLINE int8_t *chunk(int8_t *base, int32_t d)
     return base + ((d & ~7) << 1) + (d & 7);
 }
 
-/* Write n values into column values [d, d + n): from src, or `fill` when src is NULL. */
+/* Write n values into column values [d, d + n): from src, or `fill` when src is NULL.
+ * Whole chunks go as two words (LDR and STR take any address). */
 static void put_run(int8_t *base, int32_t d, const int8_t *src, int8_t fill, int32_t n)
 {
     int8_t *q = chunk(base, d);
+    const uint32_t fill4 = (uint8_t)fill * 0x01010101u;
     int32_t i;
     while (n > 0) {
         /* up to the end of this chunk, then on to the next chunk of the same column */
         const int32_t room = 8 - (d & 7), m = room < n ? room : n;
-        if (src != NULL) {
+        if (m == 8) {
+            const uint32_t lo = src != NULL ? pq_dsp_ld4(src) : fill4;
+            const uint32_t hi = src != NULL ? pq_dsp_ld4(src + 4) : fill4;
+            memcpy(q, &lo, 4);
+            memcpy(q + 4, &hi, 4);
+            src = src != NULL ? src + 8 : NULL;
+        } else if (src != NULL) {
             for (i = 0; i < m; ++i) {
                 q[i] = src[i];
             }
