@@ -148,6 +148,58 @@ PQ_INLINE void dw_row16(const int8_t *px, const uint8_t *pw, int32_t n, int32_t 
     acc[3] = a3;
 }
 
+/* acc[0..3] = 16 * a whole 3x3 window of 4 channels on the fast path: input rows `row`
+ * bytes apart, taps 2 * ws apart, filter taps ws apart. Assembly where PQ_DSP_ASM
+ * (register-offset loads, 13 instructions a tap, no loop). */
+PQ_INLINE void dw16_3x3(const int8_t *px, const uint8_t *pw, int32_t ws, int32_t row, int32_t off2, int32_t acc[4])
+{
+#if PQ_DSP_ASM
+    const uint32_t mask = PQ_DW16_HI;
+    int32_t a0 = 0, a1 = 0, a2 = 0, a3 = 0;
+    uint32_t x, w, t, u;
+#define PQ_DW16_TAP(xo, wo)                        \
+    "ldr %[x], [%[px]" xo "]\n\t"                  \
+    "ldrh %[w], [%[pw]" wo "]\n\t"                 \
+    "orr %[w], %[w], %[w], lsl #8\n\t"             \
+    "sxtab16 %[t], %[off2], %[x]\n\t"              \
+    "and %[u], %[mask], %[w], lsl #4\n\t"          \
+    "sxtb16 %[u], %[u]\n\t"                        \
+    "smlabb %[a0], %[t], %[u], %[a0]\n\t"          \
+    "smlatt %[a2], %[t], %[u], %[a2]\n\t"          \
+    "sxtab16 %[x], %[off2], %[x], ror #8\n\t"      \
+    "and %[w], %[w], %[mask]\n\t"                  \
+    "sxtb16 %[w], %[w]\n\t"                        \
+    "smlabb %[a1], %[x], %[w], %[a1]\n\t"          \
+    "smlatt %[a3], %[x], %[w], %[a3]\n\t"
+#define PQ_DW16_ROW                                \
+    PQ_DW16_TAP("", "")                            \
+    PQ_DW16_TAP(", %[ws], lsl #1", ", %[ws]")      \
+    PQ_DW16_TAP(", %[ws], lsl #2", ", %[ws], lsl #1")
+#define PQ_DW16_NEXT                               \
+    "add %[px], %[px], %[row]\n\t"                 \
+    "add %[pw], %[pw], %[ws]\n\t"                  \
+    "add %[pw], %[pw], %[ws], lsl #1\n\t"
+    __asm__ volatile(PQ_DW16_ROW PQ_DW16_NEXT PQ_DW16_ROW PQ_DW16_NEXT PQ_DW16_ROW
+                     : [a0] "+r"(a0), [a1] "+r"(a1), [a2] "+r"(a2), [a3] "+r"(a3), [px] "+r"(px), [pw] "+r"(pw),
+                       [x] "=&r"(x), [w] "=&r"(w), [t] "=&r"(t), [u] "=&r"(u)
+                     : [ws] "r"(ws), [row] "r"(row), [off2] "r"(off2), [mask] "r"(mask)
+                     : "memory");
+#undef PQ_DW16_NEXT
+#undef PQ_DW16_ROW
+#undef PQ_DW16_TAP
+    acc[0] = a0;
+    acc[1] = a1;
+    acc[2] = a2;
+    acc[3] = a3;
+#else
+    int32_t ky;
+    acc[0] = acc[1] = acc[2] = acc[3] = 0;
+    for (ky = 0; ky < 3; ++ky, px += row, pw += 3 * ws) {
+        dw_row16(px, pw, 3, ws, off2, acc);
+    }
+#endif
+}
+
 pq_status pq_depthwise_conv2d_s4_dsp(const pq_conv_params *p, const int32_t *mult, const int8_t *shift,
                                      const pq_dims *in_dims, const int8_t *in, const pq_dims *filter_dims,
                                      const uint8_t *filter, const int32_t *bias, const pq_dims *out_dims,
@@ -189,6 +241,7 @@ pq_status pq_depthwise_conv2d_s4_dsp(const pq_conv_params *p, const int32_t *mul
                 const int32_t kx1 = kx1_raw < f_w ? kx1_raw : f_w;
                 int8_t *po = out + ((b * out_h + oy) * out_w + ox) * ch;
                 const int8_t *px0;
+                int32_t full3x3; /* the whole 3x3 window inside, dilation 1 (dw is 1 on the fast path) */
                 if (ky0 >= ky1 || kx0 >= kx1) {
                     /* No tap inside: every accumulator is just the bias. */
                     for (c = 0; c < ch; ++c) {
@@ -198,13 +251,18 @@ pq_status pq_depthwise_conv2d_s4_dsp(const pq_conv_params *p, const int32_t *mul
                 }
                 /* index from the first valid tap: (y0, x0) may lie before the buffer */
                 px0 = in_b + ((y0 + ky0 * dh) * in_w + (x0 + kx0 * dw)) * ch;
+                full3x3 = f_h == 3 && f_w == 3 && dh == 1 && ky0 == 0 && kx0 == 0 && ky1 == 3 && kx1 == 3;
                 for (c = 0; fast && c < ch4; c += 4) {
                     int32_t acc[4] = {0, 0, 0, 0}, ky;
                     const int8_t *py = px0 + c;
                     /* an even ch: the tap's first weight is at a byte boundary */
                     const uint8_t *pw = filter + (((ky0 * f_w + kx0) * ch + c) >> 1);
-                    for (ky = ky0; ky < ky1; ++ky, py += dh * row, pw += (f_w * ch) >> 1) {
-                        dw_row16(py, pw, kx1 - kx0, ch >> 1, off2, acc);
+                    if (full3x3) {
+                        dw16_3x3(py, pw, ch >> 1, row, off2, acc);
+                    } else {
+                        for (ky = ky0; ky < ky1; ++ky, py += dh * row, pw += (f_w * ch) >> 1) {
+                            dw_row16(py, pw, kx1 - kx0, ch >> 1, off2, acc);
+                        }
                     }
                     acc[0] >>= 4; /* exact: the sums are multiples of 16 that did not wrap */
                     acc[1] >>= 4;
