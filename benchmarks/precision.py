@@ -6,7 +6,7 @@ BatchNorm; calibration and test inputs N(0, 1), as the float-model tests) and th
 tests/digits_cnn.py (trained here with numpy on scikit-learn's digits; its calibration is
 training images, its test the held-out images, and its table adds the test accuracy).
 The oracle is onnxruntime running the float model on the test inputs, which calibration never
-sees. "constants" is what the .picoq file holds for them (ModelFile.const_bytes: flash).
+sees; "weights only" is the float model run with int4 weights (the rounding's own error). "constants" is what the .picoq file holds for them (ModelFile.const_bytes: flash).
 
     python benchmarks/precision.py                      # every model (~10 min on 2 cores)
     python benchmarks/precision.py --only KWS digits --budget 0.65
@@ -64,6 +64,34 @@ def _digits_data(n_calib: int):
     return m, data.x_train[:n_calib], x, ort_run(m, {"input": x})[0], data.y_test
 
 
+def weights_only_db(m, calib: np.ndarray, x: np.ndarray) -> dict[str, float]:
+    """Output SQNR of the float model run with every weighted layer's weights replaced by their
+    int4 values, nearest and GPTQ, activations left float: the weight rounding alone. (The int8
+    models of random-weight nets are often limited by their int8 activations, which hides it.)"""
+    from picoq.converter import float_run, low_bit, precision
+    from picoq.converter.calibrate import load_samples, sweep
+    from picoq.converter.onnx_convert import prepare
+
+    fg = prepare(m)
+    samples = load_samples(calib, fg)
+    nodes = low_bit.weighted_nodes(fg)
+    stats = low_bit.collect_stats(fg, nodes, lambda obs: sweep(fg, samples, obs, "stats", False, 8))
+    feeds = [{fg.inputs[0]: x[i : i + 1]} for i in range(len(x))]
+
+    def run(g) -> list[np.ndarray]:
+        outs = [float_run.run(g, f) for f in feeds]
+        return [np.concatenate([o[n] for o in outs]) for n in g.outputs]
+
+    ref, out = run(fg), {}
+    for rounding in ("nearest", "gptq"):
+        new = {}
+        for n in nodes:
+            q, sc = low_bit.rounded_weights(n, fg.consts[n.inputs[1]], stats.hessian(n), rounding)
+            new[n.name] = low_bit.dequantized(q, sc)
+        out[rounding] = round(precision.sqnr_db(ref, run(precision._with_weights(fg, new))), 2)
+    return out
+
+
 def measure(name: str, n_calib: int, n_test: int, budgets: Sequence[float], seed: int) -> dict:
     if name == "digits":
         m, calib, x, want, labels = _digits_data(n_calib)
@@ -85,6 +113,8 @@ def measure(name: str, n_calib: int, n_test: int, budgets: Sequence[float], seed
         print(f"  {name} {key}: {row[key]}", file=sys.stderr, flush=True)
         return data
 
+    row["int4_weights_only_db"] = weights_only_db(m, calib, x)
+    print(f"  {name} int4 weights only: {row['int4_weights_only_db']}", file=sys.stderr, flush=True)
     int8 = run("int8")
     run("16x8", activations="int16")
     run("int4_nearest", weights="int4", rounding="nearest")
@@ -101,15 +131,18 @@ def to_text(rows: list[dict], budgets: Sequence[float]) -> str:
         return f"{r[k]['sqnr_db']:.1f}"
 
     out = [
-        "| model | int8 dB | 16x8 dB | gain | int4 nearest | int4 GPTQ | GPTQ gain | constants int8 -> int4 |",
-        "|---|---:|---:|---:|---:|---:|---:|---:|",
+        "| model | int8 dB | 16x8 dB | gain | int4 nearest | int4 GPTQ | GPTQ gain | weights only: nearest"
+        " / GPTQ / gain | constants int8 -> int4 |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for r in rows:
         c8, c4 = r["int8"]["const_bytes"], r["int4_gptq"]["const_bytes"]
+        wo = r["int4_weights_only_db"]
         out.append(
             f"| {r['model']} | {db(r, 'int8')} | {db(r, '16x8')} | "
             f"{r['16x8']['sqnr_db'] - r['int8']['sqnr_db']:+.1f} | {db(r, 'int4_nearest')} | "
             f"{db(r, 'int4_gptq')} | {r['int4_gptq']['sqnr_db'] - r['int4_nearest']['sqnr_db']:+.1f} | "
+            f"{wo['nearest']:.1f} / {wo['gptq']:.1f} / {wo['gptq'] - wo['nearest']:+.1f} | "
             f"{c8:,} -> {c4:,} ({100 * (c4 - c8) / c8:+.0f}%) |"
         )
     for b in budgets:
@@ -138,7 +171,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "--only", nargs="+", choices=NAMES, default=list(NAMES), metavar="NAME", help=" ".join(NAMES)
     )
     p.add_argument("--calib", type=int, default=500, help="calibration inputs (default 500)")
-    p.add_argument("--test", type=int, default=20, help="test inputs of the architectures (default 20)")
+    p.add_argument("--test", type=int, default=100, help="test inputs of the architectures (default 100)")
     p.add_argument(
         "--budget", type=float, nargs="*", default=[0.65], help="flash budgets, fractions of int8's"
     )

@@ -155,8 +155,8 @@ class Lowering(ComputeOps, MovementOps):
 
     def node_dtype(self, node: Node) -> str:
         """int16 for a node of a 16x8 model whose kernel has a 16x8 variant, else int8."""
-        if self.act_dtype == "int8":
-            return "int8"
+        if self.act_dtype == "int8" or node.name in self.precision.int4:
+            return "int8"  # int4 weights: TFLM and CMSIS-NN have no 16x4 kernels, an int8 island
         kernel = rule_of(node.op).kernel
         if node.op == "Gather" and _gather_is_slice(self.fg, node):  # a SLICE (lower_gather)
             kernel = "SLICE"

@@ -245,6 +245,38 @@ def test_host_build_of_a_16x8_model_matches_interpreter(tmp_path: Path) -> None:
     np.testing.assert_array_equal(output_rows(out.stdout, np.int16), reference(picoq, inputs))
 
 
+# --- fw16: the Cortex-M example on a 16x8 model (int16 I/O from the model's header) ---
+
+
+@pytest.mark.parametrize("arch", ["m4", "m3"])
+def test_cortex_m_example_runs_a_16x8_model_in_qemu(arch: str, tmp_path: Path) -> None:
+    """firmware_examples/cortex-m takes the I/O type from the model's header: int16 inputs go
+    in as raw little-endian vectors, the outputs come out as int16 values, equal to the
+    interpreter's (reference kernels) on full-range inputs; on the M4 (DSP kernels where
+    export-c has them) and on the M3 (portable kernels)."""
+    tool("arm-none-eabi-gcc")
+    tool("qemu-system-arm")
+    picoq = _s16_convnet()
+    ec.export_c(picoq, tmp_path / "fw", "s16net")
+    shape = Interpreter(picoq).input_details[0]["shape"]
+    inputs = np.random.default_rng(23).integers(-32768, 32768, (N_INPUTS, *shape), dtype=np.int16)
+    inputs[0] = 32767  # the int32-bias conv's sums at their largest
+    inputs[1] = -32768
+    (tmp_path / "in.bin").write_bytes(inputs.astype("<i2").tobytes())
+    args = [f"MODEL={tmp_path / 'fw'}", f"INPUTS={tmp_path / 'in.bin'}", f"BUILD={tmp_path / arch}"]
+    if arch == "m3":
+        args += [M3_ARCH, M3_QEMU]
+    make(M4_DIR, *args)
+    out = make(M4_DIR, *args, "run", timeout=QEMU_TIMEOUT)
+    assert f"# inputs: {N_INPUTS}" in out.stdout
+    expected = reference(picoq, inputs)
+    assert np.abs(expected).max() > 127  # int16 values: an int8 print would not give them
+    np.testing.assert_array_equal(output_rows(out.stdout, np.int16), expected)
+
+
+# --- end fw16 ---
+
+
 def test_cortex_m4_in_qemu_matches_interpreter(exported: Exported) -> None:
     tool("arm-none-eabi-gcc")
     tool("qemu-system-arm")
@@ -329,6 +361,7 @@ def test_cortex_m4_crash_ends_the_qemu_run_with_failure(tmp_path: Path) -> None:
     (tmp_path / "x_model.h").write_text(
         "#include <stdint.h>\n#define X_ARENA_SIZE 16\n#define X_INPUT_SIZE 4\n#define X_OUTPUT_SIZE 4\n"
         "#define X_NUM_INPUTS 1\n#define X_NUM_OUTPUTS 1\n#define X_INPUT_ARENA_OFFSET 0\n"
+        "#define X_INPUT_TYPE int8_t\n#define X_OUTPUT_TYPE int8_t\n"  # main.c's I/O types (fw16)
         "int x_invoke(const int8_t *input, int8_t *output, uint8_t *arena);\n"
     )
     (tmp_path / "x_model.c").write_text(
