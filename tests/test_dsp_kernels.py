@@ -1,8 +1,9 @@
 """The Cortex-M DSP-extension kernels (src/arch/cortexm) give the reference kernels' bytes.
 
 tests/c/dsp_vs_reference.c is bare-metal firmware for QEMU's mps2-an386 (Cortex-M4): for each
-of CONV_2D, DEPTHWISE_CONV_2D, FULLY_CONNECTED, ADD, MAX_POOL_2D and AVERAGE_POOL_2D it draws
-1000 random cases (seeded per case) over the validator's parameter ranges and the DSP kernels'
+of CONV_2D, DEPTHWISE_CONV_2D, FULLY_CONNECTED, ADD, MAX_POOL_2D and AVERAGE_POOL_2D (and the
+int4-weight CONV_2D, DEPTHWISE_CONV_2D and FULLY_CONNECTED: conv2d_s4, depthwise_s4, fc_s4) it
+draws 1000 random cases (seeded per case) over the validator's parameter ranges and the DSP kernels'
 preconditions (pq_kernels_dsp.h), runs the reference kernel and the DSP kernel on the same
 operands, and compares the outputs byte for byte. Every operand sits between MPU guard regions
 (a load or store just past a buffer, or just before it, faults) and canary bytes; operands must

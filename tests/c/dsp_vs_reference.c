@@ -44,6 +44,11 @@
  * clamp), with small accumulators and small right shifts so that rounding ties of both
  * signs are common (a random kernel case meets one only now and then).
  *
+ * conv2d_s4, depthwise_s4 and fc_s4 (dsp4) draw their cases as conv2d, depthwise and fc
+ * do, with packed int4 filters (every nibble drawn: an odd count leaves junk in the last
+ * high nibble; odd row lengths and channel counts start rows and taps mid-byte) and int8
+ * shifts, against pq_conv2d_s4, pq_depthwise_conv2d_s4 and pq_fully_connected_s4.
+ *
  * Prints one line per op, "conv2d: 1000 cases, 0 mismatches, 0 guard errors", and the
  * full parameters of each op's first failing case; exits 0 when everything matched,
  * 1 on a mismatch or guard error, 2 on a harness error, 3 on a fault.

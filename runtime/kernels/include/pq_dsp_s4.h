@@ -1,7 +1,7 @@
 /*
- * Building blocks of the Cortex-M DSP kernels for packed int4 weights (internal to
- * the pq_*_s4_dsp.c files of src/arch/cortexm): filter rows read in place as 8 nibbles a word, and the
- * dot products of pq_dsp_gemm_s4.c. Only meaningful when PQ_DSP is 1.
+ * Building blocks of the Cortex-M DSP kernels for packed int4 weights (internal to the
+ * pq_*_s4_dsp.c files of src/arch/cortexm): filter rows read in place as 8 nibbles a
+ * word, and the dot products of pq_dsp_gemm_s4.c. Only meaningful when PQ_DSP is 1.
  *
  * Unpacking: a word of 8 nibbles e0..e7 (e0 in bits 0-3, TFLite's INT4 order), XORed
  * with 0x88888888, holds u_i = e_i + 8 in [0, 15]. Masking with 0x000F000F after shifts
