@@ -53,6 +53,16 @@ PQ_INLINE uint32_t pq_s4_tail(const uint8_t *packed, int32_t e, int32_t n)
     return w;
 }
 
+/* The same n (1..7) nibbles read as one word when 8 nibbles from element e exist
+ * (`room`: e.g. the next filter row follows), masked: 5 instructions instead of a loop. */
+PQ_INLINE uint32_t pq_s4_tail_fast(const uint8_t *packed, int32_t e, int32_t n, int32_t room)
+{
+    if (room) {
+        return (pq_s4_ld8(packed, e) ^ PQ_S4_BIAS8) & ((1u << (4 * n)) - 1u);
+    }
+    return pq_s4_tail(packed, e, n);
+}
+
 /* acc + sum(u_i * x_i) for 8 values: u in the XORed word w, x in the pairs
  * c0 = (x4, x0), c1 = (x5, x1), c2 = (x6, x2), c3 = (x7, x3). */
 PQ_INLINE int32_t pq_s4_mac8(int32_t acc, uint32_t w, int32_t c0, int32_t c1, int32_t c2, int32_t c3)

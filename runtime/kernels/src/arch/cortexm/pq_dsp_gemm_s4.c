@@ -150,7 +150,10 @@ void pq_dsp_gemm_s4_2cols(const pq_dsp_gemm_s4 *g, const uint8_t *filter, int32_
             }
         }
         if (rem) {
-            const uint32_t w0 = pq_s4_tail(filter, e0 + 8 * k8, rem), w1 = pq_s4_tail(filter, e1 + 8 * k8, rem);
+            /* row r's tail has row r + 1 after it, row r + 1's has row r + 2 if in this block:
+             * at least k >= 8 values, so the tail's word read stays inside the filter */
+            const uint32_t w0 = pq_s4_tail_fast(filter, e0 + 8 * k8, rem, k8 > 0);
+            const uint32_t w1 = pq_s4_tail_fast(filter, e1 + 8 * k8, rem, k8 > 0 && r + 2 < end);
             acc[0] = pq_s4_mac8(acc[0], w0, PQ_COL_A(tail_c));
             acc[1] = pq_s4_mac8(acc[1], w0, PQ_COL_B(tail_c));
             acc[2] = pq_s4_mac8(acc[2], w1, PQ_COL_A(tail_c));
@@ -316,7 +319,8 @@ void pq_dsp_gemv_s4(const pq_dsp_gemm_s4 *g, const uint8_t *filter, int32_t rows
                 pass_2x1(filter, e0, e1, 0, 1, k8, x, off2, acc);
             }
         }
-        for (d = 8 * k8; d < k; ++d) { /* the last k % 8 values one at a time */
+        for (d = 8 * k8; d < k; ++d) { /* the last k % 8 values one at a time (fewer
+                                         * instructions than a masked word here) */
             const uint32_t xv = (uint32_t)x[d] + (uint32_t)off;
             const uint32_t b0 = filter[(uint32_t)(e0 + d) >> 1], b1 = filter[(uint32_t)(e1 + d) >> 1];
             acc[0] = (int32_t)((uint32_t)acc[0] + ((((e0 + d) & 1) ? b0 >> 4 : b0 & 0x0Fu) ^ 8u) * xv);
