@@ -128,6 +128,32 @@ static void widen(int32_t *cols, int32_t groups, int32_t off2, int32_t sums[2])
     sums[1] = sb;
 }
 
+/* A 1x1 unpadded conv's columns are input pixels as they are: widen k values of pixels
+ * a and b straight into the pair layout, no staging. The last partial group reads only
+ * the values that exist, padded with values that widen to 0. */
+static void widen_direct(int32_t *cols, const int8_t *a, const int8_t *b, int32_t k, int32_t off2, int8_t zero,
+                         int32_t sums[2])
+{
+    int32_t j, sa = 0, sb = 0;
+    for (j = k >> 3; j > 0; --j, a += 8, b += 8, cols += 8) {
+        sa = widen8(a, off2, sa, cols);
+        sb = widen8(b, off2, sb, cols + 1);
+    }
+    if (k & 7) {
+        int8_t ta[8], tb[8];
+        memset(ta, zero, sizeof ta);
+        memset(tb, zero, sizeof tb);
+        for (j = 0; j < (k & 7); ++j) {
+            ta[j] = a[j];
+            tb[j] = b[j];
+        }
+        sa = widen8(ta, off2, sa, cols);
+        sb = widen8(tb, off2, sb, cols + 1);
+    }
+    sums[0] = sa;
+    sums[1] = sb;
+}
+
 pq_status pq_conv2d_s4_dsp(const pq_conv_params *p, const int32_t *mult, const int8_t *shift,
                            const pq_dims *in_dims, const int8_t *in, const pq_dims *filter_dims,
                            const uint8_t *filter, const int32_t *bias, const pq_dims *out_dims, int8_t *out,
@@ -142,6 +168,9 @@ pq_status pq_conv2d_s4_dsp(const pq_conv_params *p, const int32_t *mult, const i
     int32_t *cols = (int32_t *)scratch;
     int8_t *staged = (int8_t *)scratch + 16 * groups8;
     const int32_t off2 = pq_dsp_pair(p->input_offset);
+    const int8_t zero = (int8_t)(-p->input_offset);
+    /* 1x1, unpadded: every column is an input pixel (the output size keeps it inside). */
+    const int32_t direct = filter_dims->h == 1 && filter_dims->w == 1 && p->pad_h == 0 && p->pad_w == 0;
     pq_dsp_gemm_s4 rq;
     int32_t groups, per_group, b, pix, g, sums[2];
 
@@ -174,9 +203,15 @@ pq_status pq_conv2d_s4_dsp(const pq_conv_params *p, const int32_t *mult, const i
             const int32_t pix1 = pix + 1 < pixels ? pix + 1 : pix;
             rq.out_stride = (pix1 - pix) * out_c;
             for (g = 0; g < groups; ++g) {
-                im2col(p, in_dims, in_b, filter_dims, g * f_c, pix / out_w, pix % out_w, staged);
-                im2col(p, in_dims, in_b, filter_dims, g * f_c, pix1 / out_w, pix1 % out_w, staged + 8);
-                widen(cols, groups8, off2, sums);
+                if (direct) {
+                    const int32_t ia = (pix / out_w) * p->stride_h * in_w + (pix % out_w) * p->stride_w;
+                    const int32_t ib = (pix1 / out_w) * p->stride_h * in_w + (pix1 % out_w) * p->stride_w;
+                    widen_direct(cols, in_b + ia * in_c + g * f_c, in_b + ib * in_c + g * f_c, k, off2, zero, sums);
+                } else {
+                    im2col(p, in_dims, in_b, filter_dims, g * f_c, pix / out_w, pix % out_w, staged);
+                    im2col(p, in_dims, in_b, filter_dims, g * f_c, pix1 / out_w, pix1 % out_w, staged + 8);
+                    widen(cols, groups8, off2, sums);
+                }
                 rq.first_row = g * per_group;
                 pq_dsp_gemm_s4_2cols(&rq, filter, per_group, cols, sums[0], sums[1], out_b + pix * out_c);
             }
