@@ -253,13 +253,14 @@ pq_status pq_depthwise_conv2d_s4_dsp(const pq_conv_params *p, const int32_t *mul
                 px0 = in_b + ((y0 + ky0 * dh) * in_w + (x0 + kx0 * dw)) * ch;
                 full3x3 = f_h == 3 && f_w == 3 && dh == 1 && ky0 == 0 && kx0 == 0 && ky1 == 3 && kx1 == 3;
                 for (c = 0; fast && c < ch4; c += 4) {
-                    int32_t acc[4] = {0, 0, 0, 0}, ky;
+                    int32_t acc[4], ky; /* not "= {0}": gcc -Os zeroes that with a memset call */
                     const int8_t *py = px0 + c;
                     /* an even ch: the tap's first weight is at a byte boundary */
                     const uint8_t *pw = filter + (((ky0 * f_w + kx0) * ch + c) >> 1);
                     if (full3x3) {
                         dw16_3x3(py, pw, ch >> 1, row, off2, acc);
                     } else {
+                        acc[0] = acc[1] = acc[2] = acc[3] = 0;
                         for (ky = ky0; ky < ky1; ++ky, py += dh * row, pw += (f_w * ch) >> 1) {
                             dw_row16(py, pw, kx1 - kx0, ch >> 1, off2, acc);
                         }
