@@ -140,15 +140,17 @@ static void widen_direct(int32_t *cols, const int8_t *a, const int8_t *b, int32_
         sb = widen8(b, off2, sb, cols + 1);
     }
     if (k & 7) {
-        int8_t ta[8], tb[8];
-        memset(ta, zero, sizeof ta);
-        memset(tb, zero, sizeof tb);
+        /* built in words, not byte arrays: gcc -Os turns those loops into memset and
+         * memmove calls */
+        const uint32_t fill4 = (uint8_t)zero * 0x01010101u;
+        uint32_t ta[2] = {fill4, fill4}, tb[2] = {fill4, fill4};
         for (j = 0; j < (k & 7); ++j) {
-            ta[j] = a[j];
-            tb[j] = b[j];
+            const uint32_t clear = ~(0xFFu << (8 * (j & 3)));
+            ta[j >> 2] = (ta[j >> 2] & clear) | ((uint32_t)(uint8_t)a[j] << (8 * (j & 3)));
+            tb[j >> 2] = (tb[j >> 2] & clear) | ((uint32_t)(uint8_t)b[j] << (8 * (j & 3)));
         }
-        sa = widen8(ta, off2, sa, cols);
-        sb = widen8(tb, off2, sb, cols + 1);
+        sa = widen8((const int8_t *)ta, off2, sa, cols);
+        sb = widen8((const int8_t *)tb, off2, sb, cols + 1);
     }
     sums[0] = sa;
     sums[1] = sb;
