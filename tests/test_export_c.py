@@ -110,6 +110,25 @@ NEW_OP_MODELS: dict[str, Callable[[], bytes]] = {
 MODELS |= NEW_OP_MODELS
 
 
+def _int4_net() -> bytes:
+    """dsp4: int4 weights (the s4 kernels, called directly, their DSP twins on the M4) where
+    nibbles start mid-byte: a 3x3 conv of 3 channels (rows of 27 values), a depthwise conv of
+    5 channels (every other tap from a high nibble), a 1x1 conv of 5 (rows of 5), then
+    FULLY_CONNECTED over 75 values and over 11 (odd depths: odd rows start mid-byte)."""
+    g = TFLiteGraph()
+    layers = RandomLayers(g, np.random.default_rng(4), weights="int4")
+    x = layers.input("x", (1, 9, 5, 3), 0.02, -3)
+    y = layers.conv2d(x, 5, (3, 3), activation="RELU")
+    y = layers.depthwise_conv2d(y, 3, stride=2)
+    y = layers.conv2d(y, 5, (1, 1))
+    y = layers.fully_connected(layers.reshape(y, (1, 75)), 11, activation="RELU")
+    g.output(layers.fully_connected(y, 6))
+    return g.build()
+
+
+MODELS["int4_net"] = _int4_net  # dsp4
+
+
 def _tables_model() -> bytes:
     """LOOKUP_TABLE (from float ONNX only): a conv, GELU (erf form), a conv, SiLU, converted."""
     from support.onnx_tables import gelu_silu_convnet
@@ -293,8 +312,12 @@ def test_cortex_m4_links_the_dsp_kernels(exported: Exported) -> None:
     for op in m.ops:
         fc = op.name == "FULLY_CONNECTED" and op.params["filter_offset"] == 0
         pool = op.name in ("MAX_POOL_2D", "AVERAGE_POOL_2D")  # always: no precondition to check
+        kernel = ec_invoke.KERNEL_FUNCTIONS[op.name]
+        if op.variant == "s4":  # dsp4: the int4-weight kernels' own DSP twins
+            kernel = op.kernel
+            pool = op.name == "DEPTHWISE_CONV_2D" and op.params["depth_multiplier"] == 1
         if ec_invoke.conv_uses_dsp(op) or fc or pool:
-            assert f"{ec_invoke.KERNEL_FUNCTIONS[op.name]}_dsp" in symbols, op.name
+            assert f"{kernel}_dsp" in symbols, op.name
 
 
 def test_cortex_m4_soft_float_build_links_no_float_helper(exported: Exported) -> None:
@@ -558,7 +581,11 @@ def test_int4_weights_export_packed_and_build_on_the_host(tmp_path: Path) -> Non
     assert sizes == [23, 45, 1260]
     assert sorted(int(n) for n in re.findall(r"extern const uint8_t \w+\[(\d+)\];", data)) == sizes
     code = (tmp_path / "fw" / "i4_model.c").read_text()
-    assert code.count("_s4_eval(&node, t)") == 3
+    # dsp4: called directly, with their DSP twins where the int8 kernels' conditions hold
+    # (not the depthwise conv: depth multiplier 2)
+    assert "_eval(" not in code
+    for kernel, dsp in [("pq_conv2d_s4", 1), ("pq_depthwise_conv2d_s4", 0), ("pq_fully_connected_s4", 1)]:
+        assert code.count(f"st = {kernel}(") == 1 and code.count(f"st = {kernel}_dsp(") == dsp, kernel
     inputs = np.random.default_rng(12).integers(-128, 128, (8, 1, 6, 6, 1), dtype=np.int8)
     (tmp_path / "in.bin").write_bytes(inputs.tobytes())
     make(HOST_DIR, f"MODEL={tmp_path / 'fw'}", f"BUILD={tmp_path / 'b'}")
