@@ -46,6 +46,9 @@ class FloatGraph:
     outputs: list[str] = field(default_factory=list)
     shapes: dict[str, tuple[int, ...]] = field(default_factory=dict)  # static, batch 1
     opset: int = 13
+    # name prefixes of the nodes an unrolled LSTM / GRU emitted (recurrent.py): an int8 model
+    # runs them 16x8, as TFLM's integer LSTM keeps its gates and cell state in int16
+    recurrent: list[str] = field(default_factory=list)
     # What makes the model unconvertible, found so far (import, passes, lowering check): collected
     # rather than raised so that one ConversionError lists every problem; hints say what to do.
     problems: list[str] = field(default_factory=list)
@@ -78,6 +81,10 @@ class FloatGraph:
 
     def const(self, name: str) -> np.ndarray | None:
         return self.consts.get(name) if name else None
+
+    def is_recurrent(self, node: Node) -> bool:
+        """Whether `node` is one of an unrolled LSTM / GRU's (or a pass's rewrite of one)."""
+        return any(n.startswith(p) for p in self.recurrent for n in (node.name, *node.outputs[:1]))
 
     def fresh(self, base: str) -> str:
         """A tensor name not used yet."""

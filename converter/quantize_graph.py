@@ -164,8 +164,10 @@ class Lowering(ComputeOps, MovementOps):
 
     def node_dtype(self, node: Node) -> str:
         """int16 for a node of a 16x8 model whose kernel has a 16x8 variant, else int8."""
-        if self.act_dtype == "int8" or node.name in self.precision.int4:
+        if node.name in self.precision.int4:
             return "int8"  # int4 weights: TFLM and CMSIS-NN have no 16x4 kernels, an int8 island
+        if self.act_dtype == "int8" and not self.fg.is_recurrent(node):
+            return "int8"  # (an unrolled LSTM / GRU runs 16x8 in an int8 model, as in TFLM)
         kernel = rule_of(node.op).kernel
         if node.op == "Gather" and _gather_is_slice(self.fg, node):  # a SLICE (lower_gather)
             kernel = "SLICE"
@@ -175,7 +177,7 @@ class Lowering(ComputeOps, MovementOps):
 
     def _in_node_dtype(self, node: Node) -> Node:
         """The node reading its activation inputs in its own dtype (QUANTIZE ops where not)."""
-        if self.act_dtype == "int8":
+        if self.act_dtype == "int8" and not self.fg.recurrent:
             return node
         ins = [self._in_dtype(i, node.where) if i in self.stored else i for i in node.inputs]
         return node if ins == node.inputs else replace(node, inputs=ins)
@@ -300,7 +302,7 @@ class Lowering(ComputeOps, MovementOps):
     def run(self) -> Graph:
         for name in self.fg.inputs:  # in the dtype of a consumer that runs int16, if any
             users = [self.node_dtype(n) for n in self.consumers.get(name, [])]
-            self.dt = "int16" if "int16" in users else "int8"
+            self.dt = "int16" if "int16" in users and self.act_dtype == "int16" else "int8"
             idx = self.define(name, L.identity(len(self.shape(name))))
             self.g.inputs.append(idx)
         for node in self.fg.nodes:

@@ -341,6 +341,7 @@ def unroll_recurrent(graph: FloatGraph) -> bool:
 
 def _unroll(graph: FloatGraph, node: Node) -> list[Node]:
     e = _Emitter(graph, node.name or node.op)
+    graph.recurrent.append(f"{e.base}/")
     hid = int(node.attrs["hidden_size"])
     layout = node.attrs.get("layout", 0)
     x_shape = graph.shapes[node.inputs[0]]
