@@ -2,7 +2,9 @@
  * SLICE's fast hooks (pq_fast_ops.h): the reference kernel (one memcpy per innermost row of the
  * box) on the shapes with dims merged at prepare. A dim the box spans whole merges into the
  * dim outside it (a crop of H in NHWC: one copy per image row band instead of one per pixel,
- * dims of extent 1 vanish). Any copy is exact.
+ * dims of extent 1 vanish). Any copy is exact. The 16x8 SLICE (pq_variants.def s16) runs the
+ * same byte copies on the innermost merged dim's extent and begin doubled: an int16 box is
+ * the byte box of twice its width.
  */
 #include <stddef.h>
 #include <stdint.h>
@@ -23,12 +25,11 @@ static int slice_plan(const pq_node *node, const pq_tensor *t, int isa, size_t *
     return 1;
 }
 
-static pq_status slice_prepare(pq_node *node, const pq_tensor *t, int isa, void *state) {
+static pq_status slice_prepare_bytes(pq_node *node, const pq_tensor *t, void *state, int32_t elem_bytes) {
     slice_state *s = (slice_state *)state;
     const pq_tensor *x = &t[node->io[0]], *y = &t[node->io[1]];
     const pq_slice_params *p = (const pq_slice_params *)node->params;
     int32_t d, n = 0;
-    (void)isa;
     if (x->rank < 1 || x->rank > PQ_MAX_DIMS || y->rank != x->rank) return PQ_ERR_PARAM;
     for (d = 0; d < x->rank; ++d) {
         const int32_t in = x->dims[d], out = y->dims[d], b = p->begin[d];
@@ -45,10 +46,23 @@ static pq_status slice_prepare(pq_node *node, const pq_tensor *t, int isa, void 
         s->p.begin[n] = b;
         ++n;
     }
+    s->in_shape[n - 1] *= elem_bytes; /* n >= 1: the first dim always opens one */
+    s->out_shape[n - 1] *= elem_bytes;
+    s->p.begin[n - 1] *= elem_bytes;
     for (d = n; d < PQ_MAX_DIMS; ++d) s->p.begin[d] = 0;
     s->rank = n;
     node->fast = s;
     return PQ_OK;
+}
+
+static pq_status slice_prepare(pq_node *node, const pq_tensor *t, int isa, void *state) {
+    (void)isa;
+    return slice_prepare_bytes(node, t, state, 1);
+}
+
+static pq_status slice_s16_prepare(pq_node *node, const pq_tensor *t, int isa, void *state) {
+    (void)isa;
+    return slice_prepare_bytes(node, t, state, 2);
 }
 
 static pq_status slice_eval(const pq_node *node, const pq_tensor *t, void *scratch, int32_t part, int32_t n_parts) {
@@ -65,3 +79,4 @@ static const char *slice_name(const pq_node *node) {
 }
 
 const pq_fast_op pq_slice_s8_fast_op = {slice_plan, slice_prepare, slice_eval, NULL, slice_name};
+const pq_fast_op pq_slice_s16_fast_op = {slice_plan, slice_s16_prepare, slice_eval, NULL, slice_name};
