@@ -21,7 +21,7 @@ from .fgraph import FloatGraph, Node
 from .foreign_ops import run_foreign
 from .lower_movement import MovementOps
 from .lower_ops import ComputeOps
-from .resize import resize_nearest
+from .resize import resize_bilinear, resize_nearest
 from .tables import run_table
 
 FloatFn = Callable[..., list[np.ndarray]]  # (node, *input arrays) -> output arrays
@@ -240,6 +240,14 @@ RULES: dict[str, OnnxRule] = {
             role="internal",
             kernel="RESIZE_NEAREST_NEIGHBOR",
             lower=_M.lower_resize_nearest,
+            quant="same",
+        ),
+        OnnxRule(  # ops14
+            "pq.ResizeBilinear",
+            resize_bilinear,
+            role="internal",
+            kernel="RESIZE_BILINEAR",
+            lower=_M.lower_resize_bilinear,
             quant="same",
         ),
         OnnxRule(

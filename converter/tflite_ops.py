@@ -18,7 +18,7 @@ from picoq.runtime.format import MAX_CONCAT_INPUTS, OPCODE_BY_NAME, OPS, op_vari
 from . import lut16
 from . import quantize as q
 from .graph import Op, Tensor
-from .resize import tflite_nearest_index
+from .resize import tflite_bilinear_table, tflite_nearest_index
 from .strided import Step, strided_steps
 from .tflite_reader import TfliteReader
 
@@ -481,6 +481,40 @@ def _resize_nearest(c: TfliteOp) -> None:
     ri = r.graph.add_const(f"{yt.name}/rows", rows)
     ci = r.graph.add_const(f"{yt.name}/cols", cols)
     r.graph.ops.append(Op("RESIZE_NEAREST_NEIGHBOR", [x, ri, ci], [y], {}, where))
+
+
+def _resize_bilinear(c: TfliteOp) -> None:
+    """RESIZE_BILINEAR (NHWC, a constant size operand): TFLM's integer interpolation, its
+    10-bit positions computed here per output row and column (resize.py), so the kernel only
+    mixes four pixels; input and output quantization must be equal (TFLM requires it)."""
+    r, where = c.r, c.where
+    x, xt = c.x, c.xt
+    size = _int_operand(r, c.ins[1] if len(c.ins) > 1 else -1, where, "the size operand")
+    if size is None:
+        return
+    o = r.options(c.op, "ResizeBilinearOptions", where)
+    align, half = (bool(o.AlignCorners()), bool(o.HalfPixelCenters())) if o else (False, False)
+    y = c.output()
+    yt = r.graph.tensors[y]
+    _same_quant(r, where, xt, yt)
+    if (
+        len(xt.shape) != 4
+        or size.size != 2
+        or yt.shape != (xt.shape[0], *map(int, size.ravel()), xt.shape[3])
+    ):
+        r.problems.append(f"{where}: needs a 4-D input and an output of the size operand's height and width")
+        return
+    if align and half:
+        r.problems.append(f"{where}: align_corners and half_pixel_centers together (TFLite refuses them)")
+        return
+    rows = tflite_bilinear_table(xt.shape[1], yt.shape[1], align, half)
+    cols = tflite_bilinear_table(xt.shape[2], yt.shape[2], align, half)
+    if rows is None or cols is None:
+        r.problems.append(f"{where}: an upsampling so large TFLite's 10-bit positions leave the input")
+        return
+    ri = r.graph.add_const(f"{yt.name}/rows", rows)
+    ci = r.graph.add_const(f"{yt.name}/cols", cols)
+    r.graph.ops.append(Op("RESIZE_BILINEAR", [x, ri, ci], [y], {}, where))
 
 
 def _mean(c: TfliteOp) -> None:
@@ -960,6 +994,7 @@ BUILDERS: dict[str, Callable[[TfliteOp], None]] = {
     "STRIDED_SLICE": _strided_slice,
     "PRELU": _prelu,
     "RESIZE_NEAREST_NEIGHBOR": _resize_nearest,
+    "RESIZE_BILINEAR": _resize_bilinear,  # ops14
     "QUANTIZE": _quantize,
 }
 

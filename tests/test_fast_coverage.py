@@ -66,6 +66,9 @@ def _models() -> dict[str, bytes]:
         models[f"layer_norm_{axis}"] = convert(
             layer_norm_model([1, 3, 4, 5], axis), calibration=calib, progress=False
         )
+    g = TFLiteGraph()  # ops14: RESIZE_BILINEAR
+    g.output(g.resize_bilinear(g.input("x", (1, 4, 3, 5), 0.05, -2), (8, 5), half_pixel_centers=True))
+    models["resize_bilinear"] = convert(g.build())
     models |= {name: convert(path.read_bytes()) for name, path in mlperf_present().items()}
     return models
 

@@ -486,6 +486,33 @@ def test_resize_nearest(seed: int) -> None:
     _check(g.build(), [data], ref.resize_nearest(data, out_h, out_w, align, half))
 
 
+# *** ops14: RESIZE_BILINEAR ***
+
+
+@pytest.mark.parametrize("seed", range(N_CASES))
+def test_resize_bilinear(seed: int) -> None:
+    """Up, down and mixed sizes, every align_corners / half_pixel_centers combination TFLite
+    allows (not both): TFLM's 10-bit integer interpolation, byte for byte."""
+    rng = np.random.default_rng(26000 + seed)
+    n, h, w, ch = (int(v) for v in (rng.integers(1, 3), *rng.integers(1, 9, 2), rng.integers(1, 6)))
+    out_h, out_w = (int(v) for v in rng.integers(1, 17, 2))
+    align, half = [(False, False), (True, False), (False, True)][seed % 3]
+    g = TFLiteGraph()
+    x = g.input("x", (n, h, w, ch), *_qparams(rng))
+    g.output(g.resize_bilinear(x, (out_h, out_w), align_corners=align, half_pixel_centers=half))
+    data = _full_range(rng, (n, h, w, ch))
+    _check(g.build(), [data], ref.resize_bilinear(data, out_h, out_w, align, half))
+
+
+def test_resize_bilinear_refuses_what_tflm_would_read_past() -> None:
+    """1 -> 2048 rows: TFLM's rounded 10-bit scale is 1 and its last low index is 1, past the
+    one input row; the converter names it instead of writing a file."""
+    g = TFLiteGraph()
+    g.output(g.resize_bilinear(g.input("x", (1, 1, 2, 1), 0.05, 0), (2048, 2)))
+    with pytest.raises(Exception, match="10-bit positions leave the input"):
+        convert(g.build())
+
+
 # *** TRANSPOSE ***
 
 _PERMS = [p for r in range(1, 5) for p in itertools.permutations(range(r))]

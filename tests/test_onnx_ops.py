@@ -222,6 +222,24 @@ CASES = {
     "gather_indices_2d": lambda: conv_then(
         [node("Gather", ["c", "i"], axis=3)], extra={"i": np.array([[5, 0], [2, -1]], np.int64)}
     ),
+    # --- ops14: Resize linear: RESIZE_BILINEAR with the node's coordinate mode as tables ---
+    "resize_linear_2x_half_pixel": lambda: conv_then(
+        [node("Resize", ["c", "", "sc"], mode="linear")],
+        extra={"sc": np.array([1, 1, 2, 2], np.float32)},
+    ),
+    "resize_linear_pytorch_half_pixel": lambda: conv_then(  # 6x6 -> 9x4
+        [node("Resize", ["c", "", "sc"], mode="linear", coordinate_transformation_mode="pytorch_half_pixel")],
+        extra={"sc": np.array([1, 1, 1.5, 0.67], np.float32)},
+    ),
+    "resize_linear_align_corners": lambda: conv_then(
+        [node("Resize", ["c", "", "sc"], mode="linear", coordinate_transformation_mode="align_corners")],
+        extra={"sc": np.array([1, 1, 1.5, 2.5], np.float32)},
+    ),
+    "resize_linear_asymmetric_down": lambda: conv_then(
+        [node("Resize", ["c", "", "sc"], mode="linear", coordinate_transformation_mode="asymmetric")],
+        extra={"sc": np.array([1, 1, 0.5, 0.75], np.float32)},
+    ),
+    # --- end ops14 ---
     # on activations: SLICE (ShuffleNet's channel split, crops)
     "slice_channels_and_crop": lambda: conv_then(
         [node("Slice", ["c", "st", "en", "ax"])],
@@ -512,6 +530,31 @@ def test_resize_nearest_is_one_op_on_channels_last_bytes():
         "RESIZE_NEAREST_NEIGHBOR",
         "TRANSPOSE",
     ]
+
+
+# --- ops14 ---
+
+
+def test_resize_linear_is_one_op_on_channels_last_bytes():
+    assert _ops(CASES["resize_linear_2x_half_pixel"]()) == [
+        "TRANSPOSE",
+        "CONV_2D",
+        "RESIZE_BILINEAR",
+        "TRANSPOSE",
+    ]
+
+
+def test_resize_linear_refuses_antialias_by_name():
+    m = conv_then(
+        [node("Resize", ["c", "", "sc"], mode="linear", antialias=1)],
+        extra={"sc": np.array([1, 1, 2, 2], np.float32)},
+        opset=18,
+    )
+    with pytest.raises(Exception, match="Resize mode=linear with antialias=1: not supported"):
+        _ops(m)
+
+
+# --- end ops14 ---
 
 
 def test_gather_of_a_run_is_a_slice_else_gather():

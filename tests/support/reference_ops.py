@@ -1158,3 +1158,49 @@ def resize_nearest(
     rows = [nearest(v, x.shape[1], out_h) for v in range(out_h)]
     cols = [nearest(v, x.shape[2], out_w) for v in range(out_w)]
     return x[:, rows][:, :, cols]
+
+
+# --- ops14: RESIZE_BILINEAR, TRANSPOSE_CONV ---
+
+
+def _c_div(a: int, b: int) -> int:
+    """C's integer division (truncates toward zero)."""
+    q = abs(a) // abs(b)
+    return q if (a >= 0) == (b > 0) else -q
+
+
+def resize_bilinear(
+    x: np.ndarray, out_h: int, out_w: int, align_corners: bool, half_pixel: bool
+) -> np.ndarray:
+    """TFLite ``reference_ops::ResizeBilinearInteger`` (NHWC, int8), pixel by pixel with Python
+    integers and C's division, built without TFLITE_SINGLE_ROUNDING as tflite-micro's package is."""
+    n, in_h, in_w, depth = x.shape
+
+    def scale10(in_size: int, out_size: int) -> int:
+        if align_corners and out_size > 1:
+            return _c_div((1 << 10) * (in_size - 1) + _c_div(out_size - 1, 2), out_size - 1)
+        return _c_div((1 << 10) * in_size + _c_div(out_size, 2), out_size)
+
+    def interp(v: int, scale: int, in_size: int) -> tuple[int, int, int]:
+        pos = v * scale + _c_div(scale, 2) - (1 << 9) if half_pixel else v * scale
+        return pos, max(_c_div(pos, 1 << 10), 0), min(_c_div(pos + (1 << 10) - 1, 1 << 10), in_size - 1)
+
+    sh, sw = scale10(in_h, out_h), scale10(in_w, out_w)
+    out = np.zeros((n, out_h, out_w, depth), np.int8)
+    xi = x.astype(np.int64)
+    for yy in range(out_h):
+        iy, y0, y1 = interp(yy, sh, in_h)
+        for xx in range(out_w):
+            ix, x0, x1 = interp(xx, sw, in_w)
+            dy, dx = iy - (1 << 10) * y0, ix - (1 << 10) * x0
+            s = (
+                xi[:, y0, x0] * ((1 << 10) - dy) * ((1 << 10) - dx)
+                + xi[:, y1, x0] * dy * ((1 << 10) - dx)
+                + xi[:, y0, x1] * ((1 << 10) - dy) * dx
+                + xi[:, y1, x1] * dy * dx
+            )
+            for b in range(n):
+                for c in range(depth):
+                    v = int(s[b, c])
+                    out[b, yy, xx, c] = _c_div(v + ((1 << 19) if v > 0 else -(1 << 19)), 1 << 20)
+    return out

@@ -978,6 +978,41 @@ class TFLiteGraph:
         )
         return y
 
+    # --- ops14: RESIZE_BILINEAR, TRANSPOSE_CONV ---
+
+    def resize_bilinear(
+        self,
+        x: Tensor,
+        size: Sequence[int],
+        *,
+        align_corners: bool = False,
+        half_pixel_centers: bool = False,
+        name: str | None = None,
+    ) -> Tensor:
+        """RESIZE_BILINEAR of an NHWC input to `size` (height, width), an int32 operand; the
+        output keeps the input's quantization (TFLM requires it for int8)."""
+        name = name or self.auto_name("resize_bilinear")
+        size_t = self.const_int32(f"{name}/size", np.array(size, dtype=np.int32))
+        y = self._like(name, [x.shape[0], *size, x.shape[3]], x)
+
+        def options(fb: flatbuffers.Builder) -> int:
+            tflite.ResizeBilinearOptionsStart(fb)
+            tflite.ResizeBilinearOptionsAddAlignCorners(fb, align_corners)
+            tflite.ResizeBilinearOptionsAddHalfPixelCenters(fb, half_pixel_centers)
+            return tflite.ResizeBilinearOptionsEnd(fb)
+
+        self._add_op(
+            tflite.BuiltinOperator.RESIZE_BILINEAR,
+            3 if half_pixel_centers else 1,
+            [x, size_t],
+            [y],
+            tflite.BuiltinOptions.ResizeBilinearOptions,
+            options,
+        )
+        return y
+
+    # --- end ops14 ---
+
     def strided_slice(
         self,
         x: Tensor,
