@@ -517,6 +517,69 @@ def _resize_bilinear(c: TfliteOp) -> None:
     r.graph.ops.append(Op("RESIZE_BILINEAR", [x, ri, ci], [y], {}, where))
 
 
+def _transpose_conv(c: TfliteOp) -> None:
+    """TRANSPOSE_CONV (inputs output_shape, weights OHWI, input, bias): CONV_2D's operands and
+    params with TFLM's padding, computed from the output's size as its Prepare does."""
+    r, op, ins, where = c.r, c.op, c.ins, c.where
+    x, xt = c.x, c.xt
+    o = r.options(op, "TransposeConvOptions", where)
+    if len(ins) < 3 or o is None:
+        r.problems.append(f"{where}: needs output_shape, weights, input and options")
+        return
+    if xt.dtype != "int8":
+        r.problems.append(f"{where}: only int8 activations (no 16x8 TRANSPOSE_CONV kernel)")
+        return
+    w = _weights(r, ins[1], where, axis=0)
+    y = c.output()
+    yt = r.graph.tensors[y]
+    if w is None or len(xt.shape) != 4 or len(yt.shape) != 4:
+        _ensure(w is None, r.problems, f"{where}: input and output must be 4-D NHWC")
+        return
+    w_idx, w_scales = w
+    wt = r.graph.tensors[w_idx]
+    if wt.dtype != "int8" or len(wt.shape) != 4 or wt.shape[3] != xt.shape[3]:
+        r.problems.append(f"{where}: filter must be int8 [Cout, kh, kw, {xt.shape[3]}], got {wt.shape}")
+        return
+    channels = wt.shape[0]
+    strides = (o.StrideH(), o.StrideW())
+    if min(strides) < 1:
+        r.problems.append(f"{where}: strides {strides} must be >= 1")
+        return
+    if _activation(r, where, o.FusedActivationFunction()) != "NONE":
+        r.problems.append(f"{where}: a fused activation on TRANSPOSE_CONV (TFLM ignores it)")
+        return
+    pads = []
+    for in_size, k, s, out in zip(xt.shape[1:3], wt.shape[1:3], strides, yt.shape[1:3]):
+        # TFLM: ComputePaddingHeightWidth over the output (transpose_conv.cc CalculateOpData)
+        n = (out + s - 1) // s if o.Padding() == 0 else (out + s - k) // s
+        if n != in_size:
+            r.problems.append(
+                f"{where}: output size {out} does not give back the input's {in_size} (padding, stride)"
+            )
+            return
+        pads.append(max((n - 1) * s + k - out, 0) // 2)
+    bias = _bias(r, ins[3] if len(ins) > 3 else -1, where, channels)
+    requant = _params_or_problem(
+        r, where, q.conv_multipliers, xt.scale, np.broadcast_to(w_scales, (channels,)), yt.scale
+    )
+    if requant is None:
+        return
+    m_idx, s_idx = _requant_consts(r, yt.name, *requant)
+    params = {
+        "stride_h": strides[0],
+        "stride_w": strides[1],
+        "dilation_h": 1,
+        "dilation_w": 1,
+        "pad_h": pads[0],
+        "pad_w": pads[1],
+        "input_offset": -xt.zero_point,
+        "output_offset": yt.zero_point,
+        "act_min": -128,
+        "act_max": 127,
+    }
+    r.graph.ops.append(Op("TRANSPOSE_CONV", [x, w_idx, bias, m_idx, s_idx], [y], params, where))
+
+
 def _mean(c: TfliteOp) -> None:
     r, op, name, ins, where = c.r, c.op, c.name, c.ins, c.where
     x, xt = c.x, c.xt
@@ -995,6 +1058,7 @@ BUILDERS: dict[str, Callable[[TfliteOp], None]] = {
     "PRELU": _prelu,
     "RESIZE_NEAREST_NEIGHBOR": _resize_nearest,
     "RESIZE_BILINEAR": _resize_bilinear,  # ops14
+    "TRANSPOSE_CONV": _transpose_conv,  # ops14
     "QUANTIZE": _quantize,
 }
 
@@ -1007,13 +1071,16 @@ def import_op(r: TfliteReader, k: int, name: str) -> None:
     n_problems = len(r.problems)
     # Inputs TFLite lets a model omit (index -1): the bias of conv and FC, PADV2's pad value.
     optional = {2} if name in ("CONV_2D", "DEPTHWISE_CONV_2D", "FULLY_CONNECTED", "PADV2") else set()
+    first = 0
+    if name == "TRANSPOSE_CONV":  # ops14: (output_shape, weights, input, bias): input 2 is the activation
+        optional, first = {3}, 2
     omitted = [j for j, t in enumerate(ins) if t < 0 and j not in optional]
     if not outs or not ins or omitted or min(outs) < 0:
         r.problems.append(
             f"{where}: missing input or output tensors (omitted: inputs {omitted}, outputs {outs})"
         )
         return
-    x = r.activation(ins[0], where)
+    x = r.activation(ins[first] if len(ins) > first else -1, where)
     # Output tensor created after the inputs, so that indices follow data flow.
     if len(r.problems) > n_problems or 0 in r.graph.tensors[x].shape:  # empty: reported where it was made
         return

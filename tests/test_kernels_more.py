@@ -513,6 +513,46 @@ def test_resize_bilinear_refuses_what_tflm_would_read_past() -> None:
         convert(g.build())
 
 
+# *** ops14: TRANSPOSE_CONV ***
+
+
+@pytest.mark.parametrize("seed", range(N_CASES))
+def test_transpose_conv(seed: int) -> None:
+    """Strides 1-3, SAME and VALID, every output size TFLite's output_shape allows for them
+    (TF's output_padding), with and without a bias: TFLM's scatter, byte for byte."""
+    rng = np.random.default_rng(27000 + seed)
+    n = int(rng.choice([1, 1, 2]))
+    h, w = (int(v) for v in rng.integers(1, 7, 2))
+    kh, kw = (int(v) for v in rng.integers(1, 5, 2))
+    sh, sw = (int(v) for v in rng.choice([1, 2, 3], 2))
+    padding = str(rng.choice(["SAME", "VALID"]))
+    cin, cout = (int(v) for v in rng.integers(1, 6, 2))
+
+    def out_size(i: int, k: int, s: int) -> int:  # any size whose window count gives i back
+        if padding == "SAME":
+            return (i - 1) * s + 1 + int(rng.integers(0, s))
+        return (i - 1) * s + k + int(rng.integers(0, s))
+
+    oh, ow = out_size(h, kh, sh), out_size(w, kw, sw)
+    in_s, in_zp = _qparams(rng)
+    wq = rng.integers(-127, 128, (cout, kh, kw, cin), dtype=np.int8)
+    w_s = rng.uniform(0.002, 0.02, cout).astype(np.float32)
+    bias = rng.integers(-5000, 5000, cout).astype(np.int32) if rng.integers(0, 4) else None
+    x = _full_range(rng, (n, h, w, cin))
+    pad = (ref.transpose_conv_padding(oh, kh, sh, padding), ref.transpose_conv_padding(ow, kw, sw, padding))
+    acc = ref.transpose_conv(x, wq, bias, 1, 0, (sh, sw), pad, (oh, ow), -in_zp, return_acc=True)
+    out_s, out_zp = _spread_quant(acc * in_s * w_s.astype(np.float64))
+    mult, shift = ref.conv_params(in_s, w_s, out_s)
+    expected = ref.transpose_conv(x, wq, bias, mult, shift, (sh, sw), pad, (oh, ow), -in_zp, out_zp)
+    g = TFLiteGraph()
+    xt = g.input("x", x.shape, in_s, in_zp)
+    wt = g.const_int8("w", wq, w_s, quantized_dimension=0)
+    bt = None if bias is None else g.const_int32("b", bias, np.float32(in_s) * w_s)
+    g.output(g.transpose_conv(xt, wt, bt, out_s, out_zp, (oh, ow), stride=(sh, sw), padding=padding))
+    got = _check(g.build(), [x], expected)
+    assert len(np.unique(got)) > 1 or np.ptp(acc) == 0  # the output scale spreads the sums
+
+
 # *** TRANSPOSE ***
 
 _PERMS = [p for r in range(1, 5) for p in itertools.permutations(range(r))]

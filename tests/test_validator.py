@@ -165,10 +165,19 @@ def s16_model() -> bytes:
 
 def ops14_model() -> bytes:
     """RESIZE_BILINEAR "bl" of a [1, 3, 4, 2] input to [1, 6, 5, 2] (tables "bl/rows" int32
-    [6, 3], "bl/cols" int32 [5, 3]: low index, high index, weight)."""
+    [6, 3], "bl/cols" int32 [5, 3]: low index, high index, weight), then TRANSPOSE_CONV "tc"
+    (filter "tc/w" [3, 2, 5, 2], bias "tc/b", stride 2, SAME) to [1, 12, 10, 3]."""
     g = TFLiteGraph(description="picoq test ops14")
     x = g.input("x", (1, 3, 4, 2), 0.05, 3)
-    g.output(g.resize_bilinear(x, (6, 5), half_pixel_centers=True, name="bl"))
+    y = g.resize_bilinear(x, (6, 5), half_pixel_centers=True, name="bl")
+    w = g.const_int8(
+        "tc/w",
+        np.arange(-30, 30, dtype=np.int8).reshape(3, 2, 5, 2),
+        [0.01, 0.02, 0.03],
+        quantized_dimension=0,
+    )
+    b = g.const_int32("tc/b", np.array([5, -7, 9], np.int32), [0.0005, 0.001, 0.0015])
+    g.output(g.transpose_conv(y, w, b, 0.1, -4, (12, 10), stride=2, padding="SAME", name="tc"))
     return convert(g.build())
 
 
@@ -1778,6 +1787,33 @@ CASES = [
         lambda p: (p.dim("bl", 2, 10), p.dim("bl", 3, 1)),
         "op.output.shape",
     ),
+    # TRANSPOSE_CONV "tc": [1, 6, 5, 2] -> [1, 12, 10, 3], filter [3, 2, 5, 2]
+    ("ops14", "tconv-stride-0", lambda p: p.param("TRANSPOSE_CONV", "stride_h", 0), "op.params.stride_h"),
+    (
+        "ops14",
+        "tconv-dilation-2",
+        lambda p: p.param("TRANSPOSE_CONV", "dilation_w", 2),
+        "op.params.dilation_w",
+    ),
+    ("ops14", "tconv-pad-negative", lambda p: p.param("TRANSPOSE_CONV", "pad_h", -1), "op.params.pad_h"),
+    ("ops14", "tconv-pad-2-pow-24", lambda p: p.param("TRANSPOSE_CONV", "pad_w", 1 << 24), "op.params.pad_w"),
+    ("ops14", "tconv-pad-large-is-fine", lambda p: p.param("TRANSPOSE_CONV", "pad_w", 1000), None),
+    (
+        "ops14",
+        "tconv-act-min-above-max",
+        lambda p: p.param("TRANSPOSE_CONV", "act_min", 127) or p.param("TRANSPOSE_CONV", "act_max", 0),
+        "op.params.act_min",
+    ),
+    ("ops14", "tconv-filter-not-constant", lambda p: p.slot("TRANSPOSE_CONV", 1, "bl"), "op.filter"),
+    ("ops14", "tconv-filter-channels", lambda p: p.retype("tc/w", 1, (3, 2, 2, 5)), "op.filter.shape"),
+    ("ops14", "tconv-output-channels", lambda p: (p.dim("tc", 2, 15), p.dim("tc", 3, 2)), "op.output.shape"),
+    (
+        "ops14",
+        "tconv-bias-short",
+        lambda p: (p.retype_raw("tc/b", 2, (2,)), p.tens("tc/b", "data_size", 8)),
+        "op.bias.shape",
+    ),
+    ("ops14", "tconv-output-taller-is-fine", lambda p: (p.dim("tc", 1, 15), p.dim("tc", 2, 8)), None),
     # --- end ops14 ---
     # -- 16x8 variants: FULLY_CONNECTED "fc" (int64 bias), PAD "pad", TRANSPOSE "tr", SLICE "sl"
     (S16, "s16-fc-input-offset", lambda p: p.param(0, "input_offset", 1), "op.params.input_offset"),

@@ -1204,3 +1204,51 @@ def resize_bilinear(
                     v = int(s[b, c])
                     out[b, yy, xx, c] = _c_div(v + ((1 << 19) if v > 0 else -(1 << 19)), 1 << 20)
     return out
+
+
+def transpose_conv_padding(out_size: int, kernel: int, stride: int, padding: str) -> int:
+    """TFLM's TRANSPOSE_CONV padding: ComputePaddingHeightWidth with the *output* as the
+    window's input (transpose_conv.cc CalculateOpData), its odd offset dropped."""
+    n = (out_size + stride - 1) // stride if padding == "SAME" else (out_size + stride - kernel) // stride
+    return max((n - 1) * stride + kernel - out_size, 0) // 2
+
+
+def transpose_conv(
+    x: np.ndarray,
+    w: np.ndarray,
+    bias: np.ndarray | None,
+    mult: object,
+    shift: object,
+    stride: tuple[int, int],
+    pad: tuple[int, int],
+    out_hw: tuple[int, int],
+    input_offset: int = 0,
+    output_offset: int = 0,
+    act_min: int = -128,
+    act_max: int = 127,
+    *,
+    return_acc: bool = False,
+) -> np.ndarray:
+    """TFLM ``reference_integer_ops::TransposeConv`` (int8): every input pixel scattered into an
+    int32 image of the output (x [N,H,W,Cin], w [Cout,kh,kw,Cin]), then bias and requantization."""
+    n, h, wd, _ = x.shape
+    cout, kh, kw, _ = w.shape
+    oh, ow = out_hw
+    acc = np.zeros((n, oh, ow, cout), np.int64)
+    xv = x.astype(np.int64) + input_offset
+    wv = w.astype(np.int64)
+    for iy in range(h):
+        for ix in range(wd):
+            for fy in range(kh):
+                oy = iy * stride[0] - pad[0] + fy
+                for fx in range(kw):
+                    ox = ix * stride[1] - pad[1] + fx
+                    if 0 <= oy < oh and 0 <= ox < ow:
+                        acc[:, oy, ox, :] += xv[:, iy, ix, :] @ wv[:, fy, fx, :].T
+    if bias is not None:
+        acc += bias.astype(np.int64)
+    acc = ((acc + 2**31) % 2**32 - 2**31).astype(np.int64)  # TFLM's int32 scratch
+    if return_acc:
+        return acc
+    out = mbqm_np(acc, np.broadcast_to(mult, (cout,)), np.broadcast_to(shift, (cout,))) + output_offset
+    return np.clip(out, act_min, act_max).astype(np.int8)
