@@ -17,6 +17,7 @@ import numpy as np
 
 from . import float_ops as f
 from . import recurrent
+from .conv_transpose import conv_transpose
 from .fgraph import FloatGraph, Node
 from .foreign_ops import run_foreign
 from .lower_movement import MovementOps
@@ -108,6 +109,13 @@ RULES: dict[str, OnnxRule] = {
     for r in (
         # imported, in the order the unsupported-op hint lists them
         OnnxRule("Conv", f.conv, kernel="CONV_2D", lower=_C.lower_conv, clampable=True),
+        OnnxRule(  # ops14
+            "ConvTranspose",
+            conv_transpose,
+            kernel="TRANSPOSE_CONV",
+            lower=_C.lower_conv_transpose,
+            clampable=True,
+        ),
         OnnxRule(
             "Gemm",
             f.gemm,

@@ -34,6 +34,20 @@ def node(op, ins, outs=("y",), **attrs):
     return helper.make_node(op, list(ins), list(outs), **attrs)
 
 
+# --- ops14 ---
+TW = rand(np.random.default_rng(1414), 8, 4, 3, 3)  # ConvTranspose weights [Cin 8, Cout 4, 3, 3]
+TB = rand(np.random.default_rng(1415), 4, scale=0.1)
+
+
+def _tconv(bias: bool = True, extra_nodes=(), **attrs):
+    """input -> Conv(4->8) -> ConvTranspose(8->4, 3x3, attrs) [-> extra_nodes] -> y."""
+    ins = ["c", "tw", "tb"] if bias else ["c", "tw"]
+    out = "t" if extra_nodes else "y"
+    return conv_then([node("ConvTranspose", ins, [out], **attrs), *extra_nodes], extra={"tw": TW, "tb": TB})
+
+
+# --- end ops14 ---
+
 CASES = {
     "conv_pad1": lambda: conv_then([node("Relu", ["c"])]),
     "conv_stride2_dilation2": lambda: model(
@@ -238,6 +252,18 @@ CASES = {
     "resize_linear_asymmetric_down": lambda: conv_then(
         [node("Resize", ["c", "", "sc"], mode="linear", coordinate_transformation_mode="asymmetric")],
         extra={"sc": np.array([1, 1, 0.5, 0.75], np.float32)},
+    ),
+    # ConvTranspose (group 1): TRANSPOSE_CONV; every padding form, conv 8 channels -> 4
+    "conv_transpose_stride2": lambda: _tconv(strides=[2, 2]),
+    "conv_transpose_pads_output_padding": lambda: _tconv(
+        strides=[2, 2], pads=[1, 1, 1, 1], output_padding=[1, 1]
+    ),
+    "conv_transpose_asymmetric_pads": lambda: _tconv(strides=[2, 3], pads=[0, 1, 2, 1]),
+    "conv_transpose_output_shape_odd": lambda: _tconv(strides=[2, 2], output_shape=[12, 11]),
+    "conv_transpose_same_upper": lambda: _tconv(strides=[3, 2], auto_pad="SAME_UPPER", output_shape=[17, 12]),
+    "conv_transpose_same_lower": lambda: _tconv(strides=[2, 2], auto_pad="SAME_LOWER"),
+    "conv_transpose_relu_no_bias": lambda: _tconv(
+        bias=False, extra_nodes=[node("Relu", ["t"])], strides=[1, 1]
     ),
     # --- end ops14 ---
     # on activations: SLICE (ShuffleNet's channel split, crops)
@@ -542,6 +568,28 @@ def test_resize_linear_is_one_op_on_channels_last_bytes():
         "RESIZE_BILINEAR",
         "TRANSPOSE",
     ]
+
+
+def test_conv_transpose_is_one_op_and_relu_fuses():
+    assert _ops(CASES["conv_transpose_stride2"]()) == ["TRANSPOSE", "CONV_2D", "TRANSPOSE_CONV", "TRANSPOSE"]
+    assert _ops(CASES["conv_transpose_relu_no_bias"]()) == [
+        "TRANSPOSE",
+        "CONV_2D",
+        "TRANSPOSE_CONV",
+        "TRANSPOSE",
+    ]
+
+
+@pytest.mark.parametrize(
+    ("attrs", "w_shape", "why"),
+    [({"group": 2}, (8, 2, 3, 3), "group=2"), ({"dilations": [2, 2]}, (8, 4, 3, 3), "dilations=")],
+)
+def test_conv_transpose_refuses_groups_and_dilations_by_name(attrs, w_shape, why):
+    m = conv_then(
+        [node("ConvTranspose", ["c", "tw"], **attrs)], extra={"tw": rand(np.random.default_rng(0), *w_shape)}
+    )
+    with pytest.raises(Exception, match=why):
+        _ops(m)
 
 
 def test_resize_linear_refuses_antialias_by_name():
