@@ -153,7 +153,7 @@ def onnx_bilinear_tables(graph: FloatGraph, node: Node) -> tuple[np.ndarray, np.
     attrs = {a.name: a for a in proto.attribute}
     mode = attrs["mode"].s.decode() if "mode" in attrs else "nearest"
     if proto.op_type != "Resize" or mode != "linear":
-        return None
+        return None  # Upsample linear: onnx's reference evaluator cannot run it to learn shapes
     ctm = (
         attrs["coordinate_transformation_mode"].s.decode()
         if "coordinate_transformation_mode" in attrs

@@ -11,7 +11,9 @@ import numpy as np
 import pytest
 from onnx import helper  # noqa: E402
 
-from support.onnx_models import convert_and_run, model, op_names, rand, sqnr_vs_ort  # noqa: E402
+from picoq.converter.float_ops import sqnr_db  # noqa: E402
+
+from support.onnx_models import convert_and_run, model, op_names, ort_run, rand, sqnr_vs_ort  # noqa: E402
 
 X = ["N", 4, 6, 6]  # NCHW input of most cases (symbolic batch)
 R = np.random.default_rng(42)
@@ -568,6 +570,30 @@ def test_resize_linear_is_one_op_on_channels_last_bytes():
         "RESIZE_BILINEAR",
         "TRANSPOSE",
     ]
+
+
+def test_resize_linear_by_sizes_matches_onnxruntime():
+    """sizes instead of scales (6x6 -> 9x4): the batch is in the sizes, so ORT runs one image at a time."""
+    m = conv_then(
+        [
+            node(
+                "Resize",
+                ["c", "", "", "sz"],
+                mode="linear",
+                coordinate_transformation_mode="pytorch_half_pixel",
+            )
+        ],
+        extra={"sz": np.array([1, 8, 9, 4], np.int64)},
+    )
+    rng = np.random.default_rng(7)
+    calib, x = (
+        rng.normal(size=(64, 4, 6, 6)).astype(np.float32),
+        rng.normal(size=(8, 4, 6, 6)).astype(np.float32),
+    )
+    it, got = convert_and_run(m, calib, x)
+    assert "RESIZE_BILINEAR" in op_names(it)
+    want = np.concatenate([ort_run(m, {"x": x[i : i + 1]})[0] for i in range(8)])
+    assert sqnr_db(want, got[0]) >= 30
 
 
 def test_conv_transpose_is_one_op_and_relu_fuses():
