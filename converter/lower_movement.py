@@ -220,6 +220,14 @@ class MovementOps:
         params = {"axis": st.perm.index(axis), "batch_dims": 0}
         self.op("GATHER", [st.index, ii], self.define(y, tuple(perm)), params, node.where)
 
+    def lower_resize_bilinear(self, node: Node) -> None:
+        """RESIZE_BILINEAR on the channels-last bytes, with the node's interpolation tables."""
+        x, y = node.inputs[0], node.outputs[0]
+        xi = self.need(x, L.NHWC, node.where)
+        rows = self.g.add_const(f"{y}/rows", np.asarray(node.attrs["rows"], np.int32))
+        cols = self.g.add_const(f"{y}/cols", np.asarray(node.attrs["cols"], np.int32))
+        self.op("RESIZE_BILINEAR", [xi, rows, cols], self.define(y, L.NHWC), {}, node.where)
+
     def lower_pad(self, node: Node) -> None:
         x, y = node.inputs[0], node.outputs[0]
         shape = self.shape(x)

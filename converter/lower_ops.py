@@ -18,6 +18,7 @@ from . import layout as L
 from . import lut16
 from . import qparams as qp
 from . import quantize as q
+from .conv_transpose import conv_transpose_geometry
 from .fgraph import Node
 from .float_ops import window_out, window_pads
 from .tables import run_table
@@ -89,6 +90,40 @@ class ComputeOps:
         self._conv_like(
             node, "DEPTHWISE_CONV_2D" if depthwise else "CONV_2D", xi, x, filt, axis, b, params, L.NHWC
         )
+
+    # --- ops14: ConvTranspose ---
+    def lower_conv_transpose(self, node: Node) -> None:
+        """ConvTranspose (group 1, dilation 1) as TRANSPOSE_CONV: filter [Cin, Cout, kh, kw] to
+        TFLite's [Cout, kh, kw, Cin], the begin padding as pad (conv_transpose.py)."""
+        x = node.inputs[0]
+        w = self.fg.const(node.inputs[1])
+        b = self.fg.const(node.inputs[2]) if len(node.inputs) > 2 and node.inputs[2] else None
+        if w is None or w.ndim != 4 or len(self.shape(x)) != 4:
+            self.problems.append(f"{node.where}: needs constant 2-D weights and a 4-D input")
+            return
+        if b is None and len(node.inputs) > 2 and node.inputs[2]:
+            self.problems.append(f"{node.where}: needs a constant bias")
+            return
+        try:
+            strides, pads, _ = conv_transpose_geometry(node, self.shape(x)[2:], w.shape[2:])
+        except ValueError as e:
+            self.problems.append(f"{node.where}: {e}")
+            return
+        if self.dt != "int8":
+            self.problems.append(f"{node.where}: TRANSPOSE_CONV has int8 activations only")
+            return
+        params = {
+            "stride_h": strides[0],
+            "stride_w": strides[1],
+            "dilation_h": 1,
+            "dilation_w": 1,
+            "pad_h": pads[0],
+            "pad_w": pads[1],
+        }
+        xi = self.need(x, L.NHWC, node.where)
+        self._conv_like(node, "TRANSPOSE_CONV", xi, x, w.transpose(1, 2, 3, 0), 0, b, params, L.NHWC)
+
+    # --- end ops14 ---
 
     def _conv_like(self, node, kernel, xi, x, filt, axis, b, params, out_perm, out_index=None) -> int:
         """Quantize filter/bias, compute multipliers and emit a CONV_2D / DEPTHWISE / FC op."""

@@ -192,6 +192,12 @@ _RECURRENT = {
 # internally (INTERNAL), which a source model may not set.
 ATTRS: dict[str, dict[str, tuple[str, Any]]] = {
     "Conv": {**_WINDOW, "group": _int(1, _BIG)},
+    "ConvTranspose": {  # ops14: 2-D (conv_transpose.py refuses groups and dilations by name)
+        **_WINDOW,
+        "group": _int(1, _BIG),
+        "output_padding": _ints(0, _BIG, (2,)),
+        "output_shape": _ints(1, _BIG, (2, 4)),
+    },
     "AveragePool": {**_WINDOW, "ceil_mode": _BOOL, "count_include_pad": _BOOL},
     "MaxPool": {**_WINDOW, "ceil_mode": _BOOL, "storage_order": _BOOL},
     "Gemm": {"alpha": _float(), "beta": _float(), "transA": _BOOL, "transB": _BOOL},
@@ -327,6 +333,7 @@ _INF = 1 << 30
 # became inputs (onnx_rules normalize). Outputs past the computed ones must be unused.
 ARITY: dict[str, tuple[int, int, int]] = {
     "Conv": (2, 3, 1),
+    "ConvTranspose": (2, 3, 1),  # ops14
     "Gemm": (2, 3, 1),
     "MatMul": (2, 2, 1),
     "PRelu": (2, 2, 1),

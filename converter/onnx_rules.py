@@ -17,11 +17,12 @@ import numpy as np
 
 from . import float_ops as f
 from . import recurrent
+from .conv_transpose import conv_transpose
 from .fgraph import FloatGraph, Node
 from .foreign_ops import run_foreign
 from .lower_movement import MovementOps
 from .lower_ops import ComputeOps
-from .resize import resize_nearest
+from .resize import resize_bilinear, resize_nearest
 from .tables import run_table
 
 FloatFn = Callable[..., list[np.ndarray]]  # (node, *input arrays) -> output arrays
@@ -108,6 +109,13 @@ RULES: dict[str, OnnxRule] = {
     for r in (
         # imported, in the order the unsupported-op hint lists them
         OnnxRule("Conv", f.conv, kernel="CONV_2D", lower=_C.lower_conv, clampable=True),
+        OnnxRule(  # ops14
+            "ConvTranspose",
+            conv_transpose,
+            kernel="TRANSPOSE_CONV",
+            lower=_C.lower_conv_transpose,
+            clampable=True,
+        ),
         OnnxRule(
             "Gemm",
             f.gemm,
@@ -240,6 +248,14 @@ RULES: dict[str, OnnxRule] = {
             role="internal",
             kernel="RESIZE_NEAREST_NEIGHBOR",
             lower=_M.lower_resize_nearest,
+            quant="same",
+        ),
+        OnnxRule(  # ops14
+            "pq.ResizeBilinear",
+            resize_bilinear,
+            role="internal",
+            kernel="RESIZE_BILINEAR",
+            lower=_M.lower_resize_bilinear,
             quant="same",
         ),
         OnnxRule(

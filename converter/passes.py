@@ -29,7 +29,7 @@ from .float_run import run_node
 from .foreign_ops import PROTO, ForeignOpError
 from .norms import fuse_layer_norms
 from .onnx_rules import RULES
-from .resize import as_resize_nearest
+from .resize import as_resize_bilinear, as_resize_nearest
 from .tables import fuse_tables
 
 CLAMPABLE = {op for op, rule in RULES.items() if rule.clampable}
@@ -200,8 +200,10 @@ def _canonical(graph: FloatGraph, node: Node) -> list[Node] | None:
         return _canonical_binary(graph, node)
     if op == "Split" and PROTO in a:  # an op picoq has no row for: one Slice per output
         return _split_as_slices(graph, node)
-    if op in ("Resize", "Upsample") and PROTO in a:  # nearest: index tables (resize.py)
-        return as_resize_nearest(graph, node)
+    if (
+        op in ("Resize", "Upsample") and PROTO in a
+    ):  # nearest: index tables; linear: weight tables (resize.py)
+        return as_resize_nearest(graph, node) or as_resize_bilinear(graph, node)
     return None
 
 

@@ -18,7 +18,7 @@ from picoq.runtime.format import MAX_CONCAT_INPUTS, OPCODE_BY_NAME, OPS, op_vari
 from . import lut16
 from . import quantize as q
 from .graph import Op, Tensor
-from .resize import tflite_nearest_index
+from .resize import tflite_bilinear_table, tflite_nearest_index
 from .strided import Step, strided_steps
 from .tflite_reader import TfliteReader
 
@@ -481,6 +481,103 @@ def _resize_nearest(c: TfliteOp) -> None:
     ri = r.graph.add_const(f"{yt.name}/rows", rows)
     ci = r.graph.add_const(f"{yt.name}/cols", cols)
     r.graph.ops.append(Op("RESIZE_NEAREST_NEIGHBOR", [x, ri, ci], [y], {}, where))
+
+
+def _resize_bilinear(c: TfliteOp) -> None:
+    """RESIZE_BILINEAR (NHWC, a constant size operand): TFLM's integer interpolation, its
+    10-bit positions computed here per output row and column (resize.py), so the kernel only
+    mixes four pixels; input and output quantization must be equal (TFLM requires it)."""
+    r, where = c.r, c.where
+    x, xt = c.x, c.xt
+    size = _int_operand(r, c.ins[1] if len(c.ins) > 1 else -1, where, "the size operand")
+    if size is None:
+        return
+    o = r.options(c.op, "ResizeBilinearOptions", where)
+    align, half = (bool(o.AlignCorners()), bool(o.HalfPixelCenters())) if o else (False, False)
+    y = c.output()
+    yt = r.graph.tensors[y]
+    _same_quant(r, where, xt, yt)
+    if (
+        len(xt.shape) != 4
+        or size.size != 2
+        or yt.shape != (xt.shape[0], *map(int, size.ravel()), xt.shape[3])
+    ):
+        r.problems.append(f"{where}: needs a 4-D input and an output of the size operand's height and width")
+        return
+    if align and half:
+        r.problems.append(f"{where}: align_corners and half_pixel_centers together (TFLite refuses them)")
+        return
+    rows = tflite_bilinear_table(xt.shape[1], yt.shape[1], align, half)
+    cols = tflite_bilinear_table(xt.shape[2], yt.shape[2], align, half)
+    if rows is None or cols is None:
+        r.problems.append(f"{where}: an upsampling so large TFLite's 10-bit positions leave the input")
+        return
+    ri = r.graph.add_const(f"{yt.name}/rows", rows)
+    ci = r.graph.add_const(f"{yt.name}/cols", cols)
+    r.graph.ops.append(Op("RESIZE_BILINEAR", [x, ri, ci], [y], {}, where))
+
+
+def _transpose_conv(c: TfliteOp) -> None:
+    """TRANSPOSE_CONV (inputs output_shape, weights OHWI, input, bias): CONV_2D's operands and
+    params with TFLM's padding, computed from the output's size as its Prepare does."""
+    r, op, ins, where = c.r, c.op, c.ins, c.where
+    x, xt = c.x, c.xt
+    o = r.options(op, "TransposeConvOptions", where)
+    if len(ins) < 3 or o is None:
+        r.problems.append(f"{where}: needs output_shape, weights, input and options")
+        return
+    if xt.dtype != "int8":
+        r.problems.append(f"{where}: only int8 activations (no 16x8 TRANSPOSE_CONV kernel)")
+        return
+    w = _weights(r, ins[1], where, axis=0)
+    y = c.output()
+    yt = r.graph.tensors[y]
+    if w is None or len(xt.shape) != 4 or len(yt.shape) != 4:
+        _ensure(w is None, r.problems, f"{where}: input and output must be 4-D NHWC")
+        return
+    w_idx, w_scales = w
+    wt = r.graph.tensors[w_idx]
+    if wt.dtype != "int8" or len(wt.shape) != 4 or wt.shape[3] != xt.shape[3]:
+        r.problems.append(f"{where}: filter must be int8 [Cout, kh, kw, {xt.shape[3]}], got {wt.shape}")
+        return
+    channels = wt.shape[0]
+    strides = (o.StrideH(), o.StrideW())
+    if min(strides) < 1:
+        r.problems.append(f"{where}: strides {strides} must be >= 1")
+        return
+    if _activation(r, where, o.FusedActivationFunction()) != "NONE":
+        r.problems.append(f"{where}: a fused activation on TRANSPOSE_CONV (TFLM ignores it)")
+        return
+    pads = []
+    for in_size, k, s, out in zip(xt.shape[1:3], wt.shape[1:3], strides, yt.shape[1:3]):
+        # TFLM: ComputePaddingHeightWidth over the output (transpose_conv.cc CalculateOpData)
+        n = (out + s - 1) // s if o.Padding() == 0 else (out + s - k) // s
+        if n != in_size:
+            r.problems.append(
+                f"{where}: output size {out} does not give back the input's {in_size} (padding, stride)"
+            )
+            return
+        pads.append(max((n - 1) * s + k - out, 0) // 2)
+    bias = _bias(r, ins[3] if len(ins) > 3 else -1, where, channels)
+    requant = _params_or_problem(
+        r, where, q.conv_multipliers, xt.scale, np.broadcast_to(w_scales, (channels,)), yt.scale
+    )
+    if requant is None:
+        return
+    m_idx, s_idx = _requant_consts(r, yt.name, *requant)
+    params = {
+        "stride_h": strides[0],
+        "stride_w": strides[1],
+        "dilation_h": 1,
+        "dilation_w": 1,
+        "pad_h": pads[0],
+        "pad_w": pads[1],
+        "input_offset": -xt.zero_point,
+        "output_offset": yt.zero_point,
+        "act_min": -128,
+        "act_max": 127,
+    }
+    r.graph.ops.append(Op("TRANSPOSE_CONV", [x, w_idx, bias, m_idx, s_idx], [y], params, where))
 
 
 def _mean(c: TfliteOp) -> None:
@@ -960,6 +1057,8 @@ BUILDERS: dict[str, Callable[[TfliteOp], None]] = {
     "STRIDED_SLICE": _strided_slice,
     "PRELU": _prelu,
     "RESIZE_NEAREST_NEIGHBOR": _resize_nearest,
+    "RESIZE_BILINEAR": _resize_bilinear,  # ops14
+    "TRANSPOSE_CONV": _transpose_conv,  # ops14
     "QUANTIZE": _quantize,
 }
 
@@ -972,13 +1071,16 @@ def import_op(r: TfliteReader, k: int, name: str) -> None:
     n_problems = len(r.problems)
     # Inputs TFLite lets a model omit (index -1): the bias of conv and FC, PADV2's pad value.
     optional = {2} if name in ("CONV_2D", "DEPTHWISE_CONV_2D", "FULLY_CONNECTED", "PADV2") else set()
+    first = 0
+    if name == "TRANSPOSE_CONV":  # ops14: (output_shape, weights, input, bias): input 2 is the activation
+        optional, first = {3}, 2
     omitted = [j for j, t in enumerate(ins) if t < 0 and j not in optional]
     if not outs or not ins or omitted or min(outs) < 0:
         r.problems.append(
             f"{where}: missing input or output tensors (omitted: inputs {omitted}, outputs {outs})"
         )
         return
-    x = r.activation(ins[0], where)
+    x = r.activation(ins[first] if len(ins) > first else -1, where)
     # Output tensor created after the inputs, so that indices follow data flow.
     if len(r.problems) > n_problems or 0 in r.graph.tensors[x].shape:  # empty: reported where it was made
         return

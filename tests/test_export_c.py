@@ -96,6 +96,23 @@ NEW_OP_MODELS: dict[str, Callable[[], bytes]] = {
     "transpose": _one_op(lambda g, x: g.transpose(x, [2, 0, 3, 1])),
     "slice": _one_op(lambda g, x: g.slice(x, [0, 1, 2, 1], [1, 3, -1, 2])),
     "resize_nearest": _one_op(lambda g, x: g.resize_nearest(x, (9, 12), half_pixel_centers=True)),
+    "resize_bilinear": _one_op(lambda g, x: g.resize_bilinear(x, (9, 12), half_pixel_centers=True)),  # ops14
+    "transpose_conv": _one_op(  # ops14
+        lambda g, x: g.transpose_conv(
+            x,
+            g.const_int8(
+                "tw",
+                np.arange(-54, 54, dtype=np.int8).reshape(3, 3, 3, 4),
+                [0.01, 0.02, 0.03],
+                quantized_dimension=0,
+            ),
+            None,
+            0.2,
+            3,
+            (2 * x.shape[1], 2 * x.shape[2]),
+            stride=2,
+        )
+    ),
     # x [1, 5, 6, 4] times itself transposed (adj_y): [1, 5, 6, 6]; its rows 3, 0, 0 of axis 2
     "batch_matmul": _one_op(lambda g, x: g.batch_matmul(x, x, 0.5, -3, adj_y=True)),
     "gather": _one_op(lambda g, x: g.gather(x, np.array([[3, 0], [0, 5]]), axis=2)),

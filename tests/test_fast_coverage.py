@@ -66,6 +66,15 @@ def _models() -> dict[str, bytes]:
         models[f"layer_norm_{axis}"] = convert(
             layer_norm_model([1, 3, 4, 5], axis), calibration=calib, progress=False
         )
+    g = TFLiteGraph()  # ops14: RESIZE_BILINEAR
+    g.output(g.resize_bilinear(g.input("x", (1, 4, 3, 5), 0.05, -2), (8, 5), half_pixel_centers=True))
+    models["resize_bilinear"] = convert(g.build())
+    g = TFLiteGraph()  # ops14: TRANSPOSE_CONV, stride 2
+    w = g.const_int8(
+        "w", np.arange(-45, 45, dtype=np.int8).reshape(2, 3, 3, 5), [0.01, 0.02], quantized_dimension=0
+    )
+    g.output(g.transpose_conv(g.input("x", (1, 4, 3, 5), 0.05, -2), w, None, 0.2, 3, (8, 6), stride=2))
+    models["transpose_conv"] = convert(g.build())
     models |= {name: convert(path.read_bytes()) for name, path in mlperf_present().items()}
     return models
 

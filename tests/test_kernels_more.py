@@ -486,6 +486,73 @@ def test_resize_nearest(seed: int) -> None:
     _check(g.build(), [data], ref.resize_nearest(data, out_h, out_w, align, half))
 
 
+# *** ops14: RESIZE_BILINEAR ***
+
+
+@pytest.mark.parametrize("seed", range(N_CASES))
+def test_resize_bilinear(seed: int) -> None:
+    """Up, down and mixed sizes, every align_corners / half_pixel_centers combination TFLite
+    allows (not both): TFLM's 10-bit integer interpolation, byte for byte."""
+    rng = np.random.default_rng(26000 + seed)
+    n, h, w, ch = (int(v) for v in (rng.integers(1, 3), *rng.integers(1, 9, 2), rng.integers(1, 6)))
+    out_h, out_w = (int(v) for v in rng.integers(1, 17, 2))
+    align, half = [(False, False), (True, False), (False, True)][seed % 3]
+    g = TFLiteGraph()
+    x = g.input("x", (n, h, w, ch), *_qparams(rng))
+    g.output(g.resize_bilinear(x, (out_h, out_w), align_corners=align, half_pixel_centers=half))
+    data = _full_range(rng, (n, h, w, ch))
+    _check(g.build(), [data], ref.resize_bilinear(data, out_h, out_w, align, half))
+
+
+def test_resize_bilinear_refuses_what_tflm_would_read_past() -> None:
+    """1 -> 2048 rows: TFLM's rounded 10-bit scale is 1 and its last low index is 1, past the
+    one input row; the converter names it instead of writing a file."""
+    g = TFLiteGraph()
+    g.output(g.resize_bilinear(g.input("x", (1, 1, 2, 1), 0.05, 0), (2048, 2)))
+    with pytest.raises(Exception, match="10-bit positions leave the input"):
+        convert(g.build())
+
+
+# *** ops14: TRANSPOSE_CONV ***
+
+
+@pytest.mark.parametrize("seed", range(N_CASES))
+def test_transpose_conv(seed: int) -> None:
+    """Strides 1-3, SAME and VALID, every output size TFLite's output_shape allows for them
+    (TF's output_padding), with and without a bias: TFLM's scatter, byte for byte."""
+    rng = np.random.default_rng(27000 + seed)
+    n = int(rng.choice([1, 1, 2]))
+    h, w = (int(v) for v in rng.integers(1, 7, 2))
+    kh, kw = (int(v) for v in rng.integers(1, 5, 2))
+    sh, sw = (int(v) for v in rng.choice([1, 2, 3], 2))
+    padding = str(rng.choice(["SAME", "VALID"]))
+    cin, cout = (int(v) for v in rng.integers(1, 6, 2))
+
+    def out_size(i: int, k: int, s: int) -> int:  # any size whose window count gives i back
+        if padding == "SAME":
+            return (i - 1) * s + 1 + int(rng.integers(0, s))
+        return (i - 1) * s + k + int(rng.integers(0, s))
+
+    oh, ow = out_size(h, kh, sh), out_size(w, kw, sw)
+    in_s, in_zp = _qparams(rng)
+    wq = rng.integers(-127, 128, (cout, kh, kw, cin), dtype=np.int8)
+    w_s = rng.uniform(0.002, 0.02, cout).astype(np.float32)
+    bias = rng.integers(-5000, 5000, cout).astype(np.int32) if rng.integers(0, 4) else None
+    x = _full_range(rng, (n, h, w, cin))
+    pad = (ref.transpose_conv_padding(oh, kh, sh, padding), ref.transpose_conv_padding(ow, kw, sw, padding))
+    acc = ref.transpose_conv(x, wq, bias, 1, 0, (sh, sw), pad, (oh, ow), -in_zp, return_acc=True)
+    out_s, out_zp = _spread_quant(acc * in_s * w_s.astype(np.float64))
+    mult, shift = ref.conv_params(in_s, w_s, out_s)
+    expected = ref.transpose_conv(x, wq, bias, mult, shift, (sh, sw), pad, (oh, ow), -in_zp, out_zp)
+    g = TFLiteGraph()
+    xt = g.input("x", x.shape, in_s, in_zp)
+    wt = g.const_int8("w", wq, w_s, quantized_dimension=0)
+    bt = None if bias is None else g.const_int32("b", bias, np.float32(in_s) * w_s)
+    g.output(g.transpose_conv(xt, wt, bt, out_s, out_zp, (oh, ow), stride=(sh, sw), padding=padding))
+    got = _check(g.build(), [x], expected)
+    assert len(np.unique(got)) > 1 or np.ptp(acc) == 0  # the output scale spreads the sums
+
+
 # *** TRANSPOSE ***
 
 _PERMS = [p for r in range(1, 5) for p in itertools.permutations(range(r))]

@@ -11,7 +11,9 @@ import numpy as np
 import pytest
 from onnx import helper  # noqa: E402
 
-from support.onnx_models import convert_and_run, model, op_names, rand, sqnr_vs_ort  # noqa: E402
+from picoq.converter.float_ops import sqnr_db  # noqa: E402
+
+from support.onnx_models import convert_and_run, model, op_names, ort_run, rand, sqnr_vs_ort  # noqa: E402
 
 X = ["N", 4, 6, 6]  # NCHW input of most cases (symbolic batch)
 R = np.random.default_rng(42)
@@ -33,6 +35,20 @@ def conv_then(op_nodes, out="y", out_shape=None, extra=None, opset=13):
 def node(op, ins, outs=("y",), **attrs):
     return helper.make_node(op, list(ins), list(outs), **attrs)
 
+
+# --- ops14 ---
+TW = rand(np.random.default_rng(1414), 8, 4, 3, 3)  # ConvTranspose weights [Cin 8, Cout 4, 3, 3]
+TB = rand(np.random.default_rng(1415), 4, scale=0.1)
+
+
+def _tconv(bias: bool = True, extra_nodes=(), **attrs):
+    """input -> Conv(4->8) -> ConvTranspose(8->4, 3x3, attrs) [-> extra_nodes] -> y."""
+    ins = ["c", "tw", "tb"] if bias else ["c", "tw"]
+    out = "t" if extra_nodes else "y"
+    return conv_then([node("ConvTranspose", ins, [out], **attrs), *extra_nodes], extra={"tw": TW, "tb": TB})
+
+
+# --- end ops14 ---
 
 CASES = {
     "conv_pad1": lambda: conv_then([node("Relu", ["c"])]),
@@ -222,6 +238,36 @@ CASES = {
     "gather_indices_2d": lambda: conv_then(
         [node("Gather", ["c", "i"], axis=3)], extra={"i": np.array([[5, 0], [2, -1]], np.int64)}
     ),
+    # --- ops14: Resize linear: RESIZE_BILINEAR with the node's coordinate mode as tables ---
+    "resize_linear_2x_half_pixel": lambda: conv_then(
+        [node("Resize", ["c", "", "sc"], mode="linear")],
+        extra={"sc": np.array([1, 1, 2, 2], np.float32)},
+    ),
+    "resize_linear_pytorch_half_pixel": lambda: conv_then(  # 6x6 -> 9x4
+        [node("Resize", ["c", "", "sc"], mode="linear", coordinate_transformation_mode="pytorch_half_pixel")],
+        extra={"sc": np.array([1, 1, 1.5, 0.67], np.float32)},
+    ),
+    "resize_linear_align_corners": lambda: conv_then(
+        [node("Resize", ["c", "", "sc"], mode="linear", coordinate_transformation_mode="align_corners")],
+        extra={"sc": np.array([1, 1, 1.5, 2.5], np.float32)},
+    ),
+    "resize_linear_asymmetric_down": lambda: conv_then(
+        [node("Resize", ["c", "", "sc"], mode="linear", coordinate_transformation_mode="asymmetric")],
+        extra={"sc": np.array([1, 1, 0.5, 0.75], np.float32)},
+    ),
+    # ConvTranspose (group 1): TRANSPOSE_CONV; every padding form, conv 8 channels -> 4
+    "conv_transpose_stride2": lambda: _tconv(strides=[2, 2]),
+    "conv_transpose_pads_output_padding": lambda: _tconv(
+        strides=[2, 2], pads=[1, 1, 1, 1], output_padding=[1, 1]
+    ),
+    "conv_transpose_asymmetric_pads": lambda: _tconv(strides=[2, 3], pads=[0, 1, 2, 1]),
+    "conv_transpose_output_shape_odd": lambda: _tconv(strides=[2, 2], output_shape=[12, 11]),
+    "conv_transpose_same_upper": lambda: _tconv(strides=[3, 2], auto_pad="SAME_UPPER", output_shape=[17, 12]),
+    "conv_transpose_same_lower": lambda: _tconv(strides=[2, 2], auto_pad="SAME_LOWER"),
+    "conv_transpose_relu_no_bias": lambda: _tconv(
+        bias=False, extra_nodes=[node("Relu", ["t"])], strides=[1, 1]
+    ),
+    # --- end ops14 ---
     # on activations: SLICE (ShuffleNet's channel split, crops)
     "slice_channels_and_crop": lambda: conv_then(
         [node("Slice", ["c", "st", "en", "ax"])],
@@ -512,6 +558,77 @@ def test_resize_nearest_is_one_op_on_channels_last_bytes():
         "RESIZE_NEAREST_NEIGHBOR",
         "TRANSPOSE",
     ]
+
+
+# --- ops14 ---
+
+
+def test_resize_linear_is_one_op_on_channels_last_bytes():
+    assert _ops(CASES["resize_linear_2x_half_pixel"]()) == [
+        "TRANSPOSE",
+        "CONV_2D",
+        "RESIZE_BILINEAR",
+        "TRANSPOSE",
+    ]
+
+
+def test_resize_linear_by_sizes_matches_onnxruntime():
+    """sizes instead of scales (6x6 -> 9x4): the batch is in the sizes, so ORT runs one image at a time."""
+    m = conv_then(
+        [
+            node(
+                "Resize",
+                ["c", "", "", "sz"],
+                mode="linear",
+                coordinate_transformation_mode="pytorch_half_pixel",
+            )
+        ],
+        extra={"sz": np.array([1, 8, 9, 4], np.int64)},
+    )
+    rng = np.random.default_rng(7)
+    calib, x = (
+        rng.normal(size=(64, 4, 6, 6)).astype(np.float32),
+        rng.normal(size=(8, 4, 6, 6)).astype(np.float32),
+    )
+    it, got = convert_and_run(m, calib, x)
+    assert "RESIZE_BILINEAR" in op_names(it)
+    want = np.concatenate([ort_run(m, {"x": x[i : i + 1]})[0] for i in range(8)])
+    assert sqnr_db(want, got[0]) >= 30
+
+
+def test_conv_transpose_is_one_op_and_relu_fuses():
+    assert _ops(CASES["conv_transpose_stride2"]()) == ["TRANSPOSE", "CONV_2D", "TRANSPOSE_CONV", "TRANSPOSE"]
+    assert _ops(CASES["conv_transpose_relu_no_bias"]()) == [
+        "TRANSPOSE",
+        "CONV_2D",
+        "TRANSPOSE_CONV",
+        "TRANSPOSE",
+    ]
+
+
+@pytest.mark.parametrize(
+    ("attrs", "w_shape", "why"),
+    [({"group": 2}, (8, 2, 3, 3), "group=2"), ({"dilations": [2, 2]}, (8, 4, 3, 3), "dilations=")],
+)
+def test_conv_transpose_refuses_groups_and_dilations_by_name(attrs, w_shape, why):
+    m = conv_then(
+        [node("ConvTranspose", ["c", "tw"], **attrs)], extra={"tw": rand(np.random.default_rng(0), *w_shape)}
+    )
+    with pytest.raises(Exception, match=why):
+        _ops(m)
+
+
+def test_resize_linear_refuses_antialias_by_name():
+    m = conv_then(
+        [node("Resize", ["c", "", "sc"], mode="linear", antialias=1)],
+        extra={"sc": np.array([1, 1, 2, 2], np.float32)},
+        opset=18,
+    )
+    with pytest.raises(Exception, match="Resize mode=linear with antialias=1: not supported"):
+        _ops(m)
+
+
+# --- end ops14 ---
 
 
 def test_gather_of_a_run_is_a_slice_else_gather():

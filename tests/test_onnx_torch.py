@@ -92,3 +92,31 @@ def test_pixel_shuffle_and_unshuffle():
     with torch.no_grad():
         want = m(x).numpy()
     assert sqnr_db(want, it.run(x.numpy())) >= 30
+
+
+# --- ops14 ---
+
+
+def test_conv_transpose2d_decoder_matches_torch():
+    """A small decoder (nn.ConvTranspose2d: stride 2 with padding and output_padding, then
+    stride 1 with bias=False), exported by torch.onnx.export (from_torch): TRANSPOSE_CONV ops."""
+    torch.manual_seed(3)
+    nn = torch.nn
+    net = nn.Sequential(
+        nn.Conv2d(3, 8, 3, padding=1),
+        nn.ReLU(),
+        nn.ConvTranspose2d(8, 6, 3, stride=2, padding=1, output_padding=1),
+        nn.ReLU(),
+        nn.ConvTranspose2d(6, 2, 4, stride=1, padding=2, bias=False),
+    ).eval()
+    g = torch.Generator().manual_seed(4)
+    calib = torch.randn(64, 3, 7, 9, generator=g)
+    data = from_torch(net, torch.zeros(1, 3, 7, 9), calibration=calib.numpy(), progress=False)
+    it = Interpreter(data)
+    assert [o.name for o in it.model.ops].count("TRANSPOSE_CONV") == 2
+    x = torch.randn(8, 3, 7, 9, generator=g)
+    with torch.no_grad():
+        want = net(x).numpy()
+    got = it.run(x.numpy())
+    assert got.shape == want.shape == (8, 2, 13, 17)
+    assert sqnr_db(want, got) >= 25

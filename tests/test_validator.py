@@ -160,6 +160,30 @@ def s16_model() -> bytes:
     return convert(g.build())
 
 
+# --- ops14 ---
+
+
+def ops14_model() -> bytes:
+    """RESIZE_BILINEAR "bl" of a [1, 3, 4, 2] input to [1, 6, 5, 2] (tables "bl/rows" int32
+    [6, 3], "bl/cols" int32 [5, 3]: low index, high index, weight), then TRANSPOSE_CONV "tc"
+    (filter "tc/w" [3, 2, 5, 2], bias "tc/b", stride 2, SAME) to [1, 12, 10, 3]."""
+    g = TFLiteGraph(description="picoq test ops14")
+    x = g.input("x", (1, 3, 4, 2), 0.05, 3)
+    y = g.resize_bilinear(x, (6, 5), half_pixel_centers=True, name="bl")
+    w = g.const_int8(
+        "tc/w",
+        np.arange(-30, 30, dtype=np.int8).reshape(3, 2, 5, 2),
+        [0.01, 0.02, 0.03],
+        quantized_dimension=0,
+    )
+    b = g.const_int32("tc/b", np.array([5, -7, 9], np.int32), [0.0005, 0.001, 0.0015])
+    g.output(g.transpose_conv(y, w, b, 0.1, -4, (12, 10), stride=2, padding="SAME", name="tc"))
+    return convert(g.build())
+
+
+# --- end ops14 ---
+
+
 def attention_model() -> bytes:
     """BATCH_MATMUL qk = q [2, 5, 8] x k [2, 5, 8]^T (adj_y), GATHER g = q[:, [4, 0, 2, 2, 1]],
     BATCH_MATMUL out = qk [2, 5, 5] x g [2, 5, 8]."""
@@ -247,6 +271,7 @@ REPO_MODELS = {
     "slice": slice_model,
     "prelu": prelu_model,
     "resize": resize_model,
+    "ops14": ops14_model,  # RESIZE_BILINEAR
     "attention": attention_model,  # BATCH_MATMUL, GATHER
     "layer_norm": layer_norm,  # LAYER_NORM (float ONNX only)
     "s16": s16_model,  # 16x8 variants (pq_variants.def)
@@ -415,6 +440,7 @@ def test_valid_models_are_accepted(c, models) -> None:
             "slice",
             "prelu",
             "resize",
+            "ops14",
             "attention",
             "layer_norm",
             "lut16",
@@ -1720,6 +1746,75 @@ CASES = [
         "op.input2.shape",
     ),
     (RS, "resize-rows-not-constant", lambda p: p.slot("RESIZE_NEAREST_NEIGHBOR", 1, "x"), "op.input2.dtype"),
+    # --- ops14: RESIZE_BILINEAR "bl": [1, 3, 4, 2] -> [1, 6, 5, 2], "bl/rows" [6, 3], "bl/cols" [5, 3]
+    (
+        "ops14",
+        "bilinear-row-high-index-past-the-input",
+        lambda p: p.const_i32("bl/rows", 3 * 5 + 1, 3),
+        "op.input2.shape",
+    ),
+    ("ops14", "bilinear-col-low-index-negative", lambda p: p.const_i32("bl/cols", 0, -1), "op.input2.shape"),
+    ("ops14", "bilinear-col-index-at-the-edge", lambda p: p.const_i32("bl/cols", 3 * 4 + 1, 3), None),
+    ("ops14", "bilinear-weight-1024", lambda p: p.const_i32("bl/rows", 2, 1024), "op.input2.shape"),
+    (
+        "ops14",
+        "bilinear-weight-below-minus-512",
+        lambda p: p.const_i32("bl/cols", 2, -513),
+        "op.input2.shape",
+    ),
+    (
+        "ops14",
+        "bilinear-weight-extremes",
+        lambda p: (p.const_i32("bl/rows", 2, -512), p.const_i32("bl/cols", 5, 1023)),
+        None,
+    ),
+    (
+        "ops14",
+        "bilinear-rows-rank-1",
+        lambda p: p.retype_raw("bl/rows", 2, (18,)),
+        "op.input2.shape",
+    ),
+    (
+        "ops14",
+        "bilinear-rows-one-short",
+        lambda p: (p.retype_raw("bl/rows", 2, (5, 3)), p.tens("bl/rows", "data_size", 60)),
+        "op.input2.shape",
+    ),
+    ("ops14", "bilinear-rows-not-constant", lambda p: p.slot("RESIZE_BILINEAR", 1, "x"), "op.input2.dtype"),
+    (
+        "ops14",
+        "bilinear-channels-changed",
+        lambda p: (p.dim("bl", 2, 10), p.dim("bl", 3, 1)),
+        "op.output.shape",
+    ),
+    # TRANSPOSE_CONV "tc": [1, 6, 5, 2] -> [1, 12, 10, 3], filter [3, 2, 5, 2]
+    ("ops14", "tconv-stride-0", lambda p: p.param("TRANSPOSE_CONV", "stride_h", 0), "op.params.stride_h"),
+    (
+        "ops14",
+        "tconv-dilation-2",
+        lambda p: p.param("TRANSPOSE_CONV", "dilation_w", 2),
+        "op.params.dilation_w",
+    ),
+    ("ops14", "tconv-pad-negative", lambda p: p.param("TRANSPOSE_CONV", "pad_h", -1), "op.params.pad_h"),
+    ("ops14", "tconv-pad-2-pow-24", lambda p: p.param("TRANSPOSE_CONV", "pad_w", 1 << 24), "op.params.pad_w"),
+    ("ops14", "tconv-pad-large-is-fine", lambda p: p.param("TRANSPOSE_CONV", "pad_w", 1000), None),
+    (
+        "ops14",
+        "tconv-act-min-above-max",
+        lambda p: p.param("TRANSPOSE_CONV", "act_min", 127) or p.param("TRANSPOSE_CONV", "act_max", 0),
+        "op.params.act_min",
+    ),
+    ("ops14", "tconv-filter-not-constant", lambda p: p.slot("TRANSPOSE_CONV", 1, "bl"), "op.filter"),
+    ("ops14", "tconv-filter-channels", lambda p: p.retype("tc/w", 1, (3, 2, 2, 5)), "op.filter.shape"),
+    ("ops14", "tconv-output-channels", lambda p: (p.dim("tc", 2, 15), p.dim("tc", 3, 2)), "op.output.shape"),
+    (
+        "ops14",
+        "tconv-bias-short",
+        lambda p: (p.retype_raw("tc/b", 2, (2,)), p.tens("tc/b", "data_size", 8)),
+        "op.bias.shape",
+    ),
+    ("ops14", "tconv-output-taller-is-fine", lambda p: (p.dim("tc", 1, 15), p.dim("tc", 2, 8)), None),
+    # --- end ops14 ---
     # -- 16x8 variants: FULLY_CONNECTED "fc" (int64 bias), PAD "pad", TRANSPOSE "tr", SLICE "sl"
     (S16, "s16-fc-input-offset", lambda p: p.param(0, "input_offset", 1), "op.params.input_offset"),
     (S16, "s16-fc-output-offset", lambda p: p.param(0, "output_offset", -1), "op.params.output_offset"),

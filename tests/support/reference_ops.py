@@ -1158,3 +1158,97 @@ def resize_nearest(
     rows = [nearest(v, x.shape[1], out_h) for v in range(out_h)]
     cols = [nearest(v, x.shape[2], out_w) for v in range(out_w)]
     return x[:, rows][:, :, cols]
+
+
+# --- ops14: RESIZE_BILINEAR, TRANSPOSE_CONV ---
+
+
+def _c_div(a: int, b: int) -> int:
+    """C's integer division (truncates toward zero)."""
+    q = abs(a) // abs(b)
+    return q if (a >= 0) == (b > 0) else -q
+
+
+def resize_bilinear(
+    x: np.ndarray, out_h: int, out_w: int, align_corners: bool, half_pixel: bool
+) -> np.ndarray:
+    """TFLite ``reference_ops::ResizeBilinearInteger`` (NHWC, int8), pixel by pixel with Python
+    integers and C's division, built without TFLITE_SINGLE_ROUNDING as tflite-micro's package is."""
+    n, in_h, in_w, depth = x.shape
+
+    def scale10(in_size: int, out_size: int) -> int:
+        if align_corners and out_size > 1:
+            return _c_div((1 << 10) * (in_size - 1) + _c_div(out_size - 1, 2), out_size - 1)
+        return _c_div((1 << 10) * in_size + _c_div(out_size, 2), out_size)
+
+    def interp(v: int, scale: int, in_size: int) -> tuple[int, int, int]:
+        pos = v * scale + _c_div(scale, 2) - (1 << 9) if half_pixel else v * scale
+        return pos, max(_c_div(pos, 1 << 10), 0), min(_c_div(pos + (1 << 10) - 1, 1 << 10), in_size - 1)
+
+    sh, sw = scale10(in_h, out_h), scale10(in_w, out_w)
+    out = np.zeros((n, out_h, out_w, depth), np.int8)
+    xi = x.astype(np.int64)
+    for yy in range(out_h):
+        iy, y0, y1 = interp(yy, sh, in_h)
+        for xx in range(out_w):
+            ix, x0, x1 = interp(xx, sw, in_w)
+            dy, dx = iy - (1 << 10) * y0, ix - (1 << 10) * x0
+            s = (
+                xi[:, y0, x0] * ((1 << 10) - dy) * ((1 << 10) - dx)
+                + xi[:, y1, x0] * dy * ((1 << 10) - dx)
+                + xi[:, y0, x1] * ((1 << 10) - dy) * dx
+                + xi[:, y1, x1] * dy * dx
+            )
+            for b in range(n):
+                for c in range(depth):
+                    v = int(s[b, c])
+                    out[b, yy, xx, c] = _c_div(v + ((1 << 19) if v > 0 else -(1 << 19)), 1 << 20)
+    return out
+
+
+def transpose_conv_padding(out_size: int, kernel: int, stride: int, padding: str) -> int:
+    """TFLM's TRANSPOSE_CONV padding: ComputePaddingHeightWidth with the *output* as the
+    window's input (transpose_conv.cc CalculateOpData), its odd offset dropped."""
+    n = (out_size + stride - 1) // stride if padding == "SAME" else (out_size + stride - kernel) // stride
+    return max((n - 1) * stride + kernel - out_size, 0) // 2
+
+
+def transpose_conv(
+    x: np.ndarray,
+    w: np.ndarray,
+    bias: np.ndarray | None,
+    mult: object,
+    shift: object,
+    stride: tuple[int, int],
+    pad: tuple[int, int],
+    out_hw: tuple[int, int],
+    input_offset: int = 0,
+    output_offset: int = 0,
+    act_min: int = -128,
+    act_max: int = 127,
+    *,
+    return_acc: bool = False,
+) -> np.ndarray:
+    """TFLM ``reference_integer_ops::TransposeConv`` (int8): every input pixel scattered into an
+    int32 image of the output (x [N,H,W,Cin], w [Cout,kh,kw,Cin]), then bias and requantization."""
+    n, h, wd, _ = x.shape
+    cout, kh, kw, _ = w.shape
+    oh, ow = out_hw
+    acc = np.zeros((n, oh, ow, cout), np.int64)
+    xv = x.astype(np.int64) + input_offset
+    wv = w.astype(np.int64)
+    for iy in range(h):
+        for ix in range(wd):
+            for fy in range(kh):
+                oy = iy * stride[0] - pad[0] + fy
+                for fx in range(kw):
+                    ox = ix * stride[1] - pad[1] + fx
+                    if 0 <= oy < oh and 0 <= ox < ow:
+                        acc[:, oy, ox, :] += xv[:, iy, ix, :] @ wv[:, fy, fx, :].T
+    if bias is not None:
+        acc += bias.astype(np.int64)
+    acc = ((acc + 2**31) % 2**32 - 2**31).astype(np.int64)  # TFLM's int32 scratch
+    if return_acc:
+        return acc
+    out = mbqm_np(acc, np.broadcast_to(mult, (cout,)), np.broadcast_to(shift, (cout,))) + output_offset
+    return np.clip(out, act_min, act_max).astype(np.int8)

@@ -978,6 +978,83 @@ class TFLiteGraph:
         )
         return y
 
+    # --- ops14: RESIZE_BILINEAR, TRANSPOSE_CONV ---
+
+    def resize_bilinear(
+        self,
+        x: Tensor,
+        size: Sequence[int],
+        *,
+        align_corners: bool = False,
+        half_pixel_centers: bool = False,
+        name: str | None = None,
+    ) -> Tensor:
+        """RESIZE_BILINEAR of an NHWC input to `size` (height, width), an int32 operand; the
+        output keeps the input's quantization (TFLM requires it for int8)."""
+        name = name or self.auto_name("resize_bilinear")
+        size_t = self.const_int32(f"{name}/size", np.array(size, dtype=np.int32))
+        y = self._like(name, [x.shape[0], *size, x.shape[3]], x)
+
+        def options(fb: flatbuffers.Builder) -> int:
+            tflite.ResizeBilinearOptionsStart(fb)
+            tflite.ResizeBilinearOptionsAddAlignCorners(fb, align_corners)
+            tflite.ResizeBilinearOptionsAddHalfPixelCenters(fb, half_pixel_centers)
+            return tflite.ResizeBilinearOptionsEnd(fb)
+
+        self._add_op(
+            tflite.BuiltinOperator.RESIZE_BILINEAR,
+            3 if half_pixel_centers else 1,
+            [x, size_t],
+            [y],
+            tflite.BuiltinOptions.ResizeBilinearOptions,
+            options,
+        )
+        return y
+
+    def transpose_conv(
+        self,
+        x: Tensor,
+        w: Tensor,
+        b: Tensor | None,
+        out_scale: float,
+        out_zp: int,
+        out_hw: Sequence[int],
+        *,
+        stride: int | Sequence[int] = (1, 1),
+        padding: str = "SAME",
+        name: str | None = None,
+    ) -> Tensor:
+        """TRANSPOSE_CONV: inputs (output_shape int32 [4], w [Cout,kh,kw,Cin] per-channel on dim 0,
+        x [N,H,W,Cin], b [Cout] or none), the output [N, *out_hw, Cout]; no fused activation."""
+        if len(x.shape) != 4 or len(w.shape) != 4 or x.shape[3] != w.shape[3]:
+            raise ValueError(f"transpose_conv: input {x.shape} and filter {w.shape} (OHWI) do not match")
+        self._check_bias(b, w.shape[0], "transpose_conv")
+        sh, sw = _pair(stride)
+        pad = _check_choice(padding, _PADDINGS, "padding")
+        name = name or self.auto_name("transpose_conv")
+        shape = (x.shape[0], *out_hw, w.shape[0])
+        shape_t = self.const_int32(f"{name}/output_shape", np.array(shape, dtype=np.int32))
+        y = self._activation(name, shape, out_scale, out_zp)
+
+        def options(fb: flatbuffers.Builder) -> int:
+            tflite.TransposeConvOptionsStart(fb)
+            tflite.TransposeConvOptionsAddPadding(fb, pad)
+            tflite.TransposeConvOptionsAddStrideW(fb, sw)
+            tflite.TransposeConvOptionsAddStrideH(fb, sh)
+            return tflite.TransposeConvOptionsEnd(fb)
+
+        self._add_op(
+            tflite.BuiltinOperator.TRANSPOSE_CONV,
+            3,
+            [shape_t, w, x] + ([b] if b is not None else []),
+            [y],
+            tflite.BuiltinOptions.TransposeConvOptions,
+            options,
+        )
+        return y
+
+    # --- end ops14 ---
+
     def strided_slice(
         self,
         x: Tensor,

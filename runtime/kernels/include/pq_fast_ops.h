@@ -54,6 +54,8 @@ extern const pq_fast_op pq_concatenation_s8_fast_op;
 extern const pq_fast_op pq_pad_s8_fast_op;
 extern const pq_fast_op pq_transpose_s8_fast_op;
 extern const pq_fast_op pq_resize_nearest_s8_fast_op;
+extern const pq_fast_op pq_resize_bilinear_s8_fast_op; /* ops14: the reference loop, hoisted per row */
+extern const pq_fast_op pq_transpose_conv_s8_fast_op;  /* ops14: tap lists per output pixel */
 extern const pq_fast_op pq_reshape_s8_fast_op; /* "alias" (nothing to move) or one memcpy */
 extern const pq_fast_op pq_batch_matmul_s8_fast_op;
 extern const pq_fast_op pq_gather_s8_fast_op;

@@ -171,6 +171,19 @@ pq_status pq_lookup_table_s8(const int8_t *table, int32_t size, const int8_t *in
 pq_status pq_resize_nearest_s8(int32_t batches, int32_t in_h, int32_t in_w, int32_t depth, int32_t out_h,
                                int32_t out_w, const int32_t *rows, const int32_t *cols, const int8_t *in, int8_t *out);
 
+/* --- ops14: RESIZE_BILINEAR, TRANSPOSE_CONV --- */
+/* RESIZE_BILINEAR (NHWC), TFLM's integer arithmetic: rows [out_h][3] and cols [out_w][3] are
+ * (low index, high index, 10-bit weight of the high one), indices in range. */
+pq_status pq_resize_bilinear_s8(int32_t batches, int32_t in_h, int32_t in_w, int32_t depth, int32_t out_h,
+                                int32_t out_w, const int32_t *rows, const int32_t *cols, const int8_t *in, int8_t *out);
+/* TRANSPOSE_CONV (NHWC, filter [out_c, kh, kw, in_c]), TFLM's int8 per-channel arithmetic; p's
+ * dilations are 1 and unused. */
+pq_status pq_transpose_conv_s8(const pq_conv_params *p, const int32_t *mult, const int32_t *shift,
+                               const pq_dims *in_dims, const int8_t *in, const pq_dims *filter_dims,
+                               const int8_t *filter, const int32_t *bias, /* may be NULL */
+                               const pq_dims *out_dims, int8_t *out);
+/* --- end ops14 --- */
+
 /* RESHAPE: `size` bytes moved unless in and out are the same bytes. */
 pq_status pq_reshape_s8(int32_t size, const int8_t *in, int8_t *out);
 

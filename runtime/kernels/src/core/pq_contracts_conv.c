@@ -1,6 +1,6 @@
 /*
  * Contracts of the windowed ops: CONV_2D, DEPTHWISE_CONV_2D, FULLY_CONNECTED,
- * BATCH_MATMUL, AVERAGE_POOL_2D and MAX_POOL_2D (pq_contract.h).
+ * BATCH_MATMUL, AVERAGE_POOL_2D, MAX_POOL_2D and TRANSPOSE_CONV (pq_contract.h).
  */
 #include "pq_contract.h"
 
@@ -212,3 +212,35 @@ int pq_contract_pool2d(const pq_contract_ctx *o) { return pool2d(o, DT_INT8); }
 
 /* 16x8: int16 input and output, an int16 clamp. */
 int pq_contract_pool2d_s16(const pq_contract_ctx *o) { return pool2d(o, DT_INT16); }
+
+/* --- ops14: TRANSPOSE_CONV --- */
+
+/* Params: CONV_2D's ten (dilations 1: TFLite's transposed convolution has none). Inputs: x
+ * int8 [N, H, W, Cin], filter int8 [Cout, kh, kw, Cin] constant, bias (optional),
+ * multipliers, shifts. The kernel gathers, for output (oy, ox), input pixels
+ * ((oy + pad_h - fy) / stride_h, ...) it bounds itself, so the output's height and width are
+ * free (output_padding, TFLite's output_shape): only batch and channels are tied. Pads below
+ * 2^24 keep oy + pad_h - fy inside int32. */
+int pq_contract_transpose_conv(const pq_contract_ctx *o) {
+    const pqv_ctx *c = o->c;
+    pqv_tensor x, w, y;
+    uint32_t k;
+    TRY(pqv_op_tensor(o, op_input(c, o->i, 0), PQ_MODEL_E_OP_INPUT_DTYPE, NO_SUB, DT_INT8, 4, &x));
+    TRY(pqv_op_tensor(o, op_input(c, o->i, 1), PQ_MODEL_E_OP_FILTER_DTYPE, NO_SUB, DT_INT8, 4, &w));
+    TRY(pqv_op_tensor(o, op_output(c, o->i), PQ_MODEL_E_OP_OUTPUT_DTYPE, NO_SUB, DT_INT8, 4, &y));
+    if (!w.is_const) return pqv_fail_op(o, PQ_MODEL_E_OP_FILTER, NO_SUB, op_input(c, o->i, 1), "must be constant");
+    for (k = 0; k < 2; k++) TRY(pqv_param_range(o, k, 1, 1L << 16, NULL)); /* strides */
+    for (k = 2; k < 4; k++) TRY(pqv_param_range(o, k, 1, 1, NULL));       /* dilations */
+    for (k = 4; k < 6; k++) TRY(pqv_param_range(o, k, 0, (1L << 24) - 1, NULL));
+    TRY(PARAM_RULES(o, CONV_RULES));
+    TRY(pqv_param_act_dt(o, 8, DT_INT8));
+    if (w.dims[3] != x.dims[3]) {
+        return pqv_fail_op(o, PQ_MODEL_E_OP_FILTER_SHAPE, NO_SUB, w.dims[3], "must have the input's channels last");
+    }
+    if (y.dims[0] != x.dims[0] || y.dims[3] != w.dims[0]) {
+        return pqv_fail_op(o, PQ_MODEL_E_OP_OUTPUT_SHAPE, NO_SUB, y.dims[3],
+                           "batch and channels must match the input and filter");
+    }
+    return pqv_quant_arrays_dt(o, (uint32_t)w.dims[0], (uint32_t)w.dims[0], DT_INT32, DT_INT32, 30);
+}
+/* --- end ops14 --- */

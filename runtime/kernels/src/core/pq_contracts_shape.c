@@ -1,6 +1,6 @@
 /*
  * Contracts of the ops that change a shape: MEAN, CONCATENATION, PAD,
- * TRANSPOSE, SLICE, GATHER and RESIZE_NEAREST_NEIGHBOR (pq_contract.h).
+ * TRANSPOSE, SLICE, GATHER, RESIZE_NEAREST_NEIGHBOR and RESIZE_BILINEAR (pq_contract.h).
  */
 #include "pq_contract.h"
 
@@ -281,3 +281,45 @@ int pq_contract_resize_nearest(const pq_contract_ctx *o) {
     TRY(resize_index_table(o, 1, y.dims[1], x.dims[1]));
     return resize_index_table(o, 2, y.dims[2], x.dims[2]);
 }
+
+/* --- ops14: RESIZE_BILINEAR --- */
+
+/* One interpolation table of RESIZE_BILINEAR (input k = 1: rows, 2: cols): a constant int32
+ * [n, 3] of (low index, high index, weight), indices in [0, limit), weights in [-512, 1023]:
+ * what TFLM's ComputeInterpolationValuesInteger produces (below 0 only where both indices are
+ * 0), and what keeps the kernel's int32 sum from overflowing. */
+static int bilinear_table(const pq_contract_ctx *o, uint32_t k, int32_t n, int32_t limit) {
+    const pqv_ctx *c = o->c;
+    pqv_tensor ix;
+    int32_t j;
+    TRY(pqv_op_tensor(o, op_input(c, o->i, k), PQ_MODEL_E_OP_INPUT2_DTYPE, (int32_t)k, DT_INT32, 2, &ix));
+    if (!ix.is_const || ix.dims[0] != n || ix.dims[1] != 3) {
+        return pqv_fail_op(o, PQ_MODEL_E_OP_INPUT2_SHAPE, (int32_t)k, ix.dims[0],
+                           "must be a constant [n, 3], one row per output row (1) or column (2)");
+    }
+    for (j = 0; j < 3 * n; j++) {
+        const int32_t v = rdi32(c->b + ix.offset + 4u * (uint32_t)j);
+        if (j % 3 < 2 && (v < 0 || v >= limit)) {
+            return pqv_fail_op(o, PQ_MODEL_E_OP_INPUT2_SHAPE, (int32_t)k, v, "an index outside the input");
+        }
+        if (j % 3 == 2 && (v < -512 || v > 1023)) {
+            return pqv_fail_op(o, PQ_MODEL_E_OP_INPUT2_SHAPE, (int32_t)k, v, "a weight outside [-512, 1023]");
+        }
+    }
+    return PQ_MODEL_OK;
+}
+
+/* Inputs x int8 [N, H, W, C], rows int32 [OH, 3], cols int32 [OW, 3] (constants); y int8
+ * [N, OH, OW, C]. No params. */
+int pq_contract_resize_bilinear(const pq_contract_ctx *o) {
+    const pqv_ctx *c = o->c;
+    pqv_tensor x, y;
+    TRY(pqv_op_tensor(o, op_input(c, o->i, 0), PQ_MODEL_E_OP_INPUT_DTYPE, NO_SUB, DT_INT8, 4, &x));
+    TRY(pqv_op_tensor(o, op_output(c, o->i), PQ_MODEL_E_OP_OUTPUT_DTYPE, NO_SUB, DT_INT8, 4, &y));
+    if (y.dims[0] != x.dims[0] || y.dims[3] != x.dims[3]) {
+        return pqv_fail_op(o, PQ_MODEL_E_OP_OUTPUT_SHAPE, NO_SUB, y.dims[3], "batch and channels must be the input's");
+    }
+    TRY(bilinear_table(o, 1, y.dims[1], x.dims[1]));
+    return bilinear_table(o, 2, y.dims[2], x.dims[2]);
+}
+/* --- end ops14 --- */
