@@ -140,3 +140,17 @@ def test_fully_connected_s16_filter_offset(offset: int) -> None:
     p.param(0, "filter_offset", offset)
     xs = [np.full((2, 300), v, np.int16) for v in (-32768, 32767)] + _inputs(rng, (2, 300))
     assert run_all(p.data(), xs) == ["fast-fc-s16"]
+
+
+@pytest.mark.parametrize("seed", range(12))
+def test_slice_s16_fast_equals_reference(seed: int) -> None:
+    """The 16x8 SLICE's fast hook copies an int16 box as the byte box twice as wide: random
+    ranks 1..5, boxes anywhere inside the input (the innermost dim cut or whole, dims merged)."""
+    rng = np.random.default_rng(39000 + seed)
+    rank = int(rng.integers(1, 6))
+    shape = tuple(int(d) for d in rng.integers(1, 7, size=rank))
+    begin = [int(rng.integers(0, d)) for d in shape]
+    size = [int(rng.integers(1, d - b + 1)) if rng.random() < 0.7 else -1 for d, b in zip(shape, begin)]
+    g, layers, x = _graph(rng, shape)
+    g.output(g.slice(x, begin, size))
+    assert run_all(convert(g.build()), _inputs(rng, shape)) == ["fast-slice"]
