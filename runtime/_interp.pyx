@@ -41,7 +41,7 @@ from cpython.pythread cimport (
     PyThread_release_lock,
     PyThread_type_lock,
 )
-from libc.stdint cimport int8_t, int32_t, uint8_t, uint32_t, uintptr_t
+from libc.stdint cimport int8_t, int16_t, int32_t, uint8_t, uint32_t, uintptr_t
 from libc.string cimport memcpy
 
 cdef extern from "pythread.h":
@@ -522,6 +522,49 @@ def dequantize(q, float scale, int32_t zero_point):
     with nogil:
         pq_dequantize_s8_f32(<const int8_t *> cnp.PyArray_DATA(a), <float *> cnp.PyArray_DATA(y),
                              <size_t> cnp.PyArray_SIZE(a), scale, zero_point)
+    return y
+
+
+def quantize_s16(x, float scale, int32_t zero_point):
+    """quantize() for an int16 (16x8) tensor: a new int16 array, zero_point in
+    [-32768, 32767]; None if x holds a NaN."""
+    cdef cnp.ndarray a = <cnp.ndarray?> x
+    cdef cnp.ndarray q
+    cdef size_t n
+    cdef int kind = cnp.PyArray_TYPE(a), nan
+    if not -32768 <= zero_point <= 32767:
+        raise ValueError(f"zero point {zero_point} outside [-32768, 32767]")
+    if (kind != cnp.NPY_FLOAT and kind != cnp.NPY_DOUBLE) or not cnp.PyArray_ISNOTSWAPPED(a):
+        a = a.astype(np.float32)
+        kind = cnp.NPY_FLOAT
+    if not cnp.PyArray_IS_C_CONTIGUOUS(a):
+        a = np.ascontiguousarray(a)
+    q = cnp.PyArray_EMPTY(cnp.PyArray_NDIM(a), cnp.PyArray_DIMS(a), cnp.NPY_INT16, 0)
+    n = <size_t> cnp.PyArray_SIZE(a)
+    with nogil:
+        if kind == cnp.NPY_FLOAT:
+            nan = pq_quantize_f32_s16(<const float *> cnp.PyArray_DATA(a), <int16_t *> cnp.PyArray_DATA(q), n,
+                                      scale, zero_point)
+        else:
+            nan = pq_quantize_f64_s16(<const double *> cnp.PyArray_DATA(a), <int16_t *> cnp.PyArray_DATA(q), n,
+                                      scale, zero_point)
+    return None if nan else q
+
+
+def dequantize_s16(q, float scale, int32_t zero_point):
+    """dequantize() for an int16 array: a new float32 array, zero_point in [-32768, 32767]."""
+    cdef cnp.ndarray a = <cnp.ndarray?> q
+    cdef cnp.ndarray y
+    if cnp.PyArray_TYPE(a) != cnp.NPY_INT16:
+        raise TypeError(f"dequantize_s16 takes int16, not {a.dtype}")
+    if not -32768 <= zero_point <= 32767:
+        raise ValueError(f"zero point {zero_point} outside [-32768, 32767]")
+    if not cnp.PyArray_IS_C_CONTIGUOUS(a):
+        a = np.ascontiguousarray(a)
+    y = cnp.PyArray_EMPTY(cnp.PyArray_NDIM(a), cnp.PyArray_DIMS(a), cnp.NPY_FLOAT, 0)
+    with nogil:
+        pq_dequantize_s16_f32(<const int16_t *> cnp.PyArray_DATA(a), <float *> cnp.PyArray_DATA(y),
+                              <size_t> cnp.PyArray_SIZE(a), scale, zero_point)
     return y
 
 

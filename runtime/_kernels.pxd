@@ -1,6 +1,6 @@
 # Declarations only: the C interpreter core (kernels/include/pq_interp.h) and what the
 # extension needs beside it (fixed-point helpers, ISA traits, the thread pool).
-from libc.stdint cimport int8_t, int32_t, int64_t, uint8_t, uint16_t, uint32_t
+from libc.stdint cimport int8_t, int16_t, int32_t, int64_t, uint8_t, uint16_t, uint32_t
 
 
 cdef extern from "pq_fixedpoint.h" nogil:
@@ -152,3 +152,6 @@ cdef extern from "pq_boundary.h" nogil:
     int pq_quantize_f32_s8(const float *x, int8_t *q, size_t n, float scale, int32_t zero_point)
     int pq_quantize_f64_s8(const double *x, int8_t *q, size_t n, float scale, int32_t zero_point)
     void pq_dequantize_s8_f32(const int8_t *q, float *y, size_t n, float scale, int32_t zero_point)
+    int pq_quantize_f32_s16(const float *x, int16_t *q, size_t n, float scale, int32_t zero_point)
+    int pq_quantize_f64_s16(const double *x, int16_t *q, size_t n, float scale, int32_t zero_point)
+    void pq_dequantize_s16_f32(const int16_t *q, float *y, size_t n, float scale, int32_t zero_point)

@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 
-from ._interp import Core, arena_bytes_for, dequantize, quantize
+from ._interp import Core, arena_bytes_for, dequantize, dequantize_s16, quantize, quantize_s16
 from .format import ALIGN, SCRATCH_ALIGN, ModelFile, TensorInfo, read_model
 
 ModelSource = str | os.PathLike | bytes | bytearray | memoryview
@@ -352,7 +352,9 @@ class Interpreter:
         want = self._in[i].dtype
         if want == np.int8:  # in C (the validator holds int8 zero points in [-128, 127])
             q = quantize(a, d["scale"], d["zero_point"])
-        else:  # an int16 (16x8) or int32 input's: the same rounding in numpy
+        elif want == np.int16:  # in C too (int16 zero points in [-32768, 32767])
+            q = quantize_s16(a, d["scale"], d["zero_point"])
+        else:  # an int32 input's: the same rounding in numpy
             q = self._quantize_numpy(a, d["scale"], d["zero_point"], want)
         if q is None:
             raise ValueError(f"input {i} ({d['name']!r}) contains NaN: it has no {want} value")
@@ -377,4 +379,6 @@ class Interpreter:
             return q
         if q.dtype == np.int8:
             return dequantize(q, d["scale"], d["zero_point"])
+        if q.dtype == np.int16:
+            return dequantize_s16(q, d["scale"], d["zero_point"])
         return ((q.astype(np.int32) - d["zero_point"]) * np.float32(d["scale"])).astype(np.float32)

@@ -300,3 +300,61 @@ def test_aarch64_build_equals_the_oracle(tmp_path: Path) -> None:
         want = oracle_dequantize(np.arange(-128, 128, dtype=np.int8), scale, zp)
         np.testing.assert_array_equal(y.view(np.uint32), want.view(np.uint32))
     assert at == len(out)
+
+
+# *** int16 (16x8 models): quantize_s16 / dequantize_s16 ***
+
+
+def oracle_quantize16(x: np.ndarray, scale: float, zero_point: int) -> np.ndarray:
+    with np.errstate(over="ignore", invalid="ignore"):
+        v = (np.asarray(x).astype(np.float32) / np.float32(scale)).astype(np.float64)
+    q = np.sign(v) * np.floor(np.abs(v) + 0.5) + zero_point
+    return np.clip(np.nan_to_num(q), -32768, 32767).astype(np.int16)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_quantize_s16_equals_the_oracle(dtype) -> None:
+    """Ties, their neighbours, +-inf, huge and subnormal values, over int16's whole range and
+    past it (values up to 2^17 steps: the saturation), zero points at int16's ends."""
+    from picoq.runtime._interp import quantize_s16
+
+    rng = np.random.default_rng(16)
+    for scale in SCALES:
+        for zp in (-32768, -300, 0, 7, 32767):
+            x = np.concatenate(
+                [hard_values(rng, scale, 80), (rng.uniform(-(2.0**17), 2.0**17, 80) * np.float32(scale))]
+            ).astype(dtype)
+            got = quantize_s16(x, scale, zp)
+            assert got.dtype == np.int16 and got.shape == x.shape
+            np.testing.assert_array_equal(
+                got, oracle_quantize16(x, scale, zp), err_msg=f"scale {scale} zp {zp}"
+            )
+    assert quantize_s16(np.array([1.0, np.nan], np.float32), 1.0, 0) is None
+
+
+def test_dequantize_s16_equals_the_oracle() -> None:
+    from picoq.runtime._interp import dequantize_s16
+
+    q = np.arange(-32768, 32768, 7, dtype=np.int32).astype(np.int16)
+    for scale in SCALES:
+        for zp in (-32768, 0, 32767):
+            np.testing.assert_array_equal(dequantize_s16(q, scale, zp), oracle_dequantize(q, scale, zp))
+
+
+def test_int16_run_boundary_equals_the_numpy_formula() -> None:
+    """A 16x8 model's run() quantizes its float input and dequantizes its int16 output in C:
+    the same bytes as set_input of the numpy-quantized input, and the same floats."""
+    from picoq.converter import convert
+
+    from support.tflite_builder import RandomLayers, TFLiteGraph
+
+    g = TFLiteGraph(activations=np.int16)
+    layers = RandomLayers(g, np.random.default_rng(5))
+    g.output(layers.fully_connected(layers.input("x", (1, 40), 0.003, 0), 12))
+    it = Interpreter(convert(g.build()))
+    d_in, d_out = it.input_details[0], it.output_details[0]
+    x = np.random.default_rng(6).normal(0, 40, (1, 40)).astype(np.float32)
+    got = it.run(x)
+    raw = it.run(oracle_quantize16(x, d_in["scale"], d_in["zero_point"]))
+    assert raw.dtype == np.int16
+    np.testing.assert_array_equal(got, oracle_dequantize(raw, d_out["scale"], d_out["zero_point"]))

@@ -181,3 +181,56 @@ void pq_dequantize_s8_f32(const int8_t *restrict q, float *restrict y, size_t n,
     size_t i;
     for (i = 0; i < n; i++) y[i] = (float)((int32_t)q[i] - zero_point) * scale;
 }
+
+/* *** int16 (16x8) inputs and outputs: the same rounding, plain loops (the tensors of the
+ * 16x8 models this serves are small; GCC may vectorise them) ***
+ * |v| is clamped to 65536: past it the result saturates whatever the zero point (|zero_point|
+ * <= 32768, the validator's int16 range), and so do +-inf and NaN (bits above infinity's).
+ * c - m is exact as in pq_quantize_one (m <= c < 2m, or m = 0). */
+#define PQ_F32_65536_BITS 0x47800000u /* 65536.0f */
+
+static inline int16_t pq_quantize_one16(float x, float scale, int32_t zero_point)
+{
+    float v = x / scale;
+    float c = fabsf(v);
+    uint32_t bits;
+    int32_t m, r;
+    memcpy(&bits, &c, sizeof bits);
+    bits = bits < PQ_F32_65536_BITS ? bits : PQ_F32_65536_BITS;
+    memcpy(&c, &bits, sizeof c);
+    m = (int32_t)c;
+    m += isgreaterequal(c - (float)m, 0.5f);
+    r = (isless(v, 0.0f) ? -m : m) + zero_point;
+    return (int16_t)(r < -32768 ? -32768 : (r > 32767 ? 32767 : r));
+}
+
+static inline int pq_quantize_s16(const void *restrict x, int f64, int16_t *restrict q, size_t n, float scale,
+                                  int32_t zero_point)
+{
+    int nan = 0;
+    size_t i;
+    for (i = 0; i < n; ++i) {
+        const float v = pq_load1(x, i, f64);
+        nan |= isunordered(v, v);
+        q[i] = pq_quantize_one16(v, scale, zero_point);
+    }
+    return nan;
+}
+
+int pq_quantize_f32_s16(const float *x, int16_t *q, size_t n, float scale, int32_t zero_point)
+{
+    return pq_quantize_s16(x, 0, q, n, scale, zero_point);
+}
+
+int pq_quantize_f64_s16(const double *x, int16_t *q, size_t n, float scale, int32_t zero_point)
+{
+    return pq_quantize_s16(x, 1, q, n, scale, zero_point);
+}
+
+/* (q - zero_point) is exact in int32 and as a float (|q - zero_point| < 2^17), so the one
+ * float32 product rounds as numpy's float64 product rounded to float32 does. */
+void pq_dequantize_s16_f32(const int16_t *q, float *y, size_t n, float scale, int32_t zero_point)
+{
+    size_t i;
+    for (i = 0; i < n; ++i) y[i] = (float)((int32_t)q[i] - zero_point) * scale;
+}

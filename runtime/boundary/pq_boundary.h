@@ -37,6 +37,11 @@ int pq_quantize_f64_s8(const double *x, int8_t *q, size_t n, float scale, int32_
 /* y[i] = dequantized q[i] for i < n. */
 void pq_dequantize_s8_f32(const int8_t *q, float *y, size_t n, float scale, int32_t zero_point);
 
+/* The same three for int16 tensors (16x8 models), zero_point in [-32768, 32767]. */
+int pq_quantize_f32_s16(const float *x, int16_t *q, size_t n, float scale, int32_t zero_point);
+int pq_quantize_f64_s16(const double *x, int16_t *q, size_t n, float scale, int32_t zero_point);
+void pq_dequantize_s16_f32(const int16_t *q, float *y, size_t n, float scale, int32_t zero_point);
+
 #ifdef __cplusplus
 }
 #endif
