@@ -12,7 +12,7 @@ from .passes import run_passes
 from .plan import plan_arena
 from .precision import Precision, choose, lowered_sizes
 from .quantize_graph import Lowering, check_lowerable
-from .recurrent import unroll_recurrent
+from .recurrent import share_step_ranges, unroll_recurrent
 
 
 def prepare(source: ModelSource, before_shapes: Callable[[FloatGraph], None] | None = None) -> FloatGraph:
@@ -57,6 +57,7 @@ def convert_onnx(
     fg = prepare(source, check_calibration)
     samples = loaded["samples"]
     ranges = collect_ranges(fg, samples, method=method, percentile=percentile, progress=progress)
+    share_step_ranges(fg, ranges)
     per_channel = not per_tensor
     if (weights, activations, flash_budget, ram_budget) == ("int8", "int8", None, None):
         return Lowering(fg, ranges, per_channel=per_channel).run()

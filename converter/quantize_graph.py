@@ -100,6 +100,7 @@ class Lowering(ComputeOps, MovementOps):
         self.layouts: dict[int, tuple[str, tuple[int, ...], np.ndarray | None]] = {}
         self.consumers = fg.consumers()
         self.dt = self.act_dtype  # the dtype of the node being lowered (node_dtype)
+        self._feeds: dict[str, bool] = {}  # _feeds_recurrent's answers by node name
         self._assign_qparams(ranges)
 
     # *** quantization parameters ***
@@ -166,7 +167,7 @@ class Lowering(ComputeOps, MovementOps):
         """int16 for a node of a 16x8 model whose kernel has a 16x8 variant, else int8."""
         if node.name in self.precision.int4:
             return "int8"  # int4 weights: TFLM and CMSIS-NN have no 16x4 kernels, an int8 island
-        if self.act_dtype == "int8" and not self.fg.is_recurrent(node):
+        if self.act_dtype == "int8" and not (self.fg.is_recurrent(node) or self._feeds_recurrent(node)):
             return "int8"  # (an unrolled LSTM / GRU runs 16x8 in an int8 model, as in TFLM)
         kernel = rule_of(node.op).kernel
         if node.op == "Gather" and _gather_is_slice(self.fg, node):  # a SLICE (lower_gather)
@@ -174,6 +175,21 @@ class Lowering(ComputeOps, MovementOps):
         if kernel is None or kernel not in fmt.OPCODE_BY_NAME:
             return "int16"
         return "int16" if "s16" in fmt.OPS[fmt.OPCODE_BY_NAME[kernel]].variants else "int8"
+
+    def _feeds_recurrent(self, node: Node) -> bool:
+        """A data-movement node (Transpose, Reshape, ...: quant "same") whose every reader is an
+        unrolled LSTM / GRU step or another such node: it moves the cell's input in int16, so
+        the sequence is quantized once, at 16 bits, on its way in."""
+        if not self.fg.recurrent or rule_of(node.op).quant != "same":
+            return False
+        if node.name not in self._feeds:
+            readers = [c for o in node.outputs for c in self.consumers.get(o, [])]
+            self._feeds[node.name] = (
+                bool(readers)
+                and not any(o in self.fg.outputs for o in node.outputs)
+                and all(self.fg.is_recurrent(c) or self._feeds_recurrent(c) for c in readers)
+            )
+        return self._feeds[node.name]
 
     def _in_node_dtype(self, node: Node) -> Node:
         """The node reading its activation inputs in its own dtype (QUANTIZE ops where not)."""
@@ -302,7 +318,9 @@ class Lowering(ComputeOps, MovementOps):
     def run(self) -> Graph:
         for name in self.fg.inputs:  # in the dtype of a consumer that runs int16, if any
             users = [self.node_dtype(n) for n in self.consumers.get(name, [])]
-            self.dt = "int16" if "int16" in users and self.act_dtype == "int16" else "int8"
+            # an int8 model's input is int16 only when it feeds nothing but an LSTM / GRU
+            wide = "int16" in users if self.act_dtype == "int16" else bool(users) and set(users) == {"int16"}
+            self.dt = "int16" if wide else "int8"
             idx = self.define(name, L.identity(len(self.shape(name))))
             self.g.inputs.append(idx)
         for node in self.fg.nodes:

@@ -24,6 +24,8 @@ input_forget, variable sequence lengths.
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 
 from .fgraph import FloatGraph, Node
@@ -375,3 +377,23 @@ def _unroll(graph: FloatGraph, node: Node) -> list[Node]:
         else:
             e.nodes.append(Node("Concat", shaped, [name], {"axis": axis}, f"{e.base}/{name}"))
     return e.nodes
+
+
+def share_step_ranges(graph: FloatGraph, ranges: dict[str, tuple[float, float]]) -> None:
+    """Give each tensor of an unrolled step the range of its role over every step (a gate's
+    pre-activation at step t shares one range with that gate at all the others), in place.
+    The statistics of a recurrent cell are the same at every step: per-step ranges would rest
+    on one twentieth of the samples each and clip unseen data, as TFLM's LSTM keeps one scale
+    per gate for the whole sequence."""
+    groups: dict[tuple[str, str, str], list[str]] = {}
+    for prefix in graph.recurrent:
+        step = re.compile(re.escape(prefix) + r"(d\d+)_t\d+_(.+)$")
+        for name in ranges:
+            m = step.match(name)
+            if m:
+                groups.setdefault((prefix, m.group(1), m.group(2)), []).append(name)
+    for names in groups.values():
+        lo = min(ranges[n][0] for n in names)
+        hi = max(ranges[n][1] for n in names)
+        for n in names:
+            ranges[n] = (lo, hi)
