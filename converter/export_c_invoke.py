@@ -321,7 +321,10 @@ class _Emitter:
         args += [f"&{sym}_in_dims", self.ptr(x, "int16_t"), f"&{sym}_filter_dims", self.ptr(f)]
         if op.name == "CONV_2D":  # pq_conv2d_s16 takes the bias as int32 or as int64
             narrow = b >= 0 and self.m.tensors[b].dtype == "int32"
-            args += [self.ptr(b, "int32_t") if narrow else "NULL", "NULL" if narrow else self.ptr(b, "int64_t")]
+            args += [
+                self.ptr(b, "int32_t") if narrow else "NULL",
+                "NULL" if narrow else self.ptr(b, "int64_t"),
+            ]
         else:
             args.append(self.ptr(b, "int64_t"))
         args += [f"&{sym}_out_dims", self.ptr(y, "int16_t", writable=True)]

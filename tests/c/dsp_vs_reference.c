@@ -873,10 +873,10 @@ static pq_status run_reference(const dvr_case *c, int8_t *out)
 
 static pq_status run_dsp(const dvr_case *c, int8_t *out)
 {
-#if PQ_DSP
     if (c->s16) {
         return run_dsp_s16(c, out);
     }
+#if PQ_DSP
     switch (c->op) {
     case OP_CONV:
         return pq_conv2d_s8_dsp(&c->cp, c->mult, c->shift, &c->in_dims, c->in, &c->filter_dims, c->filter, c->bias,
