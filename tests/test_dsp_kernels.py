@@ -76,6 +76,7 @@ def _assert_all_equal(r: subprocess.CompletedProcess, cases: int, dsp: bool = Tr
         assert re.search(r"^refusals: 10 of 10 as documented$", out, re.M), out
         assert re.search(rf"^pool edges: {POOL_EDGES} of {POOL_EDGES} as the reference$", out, re.M), out
         assert re.search(rf"^requant: {REQUANT} values, 0 mismatches$", out, re.M), out
+        assert re.search(rf"^requant16: {REQUANT} values, 0 mismatches$", out, re.M), out
     for op in OPS:
         assert re.search(rf"^{op}: {cases} cases, 0 mismatches, 0 guard errors$", out, re.M), out
     assert out.rstrip().endswith("OK: every output byte-identical to the reference, every guard intact"), out
@@ -160,7 +161,9 @@ def test_cortex_m3_builds_the_portable_path(tmp_path: Path) -> None:
     assert len(objs) == 11 and all(line.split()[:4] == ["0"] * 4 for line in size), size
     r = _run(build, "--cases 100 --seed 4", OPT="-Os", **M3)
     _assert_all_equal(r, 100, dsp=False)
-    assert all(key not in r.stdout for key in ("refusals:", "pool edges:", "requant:")), r.stdout
+    assert all(key not in r.stdout for key in ("refusals:", "pool edges:", "requant:", "requant16:")), (
+        r.stdout
+    )
 
 
 @pytest.mark.parametrize(

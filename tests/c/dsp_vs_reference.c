@@ -60,6 +60,7 @@
 
 #include "dvr_m4.h"
 #include "pq_dsp.h"
+#include "pq_dsp16.h"
 #include "pq_fixedpoint.h"
 #include "pq_kernels.h"
 #include "pq_kernels_dsp.h"
@@ -1680,6 +1681,57 @@ static long check_requant(rng *r, long n)
     }
     return bad;
 }
+
+/* dsp16: the 16x8 int64 requantization (pq_dsp16_rq64_of + pq_dsp16_apply64) against
+ * pq_mbqm64 on sums near rounding ties, near +-2^31, near the int64 limits and anywhere,
+ * every shift of [-31, 7] (total shifts of 8 to 46, both halves of the word split). */
+static long check_requant_s16(rng *r, long n)
+{
+    long i, bad = 0;
+    for (i = 0; i < n; ++i) {
+        int64_t sum;
+        int32_t m, sh, want, got;
+        pq_dsp16_rq64 q;
+        switch (rr(r, 0, 4)) {
+        case 0:
+            sum = rr(r, -70000, 70000);
+            break;
+        case 1: /* an odd number times a power of two: ties after the shift */
+            sum = (int64_t)(2 * rr(r, -100000, 100000) + 1) * ((int64_t)1 << rr(r, 0, 40));
+            break;
+        case 2:
+            sum = (int64_t)rr(r, -3, 3) * ((int64_t)1 << 31) + rr(r, -1000, 1000);
+            break;
+        case 3:
+            sum = rr(r, 0, 1) ? INT64_MAX - rr(r, 0, 1000) : INT64_MIN + rr(r, 0, 1000);
+            break;
+        default:
+            sum = (int64_t)rng_next(r);
+        }
+        m = gen_q31(r);
+        if (rr(r, 0, 3) == 0) {
+            m = (int32_t)(0x7FFF0000 - 0x8000 + rr(r, -2, 2) * 0x8000); /* near the Q15 cap */
+        }
+        sh = rr(r, -31, 7);
+        q = pq_dsp16_rq64_of(m, sh);
+        want = pq_mbqm64(sum, m, sh);
+        got = pq_dsp16_apply64((uint64_t)sum, &q);
+        if (got != want) {
+            if (bad++ == 0) {
+                dvr_puts("MISMATCH requant16");
+                put_kv("sum_hi", (int32_t)(sum >> 32));
+                put_kv("sum_lo", (int32_t)sum);
+                put_kv("multiplier", m);
+                put_kv("shift", sh);
+                put_kv(": pq_dsp16_apply64", got);
+                put_kv("pq_mbqm64", want);
+                dvr_puts("\n");
+                dvr_flush();
+            }
+        }
+    }
+    return bad;
+}
 #endif
 
 /* ---- main ----------------------------------------------------------------- */
@@ -1779,6 +1831,14 @@ int main(void)
         r.s = g_seed * 0x100000001B3ull + 0xFEEDull;
         bad = check_requant(&r, (long)requant);
         dvr_puts("requant: ");
+        dvr_putl((int32_t)requant);
+        dvr_puts(" values, ");
+        dvr_putl((int32_t)bad);
+        dvr_puts(" mismatches\n");
+        dvr_flush();
+        failed |= bad != 0;
+        bad = check_requant_s16(&r, (long)requant); /* dsp16 */
+        dvr_puts("requant16: ");
         dvr_putl((int32_t)requant);
         dvr_puts(" values, ");
         dvr_putl((int32_t)bad);

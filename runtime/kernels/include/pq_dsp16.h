@@ -59,6 +59,43 @@ typedef struct {
     int32_t first_row;  /* filter row (= output channel) of the block's first row */
 } pq_dsp16_gemm;
 
+/* pq_mbqm64 (tflite's int64 MultiplyByQuantizedMultiplier) with the per-channel work done
+ * once a channel: the multiplier rounded to Q15, the shift 15 - shift in [8, 46] (shifts
+ * <= 7, validated) and its rounding half as two words. */
+typedef struct {
+    int32_t reduced, total;
+    uint32_t round_lo, round_hi;
+} pq_dsp16_rq64;
+
+PQ_INLINE pq_dsp16_rq64 pq_dsp16_rq64_of(int32_t mult, int32_t shift)
+{
+    pq_dsp16_rq64 q;
+    q.reduced = mult < 0x7FFF0000 ? (mult + (1 << 15)) >> 16 : 0x7FFF; /* as pq_mbqm64 */
+    q.total = 15 - shift;
+    q.round_lo = q.total - 1 < 32 ? 1u << (q.total - 1) : 0u;
+    q.round_hi = q.total - 1 < 32 ? 0u : 1u << (q.total - 33);
+    return q;
+}
+
+/* pq_mbqm64(pq_wrap_i64(sum), ...): the low 32 bits of (sum * reduced + round) >> total
+ * (arithmetic), taken from the two words of the 64-bit value without a 64-bit shift. */
+PQ_INLINE int32_t pq_dsp16_apply64(uint64_t sum, const pq_dsp16_rq64 *q)
+{
+    const uint64_t r = sum * (uint64_t)(int64_t)q->reduced +
+                       (((uint64_t)q->round_hi << 32) | q->round_lo);
+    const uint32_t lo = (uint32_t)r, hi = (uint32_t)(r >> 32);
+    if (q->total >= 32) {
+        return (int32_t)hi >> (q->total - 32); /* total - 32 in [0, 14] */
+    }
+    return (int32_t)((lo >> q->total) | (hi << (32 - q->total))); /* total in [8, 31] */
+}
+
+PQ_INLINE int16_t pq_dsp16_clamp(int32_t v, int32_t lo, int32_t hi)
+{
+    v = v < lo ? lo : v;
+    return (int16_t)(v > hi ? hi : v);
+}
+
 /* The output of row r (channel r) for the 64-bit sum `sum` of its products. */
 int16_t pq_dsp16_out(const pq_dsp16_gemm *g, int32_t r, uint64_t sum);
 

@@ -36,64 +36,105 @@ typedef struct {
     int32_t w_col, w_row; /* int8 values */
 } taps;
 
+/* The requantization's operands, read per channel. */
+typedef struct {
+    const int32_t *mult, *shift;
+    const int64_t *bias; /* may be NULL */
+    int32_t act_min, act_max;
+} dw_rq;
+
+/* Channel c's output for the sum of its products (the reference's int64 path). */
+PQ_INLINE int16_t dw_out(const dw_rq *q, int32_t c, uint64_t sum)
+{
+    const pq_dsp16_rq64 r = pq_dsp16_rq64_of(q->mult[c], q->shift[c]);
+    if (q->bias != NULL) {
+        sum += (uint64_t)q->bias[c];
+    }
+    return pq_dsp16_clamp(pq_dsp16_apply64(sum, &r), q->act_min, q->act_max);
+}
+
+/* n >= 1 taps of 4 channels into the int32 sums a0-a3: inputs from xp (4 int16), weights
+ * from wp (4 int8), then xs bytes and ws bytes on; xp and wp advance. */
+#if PQ_DSP_ASM
+/* 12 instructions a tap (gcc at -Os spills the intrinsics' version). */
+#define DW_TAPS4(n)                                                                                           \
+    do {                                                                                                      \
+        int32_t i_ = (n), x01_, x23_, wv_, wl_;                                                               \
+        __asm__ volatile("1:\n\t"                                                                             \
+                         "ldr %[x01], [%[xp]]\n\t"                                                            \
+                         "ldr %[x23], [%[xp], #4]\n\t"                                                        \
+                         "add %[xp], %[xp], %[xs]\n\t"                                                        \
+                         "ldr %[wv], [%[wp]]\n\t"                                                             \
+                         "add %[wp], %[wp], %[ws]\n\t"                                                        \
+                         "sxtb16 %[wl], %[wv]\n\t"                                                            \
+                         "sxtb16 %[wv], %[wv], ror #8\n\t"                                                    \
+                         "smlabb %[a0], %[x01], %[wl], %[a0]\n\t"                                             \
+                         "smlatb %[a1], %[x01], %[wv], %[a1]\n\t"                                             \
+                         "smlabt %[a2], %[x23], %[wl], %[a2]\n\t"                                             \
+                         "smlatt %[a3], %[x23], %[wv], %[a3]\n\t"                                             \
+                         "subs %[i], %[i], #1\n\t"                                                            \
+                         "bne 1b\n\t"                                                                         \
+                         : [a0] "+r"(a0), [a1] "+r"(a1), [a2] "+r"(a2), [a3] "+r"(a3), [xp] "+r"(xp),         \
+                           [wp] "+r"(wp), [i] "+r"(i_), [x01] "=&r"(x01_), [x23] "=&r"(x23_), [wv] "=&r"(wv_), \
+                           [wl] "=&r"(wl_)                                                                    \
+                         : [xs] "r"(xs), [ws] "r"(ws)                                                         \
+                         : "cc", "memory");                                                                   \
+    } while (0)
+#else
+#define DW_TAPS4(n)                                                                                           \
+    do {                                                                                                      \
+        int32_t i_;                                                                                           \
+        for (i_ = (n); i_ > 0; --i_, xp = (const int16_t *)((const int8_t *)xp + xs), wp += ws) {             \
+            const uint32_t x01_ = pq_dsp16_ld2(xp), x23_ = pq_dsp16_ld2(xp + 2), wv_ = pq_dsp_ld4(wp);       \
+            const int32_t wl_ = __sxtb16(wv_), wh_ = pq_dsp_sxtb16_ror8(wv_); /* (w2, w0), (w3, w1) */       \
+            a0 = __smlabb((int32_t)x01_, wl_, a0);                            /* x0 * w0 */                   \
+            a1 = __smlatb((int32_t)x01_, wh_, a1);                            /* x1 * w1 */                   \
+            a2 = __smlabt((int32_t)x23_, wl_, a2);                            /* x2 * w2 */                   \
+            a3 = __smlatt((int32_t)x23_, wh_, a3);                            /* x3 * w3 */                   \
+        }                                                                                                     \
+    } while (0)
+#endif
+
 #define ADD64(total, part) ((total) += (uint64_t)(int64_t)(part))
 
-/* The 64-bit sums of 4 channels (inputs from x, weights from w, both at channel 0 of the
- * block, multiplier 1). */
-static void block4(const taps *t, const int16_t *x, const int8_t *w, uint64_t s[4])
-{
-    int32_t a0 = 0, a1 = 0, a2 = 0, a3 = 0, budget = PQ_DSP16_CHUNK_VALUES, fy, left, m;
-    for (fy = 0; fy < t->rows; ++fy) {
-        const int16_t *xp = x + fy * t->x_row;
-        const int8_t *wp = w + fy * t->w_row;
-        for (left = t->cols; left > 0; left -= m) {
-            int32_t i;
-            m = left < budget ? left : budget;
-#if PQ_DSP_ASM
-            /* The loop below in 12 instructions (gcc at -Os spills the intrinsics' version). */
-            {
-                const int32_t x_step = 2 * t->x_col, w_step = t->w_col;
-                int32_t x01, x23, wv, wl;
-                i = m;
-                __asm__ volatile(
-                    "1:\n\t"
-                    "ldr %[x01], [%[xp]]\n\t"
-                    "ldr %[x23], [%[xp], #4]\n\t"
-                    "add %[xp], %[xp], %[xs]\n\t"
-                    "ldr %[wv], [%[wp]]\n\t"
-                    "add %[wp], %[wp], %[ws]\n\t"
-                    "sxtb16 %[wl], %[wv]\n\t"
-                    "sxtb16 %[wv], %[wv], ror #8\n\t"
-                    "smlabb %[a0], %[x01], %[wl], %[a0]\n\t"
-                    "smlatb %[a1], %[x01], %[wv], %[a1]\n\t"
-                    "smlabt %[a2], %[x23], %[wl], %[a2]\n\t"
-                    "smlatt %[a3], %[x23], %[wv], %[a3]\n\t"
-                    "subs %[i], %[i], #1\n\t"
-                    "bne 1b\n\t"
-                    : [a0] "+r"(a0), [a1] "+r"(a1), [a2] "+r"(a2), [a3] "+r"(a3), [xp] "+r"(xp), [wp] "+r"(wp),
-                      [i] "+r"(i), [x01] "=&r"(x01), [x23] "=&r"(x23), [wv] "=&r"(wv), [wl] "=&r"(wl)
-                    : [xs] "r"(x_step), [ws] "r"(w_step)
-                    : "cc", "memory");
-            }
-#else
-            for (i = m; i > 0; --i, xp += t->x_col, wp += t->w_col) {
-                const uint32_t x01 = pq_dsp16_ld2(xp), x23 = pq_dsp16_ld2(xp + 2), wv = pq_dsp_ld4(wp);
-                const int32_t wl = __sxtb16(wv), wh = pq_dsp_sxtb16_ror8(wv); /* (w2, w0), (w3, w1) */
-                a0 = __smlabb((int32_t)x01, wl, a0);                          /* x0 * w0 */
-                a1 = __smlatb((int32_t)x01, wh, a1);                          /* x1 * w1 */
-                a2 = __smlabt((int32_t)x23, wl, a2);                          /* x2 * w2 */
-                a3 = __smlatt((int32_t)x23, wh, a3);                          /* x3 * w3 */
-            }
+/* Channels c..c + 3 of one output pixel (multiplier 1): x and w at channel c of the first
+ * tap inside. A call of its own: the compiler then keeps its loop's registers to itself. */
+#if defined(__GNUC__)
+__attribute__((noinline))
 #endif
-            budget -= m;
-            if (budget == 0) { /* a full chunk: into the 64-bit sums before int32 could overflow */
-                ADD64(s[0], a0), ADD64(s[1], a1), ADD64(s[2], a2), ADD64(s[3], a3);
-                a0 = a1 = a2 = a3 = 0;
-                budget = PQ_DSP16_CHUNK_VALUES;
+static void block4(const taps *t, const int16_t *x, const int8_t *w, const dw_rq *q, int32_t c, int16_t *o)
+{
+    const int32_t xs = 2 * t->x_col, ws = t->w_col;
+    int32_t a0 = 0, a1 = 0, a2 = 0, a3 = 0, fy;
+    uint64_t s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+    if (t->rows * t->cols <= PQ_DSP16_CHUNK_VALUES) { /* one int32 chunk (every real model) */
+        for (fy = 0; fy < t->rows; ++fy) {
+            const int16_t *xp = x + fy * t->x_row;
+            const int8_t *wp = w + fy * t->w_row;
+            DW_TAPS4(t->cols);
+        }
+    } else { /* chunks of at most PQ_DSP16_CHUNK_VALUES taps, each into the 64-bit sums */
+        int32_t budget = PQ_DSP16_CHUNK_VALUES, left, m;
+        for (fy = 0; fy < t->rows; ++fy) {
+            const int16_t *xp = x + fy * t->x_row;
+            const int8_t *wp = w + fy * t->w_row;
+            for (left = t->cols; left > 0; left -= m) {
+                m = left < budget ? left : budget;
+                DW_TAPS4(m);
+                budget -= m;
+                if (budget == 0) {
+                    ADD64(s0, a0), ADD64(s1, a1), ADD64(s2, a2), ADD64(s3, a3);
+                    a0 = a1 = a2 = a3 = 0;
+                    budget = PQ_DSP16_CHUNK_VALUES;
+                }
             }
         }
     }
-    ADD64(s[0], a0), ADD64(s[1], a1), ADD64(s[2], a2), ADD64(s[3], a3);
+    ADD64(s0, a0), ADD64(s1, a1), ADD64(s2, a2), ADD64(s3, a3);
+    o[c] = dw_out(q, c, s0);
+    o[c + 1] = dw_out(q, c + 1, s1);
+    o[c + 2] = dw_out(q, c + 2, s2);
+    o[c + 3] = dw_out(q, c + 3, s3);
 }
 
 /* The 64-bit sum of one channel: input x, weights w, one multiply-accumulate a tap. */
@@ -130,15 +171,13 @@ pq_status pq_depthwise_conv2d_s16_dsp(const pq_conv_params *p, const int32_t *mu
     const int32_t f_h = filter_dims->h, f_w = filter_dims->w;
     const int32_t out_h = out_dims->h, out_w = out_dims->w, out_c = out_dims->c; /* in_c * multiplier */
     const int32_t dm = p->depth_multiplier, dil_h = p->dilation_h, dil_w = p->dilation_w;
-    pq_dsp16_gemm rq;
+    dw_rq rq;
     taps t;
     int32_t b, oy, ox, c;
 
     rq.mult = mult;
     rq.shift = shift;
-    rq.bias32 = NULL; /* the 16x8 depthwise bias is int64 (validated) */
-    rq.bias64 = bias;
-    rq.per_channel = 1;
+    rq.bias = bias; /* the 16x8 depthwise bias is int64 (validated) */
     rq.act_min = p->act_min;
     rq.act_max = p->act_max;
     t.x_col = dil_w * in_c;
@@ -168,17 +207,12 @@ pq_status pq_depthwise_conv2d_s16_dsp(const pq_conv_params *p, const int32_t *mu
                 c = 0;
                 if (dm == 1) {
                     for (; c + 4 <= out_c; c += 4) {
-                        uint64_t s[4] = {0, 0, 0, 0};
-                        block4(&t, x + c, w + c, s);
-                        o[c] = pq_dsp16_out(&rq, c, s[0]);
-                        o[c + 1] = pq_dsp16_out(&rq, c + 1, s[1]);
-                        o[c + 2] = pq_dsp16_out(&rq, c + 2, s[2]);
-                        o[c + 3] = pq_dsp16_out(&rq, c + 3, s[3]);
+                        block4(&t, x + c, w + c, &rq, c, o);
                     }
                 }
                 /* Input channel c / dm feeds output channel c. */
                 for (; c < out_c; ++c) {
-                    o[c] = pq_dsp16_out(&rq, c, one(&t, x + c / dm, w + c));
+                    o[c] = dw_out(&rq, c, one(&t, x + c / dm, w + c));
                 }
             }
         }

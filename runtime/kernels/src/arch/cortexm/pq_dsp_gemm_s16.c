@@ -18,19 +18,34 @@
 
 #if PQ_DSP
 
-int16_t pq_dsp16_out(const pq_dsp16_gemm *g, int32_t r, uint64_t sum)
+/* Row r's outputs for the sums sa and sb of its products (columns a and b), as the reference
+ * turns them into int16 values: the int32 path with an int32 bias, the int64 one otherwise. */
+static void out_row(const pq_dsp16_gemm *g, int32_t r, uint64_t sa, uint64_t sb, int16_t *oa, int16_t *ob)
 {
     const int32_t c = g->per_channel ? r : 0;
-    int32_t v;
+    int32_t va, vb;
     if (g->bias32 != NULL) { /* TFLM's int32 accumulator: the low 32 bits, wrapping */
-        v = pq_mbqm(pq_wrap_i32((uint32_t)sum + (uint32_t)g->bias32[r]), g->mult[c], g->shift[c]);
+        const uint32_t b = (uint32_t)g->bias32[r];
+        va = pq_dsp_requant((int32_t)((uint32_t)sa + b), g->mult[c], g->shift[c]);
+        vb = pq_dsp_requant((int32_t)((uint32_t)sb + b), g->mult[c], g->shift[c]);
     } else {
+        const pq_dsp16_rq64 q = pq_dsp16_rq64_of(g->mult[c], g->shift[c]);
         if (g->bias64 != NULL) {
-            sum += (uint64_t)g->bias64[r];
+            sa += (uint64_t)g->bias64[r];
+            sb += (uint64_t)g->bias64[r];
         }
-        v = pq_mbqm64(pq_wrap_i64(sum), g->mult[c], g->shift[c]);
+        va = pq_dsp16_apply64(sa, &q);
+        vb = pq_dsp16_apply64(sb, &q);
     }
-    return (int16_t)pq_clamp(v, g->act_min, g->act_max);
+    *oa = pq_dsp16_clamp(va, g->act_min, g->act_max);
+    *ob = pq_dsp16_clamp(vb, g->act_min, g->act_max);
+}
+
+int16_t pq_dsp16_out(const pq_dsp16_gemm *g, int32_t r, uint64_t sum)
+{
+    int16_t v, unused;
+    out_row(g, r, sum, sum, &v, &unused);
+    return v;
 }
 
 /* The last n (1..3) int8 values of a row as a word, zero above: the partial group. */
@@ -131,11 +146,9 @@ void pq_dsp16_gemm_2cols(const pq_dsp16_gemm *g, const int8_t *filter, int32_t r
             PQ_ADD64(s10, mac4(0, wb, c[0], c[1]));
             PQ_ADD64(s11, mac4(0, wb, c[2], c[3]));
         }
-        out[r] = pq_dsp16_out(g, r, s00);
-        out[stride + r] = pq_dsp16_out(g, r, s01);
+        out_row(g, r, s00, s01, &out[r], &out[stride + r]);
         if (r + 1 < end) {
-            out[r + 1] = pq_dsp16_out(g, r + 1, s10);
-            out[stride + r + 1] = pq_dsp16_out(g, r + 1, s11);
+            out_row(g, r + 1, s10, s11, &out[r + 1], &out[stride + r + 1]);
         }
     }
 }
