@@ -36,10 +36,11 @@ def conv_uses_dsp(op: OpInfo) -> bool:
 
 
 def conv_dsp_scratch(m: ModelFile, op: OpInfo) -> int:
-    """PQ_CONV2D_S8_DSP_SCRATCH: two int16 im2col columns, rounded up to 4 values each; the
-    same as PQ_CONV2D_S16_DSP_SCRATCH (dsp16)."""
-    _, f_h, f_w, f_c = m.tensors[op.inputs[1]].shape
-    return 4 * ((f_h * f_w * f_c + 3) & ~3)
+    """PQ_CONV2D_S8_DSP_SCRATCH: two int16 im2col columns, rounded up to 4 values each; a
+    16x8 conv's (PQ_CONV2D_S16_DSP_SCRATCH, dsp16) then 16 bytes per output channel."""
+    out_c, f_h, f_w, f_c = m.tensors[op.inputs[1]].shape
+    columns = 4 * ((f_h * f_w * f_c + 3) & ~3)
+    return columns + 16 * out_c if op.variant == "s16" else columns
 
 
 def dsp_scratch_offset(m: ModelFile) -> int:

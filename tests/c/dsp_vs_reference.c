@@ -1109,7 +1109,8 @@ static void gen_operands_s16(rng *r, dvr_case *c, int force_in, int force_out)
     }
     c->got = (int8_t *)dvr_guard_alloc("output", c->n_out, flush_front(r, force_out));
     if (c->op == OP_CONV) {
-        c->scratch_bytes = PQ_CONV2D_S16_DSP_SCRATCH(c->filter_dims.h, c->filter_dims.w, c->filter_dims.c);
+        c->scratch_bytes =
+            PQ_CONV2D_S16_DSP_SCRATCH(c->filter_dims.h, c->filter_dims.w, c->filter_dims.c, c->out_dims.c);
         c->scratch = dvr_guard_alloc("scratch", c->scratch_bytes, flush_front(r, -1));
         junk(r, c->scratch, c->scratch_bytes);
     }
@@ -1498,7 +1499,7 @@ static void check_refusals(void)
     /* dsp16: the 16x8 CONV_2D's scratch, the 16x8 FC's filter offset */
     {
         static int16_t in16[4 * 4 * 5], out16[4 * 4 * 5];
-        const int32_t need16 = PQ_CONV2D_S16_DSP_SCRATCH(3, 3, 5);
+        const int32_t need16 = PQ_CONV2D_S16_DSP_SCRATCH(3, 3, 5, 2);
         p.depth_multiplier = 0;
         p.act_min = -32768;
         p.act_max = 32767;
@@ -1682,16 +1683,17 @@ static long check_requant(rng *r, long n)
     return bad;
 }
 
-/* dsp16: the 16x8 int64 requantization (pq_dsp16_rq64_of + pq_dsp16_apply64) against
- * pq_mbqm64 on sums near rounding ties, near +-2^31, near the int64 limits and anywhere,
- * every shift of [-31, 7] (total shifts of 8 to 46, both halves of the word split). */
+/* dsp16: the 16x8 int64 requantization (pq_dsp16_ch_of, the bias folded in, then
+ * pq_dsp16_apply) against pq_mbqm64 of the wrapped sum + bias, on sums near rounding ties,
+ * near +-2^31, near the int64 limits and anywhere, biases none, small or any, every shift
+ * of [-31, 7] (total shifts of 8 to 46, both halves of the word split). */
 static long check_requant_s16(rng *r, long n)
 {
     long i, bad = 0;
     for (i = 0; i < n; ++i) {
-        int64_t sum;
-        int32_t m, sh, want, got;
-        pq_dsp16_rq64 q;
+        int64_t sum, bias;
+        int32_t m, sh, want, got, mode;
+        pq_dsp16_ch q;
         switch (rr(r, 0, 4)) {
         case 0:
             sum = rr(r, -70000, 70000);
@@ -1708,22 +1710,26 @@ static long check_requant_s16(rng *r, long n)
         default:
             sum = (int64_t)rng_next(r);
         }
+        mode = rr(r, 0, 3);
+        bias = mode == 0 ? 0 : (mode == 1 ? rr(r, -3000000, 3000000) : (int64_t)rng_next(r));
         m = gen_q31(r);
         if (rr(r, 0, 3) == 0) {
             m = (int32_t)(0x7FFF0000 - 0x8000 + rr(r, -2, 2) * 0x8000); /* near the Q15 cap */
         }
         sh = rr(r, -31, 7);
-        q = pq_dsp16_rq64_of(m, sh);
-        want = pq_mbqm64(sum, m, sh);
-        got = pq_dsp16_apply64((uint64_t)sum, &q);
+        q = pq_dsp16_ch_of(m, sh, mode == 0 ? NULL : &bias);
+        want = pq_mbqm64(pq_wrap_i64((uint64_t)sum + (uint64_t)bias), m, sh);
+        got = pq_dsp16_apply((uint64_t)sum, &q);
         if (got != want) {
             if (bad++ == 0) {
                 dvr_puts("MISMATCH requant16");
                 put_kv("sum_hi", (int32_t)(sum >> 32));
                 put_kv("sum_lo", (int32_t)sum);
+                put_kv("bias_hi", (int32_t)(bias >> 32));
+                put_kv("bias_lo", (int32_t)bias);
                 put_kv("multiplier", m);
                 put_kv("shift", sh);
-                put_kv(": pq_dsp16_apply64", got);
+                put_kv(": pq_dsp16_apply", got);
                 put_kv("pq_mbqm64", want);
                 dvr_puts("\n");
                 dvr_flush();

@@ -45,44 +45,34 @@ PQ_INLINE uint32_t pq_dsp16_ld2(const int16_t *p)
     return v;
 }
 
-/* A block of 16x8 dot products and what turns each into an int16 output, as the
- * reference kernels: with bias32 (CONV_2D's int32 bias) the wrapping int32 sum and
- * pq_mbqm; otherwise the int64 sum, bias64 (may be NULL) and pq_mbqm64. */
-typedef struct {
-    const int32_t *mult, *shift; /* per row, or entry 0 for every row (per_channel 0) */
-    const int32_t *bias32;       /* per row, or NULL */
-    const int64_t *bias64;       /* per row, or NULL; ignored when bias32 is set */
-    int32_t per_channel;
-    int32_t act_min, act_max;
-    int32_t k;          /* length of a filter row and of a column */
-    int32_t out_stride; /* values from the first column's outputs to the second's */
-    int32_t first_row;  /* filter row (= output channel) of the block's first row */
-} pq_dsp16_gemm;
-
-/* pq_mbqm64 (tflite's int64 MultiplyByQuantizedMultiplier) with the per-channel work done
- * once a channel: the multiplier rounded to Q15, the shift 15 - shift in [8, 46] (shifts
- * <= 7, validated) and its rounding half as two words. */
+/* pq_mbqm64 (tflite's int64 MultiplyByQuantizedMultiplier) of (sum + bias) with the
+ * per-channel work done once a channel: the multiplier rounded to Q15 (`reduced`), the
+ * shift 15 - shift in [8, 46] (shifts <= 7, validated), and add = bias * reduced + the
+ * rounding half, as two words (4-byte aligned in a scratch). pq_mbqm64 computes
+ * (sum + bias) * reduced + round in wrapping uint64 arithmetic, which is
+ * sum * reduced + add, bit for bit. */
 typedef struct {
     int32_t reduced, total;
-    uint32_t round_lo, round_hi;
-} pq_dsp16_rq64;
+    uint32_t add_lo, add_hi;
+} pq_dsp16_ch;
 
-PQ_INLINE pq_dsp16_rq64 pq_dsp16_rq64_of(int32_t mult, int32_t shift)
+PQ_INLINE pq_dsp16_ch pq_dsp16_ch_of(int32_t mult, int32_t shift, const int64_t *bias)
 {
-    pq_dsp16_rq64 q;
+    pq_dsp16_ch q;
+    uint64_t add;
     q.reduced = mult < 0x7FFF0000 ? (mult + (1 << 15)) >> 16 : 0x7FFF; /* as pq_mbqm64 */
     q.total = 15 - shift;
-    q.round_lo = q.total - 1 < 32 ? 1u << (q.total - 1) : 0u;
-    q.round_hi = q.total - 1 < 32 ? 0u : 1u << (q.total - 33);
+    add = ((uint64_t)1 << (q.total - 1)) + (bias != NULL ? (uint64_t)*bias * (uint64_t)(int64_t)q.reduced : 0u);
+    q.add_lo = (uint32_t)add;
+    q.add_hi = (uint32_t)(add >> 32);
     return q;
 }
 
-/* pq_mbqm64(pq_wrap_i64(sum), ...): the low 32 bits of (sum * reduced + round) >> total
- * (arithmetic), taken from the two words of the 64-bit value without a 64-bit shift. */
-PQ_INLINE int32_t pq_dsp16_apply64(uint64_t sum, const pq_dsp16_rq64 *q)
+/* The low 32 bits of (sum * reduced + add) >> total (arithmetic), from the two words of
+ * the 64-bit value without a 64-bit shift. */
+PQ_INLINE int32_t pq_dsp16_apply(uint64_t sum, const pq_dsp16_ch *q)
 {
-    const uint64_t r = sum * (uint64_t)(int64_t)q->reduced +
-                       (((uint64_t)q->round_hi << 32) | q->round_lo);
+    const uint64_t r = sum * (uint64_t)(int64_t)q->reduced + (((uint64_t)q->add_hi << 32) | q->add_lo);
     const uint32_t lo = (uint32_t)r, hi = (uint32_t)(r >> 32);
     if (q->total >= 32) {
         return (int32_t)hi >> (q->total - 32); /* total - 32 in [0, 14] */
@@ -95,6 +85,21 @@ PQ_INLINE int16_t pq_dsp16_clamp(int32_t v, int32_t lo, int32_t hi)
     v = v < lo ? lo : v;
     return (int16_t)(v > hi ? hi : v);
 }
+
+/* A block of 16x8 dot products and what turns each into an int16 output, as the
+ * reference kernels: with bias32 (CONV_2D's int32 bias) the wrapping int32 sum and
+ * pq_mbqm; otherwise the int64 sum, bias64 (may be NULL) and pq_mbqm64. */
+typedef struct {
+    const int32_t *mult, *shift; /* per row, or entry 0 for every row (per_channel 0) */
+    const int32_t *bias32;       /* per row, or NULL */
+    const int64_t *bias64;       /* per row, or NULL; ignored when bias32 is set */
+    int32_t per_channel;
+    int32_t act_min, act_max;
+    int32_t k;          /* length of a filter row and of a column */
+    int32_t out_stride; /* values from the first column's outputs to the second's */
+    int32_t first_row;  /* filter row (= output channel) of the block's first row */
+    const pq_dsp16_ch *ch; /* per row, the int64 path precomputed (bias64 in it), or NULL */
+} pq_dsp16_gemm;
 
 /* The output of row r (channel r) for the 64-bit sum `sum` of its products. */
 int16_t pq_dsp16_out(const pq_dsp16_gemm *g, int32_t r, uint64_t sum);

@@ -79,9 +79,10 @@ pq_status pq_avg_pool2d_s8_dsp(const pq_pool_params *p, const pq_dims *in_dims, 
  * pq_fully_connected_s16) takes, byte for byte the same outputs. CONV_2D also takes a
  * scratch of PQ_CONV2D_S16_DSP_SCRATCH bytes, 4-aligned (PQ_ERR_PARAM otherwise): the
  * int16 columns of two output pixels, each rounded up to a multiple of 4 values (the
- * int8 conv's amount). FULLY_CONNECTED accepts only a filter offset of 0 (PQ_ERR_PARAM
+ * int8 conv's amount), then 16 bytes per output channel (its requantization, computed
+ * once a call). FULLY_CONNECTED accepts only a filter offset of 0 (PQ_ERR_PARAM
  * otherwise), which export-c checks before it picks it. */
-#define PQ_CONV2D_S16_DSP_SCRATCH(f_h, f_w, f_c) (4 * ((((f_h) * (f_w) * (f_c)) + 3) & ~3))
+#define PQ_CONV2D_S16_DSP_SCRATCH(f_h, f_w, f_c, out_c) (4 * ((((f_h) * (f_w) * (f_c)) + 3) & ~3) + 16 * (out_c))
 
 pq_status pq_conv2d_s16_dsp(const pq_conv_params *p, const int32_t *mult, const int32_t *shift,
                             const pq_dims *in_dims, const int16_t *in, const pq_dims *filter_dims,

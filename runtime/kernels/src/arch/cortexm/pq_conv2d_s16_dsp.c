@@ -10,7 +10,9 @@
  * input pixels straight into the scratch. Any other conv copies them first (im2col), with
  * 0 for taps outside the image (the 16x8 input has no offset, so a 0 product is exactly
  * the reference's skipped tap), and packs in place: the staged group j (a0-a3 b0-b3, 16
- * bytes) becomes the packed group j at the same 16 bytes.
+ * bytes) becomes the packed group j at the same 16 bytes. With an int64 bias or none,
+ * each channel's requantization (pq_dsp16_ch, the bias folded in) is computed once a call
+ * into the scratch after the columns.
  */
 #include <stdint.h>
 
@@ -169,7 +171,7 @@ pq_status pq_conv2d_s16_dsp(const pq_conv_params *p, const int32_t *mult, const 
 
     /* The reference's own refusals, then the scratch: PQ_CONV2D_S16_DSP_SCRATCH bytes, 4-aligned. */
     if (f_c <= 0 || in_c % f_c != 0 || scratch == NULL || ((uintptr_t)scratch & 3) != 0 ||
-        scratch_bytes < PQ_CONV2D_S16_DSP_SCRATCH(filter_dims->h, filter_dims->w, f_c)) {
+        scratch_bytes < PQ_CONV2D_S16_DSP_SCRATCH(filter_dims->h, filter_dims->w, f_c, out_c)) {
         return PQ_ERR_PARAM;
     }
     groups = in_c / f_c;
@@ -185,6 +187,15 @@ pq_status pq_conv2d_s16_dsp(const pq_conv_params *p, const int32_t *mult, const 
     rq.act_min = p->act_min;
     rq.act_max = p->act_max;
     rq.k = k;
+    rq.ch = NULL;
+    if (bias32 == NULL) { /* the int64 path: each channel's requantization once, after the columns */
+        pq_dsp16_ch *ch = (pq_dsp16_ch *)((int8_t *)scratch + PQ_DSP_PAIR_BYTES(k));
+        int32_t c;
+        for (c = 0; c < out_c; ++c) {
+            ch[c] = pq_dsp16_ch_of(mult[c], shift[c], bias64 != NULL ? &bias64[c] : NULL);
+        }
+        rq.ch = ch;
+    }
 
     for (b = 0; b < in_dims->n; ++b) {
         const int16_t *in_b = in + b * in_h * in_w * in_c;

@@ -43,14 +43,10 @@ typedef struct {
     int32_t act_min, act_max;
 } dw_rq;
 
-/* Channel c's output for the sum of its products (the reference's int64 path). */
-PQ_INLINE int16_t dw_out(const dw_rq *q, int32_t c, uint64_t sum)
+/* Channel c's requantization (the reference's int64 path, the bias folded in). */
+PQ_INLINE pq_dsp16_ch dw_ch(const dw_rq *q, int32_t c)
 {
-    const pq_dsp16_rq64 r = pq_dsp16_rq64_of(q->mult[c], q->shift[c]);
-    if (q->bias != NULL) {
-        sum += (uint64_t)q->bias[c];
-    }
-    return pq_dsp16_clamp(pq_dsp16_apply64(sum, &r), q->act_min, q->act_max);
+    return pq_dsp16_ch_of(q->mult[c], q->shift[c], q->bias != NULL ? &q->bias[c] : NULL);
 }
 
 /* n >= 1 taps of 4 channels into the int32 sums a0-a3: inputs from xp (4 int16), weights
@@ -98,27 +94,33 @@ PQ_INLINE int16_t dw_out(const dw_rq *q, int32_t c, uint64_t sum)
 #define ADD64(total, part) ((total) += (uint64_t)(int64_t)(part))
 
 /* Channels c..c + 3 of one output pixel (multiplier 1): x and w at channel c of the first
- * tap inside. A call of its own: the compiler then keeps its loop's registers to itself. */
+ * tap inside, ch their requantizations, o their outputs. A call of its own: the compiler
+ * then keeps its loop's registers to itself. The taps are copied to locals: the loop's
+ * "memory" clobber would reload every field through the pointer. */
 #if defined(__GNUC__)
 __attribute__((noinline))
 #endif
-static void block4(const taps *t, const int16_t *x, const int8_t *w, const dw_rq *q, int32_t c, int16_t *o)
+static void block4(const taps *t, const int16_t *x, const int8_t *w, const pq_dsp16_ch ch[4], int32_t act_min,
+                   int32_t act_max, int16_t *o)
 {
+    const int32_t rows = t->rows, cols = t->cols, x_row = t->x_row, w_row = t->w_row;
     const int32_t xs = 2 * t->x_col, ws = t->w_col;
     int32_t a0 = 0, a1 = 0, a2 = 0, a3 = 0, fy;
     uint64_t s0 = 0, s1 = 0, s2 = 0, s3 = 0;
-    if (t->rows * t->cols <= PQ_DSP16_CHUNK_VALUES) { /* one int32 chunk (every real model) */
-        for (fy = 0; fy < t->rows; ++fy) {
-            const int16_t *xp = x + fy * t->x_row;
-            const int8_t *wp = w + fy * t->w_row;
-            DW_TAPS4(t->cols);
+    if (rows * cols <= PQ_DSP16_CHUNK_VALUES) { /* one int32 chunk (every real model) */
+        const int16_t *xr = x;
+        const int8_t *wr = w;
+        for (fy = rows; fy > 0; --fy, xr += x_row, wr += w_row) {
+            const int16_t *xp = xr;
+            const int8_t *wp = wr;
+            DW_TAPS4(cols);
         }
     } else { /* chunks of at most PQ_DSP16_CHUNK_VALUES taps, each into the 64-bit sums */
         int32_t budget = PQ_DSP16_CHUNK_VALUES, left, m;
-        for (fy = 0; fy < t->rows; ++fy) {
-            const int16_t *xp = x + fy * t->x_row;
-            const int8_t *wp = w + fy * t->w_row;
-            for (left = t->cols; left > 0; left -= m) {
+        for (fy = 0; fy < rows; ++fy) {
+            const int16_t *xp = x + fy * x_row;
+            const int8_t *wp = w + fy * w_row;
+            for (left = cols; left > 0; left -= m) {
                 m = left < budget ? left : budget;
                 DW_TAPS4(m);
                 budget -= m;
@@ -131,10 +133,10 @@ static void block4(const taps *t, const int16_t *x, const int8_t *w, const dw_rq
         }
     }
     ADD64(s0, a0), ADD64(s1, a1), ADD64(s2, a2), ADD64(s3, a3);
-    o[c] = dw_out(q, c, s0);
-    o[c + 1] = dw_out(q, c + 1, s1);
-    o[c + 2] = dw_out(q, c + 2, s2);
-    o[c + 3] = dw_out(q, c + 3, s3);
+    o[0] = pq_dsp16_clamp(pq_dsp16_apply(s0, &ch[0]), act_min, act_max);
+    o[1] = pq_dsp16_clamp(pq_dsp16_apply(s1, &ch[1]), act_min, act_max);
+    o[2] = pq_dsp16_clamp(pq_dsp16_apply(s2, &ch[2]), act_min, act_max);
+    o[3] = pq_dsp16_clamp(pq_dsp16_apply(s3, &ch[3]), act_min, act_max);
 }
 
 /* The 64-bit sum of one channel: input x, weights w, one multiply-accumulate a tap. */
@@ -173,7 +175,7 @@ pq_status pq_depthwise_conv2d_s16_dsp(const pq_conv_params *p, const int32_t *mu
     const int32_t dm = p->depth_multiplier, dil_h = p->dilation_h, dil_w = p->dilation_w;
     dw_rq rq;
     taps t;
-    int32_t b, oy, ox, c;
+    int32_t b, oy, ox, c, step;
 
     rq.mult = mult;
     rq.shift = shift;
@@ -184,35 +186,41 @@ pq_status pq_depthwise_conv2d_s16_dsp(const pq_conv_params *p, const int32_t *mu
     t.x_row = dil_h * in_w * in_c;
     t.w_col = out_c;
     t.w_row = f_w * out_c;
-    for (b = 0; b < in_dims->n; ++b) {
-        for (oy = 0; oy < out_h; ++oy) {
-            const int32_t y0 = oy * p->stride_h - p->pad_h;
-            int32_t fy_lo, fy_hi;
-            tap_range(y0, dil_h, f_h, in_h, &fy_lo, &fy_hi);
-            for (ox = 0; ox < out_w; ++ox) {
-                const int32_t x0 = ox * p->stride_w - p->pad_w;
-                int16_t *o = out + ((b * out_h + oy) * out_w + ox) * out_c;
-                const int16_t *x = in;
-                const int8_t *w = filter;
-                int32_t fx_lo, fx_hi;
-                tap_range(x0, dil_w, f_w, in_w, &fx_lo, &fx_hi);
-                t.rows = fy_hi - fy_lo;
-                t.cols = fx_hi - fx_lo;
-                if (t.rows > 0 && t.cols > 0) { /* else no tap is inside: sums of 0, x and w unread */
-                    x = in + ((b * in_h + y0 + dil_h * fy_lo) * in_w + x0 + dil_w * fx_lo) * in_c;
-                    w = filter + (fy_lo * f_w + fx_lo) * out_c;
-                } else {
-                    t.rows = 0;
-                }
-                c = 0;
-                if (dm == 1) {
-                    for (; c + 4 <= out_c; c += 4) {
-                        block4(&t, x + c, w + c, &rq, c, o);
+    /* Channel blocks outermost: a block's requantization is computed once, not once a pixel.
+     * Blocks of 4 with multiplier 1, then single channels (every channel otherwise). */
+    for (c = 0; c < out_c; c += step) {
+        pq_dsp16_ch ch[4];
+        int32_t j;
+        step = dm == 1 && c + 4 <= out_c ? 4 : 1;
+        for (j = 0; j < step; ++j) {
+            ch[j] = dw_ch(&rq, c + j);
+        }
+        for (b = 0; b < in_dims->n; ++b) {
+            for (oy = 0; oy < out_h; ++oy) {
+                const int32_t y0 = oy * p->stride_h - p->pad_h;
+                int32_t fy_lo, fy_hi;
+                tap_range(y0, dil_h, f_h, in_h, &fy_lo, &fy_hi);
+                for (ox = 0; ox < out_w; ++ox) {
+                    const int32_t x0 = ox * p->stride_w - p->pad_w;
+                    int16_t *o = out + ((b * out_h + oy) * out_w + ox) * out_c + c;
+                    const int16_t *x = in;
+                    const int8_t *w = filter;
+                    int32_t fx_lo, fx_hi;
+                    tap_range(x0, dil_w, f_w, in_w, &fx_lo, &fx_hi);
+                    t.rows = fy_hi - fy_lo;
+                    t.cols = fx_hi - fx_lo;
+                    if (t.rows > 0 && t.cols > 0) { /* else no tap is inside: sums of 0, x and w unread */
+                        x = in + ((b * in_h + y0 + dil_h * fy_lo) * in_w + x0 + dil_w * fx_lo) * in_c;
+                        w = filter + (fy_lo * f_w + fx_lo) * out_c;
+                    } else {
+                        t.rows = 0;
                     }
-                }
-                /* Input channel c / dm feeds output channel c. */
-                for (; c < out_c; ++c) {
-                    o[c] = dw_out(&rq, c, one(&t, x + c / dm, w + c));
+                    if (step == 4) {
+                        block4(&t, x + c, w + c, ch, rq.act_min, rq.act_max, o);
+                    } else { /* input channel c / dm feeds output channel c */
+                        *o = pq_dsp16_clamp(pq_dsp16_apply(one(&t, x + c / dm, w + c), &ch[0]), rq.act_min,
+                                            rq.act_max);
+                    }
                 }
             }
         }

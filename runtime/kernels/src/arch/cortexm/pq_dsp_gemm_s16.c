@@ -28,14 +28,13 @@ static void out_row(const pq_dsp16_gemm *g, int32_t r, uint64_t sa, uint64_t sb,
         const uint32_t b = (uint32_t)g->bias32[r];
         va = pq_dsp_requant((int32_t)((uint32_t)sa + b), g->mult[c], g->shift[c]);
         vb = pq_dsp_requant((int32_t)((uint32_t)sb + b), g->mult[c], g->shift[c]);
+    } else if (g->ch != NULL) { /* the int64 path, precomputed per row */
+        va = pq_dsp16_apply(sa, &g->ch[r]);
+        vb = pq_dsp16_apply(sb, &g->ch[r]);
     } else {
-        const pq_dsp16_rq64 q = pq_dsp16_rq64_of(g->mult[c], g->shift[c]);
-        if (g->bias64 != NULL) {
-            sa += (uint64_t)g->bias64[r];
-            sb += (uint64_t)g->bias64[r];
-        }
-        va = pq_dsp16_apply64(sa, &q);
-        vb = pq_dsp16_apply64(sb, &q);
+        const pq_dsp16_ch q = pq_dsp16_ch_of(g->mult[c], g->shift[c], g->bias64 != NULL ? &g->bias64[r] : NULL);
+        va = pq_dsp16_apply(sa, &q);
+        vb = pq_dsp16_apply(sb, &q);
     }
     *oa = pq_dsp16_clamp(va, g->act_min, g->act_max);
     *ob = pq_dsp16_clamp(vb, g->act_min, g->act_max);

@@ -30,6 +30,7 @@ pq_status pq_fully_connected_s16_dsp(const pq_fc_params *p, const int32_t *mult,
     g.k = accum_depth;
     g.out_stride = 0;
     g.first_row = 0;
+    g.ch = NULL; /* no scratch: each row's requantization computed as it comes */
     for (b = 0; b < batches; ++b) {
         pq_dsp16_gemv(&g, filter, out_depth, in + b * accum_depth, out + b * out_depth);
     }
