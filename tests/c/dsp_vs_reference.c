@@ -1686,7 +1686,8 @@ static long check_requant(rng *r, long n)
 /* dsp16: the 16x8 int64 requantization (pq_dsp16_ch_of, the bias folded in, then
  * pq_dsp16_apply) against pq_mbqm64 of the wrapped sum + bias, on sums near rounding ties,
  * near +-2^31, near the int64 limits and anywhere, biases none, small or any, every shift
- * of [-31, 7] (total shifts of 8 to 46, both halves of the word split). */
+ * of [-31, 7] (total shifts of 8 to 46, both halves of the word split); sums inside int32
+ * through pq_dsp16_apply32 too. */
 static long check_requant_s16(rng *r, long n)
 {
     long i, bad = 0;
@@ -1720,6 +1721,9 @@ static long check_requant_s16(rng *r, long n)
         q = pq_dsp16_ch_of(m, sh, mode == 0 ? NULL : &bias);
         want = pq_mbqm64(pq_wrap_i64((uint64_t)sum + (uint64_t)bias), m, sh);
         got = pq_dsp16_apply((uint64_t)sum, &q);
+        if (sum >= INT32_MIN && sum <= INT32_MAX && pq_dsp16_apply32((int32_t)sum, &q) != want) {
+            got = ~want; /* the int32 entry (sums of one chunk) differs */
+        }
         if (got != want) {
             if (bad++ == 0) {
                 dvr_puts("MISMATCH requant16");

@@ -80,6 +80,18 @@ PQ_INLINE int32_t pq_dsp16_apply(uint64_t sum, const pq_dsp16_ch *q)
     return (int32_t)((lo >> q->total) | (hi << (32 - q->total))); /* total in [8, 31] */
 }
 
+/* The same for a sum known to fit int32 (a sum of at most PQ_DSP16_CHUNK_VALUES products):
+ * the multiply-add is one SMLAL. */
+PQ_INLINE int32_t pq_dsp16_apply32(int32_t sum, const pq_dsp16_ch *q)
+{
+    const uint64_t r = (uint64_t)((int64_t)sum * q->reduced) + (((uint64_t)q->add_hi << 32) | q->add_lo);
+    const uint32_t lo = (uint32_t)r, hi = (uint32_t)(r >> 32);
+    if (q->total >= 32) {
+        return (int32_t)hi >> (q->total - 32);
+    }
+    return (int32_t)((lo >> q->total) | (hi << (32 - q->total)));
+}
+
 PQ_INLINE int16_t pq_dsp16_clamp(int32_t v, int32_t lo, int32_t hi)
 {
     v = v < lo ? lo : v;

@@ -115,6 +115,12 @@ static void block4(const taps *t, const int16_t *x, const int8_t *w, const pq_ds
             const int8_t *wp = wr;
             DW_TAPS4(cols);
         }
+        /* |a| <= 511 * 2^22 < 2^31: the sums as they are, one SMLAL each */
+        o[0] = pq_dsp16_clamp(pq_dsp16_apply32(a0, &ch[0]), act_min, act_max);
+        o[1] = pq_dsp16_clamp(pq_dsp16_apply32(a1, &ch[1]), act_min, act_max);
+        o[2] = pq_dsp16_clamp(pq_dsp16_apply32(a2, &ch[2]), act_min, act_max);
+        o[3] = pq_dsp16_clamp(pq_dsp16_apply32(a3, &ch[3]), act_min, act_max);
+        return;
     } else { /* chunks of at most PQ_DSP16_CHUNK_VALUES taps, each into the 64-bit sums */
         int32_t budget = PQ_DSP16_CHUNK_VALUES, left, m;
         for (fy = 0; fy < rows; ++fy) {

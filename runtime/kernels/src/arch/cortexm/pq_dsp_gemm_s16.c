@@ -40,6 +40,21 @@ static void out_row(const pq_dsp16_gemm *g, int32_t r, uint64_t sa, uint64_t sb,
     *ob = pq_dsp16_clamp(vb, g->act_min, g->act_max);
 }
 
+/* out_row for sums that fit int32 (k <= PQ_DSP16_CHUNK_VALUES): as they are. */
+static void out_row32(const pq_dsp16_gemm *g, int32_t r, int32_t sa, int32_t sb, int16_t *oa, int16_t *ob)
+{
+    int32_t va, vb;
+    if (g->ch != NULL) { /* the int64 path, precomputed per row */
+        va = pq_dsp16_apply32(sa, &g->ch[r]);
+        vb = pq_dsp16_apply32(sb, &g->ch[r]);
+    } else {
+        out_row(g, r, (uint64_t)(int64_t)sa, (uint64_t)(int64_t)sb, oa, ob);
+        return;
+    }
+    *oa = pq_dsp16_clamp(va, g->act_min, g->act_max);
+    *ob = pq_dsp16_clamp(vb, g->act_min, g->act_max);
+}
+
 int16_t pq_dsp16_out(const pq_dsp16_gemm *g, int32_t r, uint64_t sum)
 {
     int16_t v, unused;
@@ -125,6 +140,28 @@ void pq_dsp16_gemm_2cols(const pq_dsp16_gemm *g, const int8_t *filter, int32_t r
     int32_t r = g->first_row;
     const int32_t end = r + rows;
 
+    if (k <= PQ_DSP16_CHUNK_VALUES) { /* every sum fits int32 (pq_dsp16.h): one chunk, no 64-bit totals */
+        for (; r < end; r += 2) {
+            const int8_t *p0 = filter + r * k, *p1 = r + 1 < end ? p0 + k : p0;
+            const int32_t *c = cols;
+            int32_t acc[4] = {0, 0, 0, 0};
+            if (k4 > 0) {
+                pass_2x2(&c, &p0, &p1, k4, acc);
+            }
+            if (rem) {
+                const uint32_t wa = tail_word(p0, rem), wb = tail_word(p1, rem);
+                acc[0] = mac4(acc[0], wa, c[0], c[1]);
+                acc[1] = mac4(acc[1], wa, c[2], c[3]);
+                acc[2] = mac4(acc[2], wb, c[0], c[1]);
+                acc[3] = mac4(acc[3], wb, c[2], c[3]);
+            }
+            out_row32(g, r, acc[0], acc[1], &out[r], &out[stride + r]);
+            if (r + 1 < end) {
+                out_row32(g, r + 1, acc[2], acc[3], &out[r + 1], &out[stride + r + 1]);
+            }
+        }
+        return;
+    }
     /* Rows in pairs; an odd last row pairs with itself and its second results are dropped. */
     for (; r < end; r += 2) {
         const int8_t *p0 = filter + r * k, *p1 = r + 1 < end ? p0 + k : p0;
