@@ -46,50 +46,60 @@ PQ_INLINE uint32_t pq_dsp16_ld2(const int16_t *p)
 }
 
 /* pq_mbqm64 (tflite's int64 MultiplyByQuantizedMultiplier) of (sum + bias) with the
- * per-channel work done once a channel: the multiplier rounded to Q15 (`reduced`), the
- * shift 15 - shift in [8, 46] (shifts <= 7, validated), and add = bias * reduced + the
- * rounding half, as two words (4-byte aligned in a scratch). pq_mbqm64 computes
- * (sum + bias) * reduced + round in wrapping uint64 arithmetic, which is
- * sum * reduced + add, bit for bit. */
+ * per-channel work done once a channel. pq_mbqm64 keeps the low 32 bits of
+ * r >> t, r = (sum + bias) * reduced + 2^(t - 1) in wrapping uint64 arithmetic, `reduced`
+ * the multiplier rounded to Q15 and t = 15 - shift in [8, 46] (shifts <= 7, validated).
+ * r = sum * reduced + add with add = bias * reduced + 2^(t - 1), bit for bit. Those 32 bits
+ * are bits [t, t + 32) of r, which for t <= 32 are the high word of r * 2^(32 - t)
+ * (mod 2^64): so for t >= 16, where reduced * 2^(32 - t) still fits int32 (|reduced| <=
+ * 2^15), the multiplier and add are pre-scaled and the result is the high word of one
+ * SMLAL, shifted right by max(t - 32, 0). For t < 16 (shifts > 0) `post` is -t and the
+ * result is taken from both words. 16 bytes, 4-byte aligned (it lives in a scratch). */
 typedef struct {
-    int32_t reduced, total;
+    int32_t mult, post;
     uint32_t add_lo, add_hi;
 } pq_dsp16_ch;
 
 PQ_INLINE pq_dsp16_ch pq_dsp16_ch_of(int32_t mult, int32_t shift, const int64_t *bias)
 {
+    const int32_t reduced = mult < 0x7FFF0000 ? (mult + (1 << 15)) >> 16 : 0x7FFF; /* as pq_mbqm64 */
+    const int32_t t = 15 - shift;
+    const int32_t s = t >= 32 ? 0 : 32 - t; /* the pre-scaling, for t >= 16 */
+    uint64_t add = ((uint64_t)1 << (t - 1)) + (bias != NULL ? (uint64_t)*bias * (uint64_t)(int64_t)reduced : 0u);
     pq_dsp16_ch q;
-    uint64_t add;
-    q.reduced = mult < 0x7FFF0000 ? (mult + (1 << 15)) >> 16 : 0x7FFF; /* as pq_mbqm64 */
-    q.total = 15 - shift;
-    add = ((uint64_t)1 << (q.total - 1)) + (bias != NULL ? (uint64_t)*bias * (uint64_t)(int64_t)q.reduced : 0u);
+    if (t >= 16) {
+        q.mult = (int32_t)((uint32_t)reduced << s);
+        q.post = t - 32 + s; /* t - 32, or 0 */
+        add <<= s;
+    } else {
+        q.mult = reduced;
+        q.post = -t;
+    }
     q.add_lo = (uint32_t)add;
     q.add_hi = (uint32_t)(add >> 32);
     return q;
 }
 
-/* The low 32 bits of (sum * reduced + add) >> total (arithmetic), from the two words of
- * the 64-bit value without a 64-bit shift. */
+/* The low 32 bits of r >> t (see above) from r = sum * mult + add (mod 2^64). */
+PQ_INLINE int32_t pq_dsp16_take(uint64_t r, const pq_dsp16_ch *q)
+{
+    const uint32_t lo = (uint32_t)r, hi = (uint32_t)(r >> 32);
+    if (q->post >= 0) {
+        return (int32_t)hi >> q->post; /* post in [0, 14] */
+    }
+    return (int32_t)((lo >> -q->post) | (hi << (32 + q->post))); /* t = -post in [8, 15] */
+}
+
 PQ_INLINE int32_t pq_dsp16_apply(uint64_t sum, const pq_dsp16_ch *q)
 {
-    const uint64_t r = sum * (uint64_t)(int64_t)q->reduced + (((uint64_t)q->add_hi << 32) | q->add_lo);
-    const uint32_t lo = (uint32_t)r, hi = (uint32_t)(r >> 32);
-    if (q->total >= 32) {
-        return (int32_t)hi >> (q->total - 32); /* total - 32 in [0, 14] */
-    }
-    return (int32_t)((lo >> q->total) | (hi << (32 - q->total))); /* total in [8, 31] */
+    return pq_dsp16_take(sum * (uint64_t)(int64_t)q->mult + (((uint64_t)q->add_hi << 32) | q->add_lo), q);
 }
 
 /* The same for a sum known to fit int32 (a sum of at most PQ_DSP16_CHUNK_VALUES products):
  * the multiply-add is one SMLAL. */
 PQ_INLINE int32_t pq_dsp16_apply32(int32_t sum, const pq_dsp16_ch *q)
 {
-    const uint64_t r = (uint64_t)((int64_t)sum * q->reduced) + (((uint64_t)q->add_hi << 32) | q->add_lo);
-    const uint32_t lo = (uint32_t)r, hi = (uint32_t)(r >> 32);
-    if (q->total >= 32) {
-        return (int32_t)hi >> (q->total - 32);
-    }
-    return (int32_t)((lo >> q->total) | (hi << (32 - q->total)));
+    return pq_dsp16_take((uint64_t)((int64_t)sum * q->mult) + (((uint64_t)q->add_hi << 32) | q->add_lo), q);
 }
 
 PQ_INLINE int16_t pq_dsp16_clamp(int32_t v, int32_t lo, int32_t hi)
