@@ -80,14 +80,18 @@ PQ_INLINE pq_dsp16_ch pq_dsp16_ch_of(int32_t mult, int32_t shift, const int64_t 
     return q;
 }
 
-/* The low 32 bits of r >> t (see above) from r = sum * mult + add (mod 2^64). */
+/* The low 32 bits of r >> t (see above) from r = sum * mult + add (mod 2^64). Shifts > 0
+ * (t < 16) take a call (pq_dsp16_take_both): inline, the compiler makes their words' merge
+ * conditional instructions that every output would then step through. */
+int32_t pq_dsp16_take_both(uint32_t lo, uint32_t hi, int32_t t);
+
 PQ_INLINE int32_t pq_dsp16_take(uint64_t r, const pq_dsp16_ch *q)
 {
-    const uint32_t lo = (uint32_t)r, hi = (uint32_t)(r >> 32);
-    if (q->post >= 0) {
-        return (int32_t)hi >> q->post; /* post in [0, 14] */
+    const uint32_t hi = (uint32_t)(r >> 32);
+    if (q->post < 0) {
+        return pq_dsp16_take_both((uint32_t)r, hi, -q->post);
     }
-    return (int32_t)((lo >> -q->post) | (hi << (32 + q->post))); /* t = -post in [8, 15] */
+    return (int32_t)hi >> q->post; /* post in [0, 14] */
 }
 
 PQ_INLINE int32_t pq_dsp16_apply(uint64_t sum, const pq_dsp16_ch *q)
@@ -108,6 +112,17 @@ PQ_INLINE int16_t pq_dsp16_clamp(int32_t v, int32_t lo, int32_t hi)
     return (int16_t)(v > hi ? hi : v);
 }
 
+/* The clamps one instruction does: the whole int16 range (SSAT) and a ReLU's [0, 32767]
+ * (USAT); kernels test for them once a block. */
+#define PQ_DSP16_CLAMP_ANY 0
+#define PQ_DSP16_CLAMP_FULL 1
+#define PQ_DSP16_CLAMP_RELU 2
+PQ_INLINE int32_t pq_dsp16_clamp_kind(int32_t lo, int32_t hi)
+{
+    return hi != 32767 ? PQ_DSP16_CLAMP_ANY
+                       : (lo == -32768 ? PQ_DSP16_CLAMP_FULL : (lo == 0 ? PQ_DSP16_CLAMP_RELU : PQ_DSP16_CLAMP_ANY));
+}
+
 /* A block of 16x8 dot products and what turns each into an int16 output, as the
  * reference kernels: with bias32 (CONV_2D's int32 bias) the wrapping int32 sum and
  * pq_mbqm; otherwise the int64 sum, bias64 (may be NULL) and pq_mbqm64. */
@@ -121,6 +136,7 @@ typedef struct {
     int32_t out_stride; /* values from the first column's outputs to the second's */
     int32_t first_row;  /* filter row (= output channel) of the block's first row */
     const pq_dsp16_ch *ch; /* per row, the int64 path precomputed (bias64 in it), or NULL */
+    int32_t clamp_kind;    /* pq_dsp16_clamp_kind(act_min, act_max) */
 } pq_dsp16_gemm;
 
 /* The output of row r (channel r) for the 64-bit sum `sum` of its products. */

@@ -187,6 +187,7 @@ pq_status pq_conv2d_s16_dsp(const pq_conv_params *p, const int32_t *mult, const 
     rq.act_min = p->act_min;
     rq.act_max = p->act_max;
     rq.k = k;
+    rq.clamp_kind = pq_dsp16_clamp_kind(p->act_min, p->act_max);
     rq.ch = NULL;
     if (bias32 == NULL) { /* the int64 path: each channel's requantization once, after the columns */
         pq_dsp16_ch *ch = (pq_dsp16_ch *)((int8_t *)scratch + PQ_DSP_PAIR_BYTES(k));

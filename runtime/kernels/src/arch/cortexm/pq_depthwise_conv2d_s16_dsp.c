@@ -49,6 +49,12 @@ PQ_INLINE pq_dsp16_ch dw_ch(const dw_rq *q, int32_t c)
     return pq_dsp16_ch_of(q->mult[c], q->shift[c], q->bias != NULL ? &q->bias[c] : NULL);
 }
 
+/* A block of 4 channels' requantizations and the clamp. */
+typedef struct {
+    pq_dsp16_ch ch[4];
+    int32_t act_min, act_max, clamp_kind;
+} dw_block;
+
 /* n >= 1 taps of 4 channels into the int32 sums a0-a3: inputs from xp (4 int16), weights
  * from wp (4 int8), then xs bytes and ws bytes on; xp and wp advance. */
 #if PQ_DSP_ASM
@@ -100,9 +106,10 @@ PQ_INLINE pq_dsp16_ch dw_ch(const dw_rq *q, int32_t c)
 #if defined(__GNUC__)
 __attribute__((noinline))
 #endif
-static void block4(const taps *t, const int16_t *x, const int8_t *w, const pq_dsp16_ch ch[4], int32_t act_min,
-                   int32_t act_max, int16_t *o)
+static void block4(const taps *t, const int16_t *x, const int8_t *w, const dw_block *k, int16_t *o)
 {
+    const pq_dsp16_ch *ch = k->ch;
+    const int32_t act_min = k->act_min, act_max = k->act_max;
     const int32_t rows = t->rows, cols = t->cols, x_row = t->x_row, w_row = t->w_row;
     const int32_t xs = 2 * t->x_col, ws = t->w_col;
     int32_t a0 = 0, a1 = 0, a2 = 0, a3 = 0, fy;
@@ -116,10 +123,20 @@ static void block4(const taps *t, const int16_t *x, const int8_t *w, const pq_ds
             DW_TAPS4(cols);
         }
         /* |a| <= 511 * 2^22 < 2^31: the sums as they are, one SMLAL each */
-        o[0] = pq_dsp16_clamp(pq_dsp16_apply32(a0, &ch[0]), act_min, act_max);
-        o[1] = pq_dsp16_clamp(pq_dsp16_apply32(a1, &ch[1]), act_min, act_max);
-        o[2] = pq_dsp16_clamp(pq_dsp16_apply32(a2, &ch[2]), act_min, act_max);
-        o[3] = pq_dsp16_clamp(pq_dsp16_apply32(a3, &ch[3]), act_min, act_max);
+        a0 = pq_dsp16_apply32(a0, &ch[0]);
+        a1 = pq_dsp16_apply32(a1, &ch[1]);
+        a2 = pq_dsp16_apply32(a2, &ch[2]);
+        a3 = pq_dsp16_apply32(a3, &ch[3]);
+        if (k->clamp_kind == PQ_DSP16_CLAMP_RELU) {
+            o[0] = (int16_t)__usat(a0, 15), o[1] = (int16_t)__usat(a1, 15);
+            o[2] = (int16_t)__usat(a2, 15), o[3] = (int16_t)__usat(a3, 15);
+        } else if (k->clamp_kind == PQ_DSP16_CLAMP_FULL) {
+            o[0] = (int16_t)__ssat(a0, 16), o[1] = (int16_t)__ssat(a1, 16);
+            o[2] = (int16_t)__ssat(a2, 16), o[3] = (int16_t)__ssat(a3, 16);
+        } else {
+            o[0] = pq_dsp16_clamp(a0, act_min, act_max), o[1] = pq_dsp16_clamp(a1, act_min, act_max);
+            o[2] = pq_dsp16_clamp(a2, act_min, act_max), o[3] = pq_dsp16_clamp(a3, act_min, act_max);
+        }
         return;
     } else { /* chunks of at most PQ_DSP16_CHUNK_VALUES taps, each into the 64-bit sums */
         int32_t budget = PQ_DSP16_CHUNK_VALUES, left, m;
@@ -195,12 +212,15 @@ pq_status pq_depthwise_conv2d_s16_dsp(const pq_conv_params *p, const int32_t *mu
     /* Channel blocks outermost: a block's requantization is computed once, not once a pixel.
      * Blocks of 4 with multiplier 1, then single channels (every channel otherwise). */
     for (c = 0; c < out_c; c += step) {
-        pq_dsp16_ch ch[4];
+        dw_block k;
         int32_t j;
         step = dm == 1 && c + 4 <= out_c ? 4 : 1;
         for (j = 0; j < step; ++j) {
-            ch[j] = dw_ch(&rq, c + j);
+            k.ch[j] = dw_ch(&rq, c + j);
         }
+        k.act_min = rq.act_min;
+        k.act_max = rq.act_max;
+        k.clamp_kind = pq_dsp16_clamp_kind(rq.act_min, rq.act_max);
         for (b = 0; b < in_dims->n; ++b) {
             for (oy = 0; oy < out_h; ++oy) {
                 const int32_t y0 = oy * p->stride_h - p->pad_h;
@@ -222,9 +242,9 @@ pq_status pq_depthwise_conv2d_s16_dsp(const pq_conv_params *p, const int32_t *mu
                         t.rows = 0;
                     }
                     if (step == 4) {
-                        block4(&t, x + c, w + c, ch, rq.act_min, rq.act_max, o);
+                        block4(&t, x + c, w + c, &k, o);
                     } else { /* input channel c / dm feeds output channel c */
-                        *o = pq_dsp16_clamp(pq_dsp16_apply(one(&t, x + c / dm, w + c), &ch[0]), rq.act_min,
+                        *o = pq_dsp16_clamp(pq_dsp16_apply(one(&t, x + c / dm, w + c), &k.ch[0]), rq.act_min,
                                             rq.act_max);
                     }
                 }

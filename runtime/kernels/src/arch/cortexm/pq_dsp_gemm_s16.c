@@ -18,6 +18,11 @@
 
 #if PQ_DSP
 
+int32_t pq_dsp16_take_both(uint32_t lo, uint32_t hi, int32_t t)
+{
+    return (int32_t)((lo >> t) | (hi << (32 - t))); /* t in [8, 15] */
+}
+
 /* Row r's outputs for the sums sa and sb of its products (columns a and b), as the reference
  * turns them into int16 values: the int32 path with an int32 bias, the int64 one otherwise. */
 static void out_row(const pq_dsp16_gemm *g, int32_t r, uint64_t sa, uint64_t sb, int16_t *oa, int16_t *ob)
@@ -51,8 +56,16 @@ static void out_row32(const pq_dsp16_gemm *g, int32_t r, int32_t sa, int32_t sb,
         out_row(g, r, (uint64_t)(int64_t)sa, (uint64_t)(int64_t)sb, oa, ob);
         return;
     }
-    *oa = pq_dsp16_clamp(va, g->act_min, g->act_max);
-    *ob = pq_dsp16_clamp(vb, g->act_min, g->act_max);
+    if (g->clamp_kind == PQ_DSP16_CLAMP_RELU) {
+        *oa = (int16_t)__usat(va, 15);
+        *ob = (int16_t)__usat(vb, 15);
+    } else if (g->clamp_kind == PQ_DSP16_CLAMP_FULL) {
+        *oa = (int16_t)__ssat(va, 16);
+        *ob = (int16_t)__ssat(vb, 16);
+    } else {
+        *oa = pq_dsp16_clamp(va, g->act_min, g->act_max);
+        *ob = pq_dsp16_clamp(vb, g->act_min, g->act_max);
+    }
 }
 
 int16_t pq_dsp16_out(const pq_dsp16_gemm *g, int32_t r, uint64_t sum)

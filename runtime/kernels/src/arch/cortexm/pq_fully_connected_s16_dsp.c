@@ -28,6 +28,7 @@ pq_status pq_fully_connected_s16_dsp(const pq_fc_params *p, const int32_t *mult,
     g.act_min = p->act_min;
     g.act_max = p->act_max;
     g.k = accum_depth;
+    g.clamp_kind = pq_dsp16_clamp_kind(p->act_min, p->act_max);
     g.out_stride = 0;
     g.first_row = 0;
     g.ch = NULL; /* no scratch: each row's requantization computed as it comes */
