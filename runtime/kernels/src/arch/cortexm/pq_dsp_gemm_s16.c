@@ -70,9 +70,15 @@ static void out_row32(const pq_dsp16_gemm *g, int32_t r, int32_t sa, int32_t sb,
 
 int16_t pq_dsp16_out(const pq_dsp16_gemm *g, int32_t r, uint64_t sum)
 {
-    int16_t v, unused;
-    out_row(g, r, sum, sum, &v, &unused);
-    return v;
+    const int32_t c = g->per_channel ? r : 0;
+    int32_t v;
+    if (g->bias32 != NULL) {
+        v = pq_dsp_requant((int32_t)((uint32_t)sum + (uint32_t)g->bias32[r]), g->mult[c], g->shift[c]);
+    } else {
+        const pq_dsp16_ch q = pq_dsp16_ch_of(g->mult[c], g->shift[c], g->bias64 != NULL ? &g->bias64[r] : NULL);
+        v = pq_dsp16_apply(sum, &q);
+    }
+    return pq_dsp16_clamp(v, g->act_min, g->act_max);
 }
 
 /* The last n (1..3) int8 values of a row as a word, zero above: the partial group. */
