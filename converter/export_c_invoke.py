@@ -23,7 +23,7 @@ KERNEL_FUNCTIONS = {spec.name: spec.kernel for spec in OPS.values()}
 
 
 # dsp16: the 16x8 ops with a Cortex-M DSP kernel (_Emitter._s16_*).
-_S16_DSP_OPS = ("CONV_2D", "DEPTHWISE_CONV_2D", "FULLY_CONNECTED")
+_S16_DSP_OPS = ("CONV_2D", "DEPTHWISE_CONV_2D", "FULLY_CONNECTED", "ADD")
 
 # *** the Cortex-M DSP-extension kernels' scratch (runtime/kernels/include/pq_kernels_dsp.h) ***
 
@@ -351,6 +351,36 @@ class _Emitter:
         # pq_fully_connected_s16_dsp takes symmetric weights only (pq_kernels_dsp.h)
         dsp = (op.kernel + "_dsp", args) if int(op.params["filter_offset"]) == 0 else None
         return _OpCode(decls, self._call(op, op.kernel, args, dsp))
+
+    def _s16_add(self, op: OpInfo, sym: str) -> _OpCode:
+        """pq_add_s16 with equal-rank shapes (as _broadcast); pq_add_s16_dsp for equal shapes."""
+        a, b = (self.m.tensors[i] for i in op.inputs)
+        y = self.m.tensors[op.outputs[0]]
+        rank = len(y.shape)
+        shapes = {
+            "shape1": (1,) * (rank - len(a.shape)) + tuple(a.shape),
+            "shape2": (1,) * (rank - len(b.shape)) + tuple(b.shape),
+            "shape_out": tuple(y.shape),
+        }
+        decls = _params(op, sym)
+        shape_decls = [self._shape_array(f"{sym}_{key}", shape) for key, shape in shapes.items()]
+        x1, x2 = self.ptr(op.inputs[0], "int16_t"), self.ptr(op.inputs[1], "int16_t")
+        out = self.ptr(op.outputs[0], "int16_t", writable=True)
+        args = [
+            f"&{sym}_params",
+            str(rank),
+            f"{sym}_shape1",
+            x1,
+            f"{sym}_shape2",
+            x2,
+            f"{sym}_shape_out",
+            out,
+        ]
+        dsp = None
+        if a.size == b.size == y.size:  # no broadcast: one flat loop
+            dsp = (op.kernel + "_dsp", [f"&{sym}_params", str(y.size), x1, x2, out])
+            shape_decls = ["#if !PQ_DSP /* only the portable kernel takes shapes */", *shape_decls, "#endif"]
+        return _OpCode(decls + shape_decls, self._call(op, op.kernel, args, dsp))
 
     # *** end dsp16 ***
 

@@ -2,7 +2,7 @@
 
 tests/c/dsp_vs_reference.c is bare-metal firmware for QEMU's mps2-an386 (Cortex-M4): for each
 of CONV_2D, DEPTHWISE_CONV_2D, FULLY_CONNECTED, ADD, MAX_POOL_2D and AVERAGE_POOL_2D, and the 16x8
-CONV_2D, DEPTHWISE_CONV_2D and FULLY_CONNECTED (conv2d_s16 ...: int16 activations), it draws
+CONV_2D, DEPTHWISE_CONV_2D, FULLY_CONNECTED and ADD (conv2d_s16 ...: int16 activations), it draws
 1000 random cases (seeded per case) over the validator's parameter ranges and the DSP kernels'
 preconditions (pq_kernels_dsp.h), runs the reference kernel and the DSP kernel on the same
 operands, and compares the outputs byte for byte. Every operand sits between MPU guard regions
@@ -38,7 +38,18 @@ from support.firmware import run, tool
 ROOT = Path(__file__).resolve().parents[1]
 MAKEFILE = ROOT / "tests" / "c" / "dsp_vs_reference.mk"
 KERNELS = ROOT / "runtime" / "kernels"
-OPS = ("conv2d", "depthwise", "fc", "add", "maxpool", "avgpool", "conv2d_s16", "depthwise_s16", "fc_s16")
+OPS = (
+    "conv2d",
+    "depthwise",
+    "fc",
+    "add",
+    "maxpool",
+    "avgpool",
+    "conv2d_s16",
+    "depthwise_s16",
+    "fc_s16",
+    "add_s16",
+)
 POOL_EDGES = 44  # 1 + 7 shapes x 3 fills, each through MAX_POOL_2D and AVERAGE_POOL_2D
 CASES = 1000
 REQUANT = 200_000  # the requantization alone, ties of both signs common
@@ -124,6 +135,7 @@ def test_dsp_kernels_equal_reference(full_runs, opt: str) -> None:
         ("overwrite", "conv2d", r"^GUARD ERROR conv2d: a byte around output changed, at offset (\d+)"),
         # dsp16: the 16x8 slots
         ("flip", "conv2d_s16", r"^MISMATCH conv2d_s16 status: dsp 0 reference 0; 1 of \d+ bytes differ"),
+        ("overwrite", "add_s16", r"^GUARD ERROR add_s16: a byte around output changed, at offset (\d+)"),
         ("underread", "depthwise_s16", r"^FAULT in the dsp kernel: .* \(a guard: .*byte -1 of input \["),
         (
             "overread",
@@ -158,7 +170,7 @@ def test_cortex_m3_builds_the_portable_path(tmp_path: Path) -> None:
     _build(build, OPT="-Os", **M3)
     objs = sorted((build / "obj").glob("pq_*dsp*.o"))
     size = run([tool("arm-none-eabi-size"), *map(str, objs)]).stdout.splitlines()[1:]
-    assert len(objs) == 11 and all(line.split()[:4] == ["0"] * 4 for line in size), size
+    assert len(objs) == 12 and all(line.split()[:4] == ["0"] * 4 for line in size), size
     r = _run(build, "--cases 100 --seed 4", OPT="-Os", **M3)
     _assert_all_equal(r, 100, dsp=False)
     assert all(key not in r.stdout for key in ("refusals:", "pool edges:", "requant:", "requant16:")), (

@@ -231,19 +231,21 @@ def test_host_build_of_a_16x8_model_matches_interpreter(tmp_path: Path) -> None:
 
 
 def _s16_net_with_fc() -> bytes:
-    """_s16_convnet's ops, then a depthwise of multiplier 1 and a 16x8 FULLY_CONNECTED."""
+    """_s16_convnet's ops, then a depthwise of multiplier 1, a same-shape ADD and a 16x8
+    FULLY_CONNECTED."""
     g = TFLiteGraph(activations=np.int16)
     layers = RandomLayers(g, np.random.default_rng(18))
     x = layers.input("x", (1, 7, 6, 3), 0.002, 0)
     y = layers.conv2d(x, 4, 3, activation="RELU", bias_dtype=np.int32)
     y = layers.depthwise_conv2d(y, 3, depth_multiplier=2, stride=2)
-    y = layers.depthwise_conv2d(layers.conv2d(y, 8, 1, bias=False), 3)
+    y1 = layers.conv2d(y, 8, 1, bias=False)
+    y = layers.add(y1, layers.depthwise_conv2d(y1, 3), activation="RELU")
     g.output(layers.fully_connected(layers.reshape(y, (1, -1)), 10))
     return convert(g.build())
 
 
 def test_16x8_ops_call_their_dsp_kernels_and_build_for_cortex_m4(tmp_path: Path) -> None:
-    """Every 16x8 CONV_2D, DEPTHWISE_CONV_2D and FULLY_CONNECTED calls its DSP kernel under
+    """Every 16x8 CONV_2D, DEPTHWISE_CONV_2D, FULLY_CONNECTED and same-shape ADD calls its DSP kernel under
     #if PQ_DSP (the conv with the arena's scratch, which the DSP arena size holds); the folder
     compiles warning-free for a Cortex-M4 (the DSP calls' argument types), and its host build
     (the portable calls) gives the interpreter's bytes."""
@@ -254,7 +256,7 @@ def test_16x8_ops_call_their_dsp_kernels_and_build_for_cortex_m4(tmp_path: Path)
     assert calls == [
         *("pq_conv2d_s16_dsp", "pq_conv2d_s16", "pq_depthwise_conv2d_s16_dsp", "pq_depthwise_conv2d_s16"),
         *("pq_conv2d_s16_dsp", "pq_conv2d_s16", "pq_depthwise_conv2d_s16_dsp", "pq_depthwise_conv2d_s16"),
-        *("pq_fully_connected_s16_dsp", "pq_fully_connected_s16"),
+        *("pq_add_s16_dsp", "pq_add_s16", "pq_fully_connected_s16_dsp", "pq_fully_connected_s16"),
     ], calls
     m = read_model(picoq)
     scratch = max(ec_invoke.conv_dsp_scratch(m, op) for op in m.ops if op.name == "CONV_2D")

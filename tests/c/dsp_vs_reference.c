@@ -68,9 +68,9 @@
 
 /* dsp16: the 16x8 kernels are slots of their own (names, counts, seeds); a case's `op` is
  * the int8 op whose shapes it shares and `s16` says it is the 16x8 one (dsp16 block below). */
-enum { OP_CONV, OP_DW, OP_FC, OP_ADD, OP_MAXPOOL, OP_AVGPOOL, OP_CONV16, OP_DW16, OP_FC16, OP_COUNT };
+enum { OP_CONV, OP_DW, OP_FC, OP_ADD, OP_MAXPOOL, OP_AVGPOOL, OP_CONV16, OP_DW16, OP_FC16, OP_ADD16, OP_COUNT };
 static const char *const k_op_names[OP_COUNT] = {"conv2d", "depthwise", "fc", "add", "maxpool", "avgpool",
-                                                 "conv2d_s16", "depthwise_s16", "fc_s16"};
+                                                 "conv2d_s16", "depthwise_s16", "fc_s16", "add_s16"};
 
 #define CONV_MAC_BUDGET 40000 /* multiply-accumulates of one CONV_2D case (QEMU time) */
 #define POOL_TAP_BUDGET 24000 /* window taps x channels of one pooling case (QEMU time) */
@@ -147,6 +147,7 @@ static dvr_case g_case;
 static void gen_operands_s16(rng *r, dvr_case *c, int force_in, int force_out);
 static void adjust_conv_s16(rng *r, dvr_case *c);
 static void adjust_fc_s16(rng *r, dvr_case *c);
+static void adjust_add_s16(rng *r, dvr_case *c);
 static void cover_s16(const dvr_case *c, long *k);
 static int8_t g_want[WANT_MAX];
 static unsigned long long g_seed = 1;
@@ -171,7 +172,8 @@ static const char *const k_cover_names[OP_COUNT][8] = {
      "all-padding pixels"},
     {"3x3 window inside", "dilated", "channels % 4 != 0", "strided", "no bias", "depth multiplier > 1",
      "window > 511 taps", "all-padding pixels"},
-    {"per-channel", "depth % 4 != 0", "odd out_depth", "batches > 1", "no bias", "depth > 508", "", ""}};
+    {"per-channel", "depth % 4 != 0", "odd out_depth", "batches > 1", "no bias", "depth > 508", "", ""},
+    {"left_shift < 15", "output shift > 0", "a multiplier 0", "input shift < -8", "full act range", "", "", ""}};
 
 /* ---- random parameters ---------------------------------------------------- */
 
@@ -837,8 +839,8 @@ static void describe_index(const dvr_case *c, int32_t i)
         put_kv("o", i % c->out_depth);
     } else {
         put_kv("i", i);
-        put_kv("in1", c->in[i]);
-        put_kv("in2", c->in2[i]);
+        put_kv("in1", c->s16 ? ((const int16_t *)c->in)[i] : c->in[i]);
+        put_kv("in2", c->s16 ? ((const int16_t *)c->in2)[i] : c->in2[i]);
     }
     dvr_puts(")");
 }
@@ -1056,6 +1058,19 @@ static void adjust_fc_s16(rng *r, dvr_case *c)
     gen_clamp_s16(r, &c->fp.act_min, &c->fp.act_max);
 }
 
+/* After the int8 ADD's parameters: the 16x8 contract's (offsets 0, left_shift <= 15, TFLM's
+ * 15 mostly, the output rescale near 2^-(left_shift + 1)), int16 clamps. */
+static void adjust_add_s16(rng *r, dvr_case *c)
+{
+    pq_add_params *p = &c->ap;
+    p->input1_offset = p->input2_offset = p->output_offset = 0;
+    p->left_shift = rr(r, 0, 2) ? 15 : rr(r, 0, 15);
+    if (rr(r, 0, 2)) {
+        p->output_shift = -p->left_shift + rr(r, -4, 2);
+    }
+    gen_clamp_s16(r, &p->act_min, &p->act_max);
+}
+
 static void gen_operands_s16(rng *r, dvr_case *c, int force_in, int force_out)
 {
     int32_t n_in, n_out, channels, k, i, bias_mode, wide;
@@ -1065,6 +1080,19 @@ static void gen_operands_s16(rng *r, dvr_case *c, int force_in, int force_out)
     c->bias64 = NULL;
     c->scratch = NULL;
     c->bias_fill = "NULL";
+    if (c->op == OP_ADD) {
+        c->filter = NULL;
+        c->mult = c->shift = NULL;
+        c->n_mult = 0;
+        c->n_in = c->n_out = 2 * c->size;
+        c->in = (int8_t *)dvr_guard_alloc("input1", c->n_in, flush_front(r, force_in));
+        c->in2 = (int8_t *)dvr_guard_alloc("input2", c->n_in, flush_front(r, -1));
+        c->got = (int8_t *)dvr_guard_alloc("output", c->n_out, flush_front(r, force_out));
+        c->in_fill = gen_fill_s16(r, (int16_t *)c->in, c->size);
+        c->filter_fill = gen_fill_s16(r, (int16_t *)c->in2, c->size);
+        junk(r, c->got, c->n_out);
+        return;
+    }
     if (c->op == OP_FC) {
         n_in = c->batches * c->depth;
         n_out = c->batches * c->out_depth;
@@ -1134,6 +1162,8 @@ static pq_status run_reference_s16(const dvr_case *c, int8_t *out)
     const int16_t *x = (const int16_t *)c->in;
     int16_t *y = (int16_t *)out;
     switch (c->op) {
+    case OP_ADD:
+        return pq_add_s16(&c->ap, 1, &c->size, x, &c->size, (const int16_t *)c->in2, &c->size, y);
     case OP_CONV:
         return pq_conv2d_s16(&c->cp, c->mult, c->shift, &c->in_dims, x, &c->filter_dims, c->filter, c->bias,
                              c->bias64, &c->out_dims, y);
@@ -1152,6 +1182,8 @@ static pq_status run_dsp_s16(const dvr_case *c, int8_t *out)
     const int16_t *x = (const int16_t *)c->in;
     int16_t *y = (int16_t *)out;
     switch (c->op) {
+    case OP_ADD:
+        return pq_add_s16_dsp(&c->ap, c->size, x, (const int16_t *)c->in2, y);
     case OP_CONV:
         return pq_conv2d_s16_dsp(&c->cp, c->mult, c->shift, &c->in_dims, x, &c->filter_dims, c->filter, c->bias,
                                  c->bias64, &c->out_dims, y, c->scratch, c->scratch_bytes);
@@ -1169,7 +1201,14 @@ static pq_status run_dsp_s16(const dvr_case *c, int8_t *out)
 
 static void cover_s16(const dvr_case *c, long *k)
 {
-    if (c->op == OP_FC) {
+    if (c->op == OP_ADD) {
+        const pq_add_params *p = &c->ap;
+        k[0] += p->left_shift < 15;
+        k[1] += p->output_shift > 0;
+        k[2] += p->input1_multiplier == 0 || p->input2_multiplier == 0 || p->output_multiplier == 0;
+        k[3] += p->input1_shift < -8 || p->input2_shift < -8;
+        k[4] += p->act_min == -32768 && p->act_max == 32767;
+    } else if (c->op == OP_FC) {
         k[0] += c->fp.per_channel;
         k[1] += (c->depth & 3) != 0;
         k[2] += c->out_depth & 1;
@@ -1320,6 +1359,9 @@ static void gen_case(rng *r, dvr_case *c)
         p->output_shift = mode < 6 ? -p->left_shift + rr(r, -4, 2) : (mode < 8 ? rr(r, -31, 0) : rr(r, 1, 30));
         p->output_shift = p->output_shift < -31 ? -31 : (p->output_shift > 30 ? 30 : p->output_shift);
         gen_clamp(r, p->output_offset, &p->act_min, &p->act_max);
+        if (c->s16) {
+            adjust_add_s16(r, c);
+        }
     }
 }
 
@@ -1334,8 +1376,8 @@ static void run_case(int op, long index)
     rng_next(&r);
     memset(c, 0, sizeof *c);
     c->slot = op;
-    c->s16 = op == OP_CONV16 || op == OP_DW16 || op == OP_FC16;
-    c->op = op == OP_CONV16 ? OP_CONV : op == OP_DW16 ? OP_DW : op == OP_FC16 ? OP_FC : op;
+    c->s16 = op == OP_CONV16 || op == OP_DW16 || op == OP_FC16 || op == OP_ADD16;
+    c->op = op == OP_CONV16 ? OP_CONV : op == OP_DW16 ? OP_DW : op == OP_FC16 ? OP_FC : op == OP_ADD16 ? OP_ADD : op;
     c->index = index;
     const char *selftest;
     gen_case(&r, c);

@@ -99,6 +99,9 @@ pq_status pq_fully_connected_s16_dsp(const pq_fc_params *p, const int32_t *mult,
                                      int32_t batches, int32_t accum_depth, int32_t out_depth,
                                      const int16_t *in, const int8_t *filter, const int64_t *bias, /* may be NULL */
                                      int16_t *out);
+/* Same shapes only (export-c calls the portable kernel for a broadcast): `size` values. */
+pq_status pq_add_s16_dsp(const pq_add_params *p, int32_t size, const int16_t *in1, const int16_t *in2,
+                         int16_t *out);
 /* ---- end dsp16 ---------------------------------------------------------------------- */
 
 #ifdef __cplusplus
