@@ -56,6 +56,11 @@ CMSIS_SOURCES = (
     "Source/SoftmaxFunctions/arm_softmax_s8.c",
 )
 
+# The model variants (cortex_m.py --variant) whose kernels the shim maps onto CMSIS-NN: only int8
+# so far. A 16x8 or int4 model would run picoq's own portable s16/s4 kernels in this set, so
+# cortex_m.py leaves the set out of those variants instead of reporting them as CMSIS-NN's.
+VARIANTS = ("int8",)
+
 # picoq's portable kernel files the shim defines instead (it compiles renamed copies of
 # them for its fallbacks, found through kernel_set()'s include_dirs).
 REPLACES = frozenset(

@@ -23,10 +23,11 @@ import subprocess
 import sys
 import tempfile
 from collections.abc import Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from cortex_m_bench import Settings, bench_model, log
+from cortex_m_bench import VARIANTS, Settings, bench_model, log
 from cortex_m_build import DSP, PORTABLE, BuildError, Compiler, KernelSet, Toolchain, cmsis_nn_set
 from cortex_m_qemu import TICK_INSNS, RunError
 from cortex_m_report import to_text
@@ -43,6 +44,7 @@ EXAMPLES = """examples:
   python benchmarks/cortex_m.py --only KWS AD --opt O2 --per-op
   python benchmarks/cortex_m.py --quick              # one pass per count: each within 80 instructions
   python benchmarks/cortex_m.py --cmsis-nn ~/CMSIS-NN --json benchmarks/results/cortex_m.json
+  python benchmarks/cortex_m.py --quick --variant int8 16x8 int4 --cmsis-nn ~/CMSIS-NN
   CMSIS_NN_DIR=~/CMSIS-NN python benchmarks/cortex_m.py --trace-check KWS
 """
 
@@ -76,9 +78,17 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         choices=(*SHORT_NAMES, "none"),
         help="check the timer against QEMU's exec trace on this model, every set (default AD)",
     )
+    p.add_argument(
+        "--variant",
+        nargs="+",
+        default=["int8"],
+        choices=VARIANTS,
+        help="the models as they are (int8, the default), and/or derived: 16x8 (int16 activations) or "
+        "int4 (packed int4 weights); each is reported as e.g. KWS-16x8",
+    )
     p.add_argument("--per-op", action="store_true", help="also print every op's count")
     p.add_argument("--json", type=Path, default=None, help="write everything as JSON here")
-    p.add_argument("--seed", type=int, default=0, help="seed of the random int8 input")
+    p.add_argument("--seed", type=int, default=0, help="seed of the random input (int8; int16 for 16x8)")
     p.add_argument("--timeout", type=float, default=600, help="seconds per QEMU run")
     p.add_argument(
         "--keep", type=Path, default=None, metavar="DIR", help="build here and keep it (default: a temp dir)"
@@ -109,6 +119,7 @@ def run(args: argparse.Namespace, work: Path) -> dict[str, Any]:
             "passes": passes,
             "exact": passes % TICK_INSNS == 0,
             "seed": args.seed,
+            "variants": list(args.variant),
             "cmsis_nn": str(args.cmsis_nn) if args.cmsis_nn else None,
             "picoq_git": git_revision(),
             "kernels_dir": kernels_dir(),  # where export-c copied the kernels from
@@ -118,11 +129,18 @@ def run(args: argparse.Namespace, work: Path) -> dict[str, Any]:
         "models": {},
     }
     wanted = args.only or SHORT_NAMES
-    for file, short, _ in MODELS:
-        if short in wanted:
-            trace = short == args.trace_check and not args.quick
-            results["models"][short] = bench_model(short, args.models / file, s, trace)
-            results.setdefault("calibration", results["models"][short].pop("calibration"))
+    for variant in dict.fromkeys(args.variant):
+        for file, short, _ in MODELS:
+            if short in wanted:
+                key = short if variant == "int8" else f"{short}-{variant}"
+                trace = short == args.trace_check and not args.quick
+                sv = replace(s, sets=[k for k in s.sets if k.variants is None or variant in k.variants])
+                results["models"][key] = bench_model(key, args.models / file, sv, trace, variant)
+                skipped = [k.name for k in s.sets if k not in sv.sets]
+                if skipped:  # e.g. cmsis-nn on 16x8: its shim has no s16 mapping to measure
+                    log(f"{key}: {', '.join(skipped)} left out (the set has no {variant} kernels)")
+                    results["models"][key]["sets_left_out"] = skipped
+                results.setdefault("calibration", results["models"][key].pop("calibration"))
     return results
 
 

@@ -18,11 +18,14 @@ from cortex_m_build import Compiler, KernelSet, Target, build
 from cortex_m_qemu import Calibration, Counts, calibration, counts, run_firmware
 from cortex_m_size import sizes
 from cortex_m_trace import marker_entries, trace_counts
+from machine import REPO
 
 from picoq.converter import convert
 from picoq.converter.export_c import export_c
 from picoq.runtime import Interpreter, read_model
 from picoq.runtime.format import OPS
+
+VARIANTS = ("int8", "16x8", "int4")
 
 
 @dataclass
@@ -44,15 +47,32 @@ class Model:
     reference: bytes  # the output of picoq's interpreter, reference kernels
 
 
+def variant_tflite(tflite: bytes, variant: str) -> bytes:
+    """The .tflite of a variant: int8 as it is; 16x8 (int16 activations) and int4 (packed int4
+    weights) derived from it by the tests' derive_variant, which tflite-micro runs."""
+    if variant == "int8":
+        return tflite
+    if variant not in VARIANTS:
+        raise ValueError(f"variant {variant!r}: one of {', '.join(VARIANTS)}")
+    if str(REPO / "tests") not in sys.path:
+        sys.path.insert(0, str(REPO / "tests"))
+    from support.tflite_variants import derive_variant  # needs tflite-micro (a test dependency)
+
+    if variant == "16x8":
+        return derive_variant(tflite, activations="int16")
+    return derive_variant(tflite, weights="int4")
+
+
 def log(msg: str) -> None:
     print(msg, file=sys.stderr, flush=True)
 
 
-def prepare(short: str, path: Path, s: Settings) -> Model:
-    """Convert and export the model; its fixed random input (seeded) and reference output."""
+def prepare(short: str, path: Path, s: Settings, variant: str = "int8") -> Model:
+    """Convert (the variant of) the model and export it; its fixed random input (seeded, over
+    the input dtype's whole range) and the reference output."""
     work = s.work / short
     work.mkdir(parents=True, exist_ok=True)
-    pq = convert(path.read_bytes())
+    pq = convert(variant_tflite(path.read_bytes(), variant))
     m = read_model(pq)
     name = re.sub(r"\W", "_", short.lower())
     t = Target(work / f"{name}_fw", name, work / f"{name}.picoq", len(m.ops), work / "inputs.bin")
@@ -60,14 +80,20 @@ def prepare(short: str, path: Path, s: Settings) -> Model:
     export_c(pq, t.folder, name)
     model_c = (t.folder / f"{name}_model.c").read_text()
     it = Interpreter(pq, kernels="reference")
-    x = np.random.default_rng(s.seed).integers(-128, 128, size=it.input_details[0]["shape"], dtype=np.int8)
-    t.input_bin.write_bytes(x.tobytes())
+    dtype = np.dtype(it.input_details[0]["dtype"])  # int8, or int16 for a 16x8 model
+    info = np.iinfo(dtype)
+    x = np.random.default_rng(s.seed).integers(
+        info.min, info.max + 1, size=it.input_details[0]["shape"], dtype=dtype
+    )
+    t.input_bin.write_bytes(x.astype(dtype.newbyteorder("<")).tobytes())  # the Cortex-M is little-endian
+    out_le = np.dtype(it.output_details[0]["dtype"]).newbyteorder("<")
     return Model(
         short=short,
         target=t,
         ops=[{"index": op.index, "type": OPS[op.opcode].name, "name": op.name} for op in m.ops],
         hooked=sorted(int(i) for i in re.findall(r"PQ_OP_BEGIN\((\d+)\)", model_c)),
-        reference=np.asarray(it.run(x), dtype=np.int8).tobytes(),
+        # the output's own dtype, little-endian: the bytes the firmware prints
+        reference=np.asarray(it.run(x), dtype=it.output_details[0]["dtype"]).astype(out_le).tobytes(),
     )
 
 
@@ -123,11 +149,12 @@ def trace_check(
     }
 
 
-def bench_model(short: str, path: Path, s: Settings, trace: bool) -> dict[str, Any]:
-    log(f"{short}: converting and exporting {path.name}")
-    model = prepare(short, path, s)
+def bench_model(short: str, path: Path, s: Settings, trace: bool, variant: str = "int8") -> dict[str, Any]:
+    log(f"{short}: converting and exporting {path.name} ({variant})")
+    model = prepare(short, path, s, variant)
     result: dict[str, Any] = {
         "file": path.name,
+        "variant": variant,
         "ops": model.ops,
         "input_seed": s.seed,
         "sets": {},

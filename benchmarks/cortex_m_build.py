@@ -76,6 +76,10 @@ class KernelSet:
     replaces: frozenset[str] = frozenset()  # kernel .c files of the exported folder left out
     # More defines for one model, from its .picoq file (CMSIS-NN: the shim's scratch size).
     model_defines: Callable[[Path], tuple[str, ...]] | None = None
+    # The model variants (cortex_m.py --variant) whose kernels the set really replaces; None: all.
+    # A set that maps only the int8 kernels (the CMSIS-NN shim) would run picoq's portable s16/s4
+    # kernels on the others under its name, so it is left out of those.
+    variants: tuple[str, ...] | None = None
 
 
 PORTABLE = KernelSet("portable", defines=("PQ_PORTABLE_KERNELS",))
@@ -97,6 +101,7 @@ def cmsis_nn_set(cmsis_dir: Path) -> KernelSet:
     except FileNotFoundError as e:
         raise BuildError(str(e)) from e
     scratch = getattr(cmsis_nn, "scratch_bytes", None)
+    variants = tuple(getattr(cmsis_nn, "VARIANTS", ("int8",)))  # what its shim maps onto CMSIS-NN
     return KernelSet(
         "cmsis-nn",
         defines=tuple(dict.fromkeys(("PQ_PORTABLE_KERNELS", *ks.get("defines", ())))),
@@ -104,6 +109,7 @@ def cmsis_nn_set(cmsis_dir: Path) -> KernelSet:
         include_dirs=tuple(Path(p) for p in ks.get("include_dirs", ())),
         replaces=frozenset(Path(p).name for p in ks.get("replaces", ())),
         model_defines=(lambda picoq: (f"PQ_CMSIS_SCRATCH={scratch(picoq)}",)) if scratch else None,
+        variants=variants,
     )
 
 

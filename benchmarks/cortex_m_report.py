@@ -41,6 +41,11 @@ def model_table(short: str, res: dict[str, Any]) -> list[str]:
         f"  output bytes: {verdict} across {', '.join(sets)} on the same input; "
         f"{same_ref} to the picoq interpreter's (reference kernels)"
     )
+    if res.get("sets_left_out"):
+        out.append(
+            f"  left out: {', '.join(res['sets_left_out'])} (no {res.get('variant')} kernels in the set: "
+            "it would run picoq's portable ones)"
+        )
     for name, r in sets.items():
         if "fallback_calls_per_inference" in r:
             calls = r["fallback_calls_per_inference"]
@@ -101,7 +106,7 @@ def to_text(results: dict[str, Any], per_op: bool = False) -> str:
     out = [
         f"Cortex-M4 (QEMU mps2-an386, -icount shift=0), -{s['opt']}, {' '.join(s['arch'])}; "
         f"{s['passes']} pass(es) per count ({'exact' if s['exact'] else 'each count within 80 instructions'}); "
-        f"one random int8 input per model (seed {s['seed']})",
+        f"one random input per model (int16 for 16x8) (seed {s['seed']})",
         results["calibration"],
         "",
     ]

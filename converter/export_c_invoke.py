@@ -20,6 +20,8 @@ from .c_text import _banner, _c_float, _c_int, _comment_text, _layer_name, _quan
 
 # Each op's reference kernel, from the registry (runtime/kernels/include/pq_ops.def).
 KERNEL_FUNCTIONS = {spec.name: spec.kernel for spec in OPS.values()}
+# dsp4: the int4-weight (s4) variants with a direct call (and a Cortex-M DSP kernel).
+S4_DIRECT = ("CONV_2D", "DEPTHWISE_CONV_2D", "FULLY_CONNECTED")
 
 
 # dsp16: the 16x8 ops with a Cortex-M DSP kernel (_Emitter._s16_*).
@@ -36,11 +38,14 @@ def conv_uses_dsp(op: OpInfo) -> bool:
 
 
 def conv_dsp_scratch(m: ModelFile, op: OpInfo) -> int:
-    """PQ_CONV2D_S8_DSP_SCRATCH: two int16 im2col columns, rounded up to 4 values each; a
-    16x8 conv's (PQ_CONV2D_S16_DSP_SCRATCH, dsp16) then 16 bytes per output channel."""
+    """PQ_CONV2D_S8_DSP_SCRATCH: two int16 im2col columns, rounded up to 4 values each
+    (PQ_CONV2D_S4_DSP_SCRATCH for int4 weights: to 8 values, a filter word's nibbles; a
+    16x8 conv's, PQ_CONV2D_S16_DSP_SCRATCH: then 16 bytes per output channel)."""
     out_c, f_h, f_w, f_c = m.tensors[op.inputs[1]].shape
+    if op.variant == "s4":  # dsp4
+        return 4 * ((f_h * f_w * f_c + 7) & ~7)
     columns = 4 * ((f_h * f_w * f_c + 3) & ~3)
-    return columns + 16 * out_c if op.variant == "s16" else columns
+    return columns + 16 * out_c if op.variant == "s16" else columns  # dsp16
 
 
 def dsp_scratch_offset(m: ModelFile) -> int:
@@ -218,6 +223,8 @@ class _Emitter:
         the generic call of its interpreter entry, which every op of the registry has."""
         # the dedicated emitters call int8 kernels: other dtype variants go through their _eval
         own = getattr(self, "_" + op.name.lower(), None) if op.variant == "s8" else None
+        if op.variant == "s4" and op.name in S4_DIRECT:  # dsp4: int4 weights, direct calls
+            own = self._s4
         if op.variant == "s16" and op.name in _S16_DSP_OPS:  # dsp16: literal calls, DSP kernels
             own = getattr(self, "_s16_" + op.name.lower())
         handler: Callable[[OpInfo, str], _OpCode] = own or self.via_eval
@@ -305,6 +312,42 @@ class _Emitter:
         dsp = (func + "_dsp", args) if int(op.params["filter_offset"]) == 0 else None
         return _OpCode(decls, self._call(op, func, args, dsp))
 
+    # *** dsp4: int4-weight CONV_2D, DEPTHWISE_CONV_2D and FULLY_CONNECTED (the s4 variants) ***
+
+    def _s4(self, op: OpInfo, sym: str) -> _OpCode:
+        """The s4 kernel called directly, as the int8 ones are (pq_kernels.h: the packed
+        filter as uint8_t, int8 shifts), and its Cortex-M DSP twin under `#if PQ_DSP` on the
+        int8 kernels' conditions, CONV_2D's with its scratch after the activations."""
+        x, f, b, mult, shift = op.inputs
+        y = op.outputs[0]
+        decls = _params(op, sym)
+        args = [f"&{sym}_params", self.ptr(mult, "int32_t"), self.ptr(shift, "int8_t")]
+        if op.name == "FULLY_CONNECTED":
+            out_depth, accum = self.m.tensors[f].shape
+            batches = self.m.tensors[x].size // accum  # any input rank: rows of `accum` values
+            args += [str(batches), str(accum), str(out_depth), self.ptr(x), self.ptr(f, "uint8_t")]
+        else:
+            decls += [
+                _dims(f"{sym}_in_dims", self.m.tensors[x].shape),
+                _dims(f"{sym}_filter_dims", self.m.tensors[f].shape),
+                _dims(f"{sym}_out_dims", self.m.tensors[y].shape),
+            ]
+            args += [f"&{sym}_in_dims", self.ptr(x), f"&{sym}_filter_dims", self.ptr(f, "uint8_t")]
+        args += [self.ptr(b, "int32_t")]
+        if op.name != "FULLY_CONNECTED":
+            args.append(f"&{sym}_out_dims")
+        args.append(self.ptr(y, writable=True))
+        dsp = None
+        if conv_uses_dsp(op):
+            dsp_args = [*args, f"arena + {dsp_scratch_offset(self.m)}", str(conv_dsp_scratch(self.m, op))]
+            dsp = (op.kernel + "_dsp", dsp_args)
+        elif op.name == "DEPTHWISE_CONV_2D" and int(op.params["depth_multiplier"]) == 1:
+            dsp = (op.kernel + "_dsp", args)
+        elif op.name == "FULLY_CONNECTED" and int(op.params["filter_offset"]) == 0:
+            dsp = (op.kernel + "_dsp", args)
+        return _OpCode(decls, self._call(op, op.kernel, args, dsp))
+
+    # *** end dsp4 ***
     # *** dsp16: the 16x8 CONV_2D, DEPTHWISE_CONV_2D and FULLY_CONNECTED (pq_kernels_dsp.h) ***
     # Their portable kernel called with literal arguments (as the int8 emitters do), and the
     # Cortex-M DSP kernel under `#if PQ_DSP`; the 16x8 CONV_2D's bias is int32 or int64.

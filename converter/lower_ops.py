@@ -127,7 +127,9 @@ class ComputeOps:
             self.problems.append(f"{node.where}: {e}")
             return -1
         m_idx = self.g.add_const(f"{node.name}/multiplier", mult)
-        s_idx = self.g.add_const(f"{node.name}/shift", shift)
+        s_idx = self.g.add_const(
+            f"{node.name}/shift", shift.astype(q.shift_dtype(self.g.tensors[w_idx].dtype))
+        )
         lo, hi = qp.clamp_range(node.attrs.get("clamp"), sy, zy, self.dt)
         if kernel == "FULLY_CONNECTED":
             params = {

@@ -5,9 +5,9 @@ The choice (`choose`):
 - weights "int8" / "int4" apply to every CONV_2D, DEPTHWISE_CONV_2D and FULLY_CONNECTED;
   "auto" needs a flash budget: each layer's sensitivity is the output SQNR of the float model
   with that layer's weights alone replaced by their int4 values (calibrated rounding, low_bit.py),
-  turned into the noise power it adds; layers are lowered to int4 in increasing order of added
-  noise per byte saved until the constants fit the budget (noise powers of independent
-  rounding errors add, so the order is the least-loss greedy choice of a knapsack).
+  turned into the noise power it adds (noise powers of independent rounding errors add). The
+  int4 set is the better, by the float-simulated output SQNR, of the least-noise knapsack
+  cover of the bytes to save and the greedy prefix in order of noise per byte saved.
 - activations "int8", or "int16": every op with a 16x8 kernel runs int16, the few without one
   (LOOKUP_TABLE, LAYER_NORM, ...) stay int8 islands with QUANTIZE ops at their borders; "auto"
   takes int16 when its arena fits the RAM budget, else int8.
@@ -153,7 +153,9 @@ def choose(
     choice = PrecisionChoice(Precision(), fg)
     act = _choose_activations(fg, activations, ram_budget, measure, s16_ok, choice)
     choice.precision.activations = act
-    calibrated_int8 = act == "int16" and rounding == "gptq"
+    # The int8 layers of a 16x8 model or of an int4 mix are rounded with the calibration data
+    # too: at 16x8 they are the error left, and in a mix the statistics are gathered anyway.
+    calibrated_int8 = rounding == "gptq" and (act == "int16" or weights != "int8")
     if weights == "int8" and flash_budget is None and not calibrated_int8:
         return choice
     nodes = low_bit.weighted_nodes(fg)
@@ -173,6 +175,8 @@ def choose(
     else:
         scales = {name: s for name, (_, s) in q4.items()}
         chosen = _choose_weights(fg, samples, nodes, deq, scales, act, flash_budget, measure, choice)
+    if act == "int16" and chosen:
+        choice.notes.append(f"the {len(chosen)} int4 layer(s) run int8 activations (no 16x4 kernels)")
     for r in choice.layers:
         r.int4 = r.name in chosen
     choice.precision.int4 = {name: q4[name][1] for name in chosen}
@@ -225,28 +229,38 @@ def _choose_activations(fg, activations, ram_budget, measure, s16_ok, choice) ->
 
 
 def _choose_weights(fg, samples, nodes, deq, scales, act, budget, measure, choice) -> list[str]:
-    """Greedy least-noise-per-byte int4 layers until the constants fit `budget`."""
+    """The int4 layers: of two candidate sets that fit `budget`, the one whose float-simulated
+    output SQNR is higher. (1) The least total added noise that saves enough bytes, a 0/1
+    knapsack over the layers' measured noise powers (independent rounding errors add); (2) the
+    greedy prefix in order of noise per byte saved, which overshoots the budget by up to one
+    layer but is what the Pareto front lists."""
     runner = _Runner(fg, samples)
-    rows, gain = [], {}
+    rows, noise, saved = [], {}, {}
     for n in nodes:
         w = fg.consts[n.inputs[1]]
         db = runner.sqnr(_with_weights(fg, {n.name: deq[n.name]}))
         rows.append(LayerRow(n.name, n.op.replace("pq.Dense", "Dense"), int(w.size), db))
-        gain[n.name] = w.size - (w.size + 1) // 2  # bytes int4 saves on this layer
+        noise[n.name] = _noise(db)
+        saved[n.name] = _int4_saving(int(w.size), int(scales[n.name].size))
     choice.layers = rows
-    order = sorted(rows, key=lambda r: _noise(r.sqnr_int4_db) / max(gain[r.name], 1))
-    chosen: list[str] = []
+    order = sorted(rows, key=lambda r: noise[r.name] / max(saved[r.name], 1))
     base_flash, ram = measure(fg, Precision(act))
-    flash = base_flash
     choice.pareto.append((0, base_flash, ram, runner.sqnr(fg)))
+
+    def fits(chosen: list[str]) -> tuple[bool, float]:
+        trial = _with_weights(fg, {n: deq[n] for n in chosen})
+        flash, ram = measure(trial, Precision(act, {n: scales[n] for n in chosen}))
+        return flash <= budget, runner.sqnr(trial) if flash <= budget else -math.inf
+
+    greedy: list[str] = []
+    flash = base_flash
     for r in order:
         if flash <= budget:
             break
-        chosen.append(r.name)
-        trial = _with_weights(fg, {n: deq[n] for n in chosen})
-        prec = Precision(act, {n: scales[n] for n in chosen})
-        flash, ram = measure(trial, prec)
-        choice.pareto.append((len(chosen), flash, ram, runner.sqnr(trial)))
+        greedy.append(r.name)
+        trial = _with_weights(fg, {n: deq[n] for n in greedy})
+        flash, ram = measure(trial, Precision(act, {n: scales[n] for n in greedy}))
+        choice.pareto.append((len(greedy), flash, ram, runner.sqnr(trial)))
     if flash > budget:
         raise ConversionError(
             [
@@ -254,7 +268,54 @@ def _choose_weights(fg, samples, nodes, deq, scales, act, budget, measure, choic
             ],
             hint="Raise --flash-budget: the biases, multipliers and the layers picoq keeps int8 need the rest.",
         )
-    return chosen
+    if not greedy:
+        return greedy
+    best, best_db = greedy, choice.pareto[-1][3]
+    cover = _least_noise_cover([r.name for r in rows], noise, saved, base_flash - budget)
+    if cover is not None and sorted(cover) != sorted(greedy):
+        ok, db = fits(cover)
+        if ok and db > best_db:
+            best, best_db = cover, db
+            choice.notes.append(
+                f"int4 layers: the least-noise set that fits ({len(cover)} layers, {db:.1f} dB float-simulated) "
+                "beats the greedy prefix"
+            )
+    return best
+
+
+def _int4_saving(n_weights: int, n_channels: int) -> int:
+    """Constant bytes int4 saves on a layer: its filter halves and its shifts go int32 -> int8
+    (each constant padded to 16 bytes, as lowered_sizes counts)."""
+    pad = lambda b: (b + 15) // 16 * 16  # noqa: E731
+    return pad(n_weights) - pad((n_weights + 1) // 2) + pad(4 * n_channels) - pad(n_channels)
+
+
+def _least_noise_cover(names, noise, saved, need: int, unit: int = 16) -> list[str] | None:
+    """The set of layers saving at least `need` bytes with the least total noise: a 0/1
+    knapsack by dynamic programming over savings in `unit`-byte steps (rounded down, so the
+    set may fall a few bytes short; the caller measures it). None when nothing covers."""
+    if need <= 0:
+        return []
+    cap = -(-need // unit)
+    best = np.full(cap + 1, np.inf)  # best[j]: least noise saving >= j units
+    best[0] = 0.0
+    took = np.zeros((len(names), cap + 1), bool)
+    for k, name in enumerate(names):
+        g = saved[name] // unit
+        if g <= 0:
+            continue
+        src = np.maximum(np.arange(cap + 1) - g, 0)
+        cand = best[src] + noise[name]
+        took[k] = cand < best
+        best = np.where(took[k], cand, best)
+    if not np.isfinite(best[cap]):
+        return None
+    chosen, j = [], cap
+    for k in range(len(names) - 1, -1, -1):
+        if j > 0 and took[k, j]:
+            chosen.append(names[k])
+            j = max(j - saved[names[k]] // unit, 0)
+    return chosen[::-1]
 
 
 def lowered_sizes(graph: Graph) -> tuple[int, int]:

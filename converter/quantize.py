@@ -59,6 +59,12 @@ def conv_multipliers(
     return np.array([p[0] for p in pairs], np.int32), np.array([p[1] for p in pairs], np.int32)
 
 
+def shift_dtype(filter_dtype: str) -> type:
+    """The dtype of a conv/FC's shift array: int8 beside an int4 filter (the s4 contracts), whose
+    point is flash; int32 otherwise. Shifts are in [-31, 30] either way."""
+    return np.int8 if filter_dtype == "int4" else np.int32
+
+
 def quantize_value(f: float, scale: float, zero_point: int) -> int:
     """zp + TfLiteRound(f / scale), with the division in float32 as TFLite does it."""
     return zero_point + round_half_away(float(np.float32(f) / np.float32(scale)))

@@ -70,6 +70,12 @@ def check_lowerable(fg: FloatGraph) -> None:
     Lowering(fg, placeholder).run()
 
 
+# int16 activations widen each calibrated range by this factor: data the calibration never saw
+# (a test input's larger output, say) then stays inside the range instead of clipping, at the
+# price of 1.9 dB of a resolution that 16 bits have to spare (weights are int8).
+INT16_HEADROOM = 1.25
+
+
 class Lowering(ComputeOps, MovementOps):
     """One FloatGraph -> one int8 Graph: quantization parameters, tensors and layouts here, the
     per-op lowering methods in lower_ops.py (compute) and lower_movement.py (data movement),
@@ -141,7 +147,10 @@ class Lowering(ComputeOps, MovementOps):
             if root in self._fixed:  # 16x8: TFLM's int16 SOFTMAX / LOGISTIC / TANH output at 1/32768
                 self._qcache[key] = self._fixed[root] if self.dt == "int8" else (1.0 / 32768, 0)
             else:
-                self._qcache[key] = qp.activation_qparams(*self._range[self._root[name]], self.dt)
+                lo, hi = self._range[self._root[name]]
+                if self.dt == "int16":  # headroom for inputs beyond the calibration's range
+                    lo, hi = lo * INT16_HEADROOM, hi * INT16_HEADROOM
+                self._qcache[key] = qp.activation_qparams(lo, hi, self.dt)
         return self._qcache[key]
 
     def same_qparams(self, alias: str, name: str) -> None:
@@ -155,8 +164,8 @@ class Lowering(ComputeOps, MovementOps):
 
     def node_dtype(self, node: Node) -> str:
         """int16 for a node of a 16x8 model whose kernel has a 16x8 variant, else int8."""
-        if self.act_dtype == "int8":
-            return "int8"
+        if self.act_dtype == "int8" or node.name in self.precision.int4:
+            return "int8"  # int4 weights: TFLM and CMSIS-NN have no 16x4 kernels, an int8 island
         kernel = rule_of(node.op).kernel
         if node.op == "Gather" and _gather_is_slice(self.fg, node):  # a SLICE (lower_gather)
             kernel = "SLICE"

@@ -159,7 +159,12 @@ class _Emitter:
         return name
 
     def node(self, op: str, inputs: list[str], tag: str, **attrs) -> str:
-        out = self.g.fresh(f"{self.base}/{tag}")
+        # Unique among the graph's names and the nodes emitted so far, which the graph does not
+        # hold yet: two nodes writing one name would share one range and quantization.
+        taken = {o for n in self.nodes for o in n.outputs}
+        out, k = self.g.fresh(f"{self.base}/{tag}"), 1
+        while out in taken:
+            out, k = self.g.fresh(f"{self.base}/{tag}_{k}"), k + 1
         self.nodes.append(Node(op, inputs, [out], attrs, out))
         return out
 

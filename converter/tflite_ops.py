@@ -133,10 +133,12 @@ def _same_dtype(r: TfliteReader, where: str, *ts: Tensor) -> bool:
     return _ensure(len(kinds) == 1, r.problems, f"{where}: mixes {' and '.join(sorted(kinds))} activations")
 
 
-def _requant_consts(r: TfliteReader, prefix: str, mult: np.ndarray, shift: np.ndarray) -> tuple[int, int]:
+def _requant_consts(
+    r: TfliteReader, prefix: str, mult: np.ndarray, shift: np.ndarray, filter_dtype: str = "int8"
+) -> tuple[int, int]:
     return (
         r.graph.add_const(prefix + "/multiplier", np.asarray(mult, np.int32)),
-        r.graph.add_const(prefix + "/shift", np.asarray(shift, np.int32)),
+        r.graph.add_const(prefix + "/shift", np.asarray(shift, q.shift_dtype(filter_dtype))),
     )
 
 
@@ -235,7 +237,7 @@ def _conv(c: TfliteOp) -> None:
         f"{where}: a 16x8 requantization scale of 128 or more (TFLM's int64 requantization caps its shift at 7)",
     ):
         return
-    m_idx, s_idx = _requant_consts(r, yt.name, *requant)
+    m_idx, s_idx = _requant_consts(r, yt.name, *requant, wt.dtype)
     lo, hi = q.activation_range(
         _activation(r, where, o.FusedActivationFunction()), yt.scale, yt.zero_point, yt.dtype
     )
@@ -293,7 +295,7 @@ def _fully_connected(c: TfliteOp) -> None:
     if not _same_dtype(r, where, xt, yt):
         return
     bias = _bias(r, ins[2] if len(ins) > 2 else -1, where, out_depth, _BIAS_DTYPE[xt.dtype])
-    m_idx, s_idx = _requant_consts(r, yt.name, *requant)
+    m_idx, s_idx = _requant_consts(r, yt.name, *requant, wt.dtype)
     act = _activation(r, where, o.FusedActivationFunction() if o is not None else 0)
     lo, hi = q.activation_range(act, yt.scale, yt.zero_point, yt.dtype)
     params = {

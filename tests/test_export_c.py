@@ -110,6 +110,25 @@ NEW_OP_MODELS: dict[str, Callable[[], bytes]] = {
 MODELS |= NEW_OP_MODELS
 
 
+def _int4_net() -> bytes:
+    """dsp4: int4 weights (the s4 kernels, called directly, their DSP twins on the M4) where
+    nibbles start mid-byte: a 3x3 conv of 3 channels (rows of 27 values), a depthwise conv of
+    5 channels (every other tap from a high nibble), a 1x1 conv of 5 (rows of 5), then
+    FULLY_CONNECTED over 75 values and over 11 (odd depths: odd rows start mid-byte)."""
+    g = TFLiteGraph()
+    layers = RandomLayers(g, np.random.default_rng(4), weights="int4")
+    x = layers.input("x", (1, 9, 5, 3), 0.02, -3)
+    y = layers.conv2d(x, 5, (3, 3), activation="RELU")
+    y = layers.depthwise_conv2d(y, 3, stride=2)
+    y = layers.conv2d(y, 5, (1, 1))
+    y = layers.fully_connected(layers.reshape(y, (1, 75)), 11, activation="RELU")
+    g.output(layers.fully_connected(y, 6))
+    return g.build()
+
+
+MODELS["int4_net"] = _int4_net  # dsp4
+
+
 def _tables_model() -> bytes:
     """LOOKUP_TABLE (from float ONNX only): a conv, GELU (erf form), a conv, SiLU, converted."""
     from support.onnx_tables import gelu_silu_convnet
@@ -227,6 +246,36 @@ def test_host_build_of_a_16x8_model_matches_interpreter(tmp_path: Path) -> None:
     np.testing.assert_array_equal(output_rows(out.stdout, np.int16), reference(picoq, inputs))
 
 
+# --- fw16: the Cortex-M example on a 16x8 model (int16 I/O from the model's header) ---
+
+
+@pytest.mark.parametrize("arch", ["m4", "m3"])
+def test_cortex_m_example_runs_a_16x8_model_in_qemu(arch: str, tmp_path: Path) -> None:
+    """firmware_examples/cortex-m takes the I/O type from the model's header: int16 inputs go
+    in as raw little-endian vectors, the outputs come out as int16 values, equal to the
+    interpreter's (reference kernels) on full-range inputs; on the M4 (DSP kernels where
+    export-c has them) and on the M3 (portable kernels)."""
+    tool("arm-none-eabi-gcc")
+    tool("qemu-system-arm")
+    picoq = _s16_convnet()
+    ec.export_c(picoq, tmp_path / "fw", "s16net")
+    shape = Interpreter(picoq).input_details[0]["shape"]
+    inputs = np.random.default_rng(23).integers(-32768, 32768, (N_INPUTS, *shape), dtype=np.int16)
+    inputs[0] = 32767  # the int32-bias conv's sums at their largest
+    inputs[1] = -32768
+    (tmp_path / "in.bin").write_bytes(inputs.astype("<i2").tobytes())
+    args = [f"MODEL={tmp_path / 'fw'}", f"INPUTS={tmp_path / 'in.bin'}", f"BUILD={tmp_path / arch}"]
+    if arch == "m3":
+        args += [M3_ARCH, M3_QEMU]
+    make(M4_DIR, *args)
+    out = make(M4_DIR, *args, "run", timeout=QEMU_TIMEOUT)
+    assert f"# inputs: {N_INPUTS}" in out.stdout
+    expected = reference(picoq, inputs)
+    assert np.abs(expected).max() > 127  # int16 values: an int8 print would not give them
+    np.testing.assert_array_equal(output_rows(out.stdout, np.int16), expected)
+
+
+# --- end fw16 ---
 # *** dsp16: the 16x8 ops' Cortex-M DSP kernels in an exported folder ***
 
 
@@ -282,6 +331,27 @@ def test_16x8_ops_call_their_dsp_kernels_and_build_for_cortex_m4(tmp_path: Path)
     np.testing.assert_array_equal(output_rows(out.stdout, np.int16), reference(picoq, inputs))
 
 
+def test_16x8_dsp_kernels_in_qemu_match_interpreter(tmp_path: Path) -> None:
+    """The same model on the Cortex-M4 example (QEMU mps2-an386): the DSP kernels of every
+    16x8 op are linked and the outputs equal the interpreter's on full-range int16 inputs."""
+    tool("arm-none-eabi-gcc")
+    tool("qemu-system-arm")
+    picoq = _s16_net_with_fc()
+    ec.export_c(picoq, tmp_path / "fw", "n16")
+    shape = Interpreter(picoq).input_details[0]["shape"]
+    inputs = np.random.default_rng(29).integers(-32768, 32768, (N_INPUTS, *shape), dtype=np.int16)
+    inputs[0], inputs[1] = 32767, -32768
+    (tmp_path / "in.bin").write_bytes(inputs.astype("<i2").tobytes())
+    args = [f"MODEL={tmp_path / 'fw'}", f"INPUTS={tmp_path / 'in.bin'}", f"BUILD={tmp_path / 'm4'}"]
+    make(M4_DIR, *args)
+    symbols = run([tool("arm-none-eabi-nm"), str(tmp_path / "m4" / "fw.elf")]).stdout
+    for kernel in ("pq_conv2d_s16", "pq_depthwise_conv2d_s16", "pq_fully_connected_s16", "pq_add_s16"):
+        assert f" {kernel}_dsp" in symbols, kernel
+    out = make(M4_DIR, *args, "run", timeout=QEMU_TIMEOUT)
+    assert f"# inputs: {N_INPUTS}" in out.stdout
+    np.testing.assert_array_equal(output_rows(out.stdout, np.int16), reference(picoq, inputs))
+
+
 def test_cortex_m4_in_qemu_matches_interpreter(exported: Exported) -> None:
     tool("arm-none-eabi-gcc")
     tool("qemu-system-arm")
@@ -317,8 +387,12 @@ def test_cortex_m4_links_the_dsp_kernels(exported: Exported) -> None:
     for op in m.ops:
         fc = op.name == "FULLY_CONNECTED" and op.params["filter_offset"] == 0
         pool = op.name in ("MAX_POOL_2D", "AVERAGE_POOL_2D")  # always: no precondition to check
+        kernel = ec_invoke.KERNEL_FUNCTIONS[op.name]
+        if op.variant == "s4":  # dsp4: the int4-weight kernels' own DSP twins
+            kernel = op.kernel
+            pool = op.name == "DEPTHWISE_CONV_2D" and op.params["depth_multiplier"] == 1
         if ec_invoke.conv_uses_dsp(op) or fc or pool:
-            assert f"{ec_invoke.KERNEL_FUNCTIONS[op.name]}_dsp" in symbols, op.name
+            assert f"{kernel}_dsp" in symbols, op.name
 
 
 def test_cortex_m4_soft_float_build_links_no_float_helper(exported: Exported) -> None:
@@ -362,6 +436,7 @@ def test_cortex_m4_crash_ends_the_qemu_run_with_failure(tmp_path: Path) -> None:
     (tmp_path / "x_model.h").write_text(
         "#include <stdint.h>\n#define X_ARENA_SIZE 16\n#define X_INPUT_SIZE 4\n#define X_OUTPUT_SIZE 4\n"
         "#define X_NUM_INPUTS 1\n#define X_NUM_OUTPUTS 1\n#define X_INPUT_ARENA_OFFSET 0\n"
+        "#define X_INPUT_TYPE int8_t\n#define X_OUTPUT_TYPE int8_t\n"  # main.c's I/O types (fw16)
         "int x_invoke(const int8_t *input, int8_t *output, uint8_t *arena);\n"
     )
     (tmp_path / "x_model.c").write_text(
@@ -581,7 +656,11 @@ def test_int4_weights_export_packed_and_build_on_the_host(tmp_path: Path) -> Non
     assert sizes == [23, 45, 1260]
     assert sorted(int(n) for n in re.findall(r"extern const uint8_t \w+\[(\d+)\];", data)) == sizes
     code = (tmp_path / "fw" / "i4_model.c").read_text()
-    assert code.count("_s4_eval(&node, t)") == 3
+    # dsp4: called directly, with their DSP twins where the int8 kernels' conditions hold
+    # (not the depthwise conv: depth multiplier 2)
+    assert "_eval(" not in code
+    for kernel, dsp in [("pq_conv2d_s4", 1), ("pq_depthwise_conv2d_s4", 0), ("pq_fully_connected_s4", 1)]:
+        assert code.count(f"st = {kernel}(") == 1 and code.count(f"st = {kernel}_dsp(") == dsp, kernel
     inputs = np.random.default_rng(12).integers(-128, 128, (8, 1, 6, 6, 1), dtype=np.int8)
     (tmp_path / "in.bin").write_bytes(inputs.tobytes())
     make(HOST_DIR, f"MODEL={tmp_path / 'fw'}", f"BUILD={tmp_path / 'b'}")

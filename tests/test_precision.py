@@ -195,3 +195,42 @@ def test_flash_budget_below_all_int4_is_a_named_error() -> None:
     calib, _, _ = _data(m, 16)
     with pytest.raises(ConversionError, match="even with every layer's weights int4"):
         convert(m, calibration=calib, progress=False, weights="auto", flash_budget=10_000, rounding="nearest")
+
+
+def test_least_noise_cover_is_the_brute_force_optimum() -> None:
+    """The knapsack behind --weights auto: on random layer sets, the set it picks saves the bytes
+    asked for with the least total noise that any subset reaches (checked by enumeration)."""
+    from itertools import combinations
+
+    from picoq.converter.precision import _least_noise_cover
+
+    rng = np.random.default_rng(7)
+    for _ in range(300):
+        names = [f"l{k}" for k in range(int(rng.integers(1, 8)))]
+        noise = {n: float(rng.exponential()) for n in names}
+        saved = {n: 16 * int(rng.integers(1, 120)) for n in names}
+        need = int(rng.integers(0, sum(saved.values()) + 64))
+        subsets = [c for k in range(len(names) + 1) for c in combinations(names, k)]
+        covering = [c for c in subsets if sum(saved[n] for n in c) >= need]
+        got = _least_noise_cover(names, noise, saved, need)
+        if not covering:
+            assert got is None
+            continue
+        assert got is not None and sum(saved[n] for n in got) >= need
+        assert sum(noise[n] for n in got) == pytest.approx(min(sum(noise[n] for n in c) for c in covering))
+
+
+def test_int4_layers_of_a_16x8_model_are_int8_islands_with_int8_shifts() -> None:
+    """TFLM and CMSIS-NN have no 16x4 kernels: with int16 activations, int4 layers run their s4
+    kernel on int8 activations (QUANTIZE at the borders) and the rest stays 16x8. Each s4 op
+    keeps its shifts as int8, 3 bytes less per channel than int32."""
+    m = MODELS["ds_cnn"]()
+    calib, x, want = _data(m, 64, n_test=16)
+    data = convert(m, calibration=calib, progress=False, weights="int4", activations="int16")
+    mf = read_model(data)
+    s4 = [op for op in mf.ops if op.variant == "s4"]
+    assert len(s4) == 10  # DS-CNN's conv, 4 x (depthwise, pointwise), FC
+    assert {mf.tensors[op.inputs[4]].dtype for op in s4} == {"int8"}
+    assert any(op.variant == "s16" for op in mf.ops) and any(op.name == "QUANTIZE" for op in mf.ops)
+    int8_int4 = convert(m, calibration=calib, progress=False, weights="int4")
+    assert abs(_sqnr(data, x, want) - _sqnr(int8_int4, x, want)) < 3.0

@@ -644,6 +644,9 @@ class Patch:
     def const_i32(self, t: int | str, k: int, v: int) -> None:
         self.put(self.m.tensors[self.tidx(t)].offset + 4 * k, "<i", v)
 
+    def const_i8(self, t: int | str, k: int, v: int) -> None:
+        self.put(self.m.tensors[self.tidx(t)].offset + k, "<b", v)
+
     def qparams(self, t: int | str) -> int:
         """Absolute offset of a per-channel tensor's scales."""
         return self.sec[b"DATA"][0] + self.get(self.trec(t) + 56, "<I")
@@ -1778,6 +1781,11 @@ CASES = [
     ),
     (I4, "s4-dw-multiplier", lambda p: p.param(1, "depth_multiplier", 5), "op.filter.shape"),
     (I4, "s4-fc-filter-rank", lambda p: p.retype_raw("f4/weights", 5, (7, 180, 1)), "op.filter.shape"),
+    # the s4 ops' shifts are int8 (flash): an int32 array is refused, values as the int32 ones
+    (I4, "s4-shift-int32", lambda p: p.slot(0, 4, "c4/multiplier"), "op.shifts.dtype"),
+    (I4, "s4-shift-edges", lambda p: (p.const_i8("c4/shift", 0, 30), p.const_i8("d4/shift", 4, -31)), None),
+    (I4, "s4-shift-31", lambda p: p.const_i8("d4/shift", 2, 31), "op.shifts"),
+    (I4, "s4-shift--32", lambda p: p.const_i8("f4/shift", 0, -32), "op.shifts"),
     # -- 16x8 ADD, MUL, MAX_POOL_2D, MEAN, RESHAPE, CONCATENATION (s16_elem): int16 zero points
     # are 0, left shifts keep a full-range int16 value inside int32, clamps are int16 values
     (S16E, "add16-input-offset", lambda p: p.param("ADD", "input1_offset", 1), "op.params.input1_offset"),

@@ -22,7 +22,7 @@
  * Prints "# key: value" lines, then the output bytes of the last pass and the stack
  * high-water mark (semihosting.c's painted stack, as main.c reports it): of the whole run,
  * and of the last pass alone, the stack painted again just before it. Exits non-zero on
- * any failure. Runs its one input (inputs.S).
+ * any failure. Runs its one input (inputs.S): int8, or int16 for a 16x8 model.
  */
 #include <stdint.h>
 
@@ -36,6 +36,11 @@
 #define MODEL_ARENA_SIZE CAT(MODEL_PREFIX, _ARENA_SIZE)
 #define MODEL_INPUT_SIZE CAT(MODEL_PREFIX, _INPUT_SIZE)
 #define MODEL_OUTPUT_SIZE CAT(MODEL_PREFIX, _OUTPUT_SIZE)
+/* The model's I/O element type, from its header: int8_t, or int16_t for a 16x8 model. The
+ * SIZE macros are bytes; the input is raw little-endian bytes of that type (inputs.S), and the
+ * output is printed as its bytes, which the host compares with the interpreter's. */
+typedef CAT(MODEL_PREFIX, _INPUT_TYPE) model_in_t;
+typedef CAT(MODEL_PREFIX, _OUTPUT_TYPE) model_out_t;
 
 #if CAT(MODEL_PREFIX, _NUM_INPUTS) != 1 || CAT(MODEL_PREFIX, _NUM_OUTPUTS) != 1
 #error "the benchmark runs models with one input and one output"
@@ -62,8 +67,8 @@ extern uint32_t pq_cmsis_fallbacks[BENCH_FALLBACK_WORDS];
 #endif
 
 static uint8_t arena[MODEL_ARENA_SIZE] __attribute__((aligned(16)));
-static int8_t output[MODEL_OUTPUT_SIZE];
-static int8_t first_output[MODEL_OUTPUT_SIZE];
+static model_out_t output[MODEL_OUTPUT_SIZE / sizeof(model_out_t)];
+static model_out_t first_output[MODEL_OUTPUT_SIZE / sizeof(model_out_t)];
 
 /* Accumulated ticks: the hooks' own cost (two reads, nothing between), one inference,
  * and per op (the last slot: an op window with nothing in it). */
@@ -200,7 +205,7 @@ static void read_args(uint32_t *passes, uint32_t *calibrate)
 
 /* Each pass: the empty windows, then one timed inference (in the profiled build, also
  * each op's window inside it). Returns 0, or the failure to report. */
-static int pass(uint32_t k, const int8_t *input)
+static int pass(uint32_t k, const model_in_t *input)
 {
     uint32_t a, b;
     int status;
@@ -241,7 +246,7 @@ static void repaint_stack(void)
 static int same_output(void)
 {
     int32_t i;
-    for (i = 0; i < MODEL_OUTPUT_SIZE; i++) {
+    for (i = 0; i < (int32_t)(MODEL_OUTPUT_SIZE / sizeof(model_out_t)); i++) {
         if (output[i] != first_output[i]) {
             return 0;
         }
@@ -289,7 +294,7 @@ int main(void)
         if (k + 1u == passes) {
             repaint_stack();
         }
-        status = pass(k, fw_inputs_start);
+        status = pass(k, (const model_in_t *)(const void *)fw_inputs_start); /* .balign 16 */
         if (status != 0) {
             return status;
         }
@@ -297,7 +302,7 @@ int main(void)
             stack_inference = sh_stack_used();
         }
         if (k == 0u) {
-            for (i = 0; i < MODEL_OUTPUT_SIZE; i++) {
+            for (i = 0; i < (int32_t)(MODEL_OUTPUT_SIZE / sizeof(model_out_t)); i++) {
                 first_output[i] = output[i];
             }
         } else if (!same_output()) {
@@ -321,7 +326,7 @@ int main(void)
         sh_print_info("# op ticks: ", (int32_t)op_ticks[i]);
     }
 #endif
-    sh_print_bytes(output, MODEL_OUTPUT_SIZE, "\n");
+    sh_print_bytes((const int8_t *)(const void *)output, MODEL_OUTPUT_SIZE, "\n");
     sh_print_info("# stack bytes used: ", sh_stack_used());
     return 0;
 }

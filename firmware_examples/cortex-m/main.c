@@ -6,6 +6,11 @@
  *
  * Written against MODEL_* names that the Makefile maps onto the exported model's, like
  * firmware_examples/host/main.c. Uses no libc: output formatting is done by hand.
+ *
+ * int8 and 16x8 models alike: the model's header says its I/O element type
+ * (NAME_INPUT_TYPE / NAME_OUTPUT_TYPE: int8_t, or int16_t for a 16x8 model) and its SIZE
+ * macros are bytes. The embedded inputs are raw little-endian vectors of that type, and
+ * each output is printed as decimal values of that type (int16 values for a 16x8 model).
  */
 #include <stdint.h>
 
@@ -18,6 +23,10 @@
 #define MODEL_ARENA_SIZE CAT(MODEL_PREFIX, _ARENA_SIZE)
 #define MODEL_INPUT_SIZE CAT(MODEL_PREFIX, _INPUT_SIZE)
 #define MODEL_OUTPUT_SIZE CAT(MODEL_PREFIX, _OUTPUT_SIZE)
+typedef CAT(MODEL_PREFIX, _INPUT_TYPE) model_in_t;
+typedef CAT(MODEL_PREFIX, _OUTPUT_TYPE) model_out_t;
+#define MODEL_INPUT_COUNT ((int32_t)(MODEL_INPUT_SIZE / sizeof(model_in_t)))
+#define MODEL_OUTPUT_COUNT ((int32_t)(MODEL_OUTPUT_SIZE / sizeof(model_out_t)))
 
 #if CAT(MODEL_PREFIX, _NUM_INPUTS) != 1 || CAT(MODEL_PREFIX, _NUM_OUTPUTS) != 1
 #error "this example runs models with one input and one output"
@@ -26,16 +35,26 @@
 extern const int8_t fw_inputs_start[], fw_inputs_end[];
 
 static uint8_t arena[MODEL_ARENA_SIZE] __attribute__((aligned(16)));
-static int8_t output[MODEL_OUTPUT_SIZE];
+static model_out_t output[MODEL_OUTPUT_COUNT];
 
-static int run_one(const int8_t *input)
+/* One output as a line of decimal values of its type. */
+static void print_output(void)
+{
+    if (sizeof(model_out_t) == 1u) { /* decided at compile time: the other branch is dropped */
+        sh_print_bytes((const int8_t *)(const void *)output, MODEL_OUTPUT_COUNT, "\n");
+    } else {
+        sh_print_int16s((const int16_t *)(const void *)output, MODEL_OUTPUT_COUNT, "\n");
+    }
+}
+
+static int run_one(const model_in_t *input)
 {
     int status = MODEL_INVOKE(input, output, arena);
     if (status != 0) {
         sh_print_info("# invoke failed with status ", status);
         return status;
     }
-    sh_print_bytes(output, MODEL_OUTPUT_SIZE, "\n");
+    print_output();
     return 0;
 }
 
@@ -47,8 +66,8 @@ int main(void)
     if (n == 0) {
         /* No embedded inputs: an all-zero input, written in place in the arena (which
          * invoke() accepts: it moves the input with memmove). */
-        int8_t *in = (int8_t *)(arena + CAT(MODEL_PREFIX, _INPUT_ARENA_OFFSET));
-        for (k = 0; k < MODEL_INPUT_SIZE; k++) {
+        model_in_t *in = (model_in_t *)(void *)(arena + CAT(MODEL_PREFIX, _INPUT_ARENA_OFFSET));
+        for (k = 0; k < MODEL_INPUT_COUNT; k++) {
             in[k] = 0;
         }
         if (run_one(in) != 0) {
@@ -56,7 +75,8 @@ int main(void)
         }
     }
     for (k = 0; k < n; k++) {
-        if (run_one(fw_inputs_start + k * MODEL_INPUT_SIZE) != 0) {
+        /* inputs.S aligns the vectors to 16 bytes; each is MODEL_INPUT_SIZE bytes (even for int16). */
+        if (run_one((const model_in_t *)(const void *)(fw_inputs_start + k * MODEL_INPUT_SIZE)) != 0) {
             return 1;
         }
     }

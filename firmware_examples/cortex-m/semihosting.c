@@ -58,13 +58,14 @@ void sh_print_info(const char *label, int32_t value)
     sh_write0(buf);
 }
 
-void sh_print_bytes(const int8_t *bytes, int32_t n, const char *end)
+/* n values, element i read by get(data, i), as decimal separated by spaces, then `end`. */
+static void print_values(const void *data, int32_t n, int32_t (*get)(const void *, int32_t), const char *end)
 {
     static char line[128];
     char *p = line;
     int32_t i;
     for (i = 0; i < n; i++) {
-        if (p - line > (int)sizeof line - 8) { /* room for " -128" and NUL */
+        if (p - line > (int)sizeof line - 8) { /* room for " -32768" and NUL */
             *p = '\0';
             sh_write0(line);
             p = line;
@@ -72,11 +73,31 @@ void sh_print_bytes(const int8_t *bytes, int32_t n, const char *end)
         if (i != 0) {
             *p++ = ' ';
         }
-        p = put_int(p, bytes[i]);
+        p = put_int(p, get(data, i));
     }
     *p = '\0';
     sh_write0(line);
     sh_write0(end);
+}
+
+static int32_t get_int8(const void *data, int32_t i)
+{
+    return ((const int8_t *)data)[i];
+}
+
+static int32_t get_int16(const void *data, int32_t i)
+{
+    return ((const int16_t *)data)[i];
+}
+
+void sh_print_bytes(const int8_t *bytes, int32_t n, const char *end)
+{
+    print_values(bytes, n, get_int8, end);
+}
+
+void sh_print_int16s(const int16_t *values, int32_t n, const char *end)
+{
+    print_values(values, n, get_int16, end);
 }
 
 extern uint32_t __stack_top__[], __stack_limit__[]; /* mps2_an386.ld */

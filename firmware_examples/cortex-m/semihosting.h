@@ -19,6 +19,8 @@ void sh_exit(int status) __attribute__((noreturn));
  * of the output. */
 void sh_print_info(const char *label, int32_t value);
 void sh_print_bytes(const int8_t *bytes, int32_t n, const char *end);
+/* The same for n int16 values (a 16x8 model's output). */
+void sh_print_int16s(const int16_t *values, int32_t n, const char *end);
 /* Bytes of stack ever used: the painted words (startup.c) that are no longer paint. */
 int32_t sh_stack_used(void);
 

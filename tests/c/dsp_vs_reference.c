@@ -44,6 +44,11 @@
  * clamp), with small accumulators and small right shifts so that rounding ties of both
  * signs are common (a random kernel case meets one only now and then).
  *
+ * conv2d_s4, depthwise_s4 and fc_s4 (dsp4) draw their cases as conv2d, depthwise and fc
+ * do, with packed int4 filters (every nibble drawn: an odd count leaves junk in the last
+ * high nibble; odd row lengths and channel counts start rows and taps mid-byte) and int8
+ * shifts, against pq_conv2d_s4, pq_depthwise_conv2d_s4 and pq_fully_connected_s4.
+ *
  * Prints one line per op, "conv2d: 1000 cases, 0 mismatches, 0 guard errors", and the
  * full parameters of each op's first failing case; exits 0 when everything matched,
  * 1 on a mismatch or guard error, 2 on a harness error, 3 on a fault.
@@ -66,10 +71,17 @@
 #include "pq_kernels_dsp.h"
 #include "semihosting.h"
 
-/* dsp16: the 16x8 kernels are slots of their own (names, counts, seeds); a case's `op` is
- * the int8 op whose shapes it shares and `s16` says it is the 16x8 one (dsp16 block below). */
-enum { OP_CONV, OP_DW, OP_FC, OP_ADD, OP_MAXPOOL, OP_AVGPOOL, OP_CONV16, OP_DW16, OP_FC16, OP_ADD16, OP_COUNT };
+/* Slots: the ops above, then (dsp4) the int4-weight variants of the first three, then
+ * (dsp16) the 16x8 variants of the first four, which draw their cases as those ops do
+ * (c->op is the base op, c->slot the slot; c->s4 / c->s16 the variant). */
+enum {
+    OP_CONV, OP_DW, OP_FC, OP_ADD, OP_MAXPOOL, OP_AVGPOOL,
+    OP_CONV4, OP_DW4, OP_FC4,
+    OP_CONV16, OP_DW16, OP_FC16, OP_ADD16,
+    OP_COUNT
+};
 static const char *const k_op_names[OP_COUNT] = {"conv2d", "depthwise", "fc", "add", "maxpool", "avgpool",
+                                                 "conv2d_s4", "depthwise_s4", "fc_s4",
                                                  "conv2d_s16", "depthwise_s16", "fc_s16", "add_s16"};
 
 #define CONV_MAC_BUDGET 40000 /* multiply-accumulates of one CONV_2D case (QEMU time) */
@@ -113,7 +125,9 @@ static int32_t pick(rng *r, const int32_t *values, int32_t n)
 /* ---- one case ------------------------------------------------------------- */
 
 typedef struct {
-    int op;
+    int op;   /* the base op: OP_CONV for OP_CONV4 too, ... */
+    int slot; /* the op slot, k_op_names[slot] */
+    int s4;   /* int4 weights: filter packed two values a byte, shift8 */
     long index;
     /* CONV_2D / DEPTHWISE_CONV_2D */
     pq_conv_params cp;
@@ -131,11 +145,12 @@ typedef struct {
     /* operands (guarded) */
     int8_t *in, *in2, *filter, *got;
     int32_t *bias, *mult, *shift;
+    int8_t *shift8; /* the int8 shifts of the s4 kernels (a copy of shift) */
     void *scratch;
     int32_t n_in, n_filter, n_mult, n_out, scratch_bytes;
     const char *in_fill, *filter_fill, *bias_fill;
     /* dsp16: the 16x8 case (slot OP_CONV16...; in, got, n_in, n_out in bytes) */
-    int slot, s16;
+    int s16; /* the slot is `slot` above */
     int64_t *bias64;
     int32_t n_bias;
     /* outcome */
@@ -143,6 +158,7 @@ typedef struct {
 } dvr_case;
 
 static dvr_case g_case;
+static int32_t g_shift32[512]; /* an s4 case's shifts as drawn (dsp4) */
 /* dsp16 (defined in the dsp16 block) */
 static void gen_operands_s16(rng *r, dvr_case *c, int force_in, int force_out);
 static void adjust_conv_s16(rng *r, dvr_case *c);
@@ -167,6 +183,12 @@ static const char *const k_cover_names[OP_COUNT][8] = {
      "a window over 64 taps", "one run (full width)", "batches > 1"},
     {"channels % 4 != 0", "padding in a window", "strided", "non-square window", "full act range",
      "a window over 256 taps", "a run over 256 taps", "batches > 1"},
+    {"grouped", "dilated", "non-square filter", "strided", "no bias", "odd pixel count", "explicit pads",
+     "odd filter row length"},
+    {"3x3 window inside", "dilated", "channels % 4 != 0", "strided", "no bias", "non-square filter", "explicit pads",
+     "odd channel count"},
+    {"per-channel", "depth % 8 != 0", "odd out_depth", "batches > 1", "no bias", "input offset |o| > 128",
+     "odd depth", ""},
     /* dsp16 */
     {"grouped", "dilated", "K > 508", "strided", "no bias", "odd pixel count", "int32 bias",
      "all-padding pixels"},
@@ -213,6 +235,49 @@ static const char *gen_fill(rng *r, int8_t *dst, int32_t n)
         default: /* small sums: outputs inside the clamp even after small right shifts (rounding ties) */
             dst[i] = (int8_t)rr(r, -2, 2);
         }
+    }
+    return names[mode];
+}
+
+/* Packed int4 values (two a byte, element 2k in the low nibble) in n bytes: uniform,
+ * the extremes -8 / 7, all -8, all 7, a constant, sparse, small. Every nibble is drawn,
+ * so an odd element count leaves junk in the last high nibble, which no kernel may use. */
+static const char *gen_fill4(rng *r, uint8_t *dst, int32_t n)
+{
+    static const char *const names[] = {"int4 uniform", "int4 -8/7", "int4 all -8", "int4 all 7",
+                                        "int4 constant", "int4 sparse", "int4 small"};
+    const int32_t mode = rr(r, 0, 11) < 5 ? 0 : rr(r, 1, 6);
+    const int32_t konst = rr(r, -8, 7);
+    int32_t i, half;
+    for (i = 0; i < n; ++i) {
+        uint32_t byte = 0;
+        for (half = 0; half < 2; ++half) {
+            int32_t v;
+            switch (mode) {
+            case 0:
+                v = rr(r, -8, 7);
+                break;
+            case 1:
+                v = (rng_next(r) & 1) ? -8 : 7;
+                break;
+            case 2:
+                v = -8;
+                break;
+            case 3:
+                v = 7;
+                break;
+            case 4:
+                v = konst;
+                break;
+            case 5:
+                v = rr(r, 0, 7) == 0 ? ((rng_next(r) & 1) ? -8 : 7) : 0;
+                break;
+            default:
+                v = rr(r, -2, 2);
+            }
+            byte |= ((uint32_t)v & 0x0Fu) << (4 * half);
+        }
+        dst[i] = (uint8_t)byte;
     }
     return names[mode];
 }
@@ -586,6 +651,9 @@ static uint32_t operands_hash(const dvr_case *c)
         h = fnv(h, c->mult, 4 * c->n_mult);
         h = fnv(h, c->shift, 4 * c->n_mult);
     }
+    if (c->shift8 != NULL) {
+        h = fnv(h, c->shift8, c->n_mult);
+    }
     return h;
 }
 
@@ -615,6 +683,7 @@ static void gen_operands(rng *r, dvr_case *c, const char *selftest)
     c->filter = NULL;
     c->bias = NULL;
     c->mult = c->shift = NULL;
+    c->shift8 = NULL;
     c->scratch = NULL;
     c->n_mult = 0;
     c->bias_fill = "NULL";
@@ -647,6 +716,9 @@ static void gen_operands(rng *r, dvr_case *c, const char *selftest)
             c->n_mult = channels = c->out_dims.c;
             k = c->filter_dims.h * c->filter_dims.w * (c->op == OP_DW ? 1 : c->filter_dims.c);
         }
+        if (c->s4) { /* n_filter: bytes, two values each, the last one's high nibble junk when odd */
+            c->n_filter = (c->n_filter + 1) / 2;
+        }
         c->in = (int8_t *)dvr_guard_alloc("input", c->n_in, flush_front(r, force_in));
         c->filter = (int8_t *)dvr_guard_alloc("filter", c->n_filter, flush_front(r, -1));
         bias_mode = gen_bias_mode(r);
@@ -655,16 +727,35 @@ static void gen_operands(rng *r, dvr_case *c, const char *selftest)
             c->bias_fill = gen_bias(r, bias_mode, c->bias, channels);
         }
         c->mult = (int32_t *)dvr_guard_alloc("multipliers", 4 * c->n_mult, flush_front(r, -1));
-        c->shift = (int32_t *)dvr_guard_alloc("shifts", 4 * c->n_mult, flush_front(r, -1));
-        gen_mults(r, c->n_mult, k, c->mult, c->shift);
+        if (c->s4) {
+            /* The s4 kernels read int8 shifts, guarded; the int32 draw stays in
+             * g_shift32 (the MPU has no region for a slot more). */
+            int32_t i;
+            if (c->n_mult > N_ELEMS(g_shift32)) {
+                dvr_puts("harness error: more channels than g_shift32\n");
+                harness_exit();
+            }
+            c->shift = g_shift32;
+            c->shift8 = (int8_t *)dvr_guard_alloc("shifts", c->n_mult, flush_front(r, -1));
+            gen_mults(r, c->n_mult, k, c->mult, c->shift);
+            for (i = 0; i < c->n_mult; ++i) {
+                c->shift8[i] = (int8_t)c->shift[i]; /* [-31, 30] */
+            }
+        } else {
+            c->shift = (int32_t *)dvr_guard_alloc("shifts", 4 * c->n_mult, flush_front(r, -1));
+            gen_mults(r, c->n_mult, k, c->mult, c->shift);
+        }
         c->got = (int8_t *)dvr_guard_alloc("output", c->n_out, flush_front(r, force_out));
         if (c->op == OP_CONV) {
-            c->scratch_bytes = PQ_CONV2D_S8_DSP_SCRATCH(c->filter_dims.h, c->filter_dims.w, c->filter_dims.c);
+            c->scratch_bytes =
+                c->s4 ? PQ_CONV2D_S4_DSP_SCRATCH(c->filter_dims.h, c->filter_dims.w, c->filter_dims.c)
+                      : PQ_CONV2D_S8_DSP_SCRATCH(c->filter_dims.h, c->filter_dims.w, c->filter_dims.c);
             c->scratch = dvr_guard_alloc("scratch", c->scratch_bytes, flush_front(r, -1));
             junk(r, c->scratch, c->scratch_bytes);
         }
         c->in_fill = gen_fill(r, c->in, c->n_in);
-        c->filter_fill = gen_fill(r, c->filter, c->n_filter);
+        c->filter_fill = c->s4 ? gen_fill4(r, (uint8_t *)c->filter, c->n_filter)
+                               : gen_fill(r, c->filter, c->n_filter);
     }
     junk(r, c->got, c->n_out);
 }
@@ -815,7 +906,7 @@ static void describe(void)
     dvr_puts("\n");
     if (c->mult != NULL) {
         put_array("multipliers", c->mult, c->n_mult);
-        put_array("shifts", c->shift, c->n_mult);
+        put_array(c->s4 ? "shifts (passed as int8)" : "shifts", c->shift, c->n_mult);
     }
     if (c->bias != NULL) {
         put_array("bias", c->bias, c->op == OP_FC ? c->out_depth : c->out_dims.c);
@@ -852,6 +943,20 @@ static pq_status run_dsp_s16(const dvr_case *c, int8_t *out);
 
 static pq_status run_reference(const dvr_case *c, int8_t *out)
 {
+    const uint8_t *f4 = (const uint8_t *)c->filter;
+    if (c->s4) {
+        switch (c->op) {
+        case OP_CONV:
+            return pq_conv2d_s4(&c->cp, c->mult, c->shift8, &c->in_dims, c->in, &c->filter_dims, f4, c->bias,
+                                &c->out_dims, out);
+        case OP_DW:
+            return pq_depthwise_conv2d_s4(&c->cp, c->mult, c->shift8, &c->in_dims, c->in, &c->filter_dims, f4,
+                                          c->bias, &c->out_dims, out);
+        default:
+            return pq_fully_connected_s4(&c->fp, c->mult, c->shift8, c->batches, c->depth, c->out_depth, c->in, f4,
+                                         c->bias, out);
+        }
+    }
     if (c->s16) {
         return run_reference_s16(c, out);
     }
@@ -880,6 +985,20 @@ static pq_status run_dsp(const dvr_case *c, int8_t *out)
         return run_dsp_s16(c, out);
     }
 #if PQ_DSP
+    const uint8_t *f4 = (const uint8_t *)c->filter;
+    if (c->s4) {
+        switch (c->op) {
+        case OP_CONV:
+            return pq_conv2d_s4_dsp(&c->cp, c->mult, c->shift8, &c->in_dims, c->in, &c->filter_dims, f4, c->bias,
+                                    &c->out_dims, out, c->scratch, c->scratch_bytes);
+        case OP_DW:
+            return pq_depthwise_conv2d_s4_dsp(&c->cp, c->mult, c->shift8, &c->in_dims, c->in, &c->filter_dims, f4,
+                                              c->bias, &c->out_dims, out);
+        default:
+            return pq_fully_connected_s4_dsp(&c->fp, c->mult, c->shift8, c->batches, c->depth, c->out_depth, c->in,
+                                             f4, c->bias, out);
+        }
+    }
     switch (c->op) {
     case OP_CONV:
         return pq_conv2d_s8_dsp(&c->cp, c->mult, c->shift, &c->in_dims, c->in, &c->filter_dims, c->filter, c->bias,
@@ -1298,6 +1417,20 @@ static void cover(dvr_case *c)
     }
 }
 
+/* The int4 slots' own edges (dsp4): rows or taps that start in a high nibble. */
+static void cover_s4(dvr_case *c)
+{
+    long *k = g_cover[c->slot];
+    if (c->op == OP_CONV) {
+        k[7] += (c->filter_dims.h * c->filter_dims.w * c->filter_dims.c) & 1;
+    } else if (c->op == OP_DW) {
+        k[7] += c->in_dims.c & 1;
+    } else if (c->op == OP_FC) {
+        k[1] = k[1] - ((c->depth & 3) != 0) + ((c->depth & 7) != 0);
+        k[6] += c->depth & 1;
+    }
+}
+
 static void gen_case(rng *r, dvr_case *c)
 {
     if (c->op == OP_MAXPOOL || c->op == OP_AVGPOOL) {
@@ -1376,8 +1509,10 @@ static void run_case(int op, long index)
     rng_next(&r);
     memset(c, 0, sizeof *c);
     c->slot = op;
+    c->s4 = op >= OP_CONV4 && op <= OP_FC4;
     c->s16 = op == OP_CONV16 || op == OP_DW16 || op == OP_FC16 || op == OP_ADD16;
-    c->op = op == OP_CONV16 ? OP_CONV : op == OP_DW16 ? OP_DW : op == OP_FC16 ? OP_FC : op == OP_ADD16 ? OP_ADD : op;
+    c->op = op == OP_CONV4 ? OP_CONV : (op == OP_DW4 ? OP_DW : (op == OP_FC4 ? OP_FC : op));
+    c->op = op == OP_CONV16 ? OP_CONV : op == OP_DW16 ? OP_DW : op == OP_FC16 ? OP_FC : op == OP_ADD16 ? OP_ADD : c->op;
     c->index = index;
     const char *selftest;
     gen_case(&r, c);
@@ -1389,6 +1524,9 @@ static void run_case(int op, long index)
         harness_exit();
     }
     cover(c);
+    if (c->s4) {
+        cover_s4(c);
+    }
     for (i = 0; i < c->n_out; ++i) { /* a byte neither kernel writes differs too */
         g_want[i] = (int8_t)~c->got[i];
     }
@@ -1562,8 +1700,66 @@ static void check_refusals(void)
     }
     dvr_puts("refusals: ");
     dvr_putl(g_refusals_ok);
+    /* (dsp4: the s4 kernels' refusals are counted on their own line, check_refusals_s4) */
     dvr_puts(" of ");
     dvr_putl(g_refusals);
+    dvr_puts(" as documented\n");
+    dvr_flush();
+}
+#endif
+
+#if PQ_DSP
+/* ---- dsp4: the s4 kernels' documented refusals (pq_kernels_dsp.h), as check_refusals ---- */
+static void check_refusals_s4(void)
+{
+    static int8_t in[4 * 4 * 10], out[4 * 4 * 10], shift[10];
+    static uint8_t filter[2 * 3 * 3 * 10 / 2];
+    static int32_t mult[10], scratch[64];
+    const pq_dims in_dims = {1, 4, 4, 5}, filter_dims = {2, 3, 3, 5}, out_dims = {1, 4, 4, 2};
+    const pq_dims dw_in = {1, 4, 4, 5}, dw_filter = {1, 3, 3, 10}, dw_out = {1, 4, 4, 10};
+    const int32_t need = PQ_CONV2D_S4_DSP_SCRATCH(3, 3, 5);
+    const int before = g_refusals, before_ok = g_refusals_ok;
+    pq_conv_params p;
+    pq_fc_params f;
+    int32_t i;
+    for (i = 0; i < 10; ++i) {
+        mult[i] = 1 << 30;
+        shift[i] = -8;
+    }
+    memset(&p, 0, sizeof p);
+    p.stride_h = p.stride_w = p.dilation_h = p.dilation_w = 1;
+    p.pad_h = p.pad_w = 1;
+    p.act_min = -128;
+    p.act_max = 127;
+#define CONV4(scr, bytes) \
+    (memset(out, 0x5A, sizeof out), \
+     pq_conv2d_s4_dsp(&p, mult, shift, &in_dims, in, &filter_dims, filter, NULL, &out_dims, out, (scr), (bytes)))
+    expect_refusal("CONV_2D s4 scratch 1 byte short", CONV4(scratch, need - 1), out, (int32_t)sizeof out);
+    expect_refusal("CONV_2D s4 scratch not 4-aligned", CONV4((int8_t *)scratch + 2, need), out, (int32_t)sizeof out);
+    expect_refusal("CONV_2D s4 scratch NULL", CONV4(NULL, need), out, (int32_t)sizeof out);
+    p.input_offset = 129;
+    expect_refusal("CONV_2D s4 input_offset 129", CONV4(scratch, need), out, (int32_t)sizeof out);
+    p.input_offset = -128;
+    expect_refusal("CONV_2D s4 input_offset -128", CONV4(scratch, need), out, (int32_t)sizeof out);
+#undef CONV4
+    p.input_offset = 0;
+    p.depth_multiplier = 2;
+    memset(out, 0x5A, sizeof out);
+    expect_refusal("DEPTHWISE_CONV_2D s4 depth_multiplier 2",
+                   pq_depthwise_conv2d_s4_dsp(&p, mult, shift, &dw_in, in, &dw_filter, filter, NULL, &dw_out, out),
+                   out, (int32_t)sizeof out);
+    memset(&f, 0, sizeof f);
+    f.filter_offset = 1;
+    f.act_min = -128;
+    f.act_max = 127;
+    memset(out, 0x5A, sizeof out);
+    expect_refusal("FULLY_CONNECTED s4 filter_offset 1",
+                   pq_fully_connected_s4_dsp(&f, mult, shift, 2, 9, 5, in, filter, NULL, out), out,
+                   (int32_t)sizeof out);
+    dvr_puts("refusals s4: ");
+    dvr_putl(g_refusals_ok - before_ok);
+    dvr_puts(" of ");
+    dvr_putl(g_refusals - before);
     dvr_puts(" as documented\n");
     dvr_flush();
 }
@@ -1874,6 +2070,7 @@ int main(void)
     dvr_flush();
 #if PQ_DSP
     check_refusals();
+    check_refusals_s4(); /* dsp4 */
     failed |= g_refusals_ok != g_refusals;
     check_pool_edges();
     failed |= g_edges_ok != g_edges;

@@ -186,9 +186,10 @@ int pqv_conv_out_size_ok(int64_t in, int64_t k, int64_t stride, int64_t dilation
 /* bias (optional) int32 of `channels` values; multipliers and shifts constant int32[n_mult],
  * multipliers 0 or in [2^30, 2^31), shifts in [-31, 30]. */
 int pqv_quant_arrays(const pq_contract_ctx *o, uint32_t channels, uint32_t n_mult);
-/* The same with the bias of `bias_dtype` (DT_INT64 for 16x8) and shifts in [-31, max_shift]. */
+/* The same with the bias of `bias_dtype` (DT_INT64 for 16x8), shifts of `shift_dtype` (DT_INT32,
+ * or DT_INT8 for the int4-weight ops, whose point is flash) in [-31, max_shift]. */
 int pqv_quant_arrays_dt(const pq_contract_ctx *o, uint32_t channels, uint32_t n_mult, uint32_t bias_dtype,
-                        int32_t max_shift);
+                        uint32_t shift_dtype, int32_t max_shift);
 /* An input's dim d once right-aligned to `rank` dims and padded with 1s. */
 static inline int32_t pqv_broadcast_dim(const pqv_tensor *t, uint32_t rank, uint32_t d) {
     return d >= rank - t->rank ? t->dims[d - (rank - t->rank)] : 1;

@@ -73,7 +73,8 @@ pq_status pq_depthwise_conv2d_s16(const pq_conv_params *p, const int32_t *mult, 
                                   const pq_dims *out_dims, int16_t *out);
 /* ---- int4 weights (pq_variants.def s4): int8 activations, filters packed two values per
  * byte as TFLite's INT4 stores them (element 2k in the low nibble, 2k + 1 in the high one).
- * The kernels read the nibbles in place: the filter stays in flash, no unpacked copy. ---- */
+ * The kernels read the nibbles in place: the filter stays in flash, no unpacked copy. Their
+ * shifts are int8 (the s4 contracts), to save flash where flash is the point. ---- */
 
 /* Element i (>= 0) of a packed int4 run, sign-extended. */
 static inline int32_t pq_int4_at(const uint8_t *packed, int32_t i)
@@ -83,17 +84,17 @@ static inline int32_t pq_int4_at(const uint8_t *packed, int32_t i)
     return (int32_t)(nibble ^ 8u) - 8;
 }
 
-pq_status pq_conv2d_s4(const pq_conv_params *p, const int32_t *mult, const int32_t *shift,
+pq_status pq_conv2d_s4(const pq_conv_params *p, const int32_t *mult, const int8_t *shift,
                        const pq_dims *in_dims, const int8_t *in, const pq_dims *filter_dims,
                        const uint8_t *filter, const int32_t *bias, /* may be NULL */
                        const pq_dims *out_dims, int8_t *out);
 
-pq_status pq_depthwise_conv2d_s4(const pq_conv_params *p, const int32_t *mult, const int32_t *shift,
+pq_status pq_depthwise_conv2d_s4(const pq_conv_params *p, const int32_t *mult, const int8_t *shift,
                                  const pq_dims *in_dims, const int8_t *in, const pq_dims *filter_dims,
                                  const uint8_t *filter, const int32_t *bias, /* may be NULL */
                                  const pq_dims *out_dims, int8_t *out);
 
-pq_status pq_fully_connected_s4(const pq_fc_params *p, const int32_t *mult, const int32_t *shift,
+pq_status pq_fully_connected_s4(const pq_fc_params *p, const int32_t *mult, const int8_t *shift,
                                 int32_t batches, int32_t accum_depth, int32_t out_depth, const int8_t *in,
                                 const uint8_t *filter, const int32_t *bias, /* may be NULL */
                                 int8_t *out);

@@ -74,6 +74,32 @@ pq_status pq_max_pool2d_s8_dsp(const pq_pool_params *p, const pq_dims *in_dims, 
 pq_status pq_avg_pool2d_s8_dsp(const pq_pool_params *p, const pq_dims *in_dims, const int8_t *in,
                                const pq_dims *out_dims, int8_t *out);
 
+/* ---- int4 weights (dsp4): the s4 kernels of pq_kernels.h (int8 activations, filters
+ * packed two int4 values a byte, int8 shifts), the filter read in place as nibbles.
+ * Same preconditions as the int8 DSP kernels above: CONV_2D an input offset in
+ * [-127, 128] and a 4-aligned scratch of PQ_CONV2D_S4_DSP_SCRATCH bytes (planned into
+ * the arena by export-c), DEPTHWISE_CONV_2D a depth multiplier of 1, FULLY_CONNECTED a
+ * filter offset of 0; PQ_ERR_PARAM otherwise, output untouched. ---- */
+
+/* The im2col columns of two output pixels as int16, each rounded up to a multiple of
+ * 8 values (a filter word's nibbles). */
+#define PQ_CONV2D_S4_DSP_SCRATCH(f_h, f_w, f_c) (4 * ((((f_h) * (f_w) * (f_c)) + 7) & ~7))
+
+pq_status pq_conv2d_s4_dsp(const pq_conv_params *p, const int32_t *mult, const int8_t *shift,
+                           const pq_dims *in_dims, const int8_t *in, const pq_dims *filter_dims,
+                           const uint8_t *filter, const int32_t *bias, /* may be NULL */
+                           const pq_dims *out_dims, int8_t *out, void *scratch, int32_t scratch_bytes);
+
+pq_status pq_depthwise_conv2d_s4_dsp(const pq_conv_params *p, const int32_t *mult, const int8_t *shift,
+                                     const pq_dims *in_dims, const int8_t *in, const pq_dims *filter_dims,
+                                     const uint8_t *filter, const int32_t *bias, /* may be NULL */
+                                     const pq_dims *out_dims, int8_t *out);
+
+pq_status pq_fully_connected_s4_dsp(const pq_fc_params *p, const int32_t *mult, const int8_t *shift,
+                                    int32_t batches, int32_t accum_depth, int32_t out_depth, const int8_t *in,
+                                    const uint8_t *filter, const int32_t *bias, /* may be NULL */
+                                    int8_t *out);
+/* ---- end int4 (dsp4) ---- */
 /* ---- dsp16: the 16x8 kernels (int16 activations, int8 weights; pq_dsp16.h) ----------
  * Each takes what its portable twin (pq_conv2d_s16, pq_depthwise_conv2d_s16,
  * pq_fully_connected_s16) takes, byte for byte the same outputs. CONV_2D also takes a

@@ -93,10 +93,11 @@ static inline pq_dims pq_tensor_dims4(const pq_tensor *t) {
 
 /* What every convolution kernel (CONV_2D, DEPTHWISE_CONV_2D; s8, s16, s4) takes from its node:
  * inputs x, filter, bias (NULL when absent), multipliers, shifts; the output; NHWC dims. The
- * _eval entries cast the data pointers to their variant's types. */
+ * _eval entries cast the data pointers (shifts among them) to their variant's types. */
 typedef struct {
     const pq_conv_params *p;
-    const int32_t *mult, *shift;
+    const int32_t *mult;
+    const void *shift; /* int32, or int8 for the int4-weight (s4) variants */
     pq_dims in, filter, out;
     const void *x, *w, *bias;
     const pq_tensor *bias_tensor; /* NULL when absent: its dtype picks a 16x8 conv's sums */
@@ -109,7 +110,7 @@ static inline pq_conv_operands pq_conv_operands_of(const pq_node *node, const pq
     const pq_tensor *b = pq_node_input(node, t, 2), *y = pq_node_output(node, t);
     a.p = (const pq_conv_params *)node->params;
     a.mult = (const int32_t *)t[node->io[3]].data;
-    a.shift = (const int32_t *)t[node->io[4]].data;
+    a.shift = t[node->io[4]].data;
     a.in = pq_tensor_dims4(x);
     a.filter = pq_tensor_dims4(w);
     a.out = pq_tensor_dims4(y);

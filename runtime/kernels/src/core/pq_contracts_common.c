@@ -133,11 +133,11 @@ int pqv_conv_out_size_ok(int64_t in, int64_t k, int64_t stride, int64_t dilation
 }
 
 int pqv_quant_arrays(const pq_contract_ctx *o, uint32_t channels, uint32_t n_mult) {
-    return pqv_quant_arrays_dt(o, channels, n_mult, DT_INT32, 30);
+    return pqv_quant_arrays_dt(o, channels, n_mult, DT_INT32, DT_INT32, 30);
 }
 
 int pqv_quant_arrays_dt(const pq_contract_ctx *o, uint32_t channels, uint32_t n_mult, uint32_t bias_dtype,
-                        int32_t max_shift) {
+                        uint32_t shift_dtype, int32_t max_shift) {
     const pqv_ctx *c = o->c;
     int32_t b = op_input(c, o->i, 2), m = op_input(c, o->i, 3), s = op_input(c, o->i, 4);
     pqv_tensor bt, mt, st;
@@ -153,9 +153,11 @@ int pqv_quant_arrays_dt(const pq_contract_ctx *o, uint32_t channels, uint32_t n_
         return pqv_fail_op(o, PQ_MODEL_E_OP_MULTIPLIERS, NO_SUB, mt.size,
                            "must be a constant int32[channels] (or [1])");
     }
-    TRY(pqv_op_tensor(o, s, PQ_MODEL_E_OP_SHIFTS_DTYPE, NO_SUB, DT_INT32, 1, &st));
+    TRY(pqv_op_tensor(o, s, PQ_MODEL_E_OP_SHIFTS_DTYPE, NO_SUB, shift_dtype, 1, &st));
     if (!st.is_const || st.size != n_mult) {
-        return pqv_fail_op(o, PQ_MODEL_E_OP_SHIFTS, NO_SUB, st.size, "must be a constant int32[channels] (or [1])");
+        return pqv_fail_op(o, PQ_MODEL_E_OP_SHIFTS, NO_SUB, st.size,
+                           shift_dtype == DT_INT8 ? "must be a constant int8[channels] (or [1])"
+                                                  : "must be a constant int32[channels] (or [1])");
     }
     for (k = 0; k < n_mult; k++) {
         int32_t v = rdi32(c->b + mt.offset + 4 * k);
@@ -164,7 +166,8 @@ int pqv_quant_arrays_dt(const pq_contract_ctx *o, uint32_t channels, uint32_t n_
         }
     }
     for (k = 0; k < n_mult; k++) {
-        int32_t v = rdi32(c->b + st.offset + 4 * k);
+        const uint8_t *at = c->b + st.offset;
+        int32_t v = shift_dtype == DT_INT8 ? (int32_t)(int8_t)at[k] : rdi32(at + 4 * k);
         if (v < -31 || v > max_shift) {
             return pqv_fail_op(o, PQ_MODEL_E_OP_SHIFTS, NO_SUB, v,
                                max_shift == 30 ? "outside [-31, 30]" : "outside [-31, 7] (the 16x8 requantization)");

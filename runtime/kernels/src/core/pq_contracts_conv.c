@@ -14,8 +14,12 @@ static const pqv_rule CONV_RULES[] = {{6, RG_OFFSET}, {7, RG_OFFSET}};
 static int conv_quant_arrays_s16(const pq_contract_ctx *o, uint32_t channels, int depthwise) {
     const int32_t b = op_input(o->c, o->i, 2);
     const int wide = depthwise || b == -1 || tensor_rec(o->c, (uint32_t)b)[0] != DT_INT32;
-    return pqv_quant_arrays_dt(o, channels, channels, wide ? DT_INT64 : DT_INT32, wide ? 7 : 30);
+    return pqv_quant_arrays_dt(o, channels, channels, wide ? DT_INT64 : DT_INT32, DT_INT32, wide ? 7 : 30);
 }
+
+/* The int4-weight ops store their shifts as int8 (values in [-31, 30]): their point is flash,
+ * and with 4-bit filters the per-channel arrays are a third of a small layer's bytes. */
+static uint32_t quant_shift_dtype(uint32_t filter_dtype) { return filter_dtype == DT_INT4 ? DT_INT8 : DT_INT32; }
 
 /* Params: stride_h, stride_w, dilation_h, dilation_w, pad_h, pad_w, input_offset,
  * output_offset, act_min, act_max[, depth_multiplier]. Inputs: x, filter, bias
@@ -78,8 +82,8 @@ static int contract_conv(const pq_contract_ctx *o, int depthwise, uint32_t act, 
         return pqv_fail_op(o, PQ_MODEL_E_OP_OUTPUT_SHAPE, NO_SUB, y.dims[1],
                            "inconsistent with input, filter, stride, padding");
     }
-    return act == DT_INT16 ? conv_quant_arrays_s16(o, (uint32_t)oc, depthwise)
-                           : pqv_quant_arrays(o, (uint32_t)oc, (uint32_t)oc);
+    if (act == DT_INT16) return conv_quant_arrays_s16(o, (uint32_t)oc, depthwise);
+    return pqv_quant_arrays_dt(o, (uint32_t)oc, (uint32_t)oc, DT_INT32, quant_shift_dtype(filter_dtype), 30);
 }
 
 int pq_contract_conv2d(const pq_contract_ctx *o) { return contract_conv(o, 0, DT_INT8, DT_INT8); }
@@ -124,8 +128,9 @@ static int fully_connected(const pq_contract_ctx *o, uint32_t act, uint32_t filt
     if (filter_dtype == DT_INT4) TRY(pqv_param_range(o, 1, 0, 0, NULL)); /* symmetric int4 weights */
     TRY(pqv_param_act_dt(o, 3, act));
     TRY(pqv_param_range(o, 5, 0, 1, &per_channel));
-    return act == DT_INT16 ? pqv_quant_arrays_dt(o, out_depth, per_channel ? out_depth : 1, DT_INT64, 7)
-                           : pqv_quant_arrays(o, out_depth, per_channel ? out_depth : 1);
+    if (act == DT_INT16) return pqv_quant_arrays_dt(o, out_depth, per_channel ? out_depth : 1, DT_INT64, DT_INT32, 7);
+    return pqv_quant_arrays_dt(o, out_depth, per_channel ? out_depth : 1, DT_INT32, quant_shift_dtype(filter_dtype),
+                               30);
 }
 
 int pq_contract_fully_connected(const pq_contract_ctx *o) { return fully_connected(o, DT_INT8, DT_INT8); }

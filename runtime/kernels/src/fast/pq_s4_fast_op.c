@@ -6,6 +6,8 @@
  * too: it unpacks, then runs its int8 kernels), so the bytes are the same. The fast kernels
  * are for hosts: the state, like the int8 ops' packed weights, is RAM; the file (flash on a
  * microcontroller, where the reference kernels read the nibbles in place) stays packed.
+ * The int8 shifts (the s4 contracts) are widened to int32 beside the filter for the same
+ * prepare, which copies them into its own requantization arrays.
  */
 #include <stddef.h>
 #include <stdint.h>
@@ -18,12 +20,17 @@
 
 static size_t align_up(size_t n) { return (n + S4_ALIGN - 1u) / S4_ALIGN * S4_ALIGN; }
 
+/* The bytes after the int8 op's own state: the unpacked filter, then the widened shifts. */
+static size_t s4_tail(const pq_node *node, const pq_tensor *t) {
+    return align_up((size_t)t[node->io[1]].count) + align_up(sizeof(int32_t) * (size_t)t[node->io[4]].count);
+}
+
 /* The int8 op's plan (it reads the filter's shape, never its int8 values: pq_fully_connected's
- * int8-weight test takes an int4 filter as free of -128), plus the unpacked filter. */
+ * int8-weight test takes an int4 filter as free of -128), plus the tail. */
 static int s4_plan(const pq_fast_op *s8, const pq_node *node, const pq_tensor *t, int isa, size_t *state_bytes,
                    size_t *scratch_bytes) {
     if (node->n_inputs + 1 > S4_MAX_IO || !s8->plan(node, t, isa, state_bytes, scratch_bytes)) return 0;
-    *state_bytes = align_up(*state_bytes) + align_up((size_t)t[node->io[1]].count);
+    *state_bytes = align_up(*state_bytes) + s4_tail(node, t);
     return 1;
 }
 
@@ -32,12 +39,15 @@ static pq_status s4_prepare(const pq_fast_op *s8, pq_node *node, const pq_tensor
     int32_t io[S4_MAX_IO], k, i;
     pq_node ln = *node;
     size_t st, sc;
-    const pq_tensor *f = &t[node->io[1]];
+    const pq_tensor *f = &t[node->io[1]], *sh = &t[node->io[4]];
     int8_t *w;
+    int32_t *shift;
     pq_status rc;
     if (!s4_plan(s8, node, t, isa, &st, &sc)) return PQ_ERR_PARAM;
-    w = (int8_t *)state + (st - align_up((size_t)f->count));
+    w = (int8_t *)state + (st - s4_tail(node, t));
+    shift = (int32_t *)(void *)(w + align_up((size_t)f->count));
     for (i = 0; i < f->count; i++) w[i] = (int8_t)pq_int4_at((const uint8_t *)f->data, i);
+    for (i = 0; i < sh->count; i++) shift[i] = ((const int8_t *)sh->data)[i];
     /* The int8 hooks see the op's tensors with the filter replaced by its int8 copy. */
     for (k = 0; k <= node->n_inputs; k++) {
         io[k] = node->io[k] < 0 ? -1 : k;
@@ -45,6 +55,8 @@ static pq_status s4_prepare(const pq_fast_op *s8, pq_node *node, const pq_tensor
     }
     local[1].data = w;
     local[1].dtype = PQ_DT_INT8;
+    local[4].data = shift;
+    local[4].dtype = PQ_DT_INT32;
     ln.io = io;
     rc = s8->prepare(&ln, local, isa, state);
     node->fast = ln.fast; /* the int8 plan: eval, split and name read it and the activations */

@@ -80,7 +80,7 @@ pq_status pq_conv2d_s16_eval(const pq_node *node, const pq_tensor *t)
     const pq_conv_operands a = pq_conv_operands_of(node, t);
     /* the validator allows an int32 or an int64 bias */
     const int narrow = a.bias_tensor != NULL && a.bias_tensor->dtype == PQ_DT_INT32;
-    return pq_conv2d_s16(a.p, a.mult, a.shift, &a.in, (const int16_t *)a.x, &a.filter, (const int8_t *)a.w,
+    return pq_conv2d_s16(a.p, a.mult, (const int32_t *)a.shift, &a.in, (const int16_t *)a.x, &a.filter, (const int8_t *)a.w,
                          narrow ? (const int32_t *)a.bias : NULL, narrow ? NULL : (const int64_t *)a.bias, &a.out,
                          (int16_t *)a.y);
 }

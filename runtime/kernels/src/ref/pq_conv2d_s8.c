@@ -98,6 +98,6 @@ pq_status pq_conv2d_s8(const pq_conv_params *p, const int32_t *mult, const int32
 pq_status pq_conv2d_s8_eval(const pq_node *node, const pq_tensor *t)
 {
     const pq_conv_operands a = pq_conv_operands_of(node, t);
-    return pq_conv2d_s8(a.p, a.mult, a.shift, &a.in, (const int8_t *)a.x, &a.filter, (const int8_t *)a.w,
+    return pq_conv2d_s8(a.p, a.mult, (const int32_t *)a.shift, &a.in, (const int8_t *)a.x, &a.filter, (const int8_t *)a.w,
                         (const int32_t *)a.bias, &a.out, (int8_t *)a.y);
 }

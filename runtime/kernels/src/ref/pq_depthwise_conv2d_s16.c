@@ -62,6 +62,6 @@ pq_status pq_depthwise_conv2d_s16(const pq_conv_params *p, const int32_t *mult, 
 pq_status pq_depthwise_conv2d_s16_eval(const pq_node *node, const pq_tensor *t)
 {
     const pq_conv_operands a = pq_conv_operands_of(node, t);
-    return pq_depthwise_conv2d_s16(a.p, a.mult, a.shift, &a.in, (const int16_t *)a.x, &a.filter, (const int8_t *)a.w,
+    return pq_depthwise_conv2d_s16(a.p, a.mult, (const int32_t *)a.shift, &a.in, (const int16_t *)a.x, &a.filter, (const int8_t *)a.w,
                                    (const int64_t *)a.bias, &a.out, (int16_t *)a.y);
 }

@@ -12,7 +12,7 @@
 #include "pq_kernels.h"
 #include "pq_op.h"
 
-pq_status pq_depthwise_conv2d_s4(const pq_conv_params *p, const int32_t *mult, const int32_t *shift,
+pq_status pq_depthwise_conv2d_s4(const pq_conv_params *p, const int32_t *mult, const int8_t *shift,
                                  const pq_dims *in_dims, const int8_t *in, const pq_dims *filter_dims,
                                  const uint8_t *filter, const int32_t *bias, const pq_dims *out_dims,
                                  int8_t *out)
@@ -61,6 +61,6 @@ pq_status pq_depthwise_conv2d_s4(const pq_conv_params *p, const int32_t *mult, c
 pq_status pq_depthwise_conv2d_s4_eval(const pq_node *node, const pq_tensor *t)
 {
     const pq_conv_operands a = pq_conv_operands_of(node, t);
-    return pq_depthwise_conv2d_s4(a.p, a.mult, a.shift, &a.in, (const int8_t *)a.x, &a.filter, (const uint8_t *)a.w,
+    return pq_depthwise_conv2d_s4(a.p, a.mult, (const int8_t *)a.shift, &a.in, (const int8_t *)a.x, &a.filter, (const uint8_t *)a.w,
                                   (const int32_t *)a.bias, &a.out, (int8_t *)a.y);
 }

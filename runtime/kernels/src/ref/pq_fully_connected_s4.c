@@ -13,7 +13,7 @@
 #include "pq_kernels.h"
 #include "pq_op.h"
 
-pq_status pq_fully_connected_s4(const pq_fc_params *p, const int32_t *mult, const int32_t *shift,
+pq_status pq_fully_connected_s4(const pq_fc_params *p, const int32_t *mult, const int8_t *shift,
                                 int32_t batches, int32_t accum_depth, int32_t out_depth, const int8_t *in,
                                 const uint8_t *filter, const int32_t *bias, int8_t *out)
 {
@@ -44,7 +44,7 @@ pq_status pq_fully_connected_s4_eval(const pq_node *node, const pq_tensor *t)
     const pq_tensor *b = pq_node_input(node, t, 2), *y = pq_node_output(node, t);
     const int32_t out_depth = w->dims[0], accum = w->dims[1];
     return pq_fully_connected_s4((const pq_fc_params *)node->params, (const int32_t *)t[node->io[3]].data,
-                                 (const int32_t *)t[node->io[4]].data, x->count / accum, accum, out_depth,
+                                 (const int8_t *)t[node->io[4]].data, x->count / accum, accum, out_depth,
                                  (const int8_t *)x->data, (const uint8_t *)w->data,
                                  b ? (const int32_t *)b->data : NULL, (int8_t *)y->data);
 }
