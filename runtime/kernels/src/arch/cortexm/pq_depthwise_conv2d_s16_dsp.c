@@ -34,6 +34,7 @@ typedef struct {
     int32_t rows, cols;
     int32_t x_col, x_row; /* int16 values */
     int32_t w_col, w_row; /* int8 values */
+    int32_t x_px, o_px;   /* from one output pixel to the next along a row: input, output values */
 } taps;
 
 /* The requantization's operands, read per channel. */
@@ -99,14 +100,15 @@ typedef struct {
 
 #define ADD64(total, part) ((total) += (uint64_t)(int64_t)(part))
 
-/* Channels c..c + 3 of one output pixel (multiplier 1): x and w at channel c of the first
- * tap inside, ch their requantizations, o their outputs. A call of its own: the compiler
+/* Channels c..c + 3 of n_px output pixels of one row (multiplier 1) with the same taps:
+ * x and w at channel c of the first pixel's first tap inside, o its outputs; k the
+ * channels' requantizations and the clamp. A call of its own: the compiler
  * then keeps its loop's registers to itself. The taps are copied to locals: the loop's
  * "memory" clobber would reload every field through the pointer. */
 #if defined(__GNUC__)
 __attribute__((noinline))
 #endif
-static void block4(const taps *t, const int16_t *x, const int8_t *w, const dw_block *k, int16_t *o)
+static void block4(const taps *t, const int16_t *x, const int8_t *w, const dw_block *k, int16_t *o, int32_t n_px)
 {
     const pq_dsp16_ch *ch = k->ch;
     const int32_t act_min = k->act_min, act_max = k->act_max;
@@ -115,30 +117,40 @@ static void block4(const taps *t, const int16_t *x, const int8_t *w, const dw_bl
     int32_t a0 = 0, a1 = 0, a2 = 0, a3 = 0, fy;
     uint64_t s0 = 0, s1 = 0, s2 = 0, s3 = 0;
     if (rows * cols <= PQ_DSP16_CHUNK_VALUES) { /* one int32 chunk (every real model) */
-        const int16_t *xr = x;
-        const int8_t *wr = w;
-        for (fy = rows; fy > 0; --fy, xr += x_row, wr += w_row) {
-            const int16_t *xp = xr;
-            const int8_t *wp = wr;
-            DW_TAPS4(cols);
+        const int32_t x_px = t->x_px, o_px = t->o_px;
+        /* n_px pixels of one output row with the same taps (the caller's run), then done */
+        for (;;) {
+            const int16_t *xr = x;
+            const int8_t *wr = w;
+            a0 = a1 = a2 = a3 = 0;
+            for (fy = rows; fy > 0; --fy, xr += x_row, wr += w_row) {
+                const int16_t *xp = xr;
+                const int8_t *wp = wr;
+                DW_TAPS4(cols);
+            }
+            /* |a| <= 511 * 2^22 < 2^31: the sums as they are, one SMLAL each */
+            a0 = pq_dsp16_apply32(a0, &ch[0]);
+            a1 = pq_dsp16_apply32(a1, &ch[1]);
+            a2 = pq_dsp16_apply32(a2, &ch[2]);
+            a3 = pq_dsp16_apply32(a3, &ch[3]);
+            if (k->clamp_kind == PQ_DSP16_CLAMP_RELU) {
+                o[0] = (int16_t)__usat(a0, 15), o[1] = (int16_t)__usat(a1, 15);
+                o[2] = (int16_t)__usat(a2, 15), o[3] = (int16_t)__usat(a3, 15);
+            } else if (k->clamp_kind == PQ_DSP16_CLAMP_FULL) {
+                o[0] = (int16_t)__ssat(a0, 16), o[1] = (int16_t)__ssat(a1, 16);
+                o[2] = (int16_t)__ssat(a2, 16), o[3] = (int16_t)__ssat(a3, 16);
+            } else {
+                o[0] = pq_dsp16_clamp(a0, act_min, act_max), o[1] = pq_dsp16_clamp(a1, act_min, act_max);
+                o[2] = pq_dsp16_clamp(a2, act_min, act_max), o[3] = pq_dsp16_clamp(a3, act_min, act_max);
+            }
+            if (--n_px == 0) {
+                return;
+            }
+            x += x_px;
+            o += o_px;
         }
-        /* |a| <= 511 * 2^22 < 2^31: the sums as they are, one SMLAL each */
-        a0 = pq_dsp16_apply32(a0, &ch[0]);
-        a1 = pq_dsp16_apply32(a1, &ch[1]);
-        a2 = pq_dsp16_apply32(a2, &ch[2]);
-        a3 = pq_dsp16_apply32(a3, &ch[3]);
-        if (k->clamp_kind == PQ_DSP16_CLAMP_RELU) {
-            o[0] = (int16_t)__usat(a0, 15), o[1] = (int16_t)__usat(a1, 15);
-            o[2] = (int16_t)__usat(a2, 15), o[3] = (int16_t)__usat(a3, 15);
-        } else if (k->clamp_kind == PQ_DSP16_CLAMP_FULL) {
-            o[0] = (int16_t)__ssat(a0, 16), o[1] = (int16_t)__ssat(a1, 16);
-            o[2] = (int16_t)__ssat(a2, 16), o[3] = (int16_t)__ssat(a3, 16);
-        } else {
-            o[0] = pq_dsp16_clamp(a0, act_min, act_max), o[1] = pq_dsp16_clamp(a1, act_min, act_max);
-            o[2] = pq_dsp16_clamp(a2, act_min, act_max), o[3] = pq_dsp16_clamp(a3, act_min, act_max);
-        }
-        return;
-    } else { /* chunks of at most PQ_DSP16_CHUNK_VALUES taps, each into the 64-bit sums */
+    } else { /* one pixel (no run of a window this large): chunks of at most
+              * PQ_DSP16_CHUNK_VALUES taps, each into the 64-bit sums */
         int32_t budget = PQ_DSP16_CHUNK_VALUES, left, m;
         for (fy = 0; fy < rows; ++fy) {
             const int16_t *xp = x + fy * x_row;
@@ -198,7 +210,7 @@ pq_status pq_depthwise_conv2d_s16_dsp(const pq_conv_params *p, const int32_t *mu
     const int32_t dm = p->depth_multiplier, dil_h = p->dilation_h, dil_w = p->dilation_w;
     dw_rq rq;
     taps t;
-    int32_t b, oy, ox, c, step;
+    int32_t b, oy, ox, c, step, n_px;
 
     rq.mult = mult;
     rq.shift = shift;
@@ -209,6 +221,8 @@ pq_status pq_depthwise_conv2d_s16_dsp(const pq_conv_params *p, const int32_t *mu
     t.x_row = dil_h * in_w * in_c;
     t.w_col = out_c;
     t.w_row = f_w * out_c;
+    t.x_px = p->stride_w * in_c;
+    t.o_px = out_c;
     /* Channel blocks outermost: a block's requantization is computed once, not once a pixel.
      * Blocks of 4 with multiplier 1, then single channels (every channel otherwise). */
     for (c = 0; c < out_c; c += step) {
@@ -226,7 +240,7 @@ pq_status pq_depthwise_conv2d_s16_dsp(const pq_conv_params *p, const int32_t *mu
                 const int32_t y0 = oy * p->stride_h - p->pad_h;
                 int32_t fy_lo, fy_hi;
                 tap_range(y0, dil_h, f_h, in_h, &fy_lo, &fy_hi);
-                for (ox = 0; ox < out_w; ++ox) {
+                for (ox = 0; ox < out_w; ox += n_px) {
                     const int32_t x0 = ox * p->stride_w - p->pad_w;
                     int16_t *o = out + ((b * out_h + oy) * out_w + ox) * out_c + c;
                     const int16_t *x = in;
@@ -235,14 +249,22 @@ pq_status pq_depthwise_conv2d_s16_dsp(const pq_conv_params *p, const int32_t *mu
                     tap_range(x0, dil_w, f_w, in_w, &fx_lo, &fx_hi);
                     t.rows = fy_hi - fy_lo;
                     t.cols = fx_hi - fx_lo;
+                    n_px = 1;
                     if (t.rows > 0 && t.cols > 0) { /* else no tap is inside: sums of 0, x and w unread */
                         x = in + ((b * in_h + y0 + dil_h * fy_lo) * in_w + x0 + dil_w * fx_lo) * in_c;
                         w = filter + (fy_lo * f_w + fx_lo) * out_c;
+                        if (step == 4 && fx_lo == 0 && fx_hi == f_w && t.rows * t.cols <= PQ_DSP16_CHUNK_VALUES) {
+                            /* Every window of this row inside the image horizontally from here on,
+                             * up to the last with ox * stride_w - pad_w + (f_w - 1) * dil_w < in_w,
+                             * has the same taps: one call for the run. */
+                            const int32_t last = (in_w - 1 - (f_w - 1) * dil_w + p->pad_w) / p->stride_w;
+                            n_px = (last + 1 < out_w ? last + 1 : out_w) - ox;
+                        }
                     } else {
                         t.rows = 0;
                     }
                     if (step == 4) {
-                        block4(&t, x + c, w + c, &k, o);
+                        block4(&t, x + c, w + c, &k, o, n_px);
                     } else { /* input channel c / dm feeds output channel c */
                         *o = pq_dsp16_clamp(pq_dsp16_apply(one(&t, x + c / dm, w + c), &k.ch[0]), rq.act_min,
                                             rq.act_max);
