@@ -49,6 +49,14 @@
  * high nibble; odd row lengths and channel counts start rows and taps mid-byte) and int8
  * shifts, against pq_conv2d_s4, pq_depthwise_conv2d_s4 and pq_fully_connected_s4.
  *
+ * conv2d_s16, depthwise_s16, fc_s16 and add_s16 (dsp16) draw their shapes as conv2d,
+ * depthwise, fc and add do, with the 16x8 contracts' parameters (offsets 0, int16 clamps,
+ * int64 biases or CONV_2D's int32 one, shifts up to 7 on the int64 path, depth multipliers
+ * 1-3) and int16 inputs, one case in 10 with sums longer than one int32 chunk of the DSP
+ * kernels (pq_dsp16.h), often at their largest products; against pq_conv2d_s16,
+ * pq_depthwise_conv2d_s16, pq_fully_connected_s16 and pq_add_s16. "requant16" checks the
+ * kernels' int64 requantization against pq_mbqm64 as "requant" does the int8 one.
+ *
  * Prints one line per op, "conv2d: 1000 cases, 0 mismatches, 0 guard errors", and the
  * full parameters of each op's first failing case; exits 0 when everything matched,
  * 1 on a mismatch or guard error, 2 on a harness error, 3 on a fault.
