@@ -24,22 +24,28 @@ KERNEL_FUNCTIONS = {spec.name: spec.kernel for spec in OPS.values()}
 S4_DIRECT = ("CONV_2D", "DEPTHWISE_CONV_2D", "FULLY_CONNECTED")
 
 
+# dsp16: the 16x8 ops with a Cortex-M DSP kernel (_Emitter._s16_*).
+_S16_DSP_OPS = ("CONV_2D", "DEPTHWISE_CONV_2D", "FULLY_CONNECTED", "ADD")
+
 # *** the Cortex-M DSP-extension kernels' scratch (runtime/kernels/include/pq_kernels_dsp.h) ***
 
 
 def conv_uses_dsp(op: OpInfo) -> bool:
     """Whether a CONV_2D runs pq_conv2d_s8_dsp on a DSP core: its im2col pads with the input
-    zero point as an int8, so the input offset must be minus one (every quantizer's case)."""
+    zero point as an int8, so the input offset must be minus one (every quantizer's case).
+    A 16x8 CONV_2D (input offset 0) always runs pq_conv2d_s16_dsp (dsp16)."""
     return op.name == "CONV_2D" and -127 <= int(op.params["input_offset"]) <= 128
 
 
 def conv_dsp_scratch(m: ModelFile, op: OpInfo) -> int:
     """PQ_CONV2D_S8_DSP_SCRATCH: two int16 im2col columns, rounded up to 4 values each
-    (PQ_CONV2D_S4_DSP_SCRATCH for int4 weights: to 8 values, a filter word's nibbles)."""
-    _, f_h, f_w, f_c = m.tensors[op.inputs[1]].shape
+    (PQ_CONV2D_S4_DSP_SCRATCH for int4 weights: to 8 values, a filter word's nibbles; a
+    16x8 conv's, PQ_CONV2D_S16_DSP_SCRATCH: then 16 bytes per output channel)."""
+    out_c, f_h, f_w, f_c = m.tensors[op.inputs[1]].shape
     if op.variant == "s4":  # dsp4
         return 4 * ((f_h * f_w * f_c + 7) & ~7)
-    return 4 * ((f_h * f_w * f_c + 3) & ~3)
+    columns = 4 * ((f_h * f_w * f_c + 3) & ~3)
+    return columns + 16 * out_c if op.variant == "s16" else columns  # dsp16
 
 
 def dsp_scratch_offset(m: ModelFile) -> int:
@@ -219,6 +225,8 @@ class _Emitter:
         own = getattr(self, "_" + op.name.lower(), None) if op.variant == "s8" else None
         if op.variant == "s4" and op.name in S4_DIRECT:  # dsp4: int4 weights, direct calls
             own = self._s4
+        if op.variant == "s16" and op.name in _S16_DSP_OPS:  # dsp16: literal calls, DSP kernels
+            own = getattr(self, "_s16_" + op.name.lower())
         handler: Callable[[OpInfo, str], _OpCode] = own or self.via_eval
         return handler(op, f"{self.name}_op{op.index}")
 
@@ -340,6 +348,84 @@ class _Emitter:
         return _OpCode(decls, self._call(op, op.kernel, args, dsp))
 
     # *** end dsp4 ***
+    # *** dsp16: the 16x8 CONV_2D, DEPTHWISE_CONV_2D and FULLY_CONNECTED (pq_kernels_dsp.h) ***
+    # Their portable kernel called with literal arguments (as the int8 emitters do), and the
+    # Cortex-M DSP kernel under `#if PQ_DSP`; the 16x8 CONV_2D's bias is int32 or int64.
+
+    def _s16_conv(self, op: OpInfo, sym: str) -> _OpCode:
+        x, f, b, mult, shift = op.inputs
+        y = op.outputs[0]
+        decls = _params(op, sym)
+        decls += [
+            _dims(f"{sym}_in_dims", self.m.tensors[x].shape),
+            _dims(f"{sym}_filter_dims", self.m.tensors[f].shape),
+            _dims(f"{sym}_out_dims", self.m.tensors[y].shape),
+        ]
+        args = [f"&{sym}_params", self.ptr(mult, "int32_t"), self.ptr(shift, "int32_t")]
+        args += [f"&{sym}_in_dims", self.ptr(x, "int16_t"), f"&{sym}_filter_dims", self.ptr(f)]
+        if op.name == "CONV_2D":  # pq_conv2d_s16 takes the bias as int32 or as int64
+            narrow = b >= 0 and self.m.tensors[b].dtype == "int32"
+            args += [
+                self.ptr(b, "int32_t") if narrow else "NULL",
+                "NULL" if narrow else self.ptr(b, "int64_t"),
+            ]
+        else:
+            args.append(self.ptr(b, "int64_t"))
+        args += [f"&{sym}_out_dims", self.ptr(y, "int16_t", writable=True)]
+        dsp_args = args
+        if op.name == "CONV_2D":  # the scratch: op-lifetime, after the activations (dsp_arena_bytes)
+            dsp_args = [*args, f"arena + {dsp_scratch_offset(self.m)}", str(conv_dsp_scratch(self.m, op))]
+        return _OpCode(decls, self._call(op, op.kernel, args, (op.kernel + "_dsp", dsp_args)))
+
+    def _s16_conv_2d(self, op: OpInfo, sym: str) -> _OpCode:
+        return self._s16_conv(op, sym)
+
+    def _s16_depthwise_conv_2d(self, op: OpInfo, sym: str) -> _OpCode:
+        return self._s16_conv(op, sym)
+
+    def _s16_fully_connected(self, op: OpInfo, sym: str) -> _OpCode:
+        x, f, b, mult, shift = op.inputs
+        out_depth, accum = self.m.tensors[f].shape
+        batches = self.m.tensors[x].size // accum
+        decls = _params(op, sym)
+        args = [f"&{sym}_params", self.ptr(mult, "int32_t"), self.ptr(shift, "int32_t")]
+        args += [str(batches), str(accum), str(out_depth), self.ptr(x, "int16_t"), self.ptr(f)]
+        args += [self.ptr(b, "int64_t"), self.ptr(op.outputs[0], "int16_t", writable=True)]
+        # pq_fully_connected_s16_dsp takes symmetric weights only (pq_kernels_dsp.h)
+        dsp = (op.kernel + "_dsp", args) if int(op.params["filter_offset"]) == 0 else None
+        return _OpCode(decls, self._call(op, op.kernel, args, dsp))
+
+    def _s16_add(self, op: OpInfo, sym: str) -> _OpCode:
+        """pq_add_s16 with equal-rank shapes (as _broadcast); pq_add_s16_dsp for equal shapes."""
+        a, b = (self.m.tensors[i] for i in op.inputs)
+        y = self.m.tensors[op.outputs[0]]
+        rank = len(y.shape)
+        shapes = {
+            "shape1": (1,) * (rank - len(a.shape)) + tuple(a.shape),
+            "shape2": (1,) * (rank - len(b.shape)) + tuple(b.shape),
+            "shape_out": tuple(y.shape),
+        }
+        decls = _params(op, sym)
+        shape_decls = [self._shape_array(f"{sym}_{key}", shape) for key, shape in shapes.items()]
+        x1, x2 = self.ptr(op.inputs[0], "int16_t"), self.ptr(op.inputs[1], "int16_t")
+        out = self.ptr(op.outputs[0], "int16_t", writable=True)
+        args = [
+            f"&{sym}_params",
+            str(rank),
+            f"{sym}_shape1",
+            x1,
+            f"{sym}_shape2",
+            x2,
+            f"{sym}_shape_out",
+            out,
+        ]
+        dsp = None
+        if a.size == b.size == y.size:  # no broadcast: one flat loop
+            dsp = (op.kernel + "_dsp", [f"&{sym}_params", str(y.size), x1, x2, out])
+            shape_decls = ["#if !PQ_DSP /* only the portable kernel takes shapes */", *shape_decls, "#endif"]
+        return _OpCode(decls + shape_decls, self._call(op, op.kernel, args, dsp))
+
+    # *** end dsp16 ***
 
     def _shape_array(self, symbol: str, shape: Iterable[int]) -> str:
         dims = [int(d) for d in shape]

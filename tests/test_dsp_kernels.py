@@ -2,7 +2,8 @@
 
 tests/c/dsp_vs_reference.c is bare-metal firmware for QEMU's mps2-an386 (Cortex-M4): for each
 of CONV_2D, DEPTHWISE_CONV_2D, FULLY_CONNECTED, ADD, MAX_POOL_2D and AVERAGE_POOL_2D (and the
-int4-weight CONV_2D, DEPTHWISE_CONV_2D and FULLY_CONNECTED: conv2d_s4, depthwise_s4, fc_s4) it
+int4-weight CONV_2D, DEPTHWISE_CONV_2D and FULLY_CONNECTED: conv2d_s4, depthwise_s4, fc_s4; and the
+16x8 CONV_2D, DEPTHWISE_CONV_2D, FULLY_CONNECTED and ADD: conv2d_s16, ..., int16 activations) it
 draws 1000 random cases (seeded per case) over the validator's parameter ranges and the DSP kernels'
 preconditions (pq_kernels_dsp.h), runs the reference kernel and the DSP kernel on the same
 operands, and compares the outputs byte for byte. Every operand sits between MPU guard regions
@@ -41,6 +42,8 @@ KERNELS = ROOT / "runtime" / "kernels"
 OPS = ("conv2d", "depthwise", "fc", "add", "maxpool", "avgpool")
 # dsp4: the int4-weight kernels (packed filters read in place), against pq_*_s4
 OPS += ("conv2d_s4", "depthwise_s4", "fc_s4")
+# dsp16: the 16x8 kernels (int16 activations), against pq_*_s16
+OPS += ("conv2d_s16", "depthwise_s16", "fc_s16", "add_s16")
 POOL_EDGES = 44  # 1 + 7 shapes x 3 fills, each through MAX_POOL_2D and AVERAGE_POOL_2D
 CASES = 1000
 REQUANT = 200_000  # the requantization alone, ties of both signs common
@@ -75,10 +78,11 @@ def _assert_all_equal(r: subprocess.CompletedProcess, cases: int, dsp: bool = Tr
         "dsp_vs_reference: DSP kernels (PQ_DSP 1)" if dsp else "dsp_vs_reference: no DSP"
     ), out
     if dsp:
-        assert re.search(r"^refusals: 7 of 7 as documented$", out, re.M), out
+        assert re.search(r"^refusals: 10 of 10 as documented$", out, re.M), out  # 3 of them dsp16's
         assert re.search(r"^refusals s4: 7 of 7 as documented$", out, re.M), out  # dsp4
         assert re.search(rf"^pool edges: {POOL_EDGES} of {POOL_EDGES} as the reference$", out, re.M), out
         assert re.search(rf"^requant: {REQUANT} values, 0 mismatches$", out, re.M), out
+        assert re.search(rf"^requant16: {REQUANT} values, 0 mismatches$", out, re.M), out
     for op in OPS:
         assert re.search(rf"^{op}: {cases} cases, 0 mismatches, 0 guard errors$", out, re.M), out
     assert out.rstrip().endswith("OK: every output byte-identical to the reference, every guard intact"), out
@@ -132,6 +136,15 @@ def test_dsp_kernels_equal_reference(full_runs, opt: str) -> None:
             r"^FAULT in the dsp kernel: .* data address 0x\w+ \(a guard: byte (\d+) of input \[\1 bytes\]",
         ),
         ("underread", "depthwise_s4", r"^FAULT in the dsp kernel: .* \(a guard: .*byte -1 of input \["),
+        # dsp16: the 16x8 slots
+        ("flip", "conv2d_s16", r"^MISMATCH conv2d_s16 status: dsp 0 reference 0; 1 of \d+ bytes differ"),
+        ("overwrite", "add_s16", r"^GUARD ERROR add_s16: a byte around output changed, at offset (\d+)"),
+        ("underread", "depthwise_s16", r"^FAULT in the dsp kernel: .* \(a guard: .*byte -1 of input \["),
+        (
+            "overread",
+            "fc_s16",
+            r"^FAULT in the dsp kernel: .* data address 0x\w+ \(a guard: byte (\d+) of input \[\1 bytes\]",
+        ),
     ],
 )
 def test_harness_catches_wrong_bytes_and_stray_accesses(builds, selftest: str, op: str, expect: str) -> None:
@@ -165,7 +178,9 @@ def test_cortex_m3_builds_the_portable_path(tmp_path: Path) -> None:
     assert len(objs) == len(sources) >= 11 and all(line.split()[:4] == ["0"] * 4 for line in size), size
     r = _run(build, "--cases 100 --seed 4", OPT="-Os", **M3)
     _assert_all_equal(r, 100, dsp=False)
-    assert all(key not in r.stdout for key in ("refusals:", "pool edges:", "requant:")), r.stdout
+    assert all(key not in r.stdout for key in ("refusals:", "pool edges:", "requant:", "requant16:")), (
+        r.stdout
+    )
 
 
 @pytest.mark.parametrize(

@@ -232,7 +232,8 @@ def test_host_build_matches_interpreter(exported: Exported) -> None:
 
 def _s16_convnet() -> bytes:
     """A 16x8 model: CONV_2D (int32 bias), DEPTHWISE_CONV_2D (multiplier 2, stride 2, int64
-    bias), CONV_2D (no bias), each a variant the generic _eval emitter exports."""
+    bias), CONV_2D (no bias), each exported as a literal call of its s16 kernel (and, under
+    PQ_DSP, of its DSP kernel)."""
     g = TFLiteGraph(activations=np.int16)
     layers = RandomLayers(g, np.random.default_rng(16))
     x = layers.input("x", (1, 7, 6, 3), 0.002, 0)
@@ -292,6 +293,80 @@ def test_cortex_m_example_runs_a_16x8_model_in_qemu(arch: str, tmp_path: Path) -
 
 
 # --- end fw16 ---
+# *** dsp16: the 16x8 ops' Cortex-M DSP kernels in an exported folder ***
+
+
+def _s16_net_with_fc() -> bytes:
+    """_s16_convnet's ops, then a depthwise of multiplier 1, a same-shape ADD and a 16x8
+    FULLY_CONNECTED."""
+    g = TFLiteGraph(activations=np.int16)
+    layers = RandomLayers(g, np.random.default_rng(18))
+    x = layers.input("x", (1, 7, 6, 3), 0.002, 0)
+    y = layers.conv2d(x, 4, 3, activation="RELU", bias_dtype=np.int32)
+    y = layers.depthwise_conv2d(y, 3, depth_multiplier=2, stride=2)
+    y1 = layers.conv2d(y, 8, 1, bias=False)
+    y = layers.add(y1, layers.depthwise_conv2d(y1, 3), activation="RELU")
+    g.output(layers.fully_connected(layers.reshape(y, (1, -1)), 10))
+    return convert(g.build())
+
+
+def test_16x8_ops_call_their_dsp_kernels_and_build_for_cortex_m4(tmp_path: Path) -> None:
+    """Every 16x8 CONV_2D, DEPTHWISE_CONV_2D, FULLY_CONNECTED and same-shape ADD calls its DSP kernel under
+    #if PQ_DSP (the conv with the arena's scratch, which the DSP arena size holds); the folder
+    compiles warning-free for a Cortex-M4 (the DSP calls' argument types), and its host build
+    (the portable calls) gives the interpreter's bytes."""
+    picoq = _s16_net_with_fc()
+    ec.export_c(picoq, tmp_path / "fw", "n16")
+    model_c = (tmp_path / "fw" / "n16_model.c").read_text()
+    calls = re.findall(r"st = (pq_\w+_s16(?:_dsp)?)\(", model_c)
+    assert calls == [
+        *("pq_conv2d_s16_dsp", "pq_conv2d_s16", "pq_depthwise_conv2d_s16_dsp", "pq_depthwise_conv2d_s16"),
+        *("pq_conv2d_s16_dsp", "pq_conv2d_s16", "pq_depthwise_conv2d_s16_dsp", "pq_depthwise_conv2d_s16"),
+        *("pq_add_s16_dsp", "pq_add_s16", "pq_fully_connected_s16_dsp", "pq_fully_connected_s16"),
+    ], calls
+    m = read_model(picoq)
+    scratch = max(ec_invoke.conv_dsp_scratch(m, op) for op in m.ops if op.name == "CONV_2D")
+    header = (tmp_path / "fw" / "n16_model.h").read_text()
+    assert f"#define N16_ARENA_SIZE {ec_invoke.dsp_scratch_offset(m) + scratch}" in header
+    gcc = tool("arm-none-eabi-gcc")
+    flags = [
+        "-mcpu=cortex-m4",
+        "-mthumb",
+        "-mfloat-abi=soft",
+        "-Os",
+        *STRICT_C99,
+        f"-I{tmp_path / 'fw'}",
+    ]
+    for src in sorted((tmp_path / "fw").glob("*.c")):
+        run([gcc, *flags, "-c", str(src), "-o", str(tmp_path / (src.stem + ".o"))], timeout=120)
+    assert (tmp_path / "pq_dsp_gemm_s16.o").is_file()  # the DSP kernels' shared file came along
+    shape = Interpreter(picoq).input_details[0]["shape"]
+    inputs = np.random.default_rng(19).integers(-32768, 32768, (4, *shape), dtype=np.int16)
+    (tmp_path / "in.bin").write_bytes(inputs.astype("<i2").tobytes())
+    make(HOST_DIR, f"MODEL={tmp_path / 'fw'}", f"BUILD={tmp_path / 'b'}")
+    out = run([str(tmp_path / "b" / "picoq_host"), str(tmp_path / "in.bin")], timeout=60)
+    np.testing.assert_array_equal(output_rows(out.stdout, np.int16), reference(picoq, inputs))
+
+
+def test_16x8_dsp_kernels_in_qemu_match_interpreter(tmp_path: Path) -> None:
+    """The same model on the Cortex-M4 example (QEMU mps2-an386): the DSP kernels of every
+    16x8 op are linked and the outputs equal the interpreter's on full-range int16 inputs."""
+    tool("arm-none-eabi-gcc")
+    tool("qemu-system-arm")
+    picoq = _s16_net_with_fc()
+    ec.export_c(picoq, tmp_path / "fw", "n16")
+    shape = Interpreter(picoq).input_details[0]["shape"]
+    inputs = np.random.default_rng(29).integers(-32768, 32768, (N_INPUTS, *shape), dtype=np.int16)
+    inputs[0], inputs[1] = 32767, -32768
+    (tmp_path / "in.bin").write_bytes(inputs.astype("<i2").tobytes())
+    args = [f"MODEL={tmp_path / 'fw'}", f"INPUTS={tmp_path / 'in.bin'}", f"BUILD={tmp_path / 'm4'}"]
+    make(M4_DIR, *args)
+    symbols = run([tool("arm-none-eabi-nm"), str(tmp_path / "m4" / "fw.elf")]).stdout
+    for kernel in ("pq_conv2d_s16", "pq_depthwise_conv2d_s16", "pq_fully_connected_s16", "pq_add_s16"):
+        assert f" {kernel}_dsp" in symbols, kernel
+    out = make(M4_DIR, *args, "run", timeout=QEMU_TIMEOUT)
+    assert f"# inputs: {N_INPUTS}" in out.stdout
+    np.testing.assert_array_equal(output_rows(out.stdout, np.int16), reference(picoq, inputs))
 
 
 def test_cortex_m4_in_qemu_matches_interpreter(exported: Exported) -> None:

@@ -49,6 +49,14 @@
  * high nibble; odd row lengths and channel counts start rows and taps mid-byte) and int8
  * shifts, against pq_conv2d_s4, pq_depthwise_conv2d_s4 and pq_fully_connected_s4.
  *
+ * conv2d_s16, depthwise_s16, fc_s16 and add_s16 (dsp16) draw their shapes as conv2d,
+ * depthwise, fc and add do, with the 16x8 contracts' parameters (offsets 0, int16 clamps,
+ * int64 biases or CONV_2D's int32 one, shifts up to 7 on the int64 path, depth multipliers
+ * 1-3) and int16 inputs, one case in 10 with sums longer than one int32 chunk of the DSP
+ * kernels (pq_dsp16.h), often at their largest products; against pq_conv2d_s16,
+ * pq_depthwise_conv2d_s16, pq_fully_connected_s16 and pq_add_s16. "requant16" checks the
+ * kernels' int64 requantization against pq_mbqm64 as "requant" does the int8 one.
+ *
  * Prints one line per op, "conv2d: 1000 cases, 0 mismatches, 0 guard errors", and the
  * full parameters of each op's first failing case; exits 0 when everything matched,
  * 1 on a mismatch or guard error, 2 on a harness error, 3 on a fault.
@@ -65,16 +73,24 @@
 
 #include "dvr_m4.h"
 #include "pq_dsp.h"
+#include "pq_dsp16.h"
 #include "pq_fixedpoint.h"
 #include "pq_kernels.h"
 #include "pq_kernels_dsp.h"
 #include "semihosting.h"
 
-/* Slots: the ops above, then (dsp4) the int4-weight variants of the first three, which
- * draw their cases as those ops do (c->op is the base op, c->slot the slot). */
-enum { OP_CONV, OP_DW, OP_FC, OP_ADD, OP_MAXPOOL, OP_AVGPOOL, OP_CONV4, OP_DW4, OP_FC4, OP_COUNT };
+/* Slots: the ops above, then (dsp4) the int4-weight variants of the first three, then
+ * (dsp16) the 16x8 variants of the first four, which draw their cases as those ops do
+ * (c->op is the base op, c->slot the slot; c->s4 / c->s16 the variant). */
+enum {
+    OP_CONV, OP_DW, OP_FC, OP_ADD, OP_MAXPOOL, OP_AVGPOOL,
+    OP_CONV4, OP_DW4, OP_FC4,
+    OP_CONV16, OP_DW16, OP_FC16, OP_ADD16,
+    OP_COUNT
+};
 static const char *const k_op_names[OP_COUNT] = {"conv2d", "depthwise", "fc", "add", "maxpool", "avgpool",
-                                                 "conv2d_s4", "depthwise_s4", "fc_s4"};
+                                                 "conv2d_s4", "depthwise_s4", "fc_s4",
+                                                 "conv2d_s16", "depthwise_s16", "fc_s16", "add_s16"};
 
 #define CONV_MAC_BUDGET 40000 /* multiply-accumulates of one CONV_2D case (QEMU time) */
 #define POOL_TAP_BUDGET 24000 /* window taps x channels of one pooling case (QEMU time) */
@@ -141,12 +157,22 @@ typedef struct {
     void *scratch;
     int32_t n_in, n_filter, n_mult, n_out, scratch_bytes;
     const char *in_fill, *filter_fill, *bias_fill;
+    /* dsp16: the 16x8 case (slot OP_CONV16...; in, got, n_in, n_out in bytes) */
+    int s16; /* the slot is `slot` above */
+    int64_t *bias64;
+    int32_t n_bias;
     /* outcome */
     int32_t want_status, got_status, n_bad, first_bad;
 } dvr_case;
 
 static dvr_case g_case;
 static int32_t g_shift32[512]; /* an s4 case's shifts as drawn (dsp4) */
+/* dsp16 (defined in the dsp16 block) */
+static void gen_operands_s16(rng *r, dvr_case *c, int force_in, int force_out);
+static void adjust_conv_s16(rng *r, dvr_case *c);
+static void adjust_fc_s16(rng *r, dvr_case *c);
+static void adjust_add_s16(rng *r, dvr_case *c);
+static void cover_s16(const dvr_case *c, long *k);
 static int8_t g_want[WANT_MAX];
 static unsigned long long g_seed = 1;
 static const char *g_selftest; /* NULL, "flip", "overread", "underread", "overwrite" */
@@ -170,7 +196,14 @@ static const char *const k_cover_names[OP_COUNT][8] = {
     {"3x3 window inside", "dilated", "channels % 4 != 0", "strided", "no bias", "non-square filter", "explicit pads",
      "odd channel count"},
     {"per-channel", "depth % 8 != 0", "odd out_depth", "batches > 1", "no bias", "input offset |o| > 128",
-     "odd depth", ""}};
+     "odd depth", ""},
+    /* dsp16 */
+    {"grouped", "dilated", "K > 508", "strided", "no bias", "odd pixel count", "int32 bias",
+     "all-padding pixels"},
+    {"3x3 window inside", "dilated", "channels % 4 != 0", "strided", "no bias", "depth multiplier > 1",
+     "window > 511 taps", "all-padding pixels"},
+    {"per-channel", "depth % 4 != 0", "odd out_depth", "batches > 1", "no bias", "depth > 508", "", ""},
+    {"left_shift < 15", "output shift > 0", "a multiplier 0", "input shift < -8", "full act range", "", "", ""}};
 
 /* ---- random parameters ---------------------------------------------------- */
 
@@ -619,6 +652,9 @@ static uint32_t operands_hash(const dvr_case *c)
     if (c->bias != NULL) {
         h = fnv(h, c->bias, c->n_out > 0 ? 4 * (c->op == OP_FC ? c->out_depth : c->out_dims.c) : 0);
     }
+    if (c->bias64 != NULL) { /* dsp16 */
+        h = fnv(h, c->bias64, 8 * c->n_bias);
+    }
     if (c->mult != NULL) {
         h = fnv(h, c->mult, 4 * c->n_mult);
         h = fnv(h, c->shift, 4 * c->n_mult);
@@ -646,6 +682,10 @@ static void gen_operands(rng *r, dvr_case *c, const char *selftest)
     const int force_in = sel_in ? strcmp(selftest, "underread") == 0 : -1;
     const int force_out = selftest != NULL && strcmp(selftest, "overwrite") == 0 ? 1 : -1;
     int32_t channels, k, bias_mode;
+    if (c->s16) {
+        gen_operands_s16(r, c, force_in, force_out);
+        return;
+    }
     dvr_guard_reset();
     c->in2 = NULL;
     c->filter = NULL;
@@ -859,6 +899,10 @@ static void describe(void)
         put_kv("act_min", p->act_min);
         put_kv("act_max", p->act_max);
     }
+    if (c->s16) {
+        dvr_puts("\n  16x8: in, out int16; bias ");
+        dvr_puts(c->bias64 != NULL ? "int64" : (c->bias != NULL ? "int32" : "none"));
+    }
     dvr_puts("\n  fills: input ");
     dvr_puts(c->in_fill);
     if (c->op != OP_MAXPOOL && c->op != OP_AVGPOOL) {
@@ -881,7 +925,8 @@ static void describe(void)
 /* Where output byte i is, in words. */
 static void describe_index(const dvr_case *c, int32_t i)
 {
-    dvr_puts(" (output");
+    dvr_puts(c->s16 ? " (byte of int16 output" : " (output");
+    i = c->s16 ? i / 2 : i;
     if (c->op == OP_CONV || c->op == OP_DW || c->op == OP_MAXPOOL || c->op == OP_AVGPOOL) {
         const int32_t ch = c->out_dims.c, w = c->out_dims.w, h = c->out_dims.h;
         put_kv("b", i / (ch * w * h));
@@ -893,13 +938,16 @@ static void describe_index(const dvr_case *c, int32_t i)
         put_kv("o", i % c->out_depth);
     } else {
         put_kv("i", i);
-        put_kv("in1", c->in[i]);
-        put_kv("in2", c->in2[i]);
+        put_kv("in1", c->s16 ? ((const int16_t *)c->in)[i] : c->in[i]);
+        put_kv("in2", c->s16 ? ((const int16_t *)c->in2)[i] : c->in2[i]);
     }
     dvr_puts(")");
 }
 
 /* ---- running a case ------------------------------------------------------- */
+
+static pq_status run_reference_s16(const dvr_case *c, int8_t *out);
+static pq_status run_dsp_s16(const dvr_case *c, int8_t *out);
 
 static pq_status run_reference(const dvr_case *c, int8_t *out)
 {
@@ -916,6 +964,9 @@ static pq_status run_reference(const dvr_case *c, int8_t *out)
             return pq_fully_connected_s4(&c->fp, c->mult, c->shift8, c->batches, c->depth, c->out_depth, c->in, f4,
                                          c->bias, out);
         }
+    }
+    if (c->s16) {
+        return run_reference_s16(c, out);
     }
     switch (c->op) {
     case OP_CONV:
@@ -938,6 +989,9 @@ static pq_status run_reference(const dvr_case *c, int8_t *out)
 
 static pq_status run_dsp(const dvr_case *c, int8_t *out)
 {
+    if (c->s16) {
+        return run_dsp_s16(c, out);
+    }
 #if PQ_DSP
     const uint8_t *f4 = (const uint8_t *)c->filter;
     if (c->s4) {
@@ -1004,9 +1058,321 @@ static int32_t axis_max_taps(int32_t in, int32_t k, int32_t s, int32_t pad, int3
     return best;
 }
 
+/* ---- dsp16: the 16x8 cases (CONV_2D, DEPTHWISE_CONV_2D, FULLY_CONNECTED) ------------
+ * Shapes as the int8 cases', then what the 16x8 contracts (src/core/pq_contracts_conv.c)
+ * change: input and output offsets 0; clamps over int16 sub-ranges; int16 inputs (uniform,
+ * at -32768 / 32767, small, sparse); biases NULL, int64 (small, near the int64 limits, any)
+ * or, for CONV_2D only, int32 (the int8 cases' fills: TFLM's wrapping int32 sum); shifts up
+ * to 7 with an int64 bias or none, up to 30 with an int32 one; depth multipliers 1-3. One
+ * case in 10 makes the sums long enough to need several int32 chunks (pq_dsp16.h): a
+ * CONV_2D with K over 508, a DEPTHWISE_CONV_2D window of over 511 taps, an FC depth over
+ * 508. in, got, n_in and n_out count bytes, so guards, hashes and comparisons are bytewise. */
+
+static int32_t gen_shift_s16(rng *r, int32_t k, int32_t max_shift)
+{
+    const int32_t natural = -(6 + ilog2(k) / 2) + rr(r, -3, 3);
+    int32_t s;
+    switch (rr(r, 0, 11)) {
+    case 0:
+        s = rr(r, 0, 1) ? -31 : max_shift;
+        break;
+    case 1:
+        s = rr(r, 1, max_shift); /* left shifts */
+        break;
+    case 2:
+        s = rr(r, -31, max_shift);
+        break;
+    case 3:
+    case 4:
+        s = rr(r, -4, 0); /* small right shifts: rounding ties */
+        break;
+    default:
+        s = natural;
+    }
+    return s < -31 ? -31 : (s > max_shift ? max_shift : s);
+}
+
+static void gen_clamp_s16(rng *r, int32_t *lo, int32_t *hi)
+{
+    switch (rr(r, 0, 5)) {
+    case 0:
+    case 1:
+        *lo = -32768, *hi = 32767;
+        break;
+    case 2: /* RELU */
+        *lo = 0, *hi = 32767;
+        break;
+    case 3:
+        *lo = *hi = rr(r, -32768, 32767);
+        break;
+    default:
+        *lo = rr(r, -32768, 32767);
+        *hi = rr(r, *lo, 32767);
+    }
+}
+
+static const char *gen_fill_s16(rng *r, int16_t *dst, int32_t n)
+{
+    static const char *const names[] = {"uniform", "-32768/32767", "all -32768", "small", "sparse", "int8 range"};
+    const int32_t mode = rr(r, 0, 9) < 5 ? 0 : rr(r, 1, 5);
+    int32_t i;
+    for (i = 0; i < n; ++i) {
+        int32_t v;
+        switch (mode) {
+        case 0:
+            v = rr(r, -32768, 32767);
+            break;
+        case 1:
+            v = (rng_next(r) & 1) ? -32768 : 32767;
+            break;
+        case 2:
+            v = -32768;
+            break;
+        case 3:
+            v = rr(r, -2, 2);
+            break;
+        case 4:
+            v = rr(r, 0, 7) == 0 ? ((rng_next(r) & 1) ? -32768 : 32767) : 0;
+            break;
+        default:
+            v = rr(r, -128, 127);
+        }
+        dst[i] = (int16_t)v;
+    }
+    return names[mode];
+}
+
+/* After gen_conv_shape: the 16x8 contract's parameters, depth multipliers, long sums. */
+static void adjust_conv_s16(rng *r, dvr_case *c)
+{
+    pq_conv_params *p = &c->cp;
+    const int dw = c->op == OP_DW;
+    if (rr(r, 0, 9) == 0) { /* sums of several int32 chunks: few outputs, long sums */
+        const int32_t kh = dw ? rr(r, 20, 26) : rr(r, 1, 4), kw = dw ? rr(r, 20, 26) : rr(r, 1, 4);
+        const int32_t dh = rr(r, -2, 2), dwd = rr(r, -2, 2);
+        const int32_t h = kh + dh > 0 ? kh + dh : 1, w = kw + dwd > 0 ? kw + dwd : 1;
+        const int32_t fc = dw ? 1 : (kh * kw > 4 ? rr(r, 40, 100) : rr(r, 300, 600));
+        p->stride_h = p->stride_w = rr(r, 1, 2);
+        p->dilation_h = p->dilation_w = 1;
+        c->groups = 1;
+        c->in_dims.n = 1;
+        c->in_dims.h = h, c->in_dims.w = w;
+        c->in_dims.c = dw ? rr(r, 1, 6) : fc;
+        c->pad_mode_h = gen_axis(r, h, kh, p->stride_h, 1, &p->pad_h, &c->out_dims.h, &c->pad_after_h);
+        c->pad_mode_w = gen_axis(r, w, kw, p->stride_w, 1, &p->pad_w, &c->out_dims.w, &c->pad_after_w);
+        c->out_dims.n = 1;
+        c->out_dims.c = dw ? c->in_dims.c : rr(r, 1, 5);
+        c->filter_dims.n = dw ? 1 : c->out_dims.c;
+        c->filter_dims.h = kh, c->filter_dims.w = kw;
+        c->filter_dims.c = dw ? c->in_dims.c : fc;
+    }
+    if (dw && rr(r, 0, 3) == 0) { /* depth multiplier 2 or 3 (the 16x8 DSP depthwise takes any) */
+        p->depth_multiplier = rr(r, 2, 3);
+        c->out_dims.c = c->filter_dims.c = c->in_dims.c * p->depth_multiplier;
+    }
+    p->input_offset = p->output_offset = 0;
+    gen_clamp_s16(r, &p->act_min, &p->act_max);
+}
+
+static void adjust_fc_s16(rng *r, dvr_case *c)
+{
+    if (rr(r, 0, 9) == 0) { /* sums of several int32 chunks */
+        c->depth = rr(r, 509, 1300);
+        c->out_depth = rr(r, 1, 9);
+    }
+    c->fp.input_offset = c->fp.output_offset = 0;
+    c->fp.filter_offset = 0; /* the DSP kernel's precondition */
+    gen_clamp_s16(r, &c->fp.act_min, &c->fp.act_max);
+}
+
+/* After the int8 ADD's parameters: the 16x8 contract's (offsets 0, left_shift <= 15, TFLM's
+ * 15 mostly, the output rescale near 2^-(left_shift + 1)), int16 clamps. */
+static void adjust_add_s16(rng *r, dvr_case *c)
+{
+    pq_add_params *p = &c->ap;
+    p->input1_offset = p->input2_offset = p->output_offset = 0;
+    p->left_shift = rr(r, 0, 2) ? 15 : rr(r, 0, 15);
+    if (rr(r, 0, 2)) {
+        p->output_shift = -p->left_shift + rr(r, -4, 2);
+    }
+    gen_clamp_s16(r, &p->act_min, &p->act_max);
+}
+
+static void gen_operands_s16(rng *r, dvr_case *c, int force_in, int force_out)
+{
+    int32_t n_in, n_out, channels, k, i, bias_mode, wide;
+    dvr_guard_reset();
+    c->in2 = NULL;
+    c->bias = NULL;
+    c->bias64 = NULL;
+    c->scratch = NULL;
+    c->bias_fill = "NULL";
+    if (c->op == OP_ADD) {
+        c->filter = NULL;
+        c->mult = c->shift = NULL;
+        c->n_mult = 0;
+        c->n_in = c->n_out = 2 * c->size;
+        c->in = (int8_t *)dvr_guard_alloc("input1", c->n_in, flush_front(r, force_in));
+        c->in2 = (int8_t *)dvr_guard_alloc("input2", c->n_in, flush_front(r, -1));
+        c->got = (int8_t *)dvr_guard_alloc("output", c->n_out, flush_front(r, force_out));
+        c->in_fill = gen_fill_s16(r, (int16_t *)c->in, c->size);
+        c->filter_fill = gen_fill_s16(r, (int16_t *)c->in2, c->size);
+        junk(r, c->got, c->n_out);
+        return;
+    }
+    if (c->op == OP_FC) {
+        n_in = c->batches * c->depth;
+        n_out = c->batches * c->out_depth;
+        c->n_filter = c->out_depth * c->depth;
+        c->n_mult = c->fp.per_channel ? c->out_depth : 1;
+        channels = c->out_depth;
+        k = c->depth;
+    } else {
+        n_in = c->in_dims.n * c->in_dims.h * c->in_dims.w * c->in_dims.c;
+        n_out = c->out_dims.n * c->out_dims.h * c->out_dims.w * c->out_dims.c;
+        c->n_filter = c->filter_dims.n * c->filter_dims.h * c->filter_dims.w * c->filter_dims.c;
+        c->n_mult = channels = c->out_dims.c;
+        k = c->filter_dims.h * c->filter_dims.w * (c->op == OP_DW ? 1 : c->filter_dims.c);
+    }
+    c->n_in = 2 * n_in;
+    c->n_out = 2 * n_out;
+    c->n_bias = channels;
+    c->in = (int8_t *)dvr_guard_alloc("input", c->n_in, flush_front(r, force_in));
+    c->filter = (int8_t *)dvr_guard_alloc("filter", c->n_filter, flush_front(r, -1));
+    bias_mode = gen_bias_mode(r);
+    wide = !(c->op == OP_CONV && bias_mode != 0 && rr(r, 0, 1)); /* CONV_2D: an int32 bias half the time */
+    if (bias_mode != 0 && !wide) {
+        c->bias = (int32_t *)dvr_guard_alloc("bias", 4 * channels, flush_front(r, -1));
+        c->bias_fill = gen_bias(r, bias_mode, c->bias, channels);
+    } else if (bias_mode != 0) {
+        static const char *const names[] = {"NULL", "small int64", "near int64 limits", "any int64"};
+        c->bias64 = (int64_t *)dvr_guard_alloc("bias", 8 * channels, flush_front(r, -1));
+        for (i = 0; i < channels; ++i) {
+            const uint64_t any = rng_next(r);
+            c->bias64[i] = bias_mode == 1   ? rr(r, -3000000, 3000000)
+                           : bias_mode == 2 ? (rr(r, 0, 1) ? INT64_MAX - rr(r, 0, 100000)
+                                                           : INT64_MIN + rr(r, 0, 100000))
+                                            : (int64_t)any;
+        }
+        c->bias_fill = names[bias_mode];
+    }
+    c->mult = (int32_t *)dvr_guard_alloc("multipliers", 4 * c->n_mult, flush_front(r, -1));
+    c->shift = (int32_t *)dvr_guard_alloc("shifts", 4 * c->n_mult, flush_front(r, -1));
+    for (i = 0; i < c->n_mult; ++i) {
+        c->mult[i] = gen_q31(r);
+        c->shift[i] = gen_shift_s16(r, k, wide ? 7 : 30); /* the validator's ranges */
+    }
+    c->got = (int8_t *)dvr_guard_alloc("output", c->n_out, flush_front(r, force_out));
+    if (c->op == OP_CONV) {
+        c->scratch_bytes =
+            PQ_CONV2D_S16_DSP_SCRATCH(c->filter_dims.h, c->filter_dims.w, c->filter_dims.c, c->out_dims.c);
+        c->scratch = dvr_guard_alloc("scratch", c->scratch_bytes, flush_front(r, -1));
+        junk(r, c->scratch, c->scratch_bytes);
+    }
+    c->in_fill = gen_fill_s16(r, (int16_t *)c->in, n_in);
+    c->filter_fill = gen_fill(r, c->filter, c->n_filter);
+    if ((c->op == OP_DW ? c->filter_dims.h * c->filter_dims.w : k) > 508 && rr(r, 0, 1)) {
+        /* A long sum at its largest, (-32768) * (-128) = 2^22 a product: past int32 after 512
+         * products, so a chunk too long (pq_dsp16.h) shows. */
+        for (i = 0; i < n_in; ++i) {
+            ((int16_t *)c->in)[i] = -32768;
+        }
+        memset(c->filter, 0x80, (size_t)c->n_filter);
+        c->in_fill = "all -32768 (a long sum)";
+        c->filter_fill = "all -128";
+    }
+    junk(r, c->got, c->n_out);
+}
+
+static pq_status run_reference_s16(const dvr_case *c, int8_t *out)
+{
+    const int16_t *x = (const int16_t *)c->in;
+    int16_t *y = (int16_t *)out;
+    switch (c->op) {
+    case OP_ADD:
+        return pq_add_s16(&c->ap, 1, &c->size, x, &c->size, (const int16_t *)c->in2, &c->size, y);
+    case OP_CONV:
+        return pq_conv2d_s16(&c->cp, c->mult, c->shift, &c->in_dims, x, &c->filter_dims, c->filter, c->bias,
+                             c->bias64, &c->out_dims, y);
+    case OP_DW:
+        return pq_depthwise_conv2d_s16(&c->cp, c->mult, c->shift, &c->in_dims, x, &c->filter_dims, c->filter,
+                                       c->bias64, &c->out_dims, y);
+    default:
+        return pq_fully_connected_s16(&c->fp, c->mult, c->shift, c->batches, c->depth, c->out_depth, x, c->filter,
+                                      c->bias64, y);
+    }
+}
+
+static pq_status run_dsp_s16(const dvr_case *c, int8_t *out)
+{
+#if PQ_DSP
+    const int16_t *x = (const int16_t *)c->in;
+    int16_t *y = (int16_t *)out;
+    switch (c->op) {
+    case OP_ADD:
+        return pq_add_s16_dsp(&c->ap, c->size, x, (const int16_t *)c->in2, y);
+    case OP_CONV:
+        return pq_conv2d_s16_dsp(&c->cp, c->mult, c->shift, &c->in_dims, x, &c->filter_dims, c->filter, c->bias,
+                                 c->bias64, &c->out_dims, y, c->scratch, c->scratch_bytes);
+    case OP_DW:
+        return pq_depthwise_conv2d_s16_dsp(&c->cp, c->mult, c->shift, &c->in_dims, x, &c->filter_dims, c->filter,
+                                           c->bias64, &c->out_dims, y);
+    default:
+        return pq_fully_connected_s16_dsp(&c->fp, c->mult, c->shift, c->batches, c->depth, c->out_depth, x,
+                                          c->filter, c->bias64, y);
+    }
+#else
+    return run_reference_s16(c, out);
+#endif
+}
+
+static void cover_s16(const dvr_case *c, long *k)
+{
+    if (c->op == OP_ADD) {
+        const pq_add_params *p = &c->ap;
+        k[0] += p->left_shift < 15;
+        k[1] += p->output_shift > 0;
+        k[2] += p->input1_multiplier == 0 || p->input2_multiplier == 0 || p->output_multiplier == 0;
+        k[3] += p->input1_shift < -8 || p->input2_shift < -8;
+        k[4] += p->act_min == -32768 && p->act_max == 32767;
+    } else if (c->op == OP_FC) {
+        k[0] += c->fp.per_channel;
+        k[1] += (c->depth & 3) != 0;
+        k[2] += c->out_depth & 1;
+        k[3] += c->batches > 1;
+        k[4] += c->bias == NULL && c->bias64 == NULL;
+        k[5] += c->depth > 508;
+    } else {
+        const pq_conv_params *p = &c->cp;
+        k[1] += p->dilation_h > 1 || p->dilation_w > 1;
+        k[3] += p->stride_h > 1 || p->stride_w > 1;
+        k[4] += c->bias == NULL && c->bias64 == NULL;
+        k[7] += axis_has_empty(c->in_dims.h, c->filter_dims.h, p->stride_h, p->dilation_h, p->pad_h,
+                               c->out_dims.h) ||
+                axis_has_empty(c->in_dims.w, c->filter_dims.w, p->stride_w, p->dilation_w, p->pad_w, c->out_dims.w);
+        if (c->op == OP_CONV) {
+            k[0] += c->groups > 1;
+            k[2] += c->filter_dims.h * c->filter_dims.w * c->filter_dims.c > 508; /* several chunks */
+            k[5] += (c->out_dims.h * c->out_dims.w) & 1;
+            k[6] += c->bias != NULL;
+        } else {
+            k[0] += c->filter_dims.h == 3 && c->filter_dims.w == 3 && p->dilation_h == 1 && p->dilation_w == 1 &&
+                    c->in_dims.h >= 3 && c->in_dims.w >= 3;
+            k[2] += (c->out_dims.c & 3) != 0;
+            k[5] += p->depth_multiplier > 1;
+            k[6] += c->filter_dims.h * c->filter_dims.w > 511; /* several chunks */
+        }
+    }
+}
+/* ---- end dsp16 ---------------------------------------------------------------------- */
+
 static void cover(dvr_case *c)
 {
     long *k = g_cover[c->slot];
+    if (c->s16) {
+        cover_s16(c, k);
+        return;
+    }
     if (c->op == OP_MAXPOOL || c->op == OP_AVGPOOL) {
         const pq_pool_params *p = &c->pp;
         const int32_t rows = axis_max_taps(c->in_dims.h, p->filter_h, p->stride_h, p->pad_h, c->out_dims.h);
@@ -1086,6 +1452,9 @@ static void gen_case(rng *r, dvr_case *c)
         }
     } else if (c->op == OP_CONV || c->op == OP_DW) {
         gen_conv_shape(r, c);
+        if (c->s16) {
+            adjust_conv_s16(r, c);
+        }
         if (!out_size_ok(c->in_dims.h, c->filter_dims.h, c->cp.stride_h, c->cp.dilation_h, c->cp.pad_h,
                          c->out_dims.h) ||
             !out_size_ok(c->in_dims.w, c->filter_dims.w, c->cp.stride_w, c->cp.dilation_w, c->cp.pad_w,
@@ -1103,6 +1472,10 @@ static void gen_case(rng *r, dvr_case *c)
         c->depth = mode == 0 ? gen_channels(r, 1, 40) : rr(r, 1, 300);
         c->out_depth = rr(r, 0, 1) ? gen_channels(r, 1, 40) : rr(r, 1, 64);
         c->fp.per_channel = rr(r, 0, 1);
+        if (c->s16) {
+            adjust_fc_s16(r, c);
+            return;
+        }
         c->fp.input_offset = gen_offset(r, -255, 255);
         c->fp.filter_offset = 0; /* the DSP kernel's precondition */
         c->fp.output_offset = gen_offset(r, -255, 255);
@@ -1127,6 +1500,9 @@ static void gen_case(rng *r, dvr_case *c)
         p->output_shift = mode < 6 ? -p->left_shift + rr(r, -4, 2) : (mode < 8 ? rr(r, -31, 0) : rr(r, 1, 30));
         p->output_shift = p->output_shift < -31 ? -31 : (p->output_shift > 30 ? 30 : p->output_shift);
         gen_clamp(r, p->output_offset, &p->act_min, &p->act_max);
+        if (c->s16) {
+            adjust_add_s16(r, c);
+        }
     }
 }
 
@@ -1141,8 +1517,10 @@ static void run_case(int op, long index)
     rng_next(&r);
     memset(c, 0, sizeof *c);
     c->slot = op;
-    c->s4 = op >= OP_CONV4;
+    c->s4 = op >= OP_CONV4 && op <= OP_FC4;
+    c->s16 = op == OP_CONV16 || op == OP_DW16 || op == OP_FC16 || op == OP_ADD16;
     c->op = op == OP_CONV4 ? OP_CONV : (op == OP_DW4 ? OP_DW : (op == OP_FC4 ? OP_FC : op));
+    c->op = op == OP_CONV16 ? OP_CONV : op == OP_DW16 ? OP_DW : op == OP_FC16 ? OP_FC : op == OP_ADD16 ? OP_ADD : c->op;
     c->index = index;
     const char *selftest;
     gen_case(&r, c);
@@ -1306,6 +1684,28 @@ static void check_refusals(void)
     expect_refusal("FULLY_CONNECTED filter_offset 1",
                    pq_fully_connected_s8_dsp(&f, mult, shift, 2, 9, 5, in, filter, NULL, out), out,
                    (int32_t)sizeof out);
+    /* dsp16: the 16x8 CONV_2D's scratch, the 16x8 FC's filter offset */
+    {
+        static int16_t in16[4 * 4 * 5], out16[4 * 4 * 5];
+        const int32_t need16 = PQ_CONV2D_S16_DSP_SCRATCH(3, 3, 5, 2);
+        p.depth_multiplier = 0;
+        p.act_min = -32768;
+        p.act_max = 32767;
+#define CONV16(scr, bytes)                                                                                       \
+    (memset(out16, 0x5A, sizeof out16), pq_conv2d_s16_dsp(&p, mult, shift, &in_dims, in16, &filter_dims, filter, \
+                                                          NULL, NULL, &out_dims, out16, (scr), (bytes)))
+        expect_refusal("CONV_2D 16x8 scratch 1 byte short", CONV16(scratch, need16 - 1), (const int8_t *)out16,
+                       (int32_t)sizeof out16);
+        expect_refusal("CONV_2D 16x8 scratch not 4-aligned", CONV16((int8_t *)scratch + 2, need16),
+                       (const int8_t *)out16, (int32_t)sizeof out16);
+#undef CONV16
+        f.act_min = -32768;
+        f.act_max = 32767;
+        memset(out16, 0x5A, sizeof out16);
+        expect_refusal("FULLY_CONNECTED 16x8 filter_offset 1",
+                       pq_fully_connected_s16_dsp(&f, mult, shift, 2, 9, 5, in16, filter, NULL, out16),
+                       (const int8_t *)out16, (int32_t)sizeof out16);
+    }
     dvr_puts("refusals: ");
     dvr_putl(g_refusals_ok);
     /* (dsp4: the s4 kernels' refusals are counted on their own line, check_refusals_s4) */
@@ -1528,6 +1928,66 @@ static long check_requant(rng *r, long n)
     }
     return bad;
 }
+
+/* dsp16: the 16x8 int64 requantization (pq_dsp16_ch_of, the bias folded in, then
+ * pq_dsp16_apply) against pq_mbqm64 of the wrapped sum + bias, on sums near rounding ties,
+ * near +-2^31, near the int64 limits and anywhere, biases none, small or any, every shift
+ * of [-31, 7] (total shifts of 8 to 46, both halves of the word split); sums inside int32
+ * through pq_dsp16_apply32 too. */
+static long check_requant_s16(rng *r, long n)
+{
+    long i, bad = 0;
+    for (i = 0; i < n; ++i) {
+        int64_t sum, bias;
+        int32_t m, sh, want, got, mode;
+        pq_dsp16_ch q;
+        switch (rr(r, 0, 4)) {
+        case 0:
+            sum = rr(r, -70000, 70000);
+            break;
+        case 1: /* an odd number times a power of two: ties after the shift */
+            sum = (int64_t)(2 * rr(r, -100000, 100000) + 1) * ((int64_t)1 << rr(r, 0, 40));
+            break;
+        case 2:
+            sum = (int64_t)rr(r, -3, 3) * ((int64_t)1 << 31) + rr(r, -1000, 1000);
+            break;
+        case 3:
+            sum = rr(r, 0, 1) ? INT64_MAX - rr(r, 0, 1000) : INT64_MIN + rr(r, 0, 1000);
+            break;
+        default:
+            sum = (int64_t)rng_next(r);
+        }
+        mode = rr(r, 0, 3);
+        bias = mode == 0 ? 0 : (mode == 1 ? rr(r, -3000000, 3000000) : (int64_t)rng_next(r));
+        m = gen_q31(r);
+        if (rr(r, 0, 3) == 0) {
+            m = (int32_t)(0x7FFF0000 - 0x8000 + rr(r, -2, 2) * 0x8000); /* near the Q15 cap */
+        }
+        sh = rr(r, -31, 7);
+        q = pq_dsp16_ch_of(m, sh, mode == 0 ? NULL : &bias);
+        want = pq_mbqm64(pq_wrap_i64((uint64_t)sum + (uint64_t)bias), m, sh);
+        got = pq_dsp16_apply((uint64_t)sum, &q);
+        if (sum >= INT32_MIN && sum <= INT32_MAX && pq_dsp16_apply32((int32_t)sum, &q) != want) {
+            got = ~want; /* the int32 entry (sums of one chunk) differs */
+        }
+        if (got != want) {
+            if (bad++ == 0) {
+                dvr_puts("MISMATCH requant16");
+                put_kv("sum_hi", (int32_t)(sum >> 32));
+                put_kv("sum_lo", (int32_t)sum);
+                put_kv("bias_hi", (int32_t)(bias >> 32));
+                put_kv("bias_lo", (int32_t)bias);
+                put_kv("multiplier", m);
+                put_kv("shift", sh);
+                put_kv(": pq_dsp16_apply", got);
+                put_kv("pq_mbqm64", want);
+                dvr_puts("\n");
+                dvr_flush();
+            }
+        }
+    }
+    return bad;
+}
 #endif
 
 /* ---- main ----------------------------------------------------------------- */
@@ -1628,6 +2088,14 @@ int main(void)
         r.s = g_seed * 0x100000001B3ull + 0xFEEDull;
         bad = check_requant(&r, (long)requant);
         dvr_puts("requant: ");
+        dvr_putl((int32_t)requant);
+        dvr_puts(" values, ");
+        dvr_putl((int32_t)bad);
+        dvr_puts(" mismatches\n");
+        dvr_flush();
+        failed |= bad != 0;
+        bad = check_requant_s16(&r, (long)requant); /* dsp16 */
+        dvr_puts("requant16: ");
         dvr_putl((int32_t)requant);
         dvr_puts(" values, ");
         dvr_putl((int32_t)bad);

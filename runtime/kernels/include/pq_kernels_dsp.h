@@ -100,6 +100,35 @@ pq_status pq_fully_connected_s4_dsp(const pq_fc_params *p, const int32_t *mult, 
                                     const uint8_t *filter, const int32_t *bias, /* may be NULL */
                                     int8_t *out);
 /* ---- end int4 (dsp4) ---- */
+/* ---- dsp16: the 16x8 kernels (int16 activations, int8 weights; pq_dsp16.h) ----------
+ * Each takes what its portable twin (pq_conv2d_s16, pq_depthwise_conv2d_s16,
+ * pq_fully_connected_s16) takes, byte for byte the same outputs. CONV_2D also takes a
+ * scratch of PQ_CONV2D_S16_DSP_SCRATCH bytes, 4-aligned (PQ_ERR_PARAM otherwise): the
+ * int16 columns of two output pixels, each rounded up to a multiple of 4 values (the
+ * int8 conv's amount), then 16 bytes per output channel (its requantization, computed
+ * once a call). FULLY_CONNECTED accepts only a filter offset of 0 (PQ_ERR_PARAM
+ * otherwise), which export-c checks before it picks it. */
+#define PQ_CONV2D_S16_DSP_SCRATCH(f_h, f_w, f_c, out_c) (4 * ((((f_h) * (f_w) * (f_c)) + 3) & ~3) + 16 * (out_c))
+
+pq_status pq_conv2d_s16_dsp(const pq_conv_params *p, const int32_t *mult, const int32_t *shift,
+                            const pq_dims *in_dims, const int16_t *in, const pq_dims *filter_dims,
+                            const int8_t *filter, const int32_t *bias32, /* at most one bias; */
+                            const int64_t *bias64,                       /* both may be NULL */
+                            const pq_dims *out_dims, int16_t *out, void *scratch, int32_t scratch_bytes);
+
+pq_status pq_depthwise_conv2d_s16_dsp(const pq_conv_params *p, const int32_t *mult, const int32_t *shift,
+                                      const pq_dims *in_dims, const int16_t *in, const pq_dims *filter_dims,
+                                      const int8_t *filter, const int64_t *bias, /* may be NULL */
+                                      const pq_dims *out_dims, int16_t *out);
+
+pq_status pq_fully_connected_s16_dsp(const pq_fc_params *p, const int32_t *mult, const int32_t *shift,
+                                     int32_t batches, int32_t accum_depth, int32_t out_depth,
+                                     const int16_t *in, const int8_t *filter, const int64_t *bias, /* may be NULL */
+                                     int16_t *out);
+/* Same shapes only (export-c calls the portable kernel for a broadcast): `size` values. */
+pq_status pq_add_s16_dsp(const pq_add_params *p, int32_t size, const int16_t *in1, const int16_t *in2,
+                         int16_t *out);
+/* ---- end dsp16 ---------------------------------------------------------------------- */
 
 #ifdef __cplusplus
 }
