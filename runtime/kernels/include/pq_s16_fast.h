@@ -1,8 +1,8 @@
 /*
  * What the 16x8 fast kernels share (src/fast/pq_*_s16_fast_op.c): int16 x int16 dot products
  * and multiply-accumulates in plain C that GCC vectorises (pmaddwd), built twice: for the
- * baseline and, on x86-64, for AVX2 (the same C, a wider target). The weights are widened to
- * int16 once, at prepare.
+ * baseline and, on x86-64, for AVX2 (the same C, a wider target); on aarch64, NEON intrinsics
+ * (src/arch/arm/pq_s16_neon.c). The weights are widened to int16 once, at prepare.
  *
  * Exactness: the reference kernels sum in int64. A product here is at most 383 * 32768 <
  * 2^23.6 in magnitude (an int8 weight plus FULLY_CONNECTED's filter offset, at most 255, times
@@ -28,9 +28,19 @@ typedef int64_t (*pq_s16_dot_fn)(const int16_t *a, const int16_t *b, int32_t n);
 /* acc[i] += w[i] * x[i] over n lanes (each sum stays inside int32, see above). */
 typedef void (*pq_s16_mac_fn)(int32_t *acc, const int16_t *w, const int16_t *x, int32_t n);
 
-/* The isa's versions (AVX2 where it is that isa, else the baseline's). */
+/* out[j] = sum_i a[i] * w[j * k + i] for j < n: one row against n filter rows of k values,
+ * exactly (a CONV_2D pixel or a FULLY_CONNECTED row against its output channels). */
+typedef void (*pq_s16_dots_fn)(const int16_t *a, const int16_t *w, int32_t k, int32_t n, int64_t *out);
+
+/* The isa's versions (AVX2 where it is that isa, NEON on aarch64's, else the baseline's). */
 pq_s16_dot_fn pq_s16_dot_for(int isa);
 pq_s16_mac_fn pq_s16_mac_for(int isa);
+pq_s16_dots_fn pq_s16_dots_for(int isa);
+
+/* aarch64 Advanced SIMD versions (src/arch/arm/pq_s16_neon.c; defined only on aarch64). */
+int64_t pq_s16_dot_neon(const int16_t *a, const int16_t *b, int32_t n);
+void pq_s16_mac_neon(int32_t *acc, const int16_t *w, const int16_t *x, int32_t n);
+void pq_s16_dots_neon(const int16_t *a, const int16_t *w, int32_t k, int32_t n, int64_t *out);
 
 /* w[0 .. n) widened to int16, plus `offset` (FULLY_CONNECTED's filter offset; 0 for convs). */
 void pq_s16_widen(const int8_t *w, int32_t offset, int32_t n, int16_t *out);

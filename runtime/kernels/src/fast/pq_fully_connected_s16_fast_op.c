@@ -1,8 +1,8 @@
 /*
  * FULLY_CONNECTED 16x8's fast hooks (pq_fast_ops.h): the weights widened to int16 with the
- * filter offset added at prepare ([out_depth][depth]), then per row and unit one vectorised
- * dot product (pq_s16_fast.h, exact: the reference's int64 sum), the bias and pq_mbqm64, as
- * the reference kernel.
+ * filter offset added at prepare ([out_depth][depth]), then per row its vectorised dot
+ * products against every unit in one call (pq_s16_fast.h, exact: the reference's int64 sums,
+ * kept in scratch), the bias and pq_mbqm64, as the reference kernel.
  */
 #include <stddef.h>
 #include <stdint.h>
@@ -13,7 +13,7 @@
 
 typedef struct {
     int32_t rows, depth, units;
-    pq_s16_dot_fn dot;
+    pq_s16_dots_fn dots;
     const int16_t *w; /* [units][depth]: weight + filter_offset */
 } fc16_state;
 
@@ -27,7 +27,7 @@ static pq_status fc16_layout(const pq_node *node, const pq_tensor *t, int isa, p
     g.depth = w->dims[1];
     if (g.depth <= 0) return PQ_ERR_PARAM;
     g.rows = t[node->io[0]].count / g.depth;
-    g.dot = pq_s16_dot_for(isa);
+    g.dots = pq_s16_dots_for(isa);
     wk = (int16_t *)pq_bump_take(b, (size_t)g.units * (size_t)g.depth * sizeof(int16_t));
     if (s != NULL) {
         pq_s16_widen((const int8_t *)w->data, ((const pq_fc_params *)node->params)->filter_offset, g.units * g.depth, wk);
@@ -40,7 +40,8 @@ static pq_status fc16_layout(const pq_node *node, const pq_tensor *t, int isa, p
 
 static int fc16_plan(const pq_node *node, const pq_tensor *t, int isa, size_t *state_bytes,
                        size_t *scratch_bytes) {
-    return pq_s16_plan(node, t, isa, fc16_layout, 0, state_bytes, scratch_bytes);
+    const size_t units = t[node->io[1]].dims[0] > 0 ? (size_t)t[node->io[1]].dims[0] : 0u; /* scratch: a row's sums */
+    return pq_s16_plan(node, t, isa, fc16_layout, units * sizeof(int64_t), state_bytes, scratch_bytes);
 }
 
 static pq_status fc16_prepare(pq_node *node, const pq_tensor *t, int isa, void *state) {
@@ -54,14 +55,15 @@ static pq_status fc16_eval(const pq_node *node, const pq_tensor *t, void *scratc
     const int64_t *bias = node->io[2] >= 0 ? (const int64_t *)t[node->io[2]].data : NULL;
     const int16_t *x = (const int16_t *)t[node->io[0]].data;
     int16_t *out = (int16_t *)t[node->io[node->n_inputs]].data;
+    int64_t *sums = (int64_t *)scratch;
     int32_t r, o;
-    (void)scratch;
     (void)part;
     (void)n_parts;
     for (r = 0; r < s->rows; ++r, x += s->depth, out += s->units) {
+        s->dots(x, s->w, s->depth, s->units, sums);
         for (o = 0; o < s->units; ++o) {
             const int32_t c = p->per_channel ? o : 0;
-            uint64_t u = (uint64_t)s->dot(x, s->w + (size_t)o * (size_t)s->depth, s->depth);
+            uint64_t u = (uint64_t)sums[o];
             if (bias != NULL) u += (uint64_t)bias[o];
             out[o] = (int16_t)pq_clamp(pq_mbqm64(pq_wrap_i64(u), mult[c], shift[c]), p->act_min, p->act_max);
         }
