@@ -17,6 +17,7 @@
 #include <stdint.h>
 
 #include "pq_fast_bind.h"
+#include "pq_fixedpoint.h"
 
 #define PQ_S16_CHUNK 128
 /* Depthwise sums one int32 lane per channel over the taps: a product of an int8 weight and an
@@ -41,6 +42,31 @@ pq_s16_dots_fn pq_s16_dots_for(int isa);
 int64_t pq_s16_dot_neon(const int16_t *a, const int16_t *b, int32_t n);
 void pq_s16_mac_neon(int32_t *acc, const int16_t *w, const int16_t *x, int32_t n);
 void pq_s16_dots_neon(const int16_t *a, const int16_t *w, int32_t k, int32_t n, int64_t *out);
+
+/* pq_mbqm64's per-channel constants, computed once at prepare from the op's multiplier and
+ * shift (constants of the file, as the filter): the multiplier rounded to Q15, the total right
+ * shift and its rounding term. pq_s16_rq_apply(x, q) is then pq_mbqm64(x, multiplier, shift)
+ * with the same integer steps, minus the per-output work of deriving them. */
+typedef struct {
+    int64_t m15;
+    uint64_t round;
+    int32_t total, pad_;
+} pq_s16_rq;
+
+/* q[0 .. n) from mult[0 .. n) and shift[0 .. n). */
+static inline void pq_s16_rq_fill(pq_s16_rq *q, const int32_t *mult, const int32_t *shift, int32_t n) {
+    int32_t i;
+    for (i = 0; i < n; ++i) {
+        const int32_t m = mult[i];
+        q[i].m15 = m < 0x7FFF0000 ? (m + (1 << 15)) >> 16 : 0x7FFF;
+        q[i].total = 15 - shift[i];
+        q[i].round = (uint64_t)1 << (q[i].total - 1);
+    }
+}
+static inline int32_t pq_s16_rq_apply(uint64_t x, const pq_s16_rq *q) {
+    const uint64_t r = x * (uint64_t)q->m15 + q->round;
+    return pq_wrap_i32((uint32_t)(pq_wrap_i64(r) >> q->total));
+}
 
 /* w[0 .. n) widened to int16, plus `offset` (FULLY_CONNECTED's filter offset; 0 for convs). */
 void pq_s16_widen(const int8_t *w, int32_t offset, int32_t n, int16_t *out);

@@ -5,7 +5,8 @@
  * the group's output channels' filters, widened to int16 at prepare, in one call (NEON loads
  * each row value once for 4 channels). A 1x1 filter of one group reads
  * the input pixel in place. The sums are the reference's integers, so the requantization
- * (int32 bias: pq_mbqm on the low 32 bits; int64 bias or none: pq_mbqm64) gives its bytes.
+ * (int32 bias: pq_mbqm on the low 32 bits; int64 bias or none: pq_mbqm64, its per-channel
+ * constants taken at prepare as pq_s16_rq) gives its bytes.
  */
 #include <stddef.h>
 #include <stdint.h>
@@ -20,6 +21,7 @@ typedef struct {
     int32_t f_h, f_w, f_c, groups, per_group, k;
     pq_s16_dots_fn dots;
     const int16_t *w; /* [out_c][k]: the filter widened */
+    const pq_s16_rq *rq; /* [out_c]: the int64 requantization's constants (pq_s16_fast.h) */
 } conv16_state;
 
 /* The scratch: a group's int64 sums (per_group of them), then one receptive field of int16,
@@ -37,6 +39,7 @@ static pq_status conv16_layout(const pq_node *node, const pq_tensor *t, int isa,
     conv16_state *s = (conv16_state *)pq_bump_take(b, sizeof *s);
     conv16_state g;
     int16_t *wk;
+    pq_s16_rq *rq;
     g.in = pq_tensor_dims4(x);
     g.out = pq_tensor_dims4(y);
     g.f_h = w->dims[1];
@@ -48,9 +51,12 @@ static pq_status conv16_layout(const pq_node *node, const pq_tensor *t, int isa,
     g.k = g.f_h * g.f_w * g.f_c;
     g.dots = pq_s16_dots_for(isa);
     wk = (int16_t *)pq_bump_take(b, (size_t)g.out.c * (size_t)g.k * sizeof(int16_t));
+    rq = (pq_s16_rq *)pq_bump_take(b, (size_t)g.out.c * sizeof(pq_s16_rq));
     if (s != NULL) {
         pq_s16_widen((const int8_t *)w->data, 0, g.out.c * g.k, wk);
+        pq_s16_rq_fill(rq, (const int32_t *)t[node->io[3]].data, (const int32_t *)t[node->io[4]].data, g.out.c);
         g.w = wk;
+        g.rq = rq;
         *s = g;
         *out = s;
     }
@@ -127,7 +133,7 @@ static pq_status conv16_eval(const pq_node *node, const pq_tensor *t, void *scra
                         if (bias32 != NULL) {
                             v = pq_mbqm(pq_wrap_i32((uint32_t)acc + (uint32_t)bias32[oc]), mult[oc], shift[oc]);
                         } else {
-                            v = pq_mbqm64(pq_wrap_i64(acc + (bias64 ? (uint64_t)bias64[oc] : 0u)), mult[oc], shift[oc]);
+                            v = pq_s16_rq_apply(acc + (bias64 ? (uint64_t)bias64[oc] : 0u), &s->rq[oc]);
                         }
                         out[oc] = (int16_t)pq_clamp(v, p->act_min, p->act_max);
                     }

@@ -4,7 +4,8 @@
  * of the tap's weights (widened to int16 at prepare, [taps][out_c]) with the input pixel (a
  * depth multiplier above 1 repeats each input channel into scratch first). Up to
  * PQ_S16_DW_MAX_TAPS taps the lanes hold the reference's int64 sums exactly; a larger filter
- * stays on the reference kernel. Then the bias and pq_mbqm64, as the reference.
+ * stays on the reference kernel. Then the bias and pq_mbqm64 (its constants per channel taken
+ * at prepare: pq_s16_rq), as the reference.
  */
 #include <stddef.h>
 #include <stdint.h>
@@ -19,6 +20,7 @@ typedef struct {
     int32_t f_h, f_w, dm;
     pq_s16_mac_fn mac;
     const int16_t *w; /* [f_h * f_w][out_c]: the filter widened */
+    const pq_s16_rq *rq; /* [out_c]: the requantization's constants (pq_s16_fast.h) */
 } dw16_state;
 
 /* The state laid out by b (base NULL: sizes only; else filled, *out pointing at it). */
@@ -27,6 +29,7 @@ static pq_status dw16_layout(const pq_node *node, const pq_tensor *t, int isa, p
     dw16_state *s = (dw16_state *)pq_bump_take(b, sizeof *s);
     dw16_state g;
     int16_t *wk;
+    pq_s16_rq *rq;
     g.in = pq_tensor_dims4(&t[node->io[0]]);
     g.out = pq_tensor_dims4(&t[node->io[node->n_inputs]]);
     g.f_h = w->dims[1];
@@ -35,9 +38,12 @@ static pq_status dw16_layout(const pq_node *node, const pq_tensor *t, int isa, p
     if ((int64_t)g.f_h * g.f_w > PQ_S16_DW_MAX_TAPS || g.out.c != g.in.c * g.dm) return PQ_ERR_PARAM;
     g.mac = pq_s16_mac_for(isa);
     wk = (int16_t *)pq_bump_take(b, (size_t)g.f_h * (size_t)g.f_w * (size_t)g.out.c * sizeof(int16_t));
+    rq = (pq_s16_rq *)pq_bump_take(b, (size_t)g.out.c * sizeof(pq_s16_rq));
     if (s != NULL) {
         pq_s16_widen((const int8_t *)w->data, 0, g.f_h * g.f_w * g.out.c, wk);
+        pq_s16_rq_fill(rq, (const int32_t *)t[node->io[3]].data, (const int32_t *)t[node->io[4]].data, g.out.c);
         g.w = wk;
+        g.rq = rq;
         *s = g;
         *out = s;
     }
@@ -57,7 +63,6 @@ static pq_status dw16_prepare(pq_node *node, const pq_tensor *t, int isa, void *
 static pq_status dw16_eval(const pq_node *node, const pq_tensor *t, void *scratch, int32_t part, int32_t n_parts) {
     const dw16_state *s = (const dw16_state *)node->fast;
     const pq_conv_params *p = (const pq_conv_params *)node->params;
-    const int32_t *mult = (const int32_t *)t[node->io[3]].data, *shift = (const int32_t *)t[node->io[4]].data;
     const int64_t *bias = node->io[2] >= 0 ? (const int64_t *)t[node->io[2]].data : NULL;
     const int16_t *in = (const int16_t *)t[node->io[0]].data;
     int16_t *out = (int16_t *)t[node->io[node->n_inputs]].data;
@@ -92,7 +97,7 @@ static pq_status dw16_eval(const pq_node *node, const pq_tensor *t, void *scratc
                 for (k = 0; k < c; ++k) {
                     uint64_t u = (uint64_t)(int64_t)acc[k];
                     if (bias != NULL) u += (uint64_t)bias[k];
-                    out[k] = (int16_t)pq_clamp(pq_mbqm64(pq_wrap_i64(u), mult[k], shift[k]), p->act_min, p->act_max);
+                    out[k] = (int16_t)pq_clamp(pq_s16_rq_apply(u, &s->rq[k]), p->act_min, p->act_max);
                 }
             }
         }

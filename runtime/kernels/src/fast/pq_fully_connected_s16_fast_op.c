@@ -15,6 +15,7 @@ typedef struct {
     int32_t rows, depth, units;
     pq_s16_dots_fn dots;
     const int16_t *w; /* [units][depth]: weight + filter_offset */
+    const pq_s16_rq *rq; /* per unit, or one: the requantization's constants (pq_s16_fast.h) */
 } fc16_state;
 
 /* The state laid out by b (base NULL: sizes only; else filled, *out pointing at it). */
@@ -23,13 +24,19 @@ static pq_status fc16_layout(const pq_node *node, const pq_tensor *t, int isa, p
     fc16_state *s = (fc16_state *)pq_bump_take(b, sizeof *s);
     fc16_state g;
     int16_t *wk;
+    pq_s16_rq *rq;
+    int32_t n_rq;
     g.units = w->dims[0];
     g.depth = w->dims[1];
     if (g.depth <= 0) return PQ_ERR_PARAM;
     g.rows = t[node->io[0]].count / g.depth;
     g.dots = pq_s16_dots_for(isa);
     wk = (int16_t *)pq_bump_take(b, (size_t)g.units * (size_t)g.depth * sizeof(int16_t));
+    n_rq = ((const pq_fc_params *)node->params)->per_channel ? g.units : 1;
+    rq = (pq_s16_rq *)pq_bump_take(b, (size_t)n_rq * sizeof(pq_s16_rq));
     if (s != NULL) {
+        pq_s16_rq_fill(rq, (const int32_t *)t[node->io[3]].data, (const int32_t *)t[node->io[4]].data, n_rq);
+        g.rq = rq;
         pq_s16_widen((const int8_t *)w->data, ((const pq_fc_params *)node->params)->filter_offset, g.units * g.depth, wk);
         g.w = wk;
         *s = g;
@@ -51,7 +58,6 @@ static pq_status fc16_prepare(pq_node *node, const pq_tensor *t, int isa, void *
 static pq_status fc16_eval(const pq_node *node, const pq_tensor *t, void *scratch, int32_t part, int32_t n_parts) {
     const fc16_state *s = (const fc16_state *)node->fast;
     const pq_fc_params *p = (const pq_fc_params *)node->params;
-    const int32_t *mult = (const int32_t *)t[node->io[3]].data, *shift = (const int32_t *)t[node->io[4]].data;
     const int64_t *bias = node->io[2] >= 0 ? (const int64_t *)t[node->io[2]].data : NULL;
     const int16_t *x = (const int16_t *)t[node->io[0]].data;
     int16_t *out = (int16_t *)t[node->io[node->n_inputs]].data;
@@ -65,7 +71,7 @@ static pq_status fc16_eval(const pq_node *node, const pq_tensor *t, void *scratc
             const int32_t c = p->per_channel ? o : 0;
             uint64_t u = (uint64_t)sums[o];
             if (bias != NULL) u += (uint64_t)bias[o];
-            out[o] = (int16_t)pq_clamp(pq_mbqm64(pq_wrap_i64(u), mult[c], shift[c]), p->act_min, p->act_max);
+            out[o] = (int16_t)pq_clamp(pq_s16_rq_apply(u, &s->rq[c]), p->act_min, p->act_max);
         }
     }
     return PQ_OK;
