@@ -33,15 +33,25 @@ typedef void (*pq_s16_mac_fn)(int32_t *acc, const int16_t *w, const int16_t *x, 
  * exactly (a CONV_2D pixel or a FULLY_CONNECTED row against its output channels). */
 typedef void (*pq_s16_dots_fn)(const int16_t *a, const int16_t *w, int32_t k, int32_t n, int64_t *out);
 
-/* The isa's versions (AVX2 where it is that isa, NEON on aarch64's, else the baseline's). */
+/* One DEPTHWISE_CONV_2D output pixel at depth multiplier 1: acc[i] = sum_t px[t][i] * w[t][i]
+ * over the `taps` listed (those inside the image) for the c channels, exactly (taps <=
+ * PQ_S16_DW_MAX_TAPS). */
+typedef void (*pq_s16_dw_pixel_fn)(int32_t *acc, const int16_t *const *px, const int16_t *const *w, int32_t taps,
+                                   int32_t c);
+
+/* The isa's versions (AVX2 where it is that isa, NEON on aarch64's, else the baseline's);
+ * pq_s16_dw_pixel_for: NEON's, or NULL (the op then adds tap by tap with pq_s16_mac_fn). */
 pq_s16_dot_fn pq_s16_dot_for(int isa);
 pq_s16_mac_fn pq_s16_mac_for(int isa);
 pq_s16_dots_fn pq_s16_dots_for(int isa);
+pq_s16_dw_pixel_fn pq_s16_dw_pixel_for(int isa);
 
 /* aarch64 Advanced SIMD versions (src/arch/arm/pq_s16_neon.c; defined only on aarch64). */
 int64_t pq_s16_dot_neon(const int16_t *a, const int16_t *b, int32_t n);
 void pq_s16_mac_neon(int32_t *acc, const int16_t *w, const int16_t *x, int32_t n);
 void pq_s16_dots_neon(const int16_t *a, const int16_t *w, int32_t k, int32_t n, int64_t *out);
+/* src/arch/arm/pq_depthwise_conv2d_s16_neon.c */
+void pq_s16_dw_pixel_neon(int32_t *acc, const int16_t *const *px, const int16_t *const *w, int32_t taps, int32_t c);
 
 /* pq_mbqm64's per-channel constants, computed once at prepare from the op's multiplier and
  * shift (constants of the file, as the filter): the multiplier rounded to Q15, the total right

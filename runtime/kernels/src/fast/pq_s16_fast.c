@@ -91,6 +91,14 @@ pq_s16_dots_fn pq_s16_dots_for(int isa) {
     return dots_base;
 }
 
+pq_s16_dw_pixel_fn pq_s16_dw_pixel_for(int isa) {
+#if PQ_HAVE_NEON
+    if (neon(isa)) return pq_s16_dw_pixel_neon;
+#endif
+    (void)isa;
+    return NULL;
+}
+
 void pq_s16_widen(const int8_t *w, int32_t offset, int32_t n, int16_t *out) {
     int32_t i;
     for (i = 0; i < n; ++i) out[i] = (int16_t)((int32_t)w[i] + offset);
