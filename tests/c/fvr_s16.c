@@ -136,8 +136,10 @@ static void run_isas(const pq_fast_op *op, const void *params, pq_tensor *t, con
     }
 }
 
-/* CONV_2D (depthwise 0) or DEPTHWISE_CONV_2D 16x8. */
-static void conv_case(fvr_rng *r, int depthwise, fvr_check_fn check)
+/* CONV_2D (depthwise 0) or DEPTHWISE_CONV_2D 16x8; `extreme`: CONV_2D 3x3 x 240 deep (2,160)
+ * over a 3x3 image of -32768 with -128 weights, every product 2^22 and of one sign: 2,160 of
+ * them overflow int32 more than four times, so any lane kept too long shows. */
+static void conv_case(fvr_rng *r, int depthwise, int extreme, fvr_check_fn check)
 {
     static const int32_t ks[] = {1, 1, 2, 3, 3, 5};
     static const int32_t strides[] = {1, 1, 2, 3};
@@ -148,7 +150,7 @@ static void conv_case(fvr_rng *r, int depthwise, fvr_check_fn check)
     pq_dims in, f, out;
     pq_tensor t[6];
     int32_t io[6] = {0, 1, 2, 3, 4, 5};
-    const int32_t groups = depthwise ? 1 : fvr_pick(r, groups_of, 6);
+    const int32_t groups = depthwise || extreme ? 1 : fvr_pick(r, groups_of, 6);
     const int32_t dm = depthwise ? fvr_pick(r, mults, 5) : 1;
     const int bias32 = !depthwise && fvr_range(r, 0, 3) == 0;
     int32_t cin, cout, k, *mult, *shift;
@@ -185,13 +187,26 @@ static void conv_case(fvr_rng *r, int depthwise, fvr_check_fn check)
     in.c = cin;
     f.n = depthwise ? 1 : cout;
     f.c = depthwise ? cout : cin / groups;
+    if (extreme) {
+        in.n = 1, in.h = in.w = 3, f.h = f.w = 3, in.c = cin = f.c = 240, out.c = cout = f.n = 5;
+        p.stride_h = p.stride_w = p.dilation_h = p.dilation_w = 1;
+    }
     gen_axis(r, in.h, f.h, p.stride_h, p.dilation_h, &p.pad_h, &out.h);
     gen_axis(r, in.w, f.w, p.stride_w, p.dilation_w, &p.pad_w, &out.w);
+    if (extreme) { /* SAME: 9 output pixels, 4 pairs and one alone */
+        p.pad_h = p.pad_w = 1;
+        out.h = out.w = 3;
+    }
     out.n = in.n, out.c = cout;
     gen_clamp16(r, &p.act_min, &p.act_max);
     k = f.h * f.w * (depthwise ? 1 : f.c);
     x = gen_s16(r, (size_t)in.n * (size_t)in.h * (size_t)in.w * (size_t)in.c);
     w = gen_w(r, (size_t)f.n * (size_t)f.h * (size_t)f.w * (size_t)f.c);
+    if (extreme) {
+        memset(w, 0x80, (size_t)f.n * (size_t)f.h * (size_t)f.w * (size_t)f.c); /* -128 */
+        for (k = 0; k < in.h * in.w * in.c; ++k) x[k] = -32768;
+        k = f.h * f.w * f.c;
+    }
     mult = (int32_t *)fvr_alloc((size_t)cout * sizeof *mult);
     shift = (int32_t *)fvr_alloc((size_t)cout * sizeof *shift);
     gen_mults(r, cout, k, mult, shift);
@@ -230,14 +245,13 @@ static void conv_case(fvr_rng *r, int depthwise, fvr_check_fn check)
 
 void fvr_case_conv_s16(fvr_rng *r, long index, fvr_check_fn check)
 {
-    (void)index;
-    conv_case(r, 0, check);
+    conv_case(r, 0, index == 0, check);
 }
 
 void fvr_case_dw_s16(fvr_rng *r, long index, fvr_check_fn check)
 {
     (void)index;
-    conv_case(r, 1, check);
+    conv_case(r, 1, 0, check);
 }
 
 /* FULLY_CONNECTED 16x8; case 0 is 2,500 deep at the largest products (-32768 * (-128 - 255)). */

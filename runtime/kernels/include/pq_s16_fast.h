@@ -32,6 +32,9 @@ typedef void (*pq_s16_mac_fn)(int32_t *acc, const int16_t *w, const int16_t *x, 
 /* out[j] = sum_i a[i] * w[j * k + i] for j < n: one row against n filter rows of k values,
  * exactly (a CONV_2D pixel or a FULLY_CONNECTED row against its output channels). */
 typedef void (*pq_s16_dots_fn)(const int16_t *a, const int16_t *w, int32_t k, int32_t n, int64_t *out);
+/* The same for two rows (two CONV_2D output pixels): out0 for a0, out1 for a1. */
+typedef void (*pq_s16_dots2_fn)(const int16_t *a0, const int16_t *a1, const int16_t *w, int32_t k, int32_t n,
+                                int64_t *out0, int64_t *out1);
 
 /* One DEPTHWISE_CONV_2D output pixel at depth multiplier 1: acc[i] = sum_t px[t][i] * w[t][i]
  * over the `taps` listed (those inside the image) for the c channels, exactly (taps <=
@@ -44,12 +47,15 @@ typedef void (*pq_s16_dw_pixel_fn)(int32_t *acc, const int16_t *const *px, const
 pq_s16_dot_fn pq_s16_dot_for(int isa);
 pq_s16_mac_fn pq_s16_mac_for(int isa);
 pq_s16_dots_fn pq_s16_dots_for(int isa);
+pq_s16_dots2_fn pq_s16_dots2_for(int isa);
 pq_s16_dw_pixel_fn pq_s16_dw_pixel_for(int isa);
 
 /* aarch64 Advanced SIMD versions (src/arch/arm/pq_s16_neon.c; defined only on aarch64). */
 int64_t pq_s16_dot_neon(const int16_t *a, const int16_t *b, int32_t n);
 void pq_s16_mac_neon(int32_t *acc, const int16_t *w, const int16_t *x, int32_t n);
 void pq_s16_dots_neon(const int16_t *a, const int16_t *w, int32_t k, int32_t n, int64_t *out);
+void pq_s16_dots2_neon(const int16_t *a0, const int16_t *a1, const int16_t *w, int32_t k, int32_t n, int64_t *out0,
+                       int64_t *out1);
 /* src/arch/arm/pq_depthwise_conv2d_s16_neon.c */
 void pq_s16_dw_pixel_neon(int32_t *acc, const int16_t *const *px, const int16_t *const *w, int32_t taps, int32_t c);
 

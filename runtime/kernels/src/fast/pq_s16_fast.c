@@ -33,6 +33,11 @@ static void dots_base(const int16_t *a, const int16_t *w, int32_t k, int32_t n, 
     int32_t j;
     for (j = 0; j < n; ++j) out[j] = dot_base(a, w + (size_t)j * (size_t)k, k);
 }
+static void dots2_base(const int16_t *a0, const int16_t *a1, const int16_t *w, int32_t k, int32_t n, int64_t *out0,
+                       int64_t *out1) {
+    dots_base(a0, w, k, n, out0);
+    dots_base(a1, w, k, n, out1);
+}
 
 #if PQ_HAVE_X86_SIMD
 __attribute__((target("avx2"))) static int64_t dot_avx2(const int16_t *a, const int16_t *b, int32_t n) {
@@ -45,6 +50,11 @@ __attribute__((target("avx2"))) static void dots_avx2(const int16_t *a, const in
                                                       int64_t *out) {
     int32_t j;
     for (j = 0; j < n; ++j) out[j] = dot_avx2(a, w + (size_t)j * (size_t)k, k);
+}
+__attribute__((target("avx2"))) static void dots2_avx2(const int16_t *a0, const int16_t *a1, const int16_t *w,
+                                                       int32_t k, int32_t n, int64_t *out0, int64_t *out1) {
+    dots_avx2(a0, w, k, n, out0);
+    dots_avx2(a1, w, k, n, out1);
 }
 #endif
 
@@ -89,6 +99,17 @@ pq_s16_dots_fn pq_s16_dots_for(int isa) {
 #endif
     (void)isa;
     return dots_base;
+}
+
+pq_s16_dots2_fn pq_s16_dots2_for(int isa) {
+#if PQ_HAVE_X86_SIMD
+    if (wide(isa)) return dots2_avx2;
+#endif
+#if PQ_HAVE_NEON
+    if (neon(isa)) return pq_s16_dots2_neon;
+#endif
+    (void)isa;
+    return dots2_base;
 }
 
 pq_s16_dw_pixel_fn pq_s16_dw_pixel_for(int isa) {

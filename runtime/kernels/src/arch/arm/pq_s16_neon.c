@@ -12,7 +12,8 @@
  * pq_s16_dots_neon takes one row against 4 filter rows at a time (a CONV_2D output pixel or a
  * FULLY_CONNECTED row against its output channels): each 8 row values are loaded once for 4
  * channels, 13 instructions per 32 products instead of 16 with a call and a reduction per
- * channel.
+ * channel. pq_s16_dots2_neon takes two rows (two CONV_2D output pixels) against 4 filter rows:
+ * each 8 filter values are loaded once for both pixels, 25 instructions per 64 products.
  */
 #include <stddef.h>
 #include <stdint.h>
@@ -30,6 +31,16 @@ static inline int32_t block_end(int32_t i, int32_t n)
 {
     const int32_t left = (n - i) & ~7;
     return i + (left < BLOCK ? left : BLOCK);
+}
+
+/* The same for pq_s16_dots2_neon, whose accumulators take both halves of each 8 values (one
+ * int32x4 per row and channel, 16 of the 32 registers for 2 rows x 4 channels): 2 products per
+ * lane per 8 values, so blocks of 4 * PQ_S16_CHUNK values keep a lane at PQ_S16_CHUNK. */
+#define BLOCK2 (4 * PQ_S16_CHUNK)
+static inline int32_t block_end2(int32_t i, int32_t n)
+{
+    const int32_t left = (n - i) & ~7;
+    return i + (left < BLOCK2 ? left : BLOCK2);
 }
 
 /* The int64 sum of the 8 lanes of lo and hi (each within int32: no lane sum overflows). */
@@ -111,6 +122,56 @@ void pq_s16_dots_neon(const int16_t *a, const int16_t *w, int32_t k, int32_t n, 
     int32_t j = 0;
     for (; j + 4 <= n; j += 4) dot4(a, w + (size_t)j * (size_t)k, k, out + j);
     for (; j < n; ++j) out[j] = pq_s16_dot_neon(a, w + (size_t)j * (size_t)k, k);
+}
+
+/* out0[0 .. 4) = a0 . w_j and out1[0 .. 4) = a1 . w_j for the 4 rows w_j = w + j * k. */
+static void dot2x4(const int16_t *a0, const int16_t *a1, const int16_t *w, int32_t k, int64_t *out0, int64_t *out1)
+{
+    const int16_t *w0 = w, *w1 = w + k, *w2 = w1 + k, *w3 = w2 + k;
+    int64x2_t p0 = vdupq_n_s64(0), p1 = p0, p2 = p0, p3 = p0, q0 = p0, q1 = p0, q2 = p0, q3 = p0;
+    int32_t i = 0;
+    while (k - i >= 8) {
+        const int32_t end = block_end2(i, k);
+        int32x4_t a00 = vdupq_n_s32(0), a01 = a00, a02 = a00, a03 = a00, a10 = a00, a11 = a00, a12 = a00, a13 = a00;
+        for (; i < end; i += 8) {
+            const int16x8_t x0 = vld1q_s16(a0 + i), x1 = vld1q_s16(a1 + i);
+            const int16x4_t x0l = vget_low_s16(x0), x1l = vget_low_s16(x1);
+            const int16x8_t y0 = vld1q_s16(w0 + i), y1 = vld1q_s16(w1 + i);
+            const int16x8_t y2 = vld1q_s16(w2 + i), y3 = vld1q_s16(w3 + i);
+            a00 = vmlal_high_s16(vmlal_s16(a00, x0l, vget_low_s16(y0)), x0, y0);
+            a01 = vmlal_high_s16(vmlal_s16(a01, x0l, vget_low_s16(y1)), x0, y1);
+            a02 = vmlal_high_s16(vmlal_s16(a02, x0l, vget_low_s16(y2)), x0, y2);
+            a03 = vmlal_high_s16(vmlal_s16(a03, x0l, vget_low_s16(y3)), x0, y3);
+            a10 = vmlal_high_s16(vmlal_s16(a10, x1l, vget_low_s16(y0)), x1, y0);
+            a11 = vmlal_high_s16(vmlal_s16(a11, x1l, vget_low_s16(y1)), x1, y1);
+            a12 = vmlal_high_s16(vmlal_s16(a12, x1l, vget_low_s16(y2)), x1, y2);
+            a13 = vmlal_high_s16(vmlal_s16(a13, x1l, vget_low_s16(y3)), x1, y3);
+        }
+        p0 = vpadalq_s32(p0, a00), p1 = vpadalq_s32(p1, a01), p2 = vpadalq_s32(p2, a02), p3 = vpadalq_s32(p3, a03);
+        q0 = vpadalq_s32(q0, a10), q1 = vpadalq_s32(q1, a11), q2 = vpadalq_s32(q2, a12), q3 = vpadalq_s32(q3, a13);
+    }
+    vst1q_s64(out0, vpaddq_s64(p0, p1));
+    vst1q_s64(out0 + 2, vpaddq_s64(p2, p3));
+    vst1q_s64(out1, vpaddq_s64(q0, q1));
+    vst1q_s64(out1 + 2, vpaddq_s64(q2, q3));
+    if (i < k) {
+        int32_t j;
+        for (j = 0; j < 4; ++j) {
+            out0[j] += tail(a0, w + (size_t)j * (size_t)k, i, k);
+            out1[j] += tail(a1, w + (size_t)j * (size_t)k, i, k);
+        }
+    }
+}
+
+void pq_s16_dots2_neon(const int16_t *a0, const int16_t *a1, const int16_t *w, int32_t k, int32_t n, int64_t *out0,
+                       int64_t *out1)
+{
+    int32_t j = 0;
+    for (; j + 4 <= n; j += 4) dot2x4(a0, a1, w + (size_t)j * (size_t)k, k, out0 + j, out1 + j);
+    for (; j < n; ++j) {
+        out0[j] = pq_s16_dot_neon(a0, w + (size_t)j * (size_t)k, k);
+        out1[j] = pq_s16_dot_neon(a1, w + (size_t)j * (size_t)k, k);
+    }
 }
 
 void pq_s16_mac_neon(int32_t *acc, const int16_t *w, const int16_t *x, int32_t n)
