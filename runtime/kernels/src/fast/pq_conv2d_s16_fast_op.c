@@ -122,16 +122,23 @@ static void conv16_requant(const conv16_state *s, const pq_node *node, const pq_
     const pq_tensor *bt = node->io[2] >= 0 ? &t[node->io[2]] : NULL;
     const int32_t *bias32 = bt != NULL && bt->dtype == PQ_DT_INT32 ? (const int32_t *)bt->data : NULL;
     const int64_t *bias64 = bt != NULL && bt->dtype != PQ_DT_INT32 ? (const int64_t *)bt->data : NULL;
-    int32_t oc;
-    for (oc = g * s->per_group; oc < (g + 1) * s->per_group; ++oc) {
-        const uint64_t acc = (uint64_t)sums[oc - g * s->per_group];
-        int32_t v;
-        if (bias32 != NULL) {
-            v = pq_mbqm(pq_wrap_i32((uint32_t)acc + (uint32_t)bias32[oc]), mult[oc], shift[oc]);
-        } else {
-            v = pq_s16_rq_apply(acc + (bias64 ? (uint64_t)bias64[oc] : 0u), &s->rq[oc]);
+    const int32_t lo = p->act_min, hi = p->act_max, n = s->per_group, c0 = g * n;
+    const pq_s16_rq *rq = s->rq + c0;
+    int32_t j;
+    out += c0;
+    /* one loop per bias kind, so that the per-output work has no branch but the clamp's */
+    if (bias32 != NULL) {
+        for (j = 0; j < n; ++j) {
+            const int32_t v = pq_mbqm(pq_wrap_i32((uint32_t)sums[j] + (uint32_t)bias32[c0 + j]), mult[c0 + j],
+                                      shift[c0 + j]);
+            out[j] = (int16_t)pq_clamp(v, lo, hi);
         }
-        out[oc] = (int16_t)pq_clamp(v, p->act_min, p->act_max);
+    } else if (bias64 != NULL) {
+        for (j = 0; j < n; ++j) {
+            out[j] = (int16_t)pq_clamp(pq_s16_rq_apply((uint64_t)sums[j] + (uint64_t)bias64[c0 + j], &rq[j]), lo, hi);
+        }
+    } else {
+        for (j = 0; j < n; ++j) out[j] = (int16_t)pq_clamp(pq_s16_rq_apply((uint64_t)sums[j], &rq[j]), lo, hi);
     }
 }
 
