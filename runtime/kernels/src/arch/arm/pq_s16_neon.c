@@ -12,8 +12,9 @@
  * pq_s16_dots_neon takes one row against 4 filter rows at a time (a CONV_2D output pixel or a
  * FULLY_CONNECTED row against its output channels): each 8 row values are loaded once for 4
  * channels: 5 loads and 8 smlal per 32 products (GCC 12 -O3: 16 instructions with the loop's),
- * against 8 loads and 8 smlal with a call and a reduction per channel. pq_s16_dots2_neon takes two rows (two CONV_2D output pixels) against 4 filter rows:
- * each 8 filter values are loaded once for both pixels: 6 loads and 16 smlal per 64 products.
+ * against 8 loads and 8 smlal with a call and a reduction per channel. pq_s16_dots2_neon takes
+ * two rows (two CONV_2D output pixels) against 4 filter rows: each 8 filter values are loaded
+ * once for both pixels: 6 loads and 16 smlal per 64 products.
  */
 #include <stddef.h>
 #include <stdint.h>
