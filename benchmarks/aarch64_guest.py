@@ -87,13 +87,18 @@ def mark(label):
     marker()
 
 
+def draw(d):  # a seeded random input over the input's integer dtype (int16 in 16x8 models)
+    r = np.iinfo(d["dtype"])
+    return np.random.default_rng(0).integers(r.min, r.max + 1, d["shape"], dtype=d["dtype"])
+
+
 gc.disable()
 for m in spec["models"]:
     x = None
     for isa in spec["isas"]:
         it = Interpreter(m["picoq"], isa=None if isa == "-" else isa)
         if x is None:
-            x = np.random.default_rng(0).integers(-128, 128, it.input_details[0]["shape"], dtype=np.int8)
+            x = draw(it.input_details[0])
         mark(None)
         for rep in range(spec["reps"]):
             it.run(x)
@@ -106,7 +111,7 @@ for m in spec["models"]:
         lite.allocate_tensors()
         inp, out = lite.get_input_details()[0]["index"], lite.get_output_details()[0]["index"]
         if x is None:
-            x = np.random.default_rng(0).integers(-128, 128, lite.get_input_details()[0]["shape"], dtype=np.int8)
+            x = draw(lite.get_input_details()[0])
         mark(None)
         for rep in range(spec["reps"]):
             lite.set_tensor(inp, x)

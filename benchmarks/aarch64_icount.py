@@ -7,6 +7,7 @@ proxy for the work each runtime's kernels do.
     python aarch64_icount.py --only KWS --cpu cortex-a53 max,sme=off --json out.json
     python aarch64_icount.py --only AD --cpu cortex-a76 --by-function --top 20
     python aarch64_icount.py --cpu max --isa portable,neon --no-litert MODEL.tflite
+    python aarch64_icount.py --variant 16x8 --cpu cortex-a53 cortex-a76  # the 16x8 variants
 
 Default models: the MLPerf Tiny KWS, VWW, IC (ResNet-8) and AD models in ../shared; default
 CPU models cortex-a53, cortex-a72 (no dot product), cortex-a76 (dot product), max (with SME
@@ -30,6 +31,11 @@ gives, for each runtime, the instructions per function (picoq's extension has it
 symbol table; LiteRT's libraries keep theirs, else dynamic symbols or "?"): each translated
 block counts in the function holding its first instruction, so inlined code counts in its
 caller, and PLT stubs (calls out to libc) show as such.
+
+`--variant 16x8|int4` rewrites each model first (tests/support/tflite_variants.derive_variant:
+int16 activations with int8 weights, or int4 weights) and runs both runtimes on the rewritten
+.tflite. LiteRT runs 16x8 models on its builtin kernels (XNNPACK does not take them) and
+int4-weight models with XNNPACK where it takes them: whatever LiteRT does is the peer.
 """
 
 from __future__ import annotations
@@ -54,6 +60,19 @@ CPUS = ["cortex-a53", "cortex-a72", "cortex-a76", "max", "max,sme=off"]
 LITERT = "ai-edge-litert==2.3.0"
 NM = "aarch64-linux-gnu-nm"
 RUNTIMES = ("picoq", "litert")
+VARIANTS = {"int8": {}, "16x8": {"activations": "int16"}, "int4": {"weights": "int4"}}
+
+
+def variant_model(src: Path, variant: str, work: Path) -> Path:
+    """`src` itself for int8, else its `variant` rewrite (tests/support/tflite_variants) in work."""
+    if variant == "int8":
+        return src
+    sys.path.insert(0, str(ROOT / "tests"))
+    from support.tflite_variants import derive_variant
+
+    out = work / f"{src.stem}_{variant}.tflite"
+    out.write_bytes(derive_variant(src.read_bytes(), **VARIANTS[variant]))
+    return out
 
 
 def runtime_of(m: Mapping) -> str:
@@ -153,6 +172,12 @@ def main() -> None:
     ap.add_argument("models", nargs="*", type=Path, help=".tflite files (default: the MLPerf Tiny ones)")
     ap.add_argument("--only", nargs="+", choices=list(DEFAULT), help="some of the default models")
     ap.add_argument(
+        "--variant",
+        choices=list(VARIANTS),
+        default="int8",
+        help="rewrite the models first (default int8: as they are)",
+    )
+    ap.add_argument(
         "--work", type=Path, default=Path("/tmp/picoq_aarch64"), help="downloads, builds (cached)"
     )
     ap.add_argument("--cpu", nargs="+", default=CPUS, help=f"QEMU CPU models (default: {' '.join(CPUS)})")
@@ -174,7 +199,7 @@ def main() -> None:
 
     spec: dict = {"models": [], "isas": args.isa.split(","), "reps": 3 if args.check else 2}
     macs = {}
-    for src in models:
+    for src in (variant_model(m, args.variant, work) for m in models):
         converted = work / (src.stem + ".picoq")
         convert(str(src), str(converted))
         macs[src.stem] = model_macs(converted)
@@ -184,6 +209,7 @@ def main() -> None:
         "litert": args.litert,
         "qemu": guest.run(["qemu-aarch64", "--version"]).splitlines()[0],
         "git": guest.run(["git", "-C", str(ROOT), "describe", "--always", "--dirty"]).strip(),
+        "variant": args.variant,
         "counted": "picoq run(x); LiteRT set_tensor+invoke+get_tensor; the second inference of each",
     }
     results = []

@@ -50,6 +50,9 @@ OPS = (
     "reshape",
     "batch_matmul",
     "gather",
+    "conv2d_s16",  # the 16x8 ops (tests/c/fvr_s16.c): NEON's src/arch/arm/pq_s16_neon.c
+    "depthwise_s16",
+    "fc_s16",
 )
 
 

@@ -12,7 +12,8 @@
  *   ./fast_vs_reference [--cases N] [--seed S] [--requant N] [--case OP:I] [--perturb]
  *
  * For each op (conv2d, depthwise, fc; add, mul, mean, softmax in fvr_arith.c; the data-movement
- * ops of fvr_move.c: concat, pad, transpose, reshape; batch_matmul and gather in fvr_matmul.c)
+ * ops of fvr_move.c: concat, pad, transpose, reshape; batch_matmul and gather in fvr_matmul.c;
+ * the 16x8 conv2d_s16, depthwise_s16 and fc_s16 in fvr_s16.c)
  * N random cases (default 200),
  * each derived from (seed, op, index) alone, so `--case conv2d:17` reruns
  * one. Cases draw shapes, strides, paddings (SAME, VALID, explicit),
@@ -53,15 +54,19 @@ enum {
     OP_RESHAPE,
     OP_BATCH_MATMUL,
     OP_GATHER,
+    OP_CONV_S16, /* fvr_s16.c */
+    OP_DW_S16,
+    OP_FC_S16,
     OP_COUNT
 };
 static const char *const k_op_names[OP_COUNT] = {"conv2d",  "depthwise", "fc",        "add",          "mul",
                                                  "mean",    "softmax",   "concat",    "pad",          "transpose",
-                                                 "reshape", "batch_matmul", "gather"};
+                                                 "reshape", "batch_matmul", "gather",
+                                                 "conv2d_s16", "depthwise_s16", "fc_s16"};
 /* The ops whose cases are in their own files (fvr.h), by op (the data-movement ops: below). */
 static void (*const k_op_cases[OP_COUNT])(fvr_rng *, long, fvr_check_fn) = {
     NULL, NULL, NULL, fvr_case_add, fvr_case_mul, fvr_case_mean, fvr_case_softmax, NULL, NULL, NULL, NULL,
-    fvr_case_batch_matmul, fvr_case_gather};
+    fvr_case_batch_matmul, fvr_case_gather, fvr_case_conv_s16, fvr_case_dw_s16, fvr_case_fc_s16};
 
 static int g_perturb; /* the ISA whose first output gets one wrong byte, or -1 */
 static long g_counts[PQ_ISA_COUNT][OP_COUNT];
@@ -509,7 +514,7 @@ int main(int argc, char **argv)
             }
             if (only_op < 0) {
                 fprintf(stderr, "--case wants OP:INDEX, OP one of conv2d, depthwise, fc, add, mul, mean, softmax, "
-                                "concat, pad, transpose, reshape, batch_matmul, gather\n");
+                                "concat, pad, transpose, reshape, batch_matmul, gather, conv2d_s16, depthwise_s16, fc_s16\n");
                 return 2;
             }
         } else {

@@ -78,6 +78,10 @@ void fvr_case_softmax(fvr_rng *r, long index, fvr_check_fn check);
 /* fvr_matmul.c: BATCH_MATMUL and GATHER. */
 void fvr_case_batch_matmul(fvr_rng *r, long index, fvr_check_fn check);
 void fvr_case_gather(fvr_rng *r, long index, fvr_check_fn check);
+/* fvr_s16.c: the 16x8 CONV_2D, DEPTHWISE_CONV_2D and FULLY_CONNECTED (int16 outputs, compared as bytes). */
+void fvr_case_conv_s16(fvr_rng *r, long index, fvr_check_fn check);
+void fvr_case_dw_s16(fvr_rng *r, long index, fvr_check_fn check);
+void fvr_case_fc_s16(fvr_rng *r, long index, fvr_check_fn check);
 /* What the cases of fvr_arith.c and fvr_matmul.c share: an input offset (-zero point, the ends
  * of [-127, 128] often), a Q31 multiplier (ties, 0, extremes often), and the run of the op's
  * fast hooks on every supported ISA over t[0 .. n_inputs] (inputs, then the output) after the

@@ -128,5 +128,9 @@ def _rescale_bias(m, t, old: np.ndarray, new: np.ndarray, activations: str) -> N
     else:
         t.type, values = _INT32, np.clip(b, -(2**31), 2**31 - 1).astype(np.int32)
     t.buffer = _new_buffer(m, values.astype(values.dtype.newbyteorder("<")).tobytes())
-    t.quantization.scale = scale
-    t.quantization.zeroPoint = np.zeros(scale.size, np.int64)
+    # As many scales as the filter has (one when it is per tensor), as TFLite's converter writes:
+    # LiteRT reads a per-tensor bias's scale from its one entry and rejects a per-channel list
+    # under a per-tensor filter (FULLY_CONNECTED's bias-scale check sees scale 0).
+    kept = np.asarray(new, np.float64).astype(np.float32).reshape(-1)
+    t.quantization.scale = kept
+    t.quantization.zeroPoint = np.zeros(kept.size, np.int64)

@@ -1,8 +1,8 @@
 /*
  * What the 16x8 fast kernels share (src/fast/pq_*_s16_fast_op.c): int16 x int16 dot products
  * and multiply-accumulates in plain C that GCC vectorises (pmaddwd), built twice: for the
- * baseline and, on x86-64, for AVX2 (the same C, a wider target). The weights are widened to
- * int16 once, at prepare.
+ * baseline and, on x86-64, for AVX2 (the same C, a wider target); on aarch64, NEON intrinsics
+ * (src/arch/arm/pq_s16_neon.c). The weights are widened to int16 once, at prepare.
  *
  * Exactness: the reference kernels sum in int64. A product here is at most 383 * 32768 <
  * 2^23.6 in magnitude (an int8 weight plus FULLY_CONNECTED's filter offset, at most 255, times
@@ -17,6 +17,7 @@
 #include <stdint.h>
 
 #include "pq_fast_bind.h"
+#include "pq_fixedpoint.h"
 
 #define PQ_S16_CHUNK 128
 /* Depthwise sums one int32 lane per channel over the taps: a product of an int8 weight and an
@@ -28,9 +29,60 @@ typedef int64_t (*pq_s16_dot_fn)(const int16_t *a, const int16_t *b, int32_t n);
 /* acc[i] += w[i] * x[i] over n lanes (each sum stays inside int32, see above). */
 typedef void (*pq_s16_mac_fn)(int32_t *acc, const int16_t *w, const int16_t *x, int32_t n);
 
-/* The isa's versions (AVX2 where it is that isa, else the baseline's). */
+/* out[j] = sum_i a[i] * w[j * k + i] for j < n: one row against n filter rows of k values,
+ * exactly (a CONV_2D pixel or a FULLY_CONNECTED row against its output channels). */
+typedef void (*pq_s16_dots_fn)(const int16_t *a, const int16_t *w, int32_t k, int32_t n, int64_t *out);
+/* The same for two rows (two CONV_2D output pixels): out0 for a0, out1 for a1. */
+typedef void (*pq_s16_dots2_fn)(const int16_t *a0, const int16_t *a1, const int16_t *w, int32_t k, int32_t n,
+                                int64_t *out0, int64_t *out1);
+
+/* One DEPTHWISE_CONV_2D output pixel at depth multiplier 1: acc[i] = sum_t px[t][i] * w[t][i]
+ * over the `taps` listed (those inside the image) for the c channels, exactly (taps <=
+ * PQ_S16_DW_MAX_TAPS). */
+typedef void (*pq_s16_dw_pixel_fn)(int32_t *acc, const int16_t *const *px, const int16_t *const *w, int32_t taps,
+                                   int32_t c);
+
+/* The isa's versions (AVX2 where it is that isa, NEON on aarch64's, else the baseline's);
+ * pq_s16_dw_pixel_for: NEON's, or NULL (the op then adds tap by tap with pq_s16_mac_fn). */
 pq_s16_dot_fn pq_s16_dot_for(int isa);
 pq_s16_mac_fn pq_s16_mac_for(int isa);
+pq_s16_dots_fn pq_s16_dots_for(int isa);
+pq_s16_dots2_fn pq_s16_dots2_for(int isa);
+pq_s16_dw_pixel_fn pq_s16_dw_pixel_for(int isa);
+
+/* aarch64 Advanced SIMD versions (src/arch/arm/pq_s16_neon.c; defined only on aarch64). */
+int64_t pq_s16_dot_neon(const int16_t *a, const int16_t *b, int32_t n);
+void pq_s16_mac_neon(int32_t *acc, const int16_t *w, const int16_t *x, int32_t n);
+void pq_s16_dots_neon(const int16_t *a, const int16_t *w, int32_t k, int32_t n, int64_t *out);
+void pq_s16_dots2_neon(const int16_t *a0, const int16_t *a1, const int16_t *w, int32_t k, int32_t n, int64_t *out0,
+                       int64_t *out1);
+/* src/arch/arm/pq_depthwise_conv2d_s16_neon.c */
+void pq_s16_dw_pixel_neon(int32_t *acc, const int16_t *const *px, const int16_t *const *w, int32_t taps, int32_t c);
+
+/* pq_mbqm64's per-channel constants, computed once at prepare from the op's multiplier and
+ * shift (constants of the file, as the filter): the multiplier rounded to Q15, the total right
+ * shift and its rounding term. pq_s16_rq_apply(x, q) is then pq_mbqm64(x, multiplier, shift)
+ * with the same integer steps, minus the per-output work of deriving them. */
+typedef struct {
+    int64_t m15;
+    uint64_t round;
+    int32_t total, pad_;
+} pq_s16_rq;
+
+/* q[0 .. n) from mult[0 .. n) and shift[0 .. n). */
+static inline void pq_s16_rq_fill(pq_s16_rq *q, const int32_t *mult, const int32_t *shift, int32_t n) {
+    int32_t i;
+    for (i = 0; i < n; ++i) {
+        const int32_t m = mult[i];
+        q[i].m15 = m < 0x7FFF0000 ? (m + (1 << 15)) >> 16 : 0x7FFF;
+        q[i].total = 15 - shift[i];
+        q[i].round = (uint64_t)1 << (q[i].total - 1);
+    }
+}
+static inline int32_t pq_s16_rq_apply(uint64_t x, const pq_s16_rq *q) {
+    const uint64_t r = x * (uint64_t)q->m15 + q->round;
+    return pq_wrap_i32((uint32_t)(pq_wrap_i64(r) >> q->total));
+}
 
 /* w[0 .. n) widened to int16, plus `offset` (FULLY_CONNECTED's filter offset; 0 for convs). */
 void pq_s16_widen(const int8_t *w, int32_t offset, int32_t n, int16_t *out);

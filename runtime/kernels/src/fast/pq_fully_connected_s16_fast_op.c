@@ -1,8 +1,8 @@
 /*
  * FULLY_CONNECTED 16x8's fast hooks (pq_fast_ops.h): the weights widened to int16 with the
- * filter offset added at prepare ([out_depth][depth]), then per row and unit one vectorised
- * dot product (pq_s16_fast.h, exact: the reference's int64 sum), the bias and pq_mbqm64, as
- * the reference kernel.
+ * filter offset added at prepare ([out_depth][depth]), then per row its vectorised dot
+ * products against every unit in one call (pq_s16_fast.h, exact: the reference's int64 sums,
+ * kept in scratch), the bias and pq_mbqm64, as the reference kernel.
  */
 #include <stddef.h>
 #include <stdint.h>
@@ -13,8 +13,9 @@
 
 typedef struct {
     int32_t rows, depth, units;
-    pq_s16_dot_fn dot;
+    pq_s16_dots_fn dots;
     const int16_t *w; /* [units][depth]: weight + filter_offset */
+    const pq_s16_rq *rq; /* per unit, or one: the requantization's constants (pq_s16_fast.h) */
 } fc16_state;
 
 /* The state laid out by b (base NULL: sizes only; else filled, *out pointing at it). */
@@ -23,13 +24,19 @@ static pq_status fc16_layout(const pq_node *node, const pq_tensor *t, int isa, p
     fc16_state *s = (fc16_state *)pq_bump_take(b, sizeof *s);
     fc16_state g;
     int16_t *wk;
+    pq_s16_rq *rq;
+    int32_t n_rq;
     g.units = w->dims[0];
     g.depth = w->dims[1];
     if (g.depth <= 0) return PQ_ERR_PARAM;
     g.rows = t[node->io[0]].count / g.depth;
-    g.dot = pq_s16_dot_for(isa);
+    g.dots = pq_s16_dots_for(isa);
     wk = (int16_t *)pq_bump_take(b, (size_t)g.units * (size_t)g.depth * sizeof(int16_t));
+    n_rq = ((const pq_fc_params *)node->params)->per_channel ? g.units : 1;
+    rq = (pq_s16_rq *)pq_bump_take(b, (size_t)n_rq * sizeof(pq_s16_rq));
     if (s != NULL) {
+        pq_s16_rq_fill(rq, (const int32_t *)t[node->io[3]].data, (const int32_t *)t[node->io[4]].data, n_rq);
+        g.rq = rq;
         pq_s16_widen((const int8_t *)w->data, ((const pq_fc_params *)node->params)->filter_offset, g.units * g.depth, wk);
         g.w = wk;
         *s = g;
@@ -40,7 +47,8 @@ static pq_status fc16_layout(const pq_node *node, const pq_tensor *t, int isa, p
 
 static int fc16_plan(const pq_node *node, const pq_tensor *t, int isa, size_t *state_bytes,
                        size_t *scratch_bytes) {
-    return pq_s16_plan(node, t, isa, fc16_layout, 0, state_bytes, scratch_bytes);
+    const size_t units = t[node->io[1]].dims[0] > 0 ? (size_t)t[node->io[1]].dims[0] : 0u; /* scratch: a row's sums */
+    return pq_s16_plan(node, t, isa, fc16_layout, units * sizeof(int64_t), state_bytes, scratch_bytes);
 }
 
 static pq_status fc16_prepare(pq_node *node, const pq_tensor *t, int isa, void *state) {
@@ -50,20 +58,20 @@ static pq_status fc16_prepare(pq_node *node, const pq_tensor *t, int isa, void *
 static pq_status fc16_eval(const pq_node *node, const pq_tensor *t, void *scratch, int32_t part, int32_t n_parts) {
     const fc16_state *s = (const fc16_state *)node->fast;
     const pq_fc_params *p = (const pq_fc_params *)node->params;
-    const int32_t *mult = (const int32_t *)t[node->io[3]].data, *shift = (const int32_t *)t[node->io[4]].data;
     const int64_t *bias = node->io[2] >= 0 ? (const int64_t *)t[node->io[2]].data : NULL;
     const int16_t *x = (const int16_t *)t[node->io[0]].data;
     int16_t *out = (int16_t *)t[node->io[node->n_inputs]].data;
+    int64_t *sums = (int64_t *)scratch;
     int32_t r, o;
-    (void)scratch;
     (void)part;
     (void)n_parts;
     for (r = 0; r < s->rows; ++r, x += s->depth, out += s->units) {
+        s->dots(x, s->w, s->depth, s->units, sums);
         for (o = 0; o < s->units; ++o) {
             const int32_t c = p->per_channel ? o : 0;
-            uint64_t u = (uint64_t)s->dot(x, s->w + (size_t)o * (size_t)s->depth, s->depth);
+            uint64_t u = (uint64_t)sums[o];
             if (bias != NULL) u += (uint64_t)bias[o];
-            out[o] = (int16_t)pq_clamp(pq_mbqm64(pq_wrap_i64(u), mult[c], shift[c]), p->act_min, p->act_max);
+            out[o] = (int16_t)pq_clamp(pq_s16_rq_apply(u, &s->rq[c]), p->act_min, p->act_max);
         }
     }
     return PQ_OK;

@@ -1,6 +1,7 @@
 /*
  * The 16x8 fast kernels' dot products and multiply-accumulates (pq_s16_fast.h): one C body,
- * compiled for the baseline and, on x86-64, with target("avx2").
+ * compiled for the baseline and, on x86-64, with target("avx2"); on aarch64 the NEON and NEON
+ * dot-product isas take the intrinsics of src/arch/arm/pq_s16_neon.c (sdot has no int16 form).
  */
 #include <stddef.h>
 #include <stdint.h>
@@ -27,12 +28,33 @@
 static int64_t dot_base(const int16_t *a, const int16_t *b, int32_t n) { S16_DOT_BODY }
 static void mac_base(int32_t *acc, const int16_t *w, const int16_t *x, int32_t n) { S16_MAC_BODY }
 
+/* One row against n filter rows: the isa's dot product per row. */
+static void dots_base(const int16_t *a, const int16_t *w, int32_t k, int32_t n, int64_t *out) {
+    int32_t j;
+    for (j = 0; j < n; ++j) out[j] = dot_base(a, w + (size_t)j * (size_t)k, k);
+}
+static void dots2_base(const int16_t *a0, const int16_t *a1, const int16_t *w, int32_t k, int32_t n, int64_t *out0,
+                       int64_t *out1) {
+    dots_base(a0, w, k, n, out0);
+    dots_base(a1, w, k, n, out1);
+}
+
 #if PQ_HAVE_X86_SIMD
 __attribute__((target("avx2"))) static int64_t dot_avx2(const int16_t *a, const int16_t *b, int32_t n) {
     S16_DOT_BODY
 }
 __attribute__((target("avx2"))) static void mac_avx2(int32_t *acc, const int16_t *w, const int16_t *x, int32_t n) {
     S16_MAC_BODY
+}
+__attribute__((target("avx2"))) static void dots_avx2(const int16_t *a, const int16_t *w, int32_t k, int32_t n,
+                                                      int64_t *out) {
+    int32_t j;
+    for (j = 0; j < n; ++j) out[j] = dot_avx2(a, w + (size_t)j * (size_t)k, k);
+}
+__attribute__((target("avx2"))) static void dots2_avx2(const int16_t *a0, const int16_t *a1, const int16_t *w,
+                                                       int32_t k, int32_t n, int64_t *out0, int64_t *out1) {
+    dots_avx2(a0, w, k, n, out0);
+    dots_avx2(a1, w, k, n, out1);
 }
 #endif
 
@@ -41,9 +63,17 @@ __attribute__((target("avx2"))) static void mac_avx2(int32_t *acc, const int16_t
 static int wide(int isa) { return isa == PQ_ISA_AVX2 || isa == PQ_ISA_AVX512VNNI || isa == PQ_ISA_AMX; }
 #endif
 
+#if PQ_HAVE_NEON
+/* NEON's code on both aarch64 isas above portable (the dot-product one has NEON). */
+static int neon(int isa) { return isa == PQ_ISA_NEON || isa == PQ_ISA_NEON_DOT; }
+#endif
+
 pq_s16_dot_fn pq_s16_dot_for(int isa) {
 #if PQ_HAVE_X86_SIMD
     if (wide(isa)) return dot_avx2;
+#endif
+#if PQ_HAVE_NEON
+    if (neon(isa)) return pq_s16_dot_neon;
 #endif
     (void)isa;
     return dot_base;
@@ -53,8 +83,41 @@ pq_s16_mac_fn pq_s16_mac_for(int isa) {
 #if PQ_HAVE_X86_SIMD
     if (wide(isa)) return mac_avx2;
 #endif
+#if PQ_HAVE_NEON
+    if (neon(isa)) return pq_s16_mac_neon;
+#endif
     (void)isa;
     return mac_base;
+}
+
+pq_s16_dots_fn pq_s16_dots_for(int isa) {
+#if PQ_HAVE_X86_SIMD
+    if (wide(isa)) return dots_avx2;
+#endif
+#if PQ_HAVE_NEON
+    if (neon(isa)) return pq_s16_dots_neon;
+#endif
+    (void)isa;
+    return dots_base;
+}
+
+pq_s16_dots2_fn pq_s16_dots2_for(int isa) {
+#if PQ_HAVE_X86_SIMD
+    if (wide(isa)) return dots2_avx2;
+#endif
+#if PQ_HAVE_NEON
+    if (neon(isa)) return pq_s16_dots2_neon;
+#endif
+    (void)isa;
+    return dots2_base;
+}
+
+pq_s16_dw_pixel_fn pq_s16_dw_pixel_for(int isa) {
+#if PQ_HAVE_NEON
+    if (neon(isa)) return pq_s16_dw_pixel_neon;
+#endif
+    (void)isa;
+    return NULL;
 }
 
 void pq_s16_widen(const int8_t *w, int32_t offset, int32_t n, int16_t *out) {
