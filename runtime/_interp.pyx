@@ -479,93 +479,93 @@ cdef class Core:
 
 # *** the float boundary of Interpreter.run (../boundary/pq_boundary.h) ***
 
+cdef object _float_input(x):
+    """x as a C-contiguous, native-order float32 or float64 ndarray: float32 and float64 as
+    they are, other float dtypes (float16, longdouble, byte-swapped) converted to float32,
+    as numpy rounds them."""
+    cdef cnp.ndarray a = <cnp.ndarray?> x
+    cdef int kind = cnp.PyArray_TYPE(a)
+    if (kind != cnp.NPY_FLOAT and kind != cnp.NPY_DOUBLE) or not cnp.PyArray_ISNOTSWAPPED(a):
+        a = a.astype(np.float32)
+    if not cnp.PyArray_IS_C_CONTIGUOUS(a):
+        a = np.ascontiguousarray(a)
+    return a
+
+
+cdef object _quantize_to(x, float scale, int32_t zero_point, bint wide):
+    """quantize / quantize_s16: int8, or int16 when `wide`."""
+    cdef cnp.ndarray a, q
+    cdef size_t n
+    cdef int f64, nan
+    cdef void *out
+    cdef const void *src
+    if wide and not -32768 <= zero_point <= 32767:
+        raise ValueError(f"zero point {zero_point} outside [-32768, 32767]")
+    if not wide and not -128 <= zero_point <= 127:
+        raise ValueError(f"zero point {zero_point} outside [-128, 127]")
+    a = _float_input(x)
+    f64 = cnp.PyArray_TYPE(a) == cnp.NPY_DOUBLE
+    q = cnp.PyArray_EMPTY(cnp.PyArray_NDIM(a), cnp.PyArray_DIMS(a), cnp.NPY_INT16 if wide else cnp.NPY_INT8, 0)
+    n = <size_t> cnp.PyArray_SIZE(a)
+    src, out = cnp.PyArray_DATA(a), cnp.PyArray_DATA(q)
+    with nogil:
+        if wide:
+            nan = (pq_quantize_f64_s16(<const double *> src, <int16_t *> out, n, scale, zero_point) if f64
+                   else pq_quantize_f32_s16(<const float *> src, <int16_t *> out, n, scale, zero_point))
+        else:
+            nan = (pq_quantize_f64_s8(<const double *> src, <int8_t *> out, n, scale, zero_point) if f64
+                   else pq_quantize_f32_s8(<const float *> src, <int8_t *> out, n, scale, zero_point))
+    return None if nan else q
+
+
+cdef object _dequantize_from(q, float scale, int32_t zero_point, bint wide):
+    """dequantize / dequantize_s16: from int8, or int16 when `wide`."""
+    cdef cnp.ndarray a = <cnp.ndarray?> q
+    cdef cnp.ndarray y
+    cdef size_t n
+    cdef const void *src
+    if cnp.PyArray_TYPE(a) != (cnp.NPY_INT16 if wide else cnp.NPY_INT8):
+        raise TypeError(f"{'dequantize_s16 takes int16' if wide else 'dequantize takes int8'}, not {a.dtype}")
+    if wide and not -32768 <= zero_point <= 32767:
+        raise ValueError(f"zero point {zero_point} outside [-32768, 32767]")
+    if not wide and not -128 <= zero_point <= 127:
+        raise ValueError(f"zero point {zero_point} outside [-128, 127]")
+    if not cnp.PyArray_IS_C_CONTIGUOUS(a):
+        a = np.ascontiguousarray(a)
+    y = cnp.PyArray_EMPTY(cnp.PyArray_NDIM(a), cnp.PyArray_DIMS(a), cnp.NPY_FLOAT, 0)
+    n = <size_t> cnp.PyArray_SIZE(a)
+    src = cnp.PyArray_DATA(a)
+    with nogil:
+        if wide:
+            pq_dequantize_s16_f32(<const int16_t *> src, <float *> cnp.PyArray_DATA(y), n, scale, zero_point)
+        else:
+            pq_dequantize_s8_f32(<const int8_t *> src, <float *> cnp.PyArray_DATA(y), n, scale, zero_point)
+    return y
+
+
 def quantize(x, float scale, int32_t zero_point):
     """x, a float ndarray of any layout, as a new int8 array of its shape: round half away
     from zero of x / scale, plus zero_point (in [-128, 127]), saturated; None (and no
     array) if x holds a NaN. float32 and float64 are read as they are, other float dtypes
     (float16, longdouble, byte-swapped) converted to float32 first, as numpy rounds them."""
-    cdef cnp.ndarray a = <cnp.ndarray?> x
-    cdef cnp.ndarray q
-    cdef size_t n
-    cdef int kind = cnp.PyArray_TYPE(a), nan
-    if not -128 <= zero_point <= 127:
-        raise ValueError(f"zero point {zero_point} outside [-128, 127]")
-    if (kind != cnp.NPY_FLOAT and kind != cnp.NPY_DOUBLE) or not cnp.PyArray_ISNOTSWAPPED(a):
-        a = a.astype(np.float32)
-        kind = cnp.NPY_FLOAT
-    if not cnp.PyArray_IS_C_CONTIGUOUS(a):
-        a = np.ascontiguousarray(a)
-    q = cnp.PyArray_EMPTY(cnp.PyArray_NDIM(a), cnp.PyArray_DIMS(a), cnp.NPY_INT8, 0)
-    n = <size_t> cnp.PyArray_SIZE(a)
-    with nogil:
-        if kind == cnp.NPY_FLOAT:
-            nan = pq_quantize_f32_s8(<const float *> cnp.PyArray_DATA(a), <int8_t *> cnp.PyArray_DATA(q), n,
-                                     scale, zero_point)
-        else:
-            nan = pq_quantize_f64_s8(<const double *> cnp.PyArray_DATA(a), <int8_t *> cnp.PyArray_DATA(q), n,
-                                     scale, zero_point)
-    return None if nan else q
+    return _quantize_to(x, scale, zero_point, False)
 
 
 def dequantize(q, float scale, int32_t zero_point):
     """q, an int8 ndarray of any layout, as a new float32 array of its shape:
     (q - zero_point) * scale, zero_point in [-128, 127]."""
-    cdef cnp.ndarray a = <cnp.ndarray?> q
-    cdef cnp.ndarray y
-    if cnp.PyArray_TYPE(a) != cnp.NPY_INT8:
-        raise TypeError(f"dequantize takes int8, not {a.dtype}")
-    if not -128 <= zero_point <= 127:
-        raise ValueError(f"zero point {zero_point} outside [-128, 127]")
-    if not cnp.PyArray_IS_C_CONTIGUOUS(a):
-        a = np.ascontiguousarray(a)
-    y = cnp.PyArray_EMPTY(cnp.PyArray_NDIM(a), cnp.PyArray_DIMS(a), cnp.NPY_FLOAT, 0)
-    with nogil:
-        pq_dequantize_s8_f32(<const int8_t *> cnp.PyArray_DATA(a), <float *> cnp.PyArray_DATA(y),
-                             <size_t> cnp.PyArray_SIZE(a), scale, zero_point)
-    return y
+    return _dequantize_from(q, scale, zero_point, False)
 
 
 def quantize_s16(x, float scale, int32_t zero_point):
     """quantize() for an int16 (16x8) tensor: a new int16 array, zero_point in
     [-32768, 32767]; None if x holds a NaN."""
-    cdef cnp.ndarray a = <cnp.ndarray?> x
-    cdef cnp.ndarray q
-    cdef size_t n
-    cdef int kind = cnp.PyArray_TYPE(a), nan
-    if not -32768 <= zero_point <= 32767:
-        raise ValueError(f"zero point {zero_point} outside [-32768, 32767]")
-    if (kind != cnp.NPY_FLOAT and kind != cnp.NPY_DOUBLE) or not cnp.PyArray_ISNOTSWAPPED(a):
-        a = a.astype(np.float32)
-        kind = cnp.NPY_FLOAT
-    if not cnp.PyArray_IS_C_CONTIGUOUS(a):
-        a = np.ascontiguousarray(a)
-    q = cnp.PyArray_EMPTY(cnp.PyArray_NDIM(a), cnp.PyArray_DIMS(a), cnp.NPY_INT16, 0)
-    n = <size_t> cnp.PyArray_SIZE(a)
-    with nogil:
-        if kind == cnp.NPY_FLOAT:
-            nan = pq_quantize_f32_s16(<const float *> cnp.PyArray_DATA(a), <int16_t *> cnp.PyArray_DATA(q), n,
-                                      scale, zero_point)
-        else:
-            nan = pq_quantize_f64_s16(<const double *> cnp.PyArray_DATA(a), <int16_t *> cnp.PyArray_DATA(q), n,
-                                      scale, zero_point)
-    return None if nan else q
+    return _quantize_to(x, scale, zero_point, True)
 
 
 def dequantize_s16(q, float scale, int32_t zero_point):
     """dequantize() for an int16 array: a new float32 array, zero_point in [-32768, 32767]."""
-    cdef cnp.ndarray a = <cnp.ndarray?> q
-    cdef cnp.ndarray y
-    if cnp.PyArray_TYPE(a) != cnp.NPY_INT16:
-        raise TypeError(f"dequantize_s16 takes int16, not {a.dtype}")
-    if not -32768 <= zero_point <= 32767:
-        raise ValueError(f"zero point {zero_point} outside [-32768, 32767]")
-    if not cnp.PyArray_IS_C_CONTIGUOUS(a):
-        a = np.ascontiguousarray(a)
-    y = cnp.PyArray_EMPTY(cnp.PyArray_NDIM(a), cnp.PyArray_DIMS(a), cnp.NPY_FLOAT, 0)
-    with nogil:
-        pq_dequantize_s16_f32(<const int16_t *> cnp.PyArray_DATA(a), <float *> cnp.PyArray_DATA(y),
-                              <size_t> cnp.PyArray_SIZE(a), scale, zero_point)
-    return y
+    return _dequantize_from(q, scale, zero_point, True)
 
 
 # *** fixed-point helpers, exposed for the property tests (element-wise over int32 arrays) ***
