@@ -76,7 +76,10 @@ static inline void pq_s16_rq_fill(pq_s16_rq *q, const int32_t *mult, const int32
         const int32_t m = mult[i];
         q[i].m15 = m < 0x7FFF0000 ? (m + (1 << 15)) >> 16 : 0x7FFF;
         q[i].total = 15 - shift[i];
-        q[i].round = (uint64_t)1 << (q[i].total - 1);
+        /* The int64 requantization's shifts are <= 7 (total >= 8). A 16x8 conv with an int32
+         * bias requantizes with pq_mbqm, its shifts up to 30: its entries are filled but never
+         * applied, and must not shift by a negative count (undefined) on the way. */
+        q[i].round = q[i].total >= 1 ? (uint64_t)1 << (q[i].total - 1) : 0;
     }
 }
 static inline int32_t pq_s16_rq_apply(uint64_t x, const pq_s16_rq *q) {
