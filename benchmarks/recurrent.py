@@ -61,7 +61,7 @@ def torch_model(kind: str, bidirectional: bool, layers: int, steps: int, seed: i
     return onnx.load_from_string(f.getvalue())
 
 
-def median_us(f: Callable[[], object], runs: int = 300) -> float:
+def median_us(f: Callable[[], object], runs: int = 3000) -> float:
     f()
     times = []
     for _ in range(runs):
