@@ -100,7 +100,7 @@ class Lowering(ComputeOps, MovementOps):
         self.layouts: dict[int, tuple[str, tuple[int, ...], np.ndarray | None]] = {}
         self.consumers = fg.consumers()
         self.dt = self.act_dtype  # the dtype of the node being lowered (node_dtype)
-        self._feeds: dict[str, bool] = {}  # _feeds_recurrent's answers by node name
+        self._feeds: dict[str, bool] = {}  # _feeds_recurrent's answers by output tensor
         self._assign_qparams(ranges)
 
     # *** quantization parameters ***
@@ -182,14 +182,15 @@ class Lowering(ComputeOps, MovementOps):
         the sequence is quantized once, at 16 bits, on its way in."""
         if not self.fg.recurrent or rule_of(node.op).quant != "same":
             return False
-        if node.name not in self._feeds:
+        key = node.outputs[0]  # one writer per tensor: a key names nodes with no name too
+        if key not in self._feeds:
             readers = [c for o in node.outputs for c in self.consumers.get(o, [])]
-            self._feeds[node.name] = (
+            self._feeds[key] = (
                 bool(readers)
                 and not any(o in self.fg.outputs for o in node.outputs)
                 and all(self.fg.is_recurrent(c) or self._feeds_recurrent(c) for c in readers)
             )
-        return self._feeds[node.name]
+        return self._feeds[key]
 
     def _in_node_dtype(self, node: Node) -> Node:
         """The node reading its activation inputs in its own dtype (QUANTIZE ops where not)."""
