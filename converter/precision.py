@@ -292,10 +292,12 @@ def _int4_saving(n_weights: int, n_channels: int) -> int:
 
 def _least_noise_cover(names, noise, saved, need: int, unit: int = 16) -> list[str] | None:
     """The set of layers saving at least `need` bytes with the least total noise: a 0/1
-    knapsack by dynamic programming over savings in `unit`-byte steps (rounded down, so the
-    set may fall a few bytes short; the caller measures it). None when nothing covers."""
+    knapsack by dynamic programming over savings in `unit`-byte steps (coarser for big models;
+    rounded down, so the set may fall a few bytes short: the caller measures it). None when
+    nothing covers."""
     if need <= 0:
         return []
+    unit = max(unit, -(-need // (1 << 16)))  # at most 65,537 columns, whatever the model's size
     cap = -(-need // unit)
     best = np.full(cap + 1, np.inf)  # best[j]: least noise saving >= j units
     best[0] = 0.0
