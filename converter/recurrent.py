@@ -383,7 +383,7 @@ def share_step_ranges(graph: FloatGraph, ranges: dict[str, tuple[float, float]])
     """Give each tensor of an unrolled step the range of its role over every step (a gate's
     pre-activation at step t shares one range with that gate at all the others), in place.
     The statistics of a recurrent cell are the same at every step: per-step ranges would rest
-    on one twentieth of the samples each and clip unseen data, as TFLM's LSTM keeps one scale
+    on 1/T of the samples each and clip unseen data, as TFLM's LSTM keeps one scale
     per gate for the whole sequence."""
     groups: dict[tuple[str, str, str], list[str]] = {}
     for prefix in graph.recurrent:
