@@ -247,10 +247,11 @@ def _choose_weights(fg, samples, nodes, deq, scales, act, budget, measure, choic
     base_flash, ram = measure(fg, Precision(act))
     choice.pareto.append((0, base_flash, ram, runner.sqnr(fg)))
 
-    def fits(chosen: list[str]) -> tuple[bool, float]:
+    def evaluate(chosen: list[str]) -> tuple[int, int, float]:
+        """(flash, ram, float-simulated SQNR) with `chosen` at int4."""
         trial = _with_weights(fg, {n: deq[n] for n in chosen})
         flash, ram = measure(trial, Precision(act, {n: scales[n] for n in chosen}))
-        return flash <= budget, runner.sqnr(trial) if flash <= budget else -math.inf
+        return flash, ram, runner.sqnr(trial)
 
     greedy: list[str] = []
     flash = base_flash
@@ -258,9 +259,8 @@ def _choose_weights(fg, samples, nodes, deq, scales, act, budget, measure, choic
         if flash <= budget:
             break
         greedy.append(r.name)
-        trial = _with_weights(fg, {n: deq[n] for n in greedy})
-        flash, ram = measure(trial, Precision(act, {n: scales[n] for n in greedy}))
-        choice.pareto.append((len(greedy), flash, ram, runner.sqnr(trial)))
+        flash, ram, db = evaluate(greedy)
+        choice.pareto.append((len(greedy), flash, ram, db))
     if flash > budget:
         raise ConversionError(
             [
@@ -273,8 +273,8 @@ def _choose_weights(fg, samples, nodes, deq, scales, act, budget, measure, choic
     best, best_db = greedy, choice.pareto[-1][3]
     cover = _least_noise_cover([r.name for r in rows], noise, saved, base_flash - budget)
     if cover is not None and sorted(cover) != sorted(greedy):
-        ok, db = fits(cover)
-        if ok and db > best_db:
+        flash, _, db = evaluate(cover)
+        if flash <= budget and db > best_db:
             best, best_db = cover, db
             choice.notes.append(
                 f"int4 layers: the least-noise set that fits ({len(cover)} layers, {db:.1f} dB float-simulated) "
