@@ -36,27 +36,33 @@
 #define PQ_BOUNDARY_NEON 0
 #endif
 
-/* One value: zero_point + round half away from zero of v = x / scale, saturated.
- * |v| is clamped to 256 first: past that the result saturates whatever the zero point
- * (|zero_point| <= 128), and so do +-inf. The clamp is on the bits (for floats >= 0 the
+/* Round half away from zero of v = x / scale, |v| first clamped to the float whose bits are
+ * clamp_bits; pq_quantize_one adds the zero point and saturates to int8. With the clamp at
+ * 256, past which the result saturates whatever the zero point (|zero_point| <= 128), and
+ * so do +-inf. The clamp is on the bits (for floats >= 0 the
  * integer order is the float order, and NaN's bits are above infinity's, so NaN goes to
  * 256 too): a float select followed by more float arithmetic is what GCC will not
  * vectorise under -ftrapping-math. Then m = trunc(c) is in range, c - m is exact
  * (Sterbenz: m <= c < 2m, or m = 0), and rounding up when that fraction is >= 0.5 is
  * std::round's tie away from zero. (Not floor(c + 0.5f): for c = 0.5 - 2^-25 the
  * float sum rounds up to 1.) */
-static inline int8_t pq_quantize_one(float x, float scale, int32_t zero_point)
+static inline int32_t pq_round_away(float x, float scale, uint32_t clamp_bits)
 {
     float v = x / scale;
     float c = fabsf(v);
     uint32_t bits;
-    int32_t m, r;
+    int32_t m;
     memcpy(&bits, &c, sizeof bits);
-    bits = bits < PQ_F32_256_BITS ? bits : PQ_F32_256_BITS;
+    bits = bits < clamp_bits ? bits : clamp_bits;
     memcpy(&c, &bits, sizeof c);
     m = (int32_t)c;
     m += isgreaterequal(c - (float)m, 0.5f);
-    r = (isless(v, 0.0f) ? -m : m) + zero_point;
+    return isless(v, 0.0f) ? -m : m;
+}
+
+static inline int8_t pq_quantize_one(float x, float scale, int32_t zero_point)
+{
+    const int32_t r = pq_round_away(x, scale, PQ_F32_256_BITS) + zero_point;
     return (int8_t)(r < -128 ? -128 : (r > 127 ? 127 : r));
 }
 
@@ -185,22 +191,13 @@ void pq_dequantize_s8_f32(const int8_t *restrict q, float *restrict y, size_t n,
 /* *** int16 (16x8) inputs and outputs: the same rounding, plain loops (the tensors of the
  * 16x8 models this serves are small; GCC may vectorise them) ***
  * |v| is clamped to 65536: past it the result saturates whatever the zero point (|zero_point|
- * <= 32768, the validator's int16 range), and so do +-inf and NaN (bits above infinity's).
- * c - m is exact as in pq_quantize_one (m <= c < 2m, or m = 0). */
+ * <= 32768, the validator's int16 range), and so do +-inf and NaN (bits above infinity's):
+ * pq_round_away with that clamp. */
 #define PQ_F32_65536_BITS 0x47800000u /* 65536.0f */
 
 static inline int16_t pq_quantize_one16(float x, float scale, int32_t zero_point)
 {
-    float v = x / scale;
-    float c = fabsf(v);
-    uint32_t bits;
-    int32_t m, r;
-    memcpy(&bits, &c, sizeof bits);
-    bits = bits < PQ_F32_65536_BITS ? bits : PQ_F32_65536_BITS;
-    memcpy(&c, &bits, sizeof c);
-    m = (int32_t)c;
-    m += isgreaterequal(c - (float)m, 0.5f);
-    r = (isless(v, 0.0f) ? -m : m) + zero_point;
+    const int32_t r = pq_round_away(x, scale, PQ_F32_65536_BITS) + zero_point;
     return (int16_t)(r < -32768 ? -32768 : (r > 32767 ? 32767 : r));
 }
 
