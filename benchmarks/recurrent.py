@@ -13,7 +13,6 @@ sequences for both converters, test sequences neither saw.
 from __future__ import annotations
 
 import argparse
-import io
 import sys
 import tempfile
 import time
@@ -38,29 +37,6 @@ MODELS = {
 }
 
 
-def torch_model(kind: str, bidirectional: bool, layers: int, steps: int, seed: int = 0):
-    import onnx
-    import torch
-
-    class Net(torch.nn.Module):
-        def __init__(self):
-            super().__init__()
-            cls = torch.nn.LSTM if kind == "LSTM" else torch.nn.GRU
-            self.rnn = cls(IN, H, num_layers=layers, bidirectional=bidirectional, batch_first=True)
-            self.fc = torch.nn.Linear(H * (2 if bidirectional else 1), 4)
-
-        def forward(self, x):
-            y, _ = self.rnn(x)
-            return self.fc(y[:, -1])
-
-    torch.manual_seed(seed)
-    f = io.BytesIO()
-    torch.onnx.export(
-        Net().eval(), (torch.randn(1, steps, IN),), f, input_names=["input"], output_names=["y"], dynamo=False
-    )
-    return onnx.load_from_string(f.getvalue())
-
-
 def median_us(f: Callable[[], object], runs: int = 3000) -> float:
     f()
     times = []
@@ -77,8 +53,10 @@ def measure(name: str, steps: int, n_calib: int, n_test: int) -> dict[str, float
     from picoq.runtime import Interpreter
 
     from support.onnx_models import ort_quantize_static, ort_run
+    from support.torch_rnn import torch_rnn
 
-    m = torch_model(*MODELS[name], steps)
+    kind, bidirectional, layers = MODELS[name]
+    m = torch_rnn(kind, IN, H, steps, bidirectional=bidirectional, layers=layers, batch_first=True)
     rng = np.random.default_rng(0)
     calib = rng.normal(size=(n_calib, steps, IN)).astype(np.float32)
     x = rng.normal(size=(n_test, 1, steps, IN)).astype(np.float32)

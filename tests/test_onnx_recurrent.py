@@ -9,8 +9,6 @@ writes (peepholes, GRU's linear_before_reset = 0, clip, initial states as graph 
 
 from __future__ import annotations
 
-import io
-
 import numpy as np
 import onnx
 import pytest
@@ -22,31 +20,13 @@ from picoq.converter.onnx_convert import prepare
 from picoq.runtime import Interpreter
 
 from support.onnx_models import model, ort_run
+from support.torch_rnn import torch_rnn
 
 T, IN, H = 12, 6, 8  # steps, input features, hidden units
 
 
-def _torch_model(kind: str, *, bidirectional=False, layers=1, batch_first=False, seed=0) -> onnx.ModelProto:
-    import torch  # a test dependency (.ci/run installs .[test,torch]): never skipped
-
-    class Net(torch.nn.Module):
-        def __init__(self):
-            super().__init__()
-            cls = torch.nn.LSTM if kind == "LSTM" else torch.nn.GRU
-            self.rnn = cls(IN, H, num_layers=layers, bidirectional=bidirectional, batch_first=batch_first)
-            self.fc = torch.nn.Linear(H * (2 if bidirectional else 1), 4)
-
-        def forward(self, x):
-            y, _ = self.rnn(x)
-            return self.fc(y[:, -1] if batch_first else y[-1])
-
-    torch.manual_seed(seed)
-    x = torch.randn((1, T, IN) if batch_first else (T, 1, IN))
-    f = io.BytesIO()
-    torch.onnx.export(
-        Net().eval(), (x,), f, input_names=["input"], output_names=["y"], dynamo=False, opset_version=17
-    )
-    return onnx.load_from_string(f.getvalue())
+def _torch_model(kind: str, **kw) -> onnx.ModelProto:
+    return torch_rnn(kind, IN, H, T, **kw)
 
 
 def _node_model(kind: str, seed: int = 0, *, states_as_inputs=False, **attrs) -> onnx.ModelProto:
