@@ -195,6 +195,16 @@ class _Emitter:
             tag,
         )  # fmt: skip
 
+    def box(self, x: str, t: int, lo: int, hi: int, tag: str) -> str:
+        """x[t:t+1, lo:hi] of a [rows, n] tensor: one SLICE where row() then cols() would be two."""
+        i64 = np.int64
+        return self.node(
+            "Slice",
+            [x, self.const(tag + "_s", np.array([t, lo], i64)), self.const(tag + "_e", np.array([t + 1, hi], i64)),
+             self.const(tag + "_a", np.array([0, 1], i64))],
+            tag,
+        )  # fmt: skip
+
     def reshape(self, x: str, shape: tuple[int, ...], tag: str) -> str:
         return self.node("Reshape", [x, self.const(tag + "_shape", np.array(shape, np.int64))], tag)
 
@@ -246,8 +256,22 @@ def _lstm_direction(graph, node, e, xs, d, backward, hid) -> tuple[list[str], st
         g = e.row(proj, t, f"{s}_x") if t_len > 1 else proj
         if h is not None:
             g = e.add(g, e.gemm(h, r, None, f"{s}_hr"), f"{s}_g")
+        if peep is None:  # i, o, f are contiguous: one LOGISTIC where three would each cost a call
+            sig = e.node(
+                "Sigmoid", [e.clip(e.cols(g, 0, 3 * hid, f"{s}_iof"), clip, f"{s}_ciof")], f"{s}_sig"
+            )
+            i, o = e.cols(sig, 0, hid, f"{s}_i"), e.cols(sig, hid, 2 * hid, f"{s}_o")
+            f = e.cols(sig, 2 * hid, 3 * hid, f"{s}_f") if c is not None else None
+            cand = e.node(
+                "Tanh", [e.clip(e.cols(g, 3 * hid, 4 * hid, f"{s}_c"), clip, f"{s}_cc")], f"{s}_cand"
+            )
+            ic = e.node("Mul", [i, cand], f"{s}_ic")
+            c = ic if c is None else e.node("Add", [e.node("Mul", [f, c], f"{s}_fc"), ic], f"{s}_c")
+            h = e.node("Mul", [o, e.node("Tanh", [c], f"{s}_tc")], f"{s}_h")
+            outs[t] = h
+            continue
         gi, go, gf, gc = (e.cols(g, k * hid, (k + 1) * hid, f"{s}_{n}") for k, n in enumerate("iofc"))
-        if peep is not None and c is not None:
+        if c is not None:
             gi = e.add(
                 gi, e.node("Mul", [c, e.const(f"{s}_pi", peep[:hid].astype(F32))], f"{s}_pic"), f"{s}_gi"
             )
@@ -259,12 +283,11 @@ def _lstm_direction(graph, node, e, xs, d, backward, hid) -> tuple[list[str], st
         cand = e.node("Tanh", [e.clip(gc, clip, f"{s}_cc")], f"{s}_cand")
         ic = e.node("Mul", [i, cand], f"{s}_ic")
         c = ic if c is None else e.node("Add", [e.node("Mul", [f, c], f"{s}_fc"), ic], f"{s}_c")
-        if peep is not None:
-            go = e.add(
-                go,
-                e.node("Mul", [c, e.const(f"{s}_po", peep[hid : 2 * hid].astype(F32))], f"{s}_poc"),
-                f"{s}_go",
-            )
+        go = e.add(
+            go,
+            e.node("Mul", [c, e.const(f"{s}_po", peep[hid : 2 * hid].astype(F32))], f"{s}_poc"),
+            f"{s}_go",
+        )
         o = e.node("Sigmoid", [e.clip(go, clip, f"{s}_co")], f"{s}_o")
         h = e.node("Mul", [o, e.node("Tanh", [c], f"{s}_tc")], f"{s}_h")
         outs[t] = h
@@ -280,43 +303,55 @@ def _gru_direction(graph, node, e, xs, d, backward, hid) -> tuple[list[str], str
     clip = node.attrs.get("clip")
     t_len = graph.shapes[xs][0]
     tag = f"d{d}"
-    # the z and r recurrent biases are constant per step: into the input projection; h's too
-    # unless it is applied after the reset gate (linear_before_reset)
+    # The z and r recurrent biases are constant per step: into the input projection; h's too
+    # unless it is applied after the reset gate (linear_before_reset). The projections carry
+    # the z rows twice, the second time negated: sigmoid(-a) = 1 - sigmoid(a), so one LOGISTIC
+    # over [z, r, -z] gives z, r and 1 - z, and h' = (1 - z) n + z h needs no subtraction
+    # (a SUB of two activations would cost a negating op and an ADD, each step).
     xb = wb + np.concatenate([rb[: 2 * hid], np.zeros(hid) if lbr else rb[2 * hid :]])
-    proj = e.gemm(xs, w, xb, f"{tag}_xw")
+    zrz = np.r_[0 : 2 * hid, 0:hid]  # rows of [z, r, -z]
+    sign = np.r_[np.ones(2 * hid), -np.ones(hid)][:, None]
+    proj = e.gemm(
+        xs,
+        np.concatenate([w[zrz] * sign, w[2 * hid :]]),
+        np.concatenate([xb[zrz] * sign[:, 0], xb[2 * hid :]]),
+        f"{tag}_xw",
+    )
     h = _state(graph, node, 5, d, e, hid, f"{tag}_h0")
     outs: list[str | None] = [None] * t_len
     for t in reversed(range(t_len)) if backward else range(t_len):
         s = f"{tag}_t{t}"
-        g = e.row(proj, t, f"{s}_x") if t_len > 1 else proj
-        gz, gr, gh = (e.cols(g, k * hid, (k + 1) * hid, f"{s}_{n}") for k, n in enumerate("zrn"))
+        gzr = e.box(proj, t, 0, 3 * hid, f"{s}_xzr")
+        gn = e.box(proj, t, 3 * hid, 4 * hid, f"{s}_xn")
         if h is not None:
-            rows = r if lbr else r[: 2 * hid]
-            hb = np.concatenate([np.zeros(2 * hid), rb[2 * hid :]]) if lbr else None
+            rows = np.concatenate([r[zrz] * sign, r[2 * hid :]]) if lbr else r[zrz] * sign
+            hb = np.concatenate([np.zeros(3 * hid), rb[2 * hid :]]) if lbr else None
             hr = e.gemm(h, rows, hb, f"{s}_hr")
-            gz = e.add(gz, e.cols(hr, 0, hid, f"{s}_hz"), f"{s}_gz")
-            gr = e.add(gr, e.cols(hr, hid, 2 * hid, f"{s}_hrr"), f"{s}_gr")
-        z = e.node("Sigmoid", [e.clip(gz, clip, f"{s}_cz")], f"{s}_zg")
-        rr = e.node("Sigmoid", [e.clip(gr, clip, f"{s}_cr")], f"{s}_rg")
+            gzr = e.add(gzr, e.cols(hr, 0, 3 * hid, f"{s}_hzr") if lbr else hr, f"{s}_gzr")
+        sig = e.node("Sigmoid", [e.clip(gzr, clip, f"{s}_czr")], f"{s}_sig")
+        one_minus_z = e.cols(sig, 2 * hid, 3 * hid, f"{s}_1mz")
         if h is None:  # h(t-1) = 0: r multiplies the recurrent bias alone (lbr) or nothing
             if lbr and np.any(rb[2 * hid :]):
-                gh = e.add(
-                    gh,
+                rr = e.cols(sig, hid, 2 * hid, f"{s}_rg")
+                gn = e.add(
+                    gn,
                     e.node("Mul", [rr, e.const(f"{s}_rbh", rb[2 * hid :].astype(F32))], f"{s}_rn"),
                     f"{s}_gn",
                 )
-        elif lbr:
-            gh = e.add(gh, e.node("Mul", [rr, e.cols(hr, 2 * hid, 3 * hid, f"{s}_hn")], f"{s}_rn"), f"{s}_gn")
         else:
-            rh = e.node("Mul", [rr, h], f"{s}_rh")
-            gh = e.add(gh, e.gemm(rh, r[2 * hid :], None, f"{s}_rhr"), f"{s}_gn")
-        n = e.node("Tanh", [e.clip(gh, clip, f"{s}_cn")], f"{s}_n")
-        if h is None:  # (1 - z) n
-            one = e.const(f"{s}_one", np.array(1.0, F32))
-            h = e.node("Mul", [e.node("Sub", [one, z], f"{s}_1mz"), n], f"{s}_h")
-        else:  # n + z (h - n)
-            h = e.node("Add", [n, e.node("Mul", [z, e.node("Sub", [h, n], f"{s}_hmn")], f"{s}_zd")], f"{s}_h")
-        outs[t] = h
+            rr = e.cols(sig, hid, 2 * hid, f"{s}_rg")
+            if lbr:
+                hn = e.cols(hr, 3 * hid, 4 * hid, f"{s}_hn")
+                gn = e.add(gn, e.node("Mul", [rr, hn], f"{s}_rn"), f"{s}_gn")
+            else:
+                rh = e.node("Mul", [rr, h], f"{s}_rh")
+                gn = e.add(gn, e.gemm(rh, r[2 * hid :], None, f"{s}_rhr"), f"{s}_gn")
+        n = e.node("Tanh", [e.clip(gn, clip, f"{s}_cn")], f"{s}_n")
+        new = e.node("Mul", [one_minus_z, n], f"{s}_zn")
+        if h is not None:
+            z = e.cols(sig, 0, hid, f"{s}_zg")
+            new = e.node("Add", [new, e.node("Mul", [z, h], f"{s}_zh")], f"{s}_h")
+        h = outs[t] = new
     return outs, h, None
 
 

@@ -205,6 +205,8 @@ cdef class Core:
     cdef cnp.npy_intp in0_dims[6]
     cdef cnp.npy_intp out0_dims[6]
     cdef bint in0_quant, out0_quant
+    cdef bint in0_wide, out0_wide  # int16 (16x8) rather than int8
+    cdef size_t in0_count, out0_count
     cdef float in0_scale, out0_scale
     cdef int32_t in0_zp, out0_zp
     # The lock: owner thread and depth (read and written with the GIL held), the fork epoch it
@@ -340,16 +342,18 @@ cdef class Core:
         if self.it.n_inputs != 1 or self.it.n_outputs != 1:
             return
         x, y = pq_interp_input(&self.it, 0), pq_interp_output(&self.it, 0)
-        if x.dtype != 1 or y.dtype != 1:
+        if x.dtype not in (1, 3) or y.dtype not in (1, 3):  # PQ_DT_INT8, PQ_DT_INT16
             return
         tx, ty = model.tensors[model.inputs[0]], model.tensors[model.outputs[0]]
         self.in0_quant, self.out0_quant = tx.scales.size == 1, ty.scales.size == 1
-        if self.in0_quant:  # int8 tensors: the validator has checked the zero points' range
+        if self.in0_quant:  # the validator has checked the zero points' range
             self.in0_scale, self.in0_zp = tx.scales[0], tx.zero_points[0]
         if self.out0_quant:
             self.out0_scale, self.out0_zp = ty.scales[0], ty.zero_points[0]
+        self.in0_wide, self.out0_wide = x.dtype == 3, y.dtype == 3
         self.in0_ptr, self.out0_ptr = <uint8_t *> x.data, <const uint8_t *> y.data
-        self.in0_bytes, self.out0_bytes = x.count, y.count
+        self.in0_count, self.out0_count = x.count, y.count
+        self.in0_bytes, self.out0_bytes = x.count * (2 if self.in0_wide else 1), y.count * (2 if self.out0_wide else 1)
         self.in0_ndim, self.out0_ndim = x.rank, y.rank
         for k in range(x.rank):
             self.in0_dims[k] = x.dims[k]
@@ -389,9 +393,9 @@ cdef class Core:
 
     def run1(self, x):
         """The common call in one step: x, a C-contiguous array of exactly the input's shape,
-        int8 (raw: a new int8 array holding the output) or native float32 / float64
-        (quantized, and the output dequantized to a new float32 array; kept int8 when its
-        quantization is per channel), into the arena, run. Returns None (having done
+        int8 or int16 as the input is (raw: a new int8 / int16 array holding the output) or
+        native float32 / float64 (quantized, and the output dequantized to a new float32
+        array; kept raw when its quantization is per channel), into the arena, run. Returns None (having done
         nothing) for anything else, a float input that holds NaN included, which the
         caller then handles (and refuses)."""
         cdef cnp.ndarray a
@@ -406,7 +410,7 @@ cdef class Core:
             if cnp.PyArray_DIMS(a)[k] != self.in0_dims[k]:
                 return None
         kind = cnp.PyArray_TYPE(a)
-        if kind == cnp.NPY_INT8:
+        if kind == (cnp.NPY_INT16 if self.in0_wide else cnp.NPY_INT8) and cnp.PyArray_ISNOTSWAPPED(a):
             return self._invoke1(cnp.PyArray_DATA(a), False)
         if (kind != cnp.NPY_FLOAT and kind != cnp.NPY_DOUBLE) or not cnp.PyArray_ISNOTSWAPPED(a) \
                 or not self.in0_quant:
@@ -417,11 +421,17 @@ cdef class Core:
             raise MemoryError()
         try:
             with nogil:
-                if kind == cnp.NPY_FLOAT:
-                    nan = pq_quantize_f32_s8(<const float *> cnp.PyArray_DATA(a), q, self.in0_bytes,
+                if self.in0_wide and kind == cnp.NPY_FLOAT:
+                    nan = pq_quantize_f32_s16(<const float *> cnp.PyArray_DATA(a), <int16_t *> q,
+                                              self.in0_count, self.in0_scale, self.in0_zp)
+                elif self.in0_wide:
+                    nan = pq_quantize_f64_s16(<const double *> cnp.PyArray_DATA(a), <int16_t *> q,
+                                              self.in0_count, self.in0_scale, self.in0_zp)
+                elif kind == cnp.NPY_FLOAT:
+                    nan = pq_quantize_f32_s8(<const float *> cnp.PyArray_DATA(a), q, self.in0_count,
                                              self.in0_scale, self.in0_zp)
                 else:
-                    nan = pq_quantize_f64_s8(<const double *> cnp.PyArray_DATA(a), q, self.in0_bytes,
+                    nan = pq_quantize_f64_s8(<const double *> cnp.PyArray_DATA(a), q, self.in0_count,
                                              self.in0_scale, self.in0_zp)
             return None if nan else self._invoke1(q, self.out0_quant)
         finally:
@@ -429,10 +439,11 @@ cdef class Core:
 
     cdef cnp.ndarray _invoke1(self, const void *x, bint dequantize_out):
         """Copy in0_bytes from x into the input, invoke, and return the output as a new array:
-        float32 dequantized, or int8."""
+        float32 dequantized, or raw (int8 or int16)."""
         cdef cnp.ndarray out
         cdef int rc
-        out = cnp.PyArray_EMPTY(self.out0_ndim, self.out0_dims, cnp.NPY_FLOAT if dequantize_out else cnp.NPY_INT8, 0)
+        cdef int raw = cnp.NPY_INT16 if self.out0_wide else cnp.NPY_INT8
+        out = cnp.PyArray_EMPTY(self.out0_ndim, self.out0_dims, cnp.NPY_FLOAT if dequantize_out else raw, 0)
         self._acquire()
         try:
             memcpy(self.in0_ptr, x, self.in0_bytes)
@@ -440,9 +451,12 @@ cdef class Core:
                 rc = pq_interp_invoke(&self.it)
             if rc != PQ_INTERP_OK:
                 raise RuntimeError(f"kernel of op {self.it.failed_op} reported an error")
-            if dequantize_out:
+            if dequantize_out and self.out0_wide:
+                pq_dequantize_s16_f32(<const int16_t *> self.out0_ptr, <float *> cnp.PyArray_DATA(out),
+                                      self.out0_count, self.out0_scale, self.out0_zp)
+            elif dequantize_out:
                 pq_dequantize_s8_f32(<const int8_t *> self.out0_ptr, <float *> cnp.PyArray_DATA(out),
-                                     self.out0_bytes, self.out0_scale, self.out0_zp)
+                                     self.out0_count, self.out0_scale, self.out0_zp)
             else:
                 memcpy(cnp.PyArray_DATA(out), self.out0_ptr, self.out0_bytes)
         finally:

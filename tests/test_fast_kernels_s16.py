@@ -127,19 +127,32 @@ def test_fully_connected_s16_fast_equals_reference(seed: int) -> None:
     assert run_all(convert(g.build()), _inputs(rng, (rows, depth))) == ["fast-fc-s16"]
 
 
+@pytest.mark.parametrize("depth", [128, 300])
 @pytest.mark.parametrize("offset", [-255, 255])
-def test_fully_connected_s16_filter_offset(offset: int) -> None:
+def test_fully_connected_s16_filter_offset(offset: int, depth: int) -> None:
     """A per-tensor 16x8 FC's filter offset (0 from TFLite, up to 255 allowed by the format) is
-    in the fast kernel's widened weights: products up to 382 * 32768, still exact in its chunks."""
+    in the fast kernel's widened weights: products up to 382 * 32768, still exact in its chunks
+    (depth 300: per-unit dot products) and in its int32 column sums (depth 128, their limit)."""
     from test_validator import Patch
 
     rng = np.random.default_rng(6)
-    g, layers, x = _graph(rng, (2, 300))
+    g, layers, x = _graph(rng, (2, depth))
     g.output(layers.fully_connected(x, 9))
     p = Patch(convert(g.build()))
     p.param(0, "filter_offset", offset)
-    xs = [np.full((2, 300), v, np.int16) for v in (-32768, 32767)] + _inputs(rng, (2, 300))
+    xs = [np.full((2, depth), v, np.int16) for v in (-32768, 32767)] + _inputs(rng, (2, depth))
     assert run_all(p.data(), xs) == ["fast-fc-s16"]
+
+
+@pytest.mark.parametrize("depth", [1, 6, 8, 127, 128, 129])
+def test_fully_connected_s16_short_rows(depth: int) -> None:
+    """Depths around the switch from column sums (<= 128, a recurrent cell's gates) to per-unit
+    dot products, with full-range weights and inputs, 20 rows and 32 units as an LSTM's."""
+    rng = np.random.default_rng(depth)
+    g, layers, x = _graph(rng, (20, depth))
+    g.output(layers.fully_connected(x, 32, per_channel=bool(depth % 2)))
+    xs = [np.full((20, depth), v, np.int16) for v in (-32768, 32767)] + _inputs(rng, (20, depth))
+    assert run_all(convert(g.build()), xs) == ["fast-fc-s16"]
 
 
 @pytest.mark.parametrize("seed", range(12))

@@ -341,20 +341,63 @@ def test_dequantize_s16_equals_the_oracle() -> None:
             np.testing.assert_array_equal(dequantize_s16(q, scale, zp), oracle_dequantize(q, scale, zp))
 
 
-def test_int16_run_boundary_equals_the_numpy_formula() -> None:
-    """A 16x8 model's run() quantizes its float input and dequantizes its int16 output in C:
-    the same bytes as set_input of the numpy-quantized input, and the same floats."""
+def _wide_model(out_int8: bool) -> Interpreter:
+    """An int16 input into a 16x8 FULLY_CONNECTED; its int16 output, or that output QUANTIZEd to
+    int8 (an int8 model whose recurrent cell takes the sequence at 16 bits ends so)."""
     from picoq.converter import convert
 
     from support.tflite_builder import RandomLayers, TFLiteGraph
 
     g = TFLiteGraph(activations=np.int16)
     layers = RandomLayers(g, np.random.default_rng(5))
-    g.output(layers.fully_connected(layers.input("x", (1, 40), 0.003, 0), 12))
-    it = Interpreter(convert(g.build()))
+    y = layers.fully_connected(layers.input("x", (1, 40), 0.003, 0), 12)
+    g.output(g.quantize(y, 0.02, -3, np.int8) if out_int8 else y)
+    return Interpreter(convert(g.build()))
+
+
+@pytest.mark.parametrize("out_int8", [False, True])
+def test_int16_run_boundary_equals_the_numpy_formula(out_int8: bool) -> None:
+    """A model with an int16 input quantizes its float input and dequantizes its output (int16
+    or int8) in C: the same bytes as the raw run of the numpy-quantized input, and the same
+    floats, on run()'s one-call path (a C-contiguous float32 / float64 array) and its general
+    one (Fortran order, reversed strides, a batch)."""
+    it = _wide_model(out_int8)
     d_in, d_out = it.input_details[0], it.output_details[0]
     x = np.random.default_rng(6).normal(0, 40, (1, 40)).astype(np.float32)
-    got = it.run(x)
-    raw = it.run(oracle_quantize16(x, d_in["scale"], d_in["zero_point"]))
+    batch = np.concatenate([x, x[:, ::-1]])
+    for xf in (x, x.astype(np.float64), np.asfortranarray(x), x[:, ::-1], batch):
+        raw = np.concatenate(
+            [it.run(r) for r in oracle_quantize16(xf, d_in["scale"], d_in["zero_point"])[:, None]]
+        )
+        assert raw.dtype == (np.int8 if out_int8 else np.int16)
+        got = it.run(xf)
+        assert got.dtype == np.float32
+        np.testing.assert_array_equal(got, oracle_dequantize(raw, d_out["scale"], d_out["zero_point"]))
+
+
+def test_int16_raw_input_must_be_int16() -> None:
+    """An int16 input takes int16 raw values; int8 ones are refused, not reinterpreted."""
+    it = _wide_model(False)
+    with pytest.raises((TypeError, ValueError)):
+        it.run(np.zeros((1, 40), np.int8))
+    x = np.arange(-20, 20, dtype=np.int16).reshape(1, 40) * 800
+    with pytest.raises(ValueError, match="expected dtype int16"):
+        it.run(x.astype(">i2"))  # byte-swapped: not run1's, and refused by the general path
+    raw = it.run(x)
     assert raw.dtype == np.int16
-    np.testing.assert_array_equal(got, oracle_dequantize(raw, d_out["scale"], d_out["zero_point"]))
+    it.set_input(0, x)
+    it.invoke()
+    np.testing.assert_array_equal(raw, it.get_output(0))
+
+
+def test_int16_nan_input_leaves_the_arena_as_it_was() -> None:
+    it = _wide_model(True)
+    xq = np.random.default_rng(7).integers(-32768, 32768, (1, 40), dtype=np.int16)
+    bad = np.zeros((1, 40), np.float32)
+    bad[0, -1] = np.nan
+    for x in (bad, bad.astype(np.float64), np.asfortranarray(bad)):
+        it.set_input(0, xq)
+        with pytest.raises(ValueError, match="NaN"):
+            it.run(x)
+        it.invoke()
+        np.testing.assert_array_equal(it.get_output(0), it.run(xq))

@@ -36,6 +36,12 @@ typedef void (*pq_s16_dots_fn)(const int16_t *a, const int16_t *w, int32_t k, in
 typedef void (*pq_s16_dots2_fn)(const int16_t *a0, const int16_t *a1, const int16_t *w, int32_t k, int32_t n,
                                 int64_t *out0, int64_t *out1);
 
+/* acc[j] = sum_i a[i] * wt[i * n + j] for j < n, k <= PQ_S16_CHUNK: one row against n
+ * filter columns ([k][n], transposed), vectorised across the n outputs, exact in int32 (k
+ * products of at most 2^23.6). A short FULLY_CONNECTED (a recurrent cell's gates: depth 6..64)
+ * spends more on pq_s16_dots_fn's per-output reductions than on its products. */
+typedef void (*pq_s16_cols_fn)(const int16_t *a, const int16_t *wt, int32_t k, int32_t n, int32_t *acc);
+
 /* One DEPTHWISE_CONV_2D output pixel at depth multiplier 1: acc[i] = sum_t px[t][i] * w[t][i]
  * over the `taps` listed (those inside the image) for the c channels, exactly (taps <=
  * PQ_S16_DW_MAX_TAPS). */
@@ -48,6 +54,7 @@ pq_s16_dot_fn pq_s16_dot_for(int isa);
 pq_s16_mac_fn pq_s16_mac_for(int isa);
 pq_s16_dots_fn pq_s16_dots_for(int isa);
 pq_s16_dots2_fn pq_s16_dots2_for(int isa);
+pq_s16_cols_fn pq_s16_cols_for(int isa);
 pq_s16_dw_pixel_fn pq_s16_dw_pixel_for(int isa);
 
 /* aarch64 Advanced SIMD versions (src/arch/arm/pq_s16_neon.c; defined only on aarch64). */

@@ -1,8 +1,11 @@
 /*
  * FULLY_CONNECTED 16x8's fast hooks (pq_fast_ops.h): the weights widened to int16 with the
- * filter offset added at prepare ([out_depth][depth]), then per row its vectorised dot
- * products against every unit in one call (pq_s16_fast.h, exact: the reference's int64 sums,
- * kept in scratch), the bias and pq_mbqm64, as the reference kernel.
+ * filter offset added at prepare, then per row its vectorised dot products against every unit
+ * in one call (pq_s16_fast.h, exact: the reference's int64 sums, kept in scratch), the bias and
+ * pq_mbqm64, as the reference kernel. Weights are stored [units][depth] for the per-unit dot
+ * products, or, at a depth of at most PQ_S16_CHUNK, transposed to [depth][units] for
+ * pq_s16_cols_fn, whose int32 sums are exact there and which is several times faster on the
+ * short rows of recurrent cells.
  */
 #include <stddef.h>
 #include <stdint.h>
@@ -13,8 +16,9 @@
 
 typedef struct {
     int32_t rows, depth, units;
-    pq_s16_dots_fn dots;
-    const int16_t *w; /* [units][depth]: weight + filter_offset */
+    pq_s16_dots_fn dots; /* NULL: by columns */
+    pq_s16_cols_fn cols;
+    const int16_t *w; /* weight + filter_offset: [units][depth], or [depth][units] by columns */
     const pq_s16_rq *rq; /* per unit, or one: the requantization's constants (pq_s16_fast.h) */
 } fc16_state;
 
@@ -25,19 +29,28 @@ static pq_status fc16_layout(const pq_node *node, const pq_tensor *t, int isa, p
     fc16_state g;
     int16_t *wk;
     pq_s16_rq *rq;
-    int32_t n_rq;
+    int32_t n_rq, u, i;
+    const int32_t offset = ((const pq_fc_params *)node->params)->filter_offset;
     g.units = w->dims[0];
     g.depth = w->dims[1];
     if (g.depth <= 0) return PQ_ERR_PARAM;
     g.rows = t[node->io[0]].count / g.depth;
-    g.dots = pq_s16_dots_for(isa);
+    g.cols = pq_s16_cols_for(isa);
+    g.dots = g.depth <= PQ_S16_CHUNK ? NULL : pq_s16_dots_for(isa);
     wk = (int16_t *)pq_bump_take(b, (size_t)g.units * (size_t)g.depth * sizeof(int16_t));
     n_rq = ((const pq_fc_params *)node->params)->per_channel ? g.units : 1;
     rq = (pq_s16_rq *)pq_bump_take(b, (size_t)n_rq * sizeof(pq_s16_rq));
     if (s != NULL) {
         pq_s16_rq_fill(rq, (const int32_t *)t[node->io[3]].data, (const int32_t *)t[node->io[4]].data, n_rq);
         g.rq = rq;
-        pq_s16_widen((const int8_t *)w->data, ((const pq_fc_params *)node->params)->filter_offset, g.units * g.depth, wk);
+        if (g.dots != NULL) {
+            pq_s16_widen((const int8_t *)w->data, offset, g.units * g.depth, wk);
+        } else {
+            const int8_t *w8 = (const int8_t *)w->data;
+            for (u = 0; u < g.units; ++u)
+                for (i = 0; i < g.depth; ++i)
+                    wk[(size_t)i * (size_t)g.units + (size_t)u] = (int16_t)(w8[(size_t)u * (size_t)g.depth + (size_t)i] + offset);
+        }
         g.w = wk;
         *s = g;
         *out = s;
@@ -62,14 +75,16 @@ static pq_status fc16_eval(const pq_node *node, const pq_tensor *t, void *scratc
     const int16_t *x = (const int16_t *)t[node->io[0]].data;
     int16_t *out = (int16_t *)t[node->io[node->n_inputs]].data;
     int64_t *sums = (int64_t *)scratch;
+    int32_t *acc = (int32_t *)scratch; /* by columns: the same scratch, int32 sums */
     int32_t r, o;
     (void)part;
     (void)n_parts;
     for (r = 0; r < s->rows; ++r, x += s->depth, out += s->units) {
-        s->dots(x, s->w, s->depth, s->units, sums);
+        if (s->dots != NULL) s->dots(x, s->w, s->depth, s->units, sums);
+        else s->cols(x, s->w, s->depth, s->units, acc);
         for (o = 0; o < s->units; ++o) {
             const int32_t c = p->per_channel ? o : 0;
-            uint64_t u = (uint64_t)sums[o];
+            uint64_t u = s->dots != NULL ? (uint64_t)sums[o] : (uint64_t)(int64_t)acc[o];
             if (bias != NULL) u += (uint64_t)bias[o];
             out[o] = (int16_t)pq_clamp(pq_s16_rq_apply(u, &s->rq[c]), p->act_min, p->act_max);
         }

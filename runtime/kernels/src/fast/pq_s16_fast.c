@@ -25,8 +25,18 @@
     int32_t i;                                                                           \
     for (i = 0; i < n; ++i) acc[i] += (int32_t)w[i] * (int32_t)x[i];
 
+#define S16_COLS_BODY                                                                    \
+    int32_t i, j;                                                                        \
+    for (j = 0; j < n; ++j) acc[j] = 0;                                                  \
+    for (i = 0; i < k; ++i) {                                                            \
+        const int32_t ai = a[i];                                                         \
+        const int16_t *row = wt + (size_t)i * (size_t)n;                                 \
+        for (j = 0; j < n; ++j) acc[j] += ai * (int32_t)row[j];                          \
+    }
+
 static int64_t dot_base(const int16_t *a, const int16_t *b, int32_t n) { S16_DOT_BODY }
 static void mac_base(int32_t *acc, const int16_t *w, const int16_t *x, int32_t n) { S16_MAC_BODY }
+static void cols_base(const int16_t *a, const int16_t *wt, int32_t k, int32_t n, int32_t *acc) { S16_COLS_BODY }
 
 /* One row against n filter rows: the isa's dot product per row. */
 static void dots_base(const int16_t *a, const int16_t *w, int32_t k, int32_t n, int64_t *out) {
@@ -45,6 +55,10 @@ __attribute__((target("avx2"))) static int64_t dot_avx2(const int16_t *a, const 
 }
 __attribute__((target("avx2"))) static void mac_avx2(int32_t *acc, const int16_t *w, const int16_t *x, int32_t n) {
     S16_MAC_BODY
+}
+__attribute__((target("avx2"))) static void cols_avx2(const int16_t *a, const int16_t *wt, int32_t k, int32_t n,
+                                                      int32_t *acc) {
+    S16_COLS_BODY
 }
 __attribute__((target("avx2"))) static void dots_avx2(const int16_t *a, const int16_t *w, int32_t k, int32_t n,
                                                       int64_t *out) {
@@ -110,6 +124,16 @@ pq_s16_dots2_fn pq_s16_dots2_for(int isa) {
 #endif
     (void)isa;
     return dots2_base;
+}
+
+/* aarch64's baseline C vectorises with NEON already (the other isas' versions here are
+ * intrinsics because their reductions do not vectorise well). */
+pq_s16_cols_fn pq_s16_cols_for(int isa) {
+#if PQ_HAVE_X86_SIMD
+    if (wide(isa)) return cols_avx2;
+#endif
+    (void)isa;
+    return cols_base;
 }
 
 pq_s16_dw_pixel_fn pq_s16_dw_pixel_for(int isa) {
