@@ -101,6 +101,8 @@ class Lowering(ComputeOps, MovementOps):
         self.consumers = fg.consumers()
         self.dt = self.act_dtype  # the dtype of the node being lowered (node_dtype)
         self._feeds: dict[str, bool] = {}  # _feeds_recurrent's answers by output tensor
+        self._follows: dict[str, bool] = {}  # _follows_recurrent's, likewise
+        self.producer = {o: n for n in fg.nodes for o in n.outputs}
         self._assign_qparams(ranges)
 
     # *** quantization parameters ***
@@ -131,6 +133,7 @@ class Lowering(ComputeOps, MovementOps):
                         union(a, node.outputs[0])
             if rule.fixed_qparams is not None:
                 fixed[node.outputs[0]] = rule.fixed_qparams
+        self._own = dict(ranges)  # each tensor's calibrated range, before any sharing
         self._root = {t: find(t) for t in ranges}
         self._range: dict[str, tuple[float, float]] = {}
         for t, (lo, hi) in ranges.items():
@@ -167,7 +170,12 @@ class Lowering(ComputeOps, MovementOps):
         """int16 for a node of a 16x8 model whose kernel has a 16x8 variant, else int8."""
         if node.name in self.precision.int4:
             return "int8"  # int4 weights: TFLM and CMSIS-NN have no 16x4 kernels, an int8 island
-        if self.act_dtype == "int8" and not (self.fg.is_recurrent(node) or self._feeds_recurrent(node)):
+        if self.act_dtype == "int8" and not (
+            self.fg.is_recurrent(node)
+            or self._feeds_recurrent(node)
+            or self._follows_recurrent(node)
+            or self._reads_recurrent(node)
+        ):
             return "int8"  # (an unrolled LSTM / GRU runs 16x8 in an int8 model, as in TFLM)
         kernel = rule_of(node.op).kernel
         if node.op == "Gather" and _gather_is_slice(self.fg, node):  # a SLICE (lower_gather)
@@ -192,16 +200,49 @@ class Lowering(ComputeOps, MovementOps):
             )
         return self._feeds[key]
 
+    def _follows_recurrent(self, node: Node) -> bool:
+        """A data-movement node (quant "same") reading an unrolled LSTM / GRU's output, or such a
+        node's, and writing no graph output: it moves the cell's output in int16, so a model
+        that keeps one step of the sequence (y[:, -1]) requantizes that step alone to int8, with
+        its own calibrated range, not the whole sequence with the range of every step."""
+        if not self.fg.recurrent or rule_of(node.op).quant != "same" or not node.inputs:
+            return False
+        key = node.outputs[0]
+        if key not in self._follows:
+            src = self.producer.get(node.inputs[0])
+            self._follows[key] = (
+                src is not None
+                and not any(o in self.fg.outputs for o in node.outputs)
+                and (self.fg.is_recurrent(src) or self._follows_recurrent(src))
+            )
+        return self._follows[key]
+
+    def _reads_recurrent(self, node: Node) -> bool:
+        """A FULLY_CONNECTED / MatMul (Gemm) whose data input is an LSTM / GRU's output (or
+        data moved from it): it reads the cell's int16 output as it is, 16x8, rather than after
+        a rounding to int8 that would add that rounding's noise to every one of its outputs
+        (about a quarter of an int8 recurrent model's output noise). Its output is requantized
+        to int8 for what follows."""
+        if not self.fg.recurrent or node.op not in ("pq.Dense", "Gemm", "MatMul") or not node.inputs:
+            return False
+        if len(node.inputs) < 2 or not self.fg.is_const(node.inputs[1]):
+            return False
+        src = self.producer.get(node.inputs[0])
+        return src is not None and (self.fg.is_recurrent(src) or self._follows_recurrent(src))
+
     def _in_node_dtype(self, node: Node) -> Node:
         """The node reading its activation inputs in its own dtype (QUANTIZE ops where not)."""
         if self.act_dtype == "int8" and not self.fg.recurrent:
             return node
-        ins = [self._in_dtype(i, node.where) if i in self.stored else i for i in node.inputs]
+        own = rule_of(node.op).quant not in ("same", "same_all", "same_if_clamped")
+        ins = [self._in_dtype(i, node.where, own) if i in self.stored else i for i in node.inputs]
         return node if ins == node.inputs else replace(node, inputs=ins)
 
-    def _in_dtype(self, name: str, where: str) -> str:
+    def _in_dtype(self, name: str, where: str, own_range: bool = False) -> str:
         """`name` (an ONNX activation) in the dtype of the node being lowered: itself, or its
-        copy requantized by a QUANTIZE op (made once per dtype)."""
+        copy requantized by a QUANTIZE op (made once per dtype). `own_range` (a reader that
+        requantizes its output anyway): an int16 recurrent output's int8 copy takes the range
+        calibrated for `name` itself, which the int16 side shares with the whole sequence."""
         st = self.stored[name]
         if self.g.tensors[st.index].dtype == self.dt:
             return name
@@ -210,6 +251,15 @@ class Lowering(ComputeOps, MovementOps):
             src = self.g.tensors[st.index]
             self.fg.shapes[alias] = self.shape(name)
             self.same_qparams(alias, name)
+            if own_range and self.dt == "int8" and self.act_dtype == "int8" and name in self._own:
+                producer = self.producer.get(name)
+                if producer is not None and (
+                    self.fg.is_recurrent(producer)
+                    or self._follows_recurrent(producer)
+                    or self._reads_recurrent(producer)
+                ):
+                    self._root[alias] = alias
+                    self._range[alias] = self._own[name]
             idx = self.new_act(alias, src.shape, self.q_of(alias), name, st.perm)
             params = requantize_params(src.scale, src.zero_point, *self.q_of(alias))
             self.op("QUANTIZE", [st.index], idx, params, where)
@@ -372,7 +422,12 @@ class Lowering(ComputeOps, MovementOps):
                 self.problems.append(f"graph output {name!r} is a constant or not computed by supported ops")
                 continue
             self.dt = self.g.tensors[self.stored[name].index].dtype  # as its producer stored it
-            idx = self.need(name, L.identity(len(self.shape(name))), f"graph output {name!r}")
+            src = name
+            producer = self.producer.get(name)
+            if self.act_dtype == "int8" and producer is not None and self._reads_recurrent(producer):
+                self.dt = "int8"  # a 16x8 head of an int8 model: its output leaves as int8
+                src = self._in_dtype(name, f"graph output {name!r}", own_range=True)
+            idx = self.need(src, L.identity(len(self.shape(name))), f"graph output {name!r}")
             t = self.g.tensors[idx]
             if idx in used:  # already an input or another output: give this one its own (aliased) tensor
                 new = self.new_act(name, t.shape, self.q_of(name), name, L.identity(len(t.shape)))
