@@ -7,8 +7,6 @@ is the real nn.TransformerEncoderLayer (its LayerNorms as LAYER_NORM)."""
 
 from __future__ import annotations
 
-import io
-
 import numpy as np
 import onnx
 import pytest
@@ -20,10 +18,11 @@ from picoq.converter.float_ops import sqnr_db
 from picoq.runtime import Interpreter
 
 from support.onnx_models import op_names, ort_quantize_static, ort_run
+from support.torch_seq import SEQ_LEN, WIDTH, encoder_layer_onnx, export_sequence
 
 pytestmark = pytest.mark.filterwarnings("ignore::torch.jit.TracerWarning", "ignore::DeprecationWarning")
 
-L, D = 6, 16  # sequence length, model width (2 heads of 8)
+L, D = SEQ_LEN, WIDTH
 
 
 class Block(nn.Module):
@@ -39,27 +38,6 @@ class Block(nn.Module):
         return h + self.ff(h)
 
 
-class Wrapped(nn.Module):
-    """TransformerEncoderLayer traced through a plain forward(x) (called directly, torch's
-    tracer hands its is_causal default over as a tensor)."""
-
-    def __init__(self, layer: nn.Module):
-        super().__init__()
-        self.layer = layer
-
-    def forward(self, x):
-        return self.layer(x)
-
-
-def _export(module: nn.Module) -> onnx.ModelProto:
-    torch.manual_seed(0)
-    buf = io.BytesIO()
-    torch.onnx.export(
-        module.eval(), torch.zeros(1, L, D), buf, dynamo=False, opset_version=17, input_names=["input"]
-    )
-    return onnx.load_from_string(buf.getvalue())
-
-
 def _ort(m: onnx.ModelProto, x: np.ndarray) -> np.ndarray:
     """The batch-1 export run item by item."""
     return np.concatenate([ort_run(m, {"input": x[i : i + 1]})[0] for i in range(len(x))])
@@ -68,7 +46,7 @@ def _ort(m: onnx.ModelProto, x: np.ndarray) -> np.ndarray:
 @pytest.fixture(scope="module")
 def block() -> onnx.ModelProto:
     torch.manual_seed(0)
-    return _export(Block())
+    return export_sequence(Block())
 
 
 def test_attention_block_at_least_onnxruntime_quantize_static(block, tmp_path):
@@ -89,9 +67,7 @@ def test_transformer_encoder_layer_at_least_onnxruntime_quantize_static(tmp_path
     """The whole nn.TransformerEncoderLayer (LayerNorms as LAYER_NORM, attention as
     BATCH_MATMUL) converts, runs every op on a fast kernel, and its output SQNR against
     onnxruntime float is at least onnxruntime quantize_static's - 0.5 dB on the same data."""
-    torch.manual_seed(0)
-    layer = nn.TransformerEncoderLayer(D, 2, dim_feedforward=2 * D, dropout=0.0, batch_first=True)
-    m = _export(Wrapped(layer))
+    m = encoder_layer_onnx()
     rng = np.random.default_rng(2)
     cal, x = (rng.normal(size=(n, L, D)).astype(np.float32) for n in (64, 16))
     it = Interpreter(convert(m, calibration=cal, progress=False))

@@ -4,65 +4,21 @@ and are as accurate as onnxruntime's own int8 quantization of the same model."""
 
 from __future__ import annotations
 
-import io
-
 import numpy as np
 import onnx
 import pytest
-import torch  # the `torch` extra; CI installs it (README test command)
 
 from picoq.converter import convert
 from picoq.converter.float_ops import sqnr_db
 from picoq.runtime import Interpreter
 
 from support.onnx_models import op_names, ort_quantize_static, ort_run
-
-nn = torch.nn
-
-
-def kws_1d() -> nn.Module:
-    """MFCC frames (10 coefficients x 49 frames) -> 12 keywords: strided, depthwise, pointwise and
-    dilated 1-D convs, both 1-D pools, global pooling."""
-    torch.manual_seed(0)
-    m = nn.Sequential(
-        nn.Conv1d(10, 32, 5, stride=2, padding=2),
-        nn.BatchNorm1d(32),
-        nn.ReLU(),
-        nn.Conv1d(32, 32, 3, padding=1, groups=32, bias=False),
-        nn.BatchNorm1d(32),
-        nn.ReLU(),
-        nn.Conv1d(32, 48, 1),
-        nn.BatchNorm1d(48),
-        nn.ReLU6(),
-        nn.MaxPool1d(2),
-        nn.Conv1d(48, 48, 3, dilation=2, padding=2),
-        nn.BatchNorm1d(48),
-        nn.ReLU(),
-        nn.AvgPool1d(2),
-        nn.AdaptiveAvgPool1d(1),
-        nn.Flatten(),
-        nn.Linear(48, 12),
-    ).eval()
-    with torch.no_grad():  # non-trivial BatchNorm statistics
-        for bn in (x for x in m.modules() if isinstance(x, nn.BatchNorm1d)):
-            bn.running_mean.uniform_(-0.3, 0.3)
-            bn.running_var.uniform_(0.5, 2.0)
-            bn.weight.uniform_(0.6, 1.4)
-    return m
+from support.torch_seq import kws_1d_onnx
 
 
 @pytest.fixture(scope="module")
 def exported() -> onnx.ModelProto:
-    buf = io.BytesIO()
-    torch.onnx.export(
-        kws_1d(),
-        torch.zeros(1, 10, 49),
-        buf,
-        dynamo=False,
-        input_names=["input"],
-        dynamic_axes={"input": {0: "n"}},
-    )
-    return onnx.load_from_string(buf.getvalue())
+    return kws_1d_onnx()
 
 
 def test_conv1d_stack_runs_as_2d_kernels_with_nothing_between(exported):

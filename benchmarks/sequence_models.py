@@ -1,16 +1,17 @@
-"""Recurrent models (torch nn.LSTM / nn.GRU exported with torch.onnx.export): output SQNR of
-picoq int8 and 16x8 against onnxruntime float, beside onnxruntime's quantize_static (QDQ,
-per-channel, MinMax, int8), which leaves the LSTM / GRU node itself in float; and the latency
-of one sequence (float in, float out: picoq's `run`, ORT's `run`), one thread, medians of runs
-interleaved across the four runtimes.
+"""Sequence models exported with torch.onnx.export (nn.LSTM / nn.GRU with a linear head, a 1-D
+conv keyword-spotting stack, nn.TransformerEncoderLayer): output SQNR of picoq int8 and 16x8
+against onnxruntime float, beside onnxruntime's quantize_static (QDQ, per-channel, MinMax,
+int8), which leaves an LSTM / GRU node itself in float; and the latency of one sequence (float
+in, float out: picoq's `run`, ORT's `run`), one thread, medians of runs interleaved across the
+four runtimes.
 
 Random weights (torch's init, one model per seed), inputs N(0, 1), batch_first, T steps; the
 same calibration sequences for both converters, test sequences neither saw. Each figure is the
 mean over the seeds; "worst" is the seed where picoq int8 trails ORT QDQ most: one model's
 int8 SQNR moves by a dB or two with its weights, on either side of ORT's.
 
-    python benchmarks/recurrent.py                  # 6 models x 4 seeds, T = 20 (~6 min)
-    python benchmarks/recurrent.py --seeds 1 --steps 50 --calib 100
+    python benchmarks/sequence_models.py                  # 8 models x 4 seeds, T = 20 (~8 min)
+    python benchmarks/sequence_models.py --seeds 1 --steps 50 --calib 100 --only LSTM GRU
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ import tempfile
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -28,16 +30,32 @@ REPO = Path(__file__).resolve().parents[1]
 if str(REPO / "tests") not in sys.path:
     sys.path.insert(0, str(REPO / "tests"))
 
-IN, H = 6, 8  # input features, hidden units
-# name -> (nn class, bidirectional, layers)
-MODELS = {
+IN, H = 6, 8  # recurrent models' input features, hidden units
+# name -> (nn class, bidirectional, layers) of a recurrent model, or the builder of another
+MODELS: dict[str, tuple[str, bool, int] | str] = {
     "LSTM": ("LSTM", False, 1),
     "LSTM bidirectional": ("LSTM", True, 1),
     "LSTM 2 layers": ("LSTM", False, 2),
     "GRU": ("GRU", False, 1),
     "GRU bidirectional": ("GRU", True, 1),
     "GRU 2 layers": ("GRU", False, 2),
+    "Conv1d KWS stack": "kws_1d_onnx",
+    "Transformer encoder layer": "encoder_layer_onnx",
 }
+
+
+def build(name: str, steps: int, seed: int) -> tuple[Any, tuple[int, ...]]:
+    """The ONNX model and the shape of one input sample (without its batch dim of 1)."""
+    from support import torch_seq
+    from support.torch_rnn import torch_rnn
+
+    spec = MODELS[name]
+    if isinstance(spec, str):
+        shape = torch_seq.KWS_SHAPE if spec == "kws_1d_onnx" else (torch_seq.SEQ_LEN, torch_seq.WIDTH)
+        return getattr(torch_seq, spec)(seed), shape
+    kind, bidirectional, layers = spec
+    m = torch_rnn(kind, IN, H, steps, bidirectional=bidirectional, layers=layers, batch_first=True, seed=seed)
+    return m, (steps, IN)
 
 
 def median_us(fs: dict[str, Callable[[], object]], runs: int = 3000) -> dict[str, float]:
@@ -61,13 +79,11 @@ def measure(name: str, steps: int, n_calib: int, n_test: int, seed: int) -> dict
     from picoq.runtime import Interpreter
 
     from support.onnx_models import ort_quantize_static, ort_run
-    from support.torch_rnn import torch_rnn
 
-    kind, bidirectional, layers = MODELS[name]
-    m = torch_rnn(kind, IN, H, steps, bidirectional=bidirectional, layers=layers, batch_first=True, seed=seed)
+    m, shape = build(name, steps, seed)
     rng = np.random.default_rng(seed)
-    calib = rng.normal(size=(n_calib, steps, IN)).astype(np.float32)
-    x = rng.normal(size=(n_test, 1, steps, IN)).astype(np.float32)
+    calib = rng.normal(size=(n_calib, *shape)).astype(np.float32)
+    x = rng.normal(size=(n_test, 1, *shape)).astype(np.float32)
     want = np.concatenate([ort_run(m, {"input": v})[0] for v in x])
     import onnxruntime
 
