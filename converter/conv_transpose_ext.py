@@ -1,0 +1,128 @@
+"""Grouped and dilated ConvTranspose as the group-1, dilation-1 ones TRANSPOSE_CONV runs.
+
+- Dilations: the kernel with d - 1 zeros between taps (conv_transpose.dilate_kernel) spans the same
+  (k - 1) * d + 1 pixels and makes the same sums; the node keeps its pads, output_padding,
+  output_shape and auto_pad, which the spec already defines on that span.
+- Groups: group g reads input channels [g * Cin/G, (g+1) * Cin/G) and writes output channels
+  [g * M, (g+1) * M) (M = Cout / G). Two exact forms, chosen by constant flash:
+    block   one ConvTranspose whose [Cin, Cout, kh, kw] filter holds each group's block on the
+            diagonal and zeros elsewhere. A zero weight adds nothing to the int32 sum, and the
+            per-channel weight scales see only their own group's block, so the int8 result is
+            the per-group one. Costs (G - 1) / G of the filter in zeros (and as many MACs).
+    split   a Slice of each group's input channels, one ConvTranspose per group, one Concat
+            (CONCATENATION takes 64 inputs: more groups concatenate in a tree). Costs one
+            SLICE and one TRANSPOSE_CONV per group: their records and tensors in the file.
+  block is taken while its zeros take no more bytes than split's per-group records would
+  (GROUP_RECORD_BYTES, measured); depthwise-style ConvTranspose (group == channels) of more
+  than a few channels is therefore split.
+Quantization needs nothing new: a Slice shares its input's parameters and a Concat its output's
+with every input (onnx_rules quant "same" / "same_all"), so CONCATENATION copies bytes.
+
+Runs after fold_affine and fuse_activations (passes.run_passes): a BatchNorm after the node has
+folded into its weights and a ReLU into its clamp, which every group's node then carries.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from picoq.runtime import format as fmt
+
+from .conv_transpose import dilate_kernel
+from .fgraph import FloatGraph, Node
+
+# File bytes one more group costs a split ConvTranspose beyond its weights: a SLICE and a
+# TRANSPOSE_CONV record, their tensors' records and names, the bias / multiplier / shift
+# tensors' headers, a CONCATENATION input. Measured 616 to 757 bytes per group on torch exports
+# (tests/test_onnx_conv_transpose_ext.py::test_group_record_bytes_matches_the_file checks it).
+# Splitting also keeps every group's output alive until the CONCATENATION (one more output's
+# worth of arena), and the block form spends its zeros as MACs too: about even, so flash decides.
+GROUP_RECORD_BYTES = 600
+
+
+def block_is_smaller(cin: int, cout: int, kh: int, kw: int, group: int) -> bool:
+    """Whether the block-diagonal filter's zeros cost no more flash than splitting the groups."""
+    zeros = cin * cout * kh * kw * (group - 1) // group  # int8 weights: one byte each
+    return zeros <= GROUP_RECORD_BYTES * group
+
+
+def expand_conv_transposes(graph: FloatGraph) -> None:
+    """Rewrite every grouped or dilated ConvTranspose with constant weights (and bias)."""
+    out: list[Node] = []
+    made: set[str] = set()  # names given here (graph.fresh sees graph.nodes, rebuilt at the end)
+
+    def fresh(base: str) -> str:
+        name, k = graph.fresh(base), 1
+        while name in made:
+            name, k = graph.fresh(f"{base}_{k}"), k + 1
+        made.add(name)
+        return name
+
+    def const(base: str, value: np.ndarray) -> str:
+        name = fresh(base)
+        graph.consts[name] = np.ascontiguousarray(value)
+        return name
+
+    for node in graph.nodes:
+        new = _expand(graph, node, fresh, const) if node.op == "ConvTranspose" else None
+        out.extend(new if new is not None else [node])
+    graph.nodes = out
+
+
+def _expand(graph: FloatGraph, node: Node, fresh, const) -> list[Node] | None:
+    a = node.attrs
+    group = int(a.get("group", 1))
+    dil = tuple(int(v) for v in a.get("dilations", (1, 1)))
+    w = graph.const(node.inputs[1])
+    has_bias = len(node.inputs) > 2 and bool(node.inputs[2])
+    b = graph.const(node.inputs[2]) if has_bias else None
+    if (group == 1 and dil == (1, 1)) or w is None or w.ndim != 4 or (has_bias and b is None):
+        return None  # nothing to do, or the lowering names what is not constant
+    attrs = {k: v for k, v in a.items() if k not in ("group", "dilations", "kernel_shape")}
+    w = dilate_kernel(w.astype(np.float32), dil)
+    cin, m, kh, kw = w.shape
+    x, y = node.inputs[0], node.outputs[0]
+    if group == 1:
+        return [
+            Node(
+                "ConvTranspose",
+                [x, const(f"{node.name}/dilated", w), *node.inputs[2:]],
+                [y],
+                attrs,
+                node.name,
+            )
+        ]
+    cg = cin // group
+    if block_is_smaller(cin, m * group, kh, kw, group):
+        full = np.zeros((cin, m * group, kh, kw), np.float32)
+        for g in range(group):
+            full[g * cg : (g + 1) * cg, g * m : (g + 1) * m] = w[g * cg : (g + 1) * cg]
+        ins = [x, const(f"{node.name}/block_diagonal", full), *node.inputs[2:]]
+        return [Node("ConvTranspose", ins, [y], attrs, node.name)]
+    n, _, oh, ow = graph.shapes[y]
+    nodes, parts = [], []
+    axes = const(f"{node.name}/axis", np.array([1], np.int64))
+    for g in range(group):
+        xg, yg = fresh(f"{x}/group{g}"), fresh(f"{y}/group{g}")
+        graph.shapes[xg] = (graph.shapes[x][0], cg, *graph.shapes[x][2:])
+        graph.shapes[yg] = (n, m, oh, ow)
+        starts = const(f"{node.name}/group{g}/starts", np.array([g * cg], np.int64))
+        ends = const(f"{node.name}/group{g}/ends", np.array([(g + 1) * cg], np.int64))
+        nodes.append(Node("Slice", [x, starts, ends, axes], [xg], {}, f"{node.name}/slice{g}"))
+        ins = [xg, const(f"{node.name}/group{g}/weights", w[g * cg : (g + 1) * cg])]
+        if b is not None:
+            ins.append(const(f"{node.name}/group{g}/bias", b[g * m : (g + 1) * m].astype(np.float32)))
+        nodes.append(Node("ConvTranspose", ins, [yg], dict(attrs), f"{node.name}/group{g}"))
+        parts.append(yg)
+    # CONCATENATION takes at most MAX_CONCAT_INPUTS: concatenate chunks, then the chunks
+    while len(parts) > fmt.MAX_CONCAT_INPUTS:
+        size = -(-len(parts) // -(-len(parts) // fmt.MAX_CONCAT_INPUTS))  # as even as can be
+        chunks = [parts[i : i + size] for i in range(0, len(parts), size)]
+        parts = []
+        for chunk in chunks:
+            yc = fresh(f"{y}/groups")
+            graph.shapes[yc] = (n, sum(graph.shapes[p][1] for p in chunk), oh, ow)
+            nodes.append(Node("Concat", chunk, [yc], {"axis": 1}, f"{node.name}/concat{len(nodes)}"))
+            parts.append(yc)
+    nodes.append(Node("Concat", parts, [y], {"axis": 1}, f"{node.name}/concat"))
+    return nodes
