@@ -216,9 +216,7 @@ def as_resize_bilinear(graph: FloatGraph, node: Node) -> list[Node] | None:
     proto = node.attrs[PROTO]
     mode = next((a.s.decode() for a in proto.attribute if a.name == "mode"), "nearest")
     if mode == "cubic":
-        node.attrs["_problem"] = (
-            f"{node.where}: {proto.op_type} mode=cubic: not supported by picoq (nearest and linear are)"
-        )
+        node.attrs["_problem"] = f"{node.where}: not supported by picoq: mode=cubic (nearest and linear are)"
         return None
     try:
         tables = onnx_bilinear_tables(graph, node)

@@ -353,7 +353,7 @@ def test_cubic_resize_is_named_with_the_other_problems():
     with pytest.raises(ConversionError) as e:
         convert(m, calibration=rng.normal(size=(4, 2, 4, 4)).astype(np.float32), progress=False)
     text = str(e.value)
-    assert "Resize mode=cubic: not supported by picoq (nearest and linear are)" in text
+    assert "(Resize): not supported by picoq: mode=cubic (nearest and linear are)" in text
     assert "Resize mode=linear with antialias=1: not supported" in text
 
 
