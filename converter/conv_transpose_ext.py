@@ -4,7 +4,7 @@
   (k - 1) * d + 1 pixels and makes the same sums; the node keeps its pads, output_padding,
   output_shape and auto_pad, which the spec already defines on that span.
 - Groups: group g reads input channels [g * Cin/G, (g+1) * Cin/G) and writes output channels
-  [g * M, (g+1) * M) (M = Cout / G). Two exact forms, chosen by constant flash:
+  [g * M, (g+1) * M) (M = Cout / G). Three exact forms, chosen by constant flash (group_form):
     block   one ConvTranspose whose [Cin, Cout, kh, kw] filter holds each group's block on the
             diagonal and zeros elsewhere. A zero weight adds nothing to the int32 sum, and the
             per-channel weight scales see only their own group's block, so the int8 result is
@@ -12,9 +12,13 @@
     split   a Slice of each group's input channels, one ConvTranspose per group, one Concat
             (CONCATENATION takes 64 inputs: more groups concatenate in a tree). Costs one
             SLICE and one TRANSPOSE_CONV per group: their records and tensors in the file.
-  block is taken while its zeros take no more bytes than split's per-group records would
-  (GROUP_RECORD_BYTES, measured); depthwise-style ConvTranspose (group == channels) of more
-  than a few channels is therefore split.
+    depthwise  group == channels (any multiplier), the same stride on both axes: zeros inserted
+            between the input pixels (PAD + DepthToSpace), then a DEPTHWISE_CONV_2D with the
+            flipped kernel (below). Costs the filter only, but the zero-inserted input in RAM
+            (s * s times the input, twice while DepthToSpace copies) and s * s times the MACs.
+  The estimate counts weights and records (GROUP_RECORD_BYTES, DEPTHWISE_RECORD_BYTES,
+  measured); a few small groups stay one block, many channels go depthwise, few large groups
+  are split.
 Quantization needs nothing new: a Slice shares its input's parameters and a Concat its output's
 with every input (onnx_rules quant "same" / "same_all"), so CONCATENATION copies bytes.
 
@@ -28,7 +32,7 @@ import numpy as np
 
 from picoq.runtime import format as fmt
 
-from .conv_transpose import dilate_kernel
+from .conv_transpose import conv_transpose_geometry, dilate_kernel
 from .fgraph import FloatGraph, Node
 
 # File bytes one more group costs a split ConvTranspose beyond its weights: a SLICE and a
@@ -37,13 +41,21 @@ from .fgraph import FloatGraph, Node
 # (tests/test_onnx_conv_transpose_ext.py::test_group_record_bytes_matches_the_file checks it).
 # Splitting also keeps every group's output alive until the CONCATENATION (one more output's
 # worth of arena), and the block form spends its zeros as MACs too: about even, so flash decides.
-GROUP_RECORD_BYTES = 600
+GROUP_RECORD_BYTES = 750
+# File bytes the depthwise form costs beyond its filter: PAD, DepthToSpace's RESHAPE, TRANSPOSE
+# and RESHAPE, their tensors (measured 736 on a 16-channel torch export; same test file).
+DEPTHWISE_RECORD_BYTES = 700
 
 
-def block_is_smaller(cin: int, cout: int, kh: int, kw: int, group: int) -> bool:
-    """Whether the block-diagonal filter's zeros cost no more flash than splitting the groups."""
-    zeros = cin * cout * kh * kw * (group - 1) // group  # int8 weights: one byte each
-    return zeros <= GROUP_RECORD_BYTES * group
+def group_form(cin: int, cout: int, k: int, group: int, depthwise: bool) -> str:
+    """ "block", "split" or "depthwise" (k: taps of the dilated kernel): the form of a grouped
+    ConvTranspose that takes the least flash, int8 weights one byte each (ties: fewer ops)."""
+    sizes = {
+        "block": cin * cout * k,
+        "depthwise": cout * k + DEPTHWISE_RECORD_BYTES if depthwise else None,
+        "split": cin * cout * k // group + GROUP_RECORD_BYTES * group,
+    }
+    return min((v, form) for form, v in sizes.items() if v is not None)[1]
 
 
 def expand_conv_transposes(graph: FloatGraph) -> None:
@@ -79,7 +91,7 @@ def _expand(graph: FloatGraph, node: Node, fresh, const) -> list[Node] | None:
     if (group == 1 and dil == (1, 1)) or w is None or w.ndim != 4 or (has_bias and b is None):
         return None  # nothing to do, or the lowering names what is not constant
     attrs = {k: v for k, v in a.items() if k not in ("group", "dilations", "kernel_shape")}
-    w = dilate_kernel(w.astype(np.float32), dil)
+    w0, w = w.astype(np.float32), dilate_kernel(w.astype(np.float32), dil)
     cin, m, kh, kw = w.shape
     x, y = node.inputs[0], node.outputs[0]
     if group == 1:
@@ -93,7 +105,11 @@ def _expand(graph: FloatGraph, node: Node, fresh, const) -> list[Node] | None:
             )
         ]
     cg = cin // group
-    if block_is_smaller(cin, m * group, kh, kw, group):
+    depthwise = _depthwise_plan(graph, node, w0) if cg == 1 else None
+    form = group_form(cin, m * group, kh * kw, group, depthwise is not None)
+    if form == "depthwise":
+        return _as_depthwise(graph, node, w0, depthwise, fresh, const)
+    if form == "block":
         full = np.zeros((cin, m * group, kh, kw), np.float32)
         for g in range(group):
             full[g * cg : (g + 1) * cg, g * m : (g + 1) * m] = w[g * cg : (g + 1) * cg]
@@ -126,3 +142,71 @@ def _expand(graph: FloatGraph, node: Node, fresh, const) -> list[Node] | None:
             parts.append(yc)
     nodes.append(Node("Concat", parts, [y], {"axis": 1}, f"{node.name}/concat"))
     return nodes
+
+
+# *** depthwise-style ConvTranspose as a DEPTHWISE_CONV_2D ***
+#
+# A transposed convolution of stride s scatters input pixel i to outputs i * s - pad + f; the
+# same sums come from inserting s - 1 zeros after every input pixel and correlating with the
+# flipped kernel, padded by keff - 1 - pad before. Group == channels makes that correlation a
+# depthwise Conv. The zeros: a Pad of (s * s - 1) * C channels of zeros and a DepthToSpace (DCR:
+# channels [0, C) land on pixel (h * s, w * s)). In int8 the zeros are the input's zero point
+# (PAD fills it; DepthToSpace keeps the parameters), which DEPTHWISE_CONV_2D's (x + input_offset)
+# makes 0, so its int32 sums are TRANSPOSE_CONV's: the same bytes (the block / split forms').
+
+
+def _depthwise_plan(graph: FloatGraph, node: Node, w0: np.ndarray) -> tuple | None:
+    """(stride, begin pads, end pads) of the depthwise Conv, or None when this node has no such
+    form: strides that differ by axis, or padding the correlation cannot take (a pad beyond
+    keff - 1, or a kernel shorter than the stride)."""
+    x, y = node.inputs[0], node.outputs[0]
+    if x not in graph.shapes or y not in graph.shapes or len(graph.shapes[x]) != 4:
+        return None
+    h_w = graph.shapes[x][2:]
+    try:
+        strides, begins, outs = conv_transpose_geometry(node, h_w, w0.shape[2:])
+    except ValueError:
+        return None
+    if strides[0] != strides[1] or tuple(outs) != tuple(graph.shapes[y][2:]):
+        return None
+    dil = tuple(int(v) for v in node.attrs.get("dilations", (1, 1)))
+    s = strides[0]
+    pb, pe = [], []
+    for i in range(2):
+        keff = (w0.shape[2 + i] - 1) * dil[i] + 1
+        pb.append(keff - 1 - begins[i])
+        pe.append(outs[i] - 1 + keff - h_w[i] * s - pb[-1])  # the input after zeros: h * s long
+    if min(pb + pe) < 0:
+        return None
+    return s, pb, pe
+
+
+def _as_depthwise(graph: FloatGraph, node: Node, w0: np.ndarray, plan, fresh, const) -> list[Node]:
+    s, pb, pe = plan
+    x, y = node.inputs[0], node.outputs[0]
+    n, c, h, wd = graph.shapes[x]
+    mult, kh, kw = w0.shape[1:]
+    nodes = []
+    if s > 1:
+        wide, zeros = fresh(f"{x}/with_zeros"), fresh(f"{x}/zero_inserted")
+        graph.shapes[wide] = (n, c * s * s, h, wd)
+        graph.shapes[zeros] = (n, c, h * s, wd * s)
+        pads = const(f"{node.name}/zero_channels", np.array([0, 0, 0, 0, 0, c * (s * s - 1), 0, 0], np.int64))
+        nodes += [
+            Node("Pad", [x, pads], [wide], {"mode": "constant"}, f"{node.name}/zeros"),
+            Node(
+                "DepthToSpace", [wide], [zeros], {"blocksize": s, "mode": "DCR"}, f"{node.name}/insert_zeros"
+            ),
+        ]
+        x = zeros
+    # output channel c * mult + j reads input channel c in both ops: ONNX Conv's [C * mult, 1, kh, kw]
+    filt = w0[:, :, ::-1, ::-1].reshape(c * mult, 1, kh, kw)
+    attrs = {
+        "group": c,
+        "dilations": [int(v) for v in node.attrs.get("dilations", (1, 1))],
+        "pads": [pb[0], pb[1], pe[0], pe[1]],
+    }
+    if "clamp" in node.attrs:
+        attrs["clamp"] = node.attrs["clamp"]
+    ins = [x, const(f"{node.name}/flipped", np.ascontiguousarray(filt)), *node.inputs[2:]]
+    return [*nodes, Node("Conv", ins, [y], attrs, node.name)]

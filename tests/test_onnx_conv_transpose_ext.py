@@ -85,15 +85,30 @@ TORCH_CASES = {
         (3, 6, 7),
         ["TRANSPOSE_CONV"],
     ),
-    "groups_eq_channels": (  # depthwise-style, 16 channels: the block form is the smaller
-        lambda: _decoder(nn.ConvTranspose2d(16, 16, 4, stride=2, padding=1, groups=16), 16),
+    "groups_eq_channels_few": (  # depthwise-style, 4 channels: the block form is the smallest
+        lambda: _decoder(nn.ConvTranspose2d(4, 4, 4, stride=2, padding=1, groups=4), 4),
         (3, 6, 7),
         ["TRANSPOSE_CONV"],
     ),
-    "groups_eq_channels_split": (  # 32 channels, multiplier 2, 5x5: the split form is the smaller
+    "groups_eq_channels": (  # 16 channels: zeros inserted, DEPTHWISE_CONV_2D
+        lambda: _decoder(nn.ConvTranspose2d(16, 16, 4, stride=2, padding=1, groups=16), 16),
+        (3, 6, 7),
+        ["PAD", "DEPTHWISE_CONV_2D"],
+    ),
+    "groups_eq_channels_multiplier2": (
         lambda: _decoder(nn.ConvTranspose2d(32, 64, 5, stride=2, padding=2, output_padding=1, groups=32), 32),
         (3, 5, 6),
-        ["SLICE", "TRANSPOSE_CONV"] * 32 + ["CONCATENATION"],
+        ["PAD", "DEPTHWISE_CONV_2D"],
+    ),
+    "groups_eq_channels_stride1": (  # no zeros to insert
+        lambda: _decoder(nn.ConvTranspose2d(32, 32, 3, padding=1, groups=32), 32),
+        (3, 5, 6),
+        ["DEPTHWISE_CONV_2D"],
+    ),
+    "groups4_split": (  # 4 groups of 8 channels, 3x3: the split form is the smallest
+        lambda: _decoder(nn.ConvTranspose2d(32, 32, 3, stride=2, padding=1, output_padding=1, groups=4), 32),
+        (3, 5, 6),
+        ["SLICE", "TRANSPOSE_CONV"] * 4 + ["CONCATENATION"],
     ),
     "dilation2_stride2_output_padding": (
         lambda: _decoder(nn.ConvTranspose2d(8, 4, 3, stride=2, padding=2, dilation=2, output_padding=1), 8),
@@ -140,7 +155,7 @@ def test_torch_int8_accuracy_at_least_onnxruntime_quantize_static(torch_case, tm
     x = rng.normal(size=(16, *shape)).astype(np.float32)
     it = Interpreter(convert(m, calibration=calib, progress=False))
     names = op_names(it)
-    first = names.index(ops[0])
+    first = names.index(ops[0], 2)  # after the input's TRANSPOSE and the first CONV_2D
     assert [n for n in names[first:] if n not in ("TRANSPOSE", "RESHAPE")] == ops, names
     want = ort_run(m, {"input": x})[0]
     got = it.run(x)
@@ -194,8 +209,17 @@ GEOMETRY = {
         (6, 2, 4, 4),
         {"group": 6, "strides": [2, 2], "auto_pad": "SAME_UPPER"},
     ),
-    # 66 groups of a 7x7 kernel: split, and 66 inputs are more than one CONCATENATION takes
-    "group66_split_concat_tree": ((66, 1, 7, 7), {"group": 66, "strides": [2, 2], "pads": [3, 3, 3, 3]}),
+    # 66 groups of 2 -> 1 channels, 7x7: split, and 66 inputs are more than one CONCATENATION takes
+    "group66_split_concat_tree": ((132, 1, 7, 7), {"group": 66, "strides": [2, 2], "pads": [3, 3, 3, 3]}),
+    # depthwise forms: zeros inserted, then DEPTHWISE_CONV_2D, and where that cannot be: block / split
+    "dw24_dil2_asymmetric_output_padding": (
+        (24, 2, 3, 3),
+        {"group": 24, "strides": [2, 2], "dilations": [2, 2], "pads": [0, 1, 2, 1], "output_padding": [1, 0]},
+    ),
+    "dw24_stride3_output_shape": ((24, 1, 4, 4), {"group": 24, "strides": [3, 3], "output_shape": [15, 17]}),
+    "dw24_strides_differ": ((24, 1, 4, 4), {"group": 24, "strides": [2, 3], "pads": [1, 1, 1, 1]}),
+    "dw24_pad_beyond_kernel": ((24, 1, 3, 3), {"group": 24, "strides": [2, 2], "pads": [3, 0, 1, 0]}),
+    "dw24_kernel_below_stride": ((24, 1, 1, 1), {"group": 24, "strides": [2, 2]}),
 }
 
 
@@ -223,38 +247,60 @@ def test_geometry_int8_matches_onnxruntime(case):
     assert sqnr_db(ort_run(m, {"x": x})[0], it.run(x)) >= 30
 
 
-@pytest.mark.parametrize("case", ["group2_dil2_pads", "depthwise_multiplier2_same_upper"])
-def test_block_and_split_forms_give_the_same_bytes(case, monkeypatch):
-    """Both forms are exact: with per-channel weight scales the block's zeros add nothing and each
-    group's TRANSPOSE_CONV writes the Concat's (shared) output parameters, so the int8 outputs
-    are byte for byte equal."""
+FORM_OPS = {"block": "TRANSPOSE_CONV", "split": "SLICE", "depthwise": "DEPTHWISE_CONV_2D"}
+
+
+@pytest.mark.parametrize(
+    ("case", "forms"),
+    [
+        ("group2_dil2_pads", ("block", "split")),
+        ("depthwise_multiplier2_same_upper", ("block", "split", "depthwise")),
+        ("dw24_dil2_asymmetric_output_padding", ("block", "split", "depthwise")),
+        ("dw24_stride3_output_shape", ("block", "split", "depthwise")),
+    ],
+)
+def test_every_form_gives_the_same_bytes(case, forms, monkeypatch):
+    """The forms are exact in int8 too: with per-channel weight scales the block's zeros add
+    nothing, each split group's TRANSPOSE_CONV writes the Concat's (shared) output parameters,
+    and the inserted zeros are the input's zero point, which DEPTHWISE_CONV_2D's input offset
+    cancels. So the int8 outputs are byte for byte equal."""
     w_shape, attrs = GEOMETRY[case]
     m = _tconv_model(w_shape, **attrs)
     rng = np.random.default_rng(5)
     calib = rng.normal(size=(32, w_shape[0], 5, 6)).astype(np.float32)
     x = rng.normal(size=(4, w_shape[0], 5, 6)).astype(np.float32)
     got = {}
-    for block in (True, False):
-        monkeypatch.setattr(ext, "block_is_smaller", lambda *a, block=block: block)
+    for form in forms:
+        monkeypatch.setattr(ext, "group_form", lambda *a, form=form: form)
         it = Interpreter(convert(m, calibration=calib, progress=False))
-        assert ("SLICE" in op_names(it)) != block
-        got[block] = it.run(x)
-    np.testing.assert_array_equal(got[True], got[False])
+        assert FORM_OPS[form] in op_names(it), (form, op_names(it))
+        assert form == "block" or "TRANSPOSE_CONV" not in op_names(it) or form == "split"
+        got[form] = it.run(x)
+    for form in forms[1:]:
+        np.testing.assert_array_equal(got[forms[0]], got[form], err_msg=form)
 
 
-def test_group_record_bytes_matches_the_file(monkeypatch):
-    """GROUP_RECORD_BYTES is what one more group costs the file when split, within 25%."""
-    w_shape, attrs = (8, 4, 3, 3), {"group": 2, "strides": [2, 2]}
-    m = _tconv_model(w_shape, **attrs)
-    calib = np.random.default_rng(6).normal(size=(8, 8, 5, 6)).astype(np.float32)
-    size = {}
-    for block in (True, False):
-        monkeypatch.setattr(ext, "block_is_smaller", lambda *a, block=block: block)
-        size[block] = len(convert(m, calibration=calib, progress=False))
-    cin, m_out, kh, kw = w_shape
-    zeros = cin * m_out * 2 * kh * kw // 2  # half the block filter
-    per_group = (size[False] - size[True] + zeros) / 2
+def _form_sizes(m: onnx.ModelProto, calib: np.ndarray, forms, monkeypatch) -> dict[str, int]:
+    sizes = {}
+    for form in forms:
+        monkeypatch.setattr(ext, "group_form", lambda *a, form=form: form)
+        sizes[form] = len(convert(m, calibration=calib, progress=False))
+    return sizes
+
+
+def test_record_bytes_match_the_file(monkeypatch):
+    """GROUP_RECORD_BYTES and DEPTHWISE_RECORD_BYTES are what the file spends beyond the
+    weights, within 25%: group_form's estimates choose the smallest file."""
+    cin, cout, k = 16, 16, 16  # depthwise, 4x4
+    m = _tconv_model((cin, 1, 4, 4), group=16, strides=[2, 2], pads=[1, 1, 1, 1])
+    calib = np.random.default_rng(6).normal(size=(8, cin, 5, 6)).astype(np.float32)
+    size = _form_sizes(m, calib, ("block", "split", "depthwise"), monkeypatch)
+    per_group = (size["split"] - size["block"] + cin * cout * k - cin * cout * k // 16) / 16
+    depthwise = size["depthwise"] - size["block"] + cin * cout * k - cout * k
     assert 0.75 * per_group <= ext.GROUP_RECORD_BYTES <= 1.25 * per_group, per_group
+    assert 0.75 * depthwise <= ext.DEPTHWISE_RECORD_BYTES <= 1.25 * depthwise, depthwise
+    chosen = ext.group_form(cin, cout, k, 16, True)
+    assert size[chosen] == min(size.values()), (chosen, size)
 
 
 # *** Upsample mode=linear (opsets 7 to 9) ***
