@@ -13,9 +13,9 @@
             (CONCATENATION takes 64 inputs: more groups concatenate in a tree). Costs one
             SLICE and one TRANSPOSE_CONV per group: their records and tensors in the file.
     depthwise  group == channels (any multiplier), the same stride on both axes: zeros inserted
-            between the input pixels (PAD + DepthToSpace), then a DEPTHWISE_CONV_2D with the
+            between the input pixels (RESHAPE, PAD, RESHAPE), then a DEPTHWISE_CONV_2D with the
             flipped kernel (below). Costs the filter only, but the zero-inserted input in RAM
-            (s * s times the input, twice while DepthToSpace copies) and s * s times the MACs.
+            (s * s times the input) and s * s times the MACs.
   The estimate counts weights and records (GROUP_RECORD_BYTES, DEPTHWISE_RECORD_BYTES,
   measured); a few small groups stay one block, many channels go depthwise, few large groups
   are split.
@@ -42,9 +42,9 @@ from .fgraph import FloatGraph, Node
 # Splitting also keeps every group's output alive until the CONCATENATION (one more output's
 # worth of arena), and the block form spends its zeros as MACs too: about even, so flash decides.
 GROUP_RECORD_BYTES = 750
-# File bytes the depthwise form costs beyond its filter: PAD, DepthToSpace's RESHAPE, TRANSPOSE
-# and RESHAPE, their tensors (measured 736 on a 16-channel torch export; same test file).
-DEPTHWISE_RECORD_BYTES = 700
+# File bytes the depthwise form costs beyond its filter: the RESHAPE, PAD and RESHAPE records and
+# their tensors (measured 512 on a 16-channel model; the same test checks it).
+DEPTHWISE_RECORD_BYTES = 550
 
 
 def group_form(cin: int, cout: int, k: int, group: int, depthwise: bool) -> str:
@@ -149,10 +149,12 @@ def _expand(graph: FloatGraph, node: Node, fresh, const) -> list[Node] | None:
 # A transposed convolution of stride s scatters input pixel i to outputs i * s - pad + f; the
 # same sums come from inserting s - 1 zeros after every input pixel and correlating with the
 # flipped kernel, padded by keff - 1 - pad before. Group == channels makes that correlation a
-# depthwise Conv. The zeros: a Pad of (s * s - 1) * C channels of zeros and a DepthToSpace (DCR:
-# channels [0, C) land on pixel (h * s, w * s)). In int8 the zeros are the input's zero point
-# (PAD fills it; DepthToSpace keeps the parameters), which DEPTHWISE_CONV_2D's (x + input_offset)
-# makes 0, so its int32 sums are TRANSPOSE_CONV's: the same bytes (the block / split forms').
+# depthwise Conv. The zeros, on the channels-last bytes picoq stores: [N, H, W, C] viewed as
+# [N, H, 1, W, 1, C], padded after the two unit axes to [N, H, s, W, s, C], which is
+# [N, H * s, W * s, C] with each pixel at (h * s, w * s) (the Transposes to and from NHWC cost
+# nothing on a tensor stored NHWC). In int8 the zeros are the input's zero point (PAD fills
+# it), which DEPTHWISE_CONV_2D's (x + input_offset) makes 0, so its int32 sums are
+# TRANSPOSE_CONV's: the same bytes (the block / split forms').
 
 
 def _depthwise_plan(graph: FloatGraph, node: Node, w0: np.ndarray) -> tuple | None:
@@ -188,15 +190,25 @@ def _as_depthwise(graph: FloatGraph, node: Node, w0: np.ndarray, plan, fresh, co
     mult, kh, kw = w0.shape[1:]
     nodes = []
     if s > 1:
-        wide, zeros = fresh(f"{x}/with_zeros"), fresh(f"{x}/zero_inserted")
-        graph.shapes[wide] = (n, c * s * s, h, wd)
+        nhwc, split, wide, zeros4, zeros = (
+            fresh(f"{x}/{k}") for k in ("nhwc", "pixels", "with_zeros", "zero_inserted_nhwc", "zero_inserted")
+        )
+        graph.shapes[nhwc] = (n, h, wd, c)
+        graph.shapes[split] = (n, h, 1, wd, 1, c)
+        graph.shapes[wide] = (n, h, s, wd, s, c)
+        graph.shapes[zeros4] = (n, h * s, wd * s, c)
         graph.shapes[zeros] = (n, c, h * s, wd * s)
-        pads = const(f"{node.name}/zero_channels", np.array([0, 0, 0, 0, 0, c * (s * s - 1), 0, 0], np.int64))
+        shape6 = const(f"{node.name}/pixels_shape", np.array([n, h, 1, wd, 1, c], np.int64))
+        pads = const(
+            f"{node.name}/zeros_after", np.array([0, 0, 0, 0, 0, 0, 0, 0, s - 1, 0, s - 1, 0], np.int64)
+        )
+        shape4 = const(f"{node.name}/zero_inserted_shape", np.array([n, h * s, wd * s, c], np.int64))
         nodes += [
-            Node("Pad", [x, pads], [wide], {"mode": "constant"}, f"{node.name}/zeros"),
-            Node(
-                "DepthToSpace", [wide], [zeros], {"blocksize": s, "mode": "DCR"}, f"{node.name}/insert_zeros"
-            ),
+            Node("Transpose", [x], [nhwc], {"perm": [0, 2, 3, 1]}, f"{node.name}/nhwc"),
+            Node("Reshape", [nhwc, shape6], [split], {}, f"{node.name}/pixels"),
+            Node("Pad", [split, pads], [wide], {"mode": "constant"}, f"{node.name}/zeros"),
+            Node("Reshape", [wide, shape4], [zeros4], {}, f"{node.name}/insert_zeros"),
+            Node("Transpose", [zeros4], [zeros], {"perm": [0, 3, 1, 2]}, f"{node.name}/nchw"),
         ]
         x = zeros
     # output channel c * mult + j reads input channel c in both ops: ONNX Conv's [C * mult, 1, kh, kw]
