@@ -65,6 +65,8 @@ def run_foreign(node: Any, *inputs: np.ndarray | None) -> list[np.ndarray]:
     expected = _expected_elements(proto, list(inputs))
     if expected is not None and not 0 <= expected <= MAX_ELEMENTS:
         raise ForeignOpError("output too large")
+    if proto.op_type == "Upsample" and _attr(proto, "mode", b"nearest") in (b"linear", b"bilinear"):
+        return [_upsample_linear(proto, list(inputs))]  # ops14: onnx's evaluator has no such mode
     from onnx import TensorProto, helper
     from onnx.reference import ReferenceEvaluator
 
@@ -90,3 +92,38 @@ def run_foreign(node: Any, *inputs: np.ndarray | None) -> list[np.ndarray]:
     ):
         raise ForeignOpError("outputs are not tensors picoq can hold")
     return [v.astype(np.float32) if v.dtype in (np.float16, np.float64) else v for v in outs]
+
+
+# --- ops14: Upsample mode=linear ---
+
+
+def _attr(proto: Any, name: str, default: Any) -> Any:
+    a = next((a for a in proto.attribute if a.name == name), None)
+    return default if a is None else a.s if a.type == 3 else list(a.floats)  # 3: STRING
+
+
+def _upsample_linear(proto: Any, inputs: list[np.ndarray | None]) -> np.ndarray:
+    """Upsample (opsets 7 to 9) mode linear, as onnxruntime computes it: each axis of size n
+    becomes floor(n * scale), output coordinate o reads input coordinate o / scale (asymmetric),
+    clamped to n - 1, interpolated linearly between its two neighbours. Float64 inside."""
+    x = inputs[0]
+    scales = _attr(proto, "scales", None)
+    if scales is None:
+        if len(inputs) < 2 or inputs[1] is None:
+            raise ForeignOpError("Upsample without scales")
+        scales = inputs[1].reshape(-1).tolist()
+    if x is None or len(scales) != x.ndim or not all(math.isfinite(s) and s > 0 for s in scales):
+        raise ForeignOpError(f"Upsample scales {scales}")
+    out_shape = [int(math.floor(n * s)) for n, s in zip(x.shape, scales)]
+    if min(out_shape, default=1) < 1 or math.prod(out_shape) > MAX_ELEMENTS:
+        raise ForeignOpError("Upsample output empty or too large")
+    y = x.astype(np.float64)
+    for axis, (n, s, m) in enumerate(zip(x.shape, scales, out_shape)):
+        pos = np.minimum(np.arange(m, dtype=np.float64) / s, n - 1)
+        lo = np.floor(pos).astype(np.int64)
+        hi = np.minimum(lo + 1, n - 1)
+        shape = [1] * x.ndim
+        shape[axis] = m
+        frac = (pos - lo).reshape(shape)
+        y = np.take(y, lo, axis=axis) * (1 - frac) + np.take(y, hi, axis=axis) * frac
+    return y.astype(np.float32)

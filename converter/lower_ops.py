@@ -93,8 +93,9 @@ class ComputeOps:
 
     # --- ops14: ConvTranspose ---
     def lower_conv_transpose(self, node: Node) -> None:
-        """ConvTranspose (group 1, dilation 1) as TRANSPOSE_CONV: filter [Cin, Cout, kh, kw] to
-        TFLite's [Cout, kh, kw, Cin], the begin padding as pad (conv_transpose.py)."""
+        """ConvTranspose (group 1, dilation 1: conv_transpose_ext.py rewrote the others) as
+        TRANSPOSE_CONV: filter [Cin, Cout, kh, kw] to TFLite's [Cout, kh, kw, Cin], the begin
+        padding as pad (conv_transpose.py)."""
         x = node.inputs[0]
         w = self.fg.const(node.inputs[1])
         b = self.fg.const(node.inputs[2]) if len(node.inputs) > 2 and node.inputs[2] else None
@@ -103,6 +104,10 @@ class ComputeOps:
             return
         if b is None and len(node.inputs) > 2 and node.inputs[2]:
             self.problems.append(f"{node.where}: needs a constant bias")
+            return
+        group, dil = int(node.attrs.get("group", 1)), list(node.attrs.get("dilations", (1, 1)))
+        if group != 1 or dil != [1, 1]:  # conv_transpose_ext.py rewrites every one with constants
+            self.problems.append(f"{node.where}: group={group}, dilations={dil}: TRANSPOSE_CONV has neither")
             return
         try:
             strides, pads, _ = conv_transpose_geometry(node, self.shape(x)[2:], w.shape[2:])

@@ -192,11 +192,11 @@ _RECURRENT = {
 # internally (INTERNAL), which a source model may not set.
 ATTRS: dict[str, dict[str, tuple[str, Any]]] = {
     "Conv": {**_WINDOW, "group": _int(1, _BIG)},
-    "ConvTranspose": {  # ops14: 2-D (conv_transpose.py refuses groups and dilations by name)
+    "ConvTranspose": {  # ops14: 1-D (lift_1d.py) and 2-D; groups and dilations: conv_transpose_ext.py
         **_WINDOW,
         "group": _int(1, _BIG),
-        "output_padding": _ints(0, _BIG, (2,)),
-        "output_shape": _ints(1, _BIG, (2, 4)),
+        "output_padding": _ints(0, _BIG, (1, 2)),
+        "output_shape": _ints(1, _BIG, (1, 2, 3, 4)),
     },
     "AveragePool": {**_WINDOW, "ceil_mode": _BOOL, "count_include_pad": _BOOL},
     "MaxPool": {**_WINDOW, "ceil_mode": _BOOL, "storage_order": _BOOL},

@@ -10,9 +10,10 @@ run_passes applies, in order:
   hoist_elementwise   a per-element op (activation, pq.Affine) after a Transpose, Squeeze or Unsqueeze moves
                       before it, so that it can fold into the conv before (tf2onnx-style NHWC graphs,
                       lifted 1-D convs)
-  fold_affine         a pq.Affine after a Conv, pq.Dense or pq.Affine folds into its weights and bias
-                      (this is where BatchNorm folds into the preceding conv/gemm)
+  fold_affine         a pq.Affine after a Conv, ConvTranspose, pq.Dense or pq.Affine folds into its weights
+                      and bias (this is where BatchNorm folds into the preceding conv/gemm)
   fuse_activations    Relu/Clip fold into the preceding op's clamp; a leftover one becomes a pq.Affine
+  expand_conv_transposes  grouped / dilated ConvTranspose -> group-1, dilation-1 ones (conv_transpose_ext.py)
   fuse_tables         an element-wise group of one input (GELU, SiLU, erf, ...) -> one pq.Table (tables.py)
   fold_pad            a zero Pad before a Conv becomes the Conv's padding
   cancel_reshapes     back-to-back Squeeze/Unsqueeze/Reshape/Flatten become one (or none)
@@ -24,6 +25,7 @@ from __future__ import annotations
 import numpy as np
 
 from . import float_ops
+from .conv_transpose_ext import expand_conv_transposes
 from .fgraph import FloatGraph, Node
 from .float_run import run_node
 from .foreign_ops import PROTO, ForeignOpError
@@ -45,6 +47,7 @@ def run_passes(graph: FloatGraph) -> FloatGraph:
     fold_affine(graph)
     fuse_activations(graph)
     fold_affine(graph)
+    expand_conv_transposes(graph)
     fuse_tables(graph)
     fold_pad(graph)
     cancel_reshapes(graph)
@@ -393,6 +396,8 @@ def _fold_one(graph: FloatGraph, p: Node, aff: Node) -> bool:
             _new_const(graph, f"{p.name}/bias", b_new),
         ]
         return True
+    if p.op == "ConvTranspose":  # ops14: weights [Cin, Cout / group, kh, kw]
+        return _fold_into_conv_transpose(graph, p, s, t, axis)
     if p.op == "pq.Affine":
         ax1 = p.attrs.get("axis")
         s1, t1 = graph.consts[p.inputs[1]].astype(np.float64), graph.consts[p.inputs[2]].astype(np.float64)
@@ -407,6 +412,35 @@ def _fold_one(graph: FloatGraph, p: Node, aff: Node) -> bool:
         p.attrs["axis"] = ax1 if vec1 else axis
         return True
     return False
+
+
+def _fold_into_conv_transpose(graph: FloatGraph, p: Node, s: np.ndarray, t: np.ndarray, axis) -> bool:
+    """Output channel o = g * M + j of a ConvTranspose comes from weights w[g's rows, j]: scale
+    those, and the bias."""
+    w = graph.const(p.inputs[1])
+    has_bias = len(p.inputs) > 2 and bool(p.inputs[2])
+    b = graph.const(p.inputs[2]) if has_bias else None
+    if (
+        w is None
+        or w.ndim != 4
+        or (has_bias and b is None)
+        or (axis not in (None, 1) and s.size * t.size > 1)
+    ):
+        return False
+    group = int(p.attrs.get("group", 1))
+    cin, m = w.shape[:2]
+    cout = m * group
+    s_c, t_c = np.broadcast_to(s, (cout,)), np.broadcast_to(t, (cout,))
+    w_new = w.astype(np.float64).reshape(group, cin // group, m, *w.shape[2:]) * s_c.reshape(
+        group, 1, m, 1, 1
+    )
+    b = np.zeros(cout) if b is None else b.astype(np.float64)
+    p.inputs = [
+        p.inputs[0],
+        _new_const(graph, f"{p.name}/weights", w_new.reshape(w.shape).astype(np.float32)),
+        _new_const(graph, f"{p.name}/bias", (b * s_c + t_c).astype(np.float32)),
+    ]
+    return True
 
 
 def _clamp_of(graph: FloatGraph, node: Node) -> tuple[float, float] | None:

@@ -147,13 +147,16 @@ class ResizeRefused(ValueError):
 
 
 def onnx_bilinear_tables(graph: FloatGraph, node: Node) -> tuple[np.ndarray, np.ndarray] | None:
-    """(rows, cols) of a 4-D NCHW Resize mode=linear that keeps N and C, constant scales or
-    sizes; None when the node is no linear Resize; ResizeRefused naming what is not supported."""
+    """(rows, cols) of a 4-D NCHW Resize mode=linear (or Upsample linear) that keeps N and C,
+    constant scales or sizes; None when the node is neither; ResizeRefused naming what is not
+    supported."""
     proto = node.attrs[PROTO]
     attrs = {a.name: a for a in proto.attribute}
     mode = attrs["mode"].s.decode() if "mode" in attrs else "nearest"
+    if proto.op_type == "Upsample" and mode in ("linear", "bilinear"):
+        return _upsample_tables(graph, node, attrs)
     if proto.op_type != "Resize" or mode != "linear":
-        return None  # Upsample linear: onnx's reference evaluator cannot run it to learn shapes
+        return None
     ctm = (
         attrs["coordinate_transformation_mode"].s.decode()
         if "coordinate_transformation_mode" in attrs
@@ -184,13 +187,41 @@ def onnx_bilinear_tables(graph: FloatGraph, node: Node) -> tuple[np.ndarray, np.
     )
 
 
+def _upsample_tables(graph: FloatGraph, node: Node, attrs: dict) -> tuple[np.ndarray, np.ndarray]:
+    """(rows, cols) of Upsample (opsets 7 to 9) mode linear: ONNX's asymmetric coordinates,
+    input x = output x / scale, the scale as given (an attribute up to opset 8, an input from 9),
+    not output / input. ("bilinear", Upsample-1's name, means the same; onnxruntime refuses it.)"""
+    x, y = node.inputs[0], node.outputs[0]
+    xs, ys = graph.shapes.get(x), graph.shapes.get(y)
+    if xs is None or ys is None or len(xs) != 4 or len(ys) != 4 or tuple(xs[:2]) != tuple(ys[:2]):
+        raise ResizeRefused("not a 2-D spatial upsampling of a 4-D NCHW tensor keeping N and C")
+    if "scales" in attrs:
+        scales = np.asarray(attrs["scales"].floats, np.float64)
+    elif len(node.inputs) > 1 and node.inputs[1] and graph.is_const(node.inputs[1]):
+        scales = graph.const(node.inputs[1]).astype(np.float64).reshape(-1)
+    else:
+        raise ResizeRefused("scales computed at run time")
+    if scales.size != 4 or not np.all(scales[2:] > 0):
+        raise ResizeRefused(f"scales {scales.tolist()}")
+    return (
+        onnx_bilinear_table(int(xs[2]), int(ys[2]), "asymmetric", float(scales[2])),
+        onnx_bilinear_table(int(xs[3]), int(ys[3]), "asymmetric", float(scales[3])),
+    )
+
+
 def as_resize_bilinear(graph: FloatGraph, node: Node) -> list[Node] | None:
-    """A foreign Resize mode=linear as pq.ResizeBilinear (canonicalize); None when it is not one
-    (a refused one stays an unsupported node, its reason in node.attrs["_problem"])."""
+    """A foreign Resize mode=linear (or Upsample linear) as pq.ResizeBilinear (canonicalize);
+    None when it is not one (a refused one, and a cubic one, stays an unsupported node, its
+    reason in node.attrs["_problem"])."""
+    proto = node.attrs[PROTO]
+    mode = next((a.s.decode() for a in proto.attribute if a.name == "mode"), "nearest")
+    if mode == "cubic":
+        node.attrs["_problem"] = f"{node.where}: not supported by picoq: mode=cubic (nearest and linear are)"
+        return None
     try:
         tables = onnx_bilinear_tables(graph, node)
     except ResizeRefused as e:
-        node.attrs["_problem"] = f"{node.where}: Resize mode=linear with {e}: not supported by picoq"
+        node.attrs["_problem"] = f"{node.where}: {proto.op_type} mode={mode} with {e}: not supported by picoq"
         return None
     if tables is None:
         return None

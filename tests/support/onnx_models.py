@@ -93,9 +93,10 @@ def conv_relu_model() -> onnx.ModelProto:
 
 
 def ort_quantize_static(
-    m: onnx.ModelProto, calib: np.ndarray, tmp_path, input_name: str = "input"
+    m: onnx.ModelProto, calib: np.ndarray, tmp_path, input_name: str = "input", per_channel: bool = True
 ) -> onnx.ModelProto:
-    """onnxruntime's quantize_static of `m` (QDQ, per-channel, MinMax, int8): the accuracy peer."""
+    """onnxruntime's quantize_static of `m` (QDQ, per-channel unless told, MinMax, int8): the
+    accuracy peer."""
     from onnxruntime.quantization import (
         CalibrationDataReader,
         CalibrationMethod,
@@ -118,7 +119,7 @@ def ort_quantize_static(
         str(dst),
         Reader(),
         quant_format=QuantFormat.QDQ,
-        per_channel=True,
+        per_channel=per_channel,
         activation_type=QuantType.QInt8,
         weight_type=QuantType.QInt8,
         calibrate_method=CalibrationMethod.MinMax,
