@@ -10,7 +10,7 @@
             per-channel weight scales see only their own group's block, so the int8 result is
             the per-group one. Costs (G - 1) / G of the filter in zeros (and as many MACs).
     split   a Slice of each group's input channels, one ConvTranspose per group, one Concat
-            (CONCATENATION takes 64 inputs: more groups concatenate in a tree). Costs one
+            (past 64 groups, passes.split_wide_concats makes it a tree). Costs one
             SLICE and one TRANSPOSE_CONV per group: their records and tensors in the file.
     depthwise  group == channels (any multiplier), the same stride on both axes: zeros inserted
             between the input pixels (RESHAPE, PAD, RESHAPE), then a DEPTHWISE_CONV_2D with the
@@ -29,8 +29,6 @@ folded into its weights and a ReLU into its clamp, which every group's node then
 from __future__ import annotations
 
 import numpy as np
-
-from picoq.runtime import format as fmt
 
 from .conv_transpose import conv_transpose_geometry, dilate_kernel
 from .fgraph import FloatGraph, Node
@@ -130,16 +128,7 @@ def _expand(graph: FloatGraph, node: Node, fresh, const) -> list[Node] | None:
             ins.append(const(f"{node.name}/group{g}/bias", b[g * m : (g + 1) * m].astype(np.float32)))
         nodes.append(Node("ConvTranspose", ins, [yg], dict(attrs), f"{node.name}/group{g}"))
         parts.append(yg)
-    # CONCATENATION takes at most MAX_CONCAT_INPUTS: concatenate chunks, then the chunks
-    while len(parts) > fmt.MAX_CONCAT_INPUTS:
-        size = -(-len(parts) // -(-len(parts) // fmt.MAX_CONCAT_INPUTS))  # as even as can be
-        chunks = [parts[i : i + size] for i in range(0, len(parts), size)]
-        parts = []
-        for chunk in chunks:
-            yc = fresh(f"{y}/groups")
-            graph.shapes[yc] = (n, sum(graph.shapes[p][1] for p in chunk), oh, ow)
-            nodes.append(Node("Concat", chunk, [yc], {"axis": 1}, f"{node.name}/concat{len(nodes)}"))
-            parts.append(yc)
+    # more than one CONCATENATION takes: passes.split_wide_concats makes a tree of them
     nodes.append(Node("Concat", parts, [y], {"axis": 1}, f"{node.name}/concat"))
     return nodes
 

@@ -14,6 +14,8 @@ run_passes applies, in order:
                       and bias (this is where BatchNorm folds into the preceding conv/gemm)
   fuse_activations    Relu/Clip fold into the preceding op's clamp; a leftover one becomes a pq.Affine
   expand_conv_transposes  grouped / dilated ConvTranspose -> group-1, dilation-1 ones (conv_transpose_ext.py)
+  split_wide_concats  a Concat of more inputs than one CONCATENATION takes -> a tree of Concats (an
+                      LSTM's Y over more than 64 steps, many groups)
   fuse_tables         an element-wise group of one input (GELU, SiLU, erf, ...) -> one pq.Table (tables.py)
   fold_pad            a zero Pad before a Conv becomes the Conv's padding
   cancel_reshapes     back-to-back Squeeze/Unsqueeze/Reshape/Flatten become one (or none)
@@ -23,6 +25,8 @@ run_passes applies, in order:
 from __future__ import annotations
 
 import numpy as np
+
+from picoq.runtime.format import MAX_CONCAT_INPUTS
 
 from . import float_ops
 from .conv_transpose_ext import expand_conv_transposes
@@ -48,6 +52,7 @@ def run_passes(graph: FloatGraph) -> FloatGraph:
     fuse_activations(graph)
     fold_affine(graph)
     expand_conv_transposes(graph)
+    split_wide_concats(graph)
     fuse_tables(graph)
     fold_pad(graph)
     cancel_reshapes(graph)
@@ -525,6 +530,34 @@ def fold_pad(graph: FloatGraph) -> None:
         conv.inputs = [node.inputs[0], *conv.inputs[1:]]
         graph.nodes.remove(node)
         graph.shapes.pop(y, None)
+
+
+def split_wide_concats(graph: FloatGraph) -> None:
+    """Concat of more than MAX_CONCAT_INPUTS inputs -> Concats of even chunks, then of the
+    chunks (repeated while needed): the same values, and every part shares the output's
+    quantization as one Concat's inputs do."""
+    out: list[Node] = []
+    for node in graph.nodes:
+        parts = [i for i in node.inputs if i]
+        if node.op != "Concat" or len(parts) <= MAX_CONCAT_INPUTS:
+            out.append(node)
+            continue
+        y = node.outputs[0]
+        axis = int(node.attrs["axis"]) % len(graph.shapes[y])
+        k = 0
+        while len(parts) > MAX_CONCAT_INPUTS:
+            size = -(-len(parts) // -(-len(parts) // MAX_CONCAT_INPUTS))  # as even as can be
+            chunks, parts = [parts[i : i + size] for i in range(0, len(parts), size)], []
+            for chunk in chunks:
+                yc = graph.fresh(f"{y}/chunk{k}")
+                shape = list(graph.shapes[chunk[0]])
+                shape[axis] = sum(graph.shapes[c][axis] for c in chunk)
+                graph.shapes[yc] = tuple(shape)
+                out.append(Node("Concat", chunk, [yc], {"axis": axis}, f"{node.name}/chunk{k}"))
+                parts.append(yc)
+                k += 1
+        out.append(Node("Concat", parts, [y], {"axis": axis}, node.name))
+    graph.nodes = out
 
 
 def remove_dead(graph: FloatGraph) -> None:

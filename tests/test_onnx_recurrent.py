@@ -117,6 +117,23 @@ def test_gru_linear_before_reset_1_node() -> None:
 
 
 @pytest.mark.parametrize("kind", ["LSTM", "GRU"])
+def test_more_steps_than_one_concatenation_takes(kind: str) -> None:
+    """Y over 70 steps: more inputs than one CONCATENATION takes (64), so the steps' outputs
+    are concatenated in a tree; the unrolled graph is still exact in float and the model
+    converts and tracks it."""
+    steps = 70
+    m = torch_rnn(kind, IN, H, steps, bidirectional=True, batch_first=True)
+    rng = np.random.default_rng(3)
+    calib = rng.normal(size=(40, 1, steps, IN)).astype(np.float32)
+    x = rng.normal(size=(4, 1, steps, IN)).astype(np.float32)
+    it = Interpreter(convert(m, calibration=calib, progress=False))
+    concats = [op for op in it.model.ops if op.name == "CONCATENATION"]
+    assert len(concats) >= 4 and all(len(op.inputs) <= 64 + 1 for op in concats)  # + the requant table
+    want = np.concatenate([ort_run(m, {"input": v})[0] for v in x])
+    assert sqnr_db(want, np.concatenate([it.run(v) for v in x])) > 20.0
+
+
+@pytest.mark.parametrize("kind", ["LSTM", "GRU"])
 def test_recurrent_model_converts_and_tracks_the_float_output(kind: str) -> None:
     """int8: every step's tensors calibrated; the output follows the float model (the 16x8
     accuracy test lives with the int16 tests)."""
