@@ -36,11 +36,16 @@ typedef void (*pq_s16_dots_fn)(const int16_t *a, const int16_t *w, int32_t k, in
 typedef void (*pq_s16_dots2_fn)(const int16_t *a0, const int16_t *a1, const int16_t *w, int32_t k, int32_t n,
                                 int64_t *out0, int64_t *out1);
 
-/* acc[j] = sum_i a[i] * wt[i * n + j] for j < n, k <= PQ_S16_CHUNK: one row against n
- * filter columns ([k][n], transposed), vectorised across the n outputs, exact in int32 (k
- * products of at most 2^23.6). A short FULLY_CONNECTED (a recurrent cell's gates: depth 6..64)
- * spends more on pq_s16_dots_fn's per-output reductions than on its products. */
-typedef void (*pq_s16_cols_fn)(const int16_t *a, const int16_t *wt, int32_t k, int32_t n, int32_t *acc);
+/* acc[j] = sum_i a[i] * w_j[i] for j < n, k <= PQ_S16_CHUNK: one row against n filter rows
+ * stored by input pairs, wp[p][j][0..1] = (w_j[2p], w_j[2p + 1]) (pq_s16_cols_pack; a zero
+ * after the last one of an odd k), vectorised across the n outputs (AVX2: one vpmaddwd adds
+ * both products of a pair for 8 outputs), exact in int32 (k products of at most 2^23.6). A
+ * short FULLY_CONNECTED (a recurrent cell's gates: depth 6..128) spends more on
+ * pq_s16_dots_fn's per-output reductions than on its products. */
+typedef void (*pq_s16_cols_fn)(const int16_t *a, const int16_t *wp, int32_t k, int32_t n, int32_t *acc);
+
+/* wp (ceil(k / 2) * n * 2 values) from w [n][k] plus `offset` (FULLY_CONNECTED's filter offset). */
+void pq_s16_cols_pack(const int8_t *w, int32_t offset, int32_t k, int32_t n, int16_t *wp);
 
 /* One DEPTHWISE_CONV_2D output pixel at depth multiplier 1: acc[i] = sum_t px[t][i] * w[t][i]
  * over the `taps` listed (those inside the image) for the c channels, exactly (taps <=

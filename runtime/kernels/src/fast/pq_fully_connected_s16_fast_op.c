@@ -3,7 +3,7 @@
  * filter offset added at prepare, then per row its vectorised dot products against every unit
  * in one call (pq_s16_fast.h, exact: the reference's int64 sums, kept in scratch), the bias and
  * pq_mbqm64, as the reference kernel. Weights are stored [units][depth] for the per-unit dot
- * products, or, at a depth of at most PQ_S16_CHUNK, transposed to [depth][units] for
+ * products, or, at a depth of at most PQ_S16_CHUNK, by input pairs (pq_s16_cols_pack) for
  * pq_s16_cols_fn, whose int32 sums are exact there and which is several times faster on the
  * short rows of recurrent cells.
  */
@@ -18,7 +18,7 @@ typedef struct {
     int32_t rows, depth, units;
     pq_s16_dots_fn dots; /* NULL: by columns */
     pq_s16_cols_fn cols;
-    const int16_t *w; /* weight + filter_offset: [units][depth], or [depth][units] by columns */
+    const int16_t *w; /* weight + filter_offset: [units][depth], or pq_s16_cols_pack's pairs */
     const pq_s16_rq *rq; /* per unit, or one: the requantization's constants (pq_s16_fast.h) */
 } fc16_state;
 
@@ -29,7 +29,7 @@ static pq_status fc16_layout(const pq_node *node, const pq_tensor *t, int isa, p
     fc16_state g;
     int16_t *wk;
     pq_s16_rq *rq;
-    int32_t n_rq, u, i;
+    int32_t n_rq;
     const int32_t offset = ((const pq_fc_params *)node->params)->filter_offset;
     g.units = w->dims[0];
     g.depth = w->dims[1];
@@ -37,7 +37,8 @@ static pq_status fc16_layout(const pq_node *node, const pq_tensor *t, int isa, p
     g.rows = t[node->io[0]].count / g.depth;
     g.cols = pq_s16_cols_for(isa);
     g.dots = g.depth <= PQ_S16_CHUNK ? NULL : pq_s16_dots_for(isa);
-    wk = (int16_t *)pq_bump_take(b, (size_t)g.units * (size_t)g.depth * sizeof(int16_t));
+    /* by columns: the pairs layout, one zero pair half more for an odd depth */
+    wk = (int16_t *)pq_bump_take(b, (size_t)g.units * (size_t)((g.depth + 1) / 2 * 2) * sizeof(int16_t));
     n_rq = ((const pq_fc_params *)node->params)->per_channel ? g.units : 1;
     rq = (pq_s16_rq *)pq_bump_take(b, (size_t)n_rq * sizeof(pq_s16_rq));
     if (s != NULL) {
@@ -46,10 +47,7 @@ static pq_status fc16_layout(const pq_node *node, const pq_tensor *t, int isa, p
         if (g.dots != NULL) {
             pq_s16_widen((const int8_t *)w->data, offset, g.units * g.depth, wk);
         } else {
-            const int8_t *w8 = (const int8_t *)w->data;
-            for (u = 0; u < g.units; ++u)
-                for (i = 0; i < g.depth; ++i)
-                    wk[(size_t)i * (size_t)g.units + (size_t)u] = (int16_t)(w8[(size_t)u * (size_t)g.depth + (size_t)i] + offset);
+            pq_s16_cols_pack((const int8_t *)w->data, offset, g.depth, g.units, wk);
         }
         g.w = wk;
         *s = g;

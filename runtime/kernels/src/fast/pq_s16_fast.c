@@ -10,6 +10,10 @@
 #include "pq_fast_isa.h"
 #include "pq_s16_fast.h"
 
+#if PQ_HAVE_X86_SIMD
+#include <immintrin.h>
+#endif
+
 #define S16_DOT_BODY                                                                     \
     int64_t total = 0;                                                                   \
     int32_t i0, i;                                                                       \
@@ -25,18 +29,22 @@
     int32_t i;                                                                           \
     for (i = 0; i < n; ++i) acc[i] += (int32_t)w[i] * (int32_t)x[i];
 
+/* The pair of a[2p], a[2p + 1] (0 past the row's end, which it does not read). */
+#define S16_PAIR(a, p, k) ((2 * (p) + 1 < (k)) ? (a)[2 * (p) + 1] : 0)
+
 #define S16_COLS_BODY                                                                    \
-    int32_t i, j;                                                                        \
+    const int32_t pairs = (k + 1) / 2;                                                   \
+    int32_t p, j;                                                                        \
     for (j = 0; j < n; ++j) acc[j] = 0;                                                  \
-    for (i = 0; i < k; ++i) {                                                            \
-        const int32_t ai = a[i];                                                         \
-        const int16_t *row = wt + (size_t)i * (size_t)n;                                 \
-        for (j = 0; j < n; ++j) acc[j] += ai * (int32_t)row[j];                          \
+    for (p = 0; p < pairs; ++p) {                                                        \
+        const int32_t a0 = a[2 * p], a1 = S16_PAIR(a, p, k);                             \
+        const int16_t *w = wp + (size_t)p * (size_t)n * 2u;                              \
+        for (j = 0; j < n; ++j) acc[j] += a0 * (int32_t)w[2 * j] + a1 * (int32_t)w[2 * j + 1]; \
     }
 
 static int64_t dot_base(const int16_t *a, const int16_t *b, int32_t n) { S16_DOT_BODY }
 static void mac_base(int32_t *acc, const int16_t *w, const int16_t *x, int32_t n) { S16_MAC_BODY }
-static void cols_base(const int16_t *a, const int16_t *wt, int32_t k, int32_t n, int32_t *acc) { S16_COLS_BODY }
+static void cols_base(const int16_t *a, const int16_t *wp, int32_t k, int32_t n, int32_t *acc) { S16_COLS_BODY }
 
 /* One row against n filter rows: the isa's dot product per row. */
 static void dots_base(const int16_t *a, const int16_t *w, int32_t k, int32_t n, int64_t *out) {
@@ -56,9 +64,46 @@ __attribute__((target("avx2"))) static int64_t dot_avx2(const int16_t *a, const 
 __attribute__((target("avx2"))) static void mac_avx2(int32_t *acc, const int16_t *w, const int16_t *x, int32_t n) {
     S16_MAC_BODY
 }
-__attribute__((target("avx2"))) static void cols_avx2(const int16_t *a, const int16_t *wt, int32_t k, int32_t n,
+/* 32 outputs a pass in four accumulators, then 8, then the scalar tail. */
+__attribute__((target("avx2"))) static void cols_avx2(const int16_t *a, const int16_t *wp, int32_t k, int32_t n,
                                                       int32_t *acc) {
-    S16_COLS_BODY
+    const int32_t pairs = (k + 1) / 2;
+    const size_t stride = (size_t)n * 2u; /* int16 values per pair row */
+    int32_t p, j = 0;
+    for (; j + 32 <= n; j += 32) {
+        __m256i s0 = _mm256_setzero_si256(), s1 = s0, s2 = s0, s3 = s0;
+        for (p = 0; p < pairs; ++p) {
+            const uint32_t pair = (uint16_t)a[2 * p] | (uint32_t)(uint16_t)S16_PAIR(a, p, k) << 16;
+            const __m256i v = _mm256_set1_epi32((int32_t)pair);
+            const int16_t *w = wp + (size_t)p * stride + 2u * (size_t)j;
+            s0 = _mm256_add_epi32(s0, _mm256_madd_epi16(v, _mm256_loadu_si256((const __m256i *)w)));
+            s1 = _mm256_add_epi32(s1, _mm256_madd_epi16(v, _mm256_loadu_si256((const __m256i *)(w + 16))));
+            s2 = _mm256_add_epi32(s2, _mm256_madd_epi16(v, _mm256_loadu_si256((const __m256i *)(w + 32))));
+            s3 = _mm256_add_epi32(s3, _mm256_madd_epi16(v, _mm256_loadu_si256((const __m256i *)(w + 48))));
+        }
+        _mm256_storeu_si256((__m256i *)(acc + j), s0);
+        _mm256_storeu_si256((__m256i *)(acc + j + 8), s1);
+        _mm256_storeu_si256((__m256i *)(acc + j + 16), s2);
+        _mm256_storeu_si256((__m256i *)(acc + j + 24), s3);
+    }
+    for (; j + 8 <= n; j += 8) {
+        __m256i s0 = _mm256_setzero_si256();
+        for (p = 0; p < pairs; ++p) {
+            const uint32_t pair = (uint16_t)a[2 * p] | (uint32_t)(uint16_t)S16_PAIR(a, p, k) << 16;
+            const __m256i v = _mm256_set1_epi32((int32_t)pair);
+            s0 = _mm256_add_epi32(
+                s0, _mm256_madd_epi16(v, _mm256_loadu_si256((const __m256i *)(wp + (size_t)p * stride + 2u * (size_t)j))));
+        }
+        _mm256_storeu_si256((__m256i *)(acc + j), s0);
+    }
+    for (; j < n; ++j) {
+        int32_t s = 0;
+        for (p = 0; p < pairs; ++p) {
+            const int16_t *w = wp + (size_t)p * stride + 2u * (size_t)j;
+            s += (int32_t)a[2 * p] * w[0] + (int32_t)S16_PAIR(a, p, k) * w[1];
+        }
+        acc[j] = s;
+    }
 }
 __attribute__((target("avx2"))) static void dots_avx2(const int16_t *a, const int16_t *w, int32_t k, int32_t n,
                                                       int64_t *out) {
@@ -142,6 +187,16 @@ pq_s16_dw_pixel_fn pq_s16_dw_pixel_for(int isa) {
 #endif
     (void)isa;
     return NULL;
+}
+
+void pq_s16_cols_pack(const int8_t *w, int32_t offset, int32_t k, int32_t n, int16_t *wp) {
+    int32_t i, j;
+    for (i = 0; i < (k + 1) / 2 * 2; ++i) {
+        for (j = 0; j < n; ++j) {
+            wp[(size_t)(i / 2) * (size_t)n * 2u + 2u * (size_t)j + (size_t)(i % 2)] =
+                i < k ? (int16_t)(w[(size_t)j * (size_t)k + (size_t)i] + offset) : 0;
+        }
+    }
 }
 
 void pq_s16_widen(const int8_t *w, int32_t offset, int32_t n, int16_t *out) {
