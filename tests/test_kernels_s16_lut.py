@@ -152,3 +152,22 @@ def test_fast_lut16_equals_the_reference(op: str) -> None:
     assert fast.op_kernels == ["fast-lut16"]
     ref = Interpreter(convert(tfl), kernels="reference").run(x)
     np.testing.assert_array_equal(fast.run(x), ref)
+
+
+@pytest.mark.parametrize("scale", ELEMENTWISE_SCALES)
+@pytest.mark.parametrize("op", ["logistic", "tanh"])
+def test_small_int16_logistic_and_tanh_fast_equal_the_reference(op: str, scale: float) -> None:
+    """Below the table's size threshold (a recurrent cell's gates), the int16 LOGISTIC and TANH
+    run the reference arithmetic 8 values a step on AVX2 (pq_sigmoid16_avx2.c): every int16
+    value, in 9 runs of a 8,195-value tensor (8 lanes a step, then a tail of 3), on every ISA,
+    byte for byte; both scale paths (power of two and TFLM's doubling loop)."""
+    from support.fast_check import ISAS, run_all
+
+    n = 8195
+    values = np.concatenate([EVERY_INT16.reshape(-1), np.zeros(9 * n - 65536, np.int16)])
+    xs = [c.reshape(1, n) for c in np.split(np.random.default_rng(0).permutation(values), 9)]
+    tfl = _one_op(
+        (lambda g, x: g.logistic(x)) if op == "logistic" else (lambda g, x: g.tanh(x)), scale, (1, n)
+    )
+    simd = any(isa in ISAS for isa in ("avx2", "avx512vnni", "amx"))
+    assert run_all(convert(tfl), xs) == ["fast-sigmoid16" if simd else "reference"]

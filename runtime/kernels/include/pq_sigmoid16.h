@@ -93,4 +93,10 @@ PQ_INLINE pq_status pq_sigmoid16_run(const pq_logistic_params *p, int32_t size, 
     return PQ_OK;
 }
 
+/* The first n - n % 8 values of pq_sigmoid16_run (tanh 0: LOGISTIC, 1: TANH) for AVX2, the
+ * scale from pq_sigmoid16_scale_of; returns how many it did (src/arch/x86/pq_sigmoid16_avx2.c,
+ * x86-64 builds only). */
+int32_t pq_sigmoid16_avx2(const pq_sigmoid16_scale *s, int tanh, int32_t n, const int16_t *table, const int16_t *in,
+                          int16_t *out);
+
 #endif /* PQ_SIGMOID16_H */

@@ -6,30 +6,50 @@
  * construction, as pq_lut_s8_fast_op.c does for int8.
  *
  * An int16 table is 64 or 128 KB and its building runs the kernel 65,536 times: planned only
- * for tensors of at least PQ_LUT16_MIN_COUNT values, where the lookups repay it.
+ * for tensors of at least PQ_LUT16_MIN_COUNT values, where the lookups repay it. A smaller
+ * int16 LOGISTIC or TANH (a recurrent cell's gates, every step) runs the reference arithmetic
+ * 8 values a step on AVX2 instead (pq_sigmoid16_avx2: no table of its own).
  */
 #include <stddef.h>
 #include <stdint.h>
 #include <string.h>
 
 #include "pq_fast_bind.h"
+#include "pq_fast_isa.h"
+#include "pq_fast_vec.h"
+#include "pq_sigmoid16.h"
 
 #define LUT16_MAX_INPUTS 4
 #define PQ_LUT16_MIN_COUNT 16384
 #define CHUNK 256
 
 typedef struct {
-    int32_t n, in16, out16, pad_;
+    int32_t n, in16, out16;
+    int32_t interp; /* 1: LOGISTIC, 2: TANH by pq_sigmoid16_avx2 (no table); 0: the table */
     uint8_t table[]; /* entries (256 or 65,536) of 1 or 2 bytes, indexed by the input's bits */
 } lut16_state;
 
 static int dtype_ok(uint8_t dt) { return dt == PQ_DT_INT8 || dt == PQ_DT_INT16; }
 
+/* 1 (LOGISTIC) or 2 (TANH) when the node, int16 to int16, can run pq_sigmoid16_avx2; else 0. */
+static int interp_op(const pq_node *node, const pq_tensor *x, const pq_tensor *y, int isa) {
+#if PQ_HAVE_X86_SIMD
+    pq_sigmoid16_scale sc;
+    if (!pq_vec_avx2(isa) || x->dtype != PQ_DT_INT16 || y->dtype != PQ_DT_INT16) return 0;
+    if (node->opcode != PQ_OP_LOGISTIC && node->opcode != PQ_OP_TANH) return 0;
+    if (node->n_inputs != 2 || node->io[1] < 0) return 0; /* the sigmoid table */
+    if (pq_sigmoid16_scale_of((const pq_logistic_params *)node->params, &sc) != PQ_OK) return 0;
+    return node->opcode == PQ_OP_LOGISTIC ? 1 : 2;
+#else
+    (void)node, (void)x, (void)y, (void)isa;
+    return 0;
+#endif
+}
+
 static int lut16_plan(const pq_node *node, const pq_tensor *t, int isa, size_t *state_bytes, size_t *scratch_bytes) {
     const pq_tensor *x, *y;
     size_t entries;
     int32_t k;
-    (void)isa;
     if (node->n_inputs < 1 || node->n_inputs > LUT16_MAX_INPUTS) return 0;
     x = &t[node->io[0]];
     y = &t[node->io[node->n_inputs]];
@@ -38,7 +58,12 @@ static int lut16_plan(const pq_node *node, const pq_tensor *t, int isa, size_t *
     for (k = 1; k < node->n_inputs; ++k) {
         if (node->io[k] >= 0 && !t[node->io[k]].is_const) return 0; /* the output must depend on x alone */
     }
-    if (x->dtype == PQ_DT_INT16 && x->count < PQ_LUT16_MIN_COUNT) return 0;
+    if (x->dtype == PQ_DT_INT16 && x->count < PQ_LUT16_MIN_COUNT) {
+        if (!interp_op(node, x, y, isa)) return 0;
+        *state_bytes = sizeof(lut16_state);
+        *scratch_bytes = 0;
+        return 1;
+    }
     entries = x->dtype == PQ_DT_INT16 ? 65536u : 256u;
     *state_bytes = sizeof(lut16_state) + entries * (y->dtype == PQ_DT_INT16 ? 2u : 1u);
     *scratch_bytes = 0;
@@ -50,10 +75,14 @@ static pq_status lut16_prepare(pq_node *node, const pq_tensor *t, int isa, void 
     const pq_tensor *x = &t[node->io[0]], *y = &t[node->io[node->n_inputs]];
     const int32_t entries = x->dtype == PQ_DT_INT16 ? 65536 : 256, width = y->dtype == PQ_DT_INT16 ? 2 : 1;
     int32_t base, k;
-    (void)isa;
     s->n = x->count;
     s->in16 = x->dtype == PQ_DT_INT16;
     s->out16 = width == 2;
+    s->interp = x->dtype == PQ_DT_INT16 && x->count < PQ_LUT16_MIN_COUNT ? interp_op(node, x, y, isa) : 0;
+    if (s->interp) {
+        node->fast = s;
+        return PQ_OK;
+    }
     for (base = 0; base < entries; base += CHUNK) {
         int16_t x16[CHUNK];
         int8_t x8[CHUNK];
@@ -79,6 +108,17 @@ static pq_status lut16_eval(const pq_node *node, const pq_tensor *t, void *scrat
     (void)scratch;
     (void)part;
     (void)n_parts;
+#if PQ_HAVE_X86_SIMD
+    if (s->interp) {
+        const pq_logistic_params *p = (const pq_logistic_params *)node->params;
+        const int16_t *tab = (const int16_t *)PQ_IN(node, t, 1), *x = (const int16_t *)xv;
+        int16_t *y = (int16_t *)yv;
+        pq_sigmoid16_scale sc;
+        if (pq_sigmoid16_scale_of(p, &sc) != PQ_OK) return PQ_ERR_PARAM;
+        i = pq_sigmoid16_avx2(&sc, s->interp == 2, s->n, tab, x, y);
+        return pq_sigmoid16_run(p, s->n - i, tab, x + i, y + i, s->interp == 2); /* the tail */
+    }
+#endif
     if (s->out16) {
         const int16_t *tab = (const int16_t *)(const void *)s->table;
         int16_t *y = (int16_t *)yv;
@@ -98,8 +138,8 @@ static pq_status lut16_eval(const pq_node *node, const pq_tensor *t, void *scrat
 }
 
 static const char *lut16_name(const pq_node *node) {
-    (void)node;
-    return "fast-lut16";
+    const lut16_state *s = (const lut16_state *)node->fast;
+    return s != NULL && s->interp ? "fast-sigmoid16" : "fast-lut16";
 }
 
 const pq_fast_op pq_lut16_s16_fast_op = {lut16_plan, lut16_prepare, lut16_eval, NULL, lut16_name};
