@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from .bias_correction import correct_biases
 from .calibrate import CalibrationSource, collect_ranges, load_samples, sweep
+from .equalize import equalize_if_better
 from .fgraph import FloatGraph
 from .graph import ConversionError, Graph
 from .onnx_import import ModelSource, import_onnx, infer_shapes
@@ -40,10 +42,14 @@ def convert_onnx(
     ram_budget: int | None = None,
     rounding: str = "gptq",
     report: Callable[[str], None] | None = None,
+    bias_correction: bool = False,
+    equalize: bool = False,
 ) -> Graph:
     """The picoq Graph of a float ONNX model: int8 by default; `weights` "int4"/"auto" and
     `activations` "int16"/"auto" with the budgets choose other precisions (precision.py),
-    and `report` receives the table saying what was chosen and why."""
+    and `report` receives the table saying what was chosen and why. `equalize` rescales
+    consecutive layers' channels before calibration (equalize.py); `bias_correction` removes
+    each layer's mean output error of weight quantization (bias_correction.py)."""
     loaded: dict[str, dict] = {}
 
     def check_calibration(graph: FloatGraph) -> None:  # before the float model first runs
@@ -56,11 +62,29 @@ def convert_onnx(
 
     fg = prepare(source, check_calibration)
     samples = loaded["samples"]
+    if equalize:
+        fg, eq = equalize_if_better(fg, samples, per_channel=not per_tensor)
+        if report is not None:
+            report(eq.text())
     ranges = collect_ranges(fg, samples, method=method, percentile=percentile, progress=progress)
     share_step_ranges(fg, ranges)
     per_channel = not per_tensor
+
+    def corrected(g: FloatGraph, precision: Precision) -> FloatGraph:
+        """g with its biases corrected for the weights `precision` quantizes (if asked)."""
+        if not bias_correction:
+            return g
+
+        def means_sweep(observe) -> None:
+            sweep(fg, samples, observe, "bias correction", progress, 8)
+
+        g, corrections = correct_biases(fg, g, precision, per_channel, means_sweep)
+        if report is not None:
+            report(f"bias correction: {len(corrections)} layer(s)")
+        return g
+
     if (weights, activations, flash_budget, ram_budget) == ("int8", "int8", None, None):
-        return Lowering(fg, ranges, per_channel=per_channel).run()
+        return Lowering(corrected(fg, Precision()), ranges, per_channel=per_channel).run()
 
     def measure(g: FloatGraph, precision: Precision) -> tuple[int, int]:
         graph = Lowering(g, ranges, per_channel, precision).run()
@@ -85,7 +109,7 @@ def convert_onnx(
     )
     if report is not None:
         report(choice.table())
-    return Lowering(choice.fg, ranges, per_channel, choice.precision).run()
+    return Lowering(corrected(choice.fg, choice.precision), ranges, per_channel, choice.precision).run()
 
 
 def missing_s16_kernels(graph: Graph) -> list[str]:
