@@ -19,14 +19,15 @@ between A and B change (channel i is divided by s_i) and are calibrated after it
 
 Equal ranges are the paper's heuristic, not the least output error: on nets whose channel
 ranges already differ little (random-weight nets, per-channel scales) equalizing can lower
-the SQNR. `equalize_if_better` therefore keeps the rewrite only when the float model run with
-its int8 weights (as the lowering will quantize them) is closer to the float model's outputs
-on the calibration data than without it.
+the SQNR, and the rescaled activations between A and B get other int8 ranges.
+`equalize_if_better` therefore keeps the rewrite only when the converted int8 model is closer
+to the float model's outputs on calibration samples than the one converted without it.
 """
 
 from __future__ import annotations
 
 import copy
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -49,7 +50,7 @@ class EqualizeReport:
     pairs: list[tuple[str, str]] = field(default_factory=list)  # (A, B) node names equalized
     skipped: list[str] = field(default_factory=list)  # why other weighted A -> B pairs were not
     iterations: int = 0
-    # float-simulated SQNR (dB) of the int8-weight model without / with equalization (equalize_if_better)
+    # output SQNR (dB) of the int8 model without / with equalization (equalize_if_better)
     sqnr_db: tuple[float, float] | None = None
     kept: bool = True
 
@@ -59,10 +60,12 @@ class EqualizeReport:
             before, after = self.sqnr_db
             verdict = "kept" if self.kept else "not kept: the model is converted without it"
             lines.append(
-                f"  int8 weights, float-simulated SQNR on the calibration data: {before:.1f} dB -> "
+                f"  int8 model's output SQNR on calibration samples: {before:.1f} dB -> "
                 f"{after:.1f} dB with equalization ({verdict})"
             )
-        lines += [f"  skipped: {s}" for s in self.skipped]
+        if self.skipped:
+            lines.append(f"  skipped {len(self.skipped)} pair(s) across an activation other than ReLU, e.g.")
+            lines.append(f"    {self.skipped[0]}")
         return "\n".join(lines)
 
 
@@ -179,42 +182,16 @@ def equalize(fg: FloatGraph, iterations: int = ITERATIONS) -> EqualizeReport:
     return report
 
 
-SAMPLES = 16  # calibration samples the float-simulated comparison runs
-
-
-def weights_sqnr(ref: FloatGraph, fg: FloatGraph, samples: dict[str, np.ndarray], per_channel: bool) -> float:
-    """Output SQNR of `fg` run with its weights quantized to int8 as the lowering will (float
-    activations) against `ref`'s float outputs, on the first calibration samples."""
-    from . import float_run, low_bit, precision
-    from .bias_correction import quantized_weights
-
-    new = {
-        n.name: quantized_weights(n, fg.consts[n.inputs[1]], precision.Precision(), per_channel).astype(
-            np.float32
-        )
-        for n in low_bit.weighted_nodes(fg)
-    }
-    q = precision._with_weights(fg, new)
-    n = min(SAMPLES, len(next(iter(samples.values()))))
-    feeds = [{k: v[i] for k, v in samples.items()} for i in range(n)]
-    want = [float_run.run(ref, f) for f in feeds]
-    got = [float_run.run(q, f) for f in feeds]
-    return precision.sqnr_db(
-        [np.stack([o[k] for o in want]) for k in ref.outputs],
-        [np.stack([o[k] for o in got]) for k in q.outputs],
-    )
-
-
 def equalize_if_better(
-    fg: FloatGraph, samples: dict[str, np.ndarray], per_channel: bool
+    fg: FloatGraph, score: Callable[[FloatGraph], float]
 ) -> tuple[FloatGraph, EqualizeReport]:
-    """The equalized copy of `fg` if its int8 weights give a higher float-simulated output SQNR
-    on the calibration data than fg's own, else fg; and the report saying which."""
+    """The equalized copy of `fg` if `score` (the int8 model's output SQNR on calibration data,
+    onnx_convert.py) rates it higher than fg, else fg; and the report saying which."""
     eq = copy.deepcopy(fg)
     report = equalize(eq)
     if not report.pairs:
         report.kept = False
         return fg, report
-    before, after = weights_sqnr(fg, fg, samples, per_channel), weights_sqnr(fg, eq, samples, per_channel)
+    before, after = score(fg), score(eq)
     report.sqnr_db, report.kept = (before, after), after > before
     return (eq if report.kept else fg), report

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+import numpy as np
+
 from .bias_correction import correct_biases
 from .calibrate import CalibrationSource, collect_ranges, load_samples, sweep
 from .equalize import equalize_if_better
@@ -62,13 +64,25 @@ def convert_onnx(
 
     fg = prepare(source, check_calibration)
     samples = loaded["samples"]
+    per_channel = not per_tensor
+    found: dict[int, dict[str, tuple[float, float]]] = {}  # id(graph) -> its calibrated ranges
+
+    def calibrated(g: FloatGraph) -> dict[str, tuple[float, float]]:
+        if id(g) not in found:
+            found[id(g)] = collect_ranges(g, samples, method=method, percentile=percentile, progress=progress)
+            share_step_ranges(g, found[id(g)])
+        return found[id(g)]
+
     if equalize:
-        fg, eq = equalize_if_better(fg, samples, per_channel=not per_tensor)
+        reference = fg
+
+        def score(g: FloatGraph) -> float:
+            return int8_sqnr(reference, Lowering(g, calibrated(g), per_channel).run(), samples)
+
+        fg, eq = equalize_if_better(fg, score)
         if report is not None:
             report(eq.text())
-    ranges = collect_ranges(fg, samples, method=method, percentile=percentile, progress=progress)
-    share_step_ranges(fg, ranges)
-    per_channel = not per_tensor
+    ranges = calibrated(fg)
 
     def corrected(g: FloatGraph, precision: Precision) -> FloatGraph:
         """g with its biases corrected for the weights `precision` quantizes (if asked)."""
@@ -118,3 +132,32 @@ def missing_s16_kernels(graph: Graph) -> list[str]:
         op.name for op in graph.ops if op.name != "QUANTIZE" and graph.tensors[op.outputs[0]].dtype == "int8"
     ]
     return [f"{name} x{names.count(name)}" for name in dict.fromkeys(names)]
+
+
+CHECK_SAMPLES = 16  # calibration samples int8_sqnr runs
+
+
+def int8_sqnr(fg: FloatGraph, graph: Graph, samples: dict[str, np.ndarray]) -> float:
+    """Output SQNR (dB) of a lowered graph, run by the Interpreter, against the float graph
+    `fg` on the first calibration samples."""
+    from picoq.runtime import Interpreter
+
+    from . import float_run
+    from .precision import sqnr_db
+    from .writer import to_bytes
+
+    graph.remove_unused_tensors()
+    plan_arena(graph)
+    it = Interpreter(to_bytes(graph))
+    n = min(CHECK_SAMPLES, len(next(iter(samples.values()))))
+    want, got = [], []
+    for i in range(n):
+        feeds = {k: v[i] for k, v in samples.items()}
+        out = it.run(feeds if len(feeds) > 1 else next(iter(feeds.values())))
+        got.append(out if isinstance(out, list) else [out])
+        ref = float_run.run(fg, feeds)
+        want.append([ref[name] for name in fg.outputs])
+    return sqnr_db(
+        [np.concatenate([w[k] for w in want]) for k in range(len(fg.outputs))],
+        [np.concatenate([np.asarray(g[k], np.float32) for g in got]) for k in range(len(fg.outputs))],
+    )
