@@ -88,11 +88,7 @@ def convert_onnx(
         """g with its biases corrected for the weights `precision` quantizes (if asked)."""
         if not bias_correction:
             return g
-
-        def means_sweep(observe) -> None:
-            sweep(fg, samples, observe, "bias correction", progress, 8)
-
-        g, corrections = correct_biases(fg, g, precision, per_channel, means_sweep)
+        g, corrections = correct_biases(fg, g, precision, per_channel, samples)
         if report is not None:
             report(f"bias correction: {len(corrections)} layer(s)")
         return g

@@ -16,7 +16,7 @@ from onnx import helper
 
 from picoq.converter import float_run
 from picoq.converter.bias_correction import correct_biases, quantized_weights
-from picoq.converter.calibrate import load_samples, sweep
+from picoq.converter.calibrate import load_samples
 from picoq.converter.equalize import _in_range, _out_range, equalize, find_pairs
 from picoq.converter.float_ops import sqnr_db as sqnr
 from picoq.converter.onnx_convert import prepare
@@ -166,9 +166,7 @@ def test_bias_correction_zeroes_the_mean_output_error() -> None:
     samples = load_samples(calib, fg)
     conv = fg.nodes[0]
     wq = quantized_weights(conv, fg.consts[conv.inputs[1]], Precision(), per_channel=False)
-    fixed, corrections = correct_biases(
-        fg, fg, Precision(), False, lambda obs: sweep(fg, samples, obs, "", False, 8)
-    )
+    fixed, corrections = correct_biases(fg, fg, Precision(), False, samples)
 
     def mean_error(g) -> np.ndarray:
         """Mean over the calibration data of (quantized-weight output - float output), per channel."""
@@ -200,8 +198,8 @@ def test_bias_correction_uses_the_int4_weights() -> None:
     conv = fg.nodes[0]
     scales = np.array([1.0 / 7.0], np.float32)
     p = Precision(int4={conv.name: scales})
-    _, c4 = correct_biases(fg, fg, p, False, lambda obs: sweep(fg, samples, obs, "", False, 8))
-    _, c8 = correct_biases(fg, fg, Precision(), False, lambda obs: sweep(fg, samples, obs, "", False, 8))
+    _, c4 = correct_biases(fg, fg, p, False, samples)
+    _, c8 = correct_biases(fg, fg, Precision(), False, samples)
     w = fg.consts[conv.inputs[1]].astype(np.float64)
     dw4 = quantized_weights(conv, w, p, False) - w
     assert np.abs(dw4).max() > 0.05 > np.abs(quantized_weights(conv, w, Precision(), False) - w).max()
