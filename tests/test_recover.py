@@ -182,6 +182,36 @@ def test_bias_correction_zeroes_the_mean_output_error() -> None:
     assert np.abs(after).max() < 1e-3 * np.abs(before).max(), (before, after)  # padding counted right
 
 
+def test_bias_correction_includes_the_errors_of_earlier_layers() -> None:
+    """Two biased convs with a ReLU between: the second layer's mean error in the quantized
+    model (its own rounding plus what the first layer's rounding left in its input) is zeroed."""
+    one = biased_conv_model()
+    w2 = onnx.numpy_helper.to_array(one.graph.initializer[0])[:, :3].repeat(2, axis=1)  # 6 -> 6 channels
+    nodes = [
+        helper.make_node("Conv", ["x", "w", "b"], ["c1"], pads=[1, 1, 1, 1]),
+        helper.make_node("Relu", ["c1"], ["r1"]),
+        helper.make_node("Conv", ["r1", "w2", "b"], ["y"], pads=[1, 1, 1, 1]),
+    ]
+    inits = {i.name: onnx.numpy_helper.to_array(i) for i in one.graph.initializer} | {"w2": w2}
+    fg = prepare(model(nodes, {"x": ["N", 3, 5, 5]}, {"y": None}, inits))
+    calib = _biased_data(64, 10)
+    fixed, corrections = correct_biases(fg, fg, Precision(), False, load_samples(calib, fg))
+    assert len(corrections) == 2
+
+    def mean_error(g) -> np.ndarray:
+        q = copy.deepcopy(g)
+        for n in q.nodes:
+            q.consts[n.inputs[1]] = quantized_weights(n, q.consts[n.inputs[1]], Precision(), False).astype(
+                np.float32
+            )
+        y = float_run.run(fg, {"x": calib})["y"].astype(np.float64)
+        return (float_run.run(q, {"x": calib})["y"] - y).mean(axis=(0, 2, 3))
+
+    before, after = mean_error(fg), mean_error(fixed)
+    assert np.abs(before).max() > 0.1, before  # (one channel's errors happen to cancel)
+    assert np.abs(after).max() < 1e-3 * np.abs(before).max(), (before, after)
+
+
 def test_bias_correction_raises_sqnr_of_a_biased_layer() -> None:
     m = biased_conv_model()
     calib, x = _biased_data(64, 6), _biased_data(16, 7)
