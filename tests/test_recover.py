@@ -14,10 +14,10 @@ import numpy as np
 import onnx
 from onnx import helper
 
-from picoq.converter import float_run
+from picoq.converter import convert, float_run
 from picoq.converter.bias_correction import correct_biases, quantized_weights
 from picoq.converter.calibrate import load_samples
-from picoq.converter.equalize import _in_range, _out_range, equalize, find_pairs
+from picoq.converter.equalize import _in_range, _out_range, equalize, equalize_if_better, find_pairs
 from picoq.converter.float_ops import sqnr_db as sqnr
 from picoq.converter.onnx_convert import prepare
 from picoq.converter.precision import Precision
@@ -137,6 +137,23 @@ def test_per_tensor_depthwise_model_gains_sqnr_with_equalize() -> None:
     gain = sqnr(want, eq[0]) - sqnr(want, plain[0])
     assert gain > 6.0, (sqnr(want, plain[0]), sqnr(want, eq[0]), notes)
     assert "equalized 4 layer pair(s)" in notes[0] and "(kept)" in notes[0]
+
+
+def test_equalization_is_dropped_where_it_lowers_the_int8_sqnr() -> None:
+    """DS-CNN (MLPerf Tiny KWS, random weights): equal channel ranges lower its per-tensor int8
+    SQNR, so convert(equalize=True) writes the same file as without, and says so."""
+    from support.make_onnx_models import MODELS, input_shape
+
+    m = MODELS["ds_cnn"]()
+    calib = np.random.default_rng(0).normal(size=(32, *input_shape(m)[1:])).astype(np.float32)
+    notes: list[str] = []
+    plain = convert(m, calibration=calib, progress=False, per_tensor=True)
+    eq = convert(m, calibration=calib, progress=False, per_tensor=True, equalize=True, report=notes.append)
+    assert eq == plain
+    assert "not kept" in notes[0]
+    fg = prepare(m)
+    g, report = equalize_if_better(fg, lambda g: 5.0 if g is fg else 10.0)  # a score that prefers it
+    assert g is not fg and report.kept and report.sqnr_db == (5.0, 10.0)
 
 
 # *** bias correction ***
