@@ -273,3 +273,17 @@ def test_cli_flags_run(tmp_path) -> None:
         [sys.executable, "-m", "picoq.converter.cli", "convert", "--help"], capture_output=True, text=True
     )
     assert "--bias-correction" in r.stdout and "--equalize" in r.stdout
+
+
+def test_tflite_refuses_the_float_rewrites() -> None:
+    import pytest
+
+    from picoq.converter import ConversionError
+
+    from support.make_fixtures import build_tiny_convnet
+
+    tflite = build_tiny_convnet()
+    assert convert(tflite)  # converts without them
+    for option in ("bias_correction", "equalize"):
+        with pytest.raises(ConversionError, match="rewrite float ONNX models"):
+            convert(tflite, **{option: True})
