@@ -130,7 +130,7 @@ def missing_s16_kernels(graph: Graph) -> list[str]:
     return [f"{name} x{names.count(name)}" for name in dict.fromkeys(names)]
 
 
-CHECK_SAMPLES = 16  # calibration samples int8_sqnr runs
+CHECK_SAMPLES = 32  # calibration samples int8_sqnr runs
 
 
 def int8_sqnr(fg: FloatGraph, graph: Graph, samples: dict[str, np.ndarray]) -> float:

@@ -154,6 +154,8 @@ def test_equalization_is_dropped_where_it_lowers_the_int8_sqnr() -> None:
     fg = prepare(m)
     g, report = equalize_if_better(fg, lambda g: 5.0 if g is fg else 10.0)  # a score that prefers it
     assert g is not fg and report.kept and report.sqnr_db == (5.0, 10.0)
+    g, report = equalize_if_better(fg, lambda g: 5.0 if g is fg else 5.3)  # within the margin: noise
+    assert g is fg and not report.kept
 
 
 # *** bias correction ***
