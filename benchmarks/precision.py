@@ -12,6 +12,7 @@ sees; "weights only" is the float model run with int4 weights (the rounding's ow
     python benchmarks/precision.py                      # every model (~10 min on 2 cores)
     python benchmarks/precision.py --only KWS digits --budget 0.65
     python benchmarks/precision.py --json benchmarks/results/precision.json
+    python benchmarks/precision.py --bias-correction both   # each configuration also with bias correction
 """
 
 from __future__ import annotations
@@ -93,7 +94,9 @@ def weights_only_db(m, calib: np.ndarray, x: np.ndarray) -> dict[str, float]:
     return out
 
 
-def measure(name: str, n_calib: int, n_test: int, budgets: Sequence[float], seed: int) -> dict:
+def measure(
+    name: str, n_calib: int, n_test: int, budgets: Sequence[float], seed: int, bias_correction: str = "off"
+) -> dict:
     if name == "digits":
         m, calib, x, want, labels = _digits_data()
     else:
@@ -101,6 +104,12 @@ def measure(name: str, n_calib: int, n_test: int, budgets: Sequence[float], seed
     row: dict = {"model": name, "calibration": len(calib), "test": len(x)}
 
     def run(key: str, **options) -> bytes:
+        """One configuration; with --bias-correction both also its `key+bc` twin, corrected."""
+        if bias_correction == "both":
+            one(f"{key}+bc", bias_correction=True, **options)
+        return one(key, bias_correction=bias_correction == "on", **options)
+
+    def one(key: str, **options) -> bytes:
         t0 = time.perf_counter()
         data = convert(m, calibration=calib, progress=False, **options)
         got = Interpreter(data).run(x)
@@ -164,6 +173,23 @@ def to_text(rows: list[dict], budgets: Sequence[float]) -> str:
     return "\n".join(out)
 
 
+def bias_correction_text(rows: list[dict]) -> str:
+    """Each configuration's SQNR (and digits' accuracy) without and with bias correction."""
+    keys = [k for k in rows[0] if isinstance(rows[0][k], dict) and f"{k}+bc" in rows[0]]
+    out = ["", "Bias correction (`bias_correction=True`), SQNR dB without -> with (gain):", ""]
+    out += ["| model | " + " | ".join(keys) + " |", "|---|" + "---|" * len(keys)]
+    for r in rows:
+        cells = []
+        for k in keys:
+            a, b = r[k], r[f"{k}+bc"]
+            cell = f"{a['sqnr_db']:.1f} -> {b['sqnr_db']:.1f} ({b['sqnr_db'] - a['sqnr_db']:+.1f})"
+            if "accuracy" in a:
+                cell += f", acc {100 * a['accuracy']:.2f}% -> {100 * b['accuracy']:.2f}%"
+            cells.append(cell)
+        out.append(f"| {r['model']} | " + " | ".join(cells) + " |")
+    return "\n".join(out)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     p = argparse.ArgumentParser(
         description=__doc__.split("\n\n")[0], epilog=EXAMPLES, formatter_class=argparse.RawTextHelpFormatter
@@ -177,10 +203,20 @@ def main(argv: Sequence[str] | None = None) -> int:
         "--budget", type=float, nargs="*", default=[0.65], help="flash budgets, fractions of int8's"
     )
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument(
+        "--bias-correction",
+        choices=("off", "on", "both"),
+        default="off",
+        help="convert without it (off), with it (on), or each configuration both ways (both: adds a table)",
+    )
     p.add_argument("--json", type=Path, help="also write the numbers here")
     args = p.parse_args(argv)
-    rows = [measure(n, args.calib, args.test, args.budget, args.seed) for n in args.only]
+    rows = [
+        measure(n, args.calib, args.test, args.budget, args.seed, args.bias_correction) for n in args.only
+    ]
     print(to_text(rows, args.budget))
+    if args.bias_correction == "both":
+        print(bias_correction_text(rows))
     if args.json:
         args.json.parent.mkdir(parents=True, exist_ok=True)
         args.json.write_text(

@@ -65,6 +65,8 @@ def convert(
     ram_budget: int | None = None,
     rounding: str = "gptq",
     report: Any = None,
+    bias_correction: bool = False,
+    equalize: bool = False,
 ) -> bytes:
     """Convert `source` to .picoq bytes; also write them (atomically) to `output` if given.
 
@@ -79,6 +81,14 @@ def convert(
     op) or "auto" (int16 when every op has a 16x8 kernel and the arena fits `ram_budget`).
     int4 weights are rounded with the calibration data (`rounding` "gptq") or to nearest
     ("nearest"). `report(text)` receives the table of what was chosen and why.
+
+    Accuracy recovery (float ONNX models, both float-only rewrites in the converter):
+    `equalize` rescales the channels of consecutive layers (conv/depthwise/fully connected,
+    through ReLU or nothing) so their weight ranges match (cross-layer equalization), kept
+    only if the int8 model's SQNR on calibration samples rises by 0.5 dB or more: it helps
+    nets whose channel ranges differ by orders of magnitude, per-tensor weights most. `bias_correction` subtracts from each layer's
+    bias the mean output error its quantized weights make on the calibration data: it helps
+    coarse weights (int4, per-tensor).
     """
     options = {}
     if _kind(source) == "onnx":
@@ -90,6 +100,14 @@ def convert(
             ram_budget=ram_budget,
             rounding=rounding,
             report=report,
+            bias_correction=bias_correction,
+            equalize=equalize,
+        )
+    elif bias_correction or equalize:
+        raise ConversionError(
+            [
+                "bias correction and equalization rewrite float ONNX models; a .tflite keeps its own quantization"
+            ]
         )
     elif (weights, activations, flash_budget, ram_budget) != ("int8", "int8", None, None):
         raise ConversionError(
