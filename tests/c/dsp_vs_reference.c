@@ -57,6 +57,11 @@
  * pq_depthwise_conv2d_s16, pq_fully_connected_s16 and pq_add_s16. "requant16" checks the
  * kernels' int64 requantization against pq_mbqm64 as "requant" does the int8 one.
  *
+ * maxpool_s16 and avgpool_s16 (dsppool16) draw their shapes as maxpool and avgpool do, with
+ * int16 clamps and int16 inputs (the fills above), against pq_max_pool2d_s16 and
+ * pq_avg_pool2d_s16; "pool edges s16" runs their edges (empty windows, the MLPerf Tiny
+ * 16x8 pool shapes, sums past int32 that wrap as the reference's uint32 sum).
+ *
  * Prints one line per op, "conv2d: 1000 cases, 0 mismatches, 0 guard errors", and the
  * full parameters of each op's first failing case; exits 0 when everything matched,
  * 1 on a mismatch or guard error, 2 on a harness error, 3 on a fault.
