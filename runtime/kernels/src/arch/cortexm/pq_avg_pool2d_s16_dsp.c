@@ -7,8 +7,8 @@
  * 2 channels are two instructions a tap (and a third, the load). 32-bit sums are the
  * reference's exactly: it sums in uint32 and wraps, as these adds do, and no narrower lane
  * (SADD16, SMLAD's halves) would hold a sum of many int16 values. A pass keeps eight
- * sums (8 channels: 15 instructions a tap) through one run of taps at a time, then one
- * word (2 channels) over all runs, then a last odd channel alone. Then the reference's own
+ * sums (8 channels: 15 instructions a tap), then one word (2 channels), then a last odd
+ * channel alone. Then the reference's own
  * rounding (pq_pool_average: half the count added away from zero, C's truncating division
  * by the count of taps inside the image) and its clamp; one SSAT when the clamp is the
  * whole int16 range. Only the taps inside the image are visited, as runs of taps
@@ -31,15 +31,24 @@ typedef struct {
     int32_t depth, count, lo, hi;
 } avg_pixel;
 
-/* s[0 .. 8) += the sums of the 8 channels at q over one run of len >= 1 taps, `step`
- * bytes apart. Inline assembly where PQ_DSP_ASM: 12 registers, so the runs are the
- * caller's loop (a global pool is one run). */
-PQ_INLINE void sum_run8(const int16_t *q, int32_t len, int32_t step, uint32_t *s)
+/* s[0 .. 8): the sums of the 8 channels at q over the window's runs (t->runs, t->len >= 1;
+ * stride in elements), from 0. Inline assembly where PQ_DSP_ASM: 13 registers, so the
+ * outer loop's counters (len, the skip from a run's end to the next run, the runs left) are
+ * read from memory, once a run. */
+PQ_INLINE void sum_window8(const int16_t *q, const pq_pool_runs *t, int32_t depth, uint32_t *s)
 {
-    uint32_t a0 = s[0], a1 = s[1], a2 = s[2], a3 = s[3], a4 = s[4], a5 = s[5], a6 = s[6], a7 = s[7];
+    uint32_t a0 = 0, a1 = 0, a2 = 0, a3 = 0, a4 = 0, a5 = 0, a6 = 0, a7 = 0;
 #if PQ_DSP_ASM
+    const int32_t step = 2 * depth; /* bytes from a tap to the next */
+    int32_t ctl[3];                 /* len, skip in bytes, runs */
     uint32_t x;
+    int32_t n;
+    ctl[0] = t->len;
+    ctl[1] = 2 * (t->stride - t->len * depth);
+    ctl[2] = t->runs;
     __asm__ volatile("1:\n\t"
+                     "ldr %[n], [%[ctl]]\n\t"
+                     "2:\n\t"
                      "ldr %[x], [%[q]]\n\t"
                      "sxtah %[a0], %[a0], %[x]\n\t"
                      "sxtah %[a1], %[a1], %[x], ror #16\n\t"
@@ -53,30 +62,37 @@ PQ_INLINE void sum_run8(const int16_t *q, int32_t len, int32_t step, uint32_t *s
                      "sxtah %[a6], %[a6], %[x]\n\t"
                      "sxtah %[a7], %[a7], %[x], ror #16\n\t"
                      "add %[q], %[q], %[step]\n\t"
-                     "subs %[len], %[len], #1\n\t"
+                     "subs %[n], %[n], #1\n\t"
+                     "bne 2b\n\t"
+                     "ldr %[x], [%[ctl], #4]\n\t"
+                     "add %[q], %[q], %[x]\n\t"
+                     "ldr %[x], [%[ctl], #8]\n\t"
+                     "subs %[x], %[x], #1\n\t"
+                     "str %[x], [%[ctl], #8]\n\t"
                      "bne 1b\n\t"
                      : [a0] "+r"(a0), [a1] "+r"(a1), [a2] "+r"(a2), [a3] "+r"(a3), [a4] "+r"(a4), [a5] "+r"(a5),
-                       [a6] "+r"(a6), [a7] "+r"(a7), [q] "+r"(q), [len] "+r"(len), [x] "=&r"(x)
-                     : [step] "r"(step)
+                       [a6] "+r"(a6), [a7] "+r"(a7), [q] "+r"(q), [n] "=&r"(n), [x] "=&r"(x)
+                     : [step] "r"(step), [ctl] "r"(ctl)
                      : "cc", "memory");
 #else
-    const int32_t depth = step / 2;
-    do {
-        uint32_t x0, x1, x2, x3;
-        memcpy(&x0, q, 4);
-        memcpy(&x1, q + 2, 4);
-        memcpy(&x2, q + 4, 4);
-        memcpy(&x3, q + 6, 4);
-        a0 += (uint32_t)(int32_t)(int16_t)x0; /* the low lane, sign-extended */
-        a1 += (uint32_t)((int32_t)x0 >> 16);  /* the high lane (arithmetic shift) */
-        a2 += (uint32_t)(int32_t)(int16_t)x1;
-        a3 += (uint32_t)((int32_t)x1 >> 16);
-        a4 += (uint32_t)(int32_t)(int16_t)x2;
-        a5 += (uint32_t)((int32_t)x2 >> 16);
-        a6 += (uint32_t)(int32_t)(int16_t)x3;
-        a7 += (uint32_t)((int32_t)x3 >> 16);
-        q += depth;
-    } while (--len != 0);
+    int32_t r, o;
+    for (r = 0; r < t->runs; ++r, q += t->stride) {
+        for (o = 0; o < t->len * depth; o += depth) {
+            uint32_t x0, x1, x2, x3;
+            memcpy(&x0, q + o, 4);
+            memcpy(&x1, q + o + 2, 4);
+            memcpy(&x2, q + o + 4, 4);
+            memcpy(&x3, q + o + 6, 4);
+            a0 += (uint32_t)(int32_t)(int16_t)x0; /* the low lane, sign-extended */
+            a1 += (uint32_t)((int32_t)x0 >> 16);  /* the high lane (arithmetic shift) */
+            a2 += (uint32_t)(int32_t)(int16_t)x1;
+            a3 += (uint32_t)((int32_t)x1 >> 16);
+            a4 += (uint32_t)(int32_t)(int16_t)x2;
+            a5 += (uint32_t)((int32_t)x2 >> 16);
+            a6 += (uint32_t)(int32_t)(int16_t)x3;
+            a7 += (uint32_t)((int32_t)x3 >> 16);
+        }
+    }
 #endif
     s[0] = a0, s[1] = a1, s[2] = a2, s[3] = a3, s[4] = a4, s[5] = a5, s[6] = a6, s[7] = a7;
 }
@@ -149,10 +165,7 @@ static void avg_channels(const int16_t *pi, const avg_pixel *g, int16_t *po)
     uint32_t s[8];
     int32_t c = 0, r;
     for (; depth - c >= 8; c += 8) {
-        s[0] = s[1] = s[2] = s[3] = s[4] = s[5] = s[6] = s[7] = 0;
-        for (r = 0; r < runs; ++r) {
-            sum_run8(pi + c + r * stride, len, 2 * depth, s);
-        }
+        sum_window8(pi + c, &g->t, depth, s);
         avg_finish(s, 8, g, po + c);
     }
     for (; depth - c >= 2; c += 2) {
