@@ -26,6 +26,8 @@ S4_DIRECT = ("CONV_2D", "DEPTHWISE_CONV_2D", "FULLY_CONNECTED")
 
 # dsp16: the 16x8 ops with a Cortex-M DSP kernel (_Emitter._s16_*).
 _S16_DSP_OPS = ("CONV_2D", "DEPTHWISE_CONV_2D", "FULLY_CONNECTED", "ADD")
+# dsppool16: the 16x8 pools, each with a Cortex-M DSP kernel (_Emitter._s16_pool).
+_S16_POOL_DSP_OPS = ("AVERAGE_POOL_2D", "MAX_POOL_2D")
 
 # *** the Cortex-M DSP-extension kernels' scratch (runtime/kernels/include/pq_kernels_dsp.h) ***
 
@@ -227,6 +229,8 @@ class _Emitter:
             own = self._s4
         if op.variant == "s16" and op.name in _S16_DSP_OPS:  # dsp16: literal calls, DSP kernels
             own = getattr(self, "_s16_" + op.name.lower())
+        if op.variant == "s16" and op.name in _S16_POOL_DSP_OPS:  # dsppool16: literal calls, DSP kernels
+            own = self._s16_pool
         handler: Callable[[OpInfo, str], _OpCode] = own or self.via_eval
         return handler(op, f"{self.name}_op{op.index}")
 
@@ -426,6 +430,20 @@ class _Emitter:
         return _OpCode(decls + shape_decls, self._call(op, op.kernel, args, dsp))
 
     # *** end dsp16 ***
+    # *** dsppool16: the 16x8 AVERAGE_POOL_2D and MAX_POOL_2D (pq_kernels_dsp.h) ***
+
+    def _s16_pool(self, op: OpInfo, sym: str) -> _OpCode:
+        """pq_{avg,max}_pool2d_s16 with literal arguments (as _pool), and its Cortex-M DSP twin,
+        which takes the same arguments, under `#if PQ_DSP`."""
+        x, y = op.inputs[0], op.outputs[0]
+        decls = _params(op, sym)
+        decls += [_dims(f"{sym}_in_dims", self.m.tensors[x].shape)]
+        decls += [_dims(f"{sym}_out_dims", self.m.tensors[y].shape)]
+        args = [f"&{sym}_params", f"&{sym}_in_dims", self.ptr(x, "int16_t"), f"&{sym}_out_dims"]
+        args.append(self.ptr(y, "int16_t", writable=True))
+        return _OpCode(decls, self._call(op, op.kernel, args, (op.kernel + "_dsp", args)))
+
+    # *** end dsppool16 ***
 
     def _shape_array(self, symbol: str, shape: Iterable[int]) -> str:
         dims = [int(d) for d in shape]

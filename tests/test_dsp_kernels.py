@@ -3,7 +3,8 @@
 tests/c/dsp_vs_reference.c is bare-metal firmware for QEMU's mps2-an386 (Cortex-M4): for each
 of CONV_2D, DEPTHWISE_CONV_2D, FULLY_CONNECTED, ADD, MAX_POOL_2D and AVERAGE_POOL_2D (and the
 int4-weight CONV_2D, DEPTHWISE_CONV_2D and FULLY_CONNECTED: conv2d_s4, depthwise_s4, fc_s4; and the
-16x8 CONV_2D, DEPTHWISE_CONV_2D, FULLY_CONNECTED and ADD: conv2d_s16, ..., int16 activations) it
+16x8 CONV_2D, DEPTHWISE_CONV_2D, FULLY_CONNECTED, ADD, MAX_POOL_2D and AVERAGE_POOL_2D: conv2d_s16,
+..., avgpool_s16, int16 activations) it
 draws 1000 random cases (seeded per case) over the validator's parameter ranges and the DSP kernels'
 preconditions (pq_kernels_dsp.h), runs the reference kernel and the DSP kernel on the same
 operands, and compares the outputs byte for byte. Every operand sits between MPU guard regions
@@ -44,6 +45,10 @@ OPS = ("conv2d", "depthwise", "fc", "add", "maxpool", "avgpool")
 OPS += ("conv2d_s4", "depthwise_s4", "fc_s4")
 # dsp16: the 16x8 kernels (int16 activations), against pq_*_s16
 OPS += ("conv2d_s16", "depthwise_s16", "fc_s16", "add_s16")
+# dsppool16: the 16x8 pools, against pq_max_pool2d_s16 / pq_avg_pool2d_s16
+OPS += ("maxpool_s16", "avgpool_s16")
+# 1 + 4 shapes x 3 fills x 2 clamps + 2 wrapping sums x 2 fills x 2 clamps, through both pools
+POOL_EDGES_S16 = 66
 POOL_EDGES = 44  # 1 + 7 shapes x 3 fills, each through MAX_POOL_2D and AVERAGE_POOL_2D
 CASES = 1000
 REQUANT = 200_000  # the requantization alone, ties of both signs common
@@ -81,6 +86,8 @@ def _assert_all_equal(r: subprocess.CompletedProcess, cases: int, dsp: bool = Tr
         assert re.search(r"^refusals: 10 of 10 as documented$", out, re.M), out  # 3 of them dsp16's
         assert re.search(r"^refusals s4: 7 of 7 as documented$", out, re.M), out  # dsp4
         assert re.search(rf"^pool edges: {POOL_EDGES} of {POOL_EDGES} as the reference$", out, re.M), out
+        edges16 = POOL_EDGES_S16  # dsppool16
+        assert re.search(rf"^pool edges s16: {edges16} of {edges16} as the reference$", out, re.M), out
         assert re.search(rf"^requant: {REQUANT} values, 0 mismatches$", out, re.M), out
         assert re.search(rf"^requant16: {REQUANT} values, 0 mismatches$", out, re.M), out
     for op in OPS:
@@ -145,6 +152,9 @@ def test_dsp_kernels_equal_reference(full_runs, opt: str) -> None:
             "fc_s16",
             r"^FAULT in the dsp kernel: .* data address 0x\w+ \(a guard: byte (\d+) of input \[\1 bytes\]",
         ),
+        # dsppool16: the 16x8 pool slots
+        ("flip", "avgpool_s16", r"^MISMATCH avgpool_s16 status: dsp 0 reference 0; 1 of \d+ bytes differ"),
+        ("underread", "maxpool_s16", r"^FAULT in the dsp kernel: .* \(a guard: .*byte -1 of input \["),
     ],
 )
 def test_harness_catches_wrong_bytes_and_stray_accesses(builds, selftest: str, op: str, expect: str) -> None:

@@ -369,6 +369,57 @@ def test_16x8_dsp_kernels_in_qemu_match_interpreter(tmp_path: Path) -> None:
     np.testing.assert_array_equal(output_rows(out.stdout, np.int16), reference(picoq, inputs))
 
 
+# *** dsppool16: the 16x8 pools' Cortex-M DSP kernels in an exported folder ***
+
+
+def _s16_net_with_pools() -> bytes:
+    """A 16x8 model ending as the MLPerf Tiny ones do: CONV_2D, a 3x3 stride-2 SAME MAX_POOL_2D
+    (padding in its windows, a RELU clamp) over 13 channels (a pass of 8, two of 2, an odd one), a 1x1
+    CONV_2D to 11 channels, then a global 5x5 AVERAGE_POOL_2D."""
+    g = TFLiteGraph(activations=np.int16)
+    layers = RandomLayers(g, np.random.default_rng(24))
+    x = layers.input("x", (1, 9, 10, 3), 0.002, 0)
+    y = layers.max_pool2d(layers.conv2d(x, 13, 3), 3, 2, padding="SAME", activation="RELU")
+    g.output(layers.average_pool2d(layers.conv2d(y, 11, 1), (5, 5), (1, 1)))
+    return convert(g.build())
+
+
+def test_16x8_pools_call_their_dsp_kernels_in_qemu_match_interpreter(tmp_path: Path) -> None:
+    """Each 16x8 pool calls its DSP kernel under #if PQ_DSP (the portable one otherwise); the
+    Cortex-M4 example (QEMU mps2-an386) links both DSP pools and gives the interpreter's bytes on
+    full-range int16 inputs."""
+    tool("arm-none-eabi-gcc")
+    tool("qemu-system-arm")
+    picoq = _s16_net_with_pools()
+    ec.export_c(picoq, tmp_path / "fw", "p16")
+    model_c = (tmp_path / "fw" / "p16_model.c").read_text()
+    calls = re.findall(r"st = (pq_\w+_pool2d_s16(?:_dsp)?)\(", model_c)
+    assert calls == [
+        "pq_max_pool2d_s16_dsp",
+        "pq_max_pool2d_s16",
+        "pq_avg_pool2d_s16_dsp",
+        "pq_avg_pool2d_s16",
+    ]
+    assert "_pool2d_s16_eval" not in model_c
+    shape = Interpreter(picoq).input_details[0]["shape"]
+    inputs = np.random.default_rng(25).integers(-32768, 32768, (N_INPUTS, *shape), dtype=np.int16)
+    inputs[0], inputs[1] = 32767, -32768
+    (tmp_path / "in.bin").write_bytes(inputs.astype("<i2").tobytes())
+    args = [f"MODEL={tmp_path / 'fw'}", f"INPUTS={tmp_path / 'in.bin'}", f"BUILD={tmp_path / 'm4'}"]
+    make(M4_DIR, *args)
+    symbols = run([tool("arm-none-eabi-nm"), str(tmp_path / "m4" / "fw.elf")]).stdout
+    for kernel in ("pq_max_pool2d_s16_dsp", "pq_avg_pool2d_s16_dsp"):
+        assert f" {kernel}" in symbols, kernel
+    out = make(M4_DIR, *args, "run", timeout=QEMU_TIMEOUT)
+    assert f"# inputs: {N_INPUTS}" in out.stdout
+    expected = reference(picoq, inputs)
+    assert len(np.unique(expected)) > 10  # not a constant output: the pools see real values
+    np.testing.assert_array_equal(output_rows(out.stdout, np.int16), expected)
+
+
+# *** end dsppool16 ***
+
+
 def test_cortex_m4_in_qemu_matches_interpreter(exported: Exported) -> None:
     tool("arm-none-eabi-gcc")
     tool("qemu-system-arm")

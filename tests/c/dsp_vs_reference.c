@@ -57,6 +57,11 @@
  * pq_depthwise_conv2d_s16, pq_fully_connected_s16 and pq_add_s16. "requant16" checks the
  * kernels' int64 requantization against pq_mbqm64 as "requant" does the int8 one.
  *
+ * maxpool_s16 and avgpool_s16 (dsppool16) draw their shapes as maxpool and avgpool do, with
+ * int16 clamps and int16 inputs (the fills above), against pq_max_pool2d_s16 and
+ * pq_avg_pool2d_s16; "pool edges s16" runs their edges (empty windows, the MLPerf Tiny
+ * 16x8 pool shapes, sums past int32 that wrap as the reference's uint32 sum).
+ *
  * Prints one line per op, "conv2d: 1000 cases, 0 mismatches, 0 guard errors", and the
  * full parameters of each op's first failing case; exits 0 when everything matched,
  * 1 on a mismatch or guard error, 2 on a harness error, 3 on a fault.
@@ -86,11 +91,13 @@ enum {
     OP_CONV, OP_DW, OP_FC, OP_ADD, OP_MAXPOOL, OP_AVGPOOL,
     OP_CONV4, OP_DW4, OP_FC4,
     OP_CONV16, OP_DW16, OP_FC16, OP_ADD16,
+    OP_MAXPOOL16, OP_AVGPOOL16, /* dsppool16 */
     OP_COUNT
 };
 static const char *const k_op_names[OP_COUNT] = {"conv2d", "depthwise", "fc", "add", "maxpool", "avgpool",
                                                  "conv2d_s4", "depthwise_s4", "fc_s4",
-                                                 "conv2d_s16", "depthwise_s16", "fc_s16", "add_s16"};
+                                                 "conv2d_s16", "depthwise_s16", "fc_s16", "add_s16",
+                                                 "maxpool_s16", "avgpool_s16"};
 
 #define CONV_MAC_BUDGET 40000 /* multiply-accumulates of one CONV_2D case (QEMU time) */
 #define POOL_TAP_BUDGET 24000 /* window taps x channels of one pooling case (QEMU time) */
@@ -203,7 +210,12 @@ static const char *const k_cover_names[OP_COUNT][8] = {
     {"3x3 window inside", "dilated", "channels % 4 != 0", "strided", "no bias", "depth multiplier > 1",
      "window > 511 taps", "all-padding pixels"},
     {"per-channel", "depth % 4 != 0", "odd out_depth", "batches > 1", "no bias", "depth > 508", "", ""},
-    {"left_shift < 15", "output shift > 0", "a multiplier 0", "input shift < -8", "full act range", "", "", ""}};
+    {"left_shift < 15", "output shift > 0", "a multiplier 0", "input shift < -8", "full act range", "", "", ""},
+    /* dsppool16 */
+    {"odd channel count", "padding in a window", "strided", "non-square window", "full act range",
+     "a window over 64 taps", "one run (full width)", "batches > 1"},
+    {"odd channel count", "padding in a window", "strided", "non-square window", "full act range",
+     "a window over 256 taps", "one run (full width)", "batches > 1"}};
 
 /* ---- random parameters ---------------------------------------------------- */
 
@@ -900,8 +912,11 @@ static void describe(void)
         put_kv("act_max", p->act_max);
     }
     if (c->s16) {
-        dvr_puts("\n  16x8: in, out int16; bias ");
-        dvr_puts(c->bias64 != NULL ? "int64" : (c->bias != NULL ? "int32" : "none"));
+        dvr_puts("\n  16x8: in, out int16");
+        if (c->op != OP_MAXPOOL && c->op != OP_AVGPOOL) { /* dsppool16: pools have no bias */
+            dvr_puts("; bias ");
+            dvr_puts(c->bias64 != NULL ? "int64" : (c->bias != NULL ? "int32" : "none"));
+        }
     }
     dvr_puts("\n  fills: input ");
     dvr_puts(c->in_fill);
@@ -1207,6 +1222,19 @@ static void gen_operands_s16(rng *r, dvr_case *c, int force_in, int force_out)
     c->bias64 = NULL;
     c->scratch = NULL;
     c->bias_fill = "NULL";
+    if (c->op == OP_MAXPOOL || c->op == OP_AVGPOOL) { /* dsppool16: int16 input and output */
+        c->filter = NULL;
+        c->mult = c->shift = NULL;
+        c->n_mult = 0;
+        n_in = c->in_dims.n * c->in_dims.h * c->in_dims.w * c->in_dims.c;
+        c->n_in = 2 * n_in;
+        c->n_out = 2 * c->out_dims.n * c->out_dims.h * c->out_dims.w * c->out_dims.c;
+        c->in = (int8_t *)dvr_guard_alloc("input", c->n_in, flush_front(r, force_in));
+        c->got = (int8_t *)dvr_guard_alloc("output", c->n_out, flush_front(r, force_out));
+        c->in_fill = gen_fill_s16(r, (int16_t *)c->in, n_in);
+        junk(r, c->got, c->n_out);
+        return;
+    }
     if (c->op == OP_ADD) {
         c->filter = NULL;
         c->mult = c->shift = NULL;
@@ -1289,6 +1317,10 @@ static pq_status run_reference_s16(const dvr_case *c, int8_t *out)
     const int16_t *x = (const int16_t *)c->in;
     int16_t *y = (int16_t *)out;
     switch (c->op) {
+    case OP_MAXPOOL: /* dsppool16 */
+        return pq_max_pool2d_s16(&c->pp, &c->in_dims, x, &c->out_dims, y);
+    case OP_AVGPOOL:
+        return pq_avg_pool2d_s16(&c->pp, &c->in_dims, x, &c->out_dims, y);
     case OP_ADD:
         return pq_add_s16(&c->ap, 1, &c->size, x, &c->size, (const int16_t *)c->in2, &c->size, y);
     case OP_CONV:
@@ -1309,6 +1341,10 @@ static pq_status run_dsp_s16(const dvr_case *c, int8_t *out)
     const int16_t *x = (const int16_t *)c->in;
     int16_t *y = (int16_t *)out;
     switch (c->op) {
+    case OP_MAXPOOL: /* dsppool16 */
+        return pq_max_pool2d_s16_dsp(&c->pp, &c->in_dims, x, &c->out_dims, y);
+    case OP_AVGPOOL:
+        return pq_avg_pool2d_s16_dsp(&c->pp, &c->in_dims, x, &c->out_dims, y);
     case OP_ADD:
         return pq_add_s16_dsp(&c->ap, c->size, x, (const int16_t *)c->in2, y);
     case OP_CONV:
@@ -1369,7 +1405,7 @@ static void cover_s16(const dvr_case *c, long *k)
 static void cover(dvr_case *c)
 {
     long *k = g_cover[c->slot];
-    if (c->s16) {
+    if (c->s16 && c->op != OP_MAXPOOL && c->op != OP_AVGPOOL) { /* dsppool16: the pools below */
         cover_s16(c, k);
         return;
     }
@@ -1379,13 +1415,13 @@ static void cover(dvr_case *c)
         const int32_t cols = axis_max_taps(c->in_dims.w, p->filter_w, p->stride_w, p->pad_w, c->out_dims.w);
         /* the longest run of taps the DSP kernels walk: a window as wide as the image is one */
         const int32_t run = cols == c->in_dims.w ? rows * cols : cols;
-        k[0] += (c->in_dims.c & 3) != 0;
+        k[0] += c->s16 ? (c->in_dims.c & 1) != 0 : (c->in_dims.c & 3) != 0; /* dsppool16: s16 */
         k[1] += p->pad_h > 0 || p->pad_w > 0 || c->pad_after_h > 0 || c->pad_after_w > 0;
         k[2] += p->stride_h > 1 || p->stride_w > 1;
         k[3] += p->filter_h != p->filter_w;
-        k[4] += p->act_min == -128 && p->act_max == 127;
+        k[4] += c->s16 ? p->act_min == -32768 && p->act_max == 32767 : p->act_min == -128 && p->act_max == 127;
         k[5] += rows * cols > (c->op == OP_AVGPOOL ? 256 : 64);
-        k[6] += c->op == OP_AVGPOOL ? run > 256 : cols == c->in_dims.w;
+        k[6] += c->op == OP_AVGPOOL && !c->s16 ? run > 256 : cols == c->in_dims.w;
         k[7] += c->in_dims.n > 1;
     } else if (c->op == OP_CONV || c->op == OP_DW) {
         const pq_conv_params *p = &c->cp;
@@ -1443,6 +1479,9 @@ static void gen_case(rng *r, dvr_case *c)
 {
     if (c->op == OP_MAXPOOL || c->op == OP_AVGPOOL) {
         gen_pool_shape(r, c);
+        if (c->s16) { /* dsppool16: an int16 clamp */
+            gen_clamp_s16(r, &c->pp.act_min, &c->pp.act_max);
+        }
         if (!out_size_ok(c->in_dims.h, c->pp.filter_h, c->pp.stride_h, 1, c->pp.pad_h, c->out_dims.h) ||
             !out_size_ok(c->in_dims.w, c->pp.filter_w, c->pp.stride_w, 1, c->pp.pad_w, c->out_dims.w)) {
             dvr_puts("harness error: an output size the validator refuses\n");
@@ -1519,7 +1558,9 @@ static void run_case(int op, long index)
     c->slot = op;
     c->s4 = op >= OP_CONV4 && op <= OP_FC4;
     c->s16 = op == OP_CONV16 || op == OP_DW16 || op == OP_FC16 || op == OP_ADD16;
-    c->op = op == OP_CONV4 ? OP_CONV : (op == OP_DW4 ? OP_DW : (op == OP_FC4 ? OP_FC : op));
+    c->s16 |= op == OP_MAXPOOL16 || op == OP_AVGPOOL16; /* dsppool16 */
+    c->op = op == OP_MAXPOOL16 ? OP_MAXPOOL : (op == OP_AVGPOOL16 ? OP_AVGPOOL : op); /* dsppool16 */
+    c->op = op == OP_CONV4 ? OP_CONV : (op == OP_DW4 ? OP_DW : (op == OP_FC4 ? OP_FC : c->op));
     c->op = op == OP_CONV16 ? OP_CONV : op == OP_DW16 ? OP_DW : op == OP_FC16 ? OP_FC : op == OP_ADD16 ? OP_ADD : c->op;
     c->index = index;
     const char *selftest;
@@ -1873,6 +1914,115 @@ static void check_pool_edges(void)
 }
 #endif
 
+#if PQ_DSP
+/* ---- dsppool16: the 16x8 pools' edges, as check_pool_edges ----------------------------- */
+
+/* Both 16x8 pooling ops on one input, reference and DSP, outputs pre-filled alike: the same
+ * status (PQ_OK, or expect_avg for AVERAGE_POOL_2D), the same output bytes. */
+static void pool_edge_s16(const char *what, const char *fill, const pq_pool_params *pp, const pq_dims *in_dims,
+                          const int16_t *in, const pq_dims *out_dims, pq_status expect_avg)
+{
+    static int16_t want[128], got[128];
+    const int32_t n = out_dims->n * out_dims->h * out_dims->w * out_dims->c;
+    int op;
+    for (op = 0; op < 2; ++op) {
+        pq_status st_want, st_got;
+        int ok;
+        memset(want, 0x5A, sizeof want);
+        memset(got, 0x5A, sizeof got);
+        if (op == 0) {
+            st_want = pq_max_pool2d_s16(pp, in_dims, in, out_dims, want);
+            st_got = pq_max_pool2d_s16_dsp(pp, in_dims, in, out_dims, got);
+        } else {
+            st_want = pq_avg_pool2d_s16(pp, in_dims, in, out_dims, want);
+            st_got = pq_avg_pool2d_s16_dsp(pp, in_dims, in, out_dims, got);
+        }
+        ok = n <= N_ELEMS(want) && st_want == (op == 0 ? PQ_OK : expect_avg) && st_got == st_want &&
+             memcmp(want, got, sizeof want) == 0;
+        ++g_edges;
+        g_edges_ok += ok;
+        if (!ok) {
+            dvr_puts("POOL EDGE NOT AS THE REFERENCE: ");
+            dvr_puts(op == 0 ? "maxpool_s16 " : "avgpool_s16 ");
+            dvr_puts(what);
+            dvr_puts(fill);
+            put_kv(": status dsp", st_got);
+            put_kv("reference", st_want);
+            dvr_puts("\n");
+            dvr_flush();
+        }
+    }
+}
+
+/* What the random 16x8 cases meet rarely or never, each through both pooling ops, 11
+ * channels (a pass of 8, one of 2, the last odd one) unless said:
+ *  - windows with no tap inside the image (the validator refuses them), as the int8 edge:
+ *    MAX_POOL_2D writes -32768 clamped there, AVERAGE_POOL_2D returns PQ_ERR_PARAM;
+ *  - the MLPerf Tiny 16x8 shapes: KWS's global 5x25, IC's 8x8, a 3x3 stride-2 SAME max
+ *    pool (padding in the windows), a 2x2, all -32768, all 32767 or mixed, clamped to the
+ *    whole int16 range or to [-20000, 25000];
+ *  - sums past int32, which wrap in the reference (a uint32 sum): 65540 taps of -32768
+ *    or of 32767, as one run (a window as wide as the image) and as two runs. */
+static void check_pool_edges_s16(void)
+{
+    static const struct {
+        int32_t h, w, fh, fw, stride, pad;
+        const char *what;
+    } shapes[] = {
+        {5, 25, 5, 25, 1, 0, "a global 5x25 window"},      {8, 8, 8, 8, 1, 0, "a global 8x8 window"},
+        {6, 5, 3, 3, 2, 1, "3x3 windows, stride 2, SAME"}, {4, 6, 2, 2, 2, 0, "2x2 windows"},
+        {2, 32770, 2, 32770, 1, 0, "a sum past int32, one run"},
+        {2, 32771, 2, 32770, 1, 0, "a sum past int32, two runs"},
+    };
+    static const char *const fills[] = {" of -32768", " of 32767", ", mixed"};
+    static int16_t in[2 * 32771 * 11];
+    const int before = g_edges, before_ok = g_edges_ok;
+    pq_pool_params pp;
+    pq_dims in_dims = {1, 2, 3, 5};
+    pq_dims out_dims = {1, 1, 1, 5};
+    int32_t i, k, f, n;
+    memset(&pp, 0, sizeof pp);
+    pp.stride_h = 3;
+    pp.stride_w = pp.filter_h = pp.filter_w = 1;
+    pp.act_min = -30000;
+    pp.act_max = 29000;
+    out_dims.h = 2, out_dims.w = 3;
+    for (i = 0; i < 2 * 3 * 5; ++i) {
+        in[i] = (int16_t)(i * 2731 - 32768);
+    }
+    pool_edge_s16("empty windows", "", &pp, &in_dims, in, &out_dims, PQ_ERR_PARAM);
+    for (k = 0; k < N_ELEMS(shapes); ++k) {
+        in_dims.h = shapes[k].h, in_dims.w = shapes[k].w, in_dims.c = 11;
+        pp.filter_h = shapes[k].fh, pp.filter_w = shapes[k].fw;
+        pp.stride_h = pp.stride_w = shapes[k].stride;
+        pp.pad_h = pp.pad_w = shapes[k].pad;
+        out_dims.h = (shapes[k].h + 2 * shapes[k].pad - shapes[k].fh) / shapes[k].stride + 1;
+        out_dims.w = (shapes[k].w + 2 * shapes[k].pad - shapes[k].fw) / shapes[k].stride + 1;
+        out_dims.c = 11;
+        n = shapes[k].h * shapes[k].w * 11;
+        for (f = 0; f < N_ELEMS(fills); ++f) {
+            if (f == 2 && shapes[k].w > 1000) {
+                continue; /* the wrapping sums: a constant fill */
+            }
+            for (i = 0; i < n; ++i) {
+                in[i] = (int16_t)(f == 0 ? -32768 : (f == 1 ? 32767 : (i * 7919 + (i >> 3)) % 65536 - 32768));
+            }
+            pp.act_min = -32768, pp.act_max = 32767;
+            pool_edge_s16(shapes[k].what, fills[f], &pp, &in_dims, in, &out_dims, PQ_OK);
+            pp.act_min = -20000, pp.act_max = 25000;
+            pool_edge_s16(shapes[k].what, fills[f], &pp, &in_dims, in, &out_dims, PQ_OK);
+        }
+    }
+    dvr_puts("pool edges s16: ");
+    dvr_putl(g_edges_ok - before_ok);
+    dvr_puts(" of ");
+    dvr_putl(g_edges - before);
+    dvr_puts(" as the reference\n");
+    dvr_flush();
+}
+/* ---- end dsppool16 ---------------------------------------------------------------------- */
+#endif
+
 /* ---- the requantization alone (pq_dsp.h) against pq_mbqm (pq_fixedpoint.h) ---- */
 
 #if PQ_DSP
@@ -2081,6 +2231,7 @@ int main(void)
     check_refusals_s4(); /* dsp4 */
     failed |= g_refusals_ok != g_refusals;
     check_pool_edges();
+    check_pool_edges_s16(); /* dsppool16 */
     failed |= g_edges_ok != g_edges;
     if (only_op < 0 && requant > 0) {
         rng r;

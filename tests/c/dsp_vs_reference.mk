@@ -32,6 +32,7 @@ SRCS := $(TESTS_C)/dsp_vs_reference.c $(TESTS_C)/dvr_m4.c $(FW)/startup.c $(FW)/
 		pq_max_pool2d_s8.c pq_avg_pool2d_s8.c) \
 	$(addprefix $(KERNELS)/src/ref/,pq_conv2d_s4.c pq_depthwise_conv2d_s4.c pq_fully_connected_s4.c) \
 	$(addprefix $(KERNELS)/src/ref/,pq_conv2d_s16.c pq_depthwise_conv2d_s16.c pq_fully_connected_s16.c pq_add_s16.c) \
+	$(addprefix $(KERNELS)/src/ref/,pq_max_pool2d_s16.c pq_avg_pool2d_s16.c) \
 	$(sort $(wildcard $(KERNELS)/src/arch/cortexm/*.c))
 OBJS := $(addprefix $(BUILD)/obj/,$(notdir $(SRCS:.c=.o)))
 HEADERS := $(wildcard $(KERNELS)/include/*.h $(KERNELS)/include/*.def) $(TESTS_C)/dvr_m4.h $(FW)/semihosting.h

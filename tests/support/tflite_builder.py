@@ -1617,6 +1617,21 @@ class RandomLayers:
             y, ActStats(st.channel_mean(x.shape), st.std / math.sqrt(math.prod(_pair(filter))))
         )
 
+    # dsppool16: MAX_POOL_2D in a random graph
+    def max_pool2d(
+        self,
+        x: Tensor,
+        filter: int | Sequence[int] = (2, 2),
+        stride: int | Sequence[int] = (2, 2),
+        *,
+        padding: str = "VALID",
+        activation: str = "NONE",
+        name: str | None = None,
+    ) -> Tensor:
+        """MAX_POOL_2D; the output keeps the input's quantization (the stats stay a rough guess)."""
+        y = self.g.max_pool2d(x, filter, stride, padding=padding, activation=activation, name=name)
+        return self._track(y, self.stats(x))
+
     def reshape(self, x: Tensor, new_shape: Sequence[int], *, name: str | None = None) -> Tensor:
         """RESHAPE; per-element means move with the data."""
         y = self.g.reshape(x, new_shape, name=name)

@@ -129,6 +129,16 @@ pq_status pq_fully_connected_s16_dsp(const pq_fc_params *p, const int32_t *mult,
 pq_status pq_add_s16_dsp(const pq_add_params *p, int32_t size, const int16_t *in1, const int16_t *in2,
                          int16_t *out);
 /* ---- end dsp16 ---------------------------------------------------------------------- */
+/* ---- dsppool16: the 16x8 pools (int16 activations) --------------------------------------
+ * Each takes what its portable twin (pq_max_pool2d_s16, pq_avg_pool2d_s16) takes, the same
+ * values out; act_min and act_max are int16 values (validated). AVERAGE_POOL_2D, like its
+ * portable twin, returns PQ_ERR_PARAM at a window with no tap inside the image (refused at
+ * load). */
+pq_status pq_max_pool2d_s16_dsp(const pq_pool_params *p, const pq_dims *in_dims, const int16_t *in,
+                                const pq_dims *out_dims, int16_t *out);
+pq_status pq_avg_pool2d_s16_dsp(const pq_pool_params *p, const pq_dims *in_dims, const int16_t *in,
+                                const pq_dims *out_dims, int16_t *out);
+/* ---- end dsppool16 ------------------------------------------------------------------------ */
 
 #ifdef __cplusplus
 }
