@@ -144,6 +144,26 @@ def test_fully_connected_s16_filter_offset(offset: int, depth: int) -> None:
     assert run_all(p.data(), xs) == ["fast-fc-s16"]
 
 
+@pytest.mark.parametrize("per_channel", [False, True])
+def test_fully_connected_s16_shifts_past_32_bits(per_channel: bool) -> None:
+    """An output scale 2^29 times the input's times the weights' puts the int64 requantization's
+    shift past 32 bits, where the low 32 bits of an arithmetic shift of a negative sum differ
+    from a logical one's (the AVX2 requantization of the column path emulates the arithmetic
+    one): negative and positive sums near the int32 limit, biases of both signs."""
+    g = TFLiteGraph(activations=np.int16)
+    x = g.input("x", (3, 120), 1e-4, 0)
+    rng = np.random.default_rng(9)
+    w_q = rng.integers(-127, 128, (24, 120), dtype=np.int8)
+    w_q[:8] = -127
+    w_q[8:16] = 127
+    scales = list(rng.uniform(1e-3, 2e-3, 24)) if per_channel else [1.5e-3]
+    w = g.const_int8("w", w_q, scales, quantized_dimension=0)
+    b = g.const("b", rng.integers(-(2**40), 2**40, 24).astype(np.int64), scales=bias_scales(x, w))
+    g.output(g.fully_connected(x, w, b, 1e-4 * 1.5e-3 * 2.0**29, 0))
+    xs = [np.full((3, 120), v, np.int16) for v in (-32768, 32767)] + _inputs(rng, (3, 120))
+    assert run_all(convert(g.build()), xs) == ["fast-fc-s16"]
+
+
 @pytest.mark.parametrize("depth", [1, 6, 8, 127, 128, 129])
 def test_fully_connected_s16_short_rows(depth: int) -> None:
     """Depths around the switch from column sums (<= 128, a recurrent cell's gates) to per-unit

@@ -99,6 +99,12 @@ static inline int32_t pq_s16_rq_apply(uint64_t x, const pq_s16_rq *q) {
     return pq_wrap_i32((uint32_t)(pq_wrap_i64(r) >> q->total));
 }
 
+/* out[j] = clamp(pq_s16_rq_apply(acc[j] + bias[j], rq[j]), lo, hi) for the first n - n % 8
+ * outputs, on AVX2, from per-unit constants: m15[j], bm[j] = bias[j] * m15 + round (wrapping),
+ * total[j]; returns how many it did (src/arch/x86/pq_s16_requant_avx2.c, x86-64 only). */
+int32_t pq_s16_requant_cols_avx2(const int32_t *acc, const int32_t *m15, const int64_t *bm, const int64_t *total,
+                                 int32_t n, int32_t lo, int32_t hi, int16_t *out);
+
 /* w[0 .. n) widened to int16, plus `offset` (FULLY_CONNECTED's filter offset; 0 for convs). */
 void pq_s16_widen(const int8_t *w, int32_t offset, int32_t n, int16_t *out);
 

@@ -11,6 +11,8 @@
 #include <stdint.h>
 
 #include "pq_fast_bind.h"
+#include "pq_fast_isa.h"
+#include "pq_fast_vec.h"
 #include "pq_fixedpoint.h"
 #include "pq_s16_fast.h"
 
@@ -20,7 +22,25 @@ typedef struct {
     pq_s16_cols_fn cols;
     const int16_t *w; /* weight + filter_offset: [units][depth], or pq_s16_cols_pack's pairs */
     const pq_s16_rq *rq; /* per unit, or one: the requantization's constants (pq_s16_fast.h) */
+    /* By columns on AVX2 (else NULL): per unit, m15, bias * m15 + round and the total shift,
+     * for pq_s16_requant_cols_avx2. */
+    const int32_t *m15;
+    const int64_t *bm, *total;
 } fc16_state;
+
+/* Per unit the constants of pq_s16_requant_cols_avx2, or 0 when a shift is outside [0, 63]. */
+static int fill_cols_rq(const pq_s16_rq *rq, int32_t n_rq, const int64_t *bias, int32_t units, int32_t *m15,
+                        int64_t *bm, int64_t *total) {
+    int32_t u;
+    for (u = 0; u < units; ++u) {
+        const pq_s16_rq *q = &rq[n_rq > 1 ? u : 0];
+        if (q->total < 0 || q->total > 63) return 0;
+        m15[u] = (int32_t)q->m15;
+        bm[u] = pq_wrap_i64((bias != NULL ? (uint64_t)bias[u] : 0u) * (uint64_t)q->m15 + q->round);
+        total[u] = q->total;
+    }
+    return 1;
+}
 
 /* The state laid out by b (base NULL: sizes only; else filled, *out pointing at it). */
 static pq_status fc16_layout(const pq_node *node, const pq_tensor *t, int isa, pq_bump *b, void **out) {
@@ -41,9 +61,20 @@ static pq_status fc16_layout(const pq_node *node, const pq_tensor *t, int isa, p
     wk = (int16_t *)pq_bump_take(b, (size_t)g.units * (size_t)((g.depth + 1) / 2 * 2) * sizeof(int16_t));
     n_rq = ((const pq_fc_params *)node->params)->per_channel ? g.units : 1;
     rq = (pq_s16_rq *)pq_bump_take(b, (size_t)n_rq * sizeof(pq_s16_rq));
+    g.m15 = NULL;
+    g.bm = g.total = NULL;
+    if (g.dots == NULL && pq_vec_avx2(isa)) {
+        g.m15 = (const int32_t *)pq_bump_take(b, (size_t)g.units * sizeof(int32_t));
+        g.bm = (const int64_t *)pq_bump_take(b, (size_t)g.units * sizeof(int64_t));
+        g.total = (const int64_t *)pq_bump_take(b, (size_t)g.units * sizeof(int64_t));
+    }
     if (s != NULL) {
         pq_s16_rq_fill(rq, (const int32_t *)t[node->io[3]].data, (const int32_t *)t[node->io[4]].data, n_rq);
         g.rq = rq;
+        if (g.m15 != NULL && !fill_cols_rq(rq, n_rq, node->io[2] >= 0 ? (const int64_t *)t[node->io[2]].data : NULL,
+                                          g.units, (int32_t *)g.m15, (int64_t *)g.bm, (int64_t *)g.total)) {
+            g.m15 = NULL; /* the scalar requantization, as the other paths */
+        }
         if (g.dots != NULL) {
             pq_s16_widen((const int8_t *)w->data, offset, g.units * g.depth, wk);
         } else {
@@ -78,9 +109,16 @@ static pq_status fc16_eval(const pq_node *node, const pq_tensor *t, void *scratc
     (void)part;
     (void)n_parts;
     for (r = 0; r < s->rows; ++r, x += s->depth, out += s->units) {
-        if (s->dots != NULL) s->dots(x, s->w, s->depth, s->units, sums);
-        else s->cols(x, s->w, s->depth, s->units, acc);
-        for (o = 0; o < s->units; ++o) {
+        o = 0;
+        if (s->dots != NULL) {
+            s->dots(x, s->w, s->depth, s->units, sums);
+        } else {
+            s->cols(x, s->w, s->depth, s->units, acc);
+#if PQ_HAVE_X86_SIMD
+            if (s->m15 != NULL) o = pq_s16_requant_cols_avx2(acc, s->m15, s->bm, s->total, s->units, p->act_min, p->act_max, out);
+#endif
+        }
+        for (; o < s->units; ++o) {
             const int32_t c = p->per_channel ? o : 0;
             uint64_t u = s->dots != NULL ? (uint64_t)sums[o] : (uint64_t)(int64_t)acc[o];
             if (bias != NULL) u += (uint64_t)bias[o];
