@@ -10,7 +10,7 @@ same calibration sequences for both converters, test sequences neither saw. Each
 mean over the seeds; "worst" is the seed where picoq int8 trails ORT QDQ most: one model's
 int8 SQNR moves by a dB or two with its weights, on either side of ORT's.
 
-    python benchmarks/sequence_models.py                  # 8 models x 4 seeds, T = 20 (~8 min)
+    python benchmarks/sequence_models.py                  # 10 models x 4 seeds, T = 20 (~10 min)
     python benchmarks/sequence_models.py --seeds 1 --steps 50 --calib 100 --only LSTM GRU
 """
 
@@ -30,15 +30,17 @@ REPO = Path(__file__).resolve().parents[1]
 if str(REPO / "tests") not in sys.path:
     sys.path.insert(0, str(REPO / "tests"))
 
-IN, H = 6, 8  # recurrent models' input features, hidden units
-# name -> (nn class, bidirectional, layers) of a recurrent model, or the builder of another
-MODELS: dict[str, tuple[str, bool, int] | str] = {
-    "LSTM": ("LSTM", False, 1),
-    "LSTM bidirectional": ("LSTM", True, 1),
-    "LSTM 2 layers": ("LSTM", False, 2),
-    "GRU": ("GRU", False, 1),
-    "GRU bidirectional": ("GRU", True, 1),
-    "GRU 2 layers": ("GRU", False, 2),
+# name -> (nn class, bidirectional, layers, input features, hidden units) of a recurrent
+# model, or the builder of another
+MODELS: dict[str, tuple[str, bool, int, int, int] | str] = {
+    "LSTM": ("LSTM", False, 1, 6, 8),
+    "LSTM bidirectional": ("LSTM", True, 1, 6, 8),
+    "LSTM 2 layers": ("LSTM", False, 2, 6, 8),
+    "LSTM 64 units": ("LSTM", False, 1, 40, 64),
+    "GRU": ("GRU", False, 1, 6, 8),
+    "GRU bidirectional": ("GRU", True, 1, 6, 8),
+    "GRU 2 layers": ("GRU", False, 2, 6, 8),
+    "GRU 64 units": ("GRU", False, 1, 40, 64),
     "Conv1d KWS stack": "kws_1d_onnx",
     "Transformer encoder layer": "encoder_layer_onnx",
 }
@@ -53,9 +55,11 @@ def build(name: str, steps: int, seed: int) -> tuple[Any, tuple[int, ...]]:
     if isinstance(spec, str):
         shape = torch_seq.KWS_SHAPE if spec == "kws_1d_onnx" else (torch_seq.SEQ_LEN, torch_seq.WIDTH)
         return getattr(torch_seq, spec)(seed), shape
-    kind, bidirectional, layers = spec
-    m = torch_rnn(kind, IN, H, steps, bidirectional=bidirectional, layers=layers, batch_first=True, seed=seed)
-    return m, (steps, IN)
+    kind, bidirectional, layers, n_in, hidden = spec
+    m = torch_rnn(
+        kind, n_in, hidden, steps, bidirectional=bidirectional, layers=layers, batch_first=True, seed=seed
+    )
+    return m, (steps, n_in)
 
 
 def median_us(fs: dict[str, Callable[[], object]], runs: int = 3000) -> dict[str, float]:

@@ -59,14 +59,7 @@ def group_form(cin: int, cout: int, k: int, group: int, depthwise: bool) -> str:
 def expand_conv_transposes(graph: FloatGraph) -> None:
     """Rewrite every grouped or dilated ConvTranspose with constant weights (and bias)."""
     out: list[Node] = []
-    made: set[str] = set()  # names given here (graph.fresh sees graph.nodes, rebuilt at the end)
-
-    def fresh(base: str) -> str:
-        name, k = graph.fresh(base), 1
-        while name in made:
-            name, k = graph.fresh(f"{base}_{k}"), k + 1
-        made.add(name)
-        return name
+    fresh = graph.namer()  # graph.fresh sees only graph.nodes, rebuilt at the end
 
     def const(base: str, value: np.ndarray) -> str:
         name = fresh(base)

@@ -16,6 +16,7 @@ ReLU, ReLU6, Clip or HardSigmoid).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -93,6 +94,20 @@ class FloatGraph:
         while name in taken:
             name, k = f"{base}_{k}", k + 1
         return name
+
+    def namer(self) -> Callable[[str], str]:
+        """fresh() for a pass that builds its nodes before they enter the graph (which fresh
+        alone sees): each name it gives is also unlike every name it gave before."""
+        made: set[str] = set()
+
+        def fresh(base: str) -> str:
+            name, k = self.fresh(base), 1
+            while name in made:
+                name, k = self.fresh(f"{base}_{k}"), k + 1
+            made.add(name)
+            return name
+
+        return fresh
 
     def replace_uses(self, old: str, new: str) -> None:
         """Every reader of `old` (nodes and graph outputs) reads `new` instead."""

@@ -59,14 +59,7 @@ def _lift_attrs(attrs: dict) -> dict:
 def lift_1d(graph: FloatGraph) -> None:
     """Rewrite every 1-D Conv, MaxPool and AveragePool into Unsqueeze -> 2-D op -> Squeeze."""
     nodes: list[Node] = []
-    made: set[str] = set()  # names given here (graph.fresh sees only graph.nodes, rebuilt at the end)
-
-    def fresh(base: str) -> str:
-        name, k = graph.fresh(base), 1
-        while name in made:
-            name, k = graph.fresh(f"{base}_{k}"), k + 1
-        made.add(name)
-        return name
+    fresh = graph.namer()  # graph.fresh sees only graph.nodes, rebuilt at the end
 
     for node in graph.nodes:
         if not _is_1d(graph, node):
