@@ -52,6 +52,16 @@ PQ_INLINE int32_t pq_srdhm_vec(int32_t a, int32_t b)
     return pq_wrap_i32((uint32_t)((uint64_t)ab >> 31));
 }
 
+/* pq_srdhm_vec(x * 2^15, m) for an int16 x and m >= 0 (the int16 ADD's input scaling at TFLM's
+ * left shift of 15), in int32 lanes: floor((x * m * 2^15 + 2^30) / 2^31) = floor((x * m + 2^15)
+ * / 2^16) = x * mh + floor((x * ml + 2^15) / 2^16) with m = mh * 2^16 + ml, where
+ * |x * mh| <= 2^30 and |x * ml + 2^15| < 2^31: no 64-bit product (tests/c/srdhm_x15_check.c
+ * checks it against pq_srdhm_vec for every x). */
+PQ_INLINE int32_t pq_srdhm_x15(int32_t x, int32_t mh, int32_t ml)
+{
+    return x * mh + ((x * ml + 32768) >> 16);
+}
+
 /* pq_mbqm with the shift split into left = max(shift, 0) and right = max(-shift, 0), for a
  * multiplier >= 0 and x * 2^left inside int32 (the plans check both). */
 PQ_INLINE int32_t pq_mbqm_vec(int32_t x, int32_t multiplier, int32_t left, int32_t right)

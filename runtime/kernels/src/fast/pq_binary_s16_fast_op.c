@@ -62,6 +62,25 @@ PQ_INLINE int32_t pq_add16_vec(const pq_add_params *p, int32_t a, int32_t b)
     return pq_clamp(raw, p->act_min, p->act_max);
 }
 
+/* The parameters of pq_add16_x15, the usual int16 ADD (TFLM's Prepare sets left_shift 15): each
+ * input multiplier split into its high and low 16 bits. */
+typedef struct {
+    pq_add_params p;
+    int32_t mh1, ml1, mh2, ml2;
+} pq_add16_x15_params;
+
+/* pq_add16_vec at left_shift 15: the same integers, the input scalings without 64-bit products. */
+PQ_INLINE int32_t pq_add16_x15(const pq_add16_x15_params *q, int32_t a, int32_t b)
+{
+    const pq_add_params *p = &q->p;
+    const int32_t s1 = pq_rdpot(pq_srdhm_x15(a, q->mh1, q->ml1), -p->input1_shift);
+    const int32_t s2 = pq_rdpot(pq_srdhm_x15(b, q->mh2, q->ml2), -p->input2_shift);
+    const int32_t sum = pq_wrap_i32((uint32_t)s1 + (uint32_t)s2);
+    const int32_t raw =
+        pq_wrap_i32((uint32_t)pq_mbqm_vec(sum, p->output_multiplier, 0, -p->output_shift) + (uint32_t)p->output_offset);
+    return pq_clamp(raw, p->act_min, p->act_max);
+}
+
 /* pq_mul_elem for int16 values, offsets 0 (|a * b| <= 2^30) and a shift <= 0 (the validator's). */
 PQ_INLINE int32_t pq_mul16_vec(const pq_mul_params *p, int32_t a, int32_t b)
 {
@@ -110,6 +129,11 @@ PQ_INLINE pq_status add16_rows(const pq_binary16_plan *pl, const pq_add_params *
     PQ_BINARY16_ROWS(pq_add16_vec, pq_add_params);
 }
 
+PQ_INLINE pq_status add16_x15_rows(const pq_binary16_plan *pl, const pq_add16_x15_params *params, const int16_t *a,
+                                   const int16_t *b, int16_t *y) {
+    PQ_BINARY16_ROWS(pq_add16_x15, pq_add16_x15_params);
+}
+
 PQ_INLINE pq_status mul16_rows(const pq_binary16_plan *pl, const pq_mul_params *params, const int16_t *a,
                                const int16_t *b, int16_t *y) {
     PQ_BINARY16_ROWS(pq_mul16_vec, pq_mul_params);
@@ -117,6 +141,10 @@ PQ_INLINE pq_status mul16_rows(const pq_binary16_plan *pl, const pq_mul_params *
 
 PQ_VEC_BUILDS(add16_rows,
               (const pq_binary16_plan *pl, const pq_add_params *params, const int16_t *a, const int16_t *b, int16_t *y),
+              (pl, params, a, b, y))
+PQ_VEC_BUILDS(add16_x15_rows,
+              (const pq_binary16_plan *pl, const pq_add16_x15_params *params, const int16_t *a, const int16_t *b,
+               int16_t *y),
               (pl, params, a, b, y))
 PQ_VEC_BUILDS(mul16_rows,
               (const pq_binary16_plan *pl, const pq_mul_params *params, const int16_t *a, const int16_t *b, int16_t *y),
@@ -151,7 +179,15 @@ static pq_status binary16_eval(const pq_node *node, const pq_tensor *t, void *sc
     if (node->opcode == PQ_OP_MUL) {
         return PQ_VEC_CALL(pl->avx2, mul16_rows, (pl, (const pq_mul_params *)node->params, a, b, y));
     }
-    return PQ_VEC_CALL(pl->avx2, add16_rows, (pl, (const pq_add_params *)node->params, a, b, y));
+    {
+        const pq_add_params *p = (const pq_add_params *)node->params;
+        pq_add16_x15_params q;
+        if (p->left_shift != 15) return PQ_VEC_CALL(pl->avx2, add16_rows, (pl, p, a, b, y));
+        q.p = *p;
+        q.mh1 = p->input1_multiplier >> 16, q.ml1 = p->input1_multiplier & 0xFFFF;
+        q.mh2 = p->input2_multiplier >> 16, q.ml2 = p->input2_multiplier & 0xFFFF;
+        return PQ_VEC_CALL(pl->avx2, add16_x15_rows, (pl, &q, a, b, y));
+    }
 }
 
 static const char *binary16_name(const pq_node *node) {
