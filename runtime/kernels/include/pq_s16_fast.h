@@ -47,6 +47,12 @@ typedef void (*pq_s16_cols_fn)(const int16_t *a, const int16_t *wp, int32_t k, i
 /* wp (ceil(k / 2) * n * 2 values) from w [n][k] plus `offset` (FULLY_CONNECTED's filter offset). */
 void pq_s16_cols_pack(const int8_t *w, int32_t offset, int32_t k, int32_t n, int16_t *wp);
 
+/* The same over int8 pairs (a filter offset of 0), which the AVX2 version widens in registers:
+ * half the bytes to read; pq_s16_cols8_for is NULL where there is no such version. */
+typedef void (*pq_s16_cols8_fn)(const int16_t *a, const int8_t *wp, int32_t k, int32_t n, int32_t *acc);
+void pq_s16_cols8_pack(const int8_t *w, int32_t k, int32_t n, int8_t *wp);
+pq_s16_cols8_fn pq_s16_cols8_for(int isa);
+
 /* One DEPTHWISE_CONV_2D output pixel at depth multiplier 1: acc[i] = sum_t px[t][i] * w[t][i]
  * over the `taps` listed (those inside the image) for the c channels, exactly (taps <=
  * PQ_S16_DW_MAX_TAPS). */

@@ -20,7 +20,9 @@ typedef struct {
     int32_t rows, depth, units;
     pq_s16_dots_fn dots; /* NULL: by columns */
     pq_s16_cols_fn cols;
+    pq_s16_cols8_fn cols8; /* by columns over w8 (else NULL) */
     const int16_t *w; /* weight + filter_offset: [units][depth], or pq_s16_cols_pack's pairs */
+    const int8_t *w8; /* pq_s16_cols8_pack's pairs, for cols8 */
     const pq_s16_rq *rq; /* per unit, or one: the requantization's constants (pq_s16_fast.h) */
     /* By columns on AVX2 (else NULL): per unit, m15, bias * m15 + round and the total shift,
      * for pq_s16_requant_cols_avx2. */
@@ -57,8 +59,15 @@ static pq_status fc16_layout(const pq_node *node, const pq_tensor *t, int isa, p
     g.rows = t[node->io[0]].count / g.depth;
     g.cols = pq_s16_cols_for(isa);
     g.dots = g.depth <= PQ_S16_CHUNK ? NULL : pq_s16_dots_for(isa);
+    g.cols8 = g.dots == NULL && offset == 0 ? pq_s16_cols8_for(isa) : NULL;
+    g.w8 = NULL;
+    wk = NULL;
     /* by columns: the pairs layout, one zero pair half more for an odd depth */
-    wk = (int16_t *)pq_bump_take(b, (size_t)g.units * (size_t)((g.depth + 1) / 2 * 2) * sizeof(int16_t));
+    if (g.cols8 != NULL) {
+        g.w8 = (const int8_t *)pq_bump_take(b, (size_t)g.units * (size_t)((g.depth + 1) / 2 * 2));
+    } else {
+        wk = (int16_t *)pq_bump_take(b, (size_t)g.units * (size_t)((g.depth + 1) / 2 * 2) * sizeof(int16_t));
+    }
     n_rq = ((const pq_fc_params *)node->params)->per_channel ? g.units : 1;
     rq = (pq_s16_rq *)pq_bump_take(b, (size_t)n_rq * sizeof(pq_s16_rq));
     g.m15 = NULL;
@@ -75,7 +84,9 @@ static pq_status fc16_layout(const pq_node *node, const pq_tensor *t, int isa, p
                                           g.units, (int32_t *)g.m15, (int64_t *)g.bm, (int64_t *)g.total)) {
             g.m15 = NULL; /* the scalar requantization, as the other paths */
         }
-        if (g.dots != NULL) {
+        if (g.cols8 != NULL) {
+            pq_s16_cols8_pack((const int8_t *)w->data, g.depth, g.units, (int8_t *)g.w8);
+        } else if (g.dots != NULL) {
             pq_s16_widen((const int8_t *)w->data, offset, g.units * g.depth, wk);
         } else {
             pq_s16_cols_pack((const int8_t *)w->data, offset, g.depth, g.units, wk);
@@ -113,7 +124,8 @@ static pq_status fc16_eval(const pq_node *node, const pq_tensor *t, void *scratc
         if (s->dots != NULL) {
             s->dots(x, s->w, s->depth, s->units, sums);
         } else {
-            s->cols(x, s->w, s->depth, s->units, acc);
+            if (s->cols8 != NULL) s->cols8(x, s->w8, s->depth, s->units, acc);
+            else s->cols(x, s->w, s->depth, s->units, acc);
 #if PQ_HAVE_X86_SIMD
             if (s->m15 != NULL) o = pq_s16_requant_cols_avx2(acc, s->m15, s->bm, s->total, s->units, p->act_min, p->act_max, out);
 #endif
