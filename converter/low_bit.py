@@ -63,6 +63,10 @@ class InputStats:
             self.by_input.setdefault(n.inputs[0], []).append(n)
         self.h: dict[str, np.ndarray] = {}
         self.count: dict[str, int] = {}
+        # the same sums over every other observed batch, from the first: a held-out half
+        self.h_odd: dict[str, np.ndarray] = {}
+        self.count_odd: dict[str, int] = {}
+        self.calls: dict[str, int] = {}
 
     def observe(self, name: str, v: np.ndarray) -> None:
         for node in self.by_input.get(name, ()):
@@ -74,10 +78,25 @@ class InputStats:
             h = np.einsum("gnk,gnl->gkl", rows, rows)
             self.h[node.name] = self.h.get(node.name, 0) + h
             self.count[node.name] = self.count.get(node.name, 0) + rows.shape[1]
+            k = self.calls.get(node.name, 0)
+            self.calls[node.name] = k + 1
+            if k % 2:
+                self.h_odd[node.name] = self.h_odd.get(node.name, 0) + h
+                self.count_odd[node.name] = self.count_odd.get(node.name, 0) + rows.shape[1]
 
     def hessian(self, node: Node) -> np.ndarray:
         """[groups, fan-in, fan-in], the mean over every row the node's weights saw."""
         return self.h[node.name] / max(self.count[node.name], 1)
+
+    def halves(self, node: Node) -> tuple[np.ndarray, np.ndarray] | None:
+        """The hessian of the even-numbered batches and of the odd ones (None with fewer than
+        two batches): GPTQ fitted on one half is judged on the other."""
+        n_odd = self.count_odd.get(node.name, 0)
+        n_even = self.count[node.name] - n_odd
+        if not n_odd or not n_even:
+            return None
+        odd = self.h_odd[node.name]
+        return (self.h[node.name] - odd) / n_even, odd / n_odd
 
 
 def channel_scales(rows: np.ndarray, qmax: int = INT4_MAX, weight: np.ndarray | None = None) -> np.ndarray:
@@ -134,12 +153,31 @@ def round_gptq(
     return out.astype(np.int8)
 
 
+# GPTQ's dampening (a fraction of the mean diagonal added to the hessian) is chosen per layer
+# among these, by the rounding error on held-out calibration batches (InputStats.halves): the
+# paper's 0.01 is one of them; small layers seen by many rows do better with less.
+GPTQ_DAMPS = (0.001, 0.003, 0.01, 0.03)
+
+
+def _held_out_error(rows, q, scales, h_val, groups: int) -> float:
+    per = rows.shape[0] // groups
+    e = rows - q.astype(np.float64) * scales.astype(np.float64)[:, None]
+    return float(sum(np.einsum("mk,kl,ml->", e[g * per : (g + 1) * per], h_val[g], e[g * per : (g + 1) * per])
+                     for g in range(groups)))  # fmt: skip
+
+
 def rounded_weights(
-    node: Node, w: np.ndarray, hessian: np.ndarray | None, rounding: str = "gptq", qmax: int = INT4_MAX
+    node: Node,
+    w: np.ndarray,
+    hessian: np.ndarray | None,
+    rounding: str = "gptq",
+    qmax: int = INT4_MAX,
+    halves: tuple[np.ndarray, np.ndarray] | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """(values in [-qmax, qmax] in w's shape, per-output-channel scales) for node's weights `w`:
     qmax 7 for int4, 127 for int8. `hessian` [groups, K, K] (InputStats) is needed for
-    "gptq"; "nearest" ignores it."""
+    "gptq"; "nearest" ignores it. With `halves` (InputStats.halves) GPTQ's dampening is the
+    one of GPTQ_DAMPS whose rounding, fitted on the first half, errs least on the second."""
     rows = weight_rows(node, w).astype(np.float64)
     if rounding == "nearest" or hessian is None:
         scales = channel_scales(rows, qmax)
@@ -152,11 +190,19 @@ def rounded_weights(
     scales = np.concatenate(
         [channel_scales(rows[g * per : (g + 1) * per], qmax, energy[g * per]) for g in range(groups)]
     )
-    q = np.empty(rows.shape, np.int8)
-    for g in range(groups):
-        sl = slice(g * per, (g + 1) * per)
-        q[sl] = round_gptq(rows[sl], scales[sl], hessian[g], qmax)
-    return q.reshape(w.shape), scales
+
+    def gptq(h: np.ndarray, damp: float) -> np.ndarray:
+        q = np.empty(rows.shape, np.int8)
+        for g in range(groups):
+            sl = slice(g * per, (g + 1) * per)
+            q[sl] = round_gptq(rows[sl], scales[sl], h[g], qmax, damp)
+        return q
+
+    damp = 0.01
+    if halves is not None:
+        fit, val = halves
+        damp = min(GPTQ_DAMPS, key=lambda d: _held_out_error(rows, gptq(fit, d), scales, val, groups))
+    return gptq(hessian, damp).reshape(w.shape), scales
 
 
 def dequantized(q: np.ndarray, scales: np.ndarray) -> np.ndarray:

@@ -163,7 +163,12 @@ def choose(
 
     def rounded(n, qmax: int):
         return low_bit.rounded_weights(
-            n, fg.consts[n.inputs[1]], stats.hessian(n) if stats else None, rounding, qmax
+            n,
+            fg.consts[n.inputs[1]],
+            stats.hessian(n) if stats else None,
+            rounding,
+            qmax,
+            stats.halves(n) if stats else None,
         )
 
     q4 = {n.name: rounded(n, low_bit.INT4_MAX) for n in nodes} if weights != "int8" else {}
