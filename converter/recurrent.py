@@ -176,34 +176,22 @@ class _Emitter:
             ins.append(self.const(tag + "_b", b.astype(F32)))
         return self.node("Gemm", ins, tag)
 
+    def slice(self, x: str, starts: list[int], ends: list[int], axes: list[int], tag: str) -> str:
+        """One Slice of x, its starts / ends / axes as constants."""
+        i64 = np.int64
+        ins = [x] + [self.const(f"{tag}_{k}", np.array(v, i64)) for k, v in zip("sea", (starts, ends, axes))]
+        return self.node("Slice", ins, tag)
+
     def cols(self, x: str, lo: int, hi: int, tag: str) -> str:
         """x[:, lo:hi] of a [rows, n] tensor."""
-        i64 = np.int64
-        return self.node(
-            "Slice",
-            [x, self.const(tag + "_s", np.array([lo], i64)), self.const(tag + "_e", np.array([hi], i64)),
-             self.const(tag + "_a", np.array([1], i64))],
-            tag,
-        )  # fmt: skip
+        return self.slice(x, [lo], [hi], [1], tag)
 
     def row(self, x: str, t: int, tag: str) -> str:
-        i64 = np.int64
-        return self.node(
-            "Slice",
-            [x, self.const(tag + "_s", np.array([t], i64)), self.const(tag + "_e", np.array([t + 1], i64)),
-             self.const(tag + "_a", np.array([0], i64))],
-            tag,
-        )  # fmt: skip
+        return self.slice(x, [t], [t + 1], [0], tag)
 
     def box(self, x: str, t: int, lo: int, hi: int, tag: str) -> str:
         """x[t:t+1, lo:hi] of a [rows, n] tensor: one SLICE where row() then cols() would be two."""
-        i64 = np.int64
-        return self.node(
-            "Slice",
-            [x, self.const(tag + "_s", np.array([t, lo], i64)), self.const(tag + "_e", np.array([t + 1, hi], i64)),
-             self.const(tag + "_a", np.array([0, 1], i64))],
-            tag,
-        )  # fmt: skip
+        return self.slice(x, [t, lo], [t + 1, hi], [0, 1], tag)
 
     def reshape(self, x: str, shape: tuple[int, ...], tag: str) -> str:
         return self.node("Reshape", [x, self.const(tag + "_shape", np.array(shape, np.int64))], tag)
@@ -225,16 +213,8 @@ def _state(graph: FloatGraph, node: Node, k: int, d: int, e: _Emitter, hid: int,
     c = graph.const(node.inputs[k])
     if c is not None:
         return None if not np.any(c) else e.const(tag, c[d].reshape(1, hid).astype(F32))
-    layout = node.attrs.get("layout", 0)
-    src = node.inputs[k]
-    i64 = np.int64
-    axis = 1 if layout else 0
-    part = e.node(
-        "Slice",
-        [src, e.const(tag + "_s", np.array([d], i64)), e.const(tag + "_e", np.array([d + 1], i64)),
-         e.const(tag + "_a", np.array([axis], i64))],
-        tag + "_dir",
-    )  # fmt: skip
+    axis = 1 if node.attrs.get("layout", 0) else 0
+    part = e.slice(node.inputs[k], [d], [d + 1], [axis], tag + "_dir")
     return e.reshape(part, (1, hid), tag)
 
 

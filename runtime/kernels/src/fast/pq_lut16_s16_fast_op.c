@@ -26,6 +26,7 @@
 typedef struct {
     int32_t n, in16, out16;
     int32_t interp; /* 1: LOGISTIC, 2: TANH by pq_sigmoid16_avx2 (no table); 0: the table */
+    pq_sigmoid16_scale sc; /* interp's input scaling, taken at prepare */
     uint8_t table[]; /* entries (256 or 65,536) of 1 or 2 bytes, indexed by the input's bits */
 } lut16_state;
 
@@ -80,6 +81,7 @@ static pq_status lut16_prepare(pq_node *node, const pq_tensor *t, int isa, void 
     s->out16 = width == 2;
     s->interp = x->dtype == PQ_DT_INT16 && x->count < PQ_LUT16_MIN_COUNT ? interp_op(node, x, y, isa) : 0;
     if (s->interp) {
+        (void)pq_sigmoid16_scale_of((const pq_logistic_params *)node->params, &s->sc); /* interp_op checked it */
         node->fast = s;
         return PQ_OK;
     }
@@ -113,9 +115,7 @@ static pq_status lut16_eval(const pq_node *node, const pq_tensor *t, void *scrat
         const pq_logistic_params *p = (const pq_logistic_params *)node->params;
         const int16_t *tab = (const int16_t *)PQ_IN(node, t, 1), *x = (const int16_t *)xv;
         int16_t *y = (int16_t *)yv;
-        pq_sigmoid16_scale sc;
-        if (pq_sigmoid16_scale_of(p, &sc) != PQ_OK) return PQ_ERR_PARAM;
-        i = pq_sigmoid16_avx2(&sc, s->interp == 2, s->n, tab, x, y);
+        i = pq_sigmoid16_avx2(&s->sc, s->interp == 2, s->n, tab, x, y);
         return pq_sigmoid16_run(p, s->n - i, tab, x + i, y + i, s->interp == 2); /* the tail */
     }
 #endif

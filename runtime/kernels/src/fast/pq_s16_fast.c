@@ -64,89 +64,59 @@ __attribute__((target("avx2"))) static int64_t dot_avx2(const int16_t *a, const 
 __attribute__((target("avx2"))) static void mac_avx2(int32_t *acc, const int16_t *w, const int16_t *x, int32_t n) {
     S16_MAC_BODY
 }
-/* The row's input pairs packed once (k <= PQ_S16_CHUNK: at most 64), then 32 outputs a pass in
- * four accumulators, then 8, then the scalar tail. */
+/* The body of cols_avx2 and cols8_avx2 (a, wp, k, n, acc in scope): wp's element type w_t,
+ * `load(ptr)` the 16 weights at ptr as int16 lanes; the row's input pairs packed once (k <= PQ_S16_CHUNK: at
+ * most 64), then 32 outputs a pass in four accumulators, then 8, then the scalar tail. */
+#define S16_COLS_AVX2_BODY(w_t, load)                                                                            \
+    const int32_t pairs = (k + 1) / 2;                                                                            \
+    const size_t stride = (size_t)n * 2u; /* weights per pair row */                                              \
+    int32_t pr[PQ_S16_CHUNK / 2];                                                                                 \
+    int32_t p, j = 0;                                                                                             \
+    for (p = 0; p < pairs; ++p) pr[p] = (int32_t)((uint16_t)a[2 * p] | (uint32_t)(uint16_t)S16_PAIR(a, p, k) << 16); \
+    for (; j + 32 <= n; j += 32) {                                                                                \
+        __m256i s0 = _mm256_setzero_si256(), s1 = s0, s2 = s0, s3 = s0;                                           \
+        const w_t *w = wp + 2u * (size_t)j;                                                          \
+        for (p = 0; p < pairs; ++p, w += stride) {                                                                \
+            const __m256i v = _mm256_set1_epi32(pr[p]);                                                           \
+            s0 = _mm256_add_epi32(s0, _mm256_madd_epi16(v, load(w)));                                             \
+            s1 = _mm256_add_epi32(s1, _mm256_madd_epi16(v, load(w + 16)));                                        \
+            s2 = _mm256_add_epi32(s2, _mm256_madd_epi16(v, load(w + 32)));                                        \
+            s3 = _mm256_add_epi32(s3, _mm256_madd_epi16(v, load(w + 48)));                                        \
+        }                                                                                                         \
+        _mm256_storeu_si256((__m256i *)(void *)(acc + j), s0);                                                    \
+        _mm256_storeu_si256((__m256i *)(void *)(acc + j + 8), s1);                                                \
+        _mm256_storeu_si256((__m256i *)(void *)(acc + j + 16), s2);                                               \
+        _mm256_storeu_si256((__m256i *)(void *)(acc + j + 24), s3);                                               \
+    }                                                                                                             \
+    for (; j + 8 <= n; j += 8) {                                                                                  \
+        __m256i s0 = _mm256_setzero_si256();                                                                      \
+        const w_t *w = wp + 2u * (size_t)j;                                                          \
+        for (p = 0; p < pairs; ++p, w += stride) s0 = _mm256_add_epi32(s0, _mm256_madd_epi16(_mm256_set1_epi32(pr[p]), load(w))); \
+        _mm256_storeu_si256((__m256i *)(void *)(acc + j), s0);                                                    \
+    }                                                                                                             \
+    for (; j < n; ++j) {                                                                                          \
+        int32_t s = 0;                                                                                            \
+        for (p = 0; p < pairs; ++p) {                                                                             \
+            const w_t *w = wp + (size_t)p * stride + 2u * (size_t)j;                                 \
+            s += (int32_t)a[2 * p] * w[0] + (int32_t)S16_PAIR(a, p, k) * w[1];                                    \
+        }                                                                                                         \
+        acc[j] = s;                                                                                               \
+    }
+
+#define S16_LOAD16(ptr) _mm256_loadu_si256((const __m256i *)(const void *)(ptr))
+#define S16_LOAD8(ptr) _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)(const void *)(ptr)))
+
 __attribute__((target("avx2"))) static void cols_avx2(const int16_t *a, const int16_t *wp, int32_t k, int32_t n,
                                                       int32_t *acc) {
-    const int32_t pairs = (k + 1) / 2;
-    const size_t stride = (size_t)n * 2u; /* int16 values per pair row */
-    int32_t pr[PQ_S16_CHUNK / 2];
-    int32_t p, j = 0;
-    for (p = 0; p < pairs; ++p) pr[p] = (int32_t)((uint16_t)a[2 * p] | (uint32_t)(uint16_t)S16_PAIR(a, p, k) << 16);
-    for (; j + 32 <= n; j += 32) {
-        __m256i s0 = _mm256_setzero_si256(), s1 = s0, s2 = s0, s3 = s0;
-        const int16_t *w = wp + 2u * (size_t)j;
-        for (p = 0; p < pairs; ++p, w += stride) {
-            const __m256i v = _mm256_set1_epi32(pr[p]);
-            s0 = _mm256_add_epi32(s0, _mm256_madd_epi16(v, _mm256_loadu_si256((const __m256i *)(const void *)w)));
-            s1 = _mm256_add_epi32(s1, _mm256_madd_epi16(v, _mm256_loadu_si256((const __m256i *)(const void *)(w + 16))));
-            s2 = _mm256_add_epi32(s2, _mm256_madd_epi16(v, _mm256_loadu_si256((const __m256i *)(const void *)(w + 32))));
-            s3 = _mm256_add_epi32(s3, _mm256_madd_epi16(v, _mm256_loadu_si256((const __m256i *)(const void *)(w + 48))));
-        }
-        _mm256_storeu_si256((__m256i *)(void *)(acc + j), s0);
-        _mm256_storeu_si256((__m256i *)(void *)(acc + j + 8), s1);
-        _mm256_storeu_si256((__m256i *)(void *)(acc + j + 16), s2);
-        _mm256_storeu_si256((__m256i *)(void *)(acc + j + 24), s3);
-    }
-    for (; j + 8 <= n; j += 8) {
-        __m256i s0 = _mm256_setzero_si256();
-        const int16_t *w = wp + 2u * (size_t)j;
-        for (p = 0; p < pairs; ++p, w += stride) {
-            s0 = _mm256_add_epi32(
-                s0, _mm256_madd_epi16(_mm256_set1_epi32(pr[p]), _mm256_loadu_si256((const __m256i *)(const void *)w)));
-        }
-        _mm256_storeu_si256((__m256i *)(void *)(acc + j), s0);
-    }
-    for (; j < n; ++j) {
-        int32_t s = 0;
-        for (p = 0; p < pairs; ++p) {
-            const int16_t *w = wp + (size_t)p * stride + 2u * (size_t)j;
-            s += (int32_t)a[2 * p] * w[0] + (int32_t)S16_PAIR(a, p, k) * w[1];
-        }
-        acc[j] = s;
-    }
+    S16_COLS_AVX2_BODY(int16_t, S16_LOAD16)
 }
+
 /* cols_avx2 over int8 weight pairs (a filter offset of 0, as every 16x8 model has): half the
  * bytes to stream (a gate FULLY_CONNECTED's filter of 64 x 256 is 16 KB, not 32), each 16
  * weights sign-extended to int16 in a register before the vpmaddwd. */
 __attribute__((target("avx2"))) static void cols8_avx2(const int16_t *a, const int8_t *wp, int32_t k, int32_t n,
                                                        int32_t *acc) {
-    const int32_t pairs = (k + 1) / 2;
-    const size_t stride = (size_t)n * 2u; /* int8 values per pair row */
-    int32_t pr[PQ_S16_CHUNK / 2];
-    int32_t p, j = 0;
-    for (p = 0; p < pairs; ++p) pr[p] = (int32_t)((uint16_t)a[2 * p] | (uint32_t)(uint16_t)S16_PAIR(a, p, k) << 16);
-#define W8(ptr) _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)(const void *)(ptr)))
-    for (; j + 32 <= n; j += 32) {
-        __m256i s0 = _mm256_setzero_si256(), s1 = s0, s2 = s0, s3 = s0;
-        const int8_t *w = wp + 2u * (size_t)j;
-        for (p = 0; p < pairs; ++p, w += stride) {
-            const __m256i v = _mm256_set1_epi32(pr[p]);
-            s0 = _mm256_add_epi32(s0, _mm256_madd_epi16(v, W8(w)));
-            s1 = _mm256_add_epi32(s1, _mm256_madd_epi16(v, W8(w + 16)));
-            s2 = _mm256_add_epi32(s2, _mm256_madd_epi16(v, W8(w + 32)));
-            s3 = _mm256_add_epi32(s3, _mm256_madd_epi16(v, W8(w + 48)));
-        }
-        _mm256_storeu_si256((__m256i *)(void *)(acc + j), s0);
-        _mm256_storeu_si256((__m256i *)(void *)(acc + j + 8), s1);
-        _mm256_storeu_si256((__m256i *)(void *)(acc + j + 16), s2);
-        _mm256_storeu_si256((__m256i *)(void *)(acc + j + 24), s3);
-    }
-    for (; j + 8 <= n; j += 8) {
-        __m256i s0 = _mm256_setzero_si256();
-        const int8_t *w = wp + 2u * (size_t)j;
-        for (p = 0; p < pairs; ++p, w += stride) s0 = _mm256_add_epi32(s0, _mm256_madd_epi16(_mm256_set1_epi32(pr[p]), W8(w)));
-        _mm256_storeu_si256((__m256i *)(void *)(acc + j), s0);
-    }
-#undef W8
-    for (; j < n; ++j) {
-        int32_t s = 0;
-        for (p = 0; p < pairs; ++p) {
-            const int8_t *w = wp + (size_t)p * stride + 2u * (size_t)j;
-            s += (int32_t)a[2 * p] * w[0] + (int32_t)S16_PAIR(a, p, k) * w[1];
-        }
-        acc[j] = s;
-    }
+    S16_COLS_AVX2_BODY(int8_t, S16_LOAD8)
 }
 
 __attribute__((target("avx2"))) static void dots_avx2(const int16_t *a, const int16_t *w, int32_t k, int32_t n,
@@ -241,24 +211,22 @@ pq_s16_dw_pixel_fn pq_s16_dw_pixel_for(int isa) {
     return NULL;
 }
 
-void pq_s16_cols_pack(const int8_t *w, int32_t offset, int32_t k, int32_t n, int16_t *wp) {
-    int32_t i, j;
-    for (i = 0; i < (k + 1) / 2 * 2; ++i) {
-        for (j = 0; j < n; ++j) {
-            wp[(size_t)(i / 2) * (size_t)n * 2u + 2u * (size_t)j + (size_t)(i % 2)] =
-                i < k ? (int16_t)(w[(size_t)j * (size_t)k + (size_t)i] + offset) : 0;
-        }
+/* wp[p][j][0..1] = value(j, 2p), value(j, 2p + 1) for the pairs layout, 0 past k. */
+#define S16_PAIRS_PACK(value)                                                                  \
+    int32_t i, j;                                                                              \
+    for (i = 0; i < (k + 1) / 2 * 2; ++i) {                                                    \
+        for (j = 0; j < n; ++j) {                                                              \
+            wp[(size_t)(i / 2) * (size_t)n * 2u + 2u * (size_t)j + (size_t)(i % 2)] =          \
+                i < k ? (value) : 0;                                                           \
+        }                                                                                      \
     }
+
+void pq_s16_cols_pack(const int8_t *w, int32_t offset, int32_t k, int32_t n, int16_t *wp) {
+    S16_PAIRS_PACK((int16_t)(w[(size_t)j * (size_t)k + (size_t)i] + offset))
 }
 
 void pq_s16_cols8_pack(const int8_t *w, int32_t k, int32_t n, int8_t *wp) {
-    int32_t i, j;
-    for (i = 0; i < (k + 1) / 2 * 2; ++i) {
-        for (j = 0; j < n; ++j) {
-            wp[(size_t)(i / 2) * (size_t)n * 2u + 2u * (size_t)j + (size_t)(i % 2)] =
-                i < k ? w[(size_t)j * (size_t)k + (size_t)i] : 0;
-        }
-    }
+    S16_PAIRS_PACK(w[(size_t)j * (size_t)k + (size_t)i])
 }
 
 void pq_s16_widen(const int8_t *w, int32_t offset, int32_t n, int16_t *out) {
