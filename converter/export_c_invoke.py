@@ -17,6 +17,7 @@ import numpy as np
 from picoq.runtime.format import DTYPE_CODE, MAX_DIMS, OPS, ModelFile, OpInfo
 
 from .c_text import _banner, _c_float, _c_int, _comment_text, _layer_name, _quant_text, _shape
+from .plan import slice_run_offset
 
 # Each op's reference kernel, from the registry (runtime/kernels/include/pq_ops.def).
 KERNEL_FUNCTIONS = {spec.name: spec.kernel for spec in OPS.values()}
@@ -223,6 +224,10 @@ class _Emitter:
     def emit(self, op: OpInfo) -> _OpCode:
         """The op's own emitter (literal arguments: the smallest code) where it has one, else
         the generic call of its interpreter entry, which every op of the registry has."""
+        if op.name == "SLICE" and self._slice_aliased(op):
+            y = self.m.tensors[op.outputs[0]]
+            head = f"    /* op {op.index}: SLICE {_layer_name(y.name)} -> {_shape(y.shape)}"
+            return _OpCode([], [head + ": a run of its input's arena bytes, nothing to move */"])
         # the dedicated emitters call int8 kernels: other dtype variants go through their _eval
         own = getattr(self, "_" + op.name.lower(), None) if op.variant == "s8" else None
         if op.variant == "s4" and op.name in S4_DIRECT:  # dsp4: int4 weights, direct calls
@@ -233,6 +238,16 @@ class _Emitter:
             own = self._s16_pool
         handler: Callable[[OpInfo, str], _OpCode] = own or self.via_eval
         return handler(op, f"{self.name}_op{op.index}")
+
+    def _slice_aliased(self, op: OpInfo) -> bool:
+        """Whether the plan put a SLICE's output on its box's own bytes (a contiguous run of the
+        input: converter/plan.py), so the copy would move nothing."""
+        x, y = (self.m.tensors[i] for i in (op.inputs[0], op.outputs[0]))
+        if x.is_const or len(x.shape) != len(y.shape):
+            return False
+        begin = [int(op.params[f"begin_{d}"]) for d in range(len(x.shape))]
+        run = slice_run_offset(x.shape, y.shape, begin, x.nbytes // max(1, x.size))
+        return run is not None and x.offset + run == y.offset
 
     def _tensor_init(self, idx: int) -> str:
         """A pq_tensor initializer for tensor `idx` (absent: a NULL one)."""

@@ -17,7 +17,7 @@ from test_kernels_s16_conv import ACTIVATIONS, BIASES, _window
 from picoq.converter import convert
 from picoq.runtime import Interpreter
 
-from support.fast_check import run_all
+from support.fast_check import run_all, slice_kernel_name
 from support.tflite_builder import RandomLayers, TFLiteGraph, bias_scales
 
 N_CASES = 16
@@ -164,13 +164,15 @@ def test_fully_connected_s16_shifts_past_32_bits(per_channel: bool) -> None:
     assert run_all(convert(g.build()), xs) == ["fast-fc-s16"]
 
 
+@pytest.mark.parametrize("units", [32, 83])
 @pytest.mark.parametrize("depth", [1, 6, 8, 127, 128, 129])
-def test_fully_connected_s16_short_rows(depth: int) -> None:
+def test_fully_connected_s16_short_rows(depth: int, units: int) -> None:
     """Depths around the switch from column sums (<= 128, a recurrent cell's gates) to per-unit
-    dot products, with full-range weights and inputs, 20 rows and 32 units as an LSTM's."""
+    dot products, with full-range weights and inputs, 20 rows and 32 units as an LSTM's, or 83:
+    a pass of 64 columns, one of 16 and 3 alone on AVX-512 (32 + 32 + 16 + 3 on AVX2)."""
     rng = np.random.default_rng(depth)
     g, layers, x = _graph(rng, (20, depth))
-    g.output(layers.fully_connected(x, 32, per_channel=bool(depth % 2)))
+    g.output(layers.fully_connected(x, units, per_channel=bool(depth % 2)))
     xs = [np.full((20, depth), v, np.int16) for v in (-32768, 32767)] + _inputs(rng, (20, depth))
     assert run_all(convert(g.build()), xs) == ["fast-fc-s16"]
 
@@ -186,4 +188,4 @@ def test_slice_s16_fast_equals_reference(seed: int) -> None:
     size = [int(rng.integers(1, d - b + 1)) if rng.random() < 0.7 else -1 for d, b in zip(shape, begin)]
     g, layers, x = _graph(rng, shape)
     g.output(g.slice(x, begin, size))
-    assert run_all(convert(g.build()), _inputs(rng, shape)) == ["fast-slice"]
+    assert run_all(convert(g.build()), _inputs(rng, shape)) == [slice_kernel_name(shape, begin, size, 2)]

@@ -37,3 +37,13 @@ def run_all(model: bytes, xs: list) -> list[str]:
                 )
         kernels = [k.removesuffix("-amx") for k in fast.op_kernels]
     return kernels
+
+
+def slice_kernel_name(shape, begin, size, elem_bytes: int) -> str:
+    """The fast kernel name a SLICE of `shape` at `begin` (sizes, -1 to the end) gets: "alias"
+    where the plan gives the box its own bytes inside the input (the flat indices it takes are
+    consecutive and start at a multiple of 16 bytes), else "fast-slice"."""
+    box = tuple(slice(b, d if s == -1 else b + s) for d, b, s in zip(shape, begin, size))
+    flat = np.arange(int(np.prod(shape))).reshape(shape)[box].ravel()
+    contiguous = bool(np.all(np.diff(flat) == 1))
+    return "alias" if contiguous and flat[0] * elem_bytes % 16 == 0 else "fast-slice"

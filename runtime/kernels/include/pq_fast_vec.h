@@ -25,10 +25,13 @@
  * PQ_VEC_CALL(avx2, name, args) runs the AVX2 build when avx2 is set (pq_vec_avx2). */
 #if PQ_HAVE_X86_SIMD
 #define PQ_VEC_AVX2 1
-#define PQ_VEC_BUILDS(name, params, args)                          \
-    static pq_status name##_plain params { return name args; }    \
-    __attribute__((target("avx2"))) static pq_status name##_avx2 params { return name args; }
-#define PQ_VEC_CALL(avx2, name, args) ((avx2) ? name##_avx2 args : name##_plain args)
+#define PQ_VEC_BUILDS(name, params, args)                                                             \
+    static pq_status name##_plain params { return name args; }                                       \
+    __attribute__((target("avx2"))) static pq_status name##_avx2 params { return name args; }        \
+    __attribute__((target("avx2,avx512f,avx512bw,avx512vl,avx512dq"))) static pq_status name##_avx512 \
+        params { return name args; }
+#define PQ_VEC_CALL(avx2, name, args) \
+    ((avx2) == 2 ? name##_avx512 args : (avx2) ? name##_avx2 args : name##_plain args)
 #else
 #define PQ_VEC_AVX2 0
 #define PQ_VEC_BUILDS(name, params, args) static pq_status name##_plain params { return name args; }
@@ -38,7 +41,8 @@
 /* Whether `isa`'s loops run the AVX2 build (else the plain one). */
 static inline int pq_vec_avx2(int isa)
 {
-    return PQ_VEC_AVX2 && (isa == PQ_ISA_AVX2 || isa == PQ_ISA_AVX512VNNI || isa == PQ_ISA_AMX);
+    if (!PQ_VEC_AVX2) return 0;
+    return isa == PQ_ISA_AVX512VNNI || isa == PQ_ISA_AMX ? 2 : isa == PQ_ISA_AVX2;
 }
 
 /* pq_srdhm for every (a, b) but a == b == INT32_MIN (its saturation case, which needs two

@@ -1,7 +1,8 @@
 /*
  * pq_model_validate, once the records passed: the data flow (every arena tensor
  * read was written before, nothing written twice, graph outputs produced), the
- * arena plan (no two live tensors share bytes; a RESHAPE may alias its input),
+ * arena plan (no two live tensors share bytes; a RESHAPE may alias its input, a SLICE
+ * the contiguous run of its input it takes),
  * format 1.1's scratch plan (SCRA), and the dispatch to each op's contract
  * through the registry (pq_ops.def).
  */
@@ -54,31 +55,65 @@ static int lifetime(const pqv_ctx *c, int32_t t, int64_t *first, int64_t *last) 
     return used;
 }
 
-/* The tensor whose arena bytes t shares: follow RESHAPE outputs that sit at
- * their input's offset back to the first such input (its alias group). The
- * data flow is valid by now, so each step goes to an earlier op. */
+/* The byte offset in its input of SLICE op j's box when the box is one contiguous run of the
+ * input's bytes (the dims outside its innermost cut one extent 1, those inside whole), the
+ * input is int8 or int16 of the output's rank and dtype, and each begin keeps the box inside;
+ * else -1. The records are valid by now (ranks <= 6, dims in [1, 2^24]); the op's contract has
+ * not run, so the begins are checked here too: the product stays below 2^31 * 2. */
+static int64_t slice_run_offset(const pqv_ctx *c, uint32_t j) {
+    const uint8_t *x, *y;
+    int32_t d, rank, cut;
+    int64_t off = 0, stride;
+    if (op_n_in(c, j) != 1 || op_input(c, j, 0) < 0) return -1;
+    x = tensor_rec(c, (uint32_t)op_input(c, j, 0));
+    y = tensor_rec(c, (uint32_t)op_output(c, j));
+    if (x[0] != y[0] || x[1] != y[1] || (x[0] != DT_INT8 && x[0] != DT_INT16)) return -1;
+    rank = x[1];
+    stride = x[0] == DT_INT16 ? 2 : 1;
+    for (cut = rank - 1; cut >= 0 && rdi32(x + 12 + 4 * cut) == rdi32(y + 12 + 4 * cut); cut--) {
+    }
+    for (d = rank - 1; d >= 0; d--) {
+        const int32_t in = rdi32(x + 12 + 4 * d), out = rdi32(y + 12 + 4 * d), b = op_param(c, j, (uint32_t)d);
+        if (out < 1 || out > in || b < 0 || b > in - out) return -1;
+        if ((d < cut && out != 1) || (d > cut && out != in)) return -1;
+        off += (int64_t)b * stride;
+        stride *= in;
+    }
+    return off;
+}
+
+/* The tensor whose arena bytes t shares: follow RESHAPE outputs that sit at their input's
+ * offset, and SLICE outputs that sit inside their input at the offset of their box's
+ * contiguous run, back to the first such input (its alias group). The data flow is valid by
+ * now, so each step goes to an earlier op. */
 static int32_t alias_root(const pqv_ctx *c, int32_t t) {
     uint32_t steps, j;
     for (steps = 0; steps <= c->n_ops; steps++) {
         int32_t x;
+        int64_t delta = 0;
         for (j = 0; j < c->n_ops && op_output(c, j) != t; j++) {
         }
-        if (j == c->n_ops || op_code(c, j) != PQ_OP_RESHAPE) return t;
+        if (j == c->n_ops) return t;
+        if (op_code(c, j) == PQ_OP_SLICE) {
+            delta = slice_run_offset(c, j);
+            if (delta < 0) return t;
+        } else if (op_code(c, j) != PQ_OP_RESHAPE) {
+            return t;
+        }
         x = op_input(c, j, 0);
-        if (t_kind(c, x) != KIND_ARENA || t_offset(c, x) != t_offset(c, t)) return t;
+        if (t_kind(c, x) != KIND_ARENA || (int64_t)t_offset(c, x) + delta != (int64_t)t_offset(c, t)) return t;
         t = x;
     }
     return t;
 }
 
-/* The arena plan: each alias group is merged into one span (their
- * common offset, the largest end, the hull of their lifetimes); two spans must
- * not share bytes while both are live. Here, for each group root r (in
- * place of sorting), every tensor s of another group that starts inside r's
- * bytes and is live during r's span is a conflict: a group's lifetime is the
- * union of its members' (each RESHAPE output starts at an op where its input
- * is live), and all members share the start offset, so this finds exactly the
- * pairs a sweep over the spans sorted by offset finds. */
+/* The arena plan: each alias group is merged into one span (its root's bytes, which hold
+ * every member's: a RESHAPE's are its input's, a SLICE's a run inside them; the hull of their
+ * lifetimes); two spans must not share bytes while both are live. Here, for each group root r
+ * (in place of sorting), every tensor s of another group that starts inside r's bytes and is
+ * live during r's span is a conflict: two tensors of different groups whose bytes and lives
+ * meet have one's start inside the other's bytes, so inside its group's span, and its life
+ * meets that group's hull; so this finds every such pair. */
 /* The span of the alias group whose root is r: returns 0 when r is no group root (a
  * constant, never used, or aliasing another tensor); else its bytes [*o, *end) and
  * the hull [*fr, *lr] of its members' lifetimes. */
@@ -88,12 +123,12 @@ static int group_span(const pqv_ctx *c, int32_t r, uint32_t *o, int64_t *end, in
     if (t_kind(c, r) != KIND_ARENA || !lifetime(c, r, fr, lr) || alias_root(c, r) != r) return 0;
     *o = t_offset(c, r);
     *end = (int64_t)*o + t_nbytes(c, r);
-    for (t = 0; t < n; t++) { /* the group: same offset, same root */
-        if (t == r || t_kind(c, t) != KIND_ARENA || t_offset(c, t) != *o) continue;
+    for (t = 0; t < n; t++) { /* the group: members start inside the root's bytes */
+        if (t == r || t_kind(c, t) != KIND_ARENA || t_offset(c, t) < *o || (int64_t)t_offset(c, t) >= *end) continue;
         if (!lifetime(c, t, &f, &l) || alias_root(c, t) != r) continue;
         if (f < *fr) *fr = f;
         if (l > *lr) *lr = l;
-        if ((int64_t)*o + t_nbytes(c, t) > *end) *end = (int64_t)*o + t_nbytes(c, t);
+        if ((int64_t)t_offset(c, t) + t_nbytes(c, t) > *end) *end = (int64_t)t_offset(c, t) + t_nbytes(c, t);
     }
     return 1;
 }

@@ -31,7 +31,9 @@ pq_status pq_slice_s8(const pq_slice_params *p, int32_t rank, const int32_t *in_
     for (r = 0; r < rows; ++r) {
         size_t src = (size_t)p->begin[last];
         for (d = 0; d < last; ++d) src += (size_t)(idx[d] + p->begin[d]) * (size_t)in_stride[d];
-        memcpy(out, in + src, (size_t)out_shape[last]);
+        /* the planner may give a box that is one contiguous run of the input the run's own
+         * bytes (converter/plan.py): then there is nothing to move */
+        if (out != in + src) memcpy(out, in + src, (size_t)out_shape[last]);
         out += out_shape[last];
         for (d = last - 1; d >= 0; --d) {
             if (++idx[d] < out_shape[d]) break;
