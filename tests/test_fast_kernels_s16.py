@@ -189,3 +189,29 @@ def test_slice_s16_fast_equals_reference(seed: int) -> None:
     g, layers, x = _graph(rng, shape)
     g.output(g.slice(x, begin, size))
     assert run_all(convert(g.build()), _inputs(rng, shape)) == [slice_kernel_name(shape, begin, size, 2)]
+
+
+@pytest.mark.parametrize("seed", range(12))
+def test_pad_s16_fast_equals_reference(seed: int) -> None:
+    """The 16x8 PAD's fast hook pads the bytes (the last dim and its padding doubled): random
+    ranks 1..6, padding on some dims (the unpadded ones merge), none at all."""
+    rng = np.random.default_rng(39100 + seed)
+    rank = int(rng.integers(1, 7))
+    shape = tuple(int(d) for d in rng.integers(1, 6, size=rank))
+    pads = [[int(a), int(b)] if rng.random() < 0.6 else [0, 0] for a, b in rng.integers(0, 3, (rank, 2))]
+    g, layers, x = _graph(rng, shape)
+    g.output(g.pad(x, pads))
+    assert run_all(convert(g.build()), _inputs(rng, shape)) == ["fast-pad"]
+
+
+@pytest.mark.parametrize("seed", range(16))
+def test_transpose_s16_fast_equals_reference(seed: int) -> None:
+    """The 16x8 TRANSPOSE's fast hook: each int16 value an axis of 2 bytes (rank 1..5, the last
+    axis moved or kept), 8x8 tiles of 2-D transposes among them (sizes past 8)."""
+    rng = np.random.default_rng(39200 + seed)
+    rank = int(rng.integers(1, 6))
+    shape = tuple(int(d) for d in rng.integers(1, 6 if rank > 2 else 20, size=rank))
+    perm = [int(p) for p in rng.permutation(rank)]
+    g, layers, x = _graph(rng, shape)
+    g.output(g.transpose(x, perm))
+    assert run_all(convert(g.build()), _inputs(rng, shape)) == ["fast-transpose"]

@@ -1,23 +1,31 @@
 /*
  * PAD's fast hooks (pq_fast_ops.h): portable C on every isa, no scratch. State: the plan
- * (pq_pad_fast_plan), built from the reference kernel's own arguments.
+ * (pq_pad_fast_plan), built from the reference kernel's own arguments. The 16x8 PAD
+ * (pq_variants.def s16) runs the same byte plan with the last dim and its padding doubled, as
+ * its reference kernel does: its pad value is 0 (the contract's), 0 in both bytes.
  */
 #include <stddef.h>
 #include <stdint.h>
 
 #include "pq_fast_bind.h"
 
-/* The plan of the node's tensors; the output must be the padded input (the validator's check). */
+/* The plan of the node's tensors over bytes (an int16 value: 2 bytes of the last dim); the
+ * output must be the padded input (the validator's check). */
 static pq_status pad_plan(const pq_node *node, const pq_tensor *t, pq_pad_fast_plan *plan) {
-    const pq_pad_params *p = (const pq_pad_params *)node->params;
     const pq_tensor *x = &t[node->io[0]], *y = &t[node->io[1]];
-    int32_t d;
-    if (node->n_inputs != 1 || x->rank != y->rank) return PQ_ERR_PARAM;
-    if (pq_pad_s8_fast_plan(p, (int32_t)x->rank, x->dims, plan) != PQ_OK) return PQ_ERR_PARAM;
-    for (d = 0; d < (int32_t)x->rank; ++d) {
-        if ((int64_t)p->pads[d][0] + x->dims[d] + p->pads[d][1] != y->dims[d]) return PQ_ERR_PARAM;
+    const int32_t elem = x->dtype == PQ_DT_INT16 ? 2 : 1, last = (int32_t)x->rank - 1;
+    pq_pad_params p = *(const pq_pad_params *)node->params;
+    int32_t d, in_bytes[PQ_MAX_DIMS];
+    if (node->n_inputs != 1 || x->rank != y->rank || x->rank < 1 || x->rank > PQ_MAX_DIMS) return PQ_ERR_PARAM;
+    if (x->dtype != y->dtype || (elem == 2 && p.pad_value != 0)) return PQ_ERR_PARAM;
+    for (d = 0; d <= last; ++d) {
+        if ((int64_t)p.pads[d][0] + x->dims[d] + p.pads[d][1] != y->dims[d]) return PQ_ERR_PARAM;
+        in_bytes[d] = x->dims[d];
     }
-    return PQ_OK;
+    in_bytes[last] *= elem; /* dims and pads <= 2^24 (the validator): no overflow */
+    p.pads[last][0] *= elem;
+    p.pads[last][1] *= elem;
+    return pq_pad_s8_fast_plan(&p, (int32_t)x->rank, in_bytes, plan) == PQ_OK ? PQ_OK : PQ_ERR_PARAM;
 }
 
 static int pad_fast_plan(const pq_node *node, const pq_tensor *t, int isa, size_t *state_bytes,
@@ -45,3 +53,4 @@ static const char *pad_name(const pq_node *node) {
 }
 
 const pq_fast_op pq_pad_s8_fast_op = {pad_fast_plan, pad_prepare, pad_eval, NULL, pad_name};
+const pq_fast_op pq_pad_s16_fast_op = {pad_fast_plan, pad_prepare, pad_eval, NULL, pad_name};
