@@ -215,3 +215,21 @@ def test_transpose_s16_fast_equals_reference(seed: int) -> None:
     g, layers, x = _graph(rng, shape)
     g.output(g.transpose(x, perm))
     assert run_all(convert(g.build()), _inputs(rng, shape)) == ["fast-transpose"]
+
+
+@pytest.mark.parametrize("seed", range(16))
+def test_softmax_s16_fast_equals_reference(seed: int) -> None:
+    """The 16x8 SOFTMAX's fast hook against its reference kernel (tests/test_kernels_s16_lut.py
+    holds that one to tflite-micro): rows of 1 to 600 values over the whole int16 range, betas
+    and input scales whose left shifts run from negative to 15, and input scales past that
+    (shift > 15: the plan leaves them to the reference kernel)."""
+    rng = np.random.default_rng(39300 + seed)
+    rows, depth = int(rng.integers(1, 5)), int(rng.choice([1, 2, 7, 16, 33, int(rng.integers(40, 600))]))
+    beta = float(rng.choice([1.0, np.exp(rng.uniform(np.log(0.05), np.log(4.0)))]))
+    large = seed % 4 == 3  # 40 * 65535 / 10: a multiplier of 2^18 and more
+    in_scale = float(np.exp(rng.uniform(np.log(3e-5), np.log(3e-2)))) if not large else 40.0
+    beta = 1.0 if large else beta
+    g = TFLiteGraph(activations=np.int16)
+    g.output(g.softmax(g.input("x", (rows, depth), in_scale, 0), beta))
+    xs = [int16_inputs(rng, (rows, depth)), (int16_inputs(rng, (rows, depth)) // 64).astype(np.int16)]
+    assert run_all(convert(g.build()), xs) == ["reference" if large else "fast-softmax"]

@@ -79,6 +79,7 @@ extern const pq_fast_op pq_concatenation_s16_fast_op;
 extern const pq_fast_op pq_slice_s16_fast_op; /* the s8 byte copies, the innermost extent doubled */
 extern const pq_fast_op pq_pad_s16_fast_op;       /* the same */
 extern const pq_fast_op pq_transpose_s16_fast_op; /* the s8 plan, each value an axis of 2 bytes */
+extern const pq_fast_op pq_softmax_s16_fast_op;   /* the reference's steps, 64-bit ones vectorised */
 /* s16lut: the s16 element-wise ops (LOGISTIC, TANH, QUANTIZE) as a table of every input value */
 extern const pq_fast_op pq_lut16_s16_fast_op;
 

@@ -15,32 +15,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "pq_fixedpoint.h"
 #include "pq_kernels.h"
 #include "pq_op.h"
-#include "pq_sigmoid16.h"
-
-#define LUT16_SIZE 513
-
-/* TFLM's LUTLookup(int16_t, const int16_t *): int16 slope and sum, as its int16_t casts. */
-static int16_t lut16(int32_t value, const int16_t *lut)
-{
-    const int32_t index = 256 + (value >> 7), offset = value & 0x7F; /* index in [0, 511] */
-    const int32_t slope = pq_low16((uint32_t)((int32_t)lut[index + 1] - (int32_t)lut[index]));
-    const int32_t delta = (slope * offset + 64) >> 7;
-    return pq_low16((uint32_t)((int32_t)lut[index] + delta));
-}
-
-static uint32_t clz32(uint32_t v)
-{
-    uint32_t n = 0;
-    if (v == 0) return 32;
-    while (!(v & 0x80000000u)) {
-        v <<= 1;
-        ++n;
-    }
-    return n;
-}
+#include "pq_softmax16.h"
 
 pq_status pq_softmax_s16(const pq_softmax_params *p, int32_t outer, int32_t depth, const int16_t *exp_lut,
                          const int16_t *recip_lut, const int16_t *in, int16_t *out)
@@ -50,7 +27,7 @@ pq_status pq_softmax_s16(const pq_softmax_params *p, int32_t outer, int32_t dept
     for (i = 0; i < outer; ++i) {
         const int16_t *x = in + (size_t)i * (size_t)depth;
         int16_t *y = out + (size_t)i * (size_t)depth;
-        int32_t max_in_row = -32768, sum, h, shifted, recip, right;
+        int32_t max_in_row = -32768, sum, recip, right;
         uint32_t sum_u = 0; /* TFLM's int32 sum, wrapping */
         int64_t round;
         for (c = 0; c < depth; ++c) {
@@ -60,7 +37,7 @@ pq_status pq_softmax_s16(const pq_softmax_params *p, int32_t outer, int32_t dept
             const int32_t scaled = pq_mbqm((int32_t)x[c] - max_in_row, p->input_multiplier, p->input_left_shift);
             /* scaled <= 0 for a multiplier >= 0; the clamp keeps a hostile one in range too */
             const int32_t sym = scaled > 0 ? 32767 : pq_clamp(scaled + 32767, -32768, 32767);
-            y[c] = lut16(sym, exp_lut);
+            y[c] = pq_softmax16_lut(sym, exp_lut);
             sum_u += (uint32_t)(int32_t)y[c];
         }
         sum = pq_wrap_i32(sum_u);
@@ -72,10 +49,7 @@ pq_status pq_softmax_s16(const pq_softmax_params *p, int32_t outer, int32_t dept
             for (c = 0; c < depth; ++c) y[c] = 0;
             continue;
         }
-        h = (int32_t)clz32((uint32_t)sum);
-        shifted = (int32_t)((((int64_t)sum << (h - 1)) + (1 << 13)) >> 14);
-        recip = lut16(pq_clamp(shifted - ((1 << 15) + (1 << 16)), -32768, 32767), recip_lut);
-        right = 31 - h;
+        recip = pq_softmax16_recip(sum, recip_lut, &right);
         round = (int64_t)1 << (right - 1);
         for (c = 0; c < depth; ++c) {
             const int64_t r = ((int64_t)y[c] * (int64_t)recip + round) >> right;
