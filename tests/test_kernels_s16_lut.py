@@ -171,3 +171,22 @@ def test_small_int16_logistic_and_tanh_fast_equal_the_reference(op: str, scale: 
     )
     simd = any(isa in ISAS for isa in ("avx2", "avx512vnni", "amx"))
     assert run_all(convert(tfl), xs) == ["fast-sigmoid16" if simd else "reference"]
+
+
+@pytest.mark.parametrize("out", ["int16", "int8"])
+@pytest.mark.parametrize("ratio", [1e-4, 0.013, 0.5, 0.9999, 1.0, 3.7, 200.0, 16385.0, 70000.0])
+def test_small_int16_quantize_fast_equals_the_reference(out: str, ratio: float) -> None:
+    """Below the table's size threshold, a QUANTIZE from int16 (a requantization between 16x8
+    layers, an int8 exit) runs the reference's MBQM in a vectorised loop (pq_lut16_s16_fast_op.c):
+    every int16 value, in 9 runs of a 8,195-value tensor, on every ISA, byte for byte; scale
+    ratios from far below 1 to past 2^14, where the left shift leaves the loop's exact range
+    and the op stays on the reference kernel; output zero points off 0 for int8."""
+    from support.fast_check import run_all
+
+    n = 8195
+    values = np.concatenate([EVERY_INT16.reshape(-1), np.zeros(9 * n - 65536, np.int16)])
+    xs = [c.reshape(1, n) for c in np.split(np.random.default_rng(1).permutation(values), 9)]
+    in_scale = 1e-4
+    dtype, zp = (np.int16, 0) if out == "int16" else (np.int8, -5)
+    tfl = _one_op(lambda g, x: g.quantize(x, in_scale / ratio, zp, dtype), in_scale, (1, n))
+    assert run_all(convert(tfl), xs) == ["fast-requant16" if ratio < 2.0**14 else "reference"]

@@ -8,7 +8,10 @@
  * An int16 table is 64 or 128 KB and its building runs the kernel 65,536 times: planned only
  * for tensors of at least PQ_LUT16_MIN_COUNT values, where the lookups repay it. A smaller
  * int16 LOGISTIC or TANH (a recurrent cell's gates, every step) runs the reference arithmetic
- * 8 values a step on AVX2 instead (pq_sigmoid16_avx2: no table of its own).
+ * 8 values a step on AVX2 instead (pq_sigmoid16_avx2: no table of its own), and a smaller
+ * QUANTIZE from int16 (a requantization between 16x8 layers, a 16x8 island's int8 exit) the
+ * reference's MBQM in a loop the compiler vectorises (PQ_VEC_BUILDS), where pq_mbqm_vec is exact:
+ * a multiplier >= 0 and |x + input offset| * 2^left inside int32.
  */
 #include <stddef.h>
 #include <stdint.h>
@@ -25,7 +28,9 @@
 
 typedef struct {
     int32_t n, in16, out16;
-    int32_t interp; /* 1: LOGISTIC, 2: TANH by pq_sigmoid16_avx2 (no table); 0: the table */
+    int32_t interp; /* 1: LOGISTIC, 2: TANH by pq_sigmoid16_avx2, 3: QUANTIZE by requant16 (no
+                     * table); 0: the table */
+    int32_t level;  /* requant16's build (pq_vec_avx2) */
     pq_sigmoid16_scale sc; /* interp's input scaling, taken at prepare */
     uint8_t table[]; /* entries (256 or 65,536) of 1 or 2 bytes, indexed by the input's bits */
 } lut16_state;
@@ -47,6 +52,39 @@ static int interp_op(const pq_node *node, const pq_tensor *x, const pq_tensor *y
 #endif
 }
 
+/* Whether the node is a QUANTIZE from int16 that requant16 computes exactly (pq_mbqm_vec's
+ * bounds: |x + input_offset| <= 65536, so a left shift <= 14). */
+static int requant_op(const pq_node *node, const pq_tensor *x) {
+    const pq_quantize_params *p = (const pq_quantize_params *)node->params;
+    if (node->opcode != PQ_OP_QUANTIZE || node->n_inputs != 1 || x->dtype != PQ_DT_INT16) return 0;
+    return p->multiplier >= 0 && p->shift <= 14 && p->shift >= -31 && p->input_offset >= -32768 &&
+           p->input_offset <= 32768;
+}
+
+/* pq_requantize of each int16 value into int16 or int8 outputs, vectorisable. */
+PQ_INLINE pq_status requant16(const pq_quantize_params *p, int32_t n, const int16_t *x, void *out, int32_t out16) {
+    const int32_t m = p->multiplier, off = p->input_offset, zo = p->output_offset;
+    const int32_t left = p->shift > 0 ? p->shift : 0, right = p->shift > 0 ? 0 : -p->shift;
+    int32_t i;
+    if (out16) {
+        int16_t *y = (int16_t *)out;
+        for (i = 0; i < n; ++i) {
+            const uint32_t v = (uint32_t)pq_mbqm_vec((int32_t)x[i] + off, m, left, right) + (uint32_t)zo;
+            y[i] = (int16_t)pq_clamp(pq_wrap_i32(v), -32768, 32767);
+        }
+    } else {
+        int8_t *y = (int8_t *)out;
+        for (i = 0; i < n; ++i) {
+            const uint32_t v = (uint32_t)pq_mbqm_vec((int32_t)x[i] + off, m, left, right) + (uint32_t)zo;
+            y[i] = (int8_t)pq_clamp(pq_wrap_i32(v), -128, 127);
+        }
+    }
+    return PQ_OK;
+}
+
+PQ_VEC_BUILDS(requant16, (const pq_quantize_params *p, int32_t n, const int16_t *x, void *out, int32_t out16),
+              (p, n, x, out, out16))
+
 static int lut16_plan(const pq_node *node, const pq_tensor *t, int isa, size_t *state_bytes, size_t *scratch_bytes) {
     const pq_tensor *x, *y;
     size_t entries;
@@ -60,7 +98,7 @@ static int lut16_plan(const pq_node *node, const pq_tensor *t, int isa, size_t *
         if (node->io[k] >= 0 && !t[node->io[k]].is_const) return 0; /* the output must depend on x alone */
     }
     if (x->dtype == PQ_DT_INT16 && x->count < PQ_LUT16_MIN_COUNT) {
-        if (!interp_op(node, x, y, isa)) return 0;
+        if (!interp_op(node, x, y, isa) && !requant_op(node, x)) return 0;
         *state_bytes = sizeof(lut16_state);
         *scratch_bytes = 0;
         return 1;
@@ -80,8 +118,15 @@ static pq_status lut16_prepare(pq_node *node, const pq_tensor *t, int isa, void 
     s->in16 = x->dtype == PQ_DT_INT16;
     s->out16 = width == 2;
     s->interp = x->dtype == PQ_DT_INT16 && x->count < PQ_LUT16_MIN_COUNT ? interp_op(node, x, y, isa) : 0;
+    s->level = pq_vec_avx2(isa);
     if (s->interp) {
         (void)pq_sigmoid16_scale_of((const pq_logistic_params *)node->params, &s->sc); /* interp_op checked it */
+        node->fast = s;
+        return PQ_OK;
+    }
+    if (x->dtype == PQ_DT_INT16 && x->count < PQ_LUT16_MIN_COUNT) {
+        if (!requant_op(node, x)) return PQ_ERR_PARAM;
+        s->interp = 3;
         node->fast = s;
         return PQ_OK;
     }
@@ -110,6 +155,10 @@ static pq_status lut16_eval(const pq_node *node, const pq_tensor *t, void *scrat
     (void)scratch;
     (void)part;
     (void)n_parts;
+    if (s->interp == 3) {
+        return PQ_VEC_CALL(s->level, requant16,
+                           ((const pq_quantize_params *)node->params, s->n, (const int16_t *)xv, yv, s->out16));
+    }
 #if PQ_HAVE_X86_SIMD
     if (s->interp) {
         const pq_logistic_params *p = (const pq_logistic_params *)node->params;
@@ -139,7 +188,8 @@ static pq_status lut16_eval(const pq_node *node, const pq_tensor *t, void *scrat
 
 static const char *lut16_name(const pq_node *node) {
     const lut16_state *s = (const lut16_state *)node->fast;
-    return s != NULL && s->interp ? "fast-sigmoid16" : "fast-lut16";
+    if (s == NULL || !s->interp) return "fast-lut16";
+    return s->interp == 3 ? "fast-requant16" : "fast-sigmoid16";
 }
 
 const pq_fast_op pq_lut16_s16_fast_op = {lut16_plan, lut16_prepare, lut16_eval, NULL, lut16_name};
