@@ -95,6 +95,14 @@ NEW_OP_MODELS: dict[str, Callable[[], bytes]] = {
     "leaky_relu": _one_op(lambda g, x: g.leaky_relu(x, -0.3, 0.04, 7)),
     "transpose": _one_op(lambda g, x: g.transpose(x, [2, 0, 3, 1])),
     "slice": _one_op(lambda g, x: g.slice(x, [0, 1, 2, 1], [1, 3, -1, 2])),
+    # the two halves of H: runs at bytes 0 and 48, planned on the input's own bytes (no copy
+    # exported, a smaller arena), then added
+    "slice_run": _one_op(
+        lambda g, x: g.add(
+            g.slice(x, [0, 0, 0, 0], [1, 2, 6, 4]), g.slice(x, [0, 2, 0, 0], [1, 2, 6, 4]), 0.08, 1
+        ),
+        shape=(1, 4, 6, 4),
+    ),
     "resize_nearest": _one_op(lambda g, x: g.resize_nearest(x, (9, 12), half_pixel_centers=True)),
     "resize_bilinear": _one_op(lambda g, x: g.resize_bilinear(x, (9, 12), half_pixel_centers=True)),  # ops14
     "transpose_conv": _one_op(  # ops14
@@ -604,6 +612,17 @@ def test_exported_folder_builds_with_cmake(tmp_path: Path) -> None:
     (tmp_path / "in.bin").write_bytes(inputs.tobytes())
     out = run([str(build / "app"), str(tmp_path / "in.bin")])
     np.testing.assert_array_equal(output_rows(out.stdout), reference(picoq, inputs))
+
+
+def test_a_slice_on_its_runs_bytes_exports_no_copy(tmp_path: Path) -> None:
+    """The planner put slice_run's boxes on the input's own bytes (contiguous runs): the exported
+    invoke says so and calls no slice kernel, whose file stays behind (the host and Cortex-M
+    builds of test_host_build_matches_interpreter and co. run it against the interpreter)."""
+    picoq = convert(MODELS["slice_run"]())
+    ec.export_c(picoq, tmp_path / "fw", "slice_run")
+    code = (tmp_path / "fw" / "slice_run_model.c").read_text()
+    assert code.count("a run of its input's arena bytes, nothing to move") == 2
+    assert "pq_slice_s8" not in code and not (tmp_path / "fw" / "pq_slice_s8.c").exists()
 
 
 def test_reshape_between_different_offsets_is_copied(tmp_path: Path) -> None:
