@@ -339,6 +339,15 @@ def unroll_recurrent(graph: FloatGraph) -> bool:
     """Replace every LSTM / GRU node that can be unrolled by its steps; a node that cannot
     stays, its problem in attrs["_problem"]. Returns whether anything changed (shapes of the
     new tensors are then unknown until the caller infers them)."""
+    if not any(n.op in ("LSTM", "GRU") for n in graph.nodes):
+        return False
+    # torch.onnx.export writes the zero initial states as Expand(0, Shape(x)...): fold them
+    # first, so that the unrolling sees constant zeros and leaves out their products (step 0
+    # would otherwise compute f * c0 with a tensor of range [0, 0], which alone costs an LSTM
+    # of one step 20 dB, and every model an op per state and direction)
+    from .passes import fold_constants  # passes imports this module through onnx_rules
+
+    fold_constants(graph)
     changed = False
     nodes: list[Node] = []
     for node in graph.nodes:
