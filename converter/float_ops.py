@@ -199,6 +199,20 @@ def layer_norm(node: Node, x, scale=None, bias=None):
     return [y.astype(F32)]
 
 
+def _reduced_axes(node: Node, x, axes) -> tuple[int, ...] | None:
+    """ONNX Reduce* axes as a tuple (None: noop_with_empty_axes and no axes)."""
+    if axes is None or axes.size == 0:
+        return None if node.attrs.get("noop_with_empty_axes", 0) else tuple(range(x.ndim))
+    return tuple(int(a) % x.ndim for a in axes)
+
+
+def reduce_max(node: Node, x, axes=None):
+    axes_t = _reduced_axes(node, x, axes)
+    if axes_t is None:
+        return [x]
+    return [x.max(axis=axes_t, keepdims=bool(node.attrs.get("keepdims", 1)))]
+
+
 def reduce_mean(node: Node, x, axes=None):
     if axes is None or axes.size == 0:
         if node.attrs.get("noop_with_empty_axes", 0):

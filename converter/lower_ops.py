@@ -397,6 +397,49 @@ class ComputeOps:
             return
         self._pool(node, "MAX_POOL_2D")
 
+    def lower_reduce_max(self, node: Node) -> None:
+        """ReduceMax (torch's x.max(dim), max over time) as MAX_POOL_2D: the stored tensor viewed
+        as [1, outer, reduced, inner] (the reduced axes adjacent in storage), one window as
+        wide as the reduced axes. A max keeps its input's quantization (quant "same")."""
+        x, y = node.inputs[0], node.outputs[0]
+        shape = self.shape(x)
+        rank = len(shape)
+        axes = self.fg.const(node.inputs[1]) if len(node.inputs) > 1 and node.inputs[1] else None
+        if len(node.inputs) > 1 and node.inputs[1] and axes is None:
+            self.problems.append(f"{node.where}: axes must be constant")
+            return
+        if axes is None or axes.size == 0:
+            if node.attrs.get("noop_with_empty_axes", 0):
+                self.alias(y, self.stored[x])
+                return
+            reduced = list(range(rank))
+        else:
+            reduced = sorted({int(v) % rank for v in axes.reshape(-1)})
+        keep = int(node.attrs.get("keepdims", 1))
+        st = self._plain_input(node)
+        stored = L.stored_shape(shape, st.perm)
+        # storage positions of the reduced axes; size-1 axes between them do not separate them
+        pos = sorted(st.perm.index(a) for a in reduced)
+        if any(stored[p] != 1 for p in range(pos[0], pos[-1] + 1) if st.perm[p] not in reduced):
+            self.problems.append(f"{node.where}: reduced axes {reduced} are not adjacent in memory")
+            return
+        outer = int(np.prod(stored[: pos[0]], dtype=np.int64))
+        k = int(np.prod(stored[pos[0] : pos[-1] + 1], dtype=np.int64))
+        inner = int(np.prod(stored[pos[-1] + 1 :], dtype=np.int64))
+        lo, hi = qp.clamp_range(node.attrs.get("clamp"), *self.q_of(y), self.dt)
+        params = {"stride_h": 1, "stride_w": k, "filter_h": 1, "filter_w": k,
+                  "pad_h": 0, "pad_w": 0, "act_min": lo, "act_max": hi}  # fmt: skip
+        if keep:
+            out_perm = st.perm
+        else:
+            kept = [a for a in range(rank) if a not in reduced]
+            out_perm = tuple(kept.index(a) for a in st.perm if a not in reduced)
+        vi = self.new_act(f"{x}@rows", (1, outer, k, inner), self.q_of(x))
+        self.op("RESHAPE", [st.index], vi, {}, node.where)
+        out_view = self.new_act(f"{y}@rows", (1, outer, 1, inner), self.q_of(y))
+        self.op("MAX_POOL_2D", [vi], out_view, params, node.where)
+        self.op("RESHAPE", [out_view], self.define(y, out_perm), {}, node.where)
+
     def lower_softmax(self, node: Node) -> None:
         x = node.inputs[0]
         rank = len(self.shape(x))

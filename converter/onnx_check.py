@@ -344,6 +344,7 @@ ARITY: dict[str, tuple[int, int, int]] = {
     "Mul": (2, 2, 1),
     "Div": (2, 2, 1),
     "ReduceMean": (1, 2, 1),
+    "ReduceMax": (1, 2, 1),
     "Reshape": (2, 2, 1),
     "Squeeze": (1, 2, 1),
     "Unsqueeze": (2, 2, 1),
