@@ -306,6 +306,7 @@ def conv_cases() -> list[Case]:
         case("conv1d_tanh", lambda: conv_act(nn.Tanh())),
         case("conv1d_prelu", lambda: conv_act(nn.PReLU(24))),
         case("conv1d_prelu_shared", lambda: conv_act(nn.PReLU())),
+        case("conv1d_prelu_trained_slopes", _prelu_trained),
         case("tcn_residual_causal", tcn),
         case(
             "conv1d_maxpool_k3_s2",
@@ -328,6 +329,18 @@ def conv_cases() -> list[Case]:
         ),
         case("conv1d_stride2_opset13", two(stride=2, padding=1), opset=13),
     ]
+
+
+def _prelu_trained() -> Any:
+    """Two PReLU(24) whose slopes differ per channel (as training leaves them): PRELU."""
+    torch, nn, F = _nn()
+    m = conv_stack(
+        nn.Conv1d(C_IN, 24, 5, padding=2), nn.PReLU(24), nn.Conv1d(24, 24, 3, padding=1), nn.PReLU(24)
+    )
+    with torch.no_grad():
+        for p in (x for x in m.modules() if isinstance(x, nn.PReLU)):
+            p.weight.uniform_(0.02, 0.4)
+    return m
 
 
 def _adaptive_max() -> Any:
@@ -390,16 +403,17 @@ def encoder2(
     return Net()
 
 
-def mha_alone(d: int = 32, heads: int = 4, batch_first: bool = True) -> Any:
+def mha_alone(d: int = 32, heads: int = 4, batch_first: bool = True, mask: bool = False) -> Any:
     torch, nn, F = _nn()
 
     class Net(nn.Module):
         def __init__(self):
             super().__init__()
             self.mha = nn.MultiheadAttention(d, heads, batch_first=batch_first)
+            self.register_buffer("mask", torch.ones(SEQ, SEQ, dtype=torch.bool).triu(1))  # True: masked
 
         def forward(self, x):
-            return self.mha(x, x, x, need_weights=False)[0]
+            return self.mha(x, x, x, need_weights=False, attn_mask=self.mask if mask else None)[0]
 
     torch.manual_seed(0)
     return Net()
@@ -479,6 +493,7 @@ def transformer_cases() -> list[Case]:
         Case("encoder_mean_pool_head", lambda: encoder2(pool=True), seq(32)),
         Case("mha_alone_bf", lambda: mha_alone(), seq(32)),
         Case("mha_alone_seq_first", lambda: mha_alone(16, 2, False), seq(16, False)),
+        Case("mha_bool_causal_mask", lambda: mha_alone(32, 4, mask=True), seq(32)),
         Case("tokens_cls_pos_embed", token_model, ((1, SEQ, 12),)),
         Case("vit_tiny_patch_embed", vit_tiny, ((1, 3, 16, 16),)),
     ]
