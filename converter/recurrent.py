@@ -237,9 +237,11 @@ def _lstm_direction(graph, node, e, xs, d, backward, hid) -> tuple[list[str], st
         if h is not None:
             g = e.add(g, e.gemm(h, r, None, f"{s}_hr"), f"{s}_g")
         if peep is None:  # i, o, f are contiguous: one LOGISTIC where three would each cost a call
-            sig = e.node(
-                "Sigmoid", [e.clip(e.cols(g, 0, 3 * hid, f"{s}_iof"), clip, f"{s}_ciof")], f"{s}_sig"
-            )
+            # (unclipped, over all of g: the c columns' sigmoids are never read, and it saves the
+            # SLICE of i, o, f that would run every step; the SLICE shares g's quantization, so
+            # the LOGISTIC reads the same int16 values either way)
+            iof = g if clip is None else e.clip(e.cols(g, 0, 3 * hid, f"{s}_iof"), clip, f"{s}_ciof")
+            sig = e.node("Sigmoid", [iof], f"{s}_sig")
             i, o = e.cols(sig, 0, hid, f"{s}_i"), e.cols(sig, hid, 2 * hid, f"{s}_o")
             f = e.cols(sig, 2 * hid, 3 * hid, f"{s}_f") if c is not None else None
             cand = e.node(
