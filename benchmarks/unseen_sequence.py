@@ -145,6 +145,27 @@ def cell_loop(kind: str, n_in: int, hidden: int, steps: int) -> Any:
     return Net()
 
 
+def attention_pooled_lstm(n_in: int = 8, hidden: int = 24) -> Any:
+    """A bidirectional LSTM whose steps are pooled by learned attention weights (softmax over
+    time of a Linear score), as keyword-spotting / speaker models do."""
+    torch, nn, F = _nn()
+
+    class Net(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.rnn = nn.LSTM(n_in, hidden, batch_first=True, bidirectional=True)
+            self.score = nn.Linear(2 * hidden, 1)
+            self.fc = nn.Linear(2 * hidden, 4)
+
+        def forward(self, x):
+            y, _ = self.rnn(x)
+            w = torch.softmax(self.score(y), dim=1)  # [1, T, 1]
+            return self.fc((w * y).sum(1))
+
+    torch.manual_seed(0)
+    return Net()
+
+
 def recurrent_cases() -> list[Case]:
     c = rnn_case
     return [
@@ -182,6 +203,7 @@ def recurrent_cases() -> list[Case]:
         c("crnn_conv1d_lstm", "LSTM", 10, 32, 40, front=True),
         c("lstm_opset13", "LSTM", 8, 16, 20, opset=13),
         c("gru_opset14", "GRU", 8, 16, 20, opset=14, batch_first=True),
+        Case("lstm_attention_pooling", attention_pooled_lstm, ((1, 20, 8),)),
         Case("lstmcell_loop", lambda: cell_loop("LSTM", 8, 16, 10), ((1, 10, 8),)),
         Case("grucell_loop", lambda: cell_loop("GRU", 8, 16, 10), ((1, 10, 8),)),
     ]
@@ -328,6 +350,35 @@ def conv_cases() -> list[Case]:
             ),
         ),
         case("conv1d_stride2_opset13", two(stride=2, padding=1), opset=13),
+        case(
+            "conv1d_avgpool_ceil_pad",
+            lambda: s(
+                nn.Conv1d(C_IN, 24, 3),
+                nn.ReLU(),
+                nn.AvgPool1d(3, 2, padding=1, ceil_mode=True),
+                nn.Conv1d(24, 24, 3),
+            ),
+        ),
+        case(
+            "conv1d_bn_relu6_dw",
+            lambda: s(
+                nn.Conv1d(C_IN, 24, 1, bias=False),
+                nn.BatchNorm1d(24),
+                nn.ReLU6(),
+                nn.Conv1d(24, 24, 5, padding=2, groups=24, bias=False),
+                nn.BatchNorm1d(24),
+                nn.ReLU6(),
+            ),
+        ),
+        case(
+            "conv_transpose1d_upsample",
+            lambda: s(
+                nn.Conv1d(C_IN, 16, 3, stride=2, padding=1),
+                nn.ReLU(),
+                nn.ConvTranspose1d(16, 16, 4, stride=2, padding=1),
+                nn.ReLU(),
+            ),
+        ),
     ]
 
 
@@ -443,6 +494,48 @@ def token_model(d: int = 32, heads: int = 4, n_in: int = 12) -> Any:
     return Net()
 
 
+def sdpa_block(d: int = 32, heads: int = 4) -> Any:
+    """Attention written by hand with F.scaled_dot_product_attention (causal) and a pre-norm
+    MLP, as small GPT-style blocks are."""
+    torch, nn, F = _nn()
+
+    class Net(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.ln1, self.ln2 = nn.LayerNorm(d), nn.LayerNorm(d)
+            self.qkv, self.proj = nn.Linear(d, 3 * d), nn.Linear(d, d)
+            self.mlp = nn.Sequential(nn.Linear(d, 4 * d), nn.GELU(), nn.Linear(4 * d, d))
+
+        def forward(self, x):
+            b, t, _ = x.shape
+            q, k, v = self.qkv(self.ln1(x)).split(d, dim=2)
+            q, k, v = (z.view(b, t, heads, d // heads).transpose(1, 2) for z in (q, k, v))
+            a = F.scaled_dot_product_attention(q, k, v, is_causal=True)
+            x = x + self.proj(a.transpose(1, 2).reshape(b, t, d))
+            return x + self.mlp(self.ln2(x))
+
+    torch.manual_seed(0)
+    return Net()
+
+
+def embedding_positions(d: int = 32, heads: int = 4) -> Any:
+    """Positions from nn.Embedding(arange(T)) (a Gather of a constant table) and an encoder."""
+    torch, nn, F = _nn()
+
+    class Net(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.pos = nn.Embedding(SEQ, d)
+            layer = nn.TransformerEncoderLayer(d, heads, 2 * d, dropout=0.0, batch_first=True)
+            self.enc = nn.TransformerEncoder(layer, 1, enable_nested_tensor=False)
+
+        def forward(self, x):
+            return self.enc(x + self.pos(torch.arange(x.shape[1])))
+
+    torch.manual_seed(0)
+    return Net()
+
+
 def vit_tiny(img: int = 16, patch: int = 4, d: int = 32, heads: int = 4) -> Any:
     torch, nn, F = _nn()
 
@@ -495,6 +588,8 @@ def transformer_cases() -> list[Case]:
         Case("mha_alone_seq_first", lambda: mha_alone(16, 2, False), seq(16, False)),
         Case("mha_bool_causal_mask", lambda: mha_alone(32, 4, mask=True), seq(32)),
         Case("tokens_cls_pos_embed", token_model, ((1, SEQ, 12),)),
+        Case("sdpa_block", sdpa_block, seq(32)),
+        Case("embedding_positions", embedding_positions, seq(32)),
         Case("vit_tiny_patch_embed", vit_tiny, ((1, 3, 16, 16),)),
     ]
 
