@@ -213,6 +213,14 @@ def reduce_max(node: Node, x, axes=None):
     return [x.max(axis=axes_t, keepdims=bool(node.attrs.get("keepdims", 1)))]
 
 
+def reduce_sum(node: Node, x, axes=None):
+    axes_t = _reduced_axes(node, x, axes)
+    if axes_t is None:
+        return [x]
+    keep = bool(node.attrs.get("keepdims", 1))
+    return [x.sum(axis=axes_t, keepdims=keep, dtype=np.float64).astype(F32)]
+
+
 def reduce_mean(node: Node, x, axes=None):
     if axes is None or axes.size == 0:
         if node.attrs.get("noop_with_empty_axes", 0):

@@ -683,7 +683,13 @@ class ComputeOps:
         mask = sum(1 << st.perm.index(a) for a in reduced)
         count = int(np.prod([shape[a] for a in reduced], dtype=np.int64))
         try:
-            params = q.mean_params(*self.q_of(x), *self.q_of(y), count, self.dt)
+            if node.op == "ReduceSum":  # MEAN without the 1/count: the sum rescaled by s_in / s_out
+                params = q.mean_params(*self.q_of(x), *self.q_of(y), 1, self.dt)
+                levels = 65536 if self.dt == "int16" else 256
+                if (levels * count) << max(params["shift"], 0) >= 1 << 31:
+                    raise ValueError(f"sum of {count} values overflows the MEAN kernel's accumulator")
+            else:
+                params = q.mean_params(*self.q_of(x), *self.q_of(y), count, self.dt)
         except ValueError as e:
             self.problems.append(f"{node.where}: {e}")
             return

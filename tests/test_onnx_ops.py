@@ -692,3 +692,32 @@ def test_reduce_max_is_exact(shape, axes, keepdims, opset) -> None:
     want = (qx.max(axis=red, keepdims=bool(keepdims)) - tout.zero_points[0]) * tout.scales[0]
     got = np.stack([it.run(v) for v in x])
     np.testing.assert_array_equal(got.reshape(want.shape), want.astype(np.float32))
+
+
+@pytest.mark.parametrize(("axes", "keepdims"), [([1], 0), ([2], 1), ([1, 2], 0)])
+def test_reduce_sum_runs_as_mean_without_the_division(axes, keepdims) -> None:
+    """ReduceSum (torch's x.sum(dim), attention pooling's weighted sum) is MEAN's kernel with the
+    multiplier of s_in / s_out alone: each int8 output within one step of the sum of the
+    dequantized input rounded to the output's quantization (oracle: numpy on picoq's scales)."""
+    from picoq.converter import convert
+    from picoq.runtime import Interpreter
+
+    shape = (1, 12, 6)
+    m = model(
+        [helper.make_node("ReduceSum", ["x", "axes"], ["y"], keepdims=keepdims)],
+        {"x": list(shape)},
+        {"y": None},
+        {"axes": np.array(axes, np.int64)},
+    )
+    rng = np.random.default_rng(0)
+    it = Interpreter(convert(m, calibration=rng.normal(size=(40, *shape)).astype(np.float32), progress=False))
+    assert [o.name for o in it.model.ops] == ["MEAN"]
+    tin, tout = it.model.tensors[it.model.inputs[0]], it.model.tensors[it.model.outputs[0]]
+    x = rng.normal(size=(16, *shape)).astype(np.float32)
+    qx = np.clip(np.round(x / tin.scales[0]) + tin.zero_points[0], -128, 127)
+    red = tuple(a + 1 for a in axes)
+    total = ((qx - tin.zero_points[0]) * np.float64(tin.scales[0])).sum(axis=red, keepdims=bool(keepdims))
+    ideal = np.clip(total / tout.scales[0] + tout.zero_points[0], -128, 127)
+    got = np.stack([it.run(v) for v in x]).reshape(ideal.shape) / tout.scales[0] + tout.zero_points[0]
+    assert np.abs(got - ideal).max() <= 1.0 + 1e-3
+    assert abs(float((got - ideal).mean())) < 0.25
