@@ -5,10 +5,13 @@ calibration data, beside onnxruntime's quantize_static (QDQ, per-channel, MinMax
 same model on the same calibration data.
 
 Per model: converted? (the error if not), the output SQNR of picoq int8 and of ORT QDQ against
-onnxruntime float (the worst output when a model has several), picoq - ORT, and the median
-microseconds of one sample (float in, float out; one thread; runs interleaved). Inputs N(0, 1),
-batch 1; calibration and test samples are different draws. "miss" marks a model that does not
-convert, trails ORT QDQ by more than 0.5 dB, or is slower than ORT QDQ.
+onnxruntime float (torch where onnxruntime cannot run the float model; the worst output when a
+model has several), picoq - ORT, and the median microseconds of one sample (float in, float
+out; one thread; runs interleaved). Inputs N(0, 1), batch 1; calibration and test samples are
+different draws. "miss" marks a model that does not convert, trails ORT QDQ by more than 0.5 dB,
+or is slower than ORT QDQ; "n/a" one with no int8 ORT peer: onnxruntime fails on the float
+model, or an output comes straight from an LSTM / GRU, which quantize_static leaves in float
+(ORT's SQNR is then infinite).
 
     python benchmarks/unseen_sequence.py                      # every model (~10 min)
     python benchmarks/unseen_sequence.py --only lstm_ gru_    # names starting so
