@@ -199,6 +199,28 @@ def layer_norm(node: Node, x, scale=None, bias=None):
     return [y.astype(F32)]
 
 
+def _reduced_axes(node: Node, x, axes) -> tuple[int, ...] | None:
+    """ONNX Reduce* axes as a tuple (None: noop_with_empty_axes and no axes)."""
+    if axes is None or axes.size == 0:
+        return None if node.attrs.get("noop_with_empty_axes", 0) else tuple(range(x.ndim))
+    return tuple(int(a) % x.ndim for a in axes)
+
+
+def reduce_max(node: Node, x, axes=None):
+    axes_t = _reduced_axes(node, x, axes)
+    if axes_t is None:
+        return [x]
+    return [x.max(axis=axes_t, keepdims=bool(node.attrs.get("keepdims", 1)))]
+
+
+def reduce_sum(node: Node, x, axes=None):
+    axes_t = _reduced_axes(node, x, axes)
+    if axes_t is None:
+        return [x]
+    keep = bool(node.attrs.get("keepdims", 1))
+    return [x.sum(axis=axes_t, keepdims=keep, dtype=np.float64).astype(F32)]
+
+
 def reduce_mean(node: Node, x, axes=None):
     if axes is None or axes.size == 0:
         if node.attrs.get("noop_with_empty_axes", 0):
@@ -471,6 +493,25 @@ def batch_safe(graph: FloatGraph) -> bool:
             return False  # a constant part has batch 1
         if node.op == "Softmax" and a.get("axis", -1) % max(rank, 1) == 0:
             return False
+        # (a Gather / Slice / Split picking along axis 0 -- torch's y[-1] of a sequence, an
+        # unrolled LSTM of one step -- would pick from the stack of samples instead)
+        if node.op in ("Gather", "Split") and a.get("axis", 0) % max(rank, 1) == 0:
+            return False
+        if node.op == "Slice":
+            axes = _axes(graph, node, 3, "axes")
+            n_starts = (
+                len(np.asarray(graph.const(node.inputs[1])).reshape(-1))
+                if len(node.inputs) > 1 and graph.is_const(node.inputs[1])
+                else rank
+            )
+            if axes is None and len(node.inputs) > 3 and node.inputs[3]:
+                return False  # axes not constant
+            if any(v % max(rank, 1) == 0 for v in (range(n_starts) if axes is None else axes)):
+                return False
+        if node.op.startswith("Reduce") and node.op != "ReduceMean":
+            axes = _axes(graph, node, 1, "axes")
+            if axes is None or any(v % max(rank, 1) == 0 for v in axes):
+                return False
         if node.op in ("Squeeze", "Unsqueeze", "ReduceMean"):
             axes = _axes(graph, node, 1, "axes")
             r = out_rank if node.op == "Unsqueeze" else rank

@@ -77,8 +77,17 @@ class MovementOps:
             self.problems.append(f"{node.where}: more than {fmt.MAX_CONCAT_INPUTS} inputs")
             return
         perm = self._common_perm(names, rank)
-        xs = [self._operand(n, rank, perm, node.where) for n in names]
         sy, zy = self.q_of(y)
+        # a constant part (a CLS token, a learned prefix) quantized straight at the output's
+        # parameters, which the calibration fitted to it too: quantized at its own range
+        # first, the requantization rounded it a second time (the CLS token of a transformer
+        # lost 3 dB there)
+        xs = [
+            self._const_at(n, rank, perm, (sy, zy))
+            if self.fg.is_const(n)
+            else self._operand(n, rank, perm, node.where)
+            for n in names
+        ]
         rows = []
         for xi in xs:
             t = self.g.tensors[xi]
@@ -96,6 +105,16 @@ class MovementOps:
             {"axis": axis, "output_offset": zy},
             node.where,
         )
+
+    def _const_at(self, name: str, rank: int, perm: tuple[int, ...], qparams: tuple[float, int]) -> int:
+        """Constant `name` (rank-padded, in layout `perm`) quantized at the given parameters."""
+        c = self.fg.consts[name].astype(np.float32)
+        c = c.reshape((1,) * (rank - c.ndim) + c.shape)
+        key = (name, perm, self.dt, qparams)
+        if key not in self.variants:
+            data = qp.quantize_activation(np.transpose(c, perm), *qparams, self.dt)
+            self.variants[key] = self.g.add_const(name, data, [qparams[0]], [qparams[1]])
+        return self.variants[key]
 
     def lower_slice(self, node: Node) -> None:
         """SLICE: the box of the output's shape at `begin`, in the stored layout; positive steps

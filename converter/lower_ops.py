@@ -20,7 +20,7 @@ from . import qparams as qp
 from . import quantize as q
 from .conv_transpose import conv_transpose_geometry
 from .fgraph import Node
-from .float_ops import window_out, window_pads
+from .float_ops import leaky_relu, window_out, window_pads
 from .tables import run_table
 
 
@@ -397,6 +397,49 @@ class ComputeOps:
             return
         self._pool(node, "MAX_POOL_2D")
 
+    def lower_reduce_max(self, node: Node) -> None:
+        """ReduceMax (torch's x.max(dim), max over time) as MAX_POOL_2D: the stored tensor viewed
+        as [1, outer, reduced, inner] (the reduced axes adjacent in storage), one window as
+        wide as the reduced axes. A max keeps its input's quantization (quant "same")."""
+        x, y = node.inputs[0], node.outputs[0]
+        shape = self.shape(x)
+        rank = len(shape)
+        axes = self.fg.const(node.inputs[1]) if len(node.inputs) > 1 and node.inputs[1] else None
+        if len(node.inputs) > 1 and node.inputs[1] and axes is None:
+            self.problems.append(f"{node.where}: axes must be constant")
+            return
+        if axes is None or axes.size == 0:
+            if node.attrs.get("noop_with_empty_axes", 0):
+                self.alias(y, self.stored[x])
+                return
+            reduced = list(range(rank))
+        else:
+            reduced = sorted({int(v) % rank for v in axes.reshape(-1)})
+        keep = int(node.attrs.get("keepdims", 1))
+        st = self._plain_input(node)
+        stored = L.stored_shape(shape, st.perm)
+        # storage positions of the reduced axes; size-1 axes between them do not separate them
+        pos = sorted(st.perm.index(a) for a in reduced)
+        if any(stored[p] != 1 for p in range(pos[0], pos[-1] + 1) if st.perm[p] not in reduced):
+            self.problems.append(f"{node.where}: reduced axes {reduced} are not adjacent in memory")
+            return
+        outer = int(np.prod(stored[: pos[0]], dtype=np.int64))
+        k = int(np.prod(stored[pos[0] : pos[-1] + 1], dtype=np.int64))
+        inner = int(np.prod(stored[pos[-1] + 1 :], dtype=np.int64))
+        lo, hi = qp.clamp_range(node.attrs.get("clamp"), *self.q_of(y), self.dt)
+        params = {"stride_h": 1, "stride_w": k, "filter_h": 1, "filter_w": k,
+                  "pad_h": 0, "pad_w": 0, "act_min": lo, "act_max": hi}  # fmt: skip
+        if keep:
+            out_perm = st.perm
+        else:
+            kept = [a for a in range(rank) if a not in reduced]
+            out_perm = tuple(kept.index(a) for a in st.perm if a not in reduced)
+        vi = self.new_act(f"{x}@rows", (1, outer, k, inner), self.q_of(x))
+        self.op("RESHAPE", [st.index], vi, {}, node.where)
+        out_view = self.new_act(f"{y}@rows", (1, outer, 1, inner), self.q_of(y))
+        self.op("MAX_POOL_2D", [vi], out_view, params, node.where)
+        self.op("RESHAPE", [out_view], self.define(y, out_perm), {}, node.where)
+
     def lower_softmax(self, node: Node) -> None:
         x = node.inputs[0]
         rank = len(self.shape(x))
@@ -567,6 +610,14 @@ class ComputeOps:
         self._unary(node, "HARD_SWISH", params)
 
     def lower_leaky_relu(self, node: Node) -> None:
+        """int8: a LOOKUP_TABLE of the exactly rounded function. TFLM's LEAKY_RELU rounds twice
+        on its alpha side (a multiplier below 0.5 -- s_in * alpha / s_out, nearly always --
+        takes a right shift after the rounding doubling high multiply): on |x - zp| <= 255
+        that biases the negative outputs by a quarter of a step, which pooling then
+        accumulates (-1.7 dB against ORT QDQ on a PReLU conv stack)."""
+        if self.dt == "int8" and have_kernel("LOOKUP_TABLE"):
+            self._table_op(node, lambda xs: leaky_relu(node, xs)[0])
+            return
         sx, zx = self.q_of(node.inputs[0])
         alpha = float(node.attrs.get("alpha", 0.01))
         try:
@@ -596,10 +647,14 @@ class ComputeOps:
     def lower_table(self, node: Node) -> None:
         """pq.Table (tables.py): the group's float function on the 256 values of x's int8
         quantization, quantized to y's: the LOOKUP_TABLE kernel's table."""
+        self._table_op(node, lambda xs: run_table(node, xs)[0])
+
+    def _table_op(self, node: Node, fn) -> None:
+        """LOOKUP_TABLE of the float function `fn` of node's one input (int8)."""
         (sx, zx), (sy, zy) = self.q_of(node.inputs[0]), self.q_of(node.outputs[0])
         xs = ((np.arange(-128, 128, dtype=np.float64) - zx) * sx).astype(np.float32)
         with np.errstate(all="ignore"):
-            ys = run_table(node, xs)[0].astype(np.float64).reshape(-1)
+            ys = np.asarray(fn(xs)).astype(np.float64).reshape(-1)
         # Where the float function is not finite (log(0), an input outside its domain that the
         # calibration data never reached), the table saturates; NaN becomes 0.
         ys = np.nan_to_num(ys, nan=0.0, posinf=np.finfo(np.float32).max, neginf=np.finfo(np.float32).min)
@@ -628,7 +683,13 @@ class ComputeOps:
         mask = sum(1 << st.perm.index(a) for a in reduced)
         count = int(np.prod([shape[a] for a in reduced], dtype=np.int64))
         try:
-            params = q.mean_params(*self.q_of(x), *self.q_of(y), count, self.dt)
+            if node.op == "ReduceSum":  # MEAN without the 1/count: the sum rescaled by s_in / s_out
+                params = q.mean_params(*self.q_of(x), *self.q_of(y), 1, self.dt)
+                levels = 65536 if self.dt == "int16" else 256
+                if (levels * count) << max(params["shift"], 0) >= 1 << 31:
+                    raise ValueError(f"sum of {count} values overflows the MEAN kernel's accumulator")
+            else:
+                params = q.mean_params(*self.q_of(x), *self.q_of(y), count, self.dt)
         except ValueError as e:
             self.problems.append(f"{node.where}: {e}")
             return

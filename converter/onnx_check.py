@@ -206,6 +206,8 @@ ATTRS: dict[str, dict[str, tuple[str, Any]]] = {
     "LeakyRelu": {"alpha": _float()},
     "HardSigmoid": {"alpha": _float(), "beta": _float()},
     "ReduceMean": {"axes": _ints(-64, 63), "keepdims": _BOOL, "noop_with_empty_axes": _BOOL},
+    "ReduceMax": {"axes": _ints(-64, 63), "keepdims": _BOOL, "noop_with_empty_axes": _BOOL},
+    "ReduceSum": {"axes": _ints(-64, 63), "keepdims": _BOOL, "noop_with_empty_axes": _BOOL},
     "Flatten": {"axis": _AXIS},
     "Reshape": {"allowzero": _BOOL},
     "Squeeze": {"axes": _ints(-64, 63)},
@@ -344,6 +346,8 @@ ARITY: dict[str, tuple[int, int, int]] = {
     "Mul": (2, 2, 1),
     "Div": (2, 2, 1),
     "ReduceMean": (1, 2, 1),
+    "ReduceMax": (1, 2, 1),
+    "ReduceSum": (1, 2, 1),
     "Reshape": (2, 2, 1),
     "Squeeze": (1, 2, 1),
     "Unsqueeze": (2, 2, 1),
@@ -556,7 +560,11 @@ def check_node(node: Any, ins: list[np.ndarray | None]) -> str | None:
         return _too_big(w, "the output", (max(math.ceil((limit - start) / delta), 0),))
     if op == "Pad":
         return _check_pad(node, ins)
-    if op in ("Squeeze", "Unsqueeze", "ReduceMean") and len(ins) > 1 and ins[1] is not None:
+    if (
+        op in ("Squeeze", "Unsqueeze", "ReduceMean", "ReduceMax", "ReduceSum")
+        and len(ins) > 1
+        and ins[1] is not None
+    ):
         axes = _values(ins[1])
         r = rank + (ins[1].size if op == "Unsqueeze" else 0)
         if (

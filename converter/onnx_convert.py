@@ -11,6 +11,7 @@ from .calibrate import CalibrationSource, collect_ranges, load_samples, sweep
 from .equalize import equalize_if_better
 from .fgraph import FloatGraph
 from .graph import ConversionError, Graph
+from .masks import settle_mask_ranges
 from .onnx_import import ModelSource, import_onnx, infer_shapes
 from .passes import run_passes
 from .plan import plan_arena
@@ -71,6 +72,7 @@ def convert_onnx(
         if id(g) not in found:
             found[id(g)] = collect_ranges(g, samples, method=method, percentile=percentile, progress=progress)
             share_step_ranges(g, found[id(g)])
+            settle_mask_ranges(g, found[id(g)])
         return found[id(g)]
 
     if equalize:

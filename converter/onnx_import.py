@@ -105,7 +105,8 @@ def import_onnx(source: ModelSource, before_shapes: Callable[[FloatGraph], None]
         arr = tensor_array(init, f"initializer {init.name!r}", problems)
         if arr is None:
             continue
-        if arr.dtype.kind == "f" and not np.isfinite(arr).all():
+        # -inf is an attention mask's "masked" (masks.py settles it, or names the node using it)
+        if arr.dtype.kind == "f" and not (np.isfinite(arr) | np.isneginf(arr)).all():
             bad = int(np.count_nonzero(~np.isfinite(arr)))
             problems.append(
                 f"initializer {init.name!r} holds {bad} NaN or infinite value(s): fix the weights"

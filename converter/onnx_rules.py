@@ -168,6 +168,18 @@ RULES: dict[str, OnnxRule] = {
         OnnxRule(
             "ReduceMean", f.reduce_mean, kernel="MEAN", lower=_C.lower_reduce_mean, normalize=_axes_input
         ),
+        # MEAN's kernel without the 1/count (lower_reduce_mean); axes an input from opset 13
+        OnnxRule("ReduceSum", f.reduce_sum, kernel="MEAN", lower=_C.lower_reduce_mean, normalize=_axes_input),
+        # over axes adjacent in storage: MAX_POOL_2D on a [1, outer, reduced, inner] view
+        OnnxRule(
+            "ReduceMax",
+            f.reduce_max,
+            kernel="MAX_POOL_2D",
+            lower=_C.lower_reduce_max,
+            quant="same",
+            clampable=True,
+            normalize=_axes_input,
+        ),
         OnnxRule("Flatten", f.flatten, kernel="RESHAPE", lower=_M.lower_reshape, quant="same"),
         OnnxRule("Reshape", f.reshape, kernel="RESHAPE", lower=_M.lower_reshape, quant="same"),
         OnnxRule(

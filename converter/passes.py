@@ -3,6 +3,8 @@
 run_passes applies, in order:
   remove_identities   Identity, Dropout and float->float Cast become aliases
   fold_constants      nodes whose inputs are all constant (and Shape of a static shape) are evaluated
+  expand_edge_pads    reflect / edge Pad -> one-wide Slices and a Concat per padded axis (pad_modes.py)
+  mark_additive_masks an attention mask's -inf entries (Add before a Softmax) -> a finite placeholder (masks.py)
   fuse_layer_norms    a layer norm spelled out in ReduceMean/Sub/Pow/Sqrt/Div/Mul/Add -> LayerNormalization (norms.py)
   canonicalize        Split -> Slices; Gemm/MatMul with constant weights -> pq.Dense; BatchNormalization, HardSigmoid and
                       Add/Sub/Mul/Div by a per-channel or scalar constant -> pq.Affine; Sub of two
@@ -33,8 +35,10 @@ from .conv_transpose_ext import expand_conv_transposes
 from .fgraph import FloatGraph, Node
 from .float_run import run_node
 from .foreign_ops import PROTO, ForeignOpError
+from .masks import mark_additive_masks
 from .norms import fuse_layer_norms
 from .onnx_rules import RULES
+from .pad_modes import expand_edge_pads
 from .resize import as_resize_bilinear, as_resize_nearest
 from .tables import fuse_tables
 
@@ -45,6 +49,8 @@ ELEMENTWISE = {op for op, rule in RULES.items() if rule.elementwise}
 def run_passes(graph: FloatGraph) -> FloatGraph:
     remove_identities(graph)
     fold_constants(graph)
+    expand_edge_pads(graph)
+    mark_additive_masks(graph)
     fuse_layer_norms(graph)
     canonicalize(graph)
     hoist_elementwise(graph)

@@ -175,6 +175,7 @@ class Lowering(ComputeOps, MovementOps):
             or self._feeds_recurrent(node)
             or self._follows_recurrent(node)
             or self._reads_recurrent(node)
+            or self._pools_recurrent(node)
         ):
             return "int8"  # (an unrolled LSTM / GRU runs 16x8 in an int8 model, as in TFLM)
         kernel = rule_of(node.op).kernel
@@ -230,6 +231,18 @@ class Lowering(ComputeOps, MovementOps):
         src = self.producer.get(node.inputs[0])
         return src is not None and (self.fg.is_recurrent(src) or self._follows_recurrent(src))
 
+    def _pools_recurrent(self, node: Node) -> bool:
+        """A Softmax over scores of an LSTM / GRU's steps (attention pooling over time): it runs
+        16x8, its int16 output (1/32768) requantized for int8 readers to the range calibrated
+        for it. int8's fixed 1/256 would leave weights of about 1/T a handful of levels (the
+        pooled output 1.1 dB under ORT QDQ, which calibrates its softmax output range)."""
+        if not self.fg.recurrent or node.op != "Softmax" or not node.inputs:
+            return False
+        src = self.producer.get(node.inputs[0])
+        return src is not None and (
+            self.fg.is_recurrent(src) or self._follows_recurrent(src) or self._reads_recurrent(src)
+        )
+
     def _in_node_dtype(self, node: Node) -> Node:
         """The node reading its activation inputs in its own dtype (QUANTIZE ops where not)."""
         if self.act_dtype == "int8" and not self.fg.recurrent:
@@ -257,6 +270,7 @@ class Lowering(ComputeOps, MovementOps):
                     self.fg.is_recurrent(producer)
                     or self._follows_recurrent(producer)
                     or self._reads_recurrent(producer)
+                    or self._pools_recurrent(producer)
                 ):
                     self._root[alias] = alias
                     self._range[alias] = self._own[name]

@@ -237,9 +237,11 @@ def _lstm_direction(graph, node, e, xs, d, backward, hid) -> tuple[list[str], st
         if h is not None:
             g = e.add(g, e.gemm(h, r, None, f"{s}_hr"), f"{s}_g")
         if peep is None:  # i, o, f are contiguous: one LOGISTIC where three would each cost a call
-            sig = e.node(
-                "Sigmoid", [e.clip(e.cols(g, 0, 3 * hid, f"{s}_iof"), clip, f"{s}_ciof")], f"{s}_sig"
-            )
+            # (unclipped, over all of g: the c columns' sigmoids are never read, and it saves the
+            # SLICE of i, o, f that would run every step; the SLICE shares g's quantization, so
+            # the LOGISTIC reads the same int16 values either way)
+            iof = g if clip is None else e.clip(e.cols(g, 0, 3 * hid, f"{s}_iof"), clip, f"{s}_ciof")
+            sig = e.node("Sigmoid", [iof], f"{s}_sig")
             i, o = e.cols(sig, 0, hid, f"{s}_i"), e.cols(sig, hid, 2 * hid, f"{s}_o")
             f = e.cols(sig, 2 * hid, 3 * hid, f"{s}_f") if c is not None else None
             cand = e.node(
@@ -339,6 +341,15 @@ def unroll_recurrent(graph: FloatGraph) -> bool:
     """Replace every LSTM / GRU node that can be unrolled by its steps; a node that cannot
     stays, its problem in attrs["_problem"]. Returns whether anything changed (shapes of the
     new tensors are then unknown until the caller infers them)."""
+    if not any(n.op in ("LSTM", "GRU") for n in graph.nodes):
+        return False
+    # torch.onnx.export writes the zero initial states as Expand(0, Shape(x)...): fold them
+    # first, so that the unrolling sees constant zeros and leaves out their products (step 0
+    # would otherwise compute f * c0 with a tensor of range [0, 0], which alone costs an LSTM
+    # of one step 20 dB, and every model an op per state and direction)
+    from .passes import fold_constants  # passes imports this module through onnx_rules
+
+    fold_constants(graph)
     changed = False
     nodes: list[Node] = []
     for node in graph.nodes:

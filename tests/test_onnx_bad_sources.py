@@ -42,3 +42,15 @@ def test_constant_calibration_data_is_refused() -> None:
 
 def test_representative_calibration_converts() -> None:
     assert convert(_conv_model(W), calibration=CALIB, progress=False)[:8] == b"\x89PICOQ\r\n"
+
+
+# --- unseen-model sweep: -inf initializers are attention masks (converter/masks.py) ----------
+
+
+def test_minus_inf_weights_outside_an_attention_mask_are_named() -> None:
+    """-inf passes the import (a causal mask's initializer holds it) but anywhere other than
+    an additive mask before a Softmax the conversion names the node and the constant."""
+    w = W.copy()
+    w[1, 2, 0, 0] = -np.inf
+    with pytest.raises(ConversionError, match="'c1' \\(Conv\\): constant 'w' holds -inf"):
+        convert(_conv_model(w), calibration=CALIB, progress=False)

@@ -101,7 +101,8 @@ def test_ops_picoq_cannot_lower_are_named():
         ],
         {"a": ["N", 4, 4], "b": ["N", 4, 4]},
         {"y": None, "z": None},
-        {"p": np.array([0, 1, 1, 0, 1, 1], np.int64)},
+        # reflect padding runs as slices (pad_modes.py); not with a negative pad (a crop)
+        {"p": np.array([0, -1, 1, 0, 1, 1], np.int64)},
     )
     with pytest.raises(ConversionError) as e:
         convert(m, calibration={"a": calib((4, 4)), "b": calib((4, 4))})

@@ -548,7 +548,8 @@ def test_depth_to_space_between_convs_is_one_transpose():
 
 def test_prelu_per_channel_is_one_op_and_one_slope_a_leaky_relu():
     assert _ops(CASES["prelu_per_channel"]()) == ["TRANSPOSE", "CONV_2D", "PRELU", "TRANSPOSE"]
-    assert _ops(CASES["prelu_one_slope"]()) == ["TRANSPOSE", "CONV_2D", "LEAKY_RELU", "TRANSPOSE"]
+    # one slope: LeakyRelu, an exactly rounded LOOKUP_TABLE in int8 (lower_leaky_relu)
+    assert _ops(CASES["prelu_one_slope"]()) == ["TRANSPOSE", "CONV_2D", "LOOKUP_TABLE", "TRANSPOSE"]
 
 
 def test_resize_nearest_is_one_op_on_channels_last_bytes():
@@ -647,3 +648,76 @@ def test_layer_norm_over_conv_channels_moves_no_data():
 
 def test_a_spelled_out_layer_norm_is_one_op():
     assert _ops(CASES["layer_norm_spelled_out"]()) == ["TRANSPOSE", "CONV_2D", "LAYER_NORM", "TRANSPOSE"]
+
+
+# --- unseen-model sweep (benchmarks/unseen_sequence.py): ReduceMax -----------------------------
+
+
+@pytest.mark.parametrize(
+    ("shape", "axes", "keepdims", "opset"),
+    [
+        ((1, 7, 5), [1], 0, 13),  # torch's y.max(1).values, batch_first: over time
+        ((7, 1, 5), [0], 0, 13),  # seq-first
+        ((1, 6, 4, 3), [2, 3], 1, 13),  # spatial, keepdims
+        ((1, 6, 4, 3), [-1], 0, 18),  # axes as an input (opset 18)
+        ((1, 6, 4), None, 0, 13),  # every axis
+    ],
+)
+def test_reduce_max_is_exact(shape, axes, keepdims, opset) -> None:
+    """ReduceMax keeps its input's quantization and runs as MAX_POOL_2D over a view: the int8
+    model's output is exactly the max of its quantized input (picoq's own dequantized input
+    is the oracle: a max adds no rounding)."""
+    from picoq.converter import convert
+    from picoq.runtime import Interpreter
+
+    attrs = {"keepdims": keepdims}
+    ins = ["x"]
+    inits = {}
+    if axes is not None and opset >= 18:
+        inits["axes"] = np.array(axes, np.int64)
+        ins.append("axes")
+    elif axes is not None:
+        attrs["axes"] = axes
+    m = model(
+        [helper.make_node("ReduceMax", ins, ["y"], **attrs)], {"x": list(shape)}, {"y": None}, inits, opset
+    )
+    rng = np.random.default_rng(0)
+    it = Interpreter(convert(m, calibration=rng.normal(size=(20, *shape)).astype(np.float32), progress=False))
+    assert "MAX_POOL_2D" in [o.name for o in it.model.ops]
+    x = rng.normal(size=(32, *shape)).astype(np.float32)
+    tin, tout = it.model.tensors[it.model.inputs[0]], it.model.tensors[it.model.outputs[0]]
+    assert tin.scales[0] == tout.scales[0] and tin.zero_points[0] == tout.zero_points[0]
+    qx = np.clip(np.round(x / tin.scales[0]) + tin.zero_points[0], -128, 127)
+    red = tuple(range(1, len(shape) + 1)) if axes is None else tuple(a % len(shape) + 1 for a in axes)
+    want = (qx.max(axis=red, keepdims=bool(keepdims)) - tout.zero_points[0]) * tout.scales[0]
+    got = np.stack([it.run(v) for v in x])
+    np.testing.assert_array_equal(got.reshape(want.shape), want.astype(np.float32))
+
+
+@pytest.mark.parametrize(("axes", "keepdims"), [([1], 0), ([2], 1), ([1, 2], 0)])
+def test_reduce_sum_runs_as_mean_without_the_division(axes, keepdims) -> None:
+    """ReduceSum (torch's x.sum(dim), attention pooling's weighted sum) is MEAN's kernel with the
+    multiplier of s_in / s_out alone: each int8 output within one step of the sum of the
+    dequantized input rounded to the output's quantization (oracle: numpy on picoq's scales)."""
+    from picoq.converter import convert
+    from picoq.runtime import Interpreter
+
+    shape = (1, 12, 6)
+    m = model(
+        [helper.make_node("ReduceSum", ["x", "axes"], ["y"], keepdims=keepdims)],
+        {"x": list(shape)},
+        {"y": None},
+        {"axes": np.array(axes, np.int64)},
+    )
+    rng = np.random.default_rng(0)
+    it = Interpreter(convert(m, calibration=rng.normal(size=(40, *shape)).astype(np.float32), progress=False))
+    assert [o.name for o in it.model.ops] == ["MEAN"]
+    tin, tout = it.model.tensors[it.model.inputs[0]], it.model.tensors[it.model.outputs[0]]
+    x = rng.normal(size=(16, *shape)).astype(np.float32)
+    qx = np.clip(np.round(x / tin.scales[0]) + tin.zero_points[0], -128, 127)
+    red = tuple(a + 1 for a in axes)
+    total = ((qx - tin.zero_points[0]) * np.float64(tin.scales[0])).sum(axis=red, keepdims=bool(keepdims))
+    ideal = np.clip(total / tout.scales[0] + tout.zero_points[0], -128, 127)
+    got = np.stack([it.run(v) for v in x]).reshape(ideal.shape) / tout.scales[0] + tout.zero_points[0]
+    assert np.abs(got - ideal).max() <= 1.0 + 1e-3
+    assert abs(float((got - ideal).mean())) < 0.25

@@ -219,3 +219,70 @@ def test_recurrent_matches_onnxruntime_quantize_static(kind: str, act: str, tmp_
     it = Interpreter(convert(m, calibration=calib, progress=False, activations=act))
     ours = sqnr_db(want, np.concatenate([it.run(v) for v in x]))
     assert ours >= ort_db - 0.5, (ours, ort_db)
+
+
+# --- unseen-model sweep (benchmarks/unseen_sequence.py) regressions ---------------------------
+
+
+@pytest.mark.parametrize("batch_first", [False, True])
+@pytest.mark.parametrize("kind", ["LSTM", "GRU"])
+def test_one_step_sequence_calibrates_every_sample(kind: str, batch_first: bool, tmp_path) -> None:
+    """T = 1: every activation then has a leading 1, yet y[-1] (a Gather on axis 0) and the
+    unrolled step's row Slices pick along axis 0, so stacking calibration samples there would
+    calibrate the head on one sample of each batch (the int8 output clipped: 19 dB against
+    ORT QDQ's 36). Also: torch's zero h0 / c0 (an Expand of 0) fold before the unrolling, so
+    step 0 has no product of a zero state."""
+    from support.onnx_models import ort_quantize_static
+
+    m = torch_rnn(kind, IN, H, 1, batch_first=batch_first)
+    fg = prepare(m)
+    zero_products = [n for n in fg.nodes if n.op == "pq.Affine" and not np.any(fg.consts[n.inputs[1]])]
+    assert not zero_products, "a product of a zero initial state left in the steps"
+    rng = np.random.default_rng(2)
+    calib = rng.normal(size=(100, 1, 1, IN)).astype(np.float32)
+    x = rng.normal(size=(64, 1, 1, IN)).astype(np.float32)
+    want = np.concatenate([ort_run(m, {"input": v})[0] for v in x])
+    ort = ort_quantize_static(m, calib[:, 0], tmp_path)
+    ort_db = sqnr_db(want, np.concatenate([ort_run(ort, {"input": v})[0] for v in x]))
+    it = Interpreter(convert(m, calibration=calib, progress=False))
+    ours = sqnr_db(want, np.concatenate([it.run(v) for v in x]))
+    assert ours >= ort_db - 0.5, (ours, ort_db)
+
+
+def test_attention_pooling_over_lstm_steps(tmp_path) -> None:
+    """softmax over time of a Linear score of a bidirectional LSTM's outputs, the weighted sum
+    (ReduceSum) to a head: converts; the Softmax runs 16x8 and its output reaches the int8 MUL
+    at its calibrated range (int8's fixed 1/256 leaves weights near 1/T a few levels: 1.1 dB
+    under ORT QDQ); SQNR at least ORT QDQ's - 0.5 dB."""
+    import io
+
+    import torch
+
+    from support.onnx_models import ort_quantize_static
+
+    class Net(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.rnn = torch.nn.LSTM(IN, 16, batch_first=True, bidirectional=True)
+            self.score, self.fc = torch.nn.Linear(32, 1), torch.nn.Linear(32, 4)
+
+        def forward(self, x):
+            y, _ = self.rnn(x)
+            return self.fc((torch.softmax(self.score(y), dim=1) * y).sum(1))
+
+    torch.manual_seed(0)
+    f = io.BytesIO()
+    torch.onnx.export(
+        Net().eval(), (torch.zeros(1, 20, IN),), f, input_names=["input"], dynamo=False, opset_version=17
+    )
+    m = onnx.load_from_string(f.getvalue())
+    rng = np.random.default_rng(5)
+    calib = rng.normal(size=(200, 1, 20, IN)).astype(np.float32)
+    x = rng.normal(size=(64, 1, 20, IN)).astype(np.float32)
+    want = np.concatenate([ort_run(m, {"input": v})[0] for v in x])
+    ort = ort_quantize_static(m, calib[:, 0], tmp_path)
+    ort_db = sqnr_db(want, np.concatenate([ort_run(ort, {"input": v})[0] for v in x]))
+    it = Interpreter(convert(m, calibration=calib, progress=False))
+    assert [op.variant for op in it.model.ops if op.name == "SOFTMAX"] == ["s16"]
+    ours = sqnr_db(want, np.concatenate([it.run(v) for v in x]))
+    assert ours >= ort_db - 0.5, (ours, ort_db)
