@@ -50,6 +50,25 @@ def _tconv(bias: bool = True, extra_nodes=(), **attrs):
 
 # --- end ops14 ---
 
+# --- visionsweep ---
+WIDE = rand(np.random.default_rng(2525), 8, 8, 1, 1, scale=3000.0)  # a gate's 1x1 conv, huge weights
+
+
+def _wide_gate(act: str):
+    """Conv -> GlobalAveragePool -> 1x1 Conv (weights ~3000) -> act -> times the conv output."""
+    return conv_then(
+        [
+            node("GlobalAveragePool", ["c"], ["g"]),
+            conv("g", "e", w="wg", b=None),
+            node(act, ["e"], ["s"]),
+            node("Mul", ["c", "s"]),
+        ],
+        extra={"wg": WIDE},
+    )
+
+
+# --- end visionsweep ---
+
 CASES = {
     "conv_pad1": lambda: conv_then([node("Relu", ["c"])]),
     "conv_stride2_dilation2": lambda: model(
@@ -721,3 +740,32 @@ def test_reduce_sum_runs_as_mean_without_the_division(axes, keepdims) -> None:
     got = np.stack([it.run(v) for v in x]).reshape(ideal.shape) / tout.scales[0] + tout.zero_points[0]
     assert np.abs(got - ideal).max() <= 1.0 + 1e-3
     assert abs(float((got - ideal).mean())) < 0.25
+
+
+# --- visionsweep: gates past the int8 LOGISTIC/TANH kernels' input scale ---
+@pytest.mark.parametrize("act", ["Sigmoid", "Tanh"])
+def test_gate_past_the_logistic_input_scale_is_a_rounded_table(act):
+    """A squeeze-excite gate whose input spans +-1000s (EfficientNetV2-L's last blocks with
+    random weights): its int8 step (> 8) has no LOGISTIC/TANH input multiplier, so the op
+    is a LOOKUP_TABLE of the function on the 256 input values, rounded to nearest."""
+    m = _wide_gate(act)
+    rng = np.random.default_rng(0)
+    calib = rng.normal(size=(64, 4, 6, 6)).astype(np.float32)
+    x = rng.normal(size=(8, 4, 6, 6)).astype(np.float32)
+    it, got = convert_and_run(m, calib, x)
+    tables = [o for o in it.model.ops if o.name == "LOOKUP_TABLE"]
+    assert "LOGISTIC" not in op_names(it) and "TANH" not in op_names(it) and len(tables) == 1
+    ti, tt = (it.model.tensors[i] for i in tables[0].inputs[:2])
+    to = it.model.tensors[tables[0].outputs[0]]
+    assert ti.scales[0] > 8  # the premise: past what the kernels' multiplier holds
+    v = (np.arange(-128, 128) - int(ti.zero_points[0])) * float(ti.scales[0])
+    with np.errstate(over="ignore"):  # exp(3000): inf, and 1 / inf is the 0 it should be
+        f = np.tanh(v) if act == "Tanh" else 1 / (1 + np.exp(-v))
+    q = f / float(to.scales[0])
+    want = np.clip(np.sign(q) * np.floor(np.abs(q) + 0.5) + int(to.zero_points[0]), -128, 127)
+    np.testing.assert_array_equal(np.asarray(it.model.const_array(tt)).reshape(-1), want)
+    # A gate this steep flips whole channels when its input is near 0: ~24 dB, not 30.
+    assert sqnr_db(ort_run(m, {"x": x})[0], got[0]) >= 20.0
+
+
+# --- end visionsweep ---
