@@ -4,7 +4,7 @@ A hostile or corrupt model must end in one ConversionError naming what is wrong,
 an IndexError deep in a pass, a huge allocation or a file read outside the model. So:
 
   tensor_array   decodes an initializer or tensor attribute only after checking its element
-                 type, dims, element count (at most MAX_ELEMENTS) and that its data holds exactly
+                 type, dims, element count (at most MAX_CONST_ELEMENTS) and that its data holds exactly
                  that many elements; external data (a file beside the model) is refused unless
                  onnx.load already read it in;
   node_attrs     decodes a node's attributes: subgraphs, references and untyped ones are refused,
@@ -31,6 +31,11 @@ from .graph import ConversionError
 # converted (calibration stacks up to 32 samples): 2^24 elements is 64 MiB per copy, and far
 # beyond any model a microcontroller runs (its int8 arena would be 16 MiB for that one tensor).
 MAX_ELEMENTS = 1 << 24
+# The largest constant (initializer or tensor attribute). Its data is in the model itself (its
+# length is checked before it is decoded), so a claimed size allocates nothing the file does not
+# hold; the cap bounds the float copies the converter makes of one weight (256 MiB each).
+# RegNetY-128GF's largest 1x1 conv holds 54.6M weights.
+MAX_CONST_ELEMENTS = 1 << 26
 # The largest window expansion a Conv may need (output elements x kernel size, float_ops.conv).
 MAX_CONV_WORK = 1 << 27
 # Multiply-accumulates of one Conv/Gemm/MatMul and of the whole model, at the model's batch: the
@@ -107,8 +112,8 @@ def tensor_array(t: Any, what: str, problems: list[str]) -> np.ndarray | None:
         problems.append(f"{what} has dims {dims}: dims are non-negative, at most {MAX_RANK} of them")
         return None
     count = elements(dims)
-    if count > MAX_ELEMENTS:
-        problems.append(f"{what} has dims {dims} ({count} elements): more than picoq's {MAX_ELEMENTS}")
+    if count > MAX_CONST_ELEMENTS:
+        problems.append(f"{what} has dims {dims} ({count} elements): more than picoq's {MAX_CONST_ELEMENTS}")
         return None
     dtype = np.dtype(TENSOR_TYPES[t.data_type])
     if t.HasField("raw_data"):
@@ -521,7 +526,10 @@ def check_node(node: Any, ins: list[np.ndarray | None]) -> str | None:
             shape = np.broadcast_shapes(ins[0].shape[:-2], ins[1].shape[:-2])
         except ValueError:
             return f"{w}: inputs of shapes {ins[0].shape} and {ins[1].shape} do not broadcast"
-        return _too_big(w, "the output", (*shape, ins[0].shape[-1], ins[1].shape[-1]))
+        # (..., M, K) @ (..., K, N) -> (..., M, N); a 1-D side contributes no M or N
+        m = ins[0].shape[-2:-1] if ins[0].ndim > 1 else ()
+        n = ins[1].shape[-1:] if ins[1].ndim > 1 else ()
+        return _too_big(w, "the output", (*shape, *m, *n))
     if op in ("Softmax", "LayerNormalization", "Flatten", "Concat", "Gather") and "axis" in a:
         r = rank
         if op == "Flatten" and a["axis"] == rank:  # Flatten's axis may equal the rank

@@ -155,3 +155,24 @@ def test_conv3d_and_non_finite_activations_are_reported():
     )
     with pytest.raises(ConversionError, match="tensor 'y' takes non-finite values"):
         convert(m, calibration=calib(), progress=False)
+
+
+# --- visionsweep: constants past the activation cap ---
+def test_a_weight_past_the_activation_cap_converts():
+    """A constant's data is in the file, so it may exceed the 2^24 elements an activation may
+    hold (RegNetY-128GF's largest 1x1 conv: 54.6M weights); a claimed size past 2^26 is still
+    refused before anything is decoded."""
+    rng = np.random.default_rng(3)
+    w = rng.normal(0, 0.02, (4097, 4096)).astype(np.float32)  # 2^24 + 4096 elements
+    m = model([node("MatMul", ["x", "w"])], {"x": ["N", 4097]}, {"y": None}, {"w": w})
+    x = rng.normal(size=(8, 4097)).astype(np.float32)
+    got = Interpreter(convert(m, calibration=x, progress=False)).run(x)
+    want = x @ w
+    assert 10 * np.log10(np.sum(want**2) / np.sum((got - want) ** 2)) >= 30
+    huge = TensorProto(name="w", data_type=TensorProto.FLOAT, dims=[(1 << 26) + 1], float_data=[1.0])
+    m.graph.initializer[0].CopyFrom(huge)
+    with pytest.raises(ConversionError, match=r"\(67108865 elements\): more than picoq's 67108864"):
+        convert(m, calibration=x)
+
+
+# --- end visionsweep ---
