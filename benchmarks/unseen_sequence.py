@@ -34,8 +34,11 @@ from typing import Any
 import numpy as np
 
 REPO = Path(__file__).resolve().parents[1]
-if str(REPO / "benchmarks") not in sys.path:
-    sys.path.insert(0, str(REPO / "benchmarks"))
+for _p in (REPO / "benchmarks", REPO / "tests"):
+    if str(_p) not in sys.path:
+        sys.path.insert(0, str(_p))
+
+from sequence_models import median_us  # noqa: E402  (interleaved medians, the same as sequence_models')
 
 
 @dataclass
@@ -633,48 +636,9 @@ def torch_outputs(module: Any, feeds: list[dict[str, np.ndarray]], names: list[s
 
 def ort_qdq(m: Any, calib: list[dict[str, np.ndarray]], tmp: Path) -> Any:
     """onnxruntime quantize_static: QDQ, per-channel, MinMax, int8 activations and weights."""
-    import onnx
-    from onnxruntime.quantization import (
-        CalibrationDataReader,
-        CalibrationMethod,
-        QuantFormat,
-        QuantType,
-        quantize_static,
-    )
+    from support.onnx_models import ort_quantize_static
 
-    class Reader(CalibrationDataReader):
-        def __init__(self) -> None:
-            self.items = iter(calib)
-
-        def get_next(self) -> dict[str, np.ndarray] | None:
-            return next(self.items, None)
-
-    src, dst = tmp / "float.onnx", tmp / "int8.onnx"
-    onnx.save(m, src)
-    quantize_static(
-        str(src),
-        str(dst),
-        Reader(),
-        quant_format=QuantFormat.QDQ,
-        per_channel=True,
-        activation_type=QuantType.QInt8,
-        weight_type=QuantType.QInt8,
-        calibrate_method=CalibrationMethod.MinMax,
-    )
-    return onnx.load(dst)
-
-
-def median_us(fs: dict[str, Callable[[], object]], runs: int) -> dict[str, float]:
-    keys = list(fs)
-    for k in keys:
-        fs[k]()
-    times: dict[str, list[float]] = {k: [] for k in keys}
-    for i in range(runs):
-        for k in keys[i % len(keys) :] + keys[: i % len(keys)]:
-            t0 = time.perf_counter()
-            fs[k]()
-            times[k].append(time.perf_counter() - t0)
-    return {k: float(np.median(v) * 1e6) for k, v in times.items()}
+    return ort_quantize_static(m, calib, tmp)
 
 
 def worst_sqnr(want: list[np.ndarray], got: list[np.ndarray]) -> float:

@@ -397,6 +397,23 @@ class ComputeOps:
             return
         self._pool(node, "MAX_POOL_2D")
 
+    def _reduced_axes(self, node: Node) -> list[int] | None:
+        """A Reduce* node's axes (its constant input 1; none: every axis), sorted and
+        non-negative; None when it is lowered already (noop_with_empty_axes: an alias) or
+        refused (axes not constant: a problem noted)."""
+        x, y = node.inputs[0], node.outputs[0]
+        rank = len(self.shape(x))
+        axes = self.fg.const(node.inputs[1]) if len(node.inputs) > 1 and node.inputs[1] else None
+        if len(node.inputs) > 1 and node.inputs[1] and axes is None:
+            self.problems.append(f"{node.where}: axes must be constant")
+            return None
+        if axes is None or axes.size == 0:
+            if node.attrs.get("noop_with_empty_axes", 0):
+                self.alias(y, self.stored[x])
+                return None
+            return list(range(rank))
+        return sorted({int(v) % rank for v in axes.reshape(-1)})
+
     def lower_reduce_max(self, node: Node) -> None:
         """ReduceMax (torch's x.max(dim), max over time) as MAX_POOL_2D: the stored tensor viewed
         as [1, outer, reduced, inner] (the reduced axes adjacent in storage), one window as
@@ -404,17 +421,9 @@ class ComputeOps:
         x, y = node.inputs[0], node.outputs[0]
         shape = self.shape(x)
         rank = len(shape)
-        axes = self.fg.const(node.inputs[1]) if len(node.inputs) > 1 and node.inputs[1] else None
-        if len(node.inputs) > 1 and node.inputs[1] and axes is None:
-            self.problems.append(f"{node.where}: axes must be constant")
+        reduced = self._reduced_axes(node)
+        if reduced is None:
             return
-        if axes is None or axes.size == 0:
-            if node.attrs.get("noop_with_empty_axes", 0):
-                self.alias(y, self.stored[x])
-                return
-            reduced = list(range(rank))
-        else:
-            reduced = sorted({int(v) % rank for v in axes.reshape(-1)})
         keep = int(node.attrs.get("keepdims", 1))
         st = self._plain_input(node)
         stored = L.stored_shape(shape, st.perm)
@@ -675,17 +684,9 @@ class ComputeOps:
         x, y = node.inputs[0], node.outputs[0]
         shape = self.shape(x)
         rank = len(shape)
-        axes = self.fg.const(node.inputs[1]) if len(node.inputs) > 1 and node.inputs[1] else None
-        if len(node.inputs) > 1 and node.inputs[1] and axes is None:
-            self.problems.append(f"{node.where}: axes must be constant")
+        reduced = self._reduced_axes(node)
+        if reduced is None:
             return
-        if axes is None or axes.size == 0:
-            if node.attrs.get("noop_with_empty_axes", 0):
-                self.alias(y, self.stored[x])
-                return
-            reduced = list(range(rank))
-        else:
-            reduced = sorted({int(v) % rank for v in axes.reshape(-1)})
         keep = int(node.attrs.get("keepdims", 1))
         st = self._plain_input(node)
         mask = sum(1 << st.perm.index(a) for a in reduced)

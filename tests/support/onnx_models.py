@@ -93,10 +93,11 @@ def conv_relu_model() -> onnx.ModelProto:
 
 
 def ort_quantize_static(
-    m: onnx.ModelProto, calib: np.ndarray, tmp_path, input_name: str = "input", per_channel: bool = True
+    m: onnx.ModelProto, calib, tmp_path, input_name: str = "input", per_channel: bool = True
 ) -> onnx.ModelProto:
     """onnxruntime's quantize_static of `m` (QDQ, per-channel unless told, MinMax, int8): the
-    accuracy peer."""
+    accuracy peer. `calib`: an array of samples of `input_name` (one batch each), or a list of
+    feed dicts (a model of several inputs)."""
     from onnxruntime.quantization import (
         CalibrationDataReader,
         CalibrationMethod,
@@ -105,9 +106,11 @@ def ort_quantize_static(
         quantize_static,
     )
 
+    feeds = calib if isinstance(calib, list) else [{input_name: calib[i : i + 1]} for i in range(len(calib))]
+
     class Reader(CalibrationDataReader):
         def __init__(self):
-            self.items = iter([{input_name: calib[i : i + 1]} for i in range(len(calib))])
+            self.items = iter(feeds)
 
         def get_next(self):
             return next(self.items, None)
