@@ -200,6 +200,18 @@ def test_recurrent_steps_run_16x8_even_in_an_int8_model(kind: str) -> None:
     assert db["int16"] >= db["int8"] + 2.0, db
 
 
+def _against_ort_qdq(m, calib: np.ndarray, x: np.ndarray, tmp_path, activations: str = "int8"):
+    """(picoq's SQNR, ORT quantize_static's SQNR, picoq's interpreter): both against ORT float
+    on the test samples `x`, both calibrated on `calib` (samples with their batch dim of 1)."""
+    from support.onnx_models import ort_quantize_static
+
+    want = np.concatenate([ort_run(m, {"input": v})[0] for v in x])
+    ort = ort_quantize_static(m, calib[:, 0], tmp_path)  # it adds the batch dim back
+    ort_db = sqnr_db(want, np.concatenate([ort_run(ort, {"input": v})[0] for v in x]))
+    it = Interpreter(convert(m, calibration=calib, progress=False, activations=activations))
+    return sqnr_db(want, np.concatenate([it.run(v) for v in x])), ort_db, it
+
+
 @pytest.mark.parametrize("act", ["int8", "int16"])
 @pytest.mark.parametrize("kind", ["LSTM", "GRU"])
 def test_recurrent_matches_onnxruntime_quantize_static(kind: str, act: str, tmp_path) -> None:
@@ -207,17 +219,12 @@ def test_recurrent_matches_onnxruntime_quantize_static(kind: str, act: str, tmp_
     0.5 dB on the same model and calibration data. ORT leaves the LSTM / GRU itself in float
     (and rounds y[:, -1] and the output to int8); picoq runs every step integer-only, in 16x8,
     and, in an int8 model, rounds only the output to int8."""
-    from support.onnx_models import ort_quantize_static
 
     m = _torch_model(kind, bidirectional=True, batch_first=True)
     rng = np.random.default_rng(1)
     calib = rng.normal(size=(200, 1, T, IN)).astype(np.float32)
     x = rng.normal(size=(24, 1, T, IN)).astype(np.float32)
-    want = np.concatenate([ort_run(m, {"input": v})[0] for v in x])
-    ort = ort_quantize_static(m, calib[:, 0], tmp_path)  # it adds the batch dim back
-    ort_db = sqnr_db(want, np.concatenate([ort_run(ort, {"input": v})[0] for v in x]))
-    it = Interpreter(convert(m, calibration=calib, progress=False, activations=act))
-    ours = sqnr_db(want, np.concatenate([it.run(v) for v in x]))
+    ours, ort_db, _ = _against_ort_qdq(m, calib, x, tmp_path, activations=act)
     assert ours >= ort_db - 0.5, (ours, ort_db)
 
 
@@ -232,7 +239,6 @@ def test_one_step_sequence_calibrates_every_sample(kind: str, batch_first: bool,
     calibrate the head on one sample of each batch (the int8 output clipped: 19 dB against
     ORT QDQ's 36). Also: torch's zero h0 / c0 (an Expand of 0) fold before the unrolling, so
     step 0 has no product of a zero state."""
-    from support.onnx_models import ort_quantize_static
 
     m = torch_rnn(kind, IN, H, 1, batch_first=batch_first)
     fg = prepare(m)
@@ -241,11 +247,7 @@ def test_one_step_sequence_calibrates_every_sample(kind: str, batch_first: bool,
     rng = np.random.default_rng(2)
     calib = rng.normal(size=(100, 1, 1, IN)).astype(np.float32)
     x = rng.normal(size=(64, 1, 1, IN)).astype(np.float32)
-    want = np.concatenate([ort_run(m, {"input": v})[0] for v in x])
-    ort = ort_quantize_static(m, calib[:, 0], tmp_path)
-    ort_db = sqnr_db(want, np.concatenate([ort_run(ort, {"input": v})[0] for v in x]))
-    it = Interpreter(convert(m, calibration=calib, progress=False))
-    ours = sqnr_db(want, np.concatenate([it.run(v) for v in x]))
+    ours, ort_db, it = _against_ort_qdq(m, calib, x, tmp_path)
     assert ours >= ort_db - 0.5, (ours, ort_db)
 
 
@@ -257,8 +259,6 @@ def test_attention_pooling_over_lstm_steps(tmp_path) -> None:
     import io
 
     import torch
-
-    from support.onnx_models import ort_quantize_static
 
     class Net(torch.nn.Module):
         def __init__(self):
@@ -279,10 +279,6 @@ def test_attention_pooling_over_lstm_steps(tmp_path) -> None:
     rng = np.random.default_rng(5)
     calib = rng.normal(size=(200, 1, 20, IN)).astype(np.float32)
     x = rng.normal(size=(64, 1, 20, IN)).astype(np.float32)
-    want = np.concatenate([ort_run(m, {"input": v})[0] for v in x])
-    ort = ort_quantize_static(m, calib[:, 0], tmp_path)
-    ort_db = sqnr_db(want, np.concatenate([ort_run(ort, {"input": v})[0] for v in x]))
-    it = Interpreter(convert(m, calibration=calib, progress=False))
+    ours, ort_db, it = _against_ort_qdq(m, calib, x, tmp_path)
     assert [op.variant for op in it.model.ops if op.name == "SOFTMAX"] == ["s16"]
-    ours = sqnr_db(want, np.concatenate([it.run(v) for v in x]))
     assert ours >= ort_db - 0.5, (ours, ort_db)
