@@ -243,10 +243,7 @@ class _Emitter:
         """Whether the plan put a SLICE's output on its box's own bytes (a contiguous run of the
         input: converter/plan.py), so the copy would move nothing."""
         x, y = (self.m.tensors[i] for i in (op.inputs[0], op.outputs[0]))
-        if x.is_const or len(x.shape) != len(y.shape):
-            return False
-        begin = [int(op.params[f"begin_{d}"]) for d in range(len(x.shape))]
-        run = slice_run_offset(x.shape, y.shape, begin, x.nbytes // max(1, x.size))
+        run = slice_run_offset(x, y, op.params)
         return run is not None and x.offset + run == y.offset
 
     def _tensor_init(self, idx: int) -> str:

@@ -28,26 +28,28 @@ def _align(n: int, a: int = ALIGN) -> int:
     return (n + a - 1) // a * a
 
 
-def slice_run_offset(in_shape, out_shape, begin, elem_bytes: int) -> int | None:
-    """The byte offset in its input of a SLICE's box when the box is one contiguous run of the
-    input's bytes (the dims outside its innermost cut one extent 1, those inside whole), else None."""
+def slice_run_offset(x, y, params: dict[str, int]) -> int | None:
+    """The byte offset in its input x of a SLICE's box (output y, begins in `params`) when the
+    box is one contiguous run of x's bytes (the dims outside its innermost cut one extent 1,
+    those inside whole), else None. x and y: tensors with .shape, .nbytes and .is_const (the
+    converter's and the file reader's alike)."""
+    in_shape, out_shape = tuple(x.shape), tuple(y.shape)
     rank = len(in_shape)
+    if x.is_const or len(out_shape) != rank:
+        return None
     cut = max((d for d in range(rank) if out_shape[d] != in_shape[d]), default=-1)
     if any(out_shape[d] != 1 for d in range(cut)):
         return None
-    offset, stride = 0, elem_bytes
+    offset, stride = 0, x.nbytes // max(1, int(np.prod(in_shape)))
     for d in reversed(range(rank)):
-        offset += int(begin[d]) * stride
+        offset += int(params.get(f"begin_{d}", 0)) * stride
         stride *= int(in_shape[d])
     return offset
 
 
 def _slice_offset(graph: Graph, op) -> int | None:
-    x, y = (graph.tensors[i] for i in (op.inputs[0], op.outputs[0]))
-    if x.is_const or len(x.shape) != len(y.shape):
-        return None
-    begin = [int(op.params.get(f"begin_{d}", 0)) for d in range(len(x.shape))]
-    off = slice_run_offset(x.shape, y.shape, begin, x.nbytes // max(1, int(np.prod(x.shape))))
+    """The run's offset when the plan may put the SLICE's output on it (16-aligned), else None."""
+    off = slice_run_offset(*(graph.tensors[i] for i in (op.inputs[0], op.outputs[0])), op.params)
     return off if off is not None and off % ALIGN == 0 else None
 
 
@@ -73,7 +75,10 @@ def _groups(graph: Graph, slices: bool = True) -> dict[int, int]:
 
 def lifetimes(graph: Graph, slices: bool = True) -> dict[int, tuple[int, int]]:
     """Group root -> (first op index that needs it, last op index that needs it)."""
-    groups = _groups(graph, slices)
+    return _lifetimes(graph, _groups(graph, slices))
+
+
+def _lifetimes(graph: Graph, groups: dict[int, int]) -> dict[int, tuple[int, int]]:
     n = len(graph.ops)
     live: dict[int, list[int]] = {}
 
@@ -117,7 +122,7 @@ def _place(
 def _plan(graph: Graph, slices: bool) -> tuple[int, dict[int, int]]:
     """The smallest arena over the orderings and each activation's offset."""
     aliases = _aliases(graph, slices)
-    live = lifetimes(graph, slices)
+    live = _lifetimes(graph, {t: root for t, (root, _) in aliases.items()})
     sizes: dict[int, int] = {}
     for t, (g, off) in aliases.items():
         if g in live:

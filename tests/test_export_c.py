@@ -363,18 +363,27 @@ def test_16x8_dsp_kernels_in_qemu_match_interpreter(tmp_path: Path) -> None:
     tool("qemu-system-arm")
     picoq = _s16_net_with_fc()
     ec.export_c(picoq, tmp_path / "fw", "n16")
+    dsp = ("pq_conv2d_s16_dsp", "pq_depthwise_conv2d_s16_dsp", "pq_fully_connected_s16_dsp", "pq_add_s16_dsp")
+    got, expected = _m4_run_16x8(picoq, tmp_path, 29, dsp)
+    np.testing.assert_array_equal(got, expected)
+
+
+def _m4_run_16x8(picoq: bytes, tmp_path: Path, seed: int, dsp_kernels: tuple[str, ...]):
+    """The folder exported to tmp_path/fw built for the Cortex-M4 example (QEMU mps2-an386) and
+    run on full-range int16 inputs (both extremes among them): asserts `dsp_kernels` are linked
+    and every input ran; returns (the M4's outputs, the interpreter's)."""
     shape = Interpreter(picoq).input_details[0]["shape"]
-    inputs = np.random.default_rng(29).integers(-32768, 32768, (N_INPUTS, *shape), dtype=np.int16)
+    inputs = np.random.default_rng(seed).integers(-32768, 32768, (N_INPUTS, *shape), dtype=np.int16)
     inputs[0], inputs[1] = 32767, -32768
     (tmp_path / "in.bin").write_bytes(inputs.astype("<i2").tobytes())
     args = [f"MODEL={tmp_path / 'fw'}", f"INPUTS={tmp_path / 'in.bin'}", f"BUILD={tmp_path / 'm4'}"]
     make(M4_DIR, *args)
     symbols = run([tool("arm-none-eabi-nm"), str(tmp_path / "m4" / "fw.elf")]).stdout
-    for kernel in ("pq_conv2d_s16", "pq_depthwise_conv2d_s16", "pq_fully_connected_s16", "pq_add_s16"):
-        assert f" {kernel}_dsp" in symbols, kernel
+    for kernel in dsp_kernels:
+        assert f" {kernel}" in symbols, kernel
     out = make(M4_DIR, *args, "run", timeout=QEMU_TIMEOUT)
     assert f"# inputs: {N_INPUTS}" in out.stdout
-    np.testing.assert_array_equal(output_rows(out.stdout, np.int16), reference(picoq, inputs))
+    return output_rows(out.stdout, np.int16), reference(picoq, inputs)
 
 
 # *** dsppool16: the 16x8 pools' Cortex-M DSP kernels in an exported folder ***
@@ -409,20 +418,9 @@ def test_16x8_pools_call_their_dsp_kernels_in_qemu_match_interpreter(tmp_path: P
         "pq_avg_pool2d_s16",
     ]
     assert "_pool2d_s16_eval" not in model_c
-    shape = Interpreter(picoq).input_details[0]["shape"]
-    inputs = np.random.default_rng(25).integers(-32768, 32768, (N_INPUTS, *shape), dtype=np.int16)
-    inputs[0], inputs[1] = 32767, -32768
-    (tmp_path / "in.bin").write_bytes(inputs.astype("<i2").tobytes())
-    args = [f"MODEL={tmp_path / 'fw'}", f"INPUTS={tmp_path / 'in.bin'}", f"BUILD={tmp_path / 'm4'}"]
-    make(M4_DIR, *args)
-    symbols = run([tool("arm-none-eabi-nm"), str(tmp_path / "m4" / "fw.elf")]).stdout
-    for kernel in ("pq_max_pool2d_s16_dsp", "pq_avg_pool2d_s16_dsp"):
-        assert f" {kernel}" in symbols, kernel
-    out = make(M4_DIR, *args, "run", timeout=QEMU_TIMEOUT)
-    assert f"# inputs: {N_INPUTS}" in out.stdout
-    expected = reference(picoq, inputs)
+    got, expected = _m4_run_16x8(picoq, tmp_path, 25, ("pq_max_pool2d_s16_dsp", "pq_avg_pool2d_s16_dsp"))
     assert len(np.unique(expected)) > 10  # not a constant output: the pools see real values
-    np.testing.assert_array_equal(output_rows(out.stdout, np.int16), expected)
+    np.testing.assert_array_equal(got, expected)
 
 
 # *** end dsppool16 ***
