@@ -158,8 +158,9 @@ def test_fast_lut16_equals_the_reference(op: str) -> None:
 @pytest.mark.parametrize("op", ["logistic", "tanh"])
 def test_small_int16_logistic_and_tanh_fast_equal_the_reference(op: str, scale: float) -> None:
     """Below the table's size threshold (a recurrent cell's gates), the int16 LOGISTIC and TANH
-    run the reference arithmetic 8 values a step on AVX2 (pq_sigmoid16_avx2.c): every int16
-    value, in 9 runs of a 8,195-value tensor (8 lanes a step, then a tail of 3), on every ISA,
+    run the reference arithmetic 8 values a step on AVX2 (pq_sigmoid16_avx2.c, a gather) and 16
+    on AVX-512 (pq_sigmoid16_avx512.c, permutes): every int16 value, in 9 runs of a 8,195-value
+    tensor (8 or 16 lanes a step, then a tail of 3, scalar or masked), on every ISA,
     byte for byte; both scale paths (power of two and TFLM's doubling loop)."""
     from support.fast_check import ISAS, run_all
 

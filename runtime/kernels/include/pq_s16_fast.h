@@ -111,6 +111,11 @@ static inline int32_t pq_s16_rq_apply(uint64_t x, const pq_s16_rq *q) {
 int32_t pq_s16_requant_cols_avx2(const int32_t *acc, const int32_t *m15, const int64_t *bm, const int64_t *total,
                                  int32_t n, int32_t lo, int32_t hi, int16_t *out);
 
+/* pq_s16_requant_cols_avx2 for all n outputs on AVX-512, the tail masked
+ * (src/arch/x86/pq_s16_requant_avx512.c, x86-64 only). */
+void pq_s16_requant_cols_avx512(const int32_t *acc, const int32_t *m15, const int64_t *bm, const int64_t *total,
+                                int32_t n, int32_t lo, int32_t hi, int16_t *out);
+
 /* w[0 .. n) widened to int16, plus `offset` (FULLY_CONNECTED's filter offset; 0 for convs). */
 void pq_s16_widen(const int8_t *w, int32_t offset, int32_t n, int16_t *out);
 

@@ -99,4 +99,20 @@ PQ_INLINE pq_status pq_sigmoid16_run(const pq_logistic_params *p, int32_t size, 
 int32_t pq_sigmoid16_avx2(const pq_sigmoid16_scale *s, int tanh, int32_t n, const int16_t *table, const int16_t *in,
                           int16_t *out);
 
+/* The table as interpolation pairs: entry i in the low half, entry i + 1 in the high half
+ * (entry 255 alone in pairs[255], which no lane reads: the index is clamped to 254). */
+PQ_INLINE void pq_sigmoid16_pairs(const int16_t *table, uint32_t *pairs)
+{
+    uint32_t i;
+    for (i = 0; i < PQ_SIGMOID16_TABLE; ++i) {
+        const uint32_t next = i + 1 < PQ_SIGMOID16_TABLE ? pq_sigmoid16_entry(table, i + 1) : 0u;
+        pairs[i] = pq_sigmoid16_entry(table, i) | (next << 16);
+    }
+}
+
+/* pq_sigmoid16_run for AVX-512, all n values (the tail masked), the table as
+ * pq_sigmoid16_pairs (src/arch/x86/pq_sigmoid16_avx512.c, x86-64 builds only). */
+void pq_sigmoid16_avx512(const pq_sigmoid16_scale *s, int tanh, int32_t n, const uint32_t *pairs, const int16_t *in,
+                         int16_t *out);
+
 #endif /* PQ_SIGMOID16_H */

@@ -28,6 +28,7 @@ typedef struct {
      * for pq_s16_requant_cols_avx2. */
     const int32_t *m15;
     const int64_t *bm, *total;
+    int32_t rq512; /* the requantization by columns on AVX-512 (pq_s16_requant_cols_avx512) */
 } fc16_state;
 
 /* Per unit the constants of pq_s16_requant_cols_avx2, or 0 when a shift is outside [0, 63]. */
@@ -72,6 +73,7 @@ static pq_status fc16_layout(const pq_node *node, const pq_tensor *t, int isa, p
     rq = (pq_s16_rq *)pq_bump_take(b, (size_t)n_rq * sizeof(pq_s16_rq));
     g.m15 = NULL;
     g.bm = g.total = NULL;
+    g.rq512 = pq_vec_avx2(isa) == 2;
     if (g.dots == NULL && pq_vec_avx2(isa)) {
         g.m15 = (const int32_t *)pq_bump_take(b, (size_t)g.units * sizeof(int32_t));
         g.bm = (const int64_t *)pq_bump_take(b, (size_t)g.units * sizeof(int64_t));
@@ -127,7 +129,12 @@ static pq_status fc16_eval(const pq_node *node, const pq_tensor *t, void *scratc
             if (s->cols8 != NULL) s->cols8(x, s->w8, s->depth, s->units, acc);
             else s->cols(x, s->w, s->depth, s->units, acc);
 #if PQ_HAVE_X86_SIMD
-            if (s->m15 != NULL) o = pq_s16_requant_cols_avx2(acc, s->m15, s->bm, s->total, s->units, p->act_min, p->act_max, out);
+            if (s->m15 != NULL && s->rq512) {
+                pq_s16_requant_cols_avx512(acc, s->m15, s->bm, s->total, s->units, p->act_min, p->act_max, out);
+                o = s->units;
+            } else if (s->m15 != NULL) {
+                o = pq_s16_requant_cols_avx2(acc, s->m15, s->bm, s->total, s->units, p->act_min, p->act_max, out);
+            }
 #endif
         }
         for (; o < s->units; ++o) {

@@ -8,7 +8,8 @@
  * An int16 table is 64 or 128 KB and its building runs the kernel 65,536 times: planned only
  * for tensors of at least PQ_LUT16_MIN_COUNT values, where the lookups repay it. A smaller
  * int16 LOGISTIC or TANH (a recurrent cell's gates, every step) runs the reference arithmetic
- * 8 values a step on AVX2 instead (pq_sigmoid16_avx2: no table of its own), and a smaller
+ * 8 values a step on AVX2 instead (pq_sigmoid16_avx2: no table of its own; 16 on AVX-512,
+ * pq_sigmoid16_avx512, from the table's 1 KB of interpolation pairs), and a smaller
  * QUANTIZE from int16 (a requantization between 16x8 layers, a 16x8 island's int8 exit) the
  * reference's MBQM in a loop the compiler vectorises (PQ_VEC_BUILDS), where pq_mbqm_vec is exact:
  * a multiplier >= 0 and |x + input offset| * 2^left inside int32.
@@ -32,6 +33,7 @@ typedef struct {
                      * table); 0: the table */
     int32_t level;  /* requant16's build (pq_vec_avx2) */
     pq_sigmoid16_scale sc; /* interp's input scaling, taken at prepare */
+    uint32_t pairs[PQ_SIGMOID16_TABLE]; /* interp on AVX-512: the table as pq_sigmoid16_pairs */
     uint8_t table[]; /* entries (256 or 65,536) of 1 or 2 bytes, indexed by the input's bits */
 } lut16_state;
 
@@ -121,6 +123,7 @@ static pq_status lut16_prepare(pq_node *node, const pq_tensor *t, int isa, void 
     s->level = pq_vec_avx2(isa);
     if (s->interp) {
         (void)pq_sigmoid16_scale_of((const pq_logistic_params *)node->params, &s->sc); /* interp_op checked it */
+        pq_sigmoid16_pairs((const int16_t *)(const void *)PQ_IN(node, t, 1), s->pairs);
         node->fast = s;
         return PQ_OK;
     }
@@ -164,6 +167,10 @@ static pq_status lut16_eval(const pq_node *node, const pq_tensor *t, void *scrat
         const pq_logistic_params *p = (const pq_logistic_params *)node->params;
         const int16_t *tab = (const int16_t *)PQ_IN(node, t, 1), *x = (const int16_t *)xv;
         int16_t *y = (int16_t *)yv;
+        if (s->level == 2) {
+            pq_sigmoid16_avx512(&s->sc, s->interp == 2, s->n, s->pairs, x, y);
+            return PQ_OK;
+        }
         i = pq_sigmoid16_avx2(&s->sc, s->interp == 2, s->n, tab, x, y);
         return pq_sigmoid16_run(p, s->n - i, tab, x + i, y + i, s->interp == 2); /* the tail */
     }
