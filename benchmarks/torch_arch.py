@@ -82,7 +82,9 @@ def smooth_images(rng: np.random.Generator, n: int, shape: tuple[int, int, int])
 
 
 def build(name: str, seed: int, bn_images: np.ndarray) -> Any:
-    """torchvision's `name`, random weights (seed), BatchNorm statistics measured on `bn_images`; eval mode."""
+    """torchvision's `name`, random weights (seed), BatchNorm statistics measured on `bn_images`
+    (none: torchvision's initial ones, mean 0 and variance 1, as a new user's model has them);
+    eval mode."""
     import torch
 
     tv = import_torchvision()
@@ -91,6 +93,8 @@ def build(name: str, seed: int, bn_images: np.ndarray) -> Any:
         warnings.simplefilter("ignore")  # e.g. googlenet's notice that its default init will change
         model = tv.models.get_model(name, weights=None).eval()
     bns = [m for m in model.modules() if isinstance(m, torch.nn.modules.batchnorm._BatchNorm)]
+    if len(bn_images) == 0:
+        return model
     for bn in bns:
         bn.reset_running_stats()
         bn.momentum = None  # cumulative average: the one pass sets the statistics exactly

@@ -71,7 +71,12 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     p.add_argument("--size", type=int, default=96, help="input height and width (3xSIZExSIZE, default 96)")
     p.add_argument("--calib-samples", type=int, default=100, help="calibration images, both quantizers")
     p.add_argument("--eval-samples", type=int, default=20, help="held-out images for the SQNR")
-    p.add_argument("--bn-samples", type=int, default=64, help="images that set the BatchNorm statistics")
+    p.add_argument(
+        "--bn-samples",
+        type=int,
+        default=64,
+        help="images that set the BatchNorm statistics (0: torchvision's initial ones)",
+    )
     p.add_argument("--seed", type=int, default=0, help="seed of the weights and the images")
     add_timing_args(p)
     p.add_argument("--threads", type=int, default=1, help="picoq num_threads and ORT intra-op threads")
@@ -82,9 +87,11 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     finish_timing_args(p, args)
     if args.more:
         args.models += [m for m in MORE_MODELS if m not in args.models]
-    for opt in ("size", "calib_samples", "eval_samples", "bn_samples"):
+    for opt in ("size", "calib_samples", "eval_samples"):
         if getattr(args, opt) < 1:
             p.error(f"--{opt.replace('_', '-')} must be >= 1")
+    if args.bn_samples < 0:
+        p.error("--bn-samples must be >= 0")
     if not 1 <= args.threads <= 64:
         p.error("--threads must be from 1 to 64")
     if args.cpu is not None and args.threads > 1:

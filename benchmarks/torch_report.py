@@ -102,8 +102,7 @@ def error_lines(results: list[dict[str, Any]]) -> list[str]:
 
 
 NOTES = (
-    "torchvision {tv} architectures, random weights (torch.manual_seed({seed})), BatchNorm statistics "
-    "measured on {bn} smooth random images, exported with torch.onnx.export (TorchScript exporter, opset 17, "
+    "torchvision {tv} architectures, random weights (torch.manual_seed({seed})), {bn}, exported with torch.onnx.export (TorchScript exporter, opset 17, "
     "static shapes, batch 1). Both quantizers calibrate on the same {calib} smooth random images: picoq with "
     "picoq.converter.convert (minmax, per-channel), onnxruntime with quant_pre_process + quantize_static (QDQ, "
     "per-channel, QInt8, MinMax). Latency: median of the timed runs, interleaved rounds; "
@@ -124,7 +123,9 @@ def notes(report: dict[str, Any]) -> str:
     return NOTES.format(
         tv=report["machine"]["packages"].get("torchvision"),
         seed=s["seed"],
-        bn=s["bn_samples"],
+        bn=f"BatchNorm statistics measured on {s['bn_samples']} smooth random images"
+        if s["bn_samples"]
+        else "torchvision's initial BatchNorm statistics (mean 0, variance 1)",
         calib=s["calib_samples"],
         held=s["eval_samples"],
         threads=s["threads"],

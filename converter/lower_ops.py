@@ -147,6 +147,8 @@ class ComputeOps:
             wq = qp.quantize_weights(filt, ws, axis)
         else:
             ws = qp.weight_scales(filt, axis if per_channel else None)
+            if self.dt == "int8" and b is not None:
+                ws = qp.fit_bias(np.broadcast_to(b, (channels,)), sx, ws)
             wq = qp.quantize_weights(filt, ws, axis)
         w_idx = self.g.add_const(f"{node.name}/filter", wq, ws, np.zeros(ws.size, np.int32), axis)
         if int4 is not None:
@@ -622,7 +624,12 @@ class ComputeOps:
         try:
             params = q.hard_swish_params(*self.q_of(node.inputs[0]), *self.q_of(node.outputs[0]))
         except ValueError as e:
-            self.problems.append(f"{node.where}: {e}")
+            if self.dt == "int16" or not have_kernel("LOOKUP_TABLE"):
+                self.problems.append(f"{node.where}: {e}")
+                return
+            # Scales HARD_SWISH's fixed-point steps cannot hold (activations of 1e-7 and below,
+            # which a randomly initialised MobileNetV3 reaches): the rounded function as a table.
+            self._table_op(node, lambda xs: xs * np.clip(xs + 3.0, 0.0, 6.0) / 6.0)
             return
         self._unary(node, "HARD_SWISH", params)
 

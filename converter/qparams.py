@@ -28,7 +28,10 @@ def activation_qparams(lo: float, hi: float, dtype: str = "int8") -> tuple[float
     lo, hi = min(float(lo), 0.0), max(float(hi), 0.0)
     if not (np.isfinite(lo) and np.isfinite(hi)):
         raise ValueError(f"activation range [{lo}, {hi}] is not finite")
-    if hi - lo < 1e-12:  # a constant-zero tensor: any scale represents it; pick [0, 1]
+    if not hi - lo > 255.0 * MIN_SCALE:  # a constant-zero tensor: any scale represents it; pick [0, 1]
+        # (an absolute floor such as 1e-12 would take the real signal of a network whose
+        # activations shrink layer after layer, e.g. a randomly initialised EfficientNet at
+        # 1e-14, for a constant, and zero it)
         hi = 1.0
     if dtype == "int16":
         return max(float(np.float32(max(-lo, hi) / 32767.0)), MIN_SCALE), 0
@@ -68,6 +71,31 @@ def quantize_weights(w: np.ndarray, scales: np.ndarray, axis: int | None, qmax: 
         shape[axis] = -1
     q = round_half_away(w / scales.astype(np.float64).reshape(shape))
     return np.clip(q, -qmax, qmax).astype(np.int8)
+
+
+# The largest |bias| an int32 bias may hold: half of int32, leaving the other half to the
+# accumulated products it is added to.
+BIAS_LIMIT = 2.0**30
+
+
+def fit_bias(b: np.ndarray | None, in_scale: float, w_scales: np.ndarray) -> np.ndarray:
+    """Weight scales widened where an int32 bias at in_scale * w_scale would pass BIAS_LIMIT,
+    as TFLite's quantizer does: a bias that large next to the products means the input's
+    contribution is tiny against the bias (activations that vanish, e.g. a randomly initialised
+    GoogLeNet's last layers at 1e-12 before a bias of 0.01); clipping the bias instead would
+    zero the output. w_scales has one entry per channel of b, or one for all."""
+    if b is None:
+        return w_scales
+    ab = np.abs(np.asarray(b, np.float64))
+    need = ab / (np.float64(np.float32(in_scale)) * BIAS_LIMIT)
+    if w_scales.size == 1:
+        need = need.max(initial=0.0)
+    if not np.any(need > w_scales):
+        return w_scales
+    # float32 rounding down could leave the bias a hair past the limit: one ulp up
+    return np.where(
+        need > w_scales, np.nextafter(need.astype(np.float32), np.float32(np.inf)), w_scales
+    ).astype(np.float32)
 
 
 def quantize_bias(b: np.ndarray, in_scale: float, w_scales: np.ndarray, dtype: str = "int32") -> np.ndarray:
