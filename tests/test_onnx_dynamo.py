@@ -11,12 +11,13 @@ import numpy as np
 import onnx
 import onnxruntime as ort
 import pytest
-from support.onnx_models import ort_quantize_static
-from support.torch_seq import kws_1d
 
 from picoq.converter import convert
 from picoq.converter.float_ops import sqnr_db
 from picoq.runtime import Interpreter
+
+from support.onnx_models import ort_quantize_static
+from support.torch_seq import kws_1d
 
 torch = pytest.importorskip("torch")
 pytest.importorskip("onnxscript")  # the dynamo exporter's dependency (a test extra)
