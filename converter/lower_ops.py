@@ -705,7 +705,7 @@ class ComputeOps:
                 if (levels * count) << max(params["shift"], 0) >= 1 << 31:
                     raise ValueError(f"sum of {count} values overflows the MEAN kernel's accumulator")
             else:
-                params = q.mean_params(*self.q_of(x), *self.q_of(y), count, self.dt)
+                params = q.mean_params_once(*self.q_of(x), *self.q_of(y), count, self.dt)
         except ValueError as e:
             self.problems.append(f"{node.where}: {e}")
             return

@@ -222,6 +222,26 @@ def mean_params(
     return {"input_offset": -int(in_zp), "output_offset": int(out_zp), "multiplier": m, "shift": shift}
 
 
+def mean_params_once(
+    in_scale: float, in_zp: int, out_scale: float, out_zp: int, count: int, dtype: str = "int8"
+) -> dict[str, int]:
+    """MEAN's parameters for a model picoq quantizes itself (an ONNX one): the kernel's own
+    arithmetic, MBQM of the sum, with the multiplier s_in / (s_out * count) held unnormalised at
+    shift 0 when it is below 1 (the kernel takes any multiplier >= 0). TFLM's fold (mean_params)
+    leaves a right shift of a bit or two after the rounding doubling high multiply when the
+    scales are close: two roundings, the first at only 2-4 times the output's resolution, which
+    added a quarter to the pooled features' rounding noise (ResNet-18: -0.4 dB against
+    onnxruntime at its global average pool, the layers before it within 0.1 dB). At shift 0 the
+    sum is rounded once. A multiplier below 2^23 (a mean of thousands of values onto a finer
+    scale) keeps TFLM's form, whose relative precision is then the better one."""
+    params = mean_params(in_scale, in_zp, out_scale, out_zp, count, dtype)  # and its overflow check
+    real = _f32(in_scale) / _f32(out_scale) / count
+    m = round_half_away(real * (1 << 31)) if real < 1.0 else 0
+    if (1 << 23) <= m < (1 << 31) and params["shift"] <= 0:  # the sum alone fits int32 already
+        params.update(multiplier=int(m), shift=0)
+    return params
+
+
 def concat_requant_row(in_scale: float, in_zp: int, out_scale: float) -> tuple[int, int, int]:
     """One CONCATENATION input's (multiplier, shift, input_offset):
     QuantizeMultiplier((double)s_in / (double)s_out), shift capped at 22 (|x - zp| <= 255).
