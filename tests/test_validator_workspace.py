@@ -16,12 +16,13 @@ from __future__ import annotations
 
 import ctypes
 import re
+import subprocess
 from collections import Counter
 from pathlib import Path
 
 import numpy as np
 import pytest
-from test_validator import CASES, REPO_MODELS, SRCS, CError, ContractMutator, Patch, _build_lib
+from test_validator import CASES, REPO_MODELS, SRCS, STRICT, CError, ContractMutator, Patch, _build_lib, _gcc
 
 from picoq.converter import convert
 from picoq.runtime import format as fmt
@@ -293,6 +294,27 @@ def test_short_or_odd_workspace_same_verdict(wslib, models) -> None:
         want = wslib.validate(data, None)
         for size, shift in ((n, 0), (n, 1), (n, 3), (n - 1, 0), (0, 0)):
             assert wslib.validate(data, size, shift) == want, (size, shift)
+
+
+def test_no_workspace_build_rescans(tmp_path, models) -> None:
+    """-DPQ_MODEL_NO_WORKSPACE (firmware's flash saving) compiles the workspace out: the graph
+    checks reference none of pq_model_index.c, a lent workspace is ignored, the verdicts are the
+    same."""
+    core = Path(kernels_dir()) / "src" / "core"
+    for flags in ([], ["-DPQ_MODEL_NO_WORKSPACE"]):
+        obj = tmp_path / "graph.o"
+        cmd = [_gcc(), *STRICT, "-O2", *flags, "-c", str(core / "pq_model_graph.c"), "-o", str(obj)]
+        subprocess.run(cmd, check=True)
+        nm = subprocess.run(["nm", str(obj)], capture_output=True, text=True, check=True).stdout
+        assert ("pqv_index_flow" in nm) == (not flags), nm
+    lib = WsLib(_build_lib(tmp_path / "libpqnows.so", ["-DPQ_MODEL_NO_WORKSPACE"], SRCS))
+    rng = np.random.default_rng(8)
+    for data in models.values():
+        mut = GraphMutator(data, rng)
+        for m in [data] + [mut.mutate()[0] for _ in range(3)]:
+            want = lib.validate(m, None)
+            assert lib.validate(m, lib.ws_bytes(m)) == want
+            assert want[0] == (both(m)[0] or (0,))[0]
 
 
 def test_ws_bytes_is_29_a_tensor(wslib, models) -> None:

@@ -70,6 +70,14 @@ typedef struct {
     uint32_t n_order;
 } pqv_index;
 enum { PQV_IO_IN = 1, PQV_IO_OUT = 2, PQV_IO_SEEN_IN = 4, PQV_IO_SEEN_OUT = 8 };
+/* The context's tables, or NULL. Firmware that never lends a workspace may define
+ * PQ_MODEL_NO_WORKSPACE: the workspace branches are then dead code (about 2 KB of Cortex-M4
+ * flash at -Os) and pq_model_validate_ws always rescans. */
+#ifdef PQ_MODEL_NO_WORKSPACE
+#define PQV_IX(c) ((pqv_index *)NULL)
+#else
+#define PQV_IX(c) ((c)->ix)
+#endif
 
 /* ---- validation context ---- */
 typedef struct {

@@ -13,7 +13,7 @@
  * the same answer, computed once); else it rescans the records, as firmware does. */
 static int is_graph_input(const pqv_ctx *c, int32_t t) {
     uint32_t k;
-    if (c->ix) return c->ix->io[t] & PQV_IO_IN;
+    if (PQV_IX(c)) return c->ix->io[t] & PQV_IO_IN;
     for (k = 0; k < c->n_in; k++) {
         if (grio(c, k) == t) return 1;
     }
@@ -21,7 +21,7 @@ static int is_graph_input(const pqv_ctx *c, int32_t t) {
 }
 static int is_graph_output(const pqv_ctx *c, int32_t t) {
     uint32_t k;
-    if (c->ix) return (c->ix->io[t] & PQV_IO_OUT) != 0;
+    if (PQV_IX(c)) return (c->ix->io[t] & PQV_IO_OUT) != 0;
     for (k = 0; k < c->n_out; k++) {
         if (grio(c, c->n_in + k) == t) return 1;
     }
@@ -31,7 +31,7 @@ static int is_graph_output(const pqv_ctx *c, int32_t t) {
 static int produced_before(const pqv_ctx *c, int32_t t, uint32_t i) {
     uint32_t j;
     if (is_graph_input(c, t)) return 1;
-    if (c->ix) return c->ix->producer[t] >= 0 && (uint32_t)c->ix->producer[t] < i;
+    if (PQV_IX(c)) return c->ix->producer[t] >= 0 && (uint32_t)c->ix->producer[t] < i;
     for (j = 0; j < i; j++) {
         if (op_output(c, j) == t) return 1;
     }
@@ -45,7 +45,7 @@ static int lifetime(const pqv_ctx *c, int32_t t, int64_t *first, int64_t *last) 
     uint32_t i, k;
     *first = -1;
     *last = -1;
-    if (c->ix) {
+    if (PQV_IX(c)) {
         if (c->ix->first_touch[t] >= 0) {
             if (!used) *first = c->ix->first_touch[t];
             used = 1;
@@ -118,7 +118,7 @@ static int32_t alias_parent(const pqv_ctx *c, uint32_t j) {
  * now, so each step goes to an earlier op. */
 static int32_t alias_root(const pqv_ctx *c, int32_t t) {
     uint32_t steps, j;
-    if (c->ix) return c->ix->root[t];
+    if (PQV_IX(c)) return c->ix->root[t];
     for (steps = 0; steps <= c->n_ops; steps++) {
         int32_t x;
         for (j = 0; j < c->n_ops && op_output(c, j) != t; j++) {
@@ -145,7 +145,7 @@ static int group_span(const pqv_ctx *c, int32_t r, uint32_t *o, int64_t *end, in
     if (t_kind(c, r) != KIND_ARENA || !lifetime(c, r, fr, lr) || alias_root(c, r) != r) return 0;
     *o = t_offset(c, r);
     *end = (int64_t)*o + t_nbytes(c, r);
-    if (c->ix) { /* r's aliases by index, the same test on each as below (the rest fail it) */
+    if (PQV_IX(c)) { /* r's aliases by index, the same test on each as below (the rest fail it) */
         int32_t p;
         for (p = c->ix->head[r]; p < c->ix->head[r + 1]; p++) {
             t = c->ix->list[p];
@@ -189,7 +189,7 @@ static int check_arena_plan(const pqv_ctx *c) {
         int64_t f, l, fr, lr, end;
         uint32_t o;
         if (!group_span(c, r, &o, &end, &fr, &lr)) continue;
-        if (c->ix) {
+        if (PQV_IX(c)) {
             t = first_overlap_ix(c, r, o, end, fr, lr);
             if (t < 0) continue;
             return pqv_fail(c, PQ_MODEL_E_TENSOR_ARENA_OVERLAP, (uint32_t)alias_root(c, t), NO_OFFSET, t_offset(c, t),
@@ -238,7 +238,7 @@ static int check_scratch_plan(const pqv_ctx *c) {
         uint32_t o;
         if (!group_span(c, r, &o, &end, &fr, &lr)) continue;
         /* with the workspace, only the ops of the group's lifetime (the others are skipped below) */
-        for (i = c->ix && fr > 0 ? (uint32_t)fr : 0u; i < c->n_ops && !(c->ix && (int64_t)i > lr); i++) {
+        for (i = PQV_IX(c) && fr > 0 ? (uint32_t)fr : 0u; i < c->n_ops && !(PQV_IX(c) && (int64_t)i > lr); i++) {
             uint32_t at = c->scra_off + PQV_SCRATCH_SIZE * i, so = rd32(c->b + at), sn = rd32(c->b + at + 4);
             if (sn == 0 || (int64_t)i < fr || (int64_t)i > lr) continue;
             if ((int64_t)o < (int64_t)so + sn && (int64_t)so < end) {
@@ -262,7 +262,7 @@ static int names_equal(const pqv_ctx *c, uint32_t a, uint32_t b) {
 int pqv_check_graph(const pqv_ctx *c) {
     uint32_t i, k, j;
     int32_t dup;
-    if (c->ix) pqv_index_flow(c);
+    if (PQV_IX(c)) pqv_index_flow(c);
     for (k = 0; k < c->n_in; k++) {
         int32_t t = grio(c, k);
         if (t_kind(c, t) == KIND_CONST) {
@@ -295,11 +295,11 @@ int pqv_check_graph(const pqv_ctx *c) {
             return pqv_fail(c, PQ_MODEL_E_GRAPH_OUTPUT_UNPRODUCED, k, NO_OFFSET, t, "output tensor is never produced");
         }
     }
-    if (c->ix && (dup = pqv_index_dup_io(c, 0)) >= 0) {
+    if (PQV_IX(c) && (dup = pqv_index_dup_io(c, 0)) >= 0) {
         return pqv_fail(c, PQ_MODEL_E_GRAPH_INPUT_DUPLICATE, (uint32_t)dup, NO_OFFSET, grio(c, (uint32_t)dup),
                         "a tensor is listed twice");
     }
-    for (k = 0; k < (c->ix ? 0u : c->n_in); k++) {
+    for (k = 0; k < (PQV_IX(c) ? 0u : c->n_in); k++) {
         for (j = 0; j < k; j++) {
             if (grio(c, j) == grio(c, k)) {
                 return pqv_fail(c, PQ_MODEL_E_GRAPH_INPUT_DUPLICATE, k, NO_OFFSET, grio(c, k),
@@ -307,11 +307,11 @@ int pqv_check_graph(const pqv_ctx *c) {
             }
         }
     }
-    if (c->ix && (dup = pqv_index_dup_io(c, 1)) >= 0) {
+    if (PQV_IX(c) && (dup = pqv_index_dup_io(c, 1)) >= 0) {
         return pqv_fail(c, PQ_MODEL_E_GRAPH_OUTPUT_DUPLICATE, (uint32_t)dup, NO_OFFSET,
                         grio(c, c->n_in + (uint32_t)dup), "a tensor is listed twice");
     }
-    for (k = 0; k < (c->ix ? 0u : c->n_out); k++) {
+    for (k = 0; k < (PQV_IX(c) ? 0u : c->n_out); k++) {
         for (j = 0; j < k; j++) {
             if (grio(c, c->n_in + j) == grio(c, c->n_in + k)) {
                 return pqv_fail(c, PQ_MODEL_E_GRAPH_OUTPUT_DUPLICATE, k, NO_OFFSET, grio(c, c->n_in + k),
@@ -319,11 +319,11 @@ int pqv_check_graph(const pqv_ctx *c) {
             }
         }
     }
-    if (c->ix && (dup = pqv_index_dup_name(c)) >= 0) {
+    if (PQV_IX(c) && (dup = pqv_index_dup_name(c)) >= 0) {
         return pqv_fail(c, PQ_MODEL_E_TENSOR_NAME_DUPLICATE, (uint32_t)dup, NO_OFFSET,
                         rd32(tensor_rec(c, (uint32_t)dup) + 4), "duplicate tensor name");
     }
-    for (k = 0; k < (c->ix ? 0u : c->n_tensors); k++) {
+    for (k = 0; k < (PQV_IX(c) ? 0u : c->n_tensors); k++) {
         for (j = 0; j < k; j++) {
             if (names_equal(c, j, k)) {
                 return pqv_fail(c, PQ_MODEL_E_TENSOR_NAME_DUPLICATE, k, NO_OFFSET, rd32(tensor_rec(c, k) + 4),
@@ -331,7 +331,7 @@ int pqv_check_graph(const pqv_ctx *c) {
             }
         }
     }
-    if (c->ix) pqv_index_alias(c, alias_parent);
+    if (PQV_IX(c)) pqv_index_alias(c, alias_parent);
     TRY(check_arena_plan(c));
     return check_scratch_plan(c);
 }

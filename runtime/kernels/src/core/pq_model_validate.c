@@ -455,10 +455,16 @@ int pq_model_validate_ws(const uint8_t *buf, uint32_t len, uint32_t max_arena, u
 
     TRY(check_records(&c, S_TENS, TENSOR_SIZE, MAX_TENSORS, 60, 4, PQ_MODEL_E_TENS_RESERVED, &c.n_tensors));
     for (i = 0; i < c.n_tensors; i++) TRY(check_tensor(&c, i));
+#ifndef PQ_MODEL_NO_WORKSPACE
     if (ws != NULL && ws_bytes >= pqv_index_bytes(c.n_tensors)) { /* else rescan, the same verdict */
         pqv_index_carve(&ix, ws, c.n_tensors);
         c.ix = &ix;
     }
+#else
+    (void)ws;
+    (void)ws_bytes;
+    (void)ix;
+#endif
 
     if (c.size[S_OPIO] % 4) {
         return pqv_fail(&c, PQ_MODEL_E_SECTION_SIZE, (c.at[S_OPIO] - HEADER_SIZE) / SECTION_SIZE, c.at[S_OPIO] + 8,
