@@ -20,7 +20,7 @@ def validate_model(buf, uint32_t max_arena, bint check_crc=True, bint workspace=
     strings decoded, param None unless set.
 
     With `workspace` (the default) the validator gets pq_model_validate_ws_bytes() of heap
-    (about 29 bytes a tensor, freed on return) and runs in about O(n log n) instead of
+    (about 33 bytes a tensor, freed on return) and runs in about O(n log n) instead of
     rescanning the records (quadratic and worse: seconds for a long unrolled graph); the
     verdict is the same. workspace=False is the firmware's path, for tests that compare both."""
     cdef Py_buffer view

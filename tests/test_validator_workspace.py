@@ -317,13 +317,13 @@ def test_no_workspace_build_rescans(tmp_path, models) -> None:
             assert want[0] == (both(m)[0] or (0,))[0]
 
 
-def test_ws_bytes_is_29_a_tensor(wslib, models) -> None:
-    """TENS's declared count (29 bytes each, + 7), else the length's bound; garbage is fine."""
+def test_ws_bytes_is_33_a_tensor(wslib, models) -> None:
+    """TENS's declared count (33 bytes each, + 7), else the length's bound; garbage is fine."""
     for data in models.values():
         n_tensors = len(Patch(data).m.tensors)
-        assert wslib.ws_bytes(data) == 29 * n_tensors + 7
-    assert wslib.ws_bytes(b"") == 7 and wslib.ws_bytes(b"\0" * 6400) == 29 * 100 + 7
+        assert wslib.ws_bytes(data) == 33 * n_tensors + 7
+    assert wslib.ws_bytes(b"") == 7 and wslib.ws_bytes(b"\0" * 6400) == 33 * 100 + 7
     data = bytearray(models["tiny_mlp"])
     at = Patch(bytes(data)).sec[b"TENS"][2]
     data[at : at + 4] = b"XXXX"  # no TENS entry: the length's bound
-    assert wslib.ws_bytes(bytes(data)) == 29 * (len(data) // 64) + 7
+    assert wslib.ws_bytes(bytes(data)) == 33 * (len(data) // 64) + 7

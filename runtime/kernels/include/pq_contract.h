@@ -65,7 +65,8 @@ typedef struct {
     int32_t *last_touch;
     int32_t *root;        /* alias_root(t), once pqv_index_alias ran */
     int32_t *head, *list; /* list[head[r] .. head[r + 1]): the t != r of root r, by index */
-    int32_t *order;       /* names, then arena tensors, sorted (see pqv_index_*); n_order used */
+    int32_t *order;       /* names, then the live arena tensors, sorted (see pqv_index_*); n_order used */
+    int32_t *max_last;    /* order[p]'s offset's entries up to p: the latest last use */
     uint8_t *io;          /* PQV_IO_* bits */
     uint32_t n_order;
 } pqv_index;
@@ -147,11 +148,15 @@ void pqv_index_flow(const pqv_ctx *c);
 int32_t pqv_index_dup_io(const pqv_ctx *c, int out);
 /* The first tensor k whose name an earlier tensor has, or -1 (sorts ix->order by name). */
 int32_t pqv_index_dup_name(const pqv_ctx *c);
+/* lifetime() from the tables: the first and last op touching t (-1 for a graph input, n_ops
+ * for a graph output); 0 when t is neither a graph input nor touched by an op. */
+int pqv_index_life(const pqv_ctx *c, int32_t t, int64_t *first, int64_t *last);
 /* Once the data flow passed: root (from parent, below), head / list, and ix->order the arena
- * tensors by (offset, index). `parent(c, j)` is the tensor op j's output aliases, or -1. */
+ * tensors with a lifetime by (offset, first use, index), with max_last. `parent(c, j)` is the
+ * tensor op j's output aliases, or -1. */
 void pqv_index_alias(const pqv_ctx *c, int32_t (*parent)(const pqv_ctx *c, uint32_t j));
-/* The first position p in ix->order whose tensor's offset is >= o. */
-uint32_t pqv_index_lower_bound(const pqv_ctx *c, uint32_t o);
+/* The first position p >= from in ix->order whose tensor's offset is >= o (> o: upper). */
+uint32_t pqv_index_bound(const pqv_ctx *c, uint32_t from, uint32_t o, int upper);
 
 /* ---- what the op contracts share (pq_contracts_common.c) ---- */
 typedef struct {

@@ -18,7 +18,7 @@
  * large files before calling, or lends a workspace:
  *
  * pq_model_validate_ws takes a caller's buffer of pq_model_validate_ws_bytes()
- * bytes (about 29 per tensor; the Python runtime always lends one) in which it
+ * bytes (about 33 per tensor; the Python runtime always lends one) in which it
  * tabulates each tensor's producer, lifetime and alias group once, and sorts the
  * names and the arena tensors' offsets: the checks are then O(n log n) in the
  * records, plus, for the arena plan, the number of tensors starting inside each
@@ -190,7 +190,7 @@ int pq_model_validate_flags(const uint8_t *buf, uint32_t len, uint32_t max_arena
  * needs, it rescans as pq_model_validate_flags does. */
 int pq_model_validate_ws(const uint8_t *buf, uint32_t len, uint32_t max_arena, uint32_t flags, void *ws,
                          size_t ws_bytes, pq_model_error *err);
-/* The workspace pq_model_validate_ws needs for this buffer: 29 bytes a tensor (as many as the
+/* The workspace pq_model_validate_ws needs for this buffer: 33 bytes a tensor (as many as the
  * TENS section table entry says, else len / 64; at most 65,536), plus 7. Reads only the header
  * and section table, with bounds checks (the buffer need not be valid). */
 size_t pq_model_validate_ws_bytes(const uint8_t *buf, uint32_t len);

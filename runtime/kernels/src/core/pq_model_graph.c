@@ -45,15 +45,7 @@ static int lifetime(const pqv_ctx *c, int32_t t, int64_t *first, int64_t *last) 
     uint32_t i, k;
     *first = -1;
     *last = -1;
-    if (PQV_IX(c)) {
-        if (c->ix->first_touch[t] >= 0) {
-            if (!used) *first = c->ix->first_touch[t];
-            used = 1;
-            *last = c->ix->last_touch[t];
-        }
-        if (used && is_graph_output(c, t)) *last = c->n_ops;
-        return used;
-    }
+    if (PQV_IX(c)) return pqv_index_life(c, t, first, last);
     for (i = 0; i < c->n_ops; i++) {
         uint32_t n = op_n_in(c, i) + 1;
         for (k = 0; k < n; k++) {
@@ -167,18 +159,34 @@ static int group_span(const pqv_ctx *c, int32_t r, uint32_t *o, int64_t *end, in
     return 1;
 }
 
-/* With the workspace: the least index t the loop below would fail at, visiting only the
- * arena tensors whose offsets lie in [o, end) (ix->order is sorted by offset); -1 if none. */
+/* With the workspace: the least index t the loop below would fail at, or -1. ix->order holds
+ * the arena tensors with a lifetime by (offset, first use): for each offset in [o, end), skip
+ * the prefix whose last uses all precede fr (max_last < fr), stop at the first use past lr;
+ * what is left meets [fr, lr] (in a valid plan, r's own group alone). */
 static int32_t first_overlap_ix(const pqv_ctx *c, int32_t r, uint32_t o, int64_t end, int64_t fr, int64_t lr) {
-    uint32_t p;
+    const pqv_index *ix = c->ix;
+    uint32_t p = pqv_index_bound(c, 0, o, 0), q, s;
     int32_t best = -1;
-    for (p = pqv_index_lower_bound(c, o); p < c->ix->n_order; p++) {
-        int32_t t = c->ix->order[p];
-        int64_t f, l;
-        if ((int64_t)t_offset(c, t) >= end) break;
-        if (best >= 0 && t > best) continue;
-        if (!lifetime(c, t, &f, &l) || f > lr || fr > l || c->ix->root[t] == r) continue;
-        best = t;
+    while (p < ix->n_order && (int64_t)t_offset(c, ix->order[p]) < end) {
+        uint32_t lo = p, hi;
+        q = pqv_index_bound(c, p, t_offset(c, ix->order[p]), 1); /* past this offset's entries */
+        for (hi = q; lo < hi;) { /* the first s in [p, q) with max_last >= fr (non-decreasing) */
+            uint32_t mid = lo + (hi - lo) / 2u;
+            if (ix->max_last[mid] < fr) {
+                lo = mid + 1u;
+            } else {
+                hi = mid;
+            }
+        }
+        for (s = lo; s < q; s++) {
+            int32_t t = ix->order[s];
+            int64_t f, l;
+            lifetime(c, t, &f, &l);
+            if (f > lr) break;
+            if (fr > l || ix->root[t] == r || (best >= 0 && t > best)) continue;
+            best = t;
+        }
+        p = q;
     }
     return best;
 }

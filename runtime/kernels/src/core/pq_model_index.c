@@ -7,7 +7,7 @@
  */
 #include "pq_contract.h"
 
-#define N_INT32_TABLES 7u /* producer, first_touch, last_touch, root, head (+1), list, order */
+#define N_INT32_TABLES 8u /* producer, first_touch, last_touch, root, head (+1), list, order, max_last */
 
 size_t pqv_index_bytes(uint32_t n_tensors) {
     return (size_t)4u * (N_INT32_TABLES * (size_t)n_tensors + 1u) + (size_t)n_tensors + 3u;
@@ -23,7 +23,8 @@ void pqv_index_carve(pqv_index *ix, void *ws, uint32_t n) {
     ix->head = p + 4u * n; /* n + 1 entries */
     ix->list = p + 5u * n + 1u;
     ix->order = p + 6u * n + 1u;
-    ix->io = (uint8_t *)(p + 7u * n + 1u);
+    ix->max_last = p + 7u * n + 1u;
+    ix->io = (uint8_t *)(p + 8u * n + 1u);
     ix->n_order = 0;
 }
 
@@ -99,21 +100,35 @@ static int name_cmp(const pqv_ctx *c, int32_t a, int32_t b) {
     }
     return na == nb ? 0 : na < nb ? -1 : 1;
 }
+/* Sorted by (hash, name, index): names of long common prefixes (an unrolled graph's) are
+ * compared whole only when their hashes meet. ix->max_last holds the hashes for now. */
 static int name_less(const pqv_ctx *c, int32_t a, int32_t b) {
-    int d = name_cmp(c, a, b);
+    int d;
+    if (c->ix->max_last[a] != c->ix->max_last[b]) return c->ix->max_last[a] < c->ix->max_last[b];
+    d = name_cmp(c, a, b);
     return d != 0 ? d < 0 : a < b;
 }
 
+static int same_name(const pqv_ctx *c, int32_t a, int32_t b) {
+    return c->ix->max_last[a] == c->ix->max_last[b] && name_cmp(c, a, b) == 0;
+}
+
 /* The rescanning check fails at the least k with an equal name at some j < k: the second
- * tensor (by index) of some run of equal names; sorted by (name, index), that is the second
- * entry of a run, and the answer the least of those. */
+ * tensor (by index) of some run of equal names; sorted by (hash, name, index), equal names
+ * are runs, that is the second entry of one, and the answer the least of those. */
 int32_t pqv_index_dup_name(const pqv_ctx *c) {
     int32_t *a = c->ix->order, best = -1;
     uint32_t k, n = c->n_tensors;
-    for (k = 0; k < n; k++) a[k] = (int32_t)k;
+    for (k = 0; k < n; k++) {
+        const uint8_t *r = tensor_rec(c, k), *str = c->b + c->off[S_STRS] + rd32(r + 4);
+        uint32_t h = 2166136261u, j, len = rd32(r + 8); /* FNV-1a */
+        for (j = 0; j < len; j++) h = (h ^ str[j]) * 16777619u;
+        c->ix->max_last[k] = to_i32(h);
+        a[k] = (int32_t)k;
+    }
     heap_sort(c, a, n, name_less);
     for (k = 1; k < n; k++) {
-        if (name_cmp(c, a[k - 1u], a[k]) == 0 && (k < 2u || name_cmp(c, a[k - 2u], a[k - 1u]) != 0) &&
+        if (same_name(c, a[k - 1u], a[k]) && (k < 2u || !same_name(c, a[k - 2u], a[k - 1u])) &&
             (best < 0 || a[k] < best)) {
             best = a[k];
         }
@@ -121,9 +136,28 @@ int32_t pqv_index_dup_name(const pqv_ctx *c) {
     return best;
 }
 
+int pqv_index_life(const pqv_ctx *c, int32_t t, int64_t *first, int64_t *last) {
+    const pqv_index *ix = c->ix;
+    int used = (ix->io[t] & PQV_IO_IN) != 0;
+    *first = -1;
+    *last = -1;
+    if (ix->first_touch[t] >= 0) {
+        if (!used) *first = ix->first_touch[t];
+        used = 1;
+        *last = ix->last_touch[t];
+    }
+    if (used && (ix->io[t] & PQV_IO_OUT)) *last = c->n_ops;
+    return used;
+}
+
+/* By offset, then first use (then index: distinct keys). */
 static int offset_less(const pqv_ctx *c, int32_t a, int32_t b) {
     uint32_t oa = t_offset(c, a), ob = t_offset(c, b);
-    return oa != ob ? oa < ob : a < b;
+    int64_t fa, fb, l;
+    if (oa != ob) return oa < ob;
+    pqv_index_life(c, a, &fa, &l);
+    pqv_index_life(c, b, &fb, &l);
+    return fa != fb ? fa < fb : a < b;
 }
 
 void pqv_index_alias(const pqv_ctx *c, int32_t (*parent)(const pqv_ctx *c, uint32_t j)) {
@@ -150,19 +184,32 @@ void pqv_index_alias(const pqv_ctx *c, int32_t (*parent)(const pqv_ctx *c, uint3
     for (t = 0; t < n; t++) {
         if (ix->root[t] != (int32_t)t) ix->list[ix->order[ix->root[t]]++] = (int32_t)t;
     }
-    /* The arena tensors by (offset, index). */
+    /* The arena tensors with a lifetime (the arena plan skips the others) by (offset, first
+     * use, index); max_last: the latest last use so far among those at the same offset. */
     ix->n_order = 0;
     for (t = 0; t < n; t++) {
-        if (t_kind(c, (int32_t)t) == KIND_ARENA) ix->order[ix->n_order++] = (int32_t)t;
+        int64_t f, l;
+        if (t_kind(c, (int32_t)t) == KIND_ARENA && pqv_index_life(c, (int32_t)t, &f, &l)) {
+            ix->order[ix->n_order++] = (int32_t)t;
+        }
     }
     heap_sort(c, ix->order, ix->n_order, offset_less);
+    for (j = 0; j < ix->n_order; j++) {
+        int64_t f, l;
+        pqv_index_life(c, ix->order[j], &f, &l);
+        if (j > 0 && t_offset(c, ix->order[j - 1u]) == t_offset(c, ix->order[j]) && ix->max_last[j - 1u] > l) {
+            l = ix->max_last[j - 1u];
+        }
+        ix->max_last[j] = (int32_t)l;
+    }
 }
 
-uint32_t pqv_index_lower_bound(const pqv_ctx *c, uint32_t o) {
-    uint32_t lo = 0, hi = c->ix->n_order;
+uint32_t pqv_index_bound(const pqv_ctx *c, uint32_t from, uint32_t o, int upper) {
+    uint32_t lo = from, hi = c->ix->n_order;
     while (lo < hi) {
         uint32_t mid = lo + (hi - lo) / 2u;
-        if (t_offset(c, c->ix->order[mid]) < o) {
+        uint32_t om = t_offset(c, c->ix->order[mid]);
+        if (upper ? om <= o : om < o) {
             lo = mid + 1u;
         } else {
             hi = mid;
