@@ -47,12 +47,12 @@ def model(steps: int, cache: Path) -> bytes:
     return data
 
 
-def timed(fn, runs: int) -> float:
-    """Median ms of `runs` calls."""
+def timed(runs: int, fn, *args) -> float:
+    """Median ms of `runs` calls of fn(*args)."""
     out = []
     for _ in range(runs):
         t = time.perf_counter()
-        fn()
+        fn(*args)
         out.append((time.perf_counter() - t) * 1e3)
     return statistics.median(out)
 
@@ -73,11 +73,11 @@ def main(argv: list[str] | None = None) -> int:
     for steps in args.steps:
         data = model(steps, args.cache)
         m = read_model(data)
-        ws = timed(lambda: validate_model(data, cap, False, True), args.runs)
+        ws = timed(args.runs, validate_model, data, cap, False, True)
         rescan = "-"
         if steps <= args.rescan_max_steps:
-            rescan = f"{timed(lambda: validate_model(data, cap, False, False), 1):.1f} ms"
-        load = timed(lambda: Interpreter(data), args.runs)
+            rescan = f"{timed(1, validate_model, data, cap, False, False):.1f} ms"
+        load = timed(args.runs, Interpreter, data)
         print(
             f"{steps:>6} {len(m.ops):>6} {len(m.tensors):>7} {len(data) // 1024:>6} "
             f"{ws:>9.2f} ms {rescan:>10} {load:>6.1f} ms"
