@@ -20,10 +20,14 @@
  * pq_model_validate_ws takes a caller's buffer of pq_model_validate_ws_bytes()
  * bytes (about 33 per tensor; the Python runtime always lends one) in which it
  * tabulates each tensor's producer, lifetime and alias group once, and sorts the
- * names and the arena tensors' offsets: the checks are then O(n log n) in the
- * records, plus, for the arena plan, the number of tensors starting inside each
- * alias group's bytes (3 ms for the LSTM above). The verdict, every field of
- * the error included, is the one pq_model_validate gives.
+ * names (by hash) and the arena tensors (by offset, then first use): the checks
+ * are then O(n log n) in the records, plus, for the arena plan, per alias group
+ * a binary search for each distinct offset inside its bytes and a visit of the
+ * tensors whose lives meet the group's, and for the scratch plan the ops of the
+ * group's life: 0.6 ms for the LSTM above, 7.6 ms over 1,000 steps (14,019 ops),
+ * CRC aside. Many large, short-lived tensors at staggered offsets could still
+ * make the arena plan quadratic in their number. The verdict, every field of the
+ * error included, is the one pq_model_validate gives.
  *
  * Format 1.1's optional SCRA section (each op's scratch in the arena) is
  * checked too: one record per op, 64-byte aligned, inside the arena, never
