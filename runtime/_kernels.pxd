@@ -51,6 +51,9 @@ cdef extern from "pq_model.h" nogil:
 
     int pq_model_validate_flags(const uint8_t *buf, uint32_t len, uint32_t max_arena, uint32_t flags,
                                 pq_model_error *err)
+    int pq_model_validate_ws(const uint8_t *buf, uint32_t len, uint32_t max_arena, uint32_t flags,
+                             void *ws, size_t ws_bytes, pq_model_error *err)
+    size_t pq_model_validate_ws_bytes(const uint8_t *buf, uint32_t len)
 
 
 cdef extern from "pq_op.h" nogil:

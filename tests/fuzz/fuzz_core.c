@@ -15,7 +15,9 @@
  *
  * Besides the sanitizers' reports, the target aborts (a finding) when the core contradicts
  * itself: a buffer the validator accepted that pq_interp_plan, pq_interp_prepare or
- * pq_interp_invoke then refuses, or accessors of a prepared model that disagree with it.
+ * pq_interp_invoke then refuses, accessors of a prepared model that disagree with it, or a
+ * verdict of pq_model_validate_ws (with its workspace) that is not pq_model_validate_flags'
+ * (rescanning) to the last field of the error.
  *
  * Invoke is skipped when the prepared model's estimated work exceeds WORK_CAP inner-loop steps
  * (a 64 KB mutant can ask for 10^11 multiply-adds, minutes under ASan); validate and prepare
@@ -152,6 +154,24 @@ static void check_accessors(const pq_interp *it, const uint8_t *buf, const pq_in
     }
 }
 
+static int same_str(const char *a, const char *b) { return a == b || (a && b && strcmp(a, b) == 0); }
+
+/* The workspace changes the validator's speed, never its verdict: every field of the error. */
+static void check_workspace_verdict(const uint8_t *buf, uint32_t size) {
+    pq_model_error a, b;
+    size_t n = pq_model_validate_ws_bytes(buf, size);
+    void *ws = block(n);
+    int ra, rb;
+    if (ws == NULL) return;
+    ra = pq_model_validate_flags(buf, size, MAX_ARENA, PQ_MODEL_SKIP_CRC, &a);
+    rb = pq_model_validate_ws(buf, size, MAX_ARENA, PQ_MODEL_SKIP_CRC, ws, n, &b);
+    free(ws);
+    if (ra != rb || a.code != b.code || a.index != b.index || a.sub != b.sub || a.offset != b.offset ||
+        a.value != b.value || !same_str(a.field, b.field) || !same_str(a.why, b.why) || !same_str(a.param, b.param)) {
+        abort();
+    }
+}
+
 static void run(const uint8_t *buf, uint32_t size) {
     pq_interp_options opt = pq_interp_defaults();
     pq_interp_sizes sz;
@@ -207,6 +227,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     uint8_t *buf;
     if (size > UINT32_MAX || (buf = (uint8_t *)block(size)) == NULL) return 0;
     memcpy(buf, data, size);
+    check_workspace_verdict(buf, (uint32_t)size);
     run(buf, (uint32_t)size);
     free(buf);
     return 0;

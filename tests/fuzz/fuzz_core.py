@@ -36,6 +36,7 @@ SANITIZE = ["-O1", "-g", "-fno-omit-frame-pointer", "-fno-sanitize-recover=all"]
 COVERED = [
     "src/core/pq_model_validate.c",
     "src/core/pq_model_graph.c",
+    "src/core/pq_model_index.c",
     "src/core/pq_model_access.c",
     "src/core/pq_contracts_common.c",
     "src/core/pq_contracts_conv.c",

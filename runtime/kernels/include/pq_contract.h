@@ -55,6 +55,31 @@ static inline int same4(const uint8_t *a, const uint8_t *b) {
     return a[0] == b[0] && a[1] == b[1] && a[2] == b[2] && a[3] == b[3];
 }
 
+/* ---- the optional workspace (pq_model_validate_ws; pq_model_index.c) ----
+ * Per-tensor facts the graph checks would otherwise rescan the records for, each array
+ * n_tensors long (head: n_tensors + 1). Filled in two steps: pqv_index_flow once the records
+ * passed (before the data flow is checked), pqv_index_alias once the data flow passed. */
+typedef struct {
+    int32_t *producer;    /* the first op writing t, or -1 */
+    int32_t *first_touch; /* the first and last op naming t (an input or the output), or -1 */
+    int32_t *last_touch;
+    int32_t *root;        /* alias_root(t), once pqv_index_alias ran */
+    int32_t *head, *list; /* list[head[r] .. head[r + 1]): the t != r of root r, by index */
+    int32_t *order;       /* names, then the live arena tensors, sorted (see pqv_index_*); n_order used */
+    int32_t *max_last;    /* order[p]'s offset's entries up to p: the latest last use */
+    uint8_t *io;          /* PQV_IO_* bits */
+    uint32_t n_order;
+} pqv_index;
+enum { PQV_IO_IN = 1, PQV_IO_OUT = 2, PQV_IO_SEEN_IN = 4, PQV_IO_SEEN_OUT = 8 };
+/* The context's tables, or NULL. Firmware that never lends a workspace may define
+ * PQ_MODEL_NO_WORKSPACE: the workspace branches are then dead code (about 2 KB of Cortex-M4
+ * flash at -Os) and pq_model_validate_ws always rescans. */
+#ifdef PQ_MODEL_NO_WORKSPACE
+#define PQV_IX(c) ((pqv_index *)NULL)
+#else
+#define PQV_IX(c) ((c)->ix)
+#endif
+
 /* ---- validation context ---- */
 typedef struct {
     const uint8_t *b;
@@ -65,6 +90,7 @@ typedef struct {
     uint32_t arena, n_in, n_out, n_tensors, n_ops, n_opio;
     int has_scra; /* the optional SCRA section, when present: */
     uint32_t scra_off, scra_size, scra_at;
+    pqv_index *ix; /* the workspace's tables, or NULL: rescan the records */
 } pqv_ctx;
 
 #define NO_INDEX 0xFFFFFFFFu  /* a field of no record (err->index = -1) */
@@ -110,6 +136,27 @@ static inline uint32_t t_nbytes(const pqv_ctx *c, int32_t t) { return rd32(tenso
 int pqv_check_scratch_records(const pqv_ctx *c);
 int pqv_check_graph(const pqv_ctx *c);
 int pqv_check_contract(const pqv_ctx *c, uint32_t i);
+
+/* The workspace (pq_model_index.c). pqv_index_bytes: what n tensors need (alignment slack
+ * included); pqv_index_carve points ix's arrays into ws (ws_bytes >= pqv_index_bytes(n)). */
+size_t pqv_index_bytes(uint32_t n_tensors);
+void pqv_index_carve(pqv_index *ix, void *ws, uint32_t n_tensors);
+/* Once the records passed: io flags, producer, first and last touch. */
+void pqv_index_flow(const pqv_ctx *c);
+/* The first k (in index order) whose graph input (out = 0) or output (out = 1) slot repeats an
+ * earlier one, or -1. */
+int32_t pqv_index_dup_io(const pqv_ctx *c, int out);
+/* The first tensor k whose name an earlier tensor has, or -1 (sorts ix->order by name). */
+int32_t pqv_index_dup_name(const pqv_ctx *c);
+/* lifetime() from the tables: the first and last op touching t (-1 for a graph input, n_ops
+ * for a graph output); 0 when t is neither a graph input nor touched by an op. */
+int pqv_index_life(const pqv_ctx *c, int32_t t, int64_t *first, int64_t *last);
+/* Once the data flow passed: root (from parent, below), head / list, and ix->order the arena
+ * tensors with a lifetime by (offset, first use, index), with max_last. `parent(c, j)` is the
+ * tensor op j's output aliases, or -1. */
+void pqv_index_alias(const pqv_ctx *c, int32_t (*parent)(const pqv_ctx *c, uint32_t j));
+/* The first position p >= from in ix->order whose tensor's offset is >= o (> o: upper). */
+uint32_t pqv_index_bound(const pqv_ctx *c, uint32_t from, uint32_t o, int upper);
 
 /* ---- what the op contracts share (pq_contracts_common.c) ---- */
 typedef struct {

@@ -8,9 +8,12 @@
  */
 #include "pq_contract.h"
 
-/* ---- data flow, by rescanning instead of sets ---- */
+/* ---- data flow, by rescanning instead of sets ----
+ * Each helper first reads the workspace's table when there is one (c->ix, pq_model_index.c:
+ * the same answer, computed once); else it rescans the records, as firmware does. */
 static int is_graph_input(const pqv_ctx *c, int32_t t) {
     uint32_t k;
+    if (PQV_IX(c)) return c->ix->io[t] & PQV_IO_IN;
     for (k = 0; k < c->n_in; k++) {
         if (grio(c, k) == t) return 1;
     }
@@ -18,6 +21,7 @@ static int is_graph_input(const pqv_ctx *c, int32_t t) {
 }
 static int is_graph_output(const pqv_ctx *c, int32_t t) {
     uint32_t k;
+    if (PQV_IX(c)) return (c->ix->io[t] & PQV_IO_OUT) != 0;
     for (k = 0; k < c->n_out; k++) {
         if (grio(c, c->n_in + k) == t) return 1;
     }
@@ -27,6 +31,7 @@ static int is_graph_output(const pqv_ctx *c, int32_t t) {
 static int produced_before(const pqv_ctx *c, int32_t t, uint32_t i) {
     uint32_t j;
     if (is_graph_input(c, t)) return 1;
+    if (PQV_IX(c)) return c->ix->producer[t] >= 0 && (uint32_t)c->ix->producer[t] < i;
     for (j = 0; j < i; j++) {
         if (op_output(c, j) == t) return 1;
     }
@@ -40,6 +45,7 @@ static int lifetime(const pqv_ctx *c, int32_t t, int64_t *first, int64_t *last) 
     uint32_t i, k;
     *first = -1;
     *last = -1;
+    if (PQV_IX(c)) return pqv_index_life(c, t, first, last);
     for (i = 0; i < c->n_ops; i++) {
         uint32_t n = op_n_in(c, i) + 1;
         for (k = 0; k < n; k++) {
@@ -82,26 +88,34 @@ static int64_t slice_run_offset(const pqv_ctx *c, uint32_t j) {
     return off;
 }
 
-/* The tensor whose arena bytes t shares: follow RESHAPE outputs that sit at their input's
- * offset, and SLICE outputs that sit inside their input at the offset of their box's
- * contiguous run, back to the first such input (its alias group). The data flow is valid by
+/* The tensor whose arena bytes op j's output shares, one step: a RESHAPE's input when the
+ * output sits at its offset, a SLICE's when the output sits inside it at the offset of its
+ * box's contiguous run; else -1. */
+static int32_t alias_parent(const pqv_ctx *c, uint32_t j) {
+    int32_t x, t = op_output(c, j);
+    int64_t delta = 0;
+    if (op_code(c, j) == PQ_OP_SLICE) {
+        delta = slice_run_offset(c, j);
+        if (delta < 0) return -1;
+    } else if (op_code(c, j) != PQ_OP_RESHAPE) {
+        return -1;
+    }
+    x = op_input(c, j, 0);
+    if (t_kind(c, x) != KIND_ARENA || (int64_t)t_offset(c, x) + delta != (int64_t)t_offset(c, t)) return -1;
+    return x;
+}
+
+/* The tensor whose arena bytes t shares: follow alias_parent from t's (first) producer back
+ * to the first tensor that aliases none (its alias group's root). The data flow is valid by
  * now, so each step goes to an earlier op. */
 static int32_t alias_root(const pqv_ctx *c, int32_t t) {
     uint32_t steps, j;
+    if (PQV_IX(c)) return c->ix->root[t];
     for (steps = 0; steps <= c->n_ops; steps++) {
         int32_t x;
-        int64_t delta = 0;
         for (j = 0; j < c->n_ops && op_output(c, j) != t; j++) {
         }
-        if (j == c->n_ops) return t;
-        if (op_code(c, j) == PQ_OP_SLICE) {
-            delta = slice_run_offset(c, j);
-            if (delta < 0) return t;
-        } else if (op_code(c, j) != PQ_OP_RESHAPE) {
-            return t;
-        }
-        x = op_input(c, j, 0);
-        if (t_kind(c, x) != KIND_ARENA || (int64_t)t_offset(c, x) + delta != (int64_t)t_offset(c, t)) return t;
+        if (j == c->n_ops || (x = alias_parent(c, j)) < 0) return t;
         t = x;
     }
     return t;
@@ -123,6 +137,18 @@ static int group_span(const pqv_ctx *c, int32_t r, uint32_t *o, int64_t *end, in
     if (t_kind(c, r) != KIND_ARENA || !lifetime(c, r, fr, lr) || alias_root(c, r) != r) return 0;
     *o = t_offset(c, r);
     *end = (int64_t)*o + t_nbytes(c, r);
+    if (PQV_IX(c)) { /* r's aliases by index, the same test on each as below (the rest fail it) */
+        int32_t p;
+        for (p = c->ix->head[r]; p < c->ix->head[r + 1]; p++) {
+            t = c->ix->list[p];
+            if (t_kind(c, t) != KIND_ARENA || t_offset(c, t) < *o || (int64_t)t_offset(c, t) >= *end) continue;
+            if (!lifetime(c, t, &f, &l)) continue;
+            if (f < *fr) *fr = f;
+            if (l > *lr) *lr = l;
+            if ((int64_t)t_offset(c, t) + t_nbytes(c, t) > *end) *end = (int64_t)t_offset(c, t) + t_nbytes(c, t);
+        }
+        return 1;
+    }
     for (t = 0; t < n; t++) { /* the group: members start inside the root's bytes */
         if (t == r || t_kind(c, t) != KIND_ARENA || t_offset(c, t) < *o || (int64_t)t_offset(c, t) >= *end) continue;
         if (!lifetime(c, t, &f, &l) || alias_root(c, t) != r) continue;
@@ -133,12 +159,50 @@ static int group_span(const pqv_ctx *c, int32_t r, uint32_t *o, int64_t *end, in
     return 1;
 }
 
+/* With the workspace: the least index t the loop below would fail at, or -1. ix->order holds
+ * the arena tensors with a lifetime by (offset, first use): for each offset in [o, end), skip
+ * the prefix whose last uses all precede fr (max_last < fr), stop at the first use past lr;
+ * what is left meets [fr, lr] (in a valid plan, r's own group alone). */
+static int32_t first_overlap_ix(const pqv_ctx *c, int32_t r, uint32_t o, int64_t end, int64_t fr, int64_t lr) {
+    const pqv_index *ix = c->ix;
+    uint32_t p = pqv_index_bound(c, 0, o, 0), q, s;
+    int32_t best = -1;
+    while (p < ix->n_order && (int64_t)t_offset(c, ix->order[p]) < end) {
+        uint32_t lo = p, hi;
+        q = pqv_index_bound(c, p, t_offset(c, ix->order[p]), 1); /* past this offset's entries */
+        for (hi = q; lo < hi;) { /* the first s in [p, q) with max_last >= fr (non-decreasing) */
+            uint32_t mid = lo + (hi - lo) / 2u;
+            if (ix->max_last[mid] < fr) {
+                lo = mid + 1u;
+            } else {
+                hi = mid;
+            }
+        }
+        for (s = lo; s < q; s++) {
+            int32_t t = ix->order[s];
+            int64_t f, l;
+            lifetime(c, t, &f, &l);
+            if (f > lr) break;
+            if (fr > l || ix->root[t] == r || (best >= 0 && t > best)) continue;
+            best = t;
+        }
+        p = q;
+    }
+    return best;
+}
+
 static int check_arena_plan(const pqv_ctx *c) {
     int32_t r, t, n = (int32_t)c->n_tensors;
     for (r = 0; r < n; r++) {
         int64_t f, l, fr, lr, end;
         uint32_t o;
         if (!group_span(c, r, &o, &end, &fr, &lr)) continue;
+        if (PQV_IX(c)) {
+            t = first_overlap_ix(c, r, o, end, fr, lr);
+            if (t < 0) continue;
+            return pqv_fail(c, PQ_MODEL_E_TENSOR_ARENA_OVERLAP, (uint32_t)alias_root(c, t), NO_OFFSET, t_offset(c, t),
+                            "arena bytes overlap another tensor while both are live");
+        }
         for (t = 0; t < n; t++) { /* other groups starting inside [o, end) and live in [fr, lr] */
             if (t_kind(c, t) != KIND_ARENA || t_offset(c, t) < o || (int64_t)t_offset(c, t) >= end) continue;
             if (!lifetime(c, t, &f, &l) || f > lr || fr > l) continue;
@@ -181,7 +245,8 @@ static int check_scratch_plan(const pqv_ctx *c) {
         int64_t fr, lr, end;
         uint32_t o;
         if (!group_span(c, r, &o, &end, &fr, &lr)) continue;
-        for (i = 0; i < c->n_ops; i++) {
+        /* with the workspace, only the ops of the group's lifetime (the others are skipped below) */
+        for (i = PQV_IX(c) && fr > 0 ? (uint32_t)fr : 0u; i < c->n_ops && !(PQV_IX(c) && (int64_t)i > lr); i++) {
             uint32_t at = c->scra_off + PQV_SCRATCH_SIZE * i, so = rd32(c->b + at), sn = rd32(c->b + at + 4);
             if (sn == 0 || (int64_t)i < fr || (int64_t)i > lr) continue;
             if ((int64_t)o < (int64_t)so + sn && (int64_t)so < end) {
@@ -204,6 +269,8 @@ static int names_equal(const pqv_ctx *c, uint32_t a, uint32_t b) {
 
 int pqv_check_graph(const pqv_ctx *c) {
     uint32_t i, k, j;
+    int32_t dup;
+    if (PQV_IX(c)) pqv_index_flow(c);
     for (k = 0; k < c->n_in; k++) {
         int32_t t = grio(c, k);
         if (t_kind(c, t) == KIND_CONST) {
@@ -236,7 +303,11 @@ int pqv_check_graph(const pqv_ctx *c) {
             return pqv_fail(c, PQ_MODEL_E_GRAPH_OUTPUT_UNPRODUCED, k, NO_OFFSET, t, "output tensor is never produced");
         }
     }
-    for (k = 0; k < c->n_in; k++) {
+    if (PQV_IX(c) && (dup = pqv_index_dup_io(c, 0)) >= 0) {
+        return pqv_fail(c, PQ_MODEL_E_GRAPH_INPUT_DUPLICATE, (uint32_t)dup, NO_OFFSET, grio(c, (uint32_t)dup),
+                        "a tensor is listed twice");
+    }
+    for (k = 0; k < (PQV_IX(c) ? 0u : c->n_in); k++) {
         for (j = 0; j < k; j++) {
             if (grio(c, j) == grio(c, k)) {
                 return pqv_fail(c, PQ_MODEL_E_GRAPH_INPUT_DUPLICATE, k, NO_OFFSET, grio(c, k),
@@ -244,7 +315,11 @@ int pqv_check_graph(const pqv_ctx *c) {
             }
         }
     }
-    for (k = 0; k < c->n_out; k++) {
+    if (PQV_IX(c) && (dup = pqv_index_dup_io(c, 1)) >= 0) {
+        return pqv_fail(c, PQ_MODEL_E_GRAPH_OUTPUT_DUPLICATE, (uint32_t)dup, NO_OFFSET,
+                        grio(c, c->n_in + (uint32_t)dup), "a tensor is listed twice");
+    }
+    for (k = 0; k < (PQV_IX(c) ? 0u : c->n_out); k++) {
         for (j = 0; j < k; j++) {
             if (grio(c, c->n_in + j) == grio(c, c->n_in + k)) {
                 return pqv_fail(c, PQ_MODEL_E_GRAPH_OUTPUT_DUPLICATE, k, NO_OFFSET, grio(c, c->n_in + k),
@@ -252,7 +327,11 @@ int pqv_check_graph(const pqv_ctx *c) {
             }
         }
     }
-    for (k = 0; k < c->n_tensors; k++) {
+    if (PQV_IX(c) && (dup = pqv_index_dup_name(c)) >= 0) {
+        return pqv_fail(c, PQ_MODEL_E_TENSOR_NAME_DUPLICATE, (uint32_t)dup, NO_OFFSET,
+                        rd32(tensor_rec(c, (uint32_t)dup) + 4), "duplicate tensor name");
+    }
+    for (k = 0; k < (PQV_IX(c) ? 0u : c->n_tensors); k++) {
         for (j = 0; j < k; j++) {
             if (names_equal(c, j, k)) {
                 return pqv_fail(c, PQ_MODEL_E_TENSOR_NAME_DUPLICATE, k, NO_OFFSET, rd32(tensor_rec(c, k) + 4),
@@ -260,6 +339,7 @@ int pqv_check_graph(const pqv_ctx *c) {
             }
         }
     }
+    if (PQV_IX(c)) pqv_index_alias(c, alias_parent);
     TRY(check_arena_plan(c));
     return check_scratch_plan(c);
 }

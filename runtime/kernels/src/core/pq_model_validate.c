@@ -8,7 +8,8 @@
  * compared as `off > size || len > size - off` (no wraparound) and every
  * product of untrusted values is formed in 64 bits after its factors were
  * capped. No scratch memory: sets (tensors produced so far, alias groups of
- * the arena plan) are recomputed by rescanning the records.
+ * the arena plan) are recomputed by rescanning the records, unless the caller
+ * lends a workspace (pq_model_validate_ws: pq_model_index.c's tables).
  */
 #include "pq_contract.h"
 
@@ -383,7 +384,30 @@ int pq_model_validate(const uint8_t *buf, uint32_t len, uint32_t max_arena, pq_m
 
 int pq_model_validate_flags(const uint8_t *buf, uint32_t len, uint32_t max_arena, uint32_t flags,
                             pq_model_error *err) {
+    return pq_model_validate_ws(buf, len, max_arena, flags, NULL, 0, err);
+}
+
+/* The tensor count the TENS section table entry declares (capped), else the most the
+ * buffer's length allows: read with bounds checks only, the buffer is not validated yet. */
+size_t pq_model_validate_ws_bytes(const uint8_t *buf, uint32_t len) {
+    uint32_t n = len / TENSOR_SIZE, k, n_sec;
+    if (buf != NULL && len >= HEADER_SIZE) {
+        n_sec = rd32(buf + 24);
+        for (k = 0; k < n_sec && k < MAX_SECTIONS && HEADER_SIZE + SECTION_SIZE * (k + 1) <= len; k++) {
+            const uint8_t *e = buf + HEADER_SIZE + SECTION_SIZE * k;
+            if (same4(e, pqv_tags[S_TENS]) && rd32(e + 8) / TENSOR_SIZE < n) {
+                n = rd32(e + 8) / TENSOR_SIZE;
+                break;
+            }
+        }
+    }
+    return pqv_index_bytes(n < MAX_TENSORS ? n : MAX_TENSORS);
+}
+
+int pq_model_validate_ws(const uint8_t *buf, uint32_t len, uint32_t max_arena, uint32_t flags, void *ws,
+                         size_t ws_bytes, pq_model_error *err) {
     pqv_ctx c;
+    pqv_index ix;
     const uint8_t *m;
     uint32_t i, n_modl, modl_off;
     uint64_t n_io;
@@ -393,6 +417,7 @@ int pq_model_validate_flags(const uint8_t *buf, uint32_t len, uint32_t max_arena
     c.err = err;
     c.has_scra = 0;
     c.scra_off = c.scra_size = c.scra_at = 0;
+    c.ix = NULL;
     if (err) {
         err->code = PQ_MODEL_OK;
         err->field = pq_model_field_name(PQ_MODEL_OK);
@@ -430,6 +455,16 @@ int pq_model_validate_flags(const uint8_t *buf, uint32_t len, uint32_t max_arena
 
     TRY(check_records(&c, S_TENS, TENSOR_SIZE, MAX_TENSORS, 60, 4, PQ_MODEL_E_TENS_RESERVED, &c.n_tensors));
     for (i = 0; i < c.n_tensors; i++) TRY(check_tensor(&c, i));
+#ifndef PQ_MODEL_NO_WORKSPACE
+    if (ws != NULL && ws_bytes >= pqv_index_bytes(c.n_tensors)) { /* else rescan, the same verdict */
+        pqv_index_carve(&ix, ws, c.n_tensors);
+        c.ix = &ix;
+    }
+#else
+    (void)ws;
+    (void)ws_bytes;
+    (void)ix;
+#endif
 
     if (c.size[S_OPIO] % 4) {
         return pqv_fail(&c, PQ_MODEL_E_SECTION_SIZE, (c.at[S_OPIO] - HEADER_SIZE) / SECTION_SIZE, c.at[S_OPIO] + 8,
