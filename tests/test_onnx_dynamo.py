@@ -9,14 +9,9 @@ from __future__ import annotations
 
 import numpy as np
 import onnx
-import onnxruntime as ort
 import pytest
 
-from picoq.converter import convert
-from picoq.converter.float_ops import sqnr_db
-from picoq.runtime import Interpreter
-
-from support.onnx_models import ort_quantize_static
+from support.onnx_models import sqnr_against_ort_qdq
 from support.torch_seq import kws_1d
 
 torch = pytest.importorskip("torch")
@@ -78,17 +73,9 @@ def test_dynamo_export_converts_as_well_as_ort(name: str, tmp_path) -> None:
     torch.manual_seed(0)
     m = _export(build(), shape)
     assert m.opset_import[0].version >= 18  # the exporter's own opset, not the TorchScript one's
-    iname = m.graph.input[0].name
     rng = np.random.default_rng(0)
     calib = rng.normal(size=(48, *shape[1:])).astype(np.float32)
     x = rng.normal(size=(24, *shape[1:])).astype(np.float32)
-    fs = ort.InferenceSession(m.SerializeToString())
-    want = np.concatenate([fs.run(None, {iname: x[i : i + 1]})[0] for i in range(len(x))])
-    it = Interpreter(convert(m, calibration=calib, progress=False))
-    got = np.concatenate([it.run(x[i : i + 1]) for i in range(len(x))])
-    q = ort_quantize_static(m, calib, tmp_path, input_name=iname)
-    qs = ort.InferenceSession(q.SerializeToString())
-    peer = np.concatenate([qs.run(None, {iname: x[i : i + 1]})[0] for i in range(len(x))])
-    ours, theirs = sqnr_db(want, got), sqnr_db(want, peer)
+    (ours,), (theirs,), _ = sqnr_against_ort_qdq(m, calib, x, tmp_path)
     assert ours > 20.0, (ours, theirs)
     assert ours >= theirs - 0.5, (ours, theirs)

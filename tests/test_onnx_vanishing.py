@@ -9,16 +9,13 @@ from __future__ import annotations
 
 import numpy as np
 import onnx
-import onnxruntime as ort
 import pytest
 from onnx import helper
 
-from picoq.converter import convert
 from picoq.converter import qparams as qp
-from picoq.converter.float_ops import sqnr_db
 from picoq.runtime import Interpreter
 
-from support.onnx_models import model, ort_quantize_static, rand
+from support.onnx_models import model, rand, sqnr_against_ort_qdq
 
 
 def _both(m: onnx.ModelProto, shape: tuple[int, ...], tmp_path) -> tuple[float, float, Interpreter]:
@@ -26,14 +23,8 @@ def _both(m: onnx.ModelProto, shape: tuple[int, ...], tmp_path) -> tuple[float, 
     rng = np.random.default_rng(1)
     calib = rng.normal(size=(32, *shape[1:])).astype(np.float32)
     x = rng.normal(size=(16, *shape[1:])).astype(np.float32)
-    name = m.graph.input[0].name
-    want = ort.InferenceSession(m.SerializeToString()).run(None, {name: x})[0]
-    it = Interpreter(convert(m, calibration=calib, progress=False))
-    got = np.concatenate([it.run(x[i : i + 1]) for i in range(len(x))])
-    q = ort_quantize_static(m, calib, tmp_path, input_name=name)
-    qs = ort.InferenceSession(q.SerializeToString())
-    peer = np.concatenate([qs.run(None, {name: x[i : i + 1]})[0] for i in range(len(x))])
-    return sqnr_db(want, got), sqnr_db(want, peer), it
+    (ours,), (peer,), it = sqnr_against_ort_qdq(m, calib, x, tmp_path)
+    return ours, peer, it
 
 
 def test_a_tiny_range_is_a_range_not_a_constant(tmp_path) -> None:

@@ -128,3 +128,27 @@ def ort_quantize_static(
         calibrate_method=CalibrationMethod.MinMax,
     )
     return onnx.load(dst)
+
+
+def sqnr_against_ort_qdq(
+    m: onnx.ModelProto, calib: np.ndarray, x: np.ndarray, tmp_path
+) -> tuple[list[float], list[float], Interpreter]:
+    """Per graph output, the SQNR (dB) against onnxruntime float on inputs x (one sample a run,
+    for batch-1 models) of picoq int8 and of onnxruntime quantize_static (the peer), both
+    calibrated on `calib`; and picoq's Interpreter."""
+    import onnxruntime as ort
+
+    name = m.graph.input[0].name
+
+    def each(run) -> list[np.ndarray]:
+        outs = [run(x[i : i + 1]) for i in range(len(x))]
+        return [np.concatenate(o) for o in zip(*outs)]
+
+    float_s = ort.InferenceSession(m.SerializeToString(), providers=["CPUExecutionProvider"])
+    want = each(lambda a: float_s.run(None, {name: a}))
+    it = Interpreter(convert(m, calibration=calib, progress=False))
+    got = each(lambda a: (lambda y: y if isinstance(y, list) else [y])(it.run(a)))
+    q = ort_quantize_static(m, calib, tmp_path, input_name=name)
+    peer_s = ort.InferenceSession(q.SerializeToString(), providers=["CPUExecutionProvider"])
+    peer = each(lambda a: peer_s.run(None, {name: a}))
+    return [sqnr_db(w, g) for w, g in zip(want, got)], [sqnr_db(w, p) for w, p in zip(want, peer)], it
