@@ -50,6 +50,22 @@ class Stored:
     source: str = ""  # for cols: the tensor it was flattened from
 
 
+def avg_pool_is_depthwise(attrs: dict, in_shape: tuple[int, ...]) -> bool:
+    """Whether an ONNX AveragePool runs as a DEPTHWISE_CONV_2D of weights 1/count, with its
+    own output range, instead of TFLM's AVERAGE_POOL_2D, which keeps the input's quantization
+    and rounds each raw int8 sum half away from raw 0, not from the zero point: after a ReLU
+    (raw values mostly below 0) half the means of a 2-window round down, a bias that pooling
+    later keeps (DenseNet-121's transitions: -1.3 dB against ORT QDQ; a Conv1d KWS stack:
+    -0.6). A depthwise conv rounds once, from its own grid, without that bias. It applies where
+    the divisor is the whole window everywhere: no padding, or padding that counts
+    (count_include_pad); 2-D (a 1-D pool is one by now), undilated."""
+    if len(in_shape) != 4 or tuple(attrs.get("dilations", (1, 1))) != (1, 1):
+        return False
+    k_hw = tuple(attrs["kernel_shape"])
+    pads = window_pads(attrs, in_shape[2:], k_hw, tuple(attrs.get("strides", (1, 1))), (1, 1))
+    return not any(pads) or bool(attrs.get("count_include_pad", 0))
+
+
 class ComputeOps:
     def lower_conv(self, node: Node) -> None:
         x = node.inputs[0]
@@ -379,7 +395,34 @@ class ComputeOps:
         self.op(kernel, [xi], yi, params, node.where)
 
     def lower_average_pool(self, node: Node) -> None:
-        self._pool(node, "AVERAGE_POOL_2D")
+        """A DEPTHWISE_CONV_2D of weights 1/count with its own output range where the divisor
+        is the whole window everywhere (avg_pool_is_depthwise; MEAN where that window is the
+        whole map), else AVERAGE_POOL_2D."""
+        x = node.inputs[0]
+        if not avg_pool_is_depthwise(node.attrs, self.shape(x)):
+            self._pool(node, "AVERAGE_POOL_2D")
+            return
+        a = node.attrs
+        k_hw, strides = tuple(a["kernel_shape"]), tuple(a.get("strides", (1, 1)))
+        if k_hw == tuple(self.shape(x)[2:]) and "clamp" not in a and have_kernel("MEAN"):
+            # one window over the whole map (DS-CNN's last pool): MEAN, no weights
+            self.lower_global_average_pool(Node("GlobalAveragePool", [x], node.outputs, {}, node.name))
+            return
+        padded = self._pads(node, x, k_hw, strides, (1, 1))  # zero padding, which counts
+        if padded is None:
+            return
+        xi, pads = padded
+        filt = np.full((1, *k_hw, self.shape(x)[1]), 1.0 / (k_hw[0] * k_hw[1]), np.float32)
+        params = {
+            "stride_h": strides[0],
+            "stride_w": strides[1],
+            "dilation_h": 1,
+            "dilation_w": 1,
+            "pad_h": pads[0],
+            "pad_w": pads[1],
+            "depth_multiplier": 1,
+        }
+        self._conv_like(node, "DEPTHWISE_CONV_2D", xi, x, filt, 3, None, params, L.NHWC)
 
     def lower_global_average_pool(self, node: Node) -> None:
         """MEAN, whose output has its own range (an average spans less than its inputs); with a

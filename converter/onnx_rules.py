@@ -30,7 +30,7 @@ LowerFn = Callable[[Any, Node], None]  # (quantize_graph.Lowering, node) -> None
 NormalizeFn = Callable[[Node, FloatGraph], None]
 
 ROLES = ("model", "fold", "internal", "quantized", "foreign")
-QUANTS = ("own", "same", "same_all", "same_if_clamped")
+QUANTS = ("own", "same", "same_all", "same_if_clamped", "same_if_pooled")
 
 
 @dataclass(frozen=True)
@@ -44,7 +44,9 @@ class OnnxRule:
     quant: "own" the output gets its calibrated range; "same" it shares its first input's
         quantization (data movement); "same_all" it shares every activation input's (Concat);
         "same_if_clamped" "same" only with a fused clamp (GlobalAveragePool: unclamped it runs
-        as MEAN, with its own range). fixed_qparams, when set, overrides the range.
+        as MEAN, with its own range); "same_if_pooled" "same" only where the node runs as
+        AVERAGE_POOL_2D (AveragePool: else a DEPTHWISE_CONV_2D with its own range,
+        lower_ops.avg_pool_is_depthwise). fixed_qparams, when set, overrides the range.
     not_lowered: the end of "not supported ..." for an op that reaches the lowering without a kernel.
     """
 
@@ -151,7 +153,7 @@ RULES: dict[str, OnnxRule] = {
             f.average_pool,
             kernel="AVERAGE_POOL_2D",
             lower=_C.lower_average_pool,
-            quant="same",
+            quant="same_if_pooled",
             clampable=True,
         ),
         OnnxRule(

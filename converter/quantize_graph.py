@@ -35,7 +35,7 @@ from . import qparams as qp
 from .fgraph import FloatGraph, Node
 from .graph import Graph, Op, Tensor
 from .lower_movement import MovementOps
-from .lower_ops import ComputeOps, Stored, have_kernel
+from .lower_ops import ComputeOps, Stored, avg_pool_is_depthwise, have_kernel
 from .lut16 import requantize_params
 from .onnx_rules import RULES, UNSUPPORTED_HINT, rule_of
 from .precision import Precision
@@ -171,7 +171,11 @@ class Lowering(ComputeOps, MovementOps):
             clamped = "clamp" in node.attrs
             if rule.quant == "same_all":
                 concats.append(node)
-            elif rule.quant == "same" or (rule.quant == "same_if_clamped" and clamped):
+            elif (
+                rule.quant == "same"
+                or (rule.quant == "same_if_clamped" and clamped)
+                or (rule.quant == "same_if_pooled" and not self._pool_is_depthwise(node))
+            ):
                 a = node.inputs[0]
                 if a and not self.fg.is_const(a):
                     union(a, node.outputs[0])
@@ -190,6 +194,9 @@ class Lowering(ComputeOps, MovementOps):
             self._range[r] = (min(old[0], lo), max(old[1], hi))
         self._fixed = {find(t): f for t, f in fixed.items()}
         self._qcache: dict[tuple[str, str], tuple[float, int]] = {}
+
+    def _pool_is_depthwise(self, node: Node) -> bool:
+        return avg_pool_is_depthwise(node.attrs, self.fg.shapes[node.inputs[0]])
 
     def q_of(self, name: str) -> tuple[float, int]:
         """(scale, zero point) of activation `name` in the dtype of the node being lowered."""
@@ -295,7 +302,10 @@ class Lowering(ComputeOps, MovementOps):
         """The node reading its activation inputs in its own dtype (QUANTIZE ops where not)."""
         if self.act_dtype == "int8" and not self.fg.recurrent:
             return node
-        own = rule_of(node.op).quant not in ("same", "same_all", "same_if_clamped")
+        quant = rule_of(node.op).quant
+        own = quant not in ("same", "same_all", "same_if_clamped", "same_if_pooled") or (
+            quant == "same_if_pooled" and self._pool_is_depthwise(node)
+        )
         ins = [self._in_dtype(i, node.where, own) if i in self.stored else i for i in node.inputs]
         return node if ins == node.inputs else replace(node, inputs=ins)
 

@@ -1,8 +1,16 @@
-"""A global average pool (ONNX GlobalAveragePool / ReduceMean, lowered to MEAN) rounds each mean
+"""Average pools round once and without bias.
+
+A global average pool (ONNX GlobalAveragePool / ReduceMean, lowered to MEAN) rounds each mean
 once. TFLM's parameter fold (quantize.mean_params, kept for .tflite files, whose bytes must be
 TFLM's) leaves a right shift of a bit or two after the rounding doubling high multiply when the
 input and output scales are close, so the sum is rounded twice; for the models picoq quantizes
-itself the multiplier is held unnormalised at shift 0 (quantize.mean_params_once)."""
+itself the multiplier is held unnormalised at shift 0 (quantize.mean_params_once).
+
+A windowed ONNX AveragePool whose divisor is the whole window runs as a DEPTHWISE_CONV_2D of
+weights 1/count with its own output range (lower_ops.avg_pool_is_depthwise): TFLM's
+AVERAGE_POOL_2D rounds each raw int8 sum half away from raw 0, not from the zero point, which
+after a ReLU biases the means down.
+"""
 
 from __future__ import annotations
 
@@ -68,3 +76,44 @@ def test_mean_params_once() -> None:
     # as does one below 2^-8 (a mean of thousands of values)
     assert q.mean_params_once(1.0, 0, 0.1, 0, 4) == q.mean_params(1.0, 0, 0.1, 0, 4)
     assert q.mean_params_once(0.01, 0, 0.01, 0, 4096) == q.mean_params(0.01, 0, 0.01, 0, 4096)
+
+
+def _avg_pool_model(pads: list[int] | None = None, count_include_pad: int = 0):
+    attrs = {"kernel_shape": [2, 2], "strides": [2, 2]}
+    if pads:
+        attrs.update(pads=pads, count_include_pad=count_include_pad)
+    return model([helper.make_node("AveragePool", ["x"], ["y"], **attrs)], {"x": ["N", 8, 6, 6]}, {"y": None})
+
+
+def test_average_pool_after_relu_is_unbiased() -> None:
+    """Non-negative inputs (a ReLU's output: zero point -128, raw values mostly below 0). Against
+    the exact mean of the int8 inputs, picoq's means are off by less than 0.03 of a step on
+    average; TFLM's AVERAGE_POOL_2D arithmetic on the same bytes is 0.1 of a step low."""
+    rng = np.random.default_rng(0)
+    calib = np.abs(rng.normal(size=(64, 8, 6, 6))).astype(np.float32)
+    x = np.abs(rng.normal(size=(64, 8, 6, 6))).astype(np.float32)
+    it = Interpreter(convert(_avg_pool_model(), calibration=calib, progress=False))
+    assert [op.name for op in it.model.ops if op.name != "TRANSPOSE"] == ["DEPTHWISE_CONV_2D"]
+    xt, yt = it.model.tensors[it.model.inputs[0]], it.model.tensors[it.model.outputs[0]]
+    sx, zx, sy, zy = float(xt.scales[0]), int(xt.zero_points[0]), float(yt.scales[0]), int(yt.zero_points[0])
+    xq = np.clip(np.round(x / np.float32(sx)) + zx, -128, 127).astype(np.int8)
+    yq = np.concatenate([it.run(xi[None]) for xi in xq]).astype(np.int64)
+    raw = xq.astype(np.int64).reshape(64, 8, 3, 2, 3, 2)
+    exact = (raw - zx).mean(axis=(3, 5)) * np.float32(sx)  # the mean of the int8 inputs, in float
+    ours = (yq - zy) * np.float32(sy)
+    assert abs((ours - exact).mean()) < 0.03 * sy
+    sums = raw.sum(axis=(3, 5))  # TFLM: raw sums, half away from raw 0, at the input's scale
+    tflm = np.where(sums > 0, (sums + 2) // 4, -((-sums + 2) // 4))
+    assert ((tflm - zx) * np.float32(sx) - exact).mean() < -0.1 * sx
+
+
+def test_average_pool_whose_divisor_shrinks_at_the_border_stays_a_pool() -> None:
+    """Padding that does not count (count_include_pad=0): the divisor shrinks at the border,
+    which a depthwise conv cannot do: AVERAGE_POOL_2D, at its input's quantization."""
+    calib = np.abs(np.random.default_rng(0).normal(size=(16, 8, 6, 6))).astype(np.float32)
+    for pads, counted, kernel in (
+        ([1, 1, 1, 1], 0, "AVERAGE_POOL_2D"),
+        ([1, 1, 1, 1], 1, "DEPTHWISE_CONV_2D"),
+    ):
+        it = Interpreter(convert(_avg_pool_model(pads, counted), calibration=calib, progress=False))
+        assert kernel in [op.name for op in it.model.ops]
