@@ -1,7 +1,8 @@
 """RESIZE_BILINEAR's and TRANSPOSE_CONV's fast kernels give the reference kernels' bytes on every
 instruction set (tests/support/fast_check.run_all), with the fast kernel asserted in op_kernels.
 TRANSPOSE_CONV's fast kernel lists taps per output pixel and moves the input offset out of the
-inner loop (src/fast/pq_transpose_conv_s8_fast_op.c); the cases cover strides 1-4, filters
+inner loop (src/fast/pq_transpose_conv_s8_fast_op.c), and on AVX-512 sums 16 output channels a
+register over a re-laid-out filter and requantizes them there; the cases cover strides 1-4, filters
 larger than the stride and smaller, every output size an output_shape allows, no bias, every
 int8 input value and input offsets at both ends."""
 
