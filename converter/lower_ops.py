@@ -61,6 +61,8 @@ def avg_pool_is_depthwise(attrs: dict, in_shape: tuple[int, ...]) -> bool:
     (count_include_pad); 2-D (a 1-D pool is one by now), undilated."""
     if len(in_shape) != 4 or tuple(attrs.get("dilations", (1, 1))) != (1, 1):
         return False
+    if int(attrs.get("ceil_mode", 0)):  # a last window past the edge divides by what it covers
+        return False
     k_hw = tuple(attrs["kernel_shape"])
     pads = window_pads(attrs, in_shape[2:], k_hw, tuple(attrs.get("strides", (1, 1))), (1, 1))
     return not any(pads) or bool(attrs.get("count_include_pad", 0))
@@ -404,7 +406,8 @@ class ComputeOps:
             return
         a = node.attrs
         k_hw, strides = tuple(a["kernel_shape"]), tuple(a.get("strides", (1, 1)))
-        if k_hw == tuple(self.shape(x)[2:]) and "clamp" not in a and have_kernel("MEAN"):
+        whole = k_hw == tuple(self.shape(x)[2:]) and not any(window_pads(a, k_hw, k_hw, strides, (1, 1)))
+        if whole and "clamp" not in a and have_kernel("MEAN"):
             # one window over the whole map (DS-CNN's last pool): MEAN, no weights
             self.lower_global_average_pool(Node("GlobalAveragePool", [x], node.outputs, {}, node.name))
             return

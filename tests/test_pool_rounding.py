@@ -20,10 +20,11 @@ from onnx import helper
 
 from picoq.converter import convert
 from picoq.converter import quantize as q
+from picoq.converter.float_ops import sqnr_db
 from picoq.runtime import Interpreter
 
 from support.bigint_fixedpoint import mbqm
-from support.onnx_models import model
+from support.onnx_models import model, ort_run
 
 
 def _pool_model():
@@ -78,10 +79,12 @@ def test_mean_params_once() -> None:
     assert q.mean_params_once(0.01, 0, 0.01, 0, 4096) == q.mean_params(0.01, 0, 0.01, 0, 4096)
 
 
-def _avg_pool_model(pads: list[int] | None = None, count_include_pad: int = 0):
-    attrs = {"kernel_shape": [2, 2], "strides": [2, 2]}
+def _avg_pool_model(pads: list[int] | None = None, count_include_pad: int = 0, ceil: bool = False):
+    attrs = {"kernel_shape": [3, 3] if ceil else [2, 2], "strides": [2, 2]}
     if pads:
         attrs.update(pads=pads, count_include_pad=count_include_pad)
+    if ceil:  # 6 wide, 3-windows every 2: a last window over the edge, divided by its 2 columns
+        attrs.update(ceil_mode=1)
     return model([helper.make_node("AveragePool", ["x"], ["y"], **attrs)], {"x": ["N", 8, 6, 6]}, {"y": None})
 
 
@@ -108,12 +111,20 @@ def test_average_pool_after_relu_is_unbiased() -> None:
 
 
 def test_average_pool_whose_divisor_shrinks_at_the_border_stays_a_pool() -> None:
-    """Padding that does not count (count_include_pad=0): the divisor shrinks at the border,
-    which a depthwise conv cannot do: AVERAGE_POOL_2D, at its input's quantization."""
+    """Padding that does not count (count_include_pad=0), or ceil_mode's last window over the
+    edge: the divisor shrinks at the border, which a depthwise conv cannot do: AVERAGE_POOL_2D,
+    at its input's quantization. Counted padding is a depthwise conv's zero padding. Each as
+    onnxruntime computes it, to int8 resolution."""
     calib = np.abs(np.random.default_rng(0).normal(size=(16, 8, 6, 6))).astype(np.float32)
-    for pads, counted, kernel in (
-        ([1, 1, 1, 1], 0, "AVERAGE_POOL_2D"),
-        ([1, 1, 1, 1], 1, "DEPTHWISE_CONV_2D"),
-    ):
-        it = Interpreter(convert(_avg_pool_model(pads, counted), calibration=calib, progress=False))
+    cases = (
+        ([1, 1, 1, 1], 0, False, "AVERAGE_POOL_2D"),
+        ([1, 1, 1, 1], 1, False, "DEPTHWISE_CONV_2D"),
+        (None, 0, True, "AVERAGE_POOL_2D"),
+    )
+    for pads, counted, ceil, kernel in cases:
+        m = _avg_pool_model(pads, counted, ceil)
+        it = Interpreter(convert(m, calibration=calib, progress=False))
         assert kernel in [op.name for op in it.model.ops]
+        want = ort_run(m, {"x": calib[:4]})[0]
+        got = np.concatenate([it.run(c[None]) for c in calib[:4]])
+        assert sqnr_db(want, got) > 35.0
