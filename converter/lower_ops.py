@@ -95,14 +95,7 @@ class ComputeOps:
         else:
             filt = w.transpose(0, 2, 3, 1)  # [M, kh, kw, Cg]
             axis = 0
-        params = {
-            "stride_h": strides[0],
-            "stride_w": strides[1],
-            "dilation_h": dil[0],
-            "dilation_w": dil[1],
-            "pad_h": pads[0],
-            "pad_w": pads[1],
-        }
+        params = q.window_params(strides, pads, dil)
         if depthwise:
             params["depth_multiplier"] = m // cin
         self._conv_like(
@@ -135,14 +128,7 @@ class ComputeOps:
         if self.dt != "int8":
             self.problems.append(f"{node.where}: TRANSPOSE_CONV has int8 activations only")
             return
-        params = {
-            "stride_h": strides[0],
-            "stride_w": strides[1],
-            "dilation_h": 1,
-            "dilation_w": 1,
-            "pad_h": pads[0],
-            "pad_w": pads[1],
-        }
+        params = q.window_params(strides, pads)
         xi = self.need(x, L.NHWC, node.where)
         self._conv_like(node, "TRANSPOSE_CONV", xi, x, w.transpose(1, 2, 3, 0), 0, b, params, L.NHWC)
 
@@ -280,15 +266,7 @@ class ComputeOps:
             channels, view = 1, (1, 1, n, 1)
         filt = np.broadcast_to(scale, (channels,)).reshape(1, 1, 1, channels).astype(np.float32)
         bias = np.broadcast_to(shift, (channels,)).astype(np.float64)
-        params = {
-            "stride_h": 1,
-            "stride_w": 1,
-            "dilation_h": 1,
-            "dilation_w": 1,
-            "pad_h": 0,
-            "pad_w": 0,
-            "depth_multiplier": 1,
-        }
+        params = {**q.window_params(), "depth_multiplier": 1}
         if view == stored:
             self._conv_like(node, "DEPTHWISE_CONV_2D", xi, x, filt, 3, bias, params, perm)
             return
@@ -416,15 +394,7 @@ class ComputeOps:
             return
         xi, pads = padded
         filt = np.full((1, *k_hw, self.shape(x)[1]), 1.0 / (k_hw[0] * k_hw[1]), np.float32)
-        params = {
-            "stride_h": strides[0],
-            "stride_w": strides[1],
-            "dilation_h": 1,
-            "dilation_w": 1,
-            "pad_h": pads[0],
-            "pad_w": pads[1],
-            "depth_multiplier": 1,
-        }
+        params = {**q.window_params(strides, pads), "depth_multiplier": 1}
         self._conv_like(node, "DEPTHWISE_CONV_2D", xi, x, filt, 3, None, params, L.NHWC)
 
     def lower_global_average_pool(self, node: Node) -> None:

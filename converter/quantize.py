@@ -202,6 +202,21 @@ def batch_matmul_params(
     }
 
 
+def window_params(
+    strides: tuple[int, int] = (1, 1), pads: tuple[int, int] = (0, 0), dil: tuple[int, int] = (1, 1)
+) -> dict[str, int]:
+    """The window geometry of CONV_2D, DEPTHWISE_CONV_2D and TRANSPOSE_CONV params: strides,
+    dilations and the padding before (top, left)."""
+    return {
+        "stride_h": int(strides[0]),
+        "stride_w": int(strides[1]),
+        "dilation_h": int(dil[0]),
+        "dilation_w": int(dil[1]),
+        "pad_h": int(pads[0]),
+        "pad_w": int(pads[1]),
+    }
+
+
 def mean_params(
     in_scale: float, in_zp: int, out_scale: float, out_zp: int, count: int, dtype: str = "int8"
 ) -> dict[str, int]:

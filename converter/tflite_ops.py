@@ -242,12 +242,7 @@ def _conv(c: TfliteOp) -> None:
         _activation(r, where, o.FusedActivationFunction()), yt.scale, yt.zero_point, yt.dtype
     )
     params = {
-        "stride_h": strides[0],
-        "stride_w": strides[1],
-        "dilation_h": dil[0],
-        "dilation_w": dil[1],
-        "pad_h": pads[0],
-        "pad_w": pads[1],
+        **q.window_params(strides, pads, dil),
         "input_offset": -xt.zero_point,
         "output_offset": yt.zero_point,
         "act_min": lo,
@@ -566,12 +561,7 @@ def _transpose_conv(c: TfliteOp) -> None:
         return
     m_idx, s_idx = _requant_consts(r, yt.name, *requant)
     params = {
-        "stride_h": strides[0],
-        "stride_w": strides[1],
-        "dilation_h": 1,
-        "dilation_w": 1,
-        "pad_h": pads[0],
-        "pad_w": pads[1],
+        **q.window_params(strides, pads),
         "input_offset": -xt.zero_point,
         "output_offset": yt.zero_point,
         "act_min": -128,
