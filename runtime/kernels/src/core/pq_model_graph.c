@@ -191,22 +191,27 @@ static int32_t first_overlap_ix(const pqv_ctx *c, int32_t r, uint32_t o, int64_t
     return best;
 }
 
+/* Without the workspace: the least index t of another group that starts inside [o, end) and
+ * is live in [fr, lr], or -1. */
+static int32_t first_overlap_scan(const pqv_ctx *c, int32_t r, uint32_t o, int64_t end, int64_t fr, int64_t lr) {
+    int32_t t, n = (int32_t)c->n_tensors;
+    for (t = 0; t < n; t++) {
+        int64_t f, l;
+        if (t_kind(c, t) != KIND_ARENA || t_offset(c, t) < o || (int64_t)t_offset(c, t) >= end) continue;
+        if (!lifetime(c, t, &f, &l) || f > lr || fr > l) continue;
+        if (alias_root(c, t) != r) return t;
+    }
+    return -1;
+}
+
 static int check_arena_plan(const pqv_ctx *c) {
     int32_t r, t, n = (int32_t)c->n_tensors;
     for (r = 0; r < n; r++) {
-        int64_t f, l, fr, lr, end;
+        int64_t fr, lr, end;
         uint32_t o;
         if (!group_span(c, r, &o, &end, &fr, &lr)) continue;
-        if (PQV_IX(c)) {
-            t = first_overlap_ix(c, r, o, end, fr, lr);
-            if (t < 0) continue;
-            return pqv_fail(c, PQ_MODEL_E_TENSOR_ARENA_OVERLAP, (uint32_t)alias_root(c, t), NO_OFFSET, t_offset(c, t),
-                            "arena bytes overlap another tensor while both are live");
-        }
-        for (t = 0; t < n; t++) { /* other groups starting inside [o, end) and live in [fr, lr] */
-            if (t_kind(c, t) != KIND_ARENA || t_offset(c, t) < o || (int64_t)t_offset(c, t) >= end) continue;
-            if (!lifetime(c, t, &f, &l) || f > lr || fr > l) continue;
-            if (alias_root(c, t) == r) continue;
+        t = PQV_IX(c) ? first_overlap_ix(c, r, o, end, fr, lr) : first_overlap_scan(c, r, o, end, fr, lr);
+        if (t >= 0) {
             return pqv_fail(c, PQ_MODEL_E_TENSOR_ARENA_OVERLAP, (uint32_t)alias_root(c, t), NO_OFFSET, t_offset(c, t),
                             "arena bytes overlap another tensor while both are live");
         }
@@ -267,8 +272,33 @@ static int names_equal(const pqv_ctx *c, uint32_t a, uint32_t b) {
     return k == n;
 }
 
+/* The first graph input (outputs 0) or output (1) k listed at an earlier position too, or -1. */
+static int32_t first_dup_io(const pqv_ctx *c, int outputs) {
+    const uint32_t base = outputs ? c->n_in : 0u, n = outputs ? c->n_out : c->n_in;
+    uint32_t k, j;
+    if (PQV_IX(c)) return pqv_index_dup_io(c, outputs);
+    for (k = 0; k < n; k++) {
+        for (j = 0; j < k; j++) {
+            if (grio(c, base + j) == grio(c, base + k)) return (int32_t)k;
+        }
+    }
+    return -1;
+}
+
+/* The first tensor k whose name an earlier tensor has, or -1. */
+static int32_t first_dup_name(const pqv_ctx *c) {
+    uint32_t k, j;
+    if (PQV_IX(c)) return pqv_index_dup_name(c);
+    for (k = 0; k < c->n_tensors; k++) {
+        for (j = 0; j < k; j++) {
+            if (names_equal(c, j, k)) return (int32_t)k;
+        }
+    }
+    return -1;
+}
+
 int pqv_check_graph(const pqv_ctx *c) {
-    uint32_t i, k, j;
+    uint32_t i, k;
     int32_t dup;
     if (PQV_IX(c)) pqv_index_flow(c);
     for (k = 0; k < c->n_in; k++) {
@@ -303,41 +333,17 @@ int pqv_check_graph(const pqv_ctx *c) {
             return pqv_fail(c, PQ_MODEL_E_GRAPH_OUTPUT_UNPRODUCED, k, NO_OFFSET, t, "output tensor is never produced");
         }
     }
-    if (PQV_IX(c) && (dup = pqv_index_dup_io(c, 0)) >= 0) {
+    if ((dup = first_dup_io(c, 0)) >= 0) {
         return pqv_fail(c, PQ_MODEL_E_GRAPH_INPUT_DUPLICATE, (uint32_t)dup, NO_OFFSET, grio(c, (uint32_t)dup),
                         "a tensor is listed twice");
     }
-    for (k = 0; k < (PQV_IX(c) ? 0u : c->n_in); k++) {
-        for (j = 0; j < k; j++) {
-            if (grio(c, j) == grio(c, k)) {
-                return pqv_fail(c, PQ_MODEL_E_GRAPH_INPUT_DUPLICATE, k, NO_OFFSET, grio(c, k),
-                                "a tensor is listed twice");
-            }
-        }
-    }
-    if (PQV_IX(c) && (dup = pqv_index_dup_io(c, 1)) >= 0) {
+    if ((dup = first_dup_io(c, 1)) >= 0) {
         return pqv_fail(c, PQ_MODEL_E_GRAPH_OUTPUT_DUPLICATE, (uint32_t)dup, NO_OFFSET,
                         grio(c, c->n_in + (uint32_t)dup), "a tensor is listed twice");
     }
-    for (k = 0; k < (PQV_IX(c) ? 0u : c->n_out); k++) {
-        for (j = 0; j < k; j++) {
-            if (grio(c, c->n_in + j) == grio(c, c->n_in + k)) {
-                return pqv_fail(c, PQ_MODEL_E_GRAPH_OUTPUT_DUPLICATE, k, NO_OFFSET, grio(c, c->n_in + k),
-                                "a tensor is listed twice");
-            }
-        }
-    }
-    if (PQV_IX(c) && (dup = pqv_index_dup_name(c)) >= 0) {
+    if ((dup = first_dup_name(c)) >= 0) {
         return pqv_fail(c, PQ_MODEL_E_TENSOR_NAME_DUPLICATE, (uint32_t)dup, NO_OFFSET,
                         rd32(tensor_rec(c, (uint32_t)dup) + 4), "duplicate tensor name");
-    }
-    for (k = 0; k < (PQV_IX(c) ? 0u : c->n_tensors); k++) {
-        for (j = 0; j < k; j++) {
-            if (names_equal(c, j, k)) {
-                return pqv_fail(c, PQ_MODEL_E_TENSOR_NAME_DUPLICATE, k, NO_OFFSET, rd32(tensor_rec(c, k) + 4),
-                                "duplicate tensor name");
-            }
-        }
     }
     if (PQV_IX(c)) pqv_index_alias(c, alias_parent);
     TRY(check_arena_plan(c));
