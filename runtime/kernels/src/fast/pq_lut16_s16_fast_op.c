@@ -33,7 +33,7 @@ typedef struct {
                      * table); 0: the table */
     int32_t level;  /* requant16's build (pq_vec_avx2) */
     pq_sigmoid16_scale sc; /* interp's input scaling, taken at prepare */
-    uint32_t pairs[PQ_SIGMOID16_TABLE]; /* interp on AVX-512: the table as pq_sigmoid16_pairs */
+    uint32_t pairs[PQ_SIGMOID16_TABLE]; /* interp on AVX-512 (level 2): the table as pq_sigmoid16_pairs */
     uint8_t table[]; /* entries (256 or 65,536) of 1 or 2 bytes, indexed by the input's bits */
 } lut16_state;
 
@@ -123,7 +123,7 @@ static pq_status lut16_prepare(pq_node *node, const pq_tensor *t, int isa, void 
     s->level = pq_vec_avx2(isa);
     if (s->interp) {
         (void)pq_sigmoid16_scale_of((const pq_logistic_params *)node->params, &s->sc); /* interp_op checked it */
-        pq_sigmoid16_pairs((const int16_t *)(const void *)PQ_IN(node, t, 1), s->pairs);
+        if (s->level == 2) pq_sigmoid16_pairs((const int16_t *)(const void *)PQ_IN(node, t, 1), s->pairs);
         node->fast = s;
         return PQ_OK;
     }
